@@ -1,0 +1,3 @@
+/** Public image API: the RawImage type and decoding/encoding. */
+export * from './types.js';
+export * from './io.js';

@@ -1,0 +1,40 @@
+import { analyzeGraph } from './analyze.js';
+import { graphModelToIr } from './fromGraphModel.js';
+import { layersModelToIr } from './fromLayersModel.js';
+import type { IrGraph } from './ir.js';
+import { emitOnnx } from './toOnnx.js';
+import { foldTransposesIntoEinsums } from './optimize.js';
+import type { TfjsArtifacts } from './tfjsArtifacts.js';
+
+export { loadTfjsArtifacts, type TfjsArtifacts } from './tfjsArtifacts.js';
+export { UnsupportedOpError } from './analyze.js';
+
+/** Bump when the emitted graph changes, so cached conversions are redone. */
+export const CONVERTER_VERSION = 1;
+
+export interface ConversionResult {
+  readonly onnx: Uint8Array;
+  readonly inputShape: readonly number[];
+  readonly outputShape: readonly number[];
+  readonly stats: { irNodes: number; foldedNodes: number; onnxBytes: number };
+}
+
+/**
+ * Converts a TensorFlow.js model (graph or layers) into an ONNX model for one
+ * static NHWC input shape [1, H, W, C].
+ */
+export function convertTfjsToOnnx(artifacts: TfjsArtifacts, inputShape: readonly number[]): ConversionResult {
+  const graph: IrGraph = artifacts.kind === 'graph' ? graphModelToIr(artifacts) : layersModelToIr(artifacts);
+  const analysed = analyzeGraph(graph, { [graph.inputs[0]]: inputShape });
+  const info = analysed.info;
+  const order = foldTransposesIntoEinsums(analysed.order, info);
+  const doc = `converted from tfjs ${artifacts.kind} model sha256:${artifacts.sha256} by clearsight converter v${CONVERTER_VERSION}`;
+  const onnx = emitOnnx(graph, order, info, doc);
+  const folded = order.filter((n) => n.op !== 'Const' && info.get(n.name)?.value).length;
+  return {
+    onnx,
+    inputShape: [...inputShape],
+    outputShape: [...info.get(graph.outputs[0])!.shape],
+    stats: { irNodes: order.length, foldedNodes: folded, onnxBytes: onnx.byteLength },
+  };
+}
