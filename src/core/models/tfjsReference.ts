@@ -18,7 +18,10 @@
  *
  * Value ranges are the caller's business; predict() feeds the model exactly what it is given.
  * As published by upscalerjs: MAXIM [0,1] in/out, ESRGAN slim/medium ('rdn') [0,255] in/out,
- * ESRGAN thick ('rrdn') [0,1] in/out.
+ * ESRGAN thick ('rrdn') [0,1] in/out. Verified: with these ranges the packages' own
+ * assets/fixture.png reproduces their assets/samples/<s>x/result.png at ~59 dB PSNR (8-bit
+ * rounding only); the other range gives 40-50 dB (bench/tfjs-smoke.ts).
+ * Outputs are not clamped (ESRGAN rdn overshoots to about -27..296 on real images).
  *
  * We import the tfjs sub-packages (core, converter, layers) rather than the `@tensorflow/tfjs`
  * umbrella: its Node bundle requires `long` at top level, which npm nests under tfjs-core only.
@@ -115,15 +118,16 @@ export function initTfjsWasm(): Promise<void> {
 
 async function doInitTfjsWasm(): Promise<void> {
   registerWasmEinsum();
-  if (tf.findBackend('wasm') === null) {
-    // Not yet initialised by anyone: point the loader at the package's own .wasm binaries.
-    // (setWasmPaths throws once the backend exists.)
-    const require = createRequire(import.meta.url);
-    const wasmFile = require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm');
-    setWasmPaths(path.dirname(wasmFile) + path.sep);
-  }
   let ok: boolean;
   try {
+    // Point the loader at the package's own .wasm binaries (a path prefix ending in a
+    // separator). Harmless if someone already initialised the backend: it only affects a
+    // future initialisation. (Do not probe with tf.findBackend: it starts initialising.)
+    if (!(tf.engine().registry as Record<string, unknown>)['wasm']) {
+      const require = createRequire(import.meta.url);
+      const wasmFile = require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm');
+      setWasmPaths(path.dirname(wasmFile) + path.sep);
+    }
     ok = await tf.setBackend('wasm');
     await tf.ready();
   } catch (err) {
@@ -368,10 +372,6 @@ export interface EinsumOperandPlan {
   perm: number[] | null;
   /** The rank-3 shape handed to BatchMatMul. */
   shape3: [number, number, number];
-  /** BatchMatMul's transposeA / transposeB flag for this operand. */
-  transpose: boolean;
-  /** Elements of the operand (after the sum): what a transpose of it would cost. */
-  size: number;
 }
 
 /** A two-operand einsum lowered to sum -> transpose -> reshape -> BatchMatMul -> reshape -> transpose. */
@@ -399,8 +399,8 @@ const isIdentity = (perm: readonly number[]): boolean => perm.every((p, i) => p 
 
 /**
  * Plans a two-operand einsum (explicit `ab,bc->ac` or implicit `ab,bc` form; letters only;
- * no ellipsis, no repeated index within one operand) as BatchMatMul plus the cheapest
- * transposes. Throws a ClearsightError naming the equation for anything else.
+ * no ellipsis, no repeated index within one operand) as sum -> transpose -> BatchMatMul ->
+ * transpose. Throws a ClearsightError naming the equation for anything else.
  */
 export function planEinsum(equation: string, shapeA: readonly number[], shapeB: readonly number[]): EinsumPlan {
   const eq = equation.replace(/\s+/g, '');
@@ -459,66 +459,32 @@ export function planEinsum(equation: string, shapeA: readonly number[], shapeB: 
   const freeA = A.filter((ch) => !setB.has(ch));
   const freeB = B.filter((ch) => !setA.has(ch));
 
-  /**
-   * One candidate layout. `outerA` / `outerB`: free indices used as BatchMatMul batch
-   * dimensions of one operand only (the other broadcasts with batch 1) — allowed only when
-   * there is no shared batch index, so the flattened batch sizes stay broadcast-compatible.
-   */
-  const build = (outerA: string[], outerB: string[]): EinsumPlan => {
-    const rowsA = freeA.filter((ch) => !outerA.includes(ch));
-    const colsB = freeB.filter((ch) => !outerB.includes(ch));
-    const operand = (
-      letters: string[],
-      sumAxes: number[],
-      outer: string[],
-      free: string[],
-      freeFirst: boolean, // A: [outer, free, contr] untransposed; B: [outer, contr, free]
-    ): EinsumOperandPlan => {
-      const plain = freeFirst ? [...outer, ...free, ...contr] : [...outer, ...contr, ...free];
-      const flipped = freeFirst ? [...outer, ...contr, ...free] : [...outer, ...free, ...contr];
-      const permPlain = plain.map((ch) => letters.indexOf(ch));
-      const permFlipped = flipped.map((ch) => letters.indexOf(ch));
-      const useFlipped = !isIdentity(permPlain) && isIdentity(permFlipped);
-      const perm = useFlipped ? permFlipped : permPlain;
-      const [p, f, k] = [prod(sz(outer)), prod(sz(free)), prod(sz(contr))];
-      // Untransposed layouts: A [p, f, k], B [p, k, f]; the flag flips the last two.
-      const shape3: [number, number, number] = freeFirst === !useFlipped ? [p, f, k] : [p, k, f];
-      return { sumAxes, perm: isIdentity(perm) ? null : perm, shape3, transpose: useFlipped, size: prod(sz(letters)) };
-    };
-    const a = operand(A, sumAxesA, [...batch, ...outerA], rowsA, true);
-    const b = operand(B, sumAxesB, [...batch, ...outerB], colsB, false);
-    const productLetters = [...batch, ...outerA, ...outerB, ...rowsA, ...colsB];
-    const outPerm = [...out].map((ch) => productLetters.indexOf(ch));
+  // Layout: A -> [batch, freeA, contr], B -> [batch, contr, freeB], product [batch, freeA, freeB].
+  // Always explicit transposes, never BatchMatMul's transpose flags and never a broadcast
+  // batch: tfjs-wasm 4.22 runs BatchMatMul fast (XNNPACK) only for batch 1 without transpose
+  // flags; the other paths are ~10-20x slower (measured: [1,512,256]x[1,256,256] 3.4 ms,
+  // same with transposeB 58 ms, [8,64,256]x[1,256,256] 53 ms), while a transpose of a
+  // 128k-element tensor costs ~0.3 ms.
+  const operand = (letters: string[], sumAxes: number[], order: string[], rows: string[], cols: string[]): EinsumOperandPlan => {
+    const perm = order.map((ch) => letters.indexOf(ch));
     return {
-      equation,
-      a,
-      b,
-      productShape: sz(productLetters),
-      outPerm: isIdentity(outPerm) ? null : outPerm,
-      outShape: sz([...out]),
+      sumAxes,
+      perm: isIdentity(perm) ? null : perm,
+      shape3: [prod(sz(batch)), prod(sz(rows)), prod(sz(cols))],
     };
   };
-  const leadingRun = (letters: string[], free: string[]): string[] => {
-    const run: string[] = [];
-    for (const ch of letters) {
-      if (!free.includes(ch)) break;
-      run.push(ch);
-    }
-    return run;
+  const a = operand(A, sumAxesA, [...batch, ...freeA, ...contr], freeA, contr);
+  const b = operand(B, sumAxesB, [...batch, ...contr, ...freeB], contr, freeB);
+  const productLetters = [...batch, ...freeA, ...freeB];
+  const outPerm = [...out].map((ch) => productLetters.indexOf(ch));
+  return {
+    equation,
+    a,
+    b,
+    productShape: sz(productLetters),
+    outPerm: isIdentity(outPerm) ? null : outPerm,
+    outShape: sz([...out]),
   };
-  const cost = (p: EinsumPlan): number =>
-    (p.a.perm ? p.a.size : 0) + (p.b.perm ? p.b.size : 0) + (p.outPerm ? prod(p.outShape) : 0);
-
-  let best = build([], []);
-  if (batch.length === 0) {
-    const candidates: EinsumPlan[] = [];
-    const runA = leadingRun(A, freeA);
-    if (runA.length > 0) candidates.push(build(runA, []));
-    const runB = leadingRun(B, freeB);
-    if (runB.length > 0) candidates.push(build([], runB));
-    for (const c of candidates) if (cost(c) < cost(best)) best = c;
-  }
-  return best;
 }
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
@@ -562,7 +528,7 @@ function wasmEinsumKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo
   try {
     const a3 = prepare(x, plan.a);
     const b3 = prepare(y, plan.b);
-    let cur = run('BatchMatMul', { a: a3, b: b3 }, { transposeA: plan.a.transpose, transposeB: plan.b.transpose });
+    let cur = run('BatchMatMul', { a: a3, b: b3 }, { transposeA: false, transposeB: false });
     if (plan.outPerm) {
       cur = run('Reshape', { x: cur }, { shape: plan.productShape });
       cur = run('Transpose', { x: cur }, { perm: plan.outPerm });

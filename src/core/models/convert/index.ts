@@ -4,6 +4,7 @@ import { layersModelToIr } from './fromLayersModel.js';
 import type { IrGraph } from './ir.js';
 import { emitOnnx } from './toOnnx.js';
 import { foldTransposesIntoEinsums } from './optimize.js';
+import { fusePatterns } from './fuse.js';
 import type { TfjsArtifacts } from './tfjsArtifacts.js';
 
 export { loadTfjsArtifacts, type TfjsArtifacts } from './tfjsArtifacts.js';
@@ -27,7 +28,7 @@ export function convertTfjsToOnnx(artifacts: TfjsArtifacts, inputShape: readonly
   const graph: IrGraph = artifacts.kind === 'graph' ? graphModelToIr(artifacts) : layersModelToIr(artifacts);
   const analysed = analyzeGraph(graph, { [graph.inputs[0]]: inputShape });
   const info = analysed.info;
-  const order = foldTransposesIntoEinsums(analysed.order, info);
+  const order = fusePatterns(foldTransposesIntoEinsums(analysed.order, info), info);
   const doc = `converted from tfjs ${artifacts.kind} model sha256:${artifacts.sha256} by clearsight converter v${CONVERTER_VERSION}`;
   const onnx = emitOnnx(graph, order, info, doc);
   const folded = order.filter((n) => n.op !== 'Const' && info.get(n.name)?.value).length;

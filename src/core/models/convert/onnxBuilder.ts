@@ -3,8 +3,8 @@ import type { ConstTensor, DType } from './tensor.js';
 
 const { onnx } = onnxProto;
 
-/** ONNX opset the emitter targets (ReduceSum/Squeeze take axes as inputs from 13 on). */
-export const OPSET = 17;
+/** ONNX opset the emitter targets: 17 for LayerNormalization, 20 for Gelu(approximate='tanh'). */
+export const OPSET = 20;
 
 const DATA_TYPE: Record<DType | 'int64', number> = {
   float32: onnx.TensorProto.DataType.FLOAT,

@@ -105,6 +105,15 @@ const NCHW_TO_NHWC = [0, 2, 3, 1];
 
 const conv2d: Emitter = (ctx, node, [x, filter]) => {
   const g = conv2dGeometry(node, x.shape, filter.shape);
+  const pointwise = filter.shape[0] === 1 && filter.shape[1] === 1 && g.strides.every((v) => v === 1) && g.pads.every((v) => v === 0);
+  if (pointwise) {
+    // A 1x1 convolution is a MatMul over the channel axis: stays NHWC, no layout transposes.
+    const kernel = ctx.info.get(node.inputs[1])!;
+    const weights = kernel.value
+      ? ctx.b.constant({ ...kernel.value, shape: [filter.shape[2], filter.shape[3]] }, `${node.inputs[1]}_2d`)
+      : reshape(ctx, input(ctx, node, 1), [filter.shape[2], filter.shape[3]]);
+    return ctx.b.node('MatMul', [input(ctx, node, 0), weights], {}, node.name);
+  }
   const weights = transposed(ctx, node.inputs[1], [3, 2, 0, 1]);
   const nchw = transpose(ctx, input(ctx, node, 0), NHWC_TO_NCHW);
   const y = ctx.b.node('Conv', [nchw, weights], {
@@ -330,6 +339,19 @@ const EMITTERS: Record<string, Emitter> = {
     return ctx.b.node('Gather', [input(ctx, node, 0), input(ctx, node, 1)], { axis }, node.name);
   },
   StridedSlice: stridedSlice,
+  LayerNorm: (ctx, node, [x]) => {
+    const channels = x.shape[x.shape.length - 1];
+    const vector = (ref: string) => {
+      const v = ctx.info.get(ref)!.value!;
+      return ctx.b.constant({ ...v, shape: [channels] }, `${ref}_vec`);
+    };
+    return ctx.b.node('LayerNormalization', [input(ctx, node, 0), vector(node.inputs[1]), vector(node.inputs[2])], {
+      axis: -1,
+      epsilon: { float: node.attrs.epsilon as number },
+    }, node.name);
+  },
+  Gelu: (ctx, node) => ctx.b.node('Gelu', [input(ctx, node, 0)], { approximate: 'tanh' }, node.name),
+  LeakyRelu: (ctx, node) => ctx.b.node('LeakyRelu', [input(ctx, node, 0)], { alpha: { float: node.attrs.alpha as number } }, node.name),
   Conv2D: conv2d,
   Conv2DBackpropInput: conv2dBackpropInput,
   Einsum: einsum,
