@@ -7,7 +7,7 @@ import { foldTransposesIntoEinsums } from './optimize.js';
 import { fusePatterns } from './fuse.js';
 import type { TfjsArtifacts } from './tfjsArtifacts.js';
 
-export { loadTfjsArtifacts, type TfjsArtifacts } from './tfjsArtifacts.js';
+export { hashTfjsModel, loadTfjsArtifacts, type TfjsArtifacts } from './tfjsArtifacts.js';
 export { UnsupportedOpError } from './analyze.js';
 
 /** Bump when the emitted graph changes, so cached conversions are redone. */

@@ -70,3 +70,15 @@ function decodeGroup(buffer: Buffer, specs: readonly WeightSpec[], into: Map<str
     offset = end;
   }
 }
+
+/** sha256 of model.json and its shards without decoding them: the conversion cache key. */
+export async function hashTfjsModel(modelJsonPath: string): Promise<string> {
+  const jsonBytes = await readFile(modelJsonPath);
+  const json = JSON.parse(jsonBytes.toString('utf8')) as TfjsModelJson;
+  const hash = createHash('sha256').update(jsonBytes);
+  const dir = dirname(modelJsonPath);
+  for (const group of json.weightsManifest) {
+    for (const p of group.paths) hash.update(await readFile(join(dir, p)));
+  }
+  return hash.digest('hex');
+}

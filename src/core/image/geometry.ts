@@ -1,0 +1,49 @@
+import type { RawImage } from './types.js';
+
+/**
+ * The eight symmetries of the square (rotations by 90 degrees, with and without a
+ * mirror): the self-ensemble ("x8 TTA") of the restoration literature runs a network
+ * on each, undoes the symmetry and averages.
+ *
+ * Symmetry k (0..7): mirror left-right when k >= 4, then rotate (k % 4) x 90 degrees clockwise.
+ */
+export const DIHEDRAL_COUNT = 8;
+
+export function applyDihedral(img: RawImage, k: number): RawImage {
+  const mirrored = k >= 4 ? remap(img, img.width, img.height, (x, y) => [img.width - 1 - x, y]) : img;
+  return rotateClockwise(mirrored, k % 4);
+}
+
+export function invertDihedral(img: RawImage, k: number): RawImage {
+  const unrotated = rotateClockwise(img, (4 - (k % 4)) % 4);
+  return k >= 4 ? remap(unrotated, unrotated.width, unrotated.height, (x, y) => [unrotated.width - 1 - x, y]) : unrotated;
+}
+
+function rotateClockwise(img: RawImage, quarterTurns: number): RawImage {
+  const { width: w, height: h } = img;
+  switch (quarterTurns) {
+    case 0:
+      return img;
+    case 1: // output (x, y) comes from input (y, h-1-x); output is h wide
+      return remap(img, h, w, (x, y) => [y, h - 1 - x]);
+    case 2:
+      return remap(img, w, h, (x, y) => [w - 1 - x, h - 1 - y]);
+    default:
+      return remap(img, h, w, (x, y) => [w - 1 - y, x]);
+  }
+}
+
+/** Builds an image of size outW x outH whose pixel (x, y) is img at source(x, y). */
+function remap(img: RawImage, outW: number, outH: number, source: (x: number, y: number) => [number, number]): RawImage {
+  const c = img.channels;
+  const data = new Float32Array(outW * outH * c);
+  for (let y = 0; y < outH; y++) {
+    for (let x = 0; x < outW; x++) {
+      const [sx, sy] = source(x, y);
+      const from = (sy * img.width + sx) * c;
+      const to = (y * outW + x) * c;
+      for (let ch = 0; ch < c; ch++) data[to + ch] = img.data[from + ch];
+    }
+  }
+  return { width: outW, height: outH, channels: c, data };
+}

@@ -1,0 +1,90 @@
+import type { RawImage } from '../image/types.js';
+import { ClearsightError, ERROR_CODES } from '../errors.js';
+import { InferenceSession, type RuntimeOptions } from '../runtime/index.js';
+import { report, type TaskControl } from '../progress.js';
+import { cacheFileName, defaultCacheDir, readCached, writeCached } from './cache.js';
+import { CONVERTER_VERSION, convertTfjsToOnnx, hashTfjsModel, loadTfjsArtifacts, type TfjsArtifacts } from './convert/index.js';
+import { getModelCard, modelJsonPath, type ModelCard } from './registry.js';
+
+export interface LoadModelOptions extends RuntimeOptions {
+  /** Where converted models are cached; default $CLEARSIGHT_CACHE_DIR or ~/.cache/clearsight. */
+  cacheDir?: string;
+}
+
+/**
+ * A pretrained image-to-image network, owned by the caller (call dispose()).
+ * Converted graphs have static shapes, so one onnxruntime session is kept per
+ * input shape seen; tiling keeps that to one or two shapes per image.
+ */
+export class ImageModel {
+  private readonly sessions = new Map<string, Promise<InferenceSession>>();
+  private artifacts: Promise<TfjsArtifacts> | undefined;
+  private sourceHash: Promise<string> | undefined;
+  private disposed = false;
+
+  private constructor(readonly card: ModelCard, private readonly options: LoadModelOptions) {}
+
+  static async load(idOrName: string, options: LoadModelOptions = {}): Promise<ImageModel> {
+    const card = getModelCard(idOrName);
+    modelJsonPath(card); // fail now, with E_MODEL_NOT_FOUND, if the package is missing
+    return new ImageModel(card, options);
+  }
+
+  /** Runs the network on one tile whose sides satisfy the card's divisibility. Values in [0,1]. */
+  async predict(tile: RawImage, control?: TaskControl): Promise<RawImage> {
+    if (this.disposed) throw new ClearsightError(ERROR_CODES.RUNTIME, `model ${this.card.id} used after dispose()`);
+    const { divisibility, scale, range } = this.card.io;
+    if (tile.channels !== 3 || tile.width % divisibility || tile.height % divisibility) {
+      throw new ClearsightError(ERROR_CODES.RUNTIME, `model ${this.card.id} needs RGB tiles with sides divisible by ${divisibility}, got ${tile.width}x${tile.height}x${tile.channels}`);
+    }
+    const shape = [1, tile.height, tile.width, 3];
+    const session = await this.session(shape, control);
+    const gain = range[1];
+    const input = gain === 1 ? tile.data : tile.data.map((v) => v * gain);
+    const out = await session.run(input, shape);
+    const expected = [1, tile.height * scale, tile.width * scale, 3];
+    if (out.shape.join() !== expected.join()) {
+      throw new ClearsightError(ERROR_CODES.RUNTIME, `model ${this.card.id} returned shape ${out.shape.join('x')}, expected ${expected.join('x')}`);
+    }
+    const data = gain === 1 ? out.data : out.data.map((v) => v / gain);
+    return { width: tile.width * scale, height: tile.height * scale, channels: 3, data };
+  }
+
+  /** Converted ONNX bytes for one input shape (from the cache when possible). */
+  async onnxFor(shape: readonly number[]): Promise<Uint8Array> {
+    const dir = this.options.cacheDir ?? defaultCacheDir();
+    this.sourceHash ??= hashTfjsModel(modelJsonPath(this.card));
+    const name = cacheFileName(await this.sourceHash, shape, CONVERTER_VERSION);
+    const cached = await readCached(dir, name);
+    if (cached) return cached;
+    this.artifacts ??= loadTfjsArtifacts(modelJsonPath(this.card));
+    let onnx: Uint8Array;
+    try {
+      onnx = convertTfjsToOnnx(await this.artifacts, shape).onnx;
+    } catch (err) {
+      throw new ClearsightError(ERROR_CODES.MODEL_CONVERSION, `converting ${this.card.id} for input ${shape.join('x')} failed: ${(err as Error).message}`, { model: this.card.id }, { cause: err });
+    }
+    await writeCached(dir, name, onnx);
+    return onnx;
+  }
+
+  private session(shape: readonly number[], control?: TaskControl): Promise<InferenceSession> {
+    const key = shape.join('x');
+    let session = this.sessions.get(key);
+    if (!session) {
+      report(control, 'prepare model', 0, 1);
+      session = this.onnxFor(shape).then((bytes) => InferenceSession.create(bytes, this.options));
+      session.then(() => report(control, 'prepare model', 1, 1), () => this.sessions.delete(key));
+      this.sessions.set(key, session);
+    }
+    return session;
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    const sessions = [...this.sessions.values()];
+    this.sessions.clear();
+    this.artifacts = undefined;
+    for (const s of sessions) await (await s.catch(() => undefined))?.dispose();
+  }
+}

@@ -1,0 +1,81 @@
+import * as ort from 'onnxruntime-node';
+import { ClearsightError, ERROR_CODES, invalidOption } from '../errors.js';
+
+/**
+ * The one inference engine: onnxruntime-node. A session is an object the caller
+ * owns and must dispose; nothing here is a module-level singleton.
+ *
+ * Devices: 'cpu' always works. 'cuda' needs onnxruntime-node's CUDA libraries,
+ * which its install script downloads only when asked (see README, "GPU").
+ */
+export type Device = 'cpu' | 'cuda';
+
+export interface RuntimeOptions {
+  device?: Device;
+  /** Intra-op threads; default: every core (os.availableParallelism). */
+  threads?: number;
+}
+
+export interface TensorResult {
+  readonly data: Float32Array;
+  readonly shape: readonly number[];
+}
+
+export class InferenceSession {
+  private session: ort.InferenceSession | undefined;
+
+  private constructor(session: ort.InferenceSession, readonly device: Device) {
+    this.session = session;
+  }
+
+  static async create(model: Uint8Array | string, options: RuntimeOptions = {}): Promise<InferenceSession> {
+    const device = validateDevice(options.device);
+    const threads = validateThreads(options.threads);
+    try {
+      const session = await ort.InferenceSession.create(model as Uint8Array, {
+        executionProviders: device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
+        graphOptimizationLevel: 'all',
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+      });
+      return new InferenceSession(session, device);
+    } catch (err) {
+      const hint = device === 'cuda' ? ' (is the CUDA build installed? see README "GPU")' : '';
+      throw new ClearsightError(ERROR_CODES.RUNTIME, `onnxruntime could not create a session on ${device}${hint}: ${(err as Error).message}`, { device }, { cause: err });
+    }
+  }
+
+  /** Runs a single-input, single-output float model. */
+  async run(data: Float32Array, shape: readonly number[]): Promise<TensorResult> {
+    if (!this.session) throw new ClearsightError(ERROR_CODES.RUNTIME, 'session used after dispose()');
+    const [inputName] = this.session.inputNames;
+    const [outputName] = this.session.outputNames;
+    const feeds = { [inputName]: new ort.Tensor('float32', data, [...shape]) };
+    const out = await this.session.run(feeds);
+    const tensor = out[outputName];
+    const result = { data: tensor.data as Float32Array, shape: tensor.dims };
+    for (const t of Object.values(out)) if (t !== tensor) t.dispose();
+    return result;
+  }
+
+  async dispose(): Promise<void> {
+    const s = this.session;
+    this.session = undefined;
+    await s?.release();
+  }
+}
+
+function validateDevice(device: unknown): Device {
+  if (device === undefined) return 'cpu';
+  if (device === 'cpu' || device === 'cuda') return device;
+  throw invalidOption('device', '"cpu" or "cuda"', device);
+}
+
+function validateThreads(threads: unknown): number | undefined {
+  if (threads === undefined) return undefined;
+  if (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 1 || threads > 256) {
+    throw invalidOption('threads', 'an integer from 1 to 256', threads);
+  }
+  return threads;
+}
