@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { ClearsightError, ERROR_CODES } from '../errors.js';
 
 /**
@@ -100,13 +100,16 @@ const ENTRIES: Array<Omit<ModelCard, 'id'>> = [
 
 const require = createRequire(import.meta.url);
 
-/** Directory of an installed model package (throws E_MODEL_NOT_FOUND when it is missing). */
+/**
+ * Directory of an installed model package (throws E_MODEL_NOT_FOUND when it is missing).
+ * The packages' "exports" maps hide package.json, so we walk node's lookup paths ourselves.
+ */
 export function packageDir(packageName: string): string {
-  try {
-    return dirname(require.resolve(`${packageName}/package.json`));
-  } catch (err) {
-    throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `model package ${packageName} is not installed (run npm install)`, { packageName }, { cause: err });
+  for (const base of require.resolve.paths(packageName) ?? []) {
+    const dir = join(base, packageName);
+    if (existsSync(join(dir, 'package.json'))) return dir;
   }
+  throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `model package ${packageName} is not installed (run npm install)`, { packageName });
 }
 
 export interface PackageFacts {

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { ClearsightError, ERROR_CODES, invalidOption } from '../errors.js';
 
@@ -35,7 +36,7 @@ export class InferenceSession {
       const session = await ort.InferenceSession.create(model as Uint8Array, {
         executionProviders: device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
         graphOptimizationLevel: 'all',
-        intraOpNumThreads: threads,
+        intraOpNumThreads: threads ?? availableParallelism(),
         interOpNumThreads: 1,
         executionMode: 'sequential',
       });

@@ -9,6 +9,7 @@ import type { TfjsArtifacts } from './tfjsArtifacts.js';
 
 export { hashTfjsModel, loadTfjsArtifacts, type TfjsArtifacts } from './tfjsArtifacts.js';
 export { UnsupportedOpError } from './analyze.js';
+export type { IrGraph, IrNode } from './ir.js';
 
 /** Bump when the emitted graph changes, so cached conversions are redone. */
 export const CONVERTER_VERSION = 1;
@@ -26,11 +27,16 @@ export interface ConversionResult {
  */
 export function convertTfjsToOnnx(artifacts: TfjsArtifacts, inputShape: readonly number[]): ConversionResult {
   const graph: IrGraph = artifacts.kind === 'graph' ? graphModelToIr(artifacts) : layersModelToIr(artifacts);
+  const doc = `converted from tfjs ${artifacts.kind} model sha256:${artifacts.sha256} by clearsight converter v${CONVERTER_VERSION}`;
+  return convertIrToOnnx(graph, inputShape, doc);
+}
+
+/** The back half of the converter: IR -> analysis -> rewrites -> ONNX. */
+export function convertIrToOnnx(graph: IrGraph, inputShape: readonly number[], docString = ''): ConversionResult {
   const analysed = analyzeGraph(graph, { [graph.inputs[0]]: inputShape });
   const info = analysed.info;
   const order = fusePatterns(foldTransposesIntoEinsums(analysed.order, info), info);
-  const doc = `converted from tfjs ${artifacts.kind} model sha256:${artifacts.sha256} by clearsight converter v${CONVERTER_VERSION}`;
-  const onnx = emitOnnx(graph, order, info, doc);
+  const onnx = emitOnnx(graph, order, info, docString);
   const folded = order.filter((n) => n.op !== 'Const' && info.get(n.name)?.value).length;
   return {
     onnx,

@@ -1,0 +1,63 @@
+import { loadTfjsReference } from './tfjsReference.js';
+import { ImageModel, type LoadModelOptions } from './imageModel.js';
+import { modelJsonPath } from './registry.js';
+import { InferenceSession } from '../runtime/index.js';
+
+/**
+ * Parity between our converted ONNX model and the original weights run by
+ * tfjs-wasm, on the same deterministic input. Outputs are compared in [0,1]
+ * (ESRGAN rdn models work in [0,255]; we divide both by the card's range).
+ */
+export interface ParityResult {
+  readonly model: string;
+  readonly shape: readonly number[];
+  readonly maxAbsDiff: number;
+  readonly meanAbsDiff: number;
+  readonly tfjsSeconds: number;
+  readonly onnxSeconds: number;
+}
+
+/** A smooth, textured, deterministic test image in [0,1] (NHWC, batch 1). */
+export function parityInput(height: number, width: number): Float32Array {
+  const data = new Float32Array(height * width * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      for (let c = 0; c < 3; c++) {
+        const v = 0.5 + 0.3 * Math.sin(x * 0.21 + c) * Math.cos(y * 0.17 - c) + 0.15 * Math.sin((x + 2 * y) * 0.9 + c * 2);
+        data[(y * width + x) * 3 + c] = Math.min(1, Math.max(0, v));
+      }
+    }
+  }
+  return data;
+}
+
+export async function checkParity(modelId: string, height: number, width: number, options: LoadModelOptions = {}): Promise<ParityResult> {
+  const model = await ImageModel.load(modelId, options);
+  const { card } = model;
+  const shape = [1, height, width, 3] as [1, number, number, 3];
+  const gain = card.io.range[1];
+  const input = parityInput(height, width).map((v) => v * gain);
+  try {
+    const session = await InferenceSession.create(await model.onnxFor(shape), options);
+    let t = performance.now();
+    const ours = await session.run(input, shape);
+    const onnxSeconds = (performance.now() - t) / 1000;
+    await session.dispose();
+    const reference = await loadTfjsReference(modelJsonPath(card), card.format, { customLayers: card.customLayers });
+    t = performance.now();
+    const theirs = await reference.predict(input, shape);
+    const tfjsSeconds = (performance.now() - t) / 1000;
+    reference.dispose();
+    if (ours.shape.join() !== theirs.shape.join()) throw new Error(`shape ${ours.shape} vs tfjs ${theirs.shape}`);
+    let max = 0;
+    let sum = 0;
+    for (let i = 0; i < ours.data.length; i++) {
+      const d = Math.abs(ours.data[i] - theirs.data[i]) / gain;
+      if (!(d <= max)) max = Number.isNaN(d) ? Infinity : d;
+      sum += d;
+    }
+    return { model: card.id, shape, maxAbsDiff: max, meanAbsDiff: sum / ours.data.length, tfjsSeconds, onnxSeconds };
+  } finally {
+    await model.dispose();
+  }
+}
