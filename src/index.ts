@@ -5,7 +5,6 @@
 export * from './core/errors.js';
 export * from './core/progress.js';
 export * from './core/image/index.js';
-export { applyDihedral, invertDihedral } from './core/image/geometry.js';
 export { psnr, ssim, rgbToYMatlab, type MetricOptions } from './core/metrics/index.js';
 export { planTiles, runTiled, type TilePlan } from './core/tiling/index.js';
 export { InferenceSession, type Device, type RuntimeOptions } from './core/runtime/index.js';

@@ -244,3 +244,21 @@ test('an op the converter does not know is an error naming the op and node', () 
   const graph: IrGraph = { nodes: b.nodes, inputs: ['x'], outputs: [y], constants: b.constants };
   assert.throws(() => convertIrToOnnx(graph, [1, 2, 2, 3]), (err: unknown) => err instanceof UnsupportedOpError && /FancyOp.*mystery/.test((err as Error).message));
 });
+
+test('jax.nn.gelu (tanh form) and leaky_relu patterns fuse and match their formulas', async () => {
+  const b = builder();
+  const x3 = b.add('cube', 'Mul', [b.add('lin', 'Mul', [b.scalar('k', 0.044715), 'x']), b.add('sq', 'Square', ['x'])]);
+  const inner = b.add('inner', 'Mul', [b.scalar('s', Math.fround(Math.sqrt(2 / Math.PI))), b.add('sum', 'AddV2', ['x', x3])]);
+  const onePlus = b.add('onePlus', 'AddV2', [b.scalar('one', 1), b.add('tanh', 'Tanh', [inner])]);
+  const gelu = b.add('gelu', 'Mul', [b.add('half', 'Mul', ['x', b.scalar('h', 0.5)]), onePlus]);
+  const cond = b.add('ge', 'GreaterEqual', [gelu, b.scalar('zero', 0)]);
+  const leaky = b.add('leaky', 'SelectV2', [cond, gelu, b.add('neg', 'Mul', [gelu, b.scalar('alpha', 0.2)])]);
+  const x = randomTensor([1, 2, 3, 4], 23);
+  const out = await runGraph(b, leaky, x);
+  assert.ok(out.ops.includes('Gelu') && out.ops.includes('LeakyRelu') && !out.ops.includes('Tanh'), `ops: ${out.ops.join(',')}`);
+  const expected = Array.from(x.data, (v) => {
+    const g = 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));
+    return g >= 0 ? g : 0.2 * g;
+  });
+  assertClose(out.data, expected, 1e-5, 'gelu+leaky');
+});

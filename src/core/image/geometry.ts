@@ -1,4 +1,5 @@
-import type { RawImage } from './types.js';
+import { invalidOption } from '../errors.js';
+import { createImage, type RawImage } from './types.js';
 
 /**
  * The eight symmetries of the square (rotations by 90 degrees, with and without a
@@ -46,4 +47,31 @@ function remap(img: RawImage, outW: number, outH: number, source: (x: number, y:
     }
   }
   return { width: outW, height: outH, channels: c, data };
+}
+
+/** Copies the `w` x `h` rectangle at (x, y); it must lie inside the image. */
+export function cropImage(img: RawImage, x: number, y: number, w: number, h: number): RawImage {
+  requireInteger('x', x, 0);
+  requireInteger('y', y, 0);
+  requireInteger('w', w, 1);
+  requireInteger('h', h, 1);
+  if (x + w > img.width) throw invalidOption('w', `x + w <= image width ${img.width}`, w);
+  if (y + h > img.height) throw invalidOption('h', `y + h <= image height ${img.height}`, h);
+  return copyInside(img, x, y, w, h);
+}
+
+/** Row-wise block copy of an in-bounds rectangle. */
+function copyInside(img: RawImage, x: number, y: number, w: number, h: number): RawImage {
+  const c = img.channels;
+  const out = createImage(w, h, c);
+  const rowLen = w * c;
+  for (let row = 0; row < h; row++) {
+    const start = ((y + row) * img.width + x) * c;
+    out.data.set(img.data.subarray(start, start + rowLen), row * rowLen);
+  }
+  return out;
+}
+
+function requireInteger(name: string, value: number, min: number): void {
+  if (!Number.isInteger(value) || value < min) throw invalidOption(name, `an integer >= ${min}`, value);
 }

@@ -519,21 +519,6 @@ export async function writeImage(path: string, img: RawImage, opts: WriteImageOp
   await writeFileAtomic(path, bytes, { force: opts.force, mkdirs: opts.mkdirs });
 }
 
-/** Copies the rectangle (x, y, w, h) out of `img`; it must lie inside the image. */
-export function cropImage(img: RawImage, x: number, y: number, w: number, h: number): RawImage {
-  const inside =
-    [x, y, w, h].every(Number.isInteger) && x >= 0 && y >= 0 && w > 0 && h > 0 && x + w <= img.width && y + h <= img.height;
-  if (!inside) {
-    throw invalidOption('crop', `a rectangle inside ${img.width}x${img.height}`, { x, y, w, h });
-  }
-  const c = img.channels;
-  const out = createImage(w, h, c);
-  for (let row = 0; row < h; row++) {
-    const start = ((y + row) * img.width + x) * c;
-    out.data.set(img.data.subarray(start, start + w * c), row * w * c);
-  }
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Errors

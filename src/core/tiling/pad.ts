@@ -1,7 +1,9 @@
-import { invalidOption } from '../errors.js';
 import type { RawImage } from '../image/types.js';
 import { createImage } from '../image/types.js';
 import { requireInt } from './plan.js';
+import { cropImage } from '../image/geometry.js';
+
+export { cropImage };
 
 /**
  * Maps any integer index onto [0, n) by mirror reflection without repeating
@@ -28,17 +30,6 @@ export function padReflect(img: RawImage, right: number, bottom: number): RawIma
   return readRegion(img, 0, 0, img.width + right, img.height + bottom);
 }
 
-/** Copies the `w` x `h` rectangle at (x, y); it must lie inside the image. */
-export function cropImage(img: RawImage, x: number, y: number, w: number, h: number): RawImage {
-  requireInt('x', x, 0);
-  requireInt('y', y, 0);
-  requireInt('w', w, 1);
-  requireInt('h', h, 1);
-  if (x + w > img.width) throw invalidOption('w', `x + w <= image width ${img.width}`, w);
-  if (y + h > img.height) throw invalidOption('h', `y + h <= image height ${img.height}`, h);
-  return copyInside(img, x, y, w, h);
-}
-
 /**
  * Copies the `w` x `h` rectangle at (x, y) of the image reflected infinitely
  * in every direction (see reflectIndex). This is "crop from the padded image"
@@ -46,7 +37,7 @@ export function cropImage(img: RawImage, x: number, y: number, w: number, h: num
  * Arguments must be integers, w and h >= 1 (callers validate).
  */
 export function readRegion(img: RawImage, x: number, y: number, w: number, h: number): RawImage {
-  if (x >= 0 && y >= 0 && x + w <= img.width && y + h <= img.height) return copyInside(img, x, y, w, h);
+  if (x >= 0 && y >= 0 && x + w <= img.width && y + h <= img.height) return cropImage(img, x, y, w, h);
   const c = img.channels;
   const out = createImage(w, h, c);
   const srcCols = Int32Array.from({ length: w }, (_, i) => reflectIndex(x + i, img.width));
@@ -57,18 +48,6 @@ export function readRegion(img: RawImage, x: number, y: number, w: number, h: nu
       const src = (srcRow + srcCols[col]) * c;
       for (let k = 0; k < c; k++) out.data[dst++] = img.data[src + k];
     }
-  }
-  return out;
-}
-
-/** Row-wise block copy of an in-bounds rectangle. */
-function copyInside(img: RawImage, x: number, y: number, w: number, h: number): RawImage {
-  const c = img.channels;
-  const out = createImage(w, h, c);
-  const rowLen = w * c;
-  for (let row = 0; row < h; row++) {
-    const start = ((y + row) * img.width + x) * c;
-    out.data.set(img.data.subarray(start, start + rowLen), row * rowLen);
   }
   return out;
 }
