@@ -5,10 +5,11 @@
 export * from './core/errors.js';
 export * from './core/progress.js';
 export * from './core/image/index.js';
+export { assertOutputWritable, writeFileAtomic } from './core/fs.js';
 export { psnr, ssim, rgbToYMatlab, type MetricOptions } from './core/metrics/index.js';
 export { planTiles, runTiled, type TilePlan } from './core/tiling/index.js';
 export { InferenceSession, type Device, type RuntimeOptions } from './core/runtime/index.js';
 export { ImageModel, type LoadModelOptions } from './core/models/imageModel.js';
-export { listModels, getModelCard, packageFacts, type ModelCard, type RestoreTask } from './core/models/registry.js';
+export { listModels, getModelCard, packageFacts, ESRGAN_SCALES, ESRGAN_SIZES, type EsrganScale, type EsrganSize, type ModelCard, type RestoreTask } from './core/models/registry.js';
 export { convertTfjsToOnnx, loadTfjsArtifacts, CONVERTER_VERSION } from './core/models/convert/index.js';
 export * from './restore/index.js';

@@ -36,11 +36,10 @@ export async function runExpert(img: RawImage, modelId: string, options: ExpertO
     let result: RawImage | undefined;
     for (let k = 0; k < passes; k++) {
       const view = applyDihedral(img, k);
-      const plan = planTiles(view.width, view.height, {
-        maxTile: options.maxTile ?? io.maxTile,
-        overlap: options.overlap ?? io.overlap,
-        divisibility: io.divisibility,
-      });
+      const maxTile = options.maxTile ?? io.maxTile;
+      // The card's overlap suits its default tile; a smaller --max-tile gets a proportionally smaller one.
+      const overlap = options.overlap ?? Math.min(io.overlap, Math.floor(maxTile / 4));
+      const plan = planTiles(view.width, view.height, { maxTile, overlap, divisibility: io.divisibility });
       const control: TaskControl = {
         signal: options.signal,
         onProgress: (e) =>

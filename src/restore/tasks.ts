@@ -30,10 +30,15 @@ export interface UpscaleOptions extends ExpertOptions {
   size?: EsrganSize;
 }
 
-export function upscale(img: RawImage, options: UpscaleOptions = {}): Promise<RawImage> {
+/** The registry name of the upscaler that `upscale` picks for these options (validated). */
+export function upscaleModelName(options: Pick<UpscaleOptions, 'scale' | 'size'> = {}): string {
   const scale = options.scale ?? 4;
   const size = options.size ?? 'slim';
   if (!ESRGAN_SCALES.includes(scale)) throw invalidOption('scale', `one of ${ESRGAN_SCALES.join(', ')}`, scale);
   if (!ESRGAN_SIZES.includes(size)) throw invalidOption('size', `one of ${ESRGAN_SIZES.join(', ')}`, size);
-  return runExpert(img, `esrgan-${size}-x${scale}`, options);
+  return `esrgan-${size}-x${scale}`;
+}
+
+export function upscale(img: RawImage, options: UpscaleOptions = {}): Promise<RawImage> {
+  return runExpert(img, upscaleModelName(options), options);
 }

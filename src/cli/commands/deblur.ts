@@ -1,0 +1,14 @@
+import type { Command } from 'commander';
+import { deblur } from '../lib.js';
+import { addRestoreCommand } from './restore.js';
+
+export function addDeblurCommand(program: Command): Command {
+  return addRestoreCommand(program, {
+    name: 'deblur',
+    summary: 'remove motion blur',
+    description: 'Remove camera-shake and motion blur with MAXIM trained on GoPro.',
+    verb: 'deblurring',
+    model: () => 'maxim-deblurring',
+    run: (img, _opts, control) => deblur(img, control),
+  });
+}

@@ -1,0 +1,74 @@
+import type { Command } from 'commander';
+import { listModels, packageFacts, type ModelCard } from '../lib.js';
+
+/** One model card as `clearsight models --json` prints it. */
+export interface ModelListing {
+  id: string;
+  task: string;
+  name: string;
+  package: string;
+  /** Installed version, or null if the package is missing. */
+  version: string | null;
+  /** From the package's package.json, or null if the package is missing. */
+  licence: string | null;
+  trainedOn: string;
+  paper: string;
+  io: {
+    layout: string;
+    range: readonly [number, number];
+    divisibility: number;
+    scale: number;
+    maxTile: number;
+    overlap: number;
+  };
+}
+
+export function addModelsCommand(program: Command): Command {
+  return program
+    .command('models')
+    .summary('list the pretrained models')
+    .description('List the model cards: id, task, source package and its licence, input/output conventions and tiling.')
+    .option('--json', 'print a JSON array of cards on stdout')
+    .action((opts: { json?: boolean }) => {
+      const listings = listModels().map(toListing);
+      process.stdout.write(opts.json ? `${JSON.stringify(listings, null, 2)}\n` : table(listings));
+    });
+}
+
+function toListing(card: ModelCard): ModelListing {
+  let facts: { version: string; license: string } | undefined;
+  try {
+    facts = packageFacts(card.packageName);
+  } catch {
+    facts = undefined; // not installed: listed anyway, loading it reports E_MODEL_NOT_FOUND
+  }
+  const { layout, range, divisibility, scale, maxTile, overlap } = card.io;
+  return {
+    id: card.id,
+    task: card.task,
+    name: card.name,
+    package: card.packageName,
+    version: facts?.version ?? null,
+    licence: facts?.license ?? null,
+    trainedOn: card.trainedOn,
+    paper: card.paper,
+    io: { layout, range, divisibility, scale, maxTile, overlap },
+  };
+}
+
+function table(rows: readonly ModelListing[]): string {
+  const header = ['ID', 'TASK', 'PACKAGE', 'LICENCE', 'RANGE', 'DIV', 'SCALE', 'TILE/OVERLAP'];
+  const cells = rows.map((r) => [
+    r.id,
+    r.task,
+    r.version ? `${r.package}@${r.version}` : `${r.package} (not installed)`,
+    r.licence ?? '-',
+    `[${r.io.range[0]},${r.io.range[1]}]`,
+    String(r.io.divisibility),
+    `x${r.io.scale}`,
+    `${r.io.maxTile}/${r.io.overlap}`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (c: string[]) => c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i]))).join('  ');
+  return `${[header, ...cells].map(line).join('\n')}\n`;
+}

@@ -1,0 +1,14 @@
+import type { Command } from 'commander';
+import { retouch } from '../lib.js';
+import { addRestoreCommand } from './restore.js';
+
+export function addRetouchCommand(program: Command): Command {
+  return addRestoreCommand(program, {
+    name: 'retouch',
+    summary: 'retouch colour and tone',
+    description: 'Retouch colour and tone like an expert with MAXIM trained on MIT-Adobe FiveK.',
+    verb: 'retouching',
+    model: () => 'maxim-retouching',
+    run: (img, _opts, control) => retouch(img, control),
+  });
+}

@@ -1,0 +1,63 @@
+/**
+ * The `clearsight` commander program: a thin layer over the library's public API.
+ * Loaded by main.ts in the process that runs the command.
+ */
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { EXIT, EXIT_CODE_HELP } from './exitCodes.js';
+import { reportError } from './report.js';
+import { addDeblurCommand } from './commands/deblur.js';
+import { addDehazeCommand } from './commands/dehaze.js';
+import { addDenoiseCommand } from './commands/denoise.js';
+import { addDerainCommand } from './commands/derain.js';
+import { addLowlightCommand } from './commands/lowlight.js';
+import { addModelsCommand } from './commands/models.js';
+import { addRetouchCommand } from './commands/retouch.js';
+import { addUpscaleCommand } from './commands/upscale.js';
+
+const COMMANDS = [
+  addDerainCommand,
+  addDehazeCommand,
+  addLowlightCommand,
+  addDenoiseCommand,
+  addDeblurCommand,
+  addRetouchCommand,
+  addUpscaleCommand,
+  addModelsCommand,
+];
+
+const EXAMPLES = `Examples:
+  $ clearsight derain examples/rain.png -o derained.png
+  $ clearsight upscale photo.jpg -o big.png --scale 2 --size medium
+  $ clearsight dehaze foggy.jpg -o clear.jpg --variant outdoor --quality 90 --json
+  $ clearsight models`;
+
+function version(): string {
+  // Same relative place from src/cli/ and dist/cli/.
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('clearsight')
+    .description('Restore degraded images with pretrained networks (MAXIM, ESRGAN) run by onnxruntime.')
+    .version(version(), '-V, --version')
+    // Set before adding commands, which inherit both: errors come back to main() as exceptions
+    // and are printed there in the one clearsight format.
+    .exitOverride()
+    .configureOutput({ outputError: () => undefined })
+    .showSuggestionAfterError()
+    .addHelpText('after', `\n${EXAMPLES}\n\n${EXIT_CODE_HELP}\n\nEnvironment:\n  CLEARSIGHT_CACHE_DIR  where converted models are cached (default ~/.cache/clearsight)\n  CLEARSIGHT_DEBUG=1    print stack traces`);
+  for (const add of COMMANDS) add(program);
+  return program;
+}
+
+/** Runs the command line `argv` (process.argv layout) and returns the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync([...argv]);
+    return EXIT.OK;
+  } catch (err) {
+    return reportError(err);
+  }
+}

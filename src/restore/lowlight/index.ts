@@ -1,0 +1,13 @@
+/** Physics-based low-light enhancement (illumination-aware gamma). */
+export {
+  enhanceLowLightGamma,
+  estimateIllumination,
+  adaptiveGamma,
+  alphaFromMean,
+  defaultIlluminationRadius,
+  type IlluminationOptions,
+  type AdaptiveGammaOptions,
+  type LowLightGammaOptions,
+  type LowLightGammaResult,
+} from './gamma.js';
+export { powTaylor, POW_TAYLOR_DEFAULT_ORDER, POW_TAYLOR_MIN_ORDER, POW_TAYLOR_MAX_ORDER } from './powTaylor.js';
