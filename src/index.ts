@@ -12,4 +12,5 @@ export { InferenceSession, type Device, type RuntimeOptions } from './core/runti
 export { ImageModel, type LoadModelOptions } from './core/models/imageModel.js';
 export { listModels, getModelCard, packageFacts, ESRGAN_SCALES, ESRGAN_SIZES, type EsrganScale, type EsrganSize, type ModelCard, type RestoreTask } from './core/models/registry.js';
 export { convertTfjsToOnnx, loadTfjsArtifacts, CONVERTER_VERSION } from './core/models/convert/index.js';
+export * from './core/filters/index.js';
 export * from './restore/index.js';

@@ -28,9 +28,9 @@ export type Rgb = [number, number, number];
 
 export interface DehazePriorOptions extends TaskControl {
   /**
-   * Patch radius of the dark channel (patch (2r+1)^2), integer >= 1. Default: 7 (He et al.'s
-   * 15x15 patch) for images whose shorter side is >= 350 px, scaled down for smaller images:
-   * round(shorter side / 50), at least 1.
+   * Patch radius of the dark channel (patch (2r+1)^2), integer >= 1. Default:
+   * round(shorter side / 50) clamped to [1, 7], i.e. He et al.'s 15x15 patch (r = 7) from a
+   * shorter side of about 350 px up, smaller patches for smaller images.
    */
   patchRadius?: number;
   /** Fraction of haze removed, in (0, 1]. Default 0.95 (He et al.). */
@@ -279,7 +279,7 @@ interface Resolved {
   atmosphericLight?: Rgb;
 }
 
-/** Default patch radius for an image: 7 for a shorter side >= 350 px, else round(side / 50), >= 1. */
+/** Default patch radius for an image: round(shorter side / 50) clamped to [1, 7]. */
 export function defaultPatchRadius(width: number, height: number): number {
   return Math.max(1, Math.min(7, Math.round(Math.min(width, height) / 50)));
 }
