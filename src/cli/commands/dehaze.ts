@@ -1,12 +1,14 @@
 import type { Command } from 'commander';
-import { dehaze, type DehazeOptions } from '../lib.js';
+import { DEHAZE_METHODS, dehaze, dehazePrior, invalidOption, type DehazeMethod, type DehazeOptions } from '../lib.js';
 import { choiceOption } from '../options.js';
-import { addRestoreCommand, type CommonOptions } from './restore.js';
+import { addRestoreCommand, greyMap, type CommonOptions, type RestoreOutput } from './restore.js';
 
 type Variant = NonNullable<DehazeOptions['variant']>;
 const VARIANTS: readonly Variant[] = ['indoor', 'outdoor'];
+const MAP_FILES = ['transmission.png', 'dark-channel.png', 'atmospheric-light.json'] as const;
 
 interface DehazeCliOptions extends CommonOptions {
+  method: DehazeMethod;
   variant: Variant;
 }
 
@@ -14,11 +16,35 @@ export function addDehazeCommand(program: Command): Command {
   return addRestoreCommand<DehazeCliOptions>(program, {
     name: 'dehaze',
     summary: 'remove haze or fog',
-    description: 'Remove haze or fog with MAXIM trained on RESIDE: outdoor (OTS) weights by default, indoor (ITS) with --variant indoor.',
+    description:
+      'Remove haze or fog. --method learned (default): MAXIM trained on RESIDE, outdoor (OTS) weights by default, indoor (ITS) with --variant indoor. ' +
+      '--method prior: the dark channel prior (He et al.) with a guided-filter transmission and a quad-tree atmospheric light; no network, well under a second a megapixel.',
     verb: 'dehazing',
-    example: 'foggy.jpg -o clear.jpg --variant indoor',
-    options: [choiceOption('--variant <variant>', 'weights trained on indoor or outdoor scenes', VARIANTS, 'outdoor')],
-    model: (opts) => `maxim-dehazing-${opts.variant}`,
-    run: (img, opts, control) => dehaze(img, { ...control, variant: opts.variant }),
+    example: 'foggy.jpg -o clear.jpg --method prior --maps foggy-maps/',
+    options: [
+      choiceOption('--method <method>', 'learned network or physical prior', DEHAZE_METHODS, 'learned'),
+      choiceOption('--variant <variant>', 'weights trained on indoor or outdoor scenes (learned method)', VARIANTS, 'outdoor'),
+    ],
+    model: (opts) => (opts.method === 'prior' ? null : `maxim-dehazing-${opts.variant}`),
+    method: (opts) => opts.method,
+    maps: {
+      description: `${MAP_FILES.join(', ')} (--method prior)`,
+      files: (opts) => {
+        if (opts.method !== 'prior') throw invalidOption('--maps', '--method prior (the learned network computes no transmission or atmospheric light)', `--method ${opts.method}`);
+        return MAP_FILES;
+      },
+    },
+    run: async (img, opts, control): Promise<RestoreOutput> => {
+      if (opts.method === 'learned') return { image: await dehaze(img, { ...control, variant: opts.variant }) };
+      const r = dehazePrior(img, { onProgress: control.onProgress, signal: control.signal });
+      return {
+        image: r.image,
+        maps: {
+          'transmission.png': { image: greyMap(r.transmission, img.width, img.height) },
+          'dark-channel.png': { image: greyMap(r.darkChannel, img.width, img.height) },
+          'atmospheric-light.json': { json: { atmosphericLight: r.atmosphericLight, params: r.params } },
+        },
+      };
+    },
   });
 }

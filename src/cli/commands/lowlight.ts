@@ -1,14 +1,69 @@
 import type { Command } from 'commander';
-import { lowlight } from '../lib.js';
-import { addRestoreCommand } from './restore.js';
+import { enhanceLowLightGamma, invalidOption, LOWLIGHT_METHODS, lowlight, lowlightFuse, type LowLightGammaResult, type LowlightMethod, type RawImage } from '../lib.js';
+import { choiceOption } from '../options.js';
+import { addRestoreCommand, greyMap, type CommonOptions, type RestoreMap, type RestoreOutput } from './restore.js';
+
+/** gamma.png stores gamma / GAMMA_PNG_SCALE (the default gamma range [0.2, 1.5] fits in [0, 1]). */
+const GAMMA_PNG_SCALE = 2;
+const GAMMA_MAPS = ['illumination.png', 'gamma.png', 'gamma.json'] as const;
+const FUSE_MAPS = [...GAMMA_MAPS, 'fuse-weight.png'] as const;
+
+interface LowlightCliOptions extends CommonOptions {
+  method: LowlightMethod;
+}
+
+/** The maps of the gamma step: illumination, gamma (scaled) and the Taylor-series error. */
+function gammaMaps(img: RawImage, g: LowLightGammaResult): Record<string, RestoreMap> {
+  const scaled = Float32Array.from(g.gamma, (v) => v / GAMMA_PNG_SCALE);
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of g.gamma) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return {
+    'illumination.png': { image: greyMap(g.illumination, img.width, img.height) },
+    'gamma.png': { image: greyMap(scaled, img.width, img.height) },
+    'gamma.json': {
+      json: {
+        alpha: g.alpha,
+        gammaPng: { scale: GAMMA_PNG_SCALE, meaning: 'gamma = scale x pixel value (pixel value in [0, 1])' },
+        gammaRange: [lo, hi],
+        maxTaylorError: g.maxTaylorError,
+        taylorErrorSamples: g.taylorErrorSamples,
+      },
+    },
+  };
+}
 
 export function addLowlightCommand(program: Command): Command {
-  return addRestoreCommand(program, {
+  return addRestoreCommand<LowlightCliOptions>(program, {
     name: 'lowlight',
     summary: 'brighten a low-light photo',
-    description: 'Enhance a dark, underexposed photo with MAXIM trained on LOL.',
+    description:
+      'Enhance a dark, underexposed photo. --method learned (default): MAXIM trained on LOL. ' +
+      '--method gamma: illumination-aware gamma correction (per-pixel gamma from a smoothed illumination map; no network). ' +
+      '--method fuse: both, the network in the darkest regions and the gamma result where the photo is already lit.',
     verb: 'brightening',
-    model: () => 'maxim-enhancement',
-    run: (img, _opts, control) => lowlight(img, control),
+    example: 'dark.jpg -o bright.png --method gamma --maps dark-maps/',
+    options: [choiceOption('--method <method>', 'learned network, physical gamma, or their fusion', LOWLIGHT_METHODS, 'learned')],
+    model: (opts) => (opts.method === 'gamma' ? null : 'maxim-enhancement'),
+    method: (opts) => opts.method,
+    maps: {
+      description: `${GAMMA_MAPS.join(', ')} (--method gamma or fuse; fuse adds fuse-weight.png, the network's weight)`,
+      files: (opts) => {
+        if (opts.method === 'learned') throw invalidOption('--maps', '--method gamma or fuse (the learned network computes no illumination or gamma map)', `--method ${opts.method}`);
+        return opts.method === 'fuse' ? FUSE_MAPS : GAMMA_MAPS;
+      },
+    },
+    run: async (img, opts, control): Promise<RestoreOutput> => {
+      if (opts.method === 'learned') return { image: await lowlight(img, control) };
+      if (opts.method === 'gamma') {
+        const g = enhanceLowLightGamma(img, { onProgress: control.onProgress, signal: control.signal });
+        return { image: g.image, maps: gammaMaps(img, g) };
+      }
+      const f = await lowlightFuse(img, control);
+      return { image: f.image, maps: { ...gammaMaps(img, f.gamma), 'fuse-weight.png': { image: greyMap(f.weight, img.width, img.height) } } };
+    },
   });
 }

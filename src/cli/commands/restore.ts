@@ -10,18 +10,27 @@
  *   -> print a summary (or one JSON object with --json).
  *
  * A command is a RestoreCommandSpec: its name, texts, extra options, and which library function
- * and model its options select.
+ * and model its options select. A spec whose methods produce physical maps (transmission,
+ * atmospheric light, illumination, ...) declares them (`maps`): the command then takes
+ * `--maps <dir>`, the file names are checked before the work starts (no overwriting without
+ * --force), and `run` returns the image plus the maps by file name; the helper writes them, each
+ * atomically, into the directory (created if missing) after the output.
  */
 import { performance } from 'node:perf_hooks';
-import { basename } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { Command, Option } from 'commander';
 import {
   assertOutputWritable,
+  ClearsightError,
+  createImage,
   decodeImage,
+  ERROR_CODES,
   formatFromPath,
   formatSupportsAlpha,
   getModelCard,
+  invalidOption,
   maxBitDepth,
+  writeFileAtomic,
   writeImage,
   type Device,
   type ExpertOptions,
@@ -43,6 +52,33 @@ export interface CommonOptions {
   maxTile?: number;
   quality?: number;
   json?: boolean;
+  /** --maps <dir>: only on commands whose spec declares maps. */
+  maps?: string;
+}
+
+/** One map file: an image (written as PNG, 16-bit unless said otherwise) or a JSON value. */
+export type RestoreMap = { image: RawImage; bitDepth?: 8 | 16 } | { json: unknown };
+
+/** What a spec's `run` may return instead of a bare image: the image plus maps by file name. */
+export interface RestoreOutput {
+  image: RawImage;
+  /** File name inside --maps <dir> (e.g. "transmission.png") -> content. Written only with --maps. */
+  maps?: Readonly<Record<string, RestoreMap>>;
+}
+
+export interface RestoreMapsSpec<O> {
+  /** What --maps writes, for --help. */
+  description: string;
+  /**
+   * The file names written for these options (the run must return each of them). Throw
+   * invalidOption('--maps', ...) when the selected method has no maps.
+   */
+  files(opts: O): readonly string[];
+}
+
+/** A width*height plane as a grey RawImage, for a map (values as they are; the encoder clamps to [0, 1]). */
+export function greyMap(plane: Float32Array, width: number, height: number): RawImage {
+  return createImage(width, height, 1, plane);
 }
 
 export interface RestoreCommandSpec<O extends CommonOptions> {
@@ -56,12 +92,18 @@ export interface RestoreCommandSpec<O extends CommonOptions> {
   verb: string;
   /** Options beyond the common ones. */
   options?: readonly Option[];
-  /** The model card (by name) these options select. */
-  model(opts: O): string;
+  /** The model card (by name) these options select; null when the selected method runs no network. */
+  model(opts: O): string | null;
+  /** The method these options select (commands with several: `--method`); the summary's `method`. */
+  method?(opts: O): string;
+  /** Extra fields of the JSON summary (e.g. derain's veil strength). */
+  details?(opts: O): Record<string, unknown>;
+  /** Maps the command can write with --maps <dir>; absent: no --maps option. */
+  maps?: RestoreMapsSpec<O>;
   /** Arguments after the command name for the help example; default `photo.jpg -o restored.png`. */
   example?: string;
-  /** Calls the library task. */
-  run(img: RawImage, opts: O, control: ExpertOptions): Promise<RawImage>;
+  /** Calls the library task: the image, or the image with its maps. */
+  run(img: RawImage, opts: O, control: ExpertOptions): Promise<RawImage | RestoreOutput>;
 }
 
 /** The JSON summary printed by --json (one object, one line, on stdout). */
@@ -69,7 +111,12 @@ export interface RestoreSummary {
   input: string;
   output: string;
   task: string;
-  model: string;
+  /** Model card id, or null when the method runs no network (e.g. dehaze --method prior). */
+  model: string | null;
+  /** The method used, on commands that have a choice (or a physical step). */
+  method?: string;
+  /** On commands with --maps: the directory and the files written, or null without --maps. */
+  maps?: { dir: string; files: string[] } | null;
   width: number;
   height: number;
   outWidth: number;
@@ -89,6 +136,7 @@ export function addRestoreCommand<O extends CommonOptions>(program: Command, spe
     .option('-o, --output <file>', 'output image (required); the format follows the extension (.png .jpg .jpeg .webp .tif .tiff .bmp)')
     .option('-f, --force', 'overwrite the output file if it exists');
   for (const option of spec.options ?? []) cmd.addOption(option);
+  if (spec.maps) cmd.option('--maps <dir>', `write the physical maps into <dir> (created if missing; existing files kept unless --force): ${spec.maps.description}`);
   cmd
     .option('--tta', 'x8 self-ensemble over flips and rotations: 8x slower, usually a little better')
     .addOption(integerOption('--threads <n>', 'CPU threads for inference (default: all cores)', 1, 256))
@@ -115,13 +163,18 @@ export async function runRestore<O extends CommonOptions>(spec: RestoreCommandSp
 
   // Everything that can be checked cheaply is checked before the long inference.
   const format = formatFromPath(opts.output);
-  const card = getModelCard(spec.model(opts));
+  const modelName = spec.model(opts);
+  const card = modelName === null ? undefined : getModelCard(modelName);
+  const method = spec.method?.(opts);
   await assertOutputWritable(opts.output, force);
+  const mapFiles = await checkMaps(spec, opts, force);
+  if (opts.tta && !card) warn(`--tta has no effect with ${method ?? 'this method'} (no network runs)`);
   if (opts.quality !== undefined && !LOSSY.has(format)) warn(`--quality has no effect on ${format.toUpperCase()} output (lossless)`);
 
   const reporter = createReporter(progressMode(json), spec.verb);
   const interrupts = watchInterrupts(() => reporter.stop());
   let restored: RawImage;
+  let writtenMaps: string[] = [];
   let inWidth: number;
   let inHeight: number;
   try {
@@ -135,12 +188,13 @@ export async function runRestore<O extends CommonOptions>(spec: RestoreCommandSp
     const control: ExpertOptions = {
       signal: interrupts.signal,
       onProgress: reporter.onProgress,
-      ...(opts.tta ? { tta: true } : {}),
+      ...(opts.tta && card ? { tta: true } : {}),
       ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
       ...(opts.maxTile !== undefined ? { maxTile: opts.maxTile } : {}),
       device: opts.device,
     };
-    restored = await untilAborted(spec.run(image, opts, control), interrupts.signal);
+    const result = await untilAborted(spec.run(image, opts, control), interrupts.signal);
+    restored = isRestoreOutput(result) ? result.image : result;
     await interrupts.checkpoint(); // a Ctrl-C during the last tile is delivered only now
 
     reporter.stage('write');
@@ -156,6 +210,7 @@ export async function runRestore<O extends CommonOptions>(spec: RestoreCommandSp
       ...(alpha ? { alpha: { width: image.width, height: image.height, data: alpha } } : {}),
       ...(opts.quality !== undefined ? { quality: opts.quality } : {}),
     });
+    if (opts.maps !== undefined) writtenMaps = await writeMaps(opts.maps, mapFiles, isRestoreOutput(result) ? result.maps : undefined, force);
   } finally {
     reporter.stop();
     interrupts.dispose();
@@ -165,23 +220,60 @@ export async function runRestore<O extends CommonOptions>(spec: RestoreCommandSp
     input,
     output: opts.output,
     task: spec.name,
-    model: card.id,
+    model: card?.id ?? null,
+    ...(method !== undefined ? { method } : {}),
+    ...(spec.maps ? { maps: opts.maps !== undefined ? { dir: opts.maps, files: writtenMaps } : null } : {}),
+    ...spec.details?.(opts),
     width: inWidth,
     height: inHeight,
     outWidth: restored.width,
     outHeight: restored.height,
     seconds: Math.round(performance.now() - started) / 1000,
-    tta: opts.tta ?? false,
+    tta: (opts.tta ?? false) && card !== undefined,
   };
   if (json) {
     process.stdout.write(`${JSON.stringify(summary)}\n`);
   } else {
     process.stdout.write(
       `${basename(input)} (${inWidth}x${inHeight}) -> ${opts.output} (${restored.width}x${restored.height}), ` +
-        `${spec.name} with ${card.id}${summary.tta ? ' + TTA' : ''}, ${summary.seconds.toFixed(1)} s\n`,
+        `${spec.name}${method !== undefined ? ` (${method})` : ''}${card ? ` with ${card.id}` : ''}${summary.tta ? ' + TTA' : ''}, ${summary.seconds.toFixed(1)} s` +
+        `${writtenMaps.length ? `; maps in ${opts.maps}: ${writtenMaps.join(', ')}` : ''}\n`,
     );
   }
   return summary;
+}
+
+const isRestoreOutput = (r: RawImage | RestoreOutput): r is RestoreOutput => 'image' in r;
+
+/**
+ * With --maps: the file names the options produce, each checked to be writable (not existing
+ * unless --force; the directory may be missing, it is created at write time), before any work.
+ */
+async function checkMaps<O extends CommonOptions>(spec: RestoreCommandSpec<O>, opts: O, force: boolean): Promise<readonly string[]> {
+  if (opts.maps === undefined || !spec.maps) return [];
+  if (opts.maps.trim() === '') throw invalidOption('--maps', 'a directory path', opts.maps);
+  const files = spec.maps.files(opts);
+  const output = resolve(opts.output);
+  for (const file of files) {
+    const path = join(opts.maps, file);
+    if (resolve(path) === output) throw invalidOption('--maps', `a directory whose map files (${files.join(', ')}) do not include the output file`, opts.maps);
+    await assertOutputWritable(path, force, { mkdirs: true });
+  }
+  return files;
+}
+
+/** Writes the declared maps (each atomically) into `dir`, creating it; returns the paths written. */
+async function writeMaps(dir: string, files: readonly string[], maps: RestoreOutput['maps'], force: boolean): Promise<string[]> {
+  const written: string[] = [];
+  for (const file of files) {
+    const map = maps?.[file];
+    if (!map) throw new ClearsightError(ERROR_CODES.RUNTIME, `internal error: the command declared the map "${file}" but did not produce it`, { file });
+    const path = join(dir, file);
+    if ('image' in map) await writeImage(path, map.image, { force, mkdirs: true, bitDepth: map.bitDepth ?? 16 });
+    else await writeFileAtomic(path, `${JSON.stringify(map.json, null, 2)}\n`, { force, mkdirs: true });
+    written.push(path);
+  }
+  return written;
 }
 
 function warn(message: string): void {
