@@ -14,6 +14,7 @@ import { addLowlightCommand } from './commands/lowlight.js';
 import { addModelsCommand } from './commands/models.js';
 import { addRetouchCommand } from './commands/retouch.js';
 import { addUpscaleCommand } from './commands/upscale.js';
+import { addRestoreAutoCommand } from './commands/restoreAuto.js';
 
 const COMMANDS = [
   addDerainCommand,
@@ -23,6 +24,7 @@ const COMMANDS = [
   addDeblurCommand,
   addRetouchCommand,
   addUpscaleCommand,
+  addRestoreAutoCommand,
   addModelsCommand,
 ];
 

@@ -1,4 +1,26 @@
-export { derain, dehaze, lowlight, denoise, deblur, retouch, upscale, upscaleModelName, type DehazeOptions, type UpscaleOptions } from './tasks.js';
+export {
+  derain,
+  dehaze,
+  lowlight,
+  lowlightFuse,
+  denoise,
+  deblur,
+  retouch,
+  upscale,
+  upscaleModelName,
+  DEHAZE_METHODS,
+  LOWLIGHT_METHODS,
+  FUSE_DARK,
+  FUSE_BRIGHT,
+  type DehazeMethod,
+  type DehazeOptions,
+  type LowlightMethod,
+  type LowlightOptions,
+  type LowlightFuseResult,
+  type UpscaleOptions,
+} from './tasks.js';
 export { runExpert, type ExpertOptions, MAX_OUTPUT_PIXELS } from './expert.js';
 export * from './dehaze/index.js';
 export * from './lowlight/index.js';
+export * from './derain/index.js';
+export * from './auto/index.js';

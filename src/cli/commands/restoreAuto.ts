@@ -1,0 +1,299 @@
+/**
+ * `clearsight restore auto <input> [-o out] [--dry-run] [--json] [--force]`: look at a photo, say
+ * what is wrong with it, and restore it with the planned chain of experts (library: restoreAuto).
+ *
+ *   check options and the output path (fast: before any heavy work)
+ *   -> decode the input (alpha kept aside)
+ *   -> analyse (scores per degradation) and plan (ordered experts); the plan is printed on stderr
+ *      before anything runs (--dry-run: printed on stdout, and nothing else happens)
+ *   -> run the experts in order, with progress per step and Ctrl-C
+ *   -> write the output atomically (a clean picture is written back unchanged)
+ *   -> a summary line, or one JSON object with --json: {"primary", "scores", "plan", "steps", ...}.
+ *
+ * Like the other restoration commands it runs the experts in a supervised child process, so that
+ * Ctrl-C stays instant while onnxruntime blocks the worker's thread (see ../supervisor.ts). The
+ * launcher (main.ts) supervises by the first word of the command line; `restore` is not in its
+ * list, so this command hands itself to the supervisor (a dry run, which runs no network, stays
+ * in process).
+ */
+import { performance } from 'node:perf_hooks';
+import { basename } from 'node:path';
+import { Option, type Command } from 'commander';
+import {
+  assertOutputWritable,
+  DEGRADATIONS,
+  decodeImage,
+  formatFromPath,
+  formatSupportsAlpha,
+  invalidOption,
+  maxBitDepth,
+  restoreAuto,
+  writeImage,
+  type DegradationAnalysis,
+  type Device,
+  type RawImage,
+  type RestorationStep,
+  type RestorationTask,
+  type RestoreAutoOptions,
+  type RestoreAutoStepResult,
+} from '../lib.js';
+import { choiceOption, integerOption } from '../options.js';
+import { createReporter, progressMode, type Reporter } from '../progress.js';
+import { untilAborted, watchInterrupts } from '../interrupt.js';
+import { INPROCESS_ENV, supervise } from '../supervisor.js';
+
+interface AutoCliOptions {
+  output?: string;
+  force?: boolean;
+  dryRun?: boolean;
+  json?: boolean;
+  threshold?: number;
+  variant: 'indoor' | 'outdoor';
+  tta?: boolean;
+  threads?: number;
+  device: Device;
+  maxTile?: number;
+  quality?: number;
+}
+
+/** One planned step as --json prints it. */
+export interface AutoPlanStep {
+  task: RestorationTask;
+  degradations: string[];
+  model: string;
+  score: number;
+  reason: string;
+}
+
+/** The JSON object printed by --json (one line on stdout). */
+export interface AutoSummary {
+  input: string;
+  /** null for --dry-run. */
+  output: string | null;
+  dryRun: boolean;
+  primary: string;
+  scores: Record<string, number>;
+  plan: AutoPlanStep[];
+  /** What was run (empty for a dry run or a clean picture). */
+  steps: RestoreAutoStepResult[];
+  width: number;
+  height: number;
+  seconds: number;
+  tta: boolean;
+  /** The raw statistics behind the scores (see DegradationEvidence). */
+  evidence: Record<string, number>;
+}
+
+const DEVICES: readonly Device[] = ['cpu', 'cuda'];
+const VARIANTS = ['indoor', 'outdoor'] as const;
+const LOSSY: ReadonlySet<string> = new Set(['jpeg', 'webp']);
+
+/** Progress label of each expert's inference stage. */
+const VERBS: Readonly<Record<RestorationTask, string>> = {
+  lowlight: 'brightening',
+  denoise: 'denoising',
+  derain: 'deraining',
+  dehaze: 'dehazing',
+  deblur: 'deblurring',
+};
+
+/** A number strictly between 0 and 1, written as a plain decimal ("0.6", ".6"). */
+function unitIntervalParser(flag: string): (value: string) => number {
+  return (value: string) => {
+    const n = /^\s*\+?(\d+(\.\d*)?|\.\d+)\s*$/.test(value) ? Number(value) : Number.NaN;
+    if (!(n > 0 && n < 1)) throw invalidOption(flag, 'a number between 0 and 1 (exclusive)', value);
+    return n;
+  };
+}
+
+export function addRestoreAutoCommand(program: Command): Command {
+  const restore = program
+    .command('restore')
+    .summary('universal restoration: recognise the degradation and restore (restore auto)')
+    .description('Universal restoration. `restore auto` analyses a photo (rain, haze, low light, noise, blur, JPEG blocking), plans a chain of experts and runs it.');
+  const cmd = restore
+    .command('auto')
+    .summary('analyse a photo, plan the experts, restore')
+    .description(
+      'Score the photo for rain, haze, low light, noise, blur and JPEG blocking (calibrated statistics: dark channel, ' +
+        'luminance histogram, noise sigma, streak orientation energy, Laplacian variance, blockiness), name the primary ' +
+        'degradation, plan the experts in order (lowlight, denoise, derain, dehaze, deblur; JPEG blocking goes to the ' +
+        'denoiser as a fallback) and run them. A picture that looks clean is written back unchanged. The plan is printed ' +
+        'on stderr before the experts run; --dry-run prints it and stops.',
+    )
+    .argument('<input>', 'input image: PNG, JPEG, WebP, TIFF or BMP')
+    .option('-o, --output <file>', 'output image (required unless --dry-run); the format follows the extension (.png .jpg .jpeg .webp .tif .tiff .bmp)')
+    .option('-f, --force', 'overwrite the output file if it exists')
+    .option('--dry-run', 'analyse and print the plan only (no -o needed, no network runs)')
+    .addOption(new Option('--threshold <t>', 'score from which a degradation counts (primary and extra steps); default: the calibrated threshold').argParser(unitIntervalParser('--threshold')))
+    .addOption(choiceOption('--variant <variant>', 'dehazing weights, if a dehaze step is planned', VARIANTS, 'outdoor'))
+    .option('--tta', 'x8 self-ensemble over flips and rotations in every step: 8x slower, usually a little better')
+    .addOption(integerOption('--threads <n>', 'CPU threads for inference (default: all cores)', 1, 256))
+    .addOption(choiceOption('--device <device>', 'where the networks run', DEVICES, 'cpu'))
+    .addOption(integerOption('--max-tile <n>', 'largest tile side in pixels; lower it to save memory (default: from the model cards)', 16, 8192))
+    .addOption(integerOption('--quality <q>', 'JPEG/WebP quality 1-100 (default: JPEG 95, WebP lossless)', 1, 100))
+    .option('--json', 'print one JSON object on stdout ({"primary", "scores", "plan", "steps", ...}) instead of progress and text')
+    .addHelpText('after', '\nExamples:\n  $ clearsight restore auto photo.jpg --dry-run\n  $ clearsight restore auto photo.jpg -o restored.png --json\n\nExit codes: see clearsight --help.')
+    .action(async (input: string, opts: AutoCliOptions) => {
+      if (!opts.dryRun && !opts.output) cmd.error("required option '-o, --output <file>' not specified (or use --dry-run)");
+      if (!opts.dryRun && process.env[INPROCESS_ENV] !== '1') {
+        const argv = commandLine(cmd);
+        if (argv) {
+          // The experts block this process's thread: run the command in a supervised child.
+          const code = await supervise(argv[1], argv.slice(2));
+          process.exit(code);
+        }
+      }
+      await runAuto(input, opts);
+    });
+  return cmd;
+}
+
+/** The full command line (node, script, args...) the program was parsed from. */
+function commandLine(cmd: Command): string[] | undefined {
+  let root: Command = cmd;
+  while (root.parent) root = root.parent;
+  const raw = (root as unknown as { rawArgs?: unknown }).rawArgs;
+  return Array.isArray(raw) && raw.length >= 2 && raw.every((a) => typeof a === 'string') ? (raw as string[]) : undefined;
+}
+
+export async function runAuto(input: string, opts: AutoCliOptions): Promise<AutoSummary> {
+  const started = performance.now();
+  const json = opts.json ?? false;
+  const force = opts.force ?? false;
+  const dryRun = opts.dryRun ?? false;
+  const output = dryRun ? undefined : opts.output!;
+
+  // Cheap checks first.
+  const format = output ? formatFromPath(output) : undefined;
+  if (output) await assertOutputWritable(output, force);
+  if (dryRun && opts.output) warn('--output is ignored with --dry-run');
+  if (format && opts.quality !== undefined && !LOSSY.has(format)) warn(`--quality has no effect on ${format.toUpperCase()} output (lossless)`);
+
+  // A dry run takes a fraction of a second: no progress display, only the plan.
+  const mode = dryRun ? 'quiet' : progressMode(json);
+  let reporter: Reporter = createReporter(mode, 'analysing');
+  const interrupts = watchInterrupts(() => reporter.stop());
+  let plan: RestorationStep[] = [];
+  let analysis: DegradationAnalysis;
+  let steps: RestoreAutoStepResult[];
+  let inWidth: number;
+  let inHeight: number;
+  try {
+    reporter.stage('decode');
+    const { image, alpha, meta } = await decodeImage(input);
+    inWidth = image.width;
+    inHeight = image.height;
+    await interrupts.checkpoint();
+
+    const onProgress: RestoreAutoOptions['onProgress'] = (e) => {
+      if (e.stage === 'plan') {
+        reporter.stop();
+        if (e.done < e.total) {
+          const step = plan[e.done];
+          if (mode !== 'quiet') process.stderr.write(`clearsight: step ${e.done + 1}/${e.total}: ${step.task} (${step.model})\n`);
+          reporter = createReporter(mode, `step ${e.done + 1}/${e.total} ${VERBS[step.task]}`);
+        }
+        return;
+      }
+      if (e.stage === 'analyze') {
+        if (e.done === 0) reporter.stage('analysing the picture');
+        return;
+      }
+      const k = e.stage.indexOf(':');
+      reporter.onProgress(k > 0 ? { ...e, stage: e.stage.slice(k + 1) } : e);
+    };
+    const result = await untilAborted(
+      restoreAuto(image, {
+        dryRun,
+        variant: opts.variant,
+        ...(opts.threshold !== undefined ? { threshold: opts.threshold } : {}),
+        signal: interrupts.signal,
+        onProgress,
+        onPlan: (a, p) => {
+          plan = [...p];
+          reporter.stop();
+          if (dryRun && !json) process.stdout.write(planText(input, image, a, p));
+          else if (!json) process.stderr.write(prefixLines(planText(input, image, a, p)));
+        },
+        ...(opts.tta ? { tta: true } : {}),
+        ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+        ...(opts.maxTile !== undefined ? { maxTile: opts.maxTile } : {}),
+        device: opts.device,
+      }),
+      interrupts.signal,
+    );
+    analysis = result.analysis;
+    steps = result.steps;
+    await interrupts.checkpoint(); // a Ctrl-C during the last tile is delivered only now
+
+    if (output && format) {
+      reporter.stop();
+      reporter = createReporter(mode, 'writing');
+      reporter.stage('write');
+      interrupts.writing();
+      if (alpha && !formatSupportsAlpha(format)) {
+        reporter.stop();
+        warn(`${format.toUpperCase()} has no alpha channel: the transparency of the input is dropped`);
+      }
+      const restored: RawImage = result.image;
+      await writeImage(output, restored, {
+        force,
+        bitDepth: meta.bitDepth === 16 && maxBitDepth(format) === 16 ? 16 : 8,
+        ...(alpha ? { alpha: { width: image.width, height: image.height, data: alpha } } : {}),
+        ...(opts.quality !== undefined ? { quality: opts.quality } : {}),
+      });
+    }
+  } finally {
+    reporter.stop();
+    interrupts.dispose();
+  }
+
+  const summary: AutoSummary = {
+    input,
+    output: output ?? null,
+    dryRun,
+    primary: analysis.primary,
+    scores: Object.fromEntries(DEGRADATIONS.map((d) => [d, round4(analysis.scores[d])])),
+    plan: plan.map((s) => ({ task: s.task, degradations: [...s.degradations], model: s.model, score: round4(s.score), reason: s.reason })),
+    steps,
+    width: inWidth,
+    height: inHeight,
+    seconds: Math.round(performance.now() - started) / 1000,
+    tta: !dryRun && steps.length > 0 && (opts.tta ?? false),
+    evidence: Object.fromEntries(Object.entries(analysis.evidence).map(([k, v]) => [k, round4(v)])),
+  };
+  if (json) {
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+  } else if (!dryRun) {
+    const what = steps.length ? steps.map((s) => `${s.task} (${s.seconds.toFixed(1)} s)`).join(', ') : 'nothing to do, the picture looks clean: written back unchanged';
+    process.stdout.write(`${basename(input)} (${inWidth}x${inHeight}) -> ${output}: ${what}${summary.tta ? ' + TTA' : ''}; ${summary.seconds.toFixed(1)} s\n`);
+  }
+  return summary;
+}
+
+const round4 = (x: number): number => (Number.isFinite(x) ? Math.round(x * 1e4) / 1e4 : x);
+
+/** The analysis and the plan as text (several lines). */
+function planText(input: string, img: RawImage, a: DegradationAnalysis, plan: readonly RestorationStep[]): string {
+  const scores = DEGRADATIONS.map((d) => `${d} ${a.scores[d].toFixed(2)}`).join(', ');
+  const lines = [`${basename(input)} (${img.width}x${img.height}): primary degradation ${a.primary}`, `scores: ${scores}`];
+  if (plan.length === 0) lines.push('plan: nothing to do (the picture looks clean)');
+  else {
+    lines.push('plan:');
+    plan.forEach((s, i) => lines.push(`  ${i + 1}. ${s.task} with ${s.model} (score ${s.score.toFixed(2)}): ${s.reason}`));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function prefixLines(text: string): string {
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => `clearsight: ${l}\n`)
+    .join('');
+}
+
+function warn(message: string): void {
+  process.stderr.write(`clearsight: warning: ${message}\n`);
+}

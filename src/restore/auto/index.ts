@@ -1,0 +1,32 @@
+/** Universal restoration: degradation analysis, planning and the chained run (`clearsight restore auto`). */
+export {
+  analyzeDegradations,
+  scoresFromEvidence,
+  primaryFromScores,
+  DEGRADATIONS,
+  DEGRADATION_CALIBRATION,
+  SCORE_FEATURES,
+  GREY_SATURATION,
+  type Degradation,
+  type PrimaryDegradation,
+  type DegradationScores,
+  type DegradationAnalysis,
+  type DegradationEvidence,
+  type DegradationCalibration,
+  type ScoreCalibration,
+  type ScoreFeature,
+  type AnalyzeOptions,
+} from './analyze.js';
+export {
+  planRestoration,
+  restoreAuto,
+  describeDegradationEvidence,
+  RESTORATION_ORDER,
+  DEGRADATION_TREATMENT,
+  type RestorationTask,
+  type RestorationStep,
+  type PlanOptions,
+  type RestoreAutoOptions,
+  type RestoreAutoResult,
+  type RestoreAutoStepResult,
+} from './plan.js';

@@ -1,0 +1,332 @@
+/**
+ * Universal restoration: the plan (which experts, in which order, when), restoreAuto's contract
+ * (clean pictures untouched, dry run, abort, options) and `clearsight restore auto` (dry-run JSON,
+ * the clean path through the supervisor, usage and output errors). No learned expert runs here:
+ * every picture is either clean or analysed with --dry-run.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
+import { createImage, decodeImage, type RawImage } from '../src/core/image/index.js';
+import { psnr } from '../src/core/metrics/index.js';
+import { isClearsightError } from '../src/core/errors.js';
+import type { ProgressEvent } from '../src/core/progress.js';
+import {
+  analyzeDegradations,
+  DEGRADATION_CALIBRATION,
+  DEGRADATIONS,
+  planRestoration,
+  restoreAuto,
+  RESTORATION_ORDER,
+  type Degradation,
+  type DegradationAnalysis,
+  type PrimaryDegradation,
+} from '../src/restore/auto/index.js';
+
+// ---------------------------------------------------------------------------------------------
+// Pictures (the same recipes as analyze.test.ts, smaller)
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function q8(img: RawImage): RawImage {
+  for (let i = 0; i < img.data.length; i++) img.data[i] = Math.round(Math.min(1, Math.max(0, img.data[i])) * 255) / 255;
+  return img;
+}
+
+function valueNoise(r: () => number, w: number, h: number, cell: number): Float32Array {
+  const gw = Math.ceil(w / cell) + 2;
+  const g = Float32Array.from({ length: gw * (Math.ceil(h / cell) + 2) }, () => r() * 2 - 1);
+  const out = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const ix = Math.floor(x / cell);
+      const iy = Math.floor(y / cell);
+      let tx = x / cell - ix;
+      let ty = y / cell - iy;
+      tx = tx * tx * (3 - 2 * tx);
+      ty = ty * ty * (3 - 2 * ty);
+      const top = g[iy * gw + ix] * (1 - tx) + g[iy * gw + ix + 1] * tx;
+      const bottom = g[(iy + 1) * gw + ix] * (1 - tx) + g[(iy + 1) * gw + ix + 1] * tx;
+      out[y * w + x] = top * (1 - ty) + bottom * ty;
+    }
+  }
+  return out;
+}
+
+function cleanScene(seed: number, w = 256, h = 192): RawImage {
+  const r = rng(seed);
+  const img = createImage(w, h, 3);
+  const tex = new Float32Array(w * h);
+  for (const [cell, amp] of [[64, 0.5], [32, 0.25], [16, 0.14], [8, 0.08], [4, 0.05], [2, 0.035]] as const) {
+    const n = valueNoise(r, w, h, cell);
+    for (let i = 0; i < tex.length; i++) tex[i] += amp * n[i];
+  }
+  const hue = [valueNoise(r, w, h, 96), valueNoise(r, w, h, 96), valueNoise(r, w, h, 96)];
+  for (let i = 0; i < w * h; i++) for (let c = 0; c < 3; c++) img.data[i * 3 + c] = 0.42 + 0.3 * hue[c][i] + 0.35 * tex[i];
+  for (let k = 0; k < 25; k++) {
+    const cx = r() * w;
+    const cy = r() * h;
+    const rad = 6 + r() * 30;
+    const col = [r(), r(), r()];
+    col[Math.floor(r() * 3)] *= 0.3;
+    for (let y = Math.max(0, Math.floor(cy - rad - 1)); y < Math.min(h, cy + rad + 1); y++) {
+      for (let x = Math.max(0, Math.floor(cx - rad - 1)); x < Math.min(w, cx + rad + 1); x++) {
+        const a = Math.max(0, Math.min(1, rad - Math.hypot(x - cx, y - cy) + 0.5));
+        for (let c = 0; c < 3 && a > 0; c++) {
+          const i = (y * w + x) * 3 + c;
+          img.data[i] = (1 - a) * img.data[i] + a * (col[c] + 0.25 * tex[y * w + x]);
+        }
+      }
+    }
+  }
+  return q8(img);
+}
+
+function addRain(J: RawImage, seed: number): RawImage {
+  const { width: w, height: h } = J;
+  const r = rng(seed);
+  const layer = new Float32Array(w * h);
+  for (let k = 0; k < 500; k++) {
+    const x0 = r() * w;
+    const y0 = r() * h;
+    const len = 12 + r() * 30;
+    const b = 0.25 + 0.35 * r();
+    for (let t = 0; t < len; t += 0.5) {
+      const xi = Math.round(x0 + Math.cos(1.745) * t);
+      const yi = Math.round(y0 + Math.sin(1.745) * t);
+      if (xi < 0 || yi < 0 || xi >= w || yi >= h) continue;
+      layer[yi * w + xi] = Math.max(layer[yi * w + xi], b);
+    }
+  }
+  const out = createImage(w, h, 3);
+  for (let i = 0; i < w * h; i++) for (let c = 0; c < 3; c++) out.data[i * 3 + c] = J.data[i * 3 + c] + layer[i] * (1 - J.data[i * 3 + c]);
+  return q8(out);
+}
+
+async function writePng(path: string, img: RawImage): Promise<void> {
+  const raw = Buffer.from(Array.from(img.data, (v) => Math.round(v * 255)));
+  await writeFile(path, await sharp(raw, { raw: { width: img.width, height: img.height, channels: 3 } }).png().toBuffer());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plans from hand-set scores (the evidence of a real analysis, for the reasons)
+
+const base = analyzeDegradations(cleanScene(11, 96, 64));
+
+function analysisWith(scores: Partial<Record<Degradation, number>>, primary: PrimaryDegradation): DegradationAnalysis {
+  const all = Object.fromEntries(DEGRADATIONS.map((d) => [d, scores[d] ?? 0.05])) as Record<Degradation, number>;
+  return { ...base, scores: all, primary };
+}
+
+const tasks = (a: DegradationAnalysis, opts = {}) => planRestoration(a, opts).map((s) => s.task);
+
+describe('planRestoration', () => {
+  it('a clean picture gets no step, whatever its scores', () => {
+    assert.deepEqual(planRestoration(analysisWith({ haze: 0.65, blur: 0.9 }, 'clean')), []);
+  });
+  it('orders the chain: lowlight, denoise, derain, dehaze, deblur', () => {
+    const all = analysisWith({ rain: 0.95, haze: 0.9, lowlight: 0.92, noise: 0.91, blur: 0.93, jpeg: 0.94 }, 'rain');
+    assert.deepEqual(tasks(all), ['lowlight', 'denoise', 'derain', 'dehaze', 'deblur']);
+    assert.deepEqual(RESTORATION_ORDER, ['lowlight', 'denoise', 'derain', 'dehaze', 'deblur']);
+  });
+  it('low light before denoise, whichever scores higher', () => {
+    assert.deepEqual(tasks(analysisWith({ noise: 0.99, lowlight: 0.8 }, 'noise')), ['lowlight', 'denoise']);
+    assert.deepEqual(tasks(analysisWith({ noise: 0.8, lowlight: 0.99 }, 'lowlight')), ['lowlight', 'denoise']);
+  });
+  it('derain before dehaze (heavy rain: streaks, then the veil)', () => {
+    assert.deepEqual(tasks(analysisWith({ rain: 0.9, haze: 0.95 }, 'haze')), ['derain', 'dehaze']);
+  });
+  it('deblur last', () => {
+    assert.deepEqual(tasks(analysisWith({ blur: 0.99, haze: 0.8, noise: 0.75 }, 'blur')), ['denoise', 'dehaze', 'deblur']);
+  });
+  it('JPEG blocking goes to the denoising expert, merged with noise into one step, and says so', () => {
+    const jpegOnly = planRestoration(analysisWith({ jpeg: 0.97 }, 'jpeg'));
+    assert.equal(jpegOnly.length, 1);
+    assert.equal(jpegOnly[0].task, 'denoise');
+    assert.deepEqual(jpegOnly[0].degradations, ['jpeg']);
+    assert.match(jpegOnly[0].model, /^denoise\/maxim-denoising@/);
+    assert.match(jpegOnly[0].reason, /JPEG blocking.*fallback/);
+    const both = planRestoration(analysisWith({ jpeg: 0.8, noise: 0.9 }, 'noise'));
+    assert.deepEqual(both.map((s) => s.task), ['denoise']);
+    assert.deepEqual(both[0].degradations, ['noise', 'jpeg']);
+    assert.equal(both[0].score, 0.9);
+  });
+  it('secondary degradations need the step threshold; the primary always gets its step', () => {
+    const t = DEGRADATION_CALIBRATION.primaryThreshold;
+    const a = analysisWith({ rain: 0.97, haze: t - 0.05 }, 'rain');
+    assert.deepEqual(tasks(a), ['derain']);
+    assert.deepEqual(tasks(a, { threshold: t - 0.1 }), ['derain', 'dehaze']);
+    // A primary below the step threshold (found with a lower analysis threshold) still gets its step.
+    assert.deepEqual(tasks(analysisWith({ blur: 0.55 }, 'blur'), { threshold: 0.9 }), ['deblur']);
+  });
+  it('steps carry the model, a reason with the evidence and the score', () => {
+    const [step] = planRestoration(analysisWith({ rain: 0.93 }, 'rain'));
+    assert.equal(step.score, 0.93);
+    assert.match(step.model, /^derain\/maxim-deraining@/);
+    assert.match(step.reason, /rain streaks: .*energy/);
+    const [haze] = planRestoration(analysisWith({ haze: 0.93 }, 'haze'), { variant: 'indoor' });
+    assert.match(haze.model, /maxim-dehazing-indoor/);
+  });
+  it('bad options: E_INVALID_OPTION', () => {
+    const a = analysisWith({ rain: 0.9 }, 'rain');
+    for (const opts of [{ threshold: 1 }, { threshold: 0 }, { variant: 'sideways' }]) {
+      assert.throws(() => planRestoration(a, opts as never), (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION');
+    }
+    assert.throws(() => planRestoration({} as never), (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION');
+  });
+});
+
+describe('restoreAuto (no expert runs)', () => {
+  const clean = cleanScene(12);
+  it('clean picture: empty plan, the input returned untouched (PSNR vs input = Infinity)', async () => {
+    const events: ProgressEvent[] = [];
+    let planned: unknown;
+    const r = await restoreAuto(clean, { onProgress: (e) => events.push(e), onPlan: (_a, p) => (planned = p) });
+    assert.equal(r.analysis.primary, 'clean');
+    assert.deepEqual(r.plan, []);
+    assert.deepEqual(planned, []);
+    assert.deepEqual(r.steps, []);
+    assert.equal(r.image, clean);
+    assert.equal(psnr(r.image, clean), Infinity);
+    assert.deepEqual(events.map((e) => `${e.stage} ${e.done}/${e.total}`), ['analyze 0/1', 'analyze 1/1']);
+  });
+  it('dry run: analysis and plan, no expert, the input returned', async () => {
+    const rainy = addRain(clean, 3);
+    const r = await restoreAuto(rainy, { dryRun: true });
+    assert.equal(r.analysis.primary, 'rain');
+    assert.equal(r.plan[0].task, 'derain');
+    assert.equal(r.image, rainy);
+    assert.deepEqual(r.steps, []);
+  });
+  it('an aborted signal stops before any work (E_ABORTED)', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    await assert.rejects(restoreAuto(clean, { signal: ac.signal }), (e: unknown) => isClearsightError(e) && e.code === 'E_ABORTED');
+  });
+  it('bad options: E_INVALID_OPTION naming them', async () => {
+    for (const [opts, name] of [
+      [{ dryRun: 'yes' }, 'dryRun'],
+      [{ threshold: 2 }, 'threshold'],
+      [{ variant: 'underwater' }, 'variant'],
+      [{ model: {} }, 'model'],
+    ] as const) {
+      await assert.rejects(restoreAuto(clean, opts as never), (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION' && e.message.includes(`"${name}"`));
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// CLI
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = join(ROOT, 'bin', 'clearsight.js');
+
+interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: readonly string[]): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, CLEARSIGHT_CACHE_DIR: join(dir, 'cache'), CLEARSIGHT_CLI_FROM: 'src', CLEARSIGHT_DEBUG: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+let dir: string;
+let rainPng: string;
+let cleanPng: string;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'clearsight-auto-'));
+  rainPng = join(dir, 'rain.png');
+  cleanPng = join(dir, 'clean.png');
+  const clean = cleanScene(21);
+  await writePng(cleanPng, clean);
+  await writePng(rainPng, addRain(clean, 21));
+});
+
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('clearsight restore auto', () => {
+  it('--dry-run --json: one JSON object with primary, scores and plan; no -o needed', async () => {
+    const r = await run(['restore', 'auto', rainPng, '--dry-run', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    const lines = r.stdout.trim().split('\n');
+    assert.equal(lines.length, 1);
+    const out = JSON.parse(lines[0]) as { primary: string; scores: Record<string, number>; plan: Array<{ task: string; reason: string; score: number }>; dryRun: boolean; output: null; steps: unknown[] };
+    assert.equal(out.primary, 'rain');
+    assert.deepEqual(Object.keys(out.scores).sort(), [...DEGRADATIONS].sort());
+    for (const v of Object.values(out.scores)) assert.ok(v >= 0 && v <= 1);
+    assert.equal(out.plan[0].task, 'derain');
+    assert.ok(out.plan[0].reason.length > 0);
+    assert.equal(out.dryRun, true);
+    assert.equal(out.output, null);
+    assert.deepEqual(out.steps, []);
+  });
+  it('--dry-run without --json prints the plan on stdout', async () => {
+    const r = await run(['restore', 'auto', rainPng, '--dry-run']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /primary degradation rain/);
+    assert.match(r.stdout, /plan:\n {2}1\. derain with derain\/maxim-deraining@/);
+  });
+  it('a clean picture: nothing runs, the output is the input unchanged (through the supervisor)', async () => {
+    const out = join(dir, 'clean-out.png');
+    const r = await run(['restore', 'auto', cleanPng, '-o', out, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout) as { primary: string; plan: unknown[]; steps: unknown[]; output: string };
+    assert.equal(summary.primary, 'clean');
+    assert.deepEqual(summary.plan, []);
+    assert.deepEqual(summary.steps, []);
+    assert.equal(summary.output, out);
+    const [a, b] = await Promise.all([decodeImage(cleanPng), decodeImage(out)]);
+    assert.equal(psnr(a.image, b.image), Infinity);
+    // Text mode: the plan on stderr, the summary on stdout; an existing output needs --force.
+    const again = await run(['restore', 'auto', cleanPng, '-o', out]);
+    assert.equal(again.code, 4, again.stderr);
+    assert.match(again.stderr, /E_OUTPUT_EXISTS/);
+    const forced = await run(['restore', 'auto', cleanPng, '-o', out, '--force']);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.match(forced.stderr, /plan: nothing to do/);
+    assert.match(forced.stdout, /looks clean: written back unchanged/);
+    assert.deepEqual((await readdir(dir)).filter((f) => f.startsWith('.')), [], 'no temp files left');
+  });
+  it('usage errors: -o missing without --dry-run, bad --threshold (exit 2, nothing written)', async () => {
+    const missing = await run(['restore', 'auto', rainPng]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /--output/);
+    const bad = await run(['restore', 'auto', rainPng, '--dry-run', '--threshold', '1.5']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /"--threshold"/);
+    const noInput = await run(['restore', 'auto', join(dir, 'nope.png'), '--dry-run']);
+    assert.equal(noInput.code, 3);
+    await assert.rejects(stat(join(dir, 'rain-out.png')));
+  });
+});
