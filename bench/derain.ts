@@ -36,10 +36,14 @@ import { parseArgs } from 'node:util';
 
 import { decodeImage, derain, getModelCard, ImageModel, planTiles, psnr, runTiled, ssim, type RawImage, type TilePlan } from '../src/index.js';
 import { defaultCacheDir } from '../src/core/models/cache.js';
+import { readRegion } from '../src/core/tiling/index.js';
 import { modelJsonPath } from '../src/core/models/registry.js';
 import { loadTfjsReference, type TfjsReference } from '../src/core/models/tfjsReference.js';
 import {
   commandLine,
+  cpuDelta,
+  cpuSnapshot,
+  type CpuDelta,
   hbarChart,
   legend,
   line,
@@ -172,8 +176,8 @@ const planOf = (p: TilePlan): { tile: string; padRight: number; padBottom: numbe
   tiles: p.tiles.length,
 });
 
-/** Runs `fn` and returns [result, seconds excluding session preparation, preparation seconds]. */
-async function timedExcludingPrepare<T>(fn: (onProgress: (e: { stage: string; done: number }) => void) => Promise<T>): Promise<[T, number, number]> {
+/** Runs `fn` and returns [result, seconds excluding session preparation, preparation seconds, CPU accounting]. */
+async function timedExcludingPrepare<T>(fn: (onProgress: (e: { stage: string; done: number }) => void) => Promise<T>): Promise<[T, number, number, CpuDelta]> {
   let prepStart = 0;
   let prep = 0;
   const onProgress = (e: { stage: string; done: number }): void => {
@@ -181,9 +185,11 @@ async function timedExcludingPrepare<T>(fn: (onProgress: (e: { stage: string; do
     if (e.done === 0) prepStart = now();
     else prep += now() - prepStart;
   };
+  const c0 = cpuSnapshot();
   const t0 = now();
   const r = await fn(onProgress);
-  return [r, now() - t0 - prep, prep];
+  const t1 = now();
+  return [r, t1 - t0 - prep, prep, cpuDelta(c0, cpuSnapshot())];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -195,12 +201,15 @@ interface ImageRow {
   height: number;
   plan: ReturnType<typeof planOf>;
   input: { psnrY: number; ssimY: number };
-  ours: { psnrY: number; ssimY: number; seconds: number; sessionPrepareSeconds: number; firstOfShape: boolean; loadavg1: number };
-  tta?: { psnrY: number; ssimY: number; seconds: number; gainPsnrY: number; gainSsimY: number };
+  ours: { psnrY: number; ssimY: number; seconds: number; cpuSeconds: number; othersMeanCores: number; sessionPrepareSeconds: number; firstOfShape: boolean; loadavg1: number };
+  tta?: { psnrY: number; ssimY: number; seconds: number; cpuSeconds: number; othersMeanCores: number; gainPsnrY: number; gainSsimY: number };
   tfjs?: {
     psnrY: number;
     ssimY: number;
     seconds: number;
+    cpuSeconds: number;
+    othersMeanCores: number;
+    speedRatioCpu: number;
     speedRatio: number;
     absPsnrYDiff: number;
     maxAbsDiff: number;
@@ -226,34 +235,51 @@ async function main(): Promise<void> {
 
   const model = await ImageModel.load(MODEL, { threads });
   const rows: ImageRow[] = [];
-  const warmup: Array<{ shape: string; image: string; seconds: number; convertedThisRun?: boolean }> = [];
+  const warmup: Array<{ shape: string; image: string; seconds: number; prepareSeconds: number; firstRunSeconds?: number; convertedThisRun?: boolean }> = [];
   const kept = new Map<string, RawImage>(); // our outputs for the reference comparison
   const t0 = now();
   try {
+    // ---- warm-up: one inference per distinct tile shape (session preparation + first run) ----
+    // onnxruntime's first run on a fresh session also allocates its buffers; doing it here keeps
+    // every timed image in steady state. Reported separately, never mixed into per-image times.
+    const seenShapes = new Set<string>();
+    for (const pair of pairs) {
+      const meta = await decodeImage(pair.rainy);
+      const { width, height } = meta.image;
+      const plan = planTiles(width, height, { maxTile: card.io.maxTile, overlap: card.io.overlap, divisibility: card.io.divisibility });
+      const shape = `${plan.tileWidth}x${plan.tileHeight}`;
+      if (seenShapes.has(shape)) continue;
+      seenShapes.add(shape);
+      const tile = readRegion(meta.image, plan.tiles[0]!.x, plan.tiles[0]!.y, plan.tileWidth, plan.tileHeight);
+      const [, firstRun, prep] = await timedExcludingPrepare((onProgress) => model.predict(tile, { onProgress }));
+      warmup.push({ shape, image: pair.name, seconds: round(prep + firstRun, 3), prepareSeconds: round(prep, 3), firstRunSeconds: round(firstRun, 3) });
+      console.log(`  warm-up ${shape} (on image ${pair.name}): session preparation ${prep.toFixed(1)} s + first run ${firstRun.toFixed(1)} s`);
+    }
+
     // ---- ours, every pair ----
     for (const pair of pairs) {
       const [rainy, clean] = await Promise.all([load(pair.rainy), load(pair.clean)]);
       const plan = planTiles(rainy.width, rainy.height, { maxTile: card.io.maxTile, overlap: card.io.overlap, divisibility: card.io.divisibility });
-      const [out, seconds, prep] = await timedExcludingPrepare((onProgress) => derain(rainy, { model, onProgress }));
+      const [out, seconds, prep, cpu] = await timedExcludingPrepare((onProgress) => derain(rainy, { model, onProgress }));
       if (out.width !== rainy.width || out.height !== rainy.height) {
         throw new Error(`derain returned ${out.width}x${out.height} for a ${rainy.width}x${rainy.height} input (${pair.rainy})`);
       }
       const shape = `${plan.tileWidth}x${plan.tileHeight}`;
       const first = prep > 0;
-      if (first) warmup.push({ shape, image: pair.name, seconds: round(prep, 3) });
+      if (first) warmup.push({ shape, image: pair.name, seconds: round(prep, 3), prepareSeconds: round(prep, 3) });
       const row: ImageRow = {
         name: pair.name,
         width: rainy.width,
         height: rainy.height,
         plan: planOf(plan),
         input: metricsY(rainy, clean),
-        ours: { ...metricsY(out, clean), seconds, sessionPrepareSeconds: prep, firstOfShape: first, loadavg1: loadavg()[0]! },
+        ours: { ...metricsY(out, clean), seconds, cpuSeconds: cpu.ownCpuSeconds, othersMeanCores: cpu.othersMeanCores, sessionPrepareSeconds: prep, firstOfShape: first, loadavg1: loadavg()[0]! },
       };
       rows.push(row);
       if (rows.length <= nRef) kept.set(pair.name, out);
       console.log(
         `  ${pair.name.padStart(3)}  ${rainy.width}x${rainy.height}  input ${row.input.psnrY.toFixed(2)} dB  ours ${row.ours.psnrY.toFixed(2)} dB / ${row.ours.ssimY.toFixed(4)}  ` +
-          `${seconds.toFixed(2)} s${first ? ` (+${prep.toFixed(1)} s warm-up for ${shape})` : ''}`,
+          `${seconds.toFixed(2)} s (cpu ${cpu.ownCpuSeconds.toFixed(1)} s, others ${cpu.othersMeanCores.toFixed(2)} cores)${first ? ` (+${prep.toFixed(1)} s warm-up for ${shape})` : ''}`,
       );
     }
 
@@ -261,10 +287,10 @@ async function main(): Promise<void> {
     for (const row of rows.slice(0, nTta)) {
       const pair = pairs.find((p) => p.name === row.name)!;
       const [rainy, clean] = await Promise.all([load(pair.rainy), load(pair.clean)]);
-      const [out, seconds, prep] = await timedExcludingPrepare((onProgress) => derain(rainy, { model, tta: true, onProgress }));
-      if (prep > 0) warmup.push({ shape: 'tta (transposed shape)', image: pair.name, seconds: round(prep, 3) });
+      const [out, seconds, prep, cpu] = await timedExcludingPrepare((onProgress) => derain(rainy, { model, tta: true, onProgress }));
+      if (prep > 0) warmup.push({ shape: 'tta (transposed shape)', image: pair.name, seconds: round(prep, 3), prepareSeconds: round(prep, 3) });
       const m = metricsY(out, clean);
-      row.tta = { ...m, seconds, gainPsnrY: m.psnrY - row.ours.psnrY, gainSsimY: m.ssimY - row.ours.ssimY };
+      row.tta = { ...m, seconds, cpuSeconds: cpu.ownCpuSeconds, othersMeanCores: cpu.othersMeanCores, gainPsnrY: m.psnrY - row.ours.psnrY, gainSsimY: m.ssimY - row.ours.ssimY };
       console.log(`  TTA ${row.name.padStart(3)}  ${m.psnrY.toFixed(2)} dB (${row.tta.gainPsnrY >= 0 ? '+' : ''}${row.tta.gainPsnrY.toFixed(3)})  ${seconds.toFixed(1)} s`);
     }
   } finally {
@@ -285,6 +311,7 @@ async function main(): Promise<void> {
         const pair = pairs.find((p) => p.name === row.name)!;
         const [rainy, clean] = await Promise.all([load(pair.rainy), load(pair.clean)]);
         const plan = planTiles(rainy.width, rainy.height, { maxTile: card.io.maxTile, overlap: card.io.overlap, divisibility: card.io.divisibility });
+        const c0 = cpuSnapshot();
         const ts = now();
         const out = await runTiled(
           rainy,
@@ -296,13 +323,17 @@ async function main(): Promise<void> {
           { scale: card.io.scale },
         );
         const seconds = now() - ts;
+        const cpu = cpuDelta(c0, cpuSnapshot());
         const m = metricsY(out, clean);
         const ours = kept.get(row.name)!;
         const d = maxAbsDiff(ours, out);
         row.tfjs = {
           ...m,
           seconds,
+          cpuSeconds: cpu.ownCpuSeconds,
+          othersMeanCores: cpu.othersMeanCores,
           speedRatio: seconds / row.ours.seconds,
+          speedRatioCpu: cpu.ownCpuSeconds / row.ours.cpuSeconds,
           absPsnrYDiff: Math.abs(row.ours.psnrY - m.psnrY),
           maxAbsDiff: d.clamped,
           maxAbsDiffRaw: d.raw,
@@ -323,7 +354,7 @@ async function main(): Promise<void> {
   machine.loadavgAtEnd = loadavg();
   const cacheAfter = existsSync(cacheDir) ? await readdir(cacheDir) : [];
   const converted = cacheAfter.filter((f) => !cacheBefore.has(f) && f.endsWith('.onnx'));
-  for (const w of warmup) w.convertedThisRun = converted.some((f) => f.includes(`-1x${w.shape.split('x').reverse().join('x')}x3-`));
+  for (const w of warmup) if (/^\d+x\d+$/.test(w.shape)) w.convertedThisRun = converted.some((f) => f.includes(`-1x${w.shape.split('x').reverse().join('x')}x3-`));
 
   // ---- summary ----
   const refRows = rows.filter((r) => r.tfjs);
@@ -339,6 +370,8 @@ async function main(): Promise<void> {
       secondsPerImageMedian: median(oursSecs),
       secondsPerImageMin: Math.min(...oursSecs),
       secondsPerImageMax: Math.max(...oursSecs),
+      cpuSecondsPerImageMean: mean(rows.map((r) => r.ours.cpuSeconds)),
+      othersMeanCores: mean(rows.map((r) => r.ours.othersMeanCores)),
       megapixelsPerSecond: mean(rows.map((r) => (r.width * r.height) / 1e6 / r.ours.seconds)),
       warmupSeconds: warmup,
       warmupSecondsTotal: warmup.reduce((a, w) => a + w.seconds, 0),
@@ -353,6 +386,7 @@ async function main(): Promise<void> {
           meanGainSsimY: mean(ttaRows.map((r) => r.tta!.gainSsimY)),
           secondsPerImageMean: mean(ttaRows.map((r) => r.tta!.seconds)),
           slowdownVsPlain: mean(ttaRows.map((r) => r.tta!.seconds)) / mean(ttaRows.map((r) => r.ours.seconds)),
+          cpuSecondsPerImageMean: mean(ttaRows.map((r) => r.tta!.cpuSeconds)),
         }
       : undefined,
     reference: refRows.length
@@ -371,6 +405,10 @@ async function main(): Promise<void> {
           oursSecondsPerImageSamePairs: mean(refRows.map((r) => r.ours.seconds)),
           speedRatioPerImage: refRows.map((r) => ({ name: r.name, ratio: r.tfjs!.speedRatio })),
           speedRatioOverall: refRows.reduce((a, r) => a + r.tfjs!.seconds, 0) / refRows.reduce((a, r) => a + r.ours.seconds, 0),
+          tfjsCpuSecondsPerImageMean: mean(refRows.map((r) => r.tfjs!.cpuSeconds)),
+          oursCpuSecondsPerImageSamePairs: mean(refRows.map((r) => r.ours.cpuSeconds)),
+          speedRatioCpuOverall: refRows.reduce((a, r) => a + r.tfjs!.cpuSeconds, 0) / refRows.reduce((a, r) => a + r.ours.cpuSeconds, 0),
+          othersMeanCoresDuringTfjs: mean(refRows.map((r) => r.tfjs!.othersMeanCores)),
         }
       : undefined,
     wallSeconds: { ours: oursEnd - t0, tfjs: tEnd - oursEnd, total: tEnd - t0 },
@@ -401,16 +439,17 @@ async function main(): Promise<void> {
   ]);
   console.log('\n' + table(headers, body));
   console.log(`\n${Y_CONVENTION}`);
-  console.log(`warm-up (session preparation, excluded from per-image times): ${warmup.map((w) => `${w.shape} ${w.seconds.toFixed(1)} s`).join(', ') || 'none'}`);
+  console.log(`warm-up (session preparation + first run per tile shape; excluded from per-image times): ${warmup.map((w) => `${w.shape} ${w.seconds.toFixed(1)} s`).join(', ') || 'none'}`);
   if (summary.tta) console.log(`TTA x8 on ${summary.tta.pairs}: mean gain ${summary.tta.meanGainPsnrY.toFixed(3)} dB PSNR-Y, ${summary.tta.meanGainSsimY.toFixed(4)} SSIM-Y, ${summary.tta.slowdownVsPlain.toFixed(1)}x the time`);
   if (summary.reference) {
     const r = summary.reference;
     console.log(
       `tfjs-wasm on ${r.pairs}: PSNR-Y ${r.tfjs.psnrY.toFixed(3)} vs ours ${r.oursSamePairs.psnrY.toFixed(3)} dB; SSIM-Y ${r.tfjs.ssimY.toFixed(4)} vs ${r.oursSamePairs.ssimY.toFixed(4)}; ` +
         `mean |dPSNR-Y| ${r.meanAbsPsnrYDiff.toFixed(4)} dB; max |pixel diff| ${r.maxAbsPixelDiff.toExponential(3)} ([0,1], ${r.maxAbsPixelDiff8bitLevels} 8-bit levels); ` +
-        `speed tfjs/ours ${r.speedRatioOverall.toFixed(1)}x`,
+        `speed tfjs/ours ${r.speedRatioOverall.toFixed(1)}x wall, ${r.speedRatioCpuOverall.toFixed(1)}x CPU time (tfjs-wasm is single-threaded)`,
     );
   }
+  console.log(`ours: ${summary.ours.secondsPerImageMean.toFixed(2)} s wall, ${summary.ours.cpuSecondsPerImageMean.toFixed(2)} s CPU per image; other processes kept ${summary.ours.othersMeanCores.toFixed(2)} of ${machine.cpuCount} cores busy on average`);
   console.log(`load average ${machine.loadavgAtStart.join(' ')} -> ${machine.loadavgAtEnd.join(' ')}; peak RSS ${summary.peakRssMiB} MiB`);
 
   // ---- files ----
@@ -422,7 +461,7 @@ async function main(): Promise<void> {
     model: { id: card.id, package: card.packageName, io: card.io, paperFigures: card.paperFigures },
     metricConvention: Y_CONVENTION,
     timingConvention:
-      'seconds per image = wall time of derain() (tiling, reflection padding, inference, blending) minus session preparation (ONNX conversion or cache read + onnxruntime session creation), which is reported as warmupSeconds; image decoding and metrics excluded. tfjs seconds = wall time of runTiled with the tfjs-wasm model on the same tile plan. Machine shared with other work: see loadavg.',
+      'seconds per image = wall time of derain() (tiling, reflection padding, inference, blending), image decoding and metrics excluded. cpuSeconds = user+system CPU time of this process over the same interval (all threads); othersMeanCores = CPU used meanwhile by other processes (/proc/stat busy minus ours) / wall time, i.e. how many cores of contention the measurement suffered. Before timing, one inference per distinct tile shape warms the model up (ONNX conversion or cache read + onnxruntime session creation + first run), reported as summary.ours.warmupSeconds; any session preparation that still happens inside a timed call (e.g. a new shape under TTA) is subtracted and listed there too. tfjs seconds = wall time of runTiled with the tfjs-wasm model on the same tile plan. Machine shared with other work: see loadavg.',
     machine,
     summary,
     images: rows,
@@ -439,9 +478,9 @@ async function main(): Promise<void> {
 type Summary = {
   pairs: number;
   input: { psnrY: number };
-  ours: { psnrY: number; secondsPerImageMean: number; warmupSecondsTotal: number };
+  ours: { psnrY: number; secondsPerImageMean: number; cpuSecondsPerImageMean: number; othersMeanCores: number; warmupSecondsTotal: number };
   tta?: { pairs: number; meanGainPsnrY: number; secondsPerImageMean: number };
-  reference?: { pairs: number; tfjs: { psnrY: number }; tfjsSecondsPerImageMean: number; oursSecondsPerImageSamePairs: number; speedRatioOverall: number; meanAbsPsnrYDiff: number; maxAbsPixelDiff: number };
+  reference?: { pairs: number; tfjs: { psnrY: number }; tfjsSecondsPerImageMean: number; tfjsCpuSecondsPerImageMean: number; speedRatioCpuOverall: number; oursSecondsPerImageSamePairs: number; speedRatioOverall: number; meanAbsPsnrYDiff: number; maxAbsPixelDiff: number };
 };
 
 const C_IN = '#9e9e9e';
@@ -451,13 +490,14 @@ const C_TTA = '#2ca02c';
 
 function plot(rows: ImageRow[], s: Summary, machine: ReturnType<typeof machineInfo>, paperPsnr?: number): string {
   const W = Math.max(1200, 120 + rows.length * 30);
-  const H = 900;
+  const H = 880;
   const parts: string[] = [];
   parts.push(text(W / 2, 30, `MAXIM deraining (Rain13K weights): ${s.pairs} Rain100H pairs, PSNR on Y (MATLAB YCbCr, 8-bit, no crop)`, { size: 18, anchor: 'middle', weight: 'bold' }));
 
   // Panel 1: per-image PSNR-Y bars.
   const px = 80;
-  const py = 80;
+  const legendRows = W < 1500 ? 2 : 1;
+  const py = 80 + (legendRows - 1) * 21;
   const pw = W - px - 30;
   const ph = 420;
   const vals = rows.flatMap((r) => [r.input.psnrY, r.ours.psnrY, r.tfjs?.psnrY ?? 0, paperPsnr ?? 0]);
@@ -487,12 +527,12 @@ function plot(rows: ImageRow[], s: Summary, machine: ReturnType<typeof machineIn
   parts.push(line(px, py, px, py + ph, '#222'));
   parts.push(line(px, py + ph, px + pw, py + ph, '#222'));
   parts.push(
-    legend(px + 10, py - 14, [
+    legend(px + 10, py - 14 - (legendRows - 1) * 21, [
       { color: C_IN, label: `rainy input (mean ${s.input.psnrY.toFixed(2)} dB)` },
       { color: C_OURS, label: `ours, ONNX (mean ${s.ours.psnrY.toFixed(2)} dB)` },
       ...(s.reference ? [{ color: C_TFJS, label: `tfjs-wasm, same weights (first ${s.reference.pairs}: ${s.reference.tfjs.psnrY.toFixed(2)} dB)` }] : []),
       ...(paperPsnr ? [{ color: '#d62728', label: `paper, full Rain100H: ${paperPsnr} dB`, dash: true }] : []),
-    ]),
+    ], 13, pw - 20),
   );
 
   // Panel 2: speed.
@@ -509,7 +549,9 @@ function plot(rows: ImageRow[], s: Summary, machine: ReturnType<typeof machineIn
   ];
   parts.push(hbarChart({ x: 30, y: sy, w: W * 0.62, h: H - sy - 20 }, speedRows, { title: 'Speed: seconds per image (480x320 / 320x480), lower is better', unit: 'seconds per image' }));
   const notes = [
-    `warm-up (conversion/cache + session), excluded: ${s.ours.warmupSecondsTotal.toFixed(1)} s`,
+    `warm-up (session + first run per shape), excluded: ${s.ours.warmupSecondsTotal.toFixed(1)} s`,
+    `CPU time per image: ours ${s.ours.cpuSecondsPerImageMean.toFixed(1)} s${s.reference ? `, tfjs ${s.reference.tfjsCpuSecondsPerImageMean.toFixed(1)} s (${s.reference.speedRatioCpuOverall.toFixed(1)}x)` : ''}`,
+    `other processes used ${s.ours.othersMeanCores.toFixed(2)} of ${machine.cpuCount} cores meanwhile (mean)`,
     ...(s.reference ? [`ours vs tfjs: mean |dPSNR-Y| ${s.reference.meanAbsPsnrYDiff.toFixed(4)} dB`, `max |pixel diff| ${s.reference.maxAbsPixelDiff.toExponential(2)} (in [0,1])`] : []),
     `${machine.cpuCount} x ${machine.cpuModel.slice(0, 40)}`,
     `node ${machine.node}, onnxruntime-node ${machine.onnxruntimeNode}`,

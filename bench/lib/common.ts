@@ -159,10 +159,15 @@ export function niceStep(span: number, target = 6): number {
 }
 
 /** Legend: coloured squares with labels, laid out left to right from (x, y). */
-export function legend(x: number, y: number, items: Array<{ color: string; label: string; dash?: boolean }>, size = 13): string {
+export function legend(x: number, y: number, items: Array<{ color: string; label: string; dash?: boolean }>, size = 13, maxWidth = Infinity): string {
   let cx = x;
   const parts: string[] = [];
   for (const it of items) {
+    const itemW = (it.dash ? 22 : size) + 12 + it.label.length * size * 0.6 + 14;
+    if (cx > x && cx + itemW - x > maxWidth) {
+      cx = x;
+      y += size + 8;
+    }
     parts.push(it.dash ? line(cx, y - size / 3, cx + 22, y - size / 3, it.color, 2, '6 4') : rect(cx, y - size + 2, size, size, it.color));
     const w = it.dash ? 22 : size;
     parts.push(text(cx + w + 6, y, it.label, { size }));
@@ -178,12 +183,12 @@ export function legend(x: number, y: number, items: Array<{ color: string; label
 export function hbarChart(
   box: { x: number; y: number; w: number; h: number },
   rows: Array<{ label: string; value: number; color: string; note?: string }>,
-  o: { title: string; unit: string; labelWidth?: number },
+  o: { title: string; unit: string; labelWidth?: number; rightMargin?: number },
 ): string {
   const parts: string[] = [];
   const labelW = o.labelWidth ?? 260;
   const plotX = box.x + labelW;
-  const plotW = box.w - labelW - 150;
+  const plotW = box.w - labelW - (o.rightMargin ?? 150);
   const top = box.y + 30;
   const rowH = Math.min(34, (box.h - 60) / Math.max(1, rows.length));
   const max = Math.max(...rows.map((r) => r.value).filter(Number.isFinite), 1e-9);
@@ -217,4 +222,45 @@ export function trimNum(x: number): string {
 
 export function svgDoc(width: number, height: number, body: string): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">\n${rect(0, 0, width, height, '#ffffff')}\n${body}\n</svg>\n`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// CPU accounting: our own CPU time and everybody else's, to qualify timings on a shared machine.
+
+export interface CpuSnapshot {
+  wall: number;
+  /** user + system seconds of this process (all its threads, onnxruntime's included). */
+  own: number;
+  /** busy seconds of the whole machine (all cores), from /proc/stat; NaN where unavailable. */
+  machineBusy: number;
+}
+
+export function cpuSnapshot(): CpuSnapshot {
+  const u = process.cpuUsage();
+  let machineBusy = NaN;
+  try {
+    const first = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const total = first.reduce((a, b) => a + b, 0);
+    const idle = (first[3] ?? 0) + (first[4] ?? 0); // idle + iowait
+    machineBusy = (total - idle) / 100; // USER_HZ = 100 on Linux
+  } catch {
+    // not Linux
+  }
+  return { wall: now(), own: (u.user + u.system) / 1e6, machineBusy };
+}
+
+export interface CpuDelta {
+  /** CPU seconds this process used. */
+  ownCpuSeconds: number;
+  /** CPU seconds other processes used meanwhile (machine busy - ours), i.e. contention. */
+  othersCpuSeconds: number;
+  /** Mean number of cores the other processes kept busy over the interval. */
+  othersMeanCores: number;
+}
+
+export function cpuDelta(a: CpuSnapshot, b: CpuSnapshot): CpuDelta {
+  const own = b.own - a.own;
+  const others = Math.max(0, b.machineBusy - a.machineBusy - own);
+  const wall = b.wall - a.wall;
+  return { ownCpuSeconds: own, othersCpuSeconds: others, othersMeanCores: wall > 0 ? others / wall : NaN };
 }
