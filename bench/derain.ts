@@ -61,6 +61,7 @@ import {
   text,
   timestamp,
   trimNum,
+  uncontendedMean,
   writeJsonPair,
   writeSvgPng,
 } from './lib/common.js';
@@ -372,6 +373,7 @@ async function main(): Promise<void> {
       secondsPerImageMax: Math.max(...oursSecs),
       cpuSecondsPerImageMean: mean(rows.map((r) => r.ours.cpuSeconds)),
       othersMeanCores: mean(rows.map((r) => r.ours.othersMeanCores)),
+      uncontended: uncontendedMean(rows.map((r) => r.ours)),
       megapixelsPerSecond: mean(rows.map((r) => (r.width * r.height) / 1e6 / r.ours.seconds)),
       warmupSeconds: warmup,
       warmupSecondsTotal: warmup.reduce((a, w) => a + w.seconds, 0),
@@ -409,6 +411,8 @@ async function main(): Promise<void> {
           oursCpuSecondsPerImageSamePairs: mean(refRows.map((r) => r.ours.cpuSeconds)),
           speedRatioCpuOverall: refRows.reduce((a, r) => a + r.tfjs!.cpuSeconds, 0) / refRows.reduce((a, r) => a + r.ours.cpuSeconds, 0),
           othersMeanCoresDuringTfjs: mean(refRows.map((r) => r.tfjs!.othersMeanCores)),
+          othersMeanCoresDuringOurs: mean(refRows.map((r) => r.ours.othersMeanCores)),
+          tfjsUncontended: uncontendedMean(refRows.map((r) => r.tfjs!)),
         }
       : undefined,
     wallSeconds: { ours: oursEnd - t0, tfjs: tEnd - oursEnd, total: tEnd - t0 },
@@ -450,6 +454,7 @@ async function main(): Promise<void> {
     );
   }
   console.log(`ours: ${summary.ours.secondsPerImageMean.toFixed(2)} s wall, ${summary.ours.cpuSecondsPerImageMean.toFixed(2)} s CPU per image; other processes kept ${summary.ours.othersMeanCores.toFixed(2)} of ${machine.cpuCount} cores busy on average`);
+  console.log(`ours on the ${summary.ours.uncontended.count} images timed while others used < ${summary.ours.uncontended.maxOthersCores} cores: ${summary.ours.uncontended.secondsMean.toFixed(2)} s mean, ${summary.ours.uncontended.secondsMedian.toFixed(2)} s median`);
   console.log(`load average ${machine.loadavgAtStart.join(' ')} -> ${machine.loadavgAtEnd.join(' ')}; peak RSS ${summary.peakRssMiB} MiB`);
 
   // ---- files ----

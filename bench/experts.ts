@@ -238,7 +238,7 @@ function plot(rows: Row[], machine: ReturnType<typeof machineInfo>, peak: number
       })),
       { title: 'seconds per input megapixel', unit: 'seconds per input megapixel', labelWidth: 330, rightMargin: 330 },
     ),
-    text(30, H - 20, `peak RSS ${peak} MiB; node ${machine.node}, onnxruntime-node ${machine.onnxruntimeNode}; load avg ${machine.loadavgAtStart[0]} -> ${machine.loadavgAtEnd?.[0]} (shared machine)`, { size: 12.5, fill: '#333' }),
+    text(30, H - 20, `other processes used ${(rows.reduce((a, r) => a + r.othersMeanCores, 0) / Math.max(1, rows.length)).toFixed(2)} of ${machine.cpuCount} cores during the timed runs (mean); peak RSS ${peak} MiB; node ${machine.node}, onnxruntime-node ${machine.onnxruntimeNode}; load avg ${machine.loadavgAtStart[0]} -> ${machine.loadavgAtEnd?.[0]} (shared machine)`, { size: 12.5, fill: '#333' }),
   ];
   return svgDoc(W, H, parts.join('\n'));
 }

@@ -24,7 +24,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { derain, getModelCard, planTiles } from '../src/index.js';
+import { derain, getModelCard, planTiles, type RawImage, type TilePlan } from '../src/index.js';
 import { syntheticImage } from './lib/synthetic.js';
 import { commandLine, legend, line, loadavg, machineInfo, niceStep, now, round, svgDoc, text, timestamp, trimNum, writeJsonPair, writeSvgPng } from './lib/common.js';
 
@@ -92,7 +92,10 @@ async function child(): Promise<void> {
     if (!Number.isFinite(v)) finite = false;
     sum += v;
   }
+  const maxRssAfterDerainMiB = process.resourceUsage().maxRSS / 1024;
+  const seams = seamCheck(img, out, plan);
   const result = {
+    seams,
     imageSeconds: tImage,
     derainSeconds: tDerain,
     sessionPrepareSeconds: prepSeconds,
@@ -101,9 +104,46 @@ async function child(): Promise<void> {
     output: `${out.width}x${out.height}`,
     outputFinite: finite,
     outputMean: sum / out.data.length,
-    maxRssMiB: process.resourceUsage().maxRSS / 1024,
+    maxRssMiB: maxRssAfterDerainMiB,
+    maxRssMiBIncludingSeamCheck: process.resourceUsage().maxRSS / 1024,
   };
   process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+}
+
+/**
+ * Looks for tile seams in the restoration residual r = luma(out) - luma(in): for each column
+ * (row) boundary x|x+1, the mean over rows (columns) of |r(x+1) - r(x)|. Columns where a tile
+ * starts or ends (where the feathering ramps begin/end) are compared with the median column.
+ * A ratio near 1 means no visible seam; a seam shows as a ratio well above 1.
+ */
+function seamCheck(input: RawImage, out: RawImage, plan: TilePlan): { edgeStepRatioX: number; edgeStepRatioY: number; medianStepX: number; medianStepY: number; worstEdgeX: number; worstEdgeY: number } {
+  const w = input.width;
+  const h = input.height;
+  const luma = (d: Float32Array, i: number): number => 0.299 * d[i * 3]! + 0.587 * d[i * 3 + 1]! + 0.114 * d[i * 3 + 2]!;
+  const r = new Float32Array(w * h);
+  for (let i = 0; i < w * h; i++) r[i] = luma(out.data, i) - luma(input.data, i);
+  const colStep = new Float64Array(w - 1);
+  const rowStep = new Float64Array(h - 1);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w - 1; x++) colStep[x] += Math.abs(r[y * w + x + 1]! - r[y * w + x]!) / h;
+    if (y < h - 1) for (let x = 0; x < w; x++) rowStep[y] += Math.abs(r[(y + 1) * w + x]! - r[y * w + x]!) / w;
+  }
+  const med = (a: Float64Array): number => [...a].sort((p, q) => p - q)[a.length >> 1]!;
+  const edges = (starts: number[], tile: number, n: number): number[] =>
+    [...new Set(starts.flatMap((s0) => [s0 - 1, s0 + tile - 1]))].filter((e) => e >= 0 && e < n - 1);
+  const xs = edges([...new Set(plan.tiles.map((t) => t.x))], plan.tileWidth, w);
+  const ys = edges([...new Set(plan.tiles.map((t) => t.y))], plan.tileHeight, h);
+  const worst = (a: Float64Array, at: number[]): number => (at.length ? Math.max(...at.map((e) => a[e]!)) : NaN); // NaN: one tile on this axis
+  const mx = med(colStep);
+  const my = med(rowStep);
+  return {
+    medianStepX: mx,
+    medianStepY: my,
+    worstEdgeX: worst(colStep, xs),
+    worstEdgeY: worst(rowStep, ys),
+    edgeStepRatioX: worst(colStep, xs) / mx,
+    edgeStepRatioY: worst(rowStep, ys) / my,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -142,7 +182,7 @@ async function parent(): Promise<void> {
   clearInterval(timer);
   const wall = now() - t0;
   const line0 = stdout.split('\n').find((l) => l.startsWith('RESULT '));
-  const childResult = line0 ? (JSON.parse(line0.slice(7)) as Record<string, number | string | boolean>) : undefined;
+  const childResult = line0 ? (JSON.parse(line0.slice(7)) as Record<string, number | string | boolean | object>) : undefined;
   const peakMiB = typeof childResult?.maxRssMiB === 'number' ? childResult.maxRssMiB : lastHwm;
   const targetMiB = targetGiB * 1024;
   const ok = code === 0 && !!childResult && peakMiB < targetMiB;
@@ -151,6 +191,8 @@ async function parent(): Promise<void> {
   console.log(`\n  child exit: ${signal ? `signal ${signal}` : `code ${code}`}`);
   if (childResult) {
     console.log(`  image ${width}x${height} (${((width * height) / 1e6).toFixed(1)} MP), ${childResult.tiles} tiles of ${childResult.tile}, output ${childResult.output}, finite ${childResult.outputFinite}`);
+    const sm = childResult.seams as unknown as Record<string, number>;
+    console.log(`  seams: worst tile-edge step / median step of the restoration residual: ${sm.edgeStepRatioX.toFixed(2)} (columns), ${sm.edgeStepRatioY.toFixed(2)} (rows); ~1 = no seam, NaN = one tile on that axis`);
     console.log(`  derain wall time ${(childResult.derainSeconds as number).toFixed(1)} s (of which session preparation ${(childResult.sessionPrepareSeconds as number).toFixed(1)} s); process wall time ${wall.toFixed(1)} s`);
   }
   console.log(`  peak RSS ${peakMiB.toFixed(0)} MiB (${(peakMiB / 1024).toFixed(2)} GiB; sampled VmHWM ${lastHwm.toFixed(0)} MiB) vs target ${targetGiB} GiB: ${ok ? 'PASS' : 'FAIL'}`);

@@ -264,3 +264,12 @@ export function cpuDelta(a: CpuSnapshot, b: CpuSnapshot): CpuDelta {
   const wall = b.wall - a.wall;
   return { ownCpuSeconds: own, othersCpuSeconds: others, othersMeanCores: wall > 0 ? others / wall : NaN };
 }
+
+/**
+ * Mean of `seconds` over the rows measured while other processes kept fewer than `maxOthers`
+ * cores busy: the figure closest to an idle machine that a shared machine can give.
+ */
+export function uncontendedMean(rows: ReadonlyArray<{ seconds: number; othersMeanCores: number }>, maxOthers = 0.2): { count: number; maxOthersCores: number; secondsMean: number; secondsMedian: number } {
+  const quiet = rows.filter((r) => r.othersMeanCores < maxOthers).map((r) => r.seconds);
+  return { count: quiet.length, maxOthersCores: maxOthers, secondsMean: mean(quiet), secondsMedian: median(quiet) };
+}
