@@ -25,6 +25,7 @@ const load = (name: string): J | undefined => {
 const parity = load('parity');
 const derain = load('derain');
 const experts = load('experts');
+const derainSpeed = load('derain-speed');
 const fmt = (x: number | undefined, digits = 2) => (x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits));
 
 function parityLine(card: ModelCard): string {
@@ -41,6 +42,8 @@ function qualityLines(card: ModelCard): string[] {
       `- Ours: Rain100H dev (${s.pairs ?? derain.rows?.length ?? '?'} pairs of the 100-pair test set) PSNR-Y ${fmt(s.ours.psnrY)} dB, SSIM-Y ${fmt(s.ours.ssimY, 4)} (input ${fmt(s.input.psnrY)} dB); MATLAB YCbCr Y, 8-bit, no crop. \`${derain.command}\`, ${derain.date.slice(0, 10)}.`,
     );
     if (s.reference) lines.push(`- tfjs-wasm on the same first ${s.reference.pairs} pairs: PSNR-Y ${fmt(s.reference.tfjs.psnrY)} dB (ours on those: ${fmt(s.reference.oursSamePairs?.psnrY)} dB; max pixel difference ${s.reference.maxAbsPixelDiff.toExponential(1)}); speed ratio tfjs/ours ${fmt(s.reference.speedRatioOverall, 1)}x wall, ${fmt(s.reference.speedRatioCpuOverall, 1)}x CPU time.`);
+    const q = derainSpeed?.summary?.reference;
+    if (q) lines.push(`- Speed on an idle machine, 480x320 (first ${q.pairs} pairs): ours ${fmt(q.oursSecondsPerImageSamePairs, 1)} s, tfjs-wasm ${fmt(q.tfjsSecondsPerImageMean, 1)} s per image: ${fmt(q.speedRatioOverall, 1)}x wall, ${fmt(q.speedRatioCpuOverall, 1)}x CPU time. \`${derainSpeed.command}\`.`);
     if (s.tta) lines.push(`- x8 TTA on the first ${s.tta.pairs} pairs: ${s.tta.meanGainPsnrY >= 0 ? '+' : ''}${fmt(s.tta.meanGainPsnrY, 3)} dB PSNR-Y.`);
   } else if (card.paperFigures.length > 0) {
     lines.push('- Ours: not yet benchmarked on a paired set here.');
@@ -51,7 +54,7 @@ function qualityLines(card: ModelCard): string[] {
 }
 
 function speedLine(card: ModelCard): string {
-  const r = experts?.experts?.find((e: J) => e.model === card.name);
+  const r = experts?.experts?.find((e: J) => e.model === card.id || e.model === card.name);
   if (!r) return '- Speed: not in the last `npm run bench:experts` run.';
   return `- Speed (onnxruntime-node CPU, ${experts.machine.cpuCount} x ${experts.machine.cpuModel}): ${fmt(r.secondsPerInputMP)} s per input megapixel on a ${r.input} crop (${fmt(r.cpuSecondsPerInputMP)} CPU-s/MP; load avg ${r.loadavg1}). \`npm run bench:experts\`, ${experts.date.slice(0, 10)}.`;
 }
