@@ -58,6 +58,7 @@ import {
 } from '../src/restore/auto/analyze.js';
 import { computeEvidence } from '../src/restore/auto/evidence.js';
 import { commandLine, loadavg, machineInfo, median, rect, round, svgDoc, text, timestamp, writeJsonPair, writeSvgPng } from './lib/common.js';
+import { mulberry32 } from '../src/core/random.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
@@ -125,16 +126,6 @@ function hash(s: string): number {
   return h;
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const to8 = (v: number): number => Math.max(0, Math.min(255, Math.round(v * 255)));
 

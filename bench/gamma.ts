@@ -23,6 +23,7 @@ import { parseArgs } from 'node:util';
 import { createImage } from '../src/core/image/index.js';
 import { enhanceLowLightGamma, powTaylor, POW_TAYLOR_DEFAULT_ORDER } from '../src/restore/lowlight/index.js';
 import { commandLine, loadavg, machineInfo, median, round, table, timestamp, writeJsonPair } from './lib/common.js';
+import { mulberry32 as rng } from '../src/core/random.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
@@ -37,17 +38,6 @@ const REPEAT = Math.max(1, Number.parseInt(args.repeat!, 10) || 15);
 const ORDERS = [3, 4, 5, 6];
 const TARGET = 1 / 255;
 
-// Deterministic inputs (mulberry32).
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = rng(42);
 const xs = Float32Array.from({ length: N }, () => rand());
 const gs = Float32Array.from({ length: N }, () => 0.2 + 1.3 * rand());

@@ -12,20 +12,11 @@ import sharp from 'sharp';
 import { createImage, decodeImage, type RawImage } from '../src/core/image/index.js';
 import { isClearsightError } from '../src/core/errors.js';
 import { analyzeDegradations, DEGRADATIONS, primaryFromScores, scoresFromEvidence, type DegradationAnalysis } from '../src/restore/auto/index.js';
+import { mulberry32 as rng } from '../src/core/random.js';
 
 // ---------------------------------------------------------------------------------------------
 // Synthetic pictures
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const gauss = (r: () => number): number => Math.sqrt(-2 * Math.log(Math.max(1e-12, r()))) * Math.cos(2 * Math.PI * r());
 

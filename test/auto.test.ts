@@ -27,20 +27,11 @@ import {
   type DegradationAnalysis,
   type PrimaryDegradation,
 } from '../src/restore/auto/index.js';
+import { mulberry32 as rng } from '../src/core/random.js';
 
 // ---------------------------------------------------------------------------------------------
 // Pictures (the same recipes as analyze.test.ts, smaller)
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function q8(img: RawImage): RawImage {
   for (let i = 0; i < img.data.length; i++) img.data[i] = Math.round(Math.min(1, Math.max(0, img.data[i])) * 255) / 255;

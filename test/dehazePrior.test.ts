@@ -4,17 +4,8 @@ import { createImage, type RawImage } from '../src/core/image/index.js';
 import { psnr } from '../src/core/metrics/index.js';
 import { isClearsightError } from '../src/core/errors.js';
 import { dehazePrior } from '../src/restore/dehaze/index.js';
+import { mulberry32 as rng } from '../src/core/random.js';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const W = 160;
 const H = 120;

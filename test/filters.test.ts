@@ -3,18 +3,8 @@ import { describe, it } from 'node:test';
 import { createImage } from '../src/core/image/index.js';
 import { boxFilter, darkChannel, guidedFilter, minFilter, minOverChannels } from '../src/core/filters/index.js';
 import { isClearsightError } from '../src/core/errors.js';
+import { mulberry32 as rng } from '../src/core/random.js';
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomPlane(n: number, seed: number): Float32Array {
   const r = rng(seed);

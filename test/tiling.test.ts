@@ -7,20 +7,10 @@ import { createImage } from '../src/core/image/types.js';
 import type { ProgressEvent } from '../src/core/progress.js';
 import type { PlanOptions, TilePlan } from '../src/core/tiling/index.js';
 import { cropImage, featherWeights, padReflect, planTiles, reflectIndex, runTiled } from '../src/core/tiling/index.js';
+import { mulberry32 as rng } from '../src/core/random.js';
 
 // ---------- helpers (pure, test-local) ----------
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Gradient plus noise: smooth structure and high-frequency detail, so seams show. */
 function makeImage(width: number, height: number, channels: 1 | 3 = 3, seed = 1): RawImage {

@@ -42,6 +42,7 @@ import { createImage, type RawImage } from '../../core/image/types.js';
 import { throwIfAborted, type TaskControl } from '../../core/progress.js';
 import { checkImage } from '../../core/filters/darkChannel.js';
 import { dehazePrior, type DehazePriorOptions, type Rgb } from '../dehaze/index.js';
+import { mulberry32 } from '../../core/random.js';
 
 // ---------------------------------------------------------------------------------------------
 // Synthesis (for tests and benchmarks)
@@ -202,17 +203,6 @@ function renderStreaks(w: number, h: number, o: Required<RainStreakOptions>, see
   return S;
 }
 
-/** Small, fast, seedable PRNG (Tommy Ettinger's mulberry32), uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Veil estimation and removal

@@ -1,0 +1,15 @@
+/**
+ * Small, fast, seedable PRNG (Tommy Ettinger's mulberry32), uniform in [0, 1).
+ * One implementation for the library (synthetic rain), tests and benchmarks, so that
+ * "seed 7" means the same numbers everywhere.
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
