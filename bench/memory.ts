@@ -116,7 +116,7 @@ async function child(): Promise<void> {
  * starts or ends (where the feathering ramps begin/end) are compared with the median column.
  * A ratio near 1 means no visible seam; a seam shows as a ratio well above 1.
  */
-function seamCheck(input: RawImage, out: RawImage, plan: TilePlan): { edgeStepRatioX: number; edgeStepRatioY: number; medianStepX: number; medianStepY: number; worstEdgeX: number; worstEdgeY: number } {
+function seamCheck(input: RawImage, out: RawImage, plan: TilePlan): Record<string, number> {
   const w = input.width;
   const h = input.height;
   const luma = (d: Float32Array, i: number): number => 0.299 * d[i * 3]! + 0.587 * d[i * 3 + 1]! + 0.114 * d[i * 3 + 2]!;
@@ -136,7 +136,14 @@ function seamCheck(input: RawImage, out: RawImage, plan: TilePlan): { edgeStepRa
   const worst = (a: Float64Array, at: number[]): number => (at.length ? Math.max(...at.map((e) => a[e]!)) : NaN); // NaN: one tile on this axis
   const mx = med(colStep);
   const my = med(rowStep);
+  // For scale: how the worst edge ranks among all columns/rows, and the 99th percentile ratio.
+  const pct = (a: Float64Array, q: number): number => [...a].sort((p, r2) => p - r2)[Math.min(a.length - 1, Math.floor(q * a.length))]!;
+  const rank = (a: Float64Array, v: number): number => (Number.isFinite(v) ? a.filter((x) => x < v).length / a.length : NaN);
   return {
+    p99StepRatioX: pct(colStep, 0.99) / mx,
+    p99StepRatioY: pct(rowStep, 0.99) / my,
+    worstEdgePercentileX: rank(colStep, worst(colStep, xs)),
+    worstEdgePercentileY: rank(rowStep, worst(rowStep, ys)),
     medianStepX: mx,
     medianStepY: my,
     worstEdgeX: worst(colStep, xs),
@@ -193,6 +200,7 @@ async function parent(): Promise<void> {
     console.log(`  image ${width}x${height} (${((width * height) / 1e6).toFixed(1)} MP), ${childResult.tiles} tiles of ${childResult.tile}, output ${childResult.output}, finite ${childResult.outputFinite}`);
     const sm = childResult.seams as unknown as Record<string, number>;
     console.log(`  seams: worst tile-edge step / median step of the restoration residual: ${sm.edgeStepRatioX.toFixed(2)} (columns), ${sm.edgeStepRatioY.toFixed(2)} (rows); ~1 = no seam, NaN = one tile on that axis`);
+    console.log(`         for scale: 99th-percentile step / median ${sm.p99StepRatioX.toFixed(2)} (columns), ${sm.p99StepRatioY.toFixed(2)} (rows); worst edge ranks at percentile ${(100 * sm.worstEdgePercentileX).toFixed(1)} (columns), ${(100 * sm.worstEdgePercentileY).toFixed(1)} (rows)`);
     console.log(`  derain wall time ${(childResult.derainSeconds as number).toFixed(1)} s (of which session preparation ${(childResult.sessionPrepareSeconds as number).toFixed(1)} s); process wall time ${wall.toFixed(1)} s`);
   }
   console.log(`  peak RSS ${peakMiB.toFixed(0)} MiB (${(peakMiB / 1024).toFixed(2)} GiB; sampled VmHWM ${lastHwm.toFixed(0)} MiB) vs target ${targetGiB} GiB: ${ok ? 'PASS' : 'FAIL'}`);

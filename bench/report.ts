@@ -3,7 +3,11 @@
  * docs/benchmarks/ (as <name>.json / <name>.png) and writes docs/benchmarks/README.md from the
  * JSON alone, so no figure in the docs is ever typed in by hand.
  *
- *   node --import tsx bench/report.ts [--from bench/results] [--to docs/benchmarks]
+ *   node --import tsx bench/report.ts [--from bench/results] [--to docs/benchmarks] [--speed-check DIR]
+ *
+ * --speed-check DIR: a short derain run on a quiet machine (npm run bench:derain -- --limit 2
+ * --reference-count 2 --out DIR), published as derain-speed.{json,png}; without it the section
+ * is rendered from the derain-speed.json already in docs/benchmarks.
  *
  * Benchmarks whose JSON is missing are skipped (their old docs files are left alone).
  */
@@ -21,6 +25,9 @@ const { values: args } = parseArgs({
   options: {
     from: { type: 'string', default: path.join(REPO, 'bench/results') },
     to: { type: 'string', default: path.join(REPO, 'docs/benchmarks') },
+    // Folder of a short derain run on a quiet machine (its derain-latest.json/png) to publish as
+    // docs/benchmarks/derain-speed.{json,png}; without it the published derain-speed.json is used.
+    'speed-check': { type: 'string' },
   },
   strict: true,
 });
@@ -113,8 +120,33 @@ function memorySection(j: J): string {
   out.push(`Convention: ${j.convention}`, '');
   out.push(`Machine: ${machineLine(j.machine)}.`, '');
   if (r) out.push(`${r.tiles} tiles of ${r.tile}; derain wall time ${f(r.derainSeconds, 1)} s (session preparation ${f(r.sessionPrepareSeconds, 1)} s); output ${r.output}, finite: ${r.outputFinite}.`, '');
-  else out.push(`The child process did not finish (exit code ${j.child.exitCode}, signal ${j.child.signal}).`, '');
+  if (r?.seams) {
+    const sm = r.seams;
+    out.push(
+      `Seam check (restoration residual luma(out) - luma(in), mean |step| across each column/row boundary): worst tile-edge step / median step ${f(sm.edgeStepRatioX)} (columns), ${f(sm.edgeStepRatioY)} (rows)` +
+        (sm.p99StepRatioX !== undefined ? `; for scale, 99th-percentile step / median ${f(sm.p99StepRatioX)} / ${f(sm.p99StepRatioY)}` : '') +
+        `; median step ${Number(sm.medianStepX).toExponential(2)} in [0,1] units. A visible seam would show as a ratio well above the others.`,
+      '',
+    );
+  }
+  if (!r) out.push(`The child process did not finish (exit code ${j.child.exitCode}, signal ${j.child.signal}).`, '');
   out.push(`**Peak RSS ${f(j.peakRssMiB / 1024, 2)} GiB (${f(j.peakRssMiB, 0)} MiB) against the ${j.options.targetGiB} GiB target: ${j.verdict}.**`, '', '![memory benchmark](memory.png)', '');
+  return out.join('\n');
+}
+
+/** A short derain run on a quiet machine (e.g. --limit 2 --reference-count 2), for the speed ratio. */
+function speedCheckSection(j: J): string {
+  const s = j.summary;
+  const r = s.reference;
+  const out = ['### Deraining speed on a quiet machine', ''];
+  out.push(`Command: \`${j.command}\` (${j.date}); other processes used ${f(s.ours.othersMeanCores)} cores on average. Machine: ${machineLine(j.machine)}.`, '');
+  out.push('| | pairs | s / image (wall) | CPU s / image | PSNR-Y (dB) |', '|---|---:|---:|---:|---:|');
+  out.push(`| ours (ONNX) | ${s.pairs} | ${f(s.ours.secondsPerImageMean)} | ${f(s.ours.cpuSecondsPerImageMean)} | ${f(s.ours.psnrY, 3)} |`);
+  if (r) {
+    out.push(`| tfjs-wasm | ${r.pairs} | ${f(r.tfjsSecondsPerImageMean)} | ${f(r.tfjsCpuSecondsPerImageMean)} | ${f(r.tfjs.psnrY, 3)} |`, '');
+    out.push(`tfjs-wasm / ours: ${f(r.speedRatioOverall, 1)}x wall time (per image ${r.speedRatioPerImage.map((x: J) => `${f(x.ratio, 1)}x`).join(', ')}), ${f(r.speedRatioCpuOverall, 1)}x CPU time; max |pixel difference| ${Number(r.maxAbsPixelDiff).toExponential(2)}.`, '');
+  }
+  out.push('![derain speed on a quiet machine](derain-speed.png)', '');
   return out.join('\n');
 }
 
@@ -132,6 +164,15 @@ async function main(): Promise<void> {
       continue;
     }
     sections.push(render(j));
+    if (name === 'derain') {
+      if (args['speed-check']) {
+        const quietDir = path.resolve(args['speed-check']);
+        await copyFile(path.join(quietDir, 'derain-latest.json'), path.join(to, 'derain-speed.json'));
+        await copyFile(path.join(quietDir, 'derain-latest.png'), path.join(to, 'derain-speed.png'));
+      }
+      const speed = path.join(to, 'derain-speed.json');
+      if (existsSync(speed)) sections.push(speedCheckSection(JSON.parse(await readFile(speed, 'utf8')) as J));
+    }
     await copyFile(path.join(from, `${name}-latest.json`), path.join(to, `${name}.json`));
     const png = path.join(from, `${name}-latest.png`);
     if (existsSync(png)) await copyFile(png, path.join(to, `${name}.png`));
