@@ -16,6 +16,7 @@
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createImage, writeImage, type RawImage } from '../src/index.js';
+import { mulberry32 as prng } from '../src/core/random.js';
 
 export const WIDTH = 320;
 export const HEIGHT = 240;
@@ -26,17 +27,6 @@ const SS = 2;
 // ---------------------------------------------------------------------------------------------
 // Deterministic randomness
 
-/** mulberry32: a tiny, well-mixed 32-bit PRNG; returns floats in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Integer lattice hash in [0, 1). */
 function hash2(x: number, y: number, seed: number): number {
