@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createImage, type RawImage } from '../src/core/image/index.js';
 import { isClearsightError } from '../src/core/errors.js';
-import { adaptiveGamma, enhanceLowLightGamma, estimateIllumination, powTaylor } from '../src/restore/lowlight/index.js';
+import { adaptiveGamma, enhanceLowLightGamma, estimateIllumination, powTaylor, powTaylorArray } from '../src/restore/lowlight/index.js';
 
 const TARGET = 1 / 255;
 
@@ -53,6 +53,22 @@ describe('powTaylor', () => {
         prev = v;
       }
     }
+  });
+
+  it('has an array form equal to the scalar form bit for bit, edge values included', () => {
+    const xs: number[] = [0, -0.25, Number.NaN, 1e-12, 4.6e-10, 4.8e-10, 1e-6, 1, 1.5, 3];
+    const gs: number[] = [0.7, 0.7, 0.7, 0.5, 1.2, 0.3, -40, 0.9, 0.5, 2];
+    for (let i = 0; i <= 2000; i++) {
+      xs.push(i / 2000);
+      gs.push(0.2 + ((i * 37) % 131) / 100);
+    }
+    for (const order of [3, 4, 5]) {
+      const out = new Float64Array(xs.length);
+      powTaylorArray(xs, gs, out, order);
+      xs.forEach((x, i) => assert.ok(Object.is(out[i], powTaylor(x, gs[i], order)), `order ${order}, x=${x}, gamma=${gs[i]}: ${out[i]}`));
+    }
+    assertInvalid(() => powTaylorArray([0.5], [0.5, 0.6], new Float64Array(1)), 'gammas/out');
+    assertInvalid(() => powTaylorArray([0.5], [0.5], new Float64Array(1), 0), 'order');
   });
 
   it('validates the order', () => {

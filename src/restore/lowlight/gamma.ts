@@ -34,7 +34,7 @@ import { createImage, type RawImage } from '../../core/image/types.js';
 import { report, throwIfAborted, type TaskControl } from '../../core/progress.js';
 import { checkImage } from '../../core/filters/darkChannel.js';
 import { guidedFilterUnchecked } from '../../core/filters/guided.js';
-import { expTaylor, POW_TAYLOR_DEFAULT_ORDER, POW_TAYLOR_MAX_ORDER, powTaylor } from './powTaylor.js';
+import { expTaylor, POW_TAYLOR_DEFAULT_ORDER, POW_TAYLOR_MAX_ORDER, powTaylor, powTaylorArray } from './powTaylor.js';
 
 export interface IlluminationOptions {
   /** Smoothing radius (guided filter), integer >= 1. Default round(shorter side / 50), in [2, 20]. */
@@ -134,10 +134,14 @@ export function enhanceLowLightGamma(img: RawImage, opts: LowLightGammaOptions =
   const n = w * h;
   const out = createImage(w, h, ch);
   const od = out.data;
+  const value = new Float32Array(n);
+  for (let i = 0, j = 0; i < n; i++, j += ch) value[i] = valueAt(data, j, ch);
+  const valueGamma = new Float64Array(n);
+  powTaylorArray(value, gamma, valueGamma, order);
   for (let i = 0, j = 0; i < n; i++, j += ch) {
-    const v = valueAt(data, j, ch);
+    const v = value[i];
     if (v <= 0) continue; // black stays black (out is zero-filled)
-    const f = powTaylor(v, gamma[i], order) / v;
+    const f = valueGamma[i] / v;
     for (let c = 0; c < ch; c++) {
       const x = data[j + c];
       const y = (x < 0 ? 0 : x) * f;

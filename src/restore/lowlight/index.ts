@@ -10,4 +10,4 @@ export {
   type LowLightGammaOptions,
   type LowLightGammaResult,
 } from './gamma.js';
-export { powTaylor, POW_TAYLOR_DEFAULT_ORDER, POW_TAYLOR_MIN_ORDER, POW_TAYLOR_MAX_ORDER } from './powTaylor.js';
+export { powTaylor, powTaylorArray, POW_TAYLOR_DEFAULT_ORDER, POW_TAYLOR_MIN_ORDER, POW_TAYLOR_MAX_ORDER } from './powTaylor.js';
