@@ -75,3 +75,78 @@ function copyInside(img: RawImage, x: number, y: number, w: number, h: number): 
 function requireInteger(name: string, value: number, min: number): void {
   if (!Number.isInteger(value) || value < min) throw invalidOption(name, `an integer >= ${min}`, value);
 }
+
+/**
+ * Resamples the source rectangle (sx, sy, sw, sh) — real-valued, may reach outside the image,
+ * where edge pixels are repeated — to an outW x outH image by bilinear interpolation at pixel
+ * centres. Enlarging interpolates; shrinking by more than 2x aliases (prefilter first, or use
+ * resizeArea), which is fine for the face crops and warps it is used for.
+ */
+export function resampleRegion(img: RawImage, sx: number, sy: number, sw: number, sh: number, outW: number, outH: number): RawImage {
+  requireInteger('outW', outW, 1);
+  requireInteger('outH', outH, 1);
+  if (!(sw > 0 && sh > 0)) throw invalidOption('sw/sh', 'a source rectangle of positive size', { sw, sh });
+  const { width: w, height: h, channels: c, data: src } = img;
+  const out = createImage(outW, outH, c);
+  const d = out.data;
+  const kx = sw / outW;
+  const ky = sh / outH;
+  for (let y = 0; y < outH; y++) {
+    const fy = Math.min(h - 1, Math.max(0, sy + (y + 0.5) * ky - 0.5));
+    const y0 = Math.floor(fy);
+    const y1 = Math.min(h - 1, y0 + 1);
+    const ty = fy - y0;
+    for (let x = 0; x < outW; x++) {
+      const fx = Math.min(w - 1, Math.max(0, sx + (x + 0.5) * kx - 0.5));
+      const x0 = Math.floor(fx);
+      const x1 = Math.min(w - 1, x0 + 1);
+      const tx = fx - x0;
+      const a = (y0 * w + x0) * c;
+      const b = (y0 * w + x1) * c;
+      const e = (y1 * w + x0) * c;
+      const f = (y1 * w + x1) * c;
+      const o = (y * outW + x) * c;
+      for (let ch = 0; ch < c; ch++) {
+        const top = src[a + ch] + (src[b + ch] - src[a + ch]) * tx;
+        const bottom = src[e + ch] + (src[f + ch] - src[e + ch]) * tx;
+        d[o + ch] = top + (bottom - top) * ty;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Area-averaging resize (each output pixel the mean of the source area it covers): the right
+ * filter for shrinking; for enlarging it degenerates to nearest neighbour, use resampleRegion.
+ */
+export function resizeArea(img: RawImage, outW: number, outH: number): RawImage {
+  requireInteger('outW', outW, 1);
+  requireInteger('outH', outH, 1);
+  const { width: w, height: h, channels: c, data: src } = img;
+  const out = createImage(outW, outH, c);
+  const d = out.data;
+  const sx = w / outW;
+  const sy = h / outH;
+  for (let y = 0; y < outH; y++) {
+    const ya = y * sy;
+    const yb = ya + sy;
+    for (let x = 0; x < outW; x++) {
+      const xa = x * sx;
+      const xb = xa + sx;
+      const o = (y * outW + x) * c;
+      let wsum = 0;
+      for (let yy = Math.floor(ya); yy < Math.min(h, Math.ceil(yb)); yy++) {
+        const wy = Math.min(yb, yy + 1) - Math.max(ya, yy);
+        for (let xx = Math.floor(xa); xx < Math.min(w, Math.ceil(xb)); xx++) {
+          const wgt = wy * (Math.min(xb, xx + 1) - Math.max(xa, xx));
+          const s = (yy * w + xx) * c;
+          for (let ch = 0; ch < c; ch++) d[o + ch] += wgt * src[s + ch];
+          wsum += wgt;
+        }
+      }
+      for (let ch = 0; ch < c; ch++) d[o + ch] /= wsum;
+    }
+  }
+  return out;
+}

@@ -1,4 +1,4 @@
 /** Public image API: the RawImage type and decoding/encoding. */
 export * from './types.js';
 export * from './io.js';
-export { cropImage, applyDihedral, invertDihedral } from './geometry.js';
+export { cropImage, applyDihedral, invertDihedral, resampleRegion, resizeArea } from './geometry.js';
