@@ -15,3 +15,6 @@ export { convertTfjsToOnnx, loadTfjsArtifacts, CONVERTER_VERSION } from './core/
 export * from './core/filters/index.js';
 export * from './restore/index.js';
 export * from './face/index.js';
+// Forensics: the task functions at top level, everything else under the `forensics` namespace.
+export * as forensics from './trust/forensics/index.js';
+export { analyzeMedia as analyzeForensics, runStudy as runReliabilityStudy, readManifest, loadForensicModel, writeCaseReportPdf } from './trust/forensics/index.js';

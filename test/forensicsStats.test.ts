@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isClearsightError } from '../src/core/errors.js';
 import { mulberry32 } from '../src/core/random.js';
-import { calibrate, expectedCalibrationError, fitIsotonic, fitPlatt } from '../src/trust/forensics/calibration.js';
+import { calibrateScore, expectedCalibrationError, fitIsotonic, fitPlatt } from '../src/trust/forensics/calibration.js';
 import { fitLogistic, predictLogistic } from '../src/trust/forensics/logistic.js';
 import {
   aucHanleyMcNeil,
@@ -162,19 +162,19 @@ describe('logistic regression and calibration', () => {
     }
     const before = expectedCalibrationError(scores, labels);
     for (const c of [fitPlatt(scores, labels), fitIsotonic(scores, labels)]) {
-      const probs = scores.map((s) => calibrate(c, s));
+      const probs = scores.map((s) => calibrateScore(c, s));
       const after = expectedCalibrationError(probs, labels);
       assert.ok(after < before / 2, `${c.method}: ECE ${after} vs ${before}`);
       // Calibration is monotone: it never reorders items.
-      for (let i = 1; i < 50; i++) assert.ok(calibrate(c, i / 50) >= calibrate(c, (i - 1) / 50));
+      for (let i = 1; i < 50; i++) assert.ok(calibrateScore(c, i / 50) >= calibrateScore(c, (i - 1) / 50));
     }
   });
 
   it('isotonic regression pools adjacent violators', () => {
     const c = fitIsotonic([1, 2, 3, 4, 5], [0, 1, 0, 1, 1]);
     assert.deepEqual(c.method === 'isotonic' && c.values, [0, 0.5, 1]);
-    assert.equal(calibrate(c, 2.5), 0.5);
-    assert.equal(calibrate(c, 99), 1);
+    assert.equal(calibrateScore(c, 2.5), 0.5);
+    assert.equal(calibrateScore(c, 99), 1);
   });
 });
 

@@ -15,6 +15,7 @@ import { addModelsCommand } from './commands/models.js';
 import { addRetouchCommand } from './commands/retouch.js';
 import { addUpscaleCommand } from './commands/upscale.js';
 import { addRestoreAutoCommand } from './commands/restoreAuto.js';
+import { addForensicsCommand } from './commands/forensics.js';
 
 const COMMANDS = [
   addDerainCommand,
@@ -26,6 +27,7 @@ const COMMANDS = [
   addUpscaleCommand,
   addRestoreAutoCommand,
   addModelsCommand,
+  addForensicsCommand,
 ];
 
 const EXAMPLES = `Examples:

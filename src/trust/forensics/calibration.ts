@@ -73,7 +73,7 @@ export function fitCalibrator(method: CalibrationMethod, scores: readonly number
 }
 
 /** Calibrated probability of manipulation for a raw score. */
-export function calibrate(c: Calibrator, score: number): number {
+export function calibrateScore(c: Calibrator, score: number): number {
   switch (c.method) {
     case 'identity':
       return Math.min(1, Math.max(0, score));

@@ -13,7 +13,7 @@ import { resampleRegion } from '../../core/image/geometry.js';
 import type { RawImage } from '../../core/image/types.js';
 import { convexHull, ellipseMask, polygonMask, type Point } from '../../core/shapes.js';
 import type { Face } from '../../face/index.js';
-import { calibrate, type Calibrator } from './calibration.js';
+import { calibrateScore, type Calibrator } from './calibration.js';
 import { FEATURE_CROP, FEATURE_NAMES, forensicFeatures } from './features.js';
 import { predictLogistic, type LogisticModel } from './logistic.js';
 
@@ -91,7 +91,7 @@ export function scoreFeatures(model: ForensicModel, features: readonly number[])
     feature,
     value: model.logistic.weights[j] * ((features[j] - model.logistic.mean[j]) / model.logistic.scale[j]),
   }));
-  return { raw, probability: calibrate(model.calibrator, raw), contributions };
+  return { raw, probability: calibrateScore(model.calibrator, raw), contributions };
 }
 
 export function scoreFace(model: ForensicModel, img: RawImage, face: Pick<Face, 'box' | 'landmarks' | 'region'>): FaceScore & FaceCrop {
