@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { link, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { Codec, CodecContext, Dictionary, FormatContext, Frame, Log, Packet, Rational } from 'node-av/lib';
+import { Codec, CodecContext, FormatContext, Frame, Log, Packet, Rational } from 'node-av/lib';
 import {
   AV_CODEC_FLAG2_EXPORT_MVS,
   AV_CODEC_FLAG_GLOBAL_HEADER,
@@ -27,6 +27,7 @@ import {
   AVFMT_GLOBALHEADER,
   AVMEDIA_TYPE_AUDIO,
   AVMEDIA_TYPE_VIDEO,
+  FF_ENCODER_LIBX264,
 } from 'node-av/constants';
 import { ClearsightError, ERROR_CODES, invalidOption } from '../core/errors.js';
 import { assertOutputWritable } from '../core/fs.js';
@@ -373,7 +374,7 @@ export class VideoWriter {
     await assertOutputWritable(path, options.force ?? false);
     const target = resolve(path);
     const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp.mp4`);
-    const codec = Codec.findEncoderByName('libx264');
+    const codec = Codec.findEncoderByName(FF_ENCODER_LIBX264);
     if (!codec) throw new ClearsightError(ERROR_CODES.RUNTIME, 'this FFmpeg build has no libx264 encoder');
     const fps = options.fps ?? 25;
     const rate = toRational(fps);
@@ -389,9 +390,14 @@ export class VideoWriter {
     try {
       if (fmt.allocOutputContext2(null, 'mp4', tmp) < 0) throw new ClearsightError(ERROR_CODES.RUNTIME, 'cannot create an MP4 muxer');
       if ((fmt.oformat!.flags & AVFMT_GLOBALHEADER) !== 0) ctx.setFlags(AV_CODEC_FLAG_GLOBAL_HEADER);
+      // Options go through AVOptions, not an options dictionary: avcodec_open2 replaces the
+      // dictionary it is given, and node-av then frees the old one again at exit (crash).
       const x264: Record<string, string | number> = { crf: options.crf ?? 18, preset: options.preset ?? 'medium' };
       if (options.bFrames !== undefined) x264.bf = options.bFrames;
-      const ret = ctx.open2Sync(codec, Dictionary.fromObject(x264));
+      for (const [k, v] of Object.entries(x264)) {
+        if (ctx.setOption(k, String(v)) < 0) throw invalidOption(k, 'a value libx264 accepts', v);
+      }
+      const ret = ctx.open2Sync(codec, null);
       if (ret < 0) throw new ClearsightError(ERROR_CODES.RUNTIME, `cannot open libx264 (FFmpeg error ${ret}); check width/height are even`, { ret });
       const stream = fmt.newStream(null);
       ctx.parametersFromContext(stream.codecpar);
@@ -402,7 +408,10 @@ export class VideoWriter {
       // No edit list: FFmpeg's MP4 muxer writes one that drops the last frame of B-frame streams
       // (it ends at the last packet written in decode order). make_zero shifts every stream by
       // the same amount, so audio stays in sync.
-      const hdr = fmt.writeHeaderSync(Dictionary.fromObject({ use_editlist: 0, avoid_negative_ts: 'make_zero' }));
+      if (fmt.setOption('use_editlist', '0') < 0 || fmt.setOption('avoid_negative_ts', 'make_zero') < 0) {
+        throw new ClearsightError(ERROR_CODES.RUNTIME, 'this FFmpeg build lacks the MP4 muxer options we need');
+      }
+      const hdr = fmt.writeHeaderSync(null);
       if (hdr < 0) throw new ClearsightError(ERROR_CODES.OUTPUT_UNWRITABLE, `cannot write "${path}" (FFmpeg error ${hdr})`, { path });
       const writer = new VideoWriter(target, tmp, options, ctx, fmt, stream.index);
       writer.audio = audio;

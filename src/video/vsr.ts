@@ -1,0 +1,439 @@
+/**
+ * Video super-resolution that reuses the codec's work.
+ *
+ * mode 'full': every frame through the upscaler (ESRGAN by default): the baseline.
+ * mode 'codec': the previous high-resolution outputs are kept; each block of a P/B frame is
+ * predicted by warping the HR output of its reference frame by the block's motion vector
+ * (scaled to HR: at x4 a quarter-pel LR vector is a whole HR pixel). The network runs only on
+ * tiles holding a macroblock whose LR residual (decoded minus motion-compensated reference,
+ * exact H.264 interpolation) exceeds the threshold, over a window with a margin for the
+ * network's receptive field; its output is feathered into the warped prediction. I pictures,
+ * scene cuts (mostly intra macroblocks) and every `refresh`-th frame run in full, which bounds
+ * the drift of the recurrence.
+ *
+ * Frames are processed in an order where references come first (anchor I/P pictures before the
+ * B pictures that precede them in display order, B pictures middle-first as in x264's B-pyramid)
+ * and emitted in display order.
+ */
+import type { RawImage } from '../core/image/types.js';
+import { createImage } from '../core/image/types.js';
+import { ClearsightError, ERROR_CODES, invalidOption } from '../core/errors.js';
+import { boxFilter, minFilter } from '../core/filters/index.js';
+import { report, throwIfAborted, type TaskControl } from '../core/progress.js';
+import { ImageModel } from '../core/models/imageModel.js';
+import { ESRGAN_SCALES, ESRGAN_SIZES, type EsrganScale, type EsrganSize } from '../core/models/registry.js';
+import { upscale, upscaleModelName } from '../restore/index.js';
+import { MACROBLOCK, decodeVideo, probeVideo, rgbToYuv, VideoWriter, yuvToRgb, type DecodedFrame, type PictureType } from './codec.js';
+import { compensateFrame, type CompensatedBlock, type ReferenceFrame } from './motion.js';
+
+/** Any function that enlarges an RGB image by the run's scale (the network, or a stub in tests). */
+export type Upscaler = (img: RawImage, control?: TaskControl) => Promise<RawImage>;
+
+export type VsrMode = 'full' | 'codec';
+export const VSR_MODES: readonly VsrMode[] = ['full', 'codec'];
+
+export interface VsrOptions extends TaskControl {
+  /** Enlargement factor (default 4). */
+  scale?: EsrganScale;
+  /** ESRGAN size (default 'slim'); ignored when `upscaler` is given. */
+  size?: EsrganSize;
+  /** 'codec' (default) reuses motion vectors and skips unchanged blocks; 'full' runs every frame. */
+  mode?: VsrMode;
+  /**
+   * A macroblock is "unchanged" when the mean |residual| of each of its blocks is at most this
+   * many 8-bit luma levels (default 1.5).
+   */
+  skipThreshold?: number;
+  /** At most this many frames between full-frame runs (default 30; 0 = only I pictures/cuts). */
+  refresh?: number;
+  /** Side of the network tiles in LR pixels, a multiple of 16 (default 32). */
+  tile?: number;
+  /** LR pixels of context around each tile for the receptive field (default 8). */
+  margin?: number;
+  /** Fraction of intra macroblocks above which a P/B picture counts as a scene cut (default 0.5). */
+  sceneCut?: number;
+  /** Replace the network (tests, other models). Must return an image `scale` times larger. */
+  upscaler?: Upscaler;
+}
+
+/** Why a frame was computed in full, or 'partial' when only changed tiles ran. */
+export type FrameDecision = 'intra' | 'scene-cut' | 'refresh' | 'no-reference' | 'mostly-changed' | 'mode-full' | 'partial';
+
+export interface VsrFrame {
+  index: number;
+  pictureType: PictureType;
+  /** The upscaled frame (RGB, [0, 1]). */
+  image: RawImage;
+  decision: FrameDecision;
+  /** Network input pixels spent on this frame, as a fraction of one full frame. */
+  computed: number;
+  /** Macroblocks judged changed (all of them for full frames). */
+  changedBlocks: number;
+  /** Per macroblock (row-major, ceil(w/16) wide): 1 where the network output was used. */
+  changed: Uint8Array;
+  totalBlocks: number;
+}
+
+export interface VsrStats {
+  frames: number;
+  /** 1 - network input pixels spent / (frames x frame pixels). */
+  skippedFraction: number;
+  fps: number;
+  seconds: number;
+  mode: VsrMode;
+  scale: number;
+  width: number;
+  height: number;
+  fullFrames: number;
+}
+
+interface Resolved {
+  scale: EsrganScale;
+  mode: VsrMode;
+  skipThreshold: number;
+  refresh: number;
+  tile: number;
+  margin: number;
+  sceneCut: number;
+}
+
+export function resolveVsrOptions(o: VsrOptions): Resolved {
+  const scale = o.scale ?? 4;
+  if (!ESRGAN_SCALES.includes(scale)) throw invalidOption('scale', `one of ${ESRGAN_SCALES.join(', ')}`, scale);
+  if (o.size !== undefined && !ESRGAN_SIZES.includes(o.size)) throw invalidOption('size', `one of ${ESRGAN_SIZES.join(', ')}`, o.size);
+  const mode = o.mode ?? 'codec';
+  if (!VSR_MODES.includes(mode)) throw invalidOption('mode', `one of ${VSR_MODES.join(', ')}`, mode);
+  const skipThreshold = o.skipThreshold ?? 1.5;
+  if (typeof skipThreshold !== 'number' || !(skipThreshold >= 0)) throw invalidOption('skipThreshold', 'a number >= 0', skipThreshold);
+  const refresh = o.refresh ?? 30;
+  if (!Number.isInteger(refresh) || refresh < 0) throw invalidOption('refresh', 'an integer >= 0', refresh);
+  const tile = o.tile ?? 32;
+  if (!Number.isInteger(tile) || tile < MACROBLOCK || tile % MACROBLOCK) throw invalidOption('tile', 'a multiple of 16', tile);
+  const margin = o.margin ?? 8;
+  if (!Number.isInteger(margin) || margin < 0 || margin > 64) throw invalidOption('margin', 'an integer in [0, 64]', margin);
+  const sceneCut = o.sceneCut ?? 0.5;
+  if (typeof sceneCut !== 'number' || !(sceneCut > 0 && sceneCut <= 1)) throw invalidOption('sceneCut', 'a number in (0, 1]', sceneCut);
+  if (o.upscaler !== undefined && typeof o.upscaler !== 'function') throw invalidOption('upscaler', 'a function', o.upscaler);
+  return { scale, mode, skipThreshold, refresh, tile, margin, sceneCut };
+}
+
+/** Blend width (LR pixels) between network tiles and warped prediction; must be <= margin / 2. */
+const BLEND = 2;
+/** How many already-processed frames on each side are tried as the reference of a vector. */
+const PAST_CANDIDATES = 4;
+const FUTURE_CANDIDATES = 2;
+
+interface Processed {
+  index: number;
+  luma: ReferenceFrame['luma'];
+  hr: RawImage;
+}
+
+/**
+ * Upscales decoded frames (display order in, display order out). Holds a few LR/HR frames as
+ * references and the B pictures waiting for their anchor; everything else is streamed.
+ */
+export async function* superResolveFrames(frames: AsyncIterable<DecodedFrame>, options: VsrOptions = {}): AsyncGenerator<VsrFrame> {
+  const o = resolveVsrOptions(options);
+  const own = options.upscaler ? undefined : await ImageModel.load(upscaleModelName({ scale: o.scale, size: options.size }));
+  const net: Upscaler = options.upscaler ?? ((img, control) => upscale(img, { scale: o.scale, size: options.size, model: own, signal: control?.signal }));
+  const store = new Map<number, Processed>();
+  const ready = new Map<number, VsrFrame>();
+  let pendingB: DecodedFrame[] = [];
+  let nextOut = 0;
+  let sinceFull = 0;
+  const process = async (f: DecodedFrame): Promise<void> => {
+    throwIfAborted(options.signal);
+    const r = await superResolveOne(f, store, net, o, sinceFull, options.signal);
+    sinceFull = r.computed >= 1 ? 0 : sinceFull + 1;
+    store.set(f.index, { index: f.index, luma: { width: f.width, height: f.height, data: f.y }, hr: r.image });
+    ready.set(f.index, r);
+  };
+  const flushReady = function* (): Generator<VsrFrame> {
+    while (ready.has(nextOut)) {
+      const r = ready.get(nextOut)!;
+      ready.delete(nextOut);
+      // Keep only what can still be a reference: the last few frames.
+      for (const k of store.keys()) if (k < nextOut - 2 * PAST_CANDIDATES) store.delete(k);
+      nextOut++;
+      yield r;
+    }
+  };
+  try {
+    for await (const f of frames) {
+      if (f.pictureType === 'B') {
+        pendingB.push(f);
+        continue;
+      }
+      await process(f);
+      for (const b of pyramidOrder(pendingB)) await process(b);
+      pendingB = [];
+      yield* flushReady();
+    }
+    for (const b of pyramidOrder(pendingB)) await process(b);
+    yield* flushReady();
+  } finally {
+    await own?.dispose();
+  }
+}
+
+/** Middle-first order of a run of B pictures (the B-ref of a pyramid is decoded first). */
+export function pyramidOrder<T>(run: readonly T[]): T[] {
+  if (run.length <= 2) return [...run];
+  const mid = run.length >> 1;
+  return [run[mid], ...pyramidOrder(run.slice(0, mid)), ...pyramidOrder(run.slice(mid + 1))];
+}
+
+async function superResolveOne(f: DecodedFrame, store: Map<number, Processed>, net: Upscaler, o: Resolved, sinceFull: number, signal?: AbortSignal): Promise<VsrFrame> {
+  const lr = yuvToRgb(f);
+  const totalBlocks = f.intra.length;
+  const full = async (decision: FrameDecision): Promise<VsrFrame> => {
+    const image = checkScale(await net(lr, { signal }), lr, o.scale);
+    return { index: f.index, pictureType: f.pictureType, image, decision, computed: 1, changedBlocks: totalBlocks, changed: new Uint8Array(totalBlocks).fill(1), totalBlocks };
+  };
+  if (o.mode === 'full') return full('mode-full');
+  if (f.pictureType === 'I') return full('intra');
+  const past = [...store.values()].filter((p) => p.index < f.index).sort((a, b) => b.index - a.index).slice(0, PAST_CANDIDATES);
+  const future = [...store.values()].filter((p) => p.index > f.index).sort((a, b) => a.index - b.index).slice(0, FUTURE_CANDIDATES);
+  if (past.length === 0 && future.length === 0) return full('no-reference');
+  let intra = 0;
+  for (const v of f.intra) intra += v;
+  if (intra / totalBlocks >= o.sceneCut) return full('scene-cut');
+  if (o.refresh > 0 && sinceFull + 1 >= o.refresh) return full('refresh');
+
+  const analysis = compensateFrame(f, past, future);
+  const changed = new Uint8Array(totalBlocks);
+  let changedBlocks = 0;
+  for (let i = 0; i < totalBlocks; i++) {
+    if (analysis.mbResidual[i] > o.skipThreshold) {
+      changed[i] = 1;
+      changedBlocks++;
+    }
+  }
+  const windows = planWindows(changed, analysis.mbCols, analysis.mbRows, f.width, f.height, o.tile, o.margin);
+  const spent = windows.reduce((s, w) => s + w.ww * w.wh, 0) / (f.width * f.height);
+  if (spent >= 1) return full('mostly-changed');
+
+  const refs = new Map([...past, ...future].map((p) => [p.index, p.hr]));
+  const hr = warpPrediction(analysis.blocks, refs, f.width, f.height, o.scale);
+  if (windows.length > 0) {
+    const s = o.scale;
+    const netOut = createImage(f.width * s, f.height * s, 3);
+    for (const w of windows) {
+      throwIfAborted(signal);
+      const crop = cropRgb(lr, w.wx, w.wy, w.ww, w.wh);
+      const up = checkScale(await net(crop, { signal }), crop, s);
+      // Valid region: the tile core plus the blend band, clipped to the window.
+      const x0 = Math.max(w.wx, w.cx - 2 * BLEND);
+      const y0 = Math.max(w.wy, w.cy - 2 * BLEND);
+      const x1 = Math.min(w.wx + w.ww, w.cx + w.cw + 2 * BLEND);
+      const y1 = Math.min(w.wy + w.wh, w.cy + w.ch + 2 * BLEND);
+      pasteRegion(netOut, up, w.wx * s, w.wy * s, x0 * s, y0 * s, x1 * s, y1 * s);
+    }
+    blendInto(hr, netOut, changedWeights(changed, analysis.mbCols, f.width, f.height), f.width, s);
+  }
+  return { index: f.index, pictureType: f.pictureType, image: hr, decision: 'partial', computed: spent, changedBlocks, changed, totalBlocks };
+}
+
+function checkScale(out: RawImage, input: RawImage, scale: number): RawImage {
+  if (out.width !== input.width * scale || out.height !== input.height * scale || out.channels !== 3) {
+    throw new ClearsightError(ERROR_CODES.RUNTIME, `the upscaler returned ${out.width}x${out.height}x${out.channels} for a ${input.width}x${input.height} input at scale ${scale}`);
+  }
+  return out;
+}
+
+export interface NetworkWindow {
+  /** Tile core (LR pixels). */
+  cx: number;
+  cy: number;
+  cw: number;
+  ch: number;
+  /** Window the network sees: core plus margin, shifted inside the frame (fixed size). */
+  wx: number;
+  wy: number;
+  ww: number;
+  wh: number;
+}
+
+/**
+ * One window per tile holding a changed macroblock. Windows keep one size (tile + 2 margin),
+ * slid inward at the frame edges, because the converted networks have static input shapes:
+ * a new size would mean a new ONNX session.
+ */
+export function planWindows(changed: Uint8Array, mbCols: number, mbRows: number, width: number, height: number, tile: number, margin: number): NetworkWindow[] {
+  const per = tile / MACROBLOCK;
+  const out: NetworkWindow[] = [];
+  const ww = Math.min(width, tile + 2 * margin);
+  const wh = Math.min(height, tile + 2 * margin);
+  for (let ty = 0; ty * tile < height; ty++) {
+    for (let tx = 0; tx * tile < width; tx++) {
+      let dirty = false;
+      for (let my = ty * per; my < Math.min(mbRows, (ty + 1) * per) && !dirty; my++) {
+        for (let mx = tx * per; mx < Math.min(mbCols, (tx + 1) * per); mx++) if (changed[my * mbCols + mx]) dirty = true;
+      }
+      if (!dirty) continue;
+      const cx = tx * tile;
+      const cy = ty * tile;
+      const cw = Math.min(tile, width - cx);
+      const ch = Math.min(tile, height - cy);
+      const wx = Math.max(0, Math.min(width - ww, cx - margin));
+      const wy = Math.max(0, Math.min(height - wh, cy - margin));
+      out.push({ cx, cy, cw, ch, wx, wy, ww, wh });
+    }
+  }
+  return out;
+}
+
+/**
+ * The HR prediction of a P/B frame: each block copied from its reference's HR output, displaced
+ * by the motion vector times scale/4 (bilinear; whole pixels at x4). Bi-predicted blocks average
+ * their two references; blocks without a usable reference stay 0 (the network covers them).
+ */
+export function warpPrediction(blocks: readonly CompensatedBlock[], refs: ReadonlyMap<number, RawImage>, width: number, height: number, scale: number): RawImage {
+  const W = width * scale;
+  const H = height * scale;
+  const out = createImage(W, H, 3);
+  for (const b of blocks) {
+    if (!Number.isFinite(b.residual)) continue;
+    const parts = [b.l0, b.l1].filter((p): p is NonNullable<typeof p> => p !== undefined && refs.has(p.ref));
+    if (parts.length === 0) continue;
+    const wgt = 1 / parts.length;
+    const X0 = Math.max(0, b.x * scale);
+    const Y0 = Math.max(0, b.y * scale);
+    const X1 = Math.min(W, (b.x + b.width) * scale);
+    const Y1 = Math.min(H, (b.y + b.height) * scale);
+    for (const p of parts) {
+      const ref = refs.get(p.ref)!;
+      const dx = (p.mvX * scale) / 4;
+      const dy = (p.mvY * scale) / 4;
+      for (let Y = Y0; Y < Y1; Y++) {
+        for (let X = X0; X < X1; X++) {
+          const o = (Y * W + X) * 3;
+          sampleBilinear(ref, X + dx, Y + dy, out.data, o, wgt);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function sampleBilinear(img: RawImage, x: number, y: number, out: Float32Array, o: number, wgt: number): void {
+  const { width: w, height: h, data } = img;
+  const x0f = Math.floor(x);
+  const y0f = Math.floor(y);
+  const fx = x - x0f;
+  const fy = y - y0f;
+  const cx0 = x0f < 0 ? 0 : x0f >= w ? w - 1 : x0f;
+  const cy0 = y0f < 0 ? 0 : y0f >= h ? h - 1 : y0f;
+  const cx1 = x0f + 1 < 0 ? 0 : x0f + 1 >= w ? w - 1 : x0f + 1;
+  const cy1 = y0f + 1 < 0 ? 0 : y0f + 1 >= h ? h - 1 : y0f + 1;
+  const a = (cy0 * w + cx0) * 3;
+  if (fx === 0 && fy === 0) {
+    out[o] += wgt * data[a];
+    out[o + 1] += wgt * data[a + 1];
+    out[o + 2] += wgt * data[a + 2];
+    return;
+  }
+  const b = (cy0 * w + cx1) * 3;
+  const c = (cy1 * w + cx0) * 3;
+  const d = (cy1 * w + cx1) * 3;
+  const w00 = (1 - fx) * (1 - fy);
+  const w01 = fx * (1 - fy);
+  const w10 = (1 - fx) * fy;
+  const w11 = fx * fy;
+  for (let k = 0; k < 3; k++) out[o + k] += wgt * (w00 * data[a + k] + w01 * data[b + k] + w10 * data[c + k] + w11 * data[d + k]);
+}
+
+function cropRgb(img: RawImage, x: number, y: number, w: number, h: number): RawImage {
+  const out = createImage(w, h, 3);
+  for (let r = 0; r < h; r++) out.data.set(img.data.subarray(((y + r) * img.width + x) * 3, ((y + r) * img.width + x + w) * 3), r * w * 3);
+  return out;
+}
+
+/** Copies `src` (placed at HR offset ox, oy) into `dst` over [x0, x1) x [y0, y1) (HR pixels). */
+function pasteRegion(dst: RawImage, src: RawImage, ox: number, oy: number, x0: number, y0: number, x1: number, y1: number): void {
+  for (let Y = y0; Y < y1; Y++) {
+    const s = ((Y - oy) * src.width + (x0 - ox)) * 3;
+    dst.data.set(src.data.subarray(s, s + (x1 - x0) * 3), (Y * dst.width + x0) * 3);
+  }
+}
+
+/**
+ * Per-LR-pixel weight of the network output: 1 on changed macroblocks, falling linearly to 0
+ * over 2*BLEND pixels outside them (dilate by BLEND, then box-average with radius BLEND).
+ */
+export function changedWeights(changed: Uint8Array, mbCols: number, width: number, height: number): Float32Array {
+  const inv = new Float32Array(width * height);
+  for (let y = 0; y < height; y++) {
+    const my = (y / MACROBLOCK) | 0;
+    for (let x = 0; x < width; x++) inv[y * width + x] = changed[my * mbCols + ((x / MACROBLOCK) | 0)] ? 0 : 1;
+  }
+  const dilatedInv = minFilter(inv, width, height, BLEND);
+  for (let i = 0; i < dilatedInv.length; i++) dilatedInv[i] = 1 - dilatedInv[i];
+  const w = boxFilter(dilatedInv, width, height, BLEND);
+  // Exactly 1 inside changed blocks, so the network output there is used unaltered.
+  for (let i = 0; i < w.length; i++) if (inv[i] === 0) w[i] = 1;
+  return w;
+}
+
+function blendInto(hr: RawImage, netOut: RawImage, weight: Float32Array, lrWidth: number, s: number): void {
+  const W = hr.width;
+  for (let Y = 0; Y < hr.height; Y++) {
+    const row = ((Y / s) | 0) * lrWidth;
+    for (let X = 0; X < W; X++) {
+      const a = weight[row + ((X / s) | 0)];
+      if (a === 0) continue;
+      const o = (Y * W + X) * 3;
+      for (let k = 0; k < 3; k++) hr.data[o + k] = a * netOut.data[o + k] + (1 - a) * hr.data[o + k];
+    }
+  }
+}
+
+export interface VsrFileOptions extends VsrOptions {
+  /** x264 CRF of the output (default 18). */
+  crf?: number;
+  /** Replace an existing output file. */
+  force?: boolean;
+  /** Called after each output frame with the running totals (for progress bars). */
+  onFrame?: (frame: VsrFrame, totals: { frames: number; skippedFraction: number; fps: number }) => void;
+}
+
+/**
+ * Upscales the video `input` into the H.264/MP4 file `output`, copying the audio track. Progress
+ * events: stage 'frames', done/total (total from the container, 0 when unknown). Nothing is
+ * left at `output` if it fails or is aborted.
+ */
+export async function superResolveVideo(input: string, output: string, options: VsrFileOptions = {}): Promise<VsrStats> {
+  const o = resolveVsrOptions(options);
+  const info = await probeVideo(input);
+  const started = performance.now();
+  const writer = await VideoWriter.open(output, {
+    width: info.width * o.scale,
+    height: info.height * o.scale,
+    fps: info.fps || 25,
+    crf: options.crf,
+    audioFrom: info.hasAudio ? input : undefined,
+    force: options.force,
+  });
+  let frames = 0;
+  let computed = 0;
+  let fullFrames = 0;
+  try {
+    for await (const r of superResolveFrames(decodeVideo(input, { signal: options.signal, motionVectors: o.mode === 'codec' }), options)) {
+      throwIfAborted(options.signal);
+      writer.write(rgbToYuv(r.image));
+      frames++;
+      computed += r.computed;
+      if (r.computed >= 1) fullFrames++;
+      const seconds = (performance.now() - started) / 1000;
+      options.onFrame?.(r, { frames, skippedFraction: 1 - computed / frames, fps: frames / seconds });
+      report(options, 'frames', frames, info.frameCount);
+    }
+    await writer.finish();
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  return { frames, skippedFraction: frames ? 1 - computed / frames : 0, fps: frames / seconds, seconds, mode: o.mode, scale: o.scale, width: info.width * o.scale, height: info.height * o.scale, fullFrames };
+}
