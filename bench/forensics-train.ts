@@ -14,7 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -26,9 +26,10 @@ import { fitCalibrator, calibrateScore, expectedCalibrationError } from '../src/
 import { DETECTOR_ID, faceCrop } from '../src/trust/forensics/detector.js';
 import { FEATURE_NAMES, forensicFeatures } from '../src/trust/forensics/features.js';
 import { fitLogistic, predictLogistic } from '../src/trust/forensics/logistic.js';
-import { selfBlend } from '../src/trust/forensics/selfBlend.js';
+import { selfBlend, selfBlendFace } from '../src/trust/forensics/selfBlend.js';
 import { aucHanleyMcNeil, bootstrapInterval, clopperPearson, confusionAt, rocAuc, STATISTICS } from '../src/trust/forensics/stats.js';
 import { commandLine, machineInfo, round, table } from './lib/common.js';
+import { listFacePhotos as listPhotos, type Photo } from './lib/faces.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
@@ -42,45 +43,6 @@ const { values: args } = parseArgs({
 const SEED = Number(args.seed);
 const FAKES = Number(args.fakes);
 const CACHE = path.join(REPO, 'bench/results/forensics-faces.json');
-
-interface Photo {
-  file: string;
-  identity: string;
-}
-
-async function listPhotos(root: string): Promise<Photo[]> {
-  const photos: Photo[] = [];
-  const idOf = new Map<string, string>();
-  const idFile = path.join(root, 'deepface/identities.txt');
-  if (existsSync(idFile)) {
-    for (const line of (await readFile(idFile, 'utf8')).split('\n')) {
-      const [id, files] = line.split(':');
-      if (files) for (const f of files.trim().split(/\s+/)) idOf.set(f, id.trim());
-    }
-  }
-  const walk = async (dir: string): Promise<void> => {
-    for (const e of await readdir(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (/\.(jpe?g|png)$/i.test(e.name)) {
-        const rel = path.relative(root, p);
-        // Identity: deepface's list; knn folders name the person; obama-*.jpg are one person; else the file.
-        const parts = rel.split(path.sep);
-        const id =
-          idOf.get(e.name) && parts[0] === 'deepface'
-            ? `deepface:${idOf.get(e.name)}`
-            : parts.includes('knn_examples') && parts.length >= 4
-              ? `knn:${parts[parts.length - 2]}`
-              : /^obama/.test(e.name)
-                ? 'obama'
-                : `file:${rel}`;
-        photos.push({ file: p, identity: id });
-      }
-    }
-  };
-  await walk(root);
-  return photos.sort((a, b) => (a.file < b.file ? -1 : 1));
-}
 
 type CachedFace = Pick<Face, 'box' | 'region' | 'score'> & { landmarks: number[] };
 
@@ -152,23 +114,28 @@ async function main(): Promise<void> {
   for (const p of photos) {
     const list = (faces.get(p.file) ?? []).filter((f) => Math.max(f.box.width, f.box.height) >= 48);
     if (list.length === 0) continue;
-    const img = (await decodeImage(p.file)).image;
+    const decoded = (await decodeImage(p.file)).image;
+    const img = decoded.channels === 3 ? decoded : { ...decoded, channels: 3 as const, data: Float32Array.from({ length: decoded.width * decoded.height * 3 }, (_, k) => decoded.data[Math.floor(k / 3)]) };
     for (const f of list) {
       faceCount++;
-      const fc = faceCrop(img, { ...f, landmarks: Float32Array.from(f.landmarks) });
+      const face = { ...f, landmarks: Float32Array.from(f.landmarks) };
+      const fc = faceCrop(img, face);
       const add = (crop: RawImage, label: 0 | 1) => examples.push({ features: forensicFeatures(crop, fc.mask), label, identity: p.identity, file: p.file });
       add(fc.crop, 0);
       for (let k = 1; k < FAKES; k++) add(await degrade(fc.crop, rand, true), 0);
       for (let k = 0; k < FAKES; k++) {
-        const fake = selfBlend(fc.crop, fc.mask, mulberry32(Math.floor(rand() * 2 ** 31))).image;
+        // Blend at the photo's own resolution (as a real swap is), or at crop resolution.
+        const blendRand = mulberry32(Math.floor(rand() * 2 ** 31));
+        const fake = k % 2 === 0 && face.landmarks.length > 0 ? faceCrop(selfBlendFace(img, face, blendRand).image, face).crop : selfBlend(fc.crop, fc.mask, blendRand).image;
         add(rand() < 0.75 ? await degrade(fake, rand, false) : fake, 1);
       }
     }
   }
   // Identity split.
   const ids = [...new Set(examples.map((e) => e.identity))].sort();
+  const splitRand = mulberry32(SEED + 7919); // its own generator: the split does not move when the sampling changes
   for (let i = ids.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
+    const j = Math.floor(splitRand() * (i + 1));
     [ids[i], ids[j]] = [ids[j], ids[i]];
   }
   const part = new Map(ids.map((id, i) => [id, i < ids.length * 0.6 ? 'train' : i < ids.length * 0.8 ? 'val' : 'test']));
@@ -246,7 +213,7 @@ async function main(): Promise<void> {
       identities: ids.length,
       seed: SEED,
       fakesPerFace: FAKES,
-      split: { train: train.length, validation: val.length, test: test.length, by: 'identity, 60/20/20' },
+      split: { train: train.length, validation: val.length, test: test.length, by: 'identity, 60/20/20', testIdentities: ids.filter((id) => part.get(id) === 'test').sort() },
       l2: best.l2,
       validationAuc: round(best.auc, 4),
       heldOut: held,

@@ -36,6 +36,16 @@ export const FEATURE_NAMES: readonly string[] = [
   'gradient ring sd/mean',
   ...Array.from({ length: SPECTRUM_BINS }, (_, b) => `log power band ${b + 1}/${SPECTRUM_BINS}`),
   'spectrum slope (high/low)',
+  // Profiles across the face boundary: bands 0-3 px and 3-8 px inside (in1, in2) and outside
+  // (out1, out2). A soft blending mask mixes two differently filtered sources over these bands.
+  'noise in2/in1',
+  'noise in1/out1',
+  'noise out1/out2',
+  'laplacian in2/in1',
+  'laplacian in1/out1',
+  'laplacian out1/out2',
+  'Cb in1 - out1',
+  'Cr in1 - out1',
 ];
 
 interface Planes {
@@ -167,6 +177,25 @@ function halfRegion(r: Region, w: number, h: number): Region {
   return out;
 }
 
+/** Bands 0-3 px and 3-8 px inside and outside the mask boundary (at FEATURE_CROP scale). */
+function boundaryBands(mask: Float32Array, w: number, h: number): { in1: Region; in2: Region; out1: Region; out2: Region } {
+  const s3 = boxFilter(mask, w, h, 3);
+  const s8 = boxFilter(mask, w, h, 8);
+  const n = w * h;
+  const in1 = new Uint8Array(n);
+  const in2 = new Uint8Array(n);
+  const out1 = new Uint8Array(n);
+  const out2 = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    if (mask[i] >= 0.5) {
+      if (s3[i] < 0.999) in1[i] = 1;
+      else if (s8[i] < 0.999) in2[i] = 1;
+    } else if (s3[i] > 0.001) out1[i] = 1;
+    else if (s8[i] > 0.001) out2[i] = 1;
+  }
+  return { in1, in2, out1, out2 };
+}
+
 /**
  * The feature vector (FEATURE_NAMES order) of a FEATURE_CROP-square RGB face crop and its
  * face mask (1 inside the face hull, same size).
@@ -196,6 +225,7 @@ export function forensicFeatures(crop: RawImage, faceMask: Float32Array): number
   const highBand = (logBands[SPECTRUM_BINS - 2] + logBands[SPECTRUM_BINS - 1]) / 2;
 
   const cbGap = meanIn(cb, reg.ringIn) - meanIn(cb, reg.ringOut);
+  const bands = boundaryBands(faceMask, w, h);
   const crGap = meanIn(cr, reg.ringIn) - meanIn(cr, reg.ringOut);
   return [
     logRatio(meanIn(res, reg.inner), meanIn(res, reg.outer)),
@@ -214,5 +244,13 @@ export function forensicFeatures(crop: RawImage, faceMask: Float32Array): number
     sdIn(grad, reg.ring, gRing) / (gRing + EPS),
     ...logBands,
     highBand - lowBand,
+    logRatio(meanIn(res, bands.in2), meanIn(res, bands.in1)),
+    logRatio(meanIn(res, bands.in1), meanIn(res, bands.out1)),
+    logRatio(meanIn(res, bands.out1), meanIn(res, bands.out2)),
+    logRatio(meanIn(lap, bands.in2), meanIn(lap, bands.in1)),
+    logRatio(meanIn(lap, bands.in1), meanIn(lap, bands.out1)),
+    logRatio(meanIn(lap, bands.out1), meanIn(lap, bands.out2)),
+    meanIn(cb, bands.in1) - meanIn(cb, bands.out1),
+    meanIn(cr, bands.in1) - meanIn(cr, bands.out1),
   ];
 }

@@ -7,7 +7,7 @@ export * from './stats.js';
 export { fitLogistic, predictLogistic, type LogisticModel, type LogisticFitOptions } from './logistic.js';
 export { fitCalibrator, fitPlatt, fitIsotonic, calibrateScore, expectedCalibrationError, type Calibrator, type CalibrationMethod } from './calibration.js';
 export { readManifest, stratifiedSample, runStudy, labelName, type ManifestItem, type StudyOptions, type StudyReport, type SampleRecord, type ScoredItem } from './study.js';
-export { selfBlend, type SelfBlendResult } from './selfBlend.js';
+export { selfBlend, selfBlendFace, type SelfBlendResult } from './selfBlend.js';
 export { forensicFeatures, FEATURE_NAMES, FEATURE_CROP } from './features.js';
 export { loadForensicModel, faceCrop, scoreFace, scoreFeatures, DETECTOR_ID, DEFAULT_MODEL_URL, type ForensicModel, type FaceCrop, type FaceScore } from './detector.js';
 export { analyzeMedia, evenlySpaced, reliabilityAt, type ForensicsOptions, type ForensicsResult, type ForensicsEvidence, type FrameFinding, type FaceFinding, type ForensicsOutcome } from './analyze.js';

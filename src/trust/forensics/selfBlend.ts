@@ -5,8 +5,10 @@
  * what face swaps share: the blending boundary, a colour and sharpness mismatch between the
  * pasted region and its surroundings, and the resampling of the source.
  */
+import { invalidOption } from '../../core/errors.js';
 import { boxFilter } from '../../core/filters/index.js';
-import { resampleRegion } from '../../core/image/geometry.js';
+import { cropImage, resampleRegion } from '../../core/image/geometry.js';
+import { convexHull, polygonMask, type Point } from '../../core/shapes.js';
 import { createImage, type RawImage } from '../../core/image/types.js';
 
 export interface SelfBlendResult {
@@ -81,4 +83,35 @@ function unsharp(img: RawImage, amount: number): RawImage {
     for (let p = 0; p < w * h; p++) out.data[p * 3 + c] = plane[p] + amount * (plane[p] - blurred[p]);
   }
   return out;
+}
+
+/**
+ * A whole picture with one face self-blended at the picture's own resolution (no resampling of
+ * anything outside the face's square): the realistic pseudo-fake for end-to-end evaluation.
+ * `face` gives the square region (centre, side) and the 468-point mesh for the hull.
+ */
+export function selfBlendFace(
+  img: RawImage,
+  face: { region: { cx: number; cy: number; size: number }; landmarks: Float32Array },
+  rand: () => number,
+): SelfBlendResult {
+  if (img.channels !== 3) throw invalidOption('img.channels', '3 (RGB)', img.channels);
+  const half = face.region.size * 0.6;
+  const x0 = Math.max(0, Math.floor(face.region.cx - half));
+  const y0 = Math.max(0, Math.floor(face.region.cy - half));
+  const x1 = Math.min(img.width, Math.ceil(face.region.cx + half));
+  const y1 = Math.min(img.height, Math.ceil(face.region.cy + half));
+  if (x1 - x0 < 16 || y1 - y0 < 16) throw invalidOption('face', 'a face region of at least 16x16 pixels inside the picture', { x0, y0, x1, y1 });
+  const crop = cropImage(img, x0, y0, x1 - x0, y1 - y0);
+  const pts: Point[] = [];
+  for (let i = 0; i + 2 < face.landmarks.length; i += 3) pts.push({ x: face.landmarks[i] - x0, y: face.landmarks[i + 1] - y0 });
+  const blended = selfBlend(crop, polygonMask(convexHull(pts), crop.width, crop.height), rand);
+  const out: RawImage = { ...img, data: Float32Array.from(img.data) };
+  const mask = new Float32Array(img.width * img.height);
+  for (let y = 0; y < crop.height; y++) {
+    const src = y * crop.width * 3;
+    out.data.set(blended.image.data.subarray(src, src + crop.width * 3), ((y0 + y) * img.width + x0) * 3);
+    mask.set(blended.mask.subarray(y * crop.width, (y + 1) * crop.width), (y0 + y) * img.width + x0);
+  }
+  return { image: out, mask, recipe: blended.recipe };
 }
