@@ -11,7 +11,8 @@
  *    as JPEG q90 so the format is no cue. Scored by runStudy: AUC, accuracy, TPR, FPR with exact
  *    and bootstrap 95% intervals, repeated-sampling stability.
  * 2. Real manipulated samples under the data folder: none available (the script says so).
- * 3. Authentic video: short_hamilton_clip.mp4, 60 frames: per-frame false-positive rate at 0.5.
+ * 3. Authentic video: short_hamilton_clip.mp4, 60 frames sampled, per-frame false-positive rate
+ *    at 0.5 over the clip's second half (its first half is training material).
  * 4. Speed: a 10 s 1280x720 30 fps H.264 clip made from the Hamilton clip (2x upscaled, looped),
  *    analysed with the CLI defaults (24 frames).
  */
@@ -109,11 +110,14 @@ async function main(): Promise<void> {
 
     // 3. Authentic video, frame level.
     const a = await analyzeMedia(CLIP, faceModels, model, { maxFrames: 60 });
-    const scored = a.result.frames.filter((f) => f.probability !== null);
+    // The training script learned from every 6th frame of the clip's first half: count only the
+    // second half (same scene and people, so still not an independent test).
+    const cut = Math.floor((a.result.input.frameCount ?? 0) / 2);
+    const scored = a.result.frames.filter((f) => f.probability !== null && f.index >= cut);
     const fp = scored.filter((f) => f.probability! >= 0.5).length;
     const ci = clopperPearson(fp, scored.length);
-    results.authenticVideo = { file: path.relative(REPO, CLIP), framesAnalysed: a.result.frames.length, framesWithFaces: scored.length, falsePositiveFrames: fp, frameFpr: fp / scored.length, frameFprExact95: ci, meanProbability: a.result.probability, interval: a.result.interval };
-    console.log(`authentic video ${path.basename(CLIP)}: ${scored.length} frames with a usable face, ${fp} at >= 0.5 (frame FPR ${(fp / scored.length).toFixed(3)}, exact 95% ${ci.lo.toFixed(3)}–${ci.hi.toFixed(3)}); mean probability ${a.result.probability?.toFixed(3)} [${a.result.interval?.map((x) => x.toFixed(3)).join(', ')}]`);
+    results.authenticVideo = { file: path.relative(REPO, CLIP), scope: `frames ${cut}..end (second half; the first half is training material)`, framesAnalysed: a.result.frames.length, framesWithFaces: scored.length, falsePositiveFrames: fp, frameFpr: fp / scored.length, frameFprExact95: ci, meanProbability: a.result.probability, interval: a.result.interval };
+    console.log(`authentic video ${path.basename(CLIP)}, second half (frames >= ${cut}): ${scored.length} frames with a usable face, ${fp} at >= 0.5 (frame FPR ${(fp / scored.length).toFixed(3)}, exact 95% ${ci.lo.toFixed(3)}–${ci.hi.toFixed(3)}); mean probability ${a.result.probability?.toFixed(3)} [${a.result.interval?.map((x) => x.toFixed(3)).join(', ')}]`);
 
     // 4. Speed on a 10 s 720p clip.
     const clip720 = path.join(work, 'clip720.mp4');

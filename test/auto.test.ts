@@ -5,11 +5,10 @@
  * every picture is either clean or analysed with --dry-run.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { runCli } from './helpers/cli.js';
 import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { createImage, decodeImage, type RawImage } from '../src/core/image/index.js';
@@ -27,86 +26,15 @@ import {
   type DegradationAnalysis,
   type PrimaryDegradation,
 } from '../src/restore/auto/index.js';
-import { mulberry32 as rng } from '../src/core/random.js';
+import { addRain as addRainStreaks, cleanScene as scene } from './helpers/scenes.js';
+
+/** The analysis tests' pictures, smaller: 256x192 and 500 streaks. */
+const cleanScene = (seed: number, w = 256, h = 192) => scene(seed, w, h);
+const addRain = (J: RawImage, seed: number) => addRainStreaks(J, seed, 500);
 
 // ---------------------------------------------------------------------------------------------
 // Pictures (the same recipes as analyze.test.ts, smaller)
 
-
-function q8(img: RawImage): RawImage {
-  for (let i = 0; i < img.data.length; i++) img.data[i] = Math.round(Math.min(1, Math.max(0, img.data[i])) * 255) / 255;
-  return img;
-}
-
-function valueNoise(r: () => number, w: number, h: number, cell: number): Float32Array {
-  const gw = Math.ceil(w / cell) + 2;
-  const g = Float32Array.from({ length: gw * (Math.ceil(h / cell) + 2) }, () => r() * 2 - 1);
-  const out = new Float32Array(w * h);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const ix = Math.floor(x / cell);
-      const iy = Math.floor(y / cell);
-      let tx = x / cell - ix;
-      let ty = y / cell - iy;
-      tx = tx * tx * (3 - 2 * tx);
-      ty = ty * ty * (3 - 2 * ty);
-      const top = g[iy * gw + ix] * (1 - tx) + g[iy * gw + ix + 1] * tx;
-      const bottom = g[(iy + 1) * gw + ix] * (1 - tx) + g[(iy + 1) * gw + ix + 1] * tx;
-      out[y * w + x] = top * (1 - ty) + bottom * ty;
-    }
-  }
-  return out;
-}
-
-function cleanScene(seed: number, w = 256, h = 192): RawImage {
-  const r = rng(seed);
-  const img = createImage(w, h, 3);
-  const tex = new Float32Array(w * h);
-  for (const [cell, amp] of [[64, 0.5], [32, 0.25], [16, 0.14], [8, 0.08], [4, 0.05], [2, 0.035]] as const) {
-    const n = valueNoise(r, w, h, cell);
-    for (let i = 0; i < tex.length; i++) tex[i] += amp * n[i];
-  }
-  const hue = [valueNoise(r, w, h, 96), valueNoise(r, w, h, 96), valueNoise(r, w, h, 96)];
-  for (let i = 0; i < w * h; i++) for (let c = 0; c < 3; c++) img.data[i * 3 + c] = 0.42 + 0.3 * hue[c][i] + 0.35 * tex[i];
-  for (let k = 0; k < 25; k++) {
-    const cx = r() * w;
-    const cy = r() * h;
-    const rad = 6 + r() * 30;
-    const col = [r(), r(), r()];
-    col[Math.floor(r() * 3)] *= 0.3;
-    for (let y = Math.max(0, Math.floor(cy - rad - 1)); y < Math.min(h, cy + rad + 1); y++) {
-      for (let x = Math.max(0, Math.floor(cx - rad - 1)); x < Math.min(w, cx + rad + 1); x++) {
-        const a = Math.max(0, Math.min(1, rad - Math.hypot(x - cx, y - cy) + 0.5));
-        for (let c = 0; c < 3 && a > 0; c++) {
-          const i = (y * w + x) * 3 + c;
-          img.data[i] = (1 - a) * img.data[i] + a * (col[c] + 0.25 * tex[y * w + x]);
-        }
-      }
-    }
-  }
-  return q8(img);
-}
-
-function addRain(J: RawImage, seed: number): RawImage {
-  const { width: w, height: h } = J;
-  const r = rng(seed);
-  const layer = new Float32Array(w * h);
-  for (let k = 0; k < 500; k++) {
-    const x0 = r() * w;
-    const y0 = r() * h;
-    const len = 12 + r() * 30;
-    const b = 0.25 + 0.35 * r();
-    for (let t = 0; t < len; t += 0.5) {
-      const xi = Math.round(x0 + Math.cos(1.745) * t);
-      const yi = Math.round(y0 + Math.sin(1.745) * t);
-      if (xi < 0 || yi < 0 || xi >= w || yi >= h) continue;
-      layer[yi * w + xi] = Math.max(layer[yi * w + xi], b);
-    }
-  }
-  const out = createImage(w, h, 3);
-  for (let i = 0; i < w * h; i++) for (let c = 0; c < 3; c++) out.data[i * 3 + c] = J.data[i * 3 + c] + layer[i] * (1 - J.data[i * 3 + c]);
-  return q8(out);
-}
 
 async function writePng(path: string, img: RawImage): Promise<void> {
   const raw = Buffer.from(Array.from(img.data, (v) => Math.round(v * 255)));
@@ -223,30 +151,9 @@ describe('restoreAuto (no expert runs)', () => {
 // ---------------------------------------------------------------------------------------------
 // CLI
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = join(ROOT, 'bin', 'clearsight.js');
 
-interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: readonly string[]): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, CLEARSIGHT_CACHE_DIR: join(dir, 'cache'), CLEARSIGHT_CLI_FROM: 'src', CLEARSIGHT_DEBUG: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** The command as a user runs it, with this file's model cache. */
+const run = (args: readonly string[]) => runCli(args, { CLEARSIGHT_CACHE_DIR: join(dir, 'cache') });
 
 let dir: string;
 let rainPng: string;

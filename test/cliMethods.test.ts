@@ -7,11 +7,10 @@
  * expert, a fake ImageModel).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { ROOT, runCli } from './helpers/cli.js';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import {
@@ -29,35 +28,14 @@ import {
   type RawImage,
 } from '../src/index.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = join(ROOT, 'bin', 'clearsight.js');
 
 let dir: string;
 let input: string;
 const W = 72;
 const H = 48;
 
-interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: readonly string[]): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, CLEARSIGHT_CACHE_DIR: join(dir, 'cache'), CLEARSIGHT_CLI_FROM: 'src', CLEARSIGHT_DEBUG: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** The command as a user runs it, with this file's model cache. */
+const run = (args: readonly string[]) => runCli(args, { CLEARSIGHT_CACHE_DIR: join(dir, 'cache') });
 
 const exists = (path: string) => stat(path).then(() => true, () => false);
 
