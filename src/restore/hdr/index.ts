@@ -21,7 +21,7 @@ import { report, throwIfAborted, type TaskControl } from '../../core/progress.js
 import { greyCodes, mtbShift, shiftCodes, type Shift } from './align.js';
 import { checkExposureTimes, exifExposureTime, exposureTimesFromEv, formatTime } from './exposure.js';
 import { fuseExposures } from './fusion.js';
-import { detectGhosts, mergeRadiance, type DeghostOptions, type ValidRect } from './merge.js';
+import { detectGhosts, estimateClipLevels, mergeRadiance, type ClipLevels, type DeghostOptions, type ValidRect } from './merge.js';
 import { recoverResponse, type ResponseCurve } from './response.js';
 import { toneMap, TONE_MAPPERS, type LocalToneMapOptions, type ReinhardOptions, type ToneMapper } from './tonemap.js';
 
@@ -29,7 +29,7 @@ export { decodeRgbe, encodeRgbe, type RgbeEncodeOptions } from './rgbe.js';
 export { exifExposureTime, parseExposureTimes, parseExposureValues, exposureTimesFromEv, checkExposureTimes, formatTime } from './exposure.js';
 export { recoverResponse, srgbResponse, choleskySolve, type ResponseCurve, type ResponseOptions } from './response.js';
 export { mtbShift, greyCodes, shiftCodes, type Shift } from './align.js';
-export { mergeRadiance, detectGhosts, type DeghostOptions, type DeghostResult } from './merge.js';
+export { mergeRadiance, detectGhosts, estimateClipLevels, DEFAULT_CLIP, type ClipLevels, type DeghostOptions, type DeghostResult } from './merge.js';
 export { fuseExposures, type FusionOptions } from './fusion.js';
 export { toneMap, toneMapReinhard, toneMapLocal, TONE_MAPPERS, type ToneMapper, type ToneMapOptions, type ReinhardOptions, type LocalToneMapOptions } from './tonemap.js';
 
@@ -70,6 +70,8 @@ export interface MergeHdrResult {
   /** Grey, 1 where an exposure was rejected as a ghost (max over the exposures, feathered); zeros without deghosting. */
   ghostMask: RawImage;
   response: ResponseCurve;
+  /** Clipping codes found in the bracket (black and white levels, per channel). */
+  clip: ClipLevels;
   /** Translation applied to each frame (the reference: 0, 0). */
   shifts: Shift[];
   reference: number;
@@ -109,13 +111,12 @@ export function checkBracket(frames: readonly RawImage[], opts: Pick<MergeHdrOpt
 
 function toCodes(img: RawImage): Uint8Array {
   const n = img.width * img.height;
-  const out = new Uint8Array(n * 3);
+  // Uint8ClampedArray clamps and rounds natively (the fast path); a Uint8Array view shares it.
+  const clamped = new Uint8ClampedArray(n * 3);
+  const out = new Uint8Array(clamped.buffer);
   const d = img.data;
   if (img.channels === 3) {
-    for (let i = 0; i < out.length; i++) {
-      const v = d[i]! * 255 + 0.5;
-      out[i] = v <= 0 ? 0 : v >= 255 ? 255 : v; // Uint8Array truncates: round half up
-    }
+    for (let i = 0; i < clamped.length; i++) clamped[i] = d[i]! * 255;
   } else {
     for (let i = 0; i < n; i++) {
       const v = d[i]! * 255 + 0.5;
@@ -176,14 +177,15 @@ export async function mergeHdr(frames: readonly RawImage[], opts: MergeHdrOption
   }
 
   await step('response', 0, 1);
-  const response = opts.response ?? recoverResponse(codes, width, height, times, { lambda });
+  const clip = estimateClipLevels(codes, times);
+  const response = opts.response ?? recoverResponse(codes, width, height, times, { lambda, clipLow: clip.low, clipHigh: clip.high });
   lap('response');
 
   let consistency: (Float32Array | null)[] | undefined;
   let mask: Float32Array = new Float32Array(width * height);
   if (opts.deghost ?? true) {
     await step('deghost', 0, 1);
-    const g = detectGhosts({ codes, width, height, times, response, reference }, opts.deghostOptions, valid);
+    const g = detectGhosts({ codes, width, height, times, response, reference, clip }, opts.deghostOptions, valid);
     consistency = g.consistency;
     mask = g.mask;
     lap('deghost');
@@ -198,7 +200,7 @@ export async function mergeHdr(frames: readonly RawImage[], opts: MergeHdrOption
   }
 
   await step('merge', 0, 1);
-  const radiance = createImage(width, height, 3, mergeRadiance({ codes, width, height, times, response, consistency, reference }));
+  const radiance = createImage(width, height, 3, mergeRadiance({ codes, width, height, times, response, consistency, reference, clip }));
   lap('merge');
 
   let ldr: RawImage | undefined;
@@ -213,7 +215,7 @@ export async function mergeHdr(frames: readonly RawImage[], opts: MergeHdrOption
   }
   codes = [];
   report(opts, 'done', 1, 1);
-  return { radiance, ...(ldr ? { ldr } : {}), ghostMask: createImage(width, height, 1, mask), response, shifts, reference, times, timings };
+  return { radiance, ...(ldr ? { ldr } : {}), ghostMask: createImage(width, height, 1, mask), response, clip, shifts, reference, times, timings };
 }
 
 export interface Bracket {

@@ -17,16 +17,66 @@ import { boxMeanInto } from '../../core/filters/box.js';
 import { minFilterInto } from '../../core/filters/minFilter.js';
 import type { ResponseCurve } from './response.js';
 
-/** Codes at or beyond these are treated as clipped (JPEG noise keeps saturation a bit below 255). */
+/** Default clipping codes (JPEG noise keeps saturation a bit below 255). */
 export const CLIP_LOW = 4;
 export const CLIP_HIGH = 250;
 
-/** Merge weight of a code: a hat that is 0 on clipped codes. */
-export function mergeWeightTable(): Float32Array {
+/**
+ * Per channel, the codes at or below `low` / at or above `high` are clipped (no information
+ * beyond a bound). Film scans and some cameras have a black level well above 0 (the memorial
+ * scans sit at codes 13-18): codes there say nothing about radiance.
+ */
+export interface ClipLevels {
+  low: readonly [number, number, number];
+  high: readonly [number, number, number];
+}
+
+export const DEFAULT_CLIP: ClipLevels = { low: [CLIP_LOW, CLIP_LOW, CLIP_LOW], high: [CLIP_HIGH, CLIP_HIGH, CLIP_HIGH] };
+
+/**
+ * Clip levels from the bracket itself. Black: the 5th percentile of the shortest exposure (mostly
+ * dark in a real bracket: its shadows sit on the black level), trusted up to 24. White: the
+ * 99.9th percentile of the longest exposure when it is 230..254 (a camera or scan saturating
+ * below 255), else the default. A margin of 4 codes is added for noise.
+ */
+export function estimateClipLevels(codes: readonly Uint8Array[], times: readonly number[]): ClipLevels {
+  const shortest = codes[times.indexOf(Math.min(...times))]!;
+  const longest = codes[times.indexOf(Math.max(...times))]!;
+  const low: number[] = [];
+  const high: number[] = [];
+  for (let c = 0; c < 3; c++) {
+    const black = Math.min(24, channelPercentile(shortest, c, 0.05));
+    const white = channelPercentile(longest, c, 0.999);
+    low.push(Math.max(CLIP_LOW, black + 4));
+    high.push(white >= 230 && white < 255 ? Math.min(CLIP_HIGH, white - 4) : CLIP_HIGH);
+  }
+  return { low: [low[0]!, low[1]!, low[2]!], high: [high[0]!, high[1]!, high[2]!] };
+}
+
+function channelPercentile(codes: Uint8Array, c: number, p: number): number {
+  const hist = new Uint32Array(256);
+  const step = codes.length > 3e6 ? 3 * 7 : 3;
+  let n = 0;
+  for (let k = c; k < codes.length; k += step) {
+    hist[codes[k]!]++;
+    n++;
+  }
+  let acc = 0;
+  for (let z = 0; z < 256; z++) {
+    acc += hist[z]!;
+    if (acc >= p * n) return z;
+  }
+  return 255;
+}
+
+/** Merge weight of a code in channel c: a hat over the unclipped codes, 0 on clipped ones. */
+export function mergeWeightTable(clip: ClipLevels = DEFAULT_CLIP, c = 1): Float32Array {
+  const lo = clip.low[c as 0 | 1 | 2];
+  const hi = clip.high[c as 0 | 1 | 2];
   const w = new Float32Array(256);
   for (let z = 0; z < 256; z++) {
-    if (z <= CLIP_LOW || z >= CLIP_HIGH) w[z] = 0;
-    else w[z] = Math.min(z - CLIP_LOW, CLIP_HIGH - z) / ((CLIP_HIGH - CLIP_LOW) / 2);
+    if (z <= lo || z >= hi) w[z] = 0;
+    else w[z] = Math.min(z - lo, hi - z) / ((hi - lo) / 2);
   }
   return w;
 }
@@ -53,53 +103,88 @@ export interface MergeInput {
   response: ResponseCurve;
   /** Per exposure: width*height weights in [0, 1] (1 - ghost mask), or null for 1 everywhere. */
   consistency?: readonly (Float32Array | null)[];
-  /** Index of the reference exposure: it keeps a small weight everywhere, so fully clipped or fully rejected pixels come from it. */
+  /** Clipping codes per channel (default 4 and 250). */
+  clip?: ClipLevels;
+  /** Index of the reference exposure: fully clipped or fully rejected pixels come from it (or from the consistent extreme exposure). */
   reference: number;
 }
 
 /**
- * Linear radiance (interleaved RGB Float32, arbitrary common scale). Pixels clipped in every
- * usable exposure take the shortest exposure (saturated) or the longest (black), which are the
- * best bounds the bracket has.
+ * Linear radiance (interleaved RGB Float32, arbitrary common scale): per channel, the weighted
+ * mean of E_j = exp(g(Z_j)) / dt_j with hat weights times consistency. (Debevec & Malik average
+ * ln E; averaging E itself is the maximum-likelihood choice for shot noise, and spares an exp per
+ * sample.) Pixels clipped in every usable exposure take the shortest exposure (saturated) or the
+ * longest (black), the best bounds the bracket has.
  */
 export function mergeRadiance(input: MergeInput): Float32Array {
   const { codes, width, height, times, response, reference } = input;
   const P = codes.length;
   const n = width * height;
   const lut = logTables(response, times);
-  const W = mergeWeightTable();
+  const clip = input.clip ?? DEFAULT_CLIP;
+  const W = [0, 1, 2].map((c) => mergeWeightTable(clip, c));
   const shortest = times.indexOf(Math.min(...times));
   const longest = times.indexOf(Math.max(...times));
-  const out = new Float32Array(n * 3);
   const cons = input.consistency ?? [];
-  const flat: Float32Array[] = [];
-  for (let j = 0; j < P; j++) for (let c = 0; c < 3; c++) flat[j * 3 + c] = lut[j]![c]!;
-  for (let i = 0; i < n; i++) {
-    const k = i * 3;
+  const acc = new Float32Array(n * 3);
+  const wsum = new Float32Array(n * 3);
+  // Frame-major: each pass streams one exposure's codes; tables interleaved as [w, w*E] per code
+  // and channel, so the inner loop does two lookups per sample.
+  for (let j = 0; j < P; j++) {
+    const t = new Float32Array(256 * 6);
     for (let c = 0; c < 3; c++) {
-      let acc = 0;
-      let ws = 0;
-      for (let j = 0; j < P; j++) {
-        const z = codes[j]![k + c]!;
-        const cj = cons[j];
-        const w = cj ? W[z]! * cj[i]! : W[z]!;
-        acc += w * flat[j * 3 + c]![z]!;
-        ws += w;
+      for (let z = 0; z < 256; z++) {
+        t[(z * 3 + c) * 2] = W[c]![z]!;
+        t[(z * 3 + c) * 2 + 1] = W[c]![z]! * Math.exp(lut[j]![c]![z]!);
       }
-      let logE: number;
-      if (ws > 1e-4) logE = acc / ws;
-      else {
-        // Nothing usable: clipped everywhere, or every well-exposed sample was rejected as a ghost.
-        const zr = codes[reference]![k + c]!;
-        let pick = reference;
-        if (zr >= CLIP_HIGH) pick = consistentOr(cons, i, shortest, reference);
-        else if (zr <= CLIP_LOW) pick = consistentOr(cons, i, longest, reference);
-        logE = flat[pick * 3 + c]![codes[pick]![k + c]!]!;
+    }
+    const cj = codes[j]!;
+    const cw = cons[j];
+    if (cw) {
+      for (let i = 0, k = 0; i < n; i++, k += 3) {
+        const m = cw[i]!;
+        if (m === 0) continue;
+        const a = (cj[k]! * 3) * 2;
+        const b = (cj[k + 1]! * 3 + 1) * 2;
+        const c = (cj[k + 2]! * 3 + 2) * 2;
+        wsum[k] += m * t[a]!;
+        acc[k] += m * t[a + 1]!;
+        wsum[k + 1] += m * t[b]!;
+        acc[k + 1] += m * t[b + 1]!;
+        wsum[k + 2] += m * t[c]!;
+        acc[k + 2] += m * t[c + 1]!;
       }
-      out[k + c] = Math.exp(logE);
+    } else {
+      for (let k = 0; k < n * 3; k += 3) {
+        const a = (cj[k]! * 3) * 2;
+        const b = (cj[k + 1]! * 3 + 1) * 2;
+        const c = (cj[k + 2]! * 3 + 2) * 2;
+        wsum[k] += t[a]!;
+        acc[k] += t[a + 1]!;
+        wsum[k + 1] += t[b]!;
+        acc[k + 1] += t[b + 1]!;
+        wsum[k + 2] += t[c]!;
+        acc[k + 2] += t[c + 1]!;
+      }
     }
   }
-  return out;
+  const linear = lut.map((per) => per.map((l) => l.map(Math.exp)));
+  const refCodes = codes[reference]!;
+  for (let i = 0, k = 0; i < n; i++, k += 3) {
+    for (let c = 0; c < 3; c++) {
+      const ws = wsum[k + c]!;
+      if (ws > 1e-4) acc[k + c] = acc[k + c]! / ws;
+      else {
+        // Nothing usable: clipped everywhere, or every well-exposed sample was rejected as a ghost.
+        const zr = refCodes[k + c]!;
+        let pick = reference;
+        if (zr >= clip.high[c as 0 | 1 | 2]) pick = consistentOr(cons, i, shortest, reference);
+        else if (zr <= clip.low[c as 0 | 1 | 2]) pick = consistentOr(cons, i, longest, reference);
+        acc[k + c] = linear[pick]![c]![codes[pick]![k + c]!]!;
+      }
+    }
+  }
+  return acc;
 }
 
 function consistentOr(cons: readonly (Float32Array | null)[], i: number, wanted: number, fallback: number): number {
@@ -108,10 +193,17 @@ function consistentOr(cons: readonly (Float32Array | null)[], i: number, wanted:
 }
 
 export interface DeghostOptions {
-  /** Gap (ln units) from which a pixel counts fully as a ghost; softer below. Default 0.35. */
+  /**
+   * Smallest disagreement (ln units of radiance, i.e. 0.3 = 35 %) that can count as a ghost; the
+   * actual threshold of each exposure is the larger of this and 3 robust sigmas of its
+   * (smoothed) disagreement with the reference over the frame, so noisy brackets (film grain,
+   * high ISO) do not light up everywhere. Default 0.3.
+   */
   threshold?: number;
-  /** Tolerance added to every interval (ln units) for curve misfit and residual misalignment. Default 0.12. */
-  tolerance?: number;
+  /** Radius of the box that averages the signed disagreement before thresholding (noise). Default 2. */
+  smooth?: number;
+  /** Noise of a code, in codes: a code z means "somewhere in z +- noise". Default 4. */
+  noise?: number;
   /** Dilation radius in pixels (default 0.6% of the smaller side, >= 2). */
   dilate?: number;
   /** Feather radius in pixels (default = dilate). */
@@ -131,22 +223,108 @@ export interface DeghostResult {
   consistency: (Float32Array | null)[];
   /** max over the exposures of the feathered ghost masks, width*height in [0, 1]. */
   mask: Float32Array;
+  /** Per exposure: the threshold used (ln units) and the median log offset removed (curve misfit). */
+  thresholds: number[];
+  offsets: number[];
 }
 
+/** Codes counted as well exposed when estimating offsets and noise. */
+const WELL_LOW = 20;
+const WELL_HIGH = 235;
+
 /**
- * Ghost masks of every exposure against the reference. `valid` optionally marks, per exposure,
- * the pixels that hold real data (after an alignment shift the replicated border does not): the
- * rest is treated as disagreeing.
+ * Ghost masks of every exposure against the reference. `valid` optionally gives, per exposure,
+ * the rectangle that holds real data (after an alignment shift the replicated border does not):
+ * outside it the exposure is rejected.
  */
 export function detectGhosts(input: Omit<MergeInput, 'consistency'>, opts: DeghostOptions = {}, valid?: readonly (ValidRect | null)[]): DeghostResult {
-  const { codes, width, height, times, response, reference } = input;
-  const n = width * height;
-  const threshold = opts.threshold ?? 0.35;
-  const tolerance = opts.tolerance ?? 0.12;
+  const { codes, width, height } = input;
   const dilate = Math.max(2, Math.round(opts.dilate ?? 0.006 * Math.min(width, height)));
   const feather = Math.max(1, Math.round(opts.feather ?? dilate));
+  // Masks are smooth (dilated, feathered): above ~3 MP they are found on f x f block means and
+  // upsampled, which also averages sensor noise; 4x less work at 12 MP.
+  const f = Math.max(1, Math.floor(Math.sqrt((width * height) / 3e6)));
+  if (f === 1) return detectGhostsAt(input, opts, dilate, feather, valid);
+  const w = Math.floor(width / f);
+  const h = Math.floor(height / f);
+  const small = codes.map((c) => blockMeanCodes(c, width, w, h, f));
+  const rects = valid?.map((r) => (r ? { x0: Math.ceil(r.x0 / f), y0: Math.ceil(r.y0 / f), x1: Math.floor(r.x1 / f), y1: Math.floor(r.y1 / f) } : null));
+  const res = detectGhostsAt({ ...input, codes: small, width: w, height: h }, opts, Math.max(1, Math.round(dilate / f)), Math.max(1, Math.round(feather / f)), rects);
+  return {
+    ...res,
+    consistency: res.consistency.map((c) => (c ? upsampleBilinear(c, w, h, width, height, f) : null)),
+    mask: upsampleBilinear(res.mask, w, h, width, height, f),
+  };
+}
+
+/** Means of f x f blocks of interleaved RGB codes (rounded). */
+function blockMeanCodes(src: Uint8Array, width: number, w: number, h: number, f: number): Uint8Array {
+  const out = new Uint8Array(w * h * 3);
+  const sums = new Uint32Array(w * 3);
+  const half = (f * f) >> 1;
+  for (let y = 0; y < h; y++) {
+    sums.fill(0);
+    for (let dy = 0; dy < f; dy++) {
+      const row = (y * f + dy) * width * 3;
+      for (let x = 0; x < w; x++) {
+        let p = row + x * f * 3;
+        for (let dx = 0; dx < f; dx++, p += 3) {
+          sums[x * 3] += src[p]!;
+          sums[x * 3 + 1] += src[p + 1]!;
+          sums[x * 3 + 2] += src[p + 2]!;
+        }
+      }
+    }
+    const o = y * w * 3;
+    const inv = 1 / (f * f);
+    for (let k = 0; k < w * 3; k++) out[o + k] = (sums[k]! + half) * inv;
+  }
+  return out;
+}
+
+/** Bilinear upsampling of a w x h plane (block means of factor f) to width x height (clamped borders). */
+function upsampleBilinear(src: Float32Array, w: number, h: number, width: number, height: number, f: number): Float32Array {
+  const out = new Float32Array(width * height);
+  const x0 = new Int32Array(width);
+  const fx = new Float32Array(width);
+  for (let x = 0; x < width; x++) {
+    const u = Math.min(w - 1, Math.max(0, (x + 0.5) / f - 0.5));
+    x0[x] = Math.min(w - 2, Math.floor(u));
+    fx[x] = u - x0[x]!;
+    if (w === 1) {
+      x0[x] = 0;
+      fx[x] = 0;
+    }
+  }
+  for (let y = 0; y < height; y++) {
+    const v = Math.min(h - 1, Math.max(0, (y + 0.5) / f - 0.5));
+    const y0 = h === 1 ? 0 : Math.min(h - 2, Math.floor(v));
+    const fy = h === 1 ? 0 : v - y0;
+    const r0 = y0 * w;
+    const r1 = h === 1 ? r0 : r0 + w;
+    const o = y * width;
+    for (let x = 0; x < width; x++) {
+      const a = x0[x]!;
+      const b = w === 1 ? a : a + 1;
+      const t = fx[x]!;
+      const top = src[r0 + a]! + (src[r0 + b]! - src[r0 + a]!) * t;
+      const bottom = src[r1 + a]! + (src[r1 + b]! - src[r1 + a]!) * t;
+      out[o + x] = top + (bottom - top) * fy;
+    }
+  }
+  return out;
+}
+
+function detectGhostsAt(input: Omit<MergeInput, 'consistency'>, opts: DeghostOptions, dilate: number, feather: number, valid?: readonly (ValidRect | null)[]): DeghostResult {
+  const { codes, width, height, times, response, reference } = input;
+  const n = width * height;
+  const minThreshold = opts.threshold ?? 0.3;
+  const smooth = Math.max(0, Math.round(opts.smooth ?? 2));
+  const noise = Math.max(0, Math.min(64, Math.round(opts.noise ?? 4)));
+  const clip = input.clip ?? DEFAULT_CLIP;
   const lut = logTables(response, times);
-  // Interval tables: lo[j][c][z], hi[j][c][z].
+  // Interval tables: a well-exposed code z means ln E in [L(z - noise), L(z + noise)]; a clipped
+  // code a half-line beyond the clipping level.
   const lo: Float32Array[][] = [];
   const hi: Float32Array[][] = [];
   for (let j = 0; j < codes.length; j++) {
@@ -156,70 +334,127 @@ export function detectGhosts(input: Omit<MergeInput, 'consistency'>, opts: Degho
       const L = lut[j]![c]!;
       const l = new Float32Array(256);
       const h = new Float32Array(256);
+      const clipLow = clip.low[c as 0 | 1 | 2];
+      const clipHigh = clip.high[c as 0 | 1 | 2];
       for (let z = 0; z < 256; z++) {
-        // Slope: ln-radiance per code around z; 2.5 codes of noise/quantisation.
-        const z0 = Math.max(CLIP_LOW, Math.min(CLIP_HIGH, z - 2));
-        const z1 = Math.max(CLIP_LOW, Math.min(CLIP_HIGH, z + 2));
-        const slope = z1 > z0 ? (L[z1]! - L[z0]!) / (z1 - z0) : 0;
-        const tol = tolerance + 2.5 * slope;
-        l[z] = z <= CLIP_LOW ? -Infinity : L[Math.min(z, CLIP_HIGH)]! - tol;
-        h[z] = z >= CLIP_HIGH ? Infinity : L[Math.max(z, CLIP_LOW)]! + tol;
+        // +-noise codes around z, read through the curve: wide where the curve is steep (dark
+        // codes), so noisy shadows are not taken for motion.
+        l[z] = z <= clipLow ? -1e30 : L[Math.max(0, Math.min(z, clipHigh) - noise)]!;
+        h[z] = z >= clipHigh ? 1e30 : L[Math.min(255, Math.max(z, clipLow) + noise)]!;
       }
       lo[j]!.push(l);
       hi[j]!.push(h);
     }
   }
   const consistency: (Float32Array | null)[] = [];
+  const thresholds: number[] = [];
+  const offsets: number[] = [];
   const mask = new Float32Array(n);
-  const gap = new Float32Array(n);
+  const diff = new Float32Array(n);
   const tmp = new Float32Array(n);
   const tmp2 = new Float32Array(n);
   const ref = codes[reference]!;
+  const [r0, r1, r2] = lo[reference]!;
+  const [s0, s1, s2] = hi[reference]!;
   for (let j = 0; j < codes.length; j++) {
     if (j === reference) {
       consistency.push(null);
+      thresholds.push(0);
+      offsets.push(0);
       continue;
     }
     const cj = codes[j]!;
+    const offset = medianOffset(cj, ref, lut[j]!, lut[reference]!, n);
     const [l0, l1, l2] = lo[j]!;
     const [h0, h1, h2] = hi[j]!;
-    const [r0, r1, r2] = lo[reference]!;
-    const [s0, s1, s2] = hi[reference]!;
-    const rect = valid?.[j] ?? { x0: 0, y0: 0, x1: width, y1: height };
+    // Signed gap between the exposure's interval (minus the offset) and the reference's, per
+    // channel; the channel with the largest magnitude speaks for the pixel.
     for (let i = 0, k = 0; i < n; i++, k += 3) {
-      const x = i % width;
-      const y = (i - x) / width;
-      if (x < rect.x0 || x >= rect.x1 || y < rect.y0 || y >= rect.y1) {
-        gap[i] = threshold;
-        continue;
+      const a = signedGap(l0![cj[k]!]! - offset, h0![cj[k]!]! - offset, r0![ref[k]!]!, s0![ref[k]!]!);
+      const b = signedGap(l1![cj[k + 1]!]! - offset, h1![cj[k + 1]!]! - offset, r1![ref[k + 1]!]!, s1![ref[k + 1]!]!);
+      const c = signedGap(l2![cj[k + 2]!]! - offset, h2![cj[k + 2]!]! - offset, r2![ref[k + 2]!]!, s2![ref[k + 2]!]!);
+      let g = Math.abs(a) >= Math.abs(b) ? a : b;
+      if (Math.abs(c) > Math.abs(g)) g = c;
+      // Bounded, so one wild pixel cannot dominate its neighbourhood after smoothing.
+      diff[i] = g > 3 ? 3 : g < -3 ? -3 : g;
+    }
+    if (smooth > 0) boxMeanInto(diff, width, height, smooth, diff, tmp);
+    const threshold = Math.max(minThreshold, 3 * robustSigma(diff, cj, ref, n));
+    thresholds.push(threshold);
+    offsets.push(offset);
+    // Soft threshold: 0 below the threshold, 1 from twice the threshold.
+    const rect = valid?.[j] ?? { x0: 0, y0: 0, x1: width, y1: height };
+    for (let y = 0; y < height; y++) {
+      const row = y * width;
+      const inside = y >= rect.y0 && y < rect.y1;
+      for (let x = 0; x < width; x++) {
+        const i = row + x;
+        if (!inside || x < rect.x0 || x >= rect.x1) {
+          tmp[i] = -1;
+          continue;
+        }
+        const v = (Math.abs(diff[i]!) - threshold) / threshold;
+        // Negated for the max filter below (max = -min(-x)).
+        tmp[i] = v <= 0 ? 0 : v >= 1 ? -1 : -v;
       }
-      // Gap between [lo_j, hi_j] and [lo_ref, hi_ref], per channel; the largest counts.
-      const a0 = Math.max(l0![cj[k]!]! - s0![ref[k]!]!, r0![ref[k]!]! - h0![cj[k]!]!);
-      const a1 = Math.max(l1![cj[k + 1]!]! - s1![ref[k + 1]!]!, r1![ref[k + 1]!]! - h1![cj[k + 1]!]!);
-      const a2 = Math.max(l2![cj[k + 2]!]! - s2![ref[k + 2]!]!, r2![ref[k + 2]!]! - h2![cj[k + 2]!]!);
-      const g = Math.max(a0, a1, a2);
-      gap[i] = g > 0 ? Math.min(g, threshold) : 0;
     }
-    // Smooth the gap against isolated noise (radius 1), then soft threshold to 0..1.
-    boxMeanInto(gap, width, height, 1, tmp, tmp2);
+    // Dilate to cover the object's outline, then feather twice (~triangle), so seams are soft.
+    minFilterInto(tmp, width, height, dilate, diff);
+    for (let i = 0; i < n; i++) diff[i] = -diff[i]!;
+    boxMeanInto(diff, width, height, feather, tmp, tmp2);
+    boxMeanInto(tmp, width, height, feather, diff, tmp2);
+    const cons = new Float32Array(n);
     for (let i = 0; i < n; i++) {
-      const v = tmp[i]! / threshold;
-      // Below a third of the threshold: noise, not a ghost.
-      tmp[i] = v <= 0.33 ? 0 : Math.min(1, (v - 0.33) / 0.5);
-    }
-    // Dilate (max filter = -min(-x)) to cover the object's outline, then feather twice (~triangle).
-    for (let i = 0; i < n; i++) tmp[i] = -tmp[i]!;
-    minFilterInto(tmp, width, height, dilate, gap);
-    for (let i = 0; i < n; i++) gap[i] = -gap[i]!;
-    boxMeanInto(gap, width, height, feather, tmp, tmp2);
-    boxMeanInto(tmp, width, height, feather, gap, tmp2);
-    const c = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      const m = Math.min(1, gap[i]! * 1.5); // keep the core of a dilated region fully masked
-      c[i] = 1 - m;
+      const v = diff[i]! * 1.5; // keep the core of a dilated region fully masked
+      const m = v > 1 ? 1 : v;
+      cons[i] = 1 - m;
       if (m > mask[i]!) mask[i] = m;
     }
-    consistency.push(c);
+    consistency.push(cons);
   }
-  return { consistency, mask };
+  return { consistency, mask, thresholds, offsets };
+}
+
+function signedGap(lj: number, hj: number, lr: number, hr: number): number {
+  if (lj > hr) return lj - hr;
+  if (hj < lr) return hj - lr;
+  return 0;
+}
+
+/** Median of L_j - L_ref over well-exposed pixel pairs (green), on a subsample: the response curve's misfit between two exposures. */
+function medianOffset(cj: Uint8Array, ref: Uint8Array, lutJ: Float32Array[], lutR: Float32Array[], n: number): number {
+  const step = Math.max(1, Math.floor(n / 100000));
+  const d = new Float32Array(Math.ceil(n / step));
+  let m = 0;
+  const gj = lutJ[1]!;
+  const gr = lutR[1]!;
+  for (let i = 0; i < n; i += step) {
+    const a = cj[i * 3 + 1]!;
+    const b = ref[i * 3 + 1]!;
+    if (a >= WELL_LOW && a <= WELL_HIGH && b >= WELL_LOW && b <= WELL_HIGH) d[m++] = gj[a]! - gr[b]!;
+  }
+  // Trusted only with a real overlap (2 % of the frame), and bounded: far-apart exposures overlap
+  // only at the ends of the curve, where its misfit says little about the rest.
+  if (m < Math.max(100, 0.02 * d.length)) return 0;
+  const med = median(d.subarray(0, m));
+  return Math.max(-0.3, Math.min(0.3, med));
+}
+
+/** 1.4826 * median |diff| over pixels well exposed in both (a subsample): the noise of the smoothed disagreement. */
+function robustSigma(diff: Float32Array, cj: Uint8Array, ref: Uint8Array, n: number): number {
+  const step = Math.max(1, Math.floor(n / 100000));
+  const d = new Float32Array(Math.ceil(n / step));
+  let m = 0;
+  for (let i = 0; i < n; i += step) {
+    const a = cj[i * 3 + 1]!;
+    const b = ref[i * 3 + 1]!;
+    if (a >= WELL_LOW && a <= WELL_HIGH && b >= WELL_LOW && b <= WELL_HIGH) d[m++] = Math.abs(diff[i]!);
+  }
+  return m < 100 ? 0 : 1.4826 * median(d.subarray(0, m));
+}
+
+/** Median of a typed array (sorted in place; numeric typed-array sort, no comparator). */
+function median(d: Float32Array): number {
+  d.sort();
+  return d[d.length >> 1]!;
 }

@@ -26,6 +26,9 @@ export interface ResponseOptions {
   samples?: number;
   /** Seed of the sample choice. */
   seed?: number;
+  /** Clipped codes per channel (they carry no information and get no data weight). */
+  clipLow?: readonly number[];
+  clipHigh?: readonly number[];
   /** Per-pixel 0..1 weight of how much a pixel may be sampled (e.g. 0 in ghost regions). */
   sampleMask?: Float32Array;
 }
@@ -51,7 +54,7 @@ export function recoverResponse(codes: readonly Uint8Array[], width: number, hei
   const curves: Float32Array[] = [];
   for (let c = 0; c < 3; c++) {
     const picks = pickSamples(codes, width, height, c, ref, samples, opts.seed ?? 1, opts.sampleMask);
-    curves.push(solveResponse(codes, picks, c, logT, lambda));
+    curves.push(solveResponse(codes, picks, c, logT, lambda, opts.clipLow?.[c] ?? -1, opts.clipHigh?.[c] ?? 256));
   }
   return { log: [curves[0]!, curves[1]!, curves[2]!] };
 }
@@ -96,7 +99,7 @@ function pickSamples(codes: readonly Uint8Array[], w: number, h: number, c: numb
   return picks;
 }
 
-function solveResponse(codes: readonly Uint8Array[], picks: readonly number[], c: number, logT: readonly number[], lambda: number): Float32Array {
+function solveResponse(codes: readonly Uint8Array[], picks: readonly number[], c: number, logT: readonly number[], lambda: number, clipLow: number, clipHigh: number): Float32Array {
   const N = picks.length;
   const n = 256 + N;
   const AtA = new Float64Array(n * n);
@@ -112,6 +115,7 @@ function solveResponse(codes: readonly Uint8Array[], picks: readonly number[], c
     const p = picks[i]! * 3 + c;
     for (let j = 0; j < codes.length; j++) {
       const z = codes[j]![p]!;
+      if (z <= clipLow || z >= clipHigh) continue;
       const wz = triangleWeight(z);
       addRow([z, 256 + i], [wz, -wz], wz * logT[j]!);
     }
