@@ -54,7 +54,14 @@ export function recoverResponse(codes: readonly Uint8Array[], width: number, hei
   const curves: Float32Array[] = [];
   for (let c = 0; c < 3; c++) {
     const picks = pickSamples(codes, width, height, c, ref, samples, opts.seed ?? 1, opts.sampleMask);
-    curves.push(solveResponse(codes, picks, c, logT, lambda, opts.clipLow?.[c] ?? -1, opts.clipHigh?.[c] ?? 256));
+    const lo = opts.clipLow?.[c] ?? -1;
+    const hi = opts.clipHigh?.[c] ?? 256;
+    let g = solveResponse(codes, picks, c, logT, lambda, lo, hi);
+    // Samples on moving objects (or misaligned edges) do not fit any curve: drop the worst fits
+    // (residual above 3x the median, at most a quarter of the samples) and solve again.
+    const kept = inlierSamples(codes, picks, c, logT, g, lo, hi);
+    if (kept.length < picks.length && kept.length >= picks.length * 0.5) g = solveResponse(codes, kept, c, logT, lambda, lo, hi);
+    curves.push(g);
   }
   return { log: [curves[0]!, curves[1]!, curves[2]!] };
 }
@@ -97,6 +104,23 @@ function pickSamples(codes: readonly Uint8Array[], w: number, h: number, c: numb
     if (!any) break;
   }
   return picks;
+}
+
+/** Samples whose codes agree with the curve g: RMS over exposures of g(z) - ln t - (their mean). */
+function inlierSamples(codes: readonly Uint8Array[], picks: readonly number[], c: number, logT: readonly number[], g: Float32Array, lo: number, hi: number): number[] {
+  const res = picks.map((p) => {
+    const v: number[] = [];
+    for (let j = 0; j < codes.length; j++) {
+      const z = codes[j]![p * 3 + c]!;
+      if (z > lo && z < hi) v.push(g[z]! - logT[j]!);
+    }
+    if (v.length < 2) return 0;
+    const m = v.reduce((a, b) => a + b, 0) / v.length;
+    return Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / v.length);
+  });
+  const sorted = [...res].sort((a, b) => a - b);
+  const limit = Math.max(3 * sorted[sorted.length >> 1]!, sorted[Math.floor(sorted.length * 0.75)]!, 0.05);
+  return picks.filter((_, i) => res[i]! <= limit);
 }
 
 function solveResponse(codes: readonly Uint8Array[], picks: readonly number[], c: number, logT: readonly number[], lambda: number, clipLow: number, clipHigh: number): Float32Array {
