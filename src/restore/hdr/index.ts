@@ -178,7 +178,7 @@ export async function mergeHdr(frames: readonly RawImage[], opts: MergeHdrOption
 
   await step('response', 0, 1);
   const clip = estimateClipLevels(codes, times);
-  const response = opts.response ?? recoverResponse(codes, width, height, times, { lambda, clipLow: clip.low, clipHigh: clip.high });
+  let response = opts.response ?? recoverResponse(codes, width, height, times, { lambda, clipLow: clip.low, clipHigh: clip.high });
   lap('response');
 
   let consistency: (Float32Array | null)[] | undefined;
@@ -189,6 +189,14 @@ export async function mergeHdr(frames: readonly RawImage[], opts: MergeHdrOption
     consistency = g.consistency;
     mask = g.mask;
     lap('deghost');
+    if (!opts.response && mask.some((v) => v > 0.5)) {
+      // The first curve saw the moving objects too: fit it again on static pixels only, so a
+      // ghost changes the radiance of nothing else (the masks stay those found with the first).
+      const still = new Float32Array(mask.length);
+      for (let i = 0; i < mask.length; i++) still[i] = 1 - mask[i]!;
+      response = recoverResponse(codes, width, height, times, { lambda, clipLow: clip.low, clipHigh: clip.high, sampleMask: still });
+      lap('response refit');
+    }
   } else if (valid.some((v) => v)) {
     // Without deghosting the replicated borders of shifted frames are still not data.
     consistency = valid.map((v) => {

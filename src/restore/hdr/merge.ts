@@ -339,8 +339,13 @@ function detectGhostsAt(input: Omit<MergeInput, 'consistency'>, opts: DeghostOpt
       for (let z = 0; z < 256; z++) {
         // +-noise codes around z, read through the curve: wide where the curve is steep (dark
         // codes), so noisy shadows are not taken for motion.
-        l[z] = z <= clipLow ? -1e30 : L[Math.max(0, Math.min(z, clipHigh) - noise)]!;
-        h[z] = z >= clipHigh ? 1e30 : L[Math.min(255, Math.max(z, clipLow) + noise)]!;
+        // Near the clipping levels (a film toe or shoulder, a sensor's black level) curves fit
+        // worst and codes are least trustworthy: widen the interval by up to 1 ln unit in the
+        // 24 codes above black and 0.5 in the 12 codes below white.
+        const toe = Math.max(0, 1 - (z - clipLow) / 24);
+        const shoulder = 0.5 * Math.max(0, 1 - (clipHigh - z) / 12);
+        l[z] = z <= clipLow ? -1e30 : L[Math.max(0, Math.min(z, clipHigh) - noise)]! - toe - shoulder;
+        h[z] = z >= clipHigh ? 1e30 : L[Math.min(255, Math.max(z, clipLow) + noise)]! + toe + shoulder;
       }
       lo[j]!.push(l);
       hi[j]!.push(h);
