@@ -62,55 +62,65 @@ function median(grey: Uint8Array): number {
   return 255;
 }
 
-/** Threshold bitmap (1 above the median) and exclusion bitmap (1 where |v - median| > noise). */
-function bitmaps(level: Level, noise: number): { tb: Uint8Array; eb: Uint8Array } {
+/**
+ * Threshold and exclusion bits of a level in one byte per pixel: bit 0 = above the median,
+ * bit 1 = |v - median| > noise (not excluded). One array, so the comparison loads two bytes.
+ */
+function bitmaps(level: Level, noise: number): Uint8Array {
   const m = median(level.grey);
   const n = level.grey.length;
-  const tb = new Uint8Array(n);
-  const eb = new Uint8Array(n);
+  const bits = new Uint8Array(n);
+  const g = level.grey;
   for (let i = 0; i < n; i++) {
-    const v = level.grey[i]!;
-    tb[i] = v > m ? 1 : 0;
-    eb[i] = v > m + noise || v < m - noise ? 1 : 0;
+    const v = g[i]!;
+    bits[i] = (v > m ? 1 : 0) | (v > m + noise || v < m - noise ? 2 : 0);
   }
-  return { tb, eb };
+  return bits;
 }
 
 /** Differing, non-excluded pixels between a and b shifted by (dx, dy) (b(x - dx, y - dy)), over the overlap. */
-function countDiff(a: { tb: Uint8Array; eb: Uint8Array }, b: { tb: Uint8Array; eb: Uint8Array }, w: number, h: number, dx: number, dy: number): number {
+function countDiff(a: Uint8Array, b: Uint8Array, w: number, h: number, dx: number, dy: number): number {
   let count = 0;
   const x0 = Math.max(0, dx);
   const x1 = Math.min(w, w + dx);
   const y0 = Math.max(0, dy);
   const y1 = Math.min(h, h + dy);
-  const ta = a.tb, ea = a.eb, tbb = b.tb, ebb = b.eb;
   // Large levels: every rowStep-th row (a million pixels per shift are plenty to rank 9 shifts).
   const rowStep = Math.max(1, Math.floor((w * h) / 1e6));
   for (let y = y0; y < y1; y += rowStep) {
     const ra = y * w;
     const rb = (y - dy) * w - dx;
-    for (let x = x0; x < x1; x++) count += (ta[ra + x]! ^ tbb[rb + x]!) & ea[ra + x]! & ebb[rb + x]!;
+    for (let x = x0; x < x1; x++) {
+      const u = a[ra + x]!;
+      const v = b[rb + x]!;
+      // Differ in bit 0, and both have bit 1 (neither excluded).
+      count += (u ^ v) & (u & v) >> 1 & 1;
+    }
   }
   // Normalise by the overlap so a large shift is not favoured for its smaller area.
   return count / ((x1 - x0) * Math.ceil((y1 - y0) / rowStep));
 }
 
-/**
- * The translation that best maps `moving` onto `reference` (both grey codes of the same size):
- * moving(x - dx, y - dy) ~ reference(x, y). `maxShift` bounds |dx|, |dy| (pyramid depth).
- */
-export function mtbShift(reference: Uint8Array, moving: Uint8Array, width: number, height: number, maxShift = 64, noise = 4): Shift {
-  const levels = Math.max(1, Math.ceil(Math.log2(Math.max(1, maxShift))));
-  const pa = pyramid(reference, width, height, levels);
-  const pb = pyramid(moving, width, height, levels);
+/** Threshold and exclusion bitmaps of every pyramid level of one exposure (see mtbShift). */
+export interface MtbPyramid {
+  levels: Array<{ width: number; height: number; bits: Uint8Array }>;
+}
+
+/** Builds the bitmaps once per exposure (the reference's are reused for every other exposure). */
+export function mtbPyramid(grey: Uint8Array, width: number, height: number, maxShift = 64, noise = 4): MtbPyramid {
+  const depth = Math.max(1, Math.ceil(Math.log2(Math.max(1, maxShift))));
+  return { levels: pyramid(grey, width, height, depth).map((l) => ({ width: l.width, height: l.height, bits: bitmaps(l, noise) })) };
+}
+
+/** The translation between two prepared exposures (same size and depth): see mtbShift. */
+export function mtbShiftPyramids(ref: MtbPyramid, moving: MtbPyramid): Shift {
   let dx = 0;
   let dy = 0;
-  for (let l = Math.min(pa.length, pb.length) - 1; l >= 0; l--) {
+  for (let l = Math.min(ref.levels.length, moving.levels.length) - 1; l >= 0; l--) {
     dx *= 2;
     dy *= 2;
-    const la = pa[l]!;
-    const ba = bitmaps(la, noise);
-    const bb = bitmaps(pb[l]!, noise);
+    const la = ref.levels[l]!;
+    const lb = moving.levels[l]!;
     let best = Infinity;
     let bx = dx;
     let by = dy;
@@ -119,7 +129,7 @@ export function mtbShift(reference: Uint8Array, moving: Uint8Array, width: numbe
         const cx = dx + sx;
         const cy = dy + sy;
         if (Math.abs(cx) >= la.width || Math.abs(cy) >= la.height) continue;
-        const d = countDiff(ba, bb, la.width, la.height, cx, cy);
+        const d = countDiff(la.bits, lb.bits, la.width, la.height, cx, cy);
         // Ties go to the smaller shift.
         if (d < best - 1e-12 || (Math.abs(d - best) <= 1e-12 && Math.abs(cx) + Math.abs(cy) < Math.abs(bx) + Math.abs(by))) {
           best = d;
@@ -134,17 +144,32 @@ export function mtbShift(reference: Uint8Array, moving: Uint8Array, width: numbe
   return { dx, dy };
 }
 
+/**
+ * The translation that best maps `moving` onto `reference` (both grey codes of the same size):
+ * moving(x - dx, y - dy) ~ reference(x, y). `maxShift` bounds |dx|, |dy| (pyramid depth).
+ */
+export function mtbShift(reference: Uint8Array, moving: Uint8Array, width: number, height: number, maxShift = 64, noise = 4): Shift {
+  return mtbShiftPyramids(mtbPyramid(reference, width, height, maxShift, noise), mtbPyramid(moving, width, height, maxShift, noise));
+}
+
 /** Shifts interleaved codes by (dx, dy): out(x, y) = src(x - dx, y - dy), edges replicated. */
 export function shiftCodes(src: Uint8Array, width: number, height: number, channels: number, shift: Shift): Uint8Array {
   if (shift.dx === 0 && shift.dy === 0) return src;
   const out = new Uint8Array(src.length);
+  const row = width * channels;
+  const dx = Math.max(-width, Math.min(width, shift.dx));
   for (let y = 0; y < height; y++) {
     const sy = Math.min(height - 1, Math.max(0, y - shift.dy));
-    for (let x = 0; x < width; x++) {
-      const sx = Math.min(width - 1, Math.max(0, x - shift.dx));
-      const s = (sy * width + sx) * channels;
-      const d = (y * width + x) * channels;
-      for (let c = 0; c < channels; c++) out[d + c] = src[s + c]!;
+    const s = sy * row;
+    const d = y * row;
+    // Middle: one block copy; then the replicated edge pixels.
+    if (dx >= 0) {
+      out.set(src.subarray(s, s + row - dx * channels), d + dx * channels);
+      for (let x = 0; x < dx; x++) for (let c = 0; c < channels; c++) out[d + x * channels + c] = src[s + c]!;
+    } else {
+      out.set(src.subarray(s - dx * channels, s + row), d);
+      const last = s + row - channels;
+      for (let x = width + dx; x < width; x++) for (let c = 0; c < channels; c++) out[d + x * channels + c] = src[last + c]!;
     }
   }
   return out;

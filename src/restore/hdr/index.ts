@@ -18,7 +18,7 @@ import { ClearsightError, ERROR_CODES, invalidOption } from '../../core/errors.j
 import { decodeImage } from '../../core/image/io.js';
 import { createImage, type RawImage } from '../../core/image/types.js';
 import { report, throwIfAborted, type TaskControl } from '../../core/progress.js';
-import { greyCodes, mtbShift, shiftCodes, type Shift } from './align.js';
+import { greyCodes, mtbPyramid, mtbShiftPyramids, shiftCodes, type Shift } from './align.js';
 import { checkExposureTimes, exifExposureTime, exposureTimesFromEv, formatTime } from './exposure.js';
 import { fuseExposures } from './fusion.js';
 import { detectGhosts, estimateClipLevels, mergeRadiance, type ClipLevels, type DeghostOptions, type ValidRect } from './merge.js';
@@ -28,7 +28,7 @@ import { toneMap, TONE_MAPPERS, type LocalToneMapOptions, type ReinhardOptions, 
 export { decodeRgbe, encodeRgbe, type RgbeEncodeOptions } from './rgbe.js';
 export { exifExposureTime, parseExposureTimes, parseExposureValues, exposureTimesFromEv, checkExposureTimes, formatTime } from './exposure.js';
 export { recoverResponse, srgbResponse, choleskySolve, type ResponseCurve, type ResponseOptions } from './response.js';
-export { mtbShift, greyCodes, shiftCodes, type Shift } from './align.js';
+export { mtbShift, mtbPyramid, mtbShiftPyramids, greyCodes, shiftCodes, type Shift, type MtbPyramid } from './align.js';
 export { mergeRadiance, detectGhosts, estimateClipLevels, DEFAULT_CLIP, type ClipLevels, type DeghostOptions, type DeghostResult } from './merge.js';
 export { fuseExposures, type FusionOptions } from './fusion.js';
 export { toneMap, toneMapReinhard, toneMapLocal, TONE_MAPPERS, type ToneMapper, type ToneMapOptions, type ReinhardOptions, type LocalToneMapOptions } from './tonemap.js';
@@ -161,11 +161,11 @@ export async function mergeHdr(frames: readonly RawImage[], opts: MergeHdrOption
   const shifts: Shift[] = codes.map(() => ({ dx: 0, dy: 0 }));
   const valid: (ValidRect | null)[] = codes.map(() => null);
   if (opts.align ?? true) {
-    const refGrey = greyCodes(codes[reference]!, width, height);
+    const refPyramid = mtbPyramid(greyCodes(codes[reference]!, width, height), width, height, maxShift);
     for (let j = 0; j < P; j++) {
       await step('align', j, P);
       if (j === reference) continue;
-      const s = mtbShift(refGrey, greyCodes(codes[j]!, width, height), width, height, maxShift);
+      const s = mtbShiftPyramids(refPyramid, mtbPyramid(greyCodes(codes[j]!, width, height), width, height, maxShift));
       shifts[j] = s;
       if (s.dx !== 0 || s.dy !== 0) {
         codes[j] = shiftCodes(codes[j]!, width, height, 3, s);

@@ -126,11 +126,8 @@ export function mergeRadiance(input: MergeInput): Float32Array {
   const shortest = times.indexOf(Math.min(...times));
   const longest = times.indexOf(Math.max(...times));
   const cons = input.consistency ?? [];
-  const acc = new Float32Array(n * 3);
-  const wsum = new Float32Array(n * 3);
-  // Frame-major: each pass streams one exposure's codes; tables interleaved as [w, w*E] per code
-  // and channel, so the inner loop does two lookups per sample.
-  for (let j = 0; j < P; j++) {
+  // Per exposure, one table interleaving [w, w * E] per code and channel: two lookups per sample.
+  const tables = codes.map((_, j) => {
     const t = new Float32Array(256 * 6);
     for (let c = 0; c < 3; c++) {
       for (let z = 0; z < 256; z++) {
@@ -138,53 +135,48 @@ export function mergeRadiance(input: MergeInput): Float32Array {
         t[(z * 3 + c) * 2 + 1] = W[c]![z]! * Math.exp(lut[j]![c]![z]!);
       }
     }
-    const cj = codes[j]!;
-    const cw = cons[j];
-    if (cw) {
-      for (let i = 0, k = 0; i < n; i++, k += 3) {
-        const m = cw[i]!;
-        if (m === 0) continue;
-        const a = (cj[k]! * 3) * 2;
-        const b = (cj[k + 1]! * 3 + 1) * 2;
-        const c = (cj[k + 2]! * 3 + 2) * 2;
-        wsum[k] += m * t[a]!;
-        acc[k] += m * t[a + 1]!;
-        wsum[k + 1] += m * t[b]!;
-        acc[k + 1] += m * t[b + 1]!;
-        wsum[k + 2] += m * t[c]!;
-        acc[k + 2] += m * t[c + 1]!;
-      }
-    } else {
-      for (let k = 0; k < n * 3; k += 3) {
-        const a = (cj[k]! * 3) * 2;
-        const b = (cj[k + 1]! * 3 + 1) * 2;
-        const c = (cj[k + 2]! * 3 + 2) * 2;
-        wsum[k] += t[a]!;
-        acc[k] += t[a + 1]!;
-        wsum[k + 1] += t[b]!;
-        acc[k + 1] += t[b + 1]!;
-        wsum[k + 2] += t[c]!;
-        acc[k + 2] += t[c + 1]!;
-      }
-    }
-  }
+    return t;
+  });
   const linear = lut.map((per) => per.map((l) => l.map(Math.exp)));
-  const refCodes = codes[reference]!;
+  const consArr: (Float32Array | null)[] = codes.map((_, j) => cons[j] ?? null);
+  const out = new Float32Array(n * 3);
+  // Pixel-major with the sums in registers: each input is read once and the output written once
+  // (a frame-major pass would stream two n*3 accumulators through memory once per exposure).
   for (let i = 0, k = 0; i < n; i++, k += 3) {
-    for (let c = 0; c < 3; c++) {
-      const ws = wsum[k + c]!;
-      if (ws > 1e-4) acc[k + c] = acc[k + c]! / ws;
-      else {
-        // Nothing usable: clipped everywhere, or every well-exposed sample was rejected as a ghost.
-        const zr = refCodes[k + c]!;
-        let pick = reference;
-        if (zr >= clip.high[c as 0 | 1 | 2]) pick = consistentOr(cons, i, shortest, reference);
-        else if (zr <= clip.low[c as 0 | 1 | 2]) pick = consistentOr(cons, i, longest, reference);
-        acc[k + c] = linear[pick]![c]![codes[pick]![k + c]!]!;
-      }
+    let w0 = 0, w1 = 0, w2 = 0, a0 = 0, a1 = 0, a2 = 0;
+    for (let j = 0; j < P; j++) {
+      const cw = consArr[j];
+      const m = cw === null ? 1 : cw[i]!;
+      if (m === 0) continue;
+      const cj = codes[j]!;
+      const t = tables[j]!;
+      const ia = cj[k]! * 6;
+      const ib = cj[k + 1]! * 6 + 2;
+      const ic = cj[k + 2]! * 6 + 4;
+      w0 += m * t[ia]!;
+      a0 += m * t[ia + 1]!;
+      w1 += m * t[ib]!;
+      a1 += m * t[ib + 1]!;
+      w2 += m * t[ic]!;
+      a2 += m * t[ic + 1]!;
+    }
+    out[k] = a0 / w0;
+    out[k + 1] = a1 / w1;
+    out[k + 2] = a2 / w2;
+    if (!(w0 > 1e-4 && w1 > 1e-4 && w2 > 1e-4)) {
+      for (let c = 0; c < 3; c++) if (!(([w0, w1, w2][c]!) > 1e-4)) out[k + c] = fallback(codes, linear, clip, cons, i, k, c as 0 | 1 | 2, reference, shortest, longest);
     }
   }
-  return acc;
+  return out;
+}
+
+/** Nothing usable: clipped everywhere, or every well-exposed sample was rejected as a ghost. */
+function fallback(codes: readonly Uint8Array[], linear: Float32Array[][], clip: ClipLevels, cons: readonly (Float32Array | null)[], i: number, k: number, c: 0 | 1 | 2, reference: number, shortest: number, longest: number): number {
+  const zr = codes[reference]![k + c]!;
+  let pick = reference;
+  if (zr >= clip.high[c]) pick = consistentOr(cons, i, shortest, reference);
+  else if (zr <= clip.low[c]) pick = consistentOr(cons, i, longest, reference);
+  return linear[pick]![c]![codes[pick]![k + c]!]!;
 }
 
 function consistentOr(cons: readonly (Float32Array | null)[], i: number, wanted: number, fallback: number): number {
@@ -260,6 +252,19 @@ export function detectGhosts(input: Omit<MergeInput, 'consistency'>, opts: Degho
 /** Means of f x f blocks of interleaved RGB codes (rounded). */
 function blockMeanCodes(src: Uint8Array, width: number, w: number, h: number, f: number): Uint8Array {
   const out = new Uint8Array(w * h * 3);
+  if (f === 2) {
+    // The common case (3..12 MP), unrolled.
+    for (let y = 0; y < h; y++) {
+      const r0 = 2 * y * width * 3;
+      const r1 = r0 + width * 3;
+      const o = y * w * 3;
+      for (let x = 0; x < w; x++) {
+        const p = x * 6;
+        for (let c = 0; c < 3; c++) out[o + x * 3 + c] = (src[r0 + p + c]! + src[r0 + p + 3 + c]! + src[r1 + p + c]! + src[r1 + p + 3 + c]! + 2) >> 2;
+      }
+    }
+    return out;
+  }
   const sums = new Uint32Array(w * 3);
   const half = (f * f) >> 1;
   for (let y = 0; y < h; y++) {
@@ -282,35 +287,19 @@ function blockMeanCodes(src: Uint8Array, width: number, w: number, h: number, f:
   return out;
 }
 
-/** Bilinear upsampling of a w x h plane (block means of factor f) to width x height (clamped borders). */
+/**
+ * Upsampling of a w x h plane of f x f block values to width x height: nearest block (the maps
+ * are feathered over many blocks, so a step of 1/f of a feather is invisible), one row built and
+ * copied f times; the border beyond w*f or h*f repeats the last block.
+ */
 function upsampleBilinear(src: Float32Array, w: number, h: number, width: number, height: number, f: number): Float32Array {
   const out = new Float32Array(width * height);
-  const x0 = new Int32Array(width);
-  const fx = new Float32Array(width);
-  for (let x = 0; x < width; x++) {
-    const u = Math.min(w - 1, Math.max(0, (x + 0.5) / f - 0.5));
-    x0[x] = Math.min(w - 2, Math.floor(u));
-    fx[x] = u - x0[x]!;
-    if (w === 1) {
-      x0[x] = 0;
-      fx[x] = 0;
-    }
-  }
-  for (let y = 0; y < height; y++) {
-    const v = Math.min(h - 1, Math.max(0, (y + 0.5) / f - 0.5));
-    const y0 = h === 1 ? 0 : Math.min(h - 2, Math.floor(v));
-    const fy = h === 1 ? 0 : v - y0;
-    const r0 = y0 * w;
-    const r1 = h === 1 ? r0 : r0 + w;
+  for (let y = 0; y < height; y += f) {
+    const sy = Math.min(h - 1, Math.floor(y / f));
+    const r = sy * w;
     const o = y * width;
-    for (let x = 0; x < width; x++) {
-      const a = x0[x]!;
-      const b = w === 1 ? a : a + 1;
-      const t = fx[x]!;
-      const top = src[r0 + a]! + (src[r0 + b]! - src[r0 + a]!) * t;
-      const bottom = src[r1 + a]! + (src[r1 + b]! - src[r1 + a]!) * t;
-      out[o + x] = top + (bottom - top) * fy;
-    }
+    for (let x = 0; x < width; x++) out[o + x] = src[r + Math.min(w - 1, Math.floor(x / f))]!;
+    for (let k = 1; k < f && y + k < height; k++) out.copyWithin(o + k * width, o, o + width);
   }
   return out;
 }

@@ -124,34 +124,54 @@ function inlierSamples(codes: readonly Uint8Array[], picks: readonly number[], c
 }
 
 function solveResponse(codes: readonly Uint8Array[], picks: readonly number[], c: number, logT: readonly number[], lambda: number, clipLow: number, clipHigh: number): Float32Array {
-  const N = picks.length;
-  const n = 256 + N;
-  const AtA = new Float64Array(n * n);
-  const Atb = new Float64Array(n);
-  const addRow = (idx: readonly number[], coef: readonly number[], b: number) => {
-    for (let a = 0; a < idx.length; a++) {
-      const ia = idx[a]!;
-      Atb[ia] += coef[a]! * b;
-      for (let k = 0; k < idx.length; k++) AtA[ia * n + idx[k]!] += coef[a]! * coef[k]!;
-    }
-  };
-  for (let i = 0; i < N; i++) {
-    const p = picks[i]! * 3 + c;
-    for (let j = 0; j < codes.length; j++) {
+  // Unknowns: g(0..255) and ln E_i per sample. In the normal equations the ln E block is
+  // diagonal (a sample's ln E meets only itself and the g of its own codes), so it is eliminated
+  // exactly (Schur complement) and only a 256 x 256 system is factorised: ~100x less work than
+  // the full (256 + N)^2 one.
+  const G = 256;
+  const A = new Float64Array(G * G);
+  const bg = new Float64Array(G);
+  const P = codes.length;
+  const zs = new Int32Array(P);
+  const ws = new Float64Array(P);
+  for (const pick of picks) {
+    const p = pick * 3 + c;
+    let n = 0;
+    let d = 0; // D_ii = sum w^2
+    let be = 0; // b_E,i = sum w^2 * (-ln t)
+    for (let j = 0; j < P; j++) {
       const z = codes[j]![p]!;
       if (z <= clipLow || z >= clipHigh) continue;
       const wz = triangleWeight(z);
-      addRow([z, 256 + i], [wz, -wz], wz * logT[j]!);
+      const w2 = wz * wz;
+      // Row: w g(z) - w lnE = w ln t.
+      A[z * G + z] += w2;
+      bg[z] += w2 * logT[j]!;
+      d += w2;
+      be -= w2 * logT[j]!;
+      zs[n] = z;
+      ws[n] = w2; // B[z, i] = -w^2
+      n++;
+    }
+    if (n === 0) continue;
+    // Schur: A -= B D^-1 B^T, b_g -= B D^-1 b_E, with B[z, i] = -w_z^2.
+    for (let a = 0; a < n; a++) {
+      const za = zs[a]!;
+      const fa = ws[a]! / d;
+      bg[za] += fa * be; // -(-w^2) / d * be
+      for (let k = 0; k < n; k++) A[za * G + zs[k]!] -= fa * ws[k]!;
     }
   }
-  addRow([128], [1], 0);
+  // g(128) = 0 (weight 1) and the smoothness rows.
+  A[128 * G + 128] += 1;
   for (let z = 1; z < 255; z++) {
     const s = lambda * triangleWeight(z);
-    addRow([z - 1, z, z + 1], [s, -2 * s, s], 0);
+    const idx = [z - 1, z, z + 1];
+    const co = [s, -2 * s, s];
+    for (let a = 0; a < 3; a++) for (let k = 0; k < 3; k++) A[idx[a]! * G + idx[k]!] += co[a]! * co[k]!;
   }
-  // A tiny ridge keeps the factorisation safe when a sample has only saturated codes.
-  for (let k = 0; k < n; k++) AtA[k * n + k] += 1e-9;
-  const x = choleskySolve(AtA, Atb, n);
+  for (let k = 0; k < G; k++) A[k * G + k] += 1e-9;
+  const x = choleskySolve(A, bg, G);
   const g = new Float32Array(256);
   for (let z = 0; z < 256; z++) g[z] = x[z]!;
   return makeMonotone(g);
