@@ -22,7 +22,7 @@
  *    CalibrateDebevec + MergeDebevec (in memory; image reading excluded on both sides), median
  *    of --repeat runs, in one process run, interleaved. Also MergeMertens vs our fusion.
  *
- *   npm run bench:hdr -- [--data <dir with memorial/ and dynamic/>] [--repeat N] [--skip-speed] [--publish]
+ *   npm run bench:hdr -- [--data <dir with memorial/ and dynamic/>] [--repeat N] [--skip-speed | --speed-only] [--publish]
  *
  * Output: table on stdout, bench/results/hdr-<stamp>.json + hdr-latest.json, contact sheets
  * bench/results/hdr-sheet.png and hdr-ghost.png, speed chart hdr-speed.png; with --publish also
@@ -50,6 +50,7 @@ const { values: args } = parseArgs({
     repeat: { type: 'string', default: '3' },
     out: { type: 'string', default: path.join(REPO, 'bench/results') },
     'skip-speed': { type: 'boolean', default: false },
+    'speed-only': { type: 'boolean', default: false },
     publish: { type: 'boolean', default: false },
     python: { type: 'string', default: '/usr/bin/python3' },
   },
@@ -95,6 +96,8 @@ interface OpenCvResult {
   calibrate: number[];
   merge: number[];
   mertens: number[];
+  /** CPU seconds (all threads) of align + calibrate + merge. */
+  cpu: number[];
   shifts: number[][] | null;
 }
 
@@ -216,6 +219,7 @@ async function main(): Promise<void> {
   await mkdir(OUT, { recursive: true });
   const report: Record<string, unknown> = { command: commandLine(), machine, data: DATA, stamp };
   try {
+    if (!args['speed-only']) {
     // ---- 1. real brackets, side by side -------------------------------------------------
     const cvJobs = BRACKETS.map((b) => ({ name: b.name, images: b.paths, times: b.times, align: b.align, mertens: true, out_hdr: path.join(tmp, `${b.name}-cv.hdr`), out_fused: path.join(tmp, `${b.name}-cv-fused.png`), repeat: 1 }));
     const cv = runOpenCv(cvJobs, tmp);
@@ -357,6 +361,7 @@ async function main(): Promise<void> {
       path.join(OUT, 'hdr-ghost.png'),
     );
 
+    }
     // ---- 3. speed at 12 MP ------------------------------------------------------------------
     if (!args['skip-speed']) {
       const SW = 2832;
@@ -405,9 +410,11 @@ async function main(): Promise<void> {
         oursStages,
         opencvSecondsMedian: round(median(cvTotal), 3),
         opencvSeconds: cvTotal.map((v) => round(v, 3)),
+        opencvCpuSeconds: cvRuns.map((c) => round(sum(c.cpu), 3)),
         opencvStages: cvRuns.map((c) => ({ align: round(sum(c.align), 3), calibrate: round(sum(c.calibrate), 3), merge: round(sum(c.merge), 3) })),
         opencvThreads: cvInfo.threads,
         oursFusionSecondsMedian: round(median(fusion), 3),
+        cpuRatio: round(median(oursCpu) / median(cvRuns.map((c) => sum(c.cpu))), 2),
         opencvMertensSecondsMedian: round(median(cvRuns.map((c) => sum(c.mertens))), 3),
         ratio: round(median(ours) / median(cvTotal), 2),
         targetUnder5s: median(ours) < 5,
@@ -422,6 +429,7 @@ async function main(): Promise<void> {
           [
             ['ours mergeHdr (align+response+deghost+merge)', speed.oursSecondsMedian, speed.oursSeconds.join(' ')],
             [`OpenCV AlignMTB+CalibrateDebevec+MergeDebevec (${cvInfo.threads} threads)`, speed.opencvSecondsMedian, speed.opencvSeconds.join(' ')],
+            ['CPU s: ours / OpenCV (all threads)', round(median(oursCpu), 2), `${speed.oursCpuSeconds.join(' ')} / ${speed.opencvCpuSeconds.join(' ')}`],
             ['ours exposure fusion', speed.oursFusionSecondsMedian, fusion.map((v) => round(v, 2)).join(' ')],
             ['OpenCV MergeMertens', speed.opencvMertensSecondsMedian, cvRuns.map((c) => round(sum(c.mertens), 2)).join(' ')],
           ],

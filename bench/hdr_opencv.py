@@ -22,17 +22,16 @@ def run_task(task):
             raise SystemExit(f"cannot read {p}")
     times = np.array(task["times"], dtype=np.float32)
     repeat = int(task.get("repeat", 1))
-    out = {"name": task["name"], "align": [], "calibrate": [], "merge": [], "mertens": [], "shifts": None}
+    out = {"name": task["name"], "align": [], "calibrate": [], "merge": [], "mertens": [], "cpu": [], "shifts": None}
     for _ in range(repeat):
         frames = [im.copy() for im in images]
+        c0 = time.process_time()
         if task.get("align"):
             t0 = time.perf_counter()
             aligned = [f.copy() for f in frames]
             cv2.createAlignMTB().process(frames, aligned)
             out["align"].append(time.perf_counter() - t0)
-            grey = [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for f in frames]
-            ref = len(frames) // 2
-            out["shifts"] = [list(map(int, cv2.createAlignMTB().calculateShift(grey[ref], g))) for g in grey]
+            originals = frames
             frames = aligned
         t0 = time.perf_counter()
         response = cv2.createCalibrateDebevec().process(frames, times)
@@ -40,6 +39,12 @@ def run_task(task):
         t0 = time.perf_counter()
         hdr = cv2.createMergeDebevec().process(frames, times, response)
         out["merge"].append(time.perf_counter() - t0)
+        # CPU seconds of align + calibrate + merge, all threads (shifts excluded below).
+        out["cpu"].append(time.process_time() - c0)
+        if task.get("align") and out["shifts"] is None:
+            grey = [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for f in originals]
+            ref = len(grey) // 2
+            out["shifts"] = [list(map(int, cv2.createAlignMTB().calculateShift(grey[ref], g))) for g in grey]
         if task.get("mertens"):
             t0 = time.perf_counter()
             fused = cv2.createMergeMertens().process(frames)

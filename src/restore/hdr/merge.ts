@@ -55,7 +55,7 @@ export function estimateClipLevels(codes: readonly Uint8Array[], times: readonly
 
 function channelPercentile(codes: Uint8Array, c: number, p: number): number {
   const hist = new Uint32Array(256);
-  const step = codes.length > 3e6 ? 3 * 7 : 3;
+  const step = 3 * Math.max(1, Math.floor(codes.length / 3 / 300000));
   let n = 0;
   for (let k = c; k < codes.length; k += step) {
     hist[codes[k]!]++;
@@ -239,7 +239,7 @@ export function detectGhosts(input: Omit<MergeInput, 'consistency'>, opts: Degho
   if (f === 1) return detectGhostsAt(input, opts, dilate, feather, valid);
   const w = Math.floor(width / f);
   const h = Math.floor(height / f);
-  const small = codes.map((c) => blockMeanCodes(c, width, w, h, f));
+  const small = codes.map((c) => decimateCodes(c, width, w, h, f));
   const rects = valid?.map((r) => (r ? { x0: Math.ceil(r.x0 / f), y0: Math.ceil(r.y0 / f), x1: Math.floor(r.x1 / f), y1: Math.floor(r.y1 / f) } : null));
   const res = detectGhostsAt({ ...input, codes: small, width: w, height: h }, opts, Math.max(1, Math.round(dilate / f)), Math.max(1, Math.round(feather / f)), rects);
   return {
@@ -249,40 +249,21 @@ export function detectGhosts(input: Omit<MergeInput, 'consistency'>, opts: Degho
   };
 }
 
-/** Means of f x f blocks of interleaved RGB codes (rounded). */
-function blockMeanCodes(src: Uint8Array, width: number, w: number, h: number, f: number): Uint8Array {
+/**
+ * One pixel per f x f block (its top-left one) of interleaved RGB codes. Decimation rather than
+ * block means: every exposure is sampled at the same pixels, so the comparison stays exact, and
+ * the disagreement is smoothed afterwards anyway.
+ */
+function decimateCodes(src: Uint8Array, width: number, w: number, h: number, f: number): Uint8Array {
   const out = new Uint8Array(w * h * 3);
-  if (f === 2) {
-    // The common case (3..12 MP), unrolled.
-    for (let y = 0; y < h; y++) {
-      const r0 = 2 * y * width * 3;
-      const r1 = r0 + width * 3;
-      const o = y * w * 3;
-      for (let x = 0; x < w; x++) {
-        const p = x * 6;
-        for (let c = 0; c < 3; c++) out[o + x * 3 + c] = (src[r0 + p + c]! + src[r0 + p + 3 + c]! + src[r1 + p + c]! + src[r1 + p + 3 + c]! + 2) >> 2;
-      }
-    }
-    return out;
-  }
-  const sums = new Uint32Array(w * 3);
-  const half = (f * f) >> 1;
   for (let y = 0; y < h; y++) {
-    sums.fill(0);
-    for (let dy = 0; dy < f; dy++) {
-      const row = (y * f + dy) * width * 3;
-      for (let x = 0; x < w; x++) {
-        let p = row + x * f * 3;
-        for (let dx = 0; dx < f; dx++, p += 3) {
-          sums[x * 3] += src[p]!;
-          sums[x * 3 + 1] += src[p + 1]!;
-          sums[x * 3 + 2] += src[p + 2]!;
-        }
-      }
-    }
+    const r = y * f * width * 3;
     const o = y * w * 3;
-    const inv = 1 / (f * f);
-    for (let k = 0; k < w * 3; k++) out[o + k] = (sums[k]! + half) * inv;
+    for (let x = 0, p = r; x < w; x++, p += 3 * f) {
+      out[o + x * 3] = src[p]!;
+      out[o + x * 3 + 1] = src[p + 1]!;
+      out[o + x * 3 + 2] = src[p + 2]!;
+    }
   }
   return out;
 }
@@ -294,11 +275,13 @@ function blockMeanCodes(src: Uint8Array, width: number, w: number, h: number, f:
  */
 function upsampleBilinear(src: Float32Array, w: number, h: number, width: number, height: number, f: number): Float32Array {
   const out = new Float32Array(width * height);
+  const xs = new Int32Array(width);
+  for (let x = 0; x < width; x++) xs[x] = Math.min(w - 1, Math.floor(x / f));
   for (let y = 0; y < height; y += f) {
     const sy = Math.min(h - 1, Math.floor(y / f));
     const r = sy * w;
     const o = y * width;
-    for (let x = 0; x < width; x++) out[o + x] = src[r + Math.min(w - 1, Math.floor(x / f))]!;
+    for (let x = 0; x < width; x++) out[o + x] = src[r + xs[x]!]!;
     for (let k = 1; k < f && y + k < height; k++) out.copyWithin(o + k * width, o, o + width);
   }
   return out;
