@@ -46,7 +46,7 @@ interface HdrCliOptions {
   times?: number[];
   ev?: number[];
   align: boolean;
-  deghost: boolean;
+  deghost?: boolean;
   reference?: number;
   tonemap: ToneMapper;
   fusion?: boolean;
@@ -69,7 +69,7 @@ export interface HdrSummary {
   /** 0-based index of the reference exposure. */
   reference: number;
   shifts: { dx: number; dy: number }[];
-  deghost: boolean;
+  deghost?: boolean;
   /** Mean of the ghost mask: the share of the picture taken from the reference only. */
   ghostFraction: number;
   ldrMethod: 'fusion' | ToneMapper | null;
@@ -129,7 +129,7 @@ export async function runHdr(inputs: string[], opts: HdrCliOptions): Promise<Hdr
     throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `hdr needs ${HDR_MIN_FRAMES} to ${HDR_MAX_FRAMES} exposures of the same scene, got ${inputs.length} input(s)`, { option: 'inputs', given: inputs.length });
   }
   if (opts.reference !== undefined && opts.reference > inputs.length) throw invalidOption('--reference', `an exposure number from 1 to ${inputs.length}`, opts.reference);
-  if (opts.fusion && opts.tonemap !== 'reinhard' && !opts.ldr) warn('--tonemap has no effect without --ldr');
+  if (opts.fusion && !opts.ldr) warn('--fusion has no effect without --ldr');
 
   // Outputs: checked before any work.
   if (extname(opts.output).toLowerCase() !== '.hdr') {
@@ -164,7 +164,7 @@ export async function runHdr(inputs: string[], opts: HdrCliOptions): Promise<Hdr
         ...(chosen.times ? { times: chosen.times } : {}),
         ...(chosen.ev ? { ev: chosen.ev } : {}),
         align: opts.align,
-        deghost: opts.deghost,
+        deghost: opts.deghost ?? true,
         ...(opts.reference !== undefined ? { reference: opts.reference - 1 } : {}),
         ...(opts.maxShift !== undefined ? { maxShift: opts.maxShift } : {}),
         ...(ldrMethod === 'fusion' ? { fusion: true } : ldrMethod ? { tonemap: ldrMethod } : {}),
@@ -203,7 +203,7 @@ export async function runHdr(inputs: string[], opts: HdrCliOptions): Promise<Hdr
       timesSource: chosen.source,
       reference: result.reference,
       shifts: result.shifts,
-      deghost: opts.deghost,
+      deghost: opts.deghost ?? true,
       ghostFraction: Math.round((ghost / result.ghostMask.data.length) * 1e4) / 1e4,
       ldrMethod,
       timings: result.timings,
