@@ -16,6 +16,7 @@ import { addRetouchCommand } from './commands/retouch.js';
 import { addUpscaleCommand } from './commands/upscale.js';
 import { addRestoreAutoCommand } from './commands/restoreAuto.js';
 import { addForensicsCommand } from './commands/forensics.js';
+import { addHdrCommand } from './commands/hdr.js';
 
 const COMMANDS = [
   addDerainCommand,
@@ -26,6 +27,7 @@ const COMMANDS = [
   addRetouchCommand,
   addUpscaleCommand,
   addRestoreAutoCommand,
+  addHdrCommand,
   addModelsCommand,
   addForensicsCommand,
 ];
@@ -34,6 +36,7 @@ const EXAMPLES = `Examples:
   $ clearsight derain examples/rain.png -o derained.png
   $ clearsight upscale photo.jpg -o big.png --scale 2 --size medium
   $ clearsight dehaze foggy.jpg -o clear.jpg --variant outdoor --quality 90 --json
+  $ clearsight hdr dark.jpg mid.jpg bright.jpg -o out.hdr --ldr out.jpg
   $ clearsight models`;
 
 function version(): string {

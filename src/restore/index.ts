@@ -24,3 +24,4 @@ export * from './dehaze/index.js';
 export * from './lowlight/index.js';
 export * from './derain/index.js';
 export * from './auto/index.js';
+export * from './hdr/index.js';

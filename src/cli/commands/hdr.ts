@@ -1,0 +1,234 @@
+/**
+ * `clearsight hdr a.jpg b.jpg c.jpg -o out.hdr [--ldr out.jpg] [--times ...|--ev ...] ...`:
+ * merge an exposure bracket into a ghost-free radiance map (library: readBracket + mergeHdr).
+ *
+ *   check options and every output path (fast: before any work; nothing existing is overwritten
+ *   without --force, the paths must differ from each other and from the inputs)
+ *   -> decode the exposures, read their EXIF exposure times (unless --times / --ev)
+ *   -> align, recover the response, deghost, merge (progress per stage, Ctrl-C)
+ *   -> encode every output in memory, then write them, each atomically; if a write fails, the
+ *      files this run already wrote are removed (no partial set of outputs)
+ *   -> a summary line, or one JSON object with --json.
+ */
+import { performance } from 'node:perf_hooks';
+import { basename, extname, resolve } from 'node:path';
+import { unlink } from 'node:fs/promises';
+import { Option, type Command } from 'commander';
+import {
+  assertOutputWritable,
+  bracketTimes,
+  ClearsightError,
+  encodeImage,
+  encodeRgbe,
+  ERROR_CODES,
+  formatFromPath,
+  formatTime,
+  HDR_MAX_FRAMES,
+  HDR_MIN_FRAMES,
+  invalidOption,
+  mergeHdr,
+  parseExposureTimes,
+  parseExposureValues,
+  readBracket,
+  TONE_MAPPERS,
+  writeFileAtomic,
+  type ImageFormat,
+  type ToneMapper,
+} from '../lib.js';
+import { choiceOption, integerOption } from '../options.js';
+import { createReporter, progressMode, type Reporter } from '../progress.js';
+import { untilAborted, watchInterrupts } from '../interrupt.js';
+
+interface HdrCliOptions {
+  output: string;
+  ldr?: string;
+  mask?: string;
+  times?: number[];
+  ev?: number[];
+  align: boolean;
+  deghost?: boolean;
+  reference?: number;
+  tonemap: ToneMapper;
+  fusion?: boolean;
+  maxShift?: number;
+  quality?: number;
+  json?: boolean;
+  force?: boolean;
+}
+
+/** The JSON object printed by --json. */
+export interface HdrSummary {
+  inputs: string[];
+  output: string;
+  ldr: string | null;
+  mask: string | null;
+  width: number;
+  height: number;
+  times: number[];
+  timesSource: 'times' | 'ev' | 'exif';
+  /** 0-based index of the reference exposure. */
+  reference: number;
+  shifts: { dx: number; dy: number }[];
+  deghost?: boolean;
+  /** Mean of the ghost mask: the share of the picture taken from the reference only. */
+  ghostFraction: number;
+  ldrMethod: 'fusion' | ToneMapper | null;
+  timings: Record<string, number>;
+  seconds: number;
+}
+
+const STAGES: Record<string, string> = {
+  prepare: 'preparing',
+  align: 'aligning (MTB)',
+  response: 'recovering the camera response',
+  deghost: 'finding ghosts',
+  merge: 'merging radiance',
+  fusion: 'exposure fusion',
+  tonemap: 'tone mapping',
+};
+
+export function addHdrCommand(program: Command): Command {
+  const cmd = program
+    .command('hdr')
+    .summary('merge an exposure bracket into a ghost-free HDR (.hdr) and an LDR preview')
+    .description(
+      'Merge 2 to 9 exposures of one scene into a radiance map (Radiance .hdr): MTB alignment of hand-held ' +
+        'brackets, Debevec-Malik camera response, deghosting against a reference exposure (moving things appear ' +
+        'once, as the reference saw them), and an LDR result by tone mapping (Reinhard global or a local ' +
+        'base/detail operator) or by exposure fusion (Mertens). Exposure times come from EXIF unless given.',
+    )
+    .argument('<inputs...>', `${HDR_MIN_FRAMES} to ${HDR_MAX_FRAMES} exposures (PNG, JPEG, TIFF, WebP, BMP), same size`)
+    .option('-o, --output <file.hdr>', 'radiance output, Radiance RGBE (.hdr), run-length encoded')
+    .option('--ldr <file>', 'LDR result (.jpg .png .webp .tif .bmp): tone mapped, or fused with --fusion')
+    .option('--mask <file.png>', 'ghost mask (white: taken from the reference exposure only)')
+    .addOption(new Option('--times <list>', 'exposure times in seconds, one per input, e.g. 1/320,1/80,1/20').argParser((v) => parseExposureTimes(v, '--times')).conflicts('ev'))
+    .addOption(new Option('--ev <list>', 'exposure values, one per input, e.g. -2,0,2').argParser((v) => parseExposureValues(v, '--ev')))
+    .option('--no-align', 'do not align (tripod brackets)')
+    .option('--deghost', 'remove ghosts of moving objects (default)')
+    .option('--no-deghost', 'plain merge: moving objects leave ghosts')
+    .addOption(integerOption('--reference <n>', 'reference exposure, 1-based (default: the middle exposure)', 1, HDR_MAX_FRAMES))
+    .addOption(choiceOption('--tonemap <method>', 'tone mapping for --ldr', TONE_MAPPERS, 'reinhard'))
+    .option('--fusion', 'make --ldr by exposure fusion (Mertens) instead of tone mapping')
+    .addOption(integerOption('--max-shift <px>', 'largest alignment shift searched (default 64)', 1, 4096))
+    .addOption(integerOption('--quality <q>', 'JPEG/WebP quality of --ldr 1-100 (default: JPEG 95, WebP lossless)', 1, 100))
+    .option('--json', 'print one JSON summary on stdout instead of progress and text')
+    .option('-f, --force', 'overwrite output files that exist')
+    .addHelpText('after', '\nExamples:\n  $ clearsight hdr dark.jpg mid.jpg bright.jpg -o out.hdr --ldr out.jpg\n  $ clearsight hdr a.png b.png c.png --ev -2,0,2 -o out.hdr --ldr fused.jpg --fusion --mask ghosts.png --json\n\nExit codes: see clearsight --help.')
+    .action(async (inputs: string[], opts: HdrCliOptions) => {
+      if (!opts.output) cmd.error("required option '-o, --output <file.hdr>' not specified");
+      await runHdr(inputs, opts);
+    });
+  return cmd;
+}
+
+export async function runHdr(inputs: string[], opts: HdrCliOptions): Promise<HdrSummary> {
+  const started = performance.now();
+  const force = opts.force ?? false;
+  const json = opts.json ?? false;
+  if (inputs.length < HDR_MIN_FRAMES || inputs.length > HDR_MAX_FRAMES) {
+    throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `hdr needs ${HDR_MIN_FRAMES} to ${HDR_MAX_FRAMES} exposures of the same scene, got ${inputs.length} input(s)`, { option: 'inputs', given: inputs.length });
+  }
+  if (opts.reference !== undefined && opts.reference > inputs.length) throw invalidOption('--reference', `an exposure number from 1 to ${inputs.length}`, opts.reference);
+  if (opts.fusion && !opts.ldr) warn('--fusion has no effect without --ldr');
+
+  // Outputs: checked before any work.
+  if (extname(opts.output).toLowerCase() !== '.hdr') {
+    throw new ClearsightError(ERROR_CODES.OUTPUT_UNSUPPORTED, `Cannot write "${opts.output}": the radiance output must be a Radiance .hdr file`, { path: opts.output });
+  }
+  const ldrFormat: ImageFormat | undefined = opts.ldr ? formatFromPath(opts.ldr) : undefined;
+  if (opts.mask) formatFromPath(opts.mask);
+  const outputs = [opts.output, opts.ldr, opts.mask].filter((p): p is string => p !== undefined);
+  const seen = new Map<string, string>();
+  for (const p of [...inputs.map((i) => ['input', i] as const), ...outputs.map((o) => ['output', o] as const)]) {
+    const key = resolve(p[1]);
+    const prev = seen.get(key);
+    if (prev && (prev === 'output' || p[0] === 'output')) {
+      throw invalidOption('--output', 'output paths different from each other and from the inputs', p[1]);
+    }
+    seen.set(key, p[0]);
+  }
+  for (const o of outputs) await assertOutputWritable(o, force);
+
+  const mode = progressMode(json);
+  let reporter: Reporter = createReporter(mode, 'merging');
+  const interrupts = watchInterrupts(() => reporter.stop());
+  const written: string[] = [];
+  try {
+    reporter.stage('decode');
+    const bracket = await untilAborted(readBracket(inputs, { signal: interrupts.signal }), interrupts.signal);
+    await interrupts.checkpoint();
+    const chosen = bracketTimes(bracket, { ...(opts.times ? { times: opts.times } : {}), ...(opts.ev ? { ev: opts.ev } : {}) });
+    const ldrMethod: HdrSummary['ldrMethod'] = opts.ldr ? (opts.fusion ? 'fusion' : opts.tonemap) : null;
+    const result = await untilAborted(
+      mergeHdr(bracket.frames, {
+        ...(chosen.times ? { times: chosen.times } : {}),
+        ...(chosen.ev ? { ev: chosen.ev } : {}),
+        align: opts.align,
+        deghost: opts.deghost ?? true,
+        ...(opts.reference !== undefined ? { reference: opts.reference - 1 } : {}),
+        ...(opts.maxShift !== undefined ? { maxShift: opts.maxShift } : {}),
+        ...(ldrMethod === 'fusion' ? { fusion: true } : ldrMethod ? { tonemap: ldrMethod } : {}),
+        signal: interrupts.signal,
+        onProgress: (e) => {
+          const label = STAGES[e.stage];
+          if (label) reporter.stage(label);
+        },
+      }),
+      interrupts.signal,
+    );
+    await interrupts.checkpoint();
+
+    // Encode everything first, so an encoder failure leaves no file at all.
+    reporter.stage('write');
+    const files: Array<[string, Buffer]> = [[opts.output, encodeRgbe(result.radiance, { comment: `clearsight hdr: ${inputs.length} exposures, times ${result.times.map(formatTime).join(',')} s` })]];
+    if (opts.ldr && ldrFormat && result.ldr) files.push([opts.ldr, await encodeImage(result.ldr, ldrFormat, { ...(opts.quality !== undefined ? { quality: opts.quality } : {}) })]);
+    if (opts.mask) files.push([opts.mask, await encodeImage(result.ghostMask, formatFromPath(opts.mask))]);
+    interrupts.writing();
+    for (const [path, bytes] of files) {
+      await writeFileAtomic(path, bytes, { force });
+      written.push(path);
+    }
+    reporter.stop();
+
+    let ghost = 0;
+    for (const v of result.ghostMask.data) ghost += v;
+    const summary: HdrSummary = {
+      inputs,
+      output: opts.output,
+      ldr: opts.ldr ?? null,
+      mask: opts.mask ?? null,
+      width: result.radiance.width,
+      height: result.radiance.height,
+      times: result.times,
+      timesSource: chosen.source,
+      reference: result.reference,
+      shifts: result.shifts,
+      deghost: opts.deghost ?? true,
+      ghostFraction: Math.round((ghost / result.ghostMask.data.length) * 1e4) / 1e4,
+      ldrMethod,
+      timings: result.timings,
+      seconds: Math.round(performance.now() - started) / 1000,
+    };
+    if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+    else {
+      const times = result.times.map(formatTime).join(', ');
+      const extra = [opts.ldr ? `${opts.ldr} (${ldrMethod})` : '', opts.mask ? `mask ${opts.mask}` : ''].filter(Boolean).join(', ');
+      process.stdout.write(
+        `${inputs.length} exposures (${summary.width}x${summary.height}, ${times} s from ${chosen.source}) -> ${opts.output}${extra ? `, ${extra}` : ''}; ` +
+          `reference ${basename(inputs[result.reference]!)}, ghosts ${(summary.ghostFraction * 100).toFixed(1)} %; ${summary.seconds.toFixed(1)} s\n`,
+      );
+    }
+    return summary;
+  } catch (err) {
+    // No partial set of outputs: remove what this run wrote before the failure.
+    for (const p of written) await unlink(p).catch(() => undefined);
+    throw err;
+  } finally {
+    reporter.stop();
+    interrupts.dispose();
+  }
+}
+
+function warn(message: string): void {
+  process.stderr.write(`clearsight: warning: ${message}\n`);
+}

@@ -1,0 +1,437 @@
+/**
+ * Radiance merge (Debevec & Malik's weighted average of ln E = g(Z) - ln dt) and deghosting by
+ * consistency with a reference exposure.
+ *
+ * Deghosting: after exposure normalisation through the response curve, each code of each
+ * exposure says "ln E lies in this interval": L +- tol for a well-exposed code (tol grows where
+ * the curve is steep, i.e. where one code step is a large radiance step, and with noise), and a
+ * half-line for a clipped code (saturated: ln E >= L(zHigh); black: ln E <= L(zLow)). An exposure
+ * disagrees with the reference where its interval and the reference's do not overlap; the gap
+ * (log units, largest over the channels, smoothed a little against noise) becomes a soft ghost
+ * mask, dilated to cover the whole object and feathered so there is no visible seam. The merge
+ * weight of that exposure is multiplied by (1 - mask): in a ghost region the result comes from
+ * the reference and from the exposures that agree with it, so a moving object appears once, as
+ * the reference saw it.
+ */
+import { boxMeanInto } from '../../core/filters/box.js';
+import { minFilterInto } from '../../core/filters/minFilter.js';
+import type { ResponseCurve } from './response.js';
+
+/** Default clipping codes (JPEG noise keeps saturation a bit below 255). */
+export const CLIP_LOW = 4;
+export const CLIP_HIGH = 250;
+
+/**
+ * Per channel, the codes at or below `low` / at or above `high` are clipped (no information
+ * beyond a bound). Film scans and some cameras have a black level well above 0 (the memorial
+ * scans sit at codes 13-18): codes there say nothing about radiance.
+ */
+export interface ClipLevels {
+  low: readonly [number, number, number];
+  high: readonly [number, number, number];
+}
+
+export const DEFAULT_CLIP: ClipLevels = { low: [CLIP_LOW, CLIP_LOW, CLIP_LOW], high: [CLIP_HIGH, CLIP_HIGH, CLIP_HIGH] };
+
+/**
+ * Clip levels from the bracket itself. Black: the 5th percentile of the shortest exposure (mostly
+ * dark in a real bracket: its shadows sit on the black level), trusted up to 24. White: the
+ * 99.9th percentile of the longest exposure when it is 230..254 (a camera or scan saturating
+ * below 255), else the default. A margin of 4 codes is added for noise.
+ */
+export function estimateClipLevels(codes: readonly Uint8Array[], times: readonly number[]): ClipLevels {
+  const shortest = codes[times.indexOf(Math.min(...times))]!;
+  const longest = codes[times.indexOf(Math.max(...times))]!;
+  const low: number[] = [];
+  const high: number[] = [];
+  for (let c = 0; c < 3; c++) {
+    const black = Math.min(24, channelPercentile(shortest, c, 0.05));
+    const white = channelPercentile(longest, c, 0.999);
+    low.push(Math.max(CLIP_LOW, black + 4));
+    high.push(white >= 230 && white < 255 ? Math.min(CLIP_HIGH, white - 4) : CLIP_HIGH);
+  }
+  return { low: [low[0]!, low[1]!, low[2]!], high: [high[0]!, high[1]!, high[2]!] };
+}
+
+function channelPercentile(codes: Uint8Array, c: number, p: number): number {
+  const hist = new Uint32Array(256);
+  const step = 3 * Math.max(1, Math.floor(codes.length / 3 / 300000));
+  let n = 0;
+  for (let k = c; k < codes.length; k += step) {
+    hist[codes[k]!]++;
+    n++;
+  }
+  let acc = 0;
+  for (let z = 0; z < 256; z++) {
+    acc += hist[z]!;
+    if (acc >= p * n) return z;
+  }
+  return 255;
+}
+
+/** Merge weight of a code in channel c: a hat over the unclipped codes, 0 on clipped ones. */
+export function mergeWeightTable(clip: ClipLevels = DEFAULT_CLIP, c = 1): Float32Array {
+  const lo = clip.low[c as 0 | 1 | 2];
+  const hi = clip.high[c as 0 | 1 | 2];
+  const w = new Float32Array(256);
+  for (let z = 0; z < 256; z++) {
+    if (z <= lo || z >= hi) w[z] = 0;
+    else w[z] = Math.min(z - lo, hi - z) / ((hi - lo) / 2);
+  }
+  return w;
+}
+
+/** ln E tables: lut[j][c][z] = g_c(z) - ln dt_j. */
+function logTables(response: ResponseCurve, times: readonly number[]): Float32Array[][] {
+  return times.map((t) => {
+    const lt = Math.log(t);
+    return [0, 1, 2].map((c) => {
+      const g = response.log[c as 0 | 1 | 2];
+      const out = new Float32Array(256);
+      for (let z = 0; z < 256; z++) out[z] = g[z]! - lt;
+      return out;
+    });
+  });
+}
+
+export interface MergeInput {
+  /** Aligned 8-bit codes, interleaved RGB, one per exposure. */
+  codes: readonly Uint8Array[];
+  width: number;
+  height: number;
+  times: readonly number[];
+  response: ResponseCurve;
+  /** Per exposure: width*height weights in [0, 1] (1 - ghost mask), or null for 1 everywhere. */
+  consistency?: readonly (Float32Array | null)[];
+  /** Clipping codes per channel (default 4 and 250). */
+  clip?: ClipLevels;
+  /** Index of the reference exposure: fully clipped or fully rejected pixels come from it (or from the consistent extreme exposure). */
+  reference: number;
+}
+
+/**
+ * Linear radiance (interleaved RGB Float32, arbitrary common scale): per channel, the weighted
+ * mean of E_j = exp(g(Z_j)) / dt_j with hat weights times consistency. (Debevec & Malik average
+ * ln E; averaging E itself is the maximum-likelihood choice for shot noise, and spares an exp per
+ * sample.) Pixels clipped in every usable exposure take the shortest exposure (saturated) or the
+ * longest (black), the best bounds the bracket has.
+ */
+export function mergeRadiance(input: MergeInput): Float32Array {
+  const { codes, width, height, times, response, reference } = input;
+  const P = codes.length;
+  const n = width * height;
+  const lut = logTables(response, times);
+  const clip = input.clip ?? DEFAULT_CLIP;
+  const W = [0, 1, 2].map((c) => mergeWeightTable(clip, c));
+  const shortest = times.indexOf(Math.min(...times));
+  const longest = times.indexOf(Math.max(...times));
+  const cons = input.consistency ?? [];
+  // Per exposure, one table interleaving [w, w * E] per code and channel: two lookups per sample.
+  const tables = codes.map((_, j) => {
+    const t = new Float32Array(256 * 6);
+    for (let c = 0; c < 3; c++) {
+      for (let z = 0; z < 256; z++) {
+        t[(z * 3 + c) * 2] = W[c]![z]!;
+        t[(z * 3 + c) * 2 + 1] = W[c]![z]! * Math.exp(lut[j]![c]![z]!);
+      }
+    }
+    return t;
+  });
+  const linear = lut.map((per) => per.map((l) => l.map(Math.exp)));
+  const consArr: (Float32Array | null)[] = codes.map((_, j) => cons[j] ?? null);
+  const out = new Float32Array(n * 3);
+  // Pixel-major with the sums in registers: each input is read once and the output written once
+  // (a frame-major pass would stream two n*3 accumulators through memory once per exposure).
+  for (let i = 0, k = 0; i < n; i++, k += 3) {
+    let w0 = 0, w1 = 0, w2 = 0, a0 = 0, a1 = 0, a2 = 0;
+    for (let j = 0; j < P; j++) {
+      const cw = consArr[j];
+      const m = cw === null ? 1 : cw[i]!;
+      if (m === 0) continue;
+      const cj = codes[j]!;
+      const t = tables[j]!;
+      const ia = cj[k]! * 6;
+      const ib = cj[k + 1]! * 6 + 2;
+      const ic = cj[k + 2]! * 6 + 4;
+      w0 += m * t[ia]!;
+      a0 += m * t[ia + 1]!;
+      w1 += m * t[ib]!;
+      a1 += m * t[ib + 1]!;
+      w2 += m * t[ic]!;
+      a2 += m * t[ic + 1]!;
+    }
+    out[k] = a0 / w0;
+    out[k + 1] = a1 / w1;
+    out[k + 2] = a2 / w2;
+    if (!(w0 > 1e-4 && w1 > 1e-4 && w2 > 1e-4)) {
+      for (let c = 0; c < 3; c++) if (!(([w0, w1, w2][c]!) > 1e-4)) out[k + c] = fallback(codes, linear, clip, cons, i, k, c as 0 | 1 | 2, reference, shortest, longest);
+    }
+  }
+  return out;
+}
+
+/** Nothing usable: clipped everywhere, or every well-exposed sample was rejected as a ghost. */
+function fallback(codes: readonly Uint8Array[], linear: Float32Array[][], clip: ClipLevels, cons: readonly (Float32Array | null)[], i: number, k: number, c: 0 | 1 | 2, reference: number, shortest: number, longest: number): number {
+  const zr = codes[reference]![k + c]!;
+  let pick = reference;
+  if (zr >= clip.high[c]) pick = consistentOr(cons, i, shortest, reference);
+  else if (zr <= clip.low[c]) pick = consistentOr(cons, i, longest, reference);
+  return linear[pick]![c]![codes[pick]![k + c]!]!;
+}
+
+function consistentOr(cons: readonly (Float32Array | null)[], i: number, wanted: number, fallback: number): number {
+  const c = cons[wanted];
+  return !c || c[i]! > 0.5 ? wanted : fallback;
+}
+
+export interface DeghostOptions {
+  /**
+   * Smallest disagreement (ln units of radiance, i.e. 0.3 = 35 %) that can count as a ghost; the
+   * actual threshold of each exposure is the larger of this and 3 robust sigmas of its
+   * (smoothed) disagreement with the reference over the frame, so noisy brackets (film grain,
+   * high ISO) do not light up everywhere. Default 0.3.
+   */
+  threshold?: number;
+  /** Radius of the box that averages the signed disagreement before thresholding (noise). Default 2. */
+  smooth?: number;
+  /** Noise of a code, in codes: a code z means "somewhere in z +- noise". Default 4. */
+  noise?: number;
+  /** Dilation radius in pixels (default 0.6% of the smaller side, >= 2). */
+  dilate?: number;
+  /** Feather radius in pixels (default = dilate). */
+  feather?: number;
+}
+
+/** The pixels of an exposure holding real data: x0 <= x < x1, y0 <= y < y1. */
+export interface ValidRect {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+export interface DeghostResult {
+  /** Per exposure: 1 - ghost mask (the reference: null, i.e. 1). */
+  consistency: (Float32Array | null)[];
+  /** max over the exposures of the feathered ghost masks, width*height in [0, 1]. */
+  mask: Float32Array;
+  /** Per exposure: the threshold used (ln units) and the median log offset removed (curve misfit). */
+  thresholds: number[];
+  offsets: number[];
+}
+
+/** Codes counted as well exposed when estimating offsets and noise. */
+const WELL_LOW = 20;
+const WELL_HIGH = 235;
+
+/**
+ * Ghost masks of every exposure against the reference. `valid` optionally gives, per exposure,
+ * the rectangle that holds real data (after an alignment shift the replicated border does not):
+ * outside it the exposure is rejected.
+ */
+export function detectGhosts(input: Omit<MergeInput, 'consistency'>, opts: DeghostOptions = {}, valid?: readonly (ValidRect | null)[]): DeghostResult {
+  const { codes, width, height } = input;
+  const dilate = Math.max(2, Math.round(opts.dilate ?? 0.006 * Math.min(width, height)));
+  const feather = Math.max(1, Math.round(opts.feather ?? dilate));
+  // Masks are smooth (dilated, feathered over ~0.6 % of the picture): from ~5 MP they are found
+  // on every f-th pixel and upsampled (12 MP: f = 3, 9x less work).
+  const f = Math.max(1, Math.floor(Math.sqrt((width * height) / 1.2e6)));
+  if (f === 1) return detectGhostsAt(input, opts, dilate, feather, valid);
+  const w = Math.floor(width / f);
+  const h = Math.floor(height / f);
+  const small = codes.map((c) => decimateCodes(c, width, w, h, f));
+  const rects = valid?.map((r) => (r ? { x0: Math.ceil(r.x0 / f), y0: Math.ceil(r.y0 / f), x1: Math.floor(r.x1 / f), y1: Math.floor(r.y1 / f) } : null));
+  const res = detectGhostsAt({ ...input, codes: small, width: w, height: h }, opts, Math.max(1, Math.round(dilate / f)), Math.max(1, Math.round(feather / f)), rects);
+  return {
+    ...res,
+    consistency: res.consistency.map((c) => (c ? upsampleBilinear(c, w, h, width, height, f) : null)),
+    mask: upsampleBilinear(res.mask, w, h, width, height, f),
+  };
+}
+
+/**
+ * One pixel per f x f block (its top-left one) of interleaved RGB codes. Decimation rather than
+ * block means: every exposure is sampled at the same pixels, so the comparison stays exact, and
+ * the disagreement is smoothed afterwards anyway.
+ */
+function decimateCodes(src: Uint8Array, width: number, w: number, h: number, f: number): Uint8Array {
+  const out = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) {
+    const r = y * f * width * 3;
+    const o = y * w * 3;
+    for (let x = 0, p = r; x < w; x++, p += 3 * f) {
+      out[o + x * 3] = src[p]!;
+      out[o + x * 3 + 1] = src[p + 1]!;
+      out[o + x * 3 + 2] = src[p + 2]!;
+    }
+  }
+  return out;
+}
+
+/**
+ * Upsampling of a w x h plane of f x f block values to width x height: nearest block (the maps
+ * are feathered over many blocks, so a step of 1/f of a feather is invisible), one row built and
+ * copied f times; the border beyond w*f or h*f repeats the last block.
+ */
+function upsampleBilinear(src: Float32Array, w: number, h: number, width: number, height: number, f: number): Float32Array {
+  const out = new Float32Array(width * height);
+  const xs = new Int32Array(width);
+  for (let x = 0; x < width; x++) xs[x] = Math.min(w - 1, Math.floor(x / f));
+  for (let y = 0; y < height; y += f) {
+    const sy = Math.min(h - 1, Math.floor(y / f));
+    const r = sy * w;
+    const o = y * width;
+    for (let x = 0; x < width; x++) out[o + x] = src[r + xs[x]!]!;
+    for (let k = 1; k < f && y + k < height; k++) out.copyWithin(o + k * width, o, o + width);
+  }
+  return out;
+}
+
+function detectGhostsAt(input: Omit<MergeInput, 'consistency'>, opts: DeghostOptions, dilate: number, feather: number, valid?: readonly (ValidRect | null)[]): DeghostResult {
+  const { codes, width, height, times, response, reference } = input;
+  const n = width * height;
+  const minThreshold = opts.threshold ?? 0.3;
+  const smooth = Math.max(0, Math.round(opts.smooth ?? 2));
+  const noise = Math.max(0, Math.min(64, Math.round(opts.noise ?? 4)));
+  const clip = input.clip ?? DEFAULT_CLIP;
+  const lut = logTables(response, times);
+  // Interval tables: a well-exposed code z means ln E in [L(z - noise), L(z + noise)]; a clipped
+  // code a half-line beyond the clipping level.
+  const lo: Float32Array[][] = [];
+  const hi: Float32Array[][] = [];
+  for (let j = 0; j < codes.length; j++) {
+    lo.push([]);
+    hi.push([]);
+    for (let c = 0; c < 3; c++) {
+      const L = lut[j]![c]!;
+      const l = new Float32Array(256);
+      const h = new Float32Array(256);
+      const clipLow = clip.low[c as 0 | 1 | 2];
+      const clipHigh = clip.high[c as 0 | 1 | 2];
+      for (let z = 0; z < 256; z++) {
+        // +-noise codes around z, read through the curve: wide where the curve is steep (dark
+        // codes), so noisy shadows are not taken for motion.
+        // Near the clipping levels (a film toe or shoulder, a sensor's black level) curves fit
+        // worst and codes are least trustworthy: widen the interval by up to 1 ln unit in the
+        // 24 codes above black and 0.5 in the 12 codes below white.
+        const toe = Math.max(0, 1 - (z - clipLow) / 24);
+        const shoulder = 0.5 * Math.max(0, 1 - (clipHigh - z) / 12);
+        l[z] = z <= clipLow ? -1e30 : L[Math.max(0, Math.min(z, clipHigh) - noise)]! - toe - shoulder;
+        h[z] = z >= clipHigh ? 1e30 : L[Math.min(255, Math.max(z, clipLow) + noise)]! + toe + shoulder;
+      }
+      lo[j]!.push(l);
+      hi[j]!.push(h);
+    }
+  }
+  const consistency: (Float32Array | null)[] = [];
+  const thresholds: number[] = [];
+  const offsets: number[] = [];
+  const mask = new Float32Array(n);
+  const diff = new Float32Array(n);
+  const tmp = new Float32Array(n);
+  const tmp2 = new Float32Array(n);
+  const ref = codes[reference]!;
+  const [r0, r1, r2] = lo[reference]!;
+  const [s0, s1, s2] = hi[reference]!;
+  for (let j = 0; j < codes.length; j++) {
+    if (j === reference) {
+      consistency.push(null);
+      thresholds.push(0);
+      offsets.push(0);
+      continue;
+    }
+    const cj = codes[j]!;
+    const offset = medianOffset(cj, ref, lut[j]!, lut[reference]!, n);
+    const [l0, l1, l2] = lo[j]!;
+    const [h0, h1, h2] = hi[j]!;
+    // Signed gap between the exposure's interval (minus the offset) and the reference's, per
+    // channel; the channel with the largest magnitude speaks for the pixel.
+    for (let i = 0, k = 0; i < n; i++, k += 3) {
+      const a = signedGap(l0![cj[k]!]! - offset, h0![cj[k]!]! - offset, r0![ref[k]!]!, s0![ref[k]!]!);
+      const b = signedGap(l1![cj[k + 1]!]! - offset, h1![cj[k + 1]!]! - offset, r1![ref[k + 1]!]!, s1![ref[k + 1]!]!);
+      const c = signedGap(l2![cj[k + 2]!]! - offset, h2![cj[k + 2]!]! - offset, r2![ref[k + 2]!]!, s2![ref[k + 2]!]!);
+      let g = Math.abs(a) >= Math.abs(b) ? a : b;
+      if (Math.abs(c) > Math.abs(g)) g = c;
+      // Bounded, so one wild pixel cannot dominate its neighbourhood after smoothing.
+      diff[i] = g > 3 ? 3 : g < -3 ? -3 : g;
+    }
+    if (smooth > 0) boxMeanInto(diff, width, height, smooth, diff, tmp);
+    const threshold = Math.max(minThreshold, 3 * robustSigma(diff, cj, ref, n));
+    thresholds.push(threshold);
+    offsets.push(offset);
+    // Soft threshold: 0 below the threshold, 1 from twice the threshold.
+    const rect = valid?.[j] ?? { x0: 0, y0: 0, x1: width, y1: height };
+    for (let y = 0; y < height; y++) {
+      const row = y * width;
+      const inside = y >= rect.y0 && y < rect.y1;
+      for (let x = 0; x < width; x++) {
+        const i = row + x;
+        if (!inside || x < rect.x0 || x >= rect.x1) {
+          tmp[i] = -1;
+          continue;
+        }
+        const v = (Math.abs(diff[i]!) - threshold) / threshold;
+        // Negated for the max filter below (max = -min(-x)).
+        tmp[i] = v <= 0 ? 0 : v >= 1 ? -1 : -v;
+      }
+    }
+    // Dilate to cover the object's outline, then feather twice (~triangle), so seams are soft.
+    minFilterInto(tmp, width, height, dilate, diff);
+    for (let i = 0; i < n; i++) diff[i] = -diff[i]!;
+    boxMeanInto(diff, width, height, feather, tmp, tmp2);
+    boxMeanInto(tmp, width, height, feather, diff, tmp2);
+    const cons = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = diff[i]! * 1.5; // keep the core of a dilated region fully masked
+      const m = v > 1 ? 1 : v;
+      cons[i] = 1 - m;
+      if (m > mask[i]!) mask[i] = m;
+    }
+    consistency.push(cons);
+  }
+  return { consistency, mask, thresholds, offsets };
+}
+
+function signedGap(lj: number, hj: number, lr: number, hr: number): number {
+  if (lj > hr) return lj - hr;
+  if (hj < lr) return hj - lr;
+  return 0;
+}
+
+/** Median of L_j - L_ref over well-exposed pixel pairs (green), on a subsample: the response curve's misfit between two exposures. */
+function medianOffset(cj: Uint8Array, ref: Uint8Array, lutJ: Float32Array[], lutR: Float32Array[], n: number): number {
+  const step = Math.max(1, Math.floor(n / 100000));
+  const d = new Float32Array(Math.ceil(n / step));
+  let m = 0;
+  const gj = lutJ[1]!;
+  const gr = lutR[1]!;
+  for (let i = 0; i < n; i += step) {
+    const a = cj[i * 3 + 1]!;
+    const b = ref[i * 3 + 1]!;
+    if (a >= WELL_LOW && a <= WELL_HIGH && b >= WELL_LOW && b <= WELL_HIGH) d[m++] = gj[a]! - gr[b]!;
+  }
+  // Trusted only with a real overlap (2 % of the frame), and bounded: far-apart exposures overlap
+  // only at the ends of the curve, where its misfit says little about the rest.
+  if (m < Math.max(100, 0.02 * d.length)) return 0;
+  const med = median(d.subarray(0, m));
+  return Math.max(-0.3, Math.min(0.3, med));
+}
+
+/** 1.4826 * median |diff| over pixels well exposed in both (a subsample): the noise of the smoothed disagreement. */
+function robustSigma(diff: Float32Array, cj: Uint8Array, ref: Uint8Array, n: number): number {
+  const step = Math.max(1, Math.floor(n / 100000));
+  const d = new Float32Array(Math.ceil(n / step));
+  let m = 0;
+  for (let i = 0; i < n; i += step) {
+    const a = cj[i * 3 + 1]!;
+    const b = ref[i * 3 + 1]!;
+    if (a >= WELL_LOW && a <= WELL_HIGH && b >= WELL_LOW && b <= WELL_HIGH) d[m++] = Math.abs(diff[i]!);
+  }
+  return m < 100 ? 0 : 1.4826 * median(d.subarray(0, m));
+}
+
+/** Median of a typed array (sorted in place; numeric typed-array sort, no comparator). */
+function median(d: Float32Array): number {
+  d.sort();
+  return d[d.length >> 1]!;
+}
