@@ -94,7 +94,7 @@ export interface VideoInfo {
   hasAudio: boolean;
 }
 
-export interface DecodeOptions extends Pick<TaskControl, 'signal'> {
+export interface VideoDecodeOptions extends Pick<TaskControl, 'signal'> {
   /** Export motion vectors and intra maps (default true). */
   motionVectors?: boolean;
 }
@@ -119,7 +119,7 @@ export async function probeVideo(path: string): Promise<VideoInfo> {
  * vectors. Decoding runs single-threaded: FFmpeg's frame threading makes vector export
  * unreliable on B-frame streams.
  */
-export async function* decodeVideo(path: string, options: DecodeOptions = {}): AsyncGenerator<DecodedFrame> {
+export async function* decodeVideo(path: string, options: VideoDecodeOptions = {}): AsyncGenerator<DecodedFrame> {
   const wantVectors = options.motionVectors ?? true;
   if (typeof wantVectors !== 'boolean') throw invalidOption('motionVectors', 'a boolean', wantVectors);
   const input = await openInput(path);
@@ -330,7 +330,7 @@ function corrupt(path: string, code: number): ClearsightError {
 // ---------------------------------------------------------------------------------------------
 // Encoding
 
-export interface EncodeOptions {
+export interface VideoEncodeOptions {
   width: number;
   height: number;
   /** Frames per second of the output (default 25). */
@@ -361,7 +361,7 @@ export class VideoWriter {
   private constructor(
     private readonly target: string,
     private readonly tmp: string,
-    private readonly options: EncodeOptions,
+    private readonly options: VideoEncodeOptions,
     private readonly ctx: CodecContext,
     private readonly fmt: FormatContext,
     private readonly videoStreamIndex: number,
@@ -369,7 +369,7 @@ export class VideoWriter {
     this.packet.alloc();
   }
 
-  static async open(path: string, options: EncodeOptions): Promise<VideoWriter> {
+  static async open(path: string, options: VideoEncodeOptions): Promise<VideoWriter> {
     validateEncodeOptions(options);
     await assertOutputWritable(path, options.force ?? false);
     const target = resolve(path);
@@ -572,7 +572,7 @@ class AudioCopier {
   }
 }
 
-function validateEncodeOptions(o: EncodeOptions): void {
+function validateEncodeOptions(o: VideoEncodeOptions): void {
   if (!Number.isInteger(o.width) || o.width < 16 || o.width % 2) throw invalidOption('width', 'an even integer >= 16', o.width);
   if (!Number.isInteger(o.height) || o.height < 16 || o.height % 2) throw invalidOption('height', 'an even integer >= 16', o.height);
   if (o.fps !== undefined && !(o.fps > 0 && o.fps <= 1000)) throw invalidOption('fps', 'a number in (0, 1000]', o.fps);

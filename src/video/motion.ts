@@ -77,6 +77,13 @@ export function lumaSampleQpel(p: LumaPlane, qx: number, qy: number): number {
 /** The w x h prediction of the block at (x, y) from `ref` displaced by (mvX, mvY) quarter pels. */
 export function predictBlock(ref: LumaPlane, x: number, y: number, w: number, h: number, mvX: number, mvY: number): Uint8Array {
   const out = new Uint8Array(w * h);
+  if ((mvX & 3) === 0 && (mvY & 3) === 0) {
+    // Whole-pixel vector: a copy with edge clamping (same result, no filter evaluation).
+    const dx = mvX >> 2;
+    const dy = mvY >> 2;
+    for (let j = 0; j < h; j++) for (let i = 0; i < w; i++) out[j * w + i] = px(ref, x + i + dx, y + j + dy);
+    return out;
+  }
   for (let j = 0; j < h; j++) {
     for (let i = 0; i < w; i++) out[j * w + i] = lumaSampleQpel(ref, (x + i) * 4 + mvX, (y + j) * 4 + mvY);
   }

@@ -20,7 +20,7 @@ import { createImage } from '../core/image/types.js';
 import { ClearsightError, ERROR_CODES, invalidOption } from '../core/errors.js';
 import { boxFilter, minFilter } from '../core/filters/index.js';
 import { report, throwIfAborted, type TaskControl } from '../core/progress.js';
-import { ImageModel } from '../core/models/imageModel.js';
+import { ImageModel, type LoadModelOptions } from '../core/models/imageModel.js';
 import { ESRGAN_SCALES, ESRGAN_SIZES, type EsrganScale, type EsrganSize } from '../core/models/registry.js';
 import { upscale, upscaleModelName } from '../restore/index.js';
 import { MACROBLOCK, decodeVideo, probeVideo, rgbToYuv, VideoWriter, yuvToRgb, type DecodedFrame, type PictureType } from './codec.js';
@@ -32,7 +32,7 @@ export type Upscaler = (img: RawImage, control?: TaskControl) => Promise<RawImag
 export type VsrMode = 'full' | 'codec';
 export const VSR_MODES: readonly VsrMode[] = ['full', 'codec'];
 
-export interface VsrOptions extends TaskControl {
+export interface VsrOptions extends TaskControl, LoadModelOptions {
   /** Enlargement factor (default 4). */
   scale?: EsrganScale;
   /** ESRGAN size (default 'slim'); ignored when `upscaler` is given. */
@@ -135,7 +135,7 @@ interface Processed {
  */
 export async function* superResolveFrames(frames: AsyncIterable<DecodedFrame>, options: VsrOptions = {}): AsyncGenerator<VsrFrame> {
   const o = resolveVsrOptions(options);
-  const own = options.upscaler ? undefined : await ImageModel.load(upscaleModelName({ scale: o.scale, size: options.size }));
+  const own = options.upscaler ? undefined : await ImageModel.load(upscaleModelName({ scale: o.scale, size: options.size }), { device: options.device, threads: options.threads, cacheDir: options.cacheDir });
   const net: Upscaler = options.upscaler ?? ((img, control) => upscale(img, { scale: o.scale, size: options.size, model: own, signal: control?.signal }));
   const store = new Map<number, Processed>();
   const ready = new Map<number, VsrFrame>();
