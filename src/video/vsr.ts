@@ -57,7 +57,7 @@ export interface VsrOptions extends TaskControl, LoadModelOptions {
 }
 
 /** Why a frame was computed in full, or 'partial' when only changed tiles ran. */
-export type FrameDecision = 'intra' | 'scene-cut' | 'refresh' | 'no-reference' | 'mostly-changed' | 'mode-full' | 'partial';
+export type FrameDecision = 'intra' | 'scene-cut' | 'no-vectors' | 'refresh' | 'no-reference' | 'mostly-changed' | 'mode-full' | 'partial';
 
 export interface VsrFrame {
   index: number;
@@ -196,6 +196,8 @@ async function superResolveOne(f: DecodedFrame, store: Map<number, Processed>, n
   const past = [...store.values()].filter((p) => p.index < f.index).sort((a, b) => b.index - a.index).slice(0, PAST_CANDIDATES);
   const future = [...store.values()].filter((p) => p.index > f.index).sort((a, b) => a.index - b.index).slice(0, FUTURE_CANDIDATES);
   if (past.length === 0 && future.length === 0) return full('no-reference');
+  // FFmpeg's HEVC decoder exports no vectors: every frame would look like a cut.
+  if (f.vectors.length === 0) return full('no-vectors');
   let intra = 0;
   for (const v of f.intra) intra += v;
   if (intra / totalBlocks >= o.sceneCut) return full('scene-cut');
