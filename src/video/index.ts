@@ -33,6 +33,7 @@ export {
   resolveVsrOptions,
   planWindows,
   warpPrediction,
+  addUpscaledResidual,
   changedWeights,
   pyramidOrder,
   VSR_MODES,

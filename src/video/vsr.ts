@@ -52,6 +52,12 @@ export interface VsrOptions extends TaskControl, LoadModelOptions {
   margin?: number;
   /** Fraction of intra macroblocks above which a P/B picture counts as a scene cut (default 0.5). */
   sceneCut?: number;
+  /**
+   * Add the LR luma residual (decoded minus motion-compensated prediction), bilinearly upscaled,
+   * to the warped HR prediction, the way a decoder adds the residual to its prediction (default
+   * true). Lets skipped blocks follow small changes and keeps the recurrence from drifting.
+   */
+  residualCorrection?: boolean;
   /** Replace the network (tests, other models). Must return an image `scale` times larger. */
   upscaler?: Upscaler;
 }
@@ -95,6 +101,7 @@ interface Resolved {
   tile: number;
   margin: number;
   sceneCut: number;
+  residualCorrection: boolean;
 }
 
 export function resolveVsrOptions(o: VsrOptions): Resolved {
@@ -114,7 +121,9 @@ export function resolveVsrOptions(o: VsrOptions): Resolved {
   const sceneCut = o.sceneCut ?? 0.5;
   if (typeof sceneCut !== 'number' || !(sceneCut > 0 && sceneCut <= 1)) throw invalidOption('sceneCut', 'a number in (0, 1]', sceneCut);
   if (o.upscaler !== undefined && typeof o.upscaler !== 'function') throw invalidOption('upscaler', 'a function', o.upscaler);
-  return { scale, mode, skipThreshold, refresh, tile, margin, sceneCut };
+  const residualCorrection = o.residualCorrection ?? true;
+  if (typeof residualCorrection !== 'boolean') throw invalidOption('residualCorrection', 'a boolean', residualCorrection);
+  return { scale, mode, skipThreshold, refresh, tile, margin, sceneCut, residualCorrection };
 }
 
 /** Blend width (LR pixels) between network tiles and warped prediction; must be <= margin / 2. */
@@ -218,6 +227,7 @@ async function superResolveOne(f: DecodedFrame, store: Map<number, Processed>, n
 
   const refs = new Map([...past, ...future].map((p) => [p.index, p.hr]));
   const hr = warpPrediction(analysis.blocks, refs, f.width, f.height, o.scale);
+  if (o.residualCorrection) addUpscaledResidual(hr, f.y, analysis.prediction, f.width, f.height, o.scale);
   if (windows.length > 0) {
     const s = o.scale;
     const netOut = createImage(f.width * s, f.height * s, 3);
@@ -317,6 +327,41 @@ export function warpPrediction(blocks: readonly CompensatedBlock[], refs: Readon
     }
   }
   return out;
+}
+
+/**
+ * hr += bilinear upscale of (decoded - prediction) luma, as the same change on R, G and B (a
+ * luma step with unchanged chroma is a grey step in BT.601). Units: 8-bit limited-range levels.
+ */
+export function addUpscaledResidual(hr: RawImage, decoded: Uint8Array, prediction: Uint8Array, width: number, height: number, scale: number): void {
+  const r = new Float32Array(width * height);
+  let any = false;
+  for (let i = 0; i < r.length; i++) {
+    r[i] = (decoded[i] - prediction[i]) / 219;
+    if (r[i] !== 0) any = true;
+  }
+  if (!any) return;
+  const W = hr.width;
+  for (let Y = 0; Y < hr.height; Y++) {
+    // Pixel centres: HR (Y + 0.5) / s - 0.5 in LR coordinates.
+    const fy = Math.min(height - 1, Math.max(0, (Y + 0.5) / scale - 0.5));
+    const y0 = Math.floor(fy);
+    const y1 = Math.min(height - 1, y0 + 1);
+    const wy = fy - y0;
+    for (let X = 0; X < W; X++) {
+      const fx = Math.min(width - 1, Math.max(0, (X + 0.5) / scale - 0.5));
+      const x0 = Math.floor(fx);
+      const x1 = Math.min(width - 1, x0 + 1);
+      const wx = fx - x0;
+      const d = (1 - wy) * ((1 - wx) * r[y0 * width + x0] + wx * r[y0 * width + x1]) + wy * ((1 - wx) * r[y1 * width + x0] + wx * r[y1 * width + x1]);
+      if (d === 0) continue;
+      const o = (Y * W + X) * 3;
+      for (let k = 0; k < 3; k++) {
+        const v = hr.data[o + k] + d;
+        hr.data[o + k] = v < 0 ? 0 : v > 1 ? 1 : v;
+      }
+    }
+  }
 }
 
 function sampleBilinear(img: RawImage, x: number, y: number, out: Float32Array, o: number, wgt: number): void {
