@@ -37,7 +37,7 @@ import { psnr, ssim, rgbToYMatlab } from '../src/core/metrics/index.js';
 import { ImageModel } from '../src/core/models/imageModel.js';
 import { upscale, upscaleModelName } from '../src/restore/index.js';
 import { decodeVideo, rgbToYuv, superResolveFrames, VideoWriter, yuvToRgb, type DecodedFrame, type Upscaler, type VsrOptions } from '../src/video/index.js';
-import { commandLine, machineInfo, mean, round, table, timestamp, writeJsonPair, writeSvgPng, svgDoc, text, line, legend, niceStep, FONT } from './lib/common.js';
+import { commandLine, loadavg, machineInfo, mean, round, table, timestamp, writeJsonPair, writeSvgPng, svgDoc, text, line, legend, niceStep, FONT } from './lib/common.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
@@ -89,9 +89,30 @@ interface MethodResult {
   skippedFraction: number;
   fps: number;
   seconds: number;
+  /** Process CPU seconds (user + system, all threads): less sensitive to other load than wall time. */
+  cpuSeconds: number;
+  /** frames / cpuSeconds. */
+  framesPerCpuSecond: number;
   flicker: number;
+  /** mean_t mean |(Y_t - Y_(t-1)) - (GT_t - GT_(t-1))|: temporal-difference error vs GT. */
+  temporalError: number;
   fullFrames: number;
   decisions: Record<string, number>;
+}
+
+function cpuSince(c0: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(c0);
+  return (d.user + d.system) / 1e6;
+}
+
+function temporalErrorOf(ys: readonly Float32Array[], gts: readonly Float32Array[]): number {
+  const d: number[] = [];
+  for (let t = 1; t < ys.length; t++) {
+    let s = 0;
+    for (let i = 0; i < ys[t].length; i++) s += Math.abs(ys[t][i] - ys[t - 1][i] - (gts[t][i] - gts[t - 1][i]));
+    d.push(s / ys[t].length);
+  }
+  return mean(d);
 }
 
 function flickerOf(ys: readonly Float32Array[]): number {
@@ -115,6 +136,7 @@ async function* replay(frames: readonly DecodedFrame[]): AsyncGenerator<DecodedF
 }
 
 async function main(): Promise<void> {
+  const machine = machineInfo();
   await mkdir(work, { recursive: true });
   const lr = await loadFrames(path.join(args.data!, 'LR_x4_gauss1.6/calendar'), FRAMES);
   const gt = await loadFrames(path.join(args.data!, 'GT/calendar'), FRAMES);
@@ -140,9 +162,10 @@ async function main(): Promise<void> {
     videos.push({ name, bFrames, pictureTypes: types });
     console.log(`${name}: ${decoded.length} frames, picture types ${types}`);
 
-    const score = (method: string, threshold: number | null, outs: RawImage[], seconds: number, skipped: number, full: number, decisions: Record<string, number>) => {
+    const score = (method: string, threshold: number | null, outs: RawImage[], seconds: number, cpuSeconds: number, skipped: number, full: number, decisions: Record<string, number>) => {
       const psnrY = outs.map((o, i) => psnr(o, gt[i], { channel: 'y', cropBorder: 0 }));
       const ssimY = outs.map((o, i) => ssim(o, gt[i], { channel: 'y', cropBorder: 0 }));
+      const outYs = outs.map((o) => rgbToYMatlab(o));
       const r: MethodResult = {
         video: name,
         method,
@@ -155,22 +178,27 @@ async function main(): Promise<void> {
         skippedFraction: round(skipped, 4),
         fps: round(outs.length / seconds, 3),
         seconds: round(seconds, 3),
-        flicker: round(flickerOf(outs.map((o) => rgbToYMatlab(o))) - gtFlicker, 4),
+        cpuSeconds: round(cpuSeconds, 3),
+        framesPerCpuSecond: round(outs.length / cpuSeconds, 3),
+        flicker: round(flickerOf(outYs) - gtFlicker, 4),
+        temporalError: round(temporalErrorOf(outYs, gtY), 4),
         fullFrames: full,
         decisions,
       };
       results.push(r);
-      console.log(`  ${method}${threshold === null ? '' : ` t=${threshold}`}: ${r.meanPsnrY.toFixed(3)} dB, SSIM ${r.meanSsimY.toFixed(4)}, skipped ${(100 * r.skippedFraction).toFixed(1)}%, ${r.fps.toFixed(2)} fps, flicker ${r.flicker.toFixed(3)}`);
+      console.log(`  ${method}${threshold === null ? '' : ` t=${threshold}`}: ${r.meanPsnrY.toFixed(3)} dB, SSIM ${r.meanSsimY.toFixed(4)}, skipped ${(100 * r.skippedFraction).toFixed(1)}%, ${r.fps.toFixed(2)} fps, flicker ${r.flicker.toFixed(3)}, temporal error ${r.temporalError.toFixed(3)}`);
     };
 
     {
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       const outs: RawImage[] = [];
       for (const f of decoded) outs.push(await bicubic(yuvToRgb(f)));
-      score('bicubic', null, outs, (performance.now() - t0) / 1000, 1, 0, {});
+      score('bicubic', null, outs, (performance.now() - t0) / 1000, cpuSince(c0), 1, 0, {});
     }
     const runVsr = async (method: string, threshold: number | null, opts: VsrOptions) => {
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       const outs: RawImage[] = [];
       let computed = 0;
       let full = 0;
@@ -182,7 +210,7 @@ async function main(): Promise<void> {
         if (r.computed >= 1) full++;
         decisions[r.decision] = (decisions[r.decision] ?? 0) + 1;
       }
-      score(method, threshold, outs, (performance.now() - t0) / 1000, 1 - computed / outs.length, full, decisions);
+      score(method, threshold, outs, (performance.now() - t0) / 1000, cpuSince(c0), 1 - computed / outs.length, full, decisions);
     };
     await runVsr('esrgan-per-frame', null, { mode: 'full' });
     for (const t of THRESHOLDS) await runVsr('esrgan-codec', t, { mode: 'codec', skipThreshold: t, refresh: REFRESH, tile: TILE, margin: MARGIN });
@@ -195,23 +223,24 @@ async function main(): Promise<void> {
 
   const rows = results.map((r) => {
     const base = results.find((b) => b.video === r.video && b.method === 'esrgan-per-frame')!;
-    return [r.video, r.method + (r.threshold === null ? '' : ` t=${r.threshold}`), r.meanPsnrY, r.meanSsimY, round(r.meanPsnrY - base.meanPsnrY, 4), round(100 * r.skippedFraction, 1), r.fps, round(r.fps / base.fps, 2), r.flicker];
+    return [r.video, r.method + (r.threshold === null ? '' : ` t=${r.threshold}`), r.meanPsnrY, r.meanSsimY, round(r.meanPsnrY - base.meanPsnrY, 4), round(100 * r.skippedFraction, 1), r.fps, round(r.fps / base.fps, 2), round(r.framesPerCpuSecond / base.framesPerCpuSecond, 2), r.flicker, r.temporalError];
   });
-  console.log(`\n${table(['video', 'method', 'Y-PSNR', 'Y-SSIM', 'dPSNR vs per-frame', 'skipped %', 'fps', 'speed-up', 'flicker'], rows)}`);
+  console.log(`\n${table(['video', 'method', 'Y-PSNR', 'Y-SSIM', 'dPSNR vs per-frame', 'skipped %', 'fps', 'speed-up', 'cpu speed-up', 'flicker', 'temporal err'], rows)}`);
 
   const stamp = timestamp();
   const report = {
     benchmark: 'vsr',
     command: commandLine(),
-    machine: machineInfo(),
+    machine: { ...machine, loadavgAtEnd: loadavg() },
     protocol: {
       data: 'Vid4 calendar (VSR-DUF inputs): LR_x4_gauss1.6 (BD) 180x144 -> GT 720x576',
       frames: FRAMES,
       encoder: 'libx264 (node-av 6.1.1 bundled FFmpeg 8.1.1, x264 core 165): crf 23, preset medium, 25 fps, keyint 250, bf 3 (b-pyramid normal) or bf 0, otherwise defaults; input BT.601 limited-range YUV 4:2:0',
       metric: 'Y (MATLAB BT.601) PSNR/SSIM, crop_border 0, float outputs before re-encoding',
-      flicker: 'mean_t mean|Y_t - Y_(t-1)| of output minus that of GT (0..255)',
+      flicker: 'mean_t mean|Y_t - Y_(t-1)| of output minus that of GT (0..255); lower = steadier output',
+      temporalError: 'mean_t mean|(Y_t - Y_(t-1)) - (GT_t - GT_(t-1))| (0..255); lower = motion closer to GT',
       compute: 'network input pixels (windows incl. margins) / frame pixels; skipped = 1 - that',
-      speed: 'frames / wall seconds of decode + SR; model converted and warmed up first; 2-core shared machine',
+      speed: 'frames / wall seconds of decode + SR (fps), and frames / process CPU seconds (framesPerCpuSecond, all threads); model converted and warmed up first; 2-core machine shared with other jobs (see machine.loadavg)',
       upscaler: 'esrgan-slim x4 (@upscalerjs/esrgan-slim via our ONNX converter), windows of tile + 2 margin LR px (see tile/margin)',
       refresh: REFRESH,
       tile: TILE,
