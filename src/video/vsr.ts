@@ -44,6 +44,12 @@ export interface VsrOptions extends TaskControl, LoadModelOptions {
    * many 8-bit luma levels (default 1.5).
    */
   skipThreshold?: number;
+  /**
+   * A skipped macroblock inherits the residual accumulated along its chain of warps; when that
+   * sum exceeds this many levels the network runs there (default 3 x skipThreshold). Bounds drift
+   * per block, between full refreshes.
+   */
+  driftLimit?: number;
   /** At most this many frames between full-frame runs (default 30; 0 = only I pictures/cuts). */
   refresh?: number;
   /** Side of the network tiles in LR pixels, a multiple of 16 (default 32). */
@@ -77,6 +83,8 @@ export interface VsrFrame {
   changedBlocks: number;
   /** Per macroblock (row-major, ceil(w/16) wide): 1 where the network output was used. */
   changed: Uint8Array;
+  /** Per macroblock: residual accumulated along the warp chain since the network last ran there. */
+  drift: Float32Array;
   totalBlocks: number;
 }
 
@@ -102,6 +110,7 @@ interface Resolved {
   margin: number;
   sceneCut: number;
   residualCorrection: boolean;
+  driftLimit: number;
 }
 
 export function resolveVsrOptions(o: VsrOptions): Resolved {
@@ -123,7 +132,9 @@ export function resolveVsrOptions(o: VsrOptions): Resolved {
   if (o.upscaler !== undefined && typeof o.upscaler !== 'function') throw invalidOption('upscaler', 'a function', o.upscaler);
   const residualCorrection = o.residualCorrection ?? true;
   if (typeof residualCorrection !== 'boolean') throw invalidOption('residualCorrection', 'a boolean', residualCorrection);
-  return { scale, mode, skipThreshold, refresh, tile, margin, sceneCut, residualCorrection };
+  const driftLimit = o.driftLimit ?? 3 * skipThreshold;
+  if (typeof driftLimit !== 'number' || !(driftLimit >= 0)) throw invalidOption('driftLimit', 'a number >= 0', driftLimit);
+  return { scale, mode, skipThreshold, refresh, tile, margin, sceneCut, residualCorrection, driftLimit };
 }
 
 /** Blend width (LR pixels) between network tiles and warped prediction; must be <= margin / 2. */
@@ -136,6 +147,7 @@ interface Processed {
   index: number;
   luma: ReferenceFrame['luma'];
   hr: RawImage;
+  drift: Float32Array;
 }
 
 /**
@@ -155,7 +167,7 @@ export async function* superResolveFrames(frames: AsyncIterable<DecodedFrame>, o
     throwIfAborted(options.signal);
     const r = await superResolveOne(f, store, net, o, sinceFull, options.signal);
     sinceFull = r.computed >= 1 ? 0 : sinceFull + 1;
-    store.set(f.index, { index: f.index, luma: { width: f.width, height: f.height, data: f.y }, hr: r.image });
+    store.set(f.index, { index: f.index, luma: { width: f.width, height: f.height, data: f.y }, hr: r.image, drift: r.drift });
     ready.set(f.index, r);
   };
   const flushReady = function* (): Generator<VsrFrame> {
@@ -198,7 +210,7 @@ async function superResolveOne(f: DecodedFrame, store: Map<number, Processed>, n
   const totalBlocks = f.intra.length;
   const full = async (decision: FrameDecision): Promise<VsrFrame> => {
     const image = checkScale(await net(lr, { signal }), lr, o.scale);
-    return { index: f.index, pictureType: f.pictureType, image, decision, computed: 1, changedBlocks: totalBlocks, changed: new Uint8Array(totalBlocks).fill(1), totalBlocks };
+    return { index: f.index, pictureType: f.pictureType, image, decision, computed: 1, changedBlocks: totalBlocks, changed: new Uint8Array(totalBlocks).fill(1), drift: new Float32Array(totalBlocks), totalBlocks };
   };
   if (o.mode === 'full') return full('mode-full');
   if (f.pictureType === 'I') return full('intra');
@@ -213,11 +225,14 @@ async function superResolveOne(f: DecodedFrame, store: Map<number, Processed>, n
   if (o.refresh > 0 && sinceFull + 1 >= o.refresh) return full('refresh');
 
   const analysis = compensateFrame(f, past, future);
+  const drift = inheritedDrift(analysis.blocks, store, analysis.mbCols, analysis.mbRows);
   const changed = new Uint8Array(totalBlocks);
   let changedBlocks = 0;
   for (let i = 0; i < totalBlocks; i++) {
-    if (analysis.mbResidual[i] > o.skipThreshold) {
+    drift[i] += analysis.mbResidual[i];
+    if (analysis.mbResidual[i] > o.skipThreshold || drift[i] > o.driftLimit) {
       changed[i] = 1;
+      drift[i] = 0;
       changedBlocks++;
     }
   }
@@ -244,7 +259,29 @@ async function superResolveOne(f: DecodedFrame, store: Map<number, Processed>, n
     }
     blendInto(hr, netOut, changedWeights(changed, analysis.mbCols, f.width, f.height), f.width, s);
   }
-  return { index: f.index, pictureType: f.pictureType, image: hr, decision: 'partial', computed: spent, changedBlocks, changed, totalBlocks };
+  return { index: f.index, pictureType: f.pictureType, image: hr, decision: 'partial', computed: spent, changedBlocks, changed, drift, totalBlocks };
+}
+
+/**
+ * Each macroblock starts from the drift of the macroblock its prediction comes from (the block
+ * centre displaced by the vector, in the resolved reference; the larger one for bi-prediction):
+ * a skipped block is only as good as the chain of warps behind it.
+ */
+function inheritedDrift(blocks: readonly CompensatedBlock[], store: ReadonlyMap<number, Processed>, mbCols: number, mbRows: number): Float32Array {
+  const drift = new Float32Array(mbCols * mbRows);
+  const mbOf = (x: number, y: number) => Math.min(mbRows - 1, Math.max(0, Math.floor(y / MACROBLOCK))) * mbCols + Math.min(mbCols - 1, Math.max(0, Math.floor(x / MACROBLOCK)));
+  for (const b of blocks) {
+    const cx = b.x + b.width / 2;
+    const cy = b.y + b.height / 2;
+    let d = 0;
+    for (const p of [b.l0, b.l1]) {
+      const ref = p && store.get(p.ref);
+      if (ref) d = Math.max(d, ref.drift[mbOf(cx + p.mvX / 4, cy + p.mvY / 4)]);
+    }
+    const k = mbOf(cx, cy);
+    if (d > drift[k]) drift[k] = d;
+  }
+  return drift;
 }
 
 function checkScale(out: RawImage, input: RawImage, scale: number): RawImage {
