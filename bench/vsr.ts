@@ -1,8 +1,8 @@
 /**
  * Codec-assisted video super-resolution benchmark (issue 5).
  *
- *   npx tsx bench/vsr.ts [--data <vid4-calendar dir>] [--frames N] [--thresholds 1,2,4]
- *                        [--refresh 30] [--out <dir>] [--publish]
+ *   npx tsx bench/vsr.ts [--data <vid4-calendar dir>] [--frames N] [--thresholds 4,8,12]
+ *                        [--refresh 30] [--tile 32] [--margin 4] [--out <dir>] [--publish]
  *
  * Test videos: the Vid4 "calendar" LR frames (BD degradation: Gaussian sigma 1.6, x4 down,
  * 180x144, 41 frames) converted to YUV 4:2:0 (BT.601 limited range, chroma averaged 2x2) and
@@ -44,10 +44,10 @@ const { values: args } = parseArgs({
   options: {
     data: { type: 'string', default: path.resolve(REPO, '../shared/data/video/vid4-calendar') },
     frames: { type: 'string', default: '41' },
-    thresholds: { type: 'string', default: '1,2,4' },
+    thresholds: { type: 'string', default: '4,8,12' },
     refresh: { type: 'string', default: '30' },
     tile: { type: 'string', default: '32' },
-    margin: { type: 'string', default: '8' },
+    margin: { type: 'string', default: '4' },
     out: { type: 'string', default: path.join(REPO, 'bench/results') },
     publish: { type: 'boolean', default: false },
   },

@@ -63,7 +63,7 @@ export function addVsrCommand(program: Command): Command {
     .addOption(choiceOption('--scale <factor>', 'enlargement factor', ESRGAN_SCALES, 4))
     .addOption(choiceOption('--size <size>', 'network size', ESRGAN_SIZES, 'slim'))
     .addOption(choiceOption('--mode <mode>', 'codec: reuse motion vectors and skip unchanged blocks; full: every frame through the network', VSR_MODES, 'codec'))
-    .addOption(new Option('--skip-threshold <t>', 'mean |residual| (8-bit luma levels) up to which a block counts as unchanged (default 1.5)').argParser(nonNegativeNumber('--skip-threshold')))
+    .addOption(new Option('--skip-threshold <t>', 'mean |residual| (8-bit luma levels) up to which a block counts as unchanged (default 8)').argParser(nonNegativeNumber('--skip-threshold')))
     .addOption(integerOption('--refresh <n>', 'run a full frame at least every n frames to bound drift; 0 = only at I frames and scene cuts (default 30)', 0, 100000))
     .addOption(integerOption('--crf <n>', 'x264 quality of the output, 0-51 (default 18)', 0, 51))
     .addOption(integerOption('--threads <n>', 'CPU threads for inference (default: all cores)', 1, 256))
@@ -125,7 +125,7 @@ export async function runVsr(input: string, opts: VsrCliOptions): Promise<VsrSum
     skippedFraction: Math.round(stats.skippedFraction * 1e4) / 1e4,
     fps: Math.round(stats.fps * 1000) / 1000,
     seconds: Math.round(stats.seconds * 1000) / 1000,
-    skipThreshold: opts.mode === 'codec' ? (opts.skipThreshold ?? 1.5) : null,
+    skipThreshold: opts.mode === 'codec' ? (opts.skipThreshold ?? 8) : null,
     refresh: opts.mode === 'codec' ? (opts.refresh ?? 30) : null,
   };
   if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
