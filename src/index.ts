@@ -18,3 +18,4 @@ export * from './face/index.js';
 // Forensics: the task functions at top level, everything else under the `forensics` namespace.
 export * as forensics from './trust/forensics/index.js';
 export { analyzeMedia as analyzeForensics, runStudy as runReliabilityStudy, readManifest, loadForensicModel, writeCaseReportPdf } from './trust/forensics/index.js';
+export * from './video/index.js';

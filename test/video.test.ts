@@ -7,6 +7,7 @@ import { mulberry32 } from '../src/core/random.js';
 import { isClearsightError, ERROR_CODES } from '../src/core/errors.js';
 import type { RawImage } from '../src/core/image/types.js';
 import {
+  addUpscaledResidual,
   compensateFrame,
   decodeVideo,
   lumaSampleQpel,
@@ -228,4 +229,20 @@ test('B pictures are processed middle-first', () => {
   assert.deepEqual(pyramidOrder([1, 2, 3]), [2, 1, 3]);
   assert.deepEqual(pyramidOrder([1, 2]), [1, 2]);
   assert.deepEqual(pyramidOrder([1, 2, 3, 4, 5, 6, 7]), [4, 2, 1, 3, 6, 5, 7]);
+});
+
+test('the upscaled residual correction adds decoded minus prediction to the HR estimate', () => {
+  const hr = { width: 8, height: 8, channels: 3 as const, data: new Float32Array(8 * 8 * 3).fill(0.5) };
+  const decoded = new Uint8Array(16).fill(120);
+  const prediction = new Uint8Array(16).fill(98); // residual +22 levels everywhere
+  addUpscaledResidual(hr, decoded, prediction, 4, 4, 2);
+  for (const v of hr.data) assert.ok(Math.abs(v - (0.5 + 22 / 219)) < 1e-6);
+  // A residual on one LR pixel spreads bilinearly: its 2x2 HR pixels get most of it.
+  const hr2 = { width: 8, height: 8, channels: 3 as const, data: new Float32Array(8 * 8 * 3).fill(0.5) };
+  const d2 = new Uint8Array(16).fill(100);
+  d2[1 * 4 + 1] = 144;
+  addUpscaledResidual(hr2, d2, new Uint8Array(16).fill(100), 4, 4, 2);
+  const at = (X: number, Y: number) => hr2.data[(Y * 8 + X) * 3];
+  assert.ok(Math.abs(at(2, 2) - (0.5 + (0.75 * 0.75 * 44) / 219)) < 1e-6);
+  assert.equal(at(7, 7), 0.5);
 });

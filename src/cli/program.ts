@@ -17,6 +17,7 @@ import { addUpscaleCommand } from './commands/upscale.js';
 import { addRestoreAutoCommand } from './commands/restoreAuto.js';
 import { addForensicsCommand } from './commands/forensics.js';
 import { addHdrCommand } from './commands/hdr.js';
+import { addVsrCommand } from './commands/vsr.js';
 
 const COMMANDS = [
   addDerainCommand,
@@ -28,6 +29,7 @@ const COMMANDS = [
   addUpscaleCommand,
   addRestoreAutoCommand,
   addHdrCommand,
+  addVsrCommand,
   addModelsCommand,
   addForensicsCommand,
 ];
@@ -37,6 +39,7 @@ const EXAMPLES = `Examples:
   $ clearsight upscale photo.jpg -o big.png --scale 2 --size medium
   $ clearsight dehaze foggy.jpg -o clear.jpg --variant outdoor --quality 90 --json
   $ clearsight hdr dark.jpg mid.jpg bright.jpg -o out.hdr --ldr out.jpg
+  $ clearsight vsr clip.mp4 -o clip_x4.mp4 --scale 4 --json
   $ clearsight models`;
 
 function version(): string {

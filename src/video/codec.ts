@@ -94,7 +94,7 @@ export interface VideoInfo {
   hasAudio: boolean;
 }
 
-export interface DecodeOptions extends Pick<TaskControl, 'signal'> {
+export interface VideoDecodeOptions extends Pick<TaskControl, 'signal'> {
   /** Export motion vectors and intra maps (default true). */
   motionVectors?: boolean;
 }
@@ -119,7 +119,7 @@ export async function probeVideo(path: string): Promise<VideoInfo> {
  * vectors. Decoding runs single-threaded: FFmpeg's frame threading makes vector export
  * unreliable on B-frame streams.
  */
-export async function* decodeVideo(path: string, options: DecodeOptions = {}): AsyncGenerator<DecodedFrame> {
+export async function* decodeVideo(path: string, options: VideoDecodeOptions = {}): AsyncGenerator<DecodedFrame> {
   const wantVectors = options.motionVectors ?? true;
   if (typeof wantVectors !== 'boolean') throw invalidOption('motionVectors', 'a boolean', wantVectors);
   const input = await openInput(path);
@@ -330,7 +330,7 @@ function corrupt(path: string, code: number): ClearsightError {
 // ---------------------------------------------------------------------------------------------
 // Encoding
 
-export interface EncodeOptions {
+export interface VideoEncodeOptions {
   width: number;
   height: number;
   /** Frames per second of the output (default 25). */
@@ -357,11 +357,13 @@ export class VideoWriter {
   private closed = false;
   private readonly packet = new Packet();
   private audio: AudioCopier | undefined;
+  /** Encoder ticks added to every timestamp: the B-frame delay (-dts of the first packet). */
+  private delay: bigint | undefined;
 
   private constructor(
     private readonly target: string,
     private readonly tmp: string,
-    private readonly options: EncodeOptions,
+    private readonly options: VideoEncodeOptions,
     private readonly ctx: CodecContext,
     private readonly fmt: FormatContext,
     private readonly videoStreamIndex: number,
@@ -369,7 +371,7 @@ export class VideoWriter {
     this.packet.alloc();
   }
 
-  static async open(path: string, options: EncodeOptions): Promise<VideoWriter> {
+  static async open(path: string, options: VideoEncodeOptions): Promise<VideoWriter> {
     validateEncodeOptions(options);
     await assertOutputWritable(path, options.force ?? false);
     const target = resolve(path);
@@ -406,9 +408,10 @@ export class VideoWriter {
       if (options.audioFrom) audio = await AudioCopier.open(options.audioFrom, fmt);
       if ((await fmt.openOutput()) < 0) throw new ClearsightError(ERROR_CODES.OUTPUT_UNWRITABLE, `cannot write "${path}"`, { path });
       // No edit list: FFmpeg's MP4 muxer writes one that drops the last frame of B-frame streams
-      // (it ends at the last packet written in decode order). make_zero shifts every stream by
-      // the same amount, so audio stays in sync.
-      if (fmt.setOption('use_editlist', '0') < 0 || fmt.setOption('avoid_negative_ts', 'make_zero') < 0) {
+      // (it ends at the last packet written in decode order). Without one, the first frame is
+      // shown at the B-frame delay; drainEncoder shifts video and audio alike by that delay so
+      // that no timestamp is negative and audio stays in sync.
+      if (fmt.setOption('use_editlist', '0') < 0) {
         throw new ClearsightError(ERROR_CODES.RUNTIME, 'this FFmpeg build lacks the MP4 muxer options we need');
       }
       const hdr = fmt.writeHeaderSync(null);
@@ -493,6 +496,12 @@ export class VideoWriter {
       const r = this.ctx.receivePacketSync(this.packet);
       if (r === AVERROR_EAGAIN || r === AVERROR_EOF) return;
       if (r < 0) throw new ClearsightError(ERROR_CODES.RUNTIME, `libx264 failed (FFmpeg error ${r})`);
+      if (this.delay === undefined) {
+        this.delay = this.packet.dts < 0n ? -this.packet.dts : 0n;
+        if (this.audio) this.audio.delaySeconds = (Number(this.delay) * this.ctx.timeBase.num) / this.ctx.timeBase.den;
+      }
+      this.packet.pts += this.delay;
+      this.packet.dts += this.delay;
       const time = (Number(this.packet.dts) * this.ctx.timeBase.num) / this.ctx.timeBase.den;
       // Interleave: audio packets due before this video packet go first.
       this.audio?.copyUntil(time);
@@ -509,6 +518,8 @@ class AudioCopier {
   private readonly packet = new Packet();
   private pending = false;
   private done = false;
+  /** Added to every audio timestamp (the video's B-frame delay), to keep sync. */
+  delaySeconds = 0;
 
   private constructor(
     private readonly input: FormatContext,
@@ -555,8 +566,11 @@ class AudioCopier {
         }
         this.pending = true;
       }
-      const t = (Number(this.packet.dts) * inTb.num) / inTb.den;
+      const t = (Number(this.packet.dts) * inTb.num) / inTb.den + this.delaySeconds;
       if (t > seconds) return;
+      const shift = BigInt(Math.round((this.delaySeconds * inTb.den) / inTb.num));
+      this.packet.pts += shift;
+      this.packet.dts += shift;
       const outTb = this.output.streams![this.outIndex].timeBase;
       this.packet.rescaleTs(inTb, outTb);
       this.packet.streamIndex = this.outIndex;
@@ -572,7 +586,7 @@ class AudioCopier {
   }
 }
 
-function validateEncodeOptions(o: EncodeOptions): void {
+function validateEncodeOptions(o: VideoEncodeOptions): void {
   if (!Number.isInteger(o.width) || o.width < 16 || o.width % 2) throw invalidOption('width', 'an even integer >= 16', o.width);
   if (!Number.isInteger(o.height) || o.height < 16 || o.height % 2) throw invalidOption('height', 'an even integer >= 16', o.height);
   if (o.fps !== undefined && !(o.fps > 0 && o.fps <= 1000)) throw invalidOption('fps', 'a number in (0, 1000]', o.fps);

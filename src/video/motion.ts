@@ -77,6 +77,13 @@ export function lumaSampleQpel(p: LumaPlane, qx: number, qy: number): number {
 /** The w x h prediction of the block at (x, y) from `ref` displaced by (mvX, mvY) quarter pels. */
 export function predictBlock(ref: LumaPlane, x: number, y: number, w: number, h: number, mvX: number, mvY: number): Uint8Array {
   const out = new Uint8Array(w * h);
+  if ((mvX & 3) === 0 && (mvY & 3) === 0) {
+    // Whole-pixel vector: a copy with edge clamping (same result, no filter evaluation).
+    const dx = mvX >> 2;
+    const dy = mvY >> 2;
+    for (let j = 0; j < h; j++) for (let i = 0; i < w; i++) out[j * w + i] = px(ref, x + i + dx, y + j + dy);
+    return out;
+  }
   for (let j = 0; j < h; j++) {
     for (let i = 0; i < w; i++) out[j * w + i] = lumaSampleQpel(ref, (x + i) * 4 + mvX, (y + j) * 4 + mvY);
   }
@@ -130,6 +137,11 @@ export interface MotionAnalysis {
   mbResidual: Float32Array;
   mbCols: number;
   mbRows: number;
+  /**
+   * The motion-compensated luma of the whole frame (width x height); intra areas and blocks
+   * without a usable reference hold the decoded samples (zero residual).
+   */
+  prediction: Uint8Array;
 }
 
 /**
@@ -154,17 +166,27 @@ export function compensateFrame(frame: DecodedFrame, past: readonly ReferenceFra
     groups.set(key, g);
   }
   const blocks: CompensatedBlock[] = [];
+  const prediction = Uint8Array.from(frame.y);
   for (const g of groups.values()) {
     const v = (g.l0 ?? g.l1)!;
     const b = bestReference(cur, v, g.l0, past);
     const f = bestReference(cur, v, g.l1, future);
     let residual = Number.POSITIVE_INFINITY;
+    let pred: Uint8Array | undefined;
     if ((g.l0 && !b) || (g.l1 && !f)) residual = Number.POSITIVE_INFINITY;
     else if (b && f) {
-      const pred = new Uint8Array(b.pred.length);
+      pred = new Uint8Array(b.pred.length);
       for (let i = 0; i < pred.length; i++) pred[i] = avg(b.pred[i], f.pred[i]);
       residual = blockMad(cur, v.x, v.y, v.width, v.height, pred);
-    } else residual = (b ?? f)!.mad;
+    } else {
+      pred = (b ?? f)!.pred;
+      residual = (b ?? f)!.mad;
+    }
+    if (pred) {
+      for (let j = Math.max(0, -v.y); j < v.height && v.y + j < frame.height; j++) {
+        for (let i = Math.max(0, -v.x); i < v.width && v.x + i < frame.width; i++) prediction[(v.y + j) * frame.width + v.x + i] = pred[j * v.width + i];
+      }
+    }
     const block: CompensatedBlock = { x: v.x, y: v.y, width: v.width, height: v.height, residual };
     if (b) block.l0 = { ref: b.ref, mvX: g.l0!.mvX, mvY: g.l0!.mvY };
     if (f) block.l1 = { ref: f.ref, mvX: g.l1!.mvX, mvY: g.l1!.mvY };
@@ -176,7 +198,7 @@ export function compensateFrame(frame: DecodedFrame, past: readonly ReferenceFra
       if (residual > mbResidual[k]) mbResidual[k] = residual;
     }
   }
-  return { blocks, mbResidual, mbCols, mbRows };
+  return { blocks, mbResidual, mbCols, mbRows, prediction };
 }
 
 function bestReference(cur: LumaPlane, rect: MotionVector, v: MotionVector | undefined, candidates: readonly ReferenceFrame[]): { ref: number; pred: Uint8Array; mad: number } | undefined {
