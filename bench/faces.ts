@@ -21,6 +21,7 @@ import { decodeImage } from '../src/core/image/io.js';
 import { compareFaces, detectFaces, FaceModels, SAME_FACE_THRESHOLD } from '../src/face/index.js';
 import { accuracyAt, bestThreshold, rocAuc, rocCurve } from '../src/face/metrics.js';
 import { mulberry32 } from '../src/core/random.js';
+import { writeFileAtomic } from '../src/core/fs.js';
 import { commandLine, line, machineInfo, round, svgDoc, table, text, timestamp, writeJsonPair, writeSvgPng } from './lib/common.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -123,7 +124,7 @@ async function main(): Promise<void> {
   await writeSvgPng(path.join(path.resolve(args.out!), 'faces.png'), svg);
   if (args.publish) {
     const dir = path.join(REPO, 'docs/benchmarks');
-    await writeJsonPair(dir, 'faces', stamp, result);
+    await writeFileAtomic(path.join(dir, 'faces.json'), JSON.stringify(result, null, 2) + '\n', { force: true });
     await writeSvgPng(path.join(dir, 'faces.png'), svg);
   }
   console.log(`wrote ${written.join(', ')}`);
