@@ -13,6 +13,7 @@
  * AUC on the same pairs is printed as a reference point.
  */
 import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -25,9 +26,14 @@ import { writeFileAtomic } from '../src/core/fs.js';
 import { commandLine, line, machineInfo, round, svgDoc, table, text, timestamp, writeJsonPair, writeSvgPng } from './lib/common.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** ../shared/data from the main checkout; a worktree under wt/ sits one level deeper. */
+function defaultData(rel: string): string {
+  const near = path.resolve(REPO, '../shared/data', rel);
+  return existsSync(near) ? near : path.resolve(REPO, '../../shared/data', rel);
+}
 const { values: args } = parseArgs({
   options: {
-    data: { type: 'string', default: path.resolve(REPO, '../shared/data/faces/deepface') },
+    data: { type: 'string', default: defaultData('faces/deepface') },
     out: { type: 'string', default: path.join(REPO, 'bench/results') },
     publish: { type: 'boolean', default: false },
   },

@@ -15,6 +15,7 @@ import { addModelsCommand } from './commands/models.js';
 import { addRetouchCommand } from './commands/retouch.js';
 import { addUpscaleCommand } from './commands/upscale.js';
 import { addRestoreAutoCommand } from './commands/restoreAuto.js';
+import { addLivenessCommand } from './commands/liveness.js';
 
 const COMMANDS = [
   addDerainCommand,
@@ -25,6 +26,7 @@ const COMMANDS = [
   addRetouchCommand,
   addUpscaleCommand,
   addRestoreAutoCommand,
+  addLivenessCommand,
   addModelsCommand,
 ];
 
@@ -32,6 +34,7 @@ const EXAMPLES = `Examples:
   $ clearsight derain examples/rain.png -o derained.png
   $ clearsight upscale photo.jpg -o big.png --scale 2 --size medium
   $ clearsight dehaze foggy.jpg -o clear.jpg --variant outdoor --quality 90 --json
+  $ clearsight liveness clip.mp4 --json
   $ clearsight models`;
 
 function version(): string {
