@@ -8,7 +8,8 @@
  * (short_hamilton_clip.mp4, 640x360, 29.97 fps, 9.2 s, YouTube-compressed, with 3:2 pulldown
  * duplicate frames) we cut disjoint windows of `window` frames inside each shot where a face is
  * tracked on every frame (only the 4.3 s close-up shot qualifies: the wide shot's face is too small,
- * the audience shot's faces are occluded), and build per window (seeded, mulberry32):
+ * the audience shot's faces are occluded), crop 288x288 around the face, and build per window
+ * (seeded, mulberry32):
  *   bona fide: the window as is; through a second "camera" (gain, gamma, tint, noise); mirrored
  *              through a third camera
  * and `variants` random instances of each attack:
@@ -22,7 +23,8 @@
  * Evaluation is leave-one-window-out: heads are fitted on the clips of the other windows only.
  * The single-frame CNNs are also scored as shipped (mean over frames, threshold 0.5).
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { deserialize, serialize } from 'node:v8';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,6 +54,8 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: path.join(REPO, 'bench/results') },
     publish: { type: 'boolean', default: false },
     'write-head': { type: 'boolean', default: false },
+    /** Re-use the tracked observations of the last run (bench/results/liveness-observations.bin): re-evaluate cues/fusion without re-tracking. */
+    reuse: { type: 'boolean', default: false },
   },
 });
 const WINDOW = Number(args.window);
@@ -194,6 +198,14 @@ function makeReplay(frames: RawImage[], r: () => number): RawImage[] {
   });
 }
 
+const CROP = 288;
+function cropFrame(f: RawImage, x0: number, y0: number, size: number): RawImage {
+  const w = Math.min(size, f.width), h = Math.min(size, f.height);
+  const out = new Float32Array(w * h * 3);
+  for (let y = 0; y < h; y++) out.set(f.data.subarray(((y0 + y) * f.width + x0) * 3, ((y0 + y) * f.width + x0 + w) * 3), y * w * 3);
+  return { width: w, height: h, channels: 3, data: out };
+}
+
 function mirror(f: RawImage): RawImage {
   const out = new Float32Array(f.data.length);
   for (let y = 0; y < f.height; y++) for (let x = 0; x < f.width; x++) for (let c = 0; c < 3; c++) out[(y * f.width + x) * 3 + c] = f.data[(y * f.width + f.width - 1 - x) * 3 + c]!;
@@ -236,35 +248,51 @@ async function main(): Promise<void> {
   console.log(`clip ${clip.frames.length} frames @ ${round(fps, 2)} fps; ${windows.length} windows of ${WINDOW} frames in shots ${usedShots.join(', ')} (starts ${windows.map((w) => w.start).join(' ')})`);
 
   const samples: Sample[] = [];
-  const rand = mulberry32(2024);
-  const times = Array.from({ length: WINDOW }, (_, i) => i / fps);
-  for (const [wi, w] of windows.entries()) {
-    const frames = clip.frames.slice(w.start, w.start + WINDOW);
-    const obs = full.slice(w.start, w.start + WINDOW);
-    const clips: Array<[Kind, string, () => RawImage[]]> = [
-      ['bonafide', 'original', () => frames],
-      ['bonafide', 'second camera', () => makeSecondCamera(frames, rand)],
-      ['bonafide', 'mirrored, third camera', () => makeSecondCamera(frames.map(mirror), rand)],
-    ];
-    for (let v = 0; v < VARIANTS; v++) {
-      clips.push(['print', `rigid photo #${v + 1}`, () => makePrint(frames, obs, fps, rand, false)]);
-      clips.push(['replay', `screen 15 fps #${v + 1}`, () => makeReplay(frames, rand)]);
-      clips.push(['cutEye', `photo with eye holes #${v + 1}`, () => makePrint(frames, obs, fps, rand, true)]);
+  const cacheFile = path.join(path.resolve(args.out!), 'liveness-observations.bin');
+  interface Tracked { window: number; shot: number; kind: Kind; variant: string; obs: FrameObservation[]; msTrack: number }
+  let tracked: Tracked[] = [];
+  if (args.reuse) {
+    tracked = deserialize(await readFile(cacheFile)) as Tracked[];
+    console.log(`re-using ${tracked.length} tracked clips from ${cacheFile}`);
+  } else {
+    const rand = mulberry32(2024);
+    const times = Array.from({ length: WINDOW }, (_, i) => i / fps);
+    for (const [wi, w] of windows.entries()) {
+      // a CROP x CROP window around the face (synthesis cost; the face keeps its scale)
+      const span = full.slice(w.start, w.start + WINDOW);
+      const cx = span.reduce((a, o) => a + o.region!.cx, 0) / span.length, cy = span.reduce((a, o) => a + o.region!.cy, 0) / span.length;
+      const x0 = Math.round(Math.min(Math.max(0, cx - CROP / 2), clip.width - CROP)), y0 = Math.round(Math.min(Math.max(0, cy - CROP / 2), clip.height - CROP));
+      const frames = clip.frames.slice(w.start, w.start + WINDOW).map((f) => cropFrame(f, x0, y0, CROP));
+      const obs = span.map((o) => ({ ...o, landmarks: o.landmarks!.map((v, i) => (i % 3 === 0 ? v - x0 : i % 3 === 1 ? v - y0 : v)) }));
+      const clips: Array<[Kind, string, () => RawImage[]]> = [
+        ['bonafide', 'original', () => frames],
+        ['bonafide', 'second camera', () => makeSecondCamera(frames, rand)],
+        ['bonafide', 'mirrored, third camera', () => makeSecondCamera(frames.map(mirror), rand)],
+      ];
+      for (let v = 0; v < VARIANTS; v++) {
+        clips.push(['print', `rigid photo #${v + 1}`, () => makePrint(frames, obs, fps, rand, false)]);
+        clips.push(['replay', `screen 15 fps #${v + 1}`, () => makeReplay(frames, rand)]);
+        clips.push(['cutEye', `photo with eye holes #${v + 1}`, () => makePrint(frames, obs, fps, rand, true)]);
+      }
+      for (const [kind, variant, make] of clips) {
+        const fr = make();
+        const t0 = performance.now();
+        const o = await trackFace(models, fr, times);
+        tracked.push({ window: wi, shot: w.shot, kind, variant, obs: o, msTrack: (performance.now() - t0) / fr.length });
+        process.stderr.write(`\rwindow ${wi + 1}/${windows.length} ${kind.padEnd(8)} tracked ${o.filter((x) => x.found).length}/${fr.length}   `);
+      }
     }
-    for (const [kind, variant, make] of clips) {
-      const fr = make();
-      const t0 = performance.now();
-      const o = await trackFace(models, fr, times);
-      const t1 = performance.now();
-      const cues = computeCues(o.map((x, i) => ({ ...x, index: i })), fps);
-      const t2 = performance.now();
-      const found = o.filter((x) => x.found);
-      const mean = (f: (x: FrameObservation) => number) => found.reduce((s, x) => s + f(x), 0) / Math.max(1, found.length);
-      samples.push({ window: wi, shot: w.shot, kind, variant, values: cues.values, cnnAntispoof: mean((x) => x.antispoof!), cnnLiveness: mean((x) => x.liveness!), tracked: found.length, msTrackPerFrame: (t1 - t0) / fr.length, msCuesPerFrame: (t2 - t1) / fr.length });
-      process.stderr.write(`\rwindow ${wi + 1}/${windows.length} ${kind.padEnd(8)} tracked ${found.length}/${fr.length}   `);
-    }
+    process.stderr.write('\n');
+    await writeFile(cacheFile, serialize(tracked));
   }
-  process.stderr.write('\n');
+  for (const t of tracked) {
+    const t1 = performance.now();
+    const cues = computeCues(t.obs, fps);
+    const msCues = (performance.now() - t1) / t.obs.length;
+    const found = t.obs.filter((x) => x.found);
+    const mean = (f: (x: FrameObservation) => number) => found.reduce((s, x) => s + f(x), 0) / Math.max(1, found.length);
+    samples.push({ window: t.window, shot: t.shot, kind: t.kind, variant: t.variant, values: cues.values, cnnAntispoof: mean((x) => x.antispoof!), cnnLiveness: mean((x) => x.liveness!), tracked: found.length, msTrackPerFrame: t.msTrack, msCuesPerFrame: msCues });
+  }
 
   // ------------------------------------------------------------------ evaluation
   const byKind = (scores: number[], filter: (s: Sample) => boolean = () => true) => {

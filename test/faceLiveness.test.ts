@@ -99,7 +99,7 @@ describe('attention fusion', () => {
     const live = fuse(clip(true), head), spoof = fuse(clip(false), head);
     assert.ok(live.score > 0.7 && spoof.score < 0.3, `${live.score} ${spoof.score}`);
     const values = clip(true);
-    const analysis = { cues: { values, fps: 30, pulse: { bpm: 0, snr: 0, bandEnergyRatio: 0 } } as CueMatrix, frames: values.map((_, i) => ({ index: i, time: i / 30, found: true, reset: false })) };
+    const analysis = { cues: { values, fps: 30, pulse: { bpm: 0, snr: 0, bandEnergyRatio: 0 } } as CueMatrix, frames: values.map((_, i) => ({ index: i, time: i / 30, found: true, reset: false, cut: false })) };
     const v = decideLiveness(analysis, head);
     assert.equal(v.verdict, 'live');
     assert.equal(v.frames[0]!.index, 20);

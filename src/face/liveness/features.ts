@@ -18,7 +18,8 @@ export const CUES = [
   'microMotion', // EVM: band-passed (0.7-4 Hz) fine-scale energy of the aligned crop
   'pulse', // rPPG: POS pulse SNR in the heart band from the magnified colour signal (per clip)
   'texture', // fine-to-coarse texture ratio (print grain, screen moire)
-  'banding', // change of the crop's row-mean profile between frames (rolling refresh bands)
+  'moire', // spectral peak-to-median ratio of the face's high frequencies (screen/halftone patterns)
+  'banding', // smoothed change of the frame's row log-luminance profile (rolling refresh bands)
   'stutter', // frame difference much below its neighbours' (duplicated frames: lower frame rate)
 ] as const;
 export type Cue = (typeof CUES)[number];
@@ -102,7 +103,7 @@ export function computeCues(obs: readonly FrameObservation[], fps: number): CueM
   const refEyes = ref && refPart(RIGID.length + LIPS.length, RIGHT_EYE_RING.length + LEFT_EYE_RING.length);
 
   let prevPose: { yaw: number; pitch: number } | undefined;
-  let prevRows: Float64Array | undefined;
+  let prevRows: Float32Array | undefined;
   let vi = 0;
   for (let t = 0; t < T; t++) {
     const o = obs[t]!;
@@ -118,23 +119,20 @@ export function computeCues(obs: readonly FrameObservation[], fps: number): CueM
     v[col('nonRigid')] = rmsResidual(map, pick(m, LIPS), refLips!, refScale);
     v[col('eyeMotion')] = rmsResidual(map, pick(m, [...RIGHT_EYE_RING, ...LEFT_EYE_RING]), refEyes!, refScale);
     const pose = headPose(m);
-    v[col('headPose')] = prevPose && !o.reset ? Math.abs(pose.yaw - prevPose.yaw) + Math.abs(pose.pitch - prevPose.pitch) : 0;
+    v[col('headPose')] = prevPose && !o.cut ? Math.abs(pose.yaw - prevPose.yaw) + Math.abs(pose.pitch - prevPose.pitch) : 0;
     prevPose = pose;
     v[col('antispoof')] = o.antispoof ?? NaN;
     v[col('liveness')] = o.liveness ?? NaN;
     v[col('texture')] = o.texture ?? NaN;
-    // row-mean luminance profile of the crop; banding = std of its frame-to-frame change
-    const c = o.crop!;
-    const rows = new Float64Array(c.height);
-    for (let y = 0; y < c.height; y++) {
-      let s = 0;
-      for (let x = 0; x < c.width; x++) { const p = (y * c.width + x) * 3; s += 0.299 * c.data[p]! + 0.587 * c.data[p + 1]! + 0.114 * c.data[p + 2]!; }
-      rows[y] = s / c.width;
-    }
-    if (prevRows && !o.reset) {
-      const d = rows.map((r, y) => r - prevRows![y]!);
-      const mean = d.reduce((s, x) => s + x, 0) / d.length;
-      v[col('banding')] = Math.sqrt(d.reduce((s, x) => s + (x - mean) ** 2, 0) / d.length);
+    v[col('moire')] = o.moire ?? NaN;
+    // a refresh band multiplies whole rows: the frame's row log-luminance profile changes by a
+    // smooth bump between frames; std of that change after a 3-row smoothing, mean removed
+    const rows = o.rows;
+    if (prevRows && !o.cut && prevRows.length === rows.length) {
+      const d = Array.from(rows, (r, y) => r - prevRows![y]!);
+      const sm = d.map((_, y) => (d[Math.max(0, y - 1)]! + d[y]! + d[Math.min(d.length - 1, y + 1)]!) / 3);
+      const mean = sm.reduce((s, x) => s + x, 0) / sm.length;
+      v[col('banding')] = Math.sqrt(sm.reduce((s, x) => s + (x - mean) ** 2, 0) / sm.length);
     } else v[col('banding')] = 0;
     prevRows = rows;
     const dPrev = o.frameDiff, dNext = obs[t + 1]?.frameDiff;
@@ -169,11 +167,11 @@ function skinMean(p: { width: number; height: number; data: Float32Array }): [nu
   return [acc[0] / n, acc[1] / n, acc[2] / n];
 }
 
-/** Indices of the longest run of consecutive tracked frames without a detector reset inside. */
-export function longestRun(obs: readonly FrameObservation[]): number[] {
+/** Indices of the longest run of consecutive tracked frames without a shot cut inside. */
+export function longestRun(obs: readonly Pick<FrameObservation, 'found' | 'cut' | 'index'>[]): number[] {
   let best: number[] = [], cur: number[] = [];
   for (const o of obs) {
-    if (!o.found || o.reset) { if (cur.length > best.length) best = cur; cur = o.found ? [o.index] : []; continue; }
+    if (!o.found || o.cut) { if (cur.length > best.length) best = cur; cur = o.found ? [o.index] : []; continue; }
     cur.push(o.index);
   }
   return cur.length > best.length ? cur : best;

@@ -30,7 +30,7 @@ export type LivenessVerdictLabel = 'live' | 'spoof' | 'uncertain';
 export interface LivenessAnalysis {
   cues: CueMatrix;
   /** Per frame: time, whether a face was tracked, its mesh score and the two CNN scores. */
-  frames: Array<Pick<FrameObservation, 'index' | 'time' | 'found' | 'reset' | 'meshScore' | 'antispoof' | 'liveness'>>;
+  frames: Array<Pick<FrameObservation, 'index' | 'time' | 'found' | 'reset' | 'cut' | 'meshScore' | 'antispoof' | 'liveness'>>;
   seconds: { track: number; cues: number };
 }
 
@@ -75,7 +75,7 @@ export async function analyseLiveness(models: FaceModels, clip: Pick<VideoClip, 
   const t2 = performance.now();
   return {
     cues,
-    frames: obs.map(({ index, time, found, reset, meshScore, antispoof, liveness }) => ({ index, time, found, reset, meshScore, antispoof, liveness })),
+    frames: obs.map(({ index, time, found, reset, cut, meshScore, antispoof, liveness }) => ({ index, time, found, reset, cut, meshScore, antispoof, liveness })),
     seconds: { track: (t1 - t0) / 1000, cues: (t2 - t1) / 1000 },
   };
 }

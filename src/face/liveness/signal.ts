@@ -104,7 +104,8 @@ export function pulseFromSignal(x: readonly number[], fs: number): PulseEstimate
  */
 export function posPulse(rgb: ReadonlyArray<readonly [number, number, number]>, fs: number): number[] {
   const n = rgb.length;
-  const win = Math.max(4, Math.round(1.6 * fs));
+  // 1.6 s windows as in the paper, shorter for short clips (at least two windows must fit)
+  const win = Math.max(4, Math.min(Math.round(1.6 * fs), Math.floor(n / 2)));
   const h = new Array<number>(n).fill(0);
   if (n < win) return h;
   for (let start = 0; start + win <= n; start++) {
