@@ -18,6 +18,7 @@ import { addRestoreAutoCommand } from './commands/restoreAuto.js';
 import { addForensicsCommand } from './commands/forensics.js';
 import { addHdrCommand } from './commands/hdr.js';
 import { addVsrCommand } from './commands/vsr.js';
+import { addLivenessCommand } from './commands/liveness.js';
 
 const COMMANDS = [
   addDerainCommand,
@@ -30,6 +31,7 @@ const COMMANDS = [
   addRestoreAutoCommand,
   addHdrCommand,
   addVsrCommand,
+  addLivenessCommand,
   addModelsCommand,
   addForensicsCommand,
 ];
@@ -40,6 +42,7 @@ const EXAMPLES = `Examples:
   $ clearsight dehaze foggy.jpg -o clear.jpg --variant outdoor --quality 90 --json
   $ clearsight hdr dark.jpg mid.jpg bright.jpg -o out.hdr --ldr out.jpg
   $ clearsight vsr clip.mp4 -o clip_x4.mp4 --scale 4 --json
+  $ clearsight liveness clip.mp4 --json
   $ clearsight models`;
 
 function version(): string {

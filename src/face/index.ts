@@ -10,3 +10,9 @@ export { EMBEDDING_SIZE } from './embed.js';
 export { MESH, MESH_POINTS, eyeAspectRatio, mouthOpening, headPose, meshBox } from './landmarks.js';
 export { generateAnchors, decodeDetections, nonMaxSuppression, iou, type Detection } from './detect.js';
 export type { SquareRegion } from './sample.js';
+export {
+  analyseLiveness, decideLiveness, checkLiveness, checkLivenessFile, calibrateLiveness, fourierDomainAdaptation, readVideoFrames,
+  fitHead, fuse, softmax, CUES, DEFAULT_LIVENESS_HEAD, bandPass, posPulse, pulseFromSignal, magnify, HEART_BAND,
+  type Cue, type CueMatrix, type LivenessAnalysis, type LivenessVerdict, type LivenessVerdictLabel, type LivenessOptions, type LivenessHead,
+  type CalibrationClip, type CalibrateOptions, type VideoClip, type ReadVideoOptions, type PulseEstimate,
+} from './liveness/index.js';

@@ -1,0 +1,36 @@
+/**
+ * Adapting the liveness decision to a new site: a handful of labelled live/spoof clips from the
+ * target camera re-estimate the cue normalisation and refit the logistic head, with the
+ * shipped head as the prior (L2 pulls the weights toward it, so 4-10 clips do not overfit).
+ */
+import { invalidOption } from '../../core/errors.js';
+import type { LivenessAnalysis } from './index.js';
+import { fitHead, type LivenessHead } from './fusion.js';
+import { DEFAULT_LIVENESS_HEAD } from './defaultHead.js';
+
+export interface CalibrationClip {
+  analysis: Pick<LivenessAnalysis, 'cues'>;
+  live: boolean;
+}
+
+export interface CalibrateOptions {
+  /** Starting head (default: the shipped one). */
+  prior?: LivenessHead;
+  /** Pull toward the prior's weights; larger = trust the new clips less. Default 0.2. */
+  l2?: number;
+}
+
+export function calibrateLiveness(clips: readonly CalibrationClip[], opts: CalibrateOptions = {}): LivenessHead {
+  if (!Array.isArray(clips)) throw invalidOption('clips', 'an array of {analysis, live}', clips);
+  for (const [i, c] of clips.entries()) {
+    if (!c || typeof c.live !== 'boolean' || !c.analysis?.cues?.values) throw invalidOption(`clips[${i}]`, '{ analysis: LivenessAnalysis, live: boolean }', c);
+  }
+  const l2 = opts.l2 ?? 0.2;
+  if (typeof l2 !== 'number' || !(l2 >= 0)) throw invalidOption('l2', 'a number >= 0', opts.l2);
+  const prior = opts.prior ?? DEFAULT_LIVENESS_HEAD;
+  return fitHead(clips.map((c) => ({ values: c.analysis.cues.values, live: c.live })), {
+    prior,
+    l2,
+    source: `calibrated on ${clips.length} site clips (${clips.filter((c) => c.live).length} live) from prior "${prior.source}"`,
+  });
+}

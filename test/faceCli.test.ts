@@ -1,0 +1,59 @@
+/**
+ * `clearsight faces` and `clearsight liveness` through the real launcher: JSON shape on a face
+ * tile from the @vladmandic/human package's sample picture, and exit codes for bad inputs.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = path.join(ROOT, 'bin', 'clearsight.js');
+let dir: string;
+let facePng: string;
+
+function run(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, CLEARSIGHT_CLI_FROM: 'src', CLEARSIGHT_DEBUG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+before(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'clearsight-face-cli-'));
+  const req = createRequire(import.meta.url);
+  const samples = path.join(path.dirname(req.resolve('@vladmandic/human')), '..', 'assets', 'samples.jpg');
+  facePng = path.join(dir, 'face.png');
+  await sharp(samples).extract({ left: 326, top: 0, width: 210, height: 158 }).png().toFile(facePng);
+});
+after(async () => rm(dir, { recursive: true, force: true }));
+
+describe('clearsight faces / liveness', () => {
+  it('faces --json prints one face with box, score, quality and keypoints', async () => {
+    const r = await run(['faces', facePng, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { width: number; faces: Array<{ box: { width: number }; score: number; quality: number; keypoints: number[] }> };
+    assert.equal(out.width, 210);
+    assert.equal(out.faces.length, 1);
+    assert.ok(out.faces[0]!.score > 0.7 && out.faces[0]!.box.width > 20);
+    assert.equal(out.faces[0]!.keypoints.length, 12);
+  });
+
+  it('liveness: a non-video exits 3 (input), a bad --seconds exits 2 (usage)', async () => {
+    const text = path.join(dir, 'text.mp4');
+    await writeFile(text, 'not a video');
+    const [bad, usage] = await Promise.all([run(['liveness', text, '--json']), run(['liveness', text, '--seconds', '0'])]);
+    assert.equal(bad.code, 3, bad.stderr);
+    assert.match(bad.stderr, /E_INPUT_UNSUPPORTED/);
+    assert.equal(usage.code, 2, usage.stderr);
+  });
+});

@@ -1,0 +1,190 @@
+/**
+ * Liveness building blocks on synthetic signals: band-pass response, rPPG (POS) on a synthetic
+ * 1.2 Hz skin-colour signal, EVM amplification, attention weights, Procrustes, the logistic head,
+ * Fourier domain adaptation (keeps the source phase), the verdict logic, and bad inputs.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { isClearsightError } from '../src/core/errors.js';
+import type { RawImage } from '../src/core/image/types.js';
+import { mulberry32 } from '../src/core/random.js';
+import {
+  bandPass, calibrateLiveness, CUES, decideLiveness, DEFAULT_LIVENESS_HEAD, dft2, fitHead, fitSimilarity, fourierDomainAdaptation, fuse, magnify,
+  pool, posPulse, pulseFromSignal, readVideoFrames, softmax, type CueMatrix, type LivenessAnalysis,
+} from '../src/face/liveness/index.js';
+import { pad, rocAuc, bestThreshold } from '../src/face/metrics.js';
+
+const rand = mulberry32(11);
+const gauss = () => Math.sqrt(-2 * Math.log(Math.max(1e-12, rand()))) * Math.cos(2 * Math.PI * rand());
+const sine = (f: number, fs: number, n: number, amp = 1) => Array.from({ length: n }, (_, i) => amp * Math.sin((2 * Math.PI * f * i) / fs));
+const rms = (x: number[]) => Math.sqrt(x.reduce((s, v) => s + v * v, 0) / x.length);
+
+describe('temporal band-pass 0.7-4 Hz at 30 fps', () => {
+  it('passes 1.5 Hz, rejects 0.1 Hz drift and 10 Hz flicker', () => {
+    const n = 300, fs = 30;
+    const mid = (x: number[]) => x.slice(50, 250); // ignore the edges
+    const gain = (f: number) => rms(mid(bandPass(sine(f, fs, n), fs, 0.7, 4))) / rms(mid(sine(f, fs, n)));
+    assert.ok(gain(1.5) > 0.9 && gain(1.5) < 1.1, `1.5 Hz gain ${gain(1.5)}`);
+    assert.ok(gain(0.1) < 0.05, `0.1 Hz gain ${gain(0.1)}`);
+    assert.ok(gain(10) < 0.05, `10 Hz gain ${gain(10)}`);
+  });
+  it('is zero-phase: the filtered 1.5 Hz sine peaks where the input does', () => {
+    const x = sine(1.5, 30, 300);
+    const y = bandPass(x, 30, 0.7, 4);
+    const corr = (lag: number) => { let c = 0; for (let i = 60; i < 240; i++) c += x[i]! * y[i + lag]!; return c; };
+    const lags = [-4, -3, -2, -1, 0, 1, 2, 3, 4];
+    const best = lags.reduce((b, l) => (corr(l) > corr(b) ? l : b), -4);
+    assert.equal(best, 0);
+  });
+  it('rejects a bad band', () => assert.throws(() => bandPass([1, 2, 3], 30, 4, 0.7), RangeError));
+});
+
+describe('rPPG', () => {
+  it('POS on a synthetic 1.2 Hz skin-colour pulse gives 72 bpm', () => {
+    const fs = 30, n = 300;
+    // skin tone (0.6, 0.45, 0.35); the pulse modulates green most (haemoglobin absorption),
+    // plus a common illumination drift and sensor noise
+    const rgb = Array.from({ length: n }, (_, i) => {
+      const p = Math.sin((2 * Math.PI * 1.2 * i) / fs);
+      const light = 1 + 0.02 * Math.sin((2 * Math.PI * 0.15 * i) / fs);
+      return [0.6 * light * (1 + 0.001 * p) + 0.0005 * gauss(), 0.45 * light * (1 + 0.004 * p) + 0.0005 * gauss(), 0.35 * light * (1 + 0.002 * p) + 0.0005 * gauss()] as [number, number, number];
+    });
+    const est = pulseFromSignal(posPulse(rgb, fs), fs);
+    assert.ok(Math.abs(est.bpm - 72) <= 2, `bpm ${est.bpm}`);
+    assert.ok(est.snr > 0.5, `snr ${est.snr}`);
+  });
+  it('noise has no concentrated pulse', () => {
+    const est = pulseFromSignal(Array.from({ length: 300 }, gauss), 30);
+    assert.ok(est.snr < 0.35, `snr ${est.snr}`);
+  });
+});
+
+describe('Eulerian magnification', () => {
+  it('amplifies a 1 Hz colour oscillation by alpha and leaves a static frame alone', () => {
+    const fs = 30, n = 90, size = 32;
+    const crops = Array.from({ length: n }, (_, t) => ({ width: size, height: size, data: new Float32Array(size * size * 3).fill(0.5 + 0.001 * Math.sin((2 * Math.PI * t) / fs)) }));
+    const m = magnify(crops, fs, { level: 2, alpha: 20 });
+    const band = m.colourBand.slice(30, 60).map((p) => p.data[0]!);
+    const amp = Math.max(...band.map(Math.abs));
+    assert.ok(amp > 0.0008 && amp < 0.0012, `band amplitude ${amp}`);
+    const out = m.colour.slice(30, 60).map((p) => p.data[0]! - 0.5);
+    assert.ok(Math.max(...out.map(Math.abs)) > 0.015, 'magnified ~21x');
+    assert.equal(m.colour[0]!.width, 8);
+  });
+});
+
+describe('attention fusion', () => {
+  it('softmax weights sum to 1 and favour salient frames; NaN frames get 0', () => {
+    const a = softmax([0, 1, 2, NaN]);
+    assert.ok(Math.abs(a.reduce((s, v) => s + v, 0) - 1) < 1e-12);
+    assert.equal(a[3], 0);
+    assert.ok(a[2]! > a[1]! && a[1]! > a[0]!);
+    assert.throws(() => softmax([1], 0), (e: unknown) => isClearsightError(e));
+  });
+  it('pooling puts the weight on the frame with the strong cue', () => {
+    const z = [[0, 0], [0, 0], [5, 0], [0, 0]];
+    const { attention, pooled } = pool(z, [1, 1], 1);
+    assert.ok(Math.abs(attention.reduce((s, v) => s + v, 0) - 1) < 1e-12);
+    assert.equal(attention.indexOf(Math.max(...attention)), 2);
+    assert.ok(pooled[0]! > 5 / 4, 'attention lifts the blink above its plain mean');
+  });
+  it('a fitted head separates live from spoof clips and names the decisive frame', () => {
+    const k = CUES.indexOf('blink');
+    const clip = (live: boolean): number[][] => Array.from({ length: 40 }, (_, t) => CUES.map((c, j) => (j === k && live && t === 20 ? 0.6 : c === 'antispoof' ? 0.5 + 0.05 * gauss() : 0.02 * Math.abs(gauss()))));
+    const clips = Array.from({ length: 20 }, (_, i) => ({ values: clip(i % 2 === 0), live: i % 2 === 0 }));
+    const head = fitHead(clips);
+    const live = fuse(clip(true), head), spoof = fuse(clip(false), head);
+    assert.ok(live.score > 0.7 && spoof.score < 0.3, `${live.score} ${spoof.score}`);
+    const values = clip(true);
+    const analysis = { cues: { values, fps: 30, pulse: { bpm: 0, snr: 0, bandEnergyRatio: 0 } } as CueMatrix, frames: values.map((_, i) => ({ index: i, time: i / 30, found: true, reset: false, cut: false })) };
+    const v = decideLiveness(analysis, head);
+    assert.equal(v.verdict, 'live');
+    assert.equal(v.frames[0]!.index, 20);
+    assert.equal(v.frames[0]!.cue, 'blink');
+    // too few tracked frames -> uncertain, whatever the score
+    const short = { ...analysis, frames: analysis.frames.map((f, i) => ({ ...f, found: i < 5 })) };
+    assert.equal(decideLiveness(short, head).verdict, 'uncertain');
+    // calibration from a handful of clips starts from the prior and still separates them
+    const cal = calibrateLiveness(clips.slice(0, 6).map((c) => ({ analysis: { cues: { values: c.values, fps: 30, pulse: { bpm: 0, snr: 0, bandEnergyRatio: 0 } } } as Pick<LivenessAnalysis, 'cues'>, live: c.live })), { prior: head });
+    assert.ok(fuse(clip(true), cal).score > fuse(clip(false), cal).score);
+  });
+  it('rejects clips that cannot be fitted', () => {
+    const v = [[0]];
+    assert.throws(() => fitHead([{ values: v, live: true }]), (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION');
+    assert.throws(() => fitHead([{ values: v, live: true }, { values: v, live: true }]), (e: unknown) => isClearsightError(e));
+    assert.throws(() => calibrateLiveness([{ live: true } as never, { live: false } as never]), (e: unknown) => isClearsightError(e));
+  });
+  it('shipped head covers every cue', () => {
+    assert.deepEqual(DEFAULT_LIVENESS_HEAD.cues, [...CUES]);
+    assert.equal(DEFAULT_LIVENESS_HEAD.weights.length, CUES.length);
+  });
+});
+
+describe('geometry and metrics', () => {
+  it('fitSimilarity recovers a rotation + scale + shift exactly', () => {
+    const src = Float64Array.from([0, 0, 10, 0, 0, 5, 7, 3]);
+    const a = 0.3, s = 1.7;
+    const dst = src.map((_, i) => (i % 2 === 0 ? s * (Math.cos(a) * src[i]! - Math.sin(a) * src[i + 1]!) + 4 : s * (Math.sin(a) * src[i - 1]! + Math.cos(a) * src[i]!) - 2));
+    const m = fitSimilarity(src, dst);
+    const [x, y] = m(7, 3);
+    assert.ok(Math.abs(x - dst[6]!) < 1e-9 && Math.abs(y - dst[7]!) < 1e-9);
+  });
+  it('ROC AUC, best threshold and ISO 30107-3 rates', () => {
+    assert.equal(rocAuc([0.9, 0.8], [0.1, 0.2]), 1);
+    assert.equal(rocAuc([0.5], [0.5]), 0.5);
+    assert.ok(Math.abs(bestThreshold([0.9, 0.8], [0.1, 0.2]).threshold - 0.5) < 1e-9);
+    const r = pad([0.9, 0.2, 0.8, 0.7], { print: [0.1, 0.6], replay: [0.1, 0.2] }, 0.5);
+    assert.equal(r.bpcer, 0.25);
+    assert.equal(r.apcer, 0.5);
+    assert.equal(r.acer, 0.375);
+  });
+});
+
+describe('Fourier domain adaptation', () => {
+  const img = (f: (x: number, y: number, c: number) => number, w = 16, h = 12): RawImage => ({ width: w, height: h, channels: 3, data: Float32Array.from({ length: w * h * 3 }, (_, i) => f((i / 3 | 0) % w, (i / 3 / w) | 0, i % 3)) });
+  const src = img(() => rand());
+  const tgt = img((x, y, c) => 0.3 + 0.2 * Math.sin(x / 3 + c) * Math.cos(y / 4));
+  it('keeps the source phase and takes the target low-frequency amplitude', () => {
+    const out = fourierDomainAdaptation(src, tgt, 0.1);
+    const spec = (im: RawImage) => {
+      const re = Float64Array.from({ length: im.width * im.height }, (_, i) => im.data[i * 3]!);
+      return dft2(im.width, im.height, re, new Float64Array(re.length));
+    };
+    const S = spec(src), T = spec(tgt), O = spec(out);
+    for (let i = 0; i < S.re.length; i++) {
+      const amp = Math.hypot(O.re[i]!, O.im[i]!);
+      if (amp < 1e-6 || Math.hypot(S.re[i]!, S.im[i]!) < 1e-6) continue;
+      const dphi = Math.atan2(O.im[i]!, O.re[i]!) - Math.atan2(S.im[i]!, S.re[i]!);
+      assert.ok(Math.abs(Math.atan2(Math.sin(dphi), Math.cos(dphi))) < 1e-6, `phase kept at ${i}`);
+    }
+    assert.ok(Math.abs(Math.hypot(O.re[0]!, O.im[0]!) - Math.hypot(T.re[0]!, T.im[0]!)) < 1e-6, 'DC amplitude from the target');
+    const far = 6 * 16 + 8; // (u 8, v 6): the highest frequency, outside the swapped square
+    assert.ok(Math.abs(Math.hypot(O.re[far]!, O.im[far]!) - Math.hypot(S.re[far]!, S.im[far]!)) < 1e-6);
+  });
+  it('beta 0 with the source as target is the identity', () => {
+    const out = fourierDomainAdaptation(src, src, 0);
+    assert.ok(out.data.every((v, i) => Math.abs(v - src.data[i]!) < 1e-5));
+  });
+  it('rejects mismatched pictures and a bad beta', () => {
+    assert.throws(() => fourierDomainAdaptation(src, img(() => 0, 8, 8)), (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION');
+    assert.throws(() => fourierDomainAdaptation(src, tgt, 0.9), (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION');
+  });
+});
+
+describe('video reader input checks', () => {
+  it('rejects a missing file and a file that is not a video', async () => {
+    await assert.rejects(readVideoFrames('/nonexistent/clip.mp4'), (e: unknown) => isClearsightError(e) && e.code === 'E_INPUT_NOT_FOUND');
+    const dir = await mkdtemp(path.join(tmpdir(), 'cs-live-'));
+    try {
+      const f = path.join(dir, 'not-a-video.mp4');
+      await writeFile(f, 'hello, this is text');
+      await assert.rejects(readVideoFrames(f), (e: unknown) => isClearsightError(e) && e.code === 'E_INPUT_UNSUPPORTED');
+      await assert.rejects(readVideoFrames(f, { maxSeconds: -1 }), (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
