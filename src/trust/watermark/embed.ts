@@ -9,7 +9,9 @@
  */
 import { invalidOption } from '../../core/errors.js';
 import { boxFilter } from '../../core/filters/box.js';
+import { cropImage } from '../../core/image/geometry.js';
 import { createImage, type RawImage } from '../../core/image/types.js';
+import { ssim } from '../../core/metrics/index.js';
 import { report, throwIfAborted, type TaskControl } from '../../core/progress.js';
 import { convEncode } from './ecc.js';
 import { type IdentityInput, resolveIdentity, type FaceBox } from './identity.js';
@@ -86,8 +88,9 @@ export function bitsToHex(bits: Uint8Array): string {
 }
 
 /** Texture mask limits: never below 30% (flat areas still carry the mark), never above 250%. */
-const MASK_MIN = 0.3;
-const MASK_MAX = 2.5;
+const MASK_MIN = 0.15;
+const MASK_MAX = 3;
+const MASK_EXPONENT = 1.5;
 
 function addPattern(img: RawImage, cells: Float32Array, targetPsnr: number): { image: RawImage; cellSize: number } {
   const { width: w, height: h, channels } = img;
@@ -122,11 +125,23 @@ function addPattern(img: RawImage, cells: Float32Array, targetPsnr: number): { i
   }
   // Same delta on every channel: the RGB mean squared error is the mean of delta^2.
   const targetMse = 1 / 10 ** (targetPsnr / 10);
-  const gain = Math.sqrt(targetMse / Math.max(energy / (w * h), 1e-12));
-  const out = createImage(w, h, channels);
+  let g = Math.sqrt(targetMse / Math.max(energy / (w * h), 1e-12));
+  let out = applyDelta(img, delta, g);
+  // SSIM guard: small images have small cells, inside SSIM's 11x11 window, and cost more SSIM
+  // per dB than photos (whose cells are coarse). Measured on a few crops, backed off if needed.
+  // 1 - SSIM grows about as gain^2, so one rescale usually lands on the floor.
+  for (let i = 0, s = sampledSsim(img, out); i < 3 && s < SSIM_FLOOR; i++, s = sampledSsim(img, out)) {
+    g *= 0.99 * Math.sqrt((1 - SSIM_FLOOR) / (1 - s));
+    out = applyDelta(img, delta, g);
+  }
+  return { image: out, cellSize: c };
+}
+
+function applyDelta(img: RawImage, delta: Float32Array, gain: number): RawImage {
+  const out = createImage(img.width, img.height, img.channels);
   const src = img.data;
   const dst = out.data;
-  if (channels === 3) {
+  if (img.channels === 3) {
     for (let i = 0, j = 0; i < delta.length; i++, j += 3) {
       const d = gain * delta[i];
       const r = src[j] + d;
@@ -142,7 +157,24 @@ function addPattern(img: RawImage, cells: Float32Array, targetPsnr: number): { i
       dst[i] = v < 0 ? 0 : v > 1 ? 1 : v;
     }
   }
-  return { image: out, cellSize: c };
+  return out;
+}
+
+/** SSIM floor kept with a margin over the 0.98 promised (the guard samples crops). */
+const SSIM_FLOOR = 0.985;
+const SSIM_CROP = 96;
+
+/** SSIM (core/metrics) over the whole image when small, else the mean over 6 fixed crops. */
+function sampledSsim(a: RawImage, b: RawImage): number {
+  if (a.width * a.height <= 320 * 320) return ssim(a, b);
+  let total = 0;
+  const n = 6;
+  for (let k = 0; k < n; k++) {
+    const x = Math.floor(((k * 0.618034) % 1) * (a.width - SSIM_CROP));
+    const y = Math.floor(((k + 0.5) / n) * (a.height - SSIM_CROP));
+    total += ssim(cropImage(a, x, y, SSIM_CROP, SSIM_CROP), cropImage(b, x, y, SSIM_CROP, SSIM_CROP));
+  }
+  return total / n;
 }
 
 /**
@@ -166,7 +198,7 @@ function textureMask(img: RawImage, c: number): { data: Float32Array; width: num
   const stdMean = stdSum / sq.length + 1e-6;
   const smooth = boxFilter(sq, w, h, 1);
   for (let i = 0; i < smooth.length; i++) {
-    const m = MASK_MIN + smooth[i] / stdMean;
+    const m = MASK_MIN + (smooth[i] / stdMean) ** MASK_EXPONENT;
     smooth[i] = m > MASK_MAX ? MASK_MAX : m;
   }
   return { data: smooth, width: w, height: h };

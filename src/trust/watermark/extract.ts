@@ -86,7 +86,7 @@ function workingResidual(img: RawImage): Working {
   const m = Math.min(img.width, img.height);
   const d = lumaDownscaled(img, Math.max(1, m / WORK_SIDE));
   const { width: w, height: h } = d;
-  const radius = Math.max(1, Math.round(Math.min(w, h) / (TILES_ACROSS * TILE_CELLS)));
+  const radius = Math.max(2, Math.round(Math.min(w, h) / (TILES_ACROSS * TILE_CELLS)));
   const low = boxFilter(d.data, w, h, radius);
   const r = new Float32Array(w * h);
   for (let i = 0; i < r.length; i++) r[i] = d.data[i] - low[i];
