@@ -14,4 +14,5 @@ export { listModels, getModelCard, packageFacts, ESRGAN_SCALES, ESRGAN_SIZES, ty
 export { convertTfjsToOnnx, loadTfjsArtifacts, CONVERTER_VERSION } from './core/models/convert/index.js';
 export * from './core/filters/index.js';
 export * from './restore/index.js';
+export * from './face/index.js';
 export * from './trust/watermark/index.js';

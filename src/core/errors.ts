@@ -18,6 +18,8 @@ export const ERROR_CODES = {
   MODEL_CONVERSION: 'E_MODEL_CONVERSION',
   RUNTIME: 'E_RUNTIME',
   ABORTED: 'E_ABORTED',
+  /** A face was required (embedding, liveness) but none was found. */
+  NO_FACE: 'E_NO_FACE',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

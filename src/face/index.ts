@@ -1,0 +1,12 @@
+/**
+ * Faces: detection (BlazeFace), 468-point mesh (MediaPipe FaceMesh), 1024-d identity
+ * embedding (HSE FaceRes), comparison, and video liveness. Pretrained weights from
+ * @vladmandic/human; models live in a FaceModels object the caller owns and disposes.
+ */
+export { FaceModels, type FaceModelsOptions, type FaceNetwork } from './models.js';
+export { detectFaces, embedFace, faceQuality, type Face, type FaceBox, type DetectOptions } from './faces.js';
+export { compareFaces, SAME_FACE_THRESHOLD, type FaceComparison } from './compare.js';
+export { EMBEDDING_SIZE } from './embed.js';
+export { MESH, MESH_POINTS, eyeAspectRatio, mouthOpening, headPose, meshBox } from './landmarks.js';
+export { generateAnchors, decodeDetections, nonMaxSuppression, iou, type Detection } from './detect.js';
+export type { SquareRegion } from './sample.js';

@@ -1,0 +1,92 @@
+import type { RawImage } from '../core/image/types.js';
+
+/**
+ * Resampling of face crops. Every network here wants a square NHWC float tensor cut from the
+ * picture along a possibly rotated square; we describe that square by its centre, side and
+ * roll angle and sample it bilinearly, with a small supersampling grid when the crop shrinks
+ * the picture (a 4000 px portrait cut to 256 px would otherwise alias badly).
+ */
+export interface SquareRegion {
+  /** Centre of the square, in picture pixels. */
+  cx: number;
+  cy: number;
+  /** Side length in picture pixels. */
+  size: number;
+  /** Roll of the square in radians (positive = clockwise in image coordinates, y down). */
+  angle: number;
+}
+
+/** Maps a point of the size x size crop (pixel units of the crop) back to the picture. */
+export function cropToImage(region: SquareRegion, outSize: number, u: number, v: number): [number, number] {
+  const s = region.size / outSize;
+  const dx = (u - outSize / 2) * s;
+  const dy = (v - outSize / 2) * s;
+  const c = Math.cos(region.angle);
+  const n = Math.sin(region.angle);
+  return [region.cx + c * dx - n * dy, region.cy + n * dx + c * dy];
+}
+
+/**
+ * Samples `region` of `img` into an outSize x outSize RGB Float32 NHWC buffer, with
+ * value = pixel * gain + offset. Outside the picture the border is black (value 0 * gain + offset),
+ * which is what the networks saw in training for faces at the frame edge (zero padding).
+ */
+export function sampleSquare(img: RawImage, region: SquareRegion, outSize: number, gain = 1, offset = 0): Float32Array {
+  const out = new Float32Array(outSize * outSize * 3);
+  const step = region.size / outSize;
+  const sub = Math.max(1, Math.min(4, Math.ceil(step)));
+  const c = Math.cos(region.angle);
+  const n = Math.sin(region.angle);
+  const { width, height, channels, data } = img;
+  const acc = [0, 0, 0];
+  for (let v = 0; v < outSize; v++) {
+    for (let u = 0; u < outSize; u++) {
+      acc[0] = acc[1] = acc[2] = 0;
+      for (let sy = 0; sy < sub; sy++) {
+        for (let sx = 0; sx < sub; sx++) {
+          const du = (u + (sx + 0.5) / sub - outSize / 2) * step;
+          const dv = (v + (sy + 0.5) / sub - outSize / 2) * step;
+          // pixel centres sit at integer + 0.5
+          const x = region.cx + c * du - n * dv - 0.5;
+          const y = region.cy + n * du + c * dv - 0.5;
+          bilinearAdd(data, width, height, channels, x, y, acc);
+        }
+      }
+      const o = (v * outSize + u) * 3;
+      const k = 1 / (sub * sub);
+      out[o] = acc[0]! * k * gain + offset;
+      out[o + 1] = acc[1]! * k * gain + offset;
+      out[o + 2] = acc[2]! * k * gain + offset;
+    }
+  }
+  return out;
+}
+
+function bilinearAdd(data: Float32Array, w: number, h: number, ch: number, x: number, y: number, acc: number[]): void {
+  const x0 = Math.floor(x);
+  const y0 = Math.floor(y);
+  const fx = x - x0;
+  const fy = y - y0;
+  for (let j = 0; j < 2; j++) {
+    const yy = y0 + j;
+    if (yy < 0 || yy >= h) continue;
+    const wy = j ? fy : 1 - fy;
+    for (let i = 0; i < 2; i++) {
+      const xx = x0 + i;
+      if (xx < 0 || xx >= w) continue;
+      const wgt = wy * (i ? fx : 1 - fx);
+      if (wgt === 0) continue;
+      const p = (yy * w + xx) * ch;
+      if (ch === 3) {
+        acc[0]! += wgt * data[p]!;
+        acc[1]! += wgt * data[p + 1]!;
+        acc[2]! += wgt * data[p + 2]!;
+      } else {
+        const g = wgt * data[p]!;
+        acc[0]! += g;
+        acc[1]! += g;
+        acc[2]! += g;
+      }
+    }
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * Face module: pure post-processing units (anchors, decoding, NMS, geometry, comparison) and one
+ * end-to-end run of the real networks on the @vladmandic/human package's own sample picture
+ * (assets/samples.jpg, shipped in node_modules; nothing from shared data).
+ */
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
+import { isClearsightError } from '../src/core/errors.js';
+import type { RawImage } from '../src/core/image/types.js';
+import {
+  compareFaces, decodeDetections, detectFaces, embedFace, eyeAspectRatio, FaceModels, generateAnchors, iou, MESH, nonMaxSuppression,
+  SAME_FACE_THRESHOLD, type Detection,
+} from '../src/face/index.js';
+import { assembleDetectorOutput } from '../src/face/faces.js';
+import { cropToImage, sampleSquare } from '../src/face/sample.js';
+
+const det = (x0: number, y0: number, x1: number, y1: number, score: number): Detection => ({ x0, y0, x1, y1, score, keypoints: new Float32Array(12) });
+
+describe('face detector post-processing', () => {
+  it('generates 896 anchors for 256 input: 16x16x2 at stride 16 then 8x8x6 at stride 32', () => {
+    const a = generateAnchors(256);
+    assert.equal(a.length, 896 * 2);
+    assert.deepEqual([a[0], a[1], a[2], a[3], a[4]], [8, 8, 8, 8, 24]);
+    assert.deepEqual([a[512 * 2], a[512 * 2 + 1]], [16, 16]);
+    assert.deepEqual([a[895 * 2], a[895 * 2 + 1]], [240, 240]);
+  });
+
+  it('decodes a box relative to its anchor and applies the sigmoid to the logit', () => {
+    const anchors = Float32Array.from([8, 8, 100, 50]);
+    const raw = new Float32Array(2 * 17);
+    raw[0] = -10; // below threshold
+    raw[17] = Math.log(0.9 / 0.1); // sigmoid -> 0.9
+    raw.set([2, -4, 40, 20, 1, 1], 18);
+    const [d, ...rest] = decodeDetections(raw, anchors, 0.5);
+    assert.equal(rest.length, 0);
+    assert.ok(Math.abs(d!.score - 0.9) < 1e-6);
+    assert.deepEqual([d!.x0, d!.y0, d!.x1, d!.y1], [82, 36, 122, 56]);
+    assert.deepEqual([d!.keypoints[0], d!.keypoints[1]], [101, 51]);
+    assert.throws(() => decodeDetections(new Float32Array(5), anchors, 0.5), RangeError);
+  });
+
+  it('reassembles the four split detector outputs, stride-16 anchors first', () => {
+    const mk = (n: number, v: number, base: number) => ({ shape: [1, n, v], data: Float32Array.from({ length: n * v }, (_, i) => base + i) });
+    const out = assembleDetectorOutput([mk(384, 16, 3e5), mk(512, 1, 1e5), mk(384, 1, 4e5), mk(512, 16, 2e5)], 896);
+    assert.equal(out[0], 1e5);
+    assert.equal(out[1], 2e5);
+    assert.equal(out[17 + 16], 2e5 + 31);
+    assert.equal(out[512 * 17], 4e5);
+    assert.equal(out[512 * 17 + 1], 3e5);
+  });
+
+  it('NMS keeps the best of overlapping boxes and separate faces', () => {
+    assert.equal(iou(det(0, 0, 10, 10, 1), det(5, 0, 15, 10, 1)), 50 / 150);
+    const kept = nonMaxSuppression([det(0, 0, 10, 10, 0.8), det(1, 1, 11, 11, 0.95), det(50, 50, 60, 60, 0.7)], 0.3, 10);
+    assert.deepEqual(kept.map((k) => k.score), [0.95, 0.7]);
+    assert.equal(nonMaxSuppression([det(0, 0, 1, 1, 0.9), det(5, 5, 6, 6, 0.8)], 0.3, 1).length, 1);
+  });
+
+  it('samples a rotated square and maps crop points back to the picture', () => {
+    const img: RawImage = { width: 8, height: 8, channels: 1, data: Float32Array.from({ length: 64 }, (_, i) => i % 8) };
+    const crop = sampleSquare(img, { cx: 4, cy: 4, size: 8, angle: 0 }, 8);
+    assert.ok(Math.abs(crop[(2 * 8 + 5) * 3]! - 5) < 1e-6);
+    const [x, y] = cropToImage({ cx: 10, cy: 20, size: 100, angle: Math.PI / 2 }, 100, 100, 50);
+    assert.ok(Math.abs(x - 10) < 1e-9 && Math.abs(y - 70) < 1e-9); // crop's +x axis points down the picture
+  });
+
+  it('eye aspect ratio: open eye ~0.3, closed ~0', () => {
+    const mesh = new Float32Array(468 * 3);
+    const put = (i: number, x: number, y: number) => { mesh[3 * i] = x; mesh[3 * i + 1] = y; };
+    const [p1, p2, p3, p4, p5, p6] = MESH.rightEye;
+    const eye = (h: number) => { put(p1, 0, 0); put(p4, 30, 0); put(p2, 10, -h); put(p3, 20, -h); put(p5, 20, h); put(p6, 10, h); };
+    eye(4.5);
+    assert.ok(Math.abs(eyeAspectRatio(mesh, MESH.rightEye) - 0.3) < 1e-6);
+    eye(0.3);
+    assert.ok(eyeAspectRatio(mesh, MESH.rightEye) < 0.03);
+  });
+});
+
+describe('compareFaces', () => {
+  const unit = (v: number[]) => { const a = Float32Array.from(v); const n = Math.hypot(...v); return a.map((x) => x / n); };
+  it('returns cosine similarity against the calibrated threshold', () => {
+    const r = compareFaces(unit([1, 0, 0]), unit([1, 1, 0]));
+    assert.ok(Math.abs(r.similarity - Math.SQRT1_2) < 1e-6);
+    assert.equal(r.threshold, SAME_FACE_THRESHOLD);
+    assert.equal(r.same, r.similarity >= SAME_FACE_THRESHOLD);
+    assert.equal(compareFaces(unit([1, 0]), unit([0, 1]), { threshold: 0.1 }).same, false);
+    assert.equal(compareFaces(unit([1, 0]), unit([1, 0.01]), { threshold: 0.99 }).same, true);
+  });
+  it('rejects bad inputs', () => {
+    const bad = (fn: () => unknown) => assert.throws(fn, (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION');
+    bad(() => compareFaces(new Float32Array(3), unit([1, 0, 0])));
+    bad(() => compareFaces(unit([1, 0]), unit([1, 0, 0])));
+    bad(() => compareFaces([1, 0] as unknown as Float32Array, unit([1, 0])));
+    bad(() => compareFaces(Float32Array.from([NaN, 1]), unit([1, 0])));
+    bad(() => compareFaces(unit([1, 0]), unit([1, 0]), { threshold: 2 }));
+  });
+});
+
+describe('face networks on the Human package sample picture', () => {
+  let models: FaceModels;
+  let man: RawImage; // third thumbnail of assets/samples.jpg: a man at a table
+  let woman: RawImage; // second thumbnail: a woman
+
+  async function tile(file: string, left: number, width: number): Promise<RawImage> {
+    const { data, info } = await sharp(file).extract({ left, top: 0, width, height: 158 }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    return { width: info.width, height: info.height, channels: 3, data: Float32Array.from(data, (v) => v / 255) };
+  }
+
+  before(async () => {
+    const req = createRequire(import.meta.url);
+    const file = path.join(path.dirname(req.resolve('@vladmandic/human')), '..', 'assets', 'samples.jpg');
+    man = await tile(file, 326, 210);
+    woman = await tile(file, 160, 160);
+    models = await FaceModels.load();
+  });
+  after(() => models?.dispose());
+
+  it('finds one upright face with a full mesh whose eyes lie inside the box', async () => {
+    const faces = await detectFaces(models, man, { embed: true });
+    assert.equal(faces.length, 1);
+    const f = faces[0]!;
+    assert.ok(f.score > 0.7 && f.meshScore! > 0.5 && f.quality > 0.1 && f.quality <= 1, JSON.stringify({ s: f.score, m: f.meshScore, q: f.quality }));
+    assert.equal(f.landmarks!.length, 468 * 3);
+    assert.ok(Math.abs(f.region.angle) < 0.35);
+    const [ex, ey] = [f.landmarks![3 * 33]!, f.landmarks![3 * 33 + 1]!];
+    assert.ok(ex > f.box.x && ex < f.box.x + f.box.width && ey > f.box.y && ey < f.box.y + f.box.height);
+    assert.ok(f.landmarks![3 * 33]! < f.landmarks![3 * 263]!, 'subject right eye is on the image left');
+    assert.equal(f.embedding!.length, 1024);
+    assert.ok(Math.abs(Math.hypot(...f.embedding!) - 1) < 1e-4);
+  });
+
+  it('embeds the same face alike under a shift and a different person less alike', async () => {
+    const a = await embedFace(models, man);
+    const shifted: RawImage = { ...man, data: man.data.slice(), width: man.width };
+    // shift by 6 px to the right (replicate the border) and brighten 10%
+    for (let y = 0; y < man.height; y++) for (let x = man.width - 1; x >= 0; x--) for (let c = 0; c < 3; c++) {
+      shifted.data[(y * man.width + x) * 3 + c] = Math.min(1, 1.1 * man.data[(y * man.width + Math.max(0, x - 6)) * 3 + c]!);
+    }
+    const b = await embedFace(models, shifted);
+    const c = await embedFace(models, woman);
+    const same = compareFaces(a, b).similarity;
+    const other = compareFaces(a, c).similarity;
+    assert.ok(same > 0.8 && other < same - 0.2, JSON.stringify({ same, other }));
+  });
+
+  it('rejects bad input and reports a picture without a face', async () => {
+    await assert.rejects(detectFaces(models, { width: 2, height: 2, channels: 3, data: new Float32Array(5) }), (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION');
+    await assert.rejects(detectFaces(models, man, { minScore: 2 }), (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION');
+    const grey: RawImage = { width: 64, height: 64, channels: 3, data: new Float32Array(64 * 64 * 3).fill(0.5) };
+    assert.deepEqual(await detectFaces(models, grey), []);
+    await assert.rejects(embedFace(models, grey), (e: unknown) => isClearsightError(e) && e.code === 'E_NO_FACE');
+  });
+});
