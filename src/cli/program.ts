@@ -15,6 +15,7 @@ import { addModelsCommand } from './commands/models.js';
 import { addRetouchCommand } from './commands/retouch.js';
 import { addUpscaleCommand } from './commands/upscale.js';
 import { addRestoreAutoCommand } from './commands/restoreAuto.js';
+import { addWatermarkCommand } from './commands/watermark.js';
 
 const COMMANDS = [
   addDerainCommand,
@@ -25,6 +26,7 @@ const COMMANDS = [
   addRetouchCommand,
   addUpscaleCommand,
   addRestoreAutoCommand,
+  addWatermarkCommand,
   addModelsCommand,
 ];
 
@@ -32,6 +34,8 @@ const EXAMPLES = `Examples:
   $ clearsight derain examples/rain.png -o derained.png
   $ clearsight upscale photo.jpg -o big.png --scale 2 --size medium
   $ clearsight dehaze foggy.jpg -o clear.jpg --variant outdoor --quality 90 --json
+  $ clearsight watermark embed photo.jpg -o marked.png --source news1 --key-file secret.txt
+  $ clearsight watermark verify shared.jpg --key-file secret.txt --json
   $ clearsight models`;
 
 function version(): string {

@@ -145,8 +145,11 @@ function periodCandidates(work: Working): Period[] {
   const minLag = Math.max(8, Math.floor(1.2 * TILE_CELLS));
   const maxLag = Math.floor(m / 1.5);
   if (maxLag <= minLag + 2) return [];
-  const ax = axisAutocorrelation(r, w, h, true, maxLag + 2);
-  const ay = axisAutocorrelation(r, w, h, false, maxLag + 2);
+  // Each axis up to 2/3 of its own length: the long axis holds more harmonics of the period.
+  const maxX = Math.max(maxLag, Math.floor(w / 1.5));
+  const maxY = Math.max(maxLag, Math.floor(h / 1.5));
+  const ax = axisAutocorrelation(r, w, h, true, maxX + 2);
+  const ay = axisAutocorrelation(r, w, h, false, maxY + 2);
   // Unbiased (per overlapping pair) correlations, joint over both axes (uniform scaling).
   const nx = (p: number) => ax[p] / ((w - p) * h);
   const ny = (p: number) => ay[p] / ((h - p) * w);
@@ -162,8 +165,8 @@ function periodCandidates(work: Working): Period[] {
     let cnt = 0;
     for (let q = lo; q <= hi; q++) if (Math.abs(q - p) > 2) { base += joint[q]; cnt++; }
     const score = joint[p] - base / Math.max(1, cnt);
-    const x = refinePeak(nx, p, minLag, maxLag);
-    const y = refinePeak(ny, p, minLag, maxLag);
+    const x = refinePeak(nx, p, minLag, maxX);
+    const y = refinePeak(ny, p, minLag, maxY);
     peaks.push({ x, y, score });
   }
   // The tile period P also puts peaks at 2P, 3P...; folding at a multiple fails, so among the
@@ -185,8 +188,8 @@ function periodCandidates(work: Working): Period[] {
 }
 
 /** Local maximum of f within +-3% of p, refined to sub-pixel by a parabola. */
-function refinePeak(f: (p: number) => number, p: number, minLag: number, maxLag: number): number {
-  const span = Math.max(1, Math.round(p * 0.03));
+function refinePeak(f: (p: number) => number, p: number, minLag: number, maxLag: number, tolerance = 0.03): number {
+  const span = Math.max(1, Math.round(p * tolerance));
   let best = p;
   for (let q = Math.max(minLag, p - span); q <= Math.min(maxLag, p + span); q++) if (f(q) > f(best)) best = q;
   const a = f(best - 1);

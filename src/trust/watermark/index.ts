@@ -29,3 +29,4 @@ export {
 } from './payload.js';
 export { convEncode, viterbiDecode, codedLength, GUARANTEED_CORRECTION } from './ecc.js';
 export { LogisticSineStream, chaoticBits, chaoticPermutation } from './chaos.js';
+export { largestFaceIdentity } from './faceIdentity.js';
