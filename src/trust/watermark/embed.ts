@@ -125,15 +125,8 @@ function addPattern(img: RawImage, cells: Float32Array, targetPsnr: number): { i
   }
   // Same delta on every channel: the RGB mean squared error is the mean of delta^2.
   const targetMse = 1 / 10 ** (targetPsnr / 10);
-  let g = Math.sqrt(targetMse / Math.max(energy / (w * h), 1e-12));
-  let out = applyDelta(img, delta, g);
-  // SSIM guard: small images have small cells, inside SSIM's 11x11 window, and cost more SSIM
-  // per dB than photos (whose cells are coarse). Measured on a few crops, backed off if needed.
-  // 1 - SSIM grows about as gain^2, so one rescale usually lands on the floor.
-  for (let i = 0, s = sampledSsim(img, out); i < 3 && s < SSIM_FLOOR; i++, s = sampledSsim(img, out)) {
-    g *= 0.99 * Math.sqrt((1 - SSIM_FLOOR) / (1 - s));
-    out = applyDelta(img, delta, g);
-  }
+  const g = guardedGain(img, delta, Math.sqrt(targetMse / Math.max(energy / (w * h), 1e-12)));
+  const out = applyDelta(img, delta, g);
   return { image: out, cellSize: c };
 }
 
@@ -163,24 +156,39 @@ function applyDelta(img: RawImage, delta: Float32Array, gain: number): RawImage 
 /** SSIM floor kept with a small margin over the 0.98 promised (the guard samples the image). */
 const SSIM_FLOOR = 0.982;
 const SSIM_CROP = 64;
-const SSIM_GRID = 5;
+const SSIM_GRID = 3;
 
 /**
- * SSIM (core/metrics) over the whole image when small, else the mean over a regular 5x5 grid of
- * 64x64 crops: a systematic sample of the SSIM map (unbiased for its mean, which is what SSIM
- * is) at about the cost of a 300x300 image.
+ * SSIM guard: small images have small cells, inside SSIM's 11x11 window, and lose more SSIM per
+ * dB than photos (whose cells are coarse). SSIM (core/metrics, RGB) is measured on the whole
+ * image when small, else on the green channel of a regular 3x3 grid of 64x64 crops (a systematic
+ * sample of the SSIM map, whose mean SSIM is; green stands in for the three channels, which all
+ * get the same delta) marked on their own, and the gain is lowered until it passes:
+ * 1 - SSIM grows about as gain^2, so one rescale usually lands on the floor.
  */
-function sampledSsim(a: RawImage, b: RawImage): number {
-  if (a.width * a.height <= 320 * 320) return ssim(a, b);
-  let total = 0;
-  for (let gy = 0; gy < SSIM_GRID; gy++) {
-    for (let gx = 0; gx < SSIM_GRID; gx++) {
-      const x = Math.floor(((gx + 0.5) / SSIM_GRID) * a.width - SSIM_CROP / 2);
-      const y = Math.floor(((gy + 0.5) / SSIM_GRID) * a.height - SSIM_CROP / 2);
-      total += ssim(cropImage(a, x, y, SSIM_CROP, SSIM_CROP), cropImage(b, x, y, SSIM_CROP, SSIM_CROP));
+function guardedGain(img: RawImage, delta: Float32Array, gain: number): number {
+  const rects: Array<[number, number, number, number]> = [];
+  if (img.width * img.height <= 320 * 320) rects.push([0, 0, img.width, img.height]);
+  else {
+    for (let gy = 0; gy < SSIM_GRID; gy++) {
+      for (let gx = 0; gx < SSIM_GRID; gx++) {
+        rects.push([Math.floor(((gx + 0.5) / SSIM_GRID) * img.width - SSIM_CROP / 2), Math.floor(((gy + 0.5) / SSIM_GRID) * img.height - SSIM_CROP / 2), SSIM_CROP, SSIM_CROP]);
+      }
     }
   }
-  return total / (SSIM_GRID * SSIM_GRID);
+  const crops = rects.map(([x, y, w, h]) => {
+    const d = new Float32Array(w * h);
+    for (let yy = 0; yy < h; yy++) d.set(delta.subarray((y + yy) * img.width + x, (y + yy) * img.width + x + w), yy * w);
+    const crop = cropImage(img, x, y, w, h);
+    if (rects.length === 1 || crop.channels === 1) return { original: crop, delta: d };
+    const green = createImage(w, h, 1);
+    for (let i = 0; i < w * h; i++) green.data[i] = crop.data[i * 3 + 1];
+    return { original: green, delta: d };
+  });
+  const ssimAt = (g: number) => crops.reduce((s, c) => s + ssim(c.original, applyDelta(c.original, c.delta, g)), 0) / crops.length;
+  let g = gain;
+  for (let i = 0, s = ssimAt(g); i < 3 && s < SSIM_FLOOR; i++, s = ssimAt(g)) g *= 0.99 * Math.sqrt((1 - SSIM_FLOOR) / (1 - s));
+  return g;
 }
 
 /**
