@@ -19,7 +19,8 @@ import { boxFilter } from '../../core/filters/box.js';
 import type { RawImage } from '../../core/image/types.js';
 import { convEncode, viterbiDecode } from './ecc.js';
 import { crossCorrelateSpectrum, fft1d, nextPow2, spectrum, type Spectrum } from './fft.js';
-import type { WatermarkKey } from './key.js';
+import { resolveKey, type WatermarkKey, type WatermarkSecret } from './key.js';
+import { checkImage } from './validate.js';
 import { CODED_BITS, DATA_CELLS, PILOT_CELLS, TILE_CELLS, TILES_ACROSS, tileLayout, type TileLayout } from './layout.js';
 import { lumaDownscaled } from './luma.js';
 import { PAYLOAD_BITS, type Payload, unpackPayload } from './payload.js';
@@ -48,7 +49,7 @@ export interface Extraction {
   syncScore: number;
   /** Tile period found, in input pixels (x, y). */
   period?: { x: number; y: number };
-  /** Per-cell soft values of the winning attempt, normalised (for local damage maps). */
+  /** Sync attempts that were decoded (each a 2^-24 chance for noise to pass the MAC). */
   attempts: number;
 }
 
@@ -60,7 +61,13 @@ interface Working {
   scale: number;
 }
 
-export function extractWatermark(img: RawImage, key: WatermarkKey): Extraction {
+/**
+ * Low-level detection: synchronise, decode, check the MAC. verifyWatermark adds the verdict and
+ * the identity check; this is for evaluation (bit accuracy also when nothing decodes).
+ */
+export function extractWatermark(img: RawImage, secret: WatermarkSecret): Extraction {
+  checkImage(img, MIN_VERIFY_SIDE, 'verification');
+  const key = resolveKey(secret);
   const work = workingResidual(img);
   const layout = tileLayout(key);
   const template = templateSpectrum(pilotTemplate(layout));
