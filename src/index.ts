@@ -19,3 +19,4 @@ export * from './face/index.js';
 export * as forensics from './trust/forensics/index.js';
 export { analyzeMedia as analyzeForensics, runStudy as runReliabilityStudy, readManifest, loadForensicModel, writeCaseReportPdf } from './trust/forensics/index.js';
 export * from './video/index.js';
+export * from './trust/watermark/index.js';

@@ -19,6 +19,7 @@ import { addForensicsCommand } from './commands/forensics.js';
 import { addHdrCommand } from './commands/hdr.js';
 import { addVsrCommand } from './commands/vsr.js';
 import { addLivenessCommand } from './commands/liveness.js';
+import { addWatermarkCommand } from './commands/watermark.js';
 
 const COMMANDS = [
   addDerainCommand,
@@ -32,6 +33,7 @@ const COMMANDS = [
   addHdrCommand,
   addVsrCommand,
   addLivenessCommand,
+  addWatermarkCommand,
   addModelsCommand,
   addForensicsCommand,
 ];
@@ -43,6 +45,8 @@ const EXAMPLES = `Examples:
   $ clearsight hdr dark.jpg mid.jpg bright.jpg -o out.hdr --ldr out.jpg
   $ clearsight vsr clip.mp4 -o clip_x4.mp4 --scale 4 --json
   $ clearsight liveness clip.mp4 --json
+  $ clearsight watermark embed photo.jpg -o marked.png --source news1 --key-file secret.txt
+  $ clearsight watermark verify shared.jpg --key-file secret.txt --json
   $ clearsight models`;
 
 function version(): string {

@@ -5,5 +5,6 @@
 export const RESTORE_COMMANDS = ['derain', 'dehaze', 'lowlight', 'denoise', 'deblur', 'retouch', 'upscale', 'hdr'] as const;
 export const RESTORE_COMMANDS = ['derain', 'dehaze', 'lowlight', 'denoise', 'deblur', 'retouch', 'upscale', 'vsr'] as const;
 export const RESTORE_COMMANDS = ['derain', 'dehaze', 'lowlight', 'denoise', 'deblur', 'retouch', 'upscale', 'liveness', 'liveness-calibrate', 'faces'] as const;
+export const RESTORE_COMMANDS = ['derain', 'dehaze', 'lowlight', 'denoise', 'deblur', 'retouch', 'upscale', 'watermark'] as const;
 
 export type RestoreCommandName = (typeof RESTORE_COMMANDS)[number];

@@ -1,0 +1,228 @@
+/**
+ * `clearsight watermark embed|verify`: identity-bound invisible watermarks (docs/watermark.md).
+ *
+ * The secret comes from --key, --key-file or CLEARSIGHT_WATERMARK_KEY (in that order), so it
+ * need not appear on the command line (where `ps` and shell history would show it).
+ * The face models load only when needed: embed in --identity auto|face mode, verify only when
+ * the decoded watermark is identity-bound.
+ */
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Option, type Command } from 'commander';
+import {
+  assertOutputWritable,
+  ClearsightError,
+  decodeImage,
+  deriveWatermarkKey,
+  embedWatermark,
+  ERROR_CODES,
+  FaceModels,
+  formatFromPath,
+  invalidOption,
+  largestFaceIdentity,
+  psnr,
+  ssim,
+  verifyWatermark,
+  writeImage,
+  type IdentityProvider,
+  type WatermarkKey,
+} from '../lib.js';
+import { choiceOption, integerOption } from '../options.js';
+import { untilAborted, watchInterrupts } from '../interrupt.js';
+
+export const KEY_ENV = 'CLEARSIGHT_WATERMARK_KEY';
+const IDENTITY_MODES = ['auto', 'face', 'none'] as const;
+type IdentityMode = (typeof IDENTITY_MODES)[number];
+
+interface KeyOptions {
+  key?: string;
+  keyFile?: string;
+}
+
+interface EmbedCliOptions extends KeyOptions {
+  output: string;
+  source: string;
+  identity: IdentityMode;
+  targetPsnr?: number;
+  quality?: number;
+  force?: boolean;
+  json?: boolean;
+}
+
+interface VerifyCliOptions extends KeyOptions {
+  identity: 'auto' | 'none';
+  json?: boolean;
+}
+
+/** The secret from --key, --key-file or the environment, derived into a key. */
+export async function keyFromOptions(opts: KeyOptions, env: NodeJS.ProcessEnv = process.env): Promise<WatermarkKey> {
+  if (opts.key !== undefined && opts.keyFile !== undefined) throw invalidOption('--key', 'either --key or --key-file, not both', '--key and --key-file');
+  if (opts.key !== undefined) {
+    if (opts.key === '') throw invalidOption('--key', 'a non-empty secret', opts.key);
+    return deriveWatermarkKey(opts.key);
+  }
+  if (opts.keyFile !== undefined) {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(opts.keyFile);
+    } catch (err) {
+      throw new ClearsightError(ERROR_CODES.INPUT_NOT_FOUND, `Key file "${opts.keyFile}" cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { path: opts.keyFile }, { cause: err });
+    }
+    // Editors end files with a newline; it is not part of the secret.
+    let end = bytes.length;
+    while (end > 0 && (bytes[end - 1] === 0x0a || bytes[end - 1] === 0x0d)) end--;
+    if (end === 0) throw invalidOption('--key-file', 'a file holding a non-empty secret', opts.keyFile);
+    return deriveWatermarkKey(bytes.subarray(0, end));
+  }
+  const fromEnv = env[KEY_ENV];
+  if (fromEnv !== undefined && fromEnv !== '') return deriveWatermarkKey(fromEnv);
+  throw invalidOption('--key', `a secret: --key <secret>, --key-file <path> or the ${KEY_ENV} environment variable`, undefined);
+}
+
+function numberParser(flag: string, min: number, max: number): (v: string) => number {
+  return (v: string) => {
+    const n = /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : Number.NaN;
+    if (!(n >= min && n <= max)) throw invalidOption(flag, `a number from ${min} to ${max}`, v);
+    return n;
+  };
+}
+
+export function addWatermarkCommand(program: Command): Command {
+  const wm = program
+    .command('watermark')
+    .summary('embed or verify an identity-bound invisible watermark')
+    .description(
+      'Invisible, encrypted watermarks that carry a source id and the identity of the face in the picture. ' +
+        '`verify` says authentic, manipulated (the face no longer matches: a face swap) or none (no watermark under this key). ' +
+        `The secret: --key, --key-file or ${KEY_ENV}.`,
+    );
+
+  const keyOptions = (cmd: Command) =>
+    cmd
+      .option('--key <secret>', `the watermark secret (prefer --key-file or ${KEY_ENV}: a command line is visible to other users)`)
+      .option('--key-file <path>', 'read the secret from a file (a trailing newline is ignored)');
+
+  keyOptions(
+    wm
+      .command('embed')
+      .summary('mark a picture')
+      .argument('<input>', 'picture to mark')
+      .requiredOption('-o, --output <file>', 'marked picture (PNG recommended; JPEG/WebP are lossy re-encodes)')
+      .requiredOption('--source <id>', 'source id carried by the mark: 1-6 characters of a-z 0-9 - _ .'),
+  )
+    .addOption(choiceOption('--identity <mode>', 'bind the largest face (auto: whole-image mode when there is none; face: require one; none: whole-image)', IDENTITY_MODES, 'auto'))
+    .addOption(new Option('--target-psnr <db>', 'distortion budget in dB (default 41)').argParser(numberParser('--target-psnr', 30, 60)))
+    .addOption(integerOption('--quality <q>', 'JPEG/WebP output quality', 1, 100))
+    .option('-f, --force', 'overwrite the output file if it exists')
+    .option('--json', 'print one JSON object on stdout')
+    .action(async (input: string, opts: EmbedCliOptions) => runEmbed(input, opts));
+
+  keyOptions(wm.command('verify').summary('check a picture').argument('<input>', 'picture to check'))
+    .addOption(choiceOption('--identity <mode>', 'compare the carried identity with the largest face (auto) or check the mark alone (none)', ['auto', 'none'] as const, 'auto'))
+    .option('--json', 'print {"verdict", "source", "bitErrorRate", "confidence", ...} on stdout')
+    .action(async (input: string, opts: VerifyCliOptions) => runVerify(input, opts));
+  return wm;
+}
+
+/** Lazily loaded face models: loaded on first use, disposed by the caller. */
+function lazyFaces(): { provider: IdentityProvider; dispose: () => void; loaded: () => boolean } {
+  let models: FaceModels | undefined;
+  let provider: IdentityProvider | undefined;
+  return {
+    provider: async (img) => {
+      if (!models) {
+        models = await FaceModels.load({ mesh: false, embed: true });
+        provider = largestFaceIdentity(models);
+      }
+      return provider!(img);
+    },
+    dispose: () => models?.dispose(),
+    loaded: () => models !== undefined,
+  };
+}
+
+async function runEmbed(input: string, opts: EmbedCliOptions): Promise<void> {
+  const started = performance.now();
+  formatFromPath(opts.output);
+  await assertOutputWritable(opts.output, opts.force ?? false);
+  const key = await keyFromOptions(opts);
+  const interrupts = watchInterrupts();
+  const faces = lazyFaces();
+  try {
+    const { image, meta } = await decodeImage(input);
+    await interrupts.checkpoint();
+    let identity: IdentityProvider | null = null;
+    if (opts.identity !== 'none') {
+      identity = async (img) => {
+        const face = await faces.provider(img);
+        if (!face && opts.identity === 'face') {
+          throw new ClearsightError(ERROR_CODES.NO_FACE, `No face found in "${input}" (--identity face); use --identity auto or none for whole-image mode`, { path: input });
+        }
+        return face;
+      };
+    }
+    const res = await untilAborted(
+      embedWatermark(image, { key, source: opts.source, identity, signal: interrupts.signal, ...(opts.targetPsnr !== undefined ? { targetPsnr: opts.targetPsnr } : {}) }),
+      interrupts.signal,
+    );
+    await interrupts.checkpoint();
+    interrupts.writing();
+    await writeImage(opts.output, res.image, { force: opts.force ?? false, ...(opts.quality !== undefined ? { quality: opts.quality } : {}) });
+    const summary = {
+      input,
+      output: opts.output,
+      width: meta.width,
+      height: meta.height,
+      mode: res.mode,
+      source: res.source,
+      ...(res.identityCode ? { identityCode: res.identityCode } : {}),
+      ...(res.faceBox ? { faceBox: res.faceBox } : {}),
+      psnr: Math.round(psnr(image, res.image) * 100) / 100,
+      ssim: Math.round(ssim(image, res.image, { channel: 'y' }) * 10000) / 10000,
+      keyFingerprint: res.keyFingerprint,
+      seconds: Math.round(performance.now() - started) / 1000,
+    };
+    if (opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+    else {
+      process.stdout.write(
+        `${basename(input)} (${meta.width}x${meta.height}) -> ${opts.output}: watermark, ${res.mode === 'identity' ? 'bound to the largest face' : 'whole-image mode (no face)'}, ` +
+          `source "${res.source}", PSNR ${summary.psnr.toFixed(1)} dB, key ${res.keyFingerprint}, ${summary.seconds.toFixed(1)} s\n`,
+      );
+    }
+  } finally {
+    faces.dispose();
+    interrupts.dispose();
+  }
+}
+
+async function runVerify(input: string, opts: VerifyCliOptions): Promise<void> {
+  const key = await keyFromOptions(opts);
+  const interrupts = watchInterrupts();
+  const faces = lazyFaces();
+  try {
+    const { image } = await decodeImage(input);
+    await interrupts.checkpoint();
+    const r = await untilAborted(
+      verifyWatermark(image, { key, signal: interrupts.signal, ...(opts.identity === 'auto' ? { identity: faces.provider } : {}) }),
+      interrupts.signal,
+    );
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify(r)}\n`);
+      return;
+    }
+    const pct = r.bitErrorRate === null ? '' : `, bit error rate ${(100 * r.bitErrorRate).toFixed(1)}%`;
+    const id = r.identity?.checked
+      ? r.identity.facePresent
+        ? `, face ${r.identity.match ? 'matches' : 'does NOT match'} the carried identity (distance ${r.identity.distance}/64, limit ${r.identity.maxDistance})`
+        : ', the marked face is gone'
+      : r.mode === 'identity'
+        ? ', identity not checked'
+        : '';
+    const what = r.verdict === 'none' ? 'no watermark under this key' : `source "${r.source}"${pct}${id}`;
+    process.stdout.write(`${basename(input)}: ${r.verdict.toUpperCase()}: ${what}, confidence ${r.confidence.toFixed(2)}\n`);
+  } finally {
+    faces.dispose();
+    interrupts.dispose();
+  }
+}

@@ -1,0 +1,234 @@
+/**
+ * Embedding. The tile of +1/-1 cells (layout.ts) is laid over the image periodically with a
+ * cell size proportional to the image (TILES_ACROSS tiles across the short side: a
+ * resolution-normalised domain, so a resized copy carries the same pattern relative to its
+ * content), interpolated bilinearly between cell centres (smooth, so it has no block edges for
+ * the eye or for JPEG to pick on), scaled by a texture mask (stronger where local contrast hides
+ * it, weaker on flat skin and sky), and added equally to R, G and B (a pure luma change, which
+ * survives chroma subsampling). The global gain is solved so the distortion hits `targetPsnr`.
+ */
+import { invalidOption } from '../../core/errors.js';
+import { boxFilter } from '../../core/filters/box.js';
+import { cropImage } from '../../core/image/geometry.js';
+import { createImage, type RawImage } from '../../core/image/types.js';
+import { ssim } from '../../core/metrics/index.js';
+import { report, throwIfAborted, type TaskControl } from '../../core/progress.js';
+import { convEncode } from './ecc.js';
+import { type IdentityInput, resolveIdentity, type FaceBox } from './identity.js';
+import { resolveKey, type WatermarkSecret } from './key.js';
+import { cellSizeFor, TILE_CELLS, tileCells, tileLayout } from './layout.js';
+import { downscalePlane, lumaPlane } from './luma.js';
+import { encodeSource, identityCode, IDENTITY_BITS, packPayload } from './payload.js';
+import { checkImage } from './validate.js';
+
+/** Smallest short side we embed into: 1.5 tiles of 32 cells of 3 pixels. */
+export const MIN_EMBED_SIDE = 144;
+export const DEFAULT_TARGET_PSNR = 41;
+
+export interface EmbedWatermarkOptions extends TaskControl {
+  /** The secret (string or bytes) or a key from deriveWatermarkKey (derive once for many images). */
+  key: WatermarkSecret;
+  /** Source id: 1..6 characters of a-z 0-9 - _ . */
+  source: string;
+  /**
+   * Identity to bind: a face embedding, {embedding, box}, or an IdentityProvider (e.g. largest
+   * face). null/undefined, or a provider that finds no face: whole-image mode.
+   */
+  identity?: IdentityInput;
+  /** Distortion budget: PSNR (dB, RGB, 8-bit) of the marked image against the input. Default 41. */
+  targetPsnr?: number;
+}
+
+export interface EmbedWatermarkResult {
+  image: RawImage;
+  mode: 'identity' | 'whole-image';
+  source: string;
+  /** Identity code as hex (identity mode). */
+  identityCode?: string;
+  faceBox?: FaceBox;
+  /** Cell size in pixels and tile period. */
+  cellSize: number;
+  /** PSNR the gain was solved for (before 8-bit rounding, which costs ~0.1 dB). */
+  targetPsnr: number;
+  keyFingerprint: string;
+}
+
+export async function embedWatermark(img: RawImage, opts: EmbedWatermarkOptions): Promise<EmbedWatermarkResult> {
+  if (typeof opts !== 'object' || opts === null) throw invalidOption('options', 'an object {key, source, identity?}', opts);
+  checkImage(img, MIN_EMBED_SIDE, 'embedding');
+  encodeSource(opts.source);
+  const targetPsnr = opts.targetPsnr ?? DEFAULT_TARGET_PSNR;
+  if (typeof targetPsnr !== 'number' || !(targetPsnr >= 30 && targetPsnr <= 60)) throw invalidOption('targetPsnr', 'a number from 30 to 60 (dB)', opts.targetPsnr);
+  const key = resolveKey(opts.key);
+  report(opts, 'identity', 0, 1);
+  const { face } = await resolveIdentity(opts.identity, img);
+  throwIfAborted(opts.signal);
+  const code = face ? identityCode(face.embedding, key) : new Uint8Array(IDENTITY_BITS);
+  const bits = packPayload({ identityBound: face !== null, source: opts.source, identity: code }, key);
+  const cells = tileCells(tileLayout(key), convEncode(bits));
+  report(opts, 'embed', 0, 1);
+  const { image, cellSize } = addPattern(img, cells, targetPsnr);
+  report(opts, 'embed', 1, 1);
+  return {
+    image,
+    mode: face ? 'identity' : 'whole-image',
+    source: opts.source,
+    ...(face ? { identityCode: bitsToHex(code) } : {}),
+    ...(face?.box ? { faceBox: face.box } : {}),
+    cellSize,
+    targetPsnr,
+    keyFingerprint: key.fingerprint,
+  };
+}
+
+export function bitsToHex(bits: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bits.length; i += 4) s += ((bits[i] << 3) | (bits[i + 1] << 2) | (bits[i + 2] << 1) | bits[i + 3]).toString(16);
+  return s;
+}
+
+/** Texture mask limits: never below 30% (flat areas still carry the mark), never above 250%. */
+const MASK_MIN = 0.3;
+const MASK_MAX = 2.5;
+const MASK_EXPONENT = 1;
+
+function addPattern(img: RawImage, cells: Float32Array, targetPsnr: number): { image: RawImage; cellSize: number } {
+  const { width: w, height: h, channels } = img;
+  const c = cellSizeFor(Math.min(w, h));
+  const mask = textureMask(img, c);
+  // Bilinear interpolation tables between cell centres: cell j's centre is at x = (j + 0.5) c.
+  const col = interpTable(w, c);
+  const row = interpTable(h, c);
+  const mw = mask.width;
+  const mcol = new Int32Array(w);
+  for (let x = 0; x < w; x++) mcol[x] = Math.min(mw - 1, Math.floor((x * mw) / w));
+  const delta = new Float32Array(w * h);
+  let energy = 0;
+  for (let yy = 0; yy < h; yy++) {
+    const i0 = row.i0[yy] * TILE_CELLS;
+    const i1 = row.i1[yy] * TILE_CELLS;
+    const fy = row.f[yy];
+    const off = yy * w;
+    const moff = Math.min(mask.height - 1, Math.floor((yy * mask.height) / h)) * mw;
+    for (let x = 0; x < w; x++) {
+      const j0 = col.i0[x];
+      const j1 = col.i1[x];
+      const fx = col.f[x];
+      const a = cells[i0 + j0];
+      const b = cells[i1 + j0];
+      const top = a + fx * (cells[i0 + j1] - a);
+      const bottom = b + fx * (cells[i1 + j1] - b);
+      const d = mask.data[moff + mcol[x]] * (top + fy * (bottom - top));
+      delta[off + x] = d;
+      energy += d * d;
+    }
+  }
+  // Same delta on every channel: the RGB mean squared error is the mean of delta^2.
+  const targetMse = 1 / 10 ** (targetPsnr / 10);
+  const g = guardedGain(img, delta, Math.sqrt(targetMse / Math.max(energy / (w * h), 1e-12)));
+  const out = applyDelta(img, delta, g);
+  return { image: out, cellSize: c };
+}
+
+function applyDelta(img: RawImage, delta: Float32Array, gain: number): RawImage {
+  const out = createImage(img.width, img.height, img.channels);
+  const src = img.data;
+  const dst = out.data;
+  if (img.channels === 3) {
+    for (let i = 0, j = 0; i < delta.length; i++, j += 3) {
+      const d = gain * delta[i];
+      const r = src[j] + d;
+      const g = src[j + 1] + d;
+      const b = src[j + 2] + d;
+      dst[j] = r < 0 ? 0 : r > 1 ? 1 : r;
+      dst[j + 1] = g < 0 ? 0 : g > 1 ? 1 : g;
+      dst[j + 2] = b < 0 ? 0 : b > 1 ? 1 : b;
+    }
+  } else {
+    for (let i = 0; i < delta.length; i++) {
+      const v = src[i] + gain * delta[i];
+      dst[i] = v < 0 ? 0 : v > 1 ? 1 : v;
+    }
+  }
+  return out;
+}
+
+/** SSIM floor kept with a small margin over the 0.98 promised (the guard samples the image). */
+const SSIM_FLOOR = 0.982;
+const SSIM_CROP = 64;
+const SSIM_GRID = 3;
+
+/**
+ * SSIM guard: small images have small cells, inside SSIM's 11x11 window, and lose more SSIM per
+ * dB than photos (whose cells are coarse). SSIM (core/metrics, RGB) is measured on the whole
+ * image when small, else on the green channel of a regular 3x3 grid of 64x64 crops (a systematic
+ * sample of the SSIM map, whose mean SSIM is; green stands in for the three channels, which all
+ * get the same delta) marked on their own, and the gain is lowered until it passes:
+ * 1 - SSIM grows about as gain^2, so one rescale usually lands on the floor.
+ */
+function guardedGain(img: RawImage, delta: Float32Array, gain: number): number {
+  const rects: Array<[number, number, number, number]> = [];
+  if (img.width * img.height <= 320 * 320) rects.push([0, 0, img.width, img.height]);
+  else {
+    for (let gy = 0; gy < SSIM_GRID; gy++) {
+      for (let gx = 0; gx < SSIM_GRID; gx++) {
+        rects.push([Math.floor(((gx + 0.5) / SSIM_GRID) * img.width - SSIM_CROP / 2), Math.floor(((gy + 0.5) / SSIM_GRID) * img.height - SSIM_CROP / 2), SSIM_CROP, SSIM_CROP]);
+      }
+    }
+  }
+  const crops = rects.map(([x, y, w, h]) => {
+    const d = new Float32Array(w * h);
+    for (let yy = 0; yy < h; yy++) d.set(delta.subarray((y + yy) * img.width + x, (y + yy) * img.width + x + w), yy * w);
+    const crop = cropImage(img, x, y, w, h);
+    if (rects.length === 1 || crop.channels === 1) return { original: crop, delta: d };
+    const green = createImage(w, h, 1);
+    for (let i = 0; i < w * h; i++) green.data[i] = crop.data[i * 3 + 1];
+    return { original: green, delta: d };
+  });
+  const ssimAt = (g: number) => crops.reduce((s, c) => s + ssim(c.original, applyDelta(c.original, c.delta, g)), 0) / crops.length;
+  let g = gain;
+  for (let i = 0, s = ssimAt(g); i < 3 && s < SSIM_FLOOR; i++, s = ssimAt(g)) g *= 0.99 * Math.sqrt((1 - SSIM_FLOOR) / (1 - s));
+  return g;
+}
+
+/**
+ * Texture mask: local standard deviation of luma over about a cell, relative to its mean,
+ * computed on a copy downscaled to about 2 pixels a cell (the mask only needs cell resolution,
+ * and this keeps the 1080p embed cheap). Never below MASK_MIN (flat areas still carry the mark)
+ * or above MASK_MAX.
+ */
+function textureMask(img: RawImage, c: number): { data: Float32Array; width: number; height: number } {
+  const small = downscalePlane(lumaPlane(img), img.width, img.height, Math.max(1, c / 2));
+  const { width: w, height: h } = small;
+  const mean = boxFilter(small.data, w, h, 1);
+  const sq = new Float32Array(w * h);
+  for (let i = 0; i < sq.length; i++) sq[i] = small.data[i] * small.data[i];
+  const meanSq = boxFilter(sq, w, h, 1);
+  let stdSum = 0;
+  for (let i = 0; i < sq.length; i++) {
+    sq[i] = Math.sqrt(Math.max(0, meanSq[i] - mean[i] * mean[i]));
+    stdSum += sq[i];
+  }
+  const stdMean = stdSum / sq.length + 1e-6;
+  const smooth = boxFilter(sq, w, h, 1);
+  for (let i = 0; i < smooth.length; i++) {
+    const m = MASK_MIN + (smooth[i] / stdMean) ** MASK_EXPONENT;
+    smooth[i] = m > MASK_MAX ? MASK_MAX : m;
+  }
+  return { data: smooth, width: w, height: h };
+}
+
+function interpTable(n: number, c: number): { i0: Int32Array; i1: Int32Array; f: Float32Array } {
+  const i0 = new Int32Array(n);
+  const i1 = new Int32Array(n);
+  const f = new Float32Array(n);
+  for (let x = 0; x < n; x++) {
+    const u = (x + 0.5) / c - 0.5;
+    const j = Math.floor(u);
+    f[x] = u - j;
+    i0[x] = ((j % TILE_CELLS) + TILE_CELLS) % TILE_CELLS;
+    i1[x] = (i0[x] + 1) % TILE_CELLS;
+  }
+  return { i0, i1, f };
+}
+

@@ -1,0 +1,32 @@
+/**
+ * Identity-bound invisible watermarks (issue 7): embed an encrypted, robust watermark carrying a
+ * source id and a face identity code; verify it (authentic / manipulated / none).
+ * See docs/watermark.md.
+ */
+export { embedWatermark, DEFAULT_TARGET_PSNR, MIN_EMBED_SIDE, type EmbedWatermarkOptions, type EmbedWatermarkResult } from './embed.js';
+export {
+  verifyWatermark,
+  DEFAULT_MAX_IDENTITY_DISTANCE,
+  type VerifyWatermarkOptions,
+  type VerifyWatermarkResult,
+  type WatermarkVerdict,
+  type IdentityCheck,
+} from './verify.js';
+export { extractWatermark, MIN_VERIFY_SIDE, type Extraction } from './extract.js';
+export { deriveWatermarkKey, isWatermarkKey, type WatermarkKey, type WatermarkSecret } from './key.js';
+export type { FaceBox as WatermarkFaceBox, IdentityFace, IdentityInput, IdentityProvider } from './identity.js';
+export {
+  identityCode,
+  hammingDistance,
+  encodeSource,
+  decodeSource,
+  packPayload,
+  unpackPayload,
+  PAYLOAD_BITS,
+  IDENTITY_BITS,
+  SOURCE_MAX_LENGTH,
+  type Payload,
+} from './payload.js';
+export { convEncode, viterbiDecode, codedLength, GUARANTEED_CORRECTION } from './ecc.js';
+export { LogisticSineStream, chaoticBits, chaoticPermutation } from './chaos.js';
+export { largestFaceIdentity } from './faceIdentity.js';

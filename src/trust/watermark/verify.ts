@@ -1,0 +1,133 @@
+/**
+ * Verification: find and decode the watermark, then compare the identity it carries with the
+ * face now in the picture.
+ *
+ * - "none": no watermark decodes under this key (never marked, a different key, or destroyed).
+ * - "authentic": the watermark decodes and, if it is identity-bound, the face in the picture
+ *   matches the identity it carries (Hamming distance of the 64-bit codes <= maxIdentityDistance).
+ * - "manipulated": the watermark decodes but the face does not match (a face swap: the mark in
+ *   the rest of the picture still carries the original identity), or the marked face is gone.
+ */
+import { invalidOption } from '../../core/errors.js';
+import type { RawImage } from '../../core/image/types.js';
+import { report, throwIfAborted, type TaskControl } from '../../core/progress.js';
+import { bitsToHex } from './embed.js';
+import { extractWatermark, MIN_VERIFY_SIDE } from './extract.js';
+import { resolveIdentity, type FaceBox, type IdentityInput } from './identity.js';
+import { resolveKey, type WatermarkSecret } from './key.js';
+import { hammingDistance, identityCode, IDENTITY_BITS } from './payload.js';
+import { checkImage } from './validate.js';
+
+export type WatermarkVerdict = 'authentic' | 'manipulated' | 'none';
+
+/**
+ * Largest Hamming distance (of 64) between the carried and the observed identity code still
+ * called the same face. Codes of one face under benign edits differ in a few bits (angle/pi of
+ * the embeddings' angle); different people sit near 64 * angle/pi, typically 20-32. Calibrated on
+ * the face benchmark (docs/watermark.md).
+ */
+export const DEFAULT_MAX_IDENTITY_DISTANCE = 14;
+
+export interface VerifyWatermarkOptions extends TaskControl {
+  key: WatermarkSecret;
+  /**
+   * The identity now in the picture: an embedding, {embedding, box}, a provider (finds the face),
+   * or null (no face in the picture). Omit it to check the watermark alone.
+   */
+  identity?: IdentityInput;
+  maxIdentityDistance?: number;
+}
+
+export interface IdentityCheck {
+  /** False when no identity was supplied, so only the watermark was checked. */
+  checked: boolean;
+  /** Face present in the picture now (when checked). */
+  facePresent?: boolean;
+  /** Hamming distance between carried and observed codes, of IDENTITY_BITS. */
+  distance?: number;
+  maxDistance: number;
+  match?: boolean;
+  carriedCode: string;
+  observedCode?: string;
+  faceBox?: FaceBox;
+}
+
+export interface VerifyWatermarkResult {
+  verdict: WatermarkVerdict;
+  /** Decoded source id (null when verdict is none). */
+  source: string | null;
+  /** Fraction of coded bits the channel flipped (re-encoded decision vs soft bits); null for none. */
+  bitErrorRate: number | null;
+  /** 0..1: how sure the verdict is (see docs/watermark.md). */
+  confidence: number;
+  mode: 'identity' | 'whole-image' | null;
+  identity?: IdentityCheck;
+  sync: { score: number; period?: { x: number; y: number } };
+  keyFingerprint: string;
+}
+
+export async function verifyWatermark(img: RawImage, opts: VerifyWatermarkOptions): Promise<VerifyWatermarkResult> {
+  if (typeof opts !== 'object' || opts === null) throw invalidOption('options', 'an object {key, identity?}', opts);
+  checkImage(img, MIN_VERIFY_SIDE, 'verification');
+  const maxDistance = opts.maxIdentityDistance ?? DEFAULT_MAX_IDENTITY_DISTANCE;
+  if (!Number.isInteger(maxDistance) || maxDistance < 0 || maxDistance >= IDENTITY_BITS / 2) {
+    throw invalidOption('maxIdentityDistance', `an integer from 0 to ${IDENTITY_BITS / 2 - 1}`, opts.maxIdentityDistance);
+  }
+  const key = resolveKey(opts.key);
+  report(opts, 'extract', 0, 1);
+  const ex = extractWatermark(img, key);
+  report(opts, 'extract', 1, 1);
+  throwIfAborted(opts.signal);
+  const sync = { score: round(ex.syncScore, 2), ...(ex.period ? { period: { x: round(ex.period.x, 2), y: round(ex.period.y, 2) } } : {}) };
+  if (!ex.found || !ex.payload) {
+    // Confidence in "no watermark": the pilot peak's height, random at about 4 sigma.
+    const confidence = clamp01((8 - ex.syncScore) / 4);
+    return { verdict: 'none', source: null, bitErrorRate: null, confidence: round(confidence, 3), mode: null, sync, keyFingerprint: key.fingerprint };
+  }
+  const p = ex.payload;
+  // Watermark confidence: 1 at a clean channel, falling to 0 where soft Viterbi stops coping.
+  const markConfidence = clamp01(1 - ex.bitErrorRate / 0.25);
+  const base = { source: p.source, bitErrorRate: round(ex.bitErrorRate, 4), sync, keyFingerprint: key.fingerprint };
+  if (!p.identityBound) {
+    return { verdict: 'authentic', ...base, confidence: round(markConfidence, 3), mode: 'whole-image' };
+  }
+  const carriedCode = bitsToHex(p.identity);
+  report(opts, 'identity', 0, 1);
+  const { face, given } = await resolveIdentity(opts.identity, img);
+  report(opts, 'identity', 1, 1);
+  if (!given) {
+    return { verdict: 'authentic', ...base, confidence: round(markConfidence, 3), mode: 'identity', identity: { checked: false, maxDistance, carriedCode } };
+  }
+  if (!face) {
+    return {
+      verdict: 'manipulated',
+      ...base,
+      confidence: round(markConfidence, 3),
+      mode: 'identity',
+      identity: { checked: true, facePresent: false, maxDistance, match: false, carriedCode },
+    };
+  }
+  const observed = identityCode(face.embedding, key);
+  const distance = hammingDistance(observed, p.identity);
+  const match = distance <= maxDistance;
+  // Identity confidence: distance from the threshold in binomial standard deviations (p = 1/2
+  // per bit is the scale of an unrelated face), mapped to 0..1.
+  const margin = Math.abs(distance - (maxDistance + 0.5)) / Math.sqrt(IDENTITY_BITS / 4);
+  const identityConfidence = clamp01(margin / 2);
+  return {
+    verdict: match ? 'authentic' : 'manipulated',
+    ...base,
+    confidence: round(markConfidence * identityConfidence, 3),
+    mode: 'identity',
+    identity: { checked: true, facePresent: true, distance, maxDistance, match, carriedCode, observedCode: bitsToHex(observed), ...(face.box ? { faceBox: face.box } : {}) },
+  };
+}
+
+function clamp01(x: number): number {
+  return x < 0 ? 0 : x > 1 ? 1 : x;
+}
+
+function round(x: number, d: number): number {
+  const k = 10 ** d;
+  return Math.round(x * k) / k;
+}

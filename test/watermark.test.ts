@@ -1,0 +1,279 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { decodeImage, encodeImage } from '../src/core/image/io.js';
+import { cropImage } from '../src/core/image/geometry.js';
+import { createImage, type RawImage } from '../src/core/image/types.js';
+import { psnr, ssim } from '../src/core/metrics/index.js';
+import { mulberry32 } from '../src/core/random.js';
+import {
+  chaoticBits,
+  chaoticPermutation,
+  codedLength,
+  convEncode,
+  decodeSource,
+  deriveWatermarkKey,
+  embedWatermark,
+  encodeSource,
+  GUARANTEED_CORRECTION,
+  identityCode,
+  packPayload,
+  PAYLOAD_BITS,
+  unpackPayload,
+  verifyWatermark,
+  viterbiDecode,
+} from '../src/trust/watermark/index.js';
+import { ClearsightError } from '../src/core/errors.js';
+
+// Derive keys once: scrypt is deliberately slow.
+const KEY = deriveWatermarkKey('correct horse battery staple');
+const OTHER_KEY = deriveWatermarkKey('correct horse battery stapler');
+
+/** A seeded textured test picture: smooth colour gradients, sinusoid texture and soft blobs. */
+function texturedImage(w: number, h: number, seed = 7): RawImage {
+  const rnd = mulberry32(seed);
+  const img = createImage(w, h, 3);
+  const blobs = Array.from({ length: 12 }, () => ({ x: rnd() * w, y: rnd() * h, r: 10 + rnd() * 40, a: rnd() - 0.5 }));
+  // Value noise on a 16-pixel lattice (bilinear): photo-like fine texture.
+  const gw = Math.ceil(w / 16) + 2;
+  const lattice = Float32Array.from({ length: gw * (Math.ceil(h / 16) + 2) }, () => rnd() - 0.5);
+  const noise = (x: number, y: number) => {
+    const gx = x / 16;
+    const gy = y / 16;
+    const i = Math.floor(gx);
+    const j = Math.floor(gy);
+    const fx0 = gx - i;
+    const fy0 = gy - j;
+    const at = (a: number, b: number) => lattice[b * gw + a];
+    return (at(i, j) * (1 - fx0) + at(i + 1, j) * fx0) * (1 - fy0) + (at(i, j + 1) * (1 - fx0) + at(i + 1, j + 1) * fx0) * fy0;
+  };
+  const fx = 0.05 + rnd() * 0.2;
+  const fy = 0.05 + rnd() * 0.2;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let v = 0.35 + (0.3 * x) / w + 0.08 * Math.sin(fx * x + 0.7 * Math.sin(fy * y)) + 0.3 * noise(x, y) + 0.03 * (rnd() - 0.5);
+      for (const b of blobs) v += 0.25 * b.a * Math.exp(-((x - b.x) ** 2 + (y - b.y) ** 2) / (b.r * b.r));
+      for (let c = 0; c < 3; c++) img.data[(y * w + x) * 3 + c] = Math.min(1, Math.max(0, v + 0.06 * (c - 1) * Math.sin(0.02 * y + c)));
+    }
+  }
+  return img;
+}
+
+function randomEmbedding(seed: number, d = 128): Float32Array {
+  const rnd = mulberry32(seed);
+  return Float32Array.from({ length: d }, () => rnd() - 0.5);
+}
+
+async function jpeg(img: RawImage, quality: number): Promise<RawImage> {
+  return (await decodeImage(await encodeImage(img, 'jpeg', { quality }))).image;
+}
+
+/** Box-average 2x downscale (what a 0.5x resize does). */
+function halve(img: RawImage): RawImage {
+  const w = Math.floor(img.width / 2);
+  const h = Math.floor(img.height / 2);
+  const out = createImage(w, h, 3);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++)
+      for (let c = 0; c < 3; c++) {
+        const at = (xx: number, yy: number) => img.data[(yy * img.width + xx) * 3 + c];
+        out.data[(y * w + x) * 3 + c] = (at(2 * x, 2 * y) + at(2 * x + 1, 2 * y) + at(2 * x, 2 * y + 1) + at(2 * x + 1, 2 * y + 1)) / 4;
+      }
+  return out;
+}
+
+/** NIST SP 800-22 frequency (monobit) test p-value. */
+function monobitP(bits: Uint8Array): number {
+  let s = 0;
+  for (const b of bits) s += b ? 1 : -1;
+  return erfc(Math.abs(s) / Math.sqrt(bits.length) / Math.SQRT2);
+}
+
+/** NIST SP 800-22 runs test p-value. */
+function runsP(bits: Uint8Array): number {
+  const n = bits.length;
+  let ones = 0;
+  for (const b of bits) ones += b;
+  const pi = ones / n;
+  if (Math.abs(pi - 0.5) >= 2 / Math.sqrt(n)) return 0;
+  let v = 1;
+  for (let i = 1; i < n; i++) if (bits[i] !== bits[i - 1]) v++;
+  return erfc(Math.abs(v - 2 * n * pi * (1 - pi)) / (2 * Math.sqrt(2 * n) * pi * (1 - pi)));
+}
+
+/** erfc by the Numerical Recipes Chebyshev fit (|error| < 1.2e-7). */
+function erfc(x: number): number {
+  const z = Math.abs(x);
+  const t = 1 / (1 + 0.5 * z);
+  const r = t * Math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+  return x >= 0 ? r : 2 - r;
+}
+
+describe('watermark ECC (K=7 rate-1/2 convolutional, soft Viterbi)', () => {
+  it('corrects every pattern of up to 4 hard errors (d_free = 10)', () => {
+    assert.equal(GUARANTEED_CORRECTION, 4);
+    const rnd = mulberry32(11);
+    for (let trial = 0; trial < 200; trial++) {
+      const info = Uint8Array.from({ length: PAYLOAD_BITS }, () => (rnd() < 0.5 ? 1 : 0));
+      const coded = convEncode(info);
+      assert.equal(coded.length, codedLength(PAYLOAD_BITS));
+      const soft: number[] = Array.from(coded, (b) => (b ? 1 : -1));
+      const flipped = new Set<number>();
+      while (flipped.size < GUARANTEED_CORRECTION) flipped.add(Math.floor(rnd() * soft.length));
+      for (const i of flipped) soft[i] = -soft[i];
+      assert.deepEqual(viterbiDecode(soft, PAYLOAD_BITS), info);
+    }
+  });
+
+  it('uses soft values: 10% weak flips and 20% erasures still decode; a burst of 12 flips does not', () => {
+    const rnd = mulberry32(12);
+    const info = Uint8Array.from({ length: PAYLOAD_BITS }, () => (rnd() < 0.5 ? 1 : 0));
+    const coded = convEncode(info);
+    const soft: number[] = Array.from(coded, (b) => (b ? 1 : -1) * (0.5 + rnd()));
+    for (let i = 0; i < soft.length; i++) {
+      const u = rnd();
+      if (u < 0.1) soft[i] = -0.2 * Math.sign(soft[i]);
+      else if (u < 0.3) soft[i] = 0;
+    }
+    assert.deepEqual(viterbiDecode(soft, PAYLOAD_BITS), info);
+    const burst: number[] = Array.from(coded, (b) => (b ? 1 : -1));
+    for (let i = 40; i < 52; i++) burst[i] = -burst[i];
+    assert.notDeepEqual(viterbiDecode(burst, PAYLOAD_BITS), info);
+  });
+});
+
+describe('watermark chaotic cipher and keys', () => {
+  it('keystream passes the NIST SP 800-22 monobit and runs tests', () => {
+    for (const seed of [KEY.keystreamSeed, OTHER_KEY.keystreamSeed, KEY.chipSeed]) {
+      const bits = chaoticBits(seed, 100_000);
+      assert.ok(monobitP(bits) >= 0.01, `monobit p = ${monobitP(bits)}`);
+      assert.ok(runsP(bits) >= 0.01, `runs p = ${runsP(bits)}`);
+    }
+  });
+
+  it('the NIST checks reject a biased and a too-regular stream (they can fail)', () => {
+    const biased = Uint8Array.from({ length: 10_000 }, (_, i) => (i % 5 === 0 ? 0 : 1));
+    const alternating = Uint8Array.from({ length: 10_000 }, (_, i) => i & 1);
+    assert.ok(monobitP(biased) < 0.01);
+    assert.ok(runsP(alternating) < 0.01);
+  });
+
+  it('a one-character change of the secret gives an unrelated keystream and permutation', () => {
+    const a = chaoticBits(KEY.keystreamSeed, 4096);
+    const b = chaoticBits(OTHER_KEY.keystreamSeed, 4096);
+    let diff = 0;
+    for (let i = 0; i < a.length; i++) diff += a[i] ^ b[i];
+    assert.ok(diff > 1900 && diff < 2200, `differing bits ${diff}`);
+    const p = chaoticPermutation(KEY.permutationSeed, 1024);
+    assert.deepEqual([...p].sort((x, y) => x - y), Array.from({ length: 1024 }, (_, i) => i));
+    assert.notDeepEqual(p, chaoticPermutation(OTHER_KEY.permutationSeed, 1024));
+    assert.notEqual(KEY.fingerprint, OTHER_KEY.fingerprint);
+    assert.equal(deriveWatermarkKey('correct horse battery staple').fingerprint, KEY.fingerprint);
+  });
+
+  it('payload round trip; the keyed MAC rejects another key and any flipped bit', () => {
+    const identity = identityCode(randomEmbedding(1), KEY);
+    const bits = packPayload({ identityBound: true, source: 'news-7', identity }, KEY);
+    const back = unpackPayload(bits, KEY);
+    assert.ok(back);
+    assert.equal(back.source, 'news-7');
+    assert.equal(back.identityBound, true);
+    assert.deepEqual(back.identity, identity);
+    assert.equal(unpackPayload(bits, OTHER_KEY), undefined);
+    for (const i of [0, 20, 70, 120]) {
+      const bad = bits.slice();
+      bad[i] ^= 1;
+      assert.equal(unpackPayload(bad, KEY), undefined);
+    }
+    for (const s of ['a', 'zzzzzz', '0', 'a.b_c-', '9x']) assert.equal(decodeSource(encodeSource(s)), s);
+  });
+
+  it('identity codes: close embeddings give close codes, unrelated ones about half the bits', () => {
+    const e = randomEmbedding(5, 512);
+    const near = Float32Array.from(e, (v, i) => v + 0.05 * Math.sin(i));
+    const far = randomEmbedding(6, 512);
+    const a = identityCode(e, KEY);
+    const dist = (x: Uint8Array, y: Uint8Array) => x.reduce((s, v, i) => s + (v ^ y[i]), 0);
+    assert.ok(dist(a, identityCode(near, KEY)) <= 6);
+    const dFar = dist(a, identityCode(far, KEY));
+    assert.ok(dFar >= 20 && dFar <= 44, `far distance ${dFar}`);
+    assert.ok(dist(a, identityCode(e, OTHER_KEY)) >= 16, 'the projection depends on the key');
+  });
+});
+
+describe('watermark embed and verify', () => {
+  const img = texturedImage(256, 256);
+  const face = randomEmbedding(21);
+  let marked: RawImage;
+
+  it('is imperceptible: PSNR >= 40 dB and SSIM >= 0.98', async () => {
+    const res = await embedWatermark(img, { key: KEY, source: 'cs1', identity: face });
+    marked = res.image;
+    assert.equal(res.mode, 'identity');
+    const p = psnr(img, marked);
+    const s = ssim(img, marked);
+    assert.ok(p >= 40, `PSNR ${p}`);
+    assert.ok(s >= 0.98, `SSIM ${s}`);
+    assert.ok(p < 45, `PSNR ${p}: the mark should use its budget`);
+  });
+
+  it('round trip: authentic with the source, and after JPEG 75, 0.5x resize and a 10% crop', async () => {
+    const cases: Record<string, RawImage> = {
+      clean: marked,
+      jpeg75: await jpeg(marked, 75),
+      resize05: halve(marked),
+      crop10: cropImage(marked, 26, 13, 205, 218),
+    };
+    for (const [name, att] of Object.entries(cases)) {
+      const r = await verifyWatermark(att, { key: KEY, identity: face });
+      assert.equal(r.verdict, 'authentic', `${name}: ${JSON.stringify(r)}`);
+      assert.equal(r.source, 'cs1', name);
+      assert.ok(r.bitErrorRate !== null && r.bitErrorRate < 0.2, `${name} BER ${r.bitErrorRate}`);
+      assert.ok(r.confidence > 0, name);
+    }
+  });
+
+  it('wrong key and unmarked image give none, never a wrong identity', async () => {
+    const wrong = await verifyWatermark(marked, { key: OTHER_KEY, identity: face });
+    assert.equal(wrong.verdict, 'none');
+    assert.equal(wrong.source, null);
+    const plain = await verifyWatermark(img, { key: KEY, identity: face });
+    assert.equal(plain.verdict, 'none');
+  });
+
+  it('identity mismatch (a swapped face) and a missing face give manipulated', async () => {
+    const other = await verifyWatermark(marked, { key: KEY, identity: randomEmbedding(99) });
+    assert.equal(other.verdict, 'manipulated');
+    assert.equal(other.source, 'cs1');
+    assert.ok(other.identity?.distance !== undefined && other.identity.distance > 14);
+    const viaProvider = await verifyWatermark(marked, { key: KEY, identity: async () => ({ embedding: randomEmbedding(98), box: { x: 1, y: 2, width: 3, height: 4 } }) });
+    assert.equal(viaProvider.verdict, 'manipulated');
+    const gone = await verifyWatermark(marked, { key: KEY, identity: null });
+    assert.equal(gone.verdict, 'manipulated');
+    assert.equal(gone.identity?.facePresent, false);
+    const unchecked = await verifyWatermark(marked, { key: KEY });
+    assert.equal(unchecked.verdict, 'authentic');
+    assert.equal(unchecked.identity?.checked, false);
+  });
+
+  it('whole-image mode when there is no identity', async () => {
+    const res = await embedWatermark(img, { key: KEY, source: 'abc', identity: async () => null });
+    assert.equal(res.mode, 'whole-image');
+    const r = await verifyWatermark(res.image, { key: 'correct horse battery staple' });
+    assert.equal(r.verdict, 'authentic');
+    assert.equal(r.mode, 'whole-image');
+    assert.equal(r.source, 'abc');
+  });
+
+  it('rejects bad inputs with clear error codes', async () => {
+    const expectCode = async (p: Promise<unknown>, code: string, re: RegExp) => {
+      await assert.rejects(p, (e: unknown) => e instanceof ClearsightError && e.code === code && re.test(e.message));
+    };
+    await expectCode(embedWatermark(img, { key: '', source: 'abc' }), 'E_INVALID_OPTION', /key/);
+    await expectCode(embedWatermark(img, { key: KEY, source: 'toolongid' }), 'E_INVALID_OPTION', /source.*1 to 6/);
+    await expectCode(embedWatermark(img, { key: KEY, source: 'ABC' }), 'E_INVALID_OPTION', /source/);
+    await expectCode(embedWatermark(texturedImage(100, 300), { key: KEY, source: 'abc' }), 'E_INPUT_TOO_SMALL', /at least 144/);
+    await expectCode(verifyWatermark(texturedImage(40, 40), { key: KEY }), 'E_INPUT_TOO_SMALL', /at least 64/);
+    await expectCode(embedWatermark(img, { key: KEY, source: 'abc', identity: [1, 2] }), 'E_INVALID_OPTION', /identity/);
+    await expectCode(embedWatermark(img, { key: KEY, source: 'abc', targetPsnr: 10 }), 'E_INVALID_OPTION', /targetPsnr/);
+  });
+});

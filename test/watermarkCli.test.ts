@@ -1,0 +1,100 @@
+/**
+ * `clearsight watermark embed|verify` end to end (spawned like a user would), in whole-image
+ * mode (--identity none) so that no face model loads: a few seconds in all.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
+import { mulberry32 } from '../src/core/random.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = join(ROOT, 'bin', 'clearsight.js');
+let dir: string;
+
+function run(args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, CLEARSIGHT_CLI_FROM: 'src', CLEARSIGHT_DEBUG: '', CLEARSIGHT_WATERMARK_KEY: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** 320x240 seeded texture (value noise + gradient), as an 8-bit PNG. */
+async function makePhoto(path: string): Promise<void> {
+  const w = 320;
+  const h = 240;
+  const rnd = mulberry32(5);
+  const grid = Float32Array.from({ length: 41 * 31 }, () => rnd());
+  const px = Buffer.alloc(w * h * 3);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const gx = x / 8;
+      const gy = y / 8;
+      const i = Math.floor(gx);
+      const j = Math.floor(gy);
+      const fx = gx - i;
+      const fy = gy - j;
+      const g = (a: number, b: number) => grid[b * 41 + a]!;
+      const n = (g(i, j) * (1 - fx) + g(i + 1, j) * fx) * (1 - fy) + (g(i, j + 1) * (1 - fx) + g(i + 1, j + 1) * fx) * fy;
+      for (let c = 0; c < 3; c++) px[(y * w + x) * 3 + c] = Math.round(255 * Math.min(1, 0.15 + 0.5 * n + (0.3 * x) / w + 0.05 * c));
+    }
+  }
+  await sharp(px, { raw: { width: w, height: h, channels: 3 } }).png().toFile(path);
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'cs-wm-cli-'));
+  await makePhoto(join(dir, 'photo.png'));
+  await writeFile(join(dir, 'key.txt'), 'tr0ub4dor&3\n');
+});
+after(async () => rm(dir, { recursive: true, force: true }));
+
+describe('clearsight watermark', () => {
+  it('embed (key file) then verify (env var) round trip, --json shape', async () => {
+    const out = join(dir, 'marked.png');
+    const e = await run(['watermark', 'embed', join(dir, 'photo.png'), '-o', out, '--source', 'cli-1', '--key-file', join(dir, 'key.txt'), '--identity', 'none', '--json']);
+    assert.equal(e.code, 0, e.stderr);
+    const summary = JSON.parse(e.stdout) as { mode: string; psnr: number; source: string };
+    assert.equal(summary.mode, 'whole-image');
+    assert.equal(summary.source, 'cli-1');
+    assert.ok(summary.psnr >= 40, `PSNR ${summary.psnr}`);
+    const v = await run(['watermark', 'verify', out, '--json'], { CLEARSIGHT_WATERMARK_KEY: 'tr0ub4dor&3' });
+    assert.equal(v.code, 0, v.stderr);
+    const r = JSON.parse(v.stdout) as Record<string, unknown>;
+    assert.equal(r.verdict, 'authentic');
+    assert.equal(r.source, 'cli-1');
+    assert.equal(typeof r.bitErrorRate, 'number');
+    assert.equal(typeof r.confidence, 'number');
+    // A JPEG re-save, a wrong key, the human-readable line.
+    const jpg = join(dir, 'marked.jpg');
+    await sharp(out).jpeg({ quality: 70 }).toFile(jpg);
+    const wrong = await run(['watermark', 'verify', jpg, '--key', 'tr0ub4dor&4']);
+    assert.equal(wrong.code, 0, wrong.stderr);
+    assert.match(wrong.stdout, /NONE: no watermark under this key/);
+  });
+
+  it('usage errors: no key, bad source; nothing left behind', async () => {
+    const photo = join(dir, 'photo.png');
+    const noKey = await run(['watermark', 'verify', photo]);
+    assert.equal(noKey.code, 2);
+    assert.match(noKey.stderr, /CLEARSIGHT_WATERMARK_KEY.*\[E_INVALID_OPTION\]/);
+    const badSource = await run(['watermark', 'embed', photo, '-o', join(dir, 'x.png'), '--source', 'Way-Too-Long', '--key', 'k', '--identity', 'none']);
+    assert.equal(badSource.code, 2);
+    assert.match(badSource.stderr, /source.*\[E_INVALID_OPTION\]/);
+    await assert.rejects(stat(join(dir, 'x.png')));
+    assert.deepEqual((await readdir(dir)).filter((f) => f.startsWith('.')), []);
+  });
+});
