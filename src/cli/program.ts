@@ -57,7 +57,7 @@ function version(): string {
 
 export function buildProgram(): Command {
   const program = new Command('clearsight')
-    .description('Restore degraded images with pretrained networks (MAXIM, ESRGAN) run by onnxruntime.')
+    .description('Restore degraded pictures and video (rain, haze, low light, HDR, super-resolution) and defend faces (liveness, identity watermarks, deepfake forensics).')
     .version(version(), '-V, --version')
     // Set before adding commands, which inherit both: errors come back to main() as exceptions
     // and are printed there in the one clearsight format.
