@@ -121,6 +121,21 @@ describe('shipped model and analysis outcomes', () => {
     await assert.rejects(analyzeMedia(join(dir, 'missing.mp4'), models, model), (e: unknown) => isClearsightError(e) && e.code === 'E_INPUT_NOT_FOUND');
   });
 
+  it('verifies our watermark on a still image when given the key', async () => {
+    const model = await loadForensicModel();
+    const { embedWatermark } = await import('../src/trust/watermark/index.js');
+    const marked = await embedWatermark(fakeFace(8, 320), { key: 'case-key', source: 'cam7', identity: null });
+    const file = join(dir, 'marked.png');
+    await writeImage(file, marked.image);
+    const right = await analyzeMedia(file, models, model, { watermarkKey: 'case-key' });
+    assert.equal(right.result.watermark.verdict, 'authentic');
+    assert.equal(right.result.watermark.source, 'cam7');
+    const wrong = await analyzeMedia(file, models, model, { watermarkKey: 'other-key' });
+    assert.equal(wrong.result.watermark.verdict, 'none');
+    const none = await analyzeMedia(file, models, model);
+    assert.equal(none.result.watermark.verdict, 'not checked');
+  });
+
   it('spreads sampled frames evenly', () => {
     assert.deepEqual(evenlySpaced(5, 10), [0, 1, 2, 3, 4]);
     assert.deepEqual(evenlySpaced(100, 4), [12, 37, 62, 87]);

@@ -32,6 +32,7 @@ import {
 import { integerOption } from '../options.js';
 import { createReporter, progressMode } from '../progress.js';
 import { defaultModelDir } from '../../face/models.js';
+import { KEY_ENV, keyFromOptions } from './watermark.js';
 
 async function toolVersion(): Promise<string> {
   return (JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -65,6 +66,8 @@ interface AnalyzeCliOptions {
   minQuality: number;
   seed: number;
   model?: string;
+  watermarkKey?: string;
+  watermarkKeyFile?: string;
 }
 
 interface StudyCliOptions {
@@ -95,6 +98,8 @@ export function addForensicsCommand(program: Command): Command {
     .addOption(new Option('--min-quality <q>', 'lowest face quality analysed (0..1; defocused or half-visible faces mislead the detector)').argParser(fractionParser('--min-quality')).default(0.4))
     .addOption(integerOption('--seed <n>', 'seed of the bootstrap', 0, 2 ** 31 - 1).default(1))
     .addOption(new Option('--model <file>', 'detector model JSON (default: the shipped models/forensics-sbi.json)').hideHelp())
+    .option('--watermark-key <secret>', `also verify our watermark with this secret (prefer --watermark-key-file or ${KEY_ENV})`)
+    .option('--watermark-key-file <path>', 'read the watermark secret from a file')
     .option('--json', 'print one JSON object on stdout ({"probability", "interval": [lo, hi], "frames", ...})')
     .action(async (file: string, opts: AnalyzeCliOptions) => {
       if (opts.report) {
@@ -103,12 +108,14 @@ export function addForensicsCommand(program: Command): Command {
       }
       if (opts.out) await assertOutputWritable(opts.out, opts.force);
       const model = await loadForensicModel(opts.model);
+      const wantsWatermark = opts.watermarkKey !== undefined || opts.watermarkKeyFile !== undefined || process.env[KEY_ENV] !== undefined;
+      const watermarkKey = wantsWatermark ? await keyFromOptions({ key: opts.watermarkKey, keyFile: opts.watermarkKeyFile }) : undefined;
       const reporter = createReporter(progressMode(opts.json ?? false), 'analysing');
-      const faceModels = await FaceModels.load({ mesh: true, embed: false });
+      const faceModels = await FaceModels.load({ mesh: true, embed: wantsWatermark });
       let result;
       let evidence;
       try {
-        ({ result, evidence } = await analyzeForensics(file, faceModels, model, { maxFrames: opts.maxFrames, minFaceSize: opts.minFace, minQuality: opts.minQuality, seed: opts.seed, onProgress: (e) => reporter.onProgress(e) }));
+        ({ result, evidence } = await analyzeForensics(file, faceModels, model, { maxFrames: opts.maxFrames, minFaceSize: opts.minFace, minQuality: opts.minQuality, seed: opts.seed, ...(watermarkKey ? { watermarkKey } : {}), onProgress: (e) => reporter.onProgress(e) }));
       } finally {
         reporter.stop();
         faceModels.dispose();
@@ -121,7 +128,6 @@ export function addForensicsCommand(program: Command): Command {
           faceModels: await faceModelHashes(),
           analysedAt: new Date().toISOString(),
         },
-        watermark: { verdict: 'not checked', detail: 'Watermark verification needs the key of the party that marked the file: run `clearsight watermark verify` with it.' },
       };
       if (opts.report) await writeCaseReportPdf(opts.report, report, evidence, opts.force);
       if (opts.out) await writeFileAtomic(opts.out, JSON.stringify(report, null, 1) + '\n', { force: opts.force });
@@ -133,6 +139,7 @@ export function addForensicsCommand(program: Command): Command {
           `${file}: ${result.outcome}` +
             (p !== null && result.interval ? `, probability of manipulation ${(p * 100).toFixed(1)}% [${(result.interval[0] * 100).toFixed(1)}, ${(result.interval[1] * 100).toFixed(1)}]` : '') +
             `\n${result.summary}\n` +
+            (result.watermark.verdict !== 'not checked' ? `watermark: ${result.watermark.verdict}${result.watermark.source ? ` (source "${result.watermark.source}")` : ''}\n` : '') +
             (opts.report ? `report: ${opts.report}\n` : ''),
         );
       }

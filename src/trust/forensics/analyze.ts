@@ -18,6 +18,7 @@ import { report, throwIfAborted, type TaskControl } from '../../core/progress.js
 import { mulberry32 } from '../../core/random.js';
 import { detectFaces, type Face, type FaceModels } from '../../face/index.js';
 import { decodeVideo, probeVideo, yuvToRgb } from '../../video/codec.js';
+import { largestFaceIdentity, verifyWatermark, type WatermarkSecret } from '../watermark/index.js';
 import { scoreFace, type FaceCrop, type ForensicModel } from './detector.js';
 import { clopperPearson, quantileSorted, type Interval } from './stats.js';
 
@@ -38,6 +39,20 @@ export interface ForensicsOptions extends TaskControl {
   /** Held-out neighbours used for the reliability interval (default 25). */
   neighbours?: number;
   confidence?: number;
+  /**
+   * Secret of a party that may have watermarked the file (trust/watermark): when given, a still
+   * image is also verified (authentic / manipulated / none, with the source). The face models
+   * must then include the embedding network (FaceModels.load({ embed: true })).
+   */
+  watermarkKey?: WatermarkSecret;
+}
+
+export interface WatermarkFinding {
+  verdict: 'authentic' | 'manipulated' | 'none' | 'not checked';
+  source?: string;
+  bitErrorRate?: number;
+  confidence?: number;
+  detail?: string;
 }
 
 export interface FaceFinding {
@@ -76,6 +91,7 @@ export interface ForensicsResult {
   frames: FrameFinding[];
   /** Indices of the frames with the highest probability (up to 3). */
   decisiveFrames: number[];
+  watermark: WatermarkFinding;
   sampling: { maxFrames: number; framesAnalysed: number; framesWithFaces: number; minFaceSize: number; minQuality: number; seed: number; bootstrapResamples: number; confidence: number };
 }
 
@@ -126,13 +142,16 @@ export async function analyzeMedia(
   };
 
   let input: ForensicsResult['input'];
+  let watermark: WatermarkFinding = { verdict: 'not checked', detail: 'No watermark key was given: verification needs the secret of the party that marked the file.' };
   if (isImage) {
     const { image } = await decodeImage(bytes);
     input = { path: file, sha256, bytes: bytes.length, kind: 'image', width: image.width, height: image.height };
     report(opts, 'forensics: faces', 0, 1);
     await analyseFrame(image, 0, 0);
     report(opts, 'forensics: faces', 1, 1);
+    if (opts.watermarkKey !== undefined) watermark = await checkWatermark(image, faceModels, opts.watermarkKey);
   } else {
+    if (opts.watermarkKey !== undefined) watermark = { verdict: 'not checked', detail: 'Watermarks are embedded in and verified on still images, not video.' };
     const info = await probeVideo(file);
     input = { path: file, sha256, bytes: bytes.length, kind: 'video', width: info.width, height: info.height, frameCount: info.frameCount, fps: info.fps, durationSeconds: info.durationSeconds };
     const expected = info.frameCount > 0 ? info.frameCount : Math.max(1, Math.round(info.fps * info.durationSeconds));
@@ -167,6 +186,7 @@ export async function analyzeMedia(
       interval,
       reliability: probability === null ? null : reliabilityAt(model, probability, opts.neighbours ?? 25, confidence),
       frames,
+      watermark,
       decisiveFrames: decisive,
       sampling: { maxFrames, framesAnalysed: frames.length, framesWithFaces: withFaces.length, minFaceSize, minQuality, seed, bootstrapResamples: resamples, confidence },
     };
@@ -182,6 +202,17 @@ export async function analyzeMedia(
   const mean = probs.reduce((a, b) => a + b, 0) / probs.length;
   const interval = bootstrapMean(probs, resamples, seed, confidence);
   return { result: finish('analysed', conclusion(mean, interval, probs.length, input.kind), mean, interval), evidence };
+}
+
+async function checkWatermark(image: RawImage, faceModels: FaceModels, key: WatermarkSecret): Promise<WatermarkFinding> {
+  const v = await verifyWatermark(image, { key, identity: largestFaceIdentity(faceModels) });
+  const detail =
+    v.verdict === 'authentic'
+      ? `The file carries a valid watermark of source "${v.source}" and its face matches the identity marked in it.`
+      : v.verdict === 'manipulated'
+        ? `The file carries a valid watermark of source "${v.source}", but the face in it no longer matches the identity marked in it: the face was changed after marking.`
+        : 'No watermark of this key was found (never marked with it, or destroyed by heavy processing).';
+  return { verdict: v.verdict, ...(v.source ? { source: v.source } : {}), ...(v.bitErrorRate !== null ? { bitErrorRate: v.bitErrorRate } : {}), confidence: v.confidence, detail };
 }
 
 /** `count` indices spread evenly over 0..total-1 (all of them when total <= count). */

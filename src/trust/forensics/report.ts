@@ -11,6 +11,7 @@ import { encodeImage, type RawImage } from '../../core/image/index.js';
 import { writeFileAtomic } from '../../core/fs.js';
 import type { FaceCrop } from './detector.js';
 import type { ForensicsEvidence, ForensicsResult } from './analyze.js';
+export type { WatermarkFinding } from './analyze.js';
 
 export interface ProvenanceRecord {
   tool: { name: string; version: string };
@@ -20,16 +21,8 @@ export interface ProvenanceRecord {
   analysedAt: string;
 }
 
-export interface WatermarkFinding {
-  verdict: 'authentic' | 'manipulated' | 'none' | 'not checked';
-  source?: string;
-  bitErrorRate?: number;
-  detail?: string;
-}
-
 export interface CaseReport extends ForensicsResult {
   provenance: ProvenanceRecord;
-  watermark: WatermarkFinding;
 }
 
 /** Crop with the face-hull boundary drawn in red: the region whose blending the detector judged. */
