@@ -24,6 +24,8 @@
  *
  * Output: table on stdout; JSON in <out>/vsr-<stamp>.json and vsr-latest.json (default
  * bench/results); with --publish also docs/benchmarks/vsr.json and docs/benchmarks/vsr.png.
+ * --decode-only: only the 640x360 decode measurement (vsr-decode-*.json; with --publish
+ * docs/benchmarks/vsr-decode.json).
  */
 import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -32,6 +34,7 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 
 import { decodeImage } from '../src/core/image/index.js';
+import { writeFileAtomic } from '../src/core/fs.js';
 import type { RawImage } from '../src/core/image/types.js';
 import { psnr, ssim, rgbToYMatlab } from '../src/core/metrics/index.js';
 import { ImageModel } from '../src/core/models/imageModel.js';
@@ -50,6 +53,7 @@ const { values: args } = parseArgs({
     margin: { type: 'string', default: '4' },
     out: { type: 'string', default: path.join(REPO, 'bench/results') },
     publish: { type: 'boolean', default: false },
+    'decode-only': { type: 'boolean', default: false },
   },
 });
 const SCALE = 4;
@@ -133,6 +137,18 @@ async function collectDecoded(file: string): Promise<DecodedFrame[]> {
 
 async function* replay(frames: readonly DecodedFrame[]): AsyncGenerator<DecodedFrame> {
   yield* frames;
+}
+
+/** --decode-only: the decode-speed measurement alone (it needs only the GT frames). */
+async function decodeOnly(): Promise<void> {
+  const machine = machineInfo();
+  await mkdir(work, { recursive: true });
+  const gt = await loadFrames(path.join(args.data!, 'GT/calendar'), FRAMES);
+  const decode = await decodeSpeed(gt);
+  console.log(`decode with motion vectors, 640x360: ${decode.fpsWithVectors.toFixed(1)} fps wall, ${decode.framesPerCpuSecondWithVectors.toFixed(1)} frames per CPU second (without vectors ${decode.fpsWithoutVectors.toFixed(1)} / ${decode.framesPerCpuSecondWithoutVectors.toFixed(1)}), ${decode.frames} frames`);
+  const report = { benchmark: 'vsr-decode', command: commandLine(), machine: { ...machine, loadavgAtEnd: loadavg() }, decode };
+  await writeJsonPair(args.out!, 'vsr-decode', timestamp(), report);
+  if (args.publish) await writeFileAtomic(path.join(REPO, 'docs/benchmarks/vsr-decode.json'), `${JSON.stringify(report, null, 2)}\n`, { force: true });
 }
 
 async function main(): Promise<void> {
@@ -255,7 +271,7 @@ async function main(): Promise<void> {
   const svg = plot(results);
   await writeSvgPng(path.join(args.out!, 'vsr.png'), svg);
   if (args.publish) {
-    await writeJsonPair(path.join(REPO, 'docs/benchmarks'), 'vsr', 'published', report);
+    await writeFileAtomic(path.join(REPO, 'docs/benchmarks/vsr.json'), `${JSON.stringify(report, null, 2)}\n`, { force: true });
     await writeSvgPng(path.join(REPO, 'docs/benchmarks/vsr.png'), svg);
   }
   console.log(`\nwrote ${files.join(', ')}`);
@@ -333,4 +349,5 @@ function plot(results: readonly MethodResult[]): string {
   return svgDoc(W, H, body);
 }
 
-await main();
+if (args['decode-only']) await decodeOnly();
+else await main();

@@ -188,27 +188,27 @@ export async function* decodeVideo(path: string, options: VideoDecodeOptions = {
 }
 
 /** Reads the whole motion-vector side data of a frame into our shape. */
-export function parseMotionVectors(buf: Buffer): MotionVector[] {
-  const out: MotionVector[] = [];
-  for (let o = 0; o + AV_MOTION_VECTOR_SIZE <= buf.length; o += AV_MOTION_VECTOR_SIZE) {
-    const source = buf.readInt32LE(o);
-    const w = buf.readUInt8(o + 4);
-    const h = buf.readUInt8(o + 5);
-    const dstX = buf.readInt16LE(o + 10);
-    const dstY = buf.readInt16LE(o + 12);
-    const motionX = buf.readInt32LE(o + 24);
-    const motionY = buf.readInt32LE(o + 28);
-    const scale = buf.readUInt16LE(o + 32) || 4;
+export function parseMotionVectors(buf: Uint8Array): MotionVector[] {
+  // A DataView over the side data: V8 inlines its getters (Buffer.read* checks bounds per call).
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const n = Math.floor(buf.byteLength / AV_MOTION_VECTOR_SIZE);
+  const out: MotionVector[] = new Array(n);
+  for (let k = 0, o = 0; k < n; k++, o += AV_MOTION_VECTOR_SIZE) {
+    const w = dv.getUint8(o + 4);
+    const h = dv.getUint8(o + 5);
+    const motionX = dv.getInt32(o + 24, true);
+    const motionY = dv.getInt32(o + 28, true);
+    const scale = dv.getUint16(o + 32, true) || 4;
     // dst_x/dst_y are the block centre (FFmpeg adds w/2, h/2).
-    out.push({
-      list: source < 0 ? 'L0' : 'L1',
-      x: dstX - (w >> 1),
-      y: dstY - (h >> 1),
+    out[k] = {
+      list: dv.getInt32(o, true) < 0 ? 'L0' : 'L1',
+      x: dv.getInt16(o + 10, true) - (w >> 1),
+      y: dv.getInt16(o + 12, true) - (h >> 1),
       width: w,
       height: h,
-      mvX: Math.round((motionX * 4) / scale),
-      mvY: Math.round((motionY * 4) / scale),
-    });
+      mvX: scale === 4 ? motionX : Math.round((motionX * 4) / scale),
+      mvY: scale === 4 ? motionY : Math.round((motionY * 4) / scale),
+    };
   }
   return out;
 }
