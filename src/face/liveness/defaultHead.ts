@@ -7,11 +7,11 @@ import type { LivenessHead } from './fusion.js';
  */
 export const DEFAULT_LIVENESS_HEAD: LivenessHead = {
   cues: ["blink","mouth","nonRigid","eyeMotion","headPose","antispoof","liveness","microMotion","pulse","texture","moire","banding","stutter"],
-  mean: [0.02704,0.03526,0.059,0.02526,0.04843,0.69287,0.80277,0.01805,0.17319,0.39058,15.92455,0.03123,0.17936],
-  std: [0.04493,0.04614,0.05849,0.02484,0.05385,0.10266,0.17887,0.01374,0.03414,0.03532,3.46197,0.04876,0.36161],
-  weights: [0.3337,-0.02035,0.3828,0.7244,-0.48789,-0.64066,0.52593,0.72006,0.12158,-0.78601,-0.96173,0.14701,-0.31048],
-  bias: -0.79626,
+  mean: [0.02704,0.03526,0.059,0.02526,0.04843,0.69287,0.80277,0.01805,0.17319,0.39058,15.92455,0.03123,0.98134],
+  std: [0.04493,0.04614,0.05849,0.02484,0.05385,0.10266,0.17887,0.01374,0.03414,0.03532,3.46197,0.04876,2.0833],
+  weights: [0.18462,-0.04147,0.50949,0.50026,-0.01388,-0.44438,0.37554,0.60329,0.17497,-0.32694,-0.41212,0.09226,-0.85089],
+  bias: -0.55341,
   temperature: 1,
   thresholds: {"live":0.6,"spoof":0.4},
-  source: "bench/liveness.ts: 27 simulated clips from short_hamilton_clip.mp4 (20261122T080621Z)",
+  source: "bench/liveness.ts: 27 simulated clips from short_hamilton_clip.mp4 (20261122T083346Z)",
 };
