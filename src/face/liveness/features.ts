@@ -141,7 +141,8 @@ export function computeCues(obs: readonly FrameObservation[], fps: number): CueM
     // camera) make the difference alternate small/large on every frame; normalised by the clip's
     // mean difference so slow and fast motion compare
     const d0 = obs[t - 1]?.frameDiff, d1 = o.frameDiff, d2 = obs[t + 1]?.frameDiff;
-    v[col('stutter')] = t > 1 && d0 !== undefined && d2 !== undefined && meanDiff > 1e-6 ? Math.max(0, -(d1 - d0) * (d2 - d1)) / (meanDiff * meanDiff) : 0;
+    const nearCut = o.cut || obs[t - 1]?.cut || obs[t + 1]?.cut; // a shot cut is one huge difference, not a stutter
+    v[col('stutter')] = !nearCut && t > 1 && d0 !== undefined && d2 !== undefined && meanDiff > 1e-6 ? Math.max(0, -(d1 - d0) * (d2 - d1)) / (meanDiff * meanDiff) : 0;
     vi++;
   }
 
