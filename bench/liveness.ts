@@ -62,6 +62,8 @@ const WINDOW = Number(args.window);
 const STRIDE = WINDOW; // disjoint windows: a test window never shares a frame with training
 const VARIANTS = Math.max(1, Number(args.variants));
 const KINDS = ['bonafide', 'print', 'replay', 'cutEye'] as const;
+/** Candidate L2 strengths for the logistic head (picked by nested cross-validation). */
+const L2_GRID = [1, 0.1, 0.01];
 type Kind = (typeof KINDS)[number];
 
 // ---------------------------------------------------------------------------------------------
@@ -248,7 +250,7 @@ async function main(): Promise<void> {
   console.log(`clip ${clip.frames.length} frames @ ${round(fps, 2)} fps; ${windows.length} windows of ${WINDOW} frames in shots ${usedShots.join(', ')} (starts ${windows.map((w) => w.start).join(' ')})`);
 
   const samples: Sample[] = [];
-  const cacheFile = path.join(path.resolve(args.out!), 'liveness-observations.bin');
+  const cacheFile = path.join(REPO, 'bench/results/liveness-observations.bin');
   interface Tracked { window: number; shot: number; kind: Kind; variant: string; obs: FrameObservation[]; msTrack: number }
   let tracked: Tracked[] = [];
   if (args.reuse) {
@@ -301,12 +303,37 @@ async function main(): Promise<void> {
     for (const k of KINDS.slice(1)) attacks[k] = samples.map((s, i) => [s, scores[i]!] as const).filter(([s]) => filter(s) && s.kind === k).map(([, v]) => v);
     return pad(bona, attacks, 0.5);
   };
-  /** Leave-one-window-out scores with a head fitted on the other windows' clips. */
+  /**
+   * Leave-one-window-out scores with a head fitted on the other windows' clips. The L2 strength
+   * is chosen inside the training windows only (nested leave-one-window-out over L2_GRID), so the
+   * test window never influences any choice.
+   */
+  const nWindows = Math.max(...samples.map((x) => x.window)) + 1;
+  const acerOf = (sub: Sample[], scores: number[]) => {
+    const bona = sub.filter((x) => x.kind === 'bonafide').map((x) => scores[sub.indexOf(x)]!);
+    const attacks: Record<string, number[]> = {};
+    for (const k of KINDS.slice(1)) attacks[k] = sub.filter((x) => x.kind === k).map((x) => scores[sub.indexOf(x)]!);
+    return pad(bona, attacks, 0.5).acer;
+  };
+  const toClips = (xs: Sample[]) => xs.map((x) => ({ values: x.values, live: x.kind === 'bonafide' }));
+  const chosenL2: number[] = [];
   const loso = (cues: readonly Cue[], temperature = 1): number[] => {
     const out = new Array<number>(samples.length).fill(NaN);
-    for (let wi = 0; wi < windows.length; wi++) {
-      const train = samples.filter((x) => x.window !== wi).map((x) => ({ values: x.values, live: x.kind === 'bonafide' }));
-      const head = fitHead(train, { cues, temperature, source: 'bench' });
+    for (let wi = 0; wi < nWindows; wi++) {
+      const trainS = samples.filter((x) => x.window !== wi);
+      const inner = [...new Set(trainS.map((x) => x.window))];
+      let bestL2 = L2_GRID[0]!, bestAcer = Infinity;
+      for (const l2 of L2_GRID) {
+        const sc = new Array<number>(trainS.length).fill(NaN);
+        for (const v of inner) {
+          const h = fitHead(toClips(trainS.filter((x) => x.window !== v)), { cues, temperature, l2, source: 'bench' });
+          trainS.forEach((x, i) => { if (x.window === v) sc[i] = fuse(x.values, h).score; });
+        }
+        const a = acerOf(trainS, sc);
+        if (a < bestAcer - 1e-12) { bestAcer = a; bestL2 = l2; }
+      }
+      chosenL2.push(bestL2);
+      const head = fitHead(toClips(trainS), { cues, temperature, l2: bestL2, source: 'bench' });
       samples.forEach((x, i) => { if (x.window === wi) out[i] = fuse(x.values, head).score; });
     }
     return out;
@@ -322,7 +349,18 @@ async function main(): Promise<void> {
   const ablation = allCues.map((c) => ({ cue: c, acer: byKind(loso(allCues.filter((x) => x !== c))).acer }));
   const only = allCues.map((c) => ({ cue: c, acer: byKind(loso([c])).acer }));
 
-  const headAll = fitHead(samples.map((x) => ({ values: x.values, live: x.kind === 'bonafide' })), { source: `bench/liveness.ts: ${samples.length} simulated clips from short_hamilton_clip.mp4 (${stamp})` });
+  // the shipped head: L2 chosen by leave-one-window-out over all windows, then fitted on all clips
+  let headL2 = L2_GRID[0]!, headAcer = Infinity;
+  for (const l2 of L2_GRID) {
+    const sc = new Array<number>(samples.length).fill(NaN);
+    for (let v = 0; v < nWindows; v++) {
+      const h = fitHead(toClips(samples.filter((x) => x.window !== v)), { l2, source: 'bench' });
+      samples.forEach((x, i) => { if (x.window === v) sc[i] = fuse(x.values, h).score; });
+    }
+    const a = acerOf(samples, sc);
+    if (a < headAcer - 1e-12) { headAcer = a; headL2 = l2; }
+  }
+  const headAll = fitHead(samples.map((x) => ({ values: x.values, live: x.kind === 'bonafide' })), { l2: headL2, source: `bench/liveness.ts: ${samples.length} simulated clips from short_hamilton_clip.mp4 (${stamp})` });
   const contributions = allCues.map((c, j) => ({ cue: c, weight: headAll.weights[j]!, meanAbsContribution: samples.reduce((s, x) => s + Math.abs(fuse(x.values, headAll).cues[c]!.contribution), 0) / samples.length }));
 
   console.log('\nSIMULATED attacks (see header). Decision: bona fide iff score >= 0.5.');
@@ -336,6 +374,7 @@ async function main(): Promise<void> {
   const v = await checkLivenessFile(models, path.resolve(args.data!), { maxSeconds: 5, head: headAll });
   const e2e = (performance.now() - t0) / 1000;
   models.dispose();
+  console.log(`L2 chosen per outer fold (all configurations, in order): ${chosenL2.join(' ')}; shipped head L2 ${headL2}`);
   console.log(`per-frame cost: track (mesh + 2 CNNs + crops, tfjs-wasm) ${round(trackMs, 1)} ms, cues (EAR, Procrustes, EVM, rPPG, texture) ${round(cuesMs, 2)} ms`);
   console.log(`5 s clip end to end (decode + track + cues + fusion, ${v.coverage.total} frames): ${round(e2e, 2)} s -> ${v.verdict} ${v.score}`);
 
@@ -346,6 +385,7 @@ async function main(): Promise<void> {
     cues: allCues.map((c, j) => ({ cue: c, acerWithout: round(ablation[j]!.acer, 4), acerAlone: round(only[j]!.acer, 4), weight: round(contributions[j]!.weight, 4), meanAbsContribution: round(contributions[j]!.meanAbsContribution, 4) })),
     speed: { msTrackPerFrame: round(trackMs, 2), msCuesPerFrame: round(cuesMs, 3), fiveSecondClipSeconds: round(e2e, 2), fiveSecondClipFrames: v.coverage.total, verdictOnRealClip: { verdict: v.verdict, score: v.score } },
     fusionTarget: { acer: 0.05, met: fusion.acer <= 0.05 },
+    l2: { grid: L2_GRID, chosenPerOuterFold: chosenL2, shippedHead: headL2 },
     samples: samples.map((s) => ({ window: s.window, shot: s.shot, kind: s.kind, variant: s.variant, tracked: s.tracked, cnnAntispoof: round(s.cnnAntispoof, 4), cnnLiveness: round(s.cnnLiveness, 4) })),
     head: headAll,
   };

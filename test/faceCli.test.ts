@@ -38,20 +38,17 @@ before(async () => {
 after(async () => rm(dir, { recursive: true, force: true }));
 
 describe('clearsight faces / liveness', () => {
-  it('faces --json prints one face with box, score, quality and keypoints', async () => {
-    const r = await run(['faces', facePng, '--json']);
+  it('faces --json prints one face with box, score, quality and keypoints; liveness exits 3 on a non-video and 2 on a bad --seconds', async () => {
+    const text = path.join(dir, 'text.mp4');
+    await writeFile(text, 'not a video');
+    // in parallel: each run starts a supervisor and a worker process
+    const [r, bad, usage] = await Promise.all([run(['faces', facePng, '--json']), run(['liveness', text, '--json']), run(['liveness', text, '--seconds', '0'])]);
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as { width: number; faces: Array<{ box: { width: number }; score: number; quality: number; keypoints: number[] }> };
     assert.equal(out.width, 210);
     assert.equal(out.faces.length, 1);
     assert.ok(out.faces[0]!.score > 0.7 && out.faces[0]!.box.width > 20);
     assert.equal(out.faces[0]!.keypoints.length, 12);
-  });
-
-  it('liveness: a non-video exits 3 (input), a bad --seconds exits 2 (usage)', async () => {
-    const text = path.join(dir, 'text.mp4');
-    await writeFile(text, 'not a video');
-    const [bad, usage] = await Promise.all([run(['liveness', text, '--json']), run(['liveness', text, '--seconds', '0'])]);
     assert.equal(bad.code, 3, bad.stderr);
     assert.match(bad.stderr, /E_INPUT_UNSUPPORTED/);
     assert.equal(usage.code, 2, usage.stderr);

@@ -20,7 +20,7 @@ export const CUES = [
   'texture', // fine-to-coarse texture ratio (print grain, screen moire)
   'moire', // spectral peak-to-median ratio of the face's high frequencies (screen/halftone patterns)
   'banding', // smoothed change of the frame's row log-luminance profile (rolling refresh bands)
-  'stutter', // frame difference much below its neighbours' (duplicated frames: lower frame rate)
+  'stutter', // zig-zag of the frame differences (duplicated frames: a lower-frame-rate replay)
 ] as const;
 export type Cue = (typeof CUES)[number];
 
@@ -102,6 +102,8 @@ export function computeCues(obs: readonly FrameObservation[], fps: number): CueM
   const refLips = ref && refPart(RIGID.length, LIPS.length);
   const refEyes = ref && refPart(RIGID.length + LIPS.length, RIGHT_EYE_RING.length + LEFT_EYE_RING.length);
 
+  const diffsAll = obs.slice(1).map((o) => o.frameDiff);
+  const meanDiff = diffsAll.reduce((a, b) => a + b, 0) / Math.max(1, diffsAll.length);
   let prevPose: { yaw: number; pitch: number } | undefined;
   let prevRows: Float32Array | undefined;
   let vi = 0;
@@ -135,9 +137,12 @@ export function computeCues(obs: readonly FrameObservation[], fps: number): CueM
       v[col('banding')] = Math.sqrt(sm.reduce((s, x) => s + (x - mean) ** 2, 0) / sm.length);
     } else v[col('banding')] = 0;
     prevRows = rows;
-    const dPrev = o.frameDiff, dNext = obs[t + 1]?.frameDiff;
-    const around = dNext !== undefined && t > 0 ? 0.5 * (obs[t - 1]!.frameDiff + dNext) : NaN;
-    v[col('stutter')] = t > 0 && Number.isFinite(around) && around > 1e-6 ? Math.min(1, Math.max(0, 1 - dPrev / around)) : 0;
+    // zig-zag of the frame-difference sequence: duplicated frames (a 15 fps replay on a 30 fps
+    // camera) make the difference alternate small/large on every frame; normalised by the clip's
+    // mean difference so slow and fast motion compare
+    const d0 = obs[t - 1]?.frameDiff, d1 = o.frameDiff, d2 = obs[t + 1]?.frameDiff;
+    const nearCut = o.cut || obs[t - 1]?.cut || obs[t + 1]?.cut; // a shot cut is one huge difference, not a stutter
+    v[col('stutter')] = !nearCut && t > 1 && d0 !== undefined && d2 !== undefined && meanDiff > 1e-6 ? Math.max(0, -(d1 - d0) * (d2 - d1)) / (meanDiff * meanDiff) : 0;
     vi++;
   }
 
