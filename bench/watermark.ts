@@ -4,6 +4,7 @@
  * invisible-watermark (bench/dwtdct_reference.py, run with Debian's python3-opencv/pywt).
  *
  *   node --import tsx bench/watermark.ts [--data <faces dir>] [--limit N] [--out <dir>] [--no-reference] [--publish]
+ *   node --import tsx bench/watermark.ts --speed-only [--data <faces dir>]   (1080p embed/verify timing only)
  *
  * For every photo (deepface/img*.jpg and face_recognition/*.{jpg,png}, spread evenly when
  * --limit is below their number):
@@ -56,6 +57,7 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: path.join(REPO, 'bench/results') },
     'no-reference': { type: 'boolean', default: false },
     publish: { type: 'boolean', default: false },
+    'speed-only': { type: 'boolean', default: false },
   },
 });
 const dataDir = path.resolve(args.data!);
@@ -202,7 +204,18 @@ interface SwapRow {
   facePresent?: boolean;
 }
 
+async function speedOnly(): Promise<void> {
+  const machine = machineInfo();
+  const speed = await measureSpeed((await decodeImage(path.join(dataDir, 'face_recognition/obama-1080p.jpg'))).image);
+  const report = { bench: 'watermark-speed', command: commandLine(), date: new Date().toISOString(), machine: { ...machine, loadavgAtEnd: loadavg() }, speed };
+  console.log(`Speed ${speed.width}x${speed.height}: embed median ${speed.embedMsMedian} ms [${speed.embedMs.join(', ')}], verify median ${speed.verifyMsMedian} ms [${speed.verifyMs.join(', ')}]; load ${machine.loadavgAtStart.join(' ')} -> ${loadavg().join(' ')}`);
+  const files = await writeJsonPair(outDir, 'watermark-speed', timestamp(), report);
+  if (args.publish) await writeFile(path.join(REPO, 'docs/benchmarks/watermark-speed.json'), JSON.stringify(report, null, 2) + '\n');
+  console.log(`wrote ${files.join(', ')}`);
+}
+
 async function main(): Promise<void> {
+  if (args['speed-only']) return speedOnly();
   const machine = machineInfo();
   const started = Date.now();
   const photos = listPhotos();
