@@ -34,31 +34,38 @@ export function fuseExposures(codes: readonly Uint8Array[], width: number, heigh
   for (let z = 0; z < 256; z++) wellExposed[z] = Math.exp(-((z / 255 - 0.5) ** 2) / 0.08);
   const weights: Float32Array[] = [];
   const grey = new Float32Array(n);
+  const plainExponents = wc === 1 && ws === 1 && we === 1;
   for (let j = 0; j < P; j++) {
     const cj = codes[j]!;
-    for (let i = 0, k = 0; i < n; i++, k += 3) grey[i] = (cj[k]! + cj[k + 1]! + cj[k + 2]!) / 765;
+    for (let i = 0, k = 0; i < n; i++, k += 3) grey[i] = (cj[k]! + cj[k + 1]! + cj[k + 2]!) * (1 / 765);
     const w = new Float32Array(n);
-    const cons = opts.consistency?.[j];
+    const cons = opts.consistency?.[j] ?? null;
+    const floor = j === opts.reference ? 1e-12 + 1e-9 : 1e-12;
     for (let y = 0; y < height; y++) {
-      const ym = y > 0 ? -width : width < n ? width : 0;
+      const ym = y > 0 ? -width : height > 1 ? width : 0;
       const yp = y + 1 < height ? width : y > 0 ? -width : 0;
+      const row = y * width;
       for (let x = 0; x < width; x++) {
-        const i = y * width + x;
-        const xm = x > 0 ? -1 : x + 1 < width ? 1 : 0;
+        const i = row + x;
+        const xm = x > 0 ? -1 : width > 1 ? 1 : 0;
         const xp = x + 1 < width ? 1 : x > 0 ? -1 : 0;
         // Contrast: |discrete Laplacian| of the grey image (mirrored borders).
-        const contrast = Math.abs(grey[i + xm]! + grey[i + xp]! + grey[i + ym]! + grey[i + yp]! - 4 * grey[i]!);
+        const g0 = grey[i]!;
+        const lap = grey[i + xm]! + grey[i + xp]! + grey[i + ym]! + grey[i + yp]! - 4 * g0;
+        const contrast = lap < 0 ? -lap : lap;
         const k = i * 3;
-        const r = cj[k]! / 255;
-        const g = cj[k + 1]! / 255;
-        const b = cj[k + 2]! / 255;
-        const mu = (r + g + b) / 3;
-        const saturation = Math.sqrt(((r - mu) ** 2 + (g - mu) ** 2 + (b - mu) ** 2) / 3);
-        const exposure = wellExposed[cj[k]!]! * wellExposed[cj[k + 1]!]! * wellExposed[cj[k + 2]!]!;
-        let v = (wc === 1 ? contrast : contrast ** wc) * (ws === 1 ? saturation : saturation ** ws) * (we === 1 ? exposure : exposure ** we) + 1e-12;
-        if (cons) v *= cons[i]!;
-        if (j === opts.reference) v += 1e-9;
-        w[i] = v;
+        const zr = cj[k]!;
+        const zg = cj[k + 1]!;
+        const zb = cj[k + 2]!;
+        const r = zr * (1 / 255);
+        const g = zg * (1 / 255);
+        const b = zb * (1 / 255);
+        const mu = (r + g + b) * (1 / 3);
+        const saturation = Math.sqrt(((r - mu) * (r - mu) + (g - mu) * (g - mu) + (b - mu) * (b - mu)) * (1 / 3));
+        const exposure = wellExposed[zr]! * wellExposed[zg]! * wellExposed[zb]!;
+        let v = plainExponents ? contrast * saturation * exposure : contrast ** wc * saturation ** ws * exposure ** we;
+        if (cons !== null) v *= cons[i]!;
+        w[i] = v + floor;
       }
     }
     weights.push(w);
@@ -70,31 +77,34 @@ export function fuseExposures(codes: readonly Uint8Array[], width: number, heigh
     for (let j = 0; j < P; j++) weights[j]![i] = s > 0 ? weights[j]![i]! * inv : inv;
   }
   const levels = pyramidLevels(width, height);
-  const result: Plane[][] = [];
-  const plane = new Float32Array(n);
+  // One interleaved RGB Laplacian pyramid per exposure, weighted by the Gaussian pyramid of its
+  // weights and accumulated level by level.
+  let result: Plane[] | undefined;
+  const rgb = new Float32Array(n * 3);
   for (let j = 0; j < P; j++) {
     const wp = gaussianPyramid({ data: weights[j]!, width, height }, levels);
     const cj = codes[j]!;
-    for (let c = 0; c < 3; c++) {
-      for (let i = 0; i < n; i++) plane[i] = cj[i * 3 + c]! / 255;
-      const lp = laplacianPyramid({ data: plane, width, height }, levels);
-      if (!result[c]) result[c] = lp.map((p) => ({ data: new Float32Array(p.data.length), width: p.width, height: p.height }));
-      for (let l = 0; l < levels; l++) {
-        const acc = result[c]![l]!.data;
-        const src = lp[l]!.data;
-        const wl = wp[l]!.data;
-        for (let i = 0; i < acc.length; i++) acc[i] = acc[i]! + wl[i]! * src[i]!;
+    for (let k = 0; k < rgb.length; k++) rgb[k] = cj[k]! * (1 / 255);
+    const lp = laplacianPyramid({ data: rgb, width, height, channels: 3 }, levels);
+    if (!result) result = lp.map((p) => ({ data: new Float32Array(p.data.length), width: p.width, height: p.height, channels: 3 }));
+    for (let l = 0; l < levels; l++) {
+      const acc = result[l]!.data;
+      const src = lp[l]!.data;
+      const wl = wp[l]!.data;
+      for (let i = 0, k = 0; i < wl.length; i++, k += 3) {
+        const w = wl[i]!;
+        acc[k] = acc[k]! + w * src[k]!;
+        acc[k + 1] = acc[k + 1]! + w * src[k + 1]!;
+        acc[k + 2] = acc[k + 2]! + w * src[k + 2]!;
       }
     }
     weights[j] = new Float32Array(0); // free early
   }
+  const fused = collapse(result!);
   const out = createImage(width, height, 3);
-  for (let c = 0; c < 3; c++) {
-    const p = collapse(result[c]!);
-    for (let i = 0; i < n; i++) {
-      const v = p[i]!;
-      out.data[i * 3 + c] = v < 0 ? 0 : v > 1 ? 1 : v;
-    }
+  for (let k = 0; k < fused.length; k++) {
+    const v = fused[k]!;
+    out.data[k] = v < 0 ? 0 : v > 1 ? 1 : v;
   }
   return out;
 }

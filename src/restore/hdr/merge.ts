@@ -244,8 +244,8 @@ export function detectGhosts(input: Omit<MergeInput, 'consistency'>, opts: Degho
   const res = detectGhostsAt({ ...input, codes: small, width: w, height: h }, opts, Math.max(1, Math.round(dilate / f)), Math.max(1, Math.round(feather / f)), rects);
   return {
     ...res,
-    consistency: res.consistency.map((c) => (c ? upsampleBilinear(c, w, h, width, height, f) : null)),
-    mask: upsampleBilinear(res.mask, w, h, width, height, f),
+    consistency: res.consistency.map((c) => (c ? upsampleNearest(c, w, h, width, height, f) : null)),
+    mask: upsampleNearest(res.mask, w, h, width, height, f),
   };
 }
 
@@ -273,7 +273,7 @@ function decimateCodes(src: Uint8Array, width: number, w: number, h: number, f: 
  * are feathered over many blocks, so a step of 1/f of a feather is invisible), one row built and
  * copied f times; the border beyond w*f or h*f repeats the last block.
  */
-function upsampleBilinear(src: Float32Array, w: number, h: number, width: number, height: number, f: number): Float32Array {
+function upsampleNearest(src: Float32Array, w: number, h: number, width: number, height: number, f: number): Float32Array {
   const out = new Float32Array(width * height);
   const xs = new Int32Array(width);
   for (let x = 0; x < width; x++) xs[x] = Math.min(w - 1, Math.floor(x / f));
