@@ -16,6 +16,9 @@ import { addRetouchCommand } from './commands/retouch.js';
 import { addUpscaleCommand } from './commands/upscale.js';
 import { addRestoreAutoCommand } from './commands/restoreAuto.js';
 import { addForensicsCommand } from './commands/forensics.js';
+import { addServeCommand } from './commands/serve.js';
+import { addWorkerCommand } from './commands/worker.js';
+import { addBatchCommand } from './commands/batch.js';
 
 const COMMANDS = [
   addDerainCommand,
@@ -28,13 +31,18 @@ const COMMANDS = [
   addRestoreAutoCommand,
   addModelsCommand,
   addForensicsCommand,
+  addServeCommand,
+  addWorkerCommand,
+  addBatchCommand,
 ];
 
 const EXAMPLES = `Examples:
   $ clearsight derain examples/rain.png -o derained.png
   $ clearsight upscale photo.jpg -o big.png --scale 2 --size medium
   $ clearsight dehaze foggy.jpg -o clear.jpg --variant outdoor --quality 90 --json
-  $ clearsight models`;
+  $ clearsight models
+  $ clearsight serve --port 8080
+  $ clearsight batch lowlight photos/ -o bright/ --set method=gamma`;
 
 function version(): string {
   // Same relative place from src/cli/ and dist/cli/.
