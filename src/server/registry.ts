@@ -89,7 +89,8 @@ export const PLANNED_TASKS: ReadonlyArray<{ name: string; summary: string; input
 // Option schemas. Form fields and --set values are strings: numbers are coerced, booleans are
 // "true"/"false" (and the other z.stringbool spellings).
 
-const flag = () => z.stringbool().optional();
+// x-kind tells form builders (the web app) to draw a checkbox; the wire format stays a string.
+const flag = () => z.stringbool().optional().meta({ 'x-kind': 'boolean' });
 const tile = () => z.coerce.number().int().min(16).max(8192).optional();
 const expertOptions = z.object({
   tta: flag().describe('x8 self-ensemble over flips and rotations (8x slower)'),

@@ -1,0 +1,85 @@
+/** Fixtures and small clients for the server, queue, batch and web tests (and the load/fault benches). */
+import { crc32 } from 'node:zlib';
+import { createImage, encodeImage } from '../../src/core/image/index.js';
+import { mulberry32 } from '../../src/core/random.js';
+
+/** A seeded, dim RGB picture as PNG (lowlight-ish, so the gamma task has work to do). */
+export async function fixturePng(width = 32, height = 32, seed = 1): Promise<Buffer> {
+  const rand = mulberry32(seed);
+  const img = createImage(width, height, 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const base = 0.05 + 0.2 * (x / width) * (y / height);
+      for (let c = 0; c < 3; c++) img.data[(y * width + x) * 3 + c] = Math.min(1, base + 0.03 * rand());
+    }
+  }
+  return encodeImage(img, 'png');
+}
+
+function chunk(type: string, data: Buffer): Buffer {
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(data.length);
+  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body));
+  return Buffer.concat([len, body, crc]);
+}
+
+/** A well-formed PNG header that declares width x height (no pixel data to speak of): a "pixel bomb". */
+export function pngDeclaring(width: number, height: number): Buffer {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // RGB
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', Buffer.from([0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01])), chunk('IEND', Buffer.alloc(0))]);
+}
+
+/** A minimal ZIP (one stored empty entry): not an image, whatever its name says. */
+export function tinyZip(): Buffer {
+  const name = Buffer.from('bomb.txt');
+  const local = Buffer.alloc(30);
+  local.writeUInt32LE(0x04034b50, 0);
+  local.writeUInt16LE(name.length, 26);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  return Buffer.concat([local, name, end]);
+}
+
+export function form(fields: Record<string, string>, file?: { field?: string; bytes: Buffer; name?: string; type?: string }): FormData {
+  const fd = new FormData();
+  if (file) fd.append(file.field ?? 'file', new Blob([file.bytes], { type: file.type ?? 'application/octet-stream' }), file.name ?? 'upload.png');
+  for (const [k, v] of Object.entries(fields)) fd.append(k, v);
+  return fd;
+}
+
+export interface ApiJob {
+  id: string;
+  task: string;
+  state: string;
+  progress: { stage: string; done: number; total: number; fraction: number } | null;
+  result: (Record<string, unknown> & { files: Array<{ name: string; url: string; sha256: string; role: string; bytes: number }> }) | null;
+  error: { code: string; message: string } | null;
+}
+
+/** Polls until the job is done or failed. */
+export async function waitJob(base: string, id: string, timeoutMs = 30_000, headers: Record<string, string> = {}): Promise<ApiJob> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const job = (await (await fetch(`${base}/api/v1/jobs/${id}`, { headers })).json()) as ApiJob;
+    if (job.state === 'done' || job.state === 'failed') return job;
+    if (Date.now() > until) throw new Error(`job ${id} still ${job.state} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Reads a server-sent event stream to its end; returns the parsed `status` events. */
+export async function readEvents(url: string): Promise<ApiJob[]> {
+  const res = await fetch(url);
+  if (!res.ok || !res.body) throw new Error(`events: HTTP ${res.status}`);
+  const text = await res.text();
+  return text
+    .split('\n\n')
+    .filter((block) => block.startsWith('event: status'))
+    .map((block) => JSON.parse(block.split('\n').find((l) => l.startsWith('data: '))!.slice(6)) as ApiJob);
+}
