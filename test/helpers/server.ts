@@ -83,3 +83,39 @@ export async function readEvents(url: string): Promise<ApiJob[]> {
     .filter((block) => block.startsWith('event: status'))
     .map((block) => JSON.parse(block.split('\n').find((l) => l.startsWith('data: '))!.slice(6)) as ApiJob);
 }
+
+/** A Redis for tests and benches: $CLEARSIGHT_TEST_REDIS if set, else a private redis-server on a free port. */
+export async function startRedis(): Promise<{ url: string; stop: () => Promise<void> } | undefined> {
+  const given = process.env.CLEARSIGHT_TEST_REDIS;
+  if (given) return { url: given, stop: async () => undefined };
+  const { existsSync } = await import('node:fs');
+  const bin = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p));
+  if (!bin) return undefined;
+  const { spawn } = await import('node:child_process');
+  const { createServer } = await import('node:net');
+  const port = await new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+  const child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('Ready to accept connections')) resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`redis-server exited (${code}): ${out.slice(-300)}`)));
+  });
+  child.stdout!.resume();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}

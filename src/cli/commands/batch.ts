@@ -22,7 +22,7 @@ import { DEFAULT_MAX_PIXELS } from '../../core/image/index.js';
 import { EXIT } from '../exitCodes.js';
 import { untilAborted, watchInterrupts } from '../interrupt.js';
 
-interface BatchCliOptions {
+export interface BatchCliOptions {
   output: string;
   set: string[];
   force?: boolean;
@@ -94,7 +94,7 @@ export function addBatchCommand(program: Command): Command {
   return cmd;
 }
 
-async function runBatch(taskName: string, inDir: string, opts: BatchCliOptions): Promise<number> {
+export async function runBatch(taskName: string, inDir: string, opts: BatchCliOptions): Promise<number> {
   const { getTask, parseTaskOptions, runTask, sniffUpload, TASKS } = await import('../../server/index.js');
   const task = getTask(taskName);
   if (!task) throw invalidOption('task', `one of ${[...TASKS.keys()].join(', ')}`, taskName);

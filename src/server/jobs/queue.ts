@@ -50,6 +50,7 @@ export class LocalQueue implements JobQueue {
   private readonly events = new EventEmitter();
   private readonly pool: WorkerPool;
   private readonly retry: RetryPolicy;
+  private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(pool: PoolOptions, retry: RetryPolicy = DEFAULT_RETRY) {
     this.pool = new WorkerPool(pool).warm();
@@ -81,6 +82,8 @@ export class LocalQueue implements JobQueue {
   }
 
   async close(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
     await this.pool.close();
   }
 
@@ -103,7 +106,11 @@ export class LocalQueue implements JobQueue {
       if (!failure.permanent && r.attempts < this.retry.attempts) {
         this.update(r, { state: 'queued', error: { code: failure.code, message: `attempt ${r.attempts} failed (${failure.message}); retrying` } });
         const delay = this.retry.backoffMs * 2 ** (r.attempts - 1);
-        setTimeout(() => void this.attempt(r, spec), delay).unref();
+        const timer = setTimeout(() => {
+          this.timers.delete(timer);
+          void this.attempt(r, spec);
+        }, delay);
+        this.timers.add(timer);
         return;
       }
       this.update(r, { state: 'failed', error: { code: failure.code, message: failure.message }, finishedAt: Date.now() });
