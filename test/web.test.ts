@@ -49,14 +49,15 @@ test('upload through the page, follow progress, see before/after and the maps', 
   await section.locator('button.run').click();
   await page.waitForSelector('#page-restore[data-state="done"]', { timeout: 30_000 });
   // Both sides of the comparison are loaded images, the output at the fixture's size.
-  await page.waitForFunction(() => {
-    const imgs = [...document.querySelectorAll<HTMLImageElement>('#page-restore .compare img, #page-restore .maps img')];
+  // (A string: this runs in the page, and the typecheck has no DOM library.)
+  await page.waitForFunction(`(() => {
+    const imgs = [...document.querySelectorAll('#page-restore .compare img, #page-restore .maps img')];
     return imgs.length === 4 && imgs.every((i) => i.complete && i.naturalWidth > 0);
-  });
-  const size = await section.locator('img.after').evaluate((i: HTMLImageElement) => [i.naturalWidth, i.naturalHeight]);
+  })()`);
+  const size = await section.locator('img.after').evaluate((i) => [(i as unknown as { naturalWidth: number }).naturalWidth, (i as unknown as { naturalHeight: number }).naturalHeight]);
   assert.deepEqual(size, [48, 32]);
   assert.deepEqual(await section.locator('.maps figcaption').allTextContents(), ['illumination L', 'gamma map (scaled to its max)']);
-  assert.equal(await section.locator('progress.bar').evaluate((p: HTMLProgressElement) => p.value), 1);
+  assert.equal(await section.locator('progress.bar').evaluate((p) => (p as unknown as { value: number }).value), 1);
   assert.match((await section.locator('.downloads').textContent()) ?? '', /Download output\.png/);
   // The slider moves the clip of the "before" picture.
   await section.locator('input.slider').fill('20');
