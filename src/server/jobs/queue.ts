@@ -227,7 +227,8 @@ export class RedisQueue implements JobQueue {
       progress,
       result: state === 'done' ? (job.returnvalue ?? null) : null,
       error: parseFailure(job.failedReason),
-      attempts: job.attemptsMade + (state === 'running' ? 1 : 0),
+      // Started attempts: counts a run that stalled (worker died) and was started again, too.
+      attempts: Math.max(job.attemptsStarted ?? 0, job.attemptsMade),
     };
   }
 
