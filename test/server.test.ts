@@ -5,7 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -13,7 +13,7 @@ import { decodeImage, encodeImage } from '../src/core/image/index.js';
 import { enhanceLowLightGamma } from '../src/restore/index.js';
 import { buildServer, startServer, type JobQueue, type RunningServer } from '../src/server/index.js';
 import { ContentStore, sha256Of } from '../src/server/store.js';
-import { fixturePng, form, pngDeclaring, readEvents, tinyZip, waitJob, type ApiJob } from './helpers/server.js';
+import { fixtureClip, fixturePng, form, pngDeclaring, readEvents, tinyZip, waitJob, type ApiJob } from './helpers/server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'clearsight-server-'));
 let server: RunningServer;
@@ -37,7 +37,7 @@ async function post(task: string, fd: FormData | undefined, init: RequestInit = 
 }
 
 before(async () => {
-  server = await startServer({ port: 0, storeDir: join(dir, 'store'), concurrency: 1, limits: { maxUploadBytes: 64 * 1024, maxPixels: 1_000_000 } });
+  server = await startServer({ port: 0, storeDir: join(dir, 'store'), concurrency: 1, limits: { maxUploadBytes: 64 * 1024, maxPixels: 1_000_000, maxVideoSeconds: 1 } });
   base = server.url;
 });
 
@@ -91,8 +91,8 @@ describe('server: jobs', () => {
   test('GET /api/v1/tasks lists the registry and the planned tasks as unavailable', async () => {
     const body = (await (await fetch(`${base}/api/v1/tasks`)).json()) as { tasks: Array<{ name: string; available: boolean; options: { properties: Record<string, { enum?: string[] }> } | null }> };
     const byName = new Map(body.tasks.map((t) => [t.name, t]));
-    for (const name of ['auto', 'derain', 'dehaze', 'lowlight', 'denoise', 'deblur', 'retouch', 'upscale', 'forensics']) assert.equal(byName.get(name)?.available, true, name);
-    for (const name of ['hdr', 'vsr', 'liveness', 'watermark-verify']) assert.equal(byName.get(name)?.available, false, name);
+    for (const name of ['auto', 'derain', 'dehaze', 'lowlight', 'denoise', 'deblur', 'retouch', 'upscale', 'vsr', 'forensics']) assert.equal(byName.get(name)?.available, true, name);
+    for (const name of ['hdr', 'liveness', 'watermark-verify']) assert.equal(byName.get(name)?.available, false, name);
     assert.deepEqual(byName.get('lowlight')!.options!.properties.method.enum, ['learned', 'gamma', 'fuse']);
   });
 
@@ -103,6 +103,31 @@ describe('server: jobs', () => {
     assert.deepEqual(lowlight.required, ['file']);
     assert.ok('method' in lowlight.properties && 'file' in lowlight.properties);
     assert.ok(doc.paths['/api/v1/jobs/{id}/events'] && doc.paths['/api/v1/jobs/{id}/files/{name}']);
+  });
+});
+
+describe('server: video', () => {
+  test('vsr: an MP4 upload becomes an upscaled MP4; a clip over the duration limit is 413; an image is 415', async () => {
+    const { probeVideo } = await import('../src/video/index.js');
+    const clip = readFileSync(await fixtureClip(join(dir, 'clip.mp4'), 32, 32, 6));
+    const { status, body } = await post('vsr', form({ scale: '2' }, { bytes: clip, name: 'clip.png', type: 'image/png' }));
+    assert.equal(status, 202, JSON.stringify(body));
+    const job = await waitJob(base, body.id!, 60_000);
+    assert.equal(job.state, 'done', JSON.stringify(job.error));
+    assert.equal(job.result!.frames, 6);
+    const out = job.result!.files.find((f) => f.name === 'output.mp4')!;
+    const bytes = Buffer.from(await (await fetch(`${base}${out.url}`)).arrayBuffer());
+    writeFileSync(join(dir, 'out.mp4'), bytes);
+    const info = await probeVideo(join(dir, 'out.mp4'));
+    assert.deepEqual([info.width, info.height], [64, 64]);
+
+    const long = readFileSync(await fixtureClip(join(dir, 'long.mp4'), 16, 16, 12, 4)); // 3 s
+    const tooLong = await post('vsr', form({}, { bytes: long }));
+    assert.equal(tooLong.status, 413);
+    assert.match(tooLong.body.error!.message, /lasts 3\.0 s, more than this server's limit of 1 s/);
+    const image = await post('vsr', form({}, { bytes: await fixturePng(16, 16, 1), name: 'clip.mp4', type: 'video/mp4' }));
+    assert.equal(image.status, 415);
+    assert.match(image.body.error!.message, /is an image \(png\); this task takes an H\.264\/H\.265 video/);
   });
 });
 

@@ -173,9 +173,13 @@ function mountRunner(section) {
     const r = job.result;
     $('.result').hidden = false;
     const output = r.files.find((f) => f.role === 'output');
+    const isVideo = Boolean(output && output.type.startsWith('video/'));
+    const video = $('.video-out');
+    video.hidden = !isVideo;
+    if (isVideo) video.src = withToken(output.url);
     const compare = $('.compare');
-    compare.hidden = !output;
-    if (output) {
+    compare.hidden = !output || isVideo;
+    if (output && !isVideo) {
       $('.before').src = URL.createObjectURL(inputFile);
       $('.after').src = withToken(output.url);
       const slider = $('.slider');

@@ -7,7 +7,9 @@
  *
  * Entries call the library's public API only (../index.js).
  */
+import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { z } from 'zod';
 // Narrow imports (module indices of the public API): a worker process starts in ~2 s instead of
 // ~5 s; the face and forensics stack is loaded on the first forensics job only.
@@ -66,6 +68,11 @@ export interface TaskContext extends TaskControl {
    * singletons; a worker process may, and disposes nothing until it exits.
    */
   cache: Map<string, unknown>;
+  /**
+   * The job's own folder for tasks whose library call writes a file (video): empty at the start,
+   * removed after the job. Outputs still leave it only as bytes published to the store.
+   */
+  scratchDir: string;
 }
 
 export interface TaskDefinition<S extends z.ZodObject = z.ZodObject> {
@@ -79,7 +86,6 @@ export interface TaskDefinition<S extends z.ZodObject = z.ZodObject> {
 /** Tasks of the product that this build does not have yet; listed as unavailable (web app, /api/v1/tasks). */
 export const PLANNED_TASKS: ReadonlyArray<{ name: string; summary: string; input: InputKind }> = [
   { name: 'hdr', summary: 'merge exposure brackets into a ghost-free HDR and a tone-mapped picture', input: 'images' },
-  { name: 'vsr', summary: 'video super-resolution reusing codec motion vectors', input: 'video' },
   { name: 'liveness', summary: 'live or spoof verdict from a short face video', input: 'video' },
   { name: 'watermark-embed', summary: 'embed an identity-bound watermark', input: 'image' },
   { name: 'watermark-verify', summary: 'verify a watermark: authentic, manipulated or none', input: 'image' },
@@ -291,6 +297,33 @@ const forensicsTask: TaskDefinition<typeof forensicsOptions> = {
   },
 };
 
+const vsrOptions = z.object({
+  scale: z.enum(['2', '3', '4', '8']).default('2').describe('magnification'),
+  size: z.enum(['slim', 'medium', 'thick']).default('slim').describe('ESRGAN size'),
+  mode: z.enum(['codec', 'full']).default('codec').describe('codec: reuse motion vectors, skip unchanged blocks; full: every frame through the network'),
+  crf: z.coerce.number().int().min(0).max(51).default(18).describe('x264 quality of the output (lower is better)'),
+});
+
+const vsrTask: TaskDefinition<typeof vsrOptions> = {
+  name: 'vsr',
+  summary: 'video super-resolution (ESRGAN) reusing the codec motion vectors to skip unchanged blocks',
+  input: 'video',
+  options: vsrOptions,
+  async run(inputs, opts, ctx) {
+    const { superResolveVideo } = await import('../video/index.js');
+    const out = join(ctx.scratchDir, 'output.mp4');
+    const stats = await superResolveVideo(inputs[0].path, out, {
+      scale: Number(opts.scale) as 2 | 3 | 4 | 8,
+      size: opts.size,
+      mode: opts.mode,
+      crf: opts.crf,
+      onProgress: ctx.onProgress,
+      signal: ctx.signal,
+    });
+    return { files: [{ name: 'output.mp4', type: 'video/mp4', role: 'output', label: 'upscaled video', bytes: await readFile(out) }], result: { ...stats } };
+  },
+};
+
 async function cached<T>(ctx: TaskContext, key: string, load: () => Promise<T>): Promise<T> {
   if (!ctx.cache.has(key)) ctx.cache.set(key, await load());
   return ctx.cache.get(key) as T;
@@ -310,6 +343,7 @@ export const TASKS: ReadonlyMap<string, TaskDefinition> = new Map<string, TaskDe
       expertTask('upscale', 'upscale x2/x3/x4/x8 (ESRGAN slim/medium/thick)', upscaleOptions, (img, o, ctx) =>
         upscale(img, { scale: Number(o.scale) as 2 | 3 | 4 | 8, size: o.size, tta: o.tta, maxTile: o.maxTile, ...control(ctx) }),
       ),
+      vsrTask,
       forensicsTask,
     ] as TaskDefinition[]
   ).map((t) => [t.name, t]),

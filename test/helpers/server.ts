@@ -119,3 +119,17 @@ export async function startRedis(): Promise<{ url: string; stop: () => Promise<v
       }),
   };
 }
+
+/** A small H.264/MP4 clip (moving pattern, grey chroma) written with the video module. */
+export async function fixtureClip(path: string, width: number, height: number, frames: number, fps = 25): Promise<string> {
+  const { VideoWriter } = await import('../../src/video/index.js');
+  const w = await VideoWriter.open(path, { width, height, crf: 18, fps });
+  for (let t = 0; t < frames; t++) {
+    const y = new Uint8Array(width * height);
+    for (let r = 0; r < height; r++) for (let x = 0; x < width; x++) y[r * width + x] = 40 + ((((x + t) >> 2) ^ (r >> 2)) & 1) * 150;
+    const c = (width >> 1) * (height >> 1);
+    w.write({ width, height, y, u: new Uint8Array(c).fill(128), v: new Uint8Array(c).fill(128) });
+  }
+  await w.finish();
+  return path;
+}

@@ -11,7 +11,8 @@
  * interrupt stay finished and logged.
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat, mkdir } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import cliProgress from 'cli-progress';
@@ -64,7 +65,7 @@ function parseSets(sets: string[]): Record<string, string> {
 
 /** Output name of one task file for input stem `stem`. */
 function outputName(stem: string, file: { name: string; role: string }): string {
-  return file.role === 'output' && file.name === 'output.png' ? `${stem}.png` : `${stem}.${file.name}`;
+  return file.role === 'output' && /^output\.\w+$/.test(file.name) ? `${stem}${file.name.slice('output'.length)}` : `${stem}.${file.name}`;
 }
 
 const sameFields = (a: Record<string, string>, b: Record<string, string>) => JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
@@ -151,9 +152,10 @@ export async function runBatch(taskName: string, inDir: string, opts: BatchCliOp
         continue;
       }
       const t0 = performance.now();
+      const scratchDir = await mkdtemp(join(tmpdir(), 'clearsight-batch-'));
       try {
         const outcome = await untilAborted(
-          runTask({ task: task.name, inputs: [{ sha256: sha, kind: input.kind }], fields }, [input.path], { maxPixels: DEFAULT_MAX_PIXELS, cache, signal: interrupts.signal }),
+          runTask({ task: task.name, inputs: [{ sha256: sha, kind: input.kind }], fields }, [input.path], { maxPixels: DEFAULT_MAX_PIXELS, cache, signal: interrupts.signal, scratchDir }),
           interrupts.signal,
         );
         const outputs: string[] = [];
@@ -177,6 +179,8 @@ export async function runBatch(taskName: string, inDir: string, opts: BatchCliOp
           seconds: (performance.now() - t0) / 1000,
           error: { code: isClearsightError(err) ? err.code : 'E_RUNTIME', message: err instanceof Error ? err.message : String(err) },
         };
+      } finally {
+        await rm(scratchDir, { recursive: true, force: true });
       }
       await saveLog();
     }
