@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { startServer, type RunningServer } from '../src/server/index.js';
-import { fixturePng } from './helpers/server.js';
+import { fixtureMidtones, fixturePng } from './helpers/server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
@@ -66,6 +66,19 @@ test('upload through the page, follow progress, see before/after and the maps', 
   const shot = join(ARTIFACTS, 'web-lowlight.png');
   await page.screenshot({ path: shot, fullPage: true });
   assert.ok(statSync(shot).size > 1000);
+
+  // auto: the degradation scores and the plan are shown (threshold 0.999: nothing counts, so no network runs).
+  const mid = join(dir, 'mid.png');
+  writeFileSync(mid, await fixtureMidtones());
+  await section.locator('input.file').setInputFiles(mid);
+  await section.locator('select.task').selectOption('auto');
+  await section.locator('input[name="threshold"]').fill('0.999');
+  await section.locator('button.run').click();
+  await page.waitForSelector('#page-restore[data-state="done"] .scores tr');
+  assert.equal(await section.locator('.scores tr').count(), 6);
+  assert.match((await section.locator('.scores h3').textContent()) ?? '', /primary: clean/);
+  assert.match((await section.locator('.plan').textContent()) ?? '', /Looks clean/);
+  await page.screenshot({ path: join(ARTIFACTS, 'web-auto.png'), fullPage: true });
 
   // Pages of capabilities this server does not have say so.
   await page.goto(`${server!.url}/#watermark`);

@@ -123,6 +123,7 @@ function mountRunner(section) {
     $('.status').hidden = false;
     $('.result').hidden = true;
     $('.error').hidden = true;
+    section.dataset.state = 'uploading';
     $('.bar').value = 0;
     $('.state').textContent = 'uploading';
     $('.stage').textContent = '';

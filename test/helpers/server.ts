@@ -133,3 +133,14 @@ export async function fixtureClip(path: string, width: number, height: number, f
   await w.finish();
   return path;
 }
+
+/** A mid-tone smooth pattern, scored below 0.999 for every degradation: auto plans nothing for it at that threshold. */
+export async function fixtureMidtones(width = 48, height = 32): Promise<Buffer> {
+  const img = createImage(width, height, 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      for (let c = 0; c < 3; c++) img.data[(y * width + x) * 3 + c] = 0.5 + 0.3 * Math.sin(x * 0.7 + c) * Math.cos(y * 0.5) + 0.05 * (x / width);
+    }
+  }
+  return encodeImage(img, 'png');
+}
