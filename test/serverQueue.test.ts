@@ -6,7 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -81,6 +81,7 @@ describe('Redis queue (BullMQ)', { skip: skipRedis }, () => {
     assert.equal(job.state, 'done', JSON.stringify(job.error));
     assert.ok(((await (await fetch(`${server.url}/api/v1/jobs/${id}`)).json()) as { attempts: number }).attempts >= 2);
     assert.equal(job.result!.files.find((f) => f.name === 'output.png')!.sha256, await expectedSha(png));
+    assert.deepEqual(readdirSync(join(storeDir, 'tmp')), [], 'the killed process left temp files');
   });
 });
 
@@ -106,6 +107,7 @@ describe('embedded queue', () => {
       const s = (await queue.get(id))!;
       assert.equal(s.state, 'done', JSON.stringify(s.error));
       assert.equal(s.attempts, 2);
+      assert.deepEqual(readdirSync(join(store.root, 'tmp')), [], 'the killed process left temp files');
       assert.equal(s.result!.files.find((f) => f.name === 'output.png')!.sha256, await expectedSha(png));
     } finally {
       await queue.close();

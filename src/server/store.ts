@@ -14,8 +14,8 @@
  * shared directory (NFS or similar) mounted at the same place for the server and the workers.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { createReadStream, createWriteStream, rmSync } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
@@ -32,6 +32,8 @@ export function sha256Of(bytes: Buffer): string {
 
 export class ContentStore {
   readonly root: string;
+  /** Temp files and folders of this process still in flight (removed by `abandonTemps` on a hard exit). */
+  private readonly inFlight = new Set<string>();
 
   constructor(root: string) {
     this.root = root;
@@ -50,8 +52,26 @@ export class ContentStore {
   }
 
   /** A fresh temp file name inside the store (same file system as the blobs, so rename is atomic). */
-  tempPath(): string {
-    return join(this.root, 'tmp', `${process.pid}-${randomBytes(8).toString('hex')}.part`);
+  tempPath(suffix = '.part'): string {
+    const p = join(this.root, 'tmp', `${process.pid}-${randomBytes(8).toString('hex')}${suffix}`);
+    this.inFlight.add(p);
+    return p;
+  }
+
+  /** A fresh empty folder under tmp/ (a job's scratch folder); remove it with `discard`. */
+  async tempDir(): Promise<string> {
+    const p = this.tempPath('.job');
+    await mkdir(p);
+    return p;
+  }
+
+  /**
+   * Removes, synchronously, every temp file and folder this process still has in flight: for a
+   * worker process that must exit at once (its parent died) without leaving strays.
+   */
+  abandonTemps(): void {
+    for (const p of this.inFlight) rmSync(p, { recursive: true, force: true });
+    this.inFlight.clear();
   }
 
   async has(sha256: string): Promise<boolean> {
@@ -76,7 +96,7 @@ export class ContentStore {
       }
       await this.publish(tmp, sha);
     } catch (err) {
-      await unlink(tmp).catch(() => undefined);
+      await this.discard(tmp);
       throw err;
     }
     return sha;
@@ -97,7 +117,7 @@ export class ContentStore {
     try {
       await pipeline(source, createWriteStream(tmp, { flags: 'wx' }));
     } catch (err) {
-      await unlink(tmp).catch(() => undefined);
+      await this.discard(tmp);
       throw err;
     }
     return { tmp, sha256: hash.digest('hex'), bytes };
@@ -105,14 +125,15 @@ export class ContentStore {
 
   async adopt(tmp: string, sha256: string): Promise<void> {
     if (await this.has(sha256)) {
-      await unlink(tmp).catch(() => undefined);
+      await this.discard(tmp);
       return;
     }
     await this.publish(tmp, sha256);
   }
 
   async discard(tmp: string): Promise<void> {
-    await unlink(tmp).catch(() => undefined);
+    await rm(tmp, { recursive: true, force: true });
+    this.inFlight.delete(tmp);
   }
 
   read(sha256: string): Readable {
@@ -139,5 +160,6 @@ export class ContentStore {
     await mkdir(join(this.root, 'blobs', sha.slice(0, 2)), { recursive: true });
     // rename replaces atomically; a concurrent writer of the same digest wrote the same bytes.
     await rename(tmp, target);
+    this.inFlight.delete(tmp);
   }
 }

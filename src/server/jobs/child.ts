@@ -49,8 +49,12 @@ async function handle(req: ChildRequest): Promise<void> {
   }
 }
 
-// The parent went away (killed, even with -9): the IPC channel closes; a worker must not outlive it.
-process.on('disconnect', () => process.exit(0));
+// The parent went away (killed, even with -9): the IPC channel closes; a worker must not outlive
+// it, nor leave its half-written temp files behind (the job runs again elsewhere).
+process.on('disconnect', () => {
+  for (const store of stores.values()) store.abandonTemps();
+  process.exit(0);
+});
 process.on('message', (msg: ChildRequest) => {
   if (msg?.type === 'run') void handle(msg);
 });

@@ -8,6 +8,8 @@
  * - a process that dies mid-job fails that job with E_WORKER_DIED (retryable) and is replaced.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { JobFailure, type JobError, type JobProgress, type JobResult, type JobSpec } from './types.js';
 
@@ -46,6 +48,17 @@ interface Slot {
   child: ChildProcess;
   job?: Pending;
   timer?: NodeJS.Timeout;
+}
+
+function removeTempsOf(storeRoot: string, pid: number): void {
+  const dir = join(storeRoot, 'tmp');
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) if (name.startsWith(`${pid}-`)) rmSync(join(dir, name), { recursive: true, force: true });
 }
 
 /** How to start child.ts: the compiled .js directly, the .ts source through tsx's loader. */
@@ -144,6 +157,8 @@ export class WorkerPool {
     });
     child.on('exit', (code, signal) => {
       clearTimeout(slot.timer);
+      // A killed worker cannot clean up: its temp names start with its pid (ContentStore.tempPath).
+      if (child.pid !== undefined) removeTempsOf(this.options.storeRoot, child.pid);
       const i = this.slots.indexOf(slot);
       if (i >= 0) this.slots.splice(i, 1);
       const job = slot.job;

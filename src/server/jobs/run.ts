@@ -2,8 +2,6 @@
  * Runs one job: the registry entry on inputs from the store, every output published to the store
  * by digest. Used by the worker processes (child.ts) and by `clearsight batch`'s in-process path.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ClearsightError, ERROR_CODES } from '../../core/errors.js';
 import { getTask, parseTaskOptions, type TaskContext, type TaskOutcome } from '../registry.js';
@@ -23,12 +21,12 @@ export async function runTask(spec: JobSpec, paths: string[], ctx: TaskContext):
 export async function runJob(spec: JobSpec, store: ContentStore, ctx: Omit<TaskContext, 'scratchDir'>): Promise<JobResult> {
   const t0 = performance.now();
   const paths = spec.inputs.map((input) => store.blobPath(input.sha256));
-  const scratchDir = await mkdtemp(join(store.root, 'tmp', 'job-'));
+  const scratchDir = await store.tempDir();
   let outcome: TaskOutcome;
   try {
     outcome = await runTask(spec, paths, { ...ctx, scratchDir });
   } finally {
-    await rm(scratchDir, { recursive: true, force: true });
+    await store.discard(scratchDir);
   }
   const files: JobFile[] = [];
   for (const f of outcome.files) {
