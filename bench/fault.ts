@@ -46,6 +46,7 @@ interface JobView {
   result: { files: Array<{ name: string; sha256: string }> } | null;
 }
 
+const machineAtStart = machineInfo();
 const inputs = await Promise.all(Array.from({ length: jobs }, (_, i) => fixturePng(size, size, 100 + i)));
 
 async function run(label: string, workers: number, fault: boolean) {
@@ -155,7 +156,7 @@ try {
       ],
     ),
   );
-  const report = { benchmark: 'fault', command: commandLine(), date: new Date().toISOString(), machine: { ...machineInfo(), loadavgAtEnd: loadavg() }, summary, clean, faulty };
+  const report = { benchmark: 'fault', command: commandLine(), date: new Date().toISOString(), machine: { ...machineAtStart, loadavgAtEnd: loadavg() }, summary, clean, faulty };
   const files = await writeJsonPair(path.join(ROOT, 'bench', 'results'), 'fault', timestamp(), report);
   console.log(`\nwrote ${files.join(', ')}`);
   if (!args['no-publish']) {

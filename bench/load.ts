@@ -49,6 +49,7 @@ const size = Number(args.size);
 const timeLimitMs = Number(args['time-limit']) * 1000;
 const fields: Record<string, string> = args.task === 'upscale' ? { scale: '2', size: 'slim' } : args.task === 'lowlight' ? { method: 'gamma' } : {};
 
+const machineAtStart = machineInfo();
 const dir = mkdtempSync(path.join(tmpdir(), 'clearsight-load-'));
 const port = await freePort();
 const serveArgs = ['serve', '--port', String(port), '--store', path.join(dir, 'store'), ...(args.concurrency ? ['--concurrency', args.concurrency] : [])];
@@ -78,6 +79,28 @@ try {
   }
 
   const tLoad = performance.now();
+  // Jobs are followed while the requests are still being sent: a job's end-to-end time is from
+  // its 202 to the first poll that sees it finished (polls every ~20 ms, 50 at a time).
+  const failed: Array<{ id: string; error: unknown }> = [];
+  const pending = new Set<string>();
+  let sending = true;
+  const deadline = performance.now() + timeLimitMs;
+  const follow = (async () => {
+    while ((sending || pending.size > 0) && performance.now() < deadline) {
+      const batch = [...pending].slice(0, 50);
+      await Promise.all(
+        batch.map(async (id) => {
+          const s = (await (await fetch(`${base}/api/v1/jobs/${id}`)).json()) as { state: string; error: unknown };
+          if (s.state === 'done' || s.state === 'failed') {
+            pending.delete(id);
+            doneAt.set(id, performance.now());
+            if (s.state === 'failed') failed.push({ id, error: s.error });
+          }
+        }),
+      );
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
   const result = await autocannon({
     url: base,
     connections,
@@ -90,30 +113,17 @@ try {
         headers: { 'content-type': contentType },
         body,
         onResponse: (status: number, resBody: string) => {
-          if (status === 202) acceptedAt.set((JSON.parse(resBody) as { id: string }).id, performance.now());
+          if (status !== 202) return;
+          const id = (JSON.parse(resBody) as { id: string }).id;
+          acceptedAt.set(id, performance.now());
+          pending.add(id);
         },
       },
     ],
   });
   const postSeconds = (performance.now() - tLoad) / 1000;
-
-  // Follow every accepted job to the end (bounded).
-  const failed: Array<{ id: string; error: unknown }> = [];
-  const pending = new Set(acceptedAt.keys());
-  const deadline = performance.now() + timeLimitMs;
-  while (pending.size > 0 && performance.now() < deadline) {
-    await Promise.all(
-      [...pending].slice(0, 50).map(async (id) => {
-        const s = (await (await fetch(`${base}/api/v1/jobs/${id}`)).json()) as { state: string; error: unknown };
-        if (s.state === 'done' || s.state === 'failed') {
-          pending.delete(id);
-          doneAt.set(id, performance.now());
-          if (s.state === 'failed') failed.push({ id, error: s.error });
-        }
-      }),
-    );
-    if (pending.size > 0) await new Promise((r) => setTimeout(r, 20));
-  }
+  sending = false;
+  await follow;
   const allSeconds = (performance.now() - tLoad) / 1000;
   clearInterval(sampler);
   const e2e = [...doneAt].map(([id, t]) => t - acceptedAt.get(id)!).sort((a, b) => a - b);
@@ -124,7 +134,7 @@ try {
     image: `${size}x${size} PNG`,
     requests,
     connections,
-    serverConcurrency: args.concurrency ? Number(args.concurrency) : machineInfo().availableParallelism,
+    serverConcurrency: args.concurrency ? Number(args.concurrency) : machineAtStart.availableParallelism,
     http: {
       accepted202: result['2xx'],
       errors: result.errors,
@@ -164,7 +174,7 @@ try {
     ),
   );
   const stamp = timestamp();
-  const machine = { ...machineInfo(), loadavgAtEnd: loadavg() };
+  const machine = { ...machineAtStart, loadavgAtEnd: loadavg() };
   const report = { benchmark: 'load', command: commandLine(), date: new Date().toISOString(), machine, summary, rssSamples: rssSamples.filter((_, i) => i % 2 === 0) };
   const files = await writeJsonPair(path.join(ROOT, 'bench', 'results'), 'load', stamp, report);
   console.log(`\nwrote ${files.join(', ')}`);
@@ -204,9 +214,10 @@ function plot(samples: typeof rssSamples, s: { task: string; requests: number; p
   parts.push(text(box.x + box.w / 2, box.y + box.h + 36, 'seconds since server start', { size: 12, anchor: 'middle' }));
   parts.push(text(20, box.y + box.h / 2, 'RSS of server + workers (MiB)', { size: 12, anchor: 'middle', rotate: -90 }));
   parts.push(text(W - 30, box.y + box.h / 2, `jobs done (of ${s.requests})`, { size: 12, anchor: 'middle', rotate: 90 }));
+  for (let d = 0; d <= s.requests; d += s.requests / 4) parts.push(text(box.x + box.w + 6, Yd(d) + 4, trimNum(d), { size: 11, fill: '#e0671b' }));
   const path1 = samples.map((p, i) => `${i ? 'L' : 'M'}${X(p.t).toFixed(1)},${Ym(p.mib).toFixed(1)}`).join(' ');
   const path2 = samples.map((p, i) => `${i ? 'L' : 'M'}${X(p.t).toFixed(1)},${Yd(p.done).toFixed(1)}`).join(' ');
   parts.push(`<path d="${path1}" fill="none" stroke="#2a6df4" stroke-width="2"/>`, `<path d="${path2}" fill="none" stroke="#e0671b" stroke-width="2" stroke-dasharray="6 3"/>`);
-  parts.push(legend(box.x + 10, box.y + 10, [{ color: '#2a6df4', label: 'RSS (MiB)' }, { color: '#e0671b', label: 'jobs done', dash: true }]));
+  parts.push(legend(box.x + 10, box.y + box.h - 30, [{ color: '#2a6df4', label: 'RSS (MiB)' }, { color: '#e0671b', label: 'jobs done', dash: true }]));
   return svgDoc(W, H, parts.join('\n'));
 }
