@@ -13,7 +13,7 @@ import { decodeImage, encodeImage } from '../src/core/image/index.js';
 import { enhanceLowLightGamma } from '../src/restore/index.js';
 import { buildServer, startServer, type JobQueue, type RunningServer } from '../src/server/index.js';
 import { ContentStore, sha256Of } from '../src/server/store.js';
-import { fixtureClip, fixturePng, form, pngDeclaring, readEvents, tinyZip, waitJob, type ApiJob } from './helpers/server.js';
+import { fixtureClip, fixtureMidtones, fixturePng, form, pngDeclaring, readEvents, tinyZip, waitJob, type ApiJob } from './helpers/server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'clearsight-server-'));
 let server: RunningServer;
@@ -74,6 +74,19 @@ describe('server: jobs', () => {
     const bytes = Buffer.from(await res.arrayBuffer());
     const expected = await encodeImage(enhanceLowLightGamma((await decodeImage(png)).image).image, 'png');
     assert.ok(bytes.equals(expected), 'served output differs from the library result');
+  });
+
+  test('forensics: an image without a face is an outcome, not an error; the report is downloadable', async () => {
+    const { status, body } = await post('forensics', form({}, { bytes: await fixtureMidtones(96, 96) }));
+    assert.equal(status, 202);
+    const done = await waitJob(base, body.id!, 60_000);
+    assert.equal(done.state, 'done', JSON.stringify(done.error));
+    assert.equal(done.result!.outcome, 'no-face');
+    assert.equal(done.result!.probability, null);
+    const report = done.result!.files.find((f) => f.name === 'forensics.json')!;
+    const parsed = (await (await fetch(`${base}${report.url}`)).json()) as { outcome: string; input: { path?: string } };
+    assert.equal(parsed.outcome, 'no-face');
+    assert.equal(parsed.input.path, undefined, 'the store path is not shown to the client');
   });
 
   test('file names are looked up in the job, never used as paths', async () => {
