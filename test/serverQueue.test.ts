@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { decodeImage, encodeImage } from '../src/core/image/index.js';
 import { enhanceLowLightGamma } from '../src/restore/index.js';
-import { sha256Of, startRedisWorker, startServer, LocalQueue, ContentStore, type RunningServer } from '../src/server/index.js';
+import { sha256Of, startRedisWorker, startServer, LocalQueue, ContentStore, type JobStatus, type RunningServer } from '../src/server/index.js';
 import { fixturePng, form, readEvents, startRedis, waitJob } from './helpers/server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'clearsight-queue-'));
@@ -115,6 +115,26 @@ describe('embedded queue', () => {
       assert.equal(s.attempts, 2);
       assert.deepEqual(readdirSync(join(store.root, 'tmp')), [], 'the killed process left temp files');
       assert.equal(s.result!.files.find((f) => f.name === 'output.png')!.sha256, await expectedSha(png));
+    } finally {
+      await queue.close();
+    }
+  });
+
+  test('a job over the time limit is stopped (its process killed) and fails with E_TIMEOUT, not retried', async () => {
+    const store = await new ContentStore(join(dir, 'store-timeout')).init();
+    const queue = new LocalQueue({ size: 1, storeRoot: store.root, maxPixels: 10_000_000, threads: 1, timeoutMs: 30 }, { attempts: 3, backoffMs: 10 });
+    try {
+      const sha = await store.put(await fixturePng(640, 640, 5));
+      const id = await queue.add({ task: 'lowlight', inputs: [{ sha256: sha, kind: 'image' }], fields: { method: 'gamma' } });
+      const final = await new Promise<JobStatus>((resolve) =>
+        queue.subscribe(id, (s) => {
+          if (s.state === 'done' || s.state === 'failed') resolve(s);
+        }),
+      );
+      assert.equal(final.state, 'failed');
+      assert.equal(final.error?.code, 'E_TIMEOUT');
+      assert.match(final.error!.message, /took longer than the 0.03 s limit and was stopped/);
+      assert.equal(final.attempts, 1);
     } finally {
       await queue.close();
     }

@@ -134,7 +134,7 @@ export class WorkerPool {
         const j = s.job;
         s.job = undefined;
         s.child.kill('SIGKILL'); // the exit handler replaces the process
-        j?.reject(new JobFailure('E_TIMEOUT', `the job took longer than the ${Math.round(this.options.timeoutMs / 1000)} s limit and was stopped`));
+        j?.reject(new JobFailure('E_TIMEOUT', `the job took longer than the ${this.options.timeoutMs / 1000} s limit and was stopped`));
       }, this.options.timeoutMs);
       s.child.send(request);
     }
