@@ -68,9 +68,16 @@ test('upload through the page, follow progress, see before/after and the maps', 
   assert.ok(statSync(shot).size > 1000);
 
   // auto: the degradation scores and the plan are shown (threshold 0.999: nothing counts, so no network runs).
-  const mid = join(dir, 'mid.png');
-  writeFileSync(mid, await fixtureMidtones());
-  await section.locator('input.file').setInputFiles(mid);
+  // This time the file arrives by drag and drop (a DataTransfer made in the page).
+  const b64 = (await fixtureMidtones()).toString('base64');
+  const dataTransfer = await page.evaluateHandle(`(() => {
+    const bytes = Uint8Array.from(atob('${b64}'), (c) => c.charCodeAt(0));
+    const dt = new DataTransfer();
+    dt.items.add(new File([bytes], 'mid.png', { type: 'image/png' }));
+    return dt;
+  })()`);
+  await section.locator('.drop').dispatchEvent('drop', { dataTransfer });
+  assert.match((await section.locator('.drop-text').textContent()) ?? '', /^mid\.png/);
   await section.locator('select.task').selectOption('auto');
   await section.locator('input[name="threshold"]').fill('0.999');
   await section.locator('button.run').click();
