@@ -100,7 +100,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const web = loadWebFiles(opts.webDir ?? defaultWebDir());
   const openapi = buildOpenApi(version, Boolean(opts.token));
 
-  const app = Fastify({ logger: opts.logger ?? false, requestTimeout: limits.requestTimeoutMs, bodyLimit: 1024 * 1024 });
+  // forceCloseConnections: open event streams must not keep a stopping server alive.
+  const app = Fastify({ logger: opts.logger ?? false, requestTimeout: limits.requestTimeoutMs, bodyLimit: 1024 * 1024, forceCloseConnections: true });
   await app.register(multipart, {
     limits: { fileSize: limits.maxUploadBytes, files: limits.maxFiles, fields: 32, fieldSize: 4096, parts: limits.maxFiles + 32, headerPairs: 100 },
   });
