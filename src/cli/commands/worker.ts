@@ -31,6 +31,7 @@ export function addWorkerCommand(program: Command): Command {
   cmd.action(async (opts: WorkerCliOptions) => {
     const { ContentStore, defaultStoreDir, startRedisWorker, threadsPerJob } = await import('../../server/index.js');
     const store = await new ContentStore(opts.store ?? defaultStoreDir()).init();
+    await store.sweepTemp();
     const size = opts.concurrency ?? availableParallelism();
     const w = startRedisWorker({
       url: opts.queue,
