@@ -94,7 +94,8 @@ async function run(label: string, workers: number, fault: boolean) {
       await new Promise((r) => setTimeout(r, 50));
     }
     await new Promise((r) => setTimeout(r, 500)); // let the last completion events arrive
-    const tmpLeft = readdirSync(path.join(store, 'tmp')).length;
+    const tmpNames = readdirSync(path.join(store, 'tmp'));
+    const tmpLeft = tmpNames.length;
     return {
       seconds: round((performance.now() - t0) / 1000, 2),
       killedAtSeconds: killedAt === undefined ? null : round(killedAt, 2),
@@ -107,6 +108,8 @@ async function run(label: string, workers: number, fault: boolean) {
       starts: ids.map((id) => starts.get(id) ?? 0),
       stalledEvents: stalled,
       tmpFilesLeft: tmpLeft,
+      tmpNamesLeft: tmpNames,
+      workerPids: workerProcs.map((w) => w.child.pid),
     };
   } finally {
     await events.close();

@@ -212,3 +212,17 @@ describe('server: API token', () => {
     }
   });
 });
+
+describe('store', () => {
+  test('sweepTemp removes temp files of dead processes on this host, keeps live ones', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { tempOwner } = await import('../src/server/store.js');
+    const store = await new ContentStore(join(dir, 'store3')).init();
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const tmp = join(dir, 'store3', 'tmp');
+    writeFileSync(join(tmp, `${tempOwner(dead)}0123456789abcdef.part`), 'x');
+    writeFileSync(join(tmp, `${tempOwner()}0123456789abcdef.part`), 'y');
+    assert.equal(await store.sweepTemp(), 1);
+    assert.deepEqual(readdirSync(tmp), [`${tempOwner()}0123456789abcdef.part`]);
+  });
+});

@@ -16,6 +16,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, rmSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
@@ -28,6 +29,25 @@ export function isSha256(s: string): boolean {
 
 export function sha256Of(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Host name as it may appear in a file name. */
+function hostTag(): string {
+  return hostname().replace(/[^A-Za-z0-9.]/g, '_').slice(0, 64) || 'host';
+}
+
+/** Prefix of this process's temp names: host and pid, so a sweeper can tell whose they are. */
+export function tempOwner(pid = process.pid): string {
+  return `${hostTag()}-${pid}-`;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export class ContentStore {
@@ -53,7 +73,7 @@ export class ContentStore {
 
   /** A fresh temp file name inside the store (same file system as the blobs, so rename is atomic). */
   tempPath(suffix = '.part'): string {
-    const p = join(this.root, 'tmp', `${process.pid}-${randomBytes(8).toString('hex')}${suffix}`);
+    const p = join(this.root, 'tmp', `${tempOwner()}${randomBytes(8).toString('hex')}${suffix}`);
     this.inFlight.add(p);
     return p;
   }
@@ -140,14 +160,20 @@ export class ContentStore {
     return createReadStream(this.blobPath(sha256));
   }
 
-  /** Removes temp files older than `maxAgeMs` (left by a process killed mid-write). */
+  /**
+   * Removes temp files left by processes killed mid-write: those of this host whose process is
+   * gone (names carry host and pid), and anyone's older than `maxAgeMs`.
+   */
   async sweepTemp(maxAgeMs = 3600_000): Promise<number> {
     const dir = join(this.root, 'tmp');
     let removed = 0;
+    const host = hostTag();
     for (const name of await readdir(dir).catch(() => [] as string[])) {
       const p = join(dir, name);
+      const m = /^(.+)-(\d+)-[0-9a-f]{16}\./.exec(name);
+      const deadHere = m !== null && m[1] === host && Number(m[2]) !== process.pid && !alive(Number(m[2]));
       const s = await stat(p).catch(() => undefined);
-      if (s && Date.now() - s.mtimeMs > maxAgeMs) {
+      if (s && (deadHere || Date.now() - s.mtimeMs > maxAgeMs)) {
         await rm(p, { force: true });
         removed++;
       }

@@ -17,7 +17,7 @@ const stores = new Map<string, ContentStore>();
 const cache = new Map<string, unknown>();
 
 function send(message: ChildReply): void {
-  process.send?.(message);
+  if (process.connected) process.send?.(message);
 }
 
 /** At most ~10 progress messages a second, but always stage changes and the last unit. */
@@ -51,9 +51,14 @@ async function handle(req: ChildRequest): Promise<void> {
 
 // The parent went away (killed, even with -9): the IPC channel closes; a worker must not outlive
 // it, nor leave its half-written temp files behind (the job runs again elsewhere).
+// A second pass shortly after catches files whose creation was already under way in libuv's
+// thread pool during the first; what still escapes is removed by the next sweep (dead pid).
 process.on('disconnect', () => {
   for (const store of stores.values()) store.abandonTemps();
-  process.exit(0);
+  setTimeout(() => {
+    for (const store of stores.values()) store.abandonTemps();
+    process.exit(0);
+  }, 100);
 });
 process.on('message', (msg: ChildRequest) => {
   if (msg?.type === 'run') void handle(msg);

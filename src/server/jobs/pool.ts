@@ -11,6 +11,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tempOwner } from '../store.js';
 import { JobFailure, type JobError, type JobProgress, type JobResult, type JobSpec } from './types.js';
 
 export interface ChildRequest {
@@ -58,7 +59,8 @@ function removeTempsOf(storeRoot: string, pid: number): void {
   } catch {
     return;
   }
-  for (const name of names) if (name.startsWith(`${pid}-`)) rmSync(join(dir, name), { recursive: true, force: true });
+  const prefix = tempOwner(pid);
+  for (const name of names) if (name.startsWith(prefix)) rmSync(join(dir, name), { recursive: true, force: true });
 }
 
 /** How to start child.ts: the compiled .js directly, the .ts source through tsx's loader. */
