@@ -90,8 +90,8 @@ export class ContentStore {
    * worker process that must exit at once (its parent died) without leaving strays.
    */
   abandonTemps(): void {
+    // Entries stay: a file whose creation was still under way is removed by a later call.
     for (const p of this.inFlight) rmSync(p, { recursive: true, force: true });
-    this.inFlight.clear();
   }
 
   async has(sha256: string): Promise<boolean> {
