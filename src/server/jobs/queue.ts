@@ -12,6 +12,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { Queue, QueueEvents, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { WorkerPool, type PoolOptions } from './pool.js';
+import { ContentStore } from '../store.js';
 import { JobFailure, type JobError, type JobProgress, type JobResult, type JobSpec, type JobState, type JobStatus } from './types.js';
 
 export type StatusListener = (status: JobStatus) => void;
@@ -292,10 +293,16 @@ export function startRedisWorker(opts: RedisWorkerOptions): { worker: Worker; po
     },
   );
   worker.on('error', (err) => process.stderr.write(`clearsight worker: ${err.message}\n`));
+  // Temp files of job processes that died with their worker (kill -9 of a worker on this host)
+  // are removed by the next sweep of any worker here (see ContentStore.sweepTemp).
+  const store = new ContentStore(opts.storeRoot);
+  const sweeper = setInterval(() => void store.sweepTemp().catch(() => undefined), lockMs);
+  sweeper.unref();
   return {
     worker,
     pool,
     close: async () => {
+      clearInterval(sweeper);
       await worker.close(true);
       await pool.close();
     },
