@@ -5,7 +5,7 @@
  * and a JSON result). The HTTP routes, the OpenAPI document, the web app's task chooser and the
  * batch command are all generated from this table, so a new capability is one entry here.
  *
- * Entries call the library's public API only (../index.js).
+ * Entries call the library's public API only (the module indices that src/index.ts re-exports).
  */
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
