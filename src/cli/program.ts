@@ -20,6 +20,9 @@ import { addHdrCommand } from './commands/hdr.js';
 import { addVsrCommand } from './commands/vsr.js';
 import { addLivenessCommand } from './commands/liveness.js';
 import { addWatermarkCommand } from './commands/watermark.js';
+import { addServeCommand } from './commands/serve.js';
+import { addWorkerCommand } from './commands/worker.js';
+import { addBatchCommand } from './commands/batch.js';
 
 const COMMANDS = [
   addDerainCommand,
@@ -36,6 +39,9 @@ const COMMANDS = [
   addWatermarkCommand,
   addModelsCommand,
   addForensicsCommand,
+  addServeCommand,
+  addWorkerCommand,
+  addBatchCommand,
 ];
 
 const EXAMPLES = `Examples:
@@ -48,6 +54,9 @@ const EXAMPLES = `Examples:
   $ clearsight watermark embed photo.jpg -o marked.png --source news1 --key-file secret.txt
   $ clearsight watermark verify shared.jpg --key-file secret.txt --json
   $ clearsight models`;
+  $ clearsight models
+  $ clearsight serve --port 8080
+  $ clearsight batch lowlight photos/ -o bright/ --set method=gamma`;
 
 function version(): string {
   // Same relative place from src/cli/ and dist/cli/.

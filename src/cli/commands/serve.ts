@@ -1,0 +1,98 @@
+/**
+ * `clearsight serve [--port P] [--host 127.0.0.1] [--queue redis://...] [--token T]`: the HTTP API
+ * and the web app (src/server). Localhost by default; with --queue the jobs go to Redis and
+ * `clearsight worker` processes run them, otherwise worker processes of this server do.
+ */
+import { Option, type Command } from 'commander';
+import { invalidOption } from '../../core/errors.js';
+import { integerOption } from '../options.js';
+import type { StartOptions } from '../../server/index.js';
+
+interface ServeCliOptions {
+  port: number;
+  host: string;
+  queue?: string;
+  token?: string;
+  store?: string;
+  concurrency?: number;
+  maxUploadMb: number;
+  maxMegapixels: number;
+  maxVideoSeconds: number;
+  jobTimeout: number;
+  log?: boolean;
+}
+
+/** Resolves when SIGINT or SIGTERM arrives. */
+export function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (sig: NodeJS.Signals) => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(sig);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+function positive(flag: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!(n > 0) || !Number.isFinite(n)) throw invalidOption(flag, 'a positive number', v);
+    return n;
+  };
+}
+
+/** Options shared by serve and worker. */
+export function addLimitOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--max-megapixels <n>', 'largest image accepted (header checked before decoding)').argParser(positive('--max-megapixels')).default(40))
+    .addOption(integerOption('--job-timeout <seconds>', 'a job running longer is stopped (its worker process is killed)', 1, 86400).default(900));
+}
+
+export function addServeCommand(program: Command): Command {
+  const cmd = program
+    .command('serve')
+    .summary('HTTP API and web app (localhost by default)')
+    .description('Serve the HTTP API (POST /api/v1/jobs/<task>, GET /api/v1/jobs/<id>[/events|/files/<name>], /openapi.json) and the web app at /.')
+    .addOption(integerOption('--port <port>', 'TCP port', 0, 65535).default(8080))
+    .option('--host <host>', 'address to listen on (0.0.0.0 exposes the server: use --token)', '127.0.0.1')
+    .option('--queue <url>', 'redis://host:port[/db]: queue jobs in Redis (BullMQ) for `clearsight worker` processes')
+    .option('--token <token>', 'require "Authorization: Bearer <token>" on /api/ (default: $CLEARSIGHT_TOKEN)')
+    .option('--store <dir>', 'content-addressed store of inputs and outputs (shared with the workers; default ~/.cache/clearsight/store)')
+    .addOption(integerOption('--concurrency <n>', 'jobs at a time, embedded queue (default: cores)', 1, 256))
+    .addOption(new Option('--max-upload-mb <n>', 'largest upload, MiB').argParser(positive('--max-upload-mb')).default(50))
+    .addOption(new Option('--max-video-seconds <n>', 'longest video accepted').argParser(positive('--max-video-seconds')).default(60))
+    .option('--log', 'log every request (JSON lines on stdout)');
+  addLimitOptions(cmd);
+  cmd.action(async (opts: ServeCliOptions) => {
+    const { startServer } = await import('../../server/index.js');
+    const token = opts.token ?? process.env.CLEARSIGHT_TOKEN ?? undefined;
+    const start: StartOptions = {
+      port: opts.port,
+      host: opts.host,
+      queueUrl: opts.queue,
+      token: token || undefined,
+      storeDir: opts.store,
+      concurrency: opts.concurrency,
+      logger: opts.log ?? false,
+      limits: {
+        maxUploadBytes: Math.round(opts.maxUploadMb * 1048576),
+        maxPixels: Math.round(opts.maxMegapixels * 1e6),
+        maxVideoSeconds: opts.maxVideoSeconds,
+        jobTimeoutMs: opts.jobTimeout * 1000,
+      },
+    };
+    const server = await startServer(start);
+    const loopback = /^(127\.|::1$|localhost$)/.test(opts.host);
+    process.stderr.write(
+      `clearsight: serving ${server.url} (web app at /, API at /api/v1, OpenAPI at /openapi.json); ` +
+        `${opts.queue ? `jobs queued in ${opts.queue.replace(/\/\/[^@]*@/, '//***@')}` : 'embedded queue'}; store ${server.store.root}\n`,
+    );
+    if (!loopback && !start.token) process.stderr.write('clearsight: warning: listening beyond localhost without --token: anyone who can reach it can run jobs\n');
+    const sig = await untilSignal();
+    process.stderr.write(`clearsight: ${sig}, stopping\n`);
+    await server.close();
+  });
+  return cmd;
+}

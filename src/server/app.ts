@@ -1,0 +1,260 @@
+/**
+ * The HTTP API and the web app (fastify).
+ *
+ *   POST /api/v1/jobs/{task}          multipart: `file` (or `files` for multi-image tasks) + option fields -> 202 {"id"}
+ *   GET  /api/v1/jobs/{id}            {"id","task","state","progress","result","error","attempts"}
+ *   GET  /api/v1/jobs/{id}/events     server-sent events, one `status` event per change
+ *   GET  /api/v1/jobs/{id}/files/{n}  an output file, by a name from the job's own result only
+ *   GET  /api/v1/tasks                the registry (plus planned tasks marked unavailable)
+ *   GET  /openapi.json                OpenAPI 3.1, generated from the registry
+ *   GET  /                            the web app (web/)
+ *
+ * Nothing from a request becomes a path: uploads are received under random temp names and
+ * published by digest, job ids must be UUIDs, file names are looked up in the job's result and
+ * served by the digest recorded there, web files come from a table read at start-up.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import multipart from '@fastify/multipart';
+import { z } from 'zod';
+import { asHttp, DEFAULT_LIMITS, HttpError, inspectUpload, type ServerLimits } from './limits.js';
+import { buildOpenApi } from './openapi.js';
+import { getTask, parseTaskOptions, PLANNED_TASKS, TASKS } from './registry.js';
+import type { ContentStore } from './store.js';
+import type { JobQueue } from './jobs/queue.js';
+import { isJobId, type JobInput, type JobStatus } from './jobs/types.js';
+
+export interface ServerOptions {
+  queue: JobQueue;
+  store: ContentStore;
+  limits?: Partial<ServerLimits>;
+  /** When set, /api/ requires `Authorization: Bearer <token>` (or `?access_token=` for SSE and downloads). */
+  token?: string;
+  /** Directory of the web app (default: web/ in the package). */
+  webDir?: string;
+  logger?: boolean;
+  version?: string;
+}
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+};
+
+/** The web app's files, read once: the only static paths the server answers. */
+function loadWebFiles(dir: string): Map<string, { bytes: Buffer; type: string }> {
+  const files = new Map<string, { bytes: Buffer; type: string }>();
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return files;
+  }
+  for (const name of names) {
+    const type = MIME[extname(name)];
+    if (type && /^[a-zA-Z0-9._-]+$/.test(name)) files.set(name, { bytes: readFileSync(join(dir, name)), type });
+  }
+  return files;
+}
+
+function defaultWebDir(): string {
+  // Same relative place from src/server/ and dist/server/.
+  return fileURLToPath(new URL('../../web/', import.meta.url));
+}
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+function sameToken(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+const fileUrl = (id: string, name: string) => `/api/v1/jobs/${id}/files/${encodeURIComponent(name)}`;
+
+/** A job as the API shows it: result files carry their download URLs; progress a fraction. */
+export function jobView(s: JobStatus): Record<string, unknown> {
+  const progress = s.progress ? { ...s.progress, fraction: s.progress.total > 0 ? Math.min(1, s.progress.done / s.progress.total) : 0 } : null;
+  const result = s.result ? { ...s.result.result, files: s.result.files.map((f) => ({ ...f, url: fileUrl(s.id, f.name) })), seconds: s.result.seconds } : null;
+  return { id: s.id, task: s.task, state: s.state, progress, result, error: s.error, attempts: s.attempts };
+}
+
+const terminal = (s: JobStatus) => s.state === 'done' || s.state === 'failed';
+
+export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
+  const limits: ServerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const { queue, store } = opts;
+  const version = opts.version ?? packageVersion();
+  const web = loadWebFiles(opts.webDir ?? defaultWebDir());
+  const openapi = buildOpenApi(version, Boolean(opts.token));
+
+  // forceCloseConnections: open event streams must not keep a stopping server alive.
+  const app = Fastify({ logger: opts.logger ?? false, requestTimeout: limits.requestTimeoutMs, bodyLimit: 1024 * 1024, forceCloseConnections: true });
+  await app.register(multipart, {
+    limits: { fileSize: limits.maxUploadBytes, files: limits.maxFiles, fields: 32, fieldSize: 4096, parts: limits.maxFiles + 32, headerPairs: 100 },
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
+    let e: HttpError;
+    if (err instanceof HttpError) e = err;
+    else if (err.code === 'FST_REQ_FILE_TOO_LARGE') e = new HttpError(413, 'E_INPUT_TOO_LARGE', `The upload is larger than this server's limit of ${(limits.maxUploadBytes / 1048576).toFixed(1)} MiB`);
+    else if (err.code === 'FST_FILES_LIMIT') e = new HttpError(413, 'E_INPUT_TOO_LARGE', `Too many files in one request (limit ${limits.maxFiles})`);
+    else if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) e = new HttpError(err.statusCode, err.code ?? 'E_BAD_REQUEST', err.message);
+    else e = asHttp(err);
+    if (e.statusCode >= 500) app.log.error(err);
+    void reply.code(e.statusCode).send({ error: { code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) } });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send({ error: { code: 'E_NOT_FOUND', message: `No route ${req.method} ${req.url.split('?')[0].slice(0, 200)}` } });
+  });
+
+  if (opts.token) {
+    const token = opts.token;
+    app.addHook('onRequest', async (req) => {
+      if (!req.url.startsWith('/api/')) return;
+      const header = req.headers.authorization ?? '';
+      const bearer = /^Bearer\s+(.+)$/i.exec(header)?.[1];
+      const query = (req.query as Record<string, unknown> | undefined)?.access_token;
+      const given = bearer ?? (typeof query === 'string' ? query : undefined);
+      if (!given || !sameToken(given, token)) throw new HttpError(401, 'E_UNAUTHORIZED', 'This server needs an API token: send "Authorization: Bearer <token>"');
+    });
+  }
+
+  // ---- web app and documents
+  const sendWeb = (reply: FastifyReply, name: string) => {
+    const f = web.get(name);
+    if (!f) throw new HttpError(404, 'E_NOT_FOUND', `No file ${name.slice(0, 100)}`);
+    return reply.type(f.type).header('cache-control', 'no-cache').header('x-content-type-options', 'nosniff').send(f.bytes);
+  };
+  app.get('/', async (_req, reply) => sendWeb(reply, 'index.html'));
+  app.get<{ Params: { file: string } }>('/:file', async (req, reply) => sendWeb(reply, req.params.file));
+  app.get('/openapi.json', async () => openapi);
+  app.get('/healthz', async () => ({ ok: true, version }));
+
+  app.get('/api/v1/tasks', async () => ({
+    tasks: [
+      ...[...TASKS.values()].map((t) => ({
+        name: t.name,
+        summary: t.summary,
+        input: t.input,
+        available: true,
+        options: z.toJSONSchema(t.options, { io: 'input', unrepresentable: 'any' }),
+      })),
+      ...PLANNED_TASKS.filter((p) => !TASKS.has(p.name)).map((p) => ({ ...p, available: false, options: null })),
+    ],
+    limits: { maxUploadBytes: limits.maxUploadBytes, maxPixels: limits.maxPixels, maxVideoSeconds: limits.maxVideoSeconds, jobTimeoutMs: limits.jobTimeoutMs },
+  }));
+
+  // ---- jobs
+  app.post<{ Params: { task: string } }>('/api/v1/jobs/:task', async (req, reply) => {
+    const task = getTask(req.params.task);
+    if (!task) {
+      const planned = PLANNED_TASKS.some((p) => p.name === req.params.task);
+      throw new HttpError(404, 'E_UNKNOWN_TASK', planned ? `Task "${req.params.task}" is not available on this server` : `Unknown task "${req.params.task.slice(0, 60)}"; see GET /api/v1/tasks`);
+    }
+    if (!req.isMultipart()) throw new HttpError(415, 'E_INPUT_UNSUPPORTED', 'Send the upload as multipart/form-data (field "file", options as fields)');
+    const fileField = task.input === 'images' ? 'files' : 'file';
+    const received: Array<{ tmp: string; sha256: string; bytes: number; clientName: string }> = [];
+    const fields: Record<string, string> = {};
+    try {
+      for await (const part of req.parts()) {
+        if (part.type === 'file') {
+          if (part.fieldname !== fileField) {
+            part.file.resume();
+            throw new HttpError(400, 'E_INVALID_OPTION', `Unexpected file field "${part.fieldname.slice(0, 60)}"; this task takes its input in "${fileField}"`, part.fieldname);
+          }
+          if (task.input !== 'images' && received.length >= 1) {
+            part.file.resume();
+            throw new HttpError(400, 'E_INVALID_OPTION', `Only one file goes in "${fileField}" for task ${task.name}`, fileField);
+          }
+          const r = await store.receive(part.file);
+          received.push({ ...r, clientName: part.filename.slice(0, 200) });
+          if (part.file.truncated) throw new HttpError(413, 'E_INPUT_TOO_LARGE', `The upload is larger than this server's limit of ${(limits.maxUploadBytes / 1048576).toFixed(1)} MiB`, fileField);
+        } else {
+          if (Object.hasOwn(fields, part.fieldname)) throw new HttpError(400, 'E_INVALID_OPTION', `Option "${part.fieldname.slice(0, 60)}" given twice`, part.fieldname);
+          fields[part.fieldname] = String(part.value);
+        }
+      }
+      if (received.length === 0) throw new HttpError(400, 'E_INVALID_OPTION', `Missing the file: send it in the multipart field "${fileField}"`, fileField);
+      if (task.input === 'images' && received.length < 2) throw new HttpError(400, 'E_INVALID_OPTION', `Task ${task.name} needs at least 2 files in "${fileField}"`, fileField);
+      const parsed = parseTaskOptions(task, fields);
+      if (!parsed.ok) throw new HttpError(400, 'E_INVALID_OPTION', parsed.message, parsed.field);
+      const inputs: JobInput[] = [];
+      for (const [i, r] of received.entries()) {
+        const label = received.length > 1 ? `${fileField}[${i}]` : fileField;
+        inputs.push({ sha256: r.sha256, kind: await inspectUpload(r.tmp, r.bytes, task.input, limits, label), clientName: r.clientName });
+      }
+      for (const r of received) await store.adopt(r.tmp, r.sha256);
+      const id = await queue.add({ task: task.name, inputs, fields });
+      return reply.code(202).header('location', `/api/v1/jobs/${id}`).send({ id, status: `/api/v1/jobs/${id}`, events: `/api/v1/jobs/${id}/events` });
+    } catch (err) {
+      // A refused request leaves nothing behind.
+      for (const r of received) await store.discard(r.tmp);
+      throw err;
+    }
+  });
+
+  const findJob = async (id: string): Promise<JobStatus> => {
+    if (!isJobId(id)) throw new HttpError(404, 'E_NOT_FOUND', 'No such job (job ids are UUIDs)');
+    const s = await queue.get(id);
+    if (!s) throw new HttpError(404, 'E_NOT_FOUND', `No job ${id}`);
+    return s;
+  };
+
+  app.get<{ Params: { id: string } }>('/api/v1/jobs/:id', async (req) => jobView(await findJob(req.params.id)));
+
+  app.get<{ Params: { id: string } }>('/api/v1/jobs/:id/events', async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
+    await findJob(req.params.id);
+    const id = req.params.id;
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    let closed = false;
+    const send = (s: JobStatus) => {
+      if (closed) return;
+      raw.write(`event: status\ndata: ${JSON.stringify(jobView(s))}\n\n`);
+      if (terminal(s)) finish();
+    };
+    const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), 15_000);
+    const unsubscribe = queue.subscribe(id, send);
+    const finish = () => {
+      if (closed) return;
+      closed = true;
+      clearInterval(heartbeat);
+      unsubscribe();
+      raw.end();
+    };
+    req.raw.on('close', finish);
+    // Subscribed first, then the current state: no change can fall between the two.
+    const now = await queue.get(id);
+    if (now) send(now);
+  });
+
+  app.get<{ Params: { id: string; name: string } }>('/api/v1/jobs/:id/files/:name', async (req, reply) => {
+    const s = await findJob(req.params.id);
+    if (s.state !== 'done' || !s.result) throw new HttpError(409, 'E_NOT_READY', `Job ${s.id} is ${s.state}; its files exist once it is done`);
+    const file = s.result.files.find((f) => f.name === req.params.name);
+    if (!file) throw new HttpError(404, 'E_NOT_FOUND', `Job ${s.id} has no file named ${JSON.stringify(req.params.name.slice(0, 100))}; it has ${s.result.files.map((f) => f.name).join(', ')}`);
+    return reply
+      .type(file.type)
+      .header('content-length', file.bytes)
+      .header('x-content-type-options', 'nosniff')
+      .header('content-disposition', `${'download' in (req.query as object) ? 'attachment' : 'inline'}; filename="${s.task}-${file.name}"`)
+      .header('cache-control', 'private, max-age=31536000, immutable')
+      .send(store.read(file.sha256));
+  });
+
+  return app;
+}

@@ -1,0 +1,173 @@
+/**
+ * A pool of worker processes (child.ts), one job at a time each. Used by the embedded queue and
+ * by `clearsight worker` under BullMQ.
+ *
+ * - size = concurrency; each job gets availableParallelism / size onnxruntime threads;
+ * - a job longer than `timeoutMs` is stopped by killing its process (onnxruntime cannot be
+ *   interrupted inside a tile) and fails with E_TIMEOUT (permanent: a retry would time out too);
+ * - a process that dies mid-job fails that job with E_WORKER_DIED (retryable) and is replaced.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tempOwner } from '../store.js';
+import { JobFailure, type JobError, type JobProgress, type JobResult, type JobSpec } from './types.js';
+
+export interface ChildRequest {
+  type: 'run';
+  jobId: string;
+  spec: JobSpec;
+  storeRoot: string;
+  maxPixels: number;
+  threads: number;
+}
+
+export type ChildReply =
+  | { type: 'ready' }
+  | { type: 'progress'; jobId: string; event: JobProgress }
+  | { type: 'done'; jobId: string; result: JobResult }
+  | { type: 'error'; jobId: string; error: JobError };
+
+export interface PoolOptions {
+  size: number;
+  storeRoot: string;
+  maxPixels: number;
+  threads: number;
+  timeoutMs: number;
+}
+
+interface Pending {
+  jobId: string;
+  spec: JobSpec;
+  onProgress: (p: JobProgress) => void;
+  resolve: (r: JobResult) => void;
+  reject: (e: Error) => void;
+}
+
+interface Slot {
+  child: ChildProcess;
+  job?: Pending;
+  timer?: NodeJS.Timeout;
+}
+
+function removeTempsOf(storeRoot: string, pid: number): void {
+  const dir = join(storeRoot, 'tmp');
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  const prefix = tempOwner(pid);
+  for (const name of names) if (name.startsWith(prefix)) rmSync(join(dir, name), { recursive: true, force: true });
+}
+
+/** How to start child.ts: the compiled .js directly, the .ts source through tsx's loader. */
+function childCommand(): { entry: string; execArgv: string[] } {
+  const ts = import.meta.url.endsWith('.ts');
+  const entry = fileURLToPath(new URL(ts ? './child.ts' : './child.js', import.meta.url));
+  return { entry, execArgv: ts ? ['--import', import.meta.resolve('tsx')] : [] };
+}
+
+export class WorkerPool {
+  private readonly slots: Slot[] = [];
+  private readonly waiting: Pending[] = [];
+  private closed = false;
+  readonly options: PoolOptions;
+
+  constructor(options: PoolOptions) {
+    this.options = options;
+  }
+
+  /** Starts every worker process now, so the first jobs do not wait for start-up (~2 s each). */
+  warm(): this {
+    while (!this.closed && this.slots.length < this.options.size) this.spawn();
+    return this;
+  }
+
+  /** Process ids of the live workers (the load bench sums their memory). */
+  pids(): number[] {
+    return this.slots.map((s) => s.child.pid).filter((p): p is number => p !== undefined);
+  }
+
+  run(jobId: string, spec: JobSpec, onProgress: (p: JobProgress) => void): Promise<JobResult> {
+    if (this.closed) return Promise.reject(new JobFailure('E_RUNTIME', 'the worker pool is closed'));
+    return new Promise<JobResult>((resolve, reject) => {
+      this.waiting.push({ jobId, spec, onProgress, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const p of this.waiting.splice(0)) p.reject(new JobFailure('E_RUNTIME', 'the worker pool was closed'));
+    await Promise.all(
+      this.slots.splice(0).map(
+        (slot) =>
+          new Promise<void>((resolve) => {
+            clearTimeout(slot.timer);
+            slot.job?.reject(new JobFailure('E_RUNTIME', 'the worker pool was closed'));
+            if (slot.child.exitCode !== null || slot.child.signalCode !== null) return resolve();
+            slot.child.once('exit', () => resolve());
+            slot.child.kill('SIGKILL');
+          }),
+      ),
+    );
+  }
+
+  private dispatch(): void {
+    while (this.waiting.length > 0) {
+      let slot = this.slots.find((s) => !s.job);
+      if (!slot && this.slots.length < this.options.size) slot = this.spawn();
+      if (!slot) return;
+      const job = this.waiting.shift()!;
+      slot.job = job;
+      const request: ChildRequest = {
+        type: 'run',
+        jobId: job.jobId,
+        spec: job.spec,
+        storeRoot: this.options.storeRoot,
+        maxPixels: this.options.maxPixels,
+        threads: this.options.threads,
+      };
+      const s = slot;
+      s.timer = setTimeout(() => {
+        const j = s.job;
+        s.job = undefined;
+        s.child.kill('SIGKILL'); // the exit handler replaces the process
+        j?.reject(new JobFailure('E_TIMEOUT', `the job took longer than the ${this.options.timeoutMs / 1000} s limit and was stopped`));
+      }, this.options.timeoutMs);
+      s.child.send(request);
+    }
+  }
+
+  private spawn(): Slot {
+    const { entry, execArgv } = childCommand();
+    const child = fork(entry, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+    const slot: Slot = { child };
+    this.slots.push(slot);
+    child.on('message', (msg: ChildReply) => {
+      const job = slot.job;
+      if (msg.type === 'ready' || !job || msg.jobId !== job.jobId) return;
+      if (msg.type === 'progress') return job.onProgress(msg.event);
+      clearTimeout(slot.timer);
+      slot.job = undefined;
+      if (msg.type === 'done') job.resolve(msg.result);
+      else job.reject(new JobFailure(msg.error.code, msg.error.message));
+      this.dispatch();
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(slot.timer);
+      // A killed worker cannot clean up: its temp names start with its pid (ContentStore.tempPath).
+      if (child.pid !== undefined) removeTempsOf(this.options.storeRoot, child.pid);
+      const i = this.slots.indexOf(slot);
+      if (i >= 0) this.slots.splice(i, 1);
+      const job = slot.job;
+      slot.job = undefined;
+      job?.reject(new JobFailure('E_WORKER_DIED', `the worker process exited (${signal ?? `code ${code}`}) during the job`));
+      if (!this.closed) this.dispatch();
+    });
+    return slot;
+  }
+}

@@ -1,0 +1,310 @@
+/**
+ * Job queues behind one interface: the embedded queue (default: in this process, jobs run in a
+ * WorkerPool of child processes) and BullMQ on Redis (`--queue redis://...`: the server only
+ * enqueues; `clearsight worker` processes, on this or other machines, take the jobs).
+ *
+ * Both retry a failed attempt with exponential backoff unless the failure is permanent (bad input,
+ * bad options, timeout: see PERMANENT_CODES). Under BullMQ a worker that dies mid-job stops
+ * renewing the job's lock; after `lockMs` another worker's stalled-job check puts the job back
+ * and it runs again. Outputs go to the content-addressed store, so a re-run cannot corrupt them.
+ */
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import { Queue, QueueEvents, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { WorkerPool, type PoolOptions } from './pool.js';
+import { ContentStore } from '../store.js';
+import { JobFailure, type JobError, type JobProgress, type JobResult, type JobSpec, type JobState, type JobStatus } from './types.js';
+
+export type StatusListener = (status: JobStatus) => void;
+
+export interface JobQueue {
+  add(spec: JobSpec): Promise<string>;
+  get(id: string): Promise<JobStatus | undefined>;
+  /** Calls `listener` on every change of the job; returns the unsubscribe function. */
+  subscribe(id: string, listener: StatusListener): () => void;
+  /** Process ids doing the work in this process tree (empty for Redis: workers are elsewhere). */
+  workerPids(): number[];
+  close(): Promise<void>;
+}
+
+export interface RetryPolicy {
+  /** Attempts in all (first run included). */
+  attempts: number;
+  /** Delay before the first retry; doubled for each further one. */
+  backoffMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, backoffMs: 1000 };
+
+// ---------------------------------------------------------------------------------------------
+// Embedded queue
+
+interface LocalRecord extends JobStatus {
+  finishedAt?: number;
+}
+
+/** Finished jobs are forgotten after this long (the blobs stay in the store). */
+const KEEP_FINISHED_MS = 24 * 3600_000;
+
+export class LocalQueue implements JobQueue {
+  private readonly jobs = new Map<string, LocalRecord>();
+  private readonly events = new EventEmitter();
+  private readonly pool: WorkerPool;
+  private readonly retry: RetryPolicy;
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(pool: PoolOptions, retry: RetryPolicy = DEFAULT_RETRY) {
+    this.pool = new WorkerPool(pool).warm();
+    this.retry = retry;
+    this.events.setMaxListeners(0);
+  }
+
+  async add(spec: JobSpec): Promise<string> {
+    this.forgetOld();
+    const id = randomUUID();
+    const record: LocalRecord = { id, task: spec.task, state: 'queued', progress: null, result: null, error: null, attempts: 0 };
+    this.jobs.set(id, record);
+    void this.attempt(record, spec);
+    return id;
+  }
+
+  async get(id: string): Promise<JobStatus | undefined> {
+    const r = this.jobs.get(id);
+    return r ? snapshot(r) : undefined;
+  }
+
+  subscribe(id: string, listener: StatusListener): () => void {
+    this.events.on(id, listener);
+    return () => this.events.off(id, listener);
+  }
+
+  workerPids(): number[] {
+    return this.pool.pids();
+  }
+
+  async close(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    await this.pool.close();
+  }
+
+  private update(r: LocalRecord, patch: Partial<LocalRecord>): void {
+    Object.assign(r, patch);
+    this.events.emit(r.id, snapshot(r));
+  }
+
+  private async attempt(r: LocalRecord, spec: JobSpec): Promise<void> {
+    this.update(r, { attempts: r.attempts + 1 });
+    let started = false;
+    try {
+      const result = await this.pool.run(r.id, spec, (p) => {
+        if (!started) started = true;
+        this.update(r, { state: 'running', progress: p });
+      });
+      this.update(r, { state: 'done', result, error: null, finishedAt: Date.now(), progress: r.progress ?? { stage: 'done', done: 1, total: 1 } });
+    } catch (err) {
+      const failure = err instanceof JobFailure ? err : new JobFailure('E_RUNTIME', err instanceof Error ? err.message : String(err));
+      if (!failure.permanent && r.attempts < this.retry.attempts) {
+        this.update(r, { state: 'queued', error: { code: failure.code, message: `attempt ${r.attempts} failed (${failure.message}); retrying` } });
+        const delay = this.retry.backoffMs * 2 ** (r.attempts - 1);
+        const timer = setTimeout(() => {
+          this.timers.delete(timer);
+          void this.attempt(r, spec);
+        }, delay);
+        this.timers.add(timer);
+        return;
+      }
+      this.update(r, { state: 'failed', error: { code: failure.code, message: failure.message }, finishedAt: Date.now() });
+    }
+  }
+
+  private forgetOld(): void {
+    const now = Date.now();
+    for (const [id, r] of this.jobs) if (r.finishedAt && now - r.finishedAt > KEEP_FINISHED_MS) this.jobs.delete(id);
+  }
+}
+
+function snapshot(r: LocalRecord): JobStatus {
+  return { id: r.id, task: r.task, state: r.state, progress: r.progress, result: r.result, error: r.error, attempts: r.attempts };
+}
+
+// ---------------------------------------------------------------------------------------------
+// BullMQ on Redis
+
+export const QUEUE_NAME = 'clearsight';
+
+/** ioredis connection options from a redis:// URL (BullMQ workers need maxRetriesPerRequest: null). */
+export function redisConnection(url: string): ConnectionOptions {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new Error(`--queue: not a URL: ${url}`);
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error(`--queue: expected redis://host:port[/db], got ${url}`);
+  const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
+  return {
+    host: u.hostname || '127.0.0.1',
+    port: u.port ? Number(u.port) : 6379,
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    db: Number.isInteger(db) ? db : 0,
+    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
+    maxRetriesPerRequest: null,
+  };
+}
+
+function stateOf(bull: string): JobState {
+  if (bull === 'active') return 'running';
+  if (bull === 'completed') return 'done';
+  if (bull === 'failed') return 'failed';
+  return 'queued';
+}
+
+/** BullMQ keeps only the message of a failure: the code travels in front of it ("E_CODE: ..."). */
+function parseFailure(reason: string | undefined): JobError | null {
+  if (!reason) return null;
+  const m = /^(E_[A-Z_]+): ([\s\S]*)$/.exec(reason);
+  return m ? { code: m[1], message: m[2] } : { code: 'E_RUNTIME', message: reason };
+}
+
+export interface RedisQueueOptions {
+  url: string;
+  retry?: RetryPolicy;
+  /** Prefix of the Redis keys (tests isolate themselves with it). */
+  prefix?: string;
+}
+
+export class RedisQueue implements JobQueue {
+  private readonly queue: Queue;
+  private readonly queueEvents: QueueEvents;
+  private readonly listeners = new Map<string, Set<StatusListener>>();
+  private readonly retry: RetryPolicy;
+
+  constructor(opts: RedisQueueOptions) {
+    const connection = redisConnection(opts.url);
+    const prefix = opts.prefix ?? 'bull';
+    this.queue = new Queue(QUEUE_NAME, { connection, prefix });
+    this.queueEvents = new QueueEvents(QUEUE_NAME, { connection, prefix });
+    this.retry = opts.retry ?? DEFAULT_RETRY;
+    const notify = ({ jobId }: { jobId: string }) => {
+      if (!this.listeners.has(jobId)) return;
+      void this.get(jobId).then((s) => {
+        if (s) for (const l of this.listeners.get(jobId) ?? []) l(s);
+      });
+    };
+    for (const event of ['progress', 'active', 'completed', 'failed', 'waiting', 'delayed', 'stalled'] as const) {
+      this.queueEvents.on(event, notify as never);
+    }
+  }
+
+  /** Resolves once the connections are up (so tests and benches do not race the first command). */
+  async ready(): Promise<void> {
+    await this.queue.waitUntilReady();
+    await this.queueEvents.waitUntilReady();
+  }
+
+  async add(spec: JobSpec): Promise<string> {
+    const id = randomUUID();
+    await this.queue.add(spec.task, spec, {
+      jobId: id,
+      attempts: this.retry.attempts,
+      backoff: { type: 'exponential', delay: this.retry.backoffMs },
+      removeOnComplete: { age: KEEP_FINISHED_MS / 1000 },
+      removeOnFail: { age: KEEP_FINISHED_MS / 1000 },
+    });
+    return id;
+  }
+
+  async get(id: string): Promise<JobStatus | undefined> {
+    const job = (await this.queue.getJob(id)) as Job<JobSpec, JobResult> | undefined;
+    if (!job) return undefined;
+    const state = stateOf(await job.getState());
+    const progress = typeof job.progress === 'object' && job.progress !== null ? (job.progress as unknown as JobProgress) : null;
+    return {
+      id,
+      task: job.data.task,
+      state,
+      progress,
+      result: state === 'done' ? (job.returnvalue ?? null) : null,
+      error: parseFailure(job.failedReason),
+      // Started attempts: counts a run that stalled (worker died) and was started again, too.
+      attempts: Math.max(job.attemptsStarted ?? 0, job.attemptsMade),
+    };
+  }
+
+  subscribe(id: string, listener: StatusListener): () => void {
+    let set = this.listeners.get(id);
+    if (!set) this.listeners.set(id, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.listeners.delete(id);
+    };
+  }
+
+  workerPids(): number[] {
+    return [];
+  }
+
+  async close(): Promise<void> {
+    await this.queueEvents.close();
+    await this.queue.close();
+  }
+}
+
+export interface RedisWorkerOptions extends PoolOptions {
+  url: string;
+  prefix?: string;
+  /**
+   * How long a job's lock lives without renewal. A worker killed mid-job is noticed after about
+   * this long (plus the stalled-check interval, the same value), then its job runs elsewhere.
+   */
+  lockMs?: number;
+  /** How many times a job may stall (its worker died) before it fails for good. */
+  maxStalls?: number;
+}
+
+/**
+ * Takes jobs from Redis and runs them in a WorkerPool (so this process's event loop stays free to
+ * renew job locks while onnxruntime computes). Returns the BullMQ worker and the pool.
+ */
+export function startRedisWorker(opts: RedisWorkerOptions): { worker: Worker; pool: WorkerPool; close: () => Promise<void> } {
+  const pool = new WorkerPool(opts).warm();
+  const lockMs = opts.lockMs ?? 30_000;
+  const worker = new Worker<JobSpec, JobResult>(
+    QUEUE_NAME,
+    async (job) => {
+      try {
+        return await pool.run(job.id!, job.data, (p) => void job.updateProgress(p as unknown as object).catch(() => undefined));
+      } catch (err) {
+        const f = err instanceof JobFailure ? err : new JobFailure('E_RUNTIME', err instanceof Error ? err.message : String(err));
+        const message = `${f.code}: ${f.message}`;
+        throw f.permanent ? new UnrecoverableError(message) : new Error(message);
+      }
+    },
+    {
+      connection: redisConnection(opts.url),
+      prefix: opts.prefix ?? 'bull',
+      concurrency: opts.size,
+      lockDuration: lockMs,
+      stalledInterval: lockMs,
+      maxStalledCount: opts.maxStalls ?? 3,
+    },
+  );
+  worker.on('error', (err) => process.stderr.write(`clearsight worker: ${err.message}\n`));
+  // Temp files of job processes that died with their worker (kill -9 of a worker on this host)
+  // are removed by the next sweep of any worker here (see ContentStore.sweepTemp).
+  const store = new ContentStore(opts.storeRoot);
+  const sweeper = setInterval(() => void store.sweepTemp().catch(() => undefined), lockMs);
+  sweeper.unref();
+  return {
+    worker,
+    pool,
+    close: async () => {
+      clearInterval(sweeper);
+      await worker.close(true);
+      await pool.close();
+    },
+  };
+}

@@ -1,0 +1,192 @@
+/**
+ * Server limits and the upload check.
+ *
+ * Every upload is identified from its bytes (magic numbers), never from the client's file name
+ * or Content-Type, and checked before a job is queued:
+ * - images: the header's size against maxPixels first (a PNG that declares 100000x100000 is
+ *   refused without allocating anything), then a full streaming decode to a thumbnail, so a
+ *   truncated or corrupt file is refused at upload (4xx) instead of failing later in a job;
+ * - video: MP4/MOV, Matroska/WebM or a raw H.264/H.265 stream, probed for its duration;
+ * - anything else (ZIP, text, PDF, GIF ...) is 415.
+ * The worker decodes again with the same maxPixels: the upload check is not trusted alone.
+ */
+import { open } from 'node:fs/promises';
+import sharp, { type Metadata } from 'sharp';
+import { decodeImage, sniffFormat } from '../core/image/index.js';
+import { isClearsightError } from '../core/errors.js';
+import type { InputKind } from './registry.js';
+
+export interface ServerLimits {
+  /** Largest upload, bytes (per file). */
+  maxUploadBytes: number;
+  /** Largest image, pixels (header check before decoding). */
+  maxPixels: number;
+  /** Longest video, seconds. */
+  maxVideoSeconds: number;
+  /** Longest job run before its worker process is killed, ms. */
+  jobTimeoutMs: number;
+  /** Longest time to receive one request (upload included), ms. */
+  requestTimeoutMs: number;
+  /** Most files in one request (hdr brackets). */
+  maxFiles: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = {
+  maxUploadBytes: 50 * 1024 * 1024,
+  maxPixels: 40_000_000,
+  maxVideoSeconds: 60,
+  jobTimeoutMs: 15 * 60_000,
+  requestTimeoutMs: 120_000,
+  maxFiles: 9,
+};
+
+/** An error with an HTTP status and a stable code, sent as {"error": {code, message, field?}}. */
+export class HttpError extends Error {
+  readonly statusCode: number;
+  readonly code: string;
+  readonly field?: string;
+  constructor(statusCode: number, code: string, message: string, field?: string) {
+    super(message);
+    this.name = 'HttpError';
+    this.statusCode = statusCode;
+    this.code = code;
+    this.field = field;
+  }
+}
+
+/** HTTP status of a library error code. */
+export function statusForCode(code: string): number {
+  switch (code) {
+    case 'E_INVALID_OPTION':
+    case 'E_INPUT_CORRUPT':
+    case 'E_INPUT_UNREADABLE':
+    case 'E_INPUT_TOO_SMALL':
+    case 'E_INPUT_NOT_FOUND':
+      return 400;
+    case 'E_INPUT_TOO_LARGE':
+      return 413;
+    case 'E_INPUT_UNSUPPORTED':
+      return 415;
+    case 'E_NO_FACE':
+      return 422;
+    default:
+      return 500;
+  }
+}
+
+type Sniffed = { kind: 'image'; format: string } | { kind: 'video'; format: string } | { kind: 'other'; what: string };
+
+/** What the first bytes say the file is. */
+export function sniffUpload(head: Buffer): Sniffed {
+  const image = sniffFormat(head);
+  if (image) return { kind: 'image', format: image };
+  const ascii = (at: number, s: string) => head.toString('latin1', at, at + s.length) === s;
+  if (ascii(4, 'ftyp')) {
+    const brand = head.toString('latin1', 8, 12);
+    if (/^(avif|avis|heic|heix|hevc|hevx|mif1|msf1)$/.test(brand)) return { kind: 'other', what: `an AVIF/HEIF image (brand ${brand})` };
+    return { kind: 'video', format: 'mp4' };
+  }
+  if (head.length >= 4 && head.readUInt32BE(0) === 0x1a45dfa3) return { kind: 'video', format: 'matroska' };
+  if (head.length >= 5 && head[0] === 0 && head[1] === 0 && (head[2] === 1 || (head[2] === 0 && head[3] === 1))) return { kind: 'video', format: 'h264/h265 stream' };
+  if (ascii(0, 'PK\x03\x04') || ascii(0, 'PK\x05\x06')) return { kind: 'other', what: 'a ZIP archive' };
+  if (head[0] === 0x1f && head[1] === 0x8b) return { kind: 'other', what: 'a gzip file' };
+  if (ascii(0, 'GIF8')) return { kind: 'other', what: 'a GIF (convert it to PNG)' };
+  if (ascii(0, '%PDF')) return { kind: 'other', what: 'a PDF document' };
+  if (head.length > 0 && [...head.subarray(0, Math.min(head.length, 64))].every((b) => b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127))) return { kind: 'other', what: 'text' };
+  return { kind: 'other', what: 'not a recognised image or video format' };
+}
+
+async function readHead(path: string, n = 64): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(n);
+    const { bytesRead } = await fh.read(buf, 0, n, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+const ACCEPTS: Record<InputKind, string> = {
+  image: 'an image (PNG, JPEG, WebP, TIFF, BMP)',
+  images: 'images (PNG, JPEG, WebP, TIFF, BMP)',
+  video: 'an H.264/H.265 video (MP4, MOV, MKV or a raw stream)',
+  media: 'an image (PNG, JPEG, WebP, TIFF, BMP) or an H.264/H.265 video',
+};
+
+/**
+ * Checks one received upload for `kind`. Returns what it is; throws HttpError (4xx) with a message
+ * that says what was found and what is accepted.
+ */
+export async function inspectUpload(path: string, bytes: number, kind: InputKind, limits: ServerLimits, field: string): Promise<'image' | 'video'> {
+  if (bytes === 0) throw new HttpError(400, 'E_INPUT_CORRUPT', `The uploaded ${field} is empty (0 bytes)`, field);
+  const sniffed = sniffUpload(await readHead(path));
+  const wantsImage = kind === 'image' || kind === 'images' || kind === 'media';
+  const wantsVideo = kind === 'video' || kind === 'media';
+  if (sniffed.kind === 'image' && wantsImage) {
+    await checkImage(path, sniffed.format, limits, field);
+    return 'image';
+  }
+  if (sniffed.kind === 'video' && wantsVideo) {
+    await checkVideo(path, limits, field);
+    return 'video';
+  }
+  const found = sniffed.kind === 'other' ? sniffed.what : `${sniffed.kind === 'image' ? 'an image' : 'a video'} (${sniffed.format})`;
+  throw new HttpError(415, 'E_INPUT_UNSUPPORTED', `The uploaded ${field} is ${found}; this task takes ${ACCEPTS[kind]} (the content is checked, not the name or type)`, field);
+}
+
+async function checkImage(path: string, format: string, limits: ServerLimits, field: string): Promise<void> {
+  if (format === 'bmp') {
+    // Our own BMP codec: decodeImage checks the header against maxPixels before it allocates.
+    await decodeImage(path, { maxPixels: limits.maxPixels, name: field }).catch((err) => {
+      throw asHttp(err, field);
+    });
+    return;
+  }
+  let meta: Metadata;
+  try {
+    meta = await sharp(path, { limitInputPixels: false }).metadata();
+  } catch (err) {
+    throw new HttpError(400, 'E_INPUT_CORRUPT', `The uploaded ${field} (${format.toUpperCase()}) has an unreadable header: ${sharpMessage(err)}`, field);
+  }
+  const w = meta.width ?? 0;
+  const h = meta.height ?? 0;
+  if (w * h > limits.maxPixels) {
+    throw new HttpError(413, 'E_INPUT_TOO_LARGE', `The uploaded ${field} is ${w}x${h} (${(w * h / 1e6).toFixed(1)} megapixels), more than this server's limit of ${(limits.maxPixels / 1e6).toFixed(1)} megapixels`, field);
+  }
+  if (w < 2 || h < 2) throw new HttpError(400, 'E_INPUT_TOO_SMALL', `The uploaded ${field} is ${w}x${h}; the minimum is 2x2`, field);
+  try {
+    // Decodes every pixel (streaming, shrunk to a thumbnail, so memory stays small): truncation shows here.
+    await sharp(path, { failOn: 'error', limitInputPixels: limits.maxPixels, sequentialRead: true }).resize(8, 8, { fit: 'fill' }).raw().toBuffer();
+  } catch (err) {
+    throw new HttpError(400, 'E_INPUT_CORRUPT', `The uploaded ${field} (${format.toUpperCase()}) is truncated or corrupt: ${sharpMessage(err)}`, field);
+  }
+}
+
+async function checkVideo(path: string, limits: ServerLimits, field: string): Promise<void> {
+  let info;
+  try {
+    // Loaded on first use: FFmpeg's native libraries are not needed by image-only servers.
+    const { probeVideo } = await import('../video/index.js');
+    info = await probeVideo(path);
+  } catch (err) {
+    throw new HttpError(400, 'E_INPUT_CORRUPT', `The uploaded ${field} cannot be read as a video: ${err instanceof Error ? err.message : String(err)}`, field);
+  }
+  const seconds = info.durationSeconds > 0 ? info.durationSeconds : info.fps > 0 && info.frameCount > 0 ? info.frameCount / info.fps : 0;
+  if (seconds > limits.maxVideoSeconds) {
+    throw new HttpError(413, 'E_INPUT_TOO_LARGE', `The uploaded ${field} lasts ${seconds.toFixed(1)} s, more than this server's limit of ${limits.maxVideoSeconds} s`, field);
+  }
+  if (info.width * info.height > limits.maxPixels) {
+    throw new HttpError(413, 'E_INPUT_TOO_LARGE', `The uploaded ${field} has ${info.width}x${info.height} frames, more than this server's limit of ${(limits.maxPixels / 1e6).toFixed(1)} megapixels`, field);
+  }
+}
+
+export function asHttp(err: unknown, field?: string): HttpError {
+  if (err instanceof HttpError) return err;
+  if (isClearsightError(err)) return new HttpError(statusForCode(err.code), err.code, err.message, field);
+  return new HttpError(500, 'E_RUNTIME', err instanceof Error ? err.message : String(err));
+}
+
+function sharpMessage(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0];
+}

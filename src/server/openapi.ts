@@ -1,0 +1,87 @@
+/** The OpenAPI 3.1 document, generated from the task registry (one POST path per task). */
+import { z } from 'zod';
+import { TASKS, type TaskDefinition } from './registry.js';
+
+const errorSchema = {
+  type: 'object',
+  required: ['error'],
+  properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } } } },
+};
+
+const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
+
+/** Form-field schema of a task: its options (as strings/numbers) plus the file field(s). */
+export function formSchema(task: TaskDefinition): Record<string, unknown> {
+  const options = z.toJSONSchema(task.options, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, unknown> };
+  const fileField = task.input === 'images' ? { files: { type: 'array', items: { type: 'string', contentMediaType: 'application/octet-stream' }, minItems: 2 } } : { file: { type: 'string', contentMediaType: 'application/octet-stream' } };
+  return { type: 'object', required: Object.keys(fileField), properties: { ...fileField, ...(options.properties ?? {}) } };
+}
+
+export function buildOpenApi(version: string, token: boolean): Record<string, unknown> {
+  const paths: Record<string, unknown> = {};
+  for (const task of TASKS.values()) {
+    paths[`/api/v1/jobs/${task.name}`] = {
+      post: {
+        operationId: `submit_${task.name.replace(/-/g, '_')}`,
+        summary: task.summary,
+        description: `Queues a ${task.name} job. Input: ${task.input}. Options are form fields; an invalid one gives 400 naming the field.`,
+        requestBody: { required: true, content: { 'multipart/form-data': { schema: formSchema(task) } } },
+        responses: {
+          202: { description: 'queued', content: { 'application/json': { schema: { type: 'object', required: ['id'], properties: { id: { type: 'string', format: 'uuid' }, status: { type: 'string' }, events: { type: 'string' } } } } } },
+          400: errorResponse('bad option, truncated or corrupt input'),
+          401: errorResponse('missing or wrong API token'),
+          413: errorResponse('upload, pixel count or video duration over the limit'),
+          415: errorResponse('the content is not a supported image or video'),
+        },
+      },
+    };
+  }
+  const id = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
+  paths['/api/v1/jobs/{id}'] = {
+    get: { operationId: 'getJob', summary: 'state, progress and result (with file URLs) of a job', parameters: [id], responses: { 200: { description: 'the job', content: { 'application/json': { schema: { $ref: '#/components/schemas/Job' } } } }, 404: errorResponse('no such job') } },
+  };
+  paths['/api/v1/jobs/{id}/events'] = {
+    get: { operationId: 'jobEvents', summary: 'server-sent events: one `status` event (a Job) per change, until done or failed', parameters: [id], responses: { 200: { description: 'event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, 404: errorResponse('no such job') } },
+  };
+  paths['/api/v1/jobs/{id}/files/{name}'] = {
+    get: {
+      operationId: 'getJobFile',
+      summary: "download one of the job's output files (names as listed in its result)",
+      parameters: [id, { name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+      responses: { 200: { description: 'the file', content: { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } } }, 404: errorResponse('no such job or file'), 409: errorResponse('job not finished') },
+    },
+  };
+  paths['/api/v1/tasks'] = { get: { operationId: 'listTasks', summary: 'tasks of this server (available or not) with their option schemas', responses: { 200: { description: 'tasks', content: { 'application/json': { schema: { type: 'object' } } } } } } };
+  return {
+    openapi: '3.1.0',
+    info: { title: 'clearsight', version, description: 'Restore pictures and check media: queue a job, follow its progress, download the results.' },
+    paths,
+    components: {
+      schemas: {
+        Error: errorSchema,
+        Job: {
+          type: 'object',
+          required: ['id', 'task', 'state', 'progress', 'result'],
+          properties: {
+            id: { type: 'string' },
+            task: { type: 'string' },
+            state: { type: 'string', enum: ['queued', 'running', 'done', 'failed'] },
+            progress: { type: ['object', 'null'], properties: { stage: { type: 'string' }, done: { type: 'number' }, total: { type: 'number' }, fraction: { type: 'number' } } },
+            result: {
+              type: ['object', 'null'],
+              properties: {
+                files: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, url: { type: 'string' }, type: { type: 'string' }, role: { type: 'string', enum: ['output', 'map', 'report'] }, label: { type: 'string' }, sha256: { type: 'string' }, bytes: { type: 'integer' } } } },
+                seconds: { type: 'number' },
+              },
+              additionalProperties: true,
+            },
+            error: { type: ['object', 'null'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
+            attempts: { type: 'integer' },
+          },
+        },
+      },
+      ...(token ? { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } } : {}),
+    },
+    ...(token ? { security: [{ bearer: [] }] } : {}),
+  };
+}

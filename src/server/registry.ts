@@ -1,0 +1,377 @@
+/**
+ * The task registry: one entry per capability the server, the queue workers and `clearsight batch`
+ * can run. Each entry says what it takes (input kind), which options (a zod schema over the
+ * strings a form or a command line gives), and how to run (inputs + options + control -> files
+ * and a JSON result). The HTTP routes, the OpenAPI document, the web app's task chooser and the
+ * batch command are all generated from this table, so a new capability is one entry here.
+ *
+ * Entries call the library's public API only (the module indices that src/index.ts re-exports).
+ */
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+// Narrow imports (module indices of the public API): a worker process starts in ~2 s instead of
+// ~5 s; the face and forensics stack is loaded on the first forensics job only.
+import {
+  dehaze,
+  dehazePrior,
+  derain,
+  deblur,
+  denoise,
+  enhanceLowLightGamma,
+  lowlight,
+  restoreAuto,
+  retouch,
+  upscale,
+} from '../restore/index.js';
+import { createImage, decodeImage, encodeImage, type DecodedImage, type RawImage } from '../core/image/index.js';
+import type { TaskControl } from '../core/progress.js';
+
+/** What a task takes: one image, several images (hdr brackets), one video, or either (forensics). */
+export type InputKind = 'image' | 'images' | 'video' | 'media';
+
+/** One uploaded input as a task sees it: a file in the store, already sniffed. */
+export interface TaskInput {
+  path: string;
+  kind: 'image' | 'video';
+}
+
+/** Role of an output file: the restored picture, a physical map, or a document. */
+export type OutputRole = 'output' | 'map' | 'report';
+
+export interface TaskOutputFile {
+  /** File name within the job (letters, digits, dot, dash). */
+  name: string;
+  /** MIME type. */
+  type: string;
+  role: OutputRole;
+  /** Short human label ("transmission t"). */
+  label?: string;
+  bytes: Buffer;
+}
+
+export interface TaskOutcome {
+  files: TaskOutputFile[];
+  /** JSON-able result (scores, plan, probabilities, map ranges ...). */
+  result: Record<string, unknown>;
+}
+
+/** Everything a run gets besides inputs and options. */
+export interface TaskContext extends TaskControl {
+  /** Decode limit (pixels), enforced again in the worker: the header check at upload is not trusted alone. */
+  maxPixels: number;
+  /** onnxruntime intra-op threads for this job (the pool shares the cores between jobs). */
+  threads?: number;
+  /**
+   * Worker-owned objects reused across jobs (face models, detector). The library itself keeps no
+   * singletons; a worker process may, and disposes nothing until it exits.
+   */
+  cache: Map<string, unknown>;
+  /**
+   * The job's own folder for tasks whose library call writes a file (video): empty at the start,
+   * removed after the job. Outputs still leave it only as bytes published to the store.
+   */
+  scratchDir: string;
+}
+
+export interface TaskDefinition<S extends z.ZodObject = z.ZodObject> {
+  name: string;
+  summary: string;
+  input: InputKind;
+  options: S;
+  run(inputs: TaskInput[], options: z.output<S>, ctx: TaskContext): Promise<TaskOutcome>;
+}
+
+/** Tasks of the product that this build does not have yet; listed as unavailable (web app, /api/v1/tasks). */
+export const PLANNED_TASKS: ReadonlyArray<{ name: string; summary: string; input: InputKind }> = [
+  { name: 'hdr', summary: 'merge exposure brackets into a ghost-free HDR and a tone-mapped picture', input: 'images' },
+  { name: 'liveness', summary: 'live or spoof verdict from a short face video', input: 'video' },
+  { name: 'watermark-embed', summary: 'embed an identity-bound watermark', input: 'image' },
+  { name: 'watermark-verify', summary: 'verify a watermark: authentic, manipulated or none', input: 'image' },
+];
+
+// ---------------------------------------------------------------------------------------------
+// Option schemas. Form fields and --set values are strings: numbers are coerced, booleans are
+// "true"/"false" (and the other z.stringbool spellings).
+
+// x-kind tells form builders (the web app) to draw a checkbox; the wire format stays a string.
+const flag = () => z.stringbool().optional().meta({ 'x-kind': 'boolean' });
+const tile = () => z.coerce.number().int().min(16).max(8192).optional();
+const expertOptions = z.object({
+  tta: flag().describe('x8 self-ensemble over flips and rotations (8x slower)'),
+  maxTile: tile().describe('largest tile side in pixels (lower saves memory)'),
+});
+const variant = () => z.enum(['indoor', 'outdoor']).default('outdoor');
+
+// ---------------------------------------------------------------------------------------------
+// Shared steps
+
+async function decodeInput(input: TaskInput, ctx: TaskContext): Promise<DecodedImage> {
+  return decodeImage(input.path, { maxPixels: ctx.maxPixels, name: 'the uploaded image' });
+}
+
+async function png(img: RawImage, alpha?: DecodedImage['alpha']): Promise<Buffer> {
+  return encodeImage(img, 'png', alpha ? { alpha } : {});
+}
+
+/** A scalar map (width*height) as a greyscale PNG, scaled by 1/max so it is visible; range returned. */
+async function mapPng(values: Float32Array, width: number, height: number, scaleToMax = false): Promise<{ bytes: Buffer; min: number; max: number }> {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of values) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  const k = scaleToMax && max > 0 ? 1 / max : 1;
+  const data = new Float32Array(values.length);
+  for (let i = 0; i < values.length; i++) data[i] = values[i] * k;
+  return { bytes: await encodeImage(createImage(width, height, 1, data), 'png'), min, max };
+}
+
+const outputFile = (bytes: Buffer): TaskOutputFile => ({ name: 'output.png', type: 'image/png', role: 'output', label: 'restored', bytes });
+
+function expertTask<S extends z.ZodObject>(
+  name: string,
+  summary: string,
+  options: S,
+  fn: (img: RawImage, options: z.output<S>, ctx: TaskContext) => Promise<RawImage>,
+): TaskDefinition<S> {
+  return {
+    name,
+    summary,
+    input: 'image',
+    options,
+    async run(inputs, opts, ctx) {
+      const { image, alpha, meta } = await decodeInput(inputs[0], ctx);
+      const out = await fn(image, opts, ctx);
+      return { files: [outputFile(await png(out, alpha))], result: { input: { width: meta.width, height: meta.height, format: meta.format }, width: out.width, height: out.height } };
+    },
+  };
+}
+
+const control = (ctx: TaskContext) => ({ onProgress: ctx.onProgress, signal: ctx.signal, threads: ctx.threads });
+
+// ---------------------------------------------------------------------------------------------
+// The entries
+
+const lowlightOptions = expertOptions.extend({
+  method: z.enum(['learned', 'gamma', 'fuse']).default('learned').describe('learned: MAXIM; gamma: illumination-aware gamma (no network, fast); fuse: both'),
+});
+
+const lowlightTask: TaskDefinition<typeof lowlightOptions> = {
+  name: 'lowlight',
+  summary: 'brighten a low-light photo (MAXIM, illumination-aware gamma, or their fusion)',
+  input: 'image',
+  options: lowlightOptions,
+  async run(inputs, opts, ctx) {
+    const { image, alpha, meta } = await decodeInput(inputs[0], ctx);
+    const input = { width: meta.width, height: meta.height, format: meta.format };
+    if (opts.method !== 'gamma') {
+      const out = await lowlight(image, { method: opts.method, tta: opts.tta, maxTile: opts.maxTile, ...control(ctx) });
+      return { files: [outputFile(await png(out, alpha))], result: { input, method: opts.method, width: out.width, height: out.height } };
+    }
+    // The gamma method's physical maps: illumination L and the per-pixel gamma.
+    const g = enhanceLowLightGamma(image, { onProgress: ctx.onProgress, signal: ctx.signal });
+    const illumination = await mapPng(g.illumination, image.width, image.height);
+    const gamma = await mapPng(g.gamma, image.width, image.height, true);
+    return {
+      files: [
+        outputFile(await png(g.image, alpha)),
+        { name: 'illumination.png', type: 'image/png', role: 'map', label: 'illumination L', bytes: illumination.bytes },
+        { name: 'gamma.png', type: 'image/png', role: 'map', label: 'gamma map (scaled to its max)', bytes: gamma.bytes },
+      ],
+      result: {
+        input,
+        method: 'gamma',
+        width: image.width,
+        height: image.height,
+        alpha: g.alpha,
+        maps: { illumination: { min: illumination.min, max: illumination.max }, gamma: { min: gamma.min, max: gamma.max } },
+      },
+    };
+  },
+};
+
+const dehazeOptions = expertOptions.extend({
+  method: z.enum(['learned', 'prior']).default('learned').describe('learned: MAXIM; prior: dark channel prior (no network, gives transmission and airlight)'),
+  variant: variant().describe('MAXIM weights (learned method)'),
+});
+
+const dehazeTask: TaskDefinition<typeof dehazeOptions> = {
+  name: 'dehaze',
+  summary: 'remove haze (MAXIM, or the dark channel prior with its transmission map)',
+  input: 'image',
+  options: dehazeOptions,
+  async run(inputs, opts, ctx) {
+    const { image, alpha, meta } = await decodeInput(inputs[0], ctx);
+    const input = { width: meta.width, height: meta.height, format: meta.format };
+    if (opts.method === 'learned') {
+      const out = await dehaze(image, { method: 'learned', variant: opts.variant, tta: opts.tta, maxTile: opts.maxTile, ...control(ctx) });
+      return { files: [outputFile(await png(out, alpha))], result: { input, method: 'learned', variant: opts.variant, width: out.width, height: out.height } };
+    }
+    const r = dehazePrior(image, { onProgress: ctx.onProgress, signal: ctx.signal });
+    const t = await mapPng(r.transmission, image.width, image.height);
+    const dark = await mapPng(r.darkChannel, image.width, image.height);
+    return {
+      files: [
+        outputFile(await png(r.image, alpha)),
+        { name: 'transmission.png', type: 'image/png', role: 'map', label: 'transmission t', bytes: t.bytes },
+        { name: 'dark-channel.png', type: 'image/png', role: 'map', label: 'dark channel', bytes: dark.bytes },
+      ],
+      result: { input, method: 'prior', width: image.width, height: image.height, atmosphericLight: r.atmosphericLight, params: r.params, maps: { transmission: { min: t.min, max: t.max } } },
+    };
+  },
+};
+
+const upscaleOptions = z.object({
+  scale: z.enum(['2', '3', '4', '8']).default('4').describe('magnification'),
+  size: z.enum(['slim', 'medium', 'thick']).default('slim').describe('ESRGAN size: slim is fastest'),
+  tta: flag().describe('x8 self-ensemble (8x slower)'),
+  maxTile: tile().describe('largest tile side in pixels'),
+});
+
+const autoOptions = z.object({
+  threshold: z.coerce.number().gt(0).lt(1).optional().describe('score from which a degradation counts (default: calibrated)'),
+  variant: variant().describe('dehazing weights if a dehaze step is planned'),
+  tta: flag().describe('x8 self-ensemble in every step'),
+  maxTile: tile().describe('largest tile side in pixels'),
+});
+
+const autoTask: TaskDefinition<typeof autoOptions> = {
+  name: 'auto',
+  summary: 'score the degradations (rain, haze, low light, noise, blur, JPEG), plan the experts and run them',
+  input: 'image',
+  options: autoOptions,
+  async run(inputs, opts, ctx) {
+    const { image, alpha, meta } = await decodeInput(inputs[0], ctx);
+    const r = await restoreAuto(image, { threshold: opts.threshold, variant: opts.variant, tta: opts.tta, maxTile: opts.maxTile, ...control(ctx) });
+    return {
+      files: [outputFile(await png(r.image, alpha))],
+      result: {
+        input: { width: meta.width, height: meta.height, format: meta.format },
+        primary: r.analysis.primary,
+        scores: r.analysis.scores,
+        evidence: r.analysis.evidence,
+        plan: r.plan,
+        steps: r.steps,
+        width: r.image.width,
+        height: r.image.height,
+      },
+    };
+  },
+};
+
+const forensicsOptions = z.object({
+  maxFrames: z.coerce.number().int().min(1).max(240).default(24).describe('frames analysed from a video, evenly spaced'),
+  minFace: z.coerce.number().int().min(8).max(100000).default(48).describe('smallest face side analysed, pixels'),
+  minQuality: z.coerce.number().min(0).lt(1).default(0.4).describe('lowest face quality analysed'),
+  seed: z.coerce.number().int().min(0).max(2 ** 31 - 1).default(1).describe('bootstrap seed'),
+});
+
+const forensicsTask: TaskDefinition<typeof forensicsOptions> = {
+  name: 'forensics',
+  summary: 'deepfake forensics: probability of face manipulation with its sampling interval and held-out reliability',
+  input: 'media',
+  options: forensicsOptions,
+  async run(inputs, opts, ctx) {
+    const { loadForensicModel, analyzeMedia } = await import('../trust/forensics/index.js');
+    const { FaceModels } = await import('../face/index.js');
+    const model = await cached(ctx, 'forensic-model', () => loadForensicModel());
+    const faces = await cached(ctx, 'face-models', () => FaceModels.load({ mesh: true, embed: false }));
+    const { result } = await analyzeMedia(inputs[0].path, faces, model, {
+      maxFrames: opts.maxFrames,
+      minFaceSize: opts.minFace,
+      minQuality: opts.minQuality,
+      seed: opts.seed,
+      onProgress: ctx.onProgress,
+      signal: ctx.signal,
+    });
+    // The store path means nothing to the client.
+    const input = { ...result.input, path: undefined };
+    const report = { ...result, input, detector: { id: model.id, version: model.version } };
+    return {
+      files: [{ name: 'forensics.json', type: 'application/json', role: 'report', label: 'full result', bytes: Buffer.from(JSON.stringify(report, null, 1) + '\n') }],
+      result: report as unknown as Record<string, unknown>,
+    };
+  },
+};
+
+const vsrOptions = z.object({
+  scale: z.enum(['2', '3', '4', '8']).default('2').describe('magnification'),
+  size: z.enum(['slim', 'medium', 'thick']).default('slim').describe('ESRGAN size'),
+  mode: z.enum(['codec', 'full']).default('codec').describe('codec: reuse motion vectors, skip unchanged blocks; full: every frame through the network'),
+  crf: z.coerce.number().int().min(0).max(51).default(18).describe('x264 quality of the output (lower is better)'),
+});
+
+const vsrTask: TaskDefinition<typeof vsrOptions> = {
+  name: 'vsr',
+  summary: 'video super-resolution (ESRGAN) reusing the codec motion vectors to skip unchanged blocks',
+  input: 'video',
+  options: vsrOptions,
+  async run(inputs, opts, ctx) {
+    const { superResolveVideo } = await import('../video/index.js');
+    const out = join(ctx.scratchDir, 'output.mp4');
+    const stats = await superResolveVideo(inputs[0].path, out, {
+      scale: Number(opts.scale) as 2 | 3 | 4 | 8,
+      size: opts.size,
+      mode: opts.mode,
+      crf: opts.crf,
+      onProgress: ctx.onProgress,
+      signal: ctx.signal,
+    });
+    return { files: [{ name: 'output.mp4', type: 'video/mp4', role: 'output', label: 'upscaled video', bytes: await readFile(out) }], result: { ...stats } };
+  },
+};
+
+async function cached<T>(ctx: TaskContext, key: string, load: () => Promise<T>): Promise<T> {
+  if (!ctx.cache.has(key)) ctx.cache.set(key, await load());
+  return ctx.cache.get(key) as T;
+}
+
+/** The registry. Order = order in the web app's chooser. */
+export const TASKS: ReadonlyMap<string, TaskDefinition> = new Map<string, TaskDefinition>(
+  (
+    [
+      autoTask,
+      expertTask('derain', 'remove rain streaks (MAXIM, Rain13k)', expertOptions, (img, o, ctx) => derain(img, { tta: o.tta, maxTile: o.maxTile, ...control(ctx) })),
+      dehazeTask,
+      lowlightTask,
+      expertTask('denoise', 'remove noise (MAXIM, SIDD)', expertOptions, (img, o, ctx) => denoise(img, { tta: o.tta, maxTile: o.maxTile, ...control(ctx) })),
+      expertTask('deblur', 'remove motion blur (MAXIM, GoPro)', expertOptions, (img, o, ctx) => deblur(img, { tta: o.tta, maxTile: o.maxTile, ...control(ctx) })),
+      expertTask('retouch', 'retouch colour and tone (MAXIM, FiveK)', expertOptions, (img, o, ctx) => retouch(img, { tta: o.tta, maxTile: o.maxTile, ...control(ctx) })),
+      expertTask('upscale', 'upscale x2/x3/x4/x8 (ESRGAN slim/medium/thick)', upscaleOptions, (img, o, ctx) =>
+        upscale(img, { scale: Number(o.scale) as 2 | 3 | 4 | 8, size: o.size, tta: o.tta, maxTile: o.maxTile, ...control(ctx) }),
+      ),
+      vsrTask,
+      forensicsTask,
+    ] as TaskDefinition[]
+  ).map((t) => [t.name, t]),
+);
+
+export function getTask(name: string): TaskDefinition | undefined {
+  return TASKS.get(name);
+}
+
+/** Threads per job so that `concurrency` jobs share the machine instead of oversubscribing it. */
+export function threadsPerJob(concurrency: number): number {
+  return Math.max(1, Math.floor(availableParallelism() / Math.max(1, concurrency)));
+}
+
+/** One zod issue as "field: message" (the 400 body names the field). */
+export function describeOptionError(err: z.ZodError): { field: string; message: string } {
+  const issue = err.issues[0];
+  const field = issue?.path.map(String).join('.') || '(options)';
+  return { field, message: `Invalid option "${field}": ${issue?.message ?? 'invalid value'}` };
+}
+
+/** Options from string fields; unknown fields are refused so a typo is not silently ignored. */
+export function parseTaskOptions(task: TaskDefinition, fields: Record<string, string>): { ok: true; options: Record<string, unknown> } | { ok: false; field: string; message: string } {
+  const known = new Set(Object.keys(task.options.shape));
+  for (const key of Object.keys(fields)) {
+    if (!known.has(key)) return { ok: false, field: key, message: `Unknown option "${key}" for task ${task.name}; known: ${[...known].join(', ') || 'none'}` };
+  }
+  const parsed = task.options.safeParse(fields);
+  if (!parsed.success) return { ok: false, ...describeOptionError(parsed.error) };
+  return { ok: true, options: parsed.data as Record<string, unknown> };
+}

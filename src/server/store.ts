@@ -1,0 +1,191 @@
+/**
+ * Content-addressed store for job inputs and outputs.
+ *
+ *   <root>/blobs/<aa>/<sha256>   every input and output, named by the sha256 of its bytes
+ *   <root>/tmp/                  uploads being received and outputs being written
+ *
+ * Why content addressing: a retried or duplicated job (a worker killed mid-job, a stalled job
+ * picked up again while the first attempt still runs) writes the same bytes under the same name,
+ * and a blob is only ever published whole (write to tmp/, fsync, rename). So a retry can never
+ * corrupt an output another reader already sees, and two attempts cannot conflict.
+ *
+ * No path here is derived from a request: blob names are hex digests checked by a regex, temp
+ * names are random. In a multi-machine deployment (`--queue redis://...`) the root must be a
+ * shared directory (NFS or similar) mounted at the same place for the server and the workers.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, rmSync } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+
+const SHA256 = /^[0-9a-f]{64}$/;
+
+export function isSha256(s: string): boolean {
+  return SHA256.test(s);
+}
+
+export function sha256Of(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Host name as it may appear in a file name. */
+function hostTag(): string {
+  return hostname().replace(/[^A-Za-z0-9.]/g, '_').slice(0, 64) || 'host';
+}
+
+/** Prefix of this process's temp names: host and pid, so a sweeper can tell whose they are. */
+export function tempOwner(pid = process.pid): string {
+  return `${hostTag()}-${pid}-`;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class ContentStore {
+  readonly root: string;
+  /** Temp files and folders of this process still in flight (removed by `abandonTemps` on a hard exit). */
+  private readonly inFlight = new Set<string>();
+
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  async init(): Promise<this> {
+    await mkdir(join(this.root, 'blobs'), { recursive: true });
+    await mkdir(join(this.root, 'tmp'), { recursive: true });
+    return this;
+  }
+
+  /** Path of a blob; throws on anything but a sha256 hex digest (never a request string). */
+  blobPath(sha256: string): string {
+    if (!isSha256(sha256)) throw new Error(`not a sha256 digest: ${JSON.stringify(sha256).slice(0, 80)}`);
+    return join(this.root, 'blobs', sha256.slice(0, 2), sha256);
+  }
+
+  /** A fresh temp file name inside the store (same file system as the blobs, so rename is atomic). */
+  tempPath(suffix = '.part'): string {
+    const p = join(this.root, 'tmp', `${tempOwner()}${randomBytes(8).toString('hex')}${suffix}`);
+    this.inFlight.add(p);
+    return p;
+  }
+
+  /** A fresh empty folder under tmp/ (a job's scratch folder); remove it with `discard`. */
+  async tempDir(): Promise<string> {
+    const p = this.tempPath('.job');
+    await mkdir(p);
+    return p;
+  }
+
+  /**
+   * Removes, synchronously, every temp file and folder this process still has in flight: for a
+   * worker process that must exit at once (its parent died) without leaving strays.
+   */
+  abandonTemps(): void {
+    // Entries stay: a file whose creation was still under way is removed by a later call.
+    for (const p of this.inFlight) rmSync(p, { recursive: true, force: true });
+  }
+
+  async has(sha256: string): Promise<boolean> {
+    return stat(this.blobPath(sha256)).then(
+      (s) => s.isFile(),
+      () => false,
+    );
+  }
+
+  /** Stores bytes; returns their digest. Idempotent: an existing blob (same bytes by definition) is kept. */
+  async put(bytes: Buffer): Promise<string> {
+    const sha = sha256Of(bytes);
+    if (await this.has(sha)) return sha;
+    const tmp = this.tempPath();
+    try {
+      const fh = await open(tmp, 'wx');
+      try {
+        await fh.writeFile(bytes);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await this.publish(tmp, sha);
+    } catch (err) {
+      await this.discard(tmp);
+      throw err;
+    }
+    return sha;
+  }
+
+  /**
+   * Streams `source` into a temp file while hashing and counting it. The caller validates the
+   * temp file and then calls `adopt` (publish under its digest) or `discard`.
+   */
+  async receive(source: Readable): Promise<{ tmp: string; sha256: string; bytes: number }> {
+    const tmp = this.tempPath();
+    const hash = createHash('sha256');
+    let bytes = 0;
+    source.on('data', (chunk: Buffer) => {
+      hash.update(chunk);
+      bytes += chunk.length;
+    });
+    try {
+      await pipeline(source, createWriteStream(tmp, { flags: 'wx' }));
+    } catch (err) {
+      await this.discard(tmp);
+      throw err;
+    }
+    return { tmp, sha256: hash.digest('hex'), bytes };
+  }
+
+  async adopt(tmp: string, sha256: string): Promise<void> {
+    if (await this.has(sha256)) {
+      await this.discard(tmp);
+      return;
+    }
+    await this.publish(tmp, sha256);
+  }
+
+  async discard(tmp: string): Promise<void> {
+    await rm(tmp, { recursive: true, force: true });
+    this.inFlight.delete(tmp);
+  }
+
+  read(sha256: string): Readable {
+    return createReadStream(this.blobPath(sha256));
+  }
+
+  /**
+   * Removes temp files left by processes killed mid-write: those of this host whose process is
+   * gone (names carry host and pid), and anyone's older than `maxAgeMs`.
+   */
+  async sweepTemp(maxAgeMs = 3600_000): Promise<number> {
+    const dir = join(this.root, 'tmp');
+    let removed = 0;
+    const host = hostTag();
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      const p = join(dir, name);
+      const m = /^(.+)-(\d+)-[0-9a-f]{16}\./.exec(name);
+      const deadHere = m !== null && m[1] === host && Number(m[2]) !== process.pid && !alive(Number(m[2]));
+      const s = await stat(p).catch(() => undefined);
+      if (s && (deadHere || Date.now() - s.mtimeMs > maxAgeMs)) {
+        await rm(p, { force: true });
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  private async publish(tmp: string, sha: string): Promise<void> {
+    const target = this.blobPath(sha);
+    await mkdir(join(this.root, 'blobs', sha.slice(0, 2)), { recursive: true });
+    // rename replaces atomically; a concurrent writer of the same digest wrote the same bytes.
+    await rename(tmp, target);
+    this.inFlight.delete(tmp);
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * `clearsight batch`: every image of a folder through a registry task, outputs named after the
+ * inputs, a JSON log, resume (files already done are skipped, changed inputs redone), files that
+ * are not images skipped with the reason, a failed file recorded and reported by the exit code.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeImage, encodeImage } from '../src/core/image/index.js';
+import { enhanceLowLightGamma } from '../src/restore/index.js';
+import { BATCH_LOG, runBatch, type BatchLog } from '../src/cli/commands/batch.js';
+import { fixturePng } from './helpers/server.js';
+
+test('batch: outputs, log, resume, skipped and failed files', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'clearsight-batch-'));
+  const stderr = process.stderr.write;
+  let printed = '';
+  try {
+    const inDir = join(dir, 'in');
+    const outDir = join(dir, 'out');
+    mkdirSync(inDir);
+    writeFileSync(join(inDir, 'a.png'), await fixturePng(24, 16, 1));
+    writeFileSync(join(inDir, 'b.png'), await fixturePng(16, 24, 2));
+    writeFileSync(join(inDir, 'notes.txt'), 'not a picture');
+    const a = await fixturePng(24, 16, 1);
+    writeFileSync(join(inDir, 'c.png'), a.subarray(0, a.length - 40)); // truncated
+    process.stderr.write = ((chunk: string) => ((printed += chunk), true)) as typeof process.stderr.write;
+
+    const code1 = await runBatch('lowlight', inDir, { output: outDir, set: ['method=gamma'] });
+    const log1 = JSON.parse(readFileSync(join(outDir, BATCH_LOG), 'utf8')) as BatchLog;
+    assert.equal(code1, 5, 'a failed file makes the exit code non-zero');
+    assert.equal(log1.files['a.png'].status, 'done');
+    assert.deepEqual(log1.files['a.png'].outputs, ['a.png', 'a.illumination.png', 'a.gamma.png', 'a.json']);
+    assert.equal(log1.files['notes.txt'].status, 'skipped');
+    assert.equal(log1.files['c.png'].status, 'failed');
+    assert.equal(log1.files['c.png'].error!.code, 'E_INPUT_CORRUPT');
+    const expected = await encodeImage(enhanceLowLightGamma((await decodeImage(join(inDir, 'b.png'))).image).image, 'png');
+    assert.ok(readFileSync(join(outDir, 'b.png')).equals(expected));
+    assert.match(printed, /2 done \(0 already done before\), 1 failed, 1 skipped/);
+    assert.match(printed, /file\s+status\s+seconds/);
+
+    // Resume: a and b are skipped (outputs untouched); the truncated file is fixed and redone.
+    const mtime = statSync(join(outDir, 'a.png')).mtimeMs;
+    writeFileSync(join(inDir, 'c.png'), a);
+    printed = '';
+    const code2 = await runBatch('lowlight', inDir, { output: outDir, set: ['method=gamma'] });
+    assert.equal(code2, 0);
+    assert.match(printed, /3 done \(2 already done before\), 0 failed, 1 skipped/);
+    assert.equal(statSync(join(outDir, 'a.png')).mtimeMs, mtime);
+    const log2 = JSON.parse(readFileSync(join(outDir, BATCH_LOG), 'utf8')) as BatchLog;
+    assert.equal(log2.files['c.png'].status, 'done');
+    printed = '';
+    rmSync(join(outDir, 'b.illumination.png'));
+    await runBatch('lowlight', inDir, { output: outDir, set: ['method=gamma'] });
+    assert.match(printed, /3 done \(2 already done before\)/, 'b is redone because one of its outputs is missing');
+    assert.ok(readdirSync(outDir).includes('b.illumination.png'));
+    await assert.rejects(runBatch('lowlight', inDir, { output: outDir, set: ['method=bogus'] }), /"method"/);
+    await assert.rejects(runBatch('teleport', inDir, { output: outDir, set: [] }), /Invalid option "task"/);
+  } finally {
+    process.stderr.write = stderr;
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,142 @@
+/**
+ * Jobs on Redis (BullMQ): the server enqueues, a worker (its own process pool) runs; results are
+ * the library's bytes; a worker process killed mid-job makes the job fail that attempt and run
+ * again (retry with backoff) to the same output. Also the embedded queue's retry.
+ * Needs redis-server (CI installs it); skipped with a message otherwise.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { decodeImage, encodeImage } from '../src/core/image/index.js';
+import { enhanceLowLightGamma } from '../src/restore/index.js';
+import { sha256Of, startRedisWorker, startServer, LocalQueue, ContentStore, type JobStatus, type RunningServer } from '../src/server/index.js';
+import { fixturePng, form, readEvents, startRedis, waitJob } from './helpers/server.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'clearsight-queue-'));
+let redis: Awaited<ReturnType<typeof startRedis>>;
+const skipRedis = (await import('node:fs')).existsSync('/usr/bin/redis-server') || process.env.CLEARSIGHT_TEST_REDIS ? false : 'redis-server not installed (apt-get install -y redis-server); Redis queue tests skipped';
+
+async function expectedSha(png: Buffer): Promise<string> {
+  return sha256Of(await encodeImage(enhanceLowLightGamma((await decodeImage(png)).image).image, 'png'));
+}
+
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('Redis queue (BullMQ)', { skip: skipRedis }, () => {
+  let server: RunningServer;
+  let worker: ReturnType<typeof startRedisWorker>;
+  const prefix = `cs-test-${randomBytes(4).toString('hex')}`;
+  const storeDir = join(dir, 'store');
+
+  before(async () => {
+    redis = await startRedis();
+    server = await startServer({ port: 0, storeDir, queueUrl: redis!.url, queuePrefix: prefix, retry: { attempts: 3, backoffMs: 200 } });
+    worker = startRedisWorker({ url: redis!.url, prefix, size: 1, storeRoot: storeDir, maxPixels: 10_000_000, threads: 1, timeoutMs: 60_000, lockMs: 5000 });
+    await worker.worker.waitUntilReady();
+  });
+
+  after(async () => {
+    await server?.close();
+    await worker?.close();
+    await redis?.stop();
+  });
+
+  test('jobs submitted to the server are run by the worker; outputs are the library output', async () => {
+    const inputs = await Promise.all([1, 2, 3].map((seed) => fixturePng(32, 32, seed)));
+    const ids: string[] = [];
+    for (const png of inputs) {
+      const res = await fetch(`${server.url}/api/v1/jobs/lowlight`, { method: 'POST', body: form({ method: 'gamma' }, { bytes: png }) });
+      assert.equal(res.status, 202);
+      ids.push(((await res.json()) as { id: string }).id);
+    }
+    const events = await readEvents(`${server.url}/api/v1/jobs/${ids[0]}/events`);
+    assert.equal(events.at(-1)!.state, 'done');
+    for (const [i, id] of ids.entries()) {
+      const job = await waitJob(server.url, id);
+      assert.equal(job.state, 'done', JSON.stringify(job.error));
+      const out = job.result!.files.find((f) => f.name === 'output.png')!;
+      assert.equal(out.sha256, await expectedSha(inputs[i]));
+      const bytes = Buffer.from(await (await fetch(`${server.url}${out.url}`)).arrayBuffer());
+      assert.equal(sha256Of(bytes), out.sha256);
+    }
+  });
+
+  test('a worker process killed mid-job: the attempt fails, the job is retried and ends with the same output', async () => {
+    const png = await fixturePng(640, 640, 9);
+    // Killed on its first progress message, seen right where the worker receives it (no Redis
+    // round trip in between, so the job is surely still running).
+    let killed = 0;
+    const pool = worker.pool;
+    const run = pool.run.bind(pool);
+    pool.run = (jobId, spec, onProgress) =>
+      run(jobId, spec, (p) => {
+        if (killed === 0) {
+          killed++;
+          for (const pid of pool.pids()) process.kill(pid, 'SIGKILL');
+        }
+        onProgress(p);
+      });
+    const res = await fetch(`${server.url}/api/v1/jobs/lowlight`, { method: 'POST', body: form({ method: 'gamma' }, { bytes: png }) });
+    const { id } = (await res.json()) as { id: string };
+    const job = await waitJob(server.url, id, 60_000);
+    pool.run = run;
+    assert.equal(killed, 1);
+    assert.equal(job.state, 'done', JSON.stringify(job.error));
+    assert.ok(((await (await fetch(`${server.url}/api/v1/jobs/${id}`)).json()) as { attempts: number }).attempts >= 2);
+    assert.equal(job.result!.files.find((f) => f.name === 'output.png')!.sha256, await expectedSha(png));
+    assert.deepEqual(readdirSync(join(storeDir, 'tmp')), [], 'the killed process left temp files');
+  });
+});
+
+describe('embedded queue', () => {
+  test('retries a job whose worker process died, with backoff, to the same output', async () => {
+    const store = await new ContentStore(join(dir, 'store-local')).init();
+    const queue = new LocalQueue({ size: 1, storeRoot: store.root, maxPixels: 10_000_000, threads: 1, timeoutMs: 60_000 }, { attempts: 2, backoffMs: 100 });
+    try {
+      const png = await fixturePng(640, 640, 4);
+      const sha = await store.put(png);
+      const id = await queue.add({ task: 'lowlight', inputs: [{ sha256: sha, kind: 'image' }], fields: { method: 'gamma' } });
+      let killed = false;
+      const done = new Promise<void>((resolve) =>
+        queue.subscribe(id, (s) => {
+          if (s.state === 'running' && !killed) {
+            killed = true;
+            for (const pid of queue.workerPids()) process.kill(pid, 'SIGKILL');
+          }
+          if (s.state === 'done' || s.state === 'failed') resolve();
+        }),
+      );
+      await done;
+      const s = (await queue.get(id))!;
+      assert.equal(s.state, 'done', JSON.stringify(s.error));
+      assert.equal(s.attempts, 2);
+      assert.deepEqual(readdirSync(join(store.root, 'tmp')), [], 'the killed process left temp files');
+      assert.equal(s.result!.files.find((f) => f.name === 'output.png')!.sha256, await expectedSha(png));
+    } finally {
+      await queue.close();
+    }
+  });
+
+  test('a job over the time limit is stopped (its process killed) and fails with E_TIMEOUT, not retried', async () => {
+    const store = await new ContentStore(join(dir, 'store-timeout')).init();
+    const queue = new LocalQueue({ size: 1, storeRoot: store.root, maxPixels: 10_000_000, threads: 1, timeoutMs: 30 }, { attempts: 3, backoffMs: 10 });
+    try {
+      const sha = await store.put(await fixturePng(640, 640, 5));
+      const id = await queue.add({ task: 'lowlight', inputs: [{ sha256: sha, kind: 'image' }], fields: { method: 'gamma' } });
+      const final = await new Promise<JobStatus>((resolve) =>
+        queue.subscribe(id, (s) => {
+          if (s.state === 'done' || s.state === 'failed') resolve(s);
+        }),
+      );
+      assert.equal(final.state, 'failed');
+      assert.equal(final.error?.code, 'E_TIMEOUT');
+      assert.match(final.error!.message, /took longer than the 0.03 s limit and was stopped/);
+      assert.equal(final.attempts, 1);
+    } finally {
+      await queue.close();
+    }
+  });
+});
