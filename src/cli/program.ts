@@ -53,10 +53,10 @@ const EXAMPLES = `Examples:
   $ clearsight liveness clip.mp4 --json
   $ clearsight watermark embed photo.jpg -o marked.png --source news1 --key-file secret.txt
   $ clearsight watermark verify shared.jpg --key-file secret.txt --json
-  $ clearsight models`;
-  $ clearsight models
+  $ clearsight forensics analyze clip.mp4 --report case.pdf
   $ clearsight serve --port 8080
-  $ clearsight batch lowlight photos/ -o bright/ --set method=gamma`;
+  $ clearsight batch lowlight photos/ -o bright/ --set method=gamma
+  $ clearsight models`;
 
 function version(): string {
   // Same relative place from src/cli/ and dist/cli/.
