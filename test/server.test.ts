@@ -101,11 +101,10 @@ describe('server: jobs', () => {
     }
   });
 
-  test('GET /api/v1/tasks lists the registry and the planned tasks as unavailable', async () => {
+  test('GET /api/v1/tasks lists the registry, every task available', async () => {
     const body = (await (await fetch(`${base}/api/v1/tasks`)).json()) as { tasks: Array<{ name: string; available: boolean; options: { properties: Record<string, { enum?: string[] }> } | null }> };
     const byName = new Map(body.tasks.map((t) => [t.name, t]));
-    for (const name of ['auto', 'derain', 'dehaze', 'lowlight', 'denoise', 'deblur', 'retouch', 'upscale', 'vsr', 'forensics']) assert.equal(byName.get(name)?.available, true, name);
-    for (const name of ['hdr', 'liveness', 'watermark-verify']) assert.equal(byName.get(name)?.available, false, name);
+    for (const name of ['auto', 'derain', 'dehaze', 'lowlight', 'denoise', 'deblur', 'retouch', 'upscale', 'hdr', 'vsr', 'liveness', 'watermark-embed', 'watermark-verify', 'forensics']) assert.equal(byName.get(name)?.available, true, name);
     assert.deepEqual(byName.get('lowlight')!.options!.properties.method.enum, ['learned', 'gamma', 'fuse']);
   });
 
@@ -168,7 +167,7 @@ describe('server: bad input is refused with 4xx and leaves nothing behind', () =
       { what: 'raw body, not multipart', init: { body: good, headers: { 'content-type': 'image/png' } }, status: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE', message: /Unsupported Media Type/i },
       { what: 'JSON body', init: { body: '{"file":"x"}', headers: { 'content-type': 'application/json' } }, status: 415, code: 'E_INPUT_UNSUPPORTED', message: /multipart\/form-data/ },
       { what: 'unknown task', task: 'teleport', fd: form({}, { bytes: good }), status: 404, code: 'E_UNKNOWN_TASK', message: /Unknown task "teleport"/ },
-      { what: 'planned task', task: 'hdr', fd: form({}, { field: 'files', bytes: good }), status: 404, code: 'E_UNKNOWN_TASK', message: /not available on this server/ },
+      { what: 'hdr with one exposure', task: 'hdr', fd: form({}, { field: 'files', bytes: good }), status: 400, code: 'E_INVALID_OPTION', message: /at least 2 files/, field: 'files' },
       { what: 'traversal in task name', task: '..%2F..%2Fetc', fd: form({}, { bytes: good }), status: 404, code: 'E_UNKNOWN_TASK', message: /Unknown task/ },
     ];
     for (const c of cases) {

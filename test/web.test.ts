@@ -87,13 +87,14 @@ test('upload through the page, follow progress, see before/after and the maps', 
   assert.match((await section.locator('.plan').textContent()) ?? '', /Looks clean/);
   await page.screenshot({ path: join(ARTIFACTS, 'web-auto.png'), fullPage: true });
 
-  // Pages of capabilities this server does not have say so.
+  // The watermark page offers verify and embed, with the secret typed blind; liveness takes video.
   await page.goto(`${server!.url}/#watermark`);
   await page.waitForSelector('body[data-ready="1"]');
-  assert.match((await page.locator('#page-watermark .unavailable').textContent()) ?? '', /Not available on this server/);
   assert.equal(await page.locator('#page-watermark').isVisible(), true);
+  assert.deepEqual(await page.locator('#page-watermark select.task option').allTextContents(), ['watermark-embed', 'watermark-verify']);
+  assert.equal(await page.locator('#page-watermark input[name="key"]').getAttribute('type'), 'password');
   await page.goto(`${server!.url}/#liveness`);
   await page.waitForSelector('body[data-ready="1"]');
-  assert.match((await page.locator('#page-liveness .unavailable').textContent()) ?? '', /Not available on this server/);
+  assert.equal(await page.locator('#page-liveness input.file').getAttribute('accept'), 'video/*');
   assert.deepEqual(errors, []);
 });

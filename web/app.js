@@ -46,7 +46,13 @@ function optionControls(task) {
       return el('label', { title }, `${name} `, select);
     }
     if (schema['x-kind'] === 'boolean') {
-      return el('label', { title }, el('input', { type: 'checkbox', name, 'data-bool': '1' }), ` ${name}`);
+      // A flag that defaults to on is drawn checked and sends "false" when cleared.
+      const on = schema.default === true || schema.default === 'true';
+      return el('label', { title }, el('input', { type: 'checkbox', name, 'data-bool': on ? 'default-on' : '1', checked: on }), ` ${name}`);
+    }
+    if (schema.type === 'string') {
+      // Secrets (the watermark key) are typed blind; other strings (source id, exposure times) in clear.
+      return el('label', { title }, `${name} `, el('input', { name, title, type: name === 'key' ? 'password' : 'text', placeholder: schema.default ?? '', autocomplete: 'off' }));
     }
     const attrs = { name, title, type: 'number', step: schema.type === 'integer' ? '1' : 'any', placeholder: schema.default ?? '' };
     if (schema.minimum !== undefined && Math.abs(schema.minimum) < 1e15) attrs.min = schema.minimum;
@@ -75,6 +81,7 @@ function mountRunner(section) {
   const select = $('.task');
   for (const t of available) select.append(el('option', { value: t.name, text: t.name }));
   let file = null;
+  let files = [];
   const fileInput = $('.file');
   const drop = $('.drop');
   const runButton = $('.run');
@@ -85,16 +92,21 @@ function mountRunner(section) {
     const fs = $('.options');
     fs.replaceChildren(...optionControls(task));
     fileInput.accept = task.input === 'video' ? 'video/*' : task.input === 'media' ? 'image/*,video/*' : 'image/*';
+    // HDR brackets: several exposures of one scene, sent as `files`.
+    fileInput.multiple = task.input === 'images';
   };
   select.onchange = renderOptions;
   renderOptions();
 
-  const setFile = (f) => {
-    file = f;
-    $('.drop-text').textContent = f ? `${f.name} (${Math.ceil(f.size / 1024)} KiB)` : 'Drop a file here, or click to choose one';
-    runButton.disabled = !f;
+  const setFiles = (list) => {
+    files = [...list];
+    file = files[0] || null;
+    $('.drop-text').textContent =
+      files.length > 1 ? `${files.length} files (${files.map((f) => f.name).join(', ')})` : file ? `${file.name} (${Math.ceil(file.size / 1024)} KiB)` : 'Drop a file here, or click to choose one';
+    runButton.disabled = !file;
   };
-  fileInput.onchange = () => setFile(fileInput.files[0] || null);
+  const setFile = (f) => setFiles(f ? [f] : []);
+  fileInput.onchange = () => setFiles(fileInput.files);
   drop.addEventListener('dragover', (e) => {
     e.preventDefault();
     drop.classList.add('over');
@@ -103,7 +115,7 @@ function mountRunner(section) {
   drop.addEventListener('drop', (e) => {
     e.preventDefault();
     drop.classList.remove('over');
-    if (e.dataTransfer.files[0]) setFile(e.dataTransfer.files[0]);
+    if (e.dataTransfer.files.length) setFiles(e.dataTransfer.files);
   });
   drop.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' || e.key === ' ') fileInput.click();
@@ -114,10 +126,13 @@ function mountRunner(section) {
     if (!file) return;
     const task = select.value;
     const form = new FormData();
-    form.append('file', file, file.name);
+    const taskDef = available.find((t) => t.name === task);
+    if (taskDef.input === 'images') for (const f of files) form.append('files', f, f.name);
+    else form.append('file', file, file.name);
     for (const input of $('.options').querySelectorAll('input, select')) {
       if (input.dataset.bool) {
         if (input.checked) form.append(input.name, 'true');
+        else if (input.dataset.bool === 'default-on') form.append(input.name, 'false');
       } else if (input.value !== '') form.append(input.name, input.value);
     }
     $('.status').hidden = false;

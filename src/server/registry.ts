@@ -84,12 +84,7 @@ export interface TaskDefinition<S extends z.ZodObject = z.ZodObject> {
 }
 
 /** Tasks of the product that this build does not have yet; listed as unavailable (web app, /api/v1/tasks). */
-export const PLANNED_TASKS: ReadonlyArray<{ name: string; summary: string; input: InputKind }> = [
-  { name: 'hdr', summary: 'merge exposure brackets into a ghost-free HDR and a tone-mapped picture', input: 'images' },
-  { name: 'liveness', summary: 'live or spoof verdict from a short face video', input: 'video' },
-  { name: 'watermark-embed', summary: 'embed an identity-bound watermark', input: 'image' },
-  { name: 'watermark-verify', summary: 'verify a watermark: authentic, manipulated or none', input: 'image' },
-];
+export const PLANNED_TASKS: ReadonlyArray<{ name: string; summary: string; input: InputKind }> = [];
 
 // ---------------------------------------------------------------------------------------------
 // Option schemas. Form fields and --set values are strings: numbers are coerced, booleans are
@@ -324,6 +319,116 @@ const vsrTask: TaskDefinition<typeof vsrOptions> = {
   },
 };
 
+/** "1/320,1/80,1/20" or "0.003,0.0125" -> seconds; exposure values "-2,0,2". */
+const numberList = (what: string) =>
+  z
+    .string()
+    .regex(/^\s*[-+0-9./]+(\s*,\s*[-+0-9./]+)*\s*$/, `a comma-separated list of ${what}`)
+    .optional();
+
+const hdrOptions = z.object({
+  times: numberList('exposure times in seconds (1/320 or 0.003)').describe('exposure times, one per file, in upload order (default: EXIF)'),
+  ev: numberList('exposure values').describe('exposure values, one per file (alternative to times)'),
+  tonemap: z.enum(['reinhard', 'local']).default('reinhard').describe('tone mapping of the LDR preview'),
+  fusion: flag().describe('LDR by exposure fusion (Mertens) instead of tone mapping'),
+  deghost: z.stringbool().default(true).meta({ 'x-kind': 'boolean' }).describe('remove ghosts of moving objects'),
+});
+
+const hdrTask: TaskDefinition<typeof hdrOptions> = {
+  name: 'hdr',
+  summary: 'merge 2-9 exposure brackets into a ghost-free HDR (.hdr) and a tone-mapped picture',
+  input: 'images',
+  options: hdrOptions,
+  async run(inputs, opts, ctx) {
+    const { readBracket, bracketTimes, mergeHdr, encodeRgbe, parseExposureTimes, parseExposureValues } = await import('../restore/hdr/index.js');
+    const bracket = await readBracket(inputs.map((i) => i.path), control(ctx));
+    const given = bracketTimes(bracket, {
+      ...(opts.times ? { times: parseExposureTimes(opts.times) } : {}),
+      ...(opts.ev ? { ev: parseExposureValues(opts.ev) } : {}),
+    });
+    const r = await mergeHdr(bracket.frames, {
+      ...(given.times ? { times: given.times } : {}),
+      ...(given.ev ? { ev: given.ev } : {}),
+      deghost: opts.deghost,
+      ...(opts.fusion ? { fusion: true } : { tonemap: opts.tonemap }),
+      ...control(ctx),
+    });
+    return {
+      files: [
+        outputFile(await png(r.ldr!)),
+        { name: 'radiance.hdr', type: 'image/vnd.radiance', role: 'output', label: 'HDR radiance (RGBE)', bytes: encodeRgbe(r.radiance) },
+        { name: 'ghost-mask.png', type: 'image/png', role: 'map', label: 'ghost mask', bytes: await png(r.ghostMask) },
+      ],
+      result: { width: r.radiance.width, height: r.radiance.height, times: r.times, timesFrom: given.source, reference: r.reference, shifts: r.shifts, timings: r.timings },
+    };
+  },
+};
+
+const livenessOptions = z.object({
+  seconds: z.coerce.number().min(1).max(30).default(5).describe('seconds of video analysed from the start'),
+});
+
+const livenessTask: TaskDefinition<typeof livenessOptions> = {
+  name: 'liveness',
+  summary: 'live or spoof verdict from a short face video (blinks, mouth, head, pulse, CNNs; attention over frames)',
+  input: 'video',
+  options: livenessOptions,
+  async run(inputs, opts, ctx) {
+    const { FaceModels, checkLivenessFile } = await import('../face/index.js');
+    const models = await cached(ctx, 'face-models-liveness', () => FaceModels.load({ liveness: true, embed: false }));
+    const verdict = await checkLivenessFile(models, inputs[0].path, { maxSeconds: opts.seconds, ...control(ctx) });
+    return {
+      files: [{ name: 'liveness.json', type: 'application/json', role: 'report', label: 'verdict and evidence', bytes: Buffer.from(JSON.stringify(verdict, null, 1) + '\n') }],
+      result: { ...verdict },
+    };
+  },
+};
+
+// The secret travels in a form field: fine on loopback or behind TLS; never logged or stored.
+const secret = () => z.string().min(1, 'a non-empty secret').max(1024).describe('watermark secret');
+
+const watermarkEmbedOptions = z.object({
+  key: secret(),
+  source: z.string().regex(/^[a-z0-9._-]{1,6}$/, '1 to 6 characters of a-z 0-9 - _ .').describe('source id carried by the mark'),
+  identity: z.enum(['auto', 'none']).default('auto').describe('auto: bind to the largest face; none: whole-image mode'),
+});
+
+const watermarkEmbedTask: TaskDefinition<typeof watermarkEmbedOptions> = {
+  name: 'watermark-embed',
+  summary: 'embed an invisible, encrypted, identity-bound watermark (source id + face identity)',
+  input: 'image',
+  options: watermarkEmbedOptions,
+  async run(inputs, opts, ctx) {
+    const { embedWatermark, largestFaceIdentity } = await import('../trust/watermark/index.js');
+    const { FaceModels } = await import('../face/index.js');
+    const { image } = await decodeInput(inputs[0], ctx);
+    const identity = opts.identity === 'auto' ? largestFaceIdentity(await cached(ctx, 'face-models-embed', () => FaceModels.load({ mesh: false, embed: true }))) : null;
+    const r = await embedWatermark(image, { key: opts.key, source: opts.source, identity, ...control(ctx) });
+    const { image: _marked, ...summary } = r;
+    return { files: [outputFile(await png(r.image))], result: { ...summary } as Record<string, unknown> };
+  },
+};
+
+const watermarkVerifyOptions = z.object({
+  key: secret(),
+  identity: z.enum(['auto', 'none']).default('auto').describe('auto: compare with the largest face now in the picture'),
+});
+
+const watermarkVerifyTask: TaskDefinition<typeof watermarkVerifyOptions> = {
+  name: 'watermark-verify',
+  summary: 'verify a watermark: authentic, manipulated (face changed) or none, with the source id',
+  input: 'image',
+  options: watermarkVerifyOptions,
+  async run(inputs, opts, ctx) {
+    const { verifyWatermark, largestFaceIdentity } = await import('../trust/watermark/index.js');
+    const { FaceModels } = await import('../face/index.js');
+    const { image } = await decodeInput(inputs[0], ctx);
+    const identity = opts.identity === 'auto' ? largestFaceIdentity(await cached(ctx, 'face-models-embed', () => FaceModels.load({ mesh: false, embed: true }))) : undefined;
+    const r = await verifyWatermark(image, { key: opts.key, ...(identity ? { identity } : {}), ...control(ctx) });
+    return { files: [], result: { ...r } as unknown as Record<string, unknown> };
+  },
+};
+
 async function cached<T>(ctx: TaskContext, key: string, load: () => Promise<T>): Promise<T> {
   if (!ctx.cache.has(key)) ctx.cache.set(key, await load());
   return ctx.cache.get(key) as T;
@@ -343,7 +448,11 @@ export const TASKS: ReadonlyMap<string, TaskDefinition> = new Map<string, TaskDe
       expertTask('upscale', 'upscale x2/x3/x4/x8 (ESRGAN slim/medium/thick)', upscaleOptions, (img, o, ctx) =>
         upscale(img, { scale: Number(o.scale) as 2 | 3 | 4 | 8, size: o.size, tta: o.tta, maxTile: o.maxTile, ...control(ctx) }),
       ),
+      hdrTask,
       vsrTask,
+      livenessTask,
+      watermarkEmbedTask,
+      watermarkVerifyTask,
       forensicsTask,
     ] as TaskDefinition[]
   ).map((t) => [t.name, t]),
