@@ -3,7 +3,7 @@
  * embedding (HSE FaceRes), comparison, and video liveness. Pretrained weights from
  * @vladmandic/human; models live in a FaceModels object the caller owns and disposes.
  */
-export { FaceModels, type FaceModelsOptions, type FaceNetwork } from './models.js';
+export { FaceModels, defaultModelDir as faceModelDir, type FaceModelsOptions, type FaceNetwork } from './models.js';
 export { detectFaces, embedFace, faceQuality, type Face, type FaceBox, type DetectOptions } from './faces.js';
 export { compareFaces, SAME_FACE_THRESHOLD, type FaceComparison } from './compare.js';
 export { EMBEDDING_SIZE } from './embed.js';

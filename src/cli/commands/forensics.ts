@@ -21,6 +21,7 @@ import {
   detectFaces,
   ERROR_CODES,
   FaceModels,
+  faceModelDir,
   invalidOption,
   loadForensicModel,
   readManifest,
@@ -31,7 +32,6 @@ import {
 } from '../lib.js';
 import { integerOption } from '../options.js';
 import { createReporter, progressMode } from '../progress.js';
-import { defaultModelDir } from '../../face/models.js';
 import { KEY_ENV, keyFromOptions } from './watermark.js';
 
 async function toolVersion(): Promise<string> {
@@ -48,7 +48,7 @@ function fractionParser(flag: string): (v: string) => number {
 
 /** sha256 of the face model files the detector pipeline uses (json + weights). */
 async function faceModelHashes(): Promise<Record<string, string>> {
-  const dir = defaultModelDir();
+  const dir = faceModelDir();
   const out: Record<string, string> = {};
   for (const f of (await readdir(dir)).filter((n) => /^(blazeface|facemesh)\.(json|bin)$/.test(n)).sort()) {
     out[f] = createHash('sha256').update(await readFile(path.join(dir, f))).digest('hex');
