@@ -1,84 +1,104 @@
 /**
- * Radix-2 complex FFT (iterative, in place) and the 2-D spectrum helpers built on it.
- * Sizes must be powers of two; callers resample or pad to one. Forward transform without
- * normalisation; the inverse divides by n, so inverse(forward(x)) = x.
+ * Radix-2 complex FFT (iterative, in place, separate real/imaginary Float64Arrays) and the 2-D
+ * helpers built on it: one implementation for the forensic spectra and the watermark's
+ * synchronisation. Sizes must be powers of two; callers resample or zero-pad to one. Forward
+ * transform without normalisation; the inverse divides by n, so inverse(forward(x)) = x.
  */
 import { invalidOption } from './errors.js';
 
 export const isPowerOfTwo = (n: number): boolean => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
 
-/** In-place FFT of (re, im), length a power of two. `inverse` computes the normalised inverse. */
-export function fft(re: Float64Array, im: Float64Array, inverse = false): void {
-  const n = re.length;
-  if (!isPowerOfTwo(n) || im.length !== n) throw invalidOption('re/im', 'two arrays of the same power-of-two length', { re: n, im: im.length });
-  // Bit-reversal permutation.
-  for (let i = 1, j = 0; i < n; i++) {
-    let bit = n >> 1;
-    for (; j & bit; bit >>= 1) j ^= bit;
-    j ^= bit;
-    if (i < j) {
-      let t = re[i];
-      re[i] = re[j];
-      re[j] = t;
-      t = im[i];
-      im[i] = im[j];
-      im[j] = t;
+/** Smallest power of two >= n. */
+export function nextPow2(n: number): number {
+  let p = 1;
+  while (p < n) p <<= 1;
+  return p;
+}
+
+interface Tables {
+  cos: Float64Array;
+  sin: Float64Array;
+  rev: Uint32Array;
+}
+
+// Immutable lookup tables keyed by size: a pure cache, not behavioural state.
+const tableCache = new Map<number, Tables>();
+
+function tables(n: number): Tables {
+  let t = tableCache.get(n);
+  if (t) return t;
+  const cos = new Float64Array(n / 2);
+  const sin = new Float64Array(n / 2);
+  for (let i = 0; i < n / 2; i++) {
+    cos[i] = Math.cos((2 * Math.PI * i) / n);
+    sin[i] = Math.sin((2 * Math.PI * i) / n);
+  }
+  const rev = new Uint32Array(n);
+  const bits = Math.log2(n);
+  for (let i = 0; i < n; i++) {
+    let r = 0;
+    for (let b = 0; b < bits; b++) r |= ((i >> b) & 1) << (bits - 1 - b);
+    rev[i] = r;
+  }
+  t = { cos, sin, rev };
+  tableCache.set(n, t);
+  return t;
+}
+
+/**
+ * In-place FFT of the n samples (n a power of two) of re/im at off, off + stride, ... (a row of
+ * a grid with stride 1, a column with stride = width). `inverse` computes the normalised inverse.
+ */
+export function fft1d(re: Float64Array, im: Float64Array, n: number, inverse = false, off = 0, stride = 1): void {
+  if (n <= 1) return;
+  const { cos, sin, rev } = tables(n);
+  for (let i = 0; i < n; i++) {
+    const j = rev[i];
+    if (j > i) {
+      const a = off + i * stride;
+      const b = off + j * stride;
+      let t = re[a];
+      re[a] = re[b];
+      re[b] = t;
+      t = im[a];
+      im[a] = im[b];
+      im[b] = t;
     }
   }
   const sign = inverse ? 1 : -1;
-  for (let len = 2; len <= n; len <<= 1) {
-    const ang = (sign * 2 * Math.PI) / len;
-    const wr = Math.cos(ang);
-    const wi = Math.sin(ang);
-    const half = len >> 1;
-    for (let start = 0; start < n; start += len) {
-      let cr = 1;
-      let ci = 0;
+  for (let size = 2; size <= n; size <<= 1) {
+    const half = size >> 1;
+    const step = n / size;
+    for (let start = 0; start < n; start += size) {
       for (let k = 0; k < half; k++) {
-        const a = start + k;
-        const b = a + half;
-        const xr = re[b] * cr - im[b] * ci;
-        const xi = re[b] * ci + im[b] * cr;
+        const wr = cos[k * step];
+        const wi = sign * sin[k * step];
+        const a = off + (start + k) * stride;
+        const b = a + half * stride;
+        const xr = re[b] * wr - im[b] * wi;
+        const xi = re[b] * wi + im[b] * wr;
         re[b] = re[a] - xr;
         im[b] = im[a] - xi;
         re[a] += xr;
         im[a] += xi;
-        const ncr = cr * wr - ci * wi;
-        ci = cr * wi + ci * wr;
-        cr = ncr;
       }
     }
   }
   if (inverse) {
     for (let i = 0; i < n; i++) {
-      re[i] /= n;
-      im[i] /= n;
+      re[off + i * stride] /= n;
+      im[off + i * stride] /= n;
     }
   }
 }
 
-/** In-place 2-D FFT of a size x size row-major complex array (rows, then columns). */
-export function fft2d(re: Float64Array, im: Float64Array, size: number, inverse = false): void {
-  if (!isPowerOfTwo(size) || re.length !== size * size || im.length !== size * size) {
-    throw invalidOption('size', `a power of two with re/im of size^2 = ${size * size}`, { size, re: re.length, im: im.length });
+/** In-place 2-D FFT of a w x h row-major complex grid (both powers of two): rows, then columns. */
+export function fft2d(re: Float64Array, im: Float64Array, w: number, h: number, inverse = false): void {
+  if (!isPowerOfTwo(w) || !isPowerOfTwo(h) || re.length !== w * h || im.length !== w * h) {
+    throw invalidOption('w/h', `powers of two with re/im of w*h = ${w * h} values`, { w, h, re: re.length, im: im.length });
   }
-  const rr = new Float64Array(size);
-  const ri = new Float64Array(size);
-  for (let pass = 0; pass < 2; pass++) {
-    for (let line = 0; line < size; line++) {
-      // pass 0: row `line`; pass 1: column `line`.
-      const at = (k: number): number => (pass === 0 ? line * size + k : k * size + line);
-      for (let k = 0; k < size; k++) {
-        rr[k] = re[at(k)];
-        ri[k] = im[at(k)];
-      }
-      fft(rr, ri, inverse);
-      for (let k = 0; k < size; k++) {
-        re[at(k)] = rr[k];
-        im[at(k)] = ri[k];
-      }
-    }
-  }
+  for (let y = 0; y < h; y++) fft1d(re, im, w, inverse, y * w, 1);
+  for (let x = 0; x < w; x++) fft1d(re, im, h, inverse, x, w);
 }
 
 /**
@@ -96,7 +116,7 @@ export function radialPowerSpectrum(signal: ArrayLike<number>, size: number, bin
   const im = new Float64Array(n);
   const hann = Float64Array.from({ length: size }, (_, i) => 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / (size - 1)));
   for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) re[y * size + x] = (signal[y * size + x] - mean) * hann[y] * hann[x];
-  fft2d(re, im, size);
+  fft2d(re, im, size, size);
   const sum = new Float64Array(bins);
   const count = new Float64Array(bins);
   const half = size / 2;

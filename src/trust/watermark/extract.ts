@@ -18,7 +18,8 @@
 import { boxFilter } from '../../core/filters/box.js';
 import type { RawImage } from '../../core/image/types.js';
 import { convEncode, viterbiDecode } from './ecc.js';
-import { crossCorrelateSpectrum, fft1d, nextPow2, spectrum, type Spectrum } from './fft.js';
+import { fft1d, nextPow2 } from '../../core/fft.js';
+import { crossCorrelateSpectrum, spectrum, type Spectrum } from './fft.js';
 import { resolveKey, type WatermarkKey, type WatermarkSecret } from './key.js';
 import { checkImage } from './validate.js';
 import { CODED_BITS, DATA_CELLS, PILOT_CELLS, TILE_CELLS, TILES_ACROSS, tileLayout, type TileLayout } from './layout.js';
