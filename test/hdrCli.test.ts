@@ -4,17 +4,14 @@
  * JSON summary, and that nothing is overwritten or half-written.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { runCli } from './helpers/cli.js';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { decodeImage, decodeRgbe } from '../src/index.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = join(ROOT, 'bin', 'clearsight.js');
 let dir: string;
 let inputs: string[];
 
@@ -22,20 +19,8 @@ let inputs: string[];
  * Spawns the CLI. `supervised`: as a user runs it (launcher + supervised worker); otherwise the
  * command runs in the spawned process itself (CLEARSIGHT_CLI_INPROCESS=1), half the start-up cost.
  */
-function run(args: readonly string[], supervised = false): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, CLEARSIGHT_CLI_FROM: 'src', CLEARSIGHT_DEBUG: '', CLEARSIGHT_CLI_INPROCESS: supervised ? '' : '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function run(args: readonly string[], supervised = false) {
+  return runCli(args, { CLEARSIGHT_CLI_INPROCESS: supervised ? '' : '1' });
 }
 
 const exists = (p: string) => stat(p).then(() => true, () => false);

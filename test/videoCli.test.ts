@@ -3,29 +3,17 @@
  * run on a tiny generated clip (32x32, 6 frames), plus the non-video rejection.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { runCli } from './helpers/cli.js';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { probeVideo, VideoWriter } from '../src/video/index.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = join(ROOT, 'bin', 'clearsight.js');
 const dir = mkdtempSync(join(tmpdir(), 'clearsight-vsr-cli-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, CLEARSIGHT_CLI_FROM: 'src' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = runCli;
 
 test('clearsight vsr rejects non-video input with exit 3 and writes nothing', async () => {
   const txt = join(dir, 'notes.txt');
