@@ -12,6 +12,7 @@
  */
 import { ClearsightError, ERROR_CODES } from '../../core/errors.js';
 import { mulberry32 } from '../../core/random.js';
+import { choleskySolve as choleskySolveOrUndefined } from '../../core/linalg.js';
 
 /** The recovered response: per channel, log exposure (ln(E dt), arbitrary common offset) of each code 0..255. */
 export interface ResponseCurve {
@@ -182,32 +183,8 @@ function solveResponse(codes: readonly Uint8Array[], picks: readonly number[], c
  * Cholesky factor). Throws E_RUNTIME if M is not positive definite.
  */
 export function choleskySolve(M: Float64Array, b: Float64Array, n: number): Float64Array {
-  for (let j = 0; j < n; j++) {
-    const rowJ = j * n;
-    let d = M[rowJ + j]!;
-    for (let k = 0; k < j; k++) d -= M[rowJ + k]! * M[rowJ + k]!;
-    if (!(d > 0)) throw new ClearsightError(ERROR_CODES.RUNTIME, 'Response recovery: the least-squares system is singular (too few distinct pixel values?)', { pivot: j });
-    const ljj = Math.sqrt(d);
-    M[rowJ + j] = ljj;
-    for (let i = j + 1; i < n; i++) {
-      const rowI = i * n;
-      let s = M[rowI + j]!;
-      for (let k = 0; k < j; k++) s -= M[rowI + k]! * M[rowJ + k]!;
-      M[rowI + j] = s / ljj;
-    }
-  }
-  const y = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = b[i]!;
-    for (let k = 0; k < i; k++) s -= M[i * n + k]! * y[k]!;
-    y[i] = s / M[i * n + i]!;
-  }
-  const x = new Float64Array(n);
-  for (let i = n - 1; i >= 0; i--) {
-    let s = y[i]!;
-    for (let k = i + 1; k < n; k++) s -= M[k * n + i]! * x[k]!;
-    x[i] = s / M[i * n + i]!;
-  }
+  const x = choleskySolveOrUndefined(M, b, n);
+  if (!x) throw new ClearsightError(ERROR_CODES.RUNTIME, 'Response recovery: the least-squares system is singular (too few distinct pixel values?)');
   return x;
 }
 

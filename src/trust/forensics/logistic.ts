@@ -4,6 +4,7 @@
  * detector uses; Platt scaling is the one-feature case.
  */
 import { invalidOption } from '../../core/errors.js';
+import { choleskySolve } from '../../core/linalg.js';
 
 export interface LogisticModel {
   /** Per-feature mean and standard deviation used to standardise inputs. */
@@ -94,39 +95,17 @@ export function predictLogistic(model: LogisticModel, row: readonly number[]): n
   return sigmoid(z);
 }
 
-/** Solves H x = g for symmetric positive definite H (Cholesky, with a small jitter fallback). */
+/**
+ * Solves H x = g for a symmetric positive definite H (number[][]), by Cholesky; a singular
+ * (separable) system is retried with a growing diagonal jitter.
+ */
 export function solveSymmetric(H: readonly (readonly number[])[], g: readonly number[]): number[] {
   const n = g.length;
   for (let jitter = 0; jitter <= 1e-3; jitter = jitter === 0 ? 1e-12 : jitter * 100) {
-    const L = Array.from({ length: n }, () => new Array<number>(n).fill(0));
-    let ok = true;
-    for (let i = 0; i < n && ok; i++) {
-      for (let j = 0; j <= i; j++) {
-        let s = H[i][j] + (i === j ? jitter : 0);
-        for (let k = 0; k < j; k++) s -= L[i][k] * L[j][k];
-        if (i === j) {
-          if (!(s > 0)) {
-            ok = false;
-            break;
-          }
-          L[i][i] = Math.sqrt(s);
-        } else L[i][j] = s / L[j][j];
-      }
-    }
-    if (!ok) continue;
-    const y = new Array<number>(n);
-    for (let i = 0; i < n; i++) {
-      let s = g[i];
-      for (let k = 0; k < i; k++) s -= L[i][k] * y[k];
-      y[i] = s / L[i][i];
-    }
-    const x = new Array<number>(n);
-    for (let i = n - 1; i >= 0; i--) {
-      let s = y[i];
-      for (let k = i + 1; k < n; k++) s -= L[k][i] * x[k];
-      x[i] = s / L[i][i];
-    }
-    return x;
+    const M = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) M[i * n + j] = H[i][j] + (i === j ? jitter : 0);
+    const x = choleskySolve(M, g, n);
+    if (x) return Array.from(x);
   }
   throw invalidOption('H', 'a positive definite matrix', 'a singular one');
 }
