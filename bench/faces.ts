@@ -2,7 +2,7 @@
  * Face verification benchmark: calibrates the compareFaces threshold on the deepface unit-test
  * set (62 photos, 13 identities) and reports same/different ROC AUC and accuracy.
  *
- *   node --import tsx bench/faces.ts [--data /work/shared/data/faces/deepface] [--out bench/results] [--publish]
+ *   node --import tsx bench/faces.ts [--data ../shared/data/faces/deepface] [--out bench/results] [--publish]
  *
  * Pairs: face-recognition-pivot.csv (280 pairs, 140 same / 140 different) is the calibration
  * set; master.csv (299 pairs, largely the same photos) is reported at the chosen threshold.
@@ -13,7 +13,6 @@
  * AUC on the same pairs is printed as a reference point.
  */
 import { readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -23,17 +22,12 @@ import { compareFaces, detectFaces, FaceModels, SAME_FACE_THRESHOLD } from '../s
 import { accuracyAt, bestThreshold, rocAuc, rocCurve } from '../src/face/metrics.js';
 import { mulberry32 } from '../src/core/random.js';
 import { writeFileAtomic } from '../src/core/fs.js';
-import { commandLine, line, machineInfo, round, svgDoc, table, text, timestamp, writeJsonPair, writeSvgPng } from './lib/common.js';
+import { commandLine, line, machineInfo, round, svgDoc, table, text, timestamp, writeJsonPair, writeSvgPng, sharedData } from './lib/common.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-/** ../shared/data from the main checkout; a worktree under wt/ sits one level deeper. */
-function defaultData(rel: string): string {
-  const near = path.resolve(REPO, '../shared/data', rel);
-  return existsSync(near) ? near : path.resolve(REPO, '../../shared/data', rel);
-}
 const { values: args } = parseArgs({
   options: {
-    data: { type: 'string', default: defaultData('faces/deepface') },
+    data: { type: 'string', default: sharedData('faces/deepface') },
     out: { type: 'string', default: path.join(REPO, 'bench/results') },
     publish: { type: 'boolean', default: false },
   },

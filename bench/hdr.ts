@@ -41,7 +41,7 @@ import { createImage, decodeImage, type RawImage } from '../src/core/image/index
 import { writeFileAtomic } from '../src/core/fs.js';
 import { decodeRgbe, fuseExposures, mergeHdr, readBracket, toneMapReinhard, type MergeHdrResult } from '../src/restore/hdr/index.js';
 import { mulberry32 } from '../src/core/random.js';
-import { commandLine, hbarChart, loadavg, machineInfo, median, round, svgDoc, table, text, timestamp, writeJsonPair, writeSvgPng } from './lib/common.js';
+import { commandLine, hbarChart, loadavg, machineInfo, median, round, svgDoc, table, text, timestamp, writeJsonPair, writeSvgPng, sharedData } from './lib/common.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
@@ -55,7 +55,7 @@ const { values: args } = parseArgs({
     python: { type: 'string', default: '/usr/bin/python3' },
   },
 });
-const DATA = path.resolve(args.data ?? [path.resolve(REPO, '../shared/data/hdr'), '/work/shared/data/hdr'].find((d) => existsSync(d)) ?? path.resolve(REPO, '../shared/data/hdr'));
+const DATA = path.resolve(args.data ?? sharedData('hdr'));
 const REPEAT = Math.max(1, Number.parseInt(args.repeat!, 10) || 3);
 const OUT = path.resolve(args.out!);
 const MU = 5000;

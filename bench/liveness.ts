@@ -1,7 +1,7 @@
 /**
  * Liveness benchmark on SIMULATED presentation attacks built from a real face video.
  *
- *   node --import tsx bench/liveness.ts [--data /work/shared/data/faces/face_recognition/short_hamilton_clip.mp4]
+ *   node --import tsx bench/liveness.ts [--data ../shared/data/faces/face_recognition/short_hamilton_clip.mp4]
  *        [--window 42] [--variants 2] [--out bench/results] [--publish] [--write-head]
  *
  * There is no public spoof video set on this machine. From the one real face clip
@@ -25,7 +25,6 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { deserialize, serialize } from 'node:v8';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -38,17 +37,12 @@ import {
   checkLivenessFile, computeCues, CUES, fitHead, fuse, readVideoFrames, trackFace, type Cue, type FrameObservation, type LivenessHead,
 } from '../src/face/liveness/index.js';
 import { pad } from '../src/face/metrics.js';
-import { commandLine, hbarChart, machineInfo, round, svgDoc, table, timestamp, writeJsonPair, writeSvgPng } from './lib/common.js';
+import { commandLine, hbarChart, machineInfo, round, svgDoc, table, timestamp, writeJsonPair, writeSvgPng, sharedData } from './lib/common.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-/** ../shared/data from the main checkout; a worktree under wt/ sits one level deeper. */
-function defaultData(rel: string): string {
-  const near = path.resolve(REPO, '../shared/data', rel);
-  return existsSync(near) ? near : path.resolve(REPO, '../../shared/data', rel);
-}
 const { values: args } = parseArgs({
   options: {
-    data: { type: 'string', default: defaultData('faces/face_recognition/short_hamilton_clip.mp4') },
+    data: { type: 'string', default: sharedData('faces/face_recognition/short_hamilton_clip.mp4') },
     window: { type: 'string', default: '42' },
     variants: { type: 'string', default: '2' },
     out: { type: 'string', default: path.join(REPO, 'bench/results') },

@@ -15,6 +15,12 @@ import { writeFileAtomic } from '../../src/core/fs.js';
 
 const require = createRequire(import.meta.url);
 
+/** The repository root (bench/lib/ -> ../..). */
+export const REPO_ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+
+/** A path under ../shared/data (beside the repository), the default data of every benchmark. */
+export const sharedData = (rel = ''): string => path.resolve(REPO_ROOT, '../shared/data', rel);
+
 /** Version of an installed package (walks node's lookup paths; "exports" maps may hide package.json). */
 export function installedVersion(pkg: string): string {
   for (const base of require.resolve.paths(pkg) ?? []) {
