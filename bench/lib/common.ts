@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import sharp from 'sharp';
 
@@ -16,7 +17,7 @@ import { writeFileAtomic } from '../../src/core/fs.js';
 const require = createRequire(import.meta.url);
 
 /** The repository root (bench/lib/ -> ../..). */
-export const REPO_ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** A path under ../shared/data (beside the repository), the default data of every benchmark. */
 export const sharedData = (rel = ''): string => path.resolve(REPO_ROOT, '../shared/data', rel);
