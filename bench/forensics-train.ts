@@ -19,7 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { decodeImage, resampleRegion, resizeArea, type RawImage } from '../src/core/image/index.js';
+import { decodeImage, resampleRegion, resizeArea, toRgb, type RawImage } from '../src/core/image/index.js';
 import { decodeVideo, yuvToRgb } from '../src/video/codec.js';
 import { mulberry32 } from '../src/core/random.js';
 import { detectFaces, FaceModels, type Face } from '../src/face/index.js';
@@ -55,9 +55,6 @@ interface Source {
   split?: 'train';
   load: () => Promise<RawImage>;
 }
-
-const toRgb = (img: RawImage): RawImage =>
-  img.channels === 3 ? img : { ...img, channels: 3, data: Float32Array.from({ length: img.width * img.height * 3 }, (_, k) => img.data[Math.floor(k / 3)]) };
 
 /**
  * Every 6th frame of the first half of the face clip: the only compressed-video faces in the

@@ -22,7 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { decodeImage, resampleRegion, type RawImage } from '../src/core/image/index.js';
+import { decodeImage, resampleRegion, toRgb, type RawImage } from '../src/core/image/index.js';
 import { mulberry32 } from '../src/core/random.js';
 import { detectFaces, FaceModels } from '../src/face/index.js';
 import { analyzeMedia } from '../src/trust/forensics/analyze.js';
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
     let made = 0;
     for (const [i, p] of photos.entries()) {
       const img = (await decodeImage(p.file)).image;
-      const rgb = img.channels === 3 ? img : { ...img, channels: 3 as const, data: Float32Array.from({ length: img.width * img.height * 3 }, (_, k) => img.data[Math.floor(k / 3)]) };
+      const rgb = toRgb(img);
       const faces = await detectFaces(faceModels, rgb, { mesh: true, minScore: 0.6 });
       const face = faces.find((f) => f.landmarks && f.quality >= 0.4);
       if (!face) continue;

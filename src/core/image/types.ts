@@ -24,3 +24,12 @@ export function createImage(width: number, height: number, channels: 1 | 3 = 3, 
   }
   return { width, height, channels, data: data ?? new Float32Array(length) };
 }
+
+/** The picture as RGB: a grey picture's value copied to all three channels; RGB returned as is. */
+export function toRgb(img: RawImage): RawImage {
+  if (img.channels === 3) return img;
+  const n = img.width * img.height;
+  const data = new Float32Array(n * 3);
+  for (let i = 0; i < n; i++) data[i * 3] = data[i * 3 + 1] = data[i * 3 + 2] = img.data[i];
+  return { width: img.width, height: img.height, channels: 3, data };
+}

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { ClearsightError, ERROR_CODES } from '../../core/errors.js';
 import { resampleRegion } from '../../core/image/geometry.js';
-import type { RawImage } from '../../core/image/types.js';
+import { toRgb, type RawImage } from '../../core/image/types.js';
 import { convexHull, ellipseMask, polygonMask, type Point } from '../../core/shapes.js';
 import type { Face } from '../../face/index.js';
 import { calibrateScore, type Calibrator } from './calibration.js';
@@ -58,7 +58,7 @@ export interface FaceCrop {
 
 /** Axis-aligned square crop around the face, resampled to FEATURE_CROP, with its face mask. */
 export function faceCrop(img: RawImage, face: Pick<Face, 'box' | 'landmarks' | 'region'>): FaceCrop {
-  const rgb = img.channels === 3 ? img : { ...img, channels: 3 as const, data: Float32Array.from({ length: img.width * img.height * 3 }, (_, i) => img.data[Math.floor(i / 3)]) };
+  const rgb = toRgb(img);
   const size = face.region.size * CROP_CONTEXT;
   const x = face.region.cx - size / 2;
   const y = face.region.cy - size / 2;
