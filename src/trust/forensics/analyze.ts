@@ -17,7 +17,7 @@ import { decodeImage, sniffFormat, type RawImage } from '../../core/image/index.
 import { report, throwIfAborted, type TaskControl } from '../../core/progress.js';
 import { mulberry32 } from '../../core/random.js';
 import { detectFaces, type Face, type FaceModels } from '../../face/index.js';
-import { decodeVideo, probeVideo, yuvToRgb } from '../../video/codec.js';
+import { decodeVideo, probeVideo, yuvToRgb, type DecodedFrame } from '../../video/codec.js';
 import { largestFaceIdentity, verifyWatermark, type WatermarkSecret } from '../watermark/index.js';
 import { scoreFace, type FaceCrop, type ForensicModel } from './detector.js';
 import { clopperPearson, quantileSorted, type Interval } from './stats.js';
@@ -157,7 +157,8 @@ export async function analyzeMedia(
     const expected = info.frameCount > 0 ? info.frameCount : Math.max(1, Math.round(info.fps * info.durationSeconds));
     const wanted = new Set(evenlySpaced(expected, maxFrames));
     let seen = 0;
-    let last: { img: RawImage; index: number; time: number } | null = null;
+    // The last frame not analysed, kept as decoded (YUV): converted only if it is needed below.
+    let last: DecodedFrame | null = null;
     for await (const f of decodeVideo(file, { motionVectors: false, signal: opts.signal })) {
       seen++;
       if (wanted.has(f.index)) {
@@ -165,10 +166,10 @@ export async function analyzeMedia(
         await analyseFrame(yuvToRgb(f), f.index, Number.isFinite(f.time) ? f.time : f.index / (info.fps || 25));
         report(opts, 'forensics: frames', frames.length, wanted.size);
         last = null;
-      } else last = { img: yuvToRgb(f), index: f.index, time: f.time };
+      } else last = f;
     }
     // Containers that overstate the frame count leave wanted frames undecoded: use the last one.
-    if (frames.length < Math.min(maxFrames, seen) && last) await analyseFrame(last.img, last.index, last.time);
+    if (frames.length < Math.min(maxFrames, seen) && last) await analyseFrame(yuvToRgb(last), last.index, last.time);
     input.frameCount = seen;
     if (seen < VIDEO_MIN_FRAMES) {
       return { result: finish('too-short', `The clip has ${seen} decodable frame(s); at least ${VIDEO_MIN_FRAMES} are needed for a video analysis. Submit a longer clip or a still image.`), evidence };
