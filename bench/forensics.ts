@@ -25,8 +25,8 @@ import sharp from 'sharp';
 import { decodeImage, resampleRegion, toRgb, type RawImage } from '../src/core/image/index.js';
 import { mulberry32 } from '../src/core/random.js';
 import { detectFaces, FaceModels } from '../src/face/index.js';
-import { analyzeMedia } from '../src/trust/forensics/analyze.js';
-import { loadForensicModel, scoreFace } from '../src/trust/forensics/detector.js';
+import { analyzeMedia, mediaScorer } from '../src/trust/forensics/analyze.js';
+import { loadForensicModel } from '../src/trust/forensics/detector.js';
 import { selfBlendFace } from '../src/trust/forensics/selfBlend.js';
 import { clopperPearson } from '../src/trust/forensics/stats.js';
 import { readManifest, runStudy } from '../src/trust/forensics/study.js';
@@ -79,12 +79,7 @@ async function main(): Promise<void> {
     const t0 = now();
     const study = await runStudy(
       items,
-      async (item) => {
-        const { image } = await decodeImage(item.path);
-        const faces = (await detectFaces(faceModels, image, { mesh: true })).filter((f) => f.quality >= 0.4);
-        if (faces.length === 0) throw new (await import('../src/core/errors.js')).ClearsightError('E_NO_FACE', 'no face of quality >= 0.4');
-        return Math.max(...faces.map((f) => scoreFace(model, image, f).probability));
-      },
+      mediaScorer(faceModels, model),
       { seed: SEED, repeats: 10, repeatFraction: 0.5 },
     );
     const m = study.metrics;

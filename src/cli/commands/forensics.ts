@@ -16,10 +16,6 @@ import { Option, type Command } from 'commander';
 import {
   analyzeForensics,
   assertOutputWritable,
-  ClearsightError,
-  decodeImage,
-  detectFaces,
-  ERROR_CODES,
   FaceModels,
   faceModelDir,
   invalidOption,
@@ -166,12 +162,7 @@ export function addForensicsCommand(program: Command): Command {
       try {
         study = await runReliabilityStudy(
           items,
-          async (item) => {
-            const { image } = await decodeImage(item.path);
-            const faces = await detectFaces(faceModels, image, { mesh: true });
-            if (faces.length === 0) throw new ClearsightError(ERROR_CODES.NO_FACE, 'no face found');
-            return Math.max(...faces.map((f) => forensics.scoreFace(model, image, f).probability));
-          },
+          forensics.mediaScorer(faceModels, model),
           { fraction: opts.fraction, seed: opts.seed, repeats: opts.repeats, onProgress: (e) => reporter.onProgress(e) },
         );
       } finally {

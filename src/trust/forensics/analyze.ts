@@ -216,6 +216,19 @@ async function checkWatermark(image: RawImage, faceModels: FaceModels, key: Wate
   return { verdict: v.verdict, ...(v.source ? { source: v.source } : {}), ...(v.bitErrorRate !== null ? { bitErrorRate: v.bitErrorRate } : {}), confidence: v.confidence, detail };
 }
 
+/**
+ * A study scorer (see runStudy) that judges each file exactly as `analyzeMedia` does: same face
+ * size and quality gates, same frame sampling for videos. A file with no usable face throws
+ * E_NO_FACE with the analysis' own explanation, so the study lists it as unscorable.
+ */
+export function mediaScorer(faceModels: FaceModels, model: ForensicModel, opts: ForensicsOptions = {}): (item: { path: string }) => Promise<number> {
+  return async (item) => {
+    const { result } = await analyzeMedia(item.path, faceModels, model, opts);
+    if (result.probability === null) throw new ClearsightError(ERROR_CODES.NO_FACE, result.summary, { path: item.path, outcome: result.outcome });
+    return result.probability;
+  };
+}
+
 /** `count` indices spread evenly over 0..total-1 (all of them when total <= count). */
 export function evenlySpaced(total: number, count: number): number[] {
   if (total <= count) return Array.from({ length: total }, (_, i) => i);

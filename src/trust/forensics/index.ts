@@ -10,5 +10,5 @@ export { readManifest, stratifiedSample, runStudy, labelName, type ManifestItem,
 export { selfBlend, selfBlendFace, type SelfBlendResult } from './selfBlend.js';
 export { forensicFeatures, FEATURE_NAMES, FEATURE_CROP } from './features.js';
 export { loadForensicModel, faceCrop, scoreFace, scoreFeatures, DETECTOR_ID, DEFAULT_MODEL_URL, type ForensicModel, type FaceCrop, type FaceScore } from './detector.js';
-export { analyzeMedia, evenlySpaced, reliabilityAt, type ForensicsOptions, type ForensicsResult, type ForensicsEvidence, type FrameFinding, type FaceFinding, type ForensicsOutcome, type WatermarkFinding } from './analyze.js';
+export { analyzeMedia, mediaScorer, evenlySpaced, reliabilityAt, type ForensicsOptions, type ForensicsResult, type ForensicsEvidence, type FrameFinding, type FaceFinding, type ForensicsOutcome, type WatermarkFinding } from './analyze.js';
 export { renderCaseReportPdf, writeCaseReportPdf, overlayMask, type CaseReport, type ProvenanceRecord } from './report.js';
