@@ -384,6 +384,13 @@ const livenessTask: TaskDefinition<typeof livenessOptions> = {
   },
 };
 
+/** The largest face's identity, on face models the worker keeps across jobs (embedding net only). */
+async function largestFace(ctx: TaskContext) {
+  const { largestFaceIdentity } = await import('../trust/watermark/index.js');
+  const { FaceModels } = await import('../face/index.js');
+  return largestFaceIdentity(await cached(ctx, 'face-models-embed', () => FaceModels.load({ mesh: false, embed: true })));
+}
+
 // The secret travels in a form field: fine on loopback or behind TLS; never logged or stored.
 const secret = () => z.string().min(1, 'a non-empty secret').max(1024).describe('watermark secret');
 
@@ -399,10 +406,9 @@ const watermarkEmbedTask: TaskDefinition<typeof watermarkEmbedOptions> = {
   input: 'image',
   options: watermarkEmbedOptions,
   async run(inputs, opts, ctx) {
-    const { embedWatermark, largestFaceIdentity } = await import('../trust/watermark/index.js');
-    const { FaceModels } = await import('../face/index.js');
+    const { embedWatermark } = await import('../trust/watermark/index.js');
     const { image } = await decodeInput(inputs[0], ctx);
-    const identity = opts.identity === 'auto' ? largestFaceIdentity(await cached(ctx, 'face-models-embed', () => FaceModels.load({ mesh: false, embed: true }))) : null;
+    const identity = opts.identity === 'auto' ? await largestFace(ctx) : null;
     const r = await embedWatermark(image, { key: opts.key, source: opts.source, identity, ...control(ctx) });
     const { image: _marked, ...summary } = r;
     return { files: [outputFile(await png(r.image))], result: { ...summary } as Record<string, unknown> };
@@ -420,10 +426,9 @@ const watermarkVerifyTask: TaskDefinition<typeof watermarkVerifyOptions> = {
   input: 'image',
   options: watermarkVerifyOptions,
   async run(inputs, opts, ctx) {
-    const { verifyWatermark, largestFaceIdentity } = await import('../trust/watermark/index.js');
-    const { FaceModels } = await import('../face/index.js');
+    const { verifyWatermark } = await import('../trust/watermark/index.js');
     const { image } = await decodeInput(inputs[0], ctx);
-    const identity = opts.identity === 'auto' ? largestFaceIdentity(await cached(ctx, 'face-models-embed', () => FaceModels.load({ mesh: false, embed: true }))) : undefined;
+    const identity = opts.identity === 'auto' ? await largestFace(ctx) : undefined;
     const r = await verifyWatermark(image, { key: opts.key, ...(identity ? { identity } : {}), ...control(ctx) });
     return { files: [], result: { ...r } as unknown as Record<string, unknown> };
   },
