@@ -12,8 +12,8 @@ import { isClearsightError } from '../src/core/errors.js';
 import type { RawImage } from '../src/core/image/types.js';
 import { mulberry32 } from '../src/core/random.js';
 import {
-  bandPass, calibrateLiveness, CUES, decideLiveness, DEFAULT_LIVENESS_HEAD, dft2, fitHead, fitSimilarity, fourierDomainAdaptation, fuse, magnify,
-  pool, posPulse, pulseFromSignal, readVideoFrames, softmax, type CueMatrix, type LivenessAnalysis,
+  alternation, bandPass, calibrateLiveness, CUES, decideLiveness, DEFAULT_LIVENESS_HEAD, dft2, fitHead, fitSimilarity, fourierDomainAdaptation, fuse, magnify,
+  parseHead, pool, posPulse, pulseFromSignal, readVideoFrames, softmax, type CueMatrix, type LivenessAnalysis,
 } from '../src/face/liveness/index.js';
 import { pad, rocAuc, bestThreshold } from '../src/face/metrics.js';
 
@@ -117,9 +117,69 @@ describe('attention fusion', () => {
     assert.throws(() => fitHead([{ values: v, live: true }, { values: v, live: true }]), (e: unknown) => isClearsightError(e));
     assert.throws(() => calibrateLiveness([{ live: true } as never, { live: false } as never]), (e: unknown) => isClearsightError(e));
   });
-  it('shipped head covers every cue', () => {
+  it('per-attack experts catch what one head over all attacks trades away', () => {
+    // prints: no motion; replays: live motion but a screen cue; bona fide: motion, no screen cue
+    const kM = CUES.indexOf('microMotion'), kS = CUES.indexOf('stutter');
+    const clip = (motion: number, screen: number): number[][] => Array.from({ length: 30 }, () => CUES.map((_, j) => (j === kM ? motion + 0.05 * gauss() : j === kS ? screen + 0.05 * gauss() : 0.1 * gauss())));
+    const make = (kind: 'live' | 'print' | 'replay') => (kind === 'live' ? clip(1, 0) : kind === 'print' ? clip(0, 0) : clip(1, 1));
+    // prints dominate the attack clips, as when a site records more of one attack
+    const kinds = [...Array(8).fill('live'), ...Array(12).fill('print'), ...Array(3).fill('replay')] as Array<'live' | 'print' | 'replay'>;
+    const clips = kinds.map((k) => ({ values: make(k), live: k === 'live', ...(k === 'live' ? {} : { attack: k }) }));
+    const typed = fitHead(clips, { l2: 1 });
+    assert.deepEqual(typed.experts.map((e) => e.attack).sort(), ['print', 'replay']);
+    const replay = fuse(make('replay'), typed), live = fuse(make('live'), typed), print = fuse(make('print'), typed);
+    assert.ok(replay.score < 0.5 && print.score < 0.5 && live.score > 0.5, `replay ${replay.score} print ${print.score} live ${live.score}`);
+    assert.equal(replay.decidedBy, 'replay');
+    assert.equal(print.decidedBy, 'print');
+    assert.ok(replay.cues.stutter!.contribution < 0, 'the screen cue argues against the replay');
+    // the same clips without attack labels: one head, and the rare replay gets through
+    const single = fitHead(clips.map(({ values, live }) => ({ values, live })), { l2: 1 });
+    assert.deepEqual(single.experts.map((e) => e.attack), ['spoof']);
+    assert.ok(fuse(make('replay'), single).score > replay.score);
+    // calibration: an unlabelled replay joins the prior's replay expert
+    const analysis = (values: number[][]) => ({ cues: { values, fps: 30, pulse: { bpm: 0, snr: 0, bandEnergyRatio: 0 } } as CueMatrix });
+    const cal = calibrateLiveness([make('live'), make('live'), make('replay'), make('replay')].map((v, i) => ({ analysis: analysis(v), live: i < 2 })), { prior: typed });
+    assert.deepEqual(cal.experts.map((e) => e.attack).sort(), ['print', 'replay']);
+    assert.match(cal.source, /calibrated on 4 site clips/);
+    assert.ok(fuse(make('replay'), cal).score < 0.5 && fuse(make('live'), cal).score > 0.5);
+  });
+  it('parseHead accepts heads of both shapes and names what is wrong', () => {
+    const h = parseHead(JSON.parse(JSON.stringify(DEFAULT_LIVENESS_HEAD)));
+    assert.deepEqual(h, DEFAULT_LIVENESS_HEAD);
+    const legacy = { cues: ['blink'], mean: [0], std: [1], weights: [2], bias: -1, temperature: 1, thresholds: { live: 0.6, spoof: 0.4 }, source: 'old' };
+    assert.deepEqual(parseHead(legacy).experts, [{ attack: 'spoof', weights: [2], bias: -1 }]);
+    const bad = (x: unknown, what: RegExp) => assert.throws(() => parseHead(x), (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION' && what.test(e.message));
+    bad({ ...legacy, cues: ['smile'] }, /head\.cues/);
+    bad({ ...legacy, weights: [1, 2] }, /head\.experts\[0\]/);
+    bad({ ...legacy, std: 'x' }, /head\.std/);
+    bad({ ...legacy, thresholds: { live: 0.2, spoof: 0.8 } }, /head\.thresholds/);
+    bad(null, /head/);
+  });
+  it('shipped head covers every cue in every expert', () => {
     assert.deepEqual(DEFAULT_LIVENESS_HEAD.cues, [...CUES]);
-    assert.equal(DEFAULT_LIVENESS_HEAD.weights.length, CUES.length);
+    assert.ok(DEFAULT_LIVENESS_HEAD.experts.length >= 1);
+    for (const e of DEFAULT_LIVENESS_HEAD.experts) assert.equal(e.weights.length, CUES.length, e.attack);
+  });
+});
+
+describe('frame-rate stutter (alternation of frame differences)', () => {
+  const obs = (d: number[]) => d.map((structDiff, i) => ({ found: true, cut: false, structDiff: i === 0 ? 0 : structDiff }));
+  const mid = (a: number[]) => a.slice(8, -8);
+  it('is ~1 when every frame is shown twice, ~0 for steady motion and for 3:2 pulldown', () => {
+    const n = 40;
+    const doubled = alternation(obs(Array.from({ length: n }, (_, i) => (i % 2 ? 0.0005 : 0.02))));
+    const steady = alternation(obs(Array.from({ length: n }, () => 0.01 + 0.002 * rand())));
+    const pulldown = alternation(obs(Array.from({ length: n }, (_, i) => (i % 5 === 4 ? 0.0005 : 0.015))));
+    assert.ok(Math.min(...mid(doubled)) > 0.9, `doubled ${Math.min(...mid(doubled))}`);
+    assert.ok(Math.max(...mid(steady)) < 0.15, `steady ${Math.max(...mid(steady))}`);
+    assert.ok(Math.max(...mid(pulldown)) < 0.15, `pulldown ${Math.max(...mid(pulldown))}`);
+  });
+  it('does not reach across a lost face or a cut', () => {
+    const o = obs(Array.from({ length: 20 }, (_, i) => (i % 2 ? 0.0005 : 0.02)));
+    o[10] = { found: false, cut: false, structDiff: 0 };
+    const a = alternation(o);
+    assert.ok(Number.isNaN(a[10]!));
+    assert.ok(a[9]! > 0.9 && a[11]! > 0.9);
   });
 });
 

@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import {
   analyseLiveness, assertOutputWritable, calibrateLiveness, ClearsightError, decideLiveness, decodeImage, detectFaces, ERROR_CODES, FaceModels,
-  invalidOption, readVideoFrames, writeFileAtomic, type LivenessHead, type LivenessVerdict,
+  invalidOption, parseHead, readVideoFrames, writeFileAtomic, type LivenessHead, type LivenessVerdict,
 } from '../lib.js';
 import { createReporter, progressMode } from '../progress.js';
 import { untilAborted, watchInterrupts } from '../interrupt.js';
@@ -25,16 +25,17 @@ function secondsParser(value: string): number {
 }
 
 async function readHead(file: string): Promise<LivenessHead> {
-  let head: LivenessHead;
+  let raw: unknown;
   try {
-    head = JSON.parse(await readFile(file, 'utf8')) as LivenessHead;
+    raw = JSON.parse(await readFile(file, 'utf8'));
   } catch (err) {
     throw new ClearsightError(ERROR_CODES.INPUT_UNREADABLE, `cannot read the liveness head "${file}": ${(err as Error).message}`, { path: file }, { cause: err });
   }
-  if (!head || !Array.isArray(head.cues) || !Array.isArray(head.weights) || head.weights.length !== head.cues.length || typeof head.bias !== 'number') {
-    throw new ClearsightError(ERROR_CODES.INPUT_CORRUPT, `"${file}" is not a liveness head (from clearsight liveness-calibrate)`, { path: file });
+  try {
+    return parseHead(raw);
+  } catch (err) {
+    throw new ClearsightError(ERROR_CODES.INPUT_CORRUPT, `"${file}" is not a liveness head (from clearsight liveness-calibrate): ${(err as Error).message}`, { path: file }, { cause: err });
   }
-  return head;
 }
 
 export function addLivenessCommand(program: Command): Command {

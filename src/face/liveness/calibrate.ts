@@ -1,7 +1,8 @@
 /**
  * Adapting the liveness decision to a new site: a handful of labelled live/spoof clips from the
- * target camera re-estimate the cue normalisation and refit the logistic head, with the
+ * target camera re-estimate the cue normalisation and refit the attack experts, with the
  * shipped head as the prior (L2 pulls the weights toward it, so 4-10 clips do not overfit).
+ * An attack clip without a stated family joins the prior expert that finds it least live.
  */
 import { invalidOption } from '../../core/errors.js';
 import type { LivenessAnalysis } from './index.js';
@@ -11,6 +12,8 @@ import { DEFAULT_LIVENESS_HEAD } from './defaultHead.js';
 export interface CalibrationClip {
   analysis: Pick<LivenessAnalysis, 'cues'>;
   live: boolean;
+  /** The attack family of a spoof clip ("print", "replay", "cutEye", ...), when known. */
+  attack?: string;
 }
 
 export interface CalibrateOptions {
@@ -28,7 +31,7 @@ export function calibrateLiveness(clips: readonly CalibrationClip[], opts: Calib
   const l2 = opts.l2 ?? 0.2;
   if (typeof l2 !== 'number' || !(l2 >= 0)) throw invalidOption('l2', 'a number >= 0', opts.l2);
   const prior = opts.prior ?? DEFAULT_LIVENESS_HEAD;
-  return fitHead(clips.map((c) => ({ values: c.analysis.cues.values, live: c.live })), {
+  return fitHead(clips.map((c) => ({ values: c.analysis.cues.values, live: c.live, ...(c.live || !c.attack ? {} : { attack: c.attack }) })), {
     prior,
     l2,
     source: `calibrated on ${clips.length} site clips (${clips.filter((c) => c.live).length} live) from prior "${prior.source}"`,

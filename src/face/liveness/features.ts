@@ -20,7 +20,7 @@ export const CUES = [
   'texture', // fine-to-coarse texture ratio (print grain, screen moire)
   'moire', // spectral peak-to-median ratio of the face's high frequencies (screen/halftone patterns)
   'banding', // smoothed change of the frame's row log-luminance profile (rolling refresh bands)
-  'stutter', // zig-zag of the frame differences (duplicated frames: a lower-frame-rate replay)
+  'stutter', // alternation of the frame differences (duplicated frames: a half-frame-rate replay)
 ] as const;
 export type Cue = (typeof CUES)[number];
 
@@ -102,8 +102,7 @@ export function computeCues(obs: readonly FrameObservation[], fps: number): CueM
   const refLips = ref && refPart(RIGID.length, LIPS.length);
   const refEyes = ref && refPart(RIGID.length + LIPS.length, RIGHT_EYE_RING.length + LEFT_EYE_RING.length);
 
-  const diffsAll = obs.slice(1).map((o) => o.frameDiff);
-  const meanDiff = diffsAll.reduce((a, b) => a + b, 0) / Math.max(1, diffsAll.length);
+  const stutter = alternation(obs);
   let prevPose: { yaw: number; pitch: number } | undefined;
   let prevRows: Float32Array | undefined;
   let vi = 0;
@@ -137,12 +136,7 @@ export function computeCues(obs: readonly FrameObservation[], fps: number): CueM
       v[col('banding')] = Math.sqrt(sm.reduce((s, x) => s + (x - mean) ** 2, 0) / sm.length);
     } else v[col('banding')] = 0;
     prevRows = rows;
-    // zig-zag of the frame-difference sequence: duplicated frames (a 15 fps replay on a 30 fps
-    // camera) make the difference alternate small/large on every frame; normalised by the clip's
-    // mean difference so slow and fast motion compare
-    const d0 = obs[t - 1]?.frameDiff, d1 = o.frameDiff, d2 = obs[t + 1]?.frameDiff;
-    const nearCut = o.cut || obs[t - 1]?.cut || obs[t + 1]?.cut; // a shot cut is one huge difference, not a stutter
-    v[col('stutter')] = !nearCut && t > 1 && d0 !== undefined && d2 !== undefined && meanDiff > 1e-6 ? Math.max(0, -(d1 - d0) * (d2 - d1)) / (meanDiff * meanDiff) : 0;
+    v[col('stutter')] = stutter[t]!;
     vi++;
   }
 
@@ -159,6 +153,37 @@ export function computeCues(obs: readonly FrameObservation[], fps: number): CueM
     for (const t of run) values[t]![col('pulse')] = pulse.snr;
   }
   return { values, pulse, fps };
+}
+
+/** Differences in the window around each frame for the alternation measure (even: a steady sequence sums to 0). */
+const ALTERNATION_WINDOW = 10;
+
+/**
+ * Per frame, how strongly the structure differences alternate small/large/small/... around it:
+ * |sum (-1)^k d_k| / sum d_k over ALTERNATION_WINDOW differences, in [0, 1]. A 15 fps replay
+ * filmed at 30 fps repeats every frame (d = 0, D, 0, D: ~1); live motion gives ~0.1-0.3; 3:2
+ * pulldown (one repeat in five) cancels out over an even window. Windows crossing a shot cut or a
+ * lost face are shortened to the frames on this side of it.
+ */
+export function alternation(obs: readonly Pick<FrameObservation, 'found' | 'cut' | 'structDiff'>[]): number[] {
+  const T = obs.length;
+  const out = new Array<number>(T).fill(NaN);
+  const half = ALTERNATION_WINDOW / 2;
+  for (let t = 0; t < T; t++) {
+    if (!obs[t]!.found) continue;
+    // d_k compares frame k with k-1; walk out from t while both frames are in the same run
+    const usable = (k: number) => k >= 1 && k < T && obs[k]!.found && obs[k - 1]!.found && !obs[k]!.cut;
+    const ks: number[] = [];
+    for (let k = t; k > t - half && usable(k); k--) ks.push(k);
+    for (let k = t + 1; k <= t + half && usable(k); k++) ks.push(k);
+    let signed = 0, total = 0;
+    for (const k of ks) {
+      signed += (k % 2 ? -1 : 1) * obs[k]!.structDiff;
+      total += obs[k]!.structDiff;
+    }
+    out[t] = total > 1e-9 ? Math.abs(signed) / total : 0;
+  }
+  return out;
 }
 
 function skinMean(p: { width: number; height: number; data: Float32Array }): [number, number, number] {

@@ -1,19 +1,32 @@
 /**
  * Temporal fusion of the per-frame cues: standardise each cue, weight frames by attention
  * (a softmax over each frame's cue salience = sum of |weight x standardised cue|), pool, and
- * score with a logistic head. The attention weights say which frames decided; the per-cue
+ * score with logistic heads. The attention weights say which frames decided; the per-cue
  * contributions (weight x pooled value) say which cues did.
+ *
+ * A head holds one logistic "expert" per attack family, each fitted on bona fide clips against
+ * that family alone, and a clip is live only if every expert says so (the score is the lowest
+ * expert score). One linear model over all attacks cannot express "moves like a live face AND
+ * shows no screen": a replay moves exactly like the live person, so the motion cues that expose
+ * a print argue for the replay, and a single set of weights trades one attack against the other.
  */
 import { invalidOption } from '../../core/errors.js';
 import { CUES, type Cue } from './features.js';
+
+/** Logistic weights over the head's standardised cues, for one attack family. */
+export interface LivenessExpert {
+  /** The attack family it was fitted against ("print", "replay", ...; "spoof" when untyped). */
+  attack: string;
+  weights: number[];
+  bias: number;
+}
 
 export interface LivenessHead {
   /** Cue order of mean/std/weights (a subset of CUES; the CNN-only baseline uses two). */
   cues: Cue[];
   mean: number[];
   std: number[];
-  weights: number[];
-  bias: number;
+  experts: LivenessExpert[];
   /** Softmax temperature of the attention over frames. */
   temperature: number;
   /** score >= live -> "live"; score < spoof -> "spoof"; between -> "uncertain". */
@@ -23,10 +36,15 @@ export interface LivenessHead {
 }
 
 export interface FusionResult {
+  /** The lowest expert score: live only if no expert sees its attack. */
   score: number;
-  /** Attention weight of every frame (0 for frames without a face); sums to 1. */
+  /** The expert that gave that score. */
+  decidedBy: string;
+  /** Every expert's score. */
+  experts: Record<string, number>;
+  /** Attention weight of every frame under the deciding expert (0 for frames without a face); sums to 1. */
   attention: number[];
-  /** Standardised pooled value and its contribution (weight x value) to the logit, per cue. */
+  /** Standardised pooled value and its contribution (weight x value) to the deciding expert's logit, per cue. */
   cues: Record<string, { pooled: number; contribution: number }>;
   logit: number;
 }
@@ -74,30 +92,70 @@ export function pool(z: readonly number[][], weights: readonly number[], tempera
   return { pooled, attention };
 }
 
-export function fuse(values: readonly number[][], head: LivenessHead): FusionResult {
-  const z = standardise(values, head);
-  const { pooled, attention } = pool(z, head.weights, head.temperature);
-  let logit = head.bias;
+function scoreExpert(z: readonly number[][], head: LivenessHead, expert: LivenessExpert): Omit<FusionResult, 'decidedBy' | 'experts'> {
+  const { pooled, attention } = pool(z, expert.weights, head.temperature);
+  let logit = expert.bias;
   const cues: FusionResult['cues'] = {};
   head.cues.forEach((c, j) => {
-    const contribution = head.weights[j]! * pooled[j]!;
+    const contribution = expert.weights[j]! * pooled[j]!;
     logit += contribution;
     cues[c] = { pooled: pooled[j]!, contribution };
   });
   return { score: sigmoid(logit), attention, cues, logit };
 }
 
+export function fuse(values: readonly number[][], head: LivenessHead): FusionResult {
+  const z = standardise(values, head);
+  const experts: Record<string, number> = {};
+  let best: (Omit<FusionResult, 'decidedBy' | 'experts'> & { attack: string }) | undefined;
+  for (const e of head.experts) {
+    const r = scoreExpert(z, head, e);
+    experts[e.attack] = r.score;
+    if (!best || r.score < best.score) best = { ...r, attack: e.attack };
+  }
+  const { attack, ...rest } = best!;
+  return { ...rest, decidedBy: attack, experts };
+}
+
+/**
+ * Checks a head read from JSON and returns it in the current shape. Heads written before the
+ * per-attack experts (top-level `weights` and `bias`) become a single "spoof" expert.
+ * Throws E_INVALID_OPTION naming the first problem.
+ */
+export function parseHead(raw: unknown): LivenessHead {
+  const h = raw as Partial<LivenessHead> & { weights?: unknown; bias?: unknown };
+  const bad = (what: string, got: unknown) => invalidOption(`head.${what}`, 'a liveness head from clearsight liveness-calibrate', got);
+  if (!h || typeof h !== 'object') throw bad('', typeof raw);
+  if (!Array.isArray(h.cues) || h.cues.length === 0 || h.cues.some((c) => !CUES.includes(c))) throw bad('cues', h.cues);
+  const J = h.cues.length;
+  const numbers = (v: unknown, n: number) => Array.isArray(v) && v.length === n && v.every((x) => typeof x === 'number' && Number.isFinite(x));
+  if (!numbers(h.mean, J)) throw bad('mean', h.mean);
+  if (!numbers(h.std, J)) throw bad('std', h.std);
+  const experts = h.experts ?? (h.weights !== undefined ? [{ attack: 'spoof', weights: h.weights as number[], bias: h.bias as number }] : undefined);
+  if (!Array.isArray(experts) || experts.length === 0) throw bad('experts', h.experts);
+  for (const [i, e] of experts.entries()) {
+    if (!e || typeof e.attack !== 'string' || !numbers(e.weights, J) || typeof e.bias !== 'number' || !Number.isFinite(e.bias)) throw bad(`experts[${i}]`, JSON.stringify(e)?.slice(0, 80));
+  }
+  const temperature = h.temperature ?? 1;
+  if (!(typeof temperature === 'number' && temperature > 0)) throw bad('temperature', h.temperature);
+  const t = h.thresholds ?? { live: 0.6, spoof: 0.4 };
+  if (!(typeof t.live === 'number' && typeof t.spoof === 'number' && t.spoof >= 0 && t.spoof <= t.live && t.live <= 1)) throw bad('thresholds', JSON.stringify(h.thresholds));
+  return { cues: [...h.cues], mean: [...h.mean!], std: [...h.std!], experts: experts.map((e) => ({ attack: e.attack, weights: [...e.weights], bias: e.bias })), temperature, thresholds: { live: t.live, spoof: t.spoof }, source: typeof h.source === 'string' ? h.source : 'unnamed head' };
+}
+
 export interface TrainingClip {
   values: number[][];
   /** true = bona fide (live). */
   live: boolean;
+  /** For attack clips: the attack family ("print", "replay", ...). Untyped attacks form one family, "spoof". */
+  attack?: string;
 }
 
 export interface FitOptions {
   cues?: readonly Cue[];
-  /** L2 strength (pulls weights toward `prior` weights, or 0). Default 0.05. */
+  /** L2 strength (pulls weights toward the prior expert's weights, or 0). Default 0.05. */
   l2?: number;
-  /** A head whose weights act as the prior (adaptation from a few clips). */
+  /** A head whose experts act as the prior (adaptation from a few clips; see fitHead). */
   prior?: LivenessHead;
   temperature?: number;
   /** Keep the prior's normalisation instead of re-estimating it from the clips. */
@@ -106,9 +164,14 @@ export interface FitOptions {
 }
 
 /**
- * Fits the head: per-cue mean/std over all frames of all clips, then logistic regression on
- * the pooled features, re-pooling with the new weights between rounds (the attention depends
- * on the weights). Classes are weighted to count equally.
+ * Fits the head: per-cue mean/std over all frames of all clips, then one expert per attack
+ * family: logistic regression of that family's clips against all bona fide clips on the pooled
+ * features, re-pooling with the new weights between rounds (the attention depends on the
+ * weights). Classes are weighted to count equally.
+ *
+ * With a prior head, untyped attack clips are assigned to the prior expert that scores them
+ * lowest (the attack they most resemble); an expert left without attack clips keeps its prior
+ * weights and bias.
  */
 export function fitHead(clips: readonly TrainingClip[], opts: FitOptions = {}): LivenessHead {
   if (!Array.isArray(clips) || clips.length < 2) throw invalidOption('clips', 'at least 2 labelled clips', Array.isArray(clips) ? `${clips.length}` : clips);
@@ -130,16 +193,38 @@ export function fitHead(clips: readonly TrainingClip[], opts: FitOptions = {}): 
       return Math.sqrt(avg(v.map((x) => (x - mean[j]!) ** 2))) || 1;
     });
   }
-  const priorW = opts.prior ? cues.map((c) => { const i = opts.prior!.cues.indexOf(c); return i >= 0 ? opts.prior!.weights[i]! : 0; }) : cues.map(() => 0);
-  let w = [...priorW];
-  let b = opts.prior?.bias ?? 0;
   const zs = clips.map((c) => standardise(c.values, { cues, mean, std }));
-  const cw = clips.map((c) => (c.live ? clips.length / (2 * nLive) : clips.length / (2 * (clips.length - nLive))));
-  for (let round = 0; round < 4; round++) {
-    const X = zs.map((z) => pool(z, round === 0 && !opts.prior ? cues.map(() => 1) : w, temperature).pooled);
-    ({ w, b } = newtonLogistic(X, clips.map((c) => c.live), cw, w, b, priorW, l2));
+  const bona = clips.map((c, i) => (c.live ? i : -1)).filter((i) => i >= 0);
+  // attack family of every attack clip
+  const family = clips.map((c) => {
+    if (c.live) return '';
+    if (c.attack) return c.attack;
+    if (!opts.prior) return 'spoof';
+    return fuse(c.values, opts.prior).decidedBy;
+  });
+  const families = [...new Set(family.filter((f) => f !== ''))];
+  const priorExpert = (attack: string): LivenessExpert | undefined => opts.prior?.experts.find((e) => e.attack === attack);
+  const priorWeights = (e: LivenessExpert | undefined) => cues.map((c) => { const i = opts.prior?.cues.indexOf(c) ?? -1; return e && i >= 0 ? e.weights[i]! : 0; });
+  const experts: LivenessExpert[] = families.map((attack) => {
+    const members = [...bona, ...family.map((f, i) => (f === attack ? i : -1)).filter((i) => i >= 0)];
+    const pe = priorExpert(attack);
+    const priorW = priorWeights(pe);
+    let w = [...priorW];
+    let b = pe?.bias ?? 0;
+    const nA = members.length - bona.length;
+    const cw = members.map((i) => (clips[i]!.live ? members.length / (2 * bona.length) : members.length / (2 * nA)));
+    for (let round = 0; round < 4; round++) {
+      const X = members.map((i) => pool(zs[i]!, round === 0 && !pe ? cues.map(() => 1) : w, temperature).pooled);
+      ({ w, b } = newtonLogistic(X, members.map((i) => clips[i]!.live), cw, w, b, priorW, l2));
+    }
+    return { attack, weights: w, bias: b };
+  });
+  // prior experts that no new attack clip resembled stay as they were
+  for (const e of opts.prior?.experts ?? []) {
+    if (!families.includes(e.attack)) experts.push({ attack: e.attack, weights: priorWeights(e), bias: e.bias });
   }
-  return { cues, mean, std, weights: w, bias: b, temperature, thresholds: opts.prior?.thresholds ?? { live: 0.6, spoof: 0.4 }, source: opts.source ?? `fitted on ${clips.length} clips (${nLive} live)` };
+  const counts = families.map((f) => `${family.filter((x) => x === f).length} ${f}`).join(', ');
+  return { cues, mean, std, experts, temperature, thresholds: opts.prior?.thresholds ?? { live: 0.6, spoof: 0.4 }, source: opts.source ?? `fitted on ${clips.length} clips (${nLive} live; ${counts})` };
 }
 
 function avg(v: readonly number[]): number {

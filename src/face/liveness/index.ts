@@ -15,8 +15,8 @@ import { computeCues, CUES, type CueMatrix } from './features.js';
 import { fuse, type LivenessHead } from './fusion.js';
 import { trackFace, type FrameObservation } from './track.js';
 
-export { CUES, type Cue, type CueMatrix, computeCues, fitSimilarity, longestRun } from './features.js';
-export { fitHead, fuse, pool, softmax, standardise, type LivenessHead, type FusionResult, type TrainingClip, type FitOptions } from './fusion.js';
+export { CUES, type Cue, type CueMatrix, alternation, computeCues, fitSimilarity, longestRun } from './features.js';
+export { fitHead, fuse, parseHead, pool, softmax, standardise, type LivenessExpert, type LivenessHead, type FusionResult, type TrainingClip, type FitOptions } from './fusion.js';
 export { calibrateLiveness, type CalibrationClip, type CalibrateOptions } from './calibrate.js';
 export { fourierDomainAdaptation, dft2 } from './fda.js';
 export { bandPass, periodogram, posPulse, pulseFromSignal, HEART_BAND, type PulseEstimate } from './signal.js';
@@ -38,7 +38,10 @@ export interface LivenessVerdict {
   verdict: LivenessVerdictLabel;
   /** Probability-like live score in [0, 1] from the fusion head. */
   score: number;
-  /** Per cue: its pooled standardised value and signed contribution to the logit (+ = live). */
+  /** The attack expert whose score decided (the lowest), and every expert's score. */
+  decidedBy: string;
+  experts: Record<string, number>;
+  /** Per cue: its pooled standardised value and signed contribution to the deciding expert's logit (+ = live). */
   cues: Record<string, { value: number; contribution: number }>;
   /** The decisive frames: highest attention first, with the cue that weighed most in each. */
   frames: Array<{ index: number; time: number; attention: number; cue: string; contribution: number }>;
@@ -88,6 +91,7 @@ export function decideLiveness(analysis: Pick<LivenessAnalysis, 'cues' | 'frames
   const cues: LivenessVerdict['cues'] = {};
   for (const [k, v] of Object.entries(r.cues)) cues[k] = { value: round(v.pooled), contribution: round(v.contribution) };
   const z = analysis.cues.values;
+  const expert = head.experts.find((e) => e.attack === r.decidedBy)!;
   const order = r.attention.map((a, t) => ({ a, t })).filter((x) => x.a > 0).sort((x, y) => y.a - x.a).slice(0, topFrames);
   const frames = order.map(({ a, t }) => {
     // the cue with the largest |weight x standardised value| in this frame
@@ -95,7 +99,7 @@ export function decideLiveness(analysis: Pick<LivenessAnalysis, 'cues' | 'frames
     head.cues.forEach((c, j) => {
       const v = z[t]![CUES.indexOf(c)]!;
       if (!Number.isFinite(v)) return;
-      const contrib = head.weights[j]! * Math.max(-6, Math.min(6, (v - head.mean[j]!) / (head.std[j]! || 1)));
+      const contrib = expert.weights[j]! * Math.max(-6, Math.min(6, (v - head.mean[j]!) / (head.std[j]! || 1)));
       if (Math.abs(contrib) > Math.abs(best.c)) best = { cue: c, c: contrib };
     });
     return { index: analysis.frames[t]!.index, time: round(analysis.frames[t]!.time), attention: round(a), cue: best.cue, contribution: round(best.c) };
@@ -106,7 +110,7 @@ export function decideLiveness(analysis: Pick<LivenessAnalysis, 'cues' | 'frames
   if (tracked < Math.max(8, fps)) { verdict = 'uncertain'; reason = `face tracked in only ${tracked} frames (need about 1 s)`; }
   else if (verdict === 'uncertain') reason = `score ${round(r.score)} between the spoof (${head.thresholds.spoof}) and live (${head.thresholds.live}) thresholds`;
   return {
-    verdict, score: round(r.score), cues, frames,
+    verdict, score: round(r.score), decidedBy: r.decidedBy, experts: Object.fromEntries(Object.entries(r.experts).map(([k, v]) => [k, round(v)])), cues, frames,
     pulse: { bpm: round(analysis.cues.pulse.bpm), snr: round(analysis.cues.pulse.snr) },
     coverage: { tracked, total },
     ...(reason ? { reason } : {}),

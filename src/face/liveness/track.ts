@@ -42,6 +42,12 @@ export interface FrameObservation {
   crop?: Plane;
   /** Mean absolute difference to the previous frame (whole frame, grey, 8x8 block means). */
   frameDiff: number;
+  /**
+   * The same difference after taking logs and removing every row's mean: a refresh band or a
+   * gain change multiplies whole rows and cancels here, so a duplicated frame on a screen still
+   * reads as "no change" while real motion does not.
+   */
+  structDiff: number;
   /** Fine-texture ratio of the face at full resolution: E|Laplacian| / E|gradient| (grey). */
   texture?: number;
   /** Peak-to-median ratio of the face's high-frequency spectrum (periodic moire -> sharp peaks). */
@@ -103,6 +109,13 @@ function textureOf(img: RawImage, r: SquareRegion): { texture: number; moire: nu
   return { texture: textureRatio(g, n), moire: moireRatio(g, n) };
 }
 
+function meanAbsDiff(a: Float32Array, b: Float32Array | undefined): number {
+  if (!b || b.length !== a.length) return 0;
+  let s = 0;
+  for (let k = 0; k < a.length; k++) s += Math.abs(a[k]! - b[k]!);
+  return s / a.length;
+}
+
 function quantile(x: readonly number[], q: number): number {
   if (x.length === 0) return 0;
   const s = [...x].sort((a, b) => a - b);
@@ -119,7 +132,7 @@ export function regionFromMesh(mesh: Float32Array): SquareRegion {
  * Grey thumbnail by 8x8 block means: averaging 64 pixels cuts sensor noise 8-fold, so a
  * duplicated frame shows a near-zero difference even from a noisy camera.
  */
-function greyThumb(img: RawImage): { thumb: Float32Array; rows: Float32Array } {
+function greyThumb(img: RawImage): { thumb: Float32Array; rows: Float32Array; structure: Float32Array } {
   const B = 8;
   const w = Math.max(1, Math.floor(img.width / B)), h = Math.max(1, Math.floor(img.height / B));
   const out = new Float32Array(w * h);
@@ -136,24 +149,29 @@ function greyThumb(img: RawImage): { thumb: Float32Array; rows: Float32Array } {
     }
     rows[y] = Math.log(rows[y]! + 0.02);
   }
-  return { thumb: out, rows };
+  const structure = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) {
+    let m = 0;
+    for (let x = 0; x < w; x++) m += (structure[y * w + x] = Math.log(out[y * w + x]! + 0.02)) / w;
+    for (let x = 0; x < w; x++) structure[y * w + x]! -= m;
+  }
+  return { thumb: out, rows, structure };
 }
 
 export async function trackFace(models: FaceModels, frames: readonly RawImage[], times: readonly number[], control: TaskControl = {}): Promise<FrameObservation[]> {
   const obs: FrameObservation[] = [];
   let region: SquareRegion | undefined;
   let prevThumb: Float32Array | undefined;
+  let prevStructure: Float32Array | undefined;
   const diffs: number[] = [];
   for (let i = 0; i < frames.length; i++) {
     throwIfAborted(control.signal);
     const img = frames[i]!;
-    const { thumb, rows } = greyThumb(img);
-    let frameDiff = 0;
-    if (prevThumb && prevThumb.length === thumb.length) {
-      for (let k = 0; k < thumb.length; k++) frameDiff += Math.abs(thumb[k]! - prevThumb[k]!);
-      frameDiff /= thumb.length;
-    }
+    const { thumb, rows, structure } = greyThumb(img);
+    const frameDiff = meanAbsDiff(thumb, prevThumb);
+    const structDiff = meanAbsDiff(structure, prevStructure);
     prevThumb = thumb;
+    prevStructure = structure;
     // a shot cut: the previous square may now hold another face (or none); detect afresh
     diffs.push(frameDiff);
     // against the upper quartile, not the median: with duplicated frames (pulldown, low frame
@@ -176,13 +194,13 @@ export async function trackFace(models: FaceModels, frames: readonly RawImage[],
     }
     if (!mesh) {
       region = undefined;
-      obs.push({ index: i, time: times[i]!, found: false, reset: false, cut, frameDiff, rows });
+      obs.push({ index: i, time: times[i]!, found: false, reset: false, cut, frameDiff, structDiff, rows });
     } else {
       const r = regionFromMesh(mesh.landmarks);
       // the CNNs were trained on Human's face crop = the 1.4x detector square; ours matches it
       const cnn = models.has('antispoof') ? await spoofCnnScores(models, img, r) : { antispoof: NaN, liveness: NaN };
       const crop = { width: CROP_SIZE, height: CROP_SIZE, data: sampleSquare(img, { ...r, size: r.size / 1.5 }, CROP_SIZE) };
-      obs.push({ index: i, time: times[i]!, found: true, reset, cut, region: r, landmarks: mesh.landmarks, meshScore: mesh.meshScore, ...cnn, crop, frameDiff, rows, ...textureOf(img, r) });
+      obs.push({ index: i, time: times[i]!, found: true, reset, cut, region: r, landmarks: mesh.landmarks, meshScore: mesh.meshScore, ...cnn, crop, frameDiff, structDiff, rows, ...textureOf(img, r) });
       region = r;
     }
     report(control, 'track face', i + 1, frames.length);
