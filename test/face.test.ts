@@ -15,6 +15,7 @@ import {
   SAME_FACE_THRESHOLD, type Detection,
 } from '../src/face/index.js';
 import { assembleDetectorOutput } from '../src/face/faces.js';
+import { eyeOpenness, irisPosition, runIris, type EyeLandmarks } from '../src/face/iris.js';
 import { cropToImage, sampleSquare } from '../src/face/sample.js';
 
 const det = (x0: number, y0: number, x1: number, y1: number, score: number): Detection => ({ x0, y0, x1, y1, score, keypoints: new Float32Array(12) });
@@ -99,6 +100,30 @@ describe('compareFaces', () => {
   });
 });
 
+describe('eye geometry from iris-network points', () => {
+  // an eye 40 px wide along x: corners at 0 and 40, lids 8 px apart at the middle
+  const eye = (dy: number, irisX: number): EyeLandmarks => {
+    const contour = new Float32Array(71 * 2);
+    for (let i = 0; i <= 8; i++) { contour[2 * i] = 5 * i; contour[2 * i + 1] = 100 + (i > 0 && i < 8 ? 4 : 0); } // lower lid
+    for (let i = 9; i <= 15; i++) { contour[2 * i] = 5 * (i - 8); contour[2 * i + 1] = 100 - 4 + dy; } // upper lid
+    return { contour, iris: Float32Array.from([20 + irisX, 99, 0, 0, 0, 0, 0, 0, 0, 0]) };
+  };
+  it('eyeOpenness is lid gap over corner distance and drops when the lid closes', () => {
+    assert.ok(Math.abs(eyeOpenness(eye(0, 0)) - 8 / 40) < 1e-6);
+    assert.ok(Math.abs(eyeOpenness(eye(7, 0)) - 1 / 40) < 1e-6);
+  });
+  it('irisPosition is in eye widths, x toward the inner corner, y down the picture', () => {
+    const [x, y] = irisPosition(eye(0, 4));
+    assert.ok(Math.abs(x - 0.1) < 1e-6 && Math.abs(y + 1 / 40) < 1e-6, `${x} ${y}`);
+    // the same eye with its corners listed right to left (a left eye): y keeps pointing down
+    const e = eye(0, 4);
+    for (let i = 0; i < 71; i++) e.contour[2 * i] = 40 - e.contour[2 * i]!;
+    e.iris[0] = 40 - e.iris[0]!;
+    const [x2, y2] = irisPosition(e);
+    assert.ok(Math.abs(x2 - 0.1) < 1e-6 && Math.abs(y2 + 1 / 40) < 1e-6, `${x2} ${y2}`);
+  });
+});
+
 describe('face networks on the Human package sample picture', () => {
   let models: FaceModels;
   let man: RawImage; // third thumbnail of assets/samples.jpg: a man at a table
@@ -114,7 +139,7 @@ describe('face networks on the Human package sample picture', () => {
     const file = path.join(path.dirname(req.resolve('@vladmandic/human')), '..', 'assets', 'samples.jpg');
     man = await tile(file, 326, 210);
     woman = await tile(file, 160, 160);
-    models = await FaceModels.load();
+    models = await FaceModels.load({ iris: true });
   });
   after(() => models?.dispose());
 
@@ -130,6 +155,22 @@ describe('face networks on the Human package sample picture', () => {
     assert.ok(f.landmarks![3 * 33]! < f.landmarks![3 * 263]!, 'subject right eye is on the image left');
     assert.equal(f.embedding!.length, 1024);
     assert.ok(Math.abs(Math.hypot(...f.embedding!) - 1) < 1e-4);
+  });
+
+  it('refines both eyes with the iris network: lids meet the mesh corners, the iris sits between them', async () => {
+    const [f] = await detectFaces(models, man);
+    const m = f!.landmarks!;
+    const eyes = await runIris(models, man, m);
+    for (const [eye, outer, inner] of [[eyes.right, 33, 133], [eyes.left, 263, 362]] as const) {
+      const width = Math.hypot(m[3 * outer]! - m[3 * inner]!, m[3 * outer + 1]! - m[3 * inner + 1]!);
+      const off = (i: number, p: number) => Math.hypot(eye.contour[2 * i]! - m[3 * p]!, eye.contour[2 * i + 1]! - m[3 * p + 1]!) / width;
+      // a wrongly mirrored crop puts contour point 0 at the other corner (offset ~1 eye width)
+      assert.ok(off(0, outer) < 0.3 && off(8, inner) < 0.3, `corners off by ${off(0, outer)}, ${off(8, inner)} eye widths`);
+      const open = eyeOpenness(eye);
+      assert.ok(open > 0.1 && open < 0.6, `openness ${open}`);
+      const [x, y] = irisPosition(eye);
+      assert.ok(Math.abs(x) < 0.3 && Math.abs(y) < 0.3, `iris at ${x}, ${y}`);
+    }
   });
 
   it('embeds the same face alike under a shift and a different person less alike', async () => {

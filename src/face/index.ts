@@ -8,6 +8,7 @@ export { detectFaces, embedFace, faceQuality, type Face, type FaceBox, type Dete
 export { compareFaces, SAME_FACE_THRESHOLD, type FaceComparison } from './compare.js';
 export { EMBEDDING_SIZE } from './embed.js';
 export { MESH, MESH_POINTS, eyeAspectRatio, mouthOpening, headPose, meshBox } from './landmarks.js';
+export { runIris, eyeRegion, eyeOpenness, irisPosition, type EyeLandmarks, type Eyes } from './iris.js';
 export { generateAnchors, decodeDetections, nonMaxSuppression, iou, type Detection } from './detect.js';
 export type { SquareRegion } from './sample.js';
 export {

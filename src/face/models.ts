@@ -11,11 +11,13 @@ export interface FaceModelsOptions {
   embed?: boolean;
   /** The two single-frame anti-spoofing CNNs (antispoof, liveness). Default false. */
   liveness?: boolean;
+  /** Iris + eye-contour refinement (MediaPipe iris). Default: as `liveness` (its blink and gaze cues use it). */
+  iris?: boolean;
   /** Folder holding the Human model.json files; default: the installed @vladmandic/human/models. */
   modelDir?: string;
 }
 
-export type FaceNetwork = 'detector' | 'mesh' | 'embed' | 'antispoof' | 'liveness';
+export type FaceNetwork = 'detector' | 'mesh' | 'embed' | 'antispoof' | 'liveness' | 'iris';
 
 const FILES: Record<FaceNetwork, string> = {
   detector: 'blazeface.json',
@@ -23,10 +25,11 @@ const FILES: Record<FaceNetwork, string> = {
   embed: 'faceres.json',
   antispoof: 'antispoof.json',
   liveness: 'liveness.json',
+  iris: 'iris.json',
 };
 
 /** Input side of each network (square NHWC). */
-export const INPUT_SIZE: Record<FaceNetwork, number> = { detector: 256, mesh: 192, embed: 224, antispoof: 128, liveness: 32 };
+export const INPUT_SIZE: Record<FaceNetwork, number> = { detector: 256, mesh: 192, embed: 224, antispoof: 128, liveness: 32, iris: 64 };
 
 /**
  * The face networks, loaded into an object the caller owns (no module-level singletons).
@@ -41,7 +44,7 @@ export class FaceModels {
 
   static async load(opts: FaceModelsOptions = {}): Promise<FaceModels> {
     if (opts === null || typeof opts !== 'object') throw invalidOption('opts', 'an options object', opts);
-    for (const key of ['mesh', 'embed', 'liveness'] as const) {
+    for (const key of ['mesh', 'embed', 'liveness', 'iris'] as const) {
       if (opts[key] !== undefined && typeof opts[key] !== 'boolean') throw invalidOption(key, 'a boolean', opts[key]);
     }
     if (opts.modelDir !== undefined && (typeof opts.modelDir !== 'string' || opts.modelDir === '')) {
@@ -52,6 +55,7 @@ export class FaceModels {
     if (opts.mesh ?? true) wanted.push('mesh');
     if (opts.embed ?? true) wanted.push('embed');
     if (opts.liveness ?? false) wanted.push('antispoof', 'liveness');
+    if ((opts.iris ?? opts.liveness ?? false) && (opts.mesh ?? true)) wanted.push('iris');
     const runners: Partial<Record<FaceNetwork, GraphRunner>> = {};
     try {
       // sequential: tfjs wasm initialises once, and loading is I/O bound anyway

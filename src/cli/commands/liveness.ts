@@ -44,9 +44,10 @@ export function addLivenessCommand(program: Command): Command {
     .summary('live person or presentation attack (print, screen replay) in a short video')
     .description(
       'Track the face through the first seconds of a video and fuse per-frame cues - blinks (eye aspect ratio), mouth ' +
-        'movement, non-rigid face motion, head pose change, the two pretrained anti-spoofing CNNs, Eulerian-magnified ' +
-        'fine motion, the rPPG pulse, print/screen texture, refresh banding and frame-rate stutter - with attention over ' +
-        'frames. Prints the verdict (live | spoof | uncertain), a score, per-cue contributions and the decisive frames. ' +
+        'movement, non-rigid face motion, gaze (iris network), head pose change, the two pretrained anti-spoofing CNNs, ' +
+        'Eulerian-magnified fine motion, the rPPG pulse, print/screen texture, refresh banding and frame-rate stutter - ' +
+        'with attention over frames, one logistic expert per attack family (live only if none sees its attack). Prints ' +
+        'the verdict (live | spoof | uncertain), a score, the deciding expert, per-cue contributions and the decisive frames. ' +
         'The shipped decision head was fitted on simulated attacks; calibrate it for your camera with liveness-calibrate.',
     )
     .argument('<clip>', 'video file (mp4, mov, webm, ...)')
@@ -62,7 +63,7 @@ export function addLivenessCommand(program: Command): Command {
   program
     .command('liveness-calibrate')
     .summary('adapt the liveness decision to a camera from labelled clips')
-    .description('Re-estimate the cue normalisation and refit the logistic head (with the shipped head as prior) from a few live and spoof clips recorded with the target camera. Writes the head as JSON for `liveness --head`.')
+    .description('Re-estimate the cue normalisation and refit the attack experts (with the shipped head as prior) from a few live and spoof clips recorded with the target camera; each spoof clip refits the expert that finds it least live. Writes the head as JSON for `liveness --head`.')
     .requiredOption('--live <clips...>', 'bona fide clips')
     .requiredOption('--spoof <clips...>', 'attack clips (prints, replays, ...)')
     .requiredOption('-o, --output <file>', 'where to write the head (JSON)')
@@ -147,6 +148,7 @@ function livenessText(clip: string, v: LivenessVerdict): string {
   const lines = [
     `${clip}: ${v.verdict.toUpperCase()} (score ${v.score.toFixed(3)}; face tracked in ${v.coverage.tracked}/${v.coverage.total} frames)`,
     ...(v.reason ? [`  reason: ${v.reason}`] : []),
+    `  attack experts: ${Object.entries(v.experts).map(([k, x]) => `${k} ${x.toFixed(3)}`).join(', ')} (decided by ${v.decidedBy})`,
     `  strongest cues: ${cues.map(([k, c]) => `${k} ${c.contribution >= 0 ? '+' : ''}${c.contribution.toFixed(2)}`).join(', ')}`,
     `  decisive frames: ${v.frames.map((f) => `#${f.index} (${f.time.toFixed(2)} s, ${f.cue})`).join(', ')}`,
     `  pulse: ${v.pulse.bpm.toFixed(0)} bpm, SNR ${v.pulse.snr.toFixed(2)}`,

@@ -1,7 +1,8 @@
 /**
  * Adapting the liveness decision to a new site: a handful of labelled live/spoof clips from the
- * target camera re-estimate the cue normalisation and refit the attack experts, with the
- * shipped head as the prior (L2 pulls the weights toward it, so 4-10 clips do not overfit).
+ * target camera re-estimate the cue normalisation - chosen so that the site's bona fide cues
+ * standardise as the prior's bona fide cues did - and refit the attack experts, with the shipped
+ * head as the prior (L2 pulls the weights toward it, so 4-10 clips do not overfit).
  * An attack clip without a stated family joins the prior expert that finds it least live.
  */
 import { invalidOption } from '../../core/errors.js';

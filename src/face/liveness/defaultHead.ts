@@ -6,11 +6,16 @@ import type { LivenessHead } from './fusion.js';
  * real clip (short_hamilton_clip.mp4). Adapt it to a real camera with calibrateLiveness().
  */
 export const DEFAULT_LIVENESS_HEAD: LivenessHead = {
-  cues: ["blink","mouth","nonRigid","eyeMotion","headPose","antispoof","liveness","microMotion","pulse","texture","moire","banding","stutter"],
-  mean: [0.02704,0.03526,0.059,0.02526,0.04843,0.69287,0.80277,0.01805,0.17319,0.39058,15.92455,0.03123,0.98134],
-  std: [0.04493,0.04614,0.05849,0.02484,0.05385,0.10266,0.17887,0.01374,0.03414,0.03532,3.46197,0.04876,2.0833],
-  experts: [{ attack: 'spoof', weights: [0.18462,-0.04147,0.50949,0.50026,-0.01388,-0.44438,0.37554,0.60329,0.17497,-0.32694,-0.41212,0.09226,-0.85089], bias: -0.55341 }],
+  cues: ["blink","mouth","nonRigid","eyeMotion","gaze","headPose","antispoof","liveness","microMotion","pulse","texture","moire","banding","stutter"],
+  mean: [0.0262,0.0332,0.05669,0.02424,0.02928,0.04853,0.69609,0.79632,0.0175,0.1827,0.39767,15.9613,0.0306,0.25385],
+  std: [0.04721,0.04471,0.05741,0.02426,0.02158,0.05455,0.10142,0.19198,0.01381,0.03099,0.03855,3.98434,0.04909,0.36371],
+  bonaFide: { mean: [0.0315,0.05094,0.09849,0.04112,0.03268,0.06775,0.64705,0.87089,0.02955,0.19236,0.39397,14.00774,0.05073,0.0819], std: [0.05015,0.04982,0.05403,0.02504,0.023,0.04486,0.10602,0.19099,0.01002,0.02379,0.0415,3.26902,0.04201,0.10712] },
+  experts: [
+    { attack: "print", weights: [0.08015,0.11084,0.20516,0.20601,0.09274,0.12713,-0.12033,0.12874,0.2433,0.11562,0.0197,-0.06015,0.13856,0.01422], bias: 0.09171 },
+    { attack: "replay", weights: [-0.01936,-0.0178,0.02232,0.02221,-0.02034,-0.0762,-0.05116,0.00517,0.03822,-0.00889,-0.13591,-0.20797,-0.03944,-0.38475], bias: 0.33183 },
+    { attack: "cutEye", weights: [0.0207,0.12042,0.2194,0.20598,0.01627,0.1362,-0.12515,0.09868,0.25202,0.03769,0.03642,-0.07254,0.15084,0.01476], bias: -0.02237 },
+  ],
   temperature: 1,
   thresholds: {"live":0.6,"spoof":0.4},
-  source: "bench/liveness.ts: 27 simulated clips from short_hamilton_clip.mp4 (20261122T083346Z)",
+  source: "bench/liveness.ts: 39 simulated clips from short_hamilton_clip.mp4 (20261122T112604Z)",
 };

@@ -2,6 +2,7 @@
  * Per-frame liveness cues from the tracked observations. Every cue is a number per frame
  * (NaN where the face was lost); `CUES` fixes their order, which the fusion head relies on.
  */
+import { eyeOpenness, irisPosition } from '../iris.js';
 import { eyeAspectRatio, headPose, MESH, mouthOpening } from '../landmarks.js';
 import { magnify } from './evm.js';
 import { HEART_BAND, median, posPulse, pulseFromSignal, type PulseEstimate } from './signal.js';
@@ -12,6 +13,7 @@ export const CUES = [
   'mouth', // mouth opening away from its typical value
   'nonRigid', // mouth-region mesh residual after a similarity fit on the rigid face points
   'eyeMotion', // eye-region mesh residual after the same fit
+  'gaze', // frame-to-frame movement of the iris within the eye (iris network; saccades, pursuit)
   'headPose', // frame-to-frame change of yaw + pitch
   'antispoof', // Human antispoof CNN ("real" probability)
   'liveness', // Human liveness CNN (live probability)
@@ -80,7 +82,8 @@ export function computeCues(obs: readonly FrameObservation[], fps: number): CueM
   const valid = obs.filter((o) => o.found && o.landmarks);
   const col = (k: Cue) => CUES.indexOf(k);
 
-  const ears = valid.map((o) => (eyeAspectRatio(o.landmarks!, MESH.rightEye) + eyeAspectRatio(o.landmarks!, MESH.leftEye)) / 2);
+  // eye openness from the iris network's lids when it ran, else from the mesh
+  const ears = valid.map((o) => (o.eyes ? (eyeOpenness(o.eyes.right) + eyeOpenness(o.eyes.left)) / 2 : (eyeAspectRatio(o.landmarks!, MESH.rightEye) + eyeAspectRatio(o.landmarks!, MESH.leftEye)) / 2));
   const mouths = valid.map((o) => mouthOpening(o.landmarks!));
   const earMed = median(ears), mouthMed = median(mouths);
 
@@ -104,12 +107,13 @@ export function computeCues(obs: readonly FrameObservation[], fps: number): CueM
 
   const stutter = alternation(obs);
   let prevPose: { yaw: number; pitch: number } | undefined;
+  let prevGaze: number[] | undefined;
   let prevRows: Float32Array | undefined;
   let vi = 0;
   for (let t = 0; t < T; t++) {
     const o = obs[t]!;
     const v = values[t]!;
-    if (!o.found || !o.landmarks) { prevPose = undefined; prevRows = undefined; continue; }
+    if (!o.found || !o.landmarks) { prevPose = undefined; prevRows = undefined; prevGaze = undefined; continue; }
     const m = o.landmarks;
     const scale = o.region!.size / 1.5; // face size in pixels
     v[col('blink')] = Math.max(0, earMed - ears[vi]!) / Math.max(1e-6, earMed);
@@ -122,6 +126,9 @@ export function computeCues(obs: readonly FrameObservation[], fps: number): CueM
     const pose = headPose(m);
     v[col('headPose')] = prevPose && !o.cut ? Math.abs(pose.yaw - prevPose.yaw) + Math.abs(pose.pitch - prevPose.pitch) : 0;
     prevPose = pose;
+    const gaze = o.eyes ? [...irisPosition(o.eyes.right), ...irisPosition(o.eyes.left)] : undefined;
+    v[col('gaze')] = !gaze ? NaN : prevGaze && !o.cut ? (Math.hypot(gaze[0]! - prevGaze[0]!, gaze[1]! - prevGaze[1]!) + Math.hypot(gaze[2]! - prevGaze[2]!, gaze[3]! - prevGaze[3]!)) / 2 : 0;
+    prevGaze = gaze;
     v[col('antispoof')] = o.antispoof ?? NaN;
     v[col('liveness')] = o.liveness ?? NaN;
     v[col('texture')] = o.texture ?? NaN;

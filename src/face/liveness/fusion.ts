@@ -26,6 +26,11 @@ export interface LivenessHead {
   cues: Cue[];
   mean: number[];
   std: number[];
+  /**
+   * Raw-cue mean and std over the bona fide frames it was fitted on: calibration maps a new
+   * camera's bona fide cues onto these, so experts keep their meaning. Absent in old heads.
+   */
+  bonaFide?: { mean: number[]; std: number[] };
   experts: LivenessExpert[];
   /** Softmax temperature of the attention over frames. */
   temperature: number;
@@ -136,11 +141,12 @@ export function parseHead(raw: unknown): LivenessHead {
   for (const [i, e] of experts.entries()) {
     if (!e || typeof e.attack !== 'string' || !numbers(e.weights, J) || typeof e.bias !== 'number' || !Number.isFinite(e.bias)) throw bad(`experts[${i}]`, JSON.stringify(e)?.slice(0, 80));
   }
+  if (h.bonaFide !== undefined && !(h.bonaFide && numbers(h.bonaFide.mean, J) && numbers(h.bonaFide.std, J))) throw bad('bonaFide', JSON.stringify(h.bonaFide)?.slice(0, 80));
   const temperature = h.temperature ?? 1;
   if (!(typeof temperature === 'number' && temperature > 0)) throw bad('temperature', h.temperature);
   const t = h.thresholds ?? { live: 0.6, spoof: 0.4 };
   if (!(typeof t.live === 'number' && typeof t.spoof === 'number' && t.spoof >= 0 && t.spoof <= t.live && t.live <= 1)) throw bad('thresholds', JSON.stringify(h.thresholds));
-  return { cues: [...h.cues], mean: [...h.mean!], std: [...h.std!], experts: experts.map((e) => ({ attack: e.attack, weights: [...e.weights], bias: e.bias })), temperature, thresholds: { live: t.live, spoof: t.spoof }, source: typeof h.source === 'string' ? h.source : 'unnamed head' };
+  return { cues: [...h.cues], mean: [...h.mean!], std: [...h.std!], ...(h.bonaFide ? { bonaFide: { mean: [...h.bonaFide.mean], std: [...h.bonaFide.std] } } : {}), experts: experts.map((e) => ({ attack: e.attack, weights: [...e.weights], bias: e.bias })), temperature, thresholds: { live: t.live, spoof: t.spoof }, source: typeof h.source === 'string' ? h.source : 'unnamed head' };
 }
 
 export interface TrainingClip {
@@ -182,16 +188,31 @@ export function fitHead(clips: readonly TrainingClip[], opts: FitOptions = {}): 
   const idx = cues.map((c) => CUES.indexOf(c));
   const l2 = opts.l2 ?? 0.05;
   const temperature = opts.temperature ?? opts.prior?.temperature ?? 1;
+  const stats = (subset: readonly TrainingClip[]) => {
+    const m = idx.map((k) => avg(subset.flatMap((c) => c.values.map((r: number[]) => r[k]!)).filter(Number.isFinite)));
+    const sd = idx.map((k, j) => Math.sqrt(avg(subset.flatMap((c) => c.values.map((r: number[]) => r[k]!)).filter(Number.isFinite).map((x) => (x - m[j]!) ** 2))) || 1);
+    return { mean: m, std: sd };
+  };
+  const bonaFide = stats(clips.filter((c) => c.live));
   let mean: number[], std: number[];
-  if (opts.keepNormalisation && opts.prior) {
-    mean = [...opts.prior.mean];
-    std = [...opts.prior.std];
-  } else {
-    mean = idx.map((k) => avg(clips.flatMap((c) => c.values.map((r: number[]) => r[k]!)).filter(Number.isFinite)));
-    std = idx.map((k, j) => {
-      const v = clips.flatMap((c) => c.values.map((r: number[]) => r[k]!)).filter(Number.isFinite);
-      return Math.sqrt(avg(v.map((x) => (x - mean[j]!) ** 2))) || 1;
+  const prior = opts.prior;
+  const priorBona = prior?.bonaFide && cues.every((c) => prior.cues.includes(c)) ? prior.bonaFide : undefined;
+  if (opts.keepNormalisation && prior) {
+    mean = [...prior.mean];
+    std = [...prior.std];
+  } else if (prior && priorBona) {
+    // a new camera: choose mean/std so that its bona fide cues standardise exactly as the prior's
+    // bona fide cues did; the experts then keep their meaning, even those no site clip refits
+    // (std ratio clamped to [1/4, 4]: a few clips give a rough spread)
+    mean = []; std = [];
+    cues.forEach((c, j) => {
+      const p = prior.cues.indexOf(c);
+      const ratio = Math.min(4, Math.max(0.25, bonaFide.std[j]! / (priorBona.std[p]! || 1)));
+      std.push(prior.std[p]! * ratio);
+      mean.push(bonaFide.mean[j]! - (priorBona.mean[p]! - prior.mean[p]!) * ratio);
     });
+  } else {
+    ({ mean, std } = stats(clips));
   }
   const zs = clips.map((c) => standardise(c.values, { cues, mean, std }));
   const bona = clips.map((c, i) => (c.live ? i : -1)).filter((i) => i >= 0);
@@ -224,7 +245,9 @@ export function fitHead(clips: readonly TrainingClip[], opts: FitOptions = {}): 
     if (!families.includes(e.attack)) experts.push({ attack: e.attack, weights: priorWeights(e), bias: e.bias });
   }
   const counts = families.map((f) => `${family.filter((x) => x === f).length} ${f}`).join(', ');
-  return { cues, mean, std, experts, temperature, thresholds: opts.prior?.thresholds ?? { live: 0.6, spoof: 0.4 }, source: opts.source ?? `fitted on ${clips.length} clips (${nLive} live; ${counts})` };
+  // the raw bona fide statistics that go with this normalisation (a later calibration aligns to them)
+  const bonaOut = opts.keepNormalisation && priorBona ? { mean: cues.map((c) => priorBona.mean[prior!.cues.indexOf(c)]!), std: cues.map((c) => priorBona.std[prior!.cues.indexOf(c)]!) } : bonaFide;
+  return { cues, mean, std, bonaFide: bonaOut, experts, temperature, thresholds: opts.prior?.thresholds ?? { live: 0.6, spoof: 0.4 }, source: opts.source ?? `fitted on ${clips.length} clips (${nLive} live; ${counts})` };
 }
 
 function avg(v: readonly number[]): number {

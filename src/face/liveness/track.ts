@@ -11,6 +11,7 @@ import { report, throwIfAborted, type TaskControl } from '../../core/progress.js
 import { faceRegion } from '../detect.js';
 import { spoofCnnScores } from '../embed.js';
 import { runDetector, runMesh } from '../faces.js';
+import { runIris, type Eyes } from '../iris.js';
 import { meshBox } from '../landmarks.js';
 import type { FaceModels } from '../models.js';
 import { sampleSquare, type SquareRegion } from '../sample.js';
@@ -36,6 +37,8 @@ export interface FrameObservation {
   region?: SquareRegion;
   landmarks?: Float32Array;
   meshScore?: number;
+  /** Iris-network eye landmarks (when the iris model is loaded). */
+  eyes?: Eyes;
   antispoof?: number;
   liveness?: number;
   /** Aligned RGB crop (CROP_SIZE^2, the face square without the 1.4x margin). */
@@ -198,9 +201,10 @@ export async function trackFace(models: FaceModels, frames: readonly RawImage[],
     } else {
       const r = regionFromMesh(mesh.landmarks);
       // the CNNs were trained on Human's face crop = the 1.4x detector square; ours matches it
+      const eyes = models.has('iris') ? await runIris(models, img, mesh.landmarks) : undefined;
       const cnn = models.has('antispoof') ? await spoofCnnScores(models, img, r) : { antispoof: NaN, liveness: NaN };
       const crop = { width: CROP_SIZE, height: CROP_SIZE, data: sampleSquare(img, { ...r, size: r.size / 1.5 }, CROP_SIZE) };
-      obs.push({ index: i, time: times[i]!, found: true, reset, cut, region: r, landmarks: mesh.landmarks, meshScore: mesh.meshScore, ...cnn, crop, frameDiff, structDiff, rows, ...textureOf(img, r) });
+      obs.push({ index: i, time: times[i]!, found: true, reset, cut, region: r, landmarks: mesh.landmarks, meshScore: mesh.meshScore, ...(eyes ? { eyes } : {}), ...cnn, crop, frameDiff, structDiff, rows, ...textureOf(img, r) });
       region = r;
     }
     report(control, 'track face', i + 1, frames.length);
