@@ -217,9 +217,14 @@ export class RedisQueue implements JobQueue {
   }
 
   async get(id: string): Promise<JobStatus | undefined> {
+    // State first, then the job hash: BullMQ writes the return value in the same script that
+    // moves a job to "completed", so a hash read after seeing "completed" always has it. (Read
+    // the other way round, a job finishing in between came back "done" with no result.)
+    const bullState = await this.queue.getJobState(id);
+    if (bullState === 'unknown') return undefined;
     const job = (await this.queue.getJob(id)) as Job<JobSpec, JobResult> | undefined;
     if (!job) return undefined;
-    const state = stateOf(await job.getState());
+    const state = stateOf(bullState);
     const progress = typeof job.progress === 'object' && job.progress !== null ? (job.progress as unknown as JobProgress) : null;
     return {
       id,
