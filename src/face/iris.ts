@@ -8,7 +8,7 @@
 import type { RawImage } from '../core/image/types.js';
 import { ClearsightError, ERROR_CODES } from '../core/errors.js';
 import { INPUT_SIZE, type FaceModels } from './models.js';
-import { sampleSquare, type SquareRegion } from './sample.js';
+import { cropToImage, sampleSquare, type SquareRegion } from './sample.js';
 
 /** Eye crop side relative to the distance between the eye corners. */
 const ENLARGE = 2.3;
@@ -50,12 +50,9 @@ function mirrorCrop(crop: Float32Array, n: number): Float32Array {
 /** Crop pixel coordinates (0..n) back to the picture, undoing the mirror and the rotation. */
 function toPicture(raw: Float32Array, from: number, count: number, region: SquareRegion, n: number, mirrored: boolean): Float32Array {
   const out = new Float32Array(count * 2);
-  const c = Math.cos(region.angle), s = Math.sin(region.angle), k = region.size / n;
   for (let i = 0; i < count; i++) {
     const x = raw[3 * (from + i)]!, y = raw[3 * (from + i) + 1]!;
-    const du = ((mirrored ? n - x : x) - n / 2) * k, dv = (y - n / 2) * k;
-    out[2 * i] = region.cx + c * du - s * dv;
-    out[2 * i + 1] = region.cy + s * du + c * dv;
+    [out[2 * i], out[2 * i + 1]] = cropToImage(region, n, mirrored ? n - x : x, y);
   }
   return out;
 }

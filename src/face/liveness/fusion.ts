@@ -183,11 +183,12 @@ export function fitHead(clips: readonly TrainingClip[], opts: FitOptions = {}): 
   if (!Array.isArray(clips) || clips.length < 2) throw invalidOption('clips', 'at least 2 labelled clips', Array.isArray(clips) ? `${clips.length}` : clips);
   const nLive = clips.filter((c) => c.live).length;
   if (nLive === 0 || nLive === clips.length) throw invalidOption('clips', 'both live and spoof clips', `${nLive} live of ${clips.length}`);
-  const cues = [...(opts.cues ?? opts.prior?.cues ?? CUES)];
+  const prior = opts.prior;
+  const cues = [...(opts.cues ?? prior?.cues ?? CUES)];
   for (const c of cues) if (!CUES.includes(c)) throw invalidOption('cues', `names from ${CUES.join(', ')}`, c);
   const idx = cues.map((c) => CUES.indexOf(c));
   const l2 = opts.l2 ?? 0.05;
-  const temperature = opts.temperature ?? opts.prior?.temperature ?? 1;
+  const temperature = opts.temperature ?? prior?.temperature ?? 1;
   const stats = (subset: readonly TrainingClip[]) => {
     const m = idx.map((k) => avg(subset.flatMap((c) => c.values.map((r: number[]) => r[k]!)).filter(Number.isFinite)));
     const sd = idx.map((k, j) => Math.sqrt(avg(subset.flatMap((c) => c.values.map((r: number[]) => r[k]!)).filter(Number.isFinite).map((x) => (x - m[j]!) ** 2))) || 1);
@@ -195,7 +196,6 @@ export function fitHead(clips: readonly TrainingClip[], opts: FitOptions = {}): 
   };
   const bonaFide = stats(clips.filter((c) => c.live));
   let mean: number[], std: number[];
-  const prior = opts.prior;
   const priorBona = prior?.bonaFide && cues.every((c) => prior.cues.includes(c)) ? prior.bonaFide : undefined;
   if (opts.keepNormalisation && prior) {
     mean = [...prior.mean];
@@ -220,12 +220,12 @@ export function fitHead(clips: readonly TrainingClip[], opts: FitOptions = {}): 
   const family = clips.map((c) => {
     if (c.live) return '';
     if (c.attack) return c.attack;
-    if (!opts.prior) return 'spoof';
-    return fuse(c.values, opts.prior).decidedBy;
+    if (!prior) return 'spoof';
+    return fuse(c.values, prior).decidedBy;
   });
   const families = [...new Set(family.filter((f) => f !== ''))];
-  const priorExpert = (attack: string): LivenessExpert | undefined => opts.prior?.experts.find((e) => e.attack === attack);
-  const priorWeights = (e: LivenessExpert | undefined) => cues.map((c) => { const i = opts.prior?.cues.indexOf(c) ?? -1; return e && i >= 0 ? e.weights[i]! : 0; });
+  const priorExpert = (attack: string): LivenessExpert | undefined => prior?.experts.find((e) => e.attack === attack);
+  const priorWeights = (e: LivenessExpert | undefined) => cues.map((c) => { const i = prior?.cues.indexOf(c) ?? -1; return e && i >= 0 ? e.weights[i]! : 0; });
   const experts: LivenessExpert[] = families.map((attack) => {
     const members = [...bona, ...family.map((f, i) => (f === attack ? i : -1)).filter((i) => i >= 0)];
     const pe = priorExpert(attack);
@@ -241,13 +241,13 @@ export function fitHead(clips: readonly TrainingClip[], opts: FitOptions = {}): 
     return { attack, weights: w, bias: b };
   });
   // prior experts that no new attack clip resembled stay as they were
-  for (const e of opts.prior?.experts ?? []) {
+  for (const e of prior?.experts ?? []) {
     if (!families.includes(e.attack)) experts.push({ attack: e.attack, weights: priorWeights(e), bias: e.bias });
   }
   const counts = families.map((f) => `${family.filter((x) => x === f).length} ${f}`).join(', ');
   // the raw bona fide statistics that go with this normalisation (a later calibration aligns to them)
   const bonaOut = opts.keepNormalisation && priorBona ? { mean: cues.map((c) => priorBona.mean[prior!.cues.indexOf(c)]!), std: cues.map((c) => priorBona.std[prior!.cues.indexOf(c)]!) } : bonaFide;
-  return { cues, mean, std, bonaFide: bonaOut, experts, temperature, thresholds: opts.prior?.thresholds ?? { live: 0.6, spoof: 0.4 }, source: opts.source ?? `fitted on ${clips.length} clips (${nLive} live; ${counts})` };
+  return { cues, mean, std, bonaFide: bonaOut, experts, temperature, thresholds: prior?.thresholds ?? { live: 0.6, spoof: 0.4 }, source: opts.source ?? `fitted on ${clips.length} clips (${nLive} live; ${counts})` };
 }
 
 function avg(v: readonly number[]): number {

@@ -11,8 +11,8 @@ import type { TaskControl } from '../../core/progress.js';
 import type { FaceModels } from '../models.js';
 import { readVideoFrames, type ReadVideoOptions, type VideoClip } from '../video.js';
 import { DEFAULT_LIVENESS_HEAD } from './defaultHead.js';
-import { computeCues, CUES, type CueMatrix } from './features.js';
-import { fuse, type LivenessHead } from './fusion.js';
+import { computeCues, type CueMatrix } from './features.js';
+import { fuse, standardise, type LivenessHead } from './fusion.js';
 import { trackFace, type FrameObservation } from './track.js';
 
 export { CUES, type Cue, type CueMatrix, alternation, computeCues, fitSimilarity, longestRun } from './features.js';
@@ -90,16 +90,16 @@ export function decideLiveness(analysis: Pick<LivenessAnalysis, 'cues' | 'frames
   const total = analysis.frames.length;
   const cues: LivenessVerdict['cues'] = {};
   for (const [k, v] of Object.entries(r.cues)) cues[k] = { value: round(v.pooled), contribution: round(v.contribution) };
-  const z = analysis.cues.values;
+  const z = standardise(analysis.cues.values, head);
   const expert = head.experts.find((e) => e.attack === r.decidedBy)!;
   const order = r.attention.map((a, t) => ({ a, t })).filter((x) => x.a > 0).sort((x, y) => y.a - x.a).slice(0, topFrames);
   const frames = order.map(({ a, t }) => {
     // the cue with the largest |weight x standardised value| in this frame
     let best = { cue: '', c: 0 };
     head.cues.forEach((c, j) => {
-      const v = z[t]![CUES.indexOf(c)]!;
+      const v = z[t]![j]!;
       if (!Number.isFinite(v)) return;
-      const contrib = expert.weights[j]! * Math.max(-6, Math.min(6, (v - head.mean[j]!) / (head.std[j]! || 1)));
+      const contrib = expert.weights[j]! * v;
       if (Math.abs(contrib) > Math.abs(best.c)) best = { cue: c, c: contrib };
     });
     return { index: analysis.frames[t]!.index, time: round(analysis.frames[t]!.time), attention: round(a), cue: best.cue, contribution: round(best.c) };
