@@ -148,6 +148,10 @@ describe('attention fusion', () => {
     const cal2 = calibrateLiveness([make('live'), make('live'), make('replay')].map((v, i) => ({ analysis: analysis(gain(v)), live: i < 2 })), { prior: typed });
     const p2 = fuse(gain(make('print')), cal2), l2 = fuse(gain(make('live')), cal2);
     assert.ok(p2.score < 0.5 && p2.decidedBy === 'print' && l2.score > 0.5, `print ${p2.score} (${p2.decidedBy}), live ${l2.score}: the print expert had no site clip and still works`);
+    // unlabelled attack clips from a camera reading every cue at half scale join the right experts
+    const half = (v: number[][]) => v.map((row) => row.map((x) => 0.5 * x));
+    const site = fitHead([make('live'), make('live'), make('print'), make('replay')].map((v, i) => ({ values: half(v), live: i < 2 })), { prior: typed, l2: 0.2 });
+    assert.match(site.source, /2 live; 1 print, 1 replay/);
   });
   it('parseHead accepts heads of both shapes and names what is wrong', () => {
     const h = parseHead(JSON.parse(JSON.stringify(DEFAULT_LIVENESS_HEAD)));

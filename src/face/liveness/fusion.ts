@@ -216,16 +216,19 @@ export function fitHead(clips: readonly TrainingClip[], opts: FitOptions = {}): 
   }
   const zs = clips.map((c) => standardise(c.values, { cues, mean, std }));
   const bona = clips.map((c, i) => (c.live ? i : -1)).filter((i) => i >= 0);
+  const priorExpert = (attack: string): LivenessExpert | undefined => prior?.experts.find((e) => e.attack === attack);
+  const priorWeights = (e: LivenessExpert | undefined) => cues.map((c) => { const i = prior?.cues.indexOf(c) ?? -1; return e && i >= 0 ? e.weights[i]! : 0; });
+  // the prior's experts read in this fit's units: an untyped attack clip joins the one that
+  // finds it least live as this camera sees it, not as the prior's camera would have
+  const priorHere: LivenessHead | undefined = prior && { ...prior, cues, mean, std, experts: prior.experts.map((e) => ({ ...e, weights: priorWeights(e) })) };
   // attack family of every attack clip
   const family = clips.map((c) => {
     if (c.live) return '';
     if (c.attack) return c.attack;
-    if (!prior) return 'spoof';
-    return fuse(c.values, prior).decidedBy;
+    if (!priorHere) return 'spoof';
+    return fuse(c.values, priorHere).decidedBy;
   });
   const families = [...new Set(family.filter((f) => f !== ''))];
-  const priorExpert = (attack: string): LivenessExpert | undefined => prior?.experts.find((e) => e.attack === attack);
-  const priorWeights = (e: LivenessExpert | undefined) => cues.map((c) => { const i = prior?.cues.indexOf(c) ?? -1; return e && i >= 0 ? e.weights[i]! : 0; });
   const experts: LivenessExpert[] = families.map((attack) => {
     const members = [...bona, ...family.map((f, i) => (f === attack ? i : -1)).filter((i) => i >= 0)];
     const pe = priorExpert(attack);
