@@ -10,7 +10,9 @@ export { psnr, ssim, rgbToYMatlab, type MetricOptions } from './core/metrics/ind
 export { planTiles, runTiled, type TilePlan } from './core/tiling/index.js';
 export { InferenceSession, type Device, type RuntimeOptions } from './core/runtime/index.js';
 export { ImageModel, type LoadModelOptions } from './core/models/imageModel.js';
-export { listModels, getModelCard, packageFacts, ESRGAN_SCALES, ESRGAN_SIZES, type EsrganScale, type EsrganSize, type ModelCard, type RestoreTask } from './core/models/registry.js';
+export { TrainedModel } from './core/models/trainedModel.js';
+export { listTrainedCards, type TrainedCard } from './core/models/trained.js';
+export { listModels, getModelCard, packageFacts, ESRGAN_SCALES, ESRGAN_SIZES, type EsrganScale, type EsrganSize, type ModelCard, type ModelTask, type RestoreTask } from './core/models/registry.js';
 export { convertTfjsToOnnx, loadTfjsArtifacts, CONVERTER_VERSION } from './core/models/convert/index.js';
 export * from './core/filters/index.js';
 export * from './restore/index.js';

@@ -26,7 +26,7 @@ export interface ModelListing {
 export function addModelsCommand(program: Command): Command {
   return program
     .command('models')
-    .summary('list the pretrained models')
+    .summary('list the models (pretrained packages and models trained here)')
     .description('List the model cards: id, task, source package and its licence, input/output conventions and tiling.')
     .option('--json', 'print a JSON array of cards on stdout')
     .action((opts: { json?: boolean }) => {
@@ -37,10 +37,14 @@ export function addModelsCommand(program: Command): Command {
 
 function toListing(card: ModelCard): ModelListing {
   let facts: { version: string; license: string } | undefined;
-  try {
-    facts = packageFacts(card.packageName);
-  } catch {
-    facts = undefined; // not installed: listed anyway, loading it reports E_MODEL_NOT_FOUND
+  if (card.trained) {
+    facts = { version: card.trained.version, license: card.trained.licence };
+  } else {
+    try {
+      facts = packageFacts(card.packageName);
+    } catch {
+      facts = undefined; // not installed: listed anyway, loading it reports E_MODEL_NOT_FOUND
+    }
   }
   const { layout, range, divisibility, scale, maxTile, overlap } = card.io;
   return {
@@ -61,7 +65,7 @@ function table(rows: readonly ModelListing[]): string {
   const cells = rows.map((r) => [
     r.id,
     r.task,
-    r.version ? `${r.package}@${r.version}` : `${r.package} (not installed)`,
+    r.package === 'clearsight' ? `trained here (models/${r.name})` : r.version ? `${r.package}@${r.version}` : `${r.package} (not installed)`,
     r.licence ?? '-',
     `[${r.io.range[0]},${r.io.range[1]}]`,
     String(r.io.divisibility),

@@ -5,6 +5,7 @@ import { report, type TaskControl } from '../progress.js';
 import { cacheFileName, defaultCacheDir, readCached, writeCached } from './cache.js';
 import { CONVERTER_VERSION, convertTfjsToOnnx, hashTfjsModel, loadTfjsArtifacts, type TfjsArtifacts } from './convert/index.js';
 import { getModelCard, modelJsonPath, type ModelCard } from './registry.js';
+import { readTrainedOnnx } from './trained.js';
 
 export interface LoadModelOptions extends RuntimeOptions {
   /** Where converted models are cached; default $CLEARSIGHT_CACHE_DIR or ~/.cache/clearsight. */
@@ -26,7 +27,11 @@ export class ImageModel {
 
   static async load(idOrName: string, options: LoadModelOptions = {}): Promise<ImageModel> {
     const card = getModelCard(idOrName);
-    modelJsonPath(card); // fail now, with E_MODEL_NOT_FOUND, if the package is missing
+    if (card.trained && card.trained.kind !== 'image') {
+      throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `model ${card.id} is not an image-to-image model (it outputs ${card.trained.io.outputs.map((o) => o.name).join(', ')})`, { model: card.id });
+    }
+    if (card.trained) readTrainedOnnx(card.trained); // fail now if the file is missing or does not match its card
+    else modelJsonPath(card); // fail now, with E_MODEL_NOT_FOUND, if the package is missing
     return new ImageModel(card, options);
   }
 
@@ -52,6 +57,8 @@ export class ImageModel {
 
   /** Converted ONNX bytes for one input shape (from the cache when possible). */
   async onnxFor(shape: readonly number[]): Promise<Uint8Array> {
+    // Trained models are exported with dynamic height and width: one file serves every shape.
+    if (this.card.trained) return readTrainedOnnx(this.card.trained);
     const dir = this.options.cacheDir ?? defaultCacheDir();
     this.sourceHash ??= hashTfjsModel(modelJsonPath(this.card));
     const name = cacheFileName(await this.sourceHash, shape, CONVERTER_VERSION);

@@ -1,3 +1,4 @@
+import { ClearsightError, ERROR_CODES } from '../errors.js';
 import { loadTfjsReference } from './tfjsReference.js';
 import { ImageModel, type LoadModelOptions } from './imageModel.js';
 import { modelJsonPath } from './registry.js';
@@ -34,6 +35,11 @@ export function parityInput(height: number, width: number): Float32Array {
 export async function checkParity(modelId: string, height: number, width: number, options: LoadModelOptions = {}): Promise<ParityResult> {
   const model = await ImageModel.load(modelId, options);
   const { card } = model;
+  if (card.format === 'onnx') {
+    await model.dispose();
+    throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `model ${card.id} was trained here and has no tfjs reference; its parity check is the golden pair (test/trainedModels.test.ts)`);
+  }
+  const format = card.format;
   const shape = [1, height, width, 3] as [1, number, number, 3];
   const gain = card.io.range[1];
   const input = parityInput(height, width).map((v) => v * gain);
@@ -43,7 +49,7 @@ export async function checkParity(modelId: string, height: number, width: number
     const ours = await session.run(input, shape);
     const onnxSeconds = (performance.now() - t) / 1000;
     await session.dispose();
-    const reference = await loadTfjsReference(modelJsonPath(card), card.format, { customLayers: card.customLayers });
+    const reference = await loadTfjsReference(modelJsonPath(card), format, { customLayers: card.customLayers });
     t = performance.now();
     const theirs = await reference.predict(input, shape);
     const tfjsSeconds = (performance.now() - t) / 1000;

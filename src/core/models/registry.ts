@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { ClearsightError, ERROR_CODES } from '../errors.js';
+import { listTrainedCards, type TrainedCard } from './trained.js';
 
 /**
  * The model registry: one card per pretrained model we ship through npm packages.
@@ -9,6 +10,8 @@ import { ClearsightError, ERROR_CODES } from '../errors.js';
  * written from benchmark runs (numbers are never typed in by hand).
  */
 export type RestoreTask = 'derain' | 'dehaze' | 'lowlight' | 'denoise' | 'deblur' | 'retouch' | 'upscale';
+/** What a model is for: a restoration, or a judgement (degradation analysis, liveness, forensics, video SR). */
+export type ModelTask = RestoreTask | 'analyze' | 'liveness' | 'forensics' | 'vsr';
 
 export interface ModelIo {
   /** Tensor layout of input and output. */
@@ -34,16 +37,20 @@ export interface PaperFigure {
 export interface ModelCard {
   /** `task/name@version` */
   readonly id: string;
-  readonly task: RestoreTask;
+  readonly task: ModelTask;
   readonly name: string;
+  /** The npm package shipping the weights; `clearsight` for models trained in this repository. */
   readonly packageName: string;
   readonly modelPath: string;
-  readonly format: 'graph' | 'layers';
+  /** tfjs graph/layers models are converted to ONNX on first use; `onnx` models (trained here) load as they are. */
+  readonly format: 'graph' | 'layers' | 'onnx';
   readonly customLayers?: 'esrgan-thick';
   readonly trainedOn: string;
   readonly paper: string;
   readonly io: ModelIo;
   readonly paperFigures: readonly PaperFigure[];
+  /** The full card of a model trained in this repository (architecture, data, figures). */
+  readonly trained?: TrainedCard;
 }
 
 const MAXIM_PAPER = 'Tu et al., "MAXIM: Multi-Axis MLP for Image Processing", CVPR 2022';
@@ -132,10 +139,30 @@ function withId(entry: Omit<ModelCard, 'id'>): ModelCard {
   return { id: `${entry.task}/${entry.name}@${version}`, ...entry };
 }
 
+/** A model trained here, as a registry card (ImageModel loads its ONNX directly). */
+function fromTrained(card: TrainedCard): ModelCard {
+  const { io } = card;
+  const range = io.inputs[0]?.range ?? [0, 1];
+  return {
+    id: `${card.task}/${card.name}@${card.version}`,
+    task: card.task as ModelTask,
+    name: card.name,
+    packageName: 'clearsight',
+    modelPath: join(card.dir, card.file),
+    format: 'onnx',
+    trainedOn: card.training.data.map((d) => d.source).join(', '),
+    paper: card.paper,
+    io: { layout: 'NHWC', range, divisibility: io.divisibility, scale: io.scale, maxTile: io.maxTile, overlap: io.overlap },
+    paperFigures: [],
+    trained: card,
+  };
+}
+
 let cards: ModelCard[] | undefined;
 
+/** Every model: pretrained ones from npm packages, then the ones trained in this repository. */
 export function listModels(): readonly ModelCard[] {
-  cards ??= ENTRIES.map(withId);
+  cards ??= [...ENTRIES.map(withId), ...listTrainedCards().map(fromTrained)];
   return cards;
 }
 
@@ -149,7 +176,9 @@ export function getModelCard(idOrName: string): ModelCard {
   return card;
 }
 
+/** Where a card's weights are: the tfjs model.json inside its package, or the trained ONNX file. */
 export function modelJsonPath(card: ModelCard): string {
+  if (card.format === 'onnx') return card.modelPath;
   return join(packageDir(card.packageName), card.modelPath);
 }
 

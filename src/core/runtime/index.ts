@@ -65,6 +65,29 @@ export class InferenceSession {
     return result;
   }
 
+  /** Input and output names, in the model's order. */
+  get inputNames(): readonly string[] {
+    return this.session?.inputNames ?? [];
+  }
+
+  get outputNames(): readonly string[] {
+    return this.session?.outputNames ?? [];
+  }
+
+  /** Runs a float model with named inputs; returns every output by name. */
+  async runNamed(feeds: Readonly<Record<string, { data: Float32Array; shape: readonly number[] }>>): Promise<Record<string, TensorResult>> {
+    if (!this.session) throw new ClearsightError(ERROR_CODES.RUNTIME, 'session used after dispose()');
+    const missing = this.session.inputNames.filter((n) => !(n in feeds));
+    if (missing.length) throw new ClearsightError(ERROR_CODES.RUNTIME, `missing model inputs: ${missing.join(', ')} (the model takes ${this.session.inputNames.join(', ')})`);
+    const tensors = Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, new ort.Tensor('float32', t.data, [...t.shape])]));
+    const out = await this.session.run(tensors);
+    const result: Record<string, TensorResult> = {};
+    for (const [name, tensor] of Object.entries(out)) {
+      result[name] = { data: tensor.data as Float32Array, shape: tensor.dims };
+    }
+    return result;
+  }
+
   async dispose(): Promise<void> {
     const s = this.session;
     this.session = undefined;

@@ -1,0 +1,24 @@
+/**
+ * One student network and its teacher, benchmarked side by side on the same images in one run
+ * (`npm run bench:students`). Each student lives in its own module under bench/students/ and
+ * exports `bench: StudentBench`; bench/students.ts runs them all and writes JSON + a PNG plot.
+ */
+export interface StudentRow {
+  /** Which network: the student's or the teacher's model name. */
+  readonly model: string;
+  readonly role: 'student' | 'teacher' | 'baseline';
+  /** Evaluation set, and how it relates to the student's training (`cross-source`, `held-out`, `training`). */
+  readonly dataset: string;
+  readonly split: 'cross-source' | 'held-out' | 'training';
+  readonly images: number;
+  /** Metrics with their convention in the name, e.g. `psnrY` (MATLAB Y, no crop), `ssimY`, `psnrRgb`. */
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly secondsPerMegapixel: number;
+  readonly peakRssMiB: number;
+}
+
+export interface StudentBench {
+  readonly name: string;
+  /** Runs student and teacher on the same images; `dataRoot` is ../shared/data unless overridden. */
+  run(opts: { dataRoot: string; limit?: number; outDir: string; threads: number }): Promise<StudentRow[]>;
+}
