@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { decodeImage, resampleRegion, resizeArea, toRgb, type RawImage } from '../src/core/image/index.js';
-import { decodeVideo, yuvToRgb } from '../src/video/codec.js';
+import { decodeVideo, yuvToRgb } from '../src/core/video/index.js';
 import { mulberry32 } from '../src/core/random.js';
 import { detectFaces, FaceModels, type Face } from '../src/face/index.js';
 import { fitCalibrator, calibrateScore, expectedCalibrationError } from '../src/trust/forensics/calibration.js';

@@ -30,7 +30,7 @@ import { loadForensicModel } from '../src/trust/forensics/detector.js';
 import { selfBlendFace } from '../src/trust/forensics/selfBlend.js';
 import { clopperPearson } from '../src/trust/forensics/stats.js';
 import { readManifest, runStudy } from '../src/trust/forensics/study.js';
-import { decodeVideo, rgbToYuv, VideoWriter, yuvToRgb } from '../src/video/codec.js';
+import { decodeVideo, rgbToYuv, VideoWriter, yuvToRgb } from '../src/core/video/index.js';
 import { commandLine, machineInfo, now, peakRssMiB, round, table } from './lib/common.js';
 import { listFacePhotos } from './lib/faces.js';
 

@@ -139,7 +139,7 @@ describe('server: video', () => {
     assert.match(tooLong.body.error!.message, /lasts 3\.0 s, more than this server's limit of 1 s/);
     const image = await post('vsr', form({}, { bytes: await fixturePng(16, 16, 1), name: 'clip.mp4', type: 'video/mp4' }));
     assert.equal(image.status, 415);
-    assert.match(image.body.error!.message, /is an image \(png\); this task takes an H\.264\/H\.265 video/);
+    assert.match(image.body.error!.message, /is an image \(png\); this task takes a video \(H\.264, HEVC, VP9, AV1, MPEG-4;/);
   });
 });
 

@@ -72,7 +72,7 @@ export async function writeFileAtomic(path: string, data: Buffer | string, opts:
   const tmp = tempPathFor(target);
   try {
     await writeAndSync(tmp, data);
-    await publish(tmp, target, force, path);
+    await publishTemp(tmp, target, { force, shownPath: path });
   } catch (err) {
     await unlink(tmp).catch(() => undefined); // best effort: the temp file may not exist
     if (err instanceof ClearsightError) throw err;
@@ -80,10 +80,14 @@ export async function writeFileAtomic(path: string, data: Buffer | string, opts:
   }
 }
 
-/** Temp name beside the target (same filesystem, so rename is atomic), hidden and unique. */
-function tempPathFor(target: string): string {
+/**
+ * Temp name beside the target (same filesystem, so rename is atomic), hidden and unique.
+ * `extension` is appended after `.tmp` for writers that pick a format from the name.
+ * Writers that stream into a file (the video writer) write here and call `publishTemp`.
+ */
+export function tempPathFor(target: string, extension = ''): string {
   const suffix = `${process.pid}.${randomBytes(6).toString('hex')}`;
-  return join(dirname(target), `.${basename(target)}.${suffix}.tmp`);
+  return join(dirname(resolve(target)), `.${basename(target)}.${suffix}.tmp${extension}`);
 }
 
 async function writeAndSync(tmp: string, data: Buffer | string): Promise<void> {
@@ -98,8 +102,14 @@ async function writeAndSync(tmp: string, data: Buffer | string): Promise<void> {
   }
 }
 
-/** Moves the finished temp file to its final name. */
-async function publish(tmp: string, target: string, force: boolean, shownPath: string): Promise<void> {
+/**
+ * Moves a finished temp file (from `tempPathFor`) to its final name: a rename with `force`,
+ * otherwise a hard link that the OS refuses if the name exists (E_OUTPUT_EXISTS), so an existing
+ * file is never clobbered. The caller removes the temp file when this throws.
+ */
+export async function publishTemp(tmp: string, target: string, opts: { force?: boolean; shownPath?: string } = {}): Promise<void> {
+  const force = opts.force ?? false;
+  const shownPath = opts.shownPath ?? target;
   if (force) {
     await rename(tmp, target);
     return;

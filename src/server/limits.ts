@@ -6,7 +6,8 @@
  * - images: the header's size against maxPixels first (a PNG that declares 100000x100000 is
  *   refused without allocating anything), then a full streaming decode to a thumbnail, so a
  *   truncated or corrupt file is refused at upload (4xx) instead of failing later in a job;
- * - video: MP4/MOV, Matroska/WebM or a raw H.264/H.265 stream, probed for its duration;
+ * - video: MP4/MOV, Matroska/WebM or a raw H.264/H.265 stream, probed (core/video, any codec the
+ *   bundled FFmpeg decodes: H.264, HEVC, VP9, AV1, MPEG-4 ...) for its duration and size;
  * - anything else (ZIP, text, PDF, GIF ...) is 415.
  * The worker decodes again with the same maxPixels: the upload check is not trusted alone.
  */
@@ -110,8 +111,8 @@ async function readHead(path: string, n = 64): Promise<Buffer> {
 const ACCEPTS: Record<InputKind, string> = {
   image: 'an image (PNG, JPEG, WebP, TIFF, BMP)',
   images: 'images (PNG, JPEG, WebP, TIFF, BMP)',
-  video: 'an H.264/H.265 video (MP4, MOV, MKV or a raw stream)',
-  media: 'an image (PNG, JPEG, WebP, TIFF, BMP) or an H.264/H.265 video',
+  video: 'a video (H.264, HEVC, VP9, AV1, MPEG-4; MP4, MOV, MKV, WebM or a raw stream)',
+  media: 'an image (PNG, JPEG, WebP, TIFF, BMP) or a video (H.264, HEVC, VP9, AV1, MPEG-4)',
 };
 
 /**
@@ -167,7 +168,7 @@ async function checkVideo(path: string, limits: ServerLimits, field: string): Pr
   let info;
   try {
     // Loaded on first use: FFmpeg's native libraries are not needed by image-only servers.
-    const { probeVideo } = await import('../video/index.js');
+    const { probeVideo } = await import('../core/video/index.js');
     info = await probeVideo(path);
   } catch (err) {
     throw new HttpError(400, 'E_INPUT_CORRUPT', `The uploaded ${field} cannot be read as a video: ${err instanceof Error ? err.message : String(err)}`, field);

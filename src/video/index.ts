@@ -1,21 +1,5 @@
-/** video: codec-assisted video super-resolution (see docs/video.md). */
-export {
-  decodeVideo,
-  probeVideo,
-  parseMotionVectors,
-  intraMap,
-  VideoWriter,
-  yuvToRgb,
-  rgbToYuv,
-  MACROBLOCK,
-  type DecodedFrame,
-  type VideoDecodeOptions,
-  type VideoEncodeOptions,
-  type MotionVector,
-  type PictureType,
-  type VideoInfo,
-  type YuvFrame,
-} from './codec.js';
+/** video: codec-assisted video super-resolution (see docs/video.md); reading and writing files is core/video's. */
+export * from '../core/video/index.js';
 export {
   lumaSampleQpel,
   predictBlock,

@@ -6,7 +6,7 @@
  * export the reference index, and x264 uses several references), so every vector is tried
  * against the candidate frames of its direction and the one that predicts best is kept.
  */
-import { MACROBLOCK, type DecodedFrame, type MotionVector } from './codec.js';
+import { MACROBLOCK, type DecodedFrame, type MotionVector } from '../core/video/index.js';
 
 /** A luma plane, 8-bit, tightly packed. */
 export interface LumaPlane {

@@ -23,7 +23,7 @@ import { report, throwIfAborted, type TaskControl } from '../core/progress.js';
 import { ImageModel, type LoadModelOptions } from '../core/models/imageModel.js';
 import { ESRGAN_SCALES, ESRGAN_SIZES, type EsrganScale, type EsrganSize } from '../core/models/registry.js';
 import { upscale, upscaleModelName } from '../restore/index.js';
-import { MACROBLOCK, decodeVideo, probeVideo, rgbToYuv, VideoWriter, yuvToRgb, type DecodedFrame, type PictureType } from './codec.js';
+import { MACROBLOCK, decodeVideo, probeVideo, rgbToYuv, VideoWriter, yuvToRgb, type DecodedFrame, type PictureType } from '../core/video/index.js';
 import { compensateFrame, type CompensatedBlock, type ReferenceFrame } from './motion.js';
 
 /** Any function that enlarges an RGB image by the run's scale (the network, or a stub in tests). */
@@ -492,11 +492,16 @@ export async function superResolveVideo(input: string, output: string, options: 
   const o = resolveVsrOptions(options);
   const info = await probeVideo(input);
   const started = performance.now();
+  // Pictures stay in coded orientation (the motion vectors are in its coordinates); the output
+  // carries the input's rotation for players to apply, as the input did.
+  const width = info.codedWidth * o.scale;
+  const height = info.codedHeight * o.scale;
   const writer = await VideoWriter.open(output, {
-    width: info.width * o.scale,
-    height: info.height * o.scale,
+    width,
+    height,
     fps: info.fps || 25,
     crf: options.crf,
+    rotation: info.orientation.rotation,
     audioFrom: info.hasAudio ? input : undefined,
     force: options.force,
   });
@@ -504,7 +509,7 @@ export async function superResolveVideo(input: string, output: string, options: 
   let computed = 0;
   let fullFrames = 0;
   try {
-    for await (const r of superResolveFrames(decodeVideo(input, { signal: options.signal, motionVectors: o.mode === 'codec' }), options)) {
+    for await (const r of superResolveFrames(decodeVideo(input, { signal: options.signal, motionVectors: o.mode === 'codec', autorotate: false }), options)) {
       throwIfAborted(options.signal);
       writer.write(rgbToYuv(r.image));
       frames++;
@@ -520,5 +525,5 @@ export async function superResolveVideo(input: string, output: string, options: 
     throw err;
   }
   const seconds = (performance.now() - started) / 1000;
-  return { frames, skippedFraction: frames ? 1 - computed / frames : 0, fps: frames / seconds, seconds, mode: o.mode, scale: o.scale, width: info.width * o.scale, height: info.height * o.scale, fullFrames };
+  return { frames, skippedFraction: frames ? 1 - computed / frames : 0, fps: frames / seconds, seconds, mode: o.mode, scale: o.scale, width, height, fullFrames };
 }

@@ -85,7 +85,7 @@ export function addForensicsCommand(program: Command): Command {
   group
     .command('analyze')
     .summary('analyse one image or video; write a case report (PDF) and JSON')
-    .argument('<file>', 'image (PNG, JPEG, WebP, TIFF, BMP) or H.264/H.265 video')
+    .argument('<file>', 'image (PNG, JPEG, WebP, TIFF, BMP) or video (H.264, HEVC, VP9, AV1, MPEG-4, any pixel format)')
     .option('--report <file.pdf>', 'write the case report as PDF')
     .option('--out <file.json>', 'write the full result as JSON')
     .option('-f, --force', 'overwrite the report/JSON files if they exist')

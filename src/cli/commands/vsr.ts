@@ -1,6 +1,6 @@
 /**
  * `clearsight vsr in.mp4 -o out.mp4 [--scale 4] [--mode codec|full] [--skip-threshold t]
- *  [--refresh N] [--json]`: upscale an H.264/H.265 video with ESRGAN, reusing the codec's motion
+ *  [--refresh N] [--json]`: upscale a video with ESRGAN, reusing the codec's motion
  * vectors to skip the blocks that did not change (library: superResolveVideo).
  *
  * Runs under the supervisor (listed in names.ts) like the image restorations. The output is

@@ -9,7 +9,7 @@ import { ClearsightError, ERROR_CODES, invalidOption } from '../../core/errors.j
 import type { RawImage } from '../../core/image/types.js';
 import type { TaskControl } from '../../core/progress.js';
 import type { FaceModels } from '../models.js';
-import { readVideoFrames, type ReadVideoOptions, type VideoClip } from '../video.js';
+import { readVideoFrames, type ReadVideoOptions, type VideoClip } from '../../core/video/index.js';
 import { DEFAULT_LIVENESS_HEAD } from './defaultHead.js';
 import { computeCues, type CueMatrix } from './features.js';
 import { fuse, standardise, type LivenessHead } from './fusion.js';
@@ -23,7 +23,7 @@ export { bandPass, periodogram, posPulse, pulseFromSignal, HEART_BAND, type Puls
 export { magnify, pyrDown, gaussianLevel, laplacianLevel, temporalBandPass, type Magnified, type Plane } from './evm.js';
 export { trackFace, regionFromMesh, textureRatio, type FrameObservation } from './track.js';
 export { DEFAULT_LIVENESS_HEAD } from './defaultHead.js';
-export { readVideoFrames, type VideoClip, type ReadVideoOptions } from '../video.js';
+export { readVideoFrames, type VideoClip, type ReadVideoOptions } from '../../core/video/index.js';
 
 export type LivenessVerdictLabel = 'live' | 'spoof' | 'uncertain';
 

@@ -1,5 +1,5 @@
 /**
- * Forensic analysis of one suspect file (image or H.264/H.265 video): faces found, each scored
+ * Forensic analysis of one suspect file (image or video in any codec core/video reads): faces found, each scored
  * by the detector, frames aggregated, and every number stated with what it rests on.
  *
  * Two kinds of uncertainty are reported separately, because they answer different questions:
@@ -17,7 +17,7 @@ import { decodeImage, sniffFormat, type RawImage } from '../../core/image/index.
 import { report, throwIfAborted, type TaskControl } from '../../core/progress.js';
 import { mulberry32 } from '../../core/random.js';
 import { detectFaces, type Face, type FaceModels } from '../../face/index.js';
-import { decodeVideo, probeVideo, yuvToRgb, type DecodedFrame } from '../../video/codec.js';
+import { decodeVideo, probeVideo, yuvToRgb, type DecodedFrame } from '../../core/video/index.js';
 import { largestFaceIdentity, verifyWatermark, type WatermarkSecret } from '../watermark/index.js';
 import { scoreFace, type FaceCrop, type ForensicModel } from './detector.js';
 import { clopperPearson, quantileSorted, type Interval } from './stats.js';
