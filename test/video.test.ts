@@ -88,7 +88,7 @@ test('motion compensation of a known translation leaves zero residual and finds 
   const pred = predictBlock(refPlane, 16, 0, 16, 16, -12, 8);
   for (let j = 0; j < 16; j++) for (let i = 0; i < 16; i++) assert.equal(pred[j * 16 + i], cur[j * W + 16 + i]);
   const vectors = [0, 16, 32].flatMap((x) => [0, 16].map((y) => ({ list: 'L0' as const, x, y, width: 16, height: 16, mvX: -12, mvY: 8 })));
-  const frame: DecodedFrame = { index: 5, time: 0, pictureType: 'P', width: W, height: H, y: cur, u: new Uint8Array(0), v: new Uint8Array(0), vectors, intra: new Uint8Array(6) };
+  const frame: DecodedFrame = { index: 5, time: 0, pictureType: 'P', width: W, height: H, y: cur, u: new Uint8Array(0), v: new Uint8Array(0), vectors, intra: new Uint8Array(6), matrix: 'bt601', range: 'limited' };
   const a = compensateFrame(frame, [{ index: 4, luma: { width: W, height: H, data: other } }, { index: 3, luma: refPlane }], []);
   assert.equal(a.blocks.length, 6);
   for (const b of a.blocks) {
