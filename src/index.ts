@@ -14,6 +14,8 @@ export { TrainedModel } from './core/models/trainedModel.js';
 export { listTrainedCards, type TrainedCard } from './core/models/trained.js';
 export { listModels, getModelCard, packageFacts, ESRGAN_SCALES, ESRGAN_SIZES, type EsrganScale, type EsrganSize, type ModelCard, type ModelTask, type RestoreTask } from './core/models/registry.js';
 export { convertTfjsToOnnx, loadTfjsArtifacts, CONVERTER_VERSION } from './core/models/convert/index.js';
+export { convertNcnnToOnnx, type NcnnConversion } from './core/models/ncnn/toOnnx.js';
+export { UpscalerModel, PACKAGED_NCNN_UPSCALERS, type UpscalerModelOptions } from './core/models/upscaler.js';
 export * from './core/filters/index.js';
 export * from './restore/index.js';
 export * from './face/index.js';

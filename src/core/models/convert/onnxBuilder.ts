@@ -75,10 +75,11 @@ export class OnnxGraphBuilder {
     return output;
   }
 
-  build(input: { name: string; shape: readonly number[] }, output: { name: string; shape: readonly number[] }, docString: string): Uint8Array {
-    const valueInfo = (name: string, shape: readonly number[]) => ({
+  /** Serialises the model; a string dimension is symbolic (dynamic: height, width). */
+  build(input: { name: string; shape: readonly (number | string)[] }, output: { name: string; shape: readonly (number | string)[] }, docString: string): Uint8Array {
+    const valueInfo = (name: string, shape: readonly (number | string)[]) => ({
       name,
-      type: { tensorType: { elemType: DATA_TYPE.float32, shape: { dim: shape.map((d) => ({ dimValue: d })) } } },
+      type: { tensorType: { elemType: DATA_TYPE.float32, shape: { dim: shape.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } },
     });
     const model = onnx.ModelProto.create({
       irVersion: 8,
