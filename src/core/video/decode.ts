@@ -474,8 +474,9 @@ class FrameConverter {
     if (native) {
       planes = copyPlanes(frame.data!, frame.linesize, width, height);
     } else {
-      // Same matrix and range out as in: only the format (and size) changes.
-      this.scale(frame, width, height, AV_PIX_FMT_YUV420P, frame.colorSpace === AVCOL_SPC_UNSPECIFIED ? guessedColourSpace(frame.height) : frame.colorSpace, range === 'full' ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG);
+      // Same matrix out as in (an untagged source stays untagged, so swscale does not convert
+      // it; `matrix` above says how to read it): only the format, depth and size change.
+      this.scale(frame, width, height, AV_PIX_FMT_YUV420P, frame.colorSpace, range === 'full' ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG);
       planes = copyPlanes(this.out.data!, this.out.linesize, width, height);
       this.out.unref();
     }
