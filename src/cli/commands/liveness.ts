@@ -151,7 +151,9 @@ function livenessText(clip: string, v: LivenessVerdict): string {
     `  attack experts: ${Object.entries(v.experts).map(([k, x]) => `${k} ${x.toFixed(3)}`).join(', ')} (decided by ${v.decidedBy})`,
     `  strongest cues: ${cues.map(([k, c]) => `${k} ${c.contribution >= 0 ? '+' : ''}${c.contribution.toFixed(2)}`).join(', ')}`,
     `  decisive frames: ${v.frames.map((f) => `#${f.index} (${f.time.toFixed(2)} s, ${f.cue})`).join(', ')}`,
-    `  pulse: ${v.pulse.bpm.toFixed(0)} bpm, SNR ${v.pulse.snr.toFixed(2)}`,
+    v.pulse.bpm === null
+      ? `  pulse: not measured (SNR ${v.pulse.snr.toFixed(2)}, noise reaches ${v.pulse.minSnr.toFixed(2)} on a clip this long)`
+      : `  pulse: ${v.pulse.bpm.toFixed(0)} bpm, SNR ${v.pulse.snr.toFixed(2)} (noise reaches ${v.pulse.minSnr.toFixed(2)})`,
     `  head: ${v.head}`,
   ];
   return lines.join('\n') + '\n';

@@ -14,12 +14,13 @@ import { DEFAULT_LIVENESS_HEAD } from './defaultHead.js';
 import { computeCues, type CueMatrix } from './features.js';
 import { fuse, standardise, type LivenessHead } from './fusion.js';
 import { trackFace, type FrameObservation } from './track.js';
+import type { PulseReading } from './signal.js';
 
 export { CUES, type Cue, type CueMatrix, alternation, computeCues, fitSimilarity, longestRun } from './features.js';
 export { fitHead, fuse, parseHead, pool, softmax, standardise, type LivenessExpert, type LivenessHead, type FusionResult, type TrainingClip, type FitOptions } from './fusion.js';
 export { calibrateLiveness, type CalibrationClip, type CalibrateOptions } from './calibrate.js';
 export { fourierDomainAdaptation, dft2 } from './fda.js';
-export { bandPass, periodogram, posPulse, pulseFromSignal, HEART_BAND, type PulseEstimate } from './signal.js';
+export { assessPulse, bandPass, noiseSnrQuantile, periodogram, posPulse, pulseFromSignal, HEART_BAND, type PulseEstimate, type PulseReading } from './signal.js';
 export { magnify, pyrDown, gaussianLevel, laplacianLevel, temporalBandPass, type Magnified, type Plane } from './evm.js';
 export { trackFace, regionFromMesh, textureRatio, type FrameObservation } from './track.js';
 export { DEFAULT_LIVENESS_HEAD } from './defaultHead.js';
@@ -45,7 +46,11 @@ export interface LivenessVerdict {
   cues: Record<string, { value: number; contribution: number }>;
   /** The decisive frames: highest attention first, with the cue that weighed most in each. */
   frames: Array<{ index: number; time: number; attention: number; cue: string; contribution: number }>;
-  pulse: { bpm: number; snr: number };
+  /**
+   * rPPG pulse: `bpm` only when the SNR beats what pure noise reaches on a clip of this length
+   * (`minSnr`, the noise's 99th percentile); otherwise null: a number is never printed from noise.
+   */
+  pulse: { bpm: number | null; snr: number; minSnr: number };
   /** Frames with a tracked face / frames in the clip. */
   coverage: { tracked: number; total: number };
   /** Why the verdict is uncertain, when it is. */
@@ -111,7 +116,7 @@ export function decideLiveness(analysis: Pick<LivenessAnalysis, 'cues' | 'frames
   else if (verdict === 'uncertain') reason = `score ${round(r.score)} between the spoof (${head.thresholds.spoof}) and live (${head.thresholds.live}) thresholds`;
   return {
     verdict, score: round(r.score), decidedBy: r.decidedBy, experts: Object.fromEntries(Object.entries(r.experts).map(([k, v]) => [k, round(v)])), cues, frames,
-    pulse: { bpm: round(analysis.cues.pulse.bpm), snr: round(analysis.cues.pulse.snr) },
+    pulse: pulseOf(analysis.cues.pulse),
     coverage: { tracked, total },
     ...(reason ? { reason } : {}),
     head: head.source,
@@ -128,6 +133,12 @@ export async function checkLiveness(models: FaceModels, clip: Pick<VideoClip, 'f
 export async function checkLivenessFile(models: FaceModels, file: string, opts: LivenessOptions & ReadVideoOptions = {}): Promise<LivenessVerdict> {
   const clip = await readVideoFrames(file, { maxSeconds: 5, ...opts });
   return checkLiveness(models, clip, opts);
+}
+
+/** The verdict's pulse: bpm only when measured (older analyses without a bar count as not measured). */
+export function pulseOf(p: Pick<PulseReading, 'bpm' | 'snr'> & Partial<Pick<PulseReading, 'minSnr' | 'reliable'>>): LivenessVerdict['pulse'] {
+  const minSnr = p.minSnr ?? 1;
+  return { bpm: p.reliable === true && p.snr > minSnr ? round(p.bpm) : null, snr: round(p.snr), minSnr: round(minSnr) };
 }
 
 function round(x: number): number {
