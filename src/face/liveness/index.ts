@@ -24,6 +24,7 @@ export { assessPulse, bandPass, noiseSnrQuantile, periodogram, posPulse, pulseFr
 export { magnify, pyrDown, gaussianLevel, laplacianLevel, temporalBandPass, type Magnified, type Plane } from './evm.js';
 export { trackFace, regionFromMesh, textureRatio, type FrameObservation } from './track.js';
 export { DEFAULT_LIVENESS_HEAD } from './defaultHead.js';
+export { verifyLive, identityFrames, type LiveVerification, type VerifyLiveOptions } from './verify.js';
 export { readVideoFrames, type VideoClip, type ReadVideoOptions } from '../video.js';
 
 export type LivenessVerdictLabel = 'live' | 'spoof' | 'uncertain';
@@ -74,6 +75,11 @@ function checkClip(clip: unknown): asserts clip is Pick<VideoClip, 'frames' | 't
 
 /** Tracks the face and computes every per-frame cue. Needs FaceModels.load({ liveness: true }). */
 export async function analyseLiveness(models: FaceModels, clip: Pick<VideoClip, 'frames' | 'times' | 'fps'>, control: TaskControl = {}): Promise<LivenessAnalysis> {
+  return (await analyseTracked(models, clip, control)).analysis;
+}
+
+/** @internal analyseLiveness plus the tracker's observations (face squares per frame), for verifyLive. */
+export async function analyseTracked(models: FaceModels, clip: Pick<VideoClip, 'frames' | 'times' | 'fps'>, control: TaskControl = {}): Promise<{ analysis: LivenessAnalysis; observations: FrameObservation[] }> {
   checkClip(clip);
   models.runner('antispoof');
   const t0 = performance.now();
@@ -81,11 +87,12 @@ export async function analyseLiveness(models: FaceModels, clip: Pick<VideoClip, 
   const t1 = performance.now();
   const cues = computeCues(obs, clip.fps);
   const t2 = performance.now();
-  return {
+  const analysis = {
     cues,
     frames: obs.map(({ index, time, found, reset, cut, meshScore, antispoof, liveness }) => ({ index, time, found, reset, cut, meshScore, antispoof, liveness })),
     seconds: { track: (t1 - t0) / 1000, cues: (t2 - t1) / 1000 },
   };
+  return { analysis, observations: obs };
 }
 
 /** Fuses the cues into a verdict with its evidence. */
