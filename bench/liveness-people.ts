@@ -8,6 +8,10 @@
  *   node --import tsx bench/liveness-people.ts [--data ../shared/data/face-videos/live-real] [--seconds 1.5]
  *        [--per-person 2] [--max-side 320] [--reuse] [--out bench/results] [--publish]
  *
+ * When models/liveness-gru exists (npm run train:liveness-gru, trained on these very clips), its
+ * ONNX is scored too - a TRAINING figure - and its card's leave-one-person-out and
+ * leave-one-source-out figures (the trainer retrains per held-out group) are printed beside.
+ *
  * Attacks come from bench/lib/attacks.ts (the generators of bench/liveness.ts): a print of the
  * clip's middle frame moved by hand tremor (paper grain, gamut loss, sensor noise), the clip
  * replayed on a screen at 15 fps (gamma, moire, refresh band, blur, noise), and the print with
@@ -30,6 +34,8 @@ import { FaceModels } from '../src/face/index.js';
 import { computeCues, CUES, DEFAULT_LIVENESS_HEAD, fitHead, fuse, readVideoFrames, trackFace, type LivenessHead } from '../src/face/liveness/index.js';
 import { clopperPearson } from '../src/trust/forensics/stats.js';
 import { makePrint, makeReplay } from './lib/attacks.js';
+import { getModelCard } from '../src/core/models/registry.js';
+import { TrainedModel } from '../src/core/models/trainedModel.js';
 import { personOf, sourceOf } from './lib/people.js';
 import { commandLine, machineInfo, round, table, timestamp, writeJsonPair, sharedData } from './lib/common.js';
 
@@ -122,6 +128,31 @@ function heldOut(samples: readonly Sample[], group: (s: Sample) => string, l2: n
   return scores;
 }
 
+/** The trained temporal model on every clip through onnxruntime, if models/liveness-gru is there. */
+async function scoreGru(samples: readonly Sample[]) {
+  let card;
+  try {
+    card = getModelCard('liveness-gru');
+  } catch {
+    return undefined;
+  }
+  const model = await TrainedModel.load('liveness-gru', { threads: 1 });
+  const scores: number[] = [];
+  for (const s of samples) {
+    const T = s.values.length, C = CUES.length;
+    const cues = new Float32Array(T * C), mask = new Float32Array(T);
+    s.values.forEach((row, t) => {
+      if (!row.some((v) => Number.isFinite(v))) return;
+      mask[t] = 1;
+      row.forEach((v, j) => { cues[t * C + j] = Number.isFinite(v) ? v : 0; });
+    });
+    const out = await model.run({ cues: { data: cues, shape: [1, T, C] }, mask: { data: mask, shape: [1, T] } });
+    scores.push(out.live!.data[0]!);
+  }
+  await model.dispose();
+  return { scores, card: { id: card.id, quality: card.trained?.quality ?? [] } };
+}
+
 async function main(): Promise<void> {
   const stamp = timestamp();
   const samples = await collect();
@@ -129,16 +160,19 @@ async function main(): Promise<void> {
   const shipped = samples.map((s) => fuse(s.values, DEFAULT_LIVENESS_HEAD).score);
   const lopo = heldOut(samples, (s) => s.person, l2);
   const loso = heldOut(samples, (s) => s.source, l2);
-  const methods = {
+  const methods: Record<string, ReturnType<typeof rates>> = {
     'shipped head (one person, simulated attacks)': rates(samples, shipped),
     'refit, leave-one-person-out': rates(samples, lopo),
     'refit, leave-one-source-out': rates(samples, loso),
   };
+  const gru = await scoreGru(samples);
+  if (gru) methods['GRU + attention, TRAINING figure (fitted on these clips)'] = rates(samples, gru.scores);
   const pct = (x: number) => `${round(100 * x, 1)}`;
   console.log(table(['method', 'BPCER % (CI)', 'APCER print / replay / cut-eye %', 'ACER %'], Object.entries(methods).map(([m, r]) => [
     m, `${pct(r.bpcer.rate)} (${pct(r.bpcer.ci95[0]!)}-${pct(r.bpcer.ci95[1]!)})`,
     ATTACKS.map((a) => `${pct(r.perAttack[a]!.apcer)} (${pct(r.perAttack[a]!.ci95[0]!)}-${pct(r.perAttack[a]!.ci95[1]!)})`).join(' / '), pct(r.acer),
   ])));
+  if (gru) for (const q of gru.card.quality) console.log(`${gru.card.id} (card): ${q.split} ${q.metric} ${round(100 * q.value, 1)} %${q.note ? ` - ${q.note}` : ''} [${q.command}]`);
   const people = new Set(samples.map((s) => s.person)).size;
   const sources = [...new Set(samples.map((s) => s.source))];
   const ms = samples.reduce((a, s) => a + s.msPerFrame * s.frames, 0) / samples.reduce((a, s) => a + s.frames, 0);
@@ -146,7 +180,8 @@ async function main(): Promise<void> {
   const result = {
     bench: 'liveness-people', command: commandLine(), timestamp: stamp, machine: machineInfo(), seconds: Number(args.seconds), maxSide: Number(args['max-side']), l2,
     people, sources, clips: samples.length, methods,
-    perClip: samples.map((s, i) => ({ file: s.file, person: s.person, source: s.source, kind: s.kind, tracked: `${s.tracked}/${s.frames}`, shipped: round(shipped[i]!, 4), leavePersonOut: round(lopo[i]!, 4), leaveSourceOut: round(loso[i]!, 4) })),
+    gruCard: gru?.card,
+    perClip: samples.map((s, i) => ({ file: s.file, person: s.person, source: s.source, kind: s.kind, tracked: `${s.tracked}/${s.frames}`, shipped: round(shipped[i]!, 4), leavePersonOut: round(lopo[i]!, 4), leaveSourceOut: round(loso[i]!, 4), ...(gru ? { gruTraining: round(gru.scores[i]!, 4) } : {}) })),
   };
   const written = await writeJsonPair(path.resolve(args.out!), 'liveness-people', stamp, result);
   if (args.publish) await writeFileAtomic(path.join(REPO, 'docs/benchmarks/liveness-people.json'), JSON.stringify(result, null, 2) + '\n', { force: true });

@@ -82,7 +82,7 @@ async function main(): Promise<void> {
   const ciPeople = clopperPearson(peopleAllAccepted, people.length);
   const verdicts = Object.fromEntries(['live', 'uncertain', 'spoof', 'error'].map((v) => [v, rows.filter((r) => r.verdict === v).length]));
   const decidedBy = Object.fromEntries([...new Set(rows.map((r) => String(r.decidedBy)))].map((d) => [d, rows.filter((r) => String(r.decidedBy) === d && !r.accepted).length]));
-  const timed = rows.filter((r) => r.seconds) as Array<{ seconds: { wall: number; cpu: number }; frames: number }>;
+  const timed = rows.filter((r) => r.seconds) as unknown as Array<{ seconds: { wall: number; cpu: number }; frames: number }>;
   const perFrameWall = timed.reduce((s, r) => s + r.seconds.wall, 0) / timed.reduce((s, r) => s + r.frames, 0);
   const perFrameCpu = timed.reduce((s, r) => s + r.seconds.cpu, 0) / timed.reduce((s, r) => s + r.frames, 0);
 
