@@ -288,3 +288,26 @@ describe('video reader input checks', () => {
     }
   });
 });
+
+describe('learned temporal model (models/liveness-gru)', () => {
+  it('scoreTemporal reproduces the PyTorch golden output from a cue matrix (frames without a face masked)', async () => {
+    const { TrainedModel } = await import('../src/core/models/trainedModel.js');
+    const { readGolden } = await import('../src/core/models/trained.js');
+    const { scoreTemporal } = await import('../src/face/liveness/index.js');
+    const model = await TrainedModel.load('liveness-gru', { threads: 1 });
+    try {
+      const golden = readGolden(model.card);
+      const [cues, mask] = golden.inputs;
+      const [T, C] = [cues!.shape[1]!, cues!.shape[2]!];
+      // a frame whose mask is 0 is a frame without a face: all cues non-finite
+      const values = Array.from({ length: T }, (_, t) => (mask!.data[t] ? Array.from(cues!.data.subarray(t * C, (t + 1) * C)) : new Array<number>(C).fill(NaN)));
+      const r = await scoreTemporal(model, { values });
+      assert.ok(Math.abs(r.score - golden.outputs[0]!.data[0]!) <= 1e-4, `score ${r.score} vs golden ${golden.outputs[0]!.data[0]}`);
+      assert.match(r.model, /^liveness\/liveness-gru@/);
+      assert.ok(r.topFrame.index >= 0 && r.topFrame.index < T && mask!.data[r.topFrame.index] === 1, 'attention never lands on a masked frame');
+      await assert.rejects(scoreTemporal(model, { values: [[1, 2, 3]] }), /14 cues per frame/);
+    } finally {
+      await model.dispose();
+    }
+  });
+});

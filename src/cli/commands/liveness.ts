@@ -14,7 +14,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import {
   analyseLiveness, assertOutputWritable, calibrateLiveness, ClearsightError, decideLiveness, decodeImage, detectFaces, ERROR_CODES, FaceModels,
-  invalidOption, parseHead, readVideoFrames, writeFileAtomic, embedFace, verifyLive, type LivenessHead, type LivenessVerdict, type LiveVerification,
+  invalidOption, parseHead, readVideoFrames, writeFileAtomic, embedFace, verifyLive, scoreTemporal, TrainedModel, type TemporalScore, type LivenessHead, type LivenessVerdict, type LiveVerification,
 } from '../lib.js';
 import { createReporter, progressMode } from '../progress.js';
 import { untilAborted, watchInterrupts } from '../interrupt.js';
@@ -55,8 +55,9 @@ export function addLivenessCommand(program: Command): Command {
     .option('--json', 'print one JSON object {"verdict", "score", "cues", "frames", ...} on stdout')
     .option('--seconds <s>', 'how much of the clip to analyse (1-60)', secondsParser, 5)
     .option('--head <file>', 'a decision head from liveness-calibrate (default: the shipped one)')
+    .option('--temporal', 'also score the clip with the learned temporal model (models/liveness-gru), reported beside the verdict')
     .option('--enrolled <photo>', 'also check that the live face is the person in this photo (largest face); exit 0 either way, read "accepted"')
-    .action(async (clip: string, opts: { json?: boolean; seconds: number; head?: string; enrolled?: string }) => {
+    .action(async (clip: string, opts: { json?: boolean; seconds: number; head?: string; enrolled?: string; temporal?: boolean }) => {
       if (opts.enrolled) {
         const r = await runVerifyLive(clip, opts.enrolled, opts);
         if (opts.json) process.stdout.write(JSON.stringify({ input: clip, enrolled: opts.enrolled, accepted: r.accepted, summary: r.summary, identity: r.identity, ...r.liveness }) + '\n');
@@ -65,7 +66,7 @@ export function addLivenessCommand(program: Command): Command {
       }
       const v = await runLiveness(clip, opts);
       if (opts.json) process.stdout.write(JSON.stringify({ input: clip, ...v }) + '\n');
-      else process.stdout.write(livenessText(clip, v));
+      else process.stdout.write(livenessText(clip, v) + (v.temporal ? `  temporal model ${v.temporal.model}: P(live) ${v.temporal.score.toFixed(3)} (most attended frame #${v.temporal.topFrame.index})\n` : ''));
     });
 
   program
@@ -131,11 +132,12 @@ export function addLivenessCommand(program: Command): Command {
   return program;
 }
 
-export async function runLiveness(clip: string, opts: { json?: boolean; seconds: number; head?: string }): Promise<LivenessVerdict> {
+export async function runLiveness(clip: string, opts: { json?: boolean; seconds: number; head?: string; temporal?: boolean }): Promise<LivenessVerdict & { temporal?: TemporalScore }> {
   const head = opts.head ? await readHead(opts.head) : undefined;
   const mode = progressMode(opts.json ?? false);
   const reporter = createReporter(mode, 'liveness');
   const interrupts = watchInterrupts(() => reporter.stop());
+  const temporal = opts.temporal ? await TrainedModel.load('liveness-gru', { threads: 1 }) : undefined;
   const models = await FaceModels.load({ liveness: true, embed: false });
   try {
     reporter.stage('decode');
@@ -143,11 +145,13 @@ export async function runLiveness(clip: string, opts: { json?: boolean; seconds:
     await interrupts.checkpoint();
     const analysis = await untilAborted(analyseLiveness(models, video, { signal: interrupts.signal, onProgress: reporter.onProgress }), interrupts.signal);
     await interrupts.checkpoint();
-    return decideLiveness(analysis, head);
+    const verdict = decideLiveness(analysis, head);
+    return temporal ? { ...verdict, temporal: await scoreTemporal(temporal, analysis.cues) } : verdict;
   } finally {
     reporter.stop();
     interrupts.dispose();
-    models.dispose();
+    await models.dispose();
+    await temporal?.dispose();
   }
 }
 

@@ -25,6 +25,7 @@ export { magnify, pyrDown, gaussianLevel, laplacianLevel, temporalBandPass, type
 export { trackFace, regionFromMesh, textureRatio, type FrameObservation } from './track.js';
 export { DEFAULT_LIVENESS_HEAD } from './defaultHead.js';
 export { verifyLive, identityFrames, type LiveVerification, type VerifyLiveOptions } from './verify.js';
+export { scoreTemporal, type TemporalScore } from './temporal.js';
 export { readVideoFrames, type VideoClip, type ReadVideoOptions } from '../video.js';
 
 export type LivenessVerdictLabel = 'live' | 'spoof' | 'uncertain';
