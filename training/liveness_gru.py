@@ -22,7 +22,7 @@ import time
 import numpy as np
 import torch
 import torch.nn as nn
-from scipy.stats import beta as beta_dist
+import math
 
 sys.path.insert(0, os.path.dirname(__file__))
 from cstrain import export, patchset, run  # noqa: E402
@@ -86,9 +86,27 @@ def fit(cues, mask, label, idx, args, log=None):
     return net.eval()
 
 
-def clopper_pearson(k, n):
-    lo = 0.0 if k == 0 else float(beta_dist.ppf(0.025, k, n - k + 1))
-    hi = 1.0 if k == n else float(beta_dist.ppf(0.975, k + 1, n - k))
+def _binom_tail(k, n, p, upper):
+    """P(X >= k) (upper) or P(X <= k) for X ~ Binomial(n, p)."""
+    terms = range(k, n + 1) if upper else range(0, k + 1)
+    return sum(math.comb(n, i) * p ** i * (1 - p) ** (n - i) for i in terms)
+
+
+def _solve(f, target):
+    lo, hi = 0.0, 1.0
+    for _ in range(80):  # f is monotone in p
+        mid = (lo + hi) / 2
+        if f(mid) < target:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def clopper_pearson(k, n, alpha=0.05):
+    """Exact (Clopper-Pearson) interval by inverting the binomial tails (no scipy needed)."""
+    lo = 0.0 if k == 0 else _solve(lambda p: _binom_tail(k, n, p, True), alpha / 2)
+    hi = 1.0 if k == n else _solve(lambda p: -_binom_tail(k, n, p, False), -alpha / 2)
     return [round(lo, 4), round(hi, 4)]
 
 
