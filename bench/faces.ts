@@ -2,17 +2,20 @@
  * Face verification benchmark: calibrates the compareFaces threshold on the deepface unit-test
  * set (62 photos, 13 identities) and reports same/different ROC AUC and accuracy.
  *
- *   node --import tsx bench/faces.ts [--data ../shared/data/faces/deepface] [--out bench/results] [--publish]
+ *   node --import tsx bench/faces.ts [--data ../shared/data/faces/deepface] [--out bench/results] [--threads 1] [--publish]
  *
  * Pairs: face-recognition-pivot.csv (280 pairs, 140 same / 140 different) is the calibration
  * set; master.csv (299 pairs, largely the same photos) is reported at the chosen threshold.
- * Each photo is embedded once (largest face; detectFaces + faceres on tfjs-wasm). The threshold
+ * Each photo is embedded once (largest face; detectFaces + faceres, onnxruntime with --threads
+ * intra-op threads per network). Speed: wall time of detectFaces (detect + mesh + embed of every
+ * face found) per face, decode excluded, after one warm-up photo; with the CPU time it used. The threshold
  * maximises accuracy on the pivot pairs; because choosing it on the same pairs flatters the
  * accuracy, we also report a 10-fold cross-validated accuracy (threshold chosen on 9 folds,
  * scored on the 10th). The pivot CSV also carries deepface's own FaceNet cosine distances: their
  * AUC on the same pairs is printed as a reference point.
  */
 import { readFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -30,6 +33,7 @@ const { values: args } = parseArgs({
     data: { type: 'string', default: sharedData('faces/deepface') },
     out: { type: 'string', default: path.join(REPO, 'bench/results') },
     publish: { type: 'boolean', default: false },
+    threads: { type: 'string', default: '1' },
   },
 });
 const DATA = path.resolve(args.data!);
@@ -51,21 +55,46 @@ async function main(): Promise<void> {
   const pivot = await readPairs('face-recognition-pivot.csv');
   const master = await readPairs('master.csv');
   const files = [...new Set([...pivot, ...master].flatMap((p) => [p.a, p.b]))].sort();
-  const models = await FaceModels.load({ mesh: true, embed: true });
+  const threads = Number(args.threads);
+  const models = await FaceModels.load({ mesh: true, embed: true, threads });
   const emb = new Map<string, Float32Array>();
   const noFace: string[] = [];
+  // warm-up: first inference of each session allocates
+  await detectFaces(models, (await decodeImage(path.join(DATA, files[0]!))).image, { embed: true });
   const t0 = performance.now();
+  const perFace: number[] = [];
+  let faceWall = 0;
+  let faceCpu = 0;
+  let facesSeen = 0;
   let i = 0;
   for (const f of files) {
     const { image } = await decodeImage(path.join(DATA, f));
-    const [face] = await detectFaces(models, image, { embed: true });
+    const c0 = process.cpuUsage();
+    const w0 = performance.now();
+    const faces = await detectFaces(models, image, { embed: true });
+    const wall = performance.now() - w0;
+    const cpu = process.cpuUsage(c0);
+    if (faces.length > 0) {
+      perFace.push(wall / faces.length);
+      faceWall += wall;
+      faceCpu += (cpu.user + cpu.system) / 1000;
+      facesSeen += faces.length;
+    }
+    const [face] = faces;
     if (face?.embedding) emb.set(f, face.embedding);
     else noFace.push(f);
     process.stderr.write(`\rembedded ${++i}/${files.length}`);
   }
   process.stderr.write('\n');
   const secondsPerPhoto = (performance.now() - t0) / 1000 / files.length;
-  models.dispose();
+  await models.dispose();
+  perFace.sort((a, b) => a - b);
+  const q = (p: number) => perFace[Math.min(perFace.length - 1, Math.floor(p * perFace.length))]!;
+  const speed = {
+    engine: 'onnxruntime-node (converted from tfjs by our converter)', threadsPerNetwork: threads,
+    msPerFaceMean: round(faceWall / facesSeen, 1), msPerFaceMedian: round(q(0.5), 1), msPerFaceP90: round(q(0.9), 1),
+    cpuMsPerFace: round(faceCpu / facesSeen, 1), faces: facesSeen, loadavg1: round(os.loadavg()[0]!, 2),
+  };
 
   const score = (p: Pair) => {
     const a = emb.get(p.a);
@@ -107,12 +136,13 @@ async function main(): Promise<void> {
     ['pivot, library default', '', '', SAME_FACE_THRESHOLD, round(libAccPivot, 4), `master ${round(libAccMaster, 4)}`],
     ['deepface FaceNet (ref)', `${fn.pos.length}/${fn.neg.length}`, round(facenetAuc, 4), '', '', 'cosine distances from the CSV'],
   ]));
-  console.log(`photos ${files.length}, no face found in ${noFace.length}${noFace.length ? ` (${noFace.join(' ')})` : ''}; ${round(secondsPerPhoto, 3)} s per photo (decode + detect + mesh + embed, tfjs-wasm)`);
+  console.log(`photos ${files.length}, no face found in ${noFace.length}${noFace.length ? ` (${noFace.join(' ')})` : ''}; ${round(secondsPerPhoto, 3)} s per photo (decode + detect + mesh + embed)`);
+  console.log(`detect + mesh + embed per face (${speed.engine}, ${threads} thread(s) per network, ${facesSeen} faces): mean ${speed.msPerFaceMean} ms, median ${speed.msPerFaceMedian} ms, p90 ${speed.msPerFaceP90} ms, CPU ${speed.cpuMsPerFace} ms; load average ${speed.loadavg1}`);
 
   const result = {
     bench: 'faces', command: commandLine(), timestamp: stamp, data: DATA, machine: machineInfo(),
     method: 'largest face per photo; cosine similarity of L2-normalised faceres 1024-d descriptors; threshold = accuracy-maximising on pivot pairs',
-    photos: files.length, noFace, secondsPerPhoto: round(secondsPerPhoto, 3),
+    photos: files.length, noFace, secondsPerPhoto: round(secondsPerPhoto, 3), speed,
     pivot: { same: pv.pos.length, different: pv.neg.length, rocAuc: round(auc, 4), threshold: chosen, accuracy: round(best.accuracy, 4), tpr: round(tpr, 4), fpr: round(fpr, 4), cv10Accuracy: round(cvAccuracy, 4) },
     master: { same: ms.pos.length, different: ms.neg.length, rocAuc: round(masterAuc, 4), accuracyAtThreshold: round(masterAcc, 4) },
     libraryDefault: { threshold: SAME_FACE_THRESHOLD, pivotAccuracy: round(libAccPivot, 4), masterAccuracy: round(libAccMaster, 4) },

@@ -23,12 +23,18 @@ const load = (name: string): J | undefined => {
 };
 
 const parity = load('parity');
+const faceParity = load('parity-face');
 const derain = load('derain');
 const experts = load('experts');
 const derainSpeed = load('derain-speed');
 const fmt = (x: number | undefined, digits = 2) => (x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits));
 
 function parityLine(card: ModelCard): string {
+  if (card.network) {
+    const f = faceParity?.results?.find((p: J) => p.model === card.id);
+    if (!f) return '- Parity with tfjs-wasm: not measured yet (`npm run bench:parity -- --task face`).';
+    return `- Parity with tfjs-wasm (same weights, ${card.network.inputSize}x${card.network.inputSize} input, every output): max |diff| ${f.maxAbsDiff.toExponential(1)} in the network's own units (target <= 1e-3). \`npm run bench:parity -- --task face\`, ${faceParity.date.slice(0, 10)}.`;
+  }
   const r = parity?.results?.find((p: J) => p.model === card.id);
   if (!r) return '- Parity with tfjs-wasm: not measured yet (`npm run bench:parity`).';
   return `- Parity with tfjs-wasm (same weights, input ${r.shape.slice(1, 3).join('x')}): max |diff| ${r.maxAbsDiff.toExponential(1)}, mean ${r.meanAbsDiff.toExponential(1)} on [0,1] output (target <= 1e-3). \`npm run bench:parity\`, ${parity.date.slice(0, 10)}.`;
@@ -59,7 +65,24 @@ function speedLine(card: ModelCard): string {
   return `- Speed (onnxruntime-node CPU, ${experts.machine.cpuCount} x ${experts.machine.cpuModel}): ${fmt(r.secondsPerInputMP)} s per input megapixel on a ${r.input} crop (${fmt(r.cpuSecondsPerInputMP)} CPU-s/MP; load avg ${r.loadavg1}). \`npm run bench:experts\`, ${experts.date.slice(0, 10)}.`;
 }
 
+/** A model trained in this repository: everything comes from its own card (models/<name>/card.json). */
+function trainedSection(card: ModelCard): string {
+  const t = card.trained!;
+  const tensors = (xs: ReadonlyArray<{ name: string; shape: ReadonlyArray<number | string> }>) => xs.map((x) => `${x.name} [${x.shape.join(', ')}]`).join(', ');
+  return [
+    `## ${card.id}`,
+    '',
+    `- Task: \`${card.task}\`; trained in this repository (\`models/${t.name}/\`, ${t.kind} model, ONNX), licence ${t.licence}.`,
+    `- Architecture: ${t.architecture}; ${t.params} parameters.`,
+    `- I/O: inputs ${tensors(t.io.inputs)}; outputs ${tensors(t.io.outputs)}.`,
+    `- Training: ${t.training.data.map((d) => `${d.source} (${d.count})`).join(', ')}; split: ${t.training.split}; seed ${t.training.seed}, ${t.training.steps} steps, ${t.training.wallTimeSeconds} s. \`${t.training.command}\`.`,
+    ...t.quality.map((q) => `- Quality (${q.split}): ${q.dataset}, ${q.metric} ${q.value}${q.note ? ` (${q.note})` : ''}. \`${q.command}\`.`),
+    '',
+  ].join('\n');
+}
+
 const sections = listModels().map((card) => {
+  if (card.trained) return trainedSection(card);
   let facts = { version: 'not installed', license: 'unknown' };
   try {
     facts = packageFacts(card.packageName);
@@ -72,7 +95,9 @@ const sections = listModels().map((card) => {
     '',
     `- Task: \`${card.task}\`; source: npm \`${card.packageName}@${facts.version}\` (\`${card.modelPath}\`, tfjs ${card.format} model), licence ${facts.license}.`,
     `- Paper: ${card.paper}. Trained on ${card.trainedOn}.`,
-    `- I/O: ${io.layout} float32, network range [${io.range.join(', ')}] (the library scales from/to [0,1]), H and W multiples of ${io.divisibility}, scale x${io.scale}; tiles up to ${io.maxTile} px with ${io.overlap} px overlap, feathered.`,
+    card.network
+      ? `- I/O: one ${card.network.inputSize}x${card.network.inputSize} ${io.layout} RGB input in [${io.range.join(', ')}]; outputs: ${card.network.outputs.map((o) => `[${o.shape.join(', ')}] ${o.meaning}`).join('; ')}.`
+      : `- I/O: ${io.layout} float32, network range [${io.range.join(', ')}] (the library scales from/to [0,1]), H and W multiples of ${io.divisibility}, scale x${io.scale}; tiles up to ${io.maxTile} px with ${io.overlap} px overlap, feathered.`,
     `- Conversion: our TypeScript tfjs -> ONNX converter v${CONVERTER_VERSION}, static shape per tile, cached by sha256 of the source weights.`,
     parityLine(card),
     ...qualityLines(card),

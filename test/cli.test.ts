@@ -151,20 +151,22 @@ describe('clearsight --help and models', () => {
     assert.match(r.stderr, /Usage: clearsight/);
   });
 
-  it('models --json lists the 19 model cards with licence and I/O facts', async () => {
+  it('models --json lists the 26 model cards (19 restoration, 6 face networks, 1 trained here) with licence and I/O facts', async () => {
     const r = await run(['models', '--json']);
     assert.equal(r.code, 0, r.stderr);
     const cards = JSON.parse(r.stdout) as Array<Record<string, unknown> & { io: Record<string, unknown> }>;
-    assert.equal(cards.length, 19);
+    assert.equal(cards.length, 26);
+    assert.equal(cards.filter((c) => c.task === 'face' && c.network).length, 6);
     for (const c of cards) {
       assert.match(String(c.id), /^[a-z]+\/[a-z0-9-]+@\d+\.\d+\.\d+$/);
       assert.ok(c.task && c.package && c.licence, `card ${String(c.id)} lacks task/package/licence`);
       assert.ok(Array.isArray(c.io.range) && typeof c.io.divisibility === 'number' && typeof c.io.maxTile === 'number');
     }
-    assert.equal(new Set(cards.map((c) => c.id)).size, 19);
+    assert.equal(new Set(cards.map((c) => c.id)).size, 26);
     const text = await run(['models']);
     assert.equal(text.code, 0);
     assert.match(text.stdout, /derain\/maxim-deraining@/);
+    assert.match(text.stdout, /face\/blazeface@\S+\s+face\s+@vladmandic\/human@\S+\s+MIT\s+\[-1,1\]\s+=256/);
   });
 });
 

@@ -12,7 +12,7 @@ import { isClearsightError } from '../src/core/errors.js';
 import type { RawImage } from '../src/core/image/types.js';
 import {
   compareFaces, decodeDetections, detectFaces, embedFace, eyeAspectRatio, FaceModels, generateAnchors, iou, MESH, nonMaxSuppression,
-  SAME_FACE_THRESHOLD, type Detection,
+  SAME_FACE_THRESHOLD, verifyLive, type Detection,
 } from '../src/face/index.js';
 import { assembleDetectorOutput } from '../src/face/faces.js';
 import { eyeOpenness, irisPosition, runIris, type EyeLandmarks } from '../src/face/iris.js';
@@ -193,5 +193,70 @@ describe('face networks on the Human package sample picture', () => {
     const grey: RawImage = { width: 64, height: 64, channels: 3, data: new Float32Array(64 * 64 * 3).fill(0.5) };
     assert.deepEqual(await detectFaces(models, grey), []);
     await assert.rejects(embedFace(models, grey), (e: unknown) => isClearsightError(e) && e.code === 'E_NO_FACE');
+  });
+});
+
+describe('verifyLive: liveness and identity from the same tracked face squares', () => {
+  let models: FaceModels;
+  let man: RawImage;
+  let woman: RawImage;
+
+  async function tile(file: string, left: number, width: number): Promise<RawImage> {
+    const { data, info } = await sharp(file).extract({ left, top: 0, width, height: 158 }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    return { width: info.width, height: info.height, channels: 3, data: Float32Array.from(data, (v) => v / 255) };
+  }
+
+  /** The photo moved by a few pixels per frame (a hand-held print, as far as liveness goes). */
+  function jitterClip(img: RawImage, n: number) {
+    const frames = Array.from({ length: n }, (_, t) => {
+      const dx = Math.round(3 * Math.sin(t * 0.9));
+      const out: RawImage = { ...img, data: new Float32Array(img.data.length) };
+      for (let y = 0; y < img.height; y++) for (let x = 0; x < img.width; x++) for (let c = 0; c < 3; c++) {
+        out.data[(y * img.width + x) * 3 + c] = img.data[(y * img.width + Math.min(img.width - 1, Math.max(0, x - dx))) * 3 + c]!;
+      }
+      return out;
+    });
+    return { frames, times: frames.map((_, t) => t / 15), fps: 15 };
+  }
+
+  before(async () => {
+    const req = createRequire(import.meta.url);
+    const file = path.join(path.dirname(req.resolve('@vladmandic/human')), '..', 'assets', 'samples.jpg');
+    man = await tile(file, 326, 210);
+    woman = await tile(file, 160, 160);
+    models = await FaceModels.load({ liveness: true, embed: true });
+  });
+  after(() => models?.dispose());
+
+  it('names the enrolled person and rejects another, with both scores, from one pass', async () => {
+    const clip = jitterClip(man, 16);
+    const enrolledMan = await embedFace(models, man);
+    const enrolledWoman = await embedFace(models, woman);
+    const yes = await verifyLive(models, clip, enrolledMan, { identityFrames: 4 });
+    assert.equal(yes.identity.frames.length, 4);
+    // the frames are spread over the clip, one per quarter
+    assert.ok(yes.identity.frames[0]!.index < 4 && yes.identity.frames[3]!.index >= 12, JSON.stringify(yes.identity.frames));
+    assert.ok(yes.identity.same && yes.identity.similarity > 0.8 && yes.identity.minSimilarity > 0.7, JSON.stringify(yes.identity));
+    assert.equal(yes.accepted, yes.liveness.verdict === 'live' && yes.identity.same);
+    assert.ok(yes.liveness.score >= 0 && yes.liveness.score <= 1);
+    assert.match(yes.summary, /matches the enrolled face/);
+    const no = await verifyLive(models, clip, enrolledWoman, { identityFrames: 2 });
+    assert.equal(no.identity.same, false);
+    assert.equal(no.accepted, false);
+    assert.ok(no.identity.similarity < yes.identity.similarity - 0.2);
+    assert.match(no.summary, /is not the enrolled face/);
+    // the liveness half does not depend on whom we compare with
+    assert.equal(no.liveness.score, yes.liveness.score);
+  });
+
+  it('rejects a malformed enrolment and a clip without a face', async () => {
+    const clip = jitterClip(man, 8);
+    const bad = (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION';
+    await assert.rejects(verifyLive(models, clip, new Float32Array(10)), bad);
+    await assert.rejects(verifyLive(models, clip, new Float32Array(1024)), bad);
+    await assert.rejects(verifyLive(models, clip, Float32Array.from({ length: 1024 }, () => 1), { identityFrames: 0 }), bad);
+    const grey: RawImage = { width: 64, height: 64, channels: 3, data: new Float32Array(64 * 64 * 3).fill(0.5) };
+    const empty = { frames: Array.from({ length: 8 }, () => grey), times: Array.from({ length: 8 }, (_, t) => t / 15), fps: 15 };
+    await assert.rejects(verifyLive(models, empty, Float32Array.from({ length: 1024 }, () => 1)), (e: unknown) => isClearsightError(e) && e.code === 'E_NO_FACE');
   });
 });

@@ -41,4 +41,12 @@ describe('clearsight faces / liveness', () => {
     assert.match(bad.stderr, /E_INPUT_UNSUPPORTED/);
     assert.equal(usage.code, 2, usage.stderr);
   });
+  it('liveness --enrolled with a photo that holds no face exits 3 with E_NO_FACE before reading the clip', async () => {
+    const grey = path.join(dir, 'grey.png');
+    await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 128, g: 128, b: 128 } } }).png().toFile(grey);
+    const r = await run(['liveness', path.join(dir, 'missing.mp4'), '--enrolled', grey, '--json']);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /E_NO_FACE/);
+    assert.equal(r.stdout, '');
+  });
 });

@@ -13,7 +13,7 @@ import type { RawImage } from '../src/core/image/types.js';
 import { mulberry32 } from '../src/core/random.js';
 import {
   alternation, bandPass, calibrateLiveness, CUES, decideLiveness, DEFAULT_LIVENESS_HEAD, dft2, fitHead, fitSimilarity, fourierDomainAdaptation, fuse, magnify,
-  parseHead, pool, posPulse, pulseFromSignal, readVideoFrames, softmax, type CueMatrix, type LivenessAnalysis,
+  parseHead, pool, posPulse, pulseFromSignal, readVideoFrames, assessPulse, noiseSnrQuantile, pulseOf, softmax, type CueMatrix, type LivenessAnalysis,
 } from '../src/face/liveness/index.js';
 import { pad, rocAuc, bestThreshold } from '../src/face/metrics.js';
 
@@ -59,6 +59,35 @@ describe('rPPG', () => {
   it('noise has no concentrated pulse', () => {
     const est = pulseFromSignal(Array.from({ length: 300 }, gauss), 30);
     assert.ok(est.snr < 0.35, `snr ${est.snr}`);
+  });
+  const skin = (n: number, fs: number, pulseAmp: number, noise: number) => Array.from({ length: n }, (_, i) => {
+    const p = pulseAmp * Math.sin((2 * Math.PI * 1.2 * i) / fs);
+    return [0.6 * (1 + 0.25 * p) + noise * gauss(), 0.45 * (1 + p) + noise * gauss(), 0.35 * (1 + 0.5 * p) + noise * gauss()] as [number, number, number];
+  });
+  it('the noise bar sits above what noise usually reads, per clip length, and is reproducible', () => {
+    for (const n of [45, 150, 300]) {
+      const bar = noiseSnrQuantile(n, 30);
+      const typical = noiseSnrQuantile(n, 30, 0.5);
+      assert.ok(bar > typical + 0.05 && bar < 0.6, `${n} frames: bar ${bar}, median ${typical}`);
+      assert.equal(noiseSnrQuantile(n, 30), bar, 'seeded: the same clip length always gets the same bar');
+    }
+  });
+  it('a clear pulse is reported with its rate; colour noise alone never is', () => {
+    const clear = assessPulse(skin(300, 30, 0.004, 0.0005), 30);
+    assert.ok(clear.reliable, `snr ${clear.snr} vs bar ${clear.minSnr}`);
+    assert.ok(Math.abs(clear.bpm - 72) <= 2, `bpm ${clear.bpm}`);
+    assert.ok(Math.abs(pulseOf(clear).bpm! - 72) <= 2);
+    let falseAlarms = 0;
+    for (let k = 0; k < 10; k++) if (assessPulse(skin(150, 30, 0, 0.002), 30, 100).reliable) falseAlarms++;
+    assert.ok(falseAlarms <= 1, `${falseAlarms} of 10 noise clips read as a pulse`);
+  });
+  it('a pulse below the noise bar prints no rate ("164 bpm at SNR 0.14" is withheld)', () => {
+    const weak = pulseOf({ bpm: 164, snr: 0.14, minSnr: 0.31, reliable: false });
+    assert.deepEqual(weak, { bpm: null, snr: 0.14, minSnr: 0.31 });
+    // an analysis that carries no bar (older serialised cues) is not trusted either
+    assert.equal(pulseOf({ bpm: 164, snr: 0.9 }).bpm, null);
+    const buried = assessPulse(skin(45, 30, 0.001, 0.01), 30);
+    assert.equal(buried.reliable, false, `snr ${buried.snr} vs bar ${buried.minSnr}`);
   });
 });
 
@@ -256,6 +285,29 @@ describe('video reader input checks', () => {
       await assert.rejects(readVideoFrames(f, { maxSeconds: -1 }), (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION');
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('learned temporal model (models/liveness-gru)', () => {
+  it('scoreTemporal reproduces the PyTorch golden output from a cue matrix (frames without a face masked)', async () => {
+    const { TrainedModel } = await import('../src/core/models/trainedModel.js');
+    const { readGolden } = await import('../src/core/models/trained.js');
+    const { scoreTemporal } = await import('../src/face/liveness/index.js');
+    const model = await TrainedModel.load('liveness-gru', { threads: 1 });
+    try {
+      const golden = readGolden(model.card);
+      const [cues, mask] = golden.inputs;
+      const [T, C] = [cues!.shape[1]!, cues!.shape[2]!];
+      // a frame whose mask is 0 is a frame without a face: all cues non-finite
+      const values = Array.from({ length: T }, (_, t) => (mask!.data[t] ? Array.from(cues!.data.subarray(t * C, (t + 1) * C)) : new Array<number>(C).fill(NaN)));
+      const r = await scoreTemporal(model, { values });
+      assert.ok(Math.abs(r.score - golden.outputs[0]!.data[0]!) <= 1e-4, `score ${r.score} vs golden ${golden.outputs[0]!.data[0]}`);
+      assert.match(r.model, /^liveness\/liveness-gru@/);
+      assert.ok(r.topFrame.index >= 0 && r.topFrame.index < T && mask!.data[r.topFrame.index] === 1, 'attention never lands on a masked frame');
+      await assert.rejects(scoreTemporal(model, { values: [[1, 2, 3]] }), /14 cues per frame/);
+    } finally {
+      await model.dispose();
     }
   });
 });

@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { ClearsightError, ERROR_CODES, invalidOption } from '../core/errors.js';
-import { GraphRunner } from './runner.js';
+import { getModelCard, modelJsonPath } from '../core/models/registry.js';
+import { FaceRunner } from './runner.js';
 
 /** Which networks to load; detection is always loaded. */
 export interface FaceModelsOptions {
@@ -13,19 +14,30 @@ export interface FaceModelsOptions {
   liveness?: boolean;
   /** Iris + eye-contour refinement (MediaPipe iris). Default: as `liveness` (its blink and gaze cues use it). */
   iris?: boolean;
-  /** Folder holding the Human model.json files; default: the installed @vladmandic/human/models. */
+  /** Folder holding the Human model.json files; default: the installed @vladmandic/human/models (the registry's face cards). */
   modelDir?: string;
+  /**
+   * onnxruntime intra-op threads per network. Default 1: these networks are small (a 256x256
+   * detector, a 224x224 MobileNet-style descriptor), one thread keeps them busy, and on a shared
+   * machine a second thread mostly waits for a core (bench:faces reports both).
+   */
+  threads?: number;
+  /** 'cpu' (default) or 'cuda'. */
+  device?: 'cpu' | 'cuda';
+  /** Where converted models are cached; default $CLEARSIGHT_CACHE_DIR or ~/.cache/clearsight. */
+  cacheDir?: string;
 }
 
 export type FaceNetwork = 'detector' | 'mesh' | 'embed' | 'antispoof' | 'liveness' | 'iris';
 
-const FILES: Record<FaceNetwork, string> = {
-  detector: 'blazeface.json',
-  mesh: 'facemesh.json',
-  embed: 'faceres.json',
-  antispoof: 'antispoof.json',
-  liveness: 'liveness.json',
-  iris: 'iris.json',
+/** The registry card (src/core/models/registry.ts) of each network. */
+export const FACE_MODEL_NAMES: Record<FaceNetwork, string> = {
+  detector: 'blazeface',
+  mesh: 'facemesh',
+  embed: 'faceres',
+  antispoof: 'antispoof',
+  liveness: 'liveness',
+  iris: 'iris',
 };
 
 /** Input side of each network (square NHWC). */
@@ -36,9 +48,9 @@ export const INPUT_SIZE: Record<FaceNetwork, number> = { detector: 256, mesh: 19
  * Call dispose() when done. Weights come from the @vladmandic/human package (MIT), no download.
  */
 export class FaceModels {
-  private runners: Partial<Record<FaceNetwork, GraphRunner>>;
+  private runners: Partial<Record<FaceNetwork, FaceRunner>>;
 
-  private constructor(runners: Partial<Record<FaceNetwork, GraphRunner>>) {
+  private constructor(runners: Partial<Record<FaceNetwork, FaceRunner>>) {
     this.runners = runners;
   }
 
@@ -50,18 +62,23 @@ export class FaceModels {
     if (opts.modelDir !== undefined && (typeof opts.modelDir !== 'string' || opts.modelDir === '')) {
       throw invalidOption('modelDir', 'a folder path', opts.modelDir);
     }
-    const dir = opts.modelDir ?? defaultModelDir();
+    if (opts.cacheDir !== undefined && (typeof opts.cacheDir !== 'string' || opts.cacheDir === '')) {
+      throw invalidOption('cacheDir', 'a folder path', opts.cacheDir);
+    }
+    const pathOf = (net: FaceNetwork) =>
+      opts.modelDir !== undefined ? path.join(opts.modelDir, `${FACE_MODEL_NAMES[net]}.json`) : modelJsonPath(getModelCard(FACE_MODEL_NAMES[net]));
+    const runtime = { threads: opts.threads ?? 1, device: opts.device, cacheDir: opts.cacheDir };
     const wanted: FaceNetwork[] = ['detector'];
     if (opts.mesh ?? true) wanted.push('mesh');
     if (opts.embed ?? true) wanted.push('embed');
     if (opts.liveness ?? false) wanted.push('antispoof', 'liveness');
     if ((opts.iris ?? opts.liveness ?? false) && (opts.mesh ?? true)) wanted.push('iris');
-    const runners: Partial<Record<FaceNetwork, GraphRunner>> = {};
+    const runners: Partial<Record<FaceNetwork, FaceRunner>> = {};
     try {
-      // sequential: tfjs wasm initialises once, and loading is I/O bound anyway
-      for (const net of wanted) runners[net] = await GraphRunner.load(path.join(dir, FILES[net]));
+      // sequential: a first load converts each graph (CPU-bound), later loads read the cache
+      for (const net of wanted) runners[net] = await FaceRunner.load(pathOf(net), FACE_MODEL_NAMES[net], INPUT_SIZE[net], runtime);
     } catch (err) {
-      for (const r of Object.values(runners)) r.dispose();
+      await Promise.all(Object.values(runners).map((r) => r.dispose()));
       throw err;
     }
     return new FaceModels(runners);
@@ -72,7 +89,7 @@ export class FaceModels {
   }
 
   /** @internal the runner for one network; throws if it was not loaded or the models are disposed. */
-  runner(net: FaceNetwork): GraphRunner {
+  runner(net: FaceNetwork): FaceRunner {
     const r = this.runners[net];
     if (!r) {
       const how = net === 'antispoof' || net === 'liveness' ? '{ liveness: true }' : `{ ${net}: true }`;
@@ -81,9 +98,11 @@ export class FaceModels {
     return r;
   }
 
-  dispose(): void {
-    for (const r of Object.values(this.runners)) r.dispose();
+  /** Releases the onnxruntime sessions (callers may await it; the models are unusable at once either way). */
+  async dispose(): Promise<void> {
+    const runners = Object.values(this.runners);
     this.runners = {};
+    await Promise.all(runners.map((r) => r.dispose()));
   }
 }
 

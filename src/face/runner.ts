@@ -1,62 +1,57 @@
-import path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
-import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import { ClearsightError, ERROR_CODES } from '../core/errors.js';
-import { fileModelHandler, initTfjsWasm } from '../core/models/tfjsReference.js';
+import { TfjsSource } from '../core/models/tfjsSource.js';
+import { InferenceSession, type RuntimeOptions } from '../core/runtime/index.js';
+
+export interface FaceRunnerOptions extends RuntimeOptions {
+  /** Where converted models are cached; default $CLEARSIGHT_CACHE_DIR or ~/.cache/clearsight. */
+  cacheDir?: string;
+}
 
 /**
- * Runs one of @vladmandic/human's tfjs graph models on the tfjs wasm backend.
- *
- * Why not onnxruntime: our tfjs->ONNX converter (src/core/models/convert) does not yet handle
- * these graphs (blazeface/iris/liveness use the `_FusedConv2D` op with fused batch-norm/ReLU;
- * facemesh/faceres/antispoof ship uint8-quantised weights). Until it does, the face models run
- * here; the interface (NHWC float in, named float outputs) is the same either way.
+ * One of @vladmandic/human's tfjs graph models, converted to ONNX by our converter (cached by the
+ * weights' sha256) and run by onnxruntime-node at its one input size. tfjs is not involved at run
+ * time; tfjs-wasm remains the numerical reference in the parity tests (test/faceParity.test.ts).
  */
-export class GraphRunner {
-  private model: GraphModel | undefined;
+export class FaceRunner {
+  private session: InferenceSession | undefined;
 
-  private constructor(model: GraphModel, readonly name: string) {
-    this.model = model;
+  private constructor(session: InferenceSession, readonly name: string, readonly size: number) {
+    this.session = session;
   }
 
-  static async load(modelJsonPath: string): Promise<GraphRunner> {
-    await initTfjsWasm();
+  static async load(modelJsonPath: string, name: string, size: number, options: FaceRunnerOptions = {}): Promise<FaceRunner> {
+    let onnx: Uint8Array;
     try {
-      const model = await loadGraphModel(fileModelHandler(path.resolve(modelJsonPath)));
-      return new GraphRunner(model, path.basename(modelJsonPath, '.json'));
+      onnx = await new TfjsSource(modelJsonPath, name).onnxFor([1, size, size, 3], options.cacheDir);
     } catch (err) {
       if (err instanceof ClearsightError) throw err;
-      throw new ClearsightError(ERROR_CODES.RUNTIME, `could not load face model ${modelJsonPath}: ${(err as Error).message}`, { modelJsonPath }, { cause: err });
+      throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `could not read face model ${modelJsonPath}: ${(err as Error).message}`, { modelJsonPath }, { cause: err });
     }
+    return new FaceRunner(await InferenceSession.create(onnx, options), name, size);
   }
 
-  /** Runs on one NHWC image of `size` x `size` x 3; returns every output as a flat copy. */
+  /** Runs on one NHWC image of `size` x `size` x 3; returns every output's values. */
   async run(input: Float32Array, size: number): Promise<Float32Array[]> {
     return (await this.runWithShapes(input, size)).map((o) => o.data);
   }
 
   /** Like run(), with each output's shape. */
-  async runWithShapes(input: Float32Array, size: number): Promise<{ data: Float32Array; shape: number[] }[]> {
-    const model = this.model;
-    if (!model) throw new ClearsightError(ERROR_CODES.RUNTIME, `face model ${this.name} used after dispose()`);
-    const x = tf.tensor4d(input, [1, size, size, 3], 'float32');
-    let outs: tf.Tensor[] = [];
+  async runWithShapes(input: Float32Array, size: number): Promise<{ data: Float32Array; shape: readonly number[] }[]> {
+    const session = this.session;
+    if (!session) throw new ClearsightError(ERROR_CODES.RUNTIME, `face model ${this.name} used after dispose()`);
+    if (size !== this.size || input.length !== size * size * 3) {
+      throw new ClearsightError(ERROR_CODES.RUNTIME, `face model ${this.name} takes ${this.size}x${this.size}x3, got ${input.length} values for size ${size}`);
+    }
     try {
-      const r = model.execute(x);
-      outs = Array.isArray(r) ? r : [r];
-      const result: { data: Float32Array; shape: number[] }[] = [];
-      for (const t of outs) result.push({ data: Float32Array.from(await t.data() as Float32Array), shape: t.shape.slice() });
-      return result;
+      return await session.runAll(input, [1, size, size, 3]);
     } catch (err) {
       throw new ClearsightError(ERROR_CODES.RUNTIME, `face model ${this.name} failed: ${(err as Error).message}`, {}, { cause: err });
-    } finally {
-      x.dispose();
-      for (const t of outs) t.dispose();
     }
   }
 
-  dispose(): void {
-    this.model?.dispose();
-    this.model = undefined;
+  async dispose(): Promise<void> {
+    const s = this.session;
+    this.session = undefined;
+    await s?.dispose();
   }
 }

@@ -1,6 +1,7 @@
 /**
- * `clearsight liveness <clip> [--json] [--seconds 5] [--head head.json]`: is the face in a short
- * video a live person, a print or a replayed screen? (library: checkLiveness)
+ * `clearsight liveness <clip> [--json] [--seconds 5] [--head head.json] [--enrolled photo]`: is the
+ * face in a short video a live person, a print or a replayed screen? With --enrolled, also: is it
+ * the person in the photo? (library: checkLiveness / verifyLive)
  *
  * `clearsight liveness-calibrate --live a.mp4 ... --spoof b.mp4 ... -o head.json`: adapt the
  * decision to a camera from a few labelled clips (library: calibrateLiveness).
@@ -13,7 +14,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import {
   analyseLiveness, assertOutputWritable, calibrateLiveness, ClearsightError, decideLiveness, decodeImage, detectFaces, ERROR_CODES, FaceModels,
-  invalidOption, parseHead, readVideoFrames, writeFileAtomic, type LivenessHead, type LivenessVerdict,
+  invalidOption, parseHead, readVideoFrames, writeFileAtomic, embedFace, verifyLive, scoreTemporal, TrainedModel, type TemporalScore, type LivenessHead, type LivenessVerdict, type LiveVerification,
 } from '../lib.js';
 import { createReporter, progressMode } from '../progress.js';
 import { untilAborted, watchInterrupts } from '../interrupt.js';
@@ -54,10 +55,18 @@ export function addLivenessCommand(program: Command): Command {
     .option('--json', 'print one JSON object {"verdict", "score", "cues", "frames", ...} on stdout')
     .option('--seconds <s>', 'how much of the clip to analyse (1-60)', secondsParser, 5)
     .option('--head <file>', 'a decision head from liveness-calibrate (default: the shipped one)')
-    .action(async (clip: string, opts: { json?: boolean; seconds: number; head?: string }) => {
+    .option('--temporal', 'also score the clip with the learned temporal model (models/liveness-gru), reported beside the verdict')
+    .option('--enrolled <photo>', 'also check that the live face is the person in this photo (largest face); exit 0 either way, read "accepted"')
+    .action(async (clip: string, opts: { json?: boolean; seconds: number; head?: string; enrolled?: string; temporal?: boolean }) => {
+      if (opts.enrolled) {
+        const r = await runVerifyLive(clip, opts.enrolled, opts);
+        if (opts.json) process.stdout.write(JSON.stringify({ input: clip, enrolled: opts.enrolled, accepted: r.accepted, summary: r.summary, identity: r.identity, ...r.liveness }) + '\n');
+        else process.stdout.write(livenessText(clip, r.liveness) + identityText(r));
+        return;
+      }
       const v = await runLiveness(clip, opts);
       if (opts.json) process.stdout.write(JSON.stringify({ input: clip, ...v }) + '\n');
-      else process.stdout.write(livenessText(clip, v));
+      else process.stdout.write(livenessText(clip, v) + (v.temporal ? `  temporal model ${v.temporal.model}: P(live) ${v.temporal.score.toFixed(3)} (most attended frame #${v.temporal.topFrame.index})\n` : ''));
     });
 
   program
@@ -123,11 +132,12 @@ export function addLivenessCommand(program: Command): Command {
   return program;
 }
 
-export async function runLiveness(clip: string, opts: { json?: boolean; seconds: number; head?: string }): Promise<LivenessVerdict> {
+export async function runLiveness(clip: string, opts: { json?: boolean; seconds: number; head?: string; temporal?: boolean }): Promise<LivenessVerdict & { temporal?: TemporalScore }> {
   const head = opts.head ? await readHead(opts.head) : undefined;
   const mode = progressMode(opts.json ?? false);
   const reporter = createReporter(mode, 'liveness');
   const interrupts = watchInterrupts(() => reporter.stop());
+  const temporal = opts.temporal ? await TrainedModel.load('liveness-gru', { threads: 1 }) : undefined;
   const models = await FaceModels.load({ liveness: true, embed: false });
   try {
     reporter.stage('decode');
@@ -135,12 +145,45 @@ export async function runLiveness(clip: string, opts: { json?: boolean; seconds:
     await interrupts.checkpoint();
     const analysis = await untilAborted(analyseLiveness(models, video, { signal: interrupts.signal, onProgress: reporter.onProgress }), interrupts.signal);
     await interrupts.checkpoint();
-    return decideLiveness(analysis, head);
+    const verdict = decideLiveness(analysis, head);
+    return temporal ? { ...verdict, temporal: await scoreTemporal(temporal, analysis.cues) } : verdict;
   } finally {
     reporter.stop();
     interrupts.dispose();
-    models.dispose();
+    await models.dispose();
+    await temporal?.dispose();
   }
+}
+
+/** Liveness and identity in one tracking pass (library: verifyLive). */
+export async function runVerifyLive(clip: string, photo: string, opts: { json?: boolean; seconds: number; head?: string }): Promise<LiveVerification> {
+  const head = opts.head ? await readHead(opts.head) : undefined;
+  const { image } = await decodeImage(photo);
+  const mode = progressMode(opts.json ?? false);
+  const reporter = createReporter(mode, 'liveness');
+  const interrupts = watchInterrupts(() => reporter.stop());
+  const models = await FaceModels.load({ liveness: true, embed: true });
+  try {
+    const enrolled = await embedFace(models, image);
+    reporter.stage('decode');
+    const video = await readVideoFrames(clip, { maxSeconds: opts.seconds, signal: interrupts.signal });
+    await interrupts.checkpoint();
+    const result = await untilAborted(verifyLive(models, video, enrolled, { head, signal: interrupts.signal, onProgress: reporter.onProgress }), interrupts.signal);
+    await interrupts.checkpoint();
+    return result;
+  } finally {
+    reporter.stop();
+    interrupts.dispose();
+    await models.dispose();
+  }
+}
+
+function identityText(r: LiveVerification): string {
+  const frames = r.identity.frames.map((f) => `#${f.index} ${f.similarity.toFixed(2)}`).join(', ');
+  return [
+    `  identity: similarity ${r.identity.similarity.toFixed(3)} (threshold ${r.identity.threshold}; lowest frame ${r.identity.minSimilarity.toFixed(2)}; frames ${frames})`,
+    `  ${r.accepted ? 'ACCEPTED' : 'NOT ACCEPTED'}: ${r.summary}`,
+  ].join('\n') + '\n';
 }
 
 function livenessText(clip: string, v: LivenessVerdict): string {
@@ -151,7 +194,9 @@ function livenessText(clip: string, v: LivenessVerdict): string {
     `  attack experts: ${Object.entries(v.experts).map(([k, x]) => `${k} ${x.toFixed(3)}`).join(', ')} (decided by ${v.decidedBy})`,
     `  strongest cues: ${cues.map(([k, c]) => `${k} ${c.contribution >= 0 ? '+' : ''}${c.contribution.toFixed(2)}`).join(', ')}`,
     `  decisive frames: ${v.frames.map((f) => `#${f.index} (${f.time.toFixed(2)} s, ${f.cue})`).join(', ')}`,
-    `  pulse: ${v.pulse.bpm.toFixed(0)} bpm, SNR ${v.pulse.snr.toFixed(2)}`,
+    v.pulse.bpm === null
+      ? `  pulse: not measured (SNR ${v.pulse.snr.toFixed(2)}, noise reaches ${v.pulse.minSnr.toFixed(2)} on a clip this long)`
+      : `  pulse: ${v.pulse.bpm.toFixed(0)} bpm, SNR ${v.pulse.snr.toFixed(2)} (noise reaches ${v.pulse.minSnr.toFixed(2)})`,
     `  head: ${v.head}`,
   ];
   return lines.join('\n') + '\n';

@@ -21,6 +21,8 @@ export interface ModelListing {
     maxTile: number;
     overlap: number;
   };
+  /** Fixed-size networks (the face networks): input side and the outputs in the model's order. */
+  network?: { inputSize: number; outputs: ReadonlyArray<{ shape: readonly number[]; meaning: string }> };
 }
 
 export function addModelsCommand(program: Command): Command {
@@ -57,6 +59,7 @@ function toListing(card: ModelCard): ModelListing {
     trainedOn: card.trainedOn,
     paper: card.paper,
     io: { layout, range, divisibility, scale, maxTile, overlap },
+    ...(card.network ? { network: card.network } : {}),
   };
 }
 
@@ -68,9 +71,9 @@ function table(rows: readonly ModelListing[]): string {
     r.package === 'clearsight' ? `trained here (models/${r.name})` : r.version ? `${r.package}@${r.version}` : `${r.package} (not installed)`,
     r.licence ?? '-',
     `[${r.io.range[0]},${r.io.range[1]}]`,
-    String(r.io.divisibility),
-    `x${r.io.scale}`,
-    `${r.io.maxTile}/${r.io.overlap}`,
+    ...(r.network
+      ? [`=${r.network.inputSize}`, '-', `${r.network.outputs.length} output${r.network.outputs.length > 1 ? 's' : ''}`]
+      : [String(r.io.divisibility), `x${r.io.scale}`, `${r.io.maxTile}/${r.io.overlap}`]),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   const line = (c: string[]) => c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i]))).join('  ');

@@ -2,8 +2,7 @@ import type { RawImage } from '../image/types.js';
 import { ClearsightError, ERROR_CODES } from '../errors.js';
 import { InferenceSession, type RuntimeOptions } from '../runtime/index.js';
 import { report, type TaskControl } from '../progress.js';
-import { cacheFileName, defaultCacheDir, readCached, writeCached } from './cache.js';
-import { CONVERTER_VERSION, convertTfjsToOnnx, hashTfjsModel, loadTfjsArtifacts, type TfjsArtifacts } from './convert/index.js';
+import { TfjsSource } from './tfjsSource.js';
 import { getModelCard, modelJsonPath, type ModelCard } from './registry.js';
 import { readTrainedOnnx } from './trained.js';
 
@@ -19,8 +18,7 @@ export interface LoadModelOptions extends RuntimeOptions {
  */
 export class ImageModel {
   private readonly sessions = new Map<string, Promise<InferenceSession>>();
-  private artifacts: Promise<TfjsArtifacts> | undefined;
-  private sourceHash: Promise<string> | undefined;
+  private source: TfjsSource | undefined;
   private disposed = false;
 
   private constructor(readonly card: ModelCard, private readonly options: LoadModelOptions) {}
@@ -59,20 +57,8 @@ export class ImageModel {
   async onnxFor(shape: readonly number[]): Promise<Uint8Array> {
     // Trained models are exported with dynamic height and width: one file serves every shape.
     if (this.card.trained) return readTrainedOnnx(this.card.trained);
-    const dir = this.options.cacheDir ?? defaultCacheDir();
-    this.sourceHash ??= hashTfjsModel(modelJsonPath(this.card));
-    const name = cacheFileName(await this.sourceHash, shape, CONVERTER_VERSION);
-    const cached = await readCached(dir, name);
-    if (cached) return cached;
-    this.artifacts ??= loadTfjsArtifacts(modelJsonPath(this.card));
-    let onnx: Uint8Array;
-    try {
-      onnx = convertTfjsToOnnx(await this.artifacts, shape).onnx;
-    } catch (err) {
-      throw new ClearsightError(ERROR_CODES.MODEL_CONVERSION, `converting ${this.card.id} for input ${shape.join('x')} failed: ${(err as Error).message}`, { model: this.card.id }, { cause: err });
-    }
-    await writeCached(dir, name, onnx);
-    return onnx;
+    this.source ??= new TfjsSource(modelJsonPath(this.card), this.card.id);
+    return this.source.onnxFor(shape, this.options.cacheDir);
   }
 
   private session(shape: readonly number[], control?: TaskControl): Promise<InferenceSession> {
@@ -91,7 +77,7 @@ export class ImageModel {
     this.disposed = true;
     const sessions = [...this.sessions.values()];
     this.sessions.clear();
-    this.artifacts = undefined;
+    this.source?.release();
     for (const s of sessions) await (await s.catch(() => undefined))?.dispose();
   }
 }

@@ -1,7 +1,8 @@
 import { ClearsightError, ERROR_CODES } from '../errors.js';
 import { loadTfjsReference } from './tfjsReference.js';
 import { ImageModel, type LoadModelOptions } from './imageModel.js';
-import { modelJsonPath } from './registry.js';
+import { getModelCard, modelJsonPath } from './registry.js';
+import { TfjsSource } from './tfjsSource.js';
 import { InferenceSession } from '../runtime/index.js';
 
 /**
@@ -66,4 +67,54 @@ export async function checkParity(modelId: string, height: number, width: number
   } finally {
     await model.dispose();
   }
+}
+
+export interface NetworkParityResult {
+  readonly model: string;
+  readonly shape: readonly number[];
+  /** Per output, in the converted model's order: shape and largest |ours - tfjs| (not normalised). */
+  readonly outputs: readonly { shape: readonly number[]; maxAbsDiff: number; maxAbsReference: number }[];
+  readonly maxAbsDiff: number;
+  readonly tfjsSeconds: number;
+  readonly onnxSeconds: number;
+}
+
+/**
+ * Parity of a fixed-size network (the face networks) with tfjs-wasm: the deterministic test image
+ * in the card's input range, every output compared in its own units (crop pixels, logits,
+ * descriptor values). tfjs may list the outputs in another order; they are paired by shape.
+ */
+export async function checkNetworkParity(modelId: string, options: LoadModelOptions = {}): Promise<NetworkParityResult> {
+  const card = getModelCard(modelId);
+  if (!card.network || card.format !== 'graph') throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `model ${card.id} is not a fixed-size tfjs network (use checkParity)`);
+  const n = card.network.inputSize;
+  const shape = [1, n, n, 3] as [1, number, number, 3];
+  const [lo, hi] = card.io.range;
+  const input = parityInput(n, n).map((v) => lo + v * (hi - lo));
+  const session = await InferenceSession.create(await new TfjsSource(modelJsonPath(card), card.id).onnxFor(shape, options.cacheDir), options);
+  let t = performance.now();
+  const ours = await session.runAll(input, shape);
+  const onnxSeconds = (performance.now() - t) / 1000;
+  await session.dispose();
+  const reference = await loadTfjsReference(modelJsonPath(card), 'graph');
+  t = performance.now();
+  const theirs = await reference.predictAll(input, shape);
+  const tfjsSeconds = (performance.now() - t) / 1000;
+  reference.dispose();
+  if (ours.length !== theirs.length) throw new Error(`${ours.length} outputs vs tfjs ${theirs.length}`);
+  const unpaired = [...theirs];
+  const outputs = ours.map((o) => {
+    const k = unpaired.findIndex((r) => r.shape.join() === o.shape.join());
+    if (k < 0) throw new Error(`output of shape ${o.shape.join('x')} has no tfjs counterpart (tfjs: ${theirs.map((r) => r.shape.join('x')).join(', ')})`);
+    const [ref] = unpaired.splice(k, 1);
+    let max = 0;
+    let scale = 0;
+    for (let i = 0; i < o.data.length; i++) {
+      const d = Math.abs(o.data[i] - ref.data[i]);
+      if (!(d <= max)) max = Number.isNaN(d) ? Infinity : d;
+      scale = Math.max(scale, Math.abs(ref.data[i]));
+    }
+    return { shape: o.shape, maxAbsDiff: max, maxAbsReference: scale };
+  });
+  return { model: card.id, shape, outputs, maxAbsDiff: Math.max(...outputs.map((o) => o.maxAbsDiff)), tfjsSeconds, onnxSeconds };
 }

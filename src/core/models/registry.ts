@@ -11,7 +11,7 @@ import { listTrainedCards, type TrainedCard } from './trained.js';
  */
 export type RestoreTask = 'derain' | 'dehaze' | 'lowlight' | 'denoise' | 'deblur' | 'retouch' | 'upscale';
 /** What a model is for: a restoration, or a judgement (degradation analysis, liveness, forensics, video SR). */
-export type ModelTask = RestoreTask | 'analyze' | 'liveness' | 'forensics' | 'vsr';
+export type ModelTask = RestoreTask | 'analyze' | 'liveness' | 'forensics' | 'vsr' | 'face';
 
 export interface ModelIo {
   /** Tensor layout of input and output. */
@@ -51,6 +51,14 @@ export interface ModelCard {
   readonly paperFigures: readonly PaperFigure[];
   /** The full card of a model trained in this repository (architecture, data, figures). */
   readonly trained?: TrainedCard;
+  /** Fixed-size networks that return tensors rather than an image (the face networks). */
+  readonly network?: NetworkIo;
+}
+
+/** A fixed-input network's tensors: one square NHWC RGB input, named outputs in the model's order. */
+export interface NetworkIo {
+  readonly inputSize: number;
+  readonly outputs: readonly { readonly shape: readonly number[]; readonly meaning: string }[];
 }
 
 const MAXIM_PAPER = 'Tu et al., "MAXIM: Multi-Axis MLP for Image Processing", CVPR 2022';
@@ -94,6 +102,56 @@ function esrgan(size: EsrganSize, scale: EsrganScale): Omit<ModelCard, 'id'> {
   };
 }
 
+const HUMAN = '@vladmandic/human';
+
+function faceNet(name: string, range: [number, number], inputSize: number, paper: string, trainedOn: string, outputs: NetworkIo['outputs']): Omit<ModelCard, 'id'> {
+  return {
+    task: 'face',
+    name,
+    packageName: HUMAN,
+    modelPath: `models/${name}.json`,
+    format: 'graph',
+    trainedOn,
+    paper,
+    io: { layout: 'NHWC', range, divisibility: inputSize, scale: 1, maxTile: inputSize, overlap: 0 },
+    paperFigures: [],
+    network: { inputSize, outputs },
+  };
+}
+
+/**
+ * The face networks Human ships (src/face): converted to ONNX like the restoration models and run
+ * at their one input size. Output order is the converted model's (the tfjs signature's when the
+ * model has one); src/face finds each output by its shape.
+ */
+const FACE_ENTRIES: Array<Omit<ModelCard, 'id'>> = [
+  faceNet('blazeface', [-1, 1], 256, 'Bazarevsky et al., "BlazeFace: Sub-millisecond Neural Face Detection on Mobile GPUs", 2019 (MediaPipe back-camera model)', 'MediaPipe (Google) face detection data', [
+    { shape: [1, 512, 1], meaning: 'face logit, stride-16 anchors' },
+    { shape: [1, 512, 16], meaning: 'box + 6 keypoints, stride-16 anchors' },
+    { shape: [1, 384, 16], meaning: 'box + 6 keypoints, stride-32 anchors' },
+    { shape: [1, 384, 1], meaning: 'face logit, stride-32 anchors' },
+  ]),
+  faceNet('facemesh', [0, 1], 192, 'Kartynnik et al., "Real-time Facial Surface Geometry from Monocular Video on Mobile GPUs", 2019 (MediaPipe FaceMesh)', 'MediaPipe (Google)', [
+    { shape: [1, 1404], meaning: '468 x (x, y, z) in crop pixels' },
+    { shape: [1, 1], meaning: 'face flag (logit through sigmoid)' },
+    { shape: [1, 266], meaning: 'contour points' },
+  ]),
+  faceNet('iris', [0, 1], 64, 'Ablavatski et al., "Real-time Pupil Tracking from Monocular Video for Digital Puppetry", 2020 (MediaPipe Iris)', 'MediaPipe (Google)', [
+    { shape: [1, 1, 1, 228], meaning: '71 eye-region + 5 iris points x (x, y, z) in crop pixels' },
+  ]),
+  faceNet('faceres', [0, 255], 224, 'Savchenko, "Facial expression and attributes recognition based on multi-task learning of lightweight neural networks", 2021 (HSE FaceRes, via Human)', 'VGGFace2 (identity), UTKFace/Adience (age, gender) per the HSE paper', [
+    { shape: [1, 1], meaning: 'gender (sigmoid, unused)' },
+    { shape: [1, 1024], meaning: 'identity descriptor (global pooling)' },
+    { shape: [1, 100], meaning: 'age distribution (unused)' },
+  ]),
+  faceNet('antispoof', [0, 1], 128, 'Human antispoof model (vladmandic), no paper', 'not documented by the package', [
+    { shape: [1, 1], meaning: 'sigmoid score ("real" per Human)' },
+  ]),
+  faceNet('liveness', [0, 1], 32, 'Human liveness model (vladmandic), no paper', 'not documented by the package', [
+    { shape: [1, 2], meaning: 'softmax, first = live' },
+  ]),
+];
+
 const ENTRIES: Array<Omit<ModelCard, 'id'>> = [
   maxim('derain', 'deraining', 'Rain13K', [{ dataset: 'Rain100H', metric: 'PSNR-Y', value: 30.81 }, { dataset: 'Rain100L', metric: 'PSNR-Y', value: 38.06 }]),
   maxim('dehaze', 'dehazing-indoor', 'RESIDE ITS', [{ dataset: 'SOTS indoor', metric: 'PSNR', value: 38.11 }]),
@@ -103,6 +161,7 @@ const ENTRIES: Array<Omit<ModelCard, 'id'>> = [
   maxim('deblur', 'deblurring', 'GoPro', [{ dataset: 'GoPro', metric: 'PSNR', value: 32.86 }]),
   maxim('retouch', 'retouching', 'MIT-Adobe FiveK', [{ dataset: 'FiveK', metric: 'PSNR', value: 26.15 }]),
   ...ESRGAN_SIZES.flatMap((size) => ESRGAN_SCALES.map((scale) => esrgan(size, scale))),
+  ...FACE_ENTRIES,
 ];
 
 const require = createRequire(import.meta.url);

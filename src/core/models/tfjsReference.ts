@@ -57,6 +57,8 @@ export interface TfjsPrediction {
 export interface TfjsReference {
   /** Runs the model on one NHWC float32 image batch of size 1. */
   predict(input: Float32Array, shape: [1, number, number, 3]): Promise<TfjsPrediction>;
+  /** Every output, in the model's order (graph models: the signature's, as tfjs executes them). */
+  predictAll(input: Float32Array, shape: [1, number, number, 3]): Promise<TfjsPrediction[]>;
   /** Frees the model's weights. The reference cannot be used afterwards. */
   dispose(): void;
 }
@@ -154,6 +156,12 @@ class TfjsReferenceImpl implements TfjsReference {
   }
 
   async predict(input: Float32Array, shape: [1, number, number, 3]): Promise<TfjsPrediction> {
+    const [first] = await this.predictAll(input, shape);
+    if (!first) throw new ClearsightError(ERROR_CODES.RUNTIME, `tfjs model ${this.#source} returned no output`);
+    return first;
+  }
+
+  async predictAll(input: Float32Array, shape: [1, number, number, 3]): Promise<TfjsPrediction[]> {
     const model = this.#model;
     if (!model) {
       throw new ClearsightError(ERROR_CODES.RUNTIME, `tfjs reference for ${this.#source} was disposed`);
@@ -175,13 +183,12 @@ class TfjsReferenceImpl implements TfjsReference {
       x.dispose();
     }
     try {
-      const y = outputs[0];
-      if (!y) throw new ClearsightError(ERROR_CODES.RUNTIME, `tfjs model ${this.#source} returned no output`);
-      const values = await y.data();
-      // Copy: never hand out a view on backend memory.
-      const data = new Float32Array(values.length);
-      data.set(values);
-      return { data, shape: y.shape.slice() };
+      const result: TfjsPrediction[] = [];
+      for (const y of outputs) {
+        // Copy: never hand out a view on backend memory.
+        result.push({ data: Float32Array.from(await y.data() as Float32Array), shape: y.shape.slice() });
+      }
+      return result;
     } finally {
       for (const t of outputs) t.dispose();
     }

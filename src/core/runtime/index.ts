@@ -65,6 +65,14 @@ export class InferenceSession {
     return result;
   }
 
+  /** Runs a single-input float model; returns every output in the model's order. */
+  async runAll(data: Float32Array, shape: readonly number[]): Promise<TensorResult[]> {
+    if (!this.session) throw new ClearsightError(ERROR_CODES.RUNTIME, 'session used after dispose()');
+    const [inputName] = this.session.inputNames;
+    const out = await this.session.run({ [inputName]: new ort.Tensor('float32', data, [...shape]) });
+    return this.session.outputNames.map((name) => ({ data: out[name].data as Float32Array, shape: out[name].dims }));
+  }
+
   /** Input and output names, in the model's order. */
   get inputNames(): readonly string[] {
     return this.session?.inputNames ?? [];

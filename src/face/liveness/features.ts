@@ -5,7 +5,7 @@
 import { eyeOpenness, irisPosition } from '../iris.js';
 import { eyeAspectRatio, headPose, MESH, mouthOpening } from '../landmarks.js';
 import { magnify } from './evm.js';
-import { HEART_BAND, median, posPulse, pulseFromSignal, type PulseEstimate } from './signal.js';
+import { assessPulse, HEART_BAND, median, type PulseReading } from './signal.js';
 import type { FrameObservation } from './track.js';
 
 export const CUES = [
@@ -29,7 +29,7 @@ export type Cue = (typeof CUES)[number];
 export interface CueMatrix {
   /** values[t][k] for frame t and cue CUES[k]; NaN where the face was lost. */
   values: number[][];
-  pulse: PulseEstimate;
+  pulse: PulseReading;
   /** Frames per second used for the temporal filters. */
   fps: number;
 }
@@ -149,14 +149,14 @@ export function computeCues(obs: readonly FrameObservation[], fps: number): CueM
 
   // EVM on the aligned crops of the longest run of tracked frames
   const run = longestRun(obs);
-  let pulse: PulseEstimate = { bpm: 0, snr: 0, bandEnergyRatio: 0 };
+  let pulse: PulseReading = { bpm: 0, snr: 0, bandEnergyRatio: 0, minSnr: 1, reliable: false };
   if (run.length >= Math.max(8, Math.round(fps))) {
     const crops = run.map((t) => obs[t]!.crop!);
     const mag = magnify(crops, fps, { band: HEART_BAND });
     run.forEach((t, i) => { values[t]![col('microMotion')] = mag.motionEnergy[i]!; });
     // skin colour signal: centre of the 8x8 Gaussian level (nose, cheeks; eyes and hair excluded)
     const rgb = mag.colour.map((p) => skinMean(p));
-    pulse = pulseFromSignal(posPulse(rgb, fps), fps);
+    pulse = assessPulse(rgb, fps);
     for (const t of run) values[t]![col('pulse')] = pulse.snr;
   }
   return { values, pulse, fps };

@@ -14,15 +14,18 @@ import { DEFAULT_LIVENESS_HEAD } from './defaultHead.js';
 import { computeCues, type CueMatrix } from './features.js';
 import { fuse, standardise, type LivenessHead } from './fusion.js';
 import { trackFace, type FrameObservation } from './track.js';
+import type { PulseReading } from './signal.js';
 
 export { CUES, type Cue, type CueMatrix, alternation, computeCues, fitSimilarity, longestRun } from './features.js';
 export { fitHead, fuse, parseHead, pool, softmax, standardise, type LivenessExpert, type LivenessHead, type FusionResult, type TrainingClip, type FitOptions } from './fusion.js';
 export { calibrateLiveness, type CalibrationClip, type CalibrateOptions } from './calibrate.js';
 export { fourierDomainAdaptation, dft2 } from './fda.js';
-export { bandPass, periodogram, posPulse, pulseFromSignal, HEART_BAND, type PulseEstimate } from './signal.js';
+export { assessPulse, bandPass, noiseSnrQuantile, periodogram, posPulse, pulseFromSignal, HEART_BAND, type PulseEstimate, type PulseReading } from './signal.js';
 export { magnify, pyrDown, gaussianLevel, laplacianLevel, temporalBandPass, type Magnified, type Plane } from './evm.js';
 export { trackFace, regionFromMesh, textureRatio, type FrameObservation } from './track.js';
 export { DEFAULT_LIVENESS_HEAD } from './defaultHead.js';
+export { verifyLive, identityFrames, type LiveVerification, type VerifyLiveOptions } from './verify.js';
+export { scoreTemporal, type TemporalScore } from './temporal.js';
 export { readVideoFrames, type VideoClip, type ReadVideoOptions } from '../../core/video/index.js';
 
 export type LivenessVerdictLabel = 'live' | 'spoof' | 'uncertain';
@@ -45,7 +48,11 @@ export interface LivenessVerdict {
   cues: Record<string, { value: number; contribution: number }>;
   /** The decisive frames: highest attention first, with the cue that weighed most in each. */
   frames: Array<{ index: number; time: number; attention: number; cue: string; contribution: number }>;
-  pulse: { bpm: number; snr: number };
+  /**
+   * rPPG pulse: `bpm` only when the SNR beats what pure noise reaches on a clip of this length
+   * (`minSnr`, the noise's 99th percentile); otherwise null: a number is never printed from noise.
+   */
+  pulse: { bpm: number | null; snr: number; minSnr: number };
   /** Frames with a tracked face / frames in the clip. */
   coverage: { tracked: number; total: number };
   /** Why the verdict is uncertain, when it is. */
@@ -69,6 +76,11 @@ function checkClip(clip: unknown): asserts clip is Pick<VideoClip, 'frames' | 't
 
 /** Tracks the face and computes every per-frame cue. Needs FaceModels.load({ liveness: true }). */
 export async function analyseLiveness(models: FaceModels, clip: Pick<VideoClip, 'frames' | 'times' | 'fps'>, control: TaskControl = {}): Promise<LivenessAnalysis> {
+  return (await analyseTracked(models, clip, control)).analysis;
+}
+
+/** @internal analyseLiveness plus the tracker's observations (face squares per frame), for verifyLive. */
+export async function analyseTracked(models: FaceModels, clip: Pick<VideoClip, 'frames' | 'times' | 'fps'>, control: TaskControl = {}): Promise<{ analysis: LivenessAnalysis; observations: FrameObservation[] }> {
   checkClip(clip);
   models.runner('antispoof');
   const t0 = performance.now();
@@ -76,11 +88,12 @@ export async function analyseLiveness(models: FaceModels, clip: Pick<VideoClip, 
   const t1 = performance.now();
   const cues = computeCues(obs, clip.fps);
   const t2 = performance.now();
-  return {
+  const analysis = {
     cues,
     frames: obs.map(({ index, time, found, reset, cut, meshScore, antispoof, liveness }) => ({ index, time, found, reset, cut, meshScore, antispoof, liveness })),
     seconds: { track: (t1 - t0) / 1000, cues: (t2 - t1) / 1000 },
   };
+  return { analysis, observations: obs };
 }
 
 /** Fuses the cues into a verdict with its evidence. */
@@ -111,7 +124,7 @@ export function decideLiveness(analysis: Pick<LivenessAnalysis, 'cues' | 'frames
   else if (verdict === 'uncertain') reason = `score ${round(r.score)} between the spoof (${head.thresholds.spoof}) and live (${head.thresholds.live}) thresholds`;
   return {
     verdict, score: round(r.score), decidedBy: r.decidedBy, experts: Object.fromEntries(Object.entries(r.experts).map(([k, v]) => [k, round(v)])), cues, frames,
-    pulse: { bpm: round(analysis.cues.pulse.bpm), snr: round(analysis.cues.pulse.snr) },
+    pulse: pulseOf(analysis.cues.pulse),
     coverage: { tracked, total },
     ...(reason ? { reason } : {}),
     head: head.source,
@@ -128,6 +141,12 @@ export async function checkLiveness(models: FaceModels, clip: Pick<VideoClip, 'f
 export async function checkLivenessFile(models: FaceModels, file: string, opts: LivenessOptions & ReadVideoOptions = {}): Promise<LivenessVerdict> {
   const clip = await readVideoFrames(file, { maxSeconds: 5, ...opts });
   return checkLiveness(models, clip, opts);
+}
+
+/** The verdict's pulse: bpm only when measured (older analyses without a bar count as not measured). */
+export function pulseOf(p: Pick<PulseReading, 'bpm' | 'snr'> & Partial<Pick<PulseReading, 'minSnr' | 'reliable'>>): LivenessVerdict['pulse'] {
+  const minSnr = p.minSnr ?? 1;
+  return { bpm: p.reliable === true && p.snr > minSnr ? round(p.bpm) : null, snr: round(p.snr), minSnr: round(minSnr) };
 }
 
 function round(x: number): number {

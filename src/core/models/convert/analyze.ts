@@ -335,6 +335,39 @@ const RULES: Record<string, Rule> = {
     const g = conv2dGeometry(node, x.shape, filter.shape);
     return { dtype: 'float32', shape: [x.shape[0], g.outHeight, g.outWidth, filter.shape[3]] };
   },
+  _FusedConv2D: (node, [x, filter]) => {
+    fusedOps(node);
+    const g = conv2dGeometry(node, x.shape, filter.shape);
+    return { dtype: 'float32', shape: [x.shape[0], g.outHeight, g.outWidth, filter.shape[3]] };
+  },
+  DepthwiseConv2dNative: (node, [x, filter]) => depthwiseInfo(node, x, filter),
+  FusedDepthwiseConv2dNative: (node, [x, filter]) => {
+    fusedOps(node);
+    return depthwiseInfo(node, x, filter);
+  },
+  MatMul: (node, [a, b]) => matMulInfo(node, a, b),
+  _FusedMatMul: (node, [a, b]) => {
+    fusedOps(node);
+    return matMulInfo(node, a, b);
+  },
+  BiasAdd: (node, [x, bias]) => {
+    if ((node.attrs.data_format ?? 'NHWC') !== 'NHWC') throw new Error('only NHWC BiasAdd is supported');
+    return elementwise(x.dtype, [x, bias], (a, b) => a + b);
+  },
+  Prelu: (_n, [x, alpha]) => elementwise(x.dtype, [x, alpha], (v, a) => (v < 0 ? v * a : v)),
+  Relu6: unary((x) => Math.min(Math.max(x, 0), 6)),
+  Elu: unary((x) => (x < 0 ? Math.expm1(x) : x)),
+  LeakyRelu: (node, [x]) => elementwise(x.dtype, [x], (v) => (v < 0 ? v * attrNumber(node, 'alpha', 0.2) : v)),
+  Softmax: (_n, [x]) => ({ dtype: x.dtype, shape: x.shape }),
+  MaxPool: (node, [x]) => poolInfo(node, x),
+  AvgPool: (node, [x]) => poolInfo(node, x),
+  Pad: (_n, [x, paddings]) => padInfo(x, paddings),
+  PadV2: (_n, [x, paddings]) => padInfo(x, paddings),
+  Mean: (node, [x, axesT]) => {
+    const axes = constValues(axesT, 'Mean axes').map((a) => normalizeAxis(a, x.shape.length));
+    const keep = Boolean(node.attrs.keep_dims);
+    return { dtype: x.dtype, shape: x.shape.flatMap((d, i) => (axes.includes(i) ? (keep ? [1] : []) : [d])) };
+  },
   Conv2DBackpropInput: (_n, [sizes, filter]) => {
     const shape = constValues(sizes, 'Conv2DBackpropInput input_sizes');
     if (shape[3] !== filter.shape[2]) throw new Error('filter channels do not match input_sizes');
@@ -354,6 +387,64 @@ const RULES: Record<string, Rule> = {
     return { dtype: x.dtype, shape: [x.shape[0], x.shape[1] * s, x.shape[2] * s, x.shape[3]] };
   },
 };
+
+
+// ---------- fused ops, pooling, padding ----------
+
+/** The ops a tfjs fused node applies after its convolution or product: BiasAdd first, then at most one activation. */
+export const FUSED_ACTIVATIONS = ['Relu', 'Relu6', 'Prelu', 'LeakyRelu', 'Elu', 'Sigmoid', 'Tanh'] as const;
+export type FusedActivation = (typeof FUSED_ACTIVATIONS)[number];
+
+export function fusedOps(node: IrNode): { bias: boolean; activation?: FusedActivation } {
+  const raw = node.attrs.fused_ops;
+  const ops = typeof raw === 'string' && raw !== '' ? raw.split(',') : [];
+  const bias = ops[0] === 'BiasAdd';
+  const rest = bias ? ops.slice(1) : ops;
+  if (rest.length > 1 || (rest.length === 1 && !(FUSED_ACTIVATIONS as readonly string[]).includes(rest[0]))) {
+    throw new UnsupportedOpError(node.op, node.name, `fused ops ${ops.join('+')} (supported: BiasAdd then one of ${FUSED_ACTIVATIONS.join(', ')})`);
+  }
+  if (!bias && rest.length > 0) throw new UnsupportedOpError(node.op, node.name, `fused ops ${ops.join('+')} without BiasAdd`);
+  return { bias, activation: rest[0] as FusedActivation | undefined };
+}
+
+function depthwiseInfo(node: IrNode, x: TensorInfo, filter: TensorInfo): TensorInfo {
+  if (filter.shape[2] !== x.shape[3]) throw new Error(`depthwise filter ${JSON.stringify(filter.shape)} does not match ${x.shape[3]} input channels`);
+  const g = conv2dGeometry(node, x.shape, filter.shape);
+  return { dtype: 'float32', shape: [x.shape[0], g.outHeight, g.outWidth, filter.shape[2] * filter.shape[3]] };
+}
+
+function matMulInfo(node: IrNode, a: TensorInfo, b: TensorInfo): TensorInfo {
+  if (a.shape.length !== 2 || b.shape.length !== 2) throw new Error('only 2-D MatMul is supported');
+  const [m, k] = node.attrs.transpose_a ? [a.shape[1], a.shape[0]] : a.shape;
+  const [k2, n] = node.attrs.transpose_b ? [b.shape[1], b.shape[0]] : b.shape;
+  if (k !== k2) throw new Error(`MatMul inner dimensions differ (${k} vs ${k2})`);
+  return { dtype: 'float32', shape: [m, n] };
+}
+
+export function poolGeometry(node: IrNode, x: readonly number[]) {
+  const ksize = attrList(node, 'ksize');
+  const strides = attrList(node, 'strides');
+  const padding = (node.attrs.padding as string) ?? 'VALID';
+  if ((node.attrs.data_format ?? 'NHWC') !== 'NHWC') throw new Error('only NHWC pooling is supported');
+  if ((ksize[0] ?? 1) !== 1 || (ksize[3] ?? 1) !== 1) throw new Error('pooling over batch or channels is not supported');
+  const [kh, kw] = [ksize[1] ?? 1, ksize[2] ?? 1];
+  const [sh, sw] = [strides[1] ?? 1, strides[2] ?? 1];
+  const h = convOutputSize(x[1], kh, sh, 1, padding);
+  const w = convOutputSize(x[2], kw, sw, 1, padding);
+  return { kernel: [kh, kw], strides: [sh, sw], pads: [h.before, w.before, h.after, w.after], outHeight: h.size, outWidth: w.size };
+}
+
+function poolInfo(node: IrNode, x: TensorInfo): TensorInfo {
+  if (x.shape.length !== 4) throw new Error('pooling needs an NHWC tensor');
+  const g = poolGeometry(node, x.shape);
+  return { dtype: x.dtype, shape: [x.shape[0], g.outHeight, g.outWidth, x.shape[3]] };
+}
+
+function padInfo(x: TensorInfo, paddings: TensorInfo): TensorInfo {
+  const p = constValues(paddings, 'Pad paddings');
+  if (p.length !== 2 * x.shape.length || p.some((v) => v < 0)) throw new Error(`Pad paddings ${JSON.stringify(p)} do not fit rank ${x.shape.length}`);
+  return { dtype: x.dtype, shape: x.shape.map((d, i) => d + p[2 * i] + p[2 * i + 1]) };
+}
 
 function sumValue(x: ConstTensor, axes: number[], shape: number[]): ConstTensor {
   // Accumulate in double, round once: matches a float32 reduction to within rounding.

@@ -45,9 +45,18 @@ export function graphModelToIr(artifacts: TfjsArtifacts): IrGraph {
     if (raw.op === 'Placeholder') inputs.push(raw.name);
     nodes.push({ name: raw.name, op: raw.op, inputs: dataInputs, attrs });
   }
-  // Outputs: nodes nobody consumes (tfjs stores no signature for jax2tf exports), Const excluded.
-  const outputs = nodes.filter((n) => !consumed.has(n.name) && n.op !== 'Const' && n.op !== 'Placeholder').map((n) => n.name);
+  // Outputs: the signature's, in its order, when the model has one (a signature output may also
+  // feed other nodes, as faceres' descriptor does); otherwise the nodes nobody consumes
+  // (jax2tf exports store no signature), Const excluded.
+  const signed = signatureOutputs(artifacts);
+  const outputs = signed ?? nodes.filter((n) => !consumed.has(n.name) && n.op !== 'Const' && n.op !== 'Placeholder').map((n) => n.name);
   return { nodes, inputs, outputs, constants };
+}
+
+function signatureOutputs(artifacts: TfjsArtifacts): string[] | undefined {
+  const outputs = (artifacts.json as { signature?: { outputs?: Record<string, { name?: string }> } }).signature?.outputs;
+  if (!outputs || Object.keys(outputs).length === 0) return undefined;
+  return Object.entries(outputs).map(([key, spec]) => normalizeRef(spec.name ?? key));
 }
 
 function parseAttrs(raw: Record<string, RawAttr>): Record<string, AttrValue> {
@@ -69,6 +78,8 @@ function parseAttr(value: RawAttr): AttrValue | undefined {
   if (value.list !== undefined) {
     if (value.list.i) return value.list.i.map(Number);
     if (value.list.f) return value.list.f.map(Number);
+    // String lists (a fused op's `fused_ops`) are joined with commas: op names never contain one.
+    if (value.list.s) return value.list.s.map((x) => Buffer.from(x, 'base64').toString('utf8')).join(',');
     return [];
   }
   if (value.shape !== undefined) return (value.shape.dim ?? []).map((d) => Number(d.size));

@@ -17,7 +17,10 @@ export const CONVERTER_VERSION = 1;
 export interface ConversionResult {
   readonly onnx: Uint8Array;
   readonly inputShape: readonly number[];
+  /** Shape of the first output (models with one output). */
   readonly outputShape: readonly number[];
+  /** Every output in the model's order: `output` when there is one, else `output_0`, `output_1`, ... */
+  readonly outputs: ReadonlyArray<{ name: string; shape: readonly number[] }>;
   readonly stats: { irNodes: number; foldedNodes: number; onnxBytes: number };
 }
 
@@ -42,6 +45,7 @@ export function convertIrToOnnx(graph: IrGraph, inputShape: readonly number[], d
     onnx,
     inputShape: [...inputShape],
     outputShape: [...info.get(graph.outputs[0])!.shape],
+    outputs: graph.outputs.map((r, i) => ({ name: graph.outputs.length === 1 ? 'output' : `output_${i}`, shape: [...info.get(r)!.shape] })),
     stats: { irNodes: order.length, foldedNodes: folded, onnxBytes: onnx.byteLength },
   };
 }

@@ -76,7 +76,7 @@ export class OnnxGraphBuilder {
   }
 
   /** Serialises the model; a string dimension is symbolic (dynamic: height, width). */
-  build(input: { name: string; shape: readonly (number | string)[] }, output: { name: string; shape: readonly (number | string)[] }, docString: string): Uint8Array {
+  build(input: { name: string; shape: readonly (number | string)[] }, outputs: ReadonlyArray<{ name: string; shape: readonly (number | string)[] }>, docString: string): Uint8Array {
     const valueInfo = (name: string, shape: readonly (number | string)[]) => ({
       name,
       type: { tensorType: { elemType: DATA_TYPE.float32, shape: { dim: shape.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } },
@@ -92,7 +92,7 @@ export class OnnxGraphBuilder {
         node: this.nodes,
         initializer: this.initializers,
         input: [valueInfo(input.name, input.shape)],
-        output: [valueInfo(output.name, output.shape)],
+        output: outputs.map((o) => valueInfo(o.name, o.shape)),
       },
     });
     return onnx.ModelProto.encode(model).finish();
@@ -102,8 +102,21 @@ export class OnnxGraphBuilder {
     return this.nodes.length;
   }
 
+  /** True when `name` is a node output (not the graph input or an initializer). */
+  producesTensor(name: string): boolean {
+    return this.nodes.some((n) => n.output!.includes(name));
+  }
+
+  /** True when `name` was already given to a graph output by renameOutput. */
+  isGraphOutput(name: string): boolean {
+    return this.outputNames.has(name);
+  }
+
+  private readonly outputNames = new Set<string>();
+
   /** Renames the producer of `from` so the graph output gets a stable name. */
   renameOutput(from: string, to: string): void {
+    this.outputNames.add(to);
     for (const n of this.nodes) {
       n.output = n.output!.map((o) => (o === from ? to : o));
       n.input = n.input!.map((i) => (i === from ? to : i));

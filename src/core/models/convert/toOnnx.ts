@@ -1,5 +1,5 @@
 import type { Analysis, TensorInfo } from './analyze.js';
-import { conv2dGeometry, resolveNodeSlice, UnsupportedOpError } from './analyze.js';
+import { conv2dGeometry, fusedOps, poolGeometry, resolveNodeSlice, UnsupportedOpError, type FusedActivation } from './analyze.js';
 import { einsumSizes, planEinsum } from './einsum.js';
 import type { IrGraph, IrNode } from './ir.js';
 import { producerOf } from './ir.js';
@@ -17,13 +17,21 @@ export interface EmitContext {
   readonly info: Analysis;
   /** ONNX tensor name of an IR tensor reference, creating an initializer for folded values. */
   readonly ref: (irRef: string) => string;
+  /**
+   * Lower 1x1 convolutions to an NHWC MatMul (no layout transposes; right for MAXIM's MLP-heavy
+   * graphs) rather than to Conv. Off in graphs with depthwise convolutions (MobileNet-style
+   * blocks), where a 1x1 conv sits between two NCHW convs: as a Conv, the transposes around it
+   * cancel and onnxruntime runs the whole block in its blocked NCHWc layout; as a MatMul every
+   * block pays two layout transposes (faceres 224x224, 1 thread: 61 ms as MatMul, 38 ms as Conv).
+   */
+  readonly pointwiseAsMatMul: boolean;
 }
 
 type Emitter = (ctx: EmitContext, node: IrNode, inputs: TensorInfo[]) => string;
 
 export function emitOnnx(graph: IrGraph, order: readonly IrNode[], info: Analysis, docString: string): Uint8Array {
-  if (graph.inputs.length !== 1 || graph.outputs.length !== 1) {
-    throw new Error(`expected one input and one output, got ${graph.inputs.length} and ${graph.outputs.length}`);
+  if (graph.inputs.length !== 1 || graph.outputs.length < 1) {
+    throw new Error(`expected one input and at least one output, got ${graph.inputs.length} and ${graph.outputs.length}`);
   }
   const b = new OnnxGraphBuilder();
   const names = new Map<string, string>();
@@ -39,7 +47,8 @@ export function emitOnnx(graph: IrGraph, order: readonly IrNode[], info: Analysi
     names.set(irRef, name);
     return name;
   };
-  const ctx: EmitContext = { b, info, ref };
+  const depthwise = order.some((n) => n.op === 'DepthwiseConv2dNative' || n.op === 'FusedDepthwiseConv2dNative');
+  const ctx: EmitContext = { b, info, ref, pointwiseAsMatMul: !depthwise };
   const live = liveNodes(order, graph.outputs);
   for (const node of order) {
     if (!live.has(node.name)) continue;
@@ -50,12 +59,19 @@ export function emitOnnx(graph: IrGraph, order: readonly IrNode[], info: Analysi
     const inputs = node.inputs.map((r) => info.get(r)!);
     names.set(node.name, emitter(ctx, node, inputs));
   }
-  const outInfo = info.get(graph.outputs[0])!;
-  let outName = ref(graph.outputs[0]);
-  if (outName === inputName || outInfo.value) outName = b.node('Identity', [outName]);
-  b.renameOutput(outName, 'output');
+  // One output keeps the name `output`; several are `output_0`, `output_1`, ... in the model's order.
+  const outputs = graph.outputs.map((irRef, i) => {
+    const outInfo = info.get(irRef)!;
+    const name = graph.outputs.length === 1 ? 'output' : `output_${i}`;
+    let produced = ref(irRef);
+    // A graph output must be a node's own output: copy inputs, constants and tensors already exported.
+    if (produced === inputName || outInfo.value || b.isGraphOutput(produced) || !b.producesTensor(produced)) produced = b.node('Identity', [produced]);
+    b.renameOutput(produced, name);
+    names.set(irRef, name);
+    return { name, shape: outInfo.shape };
+  });
   const inShape = info.get(graph.inputs[0])!.shape;
-  return b.build({ name: inputName, shape: inShape }, { name: 'output', shape: outInfo.shape }, docString);
+  return b.build({ name: inputName, shape: inShape }, outputs, docString);
 }
 
 // ---------- helpers ----------
@@ -106,7 +122,7 @@ const NCHW_TO_NHWC = [0, 2, 3, 1];
 const conv2d: Emitter = (ctx, node, [x, filter]) => {
   const g = conv2dGeometry(node, x.shape, filter.shape);
   const pointwise = filter.shape[0] === 1 && filter.shape[1] === 1 && g.strides.every((v) => v === 1) && g.pads.every((v) => v === 0);
-  if (pointwise) {
+  if (pointwise && ctx.pointwiseAsMatMul) {
     // A 1x1 convolution is a MatMul over the channel axis: stays NHWC, no layout transposes.
     const kernel = ctx.info.get(node.inputs[1])!;
     const weights = kernel.value
@@ -123,6 +139,105 @@ const conv2d: Emitter = (ctx, node, [x, filter]) => {
     pads: g.pads,
   }, node.name);
   return transpose(ctx, y, NCHW_TO_NHWC);
+};
+
+/**
+ * tfjs' fused convolutions (`_FusedConv2D`, `FusedDepthwiseConv2dNative`): the convolution with
+ * its bias as ONNX Conv's third input and the activation applied in NCHW, inside the same
+ * NHWC<->NCHW transpose pair, so onnxruntime sees Conv(+bias)+activation and fuses them, and the
+ * transposes between neighbouring convolutions cancel. Always a Conv, also for 1x1 kernels: in
+ * these MobileNet-style graphs a pointwise MatMul between two depthwise Convs would keep every
+ * layout transpose alive.
+ */
+const fusedConv = (depthwise: boolean): Emitter => (ctx, node, [x, filter]) => {
+  const { bias, activation } = fusedOps(node);
+  const g = conv2dGeometry(node, x.shape, filter.shape);
+  const [kh, kw, inChannels, last] = filter.shape;
+  const outChannels = depthwise ? inChannels * last : last;
+  const weights = depthwise ? depthwiseWeights(ctx, node.inputs[1], filter.shape) : transposed(ctx, node.inputs[1], [3, 2, 0, 1]);
+  const inputs = [transpose(ctx, input(ctx, node, 0), NHWC_TO_NCHW), weights];
+  if (bias) inputs.push(vectorOf(ctx, node.inputs[2], outChannels, 'bias'));
+  let y = ctx.b.node('Conv', inputs, {
+    kernel_shape: [kh, kw],
+    strides: g.strides,
+    dilations: g.dilations,
+    pads: g.pads,
+    ...(depthwise ? { group: inChannels } : {}),
+  }, node.name);
+  if (activation) y = applyActivation(ctx, node, activation, y, outChannels, 'nchw');
+  return transpose(ctx, y, NCHW_TO_NHWC);
+};
+
+/** TF depthwise filter [kh, kw, in, multiplier] -> ONNX grouped Conv weights [in * multiplier, 1, kh, kw]. */
+function depthwiseWeights(ctx: EmitContext, irRef: string, shape: readonly number[]): string {
+  const [kh, kw, inChannels, multiplier] = shape;
+  const value = ctx.info.get(irRef)!.value;
+  const target = [inChannels * multiplier, 1, kh, kw];
+  if (value) return ctx.b.constant({ ...transposeTensor(value, [2, 3, 0, 1]), shape: target }, `${irRef}_dw`);
+  return reshape(ctx, transpose(ctx, ctx.ref(irRef), [2, 3, 0, 1]), target);
+}
+
+/** A per-channel constant as a flat [channels] tensor (bias, PReLU slope). */
+function vectorOf(ctx: EmitContext, irRef: string, channels: number, what: string): string {
+  const info = ctx.info.get(irRef)!;
+  if (numel(info.shape) !== channels && numel(info.shape) !== 1) throw new Error(`${what} ${irRef} has shape ${JSON.stringify(info.shape)}, expected ${channels} values`);
+  if (info.value) return ctx.b.constant({ ...info.value, shape: [numel(info.shape)] }, `${irRef}_vec`);
+  return reshape(ctx, ctx.ref(irRef), [numel(info.shape)]);
+}
+
+/**
+ * A fused node's activation. `layout` says where the channel axis is: last (NHWC, and the
+ * [rows, units] of a MatMul) or second (NCHW), which is where a per-channel PReLU slope must go.
+ */
+function applyActivation(ctx: EmitContext, node: IrNode, activation: FusedActivation, x: string, channels: number, layout: 'nchw' | 'channels-last'): string {
+  switch (activation) {
+    case 'Relu':
+      return ctx.b.node('Relu', [x]);
+    case 'Relu6':
+      return ctx.b.node('Clip', [x, ctx.b.scalarFloat(0), ctx.b.scalarFloat(6)]);
+    case 'Elu':
+      return ctx.b.node('Elu', [x], { alpha: { float: 1 } });
+    case 'Sigmoid':
+      return ctx.b.node('Sigmoid', [x]);
+    case 'Tanh':
+      return ctx.b.node('Tanh', [x]);
+    case 'LeakyRelu':
+      return ctx.b.node('LeakyRelu', [x], { alpha: { float: (node.attrs.leakyrelu_alpha as number | undefined) ?? 0.2 } });
+    case 'Prelu': {
+      // tfjs passes the slope as the fused node's last input.
+      const slopeRef = node.inputs[node.inputs.length - 1];
+      const slope = vectorOf(ctx, slopeRef, channels, 'PReLU slope');
+      const n = numel(ctx.info.get(slopeRef)!.shape);
+      return ctx.b.node('PRelu', [x, layout === 'nchw' && n > 1 ? reshape(ctx, slope, [n, 1, 1]) : slope]);
+    }
+  }
+}
+
+/** `_FusedMatMul` / MatMul (2-D): Gemm with the transposes as attributes and the bias as C. */
+const matMul: Emitter = (ctx, node, [, b]) => {
+  const { bias, activation } = node.op === '_FusedMatMul' ? fusedOps(node) : { bias: false, activation: undefined };
+  const units = node.attrs.transpose_b ? b.shape[0] : b.shape[1];
+  const inputs = [input(ctx, node, 0), input(ctx, node, 1)];
+  if (bias) inputs.push(vectorOf(ctx, node.inputs[2], units, 'bias'));
+  const y = ctx.b.node('Gemm', inputs, { transA: node.attrs.transpose_a ? 1 : 0, transB: node.attrs.transpose_b ? 1 : 0 }, node.name);
+  return activation ? applyActivation(ctx, node, activation, y, units, 'channels-last') : y;
+};
+
+/** MaxPool / AvgPool in NCHW. TF's SAME windows ignore the padding: -inf for max, left out of the average. */
+const pool = (opType: 'MaxPool' | 'AveragePool'): Emitter => (ctx, node, [x]) => {
+  const g = poolGeometry(node, x.shape);
+  const attrs = { kernel_shape: g.kernel, strides: g.strides, pads: g.pads, ...(opType === 'AveragePool' ? { count_include_pad: 0 } : {}) };
+  const y = ctx.b.node(opType, [transpose(ctx, input(ctx, node, 0), NHWC_TO_NCHW)], attrs, node.name);
+  return transpose(ctx, y, NCHW_TO_NHWC);
+};
+
+const pad: Emitter = (ctx, node, [x, paddings, fill]) => {
+  const p = constOf(paddings, 'Pad paddings');
+  const rank = x.shape.length;
+  const pads = [...Array.from({ length: rank }, (_, i) => p[2 * i]), ...Array.from({ length: rank }, (_, i) => p[2 * i + 1])];
+  const inputs = [input(ctx, node, 0), ctx.b.int64(pads, 'pads')];
+  if (fill) inputs.push(ctx.b.scalarFloat(constOf(fill, 'PadV2 constant')[0]));
+  return ctx.b.node('Pad', inputs, { mode: 'constant' }, node.name);
 };
 
 const conv2dBackpropInput: Emitter = (ctx, node, [sizes, filter, dy]) => {
@@ -351,7 +466,30 @@ const EMITTERS: Record<string, Emitter> = {
     }, node.name);
   },
   Gelu: (ctx, node) => ctx.b.node('Gelu', [input(ctx, node, 0)], { approximate: 'tanh' }, node.name),
-  LeakyRelu: (ctx, node) => ctx.b.node('LeakyRelu', [input(ctx, node, 0)], { alpha: { float: node.attrs.alpha as number } }, node.name),
+  // TF's LeakyRelu defaults alpha to 0.2; the jax2tf pattern fusion always sets it.
+  LeakyRelu: (ctx, node) => ctx.b.node('LeakyRelu', [input(ctx, node, 0)], { alpha: { float: (node.attrs.alpha as number | undefined) ?? 0.2 } }, node.name),
+  _FusedConv2D: fusedConv(false),
+  FusedDepthwiseConv2dNative: fusedConv(true),
+  DepthwiseConv2dNative: fusedConv(true),
+  MatMul: matMul,
+  _FusedMatMul: matMul,
+  BiasAdd: simple('Add'),
+  Prelu: (ctx, node, [x]) => {
+    // TF's slope broadcasts against NHWC (channels last), as ONNX PRelu's does.
+    const channels = x.shape[x.shape.length - 1];
+    return ctx.b.node('PRelu', [input(ctx, node, 0), vectorOf(ctx, node.inputs[1], channels, 'PReLU slope')], {}, node.name);
+  },
+  Relu6: (ctx, node) => ctx.b.node('Clip', [input(ctx, node, 0), ctx.b.scalarFloat(0), ctx.b.scalarFloat(6)], {}, node.name),
+  Elu: (ctx, node) => ctx.b.node('Elu', [input(ctx, node, 0)], { alpha: { float: 1 } }, node.name),
+  Softmax: (ctx, node) => ctx.b.node('Softmax', [input(ctx, node, 0)], { axis: -1 }, node.name),
+  MaxPool: pool('MaxPool'),
+  AvgPool: pool('AveragePool'),
+  Pad: pad,
+  PadV2: pad,
+  Mean: (ctx, node, [x, axesT]) => {
+    const axes = constOf(axesT, 'Mean axes').map((a) => normalizeAxis(a, x.shape.length));
+    return ctx.b.node('ReduceMean', [input(ctx, node, 0), ctx.b.int64(axes, 'axes')], { keepdims: node.attrs.keep_dims ? 1 : 0 }, node.name);
+  },
   Conv2D: conv2d,
   Conv2DBackpropInput: conv2dBackpropInput,
   Einsum: einsum,

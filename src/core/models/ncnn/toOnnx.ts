@@ -193,7 +193,7 @@ export function convertNcnnToOnnx(paramText: string, bin: Uint8Array, name = 'nc
   const out = blobs.get(outputs[0])!;
   const scale = Math.round(out.scale * 1e6) / 1e6;
   g.renameOutput(out.value, 'output');
-  const onnx = g.build({ name: 'input', shape: [1, input.channels, 'height', 'width'] }, { name: 'output', shape: [1, out.channels, 'out_height', 'out_width'] }, `converted from ncnn by clearsight: ${name}`);
+  const onnx = g.build({ name: 'input', shape: [1, input.channels, 'height', 'width'] }, [{ name: 'output', shape: [1, out.channels, 'out_height', 'out_width'] }], `converted from ncnn by clearsight: ${name}`);
   return { onnx, scale, inputChannels: input.channels, outputChannels: out.channels, layerCount: layers.length, layerTypes };
 }
 

@@ -1,0 +1,191 @@
+/**
+ * Liveness across PEOPLE and SOURCES: bona fide clips of 21 real people (face-videos/live-real)
+ * and print / screen-replay / cut-eye attacks simulated from each of them, scored by
+ *   - the shipped head (fitted on simulated attacks from one clip of one other person), and
+ *   - the same per-attack-expert logistic head refitted here, evaluated leave-one-person-out and
+ *     leave-one-source-out (no person, resp. no source, in both training and test).
+ *
+ *   node --import tsx bench/liveness-people.ts [--data ../shared/data/face-videos/live-real] [--seconds 1.5]
+ *        [--per-person 2] [--max-side 320] [--reuse] [--out bench/results] [--publish]
+ *
+ * When models/liveness-gru exists (npm run train:liveness-gru, trained on these very clips), its
+ * ONNX is scored too - a TRAINING figure - and its card's leave-one-person-out and
+ * leave-one-source-out figures (the trainer retrains per held-out group) are printed beside.
+ *
+ * Attacks come from bench/lib/attacks.ts (the generators of bench/liveness.ts): a print of the
+ * clip's middle frame moved by hand tremor (paper grain, gamut loss, sensor noise), the clip
+ * replayed on a screen at 15 fps (gamma, moire, refresh band, blur, noise), and the print with
+ * the live eyes showing through holes. One of each per bona fide clip, seeded by the file name.
+ * Decision: bona fide iff score >= 0.5 (as bench/liveness.ts); APCER per attack type, BPCER,
+ * ACER = (worst APCER + BPCER) / 2, exact (Clopper-Pearson) 95 % intervals over clips. Clips of
+ * one person share a face and a source, so the intervals are optimistic.
+ */
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { deserialize, serialize } from 'node:v8';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+import type { RawImage } from '../src/core/image/types.js';
+import { mulberry32 } from '../src/core/random.js';
+import { writeFileAtomic } from '../src/core/fs.js';
+import { FaceModels } from '../src/face/index.js';
+import { computeCues, CUES, DEFAULT_LIVENESS_HEAD, fitHead, fuse, readVideoFrames, trackFace, type LivenessHead } from '../src/face/liveness/index.js';
+import { clopperPearson } from '../src/trust/forensics/stats.js';
+import { makePrint, makeReplay } from './lib/attacks.js';
+import { getModelCard } from '../src/core/models/registry.js';
+import { TrainedModel } from '../src/core/models/trainedModel.js';
+import { personOf, sourceOf } from './lib/people.js';
+import { commandLine, machineInfo, round, table, timestamp, writeJsonPair, sharedData } from './lib/common.js';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const { values: args } = parseArgs({
+  options: {
+    data: { type: 'string', default: sharedData('face-videos/live-real') },
+    seconds: { type: 'string', default: '1.5' },
+    'per-person': { type: 'string', default: '2' },
+    'max-side': { type: 'string', default: '320' },
+    l2: { type: 'string', default: '0.1' },
+    reuse: { type: 'boolean', default: false },
+    out: { type: 'string', default: path.join(REPO, 'bench/results') },
+    publish: { type: 'boolean', default: false },
+  },
+});
+const KINDS = ['bonafide', 'print', 'replay', 'cutEye'] as const;
+type Kind = (typeof KINDS)[number];
+const ATTACKS = ['print', 'replay', 'cutEye'] as const;
+
+interface Sample { file: string; person: string; source: string; kind: Kind; values: number[][]; fps: number; tracked: number; frames: number; msPerFrame: number }
+
+async function track(models: FaceModels, frames: RawImage[], times: number[], fps: number) {
+  const t0 = performance.now();
+  const obs = await trackFace(models, frames, times);
+  return { obs, values: computeCues(obs, fps).values, msPerFrame: (performance.now() - t0) / frames.length };
+}
+
+async function collect(): Promise<Sample[]> {
+  const cacheFile = path.join(REPO, 'bench/results/liveness-people-cues.bin');
+  if (args.reuse) return deserialize(await readFile(cacheFile)) as Sample[];
+  const dir = path.resolve(args.data!);
+  const all = (await readdir(dir)).filter((f) => /\.(mp4|mov|webm|mkv)$/i.test(f)).sort();
+  const perPerson = Number(args['per-person']);
+  const chosen = [...new Set(all.map(personOf))].flatMap((p) => all.filter((f) => personOf(f) === p).slice(0, perPerson));
+  const models = await FaceModels.load({ liveness: true, embed: false });
+  const samples: Sample[] = [];
+  for (const [i, file] of chosen.entries()) {
+    const clip = await readVideoFrames(path.join(dir, file), { maxSeconds: Number(args.seconds), maxSide: Number(args['max-side']) });
+    const frames = clip.frames as RawImage[];
+    const live = await track(models, frames, clip.times, clip.fps);
+    const base = { file, person: personOf(file), source: sourceOf(file), fps: clip.fps, frames: frames.length };
+    samples.push({ ...base, kind: 'bonafide', values: live.values, tracked: live.obs.filter((o) => o.found).length, msPerFrame: live.msPerFrame });
+    if (!live.obs.every((o) => o.found)) {
+      process.stderr.write(`${file}: face lost in some frames; no attacks simulated from it\n`);
+      continue;
+    }
+    const seed = createHash('sha256').update(file).digest().readUInt32LE(0);
+    const rand = mulberry32(seed);
+    const attacks: Array<[Kind, RawImage[]]> = [
+      ['print', makePrint(frames, live.obs, clip.fps, rand, false)],
+      ['replay', makeReplay(frames, rand)],
+      ['cutEye', makePrint(frames, live.obs, clip.fps, rand, true)],
+    ];
+    for (const [kind, fr] of attacks) {
+      const a = await track(models, fr, clip.times, clip.fps);
+      samples.push({ ...base, kind, values: a.values, tracked: a.obs.filter((o) => o.found).length, msPerFrame: a.msPerFrame });
+    }
+    process.stderr.write(`[${i + 1}/${chosen.length}] ${file} (${base.person}, ${base.source}): ${frames.length} frames, ${round(live.msPerFrame, 0)} ms/frame\n`);
+  }
+  await models.dispose();
+  await writeFile(cacheFile, serialize(samples));
+  return samples;
+}
+
+function rates(samples: readonly Sample[], scores: readonly number[]) {
+  const at = (k: Kind) => samples.flatMap((s, i) => (s.kind === k ? [scores[i]!] : []));
+  const bona = at('bonafide');
+  const bpcerK = bona.filter((x) => x < 0.5).length;
+  const perAttack = Object.fromEntries(ATTACKS.map((a) => {
+    const v = at(a);
+    const k = v.filter((x) => x >= 0.5).length;
+    const ci = clopperPearson(k, Math.max(1, v.length));
+    return [a, { k, n: v.length, apcer: round(k / Math.max(1, v.length), 4), ci95: [round(ci.lo, 4), round(ci.hi, 4)] }];
+  }));
+  const bciS = clopperPearson(bpcerK, Math.max(1, bona.length));
+  const bpcer = bpcerK / Math.max(1, bona.length);
+  const apcer = Math.max(...ATTACKS.map((a) => perAttack[a]!.apcer));
+  const liveAccepted = bona.filter((x) => x >= DEFAULT_LIVENESS_HEAD.thresholds.live).length;
+  return { bpcer: { k: bpcerK, n: bona.length, rate: round(bpcer, 4), ci95: [round(bciS.lo, 4), round(bciS.hi, 4)] }, apcer: round(apcer, 4), acer: round((apcer + bpcer) / 2, 4), perAttack, liveVerdictAbove06: { k: liveAccepted, n: bona.length } };
+}
+
+function heldOut(samples: readonly Sample[], group: (s: Sample) => string, l2: number): number[] {
+  const scores = new Array<number>(samples.length).fill(NaN);
+  for (const g of new Set(samples.map(group))) {
+    const train = samples.filter((s) => group(s) !== g).map((s) => ({ values: s.values, live: s.kind === 'bonafide', ...(s.kind !== 'bonafide' ? { attack: s.kind } : {}) }));
+    const head: LivenessHead = fitHead(train, { cues: CUES, l2, temperature: 1, source: `bench liveness-people, without ${g}` });
+    samples.forEach((s, i) => { if (group(s) === g) scores[i] = fuse(s.values, head).score; });
+  }
+  return scores;
+}
+
+/** The trained temporal model on every clip through onnxruntime, if models/liveness-gru is there. */
+async function scoreGru(samples: readonly Sample[]) {
+  let card;
+  try {
+    card = getModelCard('liveness-gru');
+  } catch {
+    return undefined;
+  }
+  const model = await TrainedModel.load('liveness-gru', { threads: 1 });
+  const scores: number[] = [];
+  for (const s of samples) {
+    const T = s.values.length, C = CUES.length;
+    const cues = new Float32Array(T * C), mask = new Float32Array(T);
+    s.values.forEach((row, t) => {
+      if (!row.some((v) => Number.isFinite(v))) return;
+      mask[t] = 1;
+      row.forEach((v, j) => { cues[t * C + j] = Number.isFinite(v) ? v : 0; });
+    });
+    const out = await model.run({ cues: { data: cues, shape: [1, T, C] }, mask: { data: mask, shape: [1, T] } });
+    scores.push(out.live!.data[0]!);
+  }
+  await model.dispose();
+  return { scores, card: { id: card.id, quality: card.trained?.quality ?? [] } };
+}
+
+async function main(): Promise<void> {
+  const stamp = timestamp();
+  const samples = await collect();
+  const l2 = Number(args.l2);
+  const shipped = samples.map((s) => fuse(s.values, DEFAULT_LIVENESS_HEAD).score);
+  const lopo = heldOut(samples, (s) => s.person, l2);
+  const loso = heldOut(samples, (s) => s.source, l2);
+  const methods: Record<string, ReturnType<typeof rates>> = {
+    'shipped head (one person, simulated attacks)': rates(samples, shipped),
+    'refit, leave-one-person-out': rates(samples, lopo),
+    'refit, leave-one-source-out': rates(samples, loso),
+  };
+  const gru = await scoreGru(samples);
+  if (gru) methods['GRU + attention, TRAINING figure (fitted on these clips)'] = rates(samples, gru.scores);
+  const pct = (x: number) => `${round(100 * x, 1)}`;
+  console.log(table(['method', 'BPCER % (CI)', 'APCER print / replay / cut-eye %', 'ACER %'], Object.entries(methods).map(([m, r]) => [
+    m, `${pct(r.bpcer.rate)} (${pct(r.bpcer.ci95[0]!)}-${pct(r.bpcer.ci95[1]!)})`,
+    ATTACKS.map((a) => `${pct(r.perAttack[a]!.apcer)} (${pct(r.perAttack[a]!.ci95[0]!)}-${pct(r.perAttack[a]!.ci95[1]!)})`).join(' / '), pct(r.acer),
+  ])));
+  if (gru) for (const q of gru.card.quality) console.log(`${gru.card.id} (card): ${q.split} ${q.metric} ${round(100 * q.value, 1)} %${q.note ? ` - ${q.note}` : ''} [${q.command}]`);
+  const people = new Set(samples.map((s) => s.person)).size;
+  const sources = [...new Set(samples.map((s) => s.source))];
+  const ms = samples.reduce((a, s) => a + s.msPerFrame * s.frames, 0) / samples.reduce((a, s) => a + s.frames, 0);
+  console.log(`${samples.length} clips (${samples.filter((s) => s.kind === 'bonafide').length} bona fide) of ${people} people from sources ${sources.join(', ')}; tracking ${round(ms, 1)} ms/frame`);
+  const result = {
+    bench: 'liveness-people', command: commandLine(), timestamp: stamp, machine: machineInfo(), seconds: Number(args.seconds), maxSide: Number(args['max-side']), l2,
+    people, sources, clips: samples.length, methods,
+    gruCard: gru?.card,
+    perClip: samples.map((s, i) => ({ file: s.file, person: s.person, source: s.source, kind: s.kind, tracked: `${s.tracked}/${s.frames}`, shipped: round(shipped[i]!, 4), leavePersonOut: round(lopo[i]!, 4), leaveSourceOut: round(loso[i]!, 4), ...(gru ? { gruTraining: round(gru.scores[i]!, 4) } : {}) })),
+  };
+  const written = await writeJsonPair(path.resolve(args.out!), 'liveness-people', stamp, result);
+  if (args.publish) await writeFileAtomic(path.join(REPO, 'docs/benchmarks/liveness-people.json'), JSON.stringify(result, null, 2) + '\n', { force: true });
+  console.log(`wrote ${written.join(', ')}`);
+}
+
+await main();

@@ -1,0 +1,38 @@
+import { ClearsightError, ERROR_CODES } from '../errors.js';
+import { cacheFileName, defaultCacheDir, readCached, writeCached } from './cache.js';
+import { CONVERTER_VERSION, convertTfjsToOnnx, hashTfjsModel, loadTfjsArtifacts, type TfjsArtifacts } from './convert/index.js';
+
+/**
+ * A tfjs model on disk, converted to ONNX on demand, one conversion per input shape, through the
+ * content-addressed cache (sha256 of model.json and shards, shape, converter version). The weights
+ * are read and hashed once per object; callers that need several shapes (tiles) keep one around.
+ */
+export class TfjsSource {
+  private hash: Promise<string> | undefined;
+  private artifacts: Promise<TfjsArtifacts> | undefined;
+
+  /** `label` names the model in error messages (a card id). */
+  constructor(readonly modelJsonPath: string, readonly label: string) {}
+
+  /** ONNX bytes for one static NHWC input shape, from the cache when possible. */
+  async onnxFor(shape: readonly number[], cacheDir: string = defaultCacheDir()): Promise<Uint8Array> {
+    this.hash ??= hashTfjsModel(this.modelJsonPath);
+    const name = cacheFileName(await this.hash, shape, CONVERTER_VERSION);
+    const cached = await readCached(cacheDir, name);
+    if (cached) return cached;
+    this.artifacts ??= loadTfjsArtifacts(this.modelJsonPath);
+    let onnx: Uint8Array;
+    try {
+      onnx = convertTfjsToOnnx(await this.artifacts, shape).onnx;
+    } catch (err) {
+      throw new ClearsightError(ERROR_CODES.MODEL_CONVERSION, `converting ${this.label} for input ${shape.join('x')} failed: ${(err as Error).message}`, { model: this.label }, { cause: err });
+    }
+    await writeCached(cacheDir, name, onnx);
+    return onnx;
+  }
+
+  /** Drops the decoded weights (the hash is kept). */
+  release(): void {
+    this.artifacts = undefined;
+  }
+}
