@@ -64,6 +64,7 @@ if (benches.length === 0) {
 }
 
 const stamp = timestamp();
+const machine = machineInfo(); // load average at the start
 const rows: Array<StudentRow & { bench: string }> = [];
 const started = Date.now();
 for (const b of benches) {
@@ -83,7 +84,7 @@ console.log(
 
 const files = await writeJsonPair(args.out, 'students', stamp, {
   command: commandLine(),
-  machine: machineInfo(),
+  machine,
   loadavgAtEnd: loadavg(),
   wallSeconds: round((Date.now() - started) / 1000, 1),
   threads,
@@ -105,7 +106,7 @@ const svg = svgDoc(
   1100,
   h1 + h2 + 40,
   [
-    text(20, 24, `bench:students ${stamp} (${machineInfo().cpuCount} cores, shared)`, { size: 14, weight: 'bold' }),
+    text(20, 24, `bench:students ${stamp} (${machine.cpuCount} cores, shared)`, { size: 14, weight: 'bold' }),
     hbarChart(
       { x: 20, y: 36, w: 1060, h: h1 },
       quality.map((r) => ({ label: label(r), value: r.metrics.psnrY ?? r.metrics.psnr, color: colours[r.role], note: r.split })),

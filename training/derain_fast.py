@@ -242,7 +242,7 @@ def main():
     p.add_argument("--pretrain-steps", type=int, default=1000, help="steps on synthetic rain alone, first (at most a fifth of --steps)")
     p.add_argument("--distill-fraction", type=float, default=0.45, help="share of the remaining steps spent distilling before fine-tuning")
     p.add_argument("--patch", type=int, default=PATCH, help="training crop side in pixels (multiple of 8)")
-    p.add_argument("--eval-every", type=int, default=500)
+    p.add_argument("--eval-every", type=int, default=300)
     p.add_argument("--card-from-bench", help="copy bench:students figures into the card and exit")
     args = p.parse_args()
     if args.card_from_bench:
@@ -357,7 +357,7 @@ def main():
             ],
             "split": ("Rain100H dev (50 pairs here) split by pair number: 1-30 fine-tuning, 31-50 held out (never trained on; its "
                       "Y-PSNR was logged during training but no checkpoint or hyper-parameter was chosen by it: the last step is "
-                      "exported). Cross-source figures: the other derain sample sets (JORDER-E heavy, Rain100L, DDN), never used."),
+                      "exported). Cross-source figures: the JORDER-E heavy-rain samples (5 pairs, scenes not in Rain100H dev), never used in training."),
             "seed": args.seed,
             "command": run.command_line(),
             "steps": args.steps,

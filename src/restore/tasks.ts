@@ -17,16 +17,18 @@ export const DERAIN_MODELS: readonly DerainModel[] = ['fast', 'maxim'];
 /** The registry name of each deraining network: the student trained here (models/derain-fast) and its teacher. */
 export const DERAIN_MODEL_NAMES: Readonly<Record<DerainModel, string>> = { fast: 'derain-fast', maxim: 'maxim-deraining' };
 /**
- * MAXIM stays the default: the fast student is ~100x quicker but 2-3 dB below it on held-out
- * Rain100H pairs (docs/models.md, bench/students/derain-fast.ts); the rule is that the student
- * becomes the default only within 0.5 dB.
+ * MAXIM stays the default: the fast student derains a megapixel in ~1 s on one thread (MAXIM:
+ * 116 s on a quiet machine) but is 8.8 dB below it on held-out Rain100H pairs (22.48 vs 31.30 dB
+ * PSNR-Y, `npm run bench:students`; docs/models.md); the rule is that the student becomes the
+ * default only within 0.5 dB.
  */
 export const DEFAULT_DERAIN_MODEL: DerainModel = 'maxim';
 
 export interface DerainOptions extends Omit<ExpertOptions, 'model'> {
   /**
    * 'maxim' (default): MAXIM trained on Rain13K, best quality, ~100 s a megapixel on 2 CPU cores.
-   * 'fast': the student distilled from it here (models/derain-fast), about a second a megapixel.
+   * 'fast': the student distilled from it here (models/derain-fast): about a second a megapixel,
+   * but ~9 dB lower PSNR on heavy rain (Rain100H) and visibly weaker on real photos.
    * Or a deraining ImageModel the caller loaded and owns.
    */
   model?: DerainModel | ImageModel;
