@@ -65,18 +65,30 @@ function speedLine(card: ModelCard): string {
   return `- Speed (onnxruntime-node CPU, ${experts.machine.cpuCount} x ${experts.machine.cpuModel}): ${fmt(r.secondsPerInputMP)} s per input megapixel on a ${r.input} crop (${fmt(r.cpuSecondsPerInputMP)} CPU-s/MP; load avg ${r.loadavg1}). \`npm run bench:experts\`, ${experts.date.slice(0, 10)}.`;
 }
 
-/** A model trained in this repository: everything comes from its own card (models/<name>/card.json). */
+/** A model trained in this repository: everything comes from its card (models/<name>/card.json). */
 function trainedSection(card: ModelCard): string {
   const t = card.trained!;
-  const tensors = (xs: ReadonlyArray<{ name: string; shape: ReadonlyArray<number | string> }>) => xs.map((x) => `${x.name} [${x.shape.join(', ')}]`).join(', ');
+  const io = t.io;
+  const fig = (f: (typeof t.quality)[number]): string =>
+    `- ${f.split}: ${f.dataset}, ${f.metric} **${f.value}**${f.reference ? ` (${f.reference.name}: ${f.reference.value}, same run)` : ''}${f.note ? `; ${f.note}` : ''}. \`${f.command}\``;
+  const speed = (s: (typeof t.speed)[number]): string =>
+    `- ${s.what}: **${s.value} ${s.unit}**${s.reference ? ` (${s.reference.name}: ${s.reference.value})` : ''}. \`${s.command}\``;
   return [
     `## ${card.id}`,
     '',
-    `- Task: \`${card.task}\`; trained in this repository (\`models/${t.name}/\`, ${t.kind} model, ONNX), licence ${t.licence}.`,
-    `- Architecture: ${t.architecture}; ${t.params} parameters.`,
-    `- I/O: inputs ${tensors(t.io.inputs)}; outputs ${tensors(t.io.outputs)}.`,
-    `- Training: ${t.training.data.map((d) => `${d.source} (${d.count})`).join(', ')}; split: ${t.training.split}; seed ${t.training.seed}, ${t.training.steps} steps, ${t.training.wallTimeSeconds} s. \`${t.training.command}\`.`,
-    ...t.quality.map((q) => `- Quality (${q.split}): ${q.dataset}, ${q.metric} ${q.value}${q.note ? ` (${q.note})` : ''}. \`${q.command}\`.`),
+    `- Task: \`${t.task}\`; trained in this repository (\`models/${t.name}/\`, ONNX sha256 ${t.sha256.slice(0, 12)}…), licence ${t.licence}.${t.training.teacher ? ` Teacher: \`${t.training.teacher}\`.` : ''}`,
+    `- Architecture: ${t.architecture}. ${t.params.toLocaleString('en')} parameters, ${(t.flopsPerMegapixel / 1e9).toFixed(1)} GFLOP per megapixel.`,
+    t.kind === 'image'
+      ? `- I/O: NHWC float32 in [0, 1], dynamic H and W (multiples of ${io.divisibility}), scale x${io.scale}; tiles up to ${io.maxTile} px with ${io.overlap} px overlap, feathered.`
+      : `- I/O: inputs ${io.inputs.map((x) => `${x.name} [${x.shape.join(', ')}]`).join(', ')}; outputs ${io.outputs.map((x) => `${x.name} [${x.shape.join(', ')}]${x.meaning ? ` (${x.meaning})` : ''}`).join(', ')}.`,
+    `- Data: ${t.training.data.map((d) => `${d.source}: ${d.count}${d.role ? ` (${d.role})` : ''}`).join('; ')}.`,
+    `- Split: ${t.training.split}`,
+    `- Training: \`${t.training.command}\`, seed ${t.training.seed}, ${t.training.steps} steps, ${(t.training.wallTimeSeconds / 60).toFixed(1)} min wall on ${t.training.machine}.${t.training.lossCurve ? ` Loss curve: \`models/${t.name}/${t.training.lossCurve}\`.` : ''}`,
+    ...(t.paper ? [`- Paper: ${t.paper}.`] : []),
+    '- Quality (cross-source first):',
+    ...[...t.quality].sort((a, b) => ['cross-source', 'held-out', 'training'].indexOf(a.split) - ['cross-source', 'held-out', 'training'].indexOf(b.split)).map((f) => `  ${fig(f)}`),
+    ...(t.speed.length ? ['- Speed:', ...t.speed.map((s) => `  ${speed(s)}`)] : []),
+    ...t.notes.map((n) => `- Note: ${n}`),
     '',
   ].join('\n');
 }

@@ -15,6 +15,8 @@ export interface StudentRow {
   readonly metrics: Readonly<Record<string, number>>;
   readonly secondsPerMegapixel: number;
   readonly peakRssMiB: number;
+  /** Further measured figures (optional), e.g. `megapixel12Seconds`, or a path such as `contactSheet`. */
+  readonly extra?: Readonly<Record<string, number | string>>;
 }
 
 export interface StudentBench {

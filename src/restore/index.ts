@@ -1,5 +1,11 @@
 export {
   derain,
+  derainModelName,
+  DERAIN_MODELS,
+  DERAIN_MODEL_NAMES,
+  DEFAULT_DERAIN_MODEL,
+  type DerainModel,
+  type DerainOptions,
   dehaze,
   lowlight,
   lowlightFuse,

@@ -17,6 +17,9 @@ import {
   dehaze,
   dehazePrior,
   derain,
+  DERAIN_MODELS,
+  DEFAULT_DERAIN_MODEL,
+  type DerainModel,
   deblur,
   denoise,
   enhanceLowLightGamma,
@@ -98,6 +101,9 @@ const expertOptions = z.object({
   maxTile: tile().describe('largest tile side in pixels (lower saves memory)'),
 });
 const variant = () => z.enum(['indoor', 'outdoor']).default('outdoor');
+const derainOptions = expertOptions.extend({
+  model: z.enum(DERAIN_MODELS as [DerainModel, ...DerainModel[]]).default(DEFAULT_DERAIN_MODEL).describe('maxim: best quality (slow); fast: the student distilled from it (~100x quicker, ~9 dB lower on heavy rain)'),
+});
 
 // ---------------------------------------------------------------------------------------------
 // Shared steps
@@ -446,7 +452,7 @@ export const TASKS: ReadonlyMap<string, TaskDefinition> = new Map<string, TaskDe
   (
     [
       autoTask,
-      expertTask('derain', 'remove rain streaks (MAXIM, Rain13k)', expertOptions, (img, o, ctx) => derain(img, { tta: o.tta, maxTile: o.maxTile, ...control(ctx) })),
+      expertTask('derain', 'remove rain streaks (MAXIM, Rain13k, or its fast student)', derainOptions, (img, o, ctx) => derain(img, { model: o.model, tta: o.tta, maxTile: o.maxTile, ...control(ctx) })),
       dehazeTask,
       lowlightTask,
       expertTask('denoise', 'remove noise (MAXIM, SIDD)', expertOptions, (img, o, ctx) => denoise(img, { tta: o.tta, maxTile: o.maxTile, ...control(ctx) })),

@@ -74,6 +74,13 @@ def _tensor_json(name, t):
     return {"name": name, "shape": list(a.shape), "base64": base64.b64encode(a.tobytes()).decode()}
 
 
+def _write_json_atomic(path, value, indent=None):
+    with open(path + ".tmp", "w") as f:
+        json.dump(value, f, indent=indent)
+        f.write("\n")
+    os.replace(path + ".tmp", path)
+
+
 def export(model, out_dir, *, input_names, output_names, golden_inputs, dynamic_axes, card, tolerance=1e-4):
     """Exports `model` (eval mode) to out_dir/model.onnx, writes golden.json and card.json.
 
@@ -97,8 +104,7 @@ def export(model, out_dir, *, input_names, output_names, golden_inputs, dynamic_
         "inputs": [_tensor_json(n, t) for n, t in zip(input_names, golden_inputs)],
         "outputs": [_tensor_json(n, t) for n, t in zip(output_names, outputs)],
     }
-    with open(os.path.join(out_dir, "golden.json"), "w") as f:
-        json.dump(golden, f)
+    _write_json_atomic(os.path.join(out_dir, "golden.json"), golden)
     sha = hashlib.sha256(open(onnx_path, "rb").read()).hexdigest()
     full = {
         "format": CARD_FORMAT,
@@ -108,9 +114,8 @@ def export(model, out_dir, *, input_names, output_names, golden_inputs, dynamic_
         **card,
     }
     full.setdefault("params", count_params(model))
-    with open(os.path.join(out_dir, "card.json"), "w") as f:
-        json.dump(full, f, indent=2)
-        f.write("\n")
+    # The card last, and atomically: its appearance means the model folder is complete.
+    _write_json_atomic(os.path.join(out_dir, "card.json"), full, indent=2)
     size = os.path.getsize(onnx_path)
     if size > 5 * 1024 * 1024:
         raise SystemExit(f"{onnx_path} is {size / 2**20:.1f} MiB: the repository takes models of at most 5 MB")

@@ -19,15 +19,14 @@ import type { RawImage } from '../../core/image/types.js';
 import { createImage } from '../../core/image/types.js';
 import { invalidOption } from '../../core/errors.js';
 import { report, throwIfAborted } from '../../core/progress.js';
-import type { ExpertOptions } from '../expert.js';
-import { derain } from '../tasks.js';
+import { derain, type DerainOptions } from '../tasks.js';
 import type { Rgb } from '../dehaze/index.js';
 import { checkVeilStrength, removeVeil, type VeilOptions } from './rainModel.js';
 
 /** Default fraction of the veil removed by derainHeavy (measured; see the module notes). */
 export const DEFAULT_VEIL_STRENGTH = 0;
 
-export interface HeavyRainOptions extends ExpertOptions {
+export interface HeavyRainOptions extends DerainOptions {
   /** Fraction of the rain veil removed after the streaks, in [0, 1]. Default DEFAULT_VEIL_STRENGTH (0). */
   veilStrength?: number;
   /** Dark-channel-prior parameters of the veil estimate (patch radius, guided filter, known A). */
@@ -49,7 +48,7 @@ export interface HeavyRainResult {
   veilStrength: number;
 }
 
-/** Learned deraining (MAXIM, Rain13K) followed by physical veil removal; returns the maps too. */
+/** Learned deraining (`model`: MAXIM by default, or the fast student) followed by physical veil removal; returns the maps too. */
 export async function derainHeavy(img: RawImage, opts: HeavyRainOptions = {}): Promise<HeavyRainResult> {
   if (opts === null || typeof opts !== 'object') throw invalidOption('opts', 'an options object', opts);
   const { veilStrength: vs, veil, ...expert } = opts;
