@@ -195,7 +195,7 @@ describe('server: bad input is refused with 4xx and leaves nothing behind', () =
 
 describe('server: API token', () => {
   test('with a token, /api/ needs it (header or access_token); the web app and health stay open', async () => {
-    const fake: JobQueue = { add: async () => 'x', get: async () => undefined, subscribe: () => () => undefined, workerPids: () => [], close: async () => undefined };
+    const fake: JobQueue = { add: async () => "x", get: async () => undefined, subscribe: () => () => undefined, workerPids: () => [], remove: async () => ({ outcome: "not-found", blobs: [] }), activeInputs: async () => new Set(), close: async () => undefined };
     const app = await buildServer({ queue: fake, store: await new ContentStore(join(dir, 'store2')).init(), token: 's3cret' });
     try {
       const no = await app.inject({ method: 'GET', url: '/api/v1/tasks' });

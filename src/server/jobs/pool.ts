@@ -49,6 +49,8 @@ interface Slot {
   child: ChildProcess;
   job?: Pending;
   timer?: NodeJS.Timeout;
+  /** Killed (timeout, cancel, recycle): takes no job while it exits; the exit handler replaces it. */
+  dying?: boolean;
 }
 
 function removeTempsOf(storeRoot: string, pid: number): void {
@@ -99,6 +101,24 @@ export class WorkerPool {
     });
   }
 
+  /** Drops a waiting job, or kills the process running it (replaced at once). Its promise rejects with E_CANCELLED. */
+  cancel(jobId: string): boolean {
+    const waitingAt = this.waiting.findIndex((p) => p.jobId === jobId);
+    if (waitingAt >= 0) {
+      this.waiting.splice(waitingAt, 1)[0].reject(new JobFailure('E_CANCELLED', 'the job was cancelled'));
+      return true;
+    }
+    const slot = this.slots.find((s) => s.job?.jobId === jobId);
+    if (!slot) return false;
+    const job = slot.job!;
+    slot.job = undefined;
+    clearTimeout(slot.timer);
+    slot.dying = true;
+    slot.child.kill('SIGKILL'); // the exit handler removes its temp files and replaces the process
+    job.reject(new JobFailure('E_CANCELLED', 'the job was cancelled'));
+    return true;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     for (const p of this.waiting.splice(0)) p.reject(new JobFailure('E_RUNTIME', 'the worker pool was closed'));
@@ -118,7 +138,7 @@ export class WorkerPool {
 
   private dispatch(): void {
     while (this.waiting.length > 0) {
-      let slot = this.slots.find((s) => !s.job);
+      let slot = this.slots.find((s) => !s.job && !s.dying);
       if (!slot && this.slots.length < this.options.size) slot = this.spawn();
       if (!slot) return;
       const job = this.waiting.shift()!;
@@ -135,6 +155,7 @@ export class WorkerPool {
       s.timer = setTimeout(() => {
         const j = s.job;
         s.job = undefined;
+        s.dying = true;
         s.child.kill('SIGKILL'); // the exit handler replaces the process
         j?.reject(new JobFailure('E_TIMEOUT', `the job took longer than the ${this.options.timeoutMs / 1000} s limit and was stopped`));
       }, this.options.timeoutMs);

@@ -24,8 +24,19 @@ export interface JobQueue {
   subscribe(id: string, listener: StatusListener): () => void;
   /** Process ids doing the work in this process tree (empty for Redis: workers are elsewhere). */
   workerPids(): number[];
+  /**
+   * Forgets a job, cancelling it if it has not finished (where the queue can). Returns the blobs
+   * (inputs and outputs) no other job still known here uses: the caller deletes them.
+   */
+  remove(id: string): Promise<JobRemoval>;
+  /** Digests of the inputs of jobs not yet finished: store retention must keep them. */
+  activeInputs(): Promise<Set<string>>;
   close(): Promise<void>;
 }
+
+export type JobRemoval = { outcome: 'removed'; blobs: string[] } | { outcome: 'not-found' | 'busy'; blobs: [] };
+
+const blobsOf = (spec: JobSpec, result: JobResult | null | undefined): string[] => [...spec.inputs.map((i) => i.sha256), ...(result?.files.map((f) => f.sha256) ?? [])];
 
 export interface RetryPolicy {
   /** Attempts in all (first run included). */
@@ -40,11 +51,13 @@ export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, backoffMs: 1000 };
 // Embedded queue
 
 interface LocalRecord extends JobStatus {
+  spec: JobSpec;
   finishedAt?: number;
+  cancelled?: boolean;
 }
 
-/** Finished jobs are forgotten after this long (the blobs stay in the store). */
-const KEEP_FINISHED_MS = 24 * 3600_000;
+/** Finished jobs are forgotten after this long by default (store retention removes their blobs). */
+export const KEEP_FINISHED_MS = 24 * 3600_000;
 
 export class LocalQueue implements JobQueue {
   private readonly jobs = new Map<string, LocalRecord>();
@@ -53,16 +66,19 @@ export class LocalQueue implements JobQueue {
   private readonly retry: RetryPolicy;
   private readonly timers = new Set<NodeJS.Timeout>();
 
-  constructor(pool: PoolOptions, retry: RetryPolicy = DEFAULT_RETRY) {
+  private readonly keepFinishedMs: number;
+
+  constructor(pool: PoolOptions, retry: RetryPolicy = DEFAULT_RETRY, keepFinishedMs = KEEP_FINISHED_MS) {
     this.pool = new WorkerPool(pool).warm();
     this.retry = retry;
+    this.keepFinishedMs = keepFinishedMs;
     this.events.setMaxListeners(0);
   }
 
   async add(spec: JobSpec): Promise<string> {
     this.forgetOld();
     const id = randomUUID();
-    const record: LocalRecord = { id, task: spec.task, state: 'queued', progress: null, result: null, error: null, attempts: 0 };
+    const record: LocalRecord = { id, task: spec.task, spec, state: 'queued', progress: null, result: null, error: null, attempts: 0 };
     this.jobs.set(id, record);
     void this.attempt(record, spec);
     return id;
@@ -82,6 +98,35 @@ export class LocalQueue implements JobQueue {
     return this.pool.pids();
   }
 
+  async remove(id: string): Promise<JobRemoval> {
+    const r = this.jobs.get(id);
+    if (!r) return { outcome: 'not-found', blobs: [] };
+    this.jobs.delete(id);
+    if (r.state === 'queued' || r.state === 'running') {
+      r.cancelled = true;
+      this.pool.cancel(id);
+      this.update(r, { state: 'failed', error: { code: 'E_CANCELLED', message: 'the job was deleted before it finished' }, finishedAt: Date.now() });
+    }
+    const used = new Set<string>();
+    for (const other of this.jobs.values()) for (const sha of blobsOf(other.spec, other.result)) used.add(sha);
+    return { outcome: 'removed', blobs: [...new Set(blobsOf(r.spec, r.result))].filter((sha) => !used.has(sha)) };
+  }
+
+  async activeInputs(): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (const r of this.jobs.values()) if (r.state === 'queued' || r.state === 'running') for (const i of r.spec.inputs) out.add(i.sha256);
+    return out;
+  }
+
+  /** Jobs forgotten for age since the last call, with the blobs no remaining job uses (retention deletes them). */
+  expire(): string[] {
+    const gone = this.forgetOld();
+    if (gone.length === 0) return [];
+    const used = new Set<string>();
+    for (const other of this.jobs.values()) for (const sha of blobsOf(other.spec, other.result)) used.add(sha);
+    return [...new Set(gone.flatMap((r) => blobsOf(r.spec, r.result)))].filter((sha) => !used.has(sha));
+  }
+
   async close(): Promise<void> {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
@@ -94,6 +139,7 @@ export class LocalQueue implements JobQueue {
   }
 
   private async attempt(r: LocalRecord, spec: JobSpec): Promise<void> {
+    if (r.cancelled) return;
     this.update(r, { attempts: r.attempts + 1 });
     let started = false;
     try {
@@ -101,8 +147,10 @@ export class LocalQueue implements JobQueue {
         if (!started) started = true;
         this.update(r, { state: 'running', progress: p });
       });
+      if (r.cancelled) return;
       this.update(r, { state: 'done', result, error: null, finishedAt: Date.now(), progress: r.progress ?? { stage: 'done', done: 1, total: 1 } });
     } catch (err) {
+      if (r.cancelled) return;
       const failure = err instanceof JobFailure ? err : new JobFailure('E_RUNTIME', err instanceof Error ? err.message : String(err));
       if (!failure.permanent && r.attempts < this.retry.attempts) {
         this.update(r, { state: 'queued', error: { code: failure.code, message: `attempt ${r.attempts} failed (${failure.message}); retrying` } });
@@ -118,9 +166,16 @@ export class LocalQueue implements JobQueue {
     }
   }
 
-  private forgetOld(): void {
+  private forgetOld(): LocalRecord[] {
     const now = Date.now();
-    for (const [id, r] of this.jobs) if (r.finishedAt && now - r.finishedAt > KEEP_FINISHED_MS) this.jobs.delete(id);
+    const gone: LocalRecord[] = [];
+    for (const [id, r] of this.jobs) {
+      if (r.finishedAt && now - r.finishedAt > this.keepFinishedMs) {
+        this.jobs.delete(id);
+        gone.push(r);
+      }
+    }
+    return gone;
   }
 }
 
@@ -173,6 +228,8 @@ export interface RedisQueueOptions {
   retry?: RetryPolicy;
   /** Prefix of the Redis keys (tests isolate themselves with it). */
   prefix?: string;
+  /** Finished jobs are removed from Redis after this long. */
+  keepFinishedMs?: number;
 }
 
 export class RedisQueue implements JobQueue {
@@ -180,8 +237,10 @@ export class RedisQueue implements JobQueue {
   private readonly queueEvents: QueueEvents;
   private readonly listeners = new Map<string, Set<StatusListener>>();
   private readonly retry: RetryPolicy;
+  private readonly keepFinishedMs: number;
 
   constructor(opts: RedisQueueOptions) {
+    this.keepFinishedMs = opts.keepFinishedMs ?? KEEP_FINISHED_MS;
     const connection = redisConnection(opts.url);
     const prefix = opts.prefix ?? 'bull';
     this.queue = new Queue(QUEUE_NAME, { connection, prefix });
@@ -210,8 +269,8 @@ export class RedisQueue implements JobQueue {
       jobId: id,
       attempts: this.retry.attempts,
       backoff: { type: 'exponential', delay: this.retry.backoffMs },
-      removeOnComplete: { age: KEEP_FINISHED_MS / 1000 },
-      removeOnFail: { age: KEEP_FINISHED_MS / 1000 },
+      removeOnComplete: { age: Math.ceil(this.keepFinishedMs / 1000) },
+      removeOnFail: { age: Math.ceil(this.keepFinishedMs / 1000) },
     });
     return id;
   }
@@ -250,6 +309,27 @@ export class RedisQueue implements JobQueue {
 
   workerPids(): number[] {
     return [];
+  }
+
+  async remove(id: string): Promise<JobRemoval> {
+    const job = (await this.queue.getJob(id)) as Job<JobSpec, JobResult> | undefined;
+    if (!job) return { outcome: 'not-found', blobs: [] };
+    // An active job is locked by its worker; BullMQ refuses to remove it.
+    if ((await job.getState()) === 'active') return { outcome: 'busy', blobs: [] };
+    try {
+      await job.remove();
+    } catch {
+      return { outcome: 'busy', blobs: [] };
+    }
+    const active = await this.activeInputs();
+    return { outcome: 'removed', blobs: [...new Set(blobsOf(job.data, job.returnvalue))].filter((sha) => !active.has(sha)) };
+  }
+
+  async activeInputs(): Promise<Set<string>> {
+    const out = new Set<string>();
+    const jobs = (await this.queue.getJobs(['waiting', 'active', 'delayed', 'prioritized', 'paused', 'waiting-children'])) as Array<Job<JobSpec> | undefined>;
+    for (const job of jobs) for (const i of job?.data?.inputs ?? []) out.add(i.sha256);
+    return out;
   }
 
   async close(): Promise<void> {

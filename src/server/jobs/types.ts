@@ -5,6 +5,8 @@ import type { OutputRole } from '../registry.js';
 export interface JobInput {
   sha256: string;
   kind: 'image' | 'video';
+  /** Pixels of the picture (or of one video frame), from the upload check: the job's memory estimate. */
+  pixels?: number;
   /** The client's file name, for display only: never used to build a path. */
   clientName?: string;
 }
@@ -67,6 +69,7 @@ export const PERMANENT_CODES: ReadonlySet<string> = new Set([
   'E_INVALID_OPTION',
   'E_NO_FACE',
   'E_TIMEOUT',
+  'E_CANCELLED',
 ]);
 
 /** A job failure that crossed a process boundary. */
