@@ -276,8 +276,15 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
         }
         inputs.push({ sha256: r.sha256, kind: inspected.kind, ...(inspected.pixels ? { pixels: inspected.pixels } : {}), clientName: r.clientName });
       }
-      for (const r of received) await store.adopt(r.tmp, r.sha256);
-      const id = await queue.add({ task: task.name, inputs, fields });
+      // Pinned from publication until queued: a retention pass in between must not remove them.
+      for (const r of received) store.pin(r.sha256);
+      let id: string;
+      try {
+        for (const r of received) await store.adopt(r.tmp, r.sha256);
+        id = await queue.add({ task: task.name, inputs, fields });
+      } finally {
+        for (const r of received) store.unpin(r.sha256);
+      }
       track(client, id);
       opts.onStoreChange?.();
       return reply.code(202).header('location', `/api/v1/jobs/${id}`).send({ id, status: `/api/v1/jobs/${id}`, events: `/api/v1/jobs/${id}/events` });

@@ -110,17 +110,21 @@ export class StoreRetention {
 
   private async pass(): Promise<RetentionReport> {
     await this.store.sweepTemp();
+    // Listed first, then what to keep: a job queued after the listing protects its input in time,
+    // and a blob published after it is not in the list at all.
+    const blobs = await this.store.listBlobs();
     const keep = await this.queue.activeInputs();
+    for (const sha of this.store.pinned()) keep.add(sha);
     let removed = 0;
     let removedBytes = 0;
     // Blobs of jobs the embedded queue has just forgotten (age) go now, not only when over budget.
     const expired = new Set(this.queue.expire?.() ?? []);
-    const blobs = await this.store.listBlobs();
     const evict = new Set(chooseEvictions(blobs, keep, this.options.maxBytes, this.options.maxAgeMs, Date.now()));
     for (const sha of expired) if (!keep.has(sha)) evict.add(sha);
     let bytes = 0;
     for (const b of blobs) {
-      if (evict.has(b.sha256)) {
+      // Pinned since the list was made (the same bytes uploaded again just now): kept.
+      if (evict.has(b.sha256) && !this.store.pinned().includes(b.sha256)) {
         await this.store.remove(b.sha256);
         removed++;
         removedBytes += b.bytes;

@@ -54,6 +54,8 @@ export class ContentStore {
   readonly root: string;
   /** Temp files and folders of this process still in flight (removed by `abandonTemps` on a hard exit). */
   private readonly inFlight = new Set<string>();
+  /** Blobs being handed to a job right now (published, not yet queued): retention keeps them. */
+  private readonly pins = new Map<string, number>();
 
   constructor(root: string) {
     this.root = root;
@@ -166,6 +168,21 @@ export class ContentStore {
       () => true,
       () => false,
     );
+  }
+
+  /** Keeps a blob from retention until `unpin` (an upload between its publication and its job's queueing). */
+  pin(sha256: string): void {
+    this.pins.set(sha256, (this.pins.get(sha256) ?? 0) + 1);
+  }
+
+  unpin(sha256: string): void {
+    const n = (this.pins.get(sha256) ?? 1) - 1;
+    if (n > 0) this.pins.set(sha256, n);
+    else this.pins.delete(sha256);
+  }
+
+  pinned(): string[] {
+    return [...this.pins.keys()];
   }
 
   /** Deletes a blob (retention, DELETE /api/v1/jobs/{id}); a missing one is not an error. */
