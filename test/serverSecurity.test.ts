@@ -286,3 +286,26 @@ describe('smaller hardening', () => {
     }
   });
 });
+
+describe('secret job options in the Redis queue', () => {
+  test('sealed with the queue secret, authenticated with the field name, removed once finished', async () => {
+    const { loadQueueSecret, sealSpec, unsealSpec, withoutSecrets } = await import('../src/server/index.js');
+    const root = join(dir, 'secret-store');
+    const { mkdirSync, statSync } = await import('node:fs');
+    mkdirSync(root);
+    const secret = await loadQueueSecret(root);
+    assert.equal(secret.length, 32);
+    assert.ok((await loadQueueSecret(root)).equals(secret), 'the second process reads the same secret');
+    assert.equal(statSync(join(root, 'queue-secret')).mode & 0o777, 0o600);
+    const spec = { task: 'watermark-verify', inputs: [], fields: { key: 'hunter2', identity: 'none' } };
+    const sealed = sealSpec(spec, ['key'], secret);
+    assert.notEqual(sealed.fields.key, 'hunter2');
+    assert.ok(!JSON.stringify(sealed).includes('hunter2'));
+    assert.equal(sealed.fields.identity, 'none');
+    assert.deepEqual(unsealSpec(sealed, secret).fields, spec.fields);
+    assert.throws(() => unsealSpec(sealed, Buffer.alloc(32, 1)), /auth|decrypt/i, 'another secret cannot open it');
+    const moved = { ...sealed, fields: { ...sealed.fields, identity: sealed.fields.key }, sealed: ['identity'] };
+    assert.throws(() => unsealSpec(moved, secret), 'a sealed value moved to another field does not open');
+    assert.deepEqual(withoutSecrets(sealed).fields, { identity: 'none' });
+  });
+});

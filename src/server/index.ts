@@ -9,6 +9,7 @@ import { LocalQueue, RedisQueue, type JobQueue, type RetryPolicy } from './jobs/
 import { threadsPerJob } from './registry.js';
 import { isLoopbackAddress, LOOPBACK_HOSTS } from './guard.js';
 import { StoreRetention, type RetentionOptions } from './retention.js';
+import { loadQueueSecret } from './jobs/secrets.js';
 
 export { buildServer, jobView, type ServerOptions } from './app.js';
 export { buildOpenApi } from './openapi.js';
@@ -20,6 +21,7 @@ export { WorkerPool } from './jobs/pool.js';
 export { StoreRetention, chooseEvictions, type RetentionOptions, type RetentionReport } from './retention.js';
 export { PUBLIC_ROUTES, hostAllowed, crossSiteReason, redactUrl } from './guard.js';
 export { runJob, runTask } from './jobs/run.js';
+export { loadQueueSecret, sealSpec, unsealSpec, withoutSecrets } from './jobs/secrets.js';
 export type { JobSpec, JobStatus, JobResult, JobFile, JobInput } from './jobs/types.js';
 
 /** Where the store lives by default (also the default of `clearsight worker`, so one machine needs no flag). */
@@ -79,7 +81,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   await store.sweepTemp(undefined, (name, err) => process.stderr.write(`clearsight: could not remove leftover temp ${name}: ${(err as Error).message}\n`));
   let queue: JobQueue;
   if (opts.queueUrl) {
-    const rq = new RedisQueue({ url: opts.queueUrl, prefix: opts.queuePrefix, retry: opts.retry, keepFinishedMs: retentionOptions.maxAgeMs });
+    const rq = new RedisQueue({ url: opts.queueUrl, prefix: opts.queuePrefix, retry: opts.retry, keepFinishedMs: retentionOptions.maxAgeMs, secret: await loadQueueSecret(store.root) });
     await rq.ready();
     queue = rq;
   } else {

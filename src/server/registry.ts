@@ -80,6 +80,8 @@ export interface TaskDefinition<S extends z.ZodObject = z.ZodObject> {
   summary: string;
   input: InputKind;
   options: S;
+  /** Options that are secrets (a watermark key): sealed in the Redis queue, never logged or shown. */
+  secretFields?: readonly string[];
   run(inputs: TaskInput[], options: z.output<S>, ctx: TaskContext): Promise<TaskOutcome>;
 }
 
@@ -391,7 +393,8 @@ async function largestFace(ctx: TaskContext) {
   return largestFaceIdentity(await cached(ctx, 'face-models-embed', () => FaceModels.load({ mesh: false, embed: true })));
 }
 
-// The secret travels in a form field: fine on loopback or behind TLS; never logged or stored.
+// The secret travels in a form field: fine on loopback or behind TLS; never logged, and sealed
+// (then removed once the job ends) in the Redis queue's job data (jobs/secrets.ts).
 const secret = () => z.string().min(1, 'a non-empty secret').max(1024).describe('watermark secret');
 
 const watermarkEmbedOptions = z.object({
@@ -405,6 +408,7 @@ const watermarkEmbedTask: TaskDefinition<typeof watermarkEmbedOptions> = {
   summary: 'embed an invisible, encrypted, identity-bound watermark (source id + face identity)',
   input: 'image',
   options: watermarkEmbedOptions,
+  secretFields: ['key'],
   async run(inputs, opts, ctx) {
     const { embedWatermark } = await import('../trust/watermark/index.js');
     const { image } = await decodeInput(inputs[0], ctx);
@@ -425,6 +429,7 @@ const watermarkVerifyTask: TaskDefinition<typeof watermarkVerifyOptions> = {
   summary: 'verify a watermark: authentic, manipulated (face changed) or none, with the source id',
   input: 'image',
   options: watermarkVerifyOptions,
+  secretFields: ['key'],
   async run(inputs, opts, ctx) {
     const { verifyWatermark } = await import('../trust/watermark/index.js');
     const { image } = await decodeInput(inputs[0], ctx);

@@ -13,6 +13,8 @@ import { randomUUID } from 'node:crypto';
 import { Queue, QueueEvents, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { WorkerPool, type PoolOptions } from './pool.js';
 import { ContentStore } from '../store.js';
+import { getTask } from '../registry.js';
+import { sealSpec, unsealSpec, withoutSecrets } from './secrets.js';
 import { JobFailure, type JobError, type JobProgress, type JobResult, type JobSpec, type JobState, type JobStatus } from './types.js';
 
 export type StatusListener = (status: JobStatus) => void;
@@ -230,6 +232,8 @@ export interface RedisQueueOptions {
   prefix?: string;
   /** Finished jobs are removed from Redis after this long. */
   keepFinishedMs?: number;
+  /** Key that seals secret job options in Redis (jobs/secrets.ts loadQueueSecret). */
+  secret: Buffer;
 }
 
 export class RedisQueue implements JobQueue {
@@ -238,9 +242,11 @@ export class RedisQueue implements JobQueue {
   private readonly listeners = new Map<string, Set<StatusListener>>();
   private readonly retry: RetryPolicy;
   private readonly keepFinishedMs: number;
+  private readonly secret: Buffer;
 
   constructor(opts: RedisQueueOptions) {
     this.keepFinishedMs = opts.keepFinishedMs ?? KEEP_FINISHED_MS;
+    this.secret = opts.secret;
     const connection = redisConnection(opts.url);
     const prefix = opts.prefix ?? 'bull';
     this.queue = new Queue(QUEUE_NAME, { connection, prefix });
@@ -265,7 +271,8 @@ export class RedisQueue implements JobQueue {
 
   async add(spec: JobSpec): Promise<string> {
     const id = randomUUID();
-    await this.queue.add(spec.task, spec, {
+    const data = sealSpec(spec, getTask(spec.task)?.secretFields ?? [], this.secret);
+    await this.queue.add(spec.task, data, {
       jobId: id,
       attempts: this.retry.attempts,
       backoff: { type: 'exponential', delay: this.retry.backoffMs },
@@ -348,6 +355,8 @@ export interface RedisWorkerOptions extends PoolOptions {
   lockMs?: number;
   /** How many times a job may stall (its worker died) before it fails for good. */
   maxStalls?: number;
+  /** Unseals secret job options (the server's queue secret: jobs/secrets.ts). */
+  secret: Buffer;
 }
 
 /**
@@ -360,11 +369,16 @@ export function startRedisWorker(opts: RedisWorkerOptions): { worker: Worker; po
   const worker = new Worker<JobSpec, JobResult>(
     QUEUE_NAME,
     async (job) => {
+      // Secret options leave Redis as soon as the job has finished for good.
+      const forgetSecrets = () => (job.data.sealed?.length ? job.updateData(withoutSecrets(job.data)).catch(() => undefined) : undefined);
       try {
-        return await pool.run(job.id!, job.data, (p) => void job.updateProgress(p as unknown as object).catch(() => undefined));
+        const result = await pool.run(job.id!, unsealSpec(job.data, opts.secret), (p) => void job.updateProgress(p as unknown as object).catch(() => undefined));
+        await forgetSecrets();
+        return result;
       } catch (err) {
         const f = err instanceof JobFailure ? err : new JobFailure('E_RUNTIME', err instanceof Error ? err.message : String(err));
         const message = `${f.code}: ${f.message}`;
+        if (f.permanent || job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) await forgetSecrets();
         throw f.permanent ? new UnrecoverableError(message) : new Error(message);
       }
     },

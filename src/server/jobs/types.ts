@@ -17,6 +17,8 @@ export interface JobSpec {
   inputs: JobInput[];
   /** Options already validated by the task's schema (parsed again by the worker). */
   fields: Record<string, string>;
+  /** Fields sealed for the trip through Redis (jobs/secrets.ts). */
+  sealed?: string[];
 }
 
 /** One output file of a finished job, as stored. */
