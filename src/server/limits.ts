@@ -91,6 +91,8 @@ export function statusForCode(code: string): number {
       return 415;
     case 'E_NO_FACE':
       return 422;
+    case 'E_ALREADY_MARKED':
+      return 409;
     default:
       return 500;
   }

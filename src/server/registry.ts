@@ -401,6 +401,7 @@ const watermarkEmbedOptions = z.object({
   key: secret(),
   source: z.string().regex(/^[a-z0-9._-]{1,6}$/, '1 to 6 characters of a-z 0-9 - _ .').describe('source id carried by the mark'),
   identity: z.enum(['auto', 'none']).default('auto').describe('auto: bind to the largest face; none: whole-image mode'),
+  force: flag().describe('mark even if the picture already carries a watermark under this key (refused otherwise: 409 E_ALREADY_MARKED)'),
 });
 
 const watermarkEmbedTask: TaskDefinition<typeof watermarkEmbedOptions> = {
@@ -413,7 +414,7 @@ const watermarkEmbedTask: TaskDefinition<typeof watermarkEmbedOptions> = {
     const { embedWatermark } = await import('../trust/watermark/index.js');
     const { image } = await decodeInput(inputs[0], ctx);
     const identity = opts.identity === 'auto' ? await largestFace(ctx) : null;
-    const r = await embedWatermark(image, { key: opts.key, source: opts.source, identity, ...control(ctx) });
+    const r = await embedWatermark(image, { key: opts.key, source: opts.source, identity, force: opts.force ?? false, ...control(ctx) });
     const { image: _marked, ...summary } = r;
     return { files: [outputFile(await png(r.image))], result: { ...summary } as Record<string, unknown> };
   },
@@ -426,7 +427,7 @@ const watermarkVerifyOptions = z.object({
 
 const watermarkVerifyTask: TaskDefinition<typeof watermarkVerifyOptions> = {
   name: 'watermark-verify',
-  summary: 'verify a watermark: authentic, manipulated (face changed) or none, with the source id',
+  summary: 'verify a watermark: authentic, manipulated (face changed), damaged (mark damaged or overwritten, face not shown to change) or none, with the source id',
   input: 'image',
   options: watermarkVerifyOptions,
   secretFields: ['key'],

@@ -72,6 +72,7 @@ export const PERMANENT_CODES: ReadonlySet<string> = new Set([
   'E_NO_FACE',
   'E_TIMEOUT',
   'E_CANCELLED',
+  'E_ALREADY_MARKED',
 ]);
 
 /** A job failure that crossed a process boundary. */
