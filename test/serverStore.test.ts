@@ -308,3 +308,67 @@ describe('caps and slow clients', () => {
     }
   });
 });
+
+describe('memory budget', () => {
+  test('a job estimated over the budget is refused at upload (413), one under it is queued', async () => {
+    const store = await new ContentStore(join(dir, 'mem413')).init();
+    const queue: JobQueue = {
+      add: async () => '00000000-0000-4000-8000-000000000009',
+      get: async () => undefined,
+      subscribe: () => () => undefined,
+      workerPids: () => [],
+      remove: async () => ({ outcome: 'not-found', blobs: [] }),
+      activeInputs: async () => new Set(),
+      close: async () => undefined,
+    };
+    const app = await buildServer({ queue, store, limits: { jobMemoryBytes: 1024 * 1024 } });
+    const base = await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const big = await fetch(`${base}/api/v1/jobs/lowlight`, { method: 'POST', body: form({ method: 'gamma' }, { bytes: await fixturePng(200, 200, 1) }) });
+      assert.equal(big.status, 413);
+      assert.match(((await big.json()) as { error: { message: string } }).error.message, /would need about 0\.0 GiB .*0\.0 megapixels.*job memory budget/);
+      const small = await fetch(`${base}/api/v1/jobs/lowlight`, { method: 'POST', body: form({ method: 'gamma' }, { bytes: await fixturePng(64, 64, 1) }) });
+      assert.equal(small.status, 202);
+      assert.equal(blobBytes(store.root) > 0, true);
+    } finally {
+      await app.close();
+    }
+  });
+
+  test('the pool runs large jobs one at a time within its budget and replaces a worker after a large job', async () => {
+    const { WorkerPool, estimateJobMemory } = await import('../src/server/index.js');
+    const store = await new ContentStore(join(dir, 'pool')).init();
+    const sha = await store.put(await fixturePng(256, 256, 8));
+    // The declared pixels drive the estimate (36 MP gamma: about 1.8 GiB); the picture itself is small.
+    const spec = { task: 'lowlight', fields: { method: 'gamma' }, inputs: [{ sha256: sha, kind: 'image' as const, pixels: 36_000_000 }] };
+    const need = estimateJobMemory(spec);
+    assert.ok(need > 1.5 * 1024 ** 3 && need < 2 * 1024 ** 3, `estimate ${need}`);
+    const pool = new WorkerPool({ size: 2, storeRoot: store.root, maxPixels: 1e8, threads: 1, timeoutMs: 60_000, memoryBudgetBytes: 2 * 1024 ** 3 }).warm();
+    try {
+      const before = pool.pids();
+      const spans: Array<[number, number]> = [];
+      let peak = 0;
+      const run = async (id: string) => {
+        let start = 0;
+        await pool.run(id, spec, () => {
+          start ||= Date.now();
+          peak = Math.max(peak, pool.memoryInUse());
+        });
+        spans.push([start, Date.now()]);
+      };
+      await Promise.all([run('a'), run('b')]);
+      spans.sort((x, y) => x[0] - y[0]);
+      assert.ok(spans[1][0] >= spans[0][1], `the second large job started before the first ended: ${JSON.stringify(spans)}`);
+      assert.ok(peak <= 2 * 1024 ** 3);
+      // Small jobs (no recycling after them).
+      const small = { ...spec, inputs: [{ ...spec.inputs[0], pixels: 65536 }] };
+      await Promise.all([pool.run('c', small, () => undefined), pool.run('d', small, () => undefined)]);
+      await new Promise((r) => setTimeout(r, 300));
+      const after = pool.pids();
+      assert.equal(after.length, 2, 'the pool is back to its size');
+      assert.equal(after.filter((p) => before.includes(p)).length, 0, 'workers that ran a large job were replaced');
+    } finally {
+      await pool.close();
+    }
+  });
+});

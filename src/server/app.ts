@@ -25,7 +25,7 @@ import type { Writable } from 'node:stream';
 import { crossSiteReason, givenToken, hostAllowed, hostName, needsToken, redactUrl, sameToken } from './guard.js';
 import { asHttp, DEFAULT_LIMITS, HttpError, inspectUpload, trimTrailingData, type ServerLimits } from './limits.js';
 import { buildOpenApi } from './openapi.js';
-import { getTask, parseTaskOptions, PLANNED_TASKS, TASKS } from './registry.js';
+import { estimateJobMemory, getTask, parseTaskOptions, PLANNED_TASKS, TASKS } from './registry.js';
 import type { ContentStore } from './store.js';
 import type { JobQueue } from './jobs/queue.js';
 import { isJobId, type JobInput, type JobStatus } from './jobs/types.js';
@@ -275,6 +275,16 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
           r.sha256 = await sha256File(r.tmp);
         }
         inputs.push({ sha256: r.sha256, kind: inspected.kind, ...(inspected.pixels ? { pixels: inspected.pixels } : {}), clientName: r.clientName });
+      }
+      const need = estimateJobMemory({ task: task.name, fields, inputs });
+      if (need > limits.jobMemoryBytes) {
+        const px = inputs.reduce((s, i) => s + (i.pixels ?? 0), 0);
+        throw new HttpError(
+          413,
+          'E_INPUT_TOO_LARGE',
+          `This ${task.name} job would need about ${(need / 1024 ** 3).toFixed(1)} GiB of memory (${(px / 1e6).toFixed(1)} megapixels), more than this server's job memory budget of ${(limits.jobMemoryBytes / 1024 ** 3).toFixed(1)} GiB; send a smaller input or choose lighter options`,
+          fileField,
+        );
       }
       // Pinned from publication until queued: a retention pass in between must not remove them.
       for (const r of received) store.pin(r.sha256);

@@ -15,7 +15,7 @@ export { buildServer, jobView, type ServerOptions } from './app.js';
 export { buildOpenApi } from './openapi.js';
 export { ContentStore, sha256Of, isSha256 } from './store.js';
 export { DEFAULT_LIMITS, HttpError, inspectUpload, sniffUpload, type ServerLimits } from './limits.js';
-export { TASKS, PLANNED_TASKS, getTask, parseTaskOptions, threadsPerJob, type TaskDefinition, type TaskContext, type TaskOutcome, type InputKind } from './registry.js';
+export { TASKS, PLANNED_TASKS, getTask, estimateJobMemory, parseTaskOptions, threadsPerJob, type TaskDefinition, type TaskContext, type TaskOutcome, type InputKind } from './registry.js';
 export { LocalQueue, RedisQueue, startRedisWorker, redisConnection, DEFAULT_RETRY, QUEUE_NAME, type JobQueue, type RetryPolicy } from './jobs/queue.js';
 export { WorkerPool } from './jobs/pool.js';
 export { StoreRetention, chooseEvictions, type RetentionOptions, type RetentionReport } from './retention.js';
@@ -86,7 +86,11 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     queue = rq;
   } else {
     const size = opts.concurrency ?? availableParallelism();
-    queue = new LocalQueue({ size, storeRoot: store.root, maxPixels: limits.maxPixels, threads: threadsPerJob(size), timeoutMs: limits.jobTimeoutMs }, opts.retry, retentionOptions.maxAgeMs);
+    queue = new LocalQueue(
+      { size, storeRoot: store.root, maxPixels: limits.maxPixels, threads: threadsPerJob(size), timeoutMs: limits.jobTimeoutMs, memoryBudgetBytes: limits.jobMemoryBytes },
+      opts.retry,
+      retentionOptions.maxAgeMs,
+    );
   }
   const retention = new StoreRetention(store, queue, retentionOptions, (err) => process.stderr.write(`clearsight: store retention: ${(err as Error).message}\n`)).start();
   const host = opts.host ?? '127.0.0.1';

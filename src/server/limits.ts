@@ -40,6 +40,11 @@ export interface ServerLimits {
   /** Jobs queued or running at most, in all and per client address; more get 429 with Retry-After. */
   maxQueuedJobs: number;
   maxQueuedPerClient: number;
+  /**
+   * Memory the jobs running at once may need together (their estimates: registry
+   * estimateJobMemory), bytes; a job estimated above it alone is refused at upload (413).
+   */
+  jobMemoryBytes: number;
   /** Most files in one request (hdr brackets). */
   maxFiles: number;
 }
@@ -56,6 +61,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxStreamsPerJob: 8,
   maxQueuedJobs: 1000,
   maxQueuedPerClient: 250,
+  jobMemoryBytes: 2 * 1024 ** 3,
   maxFiles: 9,
 };
 

@@ -495,3 +495,53 @@ export function parseTaskOptions(task: TaskDefinition, fields: Record<string, st
   if (!parsed.success) return { ok: false, ...describeOptionError(parsed.error) };
   return { ok: true, options: parsed.data as Record<string, unknown> };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Memory: what a job needs beyond an idle worker process, estimated from the task, its options
+// and the input's pixels (read at upload). The pool runs jobs together only while their
+// estimates fit its budget, refuses at upload a job that alone exceeds it, and replaces a worker
+// after a large job (the allocator does not give freed memory back to the system).
+
+const MiB = 1024 * 1024;
+
+/**
+ * Measured peaks (RSS above an idle worker, on this development machine, single thread):
+ * lowlight gamma 55 B/pixel at 4 MP, 42 B/pixel at 12 MP (the issue's 36 MP upload: 1.7-1.9 GiB);
+ * upscale x2 slim 350 B/pixel at 1 MP. The MAXIM experts run in tiles (memory bounded by the
+ * tile) but load a large network: 1 GiB fixed is a rough allowance, not a measurement per task.
+ * Face/forensics/watermark tasks: the face models (about 600 MiB) plus full-image buffers.
+ */
+function memoryModel(spec: { task: string; fields: Record<string, string> }): { fixed: number; perPixel: number } {
+  const f = spec.fields;
+  switch (spec.task) {
+    case 'lowlight':
+      return f.method === 'gamma' ? { fixed: 0, perPixel: 55 } : { fixed: 1024 * MiB, perPixel: 80 };
+    case 'dehaze':
+      return f.method === 'prior' ? { fixed: 0, perPixel: 60 } : { fixed: 1024 * MiB, perPixel: 60 };
+    case 'upscale': {
+      const s = Number(f.scale ?? 4);
+      return { fixed: 150 * MiB, perPixel: 350 * Math.max(1, (s * s) / 4) };
+    }
+    case 'vsr': {
+      const s = Number(f.scale ?? 2);
+      return { fixed: 300 * MiB, perPixel: 400 * Math.max(1, (s * s) / 4) };
+    }
+    case 'hdr':
+      return { fixed: 0, perPixel: 80 };
+    case 'liveness':
+    case 'forensics':
+    case 'watermark-embed':
+    case 'watermark-verify':
+      return { fixed: 600 * MiB, perPixel: 60 };
+    default:
+      return { fixed: 1024 * MiB, perPixel: 60 };
+  }
+}
+
+/** Estimated bytes a job needs beyond an idle worker (0 pixels known: the fixed part only). */
+export function estimateJobMemory(spec: { task: string; fields: Record<string, string>; inputs: ReadonlyArray<{ pixels?: number }> }): number {
+  const { fixed, perPixel } = memoryModel(spec);
+  // Multi-input tasks (hdr) hold every input; the others have one.
+  const pixels = spec.inputs.reduce((s, i) => s + (i.pixels ?? 0), 0);
+  return Math.round(fixed + perPixel * pixels);
+}

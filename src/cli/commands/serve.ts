@@ -19,6 +19,7 @@ interface ServeCliOptions {
   maxMegapixels: number;
   maxVideoSeconds: number;
   jobTimeout: number;
+  jobMemoryGb: number;
   log?: boolean;
   allowHost: string[];
   storeMaxGb: number;
@@ -59,7 +60,8 @@ function positive(flag: string): (v: string) => number {
 export function addLimitOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--max-megapixels <n>', 'largest image accepted (header checked before decoding)').argParser(positive('--max-megapixels')).default(40))
-    .addOption(integerOption('--job-timeout <seconds>', 'a job running longer is stopped (its worker process is killed)', 1, 86400).default(900));
+    .addOption(integerOption('--job-timeout <seconds>', 'a job running longer is stopped (its worker process is killed)', 1, 86400).default(900))
+    .addOption(new Option('--job-memory-gb <n>', 'memory the jobs running at once may need together (estimated per job from task and pixels); a job needing more alone is refused').argParser(positive('--job-memory-gb')).default(2));
 }
 
 export function addServeCommand(program: Command): Command {
@@ -103,6 +105,7 @@ export function addServeCommand(program: Command): Command {
         maxPixels: Math.round(opts.maxMegapixels * 1e6),
         maxVideoSeconds: opts.maxVideoSeconds,
         jobTimeoutMs: opts.jobTimeout * 1000,
+        jobMemoryBytes: Math.round(opts.jobMemoryGb * 1024 ** 3),
         maxConnections: opts.maxConnections,
         maxQueuedJobs: opts.maxQueued,
         maxQueuedPerClient: opts.maxQueuedPerClient,

@@ -16,6 +16,7 @@ interface WorkerCliOptions {
   lockSeconds: number;
   maxMegapixels: number;
   jobTimeout: number;
+  jobMemoryGb: number;
 }
 
 export function addWorkerCommand(program: Command): Command {
@@ -41,6 +42,7 @@ export function addWorkerCommand(program: Command): Command {
       threads: threadsPerJob(size),
       timeoutMs: opts.jobTimeout * 1000,
       lockMs: opts.lockSeconds * 1000,
+      memoryBudgetBytes: Math.round(opts.jobMemoryGb * 1024 ** 3),
       secret: await loadQueueSecret(store.root),
     });
     await w.worker.waitUntilReady();

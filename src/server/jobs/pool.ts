@@ -12,6 +12,7 @@ import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempOwner } from '../store.js';
+import { estimateJobMemory } from '../registry.js';
 import { JobFailure, type JobError, type JobProgress, type JobResult, type JobSpec } from './types.js';
 
 export interface ChildRequest {
@@ -35,11 +36,22 @@ export interface PoolOptions {
   maxPixels: number;
   threads: number;
   timeoutMs: number;
+  /**
+   * Jobs run together only while their memory estimates (registry estimateJobMemory) add up to at
+   * most this; a job over it alone runs alone. Default: unlimited.
+   */
+  memoryBudgetBytes?: number;
+  /** A worker that ran a job estimated at this or more is replaced afterwards (returns its memory). Default 256 MiB. */
+  recycleAboveBytes?: number;
 }
+
+export const DEFAULT_RECYCLE_ABOVE_BYTES = 256 * 1024 * 1024;
 
 interface Pending {
   jobId: string;
   spec: JobSpec;
+  /** Estimated bytes (registry estimateJobMemory). */
+  memory: number;
   onProgress: (p: JobProgress) => void;
   resolve: (r: JobResult) => void;
   reject: (e: Error) => void;
@@ -84,7 +96,7 @@ export class WorkerPool {
 
   /** Starts every worker process now, so the first jobs do not wait for start-up (~2 s each). */
   warm(): this {
-    while (!this.closed && this.slots.length < this.options.size) this.spawn();
+    while (!this.closed && this.slots.filter((s) => !s.dying).length < this.options.size) this.spawn();
     return this;
   }
 
@@ -96,7 +108,7 @@ export class WorkerPool {
   run(jobId: string, spec: JobSpec, onProgress: (p: JobProgress) => void): Promise<JobResult> {
     if (this.closed) return Promise.reject(new JobFailure('E_RUNTIME', 'the worker pool is closed'));
     return new Promise<JobResult>((resolve, reject) => {
-      this.waiting.push({ jobId, spec, onProgress, resolve, reject });
+      this.waiting.push({ jobId, spec, memory: estimateJobMemory(spec), onProgress, resolve, reject });
       this.dispatch();
     });
   }
@@ -136,10 +148,20 @@ export class WorkerPool {
     );
   }
 
+  /** Estimated bytes of the jobs running now. */
+  memoryInUse(): number {
+    return this.slots.reduce((sum, s) => sum + (s.job?.memory ?? 0), 0);
+  }
+
   private dispatch(): void {
     while (this.waiting.length > 0) {
+      // First come, first served: a large job at the head waits for memory rather than being
+      // overtaken for ever by small ones.
+      const head = this.waiting[0];
+      const busy = this.slots.some((s) => s.job);
+      if (busy && this.memoryInUse() + head.memory > (this.options.memoryBudgetBytes ?? Infinity)) return;
       let slot = this.slots.find((s) => !s.job && !s.dying);
-      if (!slot && this.slots.length < this.options.size) slot = this.spawn();
+      if (!slot && this.slots.filter((s) => !s.dying).length < this.options.size) slot = this.spawn();
       if (!slot) return;
       const job = this.waiting.shift()!;
       slot.job = job;
@@ -174,6 +196,11 @@ export class WorkerPool {
       if (msg.type === 'progress') return job.onProgress(msg.event);
       clearTimeout(slot.timer);
       slot.job = undefined;
+      if (job.memory >= (this.options.recycleAboveBytes ?? DEFAULT_RECYCLE_ABOVE_BYTES)) {
+        // The allocator keeps what a large job freed: a fresh process gives it back at once.
+        slot.dying = true;
+        slot.child.kill('SIGKILL');
+      }
       if (msg.type === 'done') job.resolve(msg.result);
       else job.reject(new JobFailure(msg.error.code, msg.error.message));
       this.dispatch();
@@ -187,7 +214,10 @@ export class WorkerPool {
       const job = slot.job;
       slot.job = undefined;
       job?.reject(new JobFailure('E_WORKER_DIED', `the worker process exited (${signal ?? `code ${code}`}) during the job`));
-      if (!this.closed) this.dispatch();
+      if (!this.closed) {
+        this.warm();
+        this.dispatch();
+      }
     });
     return slot;
   }
