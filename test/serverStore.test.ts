@@ -356,17 +356,22 @@ describe('memory budget', () => {
         });
         spans.push([start, Date.now()]);
       };
-      await Promise.all([run('a'), run('b')]);
+      const small = { ...spec, inputs: [{ ...spec.inputs[0], pixels: 65536 }] };
+      let smallEnd = 0;
+      // Two large jobs, then a small one: the small one overtakes the second large one (which
+      // waits for memory) instead of waiting behind it.
+      await Promise.all([run('a'), run('b'), pool.run('c', small, () => undefined).then(() => (smallEnd = Date.now()))]);
       spans.sort((x, y) => x[0] - y[0]);
       assert.ok(spans[1][0] >= spans[0][1], `the second large job started before the first ended: ${JSON.stringify(spans)}`);
+      assert.ok(smallEnd > 0 && smallEnd <= spans[1][0], 'the small job waited behind the second large one');
       assert.ok(peak <= 2 * 1024 ** 3);
-      // Small jobs (no recycling after them).
-      const small = { ...spec, inputs: [{ ...spec.inputs[0], pixels: 65536 }] };
-      await Promise.all([pool.run('c', small, () => undefined), pool.run('d', small, () => undefined)]);
+      await pool.run('d', small, () => undefined);
       await new Promise((r) => setTimeout(r, 300));
       const after = pool.pids();
       assert.equal(after.length, 2, 'the pool is back to its size');
-      assert.equal(after.filter((p) => before.includes(p)).length, 0, 'workers that ran a large job were replaced');
+      // The first large job ran on one of the two warm workers: that one is gone (the other may
+      // have run only the small jobs and stays).
+      assert.ok(after.filter((p) => before.includes(p)).length <= 1, `workers that ran a large job were replaced: ${before} -> ${after}`);
     } finally {
       await pool.close();
     }

@@ -153,17 +153,34 @@ export class WorkerPool {
     return this.slots.reduce((sum, s) => sum + (s.job?.memory ?? 0), 0);
   }
 
+  /**
+   * Which waiting job may start now (index in `waiting`), or -1. First come, first served within
+   * the memory budget; a small job (below the recycle size) may overtake a large one at the head
+   * only while the head waits for other large jobs: small jobs never keep a large one waiting
+   * for long (once only small jobs stand in its way, no new one starts), and small jobs are not
+   * stuck behind a line of large ones.
+   */
+  private nextJob(): number {
+    const budget = this.options.memoryBudgetBytes ?? Infinity;
+    const running = this.slots.filter((s) => s.job).map((s) => s.job!.memory);
+    const inUse = running.reduce((a, b) => a + b, 0);
+    const fits = (m: number) => running.length === 0 || inUse + m <= budget;
+    const head = this.waiting[0];
+    if (fits(head.memory)) return 0;
+    const small = this.options.recycleAboveBytes ?? DEFAULT_RECYCLE_ABOVE_BYTES;
+    const largeInUse = running.filter((m) => m >= small).reduce((a, b) => a + b, 0);
+    if (largeInUse + head.memory <= budget) return -1;
+    return this.waiting.findIndex((j, i) => i > 0 && j.memory < small && fits(j.memory));
+  }
+
   private dispatch(): void {
     while (this.waiting.length > 0) {
-      // First come, first served: a large job at the head waits for memory rather than being
-      // overtaken for ever by small ones.
-      const head = this.waiting[0];
-      const busy = this.slots.some((s) => s.job);
-      if (busy && this.memoryInUse() + head.memory > (this.options.memoryBudgetBytes ?? Infinity)) return;
+      const next = this.nextJob();
+      if (next < 0) return;
       let slot = this.slots.find((s) => !s.job && !s.dying);
       if (!slot && this.slots.filter((s) => !s.dying).length < this.options.size) slot = this.spawn();
       if (!slot) return;
-      const job = this.waiting.shift()!;
+      const job = this.waiting.splice(next, 1)[0];
       slot.job = job;
       const request: ChildRequest = {
         type: 'run',
