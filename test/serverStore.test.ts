@@ -151,6 +151,9 @@ describe('store retention and job deletion', () => {
     assert.deepEqual(chooseEvictions(blobs, new Set(), 100, 60_000, now), ['a', 'b']);
     assert.deepEqual(chooseEvictions(blobs, new Set(['a']), 100, 60_000, now), ['b', 'c']);
     assert.deepEqual(chooseEvictions(blobs, new Set(), 1000, 3500, now), ['a', 'b']);
+    // Over the budget, room is made down to 85 % of it (160 -> at most 110.5 of 130).
+    assert.deepEqual(chooseEvictions(blobs, new Set(), 130, 60_000, now), ['a', 'b']);
+    assert.deepEqual(chooseEvictions(blobs, new Set(), 160, 60_000, now), [], 'at the budget exactly: nothing to do');
   });
 });
 
