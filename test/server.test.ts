@@ -115,6 +115,7 @@ describe('server: jobs', () => {
     assert.deepEqual(lowlight.required, ['file']);
     assert.ok('method' in lowlight.properties && 'file' in lowlight.properties);
     assert.ok(doc.paths['/api/v1/jobs/{id}/events'] && doc.paths['/api/v1/jobs/{id}/files/{name}']);
+    assert.ok((doc.paths['/api/v1/jobs/{id}'] as { delete?: unknown }).delete, 'DELETE /api/v1/jobs/{id} is documented');
   });
 });
 

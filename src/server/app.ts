@@ -119,6 +119,8 @@ function multipartFailure(err: unknown): unknown {
   return new HttpError(400, 'E_MALFORMED_REQUEST', `The multipart/form-data body is malformed: ${message.slice(0, 200)}`);
 }
 
+const sizeText = (bytes: number) => (bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(1)} GiB` : `${(bytes / 1024 ** 2).toFixed(1)} MiB`);
+
 /** Client address for the per-client queue cap. */
 const clientOf = (req: FastifyRequest) => req.ip || 'unknown';
 
@@ -240,24 +242,24 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     const fields: Record<string, string> = {};
     try {
       try {
-      for await (const part of req.parts()) {
-        if (part.type === 'file') {
-          if (part.fieldname !== fileField) {
-            part.file.resume();
-            throw new HttpError(400, 'E_INVALID_OPTION', `Unexpected file field "${part.fieldname.slice(0, 60)}"; this task takes its input in "${fileField}"`, part.fieldname);
+        for await (const part of req.parts()) {
+          if (part.type === 'file') {
+            if (part.fieldname !== fileField) {
+              part.file.resume();
+              throw new HttpError(400, 'E_INVALID_OPTION', `Unexpected file field "${part.fieldname.slice(0, 60)}"; this task takes its input in "${fileField}"`, part.fieldname);
+            }
+            if (task.input !== 'images' && received.length >= 1) {
+              part.file.resume();
+              throw new HttpError(400, 'E_INVALID_OPTION', `Only one file goes in "${fileField}" for task ${task.name}`, fileField);
+            }
+            const r = await store.receive(part.file);
+            received.push({ ...r, clientName: part.filename.slice(0, 200) });
+            if (part.file.truncated) throw new HttpError(413, 'E_INPUT_TOO_LARGE', `The upload is larger than this server's limit of ${(limits.maxUploadBytes / 1048576).toFixed(1)} MiB`, fileField);
+          } else {
+            if (Object.hasOwn(fields, part.fieldname)) throw new HttpError(400, 'E_INVALID_OPTION', `Option "${part.fieldname.slice(0, 60)}" given twice`, part.fieldname);
+            fields[part.fieldname] = String(part.value);
           }
-          if (task.input !== 'images' && received.length >= 1) {
-            part.file.resume();
-            throw new HttpError(400, 'E_INVALID_OPTION', `Only one file goes in "${fileField}" for task ${task.name}`, fileField);
-          }
-          const r = await store.receive(part.file);
-          received.push({ ...r, clientName: part.filename.slice(0, 200) });
-          if (part.file.truncated) throw new HttpError(413, 'E_INPUT_TOO_LARGE', `The upload is larger than this server's limit of ${(limits.maxUploadBytes / 1048576).toFixed(1)} MiB`, fileField);
-        } else {
-          if (Object.hasOwn(fields, part.fieldname)) throw new HttpError(400, 'E_INVALID_OPTION', `Option "${part.fieldname.slice(0, 60)}" given twice`, part.fieldname);
-          fields[part.fieldname] = String(part.value);
         }
-      }
       } catch (err) {
         throw multipartFailure(err);
       }
@@ -282,7 +284,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
         throw new HttpError(
           413,
           'E_INPUT_TOO_LARGE',
-          `This ${task.name} job would need about ${(need / 1024 ** 3).toFixed(1)} GiB of memory (${(px / 1e6).toFixed(1)} megapixels), more than this server's job memory budget of ${(limits.jobMemoryBytes / 1024 ** 3).toFixed(1)} GiB; send a smaller input or choose lighter options`,
+          `This ${task.name} job would need about ${sizeText(need)} of memory (${(px / 1e6).toFixed(1)} megapixels), more than this server's job memory budget of ${sizeText(limits.jobMemoryBytes)}; send a smaller input or choose lighter options`,
           fileField,
         );
       }
