@@ -68,8 +68,9 @@ export async function embedWatermark(img: RawImage, opts: EmbedWatermarkOptions)
   if (typeof targetPsnr !== 'number' || !(targetPsnr >= 30 && targetPsnr <= 60)) throw invalidOption('targetPsnr', 'a number from 30 to 60 (dB)', opts.targetPsnr);
   const key = resolveKey(opts.key);
   report(opts, 'check', 0, 1);
-  const existing = existingMark(img, key);
-  if (existing && !opts.force) {
+  // With force the check is skipped (it costs about one extraction: ~0.2 s at 1080p).
+  const existing = opts.force ? undefined : existingMark(img, key);
+  if (existing) {
     throw new ClearsightError(
       ERROR_CODES.ALREADY_MARKED,
       `The picture already carries a watermark under this key (${existing}); marking it again would erase that mark. Pass force (--force) to mark it anyway`,
