@@ -5,7 +5,13 @@
  * (p50/p99, autocannon), end-to-end job latency (accepted -> done, p50/p99), throughput and the
  * peak resident memory of the server's whole process tree (server + worker processes).
  *
- *   npm run bench:load [-- --requests 200 --connections 200 --task lowlight --size 32 --concurrency 2]
+ *   npm run bench:load [-- --requests 200 --connections 200 --task lowlight --size 32 --concurrency 2 --big 10]
+ *
+ * Mixed in while the small requests are sent (issue 14): `--big` uploads (default 10) of a tiny PNG
+ * (a few KiB) that declares 36 megapixels (6000x6000), each a lowlight gamma job of about 1.8 GiB;
+ * the server's job memory budget (--job-memory-gb, default 2) runs them one at a time and replaces
+ * the worker after each. After the last job the bench keeps sampling the memory of the server
+ * tree for up to 60 s and reports how long it took to fall under 600 MiB.
  *
  * Default task: lowlight with method=gamma (illumination-aware gamma, no network) on a 32x32
  * picture; `--task upscale` runs ESRGAN slim x2 instead (onnxruntime in the workers).
@@ -39,7 +45,9 @@ const { values: args } = parseArgs({
     task: { type: 'string', default: 'lowlight' },
     size: { type: 'string', default: '32' },
     concurrency: { type: 'string' },
-    'time-limit': { type: 'string', default: '300' },
+    'time-limit': { type: 'string', default: '900' },
+    big: { type: 'string', default: '10' },
+    'big-side': { type: 'string', default: '6000' },
     'no-publish': { type: 'boolean', default: false },
   },
 });
@@ -47,6 +55,8 @@ const requests = Number(args.requests);
 const connections = Number(args.connections);
 const size = Number(args.size);
 const timeLimitMs = Number(args['time-limit']) * 1000;
+const bigCount = Number(args.big);
+const bigSide = Number(args['big-side']);
 const fields: Record<string, string> = args.task === 'upscale' ? { scale: '2', size: 'slim' } : args.task === 'lowlight' ? { method: 'gamma' } : {};
 
 const machineAtStart = machineInfo();
@@ -78,6 +88,14 @@ try {
     await new Promise((r) => setTimeout(r, 50));
   }
 
+  // The big uploads: one constant-colour PNG of bigSide x bigSide (compresses to a few KiB).
+  const sharp = (await import('sharp')).default;
+  const bigPng = await sharp({ create: { width: bigSide, height: bigSide, channels: 3, background: { r: 12, g: 10, b: 8 } } }).png({ compressionLevel: 9 }).toBuffer();
+  const bigBody = multipartBody(bigPng, { method: 'gamma' });
+  const bigStatuses: number[] = [];
+  let refused429 = 0;
+  let otherStatus = 0;
+
   const tLoad = performance.now();
   // Jobs are followed while the requests are still being sent: a job's end-to-end time is from
   // its 202 to the first poll that sees it finished (polls every ~20 ms, 50 at a time).
@@ -101,6 +119,18 @@ try {
       await new Promise((r) => setTimeout(r, 20));
     }
   })();
+  const bigPosts = Promise.all(
+    Array.from({ length: bigCount }, async (_, i) => {
+      await new Promise((r) => setTimeout(r, 50 * i));
+      const res = await fetch(`${base}/api/v1/jobs/lowlight`, { method: 'POST', body: new Uint8Array(bigBody.body), headers: { 'content-type': bigBody.contentType } });
+      bigStatuses.push(res.status);
+      const b = (await res.json()) as { id?: string };
+      if (res.status === 202 && b.id) {
+        acceptedAt.set(b.id, performance.now());
+        pending.add(b.id);
+      }
+    }),
+  );
   const result = await autocannon({
     url: base,
     connections,
@@ -113,6 +143,8 @@ try {
         headers: { 'content-type': contentType },
         body,
         onResponse: (status: number, resBody: string) => {
+          if (status === 429) refused429++;
+          else if (status !== 202) otherStatus++;
           if (status !== 202) return;
           const id = (JSON.parse(resBody) as { id: string }).id;
           acceptedAt.set(id, performance.now());
@@ -121,10 +153,24 @@ try {
       },
     ],
   });
+  await bigPosts;
   const postSeconds = (performance.now() - tLoad) / 1000;
   sending = false;
   await follow;
   const allSeconds = (performance.now() - tLoad) / 1000;
+  const peakUnderLoad = peak;
+  // Idle: how long until the server tree is back under 600 MiB (sampled up to 60 s).
+  const idleStart = performance.now();
+  let idleSeconds: number | null = null;
+  let idleMiB = treeRssMiB(child.pid!).mib;
+  while (performance.now() - idleStart < 60_000) {
+    idleMiB = treeRssMiB(child.pid!).mib;
+    if (idleMiB < 600) {
+      idleSeconds = (performance.now() - idleStart) / 1000;
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
   clearInterval(sampler);
   const e2e = [...doneAt].map(([id, t]) => t - acceptedAt.get(id)!).sort((a, b) => a - b);
 
@@ -133,6 +179,7 @@ try {
     options: fields,
     image: `${size}x${size} PNG`,
     requests,
+    bigUploads: { count: bigCount, declared: `${bigSide}x${bigSide} PNG (${(bigSide * bigSide / 1e6).toFixed(1)} MP) of ${bigPng.length} bytes, lowlight gamma`, statuses: bigStatuses.sort() },
     connections,
     serverConcurrency: args.concurrency ? Number(args.concurrency) : machineAtStart.availableParallelism,
     http: {
@@ -140,6 +187,7 @@ try {
       errors: result.errors,
       timeouts: result.timeouts,
       non2xx: result.non2xx,
+      refused429,
       latencyMs: { p50: result.latency.p50, p97_5: result.latency.p97_5, p99: result.latency.p99, max: result.latency.max, mean: round(result.latency.average, 1) },
       secondsToAcceptAll: round(postSeconds, 2),
     },
@@ -152,10 +200,14 @@ try {
       jobsPerSecond: round(requests / allSeconds, 1),
       failures: failed.slice(0, 5),
     },
-    peakServerTreeRssMiB: round(peak.mib, 1),
-    peakServerTreeProcesses: peak.processes,
-    zeroErrors: result.errors === 0 && result.timeouts === 0 && result.non2xx === 0 && failed.length === 0 && pending.size === 0 && result['2xx'] === requests,
-    underThreeGiB: peak.mib < 3072,
+    peakServerTreeRssMiB: round(peakUnderLoad.mib, 1),
+    peakServerTreeProcesses: peakUnderLoad.processes,
+    idle: { secondsUnder600MiB: idleSeconds === null ? null : round(idleSeconds, 1), rssMiBAtEnd: round(idleMiB, 1) },
+    // Deliberate refusals (429 from the queue caps) are not errors; anything else is.
+    zeroErrors:
+      result.errors === 0 && result.timeouts === 0 && failed.length === 0 && pending.size === 0 && otherStatus === 0 && result['2xx'] + refused429 === requests && bigStatuses.every((st) => st === 202 || st === 429),
+    underThreeGiB: peakUnderLoad.mib < 3072,
+    idleUnder600MiBIn60s: idleSeconds !== null,
   };
   console.log(
     table(
@@ -168,8 +220,10 @@ try {
         ['jobs done / failed / unfinished', `${summary.jobs.done} / ${failed.length} / ${pending.size}`],
         ['job end-to-end p50 / p99 (ms)', `${summary.jobs.endToEndMs.p50} / ${summary.jobs.endToEndMs.p99}`],
         ['all done after (s)', allSeconds.toFixed(2)],
-        ['peak server tree RSS (MiB)', `${summary.peakServerTreeRssMiB} (${peak.processes} processes)`],
-        ['zero errors / under 3 GiB', `${summary.zeroErrors} / ${summary.underThreeGiB}`],
+        ['36 MP uploads: statuses', bigStatuses.join(' ')],
+        ['peak server tree RSS (MiB)', `${summary.peakServerTreeRssMiB} (${peakUnderLoad.processes} processes)`],
+        ['idle: under 600 MiB after (s) / RSS at end (MiB)', `${summary.idle.secondsUnder600MiB ?? 'not within 60'} / ${summary.idle.rssMiBAtEnd}`],
+        ['zero errors / under 3 GiB / idle < 600 MiB in 60 s', `${summary.zeroErrors} / ${summary.underThreeGiB} / ${summary.idleUnder600MiBIn60s}`],
       ],
     ),
   );

@@ -115,6 +115,7 @@ describe('server: jobs', () => {
     assert.deepEqual(lowlight.required, ['file']);
     assert.ok('method' in lowlight.properties && 'file' in lowlight.properties);
     assert.ok(doc.paths['/api/v1/jobs/{id}/events'] && doc.paths['/api/v1/jobs/{id}/files/{name}']);
+    assert.ok((doc.paths['/api/v1/jobs/{id}'] as { delete?: unknown }).delete, 'DELETE /api/v1/jobs/{id} is documented');
   });
 });
 
@@ -195,7 +196,7 @@ describe('server: bad input is refused with 4xx and leaves nothing behind', () =
 
 describe('server: API token', () => {
   test('with a token, /api/ needs it (header or access_token); the web app and health stay open', async () => {
-    const fake: JobQueue = { add: async () => 'x', get: async () => undefined, subscribe: () => () => undefined, workerPids: () => [], close: async () => undefined };
+    const fake: JobQueue = { add: async () => "x", get: async () => undefined, subscribe: () => () => undefined, workerPids: () => [], remove: async () => ({ outcome: "not-found", blobs: [] }), activeInputs: async () => new Set(), close: async () => undefined };
     const app = await buildServer({ queue: fake, store: await new ContentStore(join(dir, 'store2')).init(), token: 's3cret' });
     try {
       const no = await app.inject({ method: 'GET', url: '/api/v1/tasks' });

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { decodeImage, encodeImage } from '../src/core/image/index.js';
 import { enhanceLowLightGamma } from '../src/restore/index.js';
-import { sha256Of, startRedisWorker, startServer, LocalQueue, ContentStore, type JobStatus, type RunningServer } from '../src/server/index.js';
+import { loadQueueSecret, sha256Of, startRedisWorker, startServer, LocalQueue, ContentStore, type JobStatus, type RunningServer } from '../src/server/index.js';
 import { fixturePng, form, readEvents, startRedis, waitJob } from './helpers/server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'clearsight-queue-'));
@@ -34,7 +34,7 @@ describe('Redis queue (BullMQ)', { skip: skipRedis }, () => {
   before(async () => {
     redis = await startRedis();
     server = await startServer({ port: 0, storeDir, queueUrl: redis!.url, queuePrefix: prefix, retry: { attempts: 3, backoffMs: 200 } });
-    worker = startRedisWorker({ url: redis!.url, prefix, size: 1, storeRoot: storeDir, maxPixels: 10_000_000, threads: 1, timeoutMs: 60_000, lockMs: 5000 });
+    worker = startRedisWorker({ url: redis!.url, prefix, size: 1, storeRoot: storeDir, maxPixels: 10_000_000, threads: 1, timeoutMs: 60_000, lockMs: 5000, secret: await loadQueueSecret(storeDir) });
     await worker.worker.waitUntilReady();
   });
 
@@ -61,6 +61,38 @@ describe('Redis queue (BullMQ)', { skip: skipRedis }, () => {
       assert.equal(out.sha256, await expectedSha(inputs[i]));
       const bytes = Buffer.from(await (await fetch(`${server.url}${out.url}`)).arrayBuffer());
       assert.equal(sha256Of(bytes), out.sha256);
+    }
+  });
+
+  test('a watermark key is never in Redis in plaintext, and is gone from the job once it ends', async () => {
+    const { Redis } = await import('ioredis');
+    const key = `wm-key-${randomBytes(6).toString('hex')}`;
+    const res = await fetch(`${server.url}/api/v1/jobs/watermark-verify`, { method: 'POST', body: form({ key, identity: 'none' }, { bytes: await fixturePng(256, 256, 12) }) });
+    assert.equal(res.status, 202);
+    const { id } = (await res.json()) as { id: string };
+    const client = new Redis(redis!.url);
+    try {
+      const dump = async () => {
+        let all = '';
+        for (const k of await client.keys(`${prefix}:*`)) {
+          const type = await client.type(k);
+          if (type === 'hash') all += JSON.stringify(await client.hgetall(k));
+          else if (type === 'string') all += await client.get(k);
+          else if (type === 'list') all += JSON.stringify(await client.lrange(k, 0, -1));
+          else if (type === 'stream') all += JSON.stringify(await client.xrange(k, '-', '+'));
+        }
+        return all;
+      };
+      const queued = await dump();
+      assert.ok(!queued.includes(key), 'the key is in Redis in plaintext');
+      const job = await waitJob(server.url, id, 60_000);
+      assert.equal(job.state, 'done', JSON.stringify(job.error));
+      const data = JSON.parse((await client.hget(`${prefix}:clearsight:${id}`, 'data'))!) as { fields: Record<string, string>; sealed?: string[] };
+      assert.deepEqual(data.sealed, ['key']);
+      assert.equal(data.fields.key, undefined, 'the sealed key is removed once the job has ended');
+      assert.ok(!(await dump()).includes(key));
+    } finally {
+      client.disconnect();
     }
   });
 

@@ -22,6 +22,7 @@ import {
   verifyWatermark,
   viterbiDecode,
 } from '../src/trust/watermark/index.js';
+import { DAMAGED_BIT_ERROR_RATE } from '../src/trust/watermark/verify.js';
 import { ClearsightError } from '../src/core/errors.js';
 
 // Derive keys once: scrypt is deliberately slow.
@@ -253,6 +254,51 @@ describe('watermark embed and verify', () => {
     const unchecked = await verifyWatermark(marked, { key: KEY });
     assert.equal(unchecked.verdict, 'authentic');
     assert.equal(unchecked.identity?.checked, false);
+  });
+
+  it('embed refuses a picture already marked under its key (says so), unless force', async () => {
+    await assert.rejects(
+      embedWatermark(marked, { key: KEY, source: 'two', identity: face }),
+      (e: unknown) => e instanceof ClearsightError && e.code === 'E_ALREADY_MARKED' && /already carries a watermark under this key \(source "cs1"\).*force/.test(e.message),
+    );
+    const again = await embedWatermark(marked, { key: KEY, source: 'two', identity: face, force: true });
+    assert.equal(again.source, 'two');
+    // Re-marked with the same key: the two marks share the pilot; verify must not say "none" (a
+    // mark is plainly there) nor "manipulated" (the face did not change).
+    const r = await verifyWatermark(again.image, { key: KEY, identity: face });
+    assert.ok(r.verdict === 'damaged' || (r.verdict === 'authentic' && (r.source === 'cs1' || r.source === 'two')), JSON.stringify(r));
+    // Another key cannot read the mark, so it is not refused (and cannot be: the mark is secret).
+    assert.equal((await embedWatermark(marked, { key: OTHER_KEY, source: 'oth', identity: face })).source, 'oth');
+  });
+
+  it('a second mark under another key: "damaged", not "manipulated", unless the identity evidence is strong', async () => {
+    const twice = (await embedWatermark(marked, { key: OTHER_KEY, source: 'oth', identity: face })).image;
+    const once = await verifyWatermark(marked, { key: KEY, identity: face });
+    const clean = once.bitErrorRate!;
+    const r0 = await verifyWatermark(twice, { key: KEY, identity: face });
+    assert.equal(r0.source, 'cs1');
+    assert.ok(r0.bitErrorRate! > DAMAGED_BIT_ERROR_RATE && r0.bitErrorRate! > clean, `second mark: BER ${r0.bitErrorRate} (once ${clean})`);
+    // Faces at chosen distances from the carried identity: a moderate drift and another person.
+    const carried = identityCode(face, KEY);
+    const at = (lo: number, hi: number) => {
+      for (let seed = 1; seed < 5000; seed++) {
+        const rnd = mulberry32(seed);
+        const k = lo < 20 ? 0.9 : 3;
+        const e = Float32Array.from(face, (v) => v + k * (rnd() - 0.5));
+        const d = identityCode(e, KEY).reduce((s, b, i) => s + (b ^ carried[i]), 0);
+        if (d >= lo && d <= hi) return e;
+      }
+      throw new Error(`no embedding at distance ${lo}..${hi}`);
+    };
+    const drifted = at(15, 19);
+    const stranger = at(24, 40);
+    const moderate = await verifyWatermark(twice, { key: KEY, identity: drifted });
+    assert.equal(moderate.verdict, 'damaged', JSON.stringify(moderate));
+    assert.match(moderate.reason!, /damaged .* not evidence of a face change/);
+    assert.equal((await verifyWatermark(marked, { key: KEY, identity: drifted })).verdict, 'manipulated', 'the same drift on a clean mark is a changed face');
+    const swapped = await verifyWatermark(twice, { key: KEY, identity: stranger });
+    assert.equal(swapped.verdict, 'manipulated', 'another person\'s face is evidence even through a damaged mark');
+    assert.match(swapped.reason!, /another person/);
   });
 
   it('whole-image mode when there is no identity', async () => {

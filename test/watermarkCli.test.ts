@@ -68,6 +68,14 @@ describe('clearsight watermark', () => {
     const wrong = await run(['watermark', 'verify', jpg, '--key', 'tr0ub4dor&4']);
     assert.equal(wrong.code, 0, wrong.stderr);
     assert.match(wrong.stdout, /NONE: no watermark under this key/);
+    // Marking the marked picture again with the same key is refused (exit 3), and writes nothing; --force does it.
+    const again = join(dir, 'again.png');
+    const refused = await run(['watermark', 'embed', out, '-o', again, '--source', 'cli-2', '--key-file', join(dir, 'key.txt'), '--identity', 'none']);
+    assert.equal(refused.code, 3, refused.stderr);
+    assert.match(refused.stderr, /already carries a watermark under this key \(source "cli-1"\).*--force.*\[E_ALREADY_MARKED\]/);
+    await assert.rejects(stat(again));
+    const forced = await run(['watermark', 'embed', out, '-o', again, '--source', 'cli-2', '--key-file', join(dir, 'key.txt'), '--identity', 'none', '--force']);
+    assert.equal(forced.code, 0, forced.stderr);
   });
 
   it('usage errors: no key, bad source; nothing left behind', async () => {

@@ -23,6 +23,7 @@ import { addWatermarkCommand } from './commands/watermark.js';
 import { addServeCommand } from './commands/serve.js';
 import { addWorkerCommand } from './commands/worker.js';
 import { addBatchCommand } from './commands/batch.js';
+import { assertOutputsAreNotInputs } from './outputGuard.js';
 
 const COMMANDS = [
   addDerainCommand,
@@ -75,6 +76,8 @@ export function buildProgram(): Command {
     .showSuggestionAfterError()
     .addHelpText('after', `\n${EXAMPLES}\n\n${EXIT_CODE_HELP}\n\nEnvironment:\n  CLEARSIGHT_CACHE_DIR  where converted models are cached (default ~/.cache/clearsight)\n  CLEARSIGHT_DEBUG=1    print stack traces`);
   for (const add of COMMANDS) add(program);
+  // Runs before every (sub)command's action: an output that is an input is refused, --force or not.
+  program.hook('preAction', (_program, action) => assertOutputsAreNotInputs(action));
   return program;
 }
 

@@ -20,6 +20,8 @@ export const ERROR_CODES = {
   ABORTED: 'E_ABORTED',
   /** A face was required (embedding, liveness) but none was found. */
   NO_FACE: 'E_NO_FACE',
+  /** The picture already carries a watermark this key reads; marking again would erase it (use force). */
+  ALREADY_MARKED: 'E_ALREADY_MARKED',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

@@ -5,6 +5,7 @@
  *   GET  /api/v1/jobs/{id}            {"id","task","state","progress","result","error","attempts"}
  *   GET  /api/v1/jobs/{id}/events     server-sent events, one `status` event per change
  *   GET  /api/v1/jobs/{id}/files/{n}  an output file, by a name from the job's own result only
+ *   DELETE /api/v1/jobs/{id}          forget a job (cancel it if still queued or running) and delete its files
  *   GET  /api/v1/tasks                the registry (plus planned tasks marked unavailable)
  *   GET  /openapi.json                OpenAPI 3.1, generated from the registry
  *   GET  /                            the web app (web/)
@@ -13,16 +14,18 @@
  * published by digest, job ids must be UUIDs, file names are looked up in the job's result and
  * served by the digest recorded there, web files come from a table read at start-up.
  */
-import { timingSafeEqual } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
 import { z } from 'zod';
-import { asHttp, DEFAULT_LIMITS, HttpError, inspectUpload, type ServerLimits } from './limits.js';
+import type { Writable } from 'node:stream';
+import { crossSiteReason, givenToken, hostAllowed, hostName, needsToken, redactUrl, sameToken } from './guard.js';
+import { asHttp, DEFAULT_LIMITS, HttpError, inspectUpload, trimTrailingData, type ServerLimits } from './limits.js';
 import { buildOpenApi } from './openapi.js';
-import { getTask, parseTaskOptions, PLANNED_TASKS, TASKS } from './registry.js';
+import { estimateJobMemory, getTask, parseTaskOptions, PLANNED_TASKS, TASKS } from './registry.js';
 import type { ContentStore } from './store.js';
 import type { JobQueue } from './jobs/queue.js';
 import { isJobId, type JobInput, type JobStatus } from './jobs/types.js';
@@ -36,7 +39,17 @@ export interface ServerOptions {
   /** Directory of the web app (default: web/ in the package). */
   webDir?: string;
   logger?: boolean;
+  /** Where the request log goes (default stdout); tests capture it. */
+  logStream?: Writable;
   version?: string;
+  /**
+   * Host names this server answers to (Host header and absolute-form request lines); others get
+   * 403. Undefined: any host (a server beyond localhost without --allow-host). startServer sets
+   * the loopback names on a localhost bind: a DNS-rebinding page cannot reach the API.
+   */
+  allowedHosts?: readonly string[];
+  /** Called after a job's blobs may have been added or removed (store retention runs). */
+  onStoreChange?: () => void;
 }
 
 const MIME: Record<string, string> = {
@@ -76,12 +89,6 @@ function packageVersion(): string {
   }
 }
 
-function sameToken(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 const fileUrl = (id: string, name: string) => `/api/v1/jobs/${id}/files/${encodeURIComponent(name)}`;
 
 /** A job as the API shows it: result files carry their download URLs; progress a fraction. */
@@ -93,15 +100,61 @@ export function jobView(s: JobStatus): Record<string, unknown> {
 
 const terminal = (s: JobStatus) => s.state === 'done' || s.state === 'failed';
 
+/** Re-hashes a file (after trailing data was cut off). */
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/**
+ * A malformed multipart body (busboy: "Unexpected end of form", "Boundary not found", a part cut
+ * short) is the client's fault: 400, not 500. File-system errors (they carry a syscall) stay 500.
+ */
+function multipartFailure(err: unknown): unknown {
+  if (err instanceof HttpError) return err;
+  const e = err as NodeJS.ErrnoException & { statusCode?: number };
+  if (e && typeof e === 'object' && (e.syscall || (e.statusCode && e.statusCode !== 500) || (typeof e.code === 'string' && e.code.startsWith('E_')))) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new HttpError(400, 'E_MALFORMED_REQUEST', `The multipart/form-data body is malformed: ${message.slice(0, 200)}`);
+}
+
+const sizeText = (bytes: number) => (bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(1)} GiB` : `${(bytes / 1024 ** 2).toFixed(1)} MiB`);
+
+/** Client address for the per-client queue cap. */
+const clientOf = (req: FastifyRequest) => req.ip || 'unknown';
+
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const limits: ServerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const { queue, store } = opts;
   const version = opts.version ?? packageVersion();
   const web = loadWebFiles(opts.webDir ?? defaultWebDir());
+  // Jobs queued or running that this server accepted, per client address (queue caps).
+  const inFlight = new Map<string, Set<string>>();
+  let inFlightTotal = 0;
+  const streams = new Map<string, number>();
   const openapi = buildOpenApi(version, Boolean(opts.token));
 
+  const scrub = (message: string) => message.split(store.root).join('<store>');
+
   // forceCloseConnections: open event streams must not keep a stopping server alive.
-  const app = Fastify({ logger: opts.logger ?? false, requestTimeout: limits.requestTimeoutMs, bodyLimit: 1024 * 1024, forceCloseConnections: true });
+  // Timeouts (slow clients): node checks them every connectionsCheckingInterval, so that interval
+  // bounds how late a slow-header or slow-body client is cut (node's default of 30 s made it 83/132 s).
+  const app = Fastify({
+    logger: opts.logger
+      ? {
+          ...(opts.logStream ? { stream: opts.logStream } : {}),
+          // The default serializer logs req.url as sent: ?access_token=... would land in the log.
+          serializers: { req: (req: { method: string; url: string; ip?: string }) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.ip }) },
+        }
+      : false,
+    requestTimeout: limits.requestTimeoutMs,
+    connectionTimeout: limits.idleTimeoutMs,
+    http: { headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: Math.max(100, Math.min(1000, limits.headersTimeoutMs / 4)) } as never,
+    bodyLimit: 1024 * 1024,
+    forceCloseConnections: true,
+  });
+  app.server.maxConnections = limits.maxConnections;
   await app.register(multipart, {
     limits: { fileSize: limits.maxUploadBytes, files: limits.maxFiles, fields: 32, fieldSize: 4096, parts: limits.maxFiles + 32, headerPairs: 100 },
   });
@@ -114,23 +167,36 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     else if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) e = new HttpError(err.statusCode, err.code ?? 'E_BAD_REQUEST', err.message);
     else e = asHttp(err);
     if (e.statusCode >= 500) app.log.error(err);
-    void reply.code(e.statusCode).send({ error: { code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) } });
+    if (e.retryAfterSeconds !== undefined) void reply.header('retry-after', String(e.retryAfterSeconds));
+    // Internal store paths never reach a client (library messages may name the file they read).
+    void reply.code(e.statusCode).send({ error: { code: e.code, message: scrub(e.message), ...(e.field ? { field: e.field } : {}) } });
   });
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send({ error: { code: 'E_NOT_FOUND', message: `No route ${req.method} ${req.url.split('?')[0].slice(0, 200)}` } });
   });
 
-  if (opts.token) {
-    const token = opts.token;
-    app.addHook('onRequest', async (req) => {
-      if (!req.url.startsWith('/api/')) return;
-      const header = req.headers.authorization ?? '';
-      const bearer = /^Bearer\s+(.+)$/i.exec(header)?.[1];
-      const query = (req.query as Record<string, unknown> | undefined)?.access_token;
-      const given = bearer ?? (typeof query === 'string' ? query : undefined);
+  // One gate for every request, on the route the router resolved (see guard.ts): Host, Origin, token.
+  const allowedHosts = opts.allowedHosts;
+  const token = opts.token;
+  app.addHook('onRequest', async (req) => {
+    if (allowedHosts) {
+      const absolute = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(req.raw.url ?? '')?.[1];
+      // Absolute-form request lines name their host in the URL, and that one wins over Host.
+      const authorities = [req.headers.host ?? '', ...(absolute !== undefined ? [absolute] : [])];
+      for (const authority of authorities) {
+        const name = hostName(authority.replace(/^[^@]*@/, ''));
+        if (!hostAllowed(name, allowedHosts)) {
+          throw new HttpError(403, 'E_FORBIDDEN_HOST', `This server does not answer to host ${JSON.stringify(authority.slice(0, 100))}; it serves ${allowedHosts.join(', ')} (add a name with --allow-host)`);
+        }
+      }
+    }
+    const crossSite = crossSiteReason(req.method, req.headers.origin, req.headers.host, req.headers['sec-fetch-site'] as string | undefined);
+    if (crossSite) throw new HttpError(403, 'E_CROSS_ORIGIN', `Refused ${crossSite}: jobs are submitted and deleted from this server's own pages or without a browser`);
+    if (token && needsToken(req.routeOptions.url)) {
+      const given = givenToken(req.headers.authorization, req.query);
       if (!given || !sameToken(given, token)) throw new HttpError(401, 'E_UNAUTHORIZED', 'This server needs an API token: send "Authorization: Bearer <token>"');
-    });
-  }
+    }
+  });
 
   // ---- web app and documents
   const sendWeb = (reply: FastifyReply, name: string) => {
@@ -165,27 +231,37 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       throw new HttpError(404, 'E_UNKNOWN_TASK', planned ? `Task "${req.params.task}" is not available on this server` : `Unknown task "${req.params.task.slice(0, 60)}"; see GET /api/v1/tasks`);
     }
     if (!req.isMultipart()) throw new HttpError(415, 'E_INPUT_UNSUPPORTED', 'Send the upload as multipart/form-data (field "file", options as fields)');
+    // Queue caps, checked before the upload is read: a flood costs the server nothing but the 429.
+    const client = clientOf(req);
+    if (inFlightTotal >= limits.maxQueuedJobs) throw new HttpError(429, 'E_QUEUE_FULL', `The server has ${inFlightTotal} jobs queued or running (limit ${limits.maxQueuedJobs}); try again later`, undefined, 5);
+    if ((inFlight.get(client)?.size ?? 0) >= limits.maxQueuedPerClient) {
+      throw new HttpError(429, 'E_QUEUE_FULL', `You have ${inFlight.get(client)!.size} jobs queued or running (limit ${limits.maxQueuedPerClient} per client); wait for some to finish`, undefined, 5);
+    }
     const fileField = task.input === 'images' ? 'files' : 'file';
     const received: Array<{ tmp: string; sha256: string; bytes: number; clientName: string }> = [];
     const fields: Record<string, string> = {};
     try {
-      for await (const part of req.parts()) {
-        if (part.type === 'file') {
-          if (part.fieldname !== fileField) {
-            part.file.resume();
-            throw new HttpError(400, 'E_INVALID_OPTION', `Unexpected file field "${part.fieldname.slice(0, 60)}"; this task takes its input in "${fileField}"`, part.fieldname);
+      try {
+        for await (const part of req.parts()) {
+          if (part.type === 'file') {
+            if (part.fieldname !== fileField) {
+              part.file.resume();
+              throw new HttpError(400, 'E_INVALID_OPTION', `Unexpected file field "${part.fieldname.slice(0, 60)}"; this task takes its input in "${fileField}"`, part.fieldname);
+            }
+            if (task.input !== 'images' && received.length >= 1) {
+              part.file.resume();
+              throw new HttpError(400, 'E_INVALID_OPTION', `Only one file goes in "${fileField}" for task ${task.name}`, fileField);
+            }
+            const r = await store.receive(part.file);
+            received.push({ ...r, clientName: part.filename.slice(0, 200) });
+            if (part.file.truncated) throw new HttpError(413, 'E_INPUT_TOO_LARGE', `The upload is larger than this server's limit of ${(limits.maxUploadBytes / 1048576).toFixed(1)} MiB`, fileField);
+          } else {
+            if (Object.hasOwn(fields, part.fieldname)) throw new HttpError(400, 'E_INVALID_OPTION', `Option "${part.fieldname.slice(0, 60)}" given twice`, part.fieldname);
+            fields[part.fieldname] = String(part.value);
           }
-          if (task.input !== 'images' && received.length >= 1) {
-            part.file.resume();
-            throw new HttpError(400, 'E_INVALID_OPTION', `Only one file goes in "${fileField}" for task ${task.name}`, fileField);
-          }
-          const r = await store.receive(part.file);
-          received.push({ ...r, clientName: part.filename.slice(0, 200) });
-          if (part.file.truncated) throw new HttpError(413, 'E_INPUT_TOO_LARGE', `The upload is larger than this server's limit of ${(limits.maxUploadBytes / 1048576).toFixed(1)} MiB`, fileField);
-        } else {
-          if (Object.hasOwn(fields, part.fieldname)) throw new HttpError(400, 'E_INVALID_OPTION', `Option "${part.fieldname.slice(0, 60)}" given twice`, part.fieldname);
-          fields[part.fieldname] = String(part.value);
         }
+      } catch (err) {
+        throw multipartFailure(err);
       }
       if (received.length === 0) throw new HttpError(400, 'E_INVALID_OPTION', `Missing the file: send it in the multipart field "${fileField}"`, fileField);
       if (task.input === 'images' && received.length < 2) throw new HttpError(400, 'E_INVALID_OPTION', `Task ${task.name} needs at least 2 files in "${fileField}"`, fileField);
@@ -194,10 +270,35 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       const inputs: JobInput[] = [];
       for (const [i, r] of received.entries()) {
         const label = received.length > 1 ? `${fileField}[${i}]` : fileField;
-        inputs.push({ sha256: r.sha256, kind: await inspectUpload(r.tmp, r.bytes, task.input, limits, label), clientName: r.clientName });
+        const inspected = await inspectUpload(r.tmp, r.bytes, task.input, limits, label);
+        // Bytes after the image's own end (a PNG padded with 45 MiB of zeros, a motion photo's
+        // video) are cut off before the file is stored: the store keeps the picture only.
+        if (inspected.kind === 'image' && inspected.format && (await trimTrailingData(r.tmp, inspected.format, r.bytes)) !== undefined) {
+          r.sha256 = await sha256File(r.tmp);
+        }
+        inputs.push({ sha256: r.sha256, kind: inspected.kind, ...(inspected.pixels ? { pixels: inspected.pixels } : {}), clientName: r.clientName });
       }
-      for (const r of received) await store.adopt(r.tmp, r.sha256);
-      const id = await queue.add({ task: task.name, inputs, fields });
+      const need = estimateJobMemory({ task: task.name, fields, inputs });
+      if (need > limits.jobMemoryBytes) {
+        const px = inputs.reduce((s, i) => s + (i.pixels ?? 0), 0);
+        throw new HttpError(
+          413,
+          'E_INPUT_TOO_LARGE',
+          `This ${task.name} job would need about ${sizeText(need)} of memory (${(px / 1e6).toFixed(1)} megapixels), more than this server's job memory budget of ${sizeText(limits.jobMemoryBytes)}; send a smaller input or choose lighter options`,
+          fileField,
+        );
+      }
+      // Pinned from publication until queued: a retention pass in between must not remove them.
+      for (const r of received) store.pin(r.sha256);
+      let id: string;
+      try {
+        for (const r of received) await store.adopt(r.tmp, r.sha256);
+        id = await queue.add({ task: task.name, inputs, fields });
+      } finally {
+        for (const r of received) store.unpin(r.sha256);
+      }
+      track(client, id);
+      opts.onStoreChange?.();
       return reply.code(202).header('location', `/api/v1/jobs/${id}`).send({ id, status: `/api/v1/jobs/${id}`, events: `/api/v1/jobs/${id}/events` });
     } catch (err) {
       // A refused request leaves nothing behind.
@@ -205,6 +306,32 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       throw err;
     }
   });
+
+  const releases = new Map<string, () => void>();
+  /** Counts the job against its client until it ends (queue caps). */
+  function track(client: string, id: string): void {
+    let set = inFlight.get(client);
+    if (!set) inFlight.set(client, (set = new Set()));
+    set.add(id);
+    inFlightTotal++;
+    let unsubscribe: (() => void) | undefined;
+    const release = () => {
+      if (!set.delete(id)) return;
+      releases.delete(id);
+      inFlightTotal--;
+      if (set.size === 0) inFlight.delete(client);
+      unsubscribe?.();
+      opts.onStoreChange?.();
+    };
+    unsubscribe = queue.subscribe(id, (s) => {
+      if (terminal(s)) release();
+    });
+    releases.set(id, release);
+    // A job that ended before the subscription took hold.
+    void queue.get(id).then((s) => {
+      if (!s || terminal(s)) release();
+    });
+  }
 
   const findJob = async (id: string): Promise<JobStatus> => {
     if (!isJobId(id)) throw new HttpError(404, 'E_NOT_FOUND', 'No such job (job ids are UUIDs)');
@@ -218,6 +345,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.get<{ Params: { id: string } }>('/api/v1/jobs/:id/events', async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
     await findJob(req.params.id);
     const id = req.params.id;
+    const open = streams.get(id) ?? 0;
+    if (open >= limits.maxStreamsPerJob) throw new HttpError(429, 'E_TOO_MANY_STREAMS', `Job ${id} already has ${open} event streams open (limit ${limits.maxStreamsPerJob}); close one or poll GET /api/v1/jobs/${id}`, undefined, 5);
+    streams.set(id, open + 1);
     reply.hijack();
     const raw = reply.raw;
     raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
@@ -227,11 +357,15 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       raw.write(`event: status\ndata: ${JSON.stringify(jobView(s))}\n\n`);
       if (terminal(s)) finish();
     };
-    const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), 15_000);
+    // More often than the idle timeout, which would otherwise close a quiet stream.
+    const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), Math.min(15_000, limits.idleTimeoutMs / 2));
     const unsubscribe = queue.subscribe(id, send);
     const finish = () => {
       if (closed) return;
       closed = true;
+      const left = (streams.get(id) ?? 1) - 1;
+      if (left > 0) streams.set(id, left);
+      else streams.delete(id);
       clearInterval(heartbeat);
       unsubscribe();
       raw.end();
@@ -247,6 +381,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     if (s.state !== 'done' || !s.result) throw new HttpError(409, 'E_NOT_READY', `Job ${s.id} is ${s.state}; its files exist once it is done`);
     const file = s.result.files.find((f) => f.name === req.params.name);
     if (!file) throw new HttpError(404, 'E_NOT_FOUND', `Job ${s.id} has no file named ${JSON.stringify(req.params.name.slice(0, 100))}; it has ${s.result.files.map((f) => f.name).join(', ')}`);
+    if (!(await store.has(file.sha256))) throw new HttpError(410, 'E_EXPIRED', `The file ${file.name} of job ${s.id} was removed from the store (retention: age or size budget)`);
     return reply
       .type(file.type)
       .header('content-length', file.bytes)
@@ -256,5 +391,19 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       .send(store.read(file.sha256));
   });
 
+  app.delete<{ Params: { id: string } }>('/api/v1/jobs/:id', async (req, reply) => {
+    if (!isJobId(req.params.id)) throw new HttpError(404, 'E_NOT_FOUND', 'No such job (job ids are UUIDs)');
+    const removal = await queue.remove(req.params.id);
+    if (removal.outcome === 'not-found') throw new HttpError(404, 'E_NOT_FOUND', `No job ${req.params.id}`);
+    if (removal.outcome === 'busy') throw new HttpError(409, 'E_JOB_RUNNING', `Job ${req.params.id} is running on a worker and cannot be removed until it ends`);
+    releases.get(req.params.id)?.();
+    for (const sha of removal.blobs) await store.remove(sha);
+    opts.onStoreChange?.();
+    return reply.code(204).send();
+  });
+
+  app.addHook('onClose', async () => {
+    for (const release of [...releases.values()]) release();
+  });
   return app;
 }

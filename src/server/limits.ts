@@ -17,6 +17,8 @@ import { decodeImage, sniffFormat } from '../core/image/index.js';
 import { isClearsightError } from '../core/errors.js';
 import type { InputKind } from './registry.js';
 
+export { trimTrailingData } from './trailing.js';
+
 export interface ServerLimits {
   /** Largest upload, bytes (per file). */
   maxUploadBytes: number;
@@ -28,6 +30,22 @@ export interface ServerLimits {
   jobTimeoutMs: number;
   /** Longest time to receive one request (upload included), ms. */
   requestTimeoutMs: number;
+  /** Longest time to receive a request's headers, ms (slow-header clients are cut after this). */
+  headersTimeoutMs: number;
+  /** A connection that sends and receives nothing for this long is closed, ms. */
+  idleTimeoutMs: number;
+  /** Open connections at most; further ones are closed at once. */
+  maxConnections: number;
+  /** Open event streams (SSE) on one job at most; more get 429. */
+  maxStreamsPerJob: number;
+  /** Jobs queued or running at most, in all and per client address; more get 429 with Retry-After. */
+  maxQueuedJobs: number;
+  maxQueuedPerClient: number;
+  /**
+   * Memory the jobs running at once may need together (their estimates: registry
+   * estimateJobMemory), bytes; a job estimated above it alone is refused at upload (413).
+   */
+  jobMemoryBytes: number;
   /** Most files in one request (hdr brackets). */
   maxFiles: number;
 }
@@ -37,7 +55,14 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxPixels: 40_000_000,
   maxVideoSeconds: 60,
   jobTimeoutMs: 15 * 60_000,
-  requestTimeoutMs: 120_000,
+  requestTimeoutMs: 60_000,
+  headersTimeoutMs: 10_000,
+  idleTimeoutMs: 30_000,
+  maxConnections: 256,
+  maxStreamsPerJob: 8,
+  maxQueuedJobs: 1000,
+  maxQueuedPerClient: 250,
+  jobMemoryBytes: 2 * 1024 ** 3,
   maxFiles: 9,
 };
 
@@ -46,12 +71,15 @@ export class HttpError extends Error {
   readonly statusCode: number;
   readonly code: string;
   readonly field?: string;
-  constructor(statusCode: number, code: string, message: string, field?: string) {
+  /** Sent as Retry-After (429, 503). */
+  readonly retryAfterSeconds?: number;
+  constructor(statusCode: number, code: string, message: string, field?: string, retryAfterSeconds?: number) {
     super(message);
     this.name = 'HttpError';
     this.statusCode = statusCode;
     this.code = code;
     this.field = field;
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 
@@ -70,6 +98,8 @@ export function statusForCode(code: string): number {
       return 415;
     case 'E_NO_FACE':
       return 422;
+    case 'E_ALREADY_MARKED':
+      return 409;
     default:
       return 500;
   }
@@ -115,34 +145,41 @@ const ACCEPTS: Record<InputKind, string> = {
   media: 'an image (PNG, JPEG, WebP, TIFF, BMP) or a video (H.264, HEVC, VP9, AV1, MPEG-4)',
 };
 
+/** What the upload check found: the kind, the image format, and the pixels of a picture or of one video frame. */
+export interface Inspected {
+  kind: 'image' | 'video';
+  format?: string;
+  pixels?: number;
+}
+
 /**
  * Checks one received upload for `kind`. Returns what it is; throws HttpError (4xx) with a message
  * that says what was found and what is accepted.
  */
-export async function inspectUpload(path: string, bytes: number, kind: InputKind, limits: ServerLimits, field: string): Promise<'image' | 'video'> {
+export async function inspectUpload(path: string, bytes: number, kind: InputKind, limits: ServerLimits, field: string): Promise<Inspected> {
   if (bytes === 0) throw new HttpError(400, 'E_INPUT_CORRUPT', `The uploaded ${field} is empty (0 bytes)`, field);
   const sniffed = sniffUpload(await readHead(path));
   const wantsImage = kind === 'image' || kind === 'images' || kind === 'media';
   const wantsVideo = kind === 'video' || kind === 'media';
   if (sniffed.kind === 'image' && wantsImage) {
-    await checkImage(path, sniffed.format, limits, field);
-    return 'image';
+    const pixels = await checkImage(path, sniffed.format, limits, field);
+    return { kind: 'image', format: sniffed.format, pixels };
   }
   if (sniffed.kind === 'video' && wantsVideo) {
-    await checkVideo(path, limits, field);
-    return 'video';
+    return { kind: 'video', pixels: await checkVideo(path, limits, field) };
   }
   const found = sniffed.kind === 'other' ? sniffed.what : `${sniffed.kind === 'image' ? 'an image' : 'a video'} (${sniffed.format})`;
   throw new HttpError(415, 'E_INPUT_UNSUPPORTED', `The uploaded ${field} is ${found}; this task takes ${ACCEPTS[kind]} (the content is checked, not the name or type)`, field);
 }
 
-async function checkImage(path: string, format: string, limits: ServerLimits, field: string): Promise<void> {
+/** Returns the pixel count. */
+async function checkImage(path: string, format: string, limits: ServerLimits, field: string): Promise<number> {
   if (format === 'bmp') {
     // Our own BMP codec: decodeImage checks the header against maxPixels before it allocates.
-    await decodeImage(path, { maxPixels: limits.maxPixels, name: field }).catch((err) => {
+    const { meta } = await decodeImage(path, { maxPixels: limits.maxPixels, name: field }).catch((err) => {
       throw asHttp(err, field);
     });
-    return;
+    return meta.width * meta.height;
   }
   let meta: Metadata;
   try {
@@ -162,9 +199,11 @@ async function checkImage(path: string, format: string, limits: ServerLimits, fi
   } catch (err) {
     throw new HttpError(400, 'E_INPUT_CORRUPT', `The uploaded ${field} (${format.toUpperCase()}) is truncated or corrupt: ${sharpMessage(err)}`, field);
   }
+  return w * h;
 }
 
-async function checkVideo(path: string, limits: ServerLimits, field: string): Promise<void> {
+/** Returns the pixels of one frame. */
+async function checkVideo(path: string, limits: ServerLimits, field: string): Promise<number> {
   let info;
   try {
     // Loaded on first use: FFmpeg's native libraries are not needed by image-only servers.
@@ -180,6 +219,7 @@ async function checkVideo(path: string, limits: ServerLimits, field: string): Pr
   if (info.width * info.height > limits.maxPixels) {
     throw new HttpError(413, 'E_INPUT_TOO_LARGE', `The uploaded ${field} has ${info.width}x${info.height} frames, more than this server's limit of ${(limits.maxPixels / 1e6).toFixed(1)} megapixels`, field);
   }
+  return info.width * info.height;
 }
 
 export function asHttp(err: unknown, field?: string): HttpError {

@@ -30,8 +30,11 @@ export function buildOpenApi(version: string, token: boolean): Record<string, un
           202: { description: 'queued', content: { 'application/json': { schema: { type: 'object', required: ['id'], properties: { id: { type: 'string', format: 'uuid' }, status: { type: 'string' }, events: { type: 'string' } } } } } },
           400: errorResponse('bad option, truncated or corrupt input'),
           401: errorResponse('missing or wrong API token'),
-          413: errorResponse('upload, pixel count or video duration over the limit'),
+          403: errorResponse('a Host this server does not answer to, or a cross-site request'),
+          409: errorResponse('watermark-embed: the picture already carries a watermark under this key (send force=true to mark it anyway)'),
+          413: errorResponse("upload, pixel count, video duration or the job's memory estimate over the limit"),
           415: errorResponse('the content is not a supported image or video'),
+          429: errorResponse('too many jobs queued or running (in all or from this client); see Retry-After'),
         },
       },
     };
@@ -39,16 +42,22 @@ export function buildOpenApi(version: string, token: boolean): Record<string, un
   const id = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
   paths['/api/v1/jobs/{id}'] = {
     get: { operationId: 'getJob', summary: 'state, progress and result (with file URLs) of a job', parameters: [id], responses: { 200: { description: 'the job', content: { 'application/json': { schema: { $ref: '#/components/schemas/Job' } } } }, 404: errorResponse('no such job') } },
+    delete: {
+      operationId: 'deleteJob',
+      summary: 'forget a job (cancelling it if it has not finished) and delete its files from the store',
+      parameters: [id],
+      responses: { 204: { description: 'deleted' }, 404: errorResponse('no such job'), 409: errorResponse('running on a Redis worker: delete it once it ends') },
+    },
   };
   paths['/api/v1/jobs/{id}/events'] = {
-    get: { operationId: 'jobEvents', summary: 'server-sent events: one `status` event (a Job) per change, until done or failed', parameters: [id], responses: { 200: { description: 'event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, 404: errorResponse('no such job') } },
+    get: { operationId: 'jobEvents', summary: 'server-sent events: one `status` event (a Job) per change, until done or failed', parameters: [id], responses: { 200: { description: 'event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, 404: errorResponse('no such job'), 429: errorResponse('too many event streams open on this job') } },
   };
   paths['/api/v1/jobs/{id}/files/{name}'] = {
     get: {
       operationId: 'getJobFile',
       summary: "download one of the job's output files (names as listed in its result)",
       parameters: [id, { name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
-      responses: { 200: { description: 'the file', content: { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } } }, 404: errorResponse('no such job or file'), 409: errorResponse('job not finished') },
+      responses: { 200: { description: 'the file', content: { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } } }, 404: errorResponse('no such job or file'), 409: errorResponse('job not finished'), 410: errorResponse('removed from the store by retention (age or size budget)') },
     },
   };
   paths['/api/v1/tasks'] = { get: { operationId: 'listTasks', summary: 'tasks of this server (available or not) with their option schemas', responses: { 200: { description: 'tasks', content: { 'application/json': { schema: { type: 'object' } } } } } } };

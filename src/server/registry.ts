@@ -83,6 +83,8 @@ export interface TaskDefinition<S extends z.ZodObject = z.ZodObject> {
   summary: string;
   input: InputKind;
   options: S;
+  /** Options that are secrets (a watermark key): sealed in the Redis queue, never logged or shown. */
+  secretFields?: readonly string[];
   run(inputs: TaskInput[], options: z.output<S>, ctx: TaskContext): Promise<TaskOutcome>;
 }
 
@@ -399,13 +401,15 @@ async function largestFace(ctx: TaskContext) {
   return largestFaceIdentity(await cached(ctx, 'face-models-embed', () => FaceModels.load({ mesh: false, embed: true })));
 }
 
-// The secret travels in a form field: fine on loopback or behind TLS; never logged or stored.
+// The secret travels in a form field: fine on loopback or behind TLS; never logged, and sealed
+// (then removed once the job ends) in the Redis queue's job data (jobs/secrets.ts).
 const secret = () => z.string().min(1, 'a non-empty secret').max(1024).describe('watermark secret');
 
 const watermarkEmbedOptions = z.object({
   key: secret(),
   source: z.string().regex(/^[a-z0-9._-]{1,6}$/, '1 to 6 characters of a-z 0-9 - _ .').describe('source id carried by the mark'),
   identity: z.enum(['auto', 'none']).default('auto').describe('auto: bind to the largest face; none: whole-image mode'),
+  force: flag().describe('mark even if the picture already carries a watermark under this key (refused otherwise: 409 E_ALREADY_MARKED)'),
 });
 
 const watermarkEmbedTask: TaskDefinition<typeof watermarkEmbedOptions> = {
@@ -413,11 +417,12 @@ const watermarkEmbedTask: TaskDefinition<typeof watermarkEmbedOptions> = {
   summary: 'embed an invisible, encrypted, identity-bound watermark (source id + face identity)',
   input: 'image',
   options: watermarkEmbedOptions,
+  secretFields: ['key'],
   async run(inputs, opts, ctx) {
     const { embedWatermark } = await import('../trust/watermark/index.js');
     const { image } = await decodeInput(inputs[0], ctx);
     const identity = opts.identity === 'auto' ? await largestFace(ctx) : null;
-    const r = await embedWatermark(image, { key: opts.key, source: opts.source, identity, ...control(ctx) });
+    const r = await embedWatermark(image, { key: opts.key, source: opts.source, identity, force: opts.force ?? false, ...control(ctx) });
     const { image: _marked, ...summary } = r;
     return { files: [outputFile(await png(r.image))], result: { ...summary } as Record<string, unknown> };
   },
@@ -430,9 +435,10 @@ const watermarkVerifyOptions = z.object({
 
 const watermarkVerifyTask: TaskDefinition<typeof watermarkVerifyOptions> = {
   name: 'watermark-verify',
-  summary: 'verify a watermark: authentic, manipulated (face changed) or none, with the source id',
+  summary: 'verify a watermark: authentic, manipulated (face changed), damaged (mark damaged or overwritten, face not shown to change) or none, with the source id',
   input: 'image',
   options: watermarkVerifyOptions,
+  secretFields: ['key'],
   async run(inputs, opts, ctx) {
     const { verifyWatermark } = await import('../trust/watermark/index.js');
     const { image } = await decodeInput(inputs[0], ctx);
@@ -496,4 +502,54 @@ export function parseTaskOptions(task: TaskDefinition, fields: Record<string, st
   const parsed = task.options.safeParse(fields);
   if (!parsed.success) return { ok: false, ...describeOptionError(parsed.error) };
   return { ok: true, options: parsed.data as Record<string, unknown> };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory: what a job needs beyond an idle worker process, estimated from the task, its options
+// and the input's pixels (read at upload). The pool runs jobs together only while their
+// estimates fit its budget, refuses at upload a job that alone exceeds it, and replaces a worker
+// after a large job (the allocator does not give freed memory back to the system).
+
+const MiB = 1024 * 1024;
+
+/**
+ * Measured peaks (RSS above an idle worker, on this development machine, single thread):
+ * lowlight gamma 55 B/pixel at 4 MP, 42 B/pixel at 12 MP (the issue's 36 MP upload: 1.7-1.9 GiB);
+ * upscale x2 slim 350 B/pixel at 1 MP. The MAXIM experts run in tiles (memory bounded by the
+ * tile) but load a large network: 1 GiB fixed is a rough allowance, not a measurement per task.
+ * Face/forensics/watermark tasks: the face models (about 600 MiB) plus full-image buffers.
+ */
+function memoryModel(spec: { task: string; fields: Record<string, string> }): { fixed: number; perPixel: number } {
+  const f = spec.fields;
+  switch (spec.task) {
+    case 'lowlight':
+      return f.method === 'gamma' ? { fixed: 0, perPixel: 55 } : { fixed: 1024 * MiB, perPixel: 80 };
+    case 'dehaze':
+      return f.method === 'prior' ? { fixed: 0, perPixel: 60 } : { fixed: 1024 * MiB, perPixel: 60 };
+    case 'upscale': {
+      const s = Number(f.scale ?? 4);
+      return { fixed: 150 * MiB, perPixel: 350 * Math.max(1, (s * s) / 4) };
+    }
+    case 'vsr': {
+      const s = Number(f.scale ?? 2);
+      return { fixed: 300 * MiB, perPixel: 400 * Math.max(1, (s * s) / 4) };
+    }
+    case 'hdr':
+      return { fixed: 0, perPixel: 80 };
+    case 'liveness':
+    case 'forensics':
+    case 'watermark-embed':
+    case 'watermark-verify':
+      return { fixed: 600 * MiB, perPixel: 60 };
+    default:
+      return { fixed: 1024 * MiB, perPixel: 60 };
+  }
+}
+
+/** Estimated bytes a job needs beyond an idle worker (0 pixels known: the fixed part only). */
+export function estimateJobMemory(spec: { task: string; fields: Record<string, string>; inputs: ReadonlyArray<{ pixels?: number }> }): number {
+  const { fixed, perPixel } = memoryModel(spec);
+  // Multi-input tasks (hdr) hold every input; the others have one.
+  const pixels = spec.inputs.reduce((s, i) => s + (i.pixels ?? 0), 0);
+  return Math.round(fixed + perPixel * pixels);
 }

@@ -15,7 +15,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, rmSync } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -54,6 +54,8 @@ export class ContentStore {
   readonly root: string;
   /** Temp files and folders of this process still in flight (removed by `abandonTemps` on a hard exit). */
   private readonly inFlight = new Set<string>();
+  /** Blobs being handed to a job right now (published, not yet queued): retention keeps them. */
+  private readonly pins = new Map<string, number>();
 
   constructor(root: string) {
     this.root = root;
@@ -104,7 +106,7 @@ export class ContentStore {
   /** Stores bytes; returns their digest. Idempotent: an existing blob (same bytes by definition) is kept. */
   async put(bytes: Buffer): Promise<string> {
     const sha = sha256Of(bytes);
-    if (await this.has(sha)) return sha;
+    if (await this.touch(sha)) return sha;
     const tmp = this.tempPath();
     try {
       const fh = await open(tmp, 'wx');
@@ -144,7 +146,7 @@ export class ContentStore {
   }
 
   async adopt(tmp: string, sha256: string): Promise<void> {
-    if (await this.has(sha256)) {
+    if (await this.touch(sha256)) {
       await this.discard(tmp);
       return;
     }
@@ -156,15 +158,64 @@ export class ContentStore {
     this.inFlight.delete(tmp);
   }
 
+  /**
+   * Marks an existing blob as just used (its mtime is what retention ages by), so a blob that a
+   * new job reuses is not removed as old. Returns false when there is no such blob.
+   */
+  async touch(sha256: string): Promise<boolean> {
+    const now = new Date();
+    return utimes(this.blobPath(sha256), now, now).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  /** Keeps a blob from retention until `unpin` (an upload between its publication and its job's queueing). */
+  pin(sha256: string): void {
+    this.pins.set(sha256, (this.pins.get(sha256) ?? 0) + 1);
+  }
+
+  unpin(sha256: string): void {
+    const n = (this.pins.get(sha256) ?? 1) - 1;
+    if (n > 0) this.pins.set(sha256, n);
+    else this.pins.delete(sha256);
+  }
+
+  pinned(): string[] {
+    return [...this.pins.keys()];
+  }
+
+  /** Deletes a blob (retention, DELETE /api/v1/jobs/{id}); a missing one is not an error. */
+  async remove(sha256: string): Promise<void> {
+    await rm(this.blobPath(sha256), { force: true });
+  }
+
+  /** Every blob with its size and last use (mtime), for retention. */
+  async listBlobs(): Promise<Array<{ sha256: string; bytes: number; mtimeMs: number }>> {
+    const out: Array<{ sha256: string; bytes: number; mtimeMs: number }> = [];
+    const blobs = join(this.root, 'blobs');
+    for (const shard of await readdir(blobs).catch(() => [] as string[])) {
+      if (!/^[0-9a-f]{2}$/.test(shard)) continue;
+      for (const name of await readdir(join(blobs, shard)).catch(() => [] as string[])) {
+        if (!isSha256(name)) continue;
+        const s = await stat(join(blobs, shard, name)).catch(() => undefined);
+        if (s?.isFile()) out.push({ sha256: name, bytes: s.size, mtimeMs: s.mtimeMs });
+      }
+    }
+    return out;
+  }
+
   read(sha256: string): Readable {
     return createReadStream(this.blobPath(sha256));
   }
 
   /**
-   * Removes temp files left by processes killed mid-write: those of this host whose process is
-   * gone (names carry host and pid), and anyone's older than `maxAgeMs`.
+   * Removes temp files and folders (a job's scratch folder) left by processes killed mid-write:
+   * those of this host whose process is gone (names carry host and pid), and anyone's older than
+   * `maxAgeMs`. Never throws: a leftover it cannot remove is reported through `onError` and
+   * skipped, so a server or worker always starts over whatever a crash left behind.
    */
-  async sweepTemp(maxAgeMs = 3600_000): Promise<number> {
+  async sweepTemp(maxAgeMs = 3600_000, onError: (name: string, err: unknown) => void = () => undefined): Promise<number> {
     const dir = join(this.root, 'tmp');
     let removed = 0;
     const host = hostTag();
@@ -174,8 +225,12 @@ export class ContentStore {
       const deadHere = m !== null && m[1] === host && Number(m[2]) !== process.pid && !alive(Number(m[2]));
       const s = await stat(p).catch(() => undefined);
       if (s && (deadHere || Date.now() - s.mtimeMs > maxAgeMs)) {
-        await rm(p, { force: true });
-        removed++;
+        try {
+          await rm(p, { recursive: true, force: true });
+          removed++;
+        } catch (err) {
+          onError(name, err);
+        }
       }
     }
     return removed;

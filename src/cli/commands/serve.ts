@@ -19,7 +19,20 @@ interface ServeCliOptions {
   maxMegapixels: number;
   maxVideoSeconds: number;
   jobTimeout: number;
+  jobMemoryGb: number;
   log?: boolean;
+  allowHost: string[];
+  storeMaxGb: number;
+  retentionHours: number;
+  maxConnections: number;
+  maxQueued: number;
+  maxQueuedPerClient: number;
+  headersTimeout: number;
+  requestTimeout: number;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
 }
 
 /** Resolves when SIGINT or SIGTERM arrives. */
@@ -47,7 +60,8 @@ function positive(flag: string): (v: string) => number {
 export function addLimitOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--max-megapixels <n>', 'largest image accepted (header checked before decoding)').argParser(positive('--max-megapixels')).default(40))
-    .addOption(integerOption('--job-timeout <seconds>', 'a job running longer is stopped (its worker process is killed)', 1, 86400).default(900));
+    .addOption(integerOption('--job-timeout <seconds>', 'a job running longer is stopped (its worker process is killed)', 1, 86400).default(900))
+    .addOption(new Option('--job-memory-gb <n>', 'memory the jobs running at once may need together (estimated per job from task and pixels); a job needing more alone is refused').argParser(positive('--job-memory-gb')).default(2));
 }
 
 export function addServeCommand(program: Command): Command {
@@ -63,7 +77,15 @@ export function addServeCommand(program: Command): Command {
     .addOption(integerOption('--concurrency <n>', 'jobs at a time, embedded queue (default: cores)', 1, 256))
     .addOption(new Option('--max-upload-mb <n>', 'largest upload, MiB').argParser(positive('--max-upload-mb')).default(50))
     .addOption(new Option('--max-video-seconds <n>', 'longest video accepted').argParser(positive('--max-video-seconds')).default(60))
-    .option('--log', 'log every request (JSON lines on stdout)');
+    .option('--allow-host <name>', 'answer this Host name too (repeatable; "*.example.org" for sub-domains; "*" turns the check off). On a localhost bind only localhost names are answered by default (DNS rebinding)', collect, [])
+    .addOption(new Option('--store-max-gb <n>', 'size budget of the store: least recently used inputs and outputs are removed beyond it').argParser(positive('--store-max-gb')).default(5))
+    .addOption(new Option('--retention-hours <n>', 'finished jobs and store files unused for longer are removed').argParser(positive('--retention-hours')).default(24))
+    .addOption(integerOption('--max-connections <n>', 'open connections at most (more are closed at once)', 1, 1_000_000).default(256))
+    .addOption(integerOption('--max-queued <n>', 'jobs queued or running at most; more get 429 with Retry-After', 1, 1_000_000).default(1000))
+    .addOption(integerOption('--max-queued-per-client <n>', 'jobs queued or running per client address at most (429)', 1, 1_000_000).default(250))
+    .addOption(integerOption('--headers-timeout <seconds>', 'a request whose headers take longer is cut (slow clients)', 1, 3600).default(10))
+    .addOption(integerOption('--request-timeout <seconds>', 'a request (upload included) that takes longer is cut', 1, 86400).default(60))
+    .option('--log', 'log every request (JSON lines on stdout; access tokens redacted)');
   addLimitOptions(cmd);
   cmd.action(async (opts: ServeCliOptions) => {
     const { startServer } = await import('../../server/index.js');
@@ -76,11 +98,19 @@ export function addServeCommand(program: Command): Command {
       storeDir: opts.store,
       concurrency: opts.concurrency,
       logger: opts.log ?? false,
+      allowHosts: opts.allowHost,
+      retention: { maxBytes: Math.round(opts.storeMaxGb * 1024 ** 3), maxAgeMs: opts.retentionHours * 3600_000 },
       limits: {
         maxUploadBytes: Math.round(opts.maxUploadMb * 1048576),
         maxPixels: Math.round(opts.maxMegapixels * 1e6),
         maxVideoSeconds: opts.maxVideoSeconds,
         jobTimeoutMs: opts.jobTimeout * 1000,
+        jobMemoryBytes: Math.round(opts.jobMemoryGb * 1024 ** 3),
+        maxConnections: opts.maxConnections,
+        maxQueuedJobs: opts.maxQueued,
+        maxQueuedPerClient: opts.maxQueuedPerClient,
+        headersTimeoutMs: opts.headersTimeout * 1000,
+        requestTimeoutMs: opts.requestTimeout * 1000,
       },
     };
     const server = await startServer(start);

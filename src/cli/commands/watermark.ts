@@ -94,7 +94,7 @@ export function addWatermarkCommand(program: Command): Command {
     .summary('embed or verify an identity-bound invisible watermark')
     .description(
       'Invisible, encrypted watermarks that carry a source id and the identity of the face in the picture. ' +
-        '`verify` says authentic, manipulated (the face no longer matches: a face swap) or none (no watermark under this key). ' +
+        '`verify` says authentic, manipulated (the face no longer matches: a face swap), damaged (a mark of this key is there but damaged or overwritten, and nothing says the face changed) or none (no watermark under this key). ' +
         `The secret: --key, --key-file or ${KEY_ENV}.`,
     );
 
@@ -114,7 +114,7 @@ export function addWatermarkCommand(program: Command): Command {
     .addOption(choiceOption('--identity <mode>', 'bind the largest face (auto: whole-image mode when there is none; face: require one; none: whole-image)', IDENTITY_MODES, 'auto'))
     .addOption(new Option('--target-psnr <db>', 'distortion budget in dB (default 41)').argParser(numberParser('--target-psnr', 30, 60)))
     .addOption(integerOption('--quality <q>', 'JPEG/WebP output quality', 1, 100))
-    .option('-f, --force', 'overwrite the output file if it exists')
+    .option('-f, --force', 'overwrite the output file if it exists, and mark a picture that already carries a watermark under this key (refused otherwise: the second mark would erase the first)')
     .option('--json', 'print one JSON object on stdout')
     .action(async (input: string, opts: EmbedCliOptions) => runEmbed(input, opts));
 
@@ -163,7 +163,7 @@ async function runEmbed(input: string, opts: EmbedCliOptions): Promise<void> {
       };
     }
     const res = await untilAborted(
-      embedWatermark(image, { key, source: opts.source, identity, signal: interrupts.signal, ...(opts.targetPsnr !== undefined ? { targetPsnr: opts.targetPsnr } : {}) }),
+      embedWatermark(image, { key, source: opts.source, identity, force: opts.force ?? false, signal: interrupts.signal, ...(opts.targetPsnr !== undefined ? { targetPsnr: opts.targetPsnr } : {}) }),
       interrupts.signal,
     );
     await interrupts.checkpoint();
@@ -219,7 +219,12 @@ async function runVerify(input: string, opts: VerifyCliOptions): Promise<void> {
       : r.mode === 'identity'
         ? ', identity not checked'
         : '';
-    const what = r.verdict === 'none' ? 'no watermark under this key' : `source "${r.source}"${pct}${id}`;
+    const what =
+      r.verdict === 'none'
+        ? 'no watermark under this key'
+        : r.verdict === 'damaged'
+          ? `${r.source ? `source "${r.source}"${pct}${id}; ` : ''}${r.reason}`
+          : `source "${r.source}"${pct}${id}`;
     process.stdout.write(`${basename(input)}: ${r.verdict.toUpperCase()}: ${what}, confidence ${r.confidence.toFixed(2)}\n`);
   } finally {
     faces.dispose();

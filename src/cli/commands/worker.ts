@@ -16,6 +16,7 @@ interface WorkerCliOptions {
   lockSeconds: number;
   maxMegapixels: number;
   jobTimeout: number;
+  jobMemoryGb: number;
 }
 
 export function addWorkerCommand(program: Command): Command {
@@ -29,7 +30,7 @@ export function addWorkerCommand(program: Command): Command {
     .addOption(integerOption('--lock-seconds <n>', 'job lock lifetime: a dead worker is noticed after about this long', 1, 3600).default(30));
   addLimitOptions(cmd);
   cmd.action(async (opts: WorkerCliOptions) => {
-    const { ContentStore, defaultStoreDir, startRedisWorker, threadsPerJob } = await import('../../server/index.js');
+    const { ContentStore, defaultStoreDir, loadQueueSecret, startRedisWorker, threadsPerJob } = await import('../../server/index.js');
     const store = await new ContentStore(opts.store ?? defaultStoreDir()).init();
     await store.sweepTemp();
     const size = opts.concurrency ?? availableParallelism();
@@ -41,6 +42,8 @@ export function addWorkerCommand(program: Command): Command {
       threads: threadsPerJob(size),
       timeoutMs: opts.jobTimeout * 1000,
       lockMs: opts.lockSeconds * 1000,
+      memoryBudgetBytes: Math.round(opts.jobMemoryGb * 1024 ** 3),
+      secret: await loadQueueSecret(store.root),
     });
     await w.worker.waitUntilReady();
     process.stderr.write(`clearsight: worker ${process.pid} taking jobs from ${opts.queue.replace(/\/\/[^@]*@/, '//***@')} (${size} at a time); store ${store.root}\n`);

@@ -44,7 +44,8 @@ async function handle(req: ChildRequest): Promise<void> {
     send({ type: 'done', jobId: req.jobId, result });
   } catch (err) {
     const code = isClearsightError(err) ? err.code : 'E_RUNTIME';
-    const message = err instanceof Error ? err.message : String(err);
+    // Library messages may name the file they read: the store's paths are not the client's business.
+    const message = (err instanceof Error ? err.message : String(err)).split(req.storeRoot).join('<store>');
     send({ type: 'error', jobId: req.jobId, error: { code, message } });
   }
 }

@@ -12,6 +12,7 @@ import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempOwner } from '../store.js';
+import { estimateJobMemory } from '../registry.js';
 import { JobFailure, type JobError, type JobProgress, type JobResult, type JobSpec } from './types.js';
 
 export interface ChildRequest {
@@ -35,11 +36,22 @@ export interface PoolOptions {
   maxPixels: number;
   threads: number;
   timeoutMs: number;
+  /**
+   * Jobs run together only while their memory estimates (registry estimateJobMemory) add up to at
+   * most this; a job over it alone runs alone. Default: unlimited.
+   */
+  memoryBudgetBytes?: number;
+  /** A worker that ran a job estimated at this or more is replaced afterwards (returns its memory). Default 256 MiB. */
+  recycleAboveBytes?: number;
 }
+
+export const DEFAULT_RECYCLE_ABOVE_BYTES = 256 * 1024 * 1024;
 
 interface Pending {
   jobId: string;
   spec: JobSpec;
+  /** Estimated bytes (registry estimateJobMemory). */
+  memory: number;
   onProgress: (p: JobProgress) => void;
   resolve: (r: JobResult) => void;
   reject: (e: Error) => void;
@@ -49,6 +61,8 @@ interface Slot {
   child: ChildProcess;
   job?: Pending;
   timer?: NodeJS.Timeout;
+  /** Killed (timeout, cancel, recycle): takes no job while it exits; the exit handler replaces it. */
+  dying?: boolean;
 }
 
 function removeTempsOf(storeRoot: string, pid: number): void {
@@ -82,7 +96,7 @@ export class WorkerPool {
 
   /** Starts every worker process now, so the first jobs do not wait for start-up (~2 s each). */
   warm(): this {
-    while (!this.closed && this.slots.length < this.options.size) this.spawn();
+    while (!this.closed && this.slots.filter((s) => !s.dying).length < this.options.size) this.spawn();
     return this;
   }
 
@@ -94,9 +108,27 @@ export class WorkerPool {
   run(jobId: string, spec: JobSpec, onProgress: (p: JobProgress) => void): Promise<JobResult> {
     if (this.closed) return Promise.reject(new JobFailure('E_RUNTIME', 'the worker pool is closed'));
     return new Promise<JobResult>((resolve, reject) => {
-      this.waiting.push({ jobId, spec, onProgress, resolve, reject });
+      this.waiting.push({ jobId, spec, memory: estimateJobMemory(spec), onProgress, resolve, reject });
       this.dispatch();
     });
+  }
+
+  /** Drops a waiting job, or kills the process running it (replaced at once). Its promise rejects with E_CANCELLED. */
+  cancel(jobId: string): boolean {
+    const waitingAt = this.waiting.findIndex((p) => p.jobId === jobId);
+    if (waitingAt >= 0) {
+      this.waiting.splice(waitingAt, 1)[0].reject(new JobFailure('E_CANCELLED', 'the job was cancelled'));
+      return true;
+    }
+    const slot = this.slots.find((s) => s.job?.jobId === jobId);
+    if (!slot) return false;
+    const job = slot.job!;
+    slot.job = undefined;
+    clearTimeout(slot.timer);
+    slot.dying = true;
+    slot.child.kill('SIGKILL'); // the exit handler removes its temp files and replaces the process
+    job.reject(new JobFailure('E_CANCELLED', 'the job was cancelled'));
+    return true;
   }
 
   async close(): Promise<void> {
@@ -116,12 +148,39 @@ export class WorkerPool {
     );
   }
 
+  /** Estimated bytes of the jobs running now. */
+  memoryInUse(): number {
+    return this.slots.reduce((sum, s) => sum + (s.job?.memory ?? 0), 0);
+  }
+
+  /**
+   * Which waiting job may start now (index in `waiting`), or -1. First come, first served within
+   * the memory budget; a small job (below the recycle size) may overtake a large one at the head
+   * only while the head waits for other large jobs: small jobs never keep a large one waiting
+   * for long (once only small jobs stand in its way, no new one starts), and small jobs are not
+   * stuck behind a line of large ones.
+   */
+  private nextJob(): number {
+    const budget = this.options.memoryBudgetBytes ?? Infinity;
+    const running = this.slots.filter((s) => s.job).map((s) => s.job!.memory);
+    const inUse = running.reduce((a, b) => a + b, 0);
+    const fits = (m: number) => running.length === 0 || inUse + m <= budget;
+    const head = this.waiting[0];
+    if (fits(head.memory)) return 0;
+    const small = this.options.recycleAboveBytes ?? DEFAULT_RECYCLE_ABOVE_BYTES;
+    const largeInUse = running.filter((m) => m >= small).reduce((a, b) => a + b, 0);
+    if (largeInUse + head.memory <= budget) return -1;
+    return this.waiting.findIndex((j, i) => i > 0 && j.memory < small && fits(j.memory));
+  }
+
   private dispatch(): void {
     while (this.waiting.length > 0) {
-      let slot = this.slots.find((s) => !s.job);
-      if (!slot && this.slots.length < this.options.size) slot = this.spawn();
+      const next = this.nextJob();
+      if (next < 0) return;
+      let slot = this.slots.find((s) => !s.job && !s.dying);
+      if (!slot && this.slots.filter((s) => !s.dying).length < this.options.size) slot = this.spawn();
       if (!slot) return;
-      const job = this.waiting.shift()!;
+      const job = this.waiting.splice(next, 1)[0];
       slot.job = job;
       const request: ChildRequest = {
         type: 'run',
@@ -135,6 +194,7 @@ export class WorkerPool {
       s.timer = setTimeout(() => {
         const j = s.job;
         s.job = undefined;
+        s.dying = true;
         s.child.kill('SIGKILL'); // the exit handler replaces the process
         j?.reject(new JobFailure('E_TIMEOUT', `the job took longer than the ${this.options.timeoutMs / 1000} s limit and was stopped`));
       }, this.options.timeoutMs);
@@ -153,6 +213,11 @@ export class WorkerPool {
       if (msg.type === 'progress') return job.onProgress(msg.event);
       clearTimeout(slot.timer);
       slot.job = undefined;
+      if (job.memory >= (this.options.recycleAboveBytes ?? DEFAULT_RECYCLE_ABOVE_BYTES)) {
+        // The allocator keeps what a large job freed: a fresh process gives it back at once.
+        slot.dying = true;
+        slot.child.kill('SIGKILL');
+      }
       if (msg.type === 'done') job.resolve(msg.result);
       else job.reject(new JobFailure(msg.error.code, msg.error.message));
       this.dispatch();
@@ -166,7 +231,10 @@ export class WorkerPool {
       const job = slot.job;
       slot.job = undefined;
       job?.reject(new JobFailure('E_WORKER_DIED', `the worker process exited (${signal ?? `code ${code}`}) during the job`));
-      if (!this.closed) this.dispatch();
+      if (!this.closed) {
+        this.warm();
+        this.dispatch();
+      }
     });
     return slot;
   }

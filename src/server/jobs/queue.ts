@@ -13,6 +13,8 @@ import { randomUUID } from 'node:crypto';
 import { Queue, QueueEvents, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { WorkerPool, type PoolOptions } from './pool.js';
 import { ContentStore } from '../store.js';
+import { getTask } from '../registry.js';
+import { sealSpec, unsealSpec, withoutSecrets } from './secrets.js';
 import { JobFailure, type JobError, type JobProgress, type JobResult, type JobSpec, type JobState, type JobStatus } from './types.js';
 
 export type StatusListener = (status: JobStatus) => void;
@@ -24,8 +26,19 @@ export interface JobQueue {
   subscribe(id: string, listener: StatusListener): () => void;
   /** Process ids doing the work in this process tree (empty for Redis: workers are elsewhere). */
   workerPids(): number[];
+  /**
+   * Forgets a job, cancelling it if it has not finished (where the queue can). Returns the blobs
+   * (inputs and outputs) no other job still known here uses: the caller deletes them.
+   */
+  remove(id: string): Promise<JobRemoval>;
+  /** Digests of the inputs of jobs not yet finished: store retention must keep them. */
+  activeInputs(): Promise<Set<string>>;
   close(): Promise<void>;
 }
+
+export type JobRemoval = { outcome: 'removed'; blobs: string[] } | { outcome: 'not-found' | 'busy'; blobs: [] };
+
+const blobsOf = (spec: JobSpec, result: JobResult | null | undefined): string[] => [...spec.inputs.map((i) => i.sha256), ...(result?.files.map((f) => f.sha256) ?? [])];
 
 export interface RetryPolicy {
   /** Attempts in all (first run included). */
@@ -40,11 +53,13 @@ export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, backoffMs: 1000 };
 // Embedded queue
 
 interface LocalRecord extends JobStatus {
+  spec: JobSpec;
   finishedAt?: number;
+  cancelled?: boolean;
 }
 
-/** Finished jobs are forgotten after this long (the blobs stay in the store). */
-const KEEP_FINISHED_MS = 24 * 3600_000;
+/** Finished jobs are forgotten after this long by default (store retention removes their blobs). */
+export const KEEP_FINISHED_MS = 24 * 3600_000;
 
 export class LocalQueue implements JobQueue {
   private readonly jobs = new Map<string, LocalRecord>();
@@ -53,16 +68,19 @@ export class LocalQueue implements JobQueue {
   private readonly retry: RetryPolicy;
   private readonly timers = new Set<NodeJS.Timeout>();
 
-  constructor(pool: PoolOptions, retry: RetryPolicy = DEFAULT_RETRY) {
+  private readonly keepFinishedMs: number;
+
+  constructor(pool: PoolOptions, retry: RetryPolicy = DEFAULT_RETRY, keepFinishedMs = KEEP_FINISHED_MS) {
     this.pool = new WorkerPool(pool).warm();
     this.retry = retry;
+    this.keepFinishedMs = keepFinishedMs;
     this.events.setMaxListeners(0);
   }
 
   async add(spec: JobSpec): Promise<string> {
     this.forgetOld();
     const id = randomUUID();
-    const record: LocalRecord = { id, task: spec.task, state: 'queued', progress: null, result: null, error: null, attempts: 0 };
+    const record: LocalRecord = { id, task: spec.task, spec, state: 'queued', progress: null, result: null, error: null, attempts: 0 };
     this.jobs.set(id, record);
     void this.attempt(record, spec);
     return id;
@@ -82,6 +100,35 @@ export class LocalQueue implements JobQueue {
     return this.pool.pids();
   }
 
+  async remove(id: string): Promise<JobRemoval> {
+    const r = this.jobs.get(id);
+    if (!r) return { outcome: 'not-found', blobs: [] };
+    this.jobs.delete(id);
+    if (r.state === 'queued' || r.state === 'running') {
+      r.cancelled = true;
+      this.pool.cancel(id);
+      this.update(r, { state: 'failed', error: { code: 'E_CANCELLED', message: 'the job was deleted before it finished' }, finishedAt: Date.now() });
+    }
+    const used = new Set<string>();
+    for (const other of this.jobs.values()) for (const sha of blobsOf(other.spec, other.result)) used.add(sha);
+    return { outcome: 'removed', blobs: [...new Set(blobsOf(r.spec, r.result))].filter((sha) => !used.has(sha)) };
+  }
+
+  async activeInputs(): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (const r of this.jobs.values()) if (r.state === 'queued' || r.state === 'running') for (const i of r.spec.inputs) out.add(i.sha256);
+    return out;
+  }
+
+  /** Jobs forgotten for age since the last call, with the blobs no remaining job uses (retention deletes them). */
+  expire(): string[] {
+    const gone = this.forgetOld();
+    if (gone.length === 0) return [];
+    const used = new Set<string>();
+    for (const other of this.jobs.values()) for (const sha of blobsOf(other.spec, other.result)) used.add(sha);
+    return [...new Set(gone.flatMap((r) => blobsOf(r.spec, r.result)))].filter((sha) => !used.has(sha));
+  }
+
   async close(): Promise<void> {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
@@ -94,6 +141,7 @@ export class LocalQueue implements JobQueue {
   }
 
   private async attempt(r: LocalRecord, spec: JobSpec): Promise<void> {
+    if (r.cancelled) return;
     this.update(r, { attempts: r.attempts + 1 });
     let started = false;
     try {
@@ -101,8 +149,10 @@ export class LocalQueue implements JobQueue {
         if (!started) started = true;
         this.update(r, { state: 'running', progress: p });
       });
+      if (r.cancelled) return;
       this.update(r, { state: 'done', result, error: null, finishedAt: Date.now(), progress: r.progress ?? { stage: 'done', done: 1, total: 1 } });
     } catch (err) {
+      if (r.cancelled) return;
       const failure = err instanceof JobFailure ? err : new JobFailure('E_RUNTIME', err instanceof Error ? err.message : String(err));
       if (!failure.permanent && r.attempts < this.retry.attempts) {
         this.update(r, { state: 'queued', error: { code: failure.code, message: `attempt ${r.attempts} failed (${failure.message}); retrying` } });
@@ -118,9 +168,16 @@ export class LocalQueue implements JobQueue {
     }
   }
 
-  private forgetOld(): void {
+  private forgetOld(): LocalRecord[] {
     const now = Date.now();
-    for (const [id, r] of this.jobs) if (r.finishedAt && now - r.finishedAt > KEEP_FINISHED_MS) this.jobs.delete(id);
+    const gone: LocalRecord[] = [];
+    for (const [id, r] of this.jobs) {
+      if (r.finishedAt && now - r.finishedAt > this.keepFinishedMs) {
+        this.jobs.delete(id);
+        gone.push(r);
+      }
+    }
+    return gone;
   }
 }
 
@@ -173,6 +230,10 @@ export interface RedisQueueOptions {
   retry?: RetryPolicy;
   /** Prefix of the Redis keys (tests isolate themselves with it). */
   prefix?: string;
+  /** Finished jobs are removed from Redis after this long. */
+  keepFinishedMs?: number;
+  /** Key that seals secret job options in Redis (jobs/secrets.ts loadQueueSecret). */
+  secret: Buffer;
 }
 
 export class RedisQueue implements JobQueue {
@@ -180,8 +241,12 @@ export class RedisQueue implements JobQueue {
   private readonly queueEvents: QueueEvents;
   private readonly listeners = new Map<string, Set<StatusListener>>();
   private readonly retry: RetryPolicy;
+  private readonly keepFinishedMs: number;
+  private readonly secret: Buffer;
 
   constructor(opts: RedisQueueOptions) {
+    this.keepFinishedMs = opts.keepFinishedMs ?? KEEP_FINISHED_MS;
+    this.secret = opts.secret;
     const connection = redisConnection(opts.url);
     const prefix = opts.prefix ?? 'bull';
     this.queue = new Queue(QUEUE_NAME, { connection, prefix });
@@ -206,12 +271,13 @@ export class RedisQueue implements JobQueue {
 
   async add(spec: JobSpec): Promise<string> {
     const id = randomUUID();
-    await this.queue.add(spec.task, spec, {
+    const data = sealSpec(spec, getTask(spec.task)?.secretFields ?? [], this.secret);
+    await this.queue.add(spec.task, data, {
       jobId: id,
       attempts: this.retry.attempts,
       backoff: { type: 'exponential', delay: this.retry.backoffMs },
-      removeOnComplete: { age: KEEP_FINISHED_MS / 1000 },
-      removeOnFail: { age: KEEP_FINISHED_MS / 1000 },
+      removeOnComplete: { age: Math.ceil(this.keepFinishedMs / 1000) },
+      removeOnFail: { age: Math.ceil(this.keepFinishedMs / 1000) },
     });
     return id;
   }
@@ -252,6 +318,27 @@ export class RedisQueue implements JobQueue {
     return [];
   }
 
+  async remove(id: string): Promise<JobRemoval> {
+    const job = (await this.queue.getJob(id)) as Job<JobSpec, JobResult> | undefined;
+    if (!job) return { outcome: 'not-found', blobs: [] };
+    // An active job is locked by its worker; BullMQ refuses to remove it.
+    if ((await job.getState()) === 'active') return { outcome: 'busy', blobs: [] };
+    try {
+      await job.remove();
+    } catch {
+      return { outcome: 'busy', blobs: [] };
+    }
+    const active = await this.activeInputs();
+    return { outcome: 'removed', blobs: [...new Set(blobsOf(job.data, job.returnvalue))].filter((sha) => !active.has(sha)) };
+  }
+
+  async activeInputs(): Promise<Set<string>> {
+    const out = new Set<string>();
+    const jobs = (await this.queue.getJobs(['waiting', 'active', 'delayed', 'prioritized', 'paused', 'waiting-children'])) as Array<Job<JobSpec> | undefined>;
+    for (const job of jobs) for (const i of job?.data?.inputs ?? []) out.add(i.sha256);
+    return out;
+  }
+
   async close(): Promise<void> {
     await this.queueEvents.close();
     await this.queue.close();
@@ -268,6 +355,8 @@ export interface RedisWorkerOptions extends PoolOptions {
   lockMs?: number;
   /** How many times a job may stall (its worker died) before it fails for good. */
   maxStalls?: number;
+  /** Unseals secret job options (the server's queue secret: jobs/secrets.ts). */
+  secret: Buffer;
 }
 
 /**
@@ -280,11 +369,16 @@ export function startRedisWorker(opts: RedisWorkerOptions): { worker: Worker; po
   const worker = new Worker<JobSpec, JobResult>(
     QUEUE_NAME,
     async (job) => {
+      // Secret options leave Redis as soon as the job has finished for good.
+      const forgetSecrets = () => (job.data.sealed?.length ? job.updateData(withoutSecrets(job.data)).catch(() => undefined) : undefined);
       try {
-        return await pool.run(job.id!, job.data, (p) => void job.updateProgress(p as unknown as object).catch(() => undefined));
+        const result = await pool.run(job.id!, unsealSpec(job.data, opts.secret), (p) => void job.updateProgress(p as unknown as object).catch(() => undefined));
+        await forgetSecrets();
+        return result;
       } catch (err) {
         const f = err instanceof JobFailure ? err : new JobFailure('E_RUNTIME', err instanceof Error ? err.message : String(err));
         const message = `${f.code}: ${f.message}`;
+        if (f.permanent || job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) await forgetSecrets();
         throw f.permanent ? new UnrecoverableError(message) : new Error(message);
       }
     },

@@ -5,6 +5,8 @@ import type { OutputRole } from '../registry.js';
 export interface JobInput {
   sha256: string;
   kind: 'image' | 'video';
+  /** Pixels of the picture (or of one video frame), from the upload check: the job's memory estimate. */
+  pixels?: number;
   /** The client's file name, for display only: never used to build a path. */
   clientName?: string;
 }
@@ -15,6 +17,8 @@ export interface JobSpec {
   inputs: JobInput[];
   /** Options already validated by the task's schema (parsed again by the worker). */
   fields: Record<string, string>;
+  /** Fields sealed for the trip through Redis (jobs/secrets.ts). */
+  sealed?: string[];
 }
 
 /** One output file of a finished job, as stored. */
@@ -67,6 +71,8 @@ export const PERMANENT_CODES: ReadonlySet<string> = new Set([
   'E_INVALID_OPTION',
   'E_NO_FACE',
   'E_TIMEOUT',
+  'E_CANCELLED',
+  'E_ALREADY_MARKED',
 ]);
 
 /** A job failure that crossed a process boundary. */

@@ -48,7 +48,7 @@ export interface ForensicsOptions extends TaskControl {
 }
 
 export interface WatermarkFinding {
-  verdict: 'authentic' | 'manipulated' | 'none' | 'not checked';
+  verdict: 'authentic' | 'manipulated' | 'damaged' | 'none' | 'not checked';
   source?: string;
   bitErrorRate?: number;
   confidence?: number;
@@ -212,7 +212,9 @@ async function checkWatermark(image: RawImage, faceModels: FaceModels, key: Wate
       ? `The file carries a valid watermark of source "${v.source}" and its face matches the identity marked in it.`
       : v.verdict === 'manipulated'
         ? `The file carries a valid watermark of source "${v.source}", but the face in it no longer matches the identity marked in it: the face was changed after marking.`
-        : 'No watermark of this key was found (never marked with it, or destroyed by heavy processing).';
+        : v.verdict === 'damaged'
+          ? `The file carries a watermark of this key, but it is damaged (${v.reason ?? 'marked again or strongly processed'}); this is not evidence that the face was changed.`
+          : 'No watermark of this key was found (never marked with it, or destroyed by heavy processing).';
   return { verdict: v.verdict, ...(v.source ? { source: v.source } : {}), ...(v.bitErrorRate !== null ? { bitErrorRate: v.bitErrorRate } : {}), confidence: v.confidence, detail };
 }
 

@@ -1,12 +1,14 @@
 /**
  * Identity-bound invisible watermarks (issue 7): embed an encrypted, robust watermark carrying a
- * source id and a face identity code; verify it (authentic / manipulated / none).
+ * source id and a face identity code; verify it (authentic / manipulated / damaged / none).
  * See docs/watermark.md.
  */
-export { embedWatermark, DEFAULT_TARGET_PSNR, MIN_EMBED_SIDE, type EmbedWatermarkOptions, type EmbedWatermarkResult } from './embed.js';
+export { embedWatermark, DEFAULT_TARGET_PSNR, MIN_EMBED_SIDE, PRESENT_SYNC_SCORE, type EmbedWatermarkOptions, type EmbedWatermarkResult } from './embed.js';
 export {
   verifyWatermark,
   DEFAULT_MAX_IDENTITY_DISTANCE,
+  DEFAULT_STRONG_IDENTITY_DISTANCE,
+  DAMAGED_BIT_ERROR_RATE,
   type VerifyWatermarkOptions,
   type VerifyWatermarkResult,
   type WatermarkVerdict,
