@@ -4,6 +4,8 @@
  *   node --import tsx training/prepare/lowlight.ts [--data ../shared/data] [--out training/cache]
  *        [--draws 5] [--crops 5] [--seed 1] [--smoke]
  *
+ * Data root: --data, default ../shared/data beside the checkout.
+ *
  * lowlight-iagc/       train (Kodak24 + CBSD68) and val (Set14) items: a PATCH x PATCH crop of a
  *                      photo darkened by synthesizeLowLight with parameters drawn per (photo, draw),
  *                      `low` and `high` (uint8 RGB) and `illum`, the library's illumination map
@@ -21,14 +23,14 @@ import { mulberry32 } from '../../src/core/random.js';
 import { estimateIllumination } from '../../src/restore/lowlight/gamma.js';
 import { sampleLowLightParams, synthesizeLowLight } from '../../src/restore/lowlight/synthesize.js';
 import { PatchSetWriter, sha256File } from './patchset.js';
-import { HELD_OUT_SIDE, heldOutPairs, listPhotos, LOWLIGHT_SPLITS, quantize8 } from './lowlightPairs.js';
+import { defaultDataRoot, HELD_OUT_SIDE, heldOutPairs, listPhotos, LOWLIGHT_SPLITS, quantize8 } from './lowlightPairs.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const PATCH = 192;
 
 const { values: args } = parseArgs({
   options: {
-    data: { type: 'string', default: path.resolve(REPO, '../../shared/data') },
+    data: { type: 'string', default: defaultDataRoot() },
     out: { type: 'string', default: path.join(REPO, 'training/cache') },
     draws: { type: 'string', default: '5' },
     crops: { type: 'string', default: '5' },
@@ -36,21 +38,13 @@ const { values: args } = parseArgs({
     smoke: { type: 'boolean', default: false },
   },
 });
-const dataRoot = existsData(args.data!) ? args.data! : '/work/shared/data';
+const dataRoot = path.resolve(args.data!);
 const seed = Number(args.seed);
 const draws = args.smoke ? 1 : Number(args.draws);
 const crops = args.smoke ? 1 : Number(args.crops);
 const perSourceLimit = args.smoke ? 3 : Infinity;
 const outRoot = args.smoke ? path.join(args.out!, 'smoke') : args.out!;
 const command = `node --import tsx training/prepare/lowlight.ts ${process.argv.slice(2).join(' ')}`.trim();
-
-function existsData(p: string): boolean {
-  try {
-    return listPhotos(p, 'McMaster').length > 0;
-  } catch {
-    return false;
-  }
-}
 
 async function main(): Promise<void> {
   const rand = mulberry32(seed);

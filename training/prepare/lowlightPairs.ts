@@ -8,8 +8,9 @@
  *   train: Kodak24 + CBSD68;  val: Set14 (monitored while training);  test: McMaster (never trained
  *   on, never looked at while tuning): the cross-source figure.
  */
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { decodeImage } from '../../src/core/image/io.js';
 import { cropImage } from '../../src/core/image/geometry.js';
 import type { RawImage } from '../../src/core/image/types.js';
@@ -22,6 +23,14 @@ export const LOWLIGHT_SPLITS = { train: ['Kodak24', 'CBSD68'], val: ['Set14'], t
 export const HELD_OUT_SIDE = 384;
 /** Seed of the held-out degradations (fixed: every run evaluates the same pairs). */
 export const HELD_OUT_SEED = 20261207;
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** ../shared/data beside the checkout (or beside the folder of worktrees, /work/wt/<branch>). */
+export function defaultDataRoot(): string {
+  const candidates = [path.resolve(REPO, '../shared/data'), path.resolve(REPO, '../../shared/data')];
+  return candidates.find((c) => existsSync(path.join(c, 'clean-photos'))) ?? candidates[0];
+}
 
 export function listPhotos(dataRoot: string, source: string): string[] {
   const dir = path.join(dataRoot, 'clean-photos', source);
