@@ -108,14 +108,14 @@ describe('iagc full-resolution steps', () => {
     assert.deepEqual(iagcThumbnailSize(4000, 3000), { width: 125, height: 94, factor: 32 });
   });
 
-  it('gamma map: log gamma = a + b t + c t^2 at each pixel, t = 2L - 1, clamped to [0.1, 2]', () => {
+  it('gamma map: log gamma = a + b t + c t^2 at each pixel, t = 2L - 1, clamped to [0.2, 1]', () => {
     const L = Float32Array.from([0, 0.25, 0.5, 1]);
-    // one cell: a = ln 0.5, b = ln 2, c = 0.1 -> at L = 0.25 (t = -0.5): 0.5 * 2^-0.5 * e^0.025
-    const g = iagcGammaMap(Float32Array.from([Math.log(0.5), Math.log(2), 0.1]), 1, 1, L, 2, 2);
-    const expected = [0.5 / 2 * Math.exp(0.1), 0.5 * 2 ** -0.5 * Math.exp(0.025), 0.5, Math.min(2, 0.5 * 2 * Math.exp(0.1))];
+    // one cell: a = ln 0.5, b = ln 1.5, c = 0.1 -> at L = 0.25 (t = -0.5): 0.5 * 1.5^-0.5 * e^0.025
+    const g = iagcGammaMap(Float32Array.from([Math.log(0.5), Math.log(1.5), 0.1]), 1, 1, L, 2, 2);
+    const expected = [0.5 / 1.5 * Math.exp(0.1), 0.5 * 1.5 ** -0.5 * Math.exp(0.025), 0.5, Math.min(1, 0.5 * 1.5 * Math.exp(0.1))];
     for (let i = 0; i < 4; i++) assert.ok(Math.abs(g[i] - expected[i]) < 1e-4, `pixel ${i}: ${g[i]} vs ${expected[i]}`);
     const clamped = iagcGammaMap(Float32Array.from([5, 0, 0, -9, 0, 0]), 2, 1, Float32Array.from([0.5, 0.5]), 2, 1);
-    assert.ok(Math.abs(clamped[0] - 2) < 1e-4 && Math.abs(clamped[1] - 0.1) < 1e-4);
+    assert.ok(Math.abs(clamped[0] - 1) < 1e-4 && Math.abs(clamped[1] - 0.2) < 1e-4, 'never darkens, never below 0.2');
     assertInvalid(() => iagcGammaMap(new Float32Array(5), 1, 1, L, 2, 2), 'coeffs');
   });
 
@@ -137,17 +137,17 @@ describe('enhanceLowLightIagc (committed networks)', () => {
   const clean = scene(96, 64);
   const low = synthesizeLowLight(clean, { exposure: 0.06, shotNoise: 5e-4, readNoise: 1e-3, temperature: 0.05, toneGamma: 1, seed: 3 });
 
-  it('brightens a darkened picture far closer to the clean one, within [0, 1], with a gamma map in [0.1, 2]', async () => {
+  it('brightens a darkened picture far closer to the clean one, within [0, 1], with a gamma map in [0.2, 1]', async () => {
     const r = await enhanceLowLightIagc(low, { threads: 1 });
     assert.equal(r.image.width, 96);
     assert.equal(r.image.height, 64);
     assert.ok(r.image.data.every((v) => v >= 0 && v <= 1));
-    assert.ok(r.gamma.every((g) => g >= 0.1 - 1e-6 && g <= 2 + 1e-6));
+    assert.ok(r.gamma.every((g) => g >= 0.2 - 1e-6 && g <= 1 + 1e-6));
     assert.ok(r.gamma.reduce((a, b) => a + b, 0) / r.gamma.length < 0.8, 'a dark picture gets gamma < 1 on average');
     const before = psnr(low, clean);
     const after = psnr(r.image, clean);
     assert.ok(after > before + 5, `PSNR ${before.toFixed(2)} -> ${after.toFixed(2)} dB`);
-    assert.equal(Math.round(r.gains.reduce((a, b) => a * b, 1) * 1000) / 1000, 1, 'gains have geometric mean 1');
+    assert.ok(Math.abs(Math.max(...r.gains) - 1) < 1e-6 && Math.min(...r.gains) > 0.5, `gains ${r.gains}: the largest is 1`);
   });
 
   it('is what lowlight(img, { method: "iagc" }) returns; refuses --tta and bad options', async () => {

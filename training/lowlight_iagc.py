@@ -12,7 +12,7 @@ The pipeline (the library runs the same steps: src/restore/lowlight/iagc.ts):
      log-value) and a local branch (1/4 of the thumbnail) give per-cell coefficients (a, b, c) of
      a quadratic in t = 2L - 1 for log gamma, on top of the classical prior
          log gamma = ln(alpha) t,   alpha = max(1, ln(mean V) / ln 0.5)       (gamma.ts, Schettini 2010)
-     and three white-balance gains (geometric mean 1). Coarse (one per image) to fine (per cell):
+     and three white-balance gains (the largest 1). Coarse (one per image) to fine (per cell):
          log gamma(x) = a(x) + (ln alpha + b(x)) t(x) + c(x) t(x)^2,   a/b/c = global + local;
   3. fine: the coefficient maps are upsampled bilinearly to full resolution and evaluated at each
      pixel's own illumination L (the library's estimateIllumination: an edge-preserving map), so the
@@ -42,8 +42,11 @@ from cstrain.patchset import PatchSet  # noqa: E402
 
 NAME = "lowlight-iagc"
 REFINE_NAME = "lowlight-iagc-refine"
-LOG_GAMMA_MIN = math.log(0.1)
-LOG_GAMMA_MAX = math.log(2.0)
+# gamma in [0.2, 1]: a low-light enhancer never darkens (gamma > 1 crushed the shadows of real
+# night photos in a first model trained with [0.1, 2]), and V^0.2 reaches 254/255 only for
+# V >= 0.98, so the gamma cannot blow out highlights that were not already there.
+LOG_GAMMA_MIN = math.log(0.2)
+LOG_GAMMA_MAX = 0.0
 THUMB_MAX = 128
 TRAIN_FACTORS = (3, 4, 6)
 V_FLOOR = 1.0 / 1024
@@ -85,7 +88,7 @@ class Estimator(nn.Module):
         local = self.local(torch.cat([f, g[:, :, None, None].expand_as(f)], 1))
         coeffs = glob + local
         w = head[:, 3:]
-        gains = torch.exp(w - w.mean(dim=1, keepdim=True))
+        gains = torch.exp(w - w.max(dim=1, keepdim=True)[0])  # largest gain 1: white balance never pushes a channel past 1
         return coeffs, gains
 
 
@@ -314,7 +317,7 @@ def main():
         "flopsPerMegapixel": cexport.flops_per_megapixel(est, (torch.rand(1, 87, 116, 3),), 1e6),
         "io": {"inputs": [{"name": "thumb", "shape": [1, "h", "w", 3], "range": [0, 1]}],
                "outputs": [{"name": "coeffs", "shape": [1, "ceil(h/4)", "ceil(w/4)", 3], "meaning": "log-gamma coefficients a, b (incl. ln alpha), c over t = 2L - 1"},
-                           {"name": "gains", "shape": [1, 3], "meaning": "white-balance gains, geometric mean 1"}],
+                           {"name": "gains", "shape": [1, 3], "meaning": "white-balance gains, the largest 1"}],
                "divisibility": 1, "maxTile": 4096, "overlap": 0},
         "training": training, "quality": quality,
         "paper": "S8: illumination-aware gamma correction with a Taylor-series pow; gamma base of Schettini et al., J. Electronic Imaging 19(2) 2010",

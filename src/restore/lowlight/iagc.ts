@@ -11,12 +11,14 @@
  *      px) and returns, per cell of a grid 1/4 of the thumbnail, coefficients (a, b, c) of
  *          log gamma = a + b t + c t^2,   t = 2 L - 1
  *      (the classical log gamma = ln(alpha) t with learned global and local corrections), and three
- *      white-balance gains.
+ *      white-balance gains (the largest 1).
  *   3. Fine: the coefficient grid is upsampled bilinearly to full resolution and evaluated at each
  *      pixel's own L, so the gamma follows the illumination's edges at full resolution; gamma is
- *      clamped to [0.1, 2].
+ *      clamped to [0.2, 1]: it never darkens (a first model allowed [0.1, 2] and crushed the
+ *      shadows of real night photos to black while blowing out their lights), and V^0.2 reaches
+ *      254/255 only where V >= 0.98 already.
  *   4. y_c = gain_c x_c V^gamma / V with V = max(R, G, B): V^gamma by powTaylorArray (Taylor series,
- *      no Math.pow per pixel). V^gamma <= 1, so the gamma itself never clips a highlight.
+ *      no Math.pow per pixel). V^gamma <= 1 and the gains are <= 1, so the gamma stage never clips a highlight.
  *   5. The REFINER network (`lowlight-iagc-refine`, four 3x3 convolutions) adds a residual: noise
  *      and colour left by the gamma. It is local, so it runs tiled like every image model.
  *
@@ -45,8 +47,8 @@ export const IAGC_REFINER = 'lowlight-iagc-refine';
 /** Longest thumbnail side the estimator sees (as in training/lowlight_iagc.py). */
 export const IAGC_THUMB_MAX = 128;
 /** Gamma is clamped to [IAGC_GAMMA_MIN, IAGC_GAMMA_MAX] (the log-domain clamp of training). */
-export const IAGC_GAMMA_MIN = 0.1;
-export const IAGC_GAMMA_MAX = 2;
+export const IAGC_GAMMA_MIN = 0.2;
+export const IAGC_GAMMA_MAX = 1;
 /** V below this is treated as this in V^gamma / V (as in training; the pixel is then ~black anyway). */
 const V_FLOOR = 1 / 1024;
 
@@ -70,9 +72,9 @@ export interface IagcResult {
   gammaStage: RawImage;
   /** Illumination map L (width*height, [0, 1]). */
   illumination: Float32Array;
-  /** Per-pixel gamma (width*height, [0.1, 2]). */
+  /** Per-pixel gamma (width*height, [0.2, 1]). */
   gamma: Float32Array;
-  /** White-balance gains R, G, B (geometric mean 1). */
+  /** White-balance gains R, G, B (the largest 1). */
   gains: [number, number, number];
   /** The thumbnail the estimator saw (width x height). */
   thumbnail: { width: number; height: number };
@@ -86,7 +88,8 @@ export function iagcThumbnailSize(width: number, height: number): { width: numbe
 
 /**
  * Per-pixel gamma from the coefficient grid (gw x gh cells, (a, b, c) interleaved) and L:
- * exp(clamp(a + b t + c t^2)), t = 2L - 1, the grid upsampled bilinearly (pixel centres).
+ * exp(clamp(a + b t + c t^2, ln 0.2, 0)), t = 2L - 1, the grid upsampled bilinearly (pixel centres,
+ * as torch's interpolate with align_corners=False).
  */
 export function iagcGammaMap(coeffs: Float32Array, gw: number, gh: number, L: Float32Array, width: number, height: number): Float32Array {
   if (coeffs.length !== gw * gh * 3) throw invalidOption('coeffs', `${gw}x${gh}x3 values`, coeffs.length);
