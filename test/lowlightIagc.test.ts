@@ -150,6 +150,16 @@ describe('enhanceLowLightIagc (committed networks)', () => {
     assert.ok(Math.abs(Math.max(...r.gains) - 1) < 1e-6 && Math.min(...r.gains) > 0.5, `gains ${r.gains}: the largest is 1`);
   });
 
+  it('refine: true adds the refiner residual on top of the gamma stage (off by default)', async () => {
+    const plain = await enhanceLowLightIagc(low, { threads: 1 });
+    assert.deepEqual(plain.image.data, plain.gammaStage.data);
+    const refined = await enhanceLowLightIagc(low, { threads: 1, refine: true });
+    assert.deepEqual(refined.gammaStage.data, plain.gammaStage.data);
+    let diff = 0;
+    for (let i = 0; i < refined.image.data.length; i++) diff = Math.max(diff, Math.abs(refined.image.data[i] - plain.image.data[i]));
+    assert.ok(diff > 1e-3, `the refiner changed the picture by at most ${diff}`);
+  });
+
   it('is what lowlight(img, { method: "iagc" }) returns; refuses --tta and bad options', async () => {
     const a = await lowlight(low, { method: 'iagc', threads: 1 });
     const b = await enhanceLowLightIagc(low, { threads: 1 });
@@ -169,7 +179,7 @@ describe('enhanceLowLightIagc (committed networks)', () => {
       assert.equal(res.code, 0, res.stderr);
       const summary = JSON.parse(res.stdout) as { method: string; model: string; maps: { files: string[] } };
       assert.equal(summary.method, 'iagc');
-      assert.match(summary.model, /lowlight-iagc-refine/);
+      assert.match(summary.model, /lowlight-iagc@/);
       assert.deepEqual([...summary.maps.files].map((f) => f.split('/').pop()).sort(), ['gamma.json', 'gamma.png', 'illumination.png']);
       const meta = await sharp(join(dir, 'out.png')).metadata();
       assert.equal(meta.width, 96);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { enhanceLowLightGamma, enhanceLowLightIagc, IAGC_REFINER, invalidOption, type IagcResult, LOWLIGHT_METHODS, lowlight, lowlightFuse, type LowLightGammaResult, type LowlightMethod, type RawImage } from '../lib.js';
+import { enhanceLowLightGamma, enhanceLowLightIagc, IAGC_ESTIMATOR, invalidOption, type IagcResult, LOWLIGHT_METHODS, lowlight, lowlightFuse, type LowLightGammaResult, type LowlightMethod, type RawImage } from '../lib.js';
 import { choiceOption } from '../options.js';
 import { addRestoreCommand, greyMap, type CommonOptions, type RestoreMap, type RestoreOutput } from './restore.js';
 
@@ -68,11 +68,11 @@ export function addLowlightCommand(program: Command): Command {
       'Enhance a dark, underexposed photo. --method learned (default): MAXIM trained on LOL. ' +
       '--method gamma: illumination-aware gamma correction (per-pixel gamma from a smoothed illumination map; no network). ' +
       '--method fuse: both, the network in the darkest regions and the gamma result where the photo is already lit. ' +
-      '--method iagc: illumination-aware gamma learned coarse to fine by a small network trained here, plus a residual refinement (~100x faster than learned).',
+      '--method iagc: illumination-aware gamma learned coarse to fine by a small network trained here (much faster than learned).',
     verb: 'brightening',
     example: 'dark.jpg -o bright.png --method gamma --maps dark-maps/',
     options: [choiceOption('--method <method>', 'learned network (MAXIM), physical gamma, their fusion, or the learned gamma (iagc)', LOWLIGHT_METHODS, 'learned')],
-    model: (opts) => (opts.method === 'gamma' ? null : opts.method === 'iagc' ? IAGC_REFINER : 'maxim-enhancement'),
+    model: (opts) => (opts.method === 'gamma' ? null : opts.method === 'iagc' ? IAGC_ESTIMATOR : 'maxim-enhancement'),
     method: (opts) => opts.method,
     maps: {
       description: `${GAMMA_MAPS.join(', ')} (--method gamma, fuse or iagc; fuse adds fuse-weight.png, the network's weight)`,
