@@ -177,8 +177,7 @@ async function contactSheet(dataRoot: string, outDir: string): Promise<string> {
   for (const rel of REAL) {
     let rowH = 0;
     for (let c = 0; c < cols.length; c++) {
-      const src = await cols[c].file(rel);
-      const buf = typeof src === 'string' ? src : src;
+      const buf = await cols[c].file(rel);
       const meta = await sharp(buf).metadata();
       composites.push({ input: buf, left: c * (cell + 4), top: y + rowLabel });
       rowH = Math.max(rowH, meta.height ?? 0);
