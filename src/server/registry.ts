@@ -159,12 +159,12 @@ const control = (ctx: TaskContext) => ({ onProgress: ctx.onProgress, signal: ctx
 // The entries
 
 const lowlightOptions = expertOptions.extend({
-  method: z.enum(['learned', 'gamma', 'fuse']).default('learned').describe('learned: MAXIM; gamma: illumination-aware gamma (no network, fast); fuse: both'),
+  method: z.enum(['learned', 'gamma', 'fuse', 'iagc']).default('learned').describe('learned: MAXIM; gamma: illumination-aware gamma (no network, fast); fuse: both; iagc: the gamma learned coarse to fine by a small network (fast)'),
 });
 
 const lowlightTask: TaskDefinition<typeof lowlightOptions> = {
   name: 'lowlight',
-  summary: 'brighten a low-light photo (MAXIM, illumination-aware gamma, or their fusion)',
+  summary: 'brighten a low-light photo (MAXIM, illumination-aware gamma, their fusion, or the learned gamma)',
   input: 'image',
   options: lowlightOptions,
   async run(inputs, opts, ctx) {

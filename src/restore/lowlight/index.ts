@@ -11,3 +11,17 @@ export {
   type LowLightGammaResult,
 } from './gamma.js';
 export { powTaylor, powTaylorArray, POW_TAYLOR_DEFAULT_ORDER, POW_TAYLOR_MIN_ORDER, POW_TAYLOR_MAX_ORDER } from './powTaylor.js';
+export {
+  enhanceLowLightIagc,
+  iagcGammaMap,
+  applyGammaMap,
+  iagcThumbnailSize,
+  IAGC_ESTIMATOR,
+  IAGC_REFINER,
+  IAGC_THUMB_MAX,
+  IAGC_GAMMA_MIN,
+  IAGC_GAMMA_MAX,
+  type IagcOptions,
+  type IagcResult,
+} from './iagc.js';
+export { synthesizeLowLight, sampleLowLightParams, LOW_LIGHT_RANGES, type LowLightParams } from './synthesize.js';

@@ -1,0 +1,269 @@
+/**
+ * The low-light student (learned illumination-aware gamma, `lowlight --method iagc`) against its
+ * reference, the MAXIM enhancement expert (`--method learned`), and the classical gamma
+ * (`--method gamma`), on the same images in one run:
+ *
+ *   node --import tsx bench/students/lowlight-iagc.ts [--data ../shared/data] [--limit N] [--threads 1] [--out bench/results]
+ *   (or through `npm run bench:students`, which imports `bench`)
+ *
+ * 1. Quality with ground truth: the held-out pairs (training/prepare/lowlightPairs.ts): the 18 McMaster
+ *    photos (a source the student never trained on), 384 px centre crops darkened by synthesizeLowLight
+ *    with seeded parameters, measured on their central 256 px (MAXIM's speed). PSNR/SSIM on RGB (8-bit, no border crop: the LOL papers' convention) and
+ *    PSNR on MATLAB Y.
+ * 2. Speed: seconds per megapixel of inference with the networks loaded once (loading and MAXIM's
+ *    first-shape conversion happen in an untimed warm-up on the first pair); peak RSS of the process.
+ *    Each method runs in its own child process, so each peak RSS is its own.
+ * 3. Real photos without ground truth (DICM, LIME): each method's output on a fixed selection, shrunk
+ *    to <= 384 px on the longer side (MAXIM's speed); the share of pixels whose largest channel is
+ *    saturated (>= 254/255) beyond those already saturated in the input, and mean luma; and a
+ *    contact sheet PNG (input / MAXIM / gamma / iagc per row) to LOOK at.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import sharp, { type OverlayOptions } from 'sharp';
+import { decodeImage } from '../../src/core/image/io.js';
+import { cropImage, resizeArea } from '../../src/core/image/geometry.js';
+import type { RawImage } from '../../src/core/image/types.js';
+import { psnr, ssim } from '../../src/core/metrics/index.js';
+import { ImageModel } from '../../src/core/models/imageModel.js';
+import { TrainedModel } from '../../src/core/models/trainedModel.js';
+import { runExpert } from '../../src/restore/expert.js';
+import { enhanceLowLightGamma } from '../../src/restore/lowlight/gamma.js';
+import { enhanceLowLightIagc, IAGC_ESTIMATOR, IAGC_REFINER } from '../../src/restore/lowlight/iagc.js';
+import { defaultDataRoot, heldOutPairs } from '../../training/prepare/lowlightPairs.js';
+import { commandLine, mean, now, peakRssMiB, REPO_ROOT, round, table, timestamp, writeJsonPair } from '../lib/common.js';
+import type { StudentBench, StudentRow } from './types.js';
+
+const SELF = fileURLToPath(import.meta.url);
+/** Run order: the slow teacher first. */
+const METHODS = ['maxim-enhancement', 'gamma', 'lowlight-iagc'] as const;
+type Method = (typeof METHODS)[number];
+const ROLE: Record<Method, StudentRow['role']> = { 'lowlight-iagc': 'student', 'maxim-enhancement': 'teacher', gamma: 'baseline' };
+const LABEL: Record<Method, string> = { 'lowlight-iagc': 'iagc (student)', 'maxim-enhancement': 'MAXIM enhancement', gamma: 'gamma (classical)' };
+/** Real low-light photos for the no-reference check and the contact sheet (relative to the data root). */
+const REAL = ['lowlight/DICM/01.jpg', 'lowlight/DICM/05.jpg', 'lowlight/DICM/10.jpg', 'lowlight/DICM/22.jpg', 'lowlight/DICM/30.jpg', 'lowlight/LIME/1.bmp', 'lowlight/LIME/6.bmp', 'lowlight/LOL-eval15-low/1.png'];
+/** Side of the centre crop of each held-out pair measured here (MAXIM needs ~1-3 min per 384 px pair on a loaded 2-core machine). */
+const EVAL_SIDE = 256;
+const REAL_SIDE = 384;
+const SATURATED = 254 / 255;
+
+interface WorkerResult {
+  method: Method;
+  images: number;
+  psnrRgb: number;
+  ssimRgb: number;
+  psnrY: number;
+  inputPsnrRgb: number;
+  secondsPerMegapixel: number;
+  peakRssMiB: number;
+  real: Array<{ name: string; newlySaturatedPct: number; meanLuma: number }>;
+}
+
+/** One method over every image (runs in a child process: its own peak RSS). */
+async function worker(method: Method, dataRoot: string, limit: number, threads: number, outDir: string): Promise<WorkerResult> {
+  const pairs = (await heldOutPairs(dataRoot, limit)).map((p) => {
+    const o = Math.floor((p.clean.width - EVAL_SIDE) / 2);
+    return { ...p, clean: cropImage(p.clean, o, o, EVAL_SIDE, EVAL_SIDE), low: cropImage(p.low, o, o, EVAL_SIDE, EVAL_SIDE) };
+  });
+  let run: (img: RawImage) => Promise<RawImage>;
+  let dispose = async (): Promise<void> => {};
+  if (method === 'lowlight-iagc') {
+    const estimator = await TrainedModel.load(IAGC_ESTIMATOR, { threads });
+    const refiner = await ImageModel.load(IAGC_REFINER, { threads });
+    run = async (img) => (await enhanceLowLightIagc(img, { estimator, refiner, threads })).image;
+    dispose = async () => {
+      await estimator.dispose();
+      await refiner.dispose();
+    };
+  } else if (method === 'maxim-enhancement') {
+    const model = await ImageModel.load('maxim-enhancement', { threads });
+    run = (img) => runExpert(img, 'maxim-enhancement', { model, threads });
+    dispose = () => model.dispose();
+  } else {
+    run = async (img) => enhanceLowLightGamma(img).image;
+  }
+  await run(pairs[0].low); // warm-up: sessions, MAXIM's conversion for this shape
+  const scores = { psnrRgb: [] as number[], ssimRgb: [] as number[], psnrY: [] as number[], input: [] as number[] };
+  let seconds = 0;
+  let megapixels = 0;
+  for (const p of pairs) {
+    const t0 = now();
+    const out = await run(p.low);
+    seconds += now() - t0;
+    megapixels += (p.low.width * p.low.height) / 1e6;
+    scores.psnrRgb.push(psnr(out, p.clean));
+    scores.ssimRgb.push(ssim(out, p.clean));
+    scores.psnrY.push(psnr(out, p.clean, { channel: 'y' }));
+    scores.input.push(psnr(p.low, p.clean));
+  }
+  const real: WorkerResult['real'] = [];
+  const dir = path.join(outDir, 'lowlight-iagc', method);
+  await mkdir(dir, { recursive: true });
+  for (const rel of REAL) {
+    const img = shrink((await decodeImage(path.join(dataRoot, rel))).image);
+    const out = await run(img);
+    real.push({ name: rel, newlySaturatedPct: round(100 * (saturatedShare(out) - saturatedShare(img)), 2), meanLuma: round(meanLuma(out), 3) });
+    await savePng(out, path.join(dir, `${rel.replace(/[/.]/g, '_')}.png`));
+  }
+  await dispose();
+  return {
+    method,
+    images: pairs.length,
+    psnrRgb: round(mean(scores.psnrRgb), 2),
+    ssimRgb: round(mean(scores.ssimRgb), 4),
+    psnrY: round(mean(scores.psnrY), 2),
+    inputPsnrRgb: round(mean(scores.input), 2),
+    secondsPerMegapixel: round(seconds / megapixels, 3),
+    peakRssMiB: peakRssMiB(),
+    real,
+  };
+}
+
+function shrink(img: RawImage): RawImage {
+  const k = REAL_SIDE / Math.max(img.width, img.height);
+  return k >= 1 ? img : resizeArea(img, Math.round(img.width * k), Math.round(img.height * k));
+}
+
+function saturatedShare(img: RawImage): number {
+  let n = 0;
+  for (let j = 0; j < img.data.length; j += 3) if (Math.max(img.data[j], img.data[j + 1], img.data[j + 2]) >= SATURATED) n++;
+  return n / (img.width * img.height);
+}
+
+function meanLuma(img: RawImage): number {
+  let s = 0;
+  for (let j = 0; j < img.data.length; j += 3) s += 0.299 * img.data[j] + 0.587 * img.data[j + 1] + 0.114 * img.data[j + 2];
+  return s / (img.width * img.height);
+}
+
+function toU8(img: RawImage): Buffer {
+  return Buffer.from(Uint8Array.from(img.data, (v) => Math.round(Math.max(0, Math.min(1, v)) * 255)));
+}
+
+async function savePng(img: RawImage, file: string): Promise<void> {
+  await sharp(toU8(img), { raw: { width: img.width, height: img.height, channels: 3 } }).png().toFile(file);
+}
+
+function runWorker(method: Method, o: { dataRoot: string; limit?: number; outDir: string; threads: number }): Promise<WorkerResult> {
+  const args = ['--import', 'tsx', SELF, '--worker', method, '--data', o.dataRoot, '--threads', String(o.threads), '--out', o.outDir];
+  if (o.limit !== undefined) args.push('--limit', String(o.limit));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
+      if (code !== 0 || !line) reject(new Error(`${method} worker failed (exit ${code}): ${out.slice(-2000)}`));
+      else resolve(JSON.parse(line.slice(7)) as WorkerResult);
+    });
+  });
+}
+
+/** input / MAXIM / gamma / iagc, one row per real photo, labelled. */
+async function contactSheet(dataRoot: string, outDir: string): Promise<string> {
+  const cols: Array<{ label: string; file: (rel: string) => string | Promise<Buffer> }> = [
+    { label: 'input', file: async (rel) => savePngBuffer(shrink((await decodeImage(path.join(dataRoot, rel))).image)) },
+    ...(['maxim-enhancement', 'gamma', 'lowlight-iagc'] as const).map((m) => ({ label: LABEL[m], file: (rel: string) => path.join(outDir, 'lowlight-iagc', m, `${rel.replace(/[/.]/g, '_')}.png`) })),
+  ];
+  const cell = REAL_SIDE;
+  const head = 28;
+  const rowLabel = 22;
+  const composites: OverlayOptions[] = [];
+  let y = head;
+  for (const rel of REAL) {
+    let rowH = 0;
+    for (let c = 0; c < cols.length; c++) {
+      const buf = await cols[c].file(rel);
+      const meta = await sharp(buf).metadata();
+      composites.push({ input: buf, left: c * (cell + 4), top: y + rowLabel });
+      rowH = Math.max(rowH, meta.height ?? 0);
+    }
+    composites.push({ input: Buffer.from(svgText(rel, cols.length * (cell + 4), rowLabel)), left: 0, top: y });
+    y += rowLabel + rowH + 6;
+  }
+  const width = cols.length * (cell + 4);
+  const header = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${head}">${cols.map((c, i) => `<text x="${i * (cell + 4) + cell / 2}" y="20" font-size="18" font-family="DejaVu Sans" text-anchor="middle">${c.label}</text>`).join('')}</svg>`;
+  composites.push({ input: Buffer.from(header), left: 0, top: 0 });
+  const file = path.join(outDir, 'lowlight-iagc-contact-sheet.png');
+  await sharp({ create: { width, height: y, channels: 3, background: '#ffffff' } }).composite(composites).png().toFile(file);
+  return file;
+}
+
+function svgText(s: string, width: number, height: number): string {
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><text x="4" y="${height - 6}" font-size="14" font-family="DejaVu Sans">${s}</text></svg>`;
+}
+
+function savePngBuffer(img: RawImage): Promise<Buffer> {
+  return sharp(toU8(img), { raw: { width: img.width, height: img.height, channels: 3 } }).png().toBuffer();
+}
+
+export const bench: StudentBench = {
+  name: 'lowlight-iagc',
+  async run({ dataRoot, limit, outDir, threads }) {
+    const results: WorkerResult[] = [];
+    for (const m of METHODS) results.push(await runWorker(m, { dataRoot, limit, outDir, threads }));
+    const sheet = await contactSheet(dataRoot, outDir);
+    console.log(`lowlight-iagc: contact sheet ${sheet}`);
+    await writeFile(path.join(outDir, 'lowlight-iagc-real.json'), JSON.stringify(results.map((r) => ({ method: r.method, real: r.real })), null, 2) + '\n');
+    return results.map((r) => ({
+      model: r.method === 'gamma' ? 'gamma (enhanceLowLightGamma)' : r.method,
+      role: ROLE[r.method],
+      dataset: `McMaster synthetic low light (held-out source; central ${EVAL_SIDE} px of the 384 px held-out crops)`,
+      split: 'cross-source' as const,
+      images: r.images,
+      metrics: {
+        psnrRgb: r.psnrRgb,
+        ssimRgb: r.ssimRgb,
+        psnrY: r.psnrY,
+        inputPsnrRgb: r.inputPsnrRgb,
+        realNewlySaturatedPctMean: round(mean(r.real.map((x) => x.newlySaturatedPct)), 2),
+        realMeanLuma: round(mean(r.real.map((x) => x.meanLuma)), 3),
+      },
+      secondsPerMegapixel: r.secondsPerMegapixel,
+      peakRssMiB: r.peakRssMiB,
+    }));
+  },
+};
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      worker: { type: 'string' },
+      data: { type: 'string', default: defaultDataRoot() },
+      limit: { type: 'string' },
+      threads: { type: 'string', default: '1' },
+      out: { type: 'string', default: path.join(REPO_ROOT, 'bench/results') },
+    },
+  });
+  const dataRoot = path.resolve(values.data!);
+  const limit = values.limit ? Number(values.limit) : undefined;
+  const threads = Number(values.threads);
+  const outDir = path.resolve(values.out!);
+  if (values.worker) {
+    if (!(METHODS as readonly string[]).includes(values.worker)) throw new Error(`--worker: one of ${METHODS.join(', ')}`);
+    const r = await worker(values.worker as Method, dataRoot, limit ?? Infinity, threads, outDir);
+    console.log(`RESULT ${JSON.stringify(r)}`);
+    return;
+  }
+  await mkdir(outDir, { recursive: true });
+  const rows = await bench.run({ dataRoot, limit, outDir, threads });
+  console.log(
+    table(
+      ['model', 'role', 'images', 'PSNR RGB', 'SSIM RGB', 'PSNR Y', 'input PSNR', 'real: new sat. %', 's/MP', 'peak RSS MiB'],
+      rows.map((r) => [r.model, r.role, r.images, r.metrics.psnrRgb, r.metrics.ssimRgb, r.metrics.psnrY, r.metrics.inputPsnrRgb, r.metrics.realNewlySaturatedPctMean, r.secondsPerMegapixel, r.peakRssMiB]),
+    ),
+  );
+  const files = await writeJsonPair(outDir, 'students-lowlight-iagc', timestamp(), { command: commandLine(), threads, rows });
+  console.log(files.join('\n'));
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === SELF) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,196 @@
+/**
+ * Learned illumination-aware gamma (lowlight --method iagc) and the synthetic low-light degradation
+ * it trains on: known values of the degradation and of the full-resolution gamma steps, the whole
+ * pipeline with the committed networks on a small generated picture, and the CLI with its maps.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import sharp from 'sharp';
+import { isClearsightError } from '../src/core/errors.js';
+import { createImage, type RawImage } from '../src/core/image/index.js';
+import { psnr } from '../src/core/metrics/index.js';
+import { mulberry32 } from '../src/core/random.js';
+import {
+  applyGammaMap,
+  enhanceLowLightIagc,
+  iagcGammaMap,
+  iagcThumbnailSize,
+  sampleLowLightParams,
+  synthesizeLowLight,
+  LOW_LIGHT_RANGES,
+  type LowLightParams,
+} from '../src/restore/lowlight/index.js';
+import { lowlight } from '../src/restore/index.js';
+import { runCli } from './helpers/cli.js';
+
+function assertInvalid(fn: () => unknown, option: string): void {
+  assert.throws(fn, (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION' && e.details.option === option, option);
+}
+
+/** A textured colour picture in [0.05, 0.95]. */
+function scene(w: number, h: number): RawImage {
+  const img = createImage(w, h, 3);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = (y * w + x) * 3;
+      img.data[i] = 0.5 + 0.45 * Math.sin(x / 5) * Math.cos(y / 7);
+      img.data[i + 1] = 0.2 + 0.6 * (x / w);
+      img.data[i + 2] = 0.5 + 0.4 * Math.cos((x + y) / 9);
+    }
+  }
+  return img;
+}
+
+const NOISELESS: LowLightParams = { exposure: 0.1, shotNoise: 0, readNoise: 0, temperature: 0, toneGamma: 1, seed: 1 };
+
+describe('synthesizeLowLight', () => {
+  it('without noise or colour shift scales sRGB by exposure^(1/2.2) (exposure acts in linear light)', () => {
+    const clean = scene(16, 12);
+    const low = synthesizeLowLight(clean, NOISELESS);
+    const k = 0.1 ** (1 / 2.2);
+    for (let i = 0; i < clean.data.length; i++) assert.ok(Math.abs(low.data[i] - clean.data[i] * k) < 1e-5, `sample ${i}`);
+  });
+
+  it('warms with temperature > 0 (red up, blue down, green kept) and tone gamma darkens when > 1', () => {
+    const grey = createImage(4, 4, 3, new Float32Array(48).fill(0.5));
+    const warm = synthesizeLowLight(grey, { ...NOISELESS, exposure: 1, temperature: 0.1 });
+    assert.ok(Math.abs(warm.data[0] - 0.5 * 1.1 ** (1 / 2.2)) < 1e-5);
+    assert.ok(Math.abs(warm.data[1] - 0.5) < 1e-5);
+    assert.ok(Math.abs(warm.data[2] - 0.5 * 0.9 ** (1 / 2.2)) < 1e-5);
+    const toned = synthesizeLowLight(grey, { ...NOISELESS, exposure: 1, toneGamma: 1.2 });
+    assert.ok(Math.abs(toned.data[0] - 0.5 ** 1.2) < 1e-5);
+  });
+
+  it('adds seeded Poisson-Gaussian noise whose variance grows with the signal', () => {
+    const flat = (v: number) => createImage(64, 64, 3, new Float32Array(64 * 64 * 3).fill(v));
+    const p = { ...NOISELESS, exposure: 1, shotNoise: 4e-3, readNoise: 1e-3, seed: 7 };
+    const a = synthesizeLowLight(flat(0.5), p);
+    assert.deepEqual(a.data, synthesizeLowLight(flat(0.5), p).data, 'same seed, same noise');
+    assert.notDeepEqual(a.data, synthesizeLowLight(flat(0.5), { ...p, seed: 8 }).data);
+    const variance = (img: RawImage) => {
+      // in linear light, where the model is defined
+      const lin = Array.from(img.data, (v) => v ** 2.2);
+      const m = lin.reduce((s, v) => s + v, 0) / lin.length;
+      return lin.reduce((s, v) => s + (v - m) ** 2, 0) / lin.length;
+    };
+    const bright = 0.5 ** 2.2;
+    const dim = 0.2 ** 2.2;
+    const vb = variance(a);
+    const vd = variance(synthesizeLowLight(flat(0.2), p));
+    assert.ok(Math.abs(vb - (4e-3 * bright + 1e-6)) / (4e-3 * bright + 1e-6) < 0.1, `bright variance ${vb}`);
+    assert.ok(Math.abs(vd - (4e-3 * dim + 1e-6)) / (4e-3 * dim + 1e-6) < 0.1, `dim variance ${vd}`);
+  });
+
+  it('draws parameters inside the documented ranges and rejects bad ones', () => {
+    const rand = mulberry32(3);
+    for (let k = 0; k < 200; k++) {
+      const p = sampleLowLightParams(rand);
+      for (const key of ['exposure', 'shotNoise', 'readNoise', 'temperature', 'toneGamma'] as const) {
+        const [lo, hi] = LOW_LIGHT_RANGES[key];
+        assert.ok(p[key] >= lo && p[key] <= hi, `${key} ${p[key]}`);
+      }
+    }
+    const img = scene(8, 8);
+    assertInvalid(() => synthesizeLowLight(img, { ...NOISELESS, exposure: 0 }), 'exposure');
+    assertInvalid(() => synthesizeLowLight(img, { ...NOISELESS, readNoise: -1 }), 'readNoise');
+    assertInvalid(() => synthesizeLowLight(img, { ...NOISELESS, seed: 0.5 }), 'seed');
+    assertInvalid(() => synthesizeLowLight(createImage(8, 8, 1), NOISELESS), 'clean');
+  });
+});
+
+describe('iagc full-resolution steps', () => {
+  it('thumbnail: the smallest integer factor bringing the longer side to <= 128', () => {
+    assert.deepEqual(iagcThumbnailSize(100, 60), { width: 100, height: 60, factor: 1 });
+    assert.deepEqual(iagcThumbnailSize(384, 384), { width: 128, height: 128, factor: 3 });
+    assert.deepEqual(iagcThumbnailSize(4000, 3000), { width: 125, height: 94, factor: 32 });
+  });
+
+  it('gamma map: log gamma = a + b t + c t^2 at each pixel, t = 2L - 1, clamped to [0.2, 1]', () => {
+    const L = Float32Array.from([0, 0.25, 0.5, 1]);
+    // one cell: a = ln 0.5, b = ln 1.5, c = 0.1 -> at L = 0.25 (t = -0.5): 0.5 * 1.5^-0.5 * e^0.025
+    const g = iagcGammaMap(Float32Array.from([Math.log(0.5), Math.log(1.5), 0.1]), 1, 1, L, 2, 2);
+    const expected = [0.5 / 1.5 * Math.exp(0.1), 0.5 * 1.5 ** -0.5 * Math.exp(0.025), 0.5, Math.min(1, 0.5 * 1.5 * Math.exp(0.1))];
+    for (let i = 0; i < 4; i++) assert.ok(Math.abs(g[i] - expected[i]) < 1e-4, `pixel ${i}: ${g[i]} vs ${expected[i]}`);
+    const clamped = iagcGammaMap(Float32Array.from([5, 0, 0, -9, 0, 0]), 2, 1, Float32Array.from([0.5, 0.5]), 2, 1);
+    assert.ok(Math.abs(clamped[0] - 1) < 1e-4 && Math.abs(clamped[1] - 0.2) < 1e-4, 'never darkens, never below 0.2');
+    assertInvalid(() => iagcGammaMap(new Float32Array(5), 1, 1, L, 2, 2), 'coeffs');
+  });
+
+  it('gamma application keeps colour ratios, applies the gains and never exceeds 1', () => {
+    const img = createImage(2, 1, 3, Float32Array.from([0.25, 0.125, 0.0625, 0.9, 0.5, 0.1]));
+    const out = applyGammaMap(img, Float32Array.from([0.5, 0.5]), [1, 1, 1]);
+    // V = 0.25 -> V^0.5 = 0.5: every channel doubles
+    assert.ok(Math.abs(out.data[0] - 0.5) < 1e-4 && Math.abs(out.data[1] - 0.25) < 1e-4 && Math.abs(out.data[2] - 0.125) < 1e-4);
+    assert.ok(out.data.every((v) => v <= 1));
+    const same = applyGammaMap(img, Float32Array.from([1, 1]), [1, 1, 1]);
+    for (let i = 0; i < 6; i++) assert.ok(Math.abs(same.data[i] - img.data[i]) < 1e-5, 'gamma 1 is the identity');
+    const gained = applyGammaMap(img, Float32Array.from([1, 1]), [1.2, 1, 0.5]);
+    assert.ok(Math.abs(gained.data[0] - 0.3) < 1e-5 && Math.abs(gained.data[2] - 0.03125) < 1e-5 && gained.data[3] === 1);
+    assertInvalid(() => applyGammaMap(img, new Float32Array(3)), 'gamma');
+  });
+});
+
+describe('enhanceLowLightIagc (committed networks)', () => {
+  const clean = scene(96, 64);
+  const low = synthesizeLowLight(clean, { exposure: 0.06, shotNoise: 5e-4, readNoise: 1e-3, temperature: 0.05, toneGamma: 1, seed: 3 });
+
+  it('brightens a darkened picture far closer to the clean one, within [0, 1], with a gamma map in [0.2, 1]', async () => {
+    const r = await enhanceLowLightIagc(low, { threads: 1 });
+    assert.equal(r.image.width, 96);
+    assert.equal(r.image.height, 64);
+    assert.ok(r.image.data.every((v) => v >= 0 && v <= 1));
+    assert.ok(r.gamma.every((g) => g >= 0.2 - 1e-6 && g <= 1 + 1e-6));
+    assert.ok(r.gamma.reduce((a, b) => a + b, 0) / r.gamma.length < 0.8, 'a dark picture gets gamma < 1 on average');
+    const before = psnr(low, clean);
+    const after = psnr(r.image, clean);
+    assert.ok(after > before + 5, `PSNR ${before.toFixed(2)} -> ${after.toFixed(2)} dB`);
+    assert.ok(Math.abs(Math.max(...r.gains) - 1) < 1e-6 && Math.min(...r.gains) > 0.5, `gains ${r.gains}: the largest is 1`);
+  });
+
+  it('refine: true adds the refiner residual on top of the gamma stage (off by default)', async () => {
+    const plain = await enhanceLowLightIagc(low, { threads: 1 });
+    assert.deepEqual(plain.image.data, plain.gammaStage.data);
+    const refined = await enhanceLowLightIagc(low, { threads: 1, refine: true });
+    assert.deepEqual(refined.gammaStage.data, plain.gammaStage.data);
+    let diff = 0;
+    for (let i = 0; i < refined.image.data.length; i++) diff = Math.max(diff, Math.abs(refined.image.data[i] - plain.image.data[i]));
+    assert.ok(diff > 1e-3, `the refiner changed the picture by at most ${diff}`);
+  });
+
+  it('is what lowlight(img, { method: "iagc" }) returns; refuses --tta and bad options', async () => {
+    const a = await lowlight(low, { method: 'iagc', threads: 1 });
+    const b = await enhanceLowLightIagc(low, { threads: 1 });
+    assert.deepEqual(a.data, b.image.data);
+    assert.throws(() => lowlight(low, { method: 'iagc', tta: true }), (e: unknown) => isClearsightError(e) && e.details.option === 'tta');
+    await assert.rejects(enhanceLowLightIagc(low, { order: 0 }), (e: unknown) => isClearsightError(e) && e.details.option === 'order');
+    await assert.rejects(enhanceLowLightIagc(low, { refine: 'yes' as unknown as boolean }), (e: unknown) => isClearsightError(e) && e.details.option === 'refine');
+  });
+
+  it('CLI: lowlight --method iagc writes the image and its maps', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cs-iagc-'));
+    try {
+      const input = join(dir, 'dark.png');
+      const u8 = Buffer.from(Uint8Array.from(low.data, (v) => Math.round(v * 255)));
+      await sharp(u8, { raw: { width: 96, height: 64, channels: 3 } }).png().toFile(input);
+      const res = await runCli(['lowlight', input, '-o', join(dir, 'out.png'), '--method', 'iagc', '--maps', join(dir, 'maps'), '--threads', '1', '--json']);
+      assert.equal(res.code, 0, res.stderr);
+      const summary = JSON.parse(res.stdout) as { method: string; model: string; maps: { files: string[] } };
+      assert.equal(summary.method, 'iagc');
+      assert.match(summary.model, /lowlight-iagc@/);
+      assert.deepEqual([...summary.maps.files].map((f) => f.split('/').pop()).sort(), ['gamma.json', 'gamma.png', 'illumination.png']);
+      const meta = await sharp(join(dir, 'out.png')).metadata();
+      assert.equal(meta.width, 96);
+      const info = JSON.parse(await readFile(join(dir, 'maps', 'gamma.json'), 'utf8')) as { method: string; whiteBalanceGains: number[] };
+      assert.equal(info.method, 'iagc');
+      assert.equal(info.whiteBalanceGains.length, 3);
+      const bad = await runCli(['lowlight', input, '-o', join(dir, 'tta.png'), '--method', 'iagc', '--tta']);
+      assert.notEqual(bad.code, 0);
+      assert.equal(await stat(join(dir, 'tta.png')).then(() => true, () => false), false, 'no partial output');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
