@@ -44,6 +44,8 @@ const { values: args } = parseArgs({
     videos: { type: 'string', default: path.resolve(REPO_ROOT, '../shared/data/face-videos') },
     'max-frames': { type: 'string', default: '24' },
     seed: { type: 'string', default: '1' },
+    // A quick check of the bench itself: the first N clips of each class (figures then mean nothing).
+    smoke: { type: 'string' },
   },
 });
 const VIDEOS = existsSync(args.videos!) ? args.videos! : '/work/shared/data/face-videos';
@@ -217,7 +219,11 @@ async function make720p(src: string, file: string): Promise<void> {
 
 async function main(): Promise<void> {
   const all = listFaceVideos(VIDEOS);
-  const clips = all.filter((v) => v.label === 'fake' || TEST_PEOPLE.includes(v.person));
+  let clips = all.filter((v) => v.label === 'fake' || TEST_PEOPLE.includes(v.person));
+  if (args.smoke) {
+    const n = Number(args.smoke);
+    clips = [...clips.filter((v) => v.label === 'fake').slice(0, n), ...clips.filter((v) => v.label === 'real').slice(0, n)];
+  }
   if (clips.length === 0) throw new Error(`no face videos under ${VIDEOS} (manifest.csv)`);
   const cnn = await loadCnnDetector();
   const linearModel = await loadForensicModel();
@@ -261,7 +267,7 @@ async function main(): Promise<void> {
       logistic: evals.logistic,
       clips: results,
     };
-    await writeSvgPng(path.join(REPO_ROOT, 'docs/benchmarks/forensics-roc.png'), rocSvg(results, evals));
+    await writeSvgPng(path.join(args.smoke ? work : path.join(REPO_ROOT, 'docs/benchmarks'), 'forensics-roc.png'), rocSvg(results, evals));
 
     // The CNN's record, quoted by analyses and case reports.
     const card = getModelCard(CNN_MODEL_NAME).trained!;
@@ -273,8 +279,10 @@ async function main(): Promise<void> {
       command: 'npm run bench:forensics',
       ...evals.cnn,
     };
-    await writeFile(recordFile, JSON.stringify({ ...record, weightsSha256: card.sha256, realMedia }, null, 1) + '\n');
-    console.log(`wrote the real-media record into ${path.relative(REPO_ROOT, recordFile)}`);
+    if (!args.smoke) {
+      await writeFile(recordFile, JSON.stringify({ ...record, weightsSha256: card.sha256, realMedia }, null, 1) + '\n');
+      console.log(`wrote the real-media record into ${path.relative(REPO_ROOT, recordFile)}`);
+    }
 
     // 2. Reliability study through the study module (scores of the pass above: same pipeline).
     const csv = path.join(work, 'real-media.csv');
@@ -336,6 +344,7 @@ async function main(): Promise<void> {
     await cnn.dispose();
     await rm(work, { recursive: true, force: true });
   }
+  if (args.smoke) return void console.log('smoke run: nothing written');
   await writeFile(path.join(REPO_ROOT, 'docs/benchmarks/forensics.json'), JSON.stringify(out, null, 1) + '\n');
   await writeJsonPair(path.join(REPO_ROOT, 'bench/results'), 'forensics', new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z'), out);
   console.log('wrote docs/benchmarks/forensics.json and docs/benchmarks/forensics-roc.png');
