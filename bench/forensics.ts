@@ -31,7 +31,7 @@ import { mulberry32 } from '../src/core/random.js';
 import { getModelCard } from '../src/core/models/registry.js';
 import { FaceModels, type Face } from '../src/face/index.js';
 import { analyzeMedia } from '../src/trust/forensics/analyze.js';
-import { CNN_MODEL_NAME, loadCnnDetector, type CnnDetectorRecord, type ForensicDetector, type RealMediaValidation } from '../src/trust/forensics/cnnDetector.js';
+import { CNN_MODEL_NAME, DEFAULT_UNTESTED, LINEAR_VALIDATION_URL, loadCnnDetector, type CnnDetectorRecord, type ForensicDetector, type RealMediaValidation } from '../src/trust/forensics/cnnDetector.js';
 import { loadForensicModel, logisticDetector } from '../src/trust/forensics/detector.js';
 import { aucHanleyMcNeil, bootstrapInterval, clopperPearson, quantileSorted, rocAuc, STATISTICS } from '../src/trust/forensics/stats.js';
 import { readManifest, runStudy } from '../src/trust/forensics/study.js';
@@ -279,9 +279,11 @@ async function main(): Promise<void> {
       command: 'npm run bench:forensics',
       ...evals.cnn,
     };
+    const linearRecord = { modelSha256: linearModel.sha256, realMedia: { ...realMedia, ...evals.logistic }, untested: DEFAULT_UNTESTED };
     if (!args.smoke) {
       await writeFile(recordFile, JSON.stringify({ ...record, weightsSha256: card.sha256, realMedia }, null, 1) + '\n');
-      console.log(`wrote the real-media record into ${path.relative(REPO_ROOT, recordFile)}`);
+      await writeFile(LINEAR_VALIDATION_URL, JSON.stringify(linearRecord, null, 1) + '\n');
+      console.log(`wrote the real-media records into ${path.relative(REPO_ROOT, recordFile)} and models/forensics-sbi.validation.json`);
     }
 
     // 2. Reliability study through the study module (scores of the pass above: same pipeline).

@@ -148,6 +148,18 @@ export const DETECTOR_KINDS: readonly DetectorKind[] = ['cnn', 'logistic'];
  */
 export async function loadForensicDetector(kind: DetectorKind = 'cnn', modelFile?: string): Promise<ForensicDetector> {
   if (!DETECTOR_KINDS.includes(kind)) throw invalidOption('detector', DETECTOR_KINDS.join(' or '), kind);
-  if (kind === 'logistic' || modelFile !== undefined) return logisticDetector(await loadForensicModel(modelFile));
+  if (kind === 'logistic' || modelFile !== undefined) {
+    const model = await loadForensicModel(modelFile);
+    return logisticDetector(model, modelFile === undefined ? readLinearValidation(model.sha256) : null);
+  }
   return loadCnnDetector();
+}
+
+/** The shipped linear model's real-media record (bench/forensics.ts), when it was measured on these weights. */
+export const LINEAR_VALIDATION_URL = new URL('../../../models/forensics-sbi.validation.json', import.meta.url);
+
+function readLinearValidation(sha256: string): { realMedia: RealMediaValidation; untested: string[] } | null {
+  if (!existsSync(LINEAR_VALIDATION_URL)) return null;
+  const v = JSON.parse(readFileSync(LINEAR_VALIDATION_URL, 'utf8')) as { modelSha256: string; realMedia: RealMediaValidation; untested: string[] };
+  return v.modelSha256 === sha256 ? { realMedia: v.realMedia, untested: v.untested } : null;
 }
