@@ -38,6 +38,7 @@ import { readManifest, runStudy } from '../src/trust/forensics/study.js';
 import { decodeVideo, rgbToYuv, VideoWriter, yuvToRgb } from '../src/video/codec.js';
 import { commandLine, cpuDelta, cpuSnapshot, line, loadavg, machineInfo, now, peakRssMiB, REPO_ROOT, round, svgDoc, table, text, writeJsonPair, writeSvgPng } from './lib/common.js';
 import { listFaceVideos, TEST_PEOPLE, type FaceVideo } from './lib/faceVideos.js';
+import { writeCardFigures } from './lib/forensicsCard.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -347,9 +348,10 @@ async function main(): Promise<void> {
     await rm(work, { recursive: true, force: true });
   }
   if (args.smoke) return void console.log('smoke run: nothing written');
+  await writeCardFigures(out as unknown as Parameters<typeof writeCardFigures>[0]);
   await writeFile(path.join(REPO_ROOT, 'docs/benchmarks/forensics.json'), JSON.stringify(out, null, 1) + '\n');
   await writeJsonPair(path.join(REPO_ROOT, 'bench/results'), 'forensics', new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z'), out);
-  console.log('wrote docs/benchmarks/forensics.json and docs/benchmarks/forensics-roc.png');
+  console.log('wrote docs/benchmarks/forensics.json, docs/benchmarks/forensics-roc.png and the figures in models/forensics-sbi-cnn/card.json');
 }
 
 await main();

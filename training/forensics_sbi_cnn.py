@@ -101,6 +101,7 @@ def main():
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--eval-every", type=int, default=200)
     p.add_argument("--width", type=int, default=12, help="channels of the first layer (x2, x4, x8 deeper)")
+    p.add_argument("--init", help="start from the best weights of this checkpoint (.pt) with a fresh schedule: a longer run in parts")
     p.add_argument("--eval-max", type=int, default=800, help="validation items scored at each evaluation (all of them at export)")
     args = p.parse_args()
     run.setup(args)
@@ -129,6 +130,12 @@ def main():
     print(f"{len(train)} train, {len(val)} val items from {data_dir}; {len(groups)} groups", flush=True)
 
     model = SbiNet(args.width)
+    init_steps = 0
+    if args.init:
+        c = torch.load(args.init)
+        model.load_state_dict(c["best"]["state"])
+        init_steps = int(c["best"]["step"]) + int(c.get("init_steps", 0))
+        print(f"initialised from {args.init} (best of step {c['best']['step']}, val AUC {c['best']['auc']:.4f})", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.1)
     ckpt = run.checkpoint_path(NAME + ("-smoke" if args.smoke else ""))
@@ -175,7 +182,7 @@ def main():
             if val_auc > best["auc"]:
                 best = {"auc": val_auc, "step": done, "state": {k: v.clone() for k, v in model.state_dict().items()}}
             torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(), "step": done, "best": best, "log": log.rows,
-                        "elapsed": time.time() - t0 + elapsed}, ckpt)
+                        "elapsed": time.time() - t0 + elapsed, "init_steps": init_steps}, ckpt)
     wall = time.time() - t0 + elapsed
 
     model.load_state_dict(best["state"])
@@ -206,7 +213,7 @@ def main():
             "split": "by person / photo identity (bench/lib/faceVideos.ts TEST_PEOPLE and VALIDATION_PEOPLE; 20% of photo identities to val)",
             "seed": args.seed,
             "command": run.command_line(),
-            "steps": int(args.steps),
+            "steps": int(args.steps) + init_steps,
             "wallTimeSeconds": round(wall, 1),
             "machine": run.machine(),
             "lossCurve": "loss.png",
@@ -216,7 +223,8 @@ def main():
              "value": round(val_auc, 4), "note": f"checkpoint of step {best['step']} chosen on this split: optimistic", "command": run.command_line()},
         ],
         "paper": "Shiohara & Yamasaki, Detecting Deepfakes with Self-Blended Images, CVPR 2022",
-        "notes": ["Cross-source figures on real generated videos: docs/benchmarks/forensics.json (npm run bench:forensics)."],
+        "notes": ["Cross-source figures on real generated videos: docs/benchmarks/forensics.json (npm run bench:forensics)."]
+        + ([f"Trained in two parts: {init_steps} steps (first run), then {args.steps} steps from its best weights with a fresh schedule (--init)."] if init_steps else []),
     }
     cexport.export(wrapped, out, input_names=["face"], output_names=["logit"], golden_inputs=[golden],
                    dynamic_axes={"face": {0: "N"}, "logit": {0: "N"}}, card=card)
