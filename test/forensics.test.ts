@@ -15,7 +15,10 @@ import { analyzeMedia, evenlySpaced } from '../src/trust/forensics/analyze.js';
 import { faceCrop, loadForensicModel } from '../src/trust/forensics/detector.js';
 import { FEATURE_CROP, FEATURE_NAMES, forensicFeatures } from '../src/trust/forensics/features.js';
 import { renderCaseReportPdf, type CaseReport } from '../src/trust/forensics/report.js';
-import { selfBlend } from '../src/trust/forensics/selfBlend.js';
+import { blendRegionMask, selfBlend, warpMask } from '../src/trust/forensics/selfBlend.js';
+import { validationStatement, type ForensicsResult } from '../src/trust/forensics/analyze.js';
+import { cnnCrop, cnnCropSquare, CNN_INPUT } from '../src/trust/forensics/cnnCrop.js';
+import { clopperPearson } from '../src/trust/forensics/stats.js';
 import { runCli } from './helpers/cli.js';
 
 /** A skin-toned disc with fine texture on a differently textured background. */
@@ -52,6 +55,84 @@ describe('self-blended pseudo-fakes', () => {
     // Face centre: altered.
     const centre = (FEATURE_CROP / 2) * FEATURE_CROP + FEATURE_CROP / 2;
     assert.ok(a.mask[centre] > 0.4, `mask at the centre ${a.mask[centre]}`);
+  });
+});
+
+describe('SBI recipe additions (CNN training)', () => {
+  it('warps a mask smoothly: the same area within a few percent, a moved outline, reproducible, zero amount = identity', () => {
+    const size = 128;
+    const mask = faceMask(size);
+    const area = (m: Float32Array) => m.reduce((a, b) => a + b, 0);
+    assert.deepEqual(warpMask(mask, size, size, 0, mulberry32(1)), mask);
+    const w1 = warpMask(mask, size, size, 0.04, mulberry32(1));
+    assert.deepEqual(w1, warpMask(mask, size, size, 0.04, mulberry32(1)));
+    let changed = 0;
+    for (let i = 0; i < mask.length; i++) if (w1[i] !== mask[i]) changed++;
+    assert.ok(changed > 50, `only ${changed} pixels moved`);
+    assert.ok(Math.abs(area(w1) / area(mask) - 1) < 0.25, `area ratio ${area(w1) / area(mask)}`);
+    // The far corner stays outside: a few pixels of displacement cannot bring the face there.
+    assert.equal(w1[0], 0);
+  });
+
+  it('builds region masks from mesh points: lower face and inner face are inside the hull', () => {
+    const pts: number[] = [];
+    // An elliptic "mesh": point 1 (nose tip) at the centre, the rest on rings.
+    pts.push(64, 30, 0, 64, 64, 0);
+    for (let r = 1; r <= 4; r++) for (let k = 0; k < 24; k++) pts.push(64 + 10 * r * Math.cos((k * Math.PI) / 12), 64 + 12 * r * Math.sin((k * Math.PI) / 12), 0);
+    const lm = Float32Array.from(pts);
+    const area = (m: Float32Array) => m.reduce((a, b) => a + b, 0);
+    const hull = blendRegionMask(lm, 128, 128, 'hull');
+    const lower = blendRegionMask(lm, 128, 128, 'lower');
+    const inner = blendRegionMask(lm, 128, 128, 'inner');
+    for (const m of [lower, inner]) {
+      assert.ok(area(m) < area(hull) && area(m) > 0.2 * area(hull), `region ${area(m)} vs hull ${area(hull)}`);
+      for (let i = 0; i < m.length; i++) if (m[i] > 0) assert.equal(hull[i], 1);
+    }
+    // The lower face holds nothing well above the nose tip.
+    for (let x = 0; x < 128; x++) assert.equal(lower[20 * 128 + x], 0);
+    assert.throws(() => blendRegionMask(new Float32Array(3), 8, 8, 'hull'), /at least 3 points/);
+  });
+
+  it('rejects deformation and contrast outside their ranges', () => {
+    assert.throws(() => selfBlend(fakeFace(1), faceMask(), mulberry32(1), { deform: 0.5 }), /deform/);
+    assert.throws(() => selfBlend(fakeFace(1), faceMask(), mulberry32(1), { contrast: -1 }), /contrast/);
+  });
+
+  it('crops the CNN input square around the face region', () => {
+    const img = fakeFace(4, 300);
+    const sq = cnnCropSquare({ cx: 150, cy: 140, size: 100 });
+    assert.ok(Math.abs(sq.size - 115) < 1e-9 && Math.abs(sq.x - 92.5) < 1e-9 && Math.abs(sq.y - 82.5) < 1e-9, JSON.stringify(sq));
+    const crop = cnnCrop(img, sq);
+    assert.equal(crop.width, CNN_INPUT);
+    // The crop's centre is the picture's (150, 140).
+    const c = (CNN_INPUT / 2) * CNN_INPUT + CNN_INPUT / 2;
+    const p = 140 * 300 + 150;
+    for (let ch = 0; ch < 3; ch++) assert.ok(Math.abs(crop.data[c * 3 + ch] - img.data[p * 3 + ch]) < 0.08);
+  });
+});
+
+describe('validation statement', () => {
+  it('states the measured rates with their exact intervals, or says there are none, and lists what was not tested', () => {
+    const tpr = clopperPearson(9, 12);
+    const rm = {
+      dataset: 'twelve generated clips',
+      measuredAt: '2026-01-01',
+      command: 'npm run bench:forensics',
+      clips: { fake: 12, real: 15, unscorable: 0 },
+      videoAuc: { value: 0.8, hanleyMcNeil95: [0.6, 0.95] as [number, number], bootstrap95: [0.62, 0.94] as [number, number] },
+      frameAuc: { value: 0.7, frames: { fake: 200, real: 300 }, clusterBootstrap95: [0.5, 0.85] as [number, number] },
+      threshold: 0.5,
+      truePositiveRate: { count: 9, of: 12, rate: 0.75, exact95: [tpr.lo, tpr.hi] as [number, number] },
+      falsePositiveRate: { count: 2, of: 15, rate: 2 / 15, exact95: [0.0166, 0.4046] as [number, number] },
+      clipScores: [],
+      perGenerator: {},
+    };
+    const s = validationStatement({ realMedia: rm, untested: ['face swaps', 'still GAN faces'] });
+    assert.match(s, /9 of 12 manipulated clips/);
+    assert.match(s, new RegExp(`exact 95% interval \\[${(tpr.lo * 100).toFixed(1)}%, ${(tpr.hi * 100).toFixed(1)}%\\]`));
+    assert.match(s, /2 of 15 authentic clips/);
+    assert.match(s, /Not tested on: face swaps; still GAN faces\./);
+    assert.match(validationStatement({ realMedia: null, untested: ['x'] }), /no measured error rates on real manipulated media/);
   });
 });
 
@@ -148,6 +229,9 @@ describe('shipped model and analysis outcomes', () => {
       input: { path: 'x.mp4', sha256: 'ab'.repeat(32), bytes: 10, kind: 'video', width: 64, height: 64, frameCount: 3, fps: 25, durationSeconds: 0.12 },
       probability: 0.7,
       interval: [0.6, 0.8],
+      intervalNote: 'bootstrap over frames',
+      detector: { id: 'd', version: 1, sha256: 'cd'.repeat(32) },
+      validation: { realMedia: null, untested: ['x'], statement: 'No real-media record.' },
       reliability: { neighbours: 25, manipulated: 20, rate: 0.8, interval: [0.59, 0.93], scoreRange: [0.6, 0.8], caveat: 'caveat' },
       frames: [0, 1, 2].map((i) => ({ index: i, time: i / 25, faces: [], skippedFaces: 0, probability: 0.6 + 0.1 * i })),
       decisiveFrames: [2],

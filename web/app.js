@@ -246,6 +246,8 @@ function mountRunner(section) {
     if (r.outcome) lines.push(el('p', { text: `Outcome: ${r.outcome}` }));
     if (typeof r.probability === 'number') lines.push(el('p', { text: `Probability of manipulation: ${(100 * r.probability).toFixed(1)}%${r.interval ? ` [${(100 * r.interval[0]).toFixed(1)}, ${(100 * r.interval[1]).toFixed(1)}]` : ''}` }));
     if (r.summary) lines.push(el('p', { text: r.summary }));
+    // Forensics: the detector's measured error rates on real manipulated media, and what it was not tested on.
+    if (r.validation?.statement) lines.push(el('p', { text: r.validation.statement }));
     box.replaceChildren(...lines);
   }
 }

@@ -270,6 +270,7 @@ const forensicsOptions = z.object({
   minFace: z.coerce.number().int().min(8).max(100000).default(48).describe('smallest face side analysed, pixels'),
   minQuality: z.coerce.number().min(0).lt(1).default(0.4).describe('lowest face quality analysed'),
   seed: z.coerce.number().int().min(0).max(2 ** 31 - 1).default(1).describe('bootstrap seed'),
+  detector: z.enum(['cnn', 'logistic']).default('cnn').describe('cnn: trained on self-blended faces, with measured error rates on real generated videos; logistic: the earlier linear model'),
 });
 
 const forensicsTask: TaskDefinition<typeof forensicsOptions> = {
@@ -278,9 +279,9 @@ const forensicsTask: TaskDefinition<typeof forensicsOptions> = {
   input: 'media',
   options: forensicsOptions,
   async run(inputs, opts, ctx) {
-    const { loadForensicModel, analyzeMedia } = await import('../trust/forensics/index.js');
+    const { loadForensicDetector, analyzeMedia } = await import('../trust/forensics/index.js');
     const { FaceModels } = await import('../face/index.js');
-    const model = await cached(ctx, 'forensic-model', () => loadForensicModel());
+    const model = await cached(ctx, `forensic-detector-${opts.detector}`, () => loadForensicDetector(opts.detector));
     const faces = await cached(ctx, 'face-models', () => FaceModels.load({ mesh: true, embed: false }));
     const { result } = await analyzeMedia(inputs[0].path, faces, model, {
       maxFrames: opts.maxFrames,

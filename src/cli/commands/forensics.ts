@@ -19,7 +19,6 @@ import {
   FaceModels,
   faceModelDir,
   invalidOption,
-  loadForensicModel,
   readManifest,
   runReliabilityStudy,
   writeCaseReportPdf,
@@ -62,6 +61,7 @@ interface AnalyzeCliOptions {
   minQuality: number;
   seed: number;
   model?: string;
+  detector: forensics.DetectorKind;
   watermarkKey?: string;
   watermarkKeyFile?: string;
 }
@@ -74,6 +74,11 @@ interface StudyCliOptions {
   json?: boolean;
   force?: boolean;
   model?: string;
+  detector: forensics.DetectorKind;
+}
+
+function detectorOption(): Option {
+  return new Option('--detector <kind>', 'cnn: the CNN trained on self-blended faces; logistic: the earlier linear model on hand-made features').choices([...forensics.DETECTOR_KINDS]).default('cnn');
 }
 
 export function addForensicsCommand(program: Command): Command {
@@ -93,7 +98,8 @@ export function addForensicsCommand(program: Command): Command {
     .addOption(integerOption('--min-face <px>', 'smallest face side analysed, pixels', 8, 100000).default(48))
     .addOption(new Option('--min-quality <q>', 'lowest face quality analysed (0..1; defocused or half-visible faces mislead the detector)').argParser(fractionParser('--min-quality')).default(0.4))
     .addOption(integerOption('--seed <n>', 'seed of the bootstrap', 0, 2 ** 31 - 1).default(1))
-    .addOption(new Option('--model <file>', 'detector model JSON (default: the shipped models/forensics-sbi.json)').hideHelp())
+    .addOption(detectorOption())
+    .addOption(new Option('--model <file>', 'linear detector model JSON (implies --detector logistic)').hideHelp())
     .option('--watermark-key <secret>', `also verify our watermark with this secret (prefer --watermark-key-file or ${KEY_ENV})`)
     .option('--watermark-key-file <path>', 'read the watermark secret from a file')
     .option('--json', 'print one JSON object on stdout ({"probability", "interval": [lo, hi], "frames", ...})')
@@ -103,7 +109,7 @@ export function addForensicsCommand(program: Command): Command {
         await assertOutputWritable(opts.report, opts.force);
       }
       if (opts.out) await assertOutputWritable(opts.out, opts.force);
-      const model = await loadForensicModel(opts.model);
+      const model = await forensics.loadForensicDetector(opts.detector, opts.model);
       const wantsWatermark = opts.watermarkKey !== undefined || opts.watermarkKeyFile !== undefined || process.env[KEY_ENV] !== undefined;
       const watermarkKey = wantsWatermark ? await keyFromOptions({ key: opts.watermarkKey, keyFile: opts.watermarkKeyFile }) : undefined;
       const reporter = createReporter(progressMode(opts.json ?? false), 'analysing');
@@ -115,6 +121,7 @@ export function addForensicsCommand(program: Command): Command {
       } finally {
         reporter.stop();
         faceModels.dispose();
+        await model.dispose();
       }
       const report: forensics.CaseReport = {
         ...result,
@@ -133,7 +140,7 @@ export function addForensicsCommand(program: Command): Command {
         const p = result.probability;
         process.stdout.write(
           `${file}: ${result.outcome}` +
-            (p !== null && result.interval ? `, probability of manipulation ${(p * 100).toFixed(1)}% [${(result.interval[0] * 100).toFixed(1)}, ${(result.interval[1] * 100).toFixed(1)}]` : '') +
+            (p !== null ? `, probability of manipulation ${(p * 100).toFixed(1)}%` + (result.interval ? ` [${(result.interval[0] * 100).toFixed(1)}, ${(result.interval[1] * 100).toFixed(1)}]` : '') : '') +
             `\n${result.summary}\n` +
             (result.watermark.verdict !== 'not checked' ? `watermark: ${result.watermark.verdict}${result.watermark.source ? ` (source "${result.watermark.source}")` : ''}\n` : '') +
             (opts.report ? `report: ${opts.report}\n` : ''),
@@ -150,12 +157,13 @@ export function addForensicsCommand(program: Command): Command {
     .addOption(integerOption('--repeats <n>', 'repeated half-samples for the stability table (0 to skip)', 0, 1000).default(10))
     .option('--out <file.json>', 'write the study as JSON')
     .option('-f, --force', 'overwrite --out if it exists')
-    .addOption(new Option('--model <file>', 'detector model JSON').hideHelp())
+    .addOption(detectorOption())
+    .addOption(new Option('--model <file>', 'linear detector model JSON (implies --detector logistic)').hideHelp())
     .option('--json', 'print the study as one JSON object on stdout')
     .action(async (manifest: string, opts: StudyCliOptions) => {
       if (opts.out) await assertOutputWritable(opts.out, opts.force);
       const items = await readManifest(manifest);
-      const model = await loadForensicModel(opts.model);
+      const model = await forensics.loadForensicDetector(opts.detector, opts.model);
       const reporter = createReporter(progressMode(opts.json ?? false), 'scoring');
       const faceModels = await FaceModels.load({ mesh: true, embed: false });
       let study;
@@ -168,6 +176,7 @@ export function addForensicsCommand(program: Command): Command {
       } finally {
         reporter.stop();
         faceModels.dispose();
+        await model.dispose();
       }
       if (opts.out) await writeFileAtomic(opts.out, JSON.stringify(study, null, 1) + '\n', { force: opts.force });
       if (opts.json) {

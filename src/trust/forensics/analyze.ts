@@ -19,7 +19,8 @@ import { mulberry32 } from '../../core/random.js';
 import { detectFaces, type Face, type FaceModels } from '../../face/index.js';
 import { decodeVideo, probeVideo, yuvToRgb, type DecodedFrame } from '../../core/video/index.js';
 import { largestFaceIdentity, verifyWatermark, type WatermarkSecret } from '../watermark/index.js';
-import { scoreFace, type FaceCrop, type ForensicModel } from './detector.js';
+import { asDetector, type FaceCrop, type ForensicModel } from './detector.js';
+import type { ForensicDetector, RealMediaValidation } from './cnnDetector.js';
 import { clopperPearson, quantileSorted, type Interval } from './stats.js';
 
 export interface ForensicsOptions extends TaskControl {
@@ -84,8 +85,21 @@ export interface ForensicsResult {
   input: { path: string; sha256: string; bytes: number; kind: 'image' | 'video'; width: number; height: number; frameCount?: number; fps?: number; durationSeconds?: number };
   /** Mean of the per-frame probabilities over frames with a face; null unless analysed. */
   probability: number | null;
-  /** Bootstrap interval of that mean over the analysed frames (a single image: [p, p]). */
+  /**
+   * Bootstrap interval of that mean over the analysed frames: how much the choice of frames
+   * matters. Null for a single image or a single usable frame, where there is nothing to
+   * resample (`intervalNote` says so); the reliability interval is then the one to quote.
+   */
   interval: [number, number] | null;
+  /** What `interval` means for this file, or why there is none. */
+  intervalNote: string;
+  /** Which detector judged the faces. */
+  detector: { id: string; version: string | number; sha256: string };
+  /**
+   * The detector's measured behaviour on real manipulated media of a source never used in its
+   * training (error rates with exact 95% intervals), and what it has not been tested on.
+   */
+  validation: { realMedia: RealMediaValidation | null; untested: string[]; statement: string };
   /** Manipulation rate among the held-out items scored nearest to `probability`, exact interval. */
   reliability: null | { neighbours: number; manipulated: number; rate: number; interval: [number, number]; scoreRange: [number, number]; caveat: string };
   frames: FrameFinding[];
@@ -105,9 +119,10 @@ const VIDEO_MIN_FRAMES = 3;
 export async function analyzeMedia(
   file: string,
   faceModels: FaceModels,
-  model: ForensicModel,
+  model: ForensicModel | ForensicDetector,
   opts: ForensicsOptions = {},
 ): Promise<{ result: ForensicsResult; evidence: ForensicsEvidence }> {
+  const detector = asDetector(model);
   const maxFrames = opts.maxFrames ?? 24;
   const minFaceSize = opts.minFaceSize ?? 48;
   const minQuality = opts.minQuality ?? 0.4;
@@ -133,7 +148,7 @@ export async function analyzeMedia(
     const findings: FaceFinding[] = [];
     const crops: Array<FaceCrop & { probability: number }> = [];
     for (const face of faces) {
-      const s = scoreFace(model, img, face);
+      const s = await detector.scoreFace(img, face);
       findings.push({ box: face.box, probability: s.probability, raw: s.raw, topCues: [...s.contributions].sort((a, b) => Math.abs(b.value) - Math.abs(a.value)).slice(0, 3) });
       crops.push({ crop: s.crop, mask: s.mask, square: s.square, probability: s.probability });
     }
@@ -176,7 +191,7 @@ export async function analyzeMedia(
     }
   }
 
-  function finish(outcome: ForensicsOutcome, summary: string, probability: number | null = null, interval: [number, number] | null = null): ForensicsResult {
+  function finish(outcome: ForensicsOutcome, summary: string, probability: number | null = null, interval: [number, number] | null = null, intervalNote = 'No probability, so no interval.'): ForensicsResult {
     const withFaces = frames.filter((f) => f.probability !== null);
     const decisive = [...withFaces].sort((a, b) => b.probability! - a.probability!).slice(0, 3).map((f) => f.index);
     return {
@@ -185,7 +200,10 @@ export async function analyzeMedia(
       input,
       probability,
       interval,
-      reliability: probability === null ? null : reliabilityAt(model, probability, opts.neighbours ?? 25, confidence),
+      intervalNote,
+      detector: { id: detector.id, version: detector.version, sha256: detector.sha256 },
+      validation: { realMedia: detector.realMedia, untested: detector.untested, statement: validationStatement(detector) },
+      reliability: probability === null ? null : reliabilityAt(detector, probability, opts.neighbours ?? 25, confidence),
       frames,
       watermark,
       decisiveFrames: decisive,
@@ -201,8 +219,15 @@ export async function analyzeMedia(
     };
   }
   const mean = probs.reduce((a, b) => a + b, 0) / probs.length;
-  const interval = bootstrapMean(probs, resamples, seed, confidence);
-  return { result: finish('analysed', conclusion(mean, interval, probs.length, input.kind), mean, interval), evidence };
+  // One value has no sampling spread to measure: no interval rather than a one-point one.
+  const interval = probs.length > 1 ? bootstrapMean(probs, resamples, seed, confidence) : null;
+  const note =
+    interval !== null
+      ? `${Math.round(confidence * 100)}% percentile bootstrap (${resamples} resamples, seed ${seed}) of the mean over the ${probs.length} analysed frames with a face: how much the choice of frames matters, not how often the detector is right.`
+      : input.kind === 'image'
+        ? 'A single image has no frames to resample, so there is no sampling interval; the uncertainty to quote is the reliability interval (how often files scored like this were manipulated) and the detector\'s measured error rates.'
+        : 'Only one analysed frame had a usable face, so there is no sampling interval; the uncertainty to quote is the reliability interval and the detector\'s measured error rates.';
+  return { result: finish('analysed', conclusion(mean, interval, probs.length, input.kind), mean, interval, note), evidence };
 }
 
 async function checkWatermark(image: RawImage, faceModels: FaceModels, key: WatermarkSecret): Promise<WatermarkFinding> {
@@ -223,7 +248,7 @@ async function checkWatermark(image: RawImage, faceModels: FaceModels, key: Wate
  * size and quality gates, same frame sampling for videos. A file with no usable face throws
  * E_NO_FACE with the analysis' own explanation, so the study lists it as unscorable.
  */
-export function mediaScorer(faceModels: FaceModels, model: ForensicModel, opts: ForensicsOptions = {}): (item: { path: string }) => Promise<number> {
+export function mediaScorer(faceModels: FaceModels, model: ForensicModel | ForensicDetector, opts: ForensicsOptions = {}): (item: { path: string }) => Promise<number> {
   return async (item) => {
     const { result } = await analyzeMedia(item.path, faceModels, model, opts);
     if (result.probability === null) throw new ClearsightError(ERROR_CODES.NO_FACE, result.summary, { path: item.path, outcome: result.outcome });
@@ -238,7 +263,6 @@ export function evenlySpaced(total: number, count: number): number[] {
 }
 
 function bootstrapMean(xs: readonly number[], resamples: number, seed: number, confidence: number): [number, number] {
-  if (xs.length === 1) return [xs[0], xs[0]];
   const rand = mulberry32(seed);
   const means = new Float64Array(resamples);
   for (let r = 0; r < resamples; r++) {
@@ -253,12 +277,15 @@ function bootstrapMean(xs: readonly number[], resamples: number, seed: number, c
 
 /**
  * Manipulation rate among the `k` held-out items whose calibrated score is nearest to p, with
- * its exact interval. Needs the held-out scores stored with the model (training.heldOutScores).
+ * its exact interval. The held-out items are the detector's (the linear model: self-blends of
+ * unseen people; the CNN: real generated and real clips of unseen people, at most a third of
+ * them as neighbours).
  */
-export function reliabilityAt(model: ForensicModel, p: number, k: number, confidence = 0.95): ForensicsResult['reliability'] {
-  const held = model.training.heldOutScores as Array<[number, 0 | 1]> | undefined;
-  if (!held || held.length === 0) return null;
-  const nearest = [...held].sort((a, b) => Math.abs(a[0] - p) - Math.abs(b[0] - p)).slice(0, Math.min(k, held.length));
+export function reliabilityAt(model: ForensicModel | ForensicDetector, p: number, k: number, confidence = 0.95): ForensicsResult['reliability'] {
+  const heldOut = asDetector(model).heldOut;
+  const held = heldOut?.scores;
+  if (!heldOut || !held || held.length === 0) return null;
+  const nearest = [...held].sort((a, b) => Math.abs(a[0] - p) - Math.abs(b[0] - p)).slice(0, Math.min(k, heldOut.neighbours ?? k, held.length));
   const manipulated = nearest.filter((h) => h[1] === 1).length;
   const ci: Interval = clopperPearson(manipulated, nearest.length, confidence);
   return {
@@ -267,18 +294,33 @@ export function reliabilityAt(model: ForensicModel, p: number, k: number, confid
     rate: manipulated / nearest.length,
     interval: [ci.lo, ci.hi],
     scoreRange: [Math.min(...nearest.map((h) => h[0])), Math.max(...nearest.map((h) => h[0]))],
-    caveat: 'Held-out items are self-blended pseudo-fakes and authentic photos of unseen people, not real deepfakes: the rate says how the detector behaves on blending artefacts, and may not transfer to other manipulation methods.',
+    caveat: heldOut.caveat,
   };
 }
 
-function conclusion(p: number, ci: [number, number], n: number, kind: 'image' | 'video'): string {
+/** One sentence per fact: the measured error rates on real manipulated media (or their absence), then what was not tested. */
+export function validationStatement(d: Pick<ForensicDetector, 'realMedia' | 'untested'>): string {
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  const iv = (r: [number, number]) => `[${pct(r[0])}, ${pct(r[1])}]`;
+  const rm = d.realMedia;
+  const measured = rm
+    ? `Measured on real manipulated media of a source never used in training (${rm.dataset}; ${rm.clips.fake} manipulated and ${rm.clips.real} authentic clips): ` +
+      `at a probability of ${rm.threshold} or more it flagged ${rm.truePositiveRate.count} of ${rm.truePositiveRate.of} manipulated clips (detection rate ${pct(rm.truePositiveRate.rate)}, exact 95% interval ${iv(rm.truePositiveRate.exact95)}) ` +
+      `and ${rm.falsePositiveRate.count} of ${rm.falsePositiveRate.of} authentic clips (false-alarm rate ${pct(rm.falsePositiveRate.rate)}, exact 95% interval ${iv(rm.falsePositiveRate.exact95)}); ` +
+      `video-level AUC ${rm.videoAuc.value.toFixed(3)} (95% Hanley-McNeil ${rm.videoAuc.hanleyMcNeil95.map((x) => x.toFixed(3)).join('–')}), frame-level AUC ${rm.frameAuc.value.toFixed(3)}.`
+    : 'This detector has no measured error rates on real manipulated media: it was evaluated on self-blended pseudo-fakes only.';
+  return `${measured} Not tested on: ${d.untested.join('; ')}.`;
+}
+
+function conclusion(p: number, ci: [number, number] | null, n: number, kind: 'image' | 'video'): string {
   const pct = (x: number) => `${Math.round(x * 100)}%`;
   const what = kind === 'image' ? 'the face(s) in this image' : `the faces in ${n} analysed frame(s) of this video`;
-  const range = ci[0] === ci[1] ? '' : ` (95% interval over the analysed frames ${pct(ci[0])}–${pct(ci[1])})`;
+  const range = ci === null ? '' : ` (95% interval over the analysed frames ${pct(ci[0])}–${pct(ci[1])})`;
+  const [lo, hi] = ci ?? [p, p];
   const lean =
-    ci[0] >= 0.5
+    lo >= 0.5
       ? 'The detector finds blending artefacts typical of face swapping.'
-      : ci[1] < 0.5
+      : hi < 0.5
         ? 'The detector finds no blending artefacts typical of face swapping.'
         : 'The evidence is mixed: some frames look blended, others do not.';
   return `${lean} Probability of manipulation for ${what}: ${pct(p)}${range}. This is one detector's opinion on blending artefacts; it does not detect fully synthetic faces or manipulations without a blending boundary, and it must be weighed with other evidence.`;

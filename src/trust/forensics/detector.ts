@@ -16,6 +16,7 @@ import type { Face } from '../../face/index.js';
 import { calibrateScore, type Calibrator } from './calibration.js';
 import { FEATURE_CROP, FEATURE_NAMES, forensicFeatures } from './features.js';
 import { predictLogistic, type LogisticModel } from './logistic.js';
+import type { ForensicDetector, RealMediaValidation } from './cnnDetector.js';
 
 export const DETECTOR_ID = 'forensics/sbi-logistic';
 /** Context around the face: the crop side is this times the face region the face nets saw. */
@@ -97,4 +98,34 @@ export function scoreFeatures(model: ForensicModel, features: readonly number[])
 export function scoreFace(model: ForensicModel, img: RawImage, face: Pick<Face, 'box' | 'landmarks' | 'region'>): FaceScore & FaceCrop {
   const fc = faceCrop(img, face);
   return { ...fc, ...scoreFeatures(model, forensicFeatures(fc.crop, fc.mask)) };
+}
+
+/**
+ * The linear detector behind the common detector interface (analyzeMedia takes either). Its
+ * held-out items are self-blended pseudo-fakes of unseen people; its real-media record, when
+ * given, comes from models/forensics-sbi.validation.json (bench/forensics.ts).
+ */
+export function logisticDetector(model: ForensicModel & { sha256?: string }, validation: { realMedia: RealMediaValidation; untested: string[] } | null = null): ForensicDetector {
+  const held = model.training.heldOutScores as Array<[number, 0 | 1]> | undefined;
+  return {
+    id: model.id,
+    version: model.version,
+    sha256: model.sha256 ?? '',
+    scoreFace: async (img, face) => scoreFace(model, img, face),
+    heldOut: held?.length
+      ? {
+          scores: held,
+          caveat: 'Held-out items are self-blended pseudo-fakes and authentic photos of unseen people, not real deepfakes: the rate says how the detector behaves on blending artefacts, and may not transfer to other manipulation methods.',
+        }
+      : null,
+    realMedia: validation?.realMedia ?? null,
+    untested: validation?.untested ?? ['real manipulated media of any kind: this detector was only tested on self-blended pseudo-fakes'],
+    training: model.training,
+    dispose: async () => {},
+  };
+}
+
+/** Either detector as the common interface. */
+export function asDetector(model: ForensicModel | ForensicDetector): ForensicDetector {
+  return 'scoreFace' in model && typeof model.scoreFace === 'function' ? model : logisticDetector(model as ForensicModel);
 }

@@ -15,7 +15,7 @@ export type { WatermarkFinding } from './analyze.js';
 
 export interface ProvenanceRecord {
   tool: { name: string; version: string };
-  detector: { id: string; version: number; sha256: string; trainingDataSha256?: string; heldOut?: Record<string, unknown> };
+  detector: { id: string; version: number | string; sha256: string; trainingDataSha256?: string; heldOut?: Record<string, unknown> };
   /** Face models used (file name -> sha256). */
   faceModels: Record<string, string>;
   analysedAt: string;
@@ -63,8 +63,11 @@ export async function renderCaseReportPdf(report: CaseReport, evidence: Forensic
 
   heading('1. Conclusion');
   doc.fontSize(10.5).text(report.summary).fontSize(9.5);
-  if (report.probability !== null && report.interval) {
-    field('Probability of manipulation (mean over frames with a face)', `${pct(report.probability)}  [${pct(report.interval[0])}, ${pct(report.interval[1])}] (95% bootstrap over analysed frames)`);
+  if (report.probability !== null) {
+    const what = report.input.kind === 'image' ? 'Probability of manipulation (largest over the faces in the image)' : 'Probability of manipulation (mean over frames with a face)';
+    field(what, report.interval ? `${pct(report.probability)}  [${pct(report.interval[0])}, ${pct(report.interval[1])}]` : pct(report.probability));
+    // Says what the interval is, or why a single image has none (never a one-point interval).
+    if (report.intervalNote) doc.fillColor('#555').text(report.intervalNote).fillColor('black');
   }
   if (report.reliability) {
     const r = report.reliability;
@@ -75,13 +78,25 @@ export async function renderCaseReportPdf(report: CaseReport, evidence: Forensic
     doc.fillColor('#7a4a00').text(r.caveat).fillColor('black');
   }
 
-  heading('2. The file analysed');
+  heading('2. How far this detector can be trusted');
+  if (report.validation) {
+    doc.text(report.validation.statement);
+    const rm = report.validation.realMedia;
+    if (rm) {
+      const gens = Object.entries(rm.perGenerator).map(([g, v]) => `${g} ${v.detected}/${v.clips}`).join(', ');
+      doc.fillColor('#555').text(`Flagged per generator (manipulated clips at >= ${rm.threshold}): ${gens}. Measured ${rm.measuredAt.slice(0, 10)} by: ${rm.command}`).fillColor('black');
+    }
+  } else {
+    doc.text('No validation record was attached to this detector.');
+  }
+
+  heading('3. The file analysed');
   const inp = report.input;
   field('Path', inp.path);
   field('SHA-256', inp.sha256);
   field('Size', `${inp.bytes} bytes; ${inp.kind}, ${inp.width}x${inp.height}${inp.kind === 'video' ? `, ${inp.frameCount} frames at ${inp.fps?.toFixed(3)} fps, ${inp.durationSeconds?.toFixed(2)} s` : ''}`);
 
-  heading('3. Tool, models and sampling');
+  heading('4. Tool, models and sampling');
   field('Tool', `${report.provenance.tool.name} ${report.provenance.tool.version}`);
   field('Detector', `${report.provenance.detector.id} v${report.provenance.detector.version}, model SHA-256 ${report.provenance.detector.sha256}`);
   if (report.provenance.detector.trainingDataSha256) field('Training data SHA-256', report.provenance.detector.trainingDataSha256);
@@ -93,13 +108,13 @@ export async function renderCaseReportPdf(report: CaseReport, evidence: Forensic
     field('Detector on held-out self-blended faces', `AUC ${held.auc.toFixed(3)} [${held.aucBootstrap95?.lo.toFixed(3)}, ${held.aucBootstrap95?.hi.toFixed(3)}] over ${held.examples} items of unseen people`);
   }
 
-  heading('4. Watermark');
+  heading('5. Watermark');
   const wm = report.watermark;
   field('Verdict', wm.verdict + (wm.source ? `, source "${wm.source}"` : '') + (wm.bitErrorRate !== undefined ? `, bit error rate ${wm.bitErrorRate.toFixed(3)}` : ''));
   if (wm.detail) doc.text(wm.detail);
 
   if (report.frames.length > 1) {
-    heading('5. Probability per analysed frame');
+    heading('6. Probability per analysed frame');
     drawFramePlot(doc, report);
   }
 
@@ -112,7 +127,7 @@ export async function renderCaseReportPdf(report: CaseReport, evidence: Forensic
     .sort((a, b) => b.crop.probability - a.crop.probability)
     .slice(0, 4);
   if (tiles.length > 0) {
-    heading(`${report.frames.length > 1 ? 6 : 5}. Decisive face(s): the region judged (red outline)`);
+    heading(`${report.frames.length > 1 ? 7 : 6}. Decisive face(s): the region judged (red outline)`);
     const side = 110;
     const step = 125;
     if (doc.y + side + 90 > doc.page.height - doc.page.margins.bottom) doc.addPage();
@@ -121,7 +136,7 @@ export async function renderCaseReportPdf(report: CaseReport, evidence: Forensic
       const x = doc.page.margins.left + n * step;
       doc.image(await encodeImage(overlayMask(t.crop), 'png'), x, top, { width: side, height: side });
       const where = report.frames.length > 1 ? `frame ${t.frame.index} (${t.frame.time.toFixed(2)} s), ` : '';
-      const cues = t.face.topCues.map((q) => `${q.feature} ${q.value >= 0 ? '+' : ''}${q.value.toFixed(2)}`).join('; ');
+      const cues = (t.face?.topCues ?? []).map((q) => `${q.feature} ${q.value >= 0 ? '+' : ''}${q.value.toFixed(2)}`).join('; ');
       doc.fontSize(7).text(`${where}face ${t.k + 1}: ${pct(t.crop.probability)}\n${cues}`, x, top + side + 4, { width: side + 8, height: 70, ellipsis: true });
     }
     doc.x = doc.page.margins.left;
@@ -131,9 +146,9 @@ export async function renderCaseReportPdf(report: CaseReport, evidence: Forensic
 
   heading('Limits');
   doc.text(
-    'The detector was trained on self-blended pseudo-fakes (real faces blended with an altered copy of themselves) because no labelled deepfake set was available; ' +
-      'it looks for blending artefacts along the face boundary and in the face\'s noise and spectrum. It does not detect fully synthetic faces, ' +
-      'manipulations without a blending boundary, or edits outside faces, and strong recompression weakens its cues. A high probability is a reason to examine the file, ' +
+    'The detector was trained on self-blended pseudo-fakes (real faces blended with an altered copy of themselves), not on any generator\'s output; ' +
+      'it looks for blending boundaries and statistical inconsistencies between the face and its surroundings. Its measured error rates on real manipulated media are in section 2, ' +
+      'with the kinds of material it has not been tested on. Strong recompression weakens its cues. A high probability is a reason to examine the file, ' +
       'not proof; a low probability is not proof of authenticity.',
   );
   doc.end();
