@@ -78,7 +78,7 @@ interface StudyCliOptions {
 }
 
 function detectorOption(): Option {
-  return new Option('--detector <kind>', 'cnn: the CNN trained on self-blended faces; logistic: the earlier linear model on hand-made features').choices([...forensics.DETECTOR_KINDS]).default('cnn');
+  return new Option('--detector <kind>', 'cnn: the CNN trained on self-blended faces; logistic: the earlier linear model on hand-made features').choices([...forensics.DETECTOR_KINDS]).default(forensics.DEFAULT_DETECTOR);
 }
 
 export function addForensicsCommand(program: Command): Command {
