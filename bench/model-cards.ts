@@ -72,7 +72,7 @@ const sections = listModels().map((card) => {
     '',
     `- Task: \`${card.task}\`; source: npm \`${card.packageName}@${facts.version}\` (\`${card.modelPath}\`, tfjs ${card.format} model), licence ${facts.license}.`,
     `- Paper: ${card.paper}. Trained on ${card.trainedOn}.`,
-    `- I/O: ${io.layout} float32, network range [${io.range.join(', ')}] (the library scales from/to [0,1]), H and W multiples of ${io.divisibility}, scale x${io.scale}; tiles up to ${io.maxTile} px with ${io.overlap} px overlap, feathered.`,
+    `- I/O: ${io.layout} float32, network range [${io.range.join(', ')}] (the library scales from/to [0,1]), H and W multiples of ${io.divisibility}, scale x${io.scale}; tiles up to ${io.maxTile} px (never below ${io.minTile} px: smaller tiles change the output) with ${io.overlap} px overlap, feathered.`,
     `- Conversion: our TypeScript tfjs -> ONNX converter v${CONVERTER_VERSION}, static shape per tile, cached by sha256 of the source weights.`,
     parityLine(card),
     ...qualityLines(card),

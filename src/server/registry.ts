@@ -95,7 +95,7 @@ const flag = () => z.stringbool().optional().meta({ 'x-kind': 'boolean' });
 const tile = () => z.coerce.number().int().min(16).max(8192).optional();
 const expertOptions = z.object({
   tta: flag().describe('x8 self-ensemble over flips and rotations (8x slower)'),
-  maxTile: tile().describe('largest tile side in pixels (lower saves memory)'),
+  maxTile: tile().describe('largest tile side in pixels (lower saves memory; never below the model card minimum, 256 for MAXIM)'),
 });
 const variant = () => z.enum(['indoor', 'outdoor']).default('outdoor');
 

@@ -19,6 +19,7 @@ export interface ModelListing {
     divisibility: number;
     scale: number;
     maxTile: number;
+    minTile: number;
     overlap: number;
   };
 }
@@ -42,7 +43,7 @@ function toListing(card: ModelCard): ModelListing {
   } catch {
     facts = undefined; // not installed: listed anyway, loading it reports E_MODEL_NOT_FOUND
   }
-  const { layout, range, divisibility, scale, maxTile, overlap } = card.io;
+  const { layout, range, divisibility, scale, maxTile, minTile, overlap } = card.io;
   return {
     id: card.id,
     task: card.task,
@@ -52,12 +53,12 @@ function toListing(card: ModelCard): ModelListing {
     licence: facts?.license ?? null,
     trainedOn: card.trainedOn,
     paper: card.paper,
-    io: { layout, range, divisibility, scale, maxTile, overlap },
+    io: { layout, range, divisibility, scale, maxTile, minTile, overlap },
   };
 }
 
 function table(rows: readonly ModelListing[]): string {
-  const header = ['ID', 'TASK', 'PACKAGE', 'LICENCE', 'RANGE', 'DIV', 'SCALE', 'TILE/OVERLAP'];
+  const header = ['ID', 'TASK', 'PACKAGE', 'LICENCE', 'RANGE', 'DIV', 'SCALE', 'TILE/MIN/OVERLAP'];
   const cells = rows.map((r) => [
     r.id,
     r.task,
@@ -66,7 +67,7 @@ function table(rows: readonly ModelListing[]): string {
     `[${r.io.range[0]},${r.io.range[1]}]`,
     String(r.io.divisibility),
     `x${r.io.scale}`,
-    `${r.io.maxTile}/${r.io.overlap}`,
+    `${r.io.maxTile}/${r.io.minTile}/${r.io.overlap}`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   const line = (c: string[]) => c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i]))).join('  ');
