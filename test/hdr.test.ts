@@ -16,7 +16,9 @@ import {
   fuseExposures,
   greyCodes,
   mergeHdr,
+  mergeRadiance,
   mtbShift,
+  srgbResponse,
   parseExposureTimes,
   parseExposureValues,
   recoverResponse,
@@ -299,6 +301,74 @@ describe('deghosting', () => {
       return s / 256;
     };
     assert.ok(diff(r.ldr) < diff(plainFused) * 0.5, `deghosted ${diff(r.ldr).toFixed(3)} vs plain ${diff(plainFused).toFixed(3)}`);
+  });
+});
+
+// Issue 20: on hdr/dynamic pingpong the red paddle came out as a translucent cyan ghost (the
+// reference's dark green and blue are black-clipped there, so they were filled in from the frames
+// where the paddle was elsewhere), and exposure fusion made it vanish.
+describe('deghosting a moving saturated object', () => {
+  const w = 120;
+  const h = 90;
+  const times = [1 / 4, 1, 4];
+  const E = radianceField(w, h, 33);
+  const paddleAt = [15, 55, 90];
+  const inPaddle = (x: number, y: number, left: number) => x >= left && x < left + 20 && y >= 30 && y < 50;
+  // Red with almost no green or blue: in the reference (t = 1) green and blue are black-clipped.
+  const RED = [3, 0.004, 0.004];
+  const withPaddle = (left: number) => {
+    const out = Float32Array.from(E);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if (inPaddle(x, y, left)) for (let c = 0; c < 3; c++) out[(y * w + x) * 3 + c] = RED[c]! * (1 + 0.2 * Math.sin(x + y));
+    return out;
+  };
+  const frames = times.map((t, j) => expose(withPaddle(paddleAt[j]!), w, h, t));
+  /** Mean of each channel over the reference's paddle (inner 16x16). */
+  const meanIn = (data: ArrayLike<number>, left: number) => {
+    const m = [0, 0, 0];
+    for (let y = 32; y < 48; y++) for (let x = left + 2; x < left + 18; x++) for (let c = 0; c < 3; c++) m[c]! += data[(y * w + x) * 3 + c]! / 256;
+    return m;
+  };
+
+  it('the merge keeps the paddle opaque and red where the reference is clipped', async () => {
+    const r = await mergeHdr(frames, { times, align: false, tonemap: 'reinhard' });
+    const [R, G, B] = meanIn(r.radiance.data, paddleAt[1]!);
+    // Truth: green/red = blue/red = 0.0013. Before the fix: about 1 (background colour).
+    assert.ok(G! / R! < 0.05 && B! / R! < 0.05, `paddle radiance ${[R, G, B].map((v) => v!.toExponential(2))}`);
+    const [lr, lg, lb] = meanIn(r.ldr!.data, paddleAt[1]!);
+    assert.ok(lr! > lg! + 0.3 && lr! > lb! + 0.3, `tone-mapped paddle ${[lr, lg, lb].map((v) => v!.toFixed(2))}`);
+  });
+
+  // The real failure mode: the ghost mask over the paddle is soft (0.73 on pingpong), so the
+  // frames that saw the wall there keep some weight. Given such a mask directly:
+  const soft = 0.3; // consistency of the non-reference frames over the paddle
+  const codes = frames.map(codesOf);
+  const consistency = [0, 2].map(() => {
+    const c = new Float32Array(w * h).fill(1);
+    for (let y = 28; y < 52; y++) for (let x = paddleAt[1]! - 2; x < paddleAt[1]! + 22; x++) c[y * w + x] = soft;
+    return c;
+  });
+  const cons = [consistency[0]!, null, consistency[1]!];
+
+  it('with a soft ghost mask the merge still gives the paddle its reference colour', () => {
+    const response = srgbResponse();
+    const rad = mergeRadiance({ codes, width: w, height: h, times, response, consistency: cons, reference: 1 });
+    const [R, G, B] = meanIn(rad, paddleAt[1]!);
+    // Before the fix: green/red 0.8 (the wall filled in green and blue, clipped in the reference).
+    assert.ok(G! / R! < 0.15 && B! / R! < 0.15, `paddle radiance ${[R, G, B].map((v) => v!.toExponential(2))}`);
+  });
+
+  it('with a soft ghost mask exposure fusion keeps the paddle', () => {
+    const fused = meanIn(fuseExposures(codes, w, h, { consistency: cons, reference: 1 }).data, paddleAt[1]!);
+    const ref = meanIn(frames[1]!.data, paddleAt[1]!);
+    // Before the fix: the wall's colour (the paddle vanished).
+    for (let c = 0; c < 3; c++) assert.ok(Math.abs(fused[c]! - ref[c]!) < 0.12, `fused ${fused.map((v) => v.toFixed(2))} vs reference ${ref.map((v) => v.toFixed(2))}`);
+  });
+
+  it('exposure fusion keeps the paddle where the reference has it', async () => {
+    const r = await mergeHdr(frames, { times, align: false, fusion: true });
+    const fused = meanIn(r.ldr!.data, paddleAt[1]!);
+    const ref = meanIn(frames[1]!.data, paddleAt[1]!);
+    for (let c = 0; c < 3; c++) assert.ok(Math.abs(fused[c]! - ref[c]!) < 0.1, `fused ${fused.map((v) => v.toFixed(2))} vs reference ${ref.map((v) => v.toFixed(2))}`);
   });
 });
 
