@@ -3,7 +3,7 @@ import { invalidOption } from '../core/errors.js';
 import type { TaskControl } from '../core/progress.js';
 import { createImage } from '../core/image/types.js';
 import { dehazePrior, type DehazePriorOptions } from './dehaze/index.js';
-import { enhanceLowLightGamma, type LowLightGammaOptions, type LowLightGammaResult } from './lowlight/index.js';
+import { chooseLowlightMethod, enhanceLowLightGamma, type LowLightGammaOptions, type LowLightGammaResult } from './lowlight/index.js';
 import { ESRGAN_SCALES, ESRGAN_SIZES, type EsrganScale, type EsrganSize } from '../core/models/registry.js';
 import { runExpert, type ExpertOptions } from './expert.js';
 
@@ -39,13 +39,15 @@ export function dehaze(img: RawImage, options: DehazeOptions = {}): Promise<RawI
   return runExpert(img, `maxim-dehazing-${variant}`, options);
 }
 
-export type LowlightMethod = 'learned' | 'gamma' | 'fuse';
-export const LOWLIGHT_METHODS: readonly LowlightMethod[] = ['learned', 'gamma', 'fuse'];
+export type LowlightMethod = 'auto' | 'learned' | 'gamma' | 'fuse';
+export const LOWLIGHT_METHODS: readonly LowlightMethod[] = ['auto', 'learned', 'gamma', 'fuse'];
 
 export interface LowlightOptions extends ExpertOptions {
   /**
-   * 'learned' (default): the MAXIM expert (LOL). 'gamma': illumination-aware gamma
-   * (enhanceLowLightGamma: no network). 'fuse': both, combined as lowlightFuse documents.
+   * 'auto' (default): 'learned' for uniformly dark input, else 'fuse' (chooseLowlightMethod:
+   * the expert alone clips whatever is already lit). 'learned': the MAXIM expert (LOL).
+   * 'gamma': illumination-aware gamma (enhanceLowLightGamma: no network). 'fuse': both,
+   * combined as lowlightFuse documents.
    */
   method?: LowlightMethod;
   /** Parameters of the gamma step ('gamma' and 'fuse'). */
@@ -53,8 +55,9 @@ export interface LowlightOptions extends ExpertOptions {
 }
 
 export function lowlight(img: RawImage, options: LowlightOptions = {}): Promise<RawImage> {
-  const method = options.method ?? 'learned';
-  if (!LOWLIGHT_METHODS.includes(method)) throw invalidOption('method', `one of ${LOWLIGHT_METHODS.join(', ')}`, method);
+  const requested = options.method ?? 'auto';
+  if (!LOWLIGHT_METHODS.includes(requested)) throw invalidOption('method', `one of ${LOWLIGHT_METHODS.join(', ')}`, requested);
+  const method = requested === 'auto' ? chooseLowlightMethod(img) : requested;
   if (method === 'gamma') return Promise.resolve(enhanceLowLightGamma(img, { ...options.gamma, onProgress: options.onProgress, signal: options.signal }).image);
   if (method === 'fuse') return lowlightFuse(img, options).then((r) => r.image);
   return runExpert(img, 'maxim-enhancement', options);

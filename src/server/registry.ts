@@ -151,7 +151,7 @@ const control = (ctx: TaskContext) => ({ onProgress: ctx.onProgress, signal: ctx
 // The entries
 
 const lowlightOptions = expertOptions.extend({
-  method: z.enum(['learned', 'gamma', 'fuse']).default('learned').describe('learned: MAXIM; gamma: illumination-aware gamma (no network, fast); fuse: both'),
+  method: z.enum(['auto', 'learned', 'gamma', 'fuse']).default('auto').describe('auto: learned for a uniformly dark photo, else fuse; learned: MAXIM; gamma: illumination-aware gamma (no network, fast); fuse: both'),
 });
 
 const lowlightTask: TaskDefinition<typeof lowlightOptions> = {
