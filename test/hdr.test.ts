@@ -372,6 +372,54 @@ describe('deghosting a moving saturated object', () => {
   });
 });
 
+// Issue 20: a neutral grey must stay neutral. Per-channel curve recovery gave each channel its own
+// fitting error, i.e. a brightness-dependent colour cast (b* -6.5 on this chart before the fix).
+describe('neutral grey through merge and tone mapping', () => {
+  it('grey patches of a synthetic chart keep |a*|, |b*| < 2 (CIELAB, D65)', async () => {
+    const w = 160;
+    const h = 120;
+    const rand = mulberry32(3);
+    // 8x6 patches of 20 px: the top row greys (radiance 0.02 x 2.5^k), the rest random colours.
+    const colour: number[][][] = [];
+    for (let py = 0; py < 6; py++) {
+      colour.push([]);
+      for (let px = 0; px < 8; px++) {
+        const g = 0.02 * 2.5 ** px;
+        colour[py]!.push(py === 0 ? [g, g, g] : [0.05 + 3 * rand(), 0.05 + 3 * rand(), 0.05 + 3 * rand()]);
+      }
+    }
+    const times = [1 / 8, 1 / 2, 2, 8];
+    const frames = times.map((t, j) => {
+      const noise = mulberry32(10 + j);
+      const img = createImage(w, h, 3);
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) {
+        const E = colour[Math.floor(y / 20)]![Math.floor(x / 20)]![c]!;
+        img.data[(y * w + x) * 3 + c] = Math.min(255, Math.max(0, camera(E * t) + Math.round((noise() - 0.5) * 4))) / 255;
+      }
+      return img;
+    });
+    const r = await mergeHdr(frames, { times, align: false, tonemap: 'reinhard' });
+    const lin = (v: number) => (v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+    const f = (t: number) => (t > 216 / 24389 ? Math.cbrt(t) : ((24389 / 27) * t + 16) / 116);
+    for (let px = 0; px < 8; px++) {
+      let sa = 0;
+      let sb = 0;
+      let n = 0;
+      for (let y = 4; y < 16; y++) for (let x = px * 20 + 4; x < px * 20 + 16; x++) {
+        const i = (y * w + x) * 3;
+        const [R, G, B] = [0, 1, 2].map((c) => lin(r.ldr!.data[i + c]!));
+        const X = (0.4124 * R! + 0.3576 * G! + 0.1805 * B!) / 0.95047;
+        const Y = 0.2126 * R! + 0.7152 * G! + 0.0722 * B!;
+        const Z = (0.0193 * R! + 0.1192 * G! + 0.9505 * B!) / 1.08883;
+        sa += 500 * (f(X) - f(Y));
+        sb += 200 * (f(Y) - f(Z));
+        n++;
+      }
+      assert.ok(Math.abs(sa / n) < 2 && Math.abs(sb / n) < 2, `grey patch ${px}: a* ${(sa / n).toFixed(2)}, b* ${(sb / n).toFixed(2)}`);
+    }
+  });
+});
+
 describe('tone mapping', () => {
   const w = 64;
   const h = 48;
