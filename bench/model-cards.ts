@@ -109,7 +109,7 @@ const sections = listModels().map((card) => {
     `- Paper: ${card.paper}. Trained on ${card.trainedOn}.`,
     card.network
       ? `- I/O: one ${card.network.inputSize}x${card.network.inputSize} ${io.layout} RGB input in [${io.range.join(', ')}]; outputs: ${card.network.outputs.map((o) => `[${o.shape.join(', ')}] ${o.meaning}`).join('; ')}.`
-      : `- I/O: ${io.layout} float32, network range [${io.range.join(', ')}] (the library scales from/to [0,1]), H and W multiples of ${io.divisibility}, scale x${io.scale}; tiles up to ${io.maxTile} px with ${io.overlap} px overlap, feathered.`,
+      : `- I/O: ${io.layout} float32, network range [${io.range.join(', ')}] (the library scales from/to [0,1]), H and W multiples of ${io.divisibility}, scale x${io.scale}; tiles up to ${io.maxTile} px (never below ${io.minTile} px: smaller tiles change the output) with ${io.overlap} px overlap, feathered.`,
     `- Conversion: our TypeScript tfjs -> ONNX converter v${CONVERTER_VERSION}, static shape per tile, cached by sha256 of the source weights.`,
     parityLine(card),
     ...qualityLines(card),

@@ -164,7 +164,7 @@ describe('clearsight --help and models', () => {
     for (const c of cards) {
       assert.match(String(c.id), /^[a-z]+\/[a-z0-9-]+@\d+\.\d+\.\d+$/);
       assert.ok(c.task && c.package && c.licence, `card ${String(c.id)} lacks task/package/licence`);
-      assert.ok(Array.isArray(c.io.range) && typeof c.io.divisibility === 'number' && typeof c.io.maxTile === 'number');
+      assert.ok(Array.isArray(c.io.range) && typeof c.io.divisibility === 'number' && typeof c.io.maxTile === 'number' && typeof c.io.minTile === 'number');
     }
     assert.equal(new Set(cards.map((c) => c.id)).size, 25 + trained);
     const text = await run(['models']);

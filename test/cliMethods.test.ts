@@ -159,9 +159,10 @@ describe('clearsight maps are never overwritten without --force', () => {
 describe('clearsight method options: exit 2 naming the option, no output', { concurrency: 3 }, () => {
   const cases: Array<{ args: string[]; message: RegExp }> = [
     { args: ['dehaze', '--method', 'foo'], message: /Invalid option "--method": expected one of learned, prior, got "foo" \[E_INVALID_OPTION\]/ },
-    { args: ['lowlight', '--method', 'foo'], message: /Invalid option "--method": expected one of learned, gamma, fuse, iagc, got "foo" \[E_INVALID_OPTION\]/ },
+    { args: ['lowlight', '--method', 'foo'], message: /Invalid option "--method": expected one of auto, learned, gamma, fuse, iagc, got "foo" \[E_INVALID_OPTION\]/ },
     { args: ['dehaze', '--maps', 'm'], message: /Invalid option "--maps": expected --method prior .*got "--method learned"/ },
     { args: ['lowlight', '--method', 'learned', '--maps', 'm'], message: /Invalid option "--maps": expected --method gamma, fuse or iagc/ },
+    { args: ['lowlight', '--maps', 'm'], message: /Invalid option "--maps": expected --method gamma, fuse or iagc/ },
     { args: ['derain', '--veil', '1.5'], message: /Invalid option "--veil": expected a number from 0 to 1, got "1\.5"/ },
     { args: ['derain', '--veil', 'lots'], message: /Invalid option "--veil".*got "lots"/ },
     { args: ['upscale', '--maps', 'm'], message: /unknown option '--maps'/ },

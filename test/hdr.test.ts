@@ -16,7 +16,9 @@ import {
   fuseExposures,
   greyCodes,
   mergeHdr,
+  mergeRadiance,
   mtbShift,
+  srgbResponse,
   parseExposureTimes,
   parseExposureValues,
   recoverResponse,
@@ -299,6 +301,122 @@ describe('deghosting', () => {
       return s / 256;
     };
     assert.ok(diff(r.ldr) < diff(plainFused) * 0.5, `deghosted ${diff(r.ldr).toFixed(3)} vs plain ${diff(plainFused).toFixed(3)}`);
+  });
+});
+
+// Issue 20: on hdr/dynamic pingpong the red paddle came out as a translucent cyan ghost (the
+// reference's dark green and blue are black-clipped there, so they were filled in from the frames
+// where the paddle was elsewhere), and exposure fusion made it vanish.
+describe('deghosting a moving saturated object', () => {
+  const w = 120;
+  const h = 90;
+  const times = [1 / 4, 1, 4];
+  const E = radianceField(w, h, 33);
+  const paddleAt = [15, 55, 90];
+  const inPaddle = (x: number, y: number, left: number) => x >= left && x < left + 20 && y >= 30 && y < 50;
+  // Red with almost no green or blue: in the reference (t = 1) green and blue are black-clipped.
+  const RED = [3, 0.004, 0.004];
+  const withPaddle = (left: number) => {
+    const out = Float32Array.from(E);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if (inPaddle(x, y, left)) for (let c = 0; c < 3; c++) out[(y * w + x) * 3 + c] = RED[c]! * (1 + 0.2 * Math.sin(x + y));
+    return out;
+  };
+  const frames = times.map((t, j) => expose(withPaddle(paddleAt[j]!), w, h, t));
+  /** Mean of each channel over the reference's paddle (inner 16x16). */
+  const meanIn = (data: ArrayLike<number>, left: number) => {
+    const m = [0, 0, 0];
+    for (let y = 32; y < 48; y++) for (let x = left + 2; x < left + 18; x++) for (let c = 0; c < 3; c++) m[c]! += data[(y * w + x) * 3 + c]! / 256;
+    return m;
+  };
+
+  it('the merge keeps the paddle opaque and red where the reference is clipped', async () => {
+    const r = await mergeHdr(frames, { times, align: false, tonemap: 'reinhard' });
+    const [R, G, B] = meanIn(r.radiance.data, paddleAt[1]!);
+    // Truth: green/red = blue/red = 0.0013. Before the fix: about 1 (background colour).
+    assert.ok(G! / R! < 0.05 && B! / R! < 0.05, `paddle radiance ${[R, G, B].map((v) => v!.toExponential(2))}`);
+    const [lr, lg, lb] = meanIn(r.ldr!.data, paddleAt[1]!);
+    assert.ok(lr! > lg! + 0.3 && lr! > lb! + 0.3, `tone-mapped paddle ${[lr, lg, lb].map((v) => v!.toFixed(2))}`);
+  });
+
+  // The real failure mode: the ghost mask over the paddle is soft (0.73 on pingpong), so the
+  // frames that saw the wall there keep some weight. Given such a mask directly:
+  const soft = 0.3; // consistency of the non-reference frames over the paddle
+  const codes = frames.map(codesOf);
+  const consistency = [0, 2].map(() => {
+    const c = new Float32Array(w * h).fill(1);
+    for (let y = 28; y < 52; y++) for (let x = paddleAt[1]! - 2; x < paddleAt[1]! + 22; x++) c[y * w + x] = soft;
+    return c;
+  });
+  const cons = [consistency[0]!, null, consistency[1]!];
+
+  it('with a soft ghost mask the merge still gives the paddle its reference colour', () => {
+    const response = srgbResponse();
+    const rad = mergeRadiance({ codes, width: w, height: h, times, response, consistency: cons, reference: 1 });
+    const [R, G, B] = meanIn(rad, paddleAt[1]!);
+    // Before the fix: green/red 0.8 (the wall filled in green and blue, clipped in the reference).
+    assert.ok(G! / R! < 0.15 && B! / R! < 0.15, `paddle radiance ${[R, G, B].map((v) => v!.toExponential(2))}`);
+  });
+
+  it('with a soft ghost mask exposure fusion keeps the paddle', () => {
+    const fused = meanIn(fuseExposures(codes, w, h, { consistency: cons, reference: 1 }).data, paddleAt[1]!);
+    const ref = meanIn(frames[1]!.data, paddleAt[1]!);
+    // Before the fix: the wall's colour (the paddle vanished).
+    for (let c = 0; c < 3; c++) assert.ok(Math.abs(fused[c]! - ref[c]!) < 0.12, `fused ${fused.map((v) => v.toFixed(2))} vs reference ${ref.map((v) => v.toFixed(2))}`);
+  });
+
+  it('exposure fusion keeps the paddle where the reference has it', async () => {
+    const r = await mergeHdr(frames, { times, align: false, fusion: true });
+    const fused = meanIn(r.ldr!.data, paddleAt[1]!);
+    const ref = meanIn(frames[1]!.data, paddleAt[1]!);
+    for (let c = 0; c < 3; c++) assert.ok(Math.abs(fused[c]! - ref[c]!) < 0.1, `fused ${fused.map((v) => v.toFixed(2))} vs reference ${ref.map((v) => v.toFixed(2))}`);
+  });
+});
+
+// Issue 20: a neutral grey must stay neutral. Per-channel curve recovery gave each channel its own
+// fitting error, i.e. a brightness-dependent colour cast (b* -6.5 on this chart before the fix).
+describe('neutral grey through merge and tone mapping', () => {
+  it('grey patches of a synthetic chart keep |a*|, |b*| < 2 (CIELAB, D65)', async () => {
+    const w = 160;
+    const h = 120;
+    const rand = mulberry32(3);
+    // 8x6 patches of 20 px: the top row greys (radiance 0.02 x 2.5^k), the rest random colours.
+    const colour: number[][][] = [];
+    for (let py = 0; py < 6; py++) {
+      colour.push([]);
+      for (let px = 0; px < 8; px++) {
+        const g = 0.02 * 2.5 ** px;
+        colour[py]!.push(py === 0 ? [g, g, g] : [0.05 + 3 * rand(), 0.05 + 3 * rand(), 0.05 + 3 * rand()]);
+      }
+    }
+    const times = [1 / 8, 1 / 2, 2, 8];
+    const frames = times.map((t, j) => {
+      const noise = mulberry32(10 + j);
+      const img = createImage(w, h, 3);
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) {
+        const E = colour[Math.floor(y / 20)]![Math.floor(x / 20)]![c]!;
+        img.data[(y * w + x) * 3 + c] = Math.min(255, Math.max(0, camera(E * t) + Math.round((noise() - 0.5) * 4))) / 255;
+      }
+      return img;
+    });
+    const r = await mergeHdr(frames, { times, align: false, tonemap: 'reinhard' });
+    const lin = (v: number) => (v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+    const f = (t: number) => (t > 216 / 24389 ? Math.cbrt(t) : ((24389 / 27) * t + 16) / 116);
+    for (let px = 0; px < 8; px++) {
+      let sa = 0;
+      let sb = 0;
+      let n = 0;
+      for (let y = 4; y < 16; y++) for (let x = px * 20 + 4; x < px * 20 + 16; x++) {
+        const i = (y * w + x) * 3;
+        const [R, G, B] = [0, 1, 2].map((c) => lin(r.ldr!.data[i + c]!));
+        const X = (0.4124 * R! + 0.3576 * G! + 0.1805 * B!) / 0.95047;
+        const Y = 0.2126 * R! + 0.7152 * G! + 0.0722 * B!;
+        const Z = (0.0193 * R! + 0.1192 * G! + 0.9505 * B!) / 1.08883;
+        sa += 500 * (f(X) - f(Y));
+        sb += 200 * (f(Y) - f(Z));
+        n++;
+      }
+      assert.ok(Math.abs(sa / n) < 2 && Math.abs(sb / n) < 2, `grey patch ${px}: a* ${(sa / n).toFixed(2)}, b* ${(sb / n).toFixed(2)}`);
+    }
   });
 });
 

@@ -105,7 +105,7 @@ describe('server: jobs', () => {
     const body = (await (await fetch(`${base}/api/v1/tasks`)).json()) as { tasks: Array<{ name: string; available: boolean; options: { properties: Record<string, { enum?: string[] }> } | null }> };
     const byName = new Map(body.tasks.map((t) => [t.name, t]));
     for (const name of ['auto', 'derain', 'dehaze', 'lowlight', 'denoise', 'deblur', 'retouch', 'upscale', 'hdr', 'vsr', 'liveness', 'watermark-embed', 'watermark-verify', 'forensics']) assert.equal(byName.get(name)?.available, true, name);
-    assert.deepEqual(byName.get('lowlight')!.options!.properties.method.enum, ['learned', 'gamma', 'fuse', 'iagc']);
+    assert.deepEqual(byName.get('lowlight')!.options!.properties.method.enum, ['auto', 'learned', 'gamma', 'fuse', 'iagc']);
   });
 
   test('GET /openapi.json is OpenAPI 3.1 generated from the registry', async () => {

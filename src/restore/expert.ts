@@ -2,14 +2,15 @@ import type { RawImage } from '../core/image/types.js';
 import { applyDihedral, DIHEDRAL_COUNT, invertDihedral } from '../core/image/geometry.js';
 import { ClearsightError, ERROR_CODES, invalidOption } from '../core/errors.js';
 import { ImageModel, type LoadModelOptions } from '../core/models/imageModel.js';
-import { planTiles, runTiled } from '../core/tiling/index.js';
+import type { ModelIo } from '../core/models/registry.js';
+import { planTiles, runTiled, type TilePlan } from '../core/tiling/index.js';
 import { throwIfAborted, type TaskControl } from '../core/progress.js';
 
 /** Options every learned restoration task accepts. */
 export interface ExpertOptions extends TaskControl, LoadModelOptions {
   /** x8 self-ensemble: average over flips and rotations (8x slower, usually a small PSNR gain). */
   tta?: boolean;
-  /** Largest tile side; default from the model card. */
+  /** Largest tile side; default from the model card, never below the card's minTile (see expertTilePlan). */
   maxTile?: number;
   /** Tile overlap in pixels; default from the model card. */
   overlap?: number;
@@ -36,10 +37,7 @@ export async function runExpert(img: RawImage, modelId: string, options: ExpertO
     let result: RawImage | undefined;
     for (let k = 0; k < passes; k++) {
       const view = applyDihedral(img, k);
-      const maxTile = options.maxTile ?? io.maxTile;
-      // The card's overlap suits its default tile; a smaller --max-tile gets a proportionally smaller one.
-      const overlap = options.overlap ?? Math.min(io.overlap, Math.floor(maxTile / 4));
-      const plan = planTiles(view.width, view.height, { maxTile, overlap, divisibility: io.divisibility });
+      const plan = expertTilePlan(io, view.width, view.height, options);
       const control: TaskControl = {
         signal: options.signal,
         onProgress: (e) =>
@@ -56,6 +54,19 @@ export async function runExpert(img: RawImage, modelId: string, options: ExpertO
   } finally {
     if (!options.model) await model.dispose();
   }
+}
+
+/**
+ * The tiles a model with card I/O `io` runs on for a `width` x `height` image.
+ * A requested tile below the card's `minTile` is raised to it: a smaller tile saves
+ * memory but changes what the network computes (MAXIM at 128 px leaves rain), so it
+ * is not offered. The card's overlap suits its default tile; a smaller tile gets a
+ * proportionally smaller one.
+ */
+export function expertTilePlan(io: ModelIo, width: number, height: number, options: Pick<ExpertOptions, 'maxTile' | 'overlap'> = {}): TilePlan {
+  const maxTile = Math.max(options.maxTile ?? io.maxTile, io.minTile);
+  const overlap = options.overlap ?? Math.min(io.overlap, Math.floor(maxTile / 4));
+  return planTiles(width, height, { maxTile, overlap, divisibility: io.divisibility });
 }
 
 function validateExpertOptions(o: ExpertOptions): void {

@@ -3,7 +3,7 @@ import { invalidOption } from '../core/errors.js';
 import type { TaskControl } from '../core/progress.js';
 import { createImage } from '../core/image/types.js';
 import { dehazePrior, type DehazePriorOptions } from './dehaze/index.js';
-import { enhanceLowLightGamma, enhanceLowLightIagc, type LowLightGammaOptions, type LowLightGammaResult } from './lowlight/index.js';
+import { chooseLowlightMethod, enhanceLowLightGamma, enhanceLowLightIagc, type LowLightGammaOptions, type LowLightGammaResult } from './lowlight/index.js';
 import { ESRGAN_SCALES, ESRGAN_SIZES, type EsrganScale, type EsrganSize } from '../core/models/registry.js';
 import { runExpert, type ExpertOptions } from './expert.js';
 import type { ImageModel } from '../core/models/imageModel.js';
@@ -74,13 +74,15 @@ export function dehaze(img: RawImage, options: DehazeOptions = {}): Promise<RawI
   return runExpert(img, `maxim-dehazing-${variant}`, options);
 }
 
-export type LowlightMethod = 'learned' | 'gamma' | 'fuse' | 'iagc';
-export const LOWLIGHT_METHODS: readonly LowlightMethod[] = ['learned', 'gamma', 'fuse', 'iagc'];
+export type LowlightMethod = 'auto' | 'learned' | 'gamma' | 'fuse' | 'iagc';
+export const LOWLIGHT_METHODS: readonly LowlightMethod[] = ['auto', 'learned', 'gamma', 'fuse', 'iagc'];
 
 export interface LowlightOptions extends ExpertOptions {
   /**
-   * 'learned' (default): the MAXIM expert (LOL). 'gamma': illumination-aware gamma
-   * (enhanceLowLightGamma: no network). 'fuse': both, combined as lowlightFuse documents.
+   * 'auto' (default): 'learned' for uniformly dark input, else 'fuse' (chooseLowlightMethod:
+   * the expert alone clips whatever is already lit). 'learned': the MAXIM expert (LOL).
+   * 'gamma': illumination-aware gamma (enhanceLowLightGamma: no network). 'fuse': both,
+   * combined as lowlightFuse documents.
    * 'iagc': the gamma learned coarse to fine by a small network trained here, plus a residual
    * refinement (enhanceLowLightIagc; call it for the gamma map), ~100x faster than 'learned'.
    */
@@ -90,8 +92,9 @@ export interface LowlightOptions extends ExpertOptions {
 }
 
 export function lowlight(img: RawImage, options: LowlightOptions = {}): Promise<RawImage> {
-  const method = options.method ?? 'learned';
-  if (!LOWLIGHT_METHODS.includes(method)) throw invalidOption('method', `one of ${LOWLIGHT_METHODS.join(', ')}`, method);
+  const requested = options.method ?? 'auto';
+  if (!LOWLIGHT_METHODS.includes(requested)) throw invalidOption('method', `one of ${LOWLIGHT_METHODS.join(', ')}`, requested);
+  const method = requested === 'auto' ? chooseLowlightMethod(img) : requested;
   if (method === 'gamma') return Promise.resolve(enhanceLowLightGamma(img, { ...options.gamma, onProgress: options.onProgress, signal: options.signal }).image);
   if (method === 'fuse') return lowlightFuse(img, options).then((r) => r.image);
   if (method === 'iagc') {

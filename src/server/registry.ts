@@ -100,7 +100,7 @@ const flag = () => z.stringbool().optional().meta({ 'x-kind': 'boolean' });
 const tile = () => z.coerce.number().int().min(16).max(8192).optional();
 const expertOptions = z.object({
   tta: flag().describe('x8 self-ensemble over flips and rotations (8x slower)'),
-  maxTile: tile().describe('largest tile side in pixels (lower saves memory)'),
+  maxTile: tile().describe('largest tile side in pixels (lower saves memory; never below the model card minimum, 256 for MAXIM)'),
 });
 const variant = () => z.enum(['indoor', 'outdoor']).default('outdoor');
 const derainOptions = expertOptions.extend({
@@ -159,7 +159,7 @@ const control = (ctx: TaskContext) => ({ onProgress: ctx.onProgress, signal: ctx
 // The entries
 
 const lowlightOptions = expertOptions.extend({
-  method: z.enum(['learned', 'gamma', 'fuse', 'iagc']).default('learned').describe('learned: MAXIM; gamma: illumination-aware gamma (no network, fast); fuse: both; iagc: the gamma learned coarse to fine by a small network (fast)'),
+  method: z.enum(['auto', 'learned', 'gamma', 'fuse', 'iagc']).default('auto').describe('auto: learned for a uniformly dark photo, else fuse; learned: MAXIM; gamma: illumination-aware gamma (no network, fast); fuse: both; iagc: the gamma learned coarse to fine by a small network (fast)'),
 });
 
 const lowlightTask: TaskDefinition<typeof lowlightOptions> = {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { enhanceLowLightGamma, enhanceLowLightIagc, IAGC_ESTIMATOR, invalidOption, type IagcResult, LOWLIGHT_METHODS, lowlight, lowlightFuse, type LowLightGammaResult, type LowlightMethod, type RawImage } from '../lib.js';
+import { chooseLowlightMethod, enhanceLowLightGamma, enhanceLowLightIagc, IAGC_ESTIMATOR, invalidOption, type IagcResult, LOWLIGHT_METHODS, lowlight, lowlightFuse, type LowLightGammaResult, type LowlightMethod, type RawImage } from '../lib.js';
 import { choiceOption } from '../options.js';
 import { addRestoreCommand, greyMap, type CommonOptions, type RestoreMap, type RestoreOutput } from './restore.js';
 
@@ -65,25 +65,27 @@ export function addLowlightCommand(program: Command): Command {
     name: 'lowlight',
     summary: 'brighten a low-light photo',
     description:
-      'Enhance a dark, underexposed photo. --method learned (default): MAXIM trained on LOL. ' +
+      'Enhance a dark, underexposed photo. --method auto (default): learned for a uniformly dark photo, fuse when parts are already lit (the network alone would clip them). ' +
+      '--method learned: MAXIM trained on LOL. ' +
       '--method gamma: illumination-aware gamma correction (per-pixel gamma from a smoothed illumination map; no network). ' +
       '--method fuse: both, the network in the darkest regions and the gamma result where the photo is already lit. ' +
       '--method iagc: illumination-aware gamma learned coarse to fine by a small network trained here (much faster than learned).',
     verb: 'brightening',
     example: 'dark.jpg -o bright.png --method gamma --maps dark-maps/',
-    options: [choiceOption('--method <method>', 'learned network (MAXIM), physical gamma, their fusion, or the learned gamma (iagc)', LOWLIGHT_METHODS, 'learned')],
+    options: [choiceOption('--method <method>', 'auto choice, learned network (MAXIM), physical gamma, their fusion, or the learned gamma (iagc)', LOWLIGHT_METHODS, 'auto')],
     model: (opts) => (opts.method === 'gamma' ? null : opts.method === 'iagc' ? IAGC_ESTIMATOR : 'maxim-enhancement'),
     method: (opts) => opts.method,
     maps: {
       description: `${GAMMA_MAPS.join(', ')} (--method gamma, fuse or iagc; fuse adds fuse-weight.png, the network's weight)`,
       files: (opts) => {
-        if (opts.method === 'learned') throw invalidOption('--maps', '--method gamma, fuse or iagc (the learned network computes no illumination or gamma map)', `--method ${opts.method}`);
+        if (opts.method === 'learned' || opts.method === 'auto') throw invalidOption('--maps', '--method gamma, fuse or iagc (the learned network computes no illumination or gamma map)', `--method ${opts.method}`);
         return opts.method === 'fuse' ? FUSE_MAPS : GAMMA_MAPS;
       },
     },
     run: async (img, opts, control): Promise<RestoreOutput> => {
-      if (opts.method === 'learned') return { image: await lowlight(img, control) };
-      if (opts.method === 'gamma') {
+      const method = opts.method === 'auto' ? chooseLowlightMethod(img) : opts.method;
+      if (method === 'learned') return { image: await lowlight(img, { ...control, method }) };
+      if (method === 'gamma') {
         const g = enhanceLowLightGamma(img, { onProgress: control.onProgress, signal: control.signal });
         return { image: g.image, maps: gammaMaps(img, g) };
       }

@@ -19,6 +19,7 @@ export interface ModelListing {
     divisibility: number;
     scale: number;
     maxTile: number;
+    minTile: number;
     overlap: number;
   };
   /** Fixed-size networks (the face networks): input side and the outputs in the model's order. */
@@ -48,7 +49,7 @@ function toListing(card: ModelCard): ModelListing {
       facts = undefined; // not installed: listed anyway, loading it reports E_MODEL_NOT_FOUND
     }
   }
-  const { layout, range, divisibility, scale, maxTile, overlap } = card.io;
+  const { layout, range, divisibility, scale, maxTile, minTile, overlap } = card.io;
   return {
     id: card.id,
     task: card.task,
@@ -58,13 +59,13 @@ function toListing(card: ModelCard): ModelListing {
     licence: facts?.license ?? null,
     trainedOn: card.trainedOn,
     paper: card.paper,
-    io: { layout, range, divisibility, scale, maxTile, overlap },
+    io: { layout, range, divisibility, scale, maxTile, minTile, overlap },
     ...(card.network ? { network: card.network } : {}),
   };
 }
 
 function table(rows: readonly ModelListing[]): string {
-  const header = ['ID', 'TASK', 'PACKAGE', 'LICENCE', 'RANGE', 'DIV', 'SCALE', 'TILE/OVERLAP'];
+  const header = ['ID', 'TASK', 'PACKAGE', 'LICENCE', 'RANGE', 'DIV', 'SCALE', 'TILE/MIN/OVERLAP'];
   const cells = rows.map((r) => [
     r.id,
     r.task,
@@ -73,7 +74,7 @@ function table(rows: readonly ModelListing[]): string {
     `[${r.io.range[0]},${r.io.range[1]}]`,
     ...(r.network
       ? [`=${r.network.inputSize}`, '-', `${r.network.outputs.length} output${r.network.outputs.length > 1 ? 's' : ''}`]
-      : [String(r.io.divisibility), `x${r.io.scale}`, `${r.io.maxTile}/${r.io.overlap}`]),
+      : [String(r.io.divisibility), `x${r.io.scale}`, `${r.io.maxTile}/${r.io.minTile}/${r.io.overlap}`]),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   const line = (c: string[]) => c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i]))).join('  ');

@@ -141,7 +141,7 @@ export function addRestoreCommand<O extends CommonOptions>(program: Command, spe
     .option('--tta', 'x8 self-ensemble over flips and rotations: 8x slower, usually a little better')
     .addOption(integerOption('--threads <n>', 'CPU threads for inference (default: all cores)', 1, 256))
     .addOption(choiceOption('--device <device>', 'where the network runs', DEVICES, 'cpu'))
-    .addOption(integerOption('--max-tile <n>', 'largest tile side in pixels; lower it to save memory (default: from the model card)', 16, 8192))
+    .addOption(integerOption('--max-tile <n>', 'largest tile side in pixels; lower it to save memory (default: from the model card; never below the card minimum, 256 for MAXIM, whose output changes on smaller tiles)', 16, 8192))
     .addOption(integerOption('--quality <q>', 'JPEG/WebP quality 1-100 (default: JPEG 95, WebP lossless)', 1, 100))
     .option('--json', 'print one JSON summary on stdout instead of progress and text')
     .addHelpText('after', `\nExample:\n  $ clearsight ${spec.name} ${spec.example ?? 'photo.jpg -o restored.png'}\n\nExit codes: see clearsight --help.`)

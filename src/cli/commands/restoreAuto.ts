@@ -130,7 +130,7 @@ export function addRestoreAutoCommand(program: Command): Command {
     .option('--tta', 'x8 self-ensemble over flips and rotations in every step: 8x slower, usually a little better')
     .addOption(integerOption('--threads <n>', 'CPU threads for inference (default: all cores)', 1, 256))
     .addOption(choiceOption('--device <device>', 'where the networks run', DEVICES, 'cpu'))
-    .addOption(integerOption('--max-tile <n>', 'largest tile side in pixels; lower it to save memory (default: from the model cards)', 16, 8192))
+    .addOption(integerOption('--max-tile <n>', 'largest tile side in pixels; lower it to save memory (default: from the model cards; never below a card minimum, 256 for MAXIM)', 16, 8192))
     .addOption(integerOption('--quality <q>', 'JPEG/WebP quality 1-100 (default: JPEG 95, WebP lossless)', 1, 100))
     .option('--json', 'print one JSON object on stdout ({"primary", "scores", "plan", "steps", ...}) instead of progress and text')
     .addHelpText('after', '\nExamples:\n  $ clearsight restore auto photo.jpg --dry-run\n  $ clearsight restore auto photo.jpg -o restored.png --json\n\nExit codes: see clearsight --help.')

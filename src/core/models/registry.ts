@@ -24,6 +24,15 @@ export interface ModelIo {
   readonly scale: number;
   /** Largest tile side we feed; bigger images are tiled. */
   readonly maxTile: number;
+  /**
+   * Smallest tile side at which the network's output does not depend on the tiling.
+   * A requested smaller tile is raised to this (see expertTilePlan). MAXIM: 256, its
+   * training crop: its multi-axis (grid) mixing is global, and on a 128 px tile it may
+   * leave the rain in place (Rain100H dev pair 1: 26.6 dB at tile 128 vs 35.3 dB untiled,
+   * the same in tfjs, so the network, not our conversion). ESRGAN is a local convolution
+   * network: tiles of 32 px already agree with the untiled output to 53 dB.
+   */
+  readonly minTile: number;
   /** Overlap between neighbouring tiles, in input pixels. */
   readonly overlap: number;
 }
@@ -62,7 +71,7 @@ export interface NetworkIo {
 }
 
 const MAXIM_PAPER = 'Tu et al., "MAXIM: Multi-Axis MLP for Image Processing", CVPR 2022';
-const maximIo: ModelIo = { layout: 'NHWC', range: [0, 1], divisibility: 64, scale: 1, maxTile: 512, overlap: 64 };
+const maximIo: ModelIo = { layout: 'NHWC', range: [0, 1], divisibility: 64, scale: 1, maxTile: 512, minTile: 256, overlap: 64 };
 
 function maxim(task: RestoreTask, variant: string, trainedOn: string, figures: PaperFigure[]): Omit<ModelCard, 'id'> {
   return {
@@ -97,7 +106,7 @@ function esrgan(size: EsrganSize, scale: EsrganScale): Omit<ModelCard, 'id'> {
       ? 'RRDN: Wang et al., "ESRGAN: Enhanced Super-Resolution GANs", ECCVW 2018 (idealo ISR variant)'
       : 'RDN: Zhang et al., "Residual Dense Network for Image Super-Resolution", CVPR 2018 (idealo ISR variant)',
     // Verified on the packages' own fixture/result pairs (tfjsReference.ts): rdn works in [0,255], rrdn in [0,1].
-    io: { layout: 'NHWC', range: thick ? [0, 1] : [0, 255], divisibility: 1, scale, maxTile: 256, overlap: 16 },
+    io: { layout: 'NHWC', range: thick ? [0, 1] : [0, 255], divisibility: 1, scale, maxTile: 256, minTile: 32, overlap: 16 },
     paperFigures: [],
   };
 }
@@ -113,7 +122,7 @@ function faceNet(name: string, range: [number, number], inputSize: number, paper
     format: 'graph',
     trainedOn,
     paper,
-    io: { layout: 'NHWC', range, divisibility: inputSize, scale: 1, maxTile: inputSize, overlap: 0 },
+    io: { layout: 'NHWC', range, divisibility: inputSize, scale: 1, maxTile: inputSize, minTile: inputSize, overlap: 0 },
     paperFigures: [],
     network: { inputSize, outputs },
   };
@@ -211,7 +220,7 @@ function fromTrained(card: TrainedCard): ModelCard {
     format: 'onnx',
     trainedOn: card.training.data.map((d) => d.source).join(', '),
     paper: card.paper,
-    io: { layout: 'NHWC', range, divisibility: io.divisibility, scale: io.scale, maxTile: io.maxTile, overlap: io.overlap },
+    io: { layout: 'NHWC', range, divisibility: io.divisibility, scale: io.scale, maxTile: io.maxTile, minTile: io.minTile, overlap: io.overlap },
     paperFigures: [],
     trained: card,
   };

@@ -47,6 +47,8 @@ const trainedCardSchema = z.object({
     divisibility: z.number().int().positive().default(1),
     scale: z.number().positive().default(1),
     maxTile: z.number().int().positive().default(512),
+    /** Smallest tile worth feeding: below it the network sees too little context (see expertTilePlan). */
+    minTile: z.number().int().positive().default(64),
     overlap: z.number().int().nonnegative().default(16),
   }),
   training: z.object({

@@ -240,7 +240,8 @@ const VEIL_KEYS: ReadonlyArray<keyof VeilOptions> = ['patchRadius', 'topFraction
 export function estimateVeil(img: RawImage, opts: VeilOptions & TaskControl = {}): VeilEstimate {
   checkImage(img);
   if (opts === null || typeof opts !== 'object') throw invalidOption('opts', 'an options object', opts);
-  const prior: DehazePriorOptions = { omega: VEIL_OMEGA, signal: opts.signal };
+  // The veil model needs the fixed omega (T_s = 1 - 0.95 s dark): no haze-density bound.
+  const prior: DehazePriorOptions = { omega: VEIL_OMEGA, densityBound: false, signal: opts.signal };
   for (const k of VEIL_KEYS) if (opts[k] !== undefined) (prior as Record<string, unknown>)[k] = opts[k];
   const r = dehazePrior(img, prior);
   return { transmission: r.transmission, atmosphericLight: r.atmosphericLight, darkChannel: r.darkChannel, width: img.width, height: img.height };

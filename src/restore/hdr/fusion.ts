@@ -5,8 +5,14 @@
  * normalised over the exposures, are blended through pyramids (Gaussian for the weights,
  * Laplacian for the images), so seams vanish at every scale.
  *
- * Deghosting: the weights are multiplied by the same consistency maps as the radiance merge
- * (1 - ghost mask), so moving objects come from the reference exposure only.
+ * Deghosting: the weights are multiplied by the square of the same consistency maps as the
+ * radiance merge (1 - ghost mask), and the weight taken from an exposure goes to the reference,
+ * so moving objects come from the reference exposure only. Why the transfer: where the
+ * reference is dark or flat (a red paddle in shadow) its own weight is tiny, and the coarse
+ * pyramid levels, which average weights over a wide area, would otherwise fill the object in
+ * from the other exposures' background (on hdr/dynamic pingpong the paddle vanished). Why the
+ * square: a soft mask of 0.7 still leaves 30 % of a bright, well-exposed frame, which dominates
+ * the blend; squared it leaves 9 %.
  */
 import type { RawImage } from '../../core/image/types.js';
 import { createImage } from '../../core/image/types.js';
@@ -34,6 +40,9 @@ export function fuseExposures(codes: readonly Uint8Array[], width: number, heigh
   for (let z = 0; z < 256; z++) wellExposed[z] = Math.exp(-((z / 255 - 0.5) ** 2) / 0.08);
   const weights: Float32Array[] = [];
   const grey = new Float32Array(n);
+  const ref = opts.reference;
+  const deghost = opts.consistency?.some((c) => c != null) === true && ref !== undefined && ref >= 0 && ref < P;
+  const moved = deghost ? new Float32Array(n) : null;
   const plainExponents = wc === 1 && ws === 1 && we === 1;
   for (let j = 0; j < P; j++) {
     const cj = codes[j]!;
@@ -64,11 +73,19 @@ export function fuseExposures(codes: readonly Uint8Array[], width: number, heigh
         const saturation = Math.sqrt(((r - mu) * (r - mu) + (g - mu) * (g - mu) + (b - mu) * (b - mu)) * (1 / 3));
         const exposure = wellExposed[zr]! * wellExposed[zg]! * wellExposed[zb]!;
         let v = plainExponents ? contrast * saturation * exposure : contrast ** wc * saturation ** ws * exposure ** we;
-        if (cons !== null) v *= cons[i]!;
+        if (cons !== null) {
+          const keep = cons[i]! * cons[i]!;
+          if (moved !== null && j !== ref) moved[i] = moved[i]! + v * (1 - keep);
+          v *= keep;
+        }
         w[i] = v + floor;
       }
     }
     weights.push(w);
+  }
+  if (moved !== null) {
+    const wr = weights[ref!]!;
+    for (let i = 0; i < n; i++) wr[i] = wr[i]! + moved[i]!;
   }
   for (let i = 0; i < n; i++) {
     let s = 0;

@@ -22,12 +22,12 @@ import { greyCodes, mtbPyramid, mtbShiftPyramids, shiftCodes, type Shift } from 
 import { checkExposureTimes, exifExposureTime, exposureTimesFromEv, formatTime } from './exposure.js';
 import { fuseExposures } from './fusion.js';
 import { detectGhosts, estimateClipLevels, mergeRadiance, type ClipLevels, type DeghostOptions, type ValidRect } from './merge.js';
-import { recoverResponse, type ResponseCurve } from './response.js';
+import { poolAlikeChannels, recoverResponse, type ResponseCurve } from './response.js';
 import { toneMap, TONE_MAPPERS, type LocalToneMapOptions, type ReinhardOptions, type ToneMapper } from './tonemap.js';
 
 export { decodeRgbe, encodeRgbe, type RgbeEncodeOptions } from './rgbe.js';
 export { exifExposureTime, parseExposureTimes, parseExposureValues, exposureTimesFromEv, checkExposureTimes, formatTime } from './exposure.js';
-export { recoverResponse, srgbResponse, choleskySolve, type ResponseCurve, type ResponseOptions } from './response.js';
+export { recoverResponse, poolAlikeChannels, POOL_TOLERANCE, srgbResponse, choleskySolve, type ResponseCurve, type ResponseOptions } from './response.js';
 export { mtbShift, mtbPyramid, mtbShiftPyramids, greyCodes, shiftCodes, type Shift, type MtbPyramid } from './align.js';
 export { mergeRadiance, detectGhosts, estimateClipLevels, DEFAULT_CLIP, type ClipLevels, type DeghostOptions, type DeghostResult } from './merge.js';
 export { fuseExposures, type FusionOptions } from './fusion.js';
@@ -178,7 +178,7 @@ export async function mergeHdr(frames: readonly RawImage[], opts: MergeHdrOption
 
   await step('response', 0, 1);
   const clip = estimateClipLevels(codes, times);
-  let response = opts.response ?? recoverResponse(codes, width, height, times, { lambda, clipLow: clip.low, clipHigh: clip.high });
+  let response = opts.response ?? poolAlikeChannels(recoverResponse(codes, width, height, times, { lambda, clipLow: clip.low, clipHigh: clip.high }));
   lap('response');
 
   let consistency: (Float32Array | null)[] | undefined;
@@ -194,7 +194,7 @@ export async function mergeHdr(frames: readonly RawImage[], opts: MergeHdrOption
       // ghost changes the radiance of nothing else (the masks stay those found with the first).
       const still = new Float32Array(mask.length);
       for (let i = 0; i < mask.length; i++) still[i] = 1 - mask[i]!;
-      response = recoverResponse(codes, width, height, times, { lambda, clipLow: clip.low, clipHigh: clip.high, sampleMask: still });
+      response = poolAlikeChannels(recoverResponse(codes, width, height, times, { lambda, clipLow: clip.low, clipHigh: clip.high, sampleMask: still }));
       lap('response refit');
     }
   } else if (valid.some((v) => v)) {

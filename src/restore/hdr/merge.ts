@@ -139,6 +139,16 @@ export function mergeRadiance(input: MergeInput): Float32Array {
   });
   const linear = lut.map((per) => per.map((l) => l.map(Math.exp)));
   const consArr: (Float32Array | null)[] = codes.map((_, j) => cons[j] ?? null);
+  // In ghost regions the result must agree with what the reference's own code says (its
+  // interval, widened by the curve misfit the deghosting tolerates): a soft ghost mask leaves
+  // some weight on frames that saw something else there, and where the reference is clipped in a
+  // channel those frames are all that is left (the red paddle of hdr/dynamic pingpong, black in
+  // green and blue, became a translucent cyan ghost). The bound applies in proportion to the
+  // ghost mask (fully from a mask of 0.25), so static regions keep the less noisy longer
+  // exposures in the shadows, where the reference's own interval would be too narrow for a
+  // curve's toe.
+  const bound = consArr.some((c) => c !== null) ? referenceBounds(lut[reference]!, clip) : null;
+  const refCodes = codes[reference]!;
   const out = new Float32Array(n * 3);
   // Pixel-major with the sums in registers: each input is read once and the output written once
   // (a frame-major pass would stream two n*3 accumulators through memory once per exposure).
@@ -166,8 +176,36 @@ export function mergeRadiance(input: MergeInput): Float32Array {
     if (!(w0 > 1e-4 && w1 > 1e-4 && w2 > 1e-4)) {
       for (let c = 0; c < 3; c++) if (!(([w0, w1, w2][c]!) > 1e-4)) out[k + c] = fallback(codes, linear, clip, cons, i, k, c as 0 | 1 | 2, reference, shortest, longest);
     }
+    if (bound !== null) {
+      let ghost = 0;
+      for (let j = 0; j < P; j++) {
+        const cw = consArr[j];
+        if (cw !== null && 1 - cw[i]! > ghost) ghost = 1 - cw[i]!;
+      }
+      const g = ghost >= 0.25 ? 1 : ghost * 4;
+      if (g > 0) {
+        for (let c = 0; c < 3; c++) {
+          const z = refCodes[k + c]!;
+          const v = out[k + c]!;
+          const lo = bound.lo[c]![z]!;
+          const hi = bound.hi[c]![z]!;
+          const clamped = v < lo ? lo : v > hi ? hi : v;
+          out[k + c] = v + g * (clamped - v);
+        }
+      }
+    }
   }
   return out;
+}
+
+/** Curve misfit between exposures that the reference bound tolerates (ln units; deghosting removes offsets up to 0.3). */
+const BOUND_MISFIT = 0.3;
+
+/** Linear-radiance bounds per channel and code of the reference (codeIntervals without the toe/shoulder widening, widened by BOUND_MISFIT). */
+function referenceBounds(lutRef: Float32Array[], clip: ClipLevels): { lo: Float32Array[]; hi: Float32Array[] } {
+  const { lo, hi } = codeIntervals([lutRef], clip, 4, false);
+  const toLinear = (t: Float32Array, sign: number) => t.map((v) => (Math.abs(v) >= 1e29 ? (sign < 0 ? 0 : Infinity) : Math.exp(v + sign * BOUND_MISFIT)));
+  return { lo: lo[0]!.map((t) => toLinear(t, -1)), hi: hi[0]!.map((t) => toLinear(t, 1)) };
 }
 
 /** Nothing usable: clipped everywhere, or every well-exposed sample was rejected as a ghost. */
@@ -297,32 +335,7 @@ function detectGhostsAt(input: Omit<MergeInput, 'consistency'>, opts: DeghostOpt
   const lut = logTables(response, times);
   // Interval tables: a well-exposed code z means ln E in [L(z - noise), L(z + noise)]; a clipped
   // code a half-line beyond the clipping level.
-  const lo: Float32Array[][] = [];
-  const hi: Float32Array[][] = [];
-  for (let j = 0; j < codes.length; j++) {
-    lo.push([]);
-    hi.push([]);
-    for (let c = 0; c < 3; c++) {
-      const L = lut[j]![c]!;
-      const l = new Float32Array(256);
-      const h = new Float32Array(256);
-      const clipLow = clip.low[c as 0 | 1 | 2];
-      const clipHigh = clip.high[c as 0 | 1 | 2];
-      for (let z = 0; z < 256; z++) {
-        // +-noise codes around z, read through the curve: wide where the curve is steep (dark
-        // codes), so noisy shadows are not taken for motion.
-        // Near the clipping levels (a film toe or shoulder, a sensor's black level) curves fit
-        // worst and codes are least trustworthy: widen the interval by up to 1 ln unit in the
-        // 24 codes above black and 0.5 in the 12 codes below white.
-        const toe = Math.max(0, 1 - (z - clipLow) / 24);
-        const shoulder = 0.5 * Math.max(0, 1 - (clipHigh - z) / 12);
-        l[z] = z <= clipLow ? -1e30 : L[Math.max(0, Math.min(z, clipHigh) - noise)]! - toe - shoulder;
-        h[z] = z >= clipHigh ? 1e30 : L[Math.min(255, Math.max(z, clipLow) + noise)]! + toe + shoulder;
-      }
-      lo[j]!.push(l);
-      hi[j]!.push(h);
-    }
-  }
+  const { lo, hi } = codeIntervals(lut, clip, noise);
   const consistency: (Float32Array | null)[] = [];
   const thresholds: number[] = [];
   const offsets: number[] = [];
@@ -390,6 +403,39 @@ function detectGhostsAt(input: Omit<MergeInput, 'consistency'>, opts: DeghostOpt
     consistency.push(cons);
   }
   return { consistency, mask, thresholds, offsets };
+}
+
+/**
+ * Interval tables: per exposure and channel, a code z means ln E in [lo[z], hi[z]]: +-noise codes
+ * around z read through the curve, so wide where the curve is steep (dark codes) and noisy
+ * shadows are not taken for motion; a clipped code is a half-line beyond the clipping level.
+ * Near the clipping levels (a film toe or shoulder, a sensor's black level) curves fit worst and
+ * codes are least trustworthy: the interval widens by up to 1 ln unit in the 24 codes above
+ * black and 0.5 in the 12 codes below white.
+ */
+export function codeIntervals(lut: readonly Float32Array[][], clip: ClipLevels, noise: number, widenNearClip = true): { lo: Float32Array[][]; hi: Float32Array[][] } {
+  const lo: Float32Array[][] = [];
+  const hi: Float32Array[][] = [];
+  for (let j = 0; j < lut.length; j++) {
+    lo.push([]);
+    hi.push([]);
+    for (let c = 0; c < 3; c++) {
+      const L = lut[j]![c]!;
+      const l = new Float32Array(256);
+      const h = new Float32Array(256);
+      const clipLow = clip.low[c as 0 | 1 | 2];
+      const clipHigh = clip.high[c as 0 | 1 | 2];
+      for (let z = 0; z < 256; z++) {
+        const toe = widenNearClip ? Math.max(0, 1 - (z - clipLow) / 24) : 0;
+        const shoulder = widenNearClip ? 0.5 * Math.max(0, 1 - (clipHigh - z) / 12) : 0;
+        l[z] = z <= clipLow ? -1e30 : L[Math.max(0, Math.min(z, clipHigh) - noise)]! - toe - shoulder;
+        h[z] = z >= clipHigh ? 1e30 : L[Math.min(255, Math.max(z, clipLow) + noise)]! + toe + shoulder;
+      }
+      lo[j]!.push(l);
+      hi[j]!.push(h);
+    }
+  }
+  return { lo, hi };
 }
 
 function signedGap(lj: number, hj: number, lr: number, hr: number): number {

@@ -196,6 +196,34 @@ function makeMonotone(g: Float32Array): Float32Array {
   return g;
 }
 
+/** Largest per-channel departure (ln units, after a constant offset) for which the channel curves count as one shape. */
+export const POOL_TOLERANCE = 0.25;
+
+/**
+ * One curve for all three channels when the recovered curves have the same shape (issue 20).
+ * Debevec-Malik recovery runs per channel, and each channel's curve carries its own fitting error
+ * (on a synthetic grey chart shot through one curve, blue came out 0.15 ln above green except
+ * near the g(128) = 0 anchor), and any difference between the channel curves is a colour cast
+ * that varies with brightness: grey patches reached b* = -6.5 after tone mapping. A camera's
+ * JPEG applies one tone curve to white-balanced channels, so when the three curves agree up to a
+ * constant within POOL_TOLERANCE over the well-exposed codes, their mean (anchored at g(128) = 0,
+ * i.e. equal codes mean grey) is used for all three: greys then stay within |a*|, |b*| < 0.2.
+ * Curves that truly differ (film scans, cross-processed pictures) are kept per channel.
+ */
+export function poolAlikeChannels(response: ResponseCurve, lo = 20, hi = 235): ResponseCurve {
+  const [r, g, b] = response.log;
+  const mean = new Float32Array(256);
+  for (let z = 0; z < 256; z++) mean[z] = (r[z]! + g[z]! + b[z]!) / 3;
+  for (const c of [r, g, b]) {
+    const diff = Float32Array.from({ length: hi - lo + 1 }, (_, k) => c[lo + k]! - mean[lo + k]!);
+    const offset = Float32Array.from(diff).sort()[diff.length >> 1]!;
+    for (const d of diff) if (Math.abs(d - offset) > POOL_TOLERANCE) return response;
+  }
+  const anchor = mean[128]!;
+  for (let z = 0; z < 256; z++) mean[z] = mean[z]! - anchor;
+  return { log: [mean, Float32Array.from(mean), Float32Array.from(mean)] };
+}
+
 /** The response of an ideal sRGB camera (no tone curve beyond the sRGB transfer), for tests and as a fallback. */
 export function srgbResponse(): ResponseCurve {
   const g = new Float32Array(256);

@@ -10,6 +10,7 @@ export {
   type LowLightGammaOptions,
   type LowLightGammaResult,
 } from './gamma.js';
+export { chooseLowlightMethod, litFraction, LIT_LEVEL, MAX_LIT_FRACTION } from './route.js';
 export { powTaylor, powTaylorArray, POW_TAYLOR_DEFAULT_ORDER, POW_TAYLOR_MIN_ORDER, POW_TAYLOR_MAX_ORDER } from './powTaylor.js';
 export {
   enhanceLowLightIagc,
