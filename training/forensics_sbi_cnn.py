@@ -196,7 +196,7 @@ def main():
     card = {
         "name": NAME,
         "version": "1.0.0",
-        "task": "forensics/face-manipulation",
+        "task": "forensics",
         "kind": "tensor",
         "architecture": f"7 x (3x3 conv + BN + ReLU; {args.width}-{2 * args.width}-{4 * args.width}-{4 * args.width}-{8 * args.width}-{8 * args.width}-{8 * args.width} channels), 4 max-pools (112 -> 7), global average pool, dropout 0.2, linear -> 1 logit; input NHWC RGB [0,1] face crop (CNN_CONTEXT x the face region, src/trust/forensics/cnnCrop.ts)",
         "flopsPerMegapixel": cexport.flops_per_megapixel(wrapped, (torch.rand(1, SIZE, SIZE, 3),), SIZE * SIZE),

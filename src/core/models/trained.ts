@@ -33,7 +33,8 @@ const trainedCardSchema = z.object({
   format: z.literal('clearsight-trained-model/1'),
   name: z.string().regex(/^[a-z0-9-]+$/),
   version: z.string(),
-  task: z.string(),
+  /** One of the registry's ModelTask values (the id is `task/name@version`). */
+  task: z.enum(['derain', 'dehaze', 'lowlight', 'denoise', 'deblur', 'retouch', 'upscale', 'analyze', 'liveness', 'forensics', 'vsr', 'face']),
   /** `image`: NHWC image in, NHWC image out (ImageModel). `tensor`: named tensors in and out (TrainedModel.run). */
   kind: z.enum(['image', 'tensor']),
   file: z.string(),
