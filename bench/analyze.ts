@@ -71,6 +71,8 @@ const { values: args } = parseArgs({
     data: { type: 'string', default: existsSync(path.resolve(REPO, '../shared/data')) ? path.resolve(REPO, '../shared/data') : path.resolve(REPO, '../../shared/data') },
     out: { type: 'string', default: path.join(REPO, 'bench/results') },
     'write-card': { type: 'boolean', default: false },
+    /** Smoke runs: at most this many files per cross-source test folder, and no calibration-split section. */
+    limit: { type: 'string' },
   },
 });
 const dataDir = path.resolve(args.data!);
@@ -152,7 +154,7 @@ async function loadSamples(): Promise<{ samples: Sample[]; missing: string[] }> 
       missing.push(src.dir);
       continue;
     }
-    const files = (await readdir(dir)).filter((f) => IMAGE_EXT.test(f) && (src.filter?.(f) ?? true)).sort(collator.compare);
+    const files = (await readdir(dir)).filter((f) => IMAGE_EXT.test(f) && (src.filter?.(f) ?? true)).sort(collator.compare).slice(0, args.limit ? 2 * Number(args.limit) : undefined);
     for (const [pos, f] of files.entries()) {
       const id = `${src.dir}/${f}`;
       const split: Split = pos % 2 === 0 ? 'calibration' : 'heldout';
@@ -468,7 +470,7 @@ async function crossSource(recognizer: DegradationRecognizer | undefined): Promi
   // Hashes of everything the recogniser trained on.
   const trainHashes: Array<{ file: string; h: bigint }> = [];
   for (const src of TRAIN_SOURCES) for (const f of sourceFiles(dataDir, src)) trainHashes.push({ file: f, h: dHash(await loadImageFile(f)) });
-  const seen: Array<{ file: string; h: bigint }> = [];
+  const seen: Array<{ file: string; h: bigint; label: string }> = [];
   const dropped: Array<{ file: string; duplicateOf: string; distance: number }> = [];
   const real: CrossSample[] = [];
   const outOfScope: CrossSample[] = [];
@@ -486,16 +488,19 @@ async function crossSource(recognizer: DegradationRecognizer | undefined): Promi
     }
     return sample;
   };
+  const limit = args.limit ? Number(args.limit) : Infinity;
   for (const src of TEST_SOURCES) {
-    for (const file of sourceFiles(dataDir, src)) {
+    for (const file of sourceFiles(dataDir, src).slice(0, limit)) {
       const img = await loadImageFile(file);
       const h = dHash(img);
-      const dup = [...trainHashes, ...seen].map((t) => ({ file: t.file, d: hamming(h, t.h) })).find((t) => t.d <= DUPLICATE_DISTANCE);
+      // Any training scene is dropped (a Rain100L test picture on a Rain100H training background too); among
+      // test pictures only repeats with the same label (a rainy picture and its clean ground truth both stay).
+      const dup = [...trainHashes, ...seen.filter((t) => t.label === src.label)].map((t) => ({ file: t.file, d: hamming(h, t.h) })).find((t) => t.d <= DUPLICATE_DISTANCE);
       if (dup) {
         dropped.push({ file: path.relative(dataDir, file), duplicateOf: path.relative(dataDir, dup.file), distance: dup.d });
         continue;
       }
-      seen.push({ file, h });
+      seen.push({ file, h, label: src.label });
       const sample = await judge(img, { file, group: src.group, label: src.label, outOfScope: src.outOfScope ?? false, synthetic: false });
       (src.outOfScope ? outOfScope : real).push(sample);
       // Synthetic noise / blur / JPEG from the clean test photos that are not portraits (never trained on either).
@@ -546,7 +551,7 @@ async function main(): Promise<void> {
   const learnedTimes = cross.real.filter((s) => s.learned).map((s) => s.learned!.analyzeMs);
   const learnedTiming = learnedTimes.length ? { medianMs: round(median(learnedTimes), 1), maxMs: round(Math.max(...learnedTimes), 1), n: learnedTimes.length } : undefined;
   const largest = [...cross.real].sort((a, b) => b.width * b.height - a.width * a.height)[0];
-  if (args['write-card'] && crossLearned && crossLearnedSynthetic && learnedTiming) {
+  if (args['write-card'] && !args.limit && crossLearned && crossLearnedSynthetic && learnedTiming) {
     writeCard(crossLearned, crossLearnedSynthetic, crossRules, { n: cleanReal.length, untouched: untouched('learned') }, learnedTiming);
   }
 

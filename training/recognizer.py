@@ -65,9 +65,38 @@ class Recognizer(nn.Module):
         return torch.sigmoid(self.scores(h)), torch.sigmoid(self.severity(h)), e
 
 
+class Concat:
+    """Several patch sets read as one (same arrays), items numbered in order."""
+
+    def __init__(self, sets):
+        self.sets = sets
+        self.items = [it for s in sets for it in s.items]
+        self.offsets = np.cumsum([0] + [s.count for s in sets])
+        self.manifest_sha256 = ",".join(s.manifest_sha256 for s in sets)
+
+    def indices(self, **where):
+        return [i for i, item in enumerate(self.items) if all(item.get(k) == v for k, v in where.items())]
+
+    def sources(self):
+        counts = {}
+        for item in self.items:
+            counts[item.get("group", "unknown")] = counts.get(item.get("group", "unknown"), 0) + 1
+        return counts
+
+    def take(self, name, ids):
+        out = []
+        for i in ids:
+            k = int(np.searchsorted(self.offsets, i, side="right") - 1)
+            out.append(np.asarray(self.sets[k][name][i - self.offsets[k]]))
+        return np.stack(out)
+
+    def all(self, name):
+        return np.concatenate([np.asarray(s[name]) for s in self.sets])
+
+
 def batch(ps, ids, rng, augment):
-    g = torch.from_numpy(np.asarray(ps["global"][ids], dtype=np.float32) / 255.0).permute(0, 3, 1, 2)
-    c = torch.from_numpy(np.asarray(ps["crops"][ids], dtype=np.float32) / 255.0).permute(0, 1, 4, 2, 3)
+    g = torch.from_numpy(ps.take("global", ids).astype(np.float32) / 255.0).permute(0, 3, 1, 2)
+    c = torch.from_numpy(ps.take("crops", ids).astype(np.float32) / 255.0).permute(0, 1, 4, 2, 3)
     if augment:
         if rng.random() < 0.5:
             g = g.flip(3)
@@ -75,10 +104,10 @@ def batch(ps, ids, rng, augment):
         # A random 4 of the 6 crops, in random order: the network pools over crops, and this
         # costs 2/3 of the compute and teaches it not to rely on any one position.
         c = c[:, torch.from_numpy(rng.permutation(c.shape[1])[:4])]
-    lab = torch.from_numpy(np.asarray(ps["labels"][ids]))
-    mask = torch.from_numpy(np.asarray(ps["mask"][ids]))
-    sev = torch.from_numpy(np.asarray(ps["severity"][ids]))
-    sevmask = torch.from_numpy(np.asarray(ps["sevmask"][ids]))
+    lab = torch.from_numpy(ps.take("labels", ids))
+    mask = torch.from_numpy(ps.take("mask", ids))
+    sev = torch.from_numpy(ps.take("severity", ids))
+    sevmask = torch.from_numpy(ps.take("sevmask", ids))
     return g, c, lab, mask, sev, sevmask
 
 
@@ -93,12 +122,14 @@ def loss_of(model, b, pos_weight):
 
 
 def main():
-    p = run.parser(__doc__.splitlines()[0], default_steps=2000)
+    p = run.parser(__doc__.splitlines()[0], default_steps=1200)
     p.add_argument("--batch", type=int, default=16)
     args = p.parse_args()
     run.setup(args)
-    data = args.data or os.path.join(run.REPO, "training", "cache", "smoke/recognizer-set" if args.smoke else "recognizer")
-    ps = patchset.PatchSet(data)
+    cache = os.path.join(run.REPO, "training", "cache")
+    dirs = args.data.split(",") if args.data else (
+        [os.path.join(cache, "smoke/recognizer-set")] if args.smoke else [os.path.join(cache, "recognizer"), os.path.join(cache, "recognizer-portraits")])
+    ps = Concat([patchset.PatchSet(d) for d in dirs if os.path.exists(os.path.join(d, "manifest.json")) or d == dirs[0]])
     train_ids = np.array(ps.indices(split="train"))
     val_ids = np.array(ps.indices(split="val"))
     real = np.array([bool(it.get("real")) for it in ps.items])
@@ -106,8 +137,8 @@ def main():
     # Real pictures are few: draw them at 35% of each batch.
     train_real = train_ids[real[train_ids]]
     train_syn = train_ids[~real[train_ids]]
-    lab = np.asarray(ps["labels"])[train_ids]
-    msk = np.asarray(ps["mask"])[train_ids]
+    lab = ps.all("labels")[train_ids]
+    msk = ps.all("mask")[train_ids]
     pos = (lab * msk).sum(0)
     neg = ((1 - lab) * msk).sum(0)
     pos_weight = torch.from_numpy(np.clip(neg / np.maximum(pos, 1), 1, 5).astype(np.float32))
@@ -138,7 +169,7 @@ def main():
         loss.backward()
         opt.step()
         sched.step()
-        if step % 50 == 0 or step == args.steps - 1:
+        if step % 100 == 0 or step == args.steps - 1:
             model.eval()
             with torch.no_grad():
                 vl = [loss_of(model, batch(ps, np.sort(val_ids[i:i + 64]), rng, False), pos_weight)[0].item() for i in range(0, len(val_ids), 64)] if len(val_ids) else [float("nan")]
@@ -180,9 +211,10 @@ def main():
             ],
         },
         "training": {
-            "data": [{"source": k, "count": v, "manifestSha256": ps.manifest_sha256, "role": "train+val (every 10th base picture: val)"} for k, v in sorted(sources.items())],
-            "split": "cross-source split S1: trained on synthetic degradations of clean-photos/{Kodak24,McMaster,CBSD68} and rain100H-dev clean, "
-                     "plus real rain100H-dev rainy/clean, hazy_real/bahat_irani_*, lowlight/DICM. Every other labelled source is never seen "
+            "data": [{"source": k, "count": v, "manifestSha256": ps.manifest_sha256, "role": "train+val (every 10th base picture: val)"} for k, v in sorted(sources.items())],  # noqa: E501
+            "split": "cross-source split S1: trained on synthetic degradations of clean-photos/{Kodak24,McMaster,CBSD68}, rain100H-dev clean and "
+                     "faces/deepface, plus real rain100H-dev rainy/clean, hazy_real/bahat_irani_*, lowlight/DICM, faces/deepface (clean). "
+                     "Every other labelled source is never seen "
                      "(see bench/analyze.ts RECOGNIZER_SPLIT).",
             "seed": args.seed,
             "command": run.command_line(),

@@ -15,5 +15,8 @@ args=("$@")
 for i in "${!args[@]}"; do
   if [[ "${args[$i]}" == "--seed" ]]; then seed="${args[$((i + 1))]}"; fi
 done
-node --import tsx training/prepare/recognizer.ts "${prep_args[@]}" --seed "$seed"
+node --import tsx training/prepare/recognizer.ts --part main "${prep_args[@]}" --seed "$seed"
+if [[ " ${prep_args[*]} " != *" --smoke "* ]]; then
+  node --import tsx training/prepare/recognizer.ts --part portraits --seed "$seed"
+fi
 /usr/bin/python3 training/recognizer.py --threads 1 "$@"

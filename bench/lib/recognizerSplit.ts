@@ -21,7 +21,7 @@ export interface LabelledSource {
   outOfScope?: boolean;
 }
 
-/** Training sources (real). The synthetic bases are clean-photos/{Kodak24,McMaster,CBSD68} and rain100H-dev clean. */
+/** Training sources (real). The synthetic bases are clean-photos/{Kodak24,McMaster,CBSD68}, rain100H-dev clean and faces/deepface. */
 export const TRAIN_SOURCES: readonly LabelledSource[] = [
   { group: 'Rain100H-dev', label: 'rain', dir: 'derain/rain100H-dev/rainy' },
   { group: 'Rain100H-dev clean', label: 'clean', dir: 'derain/rain100H-dev/clean' },
@@ -30,6 +30,7 @@ export const TRAIN_SOURCES: readonly LabelledSource[] = [
   { group: 'Kodak24', label: 'clean', dir: 'clean-photos/Kodak24' },
   { group: 'McMaster', label: 'clean', dir: 'clean-photos/McMaster' },
   { group: 'CBSD68', label: 'clean', dir: 'clean-photos/CBSD68' },
+  { group: 'portraits (deepface)', label: 'clean', dir: 'faces/deepface' },
 ];
 
 /** Test sources: never used to train or calibrate the recogniser. */
@@ -50,7 +51,6 @@ export const TEST_SOURCES: readonly LabelledSource[] = [
   { group: 'LOL eval15', label: 'lowlight', dir: 'real-degraded/lowlight_real/LOL_eval15_low_only' },
   { group: 'Flickr underexposed', label: 'lowlight', dir: 'real-degraded/lowlight_real/flickr_underexposed_CC' },
   { group: 'Set14', label: 'clean', dir: 'clean-photos/Set14' },
-  { group: 'portraits (deepface)', label: 'clean', dir: 'faces/deepface' },
   { group: 'portraits (face_recognition)', label: 'clean', dir: 'faces/face_recognition' },
   { group: 'portraits (face_recognition)', label: 'clean', dir: 'faces/face_recognition/knn_examples/test' },
   { group: 'portraits (anti-spoof live)', label: 'clean', dir: 'faces/antispoof-samples', filter: (f) => f.startsWith('image_T') },

@@ -18,6 +18,10 @@
  * Labels: `labels` (present 0/1) with `mask` (1 where known: a real hazy photo may also be noisy or
  * blurred, so those are not claimed either way), `severity` with `sevmask`.
  * Split: every 10th base picture of a source (by name) is 'val' (for the loss curve), the rest 'train'.
+ *
+ * Two parts, two sets (the trainer reads both): `--part main` (the above) and `--part portraits`:
+ * faces/deepface portraits as clean (REAL_AUGMENT) and 4 degraded variants of each. Portraits from
+ * other sources (face_recognition, the anti-spoof samples) stay for the test.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -45,26 +49,34 @@ const { values: args } = parseArgs({
     out: { type: 'string' },
     seed: { type: 'string', default: '1' },
     smoke: { type: 'boolean', default: false },
+    /** 'main' (photos) or 'portraits' (faces/deepface: clean portraits and their degradations), written as two sets. */
+    part: { type: 'string', default: 'main' },
   },
 });
 const DATA = path.resolve(args.data!);
 const SEED = Number(args.seed);
 const SMOKE = args.smoke!;
-const OUT = path.resolve(args.out ?? path.join(REPO, 'training/cache', SMOKE ? 'smoke/recognizer-set' : 'recognizer'));
-const VARIANTS = 10;
+const PART = args.part === 'portraits' ? 'portraits' : 'main';
+if (args.part !== PART) throw new Error(`--part must be main or portraits, got ${args.part}`);
+const SET_NAME = PART === 'main' ? 'recognizer' : 'recognizer-portraits';
+const OUT = path.resolve(args.out ?? path.join(REPO, 'training/cache', SMOKE ? `smoke/${SET_NAME}-set` : SET_NAME));
+const VARIANTS = PART === 'main' ? 10 : 4;
 const REAL_AUGMENT: Readonly<Record<string, number>> = { rain: 3, clean: 2, haze: 6, lowlight: 5 };
 const IMAGE_EXT = /\.(png|jpe?g|bmp|tiff?)$/i;
 const collator = new Intl.Collator('en', { numeric: true });
 
 /** Bases of synthetic degradations (clean pictures). */
-const SYNTHETIC_BASES = ['clean-photos/Kodak24', 'clean-photos/McMaster', 'clean-photos/CBSD68', 'derain/rain100H-dev/clean'];
+const SYNTHETIC_BASES = PART === 'main' ? ['clean-photos/Kodak24', 'clean-photos/McMaster', 'clean-photos/CBSD68', 'derain/rain100H-dev/clean'] : ['faces/deepface'];
 /** Real labelled training sources: folder, label, file filter. */
-const REAL: ReadonlyArray<{ dir: string; label: Degradation | 'clean'; filter?: (f: string) => boolean }> = [
-  { dir: 'derain/rain100H-dev/rainy', label: 'rain' },
-  { dir: 'derain/rain100H-dev/clean', label: 'clean' },
-  { dir: 'real-degraded/hazy_real', label: 'haze', filter: (f) => f.startsWith('bahat_irani') },
-  { dir: 'lowlight/DICM', label: 'lowlight' },
-];
+const REAL: ReadonlyArray<{ dir: string; label: Degradation | 'clean'; filter?: (f: string) => boolean }> =
+  PART === 'main'
+    ? [
+        { dir: 'derain/rain100H-dev/rainy', label: 'rain' },
+        { dir: 'derain/rain100H-dev/clean', label: 'clean' },
+        { dir: 'real-degraded/hazy_real', label: 'haze', filter: (f) => f.startsWith('bahat_irani') },
+        { dir: 'lowlight/DICM', label: 'lowlight' },
+      ]
+    : [{ dir: 'faces/deepface', label: 'clean' }];
 
 const K = DEGRADATIONS.length;
 const idx = (d: Degradation): number => DEGRADATIONS.indexOf(d);
@@ -211,8 +223,8 @@ function list(dir: string, filter?: (f: string) => boolean): string[] {
 async function main(): Promise<void> {
   const { globalSize: G, cropSize: S } = RECOGNIZER_VIEWS;
   const writer = new PatchSetWriter(OUT, {
-    name: 'recognizer',
-    command: `node --import tsx training/prepare/recognizer.ts${SMOKE ? ' --smoke' : ''} --seed ${SEED}`,
+    name: SET_NAME,
+    command: `node --import tsx training/prepare/recognizer.ts --part ${PART}${SMOKE ? ' --smoke' : ''} --seed ${SEED}`,
     seed: SEED,
     arrays: {
       global: { shape: [G, G, 3], dtype: 'uint8' },
