@@ -47,7 +47,7 @@ export interface DegradationAnalysis {
   evidence: DegradationEvidence;
   /** Who decided: the learned recogniser (models/degradation-recognizer) or the calibrated hand rules. Absent = 'rules'. */
   method?: 'learned' | 'rules';
-  /** Learned only: how strong each degradation is, [0, 1]. */
+  /** Learned only: expected severity of each degradation, [0, 1] (score x severity if present; 0 when absent). */
   severity?: DegradationScores;
   /** Learned only: the degradation embedding (RECOGNIZER embedding width). */
   embedding?: Float32Array;

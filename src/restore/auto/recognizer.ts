@@ -9,8 +9,9 @@
  *   then show noise, blocking, streaks and blur at a comparable scale), and 6 crops of 96 x 96 on a
  *   fixed 2 x 3 grid of it, for the fine-scale degradations.
  * Out: for rain, haze, lowlight, noise, blur, jpeg (DEGRADATIONS order) a score in [0, 1]
- * ("present"), a severity in [0, 1] and a degradation embedding (32 values, the layer the two heads
- * read: pictures degraded alike lie close).
+ * ("present"), a severity in [0, 1] (reported as the expected severity, score x the severity head,
+ * which was trained only on present degradations) and a degradation embedding (32 values, the
+ * layer the two heads read: pictures degraded alike lie close).
  *
  * The model is an object the caller owns (dispose it); `recognizeDegradations` is the one-shot form.
  */
@@ -22,7 +23,7 @@ import { getModelCard } from '../../core/models/registry.js';
 import { TrainedModel } from '../../core/models/trainedModel.js';
 import type { RuntimeOptions } from '../../core/runtime/index.js';
 import { analyzeDegradations, DEGRADATIONS, primaryFromScores, type DegradationAnalysis, type DegradationScores } from './analyze.js';
-import { computeEvidence } from './evidence.js';
+import { boxDownscale, computeEvidence } from './evidence.js';
 
 export const RECOGNIZER_MODEL = 'degradation-recognizer';
 
@@ -49,8 +50,11 @@ function crop(img: RawImage, x0: number, y0: number, size: number): RawImage {
 /** The views the recogniser reads (pure). A picture smaller than a crop is first enlarged to fit (nearest area). */
 export function recognizerViews(img: RawImage): RecognizerViews {
   checkImage(img);
-  const rgb = toRgb(img);
   const { globalSize, localMaxSide, cropSize, cropRows, cropCols } = RECOGNIZER_VIEWS;
+  // Big photos: an integer box reduction first (fast, and exactly an area average), so the
+  // fractional area resizes below touch at most ~2x the local view's pixels.
+  const f = Math.floor(Math.min(img.width, img.height) / cropSize) >= 2 ? Math.floor(Math.max(img.width, img.height) / localMaxSide) : 1;
+  const rgb = toRgb(f >= 2 && Math.min(img.width, img.height) / f >= cropSize ? boxDownscale(img, f) : img);
   const global = resizeArea(rgb, globalSize, globalSize);
   let k = Math.min(1, localMaxSide / Math.max(rgb.width, rgb.height));
   // Small pictures: enlarge so the short side holds a crop.
@@ -102,8 +106,10 @@ export function recognizerFeeds(views: RecognizerViews): Record<string, { data: 
 export interface Recognition {
   /** Probability that each degradation is present, [0, 1]. */
   scores: DegradationScores;
-  /** How strong each degradation is, [0, 1] (meaningful where its score is high). */
+  /** Expected severity, [0, 1]: score x severityIfPresent (0 for a degradation that is not there). */
   severity: DegradationScores;
+  /** The severity head's raw output: how strong the degradation would be if present (trained only on present ones). */
+  severityIfPresent: DegradationScores;
   /** The degradation embedding the heads read. */
   embedding: Float32Array;
   /** Wall time of views + inference, ms. */
@@ -142,7 +148,10 @@ export class DegradationRecognizer {
       throw new ClearsightError(ERROR_CODES.RUNTIME, `${RECOGNIZER_MODEL} returned unexpected outputs (${Object.keys(out).join(', ')})`);
     }
     const pick = (a: ArrayLike<number>) => Object.fromEntries(DEGRADATIONS.map((d, i) => [d, a[i]])) as DegradationScores;
-    return { scores: pick(scores), severity: pick(severity), embedding: Float32Array.from(embedding), ms: performance.now() - t0 };
+    // The severity head was trained only where a degradation is present: its value for an absent
+    // one means nothing. Reported is the expected severity, P(present) x severity-if-present.
+    const expected = Array.from(severity, (v, i) => v * scores[i]);
+    return { scores: pick(scores), severity: pick(expected), severityIfPresent: pick(severity), embedding: Float32Array.from(embedding), ms: performance.now() - t0 };
   }
 
   dispose(): Promise<void> {
@@ -167,6 +176,14 @@ export async function recognizeDegradations(img: RawImage, options: RuntimeOptio
  * the decision the training optimised; it was not tuned on any test source.
  */
 export const LEARNED_THRESHOLD = 0.5;
+
+/** Longest side of the copy the explanatory evidence is measured on (learned analysis only). */
+export const EVIDENCE_MAX_SIDE = 1280;
+
+function reduceForEvidence(img: RawImage): RawImage {
+  const f = Math.floor(Math.max(img.width, img.height) / EVIDENCE_MAX_SIDE);
+  return f >= 2 ? boxDownscale(img, f) : img;
+}
 
 export type AnalysisMethod = 'auto' | 'learned' | 'rules';
 
@@ -193,7 +210,9 @@ export async function analyzeImage(img: RawImage, opts: AnalyzeImageOptions = {}
   if (recognizer !== undefined && !(recognizer instanceof DegradationRecognizer)) throw invalidOption('recognizer', 'a DegradationRecognizer', typeof recognizer);
   const learned = method === 'learned' || (method === 'auto' && (recognizer !== undefined || DegradationRecognizer.available()));
   if (!learned) return analyzeDegradations(img, threshold !== undefined ? { threshold } : {});
-  const evidence = computeEvidence(img);
+  // The evidence is the explanation here, not the decision: measured on a copy reduced to at most
+  // EVIDENCE_MAX_SIDE (its statistics work at <= 1280 px anyway), which keeps big photos fast.
+  const evidence = computeEvidence(reduceForEvidence(img));
   const owned = recognizer ?? (await DegradationRecognizer.load(runtime));
   try {
     const r = await owned.recognize(img);
