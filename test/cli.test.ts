@@ -16,6 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 import { decodeImage, psnr } from '../src/index.js';
+import { listTrainedCards } from '../src/core/models/trained.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'clearsight.js');
@@ -151,17 +152,18 @@ describe('clearsight --help and models', () => {
     assert.match(r.stderr, /Usage: clearsight/);
   });
 
-  it('models --json lists the 19 model cards with licence and I/O facts', async () => {
+  it('models --json lists the 19 pretrained model cards, plus those trained here, with licence and I/O facts', async () => {
     const r = await run(['models', '--json']);
     assert.equal(r.code, 0, r.stderr);
     const cards = JSON.parse(r.stdout) as Array<Record<string, unknown> & { io: Record<string, unknown> }>;
-    assert.equal(cards.length, 19);
+    const expected = 19 + listTrainedCards().length;
+    assert.equal(cards.length, expected);
     for (const c of cards) {
       assert.match(String(c.id), /^[a-z]+\/[a-z0-9-]+@\d+\.\d+\.\d+$/);
       assert.ok(c.task && c.package && c.licence, `card ${String(c.id)} lacks task/package/licence`);
       assert.ok(Array.isArray(c.io.range) && typeof c.io.divisibility === 'number' && typeof c.io.maxTile === 'number');
     }
-    assert.equal(new Set(cards.map((c) => c.id)).size, 19);
+    assert.equal(new Set(cards.map((c) => c.id)).size, expected);
     const text = await run(['models']);
     assert.equal(text.code, 0);
     assert.match(text.stdout, /derain\/maxim-deraining@/);

@@ -133,7 +133,7 @@ export class DegradationRecognizer {
     return new DegradationRecognizer(await TrainedModel.load(RECOGNIZER_MODEL, { threads: 1, ...options }));
   }
 
-  /** Model card id, e.g. analyze/degradation-recognizer@1. */
+  /** Model card id, e.g. analyze/degradation-recognizer@1.0.0. */
   get id(): string {
     return getModelCard(RECOGNIZER_MODEL).id;
   }
