@@ -2,7 +2,9 @@
  * Universal restoration: the plan (which experts, in which order, when), restoreAuto's contract
  * (clean pictures untouched, dry run, abort, options) and `clearsight restore auto` (dry-run JSON,
  * the clean path through the supervisor, usage and output errors). No learned expert runs here:
- * every picture is either clean or analysed with --dry-run.
+ * every picture is either clean or analysed with --dry-run. These tests pin the hand rules
+ * (`analysis: 'rules'`, `--analysis rules`), whose behaviour on the generated scenes is known; the
+ * learned recogniser has its own tests (recognizer.test.ts).
  */
 import assert from 'node:assert/strict';
 import { runCli } from './helpers/cli.js';
@@ -22,6 +24,7 @@ import {
   planRestoration,
   restoreAuto,
   RESTORATION_ORDER,
+  veilStrengthFor,
   type Degradation,
   type DegradationAnalysis,
   type PrimaryDegradation,
@@ -58,16 +61,25 @@ describe('planRestoration', () => {
     assert.deepEqual(planRestoration(analysisWith({ haze: 0.65, blur: 0.9 }, 'clean')), []);
   });
   it('orders the chain: lowlight, denoise, derain, dehaze, deblur', () => {
-    const all = analysisWith({ rain: 0.95, haze: 0.9, lowlight: 0.92, noise: 0.91, blur: 0.93, jpeg: 0.94 }, 'rain');
-    assert.deepEqual(tasks(all), ['lowlight', 'denoise', 'derain', 'dehaze', 'deblur']);
+    const all = analysisWith({ haze: 0.9, lowlight: 0.92, noise: 0.91, blur: 0.93, jpeg: 0.94 }, 'lowlight');
+    assert.deepEqual(tasks(all), ['lowlight', 'denoise', 'dehaze', 'deblur']);
+    const rainy = analysisWith({ rain: 0.95, lowlight: 0.92, noise: 0.91, blur: 0.93 }, 'rain');
+    assert.deepEqual(tasks(rainy), ['lowlight', 'denoise', 'derain', 'deblur']);
     assert.deepEqual(RESTORATION_ORDER, ['lowlight', 'denoise', 'derain', 'dehaze', 'deblur']);
   });
   it('low light before denoise, whichever scores higher', () => {
     assert.deepEqual(tasks(analysisWith({ noise: 0.99, lowlight: 0.8 }, 'noise')), ['lowlight', 'denoise']);
     assert.deepEqual(tasks(analysisWith({ noise: 0.8, lowlight: 0.99 }, 'lowlight')), ['lowlight', 'denoise']);
   });
-  it('derain before dehaze (heavy rain: streaks, then the veil)', () => {
-    assert.deepEqual(tasks(analysisWith({ rain: 0.9, haze: 0.95 }, 'haze')), ['derain', 'dehaze']);
+  it('heavy rain (rain + haze): derain, then the veil removed physically at a strength set from the veil', () => {
+    const plan = planRestoration(analysisWith({ rain: 0.9, haze: 0.95 }, 'haze'));
+    assert.deepEqual(plan.map((s) => s.task), ['derain']);
+    assert.deepEqual(plan[0].degradations, ['rain']);
+    assert.equal(plan[0].params?.veilStrength, veilStrengthFor(0.95));
+    assert.match(plan[0].reason, /heavy rain: haze veil.*strength 0\.75/);
+    // A learned severity sets the strength: a light veil is removed lightly.
+    const light = planRestoration({ ...analysisWith({ rain: 0.9, haze: 0.8 }, 'rain'), severity: { ...analysisWith({}, 'rain').scores, haze: 0.1 } });
+    assert.equal(light[0].params?.veilStrength, 0.2);
   });
   it('deblur last', () => {
     assert.deepEqual(tasks(analysisWith({ blur: 0.99, haze: 0.8, noise: 0.75 }, 'blur')), ['denoise', 'dehaze', 'deblur']);
@@ -88,7 +100,8 @@ describe('planRestoration', () => {
     const t = DEGRADATION_CALIBRATION.primaryThreshold;
     const a = analysisWith({ rain: 0.97, haze: t - 0.05 }, 'rain');
     assert.deepEqual(tasks(a), ['derain']);
-    assert.deepEqual(tasks(a, { threshold: t - 0.1 }), ['derain', 'dehaze']);
+    assert.deepEqual(tasks(a, { threshold: t - 0.1 }), ['derain']);
+    assert.ok(planRestoration(a, { threshold: t - 0.1 })[0].params?.veilStrength! > 0, 'the haze found beside the rain is its veil');
     // A primary below the step threshold (found with a lower analysis threshold) still gets its step.
     assert.deepEqual(tasks(analysisWith({ blur: 0.55 }, 'blur'), { threshold: 0.9 }), ['deblur']);
   });
@@ -114,7 +127,7 @@ describe('restoreAuto (no expert runs)', () => {
   it('clean picture: empty plan, the input returned untouched (PSNR vs input = Infinity)', async () => {
     const events: ProgressEvent[] = [];
     let planned: unknown;
-    const r = await restoreAuto(clean, { onProgress: (e) => events.push(e), onPlan: (_a, p) => (planned = p) });
+    const r = await restoreAuto(clean, { analysis: 'rules', onProgress: (e) => events.push(e), onPlan: (_a, p) => (planned = p) });
     assert.equal(r.analysis.primary, 'clean');
     assert.deepEqual(r.plan, []);
     assert.deepEqual(planned, []);
@@ -125,7 +138,7 @@ describe('restoreAuto (no expert runs)', () => {
   });
   it('dry run: analysis and plan, no expert, the input returned', async () => {
     const rainy = addRain(clean, 3);
-    const r = await restoreAuto(rainy, { dryRun: true });
+    const r = await restoreAuto(rainy, { analysis: 'rules', dryRun: true });
     assert.equal(r.analysis.primary, 'rain');
     assert.equal(r.plan[0].task, 'derain');
     assert.equal(r.image, rainy);
@@ -174,7 +187,7 @@ after(async () => {
 
 describe('clearsight restore auto', () => {
   it('--dry-run --json: one JSON object with primary, scores and plan; no -o needed', async () => {
-    const r = await run(['restore', 'auto', rainPng, '--dry-run', '--json']);
+    const r = await run(['restore', 'auto', rainPng, '--analysis', 'rules', '--dry-run', '--json']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr, '');
     const lines = r.stdout.trim().split('\n');
@@ -190,14 +203,14 @@ describe('clearsight restore auto', () => {
     assert.deepEqual(out.steps, []);
   });
   it('--dry-run without --json prints the plan on stdout', async () => {
-    const r = await run(['restore', 'auto', rainPng, '--dry-run']);
+    const r = await run(['restore', 'auto', rainPng, '--analysis', 'rules', '--dry-run']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /primary degradation rain/);
-    assert.match(r.stdout, /plan:\n {2}1\. derain with derain\/maxim-deraining@/);
+    assert.match(r.stdout, /plan:\n {2}1\. derain \(expert\) with derain\/maxim-deraining@/);
   });
   it('a clean picture: nothing runs, the output is the input unchanged (through the supervisor)', async () => {
     const out = join(dir, 'clean-out.png');
-    const r = await run(['restore', 'auto', cleanPng, '-o', out, '--json']);
+    const r = await run(['restore', 'auto', cleanPng, '--analysis', 'rules', '-o', out, '--json']);
     assert.equal(r.code, 0, r.stderr);
     const summary = JSON.parse(r.stdout) as { primary: string; plan: unknown[]; steps: unknown[]; output: string };
     assert.equal(summary.primary, 'clean');
@@ -207,10 +220,10 @@ describe('clearsight restore auto', () => {
     const [a, b] = await Promise.all([decodeImage(cleanPng), decodeImage(out)]);
     assert.equal(psnr(a.image, b.image), Infinity);
     // Text mode: the plan on stderr, the summary on stdout; an existing output needs --force.
-    const again = await run(['restore', 'auto', cleanPng, '-o', out]);
+    const again = await run(['restore', 'auto', cleanPng, '--analysis', 'rules', '-o', out]);
     assert.equal(again.code, 4, again.stderr);
     assert.match(again.stderr, /E_OUTPUT_EXISTS/);
-    const forced = await run(['restore', 'auto', cleanPng, '-o', out, '--force']);
+    const forced = await run(['restore', 'auto', cleanPng, '--analysis', 'rules', '-o', out, '--force']);
     assert.equal(forced.code, 0, forced.stderr);
     assert.match(forced.stderr, /plan: nothing to do/);
     assert.match(forced.stdout, /looks clean: written back unchanged/);

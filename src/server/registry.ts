@@ -239,6 +239,7 @@ const autoOptions = z.object({
   variant: variant().describe('dehazing weights if a dehaze step is planned'),
   tta: flag().describe('x8 self-ensemble in every step'),
   maxTile: tile().describe('largest tile side in pixels'),
+  quality: z.enum(['fast', 'max']).default('fast').describe('fast: trained students and physical methods where they exist; max: the slow experts'),
 });
 
 const autoTask: TaskDefinition<typeof autoOptions> = {
@@ -248,13 +249,15 @@ const autoTask: TaskDefinition<typeof autoOptions> = {
   options: autoOptions,
   async run(inputs, opts, ctx) {
     const { image, alpha, meta } = await decodeInput(inputs[0], ctx);
-    const r = await restoreAuto(image, { threshold: opts.threshold, variant: opts.variant, tta: opts.tta, maxTile: opts.maxTile, ...control(ctx) });
+    const r = await restoreAuto(image, { threshold: opts.threshold, variant: opts.variant, quality: opts.quality, tta: opts.tta, maxTile: opts.maxTile, ...control(ctx) });
     return {
       files: [outputFile(await png(r.image, alpha))],
       result: {
         input: { width: meta.width, height: meta.height, format: meta.format },
         primary: r.analysis.primary,
         scores: r.analysis.scores,
+        severity: r.analysis.severity ?? null,
+        analysis: r.analysis.method ?? 'rules',
         evidence: r.analysis.evidence,
         plan: r.plan,
         steps: r.steps,

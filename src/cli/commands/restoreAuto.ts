@@ -36,6 +36,8 @@ import {
   type RestorationTask,
   type RestoreAutoOptions,
   type RestoreAutoStepResult,
+  type AnalysisMethod,
+  type RestorationQuality,
 } from '../lib.js';
 import { choiceOption, integerOption } from '../options.js';
 import { createReporter, progressMode, type Reporter } from '../progress.js';
@@ -53,12 +55,19 @@ interface AutoCliOptions {
   threads?: number;
   device: Device;
   maxTile?: number;
-  quality?: number;
+  /** Restoration quality ('fast' | 'max') or, as a number, the JPEG/WebP output quality (kept for compatibility). */
+  quality?: QualityValue;
+  analysis: AnalysisMethod;
+  embedding?: boolean;
 }
+
+type QualityValue = { restoration: RestorationQuality } | { encoder: number };
 
 /** One planned step as --json prints it. */
 export interface AutoPlanStep {
   task: RestorationTask;
+  method: string;
+  params?: Record<string, number>;
   degradations: string[];
   model: string;
   score: number;
@@ -73,6 +82,14 @@ export interface AutoSummary {
   dryRun: boolean;
   primary: string;
   scores: Record<string, number>;
+  /** Severity per degradation in [0, 1] (learned recogniser; null with the hand rules). */
+  severity: Record<string, number> | null;
+  /** The degradation embedding (only with --embedding and the learned recogniser). */
+  embedding?: number[];
+  /** Who decided: 'learned' (model id in `model`) or 'rules'. */
+  analysis: string;
+  recognizer: string | null;
+  quality: RestorationQuality;
   plan: AutoPlanStep[];
   /** What was run (empty for a dry run or a clean picture). */
   steps: RestoreAutoStepResult[];
@@ -87,6 +104,7 @@ export interface AutoSummary {
 const DEVICES: readonly Device[] = ['cpu', 'cuda'];
 const VARIANTS = ['indoor', 'outdoor'] as const;
 const LOSSY: ReadonlySet<string> = new Set(['jpeg', 'webp']);
+const ANALYSIS_METHODS: readonly AnalysisMethod[] = ['auto', 'learned', 'rules'];
 
 /** Progress label of each expert's inference stage. */
 const VERBS: Readonly<Record<RestorationTask, string>> = {
@@ -96,6 +114,14 @@ const VERBS: Readonly<Record<RestorationTask, string>> = {
   dehaze: 'dehazing',
   deblur: 'deblurring',
 };
+
+/** `--quality`: 'fast' or 'max' (restoration), or an integer 1-100 (output JPEG/WebP quality, as before). */
+function qualityParser(value: string): QualityValue {
+  const v = value.trim().toLowerCase();
+  if (v === 'fast' || v === 'max') return { restoration: v };
+  if (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 100) return { encoder: Number(v) };
+  throw invalidOption('--quality', '"fast", "max" or an integer 1-100 (output JPEG/WebP quality)', value);
+}
 
 /** A number strictly between 0 and 1, written as a plain decimal ("0.6", ".6"). */
 function unitIntervalParser(flag: string): (value: string) => number {
@@ -131,8 +157,12 @@ export function addRestoreAutoCommand(program: Command): Command {
     .addOption(integerOption('--threads <n>', 'CPU threads for inference (default: all cores)', 1, 256))
     .addOption(choiceOption('--device <device>', 'where the networks run', DEVICES, 'cpu'))
     .addOption(integerOption('--max-tile <n>', 'largest tile side in pixels; lower it to save memory (default: from the model cards; never below a card minimum, 256 for MAXIM)', 16, 8192))
-    .addOption(integerOption('--quality <q>', 'JPEG/WebP quality 1-100 (default: JPEG 95, WebP lossless)', 1, 100))
-    .option('--json', 'print one JSON object on stdout ({"primary", "scores", "plan", "steps", ...}) instead of progress and text')
+    .addOption(
+      new Option('--quality <q>', 'fast (default: trained students and physical methods where they exist) or max (the slow MAXIM experts); an integer 1-100 sets the JPEG/WebP output quality instead').argParser(qualityParser),
+    )
+    .addOption(choiceOption('--analysis <method>', 'who recognises the degradation: auto (the learned recogniser when installed, else the hand rules), learned, rules', ANALYSIS_METHODS, 'auto'))
+    .option('--embedding', 'with --json: include the degradation embedding vector')
+    .option('--json', 'print one JSON object on stdout ({"primary", "scores", "severity", "plan", "steps", ...}) instead of progress and text')
     .addHelpText('after', '\nExamples:\n  $ clearsight restore auto photo.jpg --dry-run\n  $ clearsight restore auto photo.jpg -o restored.png --json\n\nExit codes: see clearsight --help.')
     .action(async (input: string, opts: AutoCliOptions) => {
       if (!opts.dryRun && !opts.output) cmd.error("required option '-o, --output <file>' not specified (or use --dry-run)");
@@ -163,12 +193,14 @@ export async function runAuto(input: string, opts: AutoCliOptions): Promise<Auto
   const force = opts.force ?? false;
   const dryRun = opts.dryRun ?? false;
   const output = dryRun ? undefined : opts.output!;
+  const quality: RestorationQuality = opts.quality && 'restoration' in opts.quality ? opts.quality.restoration : 'fast';
+  const encoderQuality = opts.quality && 'encoder' in opts.quality ? opts.quality.encoder : undefined;
 
   // Cheap checks first.
   const format = output ? formatFromPath(output) : undefined;
   if (output) await assertOutputWritable(output, force);
   if (dryRun && opts.output) warn('--output is ignored with --dry-run');
-  if (format && opts.quality !== undefined && !LOSSY.has(format)) warn(`--quality has no effect on ${format.toUpperCase()} output (lossless)`);
+  if (format && encoderQuality !== undefined && !LOSSY.has(format)) warn(`--quality has no effect on ${format.toUpperCase()} output (lossless)`);
 
   // A dry run takes a fraction of a second: no progress display, only the plan.
   const mode = dryRun ? 'quiet' : progressMode(json);
@@ -207,6 +239,8 @@ export async function runAuto(input: string, opts: AutoCliOptions): Promise<Auto
       restoreAuto(image, {
         dryRun,
         variant: opts.variant,
+        quality,
+        analysis: opts.analysis ?? 'auto',
         ...(opts.threshold !== undefined ? { threshold: opts.threshold } : {}),
         signal: interrupts.signal,
         onProgress,
@@ -241,7 +275,7 @@ export async function runAuto(input: string, opts: AutoCliOptions): Promise<Auto
         force,
         bitDepth: meta.bitDepth === 16 && maxBitDepth(format) === 16 ? 16 : 8,
         ...(alpha ? { alpha: { width: image.width, height: image.height, data: alpha } } : {}),
-        ...(opts.quality !== undefined ? { quality: opts.quality } : {}),
+        ...(encoderQuality !== undefined ? { quality: encoderQuality } : {}),
       });
     }
   } finally {
@@ -255,7 +289,12 @@ export async function runAuto(input: string, opts: AutoCliOptions): Promise<Auto
     dryRun,
     primary: analysis.primary,
     scores: Object.fromEntries(DEGRADATIONS.map((d) => [d, round4(analysis.scores[d])])),
-    plan: plan.map((s) => ({ task: s.task, degradations: [...s.degradations], model: s.model, score: round4(s.score), reason: s.reason })),
+    severity: analysis.severity ? Object.fromEntries(DEGRADATIONS.map((d) => [d, round4(analysis.severity![d])])) : null,
+    ...(opts.embedding && analysis.embedding ? { embedding: [...analysis.embedding].map(round4) } : {}),
+    analysis: analysis.method ?? 'rules',
+    recognizer: analysis.model ?? null,
+    quality,
+    plan: plan.map((s) => ({ task: s.task, method: s.method, ...(s.params ? { params: { ...s.params } as Record<string, number> } : {}), degradations: [...s.degradations], model: s.model, score: round4(s.score), reason: s.reason })),
     steps,
     width: inWidth,
     height: inHeight,
@@ -277,11 +316,13 @@ const round4 = (x: number): number => (Number.isFinite(x) ? Math.round(x * 1e4) 
 /** The analysis and the plan as text (several lines). */
 function planText(input: string, img: RawImage, a: DegradationAnalysis, plan: readonly RestorationStep[]): string {
   const scores = DEGRADATIONS.map((d) => `${d} ${a.scores[d].toFixed(2)}`).join(', ');
-  const lines = [`${basename(input)} (${img.width}x${img.height}): primary degradation ${a.primary}`, `scores: ${scores}`];
+  const who = a.method === 'learned' ? `learned recogniser ${a.model}` : 'calibrated hand rules';
+  const lines = [`${basename(input)} (${img.width}x${img.height}): primary degradation ${a.primary} (${who})`, `scores: ${scores}`];
+  if (a.severity) lines.push(`severity: ${DEGRADATIONS.map((d) => `${d} ${a.severity![d].toFixed(2)}`).join(', ')}`);
   if (plan.length === 0) lines.push('plan: nothing to do (the picture looks clean)');
   else {
     lines.push('plan:');
-    plan.forEach((s, i) => lines.push(`  ${i + 1}. ${s.task} with ${s.model} (score ${s.score.toFixed(2)}): ${s.reason}`));
+    plan.forEach((s, i) => lines.push(`  ${i + 1}. ${s.task} (${s.method}) with ${s.model} (score ${s.score.toFixed(2)}): ${s.reason}`));
   }
   return `${lines.join('\n')}\n`;
 }

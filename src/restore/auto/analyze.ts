@@ -35,12 +35,26 @@ export type PrimaryDegradation = Degradation | 'clean';
 export type DegradationScores = Record<Degradation, number>;
 
 export interface DegradationAnalysis {
-  /** One score per degradation, each in [0, 1]. */
+  /** One score per degradation, each in [0, 1]: what the decision was made on. */
   scores: DegradationScores;
   /** The main degradation (highest score at or above the threshold), or 'clean'. */
   primary: PrimaryDegradation;
-  /** The raw statistics the scores were computed from. */
+  /**
+   * The hand-measured statistics (dark channel, histogram, noise sigma, streak field, ...). With the
+   * learned recogniser they are the explanation shown to the user, not the decision; with the
+   * rules they are also what the scores were computed from.
+   */
   evidence: DegradationEvidence;
+  /** Who decided: the learned recogniser (models/degradation-recognizer) or the calibrated hand rules. Absent = 'rules'. */
+  method?: 'learned' | 'rules';
+  /** Learned only: expected severity of each degradation, [0, 1] (score x severity if present; 0 when absent). */
+  severity?: DegradationScores;
+  /** Learned only: the degradation embedding (RECOGNIZER embedding width). */
+  embedding?: Float32Array;
+  /** Learned only: the recogniser's model card id. */
+  model?: string;
+  /** The score threshold the primary was decided with (planRestoration uses it for the extra steps). */
+  threshold?: number;
 }
 
 export interface AnalyzeOptions {
@@ -168,5 +182,5 @@ export function analyzeDegradations(img: RawImage, opts: AnalyzeOptions = {}): D
   if (typeof threshold !== 'number' || !(threshold > 0 && threshold < 1)) throw invalidOption('threshold', 'a number in (0, 1)', opts.threshold);
   const evidence = computeEvidence(img);
   const scores = scoresFromEvidence(evidence);
-  return { scores, primary: primaryFromScores(scores, threshold), evidence };
+  return { scores, primary: primaryFromScores(scores, threshold), evidence, method: 'rules', threshold };
 }

@@ -21,18 +21,39 @@
  * 4. deblur last: it sharpens whatever is left, so everything else should be gone by then.
  *
  * A step is planned for the primary degradation and for every other degradation whose score
- * reaches the step threshold (default: the calibrated primary threshold, so a second expert pass,
- * ~10 s a 480x320 picture on a small CPU, is spent only on a confident finding). A clean picture
- * gets no step, and restoreAuto returns it untouched (the same RawImage object).
+ * reaches the step threshold (default: the threshold the analysis decided with, so a second
+ * expert pass, ~10 s a 480x320 picture on a small CPU, is spent only on a confident finding). A
+ * clean picture gets no step, and restoreAuto returns it untouched (the same RawImage object).
+ *
+ * Which model or physical method runs each step (METHOD CHOICE, quality 'fast' unless stated):
+ * - heavy rain (rain with a haze score at the threshold, or a learned haze severity >= 0.2): the
+ *   streaks first (derain), then the veil by the physical model (removeVeil) at a strength set from
+ *   the estimated veil, veilStrengthFor(severity): bench/heavy-rain.ts measured the best strength
+ *   0.75 on a veil of mean transmission ~0.68 (severity ~0.38) and 0 on veil-free Rain100H, so the
+ *   strength rises as 2 x severity, capped at 0.75. No separate dehaze step then.
+ * - haze: the learned expert (MAXIM outdoor/indoor), applied in full from severity LIGHT_HAZE up and
+ *   blended with the input below it (strength = severity / LIGHT_HAZE, at least 0.4), so light
+ *   haze is not over-dehazed into dark, oversaturated colours.
+ * - low light, fast: the `lowlight-iagc` student when it is installed; otherwise the
+ *   illumination-aware gamma, checked by measurement: when its output's noise sigma exceeds
+ *   GAMMA_NOISE_LIMIT grey levels (the gamma lifts the noise of dark captures: 4.1 on LOL 1.png,
+ *   against 0.5 for the expert, see lowlightFuse), the gamma+expert fusion is run instead.
+ *   Quality 'max': the fusion (the library's measured best of the two, see lowlightFuse).
+ * - derain, fast: the `derain-fast` student when installed, else MAXIM; 'max': MAXIM.
+ * - denoise (noise, JPEG) and deblur: MAXIM (no faster model exists).
  */
 import type { RawImage } from '../../core/image/types.js';
 import { invalidOption } from '../../core/errors.js';
 import { getModelCard } from '../../core/models/registry.js';
 import { report, throwIfAborted } from '../../core/progress.js';
 import type { ExpertOptions } from '../expert.js';
-import { deblur, dehaze, denoise, derain, lowlight, type DehazeOptions } from '../tasks.js';
-import { analyzeDegradations, DEGRADATION_CALIBRATION, DEGRADATIONS, type Degradation, type DegradationAnalysis } from './analyze.js';
-import type { DegradationEvidence } from './evidence.js';
+import { createImage } from '../../core/image/types.js';
+import { runExpert } from '../expert.js';
+import { removeVeil } from '../derain/rainModel.js';
+import { deblur, dehaze, denoise, lowlight, type DehazeOptions } from '../tasks.js';
+import { DEGRADATION_CALIBRATION, DEGRADATIONS, type Degradation, type DegradationAnalysis } from './analyze.js';
+import { computeEvidence, type DegradationEvidence } from './evidence.js';
+import { analyzeImage, DegradationRecognizer, type AnalysisMethod } from './recognizer.js';
 
 /** The tasks a plan can contain, in the order they run. */
 export const RESTORATION_ORDER = ['lowlight', 'denoise', 'derain', 'dehaze', 'deblur'] as const;
@@ -48,8 +69,36 @@ export const DEGRADATION_TREATMENT: Readonly<Record<Degradation, RestorationTask
   blur: 'deblur',
 };
 
+/** 'fast' (default): students and physical methods where they exist; 'max': the slow experts. */
+export type RestorationQuality = 'fast' | 'max';
+export const RESTORATION_QUALITIES: readonly RestorationQuality[] = ['fast', 'max'];
+
+/** How a step runs: a network (`expert`: pretrained MAXIM, `student`: trained here), or a physical/fused method. */
+export type StepMethod = 'expert' | 'student' | 'gamma-checked' | 'fuse';
+
+/** Learned haze severity from which the dehazing expert is applied in full. */
+export const LIGHT_HAZE = 0.35;
+/** Noise sigma (grey levels) above which the gamma's low-light result is replaced by the fusion. */
+export const GAMMA_NOISE_LIMIT = 4;
+/** Learned haze severity from which rain is treated as heavy rain (streaks + veil). */
+export const RAIN_VEIL_SEVERITY = 0.2;
+
+/** Veil-removal strength for a veil severity in [0, 1] (see the module notes). */
+export function veilStrengthFor(severity: number): number {
+  return Math.round(100 * Math.max(0, Math.min(0.75, 2 * severity))) / 100;
+}
+
+/** Dehazing strength for a haze severity: full from LIGHT_HAZE, proportional below (at least 0.4). */
+export function dehazeStrengthFor(severity: number): number {
+  return Math.round(100 * Math.max(0.4, Math.min(1, severity / LIGHT_HAZE))) / 100;
+}
+
 export interface RestorationStep {
   task: RestorationTask;
+  /** How the step runs (see StepMethod). */
+  method: StepMethod;
+  /** Step parameters chosen from the analysis: veilStrength (derain), strength (dehaze). */
+  params?: { veilStrength?: number; strength?: number };
   /** The degradations this step treats (denoise can treat noise and JPEG at once). */
   degradations: Degradation[];
   /** Id of the model card the task runs (`task/name@version`). */
@@ -65,7 +114,22 @@ export interface PlanOptions {
   threshold?: number;
   /** Dehazing weights, as for `dehaze`. Default 'outdoor'. */
   variant?: DehazeOptions['variant'];
+  /** 'fast' (default) or 'max' (see RestorationQuality). */
+  quality?: RestorationQuality;
 }
+
+/** Whether a model is in the registry (students trained on other branches may not be). */
+export function modelInstalled(name: string): boolean {
+  try {
+    getModelCard(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const DERAIN_STUDENT = 'derain-fast';
+export const LOWLIGHT_STUDENT = 'lowlight-iagc';
 
 const MODEL_NAMES: Readonly<Record<RestorationTask, (variant: 'indoor' | 'outdoor') => string>> = {
   lowlight: () => 'maxim-enhancement',
@@ -104,39 +168,82 @@ function checkVariant(v: unknown): asserts v is 'indoor' | 'outdoor' | undefined
   if (v !== undefined && v !== 'indoor' && v !== 'outdoor') throw invalidOption('variant', '"indoor" or "outdoor"', v);
 }
 
+function checkQuality(v: unknown): asserts v is RestorationQuality | undefined {
+  if (v !== undefined && !RESTORATION_QUALITIES.includes(v as RestorationQuality)) throw invalidOption('quality', '"fast" or "max"', v);
+}
+
+/** Severity of a degradation: the learned one when the analysis has it, else the score (rules). */
+function severityOf(analysis: DegradationAnalysis, d: Degradation): number {
+  return analysis.severity ? analysis.severity[d] : analysis.scores[d];
+}
+
 /** The ordered chain of experts for an analysis; empty for a clean picture. */
 export function planRestoration(analysis: DegradationAnalysis, opts: PlanOptions = {}): RestorationStep[] {
   if (analysis === null || typeof analysis !== 'object' || !analysis.scores || !analysis.evidence) {
-    throw invalidOption('analysis', 'the result of analyzeDegradations', analysis);
+    throw invalidOption('analysis', 'the result of analyzeDegradations or analyzeImage', analysis);
   }
   if (opts === null || typeof opts !== 'object') throw invalidOption('opts', 'an options object', opts);
   checkThreshold('threshold', opts.threshold);
   checkVariant(opts.variant);
+  checkQuality(opts.quality);
   if (analysis.primary === 'clean') return [];
-  const threshold = opts.threshold ?? DEGRADATION_CALIBRATION.primaryThreshold;
+  const threshold = opts.threshold ?? analysis.threshold ?? DEGRADATION_CALIBRATION.primaryThreshold;
   const variant = opts.variant ?? 'outdoor';
-  const chosen = DEGRADATIONS.filter((d) => d === analysis.primary || analysis.scores[d] >= threshold);
+  const quality = opts.quality ?? 'fast';
+  const chosen = new Set(DEGRADATIONS.filter((d) => d === analysis.primary || analysis.scores[d] >= threshold));
+  // Heavy rain: streaks plus a veil. The veil goes with the derain step (physical removal), not to the dehazer.
+  const veil = chosen.has('rain') && (chosen.has('haze') || (analysis.severity !== undefined && analysis.severity.haze >= RAIN_VEIL_SEVERITY));
+  if (veil) chosen.delete('haze');
   const steps: RestorationStep[] = [];
   for (const task of RESTORATION_ORDER) {
-    const ds = chosen.filter((d) => DEGRADATION_TREATMENT[d] === task).sort((a, b) => analysis.scores[b] - analysis.scores[a]);
+    const ds = [...chosen].filter((d) => DEGRADATION_TREATMENT[d] === task).sort((a, b) => analysis.scores[b] - analysis.scores[a]);
     if (ds.length === 0) continue;
-    steps.push({
-      task,
-      degradations: ds,
-      model: getModelCard(MODEL_NAMES[task](variant)).id,
-      reason: ds.map((d) => describeDegradationEvidence(d, analysis.evidence)).join('; '),
-      score: Math.max(...ds.map((d) => analysis.scores[d])),
-    });
+    const reasons = ds.map((d) => describeDegradationEvidence(d, analysis.evidence));
+    const score = Math.max(...ds.map((d) => analysis.scores[d]));
+    let method: StepMethod = 'expert';
+    let model = getModelCard(MODEL_NAMES[task](variant)).id;
+    let params: RestorationStep['params'];
+    if (task === 'derain') {
+      if (quality === 'fast' && modelInstalled(DERAIN_STUDENT)) {
+        method = 'student';
+        model = getModelCard(DERAIN_STUDENT).id;
+      }
+      if (veil) {
+        const veilStrength = veilStrengthFor(severityOf(analysis, 'haze'));
+        params = { veilStrength };
+        reasons.push(`heavy rain: ${describeDegradationEvidence('haze', analysis.evidence)}; veil removed after the streaks at strength ${veilStrength}`);
+      }
+    } else if (task === 'dehaze') {
+      const strength = analysis.severity ? dehazeStrengthFor(analysis.severity.haze) : 1;
+      params = { strength };
+      if (strength < 1) reasons.push(`light haze (severity ${analysis.severity!.haze.toFixed(2)}): dehazed at strength ${strength}, not in full`);
+    } else if (task === 'lowlight') {
+      if (quality === 'max') {
+        method = 'fuse';
+        reasons.push('quality max: learned expert fused with the illumination-aware gamma');
+      } else if (modelInstalled(LOWLIGHT_STUDENT)) {
+        method = 'student';
+        model = getModelCard(LOWLIGHT_STUDENT).id;
+      } else {
+        method = 'gamma-checked';
+        model = `illumination-aware gamma (fusion with ${model} if the gamma's noise sigma > ${GAMMA_NOISE_LIMIT})`;
+      }
+    }
+    steps.push({ task, method, ...(params ? { params } : {}), degradations: ds, model, reason: reasons.join('; '), score });
   }
   return steps;
 }
 
 // ---------------------------------------------------------------------------------------------
 
-/** `threshold` here sets both the primary decision (analyzeDegradations) and the extra steps (planRestoration). */
+/** `threshold` here sets both the primary decision (analyzeImage) and the extra steps (planRestoration). */
 export interface RestoreAutoOptions extends Omit<ExpertOptions, 'model'>, PlanOptions {
   /** Analyse and plan only; the result's image is the input. Default false. */
   dryRun?: boolean;
+  /** Who decides: 'auto' (default: the learned recogniser when installed, else the hand rules), 'learned' or 'rules'. */
+  analysis?: AnalysisMethod;
+  /** A loaded recogniser to reuse (the caller owns it). */
+  recognizer?: DegradationRecognizer;
   /** Called with the analysis and the plan before the first expert runs (e.g. to print the plan). */
   onPlan?: (analysis: DegradationAnalysis, plan: readonly RestorationStep[]) => void;
 }
@@ -144,6 +251,8 @@ export interface RestoreAutoOptions extends Omit<ExpertOptions, 'model'>, PlanOp
 export interface RestoreAutoStepResult {
   task: RestorationTask;
   model: string;
+  /** What actually ran (a 'gamma-checked' step reports 'gamma' or 'fuse'). */
+  method: string;
   /** Wall time of the step, model loading included. */
   seconds: number;
 }
@@ -167,7 +276,7 @@ export interface RestoreAutoResult {
  */
 export async function restoreAuto(img: RawImage, opts: RestoreAutoOptions = {}): Promise<RestoreAutoResult> {
   if (opts === null || typeof opts !== 'object') throw invalidOption('opts', 'an options object', opts);
-  const { dryRun = false, onPlan, threshold, variant, onProgress, signal, ...expert } = opts;
+  const { dryRun = false, onPlan, threshold, variant, quality, analysis: method, recognizer, onProgress, signal, ...expert } = opts;
   if (typeof dryRun !== 'boolean') throw invalidOption('dryRun', 'a boolean', dryRun);
   if (onPlan !== undefined && typeof onPlan !== 'function') throw invalidOption('onPlan', 'a function', onPlan);
   if ((opts as ExpertOptions).model !== undefined) {
@@ -175,12 +284,18 @@ export async function restoreAuto(img: RawImage, opts: RestoreAutoOptions = {}):
   }
   checkThreshold('threshold', threshold);
   checkVariant(variant);
+  checkQuality(quality);
 
   throwIfAborted(signal);
   report({ onProgress }, 'analyze', 0, 1);
-  const analysis = analyzeDegradations(img, threshold !== undefined ? { threshold } : {});
+  const analysis = await analyzeImage(img, {
+    ...(method !== undefined ? { method } : {}),
+    ...(threshold !== undefined ? { threshold } : {}),
+    ...(recognizer ? { recognizer } : {}),
+    ...(expert.device ? { device: expert.device } : {}),
+  });
   report({ onProgress }, 'analyze', 1, 1);
-  const plan = planRestoration(analysis, { ...(threshold !== undefined ? { threshold } : {}), ...(variant ? { variant } : {}) });
+  const plan = planRestoration(analysis, { ...(threshold !== undefined ? { threshold } : {}), ...(variant ? { variant } : {}), ...(quality ? { quality } : {}) });
   onPlan?.(analysis, plan);
   if (dryRun || plan.length === 0) return { analysis, plan, image: img, steps: [] };
 
@@ -195,25 +310,43 @@ export async function restoreAuto(img: RawImage, opts: RestoreAutoOptions = {}):
       ...(signal ? { signal } : {}),
       ...(onProgress ? { onProgress: (e) => onProgress({ ...e, stage: `${step.task}:${e.stage}` }) } : {}),
     };
-    image = await runTask(step.task, image, control, variant ?? 'outdoor');
-    steps.push({ task: step.task, model: step.model, seconds: Math.round(performance.now() - started) / 1000 });
+    const ran = await runStep(step, image, control, variant ?? 'outdoor');
+    image = ran.image;
+    steps.push({ task: step.task, model: step.model, method: ran.method, seconds: Math.round(performance.now() - started) / 1000 });
   }
   throwIfAborted(signal);
   report({ onProgress }, 'plan', plan.length, plan.length);
   return { analysis, plan, image, steps };
 }
 
-function runTask(task: RestorationTask, img: RawImage, control: ExpertOptions, variant: 'indoor' | 'outdoor'): Promise<RawImage> {
-  switch (task) {
-    case 'lowlight':
-      return lowlight(img, control);
+/** out = in + s (restored - in): a partial application of a restoration (s in [0, 1]). */
+function blend(input: RawImage, restored: RawImage, s: number): RawImage {
+  if (s >= 1) return restored;
+  const out = createImage(input.width, input.height, input.channels);
+  for (let i = 0; i < out.data.length; i++) out.data[i] = input.data[i] + s * (restored.data[i] - input.data[i]);
+  return out;
+}
+
+async function runStep(step: RestorationStep, img: RawImage, control: ExpertOptions, variant: 'indoor' | 'outdoor'): Promise<{ image: RawImage; method: string }> {
+  switch (step.task) {
+    case 'lowlight': {
+      if (step.method === 'student') return { image: await runExpert(img, LOWLIGHT_STUDENT, control), method: 'student' };
+      if (step.method === 'fuse') return { image: await lowlight(img, { ...control, method: 'fuse' }), method: 'fuse' };
+      // gamma-checked: the fast physical method, unless its result measures too noisy.
+      const gamma = await lowlight(img, { ...control, method: 'gamma' });
+      if (computeEvidence(gamma).noiseSigma <= GAMMA_NOISE_LIMIT) return { image: gamma, method: 'gamma' };
+      return { image: await lowlight(img, { ...control, method: 'fuse' }), method: 'fuse (gamma output too noisy)' };
+    }
     case 'denoise':
-      return denoise(img, control);
-    case 'derain':
-      return derain(img, control);
+      return { image: await denoise(img, control), method: 'expert' };
+    case 'derain': {
+      const streakFree = await runExpert(img, step.method === 'student' ? DERAIN_STUDENT : MODEL_NAMES.derain(variant), control);
+      const s = step.params?.veilStrength ?? 0;
+      return { image: s > 0 ? removeVeil(streakFree, { strength: s }).image : streakFree, method: s > 0 ? `${step.method} + veil removal ${s}` : step.method };
+    }
     case 'dehaze':
-      return dehaze(img, { ...control, variant });
+      return { image: blend(img, await dehaze(img, { ...control, variant }), step.params?.strength ?? 1), method: 'expert' };
     case 'deblur':
-      return deblur(img, control);
+      return { image: await deblur(img, control), method: 'expert' };
   }
 }

@@ -1,0 +1,289 @@
+/**
+ * Patch set for the degradation recogniser (training/recognizer.py).
+ *
+ *   node --import tsx training/prepare/recognizer.ts [--data ../shared/data] [--smoke] [--seed 1]
+ *
+ * TRAINING SOURCES ONLY (the cross-source split "S1", see RECOGNIZER_SPLIT in bench/analyze.ts;
+ * every other labelled source is kept for the benchmark):
+ *   synthetic  clean-photos/{Kodak24,McMaster,CBSD68} and derain/rain100H-dev/clean, each degraded
+ *              VARIANTS times by the library's own degradations (src/restore/auto/degradations.ts,
+ *              synthesizeRain): rain streaks (+ veil), haze (scattering model, depth proxy), low
+ *              light (exposure in linear light + sensor noise + tone gamma), sensor noise,
+ *              Gaussian / defocus / motion blur, JPEG q 5-35, single and combined, plus clean
+ *              versions with nuisances below the labelling thresholds (JPEG q 70-95, noise
+ *              sigma < 3, blur sigma < 0.7) so that an everyday photo is not "degraded";
+ *   real       derain/rain100H-dev/rainy (rain), derain/rain100H-dev/clean (clean),
+ *              real-degraded/hazy_real/bahat_irani_* (haze), lowlight/DICM (low light), each seen
+ *              REAL_AUGMENT times (random crop of 60-100% of the area, flip, JPEG q 80-95 half the time).
+ * Labels: `labels` (present 0/1) with `mask` (1 where known: a real hazy photo may also be noisy or
+ * blurred, so those are not claimed either way), `severity` with `sevmask`.
+ * Split: every 10th base picture of a source (by name) is 'val' (for the loss curve), the rest 'train'.
+ *
+ * Two parts, two sets (the trainer reads both): `--part main` (the above) and `--part portraits`:
+ * faces/deepface portraits as clean (REAL_AUGMENT) and 4 degraded variants of each. Portraits from
+ * other sources (face_recognition, the anti-spoof samples) stay for the test.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { decodeImage } from '../../src/core/image/io.js';
+import { resizeArea } from '../../src/core/image/geometry.js';
+import { createImage, toRgb, type RawImage } from '../../src/core/image/types.js';
+import { mulberry32 } from '../../src/core/random.js';
+import { gradientTransmission, synthesizeRain } from '../../src/restore/derain/rainModel.js';
+import { DEGRADATIONS, type Degradation } from '../../src/restore/auto/analyze.js';
+import { addSensorNoise, darken, defocusBlur, gaussianBlur, jpegRoundTrip, motionBlur, synthesizeHaze } from '../../src/restore/auto/degradations.js';
+import { RECOGNIZER_CROPS, RECOGNIZER_VIEWS, recognizerViews } from '../../src/restore/auto/recognizer.js';
+import { PatchSetWriter, sha256File, toUint8 } from './patchset.js';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** ../shared/data beside the checkout (or beside the worktrees' parent). */
+function defaultData(): string {
+  const near = path.resolve(REPO, '../shared/data');
+  return existsSync(near) ? near : path.resolve(REPO, '../../shared/data');
+}
+const { values: args } = parseArgs({
+  options: {
+    data: { type: 'string', default: defaultData() },
+    out: { type: 'string' },
+    seed: { type: 'string', default: '1' },
+    smoke: { type: 'boolean', default: false },
+    /** 'main' (photos) or 'portraits' (faces/deepface: clean portraits and their degradations), written as two sets. */
+    part: { type: 'string', default: 'main' },
+  },
+});
+const DATA = path.resolve(args.data!);
+const SEED = Number(args.seed);
+const SMOKE = args.smoke!;
+const PART = args.part === 'portraits' ? 'portraits' : 'main';
+if (args.part !== PART) throw new Error(`--part must be main or portraits, got ${args.part}`);
+const SET_NAME = PART === 'main' ? 'recognizer' : 'recognizer-portraits';
+const OUT = path.resolve(args.out ?? path.join(REPO, 'training/cache', SMOKE ? `smoke/${SET_NAME}-set` : SET_NAME));
+const VARIANTS = PART === 'main' ? 10 : 4;
+const REAL_AUGMENT: Readonly<Record<string, number>> = { rain: 3, clean: 2, haze: 6, lowlight: 5 };
+const IMAGE_EXT = /\.(png|jpe?g|bmp|tiff?)$/i;
+const collator = new Intl.Collator('en', { numeric: true });
+
+/** Bases of synthetic degradations (clean pictures). */
+const SYNTHETIC_BASES = PART === 'main' ? ['clean-photos/Kodak24', 'clean-photos/McMaster', 'clean-photos/CBSD68', 'derain/rain100H-dev/clean'] : ['faces/deepface'];
+/** Real labelled training sources: folder, label, file filter. */
+const REAL: ReadonlyArray<{ dir: string; label: Degradation | 'clean'; filter?: (f: string) => boolean }> =
+  PART === 'main'
+    ? [
+        { dir: 'derain/rain100H-dev/rainy', label: 'rain' },
+        { dir: 'derain/rain100H-dev/clean', label: 'clean' },
+        { dir: 'real-degraded/hazy_real', label: 'haze', filter: (f) => f.startsWith('bahat_irani') },
+        { dir: 'lowlight/DICM', label: 'lowlight' },
+      ]
+    : [{ dir: 'faces/deepface', label: 'clean' }];
+
+const K = DEGRADATIONS.length;
+const idx = (d: Degradation): number => DEGRADATIONS.indexOf(d);
+
+interface Target {
+  labels: Float32Array;
+  mask: Float32Array;
+  severity: Float32Array;
+  sevmask: Float32Array;
+  params: Record<string, unknown>;
+}
+
+function emptyTarget(): Target {
+  return { labels: new Float32Array(K), mask: new Float32Array(K).fill(1), severity: new Float32Array(K), sevmask: new Float32Array(K), params: {} };
+}
+
+function present(t: Target, d: Degradation, severity: number): void {
+  t.labels[idx(d)] = 1;
+  t.severity[idx(d)] = Math.max(0, Math.min(1, severity));
+  t.sevmask[idx(d)] = 1;
+}
+
+const uni = (r: () => number, a: number, b: number): number => a + (b - a) * r();
+const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
+
+/** Applies a random set of degradations in physical order; returns the image and its target. */
+async function degradeRandomly(clean: RawImage, r: () => number, seed: number): Promise<{ image: RawImage; target: Target }> {
+  const t = emptyTarget();
+  const chosen = new Set<Degradation>();
+  if (r() >= 0.16) {
+    chosen.add(pick(r, DEGRADATIONS));
+    if (r() < 0.35) chosen.add(pick(r, DEGRADATIONS));
+    if (r() < 0.1) chosen.add(pick(r, DEGRADATIONS));
+  }
+  let img = clean;
+  // 1. Blur (lens / camera), before the scene-level effects are added on top.
+  if (chosen.has('blur')) {
+    const kind = pick(r, ['gaussian', 'defocus', 'motion'] as const);
+    if (kind === 'gaussian') {
+      const s = uni(r, 1.3, 4);
+      img = gaussianBlur(img, s);
+      present(t, 'blur', s / 4);
+    } else if (kind === 'defocus') {
+      const rad = uni(r, 2, 6);
+      img = defocusBlur(img, rad);
+      present(t, 'blur', rad / 6);
+    } else {
+      const len = uni(r, 6, 20);
+      img = motionBlur(img, len, uni(r, 0, 180));
+      present(t, 'blur', len / 20);
+    }
+    t.params.blur = kind;
+  } else if (r() < 0.25) {
+    img = gaussianBlur(img, uni(r, 0.3, 0.7)); // softness every camera has: not "blurred"
+  }
+  // 2. Haze (scene), then rain (streaks in front, with its own veil when heavy).
+  if (chosen.has('haze')) {
+    const beta = uni(r, 0.6, 2.8);
+    const a = uni(r, 0.75, 1);
+    const tint = uni(r, -0.05, 0.05);
+    const h = synthesizeHaze(img, { beta, airlight: [Math.min(1, a - tint), Math.min(1, a), Math.min(1, a + tint)] });
+    img = h.image;
+    present(t, 'haze', (1 - h.meanTransmission) / 0.85);
+    t.params.haze = { beta, meanTransmission: h.meanTransmission };
+  }
+  if (chosen.has('rain')) {
+    const density = uni(r, 0.001, 0.02);
+    const iMin = uni(r, 0.1, 0.4);
+    const iMax = Math.min(1, iMin + uni(r, 0.1, 0.4));
+    const heavy = r() < 0.3;
+    const top = uni(r, 0.45, 0.8);
+    const rain = synthesizeRain(img, {
+      streaks: { density, length: [Math.round(uni(r, 6, 20)), Math.round(uni(r, 20, 60))], angle: uni(r, -35, 35), angleJitter: uni(r, 0, 8), intensity: [iMin, iMax], thickness: pick(r, [1, 1, 2, 3]) },
+      ...(heavy ? { transmission: gradientTransmission(img.width, img.height, top, Math.min(1, top + uni(r, 0.1, 0.3))) } : {}),
+      atmosphericLight: [0.85, 0.85, 0.85].map((v) => v + uni(r, -0.05, 0.1)),
+      seed,
+    });
+    img = rain.image;
+    present(t, 'rain', 0.5 * Math.min(1, density / 0.012) + 0.5 * ((iMin + iMax) / 2 / 0.7));
+    t.params.rain = { density, intensity: [iMin, iMax], veil: heavy ? top : 1 };
+  }
+  // 3. Capture: low light (its noise included), extra sensor noise, then the JPEG encoder.
+  if (chosen.has('lowlight')) {
+    const exposure = Math.exp(uni(r, Math.log(0.02), Math.log(0.3)));
+    const gamma = uni(r, 0.8, 1.5);
+    img = darken(img, { exposure, gamma, readNoise: uni(r, 0, 6), shot: uni(r, 0, 0.004), seed: seed + 1 });
+    present(t, 'lowlight', 1 - Math.pow(exposure, 1 / 2.2));
+    t.mask[idx('noise')] = 0; // the dark capture's own noise: neither claimed nor denied
+    t.params.lowlight = { exposure, gamma };
+  }
+  if (chosen.has('noise')) {
+    const sigma = uni(r, 6, 40);
+    img = addSensorNoise(img, { sigma, shot: uni(r, 0, 0.01), seed: seed + 2 });
+    present(t, 'noise', sigma / 40);
+    t.mask[idx('noise')] = 1;
+    t.params.noise = sigma;
+  } else if (!chosen.has('lowlight') && r() < 0.3) {
+    img = addSensorNoise(img, { sigma: uni(r, 0.5, 3), seed: seed + 2 }); // faint noise: not "noisy"
+  }
+  if (chosen.has('jpeg')) {
+    const q = Math.round(uni(r, 5, 35));
+    img = await jpegRoundTrip(img, q, r() < 0.2);
+    present(t, 'jpeg', (95 - q) / 90);
+    t.params.jpeg = q;
+  } else if (r() < 0.5) {
+    img = await jpegRoundTrip(img, Math.round(uni(r, 70, 95)), r() < 0.5); // an everyday JPEG: not "blocky"
+  }
+  t.params.chosen = [...chosen];
+  return { image: img, target: t };
+}
+
+/** Real picture augmentation: random crop of 60-100% of the area, flip, and half the time a good JPEG. */
+async function augmentReal(img: RawImage, r: () => number, first: boolean): Promise<RawImage> {
+  if (first) return img;
+  const f = Math.sqrt(uni(r, 0.6, 1));
+  const w = Math.max(32, Math.round(img.width * f));
+  const h = Math.max(32, Math.round(img.height * f));
+  const x0 = Math.floor(r() * (img.width - w + 1));
+  const y0 = Math.floor(r() * (img.height - h + 1));
+  const flip = r() < 0.5;
+  const out = createImage(w, h, 3);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const sx = flip ? x0 + w - 1 - x : x0 + x;
+      const s = ((y0 + y) * img.width + sx) * 3;
+      out.data.set(img.data.subarray(s, s + 3), (y * w + x) * 3);
+    }
+  }
+  return r() < 0.5 ? jpegRoundTrip(out, Math.round(uni(r, 80, 95))) : out;
+}
+
+/** Large photos are reduced to 1024 px on the long side first (keeps preparation fast; the views reduce further). */
+async function load(file: string): Promise<RawImage> {
+  const img = toRgb((await decodeImage(file)).image);
+  const k = 1024 / Math.max(img.width, img.height);
+  return k < 1 ? resizeArea(img, Math.round(img.width * k), Math.round(img.height * k)) : img;
+}
+
+function list(dir: string, filter?: (f: string) => boolean): string[] {
+  const files = readdirSync(path.join(DATA, dir)).filter((f) => IMAGE_EXT.test(f) && (filter?.(f) ?? true)).sort(collator.compare);
+  return SMOKE ? files.slice(0, 3) : files;
+}
+
+async function main(): Promise<void> {
+  const { globalSize: G, cropSize: S } = RECOGNIZER_VIEWS;
+  const writer = new PatchSetWriter(OUT, {
+    name: SET_NAME,
+    command: `node --import tsx training/prepare/recognizer.ts --part ${PART}${SMOKE ? ' --smoke' : ''} --seed ${SEED}`,
+    seed: SEED,
+    arrays: {
+      global: { shape: [G, G, 3], dtype: 'uint8' },
+      crops: { shape: [RECOGNIZER_CROPS, S, S, 3], dtype: 'uint8' },
+      labels: { shape: [K], dtype: 'float32' },
+      mask: { shape: [K], dtype: 'float32' },
+      severity: { shape: [K], dtype: 'float32' },
+      sevmask: { shape: [K], dtype: 'float32' },
+    },
+    notes: `cross-source split S1 training sources; classes ${DEGRADATIONS.join(',')}`,
+  });
+  const t0 = performance.now();
+  const add = (image: RawImage, target: Target, meta: { group: string; file: string; split: 'train' | 'val'; real: boolean }) => {
+    const views = recognizerViews(image);
+    const crops = new Uint8Array(RECOGNIZER_CROPS * S * S * 3);
+    views.crops.forEach((c, i) => crops.set(toUint8(c), i * S * S * 3));
+    writer.add(
+      { global: toUint8(views.global), crops, labels: target.labels, mask: target.mask, severity: target.severity, sevmask: target.sevmask },
+      { group: meta.group, split: meta.split, real: meta.real, source: { path: path.relative(DATA, meta.file), sha256: sha256File(meta.file) }, degradation: target.params },
+    );
+  };
+
+  for (const dir of SYNTHETIC_BASES) {
+    const files = list(dir);
+    for (const [pos, f] of files.entries()) {
+      const file = path.join(DATA, dir, f);
+      const clean = await load(file);
+      const split = pos % 10 === 9 ? 'val' : 'train';
+      for (let v = 0; v < VARIANTS; v++) {
+        const seed = (SEED * 1_000_003 + pos * 7919 + v * 104_729 + dir.length * 31) >>> 0;
+        const r = mulberry32(seed);
+        const { image, target } = await degradeRandomly(clean, r, seed);
+        add(image, target, { group: `synthetic:${dir}`, file, split, real: false });
+      }
+    }
+    process.stderr.write(`${dir}: ${files.length} bases, ${writer.count} items, ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
+  }
+  for (const src of REAL) {
+    const files = list(src.dir, src.filter);
+    const n = REAL_AUGMENT[src.label];
+    for (const [pos, f] of files.entries()) {
+      const file = path.join(DATA, src.dir, f);
+      const img = await load(file);
+      const split = pos % 10 === 9 ? 'val' : 'train';
+      for (let v = 0; v < n; v++) {
+        const r = mulberry32((SEED * 7_368_787 + pos * 613 + v * 9973 + src.dir.length) >>> 0);
+        const t = emptyTarget();
+        if (src.label !== 'clean') {
+          t.labels[idx(src.label)] = 1;
+          // Real photos: only what the source tells is claimed (rain100H is clean photos + synthetic streaks).
+          if (src.label !== 'rain') for (const d of ['noise', 'blur', 'jpeg'] as const) t.mask[idx(d)] = 0;
+        }
+        add(await augmentReal(img, r, v === 0), t, { group: `real:${src.dir}`, file, split, real: true });
+      }
+    }
+    process.stderr.write(`${src.dir}: ${files.length} real, ${writer.count} items, ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
+  }
+  const sha = writer.close();
+  process.stdout.write(`${OUT}: ${writer.count} items, manifest sha256 ${sha}\n`);
+}
+
+await main();
