@@ -131,7 +131,9 @@ for (const f of FORMATS) {
     const clip = await readVideoFrames(path, { maxSeconds: 1 });
     assert.equal(clip.frames.length, FRAMES);
     assert.equal(clip.width, W);
-    assert.equal(await inspectUpload(path, statSync(path).size, 'video', DEFAULT_LIMITS, 'file'), 'video');
+    const upload = await inspectUpload(path, statSync(path).size, 'video', DEFAULT_LIMITS, 'file');
+    assert.equal(upload.kind, 'video', 'the server accepts it as a video');
+    assert.equal(upload.pixels, W * H, 'the server budgets one frame of W x H');
   });
 }
 
