@@ -14,6 +14,8 @@ Loss: L1 on the image + Sobel gradient L1 (edges, the deraining papers' gradient
 a small quasi-sparsity term mean(|R|^0.5) on the predicted rain layer (rain is sparse).
 
   /usr/bin/python3 training/derain_fast.py [--steps N] [--threads 1] [--smoke] [--resume]
+  /usr/bin/python3 training/derain_fast.py --init CHECKPOINT --pretrain-steps 0 --distill-fraction 0 --patch 128 ...
+      (a second stage: fine-tuning only, warm-started from an earlier run's weights; see package.json train:derain-fast)
   /usr/bin/python3 training/derain_fast.py --card-from-bench bench/results/students-latest.json
 """
 import json
@@ -214,7 +216,8 @@ def card_from_bench(bench_json, card_path=None):
     for r in rows:
         by.setdefault((r["dataset"], r["split"]), {})[r["role"]] = r
     quality, speed = [], []
-    cmd = "npm run bench:students -- --only derain-fast"
+    extra = next((r["extra"] for r in rows if r["role"] == "student" and r.get("extra")), {})
+    cmd = "npm run bench:students -- --only derain-fast" + (f" --teacher-from {extra['teacherFrom']}" if "teacherFrom" in extra else "")
     order = sorted(by.items(), key=lambda kv: {"cross-source": 0, "held-out": 1, "training": 2}[kv[0][1]])
     for (dataset, split), pair in order:
         s, t = pair.get("student"), pair.get("teacher")
@@ -225,13 +228,14 @@ def card_from_bench(bench_json, card_path=None):
                 fig = {"dataset": f"{dataset} ({s['images']} images)", "split": split, "metric": label, "value": round(s["metrics"][metric], 4), "command": cmd}
                 if t and metric in t["metrics"]:
                     fig["reference"] = {"name": t["model"], "value": round(t["metrics"][metric], 4)}
+                    if "teacherFrom" in extra:
+                        fig["reference"]["run"] = f"from the earlier run {extra['teacherFrom']}, not rerun (MAXIM is deterministic)"
                 quality.append(fig)
         if s.get("secondsPerMegapixel"):
             sp = {"what": f"seconds per megapixel on {dataset}", "value": s["secondsPerMegapixel"], "unit": "s/MP", "command": cmd}
             if t:
                 sp["reference"] = {"name": t["model"], "value": t["secondsPerMegapixel"]}
             speed.append(sp)
-    extra = next((r["extra"] for r in rows if r["role"] == "student" and r.get("extra")), {})
     if "speedupOverTeacher" in extra:
         same = ("same run" if "teacherFrom" not in extra else
                 f"MAXIM's rows reused from an earlier run ({extra['teacherFrom']}, --teacher-from), so two runs' loads are compared")
