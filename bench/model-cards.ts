@@ -70,7 +70,7 @@ function trainedSection(card: ModelCard): string {
   const t = card.trained!;
   const io = t.io;
   const fig = (f: (typeof t.quality)[number]): string =>
-    `- ${f.split}: ${f.dataset}, ${f.metric} **${f.value}**${f.reference ? ` (${f.reference.name}: ${f.reference.value}, same run)` : ''}${f.note ? `; ${f.note}` : ''}. \`${f.command}\``;
+    `- ${f.split}: ${f.dataset}, ${f.metric} **${f.value}**${f.reference ? ` (${f.reference.name}: ${f.reference.value}, ${f.reference.run ?? 'same run'})` : ''}${f.note ? `; ${f.note}` : ''}. \`${f.command}\``;
   const speed = (s: (typeof t.speed)[number]): string =>
     `- ${s.what}: **${s.value} ${s.unit}**${s.reference ? ` (${s.reference.name}: ${s.reference.value})` : ''}. \`${s.command}\``;
   return [

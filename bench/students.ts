@@ -2,17 +2,22 @@
  * Students against their teachers, side by side on the same images in one run:
  *
  *   npm run bench:students -- [--only name,name] [--data DIR] [--limit N] [--threads N] [--out DIR]
+ *        [--teacher-from RUN.json [--teacher-out DIR]]
+ *
+ * --teacher-from reuses the teacher rows of an earlier run (same data, same --limit) instead of
+ * running the teacher again (MAXIM takes most of an hour here); --teacher-out is where that run
+ * wrote its outputs (default --out). The JSON then says so, and speed ratios compare two runs.
  *
  * Runs every module bench/students/*.ts that exports `bench: StudentBench` (bench/students/types.ts),
  * prints one table (PSNR/SSIM in each module's convention, seconds per megapixel, peak RSS), and
  * writes <out>/students-<timestamp>.json, <out>/students-latest.json and <out>/students-latest.png.
  * Data default: ../shared/data beside the repository (pass --data from a worktree).
  */
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { StudentBench, StudentRow } from './students/types.js';
+import type { StudentBench, StudentRow, TeacherFrom } from './students/types.js';
 import { commandLine, hbarChart, loadavg, machineInfo, REPO_ROOT, round, sharedData, svgDoc, table, text, timestamp, writeJsonPair, writeSvgPng } from './lib/common.js';
 
 const { values: args } = parseArgs({
@@ -22,12 +27,14 @@ const { values: args } = parseArgs({
     limit: { type: 'string' },
     threads: { type: 'string', default: '1' },
     out: { type: 'string', default: path.join(REPO_ROOT, 'bench/results') },
+    'teacher-from': { type: 'string' },
+    'teacher-out': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
   strict: true,
 });
 if (args.help) {
-  console.log('npm run bench:students -- [--only name,name] [--data DIR] [--limit N] [--threads N] [--out DIR]');
+  console.log('npm run bench:students -- [--only name,name] [--data DIR] [--limit N] [--threads N] [--out DIR] [--teacher-from RUN.json [--teacher-out DIR]]');
   process.exit(0);
 }
 
@@ -63,13 +70,21 @@ if (benches.length === 0) {
   process.exit(2);
 }
 
+const teacherFrom: TeacherFrom | undefined = args['teacher-from']
+  ? {
+      file: path.relative(REPO_ROOT, path.resolve(args['teacher-from'])),
+      rows: (JSON.parse(readFileSync(args['teacher-from'], 'utf8')) as { rows: Array<StudentRow & { bench: string }> }).rows.filter((r) => r.role === 'teacher'),
+      outDir: args['teacher-out'] ?? args.out,
+    }
+  : undefined;
+
 const stamp = timestamp();
 const machine = machineInfo(); // load average at the start
 const rows: Array<StudentRow & { bench: string }> = [];
 const started = Date.now();
 for (const b of benches) {
   console.log(`== ${b.name}`);
-  const got = await b.run({ dataRoot: args.data, limit, outDir: args.out, threads });
+  const got = await b.run({ dataRoot: args.data, limit, outDir: args.out, threads, teacherFrom });
   rows.push(...got.map((r) => ({ bench: b.name, ...r })));
 }
 
@@ -91,7 +106,9 @@ const files = await writeJsonPair(args.out, 'students', stamp, {
   notes:
     'One child process per model and pass: peakRssMiB is that process\'s maxRSS. s/MP = wall time of the library call (tiling, inference, blending) over ' +
     'the megapixels processed, decoding and metrics excluded, one warm-up inference per tile shape first. Metrics in each bench\'s convention (named in the key). ' +
-    'The machine is shared with other work: compare student and teacher from the same run.',
+    'The machine is shared with other work: compare student and teacher from the same run.' +
+    (teacherFrom ? ` Teacher rows reused from ${teacherFrom.file} (not rerun; their timings and load are that run's).` : ''),
+  teacherFrom: teacherFrom?.file,
   rows,
 });
 

@@ -14,6 +14,8 @@ Loss: L1 on the image + Sobel gradient L1 (edges, the deraining papers' gradient
 a small quasi-sparsity term mean(|R|^0.5) on the predicted rain layer (rain is sparse).
 
   /usr/bin/python3 training/derain_fast.py [--steps N] [--threads 1] [--smoke] [--resume]
+  /usr/bin/python3 training/derain_fast.py --init CHECKPOINT --pretrain-steps 0 --distill-fraction 0 --patch 128 ...
+      (a second stage: fine-tuning only, warm-started from an earlier run's weights; see package.json train:derain-fast)
   /usr/bin/python3 training/derain_fast.py --card-from-bench bench/results/students-latest.json
 """
 import json
@@ -107,11 +109,21 @@ def to_tensor(batch_uint8):
     return torch.from_numpy(np.ascontiguousarray(batch_uint8)).float().div_(255.0).permute(0, 3, 1, 2)
 
 
+def image_size(ps, i):
+    """(height, width) of item i: the part of its canvas that is image (Rain100H pairs keep their
+    orientation on a square canvas and say their size; other sets fill the whole array)."""
+    item = ps.items[i]
+    h, w = ps[next(iter(ps.arrays))].shape[1:3]
+    return int(item.get("height", h)), int(item.get("width", w))
+
+
 class Sampler:
-    """Random PATCH crops (and left-right flips) of the items of one or more arrays of a set."""
+    """Random PATCH crops, inside each item's image, with left-right and up-down flips. No 90-degree
+    turns: rain streaks are near-vertical, and a turn would teach sideways rain."""
 
     def __init__(self, ps, indices, names, rng):
         self.ps, self.idx, self.names, self.rng = ps, list(indices), names, rng
+        self.sizes = {i: image_size(ps, i) for i in self.idx}
 
     def __len__(self):
         return len(self.idx)
@@ -121,12 +133,13 @@ class Sampler:
         keep = []
         for _ in range(n):
             i = self.idx[self.rng.integers(len(self.idx))]
-            h, w = self.ps[self.names[0]].shape[1:3]
+            h, w = self.sizes[i]
             y, x = self.rng.integers(h - PATCH + 1), self.rng.integers(w - PATCH + 1)
-            flip = self.rng.random() < 0.5
+            hflip, vflip = self.rng.random() < 0.5, self.rng.random() < 0.5
             for k in self.names:
                 a = self.ps[k][i, y:y + PATCH, x:x + PATCH]
-                out[k].append(a[:, ::-1] if flip else a)
+                a = a[:, ::-1] if hflip else a
+                out[k].append(a[::-1] if vflip else a)
             keep.append(i)
         return {k: to_tensor(np.stack(v)) for k, v in out.items()}, keep
 
@@ -166,8 +179,9 @@ def evaluate(net, ps, indices):
     vals = []
     with torch.no_grad():
         for i in indices:
-            x = to_tensor(ps["rainy"][i:i + 1])
-            vals.append(psnr_y(net(x), to_tensor(ps["clean"][i:i + 1])))
+            h, w = image_size(ps, i)
+            x = to_tensor(ps["rainy"][i:i + 1, :h, :w])
+            vals.append(psnr_y(net(x), to_tensor(ps["clean"][i:i + 1, :h, :w])))
     net.train()
     return float(np.mean(vals))
 
@@ -202,7 +216,8 @@ def card_from_bench(bench_json, card_path=None):
     for r in rows:
         by.setdefault((r["dataset"], r["split"]), {})[r["role"]] = r
     quality, speed = [], []
-    cmd = "npm run bench:students -- --only derain-fast"
+    extra = next((r["extra"] for r in rows if r["role"] == "student" and r.get("extra")), {})
+    cmd = "npm run bench:students -- --only derain-fast" + (f" --teacher-from {extra['teacherFrom']}" if "teacherFrom" in extra else "")
     order = sorted(by.items(), key=lambda kv: {"cross-source": 0, "held-out": 1, "training": 2}[kv[0][1]])
     for (dataset, split), pair in order:
         s, t = pair.get("student"), pair.get("teacher")
@@ -213,15 +228,18 @@ def card_from_bench(bench_json, card_path=None):
                 fig = {"dataset": f"{dataset} ({s['images']} images)", "split": split, "metric": label, "value": round(s["metrics"][metric], 4), "command": cmd}
                 if t and metric in t["metrics"]:
                     fig["reference"] = {"name": t["model"], "value": round(t["metrics"][metric], 4)}
+                    if "teacherFrom" in extra:
+                        fig["reference"]["run"] = f"from the earlier run {extra['teacherFrom']}, not rerun (MAXIM is deterministic)"
                 quality.append(fig)
         if s.get("secondsPerMegapixel"):
             sp = {"what": f"seconds per megapixel on {dataset}", "value": s["secondsPerMegapixel"], "unit": "s/MP", "command": cmd}
             if t:
                 sp["reference"] = {"name": t["model"], "value": t["secondsPerMegapixel"]}
             speed.append(sp)
-    extra = next((r["extra"] for r in rows if r["role"] == "student" and r.get("extra")), {})
     if "speedupOverTeacher" in extra:
-        speed.append({"what": "speed-up over MAXIM per megapixel, all bench sets, same run", "value": extra["speedupOverTeacher"], "unit": "x",
+        same = ("same run" if "teacherFrom" not in extra else
+                f"MAXIM's rows reused from an earlier run ({extra['teacherFrom']}, --teacher-from), so two runs' loads are compared")
+        speed.append({"what": f"speed-up over MAXIM per megapixel, all bench sets, {same}", "value": extra["speedupOverTeacher"], "unit": "x",
                       "reference": {"name": "maxim-deraining s/MP", "value": extra["teacherSecondsPerMegapixelAllSets"]}, "command": cmd})
     if "megapixel12Seconds" in extra:
         speed.append({"what": "12 MP photo (4000x3000), 2 threads", "value": extra["megapixel12Seconds"], "unit": "s", "command": cmd})
@@ -243,6 +261,9 @@ def main():
     p.add_argument("--distill-fraction", type=float, default=0.45, help="share of the remaining steps spent distilling before fine-tuning")
     p.add_argument("--patch", type=int, default=PATCH, help="training crop side in pixels (multiple of 8)")
     p.add_argument("--eval-every", type=int, default=300)
+    p.add_argument("--init", help="start from this checkpoint's weights (a warm start; optimiser and step count start afresh)")
+    p.add_argument("--rain100h-share", type=float, default=0.7, help="share of fine-tuning batches drawn from the Rain100H train pairs (the rest: teacher and synthetic, half each)")
+    p.add_argument("--version", default="1.0.0", help="model version written into the card")
     p.add_argument("--card-from-bench", help="copy bench:students figures into the card and exit")
     args = p.parse_args()
     if args.card_from_bench:
@@ -262,6 +283,13 @@ def main():
     s_r100 = Sampler(r100, train_pairs, ["rainy", "clean"], rng)
 
     net = DerainFast(args.width)
+    init_note = None
+    if args.init:
+        init = torch.load(args.init)
+        net.load_state_dict(init["net"])
+        init_note = (f"warm start: weights from {os.path.relpath(args.init, run.REPO)} (step {init['step']}, "
+                     f"{init['elapsed']:.0f} s of training before this run)")
+        print(init_note)
     opt = torch.optim.Adam(net.parameters(), lr=2e-3)
     ckpt = run.checkpoint_path(NAME + ("-smoke" if args.smoke else ""))
     log = run.LossLog(os.path.join(os.path.dirname(ckpt), f"{NAME}-loss.csv"))
@@ -287,7 +315,8 @@ def main():
             has_clean = np.array([bool(it.get("hasClean")) for it in teacher.items])
         # Each step: one batch from one source, drawn by phase-dependent odds:
         # pretraining (synthetic only), distillation (teacher + synthetic), fine-tuning (mostly Rain100H).
-        odds = [0.0, 1.0, 0.0] if step < pretrain_steps else [0.5, 0.5, 0.0] if step < distill_steps else [0.15, 0.15, 0.7]
+        rest = (1 - args.rain100h_share) / 2
+        odds = [0.0, 1.0, 0.0] if step < pretrain_steps else [0.5, 0.5, 0.0] if step < distill_steps else [rest, rest, args.rain100h_share]
         source = rng.choice(3, p=odds)
         if source == 0:
             b, idx = s_teacher.batch(BATCH)
@@ -320,6 +349,8 @@ def main():
                         "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(), "width": args.width}, ckpt + ".tmp")
             os.replace(ckpt + ".tmp", ckpt)
     wall = elapsed_before + time.time() - t0
+    if teacher is None:  # resumed at the last step: the card still names the teacher set
+        teacher = wait_for_set(os.path.join(data, "derain-teacher"))
 
     out = run.out_dir(args, NAME)
     log.path = os.path.join(out, "loss.csv") if args.smoke else log.path
@@ -332,7 +363,7 @@ def main():
     params = cexport.count_params(net)
     card = {
         "name": NAME,
-        "version": "1.0.0",
+        "version": args.version,
         "task": "derain",
         "architecture": (f"DerainFast(c={args.width}): space-to-depth x2, then a 3-scale encoder-decoder (1/2, 1/4, 1/8 resolution; "
                          f"{args.width}/{2 * args.width}/{4 * args.width} channels) of residual depthwise-separable blocks (depthwise 3x3, "
@@ -371,7 +402,8 @@ def main():
         "paper": ("distillation from Tu et al., MAXIM (CVPR 2022); lightweight depthwise/quasi-sparse deraining in the spirit of "
                   "Fu et al., 'Lightweight pyramid networks for image deraining' (TNNLS 2019) and Wang et al., quasi-sparsity priors"),
         "notes": [f"phases: synthetic-only pretraining {pretrain_steps} steps, distillation {distill_steps - pretrain_steps} steps (teacher and synthetic batches), fine-tuning {args.steps - distill_steps} steps "
-                  f"(70% Rain100H train pairs, 15% teacher, 15% synthetic); Adam, cosine LR 2e-3 then 1e-3; batch {BATCH} x {PATCH}px"],
+                  f"({args.rain100h_share:.0%} Rain100H train pairs, the rest teacher and synthetic half each); Adam, cosine LR 2e-3 then 1e-3; "
+                  f"batch {BATCH} x {PATCH}px, left-right and up-down flips (no 90-degree turns)"] + ([init_note] if init_note else []),
     }
     written = cexport.export_image_model(net, out, card)
     print(f"exported {out}: {params} params, {written['flopsPerMegapixel'] / 1e9:.2f} GFLOP/MP, held-out PSNR-Y {heldout:.2f} dB, {wall:.0f} s")

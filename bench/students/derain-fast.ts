@@ -21,7 +21,7 @@ import { mkdirSync, readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import type { StudentBench, StudentRow } from './types.js';
+import type { StudentBench, StudentRow, TeacherFrom } from './types.js';
 import { decodeImage, derain, encodeImage, ImageModel, psnr, resizeArea, ssim, synthesizeRain, writeImage, type RawImage } from '../../src/index.js';
 import { createImage } from '../../src/core/image/types.js';
 import { TRAINED_MODELS_DIR } from '../../src/core/models/trained.js';
@@ -212,6 +212,30 @@ async function contactSheet(photos: string[], dirs: { student: string; teacher: 
 }
 
 /**
+ * The teacher's rows for `sets` from an earlier run, and a ChildResult rebuilt from them (seconds
+ * from s/MP x the set's megapixels, measured here) for the speed ratio. Throws if a set is missing:
+ * a reused figure must be for exactly the images of this run.
+ */
+async function reusedTeacher(from: TeacherFrom, sets: PairSet[]): Promise<{ rows: StudentRow[]; result: ChildResult }> {
+  const rows = sets.map((s) => {
+    const r = from.rows.find((x) => x.bench === STUDENT && x.model === TEACHER && x.dataset === s.name);
+    if (!r || r.images !== s.pairs.length) throw new Error(`${from.file}: no ${TEACHER} row for ${s.name} with ${s.pairs.length} images`);
+    const { bench: _bench, ...row } = r;
+    return row;
+  });
+  const result: ChildResult = { sets: [], peakRssMiB: rows[0]?.peakRssMiB ?? 0 };
+  for (const [i, r] of rows.entries()) {
+    let megapixels = 0;
+    for (const p of sets[i].pairs) {
+      const { width, height } = await sharp(p.rainy).metadata();
+      megapixels += (width! * height!) / 1e6;
+    }
+    result.sets.push({ name: r.dataset, split: r.split, images: r.images, psnrY: r.metrics.psnrY, ssimY: r.metrics.ssimY, seconds: r.secondsPerMegapixel * megapixels, megapixels });
+  }
+  return { rows, result };
+}
+
+/**
  * Waits (up to an hour) for models/<name>/card.json: on this shared 2-core machine the teacher's
  * half of the run takes about as long as the student's training, so the two can overlap.
  */
@@ -226,14 +250,21 @@ async function waitForModel(name: string): Promise<void> {
 
 export const bench: StudentBench = {
   name: STUDENT,
-  async run({ dataRoot, limit, outDir, threads }) {
+  async run({ dataRoot, limit, outDir, threads, teacherFrom }) {
     const sets = pairSets(dataRoot, limit);
     const photos = realPhotos(dataRoot).slice(0, limit ?? Infinity);
-    const photoDir = (m: string): string => path.join(outDir, 'derain-fast-contact', m);
+    const photoDir = (m: string, dir = outDir): string => path.join(dir, 'derain-fast-contact', m);
     const rows: StudentRow[] = [];
     const results: Record<string, ChildResult> = {};
     // The teacher first: it is slow, and a student still training can be waited for (see waitForModel).
+    const reused = teacherFrom ? await reusedTeacher(teacherFrom, sets) : undefined;
+    if (reused) {
+      results.teacher = reused.result;
+      rows.push(...reused.rows);
+      console.log(`${TEACHER}: rows reused from ${teacherFrom!.file}`);
+    }
     for (const [role, model] of [['teacher', TEACHER], ['student', STUDENT]] as const) {
+      if (role === 'teacher' && reused) continue;
       if (role === 'student') await waitForModel(STUDENT);
       console.log(`${model}: ${sets.map((s) => `${s.name} (${s.pairs.length})`).join(', ')}; ${photos.length} real photos`);
       const r = await runChild({ kind: 'eval', model, threads, sets, photos, photoDir: photoDir(model) });
@@ -253,7 +284,7 @@ export const bench: StudentBench = {
     }
     const big = await runChild({ kind: 'big', model: STUDENT, threads: 2, sets: [], photos: [path.join(dataRoot, 'clean-photos/Kodak24/kodim21.png')], photoDir: '' });
     const sheet = path.join(outDir, 'derain-fast-contact.png');
-    await contactSheet(photos, { student: photoDir(STUDENT), teacher: photoDir(TEACHER) }, sheet);
+    await contactSheet(photos, { student: photoDir(STUDENT), teacher: photoDir(TEACHER, teacherFrom?.outDir) }, sheet);
     const mp = (rs: ChildResult): number => rs.sets.reduce((a, s) => a + s.megapixels, 0);
     const secs = (rs: ChildResult): number => rs.sets.reduce((a, s) => a + s.seconds, 0);
     const speedup = secs(results.teacher) / mp(results.teacher) / (secs(results.student) / mp(results.student));
@@ -267,6 +298,7 @@ export const bench: StudentBench = {
         teacherSecondsPerMegapixelAllSets: round(secs(results.teacher) / mp(results.teacher), 3),
         megapixel12Seconds: round(big.bigSeconds!, 2),
         megapixel12PeakRssMiB: big.peakRssMiB,
+        ...(teacherFrom ? { teacherFrom: teacherFrom.file } : {}),
         contactSheet: path.relative(process.cwd(), sheet),
       },
     };

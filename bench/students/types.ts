@@ -22,5 +22,17 @@ export interface StudentRow {
 export interface StudentBench {
   readonly name: string;
   /** Runs student and teacher on the same images; `dataRoot` is ../shared/data unless overridden. */
-  run(opts: { dataRoot: string; limit?: number; outDir: string; threads: number }): Promise<StudentRow[]>;
+  run(opts: { dataRoot: string; limit?: number; outDir: string; threads: number; teacherFrom?: TeacherFrom }): Promise<StudentRow[]>;
+}
+
+/**
+ * The teacher's rows of an earlier bench:students run, reused instead of rerunning a slow teacher
+ * (--teacher-from FILE). Its rows keep their own timings: a speed ratio against them compares two runs.
+ */
+export interface TeacherFrom {
+  /** The earlier run's JSON (its path, for the notes). */
+  readonly file: string;
+  readonly rows: ReadonlyArray<StudentRow & { bench: string }>;
+  /** Where that run wrote its outputs (its --out), for outputs a bench reuses, such as contact-sheet images. */
+  readonly outDir: string;
 }

@@ -17,8 +17,8 @@ export const DERAIN_MODELS: readonly DerainModel[] = ['fast', 'maxim'];
 /** The registry name of each deraining network: the student trained here (models/derain-fast) and its teacher. */
 export const DERAIN_MODEL_NAMES: Readonly<Record<DerainModel, string>> = { fast: 'derain-fast', maxim: 'maxim-deraining' };
 /**
- * MAXIM stays the default: the fast student derains a megapixel in ~1 s on one thread (MAXIM:
- * 116 s on a quiet machine) but is 8.8 dB below it on held-out Rain100H pairs (22.48 vs 31.30 dB
+ * MAXIM stays the default: the fast student derains a megapixel in ~0.4 s on one thread (MAXIM:
+ * 116 s on a quiet machine) but is 7.0 dB below it on held-out Rain100H pairs (24.34 vs 31.30 dB
  * PSNR-Y, `npm run bench:students`; docs/models.md); the rule is that the student becomes the
  * default only within 0.5 dB.
  */
@@ -28,7 +28,7 @@ export interface DerainOptions extends Omit<ExpertOptions, 'model'> {
   /**
    * 'maxim' (default): MAXIM trained on Rain13K, best quality, ~100 s a megapixel on 2 CPU cores.
    * 'fast': the student distilled from it here (models/derain-fast): about a second a megapixel,
-   * but ~9 dB lower PSNR on heavy rain (Rain100H) and visibly weaker on real photos.
+   * but ~7 dB lower PSNR on heavy rain (Rain100H) and visibly weaker on real photos.
    * Or a deraining ImageModel the caller loaded and owns.
    */
   model?: DerainModel | ImageModel;

@@ -104,7 +104,7 @@ const expertOptions = z.object({
 });
 const variant = () => z.enum(['indoor', 'outdoor']).default('outdoor');
 const derainOptions = expertOptions.extend({
-  model: z.enum(DERAIN_MODELS as [DerainModel, ...DerainModel[]]).default(DEFAULT_DERAIN_MODEL).describe('maxim: best quality (slow); fast: the student distilled from it (~100x quicker, ~9 dB lower on heavy rain)'),
+  model: z.enum(DERAIN_MODELS as [DerainModel, ...DerainModel[]]).default(DEFAULT_DERAIN_MODEL).describe('maxim: best quality (slow); fast: the student distilled from it (~300x quicker, ~7 dB lower on heavy rain)'),
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,10 @@
 /**
  * Patch sets for the fast derainer (training/derain_fast.py), written into training/cache/:
  *
- *   derain-rain100h  the Rain100H dev pairs (rainy, clean), each turned landscape (480x320).
+ *   derain-rain100h  the Rain100H dev pairs (rainy, clean) as they are (480x320 or 320x480: portrait
+ *                    pairs are NOT turned, which would make their near-vertical streaks run
+ *                    sideways), each at the top left of a 480x480 zero canvas; the item's `width`
+ *                    and `height` say which part is the image (the trainer crops inside it).
  *                    Fixed split by pair number: 1-30 train, 31-50 test (never trained on; the set
  *                    here has 50 pairs).
  *   derain-synth     256x256 crops of ../shared/data/clean-photos with synthetic rain from the
@@ -24,9 +27,9 @@
 import path from 'node:path';
 import { readdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { applyDihedral, cropImage, decodeImage, ImageModel, synthesizeRain, gradientTransmission, type RawImage, type SynthesizeRainOptions } from '../../src/index.js';
+import { cropImage, decodeImage, ImageModel, synthesizeRain, gradientTransmission, type RawImage, type SynthesizeRainOptions } from '../../src/index.js';
 import { mulberry32 } from '../../src/core/random.js';
-import { PatchSetWriter, sha256File, type ItemMeta } from './patchset.js';
+import { PatchSetWriter, sha256File, toUint8, type ItemMeta } from './patchset.js';
 
 const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const SEED = 15;
@@ -57,7 +60,16 @@ const listImages = (dir: string): string[] =>
     .map((f) => path.join(dir, f));
 
 const load = async (file: string): Promise<RawImage> => (await decodeImage(file)).image;
-const landscape = (img: RawImage): RawImage => (img.height > img.width ? applyDihedral(img, 1) : img);
+/** Side of the square canvas a Rain100H pair is stored on (its longer side). */
+const RAIN100H_CANVAS = 480;
+
+/** `img` at the top left of a side x side black canvas, as uint8 HWC bytes (orientation kept). */
+function onCanvas(img: RawImage, side: number): Uint8Array {
+  const bytes = toUint8(img);
+  const out = new Uint8Array(side * side * 3);
+  for (let y = 0; y < img.height; y++) out.set(bytes.subarray(y * img.width * 3, (y + 1) * img.width * 3), y * side * 3);
+  return out;
+}
 
 async function rain100h(): Promise<void> {
   const dir = path.join(data, 'derain/rain100H-dev');
@@ -67,16 +79,23 @@ async function rain100h(): Promise<void> {
     name: 'derain-rain100h',
     command,
     seed: SEED,
-    arrays: { rainy: { shape: [320, 480, 3], dtype: 'uint8' }, clean: { shape: [320, 480, 3], dtype: 'uint8' } },
-    notes: `Rain100H dev pairs turned landscape; split by pair number: 1-${RAIN100H_TRAIN_MAX} train, ${RAIN100H_TRAIN_MAX + 1}-${Math.max(...numbers)} test`,
+    arrays: {
+      rainy: { shape: [RAIN100H_CANVAS, RAIN100H_CANVAS, 3], dtype: 'uint8' },
+      clean: { shape: [RAIN100H_CANVAS, RAIN100H_CANVAS, 3], dtype: 'uint8' },
+    },
+    notes: `Rain100H dev pairs in their own orientation at the top left of a ${RAIN100H_CANVAS}x${RAIN100H_CANVAS} zero canvas (item width/height = the image); split by pair number: 1-${RAIN100H_TRAIN_MAX} train, ${RAIN100H_TRAIN_MAX + 1}-${Math.max(...numbers)} test`,
   });
   for (const n of numbers) {
     const rainyPath = path.join(dir, 'rainy', `${n}.png`);
     const cleanPath = path.join(dir, 'clean', `${n}.png`);
-    const rainy = landscape(await load(rainyPath));
-    const clean = landscape(await load(cleanPath));
-    if (rainy.width !== 480 || rainy.height !== 320) throw new Error(`${rainyPath}: ${rainy.width}x${rainy.height}, expected 480x320 or 320x480`);
-    w.add({ rainy, clean }, { group: 'rain100H', split: n <= RAIN100H_TRAIN_MAX ? 'train' : 'test', pair: n, source: { path: path.relative(data, rainyPath), sha256: sha256File(rainyPath) } });
+    const rainy = await load(rainyPath);
+    const clean = await load(cleanPath);
+    if (Math.max(rainy.width, rainy.height) > RAIN100H_CANVAS) throw new Error(`${rainyPath}: ${rainy.width}x${rainy.height}, larger than ${RAIN100H_CANVAS}`);
+    if (clean.width !== rainy.width || clean.height !== rainy.height) throw new Error(`${cleanPath}: ${clean.width}x${clean.height}, rainy is ${rainy.width}x${rainy.height}`);
+    w.add(
+      { rainy: onCanvas(rainy, RAIN100H_CANVAS), clean: onCanvas(clean, RAIN100H_CANVAS) },
+      { group: 'rain100H', split: n <= RAIN100H_TRAIN_MAX ? 'train' : 'test', pair: n, width: rainy.width, height: rainy.height, source: { path: path.relative(data, rainyPath), sha256: sha256File(rainyPath) } },
+    );
   }
   console.log(`derain-rain100h: ${w.count} pairs, manifest sha256 ${w.close()}`);
 }

@@ -23,8 +23,11 @@ const figure = z.object({
   split: z.enum(['cross-source', 'held-out', 'training']),
   metric: z.string(),
   value: z.number(),
-  /** The same metric for the reference (teacher or baseline) measured in the same run, when there is one. */
-  reference: z.object({ name: z.string(), value: z.number() }).optional(),
+  /**
+   * The same metric for the reference (teacher or baseline) measured in the same run, when there is one;
+   * `run` says where it was measured when it was not this run (an earlier run's figure, reused).
+   */
+  reference: z.object({ name: z.string(), value: z.number(), run: z.string().optional() }).optional(),
   note: z.string().optional(),
   command: z.string(),
 });
