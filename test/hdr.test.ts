@@ -593,3 +593,27 @@ describe('shadow chroma noise', () => {
     assert.ok(out < 0.75 * single, `shadow chroma noise: output ${out.toFixed(2)}, middle exposure ${single.toFixed(2)}`);
   });
 });
+
+// Issue 20: coloured speckle. E = f(z) / t, so a short exposure's code a few steps above black
+// reads as a large, noisy E; weighted by the hat alone it pulled single channels of shadow pixels
+// far off (memorial: one channel 20-30x too bright). The merge weights by exposure time (the
+// maximum-likelihood weights for the mean of E under photon noise) and by the curve's slope.
+describe('merge weights in the shadows', () => {
+  it('a noisy near-black code of the shortest exposure does not tint the pixel', () => {
+    const w = 9;
+    const h = 9;
+    const times = [1 / 64, 1 / 4, 1];
+    const response = srgbResponse();
+    // A flat grey at code 100 in the longest exposure (sRGB curve), so 50 and 7 in the others.
+    const lin = (z: number) => (z / 255 <= 0.04045 ? z / 255 / 12.92 : ((z / 255 + 0.055) / 1.055) ** 2.4);
+    const enc = (v: number) => Math.round(255 * (v <= 0.0031308 ? 12.92 * v : 1.055 * v ** (1 / 2.4) - 0.055));
+    const E = lin(100);
+    const codes = times.map((t) => new Uint8Array(w * h * 3).fill(enc(E * t)));
+    const centre = (4 * w + 4) * 3;
+    codes[0]![centre + 1] = codes[0]![centre + 1]! + 5; // green noise spike, shortest exposure (7 -> 12)
+    const rad = mergeRadiance({ codes, width: w, height: h, times, response, reference: 1 });
+    const tint = rad[centre + 1]! / rad[centre]!;
+    // Hat weights alone: green/red 1.044.
+    assert.ok(Math.abs(tint - 1) < 0.01, `green/red at the spike ${tint.toFixed(4)}`);
+  });
+});

@@ -128,12 +128,24 @@ export function mergeRadiance(input: MergeInput): Float32Array {
   const longest = times.indexOf(Math.max(...times));
   const cons = input.consistency ?? [];
   // Per exposure, one table interleaving [w, w * E] per code and channel: two lookups per sample.
+  // The hat weight is multiplied by (issue 20, coloured speckle in the shadows):
+  // - the exposure time (relative to the shortest): the mean of E = f(z) / t is the maximum-
+  //   likelihood estimate under photon noise with weights proportional to t (Var E ~ E / t);
+  // - the inverse variance of ln E a code carries relative to the curve's typical slope,
+  //   (s_typ / g'(z))^2 capped at 1: where the curve is steep (a film toe just above black, the
+  //   shoulder) one code step is a large jump in E.
+  // Weighted by the hat alone, a short exposure's code a few steps above black dominated the
+  // mean of E in the shadows (memorial: single pixels with one channel 20-30x too bright).
+  const slopeWeight = W.map((_, c) => inverseSlopeWeight(response.log[c as 0 | 1 | 2]!));
+  const shortestTime = Math.min(...times);
   const tables = codes.map((_, j) => {
     const t = new Float32Array(256 * 6);
+    const timeWeight = times[j]! / shortestTime;
     for (let c = 0; c < 3; c++) {
       for (let z = 0; z < 256; z++) {
-        t[(z * 3 + c) * 2] = W[c]![z]!;
-        t[(z * 3 + c) * 2 + 1] = W[c]![z]! * Math.exp(lut[j]![c]![z]!);
+        const tw = timeWeight * slopeWeight[c]![z]!;
+        t[(z * 3 + c) * 2] = tw * W[c]![z]!;
+        t[(z * 3 + c) * 2 + 1] = tw * W[c]![z]! * Math.exp(lut[j]![c]![z]!);
       }
     }
     return t;
@@ -197,6 +209,23 @@ export function mergeRadiance(input: MergeInput): Float32Array {
     }
   }
   return out;
+}
+
+/**
+ * Per code: min(1, (s_typ / s(z))^2), s(z) the curve's slope (ln E per code, over +-2 codes) and
+ * s_typ its median over codes WELL_LOW..WELL_HIGH: the inverse variance of ln E from a code's
+ * noise, relative to a typical code.
+ */
+function inverseSlopeWeight(g: Float32Array): Float32Array {
+  const slope = new Float32Array(256);
+  for (let z = 0; z < 256; z++) {
+    const a = Math.max(0, z - 2);
+    const b = Math.min(255, z + 2);
+    slope[z] = (g[b]! - g[a]!) / (b - a);
+  }
+  const typical = median(slope.slice(WELL_LOW, WELL_HIGH + 1));
+  // Floored, so a pixel seen only in steep codes keeps a merge (the fallback starts at a total weight of 1e-4).
+  return slope.map((s) => (s > typical ? Math.max(0.02, (typical / s) ** 2) : 1));
 }
 
 /** Curve misfit between exposures that the reference bound tolerates (ln units; deghosting removes offsets up to 0.3). */
