@@ -158,7 +158,7 @@ describe('clearsight maps are never overwritten without --force', () => {
 
 describe('clearsight method options: exit 2 naming the option, no output', { concurrency: 3 }, () => {
   const cases: Array<{ args: string[]; message: RegExp }> = [
-    { args: ['dehaze', '--method', 'foo'], message: /Invalid option "--method": expected one of learned, prior, got "foo" \[E_INVALID_OPTION\]/ },
+    { args: ['dehaze', '--method', 'foo'], message: /Invalid option "--method": expected one of learned, prior, auto, got "foo" \[E_INVALID_OPTION\]/ },
     { args: ['lowlight', '--method', 'foo'], message: /Invalid option "--method": expected one of auto, learned, gamma, fuse, iagc, got "foo" \[E_INVALID_OPTION\]/ },
     { args: ['dehaze', '--maps', 'm'], message: /Invalid option "--maps": expected --method prior .*got "--method learned"/ },
     { args: ['lowlight', '--method', 'learned', '--maps', 'm'], message: /Invalid option "--maps": expected --method gamma, fuse or iagc/ },

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createImage } from '../src/core/image/types.js';
 import { mulberry32 as rng } from '../src/core/random.js';
-import { chooseDehazeMethod, measureHaze } from '../src/restore/dehaze/index.js';
+import { chooseDehazeMethod, dehazeAuto, measureHaze } from '../src/restore/dehaze/index.js';
 
 /**
  * Random-coloured 4x4 blocks, each with one near-black channel (the prior holds), under uniform
@@ -37,4 +37,29 @@ test('the prior for moderate haze, the network for light haze and dense fog', ()
   assert.equal(chooseDehazeMethod(measureHaze(hazyScene(0.1))), 'learned');
   assert.equal(chooseDehazeMethod(0.4), 'prior');
   assert.equal(chooseDehazeMethod(0.8), 'learned');
+});
+
+// Issue 20 part 2: measured figures (MAXIM outdoor): SOTS 0001 0.580 -> 0.207 (the network acts;
+// it wins by 11 dB), canyon 0.512 -> 0.456 (it barely acts; the prior looked clearly better).
+test('with the network\'s own output: the prior only where the network barely acted', () => {
+  assert.equal(chooseDehazeMethod(0.58, 0.207), 'learned');
+  assert.equal(chooseDehazeMethod(0.512, 0.456), 'prior');
+  assert.equal(chooseDehazeMethod(0.88, 0.86), 'learned'); // dense fog: never the prior
+  assert.equal(chooseDehazeMethod(0.3, 0.29), 'learned'); // light haze
+});
+
+test('dehazeAuto keeps a network that acts and replaces one that does not', async () => {
+  const hazy = hazyScene(0.45);
+  const clean = hazyScene(1);
+  const acting = await dehazeAuto(hazy, async () => clean);
+  assert.equal(acting.method, 'learned');
+  assert.equal(acting.image, clean);
+  const idle = await dehazeAuto(hazy, async (img) => img);
+  assert.equal(idle.method, 'prior');
+  assert.ok(idle.hazeLearned! > 0.5 && measureHaze(idle.image) < idle.hazeIn - 0.2, `prior result ${measureHaze(idle.image).toFixed(3)} vs input ${idle.hazeIn.toFixed(3)}`);
+  let ran = 0;
+  const light = await dehazeAuto(hazyScene(0.9), async (img) => (ran++, img));
+  assert.equal(light.method, 'learned');
+  assert.equal(light.hazeLearned, undefined);
+  assert.equal(ran, 1);
 });

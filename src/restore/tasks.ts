@@ -2,7 +2,7 @@ import type { RawImage } from '../core/image/types.js';
 import { invalidOption } from '../core/errors.js';
 import type { TaskControl } from '../core/progress.js';
 import { createImage } from '../core/image/types.js';
-import { dehazePrior, type DehazePriorOptions } from './dehaze/index.js';
+import { dehazeAuto, dehazePrior, type DehazePriorOptions } from './dehaze/index.js';
 import { chooseLowlightMethod, enhanceLowLightGamma, enhanceLowLightIagc, type LowLightGammaOptions, type LowLightGammaResult } from './lowlight/index.js';
 import { ESRGAN_SCALES, ESRGAN_SIZES, type EsrganScale, type EsrganSize } from '../core/models/registry.js';
 import { runExpert, type ExpertOptions } from './expert.js';
@@ -48,13 +48,15 @@ export function derain(img: RawImage, options: DerainOptions = {}): Promise<RawI
   return runExpert(img, name, typeof model === 'object' ? { ...rest, model } : rest);
 }
 
-export type DehazeMethod = 'learned' | 'prior';
-export const DEHAZE_METHODS: readonly DehazeMethod[] = ['learned', 'prior'];
+export type DehazeMethod = 'learned' | 'prior' | 'auto';
+export const DEHAZE_METHODS: readonly DehazeMethod[] = ['learned', 'prior', 'auto'];
 
 export interface DehazeOptions extends ExpertOptions {
   /**
    * 'learned' (default): the MAXIM expert. 'prior': the dark channel prior (dehazePrior: no
-   * network, fast; call dehazePrior itself for the transmission and atmospheric light).
+   * network, fast; call dehazePrior itself for the transmission and atmospheric light). 'auto':
+   * the network, except on moderate haze it barely acts on (real photographs), where the prior
+   * dehazes the input (dehazeAuto; issue 20).
    */
   method?: DehazeMethod;
   /** Indoor (RESIDE ITS) or outdoor (RESIDE OTS) weights; default outdoor. Learned method only. */
@@ -71,6 +73,7 @@ export function dehaze(img: RawImage, options: DehazeOptions = {}): Promise<RawI
   }
   const variant = options.variant ?? 'outdoor';
   if (variant !== 'indoor' && variant !== 'outdoor') throw invalidOption('variant', '"indoor" or "outdoor"', variant);
+  if (method === 'auto') return dehazeAuto(img, (x) => runExpert(x, `maxim-dehazing-${variant}`, options), options.prior).then((r) => r.image);
   return runExpert(img, `maxim-dehazing-${variant}`, options);
 }
 

@@ -18,11 +18,12 @@ export function addDehazeCommand(program: Command): Command {
     summary: 'remove haze or fog',
     description:
       'Remove haze or fog. --method learned (default): MAXIM trained on RESIDE, outdoor (OTS) weights by default, indoor (ITS) with --variant indoor. ' +
-      '--method prior: the dark channel prior (He et al.) with a guided-filter transmission and a quad-tree atmospheric light; no network, well under a second a megapixel.',
+      '--method prior: the dark channel prior (He et al.) with a guided-filter transmission and a quad-tree atmospheric light; no network, well under a second a megapixel. ' +
+      '--method auto: the network, except on moderate haze (no-reference measure 0.4-0.8) that it barely lowers (< 25 %), typical of real photographs, where the prior is used.',
     verb: 'dehazing',
     example: 'foggy.jpg -o clear.jpg --method prior --maps foggy-maps/',
     options: [
-      choiceOption('--method <method>', 'learned network or physical prior', DEHAZE_METHODS, 'learned'),
+      choiceOption('--method <method>', 'learned network, physical prior, or auto (by measured haze)', DEHAZE_METHODS, 'learned'),
       choiceOption('--variant <variant>', 'weights trained on indoor or outdoor scenes (learned method)', VARIANTS, 'outdoor'),
     ],
     model: (opts) => (opts.method === 'prior' ? null : `maxim-dehazing-${opts.variant}`),
@@ -35,7 +36,7 @@ export function addDehazeCommand(program: Command): Command {
       },
     },
     run: async (img, opts, control): Promise<RestoreOutput> => {
-      if (opts.method === 'learned') return { image: await dehaze(img, { ...control, variant: opts.variant }) };
+      if (opts.method !== 'prior') return { image: await dehaze(img, { ...control, variant: opts.variant, method: opts.method }) };
       const r = dehazePrior(img, { onProgress: control.onProgress, signal: control.signal });
       return {
         image: r.image,

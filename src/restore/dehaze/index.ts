@@ -9,4 +9,4 @@ export {
   type DehazePriorResult,
   type Rgb,
 } from './prior.js';
-export { measureHaze, chooseDehazeMethod, MIN_PRIOR_HAZE, MAX_PRIOR_HAZE } from './route.js';
+export { measureHaze, chooseDehazeMethod, dehazeAuto, MIN_PRIOR_HAZE, MAX_PRIOR_HAZE, MIN_NETWORK_EFFECT, type DehazeAutoResult } from './route.js';

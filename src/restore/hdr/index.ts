@@ -20,6 +20,7 @@ import { createImage, type RawImage } from '../../core/image/types.js';
 import { report, throwIfAborted, type TaskControl } from '../../core/progress.js';
 import { greyCodes, mtbPyramid, mtbShiftPyramids, shiftCodes, type Shift } from './align.js';
 import { checkExposureTimes, exifExposureTime, exposureTimesFromEv, formatTime } from './exposure.js';
+import { fillBorder } from './border.js';
 import { fuseExposures } from './fusion.js';
 import { detectGhosts, estimateClipLevels, mergeRadiance, type ClipLevels, type DeghostOptions, type ValidRect } from './merge.js';
 import { poolAlikeChannels, recoverResponse, type ResponseCurve } from './response.js';
@@ -31,6 +32,7 @@ export { recoverResponse, poolAlikeChannels, POOL_TOLERANCE, srgbResponse, chole
 export { mtbShift, mtbPyramid, mtbShiftPyramids, greyCodes, shiftCodes, type Shift, type MtbPyramid } from './align.js';
 export { mergeRadiance, detectGhosts, estimateClipLevels, DEFAULT_CLIP, type ClipLevels, type DeghostOptions, type DeghostResult } from './merge.js';
 export { fuseExposures, type FusionOptions } from './fusion.js';
+export { fillBorder } from './border.js';
 export { toneMap, toneMapReinhard, toneMapLocal, TONE_MAPPERS, type ToneMapper, type ToneMapOptions, type ReinhardOptions, type LocalToneMapOptions } from './tonemap.js';
 
 export const HDR_MIN_FRAMES = 2;
@@ -178,7 +180,9 @@ export async function mergeHdr(frames: readonly RawImage[], opts: MergeHdrOption
 
   await step('response', 0, 1);
   const clip = estimateClipLevels(codes, times);
-  let response = opts.response ?? poolAlikeChannels(recoverResponse(codes, width, height, times, { lambda, clipLow: clip.low, clipHigh: clip.high }));
+  // Edge fill (registration padding of scans, border.ts) is no scene point: never a curve sample.
+  const scene = sceneMask(codes.map((c) => fillBorder(c, width, height, clip)), width * height);
+  let response = opts.response ?? poolAlikeChannels(recoverResponse(codes, width, height, times, { lambda, clipLow: clip.low, clipHigh: clip.high, ...(scene ? { sampleMask: scene } : {}) }));
   lap('response');
 
   let consistency: (Float32Array | null)[] | undefined;
@@ -193,7 +197,7 @@ export async function mergeHdr(frames: readonly RawImage[], opts: MergeHdrOption
       // The first curve saw the moving objects too: fit it again on static pixels only, so a
       // ghost changes the radiance of nothing else (the masks stay those found with the first).
       const still = new Float32Array(mask.length);
-      for (let i = 0; i < mask.length; i++) still[i] = 1 - mask[i]!;
+      for (let i = 0; i < mask.length; i++) still[i] = (1 - mask[i]!) * (scene ? scene[i]! : 1);
       response = poolAlikeChannels(recoverResponse(codes, width, height, times, { lambda, clipLow: clip.low, clipHigh: clip.high, sampleMask: still }));
       lap('response refit');
     }
@@ -224,6 +228,14 @@ export async function mergeHdr(frames: readonly RawImage[], opts: MergeHdrOption
   codes = [];
   report(opts, 'done', 1, 1);
   return { radiance, ...(ldr ? { ldr } : {}), ghostMask: createImage(width, height, 1, mask), response, clip, shifts, reference, times, timings };
+}
+
+/** 0 where any frame holds edge fill, 1 elsewhere; null when no frame has any. */
+function sceneMask(fills: readonly (Uint8Array | null)[], n: number): Float32Array | null {
+  if (fills.every((f) => f === null)) return null;
+  const out = new Float32Array(n).fill(1);
+  for (const f of fills) if (f) for (let i = 0; i < n; i++) if (f[i]) out[i] = 0;
+  return out;
 }
 
 export interface Bracket {

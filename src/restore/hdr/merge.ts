@@ -16,6 +16,7 @@
 import { boxMeanInto } from '../../core/filters/box.js';
 import { minFilterInto } from '../../core/filters/minFilter.js';
 import type { ResponseCurve } from './response.js';
+import { fillBorder } from './border.js';
 
 /** Default clipping codes (JPEG noise keeps saturation a bit below 255). */
 export const CLIP_LOW = 4;
@@ -127,12 +128,24 @@ export function mergeRadiance(input: MergeInput): Float32Array {
   const longest = times.indexOf(Math.max(...times));
   const cons = input.consistency ?? [];
   // Per exposure, one table interleaving [w, w * E] per code and channel: two lookups per sample.
+  // The hat weight is multiplied by (issue 20, coloured speckle in the shadows):
+  // - the exposure time (relative to the shortest): the mean of E = f(z) / t is the maximum-
+  //   likelihood estimate under photon noise with weights proportional to t (Var E ~ E / t);
+  // - the inverse variance of ln E a code carries relative to the curve's typical slope,
+  //   (s_typ / g'(z))^2 capped at 1: where the curve is steep (a film toe just above black, the
+  //   shoulder) one code step is a large jump in E.
+  // Weighted by the hat alone, a short exposure's code a few steps above black dominated the
+  // mean of E in the shadows (memorial: single pixels with one channel 20-30x too bright).
+  const slopeWeight = W.map((_, c) => inverseSlopeWeight(response.log[c as 0 | 1 | 2]!));
+  const shortestTime = Math.min(...times);
   const tables = codes.map((_, j) => {
     const t = new Float32Array(256 * 6);
+    const timeWeight = times[j]! / shortestTime;
     for (let c = 0; c < 3; c++) {
       for (let z = 0; z < 256; z++) {
-        t[(z * 3 + c) * 2] = W[c]![z]!;
-        t[(z * 3 + c) * 2 + 1] = W[c]![z]! * Math.exp(lut[j]![c]![z]!);
+        const tw = timeWeight * slopeWeight[c]![z]!;
+        t[(z * 3 + c) * 2] = tw * W[c]![z]!;
+        t[(z * 3 + c) * 2 + 1] = tw * W[c]![z]! * Math.exp(lut[j]![c]![z]!);
       }
     }
     return t;
@@ -198,6 +211,23 @@ export function mergeRadiance(input: MergeInput): Float32Array {
   return out;
 }
 
+/**
+ * Per code: min(1, (s_typ / s(z))^2), s(z) the curve's slope (ln E per code, over +-2 codes) and
+ * s_typ its median over codes WELL_LOW..WELL_HIGH: the inverse variance of ln E from a code's
+ * noise, relative to a typical code.
+ */
+function inverseSlopeWeight(g: Float32Array): Float32Array {
+  const slope = new Float32Array(256);
+  for (let z = 0; z < 256; z++) {
+    const a = Math.max(0, z - 2);
+    const b = Math.min(255, z + 2);
+    slope[z] = (g[b]! - g[a]!) / (b - a);
+  }
+  const typical = median(slope.slice(WELL_LOW, WELL_HIGH + 1));
+  // Floored, so a pixel seen only in steep codes keeps a merge (the fallback starts at a total weight of 1e-4).
+  return slope.map((s) => (s > typical ? Math.max(0.02, (typical / s) ** 2) : 1));
+}
+
 /** Curve misfit between exposures that the reference bound tolerates (ln units; deghosting removes offsets up to 0.3). */
 const BOUND_MISFIT = 0.3;
 
@@ -234,6 +264,8 @@ export interface DeghostOptions {
   smooth?: number;
   /** Noise of a code, in codes: a code z means "somewhere in z +- noise". Default 4. */
   noise?: number;
+  /** Radius of the erosion that opens the thresholded map before dilation (isolated noise specks). Default 1; 0 turns it off. */
+  open?: number;
   /** Dilation radius in pixels (default 0.6% of the smaller side, >= 2). */
   dilate?: number;
   /** Feather radius in pixels (default = dilate). */
@@ -274,17 +306,36 @@ export function detectGhosts(input: Omit<MergeInput, 'consistency'>, opts: Degho
   // Masks are smooth (dilated, feathered over ~0.6 % of the picture): from ~5 MP they are found
   // on every f-th pixel and upsampled (12 MP: f = 3, 9x less work).
   const f = Math.max(1, Math.floor(Math.sqrt((width * height) / 1.2e6)));
-  if (f === 1) return detectGhostsAt(input, opts, dilate, feather, valid);
+  // Edge fill (registration padding of film scans) is missing data, not motion: found at full
+  // resolution, so one-pixel wedges are not lost to the decimation below.
+  const fills = codes.map((c) => fillBorder(c, width, height, input.clip ?? DEFAULT_CLIP));
+  if (f === 1) return detectGhostsAt(input, opts, dilate, feather, valid, fills);
   const w = Math.floor(width / f);
   const h = Math.floor(height / f);
   const small = codes.map((c) => decimateCodes(c, width, w, h, f));
   const rects = valid?.map((r) => (r ? { x0: Math.ceil(r.x0 / f), y0: Math.ceil(r.y0 / f), x1: Math.floor(r.x1 / f), y1: Math.floor(r.y1 / f) } : null));
-  const res = detectGhostsAt({ ...input, codes: small, width: w, height: h }, opts, Math.max(1, Math.round(dilate / f)), Math.max(1, Math.round(feather / f)), rects);
+  const smallFills = fills.map((m) => (m ? decimateMaskAny(m, width, height, w, h, f) : null));
+  const res = detectGhostsAt({ ...input, codes: small, width: w, height: h }, opts, Math.max(1, Math.round(dilate / f)), Math.max(1, Math.round(feather / f)), rects, smallFills);
   return {
     ...res,
-    consistency: res.consistency.map((c) => (c ? upsampleNearest(c, w, h, width, height, f) : null)),
+    consistency: res.consistency.map((c, j) => (c ? withoutFill(upsampleNearest(c, w, h, width, height, f), fills[j] ?? null) : null)),
     mask: upsampleNearest(res.mask, w, h, width, height, f),
   };
+}
+
+/** Consistency 0 where the exposure holds edge fill (no data). */
+function withoutFill(cons: Float32Array, fill: Uint8Array | null): Float32Array {
+  if (fill) for (let i = 0; i < cons.length; i++) if (fill[i]) cons[i] = 0;
+  return cons;
+}
+
+/** 1 per f x f block when any of its pixels is set (the block's pixels beyond w*f, h*f are ignored). */
+function decimateMaskAny(src: Uint8Array, width: number, height: number, w: number, h: number, f: number): Uint8Array {
+  const out = new Uint8Array(w * h);
+  for (let y = 0; y < Math.min(height, h * f); y++) {
+    for (let x = 0; x < Math.min(width, w * f); x++) if (src[y * width + x]) out[Math.floor(y / f) * w + Math.floor(x / f)] = 1;
+  }
+  return out;
 }
 
 /**
@@ -325,11 +376,12 @@ function upsampleNearest(src: Float32Array, w: number, h: number, width: number,
   return out;
 }
 
-function detectGhostsAt(input: Omit<MergeInput, 'consistency'>, opts: DeghostOptions, dilate: number, feather: number, valid?: readonly (ValidRect | null)[]): DeghostResult {
+function detectGhostsAt(input: Omit<MergeInput, 'consistency'>, opts: DeghostOptions, dilate: number, feather: number, valid: readonly (ValidRect | null)[] | undefined, fills: readonly (Uint8Array | null)[]): DeghostResult {
   const { codes, width, height, times, response, reference } = input;
   const n = width * height;
   const minThreshold = opts.threshold ?? 0.3;
   const smooth = Math.max(0, Math.round(opts.smooth ?? 2));
+  const open = Math.max(0, Math.round(opts.open ?? 1));
   const noise = Math.max(0, Math.min(64, Math.round(opts.noise ?? 4)));
   const clip = input.clip ?? DEFAULT_CLIP;
   const lut = logTables(response, times);
@@ -346,6 +398,7 @@ function detectGhostsAt(input: Omit<MergeInput, 'consistency'>, opts: DeghostOpt
   const ref = codes[reference]!;
   const [r0, r1, r2] = lo[reference]!;
   const [s0, s1, s2] = hi[reference]!;
+  const fillRef = fills[reference] ?? null;
   for (let j = 0; j < codes.length; j++) {
     if (j === reference) {
       consistency.push(null);
@@ -357,6 +410,7 @@ function detectGhostsAt(input: Omit<MergeInput, 'consistency'>, opts: DeghostOpt
     const offset = medianOffset(cj, ref, lut[j]!, lut[reference]!, n);
     const [l0, l1, l2] = lo[j]!;
     const [h0, h1, h2] = hi[j]!;
+    const fillJ = fills[j] ?? null;
     // Signed gap between the exposure's interval (minus the offset) and the reference's, per
     // channel; the channel with the largest magnitude speaks for the pixel.
     for (let i = 0, k = 0; i < n; i++, k += 3) {
@@ -365,28 +419,38 @@ function detectGhostsAt(input: Omit<MergeInput, 'consistency'>, opts: DeghostOpt
       const c = signedGap(l2![cj[k + 2]!]! - offset, h2![cj[k + 2]!]! - offset, r2![ref[k + 2]!]!, s2![ref[k + 2]!]!);
       let g = Math.abs(a) >= Math.abs(b) ? a : b;
       if (Math.abs(c) > Math.abs(g)) g = c;
-      // Bounded, so one wild pixel cannot dominate its neighbourhood after smoothing.
-      diff[i] = g > 3 ? 3 : g < -3 ? -3 : g;
+      // Bounded, so one wild pixel cannot dominate its neighbourhood after smoothing. Edge fill
+      // in either frame is no evidence of motion.
+      diff[i] = (fillJ !== null && fillJ[i]) || (fillRef !== null && fillRef[i]) ? 0 : g > 3 ? 3 : g < -3 ? -3 : g;
     }
     if (smooth > 0) boxMeanInto(diff, width, height, smooth, diff, tmp);
     const threshold = Math.max(minThreshold, 3 * robustSigma(diff, cj, ref, n));
     thresholds.push(threshold);
     offsets.push(offset);
     // Soft threshold: 0 below the threshold, 1 from twice the threshold.
+    for (let i = 0; i < n; i++) {
+      const v = (Math.abs(diff[i]!) - threshold) / threshold;
+      tmp[i] = v <= 0 ? 0 : v >= 1 ? 1 : v;
+    }
+    // Morphological opening of the support (v > 0): a moving object is a region, while noise that
+    // got past the threshold (shot noise where a curve is steep, film grain) is isolated specks
+    // of a pixel or two. The opened support keeps the soft values it covers unchanged (a
+    // textured object keeps its full mask) and drops the specks; objects under 3x3 working pixels
+    // are lost with them, far below what a ghost mask is for.
+    if (open > 0) {
+      for (let i = 0; i < n; i++) diff[i] = tmp[i]! > 0 ? 1 : 0;
+      minFilterInto(diff, width, height, open, diff);
+      for (let i = 0; i < n; i++) diff[i] = -diff[i]!;
+      minFilterInto(diff, width, height, open, diff);
+      for (let i = 0; i < n; i++) if (diff[i] === 0) tmp[i] = 0;
+    }
+    // Outside its valid rectangle the exposure has no data (set after the opening, so a
+    // one-pixel strip survives); negated for the max filter below (max = -min(-x)).
     const rect = valid?.[j] ?? { x0: 0, y0: 0, x1: width, y1: height };
     for (let y = 0; y < height; y++) {
       const row = y * width;
       const inside = y >= rect.y0 && y < rect.y1;
-      for (let x = 0; x < width; x++) {
-        const i = row + x;
-        if (!inside || x < rect.x0 || x >= rect.x1) {
-          tmp[i] = -1;
-          continue;
-        }
-        const v = (Math.abs(diff[i]!) - threshold) / threshold;
-        // Negated for the max filter below (max = -min(-x)).
-        tmp[i] = v <= 0 ? 0 : v >= 1 ? -1 : -v;
-      }
+      for (let x = 0; x < width; x++) tmp[row + x] = !inside || x < rect.x0 || x >= rect.x1 ? -1 : -tmp[row + x]!;
     }
     // Dilate to cover the object's outline, then feather twice (~triangle), so seams are soft.
     minFilterInto(tmp, width, height, dilate, diff);
@@ -400,7 +464,8 @@ function detectGhostsAt(input: Omit<MergeInput, 'consistency'>, opts: DeghostOpt
       cons[i] = 1 - m;
       if (m > mask[i]!) mask[i] = m;
     }
-    consistency.push(cons);
+    // The exposure's own edge fill is not data: it gets no weight, but it is not a ghost.
+    consistency.push(withoutFill(cons, fillJ));
   }
   return { consistency, mask, thresholds, offsets };
 }
