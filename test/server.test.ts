@@ -106,6 +106,7 @@ describe('server: jobs', () => {
     const byName = new Map(body.tasks.map((t) => [t.name, t]));
     for (const name of ['auto', 'derain', 'dehaze', 'lowlight', 'denoise', 'deblur', 'retouch', 'upscale', 'hdr', 'vsr', 'liveness', 'watermark-embed', 'watermark-verify', 'forensics']) assert.equal(byName.get(name)?.available, true, name);
     assert.deepEqual(byName.get('lowlight')!.options!.properties.method.enum, ['auto', 'learned', 'gamma', 'fuse', 'iagc']);
+    assert.deepEqual(byName.get('dehaze')!.options!.properties.method.enum, ['learned', 'prior', 'auto']);
   });
 
   test('GET /openapi.json is OpenAPI 3.1 generated from the registry', async () => {

@@ -15,6 +15,7 @@ import { z } from 'zod';
 // ~5 s; the face and forensics stack is loaded on the first forensics job only.
 import {
   dehaze,
+  dehazeAuto,
   dehazePrior,
   derain,
   DERAIN_MODELS,
@@ -197,7 +198,7 @@ const lowlightTask: TaskDefinition<typeof lowlightOptions> = {
 };
 
 const dehazeOptions = expertOptions.extend({
-  method: z.enum(['learned', 'prior']).default('learned').describe('learned: MAXIM; prior: dark channel prior (no network, gives transmission and airlight)'),
+  method: z.enum(['learned', 'prior', 'auto']).default('learned').describe('learned: MAXIM; prior: dark channel prior (no network, gives transmission and airlight); auto: MAXIM, replaced by the prior on moderate haze it barely reduces'),
   variant: variant().describe('MAXIM weights (learned method)'),
 });
 
@@ -212,6 +213,12 @@ const dehazeTask: TaskDefinition<typeof dehazeOptions> = {
     if (opts.method === 'learned') {
       const out = await dehaze(image, { method: 'learned', variant: opts.variant, tta: opts.tta, maxTile: opts.maxTile, ...control(ctx) });
       return { files: [outputFile(await png(out, alpha))], result: { input, method: 'learned', variant: opts.variant, width: out.width, height: out.height } };
+    }
+    if (opts.method === 'auto') {
+      const network = (img: typeof image) => dehaze(img, { method: 'learned', variant: opts.variant, tta: opts.tta, maxTile: opts.maxTile, ...control(ctx) });
+      const r = await dehazeAuto(image, network);
+      const out = r.image;
+      return { files: [outputFile(await png(out, alpha))], result: { input, method: 'auto', chose: r.method, hazeIn: r.hazeIn, hazeLearned: r.hazeLearned ?? null, variant: opts.variant, width: out.width, height: out.height } };
     }
     const r = dehazePrior(image, { onProgress: ctx.onProgress, signal: ctx.signal });
     const t = await mapPng(r.transmission, image.width, image.height);
@@ -530,7 +537,7 @@ function memoryModel(spec: { task: string; fields: Record<string, string> }): { 
     case 'lowlight':
       return f.method === 'gamma' ? { fixed: 0, perPixel: 55 } : { fixed: 1024 * MiB, perPixel: 80 };
     case 'dehaze':
-      return f.method === 'prior' ? { fixed: 0, perPixel: 60 } : { fixed: 1024 * MiB, perPixel: 60 };
+      return f.method === 'prior' ? { fixed: 0, perPixel: 60 } : { fixed: 1024 * MiB, perPixel: f.method === 'auto' ? 120 : 60 };
     case 'upscale': {
       const s = Number(f.scale ?? 4);
       return { fixed: 150 * MiB, perPixel: 350 * Math.max(1, (s * s) / 4) };
