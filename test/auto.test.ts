@@ -144,6 +144,17 @@ describe('restoreAuto (no expert runs)', () => {
     assert.equal(r.image, rainy);
     assert.deepEqual(r.steps, []);
   });
+  it('a dark picture runs the low-light student end to end (a tensor model, run through lowlight iagc) and brightens it', async () => {
+    const dark = createImage(clean.width, clean.height, 3);
+    for (let i = 0; i < dark.data.length; i++) dark.data[i] = clean.data[i] * 0.08;
+    const r = await restoreAuto(dark, { analysis: 'rules', threads: 1 });
+    assert.equal(r.analysis.primary, 'lowlight', `primary ${r.analysis.primary}`);
+    assert.equal(r.plan[0].task, 'lowlight');
+    assert.equal(r.plan[0].method, 'student', 'lowlight-iagc is committed, so the fast plan uses it');
+    assert.equal(r.steps[0]?.method, 'student', 'the step ran as planned');
+    const mean = (img: RawImage) => img.data.reduce((a, v) => a + v, 0) / img.data.length;
+    assert.ok(mean(r.image) > 2 * mean(dark), `mean ${mean(r.image).toFixed(3)} vs input ${mean(dark).toFixed(3)}`);
+  });
   it('an aborted signal stops before any work (E_ABORTED)', async () => {
     const ac = new AbortController();
     ac.abort();

@@ -336,7 +336,7 @@ function blend(input: RawImage, restored: RawImage, s: number): RawImage {
 async function runStep(step: RestorationStep, img: RawImage, control: ExpertOptions, variant: 'indoor' | 'outdoor'): Promise<{ image: RawImage; method: string }> {
   switch (step.task) {
     case 'lowlight': {
-      if (step.method === 'student') return { image: await runExpert(img, LOWLIGHT_STUDENT, control), method: 'student' };
+      if (step.method === 'student') return { image: await lowlight(img, { ...control, method: 'iagc' }), method: 'student' };
       if (step.method === 'fuse') return { image: await lowlight(img, { ...control, method: 'fuse' }), method: 'fuse' };
       // gamma-checked: the fast physical method, unless its result measures too noisy.
       const gamma = await lowlight(img, { ...control, method: 'gamma' });
