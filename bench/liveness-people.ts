@@ -1,12 +1,16 @@
 /**
  * Liveness across PEOPLE and SOURCES: bona fide clips of 21 real people (face-videos/live-real)
  * and print / screen-replay / cut-eye attacks simulated from each of them, scored by
- *   - the shipped head (fitted on simulated attacks from one clip of one other person), and
+ *   - the shipped head (DEFAULT_LIVENESS_HEAD as it is when the bench runs; see its source field), and
  *   - the same per-attack-expert logistic head refitted here, evaluated leave-one-person-out and
  *     leave-one-source-out (no person, resp. no source, in both training and test).
  *
  *   node --import tsx bench/liveness-people.ts [--data ../shared/data/face-videos/live-real] [--seconds 1.5]
- *        [--per-person 2] [--max-side 320] [--reuse] [--out bench/results] [--publish]
+ *        [--per-person 2] [--max-side 320] [--reuse] [--out bench/results] [--publish] [--write-head]
+ *
+ * --write-head fits the same head on ALL clips (every person, every source) and writes it as the
+ * shipped src/face/liveness/defaultHead.ts. Its figures are the held-out ones printed above it
+ * (leave-one-source-out first); the all-data fit's own error is a TRAINING figure.
  *
  * When models/liveness-gru exists (npm run train:liveness-gru, trained on these very clips), its
  * ONNX is scored too - a TRAINING figure - and its card's leave-one-person-out and
@@ -37,6 +41,7 @@ import { makePrint, makeReplay } from './lib/attacks.js';
 import { getModelCard } from '../src/core/models/registry.js';
 import { TrainedModel } from '../src/core/models/trainedModel.js';
 import { personOf, sourceOf } from './lib/people.js';
+import { writeDefaultHead } from './lib/headModule.js';
 import { commandLine, machineInfo, round, table, timestamp, writeJsonPair, sharedData } from './lib/common.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -50,6 +55,7 @@ const { values: args } = parseArgs({
     reuse: { type: 'boolean', default: false },
     out: { type: 'string', default: path.join(REPO, 'bench/results') },
     publish: { type: 'boolean', default: false },
+    'write-head': { type: 'boolean', default: false },
   },
 });
 const KINDS = ['bonafide', 'print', 'replay', 'cutEye'] as const;
@@ -118,11 +124,16 @@ function rates(samples: readonly Sample[], scores: readonly number[]) {
   return { bpcer: { k: bpcerK, n: bona.length, rate: round(bpcer, 4), ci95: [round(bciS.lo, 4), round(bciS.hi, 4)] }, apcer: round(apcer, 4), acer: round((apcer + bpcer) / 2, 4), perAttack, liveVerdictAbove06: { k: liveAccepted, n: bona.length } };
 }
 
+/** The per-attack-expert logistic head fitted on `samples` (the one fitting code for held-out and shipped heads). */
+function fitOn(samples: readonly Sample[], l2: number, source: string): LivenessHead {
+  const train = samples.map((s) => ({ values: s.values, live: s.kind === 'bonafide', ...(s.kind !== 'bonafide' ? { attack: s.kind } : {}) }));
+  return fitHead(train, { cues: CUES, l2, temperature: 1, source });
+}
+
 function heldOut(samples: readonly Sample[], group: (s: Sample) => string, l2: number): number[] {
   const scores = new Array<number>(samples.length).fill(NaN);
   for (const g of new Set(samples.map(group))) {
-    const train = samples.filter((s) => group(s) !== g).map((s) => ({ values: s.values, live: s.kind === 'bonafide', ...(s.kind !== 'bonafide' ? { attack: s.kind } : {}) }));
-    const head: LivenessHead = fitHead(train, { cues: CUES, l2, temperature: 1, source: `bench liveness-people, without ${g}` });
+    const head = fitOn(samples.filter((s) => group(s) !== g), l2, `bench liveness-people, without ${g}`);
     samples.forEach((s, i) => { if (group(s) === g) scores[i] = fuse(s.values, head).score; });
   }
   return scores;
@@ -161,10 +172,14 @@ async function main(): Promise<void> {
   const lopo = heldOut(samples, (s) => s.person, l2);
   const loso = heldOut(samples, (s) => s.source, l2);
   const methods: Record<string, ReturnType<typeof rates>> = {
-    'shipped head (one person, simulated attacks)': rates(samples, shipped),
+    'shipped head (DEFAULT_LIVENESS_HEAD at run time)': rates(samples, shipped),
     'refit, leave-one-person-out': rates(samples, lopo),
     'refit, leave-one-source-out': rates(samples, loso),
   };
+  const people = new Set(samples.map((s) => s.person)).size;
+  const sources = [...new Set(samples.map((s) => s.source))];
+  const allHead = args['write-head'] ? fitOn(samples, l2, headSource(samples, people, sources, l2, stamp)) : undefined;
+  if (allHead) methods['all-data head (written), TRAINING figure'] = rates(samples, samples.map((s) => fuse(s.values, allHead).score));
   const gru = await scoreGru(samples);
   if (gru) methods['GRU + attention, TRAINING figure (fitted on these clips)'] = rates(samples, gru.scores);
   const pct = (x: number) => `${round(100 * x, 1)}`;
@@ -173,19 +188,46 @@ async function main(): Promise<void> {
     ATTACKS.map((a) => `${pct(r.perAttack[a]!.apcer)} (${pct(r.perAttack[a]!.ci95[0]!)}-${pct(r.perAttack[a]!.ci95[1]!)})`).join(' / '), pct(r.acer),
   ])));
   if (gru) for (const q of gru.card.quality) console.log(`${gru.card.id} (card): ${q.split} ${q.metric} ${round(100 * q.value, 1)} %${q.note ? ` - ${q.note}` : ''} [${q.command}]`);
-  const people = new Set(samples.map((s) => s.person)).size;
-  const sources = [...new Set(samples.map((s) => s.source))];
   const ms = samples.reduce((a, s) => a + s.msPerFrame * s.frames, 0) / samples.reduce((a, s) => a + s.frames, 0);
   console.log(`${samples.length} clips (${samples.filter((s) => s.kind === 'bonafide').length} bona fide) of ${people} people from sources ${sources.join(', ')}; tracking ${round(ms, 1)} ms/frame`);
   const result = {
-    bench: 'liveness-people', command: commandLine(), timestamp: stamp, machine: machineInfo(), seconds: Number(args.seconds), maxSide: Number(args['max-side']), l2,
+    bench: 'liveness-people', command: commandLine(), timestamp: stamp, machine: machineInfo(),
+    ...(args.reuse ? { cues: 'reused from bench/results/liveness-people-cues.bin (tracking arguments: those of the run that wrote it)' } : { seconds: Number(args.seconds), maxSide: Number(args['max-side']) }),
+    l2, shippedHead: DEFAULT_LIVENESS_HEAD.source,
     people, sources, clips: samples.length, methods,
     gruCard: gru?.card,
     perClip: samples.map((s, i) => ({ file: s.file, person: s.person, source: s.source, kind: s.kind, tracked: `${s.tracked}/${s.frames}`, shipped: round(shipped[i]!, 4), leavePersonOut: round(lopo[i]!, 4), leaveSourceOut: round(loso[i]!, 4), ...(gru ? { gruTraining: round(gru.scores[i]!, 4) } : {}) })),
   };
   const written = await writeJsonPair(path.resolve(args.out!), 'liveness-people', stamp, result);
   if (args.publish) await writeFileAtomic(path.join(REPO, 'docs/benchmarks/liveness-people.json'), JSON.stringify(result, null, 2) + '\n', { force: true });
+  if (allHead) written.push(await writeDefaultHead(REPO, allHead, headDoc(samples, people, sources, methods)));
   console.log(`wrote ${written.join(', ')}`);
+}
+
+function headSource(samples: readonly Sample[], people: number, sources: readonly string[], l2: number, stamp: string): string {
+  const bona = samples.filter((s) => s.kind === 'bonafide').length;
+  return `bench/liveness-people.ts --write-head: ${samples.length} clips (${bona} bona fide + simulated print/replay/cut-eye) of ${people} people from face-videos/live-real (${sources.join(', ')}), L2 ${l2} (${stamp})`;
+}
+
+function headDoc(samples: readonly Sample[], people: number, sources: readonly string[], methods: Record<string, ReturnType<typeof rates>>): string[] {
+  const pct = (x: number) => `${round(100 * x, 1)} %`;
+  const fig = (m: string) => {
+    const r = methods[m]!;
+    return `BPCER ${pct(r.bpcer.rate)}, APCER ${ATTACKS.map((a) => pct(r.perAttack[a]!.apcer)).join(' / ')}, ACER ${pct(r.acer)}`;
+  };
+  return [
+    'The shipped liveness head, generated by',
+    '  node --import tsx bench/liveness-people.ts --reuse --write-head',
+    'from the cue cache of',
+    '  node --import tsx bench/liveness-people.ts --data <shared>/face-videos/live-real --seconds 1.2 --per-person 1 --max-side 256',
+    `Fitted (per-attack logistic experts, fitHead) on ALL ${samples.length} clips: one bona fide clip of each of`,
+    `${people} real people from ${sources.length} sources (${sources.join(', ')}) and a print, a 15 fps screen replay`,
+    'and a cut-eye print SIMULATED from each (bench/lib/attacks.ts). No real attack clips.',
+    'The same fitting, held out (threshold 0.5; APCER print / replay / cut-eye):',
+    `  leave-one-source-out: ${fig('refit, leave-one-source-out')}`,
+    `  leave-one-person-out: ${fig('refit, leave-one-person-out')}`,
+    'Adapt it to a real camera and real attacks with calibrateLiveness().',
+  ];
 }
 
 await main();

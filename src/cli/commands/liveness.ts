@@ -49,7 +49,7 @@ export function addLivenessCommand(program: Command): Command {
         'Eulerian-magnified fine motion, the rPPG pulse, print/screen texture, refresh banding and frame-rate stutter - ' +
         'with attention over frames, one logistic expert per attack family (live only if none sees its attack). Prints ' +
         'the verdict (live | spoof | uncertain), a score, the deciding expert, per-cue contributions and the decisive frames. ' +
-        'The shipped decision head was fitted on simulated attacks; calibrate it for your camera with liveness-calibrate.',
+        'The shipped decision head was fitted on 21 real people and attacks simulated from them (held out it rejects about 1 in 7 real people); calibrate it for your camera and real attacks with liveness-calibrate.',
     )
     .argument('<clip>', 'video file (mp4, mov, webm, ...)')
     .option('--json', 'print one JSON object {"verdict", "score", "cues", "frames", ...} on stdout')
