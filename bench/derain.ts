@@ -52,6 +52,7 @@ import {
   mean,
   median,
   niceStep,
+  intArg,
   now,
   peakRssMiB,
   rect,
@@ -94,15 +95,6 @@ if (args.help) {
   process.exit(0);
 }
 
-function intArg(name: string, value: string | undefined, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) {
-    console.error(`--${name}: expected an integer >= ${min}, got "${value}"`);
-    process.exit(2);
-  }
-  return n;
-}
 
 const limit = intArg('limit', args.limit, 1);
 const ttaCount = intArg('tta-count', args['tta-count'], 0)!;

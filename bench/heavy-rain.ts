@@ -38,6 +38,7 @@ import {
   machineInfo,
   mean,
   niceStep,
+  intArg,
   now,
   peakRssMiB,
   round,
@@ -81,12 +82,6 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-function intArg(name: string, value: string | undefined, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) fail(`--${name}: expected an integer >= ${min}, got "${value}"`);
-  return n;
-}
 
 const limit = intArg('limit', args.limit, 1);
 const veiledCount = intArg('veiled', args.veiled, 0)!;

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { StudentBench, StudentRow, TeacherFrom } from './students/types.js';
-import { commandLine, hbarChart, loadavg, machineInfo, REPO_ROOT, round, sharedData, svgDoc, table, text, timestamp, writeJsonPair, writeSvgPng } from './lib/common.js';
+import { commandLine, hbarChart, intArg, loadavg, machineInfo, REPO_ROOT, round, sharedData, svgDoc, table, text, timestamp, writeJsonPair, writeSvgPng } from './lib/common.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -38,15 +38,6 @@ if (args.help) {
   process.exit(0);
 }
 
-function intArg(name: string, value: string | undefined, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) {
-    console.error(`--${name}: expected an integer >= ${min}, got "${value}"`);
-    process.exit(2);
-  }
-  return n;
-}
 
 const limit = intArg('limit', args.limit, 1);
 const threads = intArg('threads', args.threads, 1)!;

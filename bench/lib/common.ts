@@ -280,3 +280,17 @@ export function uncontendedMean(rows: ReadonlyArray<{ seconds: number; othersMea
   const quiet = rows.filter((r) => r.othersMeanCores < maxOthers).map((r) => r.seconds);
   return { count: quiet.length, maxOthersCores: maxOthers, secondsMean: mean(quiet), secondsMedian: median(quiet) };
 }
+
+/**
+ * An integer command-line value of at least `min` (undefined when the flag was not given). A bad value
+ * is a usage error: the message names the flag, and the bench exits 2 before any work.
+ */
+export function intArg(name: string, value: string | undefined, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) {
+    console.error(`--${name}: expected an integer >= ${min}, got "${value}"`);
+    process.exit(2);
+  }
+  return n;
+}
