@@ -12,53 +12,39 @@ interface LowlightCliOptions extends CommonOptions {
   method: LowlightMethod;
 }
 
-/** The maps of the gamma step: illumination, gamma (scaled) and the Taylor-series error. */
-function gammaMaps(img: RawImage, g: LowLightGammaResult): Record<string, RestoreMap> {
-  const scaled = Float32Array.from(g.gamma, (v) => v / GAMMA_PNG_SCALE);
+/**
+ * The maps of a gamma method: illumination, the per-pixel gamma (scaled into a PNG) and gamma.json
+ * with the range and the method's own facts (`lead` before the shared keys, `tail` after them).
+ */
+function gammaMapFiles(img: RawImage, illumination: Float32Array, gamma: Float32Array, lead: Record<string, unknown>, tail: Record<string, unknown>): Record<string, RestoreMap> {
+  const scaled = Float32Array.from(gamma, (v) => v / GAMMA_PNG_SCALE);
   let lo = Infinity;
   let hi = -Infinity;
-  for (const v of g.gamma) {
+  for (const v of gamma) {
     if (v < lo) lo = v;
     if (v > hi) hi = v;
   }
   return {
-    'illumination.png': { image: greyMap(g.illumination, img.width, img.height) },
+    'illumination.png': { image: greyMap(illumination, img.width, img.height) },
     'gamma.png': { image: greyMap(scaled, img.width, img.height) },
     'gamma.json': {
       json: {
-        alpha: g.alpha,
+        ...lead,
         gammaPng: { scale: GAMMA_PNG_SCALE, meaning: 'gamma = scale x pixel value (pixel value in [0, 1])' },
         gammaRange: [lo, hi],
-        maxTaylorError: g.maxTaylorError,
-        taylorErrorSamples: g.taylorErrorSamples,
+        ...tail,
       },
     },
   };
 }
 
+/** The maps of the gamma step: illumination, gamma (scaled) and the Taylor-series error. */
+const gammaMaps = (img: RawImage, g: LowLightGammaResult): Record<string, RestoreMap> =>
+  gammaMapFiles(img, g.illumination, g.gamma, { alpha: g.alpha }, { maxTaylorError: g.maxTaylorError, taylorErrorSamples: g.taylorErrorSamples });
+
 /** The maps of the learned gamma: illumination, gamma (scaled) and the network's white-balance gains. */
-function iagcMaps(img: RawImage, r: IagcResult): Record<string, RestoreMap> {
-  const scaled = Float32Array.from(r.gamma, (v) => v / GAMMA_PNG_SCALE);
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const v of r.gamma) {
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
-  return {
-    'illumination.png': { image: greyMap(r.illumination, img.width, img.height) },
-    'gamma.png': { image: greyMap(scaled, img.width, img.height) },
-    'gamma.json': {
-      json: {
-        method: 'iagc',
-        gammaPng: { scale: GAMMA_PNG_SCALE, meaning: 'gamma = scale x pixel value (pixel value in [0, 1])' },
-        gammaRange: [lo, hi],
-        whiteBalanceGains: r.gains,
-        thumbnail: r.thumbnail,
-      },
-    },
-  };
-}
+const iagcMaps = (img: RawImage, r: IagcResult): Record<string, RestoreMap> =>
+  gammaMapFiles(img, r.illumination, r.gamma, { method: 'iagc' }, { whiteBalanceGains: r.gains, thumbnail: r.thumbnail });
 
 export function addLowlightCommand(program: Command): Command {
   return addRestoreCommand<LowlightCliOptions>(program, {
