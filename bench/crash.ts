@@ -17,7 +17,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { QueueEvents } from 'bullmq';
 import { redisConnection, QUEUE_NAME } from '../src/server/jobs/queue.js';
-import { commandLine, loadavg, machineInfo, round, table, timestamp, writeJsonPair } from './lib/common.js';
+import { commandLine, loadavg, machineInfo, publishJson, round, table, timestamp, writeJsonPair } from './lib/common.js';
 import { freePort, multipartBody, ROOT, startCli, stopChild } from './lib/server.js';
 import { fixturePng, startRedis } from '../test/helpers/server.js';
 
@@ -154,11 +154,7 @@ try {
   const report = { benchmark: 'crash', command: commandLine(), date: new Date().toISOString(), machine: { ...machineAtStart, loadavgAtEnd: loadavg() }, summary, ok, rounds: roundLog };
   const files = await writeJsonPair(path.join(ROOT, 'bench', 'results'), 'crash', timestamp(), report);
   console.log(`\nwrote ${files.join(', ')}`);
-  if (!args['no-publish']) {
-    const { writeFile } = await import('node:fs/promises');
-    await writeFile(path.join(ROOT, 'docs', 'benchmarks', 'crash.json'), JSON.stringify(report, null, 1) + '\n');
-    console.log('published docs/benchmarks/crash.json');
-  }
+  if (!args['no-publish']) await publishJson('crash', report);
   if (!ok) process.exitCode = 1;
 } finally {
   await events.close();

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { QueueEvents } from 'bullmq';
 import { redisConnection, QUEUE_NAME } from '../src/server/jobs/queue.js';
-import { commandLine, loadavg, machineInfo, round, table, timestamp, writeJsonPair } from './lib/common.js';
+import { commandLine, loadavg, machineInfo, publishJson, round, table, timestamp, writeJsonPair } from './lib/common.js';
 import { freePort, multipartBody, ROOT, startCli, stopChild } from './lib/server.js';
 import { fixturePng, startRedis } from '../test/helpers/server.js';
 
@@ -162,11 +162,7 @@ try {
   const report = { benchmark: 'fault', command: commandLine(), date: new Date().toISOString(), machine: { ...machineAtStart, loadavgAtEnd: loadavg() }, summary, clean, faulty };
   const files = await writeJsonPair(path.join(ROOT, 'bench', 'results'), 'fault', timestamp(), report);
   console.log(`\nwrote ${files.join(', ')}`);
-  if (!args['no-publish']) {
-    const { writeFile } = await import('node:fs/promises');
-    await writeFile(path.join(ROOT, 'docs', 'benchmarks', 'fault.json'), JSON.stringify(report, null, 2) + '\n');
-    console.log('published docs/benchmarks/fault.json');
-  }
+  if (!args['no-publish']) await publishJson('fault', report, 2);
   if (!(summary.allOutputsPresent && identical && summary.nothingDuplicated && summary.faulty.failed === 0)) process.exitCode = 1;
 } finally {
   await redis.stop();

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { mulberry32 } from '../src/core/random.js';
-import { commandLine, loadavg, machineInfo, round, table, timestamp, writeJsonPair } from './lib/common.js';
+import { commandLine, loadavg, machineInfo, publishJson, round, table, timestamp, writeJsonPair } from './lib/common.js';
 import { freePort, multipartBody, ROOT, startCli, stopChild } from './lib/server.js';
 
 const { values: args } = parseArgs({
@@ -133,11 +133,7 @@ try {
   const report = { benchmark: 'store', command: commandLine(), date: new Date().toISOString(), machine: { ...machineAtStart, loadavgAtEnd: loadavg() }, summary };
   const files = await writeJsonPair(path.join(ROOT, 'bench', 'results'), 'store', timestamp(), report);
   console.log(`\nwrote ${files.join(', ')}`);
-  if (!args['no-publish']) {
-    const { writeFile } = await import('node:fs/promises');
-    await writeFile(path.join(ROOT, 'docs', 'benchmarks', 'store.json'), JSON.stringify(report, null, 1) + '\n');
-    console.log('published docs/benchmarks/store.json');
-  }
+  if (!args['no-publish']) await publishJson('store', report);
   if (!summary.finalUnderBudget || failed > 0) process.exitCode = 1;
 } finally {
   clearInterval(sampler);

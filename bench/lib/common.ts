@@ -294,3 +294,9 @@ export function intArg(name: string, value: string | undefined, min: number): nu
   }
   return n;
 }
+
+/** Publishes a benchmark's report as docs/benchmarks/<name>.json (atomically; `indent` as that file has always been written). */
+export async function publishJson(name: string, report: unknown, indent = 1): Promise<void> {
+  await writeFileAtomic(path.join(REPO_ROOT, 'docs', 'benchmarks', `${name}.json`), JSON.stringify(report, null, indent) + '\n', { force: true });
+  console.log(`published docs/benchmarks/${name}.json`);
+}
