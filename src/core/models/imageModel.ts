@@ -14,22 +14,29 @@ export interface LoadModelOptions extends RuntimeOptions {
 /**
  * A pretrained image-to-image network, owned by the caller (call dispose()).
  * Converted graphs have static shapes, so one onnxruntime session is kept per
- * input shape seen; tiling keeps that to one or two shapes per image.
+ * input shape seen; tiling keeps that to one or two shapes per image. Models trained here are
+ * exported with dynamic height and width: their bytes are read (and checked) once, at load, and one
+ * session serves every shape.
  */
 export class ImageModel {
   private readonly sessions = new Map<string, Promise<InferenceSession>>();
   private source: TfjsSource | undefined;
   private disposed = false;
 
-  private constructor(readonly card: ModelCard, private readonly options: LoadModelOptions) {}
+  private constructor(
+    readonly card: ModelCard,
+    private readonly options: LoadModelOptions,
+    /** The ONNX of a model trained here (sha256-checked against its card). */
+    private readonly trainedOnnx?: Uint8Array,
+  ) {}
 
   static async load(idOrName: string, options: LoadModelOptions = {}): Promise<ImageModel> {
     const card = getModelCard(idOrName);
     if (card.trained && card.trained.kind !== 'image') {
       throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `model ${card.id} is not an image-to-image model (it outputs ${card.trained.io.outputs.map((o) => o.name).join(', ')})`, { model: card.id });
     }
-    if (card.trained) readTrainedOnnx(card.trained); // fail now if the file is missing or does not match its card
-    else modelJsonPath(card); // fail now, with E_MODEL_NOT_FOUND, if the package is missing
+    if (card.trained) return new ImageModel(card, options, readTrainedOnnx(card.trained)); // fails now if missing or not matching its card
+    modelJsonPath(card); // fail now, with E_MODEL_NOT_FOUND, if the package is missing
     return new ImageModel(card, options);
   }
 
@@ -55,14 +62,13 @@ export class ImageModel {
 
   /** Converted ONNX bytes for one input shape (from the cache when possible). */
   async onnxFor(shape: readonly number[]): Promise<Uint8Array> {
-    // Trained models are exported with dynamic height and width: one file serves every shape.
-    if (this.card.trained) return readTrainedOnnx(this.card.trained);
+    if (this.trainedOnnx) return this.trainedOnnx;
     this.source ??= new TfjsSource(modelJsonPath(this.card), this.card.id);
     return this.source.onnxFor(shape, this.options.cacheDir);
   }
 
   private session(shape: readonly number[], control?: TaskControl): Promise<InferenceSession> {
-    const key = shape.join('x');
+    const key = this.trainedOnnx ? 'dynamic' : shape.join('x');
     let session = this.sessions.get(key);
     if (!session) {
       report(control, 'prepare model', 0, 1);
