@@ -31,6 +31,7 @@ import {
 } from '../restore/index.js';
 import { createImage, decodeImage, encodeImage, type DecodedImage, type RawImage } from '../core/image/index.js';
 import type { TaskControl } from '../core/progress.js';
+import { DEFAULT_DETECTOR, DETECTOR_KINDS } from '../trust/forensics/detectorKinds.js';
 
 /** What a task takes: one image, several images (hdr brackets), one video, or either (forensics). */
 export type InputKind = 'image' | 'images' | 'video' | 'media';
@@ -280,8 +281,7 @@ const forensicsOptions = z.object({
   minFace: z.coerce.number().int().min(8).max(100000).default(48).describe('smallest face side analysed, pixels'),
   minQuality: z.coerce.number().min(0).lt(1).default(0.4).describe('lowest face quality analysed'),
   seed: z.coerce.number().int().min(0).max(2 ** 31 - 1).default(1).describe('bootstrap seed'),
-  // The default is forensics' DEFAULT_DETECTOR, spelled out because this table loads forensics lazily.
-  detector: z.enum(['cnn', 'logistic']).default('logistic').describe('logistic (default): the linear model on hand-made features, video AUC 0.81 on real generated videos; cnn: trained on self-blended faces, at chance (0.49) on them'),
+  detector: z.enum(DETECTOR_KINDS).default(DEFAULT_DETECTOR).describe('logistic (default): the linear model on hand-made features, video AUC 0.81 on real generated videos; cnn: trained on self-blended faces, at chance (0.49) on them'),
 });
 
 const forensicsTask: TaskDefinition<typeof forensicsOptions> = {

@@ -20,6 +20,7 @@ import type { RuntimeOptions } from '../../core/runtime/index.js';
 import type { Face } from '../../face/index.js';
 import { calibrateScore, type Calibrator } from './calibration.js';
 import { cnnCrop, cnnCropSquare, CNN_INPUT } from './cnnCrop.js';
+import { DEFAULT_DETECTOR, DETECTOR_KINDS, type DetectorKind } from './detectorKinds.js';
 import { faceCrop, loadForensicModel, logisticDetector, type FaceCrop, type FaceScore } from './detector.js';
 
 export const CNN_DETECTOR_ID = 'forensics/sbi-cnn';
@@ -139,17 +140,6 @@ export async function loadCnnDetector(options: RuntimeOptions = {}): Promise<For
   };
 }
 
-export type DetectorKind = 'cnn' | 'logistic';
-export const DETECTOR_KINDS: readonly DetectorKind[] = ['cnn', 'logistic'];
-
-/**
- * The default detector is the linear model. On the only real manipulated media we may use
- * (12 generated talking-head clips vs 15 clips of held-out real people, `npm run bench:forensics`)
- * the CNN ranked at chance (video AUC 0.489) and the linear model at 0.811. Choosing by that set
- * makes its figure a selection figure, and the reports say so; a detector at chance cannot be the
- * one a case report relies on. The CNN stays available (`--detector cnn`) until it measures better.
- */
-export const DEFAULT_DETECTOR: DetectorKind = 'logistic';
 
 /**
  * The detector an analysis uses: the earlier linear model on hand-made features (default) or the
