@@ -15,6 +15,8 @@ import { z } from 'zod';
 // ~5 s; the face and forensics stack is loaded on the first forensics job only.
 import {
   dehaze,
+  DEHAZE_METHODS,
+  type DehazeMethod,
   dehazeAuto,
   dehazePrior,
   derain,
@@ -25,6 +27,8 @@ import {
   denoise,
   enhanceLowLightGamma,
   lowlight,
+  LOWLIGHT_METHODS,
+  type LowlightMethod,
   restoreAuto,
   retouch,
   upscale,
@@ -161,7 +165,7 @@ const control = (ctx: TaskContext) => ({ onProgress: ctx.onProgress, signal: ctx
 // The entries
 
 const lowlightOptions = expertOptions.extend({
-  method: z.enum(['auto', 'learned', 'gamma', 'fuse', 'iagc']).default('auto').describe('auto: learned for a uniformly dark photo, else fuse; learned: MAXIM; gamma: illumination-aware gamma (no network, fast); fuse: both; iagc: the gamma learned coarse to fine by a small network (fast)'),
+  method: z.enum(LOWLIGHT_METHODS as [LowlightMethod, ...LowlightMethod[]]).default('auto').describe('auto: learned for a uniformly dark photo, else fuse; learned: MAXIM; gamma: illumination-aware gamma (no network, fast); fuse: both; iagc: the gamma learned coarse to fine by a small network (fast)'),
 });
 
 const lowlightTask: TaskDefinition<typeof lowlightOptions> = {
@@ -199,7 +203,7 @@ const lowlightTask: TaskDefinition<typeof lowlightOptions> = {
 };
 
 const dehazeOptions = expertOptions.extend({
-  method: z.enum(['learned', 'prior', 'auto']).default('learned').describe('learned: MAXIM; prior: dark channel prior (no network, gives transmission and airlight); auto: MAXIM, replaced by the prior on moderate haze it barely reduces'),
+  method: z.enum(DEHAZE_METHODS as [DehazeMethod, ...DehazeMethod[]]).default('learned').describe('learned: MAXIM; prior: dark channel prior (no network, gives transmission and airlight); auto: MAXIM, replaced by the prior on moderate haze it barely reduces'),
   variant: variant().describe('MAXIM weights (learned method)'),
 });
 
