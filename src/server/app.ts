@@ -5,6 +5,8 @@
  *   GET  /api/v1/jobs/{id}            {"id","task","state","progress","result","error","attempts"}
  *   GET  /api/v1/jobs/{id}/events     server-sent events, one `status` event per change
  *   GET  /api/v1/jobs/{id}/files/{n}  an output file, by a name from the job's own result only
+ *   GET  /api/v1/jobs                 the caller's jobs, newest first (the caller: its API token, or its address)
+ *   POST /api/v1/jobs/{id}/cancel     stop a queued or running job; it stays listed as failed (E_CANCELLED)
  *   DELETE /api/v1/jobs/{id}          forget a job (cancel it if still queued or running) and delete its files
  *   GET  /api/v1/tasks                the registry (plus planned tasks marked unavailable)
  *   GET  /openapi.json                OpenAPI 3.1, generated from the registry
@@ -20,7 +22,7 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
-import { z } from 'zod';
+import { optionsJsonSchema, optionSectionsOf } from '../tasks/index.js';
 import type { Writable } from 'node:stream';
 import { crossSiteReason, givenToken, hostAllowed, hostName, needsToken, redactUrl, sameToken } from './guard.js';
 import { asHttp, DEFAULT_LIMITS, HttpError, inspectUpload, trimTrailingData, type ServerLimits } from './limits.js';
@@ -134,6 +136,15 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   let inFlightTotal = 0;
   const streams = new Map<string, number>();
   const openapi = buildOpenApi(version, Boolean(opts.token));
+  // Who submitted each job this server accepted, for GET /api/v1/jobs. One server token is one
+  // principal, so the owner is the token's digest when a token is set, else the client address
+  // (a localhost server without a token: each address sees its own jobs). Single jobs stay
+  // reachable by their unguessable id, as before.
+  const owners = new Map<string, { owner: string; createdAt: string; inputs: string[] }>();
+  const ownerOf = (req: FastifyRequest): string => {
+    const given = opts.token ? givenToken(req.headers.authorization, req.query) : undefined;
+    return given ? `token:${createHash('sha256').update(given).digest('hex')}` : `addr:${clientOf(req)}`;
+  };
 
   const scrub = (message: string) => message.split(store.root).join('<store>');
 
@@ -216,7 +227,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
         summary: t.summary,
         input: t.input,
         available: true,
-        options: z.toJSONSchema(t.options, { io: 'input', unrepresentable: 'any' }),
+        options: optionsJsonSchema(optionSectionsOf(t, 'api')),
+        outputs: t.outputs,
       })),
       ...PLANNED_TASKS.filter((p) => !TASKS.has(p.name)).map((p) => ({ ...p, available: false, options: null })),
     ],
@@ -298,6 +310,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
         for (const r of received) store.unpin(r.sha256);
       }
       track(client, id);
+      owners.set(id, { owner: ownerOf(req), createdAt: new Date().toISOString(), inputs: inputs.map((i) => i.clientName ?? '') });
       opts.onStoreChange?.();
       return reply.code(202).header('location', `/api/v1/jobs/${id}`).send({ id, status: `/api/v1/jobs/${id}`, events: `/api/v1/jobs/${id}/events` });
     } catch (err) {
@@ -341,6 +354,31 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   };
 
   app.get<{ Params: { id: string } }>('/api/v1/jobs/:id', async (req) => jobView(await findJob(req.params.id)));
+
+  app.get('/api/v1/jobs', async (req) => {
+    const me = ownerOf(req);
+    const jobs: Array<Record<string, unknown>> = [];
+    for (const [id, o] of [...owners].reverse()) {
+      if (o.owner !== me) continue;
+      const s = await queue.get(id);
+      if (!s) {
+        owners.delete(id); // forgotten by the queue (deleted, or expired)
+        continue;
+      }
+      jobs.push({ ...jobView(s), createdAt: o.createdAt, inputs: o.inputs });
+    }
+    return { jobs };
+  });
+
+  app.post<{ Params: { id: string } }>('/api/v1/jobs/:id/cancel', async (req, reply) => {
+    const s = await findJob(req.params.id);
+    if (terminal(s)) return reply.code(200).send(jobView(s));
+    const outcome = queue.cancel ? await queue.cancel(s.id) : 'busy';
+    if (outcome === 'not-found') throw new HttpError(404, 'E_NOT_FOUND', `No job ${s.id}`);
+    if (outcome === 'busy') throw new HttpError(409, 'E_JOB_RUNNING', `Job ${s.id} is running on a Redis worker and cannot be stopped from here; delete it once it ends`);
+    releases.get(s.id)?.();
+    return reply.code(200).send(jobView((await queue.get(s.id)) ?? s));
+  });
 
   app.get<{ Params: { id: string } }>('/api/v1/jobs/:id/events', async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
     await findJob(req.params.id);
@@ -397,6 +435,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     if (removal.outcome === 'not-found') throw new HttpError(404, 'E_NOT_FOUND', `No job ${req.params.id}`);
     if (removal.outcome === 'busy') throw new HttpError(409, 'E_JOB_RUNNING', `Job ${req.params.id} is running on a worker and cannot be removed until it ends`);
     releases.get(req.params.id)?.();
+    owners.delete(req.params.id);
     for (const sha of removal.blobs) await store.remove(sha);
     opts.onStoreChange?.();
     return reply.code(204).send();

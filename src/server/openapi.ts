@@ -1,5 +1,5 @@
-/** The OpenAPI 3.1 document, generated from the task registry (one POST path per task). */
-import { z } from 'zod';
+/** The OpenAPI 3.1 document, generated from the task table (one POST path per task). */
+import { optionsJsonSchema, optionSectionsOf } from '../tasks/index.js';
 import { TASKS, type TaskDefinition } from './registry.js';
 
 const errorSchema = {
@@ -12,9 +12,9 @@ const errorResponse = (description: string) => ({ description, content: { 'appli
 
 /** Form-field schema of a task: its options (as strings/numbers) plus the file field(s). */
 export function formSchema(task: TaskDefinition): Record<string, unknown> {
-  const options = z.toJSONSchema(task.options, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, unknown> };
+  const options = optionsJsonSchema(optionSectionsOf(task, 'api'));
   const fileField = task.input === 'images' ? { files: { type: 'array', items: { type: 'string', contentMediaType: 'application/octet-stream' }, minItems: 2 } } : { file: { type: 'string', contentMediaType: 'application/octet-stream' } };
-  return { type: 'object', required: Object.keys(fileField), properties: { ...fileField, ...(options.properties ?? {}) } };
+  return { type: 'object', required: [...Object.keys(fileField), ...(options.required ?? [])], properties: { ...fileField, ...options.properties } };
 }
 
 export function buildOpenApi(version: string, token: boolean): Record<string, unknown> {
@@ -24,7 +24,9 @@ export function buildOpenApi(version: string, token: boolean): Record<string, un
       post: {
         operationId: `submit_${task.name.replace(/-/g, '_')}`,
         summary: task.summary,
-        description: `Queues a ${task.name} job. Input: ${task.input}. Options are form fields; an invalid one gives 400 naming the field.`,
+        description:
+          `Queues a ${task.name} job. Input: ${task.input}. Options are form fields; an invalid one gives 400 naming the field.` +
+          (task.outputs.length ? ` Outputs: ${task.outputs.map((o) => `${o.name} (${o.label}${o.when ? `; with ${o.when}` : ''})`).join(', ')}.` : ' Outputs: the JSON result only.'),
         requestBody: { required: true, content: { 'multipart/form-data': { schema: formSchema(task) } } },
         responses: {
           202: { description: 'queued', content: { 'application/json': { schema: { type: 'object', required: ['id'], properties: { id: { type: 'string', format: 'uuid' }, status: { type: 'string' }, events: { type: 'string' } } } } } },
@@ -47,6 +49,21 @@ export function buildOpenApi(version: string, token: boolean): Record<string, un
       summary: 'forget a job (cancelling it if it has not finished) and delete its files from the store',
       parameters: [id],
       responses: { 204: { description: 'deleted' }, 404: errorResponse('no such job'), 409: errorResponse('running on a Redis worker: delete it once it ends') },
+    },
+  };
+  paths['/api/v1/jobs'] = {
+    get: {
+      operationId: 'listJobs',
+      summary: "the caller's jobs, newest first (the caller: its API token, or its address on a server without one)",
+      responses: { 200: { description: 'jobs', content: { 'application/json': { schema: { type: 'object', properties: { jobs: { type: 'array', items: { $ref: '#/components/schemas/Job' } } } } } } } },
+    },
+  };
+  paths['/api/v1/jobs/{id}/cancel'] = {
+    post: {
+      operationId: 'cancelJob',
+      summary: 'stop a queued or running job; it stays listed, failed with E_CANCELLED (a finished job is returned as it is)',
+      parameters: [id],
+      responses: { 200: { description: 'the job after the cancel', content: { 'application/json': { schema: { $ref: '#/components/schemas/Job' } } } }, 404: errorResponse('no such job'), 409: errorResponse('running on a Redis worker: it cannot be stopped from here') },
     },
   };
   paths['/api/v1/jobs/{id}/events'] = {

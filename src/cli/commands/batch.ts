@@ -20,6 +20,7 @@ import type { Command } from 'commander';
 import { ClearsightError, ERROR_CODES, invalidOption, isClearsightError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/fs.js';
 import { DEFAULT_MAX_PIXELS } from '../../core/image/index.js';
+import { optionSectionsOf, TASKS } from '../../tasks/index.js';
 import { EXIT } from '../exitCodes.js';
 import { untilAborted, watchInterrupts } from '../interrupt.js';
 
@@ -77,18 +78,32 @@ async function exists(p: string): Promise<boolean> {
   );
 }
 
+/** The --set keys of every task that batch runs, from the task table (the usage text of `batch --help`). */
+export function batchUsage(): string {
+  const lines = ['Tasks and their --set keys (from the task table; defaults in brackets):'];
+  for (const task of TASKS.values()) {
+    if (task.input === 'images') continue;
+    const keys = Object.entries(optionSectionsOf(task, 'batch')).map(([k, s]) => `${k}=<${s.type === 'choice' ? s.choices.join('|') : s.type === 'boolean' ? 'true|false' : s.type}>${s.default !== undefined ? ` [${String(s.default)}]` : ''}`);
+    lines.push(`  ${task.name}: ${keys.join(', ') || '(no options)'}`);
+  }
+  return lines.join('\n');
+}
+
+/** Tasks batch runs: those taking one input per job. */
+export const batchTasks = (): string[] => [...TASKS.values()].filter((t) => t.input !== 'images').map((t) => t.name);
+
 export function addBatchCommand(program: Command): Command {
   const cmd = program
     .command('batch')
     .summary('run one task over a folder, resumable (progress bar, summary table, JSON log)')
     .description('Run a task (same names and options as the HTTP API: see `clearsight serve` and /api/v1/tasks) on every image in <in-dir>. A rerun skips files already done (out-dir/batch-log.json).')
-    .argument('<task>', 'auto, derain, dehaze, lowlight, denoise, deblur, retouch, upscale, forensics')
+    .argument('<task>', batchTasks().join(', '))
     .argument('<in-dir>', 'folder of inputs (not recursive); files are recognised by content')
     .requiredOption('-o, --output <out-dir>', 'folder for the outputs and batch-log.json (created if missing)')
     .option('--set <key=value>', 'a task option, as in the API form (repeatable): --set method=gamma --set scale=2', collect, [])
     .option('-f, --force', 'redo files already done and overwrite their outputs')
     .option('--json', 'print the log as one JSON object on stdout instead of the table')
-    .addHelpText('after', '\nExamples:\n  $ clearsight batch lowlight photos/ -o bright/ --set method=gamma\n  $ clearsight batch upscale scans/ -o big/ --set scale=2 --set size=slim')
+    .addHelpText('after', () => `\n${batchUsage()}\n\nExamples:\n  $ clearsight batch lowlight photos/ -o bright/ --set method=gamma\n  $ clearsight batch upscale scans/ -o big/ --set scale=2 --set size=slim --set threads=2`)
     .action(async (taskName: string, inDir: string, opts: BatchCliOptions) => {
       process.exitCode = await runBatch(taskName, inDir, opts);
     });
@@ -100,9 +115,14 @@ export async function runBatch(taskName: string, inDir: string, opts: BatchCliOp
   const task = getTask(taskName);
   if (!task) throw invalidOption('task', `one of ${[...TASKS.keys()].join(', ')}`, taskName);
   if (task.input === 'images') throw invalidOption('task', 'a task taking one input per job (multi-image tasks are not batched per folder)', taskName);
-  const fields = parseSets(opts.set);
-  const parsed = parseTaskOptions(task, fields);
-  if (!parsed.ok) throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `--set: ${parsed.message}`, { option: parsed.field, given: fields[parsed.field] });
+  const sets = parseSets(opts.set);
+  const parsed = parseTaskOptions(task, sets, 'batch');
+  if (!parsed.ok) throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `--set: ${parsed.message}`, { option: parsed.field, given: sets[parsed.field] });
+  // threads and device say how this machine runs the job (the run context); the rest are the
+  // task's own fields, recorded in the log (a rerun with other threads still resumes).
+  const { threads, device, ...fields } = sets;
+  void threads;
+  void device;
 
   const names = await readdir(inDir).catch((err: NodeJS.ErrnoException) => {
     throw new ClearsightError(ERROR_CODES.INPUT_NOT_FOUND, `Input folder "${inDir}" cannot be read (${err.code})`, { path: inDir });
@@ -155,7 +175,7 @@ export async function runBatch(taskName: string, inDir: string, opts: BatchCliOp
       const scratchDir = await mkdtemp(join(tmpdir(), 'clearsight-batch-'));
       try {
         const outcome = await untilAborted(
-          runTask({ task: task.name, inputs: [{ sha256: sha, kind: input.kind }], fields }, [input.path], { maxPixels: DEFAULT_MAX_PIXELS, cache, signal: interrupts.signal, scratchDir }),
+          runTask({ task: task.name, inputs: [{ sha256: sha, kind: input.kind }], fields }, [input.path], { maxPixels: DEFAULT_MAX_PIXELS, cache, signal: interrupts.signal, scratchDir, ...parsed.run }),
           interrupts.signal,
         );
         const outputs: string[] = [];

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { deblur } from '../lib.js';
 import { addRestoreCommand } from './restore.js';
 
 export function addDeblurCommand(program: Command): Command {
@@ -8,7 +7,5 @@ export function addDeblurCommand(program: Command): Command {
     summary: 'remove motion blur',
     description: 'Remove camera-shake and motion blur with MAXIM trained on GoPro.',
     verb: 'deblurring',
-    model: () => 'maxim-deblurring',
-    run: (img, _opts, control) => deblur(img, control),
   });
 }

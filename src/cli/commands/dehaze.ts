@@ -1,19 +1,9 @@
 import type { Command } from 'commander';
-import { DEHAZE_METHODS, dehaze, dehazePrior, invalidOption, type DehazeMethod, type DehazeOptions } from '../lib.js';
-import { choiceOption } from '../options.js';
-import { addRestoreCommand, greyMap, type CommonOptions, type RestoreOutput } from './restore.js';
+import { addRestoreCommand } from './restore.js';
 
-type Variant = NonNullable<DehazeOptions['variant']>;
-const VARIANTS: readonly Variant[] = ['indoor', 'outdoor'];
-const MAP_FILES = ['transmission.png', 'dark-channel.png', 'atmospheric-light.json'] as const;
-
-interface DehazeCliOptions extends CommonOptions {
-  method: DehazeMethod;
-  variant: Variant;
-}
-
+/** `clearsight dehaze`: texts only; options, maps and the run come from the task table (src/tasks/restore.ts). */
 export function addDehazeCommand(program: Command): Command {
-  return addRestoreCommand<DehazeCliOptions>(program, {
+  return addRestoreCommand(program, {
     name: 'dehaze',
     summary: 'remove haze or fog',
     description:
@@ -22,30 +12,5 @@ export function addDehazeCommand(program: Command): Command {
       '--method auto: the network, except on moderate haze (no-reference measure 0.4-0.8) that it barely lowers (< 25 %), typical of real photographs, where the prior is used.',
     verb: 'dehazing',
     example: 'foggy.jpg -o clear.jpg --method prior --maps foggy-maps/',
-    options: [
-      choiceOption('--method <method>', 'learned network, physical prior, or auto (by measured haze)', DEHAZE_METHODS, 'learned'),
-      choiceOption('--variant <variant>', 'weights trained on indoor or outdoor scenes (learned method)', VARIANTS, 'outdoor'),
-    ],
-    model: (opts) => (opts.method === 'prior' ? null : `maxim-dehazing-${opts.variant}`),
-    method: (opts) => opts.method,
-    maps: {
-      description: `${MAP_FILES.join(', ')} (--method prior)`,
-      files: (opts) => {
-        if (opts.method !== 'prior') throw invalidOption('--maps', '--method prior (the learned network computes no transmission or atmospheric light)', `--method ${opts.method}`);
-        return MAP_FILES;
-      },
-    },
-    run: async (img, opts, control): Promise<RestoreOutput> => {
-      if (opts.method !== 'prior') return { image: await dehaze(img, { ...control, variant: opts.variant, method: opts.method }) };
-      const r = dehazePrior(img, { onProgress: control.onProgress, signal: control.signal });
-      return {
-        image: r.image,
-        maps: {
-          'transmission.png': { image: greyMap(r.transmission, img.width, img.height) },
-          'dark-channel.png': { image: greyMap(r.darkChannel, img.width, img.height) },
-          'atmospheric-light.json': { json: { atmosphericLight: r.atmosphericLight, params: r.params } },
-        },
-      };
-    },
   });
 }

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { denoise } from '../lib.js';
 import { addRestoreCommand } from './restore.js';
 
 export function addDenoiseCommand(program: Command): Command {
@@ -8,7 +7,5 @@ export function addDenoiseCommand(program: Command): Command {
     summary: 'remove camera noise',
     description: 'Remove real camera noise with MAXIM trained on SIDD.',
     verb: 'denoising',
-    model: () => 'maxim-denoising',
-    run: (img, _opts, control) => denoise(img, control),
   });
 }

@@ -36,7 +36,9 @@ import {
   type ExpertOptions,
   type RawImage,
 } from '../lib.js';
-import { choiceOption, integerOption } from '../options.js';
+import { integerOption } from '../options.js';
+import { taskCliOptions, taskOf } from '../taskOptions.js';
+import type { OptionSpecs, OptionValues, RestoreOutput, RestoreTaskSpec } from '../../tasks/index.js';
 import { createReporter, progressMode } from '../progress.js';
 import { untilAborted, watchInterrupts } from '../interrupt.js';
 import type { RestoreCommandName } from './names.js';
@@ -56,33 +58,15 @@ export interface CommonOptions {
   maps?: string;
 }
 
-/** One map file: an image (written as PNG, 16-bit unless said otherwise) or a JSON value. */
-export type RestoreMap = { image: RawImage; bitDepth?: 8 | 16 } | { json: unknown };
+export type { RestoreMap, RestoreOutput } from '../../tasks/index.js';
+export { greyMap } from '../../tasks/index.js';
 
-/** What a spec's `run` may return instead of a bare image: the image plus maps by file name. */
-export interface RestoreOutput {
-  image: RawImage;
-  /** File name inside --maps <dir> (e.g. "transmission.png") -> content. Written only with --maps. */
-  maps?: Readonly<Record<string, RestoreMap>>;
-}
-
-export interface RestoreMapsSpec<O> {
-  /** What --maps writes, for --help. */
-  description: string;
-  /**
-   * The file names written for these options (the run must return each of them). Throw
-   * invalidOption('--maps', ...) when the selected method has no maps.
-   */
-  files(opts: O): readonly string[];
-}
-
-/** A width*height plane as a grey RawImage, for a map (values as they are; the encoder clamps to [0, 1]). */
-export function greyMap(plane: Float32Array, width: number, height: number): RawImage {
-  return createImage(width, height, 1, plane);
-}
-
-export interface RestoreCommandSpec<O extends CommonOptions> {
-  /** Command name, also the `task` of the JSON summary. */
+/**
+ * A restoration command: its texts. Its options (flags), the model and method they select, its
+ * maps and its run function all come from the task of the same name in the task table.
+ */
+export interface RestoreCommandSpec {
+  /** Command name = task name, also the `task` of the JSON summary. */
   name: RestoreCommandName;
   /** One line for the command list. */
   summary: string;
@@ -90,20 +74,15 @@ export interface RestoreCommandSpec<O extends CommonOptions> {
   description: string;
   /** Progress label of the inference stage: "deraining". */
   verb: string;
-  /** Options beyond the common ones. */
-  options?: readonly Option[];
-  /** The model card (by name) these options select; null when the selected method runs no network. */
-  model(opts: O): string | null;
-  /** The method these options select (commands with several: `--method`); the summary's `method`. */
-  method?(opts: O): string;
-  /** Extra fields of the JSON summary (e.g. derain's veil strength). */
-  details?(opts: O): Record<string, unknown>;
-  /** Maps the command can write with --maps <dir>; absent: no --maps option. */
-  maps?: RestoreMapsSpec<O>;
   /** Arguments after the command name for the help example; default `photo.jpg -o restored.png`. */
   example?: string;
-  /** Calls the library task: the image, or the image with its maps. */
-  run(img: RawImage, opts: O, control: ExpertOptions): Promise<RawImage | RestoreOutput>;
+}
+
+/** The table's restore function and facts for a command (throws if the task is not a restoration). */
+function restoreOf(name: string): RestoreTaskSpec<OptionSpecs> {
+  const r = taskOf(name).restore;
+  if (!r) throw new Error(`internal error: task "${name}" has no restore function`);
+  return r;
 }
 
 /** The JSON summary printed by --json (one object, one line, on stdout). */
@@ -125,9 +104,8 @@ export interface RestoreSummary {
   tta: boolean;
 }
 
-const DEVICES: readonly Device[] = ['cpu', 'cuda'];
-
-export function addRestoreCommand<O extends CommonOptions>(program: Command, spec: RestoreCommandSpec<O>): Command {
+export function addRestoreCommand(program: Command, spec: RestoreCommandSpec): Command {
+  const table = restoreOf(spec.name);
   const cmd = program
     .command(spec.name)
     .summary(spec.summary)
@@ -135,17 +113,14 @@ export function addRestoreCommand<O extends CommonOptions>(program: Command, spe
     .argument('<input>', 'input image: PNG, JPEG, WebP, TIFF or BMP')
     .option('-o, --output <file>', 'output image (required); the format follows the extension (.png .jpg .jpeg .webp .tif .tiff .bmp)')
     .option('-f, --force', 'overwrite the output file if it exists');
-  for (const option of spec.options ?? []) cmd.addOption(option);
-  if (spec.maps) cmd.option('--maps <dir>', `write the physical maps into <dir> (created if missing; existing files kept unless --force): ${spec.maps.description}`);
+  // The task's options, from the task table (src/tasks): flags, help, defaults, validation.
+  for (const option of taskCliOptions(spec.name)) cmd.addOption(option);
+  if (table.maps) cmd.option('--maps <dir>', `write the physical maps into <dir> (created if missing; existing files kept unless --force): ${table.maps.description}`);
   cmd
-    .option('--tta', 'x8 self-ensemble over flips and rotations: 8x slower, usually a little better')
-    .addOption(integerOption('--threads <n>', 'CPU threads for inference (default: all cores)', 1, 256))
-    .addOption(choiceOption('--device <device>', 'where the network runs', DEVICES, 'cpu'))
-    .addOption(integerOption('--max-tile <n>', 'largest tile side in pixels; lower it to save memory (default: from the model card; never below the card minimum, 256 for MAXIM, whose output changes on smaller tiles)', 16, 8192))
     .addOption(integerOption('--quality <q>', 'JPEG/WebP quality 1-100 (default: JPEG 95, WebP lossless)', 1, 100))
     .option('--json', 'print one JSON summary on stdout instead of progress and text')
     .addHelpText('after', `\nExample:\n  $ clearsight ${spec.name} ${spec.example ?? 'photo.jpg -o restored.png'}\n\nExit codes: see clearsight --help.`)
-    .action(async (input: string, opts: O) => {
+    .action(async (input: string, opts: CommonOptions) => {
       // Checked here rather than with requiredOption, so that an unknown option or a missing
       // <input> is reported first (commander checks required options before either).
       if (!opts.output) cmd.error("required option '-o, --output <file>' not specified");
@@ -156,24 +131,27 @@ export function addRestoreCommand<O extends CommonOptions>(program: Command, spe
 
 const LOSSY: ReadonlySet<string> = new Set(['jpeg', 'webp']);
 
-export async function runRestore<O extends CommonOptions>(spec: RestoreCommandSpec<O>, input: string, opts: O): Promise<RestoreSummary> {
+export async function runRestore(spec: RestoreCommandSpec, input: string, opts: CommonOptions): Promise<RestoreSummary> {
   const started = performance.now();
+  const table = restoreOf(spec.name);
+  const taskOpts = opts as unknown as OptionValues<OptionSpecs>;
   const json = opts.json ?? false;
   const force = opts.force ?? false;
 
   // Everything that can be checked cheaply is checked before the long inference.
   const format = formatFromPath(opts.output);
-  const modelName = spec.model(opts);
+  const modelName = table.model(taskOpts);
   const card = modelName === null ? undefined : getModelCard(modelName);
-  const method = spec.method?.(opts);
+  const method = table.method?.(taskOpts);
   await assertOutputWritable(opts.output, force);
-  const mapFiles = await checkMaps(spec, opts, force);
+  const mapFiles = await checkMaps(table, opts, force);
   if (opts.tta && !card) warn(`--tta has no effect with ${method ?? 'this method'} (no network runs)`);
   if (opts.quality !== undefined && !LOSSY.has(format)) warn(`--quality has no effect on ${format.toUpperCase()} output (lossless)`);
 
   const reporter = createReporter(progressMode(json), spec.verb);
   const interrupts = watchInterrupts(() => reporter.stop());
   let restored: RawImage;
+  let details: Record<string, unknown> = {};
   let writtenMaps: string[] = [];
   let inWidth: number;
   let inHeight: number;
@@ -193,8 +171,9 @@ export async function runRestore<O extends CommonOptions>(spec: RestoreCommandSp
       ...(opts.maxTile !== undefined ? { maxTile: opts.maxTile } : {}),
       device: opts.device,
     };
-    const result = await untilAborted(spec.run(image, opts, control), interrupts.signal);
-    restored = isRestoreOutput(result) ? result.image : result;
+    const result = await untilAborted(table.restore(image, taskOpts, control), interrupts.signal);
+    restored = result.image;
+    details = result.details ?? {};
     await interrupts.checkpoint(); // a Ctrl-C during the last tile is delivered only now
 
     reporter.stage('write');
@@ -210,7 +189,7 @@ export async function runRestore<O extends CommonOptions>(spec: RestoreCommandSp
       ...(alpha ? { alpha: { width: image.width, height: image.height, data: alpha } } : {}),
       ...(opts.quality !== undefined ? { quality: opts.quality } : {}),
     });
-    if (opts.maps !== undefined) writtenMaps = await writeMaps(opts.maps, mapFiles, isRestoreOutput(result) ? result.maps : undefined, force);
+    if (opts.maps !== undefined) writtenMaps = await writeMaps(opts.maps, mapFiles, result.maps, force);
   } finally {
     reporter.stop();
     interrupts.dispose();
@@ -222,8 +201,8 @@ export async function runRestore<O extends CommonOptions>(spec: RestoreCommandSp
     task: spec.name,
     model: card?.id ?? null,
     ...(method !== undefined ? { method } : {}),
-    ...(spec.maps ? { maps: opts.maps !== undefined ? { dir: opts.maps, files: writtenMaps } : null } : {}),
-    ...spec.details?.(opts),
+    ...(table.maps ? { maps: opts.maps !== undefined ? { dir: opts.maps, files: writtenMaps } : null } : {}),
+    ...details,
     width: inWidth,
     height: inHeight,
     outWidth: restored.width,
@@ -243,16 +222,14 @@ export async function runRestore<O extends CommonOptions>(spec: RestoreCommandSp
   return summary;
 }
 
-const isRestoreOutput = (r: RawImage | RestoreOutput): r is RestoreOutput => 'image' in r;
-
 /**
  * With --maps: the file names the options produce, each checked to be writable (not existing
  * unless --force; the directory may be missing, it is created at write time), before any work.
  */
-async function checkMaps<O extends CommonOptions>(spec: RestoreCommandSpec<O>, opts: O, force: boolean): Promise<readonly string[]> {
-  if (opts.maps === undefined || !spec.maps) return [];
+async function checkMaps(table: RestoreTaskSpec<OptionSpecs>, opts: CommonOptions, force: boolean): Promise<readonly string[]> {
+  if (opts.maps === undefined || !table.maps) return [];
   if (opts.maps.trim() === '') throw invalidOption('--maps', 'a directory path', opts.maps);
-  const files = spec.maps.files(opts);
+  const files = table.maps.files(opts as unknown as OptionValues<OptionSpecs>, '--maps');
   const output = resolve(opts.output);
   for (const file of files) {
     const path = join(opts.maps, file);

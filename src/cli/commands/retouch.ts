@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { retouch } from '../lib.js';
 import { addRestoreCommand } from './restore.js';
 
 export function addRetouchCommand(program: Command): Command {
@@ -8,7 +7,5 @@ export function addRetouchCommand(program: Command): Command {
     summary: 'retouch colour and tone',
     description: 'Retouch colour and tone like an expert with MAXIM trained on MIT-Adobe FiveK.',
     verb: 'retouching',
-    model: () => 'maxim-retouching',
-    run: (img, _opts, control) => retouch(img, control),
   });
 }

