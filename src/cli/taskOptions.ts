@@ -8,7 +8,7 @@
  * (`--no-deghost`). A command may leave out an option the CLI covers otherwise (say so in
  * `omit`, with the reason) or widen its parser (`extend`: vsr's --model also takes a file).
  */
-import { Option } from 'commander';
+import { Option, type Command } from 'commander';
 import { expectedText, getTask, optionSectionsOf, parseOptionValue, RUN_OPTIONS, type OptionSpec, type OptionSpecs, type TaskDefinition } from '../tasks/index.js';
 
 /** `maxFrames` -> `max-frames`. */
@@ -40,6 +40,8 @@ export function cliOption(name: string, spec: OptionSpec, extend?: (value: strin
     }
   });
   if (spec.default !== undefined) option.default(spec.default);
+  // A required secret may also come from a file or the environment (the command checks it).
+  if (spec.required && !spec.secret) option.makeOptionMandatory();
   return option;
 }
 
@@ -75,4 +77,10 @@ export function taskOf(taskName: string): TaskDefinition {
   const task = getTask(taskName);
   if (!task) throw new Error(`internal error: no task "${taskName}" in the table`);
   return task;
+}
+
+/** Adds the task's flags to `cmd` (in a commander chain: `withTaskOptions(cmd.option(...), 'vsr').option(...)`). */
+export function withTaskOptions<C extends Command>(cmd: C, taskName: string, config: TaskCliOptionsConfig = {}): C {
+  for (const option of taskCliOptions(taskName, config)) cmd.addOption(option);
+  return cmd;
 }

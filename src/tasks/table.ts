@@ -123,8 +123,8 @@ export interface TaskDefinition<S extends OptionSpecs = OptionSpecs> {
   optionSpecs: S;
   /** The same options as a zod object (derived; validation runs through parseOptionValue). */
   options: ReturnType<typeof optionsZod>;
-  /** Takes RUN_OPTIONS (threads, device): the task runs networks. */
-  runsNetworks: boolean;
+  /** Takes RUN_OPTIONS (threads, device): its networks run in onnxruntime sessions sized by them (the face stack does not take them yet). */
+  runOptions: boolean;
   /** What it gives. A task with a role 'output' picture also takes OUTPUT_OPTIONS. */
   outputs: readonly TaskOutputSpec[];
   /** Options that are secrets (derived from the specs' `secret`): sealed in the Redis queue, never logged or shown. */
@@ -156,7 +156,7 @@ export const producesPicture = (task: TaskDefinition): boolean => task.outputs.s
 export function optionSectionsOf(task: TaskDefinition, surface: 'cli' | 'api' | 'batch'): OptionSpecs {
   return {
     ...task.optionSpecs,
-    ...(surface !== 'api' && task.runsNetworks ? RUN_OPTIONS : {}),
+    ...(surface !== 'api' && task.runOptions ? RUN_OPTIONS : {}),
     ...(producesPicture(task) ? OUTPUT_OPTIONS : {}),
   };
 }
@@ -202,7 +202,7 @@ function restoreEntry<S extends OptionSpecs>(name: string, summary: string, opti
     input: 'image',
     optionSpecs,
     options: optionsZod(optionSpecs),
-    runsNetworks: true,
+    runOptions: true,
     outputs: [{ name: 'output.png', role: 'output', label: 'restored picture' }, ...mapOutputs],
     restore: spec,
     async run(inputs, opts, ctx) {
@@ -266,7 +266,7 @@ const autoTask: TaskDefinition<typeof autoOptions> = {
   input: 'image',
   optionSpecs: autoOptions,
   options: optionsZod(autoOptions),
-  runsNetworks: true,
+  runOptions: true,
   outputs: [{ name: 'output.png', role: 'output', label: 'restored picture', when: 'not dryRun' }],
   async run(inputs, opts, ctx) {
     const { image, alpha, meta } = await decodeInput(inputs[0]!, ctx);
@@ -326,7 +326,7 @@ const forensicsTask: TaskDefinition<typeof forensicsOptions> = {
   input: 'media',
   optionSpecs: forensicsOptions,
   options: optionsZod(forensicsOptions),
-  runsNetworks: true,
+  runOptions: false,
   outputs: [
     { name: 'forensics.json', role: 'report', label: 'full result' },
     { name: 'report.pdf', role: 'report', label: 'case report (PDF)' },
@@ -383,7 +383,7 @@ const vsrTask: TaskDefinition<typeof vsrOptions> = {
   input: 'video',
   optionSpecs: vsrOptions,
   options: optionsZod(vsrOptions),
-  runsNetworks: true,
+  runOptions: true,
   outputs: [{ name: 'output.mp4', role: 'output', label: 'upscaled video' }],
   async run(inputs, opts, ctx) {
     const { superResolveVideo } = await import('../video/index.js');
@@ -425,7 +425,7 @@ const hdrTask: TaskDefinition<typeof hdrOptions> = {
   input: 'images',
   optionSpecs: hdrOptions,
   options: optionsZod(hdrOptions),
-  runsNetworks: false,
+  runOptions: false,
   outputs: [
     { name: 'output.png', role: 'output', label: 'tone-mapped or fused picture' },
     { name: 'radiance.hdr', role: 'output', label: 'HDR radiance (RGBE)' },
@@ -493,7 +493,7 @@ const facesTask: TaskDefinition<typeof facesOptions> = {
   input: 'image',
   optionSpecs: facesOptions,
   options: optionsZod(facesOptions),
-  runsNetworks: true,
+  runOptions: false,
   outputs: [{ name: 'faces.json', role: 'report', label: 'faces' }],
   async run(inputs, opts, ctx) {
     const { FaceModels, detectFaces } = await import('../face/index.js');
@@ -520,7 +520,7 @@ const livenessTask: TaskDefinition<typeof livenessOptions> = {
   input: 'video',
   optionSpecs: livenessOptions,
   options: optionsZod(livenessOptions),
-  runsNetworks: true,
+  runOptions: false,
   outputs: [{ name: 'liveness.json', role: 'report', label: 'verdict and evidence' }],
   async run(inputs, opts, ctx) {
     const { FaceModels, analyseLiveness, decideLiveness, scoreTemporal, readVideoFrames } = await import('../face/index.js');
@@ -563,7 +563,7 @@ const watermarkEmbedTask: TaskDefinition<typeof watermarkEmbedOptions> = {
   input: 'image',
   optionSpecs: watermarkEmbedOptions,
   options: optionsZod(watermarkEmbedOptions),
-  runsNetworks: true,
+  runOptions: false,
   outputs: [{ name: 'output.png', role: 'output', label: 'marked picture' }],
   async run(inputs, opts, ctx) {
     const { embedWatermark } = await import('../trust/watermark/index.js');
@@ -597,7 +597,7 @@ const watermarkVerifyTask: TaskDefinition<typeof watermarkVerifyOptions> = {
   input: 'image',
   optionSpecs: watermarkVerifyOptions,
   options: optionsZod(watermarkVerifyOptions),
-  runsNetworks: true,
+  runOptions: false,
   outputs: [],
   async run(inputs, opts, ctx) {
     const { verifyWatermark } = await import('../trust/watermark/index.js');

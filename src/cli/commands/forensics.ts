@@ -26,6 +26,7 @@ import {
   forensics,
 } from '../lib.js';
 import { integerOption } from '../options.js';
+import { cliOption, taskOf, withTaskOptions } from '../taskOptions.js';
 import { createReporter, progressMode } from '../progress.js';
 import { KEY_ENV, keyFromOptions } from './watermark.js';
 
@@ -77,8 +78,9 @@ interface StudyCliOptions {
   detector: forensics.DetectorKind;
 }
 
+/** --detector of `forensics study`: the forensics task's own option (table). */
 function detectorOption(): Option {
-  return new Option('--detector <kind>', 'cnn: the CNN trained on self-blended faces; logistic: the earlier linear model on hand-made features').choices([...forensics.DETECTOR_KINDS]).default(forensics.DEFAULT_DETECTOR);
+  return cliOption('detector', taskOf('forensics').optionSpecs.detector!);
 }
 
 export function addForensicsCommand(program: Command): Command {
@@ -87,21 +89,19 @@ export function addForensicsCommand(program: Command): Command {
     .summary('deepfake forensics: analyse a file (case report), or study the detector on a labelled collection')
     .description('Face-manipulation detection with statistically stated reliability. See `forensics analyze --help` and `forensics study --help`.');
 
-  group
+  withTaskOptions(
+    group
     .command('analyze')
     .summary('analyse one image or video; write a case report (PDF) and JSON')
     .argument('<file>', 'image (PNG, JPEG, WebP, TIFF, BMP) or video (H.264, HEVC, VP9, AV1, MPEG-4, any pixel format)')
     .option('--report <file.pdf>', 'write the case report as PDF')
     .option('--out <file.json>', 'write the full result as JSON')
-    .option('-f, --force', 'overwrite the report/JSON files if they exist')
-    .addOption(integerOption('--max-frames <n>', 'frames analysed from a video, evenly spaced', 1, 10000).default(24))
-    .addOption(integerOption('--min-face <px>', 'smallest face side analysed, pixels', 8, 100000).default(48))
-    .addOption(new Option('--min-quality <q>', 'lowest face quality analysed (0..1; defocused or half-visible faces mislead the detector)').argParser(fractionParser('--min-quality')).default(0.4))
-    .addOption(integerOption('--seed <n>', 'seed of the bootstrap', 0, 2 ** 31 - 1).default(1))
-    .addOption(detectorOption())
+    .option('-f, --force', 'overwrite the report/JSON files if they exist'),
+    'forensics',
+  )
+    // Above: the task's options (max-frames, min-face, min-quality, seed, detector, watermark-key) from the task table.
     .addOption(new Option('--model <file>', 'linear detector model JSON (implies --detector logistic)').hideHelp())
-    .option('--watermark-key <secret>', `also verify our watermark with this secret (prefer --watermark-key-file or ${KEY_ENV})`)
-    .option('--watermark-key-file <path>', 'read the watermark secret from a file')
+    .option('--watermark-key-file <path>', `read the watermark secret from a file (or set ${KEY_ENV}; both safer than --watermark-key, which other users can see)`)
     .option('--json', 'print one JSON object on stdout ({"probability", "interval": [lo, hi], "frames", ...})')
     .action(async (file: string, opts: AnalyzeCliOptions) => {
       if (opts.report) {

@@ -35,7 +35,8 @@ import {
   type ImageFormat,
   type ToneMapper,
 } from '../lib.js';
-import { choiceOption, integerOption } from '../options.js';
+import { integerOption } from '../options.js';
+import { withTaskOptions } from '../taskOptions.js';
 import { createReporter, progressMode, type Reporter } from '../progress.js';
 import { untilAborted, watchInterrupts } from '../interrupt.js';
 
@@ -43,8 +44,9 @@ interface HdrCliOptions {
   output: string;
   ldr?: string;
   mask?: string;
-  times?: number[];
-  ev?: number[];
+  /** As typed (checked by the task table); parsed into seconds / EVs in the run. */
+  times?: string;
+  ev?: string;
   align: boolean;
   deghost?: boolean;
   reference?: number;
@@ -88,7 +90,8 @@ const STAGES: Record<string, string> = {
 };
 
 export function addHdrCommand(program: Command): Command {
-  const cmd = program
+  const cmd = withTaskOptions(
+    program
     .command('hdr')
     .summary('merge an exposure bracket into a ghost-free HDR (.hdr) and an LDR preview')
     .description(
@@ -100,16 +103,10 @@ export function addHdrCommand(program: Command): Command {
     .argument('<inputs...>', `${HDR_MIN_FRAMES} to ${HDR_MAX_FRAMES} exposures (PNG, JPEG, TIFF, WebP, BMP), same size`)
     .option('-o, --output <file.hdr>', 'radiance output, Radiance RGBE (.hdr), run-length encoded')
     .option('--ldr <file>', 'LDR result (.jpg .png .webp .tif .bmp): tone mapped, or fused with --fusion')
-    .option('--mask <file.png>', 'ghost mask (white: taken from the reference exposure only)')
-    .addOption(new Option('--times <list>', 'exposure times in seconds, one per input, e.g. 1/320,1/80,1/20').argParser((v) => parseExposureTimes(v, '--times')).conflicts('ev'))
-    .addOption(new Option('--ev <list>', 'exposure values, one per input, e.g. -2,0,2').argParser((v) => parseExposureValues(v, '--ev')))
-    .option('--no-align', 'do not align (tripod brackets)')
-    .option('--deghost', 'remove ghosts of moving objects (default)')
-    .option('--no-deghost', 'plain merge: moving objects leave ghosts')
-    .addOption(integerOption('--reference <n>', 'reference exposure, 1-based (default: the middle exposure)', 1, HDR_MAX_FRAMES))
-    .addOption(choiceOption('--tonemap <method>', 'tone mapping for --ldr', TONE_MAPPERS, 'reinhard'))
-    .option('--fusion', 'make --ldr by exposure fusion (Mertens) instead of tone mapping')
-    .addOption(integerOption('--max-shift <px>', 'largest alignment shift searched (default 64)', 1, 4096))
+    .option('--mask <file.png>', 'ghost mask (white: taken from the reference exposure only)'),
+    // --times, --ev, --no-align, --no-deghost, --reference, --max-shift, --tonemap, --fusion: the task's options, from the task table.
+    'hdr',
+  )
     .addOption(integerOption('--quality <q>', 'JPEG/WebP quality of --ldr 1-100 (default: JPEG 95, WebP lossless)', 1, 100))
     .option('--json', 'print one JSON summary on stdout instead of progress and text')
     .option('-f, --force', 'overwrite output files that exist')
@@ -128,6 +125,7 @@ export async function runHdr(inputs: string[], opts: HdrCliOptions): Promise<Hdr
   if (inputs.length < HDR_MIN_FRAMES || inputs.length > HDR_MAX_FRAMES) {
     throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `hdr needs ${HDR_MIN_FRAMES} to ${HDR_MAX_FRAMES} exposures of the same scene, got ${inputs.length} input(s)`, { option: 'inputs', given: inputs.length });
   }
+  if (opts.times !== undefined && opts.ev !== undefined) throw invalidOption('--ev', 'absent with --times (give exposure times or exposure values, not both)', opts.ev);
   if (opts.reference !== undefined && opts.reference > inputs.length) throw invalidOption('--reference', `an exposure number from 1 to ${inputs.length}`, opts.reference);
   if (opts.fusion && !opts.ldr) warn('--fusion has no effect without --ldr');
 
@@ -157,7 +155,7 @@ export async function runHdr(inputs: string[], opts: HdrCliOptions): Promise<Hdr
     reporter.stage('decode');
     const bracket = await untilAborted(readBracket(inputs, { signal: interrupts.signal }), interrupts.signal);
     await interrupts.checkpoint();
-    const chosen = bracketTimes(bracket, { ...(opts.times ? { times: opts.times } : {}), ...(opts.ev ? { ev: opts.ev } : {}) });
+    const chosen = bracketTimes(bracket, { ...(opts.times ? { times: parseExposureTimes(opts.times, '--times') } : {}), ...(opts.ev ? { ev: parseExposureValues(opts.ev, '--ev') } : {}) });
     const ldrMethod: HdrSummary['ldrMethod'] = opts.ldr ? (opts.fusion ? 'fusion' : opts.tonemap) : null;
     const result = await untilAborted(
       mergeHdr(bracket.frames, {

@@ -17,13 +17,12 @@ import {
   invalidOption, parseHead, readVideoFrames, writeFileAtomic, embedFace, verifyLive, scoreTemporal, TrainedModel, type TemporalScore, type LivenessHead, type LivenessVerdict, type LiveVerification,
 } from '../lib.js';
 import { createReporter, progressMode } from '../progress.js';
+import { faceView } from '../../tasks/index.js';
+import { cliOption, taskOf, withTaskOptions } from '../taskOptions.js';
 import { untilAborted, watchInterrupts } from '../interrupt.js';
 
-function secondsParser(value: string): number {
-  const n = Number(value);
-  if (!(n >= 1 && n <= 60)) throw invalidOption('--seconds', 'a number of seconds from 1 to 60', value);
-  return n;
-}
+/** --seconds of liveness-calibrate: the liveness task's own option (task table). */
+const secondsOption = () => cliOption('seconds', taskOf('liveness').optionSpecs.seconds!);
 
 async function readHead(file: string): Promise<LivenessHead> {
   let raw: unknown;
@@ -40,7 +39,8 @@ async function readHead(file: string): Promise<LivenessHead> {
 }
 
 export function addLivenessCommand(program: Command): Command {
-  program
+  withTaskOptions(
+    program
     .command('liveness')
     .summary('live person or presentation attack (print, screen replay) in a short video')
     .description(
@@ -52,10 +52,11 @@ export function addLivenessCommand(program: Command): Command {
         'The shipped decision head was fitted on 21 real people and attacks simulated from them (held out it rejects about 1 in 7 real people); calibrate it for your camera and real attacks with liveness-calibrate.',
     )
     .argument('<clip>', 'video file (mp4, mov, webm, ...)')
-    .option('--json', 'print one JSON object {"verdict", "score", "cues", "frames", ...} on stdout')
-    .option('--seconds <s>', 'how much of the clip to analyse (1-60)', secondsParser, 5)
+    .option('--json', 'print one JSON object {"verdict", "score", "cues", "frames", ...} on stdout'),
+    // --seconds and --temporal: the task's options, from the task table.
+    'liveness',
+  )
     .option('--head <file>', 'a decision head from liveness-calibrate (default: the shipped one)')
-    .option('--temporal', 'also score the clip with the learned temporal model (models/liveness-gru), reported beside the verdict')
     .option('--enrolled <photo>', 'also check that the live face is the person in this photo (largest face); exit 0 either way, read "accepted"')
     .action(async (clip: string, opts: { json?: boolean; seconds: number; head?: string; enrolled?: string; temporal?: boolean }) => {
       if (opts.enrolled) {
@@ -76,7 +77,7 @@ export function addLivenessCommand(program: Command): Command {
     .requiredOption('--live <clips...>', 'bona fide clips')
     .requiredOption('--spoof <clips...>', 'attack clips (prints, replays, ...)')
     .requiredOption('-o, --output <file>', 'where to write the head (JSON)')
-    .option('--seconds <s>', 'how much of each clip to analyse (1-60)', secondsParser, 5)
+    .addOption(secondsOption())
     .option('--force', 'overwrite the output')
     .action(async (opts: { live: string[]; spoof: string[]; output: string; seconds: number; force?: boolean }) => {
       await assertOutputWritable(opts.output, opts.force ?? false);
@@ -99,27 +100,22 @@ export function addLivenessCommand(program: Command): Command {
       }
     });
 
-  program
+  withTaskOptions(
+    program
     .command('faces')
     .summary('detect faces: boxes, landmarks, quality (and embeddings)')
     .description('BlazeFace detection, 468-point face mesh and a quality score per face, largest first; --embed adds the 1024-d identity embedding (faceres).')
     .argument('<image>', 'picture file')
-    .option('--json', 'print one JSON object on stdout')
-    .option('--embed', 'include the 1024-d embedding of each face')
-    .option('--landmarks', 'include the 468 mesh points in --json output')
+    .option('--json', 'print one JSON object on stdout'),
+    // --embed and --landmarks: the task's options, from the task table.
+    'faces',
+  )
     .action(async (image: string, opts: { json?: boolean; embed?: boolean; landmarks?: boolean }) => {
       const { image: img } = await decodeImage(image);
       const models = await FaceModels.load({ embed: opts.embed ?? false });
       try {
         const faces = await detectFaces(models, img, { embed: opts.embed ?? false });
-        const r = (v: number) => Math.round(v * 100) / 100;
-        const out = faces.map((f) => ({
-          box: { x: r(f.box.x), y: r(f.box.y), width: r(f.box.width), height: r(f.box.height) },
-          score: r(f.score), quality: r(f.quality), meshScore: f.meshScore === undefined ? undefined : r(f.meshScore), roll: r((f.region.angle * 180) / Math.PI),
-          keypoints: Array.from(f.keypoints, r),
-          ...(opts.landmarks && f.landmarks ? { landmarks: Array.from(f.landmarks, r) } : {}),
-          ...(f.embedding ? { embedding: Array.from(f.embedding, (v) => Math.round(v * 1e5) / 1e5) } : {}),
-        }));
+        const out = faces.map((f) => faceView(f, opts));
         if (opts.json) process.stdout.write(JSON.stringify({ input: image, width: img.width, height: img.height, faces: out }) + '\n');
         else {
           process.stdout.write(`${image}: ${faces.length} face${faces.length === 1 ? '' : 's'}\n`);

@@ -39,7 +39,7 @@ import {
   type AnalysisMethod,
   type RestorationQuality,
 } from '../lib.js';
-import { choiceOption, integerOption } from '../options.js';
+import { withTaskOptions } from '../taskOptions.js';
 import { createReporter, progressMode, type Reporter } from '../progress.js';
 import { untilAborted, watchInterrupts } from '../interrupt.js';
 import { INPROCESS_ENV, supervise } from '../supervisor.js';
@@ -56,12 +56,12 @@ interface AutoCliOptions {
   device: Device;
   maxTile?: number;
   /** Restoration quality ('fast' | 'max') or, as a number, the JPEG/WebP output quality (kept for compatibility). */
-  quality?: QualityValue;
+  quality?: RestorationQuality | QualityValue;
   analysis: AnalysisMethod;
   embedding?: boolean;
 }
 
-type QualityValue = { restoration: RestorationQuality } | { encoder: number };
+type QualityValue = { encoder: number };
 
 /** One planned step as --json prints it. */
 export interface AutoPlanStep {
@@ -115,21 +115,10 @@ const VERBS: Readonly<Record<RestorationTask, string>> = {
   deblur: 'deblurring',
 };
 
-/** `--quality`: 'fast' or 'max' (restoration), or an integer 1-100 (output JPEG/WebP quality, as before). */
-function qualityParser(value: string): QualityValue {
-  const v = value.trim().toLowerCase();
-  if (v === 'fast' || v === 'max') return { restoration: v };
-  if (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 100) return { encoder: Number(v) };
-  throw invalidOption('--quality', '"fast", "max" or an integer 1-100 (output JPEG/WebP quality)', value);
-}
-
-/** A number strictly between 0 and 1, written as a plain decimal ("0.6", ".6"). */
-function unitIntervalParser(flag: string): (value: string) => number {
-  return (value: string) => {
-    const n = /^\s*\+?(\d+(\.\d*)?|\.\d+)\s*$/.test(value) ? Number(value) : Number.NaN;
-    if (!(n > 0 && n < 1)) throw invalidOption(flag, 'a number between 0 and 1 (exclusive)', value);
-    return n;
-  };
+/** `--quality` beyond the table's fast|max: an integer 1-100 sets the output JPEG/WebP quality (as before). */
+function encoderQuality(value: string): QualityValue | undefined {
+  const v = value.trim();
+  return /^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 100 ? { encoder: Number(v) } : undefined;
 }
 
 export function addRestoreAutoCommand(program: Command): Command {
@@ -137,7 +126,8 @@ export function addRestoreAutoCommand(program: Command): Command {
     .command('restore')
     .summary('universal restoration: recognise the degradation and restore (restore auto)')
     .description('Universal restoration. `restore auto` analyses a photo (rain, haze, low light, noise, blur, JPEG blocking), plans a chain of experts and runs it.');
-  const cmd = restore
+  const cmd = withTaskOptions(
+    restore
     .command('auto')
     .summary('analyse a photo, plan the experts, restore')
     .description(
@@ -149,19 +139,13 @@ export function addRestoreAutoCommand(program: Command): Command {
     )
     .argument('<input>', 'input image: PNG, JPEG, WebP, TIFF or BMP')
     .option('-o, --output <file>', 'output image (required unless --dry-run); the format follows the extension (.png .jpg .jpeg .webp .tif .tiff .bmp)')
-    .option('-f, --force', 'overwrite the output file if it exists')
-    .option('--dry-run', 'analyse and print the plan only (no -o needed, no network runs)')
-    .addOption(new Option('--threshold <t>', 'score from which a degradation counts (primary and extra steps); default: the calibrated threshold').argParser(unitIntervalParser('--threshold')))
-    .addOption(choiceOption('--variant <variant>', 'dehazing weights, if a dehaze step is planned', VARIANTS, 'outdoor'))
-    .option('--tta', 'x8 self-ensemble over flips and rotations in every step: 8x slower, usually a little better')
-    .addOption(integerOption('--threads <n>', 'CPU threads for inference (default: all cores)', 1, 256))
-    .addOption(choiceOption('--device <device>', 'where the networks run', DEVICES, 'cpu'))
-    .addOption(integerOption('--max-tile <n>', 'largest tile side in pixels; lower it to save memory (default: from the model cards; never below a card minimum, 256 for MAXIM)', 16, 8192))
-    .addOption(
-      new Option('--quality <q>', 'fast (default: trained students and physical methods where they exist) or max (the slow MAXIM experts); an integer 1-100 sets the JPEG/WebP output quality instead').argParser(qualityParser),
-    )
-    .addOption(choiceOption('--analysis <method>', 'who recognises the degradation: auto (the learned recogniser when installed, else the hand rules), learned, rules', ANALYSIS_METHODS, 'auto'))
-    .option('--embedding', 'with --json: include the degradation embedding vector')
+    .option('-f, --force', 'overwrite the output file if it exists'),
+    // The task's options (dry-run, threshold, variant, quality, analysis, embedding, tta, max-tile,
+    // threads, device), from the task table; --quality also takes an integer 1-100 (the output's
+    // JPEG/WebP quality, kept for compatibility).
+    'auto',
+    { extend: { quality: encoderQuality } },
+  )
     .option('--json', 'print one JSON object on stdout ({"primary", "scores", "severity", "plan", "steps", ...}) instead of progress and text')
     .addHelpText('after', '\nExamples:\n  $ clearsight restore auto photo.jpg --dry-run\n  $ clearsight restore auto photo.jpg -o restored.png --json\n\nExit codes: see clearsight --help.')
     .action(async (input: string, opts: AutoCliOptions) => {
@@ -193,8 +177,8 @@ export async function runAuto(input: string, opts: AutoCliOptions): Promise<Auto
   const force = opts.force ?? false;
   const dryRun = opts.dryRun ?? false;
   const output = dryRun ? undefined : opts.output!;
-  const quality: RestorationQuality = opts.quality && 'restoration' in opts.quality ? opts.quality.restoration : 'fast';
-  const encoderQuality = opts.quality && 'encoder' in opts.quality ? opts.quality.encoder : undefined;
+  const quality: RestorationQuality = typeof opts.quality === 'string' ? opts.quality : 'fast';
+  const encoderQuality = typeof opts.quality === 'object' ? opts.quality.encoder : undefined;
 
   // Cheap checks first.
   const format = output ? formatFromPath(output) : undefined;

@@ -9,9 +9,9 @@
  */
 import { performance } from 'node:perf_hooks';
 import { basename } from 'node:path';
-import { Option, type Command } from 'commander';
-import { ESRGAN_SCALES, ESRGAN_SIZES, assertOutputWritable, invalidOption, superResolveVideo, VSR_MODES, type Device, type EsrganScale, type EsrganSize, type VsrMode, type VsrStats } from '../lib.js';
-import { choiceOption, integerOption } from '../options.js';
+import type { Command } from 'commander';
+import { assertOutputWritable, superResolveVideo, type Device, type EsrganScale, type EsrganSize, type VsrMode, type VsrStats } from '../lib.js';
+import { taskCliOptions } from '../taskOptions.js';
 import { progressMode } from '../progress.js';
 import { watchInterrupts } from '../interrupt.js';
 
@@ -39,18 +39,13 @@ export interface VsrSummary extends VsrStats {
   refresh: number | null;
 }
 
-const DEVICES: readonly Device[] = ['cpu', 'cuda'];
-
-function nonNegativeNumber(flag: string): (value: string) => number {
-  return (value: string) => {
-    const n = /^\s*\+?(\d+(\.\d*)?|\.\d+)\s*$/.test(value) ? Number(value) : Number.NaN;
-    if (!(n >= 0 && n <= 255)) throw invalidOption(flag, 'a number from 0 to 255 (8-bit luma levels)', value);
-    return n;
-  };
+/** --model: esrgan, realesr (the table's choices) or the path of an ncnn .param (with its .bin) or .onnx upscaler. */
+function modelFile(value: string): string | undefined {
+  return /\.(param|onnx)$/i.test(value.trim()) ? value : undefined;
 }
 
 export function addVsrCommand(program: Command): Command {
-  return program
+  const cmd = program
     .command('vsr')
     .summary('upscale a video, reusing the codec motion vectors to skip unchanged blocks')
     .description(
@@ -61,16 +56,11 @@ export function addVsrCommand(program: Command): Command {
     )
     .argument('<input>', 'input video (any codec FFmpeg decodes; H.264 gives motion vectors; e.g. .mp4 .mkv .mov .webm)')
     .requiredOption('-o, --output <file>', 'output video (.mp4)')
-    .option('-f, --force', 'overwrite the output file if it exists')
-    .option('--model <model>', 'esrgan | realesr | path to an ncnn .param (with its .bin) or .onnx upscaler (NCHW RGB in [0, 1])', 'esrgan')
-    .addOption(choiceOption('--scale <factor>', "enlargement factor (default 4, or a model file's own)", ESRGAN_SCALES))
-    .addOption(choiceOption('--size <size>', 'network size', ESRGAN_SIZES, 'slim'))
-    .addOption(choiceOption('--mode <mode>', 'codec: reuse motion vectors and skip unchanged blocks; full: every frame through the network', VSR_MODES, 'codec'))
-    .addOption(new Option('--skip-threshold <t>', 'mean |residual| (8-bit luma levels) up to which a block counts as unchanged (default 8)').argParser(nonNegativeNumber('--skip-threshold')))
-    .addOption(integerOption('--refresh <n>', 'run a full frame at least every n frames to bound drift; 0 = only at I frames and scene cuts (default 30)', 0, 100000))
-    .addOption(integerOption('--crf <n>', 'x264 quality of the output, 0-51 (default 18)', 0, 51))
-    .addOption(integerOption('--threads <n>', 'CPU threads for inference (default: all cores)', 1, 256))
-    .addOption(choiceOption('--device <device>', 'where the network runs', DEVICES, 'cpu'))
+    .option('-f, --force', 'overwrite the output file if it exists');
+  // The task's options from the task table; --model also takes a model file here (the CLI only: a
+  // server takes no paths from its clients).
+  for (const option of taskCliOptions('vsr', { extend: { model: modelFile } })) cmd.addOption(option);
+  return cmd
     .option('--json', 'print one JSON object on stdout ({"frames", "skippedFraction", "fps", ...}) instead of progress and text')
     .addHelpText('after', '\nExamples:\n  $ clearsight vsr clip.mp4 -o clip_x4.mp4\n  $ clearsight vsr clip.mp4 -o clip_x2.mp4 --scale 2 --skip-threshold 1 --json\n\nExit codes: see clearsight --help.')
     .action(async (input: string, opts: VsrCliOptions) => {

@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import {
   assertOutputWritable,
   ClearsightError,
@@ -28,12 +28,12 @@ import {
   type IdentityProvider,
   type WatermarkKey,
 } from '../lib.js';
-import { choiceOption, integerOption } from '../options.js';
+import { integerOption } from '../options.js';
+import { withTaskOptions } from '../taskOptions.js';
 import { untilAborted, watchInterrupts } from '../interrupt.js';
 
 export const KEY_ENV = 'CLEARSIGHT_WATERMARK_KEY';
-const IDENTITY_MODES = ['auto', 'face', 'none'] as const;
-type IdentityMode = (typeof IDENTITY_MODES)[number];
+type IdentityMode = 'auto' | 'face' | 'none';
 
 interface KeyOptions {
   key?: string;
@@ -80,14 +80,6 @@ export async function keyFromOptions(opts: KeyOptions, env: NodeJS.ProcessEnv = 
   throw invalidOption('--key', `a secret: --key <secret>, --key-file <path> or the ${KEY_ENV} environment variable`, undefined);
 }
 
-function numberParser(flag: string, min: number, max: number): (v: string) => number {
-  return (v: string) => {
-    const n = /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : Number.NaN;
-    if (!(n >= min && n <= max)) throw invalidOption(flag, `a number from ${min} to ${max}`, v);
-    return n;
-  };
-}
-
 export function addWatermarkCommand(program: Command): Command {
   const wm = program
     .command('watermark')
@@ -98,28 +90,26 @@ export function addWatermarkCommand(program: Command): Command {
         `The secret: --key, --key-file or ${KEY_ENV}.`,
     );
 
-  const keyOptions = (cmd: Command) =>
-    cmd
-      .option('--key <secret>', `the watermark secret (prefer --key-file or ${KEY_ENV}: a command line is visible to other users)`)
-      .option('--key-file <path>', 'read the secret from a file (a trailing newline is ignored)');
+  // --key (and --key-file, CLI only) then the rest of the task's options, from the task table.
+  const keyFile = (cmd: Command) => cmd.option('--key-file <path>', `read the secret from a file (a trailing newline is ignored); safer than --key, which other users can see (or set ${KEY_ENV})`);
 
-  keyOptions(
-    wm
-      .command('embed')
-      .summary('mark a picture')
-      .argument('<input>', 'picture to mark')
-      .requiredOption('-o, --output <file>', 'marked picture (PNG recommended; JPEG/WebP are lossy re-encodes)')
-      .requiredOption('--source <id>', 'source id carried by the mark: 1-6 characters of a-z 0-9 - _ .'),
+  keyFile(
+    withTaskOptions(
+      wm
+        .command('embed')
+        .summary('mark a picture')
+        .argument('<input>', 'picture to mark')
+        .requiredOption('-o, --output <file>', 'marked picture (PNG recommended; JPEG/WebP are lossy re-encodes)'),
+      'watermark-embed',
+      { omit: { force: '-f, --force covers it: overwrite the output and mark a marked picture again' } },
+    ),
   )
-    .addOption(choiceOption('--identity <mode>', 'bind the largest face (auto: whole-image mode when there is none; face: require one; none: whole-image)', IDENTITY_MODES, 'auto'))
-    .addOption(new Option('--target-psnr <db>', 'distortion budget in dB (default 41)').argParser(numberParser('--target-psnr', 30, 60)))
     .addOption(integerOption('--quality <q>', 'JPEG/WebP output quality', 1, 100))
     .option('-f, --force', 'overwrite the output file if it exists, and mark a picture that already carries a watermark under this key (refused otherwise: the second mark would erase the first)')
     .option('--json', 'print one JSON object on stdout')
     .action(async (input: string, opts: EmbedCliOptions) => runEmbed(input, opts));
 
-  keyOptions(wm.command('verify').summary('check a picture').argument('<input>', 'picture to check'))
-    .addOption(choiceOption('--identity <mode>', 'compare the carried identity with the largest face (auto) or check the mark alone (none)', ['auto', 'none'] as const, 'auto'))
+  keyFile(withTaskOptions(wm.command('verify').summary('check a picture').argument('<input>', 'picture to check'), 'watermark-verify'))
     .option('--json', 'print {"verdict", "source", "bitErrorRate", "confidence", ...} on stdout')
     .action(async (input: string, opts: VerifyCliOptions) => runVerify(input, opts));
   return wm;
