@@ -98,3 +98,81 @@ test('upload through the page, follow progress, see before/after and the maps', 
   assert.equal(await page.locator('#page-liveness input.file').getAttribute('accept'), 'video/*');
   assert.deepEqual(errors, []);
 });
+
+test('labels and help from the task table, native-scale zoom and pan, elapsed time, favicon, job history, evidence pages', { skip }, async () => {
+  const page = await browser!.newPage({ viewport: { width: 1100, height: 900 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  const fav = await fetch(`${server!.url}/favicon.svg`);
+  assert.equal(fav.status, 200);
+  assert.equal(fav.headers.get('content-type'), 'image/svg+xml');
+  await page.goto(server!.url);
+  await page.waitForSelector('body[data-ready="1"]');
+  assert.equal(await page.locator('link[rel="icon"]').getAttribute('href'), 'favicon.svg');
+  const section = page.locator('#page-restore');
+  // Labels in words with help text, from the table (not `maxTile`).
+  await section.locator('select.task').selectOption('lowlight');
+  assert.equal(await section.locator('[data-option="maxTile"] .option-label').textContent(), 'Largest tile (pixels)');
+  assert.match((await section.locator('[data-option="maxTile"] .help').textContent()) ?? '', /save memory/);
+  assert.equal(await section.locator('[data-option="method"] .option-label').textContent(), 'Method');
+  // A picture larger than the view: shown at native scale (1:1), zoomed with the buttons.
+  const fixture = join(dir, 'big.png');
+  writeFileSync(fixture, await fixturePng(640, 400, 4));
+  await section.locator('input.file').setInputFiles(fixture);
+  await section.locator('select[name="method"]').selectOption('gamma');
+  await section.locator('button.run').click();
+  await page.waitForSelector('#page-restore[data-state="done"]', { timeout: 30_000 });
+  await page.waitForFunction(`document.querySelector('#page-restore .stage').style.transform.includes('scale(1)')`);
+  assert.equal(await section.locator('.zoom-level').textContent(), '100%');
+  assert.deepEqual(await section.locator('img.after').evaluate((i) => [(i as unknown as { width: number }).width, (i as unknown as { height: number }).height]), [640, 400], 'drawn at its own size');
+  await section.locator('.zoom-bar button[data-zoom="in"]').click();
+  assert.equal(await section.locator('.zoom-level').textContent(), '150%');
+  await section.locator('.zoom-bar button[data-zoom="fit"]').click();
+  const fit = Number(((await section.locator('.zoom-level').textContent()) ?? '').replace('%', ''));
+  assert.ok(fit < 150 && fit > 10, `fit ${fit}%`);
+  // Drag pans the picture.
+  const before = await section.locator('.stage').evaluate((s) => (s as unknown as { style: { transform: string } }).style.transform);
+  const box = (await section.locator('.viewport').boundingBox())!;
+  await page.mouse.move(box.x + 100, box.y + 100);
+  await page.mouse.down();
+  await page.mouse.move(box.x + 160, box.y + 130);
+  await page.mouse.up();
+  assert.notEqual(await section.locator('.stage').evaluate((s) => (s as unknown as { style: { transform: string } }).style.transform), before);
+  assert.match((await section.locator('.elapsed').textContent()) ?? '', /^done in \d+ s$/);
+  await section.locator('.zoom-bar button[data-zoom="1"]').click();
+  await page.screenshot({ path: join(ARTIFACTS, 'web-zoom.png'), fullPage: true });
+
+  // The job history lists this browser's jobs with their files.
+  await page.goto(`${server!.url}/#jobs`);
+  await page.waitForSelector('#jobs-list table.jobs tr[data-state="done"]');
+  assert.ok((await page.locator('#jobs-list tr[data-state="done"]').count()) >= 1);
+  assert.match((await page.locator('#jobs-list tr[data-state="done"] .job-files').first().textContent()) ?? '', /output\.png/);
+  await page.screenshot({ path: join(ARTIFACTS, 'web-jobs.png'), fullPage: true });
+
+  // Liveness: the evidence the CLI prints (cues, decisive frames; a pulse only when credible). The
+  // job is answered by a stand-in (the real networks take minutes): this checks the page, not the model.
+  const verdict = {
+    verdict: 'spoof', score: 0.12, decidedBy: 'replay', experts: { print: 0.61, replay: 0.12 },
+    cues: { blink: { value: -1.2, contribution: -0.8 }, moire: { value: 2.1, contribution: -1.6 }, headPose: { value: 0.4, contribution: 0.3 } },
+    frames: [{ index: 12, time: 0.48, attention: 0.31, cue: 'moire', contribution: -0.9 }, { index: 40, time: 1.6, attention: 0.2, cue: 'blink', contribution: -0.4 }],
+    pulse: { bpm: null, snr: 1.1, minSnr: 2.3 }, coverage: { tracked: 118, total: 125 }, head: 'shipped',
+  };
+  const job = { id: '11111111-1111-4111-8111-111111111111', task: 'liveness', state: 'done', progress: { stage: 'liveness', done: 1, total: 1, fraction: 1 }, result: { ...verdict, files: [], seconds: 3 }, error: null, attempts: 1 };
+  await page.route('**/api/v1/jobs/liveness', (r) => r.fulfill({ status: 202, contentType: 'application/json', body: JSON.stringify({ id: job.id }) }));
+  await page.route(`**/api/v1/jobs/${job.id}/events`, (r) => r.fulfill({ status: 200, contentType: 'text/event-stream', body: `event: status\ndata: ${JSON.stringify(job)}\n\n` }));
+  await page.goto(`${server!.url}/#liveness`);
+  await page.waitForSelector('body[data-ready="1"]');
+  const live = page.locator('#page-liveness');
+  const clip = join(dir, 'clip.mp4');
+  writeFileSync(clip, Buffer.from('not really a video: the stand-in answers'));
+  await live.locator('input.file').setInputFiles(clip);
+  assert.equal(await live.locator('[data-option="seconds"] .option-label').textContent(), 'Seconds analysed');
+  await live.locator('button.run').click();
+  await page.waitForSelector('#page-liveness[data-state="done"] .verdict table.cues');
+  assert.deepEqual(await live.locator('table.cues td:first-child').allTextContents(), ['moire', 'blink', 'headPose']);
+  assert.match((await live.locator('.frames').textContent()) ?? '', /frame #12 at 0\.48 s: moire/);
+  assert.match((await live.locator('.pulse').textContent()) ?? '', /not measured/);
+  assert.doesNotMatch((await live.locator('.verdict').textContent()) ?? '', /bpm/);
+  await page.screenshot({ path: join(ARTIFACTS, 'web-liveness.png'), fullPage: true });
+  assert.deepEqual(errors, []);
+});

@@ -1,6 +1,8 @@
 // The clearsight web app: plain ES module, no build step. Talks only to the public HTTP API:
 // GET /api/v1/tasks (what this server can do), POST /api/v1/jobs/<task>, the job's SSE stream,
-// its file URLs. Pages: #restore (restore tasks, auto, forensics), #watermark, #liveness.
+// its file URLs, GET /api/v1/jobs (this caller's jobs) and POST .../cancel. Pages: #restore (restore
+// tasks, auto, forensics, faces), #watermark, #liveness, #jobs (history: re-download, cancel, delete).
+// Option labels and help texts are the task table's (title and description of each option's schema).
 
 const state = { tasks: [], limits: {}, token: localStorage.getItem('clearsight-token') || '' };
 
@@ -35,30 +37,50 @@ function el(tag, attrs = {}, ...children) {
   return e;
 }
 
-/** One form control per option, from the task's JSON schema (enum -> select, boolean -> checkbox, number -> input). */
+/** The label of an option: its title from the task table, else its name. */
+const labelOf = (name, schema) => schema.title || name;
+
+/** One form control per option, from the task's JSON schema (enum -> select, boolean -> checkbox, number -> input), each with its label and help text. */
 function optionControls(task) {
   const props = task.options?.properties || {};
+  const required = new Set(task.options?.required || []);
   return Object.entries(props).map(([name, schema]) => {
-    const title = schema.description || '';
+    const help = schema.description || '';
+    const label = labelOf(name, schema);
+    const wrap = (control, checkbox = false) =>
+      el(
+        'div',
+        { class: `option${checkbox ? ' option-check' : ''}`, 'data-option': name },
+        checkbox ? el('label', { title: help }, control, ` ${label}`) : el('label', { title: help }, el('span', { class: 'option-label', text: `${label}${required.has(name) ? ' *' : ''}` }), control),
+        el('small', { class: 'help', text: help }),
+      );
     if (Array.isArray(schema.enum)) {
-      const select = el('select', { name, title });
-      for (const v of schema.enum) select.append(el('option', { value: v, selected: v === schema.default, text: v }));
-      return el('label', { title }, `${name} `, select);
+      const select = el('select', { name, title: help });
+      for (const v of schema.enum) select.append(el('option', { value: v, selected: v === schema.default, text: String(v) }));
+      return wrap(select);
     }
     if (schema['x-kind'] === 'boolean') {
       // A flag that defaults to on is drawn checked and sends "false" when cleared.
       const on = schema.default === true || schema.default === 'true';
-      return el('label', { title }, el('input', { type: 'checkbox', name, 'data-bool': on ? 'default-on' : '1', checked: on }), ` ${name}`);
+      return wrap(el('input', { type: 'checkbox', name, 'data-bool': on ? 'default-on' : '1', checked: on }), true);
     }
     if (schema.type === 'string') {
       // Secrets (the watermark key) are typed blind; other strings (source id, exposure times) in clear.
-      return el('label', { title }, `${name} `, el('input', { name, title, type: name === 'key' ? 'password' : 'text', placeholder: schema.default ?? '', autocomplete: 'off' }));
+      return wrap(el('input', { name, title: help, type: schema.format === 'password' ? 'password' : 'text', placeholder: schema.default ?? '', autocomplete: 'off', required: required.has(name) }));
     }
-    const attrs = { name, title, type: 'number', step: schema.type === 'integer' ? '1' : 'any', placeholder: schema.default ?? '' };
-    if (schema.minimum !== undefined && Math.abs(schema.minimum) < 1e15) attrs.min = schema.minimum;
-    if (schema.maximum !== undefined && Math.abs(schema.maximum) < 1e15) attrs.max = schema.maximum;
-    return el('label', { title }, `${name} `, el('input', attrs));
+    const attrs = { name, title: help, type: 'number', step: schema.type === 'integer' ? '1' : 'any', placeholder: schema.default ?? 'default' };
+    const lo = schema.minimum ?? schema.exclusiveMinimum;
+    const hi = schema.maximum ?? schema.exclusiveMaximum;
+    if (lo !== undefined && Math.abs(lo) < 1e15) attrs.min = lo;
+    if (hi !== undefined && Math.abs(hi) < 1e15) attrs.max = hi;
+    return wrap(el('input', attrs));
   });
+}
+
+/** "12 s", "3 min 05 s". */
+function duration(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
 }
 
 function mountRunner(section) {
@@ -142,7 +164,9 @@ function mountRunner(section) {
     $('.bar').value = 0;
     $('.state').textContent = 'uploading';
     $('.stage').textContent = '';
+    $('.elapsed').textContent = '';
     runButton.disabled = true;
+    startedAt = Date.now();
     try {
       const { id } = await api(`/api/v1/jobs/${task}`, { method: 'POST', body: form });
       follow(id, file);
@@ -151,7 +175,23 @@ function mountRunner(section) {
     }
   };
 
+  let startedAt = 0;
+  let fraction = 0;
+  let ticker = null;
+  /** Elapsed time, and an estimate of what is left from the progress fraction (once it says something). */
+  const tick = () => {
+    const elapsed = (Date.now() - startedAt) / 1000;
+    const eta = fraction > 0.03 && fraction < 1 ? `, about ${duration((elapsed * (1 - fraction)) / fraction)} left` : '';
+    $('.elapsed').textContent = `${duration(elapsed)} elapsed${eta}`;
+  };
+  const stopTicker = () => {
+    clearInterval(ticker);
+    ticker = null;
+    $('.cancel').hidden = true;
+  };
+
   const fail = (message) => {
+    stopTicker();
     $('.state').textContent = 'failed';
     const p = $('.error');
     p.hidden = false;
@@ -161,17 +201,36 @@ function mountRunner(section) {
 
   function follow(id, inputFile) {
     const events = new EventSource(withToken(`/api/v1/jobs/${id}/events`));
+    fraction = 0;
+    tick();
+    ticker = setInterval(tick, 1000);
+    const cancel = $('.cancel');
+    cancel.hidden = false;
+    cancel.disabled = false;
+    cancel.onclick = async () => {
+      cancel.disabled = true;
+      try {
+        await api(`/api/v1/jobs/${id}/cancel`, { method: 'POST' });
+      } catch (err) {
+        fail(err.message);
+      }
+    };
     events.addEventListener('status', (ev) => {
       const job = JSON.parse(ev.data);
       $('.state').textContent = job.state;
       section.dataset.state = job.state;
       if (job.progress) {
+        fraction = job.progress.fraction;
         $('.bar').value = job.progress.fraction;
         $('.stage').textContent = `${job.progress.stage} ${job.progress.done}/${job.progress.total}`;
       }
       if (job.state === 'done') {
         events.close();
         $('.bar').value = 1;
+        fraction = 1;
+        tick();
+        stopTicker();
+        $('.elapsed').textContent = `done in ${duration(job.result?.seconds ?? (Date.now() - startedAt) / 1000)}`;
         showResult(job, inputFile);
         runButton.disabled = false;
       } else if (job.state === 'failed') {
@@ -203,17 +262,21 @@ function mountRunner(section) {
       const apply = () => (clip.style.clipPath = `inset(0 ${100 - slider.value}% 0 0)`);
       slider.oninput = apply;
       apply();
+      zoomer.reset();
     }
     const maps = r.files.filter((f) => f.role === 'map');
     $('.maps').hidden = maps.length === 0;
     $('.maps').replaceChildren(...maps.map((m) => el('figure', {}, el('img', { src: withToken(m.url), alt: m.label || m.name }), el('figcaption', { text: m.label || m.name }))));
     renderScores(r);
     renderPlan(r);
-    renderVerdict(r);
+    renderVerdict(r, job);
     $('.downloads').replaceChildren(...r.files.map((f) => el('li', {}, el('a', { href: withToken(`${f.url}?download`), download: `${job.task}-${f.name}`, text: `Download ${f.name}` }), ` (${Math.ceil(f.bytes / 1024)} KiB)`)));
     const { files, ...rest } = r;
     $('.json').textContent = JSON.stringify(rest, null, 1);
   }
+
+  const zoomer = zoomAndPan($('.viewport'), $('.stage'), $('.after'), $('.zoom-level'));
+  for (const b of section.querySelectorAll('.zoom-bar button')) b.onclick = () => zoomer.set(b.dataset.zoom);
 
   function renderScores(r) {
     const box = $('.scores');
@@ -236,26 +299,227 @@ function mountRunner(section) {
     );
   }
 
-  function renderVerdict(r) {
+  /** The evidence of a verdict, as the CLI prints it: liveness, watermark, forensics, faces. */
+  function renderVerdict(r, job) {
     const box = $('.verdict');
-    const hasVerdict = r.outcome !== undefined || r.verdict !== undefined;
-    box.hidden = !hasVerdict;
-    if (!hasVerdict) return;
-    const lines = [];
-    if (r.verdict) lines.push(el('p', { text: `Verdict: ${r.verdict}` }));
-    if (r.outcome) lines.push(el('p', { text: `Outcome: ${r.outcome}` }));
-    if (typeof r.probability === 'number') lines.push(el('p', { text: `Probability of manipulation: ${(100 * r.probability).toFixed(1)}%${r.interval ? ` [${(100 * r.interval[0]).toFixed(1)}, ${(100 * r.interval[1]).toFixed(1)}]` : ''}` }));
-    if (r.summary) lines.push(el('p', { text: r.summary }));
-    // Forensics: the detector's measured error rates on real manipulated media, and what it was not tested on.
-    if (r.validation?.statement) lines.push(el('p', { text: r.validation.statement }));
+    const lines = r.cues && r.experts ? livenessEvidence(r) : r.bitErrorRate !== undefined ? watermarkEvidence(r) : r.outcome !== undefined ? forensicsEvidence(r, job) : Array.isArray(r.faces) ? facesEvidence(r) : r.verdict ? [el('p', { text: `Verdict: ${r.verdict}` })] : [];
+    box.hidden = lines.length === 0;
     box.replaceChildren(...lines);
   }
 }
 
+const pct = (x, digits = 1) => `${(100 * x).toFixed(digits)}%`;
+
+function livenessEvidence(v) {
+  const out = [el('h3', { class: `verdict-${v.verdict}`, text: `Verdict: ${v.verdict} (score ${v.score.toFixed(3)})` })];
+  if (v.reason) out.push(el('p', { text: `Reason: ${v.reason}` }));
+  out.push(el('p', { text: `Face tracked in ${v.coverage.tracked}/${v.coverage.total} frames; decided by the ${v.decidedBy} expert (${Object.entries(v.experts).map(([k, x]) => `${k} ${x.toFixed(3)}`).join(', ')}).` }));
+  // Cue contributions to the deciding expert's logit: + toward live, - toward spoof.
+  const cues = Object.entries(v.cues).sort((a, b) => Math.abs(b[1].contribution) - Math.abs(a[1].contribution)).slice(0, 8);
+  const max = Math.max(1e-6, ...cues.map(([, c]) => Math.abs(c.contribution)));
+  out.push(
+    el('h4', { text: 'Strongest cues (+ live, − spoof)' }),
+    el(
+      'table',
+      { class: 'cues' },
+      ...cues.map(([name, c]) =>
+        el(
+          'tr',
+          {},
+          el('td', { text: name }),
+          el('td', {}, el('span', { class: `cuebar ${c.contribution >= 0 ? 'live' : 'spoof'}`, style: `width:${Math.round((Math.abs(c.contribution) / max) * 160)}px` })),
+          el('td', { text: `${c.contribution >= 0 ? '+' : '−'}${Math.abs(c.contribution).toFixed(2)}` }),
+        ),
+      ),
+    ),
+    el('h4', { text: 'Decisive frames' }),
+    el('ol', { class: 'frames' }, ...v.frames.map((f) => el('li', { text: `frame #${f.index} at ${f.time.toFixed(2)} s: ${f.cue} (attention ${f.attention.toFixed(2)})` }))),
+  );
+  // A pulse is shown only when it beats what noise reaches on a clip this long.
+  out.push(
+    el('p', {
+      class: 'pulse',
+      text: v.pulse.bpm === null ? `Pulse: not measured (SNR ${v.pulse.snr.toFixed(2)} is within what noise reaches, ${v.pulse.minSnr.toFixed(2)})` : `Pulse: ${v.pulse.bpm.toFixed(0)} bpm (SNR ${v.pulse.snr.toFixed(2)}, noise reaches ${v.pulse.minSnr.toFixed(2)})`,
+    }),
+  );
+  if (v.temporal) out.push(el('p', { text: `Temporal model ${v.temporal.model}: P(live) ${v.temporal.score.toFixed(3)}` }));
+  out.push(el('p', { class: 'muted', text: `Decision head: ${v.head}` }));
+  return out;
+}
+
+function watermarkEvidence(r) {
+  const out = [el('h3', { class: `verdict-${r.verdict}`, text: `Verdict: ${r.verdict}` })];
+  const rows = [
+    ['Source', r.source ?? '—'],
+    ['Bit error rate', r.bitErrorRate === null ? '—' : pct(r.bitErrorRate)],
+    ['Confidence', pct(r.confidence, 0)],
+    ['Mode', r.mode ?? '—'],
+  ];
+  if (r.identity?.checked) rows.push(['Identity', r.identity.facePresent ? `face ${r.identity.match ? 'matches' : 'does NOT match'} the carried identity (distance ${r.identity.distance}/64, limit ${r.identity.maxDistance})` : 'no face in the picture to compare']);
+  out.push(el('table', { class: 'facts' }, ...rows.map(([k, v]) => el('tr', {}, el('th', { text: k }), el('td', { text: String(v) })))));
+  if (r.reason) out.push(el('p', { text: r.reason }));
+  return out;
+}
+
+function forensicsEvidence(r, job) {
+  const out = [el('h3', { text: `Outcome: ${r.outcome}` })];
+  if (typeof r.probability === 'number') {
+    out.push(el('p', { class: 'probability', text: `Probability of manipulation: ${pct(r.probability)}${r.interval ? ` (sampling interval ${pct(r.interval[0])} to ${pct(r.interval[1])})` : ''}` }));
+  }
+  if (r.summary) out.push(el('p', { text: r.summary }));
+  // The detector's measured error rates on real manipulated media, and what it was not tested on.
+  if (r.validation?.statement) out.push(el('p', { class: 'muted', text: r.validation.statement }));
+  if (r.watermark && r.watermark.verdict !== 'not checked') out.push(el('p', { text: `Watermark: ${r.watermark.verdict}${r.watermark.source ? ` (source "${r.watermark.source}")` : ''}` }));
+  const pdf = job?.result?.files?.find((f) => f.name === 'report.pdf');
+  if (pdf) out.push(el('p', {}, el('a', { class: 'report-link', href: withToken(pdf.url), target: '_blank', rel: 'noopener', text: 'Open the case report (PDF)' })));
+  return out;
+}
+
+function facesEvidence(r) {
+  return [
+    el('h3', { text: `${r.faces.length} face${r.faces.length === 1 ? '' : 's'} in ${r.width}x${r.height}` }),
+    el('table', { class: 'facts' }, el('tr', {}, ...['box', 'score', 'quality', 'roll'].map((h) => el('th', { text: h }))), ...r.faces.map((f) => el('tr', {}, el('td', { text: `${f.box.x},${f.box.y} ${f.box.width}x${f.box.height}` }), el('td', { text: f.score }), el('td', { text: f.quality }), el('td', { text: `${f.roll}°` })))),
+  ];
+}
+
+/**
+ * Zoom and pan over the before/after stage: native scale (1:1) by default, wheel to zoom around
+ * the pointer, drag to pan, buttons for fit, 1:1, in and out.
+ */
+function zoomAndPan(viewport, stage, img, readout) {
+  const view = { z: 1, x: 0, y: 0 };
+  const apply = () => {
+    stage.style.transform = `translate(${view.x}px, ${view.y}px) scale(${view.z})`;
+    readout.textContent = `${Math.round(view.z * 100)}%`;
+  };
+  const size = () => [img.naturalWidth || 1, img.naturalHeight || 1];
+  const center = () => {
+    const [w, h] = size();
+    view.x = (viewport.clientWidth - w * view.z) / 2;
+    view.y = (viewport.clientHeight - h * view.z) / 2;
+  };
+  const zoomAt = (factor, cx, cy) => {
+    const z = Math.min(32, Math.max(0.05, view.z * factor));
+    view.x = cx - ((cx - view.x) * z) / view.z;
+    view.y = cy - ((cy - view.y) * z) / view.z;
+    view.z = z;
+    apply();
+  };
+  const set = (what) => {
+    const [w, h] = size();
+    if (what === 'fit') view.z = Math.min(viewport.clientWidth / w, viewport.clientHeight / h);
+    else if (what === '1') view.z = 1;
+    else return zoomAt(what === 'in' ? 1.5 : 1 / 1.5, viewport.clientWidth / 2, viewport.clientHeight / 2);
+    center();
+    apply();
+  };
+  viewport.addEventListener(
+    'wheel',
+    (e) => {
+      e.preventDefault();
+      const r = viewport.getBoundingClientRect();
+      zoomAt(e.deltaY < 0 ? 1.25 : 0.8, e.clientX - r.left, e.clientY - r.top);
+    },
+    { passive: false },
+  );
+  let drag = null;
+  viewport.addEventListener('pointerdown', (e) => {
+    drag = { x: e.clientX - view.x, y: e.clientY - view.y };
+    viewport.setPointerCapture(e.pointerId);
+    viewport.classList.add('dragging');
+  });
+  viewport.addEventListener('pointermove', (e) => {
+    if (!drag) return;
+    view.x = e.clientX - drag.x;
+    view.y = e.clientY - drag.y;
+    apply();
+  });
+  const end = () => {
+    drag = null;
+    viewport.classList.remove('dragging');
+  };
+  viewport.addEventListener('pointerup', end);
+  viewport.addEventListener('pointercancel', end);
+  return {
+    set,
+    reset: () => {
+      const ready = () => {
+        // The viewport is as tall as the picture at 1:1 (within limits), so small pictures leave no empty band.
+        const [, h] = size();
+        viewport.style.height = `${Math.max(160, Math.min(h + 16, Math.round(window.innerHeight * 0.7)))}px`;
+        view.z = 1;
+        center();
+        apply();
+      };
+      if (img.complete && img.naturalWidth) ready();
+      else img.addEventListener('load', ready, { once: true });
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Job history: this caller's jobs (GET /api/v1/jobs), with re-download, cancel and delete.
+
+async function renderJobs() {
+  const box = document.getElementById('jobs-list');
+  let jobs;
+  try {
+    ({ jobs } = await api('/api/v1/jobs'));
+  } catch (err) {
+    box.replaceChildren(el('p', { class: 'error', text: `Cannot list the jobs: ${err.message}` }));
+    return;
+  }
+  if (jobs.length === 0) {
+    box.replaceChildren(el('p', { class: 'muted', text: 'No jobs yet: run one from the other pages.' }));
+    return;
+  }
+  const act = (label, cls, fn) => {
+    const b = el('button', { type: 'button', class: cls, text: label });
+    b.onclick = async () => {
+      b.disabled = true;
+      try {
+        await fn();
+      } catch (err) {
+        alert(err.message);
+      }
+      void renderJobs();
+    };
+    return b;
+  };
+  const rows = jobs.map((j) => {
+    const running = j.state === 'queued' || j.state === 'running';
+    const state = running && j.progress ? `${j.state} ${Math.round(100 * j.progress.fraction)}%` : j.state === 'failed' ? `failed: ${j.error?.code ?? ''}` : j.state;
+    const files = j.result?.files ?? [];
+    return el(
+      'tr',
+      { 'data-id': j.id, 'data-state': j.state },
+      el('td', { text: new Date(j.createdAt).toLocaleTimeString() }),
+      el('td', { text: j.task }),
+      el('td', { text: (j.inputs || []).join(', ') }),
+      el('td', { class: 'job-state', text: state }),
+      el('td', { text: j.result?.seconds !== undefined ? duration(j.result.seconds) : '' }),
+      el('td', { class: 'job-files' }, ...files.map((f) => el('a', { href: withToken(`${f.url}?download`), download: `${j.task}-${f.name}`, text: f.name }))),
+      el(
+        'td',
+        {},
+        running ? act('Cancel', 'job-cancel', () => api(`/api/v1/jobs/${j.id}/cancel`, { method: 'POST' })) : '',
+        running ? '' : act('Delete', 'job-delete', () => fetch(`/api/v1/jobs/${j.id}`, { method: 'DELETE', headers: authHeaders() })),
+      ),
+    );
+  });
+  box.replaceChildren(el('table', { class: 'jobs' }, el('tr', {}, ...['started', 'task', 'input', 'state', 'time', 'files', ''].map((h) => el('th', { text: h }))), ...rows));
+}
+
+let jobsTimer = null;
 function route() {
   const page = (location.hash || '#restore').slice(1);
   for (const s of document.querySelectorAll('.page')) s.hidden = s.id !== `page-${page}`;
   for (const a of document.querySelectorAll('nav a[data-page]')) a.classList.toggle('active', a.dataset.page === page);
+  clearInterval(jobsTimer);
+  if (page === 'jobs') {
+    void renderJobs();
+    jobsTimer = setInterval(renderJobs, 2000);
+  }
 }
 
 async function start() {
@@ -267,7 +531,7 @@ async function start() {
     document.querySelector('main').prepend(el('p', { class: 'error', text: `Cannot list the tasks: ${err.message}` }));
     return;
   }
-  for (const section of document.querySelectorAll('.page')) mountRunner(section);
+  for (const section of document.querySelectorAll('.page[data-title]')) mountRunner(section);
   window.addEventListener('hashchange', route);
   route();
   document.body.dataset.ready = '1';
