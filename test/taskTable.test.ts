@@ -107,7 +107,7 @@ describe('every surface carries the table', () => {
     assert.equal((getTask('forensics')!.optionSpecs.maxFrames as { max: number }).max, 10000);
     assert.equal(getTask('vsr')!.optionSpecs.scale!.default, undefined, 'vsr: the library default (4, or a model file its own) everywhere');
     assert.equal((getTask('liveness')!.optionSpecs.seconds as { max: number }).max, 60);
-    assert.deepEqual((getTask('watermark-embed')!.optionSpecs.identity as { choices: string[] }).choices, ['auto', 'face', 'none']);
+    assert.deepEqual((getTask('watermark-embed')!.optionSpecs.identity as { choices: readonly string[] }).choices, ['auto', 'face', 'none']);
     const cli = findCommand(program, ['vsr']).options.find((o) => o.long === '--scale')!;
     assert.equal(cli.defaultValue, undefined);
   });

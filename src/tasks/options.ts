@@ -231,7 +231,7 @@ export function optionsJsonSchema(specs: OptionSpecs): { type: 'object'; additio
 export function optionsZod(specs: OptionSpecs): z.ZodType<Record<string, unknown>> {
   const shape: Record<string, z.ZodType> = {};
   for (const [key, spec] of Object.entries(specs)) {
-    shape[key] = z.unknown().transform((v, ctx) => {
+    shape[key] = z.unknown().optional().transform((v, ctx) => {
       if (v === undefined) {
         if (spec.required) ctx.addIssue({ code: 'custom', message: missingOption(key, spec).message });
         return spec.default;
