@@ -52,17 +52,19 @@ describe('every surface carries the table', () => {
       const table = optionSectionsOf(task, 'cli');
       const omitted = CLI_OMISSIONS.get(task.name) ?? {};
       const flags = new Map<string, Option>(cmd.options.map((o) => [o.attributeName(), o]));
-      const taskFlags = [...flags.keys()].filter((k) => !CLI_ONLY.has(k) && !CLI_ONLY.has(`${k}:${task.name}`));
-      // A flag the table does not know, or an option the CLI lacks without a stated reason, fails here.
-      assert.deepEqual(taskFlags.sort(), Object.keys(table).filter((k) => !(k in omitted) || flags.has(k)).sort());
+      // The flags standing for table options, plus any flag that is neither a table option nor CLI-only:
+      // a flag the table does not know, or an option the CLI lacks without a stated reason, fails here.
+      const taskFlags = [...flags.keys()].filter((k) => (k in table && !(k in omitted)) || (!(k in table) && !CLI_ONLY.has(k) && !CLI_ONLY.has(`${k}:${task.name}`)));
+      assert.deepEqual(taskFlags.sort(), Object.keys(table).filter((k) => !(k in omitted)).sort());
       for (const [name, spec] of Object.entries(table)) {
         if (name in omitted) {
           assert.ok(omitted[name]!.length > 10, `${task.name}: the CLI says why it has no --${name}`);
           continue;
         }
         const flag = flags.get(name)!;
-        assert.deepEqual(flag.defaultValue, spec.default, `${task.name} --${flag.long}: default`);
-        if (spec.type === 'boolean' && spec.default === true) assert.ok(flag.negate, `${task.name}: --no-${name} turns ${name} off`);
+        // A switch on by default is `--no-<name>` alone, which commander defaults to true.
+        if (spec.type === 'boolean' && spec.default === true) assert.ok(flag.negate && flag.long === `--no-${flag.long!.slice(5)}`, `${task.name}: --no-${name} turns ${name} off`);
+        else assert.deepEqual(flag.defaultValue, spec.default, `${task.name} ${flag.long}: default`);
       }
     });
 
@@ -85,9 +87,9 @@ describe('every surface carries the table', () => {
     if (task.input !== 'images') {
       test(`${task.name}: batch --set takes exactly the table's options (run sections included), defaults filled`, () => {
         const table = optionSectionsOf(task, 'batch');
-        const parsed = parseTaskOptions(task, {}, 'batch');
-        assert.ok(parsed.ok);
-        for (const [name, spec] of Object.entries(task.optionSpecs)) assert.deepEqual(parsed.options[name], spec.default, `${task.name}.${name}`);
+        const parsed = parseTaskOptions(task, requiredFields(task), 'batch');
+        assert.ok(parsed.ok, parsed.ok ? '' : parsed.message);
+        for (const [name, spec] of Object.entries(task.optionSpecs)) if (!spec.required) assert.deepEqual(parsed.options[name], spec.default, `${task.name}.${name}`);
         // Every key is accepted with a valid value; the usage text lists every key.
         const line = batchUsage().split('\n').find((l) => l.startsWith(`  ${task.name}:`))!;
         for (const [name, spec] of Object.entries(table)) {
@@ -118,8 +120,9 @@ function validValue(spec: OptionSpec): string | undefined {
   if (spec.default !== undefined) return String(spec.default);
   switch (spec.type) {
     case 'integer':
-    case 'number':
       return String(spec.max);
+    case 'number':
+      return String((spec.min + spec.max) / 2);
     case 'choice':
       return String(spec.choices[0]);
     case 'boolean':

@@ -122,7 +122,7 @@ test('labels and help from the task table, native-scale zoom and pan, elapsed ti
   await section.locator('select[name="method"]').selectOption('gamma');
   await section.locator('button.run').click();
   await page.waitForSelector('#page-restore[data-state="done"]', { timeout: 30_000 });
-  await page.waitForFunction(`document.querySelector('#page-restore .stage').style.transform.includes('scale(1)')`);
+  await page.waitForFunction(`document.querySelector('#page-restore .canvas').style.transform.includes('scale(1)')`);
   assert.equal(await section.locator('.zoom-level').textContent(), '100%');
   assert.deepEqual(await section.locator('img.after').evaluate((i) => [(i as unknown as { width: number }).width, (i as unknown as { height: number }).height]), [640, 400], 'drawn at its own size');
   await section.locator('.zoom-bar button[data-zoom="in"]').click();
@@ -131,13 +131,13 @@ test('labels and help from the task table, native-scale zoom and pan, elapsed ti
   const fit = Number(((await section.locator('.zoom-level').textContent()) ?? '').replace('%', ''));
   assert.ok(fit < 150 && fit > 10, `fit ${fit}%`);
   // Drag pans the picture.
-  const before = await section.locator('.stage').evaluate((s) => (s as unknown as { style: { transform: string } }).style.transform);
+  const before = await section.locator('.canvas').evaluate((s) => (s as unknown as { style: { transform: string } }).style.transform);
   const box = (await section.locator('.viewport').boundingBox())!;
   await page.mouse.move(box.x + 100, box.y + 100);
   await page.mouse.down();
   await page.mouse.move(box.x + 160, box.y + 130);
   await page.mouse.up();
-  assert.notEqual(await section.locator('.stage').evaluate((s) => (s as unknown as { style: { transform: string } }).style.transform), before);
+  assert.notEqual(await section.locator('.canvas').evaluate((s) => (s as unknown as { style: { transform: string } }).style.transform), before);
   assert.match((await section.locator('.elapsed').textContent()) ?? '', /^done in \d+ s$/);
   await section.locator('.zoom-bar button[data-zoom="1"]').click();
   await page.screenshot({ path: join(ARTIFACTS, 'web-zoom.png'), fullPage: true });

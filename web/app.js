@@ -275,7 +275,7 @@ function mountRunner(section) {
     $('.json').textContent = JSON.stringify(rest, null, 1);
   }
 
-  const zoomer = zoomAndPan($('.viewport'), $('.stage'), $('.after'), $('.zoom-level'));
+  const zoomer = zoomAndPan($('.viewport'), $('.canvas'), $('.after'), $('.zoom-level'));
   for (const b of section.querySelectorAll('.zoom-bar button')) b.onclick = () => zoomer.set(b.dataset.zoom);
 
   function renderScores(r) {
@@ -386,10 +386,10 @@ function facesEvidence(r) {
  * Zoom and pan over the before/after stage: native scale (1:1) by default, wheel to zoom around
  * the pointer, drag to pan, buttons for fit, 1:1, in and out.
  */
-function zoomAndPan(viewport, stage, img, readout) {
+function zoomAndPan(viewport, canvas, img, readout) {
   const view = { z: 1, x: 0, y: 0 };
   const apply = () => {
-    stage.style.transform = `translate(${view.x}px, ${view.y}px) scale(${view.z})`;
+    canvas.style.transform = `translate(${view.x}px, ${view.y}px) scale(${view.z})`;
     readout.textContent = `${Math.round(view.z * 100)}%`;
   };
   const size = () => [img.naturalWidth || 1, img.naturalHeight || 1];
