@@ -14,6 +14,8 @@ export {
   retouch,
   upscale,
   upscaleModelName,
+  EXPERT_MODELS,
+  dehazeModelName,
   DEHAZE_METHODS,
   LOWLIGHT_METHODS,
   FUSE_DARK,

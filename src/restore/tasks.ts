@@ -14,8 +14,23 @@ import type { ImageModel } from '../core/models/imageModel.js';
  */
 export type DerainModel = 'fast' | 'maxim';
 export const DERAIN_MODELS: readonly DerainModel[] = ['fast', 'maxim'];
+/**
+ * The model each expert runs, by registry name: the one place that names them (the task table, the
+ * auto planner and the experts below read these).
+ */
+export const EXPERT_MODELS = {
+  lowlight: 'maxim-enhancement',
+  denoise: 'maxim-denoising',
+  deblur: 'maxim-deblurring',
+  retouch: 'maxim-retouching',
+  derain: 'maxim-deraining',
+} as const;
+
+/** The MAXIM dehazing weights for a variant. */
+export const dehazeModelName = (variant: 'indoor' | 'outdoor' = 'outdoor'): string => `maxim-dehazing-${variant}`;
+
 /** The registry name of each deraining network: the student trained here (models/derain-fast) and its teacher. */
-export const DERAIN_MODEL_NAMES: Readonly<Record<DerainModel, string>> = { fast: 'derain-fast', maxim: 'maxim-deraining' };
+export const DERAIN_MODEL_NAMES: Readonly<Record<DerainModel, string>> = { fast: 'derain-fast', maxim: EXPERT_MODELS.derain };
 /**
  * MAXIM stays the default: the fast student derains a megapixel in ~0.4 s on one thread (MAXIM:
  * 116 s on a quiet machine) but is 7.0 dB below it on held-out Rain100H pairs (24.34 vs 31.30 dB
@@ -73,8 +88,8 @@ export function dehaze(img: RawImage, options: DehazeOptions = {}): Promise<RawI
   }
   const variant = options.variant ?? 'outdoor';
   if (variant !== 'indoor' && variant !== 'outdoor') throw invalidOption('variant', '"indoor" or "outdoor"', variant);
-  if (method === 'auto') return dehazeAuto(img, (x) => runExpert(x, `maxim-dehazing-${variant}`, options), options.prior).then((r) => r.image);
-  return runExpert(img, `maxim-dehazing-${variant}`, options);
+  if (method === 'auto') return dehazeAuto(img, (x) => runExpert(x, dehazeModelName(variant), options), options.prior).then((r) => r.image);
+  return runExpert(img, dehazeModelName(variant), options);
 }
 
 export type LowlightMethod = 'auto' | 'learned' | 'gamma' | 'fuse' | 'iagc';
@@ -105,7 +120,7 @@ export function lowlight(img: RawImage, options: LowlightOptions = {}): Promise<
     const { maxTile, overlap, threads, device, cacheDir, onProgress, signal } = options;
     return enhanceLowLightIagc(img, { maxTile, overlap, threads, device, cacheDir, onProgress, signal }).then((r) => r.image);
   }
-  return runExpert(img, 'maxim-enhancement', options);
+  return runExpert(img, EXPERT_MODELS.lowlight, options);
 }
 
 export interface LowlightFuseResult {
@@ -144,7 +159,7 @@ export async function lowlightFuse(img: RawImage, options: Omit<LowlightOptions,
   const { gamma: gammaOptions, ...expertOptions } = options;
   // The gamma step first: it validates its options and is fast.
   const gamma = enhanceLowLightGamma(img, { ...gammaOptions, signal: options.signal });
-  const expert = await runExpert(img, 'maxim-enhancement', expertOptions);
+  const expert = await runExpert(img, EXPERT_MODELS.lowlight, expertOptions);
   const L = gamma.illumination;
   const n = L.length;
   const ch = img.channels;
@@ -162,9 +177,9 @@ export async function lowlightFuse(img: RawImage, options: Omit<LowlightOptions,
   }
   return { image: out, expert, gamma, weight };
 }
-export const denoise = (img: RawImage, options: ExpertOptions = {}): Promise<RawImage> => runExpert(img, 'maxim-denoising', options);
-export const deblur = (img: RawImage, options: ExpertOptions = {}): Promise<RawImage> => runExpert(img, 'maxim-deblurring', options);
-export const retouch = (img: RawImage, options: ExpertOptions = {}): Promise<RawImage> => runExpert(img, 'maxim-retouching', options);
+export const denoise = (img: RawImage, options: ExpertOptions = {}): Promise<RawImage> => runExpert(img, EXPERT_MODELS.denoise, options);
+export const deblur = (img: RawImage, options: ExpertOptions = {}): Promise<RawImage> => runExpert(img, EXPERT_MODELS.deblur, options);
+export const retouch = (img: RawImage, options: ExpertOptions = {}): Promise<RawImage> => runExpert(img, EXPERT_MODELS.retouch, options);
 
 export interface UpscaleOptions extends ExpertOptions {
   scale?: EsrganScale;

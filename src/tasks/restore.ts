@@ -13,6 +13,7 @@ import {
   DEHAZE_METHODS,
   dehaze,
   dehazeAuto,
+  dehazeModelName,
   dehazePrior,
   deblur,
   denoise,
@@ -21,6 +22,7 @@ import {
   derainHeavy,
   enhanceLowLightGamma,
   enhanceLowLightIagc,
+  EXPERT_MODELS,
   IAGC_ESTIMATOR,
   LOWLIGHT_METHODS,
   lowlight,
@@ -141,7 +143,7 @@ export const dehazeOptions = {
 const DEHAZE_MAPS = ['transmission.png', 'dark-channel.png', 'atmospheric-light.json'] as const;
 
 export const dehazeTask: RestoreTaskSpec<typeof dehazeOptions> = {
-  model: (o) => (o.method === 'prior' ? null : `maxim-dehazing-${o.variant}`),
+  model: (o) => (o.method === 'prior' ? null : dehazeModelName(o.variant)),
   method: (o) => o.method,
   maps: {
     description: `${DEHAZE_MAPS.join(', ')} (method prior)`,
@@ -213,7 +215,7 @@ function gammaMapFiles(img: RawImage, illumination: Float32Array, gamma: Float32
 }
 
 export const lowlightTask: RestoreTaskSpec<typeof lowlightOptions> = {
-  model: (o) => (o.method === 'gamma' ? null : o.method === 'iagc' ? IAGC_ESTIMATOR : 'maxim-enhancement'),
+  model: (o) => (o.method === 'gamma' ? null : o.method === 'iagc' ? IAGC_ESTIMATOR : EXPERT_MODELS.lowlight),
   method: (o) => o.method,
   maps: {
     description: `${GAMMA_MAPS.join(', ')} (method gamma, fuse or iagc; fuse adds fuse-weight.png, the network's weight)`,
@@ -258,9 +260,9 @@ const plainExpert = (model: string, fn: (img: RawImage, o: ExpertOptions) => Pro
   restore: async (img, _o, control) => ({ image: await fn(img, control) }),
 });
 
-export const denoiseTask = plainExpert('maxim-denoising', denoise);
-export const deblurTask = plainExpert('maxim-deblurring', deblur);
-export const retouchTask = plainExpert('maxim-retouching', retouch);
+export const denoiseTask = plainExpert(EXPERT_MODELS.denoise, denoise);
+export const deblurTask = plainExpert(EXPERT_MODELS.deblur, deblur);
+export const retouchTask = plainExpert(EXPERT_MODELS.retouch, retouch);
 
 export const upscaleOptions = {
   scale: choice({ valueName: 'factor', label: 'Scale', help: 'Enlargement factor.', choices: ESRGAN_SCALES, default: 4 }),

@@ -52,7 +52,7 @@ import type { ExpertOptions } from '../expert.js';
 import { createImage } from '../../core/image/types.js';
 import { runExpert } from '../expert.js';
 import { removeVeil } from '../derain/rainModel.js';
-import { deblur, DEFAULT_DERAIN_MODEL, dehaze, denoise, lowlight, type DehazeOptions } from '../tasks.js';
+import { deblur, DEFAULT_DERAIN_MODEL, dehaze, dehazeModelName, denoise, DERAIN_MODEL_NAMES, EXPERT_MODELS, lowlight, type DehazeOptions } from '../tasks.js';
 import { DEGRADATION_CALIBRATION, DEGRADATIONS, type Degradation, type DegradationAnalysis } from './analyze.js';
 import { computeEvidence, type DegradationEvidence } from './evidence.js';
 import { analyzeImage, DegradationRecognizer, type AnalysisMethod } from './recognizer.js';
@@ -130,15 +130,15 @@ export function modelInstalled(name: string): boolean {
   }
 }
 
-export const DERAIN_STUDENT = 'derain-fast';
+export const DERAIN_STUDENT = DERAIN_MODEL_NAMES.fast;
 export const LOWLIGHT_STUDENT = 'lowlight-iagc';
 
 const MODEL_NAMES: Readonly<Record<RestorationTask, (variant: 'indoor' | 'outdoor') => string>> = {
-  lowlight: () => 'maxim-enhancement',
-  denoise: () => 'maxim-denoising',
-  derain: () => 'maxim-deraining',
-  dehaze: (v) => `maxim-dehazing-${v}`,
-  deblur: () => 'maxim-deblurring',
+  lowlight: () => EXPERT_MODELS.lowlight,
+  denoise: () => EXPERT_MODELS.denoise,
+  derain: () => EXPERT_MODELS.derain,
+  dehaze: dehazeModelName,
+  deblur: () => EXPERT_MODELS.deblur,
 };
 
 const f2 = (x: number): string => x.toFixed(2);
