@@ -226,3 +226,13 @@ test('docs/server.md carries the generated task table (npm run docs:tasks rewrit
   const doc = await readFile(new URL('../docs/server.md', import.meta.url), 'utf8');
   assert.ok(doc.includes(taskTableMarkdown()), 'docs/server.md is stale: run npm run docs:tasks');
 });
+
+test('no task option shares a name with the run or output sections (a section would silently replace it)', async () => {
+  const { OUTPUT_OPTIONS } = await import('../src/tasks/index.js');
+  for (const task of TASKS.values()) {
+    for (const name of Object.keys(task.optionSpecs)) {
+      assert.equal(name in RUN_OPTIONS, false, `${task.name}.${name} vs RUN_OPTIONS`);
+      assert.equal(name in OUTPUT_OPTIONS, false, `${task.name}.${name} vs OUTPUT_OPTIONS`);
+    }
+  }
+});

@@ -174,5 +174,37 @@ test('labels and help from the task table, native-scale zoom and pan, elapsed ti
   assert.match((await live.locator('.pulse').textContent()) ?? '', /not measured/);
   assert.doesNotMatch((await live.locator('.verdict').textContent()) ?? '', /bpm/);
   await page.screenshot({ path: join(ARTIFACTS, 'web-liveness.png'), fullPage: true });
+
+  // Watermark verify: source, bit error rate and confidence, as the CLI prints them (stand-in job again).
+  const verify = { ...job, id: '22222222-2222-4222-8222-222222222222', task: 'watermark-verify', progress: { stage: 'verify', done: 1, total: 1, fraction: 1 }, result: { verdict: 'authentic', source: 'cam7', bitErrorRate: 0.0312, confidence: 0.97, mode: 'whole-image', sync: { score: 0.8 }, keyFingerprint: 'ab12', files: [], seconds: 1 } };
+  await page.route('**/api/v1/jobs/watermark-verify', (r) => r.fulfill({ status: 202, contentType: 'application/json', body: JSON.stringify({ id: verify.id }) }));
+  await page.route(`**/api/v1/jobs/${verify.id}/events`, (r) => r.fulfill({ status: 200, contentType: 'text/event-stream', body: `event: status\ndata: ${JSON.stringify(verify)}\n\n` }));
+  await page.goto(`${server!.url}/#watermark`);
+  await page.waitForSelector('body[data-ready="1"]');
+  const wm = page.locator('#page-watermark');
+  await wm.locator('select.task').selectOption('watermark-verify');
+  await wm.locator('input.file').setInputFiles(fixture);
+  await wm.locator('input[name="key"]').fill('k');
+  await wm.locator('button.run').click();
+  await page.waitForSelector('#page-watermark[data-state="done"] .verdict table.facts');
+  const facts = (await wm.locator('.verdict table.facts').textContent()) ?? '';
+  assert.match(facts, /Sourcecam7/);
+  assert.match(facts, /Bit error rate3\.1%/);
+  assert.match(facts, /Confidence97%/);
+  await page.screenshot({ path: join(ARTIFACTS, 'web-watermark.png'), fullPage: true });
+
+  // Forensics (real run): a picture without a face is an outcome; the case report is linked.
+  await page.goto(`${server!.url}/#restore`);
+  await page.waitForSelector('body[data-ready="1"]');
+  await section.locator('select.task').selectOption('forensics');
+  await section.locator('input.file').setInputFiles(fixture);
+  await section.locator('button.run').click();
+  await page.waitForSelector('#page-restore[data-state="done"] .verdict a.report-link', { timeout: 60_000 });
+  assert.match((await section.locator('.verdict h3').textContent()) ?? '', /Outcome: no-face/);
+  const href = (await section.locator('a.report-link').getAttribute('href')) ?? '';
+  assert.match(href, /\/files\/report\.pdf$/);
+  const pdf = await fetch(`${server!.url}${href}`);
+  assert.equal(pdf.headers.get('content-type'), 'application/pdf');
+  assert.equal(Buffer.from(await pdf.arrayBuffer()).subarray(0, 5).toString(), '%PDF-');
   assert.deepEqual(errors, []);
 });
