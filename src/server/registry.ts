@@ -6,7 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { isClearsightError } from '../core/errors.js';
-import { parseTaskFields, type TaskDefinition } from '../tasks/index.js';
+import { getTask, parseTaskFields, type TaskDefinition } from '../tasks/index.js';
 
 export {
   TASKS,
@@ -70,11 +70,12 @@ function memoryModel(spec: { task: string; fields: Record<string, string> }): { 
     case 'dehaze':
       return f.method === 'prior' ? { fixed: 0, perPixel: 60 } : { fixed: 1024 * MiB, perPixel: f.method === 'auto' ? 120 : 60 };
     case 'upscale': {
-      const s = Number(f.scale ?? 4);
+      const s = Number(f.scale ?? getTask('upscale')!.optionSpecs.scale!.default);
       return { fixed: 150 * MiB, perPixel: 350 * Math.max(1, (s * s) / 4) };
     }
     case 'vsr': {
-      const s = Number(f.scale ?? 2);
+      // No scale given: the library's default, 4 (the table leaves vsr's scale to it).
+      const s = Number(f.scale ?? 4);
       return { fixed: 300 * MiB, perPixel: 400 * Math.max(1, (s * s) / 4) };
     }
     case 'hdr':

@@ -20,7 +20,7 @@ import type { Command } from 'commander';
 import { ClearsightError, ERROR_CODES, invalidOption, isClearsightError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/fs.js';
 import { DEFAULT_MAX_PIXELS } from '../../core/image/index.js';
-import { optionSectionsOf, TASKS } from '../../tasks/index.js';
+import { optionSectionsOf, TASKS, type OptionSpec } from '../../tasks/index.js';
 import { EXIT } from '../exitCodes.js';
 import { untilAborted, watchInterrupts } from '../interrupt.js';
 
@@ -83,7 +83,8 @@ export function batchUsage(): string {
   const lines = ['Tasks and their --set keys (from the task table; defaults in brackets):'];
   for (const task of TASKS.values()) {
     if (task.input === 'images') continue;
-    const keys = Object.entries(optionSectionsOf(task, 'batch')).map(([k, s]) => `${k}=<${s.type === 'choice' ? s.choices.join('|') : s.type === 'boolean' ? 'true|false' : s.type}>${s.default !== undefined ? ` [${String(s.default)}]` : ''}`);
+    const value = (s: OptionSpec) => (s.type === 'choice' ? s.choices.join('|') : s.type === 'boolean' ? 'true|false' : s.type === 'string' ? 'text' : `${s.min}..${s.max}`);
+    const keys = Object.entries(optionSectionsOf(task, 'batch')).map(([k, s]) => `${k}=<${value(s)}>${s.default !== undefined ? ` [${String(s.default)}]` : ''}`);
     lines.push(`  ${task.name}: ${keys.join(', ') || '(no options)'}`);
   }
   return lines.join('\n');
@@ -133,8 +134,10 @@ export async function runBatch(taskName: string, inDir: string, opts: BatchCliOp
     (t) => JSON.parse(t) as BatchLog,
     () => undefined,
   );
-  const log: BatchLog = { task: task.name, fields, updatedAt: new Date().toISOString(), files: {} };
-  const reusable = previous && previous.task === task.name && sameFields(previous.fields, fields) ? previous.files : {};
+  // Secrets (a watermark key) are logged as a digest: a rerun with the same key still resumes.
+  const logged = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, task.secretFields?.includes(k) ? `sha256:${createHash('sha256').update(v).digest('hex').slice(0, 16)}` : v]));
+  const log: BatchLog = { task: task.name, fields: logged, updatedAt: new Date().toISOString(), files: {} };
+  const reusable = previous && previous.task === task.name && sameFields(previous.fields, logged) ? previous.files : {};
 
   // Candidates: regular files whose content is an input this task takes (sniffed, not by extension).
   const inputs: Array<{ name: string; path: string; kind: 'image' | 'video' }> = [];
