@@ -68,6 +68,9 @@ export function taskCliOptions(taskName: string, config: TaskCliOptionsConfig = 
     if (config.omit?.[name] !== undefined) continue;
     if (config.noRunOptions && Object.hasOwn(RUN_OPTIONS, name)) continue;
     out.push(cliOption(name, spec, config.extend?.[name]));
+    // A switch on by default also takes its positive form (`--deghost`, as hdr had), hidden: it
+    // restates the default, and scripts that spell it out keep working.
+    if (spec.type === 'boolean' && spec.default === true) out.push(new Option(`--${kebab(name)}`, `(the default) ${spec.help}`).hideHelp());
   }
   return out;
 }
