@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { startServer, type RunningServer } from '../src/server/index.js';
@@ -206,5 +206,19 @@ test('labels and help from the task table, native-scale zoom and pan, elapsed ti
   const pdf = await fetch(`${server!.url}${href}`);
   assert.equal(pdf.headers.get('content-type'), 'application/pdf');
   assert.equal(Buffer.from(await pdf.arrayBuffer()).subarray(0, 5).toString(), '%PDF-');
+
+  // faces (real run, new in the API): a face tile of @vladmandic/human's sample picture, boxes drawn over it.
+  const { createRequire } = await import('node:module');
+  const sharp = (await import('sharp')).default;
+  const samples = join(dirname(createRequire(import.meta.url).resolve('@vladmandic/human')), '..', 'assets', 'samples.jpg');
+  const face = join(dir, 'face.png');
+  await sharp(samples).extract({ left: 326, top: 0, width: 210, height: 158 }).png().toFile(face);
+  await section.locator('select.task').selectOption('faces');
+  await section.locator('input.file').setInputFiles(face);
+  await section.locator('button.run').click();
+  await page.waitForSelector('#page-restore[data-state="done"] .faces-view svg rect', { timeout: 60_000 });
+  assert.match((await section.locator('.verdict h3').textContent()) ?? '', /^1 face in 210x158/);
+  assert.equal(await section.locator('.faces-view svg rect').count(), 1);
+  await page.screenshot({ path: join(ARTIFACTS, 'web-faces.png'), fullPage: true });
   assert.deepEqual(errors, []);
 });

@@ -222,7 +222,8 @@ function mountRunner(section) {
       if (job.progress) {
         fraction = job.progress.fraction;
         $('.bar').value = job.progress.fraction;
-        $('.stage').textContent = `${job.progress.stage} ${job.progress.done}/${job.progress.total}`;
+        // A task that reports no stages finishes with the queue's own "done 1/1": not worth repeating.
+        $('.stage').textContent = job.progress.stage === 'done' ? '' : `${job.progress.stage} ${job.progress.done}/${job.progress.total}`;
       }
       if (job.state === 'done') {
         events.close();
@@ -269,7 +270,7 @@ function mountRunner(section) {
     $('.maps').replaceChildren(...maps.map((m) => el('figure', {}, el('img', { src: withToken(m.url), alt: m.label || m.name }), el('figcaption', { text: m.label || m.name }))));
     renderScores(r);
     renderPlan(r);
-    renderVerdict(r, job);
+    renderVerdict(r, job, inputFile);
     $('.downloads').replaceChildren(...r.files.map((f) => el('li', {}, el('a', { href: withToken(`${f.url}?download`), download: `${job.task}-${f.name}`, text: `Download ${f.name}` }), ` (${Math.ceil(f.bytes / 1024)} KiB)`)));
     const { files, ...rest } = r;
     $('.json').textContent = JSON.stringify(rest, null, 1);
@@ -300,9 +301,9 @@ function mountRunner(section) {
   }
 
   /** The evidence of a verdict, as the CLI prints it: liveness, watermark, forensics, faces. */
-  function renderVerdict(r, job) {
+  function renderVerdict(r, job, inputFile) {
     const box = $('.verdict');
-    const lines = r.cues && r.experts ? livenessEvidence(r) : r.bitErrorRate !== undefined ? watermarkEvidence(r) : r.outcome !== undefined ? forensicsEvidence(r, job) : Array.isArray(r.faces) ? facesEvidence(r) : r.verdict ? [el('p', { text: `Verdict: ${r.verdict}` })] : [];
+    const lines = r.cues && r.experts ? livenessEvidence(r) : r.bitErrorRate !== undefined ? watermarkEvidence(r) : r.outcome !== undefined ? forensicsEvidence(r, job) : Array.isArray(r.faces) ? facesEvidence(r, inputFile) : r.verdict ? [el('p', { text: `Verdict: ${r.verdict}` })] : [];
     box.hidden = lines.length === 0;
     box.replaceChildren(...lines);
   }
@@ -375,9 +376,29 @@ function forensicsEvidence(r, job) {
   return out;
 }
 
-function facesEvidence(r) {
+const SVG = 'http://www.w3.org/2000/svg';
+
+/** The picture with each face's box drawn over it (SVG in picture coordinates). */
+function facesOverlay(r, inputFile) {
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${r.width} ${r.height}`);
+  svg.setAttribute('class', 'face-boxes');
+  r.faces.forEach((f, i) => {
+    const rect = document.createElementNS(SVG, 'rect');
+    for (const [k, v] of Object.entries({ x: f.box.x, y: f.box.y, width: f.box.width, height: f.box.height })) rect.setAttribute(k, String(v));
+    const label = document.createElementNS(SVG, 'text');
+    label.setAttribute('x', String(f.box.x));
+    label.setAttribute('y', String(Math.max(10, f.box.y - 3)));
+    label.textContent = `#${i + 1} q ${f.quality}`;
+    svg.append(rect, label);
+  });
+  return el('div', { class: 'faces-view', style: `max-width:${r.width}px` }, el('img', { src: URL.createObjectURL(inputFile), alt: 'faces found' }), svg);
+}
+
+function facesEvidence(r, inputFile) {
   return [
     el('h3', { text: `${r.faces.length} face${r.faces.length === 1 ? '' : 's'} in ${r.width}x${r.height}` }),
+    ...(inputFile && r.faces.length ? [facesOverlay(r, inputFile)] : []),
     el('table', { class: 'facts' }, el('tr', {}, ...['box', 'score', 'quality', 'roll'].map((h) => el('th', { text: h }))), ...r.faces.map((f) => el('tr', {}, el('td', { text: `${f.box.x},${f.box.y} ${f.box.width}x${f.box.height}` }), el('td', { text: f.score }), el('td', { text: f.quality }), el('td', { text: `${f.roll}°` })))),
   ];
 }
