@@ -214,7 +214,8 @@ function restoreEntry<S extends OptionSpecs>(name: string, summary: string, opti
         ...(o.tta && model !== null ? { tta: true } : {}),
         ...(o.maxTile !== undefined ? { maxTile: o.maxTile as number } : {}),
       });
-      const files: TaskOutputFile[] = [await outputFile(r.image, ctx, name === 'upscale' ? undefined : alpha)];
+      // The alpha plane keeps the input's size; the encoder resizes it to an upscaled output.
+      const files: TaskOutputFile[] = [await outputFile(r.image, ctx, alpha)];
       const jsonMaps: Record<string, unknown> = {};
       for (const [file, map] of Object.entries(r.maps ?? {}) as Array<[string, RestoreMap]>) {
         if ('image' in map) files.push({ name: file, type: 'image/png', role: 'map', label: map.label ?? file, bytes: await encodeImage(map.image, 'png', { bitDepth: map.bitDepth ?? 16 }) });
