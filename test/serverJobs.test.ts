@@ -87,3 +87,36 @@ describe('every option reaches the API', () => {
     assert.equal(light.atmosphericLight.length, 3);
   });
 });
+
+describe('extra inputs: liveness takes the enrolled photo in its own field (the CLI\'s --enrolled)', () => {
+  test('the job gets the clip, then the photo marked `enrolled`; a second photo or a non-image is refused', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { buildServer, ContentStore } = await import('../src/server/index.js');
+    const { fixtureClip } = await import('./helpers/server.js');
+    const specs: Array<{ task: string; inputs: Array<{ kind: string; field?: string }> }> = [];
+    const queue = { add: async (spec: never) => (specs.push(spec), '00000000-0000-4000-8000-000000000001'), get: async () => undefined, subscribe: () => () => undefined, workerPids: () => [], remove: async () => ({ outcome: 'not-found' as const, blobs: [] as [] }), activeInputs: async () => new Set<string>(), close: async () => undefined };
+    const app = await buildServer({ queue, store: await new ContentStore(join(dir, 'store-extra')).init() });
+    const url = await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const clip = readFileSync(await fixtureClip(join(dir, 'clip.mp4'), 32, 32, 6));
+      const photo = await fixturePng(32, 32, 9);
+      const send = async (extra: Array<[string, Buffer, string]>) => {
+        const fd = new FormData();
+        fd.append('file', new Blob([clip], { type: 'video/mp4' }), 'clip.mp4');
+        for (const [field, bytes, name] of extra) fd.append(field, new Blob([bytes]), name);
+        const res = await fetch(`${url}/api/v1/jobs/liveness`, { method: 'POST', body: fd });
+        return { status: res.status, body: (await res.json()) as { error?: { code: string; field?: string } } };
+      };
+      const ok = await send([['enrolled', photo, 'me.png']]);
+      assert.equal(ok.status, 202, JSON.stringify(ok.body));
+      assert.deepEqual(specs[0]!.inputs.map((i) => [i.kind, i.field]), [['video', undefined], ['image', 'enrolled']]);
+      const twice = await send([['enrolled', photo, 'a.png'], ['enrolled', photo, 'b.png']]);
+      assert.equal(twice.status, 400);
+      assert.equal(twice.body.error!.field, 'enrolled');
+      const text = await send([['enrolled', Buffer.from('not a photo'), 'me.png']]);
+      assert.equal(text.status, 415);
+    } finally {
+      await app.close();
+    }
+  });
+});

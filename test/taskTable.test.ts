@@ -31,7 +31,7 @@ const COMMAND: Readonly<Record<string, string[]>> = {
  * Flags a command may have beyond the table: where outputs go and how they are printed (CLI-only
  * by nature), the output encoding the ux lane owns (--quality), and secrets read from files.
  */
-const CLI_ONLY = new Set(['output', 'force', 'json', 'maps', 'quality', 'keyFile', 'watermarkKeyFile', 'model:forensics', 'report', 'out', 'head', 'enrolled', 'ldr', 'mask', 'help']);
+const CLI_ONLY = new Set(['output', 'force', 'json', 'maps', 'quality', 'keyFile', 'watermarkKeyFile', 'model:forensics', 'report', 'out', 'head', 'ldr', 'mask', 'help']);
 
 function findCommand(program: Command, path: readonly string[]): Command {
   let cmd = program;
@@ -55,8 +55,10 @@ describe('every surface carries the table', () => {
       const flags = new Map<string, Option>(cmd.options.filter((o) => !o.hidden).map((o) => [o.attributeName(), o]));
       // The flags standing for table options, plus any flag that is neither a table option nor CLI-only:
       // a flag the table does not know, or an option the CLI lacks without a stated reason, fails here.
+      // Extra inputs (liveness: the enrolled photo) are flags of the same name.
+      const extras = (task.extraInputs ?? []).map((e) => e.field);
       const taskFlags = [...flags.keys()].filter((k) => (k in table && !(k in omitted)) || (!(k in table) && !CLI_ONLY.has(k) && !CLI_ONLY.has(`${k}:${task.name}`)));
-      assert.deepEqual(taskFlags.sort(), Object.keys(table).filter((k) => !(k in omitted)).sort());
+      assert.deepEqual(taskFlags.sort(), [...Object.keys(table).filter((k) => !(k in omitted)), ...extras].sort());
       for (const [name, spec] of Object.entries(table)) {
         if (name in omitted) {
           assert.ok(omitted[name]!.length > 10, `${task.name}: the CLI says why it has no --${name}`);
@@ -73,8 +75,10 @@ describe('every surface carries the table', () => {
       const doc = buildOpenApi('test', false) as { paths: Record<string, { post: { requestBody: { content: Record<string, { schema: { properties: Record<string, { default?: unknown; title?: string; description?: string }> } }> } } }> };
       const props = doc.paths[`/api/v1/jobs/${task.name}`]!.post.requestBody.content['multipart/form-data']!.schema.properties;
       const table = optionSectionsOf(task, 'api');
-      const fields = Object.keys(props).filter((k) => k !== 'file' && k !== 'files');
+      const extras = (task.extraInputs ?? []).map((e) => e.field);
+      const fields = Object.keys(props).filter((k) => k !== 'file' && k !== 'files' && !extras.includes(k));
       assert.deepEqual(fields.sort(), Object.keys(table).sort());
+      for (const e of extras) assert.equal((props[e] as { contentMediaType?: string }).contentMediaType, 'application/octet-stream', `${task.name}: ${e} is a file field`);
       for (const [name, spec] of Object.entries(table)) {
         assert.deepEqual(props[name]!.default, spec.default, `${task.name}.${name}: default`);
         // The web form's label and help text come from here.

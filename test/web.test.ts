@@ -167,6 +167,8 @@ test('labels and help from the task table, native-scale zoom and pan, elapsed ti
   writeFileSync(clip, Buffer.from('not really a video: the stand-in answers'));
   await live.locator('input.file').setInputFiles(clip);
   assert.equal(await live.locator('[data-option="seconds"] .option-label').textContent(), 'Seconds analysed');
+  // The optional enrolled photo (the CLI's --enrolled) has its own file field.
+  assert.equal(await live.locator('input[data-extra="enrolled"]').getAttribute('type'), 'file');
   await live.locator('button.run').click();
   await page.waitForSelector('#page-liveness[data-state="done"] .verdict table.cues');
   assert.deepEqual(await live.locator('table.cues td:first-child').allTextContents(), ['moire', 'blink', 'headPose']);

@@ -44,7 +44,16 @@ const labelOf = (name, schema) => schema.title || name;
 function optionControls(task) {
   const props = task.options?.properties || {};
   const required = new Set(task.options?.required || []);
-  return Object.entries(props).map(([name, schema]) => {
+  // Optional extra inputs (liveness: the enrolled photo) come first, each in its own file field.
+  const extras = (task.extraInputs || []).map((x) =>
+    el(
+      'div',
+      { class: 'option option-file', 'data-option': x.field },
+      el('label', { title: x.help }, el('span', { class: 'option-label', text: x.label }), el('input', { type: 'file', 'data-extra': x.field, accept: x.kind === 'image' ? 'image/*' : '' })),
+      el('small', { class: 'help', text: x.help }),
+    ),
+  );
+  return [...extras, ...Object.entries(props).map(([name, schema]) => {
     const help = schema.description || '';
     const label = labelOf(name, schema);
     const wrap = (control, checkbox = false) =>
@@ -74,7 +83,7 @@ function optionControls(task) {
     if (lo !== undefined && Math.abs(lo) < 1e15) attrs.min = lo;
     if (hi !== undefined && Math.abs(hi) < 1e15) attrs.max = hi;
     return wrap(el('input', attrs));
-  });
+  })];
 }
 
 /** "12 s", "3 min 05 s". */
@@ -152,7 +161,9 @@ function mountRunner(section) {
     if (taskDef.input === 'images') for (const f of files) form.append('files', f, f.name);
     else form.append('file', file, file.name);
     for (const input of $('.options').querySelectorAll('input, select')) {
-      if (input.dataset.bool) {
+      if (input.dataset.extra) {
+        if (input.files?.[0]) form.append(input.dataset.extra, input.files[0], input.files[0].name);
+      } else if (input.dataset.bool) {
         if (input.checked) form.append(input.name, 'true');
         else if (input.dataset.bool === 'default-on') form.append(input.name, 'false');
       } else if (input.value !== '') form.append(input.name, input.value);
@@ -344,6 +355,13 @@ function livenessEvidence(v) {
     }),
   );
   if (v.temporal) out.push(el('p', { text: `Temporal model ${v.temporal.model}: P(live) ${v.temporal.score.toFixed(3)}` }));
+  // With an enrolled photo: is the live face that person (the CLI's identity lines)?
+  if (v.identity) {
+    out.push(
+      el('h4', { class: v.accepted ? 'verdict-live' : 'verdict-spoof', text: v.accepted ? 'Accepted: live, and the enrolled person' : 'Not accepted' }),
+      el('p', { text: `Identity: similarity ${v.identity.similarity.toFixed(3)} (threshold ${v.identity.threshold}; lowest frame ${v.identity.minSimilarity.toFixed(2)}). ${v.summary ?? ''}` }),
+    );
+  }
   out.push(el('p', { class: 'muted', text: `Decision head: ${v.head}` }));
   return out;
 }

@@ -228,6 +228,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
         input: t.input,
         available: true,
         options: optionsJsonSchema(optionSectionsOf(t, 'api')),
+        extraInputs: t.extraInputs ?? [],
         outputs: t.outputs,
       })),
       ...PLANNED_TASKS.filter((p) => !TASKS.has(p.name)).map((p) => ({ ...p, available: false, options: null })),
@@ -250,17 +251,30 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       throw new HttpError(429, 'E_QUEUE_FULL', `You have ${inFlight.get(client)!.size} jobs queued or running (limit ${limits.maxQueuedPerClient} per client); wait for some to finish`, undefined, 5);
     }
     const fileField = task.input === 'images' ? 'files' : 'file';
-    const received: Array<{ tmp: string; sha256: string; bytes: number; clientName: string }> = [];
+    const extraFields = new Set((task.extraInputs ?? []).map((e) => e.field));
+    const received: Array<{ tmp: string; sha256: string; bytes: number; clientName: string; field?: string }> = [];
     const fields: Record<string, string> = {};
     try {
       try {
         for await (const part of req.parts()) {
           if (part.type === 'file') {
+            if (extraFields.has(part.fieldname)) {
+              // An optional second input (liveness `enrolled`): one file in its own field.
+              if (received.some((r) => r.field === part.fieldname)) {
+                part.file.resume();
+                throw new HttpError(400, 'E_INVALID_OPTION', `Only one file goes in "${part.fieldname}" for task ${task.name}`, part.fieldname);
+              }
+              const r = await store.receive(part.file);
+              received.push({ ...r, clientName: part.filename.slice(0, 200), field: part.fieldname });
+              if (part.file.truncated) throw new HttpError(413, 'E_INPUT_TOO_LARGE', `The upload is larger than this server's limit of ${(limits.maxUploadBytes / 1048576).toFixed(1)} MiB`, part.fieldname);
+              continue;
+            }
             if (part.fieldname !== fileField) {
               part.file.resume();
-              throw new HttpError(400, 'E_INVALID_OPTION', `Unexpected file field "${part.fieldname.slice(0, 60)}"; this task takes its input in "${fileField}"`, part.fieldname);
+              const also = extraFields.size ? ` (and optionally ${[...extraFields].map((f) => `"${f}"`).join(', ')})` : '';
+              throw new HttpError(400, 'E_INVALID_OPTION', `Unexpected file field "${part.fieldname.slice(0, 60)}"; this task takes its input in "${fileField}"${also}`, part.fieldname);
             }
-            if (task.input !== 'images' && received.length >= 1) {
+            if (task.input !== 'images' && received.some((r) => r.field === undefined)) {
               part.file.resume();
               throw new HttpError(400, 'E_INVALID_OPTION', `Only one file goes in "${fileField}" for task ${task.name}`, fileField);
             }
@@ -275,20 +289,24 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       } catch (err) {
         throw multipartFailure(err);
       }
-      if (received.length === 0) throw new HttpError(400, 'E_INVALID_OPTION', `Missing the file: send it in the multipart field "${fileField}"`, fileField);
-      if (task.input === 'images' && received.length < 2) throw new HttpError(400, 'E_INVALID_OPTION', `Task ${task.name} needs at least 2 files in "${fileField}"`, fileField);
+      // Main inputs first, extra inputs after them (the order the task sees).
+      received.sort((a, b) => Number(a.field !== undefined) - Number(b.field !== undefined));
+      const mainCount = received.filter((r) => r.field === undefined).length;
+      if (mainCount === 0) throw new HttpError(400, 'E_INVALID_OPTION', `Missing the file: send it in the multipart field "${fileField}"`, fileField);
+      if (task.input === 'images' && mainCount < 2) throw new HttpError(400, 'E_INVALID_OPTION', `Task ${task.name} needs at least 2 files in "${fileField}"`, fileField);
       const parsed = parseTaskOptions(task, fields);
       if (!parsed.ok) throw new HttpError(400, 'E_INVALID_OPTION', parsed.message, parsed.field);
       const inputs: JobInput[] = [];
       for (const [i, r] of received.entries()) {
-        const label = received.length > 1 ? `${fileField}[${i}]` : fileField;
-        const inspected = await inspectUpload(r.tmp, r.bytes, task.input, limits, label);
+        const label = r.field ?? (mainCount > 1 ? `${fileField}[${i}]` : fileField);
+        const kind = r.field ? (task.extraInputs!.find((e) => e.field === r.field)!.kind) : task.input;
+        const inspected = await inspectUpload(r.tmp, r.bytes, kind, limits, label);
         // Bytes after the image's own end (a PNG padded with 45 MiB of zeros, a motion photo's
         // video) are cut off before the file is stored: the store keeps the picture only.
         if (inspected.kind === 'image' && inspected.format && (await trimTrailingData(r.tmp, inspected.format, r.bytes)) !== undefined) {
           r.sha256 = await sha256File(r.tmp);
         }
-        inputs.push({ sha256: r.sha256, kind: inspected.kind, ...(inspected.pixels ? { pixels: inspected.pixels } : {}), clientName: r.clientName });
+        inputs.push({ sha256: r.sha256, kind: inspected.kind, ...(inspected.pixels ? { pixels: inspected.pixels } : {}), clientName: r.clientName, ...(r.field ? { field: r.field } : {}) });
       }
       const need = estimateJobMemory({ task: task.name, fields, inputs });
       if (need > limits.jobMemoryBytes) {

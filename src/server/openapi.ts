@@ -14,7 +14,8 @@ const errorResponse = (description: string) => ({ description, content: { 'appli
 export function formSchema(task: TaskDefinition): Record<string, unknown> {
   const options = optionsJsonSchema(optionSectionsOf(task, 'api'));
   const fileField = task.input === 'images' ? { files: { type: 'array', items: { type: 'string', contentMediaType: 'application/octet-stream' }, minItems: 2 } } : { file: { type: 'string', contentMediaType: 'application/octet-stream' } };
-  return { type: 'object', required: [...Object.keys(fileField), ...(options.required ?? [])], properties: { ...fileField, ...options.properties } };
+  const extra = Object.fromEntries((task.extraInputs ?? []).map((e) => [e.field, { type: 'string', contentMediaType: 'application/octet-stream', title: e.label, description: e.help }]));
+  return { type: 'object', required: [...Object.keys(fileField), ...(options.required ?? [])], properties: { ...fileField, ...extra, ...options.properties } };
 }
 
 export function buildOpenApi(version: string, token: boolean): Record<string, unknown> {

@@ -20,7 +20,8 @@ function optionText(name: string, spec: OptionSpec): string {
 function row(task: TaskDefinition): string {
   const options = Object.entries(task.optionSpecs).map(([k, s]) => optionText(k, s)).join(', ') || '—';
   const outputs = task.outputs.map((o) => `${o.name}${o.when ? ` (${o.when})` : ''}`).join(', ') || 'JSON result only';
-  return `| ${task.name} | ${task.input} | ${cell(task.summary)} | ${options} | ${outputs} |`;
+  const extra = (task.extraInputs ?? []).map((e) => ` (+ optional \`${e.field}\` ${e.kind})`).join('');
+  return `| ${task.name} | ${task.input}${extra} | ${cell(task.summary)} | ${options} | ${outputs} |`;
 }
 
 export function taskTableMarkdown(): string {

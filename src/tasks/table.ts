@@ -62,6 +62,16 @@ export type InputKind = 'image' | 'images' | 'video' | 'media';
 export interface TaskInput {
   path: string;
   kind: 'image' | 'video';
+  /** An extra input's field (TaskDefinition.extraInputs); absent for the task's main input(s). */
+  field?: string;
+}
+
+/** A second, optional input of a task (liveness: the enrolled photo), uploaded in its own field. */
+export interface ExtraInputSpec {
+  field: string;
+  kind: 'image';
+  label: string;
+  help: string;
 }
 
 /** Role of an output file: the restored picture, a physical map, or a document. */
@@ -125,6 +135,8 @@ export interface TaskDefinition<S extends OptionSpecs = OptionSpecs> {
   options: ReturnType<typeof optionsZod>;
   /** Takes RUN_OPTIONS (threads, device): its networks run in onnxruntime sessions sized by them (the face stack does not take them yet). */
   runOptions: boolean;
+  /** Optional extra inputs besides the main one (the CLI names them as flags: liveness --enrolled). */
+  extraInputs?: readonly ExtraInputSpec[];
   /** What it gives. A task with a role 'output' picture also takes OUTPUT_OPTIONS. */
   outputs: readonly TaskOutputSpec[];
   /** Options that are secrets (derived from the specs' `secret`): sealed in the Redis queue, never logged or shown. */
@@ -522,10 +534,22 @@ const livenessTask: TaskDefinition<typeof livenessOptions> = {
   optionSpecs: livenessOptions,
   options: optionsZod(livenessOptions),
   runOptions: false,
+  extraInputs: [{ field: 'enrolled', kind: 'image', label: 'Enrolled photo', help: 'Optional: also check that the live face is the person in this photo (largest face); the result says "accepted".' }],
   outputs: [{ name: 'liveness.json', role: 'report', label: 'verdict and evidence' }],
   async run(inputs, opts, ctx) {
-    const { FaceModels, analyseLiveness, decideLiveness, scoreTemporal, readVideoFrames } = await import('../face/index.js');
-        const { TrainedModel } = await import('../core/models/trainedModel.js');
+    const { FaceModels, analyseLiveness, decideLiveness, scoreTemporal, readVideoFrames, embedFace, verifyLive } = await import('../face/index.js');
+    const { TrainedModel } = await import('../core/models/trainedModel.js');
+    const enrolledInput = inputs.find((i) => i.field === 'enrolled');
+    if (enrolledInput) {
+      // Liveness and identity in one tracking pass (the CLI's --enrolled).
+      const models = await cached(ctx, 'face-models-liveness-embed', () => FaceModels.load({ liveness: true, embed: true }));
+      const { image } = await decodeInput(enrolledInput, ctx);
+      const enrolled = await embedFace(models, image);
+      const video = await readVideoFrames(inputs[0]!.path, { maxSeconds: opts.seconds, signal: ctx.signal });
+      const r = await verifyLive(models, video, enrolled, control(ctx));
+      const result = { accepted: r.accepted, summary: r.summary, identity: r.identity, ...r.liveness };
+      return { files: [jsonFile('liveness.json', 'verdict, identity and evidence', result)], result: result as unknown as Record<string, unknown> };
+    }
     const models = await cached(ctx, 'face-models-liveness', () => FaceModels.load({ liveness: true, embed: false }));
     const video = await readVideoFrames(inputs[0]!.path, { maxSeconds: opts.seconds, signal: ctx.signal });
     const analysis = await analyseLiveness(models, video, control(ctx));

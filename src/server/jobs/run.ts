@@ -14,7 +14,7 @@ export async function runTask(spec: JobSpec, paths: string[], ctx: TaskContext):
   if (!task) throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `Unknown task "${spec.task}"`, { option: 'task' });
   const parsed = parseTaskOptions(task, spec.fields);
   if (!parsed.ok) throw new ClearsightError(ERROR_CODES.INVALID_OPTION, parsed.message, { option: parsed.field });
-  const inputs = spec.inputs.map((input, i) => ({ path: paths[i], kind: input.kind }));
+  const inputs = spec.inputs.map((input, i) => ({ path: paths[i], kind: input.kind, ...(input.field ? { field: input.field } : {}) }));
   return task.run(inputs, parsed.options as never, { ...ctx, output: parsed.output });
 }
 

@@ -9,6 +9,8 @@ export interface JobInput {
   pixels?: number;
   /** The client's file name, for display only: never used to build a path. */
   clientName?: string;
+  /** An extra input's form field (the task table's extraInputs: liveness `enrolled`); absent for the main input(s). */
+  field?: string;
 }
 
 /** What a job asks for. Plain JSON: it travels through Redis and IPC. */
