@@ -142,7 +142,7 @@ export async function analyzeMedia(
 
   const frames: FrameFinding[] = [];
   const evidence: ForensicsEvidence = { crops: new Map() };
-  const analyseFrame = async (img: RawImage, index: number, time: number): Promise<void> => {
+  const analyzeFrame = async (img: RawImage, index: number, time: number): Promise<void> => {
     const found = await detectFaces(faceModels, img, { mesh: true });
     const faces = found.filter((f) => Math.max(f.box.width, f.box.height) >= minFaceSize && f.quality >= minQuality);
     const findings: FaceFinding[] = [];
@@ -162,7 +162,7 @@ export async function analyzeMedia(
     const { image } = await decodeImage(bytes);
     input = { path: file, sha256, bytes: bytes.length, kind: 'image', width: image.width, height: image.height };
     report(opts, 'forensics: faces', 0, 1);
-    await analyseFrame(image, 0, 0);
+    await analyzeFrame(image, 0, 0);
     report(opts, 'forensics: faces', 1, 1);
     if (opts.watermarkKey !== undefined) watermark = await checkWatermark(image, faceModels, opts.watermarkKey);
   } else {
@@ -178,13 +178,13 @@ export async function analyzeMedia(
       seen++;
       if (wanted.has(f.index)) {
         throwIfAborted(opts.signal);
-        await analyseFrame(yuvToRgb(f), f.index, Number.isFinite(f.time) ? f.time : f.index / (info.fps || 25));
+        await analyzeFrame(yuvToRgb(f), f.index, Number.isFinite(f.time) ? f.time : f.index / (info.fps || 25));
         report(opts, 'forensics: frames', frames.length, wanted.size);
         last = null;
       } else last = f;
     }
     // Containers that overstate the frame count leave wanted frames undecoded: use the last one.
-    if (frames.length < Math.min(maxFrames, seen) && last) await analyseFrame(yuvToRgb(last), last.index, last.time);
+    if (frames.length < Math.min(maxFrames, seen) && last) await analyzeFrame(yuvToRgb(last), last.index, last.time);
     input.frameCount = seen;
     if (seen < VIDEO_MIN_FRAMES) {
       return { result: finish('too-short', `The clip has ${seen} decodable frame(s); at least ${VIDEO_MIN_FRAMES} are needed for a video analysis. Submit a longer clip or a still image.`), evidence };
