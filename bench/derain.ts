@@ -34,7 +34,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { decodeImage, derain, getModelCard, ImageModel, planTiles, psnr, runTiled, ssim, type RawImage, type TilePlan } from '../src/index.js';
+import { decodeImage, derain, getModelCard, ImageModel, psnr, ssim, type RawImage } from '../src/index.js';
+import { planTiles, runTiled, type TilePlan } from '../src/core/index.js';
 import { defaultCacheDir } from '../src/core/models/cache.js';
 import { readRegion } from '../src/core/tiling/index.js';
 import { modelJsonPath } from '../src/core/models/registry.js';

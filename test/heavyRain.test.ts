@@ -9,16 +9,18 @@ import {
   ClearsightError,
   createImage,
   derainHeavy,
-  DEFAULT_VEIL_STRENGTH,
-  estimateVeil,
   getModelCard,
-  gradientTransmission,
   psnr,
-  removeVeil,
-  synthesizeRain,
   type ImageModel,
   type RawImage,
 } from '../src/index.js';
+import {
+  DEFAULT_VEIL_STRENGTH,
+  estimateVeil,
+  gradientTransmission,
+  removeVeil,
+  synthesizeRain,
+} from '../src/restore/index.js';
 
 /**
  * A scene where the dark channel prior holds: the top quarter is a bright sky close to (not
