@@ -312,7 +312,7 @@ function baseArgs(config: LayerConfig | undefined): LayerArgs {
 
 function firstTensor(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
   const t = Array.isArray(inputs) ? inputs[0] : inputs;
-  if (!t) throw new Error('layer called without an input tensor');
+  if (!t) throw new ClearsightError(ERROR_CODES.RUNTIME, 'layer called without an input tensor');
   return t;
 }
 

@@ -120,7 +120,7 @@ export class UpscalerModel {
 
 async function readModelFile(path: string): Promise<Uint8Array> {
   try {
-    if (!(await stat(path)).isFile()) throw new Error('not a file');
+    if (!(await stat(path)).isFile()) throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, 'not a file', { path });
     return new Uint8Array(await readFile(path));
   } catch (err) {
     throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `model file "${path}" cannot be read`, { path }, { cause: err });
