@@ -11,7 +11,10 @@ export { planTiles, runTiled, planAxis, checkPlan, validatePlanOptions, padRefle
 export type { TilePlan, AxisPlan, PlanGrid, TileOrigin, RunTiledOptions, TileRunner, PlanOptions as TilePlanOptions } from './tiling/index.js';
 export { InferenceSession, type Device, type RuntimeOptions, type TensorResult } from './runtime/index.js';
 export * from './filters/index.js';
-export { fft1d, fft2d, nextPow2, isPowerOfTwo, radialPowerSpectrum } from './fft.js';
-export { choleskySolve } from './linalg.js';
+export { fft1d, fft2d, dft1d, dft2d, nextPow2, isPowerOfTwo, radialPowerSpectrum } from './fft.js';
+export { choleskySolve, solveSymmetric } from './linalg.js';
+export { median, rocAucMannWhitney, sigmoid, fitLogisticNewton, type NewtonLogisticOptions } from './stats.js';
+export { LUMA_BT601, LUMA_BT709, luma601, luma709, rgbToLuma, lumaPlane } from './colour.js';
+export { bilinearAccumulate, type SampleBorder } from './sampling.js';
 export { mulberry32 } from './random.js';
-export { convexHull, polygonMask, ellipseMask, type Point } from './shapes.js';
+export { convexHull, polygonMask, ellipseMask, type Point, type FaceBox } from './shapes.js';

@@ -172,9 +172,3 @@ export function meanStd(x: readonly number[]): { mean: number; std: number } {
   return { mean, std: Math.sqrt(x.reduce((s, v) => s + (v - mean) ** 2, 0) / x.length) };
 }
 
-export function median(x: readonly number[]): number {
-  if (x.length === 0) return 0;
-  const s = [...x].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
