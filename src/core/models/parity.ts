@@ -36,7 +36,7 @@ export function parityInput(height: number, width: number): Float32Array {
 export async function checkParity(modelId: string, height: number, width: number, options: LoadModelOptions = {}): Promise<ParityResult> {
   const model = await ImageModel.load(modelId, options);
   const { card } = model;
-  if (card.format === 'onnx') {
+  if (card.format === 'onnx' || card.format === 'json') {
     await model.dispose();
     throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `model ${card.id} was trained here and has no tfjs reference; its parity check is the golden pair (test/trainedModels.test.ts)`);
   }
