@@ -103,7 +103,7 @@ async function main(): Promise<void> {
     perPerson, rows,
   };
   const written = await writeJsonPair(path.resolve(args.out!), 'liveness-unseen', stamp, result);
-  if (args.publish) await writeFileAtomic(path.join(REPO, 'docs/benchmarks/liveness-unseen.json'), JSON.stringify({ ...result, rows: rows.map(({ cues: _c, ...r }) => r) }, null, 2) + '\n', { force: true });
+  if (args.publish) await writeFileAtomic(path.join(REPO, 'docs/benchmarks/liveness-unseen.json'), `${JSON.stringify({ ...result, rows: rows.map(({ cues: _c, ...r }) => r) }, null, 2)}\n`, { force: true });
   console.log(`wrote ${written.join(', ')}`);
 }
 

@@ -14,7 +14,7 @@
  */
 // Errors, progress and cancellation: every task takes `{ onProgress, signal }` and throws ClearsightError.
 export * from './core/errors.js';
-export { type ProgressEvent, type TaskControl } from './core/progress.js';
+export type { ProgressEvent, TaskControl } from './core/progress.js';
 // Image I/O.
 export * from './core/image/index.js';
 export { psnr, ssim } from './core/metrics/index.js';

@@ -65,7 +65,7 @@ describe('logistic regression', () => {
     const weighted = fitLogisticNewton(rows, { targets, sampleWeights: [2, 1, 1, 1, 1], l2: 0.1 });
     // duplicating row 0 gives 6 rows: scale l2 so the objective (mean over rows) is the same up to a factor
     const duplicated = fitLogisticNewton([rows[0]!, ...rows], { targets: [0, ...targets], l2: 0.1 * 5 / 6 });
-    weighted.weights.forEach((w, j) => close(w, duplicated.weights[j]!, 1e-6, `w${j}`));
+    weighted.weights.forEach((w, j) => { close(w, duplicated.weights[j]!, 1e-6, `w${j}`); });
     close(weighted.bias, duplicated.bias, 1e-6, 'bias');
     const held = fitLogisticNewton(rows, { targets, l2: 1e9, prior: [0.3, -0.2] });
     close(held.weights[0]!, 0.3, 1e-6);
@@ -138,7 +138,7 @@ describe('any-size DFT (Bluestein on the radix-2 FFT)', () => {
     close(re[0]!, x.reduce((s, v) => s + v, 0), 1e-12, 'DC');
     close(im[0]!, 0, 1e-12, 'DC imaginary');
     dft2d(re, im, w, h, true);
-    x.forEach((v, k) => close(re[k]!, v, 1e-12, `x[${k}]`));
+    x.forEach((v, k) => { close(re[k]!, v, 1e-12, `x[${k}]`); });
     assert.throws(() => dft2d(new Float64Array(4), new Float64Array(4), 3, 2), { code: 'E_INVALID_OPTION' });
   });
 });

@@ -180,7 +180,10 @@ describe('derainHeavy: expert, then veil removal', () => {
 
   it('rejects a bad veilStrength before running the expert', async () => {
     let called = false;
-    const model = { ...fakeExpert((v) => v), predict: async () => ((called = true), rainy) } as unknown as ImageModel;
+    const model = { ...fakeExpert((v) => v), predict: async () => {
+      called = true;
+      return rainy;
+    } } as unknown as ImageModel;
     for (const veilStrength of [2, -1, Number.NaN]) {
       await assert.rejects(derainHeavy(rainy, { model, veilStrength }), (err: unknown) => err instanceof ClearsightError && err.code === 'E_INVALID_OPTION' && /"veilStrength"/.test(err.message));
     }

@@ -310,7 +310,7 @@ const forensicsTask: TaskDefinition<typeof forensicsOptions> = {
     const input = { ...result.input, path: undefined };
     const report = { ...result, input, detector: { id: model.id, version: model.version } };
     return {
-      files: [{ name: 'forensics.json', type: 'application/json', role: 'report', label: 'full result', bytes: Buffer.from(JSON.stringify(report, null, 1) + '\n') }],
+      files: [{ name: 'forensics.json', type: 'application/json', role: 'report', label: 'full result', bytes: Buffer.from(`${JSON.stringify(report, null, 1)}\n`) }],
       result: report as unknown as Record<string, unknown>,
     };
   },
@@ -404,7 +404,7 @@ const livenessTask: TaskDefinition<typeof livenessOptions> = {
     const models = await cached(ctx, 'face-models-liveness', () => FaceModels.load({ liveness: true, embed: false }));
     const verdict = await checkLivenessFile(models, inputs[0].path, { maxSeconds: opts.seconds, ...control(ctx) });
     return {
-      files: [{ name: 'liveness.json', type: 'application/json', role: 'report', label: 'verdict and evidence', bytes: Buffer.from(JSON.stringify(verdict, null, 1) + '\n') }],
+      files: [{ name: 'liveness.json', type: 'application/json', role: 'report', label: 'verdict and evidence', bytes: Buffer.from(`${JSON.stringify(verdict, null, 1)}\n`) }],
       result: { ...verdict },
     };
   },

@@ -60,12 +60,12 @@ export function addLivenessCommand(program: Command): Command {
     .action(async (clip: string, opts: { json?: boolean; seconds: number; head?: string; enrolled?: string; temporal?: boolean }) => {
       if (opts.enrolled) {
         const r = await runVerifyLive(clip, opts.enrolled, opts);
-        if (opts.json) process.stdout.write(JSON.stringify({ input: clip, enrolled: opts.enrolled, accepted: r.accepted, summary: r.summary, identity: r.identity, ...r.liveness }) + '\n');
+        if (opts.json) process.stdout.write(`${JSON.stringify({ input: clip, enrolled: opts.enrolled, accepted: r.accepted, summary: r.summary, identity: r.identity, ...r.liveness })}\n`);
         else process.stdout.write(livenessText(clip, r.liveness) + identityText(r));
         return;
       }
       const v = await runLiveness(clip, opts);
-      if (opts.json) process.stdout.write(JSON.stringify({ input: clip, ...v }) + '\n');
+      if (opts.json) process.stdout.write(`${JSON.stringify({ input: clip, ...v })}\n`);
       else process.stdout.write(livenessText(clip, v) + (v.temporal ? `  temporal model ${v.temporal.model}: P(live) ${v.temporal.score.toFixed(3)} (most attended frame #${v.temporal.topFrame.index})\n` : ''));
     });
 
@@ -91,7 +91,7 @@ export function addLivenessCommand(program: Command): Command {
         }
         const head = calibrateLiveness(clips);
         interrupts.writing();
-        await writeFileAtomic(opts.output, JSON.stringify(head, null, 2) + '\n', { force: opts.force ?? false });
+        await writeFileAtomic(opts.output, `${JSON.stringify(head, null, 2)}\n`, { force: opts.force ?? false });
         process.stdout.write(`wrote ${opts.output} (${head.source})\n`);
       } finally {
         interrupts.dispose();
@@ -120,7 +120,7 @@ export function addLivenessCommand(program: Command): Command {
           ...(opts.landmarks && f.landmarks ? { landmarks: Array.from(f.landmarks, r) } : {}),
           ...(f.embedding ? { embedding: Array.from(f.embedding, (v) => Math.round(v * 1e5) / 1e5) } : {}),
         }));
-        if (opts.json) process.stdout.write(JSON.stringify({ input: image, width: img.width, height: img.height, faces: out }) + '\n');
+        if (opts.json) process.stdout.write(`${JSON.stringify({ input: image, width: img.width, height: img.height, faces: out })}\n`);
         else {
           process.stdout.write(`${image}: ${faces.length} face${faces.length === 1 ? '' : 's'}\n`);
           for (const f of out) process.stdout.write(`  box ${f.box.x},${f.box.y} ${f.box.width}x${f.box.height}  score ${f.score}  quality ${f.quality}  roll ${f.roll} deg\n`);
@@ -180,10 +180,10 @@ export async function runVerifyLive(clip: string, photo: string, opts: { json?: 
 
 function identityText(r: LiveVerification): string {
   const frames = r.identity.frames.map((f) => `#${f.index} ${f.similarity.toFixed(2)}`).join(', ');
-  return [
+  return `${[
     `  identity: similarity ${r.identity.similarity.toFixed(3)} (threshold ${r.identity.threshold}; lowest frame ${r.identity.minSimilarity.toFixed(2)}; frames ${frames})`,
     `  ${r.accepted ? 'ACCEPTED' : 'NOT ACCEPTED'}: ${r.summary}`,
-  ].join('\n') + '\n';
+  ].join('\n')}\n`;
 }
 
 function livenessText(clip: string, v: LivenessVerdict): string {
@@ -199,5 +199,5 @@ function livenessText(clip: string, v: LivenessVerdict): string {
       : `  pulse: ${v.pulse.bpm.toFixed(0)} bpm, SNR ${v.pulse.snr.toFixed(2)} (noise reaches ${v.pulse.minSnr.toFixed(2)})`,
     `  head: ${v.head}`,
   ];
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

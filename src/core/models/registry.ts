@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { ClearsightError, ERROR_CODES } from '../errors.js';
 import { listTrainedCards, TRAINED_MODELS_DIR, type TrainedCard } from './trained.js';

@@ -155,7 +155,10 @@ function greyThumb(img: RawImage): { thumb: Float32Array; rows: Float32Array; st
   const structure = new Float32Array(w * h);
   for (let y = 0; y < h; y++) {
     let m = 0;
-    for (let x = 0; x < w; x++) m += (structure[y * w + x] = Math.log(out[y * w + x]! + 0.02)) / w;
+    for (let x = 0; x < w; x++) {
+      structure[y * w + x] = Math.log(out[y * w + x]! + 0.02);
+      m += structure[y * w + x]! / w;
+    }
     for (let x = 0; x < w; x++) structure[y * w + x]! -= m;
   }
   return { thumb: out, rows, structure };

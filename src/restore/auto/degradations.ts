@@ -267,10 +267,10 @@ export function darken(img: RawImage, opts: LowLightOptions): RawImage {
   const g = gaussian(opts.seed ?? 1);
   const out = createImage(img.width, img.height, img.channels);
   for (let i = 0; i < out.data.length; i++) {
-    const lin = Math.pow(Math.max(0, img.data[i]), 2.2) * exposure;
+    const lin = Math.max(0, img.data[i]) ** 2.2 * exposure;
     const noisy = Math.max(0, lin + Math.sqrt(shot * lin) * g());
-    const enc = Math.pow(noisy, 1 / 2.2) + read * g();
-    out.data[i] = to8(Math.pow(Math.max(0, enc), gamma));
+    const enc = noisy ** (1 / 2.2) + read * g();
+    out.data[i] = to8(Math.max(0, enc) ** gamma);
   }
   return out;
 }

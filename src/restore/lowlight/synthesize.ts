@@ -75,10 +75,10 @@ export function synthesizeLowLight(clean: RawImage, p: LowLightParams): RawImage
   const dst = out.data;
   for (let i = 0; i < src.length; i++) {
     const s = src[i] < 0 ? 0 : src[i] > 1 ? 1 : src[i];
-    let lin = Math.pow(s, DISPLAY_GAMMA) * gains[i % 3] * p.exposure;
+    let lin = s ** DISPLAY_GAMMA * gains[i % 3] * p.exposure;
     lin += Math.sqrt(p.shotNoise * lin + read2) * gauss();
     lin = lin < 0 ? 0 : lin > 1 ? 1 : lin;
-    dst[i] = Math.pow(Math.pow(lin, invGamma), p.toneGamma);
+    dst[i] = (lin ** invGamma) ** p.toneGamma;
   }
   return out;
 }

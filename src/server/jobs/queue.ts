@@ -307,7 +307,10 @@ export class RedisQueue implements JobQueue {
 
   subscribe(id: string, listener: StatusListener): () => void {
     let set = this.listeners.get(id);
-    if (!set) this.listeners.set(id, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.listeners.set(id, set);
+    }
     set.add(listener);
     return () => {
       set.delete(listener);

@@ -11,7 +11,7 @@
  *   the held-out material is self-blended, not real deepfakes.
  */
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, } from 'node:fs/promises';
 import { ClearsightError, ERROR_CODES, invalidOption } from '../../core/errors.js';
 import { decodeImage, sniffFormat, type RawImage } from '../../core/image/index.js';
 import { report, throwIfAborted, type TaskControl } from '../../core/progress.js';

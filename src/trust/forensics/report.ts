@@ -173,7 +173,10 @@ function drawFramePlot(doc: PDFKit.PDFDocument, report: ForensicsResult): void {
   doc.text('0 s', left - 5, top + height + 3).text(`${maxT.toFixed(1)} s`, left + width - 20, top + height + 3);
   const pts = frames.filter((f) => f.probability !== null);
   doc.strokeColor('#c0392b').lineWidth(1.2);
-  pts.forEach((f, i) => (i === 0 ? doc.moveTo(X(f.time), Y(f.probability!)) : doc.lineTo(X(f.time), Y(f.probability!))));
+  pts.forEach((f, i) => {
+    if (i === 0) doc.moveTo(X(f.time), Y(f.probability!));
+    else doc.lineTo(X(f.time), Y(f.probability!));
+  });
   if (pts.length > 1) doc.stroke();
   for (const f of pts) doc.circle(X(f.time), Y(f.probability!), 1.8).fill('#c0392b');
   for (const f of frames.filter((q) => q.probability === null)) doc.circle(X(f.time), Y(0), 1.5).fill('#999');

@@ -129,7 +129,7 @@ const MASK_MAX = 2.5;
 const MASK_EXPONENT = 1;
 
 function addPattern(img: RawImage, cells: Float32Array, targetPsnr: number): { image: RawImage; cellSize: number } {
-  const { width: w, height: h, channels } = img;
+  const { width: w, height: h } = img;
   const c = cellSizeFor(Math.min(w, h));
   const mask = textureMask(img, c);
   // Bilinear interpolation tables between cell centres: cell j's centre is at x = (j + 0.5) c.

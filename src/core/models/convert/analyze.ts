@@ -60,7 +60,7 @@ export function analyzeGraph(graph: IrGraph, inputShapes: Record<string, readonl
       if (err instanceof UnsupportedOpError) throw err;
       throw conversionFailed(`node ${node.name} (${node.op}): ${(err as Error).message}`, { cause: err });
     }
-    outputs.forEach((o, i) => info.set(outputRef(node.name, i), o));
+    outputs.forEach((o, i) => { info.set(outputRef(node.name, i), o); });
   }
   return { order, info };
 }

@@ -78,7 +78,7 @@ export function broadcastIndex(inShape: readonly number[], outShape: readonly nu
   const rank = outShape.length;
   const offset = rank - inShape.length;
   const inStrides = stridesOf(inShape);
-  const effective = outShape.map((d, i) => {
+  const effective = outShape.map((_d, i) => {
     const k = i - offset;
     return k < 0 || inShape[k] === 1 ? 0 : inStrides[k];
   });
