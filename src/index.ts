@@ -26,22 +26,8 @@ export { UpscalerModel, type UpscalerModelOptions } from './core/models/upscaler
 export { listModels, getModelCard, type ModelCard } from './core/models/registry.js';
 export { FaceModels, type FaceModelsOptions } from './face/models.js';
 // Restoration verbs.
-export {
-  derain,
-  dehaze,
-  lowlight,
-  lowlightFuse,
-  denoise,
-  deblur,
-  retouch,
-  upscale,
-  type DerainOptions,
-  type DehazeOptions,
-  type LowlightOptions,
-  type LowlightFuseResult,
-  type UpscaleOptions,
-  type ExpertOptions,
-} from './restore/index.js';
+export { derain, dehaze, lowlight, lowlightFuse, denoise, deblur, retouch, upscale } from './restore/index.js';
+export type { DerainOptions, DehazeOptions, LowlightOptions, LowlightFuseResult, UpscaleOptions, ExpertOptions } from './restore/index.js';
 export { derainHeavy, type HeavyRainOptions, type HeavyRainResult } from './restore/derain/index.js';
 export { dehazePrior, type DehazePriorOptions, type DehazePriorResult } from './restore/dehaze/index.js';
 export { enhanceLowLightGamma, enhanceLowLightIagc, type LowLightGammaOptions, type LowLightGammaResult, type IagcOptions, type IagcResult } from './restore/lowlight/index.js';
@@ -49,17 +35,8 @@ export { analyzeDegradations, restoreAuto, type DegradationAnalysis, type Restor
 export { mergeHdr, readBracket, toneMap, type MergeHdrOptions, type MergeHdrResult } from './restore/hdr/index.js';
 // Face verbs.
 export { detectFaces, embedFace, compareFaces, type Face, type FaceBox, type DetectOptions, type FaceComparison } from './face/index.js';
-export {
-  analyzeLiveness,
-  checkLiveness,
-  checkLivenessFile,
-  verifyLive,
-  type LivenessAnalysis,
-  type LivenessVerdict,
-  type LivenessOptions,
-  type LiveVerification,
-  type VerifyLiveOptions,
-} from './face/index.js';
+export { analyzeLiveness, checkLiveness, checkLivenessFile, verifyLive } from './face/index.js';
+export type { LivenessAnalysis, LivenessVerdict, LivenessOptions, LiveVerification, VerifyLiveOptions } from './face/index.js';
 // Video verbs.
 export { readVideoFrames, superResolveVideo, superResolveFrames, type VsrOptions, type VsrFileOptions, type VsrStats, type VideoClip, type ReadVideoOptions } from './video/index.js';
 // Trust verbs: watermark and forensics.
