@@ -16,5 +16,5 @@ export { choleskySolve, solveSymmetric } from './linalg.js';
 export { median, rocAucMannWhitney, sigmoid, fitLogisticNewton, type NewtonLogisticOptions } from './stats.js';
 export { LUMA_BT601, LUMA_BT709, luma601, luma709, rgbToLuma, lumaPlane } from './colour.js';
 export { bilinearAccumulate, type SampleBorder } from './sampling.js';
-export { mulberry32 } from './random.js';
+export { mulberry32, gaussianSampler } from './random.js';
 export { convexHull, polygonMask, ellipseMask, type Point, type FaceBox } from './shapes.js';
