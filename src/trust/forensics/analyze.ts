@@ -109,6 +109,46 @@ export interface ForensicsResult {
   sampling: { maxFrames: number; framesAnalysed: number; framesWithFaces: number; minFaceSize: number; minQuality: number; seed: number; bootstrapResamples: number; confidence: number };
 }
 
+/** The suspect file's bytes (the report hashes exactly what was analysed). */
+async function readSuspectFile(file: string): Promise<Buffer> {
+  const bytes = await readFile(file).catch((err: NodeJS.ErrnoException) => {
+    throw new ClearsightError(err.code === 'ENOENT' ? ERROR_CODES.INPUT_NOT_FOUND : ERROR_CODES.INPUT_UNREADABLE, `Input file "${file}" ${err.code === 'ENOENT' ? 'does not exist' : 'cannot be read'}`, { path: file }, { cause: err });
+  });
+  if (bytes.length === 0) throw new ClearsightError(ERROR_CODES.INPUT_CORRUPT, `Input file "${file}" is empty`, { path: file });
+  return bytes;
+}
+
+/**
+ * Decodes the video once and analyses up to maxFrames evenly spaced frames; returns how many
+ * frames were decodable. `analyzed()` counts the frames analysed so far (for progress).
+ */
+async function analyzeVideoFrames(
+  file: string,
+  info: { frameCount: number; fps: number; durationSeconds: number },
+  maxFrames: number,
+  opts: ForensicsOptions,
+  analyzeFrame: (img: RawImage, index: number, time: number) => Promise<void>,
+  analyzed: () => number,
+): Promise<number> {
+  const expected = info.frameCount > 0 ? info.frameCount : Math.max(1, Math.round(info.fps * info.durationSeconds));
+  const wanted = new Set(evenlySpaced(expected, maxFrames));
+  let seen = 0;
+  // The last frame not analysed, kept as decoded (YUV): converted only if it is needed below.
+  let last: DecodedFrame | null = null;
+  for await (const f of decodeVideo(file, { motionVectors: false, signal: opts.signal })) {
+    seen++;
+    if (wanted.has(f.index)) {
+      throwIfAborted(opts.signal);
+      await analyzeFrame(yuvToRgb(f), f.index, Number.isFinite(f.time) ? f.time : f.index / (info.fps || 25));
+      report(opts, 'forensics: frames', analyzed(), wanted.size);
+      last = null;
+    } else last = f;
+  }
+  // Containers that overstate the frame count leave wanted frames undecoded: use the last one.
+  if (analyzed() < Math.min(maxFrames, seen) && last) await analyzeFrame(yuvToRgb(last), last.index, last.time);
+  return seen;
+}
+
 /** Crops (with their face masks) of the decisive frames' faces, for overlays in the report. */
 export interface ForensicsEvidence {
   crops: Map<number, Array<FaceCrop & { probability: number }>>;
@@ -133,10 +173,7 @@ export async function analyzeMedia(
   if (!(minFaceSize >= 8)) throw invalidOption('minFaceSize', 'a number of pixels >= 8', minFaceSize);
   if (!(minQuality >= 0 && minQuality < 1)) throw invalidOption('minQuality', 'a number in [0, 1)', minQuality);
 
-  const bytes = await readFile(file).catch((err: NodeJS.ErrnoException) => {
-    throw new ClearsightError(err.code === 'ENOENT' ? ERROR_CODES.INPUT_NOT_FOUND : ERROR_CODES.INPUT_UNREADABLE, `Input file "${file}" ${err.code === 'ENOENT' ? 'does not exist' : 'cannot be read'}`, { path: file }, { cause: err });
-  });
-  if (bytes.length === 0) throw new ClearsightError(ERROR_CODES.INPUT_CORRUPT, `Input file "${file}" is empty`, { path: file });
+  const bytes = await readSuspectFile(file);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const isImage = sniffFormat(bytes) !== undefined;
 
@@ -169,22 +206,7 @@ export async function analyzeMedia(
     if (opts.watermarkKey !== undefined) watermark = { verdict: 'not checked', detail: 'Watermarks are embedded in and verified on still images, not video.' };
     const info = await probeVideo(file);
     input = { path: file, sha256, bytes: bytes.length, kind: 'video', width: info.width, height: info.height, frameCount: info.frameCount, fps: info.fps, durationSeconds: info.durationSeconds };
-    const expected = info.frameCount > 0 ? info.frameCount : Math.max(1, Math.round(info.fps * info.durationSeconds));
-    const wanted = new Set(evenlySpaced(expected, maxFrames));
-    let seen = 0;
-    // The last frame not analysed, kept as decoded (YUV): converted only if it is needed below.
-    let last: DecodedFrame | null = null;
-    for await (const f of decodeVideo(file, { motionVectors: false, signal: opts.signal })) {
-      seen++;
-      if (wanted.has(f.index)) {
-        throwIfAborted(opts.signal);
-        await analyzeFrame(yuvToRgb(f), f.index, Number.isFinite(f.time) ? f.time : f.index / (info.fps || 25));
-        report(opts, 'forensics: frames', frames.length, wanted.size);
-        last = null;
-      } else last = f;
-    }
-    // Containers that overstate the frame count leave wanted frames undecoded: use the last one.
-    if (frames.length < Math.min(maxFrames, seen) && last) await analyzeFrame(yuvToRgb(last), last.index, last.time);
+    const seen = await analyzeVideoFrames(file, info, maxFrames, opts, analyzeFrame, () => frames.length);
     input.frameCount = seen;
     if (seen < VIDEO_MIN_FRAMES) {
       return { result: finish('too-short', `The clip has ${seen} decodable frame(s); at least ${VIDEO_MIN_FRAMES} are needed for a video analysis. Submit a longer clip or a still image.`), evidence };
