@@ -61,7 +61,7 @@ import { commandLine, loadavg, machineInfo, median, rect, round, svgDoc, text, t
 import { mulberry32 } from '../src/core/random.js';
 import { addSensorNoise, gaussianBlur, jpegRoundTrip } from '../src/restore/auto/degradations.js';
 import { DegradationRecognizer, LEARNED_THRESHOLD, RECOGNIZER_MODEL, analyzeImage } from '../src/restore/auto/recognizer.js';
-import { DUPLICATE_DISTANCE, TEST_SOURCES, TRAIN_SOURCES, dHash, hamming, sourceFiles, type LabelledSource } from './lib/recognizerSplit.js';
+import { DUPLICATE_DISTANCE, TEST_SOURCES, TRAIN_SOURCES, dHash, hamming, sourceFiles, } from './lib/recognizerSplit.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { TRAINED_MODELS_DIR } from '../src/core/models/trained.js';
 
@@ -343,7 +343,7 @@ function confusionSvg(ev: Evaluation, title: string): string {
   const top = 90;
   const rows = CLASSES.filter((t) => ev.perClass[t]);
   const parts: string[] = [text(20, 30, title, { size: 16, weight: 'bold' }), text(left + (CLASSES.length * cell) / 2, top - 40, 'predicted', { anchor: 'middle' })];
-  CLASSES.forEach((p, j) => parts.push(text(left + j * cell + cell / 2, top - 10, p, { size: 12, anchor: 'middle' })));
+  CLASSES.forEach((p, j) => { parts.push(text(left + j * cell + cell / 2, top - 10, p, { size: 12, anchor: 'middle' })); });
   rows.forEach((t, i) => {
     const n = ev.perClass[t].n;
     parts.push(text(left - 10, top + i * cell + cell / 2 + 5, `${t}${SYNTHETIC.has(t) ? '*' : ''}`, { size: 12, anchor: 'end' }));

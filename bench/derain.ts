@@ -34,7 +34,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { decodeImage, derain, getModelCard, ImageModel, planTiles, psnr, runTiled, ssim, type RawImage, type TilePlan } from '../src/index.js';
+import { decodeImage, derain, getModelCard, ImageModel, psnr, ssim, type RawImage } from '../src/index.js';
+import { planTiles, runTiled, type TilePlan } from '../src/core/index.js';
 import { defaultCacheDir } from '../src/core/models/cache.js';
 import { readRegion } from '../src/core/tiling/index.js';
 import { modelJsonPath } from '../src/core/models/registry.js';
@@ -433,7 +434,7 @@ async function main(): Promise<void> {
     ...(nTta ? [summary.tta!.psnrY, summary.tta!.meanGainPsnrY] : []),
     ...(nRef ? [summary.reference!.tfjs.psnrY, summary.reference!.tfjs.ssimY, summary.reference!.tfjsSecondsPerImageMean, summary.reference!.speedRatioOverall, summary.reference!.maxAbsPixelDiff.toExponential(2)] : []),
   ]);
-  console.log('\n' + table(headers, body));
+  console.log(`\n${table(headers, body)}`);
   console.log(`\n${Y_CONVENTION}`);
   console.log(`warm-up (session preparation + first run per tile shape; excluded from per-image times): ${warmup.map((w) => `${w.shape} ${w.seconds.toFixed(1)} s`).join(', ') || 'none'}`);
   if (summary.tta) console.log(`TTA x8 on ${summary.tta.pairs}: mean gain ${summary.tta.meanGainPsnrY.toFixed(3)} dB PSNR-Y, ${summary.tta.meanGainSsimY.toFixed(4)} SSIM-Y, ${summary.tta.slowdownVsPlain.toFixed(1)}x the time`);
@@ -554,7 +555,7 @@ function plot(rows: ImageRow[], s: Summary, machine: ReturnType<typeof machineIn
     `node ${machine.node}, onnxruntime-node ${machine.onnxruntimeNode}`,
     `load avg ${machine.loadavgAtStart[0]} -> ${machine.loadavgAtEnd?.[0]} (shared machine)`,
   ];
-  notes.forEach((n, i) => parts.push(text(W * 0.64 + 10, sy + 40 + i * 22, n, { size: 12.5, fill: '#333' })));
+  notes.forEach((n, i) => { parts.push(text(W * 0.64 + 10, sy + 40 + i * 22, n, { size: 12.5, fill: '#333' })); });
   return svgDoc(W, H, parts.join('\n'));
 }
 

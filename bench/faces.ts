@@ -154,7 +154,7 @@ async function main(): Promise<void> {
   await writeSvgPng(path.join(path.resolve(args.out!), 'faces.png'), svg);
   if (args.publish) {
     const dir = path.join(REPO, 'docs/benchmarks');
-    await writeFileAtomic(path.join(dir, 'faces.json'), JSON.stringify(result, null, 2) + '\n', { force: true });
+    await writeFileAtomic(path.join(dir, 'faces.json'), `${JSON.stringify(result, null, 2)}\n`, { force: true });
     await writeSvgPng(path.join(dir, 'faces.png'), svg);
   }
   console.log(`wrote ${written.join(', ')}`);

@@ -45,6 +45,6 @@ const record: CnnDetectorRecord = {
   ...(old?.realMedia && old.weightsSha256 === card.sha256 ? { realMedia: old.realMedia } : {}),
   untested: old?.untested?.length ? old.untested : DEFAULT_UNTESTED,
 };
-await writeFile(file, JSON.stringify(record, null, 1) + '\n');
+await writeFile(file, `${JSON.stringify(record, null, 1)}\n`);
 console.log(`validation: ${val.logits.length} items of ${record.calibration.people} groups; AUC ${rocAuc({ scores: val.logits, labels: val.labels }).toFixed(4)}; Platt a=${calibrator.method === 'platt' ? calibrator.a.toFixed(3) : ''} b=${calibrator.method === 'platt' ? calibrator.b.toFixed(3) : ''}; ECE ${record.calibration.expectedCalibrationError}`);
 console.log(`wrote ${path.relative(REPO_ROOT, file)}`);

@@ -224,7 +224,7 @@ async function main(): Promise<void> {
       ],
     ),
   );
-  console.log('\nlargest weights: ' + top.slice(0, 6).map((t) => `${t.name} ${t.weight.toFixed(2)}`).join('; '));
+  console.log(`\nlargest weights: ${top.slice(0, 6).map((t) => `${t.name} ${t.weight.toFixed(2)}`).join('; ')}`);
 
   const dataHash = createHash('sha256');
   for (const p of photos) dataHash.update(await readFile(p.file));
@@ -257,9 +257,9 @@ async function main(): Promise<void> {
     },
   };
   await mkdir(path.dirname(args.out!), { recursive: true });
-  await writeFile(args.out!, JSON.stringify(model, null, 1) + '\n');
+  await writeFile(args.out!, `${JSON.stringify(model, null, 1)}\n`);
   await mkdir(path.join(REPO, 'docs/benchmarks'), { recursive: true });
-  await writeFile(path.join(REPO, 'docs/benchmarks/forensics-train.json'), JSON.stringify({ machine: machineInfo(), ...model.training, topWeights: top.slice(0, 10), heldOutScores: undefined }, null, 1) + '\n');
+  await writeFile(path.join(REPO, 'docs/benchmarks/forensics-train.json'), `${JSON.stringify({ machine: machineInfo(), ...model.training, topWeights: top.slice(0, 10), heldOutScores: undefined }, null, 1)}\n`);
   console.log(`\nwrote ${path.relative(REPO, args.out!)} and docs/benchmarks/forensics-train.json`);
 }
 

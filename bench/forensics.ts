@@ -142,7 +142,8 @@ function evaluate(clips: ClipResult[], key: 'cnn' | 'logistic') {
   const frameAuc = rocAuc(frameData);
   const perGenerator: Record<string, { clips: number; detected: number }> = {};
   for (const c of pos) {
-    const g = (perGenerator[c.source] ??= { clips: 0, detected: 0 });
+    perGenerator[c.source] ??= { clips: 0, detected: 0 };
+    const g = perGenerator[c.source];
     g.clips++;
     if (c[key]! >= THRESHOLD) g.detected++;
   }
@@ -282,14 +283,14 @@ async function main(): Promise<void> {
     };
     const linearRecord = { modelSha256: linearModel.sha256, realMedia: { ...realMedia, ...evals.logistic }, untested: DEFAULT_UNTESTED };
     if (!args.smoke) {
-      await writeFile(recordFile, JSON.stringify({ ...record, weightsSha256: card.sha256, realMedia }, null, 1) + '\n');
-      await writeFile(LINEAR_VALIDATION_URL, JSON.stringify(linearRecord, null, 1) + '\n');
+      await writeFile(recordFile, `${JSON.stringify({ ...record, weightsSha256: card.sha256, realMedia }, null, 1)}\n`);
+      await writeFile(LINEAR_VALIDATION_URL, `${JSON.stringify(linearRecord, null, 1)}\n`);
       console.log(`wrote the real-media records into ${path.relative(REPO_ROOT, recordFile)} and models/forensics-sbi.validation.json`);
     }
 
     // 2. Reliability study through the study module (scores of the pass above: same pipeline).
     const csv = path.join(work, 'real-media.csv');
-    await writeFile(csv, 'path,label,stratum\n' + clips.map((v) => `${v.file},${v.label},${v.label}:${v.source}`).join('\n') + '\n');
+    await writeFile(csv, `path,label,stratum\n${clips.map((v) => `${v.file},${v.label},${v.label}:${v.source}`).join('\n')}\n`);
     const items = await readManifest(csv);
     const byPath = new Map(results.map((r) => [path.join(VIDEOS, r.rel), r]));
     out.study = {};
@@ -349,7 +350,7 @@ async function main(): Promise<void> {
   }
   if (args.smoke) return void console.log('smoke run: nothing written');
   await writeCardFigures(out as unknown as Parameters<typeof writeCardFigures>[0]);
-  await writeFile(path.join(REPO_ROOT, 'docs/benchmarks/forensics.json'), JSON.stringify(out, null, 1) + '\n');
+  await writeFile(path.join(REPO_ROOT, 'docs/benchmarks/forensics.json'), `${JSON.stringify(out, null, 1)}\n`);
   await writeJsonPair(path.join(REPO_ROOT, 'bench/results'), 'forensics', new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z'), out);
   console.log('wrote docs/benchmarks/forensics.json, docs/benchmarks/forensics-roc.png and the figures in models/forensics-sbi-cnn/card.json');
 }

@@ -235,7 +235,7 @@ async function main(): Promise<void> {
     body.push([`${label} SSIM-Y`, String(s.pairs), s.input.ssimY, ...s.perStrength.map((p) => p.ssimY), '', '']);
     body.push([`${label} better/expert`, String(s.pairs), '', ...s.perStrength.map((p) => (p.strength === 0 ? '-' : `${p.imagesBetterThanExpert}/${s.pairs}`)), '', '']);
   }
-  console.log('\n' + table(headers, body));
+  console.log(`\n${table(headers, body)}`);
   console.log(`\n${Y_CONVENTION}`);
   const r = summary.rain100H;
   const bestReal = r.perStrength.reduce((a, b) => (b.psnrY > a.psnrY ? b : a));

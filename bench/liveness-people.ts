@@ -141,7 +141,7 @@ function heldOut(samples: readonly Sample[], group: (s: Sample) => string, l2: n
 
 /** The trained temporal model on every clip through onnxruntime, if models/liveness-gru is there. */
 async function scoreGru(samples: readonly Sample[]) {
-  let card;
+  let card: ReturnType<typeof getModelCard>;
   try {
     card = getModelCard('liveness-gru');
   } catch {
@@ -199,7 +199,7 @@ async function main(): Promise<void> {
     perClip: samples.map((s, i) => ({ file: s.file, person: s.person, source: s.source, kind: s.kind, tracked: `${s.tracked}/${s.frames}`, shipped: round(shipped[i]!, 4), leavePersonOut: round(lopo[i]!, 4), leaveSourceOut: round(loso[i]!, 4), ...(gru ? { gruTraining: round(gru.scores[i]!, 4) } : {}) })),
   };
   const written = await writeJsonPair(path.resolve(args.out!), 'liveness-people', stamp, result);
-  if (args.publish) await writeFileAtomic(path.join(REPO, 'docs/benchmarks/liveness-people.json'), JSON.stringify(result, null, 2) + '\n', { force: true });
+  if (args.publish) await writeFileAtomic(path.join(REPO, 'docs/benchmarks/liveness-people.json'), `${JSON.stringify(result, null, 2)}\n`, { force: true });
   if (allHead) written.push(await writeDefaultHead(REPO, allHead, headDoc(samples, people, sources, methods)));
   console.log(`wrote ${written.join(', ')}`);
 }

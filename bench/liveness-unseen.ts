@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 
 import { writeFileAtomic } from '../src/core/fs.js';
 import { FaceModels } from '../src/face/index.js';
-import { analyseLiveness, decideLiveness, readVideoFrames, DEFAULT_LIVENESS_HEAD } from '../src/face/liveness/index.js';
+import { analyzeLiveness, decideLiveness, readVideoFrames, DEFAULT_LIVENESS_HEAD } from '../src/face/liveness/index.js';
 import { clopperPearson } from '../src/trust/forensics/stats.js';
 import { personOf } from './lib/people.js';
 import { commandLine, machineInfo, round, table, timestamp, writeJsonPair, sharedData } from './lib/common.js';
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     try {
       const clip = await readVideoFrames(path.join(dir, f), { maxSeconds: seconds });
       const t1 = performance.now();
-      const analysis = await analyseLiveness(models, clip);
+      const analysis = await analyzeLiveness(models, clip);
       const v = decideLiveness(analysis, DEFAULT_LIVENESS_HEAD);
       const wall = (performance.now() - t0) / 1000;
       const cpu = process.cpuUsage(c0);
@@ -103,7 +103,7 @@ async function main(): Promise<void> {
     perPerson, rows,
   };
   const written = await writeJsonPair(path.resolve(args.out!), 'liveness-unseen', stamp, result);
-  if (args.publish) await writeFileAtomic(path.join(REPO, 'docs/benchmarks/liveness-unseen.json'), JSON.stringify({ ...result, rows: rows.map(({ cues: _c, ...r }) => r) }, null, 2) + '\n', { force: true });
+  if (args.publish) await writeFileAtomic(path.join(REPO, 'docs/benchmarks/liveness-unseen.json'), `${JSON.stringify({ ...result, rows: rows.map(({ cues: _c, ...r }) => r) }, null, 2)}\n`, { force: true });
   console.log(`wrote ${written.join(', ')}`);
 }
 

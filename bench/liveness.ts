@@ -93,7 +93,7 @@ async function main(): Promise<void> {
   };
   for (let i = 0; i <= full.length; i++) {
     const o = full[i];
-    if (!o || !o.found || o.reset) {
+    if (!o?.found || o.reset) {
       flush(i);
       runStart = -1;
       if (o?.found && o.reset) { shot++; runStart = i; }
@@ -161,7 +161,11 @@ async function main(): Promise<void> {
   const rates = (sub: readonly Sample[], scores: readonly number[]) => {
     const bona = sub.flatMap((x, i) => (x.kind === 'bonafide' ? [scores[i]!] : []));
     const attacks: Record<string, number[]> = {};
-    sub.forEach((x, i) => { if (x.kind !== 'bonafide') (attacks[x.kind] ??= []).push(scores[i]!); });
+    sub.forEach((x, i) => {
+      if (x.kind === 'bonafide') return;
+      attacks[x.kind] ??= [];
+      attacks[x.kind]!.push(scores[i]!);
+    });
     return pad(bona, attacks, 0.5);
   };
   type Labelling = 'typed' | 'untyped';
@@ -281,14 +285,14 @@ async function main(): Promise<void> {
     speed: { msTrackPerFrame: round(trackMs, 2), msCuesPerFrame: round(cuesMs, 3), fiveSecondClipSeconds: round(e2e, 2), fiveSecondClipFrames: v.coverage.total, verdictOnRealClip: { verdict: v.verdict, score: v.score } },
     fusionTarget: { acer: 0.05, met: fusion.acer <= 0.05 },
     l2: { grid: L2_GRID, chosenPerOuterFold: chosenL2, shippedHead: headL2 },
-    samples: samples.map((s, i) => ({ window: s.window, shot: s.shot, kind: s.kind, variant: s.variant, tracked: s.tracked, cnnAntispoof: round(s.cnnAntispoof, 4), cnnLiveness: round(s.cnnLiveness, 4), fusionLowo: target.includes(s) ? round(fusionScores[target.indexOf(s)]!, 4) : round(stressScores[stress.indexOf(s)]!, 4) })),
+    samples: samples.map((s) => ({ window: s.window, shot: s.shot, kind: s.kind, variant: s.variant, tracked: s.tracked, cnnAntispoof: round(s.cnnAntispoof, 4), cnnLiveness: round(s.cnnLiveness, 4), fusionLowo: target.includes(s) ? round(fusionScores[target.indexOf(s)]!, 4) : round(stressScores[stress.indexOf(s)]!, 4) })),
     head: headAll,
   };
   const written = await writeJsonPair(path.resolve(args.out!), 'liveness', stamp, result);
   const svg = plot(rows, contributions);
   await writeSvgPng(path.join(path.resolve(args.out!), 'liveness.png'), svg);
   if (args.publish) {
-    await writeFileAtomic(path.join(REPO, 'docs/benchmarks/liveness.json'), JSON.stringify(result, null, 2) + '\n', { force: true });
+    await writeFileAtomic(path.join(REPO, 'docs/benchmarks/liveness.json'), `${JSON.stringify(result, null, 2)}\n`, { force: true });
     await writeSvgPng(path.join(REPO, 'docs/benchmarks/liveness.png'), svg);
   }
   if (args['write-head']) written.push(await writeHead(headAll));
@@ -300,7 +304,7 @@ const pct = (x: number) => `${round(100 * x, 1)}%`;
 function plot(rows: Array<{ method: string; acer: number }>, contributions: Array<{ cue: string; meanAbsContribution: number }>): string {
   const a = hbarChart({ x: 20, y: 10, w: 900, h: 260 }, rows.map((r) => ({ label: r.method, value: 100 * r.acer, color: r.method.startsWith('fusion') ? '#2ca02c' : '#7f7f7f' })), { title: 'ACER on simulated attacks (lower is better)', unit: 'ACER %', labelWidth: 330 });
   const b = hbarChart({ x: 20, y: 300, w: 900, h: 420 }, [...contributions].sort((p, q) => q.meanAbsContribution - p.meanAbsContribution).map((c) => ({ label: c.cue, value: c.meanAbsContribution, color: '#1f77b4' })), { title: 'per-cue contribution: mean |weight x pooled value| in the deciding expert (all-data head)', unit: 'logit units', labelWidth: 330 });
-  return svgDoc(940, 740, a + '\n' + b);
+  return svgDoc(940, 740, `${a}\n${b}`);
 }
 
 /**
@@ -309,7 +313,7 @@ function plot(rows: Array<{ method: string; acer: number }>, contributions: Arra
  */
 async function writeHead(h: LivenessHead): Promise<string> {
   const file = path.join(path.resolve(args.out!), 'liveness-one-clip-head.json');
-  await writeFile(file, JSON.stringify(h, null, 2) + '\n');
+  await writeFile(file, `${JSON.stringify(h, null, 2)}\n`);
   return file;
 }
 

@@ -28,7 +28,7 @@ const estimator = await TrainedModel.load('lowlight-iagc', { threads: 1 });
 const refiner = await ImageModel.load('lowlight-iagc-refine', { threads: 1 });
 await enhanceLowLightIagc(img, { estimator, refiner, threads: 1, refine: true });
 for (const refine of [false, true]) {
-  let c = cpu(), t = performance.now();
+  const c = cpu(), t = performance.now();
   for (let k = 0; k < 10; k++) await enhanceLowLightIagc(img, { estimator, refiner, threads: 1, refine });
   console.log(`iagc${refine ? '+refine' : ''}: ${((cpu() - c) / 10 / mp).toFixed(3)} CPU-s/MP, ${((performance.now() - t) / 1000 / 10 / mp).toFixed(3)} wall-s/MP`);
 }

@@ -24,7 +24,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { derain, getModelCard, planTiles, type RawImage, type TilePlan } from '../src/index.js';
+import { derain, getModelCard, type RawImage } from '../src/index.js';
+import { planTiles, type TilePlan } from '../src/core/index.js';
 import { syntheticImage } from './lib/synthetic.js';
 import { commandLine, legend, line, loadavg, machineInfo, niceStep, now, round, svgDoc, text, timestamp, trimNum, writeJsonPair, writeSvgPng } from './lib/common.js';
 

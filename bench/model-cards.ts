@@ -16,7 +16,8 @@ const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BENCH = path.join(REPO, 'docs/benchmarks');
 
 /* Benchmark JSON is read loosely: each bench script documents its own schema. */
-type J = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: parsed benchmark JSON of many shapes, read field by field
+type J = any;
 const load = (name: string): J | undefined => {
   const file = path.join(BENCH, `${name}.json`);
   return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined;

@@ -35,6 +35,7 @@ const from = path.resolve(args.from!);
 const to = path.resolve(args.to!);
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
+// biome-ignore lint/suspicious/noExplicitAny: parsed benchmark JSON of many shapes, read field by field
 type J = any;
 
 const f = (x: unknown, d = 2): string => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : String(x));

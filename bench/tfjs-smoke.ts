@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 
 import sharp from 'sharp';
 
-import { initTfjsWasm, loadTfjsReference, type TfjsReference } from '../src/core/models/tfjsReference.js';
+import { initTfjsWasm, loadTfjsReference, } from '../src/core/models/tfjsReference.js';
 
 const require = createRequire(import.meta.url);
 
@@ -38,7 +38,6 @@ const { values: args } = parseArgs({
 const outDir = args.out!;
 const maximSizes = args['maxim-sizes']!.split(',').filter(Boolean).map(Number);
 
-const fixture = packageFile('@upscalerjs/maxim-deraining', 'assets/fixture.png');
 
 /** A w x h crop of a PNG at (left, top), as Float32 HWC RGB in [0,1] (alpha dropped). */
 async function loadCrop(file: string, left: number, top: number, w: number, h: number): Promise<Float32Array> {

@@ -38,7 +38,6 @@ import {
   deriveWatermarkKey,
   embedWatermark,
   extractWatermark,
-  hammingDistance,
   identityCode,
   largestFaceIdentity,
   packPayload,
@@ -169,7 +168,7 @@ async function runReference(jobs: RefJob[]): Promise<Array<{ ok: boolean; bits?:
       if (code !== 0) return reject(new Error(`dwtdct_reference.py exited with ${code}`));
       resolve(out.trim().split('\n').map((l) => JSON.parse(l) as { ok: boolean; bits?: string; ms?: number; error?: string }));
     });
-    child.stdin.end(jobs.map((j) => JSON.stringify(j)).join('\n') + '\n');
+    child.stdin.end(`${jobs.map((j) => JSON.stringify(j)).join('\n')}\n`);
   });
 }
 
@@ -210,7 +209,7 @@ async function speedOnly(): Promise<void> {
   const report = { bench: 'watermark-speed', command: commandLine(), date: new Date().toISOString(), machine: { ...machine, loadavgAtEnd: loadavg() }, speed };
   console.log(`Speed ${speed.width}x${speed.height}: embed median ${speed.embedMsMedian} ms [${speed.embedMs.join(', ')}], verify median ${speed.verifyMsMedian} ms [${speed.verifyMs.join(', ')}]; load ${machine.loadavgAtStart.join(' ')} -> ${loadavg().join(' ')}`);
   const files = await writeJsonPair(outDir, 'watermark-speed', timestamp(), report);
-  if (args.publish) await writeFile(path.join(REPO, 'docs/benchmarks/watermark-speed.json'), JSON.stringify(report, null, 2) + '\n');
+  if (args.publish) await writeFile(path.join(REPO, 'docs/benchmarks/watermark-speed.json'), `${JSON.stringify(report, null, 2)}\n`);
   console.log(`wrote ${files.join(', ')}`);
 }
 
@@ -425,7 +424,7 @@ async function main(): Promise<void> {
   if (args.publish) {
     const docs = path.join(REPO, 'docs/benchmarks');
     await mkdir(docs, { recursive: true });
-    await writeFile(path.join(docs, 'watermark.json'), JSON.stringify(report, null, 2) + '\n');
+    await writeFile(path.join(docs, 'watermark.json'), `${JSON.stringify(report, null, 2)}\n`);
     await writeSvgPng(path.join(docs, 'watermark.png'), svg);
   }
   console.log(`\nwrote ${files.join(', ')}`);

@@ -33,7 +33,7 @@ function addHaze(J: RawImage, t: number): RawImage {
 function darken(J: RawImage, seed: number): RawImage {
   const r = rng(seed);
   const out = createImage(J.width, J.height, 3);
-  for (let i = 0; i < out.data.length; i++) out.data[i] = 0.1 * Math.pow(J.data[i], 1.3) + (3 / 255) * gauss(r);
+  for (let i = 0; i < out.data.length; i++) out.data[i] = 0.1 * J.data[i] ** 1.3 + (3 / 255) * gauss(r);
   return q8(out);
 }
 

@@ -101,7 +101,7 @@ describe('planRestoration', () => {
     const a = analysisWith({ rain: 0.97, haze: t - 0.05 }, 'rain');
     assert.deepEqual(tasks(a), ['derain']);
     assert.deepEqual(tasks(a, { threshold: t - 0.1 }), ['derain']);
-    assert.ok(planRestoration(a, { threshold: t - 0.1 })[0].params?.veilStrength! > 0, 'the haze found beside the rain is its veil');
+    assert.ok((planRestoration(a, { threshold: t - 0.1 })[0].params?.veilStrength ?? 0) > 0, 'the haze found beside the rain is its veil');
     // A primary below the step threshold (found with a lower analysis threshold) still gets its step.
     assert.deepEqual(tasks(analysisWith({ blur: 0.55 }, 'blur'), { threshold: 0.9 }), ['deblur']);
   });

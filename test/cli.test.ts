@@ -152,21 +152,23 @@ describe('clearsight --help and models', () => {
     assert.match(r.stderr, /Usage: clearsight/);
   });
 
-  it('models --json lists every model card (19 restoration, 6 face networks, and each one trained here) with licence and I/O facts', async () => {
+  it('models --json lists every model card (19 restoration, 6 face networks, each network trained here and the linear forensic detector) with licence and I/O facts', async () => {
     const r = await run(['models', '--json']);
     assert.equal(r.code, 0, r.stderr);
     const cards = JSON.parse(r.stdout) as Array<Record<string, unknown> & { io: Record<string, unknown> }>;
     const trained = listTrainedCards().length;
     assert.ok(trained >= 1, 'at least one model trained here is committed');
-    assert.equal(cards.length, 25 + trained);
-    assert.equal(cards.filter((c) => c.package === 'clearsight').length, trained);
+    const dataModels = 1; // models/forensics-sbi.json: the linear forensic detector, a model that is data
+    assert.equal(cards.length, 25 + trained + dataModels);
+    assert.equal(cards.filter((c) => c.package === 'clearsight').length, trained + dataModels);
+    assert.ok(cards.some((c) => c.id === 'forensics/sbi-logistic@1.0.0' && c.file === 'models/forensics-sbi.json'));
     assert.equal(cards.filter((c) => c.task === 'face' && c.network).length, 6);
     for (const c of cards) {
       assert.match(String(c.id), /^[a-z]+\/[a-z0-9-]+@\d+\.\d+\.\d+$/);
       assert.ok(c.task && c.package && c.licence, `card ${String(c.id)} lacks task/package/licence`);
       assert.ok(Array.isArray(c.io.range) && typeof c.io.divisibility === 'number' && typeof c.io.maxTile === 'number' && typeof c.io.minTile === 'number');
     }
-    assert.equal(new Set(cards.map((c) => c.id)).size, 25 + trained);
+    assert.equal(new Set(cards.map((c) => c.id)).size, 25 + trained + dataModels);
     const text = await run(['models']);
     assert.equal(text.code, 0);
     assert.match(text.stdout, /derain\/maxim-deraining@/);

@@ -19,14 +19,13 @@ import {
   dehaze,
   dehazePrior,
   enhanceLowLightGamma,
-  FUSE_BRIGHT,
-  FUSE_DARK,
   getModelCard,
   lowlight,
   lowlightFuse,
   type ImageModel,
   type RawImage,
 } from '../src/index.js';
+import { FUSE_BRIGHT, FUSE_DARK } from '../src/restore/index.js';
 
 
 let dir: string;

@@ -11,7 +11,10 @@ import { tensor, type ConstTensor } from '../src/core/models/convert/tensor.js';
 
 function seeded(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return (s / 2 ** 32) * 2 - 1;
+  };
 }
 
 function randomTensor(shape: number[], seed: number): ConstTensor {
@@ -63,8 +66,8 @@ function naiveEinsum(equation: string, a: ConstTensor, b: ConstTensor): { data: 
   const [lhs, out] = equation.split('->');
   const [la, lb] = lhs.split(',');
   const size = new Map<string, number>();
-  [...la].forEach((c, i) => size.set(c, a.shape[i]));
-  [...lb].forEach((c, i) => size.set(c, b.shape[i]));
+  [...la].forEach((c, i) => { size.set(c, a.shape[i]); });
+  [...lb].forEach((c, i) => { size.set(c, b.shape[i]); });
   const letters = [...new Set([...la, ...lb])];
   const shape = [...out].map((c) => size.get(c)!);
   const data = new Float64Array(shape.reduce((x, y) => x * y, 1));
@@ -186,7 +189,7 @@ test('jax2tf LayerNorm pattern is fused into LayerNormalization and stays exact'
     const row = Array.from(x.data.slice(p * C, (p + 1) * C));
     const mu = row.reduce((s, v) => s + v, 0) / C;
     const v = row.reduce((s, q) => s + (q - mu) ** 2, 0) / C;
-    row.forEach((q, i) => (expected[p * C + i] = ((q - mu) / Math.sqrt(v + 1e-6)) * gamma.data[i] + beta.data[i]));
+    row.forEach((q, i) => { expected[p * C + i] = ((q - mu) / Math.sqrt(v + 1e-6)) * gamma.data[i] + beta.data[i]; });
   }
   assertClose(out.data, expected, 1e-5, 'layernorm');
 });

@@ -58,7 +58,10 @@ test('dehazeAuto keeps a network that acts and replaces one that does not', asyn
   assert.equal(idle.method, 'prior');
   assert.ok(idle.hazeLearned! > 0.5 && measureHaze(idle.image) < idle.hazeIn - 0.2, `prior result ${measureHaze(idle.image).toFixed(3)} vs input ${idle.hazeIn.toFixed(3)}`);
   let ran = 0;
-  const light = await dehazeAuto(hazyScene(0.9), async (img) => (ran++, img));
+  const light = await dehazeAuto(hazyScene(0.9), async (img) => {
+    ran++;
+    return img;
+  });
   assert.equal(light.method, 'learned');
   assert.equal(light.hazeLearned, undefined);
   assert.equal(ran, 1);

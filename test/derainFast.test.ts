@@ -12,17 +12,14 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   ClearsightError,
-  DEFAULT_DERAIN_MODEL,
-  DERAIN_MODELS,
   decodeImage,
   derain,
-  derainModelName,
   getModelCard,
   ImageModel,
   psnr,
   writeImage,
-  type DerainModel,
 } from '../src/index.js';
+import { DEFAULT_DERAIN_MODEL, DERAIN_MODELS, derainModelName, type DerainModel } from '../src/restore/index.js';
 import { getTask } from '../src/server/registry.js';
 import { runCli } from './helpers/cli.js';
 import { addRain, cleanScene } from './helpers/scenes.js';

@@ -40,7 +40,7 @@ describe('face detector post-processing', () => {
     assert.ok(Math.abs(d!.score - 0.9) < 1e-6);
     assert.deepEqual([d!.x0, d!.y0, d!.x1, d!.y1], [82, 36, 122, 56]);
     assert.deepEqual([d!.keypoints[0], d!.keypoints[1]], [101, 51]);
-    assert.throws(() => decodeDetections(new Float32Array(5), anchors, 0.5), RangeError);
+    assert.throws(() => decodeDetections(new Float32Array(5), anchors, 0.5), { code: 'E_INVALID_OPTION' });
   });
 
   it('reassembles the four split detector outputs, stride-16 anchors first', () => {

@@ -22,7 +22,7 @@ describe('core FFT', () => {
       assert.ok(Math.abs(re[k] - sr) < 1e-12 && Math.abs(im[k] - si) < 1e-12, `bin ${k}`);
     }
     fft1d(re, im, n, true);
-    x.forEach((v, i) => assert.ok(Math.abs(re[i] - v) < 1e-12 && Math.abs(im[i]) < 1e-12));
+    x.forEach((v, i) => { assert.ok(Math.abs(re[i] - v) < 1e-12 && Math.abs(im[i]) < 1e-12); });
   });
 
   it('transforms rectangular grids: a 2-D cosine lands in its two bins', () => {

@@ -16,7 +16,7 @@ import { faceCrop, loadForensicModel } from '../src/trust/forensics/detector.js'
 import { FEATURE_CROP, FEATURE_NAMES, forensicFeatures } from '../src/trust/forensics/features.js';
 import { renderCaseReportPdf, type CaseReport } from '../src/trust/forensics/report.js';
 import { blendRegionMask, selfBlend, warpMask } from '../src/trust/forensics/selfBlend.js';
-import { validationStatement, type ForensicsResult } from '../src/trust/forensics/analyze.js';
+import { validationStatement, } from '../src/trust/forensics/analyze.js';
 import { cnnCrop, cnnCropSquare, CNN_INPUT } from '../src/trust/forensics/cnnCrop.js';
 import { clopperPearson } from '../src/trust/forensics/stats.js';
 import { runCli } from './helpers/cli.js';

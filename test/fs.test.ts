@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { assertOutputWritable, writeFileAtomic } from '../src/core/fs.js';
+import type { ClearsightError } from '../src/core/errors.js';
 
 let dir: string;
 
@@ -37,7 +38,7 @@ describe('writeFileAtomic', () => {
   it('refuses to overwrite without force, naming the file and --force, and keeps the old content', async () => {
     const path = join(dir, 'exists.txt');
     await writeFile(path, 'old');
-    await assert.rejects(writeFileAtomic(path, 'new'), (err: any) => {
+    await assert.rejects(writeFileAtomic(path, 'new'), (err: ClearsightError) => {
       assert.equal(err.code, 'E_OUTPUT_EXISTS');
       assert.match(err.message, /exists\.txt/);
       assert.match(err.message, /--force/);
@@ -57,7 +58,7 @@ describe('writeFileAtomic', () => {
 
   it('does not create missing directories unless asked', async () => {
     const path = join(dir, 'missing', 'sub', 'out.txt');
-    await assert.rejects(writeFileAtomic(path, 'x'), (err: any) => {
+    await assert.rejects(writeFileAtomic(path, 'x'), (err: ClearsightError) => {
       assert.equal(err.code, 'E_OUTPUT_UNWRITABLE');
       assert.match(err.message, /does not exist/);
       return true;

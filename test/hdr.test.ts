@@ -6,9 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
+import { ClearsightError, createImage, mergeHdr, type RawImage } from '../src/index.js';
 import {
-  ClearsightError,
-  createImage,
   decodeRgbe,
   detectGhosts,
   fillBorder,
@@ -16,7 +15,6 @@ import {
   exifExposureTime,
   fuseExposures,
   greyCodes,
-  mergeHdr,
   mergeRadiance,
   mtbShift,
   srgbResponse,
@@ -26,8 +24,7 @@ import {
   shiftCodes,
   toneMapLocal,
   toneMapReinhard,
-  type RawImage,
-} from '../src/index.js';
+} from '../src/restore/index.js';
 import { mulberry32 } from '../src/core/random.js';
 
 /** The synthetic camera: an S-shaped film-like curve of exposure X (X = 1 -> code ~128), 8 bits. */

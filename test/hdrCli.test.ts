@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { decodeImage, decodeRgbe } from '../src/index.js';
+import { decodeImage } from '../src/index.js';
+import { decodeRgbe } from '../src/restore/index.js';
 
 let dir: string;
 let inputs: string[];

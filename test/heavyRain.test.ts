@@ -9,16 +9,18 @@ import {
   ClearsightError,
   createImage,
   derainHeavy,
-  DEFAULT_VEIL_STRENGTH,
-  estimateVeil,
   getModelCard,
-  gradientTransmission,
   psnr,
-  removeVeil,
-  synthesizeRain,
   type ImageModel,
   type RawImage,
 } from '../src/index.js';
+import {
+  DEFAULT_VEIL_STRENGTH,
+  estimateVeil,
+  gradientTransmission,
+  removeVeil,
+  synthesizeRain,
+} from '../src/restore/index.js';
 
 /**
  * A scene where the dark channel prior holds: the top quarter is a bright sky close to (not
@@ -178,7 +180,10 @@ describe('derainHeavy: expert, then veil removal', () => {
 
   it('rejects a bad veilStrength before running the expert', async () => {
     let called = false;
-    const model = { ...fakeExpert((v) => v), predict: async () => ((called = true), rainy) } as unknown as ImageModel;
+    const model = { ...fakeExpert((v) => v), predict: async () => {
+      called = true;
+      return rainy;
+    } } as unknown as ImageModel;
     for (const veilStrength of [2, -1, Number.NaN]) {
       await assert.rejects(derainHeavy(rainy, { model, veilStrength }), (err: unknown) => err instanceof ClearsightError && err.code === 'E_INVALID_OPTION' && /"veilStrength"/.test(err.message));
     }

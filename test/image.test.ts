@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { ClearsightError } from '../src/core/errors.js';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -127,7 +128,7 @@ function buildBmp(spec: BmpSpec): Buffer {
   out.writeUInt16LE(spec.bpp, 28);
   out.writeUInt32LE(spec.compression ?? 0, 30);
   out.writeUInt32LE(spec.palette?.length ?? 0, 46);
-  spec.masks?.forEach((m, i) => out.writeUInt32LE(m >>> 0, 54 + i * 4));
+  spec.masks?.forEach((m, i) => { out.writeUInt32LE(m >>> 0, 54 + i * 4); });
   spec.palette?.forEach(([r, g, b], i) => {
     const p = 14 + headerSize + masksAfter + i * 4;
     out[p] = b;
@@ -142,7 +143,7 @@ function buildBmp(spec: BmpSpec): Buffer {
 }
 
 async function expectCode(input: string | Buffer, code: string, messagePart?: RegExp, opts = {}): Promise<void> {
-  await assert.rejects(decodeImage(input, opts), (err: any) => {
+  await assert.rejects(decodeImage(input, opts), (err: ClearsightError) => {
     assert.equal(err.name, 'ClearsightError', `expected a ClearsightError, got ${err}`);
     assert.equal(err.code, code, `wrong code for ${typeof input === 'string' ? input : 'buffer'}: ${err.message}`);
     if (messagePart) assert.match(err.message, messagePart);
@@ -271,7 +272,7 @@ describe('alpha', () => {
   });
 
   it('rejects an alpha array whose size cannot be matched', async () => {
-    await assert.rejects(encodeImage(patterned(10, 10), 'png', { alpha: new Float32Array(7) }), (err: any) => {
+    await assert.rejects(encodeImage(patterned(10, 10), 'png', { alpha: new Float32Array(7) }), (err: ClearsightError) => {
       assert.equal(err.code, 'E_INVALID_OPTION');
       assert.match(err.message, /alpha/);
       return true;
@@ -415,7 +416,12 @@ describe('bad inputs give the right code and name the file', () => {
     hugeJpeg.writeUInt16BE(60000, sof + 5);
     hugeJpeg.writeUInt16BE(60000, sof + 7);
     let seed = 12345;
-    const random = Buffer.from(Array.from({ length: 4096 }, () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24));
+    const random = Buffer.from(
+      Array.from({ length: 4096 }, () => {
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+        return seed >>> 24;
+      }),
+    );
     const contents: Record<string, Buffer | string> = {
       'empty.png': Buffer.alloc(0),
       'truncated.png': png.subarray(0, png.length >> 1),

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createImage, type RawImage } from '../src/core/image/index.js';
 import { psnr, rgbToYMatlab, ssim } from '../src/core/metrics/index.js';
+import type { ClearsightError } from '../src/core/errors.js';
 
 const W = 48;
 const H = 40;
@@ -117,7 +118,7 @@ describe('metrics: hand-checkable cases', () => {
 
 describe('metrics: validation', () => {
   it('rejects images of different sizes, naming both shapes', () => {
-    assert.throws(() => psnr(constant(12, 12, 0), constant(12, 13, 0)), (err: any) => {
+    assert.throws(() => psnr(constant(12, 12, 0), constant(12, 13, 0)), (err: ClearsightError) => {
       return err.code === 'E_INVALID_OPTION' && /12x12x3/.test(err.message) && /12x13x3/.test(err.message);
     });
   });

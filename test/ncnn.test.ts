@@ -62,7 +62,7 @@ function binFile(): Buffer {
   const tagged = (v: number[]) => {
     const b = Buffer.alloc(4 + ((2 * v.length + 3) & ~3));
     b.writeUInt32LE(0x01306b47, 0);
-    v.forEach((x, i) => b.writeUInt16LE(floatToHalf(x), 4 + 2 * i));
+    v.forEach((x, i) => { b.writeUInt16LE(floatToHalf(x), 4 + 2 * i); });
     parts.push(b);
   };
   const raw = (v: number[]) => parts.push(Buffer.from(new Float32Array(v).buffer));

@@ -152,7 +152,7 @@ describe('server: bad input is refused with 4xx and leaves nothing behind', () =
     // A real decompression bomb: a valid 4000x4000 PNG (16 MP) that compresses to a few KiB.
     const bomb = await sharp({ create: { width: 4000, height: 4000, channels: 3, background: { r: 0, g: 0, b: 0 } } }).png({ compressionLevel: 9 }).toBuffer();
     assert.ok(bomb.length < 64 * 1024, `bomb is ${bomb.length} bytes`);
-    const escape = join(dir, 'escaped.png');
+    const escapedPath = join(dir, 'escaped.png');
     const cases: Array<{ what: string; task?: string; fd?: FormData; init?: RequestInit; status: number; code: string; message: RegExp; field?: string }> = [
       { what: 'truncated PNG', fd: form({ method: 'gamma' }, { bytes: noisy.subarray(0, Math.floor(noisy.length / 2)) }), status: 400, code: 'E_INPUT_CORRUPT', message: /truncated or corrupt/ },
       { what: 'text named .png with image/png', fd: form({ method: 'gamma' }, { bytes: Buffer.from('just some text, not a picture\n'), name: 'photo.png', type: 'image/png' }), status: 415, code: 'E_INPUT_UNSUPPORTED', message: /is text; this task takes an image/ },
@@ -181,10 +181,10 @@ describe('server: bad input is refused with 4xx and leaves nothing behind', () =
     }
 
     // A traversal attempt in the upload's own name is accepted as a name and never used as a path.
-    const { status, body } = await post('lowlight', form({ method: 'gamma' }, { bytes: good, name: `../../../..${escape}` }));
+    const { status, body } = await post('lowlight', form({ method: 'gamma' }, { bytes: good, name: `../../../..${escapedPath}` }));
     assert.equal(status, 202);
     assert.equal((await waitJob(base, body.id!)).state, 'done');
-    assert.equal(existsSync(escape), false);
+    assert.equal(existsSync(escapedPath), false);
 
     // Still up, and the store holds only published blobs: no temp file, nothing from the refused requests.
     assert.equal(((await (await fetch(`${base}/healthz`)).json()) as { ok: boolean }).ok, true);

@@ -26,7 +26,10 @@ test('batch: outputs, log, resume, skipped and failed files', async () => {
     writeFileSync(join(inDir, 'notes.txt'), 'not a picture');
     const a = await fixturePng(24, 16, 1);
     writeFileSync(join(inDir, 'c.png'), a.subarray(0, a.length - 40)); // truncated
-    process.stderr.write = ((chunk: string) => ((printed += chunk), true)) as typeof process.stderr.write;
+    process.stderr.write = ((chunk: string) => {
+      printed += chunk;
+      return true;
+    }) as typeof process.stderr.write;
 
     const code1 = await runBatch('lowlight', inDir, { output: outDir, set: ['method=gamma'] });
     const log1 = JSON.parse(readFileSync(join(outDir, BATCH_LOG), 'utf8')) as BatchLog;

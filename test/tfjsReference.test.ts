@@ -47,8 +47,8 @@ function naiveEinsum(eq: string, a: Float32Array, shapeA: number[], b: Float32Ar
   const [lhs, out] = eq.split('->') as [string, string];
   const [la, lb] = lhs.split(',') as [string, string];
   const size = new Map<string, number>();
-  [...la].forEach((ch, i) => size.set(ch, shapeA[i]!));
-  [...lb].forEach((ch, i) => size.set(ch, shapeB[i]!));
+  [...la].forEach((ch, i) => { size.set(ch, shapeA[i]!); });
+  [...lb].forEach((ch, i) => { size.set(ch, shapeB[i]!); });
   const letters = [...size.keys()];
   const outShape = [...out].map((ch) => size.get(ch)!);
   const result = new Float64Array(outShape.reduce((p, x) => p * x, 1));

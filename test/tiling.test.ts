@@ -255,10 +255,12 @@ describe('featherWeights', () => {
       assert.equal(ws[0][0], 1);
       assert.equal(ws[2][tile * scale - 1], 1);
       const total = new Float64Array((80 + tile) * scale);
-      ws.forEach((w, i) => w.forEach((v, k) => {
-        assert.ok(v > 0 && v <= 1);
-        total[origins[i] * scale + k] += v;
-      }));
+      ws.forEach((w, i) => {
+        w.forEach((v, k) => {
+          assert.ok(v > 0 && v <= 1);
+          total[origins[i] * scale + k] += v;
+        });
+      });
       for (const t of total) assert.ok(Math.abs(t - 1) < 1e-6, `sum ${t}`);
     }
   });
@@ -337,7 +339,10 @@ describe('runTiled', () => {
     const ac = new AbortController();
     ac.abort();
     await rejectsWithCode(
-      runTiled(img, planTiles(100, 100, { maxTile: 64, overlap: 8, divisibility: 1 }), async (t) => (calls++, t), { scale: 1, control: { signal: ac.signal } }),
+      runTiled(img, planTiles(100, 100, { maxTile: 64, overlap: 8, divisibility: 1 }), async (t) => {
+        calls++;
+        return t;
+      }, { scale: 1, control: { signal: ac.signal } }),
       'E_ABORTED',
     );
     assert.equal(calls, 0);

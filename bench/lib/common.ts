@@ -109,7 +109,7 @@ export const timestamp = (): string => new Date().toISOString().replace(/[-:]/g,
 /** Writes `<dir>/<name>-<stamp>.json` and `<dir>/<name>-latest.json`, each atomically. */
 export async function writeJsonPair(dir: string, name: string, stamp: string, value: unknown): Promise<string[]> {
   await mkdir(dir, { recursive: true });
-  const text = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2) + '\n';
+  const text = `${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2)}\n`;
   const files = [path.join(dir, `${name}-${stamp}.json`), path.join(dir, `${name}-latest.json`)];
   for (const f of files) await writeFileAtomic(f, text, { force: true });
   return files;
@@ -297,6 +297,6 @@ export function intArg(name: string, value: string | undefined, min: number): nu
 
 /** Publishes a benchmark's report as docs/benchmarks/<name>.json (atomically; `indent` as that file has always been written). */
 export async function publishJson(name: string, report: unknown, indent = 1): Promise<void> {
-  await writeFileAtomic(path.join(REPO_ROOT, 'docs', 'benchmarks', `${name}.json`), JSON.stringify(report, null, indent) + '\n', { force: true });
+  await writeFileAtomic(path.join(REPO_ROOT, 'docs', 'benchmarks', `${name}.json`), `${JSON.stringify(report, null, indent)}\n`, { force: true });
   console.log(`published docs/benchmarks/${name}.json`);
 }

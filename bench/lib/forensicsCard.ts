@@ -53,5 +53,5 @@ export async function writeCardFigures(results: { realMedia: { cnn: Eval; logist
       command,
     },
   ];
-  await writeFile(file, JSON.stringify(json, null, 2) + '\n');
+  await writeFile(file, `${JSON.stringify(json, null, 2)}\n`);
 }

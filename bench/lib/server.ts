@@ -39,7 +39,10 @@ export function treeRssMiB(pid: number): { mib: number; processes: number } {
   let grew = true;
   while (grew) {
     grew = false;
-    for (const [p, parent] of pp) if (tree.has(parent) && !tree.has(p)) (tree.add(p), (grew = true));
+    for (const [p, parent] of pp) if (tree.has(parent) && !tree.has(p)) {
+      tree.add(p);
+      grew = true;
+    }
   }
   let kib = 0;
   for (const p of tree) kib += rssKiB(p);

@@ -208,7 +208,7 @@ export const bench: StudentBench = {
     for (const m of METHODS) results.push(await runWorker(m, { dataRoot, limit, outDir, threads }));
     const sheet = await contactSheet(dataRoot, outDir);
     console.log(`lowlight-iagc: contact sheet ${sheet}`);
-    await writeFile(path.join(outDir, 'lowlight-iagc-real.json'), JSON.stringify(results.map((r) => ({ method: r.method, real: r.real })), null, 2) + '\n');
+    await writeFile(path.join(outDir, 'lowlight-iagc-real.json'), `${JSON.stringify(results.map((r) => ({ method: r.method, real: r.real })), null, 2)}\n`);
     return results.map((r) => ({
       model: r.method === 'gamma' ? 'gamma (enhanceLowLightGamma)' : r.method,
       role: ROLE[r.method],

@@ -26,6 +26,49 @@ export const ERROR_CODES = {
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
 
+/**
+ * Codes the service layers report about a job or a request, never about a picture: the CLI's
+ * argument parser, the HTTP API and its job queue and worker pool. The library never throws them;
+ * they are declared here so every code a client can see has one home and one documented meaning
+ * (docs/core.md lists them all). Same rule: never rename one, only add.
+ */
+export const SERVICE_ERROR_CODES = {
+  /** CLI: unknown command or option, missing argument (commander). */
+  USAGE: 'E_USAGE',
+  /** A job ran past the server's time limit and was stopped (permanent: a retry would time out too). */
+  TIMEOUT: 'E_TIMEOUT',
+  /** The worker process running a job died mid-job (retryable; the worker is replaced). */
+  WORKER_DIED: 'E_WORKER_DIED',
+  /** The job was deleted or cancelled before it finished. */
+  CANCELLED: 'E_CANCELLED',
+  /** HTTP: no such route, job or file. */
+  NOT_FOUND: 'E_NOT_FOUND',
+  /** HTTP: the task name is not one the server knows or serves. */
+  UNKNOWN_TASK: 'E_UNKNOWN_TASK',
+  /** HTTP: a body the multipart parser cannot read. */
+  MALFORMED_REQUEST: 'E_MALFORMED_REQUEST',
+  /** HTTP: another 4xx from the framework without a code of its own. */
+  BAD_REQUEST: 'E_BAD_REQUEST',
+  /** HTTP: the server needs an API token and none (or a wrong one) was sent. */
+  UNAUTHORIZED: 'E_UNAUTHORIZED',
+  /** HTTP: the Host header names a host this server does not answer to. */
+  FORBIDDEN_HOST: 'E_FORBIDDEN_HOST',
+  /** HTTP: a state-changing request from another site. */
+  CROSS_ORIGIN: 'E_CROSS_ORIGIN',
+  /** HTTP: too many jobs queued or running (server-wide or for this client); retry after a while. */
+  QUEUE_FULL: 'E_QUEUE_FULL',
+  /** HTTP: too many event streams open on one job. */
+  TOO_MANY_STREAMS: 'E_TOO_MANY_STREAMS',
+  /** HTTP: the job's files were asked for before it was done. */
+  NOT_READY: 'E_NOT_READY',
+  /** HTTP: the job's file was removed from the store by retention. */
+  EXPIRED: 'E_EXPIRED',
+  /** HTTP: the job cannot be removed while a worker runs it. */
+  JOB_RUNNING: 'E_JOB_RUNNING',
+} as const;
+
+export type ServiceErrorCode = (typeof SERVICE_ERROR_CODES)[keyof typeof SERVICE_ERROR_CODES];
+
 export class ClearsightError extends Error {
   readonly code: ErrorCode;
   readonly details: Record<string, unknown>;

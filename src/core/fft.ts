@@ -1,7 +1,8 @@
 /**
  * Radix-2 complex FFT (iterative, in place, separate real/imaginary Float64Arrays) and the 2-D
- * helpers built on it: one implementation for the forensic spectra and the watermark's
- * synchronisation. Sizes must be powers of two; callers resample or zero-pad to one. Forward
+ * helpers built on it: one implementation for the forensic spectra, the watermark's
+ * synchronisation and the liveness Fourier domain adaptation. fft1d/fft2d take powers of two;
+ * dft1d/dft2d take any size (Bluestein's chirp-z on top of the radix-2 FFT, O(n log n)). Forward
  * transform without normalisation; the inverse divides by n, so inverse(forward(x)) = x.
  */
 import { invalidOption } from './errors.js';
@@ -99,6 +100,68 @@ export function fft2d(re: Float64Array, im: Float64Array, w: number, h: number, 
   }
   for (let y = 0; y < h; y++) fft1d(re, im, w, inverse, y * w, 1);
   for (let x = 0; x < w; x++) fft1d(re, im, h, inverse, x, w);
+}
+
+/**
+ * In-place DFT of n samples of any size (re/im at off, off + stride, ...), same conventions as
+ * fft1d. Powers of two go straight to fft1d; other sizes use Bluestein's identity
+ * kt = (k^2 + t^2 - (k - t)^2) / 2, which turns the DFT into a circular convolution computed by
+ * radix-2 FFTs of size >= 2n - 1.
+ */
+export function dft1d(re: Float64Array, im: Float64Array, n: number, inverse = false, off = 0, stride = 1): void {
+  if (n <= 1) return;
+  if (isPowerOfTwo(n)) {
+    fft1d(re, im, n, inverse, off, stride);
+    return;
+  }
+  const m = nextPow2(2 * n - 1);
+  const sign = inverse ? 1 : -1;
+  // chirp c_t = exp(sign * i * pi * t^2 / n); t^2 reduced mod 2n keeps the angle exact for large t
+  const cr = new Float64Array(n);
+  const ci = new Float64Array(n);
+  for (let t = 0; t < n; t++) {
+    const angle = (Math.PI * ((t * t) % (2 * n))) / n;
+    cr[t] = Math.cos(angle);
+    ci[t] = sign * Math.sin(angle);
+  }
+  const ar = new Float64Array(m);
+  const ai = new Float64Array(m);
+  for (let t = 0; t < n; t++) {
+    const xr = re[off + t * stride];
+    const xi = im[off + t * stride];
+    ar[t] = xr * cr[t] - xi * ci[t];
+    ai[t] = xr * ci[t] + xi * cr[t];
+  }
+  const br = new Float64Array(m);
+  const bi = new Float64Array(m);
+  br[0] = cr[0];
+  bi[0] = -ci[0];
+  for (let t = 1; t < n; t++) {
+    br[t] = br[m - t] = cr[t];
+    bi[t] = bi[m - t] = -ci[t];
+  }
+  fft1d(ar, ai, m);
+  fft1d(br, bi, m);
+  for (let k = 0; k < m; k++) {
+    const r = ar[k] * br[k] - ai[k] * bi[k];
+    ai[k] = ar[k] * bi[k] + ai[k] * br[k];
+    ar[k] = r;
+  }
+  fft1d(ar, ai, m, true);
+  const scale = inverse ? 1 / n : 1;
+  for (let k = 0; k < n; k++) {
+    re[off + k * stride] = (ar[k] * cr[k] - ai[k] * ci[k]) * scale;
+    im[off + k * stride] = (ar[k] * ci[k] + ai[k] * cr[k]) * scale;
+  }
+}
+
+/** In-place 2-D DFT of a w x h row-major complex grid of any size: rows, then columns. */
+export function dft2d(re: Float64Array, im: Float64Array, w: number, h: number, inverse = false): void {
+  if (!Number.isInteger(w) || !Number.isInteger(h) || w < 1 || h < 1 || re.length !== w * h || im.length !== w * h) {
+    throw invalidOption('w/h', `positive integers with re/im of w*h = ${w * h} values`, { w, h, re: re.length, im: im.length });
+  }
+  for (let y = 0; y < h; y++) dft1d(re, im, w, inverse, y * w, 1);
+  for (let x = 0; x < w; x++) dft1d(re, im, h, inverse, x, w);
 }
 
 /**

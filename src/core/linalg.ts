@@ -1,3 +1,5 @@
+import { invalidOption } from './errors.js';
+
 /**
  * Dense linear algebra the library needs: small symmetric positive definite systems (the HDR
  * response fit, Newton steps of logistic regression).
@@ -36,4 +38,19 @@ export function choleskySolve(M: Float64Array, b: ArrayLike<number>, n: number):
     x[i] = s / M[i * n + i]!;
   }
   return x;
+}
+
+/**
+ * Solves H x = g for a symmetric positive definite H (number[][]), by Cholesky; a singular
+ * (separable) system is retried with a growing diagonal jitter.
+ */
+export function solveSymmetric(H: readonly (readonly number[])[], g: readonly number[]): number[] {
+  const n = g.length;
+  for (let jitter = 0; jitter <= 1e-3; jitter = jitter === 0 ? 1e-12 : jitter * 100) {
+    const M = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) M[i * n + j] = H[i]![j]! + (i === j ? jitter : 0);
+    const x = choleskySolve(M, g, n);
+    if (x) return Array.from(x);
+  }
+  throw invalidOption('H', 'a positive definite matrix', 'a singular one');
 }

@@ -13,3 +13,24 @@ export function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/**
+ * Standard normal deviates by Box-Muller on a uniform generator, both of each pair used. The
+ * uniform u under the logarithm is max(1e-12, rand()) or, with `complement`, 1 - rand() (two
+ * seeded synthesisers were built on the two streams; each keeps its own so its data stay the same).
+ */
+export function gaussianSampler(rand: () => number, complement = false): () => number {
+  let spare: number | undefined;
+  return () => {
+    if (spare !== undefined) {
+      const s = spare;
+      spare = undefined;
+      return s;
+    }
+    const u = complement ? 1 - rand() : Math.max(1e-12, rand());
+    const m = Math.sqrt(-2 * Math.log(u));
+    const a = 2 * Math.PI * rand();
+    spare = m * Math.sin(a);
+    return m * Math.cos(a);
+  };
+}

@@ -65,3 +65,11 @@ export function ellipseMask(cx: number, cy: number, rx: number, ry: number, widt
   }
   return mask;
 }
+
+/** An axis-aligned face box in picture pixels (top-left corner, size); may extend past the edge. */
+export interface FaceBox {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}

@@ -1,5 +1,6 @@
 import type { RawImage } from '../core/image/types.js';
 import type { SquareRegion } from './sample.js';
+import { ClearsightError, ERROR_CODES } from '../core/errors.js';
 
 /**
  * BlazeFace post-processing (pure functions, unit-tested without the network).
@@ -51,7 +52,7 @@ export function sigmoid(v: number): number {
 export function decodeDetections(raw: Float32Array, anchors: Float32Array, minScore: number): Detection[] {
   const count = anchors.length / 2;
   if (raw.length !== count * VALUES_PER_ANCHOR) {
-    throw new RangeError(`detector output has ${raw.length} values, expected ${count} x ${VALUES_PER_ANCHOR}`);
+    throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `detector output has ${raw.length} values, expected ${count} x ${VALUES_PER_ANCHOR}`);
   }
   const found: Detection[] = [];
   for (let i = 0; i < count; i++) {

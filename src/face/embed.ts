@@ -2,6 +2,7 @@ import type { RawImage } from '../core/image/types.js';
 import { l2Normalize } from './compare.js';
 import { INPUT_SIZE, type FaceModels } from './models.js';
 import { sampleSquare, type SquareRegion } from './sample.js';
+import { ClearsightError, ERROR_CODES } from '../core/errors.js';
 
 /** Length of the faceres description vector. */
 export const EMBEDDING_SIZE = 1024;
@@ -16,7 +17,7 @@ export async function embedRegion(models: FaceModels, img: RawImage, region: Squ
   const input = sampleSquare(img, region, size, 255);
   const outs = await models.runner('embed').run(input, size);
   const desc = outs.find((o) => o.length === EMBEDDING_SIZE);
-  if (!desc) throw new Error(`faceres returned no ${EMBEDDING_SIZE}-value output`);
+  if (!desc) throw new ClearsightError(ERROR_CODES.RUNTIME, `faceres returned no ${EMBEDDING_SIZE}-value output`);
   return l2Normalize(Float32Array.from(desc));
 }
 

@@ -5,13 +5,10 @@ import { embedRegion } from './embed.js';
 import { MESH_POINTS, MESH_SIZE, meshToImage } from './landmarks.js';
 import type { FaceModels } from './models.js';
 import { sampleSquare, type SquareRegion } from './sample.js';
+import { rgbToLuma } from '../core/colour.js';
+import type { FaceBox } from '../core/shapes.js';
 
-export interface FaceBox {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
+export type { FaceBox } from '../core/shapes.js';
 
 export interface Face {
   /** Detector box in picture pixels (may extend past the picture edge for cut-off faces). */
@@ -175,8 +172,7 @@ export function faceQuality(img: RawImage, face: Pick<Face, 'score' | 'meshScore
 export function sharpness(img: RawImage, region: SquareRegion): number {
   const n = 64;
   const rgb = sampleSquare(img, { ...region, size: region.size / 1.4 }, n);
-  const g = new Float32Array(n * n);
-  for (let i = 0; i < n * n; i++) g[i] = 0.299 * rgb[3 * i]! + 0.587 * rgb[3 * i + 1]! + 0.114 * rgb[3 * i + 2]!;
+  const g = rgbToLuma(rgb);
   let sum = 0;
   for (let y = 1; y < n - 1; y++) {
     for (let x = 1; x < n - 1; x++) {

@@ -12,7 +12,7 @@ export { runIris, eyeRegion, eyeOpenness, irisPosition, type EyeLandmarks, type 
 export { generateAnchors, decodeDetections, nonMaxSuppression, iou, type Detection } from './detect.js';
 export type { SquareRegion } from './sample.js';
 export {
-  analyseLiveness, decideLiveness, verifyLive, scoreTemporal, type TemporalScore, type LiveVerification, type VerifyLiveOptions, checkLiveness, checkLivenessFile, calibrateLiveness, fourierDomainAdaptation, readVideoFrames,
+  analyzeLiveness, decideLiveness, verifyLive, scoreTemporal, type TemporalScore, type LiveVerification, type VerifyLiveOptions, checkLiveness, checkLivenessFile, calibrateLiveness, fourierDomainAdaptation, readVideoFrames,
   fitHead, fuse, parseHead, softmax, CUES, DEFAULT_LIVENESS_HEAD, bandPass, posPulse, pulseFromSignal, magnify, HEART_BAND,
   type Cue, type CueMatrix, type LivenessAnalysis, type LivenessVerdict, type LivenessVerdictLabel, type LivenessOptions, type LivenessHead, type LivenessExpert,
   type CalibrationClip, type CalibrateOptions, type VideoClip, type ReadVideoOptions, type PulseEstimate,

@@ -3,21 +3,8 @@
  * accuracy-maximising threshold, and the ISO/IEC 30107-3 presentation-attack error rates.
  */
 
-/** ROC AUC = P(score of a positive > score of a negative), ties count half (Mann-Whitney). */
-export function rocAuc(positives: readonly number[], negatives: readonly number[]): number {
-  if (positives.length === 0 || negatives.length === 0) return NaN;
-  const all = [...positives.map((s) => ({ s, p: 1 })), ...negatives.map((s) => ({ s, p: 0 }))].sort((a, b) => a.s - b.s);
-  let rankSumPos = 0;
-  for (let i = 0; i < all.length; ) {
-    let j = i;
-    while (j < all.length && all[j]!.s === all[i]!.s) j++;
-    const avgRank = (i + j + 1) / 2; // 1-based average rank of the tie group
-    for (let k = i; k < j; k++) if (all[k]!.p) rankSumPos += avgRank;
-    i = j;
-  }
-  const nP = positives.length;
-  return (rankSumPos - (nP * (nP + 1)) / 2) / (nP * negatives.length);
-}
+/** ROC AUC = P(score of a positive > score of a negative), ties count half (Mann-Whitney); NaN if a class is empty. */
+export { rocAucMannWhitney as rocAuc } from '../core/stats.js';
 
 /** ROC points (false-positive rate, true-positive rate) sweeping the threshold down. */
 export function rocCurve(positives: readonly number[], negatives: readonly number[]): Array<[number, number]> {

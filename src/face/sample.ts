@@ -1,4 +1,5 @@
 import type { RawImage } from '../core/image/types.js';
+import { bilinearAccumulate } from '../core/sampling.js';
 
 /**
  * Resampling of face crops. Every network here wants a square NHWC float tensor cut from the
@@ -38,7 +39,7 @@ export function sampleSquare(img: RawImage, region: SquareRegion, outSize: numbe
   const c = Math.cos(region.angle);
   const n = Math.sin(region.angle);
   const { width, height, channels, data } = img;
-  const acc = [0, 0, 0];
+  const acc = new Float64Array(3);
   const k = 1 / (sub * sub);
   for (let v = 0; v < outSize; v++) {
     for (let u = 0; u < outSize; u++) {
@@ -53,7 +54,7 @@ export function sampleSquare(img: RawImage, region: SquareRegion, outSize: numbe
           const x0 = Math.floor(x);
           const y0 = Math.floor(y);
           if (channels === 3 && x0 >= 0 && y0 >= 0 && x0 + 1 < width && y0 + 1 < height) {
-            // interior RGB fast path: the same four weights, in the same order, as bilinearAdd
+            // interior RGB fast path: the same four weights as core/sampling's bilinearAccumulate
             const fx = x - x0, fy = y - y0;
             const p = (y0 * width + x0) * 3, q = p + width * 3;
             const w00 = (1 - fy) * (1 - fx), w01 = (1 - fy) * fx, w10 = fy * (1 - fx), w11 = fy * fx;
@@ -62,9 +63,13 @@ export function sampleSquare(img: RawImage, region: SquareRegion, outSize: numbe
             a0 += w10 * data[q]!; a1 += w10 * data[q + 1]!; a2 += w10 * data[q + 2]!;
             a0 += w11 * data[q + 3]!; a1 += w11 * data[q + 4]!; a2 += w11 * data[q + 5]!;
           } else {
-            acc[0] = a0; acc[1] = a1; acc[2] = a2;
-            bilinearAdd(data, width, height, channels, x, y, acc);
-            a0 = acc[0]!; a1 = acc[1]!; a2 = acc[2]!;
+            acc.fill(0);
+            bilinearAccumulate(img, x, y, acc, 0, 1, 'zero');
+            if (channels === 3) {
+              a0 += acc[0]!; a1 += acc[1]!; a2 += acc[2]!;
+            } else {
+              a0 += acc[0]!; a1 += acc[0]!; a2 += acc[0]!;
+            }
           }
         }
       }
@@ -75,33 +80,4 @@ export function sampleSquare(img: RawImage, region: SquareRegion, outSize: numbe
     }
   }
   return out;
-}
-
-function bilinearAdd(data: Float32Array, w: number, h: number, ch: number, x: number, y: number, acc: number[]): void {
-  const x0 = Math.floor(x);
-  const y0 = Math.floor(y);
-  const fx = x - x0;
-  const fy = y - y0;
-  for (let j = 0; j < 2; j++) {
-    const yy = y0 + j;
-    if (yy < 0 || yy >= h) continue;
-    const wy = j ? fy : 1 - fy;
-    for (let i = 0; i < 2; i++) {
-      const xx = x0 + i;
-      if (xx < 0 || xx >= w) continue;
-      const wgt = wy * (i ? fx : 1 - fx);
-      if (wgt === 0) continue;
-      const p = (yy * w + xx) * ch;
-      if (ch === 3) {
-        acc[0]! += wgt * data[p]!;
-        acc[1]! += wgt * data[p + 1]!;
-        acc[2]! += wgt * data[p + 2]!;
-      } else {
-        const g = wgt * data[p]!;
-        acc[0]! += g;
-        acc[1]! += g;
-        acc[2]! += g;
-      }
-    }
-  }
 }

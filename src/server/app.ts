@@ -342,7 +342,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   /** Counts the job against its client until it ends (queue caps). */
   function track(client: string, id: string): void {
     let set = inFlight.get(client);
-    if (!set) inFlight.set(client, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      inFlight.set(client, set);
+    }
     set.add(id);
     inFlightTotal++;
     let unsubscribe: (() => void) | undefined;

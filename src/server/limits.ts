@@ -204,7 +204,7 @@ async function checkImage(path: string, format: string, limits: ServerLimits, fi
 
 /** Returns the pixels of one frame. */
 async function checkVideo(path: string, limits: ServerLimits, field: string): Promise<number> {
-  let info;
+  let info: Awaited<ReturnType<typeof import('../core/video/index.js').probeVideo>>;
   try {
     // Loaded on first use: FFmpeg's native libraries are not needed by image-only servers.
     const { probeVideo } = await import('../core/video/index.js');

@@ -20,6 +20,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
+import { ClearsightError, ERROR_CODES } from '../core/errors.js';
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
@@ -69,7 +70,7 @@ export class ContentStore {
 
   /** Path of a blob; throws on anything but a sha256 hex digest (never a request string). */
   blobPath(sha256: string): string {
-    if (!isSha256(sha256)) throw new Error(`not a sha256 digest: ${JSON.stringify(sha256).slice(0, 80)}`);
+    if (!isSha256(sha256)) throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `not a sha256 digest: ${JSON.stringify(sha256).slice(0, 80)}`);
     return join(this.root, 'blobs', sha256.slice(0, 2), sha256);
   }
 

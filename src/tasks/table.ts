@@ -537,7 +537,7 @@ const livenessTask: TaskDefinition<typeof livenessOptions> = {
   extraInputs: [{ field: 'enrolled', kind: 'image', label: 'Enrolled photo', help: 'Optional: also check that the live face is the person in this photo (largest face); the result says "accepted".' }],
   outputs: [{ name: 'liveness.json', role: 'report', label: 'verdict and evidence' }],
   async run(inputs, opts, ctx) {
-    const { FaceModels, analyseLiveness, decideLiveness, scoreTemporal, readVideoFrames, embedFace, verifyLive } = await import('../face/index.js');
+    const { FaceModels, analyzeLiveness, decideLiveness, scoreTemporal, readVideoFrames, embedFace, verifyLive } = await import('../face/index.js');
     const { TrainedModel } = await import('../core/models/trainedModel.js');
     const enrolledInput = inputs.find((i) => i.field === 'enrolled');
     if (enrolledInput) {
@@ -552,7 +552,7 @@ const livenessTask: TaskDefinition<typeof livenessOptions> = {
     }
     const models = await cached(ctx, 'face-models-liveness', () => FaceModels.load({ liveness: true, embed: false }));
     const video = await readVideoFrames(inputs[0]!.path, { maxSeconds: opts.seconds, signal: ctx.signal });
-    const analysis = await analyseLiveness(models, video, control(ctx));
+    const analysis = await analyzeLiveness(models, video, control(ctx));
     const verdict = decideLiveness(analysis);
     const temporal = opts.temporal ? await cached(ctx, 'liveness-gru', () => TrainedModel.load('liveness-gru', { threads: 1 })) : undefined;
     const result = temporal ? { ...verdict, temporal: await scoreTemporal(temporal, analysis.cues) } : { ...verdict };

@@ -27,6 +27,7 @@ import { ESRGAN_SCALES, ESRGAN_SIZES, type EsrganScale, type EsrganSize } from '
 import { upscale, upscaleModelName } from '../restore/index.js';
 import { MACROBLOCK, decodeVideo, probeVideo, rgbToYuv, VideoWriter, yuvToRgb, type DecodedFrame, type PictureType } from '../core/video/index.js';
 import { compensateFrame, type CompensatedBlock, type ReferenceFrame } from './motion.js';
+import { bilinearAccumulate } from '../core/sampling.js';
 
 /** Any function that enlarges an RGB image by the run's scale (the network, or a stub in tests). */
 export type Upscaler = (img: RawImage, control?: TaskControl) => Promise<RawImage>;
@@ -393,7 +394,7 @@ export function warpPrediction(blocks: readonly CompensatedBlock[], refs: Readon
       for (let Y = Y0; Y < Y1; Y++) {
         for (let X = X0; X < X1; X++) {
           const o = (Y * W + X) * 3;
-          sampleBilinear(ref, X + dx, Y + dy, out.data, o, wgt);
+          bilinearAccumulate(ref, X + dx, Y + dy, out.data, o, wgt, 'clamp');
         }
       }
     }
@@ -434,33 +435,6 @@ export function addUpscaledResidual(hr: RawImage, decoded: Uint8Array, predictio
       }
     }
   }
-}
-
-function sampleBilinear(img: RawImage, x: number, y: number, out: Float32Array, o: number, wgt: number): void {
-  const { width: w, height: h, data } = img;
-  const x0f = Math.floor(x);
-  const y0f = Math.floor(y);
-  const fx = x - x0f;
-  const fy = y - y0f;
-  const cx0 = x0f < 0 ? 0 : x0f >= w ? w - 1 : x0f;
-  const cy0 = y0f < 0 ? 0 : y0f >= h ? h - 1 : y0f;
-  const cx1 = x0f + 1 < 0 ? 0 : x0f + 1 >= w ? w - 1 : x0f + 1;
-  const cy1 = y0f + 1 < 0 ? 0 : y0f + 1 >= h ? h - 1 : y0f + 1;
-  const a = (cy0 * w + cx0) * 3;
-  if (fx === 0 && fy === 0) {
-    out[o] += wgt * data[a];
-    out[o + 1] += wgt * data[a + 1];
-    out[o + 2] += wgt * data[a + 2];
-    return;
-  }
-  const b = (cy0 * w + cx1) * 3;
-  const c = (cy1 * w + cx0) * 3;
-  const d = (cy1 * w + cx1) * 3;
-  const w00 = (1 - fx) * (1 - fy);
-  const w01 = fx * (1 - fy);
-  const w10 = (1 - fx) * fy;
-  const w11 = fx * fy;
-  for (let k = 0; k < 3; k++) out[o + k] += wgt * (w00 * data[a + k] + w01 * data[b + k] + w10 * data[c + k] + w11 * data[d + k]);
 }
 
 function cropRgb(img: RawImage, x: number, y: number, w: number, h: number): RawImage {

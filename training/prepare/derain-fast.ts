@@ -27,7 +27,8 @@
 import path from 'node:path';
 import { readdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { cropImage, decodeImage, ImageModel, synthesizeRain, gradientTransmission, type RawImage, type SynthesizeRainOptions } from '../../src/index.js';
+import { cropImage, decodeImage, ImageModel, type RawImage } from '../../src/index.js';
+import { synthesizeRain, gradientTransmission, type SynthesizeRainOptions } from '../../src/restore/index.js';
 import { mulberry32 } from '../../src/core/random.js';
 import { PatchSetWriter, sha256File, toUint8, type ItemMeta } from './patchset.js';
 

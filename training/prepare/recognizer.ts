@@ -163,7 +163,7 @@ async function degradeRandomly(clean: RawImage, r: () => number, seed: number): 
     const exposure = Math.exp(uni(r, Math.log(0.02), Math.log(0.3)));
     const gamma = uni(r, 0.8, 1.5);
     img = darken(img, { exposure, gamma, readNoise: uni(r, 0, 6), shot: uni(r, 0, 0.004), seed: seed + 1 });
-    present(t, 'lowlight', 1 - Math.pow(exposure, 1 / 2.2));
+    present(t, 'lowlight', 1 - exposure ** (1 / 2.2));
     t.mask[idx('noise')] = 0; // the dark capture's own noise: neither claimed nor denied
     t.params.lowlight = { exposure, gamma };
   }
@@ -240,7 +240,7 @@ async function main(): Promise<void> {
   const add = (image: RawImage, target: Target, meta: { group: string; file: string; split: 'train' | 'val'; real: boolean }) => {
     const views = recognizerViews(image);
     const crops = new Uint8Array(RECOGNIZER_CROPS * S * S * 3);
-    views.crops.forEach((c, i) => crops.set(toUint8(c), i * S * S * 3));
+    views.crops.forEach((c, i) => { crops.set(toUint8(c), i * S * S * 3); });
     writer.add(
       { global: toUint8(views.global), crops, labels: target.labels, mask: target.mask, severity: target.severity, sevmask: target.sevmask },
       { group: meta.group, split: meta.split, real: meta.real, source: { path: path.relative(DATA, meta.file), sha256: sha256File(meta.file) }, degradation: target.params },

@@ -157,7 +157,7 @@ export async function runBatch(taskName: string, inDir: string, opts: BatchCliOp
   const cache = new Map<string, unknown>();
   const saveLog = async () => {
     log.updatedAt = new Date().toISOString();
-    await writeFileAtomic(logPath, JSON.stringify(log, null, 1) + '\n', { force: true });
+    await writeFileAtomic(logPath, `${JSON.stringify(log, null, 1)}\n`, { force: true });
   };
   bar?.start(inputs.length, 0, { file: '' });
   let resumed = 0;
@@ -189,7 +189,7 @@ export async function runBatch(taskName: string, inDir: string, opts: BatchCliOp
         }
         if (!outcome.files.some((f) => f.type === 'application/json')) {
           const name = `${stem}.json`;
-          await writeFileAtomic(join(opts.output, name), JSON.stringify({ input: input.name, ...outcome.result }, null, 1) + '\n', { force: true });
+          await writeFileAtomic(join(opts.output, name), `${JSON.stringify({ input: input.name, ...outcome.result }, null, 1)}\n`, { force: true });
           outputs.push(name);
         }
         log.files[input.name] = { input: input.name, status: 'done', inputSha256: sha, outputs, seconds: (performance.now() - t0) / 1000 };
@@ -215,7 +215,7 @@ export async function runBatch(taskName: string, inDir: string, opts: BatchCliOp
   }
   const entries = Object.values(log.files);
   const failed = entries.filter((e) => e.status === 'failed').length;
-  if (opts.json) process.stdout.write(JSON.stringify(log) + '\n');
+  if (opts.json) process.stdout.write(`${JSON.stringify(log)}\n`);
   else process.stderr.write(summaryTable(entries, resumed, logPath));
   return failed > 0 ? EXIT.RUNTIME : EXIT.OK;
 }
@@ -225,7 +225,7 @@ export function summaryTable(entries: BatchEntry[], resumed: number, logPath: st
   const rows = entries.map((e) => [e.input, e.status, e.seconds !== undefined ? e.seconds.toFixed(2) : '-', e.error ? `${e.error.code}: ${e.error.message}` : (e.outputs ?? []).join(', ')]);
   const head = ['file', 'status', 'seconds', 'outputs / error'];
   const widths = head.map((h, c) => Math.min(c === 3 ? 80 : 40, Math.max(h.length, ...rows.map((r) => r[c].length))));
-  const line = (r: string[]) => r.map((cell, c) => (cell.length > widths[c] ? cell.slice(0, widths[c] - 1) + '…' : cell.padEnd(widths[c]))).join('  ').trimEnd();
+  const line = (r: string[]) => r.map((cell, c) => (cell.length > widths[c] ? `${cell.slice(0, widths[c] - 1)}…` : cell.padEnd(widths[c]))).join('  ').trimEnd();
   const count = (s: string) => entries.filter((e) => e.status === s).length;
   return [
     line(head),

@@ -114,8 +114,8 @@ export function addForensicsCommand(program: Command): Command {
       const watermarkKey = wantsWatermark ? await keyFromOptions({ key: opts.watermarkKey, keyFile: opts.watermarkKeyFile }) : undefined;
       const reporter = createReporter(progressMode(opts.json ?? false), 'analysing');
       const faceModels = await FaceModels.load({ mesh: true, embed: wantsWatermark });
-      let result;
-      let evidence;
+      let result: Awaited<ReturnType<typeof analyzeForensics>>['result'];
+      let evidence: Awaited<ReturnType<typeof analyzeForensics>>['evidence'];
       try {
         ({ result, evidence } = await analyzeForensics(file, faceModels, model, { maxFrames: opts.maxFrames, minFaceSize: opts.minFace, minQuality: opts.minQuality, seed: opts.seed, ...(watermarkKey ? { watermarkKey } : {}), onProgress: (e) => reporter.onProgress(e) }));
       } finally {
@@ -133,14 +133,14 @@ export function addForensicsCommand(program: Command): Command {
         },
       };
       if (opts.report) await writeCaseReportPdf(opts.report, report, evidence, opts.force);
-      if (opts.out) await writeFileAtomic(opts.out, JSON.stringify(report, null, 1) + '\n', { force: opts.force });
+      if (opts.out) await writeFileAtomic(opts.out, `${JSON.stringify(report, null, 1)}\n`, { force: opts.force });
       if (opts.json) {
-        process.stdout.write(JSON.stringify(report) + '\n');
+        process.stdout.write(`${JSON.stringify(report)}\n`);
       } else {
         const p = result.probability;
         process.stdout.write(
           `${file}: ${result.outcome}` +
-            (p !== null ? `, probability of manipulation ${(p * 100).toFixed(1)}%` + (result.interval ? ` [${(result.interval[0] * 100).toFixed(1)}, ${(result.interval[1] * 100).toFixed(1)}]` : '') : '') +
+            (p !== null ? `, probability of manipulation ${(p * 100).toFixed(1)}%${result.interval ? ` [${(result.interval[0] * 100).toFixed(1)}, ${(result.interval[1] * 100).toFixed(1)}]` : ''}` : '') +
             `\n${result.summary}\n` +
             (result.watermark.verdict !== 'not checked' ? `watermark: ${result.watermark.verdict}${result.watermark.source ? ` (source "${result.watermark.source}")` : ''}\n` : '') +
             (opts.report ? `report: ${opts.report}\n` : ''),
@@ -166,7 +166,7 @@ export function addForensicsCommand(program: Command): Command {
       const model = await forensics.loadForensicDetector(opts.detector, opts.model);
       const reporter = createReporter(progressMode(opts.json ?? false), 'scoring');
       const faceModels = await FaceModels.load({ mesh: true, embed: false });
-      let study;
+      let study: Awaited<ReturnType<typeof runReliabilityStudy>>;
       try {
         study = await runReliabilityStudy(
           items,
@@ -178,9 +178,9 @@ export function addForensicsCommand(program: Command): Command {
         faceModels.dispose();
         await model.dispose();
       }
-      if (opts.out) await writeFileAtomic(opts.out, JSON.stringify(study, null, 1) + '\n', { force: opts.force });
+      if (opts.out) await writeFileAtomic(opts.out, `${JSON.stringify(study, null, 1)}\n`, { force: opts.force });
       if (opts.json) {
-        process.stdout.write(JSON.stringify(study) + '\n');
+        process.stdout.write(`${JSON.stringify(study)}\n`);
         return;
       }
       const m = study.metrics;

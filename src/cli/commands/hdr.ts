@@ -148,7 +148,7 @@ export async function runHdr(inputs: string[], opts: HdrCliOptions): Promise<Hdr
   for (const o of outputs) await assertOutputWritable(o, force);
 
   const mode = progressMode(json);
-  let reporter: Reporter = createReporter(mode, 'merging');
+  const reporter: Reporter = createReporter(mode, 'merging');
   const interrupts = watchInterrupts(() => reporter.stop());
   const written: string[] = [];
   try {

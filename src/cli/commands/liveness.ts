@@ -13,7 +13,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import {
-  analyseLiveness, assertOutputWritable, calibrateLiveness, ClearsightError, decideLiveness, decodeImage, detectFaces, ERROR_CODES, FaceModels,
+  analyzeLiveness, assertOutputWritable, calibrateLiveness, ClearsightError, decideLiveness, decodeImage, detectFaces, ERROR_CODES, FaceModels,
   invalidOption, parseHead, readVideoFrames, writeFileAtomic, embedFace, verifyLive, scoreTemporal, TrainedModel, type TemporalScore, type LivenessHead, type LivenessVerdict, type LiveVerification,
 } from '../lib.js';
 import { createReporter, progressMode } from '../progress.js';
@@ -88,7 +88,7 @@ export function addLivenessCommand(program: Command): Command {
         for (const [file, live] of [...opts.live.map((f) => [f, true] as const), ...opts.spoof.map((f) => [f, false] as const)]) {
           process.stderr.write(`clearsight: analysing ${file}\n`);
           const video = await readVideoFrames(file, { maxSeconds: opts.seconds, signal: interrupts.signal });
-          clips.push({ analysis: await untilAborted(analyseLiveness(models, video, { signal: interrupts.signal }), interrupts.signal), live });
+          clips.push({ analysis: await untilAborted(analyzeLiveness(models, video, { signal: interrupts.signal }), interrupts.signal), live });
         }
         const head = calibrateLiveness(clips);
         interrupts.writing();
@@ -139,7 +139,7 @@ export async function runLiveness(clip: string, opts: { json?: boolean; seconds:
     reporter.stage('decode');
     const video = await readVideoFrames(clip, { maxSeconds: opts.seconds, signal: interrupts.signal });
     await interrupts.checkpoint();
-    const analysis = await untilAborted(analyseLiveness(models, video, { signal: interrupts.signal, onProgress: reporter.onProgress }), interrupts.signal);
+    const analysis = await untilAborted(analyzeLiveness(models, video, { signal: interrupts.signal, onProgress: reporter.onProgress }), interrupts.signal);
     await interrupts.checkpoint();
     const verdict = decideLiveness(analysis, head);
     return temporal ? { ...verdict, temporal: await scoreTemporal(temporal, analysis.cues) } : verdict;

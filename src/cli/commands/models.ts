@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { listModels, packageFacts, type ModelCard } from '../lib.js';
+import { relative } from 'node:path';
+import { listModels, packageFacts, TRAINED_MODELS_DIR, type ModelCard } from '../lib.js';
 
 /** One model card as `clearsight models --json` prints it. */
 export interface ModelListing {
@@ -7,6 +8,8 @@ export interface ModelListing {
   task: string;
   name: string;
   package: string;
+  /** For models shipped in this package (trained here): the file under the package root. */
+  file?: string;
   /** Installed version, or null if the package is missing. */
   version: string | null;
   /** From the package's package.json, or null if the package is missing. */
@@ -42,6 +45,8 @@ function toListing(card: ModelCard): ModelListing {
   let facts: { version: string; license: string } | undefined;
   if (card.trained) {
     facts = { version: card.trained.version, license: card.trained.licence };
+  } else if (card.version && card.licence) {
+    facts = { version: card.version, license: card.licence };
   } else {
     try {
       facts = packageFacts(card.packageName);
@@ -55,6 +60,7 @@ function toListing(card: ModelCard): ModelListing {
     task: card.task,
     name: card.name,
     package: card.packageName,
+    ...(card.packageName === 'clearsight' ? { file: `models/${relative(TRAINED_MODELS_DIR, card.modelPath)}` } : {}),
     version: facts?.version ?? null,
     licence: facts?.license ?? null,
     trainedOn: card.trainedOn,
@@ -69,7 +75,7 @@ function table(rows: readonly ModelListing[]): string {
   const cells = rows.map((r) => [
     r.id,
     r.task,
-    r.package === 'clearsight' ? `trained here (models/${r.name})` : r.version ? `${r.package}@${r.version}` : `${r.package} (not installed)`,
+    r.package === 'clearsight' ? `trained here (${r.file ?? `models/${r.name}`})` : r.version ? `${r.package}@${r.version}` : `${r.package} (not installed)`,
     r.licence ?? '-',
     `[${r.io.range[0]},${r.io.range[1]}]`,
     ...(r.network

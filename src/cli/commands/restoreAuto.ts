@@ -306,7 +306,7 @@ function planText(input: string, img: RawImage, a: DegradationAnalysis, plan: re
   if (plan.length === 0) lines.push('plan: nothing to do (the picture looks clean)');
   else {
     lines.push('plan:');
-    plan.forEach((s, i) => lines.push(`  ${i + 1}. ${s.task} (${s.method}) with ${s.model} (score ${s.score.toFixed(2)}): ${s.reason}`));
+    plan.forEach((s, i) => { lines.push(`  ${i + 1}. ${s.task} (${s.method}) with ${s.model} (score ${s.score.toFixed(2)}): ${s.reason}`); });
   }
   return `${lines.join('\n')}\n`;
 }

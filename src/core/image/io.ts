@@ -138,7 +138,7 @@ async function readInput(input: string | Buffer, name?: string): Promise<{ bytes
     return { bytes: Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength), label: name ?? 'input buffer' };
   }
   if (typeof input !== 'string' || input === '') throw invalidOption('input', 'a file path or a Buffer', input);
-  let info;
+  let info: Awaited<ReturnType<typeof stat>>;
   try {
     info = await stat(input);
   } catch (err) {

@@ -9,6 +9,7 @@
  * - channels: 1 (grey), 3 (RGB). Alpha is never mixed into restoration: decoders split it
  *   off into `DecodedImage.alpha` and encoders put it back.
  */
+import { ClearsightError, ERROR_CODES } from '../errors.js';
 export interface RawImage {
   readonly width: number;
   readonly height: number;
@@ -20,7 +21,7 @@ export interface RawImage {
 export function createImage(width: number, height: number, channels: 1 | 3 = 3, data?: Float32Array): RawImage {
   const length = width * height * channels;
   if (data && data.length !== length) {
-    throw new RangeError(`RawImage data length ${data.length} does not match ${width}x${height}x${channels} = ${length}`);
+    throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `RawImage data length ${data.length} does not match ${width}x${height}x${channels} = ${length}`);
   }
   return { width, height, channels, data: data ?? new Float32Array(length) };
 }

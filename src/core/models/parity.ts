@@ -36,7 +36,7 @@ export function parityInput(height: number, width: number): Float32Array {
 export async function checkParity(modelId: string, height: number, width: number, options: LoadModelOptions = {}): Promise<ParityResult> {
   const model = await ImageModel.load(modelId, options);
   const { card } = model;
-  if (card.format === 'onnx') {
+  if (card.format === 'onnx' || card.format === 'json') {
     await model.dispose();
     throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `model ${card.id} was trained here and has no tfjs reference; its parity check is the golden pair (test/trainedModels.test.ts)`);
   }
@@ -55,7 +55,7 @@ export async function checkParity(modelId: string, height: number, width: number
     const theirs = await reference.predict(input, shape);
     const tfjsSeconds = (performance.now() - t) / 1000;
     reference.dispose();
-    if (ours.shape.join() !== theirs.shape.join()) throw new Error(`shape ${ours.shape} vs tfjs ${theirs.shape}`);
+    if (ours.shape.join() !== theirs.shape.join()) throw new ClearsightError(ERROR_CODES.RUNTIME, `shape ${ours.shape} vs tfjs ${theirs.shape}`);
     let max = 0;
     let sum = 0;
     for (let i = 0; i < ours.data.length; i++) {
@@ -101,11 +101,11 @@ export async function checkNetworkParity(modelId: string, options: LoadModelOpti
   const theirs = await reference.predictAll(input, shape);
   const tfjsSeconds = (performance.now() - t) / 1000;
   reference.dispose();
-  if (ours.length !== theirs.length) throw new Error(`${ours.length} outputs vs tfjs ${theirs.length}`);
+  if (ours.length !== theirs.length) throw new ClearsightError(ERROR_CODES.RUNTIME, `${ours.length} outputs vs tfjs ${theirs.length}`);
   const unpaired = [...theirs];
   const outputs = ours.map((o) => {
     const k = unpaired.findIndex((r) => r.shape.join() === o.shape.join());
-    if (k < 0) throw new Error(`output of shape ${o.shape.join('x')} has no tfjs counterpart (tfjs: ${theirs.map((r) => r.shape.join('x')).join(', ')})`);
+    if (k < 0) throw new ClearsightError(ERROR_CODES.RUNTIME, `output of shape ${o.shape.join('x')} has no tfjs counterpart (tfjs: ${theirs.map((r) => r.shape.join('x')).join(', ')})`);
     const [ref] = unpaired.splice(k, 1);
     let max = 0;
     let scale = 0;

@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { ClearsightError, ERROR_CODES } from '../errors.js';
-import { listTrainedCards, type TrainedCard } from './trained.js';
+import { listTrainedCards, TRAINED_MODELS_DIR, type TrainedCard } from './trained.js';
 
 /**
  * The model registry: one card per pretrained model we ship through npm packages.
@@ -51,8 +51,15 @@ export interface ModelCard {
   /** The npm package shipping the weights; `clearsight` for models trained in this repository. */
   readonly packageName: string;
   readonly modelPath: string;
-  /** tfjs graph/layers models are converted to ONNX on first use; `onnx` models (trained here) load as they are. */
-  readonly format: 'graph' | 'layers' | 'onnx';
+  /**
+   * tfjs graph/layers models are converted to ONNX on first use; `onnx` models (trained here) load
+   * as they are; `json` is a model that is data, not a network (the linear forensic detector:
+   * logistic weights and calibrator, loaded by trust/forensics' loadForensicDetector).
+   */
+  readonly format: 'graph' | 'layers' | 'onnx' | 'json';
+  /** Version and licence of a model that is not a package of its own (data files shipped here). */
+  readonly version?: string;
+  readonly licence?: string;
   readonly customLayers?: 'esrgan-thick';
   readonly trainedOn: string;
   readonly paper: string;
@@ -226,11 +233,45 @@ function fromTrained(card: TrainedCard): ModelCard {
   };
 }
 
+/**
+ * The linear forensic detector (trust/forensics/detector.ts): 35 hand-made features and an L2
+ * logistic regression trained here (bench/forensics-train.ts), stored as data in
+ * models/forensics-sbi.json. Its card comes from that file's own training record.
+ */
+function forensicLogisticCard(): ModelCard | undefined {
+  const file = join(TRAINED_MODELS_DIR, 'forensics-sbi.json');
+  if (!existsSync(file)) return undefined;
+  const model = JSON.parse(readFileSync(file, 'utf8')) as { id: string; version: number; featureNames: string[]; training: { data: string; faces: number; identities: number; command: string } };
+  const name = model.id.split('/')[1] ?? model.id;
+  const version = `${model.version}.0.0`;
+  const features = model.featureNames.length;
+  return {
+    id: `forensics/${name}@${version}`,
+    task: 'forensics',
+    name,
+    packageName: 'clearsight',
+    modelPath: file,
+    format: 'json',
+    version,
+    licence: 'MIT',
+    trainedOn: `self-blended pseudo-fakes of ${model.training.faces} faces (${model.training.identities} identities) from ${model.training.data}; \`${model.training.command}\``,
+    paper: 'Shiohara & Yamasaki, "Detecting Deepfakes with Self-Blended Images", CVPR 2022 (the pseudo-fakes); the detector itself is a logistic regression on our features',
+    io: { layout: 'NHWC', range: [0, 1], divisibility: 1, scale: 1, maxTile: 128, minTile: 128, overlap: 0 },
+    paperFigures: [],
+    network: { inputSize: 128, outputs: [{ shape: [1, features], meaning: `${features} forensic features -> P(manipulated) by logistic regression` }] },
+  };
+}
+
 let cards: ModelCard[] | undefined;
 
-/** Every model: pretrained ones from npm packages, then the ones trained in this repository. */
+/**
+ * Every model, each with its card: pretrained ones from npm packages (the restoration experts
+ * and the face networks, converted from tfjs), then the ones trained in this repository (ONNX
+ * networks, and the linear forensic detector, which is data).
+ */
 export function listModels(): readonly ModelCard[] {
-  cards ??= [...ENTRIES.map(withId), ...listTrainedCards().map(fromTrained)];
+  const logistic = forensicLogisticCard();
+  cards ??= [...ENTRIES.map(withId), ...listTrainedCards().map(fromTrained), ...(logistic ? [logistic] : [])];
   return cards;
 }
 
@@ -246,6 +287,9 @@ export function getModelCard(idOrName: string): ModelCard {
 
 /** Where a card's weights are: the tfjs model.json inside its package, or the trained ONNX file. */
 export function modelJsonPath(card: ModelCard): string {
+  if (card.format === 'json') {
+    throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `model ${card.id} is data, not a network: load it with loadForensicDetector('logistic')`, { model: card.id });
+  }
   if (card.format === 'onnx') return card.modelPath;
   return join(packageDir(card.packageName), card.modelPath);
 }

@@ -125,7 +125,7 @@ async function doInitTfjsWasm(): Promise<void> {
     // Point the loader at the package's own .wasm binaries (a path prefix ending in a
     // separator). Harmless if someone already initialised the backend: it only affects a
     // future initialisation. (Do not probe with tf.findBackend: it starts initialising.)
-    if (!(tf.engine().registry as Record<string, unknown>)['wasm']) {
+    if (!(tf.engine().registry as Record<string, unknown>).wasm) {
       const require = createRequire(import.meta.url);
       const wasmFile = require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm');
       setWasmPaths(path.dirname(wasmFile) + path.sep);
@@ -312,7 +312,7 @@ function baseArgs(config: LayerConfig | undefined): LayerArgs {
 
 function firstTensor(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
   const t = Array.isArray(inputs) ? inputs[0] : inputs;
-  if (!t) throw new Error('layer called without an input tensor');
+  if (!t) throw new ClearsightError(ERROR_CODES.RUNTIME, 'layer called without an input tensor');
   return t;
 }
 
@@ -443,8 +443,8 @@ export function planEinsum(equation: string, shapeA: readonly number[], shapeB: 
     if (prev !== undefined && prev !== n) throw unsupportedEinsum(equation, `index "${ch}" has size ${prev} in one operand and ${n} in the other`);
     size.set(ch, n);
   };
-  [...la].forEach((ch, i) => setSize(ch, shapeA[i]!));
-  [...lb].forEach((ch, i) => setSize(ch, shapeB[i]!));
+  [...la].forEach((ch, i) => { setSize(ch, shapeA[i]!); });
+  [...lb].forEach((ch, i) => { setSize(ch, shapeB[i]!); });
   for (const ch of out) {
     if (!size.has(ch)) throw unsupportedEinsum(equation, `output index "${ch}" does not occur in any operand`);
   }

@@ -60,7 +60,7 @@ export class UpscalerModel {
     const bytes = await readModelFile(path);
     const runtime = { device: options.device, threads: options.threads };
     if (ext === '.param') {
-      const binPath = path.slice(0, -'.param'.length) + '.bin';
+      const binPath = `${path.slice(0, -'.param'.length)}.bin`;
       const conv = convertNcnnToOnnx(new TextDecoder().decode(bytes), await readModelFile(binPath), path);
       if (conv.inputChannels !== 3 || conv.outputChannels !== 3) throw new ClearsightError(ERROR_CODES.MODEL_CONVERSION, `${path}: an upscaler must map 3 channels to 3 (this one maps ${conv.inputChannels} to ${conv.outputChannels})`);
       if (!Number.isInteger(conv.scale) || conv.scale < 1) throw new ClearsightError(ERROR_CODES.MODEL_CONVERSION, `${path}: the graph scales by ${conv.scale}, not a whole number`);
@@ -120,7 +120,7 @@ export class UpscalerModel {
 
 async function readModelFile(path: string): Promise<Uint8Array> {
   try {
-    if (!(await stat(path)).isFile()) throw new Error('not a file');
+    if (!(await stat(path)).isFile()) throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, 'not a file', { path });
     return new Uint8Array(await readFile(path));
   } catch (err) {
     throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `model file "${path}" cannot be read`, { path }, { cause: err });

@@ -6,6 +6,7 @@
  */
 import { invalidOption } from '../errors.js';
 import type { RawImage } from '../image/types.js';
+import { LUMA_BT601, LUMA_BT709 } from '../colour.js';
 
 export type ColourMatrix = 'bt601' | 'bt709';
 export type ColourRange = 'limited' | 'full';
@@ -34,7 +35,7 @@ interface Coefficients {
 function coefficients(matrix: ColourMatrix = 'bt601', range: ColourRange = 'limited'): Coefficients {
   if (matrix !== 'bt601' && matrix !== 'bt709') throw invalidOption('matrix', '"bt601" or "bt709"', matrix);
   if (range !== 'limited' && range !== 'full') throw invalidOption('range', '"limited" or "full"', range);
-  const [kr, kb] = matrix === 'bt709' ? [0.2126, 0.0722] : [0.299, 0.114];
+  const [kr, , kb] = matrix === 'bt709' ? LUMA_BT709 : LUMA_BT601;
   return range === 'full' ? { kr, kb, yOffset: 0, yScale: 255, cScale: 255 } : { kr, kb, yOffset: 16, yScale: 219, cScale: 224 };
 }
 

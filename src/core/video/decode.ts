@@ -571,7 +571,7 @@ function isNotVideoDemuxer(name: string): boolean {
 
 async function openInput(path: string): Promise<OpenInput> {
   if (typeof path !== 'string' || path === '') throw invalidOption('path', 'a video file path', path);
-  let st;
+  let st: Awaited<ReturnType<typeof stat>>;
   try {
     st = await stat(path);
   } catch (err) {

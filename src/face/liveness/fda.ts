@@ -6,39 +6,17 @@
  * frames makes the cues less camera-specific.
  */
 import { invalidOption } from '../../core/errors.js';
+import { dft2d } from '../../core/fft.js';
 import type { RawImage } from '../../core/image/types.js';
 
 export interface Spectrum { width: number; height: number; re: Float64Array; im: Float64Array }
 
-function dft1d(re: Float64Array, im: Float64Array, n: number, stride: number, offset: number, inverse: boolean, cos: Float64Array, sin: Float64Array): void {
-  const r = new Float64Array(n), i = new Float64Array(n);
-  const sign = inverse ? 1 : -1;
-  for (let k = 0; k < n; k++) {
-    let sr = 0, si = 0;
-    for (let t = 0; t < n; t++) {
-      const idx = (k * t) % n;
-      const c = cos[idx]!, s = sign * sin[idx]!;
-      const xr = re[offset + t * stride]!, xi = im[offset + t * stride]!;
-      sr += xr * c - xi * s;
-      si += xr * s + xi * c;
-    }
-    r[k] = sr; i[k] = si;
-  }
-  for (let k = 0; k < n; k++) { re[offset + k * stride] = r[k]!; im[offset + k * stride] = i[k]!; }
-}
-
-function tables(n: number): [Float64Array, Float64Array] {
-  const c = new Float64Array(n), s = new Float64Array(n);
-  for (let k = 0; k < n; k++) { c[k] = Math.cos((2 * Math.PI * k) / n); s[k] = Math.sin((2 * Math.PI * k) / n); }
-  return [c, s];
-}
-
-/** 2-D DFT of one channel (separable; O(WH(W+H)), meant for face crops, not whole frames). */
+/**
+ * 2-D DFT of one channel, in place, any size (core/fft's dft2d: O(WH log WH)); the inverse is
+ * normalised by 1 / (WH).
+ */
 export function dft2(width: number, height: number, re: Float64Array, im: Float64Array, inverse = false): Spectrum {
-  const [cw, sw] = tables(width), [ch, sh] = tables(height);
-  for (let y = 0; y < height; y++) dft1d(re, im, width, 1, y * width, inverse, cw, sw);
-  for (let x = 0; x < width; x++) dft1d(re, im, height, width, x, inverse, ch, sh);
-  if (inverse) { const k = 1 / (width * height); for (let i = 0; i < re.length; i++) { re[i]! *= k; im[i]! *= k; } }
+  dft2d(re, im, width, height, inverse);
   return { width, height, re, im };
 }
 

@@ -5,7 +5,8 @@
 import { eyeOpenness, irisPosition } from '../iris.js';
 import { eyeAspectRatio, headPose, MESH, mouthOpening } from '../landmarks.js';
 import { magnify } from './evm.js';
-import { assessPulse, HEART_BAND, median, type PulseReading } from './signal.js';
+import { median } from '../../core/stats.js';
+import { assessPulse, HEART_BAND, type PulseReading } from './signal.js';
 import type { FrameObservation } from './track.js';
 
 export const CUES = [
@@ -85,7 +86,7 @@ export function computeCues(obs: readonly FrameObservation[], fps: number): CueM
   // eye openness from the iris network's lids when it ran, else from the mesh
   const ears = valid.map((o) => (o.eyes ? (eyeOpenness(o.eyes.right) + eyeOpenness(o.eyes.left)) / 2 : (eyeAspectRatio(o.landmarks!, MESH.rightEye) + eyeAspectRatio(o.landmarks!, MESH.leftEye)) / 2));
   const mouths = valid.map((o) => mouthOpening(o.landmarks!));
-  const earMed = median(ears), mouthMed = median(mouths);
+  const earMed = median(ears, 0), mouthMed = median(mouths, 0);
 
   // reference shape: the per-coordinate median of all frames mapped onto the first valid frame
   const ref0 = valid[0]?.landmarks;
@@ -98,7 +99,7 @@ export function computeCues(obs: readonly FrameObservation[], fps: number): CueM
       for (let i = 0; i < p.length; i += 2) [p[i], p[i + 1]] = m(p[i]!, p[i + 1]!);
       return p;
     });
-    ref = new Float64Array(all.length * 2).map((_, j) => median(mapped.map((p) => p[j]!)));
+    ref = new Float64Array(all.length * 2).map((_, j) => median(mapped.map((p) => p[j]!), 0));
   }
   const refPart = (from: number, count: number) => ref!.subarray(2 * from, 2 * (from + count));
   const refRigid = ref && refPart(0, RIGID.length);

@@ -11,6 +11,7 @@
  * a print argue for the replay, and a single set of weights trades one attack against the other.
  */
 import { invalidOption } from '../../core/errors.js';
+import { fitLogisticNewton, sigmoid } from '../../core/stats.js';
 import { CUES, type Cue } from './features.js';
 
 /** Logistic weights over the head's standardised cues, for one attack family. */
@@ -64,7 +65,6 @@ export function softmax(s: readonly number[], temperature = 1): number[] {
   return e.map((v) => v / z);
 }
 
-const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
 /** Standardised cue values z[t][j] for the head's cues (NaN where a frame has no face). */
 export function standardise(values: readonly number[][], head: Pick<LivenessHead, 'cues' | 'mean' | 'std'>): number[][] {
@@ -258,52 +258,22 @@ function avg(v: readonly number[]): number {
 }
 
 /**
- * L2-regularised, class-weighted logistic regression by Newton's method (IRLS): minimises
- * mean_i c_i logloss_i + l2/2 |w - prior|^2 (bias unpenalised). 25 steps converge to machine
- * precision for a dozen features; exact, unlike a fixed number of gradient steps.
+ * L2-regularised, class-weighted logistic regression by Newton's method (core/stats): minimises
+ * mean_i c_i logloss_i + l2/2 |w - prior|^2 (bias unpenalised but for a 1e-6 ridge that keeps a
+ * perfectly separated class solvable). 25 steps converge to machine precision for a dozen features.
  */
 export function newtonLogistic(X: readonly number[][], y: readonly boolean[], cw: readonly number[], w0: readonly number[], b0: number, prior: readonly number[], l2: number): { w: number[]; b: number } {
-  const J = w0.length, D = J + 1, n = X.length;
-  let theta = [...w0, b0];
-  for (let it = 0; it < 25; it++) {
-    const g = new Array<number>(D).fill(0);
-    const H = Array.from({ length: D }, () => new Array<number>(D).fill(0));
-    for (let i = 0; i < n; i++) {
-      const x = [...X[i]!, 1];
-      const p = sigmoid(x.reduce((s, v, j) => s + v * theta[j]!, 0));
-      const e = (cw[i]! * (p - (y[i] ? 1 : 0))) / n;
-      const h = (cw[i]! * Math.max(p * (1 - p), 1e-9)) / n;
-      for (let a = 0; a < D; a++) {
-        g[a]! += e * x[a]!;
-        for (let c = 0; c < D; c++) H[a]![c]! += h * x[a]! * x[c]!;
-      }
-    }
-    for (let j = 0; j < J; j++) {
-      g[j]! += l2 * (theta[j]! - prior[j]!);
-      H[j]![j]! += l2;
-    }
-    H[J]![J]! += 1e-6; // keeps the system solvable when a class is perfectly separated
-    const step = solve(H, g);
-    theta = theta.map((t, j) => t - step[j]!);
-    if (Math.max(...step.map(Math.abs)) < 1e-9) break;
-  }
-  return { w: theta.slice(0, J), b: theta[J]! };
-}
-
-/** Gaussian elimination with partial pivoting (small dense systems). */
-function solve(A: number[][], rhs: number[]): number[] {
-  const n = rhs.length;
-  const M = A.map((row, i) => [...row, rhs[i]!]);
-  for (let c = 0; c < n; c++) {
-    let piv = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(M[r]![c]!) > Math.abs(M[piv]![c]!)) piv = r;
-    [M[c], M[piv]] = [M[piv]!, M[c]!];
-    const d = M[c]![c]! || 1e-12;
-    for (let r = 0; r < n; r++) {
-      if (r === c) continue;
-      const f = M[r]![c]! / d;
-      if (f !== 0) for (let k = c; k <= n; k++) M[r]![k]! -= f * M[c]![k]!;
-    }
-  }
-  return M.map((row, i) => row[n]! / (row[i]! || 1e-12));
+  const { weights, bias } = fitLogisticNewton(X, {
+    targets: y.map((v) => (v ? 1 : 0)),
+    sampleWeights: cw,
+    l2,
+    prior,
+    weights: w0,
+    bias: b0,
+    biasRidge: 1e-6,
+    minCurvature: 1e-9,
+    maxIterations: 25,
+    tolerance: 1e-9,
+  });
+  return { w: weights, b: bias };
 }

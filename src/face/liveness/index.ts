@@ -1,7 +1,7 @@
 /**
  * Video liveness: is the face in a short clip a live person, a print or a replayed screen?
  *
- *   analyseLiveness(models, clip)   -> per-frame cues (track, mesh, CNNs, EVM, rPPG)
+ *   analyzeLiveness(models, clip)   -> per-frame cues (track, mesh, CNNs, EVM, rPPG)
  *   decideLiveness(analysis, head?) -> verdict with score and evidence (attention fusion)
  *   checkLiveness / checkLivenessFile = both in one call.
  */
@@ -75,12 +75,12 @@ function checkClip(clip: unknown): asserts clip is Pick<VideoClip, 'frames' | 't
 }
 
 /** Tracks the face and computes every per-frame cue. Needs FaceModels.load({ liveness: true }). */
-export async function analyseLiveness(models: FaceModels, clip: Pick<VideoClip, 'frames' | 'times' | 'fps'>, control: TaskControl = {}): Promise<LivenessAnalysis> {
-  return (await analyseTracked(models, clip, control)).analysis;
+export async function analyzeLiveness(models: FaceModels, clip: Pick<VideoClip, 'frames' | 'times' | 'fps'>, control: TaskControl = {}): Promise<LivenessAnalysis> {
+  return (await analyzeTracked(models, clip, control)).analysis;
 }
 
-/** @internal analyseLiveness plus the tracker's observations (face squares per frame), for verifyLive. */
-export async function analyseTracked(models: FaceModels, clip: Pick<VideoClip, 'frames' | 'times' | 'fps'>, control: TaskControl = {}): Promise<{ analysis: LivenessAnalysis; observations: FrameObservation[] }> {
+/** @internal analyzeLiveness plus the tracker's observations (face squares per frame), for verifyLive. */
+export async function analyzeTracked(models: FaceModels, clip: Pick<VideoClip, 'frames' | 'times' | 'fps'>, control: TaskControl = {}): Promise<{ analysis: LivenessAnalysis; observations: FrameObservation[] }> {
   checkClip(clip);
   models.runner('antispoof');
   const t0 = performance.now();
@@ -134,7 +134,7 @@ export function decideLiveness(analysis: Pick<LivenessAnalysis, 'cues' | 'frames
 export async function checkLiveness(models: FaceModels, clip: Pick<VideoClip, 'frames' | 'times' | 'fps'>, opts: LivenessOptions = {}): Promise<LivenessVerdict> {
   const top = opts.topFrames ?? 5;
   if (!Number.isInteger(top) || top < 1 || top > 100) throw invalidOption('topFrames', 'an integer from 1 to 100', opts.topFrames);
-  return decideLiveness(await analyseLiveness(models, clip, opts), opts.head ?? DEFAULT_LIVENESS_HEAD, top);
+  return decideLiveness(await analyzeLiveness(models, clip, opts), opts.head ?? DEFAULT_LIVENESS_HEAD, top);
 }
 
 /** Decodes the first `maxSeconds` (default 5) of a video file and checks liveness. */

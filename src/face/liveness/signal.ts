@@ -4,6 +4,7 @@
  * remote PPG"). Pure functions on plain number arrays.
  */
 import { mulberry32 } from '../../core/random.js';
+import { ClearsightError, ERROR_CODES } from '../../core/errors.js';
 
 /** Heart-rate band: 0.7-4 Hz = 42-240 beats per minute. */
 export const HEART_BAND: readonly [number, number] = [0.7, 4];
@@ -40,7 +41,7 @@ function runBiquad(q: Biquad, x: readonly number[]): number[] {
  * and the magnitude response is squared (4th order overall).
  */
 export function bandPass(x: readonly number[], fs: number, lo: number, hi: number): number[] {
-  if (!(fs > 0) || !(lo > 0) || !(hi > lo)) throw new RangeError(`bandPass needs fs > 0 and 0 < lo < hi (got fs ${fs}, ${lo}-${hi} Hz)`);
+  if (!(fs > 0) || !(lo > 0) || !(hi > lo)) throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `bandPass needs fs > 0 and 0 < lo < hi (got fs ${fs}, ${lo}-${hi} Hz)`);
   if (x.length < 3) return x.map(() => 0);
   const hiEdge = Math.min(hi, 0.45 * fs);
   const mean = x.reduce((s, v) => s + v, 0) / x.length;
@@ -171,9 +172,3 @@ export function meanStd(x: readonly number[]): { mean: number; std: number } {
   return { mean, std: Math.sqrt(x.reduce((s, v) => s + (v - mean) ** 2, 0) / x.length) };
 }
 
-export function median(x: readonly number[]): number {
-  if (x.length === 0) return 0;
-  const s = [...x].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}

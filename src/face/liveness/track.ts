@@ -17,7 +17,8 @@ import type { FaceModels } from '../models.js';
 import { sampleSquare, type SquareRegion } from '../sample.js';
 import type { Plane } from './evm.js';
 import { dft2 } from './fda.js';
-import { median } from './signal.js';
+import { median } from '../../core/stats.js';
+import { luma601, rgbToLuma } from '../../core/colour.js';
 
 /** Side of the aligned face crop kept per frame for the video cues. */
 export const CROP_SIZE = 64;
@@ -88,7 +89,7 @@ export function moireRatio(grey: Float32Array, n: number): number {
     mags.push(m);
     if (m > peak) peak = m;
   }
-  const med = median(mags);
+  const med = median(mags, 0);
   return med > 0 ? peak / med : 0;
 }
 
@@ -107,8 +108,7 @@ function textureOf(img: RawImage, r: SquareRegion): { texture: number; moire: nu
   const n = 64;
   // the face at about its own resolution (no supersampling: fine patterns must survive)
   const rgb = sampleSquare(img, { ...r, size: Math.min(r.size / 1.5, n) }, n);
-  const g = new Float32Array(n * n);
-  for (let i = 0; i < n * n; i++) g[i] = 0.299 * rgb[3 * i]! + 0.587 * rgb[3 * i + 1]! + 0.114 * rgb[3 * i + 2]!;
+  const g = rgbToLuma(rgb);
   return { texture: textureRatio(g, n), moire: moireRatio(g, n) };
 }
 
@@ -145,7 +145,7 @@ function greyThumb(img: RawImage): { thumb: Float32Array; rows: Float32Array; st
       let s = 0;
       for (let j = 0; j < B; j++) for (let i = 0; i < B; i++) {
         const p = ((y * B + j) * img.width + x * B + i) * img.channels;
-        s += img.channels === 3 ? 0.299 * img.data[p]! + 0.587 * img.data[p + 1]! + 0.114 * img.data[p + 2]! : img.data[p]!;
+        s += img.channels === 3 ? luma601(img.data[p]!, img.data[p + 1]!, img.data[p + 2]!) : img.data[p]!;
       }
       out[y * w + x] = s / (B * B);
       rows[y]! += out[y * w + x]! / w;
@@ -155,7 +155,10 @@ function greyThumb(img: RawImage): { thumb: Float32Array; rows: Float32Array; st
   const structure = new Float32Array(w * h);
   for (let y = 0; y < h; y++) {
     let m = 0;
-    for (let x = 0; x < w; x++) m += (structure[y * w + x] = Math.log(out[y * w + x]! + 0.02)) / w;
+    for (let x = 0; x < w; x++) {
+      structure[y * w + x] = Math.log(out[y * w + x]! + 0.02);
+      m += structure[y * w + x]! / w;
+    }
     for (let x = 0; x < w; x++) structure[y * w + x]! -= m;
   }
   return { thumb: out, rows, structure };

@@ -12,7 +12,7 @@ import type { FaceModels } from '../models.js';
 import type { VideoClip } from '../../core/video/index.js';
 import { DEFAULT_LIVENESS_HEAD } from './defaultHead.js';
 import type { LivenessHead } from './fusion.js';
-import { analyseTracked, decideLiveness, type LivenessVerdict } from './index.js';
+import { analyzeTracked, decideLiveness, type LivenessVerdict } from './index.js';
 import type { FrameObservation } from './track.js';
 import type { TaskControl } from '../../core/progress.js';
 
@@ -58,7 +58,7 @@ export async function verifyLive(models: FaceModels, clip: Pick<VideoClip, 'fram
   if (!Number.isInteger(top) || top < 1 || top > 100) throw invalidOption('topFrames', 'an integer from 1 to 100', opts.topFrames);
   models.runner('embed'); // fail before the long part if the identity network is not loaded
 
-  const { analysis, observations } = await analyseTracked(models, clip, opts);
+  const { analysis, observations } = await analyzeTracked(models, clip, opts);
   const liveness = decideLiveness(analysis, opts.head ?? DEFAULT_LIVENESS_HEAD, top);
   const picks = identityFrames(observations, k);
   if (picks.length === 0) throw new ClearsightError(ERROR_CODES.NO_FACE, 'no face found in the clip', { frames: clip.frames.length });

@@ -22,7 +22,7 @@ import sharp from 'sharp';
 import { invalidOption } from '../../core/errors.js';
 import { createImage, type RawImage } from '../../core/image/types.js';
 import { decodeImage } from '../../core/image/io.js';
-import { mulberry32 } from '../../core/random.js';
+import { gaussianSampler, mulberry32 } from '../../core/random.js';
 
 const to8 = (v: number): number => (v <= 0 ? 0 : v >= 1 ? 1 : Math.round(v * 255) / 255);
 
@@ -37,24 +37,6 @@ function checkRange(name: string, v: unknown, lo: number, hi: number): number {
   return v;
 }
 
-/** A standard normal sampler on a seeded uniform generator (Box-Muller). */
-function gaussian(seed: number): () => number {
-  const r = mulberry32(seed);
-  let spare: number | undefined;
-  return () => {
-    if (spare !== undefined) {
-      const s = spare;
-      spare = undefined;
-      return s;
-    }
-    const u = Math.max(1e-12, r());
-    const m = Math.sqrt(-2 * Math.log(u));
-    const a = 2 * Math.PI * r();
-    spare = m * Math.sin(a);
-    return m * Math.cos(a);
-  };
-}
-
 export interface SensorNoiseOptions {
   /** Read-noise standard deviation in 8-bit levels, [0, 100]. */
   sigma: number;
@@ -67,7 +49,7 @@ export interface SensorNoiseOptions {
 export function addSensorNoise(img: RawImage, opts: SensorNoiseOptions): RawImage {
   const sigma = checkRange('sigma', opts.sigma, 0, 100) / 255;
   const shot = checkRange('shot', opts.shot ?? 0, 0, 1);
-  const g = gaussian(opts.seed ?? 1);
+  const g = gaussianSampler(mulberry32(opts.seed ?? 1));
   const out = createImage(img.width, img.height, img.channels);
   for (let i = 0; i < out.data.length; i++) {
     const v = img.data[i];
@@ -264,13 +246,13 @@ export function darken(img: RawImage, opts: LowLightOptions): RawImage {
   const gamma = checkRange('gamma', opts.gamma ?? 1, 0.5, 2);
   const read = checkRange('readNoise', opts.readNoise ?? 0, 0, 50) / 255;
   const shot = checkRange('shot', opts.shot ?? 0, 0, 0.1);
-  const g = gaussian(opts.seed ?? 1);
+  const g = gaussianSampler(mulberry32(opts.seed ?? 1));
   const out = createImage(img.width, img.height, img.channels);
   for (let i = 0; i < out.data.length; i++) {
-    const lin = Math.pow(Math.max(0, img.data[i]), 2.2) * exposure;
+    const lin = Math.max(0, img.data[i]) ** 2.2 * exposure;
     const noisy = Math.max(0, lin + Math.sqrt(shot * lin) * g());
-    const enc = Math.pow(noisy, 1 / 2.2) + read * g();
-    out.data[i] = to8(Math.pow(Math.max(0, enc), gamma));
+    const enc = noisy ** (1 / 2.2) + read * g();
+    out.data[i] = to8(Math.max(0, enc) ** gamma);
   }
   return out;
 }

@@ -20,6 +20,7 @@ import { minOverChannels } from '../../core/filters/darkChannel.js';
 import { minFilterInto } from '../../core/filters/minFilter.js';
 import { boxMeanInto } from '../../core/filters/box.js';
 import { defaultPatchRadius } from '../dehaze/prior.js';
+import { luma601, lumaPlane } from '../../core/colour.js';
 
 /** Longer side of the overview, in pixels. */
 export const OVERVIEW_MAX_SIDE = 640;
@@ -133,12 +134,7 @@ export interface DegradationEvidence {
 // ---------------------------------------------------------------------------------------------
 
 export function luminance(img: RawImage): Float32Array {
-  const n = img.width * img.height;
-  const d = img.data;
-  if (img.channels === 1) return Float32Array.from(d.subarray(0, n));
-  const y = new Float32Array(n);
-  for (let i = 0, j = 0; i < n; i++, j += 3) y[i] = 0.299 * d[j] + 0.587 * d[j + 1] + 0.114 * d[j + 2];
-  return y;
+  return lumaPlane(img);
 }
 
 /** Box-average by an integer factor (the last partial row/column of blocks is dropped). */
@@ -700,7 +696,7 @@ function centralLuminance(img: RawImage): { L: Float32Array; w: number; h: numbe
     const src = ((y0 + y) * w + x0) * c;
     const dst = y * dw;
     if (c === 1) L.set(d.subarray(src, src + dw), dst);
-    else for (let x = 0, j = src; x < dw; x++, j += 3) L[dst + x] = 0.299 * d[j] + 0.587 * d[j + 1] + 0.114 * d[j + 2];
+    else for (let x = 0, j = src; x < dw; x++, j += 3) L[dst + x] = luma601(d[j], d[j + 1], d[j + 2]);
   }
   return { L, w: dw, h: dh };
 }

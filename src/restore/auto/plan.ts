@@ -55,7 +55,7 @@ import { removeVeil } from '../derain/rainModel.js';
 import { deblur, DEFAULT_DERAIN_MODEL, dehaze, dehazeModelName, denoise, DERAIN_MODEL_NAMES, EXPERT_MODELS, lowlight, type DehazeOptions } from '../tasks.js';
 import { DEGRADATION_CALIBRATION, DEGRADATIONS, type Degradation, type DegradationAnalysis } from './analyze.js';
 import { computeEvidence, type DegradationEvidence } from './evidence.js';
-import { analyzeImage, DegradationRecognizer, type AnalysisMethod } from './recognizer.js';
+import { analyzeImage, type DegradationRecognizer, type AnalysisMethod } from './recognizer.js';
 
 /** The tasks a plan can contain, in the order they run. */
 export const RESTORATION_ORDER = ['lowlight', 'denoise', 'derain', 'dehaze', 'deblur'] as const;

@@ -24,6 +24,8 @@ import { report, throwIfAborted, type TaskControl } from '../../core/progress.js
 import { checkImage, minOverChannels } from '../../core/filters/darkChannel.js';
 import { minFilterInto } from '../../core/filters/minFilter.js';
 import { guidedFilterUnchecked } from '../../core/filters/guided.js';
+import { lumaPlane } from '../../core/colour.js';
+import { median } from '../../core/stats.js';
 
 export type Rgb = [number, number, number];
 
@@ -331,22 +333,11 @@ function meanMinusStd(p: Float32Array, w: number, x0: number, y0: number, rw: nu
   return mean - Math.sqrt(variance);
 }
 
-function median(a: Float32Array): number {
-  const s = Float32Array.from(a).sort();
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
 const clampA = (v: number): number => (v < 1 / 255 ? 1 / 255 : v > 1 ? 1 : v);
 
 /** BT.601 luma (0.299 R + 0.587 G + 0.114 B), the grey guide of the refinement. */
 function greyPlane(img: RawImage): Float32Array {
-  const n = img.width * img.height;
-  const d = img.data;
-  if (img.channels === 1) return d;
-  const g = new Float32Array(n);
-  for (let i = 0, j = 0; i < n; i++, j += 3) g[i] = 0.299 * d[j] + 0.587 * d[j + 1] + 0.114 * d[j + 2];
-  return g;
+  return img.channels === 1 ? img.data : lumaPlane(img);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -155,7 +155,7 @@ export function enhanceLowLightGamma(img: RawImage, opts: LowLightGammaOptions =
   let samples = 0;
   for (let i = 0; i < n; i += stride, samples++) {
     const v = valueAt(data, i * ch, ch);
-    const err = Math.abs(powTaylor(v, gamma[i], order) - (v > 0 ? Math.pow(v, gamma[i]) : 0));
+    const err = Math.abs(powTaylor(v, gamma[i], order) - (v > 0 ? v ** gamma[i] : 0));
     if (err > maxErr) maxErr = err;
   }
   stage(3);

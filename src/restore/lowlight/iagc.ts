@@ -37,7 +37,7 @@ import { checkImage } from '../../core/filters/darkChannel.js';
 import { resampleRegion, resizeArea } from '../../core/image/geometry.js';
 import { createImage, toRgb, type RawImage } from '../../core/image/types.js';
 import type { LoadModelOptions } from '../../core/models/imageModel.js';
-import { ImageModel } from '../../core/models/imageModel.js';
+import type { ImageModel } from '../../core/models/imageModel.js';
 import { TrainedModel } from '../../core/models/trainedModel.js';
 import { report, throwIfAborted, type TaskControl } from '../../core/progress.js';
 import { runExpert } from '../expert.js';
@@ -161,7 +161,7 @@ export async function enhanceLowLightIagc(input: RawImage, opts: IagcOptions = {
   const small = thumb.width === w && thumb.height === h ? img : resizeArea(img, thumb.width, thumb.height);
 
   const estimator = opts.estimator ?? (await TrainedModel.load(IAGC_ESTIMATOR, { threads: opts.threads }));
-  let out;
+  let out: Awaited<ReturnType<typeof estimator.run>>;
   try {
     out = await estimator.run({ thumb: { data: small.data, shape: [1, thumb.height, thumb.width, 3] } });
   } finally {

@@ -18,7 +18,7 @@
 import { invalidOption } from '../../core/errors.js';
 import { checkImage } from '../../core/filters/darkChannel.js';
 import { createImage, type RawImage } from '../../core/image/types.js';
-import { mulberry32 } from '../../core/random.js';
+import { gaussianSampler, mulberry32 } from '../../core/random.js';
 
 export interface LowLightParams {
   /** Linear-light exposure factor in (0, 1]. */
@@ -67,7 +67,7 @@ export function synthesizeLowLight(clean: RawImage, p: LowLightParams): RawImage
   checkParams(p);
   const gains = [1 + p.temperature, 1, 1 - p.temperature];
   const rand = mulberry32(p.seed);
-  const gauss = gaussian(rand);
+  const gauss = gaussianSampler(rand, true);
   const read2 = p.readNoise * p.readNoise;
   const invGamma = 1 / DISPLAY_GAMMA;
   const out = createImage(clean.width, clean.height, 3);
@@ -75,29 +75,12 @@ export function synthesizeLowLight(clean: RawImage, p: LowLightParams): RawImage
   const dst = out.data;
   for (let i = 0; i < src.length; i++) {
     const s = src[i] < 0 ? 0 : src[i] > 1 ? 1 : src[i];
-    let lin = Math.pow(s, DISPLAY_GAMMA) * gains[i % 3] * p.exposure;
+    let lin = s ** DISPLAY_GAMMA * gains[i % 3] * p.exposure;
     lin += Math.sqrt(p.shotNoise * lin + read2) * gauss();
     lin = lin < 0 ? 0 : lin > 1 ? 1 : lin;
-    dst[i] = Math.pow(Math.pow(lin, invGamma), p.toneGamma);
+    dst[i] = (lin ** invGamma) ** p.toneGamma;
   }
   return out;
-}
-
-/** Standard normal deviates by Box-Muller (both of each pair used). */
-function gaussian(rand: () => number): () => number {
-  let spare: number | undefined;
-  return () => {
-    if (spare !== undefined) {
-      const s = spare;
-      spare = undefined;
-      return s;
-    }
-    const u = 1 - rand(); // (0, 1]: log is finite
-    const r = Math.sqrt(-2 * Math.log(u));
-    const a = 2 * Math.PI * rand();
-    spare = r * Math.sin(a);
-    return r * Math.cos(a);
-  };
 }
 
 function checkParams(p: LowLightParams): void {

@@ -16,6 +16,7 @@ import { ContentStore } from '../store.js';
 import { getTask } from '../registry.js';
 import { sealSpec, unsealSpec, withoutSecrets } from './secrets.js';
 import { JobFailure, type JobError, type JobProgress, type JobResult, type JobSpec, type JobState, type JobStatus } from './types.js';
+import { ClearsightError, ERROR_CODES } from '../../core/errors.js';
 
 export type StatusListener = (status: JobStatus) => void;
 
@@ -213,9 +214,9 @@ export function redisConnection(url: string): ConnectionOptions {
   try {
     u = new URL(url);
   } catch {
-    throw new Error(`--queue: not a URL: ${url}`);
+    throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `--queue: not a URL: ${url}`);
   }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error(`--queue: expected redis://host:port[/db], got ${url}`);
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `--queue: expected redis://host:port[/db], got ${url}`);
   const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
   return {
     host: u.hostname || '127.0.0.1',
@@ -323,7 +324,10 @@ export class RedisQueue implements JobQueue {
 
   subscribe(id: string, listener: StatusListener): () => void {
     let set = this.listeners.get(id);
-    if (!set) this.listeners.set(id, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.listeners.set(id, set);
+    }
     set.add(listener);
     return () => {
       set.delete(listener);
@@ -396,7 +400,7 @@ export function startRedisWorker(opts: RedisWorkerOptions): { worker: Worker; po
         const f = err instanceof JobFailure ? err : new JobFailure('E_RUNTIME', err instanceof Error ? err.message : String(err));
         const message = `${f.code}: ${f.message}`;
         if (f.permanent || job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) await forgetSecrets();
-        throw f.permanent ? new UnrecoverableError(message) : new Error(message);
+        throw f.permanent ? new UnrecoverableError(message) : new ClearsightError(ERROR_CODES.RUNTIME, message);
       }
     },
     {

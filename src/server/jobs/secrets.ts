@@ -15,6 +15,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { chmod, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JobSpec } from './types.js';
+import { ClearsightError, ERROR_CODES } from '../../core/errors.js';
 
 const PREFIX = 'sealed:v1:';
 
@@ -52,7 +53,7 @@ export function unsealSpec(spec: JobSpec, secret: Buffer): JobSpec {
   if (!spec.sealed?.length) return spec;
   const fields = { ...spec.fields };
   for (const f of spec.sealed) {
-    if (!Object.hasOwn(fields, f)) throw new Error(`the secret option "${f}" of this job was already removed (the job had finished)`);
+    if (!Object.hasOwn(fields, f)) throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `the secret option "${f}" of this job was already removed (the job had finished)`);
     fields[f] = unsealValue(fields[f], f, secret);
   }
   const { sealed: _sealed, ...rest } = spec;
@@ -71,7 +72,7 @@ export function withoutSecrets(spec: JobSpec): JobSpec {
 export async function loadQueueSecret(storeRoot: string): Promise<Buffer> {
   const env = process.env.CLEARSIGHT_QUEUE_SECRET;
   if (env) {
-    if (!/^[0-9a-fA-F]{64}$/.test(env)) throw new Error('CLEARSIGHT_QUEUE_SECRET must be 64 hex digits (32 bytes)');
+    if (!/^[0-9a-fA-F]{64}$/.test(env)) throw new ClearsightError(ERROR_CODES.INVALID_OPTION, 'CLEARSIGHT_QUEUE_SECRET must be 64 hex digits (32 bytes)');
     return Buffer.from(env, 'hex');
   }
   const path = join(storeRoot, 'queue-secret');
@@ -93,5 +94,5 @@ export async function loadQueueSecret(storeRoot: string): Promise<Buffer> {
     if (/^[0-9a-f]{64}$/.test(text)) return Buffer.from(text, 'hex');
     await new Promise((r) => setTimeout(r, 20));
   }
-  throw new Error(`${path} does not hold a queue secret (64 hex digits); remove it to have a new one made`);
+  throw new ClearsightError(ERROR_CODES.INPUT_CORRUPT, `${path} does not hold a queue secret (64 hex digits); remove it to have a new one made`);
 }

@@ -11,7 +11,7 @@
  *   the held-out material is self-blended, not real deepfakes.
  */
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, } from 'node:fs/promises';
 import { ClearsightError, ERROR_CODES, invalidOption } from '../../core/errors.js';
 import { decodeImage, sniffFormat, type RawImage } from '../../core/image/index.js';
 import { report, throwIfAborted, type TaskControl } from '../../core/progress.js';
@@ -109,6 +109,46 @@ export interface ForensicsResult {
   sampling: { maxFrames: number; framesAnalysed: number; framesWithFaces: number; minFaceSize: number; minQuality: number; seed: number; bootstrapResamples: number; confidence: number };
 }
 
+/** The suspect file's bytes (the report hashes exactly what was analysed). */
+async function readSuspectFile(file: string): Promise<Buffer> {
+  const bytes = await readFile(file).catch((err: NodeJS.ErrnoException) => {
+    throw new ClearsightError(err.code === 'ENOENT' ? ERROR_CODES.INPUT_NOT_FOUND : ERROR_CODES.INPUT_UNREADABLE, `Input file "${file}" ${err.code === 'ENOENT' ? 'does not exist' : 'cannot be read'}`, { path: file }, { cause: err });
+  });
+  if (bytes.length === 0) throw new ClearsightError(ERROR_CODES.INPUT_CORRUPT, `Input file "${file}" is empty`, { path: file });
+  return bytes;
+}
+
+/**
+ * Decodes the video once and analyses up to maxFrames evenly spaced frames; returns how many
+ * frames were decodable. `analyzed()` counts the frames analysed so far (for progress).
+ */
+async function analyzeVideoFrames(
+  file: string,
+  info: { frameCount: number; fps: number; durationSeconds: number },
+  maxFrames: number,
+  opts: ForensicsOptions,
+  analyzeFrame: (img: RawImage, index: number, time: number) => Promise<void>,
+  analyzed: () => number,
+): Promise<number> {
+  const expected = info.frameCount > 0 ? info.frameCount : Math.max(1, Math.round(info.fps * info.durationSeconds));
+  const wanted = new Set(evenlySpaced(expected, maxFrames));
+  let seen = 0;
+  // The last frame not analysed, kept as decoded (YUV): converted only if it is needed below.
+  let last: DecodedFrame | null = null;
+  for await (const f of decodeVideo(file, { motionVectors: false, signal: opts.signal })) {
+    seen++;
+    if (wanted.has(f.index)) {
+      throwIfAborted(opts.signal);
+      await analyzeFrame(yuvToRgb(f), f.index, Number.isFinite(f.time) ? f.time : f.index / (info.fps || 25));
+      report(opts, 'forensics: frames', analyzed(), wanted.size);
+      last = null;
+    } else last = f;
+  }
+  // Containers that overstate the frame count leave wanted frames undecoded: use the last one.
+  if (analyzed() < Math.min(maxFrames, seen) && last) await analyzeFrame(yuvToRgb(last), last.index, last.time);
+  return seen;
+}
+
 /** Crops (with their face masks) of the decisive frames' faces, for overlays in the report. */
 export interface ForensicsEvidence {
   crops: Map<number, Array<FaceCrop & { probability: number }>>;
@@ -133,16 +173,13 @@ export async function analyzeMedia(
   if (!(minFaceSize >= 8)) throw invalidOption('minFaceSize', 'a number of pixels >= 8', minFaceSize);
   if (!(minQuality >= 0 && minQuality < 1)) throw invalidOption('minQuality', 'a number in [0, 1)', minQuality);
 
-  const bytes = await readFile(file).catch((err: NodeJS.ErrnoException) => {
-    throw new ClearsightError(err.code === 'ENOENT' ? ERROR_CODES.INPUT_NOT_FOUND : ERROR_CODES.INPUT_UNREADABLE, `Input file "${file}" ${err.code === 'ENOENT' ? 'does not exist' : 'cannot be read'}`, { path: file }, { cause: err });
-  });
-  if (bytes.length === 0) throw new ClearsightError(ERROR_CODES.INPUT_CORRUPT, `Input file "${file}" is empty`, { path: file });
+  const bytes = await readSuspectFile(file);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const isImage = sniffFormat(bytes) !== undefined;
 
   const frames: FrameFinding[] = [];
   const evidence: ForensicsEvidence = { crops: new Map() };
-  const analyseFrame = async (img: RawImage, index: number, time: number): Promise<void> => {
+  const analyzeFrame = async (img: RawImage, index: number, time: number): Promise<void> => {
     const found = await detectFaces(faceModels, img, { mesh: true });
     const faces = found.filter((f) => Math.max(f.box.width, f.box.height) >= minFaceSize && f.quality >= minQuality);
     const findings: FaceFinding[] = [];
@@ -162,29 +199,14 @@ export async function analyzeMedia(
     const { image } = await decodeImage(bytes);
     input = { path: file, sha256, bytes: bytes.length, kind: 'image', width: image.width, height: image.height };
     report(opts, 'forensics: faces', 0, 1);
-    await analyseFrame(image, 0, 0);
+    await analyzeFrame(image, 0, 0);
     report(opts, 'forensics: faces', 1, 1);
     if (opts.watermarkKey !== undefined) watermark = await checkWatermark(image, faceModels, opts.watermarkKey);
   } else {
     if (opts.watermarkKey !== undefined) watermark = { verdict: 'not checked', detail: 'Watermarks are embedded in and verified on still images, not video.' };
     const info = await probeVideo(file);
     input = { path: file, sha256, bytes: bytes.length, kind: 'video', width: info.width, height: info.height, frameCount: info.frameCount, fps: info.fps, durationSeconds: info.durationSeconds };
-    const expected = info.frameCount > 0 ? info.frameCount : Math.max(1, Math.round(info.fps * info.durationSeconds));
-    const wanted = new Set(evenlySpaced(expected, maxFrames));
-    let seen = 0;
-    // The last frame not analysed, kept as decoded (YUV): converted only if it is needed below.
-    let last: DecodedFrame | null = null;
-    for await (const f of decodeVideo(file, { motionVectors: false, signal: opts.signal })) {
-      seen++;
-      if (wanted.has(f.index)) {
-        throwIfAborted(opts.signal);
-        await analyseFrame(yuvToRgb(f), f.index, Number.isFinite(f.time) ? f.time : f.index / (info.fps || 25));
-        report(opts, 'forensics: frames', frames.length, wanted.size);
-        last = null;
-      } else last = f;
-    }
-    // Containers that overstate the frame count leave wanted frames undecoded: use the last one.
-    if (frames.length < Math.min(maxFrames, seen) && last) await analyseFrame(yuvToRgb(last), last.index, last.time);
+    const seen = await analyzeVideoFrames(file, info, maxFrames, opts, analyzeFrame, () => frames.length);
     input.frameCount = seen;
     if (seen < VIDEO_MIN_FRAMES) {
       return { result: finish('too-short', `The clip has ${seen} decodable frame(s); at least ${VIDEO_MIN_FRAMES} are needed for a video analysis. Submit a longer clip or a still image.`), evidence };

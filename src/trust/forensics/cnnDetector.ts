@@ -102,7 +102,7 @@ export async function runCnn(net: TrainedModel, crops: readonly RawImage[]): Pro
   const n = crops.length;
   const size = CNN_INPUT * CNN_INPUT * 3;
   const data = new Float32Array(n * size);
-  crops.forEach((c, i) => data.set(c.data, i * size));
+  crops.forEach((c, i) => { data.set(c.data, i * size); });
   const out = await net.run({ face: { data, shape: [n, CNN_INPUT, CNN_INPUT, 3] } });
   return Array.from(out.logit.data);
 }

@@ -14,6 +14,7 @@
 import { radialPowerSpectrum } from '../../core/fft.js';
 import { boxFilter } from '../../core/filters/index.js';
 import type { RawImage } from '../../core/image/types.js';
+import { luma601 } from '../../core/colour.js';
 
 /** Side of the square crop features are computed on (a power of two for the FFT). */
 export const FEATURE_CROP = 128;
@@ -64,7 +65,7 @@ function toPlanes(img: RawImage): Planes {
     const r = d[p * 3];
     const g = d[p * 3 + 1];
     const b = d[p * 3 + 2];
-    y[p] = 0.299 * r + 0.587 * g + 0.114 * b;
+    y[p] = luma601(r, g, b);
     cb[p] = 0.564 * (b - y[p]);
     cr[p] = 0.713 * (r - y[p]);
   }

@@ -54,13 +54,37 @@ export async function renderCaseReportPdf(report: CaseReport, evidence: Forensic
     doc.on('end', () => resolve());
     doc.on('error', reject);
   });
-
-  const heading = (t: string) => doc.moveDown(0.6).font('Helvetica-Bold').fontSize(12).text(t).font('Helvetica').fontSize(9.5).moveDown(0.2);
-  const field = (k: string, v: string) => doc.font('Helvetica-Bold').text(`${k}: `, { continued: true }).font('Helvetica').text(v);
+  const w: Writer = {
+    doc,
+    heading: (t: string) => doc.moveDown(0.6).font('Helvetica-Bold').fontSize(12).text(t).font('Helvetica').fontSize(9.5).moveDown(0.2),
+    field: (k: string, v: string) => doc.font('Helvetica-Bold').text(`${k}: `, { continued: true }).font('Helvetica').text(v),
+  };
 
   doc.font('Helvetica-Bold').fontSize(16).text('Forensic analysis of a suspect file');
   doc.font('Helvetica').fontSize(9).fillColor('#555').text(`clearsight ${report.provenance.tool.version} · analysed ${report.provenance.analysedAt}`).fillColor('black');
+  writeConclusion(w, report);
+  writeTrust(w, report);
+  writeInputAndProvenance(w, report);
+  writeWatermark(w, report);
+  if (report.frames.length > 1) {
+    w.heading('6. Probability per analysed frame');
+    drawFramePlot(doc, report);
+  }
+  await writeDecisiveFaces(w, report, evidence);
+  writeLimits(w);
+  doc.end();
+  await done;
+  return Buffer.concat(chunks);
+}
 
+/** The PDF being written and its two text styles. */
+interface Writer {
+  doc: PDFKit.PDFDocument;
+  heading: (title: string) => unknown;
+  field: (key: string, value: string) => unknown;
+}
+
+function writeConclusion({ doc, heading, field }: Writer, report: CaseReport): void {
   heading('1. Conclusion');
   doc.fontSize(10.5).text(report.summary).fontSize(9.5);
   if (report.probability !== null) {
@@ -77,7 +101,9 @@ export async function renderCaseReportPdf(report: CaseReport, evidence: Forensic
     );
     doc.fillColor('#7a4a00').text(r.caveat).fillColor('black');
   }
+}
 
+function writeTrust({ doc, heading }: Writer, report: CaseReport): void {
   heading('2. How far this detector can be trusted');
   if (report.validation) {
     doc.text(report.validation.statement);
@@ -89,7 +115,9 @@ export async function renderCaseReportPdf(report: CaseReport, evidence: Forensic
   } else {
     doc.text('No validation record was attached to this detector.');
   }
+}
 
+function writeInputAndProvenance({ heading, field }: Writer, report: CaseReport): void {
   heading('3. The file analysed');
   const inp = report.input;
   field('Path', inp.path);
@@ -107,18 +135,17 @@ export async function renderCaseReportPdf(report: CaseReport, evidence: Forensic
   if (held?.auc !== undefined) {
     field('Detector on held-out self-blended faces', `AUC ${held.auc.toFixed(3)} [${held.aucBootstrap95?.lo.toFixed(3)}, ${held.aucBootstrap95?.hi.toFixed(3)}] over ${held.examples} items of unseen people`);
   }
+}
 
+function writeWatermark({ doc, heading, field }: Writer, report: CaseReport): void {
   heading('5. Watermark');
   const wm = report.watermark;
   field('Verdict', wm.verdict + (wm.source ? `, source "${wm.source}"` : '') + (wm.bitErrorRate !== undefined ? `, bit error rate ${wm.bitErrorRate.toFixed(3)}` : ''));
   if (wm.detail) doc.text(wm.detail);
+}
 
-  if (report.frames.length > 1) {
-    heading('6. Probability per analysed frame');
-    drawFramePlot(doc, report);
-  }
-
-  // The most suspicious faces of the decisive frames, one row of up to four.
+/** The most suspicious faces of the decisive frames, one row of up to four. */
+async function writeDecisiveFaces({ doc, heading }: Writer, report: CaseReport, evidence: ForensicsEvidence): Promise<void> {
   const tiles = report.decisiveFrames
     .flatMap((i) => {
       const frame = report.frames.find((f) => f.index === i)!;
@@ -126,24 +153,25 @@ export async function renderCaseReportPdf(report: CaseReport, evidence: Forensic
     })
     .sort((a, b) => b.crop.probability - a.crop.probability)
     .slice(0, 4);
-  if (tiles.length > 0) {
-    heading(`${report.frames.length > 1 ? 7 : 6}. Decisive face(s): the region judged (red outline)`);
-    const side = 110;
-    const step = 125;
-    if (doc.y + side + 90 > doc.page.height - doc.page.margins.bottom) doc.addPage();
-    const top = doc.y;
-    for (const [n, t] of tiles.entries()) {
-      const x = doc.page.margins.left + n * step;
-      doc.image(await encodeImage(overlayMask(t.crop), 'png'), x, top, { width: side, height: side });
-      const where = report.frames.length > 1 ? `frame ${t.frame.index} (${t.frame.time.toFixed(2)} s), ` : '';
-      const cues = (t.face?.topCues ?? []).map((q) => `${q.feature} ${q.value >= 0 ? '+' : ''}${q.value.toFixed(2)}`).join('; ');
-      doc.fontSize(7).text(`${where}face ${t.k + 1}: ${pct(t.crop.probability)}\n${cues}`, x, top + side + 4, { width: side + 8, height: 70, ellipsis: true });
-    }
-    doc.x = doc.page.margins.left;
-    doc.y = top + side + 80;
-    doc.fontSize(9.5);
+  if (tiles.length === 0) return;
+  heading(`${report.frames.length > 1 ? 7 : 6}. Decisive face(s): the region judged (red outline)`);
+  const side = 110;
+  const step = 125;
+  if (doc.y + side + 90 > doc.page.height - doc.page.margins.bottom) doc.addPage();
+  const top = doc.y;
+  for (const [n, t] of tiles.entries()) {
+    const x = doc.page.margins.left + n * step;
+    doc.image(await encodeImage(overlayMask(t.crop), 'png'), x, top, { width: side, height: side });
+    const where = report.frames.length > 1 ? `frame ${t.frame.index} (${t.frame.time.toFixed(2)} s), ` : '';
+    const cues = (t.face?.topCues ?? []).map((q) => `${q.feature} ${q.value >= 0 ? '+' : ''}${q.value.toFixed(2)}`).join('; ');
+    doc.fontSize(7).text(`${where}face ${t.k + 1}: ${pct(t.crop.probability)}\n${cues}`, x, top + side + 4, { width: side + 8, height: 70, ellipsis: true });
   }
+  doc.x = doc.page.margins.left;
+  doc.y = top + side + 80;
+  doc.fontSize(9.5);
+}
 
+function writeLimits({ doc, heading }: Writer): void {
   heading('Limits');
   doc.text(
     'The detector was trained on self-blended pseudo-fakes (real faces blended with an altered copy of themselves), not on any generator\'s output; ' +
@@ -151,9 +179,6 @@ export async function renderCaseReportPdf(report: CaseReport, evidence: Forensic
       'with the kinds of material it has not been tested on. Strong recompression weakens its cues. A high probability is a reason to examine the file, ' +
       'not proof; a low probability is not proof of authenticity.',
   );
-  doc.end();
-  await done;
-  return Buffer.concat(chunks);
 }
 
 function drawFramePlot(doc: PDFKit.PDFDocument, report: ForensicsResult): void {
@@ -173,7 +198,10 @@ function drawFramePlot(doc: PDFKit.PDFDocument, report: ForensicsResult): void {
   doc.text('0 s', left - 5, top + height + 3).text(`${maxT.toFixed(1)} s`, left + width - 20, top + height + 3);
   const pts = frames.filter((f) => f.probability !== null);
   doc.strokeColor('#c0392b').lineWidth(1.2);
-  pts.forEach((f, i) => (i === 0 ? doc.moveTo(X(f.time), Y(f.probability!)) : doc.lineTo(X(f.time), Y(f.probability!))));
+  pts.forEach((f, i) => {
+    if (i === 0) doc.moveTo(X(f.time), Y(f.probability!));
+    else doc.lineTo(X(f.time), Y(f.probability!));
+  });
   if (pts.length > 1) doc.stroke();
   for (const f of pts) doc.circle(X(f.time), Y(f.probability!), 1.8).fill('#c0392b');
   for (const f of frames.filter((q) => q.probability === null)) doc.circle(X(f.time), Y(0), 1.5).fill('#999');

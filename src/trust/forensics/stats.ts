@@ -7,6 +7,7 @@
  */
 import { invalidOption } from '../../core/errors.js';
 import { mulberry32 } from '../../core/random.js';
+import { rocAucMannWhitney } from '../../core/stats.js';
 
 export interface Interval {
   lo: number;
@@ -178,21 +179,7 @@ function split({ scores, labels }: LabelledScores): { pos: number[]; neg: number
 export function rocAuc(data: LabelledScores): number {
   const { pos, neg } = split(data);
   if (pos.length === 0 || neg.length === 0) throw invalidOption('labels', 'at least one positive and one negative', { positives: pos.length, negatives: neg.length });
-  return aucOf(pos, neg);
-}
-
-function aucOf(pos: readonly number[], neg: readonly number[]): number {
-  const all = [...pos.map((s) => ({ s, p: 1 })), ...neg.map((s) => ({ s, p: 0 }))].sort((a, b) => a.s - b.s);
-  let rankSumPos = 0;
-  for (let i = 0; i < all.length; ) {
-    let j = i;
-    while (j < all.length && all[j].s === all[i].s) j++;
-    const midRank = (i + 1 + j) / 2; // ranks i+1..j share their mean
-    for (let t = i; t < j; t++) if (all[t].p === 1) rankSumPos += midRank;
-    i = j;
-  }
-  const nP = pos.length;
-  return (rankSumPos - (nP * (nP + 1)) / 2) / (nP * neg.length);
+  return rocAucMannWhitney(pos, neg);
 }
 
 /**
@@ -296,7 +283,7 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
 
 /** The bootstrap statistics the study reports, as functions of (positives, negatives). */
 export const STATISTICS = {
-  auc: aucOf,
+  auc: rocAucMannWhitney,
   tprAt: (threshold: number) => (pos: readonly number[]) => pos.filter((s) => s >= threshold).length / pos.length,
   fprAt: (threshold: number) => (_pos: readonly number[], neg: readonly number[]) => neg.filter((s) => s >= threshold).length / neg.length,
   accuracyAt: (threshold: number) => (pos: readonly number[], neg: readonly number[]) =>

@@ -167,6 +167,53 @@ export interface StudyReport {
  * ClearsightError for an item it cannot analyse (no face, unreadable): such items are listed as
  * unscorable, not silently dropped.
  */
+/** Scores every item once; items whose scorer throws a ClearsightError (but an abort) are listed, never dropped silently. */
+async function scoreItems(
+  items: readonly ManifestItem[],
+  score: (item: ManifestItem) => Promise<number>,
+  opts: StudyOptions,
+): Promise<{ scores: Map<string, number>; unscorable: StudyReport['counts']['unscorable'] }> {
+  const scores = new Map<string, number>();
+  const unscorable: StudyReport['counts']['unscorable'] = [];
+  for (const [done, it] of items.entries()) {
+    throwIfAborted(opts.signal);
+    report(opts, 'study: scoring', done, items.length);
+    try {
+      scores.set(it.path, await score(it));
+    } catch (err) {
+      if (!(err instanceof ClearsightError) || err.code === ERROR_CODES.ABORTED) throw err;
+      unscorable.push({ path: it.path, reason: err.message });
+    }
+  }
+  report(opts, 'study: scoring', items.length, items.length);
+  return { scores, unscorable };
+}
+
+/** Mean and spread of the metrics over repeated smaller samples: how much the sampling alone moves them. */
+function stabilityOver(repeatSamples: ReadonlyArray<{ seed: number; items: readonly ScoredItem[] }>, threshold: number, fraction: number): NonNullable<StudyReport['stability']> {
+  const acc: number[] = [];
+  const tpr: number[] = [];
+  const fpr: number[] = [];
+  const aucs: number[] = [];
+  for (const { items: list } of repeatSamples) {
+    const d = { scores: list.map((i) => i.score), labels: list.map((i) => i.label) };
+    const c = confusionAt(d, threshold);
+    acc.push((c.tp + c.tn) / list.length);
+    if (c.tp + c.fn > 0) tpr.push(c.tp / (c.tp + c.fn));
+    if (c.fp + c.tn > 0) fpr.push(c.fp / (c.fp + c.tn));
+    if (c.tp + c.fn > 0 && c.fp + c.tn > 0) aucs.push(rocAuc(d));
+  }
+  return {
+    repeats: repeatSamples.length,
+    fraction,
+    seeds: repeatSamples.map((s) => s.seed),
+    accuracy: meanSd(acc),
+    tpr: meanSd(tpr),
+    fpr: meanSd(fpr),
+    auc: aucs.length ? meanSd(aucs) : null,
+  };
+}
+
 export async function runStudy(items: readonly ManifestItem[], score: (item: ManifestItem) => Promise<number>, opts: StudyOptions = {}): Promise<StudyReport> {
   const seed = opts.seed ?? 1;
   const fraction = opts.fraction ?? 1;
@@ -183,20 +230,7 @@ export async function runStudy(items: readonly ManifestItem[], score: (item: Man
   const toScore = new Map<string, ManifestItem>();
   for (const it of [...sample.items, ...repeatSamples.flatMap((s) => s.items)]) toScore.set(it.path, it);
 
-  const scores = new Map<string, number>();
-  const unscorable: StudyReport['counts']['unscorable'] = [];
-  let done = 0;
-  for (const it of toScore.values()) {
-    throwIfAborted(opts.signal);
-    report(opts, 'study: scoring', done++, toScore.size);
-    try {
-      scores.set(it.path, await score(it));
-    } catch (err) {
-      if (!(err instanceof ClearsightError) || err.code === ERROR_CODES.ABORTED) throw err;
-      unscorable.push({ path: it.path, reason: err.message });
-    }
-  }
-  report(opts, 'study: scoring', toScore.size, toScore.size);
+  const { scores, unscorable } = await scoreItems([...toScore.values()], score, opts);
 
   const scored = (list: readonly ManifestItem[]): ScoredItem[] => list.filter((it) => scores.has(it.path)).map((it) => ({ ...it, score: scores.get(it.path)! }));
   const main = scored(sample.items);
@@ -214,32 +248,6 @@ export async function runStudy(items: readonly ManifestItem[], score: (item: Man
     bootstrap: boot(stat) ?? { lo: Number.NaN, hi: Number.NaN },
   });
   const auc = pos > 0 && neg > 0 ? rocAuc(data) : null;
-
-  const stabilityOf = (): StudyReport['stability'] => {
-    if (repeats === 0) return null;
-    const acc: number[] = [];
-    const tpr: number[] = [];
-    const fpr: number[] = [];
-    const aucs: number[] = [];
-    for (const s of repeatSamples) {
-      const list = scored(s.items);
-      const d = { scores: list.map((i) => i.score), labels: list.map((i) => i.label) };
-      const c = confusionAt(d, threshold);
-      acc.push((c.tp + c.tn) / list.length);
-      if (c.tp + c.fn > 0) tpr.push(c.tp / (c.tp + c.fn));
-      if (c.fp + c.tn > 0) fpr.push(c.fp / (c.fp + c.tn));
-      if (c.tp + c.fn > 0 && c.fp + c.tn > 0) aucs.push(rocAuc(d));
-    }
-    return {
-      repeats,
-      fraction: repeatFraction,
-      seeds: repeatSamples.map((s) => s.record.seed),
-      accuracy: meanSd(acc),
-      tpr: meanSd(tpr),
-      fpr: meanSd(fpr),
-      auc: aucs.length ? meanSd(aucs) : null,
-    };
-  };
 
   return {
     design: {
@@ -261,7 +269,7 @@ export async function runStudy(items: readonly ManifestItem[], score: (item: Man
           : { value: auc, bootstrap: boot(STATISTICS.auc)!, normal: aucHanleyMcNeil(auc, pos, neg, confidence) },
     },
     confusion,
-    stability: stabilityOf(),
+    stability: repeats === 0 ? null : stabilityOver(repeatSamples.map((r) => ({ seed: r.record.seed, items: scored(r.items) })), threshold, repeatFraction),
     sampleSize: {
       targetWidth,
       accuracy: sampleSizeForWidth((confusion.tp + confusion.tn) / (pos + neg), targetWidth, confidence),

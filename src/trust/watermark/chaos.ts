@@ -13,6 +13,7 @@
  * added to the state every step so that double rounding can never trap the orbit in a short
  * cycle (a known weakness of chaotic maps in finite precision).
  */
+import { ClearsightError, ERROR_CODES } from '../../core/errors.js';
 
 const BURN_IN = 1024;
 /** Fractional part of the golden ratio: an irrational Weyl step. */
@@ -25,7 +26,7 @@ export class LogisticSineStream {
   private step = 0;
 
   constructor(seed: Uint8Array) {
-    if (seed.length < 16) throw new RangeError('LogisticSineStream needs a seed of at least 16 bytes');
+    if (seed.length < 16) throw new ClearsightError(ERROR_CODES.INVALID_OPTION, 'LogisticSineStream needs a seed of at least 16 bytes');
     // 52-bit fractions from the seed; both kept away from the map's fixed points 0 and 1.
     this.x = 0.05 + 0.9 * fraction52(seed, 0);
     this.r = 0.5 + 3.4 * fraction52(seed, 8);

@@ -10,6 +10,7 @@
  * weight <= (d_free - 1) / 2), and typically far more when errors are spread out, which the
  * interleaver (the chaotic permutation) makes sure of.
  */
+import { ClearsightError, ERROR_CODES } from '../../core/errors.js';
 
 export const CONSTRAINT = 7;
 export const TAIL = CONSTRAINT - 1;
@@ -64,7 +65,7 @@ export function convEncode(bits: Uint8Array): Uint8Array {
  */
 export function viterbiDecode(soft: ArrayLike<number>, k: number): Uint8Array {
   const steps = k + TAIL;
-  if (soft.length !== 2 * steps) throw new RangeError(`viterbiDecode: expected ${2 * steps} soft values, got ${soft.length}`);
+  if (soft.length !== 2 * steps) throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `viterbiDecode: expected ${2 * steps} soft values, got ${soft.length}`);
   const NEG = -1e300;
   let metric = new Float64Array(STATES).fill(NEG);
   let next = new Float64Array(STATES);

@@ -15,10 +15,12 @@ import { createImage, type RawImage } from '../../core/image/types.js';
 import { ssim } from '../../core/metrics/index.js';
 import { report, throwIfAborted, type TaskControl } from '../../core/progress.js';
 import { convEncode } from './ecc.js';
-import { type IdentityInput, resolveIdentity, type FaceBox } from './identity.js';
+import type { FaceBox } from '../../core/shapes.js';
+import { type IdentityInput, resolveIdentity } from './identity.js';
 import { resolveKey, type WatermarkSecret } from './key.js';
 import { cellSizeFor, TILE_CELLS, tileCells, tileLayout } from './layout.js';
-import { downscalePlane, lumaPlane } from './luma.js';
+import { lumaPlane } from '../../core/colour.js';
+import { downscalePlane } from './luma.js';
 import { encodeSource, identityCode, IDENTITY_BITS, packPayload } from './payload.js';
 import { checkImage } from './validate.js';
 
@@ -127,7 +129,7 @@ const MASK_MAX = 2.5;
 const MASK_EXPONENT = 1;
 
 function addPattern(img: RawImage, cells: Float32Array, targetPsnr: number): { image: RawImage; cellSize: number } {
-  const { width: w, height: h, channels } = img;
+  const { width: w, height: h } = img;
   const c = cellSizeFor(Math.min(w, h));
   const mask = textureMask(img, c);
   // Bilinear interpolation tables between cell centres: cell j's centre is at x = (j + 0.5) c.

@@ -6,13 +6,8 @@
  */
 import { invalidOption } from '../../core/errors.js';
 import type { RawImage } from '../../core/image/types.js';
+import type { FaceBox } from '../../core/shapes.js';
 
-export interface FaceBox {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
 
 export interface IdentityFace {
   /** Face embedding (identity descriptor); any length >= 8, any scale. */

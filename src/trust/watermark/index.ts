@@ -16,7 +16,7 @@ export {
 } from './verify.js';
 export { extractWatermark, MIN_VERIFY_SIDE, type Extraction } from './extract.js';
 export { deriveWatermarkKey, isWatermarkKey, type WatermarkKey, type WatermarkSecret } from './key.js';
-export type { FaceBox as WatermarkFaceBox, IdentityFace, IdentityInput, IdentityProvider } from './identity.js';
+export type { IdentityFace, IdentityInput, IdentityProvider } from './identity.js';
 export {
   identityCode,
   hammingDistance,

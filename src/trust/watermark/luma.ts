@@ -1,18 +1,6 @@
 /** Luma helpers shared by the embedder and the detector. */
 import type { RawImage } from '../../core/image/types.js';
-
-/** Rec.601 luma of an RGB (or the grey plane of a 1-channel) RawImage, in the image's range. */
-export function lumaPlane(img: RawImage): Float32Array {
-  const n = img.width * img.height;
-  const y = new Float32Array(n);
-  const d = img.data;
-  if (img.channels === 1) {
-    y.set(d.subarray(0, n));
-    return y;
-  }
-  for (let i = 0, j = 0; i < n; i++, j += 3) y[i] = 0.299 * d[j] + 0.587 * d[j + 1] + 0.114 * d[j + 2];
-  return y;
-}
+import { luma601, lumaPlane } from '../../core/colour.js';
 
 /**
  * Area-average downscale of a plane by a real factor f >= 1 (each output pixel is the mean of
@@ -64,7 +52,7 @@ export function lumaDownscaled(img: RawImage, f: number): { data: Float32Array; 
     const oy = Math.min(oh - 1, Math.floor(((y + 0.5) * oh) / h));
     rowCount[oy]++;
     acc.fill(0);
-    for (let x = 0, j = y * w * 3; x < w; x++, j += 3) acc[colOut[x]] += 0.299 * d[j] + 0.587 * d[j + 1] + 0.114 * d[j + 2];
+    for (let x = 0, j = y * w * 3; x < w; x++, j += 3) acc[colOut[x]] += luma601(d[j], d[j + 1], d[j + 2]);
     const row = oy * ow;
     for (let x = 0; x < ow; x++) out[row + x] += acc[x];
   }

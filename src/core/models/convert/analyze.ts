@@ -15,6 +15,8 @@ import {
   type ConstTensor,
   type DType,
 } from './tensor.js';
+import { ClearsightError, ERROR_CODES } from '../../errors.js';
+import { conversionFailed } from './fail.js';
 
 /**
  * Static analysis for one input shape: every tensor's dtype and shape, and its
@@ -34,9 +36,11 @@ export type Analysis = Map<string, TensorInfo>;
 /** Folding stops at this many elements: larger results stay graph nodes for onnxruntime. */
 const FOLD_LIMIT = 1 << 20;
 
-export class UnsupportedOpError extends Error {
+/** A graph op the converter has no ONNX mapping for: a ClearsightError (E_MODEL_CONVERSION) naming op and node. */
+export class UnsupportedOpError extends ClearsightError {
   constructor(readonly op: string, readonly node: string, detail = '') {
-    super(`op ${op} (node ${node}) is not supported by the converter${detail ? `: ${detail}` : ''}`);
+    super(ERROR_CODES.MODEL_CONVERSION, `op ${op} (node ${node}) is not supported by the converter${detail ? `: ${detail}` : ''}`, { op, node });
+    this.name = 'UnsupportedOpError';
   }
 }
 
@@ -46,7 +50,7 @@ export function analyzeGraph(graph: IrGraph, inputShapes: Record<string, readonl
   for (const node of order) {
     const inputs = node.inputs.map((ref) => {
       const known = info.get(ref);
-      if (!known) throw new Error(`node ${node.name}: input ${ref} has not been analysed`);
+      if (!known) throw conversionFailed(`node ${node.name}: input ${ref} has not been analysed`);
       return known;
     });
     let outputs: TensorInfo[];
@@ -54,9 +58,9 @@ export function analyzeGraph(graph: IrGraph, inputShapes: Record<string, readonl
       outputs = inferNode(node, inputs, graph, inputShapes);
     } catch (err) {
       if (err instanceof UnsupportedOpError) throw err;
-      throw new Error(`node ${node.name} (${node.op}): ${(err as Error).message}`, { cause: err });
+      throw conversionFailed(`node ${node.name} (${node.op}): ${(err as Error).message}`, { cause: err });
     }
-    outputs.forEach((o, i) => info.set(outputRef(node.name, i), o));
+    outputs.forEach((o, i) => { info.set(outputRef(node.name, i), o); });
   }
   return { order, info };
 }
@@ -70,7 +74,7 @@ function inferNode(node: IrNode, inputs: TensorInfo[], graph: IrGraph, inputShap
   }
   if (node.op === 'Placeholder') {
     const shape = inputShapes[node.name];
-    if (!shape) throw new Error(`no input shape given for placeholder ${node.name}`);
+    if (!shape) throw conversionFailed(`no input shape given for placeholder ${node.name}`);
     return [{ dtype: (node.attrs.dtype as DType) ?? 'float32', shape: [...shape] }];
   }
   const rule = RULES[node.op];
@@ -82,7 +86,7 @@ function inferNode(node: IrNode, inputs: TensorInfo[], graph: IrGraph, inputShap
 
 const known = (t: TensorInfo): ConstTensor | undefined => t.value;
 const constValues = (t: TensorInfo, what: string): number[] => {
-  if (!t.value) throw new Error(`${what} must be known at conversion time`);
+  if (!t.value) throw conversionFailed(`${what} must be known at conversion time`);
   return toNumbers(t.value);
 };
 const attrNumber = (node: IrNode, name: string, fallback: number): number => (node.attrs[name] as number | undefined) ?? fallback;
@@ -146,7 +150,7 @@ export function resolveReshape(from: readonly number[], requested: readonly numb
     shape[inferred] = rest === 0 ? 0 : total / rest;
   }
   if (numel(shape) !== total || shape.some((d) => !Number.isInteger(d) || d < 0)) {
-    throw new Error(`cannot reshape ${JSON.stringify(from)} to ${JSON.stringify(requested)}`);
+    throw conversionFailed(`cannot reshape ${JSON.stringify(from)} to ${JSON.stringify(requested)}`);
   }
   return shape;
 }
@@ -232,7 +236,7 @@ export function conv2dGeometry(node: IrNode, x: readonly number[], filter: reado
   const explicit = attrList(node, 'explicit_paddings');
   const [sh, sw] = [strides[1] ?? 1, strides[2] ?? 1];
   const [dh, dw] = [dilations[1] ?? 1, dilations[2] ?? 1];
-  if ((node.attrs.data_format ?? 'NHWC') !== 'NHWC') throw new Error('only NHWC convolutions are supported');
+  if ((node.attrs.data_format ?? 'NHWC') !== 'NHWC') throw conversionFailed('only NHWC convolutions are supported');
   const h = convOutputSize(x[1], filter[0], sh, dh, padding, explicit[2], explicit[3]);
   const w = convOutputSize(x[2], filter[1], sw, dw, padding, explicit[4], explicit[5]);
   return { strides: [sh, sw], dilations: [dh, dw], pads: [h.before, w.before, h.after, w.after], outHeight: h.size, outWidth: w.size };
@@ -325,7 +329,7 @@ const RULES: Record<string, Rule> = {
     return withValue(x.dtype, resolved.outputShape, x.value ? () => sliceValue(x.value!, resolved) : undefined);
   },
   GatherV2: (node, [params, indices, axisT]) => {
-    if (attrNumber(node, 'batch_dims', 0) !== 0) throw new Error('GatherV2 batch_dims != 0 is not supported');
+    if (attrNumber(node, 'batch_dims', 0) !== 0) throw conversionFailed('GatherV2 batch_dims != 0 is not supported');
     const axis = normalizeAxis(constValues(axisT, 'GatherV2 axis')[0], params.shape.length);
     const shape = [...params.shape.slice(0, axis), ...indices.shape, ...params.shape.slice(axis + 1)];
     const fold = params.value && indices.value ? () => gatherValue(params.value!, indices.value!, axis, shape) : undefined;
@@ -351,7 +355,7 @@ const RULES: Record<string, Rule> = {
     return matMulInfo(node, a, b);
   },
   BiasAdd: (node, [x, bias]) => {
-    if ((node.attrs.data_format ?? 'NHWC') !== 'NHWC') throw new Error('only NHWC BiasAdd is supported');
+    if ((node.attrs.data_format ?? 'NHWC') !== 'NHWC') throw conversionFailed('only NHWC BiasAdd is supported');
     return elementwise(x.dtype, [x, bias], (a, b) => a + b);
   },
   Prelu: (_n, [x, alpha]) => elementwise(x.dtype, [x, alpha], (v, a) => (v < 0 ? v * a : v)),
@@ -370,7 +374,7 @@ const RULES: Record<string, Rule> = {
   },
   Conv2DBackpropInput: (_n, [sizes, filter]) => {
     const shape = constValues(sizes, 'Conv2DBackpropInput input_sizes');
-    if (shape[3] !== filter.shape[2]) throw new Error('filter channels do not match input_sizes');
+    if (shape[3] !== filter.shape[2]) throw conversionFailed('filter channels do not match input_sizes');
     return { dtype: 'float32', shape };
   },
   Einsum: (node, [a, b]) => {
@@ -408,16 +412,16 @@ export function fusedOps(node: IrNode): { bias: boolean; activation?: FusedActiv
 }
 
 function depthwiseInfo(node: IrNode, x: TensorInfo, filter: TensorInfo): TensorInfo {
-  if (filter.shape[2] !== x.shape[3]) throw new Error(`depthwise filter ${JSON.stringify(filter.shape)} does not match ${x.shape[3]} input channels`);
+  if (filter.shape[2] !== x.shape[3]) throw conversionFailed(`depthwise filter ${JSON.stringify(filter.shape)} does not match ${x.shape[3]} input channels`);
   const g = conv2dGeometry(node, x.shape, filter.shape);
   return { dtype: 'float32', shape: [x.shape[0], g.outHeight, g.outWidth, filter.shape[2] * filter.shape[3]] };
 }
 
 function matMulInfo(node: IrNode, a: TensorInfo, b: TensorInfo): TensorInfo {
-  if (a.shape.length !== 2 || b.shape.length !== 2) throw new Error('only 2-D MatMul is supported');
+  if (a.shape.length !== 2 || b.shape.length !== 2) throw conversionFailed('only 2-D MatMul is supported');
   const [m, k] = node.attrs.transpose_a ? [a.shape[1], a.shape[0]] : a.shape;
   const [k2, n] = node.attrs.transpose_b ? [b.shape[1], b.shape[0]] : b.shape;
-  if (k !== k2) throw new Error(`MatMul inner dimensions differ (${k} vs ${k2})`);
+  if (k !== k2) throw conversionFailed(`MatMul inner dimensions differ (${k} vs ${k2})`);
   return { dtype: 'float32', shape: [m, n] };
 }
 
@@ -425,8 +429,8 @@ export function poolGeometry(node: IrNode, x: readonly number[]) {
   const ksize = attrList(node, 'ksize');
   const strides = attrList(node, 'strides');
   const padding = (node.attrs.padding as string) ?? 'VALID';
-  if ((node.attrs.data_format ?? 'NHWC') !== 'NHWC') throw new Error('only NHWC pooling is supported');
-  if ((ksize[0] ?? 1) !== 1 || (ksize[3] ?? 1) !== 1) throw new Error('pooling over batch or channels is not supported');
+  if ((node.attrs.data_format ?? 'NHWC') !== 'NHWC') throw conversionFailed('only NHWC pooling is supported');
+  if ((ksize[0] ?? 1) !== 1 || (ksize[3] ?? 1) !== 1) throw conversionFailed('pooling over batch or channels is not supported');
   const [kh, kw] = [ksize[1] ?? 1, ksize[2] ?? 1];
   const [sh, sw] = [strides[1] ?? 1, strides[2] ?? 1];
   const h = convOutputSize(x[1], kh, sh, 1, padding);
@@ -435,14 +439,14 @@ export function poolGeometry(node: IrNode, x: readonly number[]) {
 }
 
 function poolInfo(node: IrNode, x: TensorInfo): TensorInfo {
-  if (x.shape.length !== 4) throw new Error('pooling needs an NHWC tensor');
+  if (x.shape.length !== 4) throw conversionFailed('pooling needs an NHWC tensor');
   const g = poolGeometry(node, x.shape);
   return { dtype: x.dtype, shape: [x.shape[0], g.outHeight, g.outWidth, x.shape[3]] };
 }
 
 function padInfo(x: TensorInfo, paddings: TensorInfo): TensorInfo {
   const p = constValues(paddings, 'Pad paddings');
-  if (p.length !== 2 * x.shape.length || p.some((v) => v < 0)) throw new Error(`Pad paddings ${JSON.stringify(p)} do not fit rank ${x.shape.length}`);
+  if (p.length !== 2 * x.shape.length || p.some((v) => v < 0)) throw conversionFailed(`Pad paddings ${JSON.stringify(p)} do not fit rank ${x.shape.length}`);
   return { dtype: x.dtype, shape: x.shape.map((d, i) => d + p[2 * i] + p[2 * i + 1]) };
 }
 
@@ -476,7 +480,7 @@ function gatherValue(params: ConstTensor, indices: ConstTensor, axis: number, sh
   for (let i = 0; i < outer; i++) {
     for (const raw of indices.data) {
       const idx = raw;
-      if (idx < 0 || idx >= dim) throw new Error(`GatherV2 index ${idx} out of range [0, ${dim})`);
+      if (idx < 0 || idx >= dim) throw conversionFailed(`GatherV2 index ${idx} out of range [0, ${dim})`);
       const base = (i * dim + idx) * inner;
       for (let k = 0; k < inner; k++) out[o++] = params.data[base + k];
     }

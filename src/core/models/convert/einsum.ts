@@ -1,3 +1,4 @@
+import { conversionFailed } from './fail.js';
 /**
  * Two-operand einsum, classified for lowering to one batched MatMul:
  * batch letters (in both inputs and the output), contracted letters (in both
@@ -15,10 +16,10 @@ export interface EinsumPlan {
 
 export function planEinsum(equation: string): EinsumPlan {
   const match = /^([a-z]+),([a-z]+)->([a-z]*)$/.exec(equation.replace(/\s+/g, ''));
-  if (!match) throw new Error(`einsum "${equation}": only two-operand equations with explicit output are supported`);
+  if (!match) throw conversionFailed(`einsum "${equation}": only two-operand equations with explicit output are supported`);
   const [, left, right, output] = match;
   for (const s of [left, right, output]) {
-    if (new Set(s).size !== s.length) throw new Error(`einsum "${equation}": repeated index (trace/diagonal) not supported`);
+    if (new Set(s).size !== s.length) throw conversionFailed(`einsum "${equation}": repeated index (trace/diagonal) not supported`);
   }
   const inBoth = (c: string) => left.includes(c) && right.includes(c);
   const batch = [...output].filter(inBoth).join('');
@@ -27,7 +28,7 @@ export function planEinsum(equation: string): EinsumPlan {
   const rightFree = [...right].filter((c) => !left.includes(c)).join('');
   for (const c of left + right) {
     if (!output.includes(c) && !contracted.includes(c)) {
-      throw new Error(`einsum "${equation}": index ${c} is summed over one operand only (not supported)`);
+      throw conversionFailed(`einsum "${equation}": index ${c} is summed over one operand only (not supported)`);
     }
   }
   return { left, right, output, batch, contracted, leftFree, rightFree };
@@ -36,10 +37,10 @@ export function planEinsum(equation: string): EinsumPlan {
 export function einsumSizes(plan: EinsumPlan, leftShape: readonly number[], rightShape: readonly number[]): Map<string, number> {
   const sizes = new Map<string, number>();
   const bind = (letters: string, shape: readonly number[]) => {
-    if (letters.length !== shape.length) throw new Error(`einsum operand ${letters} has rank ${shape.length}`);
+    if (letters.length !== shape.length) throw conversionFailed(`einsum operand ${letters} has rank ${shape.length}`);
     [...letters].forEach((c, i) => {
       const prev = sizes.get(c);
-      if (prev !== undefined && prev !== shape[i]) throw new Error(`einsum index ${c}: sizes ${prev} and ${shape[i]} differ`);
+      if (prev !== undefined && prev !== shape[i]) throw conversionFailed(`einsum index ${c}: sizes ${prev} and ${shape[i]} differ`);
       sizes.set(c, shape[i]);
     });
   };

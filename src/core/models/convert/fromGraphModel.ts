@@ -2,6 +2,7 @@ import type { AttrValue, IrGraph, IrNode } from './ir.js';
 import { isControlInput, normalizeRef } from './ir.js';
 import type { ConstTensor, DType } from './tensor.js';
 import type { TfjsArtifacts } from './tfjsArtifacts.js';
+import { conversionFailed } from './fail.js';
 
 /** A node as TensorFlow.js graph-model JSON stores it (a GraphDef in JSON). */
 interface GraphDefNode {
@@ -27,7 +28,7 @@ const TF_DTYPES: Record<string, DType> = { DT_FLOAT: 'float32', DT_INT32: 'int32
 export function graphModelToIr(artifacts: TfjsArtifacts): IrGraph {
   const topology = artifacts.json.modelTopology as { node: GraphDefNode[]; library?: { function?: unknown[] } };
   if ((topology.library?.function ?? []).length > 0) {
-    throw new Error('graph models with function libraries (control flow) are not supported');
+    throw conversionFailed('graph models with function libraries (control flow) are not supported');
   }
   const nodes: IrNode[] = [];
   const inputs: string[] = [];
@@ -39,7 +40,7 @@ export function graphModelToIr(artifacts: TfjsArtifacts): IrGraph {
     for (const ref of dataInputs) consumed.add(ref.split(':')[0]);
     if (raw.op === 'Const') {
       const value = artifacts.weights.get(raw.name);
-      if (!value) throw new Error(`Const node ${raw.name} has no weight in the manifest`);
+      if (!value) throw conversionFailed(`Const node ${raw.name} has no weight in the manifest`);
       constants.set(raw.name, value);
     }
     if (raw.op === 'Placeholder') inputs.push(raw.name);

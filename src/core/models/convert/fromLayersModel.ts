@@ -1,6 +1,7 @@
 import type { AttrValue, IrGraph, IrNode } from './ir.js';
 import { tensor, type ConstTensor } from './tensor.js';
 import type { TfjsArtifacts } from './tfjsArtifacts.js';
+import { conversionFailed } from './fail.js';
 
 /** A Keras layer as tfjs layers-model JSON stores it. */
 interface KerasLayer {
@@ -25,7 +26,7 @@ export function layersModelToIr(artifacts: TfjsArtifacts): IrGraph {
   const topology = artifacts.json.modelTopology as { model_config?: KerasModelConfig } & Partial<KerasModelConfig>;
   const model = (topology.model_config ?? topology) as KerasModelConfig;
   if (model.class_name !== 'Functional' && model.class_name !== 'Model') {
-    throw new Error(`layers model class ${model.class_name} is not supported (only functional models)`);
+    throw conversionFailed(`layers model class ${model.class_name} is not supported (only functional models)`);
   }
   const nodes: IrNode[] = [];
   const constants = new Map<string, ConstTensor>();
@@ -41,15 +42,15 @@ export function layersModelToIr(artifacts: TfjsArtifacts): IrGraph {
   };
   const weight = (layer: string, which: string): ConstTensor => {
     const value = artifacts.weights.get(`${layer}/${which}`);
-    if (!value) throw new Error(`layer ${layer}: weight ${which} missing from the manifest`);
+    if (!value) throw conversionFailed(`layer ${layer}: weight ${which} missing from the manifest`);
     return value;
   };
 
   for (const layer of model.config.layers) {
-    if (layer.inbound_nodes.length > 1) throw new Error(`layer ${layer.name} is shared (called ${layer.inbound_nodes.length} times): not supported`);
+    if (layer.inbound_nodes.length > 1) throw conversionFailed(`layer ${layer.name} is shared (called ${layer.inbound_nodes.length} times): not supported`);
     const inputs = (layer.inbound_nodes[0] ?? []).map(([name]) => {
       const ref = outputOf.get(name);
-      if (!ref) throw new Error(`layer ${layer.name}: input ${name} not defined before use`);
+      if (!ref) throw conversionFailed(`layer ${layer.name}: input ${name} not defined before use`);
       return ref;
     });
     const c = layer.config;
@@ -60,8 +61,8 @@ export function layersModelToIr(artifacts: TfjsArtifacts): IrGraph {
         out = addNode(n, 'Placeholder', [], { dtype: 'float32' });
         break;
       case 'Conv2D': {
-        if (c.data_format !== 'channels_last') throw new Error(`layer ${n}: only channels_last is supported`);
-        if ((c.groups as number | undefined ?? 1) !== 1) throw new Error(`layer ${n}: grouped convolution not supported`);
+        if (c.data_format !== 'channels_last') throw conversionFailed(`layer ${n}: only channels_last is supported`);
+        if ((c.groups as number | undefined ?? 1) !== 1) throw conversionFailed(`layer ${n}: grouped convolution not supported`);
         const [sh, sw] = c.strides as number[];
         const [dh, dw] = c.dilation_rate as number[];
         const kernel = addConst(`${n}/kernel`, weight(n, 'kernel'));
@@ -86,7 +87,7 @@ export function layersModelToIr(artifacts: TfjsArtifacts): IrGraph {
         break;
       case 'UpSampling2D': {
         const [sh, sw] = c.size as number[];
-        if (sh !== sw || c.interpolation !== 'nearest') throw new Error(`layer ${n}: only square nearest upsampling is supported`);
+        if (sh !== sw || c.interpolation !== 'nearest') throw conversionFailed(`layer ${n}: only square nearest upsampling is supported`);
         out = addNode(n, 'UpsampleNearest', [inputs[0]], { scale: sh });
         break;
       }
@@ -95,7 +96,7 @@ export function layersModelToIr(artifacts: TfjsArtifacts): IrGraph {
         break;
       default: {
         const shuffle = /^PixelShuffle(\d+)x$/.exec(layer.class_name);
-        if (!shuffle) throw new Error(`layer class ${layer.class_name} (layer ${n}) is not supported by the converter`);
+        if (!shuffle) throw conversionFailed(`layer class ${layer.class_name} (layer ${n}) is not supported by the converter`);
         out = addNode(n, 'DepthToSpace', [inputs[0]], { block_size: Number(c.scale ?? shuffle[1]) });
       }
     }
@@ -114,6 +115,6 @@ function activation(
 ): string {
   if (kind === 'linear') return x;
   const op = { relu: 'Relu', tanh: 'Tanh', sigmoid: 'Sigmoid' }[kind];
-  if (!op) throw new Error(`layer ${layer}: activation ${kind} is not supported`);
+  if (!op) throw conversionFailed(`layer ${layer}: activation ${kind} is not supported`);
   return addNode(`${layer}/${op}`, op, [x]);
 }

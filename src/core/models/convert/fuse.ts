@@ -71,7 +71,7 @@ function meanOfLastAxis(m: Matcher, ref: string): { x: string } | undefined {
   const axes = m.constant(sum.inputs[1]);
   const channels = m.shape(x)[rank - 1];
   const scale = m.scalar(scaleRef);
-  if (!axes || axes.length !== 1 || (axes[0] !== -1 && axes[0] !== rank - 1)) return undefined;
+  if (axes?.length !== 1 || (axes[0] !== -1 && axes[0] !== rank - 1)) return undefined;
   if (scale === undefined || !near(scale, 1 / channels)) return undefined;
   return { x };
 }

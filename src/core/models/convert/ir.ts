@@ -1,4 +1,5 @@
 import type { ConstTensor, DType } from './tensor.js';
+import { conversionFailed } from './fail.js';
 
 /**
  * The converter's intermediate representation: a TensorFlow-style graph.
@@ -56,7 +57,7 @@ export function topologicalOrder(nodes: readonly IrNode[]): IrNode[] {
         const producer = byName.get(producerOf(top.node.inputs[top.next++]));
         if (!producer) continue;
         const s = state.get(producer.name);
-        if (s === 1) throw new Error(`graph has a cycle through ${producer.name}`);
+        if (s === 1) throw conversionFailed(`graph has a cycle through ${producer.name}`);
         if (s === undefined) {
           state.set(producer.name, 1);
           stack.push({ node: producer, next: 0 });

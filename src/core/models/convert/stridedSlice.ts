@@ -1,3 +1,4 @@
+import { conversionFailed } from './fail.js';
 /**
  * TensorFlow StridedSlice semantics, resolved against a known input shape into
  * one plain (start, end, step) per input dimension plus the final output shape
@@ -58,13 +59,13 @@ export function resolveStridedSlice(
       outputShape.push(1);
       continue;
     }
-    if (inDim >= rank) throw new Error(`StridedSlice spec longer than input rank ${rank}`);
+    if (inDim >= rank) throw conversionFailed(`StridedSlice spec longer than input rank ${rank}`);
     const d = shape[inDim];
     const step = strides[i];
-    if (step === 0) throw new Error('StridedSlice stride 0');
+    if (step === 0) throw conversionFailed('StridedSlice stride 0');
     if (bit(masks.shrinkAxisMask, i)) {
       const index = begin[i] < 0 ? begin[i] + d : begin[i];
-      if (index < 0 || index >= d) throw new Error(`StridedSlice index ${begin[i]} out of range for dim ${d}`);
+      if (index < 0 || index >= d) throw conversionFailed(`StridedSlice index ${begin[i]} out of range for dim ${d}`);
       dims.push({ start: index, end: index + 1, step: 1, size: 1 });
     } else {
       const s = bit(masks.beginMask, i) ? (step > 0 ? 0 : d - 1) : clampIndex(begin[i], d, step);

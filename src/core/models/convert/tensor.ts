@@ -1,3 +1,4 @@
+import { conversionFailed } from './fail.js';
 /**
  * Small dense tensors known at conversion time (weights and folded shape arithmetic).
  * Row-major, TensorFlow dtypes; bool is stored as 0/1 bytes.
@@ -27,14 +28,14 @@ export function allocate(dtype: DType, length: number): TypedData {
 export function tensor(dtype: DType, shape: readonly number[], data?: ArrayLike<number>): ConstTensor {
   const out = allocate(dtype, numel(shape));
   if (data) {
-    if (data.length !== out.length) throw new Error(`tensor data has ${data.length} values, shape ${JSON.stringify(shape)} needs ${out.length}`);
+    if (data.length !== out.length) throw conversionFailed(`tensor data has ${data.length} values, shape ${JSON.stringify(shape)} needs ${out.length}`);
     out.set(data);
   }
   return { dtype, shape: [...shape], data: out };
 }
 
 export function scalarOf(t: ConstTensor): number {
-  if (t.data.length !== 1) throw new Error(`expected a scalar, got shape ${JSON.stringify(t.shape)}`);
+  if (t.data.length !== 1) throw conversionFailed(`expected a scalar, got shape ${JSON.stringify(t.shape)}`);
   return t.data[0];
 }
 
@@ -60,7 +61,7 @@ export function broadcastShapes(a: readonly number[], b: readonly number[]): num
     const da = a[a.length - rank + i] ?? 1;
     const db = b[b.length - rank + i] ?? 1;
     if (da !== db && da !== 1 && db !== 1) {
-      throw new Error(`shapes ${JSON.stringify(a)} and ${JSON.stringify(b)} do not broadcast`);
+      throw conversionFailed(`shapes ${JSON.stringify(a)} and ${JSON.stringify(b)} do not broadcast`);
     }
     out[i] = da === 1 ? db : da;
   }
@@ -77,7 +78,7 @@ export function broadcastIndex(inShape: readonly number[], outShape: readonly nu
   const rank = outShape.length;
   const offset = rank - inShape.length;
   const inStrides = stridesOf(inShape);
-  const effective = outShape.map((d, i) => {
+  const effective = outShape.map((_d, i) => {
     const k = i - offset;
     return k < 0 || inShape[k] === 1 ? 0 : inStrides[k];
   });
@@ -120,6 +121,6 @@ export function transposeTensor(t: ConstTensor, perm: readonly number[]): ConstT
 
 export function normalizeAxis(axis: number, rank: number): number {
   const a = axis < 0 ? axis + rank : axis;
-  if (a < 0 || a >= rank) throw new Error(`axis ${axis} out of range for rank ${rank}`);
+  if (a < 0 || a >= rank) throw conversionFailed(`axis ${axis} out of range for rank ${rank}`);
   return a;
 }

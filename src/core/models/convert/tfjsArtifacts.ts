@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { tensor, type ConstTensor, type DType } from './tensor.js';
+import { conversionFailed } from './fail.js';
 
 /** What a TensorFlow.js model.json says about its weights. */
 export interface WeightSpec {
@@ -65,9 +66,9 @@ function decodeGroup(buffer: Buffer, specs: readonly WeightSpec[], into: Map<str
     const count = spec.shape.reduce((a, b) => a * b, 1);
     const storedAs = spec.quantization?.dtype ?? spec.dtype;
     const bytes = BYTES_PER_ELEMENT[storedAs];
-    if (!bytes) throw new Error(`weight ${spec.name}: ${spec.quantization ? 'quantization' : 'dtype'} ${storedAs} is not supported`);
+    if (!bytes) throw conversionFailed(`weight ${spec.name}: ${spec.quantization ? 'quantization' : 'dtype'} ${storedAs} is not supported`);
     const end = offset + count * bytes;
-    if (end > buffer.length) throw new Error(`weight ${spec.name}: shards end before its data (${end} > ${buffer.length} bytes)`);
+    if (end > buffer.length) throw conversionFailed(`weight ${spec.name}: shards end before its data (${end} > ${buffer.length} bytes)`);
     // Copy into an aligned buffer: shard offsets are not guaranteed to be 4-byte aligned in memory.
     const slice = new Uint8Array(buffer.subarray(offset, end));
     into.set(spec.name, decodeWeight(spec, slice));
@@ -84,12 +85,12 @@ export function decodeWeight(spec: WeightSpec, bytes: Uint8Array): ConstTensor {
     return tensor(dtype, spec.shape, view);
   }
   if (q.dtype === 'float16') {
-    if (spec.dtype !== 'float32') throw new Error(`weight ${spec.name}: float16 quantization of ${spec.dtype} weights is not supported`);
+    if (spec.dtype !== 'float32') throw conversionFailed(`weight ${spec.name}: float16 quantization of ${spec.dtype} weights is not supported`);
     return tensor('float32', spec.shape, halfToFloat(new Uint16Array(bytes.buffer)));
   }
-  if (q.dtype !== 'uint8' && q.dtype !== 'uint16') throw new Error(`weight ${spec.name}: quantization ${q.dtype} is not supported`);
-  if (typeof q.scale !== 'number' || typeof q.min !== 'number') throw new Error(`weight ${spec.name}: ${q.dtype} quantization without scale and min`);
-  if (spec.dtype !== 'float32' && spec.dtype !== 'int32') throw new Error(`weight ${spec.name}: ${q.dtype} quantization of ${spec.dtype} weights is not supported`);
+  if (q.dtype !== 'uint8' && q.dtype !== 'uint16') throw conversionFailed(`weight ${spec.name}: quantization ${q.dtype} is not supported`);
+  if (typeof q.scale !== 'number' || typeof q.min !== 'number') throw conversionFailed(`weight ${spec.name}: ${q.dtype} quantization without scale and min`);
+  if (spec.dtype !== 'float32' && spec.dtype !== 'int32') throw conversionFailed(`weight ${spec.name}: ${q.dtype} quantization of ${spec.dtype} weights is not supported`);
   const codes = q.dtype === 'uint8' ? bytes : new Uint16Array(bytes.buffer);
   const values = new Array<number>(codes.length);
   // tfjs computes code * scale + min in double and stores the float32 rounding (int32: rounded).

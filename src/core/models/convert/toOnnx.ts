@@ -5,6 +5,7 @@ import type { IrGraph, IrNode } from './ir.js';
 import { producerOf } from './ir.js';
 import { OnnxGraphBuilder } from './onnxBuilder.js';
 import { normalizeAxis, numel, toNumbers, transposeTensor, type ConstTensor } from './tensor.js';
+import { conversionFailed } from './fail.js';
 
 /**
  * Emits ONNX for an analysed IR graph. Folded tensors become initializers;
@@ -31,7 +32,7 @@ type Emitter = (ctx: EmitContext, node: IrNode, inputs: TensorInfo[]) => string;
 
 export function emitOnnx(graph: IrGraph, order: readonly IrNode[], info: Analysis, docString: string): Uint8Array {
   if (graph.inputs.length !== 1 || graph.outputs.length < 1) {
-    throw new Error(`expected one input and at least one output, got ${graph.inputs.length} and ${graph.outputs.length}`);
+    throw conversionFailed(`expected one input and at least one output, got ${graph.inputs.length} and ${graph.outputs.length}`);
   }
   const b = new OnnxGraphBuilder();
   const names = new Map<string, string>();
@@ -42,7 +43,7 @@ export function emitOnnx(graph: IrGraph, order: readonly IrNode[], info: Analysi
     const existing = names.get(irRef);
     if (existing) return existing;
     const value = info.get(irRef)?.value;
-    if (!value) throw new Error(`tensor ${irRef} is used before it is produced`);
+    if (!value) throw conversionFailed(`tensor ${irRef} is used before it is produced`);
     const name = b.constant(value, irRef);
     names.set(irRef, name);
     return name;
@@ -92,7 +93,7 @@ function liveNodes(order: readonly IrNode[], outputs: readonly string[]): Set<st
 
 const input = (ctx: EmitContext, node: IrNode, i: number) => ctx.ref(node.inputs[i]);
 const constOf = (t: TensorInfo, what: string): number[] => {
-  if (!t.value) throw new Error(`${what} must be known at conversion time`);
+  if (!t.value) throw conversionFailed(`${what} must be known at conversion time`);
   return toNumbers(t.value);
 };
 
@@ -180,7 +181,7 @@ function depthwiseWeights(ctx: EmitContext, irRef: string, shape: readonly numbe
 /** A per-channel constant as a flat [channels] tensor (bias, PReLU slope). */
 function vectorOf(ctx: EmitContext, irRef: string, channels: number, what: string): string {
   const info = ctx.info.get(irRef)!;
-  if (numel(info.shape) !== channels && numel(info.shape) !== 1) throw new Error(`${what} ${irRef} has shape ${JSON.stringify(info.shape)}, expected ${channels} values`);
+  if (numel(info.shape) !== channels && numel(info.shape) !== 1) throw conversionFailed(`${what} ${irRef} has shape ${JSON.stringify(info.shape)}, expected ${channels} values`);
   if (info.value) return ctx.b.constant({ ...info.value, shape: [numel(info.shape)] }, `${irRef}_vec`);
   return reshape(ctx, ctx.ref(irRef), [numel(info.shape)]);
 }
@@ -249,7 +250,7 @@ const conv2dBackpropInput: Emitter = (ctx, node, [sizes, filter, dy]) => {
   const nh = natural(dy.shape[1], kh, g.strides[0], g.dilations[0], g.pads[0], g.pads[2]);
   const nw = natural(dy.shape[2], kw, g.strides[1], g.dilations[1], g.pads[1], g.pads[3]);
   const outputPadding = [outShape[1] - nh, outShape[2] - nw];
-  if (outputPadding.some((p) => p < 0)) throw new Error(`Conv2DBackpropInput ${node.name}: cannot reach output size ${outShape}`);
+  if (outputPadding.some((p) => p < 0)) throw conversionFailed(`Conv2DBackpropInput ${node.name}: cannot reach output size ${outShape}`);
   // TF filter [kh, kw, out_channels, in_channels] -> ONNX ConvTranspose [in_channels, out_channels, kh, kw].
   const weights = transposed(ctx, node.inputs[1], [3, 2, 0, 1]);
   const nchw = transpose(ctx, input(ctx, node, 2), NHWC_TO_NCHW);
@@ -422,7 +423,7 @@ const EMITTERS: Record<string, Emitter> = {
   },
   Cast: (ctx, node) => {
     const to = { float32: 1, int32: 6, bool: 9 }[node.attrs.DstT as string];
-    if (!to) throw new Error(`Cast to ${String(node.attrs.DstT)} not supported`);
+    if (!to) throw conversionFailed(`Cast to ${String(node.attrs.DstT)} not supported`);
     return ctx.b.node('Cast', [input(ctx, node, 0)], { to }, node.name);
   },
   Sum: (ctx, node, [x, axesT]) => {

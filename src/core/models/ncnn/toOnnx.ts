@@ -62,7 +62,7 @@ export function convertNcnnToOnnx(paramText: string, bin: Uint8Array, name = 'nc
       case 'Noop':
       case 'Dropout': {
         const b = get(layer, layer.bottoms[0]);
-        layer.tops.forEach((_, i) => set(layer, b.value, b.channels, b.scale, i));
+        layer.tops.forEach((_, i) => { set(layer, b.value, b.channels, b.scale, i); });
         break;
       }
       case 'Convolution':
