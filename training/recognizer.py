@@ -198,7 +198,7 @@ def main():
         existing = json.load(open(card_path))
     card = {
         "name": NAME,
-        "version": "1.0.0",
+        "version": "1.1.0",
         "task": "analyze",
         "kind": "tensor",
         "architecture": "two conv trunks (global 128x128 view: 4 stride-2 conv-BN-ReLU stages 16-64 ch; local 6 crops 96x96: "
