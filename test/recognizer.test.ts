@@ -18,7 +18,9 @@ import {
   DEGRADATIONS,
   DegradationRecognizer,
   dehazeStrengthFor,
+  jpegFeatures,
   jpegRoundTrip,
+  jpegScore,
   motionBlur,
   planRestoration,
   RECOGNIZER_CROPS,
@@ -124,7 +126,21 @@ describe('learned analysis on generated pictures', { skip: !have && 'models/degr
     const bright = await analyzeImage(scene, { method: 'learned' });
     assert.ok(bright.scores.lowlight < 0.5 && bright.scores.lowlight < a.scores.lowlight - 0.4, `${bright.scores.lowlight} vs ${a.scores.lowlight}`);
   });
-  // JPEG is left out: the recogniser does not detect blocking (q 6 reads as blur; see docs/restore-auto.md).
+  it('JPEG: a q 10 copy is recognised as JPEG (the grid-aligned head), a q 95 copy and the clean scene are not', async () => {
+    const r = await DegradationRecognizer.load();
+    try {
+      const clean = await r.recognize(scene);
+      const q10 = await r.recognize(await jpegRoundTrip(scene, 10));
+      const q95 = await r.recognize(await jpegRoundTrip(scene, 95));
+      assert.ok(q10.scores.jpeg >= 0.5, `q10: ${q10.scores.jpeg.toFixed(3)}`);
+      assert.ok(q95.scores.jpeg < 0.5, `q95: ${q95.scores.jpeg.toFixed(3)}`);
+      assert.ok(clean.scores.jpeg < 0.5, `clean: ${clean.scores.jpeg.toFixed(3)}`);
+      // Everything but the JPEG score is the network's, unchanged by the head.
+      assert.ok(q10.severity.jpeg <= q10.scores.jpeg + 1e-6);
+    } finally {
+      await r.dispose();
+    }
+  });
   it('haze, noise and blur each raise their own score above the clean picture\'s', async () => {
     const r = await DegradationRecognizer.load();
     try {
@@ -149,6 +165,24 @@ describe('learned analysis on generated pictures', { skip: !have && 'models/degr
     assert.match(a.model ?? '', /^analyze\/degradation-recognizer@/);
     for (const d of DEGRADATIONS) assert.ok(a.severity![d] >= 0 && a.severity![d] <= 1);
     assert.ok(a.evidence.luminanceMean > 0.2);
+  });
+});
+
+describe('JPEG head features (grid-aligned, native resolution)', () => {
+  const scene = cleanScene(5, 256, 192);
+  it('the boundary ratio and the low-band DCT zeros rise with coarser quantisation; a flat picture scores no JPEG', async () => {
+    const f10 = jpegFeatures(await jpegRoundTrip(scene, 10));
+    const f95 = jpegFeatures(await jpegRoundTrip(scene, 95));
+    const f0 = jpegFeatures(scene);
+    assert.ok(f10.boundary > f95.boundary + 0.1 && f10.boundary > f0.boundary + 0.1, `boundary ${f10.boundary} vs ${f95.boundary} / ${f0.boundary}`);
+    assert.ok(f10.dctZeroLow > f95.dctZeroLow, `dctZeroLow ${f10.dctZeroLow} vs ${f95.dctZeroLow}`);
+    // Shifting the picture by 4 px moves the blocks off the grid the features read.
+    const shifted = createImage(scene.width - 4, scene.height - 4, 3);
+    const q10 = await jpegRoundTrip(scene, 10);
+    for (let y = 0; y < shifted.height; y++) shifted.data.set(q10.data.subarray(((y + 4) * scene.width + 4) * 3, ((y + 4) * scene.width + scene.width) * 3), y * shifted.width * 3);
+    assert.ok(jpegFeatures(shifted).boundary < f10.boundary - 0.1);
+    assert.ok(jpegScore(flat(64, 64, 0.5)) < 0.1);
+    assert.ok(jpegScore(flat(5, 5, 0.5)) < 0.5, 'a picture smaller than a block is not called JPEG');
   });
 });
 

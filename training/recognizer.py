@@ -127,6 +127,7 @@ def main():
     p = run.parser(__doc__.splitlines()[0], default_steps=1800)
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--balance", action="store_true", help="weight positives by neg/pos per class (capped at 5)")
+    p.add_argument("--model-version", default="1.0.0", help="card version (1.0.0: recipe v1; 1.1.0: the v2 candidate)")
     args = p.parse_args()
     run.setup(args)
     cache = os.path.join(run.REPO, "training", "cache")
@@ -198,7 +199,7 @@ def main():
         existing = json.load(open(card_path))
     card = {
         "name": NAME,
-        "version": "1.0.0",
+        "version": args.model_version,
         "task": "analyze",
         "kind": "tensor",
         "architecture": "two conv trunks (global 128x128 view: 4 stride-2 conv-BN-ReLU stages 16-64 ch; local 6 crops 96x96: "

@@ -69,3 +69,4 @@ export {
   type HazeOptions,
   type LowLightOptions,
 } from './degradations.js';
+export { jpegScore, jpegFeatures, JPEG_FEATURES, JPEG_HEAD, type JpegFeatures } from './analyzeJpeg.js';

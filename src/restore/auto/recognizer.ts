@@ -13,6 +13,10 @@
  * which was trained only on present degradations) and a degradation embedding (32 values, the
  * layer the two heads read: pictures degraded alike lie close).
  *
+ * The JPEG score is not the network's: its reduced views and stride-2 trunk cannot see the 8 x 8
+ * block grid. It comes from a logistic head on grid-aligned statistics at the native resolution
+ * (analyzeJpeg.ts), fitted on the same training bases.
+ *
  * The model is an object the caller owns (dispose it); `recognizeDegradations` is the one-shot form.
  */
 import { ClearsightError, ERROR_CODES, invalidOption } from '../../core/errors.js';
@@ -23,6 +27,7 @@ import { getModelCard } from '../../core/models/registry.js';
 import { TrainedModel } from '../../core/models/trainedModel.js';
 import type { RuntimeOptions } from '../../core/runtime/index.js';
 import { analyzeDegradations, DEGRADATIONS, primaryFromScores, type DegradationAnalysis, type DegradationScores } from './analyze.js';
+import { jpegScore } from './analyzeJpeg.js';
 import { boxDownscale, computeEvidence } from './evidence.js';
 
 export const RECOGNIZER_MODEL = 'degradation-recognizer';
@@ -148,10 +153,14 @@ export class DegradationRecognizer {
       throw new ClearsightError(ERROR_CODES.RUNTIME, `${RECOGNIZER_MODEL} returned unexpected outputs (${Object.keys(out).join(', ')})`);
     }
     const pick = (a: ArrayLike<number>) => Object.fromEntries(DEGRADATIONS.map((d, i) => [d, a[i]])) as DegradationScores;
+    // JPEG from the grid-aligned head at native resolution (the network's own JPEG output is blind).
+    const jpegAt = DEGRADATIONS.indexOf('jpeg');
+    const allScores = Float32Array.from(scores);
+    allScores[jpegAt] = jpegScore(img);
     // The severity head was trained only where a degradation is present: its value for an absent
     // one means nothing. Reported is the expected severity, P(present) x severity-if-present.
-    const expected = Array.from(severity, (v, i) => v * scores[i]);
-    return { scores: pick(scores), severity: pick(expected), severityIfPresent: pick(severity), embedding: Float32Array.from(embedding), ms: performance.now() - t0 };
+    const expected = Array.from(severity, (v, i) => v * allScores[i]);
+    return { scores: pick(allScores), severity: pick(expected), severityIfPresent: pick(severity), embedding: Float32Array.from(embedding), ms: performance.now() - t0 };
   }
 
   dispose(): Promise<void> {
