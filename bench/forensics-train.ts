@@ -26,7 +26,7 @@ import { detectFaces, FaceModels, type Face } from '../src/face/index.js';
 import { fitCalibrator, calibrateScore, expectedCalibrationError } from '../src/trust/forensics/calibration.js';
 import { DETECTOR_ID, faceCrop } from '../src/trust/forensics/detector.js';
 import { FEATURE_NAMES, forensicFeatures } from '../src/trust/forensics/features.js';
-import { fitLogistic, predictLogistic } from '../src/trust/forensics/logistic.js';
+import { fitLogistic, predictLogistic } from '../src/core/logistic.js';
 import { selfBlend, selfBlendFace } from '../src/trust/forensics/selfBlend.js';
 import { aucHanleyMcNeil, bootstrapInterval, clopperPearson, confusionAt, rocAuc, STATISTICS } from '../src/trust/forensics/stats.js';
 import { commandLine, machineInfo, round, table } from './lib/common.js';

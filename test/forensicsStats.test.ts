@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { isClearsightError } from '../src/core/errors.js';
 import { mulberry32 } from '../src/core/random.js';
 import { calibrateScore, expectedCalibrationError, fitIsotonic, fitPlatt } from '../src/trust/forensics/calibration.js';
-import { fitLogistic, predictLogistic } from '../src/trust/forensics/logistic.js';
+import { fitLogistic, predictLogistic } from '../src/core/logistic.js';
 import {
   aucHanleyMcNeil,
   betaCdf,

@@ -29,7 +29,7 @@ import { toRgb, type RawImage } from '../src/core/image/types.js';
 import { mulberry32 } from '../src/core/random.js';
 import { addSensorNoise, darken, gaussianBlur, jpegRoundTrip, synthesizeHaze } from '../src/restore/auto/degradations.js';
 import { JPEG_FEATURES, jpegFeatureRow, jpegFeatures } from '../src/restore/auto/analyzeJpeg.js';
-import { fitLogistic, predictLogistic, type LogisticModel } from '../src/trust/forensics/logistic.js';
+import { fitLogistic, predictLogistic, type LogisticModel } from '../src/core/logistic.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const near = path.resolve(REPO, '../shared/data');

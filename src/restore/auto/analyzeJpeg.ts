@@ -25,7 +25,7 @@
  * blockiness) stays the explanation shown to the user.
  */
 import type { RawImage } from '../../core/image/types.js';
-import { predictLogistic, type LogisticModel } from '../../trust/forensics/logistic.js';
+import { predictLogistic, type LogisticModel } from '../../core/logistic.js';
 
 /** Side of each crop (a multiple of 8) and the most crops read. */
 export const JPEG_CROP = 256;

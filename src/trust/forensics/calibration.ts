@@ -8,7 +8,7 @@
  *   assumption, needs more data, flat where the data are.
  */
 import { invalidOption } from '../../core/errors.js';
-import { fitLogistic, predictLogistic } from './logistic.js';
+import { fitLogistic, predictLogistic } from '../../core/logistic.js';
 
 export type Calibrator =
   | { method: 'platt'; a: number; b: number }

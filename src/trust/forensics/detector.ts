@@ -15,7 +15,7 @@ import { convexHull, ellipseMask, polygonMask, type Point } from '../../core/sha
 import type { Face } from '../../face/index.js';
 import { calibrateScore, type Calibrator } from './calibration.js';
 import { FEATURE_CROP, FEATURE_NAMES, forensicFeatures } from './features.js';
-import { predictLogistic, type LogisticModel } from './logistic.js';
+import { predictLogistic, type LogisticModel } from '../../core/logistic.js';
 import type { ForensicDetector, RealMediaValidation } from './cnnDetector.js';
 
 export const DETECTOR_ID = 'forensics/sbi-logistic';

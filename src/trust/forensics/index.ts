@@ -4,7 +4,7 @@
  * bootstrap intervals, and case reports (JSON + PDF).
  */
 export * from './stats.js';
-export { fitLogistic, predictLogistic, type LogisticModel, type LogisticFitOptions } from './logistic.js';
+export { fitLogistic, predictLogistic, type LogisticModel, type LogisticFitOptions } from '../../core/logistic.js';
 export { fitCalibrator, fitPlatt, fitIsotonic, calibrateScore, expectedCalibrationError, type Calibrator, type CalibrationMethod } from './calibration.js';
 export { readManifest, stratifiedSample, runStudy, labelName, type ManifestItem, type StudyOptions, type StudyReport, type SampleRecord, type ScoredItem } from './study.js';
 export { selfBlend, selfBlendFace, warpMask, blendRegionMask, type SelfBlendResult, type SelfBlendOptions, type BlendRegion } from './selfBlend.js';

@@ -3,8 +3,8 @@
  * stored in the model. Small and exact for the tens of features the forensic
  * detector uses; Platt scaling is the one-feature case.
  */
-import { invalidOption } from '../../core/errors.js';
-import { fitLogisticNewton, sigmoid } from '../../core/stats.js';
+import { invalidOption } from './errors.js';
+import { fitLogisticNewton, sigmoid } from './stats.js';
 
 export interface LogisticModel {
   /** Per-feature mean and standard deviation used to standardise inputs. */
