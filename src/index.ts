@@ -8,7 +8,7 @@ export * from './core/image/index.js';
 export { assertOutputWritable, writeFileAtomic } from './core/fs.js';
 export { psnr, ssim, rgbToYMatlab, type MetricOptions } from './core/metrics/index.js';
 export { planTiles, runTiled, type TilePlan } from './core/tiling/index.js';
-export { InferenceSession, type Device, type RuntimeOptions } from './core/runtime/index.js';
+export { DEVICE_FALLBACK_WARNING, DEVICES, InferenceSession, type Device, type RuntimeOptions } from './core/runtime/index.js';
 export { ImageModel, type LoadModelOptions } from './core/models/imageModel.js';
 export { TrainedModel } from './core/models/trainedModel.js';
 export { listTrainedCards, type TrainedCard } from './core/models/trained.js';

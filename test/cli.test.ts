@@ -180,7 +180,7 @@ describe('clearsight restoration commands (real models)', () => {
     const r = await run(['upscale', tinyPng, '-o', out, '--scale', '2', '--size', 'slim', '--json']);
     assert.equal(r.code, 0, r.stderr);
     const summary = JSON.parse(r.stdout) as Record<string, unknown>;
-    assert.deepEqual(Object.keys(summary).sort(), ['height', 'input', 'model', 'outHeight', 'outWidth', 'output', 'seconds', 'task', 'tta', 'width']);
+    assert.deepEqual(Object.keys(summary).sort(), ['format', 'height', 'input', 'metadata', 'model', 'outHeight', 'outWidth', 'output', 'seconds', 'task', 'tta', 'width']);
     assert.equal(summary.task, 'upscale');
     assert.match(String(summary.model), /^upscale\/esrgan-slim-x2@/);
     assert.deepEqual([summary.width, summary.height, summary.outWidth, summary.outHeight], [24, 16, 48, 32]);
@@ -262,11 +262,12 @@ describe('clearsight bad inputs: exit 3, a message naming the problem, no output
       message: /100000x100000/,
     },
     {
-      name: 'a directory',
+      // A folder is an input (its pictures); one without any says so.
+      name: 'a folder without pictures',
       file: 'adir.png',
       make: (p) => mkdir(p),
-      code: 'E_INPUT_UNREADABLE',
-      message: /directory/,
+      code: 'E_INPUT_NOT_FOUND',
+      message: /folder .* has no pictures/,
     },
   ];
 

@@ -35,6 +35,14 @@ function identify(path: string): Identity | undefined {
   }
 }
 
+/** Whether two paths name the same file (same real path, or same inode); false when either is unreachable. */
+export function sameFile(a: string, b: string): boolean {
+  const x = identify(a);
+  const y = identify(b);
+  if (!x || !y) return false;
+  return x.real === y.real || (x.ino !== undefined && x.ino === y.ino);
+}
+
 const strings = (v: unknown): string[] => (typeof v === 'string' ? [v] : Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 
 /** The paths the command line names as outputs and as everything else (only those that exist count as inputs). */

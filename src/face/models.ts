@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { ClearsightError, ERROR_CODES, invalidOption } from '../core/errors.js';
 import { getModelCard, modelJsonPath } from '../core/models/registry.js';
+import type { Device } from '../core/runtime/index.js';
 import { FaceRunner } from './runner.js';
 
 /** Which networks to load; detection is always loaded. */
@@ -22,8 +23,8 @@ export interface FaceModelsOptions {
    * machine a second thread mostly waits for a core (bench:faces reports both).
    */
   threads?: number;
-  /** 'cpu' (default) or 'cuda'. */
-  device?: 'cpu' | 'cuda';
+  /** 'cpu' (default), 'cuda' (falls back to the CPU with a warning) or 'cuda!' (no fallback). */
+  device?: Device;
   /** Where converted models are cached; default $CLEARSIGHT_CACHE_DIR or ~/.cache/clearsight. */
   cacheDir?: string;
 }

@@ -19,16 +19,22 @@
 import { performance } from 'node:perf_hooks';
 import { basename } from 'node:path';
 import { Option, type Command } from 'commander';
+import { readFile } from 'node:fs/promises';
 import {
   assertOutputWritable,
   DEGRADATIONS,
   decodeImage,
+  encodeImage,
   formatFromPath,
+  formatIsLossy,
   formatSupportsAlpha,
   invalidOption,
   maxBitDepth,
+  OUTPUT_FORMATS,
   restoreAuto,
+  sniffFormat,
   writeImage,
+  type OutputFormat,
   type DegradationAnalysis,
   type Device,
   type RawImage,
@@ -39,9 +45,10 @@ import {
   type AnalysisMethod,
   type RestorationQuality,
 } from '../lib.js';
-import { choiceOption, integerOption } from '../options.js';
+import { choiceOption, integerOption, deviceOption } from '../options.js';
 import { createReporter, progressMode, type Reporter } from '../progress.js';
 import { untilAborted, watchInterrupts } from '../interrupt.js';
+import { readStdin, STDIO, writeStdout } from '../output.js';
 import { INPROCESS_ENV, supervise } from '../supervisor.js';
 
 interface AutoCliOptions {
@@ -55,8 +62,12 @@ interface AutoCliOptions {
   threads?: number;
   device: Device;
   maxTile?: number;
-  /** Restoration quality ('fast' | 'max') or, as a number, the JPEG/WebP output quality (kept for compatibility). */
+  /** JPEG/WebP/AVIF output quality; `fast`/`max` still accepted here (deprecated: --effort). */
   quality?: QualityValue;
+  /** Restoration effort: fast (students, physical methods) or max (the MAXIM experts). */
+  effort?: RestorationQuality;
+  format?: OutputFormat;
+  stripMetadata?: boolean;
   analysis: AnalysisMethod;
   embedding?: boolean;
 }
@@ -101,9 +112,7 @@ export interface AutoSummary {
   evidence: Record<string, number>;
 }
 
-const DEVICES: readonly Device[] = ['cpu', 'cuda'];
 const VARIANTS = ['indoor', 'outdoor'] as const;
-const LOSSY: ReadonlySet<string> = new Set(['jpeg', 'webp']);
 const ANALYSIS_METHODS: readonly AnalysisMethod[] = ['auto', 'learned', 'rules'];
 
 /** Progress label of each expert's inference stage. */
@@ -115,13 +124,19 @@ const VERBS: Readonly<Record<RestorationTask, string>> = {
   deblur: 'deblurring',
 };
 
-/** `--quality`: 'fast' or 'max' (restoration), or an integer 1-100 (output JPEG/WebP quality, as before). */
+/**
+ * `--quality`: an integer 1-100, the output JPEG/WebP/AVIF quality, as on every other command.
+ * 'fast' and 'max' (the restoration effort, before --effort existed) are still accepted, with a
+ * deprecation warning.
+ */
 function qualityParser(value: string): QualityValue {
   const v = value.trim().toLowerCase();
   if (v === 'fast' || v === 'max') return { restoration: v };
   if (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 100) return { encoder: Number(v) };
-  throw invalidOption('--quality', '"fast", "max" or an integer 1-100 (output JPEG/WebP quality)', value);
+  throw invalidOption('--quality', 'an integer 1-100 (output JPEG/WebP/AVIF quality; the restoration effort is --effort fast|max)', value);
 }
+
+const EFFORTS: readonly RestorationQuality[] = ['fast', 'max'];
 
 /** A number strictly between 0 and 1, written as a plain decimal ("0.6", ".6"). */
 function unitIntervalParser(flag: string): (value: string) => number {
@@ -148,18 +163,19 @@ export function addRestoreAutoCommand(program: Command): Command {
         'on stderr before the experts run; --dry-run prints it and stops.',
     )
     .argument('<input>', 'input image: PNG, JPEG, WebP, TIFF or BMP')
-    .option('-o, --output <file>', 'output image (required unless --dry-run); the format follows the extension (.png .jpg .jpeg .webp .tif .tiff .bmp)')
+    .option('-o, --output <file>', 'output image (required unless --dry-run): a file (format from the extension) or - for standard output')
     .option('-f, --force', 'overwrite the output file if it exists')
     .option('--dry-run', 'analyse and print the plan only (no -o needed, no network runs)')
     .addOption(new Option('--threshold <t>', 'score from which a degradation counts (primary and extra steps); default: the calibrated threshold').argParser(unitIntervalParser('--threshold')))
     .addOption(choiceOption('--variant <variant>', 'dehazing weights, if a dehaze step is planned', VARIANTS, 'outdoor'))
     .option('--tta', 'x8 self-ensemble over flips and rotations in every step: 8x slower, usually a little better')
     .addOption(integerOption('--threads <n>', 'CPU threads for inference (default: all cores)', 1, 256))
-    .addOption(choiceOption('--device <device>', 'where the networks run', DEVICES, 'cpu'))
+    .addOption(deviceOption('where the networks run'))
     .addOption(integerOption('--max-tile <n>', 'largest tile side in pixels; lower it to save memory (default: from the model cards; never below a card minimum, 256 for MAXIM)', 16, 8192))
-    .addOption(
-      new Option('--quality <q>', 'fast (default: trained students and physical methods where they exist) or max (the slow MAXIM experts); an integer 1-100 sets the JPEG/WebP output quality instead').argParser(qualityParser),
-    )
+    .addOption(choiceOption('--effort <effort>', 'fast (default: trained students and physical methods where they exist) or max (the slow MAXIM experts)', EFFORTS))
+    .addOption(new Option('--quality <q>', 'JPEG/WebP/AVIF output quality 1-100 (default: JPEG 95, WebP lossless, AVIF 80); "fast"/"max" here are deprecated, use --effort').argParser(qualityParser))
+    .addOption(choiceOption('--format <format>', 'output format, whatever the output name (default: the extension; for -, the input format)', OUTPUT_FORMATS))
+    .option('--strip-metadata', 'drop the EXIF and ICC profile (kept by default; the EXIF orientation is reset to 1, the pixels being upright)')
     .addOption(choiceOption('--analysis <method>', 'who recognises the degradation: auto (the learned recogniser when installed, else the hand rules), learned, rules', ANALYSIS_METHODS, 'auto'))
     .option('--embedding', 'with --json: include the degradation embedding vector')
     .option('--json', 'print one JSON object on stdout ({"primary", "scores", "severity", "plan", "steps", ...}) instead of progress and text')
@@ -193,14 +209,21 @@ export async function runAuto(input: string, opts: AutoCliOptions): Promise<Auto
   const force = opts.force ?? false;
   const dryRun = opts.dryRun ?? false;
   const output = dryRun ? undefined : opts.output!;
-  const quality: RestorationQuality = opts.quality && 'restoration' in opts.quality ? opts.quality.restoration : 'fast';
+  const oldQuality = opts.quality && 'restoration' in opts.quality ? opts.quality.restoration : undefined;
+  if (oldQuality) warn(`--quality ${oldQuality} is deprecated: use --effort ${oldQuality} (--quality now takes the output JPEG/WebP/AVIF quality, 1-100)`);
+  if (oldQuality && opts.effort && oldQuality !== opts.effort) throw invalidOption('--quality', `the same effort as --effort ${opts.effort}, or a number 1-100`, oldQuality);
+  const quality: RestorationQuality = opts.effort ?? oldQuality ?? 'fast';
   const encoderQuality = opts.quality && 'encoder' in opts.quality ? opts.quality.encoder : undefined;
 
   // Cheap checks first.
-  const format = output ? formatFromPath(output) : undefined;
-  if (output) await assertOutputWritable(output, force);
+  const toStdout = output === STDIO;
+  const stdin = input === STDIO ? await readStdin() : undefined;
+  const format: OutputFormat | undefined = output ? (opts.format ?? (toStdout ? (sniffFormat(stdin ?? (await readFile(input))) ?? 'png') : formatFromPath(output))) : undefined;
+  if (output && !toStdout) await assertOutputWritable(output, force);
   if (dryRun && opts.output) warn('--output is ignored with --dry-run');
-  if (format && encoderQuality !== undefined && !LOSSY.has(format)) warn(`--quality has no effect on ${format.toUpperCase()} output (lossless)`);
+  if (format && encoderQuality !== undefined && !formatIsLossy(format)) warn(`--quality has no effect on ${format.toUpperCase()} output (lossless)`);
+  // With the picture on stdout, stdout carries nothing else.
+  const text = toStdout ? process.stderr : process.stdout;
 
   // A dry run takes a fraction of a second: no progress display, only the plan.
   const mode = dryRun ? 'quiet' : progressMode(json);
@@ -213,7 +236,7 @@ export async function runAuto(input: string, opts: AutoCliOptions): Promise<Auto
   let inHeight: number;
   try {
     reporter.stage('decode');
-    const { image, alpha, meta } = await decodeImage(input);
+    const { image, alpha, meta } = await decodeImage(stdin ?? input, stdin ? { name: 'standard input' } : {});
     inWidth = image.width;
     inHeight = image.height;
     await interrupts.checkpoint();
@@ -271,12 +294,15 @@ export async function runAuto(input: string, opts: AutoCliOptions): Promise<Auto
         warn(`${format.toUpperCase()} has no alpha channel: the transparency of the input is dropped`);
       }
       const restored: RawImage = result.image;
-      await writeImage(output, restored, {
-        force,
-        bitDepth: meta.bitDepth === 16 && maxBitDepth(format) === 16 ? 16 : 8,
+      const encodeOptions = {
+        format,
+        bitDepth: meta.bitDepth === 16 && maxBitDepth(format) === 16 ? (16 as const) : (8 as const),
         ...(alpha ? { alpha: { width: image.width, height: image.height, data: alpha } } : {}),
         ...(encoderQuality !== undefined ? { quality: encoderQuality } : {}),
-      });
+        ...(opts.stripMetadata ? {} : { metadata: meta }),
+      };
+      if (toStdout) await writeStdout(await encodeImage(restored, format, encodeOptions));
+      else await writeImage(output, restored, { ...encodeOptions, force });
     }
   } finally {
     reporter.stop();
@@ -303,10 +329,10 @@ export async function runAuto(input: string, opts: AutoCliOptions): Promise<Auto
     evidence: Object.fromEntries(Object.entries(analysis.evidence).map(([k, v]) => [k, round4(v)])),
   };
   if (json) {
-    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    text.write(`${JSON.stringify(summary)}\n`);
   } else if (!dryRun) {
     const what = steps.length ? steps.map((s) => `${s.task} (${s.seconds.toFixed(1)} s)`).join(', ') : 'nothing to do, the picture looks clean: written back unchanged';
-    process.stdout.write(`${basename(input)} (${inWidth}x${inHeight}) -> ${output}: ${what}${summary.tta ? ' + TTA' : ''}; ${summary.seconds.toFixed(1)} s\n`);
+    text.write(`${basename(input)} (${inWidth}x${inHeight}) -> ${output}: ${what}${summary.tta ? ' + TTA' : ''}; ${summary.seconds.toFixed(1)} s\n`);
   }
   return summary;
 }

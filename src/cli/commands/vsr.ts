@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { basename } from 'node:path';
 import { Option, type Command } from 'commander';
 import { ESRGAN_SCALES, ESRGAN_SIZES, assertOutputWritable, invalidOption, superResolveVideo, VSR_MODES, type Device, type EsrganScale, type EsrganSize, type VsrMode, type VsrStats } from '../lib.js';
-import { choiceOption, integerOption } from '../options.js';
+import { choiceOption, integerOption, deviceOption } from '../options.js';
 import { progressMode } from '../progress.js';
 import { watchInterrupts } from '../interrupt.js';
 
@@ -39,7 +39,6 @@ export interface VsrSummary extends VsrStats {
   refresh: number | null;
 }
 
-const DEVICES: readonly Device[] = ['cpu', 'cuda'];
 
 function nonNegativeNumber(flag: string): (value: string) => number {
   return (value: string) => {
@@ -70,7 +69,7 @@ export function addVsrCommand(program: Command): Command {
     .addOption(integerOption('--refresh <n>', 'run a full frame at least every n frames to bound drift; 0 = only at I frames and scene cuts (default 30)', 0, 100000))
     .addOption(integerOption('--crf <n>', 'x264 quality of the output, 0-51 (default 18)', 0, 51))
     .addOption(integerOption('--threads <n>', 'CPU threads for inference (default: all cores)', 1, 256))
-    .addOption(choiceOption('--device <device>', 'where the network runs', DEVICES, 'cpu'))
+    .addOption(deviceOption('where the network runs'))
     .option('--json', 'print one JSON object on stdout ({"frames", "skippedFraction", "fps", ...}) instead of progress and text')
     .addHelpText('after', '\nExamples:\n  $ clearsight vsr clip.mp4 -o clip_x4.mp4\n  $ clearsight vsr clip.mp4 -o clip_x2.mp4 --scale 2 --skip-threshold 1 --json\n\nExit codes: see clearsight --help.')
     .action(async (input: string, opts: VsrCliOptions) => {
