@@ -341,7 +341,7 @@ describe('clearsight usage errors: exit 2 naming the option, no output file', { 
     { args: ['dehaze', '--variant', 'foo'], message: /Invalid option "--variant": expected one of indoor, outdoor, got "foo"/ },
     { args: ['denoise', '--max-tile', 'big'], message: /"--max-tile": expected an integer/ },
     { args: ['deblur', '--quality', '101'], message: /"--quality": expected an integer from 1 to 100, got "101"/ },
-    { args: ['retouch', '--device', 'tpu'], message: /"--device": expected one of cpu, cuda, got "tpu"/ },
+    { args: ['retouch', '--device', 'tpu'], message: /"--device": expected one of cpu, cuda, cuda!, got "tpu"/ },
     { args: ['lowlight', '--bogus'], message: /unknown option '--bogus' .*\[E_USAGE\]/ },
   ];
   for (const [i, c] of cases.entries()) {
@@ -358,10 +358,10 @@ describe('clearsight usage errors: exit 2 naming the option, no output file', { 
   it('missing -o and missing input are usage errors', async () => {
     const noOut = await run(['derain', tinyPng]);
     assert.equal(noOut.code, 2);
-    assert.match(noOut.stderr, /required option '-o, --output <file>' not specified \(see --help\) \[E_USAGE\]/);
+    assert.match(noOut.stderr, /required option '-o, --output <path>' not specified \(see --help\) \[E_USAGE\]/);
     const noInput = await run(['derain']);
     assert.equal(noInput.code, 2);
-    assert.match(noInput.stderr, /missing required argument 'input'/);
+    assert.match(noInput.stderr, /missing required argument 'inputs'/);
     const unknown = await run(['derian', tinyPng]);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /unknown command 'derian'.*derain/);

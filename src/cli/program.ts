@@ -99,7 +99,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   printWarningsOurWay();
   try {
     await buildProgram().parseAsync([...argv]);
-    return EXIT.OK;
+    // An action may end with a non-zero code of its own (batch with failed files, a verdict).
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;
   } catch (err) {
     return reportError(err);
   }

@@ -27,6 +27,7 @@ import {
 } from '../lib.js';
 import { integerOption } from '../options.js';
 import { createReporter, progressMode } from '../progress.js';
+import { exitForForensics } from '../exitCodes.js';
 import { KEY_ENV, keyFromOptions } from './watermark.js';
 
 async function toolVersion(): Promise<string> {
@@ -134,6 +135,7 @@ export function addForensicsCommand(program: Command): Command {
       };
       if (opts.report) await writeCaseReportPdf(opts.report, report, evidence, opts.force);
       if (opts.out) await writeFileAtomic(opts.out, JSON.stringify(report, null, 1) + '\n', { force: opts.force });
+      process.exitCode = exitForForensics(result);
       if (opts.json) {
         process.stdout.write(JSON.stringify(report) + '\n');
       } else {

@@ -18,6 +18,7 @@ import {
 } from '../lib.js';
 import { createReporter, progressMode } from '../progress.js';
 import { untilAborted, watchInterrupts } from '../interrupt.js';
+import { exitForLiveness } from '../exitCodes.js';
 
 function secondsParser(value: string): number {
   const n = Number(value);
@@ -60,11 +61,13 @@ export function addLivenessCommand(program: Command): Command {
     .action(async (clip: string, opts: { json?: boolean; seconds: number; head?: string; enrolled?: string; temporal?: boolean }) => {
       if (opts.enrolled) {
         const r = await runVerifyLive(clip, opts.enrolled, opts);
+        process.exitCode = exitForLiveness(r.liveness.verdict, r.accepted);
         if (opts.json) process.stdout.write(JSON.stringify({ input: clip, enrolled: opts.enrolled, accepted: r.accepted, summary: r.summary, identity: r.identity, ...r.liveness }) + '\n');
         else process.stdout.write(livenessText(clip, r.liveness) + identityText(r));
         return;
       }
       const v = await runLiveness(clip, opts);
+      process.exitCode = exitForLiveness(v.verdict);
       if (opts.json) process.stdout.write(JSON.stringify({ input: clip, ...v }) + '\n');
       else process.stdout.write(livenessText(clip, v) + (v.temporal ? `  temporal model ${v.temporal.model}: P(live) ${v.temporal.score.toFixed(3)} (most attended frame #${v.temporal.topFrame.index})\n` : ''));
     });

@@ -30,6 +30,7 @@ import {
 } from '../lib.js';
 import { choiceOption, integerOption } from '../options.js';
 import { untilAborted, watchInterrupts } from '../interrupt.js';
+import { exitForWatermark } from '../exitCodes.js';
 
 export const KEY_ENV = 'CLEARSIGHT_WATERMARK_KEY';
 const IDENTITY_MODES = ['auto', 'face', 'none'] as const;
@@ -207,6 +208,7 @@ async function runVerify(input: string, opts: VerifyCliOptions): Promise<void> {
       verifyWatermark(image, { key, signal: interrupts.signal, ...(opts.identity === 'auto' ? { identity: faces.provider } : {}) }),
       interrupts.signal,
     );
+    process.exitCode = exitForWatermark(r.verdict);
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(r)}\n`);
       return;
