@@ -34,7 +34,7 @@ export const INPROCESS_ENV = 'CLEARSIGHT_CLI_INPROCESS';
 export function abortMessage(sig: NodeJS.Signals, written = 0): string {
   const what = sig === 'SIGTERM' ? 'terminated (SIGTERM)' : 'interrupted (Ctrl-C)';
   if (written === 0) return `${what}; no output written`;
-  return `${what}; the ${written} output${written === 1 ? '' : 's'} finished before it ${written === 1 ? 'is' : 'are'} kept, nothing half-written`;
+  return `${what}; ${written} input${written === 1 ? '' : 's'} finished before it (outputs kept), nothing half-written`;
 }
 
 const exitFor = (sig: NodeJS.Signals) => (sig === 'SIGTERM' ? EXIT.TERMINATED : EXIT.INTERRUPTED);

@@ -36,6 +36,7 @@ import {
 import { createImage, decodeImage, encodeImage, type DecodedImage, type RawImage } from '../core/image/index.js';
 import type { TaskControl } from '../core/progress.js';
 import { DEFAULT_DETECTOR, DETECTOR_KINDS } from '../trust/forensics/detectorKinds.js';
+import { describeOptionIssue } from './optionMessages.js';
 
 /** What a task takes: one image, several images (hdr brackets), one video, or either (forensics). */
 export type InputKind = 'image' | 'images' | 'video' | 'media';
@@ -503,10 +504,8 @@ export function threadsPerJob(concurrency: number): number {
 }
 
 /** One zod issue as "field: message" (the 400 body names the field). */
-export function describeOptionError(err: z.ZodError): { field: string; message: string } {
-  const issue = err.issues[0];
-  const field = issue?.path.map(String).join('.') || '(options)';
-  return { field, message: `Invalid option "${field}": ${issue?.message ?? 'invalid value'}` };
+export function describeOptionError(err: z.ZodError, given: Readonly<Record<string, unknown>> = {}): { field: string; message: string } {
+  return describeOptionIssue(err.issues[0], given);
 }
 
 /** Options from string fields; unknown fields are refused so a typo is not silently ignored. */
@@ -516,7 +515,7 @@ export function parseTaskOptions(task: TaskDefinition, fields: Record<string, st
     if (!known.has(key)) return { ok: false, field: key, message: `Unknown option "${key}" for task ${task.name}; known: ${[...known].join(', ') || 'none'}` };
   }
   const parsed = task.options.safeParse(fields);
-  if (!parsed.success) return { ok: false, ...describeOptionError(parsed.error) };
+  if (!parsed.success) return { ok: false, ...describeOptionError(parsed.error, fields) };
   return { ok: true, options: parsed.data as Record<string, unknown> };
 }
 

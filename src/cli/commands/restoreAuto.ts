@@ -151,7 +151,16 @@ export function addRestoreAutoCommand(program: Command): Command {
   const restore = program
     .command('restore')
     .summary('universal restoration: recognise the degradation and restore (restore auto)')
-    .description('Universal restoration. `restore auto` analyses a photo (rain, haze, low light, noise, blur, JPEG blocking), plans a chain of experts and runs it.');
+    .description('Universal restoration. `restore auto` analyses a photo (rain, haze, low light, noise, blur, JPEG blocking), plans a chain of experts and runs it.')
+    // `restore photo.jpg`: the picture was given where the subcommand goes; point at `restore auto`.
+    .usage('auto [options] <input>')
+    .argument('[args...]')
+    .allowUnknownOption()
+    .action((args: string[]) => {
+      const input = args.find((a) => !a.startsWith('-'));
+      if (input === undefined) restore.help({ error: true });
+      restore.error(`unknown command '${input}' for restore: to analyse and restore a picture, use \`clearsight restore auto ${input} -o restored.png\` (--dry-run to see the plan first)`, { exitCode: 2, code: 'commander.unknownCommand' });
+    });
   const cmd = restore
     .command('auto')
     .summary('analyse a photo, plan the experts, restore')

@@ -195,6 +195,21 @@ export function sniffFormat(b: Uint8Array): Sniffed {
   return undefined;
 }
 
+/** ISO-BMFF brands of still pictures (AVIF, HEIF); every other `ftyp` file is a video (MP4, MOV, 3GP ...). */
+const PICTURE_BRANDS: ReadonlySet<string> = new Set(['avif', 'avis', 'heic', 'heix', 'heim', 'heis', 'hevc', 'hevx', 'mif1', 'msf1']);
+
+/** The container of a video file, from its first bytes ('MP4/MOV', 'Matroska/WebM', ...), or undefined. */
+export function sniffVideoContainer(b: Uint8Array): string | undefined {
+  const head = Buffer.from(b.subarray(0, 32)).toString('latin1');
+  if (head.slice(4, 8) === 'ftyp') return PICTURE_BRANDS.has(head.slice(8, 12)) ? undefined : head.slice(8, 10) === 'qt' ? 'QuickTime MOV' : 'MP4';
+  if (b[0] === 0x1a && b[1] === 0x45 && b[2] === 0xdf && b[3] === 0xa3) return 'Matroska/WebM';
+  if (head.startsWith('RIFF') && head.slice(8, 11) === 'AVI') return 'AVI';
+  if (head.startsWith('FLV')) return 'FLV';
+  if (b[0] === 0x47 && b.length > 188 && b[188] === 0x47) return 'MPEG-TS';
+  if (b[0] === 0 && b[1] === 0 && b[2] === 1 && b[3] === 0xba) return 'MPEG-PS';
+  return undefined;
+}
+
 /** Names formats we recognise but deliberately do not read, for a helpful message. */
 function knownUnsupported(b: Uint8Array): string | undefined {
   const head = Buffer.from(b.subarray(0, 32)).toString('latin1');
@@ -208,6 +223,11 @@ function knownUnsupported(b: Uint8Array): string | undefined {
 }
 
 function unrecognised(label: string, bytes: Uint8Array, path?: string): ClearsightError {
+  const video = sniffVideoContainer(bytes.subarray(0, 200));
+  if (video) {
+    // details.kind lets a front end name its video commands (the CLI: vsr, liveness, forensics analyze).
+    return new ClearsightError(ERROR_CODES.INPUT_UNSUPPORTED, `Cannot read "${label}": it is a video (${video}), not a picture`, { path: label, kind: 'video', container: video });
+  }
   const known = knownUnsupported(bytes);
   if (known) {
     return new ClearsightError(
