@@ -7,7 +7,8 @@
  * - `quiet`: --json: nothing, so scripts see only the JSON on stdout and errors on stderr.
  *
  * Stages: the CLI's own ('decode', 'write') and the library's ProgressEvents ('prepare model',
- * converting and loading the network, and 'tiles', the inference itself).
+ * loading the network, with 'convert model' inside it the first time, and 'tiles', the inference
+ * itself: its total is reported before the first tile, so the bar shows 0/n and then an ETA).
  */
 import cliProgress from 'cli-progress';
 import type { ProgressEvent } from './lib.js';
@@ -38,7 +39,8 @@ export function createReporter(mode: ProgressMode, verb: string, stream: NodeJS.
 
 const STAGE_LABELS: Record<string, string> = {
   decode: 'reading input',
-  'prepare model': 'preparing model',
+  'prepare model': 'loading model',
+  'convert model': 'converting the model to ONNX (first run only; cached after)',
   write: 'writing output',
 };
 
@@ -121,7 +123,8 @@ const format: cliProgress.GenericFormatter = (options, params, payload: Payload)
   return `${payload.label} |${barText}| ${counts} ${payload.unit} | ${elapsed} elapsed${eta}`;
 };
 
-function clock(seconds: number): string {
+/** m:ss or h:mm:ss. */
+export function clock(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
