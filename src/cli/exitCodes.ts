@@ -79,6 +79,8 @@ export const VERDICT_EXIT = {
   FORENSICS_UNCERTAIN: 31,
   /** forensics analyze: no conclusion (no usable face, or a video too short). */
   FORENSICS_NO_CONCLUSION: 32,
+  /** compare: the two faces are different people. */
+  FACES_DIFFERENT: 40,
 } as const;
 
 /** Exit code of a watermark verdict. */
@@ -129,4 +131,5 @@ Verdicts (the analysis ran; 0 is the positive verdict: authentic / live / no man
   22   liveness --enrolled: live but not the enrolled person
   30   forensics analyze: likely manipulated
   31   forensics analyze: uncertain (mixed evidence)
-  32   forensics analyze: no conclusion (no usable face, video too short)`;
+  32   forensics analyze: no conclusion (no usable face, video too short)
+  40   compare: different people (0: the same person)`;
