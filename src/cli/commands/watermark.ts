@@ -47,6 +47,7 @@ interface EmbedCliOptions extends KeyOptions {
   identity: IdentityMode;
   targetPsnr?: number;
   quality?: number;
+  stripMetadata?: boolean;
   force?: boolean;
   json?: boolean;
 }
@@ -114,7 +115,8 @@ export function addWatermarkCommand(program: Command): Command {
   )
     .addOption(choiceOption('--identity <mode>', 'bind the largest face (auto: whole-image mode when there is none; face: require one; none: whole-image)', IDENTITY_MODES, 'auto'))
     .addOption(new Option('--target-psnr <db>', 'distortion budget in dB (default 41)').argParser(numberParser('--target-psnr', 30, 60)))
-    .addOption(integerOption('--quality <q>', 'JPEG/WebP output quality', 1, 100))
+    .addOption(integerOption('--quality <q>', 'JPEG/WebP/AVIF output quality', 1, 100))
+    .option('--strip-metadata', 'drop the EXIF and ICC profile of the input (kept by default; orientation reset to 1)')
     .option('-f, --force', 'overwrite the output file if it exists, and mark a picture that already carries a watermark under this key (refused otherwise: the second mark would erase the first)')
     .option('--json', 'print one JSON object on stdout')
     .action(async (input: string, opts: EmbedCliOptions) => runEmbed(input, opts));
@@ -169,7 +171,7 @@ async function runEmbed(input: string, opts: EmbedCliOptions): Promise<void> {
     );
     await interrupts.checkpoint();
     interrupts.writing();
-    await writeImage(opts.output, res.image, { force: opts.force ?? false, ...(opts.quality !== undefined ? { quality: opts.quality } : {}) });
+    await writeImage(opts.output, res.image, { force: opts.force ?? false, ...(opts.quality !== undefined ? { quality: opts.quality } : {}), ...(opts.stripMetadata ? {} : { metadata: meta }) });
     const summary = {
       input,
       output: opts.output,
