@@ -155,3 +155,21 @@ describe('folders, globs and pipes (point 3)', () => {
     assert.equal(JSON.parse(r.stderr.trim().split('\n').at(-1)!).format, 'png');
   });
 });
+
+describe('restore auto: --effort, and --quality as on every other command', () => {
+  it('--effort max plans the slow experts; --quality max still works with a deprecation warning; both disagreeing is refused', async () => {
+    const effort = await runCli(['restore', 'auto', photo, '--dry-run', '--json', '--effort', 'max']);
+    assert.equal(effort.code, 0, effort.stderr);
+    assert.equal(JSON.parse(effort.stdout).quality, 'max');
+    assert.doesNotMatch(effort.stderr, /deprecated/);
+    const old = await runCli(['restore', 'auto', photo, '--dry-run', '--json', '--quality', 'max']);
+    assert.equal(old.code, 0, old.stderr);
+    assert.equal(JSON.parse(old.stdout).quality, 'max');
+    assert.match(old.stderr, /--quality max is deprecated: use --effort max/);
+    const clash = await runCli(['restore', 'auto', photo, '--dry-run', '--quality', 'fast', '--effort', 'max']);
+    assert.equal(clash.code, 2);
+    const bad = await runCli(['restore', 'auto', photo, '--dry-run', '--quality', 'best']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /the restoration effort is --effort fast\|max/);
+  });
+});
