@@ -369,13 +369,13 @@ describe('clearsight usage errors: exit 2 naming the option, no output file', { 
 });
 
 describe('clearsight interrupts: Ctrl-C exits 130 promptly and leaves no output', () => {
-  /** Starts a derain (one ~10 s tile here), signals it `delayMs` after "preparing model". */
+  /** Starts a derain (one ~10 s tile here), signals it `delayMs` after "loading model". */
   async function interrupted(signal: NodeJS.Signals, delayMs: number, toGroup: boolean, out: string): Promise<RunResult & { afterSignalMs: number }> {
     let sentAt = 0;
     const r = await run(['derain', RAIN, '-o', out], {
       detached: toGroup,
       onStderr: (text, pid) => {
-        if (sentAt || !text.includes('preparing model')) return;
+        if (sentAt || !text.includes('loading model')) return;
         sentAt = -1;
         setTimeout(() => {
           sentAt = Date.now();

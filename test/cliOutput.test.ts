@@ -173,3 +173,13 @@ describe('restore auto: --effort, and --quality as on every other command', () =
     assert.match(bad.stderr, /the restoration effort is --effort fast\|max/);
   });
 });
+
+describe('restore auto through pipes', () => {
+  it('- in, - out: the picture on stdout (its input format), the summary on stderr', async () => {
+    const r = await runCliBytes(['restore', 'auto', '-', '-o', '-', '--analysis', 'rules'], { stdin: await readFile(png) });
+    assert.equal(r.code, 0, r.stderr);
+    const m = await sharp(r.stdout).metadata();
+    assert.deepEqual([m.format, m.width, m.height], ['png', 12, 10]);
+    assert.match(r.stderr, /standard input \(12x10\) -> standard output: /);
+  });
+});

@@ -341,7 +341,7 @@ export async function runAuto(input: string, opts: AutoCliOptions): Promise<Auto
     text.write(`${JSON.stringify(summary)}\n`);
   } else if (!dryRun) {
     const what = steps.length ? steps.map((s) => `${s.task} (${s.seconds.toFixed(1)} s)`).join(', ') : 'nothing to do, the picture looks clean: written back unchanged';
-    text.write(`${basename(input)} (${inWidth}x${inHeight}) -> ${output}: ${what}${summary.tta ? ' + TTA' : ''}; ${summary.seconds.toFixed(1)} s\n`);
+    text.write(`${input === STDIO ? 'standard input' : basename(input)} (${inWidth}x${inHeight}) -> ${toStdout ? 'standard output' : output}: ${what}${summary.tta ? ' + TTA' : ''}; ${summary.seconds.toFixed(1)} s\n`);
   }
   return summary;
 }
