@@ -12,6 +12,7 @@ import { vsrProgressText } from '../src/cli/commands/vsr.js';
 import { createImage } from '../src/core/image/index.js';
 import { estimateEta, withEta, type ProgressEvent } from '../src/core/progress.js';
 import { upscale } from '../src/restore/index.js';
+import { FaceModels } from '../src/face/index.js';
 
 let cacheDir: string;
 before(async () => {
@@ -28,6 +29,19 @@ describe('progress events of a learned task', () => {
     const second: ProgressEvent[] = [];
     await upscale(img, { scale: 2, size: 'slim', cacheDir, threads: 1, onProgress: (e) => second.push(e) });
     assert.deepEqual(second.map((e) => `${e.stage} ${e.done}/${e.total}`), ['prepare model 0/1', 'prepare model 1/1', 'tiles 0/1', 'tiles 1/1']);
+  });
+});
+
+describe('progress events of the face models', () => {
+  it('announce each network and, on the first run only, its conversion', async () => {
+    const load = async () => {
+      const events: string[] = [];
+      const m = await FaceModels.load({ mesh: false, embed: false, cacheDir, onProgress: (e) => events.push(`${e.stage} ${e.done}/${e.total}`) });
+      m.dispose();
+      return events;
+    };
+    assert.deepEqual(await load(), ['prepare model 0/1', 'convert model 0/1', 'convert model 1/1', 'prepare model 1/1']);
+    assert.deepEqual(await load(), ['prepare model 0/1', 'prepare model 1/1']);
   });
 });
 

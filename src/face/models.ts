@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { ClearsightError, ERROR_CODES, invalidOption } from '../core/errors.js';
 import { getModelCard, modelJsonPath } from '../core/models/registry.js';
+import { report, type ProgressEvent } from '../core/progress.js';
 import type { Device } from '../core/runtime/index.js';
 import { FaceRunner } from './runner.js';
 
@@ -27,6 +28,11 @@ export interface FaceModelsOptions {
   device?: Device;
   /** Where converted models are cached; default $CLEARSIGHT_CACHE_DIR or ~/.cache/clearsight. */
   cacheDir?: string;
+  /**
+   * Loading progress: 'prepare model' i of n networks, with 'convert model' 0/1 ... 1/1 around a
+   * network's first-run tfjs -> ONNX conversion (seconds each; cached after).
+   */
+  onProgress?: (event: ProgressEvent) => void;
 }
 
 export type FaceNetwork = 'detector' | 'mesh' | 'embed' | 'antispoof' | 'liveness' | 'iris';
@@ -77,7 +83,12 @@ export class FaceModels {
     const runners: Partial<Record<FaceNetwork, FaceRunner>> = {};
     try {
       // sequential: a first load converts each graph (CPU-bound), later loads read the cache
-      for (const net of wanted) runners[net] = await FaceRunner.load(pathOf(net), FACE_MODEL_NAMES[net], INPUT_SIZE[net], runtime);
+      const control = { onProgress: opts.onProgress };
+      for (const [i, net] of wanted.entries()) {
+        report(control, 'prepare model', i, wanted.length);
+        runners[net] = await FaceRunner.load(pathOf(net), FACE_MODEL_NAMES[net], INPUT_SIZE[net], { ...runtime, onConvert: (phase) => report(control, 'convert model', phase === 'start' ? 0 : 1, 1) });
+      }
+      report(control, 'prepare model', wanted.length, wanted.length);
     } catch (err) {
       await Promise.all(Object.values(runners).map((r) => r.dispose()));
       throw err;

@@ -114,7 +114,7 @@ export function addForensicsCommand(program: Command): Command {
       const wantsWatermark = opts.watermarkKey !== undefined || opts.watermarkKeyFile !== undefined || process.env[KEY_ENV] !== undefined;
       const watermarkKey = wantsWatermark ? await keyFromOptions({ key: opts.watermarkKey, keyFile: opts.watermarkKeyFile }) : undefined;
       const reporter = createReporter(progressMode(opts.json ?? false), 'analysing');
-      const faceModels = await FaceModels.load({ mesh: true, embed: wantsWatermark });
+      const faceModels = await FaceModels.load({ mesh: true, embed: wantsWatermark, onProgress: (e) => reporter.onProgress(e) });
       let result;
       let evidence;
       try {

@@ -125,7 +125,8 @@ export function addLivenessCommand(program: Command): Command {
         await assertOutputWritable(opts.annotate, opts.force ?? false);
       }
       const { image: img, meta } = await decodeImage(image);
-      const models = await FaceModels.load({ embed: opts.embed ?? false });
+      const reporter = createReporter(progressMode(opts.json ?? false), 'detecting');
+      const models = await FaceModels.load({ embed: opts.embed ?? false, onProgress: reporter.onProgress }).finally(() => reporter.stop());
       try {
         const faces = await detectFaces(models, img, { embed: opts.embed ?? false });
         const r = (v: number) => Math.round(v * 100) / 100;
@@ -160,7 +161,8 @@ export function addLivenessCommand(program: Command): Command {
     .option('--json', 'print one JSON object on stdout ({"similarity", "same", "threshold", "a", "b"})')
     .action(async (a: string, b: string, opts: { json?: boolean; threshold?: number }) => {
       const [ia, ib] = [await decodeImage(a), await decodeImage(b)];
-      const models = await FaceModels.load({ embed: true });
+      const reporter = createReporter(progressMode(opts.json ?? false), 'comparing');
+      const models = await FaceModels.load({ embed: true, onProgress: reporter.onProgress }).finally(() => reporter.stop());
       try {
         const largest = async (path: string, img: typeof ia.image) => {
           const faces = await detectFaces(models, img, { embed: true }); // largest first
