@@ -98,3 +98,24 @@ test('batch keeps each input format and its metadata; --format, --suffix, --stri
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the API task output keeps the upload\'s EXIF (orientation 1) and ICC profile', async () => {
+  const { exifJpeg } = await import('./helpers/metadata.js');
+  const sharp = (await import('sharp')).default;
+  const { runTask } = await import('../src/server/index.js');
+  const dir = mkdtempSync(join(tmpdir(), 'clearsight-api-meta-'));
+  try {
+    const path = join(dir, 'photo.jpg');
+    writeFileSync(path, await exifJpeg());
+    const outcome = await runTask({ task: 'lowlight', inputs: [{ sha256: 'x', kind: 'image' }], fields: { method: 'gamma' } }, [path], { maxPixels: 1e8, cache: new Map(), scratchDir: dir });
+    const picture = outcome.files.find((f) => f.role === 'output')!;
+    const m = await sharp(picture.bytes).metadata();
+    assert.equal(m.format, 'png');
+    assert.ok(m.exif?.includes(Buffer.from('TestCam')));
+    assert.equal(m.orientation, 1);
+    assert.ok(m.icc);
+    assert.deepEqual([m.width, m.height], [4, 8]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -121,8 +121,9 @@ async function decodeInput(input: TaskInput, ctx: TaskContext): Promise<DecodedI
   return decodeImage(input.path, { maxPixels: ctx.maxPixels, name: 'the uploaded image' });
 }
 
-async function png(img: RawImage, alpha?: DecodedImage['alpha']): Promise<Buffer> {
-  return encodeImage(img, 'png', alpha ? { alpha } : {});
+/** A restored picture as PNG; with the source's `meta`, its EXIF (orientation 1) and ICC profile are kept. */
+async function png(img: RawImage, alpha?: DecodedImage['alpha'], meta?: DecodedImage['meta']): Promise<Buffer> {
+  return encodeImage(img, 'png', { ...(alpha ? { alpha } : {}), ...(meta ? { metadata: meta } : {}) });
 }
 
 /** A scalar map (width*height) as a greyscale PNG, scaled by 1/max so it is visible; range returned. */
@@ -155,7 +156,7 @@ function expertTask<S extends z.ZodObject>(
     async run(inputs, opts, ctx) {
       const { image, alpha, meta } = await decodeInput(inputs[0], ctx);
       const out = await fn(image, opts, ctx);
-      return { files: [outputFile(await png(out, alpha))], result: { input: { width: meta.width, height: meta.height, format: meta.format }, width: out.width, height: out.height } };
+      return { files: [outputFile(await png(out, alpha, meta))], result: { input: { width: meta.width, height: meta.height, format: meta.format }, width: out.width, height: out.height } };
     },
   };
 }
@@ -179,7 +180,7 @@ const lowlightTask: TaskDefinition<typeof lowlightOptions> = {
     const input = { width: meta.width, height: meta.height, format: meta.format };
     if (opts.method !== 'gamma') {
       const out = await lowlight(image, { method: opts.method, tta: opts.tta, maxTile: opts.maxTile, ...control(ctx) });
-      return { files: [outputFile(await png(out, alpha))], result: { input, method: opts.method, width: out.width, height: out.height } };
+      return { files: [outputFile(await png(out, alpha, meta))], result: { input, method: opts.method, width: out.width, height: out.height } };
     }
     // The gamma method's physical maps: illumination L and the per-pixel gamma.
     const g = enhanceLowLightGamma(image, { onProgress: ctx.onProgress, signal: ctx.signal });
@@ -187,7 +188,7 @@ const lowlightTask: TaskDefinition<typeof lowlightOptions> = {
     const gamma = await mapPng(g.gamma, image.width, image.height, true);
     return {
       files: [
-        outputFile(await png(g.image, alpha)),
+        outputFile(await png(g.image, alpha, meta)),
         { name: 'illumination.png', type: 'image/png', role: 'map', label: 'illumination L', bytes: illumination.bytes },
         { name: 'gamma.png', type: 'image/png', role: 'map', label: 'gamma map (scaled to its max)', bytes: gamma.bytes },
       ],
@@ -218,20 +219,20 @@ const dehazeTask: TaskDefinition<typeof dehazeOptions> = {
     const input = { width: meta.width, height: meta.height, format: meta.format };
     if (opts.method === 'learned') {
       const out = await dehaze(image, { method: 'learned', variant: opts.variant, tta: opts.tta, maxTile: opts.maxTile, ...control(ctx) });
-      return { files: [outputFile(await png(out, alpha))], result: { input, method: 'learned', variant: opts.variant, width: out.width, height: out.height } };
+      return { files: [outputFile(await png(out, alpha, meta))], result: { input, method: 'learned', variant: opts.variant, width: out.width, height: out.height } };
     }
     if (opts.method === 'auto') {
       const network = (img: typeof image) => dehaze(img, { method: 'learned', variant: opts.variant, tta: opts.tta, maxTile: opts.maxTile, ...control(ctx) });
       const r = await dehazeAuto(image, network);
       const out = r.image;
-      return { files: [outputFile(await png(out, alpha))], result: { input, method: 'auto', chose: r.method, hazeIn: r.hazeIn, hazeLearned: r.hazeLearned ?? null, variant: opts.variant, width: out.width, height: out.height } };
+      return { files: [outputFile(await png(out, alpha, meta))], result: { input, method: 'auto', chose: r.method, hazeIn: r.hazeIn, hazeLearned: r.hazeLearned ?? null, variant: opts.variant, width: out.width, height: out.height } };
     }
     const r = dehazePrior(image, { onProgress: ctx.onProgress, signal: ctx.signal });
     const t = await mapPng(r.transmission, image.width, image.height);
     const dark = await mapPng(r.darkChannel, image.width, image.height);
     return {
       files: [
-        outputFile(await png(r.image, alpha)),
+        outputFile(await png(r.image, alpha, meta)),
         { name: 'transmission.png', type: 'image/png', role: 'map', label: 'transmission t', bytes: t.bytes },
         { name: 'dark-channel.png', type: 'image/png', role: 'map', label: 'dark channel', bytes: dark.bytes },
       ],
@@ -264,7 +265,7 @@ const autoTask: TaskDefinition<typeof autoOptions> = {
     const { image, alpha, meta } = await decodeInput(inputs[0], ctx);
     const r = await restoreAuto(image, { threshold: opts.threshold, variant: opts.variant, quality: opts.quality, tta: opts.tta, maxTile: opts.maxTile, ...control(ctx) });
     return {
-      files: [outputFile(await png(r.image, alpha))],
+      files: [outputFile(await png(r.image, alpha, meta))],
       result: {
         input: { width: meta.width, height: meta.height, format: meta.format },
         primary: r.analysis.primary,
