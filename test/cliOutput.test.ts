@@ -106,6 +106,17 @@ describe('format and quality (point 2)', () => {
     assert.match(r.stderr, /inputs are never overwritten/);
   });
 
+  it('one bad input among several: the others are written, the bad one named, exit 3', async () => {
+    const bad = join(dir, 'broken.png');
+    await writeFile(bad, (await readFile(png)).subarray(0, 40));
+    const out = join(dir, 'partly');
+    const r = await runCli(['lowlight', bad, png, '-o', out, ...GAMMA]);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /broken\.png.*\[E_INPUT_CORRUPT\]/);
+    assert.match(r.stderr, /1 of 2 inputs done; failed: .*broken\.png/);
+    assert.deepEqual(await readdir(out), ['plain.png']);
+  });
+
   it('several inputs with a file output is a usage error', async () => {
     const r = await runCli(['lowlight', photo, png, '-o', join(dir, 'one.png'), ...GAMMA]);
     assert.equal(r.code, 2);

@@ -30,6 +30,7 @@ import {
   formatSupportsAlpha,
   getModelCard,
   invalidOption,
+  isClearsightError,
   maxBitDepth,
   sniffFormat,
   writeFileAtomic,
@@ -42,6 +43,7 @@ import {
 import { integerOption, deviceOption } from '../options.js';
 import { addImageOutputOptions, expandInputs, planOutputs, readStdin, STDIO, warnOnce, writeStdout, type ImageOutputOptions, type OutputJob } from '../output.js';
 import { createReporter, progressMode } from '../progress.js';
+import { reportError } from '../report.js';
 import { untilAborted, watchInterrupts } from '../interrupt.js';
 import type { RestoreCommandName } from './names.js';
 
@@ -160,8 +162,9 @@ export function addRestoreCommand<O extends CommonOptions>(program: Command, spe
 
 /**
  * Runs the command over every input (see ../output.ts for how inputs and outputs pair up).
- * All outputs are checked before the first picture is decoded; a failure on one input stops the
- * run (files already written stay, and are named on stderr).
+ * All outputs are checked before the first picture is decoded. With several inputs, one that
+ * fails (unreadable, corrupt, ...) is reported and the others still run; the exit code is the
+ * first failure's. Ctrl-C stops the run (finished outputs stay).
  */
 export async function runRestore<O extends CommonOptions>(spec: RestoreCommandSpec<O>, inputArgs: readonly string[], opts: O): Promise<RestoreSummary[]> {
   const force = opts.force ?? false;
@@ -182,6 +185,7 @@ export async function runRestore<O extends CommonOptions>(spec: RestoreCommandSp
   // With the picture on stdout, stdout carries nothing else: texts and JSON go to stderr.
   const text = jobs.some((j) => j.output === STDIO) ? process.stderr : process.stdout;
   const summaries: RestoreSummary[] = [];
+  const failed: string[] = [];
   const interrupts = watchInterrupts(() => reporter?.stop());
   let reporter: ReturnType<typeof createReporter> | undefined;
   try {
@@ -193,6 +197,14 @@ export async function runRestore<O extends CommonOptions>(spec: RestoreCommandSp
         summaries.push(summary);
         interrupts.wrote(job.output === STDIO ? 'standard output' : job.output);
         text.write(opts.json ? `${JSON.stringify(summary)}\n` : summaryLine(spec, summary, card));
+      } catch (err) {
+        // One bad picture among several: say so and go on with the others (each output is
+        // written atomically, so nothing half-done remains); the run exits with its code.
+        if (!several || !isClearsightError(err) || err.code === ERROR_CODES.ABORTED) throw err;
+        reporter.stop();
+        const code = reportError(err);
+        failed.push(job.input);
+        if (process.exitCode === undefined || process.exitCode === 0) process.exitCode = code;
       } finally {
         reporter.stop();
       }
@@ -200,6 +212,7 @@ export async function runRestore<O extends CommonOptions>(spec: RestoreCommandSp
   } finally {
     interrupts.dispose();
   }
+  if (failed.length) process.stderr.write(`clearsight: ${jobs.length - failed.length} of ${jobs.length} inputs done; failed: ${failed.join(', ')}\n`);
   return summaries;
 }
 
