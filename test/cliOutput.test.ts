@@ -194,3 +194,17 @@ describe('restore auto through pipes', () => {
     assert.match(r.stderr, /standard input \(12x10\) -> standard output: /);
   });
 });
+
+describe('restore auto on several inputs', () => {
+  it('writes each into the output folder, in its own format unless --format', async () => {
+    const second = join(dir, 'second.png');
+    await writeFile(second, await readFile(png));
+    const out = join(dir, 'auto-many');
+    const r = await runCli(['restore', 'auto', png, second, '-o', out, '--analysis', 'rules', '--suffix', '_auto', '--format', 'webp']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual((await readdir(out)).sort(), ['plain_auto.webp', 'second_auto.webp']);
+    const dry = await runCli(['restore', 'auto', png, second, '--dry-run', '--analysis', 'rules']);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.equal(dry.stdout.match(/primary degradation/g)?.length, 2);
+  });
+});

@@ -48,7 +48,7 @@ import {
 import { choiceOption, integerOption, deviceOption } from '../options.js';
 import { createReporter, progressMode, type Reporter } from '../progress.js';
 import { untilAborted, watchInterrupts } from '../interrupt.js';
-import { readStdin, STDIO, writeStdout } from '../output.js';
+import { expandInputs, planOutputs, readStdin, STDIO, writeStdout } from '../output.js';
 import { INPROCESS_ENV, supervise } from '../supervisor.js';
 
 interface AutoCliOptions {
@@ -68,6 +68,11 @@ interface AutoCliOptions {
   effort?: RestorationQuality;
   format?: OutputFormat;
   stripMetadata?: boolean;
+  suffix?: string;
+  name?: string;
+  recursive?: boolean;
+  /** Create the output's folder (folder outputs). */
+  mkdirs?: boolean;
   analysis: AnalysisMethod;
   embedding?: boolean;
 }
@@ -171,8 +176,11 @@ export function addRestoreAutoCommand(program: Command): Command {
         'denoiser as a fallback) and run them. A picture that looks clean is written back unchanged. The plan is printed ' +
         'on stderr before the experts run; --dry-run prints it and stops.',
     )
-    .argument('<input>', 'input image: PNG, JPEG, WebP, TIFF or BMP')
-    .option('-o, --output <file>', 'output image (required unless --dry-run): a file (format from the extension) or - for standard output')
+    .argument('<inputs...>', 'input pictures (PNG, JPEG, WebP, TIFF or BMP): files, folders, quoted globs, or - for standard input')
+    .option('-o, --output <path>', 'output (required unless --dry-run): a file (format from the extension), - for standard output, or a folder (required with several inputs)')
+    .option('--suffix <text>', 'with a folder output: added to each output name before the extension')
+    .option('--name <pattern>', 'with a folder output: output file name from {stem} {suffix} {ext} {task} (default {stem}{suffix}.{ext})')
+    .option('-r, --recursive', 'with a folder input: include its subfolders')
     .option('-f, --force', 'overwrite the output file if it exists')
     .option('--dry-run', 'analyse and print the plan only (no -o needed, no network runs)')
     .addOption(new Option('--threshold <t>', 'score from which a degradation counts (primary and extra steps); default: the calibrated threshold').argParser(unitIntervalParser('--threshold')))
@@ -189,8 +197,8 @@ export function addRestoreAutoCommand(program: Command): Command {
     .option('--embedding', 'with --json: include the degradation embedding vector')
     .option('--json', 'print one JSON object on stdout ({"primary", "scores", "severity", "plan", "steps", ...}) instead of progress and text')
     .addHelpText('after', '\nExamples:\n  $ clearsight restore auto photo.jpg --dry-run\n  $ clearsight restore auto photo.jpg -o restored.png --json\n\nExit codes: see clearsight --help.')
-    .action(async (input: string, opts: AutoCliOptions) => {
-      if (!opts.dryRun && !opts.output) cmd.error("required option '-o, --output <file>' not specified (or use --dry-run)");
+    .action(async (inputs: string[], opts: AutoCliOptions) => {
+      if (!opts.dryRun && !opts.output) cmd.error("required option '-o, --output <path>' not specified (or use --dry-run)");
       if (!opts.dryRun && process.env[INPROCESS_ENV] !== '1') {
         const argv = commandLine(cmd);
         if (argv) {
@@ -199,9 +207,29 @@ export function addRestoreAutoCommand(program: Command): Command {
           process.exit(code);
         }
       }
-      await runAuto(input, opts);
+      await runAutoOnEach(inputs, opts);
     });
   return cmd;
+}
+
+/**
+ * Several inputs (files, folders, globs: see ../output.ts) one after the other, each written into
+ * the output folder; one input runs as before (a file, `-`, or a folder output too).
+ */
+async function runAutoOnEach(args: readonly string[], opts: AutoCliOptions): Promise<void> {
+  const files = await expandInputs(args, opts.recursive ?? false);
+  if (files.length === 1 && !files[0]!.listed && (opts.dryRun || files[0]!.path === STDIO || opts.output === STDIO)) {
+    await runAuto(files[0]!.path, opts);
+    return;
+  }
+  if (files.some((f) => f.path === STDIO)) throw invalidOption('<inputs>', 'standard input (-) alone', args.join(' '));
+  if (opts.dryRun) {
+    for (const f of files) await runAuto(f.path, opts);
+    return;
+  }
+  const outputOptions = { output: opts.output, format: opts.format, suffix: opts.suffix, name: opts.name, force: opts.force, ...(opts.quality && 'encoder' in opts.quality ? { quality: opts.quality.encoder } : {}) };
+  const jobs = await planOutputs(files, outputOptions, 'auto', async (path) => sniffFormat(await readFile(path).catch(() => new Uint8Array(0))));
+  for (const job of jobs) await runAuto(job.input, { ...opts, output: job.output, format: job.format, mkdirs: true });
 }
 
 /** The full command line (node, script, args...) the program was parsed from. */
@@ -228,7 +256,7 @@ export async function runAuto(input: string, opts: AutoCliOptions): Promise<Auto
   const toStdout = output === STDIO;
   const stdin = input === STDIO ? await readStdin() : undefined;
   const format: OutputFormat | undefined = output ? (opts.format ?? (toStdout ? (sniffFormat(stdin ?? (await readFile(input))) ?? 'png') : formatFromPath(output))) : undefined;
-  if (output && !toStdout) await assertOutputWritable(output, force);
+  if (output && !toStdout) await assertOutputWritable(output, force, { mkdirs: opts.mkdirs ?? false });
   if (dryRun && opts.output) warn('--output is ignored with --dry-run');
   if (format && encoderQuality !== undefined && !formatIsLossy(format)) warn(`--quality has no effect on ${format.toUpperCase()} output (lossless)`);
   // With the picture on stdout, stdout carries nothing else.
@@ -311,7 +339,7 @@ export async function runAuto(input: string, opts: AutoCliOptions): Promise<Auto
         ...(opts.stripMetadata ? {} : { metadata: meta }),
       };
       if (toStdout) await writeStdout(await encodeImage(restored, format, encodeOptions));
-      else await writeImage(output, restored, { ...encodeOptions, force });
+      else await writeImage(output, restored, { ...encodeOptions, force, mkdirs: opts.mkdirs ?? false });
     }
   } finally {
     reporter.stop();
