@@ -158,11 +158,11 @@ export function addRestoreAutoCommand(program: Command): Command {
     .summary('universal restoration: recognise the degradation and restore (restore auto)')
     .description('Universal restoration. `restore auto` analyses a photo (rain, haze, low light, noise, blur, JPEG blocking), plans a chain of experts and runs it.')
     // `restore photo.jpg`: the picture was given where the subcommand goes; point at `restore auto`.
-    .usage('auto [options] <input>')
-    .argument('[args...]')
+    .usage('auto [options] <inputs...>')
     .allowUnknownOption()
-    .action((args: string[]) => {
-      const input = args.find((a) => !a.startsWith('-'));
+    .allowExcessArguments()
+    .action(() => {
+      const input = restore.args.find((a) => !a.startsWith('-'));
       if (input === undefined) restore.help({ error: true });
       restore.error(`unknown command '${input}' for restore: to analyse and restore a picture, use \`clearsight restore auto ${input} -o restored.png\` (--dry-run to see the plan first)`, { exitCode: 2, code: 'commander.unknownCommand' });
     });
