@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { vsrProgressText } from '../src/cli/commands/vsr.js';
+import { createReporter } from '../src/cli/progress.js';
 import { createImage } from '../src/core/image/index.js';
 import { estimateEta, withEta, type ProgressEvent } from '../src/core/progress.js';
 import { upscale } from '../src/restore/index.js';
@@ -75,5 +76,24 @@ describe('ETA', () => {
   it('vsr progress line: frames of the total and the ETA; "?" when the container does not say', () => {
     assert.equal(vsrProgressText(12, 240, 1.2, 0.4, 190), 'upscaling 12/240 frames | 1.20 fps | ETA 3:10 | 40.0% compute skipped');
     assert.equal(vsrProgressText(12, 0, 1.2, 0.4, undefined), 'upscaling 12/? frames | 1.20 fps | 40.0% compute skipped');
+  });
+});
+
+describe('CLI bar', () => {
+  it('a one-tile job shows 0/1 tiles after the model is ready, never 0/?', () => {
+    let text = '';
+    const tty = { isTTY: true, columns: 120, write: (chunk: string) => ((text += chunk), true) } as unknown as NodeJS.WriteStream;
+    const reporter = createReporter('bar', 'upscaling', tty);
+    for (const e of [
+      { stage: 'prepare model', done: 0, total: 1 },
+      { stage: 'convert model', done: 0, total: 1 },
+      { stage: 'convert model', done: 1, total: 1 },
+      { stage: 'prepare model', done: 1, total: 1 },
+      { stage: 'tiles', done: 0, total: 1 },
+    ]) reporter.onProgress(e);
+    reporter.stop();
+    assert.match(text, /converting the model to ONNX \(first run only; cached after\)/);
+    assert.match(text, /upscaling \|-+\| 0\/1 tiles/);
+    assert.doesNotMatch(text, /\/\? tiles/);
   });
 });

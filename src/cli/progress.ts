@@ -97,9 +97,9 @@ function barReporter(label: (stage: string) => string, stream: NodeJS.WriteStrea
       }
       if (current !== e.stage) start(e.stage, e.total, e.done);
       else bar!.update(e.done);
-      // The inference starts as soon as the model is ready: show its bar (total not yet known
-      // for the first tile) rather than a finished "preparing model" line.
-      if (e.stage === 'prepare model' && e.done >= e.total) start('tiles', tiles.total, tiles.done, 'tiles');
+      // A model prepared in the middle of the tiles (another tile shape) hands back to their bar;
+      // at the start the library reports 'tiles' 0/n itself, right after the model is ready.
+      if (e.stage === 'prepare model' && e.done >= e.total && tiles.total > 0) start('tiles', tiles.total, tiles.done, 'tiles');
     },
     stage(stage) {
       if (current !== stage) start(stage, 0, 0);
