@@ -19,7 +19,7 @@ export type { ProgressEvent, TaskControl } from './core/progress.js';
 export * from './core/image/index.js';
 export { psnr, ssim } from './core/metrics/index.js';
 // Model classes.
-export { InferenceSession, type Device, type RuntimeOptions } from './core/runtime/index.js';
+export { DEVICE_FALLBACK_WARNING, DEVICES, InferenceSession, type Device, type RuntimeOptions } from './core/runtime/index.js';
 export { ImageModel, type LoadModelOptions } from './core/models/imageModel.js';
 export { TrainedModel } from './core/models/trainedModel.js';
 export { UpscalerModel, type UpscalerModelOptions } from './core/models/upscaler.js';

@@ -182,7 +182,7 @@ describe('clearsight restoration commands (real models)', () => {
     const r = await run(['upscale', tinyPng, '-o', out, '--scale', '2', '--size', 'slim', '--json']);
     assert.equal(r.code, 0, r.stderr);
     const summary = JSON.parse(r.stdout) as Record<string, unknown>;
-    assert.deepEqual(Object.keys(summary).sort(), ['height', 'input', 'model', 'outHeight', 'outWidth', 'output', 'seconds', 'task', 'tta', 'width']);
+    assert.deepEqual(Object.keys(summary).sort(), ['format', 'height', 'input', 'metadata', 'model', 'outHeight', 'outWidth', 'output', 'seconds', 'task', 'tta', 'width']);
     assert.equal(summary.task, 'upscale');
     assert.match(String(summary.model), /^upscale\/esrgan-slim-x2@/);
     assert.deepEqual([summary.width, summary.height, summary.outWidth, summary.outHeight], [24, 16, 48, 32]);
@@ -264,11 +264,12 @@ describe('clearsight bad inputs: exit 3, a message naming the problem, no output
       message: /100000x100000/,
     },
     {
-      name: 'a directory',
+      // A folder is an input (its pictures); one without any says so.
+      name: 'a folder without pictures',
       file: 'adir.png',
       make: (p) => mkdir(p),
-      code: 'E_INPUT_UNREADABLE',
-      message: /directory/,
+      code: 'E_INPUT_NOT_FOUND',
+      message: /folder .* has no pictures/,
     },
   ];
 
@@ -342,7 +343,7 @@ describe('clearsight usage errors: exit 2 naming the option, no output file', { 
     { args: ['dehaze', '--variant', 'foo'], message: /Invalid option "--variant": expected one of indoor, outdoor, got "foo"/ },
     { args: ['denoise', '--max-tile', 'big'], message: /"--max-tile": expected an integer/ },
     { args: ['deblur', '--quality', '101'], message: /"--quality": expected an integer from 1 to 100, got "101"/ },
-    { args: ['retouch', '--device', 'tpu'], message: /"--device": expected one of cpu, cuda, got "tpu"/ },
+    { args: ['retouch', '--device', 'tpu'], message: /"--device": expected one of cpu, cuda, cuda!, got "tpu"/ },
     { args: ['lowlight', '--bogus'], message: /unknown option '--bogus' .*\[E_USAGE\]/ },
   ];
   for (const [i, c] of cases.entries()) {
@@ -359,10 +360,10 @@ describe('clearsight usage errors: exit 2 naming the option, no output file', { 
   it('missing -o and missing input are usage errors', async () => {
     const noOut = await run(['derain', tinyPng]);
     assert.equal(noOut.code, 2);
-    assert.match(noOut.stderr, /required option '-o, --output <file>' not specified \(see --help\) \[E_USAGE\]/);
+    assert.match(noOut.stderr, /required option '-o, --output <path>' not specified \(see --help\) \[E_USAGE\]/);
     const noInput = await run(['derain']);
     assert.equal(noInput.code, 2);
-    assert.match(noInput.stderr, /missing required argument 'input'/);
+    assert.match(noInput.stderr, /missing required argument 'inputs'/);
     const unknown = await run(['derian', tinyPng]);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /unknown command 'derian'.*derain/);
@@ -370,13 +371,13 @@ describe('clearsight usage errors: exit 2 naming the option, no output file', { 
 });
 
 describe('clearsight interrupts: Ctrl-C exits 130 promptly and leaves no output', () => {
-  /** Starts a derain (one ~10 s tile here), signals it `delayMs` after "preparing model". */
+  /** Starts a derain (one ~10 s tile here), signals it `delayMs` after "loading model". */
   async function interrupted(signal: NodeJS.Signals, delayMs: number, toGroup: boolean, out: string): Promise<RunResult & { afterSignalMs: number }> {
     let sentAt = 0;
     const r = await run(['derain', RAIN, '-o', out], {
       detached: toGroup,
       onStderr: (text, pid) => {
-        if (sentAt || !text.includes('preparing model')) return;
+        if (sentAt || !text.includes('loading model')) return;
         sentAt = -1;
         setTimeout(() => {
           sentAt = Date.now();

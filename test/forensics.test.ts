@@ -244,11 +244,11 @@ describe('shipped model and analysis outcomes', () => {
     assert.ok(pdf.length > 2000);
   });
 
-  it('CLI: no-face picture -> exit 0 with the outcome; non-media -> exit 3 and no report file', async () => {
+  it('CLI: no-face picture -> exit 32 (no conclusion) with the outcome; non-media -> exit 3 and no report file', async () => {
     const pic = join(dir, 'cli-wall.png');
     await writeImage(pic, fakeFace(7, 96));
     const ok = await runCli(['forensics', 'analyze', pic, '--json', '--report', join(dir, 'r1.pdf')]);
-    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.code, 32, ok.stderr);
     const json = JSON.parse(ok.stdout) as { outcome: string; probability: null; provenance: { detector: { sha256: string } } };
     assert.equal(json.outcome, 'no-face');
     assert.match(json.provenance.detector.sha256, /^[0-9a-f]{64}$/);

@@ -66,3 +66,59 @@ test('batch: outputs, log, resume, skipped and failed files', async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('batch keeps each input format and its metadata; --format, --suffix, --strip-metadata and --recursive', async () => {
+  const { exifJpeg } = await import('./helpers/metadata.js');
+  const sharp = (await import('sharp')).default;
+  const dir = mkdtempSync(join(tmpdir(), 'clearsight-batch-format-'));
+  const stderr = process.stderr.write;
+  try {
+    const inDir = join(dir, 'in');
+    mkdirSync(join(inDir, 'sub'), { recursive: true });
+    writeFileSync(join(inDir, 'photo.jpg'), await exifJpeg());
+    writeFileSync(join(inDir, 'sub', 'plain.png'), await fixturePng(16, 12, 3));
+    process.stderr.write = (() => true) as typeof process.stderr.write;
+
+    const kept = join(dir, 'kept');
+    assert.equal(await runBatch('lowlight', inDir, { output: kept, set: ['method=gamma'] }), 0);
+    assert.deepEqual(readdirSync(kept).sort(), ['batch-log.json', 'photo.gamma.png', 'photo.illumination.png', 'photo.jpg', 'photo.json'], 'not recursive: sub/ is left out');
+    const m = await sharp(join(kept, 'photo.jpg')).metadata();
+    assert.equal(m.format, 'jpeg', 'a JPEG input stays JPEG (it used to become PNG)');
+    assert.ok(m.exif?.includes(Buffer.from('TestCam')), 'EXIF kept');
+    assert.equal(m.orientation, 1);
+    assert.ok(m.icc, 'ICC kept');
+
+    const webp = join(dir, 'webp');
+    assert.equal(await runBatch('lowlight', inDir, { output: webp, set: ['method=gamma'], format: 'webp', suffix: '_bright', stripMetadata: true, recursive: true }), 0);
+    const files = readdirSync(webp, { recursive: true }).map(String).sort();
+    assert.ok(files.includes('photo_bright.webp') && files.includes(join('sub', 'plain_bright.webp')), files.join(', '));
+    const w = await sharp(join(webp, 'photo_bright.webp')).metadata();
+    assert.equal(w.format, 'webp');
+    assert.equal(w.exif, undefined);
+    assert.equal(w.icc, undefined);
+  } finally {
+    process.stderr.write = stderr;
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the API task output keeps the upload\'s EXIF (orientation 1) and ICC profile', async () => {
+  const { exifJpeg } = await import('./helpers/metadata.js');
+  const sharp = (await import('sharp')).default;
+  const { runTask } = await import('../src/server/index.js');
+  const dir = mkdtempSync(join(tmpdir(), 'clearsight-api-meta-'));
+  try {
+    const path = join(dir, 'photo.jpg');
+    writeFileSync(path, await exifJpeg());
+    const outcome = await runTask({ task: 'lowlight', inputs: [{ sha256: 'x', kind: 'image' }], fields: { method: 'gamma' } }, [path], { maxPixels: 1e8, cache: new Map(), scratchDir: dir });
+    const picture = outcome.files.find((f) => f.role === 'output')!;
+    const m = await sharp(picture.bytes).metadata();
+    assert.equal(m.format, 'png');
+    assert.ok(m.exif?.includes(Buffer.from('TestCam')));
+    assert.equal(m.orientation, 1);
+    assert.ok(m.icc);
+    assert.deepEqual([m.width, m.height], [4, 8]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -31,7 +31,7 @@ const COMMAND: Readonly<Record<string, string[]>> = {
  * Flags a command may have beyond the table: where outputs go and how they are printed (CLI-only
  * by nature), the output encoding the ux lane owns (--quality), and secrets read from files.
  */
-const CLI_ONLY = new Set(['output', 'force', 'json', 'maps', 'quality', 'keyFile', 'watermarkKeyFile', 'model:forensics', 'report', 'out', 'head', 'ldr', 'mask', 'help']);
+const CLI_ONLY = new Set(['output', 'force', 'json', 'maps', 'quality', 'format', 'stripMetadata', 'suffix', 'name', 'recursive', 'keyFile', 'watermarkKeyFile', 'model:forensics', 'report', 'out', 'head', 'ldr', 'mask', 'help']);
 
 function findCommand(program: Command, path: readonly string[]): Command {
   let cmd = program;

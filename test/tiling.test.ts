@@ -324,13 +324,13 @@ describe('runTiled', () => {
     }
   });
 
-  it('reports progress after each tile, counting up to the total', async () => {
+  it('reports 0 of the total before the first tile, then progress after each tile', async () => {
     const img = makeImage(300, 200, 1);
     const plan = planTiles(300, 200, { maxTile: 128, overlap: 16, divisibility: 1 });
     const events: ProgressEvent[] = [];
     await runTiled(img, plan, identity, { scale: 1, control: { onProgress: (e) => events.push(e) } });
     const total = plan.tiles.length;
-    assert.deepEqual(events, Array.from({ length: total }, (_, i) => ({ stage: 'tiles', done: i + 1, total })));
+    assert.deepEqual(events, Array.from({ length: total + 1 }, (_, i) => ({ stage: 'tiles', done: i, total })));
   });
 
   it('an already-aborted signal rejects with E_ABORTED before any tile runs', async () => {

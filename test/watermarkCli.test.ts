@@ -66,7 +66,7 @@ describe('clearsight watermark', () => {
     const jpg = join(dir, 'marked.jpg');
     await sharp(out).jpeg({ quality: 70 }).toFile(jpg);
     const wrong = await run(['watermark', 'verify', jpg, '--key', 'tr0ub4dor&4']);
-    assert.equal(wrong.code, 0, wrong.stderr);
+    assert.equal(wrong.code, 10, wrong.stderr); // verdict none: exit 10 (issue 21 point 4)
     assert.match(wrong.stdout, /NONE: no watermark under this key/);
     // Marking the marked picture again with the same key is refused (exit 3), and writes nothing; --force does it.
     const again = join(dir, 'again.png');

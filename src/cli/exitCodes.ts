@@ -53,6 +53,61 @@ export const EXIT_FOR_CODE: Readonly<Record<ErrorCode, ExitCode>> = {
   E_ABORTED: EXIT.INTERRUPTED,
 };
 
+/**
+ * Verdict codes: `watermark verify`, `liveness` and `forensics analyze` exit 0 only for the
+ * positive verdict (authentic / live / no manipulation found) and with one of these for the
+ * others, so scripts can branch without parsing the JSON (which is unchanged). Stable: never
+ * renumber, only add. Errors keep their codes (1-5, 130, 143): a verdict code means the analysis
+ * ran to its end.
+ */
+export const VERDICT_EXIT = {
+  /** watermark verify: no watermark under this key. */
+  WATERMARK_NONE: 10,
+  /** watermark verify: our watermark, but the picture or its face was changed after marking. */
+  WATERMARK_MANIPULATED: 11,
+  /** watermark verify: a watermark, too damaged to be sure of its content. */
+  WATERMARK_DAMAGED: 12,
+  /** liveness: spoof (print, replay, mask ...). */
+  LIVENESS_SPOOF: 20,
+  /** liveness: uncertain (score between the thresholds, or the face tracked too briefly). */
+  LIVENESS_UNCERTAIN: 21,
+  /** liveness --enrolled: live, but not the enrolled person. */
+  LIVENESS_NOT_ENROLLED: 22,
+  /** forensics analyze: likely manipulated (the whole interval at or above 50%). */
+  FORENSICS_MANIPULATED: 30,
+  /** forensics analyze: uncertain (the interval straddles 50%: mixed evidence). */
+  FORENSICS_UNCERTAIN: 31,
+  /** forensics analyze: no conclusion (no usable face, or a video too short). */
+  FORENSICS_NO_CONCLUSION: 32,
+  /** compare: the two faces are different people. */
+  FACES_DIFFERENT: 40,
+} as const;
+
+/** Exit code of a watermark verdict. */
+export function exitForWatermark(verdict: 'authentic' | 'manipulated' | 'damaged' | 'none'): number {
+  return { authentic: EXIT.OK, none: VERDICT_EXIT.WATERMARK_NONE, manipulated: VERDICT_EXIT.WATERMARK_MANIPULATED, damaged: VERDICT_EXIT.WATERMARK_DAMAGED }[verdict];
+}
+
+/** Exit code of a liveness verdict (with --enrolled: `accepted` says whether the identity matched too). */
+export function exitForLiveness(verdict: 'live' | 'spoof' | 'uncertain', accepted?: boolean): number {
+  if (verdict === 'spoof') return VERDICT_EXIT.LIVENESS_SPOOF;
+  if (verdict === 'uncertain') return VERDICT_EXIT.LIVENESS_UNCERTAIN;
+  return accepted === false ? VERDICT_EXIT.LIVENESS_NOT_ENROLLED : EXIT.OK;
+}
+
+/**
+ * Exit code of a forensic analysis, by the same rule as its summary sentence: the interval over
+ * the analysed frames (a single image: the probability itself) wholly below 50% is "no
+ * manipulation found", wholly at or above it "likely manipulated", else uncertain.
+ */
+export function exitForForensics(result: { outcome: string; probability: number | null; interval: [number, number] | null }): number {
+  if (result.outcome !== 'analysed' || result.probability === null) return VERDICT_EXIT.FORENSICS_NO_CONCLUSION;
+  const [lo, hi] = result.interval ?? [result.probability, result.probability];
+  if (hi < 0.5) return EXIT.OK;
+  if (lo >= 0.5) return VERDICT_EXIT.FORENSICS_MANIPULATED;
+  return VERDICT_EXIT.FORENSICS_UNCERTAIN;
+}
+
 /** Code printed for command-line errors found by the argument parser (not a library code). */
 export const USAGE_CODE = 'E_USAGE';
 
@@ -66,4 +121,15 @@ export const EXIT_CODE_HELP = `Exit codes:
   5    model or runtime failure  [E_MODEL_NOT_FOUND, E_MODEL_CONVERSION, E_RUNTIME]
   130  interrupted by Ctrl-C (SIGINT)  [E_ABORTED]
   143  terminated by SIGTERM  [E_ABORTED]
-Errors print one line on stderr: "clearsight: <message> [<code>]".`;
+Errors print one line on stderr: "clearsight: <message> [<code>]".
+Verdicts (the analysis ran; 0 is the positive verdict: authentic / live / no manipulation found):
+  10   watermark verify: none (no watermark under this key)
+  11   watermark verify: manipulated
+  12   watermark verify: damaged
+  20   liveness: spoof
+  21   liveness: uncertain
+  22   liveness --enrolled: live but not the enrolled person
+  30   forensics analyze: likely manipulated
+  31   forensics analyze: uncertain (mixed evidence)
+  32   forensics analyze: no conclusion (no usable face, video too short)
+  40   compare: different people (0: the same person)`;

@@ -15,7 +15,7 @@
  */
 import { ClearsightError, ERROR_CODES } from './lib.js';
 import { EXIT } from './exitCodes.js';
-import { abortMessage, WRITING_MESSAGE } from './supervisor.js';
+import { abortMessage, WRITING_MESSAGE, WROTE_MESSAGE } from './supervisor.js';
 
 export interface Interrupts {
   readonly signal: AbortSignal;
@@ -26,6 +26,8 @@ export interface Interrupts {
   checkpoint(): Promise<void>;
   /** Marks the start of the output write; tells the supervisor not to kill us from now on. */
   writing(): void;
+  /** Marks an output complete (several inputs, batch): an interrupt from now on says it is kept. */
+  wrote(output: string): void;
   /** Removes the handlers. */
   dispose(): void;
 }
@@ -45,6 +47,7 @@ export function watchInterrupts(beforeAbort: () => void = () => undefined): Inte
   const supervised = typeof process.send === 'function';
   let received: HandledSignal | undefined;
   let writing = false;
+  let written = 0;
   const handler = (sig: HandledSignal) => {
     if (received) {
       // Repeated: under a supervisor (which also forwards what the terminal sent us) it decides
@@ -54,18 +57,23 @@ export function watchInterrupts(beforeAbort: () => void = () => undefined): Inte
     }
     received = sig;
     beforeAbort();
-    controller.abort(abortedError(sig));
+    controller.abort(abortedError(sig, written));
   };
   for (const sig of SIGNALS) process.on(sig, handler);
   return {
     signal: controller.signal,
     async checkpoint() {
       await new Promise<void>((resolve) => setImmediate(resolve));
-      if (received) throw abortedError(received);
+      if (received) throw abortedError(received, written);
     },
     writing() {
       writing = true;
       if (supervised && process.connected) process.send!(WRITING_MESSAGE);
+    },
+    wrote() {
+      writing = false;
+      written++;
+      if (supervised && process.connected) process.send!(WROTE_MESSAGE);
     },
     dispose() {
       for (const sig of SIGNALS) process.off(sig, handler);
@@ -73,8 +81,8 @@ export function watchInterrupts(beforeAbort: () => void = () => undefined): Inte
   };
 }
 
-export function abortedError(sig: HandledSignal): ClearsightError {
-  return new ClearsightError(ERROR_CODES.ABORTED, abortMessage(sig), { signal: sig });
+export function abortedError(sig: HandledSignal, written = 0): ClearsightError {
+  return new ClearsightError(ERROR_CODES.ABORTED, abortMessage(sig, written), { signal: sig, written });
 }
 
 /**

@@ -6,7 +6,7 @@
  *   clearsight: Invalid option "--threads": expected an integer from 1 to 256, got "0" [E_INVALID_OPTION]
  */
 import { Option } from 'commander';
-import { invalidOption } from './lib.js';
+import { DEVICES, invalidOption } from './lib.js';
 
 /** A whole number in [min, max], written in plain decimal digits ("8", not "8.0", "1e1" or "0x8"). */
 export function integerParser(flag: string, min: number, max: number): (value: string) => number {
@@ -39,4 +39,9 @@ export function choiceOption<T extends string | number>(flags: string, descripti
 export function integerOption(flags: string, description: string, min: number, max = Number.MAX_SAFE_INTEGER): Option {
   const flag = flags.split(/[ ,]+/).find((f) => f.startsWith('--')) ?? flags;
   return new Option(flags, description).argParser(integerParser(flag, min, max));
+}
+
+/** `--device <device>`: cpu, cuda (falls back to the CPU with a warning) or cuda! (fails without a GPU). */
+export function deviceOption(description: string): Option {
+  return choiceOption('--device <device>', `${description}: cpu, cuda (falls back to the CPU with a warning when no GPU is usable) or cuda! (fail instead)`, DEVICES, 'cpu');
 }

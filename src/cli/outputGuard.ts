@@ -1,6 +1,6 @@
 /**
  * Inputs are never written, not even with --force: before any command runs, every output path it
- * was given (-o/--output, --out, --ldr, --report, batch's output folder) is compared with every
+ * was given (-o/--output, --out, --ldr, --report, --annotate, batch's output folder) is compared with every
  * file or folder named anywhere else on its command line (positional arguments and the other
  * options: inputs, key files, masks, heads, clips). One check for every command, so a command
  * added later cannot forget it.
@@ -14,7 +14,7 @@ import type { Command } from 'commander';
 import { ClearsightError, ERROR_CODES } from '../core/errors.js';
 
 /** Option keys (commander's camelCase names) whose values the command writes. */
-const OUTPUT_KEYS: ReadonlySet<string> = new Set(['output', 'out', 'ldr', 'report']);
+const OUTPUT_KEYS: ReadonlySet<string> = new Set(['output', 'out', 'ldr', 'report', 'annotate']);
 
 interface Identity {
   real: string;
@@ -33,6 +33,14 @@ function identify(path: string): Identity | undefined {
       return undefined;
     }
   }
+}
+
+/** Whether two paths name the same file (same real path, or same inode); false when either is unreachable. */
+export function sameFile(a: string, b: string): boolean {
+  const x = identify(a);
+  const y = identify(b);
+  if (!x || !y) return false;
+  return x.real === y.real || (x.ino !== undefined && x.ino === y.ino);
 }
 
 const strings = (v: unknown): string[] => (typeof v === 'string' ? [v] : Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);

@@ -81,11 +81,26 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * Library warnings (process.emitWarning with a CLEARSIGHT_* code, e.g. the CUDA fallback) print
+ * as our one-line warnings instead of Node's "(node:1234) Warning: ..." with a --trace hint.
+ */
+function printWarningsOurWay(): void {
+  const defaults = process.listeners('warning');
+  process.removeAllListeners('warning');
+  process.on('warning', (w: Error & { code?: string }) => {
+    if (typeof w.code === 'string' && w.code.startsWith('CLEARSIGHT_')) process.stderr.write(`clearsight: warning: ${w.message}\n`);
+    else for (const listener of defaults) listener(w);
+  });
+}
+
 /** Runs the command line `argv` (process.argv layout) and returns the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
+  printWarningsOurWay();
   try {
     await buildProgram().parseAsync([...argv]);
-    return EXIT.OK;
+    // An action may end with a non-zero code of its own (batch with failed files, a verdict).
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;
   } catch (err) {
     return reportError(err);
   }

@@ -7,7 +7,8 @@
  * - `quiet`: --json: nothing, so scripts see only the JSON on stdout and errors on stderr.
  *
  * Stages: the CLI's own ('decode', 'write') and the library's ProgressEvents ('prepare model',
- * converting and loading the network, and 'tiles', the inference itself).
+ * loading the network, with 'convert model' inside it the first time, and 'tiles', the inference
+ * itself: its total is reported before the first tile, so the bar shows 0/n and then an ETA).
  */
 import cliProgress from 'cli-progress';
 import type { ProgressEvent } from './lib.js';
@@ -38,7 +39,8 @@ export function createReporter(mode: ProgressMode, verb: string, stream: NodeJS.
 
 const STAGE_LABELS: Record<string, string> = {
   decode: 'reading input',
-  'prepare model': 'preparing model',
+  'prepare model': 'loading model',
+  'convert model': 'converting the model to ONNX (first run only; cached after)',
   write: 'writing output',
 };
 
@@ -95,9 +97,9 @@ function barReporter(label: (stage: string) => string, stream: NodeJS.WriteStrea
       }
       if (current !== e.stage) start(e.stage, e.total, e.done);
       else bar!.update(e.done);
-      // The inference starts as soon as the model is ready: show its bar (total not yet known
-      // for the first tile) rather than a finished "preparing model" line.
-      if (e.stage === 'prepare model' && e.done >= e.total) start('tiles', tiles.total, tiles.done, 'tiles');
+      // A model prepared in the middle of the tiles (another tile shape) hands back to their bar;
+      // at the start the library reports 'tiles' 0/n itself, right after the model is ready.
+      if (e.stage === 'prepare model' && e.done >= e.total && tiles.total > 0) start('tiles', tiles.total, tiles.done, 'tiles');
     },
     stage(stage) {
       if (current !== stage) start(stage, 0, 0);
@@ -121,7 +123,8 @@ const format: cliProgress.GenericFormatter = (options, params, payload: Payload)
   return `${payload.label} |${barText}| ${counts} ${payload.unit} | ${elapsed} elapsed${eta}`;
 };
 
-function clock(seconds: number): string {
+/** m:ss or h:mm:ss. */
+export function clock(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);

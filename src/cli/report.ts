@@ -13,7 +13,7 @@ const debug = () => process.env.CLEARSIGHT_DEBUG === '1';
 export function reportError(err: unknown, stderr: ErrorOutput = process.stderr): number {
   if (err instanceof CommanderError) return reportCommanderError(err, stderr);
   if (isClearsightError(err)) {
-    stderr.write(`clearsight: ${oneLine(err.message)} [${err.code}]\n`);
+    stderr.write(`clearsight: ${oneLine(err.message)}${hintFor(err.details)} [${err.code}]\n`);
     if (debug()) stderr.write(`${err.stack ?? ''}\n${err.cause instanceof Error ? `cause: ${err.cause.stack}\n` : ''}`);
     return exitCodeForSignal(err.details.signal) ?? EXIT_FOR_CODE[err.code] ?? EXIT.INTERNAL;
   }
@@ -31,6 +31,12 @@ function reportCommanderError(err: CommanderError, stderr: ErrorOutput): number 
   const message = oneLine(err.message.replace(/^error:\s*/, ''));
   stderr.write(`clearsight: ${message} (see --help) [${USAGE_CODE}]\n`);
   return EXIT.USAGE;
+}
+
+/** A pointer to the right command, where the library says what kind of input it was given. */
+function hintFor(details: Readonly<Record<string, unknown>>): string {
+  if (details.kind === 'video') return '; videos go to `clearsight vsr` (super-resolution), `clearsight liveness` or `clearsight forensics analyze`';
+  return '';
 }
 
 function oneLine(text: string): string {

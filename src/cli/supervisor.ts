@@ -21,6 +21,8 @@ import { EXIT } from './exitCodes.js';
 
 /** IPC message the child sends when it starts writing the output. */
 export const WRITING_MESSAGE = 'clearsight:writing';
+/** IPC message the child sends when an output is complete (several inputs, batch). */
+export const WROTE_MESSAGE = 'clearsight:wrote';
 
 /** How long a signalled child may take to stop by itself before it is killed. */
 export const GRACE_MS = 750;
@@ -28,8 +30,11 @@ export const GRACE_MS = 750;
 /** Environment flag that makes the CLI run the command itself (set for the child). */
 export const INPROCESS_ENV = 'CLEARSIGHT_CLI_INPROCESS';
 
-export function abortMessage(sig: NodeJS.Signals): string {
-  return `${sig === 'SIGTERM' ? 'terminated (SIGTERM)' : 'interrupted (Ctrl-C)'}; no output written`;
+/** The line for an interrupted run; `written` outputs were complete before the signal (they stay). */
+export function abortMessage(sig: NodeJS.Signals, written = 0): string {
+  const what = sig === 'SIGTERM' ? 'terminated (SIGTERM)' : 'interrupted (Ctrl-C)';
+  if (written === 0) return `${what}; no output written`;
+  return `${what}; ${written} input${written === 1 ? '' : 's'} finished before it (outputs kept), nothing half-written`;
 }
 
 const exitFor = (sig: NodeJS.Signals) => (sig === 'SIGTERM' ? EXIT.TERMINATED : EXIT.INTERRUPTED);
@@ -42,6 +47,7 @@ export function supervise(launcher: string, args: readonly string[]): Promise<nu
   });
   let signalled: NodeJS.Signals | undefined;
   let writing = false;
+  let written = 0;
   let killTimer: NodeJS.Timeout | undefined;
 
   const kill = () => {
@@ -58,6 +64,10 @@ export function supervise(launcher: string, args: readonly string[]): Promise<nu
   };
   child.on('message', (message) => {
     if (message === WRITING_MESSAGE) writing = true;
+    if (message === WROTE_MESSAGE) {
+      writing = false; // the next output's write announces itself again
+      written++;
+    }
   });
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -78,7 +88,7 @@ export function supervise(launcher: string, args: readonly string[]): Promise<nu
       // Killed: by us, by the signal itself before its handler was installed, or by the system.
       if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K\x1b[?25h'); // erase a half-drawn progress bar
       if (signalled) {
-        process.stderr.write(`clearsight: ${abortMessage(signalled)} [E_ABORTED]\n`);
+        process.stderr.write(`clearsight: ${abortMessage(signalled, written)} [E_ABORTED]\n`);
         return finish(exitFor(signalled));
       }
       const hint = sig === 'SIGKILL' ? ' (out of memory? try a smaller --max-tile)' : '';

@@ -99,7 +99,7 @@ export function invalidOption(name: string, expected: string, given: unknown): C
 
 function describeValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
-  if (value === undefined) return 'undefined';
+  if (value === undefined) return 'nothing'; // "got undefined" reads like a bug; the message names the option that was missing
   try {
     return JSON.stringify(value) ?? String(value);
   } catch {

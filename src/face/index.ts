@@ -6,6 +6,7 @@
 export { FaceModels, defaultModelDir as faceModelDir, type FaceModelsOptions, type FaceNetwork } from './models.js';
 export { detectFaces, embedFace, faceQuality, type Face, type FaceBox, type DetectOptions } from './faces.js';
 export { compareFaces, SAME_FACE_THRESHOLD, type FaceComparison } from './compare.js';
+export { annotateFaces, faceAnnotationSvg, ANNOTATE_GOOD_QUALITY } from './annotate.js';
 export { EMBEDDING_SIZE } from './embed.js';
 export { MESH, MESH_POINTS, eyeAspectRatio, mouthOpening, headPose, meshBox } from './landmarks.js';
 export { runIris, eyeRegion, eyeOpenness, irisPosition, type EyeLandmarks, type Eyes } from './iris.js';

@@ -2,6 +2,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { ClearsightError, ERROR_CODES, invalidOption } from '../core/errors.js';
 import { getModelCard, modelJsonPath } from '../core/models/registry.js';
+import { report, type ProgressEvent } from '../core/progress.js';
+import type { Device } from '../core/runtime/index.js';
 import { FaceRunner } from './runner.js';
 
 /** Which networks to load; detection is always loaded. */
@@ -22,10 +24,15 @@ export interface FaceModelsOptions {
    * machine a second thread mostly waits for a core (bench:faces reports both).
    */
   threads?: number;
-  /** 'cpu' (default) or 'cuda'. */
-  device?: 'cpu' | 'cuda';
+  /** 'cpu' (default), 'cuda' (falls back to the CPU with a warning) or 'cuda!' (no fallback). */
+  device?: Device;
   /** Where converted models are cached; default $CLEARSIGHT_CACHE_DIR or ~/.cache/clearsight. */
   cacheDir?: string;
+  /**
+   * Loading progress: 'prepare model' i of n networks, with 'convert model' 0/1 ... 1/1 around a
+   * network's first-run tfjs -> ONNX conversion (seconds each; cached after).
+   */
+  onProgress?: (event: ProgressEvent) => void;
 }
 
 export type FaceNetwork = 'detector' | 'mesh' | 'embed' | 'antispoof' | 'liveness' | 'iris';
@@ -76,7 +83,12 @@ export class FaceModels {
     const runners: Partial<Record<FaceNetwork, FaceRunner>> = {};
     try {
       // sequential: a first load converts each graph (CPU-bound), later loads read the cache
-      for (const net of wanted) runners[net] = await FaceRunner.load(pathOf(net), FACE_MODEL_NAMES[net], INPUT_SIZE[net], runtime);
+      const control = { onProgress: opts.onProgress };
+      for (const [i, net] of wanted.entries()) {
+        report(control, 'prepare model', i, wanted.length);
+        runners[net] = await FaceRunner.load(pathOf(net), FACE_MODEL_NAMES[net], INPUT_SIZE[net], { ...runtime, onConvert: (phase) => report(control, 'convert model', phase === 'start' ? 0 : 1, 1) });
+      }
+      report(control, 'prepare model', wanted.length, wanted.length);
     } catch (err) {
       await Promise.all(Object.values(runners).map((r) => r.dispose()));
       throw err;

@@ -5,6 +5,8 @@ import { InferenceSession, type RuntimeOptions } from '../core/runtime/index.js'
 export interface FaceRunnerOptions extends RuntimeOptions {
   /** Where converted models are cached; default $CLEARSIGHT_CACHE_DIR or ~/.cache/clearsight. */
   cacheDir?: string;
+  /** Hears a tfjs -> ONNX conversion start and end (a cache miss: the first run). */
+  onConvert?: (phase: 'start' | 'end') => void;
 }
 
 /**
@@ -22,7 +24,7 @@ export class FaceRunner {
   static async load(modelJsonPath: string, name: string, size: number, options: FaceRunnerOptions = {}): Promise<FaceRunner> {
     let onnx: Uint8Array;
     try {
-      onnx = await new TfjsSource(modelJsonPath, name).onnxFor([1, size, size, 3], options.cacheDir);
+      onnx = await new TfjsSource(modelJsonPath, name).onnxFor([1, size, size, 3], options.cacheDir, options.onConvert);
     } catch (err) {
       if (err instanceof ClearsightError) throw err;
       throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `could not read face model ${modelJsonPath}: ${(err as Error).message}`, { modelJsonPath }, { cause: err });

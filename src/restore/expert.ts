@@ -43,6 +43,10 @@ export async function runExpert(img: RawImage, modelId: string, options: ExpertO
         onProgress: (e) =>
           options.onProgress?.(e.stage === 'tiles' ? { stage: 'tiles', done: k * plan.tiles.length + e.done, total: passes * plan.tiles.length } : e),
       };
+      // The model is ready before the first tile: 'prepare model' ends before 'tiles' 0/n, so
+      // a front end's bar does not sit at "prepare model 1/1" (100%) through the first tile.
+      // (A caller's stand-in model without prepare() is prepared on its first tile, as before.)
+      if (typeof model.prepare === 'function') await model.prepare(plan.tileWidth, plan.tileHeight, control);
       const restored = invertDihedral(await runTiled(view, plan, (tile) => model.predict(tile, control), { scale: io.scale, control }), k);
       if (passes === 1) return restored;
       sum ??= new Float32Array(restored.data.length);

@@ -93,7 +93,7 @@ export function buildOpenApi(version: string, token: boolean): Record<string, un
             id: { type: 'string' },
             task: { type: 'string' },
             state: { type: 'string', enum: ['queued', 'running', 'done', 'failed'] },
-            progress: { type: ['object', 'null'], properties: { stage: { type: 'string' }, done: { type: 'number' }, total: { type: 'number' }, fraction: { type: 'number' } } },
+            progress: { type: ['object', 'null'], properties: { stage: { type: 'string' }, done: { type: 'number' }, total: { type: 'number' }, fraction: { type: 'number', description: "done/total of the current stage (stages: 'prepare model' with 'convert model' inside it the first time, then 'tiles' or 'frames')" }, etaSeconds: { type: 'number', description: 'seconds left in the current stage, when known' } } },
             result: {
               type: ['object', 'null'],
               properties: {

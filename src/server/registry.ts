@@ -7,6 +7,7 @@
 import { availableParallelism } from 'node:os';
 import { isClearsightError } from '../core/errors.js';
 import { getTask, parseTaskFields, type TaskDefinition } from '../tasks/index.js';
+import type { Device } from '../core/runtime/index.js';
 
 export {
   TASKS,
@@ -37,7 +38,7 @@ export function parseTaskOptions(
   task: TaskDefinition,
   fields: Record<string, string>,
   surface: 'api' | 'batch' = 'api',
-): { ok: true; options: Record<string, unknown>; run: { threads?: number; device?: 'cpu' | 'cuda' }; output: Record<string, unknown> } | { ok: false; field: string; message: string } {
+): { ok: true; options: Record<string, unknown>; run: { threads?: number; device?: Device }; output: Record<string, unknown> } | { ok: false; field: string; message: string } {
   try {
     return { ok: true, ...parseTaskFields(task, fields, surface) };
   } catch (err) {

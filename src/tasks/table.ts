@@ -27,7 +27,7 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Device } from '../core/runtime/index.js';
+import { DEVICES, type Device } from '../core/runtime/index.js';
 import { ClearsightError, ERROR_CODES } from '../core/errors.js';
 import { decodeImage, encodeImage, type DecodedImage, type RawImage } from '../core/image/index.js';
 import type { TaskControl } from '../core/progress.js';
@@ -151,7 +151,7 @@ export interface TaskDefinition<S extends OptionSpecs = OptionSpecs> {
 
 export const RUN_OPTIONS = {
   threads: integer({ label: 'CPU threads', help: 'CPU threads for inference. Default: all cores (the server: the cores shared between its jobs).', min: 1, max: 256 }),
-  device: choice({ label: 'Device', help: 'Where the networks run: cpu, or cuda (an NVIDIA GPU with onnxruntime-node built for CUDA).', choices: ['cpu', 'cuda'] as const, default: 'cpu' }),
+  device: choice({ label: 'Device', help: 'Where the networks run: cpu, cuda (an NVIDIA GPU with onnxruntime-node built for CUDA; falls back to the CPU with a warning when no GPU is usable) or cuda! (fail instead).', choices: DEVICES, default: 'cpu' }),
 } as const satisfies OptionSpecs;
 
 /**
@@ -181,15 +181,17 @@ async function decodeInput(input: TaskInput, ctx: TaskContext): Promise<DecodedI
 }
 
 /**
- * The restored picture as bytes. PNG today; the place where OUTPUT_OPTIONS (format, quality,
- * metadata) take effect once they exist (ctx.output).
+ * The restored picture as bytes: PNG, keeping the source's EXIF (orientation reset to 1: the
+ * pixels are upright) and ICC profile, as the CLI does by default. OUTPUT_OPTIONS (format,
+ * quality, strip metadata on the API) would take effect here through ctx.output; not there yet.
  */
-export async function encodeOutput(img: RawImage, _ctx: Pick<TaskContext, 'output'>, alpha?: DecodedImage['alpha']): Promise<{ bytes: Buffer; name: string; type: string }> {
-  return { bytes: await encodeImage(img, 'png', alpha ? { alpha } : {}), name: 'output.png', type: 'image/png' };
+export async function encodeOutput(img: RawImage, _ctx: Pick<TaskContext, 'output'>, alpha?: DecodedImage['alpha'], meta?: DecodedImage['meta']): Promise<{ bytes: Buffer; name: string; type: string }> {
+  const bytes = await encodeImage(img, 'png', { ...(alpha ? { alpha } : {}), ...(meta ? { metadata: meta } : {}) });
+  return { bytes, name: 'output.png', type: 'image/png' };
 }
 
-async function outputFile(img: RawImage, ctx: TaskContext, alpha?: DecodedImage['alpha'], label = 'restored'): Promise<TaskOutputFile> {
-  const { bytes, name, type } = await encodeOutput(img, ctx, alpha);
+async function outputFile(img: RawImage, ctx: TaskContext, alpha?: DecodedImage['alpha'], label = 'restored', meta?: DecodedImage['meta']): Promise<TaskOutputFile> {
+  const { bytes, name, type } = await encodeOutput(img, ctx, alpha, meta);
   return { name, type, role: 'output', label, bytes };
 }
 
@@ -227,7 +229,7 @@ function restoreEntry<S extends OptionSpecs>(name: string, summary: string, opti
         ...(o.maxTile !== undefined ? { maxTile: o.maxTile as number } : {}),
       });
       // The alpha plane keeps the input's size; the encoder resizes it to an upscaled output.
-      const files: TaskOutputFile[] = [await outputFile(r.image, ctx, alpha)];
+      const files: TaskOutputFile[] = [await outputFile(r.image, ctx, alpha, 'restored', meta)];
       const jsonMaps: Record<string, unknown> = {};
       for (const [file, map] of Object.entries(r.maps ?? {}) as Array<[string, RestoreMap]>) {
         if ('image' in map) files.push({ name: file, type: 'image/png', role: 'map', label: map.label ?? file, bytes: await encodeImage(map.image, 'png', { bitDepth: map.bitDepth ?? 16 }) });
@@ -255,7 +257,7 @@ function restoreEntry<S extends OptionSpecs>(name: string, summary: string, opti
 const autoOptions = {
   threshold: number({ valueName: 't', label: 'Detection threshold', help: 'Score from which a degradation counts (primary and extra steps). Default: the calibrated threshold.', min: 0, max: 1, exclusiveMin: true, exclusiveMax: true }),
   variant: choice({ label: 'Dehazing weights', help: 'Indoor or outdoor dehazing weights, if a dehaze step is planned.', choices: VARIANTS, default: 'outdoor' }),
-  quality: choice({ valueName: 'q', label: 'Restoration quality', help: 'fast: trained students and physical methods where they exist; max: the slow MAXIM experts.', choices: ['fast', 'max'] as const, default: 'fast' }),
+  effort: choice({ label: 'Restoration effort', help: 'fast: trained students and physical methods where they exist; max: the slow MAXIM experts.', choices: ['fast', 'max'] as const, default: 'fast' }),
   analysis: choice({ valueName: 'method', label: 'Analysis', help: 'Who recognises the degradation: auto (the learned recogniser when installed, else the hand rules), learned, or rules.', choices: ['auto', 'learned', 'rules'] as const, default: 'auto' }),
   dryRun: boolean({ label: 'Plan only', help: 'Analyse and plan only: no network runs and no picture comes back.' }),
   embedding: boolean({ label: 'Include embedding', help: 'Include the degradation embedding vector in the result (learned recogniser only).' }),
@@ -286,7 +288,7 @@ const autoTask: TaskDefinition<typeof autoOptions> = {
     const r = await restoreAuto(image, {
       ...(opts.threshold !== undefined ? { threshold: opts.threshold } : {}),
       variant: opts.variant,
-      quality: opts.quality,
+      quality: opts.effort,
       analysis: opts.analysis,
       dryRun: opts.dryRun ?? false,
       ...(opts.tta ? { tta: true } : {}),
@@ -295,7 +297,7 @@ const autoTask: TaskDefinition<typeof autoOptions> = {
     });
     const a = r.analysis;
     return {
-      files: opts.dryRun ? [] : [await outputFile(r.image, ctx, alpha)],
+      files: opts.dryRun ? [] : [await outputFile(r.image, ctx, alpha, 'restored', meta)],
       result: {
         input: { width: meta.width, height: meta.height, format: meta.format },
         dryRun: opts.dryRun ?? false,
@@ -305,7 +307,7 @@ const autoTask: TaskDefinition<typeof autoOptions> = {
         ...(opts.embedding && a.embedding ? { embedding: [...a.embedding].map(round4) } : {}),
         analysis: a.method ?? 'rules',
         recognizer: a.model ?? null,
-        quality: opts.quality,
+        quality: opts.effort,
         evidence: a.evidence,
         plan: r.plan,
         steps: r.steps,

@@ -493,7 +493,8 @@ export interface VsrFileOptions extends VsrOptions {
 
 /**
  * Upscales the video `input` into the H.264/MP4 file `output`, copying the audio track. Progress
- * events: stage 'frames', done/total (total from the container, 0 when unknown). Nothing is
+ * events: 'prepare model' 0/1 and 1/1 around loading the network, then stage 'frames', done/total
+ * (0 of total first; total from the container, 0 when unknown). Nothing is
  * left at `output` if it fails or is aborted.
  */
 export async function superResolveVideo(input: string, output: string, options: VsrFileOptions = {}): Promise<VsrStats> {
@@ -501,7 +502,9 @@ export async function superResolveVideo(input: string, output: string, options: 
   const info = await probeVideo(input);
   await assertOutputWritable(output, options.force ?? false); // a bad path fails before the model loads
   // The network first: a model file decides the scale, which sizes the writer.
+  report(options, 'prepare model', 0, 1);
   const network = await loadNetwork(options);
+  report(options, 'prepare model', 1, 1);
   const o = resolveVsrOptions({ ...options, scale: network.scale });
   const frameOptions: VsrFileOptions = { ...options, scale: network.scale, upscaler: network.net };
   const started = performance.now();
@@ -527,6 +530,7 @@ export async function superResolveVideo(input: string, output: string, options: 
   let frames = 0;
   let computed = 0;
   let fullFrames = 0;
+  report(options, 'frames', 0, info.frameCount); // the total before the first (slowest) frame
   try {
     for await (const r of superResolveFrames(decodeVideo(input, { signal: options.signal, motionVectors: o.mode === 'codec', autorotate: false }), frameOptions)) {
       throwIfAborted(options.signal);

@@ -2,8 +2,10 @@
  * `clearsight batch <task> <in-dir> -o <out-dir> [--set key=value ...]`: one task of the server's
  * registry over every image (or video, for tasks that take one) in a folder.
  *
- * - outputs: <stem>.png (the restored picture), <stem>.<map>.png (physical maps), <stem>.json
- *   (the task's JSON result), written atomically;
+ * - outputs: <stem><suffix>.<ext> (the restored picture, in the input's format unless --format
+ *   says otherwise, with the input's EXIF and ICC profile unless --strip-metadata),
+ *   <stem>.<map>.png (physical maps), <stem>.json (the task's JSON result), written atomically;
+ *   with --recursive, subfolders of <in-dir> are walked and mirrored in <out-dir>;
  * - resume: out-dir/batch-log.json records every finished file with its input's sha256 and the
  *   options; a rerun skips a file whose entry matches and whose outputs are all present;
  * - progress bar over files on stderr, a summary table at the end, exit 0 only if every file is done.
@@ -13,15 +15,17 @@
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, extname, join } from 'node:path';
+import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { ClearsightError, ERROR_CODES, invalidOption, isClearsightError } from '../../core/errors.js';
+import { sniffFormat } from '../../core/image/index.js';
 import { writeFileAtomic } from '../../core/fs.js';
-import { DEFAULT_MAX_PIXELS } from '../../core/image/index.js';
+import { decodeImage, DEFAULT_MAX_PIXELS, encodeImage, OUTPUT_FORMATS, type ImageFormat, type OutputFormat } from '../../core/image/index.js';
 import { optionSectionsOf, TASKS, type OptionSpec } from '../../tasks/index.js';
 import { EXIT } from '../exitCodes.js';
+import { choiceOption, integerOption } from '../options.js';
 import { untilAborted, watchInterrupts } from '../interrupt.js';
 
 export interface BatchCliOptions {
@@ -29,6 +33,11 @@ export interface BatchCliOptions {
   set: string[];
   force?: boolean;
   json?: boolean;
+  format?: OutputFormat;
+  quality?: number;
+  stripMetadata?: boolean;
+  suffix?: string;
+  recursive?: boolean;
 }
 
 export interface BatchEntry {
@@ -69,6 +78,33 @@ function outputName(stem: string, file: { name: string; role: string }): string 
   return file.role === 'output' && /^output\.\w+$/.test(file.name) ? `${stem}${file.name.slice('output'.length)}` : `${stem}.${file.name}`;
 }
 
+const EXT_FOR: Record<OutputFormat, string> = { png: 'png', jpeg: 'jpg', webp: 'webp', tiff: 'tif', avif: 'avif', bmp: 'bmp' };
+
+/**
+ * The task's restored picture (a PNG from the task table) re-encoded as the output format, with
+ * the source's metadata: the task encodes losslessly, so this costs no quality.
+ */
+async function reencodeOutput(bytes: Buffer, source: string, format: OutputFormat, opts: BatchCliOptions): Promise<Buffer> {
+  const restored = await decodeImage(bytes, { maxPixels: Infinity, name: 'the task output' });
+  const original = opts.stripMetadata ? undefined : await decodeImage(source, { maxPixels: Infinity });
+  return encodeImage(restored.image, format, {
+    ...(restored.alpha ? { alpha: restored.alpha } : {}),
+    ...(opts.quality !== undefined ? { quality: opts.quality } : {}),
+    ...(original ? { metadata: original.meta } : {}),
+  });
+}
+
+async function listRecursive(dir: string, prefix = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of (await readdir(join(dir, prefix), { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+    if (e.name.startsWith('.')) continue;
+    const rel = prefix ? join(prefix, e.name) : e.name;
+    if (e.isDirectory()) out.push(...(await listRecursive(dir, rel)));
+    else out.push(rel);
+  }
+  return out;
+}
+
 const sameFields = (a: Record<string, string>, b: Record<string, string>) => JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
 
 async function exists(p: string): Promise<boolean> {
@@ -99,10 +135,15 @@ export function addBatchCommand(program: Command): Command {
     .summary('run one task over a folder, resumable (progress bar, summary table, JSON log)')
     .description('Run a task (same names and options as the HTTP API: see `clearsight serve` and /api/v1/tasks) on every image in <in-dir>. A rerun skips files already done (out-dir/batch-log.json).')
     .argument('<task>', batchTasks().join(', '))
-    .argument('<in-dir>', 'folder of inputs (not recursive); files are recognised by content')
+    .argument('<in-dir>', 'folder of inputs (subfolders with --recursive); files are recognised by content')
     .requiredOption('-o, --output <out-dir>', 'folder for the outputs and batch-log.json (created if missing)')
     .option('--set <key=value>', 'a task option, as in the API form (repeatable): --set method=gamma --set scale=2', collect, [])
     .option('-f, --force', 'redo files already done and overwrite their outputs')
+    .addOption(choiceOption('--format <format>', "format of the restored pictures (default: each input's own format)", OUTPUT_FORMATS))
+    .addOption(integerOption('--quality <q>', 'JPEG/WebP/AVIF quality 1-100 (default: JPEG 95, WebP lossless, AVIF 80)', 1, 100))
+    .option('--strip-metadata', 'drop the EXIF and ICC profile of the inputs (kept by default, orientation reset to 1)')
+    .option('--suffix <text>', 'added to each restored picture name before the extension (e.g. _restored)')
+    .option('-r, --recursive', 'walk the subfolders of <in-dir> too (mirrored in <out-dir>)')
     .option('--json', 'print the log as one JSON object on stdout instead of the table')
     .addHelpText('after', () => `\n${batchUsage()}\n\nExamples:\n  $ clearsight batch lowlight photos/ -o bright/ --set method=gamma\n  $ clearsight batch upscale scans/ -o big/ --set scale=2 --set size=slim --set threads=2`)
     .action(async (taskName: string, inDir: string, opts: BatchCliOptions) => {
@@ -125,7 +166,7 @@ export async function runBatch(taskName: string, inDir: string, opts: BatchCliOp
   void threads;
   void device;
 
-  const names = await readdir(inDir).catch((err: NodeJS.ErrnoException) => {
+  const names = await (opts.recursive ? listRecursive(inDir) : readdir(inDir)).catch((err: NodeJS.ErrnoException) => {
     throw new ClearsightError(ERROR_CODES.INPUT_NOT_FOUND, `Input folder "${inDir}" cannot be read (${err.code})`, { path: inDir });
   });
   await mkdir(opts.output, { recursive: true });
@@ -135,20 +176,25 @@ export async function runBatch(taskName: string, inDir: string, opts: BatchCliOp
     () => undefined,
   );
   // Secrets (a watermark key) are logged as a digest: a rerun with the same key still resumes.
-  const logged = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, task.secretFields?.includes(k) ? `sha256:${createHash('sha256').update(v).digest('hex').slice(0, 16)}` : v]));
+  const logged: Record<string, string> = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, task.secretFields?.includes(k) ? `sha256:${createHash('sha256').update(v).digest('hex').slice(0, 16)}` : v]));
+  // The output options change the files written: a log made with others is not reused.
+  if (opts.format) logged['--format'] = opts.format;
+  if (opts.quality !== undefined) logged['--quality'] = String(opts.quality);
+  if (opts.stripMetadata) logged['--strip-metadata'] = 'true';
+  if (opts.suffix) logged['--suffix'] = opts.suffix;
   const log: BatchLog = { task: task.name, fields: logged, updatedAt: new Date().toISOString(), files: {} };
   const reusable = previous && previous.task === task.name && sameFields(previous.fields, logged) ? previous.files : {};
 
   // Candidates: regular files whose content is an input this task takes (sniffed, not by extension).
-  const inputs: Array<{ name: string; path: string; kind: 'image' | 'video' }> = [];
+  const inputs: Array<{ name: string; path: string; kind: 'image' | 'video'; format: ImageFormat | undefined }> = [];
   for (const name of names.sort()) {
     const path = join(inDir, name);
     const s = await stat(path).catch(() => undefined);
-    if (!s?.isFile() || name.startsWith('.')) continue;
+    if (!s?.isFile() || name.startsWith('.') || (opts.recursive && resolve(path).startsWith(resolve(opts.output) + sep))) continue;
     const head = (await readFile(path)).subarray(0, 64);
     const sniffed = sniffUpload(head);
     const fits = (sniffed.kind === 'image' && task.input !== 'video') || (sniffed.kind === 'video' && (task.input === 'video' || task.input === 'media'));
-    if (fits) inputs.push({ name, path, kind: sniffed.kind as 'image' | 'video' });
+    if (fits) inputs.push({ name, path, kind: sniffed.kind as 'image' | 'video', format: sniffFormat(head) });
     else log.files[name] = { input: name, status: 'skipped', error: { code: 'E_INPUT_UNSUPPORTED', message: sniffed.kind === 'other' ? `not an input for ${task.name}: ${sniffed.what}` : `a ${sniffed.kind} (${task.name} takes ${task.input})` } };
   }
 
@@ -167,7 +213,7 @@ export async function runBatch(taskName: string, inDir: string, opts: BatchCliOp
       if (!bar && !opts.json) process.stderr.write(`clearsight: [${i + 1}/${inputs.length}] ${input.name}\n`);
       const bytes = await readFile(input.path);
       const sha = createHash('sha256').update(bytes).digest('hex');
-      const stem = basename(input.name, extname(input.name));
+      const stem = join(dirname(input.name), basename(input.name, extname(input.name)));
       const old = reusable[input.name];
       if (!opts.force && old?.status === 'done' && old.inputSha256 === sha && old.outputs && (await Promise.all(old.outputs.map((o) => exists(join(opts.output, o))))).every(Boolean)) {
         log.files[input.name] = old;
@@ -181,18 +227,23 @@ export async function runBatch(taskName: string, inDir: string, opts: BatchCliOp
           runTask({ task: task.name, inputs: [{ sha256: sha, kind: input.kind }], fields }, [input.path], { maxPixels: DEFAULT_MAX_PIXELS, cache, signal: interrupts.signal, scratchDir, ...parsed.run }),
           interrupts.signal,
         );
-        const outputs: string[] = [];
+        // Everything encoded first, then written in one go (the supervisor does not kill a writer).
+        const files: Array<{ name: string; bytes: Buffer | string }> = [];
         for (const f of outcome.files) {
-          const name = outputName(stem, f);
-          await writeFileAtomic(join(opts.output, name), f.bytes, { force: true });
-          outputs.push(name);
+          if (f.role === 'output' && f.type === 'image/png' && input.kind === 'image') {
+            // The restored picture: in the input's format (or --format), with its metadata.
+            const format = opts.format ?? input.format ?? 'png';
+            files.push({ name: `${stem}${opts.suffix ?? ''}.${EXT_FOR[format]}`, bytes: await reencodeOutput(f.bytes, input.path, format, opts) });
+          } else files.push({ name: outputName(stem, f), bytes: f.bytes });
         }
         if (!outcome.files.some((f) => f.type === 'application/json')) {
-          const name = `${stem}.json`;
-          await writeFileAtomic(join(opts.output, name), `${JSON.stringify({ input: input.name, ...outcome.result }, null, 1)}\n`, { force: true });
-          outputs.push(name);
+          files.push({ name: `${stem}.json`, bytes: `${JSON.stringify({ input: input.name, ...outcome.result }, null, 1)}\n` });
         }
+        interrupts.writing();
+        for (const f of files) await writeFileAtomic(join(opts.output, f.name), f.bytes, { force: true, mkdirs: true });
+        const outputs = files.map((f) => f.name);
         log.files[input.name] = { input: input.name, status: 'done', inputSha256: sha, outputs, seconds: (performance.now() - t0) / 1000 };
+        interrupts.wrote(input.name);
       } catch (err) {
         if (isClearsightError(err) && err.code === ERROR_CODES.ABORTED) throw err;
         log.files[input.name] = {

@@ -28,6 +28,7 @@ import {
 import { integerOption } from '../options.js';
 import { cliOption, taskOf, withTaskOptions } from '../taskOptions.js';
 import { createReporter, progressMode } from '../progress.js';
+import { exitForForensics } from '../exitCodes.js';
 import { KEY_ENV, keyFromOptions } from './watermark.js';
 
 async function toolVersion(): Promise<string> {
@@ -113,7 +114,7 @@ export function addForensicsCommand(program: Command): Command {
       const wantsWatermark = opts.watermarkKey !== undefined || opts.watermarkKeyFile !== undefined || process.env[KEY_ENV] !== undefined;
       const watermarkKey = wantsWatermark ? await keyFromOptions({ key: opts.watermarkKey, keyFile: opts.watermarkKeyFile }) : undefined;
       const reporter = createReporter(progressMode(opts.json ?? false), 'analysing');
-      const faceModels = await FaceModels.load({ mesh: true, embed: wantsWatermark });
+      const faceModels = await FaceModels.load({ mesh: true, embed: wantsWatermark, onProgress: (e) => reporter.onProgress(e) });
       let result: Awaited<ReturnType<typeof analyzeForensics>>['result'];
       let evidence: Awaited<ReturnType<typeof analyzeForensics>>['evidence'];
       try {
@@ -134,6 +135,7 @@ export function addForensicsCommand(program: Command): Command {
       };
       if (opts.report) await writeCaseReportPdf(opts.report, report, evidence, opts.force);
       if (opts.out) await writeFileAtomic(opts.out, `${JSON.stringify(report, null, 1)}\n`, { force: opts.force });
+      process.exitCode = exitForForensics(result);
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(report)}\n`);
       } else {

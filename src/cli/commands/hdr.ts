@@ -32,7 +32,7 @@ import {
   readBracket,
   TONE_MAPPERS,
   writeFileAtomic,
-  type ImageFormat,
+  type OutputFormat,
   type ToneMapper,
 } from '../lib.js';
 import { integerOption } from '../options.js';
@@ -133,7 +133,7 @@ export async function runHdr(inputs: string[], opts: HdrCliOptions): Promise<Hdr
   if (extname(opts.output).toLowerCase() !== '.hdr') {
     throw new ClearsightError(ERROR_CODES.OUTPUT_UNSUPPORTED, `Cannot write "${opts.output}": the radiance output must be a Radiance .hdr file`, { path: opts.output });
   }
-  const ldrFormat: ImageFormat | undefined = opts.ldr ? formatFromPath(opts.ldr) : undefined;
+  const ldrFormat: OutputFormat | undefined = opts.ldr ? formatFromPath(opts.ldr) : undefined;
   if (opts.mask) formatFromPath(opts.mask);
   const outputs = [opts.output, opts.ldr, opts.mask].filter((p): p is string => p !== undefined);
   const seen = new Map<string, string>();

@@ -14,12 +14,20 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import {
   analyzeLiveness, assertOutputWritable, calibrateLiveness, ClearsightError, decideLiveness, decodeImage, detectFaces, ERROR_CODES, FaceModels,
-  invalidOption, parseHead, readVideoFrames, writeFileAtomic, embedFace, verifyLive, scoreTemporal, TrainedModel, type TemporalScore, type LivenessHead, type LivenessVerdict, type LiveVerification,
+  annotateFaces, compareFaces, formatFromPath, invalidOption, SAME_FACE_THRESHOLD, writeImage, parseHead, readVideoFrames, writeFileAtomic, embedFace, verifyLive, scoreTemporal, TrainedModel, type TemporalScore, type LivenessHead, type LivenessVerdict, type LiveVerification,
 } from '../lib.js';
 import { createReporter, progressMode } from '../progress.js';
 import { faceView } from '../../tasks/index.js';
 import { cliOption, taskOf, withTaskOptions } from '../taskOptions.js';
 import { untilAborted, watchInterrupts } from '../interrupt.js';
+import { EXIT, exitForLiveness, VERDICT_EXIT } from '../exitCodes.js';
+
+/** A similarity threshold in [-1, 1]. */
+function thresholdParser(value: string): number {
+  const n = /^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!(n >= -1 && n <= 1)) throw invalidOption('--threshold', 'a number from -1 to 1', value);
+  return n;
+}
 
 /** --seconds of liveness-calibrate: the liveness task's own option (task table). */
 const secondsOption = () => cliOption('seconds', taskOf('liveness').optionSpecs.seconds!);
@@ -61,11 +69,13 @@ export function addLivenessCommand(program: Command): Command {
     .action(async (clip: string, opts: { json?: boolean; seconds: number; head?: string; enrolled?: string; temporal?: boolean }) => {
       if (opts.enrolled) {
         const r = await runVerifyLive(clip, opts.enrolled, opts);
+        process.exitCode = exitForLiveness(r.liveness.verdict, r.accepted);
         if (opts.json) process.stdout.write(JSON.stringify({ input: clip, enrolled: opts.enrolled, accepted: r.accepted, summary: r.summary, identity: r.identity, ...r.liveness }) + '\n');
         else process.stdout.write(livenessText(clip, r.liveness) + identityText(r));
         return;
       }
       const v = await runLiveness(clip, opts);
+      process.exitCode = exitForLiveness(v.verdict);
       if (opts.json) process.stdout.write(JSON.stringify({ input: clip, ...v }) + '\n');
       else process.stdout.write(livenessText(clip, v) + (v.temporal ? `  temporal model ${v.temporal.model}: P(live) ${v.temporal.score.toFixed(3)} (most attended frame #${v.temporal.topFrame.index})\n` : ''));
     });
@@ -106,21 +116,63 @@ export function addLivenessCommand(program: Command): Command {
     .summary('detect faces: boxes, landmarks, quality (and embeddings)')
     .description('BlazeFace detection, 468-point face mesh and a quality score per face, largest first; --embed adds the 1024-d identity embedding (faceres).')
     .argument('<image>', 'picture file')
-    .option('--json', 'print one JSON object on stdout'),
+    .option('--json', 'print one JSON object on stdout')
+    .option('--annotate <file>', 'also write the picture with each face drawn on it: box (green: quality >= 0.5, amber below), keypoints, mesh points, "#rank q quality"')
+    .option('-f, --force', 'overwrite the --annotate file if it exists'),
     // --embed and --landmarks: the task's options, from the task table.
     'faces',
   )
-    .action(async (image: string, opts: { json?: boolean; embed?: boolean; landmarks?: boolean }) => {
-      const { image: img } = await decodeImage(image);
-      const models = await FaceModels.load({ embed: opts.embed ?? false });
+    .action(async (image: string, opts: { json?: boolean; embed?: boolean; landmarks?: boolean; annotate?: string; force?: boolean }) => {
+      if (opts.annotate) {
+        formatFromPath(opts.annotate);
+        await assertOutputWritable(opts.annotate, opts.force ?? false);
+      }
+      const { image: img, meta } = await decodeImage(image);
+      const reporter = createReporter(progressMode(opts.json ?? false), 'detecting');
+      const models = await FaceModels.load({ embed: opts.embed ?? false, onProgress: reporter.onProgress }).finally(() => reporter.stop());
       try {
         const faces = await detectFaces(models, img, { embed: opts.embed ?? false });
         const out = faces.map((f) => faceView(f, opts));
-        if (opts.json) process.stdout.write(JSON.stringify({ input: image, width: img.width, height: img.height, faces: out }) + '\n');
+        if (opts.annotate) await writeImage(opts.annotate, await annotateFaces(img, faces), { force: opts.force ?? false, metadata: meta });
+        if (opts.json) process.stdout.write(`${JSON.stringify({ input: image, width: img.width, height: img.height, faces: out, ...(opts.annotate ? { annotated: opts.annotate } : {}) })}\n`);
         else {
-          process.stdout.write(`${image}: ${faces.length} face${faces.length === 1 ? '' : 's'}\n`);
+          process.stdout.write(`${image}: ${faces.length} face${faces.length === 1 ? '' : 's'}${opts.annotate ? ` (drawn in ${opts.annotate})` : ''}\n`);
           for (const f of out) process.stdout.write(`  box ${f.box.x},${f.box.y} ${f.box.width}x${f.box.height}  score ${f.score}  quality ${f.quality}  roll ${f.roll} deg\n`);
         }
+      } finally {
+        models.dispose();
+      }
+    });
+
+  program
+    .command('compare')
+    .summary('same person? compare the largest face of two pictures (identity embeddings)')
+    .description(
+      `Detect the largest face in each picture, embed both (faceres, 1024-d) and compare them: cosine similarity, same person from ${SAME_FACE_THRESHOLD} ` +
+        '(calibrated on the deepface test set, see docs/face.md). Exit 0: same person; 40: different people; 3 with E_NO_FACE when a picture holds no face.',
+    )
+    .argument('<a>', 'first picture')
+    .argument('<b>', 'second picture')
+    .option('--threshold <t>', `similarity from which the faces are called the same person, -1 to 1 (default ${SAME_FACE_THRESHOLD})`, thresholdParser)
+    .option('--json', 'print one JSON object on stdout ({"similarity", "same", "threshold", "a", "b"})')
+    .action(async (a: string, b: string, opts: { json?: boolean; threshold?: number }) => {
+      const [ia, ib] = [await decodeImage(a), await decodeImage(b)];
+      const reporter = createReporter(progressMode(opts.json ?? false), 'comparing');
+      const models = await FaceModels.load({ embed: true, onProgress: reporter.onProgress }).finally(() => reporter.stop());
+      try {
+        const largest = async (path: string, img: typeof ia.image) => {
+          const faces = await detectFaces(models, img, { embed: true }); // largest first
+          const face = faces[0];
+          if (!face?.embedding) throw new ClearsightError(ERROR_CODES.NO_FACE, `No face found in "${path}"`, { path });
+          return face;
+        };
+        const fa = await largest(a, ia.image);
+        const fb = await largest(b, ib.image);
+        const c = compareFaces(fa.embedding!, fb.embedding!, opts.threshold !== undefined ? { threshold: opts.threshold } : {});
+        const box = (f: typeof fa) => ({ x: Math.round(f.box.x), y: Math.round(f.box.y), width: Math.round(f.box.width), height: Math.round(f.box.height), quality: Math.round(f.quality * 100) / 100 });
+        process.exitCode = c.same ? EXIT.OK : VERDICT_EXIT.FACES_DIFFERENT;
+        if (opts.json) process.stdout.write(JSON.stringify({ a, b, similarity: Math.round(c.similarity * 1e4) / 1e4, same: c.same, threshold: c.threshold, faces: { a: box(fa), b: box(fb) } }) + '\n');
+        else process.stdout.write(`${a} vs ${b}: ${c.same ? 'SAME PERSON' : 'DIFFERENT PEOPLE'} (similarity ${c.similarity.toFixed(3)}, threshold ${c.threshold}; face quality ${box(fa).quality} and ${box(fb).quality})\n`);
       } finally {
         models.dispose();
       }

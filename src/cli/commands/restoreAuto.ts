@@ -19,16 +19,22 @@
 import { performance } from 'node:perf_hooks';
 import { basename } from 'node:path';
 import { Option, type Command } from 'commander';
+import { readFile } from 'node:fs/promises';
 import {
   assertOutputWritable,
   DEGRADATIONS,
   decodeImage,
+  encodeImage,
   formatFromPath,
+  formatIsLossy,
   formatSupportsAlpha,
   invalidOption,
   maxBitDepth,
+  OUTPUT_FORMATS,
   restoreAuto,
+  sniffFormat,
   writeImage,
+  type OutputFormat,
   type DegradationAnalysis,
   type Device,
   type RawImage,
@@ -40,8 +46,10 @@ import {
   type RestorationQuality,
 } from '../lib.js';
 import { withTaskOptions } from '../taskOptions.js';
+import { choiceOption } from '../options.js';
 import { createReporter, progressMode, type Reporter } from '../progress.js';
 import { untilAborted, watchInterrupts } from '../interrupt.js';
+import { expandInputs, planOutputs, readStdin, STDIO, writeStdout } from '../output.js';
 import { INPROCESS_ENV, supervise } from '../supervisor.js';
 
 interface AutoCliOptions {
@@ -55,13 +63,22 @@ interface AutoCliOptions {
   threads?: number;
   device: Device;
   maxTile?: number;
-  /** Restoration quality ('fast' | 'max') or, as a number, the JPEG/WebP output quality (kept for compatibility). */
-  quality?: RestorationQuality | QualityValue;
+  /** JPEG/WebP/AVIF output quality; `fast`/`max` still accepted here (deprecated: --effort). */
+  quality?: QualityValue;
+  /** Restoration effort: fast (students, physical methods) or max (the MAXIM experts). */
+  effort?: RestorationQuality;
+  format?: OutputFormat;
+  stripMetadata?: boolean;
+  suffix?: string;
+  name?: string;
+  recursive?: boolean;
+  /** Create the output's folder (folder outputs). */
+  mkdirs?: boolean;
   analysis: AnalysisMethod;
   embedding?: boolean;
 }
 
-type QualityValue = { encoder: number };
+type QualityValue = { encoder: number } | { restoration: RestorationQuality };
 
 /** One planned step as --json prints it. */
 export interface AutoPlanStep {
@@ -101,9 +118,7 @@ export interface AutoSummary {
   evidence: Record<string, number>;
 }
 
-const DEVICES: readonly Device[] = ['cpu', 'cuda'];
 const VARIANTS = ['indoor', 'outdoor'] as const;
-const LOSSY: ReadonlySet<string> = new Set(['jpeg', 'webp']);
 const ANALYSIS_METHODS: readonly AnalysisMethod[] = ['auto', 'learned', 'rules'];
 
 /** Progress label of each expert's inference stage. */
@@ -115,17 +130,32 @@ const VERBS: Readonly<Record<RestorationTask, string>> = {
   deblur: 'deblurring',
 };
 
-/** `--quality` beyond the table's fast|max: an integer 1-100 sets the output JPEG/WebP quality (as before). */
-function encoderQuality(value: string): QualityValue | undefined {
-  const v = value.trim();
-  return /^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 100 ? { encoder: Number(v) } : undefined;
+/**
+ * `--quality`: an integer 1-100, the output JPEG/WebP/AVIF quality, as on every other command.
+ * 'fast' and 'max' (the restoration effort, before --effort existed) are still accepted, with a
+ * deprecation warning.
+ */
+function qualityParser(value: string): QualityValue {
+  const v = value.trim().toLowerCase();
+  if (v === 'fast' || v === 'max') return { restoration: v };
+  if (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 100) return { encoder: Number(v) };
+  throw invalidOption('--quality', 'an integer 1-100 (output JPEG/WebP/AVIF quality; the restoration effort is --effort fast|max)', value);
 }
 
 export function addRestoreAutoCommand(program: Command): Command {
   const restore = program
     .command('restore')
     .summary('universal restoration: recognise the degradation and restore (restore auto)')
-    .description('Universal restoration. `restore auto` analyses a photo (rain, haze, low light, noise, blur, JPEG blocking), plans a chain of experts and runs it.');
+    .description('Universal restoration. `restore auto` analyses a photo (rain, haze, low light, noise, blur, JPEG blocking), plans a chain of experts and runs it.')
+    // `restore photo.jpg`: the picture was given where the subcommand goes; point at `restore auto`.
+    .usage('auto [options] <inputs...>')
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(() => {
+      const input = restore.args.find((a) => !a.startsWith('-'));
+      if (input === undefined) restore.help({ error: true });
+      restore.error(`unknown command '${input}' for restore: to analyse and restore a picture, use \`clearsight restore auto ${input} -o restored.png\` (--dry-run to see the plan first)`, { exitCode: 2, code: 'commander.unknownCommand' });
+    });
   const cmd = withTaskOptions(
     restore
     .command('auto')
@@ -137,19 +167,23 @@ export function addRestoreAutoCommand(program: Command): Command {
         'denoiser as a fallback) and run them. A picture that looks clean is written back unchanged. The plan is printed ' +
         'on stderr before the experts run; --dry-run prints it and stops.',
     )
-    .argument('<input>', 'input image: PNG, JPEG, WebP, TIFF or BMP')
-    .option('-o, --output <file>', 'output image (required unless --dry-run); the format follows the extension (.png .jpg .jpeg .webp .tif .tiff .bmp)')
-    .option('-f, --force', 'overwrite the output file if it exists'),
-    // The task's options (dry-run, threshold, variant, quality, analysis, embedding, tta, max-tile,
-    // threads, device), from the task table; --quality also takes an integer 1-100 (the output's
-    // JPEG/WebP quality, kept for compatibility).
+    .argument('<inputs...>', 'input pictures (PNG, JPEG, WebP, TIFF or BMP): files, folders, quoted globs, or - for standard input')
+    .option('-o, --output <path>', 'output (required unless --dry-run): a file (format from the extension), - for standard output, or a folder (required with several inputs)')
+    .option('--suffix <text>', 'with a folder output: added to each output name before the extension')
+    .option('--name <pattern>', 'with a folder output: output file name from {stem} {suffix} {ext} {task} (default {stem}{suffix}.{ext})')
+    .option('-r, --recursive', 'with a folder input: include its subfolders')
+    .option('-f, --force', 'overwrite the output file if it exists')
+    .addOption(new Option('--quality <q>', 'JPEG/WebP/AVIF output quality 1-100 (default: JPEG 95, WebP lossless, AVIF 80); "fast"/"max" here are deprecated, use --effort').argParser(qualityParser))
+    .addOption(choiceOption('--format <format>', 'output format, whatever the output name (default: the extension; for -, the input format)', OUTPUT_FORMATS))
+    .option('--strip-metadata', 'drop the EXIF and ICC profile (kept by default; the EXIF orientation is reset to 1, the pixels being upright)'),
+    // The task's options (dry-run, threshold, variant, effort, analysis, embedding, tta, max-tile,
+    // threads, device), from the task table.
     'auto',
-    { extend: { quality: encoderQuality } },
   )
     .option('--json', 'print one JSON object on stdout ({"primary", "scores", "severity", "plan", "steps", ...}) instead of progress and text')
     .addHelpText('after', '\nExamples:\n  $ clearsight restore auto photo.jpg --dry-run\n  $ clearsight restore auto photo.jpg -o restored.png --json\n\nExit codes: see clearsight --help.')
-    .action(async (input: string, opts: AutoCliOptions) => {
-      if (!opts.dryRun && !opts.output) cmd.error("required option '-o, --output <file>' not specified (or use --dry-run)");
+    .action(async (inputs: string[], opts: AutoCliOptions) => {
+      if (!opts.dryRun && !opts.output) cmd.error("required option '-o, --output <path>' not specified (or use --dry-run)");
       if (!opts.dryRun && process.env[INPROCESS_ENV] !== '1') {
         const argv = commandLine(cmd);
         if (argv) {
@@ -158,9 +192,29 @@ export function addRestoreAutoCommand(program: Command): Command {
           process.exit(code);
         }
       }
-      await runAuto(input, opts);
+      await runAutoOnEach(inputs, opts);
     });
   return cmd;
+}
+
+/**
+ * Several inputs (files, folders, globs: see ../output.ts) one after the other, each written into
+ * the output folder; one input runs as before (a file, `-`, or a folder output too).
+ */
+async function runAutoOnEach(args: readonly string[], opts: AutoCliOptions): Promise<void> {
+  const files = await expandInputs(args, opts.recursive ?? false);
+  if (files.length === 1 && !files[0]!.listed && (opts.dryRun || files[0]!.path === STDIO || opts.output === STDIO)) {
+    await runAuto(files[0]!.path, opts);
+    return;
+  }
+  if (files.some((f) => f.path === STDIO)) throw invalidOption('<inputs>', 'standard input (-) alone', args.join(' '));
+  if (opts.dryRun) {
+    for (const f of files) await runAuto(f.path, opts);
+    return;
+  }
+  const outputOptions = { output: opts.output, format: opts.format, suffix: opts.suffix, name: opts.name, force: opts.force, ...(opts.quality && 'encoder' in opts.quality ? { quality: opts.quality.encoder } : {}) };
+  const jobs = await planOutputs(files, outputOptions, 'auto', async (path) => sniffFormat(await readFile(path).catch(() => new Uint8Array(0))));
+  for (const job of jobs) await runAuto(job.input, { ...opts, output: job.output, format: job.format, mkdirs: true });
 }
 
 /** The full command line (node, script, args...) the program was parsed from. */
@@ -177,14 +231,21 @@ export async function runAuto(input: string, opts: AutoCliOptions): Promise<Auto
   const force = opts.force ?? false;
   const dryRun = opts.dryRun ?? false;
   const output = dryRun ? undefined : opts.output!;
-  const quality: RestorationQuality = typeof opts.quality === 'string' ? opts.quality : 'fast';
-  const encoderQuality = typeof opts.quality === 'object' ? opts.quality.encoder : undefined;
+  const oldQuality = opts.quality && 'restoration' in opts.quality ? opts.quality.restoration : undefined;
+  if (oldQuality) warn(`--quality ${oldQuality} is deprecated: use --effort ${oldQuality} (--quality now takes the output JPEG/WebP/AVIF quality, 1-100)`);
+  if (oldQuality && opts.effort && oldQuality !== opts.effort) throw invalidOption('--quality', `the same effort as --effort ${opts.effort}, or a number 1-100`, oldQuality);
+  const quality: RestorationQuality = opts.effort ?? oldQuality ?? 'fast';
+  const encoderQuality = opts.quality && 'encoder' in opts.quality ? opts.quality.encoder : undefined;
 
   // Cheap checks first.
-  const format = output ? formatFromPath(output) : undefined;
-  if (output) await assertOutputWritable(output, force);
+  const toStdout = output === STDIO;
+  const stdin = input === STDIO ? await readStdin() : undefined;
+  const format: OutputFormat | undefined = output ? (opts.format ?? (toStdout ? (sniffFormat(stdin ?? (await readFile(input))) ?? 'png') : formatFromPath(output))) : undefined;
+  if (output && !toStdout) await assertOutputWritable(output, force, { mkdirs: opts.mkdirs ?? false });
   if (dryRun && opts.output) warn('--output is ignored with --dry-run');
-  if (format && encoderQuality !== undefined && !LOSSY.has(format)) warn(`--quality has no effect on ${format.toUpperCase()} output (lossless)`);
+  if (format && encoderQuality !== undefined && !formatIsLossy(format)) warn(`--quality has no effect on ${format.toUpperCase()} output (lossless)`);
+  // With the picture on stdout, stdout carries nothing else.
+  const text = toStdout ? process.stderr : process.stdout;
 
   // A dry run takes a fraction of a second: no progress display, only the plan.
   const mode = dryRun ? 'quiet' : progressMode(json);
@@ -197,7 +258,7 @@ export async function runAuto(input: string, opts: AutoCliOptions): Promise<Auto
   let inHeight: number;
   try {
     reporter.stage('decode');
-    const { image, alpha, meta } = await decodeImage(input);
+    const { image, alpha, meta } = await decodeImage(stdin ?? input, stdin ? { name: 'standard input' } : {});
     inWidth = image.width;
     inHeight = image.height;
     await interrupts.checkpoint();
@@ -255,12 +316,15 @@ export async function runAuto(input: string, opts: AutoCliOptions): Promise<Auto
         warn(`${format.toUpperCase()} has no alpha channel: the transparency of the input is dropped`);
       }
       const restored: RawImage = result.image;
-      await writeImage(output, restored, {
-        force,
-        bitDepth: meta.bitDepth === 16 && maxBitDepth(format) === 16 ? 16 : 8,
+      const encodeOptions = {
+        format,
+        bitDepth: meta.bitDepth === 16 && maxBitDepth(format) === 16 ? (16 as const) : (8 as const),
         ...(alpha ? { alpha: { width: image.width, height: image.height, data: alpha } } : {}),
         ...(encoderQuality !== undefined ? { quality: encoderQuality } : {}),
-      });
+        ...(opts.stripMetadata ? {} : { metadata: meta }),
+      };
+      if (toStdout) await writeStdout(await encodeImage(restored, format, encodeOptions));
+      else await writeImage(output, restored, { ...encodeOptions, force, mkdirs: opts.mkdirs ?? false });
     }
   } finally {
     reporter.stop();
@@ -287,10 +351,10 @@ export async function runAuto(input: string, opts: AutoCliOptions): Promise<Auto
     evidence: Object.fromEntries(Object.entries(analysis.evidence).map(([k, v]) => [k, round4(v)])),
   };
   if (json) {
-    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    text.write(`${JSON.stringify(summary)}\n`);
   } else if (!dryRun) {
     const what = steps.length ? steps.map((s) => `${s.task} (${s.seconds.toFixed(1)} s)`).join(', ') : 'nothing to do, the picture looks clean: written back unchanged';
-    process.stdout.write(`${basename(input)} (${inWidth}x${inHeight}) -> ${output}: ${what}${summary.tta ? ' + TTA' : ''}; ${summary.seconds.toFixed(1)} s\n`);
+    text.write(`${input === STDIO ? 'standard input' : basename(input)} (${inWidth}x${inHeight}) -> ${toStdout ? 'standard output' : output}: ${what}${summary.tta ? ' + TTA' : ''}; ${summary.seconds.toFixed(1)} s\n`);
   }
   return summary;
 }

@@ -10,9 +10,9 @@
 import { performance } from 'node:perf_hooks';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { assertOutputWritable, superResolveVideo, type Device, type EsrganScale, type EsrganSize, type VsrMode, type VsrStats } from '../lib.js';
+import { assertOutputWritable, estimateEta, superResolveVideo, type Device, type EsrganScale, type EsrganSize, type VsrMode, type VsrStats } from '../lib.js';
 import { taskCliOptions } from '../taskOptions.js';
-import { progressMode } from '../progress.js';
+import { clock, progressMode } from '../progress.js';
 import { watchInterrupts } from '../interrupt.js';
 
 interface VsrCliOptions {
@@ -68,6 +68,13 @@ export function addVsrCommand(program: Command): Command {
     });
 }
 
+/** `upscaling 12/240 frames | 1.20 fps | ETA 3:10 | 40.0% compute skipped` (total 0: unknown, no ETA). */
+export function vsrProgressText(frames: number, total: number, fps: number, skippedFraction: number, etaSeconds: number | undefined): string {
+  const count = total > 0 ? `${frames}/${total}` : `${frames}/?`;
+  const eta = etaSeconds === undefined ? '' : ` | ETA ${clock(etaSeconds)}`;
+  return `upscaling ${count} frames | ${fps.toFixed(2)} fps${eta} | ${(100 * skippedFraction).toFixed(1)}% compute skipped`;
+}
+
 export async function runVsr(input: string, opts: VsrCliOptions): Promise<VsrSummary> {
   const started = performance.now();
   const json = opts.json ?? false;
@@ -75,6 +82,8 @@ export async function runVsr(input: string, opts: VsrCliOptions): Promise<VsrSum
   const mode = progressMode(json);
   let lastLine = 0;
   let shown = false;
+  let totalFrames = 0;
+  let framesStarted = 0;
   const clearLine = () => {
     if (shown && mode === 'bar') process.stderr.write('\r\x1b[2K');
     shown = false;
@@ -94,13 +103,24 @@ export async function runVsr(input: string, opts: VsrCliOptions): Promise<VsrSum
       device: opts.device,
       ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
       signal: interrupts.signal,
+      onProgress: (e) => {
+        if (mode === 'quiet') return;
+        if (e.stage === 'prepare model' && e.done === 0) {
+          clearLine();
+          process.stderr.write('clearsight: loading the network\n');
+        }
+        if (e.stage === 'frames' && e.done === 0) {
+          totalFrames = e.total;
+          framesStarted = performance.now();
+        }
+      },
       onFrame: (_f, t) => {
         if (mode === 'quiet') return;
         const now = performance.now();
         // The bar is one line redrawn in place; into a file or pipe, one line every 5 s.
         if (mode === 'lines' && now - lastLine < 5000) return;
         lastLine = now;
-        const text = `clearsight: upscaling ${t.frames} frames | ${t.fps.toFixed(2)} fps | ${(100 * t.skippedFraction).toFixed(1)}% compute skipped`;
+        const text = `clearsight: ${vsrProgressText(t.frames, totalFrames, t.fps, t.skippedFraction, estimateEta((now - framesStarted) / 1000, t.frames, totalFrames))}`;
         if (mode === 'bar') {
           process.stderr.write(`\r\x1b[2K${text}`);
           shown = true;

@@ -31,6 +31,7 @@ import {
 import { integerOption } from '../options.js';
 import { withTaskOptions } from '../taskOptions.js';
 import { untilAborted, watchInterrupts } from '../interrupt.js';
+import { exitForWatermark } from '../exitCodes.js';
 
 export const KEY_ENV = 'CLEARSIGHT_WATERMARK_KEY';
 type IdentityMode = 'auto' | 'face' | 'none';
@@ -46,6 +47,7 @@ interface EmbedCliOptions extends KeyOptions {
   identity: IdentityMode;
   targetPsnr?: number;
   quality?: number;
+  stripMetadata?: boolean;
   force?: boolean;
   json?: boolean;
 }
@@ -104,7 +106,8 @@ export function addWatermarkCommand(program: Command): Command {
       { omit: { force: '-f, --force covers it: overwrite the output and mark a marked picture again' } },
     ),
   )
-    .addOption(integerOption('--quality <q>', 'JPEG/WebP output quality', 1, 100))
+    .addOption(integerOption('--quality <q>', 'JPEG/WebP/AVIF output quality', 1, 100))
+    .option('--strip-metadata', 'drop the EXIF and ICC profile of the input (kept by default; orientation reset to 1)')
     .option('-f, --force', 'overwrite the output file if it exists, and mark a picture that already carries a watermark under this key (refused otherwise: the second mark would erase the first)')
     .option('--json', 'print one JSON object on stdout')
     .action(async (input: string, opts: EmbedCliOptions) => runEmbed(input, opts));
@@ -158,7 +161,7 @@ async function runEmbed(input: string, opts: EmbedCliOptions): Promise<void> {
     );
     await interrupts.checkpoint();
     interrupts.writing();
-    await writeImage(opts.output, res.image, { force: opts.force ?? false, ...(opts.quality !== undefined ? { quality: opts.quality } : {}) });
+    await writeImage(opts.output, res.image, { force: opts.force ?? false, ...(opts.quality !== undefined ? { quality: opts.quality } : {}), ...(opts.stripMetadata ? {} : { metadata: meta }) });
     const summary = {
       input,
       output: opts.output,
@@ -197,6 +200,7 @@ async function runVerify(input: string, opts: VerifyCliOptions): Promise<void> {
       verifyWatermark(image, { key, signal: interrupts.signal, ...(opts.identity === 'auto' ? { identity: faces.provider } : {}) }),
       interrupts.signal,
     );
+    process.exitCode = exitForWatermark(r.verdict);
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(r)}\n`);
       return;

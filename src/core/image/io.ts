@@ -12,7 +12,11 @@
  * - EXIF orientation is applied, so `image` is upright and `meta.width/height` are upright;
  * - 16-bit PNG/TIFF keep full precision (ushort / 65535); everything else is 8-bit / 255;
  * - greyscale is expanded to RGB, alpha is split off into `alpha`;
- * - ICC-tagged inputs are converted to sRGB by sharp.
+ * - ICC-tagged inputs are converted to sRGB by sharp; the EXIF and ICC blobs are kept in `meta`
+ *   so that an encoder can carry them over (EncodeOptions.metadata, see metadata.ts).
+ *
+ * Encoding writes PNG, JPEG, WebP, TIFF, BMP and AVIF (AVIF is written but not read: reading it
+ * would need its own tests of HEIF containers, and a picture's source format is rarely AVIF).
  */
 import { readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
@@ -20,16 +24,23 @@ import sharp, { type Metadata, type OutputInfo, type SharpOptions } from 'sharp'
 import { ClearsightError, ERROR_CODES, invalidOption } from '../errors.js';
 import { assertOutputWritable, writeFileAtomic } from '../fs.js';
 import { BmpError, decodeBmp, encodeBmp24, isBmp, readBmpHeader } from './bmp.js';
+import { exifWithOrientationReset, isRgbIccProfile, spliceJpegExif, splicePngExif, spliceWebpExif, withIccProfileFile, type SourceMetadata } from './metadata.js';
 import { createImage, type RawImage } from './types.js';
 
+/** Formats read and written. */
 export type ImageFormat = 'png' | 'jpeg' | 'webp' | 'tiff' | 'bmp';
+/** Formats written: the readable ones plus AVIF (written, not read: see the module comment). */
+export type OutputFormat = ImageFormat | 'avif';
 
 export const SUPPORTED_FORMATS: readonly ImageFormat[] = ['png', 'jpeg', 'webp', 'tiff', 'bmp'];
+export const OUTPUT_FORMATS: readonly OutputFormat[] = ['png', 'jpeg', 'webp', 'tiff', 'avif', 'bmp'];
 
-const FORMAT_NAMES: Record<ImageFormat, string> = { png: 'PNG', jpeg: 'JPEG', webp: 'WebP', tiff: 'TIFF', bmp: 'BMP' };
+const FORMAT_NAMES: Record<OutputFormat, string> = { png: 'PNG', jpeg: 'JPEG', webp: 'WebP', tiff: 'TIFF', bmp: 'BMP', avif: 'AVIF' };
 const SUPPORTED_LIST = 'PNG, JPEG, WebP, TIFF, BMP';
+const OUTPUT_LIST = 'PNG, JPEG, WebP, TIFF, AVIF, BMP';
 
-const EXTENSIONS: Record<string, ImageFormat> = {
+const EXTENSIONS: Record<string, OutputFormat> = {
+  '.avif': 'avif',
   '.png': 'png',
   '.jpg': 'jpeg',
   '.jpeg': 'jpeg',
@@ -55,6 +66,10 @@ export interface ImageMeta {
   orientation?: number;
   /** Bands in the source: 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA (or CMYK). */
   sourceChannels: number;
+  /** The source's raw EXIF, as read (its Orientation still as in the file); pass `meta` as EncodeOptions.metadata to keep it. */
+  exif?: Buffer;
+  /** The source's ICC profile (the pixels in `image` were converted from it to sRGB). */
+  icc?: Buffer;
 }
 
 export interface DecodedImage {
@@ -90,11 +105,20 @@ export interface EncodeOptions {
   alpha?: Float32Array | AlphaPlane;
   /** 8 (default) or 16; 16 only for PNG and TIFF. */
   bitDepth?: 8 | 16;
-  /** 1..100. JPEG default 95; WebP is lossless unless a quality is given. */
+  /** 1..100. JPEG default 95; WebP is lossless unless a quality is given; AVIF default 80. */
   quality?: number;
+  /**
+   * The source's metadata to carry over (a decoded image's `meta` fits): its EXIF, with the
+   * Orientation set to 1 (decoding applied it), in JPEG, PNG and WebP; its RGB ICC profile in
+   * every format but BMP, the pixels converted back from sRGB into it. Absent: no metadata,
+   * sRGB pixels untagged (which readers take as sRGB). See metadata.ts.
+   */
+  metadata?: SourceMetadata;
 }
 
 export interface WriteImageOptions extends EncodeOptions {
+  /** Output format; default: from the file extension. */
+  format?: OutputFormat;
   force?: boolean;
   mkdirs?: boolean;
 }
@@ -171,6 +195,21 @@ export function sniffFormat(b: Uint8Array): Sniffed {
   return undefined;
 }
 
+/** ISO-BMFF brands of still pictures (AVIF, HEIF); every other `ftyp` file is a video (MP4, MOV, 3GP ...). */
+const PICTURE_BRANDS: ReadonlySet<string> = new Set(['avif', 'avis', 'heic', 'heix', 'heim', 'heis', 'hevc', 'hevx', 'mif1', 'msf1']);
+
+/** The container of a video file, from its first bytes ('MP4/MOV', 'Matroska/WebM', ...), or undefined. */
+export function sniffVideoContainer(b: Uint8Array): string | undefined {
+  const head = Buffer.from(b.subarray(0, 32)).toString('latin1');
+  if (head.slice(4, 8) === 'ftyp') return PICTURE_BRANDS.has(head.slice(8, 12)) ? undefined : head.slice(8, 10) === 'qt' ? 'QuickTime MOV' : 'MP4';
+  if (b[0] === 0x1a && b[1] === 0x45 && b[2] === 0xdf && b[3] === 0xa3) return 'Matroska/WebM';
+  if (head.startsWith('RIFF') && head.slice(8, 11) === 'AVI') return 'AVI';
+  if (head.startsWith('FLV')) return 'FLV';
+  if (b[0] === 0x47 && b.length > 188 && b[188] === 0x47) return 'MPEG-TS';
+  if (b[0] === 0 && b[1] === 0 && b[2] === 1 && b[3] === 0xba) return 'MPEG-PS';
+  return undefined;
+}
+
 /** Names formats we recognise but deliberately do not read, for a helpful message. */
 function knownUnsupported(b: Uint8Array): string | undefined {
   const head = Buffer.from(b.subarray(0, 32)).toString('latin1');
@@ -184,6 +223,11 @@ function knownUnsupported(b: Uint8Array): string | undefined {
 }
 
 function unrecognised(label: string, bytes: Uint8Array, path?: string): ClearsightError {
+  const video = sniffVideoContainer(bytes.subarray(0, 200));
+  if (video) {
+    // details.kind lets a front end name its video commands (the CLI: vsr, liveness, forensics analyze).
+    return new ClearsightError(ERROR_CODES.INPUT_UNSUPPORTED, `Cannot read "${label}": it is a video (${video}), not a picture`, { path: label, kind: 'video', container: video });
+  }
   const known = knownUnsupported(bytes);
   if (known) {
     return new ClearsightError(
@@ -316,6 +360,8 @@ async function decodeWithSharp(bytes: Buffer, format: ImageFormat, label: string
     hadAlpha: header.hasAlpha,
     sourceChannels: header.channels,
     ...(header.orientation !== undefined ? { orientation: header.orientation } : {}),
+    ...(header.exif ? { exif: header.exif } : {}),
+    ...(header.icc ? { icc: header.icc } : {}),
   };
   const image = createImage(width, height, 3, rgb);
   return alpha ? { image, alpha, meta } : { image, meta };
@@ -356,25 +402,31 @@ function u8ToFloat(src: Uint8Array): Float32Array {
 // Encoding
 
 /** Whether the format can store an alpha channel (JPEG and our 24-bit BMP cannot). */
-export function formatSupportsAlpha(format: ImageFormat): boolean {
-  return format === 'png' || format === 'webp' || format === 'tiff';
+export function formatSupportsAlpha(format: OutputFormat): boolean {
+  return format === 'png' || format === 'webp' || format === 'tiff' || format === 'avif';
+}
+
+/** Whether the format is lossy (takes a quality): JPEG, WebP (lossless unless given one), AVIF. */
+export function formatIsLossy(format: OutputFormat): boolean {
+  return format === 'jpeg' || format === 'webp' || format === 'avif';
 }
 
 /** Highest bit depth the encoder writes for the format. */
-export function maxBitDepth(format: ImageFormat): 8 | 16 {
+export function maxBitDepth(format: OutputFormat): 8 | 16 {
   return format === 'png' || format === 'tiff' ? 16 : 8;
 }
 
 /**
  * Encodes a RawImage (1 or 3 channels, nominal [0, 1]; values are clamped and rounded).
- * Output carries no metadata: pixels are upright sRGB, so no orientation tag is needed.
+ * Pixels are upright sRGB. Without `opts.metadata` the output carries no metadata; with it, the
+ * source's EXIF (orientation 1) and ICC profile, as `metadata` says.
  */
-export async function encodeImage(img: RawImage, format: ImageFormat, opts: EncodeOptions = {}): Promise<Buffer> {
+export async function encodeImage(img: RawImage, format: OutputFormat, opts: EncodeOptions = {}): Promise<Buffer> {
   checkImage(img);
-  if (!SUPPORTED_FORMATS.includes(format)) {
+  if (!OUTPUT_FORMATS.includes(format)) {
     throw new ClearsightError(
       ERROR_CODES.OUTPUT_UNSUPPORTED,
-      `Cannot encode as ${JSON.stringify(format)}: supported output formats are ${SUPPORTED_LIST}`,
+      `Cannot encode as ${JSON.stringify(format)}: supported output formats are ${OUTPUT_LIST}`,
       { format },
     );
   }
@@ -390,6 +442,21 @@ export async function encodeImage(img: RawImage, format: ImageFormat, opts: Enco
 
   if (format === 'bmp') return encodeBmp24(img.width, img.height, img.channels, quantize(img.data, 8) as Uint8Array);
 
+  // Metadata only for colour pictures: a grey image is a map, not the source picture.
+  const icc = img.channels === 3 && opts.metadata?.icc && isRgbIccProfile(opts.metadata.icc) ? opts.metadata.icc : undefined;
+  const exif = img.channels === 3 && opts.metadata?.exif ? exifWithOrientationReset(opts.metadata.exif) : undefined;
+  const encoded = icc ? await withIccProfileFile(icc, (path) => encodePixels(img, format, opts, path)) : await encodePixels(img, format, opts);
+  if (!exif) return encoded;
+  if (format === 'jpeg') return spliceJpegExif(encoded, exif);
+  if (format === 'png') return splicePngExif(encoded, exif);
+  if (format === 'webp') return spliceWebpExif(encoded, exif, img.width, img.height, opts.alpha !== undefined);
+  return encoded; // TIFF, AVIF: no EXIF (see metadata.ts)
+}
+
+/** The sharp encode; `iccPath`: a profile to convert the sRGB pixels into and embed. */
+async function encodePixels(img: RawImage, format: Exclude<OutputFormat, 'bmp'>, opts: EncodeOptions, iccPath?: string): Promise<Buffer> {
+  const bitDepth = opts.bitDepth ?? 8;
+  const quality = opts.quality;
   const alpha = opts.alpha !== undefined && formatSupportsAlpha(format) ? await alphaForImage(opts.alpha, img.width, img.height) : undefined;
   const channels = img.channels + (alpha ? 1 : 0);
   const samples = quantize(alpha ? appendAlpha(img, alpha) : img.data, bitDepth);
@@ -412,7 +479,11 @@ export async function encodeImage(img: RawImage, format: ImageFormat, opts: Enco
     case 'tiff':
       pipeline = pipeline.tiff({ compression: 'lzw' });
       break;
+    case 'avif':
+      pipeline = pipeline.avif({ quality: quality ?? 80 });
+      break;
   }
+  if (iccPath) pipeline = pipeline.withIccProfile(iccPath);
   try {
     return await pipeline.toBuffer();
   } catch (err) {
@@ -497,8 +568,8 @@ function inferAlphaPlane(data: Float32Array, width: number, height: number): Alp
 // ---------------------------------------------------------------------------------------------
 // Files
 
-/** Output format from the file extension (.png .jpg .jpeg .webp .tif .tiff .bmp). */
-export function formatFromPath(path: string): ImageFormat {
+/** Output format from the file extension (.png .jpg .jpeg .webp .tif .tiff .avif .bmp). */
+export function formatFromPath(path: string): OutputFormat {
   const ext = extname(path).toLowerCase();
   const format = EXTENSIONS[ext];
   if (!format) {
@@ -513,7 +584,7 @@ export function formatFromPath(path: string): ImageFormat {
 
 /** Encodes by extension and writes atomically (refuses to overwrite unless `force`). */
 export async function writeImage(path: string, img: RawImage, opts: WriteImageOptions = {}): Promise<void> {
-  const format = formatFromPath(path);
+  const format = opts.format ?? formatFromPath(path);
   await assertOutputWritable(path, opts.force ?? false, { mkdirs: opts.mkdirs });
   const bytes = await encodeImage(img, format, opts);
   await writeFileAtomic(path, bytes, { force: opts.force, mkdirs: opts.mkdirs });

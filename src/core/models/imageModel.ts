@@ -40,6 +40,16 @@ export class ImageModel {
     return new ImageModel(card, options);
   }
 
+  /**
+   * Converts (first time) and loads the network for tiles of this size, reporting 'prepare model'
+   * (and 'convert model'), so that a caller can finish preparing before its first tile instead
+   * of inside it (predict does it on demand otherwise).
+   */
+  async prepare(tileWidth: number, tileHeight: number, control?: TaskControl): Promise<void> {
+    if (this.disposed) throw new ClearsightError(ERROR_CODES.RUNTIME, `model ${this.card.id} used after dispose()`);
+    await this.session([1, tileHeight, tileWidth, 3], control);
+  }
+
   /** Runs the network on one tile whose sides satisfy the card's divisibility. Values in [0,1]. */
   async predict(tile: RawImage, control?: TaskControl): Promise<RawImage> {
     if (this.disposed) throw new ClearsightError(ERROR_CODES.RUNTIME, `model ${this.card.id} used after dispose()`);
@@ -60,19 +70,20 @@ export class ImageModel {
     return { width: tile.width * scale, height: tile.height * scale, channels: 3, data };
   }
 
-  /** Converted ONNX bytes for one input shape (from the cache when possible). */
-  async onnxFor(shape: readonly number[]): Promise<Uint8Array> {
+  /** Converted ONNX bytes for one input shape (from the cache when possible; a conversion is reported as 'convert model'). */
+  async onnxFor(shape: readonly number[], control?: TaskControl): Promise<Uint8Array> {
     if (this.trainedOnnx) return this.trainedOnnx;
     this.source ??= new TfjsSource(modelJsonPath(this.card), this.card.id);
-    return this.source.onnxFor(shape, this.options.cacheDir);
+    return this.source.onnxFor(shape, this.options.cacheDir, (phase) => report(control, 'convert model', phase === 'start' ? 0 : 1, 1));
   }
 
   private session(shape: readonly number[], control?: TaskControl): Promise<InferenceSession> {
     const key = this.trainedOnnx ? 'dynamic' : shape.join('x');
     let session = this.sessions.get(key);
     if (!session) {
+      // 'prepare model' brackets reading (and, first time, converting: 'convert model' inside it) and the session.
       report(control, 'prepare model', 0, 1);
-      session = this.onnxFor(shape).then((bytes) => InferenceSession.create(bytes, this.options));
+      session = this.onnxFor(shape, control).then((bytes) => InferenceSession.create(bytes, this.options));
       session.then(() => report(control, 'prepare model', 1, 1), () => this.sessions.delete(key));
       this.sessions.set(key, session);
     }

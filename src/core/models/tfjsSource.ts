@@ -14,12 +14,16 @@ export class TfjsSource {
   /** `label` names the model in error messages (a card id). */
   constructor(readonly modelJsonPath: string, readonly label: string) {}
 
-  /** ONNX bytes for one static NHWC input shape, from the cache when possible. */
-  async onnxFor(shape: readonly number[], cacheDir: string = defaultCacheDir()): Promise<Uint8Array> {
+  /**
+   * ONNX bytes for one static NHWC input shape, from the cache when possible. `onConvert` hears
+   * when a conversion starts (a cache miss: seconds, worth telling the user) and ends.
+   */
+  async onnxFor(shape: readonly number[], cacheDir: string = defaultCacheDir(), onConvert?: (phase: 'start' | 'end') => void): Promise<Uint8Array> {
     this.hash ??= hashTfjsModel(this.modelJsonPath);
     const name = cacheFileName(await this.hash, shape, CONVERTER_VERSION);
     const cached = await readCached(cacheDir, name);
     if (cached) return cached;
+    onConvert?.('start');
     this.artifacts ??= loadTfjsArtifacts(this.modelJsonPath);
     let onnx: Uint8Array;
     try {
@@ -28,6 +32,7 @@ export class TfjsSource {
       throw new ClearsightError(ERROR_CODES.MODEL_CONVERSION, `converting ${this.label} for input ${shape.join('x')} failed: ${(err as Error).message}`, { model: this.label }, { cause: err });
     }
     await writeCached(cacheDir, name, onnx);
+    onConvert?.('end');
     return onnx;
   }
 

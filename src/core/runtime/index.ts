@@ -7,9 +7,17 @@ import { ClearsightError, ERROR_CODES, invalidOption } from '../errors.js';
  * owns and must dispose; nothing here is a module-level singleton.
  *
  * Devices: 'cpu' always works. 'cuda' needs onnxruntime-node's CUDA libraries,
- * which its install script downloads only when asked (see README, "GPU").
+ * which its install script downloads only when asked (see README, "GPU"). Without them 'cuda'
+ * falls back to the CPU with a process warning (code CLEARSIGHT_DEVICE_FALLBACK, which the CLI
+ * prints as "clearsight: warning: ..."); 'cuda!' insists and fails with E_RUNTIME instead.
  */
-export type Device = 'cpu' | 'cuda';
+export type Device = 'cpu' | 'cuda' | 'cuda!';
+
+/** Every device string, for option validation and --help. */
+export const DEVICES: readonly Device[] = ['cpu', 'cuda', 'cuda!'];
+
+/** Code of the process warning emitted when 'cuda' falls back to the CPU. */
+export const DEVICE_FALLBACK_WARNING = 'CLEARSIGHT_DEVICE_FALLBACK';
 
 export interface RuntimeOptions {
   device?: Device;
@@ -25,16 +33,32 @@ export interface TensorResult {
 export class InferenceSession {
   private session: ort.InferenceSession | undefined;
 
-  private constructor(session: ort.InferenceSession, readonly device: Device) {
+  /** The device the session runs on ('cpu' after a fallback). */
+  private constructor(session: ort.InferenceSession, readonly device: 'cpu' | 'cuda') {
     this.session = session;
   }
 
   static async create(model: Uint8Array | string, options: RuntimeOptions = {}): Promise<InferenceSession> {
-    const device = validateDevice(options.device);
+    const requested = validateDevice(options.device);
     const threads = validateThreads(options.threads);
+    if (requested === 'cpu') return InferenceSession.createOn(model, 'cpu', threads);
+    // onnxruntime logs a missing CUDA library itself, in its own raw format, before throwing: the
+    // error is ours to report (or to fall back from), so its log is silenced. Effective when this
+    // is the first session of the process (onnxruntime reads the level once).
+    ort.env.logLevel = 'fatal';
+    try {
+      return await InferenceSession.createOn(model, 'cuda', threads);
+    } catch (err) {
+      if (requested === 'cuda!') throw err;
+      process.emitWarning(`the CUDA device is not available (${firstLine(err)}): running on the CPU; use --device cuda! to fail instead, see README "GPU"`, { code: DEVICE_FALLBACK_WARNING });
+      return InferenceSession.createOn(model, 'cpu', threads);
+    }
+  }
+
+  private static async createOn(model: Uint8Array | string, device: 'cpu' | 'cuda', threads: number | undefined): Promise<InferenceSession> {
     try {
       const session = await ort.InferenceSession.create(model as Uint8Array, {
-        executionProviders: device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
+        executionProviders: device === 'cuda' ? ['cuda'] : ['cpu'],
         graphOptimizationLevel: 'all',
         intraOpNumThreads: threads ?? availableParallelism(),
         interOpNumThreads: 1,
@@ -105,8 +129,13 @@ export class InferenceSession {
 
 function validateDevice(device: unknown): Device {
   if (device === undefined) return 'cpu';
-  if (device === 'cpu' || device === 'cuda') return device;
-  throw invalidOption('device', '"cpu" or "cuda"', device);
+  if (DEVICES.includes(device as Device)) return device as Device;
+  throw invalidOption('device', '"cpu", "cuda" (falls back to the CPU) or "cuda!" (no fallback)', device);
+}
+
+function firstLine(err: unknown): string {
+  const text = err instanceof ClearsightError && err.cause instanceof Error ? err.cause.message : err instanceof Error ? err.message : String(err);
+  return text.split('\n')[0].trim();
 }
 
 function validateThreads(threads: unknown): number | undefined {

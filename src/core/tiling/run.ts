@@ -14,7 +14,7 @@ export type TileRunner = (tile: RawImage, index: number) => Promise<RawImage>;
 export interface RunTiledOptions {
   /** Output/input size ratio of the model: 1 for restoration, 2..8 for upscalers. */
   scale: number;
-  /** Progress (`stage: 'tiles'`) after each tile; abort checked before each tile. */
+  /** Progress (`stage: 'tiles'`): 0 of n before the first tile, then after each; abort checked before each tile. */
   control?: TaskControl;
 }
 
@@ -38,6 +38,8 @@ export async function runTiled(img: RawImage, plan: TilePlan, run: TileRunner, o
   const colWeights = new Map(xs.map((x, i) => [x, featherWeights(xs, i, tw, scale)]));
   const rowWeights = new Map(ys.map((y, i) => [y, featherWeights(ys, i, th, scale)]));
 
+  // The total is known now: say so before the first (possibly only, possibly long) tile.
+  report(control, 'tiles', 0, tiles.length);
   for (let i = 0; i < tiles.length; i++) {
     throwIfAborted(control?.signal);
     const { x, y } = tiles[i];

@@ -160,7 +160,7 @@ export async function enhanceLowLightIagc(input: RawImage, opts: IagcOptions = {
   const thumb = iagcThumbnailSize(w, h);
   const small = thumb.width === w && thumb.height === h ? img : resizeArea(img, thumb.width, thumb.height);
 
-  const estimator = opts.estimator ?? (await TrainedModel.load(IAGC_ESTIMATOR, { threads: opts.threads }));
+  const estimator = opts.estimator ?? (await TrainedModel.load(IAGC_ESTIMATOR, { threads: opts.threads, device: opts.device }));
   let out: Awaited<ReturnType<typeof estimator.run>>;
   try {
     out = await estimator.run({ thumb: { data: small.data, shape: [1, thumb.height, thumb.width, 3] } });

@@ -8,7 +8,7 @@
  * on a timeout, which a worker thread inside onnxruntime cannot.
  */
 import { isClearsightError } from '../../core/errors.js';
-import type { ProgressEvent } from '../../core/progress.js';
+import { withEta, type ProgressEvent } from '../../core/progress.js';
 import { ContentStore } from '../store.js';
 import { runJob } from './run.js';
 import type { ChildReply, ChildRequest } from './pool.js';
@@ -29,7 +29,7 @@ function throttled(jobId: string): (e: ProgressEvent) => void {
     if (e.stage === stage && e.done < e.total && now - last < 100) return;
     last = now;
     stage = e.stage;
-    send({ type: 'progress', jobId, event: { stage: e.stage, done: e.done, total: e.total } });
+    send({ type: 'progress', jobId, event: { stage: e.stage, done: e.done, total: e.total, ...(e.etaSeconds !== undefined ? { etaSeconds: e.etaSeconds } : {}) } });
   };
 }
 
@@ -40,7 +40,7 @@ async function handle(req: ChildRequest): Promise<void> {
     stores.set(req.storeRoot, store);
   }
   try {
-    const result = await runJob(req.spec, store, { maxPixels: req.maxPixels, threads: req.threads, cache, onProgress: throttled(req.jobId) });
+    const result = await runJob(req.spec, store, { maxPixels: req.maxPixels, threads: req.threads, cache, onProgress: withEta(throttled(req.jobId)) });
     send({ type: 'done', jobId: req.jobId, result });
   } catch (err) {
     const code = isClearsightError(err) ? err.code : 'E_RUNTIME';

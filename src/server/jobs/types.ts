@@ -45,6 +45,8 @@ export interface JobProgress {
   stage: string;
   done: number;
   total: number;
+  /** Seconds left in this stage at the rate so far, when its total is known and a unit is done. */
+  etaSeconds?: number;
 }
 
 export interface JobError {
