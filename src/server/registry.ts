@@ -35,6 +35,7 @@ import {
 } from '../restore/index.js';
 import { createImage, decodeImage, encodeImage, type DecodedImage, type RawImage } from '../core/image/index.js';
 import type { TaskControl } from '../core/progress.js';
+import type { ModelPool } from '../core/models/pool.js';
 import { DEFAULT_DETECTOR, DETECTOR_KINDS } from '../trust/forensics/detectorKinds.js';
 
 /** What a task takes: one image, several images (hdr brackets), one video, or either (forensics). */
@@ -77,6 +78,8 @@ export interface TaskContext extends TaskControl {
    * singletons; a worker process may, and disposes nothing until it exits.
    */
   cache: Map<string, unknown>;
+  /** Warm models shared by this worker's jobs (sessions per model and tile shape, LRU within a budget). */
+  pool?: ModelPool;
   /**
    * The job's own folder for tasks whose library call writes a file (video): empty at the start,
    * removed after the job. Outputs still leave it only as bytes published to the store.
@@ -159,7 +162,7 @@ function expertTask<S extends z.ZodObject>(
   };
 }
 
-const control = (ctx: TaskContext) => ({ onProgress: ctx.onProgress, signal: ctx.signal, threads: ctx.threads });
+const control = (ctx: TaskContext) => ({ onProgress: ctx.onProgress, signal: ctx.signal, threads: ctx.threads, pool: ctx.pool });
 
 // ---------------------------------------------------------------------------------------------
 // The entries

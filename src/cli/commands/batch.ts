@@ -20,6 +20,7 @@ import type { Command } from 'commander';
 import { ClearsightError, ERROR_CODES, invalidOption, isClearsightError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/fs.js';
 import { DEFAULT_MAX_PIXELS } from '../../core/image/index.js';
+import { ModelPool } from '../../core/models/pool.js';
 import { EXIT } from '../exitCodes.js';
 import { untilAborted, watchInterrupts } from '../interrupt.js';
 
@@ -95,7 +96,11 @@ export function addBatchCommand(program: Command): Command {
   return cmd;
 }
 
-export async function runBatch(taskName: string, inDir: string, opts: BatchCliOptions): Promise<number> {
+/**
+ * `pool`: where the models stay warm across files (one load per model and tile shape); by default
+ * one made here and disposed at the end. A caller passing its own keeps it (tests count its loads).
+ */
+export async function runBatch(taskName: string, inDir: string, opts: BatchCliOptions, pool?: ModelPool): Promise<number> {
   const { getTask, parseTaskOptions, runTask, sniffUpload, TASKS } = await import('../../server/index.js');
   const task = getTask(taskName);
   if (!task) throw invalidOption('task', `one of ${[...TASKS.keys()].join(', ')}`, taskName);
@@ -132,6 +137,7 @@ export async function runBatch(taskName: string, inDir: string, opts: BatchCliOp
   const bar = process.stderr.isTTY && !opts.json ? new cliProgress.SingleBar({ stream: process.stderr, format: `${task.name} |{bar}| {value}/{total} files | {file}`, barsize: 24, hideCursor: true, clearOnComplete: true, gracefulExit: false }) : undefined;
   const interrupts = watchInterrupts(() => bar?.stop());
   const cache = new Map<string, unknown>();
+  const models = pool ?? new ModelPool();
   const saveLog = async () => {
     log.updatedAt = new Date().toISOString();
     await writeFileAtomic(logPath, JSON.stringify(log, null, 1) + '\n', { force: true });
@@ -155,7 +161,7 @@ export async function runBatch(taskName: string, inDir: string, opts: BatchCliOp
       const scratchDir = await mkdtemp(join(tmpdir(), 'clearsight-batch-'));
       try {
         const outcome = await untilAborted(
-          runTask({ task: task.name, inputs: [{ sha256: sha, kind: input.kind }], fields }, [input.path], { maxPixels: DEFAULT_MAX_PIXELS, cache, signal: interrupts.signal, scratchDir }),
+          runTask({ task: task.name, inputs: [{ sha256: sha, kind: input.kind }], fields }, [input.path], { maxPixels: DEFAULT_MAX_PIXELS, cache, pool: models, signal: interrupts.signal, scratchDir }),
           interrupts.signal,
         );
         const outputs: string[] = [];
@@ -189,6 +195,7 @@ export async function runBatch(taskName: string, inDir: string, opts: BatchCliOp
     bar?.stop();
     interrupts.dispose();
     await saveLog();
+    if (!pool) await models.dispose();
   }
   const entries = Object.values(log.files);
   const failed = entries.filter((e) => e.status === 'failed').length;

@@ -5,10 +5,30 @@ import { report, type TaskControl } from '../progress.js';
 import { TfjsSource } from './tfjsSource.js';
 import { getModelCard, modelJsonPath, type ModelCard } from './registry.js';
 import { readTrainedOnnx } from './trained.js';
+import type { SessionLease, SessionStore } from './pool.js';
 
 export interface LoadModelOptions extends RuntimeOptions {
   /** Where converted models are cached; default $CLEARSIGHT_CACHE_DIR or ~/.cache/clearsight. */
   cacheDir?: string;
+  /**
+   * Where the sessions live: a ModelPool the caller owns keeps them warm across models and jobs
+   * (bounded, LRU). Without one the model keeps its own sessions until dispose().
+   */
+  sessions?: SessionStore;
+}
+
+/** Sessions of one ImageModel without a pool: kept until the model is disposed. */
+class OwnSessions implements SessionStore {
+  readonly map = new Map<string, Promise<InferenceSession>>();
+  async acquire(key: { shape: string }, create: () => Promise<{ session: InferenceSession }>): Promise<SessionLease> {
+    let ready = this.map.get(key.shape);
+    if (!ready) {
+      ready = create().then((c) => c.session);
+      ready.catch(() => this.map.delete(key.shape));
+      this.map.set(key.shape, ready);
+    }
+    return { session: await ready, release: () => {} };
+  }
 }
 
 /**
@@ -19,7 +39,7 @@ export interface LoadModelOptions extends RuntimeOptions {
  * session serves every shape.
  */
 export class ImageModel {
-  private readonly sessions = new Map<string, Promise<InferenceSession>>();
+  private readonly own = new OwnSessions();
   private source: TfjsSource | undefined;
   private disposed = false;
 
@@ -48,16 +68,30 @@ export class ImageModel {
       throw new ClearsightError(ERROR_CODES.RUNTIME, `model ${this.card.id} needs RGB tiles with sides divisible by ${divisibility}, got ${tile.width}x${tile.height}x${tile.channels}`);
     }
     const shape = [1, tile.height, tile.width, 3];
-    const session = await this.session(shape, control);
+    const lease = await this.session(shape, control);
     const gain = range[1];
     const input = gain === 1 ? tile.data : tile.data.map((v) => v * gain);
-    const out = await session.run(input, shape);
+    let out;
+    try {
+      out = await lease.session.run(input, shape);
+    } finally {
+      lease.release();
+    }
     const expected = [1, tile.height * scale, tile.width * scale, 3];
     if (out.shape.join() !== expected.join()) {
       throw new ClearsightError(ERROR_CODES.RUNTIME, `model ${this.card.id} returned shape ${out.shape.join('x')}, expected ${expected.join('x')}`);
     }
     const data = gain === 1 ? out.data : out.data.map((v) => v / gain);
     return { width: tile.width * scale, height: tile.height * scale, channels: 3, data };
+  }
+
+  /**
+   * Creates the session for one tile shape now (default: the card's largest tile, the shape of
+   * every full tile of a large picture), so that the first job does not pay for it.
+   */
+  async warm(height = this.card.io.maxTile, width = height): Promise<void> {
+    if (this.disposed) throw new ClearsightError(ERROR_CODES.RUNTIME, `model ${this.card.id} used after dispose()`);
+    (await this.session([1, height, width, 3])).release();
   }
 
   /** Converted ONNX bytes for one input shape (from the cache when possible). */
@@ -67,22 +101,29 @@ export class ImageModel {
     return this.source.onnxFor(shape, this.options.cacheDir);
   }
 
-  private session(shape: readonly number[], control?: TaskControl): Promise<InferenceSession> {
-    const key = this.trainedOnnx ? 'dynamic' : shape.join('x');
-    let session = this.sessions.get(key);
-    if (!session) {
+  private async session(shape: readonly number[], control?: TaskControl): Promise<SessionLease> {
+    const store = this.options.sessions ?? this.own;
+    const key = {
+      model: this.card.id,
+      shape: this.trainedOnnx ? 'dynamic' : shape.join('x'),
+      device: this.options.device ?? 'cpu',
+      precision: 'fp32',
+      threads: this.options.threads ?? 0,
+    };
+    return store.acquire(key, async () => {
       report(control, 'prepare model', 0, 1);
-      session = this.onnxFor(shape).then((bytes) => InferenceSession.create(bytes, this.options));
-      session.then(() => report(control, 'prepare model', 1, 1), () => this.sessions.delete(key));
-      this.sessions.set(key, session);
-    }
-    return session;
+      const bytes = await this.onnxFor(shape);
+      const session = await InferenceSession.create(bytes, this.options);
+      report(control, 'prepare model', 1, 1);
+      return { session, onnxBytes: bytes.length };
+    });
   }
 
   async dispose(): Promise<void> {
     this.disposed = true;
-    const sessions = [...this.sessions.values()];
-    this.sessions.clear();
+    // Sessions in a pool belong to the pool; only the model's own are disposed here.
+    const sessions = [...this.own.map.values()];
+    this.own.map.clear();
     this.source?.release();
     for (const s of sessions) await (await s.catch(() => undefined))?.dispose();
   }
