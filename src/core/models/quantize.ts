@@ -21,7 +21,7 @@ type INode = onnxProto.onnx.INodeProto;
 type ITensor = onnxProto.onnx.ITensorProto;
 const T = onnx.TensorProto.DataType;
 
-export type QuantizableOp = 'MatMul' | 'Conv';
+export type QuantizableOp = 'MatMul' | 'MatMulLeft' | 'Conv';
 
 export interface QuantizeOptions {
   /** Which operators to quantize (default both). */
@@ -47,6 +47,18 @@ function floatsOf(t: ITensor): Float32Array {
     return new Float32Array(copy.buffer, 0, copy.length / 4);
   }
   return Float32Array.from(t.floatData ?? []);
+}
+
+function transpose2d(x: Float32Array, rows: number, cols: number): Float32Array {
+  const t = new Float32Array(x.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = x[r * cols + c];
+  return t;
+}
+
+function transposeBytes(x: Uint8Array, rows: number, cols: number): Uint8Array {
+  const t = new Uint8Array(x.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = x[r * cols + c];
+  return t;
 }
 
 const bytesOf = (a: Float32Array | Int8Array | Uint8Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
@@ -121,6 +133,35 @@ export function quantizeDynamicInt8(model: Uint8Array, options: QuantizeOptions 
 
   for (const node of graph.node ?? []) {
     const [a, b] = node.input ?? [];
+    const left = node.opType === 'MatMul' ? initializers.get(a) : undefined;
+    if (left && !initializers.has(b) && ops.has('MatMulLeft') && left.dataType === T.FLOAT && (left.dims ?? []).length === 2 && Number(left.dims![0]) * Number(left.dims![1]) >= minWeights) {
+      // Constant left operand A [M, K] (MAXIM's spatial mixing): symmetric per row, stored as uint8
+      // around 128 (onnxruntime's MatMulInteger takes a uint8 left operand only; symmetric rows
+      // share the zero point 128, which makes per-row scales possible with a scalar zero point).
+      const [mRows, k] = left.dims!.map(Number);
+      const { q, scale } = quantizePerColumn(transpose2d(floatsOf(left), mRows, k), k, mRows);
+      const qb = quantizeActivation(b);
+      const shifted = new Uint8Array(q.length);
+      for (let i = 0; i < q.length; i++) shifted[i] = q[i] + 128;
+      const wq = constant(`${a}_u8`, T.UINT8, [mRows, k], transposeBytes(shifted, k, mRows));
+      const ws = constant(`${a}_u8_scale`, T.FLOAT, [mRows, 1], bytesOf(scale));
+      const y = node.output![0];
+      const base = node.name || y;
+      const acc = fresh(`${base}_i32`);
+      const accF = fresh(`${base}_i32_f`);
+      const sc = fresh(`${base}_scale`);
+      const zero = constant(`${a}_u8_zp`, T.UINT8, [], Uint8Array.of(128));
+      out.push(
+        { opType: 'MatMulInteger', input: [wq, qb.q, zero, qb.zp], output: [acc], name: fresh(`${base}_MatMulInteger`) },
+        { opType: 'Cast', input: [acc], output: [accF], attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: T.FLOAT }], name: fresh(`${base}_Cast`) },
+        { opType: 'Mul', input: [ws, qb.scale], output: [sc], name: fresh(`${base}_ScaleMul`) },
+        { opType: 'Mul', input: [accF, sc], output: [y], name: fresh(`${base}_Mul`) },
+      );
+      report.matmul++;
+      report.floatWeightBytes += mRows * k * 4;
+      dropIfUnused(a);
+      continue;
+    }
     const w = b !== undefined ? initializers.get(b) : undefined;
     const weightBearing = (node.opType === 'MatMul' || node.opType === 'Conv') && w !== undefined && !initializers.has(a);
     if (!weightBearing) {
