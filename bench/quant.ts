@@ -6,19 +6,22 @@
  * int8: the converted graphs rewritten by core/models/quantize (dynamic int8: weights int8/uint8,
  * activations quantized at run time) against the fp32 graph, one onnxruntime thread, on small
  * crops (MAXIM needs ~1 s per 128x128 tile, ~5 s per 256x256 one on this machine):
- * - MAXIM deraining on the centre `--crop` square of Rain100H dev pairs 1..`--pairs`
+ * - MAXIM deraining on the centre `--crop` square of `--pairs` Rain100H dev pairs from `--first`
+ *   (default 21..24: pairs 1-2 were used to choose how many nodes stay float, see precision.ts)
  *   (PSNR on the MATLAB-style Y channel against the clean picture, as in the papers);
  * - ESRGAN slim x4 on `--photos` Kodak24 photos: the centre 256x256 crop, area-downscaled to
  *   64x64 and upscaled back (PSNR-Y against the crop).
  * Each crop runs every variant in turn, the order rotating from crop to crop, so that load from
  * other processes falls on all of them alike; times are medians. Variants are made once per graph.
+ * The speed-up is measured in CPU time of this process (user + system, one onnxruntime thread):
+ * the machine is shared, and wall time varied 2x between identical runs; wall figures are kept.
  *
  * Session creation: MAXIM deraining at one tile shape, one thread, at each graphOptimizationLevel;
  * then with the 'extended' optimised model saved (optimizedModelFilePath) and loaded back with
  * optimisation off; and a new tile shape from scratch (weights hashed, graph converted, session).
  * Writes bench/results/quant-<stamp>.json and docs/benchmarks/quant.json (unless --no-publish).
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,13 +29,15 @@ import * as ort from 'onnxruntime-node';
 import { cropImage, decodeImage, resizeArea, type RawImage } from '../src/core/image/index.js';
 import { psnr } from '../src/core/metrics/index.js';
 import { ImageModel } from '../src/core/models/imageModel.js';
-import { quantizeDynamicInt8, type QuantizableOp } from '../src/core/models/quantize.js';
+import { quantizeDynamicInt8, worstNodes, type QuantizableOp } from '../src/core/models/quantize.js';
 import { commandLine, loadavg, machineInfo, median, publishJson, round, sharedData, table, timestamp, writeJsonPair } from './lib/common.js';
 import { ROOT } from './lib/server.js';
 
 const { values: args } = parseArgs({
   options: {
     pairs: { type: 'string', default: '4' },
+    /** First Rain100H dev pair (pairs first..first+pairs-1). */
+    first: { type: 'string', default: '21' },
     crop: { type: 'string', default: '256' },
     photos: { type: 'string', default: '4' },
     'no-publish': { type: 'boolean', default: false },
@@ -40,9 +45,12 @@ const { values: args } = parseArgs({
     'skip-esrgan': { type: 'boolean', default: false },
     /** MAXIM int8 variants: operator sets joined by '+', variants by ','. */
     'maxim-variants': { type: 'string', default: 'MatMul+MatMulLeft,MatMul+MatMulLeft+Conv' },
+    /** JSON map node name -> activation SNR (dB) for variants written 'ops@fraction' (keep that fraction float). */
+    snr: { type: 'string' },
   },
 });
 const pairs = Number(args.pairs);
+const firstPair = Number(args.first);
 const cropSide = Number(args.crop);
 const photos = Number(args.photos);
 
@@ -58,38 +66,45 @@ const SESSION: ort.InferenceSession.SessionOptions = {
 interface Variant {
   name: string;
   ops: QuantizableOp[] | null;
+  keepFloat?: Set<string>;
   session?: ort.InferenceSession;
   bytes?: number;
   quantizeSeconds?: number;
+  /** CPU seconds of each run (user + system, this process): robust to other processes on the cores. */
   times: number[];
+  /** Wall seconds of each run. */
+  wall: number[];
   psnr: number[];
   /** PSNR of this variant's output against the fp32 output (how much the rounding changed). */
   vsFp32: number[];
 }
 
-async function makeVariants(onnx: Uint8Array, specs: Array<{ name: string; ops: QuantizableOp[] | null }>): Promise<Variant[]> {
+async function makeVariants(onnx: Uint8Array, specs: Array<{ name: string; ops: QuantizableOp[] | null; keepFloat?: Set<string> }>): Promise<Variant[]> {
   const out: Variant[] = [];
   for (const spec of specs) {
     const t0 = performance.now();
-    const bytes = spec.ops ? quantizeDynamicInt8(onnx, { ops: spec.ops }).onnx : onnx;
+    const bytes = spec.ops ? quantizeDynamicInt8(onnx, { ops: spec.ops, keepFloat: spec.keepFloat }).onnx : onnx;
     const quantizeSeconds = spec.ops ? (performance.now() - t0) / 1000 : undefined;
     const session = await ort.InferenceSession.create(bytes, { ...SESSION, graphOptimizationLevel: 'all' });
-    out.push({ ...spec, session, bytes: bytes.length, quantizeSeconds, times: [], psnr: [], vsFp32: [] });
+    out.push({ ...spec, session, bytes: bytes.length, quantizeSeconds, times: [], wall: [], psnr: [], vsFp32: [] });
   }
   return out;
 }
 
 /** Runs an NHWC float model on an interleaved RGB image (values times `gain`), output clamped to [0, 1]. */
-async function runNhwc(session: ort.InferenceSession, img: RawImage, gain: number, scale: number): Promise<{ out: RawImage; seconds: number }> {
+async function runNhwc(session: ort.InferenceSession, img: RawImage, gain: number, scale: number): Promise<{ out: RawImage; seconds: number; cpuSeconds: number }> {
   const data = gain === 1 ? img.data : img.data.map((v) => v * gain);
   const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', data, [1, img.height, img.width, 3]) };
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const res = await session.run(feeds);
+  const c1 = process.cpuUsage(c0);
+  const cpuSeconds = (c1.user + c1.system) / 1e6;
   const seconds = (performance.now() - t0) / 1000;
   const y = res[session.outputNames[0]].data as Float32Array;
   const o = new Float32Array(y.length);
   for (let i = 0; i < y.length; i++) o[i] = Math.min(1, Math.max(0, y[i] / gain));
-  return { out: { width: img.width * scale, height: img.height * scale, channels: 3, data: o }, seconds };
+  return { out: { width: img.width * scale, height: img.height * scale, channels: 3, data: o }, seconds, cpuSeconds };
 }
 
 async function compare(variants: Variant[], cases: Array<{ input: RawImage; target: RawImage }>, gain: number, scale: number): Promise<void> {
@@ -98,12 +113,13 @@ async function compare(variants: Variant[], cases: Array<{ input: RawImage; targ
     const outs = new Map<number, RawImage>();
     for (const k of order) {
       const r = await runNhwc(variants[k].session!, c.input, gain, scale);
-      variants[k].times.push(r.seconds);
+      variants[k].times.push(r.cpuSeconds);
+      variants[k].wall.push(r.seconds);
       variants[k].psnr.push(psnr(r.out, c.target, { channel: 'y' }));
       outs.set(k, r.out);
     }
     for (const [k, v] of variants.entries()) if (k > 0) v.vsFp32.push(psnr(outs.get(k)!, outs.get(0)!, { channel: 'y' }));
-    process.stderr.write(`  case ${i + 1}/${cases.length}: ${variants.map((v) => `${v.name} ${v.times.at(-1)!.toFixed(2)} s ${v.psnr.at(-1)!.toFixed(2)} dB`).join(', ')}\n`);
+    process.stderr.write(`  case ${i + 1}/${cases.length}: ${variants.map((v) => `${v.name} cpu ${v.times.at(-1)!.toFixed(2)} s (wall ${v.wall.at(-1)!.toFixed(2)}) ${v.psnr.at(-1)!.toFixed(2)} dB`).join(', ')}\n`);
   }
 }
 
@@ -115,9 +131,12 @@ function summarise(variants: Variant[]) {
     ops: v.ops ?? 'fp32',
     modelMiB: round(v.bytes! / 2 ** 20, 1),
     quantizeSeconds: v.quantizeSeconds !== undefined ? round(v.quantizeSeconds, 2) : null,
-    medianSeconds: round(median(v.times), 3),
+    medianCpuSeconds: round(median(v.times), 3),
+    medianWallSeconds: round(median(v.wall), 3),
+    /** fp32 CPU time / this CPU time (medians). */
     speedup: round(median(base.times) / median(v.times), 2),
-    /** Median over cases of fp32 time / this time in the same case (robust to load drifting between cases). */
+    wallSpeedup: round(median(base.wall) / median(v.wall), 2),
+    /** Median over cases of fp32 CPU time / this CPU time in the same case. */
     pairedSpeedup: round(median(v.times.map((t, i) => base.times[i] / t)), 2),
     psnrY: round(mean(v.psnr), 3),
     deltaDb: round(mean(v.psnr) - mean(base.psnr), 3),
@@ -131,16 +150,21 @@ async function maximPart() {
   const onnx = await model.onnxFor([1, cropSide, cropSide, 3]);
   await model.dispose();
   const cases = [];
-  for (let i = 1; i <= pairs; i++) {
+  for (let i = firstPair; i < firstPair + pairs; i++) {
     const rainy = (await decodeImage(sharedData(`derain/rain100H-dev/rainy/${i}.png`))).image;
     const clean = (await decodeImage(sharedData(`derain/rain100H-dev/clean/${i}.png`))).image;
     const x = Math.floor((rainy.width - cropSide) / 2);
     const y = Math.floor((rainy.height - cropSide) / 2);
     cases.push({ input: cropImage(rainy, x, y, cropSide, cropSide), target: cropImage(clean, x, y, cropSide, cropSide) });
   }
-  const int8 = args['maxim-variants']!.split(',').map((v) => ({ name: `int8 ${v}`, ops: v.split('+') as QuantizableOp[] }));
+  const snr = args.snr ? new Map(Object.entries(JSON.parse(readFileSync(args.snr, 'utf8')) as Record<string, number>)) : undefined;
+  const int8 = args['maxim-variants']!.split(',').map((v) => {
+    const [ops, fraction] = v.split('@');
+    if (fraction && !snr) throw new Error(`variant ${v} needs --snr`);
+    return { name: `int8 ${v}`, ops: ops.split('+') as QuantizableOp[], keepFloat: fraction ? worstNodes(snr!, Number(fraction)) : undefined };
+  });
   const variants = await makeVariants(onnx, [{ name: 'fp32', ops: null }, ...int8]);
-  process.stderr.write(`MAXIM deraining, ${pairs} Rain100H dev crops ${cropSide}x${cropSide}\n`);
+  process.stderr.write(`MAXIM deraining, Rain100H dev pairs ${firstPair}..${firstPair + pairs - 1}, crops ${cropSide}x${cropSide}\n`);
   await compare(variants, cases, 1, 1);
   for (const v of variants) await v.session!.release();
   return summarise(variants);
@@ -220,14 +244,14 @@ try {
   const maxim = await maximPart();
   const esrgan = args['skip-esrgan'] ? [] : await esrganPart();
   const sessions = args['skip-sessions'] ? null : await sessionPart(dir);
-  const head = ['variant', 'median s', 'speed-up', 'paired', 'PSNR-Y', 'delta dB', 'worst delta', 'vs fp32 dB', 'MiB'];
-  const rows = (s: ReturnType<typeof summarise>) => s.map((r) => [r.variant, r.medianSeconds, r.speedup, r.pairedSpeedup, r.psnrY, r.deltaDb, r.worstCaseDeltaDb, r.psnrVsFp32 ?? '-', r.modelMiB]);
-  console.log(`MAXIM deraining, ${pairs} Rain100H dev crops ${cropSide}x${cropSide}, 1 thread\n` + table(head, rows(maxim)));
+  const head = ['variant', 'CPU s', 'wall s', 'speed-up (CPU)', 'wall speed-up', 'PSNR-Y', 'delta dB', 'worst delta', 'vs fp32 dB', 'MiB'];
+  const rows = (s: ReturnType<typeof summarise>) => s.map((r) => [r.variant, r.medianCpuSeconds, r.medianWallSeconds, r.speedup, r.wallSpeedup, r.psnrY, r.deltaDb, r.worstCaseDeltaDb, r.psnrVsFp32 ?? '-', r.modelMiB]);
+  console.log(`MAXIM deraining, Rain100H dev pairs ${firstPair}..${firstPair + pairs - 1}, crops ${cropSide}x${cropSide}, 1 thread\n` + table(head, rows(maxim)));
   console.log(`\nESRGAN slim x4, ${photos} Kodak24 crops (64 -> 256), 1 thread\n` + table(head, rows(esrgan)));
   if (sessions) console.log('\nMAXIM sessions\n' + table(['setting', 'create s', 'first run s'], sessions.rows.map((r) => [r.label, r.createSeconds, r.firstRunSeconds])));
   const summary = {
-    note: 'one onnxruntime thread; other processes shared the 2 cores (see loadavg); PSNR on the MATLAB-style Y channel, no border crop, outputs clamped to [0, 1] and rounded to 8 bits',
-    maxim: { model: 'maxim-deraining', data: `Rain100H dev pairs 1..${pairs}, centre ${cropSide}x${cropSide} crop`, variants: maxim },
+    note: 'speed-ups from CPU time (user + system of this process; one onnxruntime thread), wall time beside it; other processes shared the 2 cores (see loadavg); PSNR on the MATLAB-style Y channel, no border crop, outputs clamped to [0, 1] and rounded to 8 bits',
+    maxim: { model: 'maxim-deraining', data: `Rain100H dev pairs ${firstPair}..${firstPair + pairs - 1}, centre ${cropSide}x${cropSide} crop`, variants: maxim },
     esrgan: { model: 'esrgan-slim-x4', data: `Kodak24 kodim01..${String(photos).padStart(2, '0')}, centre 256x256 crop area-downscaled to 64x64`, variants: esrgan },
     sessions,
   };

@@ -65,9 +65,9 @@ export async function runExpert(img: RawImage, modelId: string, options: ExpertO
 
 /** The pool's ImageModel for this model and runtime (one per model, device, threads and cache). */
 export function pooledImageModel(pool: ModelPool, modelId: string, options: LoadModelOptions = {}): Promise<ImageModel> {
-  const { device, threads, cacheDir } = options;
-  const key = `image|${modelId}|${device ?? 'cpu'}|${threads ?? 0}|${cacheDir ?? ''}`;
-  return pool.model(key, () => ImageModel.load(modelId, { device, threads, cacheDir, sessions: pool }));
+  const { device, threads, cacheDir, precision } = options;
+  const key = `image|${modelId}|${device ?? 'cpu'}|${threads ?? 0}|${precision ?? 'fp32'}|${cacheDir ?? ''}`;
+  return pool.model(key, () => ImageModel.load(modelId, { device, threads, cacheDir, precision, sessions: pool }));
 }
 
 /**

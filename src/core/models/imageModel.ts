@@ -6,6 +6,8 @@ import { TfjsSource } from './tfjsSource.js';
 import { getModelCard, modelJsonPath, type ModelCard } from './registry.js';
 import { readTrainedOnnx } from './trained.js';
 import type { SessionLease, SessionStore } from './pool.js';
+import { int8Recipe, int8Variant, validatePrecision, type Precision } from './precision.js';
+import type { GraphVariant } from './tfjsSource.js';
 
 export interface LoadModelOptions extends RuntimeOptions {
   /** Where converted models are cached; default $CLEARSIGHT_CACHE_DIR or ~/.cache/clearsight. */
@@ -15,6 +17,11 @@ export interface LoadModelOptions extends RuntimeOptions {
    * (bounded, LRU). Without one the model keeps its own sessions until dispose().
    */
   sessions?: SessionStore;
+  /**
+   * 'fp32' (default) or 'int8': the converted graph quantized (core/models/precision), offered
+   * only for the models measured within 0.1 dB of fp32 (INT8_MODELS); others refuse it.
+   */
+  precision?: Precision;
 }
 
 /** Sessions of one ImageModel without a pool: kept until the model is disposed. */
@@ -42,16 +49,26 @@ export class ImageModel {
   private readonly own = new OwnSessions();
   private source: TfjsSource | undefined;
   private disposed = false;
+  /** The int8 graph's recipe as a cache variant; undefined in fp32. */
+  private readonly variant: GraphVariant | undefined;
 
   private constructor(
     readonly card: ModelCard,
     private readonly options: LoadModelOptions,
     /** The ONNX of a model trained here (sha256-checked against its card). */
     private readonly trainedOnnx?: Uint8Array,
-  ) {}
+  ) {
+    const recipe = options.precision === 'int8' ? int8Recipe(card.name) : undefined;
+    this.variant = recipe ? int8Variant(recipe) : undefined;
+  }
+
+  get precision(): Precision {
+    return this.variant ? 'int8' : 'fp32';
+  }
 
   static async load(idOrName: string, options: LoadModelOptions = {}): Promise<ImageModel> {
     const card = getModelCard(idOrName);
+    validatePrecision(options.precision, card.name);
     if (card.trained && card.trained.kind !== 'image') {
       throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `model ${card.id} is not an image-to-image model (it outputs ${card.trained.io.outputs.map((o) => o.name).join(', ')})`, { model: card.id });
     }
@@ -98,7 +115,7 @@ export class ImageModel {
   async onnxFor(shape: readonly number[]): Promise<Uint8Array> {
     if (this.trainedOnnx) return this.trainedOnnx;
     this.source ??= new TfjsSource(modelJsonPath(this.card), this.card.id);
-    return this.source.onnxFor(shape, this.options.cacheDir);
+    return this.source.onnxFor(shape, this.options.cacheDir, this.variant);
   }
 
   private async session(shape: readonly number[], control?: TaskControl): Promise<SessionLease> {
@@ -107,7 +124,7 @@ export class ImageModel {
       model: this.card.id,
       shape: this.trainedOnnx ? 'dynamic' : shape.join('x'),
       device: this.options.device ?? 'cpu',
-      precision: 'fp32',
+      precision: this.precision,
       threads: this.options.threads ?? 0,
     };
     return store.acquire(key, async () => {

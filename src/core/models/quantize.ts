@@ -28,6 +28,8 @@ export interface QuantizeOptions {
   ops?: readonly QuantizableOp[];
   /** Weights with fewer elements stay float (tiny layers gain nothing). Default 256. */
   minWeights?: number;
+  /** Nodes (by name) kept in float: those whose activations quantize badly (calibrateActivations). */
+  keepFloat?: ReadonlySet<string>;
 }
 
 export interface QuantizeReport {
@@ -133,6 +135,10 @@ export function quantizeDynamicInt8(model: Uint8Array, options: QuantizeOptions 
 
   for (const node of graph.node ?? []) {
     const [a, b] = node.input ?? [];
+    if (node.name && options.keepFloat?.has(node.name)) {
+      out.push(node);
+      continue;
+    }
     const left = node.opType === 'MatMul' ? initializers.get(a) : undefined;
     if (left && !initializers.has(b) && ops.has('MatMulLeft') && left.dataType === T.FLOAT && (left.dims ?? []).length === 2 && Number(left.dims![0]) * Number(left.dims![1]) >= minWeights) {
       // Constant left operand A [M, K] (MAXIM's spatial mixing): symmetric per row, stored as uint8
@@ -230,4 +236,69 @@ export function quantizeDynamicInt8(model: Uint8Array, options: QuantizeOptions 
   // Shapes recorded for the replaced float tensors stay valid; drop value_info to be safe.
   graph.valueInfo = [];
   return { onnx: onnx.ModelProto.encode(proto).finish(), report };
+}
+
+/** The weight-bearing nodes the quantizer would rewrite, with the activation each reads. */
+export function quantizableNodes(model: Uint8Array, ops: readonly QuantizableOp[] = ['MatMul', 'Conv']): Array<{ name: string; opType: string; activation: string }> {
+  const graph = onnx.ModelProto.decode(model).graph;
+  if (!graph) throw new ClearsightError(ERROR_CODES.MODEL_CONVERSION, 'the ONNX model has no graph');
+  const consts = new Set((graph.initializer ?? []).map((t) => t.name!));
+  const found: Array<{ name: string; opType: string; activation: string }> = [];
+  for (const n of graph.node ?? []) {
+    const [a, b] = n.input ?? [];
+    if ((n.opType === 'MatMul' && ops.includes('MatMul')) || (n.opType === 'Conv' && ops.includes('Conv'))) {
+      if (consts.has(b) && !consts.has(a) && n.name) found.push({ name: n.name, opType: n.opType!, activation: a });
+    } else if (n.opType === 'MatMul' && ops.includes('MatMulLeft') && consts.has(a) && !consts.has(b) && n.name) {
+      found.push({ name: n.name, opType: 'MatMulLeft', activation: b });
+    }
+  }
+  return found;
+}
+
+/**
+ * The model with extra graph outputs (float tensors, shape left to the runtime): used to read
+ * activations during calibration.
+ */
+export function exposeTensors(model: Uint8Array, names: readonly string[]): Uint8Array {
+  const proto = onnx.ModelProto.decode(model);
+  const graph = proto.graph!;
+  const existing = new Set((graph.output ?? []).map((o) => o.name));
+  for (const name of names) {
+    if (existing.has(name)) continue;
+    existing.add(name);
+    graph.output!.push({ name, type: { tensorType: { elemType: T.FLOAT } } });
+  }
+  return onnx.ModelProto.encode(proto).finish();
+}
+
+/**
+ * Signal-to-noise ratio (dB) of dynamic uint8 quantization for one activation tensor: the
+ * rounding noise of a step s = (max - min) / 255 has variance s^2 / 12; a tensor whose range is
+ * set by a few outliers gets a coarse step and a low SNR.
+ */
+export function quantizationSnrDb(x: Float32Array): number {
+  let lo = 0;
+  let hi = 0;
+  let sum = 0;
+  for (const v of x) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+    sum += v;
+  }
+  const mean = sum / x.length;
+  let varSum = 0;
+  for (const v of x) varSum += (v - mean) * (v - mean);
+  const variance = varSum / x.length;
+  const step = (hi - lo) / 255;
+  if (step === 0) return Infinity;
+  return 10 * Math.log10(variance / ((step * step) / 12));
+}
+
+/**
+ * Nodes to keep in float: the `fraction` of quantizable nodes whose activations (as measured on
+ * calibration runs: node name -> lowest SNR seen) quantize worst.
+ */
+export function worstNodes(snrByNode: ReadonlyMap<string, number>, fraction: number): Set<string> {
+  const sorted = [...snrByNode].sort((a, b) => a[1] - b[1]);
+  return new Set(sorted.slice(0, Math.round(fraction * sorted.length)).map(([name]) => name));
 }

@@ -2,6 +2,12 @@ import { ClearsightError, ERROR_CODES } from '../errors.js';
 import { cacheFileName, defaultCacheDir, readCached, writeCached } from './cache.js';
 import { CONVERTER_VERSION, convertTfjsToOnnx, hashTfjsModel, loadTfjsArtifacts, type TfjsArtifacts } from './convert/index.js';
 
+/** A graph derived from a converted one; `tag` names it in the cache (include the deriver's version). */
+export interface GraphVariant {
+  tag: string;
+  derive(onnx: Uint8Array): Uint8Array;
+}
+
 /**
  * A tfjs model on disk, converted to ONNX on demand, one conversion per input shape, through the
  * content-addressed cache (sha256 of model.json and shards, shape, converter version). The weights
@@ -14,8 +20,20 @@ export class TfjsSource {
   /** `label` names the model in error messages (a card id). */
   constructor(readonly modelJsonPath: string, readonly label: string) {}
 
-  /** ONNX bytes for one static NHWC input shape, from the cache when possible. */
-  async onnxFor(shape: readonly number[], cacheDir: string = defaultCacheDir()): Promise<Uint8Array> {
+  /**
+   * ONNX bytes for one static NHWC input shape, from the cache when possible. `variant`: a graph
+   * derived from the converted one (the int8 graph), cached beside it under its own tag.
+   */
+  async onnxFor(shape: readonly number[], cacheDir: string = defaultCacheDir(), variant?: GraphVariant): Promise<Uint8Array> {
+    if (variant) {
+      this.hash ??= hashTfjsModel(this.modelJsonPath);
+      const name = cacheFileName(await this.hash, shape, CONVERTER_VERSION, variant.tag);
+      const cached = await readCached(cacheDir, name);
+      if (cached) return cached;
+      const derived = variant.derive(await this.onnxFor(shape, cacheDir));
+      await writeCached(cacheDir, name, derived);
+      return derived;
+    }
     this.hash ??= hashTfjsModel(this.modelJsonPath);
     const name = cacheFileName(await this.hash, shape, CONVERTER_VERSION);
     const cached = await readCached(cacheDir, name);
