@@ -29,7 +29,8 @@ import * as ort from 'onnxruntime-node';
 import { cropImage, decodeImage, resizeArea, type RawImage } from '../src/core/image/index.js';
 import { psnr } from '../src/core/metrics/index.js';
 import { ImageModel } from '../src/core/models/imageModel.js';
-import { quantizeDynamicInt8, worstNodes, type QuantizableOp } from '../src/core/models/quantize.js';
+import { int8Recipe } from '../src/core/models/precision.js';
+import { quantizableNodes, quantizeDynamicInt8, worstNodes, type QuantizableOp } from '../src/core/models/quantize.js';
 import { commandLine, loadavg, machineInfo, median, publishJson, round, sharedData, table, timestamp, writeJsonPair } from './lib/common.js';
 import { ROOT } from './lib/server.js';
 
@@ -44,7 +45,7 @@ const { values: args } = parseArgs({
     'skip-sessions': { type: 'boolean', default: false },
     'skip-esrgan': { type: 'boolean', default: false },
     /** MAXIM int8 variants: operator sets joined by '+', variants by ','. */
-    'maxim-variants': { type: 'string', default: 'MatMul+MatMulLeft,MatMul+MatMulLeft+Conv' },
+    'maxim-variants': { type: 'string', default: 'MatMul+Conv,recipe' },
     /** JSON map node name -> activation SNR (dB) for variants written 'ops@fraction' (keep that fraction float). */
     snr: { type: 'string' },
   },
@@ -145,6 +146,13 @@ function summarise(variants: Variant[]) {
   }));
 }
 
+/** The int8 graph the library offers (--precision int8): the model's recipe. */
+function recipeVariant(model: string): { name: string; ops: QuantizableOp[]; keepFloat: Set<string> } {
+  const recipe = int8Recipe(model);
+  if (!recipe) throw new Error(`no int8 recipe for ${model}`);
+  return { name: `int8 recipe (${recipe.ops.join('+')}, ${recipe.keepFloat.length} nodes float)`, ops: recipe.ops, keepFloat: new Set(recipe.keepFloat) };
+}
+
 async function maximPart() {
   const model = await ImageModel.load('maxim-deraining', { threads: 1 });
   const onnx = await model.onnxFor([1, cropSide, cropSide, 3]);
@@ -159,10 +167,15 @@ async function maximPart() {
   }
   const snr = args.snr ? new Map(Object.entries(JSON.parse(readFileSync(args.snr, 'utf8')) as Record<string, number>)) : undefined;
   const int8 = args['maxim-variants']!.split(',').map((v) => {
+    if (v === 'recipe') return recipeVariant('maxim-deraining');
     const [ops, fraction] = v.split('@');
     if (fraction && !snr) throw new Error(`variant ${v} needs --snr`);
     return { name: `int8 ${v}`, ops: ops.split('+') as QuantizableOp[], keepFloat: fraction ? worstNodes(snr!, Number(fraction)) : undefined };
   });
+  // The recipe names nodes of the graph converted at 128x128: they must exist at this shape too.
+  const names = new Set(quantizableNodes(onnx, ['MatMul', 'Conv']).map((n) => n.name));
+  const missing = int8.flatMap((v) => [...(v.keepFloat ?? [])].filter((n) => !names.has(n)));
+  if (missing.length) throw new Error(`${missing.length} nodes kept float are not in the ${cropSide}x${cropSide} graph, e.g. ${missing[0]}`);
   const variants = await makeVariants(onnx, [{ name: 'fp32', ops: null }, ...int8]);
   process.stderr.write(`MAXIM deraining, Rain100H dev pairs ${firstPair}..${firstPair + pairs - 1}, crops ${cropSide}x${cropSide}\n`);
   await compare(variants, cases, 1, 1);
@@ -182,10 +195,7 @@ async function esrganPart() {
     const hr = cropImage(photo, Math.floor((photo.width - 256) / 2), Math.floor((photo.height - 256) / 2), 256, 256);
     cases.push({ input: resizeArea(hr, 64, 64), target: hr });
   }
-  const variants = await makeVariants(onnx, [
-    { name: 'fp32', ops: null },
-    { name: 'int8 Conv', ops: ['Conv'] },
-  ]);
+  const variants = await makeVariants(onnx, [{ name: 'fp32', ops: null }, recipeVariant(name)]);
   process.stderr.write(`ESRGAN slim x4, ${photos} Kodak24 crops 256 -> 64 -> 256\n`);
   await compare(variants, cases, gain, 4);
   for (const v of variants) await v.session!.release();
