@@ -143,7 +143,7 @@ export function addRestoreCommand<O extends CommonOptions>(program: Command, spe
     .option('--tta', 'x8 self-ensemble over flips and rotations: 8x slower, usually a little better')
     .addOption(integerOption('--threads <n>', 'CPU threads for inference (default: all cores)', 1, 256))
     .addOption(choiceOption('--device <device>', 'where the network runs', DEVICES, 'cpu'))
-    .addOption(choiceOption('--precision <p>', `int8: the network quantized (faster; offered for ${INT8_MODELS.join(', ') || 'no model yet'}, measured within 0.1 dB of fp32)`, PRECISIONS, 'fp32'))
+    .addOption(choiceOption('--precision <p>', `int8: the network quantized (offered for ${INT8_MODELS.join(', ')}: within 0.1 dB of fp32, about 10% less CPU time, a smaller graph; docs/performance.md)`, PRECISIONS, 'fp32'))
     .addOption(integerOption('--max-tile <n>', 'largest tile side in pixels; lower it to save memory (default: from the model card; never below the card minimum, 256 for MAXIM, whose output changes on smaller tiles)', 16, 8192))
     .addOption(integerOption('--quality <q>', 'JPEG/WebP quality 1-100 (default: JPEG 95, WebP lossless)', 1, 100))
     .option('--json', 'print one JSON summary on stdout instead of progress and text')
