@@ -134,3 +134,26 @@ test('precision: int8 is refused without a measured recipe; MAXIM deraining int8
     rmSync(cacheDir, { recursive: true, force: true });
   }
 });
+
+test('CLI: --precision int8 where no recipe exists, or an unknown precision, exits 2 naming the option; no output', async () => {
+  const { mkdtempSync, existsSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { runCli } = await import('./helpers/cli.js');
+  const { fixturePng } = await import('./helpers/server.js');
+  const dir = mkdtempSync(join(tmpdir(), 'clearsight-precision-cli-'));
+  try {
+    const input = join(dir, 'in.png');
+    writeFileSync(input, await fixturePng(32, 32, 4));
+    const out = join(dir, 'out.png');
+    const refused = await runCli(['upscale', input, '-o', out, '--precision', 'int8']);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /Invalid option "precision": expected "fp32" for esrgan-slim-x4 .*maxim-deraining.*\[E_INVALID_OPTION\]/);
+    const unknown = await runCli(['derain', input, '-o', out, '--precision', 'fp16']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /"--precision": expected one of fp32, int8, got "fp16"/);
+    assert.equal(existsSync(out), false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
