@@ -130,6 +130,9 @@ export class ImageModel {
     return store.acquire(key, async () => {
       report(control, 'prepare model', 0, 1);
       const bytes = await this.onnxFor(shape);
+      // A pooled model lives as long as its worker: it does not keep the decoded tfjs weights
+      // between conversions (a new tile shape reads them again, ~1 s for MAXIM).
+      if (this.options.sessions) this.source?.release();
       const session = await InferenceSession.create(bytes, this.options);
       report(control, 'prepare model', 1, 1);
       return { session, onnxBytes: bytes.length };
