@@ -8,6 +8,7 @@ import { readTrainedOnnx } from './trained.js';
 import type { SessionLease, SessionStore } from './pool.js';
 import { int8Recipe, int8Variant, validatePrecision, type Precision } from './precision.js';
 import type { GraphVariant } from './tfjsSource.js';
+import { createOptimizedSession } from './optimizedCache.js';
 
 export interface LoadModelOptions extends RuntimeOptions {
   /** Where converted models are cached; default $CLEARSIGHT_CACHE_DIR or ~/.cache/clearsight. */
@@ -133,7 +134,9 @@ export class ImageModel {
       // A pooled model lives as long as its worker: it does not keep the decoded tfjs weights
       // between conversions (a new tile shape reads them again, ~1 s for MAXIM).
       if (this.options.sessions) this.source?.release();
-      const session = await InferenceSession.create(bytes, this.options);
+      // Converted graphs: the session comes from onnxruntime's optimised graph, saved beside the cache file.
+      const cached = this.source ? await this.source.cachePath(shape, this.options.cacheDir, this.variant) : undefined;
+      const session = await createOptimizedSession(bytes, cached, this.options);
       report(control, 'prepare model', 1, 1);
       return { session, onnxBytes: bytes.length };
     });

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { ClearsightError, ERROR_CODES } from '../errors.js';
 import { cacheFileName, defaultCacheDir, readCached, writeCached } from './cache.js';
 import { CONVERTER_VERSION, convertTfjsToOnnx, hashTfjsModel, loadTfjsArtifacts, type TfjsArtifacts } from './convert/index.js';
@@ -47,6 +48,12 @@ export class TfjsSource {
     }
     await writeCached(cacheDir, name, onnx);
     return onnx;
+  }
+
+  /** The cache file of one shape (and variant): its name is content-addressed, it may not exist yet. */
+  async cachePath(shape: readonly number[], cacheDir: string = defaultCacheDir(), variant?: GraphVariant): Promise<string> {
+    this.hash ??= hashTfjsModel(this.modelJsonPath);
+    return join(cacheDir, 'models', cacheFileName(await this.hash, shape, CONVERTER_VERSION, variant?.tag));
   }
 
   /** Drops the decoded weights (the hash is kept). */

@@ -17,6 +17,14 @@ export interface RuntimeOptions {
   threads?: number;
 }
 
+export interface GraphOptions {
+  level?: 'disabled' | 'basic' | 'extended' | 'all';
+  saveOptimizedTo?: string;
+}
+
+/** onnxruntime's version: an optimised graph it saved is only reused by the same version. */
+export const ORT_VERSION: string = ort.env.versions.common;
+
 export interface TensorResult {
   readonly data: Float32Array;
   readonly shape: readonly number[];
@@ -29,13 +37,18 @@ export class InferenceSession {
     this.session = session;
   }
 
-  static async create(model: Uint8Array | string, options: RuntimeOptions = {}): Promise<InferenceSession> {
+  /**
+   * `graph`: how much onnxruntime optimises the graph when the session is created (default 'all')
+   * and where to save the optimised graph (`saveOptimizedTo`; core/models/optimizedCache.ts).
+   */
+  static async create(model: Uint8Array | string, options: RuntimeOptions = {}, graph: GraphOptions = {}): Promise<InferenceSession> {
     const device = validateDevice(options.device);
     const threads = validateThreads(options.threads);
     try {
       const session = await ort.InferenceSession.create(model as Uint8Array, {
         executionProviders: device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
-        graphOptimizationLevel: 'all',
+        graphOptimizationLevel: graph.level ?? 'all',
+        ...(graph.saveOptimizedTo ? { optimizedModelFilePath: graph.saveOptimizedTo } : {}),
         intraOpNumThreads: threads ?? availableParallelism(),
         interOpNumThreads: 1,
         executionMode: 'sequential',
