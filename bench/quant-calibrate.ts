@@ -58,9 +58,11 @@ import type { Int8Recipe } from '../precision.js';
 
 export const MAXIM_DERAINING_INT8: Int8Recipe = {
   model: 'maxim-deraining',
-  ops: ${JSON.stringify(OPS)},
+  ops: [${OPS.map((o) => `'${o}'`).join(', ')}],
   measured: 'bench:quant on Rain100H dev pairs 21-24 (256x256 centre crops, one thread); the kept fraction was chosen on pairs 1-2',
-  keepFloat: ${JSON.stringify(keep, null, 2).replace(/\n/g, '\n  ')},
+  keepFloat: [
+${keep.map((n) => `    '${n}',`).join('\n')}
+  ],
 };
 `;
 writeFileSync(path.join(ROOT, 'src', 'core', 'models', 'int8', 'maximDeraining.ts'), source);
