@@ -22,6 +22,8 @@ export { psnr, ssim } from './core/metrics/index.js';
 export { DEVICE_FALLBACK_WARNING, DEVICES, InferenceSession, type Device, type RuntimeOptions } from './core/runtime/index.js';
 export { ImageModel, type LoadModelOptions } from './core/models/imageModel.js';
 export { TrainedModel } from './core/models/trainedModel.js';
+export { ModelPool, type ModelPoolOptions } from './core/models/pool.js';
+export type { Precision } from './core/models/precision.js';
 export { UpscalerModel, type UpscalerModelOptions } from './core/models/upscaler.js';
 export { listModels, getModelCard, type ModelCard } from './core/models/registry.js';
 export { FaceModels, type FaceModelsOptions } from './face/models.js';

@@ -24,7 +24,7 @@ export class FaceRunner {
   static async load(modelJsonPath: string, name: string, size: number, options: FaceRunnerOptions = {}): Promise<FaceRunner> {
     let onnx: Uint8Array;
     try {
-      onnx = await new TfjsSource(modelJsonPath, name).onnxFor([1, size, size, 3], options.cacheDir, options.onConvert);
+      onnx = await new TfjsSource(modelJsonPath, name).onnxFor([1, size, size, 3], options.cacheDir, undefined, options.onConvert);
     } catch (err) {
       if (err instanceof ClearsightError) throw err;
       throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `could not read face model ${modelJsonPath}: ${(err as Error).message}`, { modelJsonPath }, { cause: err });

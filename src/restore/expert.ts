@@ -2,6 +2,7 @@ import type { RawImage } from '../core/image/types.js';
 import { applyDihedral, DIHEDRAL_COUNT, invertDihedral } from '../core/image/geometry.js';
 import { ClearsightError, ERROR_CODES, invalidOption } from '../core/errors.js';
 import { ImageModel, type LoadModelOptions } from '../core/models/imageModel.js';
+import type { ModelPool } from '../core/models/pool.js';
 import type { ModelIo } from '../core/models/registry.js';
 import { planTiles, runTiled, type TilePlan } from '../core/tiling/index.js';
 import { throwIfAborted, type TaskControl } from '../core/progress.js';
@@ -16,6 +17,11 @@ export interface ExpertOptions extends TaskControl, LoadModelOptions {
   overlap?: number;
   /** A model the caller loaded and owns; otherwise one is loaded and disposed here. */
   model?: ImageModel;
+  /**
+   * Warm models: the model comes from this pool (loaded once, sessions kept per tile shape
+   * within the pool's memory budget) and stays there after the call. The caller owns the pool.
+   */
+  pool?: ModelPool;
 }
 
 /** Largest output we allocate, in pixels (Float32 RGB: 12 bytes a pixel, so ~2.4 GB). */
@@ -25,7 +31,8 @@ export const MAX_OUTPUT_PIXELS = 200_000_000;
 export async function runExpert(img: RawImage, modelId: string, options: ExpertOptions = {}): Promise<RawImage> {
   validateExpertOptions(options);
   throwIfAborted(options.signal);
-  const model = options.model ?? (await ImageModel.load(modelId, options));
+  const model = options.model ?? (options.pool ? await pooledImageModel(options.pool, modelId, options) : await ImageModel.load(modelId, options));
+  const owned = !options.model && !options.pool;
   try {
     const { io } = model.card;
     const outPixels = img.width * img.height * io.scale * io.scale;
@@ -56,8 +63,15 @@ export async function runExpert(img: RawImage, modelId: string, options: ExpertO
     for (let i = 0; i < sum!.length; i++) sum![i] /= passes;
     return { ...result!, data: sum! };
   } finally {
-    if (!options.model) await model.dispose();
+    if (owned) await model.dispose();
   }
+}
+
+/** The pool's ImageModel for this model and runtime (one per model, device, threads and cache). */
+export function pooledImageModel(pool: ModelPool, modelId: string, options: LoadModelOptions = {}): Promise<ImageModel> {
+  const { device, threads, cacheDir, precision } = options;
+  const key = `image|${modelId}|${device ?? 'cpu'}|${threads ?? 0}|${precision ?? 'fp32'}|${cacheDir ?? ''}`;
+  return pool.model(key, () => ImageModel.load(modelId, { device, threads, cacheDir, precision, sessions: pool }));
 }
 
 /**

@@ -51,6 +51,10 @@ export interface StartOptions {
   allowHosts?: string[];
   /** Store retention (defaults: 5 GiB, 24 h). */
   retention?: Partial<RetentionOptions>;
+  /** Tasks whose default models each worker warms at start (`--preload derain,upscale`). */
+  preload?: string[];
+  /** Each worker's warm-model budget, estimated bytes (default 2 GiB). */
+  modelBudgetBytes?: number;
 }
 
 export const DEFAULT_RETENTION: RetentionOptions = { maxBytes: 5 * 1024 ** 3, maxAgeMs: 24 * 3600_000, intervalMs: 60_000 };
@@ -87,7 +91,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   } else {
     const size = opts.concurrency ?? availableParallelism();
     queue = new LocalQueue(
-      { size, storeRoot: store.root, maxPixels: limits.maxPixels, threads: threadsPerJob(size), timeoutMs: limits.jobTimeoutMs, memoryBudgetBytes: limits.jobMemoryBytes },
+      { size, storeRoot: store.root, maxPixels: limits.maxPixels, threads: threadsPerJob(size), timeoutMs: limits.jobTimeoutMs, memoryBudgetBytes: limits.jobMemoryBytes, preload: opts.preload, modelBudgetBytes: opts.modelBudgetBytes },
       opts.retry,
       retentionOptions.maxAgeMs,
     );

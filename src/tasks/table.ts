@@ -28,6 +28,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEVICES, type Device } from '../core/runtime/index.js';
+import type { ModelPool } from '../core/models/pool.js';
 import { ClearsightError, ERROR_CODES } from '../core/errors.js';
 import { decodeImage, encodeImage, type DecodedImage, type RawImage } from '../core/image/index.js';
 import type { TaskControl } from '../core/progress.js';
@@ -118,6 +119,8 @@ export interface TaskContext extends TaskControl {
    * singletons; a worker process may, and disposes nothing until it exits.
    */
   cache: Map<string, unknown>;
+  /** Warm models shared by this worker's jobs (sessions per model and tile shape, LRU within a budget). */
+  pool?: ModelPool;
   /**
    * The job's own folder for tasks whose library call writes a file (video): empty at the start,
    * removed after the job. Outputs still leave it only as bytes.
@@ -195,7 +198,7 @@ async function outputFile(img: RawImage, ctx: TaskContext, alpha?: DecodedImage[
   return { name, type, role: 'output', label, bytes };
 }
 
-const control = (ctx: TaskContext) => ({ onProgress: ctx.onProgress, signal: ctx.signal, threads: ctx.threads, ...(ctx.device ? { device: ctx.device } : {}) });
+const control = (ctx: TaskContext) => ({ onProgress: ctx.onProgress, signal: ctx.signal, threads: ctx.threads, ...(ctx.device ? { device: ctx.device } : {}), ...(ctx.pool ? { pool: ctx.pool } : {}) });
 
 async function cached<T>(ctx: TaskContext, key: string, load: () => Promise<T>): Promise<T> {
   if (!ctx.cache.has(key)) ctx.cache.set(key, await load());

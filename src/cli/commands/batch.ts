@@ -23,6 +23,7 @@ import { ClearsightError, ERROR_CODES, invalidOption, isClearsightError } from '
 import { sniffFormat } from '../../core/image/index.js';
 import { writeFileAtomic } from '../../core/fs.js';
 import { decodeImage, DEFAULT_MAX_PIXELS, encodeImage, OUTPUT_FORMATS, type ImageFormat, type OutputFormat } from '../../core/image/index.js';
+import { ModelPool } from '../../core/models/pool.js';
 import { optionSectionsOf, TASKS, type OptionSpec } from '../../tasks/index.js';
 import { EXIT } from '../exitCodes.js';
 import { choiceOption, integerOption } from '../options.js';
@@ -152,7 +153,11 @@ export function addBatchCommand(program: Command): Command {
   return cmd;
 }
 
-export async function runBatch(taskName: string, inDir: string, opts: BatchCliOptions): Promise<number> {
+/**
+ * `pool`: where the models stay warm across files (one load per model and tile shape); by default
+ * one made here and disposed at the end. A caller passing its own keeps it (tests count its loads).
+ */
+export async function runBatch(taskName: string, inDir: string, opts: BatchCliOptions, pool?: ModelPool): Promise<number> {
   const { getTask, parseTaskOptions, runTask, sniffUpload, TASKS } = await import('../../server/index.js');
   const task = getTask(taskName);
   if (!task) throw invalidOption('task', `one of ${[...TASKS.keys()].join(', ')}`, taskName);
@@ -201,6 +206,7 @@ export async function runBatch(taskName: string, inDir: string, opts: BatchCliOp
   const bar = process.stderr.isTTY && !opts.json ? new cliProgress.SingleBar({ stream: process.stderr, format: `${task.name} |{bar}| {value}/{total} files | {file}`, barsize: 24, hideCursor: true, clearOnComplete: true, gracefulExit: false }) : undefined;
   const interrupts = watchInterrupts(() => bar?.stop());
   const cache = new Map<string, unknown>();
+  const models = pool ?? new ModelPool();
   const saveLog = async () => {
     log.updatedAt = new Date().toISOString();
     await writeFileAtomic(logPath, `${JSON.stringify(log, null, 1)}\n`, { force: true });
@@ -224,7 +230,7 @@ export async function runBatch(taskName: string, inDir: string, opts: BatchCliOp
       const scratchDir = await mkdtemp(join(tmpdir(), 'clearsight-batch-'));
       try {
         const outcome = await untilAborted(
-          runTask({ task: task.name, inputs: [{ sha256: sha, kind: input.kind }], fields }, [input.path], { maxPixels: DEFAULT_MAX_PIXELS, cache, signal: interrupts.signal, scratchDir, ...parsed.run }),
+          runTask({ task: task.name, inputs: [{ sha256: sha, kind: input.kind }], fields }, [input.path], { maxPixels: DEFAULT_MAX_PIXELS, cache, pool: models, signal: interrupts.signal, scratchDir, ...parsed.run }),
           interrupts.signal,
         );
         // Everything encoded first, then written in one go (the supervisor does not kill a writer).
@@ -263,6 +269,7 @@ export async function runBatch(taskName: string, inDir: string, opts: BatchCliOp
     bar?.stop();
     interrupts.dispose();
     await saveLog();
+    if (!pool) await models.dispose();
   }
   const entries = Object.values(log.files);
   const failed = entries.filter((e) => e.status === 'failed').length;

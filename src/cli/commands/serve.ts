@@ -29,6 +29,8 @@ interface ServeCliOptions {
   maxQueuedPerClient: number;
   headersTimeout: number;
   requestTimeout: number;
+  preload: string[];
+  modelMemoryGb: number;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -59,6 +61,8 @@ function positive(flag: string): (v: string) => number {
 /** Options shared by serve and worker. */
 export function addLimitOptions(cmd: Command): Command {
   return cmd
+    .addOption(new Option('--preload <tasks>', 'warm the default models of these tasks in every worker at start (comma-separated: derain,upscale; tasks with a model: derain, dehaze, lowlight, denoise, deblur, retouch, upscale)').argParser(collect).default([]))
+    .addOption(new Option('--model-memory-gb <n>', 'warm models each worker keeps (estimated); least recently used dropped beyond it').argParser(positive('--model-memory-gb')).default(2))
     .addOption(new Option('--max-megapixels <n>', 'largest image accepted (header checked before decoding)').argParser(positive('--max-megapixels')).default(40))
     .addOption(integerOption('--job-timeout <seconds>', 'a job running longer is stopped (its worker process is killed)', 1, 86400).default(900))
     .addOption(new Option('--job-memory-gb <n>', 'memory the jobs running at once may need together (estimated per job from task and pixels); a job needing more alone is refused').argParser(positive('--job-memory-gb')).default(2));
@@ -99,6 +103,8 @@ export function addServeCommand(program: Command): Command {
       concurrency: opts.concurrency,
       logger: opts.log ?? false,
       allowHosts: opts.allowHost,
+      preload: opts.preload,
+      modelBudgetBytes: Math.round(opts.modelMemoryGb * 1024 ** 3),
       retention: { maxBytes: Math.round(opts.storeMaxGb * 1024 ** 3), maxAgeMs: opts.retentionHours * 3600_000 },
       limits: {
         maxUploadBytes: Math.round(opts.maxUploadMb * 1048576),

@@ -17,6 +17,8 @@ interface WorkerCliOptions {
   maxMegapixels: number;
   jobTimeout: number;
   jobMemoryGb: number;
+  preload: string[];
+  modelMemoryGb: number;
 }
 
 export function addWorkerCommand(program: Command): Command {
@@ -44,6 +46,8 @@ export function addWorkerCommand(program: Command): Command {
       lockMs: opts.lockSeconds * 1000,
       memoryBudgetBytes: Math.round(opts.jobMemoryGb * 1024 ** 3),
       secret: await loadQueueSecret(store.root),
+      preload: opts.preload,
+      modelBudgetBytes: Math.round(opts.modelMemoryGb * 1024 ** 3),
     });
     await w.worker.waitUntilReady();
     process.stderr.write(`clearsight: worker ${process.pid} taking jobs from ${opts.queue.replace(/\/\/[^@]*@/, '//***@')} (${size} at a time); store ${store.root}\n`);

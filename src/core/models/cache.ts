@@ -12,8 +12,8 @@ export function defaultCacheDir(): string {
   return process.env.CLEARSIGHT_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'clearsight');
 }
 
-export function cacheFileName(sourceSha256: string, shape: readonly number[], converterVersion: number): string {
-  return `${sourceSha256.slice(0, 32)}-${shape.join('x')}-c${converterVersion}.onnx`;
+export function cacheFileName(sourceSha256: string, shape: readonly number[], converterVersion: number, variant?: string): string {
+  return `${sourceSha256.slice(0, 32)}-${shape.join('x')}-c${converterVersion}${variant ? `-${variant}` : ''}.onnx`;
 }
 
 export async function readCached(dir: string, name: string): Promise<Uint8Array | undefined> {

@@ -9,3 +9,6 @@ export { listModels, getModelCard, packageFacts, ESRGAN_SCALES, ESRGAN_SIZES, ty
 export { convertTfjsToOnnx, loadTfjsArtifacts, CONVERTER_VERSION } from './convert/index.js';
 export { convertNcnnToOnnx, type NcnnConversion } from './ncnn/toOnnx.js';
 export { UpscalerModel, PACKAGED_NCNN_UPSCALERS, type UpscalerModelOptions } from './upscaler.js';
+export { ModelPool, SESSION_MEMORY_FACTOR, DEFAULT_POOL_BUDGET_BYTES, type ModelPoolOptions, type PoolEvent, type PoolStats, type SessionKey } from './pool.js';
+export { PRECISIONS, INT8_MODELS, type Precision } from './precision.js';
+export { quantizeDynamicInt8, type QuantizeOptions, type QuantizeReport } from './quantize.js';

@@ -25,6 +25,14 @@ export interface RuntimeOptions {
   threads?: number;
 }
 
+export interface GraphOptions {
+  level?: 'disabled' | 'basic' | 'extended' | 'all';
+  saveOptimizedTo?: string;
+}
+
+/** onnxruntime's version: an optimised graph it saved is only reused by the same version. */
+export const ORT_VERSION: string = ort.env.versions.common;
+
 export interface TensorResult {
   readonly data: Float32Array;
   readonly shape: readonly number[];
@@ -38,28 +46,33 @@ export class InferenceSession {
     this.session = session;
   }
 
-  static async create(model: Uint8Array | string, options: RuntimeOptions = {}): Promise<InferenceSession> {
+  /**
+   * `graph`: how much onnxruntime optimises the graph when the session is created (default 'all')
+   * and where to save the optimised graph (`saveOptimizedTo`; core/models/optimizedCache.ts).
+   */
+  static async create(model: Uint8Array | string, options: RuntimeOptions = {}, graph: GraphOptions = {}): Promise<InferenceSession> {
     const requested = validateDevice(options.device);
     const threads = validateThreads(options.threads);
-    if (requested === 'cpu') return InferenceSession.createOn(model, 'cpu', threads);
+    if (requested === 'cpu') return InferenceSession.createOn(model, 'cpu', threads, graph);
     // onnxruntime logs a missing CUDA library itself, in its own raw format, before throwing: the
     // error is ours to report (or to fall back from), so its log is silenced. Effective when this
     // is the first session of the process (onnxruntime reads the level once).
     ort.env.logLevel = 'fatal';
     try {
-      return await InferenceSession.createOn(model, 'cuda', threads);
+      return await InferenceSession.createOn(model, 'cuda', threads, graph);
     } catch (err) {
       if (requested === 'cuda!') throw err;
       process.emitWarning(`the CUDA device is not available (${firstLine(err)}): running on the CPU; use --device cuda! to fail instead, see README "GPU"`, { code: DEVICE_FALLBACK_WARNING });
-      return InferenceSession.createOn(model, 'cpu', threads);
+      return InferenceSession.createOn(model, 'cpu', threads, graph);
     }
   }
 
-  private static async createOn(model: Uint8Array | string, device: 'cpu' | 'cuda', threads: number | undefined): Promise<InferenceSession> {
+  private static async createOn(model: Uint8Array | string, device: 'cpu' | 'cuda', threads: number | undefined, graph: GraphOptions): Promise<InferenceSession> {
     try {
       const session = await ort.InferenceSession.create(model as Uint8Array, {
         executionProviders: device === 'cuda' ? ['cuda'] : ['cpu'],
-        graphOptimizationLevel: 'all',
+        graphOptimizationLevel: graph.level ?? 'all',
+        ...(graph.saveOptimizedTo ? { optimizedModelFilePath: graph.saveOptimizedTo } : {}),
         intraOpNumThreads: threads ?? availableParallelism(),
         interOpNumThreads: 1,
         executionMode: 'sequential',

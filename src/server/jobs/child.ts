@@ -8,13 +8,17 @@
  * on a timeout, which a worker thread inside onnxruntime cannot.
  */
 import { isClearsightError } from '../../core/errors.js';
+import { ModelPool } from '../../core/models/pool.js';
 import { withEta, type ProgressEvent } from '../../core/progress.js';
 import { ContentStore } from '../store.js';
-import { runJob } from './run.js';
-import type { ChildReply, ChildRequest } from './pool.js';
+import { preloadModels, runJob } from './run.js';
+import type { ChildConfig, ChildReply, ChildRequest } from './pool.js';
 
+const config: ChildConfig = process.argv[2] ? (JSON.parse(process.argv[2]) as ChildConfig) : { preload: [], threads: 1 };
 const stores = new Map<string, ContentStore>();
 const cache = new Map<string, unknown>();
+/** This worker's warm models: kept across jobs, least recently used dropped beyond the budget. */
+const pool = new ModelPool({ budgetBytes: config.modelBudgetBytes });
 
 function send(message: ChildReply): void {
   if (process.connected) process.send?.(message);
@@ -40,13 +44,13 @@ async function handle(req: ChildRequest): Promise<void> {
     stores.set(req.storeRoot, store);
   }
   try {
-    const result = await runJob(req.spec, store, { maxPixels: req.maxPixels, threads: req.threads, cache, onProgress: withEta(throttled(req.jobId)) });
-    send({ type: 'done', jobId: req.jobId, result });
+    const result = await runJob(req.spec, store, { maxPixels: req.maxPixels, threads: req.threads, cache, pool, onProgress: withEta(throttled(req.jobId)) });
+    send({ type: 'done', jobId: req.jobId, result, models: pool.heldModels() });
   } catch (err) {
     const code = isClearsightError(err) ? err.code : 'E_RUNTIME';
     // Library messages may name the file they read: the store's paths are not the client's business.
     const message = (err instanceof Error ? err.message : String(err)).split(req.storeRoot).join('<store>');
-    send({ type: 'error', jobId: req.jobId, error: { code, message } });
+    send({ type: 'error', jobId: req.jobId, error: { code, message }, models: pool.heldModels() });
   }
 }
 
@@ -65,3 +69,9 @@ process.on('message', (msg: ChildRequest) => {
   if (msg?.type === 'run') void handle(msg);
 });
 send({ type: 'ready' });
+if (config.preload.length > 0) {
+  preloadModels(config.preload, pool, { threads: config.threads }).then(
+    () => send({ type: 'models', models: pool.heldModels() }),
+    (err: unknown) => process.stderr.write(`clearsight worker: preload failed: ${err instanceof Error ? err.message : String(err)}\n`),
+  );
+}

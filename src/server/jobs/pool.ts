@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempOwner } from '../store.js';
 import { estimateJobMemory } from '../registry.js';
+import { checkPreload, jobModelIds } from './models.js';
 import { JobFailure, type JobError, type JobProgress, type JobResult, type JobSpec } from './types.js';
 
 export interface ChildRequest {
@@ -24,11 +25,23 @@ export interface ChildRequest {
   threads: number;
 }
 
+/** What a worker process is started with (its first argument, JSON). */
+export interface ChildConfig {
+  /** Tasks whose default models the worker warms at start (`serve --preload`). */
+  preload: string[];
+  /** onnxruntime threads of the preloaded sessions (the jobs' threads, so the keys match). */
+  threads: number;
+  /** Budget of the worker's ModelPool, estimated bytes (core/models/pool). */
+  modelBudgetBytes?: number;
+}
+
+/** `models`: card ids of the models the worker holds warm after the job (or the preload). */
 export type ChildReply =
   | { type: 'ready' }
+  | { type: 'models'; models: string[] }
   | { type: 'progress'; jobId: string; event: JobProgress }
-  | { type: 'done'; jobId: string; result: JobResult }
-  | { type: 'error'; jobId: string; error: JobError };
+  | { type: 'done'; jobId: string; result: JobResult; models?: string[] }
+  | { type: 'error'; jobId: string; error: JobError; models?: string[] };
 
 export interface PoolOptions {
   size: number;
@@ -41,8 +54,16 @@ export interface PoolOptions {
    * most this; a job over it alone runs alone. Default: unlimited.
    */
   memoryBudgetBytes?: number;
-  /** A worker that ran a job estimated at this or more is replaced afterwards (returns its memory). Default 256 MiB. */
+  /**
+   * A worker whose job needed this or more for its pixels (the estimate less the task's fixed part,
+   * which is mostly the model its pool keeps warm) is replaced afterwards (returns its memory).
+   * Default 256 MiB.
+   */
   recycleAboveBytes?: number;
+  /** Tasks whose default models every worker warms at start (`serve --preload derain,upscale`). */
+  preload?: string[];
+  /** Each worker's ModelPool budget (estimated bytes); default core/models/pool's. */
+  modelBudgetBytes?: number;
 }
 
 export const DEFAULT_RECYCLE_ABOVE_BYTES = 256 * 1024 * 1024;
@@ -52,6 +73,10 @@ interface Pending {
   spec: JobSpec;
   /** Estimated bytes (registry estimateJobMemory). */
   memory: number;
+  /** The part of `memory` that grows with the pixels (what a recycle gives back). */
+  transient: number;
+  /** Card ids of the image models the job runs (jobs/models.ts): routed to a worker holding them. */
+  models: string[];
   onProgress: (p: JobProgress) => void;
   resolve: (r: JobResult) => void;
   reject: (e: Error) => void;
@@ -63,6 +88,8 @@ interface Slot {
   timer?: NodeJS.Timeout;
   /** Killed (timeout, cancel, recycle): takes no job while it exits; the exit handler replaces it. */
   dying?: boolean;
+  /** Card ids of the models the worker holds warm (reported after preload and every job). */
+  models: Set<string>;
 }
 
 function removeTempsOf(storeRoot: string, pid: number): void {
@@ -91,6 +118,7 @@ export class WorkerPool {
   readonly options: PoolOptions;
 
   constructor(options: PoolOptions) {
+    checkPreload(options.preload ?? []); // before any worker starts: a typo fails the server's start
     this.options = options;
   }
 
@@ -108,7 +136,9 @@ export class WorkerPool {
   run(jobId: string, spec: JobSpec, onProgress: (p: JobProgress) => void): Promise<JobResult> {
     if (this.closed) return Promise.reject(new JobFailure('E_RUNTIME', 'the worker pool is closed'));
     return new Promise<JobResult>((resolve, reject) => {
-      this.waiting.push({ jobId, spec, memory: estimateJobMemory(spec), onProgress, resolve, reject });
+      const memory = estimateJobMemory(spec);
+      const transient = memory - estimateJobMemory({ ...spec, inputs: [] });
+      this.waiting.push({ jobId, spec, memory, transient, models: jobModelIds(spec), onProgress, resolve, reject });
       this.dispatch();
     });
   }
@@ -177,7 +207,7 @@ export class WorkerPool {
     while (this.waiting.length > 0) {
       const next = this.nextJob();
       if (next < 0) return;
-      let slot = this.slots.find((s) => !s.job && !s.dying);
+      let slot = this.idleSlotFor(this.waiting[next]);
       if (!slot && this.slots.filter((s) => !s.dying).length < this.options.size) slot = this.spawn();
       if (!slot) return;
       const job = this.waiting.splice(next, 1)[0];
@@ -202,18 +232,36 @@ export class WorkerPool {
     }
   }
 
+  /** Models each live worker holds warm (the warm bench and tests read it). */
+  heldModels(): string[][] {
+    return this.slots.filter((s) => !s.dying).map((s) => [...s.models]);
+  }
+
+  /**
+   * The idle worker for a job: one holding all its models, else one holding some (most first),
+   * else any idle one. Warm sessions make a repeated expert job several times quicker.
+   */
+  private idleSlotFor(job: Pending): Slot | undefined {
+    const idle = this.slots.filter((s) => !s.job && !s.dying);
+    if (job.models.length === 0 || idle.length < 2) return idle[0];
+    const held = (s: Slot) => job.models.filter((m) => s.models.has(m)).length;
+    return idle.reduce((best, s) => (held(s) > held(best) ? s : best), idle[0]);
+  }
+
   private spawn(): Slot {
     const { entry, execArgv } = childCommand();
-    const child = fork(entry, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
-    const slot: Slot = { child };
+    const config: ChildConfig = { preload: this.options.preload ?? [], threads: this.options.threads, modelBudgetBytes: this.options.modelBudgetBytes };
+    const child = fork(entry, [JSON.stringify(config)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+    const slot: Slot = { child, models: new Set() };
     this.slots.push(slot);
     child.on('message', (msg: ChildReply) => {
+      if (msg.type === 'models' || ((msg.type === 'done' || msg.type === 'error') && msg.models)) slot.models = new Set(msg.models);
       const job = slot.job;
-      if (msg.type === 'ready' || !job || msg.jobId !== job.jobId) return;
+      if (msg.type === 'ready' || msg.type === 'models' || !job || msg.jobId !== job.jobId) return;
       if (msg.type === 'progress') return job.onProgress(msg.event);
       clearTimeout(slot.timer);
       slot.job = undefined;
-      if (job.memory >= (this.options.recycleAboveBytes ?? DEFAULT_RECYCLE_ABOVE_BYTES)) {
+      if (job.transient >= (this.options.recycleAboveBytes ?? DEFAULT_RECYCLE_ABOVE_BYTES)) {
         // The allocator keeps what a large job freed: a fresh process gives it back at once.
         slot.dying = true;
         slot.child.kill('SIGKILL');

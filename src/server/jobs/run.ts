@@ -4,6 +4,9 @@
  */
 import { performance } from 'node:perf_hooks';
 import { ClearsightError, ERROR_CODES } from '../../core/errors.js';
+import type { ModelPool } from '../../core/models/pool.js';
+import { pooledImageModel } from '../../restore/expert.js';
+import { checkPreload, jobModelNames } from './models.js';
 import { getTask, parseTaskOptions, type TaskContext, type TaskOutcome } from '../registry.js';
 import type { ContentStore } from '../store.js';
 import type { JobFile, JobResult, JobSpec } from './types.js';
@@ -34,4 +37,16 @@ export async function runJob(spec: JobSpec, store: ContentStore, ctx: Omit<TaskC
     files.push({ name: f.name, type: f.type, role: f.role, ...(f.label ? { label: f.label } : {}), sha256, bytes: f.bytes.length });
   }
   return { files, result: outcome.result, seconds: (performance.now() - t0) / 1000 };
+}
+
+/**
+ * Warms the default models of these tasks in `pool` (`serve --preload derain,upscale`): weights
+ * read and hashed, graphs converted (or read from the cache) and one session each at the card's
+ * largest tile. Jobs on other tile shapes still create their session on first use.
+ */
+export async function preloadModels(tasks: readonly string[], pool: ModelPool, runtime: { threads?: number } = {}): Promise<string[]> {
+  checkPreload(tasks);
+  const names = [...new Set(tasks.flatMap((task) => jobModelNames({ task, fields: {} })))];
+  for (const name of names) await (await pooledImageModel(pool, name, runtime)).warm();
+  return names;
 }
