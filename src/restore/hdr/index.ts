@@ -181,7 +181,8 @@ export async function mergeHdr(frames: readonly RawImage[], opts: MergeHdrOption
   await step('response', 0, 1);
   const clip = estimateClipLevels(codes, times);
   // Edge fill (registration padding of scans, border.ts) is no scene point: never a curve sample.
-  const scene = sceneMask(codes.map((c) => fillBorder(c, width, height, clip)), width * height);
+  const fills = codes.map((c) => fillBorder(c, width, height, clip));
+  const scene = sceneMask(fills, width * height);
   let response = opts.response ?? poolAlikeChannels(recoverResponse(codes, width, height, times, { lambda, clipLow: clip.low, clipHigh: clip.high, ...(scene ? { sampleMask: scene } : {}) }));
   lap('response');
 
@@ -189,7 +190,7 @@ export async function mergeHdr(frames: readonly RawImage[], opts: MergeHdrOption
   let mask: Float32Array = new Float32Array(width * height);
   if (opts.deghost ?? true) {
     await step('deghost', 0, 1);
-    const g = detectGhosts({ codes, width, height, times, response, reference, clip }, opts.deghostOptions, valid);
+    const g = detectGhosts({ codes, width, height, times, response, reference, clip, fills }, opts.deghostOptions, valid);
     consistency = g.consistency;
     mask = g.mask;
     lap('deghost');
