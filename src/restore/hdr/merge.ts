@@ -119,7 +119,6 @@ export interface MergeInput {
  */
 export function mergeRadiance(input: MergeInput): Float32Array {
   const { codes, width, height, times, response, reference } = input;
-  const P = codes.length;
   const n = width * height;
   const lut = logTables(response, times);
   const clip = input.clip ?? DEFAULT_CLIP;
@@ -161,14 +160,34 @@ export function mergeRadiance(input: MergeInput): Float32Array {
   // exposures in the shadows, where the reference's own interval would be too narrow for a
   // curve's toe.
   const bound = consArr.some((c) => c !== null) ? referenceBounds(lut[reference]!, clip) : null;
-  const refCodes = codes[reference]!;
   const out = new Float32Array(n * 3);
-  // Pixel-major with the sums in registers: each input is read once and the output written once
-  // (a frame-major pass would stream two n*3 accumulators through memory once per exposure).
+  // Pixels without a usable sample in some channel (total weight <= 1e-4) take the fallback.
+  const missing = accumulate(codes, tables, consArr, out);
+  for (let m = 0; m < missing.length; m += 2) {
+    const i = missing[m]!;
+    const flags = missing[m + 1]!;
+    for (let c = 0; c < 3; c++) if (flags & (1 << c)) out[i * 3 + c] = fallback(codes, linear, clip, cons, i, i * 3, c as 0 | 1 | 2, reference, shortest, longest);
+  }
+  if (bound !== null) boundByReference(out, codes[reference]!, consArr, bound);
+  return out;
+}
+
+// The passes over the pixels are functions of their own: V8 optimises each loop separately.
+
+/**
+ * Weighted means per channel into out (interleaved RGB). Pixel-major with the sums in registers:
+ * each input is read once and the output written once (a frame-major pass would stream two n*3
+ * accumulators through memory once per exposure).
+ */
+function accumulate(codes: readonly Uint8Array[], tables: readonly Float32Array[], consArr: readonly (Float32Array | null)[], out: Float32Array): number[] {
+  const P = codes.length;
+  const n = out.length / 3;
+  // Pairs (pixel, bit flags of the channels whose total weight is <= 1e-4).
+  const missing: number[] = [];
   for (let i = 0, k = 0; i < n; i++, k += 3) {
     let w0 = 0, w1 = 0, w2 = 0, a0 = 0, a1 = 0, a2 = 0;
     for (let j = 0; j < P; j++) {
-      const cw = consArr[j];
+      const cw = consArr[j]!;
       const m = cw === null ? 1 : cw[i]!;
       if (m === 0) continue;
       const cj = codes[j]!;
@@ -186,29 +205,33 @@ export function mergeRadiance(input: MergeInput): Float32Array {
     out[k] = a0 / w0;
     out[k + 1] = a1 / w1;
     out[k + 2] = a2 / w2;
-    if (!(w0 > 1e-4 && w1 > 1e-4 && w2 > 1e-4)) {
-      for (let c = 0; c < 3; c++) if (!(([w0, w1, w2][c]!) > 1e-4)) out[k + c] = fallback(codes, linear, clip, cons, i, k, c as 0 | 1 | 2, reference, shortest, longest);
+    if (!(w0 > 1e-4 && w1 > 1e-4 && w2 > 1e-4)) missing.push(i, (w0 > 1e-4 ? 0 : 1) | (w1 > 1e-4 ? 0 : 2) | (w2 > 1e-4 ? 0 : 4));
+  }
+  return missing;
+}
+
+/** In ghost regions, each channel moved towards the reference code's interval, in proportion to the ghost mask (fully from 0.25). */
+function boundByReference(out: Float32Array, refCodes: Uint8Array, consArr: readonly (Float32Array | null)[], bound: { lo: Float32Array[]; hi: Float32Array[] }): void {
+  const P = consArr.length;
+  const n = refCodes.length / 3;
+  for (let i = 0, k = 0; i < n; i++, k += 3) {
+    let ghost = 0;
+    for (let j = 0; j < P; j++) {
+      const cw = consArr[j]!;
+      if (cw !== null && 1 - cw[i]! > ghost) ghost = 1 - cw[i]!;
     }
-    if (bound !== null) {
-      let ghost = 0;
-      for (let j = 0; j < P; j++) {
-        const cw = consArr[j];
-        if (cw !== null && 1 - cw[i]! > ghost) ghost = 1 - cw[i]!;
-      }
-      const g = ghost >= 0.25 ? 1 : ghost * 4;
-      if (g > 0) {
-        for (let c = 0; c < 3; c++) {
-          const z = refCodes[k + c]!;
-          const v = out[k + c]!;
-          const lo = bound.lo[c]![z]!;
-          const hi = bound.hi[c]![z]!;
-          const clamped = v < lo ? lo : v > hi ? hi : v;
-          out[k + c] = v + g * (clamped - v);
-        }
+    const g = ghost >= 0.25 ? 1 : ghost * 4;
+    if (g > 0) {
+      for (let c = 0; c < 3; c++) {
+        const z = refCodes[k + c]!;
+        const v = out[k + c]!;
+        const lo = bound.lo[c]![z]!;
+        const hi = bound.hi[c]![z]!;
+        const clamped = v < lo ? lo : v > hi ? hi : v;
+        out[k + c] = v + g * (clamped - v);
       }
     }
   }
-  return out;
 }
 
 /**
