@@ -17,6 +17,7 @@ import { boxMeanInto } from '../../core/filters/box.js';
 import { minFilterInto } from '../../core/filters/minFilter.js';
 import type { ResponseCurve } from './response.js';
 import { fillBorder } from './border.js';
+import { greyCodes } from './align.js';
 
 /** Default clipping codes (JPEG noise keeps saturation a bit below 255). */
 export const CLIP_LOW = 4;
@@ -419,6 +420,7 @@ function detectGhostsAt(input: Omit<MergeInput, 'consistency'>, opts: DeghostOpt
   const tmp = new Float32Array(n);
   const tmp2 = new Float32Array(n);
   const ref = codes[reference]!;
+  const refGrey = greyCodes(ref, width, height);
   const fillRef = fills[reference] ?? null;
   for (let j = 0; j < codes.length; j++) {
     if (j === reference) {
@@ -444,8 +446,11 @@ function detectGhostsAt(input: Omit<MergeInput, 'consistency'>, opts: DeghostOpt
     const threshold = Math.max(minThreshold, 3 * robustSigma(diff, cj, ref, n));
     thresholds.push(threshold);
     offsets.push(offset);
-    // Soft threshold: 0 below the threshold, 1 from twice the threshold.
-    softThreshold(diff, threshold, tmp);
+    // Soft threshold: 0 below the threshold, 1 from twice the threshold. The threshold rises with
+    // the noise of the disagreement at the reference's brightness (codeThresholds): shot noise is
+    // far larger in ln units in the shadows than at mid-grey, and one threshold for the frame lit
+    // up the dark half of a high-ISO static bracket (32 % flagged).
+    softThresholdByCode(diff, codeThresholds(diff, refGrey, threshold), refGrey, tmp);
     // Morphological opening of the support (v > 0): a moving object is a region, while noise that
     // got past the threshold (shot noise where a curve is steep, film grain) is isolated specks
     // of a pixel or two. The opened support keeps the soft values it covers unchanged (a
@@ -527,12 +532,57 @@ function zeroWhere(v: Float32Array, where: Uint8Array): void {
   for (let i = 0; i < v.length; i++) if (where[i]) v[i] = 0;
 }
 
-/** out = clamp((|v| - t) / t, 0, 1). */
-function softThreshold(v: Float32Array, t: number, out: Float32Array): void {
+/** out = clamp((|v| - t) / t, 0, 1) with t = thresholds[grey code of the reference]. */
+function softThresholdByCode(v: Float32Array, thresholds: Float32Array, grey: Uint8Array, out: Float32Array): void {
   for (let i = 0; i < v.length; i++) {
+    const t = thresholds[grey[i]!]!;
     const x = (Math.abs(v[i]!) - t) / t;
     out[i] = x <= 0 ? 0 : x >= 1 ? 1 : x;
   }
+}
+
+/** Bins of the reference's grey code over which the noise of the disagreement is measured. */
+const NOISE_BINS = 16;
+/** Fewest samples a bin needs for its own noise estimate. */
+const NOISE_BIN_MIN = 64;
+
+/**
+ * Threshold per grey code of the reference: the larger of the frame's threshold and 3 robust
+ * sigmas (1.4826 MAD about 0) of the smoothed disagreement among the pixels whose reference grey
+ * code falls in the same bin of 16 codes (a subsample), interpolated linearly between bin centres.
+ * A moving object only raises its bin's threshold when it covers most of that bin's pixels (the
+ * median ignores the rest), which a ghost on a static background does not.
+ */
+function codeThresholds(diff: Float32Array, grey: Uint8Array, base: number): Float32Array {
+  const n = diff.length;
+  const step = Math.max(1, Math.floor(n / 200000));
+  const width = 256 / NOISE_BINS;
+  const counts = new Int32Array(NOISE_BINS);
+  for (let i = 0; i < n; i += step) counts[(grey[i]! / width) | 0]++;
+  const bins = Array.from(counts, (c) => new Float32Array(c));
+  counts.fill(0);
+  for (let i = 0; i < n; i += step) {
+    const b = (grey[i]! / width) | 0;
+    bins[b]![counts[b]!++] = diff[i]!;
+  }
+  // Offset and spread about the bin's median: noise clipped at black biases the dark codes (an
+  // offset), shot noise spreads them; a ghost covering under half of a bin moves neither much.
+  const level = bins.map((d) => (d.length >= NOISE_BIN_MIN ? Math.max(base, binLevel(d)) : base));
+  const out = new Float32Array(256);
+  for (let z = 0; z < 256; z++) {
+    const x = Math.min(NOISE_BINS - 1, Math.max(0, (z + 0.5) / width - 0.5));
+    const b = Math.floor(x);
+    const f = x - b;
+    out[z] = b + 1 < NOISE_BINS ? level[b]! * (1 - f) + level[b + 1]! * f : level[b]!;
+  }
+  return out;
+}
+
+/** |median(d)| + 3 x 1.4826 median |d - median(d)|: the bin's systematic offset plus 3 robust sigmas of its spread (reorders d). */
+function binLevel(d: Float32Array): number {
+  const m = median(d);
+  for (let i = 0; i < d.length; i++) d[i] = Math.abs(d[i]! - m);
+  return Math.abs(m) + 3 * 1.4826 * median(d);
 }
 
 /** Zeroes v where keep is 0; true when any kept pixel is left. */
