@@ -30,42 +30,29 @@ export interface ShadowChromaOptions {
 export function denoiseShadowChroma(rad: Float32Array, width: number, height: number, opts: ShadowChromaOptions): number {
   const n = width * height;
   const radius = Math.max(1, Math.round(opts.radius ?? 2));
-  const strength = shadowStrength(rad, n, opts.yFull, opts.yNone);
-  if (strength === null) return 0;
-  const ratios = [new Float32Array(n), new Float32Array(n), new Float32Array(n)] as const;
   const lum = new Float32Array(n);
-  chromaRatios(rad, lum, ratios[0], ratios[1], ratios[2]);
+  const strength = new Float32Array(n);
+  const ratios = [new Float32Array(n), new Float32Array(n), new Float32Array(n)] as const;
+  const changed = analyse(rad, opts.yFull, opts.yNone, lum, strength, ratios[0], ratios[1], ratios[2]);
+  if (changed === 0) return 0;
   const tmp = new Float32Array(n);
-  const smooth = new Float32Array(n);
-  let changed = 0;
-  for (let c = 0; c < 3; c++) {
-    boxMeanInto(ratios[c]!, width, height, radius, smooth, tmp);
-    changed = blendChannel(rad, c, strength, lum, ratios[c]!, smooth);
-  }
+  const smooth = [new Float32Array(n), new Float32Array(n), new Float32Array(n)] as const;
+  for (let c = 0; c < 3; c++) boxMeanInto(ratios[c]!, width, height, radius, smooth[c]!, tmp);
+  blend(rad, strength, lum, ratios, smooth);
   return changed;
 }
 
 // One pass per function: V8 optimises each loop on its own.
 
-/** s per pixel (see the module comment), or null when no pixel is dark enough to change. */
-function shadowStrength(rad: Float32Array, n: number, yFull: number, yNone: number): Float32Array | null {
-  const s = new Float32Array(n);
+/**
+ * Per pixel: Y, the strength s (see the module comment) and the ratios c_k = C_k / Y (grey
+ * (1, 1, 1) where Y <= 0). Returns the number of pixels with s > 0.
+ */
+function analyse(rad: Float32Array, yFull: number, yNone: number, lum: Float32Array, s: Float32Array, r: Float32Array, g: Float32Array, b: Float32Array): number {
   const lnNone = Math.log(yNone);
   const span = lnNone - Math.log(yFull);
-  let any = false;
-  for (let i = 0, k = 0; i < n; i++, k += 3) {
-    const y = 0.2126 * rad[k]! + 0.7152 * rad[k + 1]! + 0.0722 * rad[k + 2]!;
-    if (!(y < yNone) || !(y > 0)) continue;
-    const v = (lnNone - Math.log(y)) / span;
-    s[i] = v >= 1 ? 1 : v;
-    any = true;
-  }
-  return any ? s : null;
-}
-
-/** Y and c_k = C_k / Y; grey (1, 1, 1) where Y <= 0. */
-function chromaRatios(rad: Float32Array, lum: Float32Array, r: Float32Array, g: Float32Array, b: Float32Array): void {
-  for (let i = 0, k = 0; i < r.length; i++, k += 3) {
+  let count = 0;
+  for (let i = 0, k = 0; i < lum.length; i++, k += 3) {
     const y = 0.2126 * rad[k]! + 0.7152 * rad[k + 1]! + 0.0722 * rad[k + 2]!;
     lum[i] = y;
     if (y > 0) {
@@ -73,20 +60,28 @@ function chromaRatios(rad: Float32Array, lum: Float32Array, r: Float32Array, g: 
       r[i] = rad[k]! * inv;
       g[i] = rad[k + 1]! * inv;
       b[i] = rad[k + 2]! * inv;
+      if (y < yNone) {
+        const v = (lnNone - Math.log(y)) / span;
+        s[i] = v >= 1 ? 1 : v;
+        count++;
+      }
     } else {
       r[i] = g[i] = b[i] = 1;
     }
   }
+  return count;
 }
 
-/** C_c = Y ((1 - s) c + s smooth) where s > 0; returns how many pixels that was. */
-function blendChannel(rad: Float32Array, c: number, s: Float32Array, lum: Float32Array, ratio: Float32Array, smooth: Float32Array): number {
-  let changed = 0;
+/** C_k = Y ((1 - s) c_k + s smooth_k) where s > 0. */
+function blend(rad: Float32Array, s: Float32Array, lum: Float32Array, ratio: readonly [Float32Array, Float32Array, Float32Array], smooth: readonly [Float32Array, Float32Array, Float32Array]): void {
+  const [r, g, b] = ratio;
+  const [sr, sg, sb] = smooth;
   for (let i = 0, k = 0; i < s.length; i++, k += 3) {
     const w = s[i]!;
     if (w === 0) continue;
-    rad[k + c] = lum[i]! * (ratio[i]! + w * (smooth[i]! - ratio[i]!));
-    changed++;
+    const y = lum[i]!;
+    rad[k] = y * (r[i]! + w * (sr[i]! - r[i]!));
+    rad[k + 1] = y * (g[i]! + w * (sg[i]! - g[i]!));
+    rad[k + 2] = y * (b[i]! + w * (sb[i]! - b[i]!));
   }
-  return changed;
 }
