@@ -28,18 +28,52 @@ export interface ShadowChromaOptions {
 
 /** Smooths the chromaticity of dark pixels of interleaved RGB radiance in place; returns the number of pixels changed. */
 export function denoiseShadowChroma(rad: Float32Array, width: number, height: number, opts: ShadowChromaOptions): number {
-  const n = width * height;
   const radius = Math.max(1, Math.round(opts.radius ?? 2));
-  const lum = new Float32Array(n);
-  const strength = new Float32Array(n);
-  const ratios = [new Float32Array(n), new Float32Array(n), new Float32Array(n)] as const;
-  const changed = analyse(rad, opts.yFull, opts.yNone, lum, strength, ratios[0], ratios[1], ratios[2]);
-  if (changed === 0) return 0;
-  const tmp = new Float32Array(n);
-  const smooth = [new Float32Array(n), new Float32Array(n), new Float32Array(n)] as const;
-  for (let c = 0; c < 3; c++) boxMeanInto(ratios[c]!, width, height, radius, smooth[c]!, tmp);
-  blend(rad, strength, lum, ratios, smooth);
+  // Strips of STRIP_ROWS rows with `radius` rows of halo on each side: the box means of a strip's
+  // own rows are exact (the window is clipped only at the picture's edges), the working set stays
+  // in cache, and no picture-sized plane is allocated (at 12 MP, eight planes of 48 MB made this
+  // the slowest stage). Strips without a dark pixel are skipped.
+  const cap = (STRIP_ROWS + 2 * radius) * width;
+  const lum = new Float32Array(cap);
+  const strength = new Float32Array(cap);
+  const ratios = [new Float32Array(cap), new Float32Array(cap), new Float32Array(cap)] as const;
+  const smooth = [new Float32Array(cap), new Float32Array(cap), new Float32Array(cap)] as const;
+  const tmp = new Float32Array(cap);
+  // A strip's result is written back only after the next strip has read its halo (the originals).
+  const buffers = [new Float32Array(STRIP_ROWS * width * 3), new Float32Array(STRIP_ROWS * width * 3)] as const;
+  let next = 0;
+  let pending: { at: number; data: Float32Array } | null = null;
+  let changed = 0;
+  for (let y0 = 0; y0 < height; y0 += STRIP_ROWS) {
+    const y1 = Math.min(height, y0 + STRIP_ROWS);
+    const h0 = Math.max(0, y0 - radius);
+    const h1 = Math.min(height, y1 + radius);
+    const m = (h1 - h0) * width;
+    const src = rad.subarray(h0 * width * 3, h1 * width * 3);
+    const any = analyse(src, opts.yFull, opts.yNone, lum.subarray(0, m), strength.subarray(0, m), ratios[0].subarray(0, m), ratios[1].subarray(0, m), ratios[2].subarray(0, m));
+    if (pending) {
+      rad.set(pending.data, pending.at);
+      pending = null;
+    }
+    if (any === 0) continue;
+    for (let c = 0; c < 3; c++) boxMeanInto(ratios[c].subarray(0, m), width, h1 - h0, radius, smooth[c].subarray(0, m), tmp.subarray(0, m));
+    const core = (y0 - h0) * width;
+    const count = (y1 - y0) * width;
+    const out = buffers[next].subarray(0, count * 3);
+    next = 1 - next;
+    out.set(src.subarray(core * 3, (core + count) * 3));
+    changed += blend(out, strength.subarray(core, core + count), lum.subarray(core, core + count), sub3(ratios, core, count), sub3(smooth, core, count));
+    pending = { at: y0 * width * 3, data: out };
+  }
+  if (pending) rad.set(pending.data, pending.at);
   return changed;
+}
+
+/** Rows per strip of denoiseShadowChroma. */
+const STRIP_ROWS = 64;
+
+function sub3(planes: readonly [Float32Array, Float32Array, Float32Array], start: number, count: number): [Float32Array, Float32Array, Float32Array] {
+  return [planes[0].subarray(start, start + count), planes[1].subarray(start, start + count), planes[2].subarray(start, start + count)];
 }
 
 // One pass per function: V8 optimises each loop on its own.
@@ -64,24 +98,30 @@ function analyse(rad: Float32Array, yFull: number, yNone: number, lum: Float32Ar
         const v = (lnNone - Math.log(y)) / span;
         s[i] = v >= 1 ? 1 : v;
         count++;
+      } else {
+        s[i] = 0;
       }
     } else {
       r[i] = g[i] = b[i] = 1;
+      s[i] = 0;
     }
   }
   return count;
 }
 
-/** C_k = Y ((1 - s) c_k + s smooth_k) where s > 0. */
-function blend(rad: Float32Array, s: Float32Array, lum: Float32Array, ratio: readonly [Float32Array, Float32Array, Float32Array], smooth: readonly [Float32Array, Float32Array, Float32Array]): void {
+/** C_k = Y ((1 - s) c_k + s smooth_k) where s > 0; returns how many pixels that was. */
+function blend(rad: Float32Array, s: Float32Array, lum: Float32Array, ratio: readonly [Float32Array, Float32Array, Float32Array], smooth: readonly [Float32Array, Float32Array, Float32Array]): number {
   const [r, g, b] = ratio;
   const [sr, sg, sb] = smooth;
+  let changed = 0;
   for (let i = 0, k = 0; i < s.length; i++, k += 3) {
     const w = s[i]!;
     if (w === 0) continue;
+    changed++;
     const y = lum[i]!;
     rad[k] = y * (r[i]! + w * (sr[i]! - r[i]!));
     rad[k + 1] = y * (g[i]! + w * (sg[i]! - g[i]!));
     rad[k + 2] = y * (b[i]! + w * (sb[i]! - b[i]!));
   }
+  return changed;
 }
