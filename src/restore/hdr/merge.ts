@@ -327,9 +327,9 @@ export function detectGhosts(input: Omit<MergeInput, 'consistency'> & { fills?: 
   const { codes, width, height } = input;
   const dilate = Math.max(2, Math.round(opts.dilate ?? 0.006 * Math.min(width, height)));
   const feather = Math.max(1, Math.round(opts.feather ?? dilate));
-  // Masks are smooth (dilated, feathered over ~0.6 % of the picture): from ~5 MP they are found
-  // on every f-th pixel and upsampled (12 MP: f = 3, 9x less work).
-  const f = Math.max(1, Math.floor(Math.sqrt((width * height) / 1.2e6)));
+  // Masks are smooth (dilated, feathered over ~0.6 % of the picture): above 1.2 MP they are found
+  // on every f-th pixel, at most 1.2 MP, and upsampled (pingpong's 2 MP: f = 2, 12 MP: f = 4).
+  const f = Math.max(1, Math.ceil(Math.sqrt((width * height) / 1.2e6)));
   // Edge fill (registration padding of film scans) is missing data, not motion: found at full
   // resolution, so one-pixel wedges are not lost to the decimation below.
   const fills = input.fills ?? codes.map((c) => fillBorder(c, width, height, input.clip ?? DEFAULT_CLIP));
