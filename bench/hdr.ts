@@ -41,6 +41,7 @@ import { createImage, decodeImage, type RawImage } from '../src/core/image/index
 import { writeFileAtomic } from '../src/core/fs.js';
 import { decodeRgbe, fuseExposures, mergeHdr, readBracket, toneMapReinhard, type MergeHdrResult } from '../src/restore/hdr/index.js';
 import { mulberry32 } from '../src/core/random.js';
+import { shadowColourNoise } from './lib/hdrQuality.js';
 import { commandLine, hbarChart, loadavg, machineInfo, median, round, svgDoc, table, text, timestamp, writeJsonPair, writeSvgPng, sharedData } from './lib/common.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -50,6 +51,7 @@ const { values: args } = parseArgs({
     repeat: { type: 'string', default: '3' },
     out: { type: 'string', default: path.join(REPO, 'bench/results') },
     'skip-speed': { type: 'boolean', default: false },
+    'skip-quality': { type: 'boolean', default: false },
     'speed-only': { type: 'boolean', default: false },
     publish: { type: 'boolean', default: false },
     python: { type: 'string', default: '/usr/bin/python3' },
@@ -138,6 +140,38 @@ async function sheet(rows: Array<Array<{ png: Buffer; width: number }>>, h: numb
   const png = await sharp({ create: { width, height, channels: 3, background: '#ffffff' } }).composite(composites).png().toBuffer();
   await mkdir(path.dirname(file), { recursive: true });
   await writeFileAtomic(file, png, { force: true });
+}
+
+/**
+ * The synthetic static bracket of test/hdr.test.ts "static brackets flag almost nothing": a smooth
+ * random radiance field (seed 44), 160x120, times 1/16..16 s, sensor noise on the linear exposure
+ * (sigma^2 = k^2 (0.0027 X + 0.002^2); k = 1 ordinary, 2 high ISO, 3 very noisy: SNR 6.5 at mid-grey).
+ */
+function noisyStaticBracket(k: number): { frames: RawImage[]; times: number[] } {
+  const w = 160;
+  const h = 120;
+  const times = [1 / 16, 1 / 4, 1, 4, 16];
+  const camera = (X: number) => {
+    const y = X ** 0.6 / (X ** 0.6 + 1);
+    return Math.min(255, Math.max(0, Math.round(255 * y)));
+  };
+  const rand = mulberry32(44);
+  const waves = Array.from({ length: 6 }, () => ({ fx: rand() * 0.3, fy: rand() * 0.3, p: rand() * 6.28, a: 0.4 + rand() }));
+  const E = new Float32Array(w * h * 3);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    let s = 0;
+    for (const v of waves) s += v.a * Math.sin(v.fx * x + v.fy * y + v.p);
+    const base = Math.exp(s + 4 * (x / w - 0.5));
+    E.set([base * 1.2, base, base * 0.7], (y * w + x) * 3);
+  }
+  const frames = times.map((t, j) => {
+    const r = mulberry32(100 + j);
+    const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+    const img = createImage(w, h, 3);
+    for (let i = 0; i < E.length; i++) img.data[i] = camera(Math.max(0, E[i]! * t + k * gauss() * Math.sqrt(0.0027 * E[i]! * t + 0.002 ** 2))) / 255;
+    return img;
+  });
+  return { frames, times };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -450,6 +484,81 @@ async function main(): Promise<void> {
         ),
       );
       await writeSvgPng(path.join(OUT, 'hdr-speed.png'), svg);
+    }
+    // ---- 4. speed on the real brackets, warm, interleaved with OpenCV (issue 23) ------------
+    if (!args['skip-speed']) {
+      const rows: Array<Record<string, unknown>> = [];
+      for (const b of BRACKETS.filter((x) => x.name !== 'sculpture-garden')) {
+        const bracket = await readBracket(b.paths);
+        // The first run in the process pays V8's compilation (reported apart: a CLI run pays it too).
+        const c0 = performance.now();
+        await mergeHdr(bracket.frames, { times: b.times, align: b.align });
+        const cold = (performance.now() - c0) / 1000;
+        const ours: number[] = [];
+        const oursCpu: number[] = [];
+        const stages: Array<Record<string, number>> = [];
+        const cv: number[] = [];
+        const cvCpu: number[] = [];
+        for (let r = 0; r < REPEAT; r++) {
+          const u0 = process.cpuUsage();
+          const t0 = performance.now();
+          const res = await mergeHdr(bracket.frames, { times: b.times, align: b.align });
+          ours.push((performance.now() - t0) / 1000);
+          const u = process.cpuUsage(u0);
+          oursCpu.push((u.user + u.system) / 1e6);
+          stages.push(res.timings);
+          const c = runOpenCv([{ name: b.name, images: b.paths, times: b.times, align: b.align, mertens: false, out_hdr: null, out_fused: null, repeat: 1 }], tmp).results[0]!;
+          cv.push(sum(c.align) + sum(c.calibrate) + sum(c.merge));
+          cvCpu.push(sum(c.cpu));
+        }
+        rows.push({
+          bracket: b.name,
+          oursColdSeconds: round(cold, 3),
+          oursSecondsMedian: round(median(ours), 3),
+          oursSeconds: ours.map((v) => round(v, 3)),
+          oursCpuSeconds: oursCpu.map((v) => round(v, 3)),
+          oursStages: stages,
+          opencvSecondsMedian: round(median(cv), 3),
+          opencvSeconds: cv.map((v) => round(v, 3)),
+          opencvCpuSeconds: cvCpu.map((v) => round(v, 3)),
+          ratio: round(median(ours) / median(cv), 2),
+          cpuRatio: round(median(oursCpu) / median(cvCpu), 2),
+          targetWithin2x: median(ours) <= 2 * median(cv),
+          loadavg: loadavg(),
+        });
+      }
+      report.speedReal = rows;
+      console.log(`\nSpeed on the real brackets (warm, median of ${REPEAT}, interleaved; ours = mergeHdr align+response+deghost+merge+shadow chroma, OpenCV = AlignMTB+CalibrateDebevec+MergeDebevec)`);
+      console.log(table(['bracket', 'ours s', 'ours cold s', 'OpenCV s', 'ratio', 'CPU ratio', 'load'], rows.map((r) => [String(r.bracket), Number(r.oursSecondsMedian), Number(r.oursColdSeconds), Number(r.opencvSecondsMedian), Number(r.ratio), Number(r.cpuRatio), (r.loadavg as number[]).join(' ')])));
+    }
+
+    // ---- 5. quality: shadow colour noise, static-bracket flags (issue 20) ------------------
+    if (!args['skip-quality'] && !args['speed-only']) {
+      const still = await readBracket(memorial(MEMORIAL_IDS));
+      const times = MEMORIAL_IDS.map(memorialTime);
+      const flaggedShare = (m: RawImage) => m.data.reduce((a, v) => a + (v > 0.5 ? 1 : 0), 0) / m.data.length;
+      const shadow: Record<string, unknown> = {};
+      for (const shadowChroma of [true, false]) {
+        const r = await mergeHdr(still.frames, { times, tonemap: 'reinhard', shadowChroma });
+        const q = shadowColourNoise(r.ldr!, still.frames[r.reference]!);
+        shadow[shadowChroma ? 'memorial' : 'memorialWithoutShadowChroma'] = { ...Object.fromEntries(Object.entries(q).map(([k, v]) => [k, round(v, 2)])), flaggedPercent: round(100 * flaggedShare(r.ghostMask), 2) };
+      }
+      const noisy: Array<Record<string, number>> = [];
+      for (const k of [1, 2, 3]) {
+        const b = noisyStaticBracket(k);
+        const r = await mergeHdr(b.frames, { times: b.times, align: false, tonemap: 'reinhard' });
+        const q = shadowColourNoise(r.ldr!, b.frames[r.reference]!);
+        noisy.push({ noise: k, flaggedPercent: round(100 * flaggedShare(r.ghostMask), 2), chromaNoise: round(q.chromaNoise, 2), chromaNoiseMiddle: round(q.chromaNoiseMiddle, 2), speckle: round(q.speckle, 1), speckleMiddle: round(q.speckleMiddle, 1) });
+      }
+      report.quality = { definitions: 'bench/lib/hdrQuality.ts (shadows = darkest quarter of the reference L*; speckle per 10 000 shadow pixels; the middle exposure pushed to the output shadow luminance)', shadow, noisyStatic: noisy };
+      console.log('\nShadow colour noise (memorial, Reinhard) and static-bracket flags');
+      console.log(table(['case', 'flagged %', 'chroma noise', 'middle exp.', 'speckle /10k', 'middle exp.'], [
+        ...Object.entries(shadow).map(([k, v]) => {
+          const q = v as Record<string, number>;
+          return [k, q.flaggedPercent!, q.chromaNoise!, q.chromaNoiseMiddle!, q.speckle!, q.speckleMiddle!];
+        }),
+        ...noisy.map((q) => [`synthetic static, noise x${q.noise}`, q.flaggedPercent!, q.chromaNoise!, q.chromaNoiseMiddle!, q.speckle!, q.speckleMiddle!]),
+      ]));
     }
     machine.loadavgAtEnd = loadavg();
     const files = await writeJsonPair(OUT, 'hdr', stamp, report);

@@ -30,9 +30,14 @@ export function boxFilter(plane: Float32Array, width: number, height: number, ra
 export function boxMeanInto(src: Float32Array, w: number, h: number, r: number, out: Float32Array, tmp: Float32Array): void {
   const rx = Math.min(r, w - 1);
   const ry = Math.min(r, h - 1);
-  const invX = inverseCounts(w, rx);
-  const invY = inverseCounts(h, ry);
+  boxRowsInto(src, w, h, rx, inverseCounts(w, rx), tmp);
+  boxColumnsInto(tmp, w, h, ry, inverseCounts(h, ry), out);
+}
 
+// The two passes are functions of their own: V8 optimised the single function on entering its
+// first loop and deoptimised it at the second (no type feedback there yet), every call.
+
+function boxRowsInto(src: Float32Array, w: number, h: number, rx: number, invX: Float64Array, tmp: Float32Array): void {
   // Rows: horizontal running sum, normalised by the true horizontal count. Three branch-free
   // segments: the window's right end entering, both ends moving, the left end leaving.
   const enterEnd = Math.min(w, w - rx - 1); // x < enterEnd: x + rx + 1 < w
@@ -59,6 +64,9 @@ export function boxMeanInto(src: Float32Array, w: number, h: number, r: number, 
     }
   }
 
+}
+
+function boxColumnsInto(tmp: Float32Array, w: number, h: number, ry: number, invY: Float64Array, out: Float32Array): void {
   // Columns: one running sum per column, advanced a whole row at a time. The mean of the row
   // means is the window mean, because every row of a clipped window has the same count.
   const acc = new Float64Array(w);

@@ -65,21 +65,43 @@ function median(grey: Uint8Array): number {
 /**
  * Threshold and exclusion bits of a level in one byte per pixel: bit 0 = above the median,
  * bit 1 = |v - median| > noise (not excluded). One array, so the comparison loads two bytes.
+ * Rows are filled on first use (`rowBits`): at the large levels only every k-th row is compared.
  */
-function bitmaps(level: Level, noise: number): Uint8Array {
-  const m = median(level.grey);
-  const n = level.grey.length;
-  const bits = new Uint8Array(n);
-  const g = level.grey;
-  for (let i = 0; i < n; i++) {
+export interface BitLevel {
+  width: number;
+  height: number;
+  bits: Uint8Array;
+  grey: Uint8Array;
+  median: number;
+  noise: number;
+  /** 1 for the rows of `bits` already filled. */
+  ready: Uint8Array;
+}
+
+function bitLevel(level: Level, noise: number): BitLevel {
+  return { width: level.width, height: level.height, bits: new Uint8Array(level.grey.length), grey: level.grey, median: median(level.grey), noise, ready: new Uint8Array(level.height) };
+}
+
+/** Fills row y of the level's bits if it is not yet. */
+function rowBits(l: BitLevel, y: number): void {
+  if (l.ready[y]) return;
+  l.ready[y] = 1;
+  const m = l.median;
+  const noise = l.noise;
+  const g = l.grey;
+  const bits = l.bits;
+  for (let i = y * l.width, end = i + l.width; i < end; i++) {
     const v = g[i]!;
     bits[i] = (v > m ? 1 : 0) | (v > m + noise || v < m - noise ? 2 : 0);
   }
-  return bits;
 }
 
 /** Differing, non-excluded pixels between a and b shifted by (dx, dy) (b(x - dx, y - dy)), over the overlap. */
-function countDiff(a: Uint8Array, b: Uint8Array, w: number, h: number, dx: number, dy: number): number {
+function countDiff(la: BitLevel, lb: BitLevel, dx: number, dy: number): number {
+  const w = la.width;
+  const h = la.height;
+  const a = la.bits;
+  const b = lb.bits;
   let count = 0;
   const x0 = Math.max(0, dx);
   const x1 = Math.min(w, w + dx);
@@ -88,6 +110,8 @@ function countDiff(a: Uint8Array, b: Uint8Array, w: number, h: number, dx: numbe
   // Large levels: every rowStep-th row (a quarter million pixels per shift rank 9 shifts fine).
   const rowStep = Math.max(1, Math.floor((w * h) / 250000));
   for (let y = y0; y < y1; y += rowStep) {
+    rowBits(la, y);
+    rowBits(lb, y - dy);
     const ra = y * w;
     const rb = (y - dy) * w - dx;
     for (let x = x0; x < x1; x++) {
@@ -103,13 +127,13 @@ function countDiff(a: Uint8Array, b: Uint8Array, w: number, h: number, dx: numbe
 
 /** Threshold and exclusion bitmaps of every pyramid level of one exposure (see mtbShift). */
 export interface MtbPyramid {
-  levels: Array<{ width: number; height: number; bits: Uint8Array }>;
+  levels: BitLevel[];
 }
 
 /** Builds the bitmaps once per exposure (the reference's are reused for every other exposure). */
 export function mtbPyramid(grey: Uint8Array, width: number, height: number, maxShift = 64, noise = 4): MtbPyramid {
   const depth = Math.max(1, Math.ceil(Math.log2(Math.max(1, maxShift))));
-  return { levels: pyramid(grey, width, height, depth).map((l) => ({ width: l.width, height: l.height, bits: bitmaps(l, noise) })) };
+  return { levels: pyramid(grey, width, height, depth).map((l) => bitLevel(l, noise)) };
 }
 
 /** The translation between two prepared exposures (same size and depth): see mtbShift. */
@@ -129,7 +153,7 @@ export function mtbShiftPyramids(ref: MtbPyramid, moving: MtbPyramid): Shift {
         const cx = dx + sx;
         const cy = dy + sy;
         if (Math.abs(cx) >= la.width || Math.abs(cy) >= la.height) continue;
-        const d = countDiff(la.bits, lb.bits, la.width, la.height, cx, cy);
+        const d = countDiff(la, lb, cx, cy);
         // Ties go to the smaller shift.
         if (d < best - 1e-12 || (Math.abs(d - best) <= 1e-12 && Math.abs(cx) + Math.abs(cy) < Math.abs(bx) + Math.abs(by))) {
           best = d;

@@ -28,40 +28,52 @@ const MAX_FRAME_SHARE = 0.25;
  */
 export function fillBorder(codes: Uint8Array, width: number, height: number, clip: ClipLevels): Uint8Array | null {
   if (width < 3 || height < 3) return null;
-  const key = (i: number) => (codes[i * 3]! << 16) | (codes[i * 3 + 1]! << 8) | codes[i * 3 + 2]!;
   const ring = ringPixels(width, height);
   const counts = new Map<number, number>();
-  for (const i of ring) counts.set(key(i), (counts.get(key(i)) ?? 0) + 1);
+  for (const i of ring) {
+    const k = tripleAt(codes, i);
+    counts.set(k, (counts.get(k) ?? 0) + 1);
+  }
   let fill = -1;
   let best = 0;
   for (const [k, c] of counts) if (c > best) [fill, best] = [k, c];
   if (best < MIN_RING_SHARE * ring.length || isOrdinaryClip(fill, clip)) return null;
-  // Flood fill from the ring through pixels of exactly the fill triple.
   const mask = new Uint8Array(width * height);
+  const area = floodFill(codes, width, height, ring, fill, mask);
+  if (area > MAX_FRAME_SHARE * width * height) return null;
+  return dilate1(mask, width, height);
+}
+
+/** The 24-bit RGB triple of pixel i. */
+function tripleAt(codes: Uint8Array, i: number): number {
+  return (codes[i * 3]! << 16) | (codes[i * 3 + 1]! << 8) | codes[i * 3 + 2]!;
+}
+
+/** Marks in `mask` the pixels of exactly the `fill` triple connected to the ring through such pixels; returns their count. */
+function floodFill(codes: Uint8Array, width: number, height: number, ring: readonly number[], fill: number, mask: Uint8Array): number {
   const stack: number[] = [];
-  for (const i of ring) if (key(i) === fill && !mask[i]) {
-    mask[i] = 1;
-    stack.push(i);
+  for (const i of ring) {
+    if (!mask[i] && tripleAt(codes, i) === fill) {
+      mask[i] = 1;
+      stack.push(i);
+    }
   }
   let area = stack.length;
   while (stack.length > 0) {
     const i = stack.pop()!;
     const x = i % width;
     const y = (i - x) / width;
-    const visit = (j: number) => {
-      if (!mask[j] && key(j) === fill) {
+    // The four neighbours, each tested and pushed in the same order as before.
+    const nb = [x > 0 ? i - 1 : -1, x < width - 1 ? i + 1 : -1, y > 0 ? i - width : -1, y < height - 1 ? i + width : -1];
+    for (const j of nb) {
+      if (j >= 0 && !mask[j] && tripleAt(codes, j) === fill) {
         mask[j] = 1;
         area++;
         stack.push(j);
       }
-    };
-    if (x > 0) visit(i - 1);
-    if (x < width - 1) visit(i + 1);
-    if (y > 0) visit(i - width);
-    if (y < height - 1) visit(i + width);
+    }
   }
-  if (area > MAX_FRAME_SHARE * width * height) return null;
-  return dilate1(mask, width, height);
+  return area;
 }
 
 /** Indices of the outermost ring of pixels, each once. */
@@ -81,7 +93,9 @@ function isOrdinaryClip(triple: number, clip: ClipLevels): boolean {
 /** 3x3 dilation of a 0/1 mask. */
 function dilate1(mask: Uint8Array, width: number, height: number): Uint8Array {
   const out = new Uint8Array(mask.length);
+  // Fill hugs the edges: rows with no fill pixel are skipped by the index scan.
   for (let y = 0; y < height; y++) {
+    if (mask.subarray(y * width, (y + 1) * width).indexOf(1) < 0) continue;
     for (let x = 0; x < width; x++) {
       if (!mask[y * width + x]) continue;
       for (let yy = Math.max(0, y - 1); yy <= Math.min(height - 1, y + 1); yy++) {

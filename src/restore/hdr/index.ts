@@ -22,6 +22,7 @@ import { greyCodes, mtbPyramid, mtbShiftPyramids, shiftCodes, type Shift } from 
 import { checkExposureTimes, exifExposureTime, exposureTimesFromEv, formatTime } from './exposure.js';
 import { fillBorder } from './border.js';
 import { fuseExposures } from './fusion.js';
+import { denoiseShadowChroma } from './chroma.js';
 import { detectGhosts, estimateClipLevels, mergeRadiance, type ClipLevels, type DeghostOptions, type ValidRect } from './merge.js';
 import { poolAlikeChannels, recoverResponse, type ResponseCurve } from './response.js';
 import { toneMap, TONE_MAPPERS, type LocalToneMapOptions, type ReinhardOptions, type ToneMapper } from './tonemap.js';
@@ -33,6 +34,7 @@ export { mtbShift, mtbPyramid, mtbShiftPyramids, greyCodes, shiftCodes, type Shi
 export { mergeRadiance, detectGhosts, estimateClipLevels, DEFAULT_CLIP, type ClipLevels, type DeghostOptions, type DeghostResult } from './merge.js';
 export { fuseExposures, type FusionOptions } from './fusion.js';
 export { fillBorder } from './border.js';
+export { denoiseShadowChroma, type ShadowChromaOptions } from './chroma.js';
 export { toneMap, toneMapReinhard, toneMapLocal, TONE_MAPPERS, type ToneMapper, type ToneMapOptions, type ReinhardOptions, type LocalToneMapOptions } from './tonemap.js';
 
 export const HDR_MIN_FRAMES = 2;
@@ -62,7 +64,16 @@ export interface MergeHdrOptions extends TaskControl {
   local?: LocalToneMapOptions;
   /** LDR result by exposure fusion (Mertens) instead of tone mapping; deghosted too. */
   fusion?: boolean;
+  /**
+   * Chroma denoising of the radiance where even the longest exposure saw the scene dark (its
+   * green code for the pixel's luminance below `SHADOW_CHROMA_CODES.none`, fully from `.full`):
+   * luminance kept, chromaticity box-smoothed (chroma.ts). Default true.
+   */
+  shadowChroma?: boolean;
 }
+
+/** Codes of the longest exposure (green curve) between which shadow chroma is smoothed: fully at and below `full`, not at all from `none`. */
+export const SHADOW_CHROMA_CODES = { full: 64, none: 128 } as const;
 
 export interface MergeHdrResult {
   /** Linear radiance, RGB (relative units: the response fixes g(128) = 0). */
@@ -181,7 +192,8 @@ export async function mergeHdr(frames: readonly RawImage[], opts: MergeHdrOption
   await step('response', 0, 1);
   const clip = estimateClipLevels(codes, times);
   // Edge fill (registration padding of scans, border.ts) is no scene point: never a curve sample.
-  const scene = sceneMask(codes.map((c) => fillBorder(c, width, height, clip)), width * height);
+  const fills = codes.map((c) => fillBorder(c, width, height, clip));
+  const scene = sceneMask(fills, width * height);
   let response = opts.response ?? poolAlikeChannels(recoverResponse(codes, width, height, times, { lambda, clipLow: clip.low, clipHigh: clip.high, ...(scene ? { sampleMask: scene } : {}) }));
   lap('response');
 
@@ -189,7 +201,7 @@ export async function mergeHdr(frames: readonly RawImage[], opts: MergeHdrOption
   let mask: Float32Array = new Float32Array(width * height);
   if (opts.deghost ?? true) {
     await step('deghost', 0, 1);
-    const g = detectGhosts({ codes, width, height, times, response, reference, clip }, opts.deghostOptions, valid);
+    const g = detectGhosts({ codes, width, height, times, response, reference, clip, fills }, opts.deghostOptions, valid);
     consistency = g.consistency;
     mask = g.mask;
     lap('deghost');
@@ -214,6 +226,14 @@ export async function mergeHdr(frames: readonly RawImage[], opts: MergeHdrOption
   await step('merge', 0, 1);
   const radiance = createImage(width, height, 3, mergeRadiance({ codes, width, height, times, response, consistency, reference, clip }));
   lap('merge');
+  if (opts.shadowChroma ?? true) {
+    await step('chroma', 0, 1);
+    // Radiance of a code z of the longest exposure: exp(g(z)) / t (the merge's units).
+    const tMax = Math.max(...times);
+    const g = response.log[1];
+    denoiseShadowChroma(radiance.data, width, height, { yFull: Math.exp(g[SHADOW_CHROMA_CODES.full]!) / tMax, yNone: Math.exp(g[SHADOW_CHROMA_CODES.none]!) / tMax });
+    lap('chroma');
+  }
 
   let ldr: RawImage | undefined;
   if (opts.fusion) {

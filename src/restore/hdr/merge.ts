@@ -17,6 +17,7 @@ import { boxMeanInto } from '../../core/filters/box.js';
 import { minFilterInto } from '../../core/filters/minFilter.js';
 import type { ResponseCurve } from './response.js';
 import { fillBorder } from './border.js';
+import { greyCodes } from './align.js';
 
 /** Default clipping codes (JPEG noise keeps saturation a bit below 255). */
 export const CLIP_LOW = 4;
@@ -119,7 +120,6 @@ export interface MergeInput {
  */
 export function mergeRadiance(input: MergeInput): Float32Array {
   const { codes, width, height, times, response, reference } = input;
-  const P = codes.length;
   const n = width * height;
   const lut = logTables(response, times);
   const clip = input.clip ?? DEFAULT_CLIP;
@@ -161,14 +161,34 @@ export function mergeRadiance(input: MergeInput): Float32Array {
   // exposures in the shadows, where the reference's own interval would be too narrow for a
   // curve's toe.
   const bound = consArr.some((c) => c !== null) ? referenceBounds(lut[reference]!, clip) : null;
-  const refCodes = codes[reference]!;
   const out = new Float32Array(n * 3);
-  // Pixel-major with the sums in registers: each input is read once and the output written once
-  // (a frame-major pass would stream two n*3 accumulators through memory once per exposure).
+  // Pixels without a usable sample in some channel (total weight <= 1e-4) take the fallback.
+  const missing = accumulate(codes, tables, consArr, out);
+  for (let m = 0; m < missing.length; m += 2) {
+    const i = missing[m]!;
+    const flags = missing[m + 1]!;
+    for (let c = 0; c < 3; c++) if (flags & (1 << c)) out[i * 3 + c] = fallback(codes, linear, clip, cons, i, i * 3, c as 0 | 1 | 2, reference, shortest, longest);
+  }
+  if (bound !== null) boundByReference(out, codes[reference]!, consArr, bound);
+  return out;
+}
+
+// The passes over the pixels are functions of their own: V8 optimises each loop separately.
+
+/**
+ * Weighted means per channel into out (interleaved RGB). Pixel-major with the sums in registers:
+ * each input is read once and the output written once (a frame-major pass would stream two n*3
+ * accumulators through memory once per exposure).
+ */
+function accumulate(codes: readonly Uint8Array[], tables: readonly Float32Array[], consArr: readonly (Float32Array | null)[], out: Float32Array): number[] {
+  const P = codes.length;
+  const n = out.length / 3;
+  // Pairs (pixel, bit flags of the channels whose total weight is <= 1e-4).
+  const missing: number[] = [];
   for (let i = 0, k = 0; i < n; i++, k += 3) {
     let w0 = 0, w1 = 0, w2 = 0, a0 = 0, a1 = 0, a2 = 0;
     for (let j = 0; j < P; j++) {
-      const cw = consArr[j];
+      const cw = consArr[j]!;
       const m = cw === null ? 1 : cw[i]!;
       if (m === 0) continue;
       const cj = codes[j]!;
@@ -186,29 +206,33 @@ export function mergeRadiance(input: MergeInput): Float32Array {
     out[k] = a0 / w0;
     out[k + 1] = a1 / w1;
     out[k + 2] = a2 / w2;
-    if (!(w0 > 1e-4 && w1 > 1e-4 && w2 > 1e-4)) {
-      for (let c = 0; c < 3; c++) if (!(([w0, w1, w2][c]!) > 1e-4)) out[k + c] = fallback(codes, linear, clip, cons, i, k, c as 0 | 1 | 2, reference, shortest, longest);
+    if (!(w0 > 1e-4 && w1 > 1e-4 && w2 > 1e-4)) missing.push(i, (w0 > 1e-4 ? 0 : 1) | (w1 > 1e-4 ? 0 : 2) | (w2 > 1e-4 ? 0 : 4));
+  }
+  return missing;
+}
+
+/** In ghost regions, each channel moved towards the reference code's interval, in proportion to the ghost mask (fully from 0.25). */
+function boundByReference(out: Float32Array, refCodes: Uint8Array, consArr: readonly (Float32Array | null)[], bound: { lo: Float32Array[]; hi: Float32Array[] }): void {
+  const P = consArr.length;
+  const n = refCodes.length / 3;
+  for (let i = 0, k = 0; i < n; i++, k += 3) {
+    let ghost = 0;
+    for (let j = 0; j < P; j++) {
+      const cw = consArr[j]!;
+      if (cw !== null && 1 - cw[i]! > ghost) ghost = 1 - cw[i]!;
     }
-    if (bound !== null) {
-      let ghost = 0;
-      for (let j = 0; j < P; j++) {
-        const cw = consArr[j];
-        if (cw !== null && 1 - cw[i]! > ghost) ghost = 1 - cw[i]!;
-      }
-      const g = ghost >= 0.25 ? 1 : ghost * 4;
-      if (g > 0) {
-        for (let c = 0; c < 3; c++) {
-          const z = refCodes[k + c]!;
-          const v = out[k + c]!;
-          const lo = bound.lo[c]![z]!;
-          const hi = bound.hi[c]![z]!;
-          const clamped = v < lo ? lo : v > hi ? hi : v;
-          out[k + c] = v + g * (clamped - v);
-        }
+    const g = ghost >= 0.25 ? 1 : ghost * 4;
+    if (g > 0) {
+      for (let c = 0; c < 3; c++) {
+        const z = refCodes[k + c]!;
+        const v = out[k + c]!;
+        const lo = bound.lo[c]![z]!;
+        const hi = bound.hi[c]![z]!;
+        const clamped = v < lo ? lo : v > hi ? hi : v;
+        out[k + c] = v + g * (clamped - v);
       }
     }
   }
-  return out;
 }
 
 /**
@@ -299,16 +323,16 @@ const WELL_HIGH = 235;
  * the rectangle that holds real data (after an alignment shift the replicated border does not):
  * outside it the exposure is rejected.
  */
-export function detectGhosts(input: Omit<MergeInput, 'consistency'>, opts: DeghostOptions = {}, valid?: readonly (ValidRect | null)[]): DeghostResult {
+export function detectGhosts(input: Omit<MergeInput, 'consistency'> & { fills?: readonly (Uint8Array | null)[] }, opts: DeghostOptions = {}, valid?: readonly (ValidRect | null)[]): DeghostResult {
   const { codes, width, height } = input;
   const dilate = Math.max(2, Math.round(opts.dilate ?? 0.006 * Math.min(width, height)));
   const feather = Math.max(1, Math.round(opts.feather ?? dilate));
-  // Masks are smooth (dilated, feathered over ~0.6 % of the picture): from ~5 MP they are found
-  // on every f-th pixel and upsampled (12 MP: f = 3, 9x less work).
-  const f = Math.max(1, Math.floor(Math.sqrt((width * height) / 1.2e6)));
+  // Masks are smooth (dilated, feathered over ~0.6 % of the picture): above 1.2 MP they are found
+  // on every f-th pixel, at most 1.2 MP, and upsampled (pingpong's 2 MP: f = 2, 12 MP: f = 4).
+  const f = Math.max(1, Math.ceil(Math.sqrt((width * height) / 1.2e6)));
   // Edge fill (registration padding of film scans) is missing data, not motion: found at full
   // resolution, so one-pixel wedges are not lost to the decimation below.
-  const fills = codes.map((c) => fillBorder(c, width, height, input.clip ?? DEFAULT_CLIP));
+  const fills = input.fills ?? codes.map((c) => fillBorder(c, width, height, input.clip ?? DEFAULT_CLIP));
   if (f === 1) return detectGhostsAt(input, opts, dilate, feather, valid, fills);
   const w = Math.floor(width / f);
   const h = Math.floor(height / f);
@@ -396,8 +420,7 @@ function detectGhostsAt(input: Omit<MergeInput, 'consistency'>, opts: DeghostOpt
   const tmp = new Float32Array(n);
   const tmp2 = new Float32Array(n);
   const ref = codes[reference]!;
-  const [r0, r1, r2] = lo[reference]!;
-  const [s0, s1, s2] = hi[reference]!;
+  const refGrey = greyCodes(ref, width, height);
   const fillRef = fills[reference] ?? null;
   for (let j = 0; j < codes.length; j++) {
     if (j === reference) {
@@ -408,62 +431,47 @@ function detectGhostsAt(input: Omit<MergeInput, 'consistency'>, opts: DeghostOpt
     }
     const cj = codes[j]!;
     const offset = medianOffset(cj, ref, lut[j]!, lut[reference]!, n);
-    const [l0, l1, l2] = lo[j]!;
-    const [h0, h1, h2] = hi[j]!;
     const fillJ = fills[j] ?? null;
     // Signed gap between the exposure's interval (minus the offset) and the reference's, per
-    // channel; the channel with the largest magnitude speaks for the pixel.
-    for (let i = 0, k = 0; i < n; i++, k += 3) {
-      const a = signedGap(l0![cj[k]!]! - offset, h0![cj[k]!]! - offset, r0![ref[k]!]!, s0![ref[k]!]!);
-      const b = signedGap(l1![cj[k + 1]!]! - offset, h1![cj[k + 1]!]! - offset, r1![ref[k + 1]!]!, s1![ref[k + 1]!]!);
-      const c = signedGap(l2![cj[k + 2]!]! - offset, h2![cj[k + 2]!]! - offset, r2![ref[k + 2]!]!, s2![ref[k + 2]!]!);
-      let g = Math.abs(a) >= Math.abs(b) ? a : b;
-      if (Math.abs(c) > Math.abs(g)) g = c;
-      // Bounded, so one wild pixel cannot dominate its neighbourhood after smoothing. Edge fill
-      // in either frame is no evidence of motion.
-      diff[i] = (fillJ !== null && fillJ[i]) || (fillRef !== null && fillRef[i]) ? 0 : g > 3 ? 3 : g < -3 ? -3 : g;
-    }
+    // channel, read from one table per channel indexed by the code pair (65536 entries: built
+    // once per exposure instead of four interval lookups and a comparison chain per sample);
+    // the channel with the largest magnitude speaks for the pixel. Bounded, so one wild pixel
+    // cannot dominate its neighbourhood after smoothing.
+    const [t0, t1, t2] = [0, 1, 2].map((c) => gapTable(lo[j]![c]!, hi[j]![c]!, lo[reference]![c]!, hi[reference]![c]!, offset));
+    gapPlane(cj, ref, t0!, t1!, t2!, diff);
+    // Edge fill in either frame is no evidence of motion.
+    if (fillJ !== null) zeroWhere(diff, fillJ);
+    if (fillRef !== null) zeroWhere(diff, fillRef);
     if (smooth > 0) boxMeanInto(diff, width, height, smooth, diff, tmp);
     const threshold = Math.max(minThreshold, 3 * robustSigma(diff, cj, ref, n));
     thresholds.push(threshold);
     offsets.push(offset);
-    // Soft threshold: 0 below the threshold, 1 from twice the threshold.
-    for (let i = 0; i < n; i++) {
-      const v = (Math.abs(diff[i]!) - threshold) / threshold;
-      tmp[i] = v <= 0 ? 0 : v >= 1 ? 1 : v;
-    }
+    // Soft threshold: 0 below the threshold, 1 from twice the threshold. The threshold rises with
+    // the noise of the disagreement at the reference's brightness (codeThresholds): shot noise is
+    // far larger in ln units in the shadows than at mid-grey, and one threshold for the frame lit
+    // up the dark half of a high-ISO static bracket (32 % flagged).
+    softThresholdByCode(diff, codeThresholds(diff, refGrey, threshold), refGrey, tmp);
     // Morphological opening of the support (v > 0): a moving object is a region, while noise that
     // got past the threshold (shot noise where a curve is steep, film grain) is isolated specks
     // of a pixel or two. The opened support keeps the soft values it covers unchanged (a
     // textured object keeps its full mask) and drops the specks; objects under 3x3 working pixels
     // are lost with them, far below what a ghost mask is for.
-    if (open > 0) {
-      for (let i = 0; i < n; i++) diff[i] = tmp[i]! > 0 ? 1 : 0;
-      minFilterInto(diff, width, height, open, diff);
-      for (let i = 0; i < n; i++) diff[i] = -diff[i]!;
-      minFilterInto(diff, width, height, open, diff);
-      for (let i = 0; i < n; i++) if (diff[i] === 0) tmp[i] = 0;
+    const any = open > 0 ? keepOnly(tmp, openSupport(tmp, width, height, open)) : anyPositive(tmp);
+    const rect = valid?.[j] ?? { x0: 0, y0: 0, x1: width, y1: height };
+    if (!any && rect.x0 <= 0 && rect.y0 <= 0 && rect.x1 >= width && rect.y1 >= height) {
+      // Nothing flagged and no missing border: dilating and feathering zeros gives zeros.
+      consistency.push(withoutFill(new Float32Array(n).fill(1), fillJ));
+      continue;
     }
     // Outside its valid rectangle the exposure has no data (set after the opening, so a
     // one-pixel strip survives); negated for the max filter below (max = -min(-x)).
-    const rect = valid?.[j] ?? { x0: 0, y0: 0, x1: width, y1: height };
-    for (let y = 0; y < height; y++) {
-      const row = y * width;
-      const inside = y >= rect.y0 && y < rect.y1;
-      for (let x = 0; x < width; x++) tmp[row + x] = !inside || x < rect.x0 || x >= rect.x1 ? -1 : -tmp[row + x]!;
-    }
+    negateInsideRect(tmp, width, height, rect);
     // Dilate to cover the object's outline, then feather twice (~triangle), so seams are soft.
     minFilterInto(tmp, width, height, dilate, diff);
-    for (let i = 0; i < n; i++) diff[i] = -diff[i]!;
+    negate(diff);
     boxMeanInto(diff, width, height, feather, tmp, tmp2);
     boxMeanInto(tmp, width, height, feather, diff, tmp2);
-    const cons = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      const v = diff[i]! * 1.5; // keep the core of a dilated region fully masked
-      const m = v > 1 ? 1 : v;
-      cons[i] = 1 - m;
-      if (m > mask[i]!) mask[i] = m;
-    }
+    const cons = consistencyFromFeathered(diff, mask);
     // The exposure's own edge fill is not data: it gets no weight, but it is not a ghost.
     consistency.push(withoutFill(cons, fillJ));
   }
@@ -501,6 +509,177 @@ export function codeIntervals(lut: readonly Float32Array[][], clip: ClipLevels, 
     }
   }
   return { lo, hi };
+}
+
+// One loop per function below: V8 optimises each on its own. In one long function with a dozen
+// sequential loops, on-stack replacement compiled it with no type feedback for the later loops
+// and deoptimised on reaching them, so most passes ran unoptimised (~15x slower per pixel).
+
+/** diff[i]: the signed gap of the channel with the largest magnitude, from the three code-pair tables. */
+function gapPlane(cj: Uint8Array, ref: Uint8Array, t0: Float32Array, t1: Float32Array, t2: Float32Array, diff: Float32Array): void {
+  const n = diff.length;
+  for (let i = 0, k = 0; i < n; i++, k += 3) {
+    const a = t0[(cj[k]! << 8) | ref[k]!]!;
+    const b = t1[(cj[k + 1]! << 8) | ref[k + 1]!]!;
+    const c = t2[(cj[k + 2]! << 8) | ref[k + 2]!]!;
+    let g = (a < 0 ? -a : a) >= (b < 0 ? -b : b) ? a : b;
+    if ((c < 0 ? -c : c) > (g < 0 ? -g : g)) g = c;
+    diff[i] = g;
+  }
+}
+
+function zeroWhere(v: Float32Array, where: Uint8Array): void {
+  for (let i = 0; i < v.length; i++) if (where[i]) v[i] = 0;
+}
+
+/** out = clamp((|v| - t) / t, 0, 1) with t = thresholds[grey code of the reference]. */
+function softThresholdByCode(v: Float32Array, thresholds: Float32Array, grey: Uint8Array, out: Float32Array): void {
+  for (let i = 0; i < v.length; i++) {
+    const t = thresholds[grey[i]!]!;
+    const x = (Math.abs(v[i]!) - t) / t;
+    out[i] = x <= 0 ? 0 : x >= 1 ? 1 : x;
+  }
+}
+
+/** Bins of the reference's grey code over which the noise of the disagreement is measured. */
+const NOISE_BINS = 16;
+/** Fewest samples a bin needs for its own noise estimate. */
+const NOISE_BIN_MIN = 64;
+
+/**
+ * Threshold per grey code of the reference: the larger of the frame's threshold and 3 robust
+ * sigmas (1.4826 MAD about 0) of the smoothed disagreement among the pixels whose reference grey
+ * code falls in the same bin of 16 codes (a subsample), interpolated linearly between bin centres.
+ * A moving object only raises its bin's threshold when it covers most of that bin's pixels (the
+ * median ignores the rest), which a ghost on a static background does not.
+ */
+function codeThresholds(diff: Float32Array, grey: Uint8Array, base: number): Float32Array {
+  const n = diff.length;
+  const step = Math.max(1, Math.floor(n / 200000));
+  const width = 256 / NOISE_BINS;
+  const counts = new Int32Array(NOISE_BINS);
+  for (let i = 0; i < n; i += step) counts[(grey[i]! / width) | 0]++;
+  const bins = Array.from(counts, (c) => new Float32Array(c));
+  counts.fill(0);
+  for (let i = 0; i < n; i += step) {
+    const b = (grey[i]! / width) | 0;
+    bins[b]![counts[b]!++] = diff[i]!;
+  }
+  // Offset and spread about the bin's median: noise clipped at black biases the dark codes (an
+  // offset), shot noise spreads them; a ghost covering under half of a bin moves neither much.
+  const level = bins.map((d) => (d.length >= NOISE_BIN_MIN ? Math.max(base, binLevel(d)) : base));
+  const out = new Float32Array(256);
+  for (let z = 0; z < 256; z++) {
+    const x = Math.min(NOISE_BINS - 1, Math.max(0, (z + 0.5) / width - 0.5));
+    const b = Math.floor(x);
+    const f = x - b;
+    out[z] = b + 1 < NOISE_BINS ? level[b]! * (1 - f) + level[b + 1]! * f : level[b]!;
+  }
+  return out;
+}
+
+/** |median(d)| + 3 x 1.4826 median |d - median(d)|: the bin's systematic offset plus 3 robust sigmas of its spread (reorders d). */
+function binLevel(d: Float32Array): number {
+  const m = median(d);
+  for (let i = 0; i < d.length; i++) d[i] = Math.abs(d[i]! - m);
+  return Math.abs(m) + 3 * 1.4826 * median(d);
+}
+
+/** Zeroes v where keep is 0; true when any kept pixel is left. */
+function keepOnly(v: Float32Array, keep: Uint8Array): boolean {
+  let any = false;
+  for (let i = 0; i < v.length; i++) {
+    if (keep[i] === 0) v[i] = 0;
+    else any = true;
+  }
+  return any;
+}
+
+function anyPositive(v: Float32Array): boolean {
+  for (let i = 0; i < v.length; i++) if (v[i]! > 0) return true;
+  return false;
+}
+
+/** v = -v inside the rectangle, -1 outside it. */
+function negateInsideRect(v: Float32Array, width: number, height: number, rect: ValidRect): void {
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    const inside = y >= rect.y0 && y < rect.y1;
+    for (let x = 0; x < width; x++) v[row + x] = !inside || x < rect.x0 || x >= rect.x1 ? -1 : -v[row + x]!;
+  }
+}
+
+function negate(v: Float32Array): void {
+  for (let i = 0; i < v.length; i++) v[i] = -v[i]!;
+}
+
+/** 1 - min(1, 1.5 v) (the core of a dilated region stays fully masked); raises mask to the masked amount. */
+function consistencyFromFeathered(v: Float32Array, mask: Float32Array): Float32Array {
+  const cons = new Float32Array(v.length);
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i]! * 1.5;
+    const m = x > 1 ? 1 : x;
+    cons[i] = 1 - m;
+    if (m > mask[i]!) mask[i] = m;
+  }
+  return cons;
+}
+
+/**
+ * gap[(zj << 8) | zr]: the signed gap between exposure j's interval for code zj (moved by
+ * -offset) and the reference's for code zr, bounded to +-3 ln units.
+ */
+function gapTable(loJ: Float32Array, hiJ: Float32Array, loR: Float32Array, hiR: Float32Array, offset: number): Float32Array {
+  const t = new Float32Array(65536);
+  for (let zj = 0; zj < 256; zj++) {
+    const lj = loJ[zj]! - offset;
+    const hj = hiJ[zj]! - offset;
+    for (let zr = 0; zr < 256; zr++) {
+      const g = signedGap(lj, hj, loR[zr]!, hiR[zr]!);
+      t[(zj << 8) | zr] = g > 3 ? 3 : g < -3 ? -3 : g;
+    }
+  }
+  return t;
+}
+
+/**
+ * Morphological opening of the support (v > 0) of a plane: 1 where the (2r+1)^2 erosion of the
+ * support, dilated back, is set. Windows are clipped at the border (as minFilterInto's).
+ */
+function openSupport(v: Float32Array, w: number, h: number, r: number): Uint8Array {
+  const n = w * h;
+  const zero = new Uint8Array(n);
+  for (let i = 0; i < n; i++) zero[i] = v[i]! > 0 ? 0 : 1;
+  // Eroded support: no zero in the window. Then dilated: some eroded pixel in the window.
+  const hasZero = windowAny(zero, w, h, r);
+  for (let i = 0; i < n; i++) hasZero[i] = hasZero[i] ? 0 : 1;
+  return windowAny(hasZero, w, h, r);
+}
+
+/** 1 where the clipped (2r+1)^2 window around a pixel holds a non-zero of `src` (separable ORs; r is small). */
+function windowAny(src: Uint8Array, w: number, h: number, r: number): Uint8Array {
+  const rows = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++) orRow(src, rows, y * w, w, r);
+  const out = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++) {
+    const o = y * w;
+    for (let yy = Math.max(0, y - r); yy <= Math.min(h - 1, y + r); yy++) orInto(out, rows, o, yy * w, w);
+  }
+  return out;
+}
+
+/** dst[o + x] = OR of src[o + x - r .. o + x + r], clipped to the row. */
+function orRow(src: Uint8Array, dst: Uint8Array, o: number, w: number, r: number): void {
+  for (let x = 0; x < w; x++) {
+    let v = 0;
+    const x1 = Math.min(w - 1, x + r);
+    for (let xx = Math.max(0, x - r); xx <= x1; xx++) v |= src[o + xx]!;
+    dst[o + x] = v !== 0 ? 1 : 0;
+  }
+}
+
+function orInto(dst: Uint8Array, src: Uint8Array, o: number, so: number, w: number): void {
+  for (let x = 0; x < w; x++) dst[o + x] |= src[so + x]!;
 }
 
 function signedGap(lj: number, hj: number, lr: number, hr: number): number {
@@ -541,8 +720,36 @@ function robustSigma(diff: Float32Array, cj: Uint8Array, ref: Uint8Array, n: num
   return m < 100 ? 0 : 1.4826 * median(d.subarray(0, m));
 }
 
-/** Median of a typed array (sorted in place; numeric typed-array sort, no comparator). */
+/** Median of a typed array: the element of rank length >> 1 (reordered in place by quickselect, O(n); a full sort was the slowest step of deghosting). */
 function median(d: Float32Array): number {
-  d.sort();
-  return d[d.length >> 1]!;
+  return selectRank(d, d.length >> 1);
+}
+
+/** The k-th smallest element of d (Hoare's quickselect with a median-of-three pivot; reorders d). */
+function selectRank(d: Float32Array, k: number): number {
+  let lo = 0;
+  let hi = d.length - 1;
+  while (hi > lo) {
+    const mid = (lo + hi) >> 1;
+    // Median of three as the pivot: sorted or constant runs stay O(n).
+    const a = d[lo]!, b = d[mid]!, c = d[hi]!;
+    const pivot = a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (d[i]! < pivot) i++;
+      while (d[j]! > pivot) j--;
+      if (i <= j) {
+        const t = d[i]!;
+        d[i] = d[j]!;
+        d[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return d[k]!;
+  }
+  return d[k]!;
 }

@@ -53,28 +53,13 @@ function luminance(rad: RawImage): Float32Array {
 
 /** p-quantile (0..1) of positive values through a log histogram (no sort: 12 MP stays fast). */
 export function logPercentile(values: Float32Array, p: number): number {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    if (v > 0) {
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
-  }
+  const [lo, hi] = positiveRange(values);
   if (!(hi > 0)) return 0;
   const bins = 4096;
   const a = Math.log(lo);
   const span = Math.log(hi) - a || 1;
   const hist = new Uint32Array(bins);
-  let count = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    if (v > 0) {
-      hist[Math.min(bins - 1, Math.floor(((Math.log(v) - a) / span) * bins))]++;
-      count++;
-    }
-  }
+  const count = logHistogram(values, a, span, hist);
   const target = p * count;
   let acc = 0;
   for (let b = 0; b < bins; b++) {
@@ -84,10 +69,41 @@ export function logPercentile(values: Float32Array, p: number): number {
   return hi;
 }
 
+// Each pass over the pixels is a function of its own (here and below): V8 optimises each loop
+// separately instead of deoptimising one long function at every loop it has not run yet.
+
+/** [min, max] of the positive values ([Infinity, -Infinity] when none). */
+function positiveRange(values: Float32Array): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v > 0) {
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  }
+  return [lo, hi];
+}
+
+/** Histogram of ln v over [a, a + span] in hist.length bins (positive values only); returns their count. */
+function logHistogram(values: Float32Array, a: number, span: number, hist: Uint32Array): number {
+  const bins = hist.length;
+  let count = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v > 0) {
+      hist[Math.min(bins - 1, Math.floor(((Math.log(v) - a) / span) * bins))]++;
+      count++;
+    }
+  }
+  return count;
+}
+
 /** Linear [0, 1] -> sRGB-encoded, through a table (Math.pow per sample is too slow at 12 MP). */
 const SRGB_TABLE_SIZE = 65536;
 let srgbTable: Float32Array | undefined;
-function srgbEncode(v: number): number {
+function srgbLut(): Float32Array {
   if (!srgbTable) {
     srgbTable = new Float32Array(SRGB_TABLE_SIZE + 1);
     for (let i = 0; i <= SRGB_TABLE_SIZE; i++) {
@@ -95,9 +111,12 @@ function srgbEncode(v: number): number {
       srgbTable[i] = x <= 0.0031308 ? 12.92 * x : 1.055 * x ** (1 / 2.4) - 0.055;
     }
   }
-  if (!(v > 0)) return 0;
-  if (v >= 1) return 1;
-  return srgbTable[Math.round(v * SRGB_TABLE_SIZE)]!;
+  return srgbTable;
+}
+
+/** sRGB encoding of v through the table: 0 below 0 (and NaN), 1 from 1 (Math.round(v * size) = floor(v * size + 0.5) for v > 0). */
+function srgbEncodeWith(t: Float32Array, v: number): number {
+  return v > 0 ? (v >= 1 ? 1 : t[Math.floor(v * SRGB_TABLE_SIZE + 0.5)]!) : 0;
 }
 
 /** Writes C_out = (C / L)^s * Lout, sRGB encoded. */
@@ -105,25 +124,67 @@ function applyLuminance(rad: RawImage, L: Float32Array, Lout: Float32Array, s: n
   const out = createImage(rad.width, rad.height, 3);
   const d = rad.data;
   const o = out.data;
+  const t = srgbLut();
+  if (s === 1) {
+    applyRatio(d, L, Lout, o, t);
+    return out;
+  }
   for (let i = 0, k = 0; i < L.length; i++, k += 3) {
     const l = L[i]!;
     const lo = Lout[i]!;
     if (!(l > 0)) {
-      o[k] = o[k + 1] = o[k + 2] = srgbEncode(lo);
+      o[k] = o[k + 1] = o[k + 2] = srgbEncodeWith(t, lo);
       continue;
     }
     if (s === 1) {
       const f = lo / l;
-      o[k] = srgbEncode(d[k]! * f);
-      o[k + 1] = srgbEncode(d[k + 1]! * f);
-      o[k + 2] = srgbEncode(d[k + 2]! * f);
+      o[k] = srgbEncodeWith(t, d[k]! * f);
+      o[k + 1] = srgbEncodeWith(t, d[k + 1]! * f);
+      o[k + 2] = srgbEncodeWith(t, d[k + 2]! * f);
     } else {
-      o[k] = srgbEncode((Math.max(0, d[k]!) / l) ** s * lo);
-      o[k + 1] = srgbEncode((Math.max(0, d[k + 1]!) / l) ** s * lo);
-      o[k + 2] = srgbEncode((Math.max(0, d[k + 2]!) / l) ** s * lo);
+      o[k] = srgbEncodeWith(t, (Math.max(0, d[k]!) / l) ** s * lo);
+      o[k + 1] = srgbEncodeWith(t, (Math.max(0, d[k + 1]!) / l) ** s * lo);
+      o[k + 2] = srgbEncodeWith(t, (Math.max(0, d[k + 2]!) / l) ** s * lo);
     }
   }
   return out;
+}
+
+/** C_out = C * Lout / L (saturation 1), sRGB encoded; grey Lout where L <= 0. */
+function applyRatio(d: Float32Array, L: Float32Array, Lout: Float32Array, o: Float32Array, t: Float32Array): void {
+  for (let i = 0, k = 0; i < L.length; i++, k += 3) {
+    const l = L[i]!;
+    const lo = Lout[i]!;
+    if (!(l > 0)) {
+      o[k] = o[k + 1] = o[k + 2] = srgbEncodeWith(t, lo);
+      continue;
+    }
+    const f = lo / l;
+    o[k] = srgbEncodeWith(t, d[k]! * f);
+    o[k + 1] = srgbEncodeWith(t, d[k + 1]! * f);
+    o[k + 2] = srgbEncodeWith(t, d[k + 2]! * f);
+  }
+}
+
+/** exp(mean ln(1e-6 + max(0, L))). */
+function logAverage(L: Float32Array): number {
+  let logSum = 0;
+  for (let i = 0; i < L.length; i++) logSum += Math.log(1e-6 + Math.max(0, L[i]!));
+  return Math.exp(logSum / L.length);
+}
+
+function scaledPositive(L: Float32Array, scale: number): Float32Array {
+  const Ls = new Float32Array(L.length);
+  for (let i = 0; i < L.length; i++) Ls[i] = Math.max(0, L[i]!) * scale;
+  return Ls;
+}
+
+/** Reinhard's curve in place: l (1 + l / white^2) / (1 + l). */
+function reinhardCurve(Ls: Float32Array, w2: number): void {
+  for (let i = 0; i < Ls.length; i++) {
+    const l = Ls[i]!;
+    Ls[i] = (l * (1 + l * w2)) / (1 + l);
+  }
 }
 
 export function toneMapReinhard(rad: RawImage, opts: ReinhardOptions = {}): RawImage {
@@ -131,18 +192,10 @@ export function toneMapReinhard(rad: RawImage, opts: ReinhardOptions = {}): RawI
   if (!(key > 0 && key < 10)) throw invalidOption('key', 'a number in (0, 10)', opts.key);
   if (opts.white !== undefined && !(opts.white > 0)) throw invalidOption('white', 'a positive number', opts.white);
   const L = luminance(rad);
-  let logSum = 0;
-  for (let i = 0; i < L.length; i++) logSum += Math.log(1e-6 + Math.max(0, L[i]!));
-  const logAvg = Math.exp(logSum / L.length);
-  const scale = key / logAvg;
-  const Ls = new Float32Array(L.length);
-  for (let i = 0; i < L.length; i++) Ls[i] = Math.max(0, L[i]!) * scale;
+  const scale = key / logAverage(L);
+  const Ls = scaledPositive(L, scale);
   const white = opts.white ?? Math.max(1, logPercentile(Ls, 0.999));
-  const w2 = 1 / (white * white);
-  for (let i = 0; i < Ls.length; i++) {
-    const l = Ls[i]!;
-    Ls[i] = (l * (1 + l * w2)) / (1 + l);
-  }
+  reinhardCurve(Ls, 1 / (white * white));
   return applyLuminance(rad, L, Ls, opts.saturation ?? 1);
 }
 
