@@ -10,6 +10,7 @@
  */
 import { Option, type Command } from 'commander';
 import { expectedText, getTask, optionSectionsOf, parseOptionValue, RUN_OPTIONS, type OptionSpec, type OptionSpecs, type TaskDefinition } from '../tasks/index.js';
+import { ClearsightError, ERROR_CODES } from '../core/errors.js';
 
 /** `maxFrames` -> `max-frames`. */
 export const kebab = (name: string): string => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -60,7 +61,7 @@ export const CLI_OMISSIONS = new Map<string, Readonly<Record<string, string>>>()
 /** The flags of a task command: its own options, then threads/device where it runs networks. */
 export function taskCliOptions(taskName: string, config: TaskCliOptionsConfig = {}): Option[] {
   const task = getTask(taskName);
-  if (!task) throw new Error(`internal error: no task "${taskName}" in the table`);
+  if (!task) throw new ClearsightError(ERROR_CODES.RUNTIME, `internal error: no task "${taskName}" in the table`, { task: taskName });
   CLI_OMISSIONS.set(taskName, { ...config.omit, ...(config.noRunOptions ? Object.fromEntries(Object.keys(RUN_OPTIONS).map((k) => [k, 'this command runs no network itself'])) : {}) });
   const specs: OptionSpecs = optionSectionsOf(task, 'cli');
   const out: Option[] = [];
@@ -78,7 +79,7 @@ export function taskCliOptions(taskName: string, config: TaskCliOptionsConfig = 
 /** The table entry behind a command (for commands that read its restore function). */
 export function taskOf(taskName: string): TaskDefinition {
   const task = getTask(taskName);
-  if (!task) throw new Error(`internal error: no task "${taskName}" in the table`);
+  if (!task) throw new ClearsightError(ERROR_CODES.RUNTIME, `internal error: no task "${taskName}" in the table`, { task: taskName });
   return task;
 }
 

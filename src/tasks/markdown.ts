@@ -6,6 +6,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { OUTPUT_OPTIONS, RUN_OPTIONS, TASKS, type TaskDefinition } from './table.js';
 import { expectedText, type OptionSpec } from './options.js';
+import { ClearsightError, ERROR_CODES } from '../core/errors.js';
 
 const BEGIN = '<!-- tasks:begin (generated from src/tasks by `npm run docs:tasks`; do not edit) -->';
 const END = '<!-- tasks:end -->';
@@ -43,7 +44,7 @@ export async function writeTaskDocs(file = new URL('../../docs/server.md', impor
   const text = await readFile(file, 'utf8');
   const a = text.indexOf(BEGIN.slice(0, 20));
   const b = text.indexOf(END);
-  if (a < 0 || b < 0) throw new Error(`${String(file)} has no generated task block`);
+  if (a < 0 || b < 0) throw new ClearsightError(ERROR_CODES.RUNTIME, `${String(file)} has no generated task block`, { file: String(file) });
   await writeFile(file, text.slice(0, a) + taskTableMarkdown() + text.slice(b + END.length));
 }
 
