@@ -61,14 +61,17 @@ import { commandLine, loadavg, machineInfo, median, rect, round, svgDoc, text, t
 import { mulberry32 } from '../src/core/random.js';
 import { addSensorNoise, gaussianBlur, jpegRoundTrip } from '../src/restore/auto/degradations.js';
 import { DegradationRecognizer, LEARNED_THRESHOLD, RECOGNIZER_MODEL, analyzeImage } from '../src/restore/auto/recognizer.js';
-import { DUPLICATE_DISTANCE, TEST_SOURCES, TRAIN_SOURCES, dHash, hamming, sourceFiles, } from './lib/recognizerSplit.js';
+import { DUPLICATE_DISTANCE, TEST_SOURCES, TRAIN_SOURCES, dHash, hamming, sourceFiles } from './lib/recognizerSplit.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { TRAINED_MODELS_DIR } from '../src/core/models/trained.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
   options: {
-    data: { type: 'string', default: existsSync(path.resolve(REPO, '../shared/data')) ? path.resolve(REPO, '../shared/data') : path.resolve(REPO, '../../shared/data') },
+    data: {
+      type: 'string',
+      default: existsSync(path.resolve(REPO, '../shared/data')) ? path.resolve(REPO, '../shared/data') : path.resolve(REPO, '../../shared/data'),
+    },
     out: { type: 'string', default: path.join(REPO, 'bench/results') },
     'write-card': { type: 'boolean', default: false },
     /** Smoke runs: at most this many files per cross-source test folder, and no calibration-split section. */
@@ -135,7 +138,6 @@ function hash(s: string): number {
   return h;
 }
 
-
 const to8 = (v: number): number => Math.max(0, Math.min(255, Math.round(v * 255)));
 const addNoise = (img: RawImage, sigma8: number, seed: number): RawImage => addSensorNoise(img, { sigma: sigma8, seed });
 
@@ -154,7 +156,10 @@ async function loadSamples(): Promise<{ samples: Sample[]; missing: string[] }> 
       missing.push(src.dir);
       continue;
     }
-    const files = (await readdir(dir)).filter((f) => IMAGE_EXT.test(f) && (src.filter?.(f) ?? true)).sort(collator.compare).slice(0, args.limit ? 2 * Number(args.limit) : undefined);
+    const files = (await readdir(dir))
+      .filter((f) => IMAGE_EXT.test(f) && (src.filter?.(f) ?? true))
+      .sort(collator.compare)
+      .slice(0, args.limit ? 2 * Number(args.limit) : undefined);
     for (const [pos, f] of files.entries()) {
       const id = `${src.dir}/${f}`;
       const split: Split = pos % 2 === 0 ? 'calibration' : 'heldout';
@@ -163,7 +168,14 @@ async function loadSamples(): Promise<{ samples: Sample[]; missing: string[] }> 
       if (src.label !== 'clean') continue;
       const r = mulberry32(hash(id));
       const sigma = round(15 + 15 * r(), 2);
-      samples.push({ id: `${id}#noise${sigma}`, label: 'noise', split, synthetic: true, param: sigma, ...measure(addNoise(image, sigma, hash(id) ^ 0x9e3779b9)) });
+      samples.push({
+        id: `${id}#noise${sigma}`,
+        label: 'noise',
+        split,
+        synthetic: true,
+        param: sigma,
+        ...measure(addNoise(image, sigma, hash(id) ^ 0x9e3779b9)),
+      });
       const blur = round(1.5 + 1.5 * r(), 2);
       samples.push({ id: `${id}#blur${blur}`, label: 'blur', split, synthetic: true, param: blur, ...measure(gaussianBlur(image, blur)) });
       const q = 10 + Math.floor(11 * r());
@@ -342,8 +354,13 @@ function confusionSvg(ev: Evaluation, title: string): string {
   const left = 150;
   const top = 90;
   const rows = CLASSES.filter((t) => ev.perClass[t]);
-  const parts: string[] = [text(20, 30, title, { size: 16, weight: 'bold' }), text(left + (CLASSES.length * cell) / 2, top - 40, 'predicted', { anchor: 'middle' })];
-  CLASSES.forEach((p, j) => { parts.push(text(left + j * cell + cell / 2, top - 10, p, { size: 12, anchor: 'middle' })); });
+  const parts: string[] = [
+    text(20, 30, title, { size: 16, weight: 'bold' }),
+    text(left + (CLASSES.length * cell) / 2, top - 40, 'predicted', { anchor: 'middle' }),
+  ];
+  CLASSES.forEach((p, j) => {
+    parts.push(text(left + j * cell + cell / 2, top - 10, p, { size: 12, anchor: 'middle' }));
+  });
   rows.forEach((t, i) => {
     const n = ev.perClass[t].n;
     parts.push(text(left - 10, top + i * cell + cell / 2 + 5, `${t}${SYNTHETIC.has(t) ? '*' : ''}`, { size: 12, anchor: 'end' }));
@@ -353,12 +370,20 @@ function confusionSvg(ev: Evaluation, title: string): string {
       const shade = Math.round(255 - 200 * f);
       const fill = p === t ? `rgb(${shade},${Math.min(255, shade + 40)},${shade})` : `rgb(255,${shade},${shade})`;
       parts.push(rect(left + j * cell, top + i * cell, cell - 2, cell - 2, c ? fill : '#f4f4f4'));
-      if (c) parts.push(text(left + j * cell + cell / 2, top + i * cell + cell / 2 + 5, String(c), { size: 14, anchor: 'middle', fill: f > 0.6 ? '#fff' : '#222' }));
+      if (c)
+        parts.push(text(left + j * cell + cell / 2, top + i * cell + cell / 2 + 5, String(c), { size: 14, anchor: 'middle', fill: f > 0.6 ? '#fff' : '#222' }));
     });
     parts.push(text(left + CLASSES.length * cell + 10, top + i * cell + cell / 2 + 5, `${(100 * ev.perClass[t].accuracy).toFixed(0)}% of ${n}`, { size: 12 }));
   });
   const bottom = top + rows.length * cell + 30;
-  parts.push(text(20, bottom, `held-out accuracy ${(100 * ev.accuracy).toFixed(1)}% (${ev.correct}/${ev.n}); real images ${(100 * ev.realAccuracy).toFixed(1)}% of ${ev.realN}; * synthetic`, { size: 13 }));
+  parts.push(
+    text(
+      20,
+      bottom,
+      `held-out accuracy ${(100 * ev.accuracy).toFixed(1)}% (${ev.correct}/${ev.n}); real images ${(100 * ev.realAccuracy).toFixed(1)}% of ${ev.realN}; * synthetic`,
+      { size: 13 },
+    ),
+  );
   return svgDoc(left + CLASSES.length * cell + 130, bottom + 20, parts.join('\n'));
 }
 
@@ -373,7 +398,9 @@ function sameCalibration(a: DegradationCalibration, b: DegradationCalibration): 
 
 // ---------------------------------------------------------------------------------------------
 
-async function timeOneMegapixel(samples: readonly Sample[]): Promise<{ source: string; width: number; height: number; medianMs: number; runs: number } | undefined> {
+async function timeOneMegapixel(
+  samples: readonly Sample[],
+): Promise<{ source: string; width: number; height: number; medianMs: number; runs: number } | undefined> {
   const src = samples.find((s) => !s.synthetic && s.label === 'haze') ?? samples.find((s) => !s.synthetic);
   if (!src) return undefined;
   const file = path.join(dataDir, src.id);
@@ -384,7 +411,10 @@ async function timeOneMegapixel(samples: readonly Sample[]): Promise<{ source: s
   const height = Math.round(image.height * k);
   const raw = Buffer.alloc(image.data.length);
   for (let i = 0; i < raw.length; i++) raw[i] = to8(image.data[i]);
-  const png = await sharp(raw, { raw: { width: image.width, height: image.height, channels: image.channels } }).resize(width, height).png().toBuffer();
+  const png = await sharp(raw, { raw: { width: image.width, height: image.height, channels: image.channels } })
+    .resize(width, height)
+    .png()
+    .toBuffer();
   const big = (await decodeImage(png)).image;
   analyzeDegradations(big); // warm-up
   const times: number[] = [];
@@ -395,7 +425,6 @@ async function timeOneMegapixel(samples: readonly Sample[]): Promise<{ source: s
   }
   return { source: src.id, width: big.width, height: big.height, medianMs: round(median(times), 1), runs: times.length };
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // Cross-source evaluation (split S1): the learned recogniser beside the hand rules, on sources
@@ -444,7 +473,12 @@ function crossEvaluate(samples: readonly CrossSample[], which: 'rules' | 'learne
       perClass[s.label].correct++;
       perGroup[s.group].correct++;
     } else {
-      misses.push({ file: path.relative(dataDir, s.file), label: s.label, predicted: r.primary, top: DEGRADATIONS.map((d) => `${d} ${r.scores[d].toFixed(2)}`).join(', ') });
+      misses.push({
+        file: path.relative(dataDir, s.file),
+        label: s.label,
+        predicted: r.primary,
+        top: DEGRADATIONS.map((d) => `${d} ${r.scores[d].toFixed(2)}`).join(', '),
+      });
     }
   }
   for (const c of [...Object.values(perClass), ...Object.values(perGroup)]) c.accuracy = round(c.correct / c.n, 4);
@@ -466,7 +500,12 @@ async function loadImageFile(file: string): Promise<RawImage> {
   return (await decodeImage(file)).image;
 }
 
-async function crossSource(recognizer: DegradationRecognizer | undefined): Promise<{ real: CrossSample[]; outOfScope: CrossSample[]; synthetic: CrossSample[]; dropped: Array<{ file: string; duplicateOf: string; distance: number }> }> {
+async function crossSource(recognizer: DegradationRecognizer | undefined): Promise<{
+  real: CrossSample[];
+  outOfScope: CrossSample[];
+  synthetic: CrossSample[];
+  dropped: Array<{ file: string; duplicateOf: string; distance: number }>;
+}> {
   // Hashes of everything the recogniser trained on.
   const trainHashes: Array<{ file: string; h: bigint }> = [];
   for (const src of TRAIN_SOURCES) for (const f of sourceFiles(dataDir, src)) trainHashes.push({ file: f, h: dHash(await loadImageFile(f)) });
@@ -496,7 +535,9 @@ async function crossSource(recognizer: DegradationRecognizer | undefined): Promi
       const h = dHash(img);
       // Any training scene is dropped (a Rain100L test picture on a Rain100H training background too); among
       // test pictures only repeats with the same label (a rainy picture and its clean ground truth both stay).
-      const dup = [...trainHashes, ...seen.filter((t) => t.label === src.label)].map((t) => ({ file: t.file, d: hamming(h, t.h) })).find((t) => t.d <= DUPLICATE_DISTANCE);
+      const dup = [...trainHashes, ...seen.filter((t) => t.label === src.label)]
+        .map((t) => ({ file: t.file, d: hamming(h, t.h) }))
+        .find((t) => t.d <= DUPLICATE_DISTANCE);
       if (dup) {
         dropped.push({ file: path.relative(dataDir, file), duplicateOf: path.relative(dataDir, dup.file), distance: dup.d });
         continue;
@@ -508,11 +549,38 @@ async function crossSource(recognizer: DegradationRecognizer | undefined): Promi
       if (src.label === 'clean' && !src.group.startsWith('portraits')) {
         const r = mulberry32(hash(file));
         const sigma = round(15 + 15 * r(), 2);
-        synthetic.push(await judge(addNoise(img, sigma, hash(file) ^ 0x9e3779b9), { file: `${file}#noise${sigma}`, group: 'synthetic noise', label: 'noise', outOfScope: false, synthetic: true, param: sigma }));
+        synthetic.push(
+          await judge(addNoise(img, sigma, hash(file) ^ 0x9e3779b9), {
+            file: `${file}#noise${sigma}`,
+            group: 'synthetic noise',
+            label: 'noise',
+            outOfScope: false,
+            synthetic: true,
+            param: sigma,
+          }),
+        );
         const blur = round(1.5 + 1.5 * r(), 2);
-        synthetic.push(await judge(gaussianBlur(img, blur), { file: `${file}#blur${blur}`, group: 'synthetic blur', label: 'blur', outOfScope: false, synthetic: true, param: blur }));
+        synthetic.push(
+          await judge(gaussianBlur(img, blur), {
+            file: `${file}#blur${blur}`,
+            group: 'synthetic blur',
+            label: 'blur',
+            outOfScope: false,
+            synthetic: true,
+            param: blur,
+          }),
+        );
         const q = 10 + Math.floor(11 * r());
-        synthetic.push(await judge(await jpegRoundTrip(img, q), { file: `${file}#jpeg${q}`, group: 'synthetic jpeg', label: 'jpeg', outOfScope: false, synthetic: true, param: q }));
+        synthetic.push(
+          await judge(await jpegRoundTrip(img, q), {
+            file: `${file}#jpeg${q}`,
+            group: 'synthetic jpeg',
+            label: 'jpeg',
+            outOfScope: false,
+            synthetic: true,
+            param: q,
+          }),
+        );
       }
     }
   }
@@ -523,18 +591,59 @@ async function crossSource(recognizer: DegradationRecognizer | undefined): Promi
 const SYNTHETIC_PARAMS: Readonly<Record<string, string>> = { noise: 'Gaussian sigma 15-30', blur: 'Gaussian sigma 1.5-3.0 px', jpeg: 'quality 10-20' };
 
 /** Writes the cross-source figures into the recogniser's card (quality and speed), keeping its other fields. */
-function writeCard(realLearned: CrossEval, synthLearned: CrossEval, realRules: CrossEval, clean: { n: number; untouched: number }, timing: { medianMs: number; maxMs: number; n: number }): void {
+function writeCard(
+  realLearned: CrossEval,
+  synthLearned: CrossEval,
+  realRules: CrossEval,
+  clean: { n: number; untouched: number },
+  timing: { medianMs: number; maxMs: number; n: number },
+): void {
   const file = path.join(TRAINED_MODELS_DIR, RECOGNIZER_MODEL, 'card.json');
   const card = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   const command = 'npm run bench:analyze -- --write-card';
   card.quality = [
-    { dataset: `S1 test sources, real photos (${Object.keys(realLearned.perGroup).join('; ')})`, split: 'cross-source', metric: 'primary degradation accuracy', value: realLearned.accuracy, reference: { name: 'hand rules (calibrated partly on these sources)', value: realRules.accuracy }, command },
-    ...Object.entries(realLearned.perClass).map(([c, v]) => ({ dataset: `S1 test sources, real ${c} photos (n=${v.n})`, split: 'cross-source', metric: `${c} recall (primary)`, value: v.accuracy, reference: { name: 'hand rules', value: realRules.perClass[c]?.accuracy ?? 0 }, command })),
-    { dataset: `S1 clean test photos and portraits (n=${clean.n})`, split: 'cross-source', metric: 'left untouched (empty plan)', value: round(clean.untouched / Math.max(1, clean.n), 4), command },
-    { dataset: `synthetic noise/blur/JPEG of S1 clean test photos (n=${synthLearned.n})`, split: 'cross-source', metric: 'primary degradation accuracy', value: synthLearned.accuracy, command },
-    ...Object.entries(synthLearned.perClass).map(([c, v]) => ({ dataset: `synthetic ${c} of S1 clean test photos (${SYNTHETIC_PARAMS[c] ?? ''}, n=${v.n})`, split: 'cross-source', metric: `${c} recall (primary)`, value: v.accuracy, command })),
+    {
+      dataset: `S1 test sources, real photos (${Object.keys(realLearned.perGroup).join('; ')})`,
+      split: 'cross-source',
+      metric: 'primary degradation accuracy',
+      value: realLearned.accuracy,
+      reference: { name: 'hand rules (calibrated partly on these sources)', value: realRules.accuracy },
+      command,
+    },
+    ...Object.entries(realLearned.perClass).map(([c, v]) => ({
+      dataset: `S1 test sources, real ${c} photos (n=${v.n})`,
+      split: 'cross-source',
+      metric: `${c} recall (primary)`,
+      value: v.accuracy,
+      reference: { name: 'hand rules', value: realRules.perClass[c]?.accuracy ?? 0 },
+      command,
+    })),
+    {
+      dataset: `S1 clean test photos and portraits (n=${clean.n})`,
+      split: 'cross-source',
+      metric: 'left untouched (empty plan)',
+      value: round(clean.untouched / Math.max(1, clean.n), 4),
+      command,
+    },
+    {
+      dataset: `synthetic noise/blur/JPEG of S1 clean test photos (n=${synthLearned.n})`,
+      split: 'cross-source',
+      metric: 'primary degradation accuracy',
+      value: synthLearned.accuracy,
+      command,
+    },
+    ...Object.entries(synthLearned.perClass).map(([c, v]) => ({
+      dataset: `synthetic ${c} of S1 clean test photos (${SYNTHETIC_PARAMS[c] ?? ''}, n=${v.n})`,
+      split: 'cross-source',
+      metric: `${c} recall (primary)`,
+      value: v.accuracy,
+      command,
+    })),
   ];
-  card.speed = [{ what: `analyzeImage (views + inference + hand evidence), median over ${timing.n} test photos, 1 thread`, value: timing.medianMs, unit: 'ms', command }, { what: 'same, slowest photo', value: timing.maxMs, unit: 'ms', command }];
+  card.speed = [
+    { what: `analyzeImage (views + inference + hand evidence), median over ${timing.n} test photos, 1 thread`, value: timing.medianMs, unit: 'ms', command },
+    { what: 'same, slowest photo', value: timing.maxMs, unit: 'ms', command },
+  ];
   writeFileSync(file, `${JSON.stringify(card, null, 2)}\n`);
 }
 
@@ -554,7 +663,9 @@ async function main(): Promise<void> {
   const cleanReal = cross.real.filter((s) => s.label === 'clean');
   const untouched = (which: 'rules' | 'learned') => cleanReal.filter((s) => (which === 'rules' ? s.rules : s.learned!).primary === 'clean').length;
   const learnedTimes = cross.real.filter((s) => s.learned).map((s) => s.learned!.analyzeMs);
-  const learnedTiming = learnedTimes.length ? { medianMs: round(median(learnedTimes), 1), maxMs: round(Math.max(...learnedTimes), 1), n: learnedTimes.length } : undefined;
+  const learnedTiming = learnedTimes.length
+    ? { medianMs: round(median(learnedTimes), 1), maxMs: round(Math.max(...learnedTimes), 1), n: learnedTimes.length }
+    : undefined;
   const netTimes = cross.real.filter((s) => s.learned).map((s) => s.learned!.ms);
   const netTiming = netTimes.length ? { medianMs: round(median(netTimes), 1), maxMs: round(Math.max(...netTimes), 1) } : undefined;
   const largest = [...cross.real].sort((a, b) => b.width * b.height - a.width * a.height)[0];
@@ -584,18 +695,36 @@ async function main(): Promise<void> {
     machine: { ...machine, loadavgAtEnd: loadavg() },
     data: dataDir,
     missingSources: missing,
-    split: 'per source folder, files sorted by name (numeric collation): even positions (1st, 3rd, ...) = calibration, odd positions (2nd, 4th, ...) = held out; synthetic noise/blur/jpeg images inherit the side of their clean source',
-    synthetic: 'noise: Gaussian sigma 15-30 (8-bit) per channel, rounded to 8 bits; blur: Gaussian sigma 1.5-3.0 px; jpeg: sharp quality 10-20; made from the clean images',
+    split:
+      'per source folder, files sorted by name (numeric collation): even positions (1st, 3rd, ...) = calibration, odd positions (2nd, 4th, ...) = held out; synthetic noise/blur/jpeg images inherit the side of their clean source',
+    synthetic:
+      'noise: Gaussian sigma 15-30 (8-bit) per channel, rounded to 8 bits; blur: Gaussian sigma 1.5-3.0 px; jpeg: sharp quality 10-20; made from the clean images',
     fitting: `one-vs-rest logistic regression per degradation on SCORE_FEATURES, standardised, balanced classes, L2 lambda ${LAMBDA}, Newton; clean threshold searched in 0.30..0.80`,
     counts: { calibration: counts(calib), heldout: counts(held) },
     crossSource: {
-      split: 'S1 (bench/lib/recognizerSplit.ts): recogniser trained on synthetic degradations of clean-photos/{Kodak24,McMaster,CBSD68} + rain100H-dev clean, and real rain100H-dev rainy/clean, hazy_real bahat_irani_*, lowlight/DICM; tested on every other labelled source, test images within dHash distance 10 of a training image or an earlier test image dropped',
+      split:
+        'S1 (bench/lib/recognizerSplit.ts): recogniser trained on synthetic degradations of clean-photos/{Kodak24,McMaster,CBSD68} + rain100H-dev clean, and real rain100H-dev rainy/clean, hazy_real bahat_irani_*, lowlight/DICM; tested on every other labelled source, test images within dHash distance 10 of a training image or an earlier test image dropped',
       recognizer: recognizer ? RECOGNIZER_MODEL : null,
       learnedThreshold: LEARNED_THRESHOLD,
       dropped: cross.dropped,
       counts: { real: cross.real.length, outOfScope: cross.outOfScope.length, synthetic: cross.synthetic.length },
-      learned: crossLearned ? { real: crossLearned, synthetic: crossLearnedSynthetic, outOfScope: crossLearnedOut, cleanUntouched: untouched('learned'), timing: learnedTiming, recognizerOnlyTiming: netTiming } : null,
-      rules: { real: crossRules, synthetic: crossRulesSynthetic, outOfScope: crossRulesOut, cleanUntouched: untouched('rules'), note: 'the hand rules were calibrated on the even-position half of most of these sources: an optimistic figure for them' },
+      learned: crossLearned
+        ? {
+            real: crossLearned,
+            synthetic: crossLearnedSynthetic,
+            outOfScope: crossLearnedOut,
+            cleanUntouched: untouched('learned'),
+            timing: learnedTiming,
+            recognizerOnlyTiming: netTiming,
+          }
+        : null,
+      rules: {
+        real: crossRules,
+        synthetic: crossRulesSynthetic,
+        outOfScope: crossRulesOut,
+        cleanUntouched: untouched('rules'),
+        note: 'the hand rules were calibrated on the even-position half of most of these sources: an optimistic figure for them',
+      },
       samples: [...cross.real, ...cross.outOfScope, ...cross.synthetic].map((s) => ({
         file: path.relative(dataDir, s.file),
         group: s.group,
@@ -603,7 +732,16 @@ async function main(): Promise<void> {
         width: s.width,
         height: s.height,
         rules: { primary: s.rules.primary, scores: roundScores(s.rules.scores) },
-        ...(s.learned ? { learned: { primary: s.learned.primary, scores: roundScores(s.learned.scores), severity: roundScores(s.learned.severity), ms: round(s.learned.analyzeMs, 1) } } : {}),
+        ...(s.learned
+          ? {
+              learned: {
+                primary: s.learned.primary,
+                scores: roundScores(s.learned.scores),
+                severity: roundScores(s.learned.severity),
+                ms: round(s.learned.analyzeMs, 1),
+              },
+            }
+          : {}),
       })),
     },
     committedCalibration: committed,
@@ -639,25 +777,40 @@ async function main(): Promise<void> {
   if (crossLearned) {
     const asEval = (ev: CrossEval): Evaluation => ({ ...ev, realAccuracy: ev.accuracy, realN: ev.n, misses: ev.misses.map((m) => ({ ...m, id: m.file })) });
     const learnedPng = path.join(outDir, 'analyze-learned-latest.png');
-    await writeSvgPng(learnedPng, confusionSvg(asEval(crossLearned), `Learned recogniser, cross-source split S1: ${cross.real.length} real test photos (rows: true class)`));
+    await writeSvgPng(
+      learnedPng,
+      confusionSvg(asEval(crossLearned), `Learned recogniser, cross-source split S1: ${cross.real.length} real test photos (rows: true class)`),
+    );
     files.push(learnedPng);
   }
 
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   const out: string[] = [];
-  out.push(`## Cross-source split S1: ${cross.real.length} real test photos from sources the recogniser never saw (+ ${cross.synthetic.length} synthetic, ${cross.outOfScope.length} raindrop)`);
+  out.push(
+    `## Cross-source split S1: ${cross.real.length} real test photos from sources the recogniser never saw (+ ${cross.synthetic.length} synthetic, ${cross.outOfScope.length} raindrop)`,
+  );
   out.push('');
   if (crossLearned) {
     out.push(`### Learned recogniser (${RECOGNIZER_MODEL}, threshold ${LEARNED_THRESHOLD})`);
     out.push('');
     out.push(crossConfusionMarkdown(crossLearned));
     out.push('');
-    out.push(`Primary correct: **${pct(crossLearned.accuracy)}** (${crossLearned.correct}/${crossLearned.n}); clean photos and portraits untouched: **${untouched('learned')}/${cleanReal.length}** (${pct(untouched('learned') / Math.max(1, cleanReal.length))}); synthetic noise/blur/JPEG: ${pct(crossLearnedSynthetic!.accuracy)} (${crossLearnedSynthetic!.correct}/${crossLearnedSynthetic!.n}: ${Object.entries(crossLearnedSynthetic!.perClass).map(([c, v]) => `${c} ${v.correct}/${v.n}`).join(', ')}); raindrop photos called rain: ${crossLearnedOut!.correct}/${crossLearnedOut!.n}.`);
-    if (learnedTiming) out.push(`analyzeImage (views + inference + hand evidence, 1 thread): median ${learnedTiming.medianMs} ms, slowest ${learnedTiming.maxMs} ms over ${learnedTiming.n} photos (largest ${largest.width}x${largest.height}); the recogniser alone (views + inference): median ${netTiming!.medianMs} ms, slowest ${netTiming!.maxMs} ms.`);
+    out.push(
+      `Primary correct: **${pct(crossLearned.accuracy)}** (${crossLearned.correct}/${crossLearned.n}); clean photos and portraits untouched: **${untouched('learned')}/${cleanReal.length}** (${pct(untouched('learned') / Math.max(1, cleanReal.length))}); synthetic noise/blur/JPEG: ${pct(crossLearnedSynthetic!.accuracy)} (${crossLearnedSynthetic!.correct}/${crossLearnedSynthetic!.n}: ${Object.entries(
+        crossLearnedSynthetic!.perClass,
+      )
+        .map(([c, v]) => `${c} ${v.correct}/${v.n}`)
+        .join(', ')}); raindrop photos called rain: ${crossLearnedOut!.correct}/${crossLearnedOut!.n}.`,
+    );
+    if (learnedTiming)
+      out.push(
+        `analyzeImage (views + inference + hand evidence, 1 thread): median ${learnedTiming.medianMs} ms, slowest ${learnedTiming.maxMs} ms over ${learnedTiming.n} photos (largest ${largest.width}x${largest.height}); the recogniser alone (views + inference): median ${netTiming!.medianMs} ms, slowest ${netTiming!.maxMs} ms.`,
+      );
     out.push('');
     out.push('| source | true class | n | learned | rules |');
     out.push('|---|---|---:|---:|---:|');
-    for (const [g, v] of Object.entries(crossLearned.perGroup)) out.push(`| ${g} | ${v.label} | ${v.n} | ${pct(v.accuracy)} | ${pct(crossRules.perGroup[g].accuracy)} |`);
+    for (const [g, v] of Object.entries(crossLearned.perGroup))
+      out.push(`| ${g} | ${v.label} | ${v.n} | ${pct(v.accuracy)} | ${pct(crossRules.perGroup[g].accuracy)} |`);
     out.push('');
   } else {
     out.push(`(no ${RECOGNIZER_MODEL} model installed: hand rules only)`);
@@ -666,21 +819,32 @@ async function main(): Promise<void> {
   out.push('');
   out.push(crossConfusionMarkdown(crossRules));
   out.push('');
-  out.push(`Primary correct: ${pct(crossRules.accuracy)} (${crossRules.correct}/${crossRules.n}); clean untouched ${untouched('rules')}/${cleanReal.length}; synthetic ${pct(crossRulesSynthetic.accuracy)}; raindrop called rain ${crossRulesOut.correct}/${crossRulesOut.n}.`);
-  if (cross.dropped.length) out.push(`Dropped as duplicates (dHash <= 10): ${cross.dropped.map((d) => `${d.file} (= ${d.duplicateOf}, ${d.distance})`).join('; ')}`);
+  out.push(
+    `Primary correct: ${pct(crossRules.accuracy)} (${crossRules.correct}/${crossRules.n}); clean untouched ${untouched('rules')}/${cleanReal.length}; synthetic ${pct(crossRulesSynthetic.accuracy)}; raindrop called rain ${crossRulesOut.correct}/${crossRulesOut.n}.`,
+  );
+  if (cross.dropped.length)
+    out.push(`Dropped as duplicates (dHash <= 10): ${cross.dropped.map((d) => `${d.file} (= ${d.duplicateOf}, ${d.distance})`).join('; ')}`);
   if (crossLearned?.misses.length) {
     out.push('');
     out.push('Learned misses:');
     for (const m of crossLearned.misses) out.push(`- ${m.file}: ${m.label} -> ${m.predicted} (${m.top})`);
   }
   out.push('');
-  out.push(`## Hand rules on their own calibration split (even/odd positions): held-out half (${heldCommitted.n} images; ${heldCommitted.realN} real, ${heldCommitted.n - heldCommitted.realN} synthetic)`);
+  out.push(
+    `## Hand rules on their own calibration split (even/odd positions): held-out half (${heldCommitted.n} images; ${heldCommitted.realN} real, ${heldCommitted.n - heldCommitted.realN} synthetic)`,
+  );
   out.push('');
   out.push(confusionMarkdown(heldCommitted));
   out.push('');
-  out.push('Held out by rule: in every source folder, the 2nd, 4th, 6th ... file by name (numeric order); synthetic noise/blur/jpeg images (made from the clean ground truths) follow their source. Fitted on the rest.');
-  out.push(`Held-out accuracy: **${pct(heldCommitted.accuracy)}** (${heldCommitted.correct}/${heldCommitted.n}); real images only: ${pct(heldCommitted.realAccuracy)}; clean recognised as clean: ${heldCommitted.perClass.clean ? pct(heldCommitted.perClass.clean.accuracy) : 'n/a'}.`);
-  out.push(`Calibration split (fitted on): ${pct(calibCommitted.accuracy)}. Library calibration ${identical ? 'equals' : 'DIFFERS FROM'} the fresh fit${identical ? '' : ` (fresh fit held-out: ${pct(heldFitted.accuracy)})`}.`);
+  out.push(
+    'Held out by rule: in every source folder, the 2nd, 4th, 6th ... file by name (numeric order); synthetic noise/blur/jpeg images (made from the clean ground truths) follow their source. Fitted on the rest.',
+  );
+  out.push(
+    `Held-out accuracy: **${pct(heldCommitted.accuracy)}** (${heldCommitted.correct}/${heldCommitted.n}); real images only: ${pct(heldCommitted.realAccuracy)}; clean recognised as clean: ${heldCommitted.perClass.clean ? pct(heldCommitted.perClass.clean.accuracy) : 'n/a'}.`,
+  );
+  out.push(
+    `Calibration split (fitted on): ${pct(calibCommitted.accuracy)}. Library calibration ${identical ? 'equals' : 'DIFFERS FROM'} the fresh fit${identical ? '' : ` (fresh fit held-out: ${pct(heldFitted.accuracy)})`}.`,
+  );
   if (timing) out.push(`analyzeDegradations on ${timing.width}x${timing.height} (${timing.source} resized): ${timing.medianMs} ms (median of ${timing.runs}).`);
   if (missing.length) out.push(`Missing sources (skipped): ${missing.join(', ')}`);
   if (heldCommitted.misses.length) {

@@ -18,7 +18,9 @@ import { dehaze } from '../src/restore/tasks.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const near = path.resolve(REPO, '../shared/data');
-const { values: args } = parseArgs({ options: { data: { type: 'string', default: existsSync(near) ? near : path.resolve(REPO, '../../shared/data') }, threads: { type: 'string', default: '1' } } });
+const { values: args } = parseArgs({
+  options: { data: { type: 'string', default: existsSync(near) ? near : path.resolve(REPO, '../../shared/data') }, threads: { type: 'string', default: '1' } },
+});
 const dir = path.join(path.resolve(args.data!), 'dehaze/sots-outdoor-pairs');
 const q8 = (img: RawImage): RawImage => ({ ...img, data: img.data.map((v) => Math.round(Math.max(0, Math.min(1, v)) * 255) / 255) });
 const blend = (a: RawImage, b: RawImage, s: number): RawImage => {
@@ -26,8 +28,14 @@ const blend = (a: RawImage, b: RawImage, s: number): RawImage => {
   for (let i = 0; i < out.data.length; i++) out.data[i] = a.data[i] + s * (b.data[i] - a.data[i]);
   return q8(out);
 };
-const rows: string[] = ['| pair | haze severity | planned strength | input | s 0.25 | 0.5 | 0.75 | full expert | planned |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|'];
-for (const [input, target] of [['0001_0.8_0.2.jpg', '0001.png'], ['0002_0.8_0.08.jpg', '0002.png']]) {
+const rows: string[] = [
+  '| pair | haze severity | planned strength | input | s 0.25 | 0.5 | 0.75 | full expert | planned |',
+  '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+];
+for (const [input, target] of [
+  ['0001_0.8_0.2.jpg', '0001.png'],
+  ['0002_0.8_0.08.jpg', '0002.png'],
+]) {
   const hazy = (await decodeImage(path.join(dir, 'input', input))).image;
   const gt = (await decodeImage(path.join(dir, 'target', target))).image;
   const a = await analyzeImage(hazy);
@@ -35,6 +43,8 @@ for (const [input, target] of [['0001_0.8_0.2.jpg', '0001.png'], ['0002_0.8_0.08
   const s = dehazeStrengthFor(sev);
   const full = q8(await dehaze(hazy, { threads: Number(args.threads) }));
   const f = (x: number) => x.toFixed(2);
-  rows.push(`| ${input} | ${f(sev)} | ${s} | ${f(psnr(hazy, gt))} | ${f(psnr(blend(hazy, full, 0.25), gt))} | ${f(psnr(blend(hazy, full, 0.5), gt))} | ${f(psnr(blend(hazy, full, 0.75), gt))} | ${f(psnr(full, gt))} | ${f(psnr(blend(hazy, full, s), gt))} |`);
+  rows.push(
+    `| ${input} | ${f(sev)} | ${s} | ${f(psnr(hazy, gt))} | ${f(psnr(blend(hazy, full, 0.25), gt))} | ${f(psnr(blend(hazy, full, 0.5), gt))} | ${f(psnr(blend(hazy, full, 0.75), gt))} | ${f(psnr(full, gt))} | ${f(psnr(blend(hazy, full, s), gt))} |`,
+  );
 }
 process.stdout.write(`${rows.join('\n')}\n`);

@@ -143,15 +143,34 @@ try {
     seconds: round((performance.now() - t0) / 1000, 1),
     failures: jobsSeen.filter((j) => j.state !== 'done').slice(0, 5),
   };
-  const ok = restartFailures.length === 0 && tmpLeft.length === 0 && (['server', 'worker', 'both'] as const).every((t) => summary[t].unfinished === 0 && summary[t].doneNotExactlyOnce === 0);
+  const ok =
+    restartFailures.length === 0 &&
+    tmpLeft.length === 0 &&
+    (['server', 'worker', 'both'] as const).every((t) => summary[t].unfinished === 0 && summary[t].doneNotExactlyOnce === 0);
   console.log(
     table(
       ['killed', 'rounds (job running at the kill)', 'jobs', 'done', 'failed (reported)', 'unfinished', 'done != once'],
-      (['server', 'worker', 'both'] as const).map((t) => [t, `${summary[t].rounds} (${summary[t].killedWhileRunning})`, summary[t].jobs, summary[t].done, summary[t].failed, summary[t].unfinished, summary[t].doneNotExactlyOnce]),
+      (['server', 'worker', 'both'] as const).map((t) => [
+        t,
+        `${summary[t].rounds} (${summary[t].killedWhileRunning})`,
+        summary[t].jobs,
+        summary[t].done,
+        summary[t].failed,
+        summary[t].unfinished,
+        summary[t].doneNotExactlyOnce,
+      ]),
     ),
   );
   console.log(`restart failures: ${restartFailures.length}; temp entries left: ${tmpLeft.length}; ${summary.seconds} s; all checks: ${ok}`);
-  const report = { benchmark: 'crash', command: commandLine(), date: new Date().toISOString(), machine: { ...machineAtStart, loadavgAtEnd: loadavg() }, summary, ok, rounds: roundLog };
+  const report = {
+    benchmark: 'crash',
+    command: commandLine(),
+    date: new Date().toISOString(),
+    machine: { ...machineAtStart, loadavgAtEnd: loadavg() },
+    summary,
+    ok,
+    rounds: roundLog,
+  };
   const files = await writeJsonPair(path.join(ROOT, 'bench', 'results'), 'crash', timestamp(), report);
   console.log(`\nwrote ${files.join(', ')}`);
   if (!args['no-publish']) await publishJson('crash', report);

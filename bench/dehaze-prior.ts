@@ -30,21 +30,7 @@ import sharp from 'sharp';
 import { createImage, cropImage, decodeImage, type RawImage } from '../src/core/image/index.js';
 import { psnr, ssim } from '../src/core/metrics/index.js';
 import { dehazePrior } from '../src/restore/dehaze/index.js';
-import {
-  commandLine,
-  hbarChart,
-  loadavg,
-  machineInfo,
-  median,
-  now,
-  round,
-  svgDoc,
-  table,
-  text,
-  timestamp,
-  writeJsonPair,
-  writeSvgPng,
-} from './lib/common.js';
+import { commandLine, hbarChart, loadavg, machineInfo, median, now, round, svgDoc, table, text, timestamp, writeJsonPair, writeSvgPng } from './lib/common.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -70,11 +56,7 @@ function syntheticHazy(w: number, h: number): RawImage {
       const t = 0.15 + 0.75 * (y / (h - 1));
       const u = x / w;
       const v = y / h;
-      const J = [
-        0.5 + 0.45 * Math.sin(6.3 * u + 2 * v),
-        0.4 + 0.35 * Math.cos(4.1 * v - 3 * u),
-        0.3 + 0.25 * Math.sin(9 * u * v + 1),
-      ];
+      const J = [0.5 + 0.45 * Math.sin(6.3 * u + 2 * v), 0.4 + 0.35 * Math.cos(4.1 * v - 3 * u), 0.3 + 0.25 * Math.sin(9 * u * v + 1)];
       for (let c = 0; c < 3; c++) img.data[(y * w + x) * 3 + c] = J[c] * t + A[c] * (1 - t);
     }
   }
@@ -137,7 +119,10 @@ interface QualityRow {
 
 async function listImages(dir: string): Promise<string[]> {
   if (!existsSync(dir)) return [];
-  return (await readdir(dir)).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort().map((f) => path.join(dir, f));
+  return (await readdir(dir))
+    .filter((f) => /\.(jpe?g|png)$/i.test(f))
+    .sort()
+    .map((f) => path.join(dir, f));
 }
 
 /** Centre-crops a and b to their common size; returns a note when a crop was needed. */
@@ -145,15 +130,16 @@ function commonSize(a: RawImage, b: RawImage): { a: RawImage; b: RawImage; note?
   if (a.width === b.width && a.height === b.height) return { a, b };
   const w = Math.min(a.width, b.width);
   const h = Math.min(a.height, b.height);
-  const crop = (img: RawImage): RawImage =>
-    img.width === w && img.height === h ? img : cropImage(img, (img.width - w) >> 1, (img.height - h) >> 1, w, h);
+  const crop = (img: RawImage): RawImage => (img.width === w && img.height === h ? img : cropImage(img, (img.width - w) >> 1, (img.height - h) >> 1, w, h));
   return { a: crop(a), b: crop(b), note: `input ${a.width}x${a.height} vs target ${b.width}x${b.height}: centre-cropped to ${w}x${h}` };
 }
 
 async function main(): Promise<void> {
   const machine = machineInfo();
   const stamp = timestamp();
-  console.log(`dehaze-prior bench: data ${dataDir}; ${repeat} timed runs per image; load ${machine.loadavgAtStart.join(' ')} on ${machine.cpuCount} x ${machine.cpuModel}`);
+  console.log(
+    `dehaze-prior bench: data ${dataDir}; ${repeat} timed runs per image; load ${machine.loadavgAtStart.join(' ')} on ${machine.cpuCount} x ${machine.cpuModel}`,
+  );
 
   // ---- speed ----
   const speed: SpeedRow[] = [];
@@ -184,7 +170,15 @@ async function main(): Promise<void> {
   console.log(
     table(
       ['image', 'size', 'MP', 's median', 's min', 'native size', 'native s'],
-      speed.map((r) => [r.name, `${r.width}x${r.height}`, r.megapixels, r.secondsMedian, r.secondsMin, r.native ? `${r.native.width}x${r.native.height}` : '-', r.native ? r.native.seconds : '-']),
+      speed.map((r) => [
+        r.name,
+        `${r.width}x${r.height}`,
+        r.megapixels,
+        r.secondsMedian,
+        r.secondsMin,
+        r.native ? `${r.native.width}x${r.native.height}` : '-',
+        r.native ? r.native.seconds : '-',
+      ]),
     ),
   );
   const speedSummary = {
@@ -237,7 +231,16 @@ async function main(): Promise<void> {
     console.log(
       table(
         ['pair', 'size', 'PSNR in', 'SSIM in', 'PSNR prior', 'SSIM prior', 'A (r,g,b)', 's'],
-        quality.map((r) => [r.name, r.size, r.psnrInput, r.ssimInput, r.psnrPrior, r.ssimPrior, r.atmosphericLight.map((v) => v.toFixed(3)).join(','), r.seconds]),
+        quality.map((r) => [
+          r.name,
+          r.size,
+          r.psnrInput,
+          r.ssimInput,
+          r.psnrPrior,
+          r.ssimPrior,
+          r.atmosphericLight.map((v) => v.toFixed(3)).join(','),
+          r.seconds,
+        ]),
       ),
     );
     const notes = quality.filter((r) => r.cropNote);
@@ -255,14 +258,25 @@ async function main(): Promise<void> {
     bench: 'dehaze-prior',
     command: commandLine(),
     timestamp: stamp,
-    method: 'dehazePrior defaults: patch radius 7 (>= 350 px short side), quad-tree + median atmospheric light over the top 0.1% dark channel, omega 0.95, guided filter r = 4 x patch, eps 1e-3, t0 0.1',
+    method:
+      'dehazePrior defaults: patch radius 7 (>= 350 px short side), quad-tree + median atmospheric light over the top 0.1% dark channel, omega 0.95, guided filter r = 4 x patch, eps 1e-3, t0 0.1',
     timing:
       'wall time of dehazePrior() only (decode/resize excluded); median of --repeat runs after one warm-up run on the synthetic image; single thread (pure TypeScript). Machine shared with other work: see loadavg.',
     metricConvention: METRIC_CONVENTION,
-    sotsSizeNote: 'RESIDE SOTS outdoor GT and hazy inputs may differ by a border crop; mismatched pairs are centre-cropped to the common size (cropNote per pair).',
+    sotsSizeNote:
+      'RESIDE SOTS outdoor GT and hazy inputs may differ by a border crop; mismatched pairs are centre-cropped to the common size (cropNote per pair).',
     machine,
     speed: { summary: speedSummary, images: speed.map((r) => ({ ...r, secondsMedian: round(r.secondsMedian, 4), secondsMin: round(r.secondsMin, 4) })) },
-    quality: { summary: qSummary, pairs: quality.map((r) => ({ ...r, psnrInput: round(r.psnrInput, 3), psnrPrior: round(r.psnrPrior, 3), ssimInput: round(r.ssimInput, 4), ssimPrior: round(r.ssimPrior, 4) })) },
+    quality: {
+      summary: qSummary,
+      pairs: quality.map((r) => ({
+        ...r,
+        psnrInput: round(r.psnrInput, 3),
+        psnrPrior: round(r.psnrPrior, 3),
+        ssimInput: round(r.ssimInput, 4),
+        ssimPrior: round(r.ssimPrior, 4),
+      })),
+    },
   };
   const files = await writeJsonPair(outDir, 'dehaze-prior', stamp, result);
   const png = path.join(outDir, 'dehaze-prior-latest.png');
@@ -270,7 +284,10 @@ async function main(): Promise<void> {
   console.log(`\nwrote ${files.join(', ')}, ${png}`);
 }
 
-function plot(speed: SpeedRow[], q: { pairs: number; psnrInputMean: number; psnrPriorMean: number; ssimInputMean: number; ssimPriorMean: number } | undefined): string {
+function plot(
+  speed: SpeedRow[],
+  q: { pairs: number; psnrInputMean: number; psnrPriorMean: number; ssimInputMean: number; ssimPriorMean: number } | undefined,
+): string {
   const W = 900;
   const H = 120 + speed.length * 30 + 90;
   const parts: string[] = [];
@@ -283,7 +300,12 @@ function plot(speed: SpeedRow[], q: { pairs: number; psnrInputMean: number; psnr
   );
   if (q) {
     parts.push(
-      text(20, H - 20, `SOTS outdoor (${q.pairs} pairs, RGB): PSNR ${q.psnrInputMean.toFixed(2)} -> ${q.psnrPriorMean.toFixed(2)} dB, SSIM ${q.ssimInputMean.toFixed(3)} -> ${q.ssimPriorMean.toFixed(3)}`, { size: 13 }),
+      text(
+        20,
+        H - 20,
+        `SOTS outdoor (${q.pairs} pairs, RGB): PSNR ${q.psnrInputMean.toFixed(2)} -> ${q.psnrPriorMean.toFixed(2)} dB, SSIM ${q.ssimInputMean.toFixed(3)} -> ${q.ssimPriorMean.toFixed(3)}`,
+        { size: 13 },
+      ),
     );
   }
   return svgDoc(W, H, parts.join('\n'));

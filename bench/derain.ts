@@ -96,7 +96,6 @@ if (args.help) {
   process.exit(0);
 }
 
-
 const limit = intArg('limit', args.limit, 1);
 const ttaCount = intArg('tta-count', args['tta-count'], 0)!;
 const refCount = intArg('reference-count', args['reference-count'], 0)!;
@@ -195,7 +194,16 @@ interface ImageRow {
   height: number;
   plan: ReturnType<typeof planOf>;
   input: { psnrY: number; ssimY: number };
-  ours: { psnrY: number; ssimY: number; seconds: number; cpuSeconds: number; othersMeanCores: number; sessionPrepareSeconds: number; firstOfShape: boolean; loadavg1: number };
+  ours: {
+    psnrY: number;
+    ssimY: number;
+    seconds: number;
+    cpuSeconds: number;
+    othersMeanCores: number;
+    sessionPrepareSeconds: number;
+    firstOfShape: boolean;
+    loadavg1: number;
+  };
   tta?: { psnrY: number; ssimY: number; seconds: number; cpuSeconds: number; othersMeanCores: number; gainPsnrY: number; gainSsimY: number };
   tfjs?: {
     psnrY: number;
@@ -225,7 +233,9 @@ async function main(): Promise<void> {
   const nTta = Math.min(ttaCount, pairs.length);
 
   console.log(`derain bench: ${pairs.length} pairs from ${dataDir}; model ${card.id}; threads ${threads ?? `default (${machine.availableParallelism})`}`);
-  console.log(`TTA x8 on first ${nTta}, tfjs-wasm reference on first ${nRef}; load ${machine.loadavgAtStart.join(' ')} on ${machine.cpuCount} x ${machine.cpuModel}`);
+  console.log(
+    `TTA x8 on first ${nTta}, tfjs-wasm reference on first ${nRef}; load ${machine.loadavgAtStart.join(' ')} on ${machine.cpuCount} x ${machine.cpuModel}`,
+  );
 
   const model = await ImageModel.load(MODEL, { threads });
   const rows: ImageRow[] = [];
@@ -267,7 +277,15 @@ async function main(): Promise<void> {
         height: rainy.height,
         plan: planOf(plan),
         input: metricsY(rainy, clean),
-        ours: { ...metricsY(out, clean), seconds, cpuSeconds: cpu.ownCpuSeconds, othersMeanCores: cpu.othersMeanCores, sessionPrepareSeconds: prep, firstOfShape: first, loadavg1: loadavg()[0]! },
+        ours: {
+          ...metricsY(out, clean),
+          seconds,
+          cpuSeconds: cpu.ownCpuSeconds,
+          othersMeanCores: cpu.othersMeanCores,
+          sessionPrepareSeconds: prep,
+          firstOfShape: first,
+          loadavg1: loadavg()[0]!,
+        },
       };
       rows.push(row);
       if (rows.length <= nRef) kept.set(pair.name, out);
@@ -284,8 +302,17 @@ async function main(): Promise<void> {
       const [out, seconds, prep, cpu] = await timedExcludingPrepare((onProgress) => derain(rainy, { model, tta: true, onProgress }));
       if (prep > 0) warmup.push({ shape: 'tta (transposed shape)', image: pair.name, seconds: round(prep, 3), prepareSeconds: round(prep, 3) });
       const m = metricsY(out, clean);
-      row.tta = { ...m, seconds, cpuSeconds: cpu.ownCpuSeconds, othersMeanCores: cpu.othersMeanCores, gainPsnrY: m.psnrY - row.ours.psnrY, gainSsimY: m.ssimY - row.ours.ssimY };
-      console.log(`  TTA ${row.name.padStart(3)}  ${m.psnrY.toFixed(2)} dB (${row.tta.gainPsnrY >= 0 ? '+' : ''}${row.tta.gainPsnrY.toFixed(3)})  ${seconds.toFixed(1)} s`);
+      row.tta = {
+        ...m,
+        seconds,
+        cpuSeconds: cpu.ownCpuSeconds,
+        othersMeanCores: cpu.othersMeanCores,
+        gainPsnrY: m.psnrY - row.ours.psnrY,
+        gainSsimY: m.ssimY - row.ours.ssimY,
+      };
+      console.log(
+        `  TTA ${row.name.padStart(3)}  ${m.psnrY.toFixed(2)} dB (${row.tta.gainPsnrY >= 0 ? '+' : ''}${row.tta.gainPsnrY.toFixed(3)})  ${seconds.toFixed(1)} s`,
+      );
     }
   } finally {
     await model.dispose();
@@ -348,7 +375,8 @@ async function main(): Promise<void> {
   machine.loadavgAtEnd = loadavg();
   const cacheAfter = existsSync(cacheDir) ? await readdir(cacheDir) : [];
   const converted = cacheAfter.filter((f) => !cacheBefore.has(f) && f.endsWith('.onnx'));
-  for (const w of warmup) if (/^\d+x\d+$/.test(w.shape)) w.convertedThisRun = converted.some((f) => f.includes(`-1x${w.shape.split('x').reverse().join('x')}x3-`));
+  for (const w of warmup)
+    if (/^\d+x\d+$/.test(w.shape)) w.convertedThisRun = converted.some((f) => f.includes(`-1x${w.shape.split('x').reverse().join('x')}x3-`));
 
   // ---- summary ----
   const refRows = rows.filter((r) => r.tfjs);
@@ -413,7 +441,16 @@ async function main(): Promise<void> {
   };
 
   // ---- table ----
-  const headers = ['image', 'size', 'in PSNR-Y', 'ours PSNR-Y', 'ours SSIM-Y', 'ours s', ...(nTta ? ['TTA PSNR-Y', 'TTA gain'] : []), ...(nRef ? ['tfjs PSNR-Y', 'tfjs SSIM-Y', 'tfjs s', 'tfjs/ours', 'max|d|'] : [])];
+  const headers = [
+    'image',
+    'size',
+    'in PSNR-Y',
+    'ours PSNR-Y',
+    'ours SSIM-Y',
+    'ours s',
+    ...(nTta ? ['TTA PSNR-Y', 'TTA gain'] : []),
+    ...(nRef ? ['tfjs PSNR-Y', 'tfjs SSIM-Y', 'tfjs s', 'tfjs/ours', 'max|d|'] : []),
+  ];
   const body: Array<Array<string | number>> = rows.map((r) => [
     r.name,
     `${r.width}x${r.height}`,
@@ -432,12 +469,25 @@ async function main(): Promise<void> {
     summary.ours.ssimY,
     summary.ours.secondsPerImageMean,
     ...(nTta ? [summary.tta!.psnrY, summary.tta!.meanGainPsnrY] : []),
-    ...(nRef ? [summary.reference!.tfjs.psnrY, summary.reference!.tfjs.ssimY, summary.reference!.tfjsSecondsPerImageMean, summary.reference!.speedRatioOverall, summary.reference!.maxAbsPixelDiff.toExponential(2)] : []),
+    ...(nRef
+      ? [
+          summary.reference!.tfjs.psnrY,
+          summary.reference!.tfjs.ssimY,
+          summary.reference!.tfjsSecondsPerImageMean,
+          summary.reference!.speedRatioOverall,
+          summary.reference!.maxAbsPixelDiff.toExponential(2),
+        ]
+      : []),
   ]);
   console.log(`\n${table(headers, body)}`);
   console.log(`\n${Y_CONVENTION}`);
-  console.log(`warm-up (session preparation + first run per tile shape; excluded from per-image times): ${warmup.map((w) => `${w.shape} ${w.seconds.toFixed(1)} s`).join(', ') || 'none'}`);
-  if (summary.tta) console.log(`TTA x8 on ${summary.tta.pairs}: mean gain ${summary.tta.meanGainPsnrY.toFixed(3)} dB PSNR-Y, ${summary.tta.meanGainSsimY.toFixed(4)} SSIM-Y, ${summary.tta.slowdownVsPlain.toFixed(1)}x the time`);
+  console.log(
+    `warm-up (session preparation + first run per tile shape; excluded from per-image times): ${warmup.map((w) => `${w.shape} ${w.seconds.toFixed(1)} s`).join(', ') || 'none'}`,
+  );
+  if (summary.tta)
+    console.log(
+      `TTA x8 on ${summary.tta.pairs}: mean gain ${summary.tta.meanGainPsnrY.toFixed(3)} dB PSNR-Y, ${summary.tta.meanGainSsimY.toFixed(4)} SSIM-Y, ${summary.tta.slowdownVsPlain.toFixed(1)}x the time`,
+    );
   if (summary.reference) {
     const r = summary.reference;
     console.log(
@@ -446,8 +496,12 @@ async function main(): Promise<void> {
         `speed tfjs/ours ${r.speedRatioOverall.toFixed(1)}x wall, ${r.speedRatioCpuOverall.toFixed(1)}x CPU time (tfjs-wasm is single-threaded)`,
     );
   }
-  console.log(`ours: ${summary.ours.secondsPerImageMean.toFixed(2)} s wall, ${summary.ours.cpuSecondsPerImageMean.toFixed(2)} s CPU per image; other processes kept ${summary.ours.othersMeanCores.toFixed(2)} of ${machine.cpuCount} cores busy on average`);
-  console.log(`ours on the ${summary.ours.uncontended.count} images timed while others used < ${summary.ours.uncontended.maxOthersCores} cores: ${summary.ours.uncontended.secondsMean.toFixed(2)} s mean, ${summary.ours.uncontended.secondsMedian.toFixed(2)} s median`);
+  console.log(
+    `ours: ${summary.ours.secondsPerImageMean.toFixed(2)} s wall, ${summary.ours.cpuSecondsPerImageMean.toFixed(2)} s CPU per image; other processes kept ${summary.ours.othersMeanCores.toFixed(2)} of ${machine.cpuCount} cores busy on average`,
+  );
+  console.log(
+    `ours on the ${summary.ours.uncontended.count} images timed while others used < ${summary.ours.uncontended.maxOthersCores} cores: ${summary.ours.uncontended.secondsMean.toFixed(2)} s mean, ${summary.ours.uncontended.secondsMedian.toFixed(2)} s median`,
+  );
   console.log(`load average ${machine.loadavgAtStart.join(' ')} -> ${machine.loadavgAtEnd.join(' ')}; peak RSS ${summary.peakRssMiB} MiB`);
 
   // ---- files ----
@@ -478,7 +532,17 @@ type Summary = {
   input: { psnrY: number };
   ours: { psnrY: number; secondsPerImageMean: number; cpuSecondsPerImageMean: number; othersMeanCores: number; warmupSecondsTotal: number };
   tta?: { pairs: number; meanGainPsnrY: number; secondsPerImageMean: number };
-  reference?: { pairs: number; tfjs: { psnrY: number }; tfjsSecondsPerImageMean: number; tfjsCpuSecondsPerImageMean: number; speedRatioCpuOverall: number; oursSecondsPerImageSamePairs: number; speedRatioOverall: number; meanAbsPsnrYDiff: number; maxAbsPixelDiff: number };
+  reference?: {
+    pairs: number;
+    tfjs: { psnrY: number };
+    tfjsSecondsPerImageMean: number;
+    tfjsCpuSecondsPerImageMean: number;
+    speedRatioCpuOverall: number;
+    oursSecondsPerImageSamePairs: number;
+    speedRatioOverall: number;
+    meanAbsPsnrYDiff: number;
+    maxAbsPixelDiff: number;
+  };
 };
 
 const C_IN = '#9e9e9e';
@@ -490,7 +554,13 @@ function plot(rows: ImageRow[], s: Summary, machine: ReturnType<typeof machineIn
   const W = Math.max(1200, 120 + rows.length * 30);
   const H = 880;
   const parts: string[] = [];
-  parts.push(text(W / 2, 30, `MAXIM deraining (Rain13K weights): ${s.pairs} Rain100H pairs, PSNR on Y (MATLAB YCbCr, 8-bit, no crop)`, { size: 18, anchor: 'middle', weight: 'bold' }));
+  parts.push(
+    text(W / 2, 30, `MAXIM deraining (Rain13K weights): ${s.pairs} Rain100H pairs, PSNR on Y (MATLAB YCbCr, 8-bit, no crop)`, {
+      size: 18,
+      anchor: 'middle',
+      weight: 'bold',
+    }),
+  );
 
   // Panel 1: per-image PSNR-Y bars.
   const px = 80;
@@ -525,12 +595,18 @@ function plot(rows: ImageRow[], s: Summary, machine: ReturnType<typeof machineIn
   parts.push(line(px, py, px, py + ph, '#222'));
   parts.push(line(px, py + ph, px + pw, py + ph, '#222'));
   parts.push(
-    legend(px + 10, py - 14 - (legendRows - 1) * 21, [
-      { color: C_IN, label: `rainy input (mean ${s.input.psnrY.toFixed(2)} dB)` },
-      { color: C_OURS, label: `ours, ONNX (mean ${s.ours.psnrY.toFixed(2)} dB)` },
-      ...(s.reference ? [{ color: C_TFJS, label: `tfjs-wasm, same weights (first ${s.reference.pairs}: ${s.reference.tfjs.psnrY.toFixed(2)} dB)` }] : []),
-      ...(paperPsnr ? [{ color: '#d62728', label: `paper, full Rain100H: ${paperPsnr} dB`, dash: true }] : []),
-    ], 13, pw - 20),
+    legend(
+      px + 10,
+      py - 14 - (legendRows - 1) * 21,
+      [
+        { color: C_IN, label: `rainy input (mean ${s.input.psnrY.toFixed(2)} dB)` },
+        { color: C_OURS, label: `ours, ONNX (mean ${s.ours.psnrY.toFixed(2)} dB)` },
+        ...(s.reference ? [{ color: C_TFJS, label: `tfjs-wasm, same weights (first ${s.reference.pairs}: ${s.reference.tfjs.psnrY.toFixed(2)} dB)` }] : []),
+        ...(paperPsnr ? [{ color: '#d62728', label: `paper, full Rain100H: ${paperPsnr} dB`, dash: true }] : []),
+      ],
+      13,
+      pw - 20,
+    ),
   );
 
   // Panel 2: speed.
@@ -540,22 +616,48 @@ function plot(rows: ImageRow[], s: Summary, machine: ReturnType<typeof machineIn
     ...(s.reference
       ? [
           { label: `ours ONNX, first ${s.reference.pairs}`, value: s.reference.oursSecondsPerImageSamePairs, color: C_OURS },
-          { label: `tfjs-wasm, first ${s.reference.pairs}`, value: s.reference.tfjsSecondsPerImageMean, color: C_TFJS, note: `(${s.reference.speedRatioOverall.toFixed(1)}x ours)` },
+          {
+            label: `tfjs-wasm, first ${s.reference.pairs}`,
+            value: s.reference.tfjsSecondsPerImageMean,
+            color: C_TFJS,
+            note: `(${s.reference.speedRatioOverall.toFixed(1)}x ours)`,
+          },
         ]
       : []),
-    ...(s.tta ? [{ label: `ours x8 TTA, first ${s.tta.pairs}`, value: s.tta.secondsPerImageMean, color: C_TTA, note: `(gain ${s.tta.meanGainPsnrY >= 0 ? '+' : ''}${s.tta.meanGainPsnrY.toFixed(2)} dB)` }] : []),
+    ...(s.tta
+      ? [
+          {
+            label: `ours x8 TTA, first ${s.tta.pairs}`,
+            value: s.tta.secondsPerImageMean,
+            color: C_TTA,
+            note: `(gain ${s.tta.meanGainPsnrY >= 0 ? '+' : ''}${s.tta.meanGainPsnrY.toFixed(2)} dB)`,
+          },
+        ]
+      : []),
   ];
-  parts.push(hbarChart({ x: 30, y: sy, w: W * 0.62, h: H - sy - 20 }, speedRows, { title: 'Speed: seconds per image (480x320 / 320x480), lower is better', unit: 'seconds per image' }));
+  parts.push(
+    hbarChart({ x: 30, y: sy, w: W * 0.62, h: H - sy - 20 }, speedRows, {
+      title: 'Speed: seconds per image (480x320 / 320x480), lower is better',
+      unit: 'seconds per image',
+    }),
+  );
   const notes = [
     `warm-up (session + first run per shape), excluded: ${s.ours.warmupSecondsTotal.toFixed(1)} s`,
     `CPU time per image: ours ${s.ours.cpuSecondsPerImageMean.toFixed(1)} s${s.reference ? `, tfjs ${s.reference.tfjsCpuSecondsPerImageMean.toFixed(1)} s (${s.reference.speedRatioCpuOverall.toFixed(1)}x)` : ''}`,
     `other processes used ${s.ours.othersMeanCores.toFixed(2)} of ${machine.cpuCount} cores meanwhile (mean)`,
-    ...(s.reference ? [`ours vs tfjs: mean |dPSNR-Y| ${s.reference.meanAbsPsnrYDiff.toFixed(4)} dB`, `max |pixel diff| ${s.reference.maxAbsPixelDiff.toExponential(2)} (in [0,1])`] : []),
+    ...(s.reference
+      ? [
+          `ours vs tfjs: mean |dPSNR-Y| ${s.reference.meanAbsPsnrYDiff.toFixed(4)} dB`,
+          `max |pixel diff| ${s.reference.maxAbsPixelDiff.toExponential(2)} (in [0,1])`,
+        ]
+      : []),
     `${machine.cpuCount} x ${machine.cpuModel.slice(0, 40)}`,
     `node ${machine.node}, onnxruntime-node ${machine.onnxruntimeNode}`,
     `load avg ${machine.loadavgAtStart[0]} -> ${machine.loadavgAtEnd?.[0]} (shared machine)`,
   ];
-  notes.forEach((n, i) => { parts.push(text(W * 0.64 + 10, sy + 40 + i * 22, n, { size: 12.5, fill: '#333' })); });
+  notes.forEach((n, i) => {
+    parts.push(text(W * 0.64 + 10, sy + 40 + i * 22, n, { size: 12.5, fill: '#333' }));
+  });
   return svgDoc(W, H, parts.join('\n'));
 }
 

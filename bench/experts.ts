@@ -22,9 +22,38 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { decodeImage, deblur, dehaze, denoise, derain, getModelCard, ImageModel, lowlight, retouch, upscale, type ExpertOptions, type RawImage } from '../src/index.js';
+import {
+  decodeImage,
+  deblur,
+  dehaze,
+  denoise,
+  derain,
+  getModelCard,
+  ImageModel,
+  lowlight,
+  retouch,
+  upscale,
+  type ExpertOptions,
+  type RawImage,
+} from '../src/index.js';
 import { cropImage } from '../src/core/tiling/index.js';
-import { commandLine, cpuDelta, cpuSnapshot, hbarChart, loadavg, machineInfo, now, peakRssMiB, round, svgDoc, table, text, timestamp, writeJsonPair, writeSvgPng } from './lib/common.js';
+import {
+  commandLine,
+  cpuDelta,
+  cpuSnapshot,
+  hbarChart,
+  loadavg,
+  machineInfo,
+  now,
+  peakRssMiB,
+  round,
+  svgDoc,
+  table,
+  text,
+  timestamp,
+  writeJsonPair,
+  writeSvgPng,
+} from './lib/common.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DEFAULT_IMAGE = path.resolve(REPO, '../shared/data/dehaze/real-hazy/canyon.png');
@@ -44,7 +73,14 @@ const ESRGAN_CROP = 128;
 const EXPERTS: Expert[] = [
   { key: 'derain', task: 'derain', model: 'maxim-deraining', crop: MAXIM_CROP, scale: 1, run: (i, o) => derain(i, o) },
   { key: 'dehaze-indoor', task: 'dehaze', model: 'maxim-dehazing-indoor', crop: MAXIM_CROP, scale: 1, run: (i, o) => dehaze(i, { ...o, variant: 'indoor' }) },
-  { key: 'dehaze-outdoor', task: 'dehaze', model: 'maxim-dehazing-outdoor', crop: MAXIM_CROP, scale: 1, run: (i, o) => dehaze(i, { ...o, variant: 'outdoor' }) },
+  {
+    key: 'dehaze-outdoor',
+    task: 'dehaze',
+    model: 'maxim-dehazing-outdoor',
+    crop: MAXIM_CROP,
+    scale: 1,
+    run: (i, o) => dehaze(i, { ...o, variant: 'outdoor' }),
+  },
   { key: 'lowlight', task: 'lowlight', model: 'maxim-enhancement', crop: MAXIM_CROP, scale: 1, run: (i, o) => lowlight(i, o) },
   { key: 'denoise', task: 'denoise', model: 'maxim-denoising', crop: MAXIM_CROP, scale: 1, run: (i, o) => denoise(i, o) },
   { key: 'deblur', task: 'deblur', model: 'maxim-deblurring', crop: MAXIM_CROP, scale: 1, run: (i, o) => deblur(i, o) },
@@ -139,7 +175,9 @@ async function main(): Promise<void> {
   const source = (await decodeImage(imageFile)).image;
   const crops = new Map([MAXIM_CROP, ESRGAN_CROP].map((s) => [s, centreCrop(source, s)]));
   const experts = only ? EXPERTS.filter((e) => only.includes(e.key)) : EXPERTS;
-  console.log(`experts bench: ${experts.length} experts on centre crops of ${imageFile} (${source.width}x${source.height}); threads ${threads ?? `default (${machine.availableParallelism})`}; load ${machine.loadavgAtStart.join(' ')}`);
+  console.log(
+    `experts bench: ${experts.length} experts on centre crops of ${imageFile} (${source.width}x${source.height}); threads ${threads ?? `default (${machine.availableParallelism})`}; load ${machine.loadavgAtStart.join(' ')}`,
+  );
 
   const rows: Row[] = [];
   for (const e of experts) {
@@ -200,10 +238,23 @@ async function main(): Promise<void> {
     '\n' +
       table(
         ['expert', 'input', 'output', 'warm-up s', 'run s', 's/MP in', 's/MP out', 'CPU s/MP in', 'others cores', 'peak RSS MiB'],
-        rows.map((r) => [r.expert, r.input, r.output, r.warmupSeconds, r.seconds, r.secondsPerInputMP, r.secondsPerOutputMP, r.cpuSecondsPerInputMP, r.othersMeanCores, r.peakRssMiBSoFar]),
+        rows.map((r) => [
+          r.expert,
+          r.input,
+          r.output,
+          r.warmupSeconds,
+          r.seconds,
+          r.secondsPerInputMP,
+          r.secondsPerOutputMP,
+          r.cpuSecondsPerInputMP,
+          r.othersMeanCores,
+          r.peakRssMiBSoFar,
+        ]),
       ),
   );
-  console.log(`\npeak RSS of the process (resourceUsage().maxRSS): ${peak} MiB; load average ${machine.loadavgAtStart.join(' ')} -> ${machine.loadavgAtEnd.join(' ')}`);
+  console.log(
+    `\npeak RSS of the process (resourceUsage().maxRSS): ${peak} MiB; load average ${machine.loadavgAtStart.join(' ')} -> ${machine.loadavgAtEnd.join(' ')}`,
+  );
 
   const result = {
     benchmark: 'experts',
@@ -226,8 +277,16 @@ function plot(rows: Row[], machine: ReturnType<typeof machineInfo>, peak: number
   const W = 1200;
   const H = 140 + rows.length * 34 + 120;
   const parts = [
-    text(W / 2, 30, 'clearsight experts on onnxruntime-node (CPU): seconds per input megapixel, lower is better', { size: 18, anchor: 'middle', weight: 'bold' }),
-    text(W / 2, 54, `MAXIM on a 512x512 crop, ESRGAN on a 128x128 crop; one warm-up run, then one timed run; ${machine.cpuCount} x ${machine.cpuModel}`, { size: 13, anchor: 'middle', fill: '#444' }),
+    text(W / 2, 30, 'clearsight experts on onnxruntime-node (CPU): seconds per input megapixel, lower is better', {
+      size: 18,
+      anchor: 'middle',
+      weight: 'bold',
+    }),
+    text(W / 2, 54, `MAXIM on a 512x512 crop, ESRGAN on a 128x128 crop; one warm-up run, then one timed run; ${machine.cpuCount} x ${machine.cpuModel}`, {
+      size: 13,
+      anchor: 'middle',
+      fill: '#444',
+    }),
     hbarChart(
       { x: 30, y: 70, w: W - 40, h: rows.length * 34 + 90 },
       rows.map((r) => ({
@@ -238,7 +297,12 @@ function plot(rows: Row[], machine: ReturnType<typeof machineInfo>, peak: number
       })),
       { title: 'seconds per input megapixel', unit: 'seconds per input megapixel', labelWidth: 330, rightMargin: 330 },
     ),
-    text(30, H - 20, `other processes used ${(rows.reduce((a, r) => a + r.othersMeanCores, 0) / Math.max(1, rows.length)).toFixed(2)} of ${machine.cpuCount} cores during the timed runs (mean); peak RSS ${peak} MiB; node ${machine.node}, onnxruntime-node ${machine.onnxruntimeNode}; load avg ${machine.loadavgAtStart[0]} -> ${machine.loadavgAtEnd?.[0]} (shared machine)`, { size: 12.5, fill: '#333' }),
+    text(
+      30,
+      H - 20,
+      `other processes used ${(rows.reduce((a, r) => a + r.othersMeanCores, 0) / Math.max(1, rows.length)).toFixed(2)} of ${machine.cpuCount} cores during the timed runs (mean); peak RSS ${peak} MiB; node ${machine.node}, onnxruntime-node ${machine.onnxruntimeNode}; load avg ${machine.loadavgAtStart[0]} -> ${machine.loadavgAtEnd?.[0]} (shared machine)`,
+      { size: 12.5, fill: '#333' },
+    ),
   ];
   return svgDoc(W, H, parts.join('\n'));
 }

@@ -106,13 +106,22 @@ export function faceSwap(target: RawImage, targetFace: SwapFace, donor: RawImage
   const tp = planes(target);
   const wp = planes(warped);
   for (let c = 0; c < 3; c++) {
-    let mt = 0, md = 0, st = 0, sd = 0, n = 0;
+    let mt = 0,
+      md = 0,
+      st = 0,
+      sd = 0,
+      n = 0;
     for (let i = 0; i < mask.length; i++) {
       if (!mask[i]) continue;
-      mt += tp[c]![i]!; md += wp[c]![i]!; st += tp[c]![i]! ** 2; sd += wp[c]![i]! ** 2; n++;
+      mt += tp[c]![i]!;
+      md += wp[c]![i]!;
+      st += tp[c]![i]! ** 2;
+      sd += wp[c]![i]! ** 2;
+      n++;
     }
     if (n === 0) throw new Error('faceSwap: empty face oval');
-    mt /= n; md /= n;
+    mt /= n;
+    md /= n;
     const gain = Math.sqrt(Math.max(1e-8, st / n - mt * mt)) / Math.sqrt(Math.max(1e-8, sd / n - md * md));
     const p = wp[c]!;
     // Outside the warped area the 'donor' layer is the target itself, so blurring it for the

@@ -38,7 +38,12 @@ const { values: args } = parseArgs({
 });
 const DATA = path.resolve(args.data!);
 
-interface Pair { a: string; b: string; same: boolean; facenetCosine?: number }
+interface Pair {
+  a: string;
+  b: string;
+  same: boolean;
+  facenetCosine?: number;
+}
 
 async function readPairs(file: string): Promise<Pair[]> {
   const lines = (await readFile(path.join(DATA, file), 'utf8')).trim().split(/\r?\n/);
@@ -91,9 +96,14 @@ async function main(): Promise<void> {
   perFace.sort((a, b) => a - b);
   const q = (p: number) => perFace[Math.min(perFace.length - 1, Math.floor(p * perFace.length))]!;
   const speed = {
-    engine: 'onnxruntime-node (converted from tfjs by our converter)', threadsPerNetwork: threads,
-    msPerFaceMean: round(faceWall / facesSeen, 1), msPerFaceMedian: round(q(0.5), 1), msPerFaceP90: round(q(0.9), 1),
-    cpuMsPerFace: round(faceCpu / facesSeen, 1), faces: facesSeen, loadavg1: round(os.loadavg()[0]!, 2),
+    engine: 'onnxruntime-node (converted from tfjs by our converter)',
+    threadsPerNetwork: threads,
+    msPerFaceMean: round(faceWall / facesSeen, 1),
+    msPerFaceMedian: round(q(0.5), 1),
+    msPerFaceP90: round(q(0.9), 1),
+    cpuMsPerFace: round(faceCpu / facesSeen, 1),
+    faces: facesSeen,
+    loadavg1: round(os.loadavg()[0]!, 2),
   };
 
   const score = (p: Pair) => {
@@ -117,7 +127,7 @@ async function main(): Promise<void> {
     const train = pivot.filter((_, k) => !test.has(k));
     const tr = split(train, score);
     const t = bestThreshold(tr.pos, tr.neg).threshold;
-    for (const k of test) cvCorrect += (score(pivot[k]!) >= t) === pivot[k]!.same ? 1 : 0;
+    for (const k of test) cvCorrect += score(pivot[k]!) >= t === pivot[k]!.same ? 1 : 0;
   }
   const cvAccuracy = cvCorrect / pivot.length;
   const ms = split(master, score);
@@ -129,21 +139,53 @@ async function main(): Promise<void> {
   const tpr = pv.pos.filter((s) => s >= chosen).length / pv.pos.length;
   const fpr = pv.neg.filter((s) => s >= chosen).length / pv.neg.length;
 
-  console.log(table(['pairs', 'n same/diff', 'ROC AUC', 'threshold', 'accuracy', 'notes'], [
-    ['pivot (calibration)', `${pv.pos.length}/${pv.neg.length}`, round(auc, 4), chosen, round(best.accuracy, 4), `TPR ${round(tpr, 3)} FPR ${round(fpr, 3)}`],
-    ['pivot 10-fold CV', `${pv.pos.length}/${pv.neg.length}`, '', 'per fold', round(cvAccuracy, 4), 'threshold chosen on 9 folds'],
-    ['master (same photos)', `${ms.pos.length}/${ms.neg.length}`, round(masterAuc, 4), chosen, round(masterAcc, 4), ''],
-    ['pivot, library default', '', '', SAME_FACE_THRESHOLD, round(libAccPivot, 4), `master ${round(libAccMaster, 4)}`],
-    ['deepface FaceNet (ref)', `${fn.pos.length}/${fn.neg.length}`, round(facenetAuc, 4), '', '', 'cosine distances from the CSV'],
-  ]));
-  console.log(`photos ${files.length}, no face found in ${noFace.length}${noFace.length ? ` (${noFace.join(' ')})` : ''}; ${round(secondsPerPhoto, 3)} s per photo (decode + detect + mesh + embed)`);
-  console.log(`detect + mesh + embed per face (${speed.engine}, ${threads} thread(s) per network, ${facesSeen} faces): mean ${speed.msPerFaceMean} ms, median ${speed.msPerFaceMedian} ms, p90 ${speed.msPerFaceP90} ms, CPU ${speed.cpuMsPerFace} ms; load average ${speed.loadavg1}`);
+  console.log(
+    table(
+      ['pairs', 'n same/diff', 'ROC AUC', 'threshold', 'accuracy', 'notes'],
+      [
+        [
+          'pivot (calibration)',
+          `${pv.pos.length}/${pv.neg.length}`,
+          round(auc, 4),
+          chosen,
+          round(best.accuracy, 4),
+          `TPR ${round(tpr, 3)} FPR ${round(fpr, 3)}`,
+        ],
+        ['pivot 10-fold CV', `${pv.pos.length}/${pv.neg.length}`, '', 'per fold', round(cvAccuracy, 4), 'threshold chosen on 9 folds'],
+        ['master (same photos)', `${ms.pos.length}/${ms.neg.length}`, round(masterAuc, 4), chosen, round(masterAcc, 4), ''],
+        ['pivot, library default', '', '', SAME_FACE_THRESHOLD, round(libAccPivot, 4), `master ${round(libAccMaster, 4)}`],
+        ['deepface FaceNet (ref)', `${fn.pos.length}/${fn.neg.length}`, round(facenetAuc, 4), '', '', 'cosine distances from the CSV'],
+      ],
+    ),
+  );
+  console.log(
+    `photos ${files.length}, no face found in ${noFace.length}${noFace.length ? ` (${noFace.join(' ')})` : ''}; ${round(secondsPerPhoto, 3)} s per photo (decode + detect + mesh + embed)`,
+  );
+  console.log(
+    `detect + mesh + embed per face (${speed.engine}, ${threads} thread(s) per network, ${facesSeen} faces): mean ${speed.msPerFaceMean} ms, median ${speed.msPerFaceMedian} ms, p90 ${speed.msPerFaceP90} ms, CPU ${speed.cpuMsPerFace} ms; load average ${speed.loadavg1}`,
+  );
 
   const result = {
-    bench: 'faces', command: commandLine(), timestamp: stamp, data: DATA, machine: machineInfo(),
+    bench: 'faces',
+    command: commandLine(),
+    timestamp: stamp,
+    data: DATA,
+    machine: machineInfo(),
     method: 'largest face per photo; cosine similarity of L2-normalised faceres 1024-d descriptors; threshold = accuracy-maximising on pivot pairs',
-    photos: files.length, noFace, secondsPerPhoto: round(secondsPerPhoto, 3), speed,
-    pivot: { same: pv.pos.length, different: pv.neg.length, rocAuc: round(auc, 4), threshold: chosen, accuracy: round(best.accuracy, 4), tpr: round(tpr, 4), fpr: round(fpr, 4), cv10Accuracy: round(cvAccuracy, 4) },
+    photos: files.length,
+    noFace,
+    secondsPerPhoto: round(secondsPerPhoto, 3),
+    speed,
+    pivot: {
+      same: pv.pos.length,
+      different: pv.neg.length,
+      rocAuc: round(auc, 4),
+      threshold: chosen,
+      accuracy: round(best.accuracy, 4),
+      tpr: round(tpr, 4),
+      fpr: round(fpr, 4),
+      cv10Accuracy: round(cvAccuracy, 4),
+    },
     master: { same: ms.pos.length, different: ms.neg.length, rocAuc: round(masterAuc, 4), accuracyAtThreshold: round(masterAcc, 4) },
     libraryDefault: { threshold: SAME_FACE_THRESHOLD, pivotAccuracy: round(libAccPivot, 4), masterAccuracy: round(libAccMaster, 4) },
     reference: { deepfaceFacenetCosineAuc: round(facenetAuc, 4) },
@@ -162,15 +204,27 @@ async function main(): Promise<void> {
 
 function plot(roc: Array<[number, number]>, auc: number, pv: { pos: number[]; neg: number[] }, t: number): string {
   const parts: string[] = [];
-  const X = 60, Y = 40, S = 320;
+  const X = 60,
+    Y = 40,
+    S = 320;
   parts.push(text(X, 24, `ROC same/different, deepface pivot pairs (AUC ${auc.toFixed(3)})`, { size: 14, weight: 'bold' }));
   parts.push(line(X, Y + S, X + S, Y + S), line(X, Y, X, Y + S), line(X, Y + S, X + S, Y, '#bbb', 1, '4 4'));
   parts.push(`<polyline fill="none" stroke="#1f77b4" stroke-width="2" points="${roc.map(([f, p]) => `${X + f * S},${Y + S - p * S}`).join(' ')}"/>`);
-  parts.push(text(X + S / 2, Y + S + 30, 'false match rate', { anchor: 'middle', size: 12 }), text(X - 40, Y + S / 2, 'true match rate', { size: 12, rotate: -90, anchor: 'middle' }));
+  parts.push(
+    text(X + S / 2, Y + S + 30, 'false match rate', { anchor: 'middle', size: 12 }),
+    text(X - 40, Y + S / 2, 'true match rate', { size: 12, rotate: -90, anchor: 'middle' }),
+  );
   // similarity histograms
-  const HX = X + S + 70, HW = 360, bins = 30;
-  const hist = (v: number[]) => { const h = new Array(bins).fill(0) as number[]; for (const s of v) h[Math.min(bins - 1, Math.max(0, Math.floor(((s + 0.2) / 1.2) * bins)))]!++; return h; };
-  const hp = hist(pv.pos), hn = hist(pv.neg);
+  const HX = X + S + 70,
+    HW = 360,
+    bins = 30;
+  const hist = (v: number[]) => {
+    const h = new Array(bins).fill(0) as number[];
+    for (const s of v) h[Math.min(bins - 1, Math.max(0, Math.floor(((s + 0.2) / 1.2) * bins)))]!++;
+    return h;
+  };
+  const hp = hist(pv.pos),
+    hn = hist(pv.neg);
   const max = Math.max(...hp, ...hn);
   parts.push(text(HX, 24, 'cosine similarity (blue same, red different)', { size: 14, weight: 'bold' }));
   for (let b = 0; b < bins; b++) {

@@ -57,7 +57,10 @@ async function run(label: string, workers: number, fault: boolean) {
   const port = await freePort();
   const server = await startCli(['serve', '--port', String(port), '--queue', url, '--store', store], /serving http/);
   const workerProcs = [];
-  for (let w = 0; w < workers; w++) workerProcs.push(await startCli(['worker', '--queue', url, '--store', store, '--concurrency', '1', '--lock-seconds', args['lock-seconds']!], /taking jobs/));
+  for (let w = 0; w < workers; w++)
+    workerProcs.push(
+      await startCli(['worker', '--queue', url, '--store', store, '--concurrency', '1', '--lock-seconds', args['lock-seconds']!], /taking jobs/),
+    );
   const events = new QueueEvents(QUEUE_NAME, { connection: redisConnection(url) });
   await events.waitUntilReady();
   const completions = new Map<string, number>();
@@ -159,7 +162,15 @@ try {
       ],
     ),
   );
-  const report = { benchmark: 'fault', command: commandLine(), date: new Date().toISOString(), machine: { ...machineAtStart, loadavgAtEnd: loadavg() }, summary, clean, faulty };
+  const report = {
+    benchmark: 'fault',
+    command: commandLine(),
+    date: new Date().toISOString(),
+    machine: { ...machineAtStart, loadavgAtEnd: loadavg() },
+    summary,
+    clean,
+    faulty,
+  };
   const files = await writeJsonPair(path.join(ROOT, 'bench', 'results'), 'fault', timestamp(), report);
   console.log(`\nwrote ${files.join(', ')}`);
   if (!args['no-publish']) await publishJson('fault', report, 2);

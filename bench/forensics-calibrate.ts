@@ -28,7 +28,7 @@ const card = getModelCard(CNN_MODEL_NAME).trained!;
 const calibrator = fitCalibrator('platt', val.logits, val.labels);
 const probs = val.logits.map((s) => calibrateScore(calibrator, s));
 const file = path.join(card.dir, 'detector.json');
-const old = existsSync(file) ? (JSON.parse(await readFile(file, "utf8")) as CnnDetectorRecord) : undefined;
+const old = existsSync(file) ? (JSON.parse(await readFile(file, 'utf8')) as CnnDetectorRecord) : undefined;
 const record: CnnDetectorRecord = {
   id: CNN_DETECTOR_ID,
   version: card.version,
@@ -46,5 +46,7 @@ const record: CnnDetectorRecord = {
   untested: old?.untested?.length ? old.untested : DEFAULT_UNTESTED,
 };
 await writeFile(file, `${JSON.stringify(record, null, 1)}\n`);
-console.log(`validation: ${val.logits.length} items of ${record.calibration.people} groups; AUC ${rocAuc({ scores: val.logits, labels: val.labels }).toFixed(4)}; Platt a=${calibrator.method === 'platt' ? calibrator.a.toFixed(3) : ''} b=${calibrator.method === 'platt' ? calibrator.b.toFixed(3) : ''}; ECE ${record.calibration.expectedCalibrationError}`);
+console.log(
+  `validation: ${val.logits.length} items of ${record.calibration.people} groups; AUC ${rocAuc({ scores: val.logits, labels: val.labels }).toFixed(4)}; Platt a=${calibrator.method === 'platt' ? calibrator.a.toFixed(3) : ''} b=${calibrator.method === 'platt' ? calibrator.b.toFixed(3) : ''}; ECE ${record.calibration.expectedCalibrationError}`,
+);
 console.log(`wrote ${path.relative(REPO_ROOT, file)}`);

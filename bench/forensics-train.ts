@@ -71,7 +71,9 @@ async function videoSources(clip: string): Promise<Source[]> {
     if (f.index % 6 === 0) frames.set(f.index, yuvToRgb(f));
   }
   const cut = Math.floor(all.length * VIDEO_TRAIN_FRACTION);
-  return [...frames.keys()].filter((i) => i < cut).map((i) => ({ key: `${clip}#${i}`, identity: 'video:hamilton-first-half', split: 'train' as const, load: async () => frames.get(i)! }));
+  return [...frames.keys()]
+    .filter((i) => i < cut)
+    .map((i) => ({ key: `${clip}#${i}`, identity: 'video:hamilton-first-half', split: 'train' as const, load: async () => frames.get(i)! }));
 }
 
 async function detectAll(sources: Source[]): Promise<Map<string, CachedFace[]>> {
@@ -99,7 +101,9 @@ async function detectAll(sources: Source[]): Promise<Map<string, CachedFace[]>> 
 
 async function jpeg(img: RawImage, quality: number): Promise<RawImage> {
   const raw = Buffer.from(Uint8Array.from(img.data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255)));
-  const buf = await sharp(raw, { raw: { width: img.width, height: img.height, channels: 3 } }).jpeg({ quality }).toBuffer();
+  const buf = await sharp(raw, { raw: { width: img.width, height: img.height, channels: 3 } })
+    .jpeg({ quality })
+    .toBuffer();
   return (await decodeImage(buf)).image;
 }
 
@@ -135,7 +139,10 @@ interface Example {
 async function main(): Promise<void> {
   const photos = await listPhotos(args.data!);
   const video = await videoSources(path.join(args.data!, 'face_recognition/short_hamilton_clip.mp4'));
-  const sources: Source[] = [...photos.map((p) => ({ key: p.file, identity: p.identity, load: async () => toRgb((await decodeImage(p.file)).image) })), ...video];
+  const sources: Source[] = [
+    ...photos.map((p) => ({ key: p.file, identity: p.identity, load: async () => toRgb((await decodeImage(p.file)).image) })),
+    ...video,
+  ];
   console.log(`${photos.length} photos and ${video.length} video frames under ${args.data}`);
   const faces = await detectAll(sources);
   const rand = mulberry32(SEED);
@@ -155,7 +162,10 @@ async function main(): Promise<void> {
       for (let k = 0; k < FAKES; k++) {
         // Blend at the photo's own resolution (as a real swap is), or at crop resolution.
         const blendRand = mulberry32(Math.floor(rand() * 2 ** 31));
-        const fake = k % 2 === 0 && face.landmarks.length > 0 ? faceCrop(selfBlendFace(img, face, blendRand).image, face).crop : selfBlend(fc.crop, fc.mask, blendRand).image;
+        const fake =
+          k % 2 === 0 && face.landmarks.length > 0
+            ? faceCrop(selfBlendFace(img, face, blendRand).image, face).crop
+            : selfBlend(fc.crop, fc.mask, blendRand).image;
         add(rand() < 0.75 ? await degrade(fake, rand, false) : fake, 1);
       }
     }
@@ -169,7 +179,10 @@ async function main(): Promise<void> {
   }
   const forced = new Map(sources.filter((s) => s.split).map((s) => [s.identity, s.split!]));
   const free = ids.filter((id) => !forced.has(id));
-  const part = new Map<string, string>([...forced, ...free.map((id, i): [string, string] => [id, i < free.length * 0.6 ? 'train' : i < free.length * 0.8 ? 'val' : 'test'])]);
+  const part = new Map<string, string>([
+    ...forced,
+    ...free.map((id, i): [string, string] => [id, i < free.length * 0.6 ? 'train' : i < free.length * 0.8 ? 'val' : 'test']),
+  ]);
   const split = (name: string) => examples.filter((e) => part.get(e.identity) === name);
   const train = split('train');
   const val = split('val');
@@ -179,14 +192,26 @@ async function main(): Promise<void> {
   // Choose the L2 penalty on the validation AUC, then calibrate on validation.
   let best = { l2: 0, auc: -1 };
   for (const l2 of [1e-3, 1e-2, 1e-1, 1]) {
-    const m = fitLogistic(train.map((e) => e.features), train.map((e) => e.label), { l2 });
+    const m = fitLogistic(
+      train.map((e) => e.features),
+      train.map((e) => e.label),
+      { l2 },
+    );
     const auc = rocAuc({ scores: val.map((e) => predictLogistic(m, e.features)), labels: val.map((e) => e.label) });
     console.log(`  l2 ${l2}: validation AUC ${auc.toFixed(4)}`);
     if (auc > best.auc) best = { l2, auc };
   }
-  const logistic = fitLogistic(train.map((e) => e.features), train.map((e) => e.label), { l2: best.l2 });
+  const logistic = fitLogistic(
+    train.map((e) => e.features),
+    train.map((e) => e.label),
+    { l2: best.l2 },
+  );
   const valRaw = val.map((e) => predictLogistic(logistic, e.features));
-  const calibrator = fitCalibrator('platt', valRaw, val.map((e) => e.label));
+  const calibrator = fitCalibrator(
+    'platt',
+    valRaw,
+    val.map((e) => e.label),
+  );
 
   const testProb = test.map((e) => calibrateScore(calibrator, predictLogistic(logistic, e.features)));
   const data = { scores: testProb, labels: test.map((e) => e.label) };
@@ -224,7 +249,12 @@ async function main(): Promise<void> {
       ],
     ),
   );
-  console.log(`\nlargest weights: ${top.slice(0, 6).map((t) => `${t.name} ${t.weight.toFixed(2)}`).join('; ')}`);
+  console.log(
+    `\nlargest weights: ${top
+      .slice(0, 6)
+      .map((t) => `${t.name} ${t.weight.toFixed(2)}`)
+      .join('; ')}`,
+  );
 
   const dataHash = createHash('sha256');
   for (const p of photos) dataHash.update(await readFile(p.file));
@@ -241,25 +271,39 @@ async function main(): Promise<void> {
       data: path.relative(REPO, args.data!),
       dataSha256: dataHash.digest('hex'),
       photos: photos.length,
-      videoFrames: { clip: 'face_recognition/short_hamilton_clip.mp4', frames: video.length, rule: `every 6th frame of the first ${VIDEO_TRAIN_FRACTION * 100}%, training split only` },
+      videoFrames: {
+        clip: 'face_recognition/short_hamilton_clip.mp4',
+        frames: video.length,
+        rule: `every 6th frame of the first ${VIDEO_TRAIN_FRACTION * 100}%, training split only`,
+      },
       faces: faceCount,
       identities: ids.length,
       seed: SEED,
       fakesPerFace: FAKES,
-      split: { train: train.length, validation: val.length, test: test.length, by: 'identity, 60/20/20', testIdentities: ids.filter((id) => part.get(id) === 'test').sort() },
+      split: {
+        train: train.length,
+        validation: val.length,
+        test: test.length,
+        by: 'identity, 60/20/20',
+        testIdentities: ids.filter((id) => part.get(id) === 'test').sort(),
+      },
       l2: best.l2,
       validationAuc: round(best.auc, 4),
       heldOut: held,
       // Calibrated score and label of every held-out item: the reliability interval of an
       // analysis is the manipulation rate among the held-out items scored nearest to it.
       heldOutScores: testProb.map((p, i) => [round(p, 5), test[i].label]),
-      caveat: 'Trained and tested on self-blended pseudo-fakes of ~100 faces; no real face-swap data was available here, so these figures bound how well the blending cues are learned, not how the detector does on real deepfakes.',
+      caveat:
+        'Trained and tested on self-blended pseudo-fakes of ~100 faces; no real face-swap data was available here, so these figures bound how well the blending cues are learned, not how the detector does on real deepfakes.',
     },
   };
   await mkdir(path.dirname(args.out!), { recursive: true });
   await writeFile(args.out!, `${JSON.stringify(model, null, 1)}\n`);
   await mkdir(path.join(REPO, 'docs/benchmarks'), { recursive: true });
-  await writeFile(path.join(REPO, 'docs/benchmarks/forensics-train.json'), `${JSON.stringify({ machine: machineInfo(), ...model.training, topWeights: top.slice(0, 10), heldOutScores: undefined }, null, 1)}\n`);
+  await writeFile(
+    path.join(REPO, 'docs/benchmarks/forensics-train.json'),
+    `${JSON.stringify({ machine: machineInfo(), ...model.training, topWeights: top.slice(0, 10), heldOutScores: undefined }, null, 1)}\n`,
+  );
   console.log(`\nwrote ${path.relative(REPO, args.out!)} and docs/benchmarks/forensics-train.json`);
 }
 

@@ -31,12 +31,36 @@ import { mulberry32 } from '../src/core/random.js';
 import { getModelCard } from '../src/core/models/registry.js';
 import { FaceModels, type Face } from '../src/face/index.js';
 import { analyzeMedia } from '../src/trust/forensics/analyze.js';
-import { CNN_MODEL_NAME, DEFAULT_UNTESTED, LINEAR_VALIDATION_URL, loadCnnDetector, type CnnDetectorRecord, type ForensicDetector, type RealMediaValidation } from '../src/trust/forensics/cnnDetector.js';
+import {
+  CNN_MODEL_NAME,
+  DEFAULT_UNTESTED,
+  LINEAR_VALIDATION_URL,
+  loadCnnDetector,
+  type CnnDetectorRecord,
+  type ForensicDetector,
+  type RealMediaValidation,
+} from '../src/trust/forensics/cnnDetector.js';
 import { loadForensicModel, logisticDetector } from '../src/trust/forensics/detector.js';
 import { aucHanleyMcNeil, bootstrapInterval, clopperPearson, quantileSorted, rocAuc, STATISTICS } from '../src/trust/forensics/stats.js';
 import { readManifest, runStudy } from '../src/trust/forensics/study.js';
 import { decodeVideo, rgbToYuv, VideoWriter, yuvToRgb } from '../src/core/video/index.js';
-import { commandLine, cpuDelta, cpuSnapshot, line, loadavg, machineInfo, now, peakRssMiB, REPO_ROOT, round, svgDoc, table, text, writeJsonPair, writeSvgPng } from './lib/common.js';
+import {
+  commandLine,
+  cpuDelta,
+  cpuSnapshot,
+  line,
+  loadavg,
+  machineInfo,
+  now,
+  peakRssMiB,
+  REPO_ROOT,
+  round,
+  svgDoc,
+  table,
+  text,
+  writeJsonPair,
+  writeSvgPng,
+} from './lib/common.js';
 import { listFaceVideos, TEST_PEOPLE, type FaceVideo } from './lib/faceVideos.js';
 import { writeCardFigures } from './lib/forensicsCard.js';
 
@@ -113,7 +137,10 @@ function clusterBootstrapAuc(clips: ClipResult[], key: 'cnn' | 'logistic', resam
   for (let r = 0; r < resamples; r++) {
     const scores: number[] = [];
     const labels: number[] = [];
-    for (const [group, label] of [[pos, 1], [neg, 0]] as const) {
+    for (const [group, label] of [
+      [pos, 1],
+      [neg, 0],
+    ] as const) {
       for (let i = 0; i < group.length; i++) {
         const c = group[Math.floor(rand() * group.length)];
         for (const f of c.frames) {
@@ -153,7 +180,11 @@ function evaluate(clips: ClipResult[], key: 'cnn' | 'logistic') {
   };
   return {
     clips: { fake: pos.length, real: neg.length, unscorable: clips.length - scored.length },
-    videoAuc: { value: round(auc, 4), hanleyMcNeil95: [round(Math.max(0, hm.lo), 4), round(Math.min(1, hm.hi), 4)] as [number, number], bootstrap95: [round(bs.lo, 4), round(bs.hi, 4)] as [number, number] },
+    videoAuc: {
+      value: round(auc, 4),
+      hanleyMcNeil95: [round(Math.max(0, hm.lo), 4), round(Math.min(1, hm.hi), 4)] as [number, number],
+      bootstrap95: [round(bs.lo, 4), round(bs.hi, 4)] as [number, number],
+    },
     frameAuc: {
       value: round(frameAuc, 4),
       frames: { fake: frameData.labels.filter((l) => l === 1).length, real: frameData.labels.filter((l) => l === 0).length },
@@ -179,7 +210,10 @@ function rocSvg(clips: ClipResult[], results: Record<'cnn' | 'logistic', ReturnT
   for (const t of [0, 0.5, 1]) {
     parts.push(text(L + t * S, T + S + 16, String(t), { anchor: 'middle', size: 11 }), text(L - 6, T + S - t * S + 4, String(t), { anchor: 'end', size: 11 }));
   }
-  parts.push(text(L + S / 2, T + S + 34, 'false-alarm rate (real clips)', { anchor: 'middle', size: 12 }), text(18, T + S / 2, 'detection rate (generated clips)', { anchor: 'middle', size: 12, rotate: -90 }));
+  parts.push(
+    text(L + S / 2, T + S + 34, 'false-alarm rate (real clips)', { anchor: 'middle', size: 12 }),
+    text(18, T + S / 2, 'detection rate (generated clips)', { anchor: 'middle', size: 12, rotate: -90 }),
+  );
   const colours = { cnn: '#c0392b', logistic: '#2c7fb8' } as const;
   let ly = T + S - 40;
   for (const key of ['cnn', 'logistic'] as const) {
@@ -194,8 +228,16 @@ function rocSvg(clips: ClipResult[], results: Record<'cnn' | 'logistic', ReturnT
       else fp++;
       pts.push([fp / N, tp / P]);
     }
-    parts.push(`<polyline fill="none" stroke="${colours[key]}" stroke-width="2" points="${pts.map(([x, y]) => `${(L + x * S).toFixed(1)},${(T + S - y * S).toFixed(1)}`).join(' ')}"/>`);
-    parts.push(text(L + S - 10, ly, `${key === 'cnn' ? 'CNN (SBI)' : 'linear (old)'} AUC ${results[key].videoAuc.value.toFixed(3)}`, { anchor: 'end', size: 12, fill: colours[key] }));
+    parts.push(
+      `<polyline fill="none" stroke="${colours[key]}" stroke-width="2" points="${pts.map(([x, y]) => `${(L + x * S).toFixed(1)},${(T + S - y * S).toFixed(1)}`).join(' ')}"/>`,
+    );
+    parts.push(
+      text(L + S - 10, ly, `${key === 'cnn' ? 'CNN (SBI)' : 'linear (old)'} AUC ${results[key].videoAuc.value.toFixed(3)}`, {
+        anchor: 'end',
+        size: 12,
+        fill: colours[key],
+      }),
+    );
     ly += 18;
   }
   return svgDoc(W, H, parts.join('\n'));
@@ -235,31 +277,66 @@ async function main(): Promise<void> {
   const out: Record<string, unknown> = {
     machine: machineInfo(),
     command: commandLine(),
-    detectors: { cnn: { id: cnn.id, version: cnn.version, sha256: cnn.sha256 }, logistic: { id: linearModel.id, version: linearModel.version, sha256: linearModel.sha256 } },
+    detectors: {
+      cnn: { id: cnn.id, version: cnn.version, sha256: cnn.sha256 },
+      logistic: { id: linearModel.id, version: linearModel.version, sha256: linearModel.sha256 },
+    },
   };
   try {
     // 1. Real media.
-    console.log(`real-media test: ${clips.filter((c) => c.label === 'fake').length} generated clips vs ${clips.filter((c) => c.label === 'real').length} clips of ${TEST_PEOPLE.length} held-out real people; ${MAX_FRAMES} frames per clip`);
+    console.log(
+      `real-media test: ${clips.filter((c) => c.label === 'fake').length} generated clips vs ${clips.filter((c) => c.label === 'real').length} clips of ${TEST_PEOPLE.length} held-out real people; ${MAX_FRAMES} frames per clip`,
+    );
     const results: ClipResult[] = [];
     for (const v of clips) {
       const r = await scoreClip(v, faceModels, cnn, linear);
       results.push(r);
-      console.log(`  ${v.label.padEnd(4)} ${v.rel.padEnd(96)} cnn ${r.cnn?.toFixed(3) ?? '-'}  linear ${r.logistic?.toFixed(3) ?? '-'}  (${r.frames.length} frames, ${r.seconds} s${r.error ? `, ${r.error}` : r.outcome !== 'analysed' ? `, ${r.outcome}` : ''})`);
+      console.log(
+        `  ${v.label.padEnd(4)} ${v.rel.padEnd(96)} cnn ${r.cnn?.toFixed(3) ?? '-'}  linear ${r.logistic?.toFixed(3) ?? '-'}  (${r.frames.length} frames, ${r.seconds} s${r.error ? `, ${r.error}` : r.outcome !== 'analysed' ? `, ${r.outcome}` : ''})`,
+      );
     }
     const evals = { cnn: evaluate(results, 'cnn'), logistic: evaluate(results, 'logistic') };
     const iv = (x: [number, number]) => `${x[0].toFixed(3)}–${x[1].toFixed(3)}`;
     console.log(
       '\n' +
         table(
-          ['detector', 'video AUC', 'Hanley-McNeil 95%', 'bootstrap 95%', 'frame AUC', 'cluster bootstrap 95%', `TPR @${THRESHOLD}`, 'exact 95%', `FPR @${THRESHOLD}`, 'exact 95%'],
+          [
+            'detector',
+            'video AUC',
+            'Hanley-McNeil 95%',
+            'bootstrap 95%',
+            'frame AUC',
+            'cluster bootstrap 95%',
+            `TPR @${THRESHOLD}`,
+            'exact 95%',
+            `FPR @${THRESHOLD}`,
+            'exact 95%',
+          ],
           (['cnn', 'logistic'] as const).map((k) => {
             const e = evals[k];
-            return [k === 'cnn' ? 'CNN (SBI, new)' : 'linear (old)', e.videoAuc.value, iv(e.videoAuc.hanleyMcNeil95), iv(e.videoAuc.bootstrap95), e.frameAuc.value, iv(e.frameAuc.clusterBootstrap95), `${e.truePositiveRate.count}/${e.truePositiveRate.of}`, iv(e.truePositiveRate.exact95), `${e.falsePositiveRate.count}/${e.falsePositiveRate.of}`, iv(e.falsePositiveRate.exact95)];
+            return [
+              k === 'cnn' ? 'CNN (SBI, new)' : 'linear (old)',
+              e.videoAuc.value,
+              iv(e.videoAuc.hanleyMcNeil95),
+              iv(e.videoAuc.bootstrap95),
+              e.frameAuc.value,
+              iv(e.frameAuc.clusterBootstrap95),
+              `${e.truePositiveRate.count}/${e.truePositiveRate.of}`,
+              iv(e.truePositiveRate.exact95),
+              `${e.falsePositiveRate.count}/${e.falsePositiveRate.of}`,
+              iv(e.falsePositiveRate.exact95),
+            ];
           }),
         ),
     );
-    console.log(`clips: ${evals.cnn.clips.fake} fake, ${evals.cnn.clips.real} real, ${evals.cnn.clips.unscorable} unscorable; frames: ${evals.cnn.frameAuc.frames.fake} fake, ${evals.cnn.frameAuc.frames.real} real`);
-    console.log(`CNN per generator (flagged/clips): ${Object.entries(evals.cnn.perGenerator).map(([g, v]) => `${g} ${v.detected}/${v.clips}`).join(', ')}`);
+    console.log(
+      `clips: ${evals.cnn.clips.fake} fake, ${evals.cnn.clips.real} real, ${evals.cnn.clips.unscorable} unscorable; frames: ${evals.cnn.frameAuc.frames.fake} fake, ${evals.cnn.frameAuc.frames.real} real`,
+    );
+    console.log(
+      `CNN per generator (flagged/clips): ${Object.entries(evals.cnn.perGenerator)
+        .map(([g, v]) => `${g} ${v.detected}/${v.clips}`)
+        .join(', ')}`,
+    );
     out.realMedia = {
       fakes: 'face-videos/generated-or-reenacted: 12 generated talking heads / lip-syncs (never used in training)',
       reals: `face-videos/live-real clips of held-out people ${TEST_PEOPLE.join(', ')} (never used in training or calibration)`,
@@ -312,7 +389,13 @@ async function main(): Promise<void> {
           table(
             ['metric', 'value', 'exact 95%', 'bootstrap 95%', 'stability (10 half-samples)'],
             [
-              ['AUC', m.auc ? round(m.auc.value, 4) : '-', '-', f(m.auc?.bootstrap), study.stability?.auc ? `${study.stability.auc.mean.toFixed(3)} ± ${study.stability.auc.sd.toFixed(3)}` : '-'],
+              [
+                'AUC',
+                m.auc ? round(m.auc.value, 4) : '-',
+                '-',
+                f(m.auc?.bootstrap),
+                study.stability?.auc ? `${study.stability.auc.mean.toFixed(3)} ± ${study.stability.auc.sd.toFixed(3)}` : '-',
+              ],
               ['accuracy', round(m.accuracy.value, 4), f(m.accuracy.exact), f(m.accuracy.bootstrap), ''],
               ['TPR', round(m.tpr.value, 4), f(m.tpr.exact), f(m.tpr.bootstrap), ''],
               ['FPR', round(m.fpr.value, 4), f(m.fpr.exact), f(m.fpr.bootstrap), ''],
@@ -342,7 +425,9 @@ async function main(): Promise<void> {
       target: 30,
       peakRssMiB: peakRssMiB(),
     };
-    console.log(`\nspeed: 10 s 720p clip, ${s.result.frames.length} frames analysed (all 300 decoded), ${seconds} s wall, ${round(cpu.ownCpuSeconds, 1)} s of our CPU (target <= 30 s); other processes kept ${round(cpu.othersMeanCores, 2)} cores busy meanwhile`);
+    console.log(
+      `\nspeed: 10 s 720p clip, ${s.result.frames.length} frames analysed (all 300 decoded), ${seconds} s wall, ${round(cpu.ownCpuSeconds, 1)} s of our CPU (target <= 30 s); other processes kept ${round(cpu.othersMeanCores, 2)} cores busy meanwhile`,
+    );
   } finally {
     faceModels.dispose();
     await cnn.dispose();
@@ -351,7 +436,15 @@ async function main(): Promise<void> {
   if (args.smoke) return void console.log('smoke run: nothing written');
   await writeCardFigures(out as unknown as Parameters<typeof writeCardFigures>[0]);
   await writeFile(path.join(REPO_ROOT, 'docs/benchmarks/forensics.json'), `${JSON.stringify(out, null, 1)}\n`);
-  await writeJsonPair(path.join(REPO_ROOT, 'bench/results'), 'forensics', new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z'), out);
+  await writeJsonPair(
+    path.join(REPO_ROOT, 'bench/results'),
+    'forensics',
+    new Date()
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z'),
+    out,
+  );
   console.log('wrote docs/benchmarks/forensics.json, docs/benchmarks/forensics-roc.png and the figures in models/forensics-sbi-cnn/card.json');
 }
 

@@ -169,7 +169,14 @@ async function main(): Promise<void> {
     targets: { speedupVsPow: 3, maxAbsError: TARGET },
     machine,
     variants: rows,
-    endToEnd: { image: `${W}x${H}`, msMedian: round(e2eMs, 2), nsPerPixel: round((e2eMs * 1e6) / (W * H), 2), alpha: round(last.alpha, 4), maxTaylorError: last.maxTaylorError, taylorErrorSamples: last.taylorErrorSamples },
+    endToEnd: {
+      image: `${W}x${H}`,
+      msMedian: round(e2eMs, 2),
+      nsPerPixel: round((e2eMs * 1e6) / (W * H), 2),
+      alpha: round(last.alpha, 4),
+      maxTaylorError: last.maxTaylorError,
+      taylorErrorSamples: last.taylorErrorSamples,
+    },
   });
   console.log(`\nwrote ${files.join(', ')}`);
 }

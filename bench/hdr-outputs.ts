@@ -34,7 +34,10 @@ const mem = (i: number) => path.join(DATA, 'memorial', `memorial${String(i).padS
 
 const sets: Record<string, () => Promise<{ frames: RawImage[]; times: number[] }>> = {
   memorial: async () => ({ frames: (await readBracket([62, 65, 68, 71, 74].map(mem))).frames, times: [16, 2, 0.25, 0.03125, 0.00390625] }),
-  pingpong: async () => ({ frames: (await readBracket([1, 2, 3].map((i) => path.join(DATA, 'dynamic/pingpong', `Img${i}.JPG`)))).frames, times: [1 / 1000, 1 / 250, 1 / 60] }),
+  pingpong: async () => ({
+    frames: (await readBracket([1, 2, 3].map((i) => path.join(DATA, 'dynamic/pingpong', `Img${i}.JPG`)))).frames,
+    times: [1 / 1000, 1 / 250, 1 / 60],
+  }),
   big: async () => {
     const ids = [65, 68, 71];
     const frames: RawImage[] = [];
@@ -67,7 +70,9 @@ for (const name of args.only!.split(',')) {
     const wall = (performance.now() - t0) / 1000;
     const c = process.cpuUsage(c0);
     const flagged = res.ghostMask.data.reduce((s, v) => s + (v > 0.5 ? 1 : 0), 0) / res.ghostMask.data.length;
-    console.log(`${name} wall ${wall.toFixed(2)} s, CPU ${((c.user + c.system) / 1e6).toFixed(2)} s, flagged ${(100 * flagged).toFixed(2)} %, stages ${JSON.stringify(res.timings)}`);
+    console.log(
+      `${name} wall ${wall.toFixed(2)} s, CPU ${((c.user + c.system) / 1e6).toFixed(2)} s, flagged ${(100 * flagged).toFixed(2)} %, stages ${JSON.stringify(res.timings)}`,
+    );
     if (r > 0) continue;
     const outputs = { radiance: res.radiance.data, ldr: res.ldr!.data, mask: res.ghostMask.data };
     for (const [k, data] of Object.entries(outputs)) {

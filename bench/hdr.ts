@@ -42,7 +42,21 @@ import { writeFileAtomic } from '../src/core/fs.js';
 import { decodeRgbe, fuseExposures, mergeHdr, readBracket, toneMapReinhard, type MergeHdrResult } from '../src/restore/hdr/index.js';
 import { mulberry32 } from '../src/core/random.js';
 import { shadowColourNoise } from './lib/hdrQuality.js';
-import { commandLine, hbarChart, loadavg, machineInfo, median, round, svgDoc, table, text, timestamp, writeJsonPair, writeSvgPng, sharedData } from './lib/common.js';
+import {
+  commandLine,
+  hbarChart,
+  loadavg,
+  machineInfo,
+  median,
+  round,
+  svgDoc,
+  table,
+  text,
+  timestamp,
+  writeJsonPair,
+  writeSvgPng,
+  sharedData,
+} from './lib/common.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
@@ -76,7 +90,12 @@ const memorialTime = (id: number) => 32 / 2 ** (id - 61);
 const BRACKETS: Bracket[] = [
   { name: 'memorial', paths: memorial(MEMORIAL_IDS), times: MEMORIAL_IDS.map(memorialTime), align: true },
   { name: 'pingpong', paths: [1, 2, 3].map((i) => path.join(DATA, 'dynamic/pingpong', `Img${i}.JPG`)), times: [1 / 1000, 1 / 250, 1 / 60], align: true },
-  { name: 'sculpture-garden', paths: [1, 2, 3, 4, 5].map((i) => path.join(DATA, 'dynamic/SculptureGardenSequence', `${i}.tif`)), times: [1 / 320, 1 / 160, 1 / 80, 1 / 40, 1 / 20], align: true },
+  {
+    name: 'sculpture-garden',
+    paths: [1, 2, 3, 4, 5].map((i) => path.join(DATA, 'dynamic/SculptureGardenSequence', `${i}.tif`)),
+    times: [1 / 320, 1 / 160, 1 / 80, 1 / 40, 1 / 20],
+    align: true,
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -115,10 +134,17 @@ async function tile(img: RawImage, h: number, caption: string): Promise<{ png: B
   const raw = Buffer.alloc(img.width * img.height * img.channels);
   for (let i = 0; i < raw.length; i++) raw[i] = Math.max(0, Math.min(255, Math.round(img.data[i]! * 255)));
   const w = Math.round((img.width / img.height) * h);
-  const base = await sharp(raw, { raw: { width: img.width, height: img.height, channels: grey ? 1 : 3 } }).resize(w, h).toColourspace('srgb').png().toBuffer();
+  const base = await sharp(raw, { raw: { width: img.width, height: img.height, channels: grey ? 1 : 3 } })
+    .resize(w, h)
+    .toColourspace('srgb')
+    .png()
+    .toBuffer();
   const label = Buffer.from(svgDoc(w, 22, text(4, 16, caption, { size: 13 })));
   const png = await sharp({ create: { width: w, height: h + 22, channels: 3, background: '#ffffff' } })
-    .composite([{ input: await sharp(label).png().toBuffer(), top: 0, left: 0 }, { input: base, top: 22, left: 0 }])
+    .composite([
+      { input: await sharp(label).png().toBuffer(), top: 0, left: 0 },
+      { input: base, top: 22, left: 0 },
+    ])
     .png()
     .toBuffer();
   return { png, width: w };
@@ -137,7 +163,10 @@ async function sheet(rows: Array<Array<{ png: Buffer; width: number }>>, h: numb
       x += t.width + gap;
     }
   });
-  const png = await sharp({ create: { width, height, channels: 3, background: '#ffffff' } }).composite(composites).png().toBuffer();
+  const png = await sharp({ create: { width, height, channels: 3, background: '#ffffff' } })
+    .composite(composites)
+    .png()
+    .toBuffer();
   await mkdir(path.dirname(file), { recursive: true });
   await writeFileAtomic(file, png, { force: true });
 }
@@ -158,12 +187,13 @@ function noisyStaticBracket(k: number): { frames: RawImage[]; times: number[] } 
   const rand = mulberry32(44);
   const waves = Array.from({ length: 6 }, () => ({ fx: rand() * 0.3, fy: rand() * 0.3, p: rand() * 6.28, a: 0.4 + rand() }));
   const E = new Float32Array(w * h * 3);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-    let s = 0;
-    for (const v of waves) s += v.a * Math.sin(v.fx * x + v.fy * y + v.p);
-    const base = Math.exp(s + 4 * (x / w - 0.5));
-    E.set([base * 1.2, base, base * 0.7], (y * w + x) * 3);
-  }
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      let s = 0;
+      for (const v of waves) s += v.a * Math.sin(v.fx * x + v.fy * y + v.p);
+      const base = Math.exp(s + 4 * (x / w - 0.5));
+      E.set([base * 1.2, base, base * 0.7], (y * w + x) * 3);
+    }
   const frames = times.map((t, j) => {
     const r = mulberry32(100 + j);
     const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
@@ -214,11 +244,22 @@ function ghostPsnr(est: RawImage, gt: RawImage, ghost: Uint8Array): { ghost: num
     }
   }
   const psnr = (mse: number) => (mse > 0 ? 10 * Math.log10(1 / mse) : Infinity);
-  return { ghost: round(psnr(eg / ng), 2), elsewhere: round(psnr(eo / no), 2), overall: round(psnr((eg + eo) / (ng + no)), 2), scale: scale.map((s) => round(s, 4)) };
+  return {
+    ghost: round(psnr(eg / ng), 2),
+    elsewhere: round(psnr(eo / no), 2),
+    overall: round(psnr((eg + eo) / (ng + no)), 2),
+    scale: scale.map((s) => round(s, 4)),
+  };
 }
 
 /** Pastes a textured patch (radiance `patch(x, y, c)`) at `at` into an exposure, through the response curve. */
-function pastePatch(frame: RawImage, at: Region, t: number, logResponse: readonly Float32Array[], patch: (x: number, y: number, c: number) => number): RawImage {
+function pastePatch(
+  frame: RawImage,
+  at: Region,
+  t: number,
+  logResponse: readonly Float32Array[],
+  patch: (x: number, y: number, c: number) => number,
+): RawImage {
   const out = createImage(frame.width, frame.height, 3, Float32Array.from(frame.data));
   for (let y = 0; y < at.h; y++) {
     for (let x = 0; x < at.w; x++) {
@@ -240,7 +281,9 @@ function pastePatch(frame: RawImage, at: Region, t: number, logResponse: readonl
 async function writePng(img: RawImage, file: string): Promise<void> {
   const raw = Buffer.alloc(img.data.length);
   for (let i = 0; i < raw.length; i++) raw[i] = Math.round(Math.max(0, Math.min(1, img.data[i]!)) * 255);
-  await sharp(raw, { raw: { width: img.width, height: img.height, channels: img.channels } }).png({ compressionLevel: 1 }).toFile(file);
+  await sharp(raw, { raw: { width: img.width, height: img.height, channels: img.channels } })
+    .png({ compressionLevel: 1 })
+    .toFile(file);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -254,147 +297,184 @@ async function main(): Promise<void> {
   const report: Record<string, unknown> = { command: commandLine(), machine, data: DATA, stamp };
   try {
     if (!args['speed-only']) {
-    // ---- 1. real brackets, side by side -------------------------------------------------
-    const cvJobs = BRACKETS.map((b) => ({ name: b.name, images: b.paths, times: b.times, align: b.align, mertens: true, out_hdr: path.join(tmp, `${b.name}-cv.hdr`), out_fused: path.join(tmp, `${b.name}-cv-fused.png`), repeat: 1 }));
-    const cv = runOpenCv(cvJobs, tmp);
-    report.opencv = { version: cv.opencv, threads: cv.threads };
-    const rows: Array<Array<{ png: Buffer; width: number }>> = [];
-    const realRows: Array<Record<string, unknown>> = [];
-    const H = 240;
-    for (const [k, b] of BRACKETS.entries()) {
-      const bracket = await readBracket(b.paths);
-      const t0 = performance.now();
-      const ours = await mergeHdr(bracket.frames, { times: b.times, align: b.align, tonemap: 'reinhard' });
-      const oursSeconds = (performance.now() - t0) / 1000;
-      const t1 = performance.now();
-      const local = await mergeHdr(bracket.frames, { times: b.times, align: b.align, tonemap: 'local', response: ours.response });
-      const localTonemap = local.timings.tonemap ?? NaN;
-      void t1;
-      const fused = await mergeHdr(bracket.frames, { times: b.times, align: b.align, fusion: true, response: ours.response });
-      const cvRes = cv.results[k]!;
-      const cvRad = decodeRgbe(await readFile(cvJobs[k]!.out_hdr), `${b.name}-cv.hdr`);
-      const cvFused = (await decodeImage(cvJobs[k]!.out_fused)).image;
-      let ghost = 0;
-      for (const v of ours.ghostMask.data) ghost += v;
-      realRows.push({
-        bracket: b.name,
-        size: `${bracket.frames[0]!.width}x${bracket.frames[0]!.height}`,
-        exposures: b.paths.length,
-        oursSeconds: round(oursSeconds, 3),
-        oursTimings: ours.timings,
-        oursFusionSeconds: fused.timings.fusion,
-        oursLocalTonemapSeconds: localTonemap,
-        oursShifts: ours.shifts,
-        ghostFraction: round(ghost / ours.ghostMask.data.length, 4),
-        opencvSeconds: round(sum(cvRes.align) + sum(cvRes.calibrate) + sum(cvRes.merge), 3),
-        opencv: { align: round(sum(cvRes.align), 3), calibrate: round(sum(cvRes.calibrate), 3), merge: round(sum(cvRes.merge), 3), mertens: round(sum(cvRes.mertens), 3), shifts: cvRes.shifts },
-      });
-      rows.push([
-        await tile(ours.ldr!, H, `${b.name}: ours Reinhard`),
-        await tile(local.ldr!, H, 'ours local'),
-        await tile(fused.ldr!, H, 'ours fusion'),
-        await tile(ours.ghostMask, H, 'ours ghost mask'),
-        await tile(toneMapReinhard(cvRad), H, 'OpenCV Debevec (same Reinhard)'),
-        await tile(cvFused, H, 'OpenCV Mertens'),
-      ]);
-    }
-    await sheet(rows, H, path.join(OUT, 'hdr-sheet.png'));
-    report.real = realRows;
-    console.log('\nReal brackets (seconds; ours = mergeHdr align+response+deghost+merge+Reinhard, OpenCV = AlignMTB+CalibrateDebevec+MergeDebevec)');
-    console.log(table(['bracket', 'size', 'n', 'ours s', 'OpenCV s', 'ours fusion s', 'Mertens s', 'ghost %'], realRows.map((r) => [String(r.bracket), String(r.size), Number(r.exposures), Number(r.oursSeconds), Number(r.opencvSeconds), Number(r.oursFusionSeconds), Number((r.opencv as { mertens: number }).mertens), Number(r.ghostFraction) * 100])));
+      // ---- 1. real brackets, side by side -------------------------------------------------
+      const cvJobs = BRACKETS.map((b) => ({
+        name: b.name,
+        images: b.paths,
+        times: b.times,
+        align: b.align,
+        mertens: true,
+        out_hdr: path.join(tmp, `${b.name}-cv.hdr`),
+        out_fused: path.join(tmp, `${b.name}-cv-fused.png`),
+        repeat: 1,
+      }));
+      const cv = runOpenCv(cvJobs, tmp);
+      report.opencv = { version: cv.opencv, threads: cv.threads };
+      const rows: Array<Array<{ png: Buffer; width: number }>> = [];
+      const realRows: Array<Record<string, unknown>> = [];
+      const H = 240;
+      for (const [k, b] of BRACKETS.entries()) {
+        const bracket = await readBracket(b.paths);
+        const t0 = performance.now();
+        const ours = await mergeHdr(bracket.frames, { times: b.times, align: b.align, tonemap: 'reinhard' });
+        const oursSeconds = (performance.now() - t0) / 1000;
+        const t1 = performance.now();
+        const local = await mergeHdr(bracket.frames, { times: b.times, align: b.align, tonemap: 'local', response: ours.response });
+        const localTonemap = local.timings.tonemap ?? NaN;
+        void t1;
+        const fused = await mergeHdr(bracket.frames, { times: b.times, align: b.align, fusion: true, response: ours.response });
+        const cvRes = cv.results[k]!;
+        const cvRad = decodeRgbe(await readFile(cvJobs[k]!.out_hdr), `${b.name}-cv.hdr`);
+        const cvFused = (await decodeImage(cvJobs[k]!.out_fused)).image;
+        let ghost = 0;
+        for (const v of ours.ghostMask.data) ghost += v;
+        realRows.push({
+          bracket: b.name,
+          size: `${bracket.frames[0]!.width}x${bracket.frames[0]!.height}`,
+          exposures: b.paths.length,
+          oursSeconds: round(oursSeconds, 3),
+          oursTimings: ours.timings,
+          oursFusionSeconds: fused.timings.fusion,
+          oursLocalTonemapSeconds: localTonemap,
+          oursShifts: ours.shifts,
+          ghostFraction: round(ghost / ours.ghostMask.data.length, 4),
+          opencvSeconds: round(sum(cvRes.align) + sum(cvRes.calibrate) + sum(cvRes.merge), 3),
+          opencv: {
+            align: round(sum(cvRes.align), 3),
+            calibrate: round(sum(cvRes.calibrate), 3),
+            merge: round(sum(cvRes.merge), 3),
+            mertens: round(sum(cvRes.mertens), 3),
+            shifts: cvRes.shifts,
+          },
+        });
+        rows.push([
+          await tile(ours.ldr!, H, `${b.name}: ours Reinhard`),
+          await tile(local.ldr!, H, 'ours local'),
+          await tile(fused.ldr!, H, 'ours fusion'),
+          await tile(ours.ghostMask, H, 'ours ghost mask'),
+          await tile(toneMapReinhard(cvRad), H, 'OpenCV Debevec (same Reinhard)'),
+          await tile(cvFused, H, 'OpenCV Mertens'),
+        ]);
+      }
+      await sheet(rows, H, path.join(OUT, 'hdr-sheet.png'));
+      report.real = realRows;
+      console.log('\nReal brackets (seconds; ours = mergeHdr align+response+deghost+merge+Reinhard, OpenCV = AlignMTB+CalibrateDebevec+MergeDebevec)');
+      console.log(
+        table(
+          ['bracket', 'size', 'n', 'ours s', 'OpenCV s', 'ours fusion s', 'Mertens s', 'ghost %'],
+          realRows.map((r) => [
+            String(r.bracket),
+            String(r.size),
+            Number(r.exposures),
+            Number(r.oursSeconds),
+            Number(r.opencvSeconds),
+            Number(r.oursFusionSeconds),
+            Number((r.opencv as { mertens: number }).mertens),
+            Number(r.ghostFraction) * 100,
+          ]),
+        ),
+      );
 
-    // ---- 2. ghost benchmark ---------------------------------------------------------------
-    const still = await readBracket(memorial(MEMORIAL_IDS));
-    const times = MEMORIAL_IDS.map(memorialTime);
-    const W = still.frames[0]!.width;
-    const Hh = still.frames[0]!.height;
-    const refIndex = 2;
-    const gtOurs = await mergeHdr(still.frames, { times, align: false });
-    const rand = mulberry32(2024);
-    const noise = Float32Array.from({ length: 96 * 96 }, () => rand());
-    // Patch radiance: mid-grey at the reference exposure (code ~128), +-70 % texture, tinted.
-    const e128 = Math.exp(gtOurs.response.log[1][128]!) / times[refIndex]!;
-    const patch = (x: number, y: number, c: number) => e128 * (0.3 + 1.4 * (0.5 + 0.35 * Math.sin(x / 5) * Math.cos(y / 7) + 0.15 * noise[y * 96 + x]!)) * [1.3, 1, 0.6][c]!;
-    const positions: Region[] = [
-      { x: 40, y: 430, w: 96, h: 96 },
-      { x: 150, y: 450, w: 96, h: 96 },
-      { x: 0, y: 0, w: 0, h: 0 }, // reference: untouched
-      { x: 260, y: 470, w: 96, h: 96 },
-      { x: 370, y: 490, w: 96, h: 96 },
-    ];
-    const ghosted = still.frames.map((f, j) => (j === refIndex ? f : pastePatch(f, positions[j]!, times[j]!, gtOurs.response.log, patch)));
-    const ghostRegion = new Uint8Array(W * Hh);
-    for (const p of positions) for (let y = p.y; y < p.y + p.h; y++) for (let x = p.x; x < p.x + p.w; x++) ghostRegion[y * W + x] = 1;
-    const ghostPaths: string[] = [];
-    for (const [j, f] of ghosted.entries()) {
-      const p = path.join(tmp, `ghosted-${j}.png`);
-      await writePng(f, p);
-      ghostPaths.push(p);
-    }
-    const cvGhost = runOpenCv(
-      [
-        { name: 'untouched', images: memorial(MEMORIAL_IDS), times, align: false, mertens: false, out_hdr: path.join(tmp, 'gt-cv.hdr'), repeat: 1 },
-        { name: 'ghosted', images: ghostPaths, times, align: false, mertens: false, out_hdr: path.join(tmp, 'ghosted-cv.hdr'), repeat: 1 },
-      ],
-      tmp,
-    );
-    void cvGhost;
-    const gtCv = decodeRgbe(await readFile(path.join(tmp, 'gt-cv.hdr')));
-    const cvOut = decodeRgbe(await readFile(path.join(tmp, 'ghosted-cv.hdr')));
-    const oursGhosted = await mergeHdr(ghosted, { times, align: false });
-    if (process.env.HDR_BENCH_DEBUG) {
-      // Error map of ours vs its ground truth (mu-law), for looking at where "elsewhere" loses.
-      let max = 0;
-      for (const v of gtOurs.radiance.data) max = Math.max(max, v);
-      const mu = (v: number) => Math.log(1 + MU * Math.max(0, Math.min(1, v / max))) / Math.log(1 + MU);
-      const err = createImage(W, Hh, 1);
-      for (let i = 0; i < W * Hh; i++) err.data[i] = 10 * Math.abs(mu(oursGhosted.radiance.data[i * 3 + 1]!) - mu(gtOurs.radiance.data[i * 3 + 1]!));
-      await writePng(err, path.join(OUT, 'hdr-ghost-error.png'));
-      await writePng(oursGhosted.ghostMask, path.join(OUT, 'hdr-ghost-mask.png'));
-      await writePng(gtOurs.ghostMask, path.join(OUT, 'hdr-gt-mask.png'));
-    }
-    const oursPlain = await mergeHdr(ghosted, { times, align: false, deghost: false });
-    const gtOursPlain = await mergeHdr(still.frames, { times, align: false, deghost: false });
-    const ghostRows = [
-      { method: 'ours (deghost) vs ours(untouched)', ...ghostPsnr(oursGhosted.radiance, gtOurs.radiance, ghostRegion) },
-      { method: 'ours (no deghost) vs ours(untouched, no deghost)', ...ghostPsnr(oursPlain.radiance, gtOursPlain.radiance, ghostRegion) },
-      { method: 'OpenCV MergeDebevec vs OpenCV(untouched)', ...ghostPsnr(cvOut, gtCv, ghostRegion) },
-      { method: 'ours (deghost, untouched curve) vs ours(untouched)', ...ghostPsnr((await mergeHdr(ghosted, { times, align: false, response: gtOurs.response })).radiance, gtOurs.radiance, ghostRegion) },
-      // Cross-check against the other method's ground truth (curve/weighting differences count here).
-      { method: 'ours (deghost) vs OpenCV(untouched)', ...ghostPsnr(oursGhosted.radiance, gtCv, ghostRegion) },
-      { method: 'OpenCV MergeDebevec vs ours(untouched)', ...ghostPsnr(cvOut, gtOurs.radiance, ghostRegion) },
-    ];
-    report.ghost = {
-      bracket: `memorial ${MEMORIAL_IDS.join(',')} (times ${times.join(', ')} s), reference index ${refIndex}`,
-      patches: positions.filter((p) => p.w > 0),
-      ghostPixels: ghostRegion.reduce((a, b) => a + b, 0),
-      mu: MU,
-      rows: ghostRows,
-      gainGhostDb: round(ghostRows[0]!.ghost - ghostRows[2]!.ghost, 2),
-      gapElsewhereDb: round(ghostRows[0]!.elsewhere - ghostRows[2]!.elsewhere, 2),
-    };
-    console.log('\nGhost benchmark: mu-law PSNR (dB), mu=5000, radiance / GT max after per-channel scale fit');
-    console.log(table(['method', 'ghost region', 'elsewhere', 'overall'], ghostRows.map((r) => [r.method, r.ghost, r.elsewhere, r.overall])));
-    const GH = 300;
-    await sheet(
-      [
+      // ---- 2. ghost benchmark ---------------------------------------------------------------
+      const still = await readBracket(memorial(MEMORIAL_IDS));
+      const times = MEMORIAL_IDS.map(memorialTime);
+      const W = still.frames[0]!.width;
+      const Hh = still.frames[0]!.height;
+      const refIndex = 2;
+      const gtOurs = await mergeHdr(still.frames, { times, align: false });
+      const rand = mulberry32(2024);
+      const noise = Float32Array.from({ length: 96 * 96 }, () => rand());
+      // Patch radiance: mid-grey at the reference exposure (code ~128), +-70 % texture, tinted.
+      const e128 = Math.exp(gtOurs.response.log[1][128]!) / times[refIndex]!;
+      const patch = (x: number, y: number, c: number) =>
+        e128 * (0.3 + 1.4 * (0.5 + 0.35 * Math.sin(x / 5) * Math.cos(y / 7) + 0.15 * noise[y * 96 + x]!)) * [1.3, 1, 0.6][c]!;
+      const positions: Region[] = [
+        { x: 40, y: 430, w: 96, h: 96 },
+        { x: 150, y: 450, w: 96, h: 96 },
+        { x: 0, y: 0, w: 0, h: 0 }, // reference: untouched
+        { x: 260, y: 470, w: 96, h: 96 },
+        { x: 370, y: 490, w: 96, h: 96 },
+      ];
+      const ghosted = still.frames.map((f, j) => (j === refIndex ? f : pastePatch(f, positions[j]!, times[j]!, gtOurs.response.log, patch)));
+      const ghostRegion = new Uint8Array(W * Hh);
+      for (const p of positions) for (let y = p.y; y < p.y + p.h; y++) for (let x = p.x; x < p.x + p.w; x++) ghostRegion[y * W + x] = 1;
+      const ghostPaths: string[] = [];
+      for (const [j, f] of ghosted.entries()) {
+        const p = path.join(tmp, `ghosted-${j}.png`);
+        await writePng(f, p);
+        ghostPaths.push(p);
+      }
+      const cvGhost = runOpenCv(
         [
-          await tile(ghosted[0]!, GH, 'input 16 s (patch)'),
-          await tile(ghosted[1]!, GH, 'input 2 s (patch)'),
-          await tile(ghosted[2]!, GH, 'reference 1/4 s'),
-          await tile(ghosted[3]!, GH, 'input 1/32 s (patch)'),
+          { name: 'untouched', images: memorial(MEMORIAL_IDS), times, align: false, mertens: false, out_hdr: path.join(tmp, 'gt-cv.hdr'), repeat: 1 },
+          { name: 'ghosted', images: ghostPaths, times, align: false, mertens: false, out_hdr: path.join(tmp, 'ghosted-cv.hdr'), repeat: 1 },
         ],
+        tmp,
+      );
+      void cvGhost;
+      const gtCv = decodeRgbe(await readFile(path.join(tmp, 'gt-cv.hdr')));
+      const cvOut = decodeRgbe(await readFile(path.join(tmp, 'ghosted-cv.hdr')));
+      const oursGhosted = await mergeHdr(ghosted, { times, align: false });
+      if (process.env.HDR_BENCH_DEBUG) {
+        // Error map of ours vs its ground truth (mu-law), for looking at where "elsewhere" loses.
+        let max = 0;
+        for (const v of gtOurs.radiance.data) max = Math.max(max, v);
+        const mu = (v: number) => Math.log(1 + MU * Math.max(0, Math.min(1, v / max))) / Math.log(1 + MU);
+        const err = createImage(W, Hh, 1);
+        for (let i = 0; i < W * Hh; i++) err.data[i] = 10 * Math.abs(mu(oursGhosted.radiance.data[i * 3 + 1]!) - mu(gtOurs.radiance.data[i * 3 + 1]!));
+        await writePng(err, path.join(OUT, 'hdr-ghost-error.png'));
+        await writePng(oursGhosted.ghostMask, path.join(OUT, 'hdr-ghost-mask.png'));
+        await writePng(gtOurs.ghostMask, path.join(OUT, 'hdr-gt-mask.png'));
+      }
+      const oursPlain = await mergeHdr(ghosted, { times, align: false, deghost: false });
+      const gtOursPlain = await mergeHdr(still.frames, { times, align: false, deghost: false });
+      const ghostRows = [
+        { method: 'ours (deghost) vs ours(untouched)', ...ghostPsnr(oursGhosted.radiance, gtOurs.radiance, ghostRegion) },
+        { method: 'ours (no deghost) vs ours(untouched, no deghost)', ...ghostPsnr(oursPlain.radiance, gtOursPlain.radiance, ghostRegion) },
+        { method: 'OpenCV MergeDebevec vs OpenCV(untouched)', ...ghostPsnr(cvOut, gtCv, ghostRegion) },
+        {
+          method: 'ours (deghost, untouched curve) vs ours(untouched)',
+          ...ghostPsnr((await mergeHdr(ghosted, { times, align: false, response: gtOurs.response })).radiance, gtOurs.radiance, ghostRegion),
+        },
+        // Cross-check against the other method's ground truth (curve/weighting differences count here).
+        { method: 'ours (deghost) vs OpenCV(untouched)', ...ghostPsnr(oursGhosted.radiance, gtCv, ghostRegion) },
+        { method: 'OpenCV MergeDebevec vs ours(untouched)', ...ghostPsnr(cvOut, gtOurs.radiance, ghostRegion) },
+      ];
+      report.ghost = {
+        bracket: `memorial ${MEMORIAL_IDS.join(',')} (times ${times.join(', ')} s), reference index ${refIndex}`,
+        patches: positions.filter((p) => p.w > 0),
+        ghostPixels: ghostRegion.reduce((a, b) => a + b, 0),
+        mu: MU,
+        rows: ghostRows,
+        gainGhostDb: round(ghostRows[0]!.ghost - ghostRows[2]!.ghost, 2),
+        gapElsewhereDb: round(ghostRows[0]!.elsewhere - ghostRows[2]!.elsewhere, 2),
+      };
+      console.log('\nGhost benchmark: mu-law PSNR (dB), mu=5000, radiance / GT max after per-channel scale fit');
+      console.log(
+        table(
+          ['method', 'ghost region', 'elsewhere', 'overall'],
+          ghostRows.map((r) => [r.method, r.ghost, r.elsewhere, r.overall]),
+        ),
+      );
+      const GH = 300;
+      await sheet(
         [
-          await tile(toneMapReinhard(gtOurs.radiance), GH, 'GT (ours, untouched)'),
-          await tile(toneMapReinhard(oursGhosted.radiance), GH, 'ours deghosted'),
-          await tile(oursGhosted.ghostMask, GH, 'ours ghost mask'),
-          await tile(toneMapReinhard(cvOut), GH, 'OpenCV MergeDebevec'),
+          [
+            await tile(ghosted[0]!, GH, 'input 16 s (patch)'),
+            await tile(ghosted[1]!, GH, 'input 2 s (patch)'),
+            await tile(ghosted[2]!, GH, 'reference 1/4 s'),
+            await tile(ghosted[3]!, GH, 'input 1/32 s (patch)'),
+          ],
+          [
+            await tile(toneMapReinhard(gtOurs.radiance), GH, 'GT (ours, untouched)'),
+            await tile(toneMapReinhard(oursGhosted.radiance), GH, 'ours deghosted'),
+            await tile(oursGhosted.ghostMask, GH, 'ours ghost mask'),
+            await tile(toneMapReinhard(cvOut), GH, 'OpenCV MergeDebevec'),
+          ],
         ],
-      ],
-      GH,
-      path.join(OUT, 'hdr-ghost.png'),
-    );
-
+        GH,
+        path.join(OUT, 'hdr-ghost.png'),
+      );
     }
     // ---- 3. speed at 12 MP ------------------------------------------------------------------
     if (!args['skip-speed']) {
@@ -405,7 +485,10 @@ async function main(): Promise<void> {
       const bigPaths: string[] = [];
       for (const id of ids) {
         const p = path.join(tmp, `big-${id}.png`);
-        await sharp(memorial([id])[0]!).resize(SW, SH, { kernel: 'cubic' }).png({ compressionLevel: 1 }).toFile(p);
+        await sharp(memorial([id])[0]!)
+          .resize(SW, SH, { kernel: 'cubic' })
+          .png({ compressionLevel: 1 })
+          .toFile(p);
         bigPaths.push(p);
         big.push((await decodeImage(p)).image);
       }
@@ -428,7 +511,10 @@ async function main(): Promise<void> {
         const f0 = performance.now();
         fuseExposures(codes, SW, SH);
         fusion.push((performance.now() - f0) / 1000);
-        const cvr = runOpenCv([{ name: 'speed', images: bigPaths, times: bigTimes, align: true, mertens: true, out_hdr: null, out_fused: null, repeat: 1 }], tmp);
+        const cvr = runOpenCv(
+          [{ name: 'speed', images: bigPaths, times: bigTimes, align: true, mertens: true, out_hdr: null, out_fused: null, repeat: 1 }],
+          tmp,
+        );
         cvInfo = { opencv: cvr.opencv, threads: cvr.threads };
         cvRuns.push(cvr.results[0]!);
       }
@@ -480,7 +566,10 @@ async function main(): Promise<void> {
             { label: 'ours fusion', value: speed.oursFusionSecondsMedian, color: '#6baed6' },
             { label: 'OpenCV MergeMertens', value: speed.opencvMertensSecondsMedian, color: '#fdae6b' },
           ],
-          { title: `HDR merge of 3 exposures, ${speed.megapixels} MP (median of ${REPEAT}; ${machine.cpuCount} cores shared)`, unit: 'seconds (lower is better)' },
+          {
+            title: `HDR merge of 3 exposures, ${speed.megapixels} MP (median of ${REPEAT}; ${machine.cpuCount} cores shared)`,
+            unit: 'seconds (lower is better)',
+          },
         ),
       );
       await writeSvgPng(path.join(OUT, 'hdr-speed.png'), svg);
@@ -507,7 +596,10 @@ async function main(): Promise<void> {
           const u = process.cpuUsage(u0);
           oursCpu.push((u.user + u.system) / 1e6);
           stages.push(res.timings);
-          const c = runOpenCv([{ name: b.name, images: b.paths, times: b.times, align: b.align, mertens: false, out_hdr: null, out_fused: null, repeat: 1 }], tmp).results[0]!;
+          const c = runOpenCv(
+            [{ name: b.name, images: b.paths, times: b.times, align: b.align, mertens: false, out_hdr: null, out_fused: null, repeat: 1 }],
+            tmp,
+          ).results[0]!;
           cv.push(sum(c.align) + sum(c.calibrate) + sum(c.merge));
           cvCpu.push(sum(c.cpu));
         }
@@ -528,8 +620,23 @@ async function main(): Promise<void> {
         });
       }
       report.speedReal = rows;
-      console.log(`\nSpeed on the real brackets (warm, median of ${REPEAT}, interleaved; ours = mergeHdr align+response+deghost+merge+shadow chroma, OpenCV = AlignMTB+CalibrateDebevec+MergeDebevec)`);
-      console.log(table(['bracket', 'ours s', 'ours cold s', 'OpenCV s', 'ratio', 'CPU ratio', 'load'], rows.map((r) => [String(r.bracket), Number(r.oursSecondsMedian), Number(r.oursColdSeconds), Number(r.opencvSecondsMedian), Number(r.ratio), Number(r.cpuRatio), (r.loadavg as number[]).join(' ')])));
+      console.log(
+        `\nSpeed on the real brackets (warm, median of ${REPEAT}, interleaved; ours = mergeHdr align+response+deghost+merge+shadow chroma, OpenCV = AlignMTB+CalibrateDebevec+MergeDebevec)`,
+      );
+      console.log(
+        table(
+          ['bracket', 'ours s', 'ours cold s', 'OpenCV s', 'ratio', 'CPU ratio', 'load'],
+          rows.map((r) => [
+            String(r.bracket),
+            Number(r.oursSecondsMedian),
+            Number(r.oursColdSeconds),
+            Number(r.opencvSecondsMedian),
+            Number(r.ratio),
+            Number(r.cpuRatio),
+            (r.loadavg as number[]).join(' '),
+          ]),
+        ),
+      );
     }
 
     // ---- 5. quality: shadow colour noise, static-bracket flags (issue 20) ------------------
@@ -541,24 +648,44 @@ async function main(): Promise<void> {
       for (const shadowChroma of [true, false]) {
         const r = await mergeHdr(still.frames, { times, tonemap: 'reinhard', shadowChroma });
         const q = shadowColourNoise(r.ldr!, still.frames[r.reference]!);
-        shadow[shadowChroma ? 'memorial' : 'memorialWithoutShadowChroma'] = { ...Object.fromEntries(Object.entries(q).map(([k, v]) => [k, round(v, 2)])), flaggedPercent: round(100 * flaggedShare(r.ghostMask), 2) };
+        shadow[shadowChroma ? 'memorial' : 'memorialWithoutShadowChroma'] = {
+          ...Object.fromEntries(Object.entries(q).map(([k, v]) => [k, round(v, 2)])),
+          flaggedPercent: round(100 * flaggedShare(r.ghostMask), 2),
+        };
       }
       const noisy: Array<Record<string, number>> = [];
       for (const k of [1, 2, 3]) {
         const b = noisyStaticBracket(k);
         const r = await mergeHdr(b.frames, { times: b.times, align: false, tonemap: 'reinhard' });
         const q = shadowColourNoise(r.ldr!, b.frames[r.reference]!);
-        noisy.push({ noise: k, flaggedPercent: round(100 * flaggedShare(r.ghostMask), 2), chromaNoise: round(q.chromaNoise, 2), chromaNoiseMiddle: round(q.chromaNoiseMiddle, 2), speckle: round(q.speckle, 1), speckleMiddle: round(q.speckleMiddle, 1) });
+        noisy.push({
+          noise: k,
+          flaggedPercent: round(100 * flaggedShare(r.ghostMask), 2),
+          chromaNoise: round(q.chromaNoise, 2),
+          chromaNoiseMiddle: round(q.chromaNoiseMiddle, 2),
+          speckle: round(q.speckle, 1),
+          speckleMiddle: round(q.speckleMiddle, 1),
+        });
       }
-      report.quality = { definitions: 'bench/lib/hdrQuality.ts (shadows = darkest quarter of the reference L*; speckle per 10 000 shadow pixels; the middle exposure pushed to the output shadow luminance)', shadow, noisyStatic: noisy };
+      report.quality = {
+        definitions:
+          'bench/lib/hdrQuality.ts (shadows = darkest quarter of the reference L*; speckle per 10 000 shadow pixels; the middle exposure pushed to the output shadow luminance)',
+        shadow,
+        noisyStatic: noisy,
+      };
       console.log('\nShadow colour noise (memorial, Reinhard) and static-bracket flags');
-      console.log(table(['case', 'flagged %', 'chroma noise', 'middle exp.', 'speckle /10k', 'middle exp.'], [
-        ...Object.entries(shadow).map(([k, v]) => {
-          const q = v as Record<string, number>;
-          return [k, q.flaggedPercent!, q.chromaNoise!, q.chromaNoiseMiddle!, q.speckle!, q.speckleMiddle!];
-        }),
-        ...noisy.map((q) => [`synthetic static, noise x${q.noise}`, q.flaggedPercent!, q.chromaNoise!, q.chromaNoiseMiddle!, q.speckle!, q.speckleMiddle!]),
-      ]));
+      console.log(
+        table(
+          ['case', 'flagged %', 'chroma noise', 'middle exp.', 'speckle /10k', 'middle exp.'],
+          [
+            ...Object.entries(shadow).map(([k, v]) => {
+              const q = v as Record<string, number>;
+              return [k, q.flaggedPercent!, q.chromaNoise!, q.chromaNoiseMiddle!, q.speckle!, q.speckleMiddle!];
+            }),
+            ...noisy.map((q) => [`synthetic static, noise x${q.noise}`, q.flaggedPercent!, q.chromaNoise!, q.chromaNoiseMiddle!, q.speckle!, q.speckleMiddle!]),
+          ],
+        ),
+      );
     }
     machine.loadavgAtEnd = loadavg();
     const files = await writeJsonPair(OUT, 'hdr', stamp, report);
@@ -566,7 +693,8 @@ async function main(): Promise<void> {
     if (args.publish) {
       const docs = path.join(REPO, 'docs/benchmarks');
       await writeFileAtomic(path.join(docs, 'hdr.json'), readFileSync(files[1]!), { force: true });
-      for (const f of ['hdr-sheet.png', 'hdr-ghost.png', 'hdr-speed.png']) if (existsSync(path.join(OUT, f))) await writeFile(path.join(docs, f), readFileSync(path.join(OUT, f)));
+      for (const f of ['hdr-sheet.png', 'hdr-ghost.png', 'hdr-speed.png'])
+        if (existsSync(path.join(OUT, f))) await writeFile(path.join(docs, f), readFileSync(path.join(OUT, f)));
       console.log(`published to ${docs}`);
     }
   } finally {

@@ -82,7 +82,6 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-
 const limit = intArg('limit', args.limit, 1);
 const veiledCount = intArg('veiled', args.veiled, 0)!;
 const threads = intArg('threads', args.threads, 1);
@@ -193,7 +192,9 @@ async function main(): Promise<void> {
   const pairs = await listPairs(dataDir);
   const card = getModelCard(MODEL);
   const nVeiled = Math.min(veiledCount, pairs.length);
-  console.log(`heavy-rain bench: ${pairs.length} Rain100H pairs from ${dataDir} (+ ${nVeiled} with a synthetic veil); expert ${card.id}; strengths ${strengths.join(', ')}`);
+  console.log(
+    `heavy-rain bench: ${pairs.length} Rain100H pairs from ${dataDir} (+ ${nVeiled} with a synthetic veil); expert ${card.id}; strengths ${strengths.join(', ')}`,
+  );
   console.log(`load ${machine.loadavgAtStart.join(' ')} on ${machine.cpuCount} x ${machine.cpuModel}`);
 
   const model = await ImageModel.load(MODEL, { threads });
@@ -224,16 +225,38 @@ async function main(): Promise<void> {
 
   const real = rows.filter((r) => r.kind === 'rain100H');
   const veiled = rows.filter((r) => r.kind === 'synthetic veil');
-  const summary = { rain100H: summarise(real), syntheticVeil: veiled.length ? summarise(veiled) : undefined, wallSeconds: now() - t0, peakRssMiB: peakRssMiB() };
+  const summary = {
+    rain100H: summarise(real),
+    syntheticVeil: veiled.length ? summarise(veiled) : undefined,
+    wallSeconds: now() - t0,
+    peakRssMiB: peakRssMiB(),
+  };
 
   const headers = ['set', 'pairs', 'input', ...strengths.map((s) => (s === 0 ? 'expert (s=0)' : `+veil s=${s}`)), 'best fixed s', 'oracle s/img'];
   const body: Array<Array<string | number>> = [];
-  for (const [label, s] of [['Rain100H', summary.rain100H], ['synthetic veil', summary.syntheticVeil]] as const) {
+  for (const [label, s] of [
+    ['Rain100H', summary.rain100H],
+    ['synthetic veil', summary.syntheticVeil],
+  ] as const) {
     if (!s) continue;
     const best = s.perStrength.reduce((a, b) => (b.psnrY > a.psnrY ? b : a));
-    body.push([`${label} PSNR-Y`, String(s.pairs), s.input.psnrY, ...s.perStrength.map((p) => p.psnrY), String(best.strength), s.oracleBestStrengthPerImage.psnrY]);
+    body.push([
+      `${label} PSNR-Y`,
+      String(s.pairs),
+      s.input.psnrY,
+      ...s.perStrength.map((p) => p.psnrY),
+      String(best.strength),
+      s.oracleBestStrengthPerImage.psnrY,
+    ]);
     body.push([`${label} SSIM-Y`, String(s.pairs), s.input.ssimY, ...s.perStrength.map((p) => p.ssimY), '', '']);
-    body.push([`${label} better/expert`, String(s.pairs), '', ...s.perStrength.map((p) => (p.strength === 0 ? '-' : `${p.imagesBetterThanExpert}/${s.pairs}`)), '', '']);
+    body.push([
+      `${label} better/expert`,
+      String(s.pairs),
+      '',
+      ...s.perStrength.map((p) => (p.strength === 0 ? '-' : `${p.imagesBetterThanExpert}/${s.pairs}`)),
+      '',
+      '',
+    ]);
   }
   console.log(`\n${table(headers, body)}`);
   console.log(`\n${Y_CONVENTION}`);
@@ -276,7 +299,10 @@ function plot(real: Summary, veiled: Summary | undefined): string {
   const py = 90;
   const pw = W - px - 40;
   const ph = H - py - 90;
-  const sets = [{ s: real, color: '#1f77b4', label: `Rain100H (${real.pairs} pairs)` }, ...(veiled ? [{ s: veiled, color: '#d62728', label: `Rain100H + synthetic veil (${veiled.pairs})` }] : [])];
+  const sets = [
+    { s: real, color: '#1f77b4', label: `Rain100H (${real.pairs} pairs)` },
+    ...(veiled ? [{ s: veiled, color: '#d62728', label: `Rain100H + synthetic veil (${veiled.pairs})` }] : []),
+  ];
   const vals = sets.flatMap((x) => [...x.s.perStrength.map((p) => p.psnrY), x.s.input.psnrY]);
   const lo = Math.floor(Math.min(...vals) - 0.5);
   const hi = Math.ceil(Math.max(...vals) + 0.5);
@@ -285,8 +311,16 @@ function plot(real: Summary, veiled: Summary | undefined): string {
   const yMax = Math.ceil(hi / step) * step;
   const X = (s: number): number => px + s * pw;
   const Y = (v: number): number => py + ph - ((v - yMin) / (yMax - yMin)) * ph;
-  const parts: string[] = [text(W / 2, 30, 'Heavy rain: learned deraining, then physical veil removal at strength s', { size: 17, anchor: 'middle', weight: 'bold' })];
-  parts.push(text(W / 2, 52, 'mean PSNR-Y vs ground truth (MATLAB YCbCr, 8-bit, no crop); s = 0 is the expert alone; dashed: rainy input', { size: 12, anchor: 'middle', fill: '#444' }));
+  const parts: string[] = [
+    text(W / 2, 30, 'Heavy rain: learned deraining, then physical veil removal at strength s', { size: 17, anchor: 'middle', weight: 'bold' }),
+  ];
+  parts.push(
+    text(W / 2, 52, 'mean PSNR-Y vs ground truth (MATLAB YCbCr, 8-bit, no crop); s = 0 is the expert alone; dashed: rainy input', {
+      size: 12,
+      anchor: 'middle',
+      fill: '#444',
+    }),
+  );
   for (let t = yMin; t <= yMax + 1e-9; t += step) {
     parts.push(line(px, Y(t), px + pw, Y(t), '#e3e3e3'));
     parts.push(text(px - 8, Y(t) + 4, trimNum(t), { size: 12, anchor: 'end', fill: '#444' }));
@@ -309,7 +343,13 @@ function plot(real: Summary, veiled: Summary | undefined): string {
   }
   parts.push(line(px, py, px, py + ph, '#222'));
   parts.push(line(px, py + ph, px + pw, py + ph, '#222'));
-  parts.push(legend(px + 10, py - 12, sets.map((x) => ({ color: x.color, label: x.label }))));
+  parts.push(
+    legend(
+      px + 10,
+      py - 12,
+      sets.map((x) => ({ color: x.color, label: x.label })),
+    ),
+  );
   return svgDoc(W, H, parts.join('\n'));
 }
 

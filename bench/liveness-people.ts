@@ -62,7 +62,17 @@ const KINDS = ['bonafide', 'print', 'replay', 'cutEye'] as const;
 type Kind = (typeof KINDS)[number];
 const ATTACKS = ['print', 'replay', 'cutEye'] as const;
 
-interface Sample { file: string; person: string; source: string; kind: Kind; values: number[][]; fps: number; tracked: number; frames: number; msPerFrame: number }
+interface Sample {
+  file: string;
+  person: string;
+  source: string;
+  kind: Kind;
+  values: number[][];
+  fps: number;
+  tracked: number;
+  frames: number;
+  msPerFrame: number;
+}
 
 async function track(models: FaceModels, frames: RawImage[], times: number[], fps: number) {
   const t0 = performance.now();
@@ -100,7 +110,9 @@ async function collect(): Promise<Sample[]> {
       const a = await track(models, fr, clip.times, clip.fps);
       samples.push({ ...base, kind, values: a.values, tracked: a.obs.filter((o) => o.found).length, msPerFrame: a.msPerFrame });
     }
-    process.stderr.write(`[${i + 1}/${chosen.length}] ${file} (${base.person}, ${base.source}): ${frames.length} frames, ${round(live.msPerFrame, 0)} ms/frame\n`);
+    process.stderr.write(
+      `[${i + 1}/${chosen.length}] ${file} (${base.person}, ${base.source}): ${frames.length} frames, ${round(live.msPerFrame, 0)} ms/frame\n`,
+    );
   }
   await models.dispose();
   await writeFile(cacheFile, serialize(samples));
@@ -111,17 +123,25 @@ function rates(samples: readonly Sample[], scores: readonly number[]) {
   const at = (k: Kind) => samples.flatMap((s, i) => (s.kind === k ? [scores[i]!] : []));
   const bona = at('bonafide');
   const bpcerK = bona.filter((x) => x < 0.5).length;
-  const perAttack = Object.fromEntries(ATTACKS.map((a) => {
-    const v = at(a);
-    const k = v.filter((x) => x >= 0.5).length;
-    const ci = clopperPearson(k, Math.max(1, v.length));
-    return [a, { k, n: v.length, apcer: round(k / Math.max(1, v.length), 4), ci95: [round(ci.lo, 4), round(ci.hi, 4)] }];
-  }));
+  const perAttack = Object.fromEntries(
+    ATTACKS.map((a) => {
+      const v = at(a);
+      const k = v.filter((x) => x >= 0.5).length;
+      const ci = clopperPearson(k, Math.max(1, v.length));
+      return [a, { k, n: v.length, apcer: round(k / Math.max(1, v.length), 4), ci95: [round(ci.lo, 4), round(ci.hi, 4)] }];
+    }),
+  );
   const bciS = clopperPearson(bpcerK, Math.max(1, bona.length));
   const bpcer = bpcerK / Math.max(1, bona.length);
   const apcer = Math.max(...ATTACKS.map((a) => perAttack[a]!.apcer));
   const liveAccepted = bona.filter((x) => x >= DEFAULT_LIVENESS_HEAD.thresholds.live).length;
-  return { bpcer: { k: bpcerK, n: bona.length, rate: round(bpcer, 4), ci95: [round(bciS.lo, 4), round(bciS.hi, 4)] }, apcer: round(apcer, 4), acer: round((apcer + bpcer) / 2, 4), perAttack, liveVerdictAbove06: { k: liveAccepted, n: bona.length } };
+  return {
+    bpcer: { k: bpcerK, n: bona.length, rate: round(bpcer, 4), ci95: [round(bciS.lo, 4), round(bciS.hi, 4)] },
+    apcer: round(apcer, 4),
+    acer: round((apcer + bpcer) / 2, 4),
+    perAttack,
+    liveVerdictAbove06: { k: liveAccepted, n: bona.length },
+  };
 }
 
 /** The per-attack-expert logistic head fitted on `samples` (the one fitting code for held-out and shipped heads). */
@@ -133,8 +153,14 @@ function fitOn(samples: readonly Sample[], l2: number, source: string): Liveness
 function heldOut(samples: readonly Sample[], group: (s: Sample) => string, l2: number): number[] {
   const scores = new Array<number>(samples.length).fill(NaN);
   for (const g of new Set(samples.map(group))) {
-    const head = fitOn(samples.filter((s) => group(s) !== g), l2, `bench liveness-people, without ${g}`);
-    samples.forEach((s, i) => { if (group(s) === g) scores[i] = fuse(s.values, head).score; });
+    const head = fitOn(
+      samples.filter((s) => group(s) !== g),
+      l2,
+      `bench liveness-people, without ${g}`,
+    );
+    samples.forEach((s, i) => {
+      if (group(s) === g) scores[i] = fuse(s.values, head).score;
+    });
   }
   return scores;
 }
@@ -150,12 +176,16 @@ async function scoreGru(samples: readonly Sample[]) {
   const model = await TrainedModel.load('liveness-gru', { threads: 1 });
   const scores: number[] = [];
   for (const s of samples) {
-    const T = s.values.length, C = CUES.length;
-    const cues = new Float32Array(T * C), mask = new Float32Array(T);
+    const T = s.values.length,
+      C = CUES.length;
+    const cues = new Float32Array(T * C),
+      mask = new Float32Array(T);
     s.values.forEach((row, t) => {
       if (!row.some((v) => Number.isFinite(v))) return;
       mask[t] = 1;
-      row.forEach((v, j) => { cues[t * C + j] = Number.isFinite(v) ? v : 0; });
+      row.forEach((v, j) => {
+        cues[t * C + j] = Number.isFinite(v) ? v : 0;
+      });
     });
     const out = await model.run({ cues: { data: cues, shape: [1, T, C] }, mask: { data: mask, shape: [1, T] } });
     scores.push(out.live!.data[0]!);
@@ -179,24 +209,58 @@ async function main(): Promise<void> {
   const people = new Set(samples.map((s) => s.person)).size;
   const sources = [...new Set(samples.map((s) => s.source))];
   const allHead = args['write-head'] ? fitOn(samples, l2, headSource(samples, people, sources, l2, stamp)) : undefined;
-  if (allHead) methods['all-data head (written), TRAINING figure'] = rates(samples, samples.map((s) => fuse(s.values, allHead).score));
+  if (allHead)
+    methods['all-data head (written), TRAINING figure'] = rates(
+      samples,
+      samples.map((s) => fuse(s.values, allHead).score),
+    );
   const gru = await scoreGru(samples);
   if (gru) methods['GRU + attention, TRAINING figure (fitted on these clips)'] = rates(samples, gru.scores);
   const pct = (x: number) => `${round(100 * x, 1)}`;
-  console.log(table(['method', 'BPCER % (CI)', 'APCER print / replay / cut-eye %', 'ACER %'], Object.entries(methods).map(([m, r]) => [
-    m, `${pct(r.bpcer.rate)} (${pct(r.bpcer.ci95[0]!)}-${pct(r.bpcer.ci95[1]!)})`,
-    ATTACKS.map((a) => `${pct(r.perAttack[a]!.apcer)} (${pct(r.perAttack[a]!.ci95[0]!)}-${pct(r.perAttack[a]!.ci95[1]!)})`).join(' / '), pct(r.acer),
-  ])));
-  if (gru) for (const q of gru.card.quality) console.log(`${gru.card.id} (card): ${q.split} ${q.metric} ${round(100 * q.value, 1)} %${q.note ? ` - ${q.note}` : ''} [${q.command}]`);
+  console.log(
+    table(
+      ['method', 'BPCER % (CI)', 'APCER print / replay / cut-eye %', 'ACER %'],
+      Object.entries(methods).map(([m, r]) => [
+        m,
+        `${pct(r.bpcer.rate)} (${pct(r.bpcer.ci95[0]!)}-${pct(r.bpcer.ci95[1]!)})`,
+        ATTACKS.map((a) => `${pct(r.perAttack[a]!.apcer)} (${pct(r.perAttack[a]!.ci95[0]!)}-${pct(r.perAttack[a]!.ci95[1]!)})`).join(' / '),
+        pct(r.acer),
+      ]),
+    ),
+  );
+  if (gru)
+    for (const q of gru.card.quality)
+      console.log(`${gru.card.id} (card): ${q.split} ${q.metric} ${round(100 * q.value, 1)} %${q.note ? ` - ${q.note}` : ''} [${q.command}]`);
   const ms = samples.reduce((a, s) => a + s.msPerFrame * s.frames, 0) / samples.reduce((a, s) => a + s.frames, 0);
-  console.log(`${samples.length} clips (${samples.filter((s) => s.kind === 'bonafide').length} bona fide) of ${people} people from sources ${sources.join(', ')}; tracking ${round(ms, 1)} ms/frame`);
+  console.log(
+    `${samples.length} clips (${samples.filter((s) => s.kind === 'bonafide').length} bona fide) of ${people} people from sources ${sources.join(', ')}; tracking ${round(ms, 1)} ms/frame`,
+  );
   const result = {
-    bench: 'liveness-people', command: commandLine(), timestamp: stamp, machine: machineInfo(),
-    ...(args.reuse ? { cues: 'reused from bench/results/liveness-people-cues.bin (tracking arguments: those of the run that wrote it)' } : { seconds: Number(args.seconds), maxSide: Number(args['max-side']) }),
-    l2, shippedHead: DEFAULT_LIVENESS_HEAD.source,
-    people, sources, clips: samples.length, methods,
+    bench: 'liveness-people',
+    command: commandLine(),
+    timestamp: stamp,
+    machine: machineInfo(),
+    ...(args.reuse
+      ? { cues: 'reused from bench/results/liveness-people-cues.bin (tracking arguments: those of the run that wrote it)' }
+      : { seconds: Number(args.seconds), maxSide: Number(args['max-side']) }),
+    l2,
+    shippedHead: DEFAULT_LIVENESS_HEAD.source,
+    people,
+    sources,
+    clips: samples.length,
+    methods,
     gruCard: gru?.card,
-    perClip: samples.map((s, i) => ({ file: s.file, person: s.person, source: s.source, kind: s.kind, tracked: `${s.tracked}/${s.frames}`, shipped: round(shipped[i]!, 4), leavePersonOut: round(lopo[i]!, 4), leaveSourceOut: round(loso[i]!, 4), ...(gru ? { gruTraining: round(gru.scores[i]!, 4) } : {}) })),
+    perClip: samples.map((s, i) => ({
+      file: s.file,
+      person: s.person,
+      source: s.source,
+      kind: s.kind,
+      tracked: `${s.tracked}/${s.frames}`,
+      shipped: round(shipped[i]!, 4),
+      leavePersonOut: round(lopo[i]!, 4),
+      leaveSourceOut: round(loso[i]!, 4),
+      ...(gru ? { gruTraining: round(gru.scores[i]!, 4) } : {}),
+    })),
   };
   const written = await writeJsonPair(path.resolve(args.out!), 'liveness-people', stamp, result);
   if (args.publish) await writeFileAtomic(path.join(REPO, 'docs/benchmarks/liveness-people.json'), `${JSON.stringify(result, null, 2)}\n`, { force: true });

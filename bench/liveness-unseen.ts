@@ -57,9 +57,25 @@ async function main(): Promise<void> {
       const wall = (performance.now() - t0) / 1000;
       const cpu = process.cpuUsage(c0);
       rows.push({
-        file: f, person: personOf(f), frames: clip.frames.length, fps: round(clip.fps, 2), verdict: v.verdict, score: v.score, decidedBy: v.decidedBy,
-        experts: v.experts, accepted: v.verdict === 'live', bonaFideAt05: v.score >= 0.5, coverage: v.coverage, pulse: v.pulse,
-        seconds: { decode: round((t1 - t0) / 1000, 2), track: round(analysis.seconds.track, 2), cues: round(analysis.seconds.cues, 2), wall: round(wall, 2), cpu: round((cpu.user + cpu.system) / 1e6, 2) },
+        file: f,
+        person: personOf(f),
+        frames: clip.frames.length,
+        fps: round(clip.fps, 2),
+        verdict: v.verdict,
+        score: v.score,
+        decidedBy: v.decidedBy,
+        experts: v.experts,
+        accepted: v.verdict === 'live',
+        bonaFideAt05: v.score >= 0.5,
+        coverage: v.coverage,
+        pulse: v.pulse,
+        seconds: {
+          decode: round((t1 - t0) / 1000, 2),
+          track: round(analysis.seconds.track, 2),
+          cues: round(analysis.seconds.cues, 2),
+          wall: round(wall, 2),
+          cpu: round((cpu.user + cpu.system) / 1e6, 2),
+        },
         cues: analysis.cues.values.map((r) => r.map((x) => round(x, 5))),
       });
       process.stderr.write(`[${i + 1}/${files.length}] ${f}: ${v.verdict} ${v.score} (${v.decidedBy}) ${round(wall, 1)} s\n`);
@@ -73,7 +89,12 @@ async function main(): Promise<void> {
   const people = [...new Set(rows.map((r) => r.person))];
   const perPerson = people.map((p) => {
     const rs = rows.filter((r) => r.person === p);
-    return { person: p, clips: rs.length, accepted: rs.filter((r) => r.accepted).length, meanScore: round(rs.reduce((s, r) => s + (r.score || 0), 0) / rs.length, 3) };
+    return {
+      person: p,
+      clips: rs.length,
+      accepted: rs.filter((r) => r.accepted).length,
+      meanScore: round(rs.reduce((s, r) => s + (r.score || 0), 0) / rs.length, 3),
+    };
   });
   const k = rows.filter((r) => r.accepted).length;
   const k05 = rows.filter((r) => r.bonaFideAt05).length;
@@ -81,29 +102,60 @@ async function main(): Promise<void> {
   const peopleAllAccepted = perPerson.filter((p) => p.accepted === p.clips).length;
   const ciPeople = clopperPearson(peopleAllAccepted, people.length);
   const verdicts = Object.fromEntries(['live', 'uncertain', 'spoof', 'error'].map((v) => [v, rows.filter((r) => r.verdict === v).length]));
-  const decidedBy = Object.fromEntries([...new Set(rows.map((r) => String(r.decidedBy)))].map((d) => [d, rows.filter((r) => String(r.decidedBy) === d && !r.accepted).length]));
+  const decidedBy = Object.fromEntries(
+    [...new Set(rows.map((r) => String(r.decidedBy)))].map((d) => [d, rows.filter((r) => String(r.decidedBy) === d && !r.accepted).length]),
+  );
   const timed = rows.filter((r) => r.seconds) as unknown as Array<{ seconds: { wall: number; cpu: number }; frames: number }>;
   const perFrameWall = timed.reduce((s, r) => s + r.seconds.wall, 0) / timed.reduce((s, r) => s + r.frames, 0);
   const perFrameCpu = timed.reduce((s, r) => s + r.seconds.cpu, 0) / timed.reduce((s, r) => s + r.frames, 0);
 
-  console.log(table(['person', 'clips', 'accepted (live)', 'mean score'], perPerson.map((p) => [p.person, p.clips, p.accepted, p.meanScore])));
-  console.log(`clips of unseen people judged live: ${k}/${rows.length} = ${round((100 * k) / rows.length, 1)} % (exact 95 % CI ${round(100 * ciClips.lo, 1)}-${round(100 * ciClips.hi, 1)} %); score >= 0.5: ${k05}/${rows.length}`);
+  console.log(
+    table(
+      ['person', 'clips', 'accepted (live)', 'mean score'],
+      perPerson.map((p) => [p.person, p.clips, p.accepted, p.meanScore]),
+    ),
+  );
+  console.log(
+    `clips of unseen people judged live: ${k}/${rows.length} = ${round((100 * k) / rows.length, 1)} % (exact 95 % CI ${round(100 * ciClips.lo, 1)}-${round(100 * ciClips.hi, 1)} %); score >= 0.5: ${k05}/${rows.length}`,
+  );
   console.log(`people with every clip judged live: ${peopleAllAccepted}/${people.length} (CI ${round(100 * ciPeople.lo, 1)}-${round(100 * ciPeople.hi, 1)} %)`);
   console.log(`verdicts: ${JSON.stringify(verdicts)}; rejected clips by deciding expert: ${JSON.stringify(decidedBy)}`);
-  console.log(`time: ${round(perFrameWall * 1000, 1)} ms wall and ${round(perFrameCpu * 1000, 1)} ms CPU per frame (decode + track + cues + fusion), i.e. ${round(perFrameWall * 150, 1)} s wall / ${round(perFrameCpu * 150, 1)} s CPU for a 5 s 30 fps clip`);
+  console.log(
+    `time: ${round(perFrameWall * 1000, 1)} ms wall and ${round(perFrameCpu * 1000, 1)} ms CPU per frame (decode + track + cues + fusion), i.e. ${round(perFrameWall * 150, 1)} s wall / ${round(perFrameCpu * 150, 1)} s CPU for a 5 s 30 fps clip`,
+  );
 
   const result = {
-    bench: 'liveness-unseen', command: commandLine(), timestamp: stamp, data: dir, machine: machineInfo(), secondsPerClip: seconds,
-    head: DEFAULT_LIVENESS_HEAD.source, clips: rows.length, people: people.length,
+    bench: 'liveness-unseen',
+    command: commandLine(),
+    timestamp: stamp,
+    data: dir,
+    machine: machineInfo(),
+    secondsPerClip: seconds,
+    head: DEFAULT_LIVENESS_HEAD.source,
+    clips: rows.length,
+    people: people.length,
     acceptedClips: { k, n: rows.length, rate: round(k / rows.length, 4), ci95: [round(ciClips.lo, 4), round(ciClips.hi, 4)] },
     bonaFideAt05: { k: k05, n: rows.length },
     peopleAllClipsAccepted: { k: peopleAllAccepted, n: people.length, ci95: [round(ciPeople.lo, 4), round(ciPeople.hi, 4)] },
-    verdicts, rejectedByExpert: decidedBy,
-    speed: { msPerFrameWall: round(perFrameWall * 1000, 1), msPerFrameCpu: round(perFrameCpu * 1000, 1), fiveSecondClipWall: round(perFrameWall * 150, 1), fiveSecondClipCpu: round(perFrameCpu * 150, 1), threadsPerNetwork: Number(args.threads) },
-    perPerson, rows,
+    verdicts,
+    rejectedByExpert: decidedBy,
+    speed: {
+      msPerFrameWall: round(perFrameWall * 1000, 1),
+      msPerFrameCpu: round(perFrameCpu * 1000, 1),
+      fiveSecondClipWall: round(perFrameWall * 150, 1),
+      fiveSecondClipCpu: round(perFrameCpu * 150, 1),
+      threadsPerNetwork: Number(args.threads),
+    },
+    perPerson,
+    rows,
   };
   const written = await writeJsonPair(path.resolve(args.out!), 'liveness-unseen', stamp, result);
-  if (args.publish) await writeFileAtomic(path.join(REPO, 'docs/benchmarks/liveness-unseen.json'), `${JSON.stringify({ ...result, rows: rows.map(({ cues: _c, ...r }) => r) }, null, 2)}\n`, { force: true });
+  if (args.publish)
+    await writeFileAtomic(
+      path.join(REPO, 'docs/benchmarks/liveness-unseen.json'),
+      `${JSON.stringify({ ...result, rows: rows.map(({ cues: _c, ...r }) => r) }, null, 2)}\n`,
+      { force: true },
+    );
   console.log(`wrote ${written.join(', ')}`);
 }
 

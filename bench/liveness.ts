@@ -39,7 +39,16 @@ import { mulberry32 } from '../src/core/random.js';
 import { writeFileAtomic } from '../src/core/fs.js';
 import { FaceModels } from '../src/face/index.js';
 import {
-  checkLivenessFile, computeCues, CUES, fitHead, fuse, readVideoFrames, trackFace, type Cue, type FrameObservation, type LivenessHead,
+  checkLivenessFile,
+  computeCues,
+  CUES,
+  fitHead,
+  fuse,
+  readVideoFrames,
+  trackFace,
+  type Cue,
+  type FrameObservation,
+  type LivenessHead,
 } from '../src/face/liveness/index.js';
 import { pad } from '../src/face/metrics.js';
 import { CROP, cropFrame, makePrint, makeReplay, makeSecondCamera, mirror } from './lib/attacks.js';
@@ -76,7 +85,18 @@ type Kind = (typeof KINDS)[number] | (typeof STRESS)[number];
 
 // ---------------------------------------------------------------------------------------------
 
-interface Sample { window: number; shot: number; kind: Kind; variant: string; values: number[][]; cnnAntispoof: number; cnnLiveness: number; tracked: number; msTrackPerFrame: number; msCuesPerFrame: number }
+interface Sample {
+  window: number;
+  shot: number;
+  kind: Kind;
+  variant: string;
+  values: number[][];
+  cnnAntispoof: number;
+  cnnLiveness: number;
+  tracked: number;
+  msTrackPerFrame: number;
+  msCuesPerFrame: number;
+}
 
 async function main(): Promise<void> {
   const stamp = timestamp();
@@ -86,7 +106,8 @@ async function main(): Promise<void> {
   const full = await trackFace(models, clip.frames, clip.times);
   // shots: split at detector resets and at frames without a face
   const windows: Array<{ start: number; shot: number }> = [];
-  let shot = -1, runStart = -1;
+  let shot = -1,
+    runStart = -1;
   const flush = (end: number) => {
     if (runStart < 0) return;
     for (let s = runStart; s + WINDOW <= end; s += STRIDE) windows.push({ start: s, shot });
@@ -96,17 +117,32 @@ async function main(): Promise<void> {
     if (!o?.found || o.reset) {
       flush(i);
       runStart = -1;
-      if (o?.found && o.reset) { shot++; runStart = i; }
+      if (o?.found && o.reset) {
+        shot++;
+        runStart = i;
+      }
       continue;
     }
-    if (runStart < 0) { shot++; runStart = i; }
+    if (runStart < 0) {
+      shot++;
+      runStart = i;
+    }
   }
   const usedShots = [...new Set(windows.map((w) => w.shot))];
-  console.log(`clip ${clip.frames.length} frames @ ${round(fps, 2)} fps; ${windows.length} windows of ${WINDOW} frames in shots ${usedShots.join(', ')} (starts ${windows.map((w) => w.start).join(' ')})`);
+  console.log(
+    `clip ${clip.frames.length} frames @ ${round(fps, 2)} fps; ${windows.length} windows of ${WINDOW} frames in shots ${usedShots.join(', ')} (starts ${windows.map((w) => w.start).join(' ')})`,
+  );
 
   const samples: Sample[] = [];
   const cacheFile = path.join(REPO, 'bench/results/liveness-observations.bin');
-  interface Tracked { window: number; shot: number; kind: Kind; variant: string; obs: FrameObservation[]; msTrack: number }
+  interface Tracked {
+    window: number;
+    shot: number;
+    kind: Kind;
+    variant: string;
+    obs: FrameObservation[];
+    msTrack: number;
+  }
   // tracking is the slow part: with --reuse, clips already in the cache are not tracked again
   // (every clip is still synthesised, so the seeded random stream and the other clips stay the same)
   const cached = args.reuse ? (deserialize(await readFile(cacheFile)) as Tracked[]) : [];
@@ -117,8 +153,10 @@ async function main(): Promise<void> {
   for (const [wi, w] of windows.entries()) {
     // a CROP x CROP window around the face (synthesis cost; the face keeps its scale)
     const span = full.slice(w.start, w.start + WINDOW);
-    const cx = span.reduce((a, o) => a + o.region!.cx, 0) / span.length, cy = span.reduce((a, o) => a + o.region!.cy, 0) / span.length;
-    const x0 = Math.round(Math.min(Math.max(0, cx - CROP / 2), clip.width - CROP)), y0 = Math.round(Math.min(Math.max(0, cy - CROP / 2), clip.height - CROP));
+    const cx = span.reduce((a, o) => a + o.region!.cx, 0) / span.length,
+      cy = span.reduce((a, o) => a + o.region!.cy, 0) / span.length;
+    const x0 = Math.round(Math.min(Math.max(0, cx - CROP / 2), clip.width - CROP)),
+      y0 = Math.round(Math.min(Math.max(0, cy - CROP / 2), clip.height - CROP));
     const frames = clip.frames.slice(w.start, w.start + WINDOW).map((f) => cropFrame(f, x0, y0, CROP));
     const obs = span.map((o) => ({ ...o, landmarks: o.landmarks!.map((v, i) => (i % 3 === 0 ? v - x0 : i % 3 === 1 ? v - y0 : v)) }));
     const clips: Array<[Kind, string, () => RawImage[]]> = [['bonafide', 'original', () => frames]];
@@ -136,7 +174,10 @@ async function main(): Promise<void> {
     for (const [kind, variant, make] of clips) {
       const fr = make();
       const hit = cached.find((c) => c.window === wi && c.kind === kind && c.variant === variant);
-      if (hit) { tracked.push(hit); continue; }
+      if (hit) {
+        tracked.push(hit);
+        continue;
+      }
       const t0 = performance.now();
       const o = await trackFace(models, fr, times);
       tracked.push({ window: wi, shot: w.shot, kind, variant, obs: o, msTrack: (performance.now() - t0) / fr.length });
@@ -151,7 +192,18 @@ async function main(): Promise<void> {
     const msCues = (performance.now() - t1) / t.obs.length;
     const found = t.obs.filter((x) => x.found);
     const mean = (f: (x: FrameObservation) => number) => found.reduce((s, x) => s + f(x), 0) / Math.max(1, found.length);
-    samples.push({ window: t.window, shot: t.shot, kind: t.kind, variant: t.variant, values: cues.values, cnnAntispoof: mean((x) => x.antispoof!), cnnLiveness: mean((x) => x.liveness!), tracked: found.length, msTrackPerFrame: t.msTrack, msCuesPerFrame: msCues });
+    samples.push({
+      window: t.window,
+      shot: t.shot,
+      kind: t.kind,
+      variant: t.variant,
+      values: cues.values,
+      cnnAntispoof: mean((x) => x.antispoof!),
+      cnnLiveness: mean((x) => x.liveness!),
+      tracked: found.length,
+      msTrackPerFrame: t.msTrack,
+      msCuesPerFrame: msCues,
+    });
   }
 
   // ------------------------------------------------------------------ evaluation
@@ -169,22 +221,40 @@ async function main(): Promise<void> {
     return pad(bona, attacks, 0.5);
   };
   type Labelling = 'typed' | 'untyped';
-  const toClips = (xs: readonly Sample[], labelling: Labelling) => xs.map((x) => ({ values: x.values, live: x.kind === 'bonafide', ...(x.kind !== 'bonafide' && labelling === 'typed' ? { attack: x.kind } : {}) }));
+  const toClips = (xs: readonly Sample[], labelling: Labelling) =>
+    xs.map((x) => ({ values: x.values, live: x.kind === 'bonafide', ...(x.kind !== 'bonafide' && labelling === 'typed' ? { attack: x.kind } : {}) }));
   const nWindows = Math.max(...samples.map((x) => x.window)) + 1;
   const chosenL2: number[] = [];
-  interface Config { cues: readonly Cue[]; temperature?: number; labelling?: Labelling; train?: (x: Sample) => boolean }
+  interface Config {
+    cues: readonly Cue[];
+    temperature?: number;
+    labelling?: Labelling;
+    train?: (x: Sample) => boolean;
+  }
   /** L2 chosen by leave-one-window-out ACER inside `train` (nested: the caller's test window is never in it). */
   const pickL2 = (train: readonly Sample[], c: Config): number => {
-    let best = L2_GRID[0]!, bestAcer = Infinity;
+    let best = L2_GRID[0]!,
+      bestAcer = Infinity;
     const inner = [...new Set(train.map((x) => x.window))];
     for (const l2 of L2_GRID) {
       const sc = new Array<number>(train.length).fill(NaN);
       for (const v of inner) {
-        const h = fitHead(toClips(train.filter((x) => x.window !== v), c.labelling ?? 'typed'), { cues: c.cues, temperature: c.temperature ?? 1, l2, source: 'bench' });
-        train.forEach((x, i) => { if (x.window === v) sc[i] = fuse(x.values, h).score; });
+        const h = fitHead(
+          toClips(
+            train.filter((x) => x.window !== v),
+            c.labelling ?? 'typed',
+          ),
+          { cues: c.cues, temperature: c.temperature ?? 1, l2, source: 'bench' },
+        );
+        train.forEach((x, i) => {
+          if (x.window === v) sc[i] = fuse(x.values, h).score;
+        });
       }
       const a = rates(train, sc).acer;
-      if (a < bestAcer - 1e-12) { bestAcer = a; best = l2; }
+      if (a < bestAcer - 1e-12) {
+        bestAcer = a;
+        best = l2;
+      }
     }
     return best;
   };
@@ -199,15 +269,27 @@ async function main(): Promise<void> {
       const l2 = pickL2(train, c);
       chosenL2.push(l2);
       const head = fitHead(toClips(train, c.labelling ?? 'typed'), { cues: c.cues, temperature: c.temperature ?? 1, l2, source: 'bench' });
-      clips.forEach((x, i) => { if (x.window === wi) out[i] = fuse(x.values, head).score; });
+      clips.forEach((x, i) => {
+        if (x.window === wi) out[i] = fuse(x.values, head).score;
+      });
     }
     return out;
   };
   const allCues = [...CUES];
   const rows: Array<{ method: string; acer: number; apcer: number; bpcer: number; apcerByType: Record<string, number> }> = [];
-  const add = (method: string, scores: number[]) => { const r = rates(target, scores); rows.push({ method, ...r }); return r; };
-  add('CNN antispoof as shipped (mean, >= 0.5)', target.map((s) => s.cnnAntispoof));
-  add('CNN liveness as shipped (mean, >= 0.5)', target.map((s) => s.cnnLiveness));
+  const add = (method: string, scores: number[]) => {
+    const r = rates(target, scores);
+    rows.push({ method, ...r });
+    return r;
+  };
+  add(
+    'CNN antispoof as shipped (mean, >= 0.5)',
+    target.map((s) => s.cnnAntispoof),
+  );
+  add(
+    'CNN liveness as shipped (mean, >= 0.5)',
+    target.map((s) => s.cnnLiveness),
+  );
   add('CNN antispoof+liveness, per-attack experts (LOWO)', lowo(target, { cues: ['antispoof', 'liveness'] }));
   add('all cues, one head for every attack (LOWO)', lowo(target, { cues: allCues, labelling: 'untyped' }));
   add('fusion, uniform pooling, per-attack experts (LOWO)', lowo(target, { cues: allCues, temperature: 1e6 }));
@@ -231,30 +313,76 @@ async function main(): Promise<void> {
   // generalisation: each attack family left out of training entirely (APCER on it, BPCER as usual)
   const unseen = ATTACKS.map((k) => {
     const sc = lowo(target, { cues: allCues, train: (x) => x.kind !== k });
-    const r = rates(target.filter((x) => x.kind === 'bonafide' || x.kind === k), target.flatMap((x, i) => (x.kind === 'bonafide' || x.kind === k ? [sc[i]!] : [])));
+    const r = rates(
+      target.filter((x) => x.kind === 'bonafide' || x.kind === k),
+      target.flatMap((x, i) => (x.kind === 'bonafide' || x.kind === k ? [sc[i]!] : [])),
+    );
     return { attack: k, apcer: r.apcerByType[k]!, bpcer: r.bpcer };
   });
   // stress: a replay at the full frame rate, scored by the heads of the target protocol
   const stressScores = lowo(stress, { cues: allCues });
-  const stressApcer = STRESS.map((k) => ({ attack: k, apcer: stress.filter((x) => x.kind === k).filter((x) => stressScores[stress.indexOf(x)]! >= 0.5).length / Math.max(1, stress.filter((x) => x.kind === k).length), n: stress.filter((x) => x.kind === k).length }));
+  const stressApcer = STRESS.map((k) => ({
+    attack: k,
+    apcer:
+      stress.filter((x) => x.kind === k).filter((x) => stressScores[stress.indexOf(x)]! >= 0.5).length / Math.max(1, stress.filter((x) => x.kind === k).length),
+    n: stress.filter((x) => x.kind === k).length,
+  }));
 
   // the shipped head: L2 chosen by leave-one-window-out over all windows, then fitted on all target clips
   const headL2 = pickL2(target, { cues: allCues });
-  const headAll = fitHead(toClips(target, 'typed'), { l2: headL2, source: `bench/liveness.ts: ${target.length} simulated clips from short_hamilton_clip.mp4 (${stamp})` });
+  const headAll = fitHead(toClips(target, 'typed'), {
+    l2: headL2,
+    source: `bench/liveness.ts: ${target.length} simulated clips from short_hamilton_clip.mp4 (${stamp})`,
+  });
   const fused = target.map((x) => fuse(x.values, headAll));
   const contributions = allCues.map((c, j) => ({
     cue: c,
     weights: Object.fromEntries(headAll.experts.map((e) => [e.attack, e.weights[j]!])),
     meanAbsContribution: fused.reduce((s, f) => s + Math.abs(f.cues[c]!.contribution), 0) / fused.length,
   }));
-  const decidedBy = Object.fromEntries(KINDS.map((k) => [k, Object.fromEntries(headAll.experts.map((e) => [e.attack, target.filter((x, i) => x.kind === k && fused[i]!.decidedBy === e.attack).length]))]));
+  const decidedBy = Object.fromEntries(
+    KINDS.map((k) => [
+      k,
+      Object.fromEntries(headAll.experts.map((e) => [e.attack, target.filter((x, i) => x.kind === k && fused[i]!.decidedBy === e.attack).length])),
+    ]),
+  );
 
   console.log('\nSIMULATED attacks (see header). Decision: bona fide iff score >= 0.5.');
-  console.log(table(['method', 'APCER', 'BPCER', 'ACER', ...ATTACKS.map((k) => `APCER ${k}`)], rows.map((r) => [r.method, pct(r.apcer), pct(r.bpcer), pct(r.acer), ...ATTACKS.map((k) => pct(r.apcerByType[k]!))])));
-  console.log(table(['cue', 'ACER without it (LOWO)', 'ACER alone (LOWO)', ...headAll.experts.map((e) => `weight ${e.attack}`), 'mean |contribution|'], allCues.map((c, j) => [c, pct(ablation[j]!.acer), pct(only[j]!.acer), ...headAll.experts.map((e) => round(e.weights[j]!, 3)), round(contributions[j]!.meanAbsContribution, 3)])));
-  console.log(`fusion error counts with exact 95 % intervals: ${Object.entries(intervals).map(([k, v]) => `${k} ${v.errors}/${v.clips} [${pct(v.low)}, ${pct(v.high)}]`).join('; ')}`);
-  console.log(table(['attack left out of training', 'APCER on it', 'BPCER'], unseen.map((u) => [u.attack, pct(u.apcer), pct(u.bpcer)])));
-  console.log(table(['stress attack (not in training, not in the target)', 'clips', 'APCER'], stressApcer.map((u) => [u.attack, u.n, pct(u.apcer)])));
+  console.log(
+    table(
+      ['method', 'APCER', 'BPCER', 'ACER', ...ATTACKS.map((k) => `APCER ${k}`)],
+      rows.map((r) => [r.method, pct(r.apcer), pct(r.bpcer), pct(r.acer), ...ATTACKS.map((k) => pct(r.apcerByType[k]!))]),
+    ),
+  );
+  console.log(
+    table(
+      ['cue', 'ACER without it (LOWO)', 'ACER alone (LOWO)', ...headAll.experts.map((e) => `weight ${e.attack}`), 'mean |contribution|'],
+      allCues.map((c, j) => [
+        c,
+        pct(ablation[j]!.acer),
+        pct(only[j]!.acer),
+        ...headAll.experts.map((e) => round(e.weights[j]!, 3)),
+        round(contributions[j]!.meanAbsContribution, 3),
+      ]),
+    ),
+  );
+  console.log(
+    `fusion error counts with exact 95 % intervals: ${Object.entries(intervals)
+      .map(([k, v]) => `${k} ${v.errors}/${v.clips} [${pct(v.low)}, ${pct(v.high)}]`)
+      .join('; ')}`,
+  );
+  console.log(
+    table(
+      ['attack left out of training', 'APCER on it', 'BPCER'],
+      unseen.map((u) => [u.attack, pct(u.apcer), pct(u.bpcer)]),
+    ),
+  );
+  console.log(
+    table(
+      ['stress attack (not in training, not in the target)', 'clips', 'APCER'],
+      stressApcer.map((u) => [u.attack, u.n, pct(u.apcer)]),
+    ),
+  );
   console.log(`deciding expert of the shipped head, per kind: ${JSON.stringify(decidedBy)}`);
 
   const trackMs = samples.reduce((s, x) => s + x.msTrackPerFrame, 0) / samples.length;
@@ -265,27 +393,63 @@ async function main(): Promise<void> {
   const e2e = (performance.now() - t0) / 1000;
   models.dispose();
   console.log(`L2 chosen per outer fold (all configurations, in order): ${chosenL2.join(' ')}; shipped head L2 ${headL2}`);
-  console.log(`per-frame cost: track (mesh + 2 CNNs + crops, tfjs-wasm) ${round(trackMs, 1)} ms, cues (EAR, Procrustes, EVM, rPPG, texture) ${round(cuesMs, 2)} ms`);
+  console.log(
+    `per-frame cost: track (mesh + 2 CNNs + crops, tfjs-wasm) ${round(trackMs, 1)} ms, cues (EAR, Procrustes, EVM, rPPG, texture) ${round(cuesMs, 2)} ms`,
+  );
   console.log(`5 s clip end to end (decode + track + cues + fusion, ${v.coverage.total} frames): ${round(e2e, 2)} s -> ${v.verdict} ${v.score}`);
 
   const result = {
-    bench: 'liveness', simulated: true, command: commandLine(), timestamp: stamp, data: path.resolve(args.data!), machine: machineInfo(),
+    bench: 'liveness',
+    simulated: true,
+    command: commandLine(),
+    timestamp: stamp,
+    data: path.resolve(args.data!),
+    machine: machineInfo(),
     protocol: {
-      window: WINDOW, stride: STRIDE, fps: round(fps, 3), windows: windows.length, shots: usedShots,
+      window: WINDOW,
+      stride: STRIDE,
+      fps: round(fps, 3),
+      windows: windows.length,
+      shots: usedShots,
       samples: [...KINDS, ...STRESS].map((k) => ({ kind: k, n: samples.filter((s) => s.kind === k).length })),
-      decision: 'bona fide iff score >= 0.5', evaluation: 'leave-one-window-out (heads fitted on the clips of the other windows; L2 chosen inside them)',
-      target: `bona fide vs ${ATTACKS.join(', ')}; APCER = worst attack type`, stress: `${STRESS.join(', ')}: scored by the target heads, never trained on`, variants: VARIANTS, bonaFidePerWindow: BONA,
+      decision: 'bona fide iff score >= 0.5',
+      evaluation: 'leave-one-window-out (heads fitted on the clips of the other windows; L2 chosen inside them)',
+      target: `bona fide vs ${ATTACKS.join(', ')}; APCER = worst attack type`,
+      stress: `${STRESS.join(', ')}: scored by the target heads, never trained on`,
+      variants: VARIANTS,
+      bonaFidePerWindow: BONA,
     },
     results: rows.map((r) => ({ ...r, apcer: round(r.apcer, 4), bpcer: round(r.bpcer, 4), acer: round(r.acer, 4) })),
     fusionIntervals: intervals,
-    cues: allCues.map((c, j) => ({ cue: c, acerWithout: round(ablation[j]!.acer, 4), acerAlone: round(only[j]!.acer, 4), weights: Object.fromEntries(Object.entries(contributions[j]!.weights).map(([k, w]) => [k, round(w, 4)])), meanAbsContribution: round(contributions[j]!.meanAbsContribution, 4) })),
+    cues: allCues.map((c, j) => ({
+      cue: c,
+      acerWithout: round(ablation[j]!.acer, 4),
+      acerAlone: round(only[j]!.acer, 4),
+      weights: Object.fromEntries(Object.entries(contributions[j]!.weights).map(([k, w]) => [k, round(w, 4)])),
+      meanAbsContribution: round(contributions[j]!.meanAbsContribution, 4),
+    })),
     unseenAttack: unseen.map((u) => ({ ...u, apcer: round(u.apcer, 4), bpcer: round(u.bpcer, 4) })),
     stress: stressApcer.map((u) => ({ ...u, apcer: round(u.apcer, 4) })),
     decidedBy,
-    speed: { msTrackPerFrame: round(trackMs, 2), msCuesPerFrame: round(cuesMs, 3), fiveSecondClipSeconds: round(e2e, 2), fiveSecondClipFrames: v.coverage.total, verdictOnRealClip: { verdict: v.verdict, score: v.score } },
+    speed: {
+      msTrackPerFrame: round(trackMs, 2),
+      msCuesPerFrame: round(cuesMs, 3),
+      fiveSecondClipSeconds: round(e2e, 2),
+      fiveSecondClipFrames: v.coverage.total,
+      verdictOnRealClip: { verdict: v.verdict, score: v.score },
+    },
     fusionTarget: { acer: 0.05, met: fusion.acer <= 0.05 },
     l2: { grid: L2_GRID, chosenPerOuterFold: chosenL2, shippedHead: headL2 },
-    samples: samples.map((s) => ({ window: s.window, shot: s.shot, kind: s.kind, variant: s.variant, tracked: s.tracked, cnnAntispoof: round(s.cnnAntispoof, 4), cnnLiveness: round(s.cnnLiveness, 4), fusionLowo: target.includes(s) ? round(fusionScores[target.indexOf(s)]!, 4) : round(stressScores[stress.indexOf(s)]!, 4) })),
+    samples: samples.map((s) => ({
+      window: s.window,
+      shot: s.shot,
+      kind: s.kind,
+      variant: s.variant,
+      tracked: s.tracked,
+      cnnAntispoof: round(s.cnnAntispoof, 4),
+      cnnLiveness: round(s.cnnLiveness, 4),
+      fusionLowo: target.includes(s) ? round(fusionScores[target.indexOf(s)]!, 4) : round(stressScores[stress.indexOf(s)]!, 4),
+    })),
     head: headAll,
   };
   const written = await writeJsonPair(path.resolve(args.out!), 'liveness', stamp, result);
@@ -302,8 +466,18 @@ async function main(): Promise<void> {
 const pct = (x: number) => `${round(100 * x, 1)}%`;
 
 function plot(rows: Array<{ method: string; acer: number }>, contributions: Array<{ cue: string; meanAbsContribution: number }>): string {
-  const a = hbarChart({ x: 20, y: 10, w: 900, h: 260 }, rows.map((r) => ({ label: r.method, value: 100 * r.acer, color: r.method.startsWith('fusion') ? '#2ca02c' : '#7f7f7f' })), { title: 'ACER on simulated attacks (lower is better)', unit: 'ACER %', labelWidth: 330 });
-  const b = hbarChart({ x: 20, y: 300, w: 900, h: 420 }, [...contributions].sort((p, q) => q.meanAbsContribution - p.meanAbsContribution).map((c) => ({ label: c.cue, value: c.meanAbsContribution, color: '#1f77b4' })), { title: 'per-cue contribution: mean |weight x pooled value| in the deciding expert (all-data head)', unit: 'logit units', labelWidth: 330 });
+  const a = hbarChart(
+    { x: 20, y: 10, w: 900, h: 260 },
+    rows.map((r) => ({ label: r.method, value: 100 * r.acer, color: r.method.startsWith('fusion') ? '#2ca02c' : '#7f7f7f' })),
+    { title: 'ACER on simulated attacks (lower is better)', unit: 'ACER %', labelWidth: 330 },
+  );
+  const b = hbarChart(
+    { x: 20, y: 300, w: 900, h: 420 },
+    [...contributions]
+      .sort((p, q) => q.meanAbsContribution - p.meanAbsContribution)
+      .map((c) => ({ label: c.cue, value: c.meanAbsContribution, color: '#1f77b4' })),
+    { title: 'per-cue contribution: mean |weight x pooled value| in the deciding expert (all-data head)', unit: 'logit units', labelWidth: 330 },
+  );
   return svgDoc(940, 740, `${a}\n${b}`);
 }
 

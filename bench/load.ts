@@ -21,7 +21,23 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { commandLine, machineInfo, loadavg, round, table, timestamp, writeJsonPair, writeSvgPng, svgDoc, text, line, rect, niceStep, trimNum, legend } from './lib/common.js';
+import {
+  commandLine,
+  machineInfo,
+  loadavg,
+  round,
+  table,
+  timestamp,
+  writeJsonPair,
+  writeSvgPng,
+  svgDoc,
+  text,
+  line,
+  rect,
+  niceStep,
+  trimNum,
+  legend,
+} from './lib/common.js';
 import { freePort, multipartBody, percentile, ROOT, startCli, stopChild, treeRssMiB } from './lib/server.js';
 import { fixturePng } from '../test/helpers/server.js';
 
@@ -80,7 +96,9 @@ try {
   // Workers warm: one job first, so the numbers are about the server, not process start-up.
   const png = await fixturePng(size, size, 11);
   const { body, contentType } = multipartBody(png, fields);
-  const warm = (await (await fetch(`${base}/api/v1/jobs/${args.task}`, { method: 'POST', body: new Uint8Array(body), headers: { 'content-type': contentType } })).json()) as { id: string };
+  const warm = (await (
+    await fetch(`${base}/api/v1/jobs/${args.task}`, { method: 'POST', body: new Uint8Array(body), headers: { 'content-type': contentType } })
+  ).json()) as { id: string };
   for (;;) {
     const s = (await (await fetch(`${base}/api/v1/jobs/${warm.id}`)).json()) as { state: string };
     if (s.state === 'done') break;
@@ -90,7 +108,9 @@ try {
 
   // The big uploads: one constant-colour PNG of bigSide x bigSide (compresses to a few KiB).
   const sharp = (await import('sharp')).default;
-  const bigPng = await sharp({ create: { width: bigSide, height: bigSide, channels: 3, background: { r: 12, g: 10, b: 8 } } }).png({ compressionLevel: 9 }).toBuffer();
+  const bigPng = await sharp({ create: { width: bigSide, height: bigSide, channels: 3, background: { r: 12, g: 10, b: 8 } } })
+    .png({ compressionLevel: 9 })
+    .toBuffer();
   const bigBody = multipartBody(bigPng, { method: 'gamma' });
   const bigStatuses: number[] = [];
   let refused429 = 0;
@@ -122,7 +142,11 @@ try {
   const bigPosts = Promise.all(
     Array.from({ length: bigCount }, async (_, i) => {
       await new Promise((r) => setTimeout(r, 50 * i));
-      const res = await fetch(`${base}/api/v1/jobs/lowlight`, { method: 'POST', body: new Uint8Array(bigBody.body), headers: { 'content-type': bigBody.contentType } });
+      const res = await fetch(`${base}/api/v1/jobs/lowlight`, {
+        method: 'POST',
+        body: new Uint8Array(bigBody.body),
+        headers: { 'content-type': bigBody.contentType },
+      });
       bigStatuses.push(res.status);
       const b = (await res.json()) as { id?: string };
       if (res.status === 202 && b.id) {
@@ -179,7 +203,11 @@ try {
     options: fields,
     image: `${size}x${size} PNG`,
     requests,
-    bigUploads: { count: bigCount, declared: `${bigSide}x${bigSide} PNG (${(bigSide * bigSide / 1e6).toFixed(1)} MP) of ${bigPng.length} bytes, lowlight gamma`, statuses: bigStatuses.sort() },
+    bigUploads: {
+      count: bigCount,
+      declared: `${bigSide}x${bigSide} PNG (${((bigSide * bigSide) / 1e6).toFixed(1)} MP) of ${bigPng.length} bytes, lowlight gamma`,
+      statuses: bigStatuses.sort(),
+    },
     connections,
     serverConcurrency: args.concurrency ? Number(args.concurrency) : machineAtStart.availableParallelism,
     http: {
@@ -188,7 +216,13 @@ try {
       timeouts: result.timeouts,
       non2xx: result.non2xx,
       refused429,
-      latencyMs: { p50: result.latency.p50, p97_5: result.latency.p97_5, p99: result.latency.p99, max: result.latency.max, mean: round(result.latency.average, 1) },
+      latencyMs: {
+        p50: result.latency.p50,
+        p97_5: result.latency.p97_5,
+        p99: result.latency.p99,
+        max: result.latency.max,
+        mean: round(result.latency.average, 1),
+      },
       secondsToAcceptAll: round(postSeconds, 2),
     },
     jobs: {
@@ -205,7 +239,13 @@ try {
     idle: { secondsUnder600MiB: idleSeconds === null ? null : round(idleSeconds, 1), rssMiBAtEnd: round(idleMiB, 1) },
     // Deliberate refusals (429 from the queue caps) are not errors; anything else is.
     zeroErrors:
-      result.errors === 0 && result.timeouts === 0 && failed.length === 0 && pending.size === 0 && otherStatus === 0 && result['2xx'] + refused429 === requests && bigStatuses.every((st) => st === 202 || st === 429),
+      result.errors === 0 &&
+      result.timeouts === 0 &&
+      failed.length === 0 &&
+      pending.size === 0 &&
+      otherStatus === 0 &&
+      result['2xx'] + refused429 === requests &&
+      bigStatuses.every((st) => st === 202 || st === 429),
     underThreeGiB: peakUnderLoad.mib < 3072,
     idleUnder600MiBIn60s: idleSeconds !== null,
   };
@@ -229,7 +269,14 @@ try {
   );
   const stamp = timestamp();
   const machine = { ...machineAtStart, loadavgAtEnd: loadavg() };
-  const report = { benchmark: 'load', command: commandLine(), date: new Date().toISOString(), machine, summary, rssSamples: rssSamples.filter((_, i) => i % 2 === 0) };
+  const report = {
+    benchmark: 'load',
+    command: commandLine(),
+    date: new Date().toISOString(),
+    machine,
+    summary,
+    rssSamples: rssSamples.filter((_, i) => i % 2 === 0),
+  };
   const files = await writeJsonPair(path.join(ROOT, 'bench', 'results'), 'load', stamp, report);
   console.log(`\nwrote ${files.join(', ')}`);
   if (!args['no-publish']) {
@@ -250,7 +297,10 @@ try {
 }
 
 /** Memory of the server tree and jobs done over time. */
-function plot(samples: typeof rssSamples, s: { task: string; requests: number; peakServerTreeRssMiB: number; jobs: { endToEndMs: { p50: number; p99: number } } }): string {
+function plot(
+  samples: typeof rssSamples,
+  s: { task: string; requests: number; peakServerTreeRssMiB: number; jobs: { endToEndMs: { p50: number; p99: number } } },
+): string {
   const W = 900;
   const H = 420;
   const box = { x: 80, y: 60, w: 720, h: 280 };
@@ -259,10 +309,18 @@ function plot(samples: typeof rssSamples, s: { task: string; requests: number; p
   const X = (t: number) => box.x + (t / tMax) * box.w;
   const Ym = (m: number) => box.y + box.h - (m / mMax) * box.h;
   const Yd = (d: number) => box.y + box.h - (d / s.requests) * box.h;
-  const parts = [text(W / 2, 30, `Load: ${s.requests} concurrent ${s.task} requests — peak server RSS ${trimNum(s.peakServerTreeRssMiB)} MiB, job p50/p99 ${trimNum(s.jobs.endToEndMs.p50)}/${trimNum(s.jobs.endToEndMs.p99)} ms`, { size: 15, anchor: 'middle', weight: 'bold' })];
+  const parts = [
+    text(
+      W / 2,
+      30,
+      `Load: ${s.requests} concurrent ${s.task} requests — peak server RSS ${trimNum(s.peakServerTreeRssMiB)} MiB, job p50/p99 ${trimNum(s.jobs.endToEndMs.p50)}/${trimNum(s.jobs.endToEndMs.p99)} ms`,
+      { size: 15, anchor: 'middle', weight: 'bold' },
+    ),
+  ];
   parts.push(rect(box.x, box.y, box.w, box.h, 'none', 'stroke="#222"'));
   const step = niceStep(mMax, 5);
-  for (let m = 0; m <= mMax; m += step) parts.push(line(box.x, Ym(m), box.x + box.w, Ym(m), '#eee'), text(box.x - 6, Ym(m) + 4, trimNum(m), { size: 11, anchor: 'end' }));
+  for (let m = 0; m <= mMax; m += step)
+    parts.push(line(box.x, Ym(m), box.x + box.w, Ym(m), '#eee'), text(box.x - 6, Ym(m) + 4, trimNum(m), { size: 11, anchor: 'end' }));
   const tStep = niceStep(tMax, 8);
   for (let t = 0; t <= tMax; t += tStep) parts.push(text(X(t), box.y + box.h + 16, trimNum(t), { size: 11, anchor: 'middle' }));
   parts.push(text(box.x + box.w / 2, box.y + box.h + 36, 'seconds since server start', { size: 12, anchor: 'middle' }));
@@ -271,7 +329,15 @@ function plot(samples: typeof rssSamples, s: { task: string; requests: number; p
   for (let d = 0; d <= s.requests; d += s.requests / 4) parts.push(text(box.x + box.w + 6, Yd(d) + 4, trimNum(d), { size: 11, fill: '#e0671b' }));
   const path1 = samples.map((p, i) => `${i ? 'L' : 'M'}${X(p.t).toFixed(1)},${Ym(p.mib).toFixed(1)}`).join(' ');
   const path2 = samples.map((p, i) => `${i ? 'L' : 'M'}${X(p.t).toFixed(1)},${Yd(p.done).toFixed(1)}`).join(' ');
-  parts.push(`<path d="${path1}" fill="none" stroke="#2a6df4" stroke-width="2"/>`, `<path d="${path2}" fill="none" stroke="#e0671b" stroke-width="2" stroke-dasharray="6 3"/>`);
-  parts.push(legend(box.x + 10, box.y + box.h - 30, [{ color: '#2a6df4', label: 'RSS (MiB)' }, { color: '#e0671b', label: 'jobs done', dash: true }]));
+  parts.push(
+    `<path d="${path1}" fill="none" stroke="#2a6df4" stroke-width="2"/>`,
+    `<path d="${path2}" fill="none" stroke="#e0671b" stroke-width="2" stroke-dasharray="6 3"/>`,
+  );
+  parts.push(
+    legend(box.x + 10, box.y + box.h - 30, [
+      { color: '#2a6df4', label: 'RSS (MiB)' },
+      { color: '#e0671b', label: 'jobs done', dash: true },
+    ]),
+  );
   return svgDoc(W, H, parts.join('\n'));
 }

@@ -27,7 +27,22 @@ import { parseArgs } from 'node:util';
 import { derain, getModelCard, type RawImage } from '../src/index.js';
 import { planTiles, type TilePlan } from '../src/core/index.js';
 import { syntheticImage } from './lib/synthetic.js';
-import { commandLine, legend, line, loadavg, machineInfo, niceStep, now, round, svgDoc, text, timestamp, trimNum, writeJsonPair, writeSvgPng } from './lib/common.js';
+import {
+  commandLine,
+  legend,
+  line,
+  loadavg,
+  machineInfo,
+  niceStep,
+  now,
+  round,
+  svgDoc,
+  text,
+  timestamp,
+  trimNum,
+  writeJsonPair,
+  writeSvgPng,
+} from './lib/common.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SELF = fileURLToPath(import.meta.url);
@@ -47,7 +62,10 @@ const width = Number(args.width);
 const height = Number(args.height);
 const targetGiB = Number(args['target-gib']);
 const threads = args.threads === undefined ? undefined : Number(args.threads);
-for (const [name, v] of [['width', width], ['height', height]] as const) {
+for (const [name, v] of [
+  ['width', width],
+  ['height', height],
+] as const) {
   if (!Number.isInteger(v) || v < 64) {
     console.error(`--${name}: expected an integer >= 64, got "${args[name]}"`);
     process.exit(2);
@@ -171,8 +189,20 @@ async function parent(): Promise<void> {
   const machine = machineInfo();
   const stamp = timestamp();
   const outDir = path.resolve(args.out!);
-  const childArgs = ['--import', 'tsx', SELF, '--child', '--width', String(width), '--height', String(height), ...(threads ? ['--threads', String(threads)] : [])];
-  console.log(`memory bench: derain a synthetic ${width}x${height} image in a fresh process (node ${childArgs.join(' ')}); target peak RSS < ${targetGiB} GiB; load ${machine.loadavgAtStart.join(' ')}`);
+  const childArgs = [
+    '--import',
+    'tsx',
+    SELF,
+    '--child',
+    '--width',
+    String(width),
+    '--height',
+    String(height),
+    ...(threads ? ['--threads', String(threads)] : []),
+  ];
+  console.log(
+    `memory bench: derain a synthetic ${width}x${height} image in a fresh process (node ${childArgs.join(' ')}); target peak RSS < ${targetGiB} GiB; load ${machine.loadavgAtStart.join(' ')}`,
+  );
   const t0 = now();
   const proc = spawn(process.execPath, childArgs, { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
   const samples: Array<{ t: number; rssMiB: number }> = [];
@@ -198,13 +228,23 @@ async function parent(): Promise<void> {
 
   console.log(`\n  child exit: ${signal ? `signal ${signal}` : `code ${code}`}`);
   if (childResult) {
-    console.log(`  image ${width}x${height} (${((width * height) / 1e6).toFixed(1)} MP), ${childResult.tiles} tiles of ${childResult.tile}, output ${childResult.output}, finite ${childResult.outputFinite}`);
+    console.log(
+      `  image ${width}x${height} (${((width * height) / 1e6).toFixed(1)} MP), ${childResult.tiles} tiles of ${childResult.tile}, output ${childResult.output}, finite ${childResult.outputFinite}`,
+    );
     const sm = childResult.seams as unknown as Record<string, number>;
-    console.log(`  seams: worst tile-edge step / median step of the restoration residual: ${sm.edgeStepRatioX.toFixed(2)} (columns), ${sm.edgeStepRatioY.toFixed(2)} (rows); ~1 = no seam, NaN = one tile on that axis`);
-    console.log(`         for scale: 99th-percentile step / median ${sm.p99StepRatioX.toFixed(2)} (columns), ${sm.p99StepRatioY.toFixed(2)} (rows); worst edge ranks at percentile ${(100 * sm.worstEdgePercentileX).toFixed(1)} (columns), ${(100 * sm.worstEdgePercentileY).toFixed(1)} (rows)`);
-    console.log(`  derain wall time ${(childResult.derainSeconds as number).toFixed(1)} s (of which session preparation ${(childResult.sessionPrepareSeconds as number).toFixed(1)} s); process wall time ${wall.toFixed(1)} s`);
+    console.log(
+      `  seams: worst tile-edge step / median step of the restoration residual: ${sm.edgeStepRatioX.toFixed(2)} (columns), ${sm.edgeStepRatioY.toFixed(2)} (rows); ~1 = no seam, NaN = one tile on that axis`,
+    );
+    console.log(
+      `         for scale: 99th-percentile step / median ${sm.p99StepRatioX.toFixed(2)} (columns), ${sm.p99StepRatioY.toFixed(2)} (rows); worst edge ranks at percentile ${(100 * sm.worstEdgePercentileX).toFixed(1)} (columns), ${(100 * sm.worstEdgePercentileY).toFixed(1)} (rows)`,
+    );
+    console.log(
+      `  derain wall time ${(childResult.derainSeconds as number).toFixed(1)} s (of which session preparation ${(childResult.sessionPrepareSeconds as number).toFixed(1)} s); process wall time ${wall.toFixed(1)} s`,
+    );
   }
-  console.log(`  peak RSS ${peakMiB.toFixed(0)} MiB (${(peakMiB / 1024).toFixed(2)} GiB; sampled VmHWM ${lastHwm.toFixed(0)} MiB) vs target ${targetGiB} GiB: ${ok ? 'PASS' : 'FAIL'}`);
+  console.log(
+    `  peak RSS ${peakMiB.toFixed(0)} MiB (${(peakMiB / 1024).toFixed(2)} GiB; sampled VmHWM ${lastHwm.toFixed(0)} MiB) vs target ${targetGiB} GiB: ${ok ? 'PASS' : 'FAIL'}`,
+  );
 
   const result = {
     benchmark: 'memory',
@@ -228,7 +268,14 @@ async function parent(): Promise<void> {
   process.exitCode = code === 0 ? 0 : 1;
 }
 
-function plot(samples: Array<{ t: number; rssMiB: number }>, targetMiB: number, peakMiB: number, ok: boolean, r: Record<string, unknown> | undefined, wall: number): string {
+function plot(
+  samples: Array<{ t: number; rssMiB: number }>,
+  targetMiB: number,
+  peakMiB: number,
+  ok: boolean,
+  r: Record<string, unknown> | undefined,
+  wall: number,
+): string {
   const W = 1100;
   const H = 560;
   const px = 90;
@@ -243,7 +290,12 @@ function plot(samples: Array<{ t: number; rssMiB: number }>, targetMiB: number, 
   const X = (t: number): number => px + (t / tMax) * pw;
   const Y = (mib: number): number => py + ph - (mib / 1024 / yTop) * ph;
   const parts: string[] = [
-    text(W / 2, 30, `derain ${width}x${height} (synthetic) in a fresh process: peak RSS ${(peakMiB / 1024).toFixed(2)} GiB, ${ok ? 'PASS' : 'FAIL'} vs ${targetGiB} GiB`, { size: 18, anchor: 'middle', weight: 'bold' }),
+    text(
+      W / 2,
+      30,
+      `derain ${width}x${height} (synthetic) in a fresh process: peak RSS ${(peakMiB / 1024).toFixed(2)} GiB, ${ok ? 'PASS' : 'FAIL'} vs ${targetGiB} GiB`,
+      { size: 18, anchor: 'middle', weight: 'bold' },
+    ),
   ];
   for (let g = 0; g <= yTop + 1e-9; g += ys) {
     parts.push(line(px, Y(g * 1024), px + pw, Y(g * 1024), '#e3e3e3'));

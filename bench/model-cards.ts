@@ -48,9 +48,15 @@ function qualityLines(card: ModelCard): string[] {
     lines.push(
       `- Ours: Rain100H dev (${s.pairs ?? derain.rows?.length ?? '?'} pairs of the 100-pair test set) PSNR-Y ${fmt(s.ours.psnrY)} dB, SSIM-Y ${fmt(s.ours.ssimY, 4)} (input ${fmt(s.input.psnrY)} dB); MATLAB YCbCr Y, 8-bit, no crop. \`${derain.command}\`, ${derain.date.slice(0, 10)}.`,
     );
-    if (s.reference) lines.push(`- tfjs-wasm on the same first ${s.reference.pairs} pairs: PSNR-Y ${fmt(s.reference.tfjs.psnrY)} dB (ours on those: ${fmt(s.reference.oursSamePairs?.psnrY)} dB; max pixel difference ${s.reference.maxAbsPixelDiff.toExponential(1)}); speed ratio tfjs/ours ${fmt(s.reference.speedRatioOverall, 1)}x wall, ${fmt(s.reference.speedRatioCpuOverall, 1)}x CPU time.`);
+    if (s.reference)
+      lines.push(
+        `- tfjs-wasm on the same first ${s.reference.pairs} pairs: PSNR-Y ${fmt(s.reference.tfjs.psnrY)} dB (ours on those: ${fmt(s.reference.oursSamePairs?.psnrY)} dB; max pixel difference ${s.reference.maxAbsPixelDiff.toExponential(1)}); speed ratio tfjs/ours ${fmt(s.reference.speedRatioOverall, 1)}x wall, ${fmt(s.reference.speedRatioCpuOverall, 1)}x CPU time.`,
+      );
     const q = derainSpeed?.summary?.reference;
-    if (q) lines.push(`- Speed on an idle machine, 480x320 (first ${q.pairs} pairs): ours ${fmt(q.oursSecondsPerImageSamePairs, 1)} s, tfjs-wasm ${fmt(q.tfjsSecondsPerImageMean, 1)} s per image: ${fmt(q.speedRatioOverall, 1)}x wall, ${fmt(q.speedRatioCpuOverall, 1)}x CPU time. \`${derainSpeed.command}\`.`);
+    if (q)
+      lines.push(
+        `- Speed on an idle machine, 480x320 (first ${q.pairs} pairs): ours ${fmt(q.oursSecondsPerImageSamePairs, 1)} s, tfjs-wasm ${fmt(q.tfjsSecondsPerImageMean, 1)} s per image: ${fmt(q.speedRatioOverall, 1)}x wall, ${fmt(q.speedRatioCpuOverall, 1)}x CPU time. \`${derainSpeed.command}\`.`,
+      );
     if (s.tta) lines.push(`- x8 TTA on the first ${s.tta.pairs} pairs: ${s.tta.meanGainPsnrY >= 0 ? '+' : ''}${fmt(s.tta.meanGainPsnrY, 3)} dB PSNR-Y.`);
   } else if (card.paperFigures.length > 0) {
     lines.push('- Ours: not yet benchmarked on a paired set here.');
@@ -87,7 +93,9 @@ function trainedSection(card: ModelCard): string {
     `- Training: \`${t.training.command}\`, seed ${t.training.seed}, ${t.training.steps} steps, ${(t.training.wallTimeSeconds / 60).toFixed(1)} min wall on ${t.training.machine}.${t.training.lossCurve ? ` Loss curve: \`models/${t.name}/${t.training.lossCurve}\`.` : ''}`,
     ...(t.paper ? [`- Paper: ${t.paper}.`] : []),
     '- Quality (cross-source first):',
-    ...[...t.quality].sort((a, b) => ['cross-source', 'held-out', 'training'].indexOf(a.split) - ['cross-source', 'held-out', 'training'].indexOf(b.split)).map((f) => `  ${fig(f)}`),
+    ...[...t.quality]
+      .sort((a, b) => ['cross-source', 'held-out', 'training'].indexOf(a.split) - ['cross-source', 'held-out', 'training'].indexOf(b.split))
+      .map((f) => `  ${fig(f)}`),
     ...(t.speed.length ? ['- Speed:', ...t.speed.map((s) => `  ${speed(s)}`)] : []),
     ...t.notes.map((n) => `- Note: ${n}`),
     '',

@@ -27,7 +27,9 @@ try {
     const bin = param.replace(/\.param$/, '.bin');
     const conv = convertNcnnToOnnx(readFileSync(param, 'utf8'), readFileSync(bin), param);
     const x = new Float32Array(C * H * W);
-    for (let c = 0; c < C; c++) for (let y = 0; y < H; y++) for (let i = 0; i < W; i++) x[(c * H + y) * W + i] = 0.5 + 0.45 * Math.sin(0.7 * i + 1.3 * y + 2 * c) * Math.cos(0.23 * i * y);
+    for (let c = 0; c < C; c++)
+      for (let y = 0; y < H; y++)
+        for (let i = 0; i < W; i++) x[(c * H + y) * W + i] = 0.5 + 0.45 * Math.sin(0.7 * i + 1.3 * y + 2 * c) * Math.cos(0.23 * i * y);
     const session = await InferenceSession.create(conv.onnx, { threads: 1 });
     const out = await session.run(x, [1, C, H, W]);
     await session.dispose();
@@ -36,7 +38,11 @@ try {
     const [, oc, oh, ow] = out.shape;
     let line: string;
     try {
-      line = execFileSync('/usr/bin/python3', [reference, param, bin, join(dir, 'x.f32'), `${C}`, `${H}`, `${W}`, join(dir, 'y.f32'), `${oc}`, `${oh}`, `${ow}`], { encoding: 'utf8' }).trim();
+      line = execFileSync(
+        '/usr/bin/python3',
+        [reference, param, bin, join(dir, 'x.f32'), `${C}`, `${H}`, `${W}`, join(dir, 'y.f32'), `${oc}`, `${oh}`, `${ow}`],
+        { encoding: 'utf8' },
+      ).trim();
     } catch (err) {
       failed = true;
       line = `FAILED ${((err as { stdout?: string }).stdout ?? '').trim() || (err as Error).message}`;

@@ -19,16 +19,23 @@ for (const card of listModels()) {
   if (card.network) {
     const r = await checkNetworkParity(card.name);
     results.push(r);
-    console.log(`${card.id.padEnd(36)} max|diff| ${r.maxAbsDiff.toExponential(2)} (network units)  tfjs ${r.tfjsSeconds.toFixed(3)} s  onnx ${r.onnxSeconds.toFixed(3)} s`);
+    console.log(
+      `${card.id.padEnd(36)} max|diff| ${r.maxAbsDiff.toExponential(2)} (network units)  tfjs ${r.tfjsSeconds.toFixed(3)} s  onnx ${r.onnxSeconds.toFixed(3)} s`,
+    );
     continue;
   }
   if (card.format === 'onnx') continue; // trained here: checked against its golden pair (test/trainedModels.test.ts)
   const [h, w] = card.io.divisibility === 64 ? [64, 64] : [24, 20];
   const r = await checkParity(card.name, h, w);
   results.push(r);
-  console.log(`${card.id.padEnd(36)} max|diff| ${r.maxAbsDiff.toExponential(2)}  mean ${r.meanAbsDiff.toExponential(2)}  tfjs ${r.tfjsSeconds.toFixed(3)} s  onnx ${r.onnxSeconds.toFixed(3)} s`);
+  console.log(
+    `${card.id.padEnd(36)} max|diff| ${r.maxAbsDiff.toExponential(2)}  mean ${r.meanAbsDiff.toExponential(2)}  tfjs ${r.tfjsSeconds.toFixed(3)} s  onnx ${r.onnxSeconds.toFixed(3)} s`,
+  );
 }
 mkdirSync(outDir, { recursive: true });
-writeFileSync(join(outDir, onlyTask ? `parity-${onlyTask}.json` : 'parity.json'), `${JSON.stringify({ command: `npm run bench:parity`, date: new Date().toISOString(), tolerance: 1e-3, results }, null, 2)}\n`);
+writeFileSync(
+  join(outDir, onlyTask ? `parity-${onlyTask}.json` : 'parity.json'),
+  `${JSON.stringify({ command: `npm run bench:parity`, date: new Date().toISOString(), tolerance: 1e-3, results }, null, 2)}\n`,
+);
 const worst = Math.max(...results.map((r) => r.maxAbsDiff));
 console.log(`worst max abs diff ${worst.toExponential(2)} (target <= 1e-3): ${worst <= 1e-3 ? 'PASS' : 'FAIL'}`);

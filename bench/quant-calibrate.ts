@@ -47,7 +47,7 @@ const t0 = performance.now();
 const snr = await calibrateActivations(onnx, samples, ['MatMul'], { threads: 1, group: 50 });
 const keep = [...worstNodes(snr, fraction)].sort();
 console.log(`calibrated ${snr.size} MatMul inputs on ${files.join(', ')} in ${round((performance.now() - t0) / 1000, 1)} s; ${keep.length} kept in float`);
-writeFileSync(path.join(ROOT, 'bench', 'results', 'quant-snr-maxim-deraining.json'), JSON.stringify(Object.fromEntries(snr), null, 1) + '\n');
+writeFileSync(path.join(ROOT, 'bench', 'results', 'quant-snr-maxim-deraining.json'), `${JSON.stringify(Object.fromEntries(snr), null, 1)}\n`);
 const source = `/**
  * int8 recipe of MAXIM deraining, written by \`npm run calibrate:int8 -- --keep-float ${fraction}\`
  * (bench/quant-calibrate.ts): MatMul and Conv quantized, except the ${keep.length} MatMul nodes

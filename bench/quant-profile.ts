@@ -51,7 +51,13 @@ try {
   const total = (m: Map<string, number>) => [...m.values()].reduce((s, v) => s + v, 0);
   const ops = [...new Set([...a.keys(), ...b.keys()])].sort((x, y) => (b.get(y) ?? 0) + (a.get(y) ?? 0) - (b.get(x) ?? 0) - (a.get(x) ?? 0));
   const cell = (m: Map<string, number>, op: string) => (m.has(op) ? `${m.get(op)!.toFixed(0)} (${((100 * m.get(op)!) / total(m)).toFixed(1)}%)` : '-');
-  console.log(`MAXIM deraining ${side}x${side}, one thread, kernel ms (share)\n` + table(['operator', 'fp32', `int8 ${args.ops}`], [...ops.map((op) => [op, cell(a, op), cell(b, op)]), ['total', total(a).toFixed(0), total(b).toFixed(0)]]));
+  console.log(
+    `MAXIM deraining ${side}x${side}, one thread, kernel ms (share)\n` +
+      table(
+        ['operator', 'fp32', `int8 ${args.ops}`],
+        [...ops.map((op) => [op, cell(a, op), cell(b, op)]), ['total', total(a).toFixed(0), total(b).toFixed(0)]],
+      ),
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -95,7 +95,12 @@ async function makeVariants(onnx: Uint8Array, specs: Array<{ name: string; ops: 
 }
 
 /** Runs an NHWC float model on an interleaved RGB image (values times `gain`), output clamped to [0, 1]. */
-async function runNhwc(session: ort.InferenceSession, img: RawImage, gain: number, scale: number): Promise<{ out: RawImage; seconds: number; cpuSeconds: number }> {
+async function runNhwc(
+  session: ort.InferenceSession,
+  img: RawImage,
+  gain: number,
+  scale: number,
+): Promise<{ out: RawImage; seconds: number; cpuSeconds: number }> {
   const data = gain === 1 ? img.data : img.data.map((v) => v * gain);
   const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', data, [1, img.height, img.width, 3]) };
   const t0 = performance.now();
@@ -126,7 +131,9 @@ async function compare(variants: Variant[], cases: Array<{ input: RawImage; targ
       outs.set(k, r.out);
     }
     for (const [k, v] of variants.entries()) if (k > 0) v.vsFp32.push(psnr(outs.get(k)!, outs.get(0)!, { channel: 'y' }));
-    process.stderr.write(`  case ${i + 1}/${cases.length}: ${variants.map((v) => `${v.name} cpu ${v.times.at(-1)!.toFixed(2)} s (wall ${v.wall.at(-1)!.toFixed(2)}) ${v.psnr.at(-1)!.toFixed(2)} dB`).join(', ')}\n`);
+    process.stderr.write(
+      `  case ${i + 1}/${cases.length}: ${variants.map((v) => `${v.name} cpu ${v.times.at(-1)!.toFixed(2)} s (wall ${v.wall.at(-1)!.toFixed(2)}) ${v.psnr.at(-1)!.toFixed(2)} dB`).join(', ')}\n`,
+    );
   }
 }
 
@@ -204,7 +211,10 @@ async function esrganPart() {
     const hr = cropImage(photo, Math.floor((photo.width - HR) / 2), Math.floor((photo.height - HR) / 2), HR, HR);
     cases.push({ input: resizeArea(hr, HR / 4, HR / 4), target: hr });
   }
-  const variants = await makeVariants(onnx, [{ name: 'fp32', ops: null }, { name: 'int8 Conv (not offered)', ops: ['Conv'] }]);
+  const variants = await makeVariants(onnx, [
+    { name: 'fp32', ops: null },
+    { name: 'int8 Conv (not offered)', ops: ['Conv'] },
+  ]);
   process.stderr.write(`ESRGAN slim x4, ${photos} Kodak24 crops ${HR} -> ${HR / 4} -> ${HR}\n`);
   await compare(variants, cases, gain, 4, Number(args['esrgan-reps']));
   for (const v of variants) await v.session!.release();
@@ -233,8 +243,16 @@ async function sessionPart(dir: string) {
     const runCpu = cpu() - c1;
     const runSeconds = (performance.now() - t1) / 1000;
     await s.release();
-    process.stderr.write(`  ${label}: create cpu ${createCpu.toFixed(2)} s (wall ${createSeconds.toFixed(2)}), first run cpu ${runCpu.toFixed(2)} s (wall ${runSeconds.toFixed(2)})\n`);
-    return { label, createCpuSeconds: round(createCpu, 3), createWallSeconds: round(createSeconds, 3), firstRunCpuSeconds: round(runCpu, 3), firstRunWallSeconds: round(runSeconds, 3) };
+    process.stderr.write(
+      `  ${label}: create cpu ${createCpu.toFixed(2)} s (wall ${createSeconds.toFixed(2)}), first run cpu ${runCpu.toFixed(2)} s (wall ${runSeconds.toFixed(2)})\n`,
+    );
+    return {
+      label,
+      createCpuSeconds: round(createCpu, 3),
+      createWallSeconds: round(createSeconds, 3),
+      firstRunCpuSeconds: round(runCpu, 3),
+      firstRunWallSeconds: round(runSeconds, 3),
+    };
   };
   process.stderr.write(`MAXIM deraining sessions at ${cropSide}x${cropSide}, one thread\n`);
   const rows = [];
@@ -255,13 +273,19 @@ async function sessionPart(dir: string) {
   await again.warm(cropSide - 64, cropSide);
   const cachedShapeSeconds = cpu() - t1;
   await again.dispose();
-  process.stderr.write(`  new shape: cpu ${newShapeSeconds.toFixed(2)} s (hash, conversion, session), same shape from the cache in a new model object: cpu ${cachedShapeSeconds.toFixed(2)} s (hash, read, session)\n`);
+  process.stderr.write(
+    `  new shape: cpu ${newShapeSeconds.toFixed(2)} s (hash, conversion, session), same shape from the cache in a new model object: cpu ${cachedShapeSeconds.toFixed(2)} s (hash, read, session)\n`,
+  );
   return {
     shape: `1x${cropSide}x${cropSide}x3`,
     fileMiB: round(onnx.length / 2 ** 20, 1),
     savedOptimisedMiB: round(statSync(saved).size / 2 ** 20, 1),
     rows,
-    newShape: { shape: `1x${cropSide - 64}x${cropSide}x3`, hashConvertCreateCpuSeconds: round(newShapeSeconds, 2), hashReadCreateCpuSeconds: round(cachedShapeSeconds, 2) },
+    newShape: {
+      shape: `1x${cropSide - 64}x${cropSide}x3`,
+      hashConvertCreateCpuSeconds: round(newShapeSeconds, 2),
+      hashReadCreateCpuSeconds: round(cachedShapeSeconds, 2),
+    },
   };
 }
 
@@ -272,17 +296,54 @@ try {
   const esrgan = args['skip-esrgan'] ? [] : await esrganPart();
   const sessions = args['skip-sessions'] ? null : await sessionPart(dir);
   const head = ['variant', 'CPU s', 'wall s', 'speed-up (CPU)', 'wall speed-up', 'PSNR-Y', 'delta dB', 'worst delta', 'vs fp32 dB', 'MiB'];
-  const rows = (s: ReturnType<typeof summarise>) => s.map((r) => [r.variant, r.medianCpuSeconds, r.medianWallSeconds, r.speedup, r.wallSpeedup, r.psnrY, r.deltaDb, r.worstCaseDeltaDb, r.psnrVsFp32 ?? '-', r.modelMiB]);
-  console.log(`MAXIM deraining, Rain100H dev pairs ${firstPair}..${firstPair + pairs - 1}, crops ${cropSide}x${cropSide}, 1 thread\n` + table(head, rows(maxim)));
-  console.log(`\nESRGAN slim x4, ${photos} Kodak24 crops (${HR / 4} -> ${HR}), 1 thread, least CPU time of ${args['esrgan-reps']} runs\n` + table(head, rows(esrgan)));
-  if (sessions) console.log('\nMAXIM sessions\n' + table(['setting', 'create CPU s', 'create wall s', 'first run CPU s', 'first run wall s'], sessions.rows.map((r) => [r.label, r.createCpuSeconds, r.createWallSeconds, r.firstRunCpuSeconds, r.firstRunWallSeconds])));
+  const rows = (s: ReturnType<typeof summarise>) =>
+    s.map((r) => [
+      r.variant,
+      r.medianCpuSeconds,
+      r.medianWallSeconds,
+      r.speedup,
+      r.wallSpeedup,
+      r.psnrY,
+      r.deltaDb,
+      r.worstCaseDeltaDb,
+      r.psnrVsFp32 ?? '-',
+      r.modelMiB,
+    ]);
+  console.log(
+    `MAXIM deraining, Rain100H dev pairs ${firstPair}..${firstPair + pairs - 1}, crops ${cropSide}x${cropSide}, 1 thread\n${table(head, rows(maxim))}`,
+  );
+  console.log(
+    `\nESRGAN slim x4, ${photos} Kodak24 crops (${HR / 4} -> ${HR}), 1 thread, least CPU time of ${args['esrgan-reps']} runs\n${table(head, rows(esrgan))}`,
+  );
+  if (sessions)
+    console.log(
+      '\nMAXIM sessions\n' +
+        table(
+          ['setting', 'create CPU s', 'create wall s', 'first run CPU s', 'first run wall s'],
+          sessions.rows.map((r) => [r.label, r.createCpuSeconds, r.createWallSeconds, r.firstRunCpuSeconds, r.firstRunWallSeconds]),
+        ),
+    );
   const summary = {
     note: 'speed-ups from CPU time (user + system of this process; one onnxruntime thread), wall time beside it; other processes shared the 2 cores (see loadavg); PSNR on the MATLAB-style Y channel, no border crop, outputs clamped to [0, 1] and rounded to 8 bits',
-    maxim: { model: 'maxim-deraining', data: `Rain100H dev pairs ${firstPair}..${firstPair + pairs - 1}, centre ${cropSide}x${cropSide} crop`, variants: maxim },
-    esrgan: { model: 'esrgan-slim-x4', data: `Kodak24 kodim01..${String(photos).padStart(2, '0')}, centre ${HR}x${HR} crop area-downscaled to ${HR / 4}x${HR / 4}; times: least CPU time of ${args['esrgan-reps']} runs`, variants: esrgan },
+    maxim: {
+      model: 'maxim-deraining',
+      data: `Rain100H dev pairs ${firstPair}..${firstPair + pairs - 1}, centre ${cropSide}x${cropSide} crop`,
+      variants: maxim,
+    },
+    esrgan: {
+      model: 'esrgan-slim-x4',
+      data: `Kodak24 kodim01..${String(photos).padStart(2, '0')}, centre ${HR}x${HR} crop area-downscaled to ${HR / 4}x${HR / 4}; times: least CPU time of ${args['esrgan-reps']} runs`,
+      variants: esrgan,
+    },
     sessions,
   };
-  const report = { benchmark: 'quant', command: commandLine(), date: new Date().toISOString(), machine: { ...machineAtStart, loadavgAtEnd: loadavg() }, summary };
+  const report = {
+    benchmark: 'quant',
+    command: commandLine(),
+    date: new Date().toISOString(),
+    machine: { ...machineAtStart, loadavgAtEnd: loadavg() },
+    summary,
+  };
   const written = await writeJsonPair(path.join(ROOT, 'bench', 'results'), 'quant', timestamp(), report);
   console.log(`\nwrote ${written.join(', ')}`);
   if (!args['no-publish']) await publishJson('quant', report);

@@ -60,13 +60,22 @@ function derainSection(j: J): string {
   out.push(`Machine: ${machineLine(j.machine)}.`, '');
   out.push('| | pairs | PSNR-Y (dB) | SSIM-Y | s / image (wall) | CPU s / image |', '|---|---:|---:|---:|---:|---:|');
   out.push(`| rainy input | ${s.pairs} | ${f(s.input.psnrY)} | ${f(s.input.ssimY, 4)} | | |`);
-  out.push(`| ours (ONNX, onnxruntime-node) | ${s.pairs} | ${f(s.ours.psnrY)} | ${f(s.ours.ssimY, 4)} | ${f(s.ours.secondsPerImageMean)} (median ${f(s.ours.secondsPerImageMedian)}) | ${f(s.ours.cpuSecondsPerImageMean)} |`);
+  out.push(
+    `| ours (ONNX, onnxruntime-node) | ${s.pairs} | ${f(s.ours.psnrY)} | ${f(s.ours.ssimY, 4)} | ${f(s.ours.secondsPerImageMean)} (median ${f(s.ours.secondsPerImageMedian)}) | ${f(s.ours.cpuSecondsPerImageMean)} |`,
+  );
   if (s.reference) {
     const r = s.reference;
-    out.push(`| ours, first ${r.pairs} | ${r.pairs} | ${f(r.oursSamePairs.psnrY, 3)} | ${f(r.oursSamePairs.ssimY, 4)} | ${f(r.oursSecondsPerImageSamePairs)} | ${f(r.oursCpuSecondsPerImageSamePairs)} |`);
-    out.push(`| tfjs-wasm reference, first ${r.pairs} | ${r.pairs} | ${f(r.tfjs.psnrY, 3)} | ${f(r.tfjs.ssimY, 4)} | ${f(r.tfjsSecondsPerImageMean)} | ${f(r.tfjsCpuSecondsPerImageMean)} |`);
+    out.push(
+      `| ours, first ${r.pairs} | ${r.pairs} | ${f(r.oursSamePairs.psnrY, 3)} | ${f(r.oursSamePairs.ssimY, 4)} | ${f(r.oursSecondsPerImageSamePairs)} | ${f(r.oursCpuSecondsPerImageSamePairs)} |`,
+    );
+    out.push(
+      `| tfjs-wasm reference, first ${r.pairs} | ${r.pairs} | ${f(r.tfjs.psnrY, 3)} | ${f(r.tfjs.ssimY, 4)} | ${f(r.tfjsSecondsPerImageMean)} | ${f(r.tfjsCpuSecondsPerImageMean)} |`,
+    );
   }
-  if (s.tta) out.push(`| ours x8 TTA, first ${s.tta.pairs} (plain on the same pairs: ${f(s.tta.oursPsnrYSamePairs)} dB) | ${s.tta.pairs} | ${f(s.tta.psnrY)} | ${f(s.tta.ssimY, 4)} | ${f(s.tta.secondsPerImageMean)} | ${f(s.tta.cpuSecondsPerImageMean)} |`);
+  if (s.tta)
+    out.push(
+      `| ours x8 TTA, first ${s.tta.pairs} (plain on the same pairs: ${f(s.tta.oursPsnrYSamePairs)} dB) | ${s.tta.pairs} | ${f(s.tta.psnrY)} | ${f(s.tta.ssimY, 4)} | ${f(s.tta.secondsPerImageMean)} | ${f(s.tta.cpuSecondsPerImageMean)} |`,
+    );
   const paper = j.model.paperFigures.find((p: J) => p.dataset === 'Rain100H');
   if (paper) out.push('', `Paper figure (full Rain100H, 100 pairs): ${paper.value} dB ${paper.metric}.`);
   out.push('');
@@ -85,11 +94,17 @@ function derainSection(j: J): string {
     out.push(
       `Contention: other processes kept ${f(s.ours.othersMeanCores)} of ${j.machine.cpuCount} cores busy on average during our timed runs. ` +
         `On the ${quiet.count} images timed while they used < ${quiet.maxOthersCores} cores, ours took ${f(quiet.secondsMean)} s per image (median ${f(quiet.secondsMedian)} s)` +
-        (s.reference ? `; against that figure tfjs-wasm (${f(s.reference.tfjsSecondsPerImageMean, 1)} s per image, itself single-threaded and so little slowed by one busy core) is ${f(s.reference.tfjsSecondsPerImageMean / quiet.secondsMean, 1)}x slower.` : '.'),
+        (s.reference
+          ? `; against that figure tfjs-wasm (${f(s.reference.tfjsSecondsPerImageMean, 1)} s per image, itself single-threaded and so little slowed by one busy core) is ${f(s.reference.tfjsSecondsPerImageMean / quiet.secondsMean, 1)}x slower.`
+          : '.'),
       '',
     );
   }
-  if (s.tta) out.push(`x8 TTA on the first ${s.tta.pairs}: mean gain ${f(s.tta.meanGainPsnrY, 3)} dB PSNR-Y, ${f(s.tta.meanGainSsimY, 4)} SSIM-Y, at ${f(s.tta.slowdownVsPlain, 1)}x the time.`, '');
+  if (s.tta)
+    out.push(
+      `x8 TTA on the first ${s.tta.pairs}: mean gain ${f(s.tta.meanGainPsnrY, 3)} dB PSNR-Y, ${f(s.tta.meanGainSsimY, 4)} SSIM-Y, at ${f(s.tta.slowdownVsPlain, 1)}x the time.`,
+      '',
+    );
   out.push(
     `Warm-up (not in the per-image times): ${s.ours.warmupSeconds.map((w: J) => `${w.shape}: ${f(w.seconds, 1)} s${w.firstRunSeconds !== undefined ? ` (session ${f(w.prepareSeconds, 1)} s + first run ${f(w.firstRunSeconds, 1)} s)` : ''}`).join('; ')}. ` +
       `Peak RSS of the run ${s.peakRssMiB} MiB.`,
@@ -105,9 +120,14 @@ function expertsSection(j: J): string {
   out.push(`Command: \`${j.command}\` (${j.date}). Image: \`${path.relative(REPO, j.options.image)}\`.`, '');
   out.push(`Convention: ${j.convention}`, '');
   out.push(`Machine: ${machineLine(j.machine)}.`, '');
-  out.push('| expert | model | input -> output | warm-up s | run s | s / MP (input) | s / MP (output) | CPU s / MP (input) | others\' cores |', '|---|---|---|---:|---:|---:|---:|---:|---:|');
+  out.push(
+    "| expert | model | input -> output | warm-up s | run s | s / MP (input) | s / MP (output) | CPU s / MP (input) | others' cores |",
+    '|---|---|---|---:|---:|---:|---:|---:|---:|',
+  );
   for (const r of j.experts) {
-    out.push(`| ${r.expert} | ${r.model} | ${r.input} -> ${r.output} | ${f(r.warmupSeconds, 1)} | ${f(r.seconds)} | ${f(r.secondsPerInputMP, 1)} | ${f(r.secondsPerOutputMP, 2)} | ${f(r.cpuSecondsPerInputMP, 1)} | ${f(r.othersMeanCores)} |`);
+    out.push(
+      `| ${r.expert} | ${r.model} | ${r.input} -> ${r.output} | ${f(r.warmupSeconds, 1)} | ${f(r.seconds)} | ${f(r.secondsPerInputMP, 1)} | ${f(r.secondsPerOutputMP, 2)} | ${f(r.cpuSecondsPerInputMP, 1)} | ${f(r.othersMeanCores)} |`,
+    );
   }
   out.push('', `Peak RSS of the process (resourceUsage().maxRSS): ${j.peakRssMiB} MiB.`, '', '![experts benchmark](experts.png)', '');
   return out.join('\n');
@@ -120,7 +140,11 @@ function memorySection(j: J): string {
   out.push(`Command: \`${j.command}\` (${j.date}).`, '');
   out.push(`Convention: ${j.convention}`, '');
   out.push(`Machine: ${machineLine(j.machine)}.`, '');
-  if (r) out.push(`${r.tiles} tiles of ${r.tile}; derain wall time ${f(r.derainSeconds, 1)} s (session preparation ${f(r.sessionPrepareSeconds, 1)} s); output ${r.output}, finite: ${r.outputFinite}.`, '');
+  if (r)
+    out.push(
+      `${r.tiles} tiles of ${r.tile}; derain wall time ${f(r.derainSeconds, 1)} s (session preparation ${f(r.sessionPrepareSeconds, 1)} s); output ${r.output}, finite: ${r.outputFinite}.`,
+      '',
+    );
   if (r?.seams) {
     const sm = r.seams;
     out.push(
@@ -131,7 +155,12 @@ function memorySection(j: J): string {
     );
   }
   if (!r) out.push(`The child process did not finish (exit code ${j.child.exitCode}, signal ${j.child.signal}).`, '');
-  out.push(`**Peak RSS ${f(j.peakRssMiB / 1024, 2)} GiB (${f(j.peakRssMiB, 0)} MiB) against the ${j.options.targetGiB} GiB target: ${j.verdict}.**`, '', '![memory benchmark](memory.png)', '');
+  out.push(
+    `**Peak RSS ${f(j.peakRssMiB / 1024, 2)} GiB (${f(j.peakRssMiB, 0)} MiB) against the ${j.options.targetGiB} GiB target: ${j.verdict}.**`,
+    '',
+    '![memory benchmark](memory.png)',
+    '',
+  );
   return out.join('\n');
 }
 
@@ -140,12 +169,18 @@ function speedCheckSection(j: J): string {
   const s = j.summary;
   const r = s.reference;
   const out = ['### Deraining speed on a quiet machine', ''];
-  out.push(`Command: \`${j.command}\` (${j.date}); other processes used ${f(s.ours.othersMeanCores)} cores on average. Machine: ${machineLine(j.machine)}.`, '');
+  out.push(
+    `Command: \`${j.command}\` (${j.date}); other processes used ${f(s.ours.othersMeanCores)} cores on average. Machine: ${machineLine(j.machine)}.`,
+    '',
+  );
   out.push('| | pairs | s / image (wall) | CPU s / image | PSNR-Y (dB) |', '|---|---:|---:|---:|---:|');
   out.push(`| ours (ONNX) | ${s.pairs} | ${f(s.ours.secondsPerImageMean)} | ${f(s.ours.cpuSecondsPerImageMean)} | ${f(s.ours.psnrY, 3)} |`);
   if (r) {
     out.push(`| tfjs-wasm | ${r.pairs} | ${f(r.tfjsSecondsPerImageMean)} | ${f(r.tfjsCpuSecondsPerImageMean)} | ${f(r.tfjs.psnrY, 3)} |`, '');
-    out.push(`tfjs-wasm / ours: ${f(r.speedRatioOverall, 1)}x wall time (per image ${r.speedRatioPerImage.map((x: J) => `${f(x.ratio, 1)}x`).join(', ')}), ${f(r.speedRatioCpuOverall, 1)}x CPU time; max |pixel difference| ${Number(r.maxAbsPixelDiff).toExponential(2)}.`, '');
+    out.push(
+      `tfjs-wasm / ours: ${f(r.speedRatioOverall, 1)}x wall time (per image ${r.speedRatioPerImage.map((x: J) => `${f(x.ratio, 1)}x`).join(', ')}), ${f(r.speedRatioCpuOverall, 1)}x CPU time; max |pixel difference| ${Number(r.maxAbsPixelDiff).toExponential(2)}.`,
+      '',
+    );
   }
   out.push('![derain speed on a quiet machine](derain-speed.png)', '');
   return out.join('\n');

@@ -52,14 +52,19 @@ async function noisePng(seed: number): Promise<Buffer> {
   const rand = mulberry32(seed);
   const px = Buffer.alloc(size * size * 3);
   for (let i = 0; i < px.length; i++) px[i] = Math.floor(rand() * 96);
-  return sharp(px, { raw: { width: size, height: size, channels: 3 } }).png().toBuffer();
+  return sharp(px, { raw: { width: size, height: size, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 const machineAtStart = machineInfo();
 const dir = mkdtempSync(path.join(tmpdir(), 'clearsight-storebench-'));
 const storeDir = path.join(dir, 'store');
 const port = await freePort();
-const { child } = await startCli(['serve', '--port', String(port), '--store', storeDir, '--concurrency', args.concurrency!, '--store-max-gb', String(budget / 1024 ** 3)], /serving http/);
+const { child } = await startCli(
+  ['serve', '--port', String(port), '--store', storeDir, '--concurrency', args.concurrency!, '--store-max-gb', String(budget / 1024 ** 3)],
+  /serving http/,
+);
 const base = `http://127.0.0.1:${port}`;
 let maxBytes = 0;
 const sampler = setInterval(() => (maxBytes = Math.max(maxBytes, storeBytes(storeDir))), 250);
@@ -130,7 +135,13 @@ try {
       ],
     ),
   );
-  const report = { benchmark: 'store', command: commandLine(), date: new Date().toISOString(), machine: { ...machineAtStart, loadavgAtEnd: loadavg() }, summary };
+  const report = {
+    benchmark: 'store',
+    command: commandLine(),
+    date: new Date().toISOString(),
+    machine: { ...machineAtStart, loadavgAtEnd: loadavg() },
+    summary,
+  };
   const files = await writeJsonPair(path.join(ROOT, 'bench', 'results'), 'store', timestamp(), report);
   console.log(`\nwrote ${files.join(', ')}`);
   if (!args['no-publish']) await publishJson('store', report);

@@ -18,7 +18,22 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { StudentBench, StudentRow, TeacherFrom } from './students/types.js';
-import { commandLine, hbarChart, intArg, loadavg, machineInfo, REPO_ROOT, round, sharedData, svgDoc, table, text, timestamp, writeJsonPair, writeSvgPng } from './lib/common.js';
+import {
+  commandLine,
+  hbarChart,
+  intArg,
+  loadavg,
+  machineInfo,
+  REPO_ROOT,
+  round,
+  sharedData,
+  svgDoc,
+  table,
+  text,
+  timestamp,
+  writeJsonPair,
+  writeSvgPng,
+} from './lib/common.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -38,7 +53,6 @@ if (args.help) {
   process.exit(0);
 }
 
-
 const limit = intArg('limit', args.limit, 1);
 const threads = intArg('threads', args.threads, 1)!;
 const only = args.only ? new Set(args.only.split(',')) : undefined;
@@ -47,7 +61,9 @@ const only = args.only ? new Set(args.only.split(',')) : undefined;
 async function discover(): Promise<StudentBench[]> {
   const dir = path.join(REPO_ROOT, 'bench/students');
   const found: StudentBench[] = [];
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts') && f !== 'types.ts').sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.ts') && f !== 'types.ts')
+    .sort()) {
     const mod = (await import(pathToFileURL(path.join(dir, file)).href)) as { bench?: StudentBench };
     if (mod.bench && typeof mod.bench.run === 'function') found.push(mod.bench);
   }
@@ -64,7 +80,9 @@ if (benches.length === 0) {
 const teacherFrom: TeacherFrom | undefined = args['teacher-from']
   ? {
       file: path.relative(REPO_ROOT, path.resolve(args['teacher-from'])),
-      rows: (JSON.parse(readFileSync(args['teacher-from'], 'utf8')) as { rows: Array<StudentRow & { bench: string }> }).rows.filter((r) => r.role === 'teacher'),
+      rows: (JSON.parse(readFileSync(args['teacher-from'], 'utf8')) as { rows: Array<StudentRow & { bench: string }> }).rows.filter(
+        (r) => r.role === 'teacher',
+      ),
       outDir: args['teacher-out'] ?? args.out,
     }
   : undefined;
@@ -84,7 +102,17 @@ console.log(
   '\n' +
     table(
       ['bench', 'model', 'role', 'dataset', 'split', 'n', ...metricNames, 's/MP', 'peak RSS MiB'],
-      rows.map((r) => [r.bench, r.model, r.role, r.dataset, r.split, r.images, ...metricNames.map((m) => r.metrics[m] ?? NaN), r.secondsPerMegapixel, r.peakRssMiB]),
+      rows.map((r) => [
+        r.bench,
+        r.model,
+        r.role,
+        r.dataset,
+        r.split,
+        r.images,
+        ...metricNames.map((m) => r.metrics[m] ?? NaN),
+        r.secondsPerMegapixel,
+        r.peakRssMiB,
+      ]),
     ),
 );
 
@@ -95,8 +123,8 @@ const files = await writeJsonPair(args.out, 'students', stamp, {
   wallSeconds: round((Date.now() - started) / 1000, 1),
   threads,
   notes:
-    'One child process per model and pass: peakRssMiB is that process\'s maxRSS. s/MP = wall time of the library call (tiling, inference, blending) over ' +
-    'the megapixels processed, decoding and metrics excluded, one warm-up inference per tile shape first. Metrics in each bench\'s convention (named in the key). ' +
+    "One child process per model and pass: peakRssMiB is that process's maxRSS. s/MP = wall time of the library call (tiling, inference, blending) over " +
+    "the megapixels processed, decoding and metrics excluded, one warm-up inference per tile shape first. Metrics in each bench's convention (named in the key). " +
     'The machine is shared with other work: compare student and teacher from the same run.' +
     (teacherFrom ? ` Teacher rows reused from ${teacherFrom.file} (not rerun; their timings and load are that run's).` : ''),
   teacherFrom: teacherFrom?.file,

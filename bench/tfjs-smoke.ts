@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 
 import sharp from 'sharp';
 
-import { initTfjsWasm, loadTfjsReference, } from '../src/core/models/tfjsReference.js';
+import { initTfjsWasm, loadTfjsReference } from '../src/core/models/tfjsReference.js';
 
 const require = createRequire(import.meta.url);
 
@@ -38,7 +38,6 @@ const { values: args } = parseArgs({
 const outDir = args.out!;
 const maximSizes = args['maxim-sizes']!.split(',').filter(Boolean).map(Number);
 
-
 /** A w x h crop of a PNG at (left, top), as Float32 HWC RGB in [0,1] (alpha dropped). */
 async function loadCrop(file: string, left: number, top: number, w: number, h: number): Promise<Float32Array> {
   const raw = await sharp(file).removeAlpha().extract({ left, top, width: w, height: h }).raw().toBuffer();
@@ -52,13 +51,18 @@ async function imageSize(file: string): Promise<{ width: number; height: number 
 
 async function resizeFloat(data: Float32Array, w: number, h: number, toW: number, toH: number, kernel: 'cubic' | 'lanczos3'): Promise<Float32Array> {
   const u8 = Uint8Array.from(data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255));
-  const raw = await sharp(u8, { raw: { width: w, height: h, channels: 3 } }).resize(toW, toH, { kernel, fit: 'fill' }).raw().toBuffer();
+  const raw = await sharp(u8, { raw: { width: w, height: h, channels: 3 } })
+    .resize(toW, toH, { kernel, fit: 'fill' })
+    .raw()
+    .toBuffer();
   return Float32Array.from(raw, (v) => v / 255);
 }
 
 async function writePng(file: string, data: Float32Array, w: number, h: number, scale = 1): Promise<void> {
   const u8 = Uint8Array.from(data, (v) => Math.round(Math.min(1, Math.max(0, v / scale)) * 255));
-  await sharp(u8, { raw: { width: w, height: h, channels: 3 } }).png().toFile(file);
+  await sharp(u8, { raw: { width: w, height: h, channels: 3 } })
+    .png()
+    .toFile(file);
 }
 
 function stats(data: Float32Array): { min: number; max: number; mean: number } {

@@ -46,7 +46,10 @@ const SCALE = 4;
 
 async function resize(img: RawImage, w: number, h: number, kernel: 'cubic' | 'lanczos3'): Promise<RawImage> {
   const u8 = Buffer.from(img.data.map((v) => Math.round(Math.min(1, Math.max(0, v)) * 255)));
-  const out = await sharp(u8, { raw: { width: img.width, height: img.height, channels: 3 } }).resize(w, h, { kernel, fit: 'fill' }).raw().toBuffer();
+  const out = await sharp(u8, { raw: { width: img.width, height: img.height, channels: 3 } })
+    .resize(w, h, { kernel, fit: 'fill' })
+    .raw()
+    .toBuffer();
   return { width: w, height: h, channels: 3, data: Float32Array.from(out, (v) => v / 255) };
 }
 
@@ -124,7 +127,13 @@ try {
         ps.push(yPsnr(r.image, gt[r.index]));
         computed += r.computed;
       }
-      rows.push({ clip: clip.name, method: m.method, psnrY: mean(ps), skipped: m.opts.mode === 'codec' ? 1 - computed / ps.length : null, seconds: (performance.now() - t) / 1000 });
+      rows.push({
+        clip: clip.name,
+        method: m.method,
+        psnrY: mean(ps),
+        skipped: m.opts.mode === 'codec' ? 1 - computed / ps.length : null,
+        seconds: (performance.now() - t) / 1000,
+      });
       console.error(`${clip.name} ${m.method}: ${mean(ps).toFixed(3)} dB`);
     }
   }
@@ -137,7 +146,8 @@ try {
       let computed = 0;
       let t = 0;
       for await (const r of superResolveFrames(replay(decoded), { ...m.opts, scale: SCALE, threads: THREADS })) {
-        if (n === 0) t = performance.now(); // warm-up frame (session creation) excluded
+        if (n === 0)
+          t = performance.now(); // warm-up frame (session creation) excluded
         else computed += r.computed;
         n++;
       }
@@ -155,12 +165,24 @@ function yuvImage(d: DecodedFrame): RawImage {
 
 const clipsSeen = [...new Set(rows.map((r) => r.clip))];
 const methodNames = [...new Set(rows.map((r) => r.method))];
-console.log(table(['method', ...clipsSeen, 'mean', 'vs bicubic'], methodNames.map((m) => {
-  const v = clipsSeen.map((c) => rows.find((r) => r.clip === c && r.method === m)!.psnrY);
-  const b = clipsSeen.map((c) => rows.find((r) => r.clip === c && r.method === 'bicubic')!.psnrY);
-  return [m, ...v.map((x) => x.toFixed(3)), mean(v).toFixed(3), (mean(v) - mean(b)).toFixed(3)];
-})));
+console.log(
+  table(
+    ['method', ...clipsSeen, 'mean', 'vs bicubic'],
+    methodNames.map((m) => {
+      const v = clipsSeen.map((c) => rows.find((r) => r.clip === c && r.method === m)!.psnrY);
+      const b = clipsSeen.map((c) => rows.find((r) => r.clip === c && r.method === 'bicubic')!.psnrY);
+      return [m, ...v.map((x) => x.toFixed(3)), mean(v).toFixed(3), (mean(v) - mean(b)).toFixed(3)];
+    }),
+  ),
+);
 for (const r of rows.filter((r) => r.skipped !== null)) console.log(`${r.clip} ${r.method}: ${(100 * r.skipped!).toFixed(1)}% compute skipped`);
 for (const s of speed) console.log(`320x180 -> 1280x720 ${s.method}: ${s.fps.toFixed(3)} fps (${(100 * s.skipped).toFixed(1)}% skipped), threads ${THREADS}`);
 const stamp = timestamp();
-await writeJsonPair(args.out!, 'vsr-models', stamp, { command: commandLine(), machine: machineInfo(), frames: FRAMES, threads: THREADS, rows: rows.map((r) => ({ ...r, psnrY: round(r.psnrY, 4) })), speed });
+await writeJsonPair(args.out!, 'vsr-models', stamp, {
+  command: commandLine(),
+  machine: machineInfo(),
+  frames: FRAMES,
+  threads: THREADS,
+  rows: rows.map((r) => ({ ...r, psnrY: round(r.psnrY, 4) })),
+  speed,
+});

@@ -40,7 +40,23 @@ import { psnr, ssim, rgbToYMatlab } from '../src/core/metrics/index.js';
 import { ImageModel } from '../src/core/models/imageModel.js';
 import { upscale, upscaleModelName } from '../src/restore/index.js';
 import { decodeVideo, rgbToYuv, superResolveFrames, VideoWriter, yuvToRgb, type DecodedFrame, type Upscaler, type VsrOptions } from '../src/video/index.js';
-import { commandLine, loadavg, machineInfo, mean, round, table, timestamp, writeJsonPair, writeSvgPng, svgDoc, text, line, legend, niceStep, FONT } from './lib/common.js';
+import {
+  commandLine,
+  loadavg,
+  machineInfo,
+  mean,
+  round,
+  table,
+  timestamp,
+  writeJsonPair,
+  writeSvgPng,
+  svgDoc,
+  text,
+  line,
+  legend,
+  niceStep,
+  FONT,
+} from './lib/common.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
@@ -58,14 +74,20 @@ const { values: args } = parseArgs({
 });
 const SCALE = 4;
 const FRAMES = Math.max(2, Number.parseInt(args.frames!, 10) || 41);
-const THRESHOLDS = args.thresholds!.split(',').map(Number).filter((t) => t >= 0);
+const THRESHOLDS = args
+  .thresholds!.split(',')
+  .map(Number)
+  .filter((t) => t >= 0);
 const REFRESH = Number.parseInt(args.refresh!, 10);
 const TILE = Number.parseInt(args.tile!, 10);
 const MARGIN = Number.parseInt(args.margin!, 10);
 const work = path.join(args.out!, 'vsr');
 
 async function loadFrames(dir: string, n: number): Promise<RawImage[]> {
-  const names = (await readdir(dir)).filter((f) => f.endsWith('.png')).sort().slice(0, n);
+  const names = (await readdir(dir))
+    .filter((f) => f.endsWith('.png'))
+    .sort()
+    .slice(0, n);
   return Promise.all(names.map(async (f) => (await decodeImage(path.join(dir, f))).image));
 }
 
@@ -77,7 +99,10 @@ async function encodeClip(file: string, frames: readonly RawImage[], bFrames: nu
 
 async function bicubic(img: RawImage): Promise<RawImage> {
   const u8 = Buffer.from(img.data.map((v) => Math.round(Math.min(1, Math.max(0, v)) * 255)));
-  const out = await sharp(u8, { raw: { width: img.width, height: img.height, channels: 3 } }).resize(img.width * SCALE, img.height * SCALE, { kernel: 'cubic' }).raw().toBuffer();
+  const out = await sharp(u8, { raw: { width: img.width, height: img.height, channels: 3 } })
+    .resize(img.width * SCALE, img.height * SCALE, { kernel: 'cubic' })
+    .raw()
+    .toBuffer();
   return { width: img.width * SCALE, height: img.height * SCALE, channels: 3, data: Float32Array.from(out, (v) => v / 255) };
 }
 
@@ -145,7 +170,9 @@ async function decodeOnly(): Promise<void> {
   await mkdir(work, { recursive: true });
   const gt = await loadFrames(path.join(args.data!, 'GT/calendar'), FRAMES);
   const decode = await decodeSpeed(gt);
-  console.log(`decode with motion vectors, 640x360: ${decode.fpsWithVectors.toFixed(1)} fps wall, ${decode.framesPerCpuSecondWithVectors.toFixed(1)} frames per CPU second (without vectors ${decode.fpsWithoutVectors.toFixed(1)} / ${decode.framesPerCpuSecondWithoutVectors.toFixed(1)}), ${decode.frames} frames`);
+  console.log(
+    `decode with motion vectors, 640x360: ${decode.fpsWithVectors.toFixed(1)} fps wall, ${decode.framesPerCpuSecondWithVectors.toFixed(1)} frames per CPU second (without vectors ${decode.fpsWithoutVectors.toFixed(1)} / ${decode.framesPerCpuSecondWithoutVectors.toFixed(1)}), ${decode.frames} frames`,
+  );
   const report = { benchmark: 'vsr-decode', command: commandLine(), machine: { ...machine, loadavgAtEnd: loadavg() }, decode };
   await writeJsonPair(args.out!, 'vsr-decode', timestamp(), report);
   if (args.publish) await writeFileAtomic(path.join(REPO, 'docs/benchmarks/vsr-decode.json'), `${JSON.stringify(report, null, 2)}\n`, { force: true });
@@ -178,7 +205,16 @@ async function main(): Promise<void> {
     videos.push({ name, bFrames, pictureTypes: types });
     console.log(`${name}: ${decoded.length} frames, picture types ${types}`);
 
-    const score = (method: string, threshold: number | null, outs: RawImage[], seconds: number, cpuSeconds: number, skipped: number, full: number, decisions: Record<string, number>) => {
+    const score = (
+      method: string,
+      threshold: number | null,
+      outs: RawImage[],
+      seconds: number,
+      cpuSeconds: number,
+      skipped: number,
+      full: number,
+      decisions: Record<string, number>,
+    ) => {
       const psnrY = outs.map((o, i) => psnr(o, gt[i], { channel: 'y', cropBorder: 0 }));
       const ssimY = outs.map((o, i) => ssim(o, gt[i], { channel: 'y', cropBorder: 0 }));
       const outYs = outs.map((o) => rgbToYMatlab(o));
@@ -202,7 +238,9 @@ async function main(): Promise<void> {
         decisions,
       };
       results.push(r);
-      console.log(`  ${method}${threshold === null ? '' : ` t=${threshold}`}: ${r.meanPsnrY.toFixed(3)} dB, SSIM ${r.meanSsimY.toFixed(4)}, skipped ${(100 * r.skippedFraction).toFixed(1)}%, ${r.fps.toFixed(2)} fps, flicker ${r.flicker.toFixed(3)}, temporal error ${r.temporalError.toFixed(3)}`);
+      console.log(
+        `  ${method}${threshold === null ? '' : ` t=${threshold}`}: ${r.meanPsnrY.toFixed(3)} dB, SSIM ${r.meanSsimY.toFixed(4)}, skipped ${(100 * r.skippedFraction).toFixed(1)}%, ${r.fps.toFixed(2)} fps, flicker ${r.flicker.toFixed(3)}, temporal error ${r.temporalError.toFixed(3)}`,
+      );
     };
 
     {
@@ -235,13 +273,29 @@ async function main(): Promise<void> {
   await model.dispose();
 
   const decode = await decodeSpeed(gt);
-  console.log(`decode with motion vectors, 640x360: ${decode.fpsWithVectors.toFixed(1)} fps wall, ${decode.framesPerCpuSecondWithVectors.toFixed(1)} frames per CPU second (without vectors ${decode.fpsWithoutVectors.toFixed(1)} / ${decode.framesPerCpuSecondWithoutVectors.toFixed(1)}), ${decode.frames} frames`);
+  console.log(
+    `decode with motion vectors, 640x360: ${decode.fpsWithVectors.toFixed(1)} fps wall, ${decode.framesPerCpuSecondWithVectors.toFixed(1)} frames per CPU second (without vectors ${decode.fpsWithoutVectors.toFixed(1)} / ${decode.framesPerCpuSecondWithoutVectors.toFixed(1)}), ${decode.frames} frames`,
+  );
 
   const rows = results.map((r) => {
     const base = results.find((b) => b.video === r.video && b.method === 'esrgan-per-frame')!;
-    return [r.video, r.method + (r.threshold === null ? '' : ` t=${r.threshold}`), r.meanPsnrY, r.meanSsimY, round(r.meanPsnrY - base.meanPsnrY, 4), round(100 * r.skippedFraction, 1), r.fps, round(r.fps / base.fps, 2), round(r.framesPerCpuSecond / base.framesPerCpuSecond, 2), r.flicker, r.temporalError];
+    return [
+      r.video,
+      r.method + (r.threshold === null ? '' : ` t=${r.threshold}`),
+      r.meanPsnrY,
+      r.meanSsimY,
+      round(r.meanPsnrY - base.meanPsnrY, 4),
+      round(100 * r.skippedFraction, 1),
+      r.fps,
+      round(r.fps / base.fps, 2),
+      round(r.framesPerCpuSecond / base.framesPerCpuSecond, 2),
+      r.flicker,
+      r.temporalError,
+    ];
   });
-  console.log(`\n${table(['video', 'method', 'Y-PSNR', 'Y-SSIM', 'dPSNR vs per-frame', 'skipped %', 'fps', 'speed-up', 'cpu speed-up', 'flicker', 'temporal err'], rows)}`);
+  console.log(
+    `\n${table(['video', 'method', 'Y-PSNR', 'Y-SSIM', 'dPSNR vs per-frame', 'skipped %', 'fps', 'speed-up', 'cpu speed-up', 'flicker', 'temporal err'], rows)}`,
+  );
 
   const stamp = timestamp();
   const report = {
@@ -251,12 +305,14 @@ async function main(): Promise<void> {
     protocol: {
       data: 'Vid4 calendar (VSR-DUF inputs): LR_x4_gauss1.6 (BD) 180x144 -> GT 720x576',
       frames: FRAMES,
-      encoder: 'libx264 (node-av 6.1.1 bundled FFmpeg 8.1.1, x264 core 165): crf 23, preset medium, 25 fps, keyint 250, bf 3 (b-pyramid normal) or bf 0, otherwise defaults; input BT.601 limited-range YUV 4:2:0',
+      encoder:
+        'libx264 (node-av 6.1.1 bundled FFmpeg 8.1.1, x264 core 165): crf 23, preset medium, 25 fps, keyint 250, bf 3 (b-pyramid normal) or bf 0, otherwise defaults; input BT.601 limited-range YUV 4:2:0',
       metric: 'Y (MATLAB BT.601) PSNR/SSIM, crop_border 0, float outputs before re-encoding',
       flicker: 'mean_t mean|Y_t - Y_(t-1)| of output minus that of GT (0..255); lower = steadier output',
       temporalError: 'mean_t mean|(Y_t - Y_(t-1)) - (GT_t - GT_(t-1))| (0..255); lower = motion closer to GT',
       compute: 'network input pixels (windows incl. margins) / frame pixels; skipped = 1 - that',
-      speed: 'frames / wall seconds of decode + SR (fps), and frames / process CPU seconds (framesPerCpuSecond, all threads); model converted and warmed up first; 2-core machine shared with other jobs (see machine.loadavg)',
+      speed:
+        'frames / wall seconds of decode + SR (fps), and frames / process CPU seconds (framesPerCpuSecond, all threads); model converted and warmed up first; 2-core machine shared with other jobs (see machine.loadavg)',
       upscaler: 'esrgan-slim x4 (@upscalerjs/esrgan-slim via our ONNX converter), windows of tile + 2 margin LR px (see tile/margin)',
       refresh: REFRESH,
       tile: TILE,
@@ -277,13 +333,24 @@ async function main(): Promise<void> {
   console.log(`\nwrote ${files.join(', ')}`);
 }
 
-async function decodeSpeed(gt: readonly RawImage[]): Promise<{ frames: number; fpsWithVectors: number; fpsWithoutVectors: number; framesPerCpuSecondWithVectors: number; framesPerCpuSecondWithoutVectors: number; vectorsPerFrame: number; settings: string }> {
+async function decodeSpeed(gt: readonly RawImage[]): Promise<{
+  frames: number;
+  fpsWithVectors: number;
+  fpsWithoutVectors: number;
+  framesPerCpuSecondWithVectors: number;
+  framesPerCpuSecondWithoutVectors: number;
+  vectorsPerFrame: number;
+  settings: string;
+}> {
   const file = path.join(work, 'calendar_640x360.mp4');
   const seq = [...gt, ...[...gt].reverse().slice(1), ...gt.slice(1)];
   const w = await VideoWriter.open(file, { width: 640, height: 360, fps: 25, crf: 23, preset: 'medium', bFrames: 3, force: true });
   for (const g of seq) {
     const u8 = Buffer.from(g.data.map((v) => Math.round(v * 255)));
-    const out = await sharp(u8, { raw: { width: g.width, height: g.height, channels: 3 } }).resize(640, 360, { kernel: 'lanczos3', fit: 'fill' }).raw().toBuffer();
+    const out = await sharp(u8, { raw: { width: g.width, height: g.height, channels: 3 } })
+      .resize(640, 360, { kernel: 'lanczos3', fit: 'fill' })
+      .raw()
+      .toBuffer();
     w.write(rgbToYuv({ width: 640, height: 360, channels: 3, data: Float32Array.from(out, (v) => v / 255) }));
   }
   await w.finish();
@@ -308,7 +375,15 @@ async function decodeSpeed(gt: readonly RawImage[]): Promise<{ frames: number; f
   };
   const a = await time(true);
   const b = await time(false);
-  return { frames: a.n, fpsWithVectors: round(a.fps, 1), fpsWithoutVectors: round(b.fps, 1), framesPerCpuSecondWithVectors: round(a.cpuFps, 1), framesPerCpuSecondWithoutVectors: round(b.cpuFps, 1), vectorsPerFrame: round(a.vectors / a.n, 1), settings: '640x360, 121 frames, libx264 crf 23 preset medium bf 3; best of 5 runs; includes demux, decode, vector parsing, plane copies' };
+  return {
+    frames: a.n,
+    fpsWithVectors: round(a.fps, 1),
+    fpsWithoutVectors: round(b.fps, 1),
+    framesPerCpuSecondWithVectors: round(a.cpuFps, 1),
+    framesPerCpuSecondWithoutVectors: round(b.cpuFps, 1),
+    vectorsPerFrame: round(a.vectors / a.n, 1),
+    settings: '640x360, 121 frames, libx264 crf 23 preset medium bf 3; best of 5 runs; includes demux, decode, vector parsing, plane copies',
+  };
 }
 
 function plot(results: readonly MethodResult[]): string {
@@ -328,7 +403,8 @@ function plot(results: readonly MethodResult[]): string {
   body += line(L, H - B, W - R, H - B) + line(L, T, L, H - B);
   for (let v = 0; v <= 100; v += 20) body += line(X(v), H - B, X(v), H - B + 5) + text(X(v), H - B + 20, `${v}%`, { size: 12, anchor: 'middle' });
   const step = niceStep(yMax - yMin, 6);
-  for (let v = Math.ceil(yMin / step) * step; v <= yMax; v += step) body += line(L - 5, Y(v), L, Y(v)) + line(L, Y(v), W - R, Y(v), '#ddd') + text(L - 8, Y(v) + 4, v.toFixed(2), { size: 12, anchor: 'end' });
+  for (let v = Math.ceil(yMin / step) * step; v <= yMax; v += step)
+    body += line(L - 5, Y(v), L, Y(v)) + line(L, Y(v), W - R, Y(v), '#ddd') + text(L - 8, Y(v) + 4, v.toFixed(2), { size: 12, anchor: 'end' });
   body += text(W / 2, H - 18, 'network compute skipped (% of input pixels)', { size: 13, anchor: 'middle' });
   body += text(18, H / 2, 'mean Y-PSNR (dB)', { size: 13, anchor: 'middle', rotate: -90 });
   const colors: Record<string, string> = { calendar_crf23_bf3: '#1f77b4', calendar_crf23_bf0: '#d62728' };

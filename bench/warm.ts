@@ -41,7 +41,10 @@ const rainy = (i: number) => sharedData(`derain/rain100H-dev/rainy/${i}.png`);
 async function crop(i: number): Promise<Buffer> {
   const img = sharp(rainy(i));
   const { width = 0, height = 0 } = await img.metadata();
-  return img.extract({ left: Math.floor((width - size) / 2), top: Math.floor((height - size) / 2), width: size, height: size }).png().toBuffer();
+  return img
+    .extract({ left: Math.floor((width - size) / 2), top: Math.floor((height - size) / 2), width: size, height: size })
+    .png()
+    .toBuffer();
 }
 
 interface JobTiming {
@@ -80,7 +83,11 @@ async function serverRun(dir: string): Promise<JobTiming[]> {
   return timings;
 }
 
-async function batchRun(inDir: string, outDir: string, budgetBytes: number | undefined): Promise<{ loads: number; hits: number; evictions: number; seconds: number; exitCode: number }> {
+async function batchRun(
+  inDir: string,
+  outDir: string,
+  budgetBytes: number | undefined,
+): Promise<{ loads: number; hits: number; evictions: number; seconds: number; exitCode: number }> {
   const events: PoolEvent[] = [];
   const pool = new ModelPool({ budgetBytes, onEvent: (e) => events.push(e) });
   const stderr = process.stderr.write;
@@ -133,7 +140,7 @@ try {
   console.log(`\nrepeated / first (POST -> done): ${serverRatio} (target <= 0.4)\n`);
   console.log(
     table(
-      ['batch of ' + files, 'session loads', 'hits', 'evictions', 'seconds'],
+      [`batch of ${files}`, 'session loads', 'hits', 'evictions', 'seconds'],
       [
         ['warm pool (default budget)', warm.loads, warm.hits, warm.evictions, warm.seconds],
         ['a fresh pool per file (as before the pool)', cold.loads, cold.hits, cold.evictions, cold.seconds],
@@ -155,7 +162,13 @@ try {
       targetMet: warm.loads === 1,
     },
   };
-  const report = { benchmark: 'warm', command: commandLine(), date: new Date().toISOString(), machine: { ...machineAtStart, loadavgAtEnd: loadavg() }, summary };
+  const report = {
+    benchmark: 'warm',
+    command: commandLine(),
+    date: new Date().toISOString(),
+    machine: { ...machineAtStart, loadavgAtEnd: loadavg() },
+    summary,
+  };
   const written = await writeJsonPair(path.join(ROOT, 'bench', 'results'), 'warm', timestamp(), report);
   console.log(`\nwrote ${written.join(', ')}`);
   if (!args['no-publish']) await publishJson('warm', report);

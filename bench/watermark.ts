@@ -84,16 +84,44 @@ const ATTACKS: Attack[] = [
   { name: 'JPEG 90', apply: jpegQ(90) },
   { name: 'JPEG 50', apply: jpegQ(50) },
   { name: 'WebP 75', apply: async (png) => sharp(png).webp({ quality: 75 }).toBuffer() },
-  { name: 'resize 0.5x', apply: async (png, w) => sharp(png).resize(Math.round(w * 0.5)).png().toBuffer() },
+  {
+    name: 'resize 0.5x',
+    apply: async (png, w) =>
+      sharp(png)
+        .resize(Math.round(w * 0.5))
+        .png()
+        .toBuffer(),
+  },
   { name: 'crop 10% per side', apply: cropBy(0.1, 0.1, 0.1, 0.1) },
   { name: 'crop uneven (10/3/0/7%)', apply: cropBy(0.1, 0.03, 0, 0.07) },
   { name: 'brightness +20%', apply: async (png) => sharp(png).linear(1.2, 0).png().toBuffer() },
   { name: 'brightness -20%', apply: async (png) => sharp(png).linear(0.8, 0).png().toBuffer() },
-  { name: 'contrast +20%', apply: async (png) => sharp(png).linear(1.2, -0.2 * 128).png().toBuffer() },
-  { name: 'contrast -20%', apply: async (png) => sharp(png).linear(0.8, 0.2 * 128).png().toBuffer() },
+  {
+    name: 'contrast +20%',
+    apply: async (png) =>
+      sharp(png)
+        .linear(1.2, -0.2 * 128)
+        .png()
+        .toBuffer(),
+  },
+  {
+    name: 'contrast -20%',
+    apply: async (png) =>
+      sharp(png)
+        .linear(0.8, 0.2 * 128)
+        .png()
+        .toBuffer(),
+  },
   { name: 'blur sigma 1', apply: async (png) => sharp(png).blur(1).png().toBuffer() },
   { name: 'noise sigma 5', apply: addNoise(5) },
-  { name: 'resize 0.5x + JPEG 75', apply: async (png, w) => sharp(png).resize(Math.round(w * 0.5)).jpeg({ quality: 75 }).toBuffer() },
+  {
+    name: 'resize 0.5x + JPEG 75',
+    apply: async (png, w) =>
+      sharp(png)
+        .resize(Math.round(w * 0.5))
+        .jpeg({ quality: 75 })
+        .toBuffer(),
+  },
 ];
 const TARGET_ATTACKS = ['JPEG 50', 'resize 0.5x', 'crop 10% per side'];
 
@@ -106,7 +134,9 @@ function addNoise(sigma: number) {
       const g = Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
       data[i] = Math.max(0, Math.min(255, Math.round(data[i]! + sigma * g)));
     }
-    return sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } }).png().toBuffer();
+    return sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } })
+      .png()
+      .toBuffer();
   };
 }
 
@@ -137,8 +167,14 @@ function listPhotos(): Photo[] {
   }
   const frDir = path.join(dataDir, 'face_recognition');
   if (existsSync(frDir)) {
-    for (const f of readdirSync(frDir).filter((x) => /\.(jpg|png)$/.test(x)).sort()) {
-      photos.push({ file: path.join(frDir, f), label: `face_recognition/${f}`, identity: f.replace(/[-_](\d+p|small)?\.(jpg|png)$/, '').replace(/\.(jpg|png)$/, '') });
+    for (const f of readdirSync(frDir)
+      .filter((x) => /\.(jpg|png)$/.test(x))
+      .sort()) {
+      photos.push({
+        file: path.join(frDir, f),
+        label: `face_recognition/${f}`,
+        identity: f.replace(/[-_](\d+p|small)?\.(jpg|png)$/, '').replace(/\.(jpg|png)$/, ''),
+      });
     }
   }
   if (photos.length <= limit) return photos;
@@ -166,7 +202,12 @@ async function runReference(jobs: RefJob[]): Promise<Array<{ ok: boolean; bits?:
     child.on('error', reject);
     child.on('close', (code) => {
       if (code !== 0) return reject(new Error(`dwtdct_reference.py exited with ${code}`));
-      resolve(out.trim().split('\n').map((l) => JSON.parse(l) as { ok: boolean; bits?: string; ms?: number; error?: string }));
+      resolve(
+        out
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { ok: boolean; bits?: string; ms?: number; error?: string }),
+      );
     });
     child.stdin.end(`${jobs.map((j) => JSON.stringify(j)).join('\n')}\n`);
   });
@@ -207,7 +248,9 @@ async function speedOnly(): Promise<void> {
   const machine = machineInfo();
   const speed = await measureSpeed((await decodeImage(path.join(dataDir, 'face_recognition/obama-1080p.jpg'))).image);
   const report = { bench: 'watermark-speed', command: commandLine(), date: new Date().toISOString(), machine: { ...machine, loadavgAtEnd: loadavg() }, speed };
-  console.log(`Speed ${speed.width}x${speed.height}: embed median ${speed.embedMsMedian} ms [${speed.embedMs.join(', ')}], verify median ${speed.verifyMsMedian} ms [${speed.verifyMs.join(', ')}]; load ${machine.loadavgAtStart.join(' ')} -> ${loadavg().join(' ')}`);
+  console.log(
+    `Speed ${speed.width}x${speed.height}: embed median ${speed.embedMsMedian} ms [${speed.embedMs.join(', ')}], verify median ${speed.verifyMsMedian} ms [${speed.verifyMs.join(', ')}]; load ${machine.loadavgAtStart.join(' ')} -> ${loadavg().join(' ')}`,
+  );
   const files = await writeJsonPair(outDir, 'watermark-speed', timestamp(), report);
   if (args.publish) await writeFile(path.join(REPO, 'docs/benchmarks/watermark-speed.json'), `${JSON.stringify(report, null, 2)}\n`);
   console.log(`wrote ${files.join(', ')}`);
@@ -247,7 +290,9 @@ async function main(): Promise<void> {
       const res = await embedWatermark(img, { key, source: SOURCE, identity: embedding ? { embedding, box: face!.box } : null });
       const markedPng = await toPng(res.image);
       const marked = await decode(markedPng);
-      const truth = bitString(packPayload({ identityBound: !!embedding, source: SOURCE, identity: embedding ? identityCode(embedding, key) : new Uint8Array(64) }, key));
+      const truth = bitString(
+        packPayload({ identityBound: !!embedding, source: SOURCE, identity: embedding ? identityCode(embedding, key) : new Uint8Array(64) }, key),
+      );
       const q = { photo: p.label, width: img.width, height: img.height, mode: res.mode, psnr: round(psnr(img, marked), 2), ssim: round(ssim(img, marked), 4) };
       quality.push(q);
       // Reference: same bits into the same picture (as PNG, so both start from identical pixels).
@@ -312,7 +357,9 @@ async function main(): Promise<void> {
           if (pi === 0) await writeFile(path.join(outDir, 'watermark-swap-example.png'), swappedPng).catch(() => undefined);
         }
       }
-      process.stderr.write(`[${pi + 1}/${photos.length}] ${p.label} ${img.width}x${img.height} ${res.mode} PSNR ${q.psnr} SSIM ${q.ssim} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
+      process.stderr.write(
+        `[${pi + 1}/${photos.length}] ${p.label} ${img.width}x${img.height} ${res.mode} PSNR ${q.psnr} SSIM ${q.ssim} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`,
+      );
     }
     if (useRef) {
       const results = await runReference(refJobs);
@@ -338,12 +385,29 @@ async function main(): Promise<void> {
     return {
       attack: a.name,
       n: rs.length,
-      bitAccuracy: round(mean((r) => r.bitAccuracy), 4),
-      decodedRate: round(mean((r) => (r.decoded ? 1 : 0)), 4),
+      bitAccuracy: round(
+        mean((r) => r.bitAccuracy),
+        4,
+      ),
+      decodedRate: round(
+        mean((r) => (r.decoded ? 1 : 0)),
+        4,
+      ),
       authentic: rs.filter((r) => r.verdict === 'authentic').length,
       manipulated: rs.filter((r) => r.verdict === 'manipulated').length,
       none: rs.filter((r) => r.verdict === 'none').length,
-      ...(useRef ? { refBitAccuracy: round(mean((r) => r.refBitAccuracy ?? 0.5), 4), refExactRate: round(mean((r) => ((r.refBitAccuracy ?? 0) === 1 ? 1 : 0)), 4) } : {}),
+      ...(useRef
+        ? {
+            refBitAccuracy: round(
+              mean((r) => r.refBitAccuracy ?? 0.5),
+              4,
+            ),
+            refExactRate: round(
+              mean((r) => ((r.refBitAccuracy ?? 0) === 1 ? 1 : 0)),
+              4,
+            ),
+          }
+        : {}),
     };
   });
   const benign = rows.filter((r) => r.identityDistance !== undefined || r.verdict !== 'none');
@@ -364,7 +428,9 @@ async function main(): Promise<void> {
     roc: [] as Array<{ threshold: number; tpr: number; fpr: number }>,
   };
   for (let t = 0; t <= 32; t++) {
-    const tpr = swaps.filter((s) => s.verdict !== 'none' && (s.identityDistance === undefined ? s.facePresent === false : s.identityDistance > t)).length / Math.max(1, swaps.length);
+    const tpr =
+      swaps.filter((s) => s.verdict !== 'none' && (s.identityDistance === undefined ? s.facePresent === false : s.identityDistance > t)).length /
+      Math.max(1, swaps.length);
     const fpr = rows.filter((r) => r.identityDistance !== undefined && r.identityDistance > t).length / Math.max(1, rows.length);
     detection.roc.push({ threshold: t, tpr: round(tpr, 4), fpr: round(fpr, 4) });
   }
@@ -390,7 +456,8 @@ async function main(): Promise<void> {
     seconds: Math.round((Date.now() - started) / 1000),
     machine: { ...machine, loadavgAtEnd: loadavg() },
     data: { dir: dataDir, photos: photos.length, limit },
-    conventions: 'PSNR/SSIM: src/core/metrics, RGB, 8-bit quantised, no border crop, marked 8-bit PNG vs decoded original. Bit accuracy: 128 payload bits (ours: after Viterbi, best sync attempt; reference: its majority vote).',
+    conventions:
+      'PSNR/SSIM: src/core/metrics, RGB, 8-bit quantised, no border crop, marked 8-bit PNG vs decoded original. Bit accuracy: 128 payload bits (ours: after Viterbi, best sync attempt; reference: its majority vote).',
     targets: { bitAccuracy: 0.99, targetAttacks: TARGET_ATTACKS, tpr: 0.95, fpr: 0.01, embedMs: 300, verifyMs: 300 },
     imperceptibility,
     perAttack,
@@ -407,15 +474,32 @@ async function main(): Promise<void> {
     swaps,
   };
 
-  console.log(`\nImperceptibility (${photos.length} photos): ours PSNR ${imperceptibility.psnrMean} dB (min ${imperceptibility.psnrMin}), SSIM ${imperceptibility.ssimMean} (min ${imperceptibility.ssimMin})` +
-    (useRef ? `; DWT-DCT PSNR ${imperceptibility.refPsnrMean} dB (min ${imperceptibility.refPsnrMin}), SSIM ${imperceptibility.refSsimMean} (min ${imperceptibility.refSsimMin})` : ''));
-  console.log(table(
-    ['attack', 'bit acc', 'decoded', 'authentic', 'manip.', 'none', ...(useRef ? ['DWT-DCT bit acc', 'DWT-DCT exact'] : [])],
-    perAttack.map((a) => [a.attack, a.bitAccuracy, a.decodedRate, a.authentic, a.manipulated, a.none, ...(useRef ? [a.refBitAccuracy!, a.refExactRate!] : [])]),
-  ));
-  console.log(`\nFace swaps: ${tp}/${swaps.length} detected (TPR ${detection.tpr}), ${detection.swapNone} read as none; false alarms on benign edits: ${fp}/${rows.length} (FPR ${detection.fpr}); threshold ${detection.threshold}/64 bits`);
+  console.log(
+    `\nImperceptibility (${photos.length} photos): ours PSNR ${imperceptibility.psnrMean} dB (min ${imperceptibility.psnrMin}), SSIM ${imperceptibility.ssimMean} (min ${imperceptibility.ssimMin})` +
+      (useRef
+        ? `; DWT-DCT PSNR ${imperceptibility.refPsnrMean} dB (min ${imperceptibility.refPsnrMin}), SSIM ${imperceptibility.refSsimMean} (min ${imperceptibility.refSsimMin})`
+        : ''),
+  );
+  console.log(
+    table(
+      ['attack', 'bit acc', 'decoded', 'authentic', 'manip.', 'none', ...(useRef ? ['DWT-DCT bit acc', 'DWT-DCT exact'] : [])],
+      perAttack.map((a) => [
+        a.attack,
+        a.bitAccuracy,
+        a.decodedRate,
+        a.authentic,
+        a.manipulated,
+        a.none,
+        ...(useRef ? [a.refBitAccuracy!, a.refExactRate!] : []),
+      ]),
+    ),
+  );
+  console.log(
+    `\nFace swaps: ${tp}/${swaps.length} detected (TPR ${detection.tpr}), ${detection.swapNone} read as none; false alarms on benign edits: ${fp}/${rows.length} (FPR ${detection.fpr}); threshold ${detection.threshold}/64 bits`,
+  );
   console.log(`Sanity: unmarked -> none ${report.sanity.unmarkedNone}/${sanity.length}, wrong key -> none ${report.sanity.wrongKeyNone}/${sanity.length}`);
-  if (speed) console.log(`Speed 1080p: embed median ${speed.embedMsMedian} ms, verify median ${speed.verifyMsMedian} ms (5 runs each; load ${loadavg().join(' ')})`);
+  if (speed)
+    console.log(`Speed 1080p: embed median ${speed.embedMsMedian} ms, verify median ${speed.verifyMsMedian} ms (5 runs each; load ${loadavg().join(' ')})`);
 
   const stamp = timestamp();
   const files = await writeJsonPair(outDir, 'watermark', stamp, report);
@@ -430,7 +514,9 @@ async function main(): Promise<void> {
   console.log(`\nwrote ${files.join(', ')}`);
 }
 
-async function measureSpeed(img: RawImage): Promise<{ width: number; height: number; embedMs: number[]; verifyMs: number[]; embedMsMedian: number; verifyMsMedian: number }> {
+async function measureSpeed(
+  img: RawImage,
+): Promise<{ width: number; height: number; embedMs: number[]; verifyMs: number[]; embedMsMedian: number; verifyMsMedian: number }> {
   const key = deriveWatermarkKey(SECRET);
   const embedMs: number[] = [];
   const verifyMs: number[] = [];
@@ -463,8 +549,18 @@ function plot(
   ]);
   const h = 110 + rowsPlot.length * 22 + 60;
   const body = [
-    hbarChart({ x: 20, y: 50, w: 960, h: h - 80 }, rowsPlot, { title: 'Payload bit accuracy (%) after each attack (128 bits)', unit: 'bit accuracy, %', labelWidth: 330, rightMargin: 80 }),
-    text(20, 24, `clearsight watermark vs invisible-watermark DWT-DCT. PSNR ${imp.psnrMean} dB${imp.refPsnrMean !== undefined ? ` vs ${imp.refPsnrMean} dB` : ''}; face-swap TPR ${(det.tpr * 100).toFixed(1)}% at FPR ${(det.fpr * 100).toFixed(2)}% (threshold ${det.threshold}/64)`, { size: 14 }),
+    hbarChart({ x: 20, y: 50, w: 960, h: h - 80 }, rowsPlot, {
+      title: 'Payload bit accuracy (%) after each attack (128 bits)',
+      unit: 'bit accuracy, %',
+      labelWidth: 330,
+      rightMargin: 80,
+    }),
+    text(
+      20,
+      24,
+      `clearsight watermark vs invisible-watermark DWT-DCT. PSNR ${imp.psnrMean} dB${imp.refPsnrMean !== undefined ? ` vs ${imp.refPsnrMean} dB` : ''}; face-swap TPR ${(det.tpr * 100).toFixed(1)}% at FPR ${(det.fpr * 100).toFixed(2)}% (threshold ${det.threshold}/64)`,
+      { size: 14 },
+    ),
   ].join('\n');
   return svgDoc(1000, h, body);
 }

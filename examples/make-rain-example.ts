@@ -27,7 +27,6 @@ const SS = 2;
 // ---------------------------------------------------------------------------------------------
 // Deterministic randomness
 
-
 /** Integer lattice hash in [0, 1). */
 function hash2(x: number, y: number, seed: number): number {
   let h = Math.imul(x, 374761393) ^ Math.imul(y, 668265263) ^ Math.imul(seed, 2246822519);
@@ -206,7 +205,12 @@ function drawStreak(layer: Float32Array, x0: number, y0: number, angle: number, 
       const across = px * dy - py * dx;
       if (along < -pad || along > length + pad) continue;
       const t = along / length;
-      const taper = t < 0 ? Math.exp(-(along * along) / (2 * sigma * sigma)) : t > 1 ? Math.exp(-((along - length) ** 2) / (2 * sigma * sigma)) : Math.sin(Math.PI * Math.min(1, 0.15 + 0.85 * t)) ** 0.5;
+      const taper =
+        t < 0
+          ? Math.exp(-(along * along) / (2 * sigma * sigma))
+          : t > 1
+            ? Math.exp(-((along - length) ** 2) / (2 * sigma * sigma))
+            : Math.sin(Math.PI * Math.min(1, 0.15 + 0.85 * t)) ** 0.5;
       const v = peak * taper * Math.exp(-(across * across) / (2 * sigma * sigma));
       const i = y * WIDTH + x;
       layer[i] = Math.max(layer[i], v);
@@ -225,7 +229,15 @@ export function makeRain(clean: RawImage): RawImage {
   }
   // Near layer: fewer, wider, brighter and longer streaks.
   for (let k = 0; k < 160; k++) {
-    drawStreak(layer, rand() * (WIDTH + 60) - 50, rand() * (HEIGHT + 40) - 40, wind + 0.03 * gauss(), 18 + rand() * 22, 0.7 + 0.3 * rand(), 0.28 + 0.22 * rand());
+    drawStreak(
+      layer,
+      rand() * (WIDTH + 60) - 50,
+      rand() * (HEIGHT + 40) - 40,
+      wind + 0.03 * gauss(),
+      18 + rand() * 22,
+      0.7 + 0.3 * rand(),
+      0.28 + 0.22 * rand(),
+    );
   }
   const veil = 0.05;
   const air: Rgb = [0.86, 0.87, 0.9];

@@ -26,7 +26,8 @@ function stripComments(text: string): string {
 /** Names declared at top level (exported or not), with their kind, for `export { x }` lookups. */
 function localDeclarations(text: string): Map<string, Kind> {
   const out = new Map<string, Kind>();
-  const decl = /^(?:export\s+)?(?:declare\s+)?(?:default\s+)?(async\s+function\*?|function\*?|const|let|var|class|abstract\s+class|enum|const\s+enum|interface|type)\s+([A-Za-z_$][\w$]*)/gm;
+  const decl =
+    /^(?:export\s+)?(?:declare\s+)?(?:default\s+)?(async\s+function\*?|function\*?|const|let|var|class|abstract\s+class|enum|const\s+enum|interface|type)\s+([A-Za-z_$][\w$]*)/gm;
   for (const m of text.matchAll(decl)) out.set(m[2]!, m[1] === 'interface' || m[1] === 'type' ? 'type' : 'value');
   return out;
 }
@@ -38,7 +39,9 @@ export function exportsOf(file: string): Map<string, Kind> {
   cache.set(file, names);
   const text = stripComments(readFileSync(file, 'utf8'));
   const locals = localDeclarations(text);
-  for (const m of text.matchAll(/^export\s+(?:declare\s+)?(async\s+function\*?|function\*?|const|let|var|class|abstract\s+class|enum|const\s+enum|interface|type)\s+([A-Za-z_$][\w$]*)/gm)) {
+  for (const m of text.matchAll(
+    /^export\s+(?:declare\s+)?(async\s+function\*?|function\*?|const|let|var|class|abstract\s+class|enum|const\s+enum|interface|type)\s+([A-Za-z_$][\w$]*)/gm,
+  )) {
     names.set(m[2]!, m[1] === 'interface' || m[1] === 'type' ? 'type' : 'value');
   }
   for (const m of text.matchAll(/^export\s+\*\s+as\s+([A-Za-z_$][\w$]*)\s+from\s+['"]([^'"]+)['"]/gm)) names.set(m[1]!, 'value');

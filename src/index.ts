@@ -32,7 +32,14 @@ export { derain, dehaze, lowlight, lowlightFuse, denoise, deblur, retouch, upsca
 export type { DerainOptions, DehazeOptions, LowlightOptions, LowlightFuseResult, UpscaleOptions, ExpertOptions } from './restore/index.js';
 export { derainHeavy, type HeavyRainOptions, type HeavyRainResult } from './restore/derain/index.js';
 export { dehazePrior, type DehazePriorOptions, type DehazePriorResult } from './restore/dehaze/index.js';
-export { enhanceLowLightGamma, enhanceLowLightIagc, type LowLightGammaOptions, type LowLightGammaResult, type IagcOptions, type IagcResult } from './restore/lowlight/index.js';
+export {
+  enhanceLowLightGamma,
+  enhanceLowLightIagc,
+  type LowLightGammaOptions,
+  type LowLightGammaResult,
+  type IagcOptions,
+  type IagcResult,
+} from './restore/lowlight/index.js';
 export { analyzeDegradations, restoreAuto, type DegradationAnalysis, type RestoreAutoOptions, type RestoreAutoResult } from './restore/auto/index.js';
 export { mergeHdr, readBracket, toneMap, type MergeHdrOptions, type MergeHdrResult } from './restore/hdr/index.js';
 // Face verbs.
@@ -40,7 +47,31 @@ export { detectFaces, embedFace, compareFaces, type Face, type FaceBox, type Det
 export { analyzeLiveness, checkLiveness, checkLivenessFile, verifyLive } from './face/index.js';
 export type { LivenessAnalysis, LivenessVerdict, LivenessOptions, LiveVerification, VerifyLiveOptions } from './face/index.js';
 // Video verbs.
-export { readVideoFrames, superResolveVideo, superResolveFrames, type VsrOptions, type VsrFileOptions, type VsrStats, type VideoClip, type ReadVideoOptions } from './video/index.js';
+export {
+  readVideoFrames,
+  superResolveVideo,
+  superResolveFrames,
+  type VsrOptions,
+  type VsrFileOptions,
+  type VsrStats,
+  type VideoClip,
+  type ReadVideoOptions,
+} from './video/index.js';
 // Trust verbs: watermark and forensics.
-export { embedWatermark, verifyWatermark, extractWatermark, type EmbedWatermarkOptions, type EmbedWatermarkResult, type VerifyWatermarkOptions, type VerifyWatermarkResult } from './trust/watermark/index.js';
-export { analyzeMedia as analyzeForensics, runStudy as runReliabilityStudy, loadForensicModel, writeCaseReportPdf, type ForensicsOptions, type ForensicsResult } from './trust/forensics/index.js';
+export {
+  embedWatermark,
+  verifyWatermark,
+  extractWatermark,
+  type EmbedWatermarkOptions,
+  type EmbedWatermarkResult,
+  type VerifyWatermarkOptions,
+  type VerifyWatermarkResult,
+} from './trust/watermark/index.js';
+export {
+  analyzeMedia as analyzeForensics,
+  runStudy as runReliabilityStudy,
+  loadForensicModel,
+  writeCaseReportPdf,
+  type ForensicsOptions,
+  type ForensicsResult,
+} from './trust/forensics/index.js';

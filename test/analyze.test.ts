@@ -18,7 +18,6 @@ import { addRain, cleanScene, q8 } from './helpers/scenes.js';
 // ---------------------------------------------------------------------------------------------
 // Synthetic pictures
 
-
 const gauss = (r: () => number): number => Math.sqrt(-2 * Math.log(Math.max(1e-12, r()))) * Math.cos(2 * Math.PI * r());
 
 /** Atmospheric scattering with a uniform transmission t and a bluish-white airlight. */
@@ -74,7 +73,9 @@ function blur(J: RawImage, sigma: number): RawImage {
 
 async function jpeg(J: RawImage, quality: number): Promise<RawImage> {
   const raw = Buffer.from(Array.from(J.data, (v) => Math.round(v * 255)));
-  const buf = await sharp(raw, { raw: { width: J.width, height: J.height, channels: 3 } }).jpeg({ quality }).toBuffer();
+  const buf = await sharp(raw, { raw: { width: J.width, height: J.height, channels: 3 } })
+    .jpeg({ quality })
+    .toBuffer();
   return (await decodeImage(buf)).image;
 }
 
@@ -179,7 +180,12 @@ describe('analyzeDegradations: contract', () => {
     assert.deepEqual(analyzeDegradations(img), a);
   });
   it('tiny and grey pictures: no throw, finite scores', () => {
-    const grey = createImage(40, 30, 1, Float32Array.from({ length: 1200 }, (_, i) => (i % 40) / 40));
+    const grey = createImage(
+      40,
+      30,
+      1,
+      Float32Array.from({ length: 1200 }, (_, i) => (i % 40) / 40),
+    );
     for (const img of [createImage(1, 1, 3), createImage(3, 2, 3), createImage(7, 9, 1), grey]) {
       const a = analyzeDegradations(img);
       for (const d of DEGRADATIONS) assert.ok(Number.isFinite(a.scores[d]), `${img.width}x${img.height}x${img.channels}: ${d}`);
@@ -194,9 +200,15 @@ describe('analyzeDegradations: contract', () => {
   it('bad arguments: E_INVALID_OPTION naming the parameter', () => {
     const img = createImage(8, 8, 3);
     for (const threshold of [0, 1, -0.2, Number.NaN]) {
-      assert.throws(() => analyzeDegradations(img, { threshold }), (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION' && /threshold/.test(e.message));
+      assert.throws(
+        () => analyzeDegradations(img, { threshold }),
+        (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION' && /threshold/.test(e.message),
+      );
     }
-    assert.throws(() => analyzeDegradations({ width: 2, height: 2, channels: 3, data: new Float32Array(3) }), (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION');
+    assert.throws(
+      () => analyzeDegradations({ width: 2, height: 2, channels: 3, data: new Float32Array(3) }),
+      (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION',
+    );
   });
   it('about 1 megapixel in well under a second (loose bound for loaded machines)', () => {
     const img = cleanScene(8, 1152, 864);

@@ -38,10 +38,14 @@ const addRain = (J: RawImage, seed: number) => addRainStreaks(J, seed, 500);
 // ---------------------------------------------------------------------------------------------
 // Pictures (the same recipes as analyze.test.ts, smaller)
 
-
 async function writePng(path: string, img: RawImage): Promise<void> {
   const raw = Buffer.from(Array.from(img.data, (v) => Math.round(v * 255)));
-  await writeFile(path, await sharp(raw, { raw: { width: img.width, height: img.height, channels: 3 } }).png().toBuffer());
+  await writeFile(
+    path,
+    await sharp(raw, { raw: { width: img.width, height: img.height, channels: 3 } })
+      .png()
+      .toBuffer(),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -73,7 +77,10 @@ describe('planRestoration', () => {
   });
   it('heavy rain (rain + haze): derain, then the veil removed physically at a strength set from the veil', () => {
     const plan = planRestoration(analysisWith({ rain: 0.9, haze: 0.95 }, 'haze'));
-    assert.deepEqual(plan.map((s) => s.task), ['derain']);
+    assert.deepEqual(
+      plan.map((s) => s.task),
+      ['derain'],
+    );
     assert.deepEqual(plan[0].degradations, ['rain']);
     assert.equal(plan[0].params?.veilStrength, veilStrengthFor(0.95));
     assert.match(plan[0].reason, /heavy rain: haze veil.*strength 0\.75/);
@@ -92,7 +99,10 @@ describe('planRestoration', () => {
     assert.match(jpegOnly[0].model, /^denoise\/maxim-denoising@/);
     assert.match(jpegOnly[0].reason, /JPEG blocking.*fallback/);
     const both = planRestoration(analysisWith({ jpeg: 0.8, noise: 0.9 }, 'noise'));
-    assert.deepEqual(both.map((s) => s.task), ['denoise']);
+    assert.deepEqual(
+      both.map((s) => s.task),
+      ['denoise'],
+    );
     assert.deepEqual(both[0].degradations, ['noise', 'jpeg']);
     assert.equal(both[0].score, 0.9);
   });
@@ -116,9 +126,15 @@ describe('planRestoration', () => {
   it('bad options: E_INVALID_OPTION', () => {
     const a = analysisWith({ rain: 0.9 }, 'rain');
     for (const opts of [{ threshold: 1 }, { threshold: 0 }, { variant: 'sideways' }]) {
-      assert.throws(() => planRestoration(a, opts as never), (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION');
+      assert.throws(
+        () => planRestoration(a, opts as never),
+        (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION',
+      );
     }
-    assert.throws(() => planRestoration({} as never), (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION');
+    assert.throws(
+      () => planRestoration({} as never),
+      (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION',
+    );
   });
 });
 
@@ -134,7 +150,10 @@ describe('restoreAuto (no expert runs)', () => {
     assert.deepEqual(r.steps, []);
     assert.equal(r.image, clean);
     assert.equal(psnr(r.image, clean), Infinity);
-    assert.deepEqual(events.map((e) => `${e.stage} ${e.done}/${e.total}`), ['analyze 0/1', 'analyze 1/1']);
+    assert.deepEqual(
+      events.map((e) => `${e.stage} ${e.done}/${e.total}`),
+      ['analyze 0/1', 'analyze 1/1'],
+    );
   });
   it('dry run: analysis and plan, no expert, the input returned', async () => {
     const rainy = addRain(clean, 3);
@@ -167,14 +186,16 @@ describe('restoreAuto (no expert runs)', () => {
       [{ variant: 'underwater' }, 'variant'],
       [{ model: {} }, 'model'],
     ] as const) {
-      await assert.rejects(restoreAuto(clean, opts as never), (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION' && e.message.includes(`"${name}"`));
+      await assert.rejects(
+        restoreAuto(clean, opts as never),
+        (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION' && e.message.includes(`"${name}"`),
+      );
     }
   });
 });
 
 // ---------------------------------------------------------------------------------------------
 // CLI
-
 
 /** The command as a user runs it, with this file's model cache. */
 const run = (args: readonly string[]) => runCli(args, { CLEARSIGHT_CACHE_DIR: join(dir, 'cache') });
@@ -203,7 +224,14 @@ describe('clearsight restore auto', () => {
     assert.equal(r.stderr, '');
     const lines = r.stdout.trim().split('\n');
     assert.equal(lines.length, 1);
-    const out = JSON.parse(lines[0]) as { primary: string; scores: Record<string, number>; plan: Array<{ task: string; reason: string; score: number }>; dryRun: boolean; output: null; steps: unknown[] };
+    const out = JSON.parse(lines[0]) as {
+      primary: string;
+      scores: Record<string, number>;
+      plan: Array<{ task: string; reason: string; score: number }>;
+      dryRun: boolean;
+      output: null;
+      steps: unknown[];
+    };
     assert.equal(out.primary, 'rain');
     assert.deepEqual(Object.keys(out.scores).sort(), [...DEGRADATIONS].sort());
     for (const v of Object.values(out.scores)) assert.ok(v >= 0 && v <= 1);
@@ -238,7 +266,11 @@ describe('clearsight restore auto', () => {
     assert.equal(forced.code, 0, forced.stderr);
     assert.match(forced.stderr, /plan: nothing to do/);
     assert.match(forced.stdout, /looks clean: written back unchanged/);
-    assert.deepEqual((await readdir(dir)).filter((f) => f.startsWith('.')), [], 'no temp files left');
+    assert.deepEqual(
+      (await readdir(dir)).filter((f) => f.startsWith('.')),
+      [],
+      'no temp files left',
+    );
   });
   it('usage errors: -o missing without --dry-run, bad --threshold (exit 2, nothing written)', async () => {
     const missing = await run(['restore', 'auto', rainPng]);

@@ -64,7 +64,11 @@ function run(args: readonly string[], opts: RunOptions = {}): Promise<RunResult>
   });
 }
 
-const exists = (path: string) => stat(path).then(() => true, () => false);
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
 
 /** Files the run left in `dir` whose names start with `.` (atomic-write temp files). */
 async function hiddenFiles(): Promise<string[]> {
@@ -108,7 +112,9 @@ async function makeTinyPng(path: string): Promise<void> {
       px[i + 3] = x < w / 2 ? 255 : 64;
     }
   }
-  await sharp(px, { raw: { width: w, height: h, channels: 4 } }).png().toFile(path);
+  await sharp(px, { raw: { width: w, height: h, channels: 4 } })
+    .png()
+    .toFile(path);
 }
 
 before(async () => {
@@ -182,7 +188,20 @@ describe('clearsight restoration commands (real models)', () => {
     const r = await run(['upscale', tinyPng, '-o', out, '--scale', '2', '--size', 'slim', '--json']);
     assert.equal(r.code, 0, r.stderr);
     const summary = JSON.parse(r.stdout) as Record<string, unknown>;
-    assert.deepEqual(Object.keys(summary).sort(), ['format', 'height', 'input', 'metadata', 'model', 'outHeight', 'outWidth', 'output', 'seconds', 'task', 'tta', 'width']);
+    assert.deepEqual(Object.keys(summary).sort(), [
+      'format',
+      'height',
+      'input',
+      'metadata',
+      'model',
+      'outHeight',
+      'outWidth',
+      'output',
+      'seconds',
+      'task',
+      'tta',
+      'width',
+    ]);
     assert.equal(summary.task, 'upscale');
     assert.match(String(summary.model), /^upscale\/esrgan-slim-x2@/);
     assert.deepEqual([summary.width, summary.height, summary.outWidth, summary.outHeight], [24, 16, 48, 32]);
@@ -238,7 +257,11 @@ describe('clearsight bad inputs: exit 3, a message naming the problem, no output
     {
       name: '1x1 image',
       file: 'one.png',
-      make: (p) => sharp({ create: { width: 1, height: 1, channels: 3, background: '#808080' } }).png().toFile(p).then(() => undefined),
+      make: (p) =>
+        sharp({ create: { width: 1, height: 1, channels: 3, background: '#808080' } })
+          .png()
+          .toFile(p)
+          .then(() => undefined),
       code: 'E_INPUT_TOO_SMALL',
       message: /1x1 is too small/,
     },
@@ -252,7 +275,11 @@ describe('clearsight bad inputs: exit 3, a message naming the problem, no output
     {
       name: 'GIF',
       file: 'anim.gif',
-      make: (p) => sharp({ create: { width: 8, height: 8, channels: 3, background: '#ff0000' } }).gif().toFile(p).then(() => undefined),
+      make: (p) =>
+        sharp({ create: { width: 8, height: 8, channels: 3, background: '#ff0000' } })
+          .gif()
+          .toFile(p)
+          .then(() => undefined),
       code: 'E_INPUT_UNSUPPORTED',
       message: /GIF .*not supported/,
     },

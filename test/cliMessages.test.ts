@@ -25,7 +25,9 @@ let png: string;
 before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'clearsight-messages-'));
   png = path.join(dir, 'small.png');
-  await sharp({ create: { width: 32, height: 24, channels: 3, background: { r: 30, g: 25, b: 20 } } }).png().toFile(png);
+  await sharp({ create: { width: 32, height: 24, channels: 3, background: { r: 30, g: 25, b: 20 } } })
+    .png()
+    .toFile(png);
 });
 after(async () => rm(dir, { recursive: true, force: true }));
 
@@ -66,8 +68,20 @@ describe('messages', () => {
     assert.match(r.stderr, /use `clearsight restore auto .*small\.png -o restored\.png`/);
   });
 
-  const cudaInstalled = existsSync(path.join(path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', 'linux', 'x64', 'libonnxruntime_providers_cuda.so'));
-  it('--device cuda without CUDA: runs on the CPU with one warning and no onnxruntime log; cuda! fails', { skip: cudaInstalled && 'CUDA provider installed' }, async () => {
+  const cudaInstalled = existsSync(
+    path.join(
+      path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node')),
+      '..',
+      'bin',
+      'napi-v6',
+      'linux',
+      'x64',
+      'libonnxruntime_providers_cuda.so',
+    ),
+  );
+  it('--device cuda without CUDA: runs on the CPU with one warning and no onnxruntime log; cuda! fails', {
+    skip: cudaInstalled && 'CUDA provider installed',
+  }, async () => {
     const out = path.join(dir, 'cuda.png');
     const r = await runCli(['lowlight', png, '-o', out, '--method', 'iagc', '--device', 'cuda']);
     assert.equal(r.code, 0, r.stderr);
@@ -91,7 +105,9 @@ describe('messages', () => {
     const inDir = path.join(dir, 'many');
     await mkdir(inDir, { recursive: true });
     // Big enough that each file takes a moment (the gamma method runs on the JS thread).
-    const big = await sharp({ create: { width: 1600, height: 1200, channels: 3, background: { r: 30, g: 25, b: 20 } } }).png().toBuffer();
+    const big = await sharp({ create: { width: 1600, height: 1200, channels: 3, background: { r: 30, g: 25, b: 20 } } })
+      .png()
+      .toBuffer();
     for (let i = 1; i <= 5; i++) await writeFile(path.join(inDir, `p${i}.png`), big);
     const out = path.join(dir, 'many-out');
     const r = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {

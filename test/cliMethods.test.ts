@@ -27,7 +27,6 @@ import {
 } from '../src/index.js';
 import { FUSE_BRIGHT, FUSE_DARK } from '../src/restore/index.js';
 
-
 let dir: string;
 let input: string;
 const W = 72;
@@ -36,7 +35,11 @@ const H = 48;
 /** The command as a user runs it, with this file's model cache. */
 const run = (args: readonly string[]) => runCli(args, { CLEARSIGHT_CACHE_DIR: join(dir, 'cache') });
 
-const exists = (path: string) => stat(path).then(() => true, () => false);
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
 
 /** A dim, hazy-looking RGB picture: colour blocks under a grey veil, darker at the bottom. */
 async function makeInput(path: string): Promise<void> {
@@ -52,7 +55,9 @@ async function makeInput(path: string): Promise<void> {
       }
     }
   }
-  await sharp(px, { raw: { width: W, height: H, channels: 3 } }).png().toFile(path);
+  await sharp(px, { raw: { width: W, height: H, channels: 3 } })
+    .png()
+    .toFile(path);
 }
 
 async function size(path: string): Promise<[number | undefined, number | undefined, number | undefined]> {
@@ -84,14 +89,21 @@ describe('clearsight methods with maps', { concurrency: 2 }, () => {
     assert.equal(summary.model, null);
     assert.equal(summary.maps.dir, maps);
     const files = ['transmission.png', 'dark-channel.png', 'atmospheric-light.json'];
-    assert.deepEqual(summary.maps.files, files.map((f) => join(maps, f)));
+    assert.deepEqual(
+      summary.maps.files,
+      files.map((f) => join(maps, f)),
+    );
     assert.deepEqual(await size(out), [W, H, 3]);
     assert.deepEqual(await size(join(maps, 'transmission.png')), [W, H, 1]);
     assert.deepEqual(await size(join(maps, 'dark-channel.png')), [W, H, 1]);
     const a = JSON.parse(await readFile(join(maps, 'atmospheric-light.json'), 'utf8')) as { atmosphericLight: number[] };
     assert.equal(a.atmosphericLight.length, 3);
     assert.ok(a.atmosphericLight.every((v) => v > 0 && v <= 1));
-    assert.deepEqual((await readdir(maps)).filter((f) => f.startsWith('.')), [], 'no temp files');
+    assert.deepEqual(
+      (await readdir(maps)).filter((f) => f.startsWith('.')),
+      [],
+      'no temp files',
+    );
   });
 
   it('lowlight --method gamma --maps: illumination.png, gamma.png and the Taylor error', async () => {
@@ -105,7 +117,12 @@ describe('clearsight methods with maps', { concurrency: 2 }, () => {
     assert.deepEqual(await size(out), [W, H, 3]);
     assert.deepEqual(await size(join(maps, 'illumination.png')), [W, H, 1]);
     assert.deepEqual(await size(join(maps, 'gamma.png')), [W, H, 1]);
-    const g = JSON.parse(await readFile(join(maps, 'gamma.json'), 'utf8')) as { maxTaylorError: number; alpha: number; gammaRange: number[]; gammaPng: { scale: number } };
+    const g = JSON.parse(await readFile(join(maps, 'gamma.json'), 'utf8')) as {
+      maxTaylorError: number;
+      alpha: number;
+      gammaRange: number[];
+      gammaPng: { scale: number };
+    };
     assert.ok(g.maxTaylorError >= 0 && g.maxTaylorError <= 1 / 255, `Taylor error ${g.maxTaylorError}`);
     assert.ok(g.alpha > 1, 'a dim image gets alpha > 1');
     assert.ok(g.gammaRange[0]! < 1, 'dark regions get gamma < 1');
@@ -158,7 +175,10 @@ describe('clearsight maps are never overwritten without --force', () => {
 describe('clearsight method options: exit 2 naming the option, no output', { concurrency: 3 }, () => {
   const cases: Array<{ args: string[]; message: RegExp }> = [
     { args: ['dehaze', '--method', 'foo'], message: /Invalid option "--method": expected one of learned, prior, auto, got "foo" \[E_INVALID_OPTION\]/ },
-    { args: ['lowlight', '--method', 'foo'], message: /Invalid option "--method": expected one of auto, learned, gamma, fuse, iagc, got "foo" \[E_INVALID_OPTION\]/ },
+    {
+      args: ['lowlight', '--method', 'foo'],
+      message: /Invalid option "--method": expected one of auto, learned, gamma, fuse, iagc, got "foo" \[E_INVALID_OPTION\]/,
+    },
     { args: ['dehaze', '--maps', 'm'], message: /Invalid option "--maps": expected --method prior .*got "--method learned"/ },
     { args: ['lowlight', '--method', 'learned', '--maps', 'm'], message: /Invalid option "--maps": expected --method gamma, fuse or iagc/ },
     { args: ['lowlight', '--maps', 'm'], message: /Invalid option "--maps": expected --method gamma, fuse or iagc/ },

@@ -23,14 +23,16 @@ before(async () => {
   photo = join(dir, 'photo.jpg');
   await writeFile(photo, await exifJpeg());
   png = join(dir, 'plain.png');
-  await sharp({ create: { width: 12, height: 10, channels: 3, background: { r: 40, g: 30, b: 20 } } }).png().toFile(png);
+  await sharp({ create: { width: 12, height: 10, channels: 3, background: { r: 40, g: 30, b: 20 } } })
+    .png()
+    .toFile(png);
 });
 
 after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const hasMake = (exif: Buffer | undefined) => exif !== undefined && exif.includes(Buffer.from('TestCam'));
+const hasMake = (exif: Buffer | undefined) => exif?.includes(Buffer.from('TestCam'));
 
 describe('metadata (point 1)', () => {
   it('keeps EXIF (Make) and the ICC profile, resets the orientation to 1 and writes the pixels upright', async () => {

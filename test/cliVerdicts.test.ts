@@ -74,7 +74,12 @@ describe('verdict exit codes: end to end', () => {
 
   it('liveness on a still face (a replayed photo): a non-zero verdict code matching its JSON', async () => {
     const img = await sharp(face).resize(210, 158).raw().toBuffer({ resolveWithObject: true });
-    const rgb = createImage(210, 158, 3, Float32Array.from(img.data, (v) => v / 255));
+    const rgb = createImage(
+      210,
+      158,
+      3,
+      Float32Array.from(img.data, (v) => v / 255),
+    );
     const clip = path.join(dir, 'still.mp4');
     const writer = await VideoWriter.open(clip, { width: 210, height: 158, fps: 15 });
     for (let i = 0; i < 30; i++) writer.write(rgbToYuv(rgb));
@@ -86,4 +91,3 @@ describe('verdict exit codes: end to end', () => {
     assert.ok(r.code === 20 || r.code === 21);
   });
 });
-

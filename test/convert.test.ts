@@ -66,8 +66,12 @@ function naiveEinsum(equation: string, a: ConstTensor, b: ConstTensor): { data: 
   const [lhs, out] = equation.split('->');
   const [la, lb] = lhs.split(',');
   const size = new Map<string, number>();
-  [...la].forEach((c, i) => { size.set(c, a.shape[i]); });
-  [...lb].forEach((c, i) => { size.set(c, b.shape[i]); });
+  [...la].forEach((c, i) => {
+    size.set(c, a.shape[i]);
+  });
+  [...lb].forEach((c, i) => {
+    size.set(c, b.shape[i]);
+  });
   const letters = [...new Set([...la, ...lb])];
   const shape = [...out].map((c) => size.get(c)!);
   const data = new Float64Array(shape.reduce((x, y) => x * y, 1));
@@ -159,7 +163,10 @@ test('swapaxes -> einsum -> swapaxes (MAXIM gating unit) folds into one MatMul w
   // Reference: out[a,f,n,c] = sum_t x[a,t,n,c] w[t,f]
   const expected = naiveEinsum('atnc,tf->afnc', x, weight);
   assertClose(out.data, expected.data, 1e-5, 'gating');
-  assert.deepEqual(out.ops.filter((o) => o === 'Transpose'), []);
+  assert.deepEqual(
+    out.ops.filter((o) => o === 'Transpose'),
+    [],
+  );
   assert.equal(out.ops.filter((o) => o === 'MatMul').length, 1);
 });
 
@@ -189,16 +196,27 @@ test('jax2tf LayerNorm pattern is fused into LayerNormalization and stays exact'
     const row = Array.from(x.data.slice(p * C, (p + 1) * C));
     const mu = row.reduce((s, v) => s + v, 0) / C;
     const v = row.reduce((s, q) => s + (q - mu) ** 2, 0) / C;
-    row.forEach((q, i) => { expected[p * C + i] = ((q - mu) / Math.sqrt(v + 1e-6)) * gamma.data[i] + beta.data[i]; });
+    row.forEach((q, i) => {
+      expected[p * C + i] = ((q - mu) / Math.sqrt(v + 1e-6)) * gamma.data[i] + beta.data[i];
+    });
   }
   assertClose(out.data, expected, 1e-5, 'layernorm');
 });
 
 test('Conv2D SAME with stride 2, and a 1x1 conv as MatMul, match a direct convolution', async () => {
-  for (const [k, stride] of [[3, 2], [1, 1], [4, 2]] as const) {
+  for (const [k, stride] of [
+    [3, 2],
+    [1, 1],
+    [4, 2],
+  ] as const) {
     const b = builder();
     const filter = randomTensor([k, k, 3, 4], 21 + k);
-    const y = b.add('y', 'Conv2D', ['x', b.constant('f', filter)], { strides: [1, stride, stride, 1], padding: 'SAME', dilations: [1, 1, 1, 1], data_format: 'NHWC' });
+    const y = b.add('y', 'Conv2D', ['x', b.constant('f', filter)], {
+      strides: [1, stride, stride, 1],
+      padding: 'SAME',
+      dilations: [1, 1, 1, 1],
+      data_format: 'NHWC',
+    });
     const [H, W] = [7, 6];
     const x = randomTensor([1, H, W, 3], 13);
     const out = await runGraph(b, y, x);
@@ -230,7 +248,10 @@ test('StridedSlice on activations and Pack/ConcatV2 are lowered correctly', asyn
   const b = builder();
   const masks = { begin_mask: 0, end_mask: 0b1011, ellipsis_mask: 0, new_axis_mask: 0, shrink_axis_mask: 0 };
   // x[:, 1:3, ::2, :] with end_mask on dims 0, 1, 3 (dim 1 uses the explicit end 3)
-  const sl = b.add('sl', 'StridedSlice', ['x', b.ints('b', [0, 1, 0, 0]), b.ints('e', [0, 3, 0, 0]), b.ints('s', [1, 1, 2, 1])], { ...masks, end_mask: 0b1101 });
+  const sl = b.add('sl', 'StridedSlice', ['x', b.ints('b', [0, 1, 0, 0]), b.ints('e', [0, 3, 0, 0]), b.ints('s', [1, 1, 2, 1])], {
+    ...masks,
+    end_mask: 0b1101,
+  });
   const cat = b.add('cat', 'ConcatV2', [sl, sl, b.ints('axis', [-1])]);
   const x = randomTensor([1, 4, 5, 2], 17);
   const out = await runGraph(b, cat, x);
@@ -245,7 +266,10 @@ test('an op the converter does not know is an error naming the op and node', () 
   const b = builder();
   const y = b.add('mystery', 'FancyOp', ['x']);
   const graph: IrGraph = { nodes: b.nodes, inputs: ['x'], outputs: [y], constants: b.constants };
-  assert.throws(() => convertIrToOnnx(graph, [1, 2, 2, 3]), (err: unknown) => err instanceof UnsupportedOpError && /FancyOp.*mystery/.test((err as Error).message));
+  assert.throws(
+    () => convertIrToOnnx(graph, [1, 2, 2, 3]),
+    (err: unknown) => err instanceof UnsupportedOpError && /FancyOp.*mystery/.test((err as Error).message),
+  );
 });
 
 test('jax.nn.gelu (tanh form) and leaky_relu patterns fuse and match their formulas', async () => {

@@ -4,7 +4,23 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { bilinearAccumulate, dft1d, dft2d, fft1d, fitLogisticNewton, luma601, LUMA_BT601, LUMA_BT709, lumaPlane, median, mulberry32, rgbToLuma, rocAucMannWhitney, sigmoid, solveSymmetric } from '../src/core/index.js';
+import {
+  bilinearAccumulate,
+  dft1d,
+  dft2d,
+  fft1d,
+  fitLogisticNewton,
+  luma601,
+  LUMA_BT601,
+  LUMA_BT709,
+  lumaPlane,
+  median,
+  mulberry32,
+  rgbToLuma,
+  rocAucMannWhitney,
+  sigmoid,
+  solveSymmetric,
+} from '../src/core/index.js';
 import { createImage } from '../src/core/image/index.js';
 import { rocAuc as faceRocAuc } from '../src/face/metrics.js';
 import { rocAuc as forensicsRocAuc } from '../src/trust/forensics/stats.js';
@@ -60,12 +76,20 @@ describe('logistic regression', () => {
     close(weights[0]!, 2 * Math.log(3), 1e-6, 'weight');
   });
   it('a sample weight of 2 equals the row twice; a large penalty holds the weights at the prior', () => {
-    const rows = [[0.2, 1], [1.5, -0.3], [-0.7, 0.4], [0.9, 0.8], [-1.2, -1]];
+    const rows = [
+      [0.2, 1],
+      [1.5, -0.3],
+      [-0.7, 0.4],
+      [0.9, 0.8],
+      [-1.2, -1],
+    ];
     const targets = [0, 1, 0, 1, 0];
     const weighted = fitLogisticNewton(rows, { targets, sampleWeights: [2, 1, 1, 1, 1], l2: 0.1 });
     // duplicating row 0 gives 6 rows: scale l2 so the objective (mean over rows) is the same up to a factor
-    const duplicated = fitLogisticNewton([rows[0]!, ...rows], { targets: [0, ...targets], l2: 0.1 * 5 / 6 });
-    weighted.weights.forEach((w, j) => { close(w, duplicated.weights[j]!, 1e-6, `w${j}`); });
+    const duplicated = fitLogisticNewton([rows[0]!, ...rows], { targets: [0, ...targets], l2: (0.1 * 5) / 6 });
+    weighted.weights.forEach((w, j) => {
+      close(w, duplicated.weights[j]!, 1e-6, `w${j}`);
+    });
     close(weighted.bias, duplicated.bias, 1e-6, 'bias');
     const held = fitLogisticNewton(rows, { targets, l2: 1e9, prior: [0.3, -0.2] });
     close(held.weights[0]!, 0.3, 1e-6);
@@ -75,7 +99,13 @@ describe('logistic regression', () => {
     assert.throws(() => fitLogisticNewton([[1], [2]], { targets: [1] }), { code: 'E_INVALID_OPTION' });
   });
   it('solveSymmetric solves a 2x2 system', () => {
-    const x = solveSymmetric([[4, 1], [1, 3]], [1, 2]);
+    const x = solveSymmetric(
+      [
+        [4, 1],
+        [1, 3],
+      ],
+      [1, 2],
+    );
     close(x[0]!, 1 / 11, 1e-14);
     close(x[1]!, 7 / 11, 1e-14);
   });
@@ -135,10 +165,17 @@ describe('any-size DFT (Bluestein on the radix-2 FFT)', () => {
     const re = Float64Array.from(x);
     const im = new Float64Array(w * h);
     dft2d(re, im, w, h);
-    close(re[0]!, x.reduce((s, v) => s + v, 0), 1e-12, 'DC');
+    close(
+      re[0]!,
+      x.reduce((s, v) => s + v, 0),
+      1e-12,
+      'DC',
+    );
     close(im[0]!, 0, 1e-12, 'DC imaginary');
     dft2d(re, im, w, h, true);
-    x.forEach((v, k) => { close(re[k]!, v, 1e-12, `x[${k}]`); });
+    x.forEach((v, k) => {
+      close(re[k]!, v, 1e-12, `x[${k}]`);
+    });
     assert.throws(() => dft2d(new Float64Array(4), new Float64Array(4), 3, 2), { code: 'E_INVALID_OPTION' });
   });
 });

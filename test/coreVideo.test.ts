@@ -42,10 +42,11 @@ function sourceFrame(t: number, width = W, height = H): YuvFrame {
   for (let r = 0; r < height; r++) for (let x = 0; x < width; x++) y[r * width + x] = Math.round(60 + 50 * Math.sin((x - t) / 5) + 40 * Math.cos(r / 7));
   const u = new Uint8Array(cw * ch);
   const v = new Uint8Array(cw * ch);
-  for (let r = 0; r < ch; r++) for (let x = 0; x < cw; x++) {
-    u[r * cw + x] = 100 + x;
-    v[r * cw + x] = 150 - r;
-  }
+  for (let r = 0; r < ch; r++)
+    for (let x = 0; x < cw; x++) {
+      u[r * cw + x] = 100 + x;
+      v[r * cw + x] = 150 - r;
+    }
   return { width, height, y, u, v };
 }
 
@@ -75,7 +76,8 @@ const nearest =
   async (img) => {
     const out = new Float32Array(img.width * s * img.height * s * 3);
     for (let y = 0; y < img.height * s; y++)
-      for (let x = 0; x < img.width * s; x++) for (let k = 0; k < 3; k++) out[(y * img.width * s + x) * 3 + k] = img.data[(((y / s) | 0) * img.width + ((x / s) | 0)) * 3 + k];
+      for (let x = 0; x < img.width * s; x++)
+        for (let k = 0; k < 3; k++) out[(y * img.width * s + x) * 3 + k] = img.data[(((y / s) | 0) * img.width + ((x / s) | 0)) * 3 + k];
     return { width: img.width * s, height: img.height * s, channels: 3, data: out };
   };
 
@@ -84,7 +86,13 @@ const FORMATS: Array<{ name: string; file: string; opts: Partial<VideoEncodeOpti
   { name: 'H.264 High 4:4:4', file: 'h264-444.mp4', opts: { pixelFormat: 'yuv444p' }, codec: 'h264', pixelFormat: 'yuv444p' },
   { name: 'H.264 4:2:2 10-bit', file: 'h264-422p10.mp4', opts: { pixelFormat: 'yuv422p10le' }, codec: 'h264', pixelFormat: 'yuv422p10le' },
   { name: 'VP9 in WebM', file: 'vp9.webm', opts: { encoder: 'libvpx-vp9' }, codec: 'vp9', pixelFormat: 'yuv420p' },
-  { name: 'HEVC 4:2:0 10-bit in MKV', file: 'hevc-10.mkv', opts: { encoder: 'libx265', pixelFormat: 'yuv420p10le', preset: 'ultrafast' }, codec: 'hevc', pixelFormat: 'yuv420p10le' },
+  {
+    name: 'HEVC 4:2:0 10-bit in MKV',
+    file: 'hevc-10.mkv',
+    opts: { encoder: 'libx265', pixelFormat: 'yuv420p10le', preset: 'ultrafast' },
+    codec: 'hevc',
+    pixelFormat: 'yuv420p10le',
+  },
   { name: 'AV1 (SVT-AV1)', file: 'av1.mp4', opts: { encoder: 'libsvtav1', crf: 30 }, codec: 'av1', pixelFormat: 'yuv420p' },
   { name: 'MPEG-4 part 2', file: 'mpeg4.mp4', opts: { encoder: 'mpeg4' }, codec: 'mpeg4', pixelFormat: 'yuv420p' },
 ];
@@ -112,7 +120,11 @@ for (const f of FORMATS) {
       assert.equal(fr.range, 'limited');
     }
     // Inter frames of codecs that export vectors carry them.
-    if (f.codec === 'h264' || f.codec === 'mpeg4') assert.ok(frames.some((fr) => fr.vectors.length > 0), `${f.name}: no motion vectors exported`);
+    if (f.codec === 'h264' || f.codec === 'mpeg4')
+      assert.ok(
+        frames.some((fr) => fr.vectors.length > 0),
+        `${f.name}: no motion vectors exported`,
+      );
 
     // RGB through swscale agrees with the reference conversion of the source.
     const rgb = await collect(decodeVideoRgb(path));
@@ -152,7 +164,10 @@ test('a rotated phone clip is shown upright; vsr keeps the rotation as metadata'
   const [coded] = await collect(decodeVideo(path, { motionVectors: false, autorotate: false }));
   assert.deepEqual([coded.width, coded.height], [W, H]);
   // Vectors are in coded coordinates: asking for them on turned pictures is refused.
-  await assert.rejects(collect(decodeVideo(path)), (e: unknown) => isClearsightError(e) && e.code === ERROR_CODES.INVALID_OPTION && /autorotate/.test(e.message));
+  await assert.rejects(
+    collect(decodeVideo(path)),
+    (e: unknown) => isClearsightError(e) && e.code === ERROR_CODES.INVALID_OPTION && /autorotate/.test(e.message),
+  );
   const [rgb] = await collect(decodeVideoRgb(path));
   assert.deepEqual([rgb.image.width, rgb.image.height], [H, W]);
 
@@ -166,8 +181,18 @@ test('display matrices are read as ffmpeg autorotate reads them', () => {
   // An iPhone portrait clip's matrix (ffprobe: "rotation of -90.00 degrees"): turned 90 clockwise.
   const iphone = new Int32Array([0, 65536, 0, -65536, 0, 0, 0, 0, 1 << 30]);
   assert.deepEqual(orientationFromDisplayMatrix(iphone), { rotation: 90, swap: true, flipX: false, flipY: true });
-  assert.deepEqual(orientationFromDisplayMatrix(new Int32Array([-65536, 0, 0, 0, -65536, 0, 0, 0, 1 << 30])), { rotation: 180, swap: false, flipX: true, flipY: true });
-  assert.deepEqual(orientationFromDisplayMatrix(new Int32Array([0, -65536, 0, 65536, 0, 0, 0, 0, 1 << 30])), { rotation: 270, swap: true, flipX: true, flipY: false });
+  assert.deepEqual(orientationFromDisplayMatrix(new Int32Array([-65536, 0, 0, 0, -65536, 0, 0, 0, 1 << 30])), {
+    rotation: 180,
+    swap: false,
+    flipX: true,
+    flipY: true,
+  });
+  assert.deepEqual(orientationFromDisplayMatrix(new Int32Array([0, -65536, 0, 65536, 0, 0, 0, 0, 1 << 30])), {
+    rotation: 270,
+    swap: true,
+    flipX: true,
+    flipY: false,
+  });
   assert.equal(orientationFromDisplayMatrix(new Int32Array([65536, 0, 0, 0, 65536, 0, 0, 0, 1 << 30])).rotation, 0);
   for (const r of [0, 90, 180, 270] as const) assert.equal(orientationFromDisplayMatrix(displayMatrixForRotation(r)).rotation, r);
   // 2x3 picture turned clockwise: rows become columns read bottom-up.
@@ -179,7 +204,11 @@ test('YUV <-> RGB uses the declared matrix and range', () => {
   const pixel = (y: number, v: number, matrix: 'bt601' | 'bt709', range: 'limited' | 'full'): number[] => [
     ...yuvToRgb({ width: 2, height: 2, y: new Uint8Array(4).fill(y), u: new Uint8Array([128]), v: new Uint8Array([v]), matrix, range }).data.subarray(0, 3),
   ];
-  const close = (a: number[], b: number[]) => assert.ok(a.every((x, i) => Math.abs(x - b[i]) < 1e-5), `${a} vs ${b}`);
+  const close = (a: number[], b: number[]) =>
+    assert.ok(
+      a.every((x, i) => Math.abs(x - b[i]) < 1e-5),
+      `${a} vs ${b}`,
+    );
   // Limited range: Y' = (Y - 16) / 219, Cr = (V - 128) / 224; R = Y' + 2(1 - Kr) Cr, G = Y' - 2 Kr (1 - Kr) / Kg Cr.
   const Y = (126 - 16) / 219;
   const Cr = (170 - 128) / 224;
@@ -201,15 +230,24 @@ test('bad input: errors name what was found; nothing is written', async () => {
   writeFileSync(txt, 'just words\n'.repeat(40));
   await assert.rejects(probeVideo(txt), (e: unknown) => isClearsightError(e) && e.code === ERROR_CODES.INPUT_UNSUPPORTED && /text/.test(e.message));
   // A PNG opens in FFmpeg as a one-frame stream: refused, naming codec and container.
-  const png = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108000000003a7e9b550000000a49444154789c63600000000200015d0b2dbb0000000049454e44ae426082', 'hex');
+  const png = Buffer.from(
+    '89504e470d0a1a0a0000000d49484452000000010000000108000000003a7e9b550000000a49444154789c63600000000200015d0b2dbb0000000049454e44ae426082',
+    'hex',
+  );
   writeFileSync(join(dir, 'still.png'), png);
-  await assert.rejects(probeVideo(join(dir, 'still.png')), (e: unknown) => isClearsightError(e) && e.code === ERROR_CODES.INPUT_UNSUPPORTED && /png/.test(e.message));
+  await assert.rejects(
+    probeVideo(join(dir, 'still.png')),
+    (e: unknown) => isClearsightError(e) && e.code === ERROR_CODES.INPUT_UNSUPPORTED && /png/.test(e.message),
+  );
   // A truncated file: the header parses, the frames do not.
   const good = await makeClip('whole.mp4');
   const cut = join(dir, 'cut.mp4');
   writeFileSync(cut, readFileSync(good).subarray(0, 200));
   await assert.rejects(collect(decodeVideo(cut)), (e: unknown) => isClearsightError(e) && e.code.startsWith('E_INPUT'));
-  await assert.rejects(VideoWriter.open(join(dir, 'x.mp4'), { width: W, height: H, encoder: 'libvpx-vp9', pixelFormat: 'rgb24' }), (e: unknown) => isClearsightError(e) && e.code === ERROR_CODES.INVALID_OPTION);
+  await assert.rejects(
+    VideoWriter.open(join(dir, 'x.mp4'), { width: W, height: H, encoder: 'libvpx-vp9', pixelFormat: 'rgb24' }),
+    (e: unknown) => isClearsightError(e) && e.code === ERROR_CODES.INVALID_OPTION,
+  );
   assert.equal(existsSync(join(dir, 'x.mp4')), false);
 });
 
@@ -220,7 +258,10 @@ test('forensics analyses a 4:4:4 and a 4:2:2 10-bit clip (it used to refuse them
   const models = await FaceModels.load({ mesh: true, embed: false });
   try {
     const model = await loadForensicModel();
-    for (const [file, pixelFormat] of [['f-444.mp4', 'yuv444p'], ['f-422p10.mkv', 'yuv422p10le']] as const) {
+    for (const [file, pixelFormat] of [
+      ['f-444.mp4', 'yuv444p'],
+      ['f-422p10.mkv', 'yuv422p10le'],
+    ] as const) {
       const path = await makeClip(file, { pixelFormat });
       const { result } = await analyzeMedia(path, models, model, { maxFrames: 3 });
       // No face in the pattern: the clip was decoded and its sampled frames searched.

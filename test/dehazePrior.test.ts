@@ -6,7 +6,6 @@ import { isClearsightError } from '../src/core/errors.js';
 import { dehazePrior } from '../src/restore/dehaze/index.js';
 import { mulberry32 as rng } from '../src/core/random.js';
 
-
 const W = 160;
 const H = 120;
 const A_TRUE: [number, number, number] = [0.8, 0.85, 0.92];
@@ -126,7 +125,12 @@ describe('dehazePrior', () => {
   });
 
   it('works on grey images and honours a given atmospheric light', () => {
-    const g = createImage(40, 30, 1, Float32Array.from({ length: 1200 }, (_, i) => 0.5 + 0.3 * Math.sin(i)));
+    const g = createImage(
+      40,
+      30,
+      1,
+      Float32Array.from({ length: 1200 }, (_, i) => 0.5 + 0.3 * Math.sin(i)),
+    );
     const r = dehazePrior(g, { atmosphericLight: [0.9, 0.9, 0.9], refine: false });
     assert.deepEqual(r.atmosphericLight, [0.9, 0.9, 0.9]);
     assert.equal(r.image.channels, 1);
@@ -139,7 +143,10 @@ describe('dehazePrior', () => {
     assert.deepEqual(events, [0, 1, 2, 3, 4, 5]);
     const ac = new AbortController();
     ac.abort();
-    assert.throws(() => dehazePrior(I, { signal: ac.signal }), (e: unknown) => isClearsightError(e) && e.code === 'E_ABORTED');
+    assert.throws(
+      () => dehazePrior(I, { signal: ac.signal }),
+      (e: unknown) => isClearsightError(e) && e.code === 'E_ABORTED',
+    );
   });
 
   it('validates options, naming the parameter', () => {

@@ -15,12 +15,14 @@ function hazyScene(t: number) {
   const h = 90;
   const img = createImage(w, h, 3);
   const A = [0.85, 0.87, 0.9];
-  for (let by = 0; by < h; by += 4) for (let bx = 0; bx < w; bx += 4) {
-    const dark = Math.floor(r() * 3);
-    const col = [0, 1, 2].map((c) => (c === dark ? 0.03 * r() : 0.2 + 0.8 * r()));
-    const tb = by < 36 ? 0 : t;
-    for (let y = by; y < by + 4; y++) for (let x = bx; x < bx + 4; x++) for (let c = 0; c < 3; c++) img.data[(y * w + x) * 3 + c] = col[c]! * tb + A[c]! * (1 - tb);
-  }
+  for (let by = 0; by < h; by += 4)
+    for (let bx = 0; bx < w; bx += 4) {
+      const dark = Math.floor(r() * 3);
+      const col = [0, 1, 2].map((c) => (c === dark ? 0.03 * r() : 0.2 + 0.8 * r()));
+      const tb = by < 36 ? 0 : t;
+      for (let y = by; y < by + 4; y++)
+        for (let x = bx; x < bx + 4; x++) for (let c = 0; c < 3; c++) img.data[(y * w + x) * 3 + c] = col[c]! * tb + A[c]! * (1 - tb);
+    }
   return img;
 }
 
@@ -41,7 +43,7 @@ test('the prior for moderate haze, the network for light haze and dense fog', ()
 
 // Issue 20 part 2: measured figures (MAXIM outdoor): SOTS 0001 0.580 -> 0.207 (the network acts;
 // it wins by 11 dB), canyon 0.512 -> 0.456 (it barely acts; the prior looked clearly better).
-test('with the network\'s own output: the prior only where the network barely acted', () => {
+test("with the network's own output: the prior only where the network barely acted", () => {
   assert.equal(chooseDehazeMethod(0.58, 0.207), 'learned');
   assert.equal(chooseDehazeMethod(0.512, 0.456), 'prior');
   assert.equal(chooseDehazeMethod(0.88, 0.86), 'learned'); // dense fog: never the prior
@@ -56,7 +58,10 @@ test('dehazeAuto keeps a network that acts and replaces one that does not', asyn
   assert.equal(acting.image, clean);
   const idle = await dehazeAuto(hazy, async (img) => img);
   assert.equal(idle.method, 'prior');
-  assert.ok(idle.hazeLearned! > 0.5 && measureHaze(idle.image) < idle.hazeIn - 0.2, `prior result ${measureHaze(idle.image).toFixed(3)} vs input ${idle.hazeIn.toFixed(3)}`);
+  assert.ok(
+    idle.hazeLearned! > 0.5 && measureHaze(idle.image) < idle.hazeIn - 0.2,
+    `prior result ${measureHaze(idle.image).toFixed(3)} vs input ${idle.hazeIn.toFixed(3)}`,
+  );
   let ran = 0;
   const light = await dehazeAuto(hazyScene(0.9), async (img) => {
     ran++;

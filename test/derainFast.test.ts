@@ -10,15 +10,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  ClearsightError,
-  decodeImage,
-  derain,
-  getModelCard,
-  ImageModel,
-  psnr,
-  writeImage,
-} from '../src/index.js';
+import { ClearsightError, decodeImage, derain, getModelCard, ImageModel, psnr, writeImage } from '../src/index.js';
 import { DEFAULT_DERAIN_MODEL, DERAIN_MODELS, derainModelName, type DerainModel } from '../src/restore/index.js';
 import { getTask } from '../src/server/registry.js';
 import { runCli } from './helpers/cli.js';

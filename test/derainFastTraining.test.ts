@@ -15,21 +15,30 @@ import { InferenceSession } from '../src/core/runtime/index.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PYTHON = '/usr/bin/python3';
-const DATA = process.env.CLEARSIGHT_DATA ?? [path.resolve(ROOT, '../shared/data'), path.resolve(ROOT, '../../shared/data')].find((d) => existsSync(path.join(d, 'derain/rain100H-dev')));
+const DATA =
+  process.env.CLEARSIGHT_DATA ??
+  [path.resolve(ROOT, '../shared/data'), path.resolve(ROOT, '../../shared/data')].find((d) => existsSync(path.join(d, 'derain/rain100H-dev')));
 
 function torchAvailable(): boolean {
   if (!existsSync(PYTHON)) return false;
   return spawnSync(PYTHON, ['-c', 'import torch, onnx'], { stdio: 'ignore' }).status === 0;
 }
 
-const skip = !torchAvailable() ? 'no /usr/bin/python3 with torch and onnx (training tooling is optional)' : !DATA ? 'shared data (derain/rain100H-dev) not found' : false;
+const skip = !torchAvailable()
+  ? 'no /usr/bin/python3 with torch and onnx (training tooling is optional)'
+  : !DATA
+    ? 'shared data (derain/rain100H-dev) not found'
+    : false;
 
 test('derain-fast --smoke: prepared sets train into a valid card and an ONNX that reproduces its golden output', { skip, timeout: 180_000 }, async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'cs-derain-smoke-'));
   try {
     const sets = path.join(dir, 'sets');
     const out = path.join(dir, 'model');
-    execFileSync(process.execPath, ['--import', 'tsx', 'training/prepare/derain-fast.ts', '--smoke', '--data', DATA!, '--out', sets], { cwd: ROOT, stdio: 'pipe' });
+    execFileSync(process.execPath, ['--import', 'tsx', 'training/prepare/derain-fast.ts', '--smoke', '--data', DATA!, '--out', sets], {
+      cwd: ROOT,
+      stdio: 'pipe',
+    });
     for (const s of ['derain-rain100h', 'derain-synth', 'derain-teacher']) assert.ok(existsSync(path.join(sets, s, 'manifest.json')), `${s} prepared`);
     execFileSync(PYTHON, ['training/derain_fast.py', '--smoke', '--threads', '1', '--data', sets, '--out', out], { cwd: ROOT, stdio: 'pipe' });
 
@@ -39,7 +48,10 @@ test('derain-fast --smoke: prepared sets train into a valid card and an ONNX tha
     assert.ok(card.training.steps > 0 && card.training.steps <= 20, `smoke steps ${card.training.steps}`);
     assert.ok(card.training.command.includes('--smoke'));
     assert.equal(card.training.data.length, 3);
-    assert.ok(card.training.data.every((d) => /^[0-9a-f]{64}$/.test(d.manifestSha256 ?? '')), 'every data source records its manifest sha256');
+    assert.ok(
+      card.training.data.every((d) => /^[0-9a-f]{64}$/.test(d.manifestSha256 ?? '')),
+      'every data source records its manifest sha256',
+    );
     assert.ok(card.params > 10_000 && card.flopsPerMegapixel > 0);
     assert.ok(existsSync(path.join(out, 'loss.png')));
 

@@ -15,7 +15,9 @@ import { convertTfjsToOnnx } from '../src/core/models/index.js';
 import { ROOT } from './helpers/cli.js';
 
 function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 const SOURCES = sourceFiles(join(ROOT, 'src')).map((file) => ({ file: relative(ROOT, file), text: readFileSync(file, 'utf8') }));
@@ -51,13 +53,27 @@ test('codes are unique, E_-prefixed, and library and service codes do not overla
 
 test('docs/core.md lists every declared code', () => {
   const doc = readFileSync(join(ROOT, 'docs', 'core.md'), 'utf8');
-  assert.deepEqual([...DECLARED].filter((code) => !doc.includes(`\`${code}\``)), []);
+  assert.deepEqual(
+    [...DECLARED].filter((code) => !doc.includes(`\`${code}\``)),
+    [],
+  );
 });
 
 test('helpers that used to throw RangeError or Error now throw coded ClearsightErrors', () => {
-  assert.throws(() => createImage(2, 2, 3, new Float32Array(5)), (e: unknown) => isClearsightError(e) && e.code === ERROR_CODES.INVALID_OPTION);
-  assert.throws(() => bandPass([1, 2, 3], 0, 1, 2), (e: unknown) => e instanceof ClearsightError && e.code === 'E_INVALID_OPTION');
-  const graph = { kind: 'graph', json: { modelTopology: { node: [], library: { function: [{}] } }, weightsManifest: [] }, weights: new Map(), sha256: '0' } as const;
+  assert.throws(
+    () => createImage(2, 2, 3, new Float32Array(5)),
+    (e: unknown) => isClearsightError(e) && e.code === ERROR_CODES.INVALID_OPTION,
+  );
+  assert.throws(
+    () => bandPass([1, 2, 3], 0, 1, 2),
+    (e: unknown) => e instanceof ClearsightError && e.code === 'E_INVALID_OPTION',
+  );
+  const graph = {
+    kind: 'graph',
+    json: { modelTopology: { node: [], library: { function: [{}] } }, weightsManifest: [] },
+    weights: new Map(),
+    sha256: '0',
+  } as const;
   assert.throws(
     () => convertTfjsToOnnx(graph as unknown as Parameters<typeof convertTfjsToOnnx>[0], [1, 4, 4, 3]),
     (e: unknown) => isClearsightError(e) && e.code === ERROR_CODES.MODEL_CONVERSION && /function libraries/.test(e.message),

@@ -11,8 +11,19 @@ import sharp from 'sharp';
 import { isClearsightError } from '../src/core/errors.js';
 import type { RawImage } from '../src/core/image/types.js';
 import {
-  compareFaces, decodeDetections, detectFaces, embedFace, eyeAspectRatio, FaceModels, generateAnchors, iou, MESH, nonMaxSuppression,
-  SAME_FACE_THRESHOLD, verifyLive, type Detection,
+  compareFaces,
+  decodeDetections,
+  detectFaces,
+  embedFace,
+  eyeAspectRatio,
+  FaceModels,
+  generateAnchors,
+  iou,
+  MESH,
+  nonMaxSuppression,
+  SAME_FACE_THRESHOLD,
+  verifyLive,
+  type Detection,
 } from '../src/face/index.js';
 import { assembleDetectorOutput } from '../src/face/faces.js';
 import { eyeOpenness, irisPosition, runIris, type EyeLandmarks } from '../src/face/iris.js';
@@ -56,7 +67,10 @@ describe('face detector post-processing', () => {
   it('NMS keeps the best of overlapping boxes and separate faces', () => {
     assert.equal(iou(det(0, 0, 10, 10, 1), det(5, 0, 15, 10, 1)), 50 / 150);
     const kept = nonMaxSuppression([det(0, 0, 10, 10, 0.8), det(1, 1, 11, 11, 0.95), det(50, 50, 60, 60, 0.7)], 0.3, 10);
-    assert.deepEqual(kept.map((k) => k.score), [0.95, 0.7]);
+    assert.deepEqual(
+      kept.map((k) => k.score),
+      [0.95, 0.7],
+    );
     assert.equal(nonMaxSuppression([det(0, 0, 1, 1, 0.9), det(5, 5, 6, 6, 0.8)], 0.3, 1).length, 1);
   });
 
@@ -70,9 +84,19 @@ describe('face detector post-processing', () => {
 
   it('eye aspect ratio: open eye ~0.3, closed ~0', () => {
     const mesh = new Float32Array(468 * 3);
-    const put = (i: number, x: number, y: number) => { mesh[3 * i] = x; mesh[3 * i + 1] = y; };
+    const put = (i: number, x: number, y: number) => {
+      mesh[3 * i] = x;
+      mesh[3 * i + 1] = y;
+    };
     const [p1, p2, p3, p4, p5, p6] = MESH.rightEye;
-    const eye = (h: number) => { put(p1, 0, 0); put(p4, 30, 0); put(p2, 10, -h); put(p3, 20, -h); put(p5, 20, h); put(p6, 10, h); };
+    const eye = (h: number) => {
+      put(p1, 0, 0);
+      put(p4, 30, 0);
+      put(p2, 10, -h);
+      put(p3, 20, -h);
+      put(p5, 20, h);
+      put(p6, 10, h);
+    };
     eye(4.5);
     assert.ok(Math.abs(eyeAspectRatio(mesh, MESH.rightEye) - 0.3) < 1e-6);
     eye(0.3);
@@ -81,7 +105,11 @@ describe('face detector post-processing', () => {
 });
 
 describe('compareFaces', () => {
-  const unit = (v: number[]) => { const a = Float32Array.from(v); const n = Math.hypot(...v); return a.map((x) => x / n); };
+  const unit = (v: number[]) => {
+    const a = Float32Array.from(v);
+    const n = Math.hypot(...v);
+    return a.map((x) => x / n);
+  };
   it('returns cosine similarity against the calibrated threshold', () => {
     const r = compareFaces(unit([1, 0, 0]), unit([1, 1, 0]));
     assert.ok(Math.abs(r.similarity - Math.SQRT1_2) < 1e-6);
@@ -104,8 +132,14 @@ describe('eye geometry from iris-network points', () => {
   // an eye 40 px wide along x: corners at 0 and 40, lids 8 px apart at the middle
   const eye = (dy: number, irisX: number): EyeLandmarks => {
     const contour = new Float32Array(71 * 2);
-    for (let i = 0; i <= 8; i++) { contour[2 * i] = 5 * i; contour[2 * i + 1] = 100 + (i > 0 && i < 8 ? 4 : 0); } // lower lid
-    for (let i = 9; i <= 15; i++) { contour[2 * i] = 5 * (i - 8); contour[2 * i + 1] = 100 - 4 + dy; } // upper lid
+    for (let i = 0; i <= 8; i++) {
+      contour[2 * i] = 5 * i;
+      contour[2 * i + 1] = 100 + (i > 0 && i < 8 ? 4 : 0);
+    } // lower lid
+    for (let i = 9; i <= 15; i++) {
+      contour[2 * i] = 5 * (i - 8);
+      contour[2 * i + 1] = 100 - 4 + dy;
+    } // upper lid
     return { contour, iris: Float32Array.from([20 + irisX, 99, 0, 0, 0, 0, 0, 0, 0, 0]) };
   };
   it('eyeOpenness is lid gap over corner distance and drops when the lid closes', () => {
@@ -161,7 +195,10 @@ describe('face networks on the Human package sample picture', () => {
     const [f] = await detectFaces(models, man);
     const m = f!.landmarks!;
     const eyes = await runIris(models, man, m);
-    for (const [eye, outer, inner] of [[eyes.right, 33, 133], [eyes.left, 263, 362]] as const) {
+    for (const [eye, outer, inner] of [
+      [eyes.right, 33, 133],
+      [eyes.left, 263, 362],
+    ] as const) {
       const width = Math.hypot(m[3 * outer]! - m[3 * inner]!, m[3 * outer + 1]! - m[3 * inner + 1]!);
       const off = (i: number, p: number) => Math.hypot(eye.contour[2 * i]! - m[3 * p]!, eye.contour[2 * i + 1]! - m[3 * p + 1]!) / width;
       // a wrongly mirrored crop puts contour point 0 at the other corner (offset ~1 eye width)
@@ -177,9 +214,11 @@ describe('face networks on the Human package sample picture', () => {
     const a = await embedFace(models, man);
     const shifted: RawImage = { ...man, data: man.data.slice(), width: man.width };
     // shift by 6 px to the right (replicate the border) and brighten 10%
-    for (let y = 0; y < man.height; y++) for (let x = man.width - 1; x >= 0; x--) for (let c = 0; c < 3; c++) {
-      shifted.data[(y * man.width + x) * 3 + c] = Math.min(1, 1.1 * man.data[(y * man.width + Math.max(0, x - 6)) * 3 + c]!);
-    }
+    for (let y = 0; y < man.height; y++)
+      for (let x = man.width - 1; x >= 0; x--)
+        for (let c = 0; c < 3; c++) {
+          shifted.data[(y * man.width + x) * 3 + c] = Math.min(1, 1.1 * man.data[(y * man.width + Math.max(0, x - 6)) * 3 + c]!);
+        }
     const b = await embedFace(models, shifted);
     const c = await embedFace(models, woman);
     const same = compareFaces(a, b).similarity;
@@ -188,7 +227,10 @@ describe('face networks on the Human package sample picture', () => {
   });
 
   it('rejects bad input and reports a picture without a face', async () => {
-    await assert.rejects(detectFaces(models, { width: 2, height: 2, channels: 3, data: new Float32Array(5) }), (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION');
+    await assert.rejects(
+      detectFaces(models, { width: 2, height: 2, channels: 3, data: new Float32Array(5) }),
+      (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION',
+    );
     await assert.rejects(detectFaces(models, man, { minScore: 2 }), (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION');
     const grey: RawImage = { width: 64, height: 64, channels: 3, data: new Float32Array(64 * 64 * 3).fill(0.5) };
     assert.deepEqual(await detectFaces(models, grey), []);
@@ -211,9 +253,11 @@ describe('verifyLive: liveness and identity from the same tracked face squares',
     const frames = Array.from({ length: n }, (_, t) => {
       const dx = Math.round(3 * Math.sin(t * 0.9));
       const out: RawImage = { ...img, data: new Float32Array(img.data.length) };
-      for (let y = 0; y < img.height; y++) for (let x = 0; x < img.width; x++) for (let c = 0; c < 3; c++) {
-        out.data[(y * img.width + x) * 3 + c] = img.data[(y * img.width + Math.min(img.width - 1, Math.max(0, x - dx))) * 3 + c]!;
-      }
+      for (let y = 0; y < img.height; y++)
+        for (let x = 0; x < img.width; x++)
+          for (let c = 0; c < 3; c++) {
+            out.data[(y * img.width + x) * 3 + c] = img.data[(y * img.width + Math.min(img.width - 1, Math.max(0, x - dx))) * 3 + c]!;
+          }
       return out;
     });
     return { frames, times: frames.map((_, t) => t / 15), fps: 15 };
@@ -254,9 +298,24 @@ describe('verifyLive: liveness and identity from the same tracked face squares',
     const bad = (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION';
     await assert.rejects(verifyLive(models, clip, new Float32Array(10)), bad);
     await assert.rejects(verifyLive(models, clip, new Float32Array(1024)), bad);
-    await assert.rejects(verifyLive(models, clip, Float32Array.from({ length: 1024 }, () => 1), { identityFrames: 0 }), bad);
+    await assert.rejects(
+      verifyLive(
+        models,
+        clip,
+        Float32Array.from({ length: 1024 }, () => 1),
+        { identityFrames: 0 },
+      ),
+      bad,
+    );
     const grey: RawImage = { width: 64, height: 64, channels: 3, data: new Float32Array(64 * 64 * 3).fill(0.5) };
     const empty = { frames: Array.from({ length: 8 }, () => grey), times: Array.from({ length: 8 }, (_, t) => t / 15), fps: 15 };
-    await assert.rejects(verifyLive(models, empty, Float32Array.from({ length: 1024 }, () => 1)), (e: unknown) => isClearsightError(e) && e.code === 'E_NO_FACE');
+    await assert.rejects(
+      verifyLive(
+        models,
+        empty,
+        Float32Array.from({ length: 1024 }, () => 1),
+      ),
+      (e: unknown) => isClearsightError(e) && e.code === 'E_NO_FACE',
+    );
   });
 });

@@ -30,7 +30,11 @@ describe('clearsight faces / liveness', () => {
     const text = path.join(dir, 'text.mp4');
     await writeFile(text, 'not a video');
     // in parallel: each run starts a supervisor and a worker process
-    const [r, bad, usage] = await Promise.all([run(['faces', facePng, '--json']), run(['liveness', text, '--json']), run(['liveness', text, '--seconds', '0'])]);
+    const [r, bad, usage] = await Promise.all([
+      run(['faces', facePng, '--json']),
+      run(['liveness', text, '--json']),
+      run(['liveness', text, '--seconds', '0']),
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as { width: number; faces: Array<{ box: { width: number }; score: number; quality: number; keypoints: number[] }> };
     assert.equal(out.width, 210);
@@ -43,7 +47,9 @@ describe('clearsight faces / liveness', () => {
   });
   it('liveness --enrolled with a photo that holds no face exits 3 with E_NO_FACE before reading the clip', async () => {
     const grey = path.join(dir, 'grey.png');
-    await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 128, g: 128, b: 128 } } }).png().toFile(grey);
+    await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 128, g: 128, b: 128 } } })
+      .png()
+      .toFile(grey);
     const r = await run(['liveness', path.join(dir, 'missing.mp4'), '--enrolled', grey, '--json']);
     assert.equal(r.code, 3, r.stderr);
     assert.match(r.stderr, /E_NO_FACE/);

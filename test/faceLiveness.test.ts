@@ -12,8 +12,29 @@ import { isClearsightError } from '../src/core/errors.js';
 import type { RawImage } from '../src/core/image/types.js';
 import { mulberry32 } from '../src/core/random.js';
 import {
-  alternation, bandPass, calibrateLiveness, CUES, decideLiveness, DEFAULT_LIVENESS_HEAD, dft2, fitHead, fitSimilarity, fourierDomainAdaptation, fuse, magnify,
-  parseHead, pool, posPulse, pulseFromSignal, readVideoFrames, assessPulse, noiseSnrQuantile, pulseOf, softmax, type CueMatrix, type LivenessAnalysis,
+  alternation,
+  bandPass,
+  calibrateLiveness,
+  CUES,
+  decideLiveness,
+  DEFAULT_LIVENESS_HEAD,
+  dft2,
+  fitHead,
+  fitSimilarity,
+  fourierDomainAdaptation,
+  fuse,
+  magnify,
+  parseHead,
+  pool,
+  posPulse,
+  pulseFromSignal,
+  readVideoFrames,
+  assessPulse,
+  noiseSnrQuantile,
+  pulseOf,
+  softmax,
+  type CueMatrix,
+  type LivenessAnalysis,
 } from '../src/face/liveness/index.js';
 import { pad, rocAuc, bestThreshold } from '../src/face/metrics.js';
 
@@ -24,7 +45,8 @@ const rms = (x: number[]) => Math.sqrt(x.reduce((s, v) => s + v * v, 0) / x.leng
 
 describe('temporal band-pass 0.7-4 Hz at 30 fps', () => {
   it('passes 1.5 Hz, rejects 0.1 Hz drift and 10 Hz flicker', () => {
-    const n = 300, fs = 30;
+    const n = 300,
+      fs = 30;
     const mid = (x: number[]) => x.slice(50, 250); // ignore the edges
     const gain = (f: number) => rms(mid(bandPass(sine(f, fs, n), fs, 0.7, 4))) / rms(mid(sine(f, fs, n)));
     assert.ok(gain(1.5) > 0.9 && gain(1.5) < 1.1, `1.5 Hz gain ${gain(1.5)}`);
@@ -34,7 +56,11 @@ describe('temporal band-pass 0.7-4 Hz at 30 fps', () => {
   it('is zero-phase: the filtered 1.5 Hz sine peaks where the input does', () => {
     const x = sine(1.5, 30, 300);
     const y = bandPass(x, 30, 0.7, 4);
-    const corr = (lag: number) => { let c = 0; for (let i = 60; i < 240; i++) c += x[i]! * y[i + lag]!; return c; };
+    const corr = (lag: number) => {
+      let c = 0;
+      for (let i = 60; i < 240; i++) c += x[i]! * y[i + lag]!;
+      return c;
+    };
     const lags = [-4, -3, -2, -1, 0, 1, 2, 3, 4];
     const best = lags.reduce((b, l) => (corr(l) > corr(b) ? l : b), -4);
     assert.equal(best, 0);
@@ -44,13 +70,18 @@ describe('temporal band-pass 0.7-4 Hz at 30 fps', () => {
 
 describe('rPPG', () => {
   it('POS on a synthetic 1.2 Hz skin-colour pulse gives 72 bpm', () => {
-    const fs = 30, n = 300;
+    const fs = 30,
+      n = 300;
     // skin tone (0.6, 0.45, 0.35); the pulse modulates green most (haemoglobin absorption),
     // plus a common illumination drift and sensor noise
     const rgb = Array.from({ length: n }, (_, i) => {
       const p = Math.sin((2 * Math.PI * 1.2 * i) / fs);
       const light = 1 + 0.02 * Math.sin((2 * Math.PI * 0.15 * i) / fs);
-      return [0.6 * light * (1 + 0.001 * p) + 0.0005 * gauss(), 0.45 * light * (1 + 0.004 * p) + 0.0005 * gauss(), 0.35 * light * (1 + 0.002 * p) + 0.0005 * gauss()] as [number, number, number];
+      return [
+        0.6 * light * (1 + 0.001 * p) + 0.0005 * gauss(),
+        0.45 * light * (1 + 0.004 * p) + 0.0005 * gauss(),
+        0.35 * light * (1 + 0.002 * p) + 0.0005 * gauss(),
+      ] as [number, number, number];
     });
     const est = pulseFromSignal(posPulse(rgb, fs), fs);
     assert.ok(Math.abs(est.bpm - 72) <= 2, `bpm ${est.bpm}`);
@@ -60,10 +91,11 @@ describe('rPPG', () => {
     const est = pulseFromSignal(Array.from({ length: 300 }, gauss), 30);
     assert.ok(est.snr < 0.35, `snr ${est.snr}`);
   });
-  const skin = (n: number, fs: number, pulseAmp: number, noise: number) => Array.from({ length: n }, (_, i) => {
-    const p = pulseAmp * Math.sin((2 * Math.PI * 1.2 * i) / fs);
-    return [0.6 * (1 + 0.25 * p) + noise * gauss(), 0.45 * (1 + p) + noise * gauss(), 0.35 * (1 + 0.5 * p) + noise * gauss()] as [number, number, number];
-  });
+  const skin = (n: number, fs: number, pulseAmp: number, noise: number) =>
+    Array.from({ length: n }, (_, i) => {
+      const p = pulseAmp * Math.sin((2 * Math.PI * 1.2 * i) / fs);
+      return [0.6 * (1 + 0.25 * p) + noise * gauss(), 0.45 * (1 + p) + noise * gauss(), 0.35 * (1 + 0.5 * p) + noise * gauss()] as [number, number, number];
+    });
   it('the noise bar sits above what noise usually reads, per clip length, and is reproducible', () => {
     for (const n of [45, 150, 300]) {
       const bar = noiseSnrQuantile(n, 30);
@@ -93,8 +125,14 @@ describe('rPPG', () => {
 
 describe('Eulerian magnification', () => {
   it('amplifies a 1 Hz colour oscillation by alpha and leaves a static frame alone', () => {
-    const fs = 30, n = 90, size = 32;
-    const crops = Array.from({ length: n }, (_, t) => ({ width: size, height: size, data: new Float32Array(size * size * 3).fill(0.5 + 0.001 * Math.sin((2 * Math.PI * t) / fs)) }));
+    const fs = 30,
+      n = 90,
+      size = 32;
+    const crops = Array.from({ length: n }, (_, t) => ({
+      width: size,
+      height: size,
+      data: new Float32Array(size * size * 3).fill(0.5 + 0.001 * Math.sin((2 * Math.PI * t) / fs)),
+    }));
     const m = magnify(crops, fs, { level: 2, alpha: 20 });
     const band = m.colourBand.slice(30, 60).map((p) => p.data[0]!);
     const amp = Math.max(...band.map(Math.abs));
@@ -111,10 +149,18 @@ describe('attention fusion', () => {
     assert.ok(Math.abs(a.reduce((s, v) => s + v, 0) - 1) < 1e-12);
     assert.equal(a[3], 0);
     assert.ok(a[2]! > a[1]! && a[1]! > a[0]!, a.join(' '));
-    assert.throws(() => softmax([1], 0), (e: unknown) => isClearsightError(e));
+    assert.throws(
+      () => softmax([1], 0),
+      (e: unknown) => isClearsightError(e),
+    );
   });
   it('pooling puts the weight on the frame with the strong cue', () => {
-    const z = [[0, 0], [0, 0], [5, 0], [0, 0]];
+    const z = [
+      [0, 0],
+      [0, 0],
+      [5, 0],
+      [0, 0],
+    ];
     const { attention, pooled } = pool(z, [1, 1], 1);
     assert.ok(Math.abs(attention.reduce((s, v) => s + v, 0) - 1) < 1e-12);
     assert.equal(attention.indexOf(Math.max(...attention)), 2);
@@ -122,13 +168,20 @@ describe('attention fusion', () => {
   });
   it('a fitted head separates live from spoof clips and names the decisive frame', () => {
     const k = CUES.indexOf('blink');
-    const clip = (live: boolean): number[][] => Array.from({ length: 40 }, (_, t) => CUES.map((c, j) => (j === k && live && t === 20 ? 0.6 : c === 'antispoof' ? 0.5 + 0.05 * gauss() : 0.02 * Math.abs(gauss()))));
+    const clip = (live: boolean): number[][] =>
+      Array.from({ length: 40 }, (_, t) =>
+        CUES.map((c, j) => (j === k && live && t === 20 ? 0.6 : c === 'antispoof' ? 0.5 + 0.05 * gauss() : 0.02 * Math.abs(gauss()))),
+      );
     const clips = Array.from({ length: 20 }, (_, i) => ({ values: clip(i % 2 === 0), live: i % 2 === 0 }));
     const head = fitHead(clips);
-    const live = fuse(clip(true), head), spoof = fuse(clip(false), head);
+    const live = fuse(clip(true), head),
+      spoof = fuse(clip(false), head);
     assert.ok(live.score > 0.7 && spoof.score < 0.3, `${live.score} ${spoof.score}`);
     const values = clip(true);
-    const analysis = { cues: { values, fps: 30, pulse: { bpm: 0, snr: 0, bandEnergyRatio: 0 } } as CueMatrix, frames: values.map((_, i) => ({ index: i, time: i / 30, found: true, reset: false, cut: false })) };
+    const analysis = {
+      cues: { values, fps: 30, pulse: { bpm: 0, snr: 0, bandEnergyRatio: 0 } } as CueMatrix,
+      frames: values.map((_, i) => ({ index: i, time: i / 30, found: true, reset: false, cut: false })),
+    };
     const v = decideLiveness(analysis, head);
     assert.equal(v.verdict, 'live');
     assert.equal(v.frames[0]!.index, 20);
@@ -137,49 +190,92 @@ describe('attention fusion', () => {
     const short = { ...analysis, frames: analysis.frames.map((f, i) => ({ ...f, found: i < 5 })) };
     assert.equal(decideLiveness(short, head).verdict, 'uncertain');
     // calibration from a handful of clips starts from the prior and still separates them
-    const cal = calibrateLiveness(clips.slice(0, 6).map((c) => ({ analysis: { cues: { values: c.values, fps: 30, pulse: { bpm: 0, snr: 0, bandEnergyRatio: 0 } } } as Pick<LivenessAnalysis, 'cues'>, live: c.live })), { prior: head });
+    const cal = calibrateLiveness(
+      clips.slice(0, 6).map((c) => ({
+        analysis: { cues: { values: c.values, fps: 30, pulse: { bpm: 0, snr: 0, bandEnergyRatio: 0 } } } as Pick<LivenessAnalysis, 'cues'>,
+        live: c.live,
+      })),
+      { prior: head },
+    );
     assert.ok(fuse(clip(true), cal).score > fuse(clip(false), cal).score);
   });
   it('rejects clips that cannot be fitted', () => {
     const v = [[0]];
-    assert.throws(() => fitHead([{ values: v, live: true }]), (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION');
-    assert.throws(() => fitHead([{ values: v, live: true }, { values: v, live: true }]), (e: unknown) => isClearsightError(e));
-    assert.throws(() => calibrateLiveness([{ live: true } as never, { live: false } as never]), (e: unknown) => isClearsightError(e));
+    assert.throws(
+      () => fitHead([{ values: v, live: true }]),
+      (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION',
+    );
+    assert.throws(
+      () =>
+        fitHead([
+          { values: v, live: true },
+          { values: v, live: true },
+        ]),
+      (e: unknown) => isClearsightError(e),
+    );
+    assert.throws(
+      () => calibrateLiveness([{ live: true } as never, { live: false } as never]),
+      (e: unknown) => isClearsightError(e),
+    );
   });
   it('per-attack experts catch what one head over all attacks trades away', () => {
     // prints: no motion; replays: live motion but a screen cue; bona fide: motion, no screen cue
-    const kM = CUES.indexOf('microMotion'), kS = CUES.indexOf('stutter');
-    const clip = (motion: number, screen: number): number[][] => Array.from({ length: 30 }, () => CUES.map((_, j) => (j === kM ? motion + 0.05 * gauss() : j === kS ? screen + 0.05 * gauss() : 0.1 * gauss())));
+    const kM = CUES.indexOf('microMotion'),
+      kS = CUES.indexOf('stutter');
+    const clip = (motion: number, screen: number): number[][] =>
+      Array.from({ length: 30 }, () => CUES.map((_, j) => (j === kM ? motion + 0.05 * gauss() : j === kS ? screen + 0.05 * gauss() : 0.1 * gauss())));
     const make = (kind: 'live' | 'print' | 'replay') => (kind === 'live' ? clip(1, 0) : kind === 'print' ? clip(0, 0) : clip(1, 1));
     // prints dominate the attack clips, as when a site records more of one attack
     const kinds = [...Array(8).fill('live'), ...Array(12).fill('print'), ...Array(3).fill('replay')] as Array<'live' | 'print' | 'replay'>;
     const clips = kinds.map((k) => ({ values: make(k), live: k === 'live', ...(k === 'live' ? {} : { attack: k }) }));
     const typed = fitHead(clips, { l2: 1 });
     assert.deepEqual(typed.experts.map((e) => e.attack).sort(), ['print', 'replay']);
-    const replay = fuse(make('replay'), typed), live = fuse(make('live'), typed), print = fuse(make('print'), typed);
+    const replay = fuse(make('replay'), typed),
+      live = fuse(make('live'), typed),
+      print = fuse(make('print'), typed);
     assert.ok(replay.score < 0.5 && print.score < 0.5 && live.score > 0.5, `replay ${replay.score} print ${print.score} live ${live.score}`);
     assert.equal(replay.decidedBy, 'replay');
     assert.equal(print.decidedBy, 'print');
     assert.ok(replay.cues.stutter!.contribution < 0, 'the screen cue argues against the replay');
     // the same clips without attack labels: one head, and the rare replay gets through
-    const single = fitHead(clips.map(({ values, live }) => ({ values, live })), { l2: 1 });
-    assert.deepEqual(single.experts.map((e) => e.attack), ['spoof']);
+    const single = fitHead(
+      clips.map(({ values, live }) => ({ values, live })),
+      { l2: 1 },
+    );
+    assert.deepEqual(
+      single.experts.map((e) => e.attack),
+      ['spoof'],
+    );
     assert.ok(fuse(make('replay'), single).score > replay.score);
     // calibration: an unlabelled replay joins the prior's replay expert
     const analysis = (values: number[][]) => ({ cues: { values, fps: 30, pulse: { bpm: 0, snr: 0, bandEnergyRatio: 0 } } as CueMatrix });
-    const cal = calibrateLiveness([make('live'), make('live'), make('replay'), make('replay')].map((v, i) => ({ analysis: analysis(v), live: i < 2 })), { prior: typed });
+    const cal = calibrateLiveness(
+      [make('live'), make('live'), make('replay'), make('replay')].map((v, i) => ({ analysis: analysis(v), live: i < 2 })),
+      { prior: typed },
+    );
     assert.deepEqual(cal.experts.map((e) => e.attack).sort(), ['print', 'replay']);
     assert.match(cal.source, /calibrated on 4 site clips/);
-    const calReplay = fuse(make('replay'), cal).score, calLive = fuse(make('live'), cal).score;
+    const calReplay = fuse(make('replay'), cal).score,
+      calLive = fuse(make('live'), cal).score;
     assert.ok(calReplay < 0.5 && calLive > 0.5, `calibrated: replay ${calReplay}, live ${calLive}`);
     // a camera that reads every cue 30 % higher: after calibration its clips score as before
     const gain = (v: number[][]) => v.map((row) => row.map((x) => 1.3 * x));
-    const cal2 = calibrateLiveness([make('live'), make('live'), make('replay')].map((v, i) => ({ analysis: analysis(gain(v)), live: i < 2 })), { prior: typed });
-    const p2 = fuse(gain(make('print')), cal2), l2 = fuse(gain(make('live')), cal2);
-    assert.ok(p2.score < 0.5 && p2.decidedBy === 'print' && l2.score > 0.5, `print ${p2.score} (${p2.decidedBy}), live ${l2.score}: the print expert had no site clip and still works`);
+    const cal2 = calibrateLiveness(
+      [make('live'), make('live'), make('replay')].map((v, i) => ({ analysis: analysis(gain(v)), live: i < 2 })),
+      { prior: typed },
+    );
+    const p2 = fuse(gain(make('print')), cal2),
+      l2 = fuse(gain(make('live')), cal2);
+    assert.ok(
+      p2.score < 0.5 && p2.decidedBy === 'print' && l2.score > 0.5,
+      `print ${p2.score} (${p2.decidedBy}), live ${l2.score}: the print expert had no site clip and still works`,
+    );
     // unlabelled attack clips from a camera reading every cue at half scale join the right experts
     const half = (v: number[][]) => v.map((row) => row.map((x) => 0.5 * x));
-    const site = fitHead([make('live'), make('live'), make('print'), make('replay')].map((v, i) => ({ values: half(v), live: i < 2 })), { prior: typed, l2: 0.2 });
+    const site = fitHead(
+      [make('live'), make('live'), make('print'), make('replay')].map((v, i) => ({ values: half(v), live: i < 2 })),
+      { prior: typed, l2: 0.2 },
+    );
     assert.match(site.source, /2 live; 1 print, 1 replay/);
   });
   it('parseHead accepts heads of both shapes and names what is wrong', () => {
@@ -187,7 +283,11 @@ describe('attention fusion', () => {
     assert.deepEqual(h, DEFAULT_LIVENESS_HEAD);
     const legacy = { cues: ['blink'], mean: [0], std: [1], weights: [2], bias: -1, temperature: 1, thresholds: { live: 0.6, spoof: 0.4 }, source: 'old' };
     assert.deepEqual(parseHead(legacy).experts, [{ attack: 'spoof', weights: [2], bias: -1 }]);
-    const bad = (x: unknown, what: RegExp) => assert.throws(() => parseHead(x), (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION' && what.test(e.message));
+    const bad = (x: unknown, what: RegExp) =>
+      assert.throws(
+        () => parseHead(x),
+        (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION' && what.test(e.message),
+      );
     bad({ ...legacy, cues: ['smile'] }, /head\.cues/);
     bad({ ...legacy, weights: [1, 2] }, /head\.experts\[0\]/);
     bad({ ...legacy, std: 'x' }, /head\.std/);
@@ -226,8 +326,11 @@ describe('frame-rate stutter (alternation of frame differences)', () => {
 describe('geometry and metrics', () => {
   it('fitSimilarity recovers a rotation + scale + shift exactly', () => {
     const src = Float64Array.from([0, 0, 10, 0, 0, 5, 7, 3]);
-    const a = 0.3, s = 1.7;
-    const dst = src.map((_, i) => (i % 2 === 0 ? s * (Math.cos(a) * src[i]! - Math.sin(a) * src[i + 1]!) + 4 : s * (Math.sin(a) * src[i - 1]! + Math.cos(a) * src[i]!) - 2));
+    const a = 0.3,
+      s = 1.7;
+    const dst = src.map((_, i) =>
+      i % 2 === 0 ? s * (Math.cos(a) * src[i]! - Math.sin(a) * src[i + 1]!) + 4 : s * (Math.sin(a) * src[i - 1]! + Math.cos(a) * src[i]!) - 2,
+    );
     const m = fitSimilarity(src, dst);
     const [x, y] = m(7, 3);
     assert.ok(Math.abs(x - dst[6]!) < 1e-9 && Math.abs(y - dst[7]!) < 1e-9);
@@ -244,7 +347,12 @@ describe('geometry and metrics', () => {
 });
 
 describe('Fourier domain adaptation', () => {
-  const img = (f: (x: number, y: number, c: number) => number, w = 16, h = 12): RawImage => ({ width: w, height: h, channels: 3, data: Float32Array.from({ length: w * h * 3 }, (_, i) => f((i / 3 | 0) % w, (i / 3 / w) | 0, i % 3)) });
+  const img = (f: (x: number, y: number, c: number) => number, w = 16, h = 12): RawImage => ({
+    width: w,
+    height: h,
+    channels: 3,
+    data: Float32Array.from({ length: w * h * 3 }, (_, i) => f(((i / 3) | 0) % w, (i / 3 / w) | 0, i % 3)),
+  });
   const src = img(() => rand());
   const tgt = img((x, y, c) => 0.3 + 0.2 * Math.sin(x / 3 + c) * Math.cos(y / 4));
   it('keeps the source phase and takes the target low-frequency amplitude', () => {
@@ -253,7 +361,9 @@ describe('Fourier domain adaptation', () => {
       const re = Float64Array.from({ length: im.width * im.height }, (_, i) => im.data[i * 3]!);
       return dft2(im.width, im.height, re, new Float64Array(re.length));
     };
-    const S = spec(src), T = spec(tgt), O = spec(out);
+    const S = spec(src),
+      T = spec(tgt),
+      O = spec(out);
     for (let i = 0; i < S.re.length; i++) {
       const amp = Math.hypot(O.re[i]!, O.im[i]!);
       if (amp < 1e-6 || Math.hypot(S.re[i]!, S.im[i]!) < 1e-6) continue;
@@ -269,8 +379,18 @@ describe('Fourier domain adaptation', () => {
     assert.ok(out.data.every((v, i) => Math.abs(v - src.data[i]!) < 1e-5));
   });
   it('rejects mismatched pictures and a bad beta', () => {
-    assert.throws(() => fourierDomainAdaptation(src, img(() => 0, 8, 8)), (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION');
-    assert.throws(() => fourierDomainAdaptation(src, tgt, 0.9), (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION');
+    assert.throws(
+      () =>
+        fourierDomainAdaptation(
+          src,
+          img(() => 0, 8, 8),
+        ),
+      (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION',
+    );
+    assert.throws(
+      () => fourierDomainAdaptation(src, tgt, 0.9),
+      (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION',
+    );
   });
 });
 
@@ -300,7 +420,9 @@ describe('learned temporal model (models/liveness-gru)', () => {
       const [cues, mask] = golden.inputs;
       const [T, C] = [cues!.shape[1]!, cues!.shape[2]!];
       // a frame whose mask is 0 is a frame without a face: all cues non-finite
-      const values = Array.from({ length: T }, (_, t) => (mask!.data[t] ? Array.from(cues!.data.subarray(t * C, (t + 1) * C)) : new Array<number>(C).fill(NaN)));
+      const values = Array.from({ length: T }, (_, t) =>
+        mask!.data[t] ? Array.from(cues!.data.subarray(t * C, (t + 1) * C)) : new Array<number>(C).fill(NaN),
+      );
       const r = await scoreTemporal(model, { values });
       assert.ok(Math.abs(r.score - golden.outputs[0]!.data[0]!) <= 1e-4, `score ${r.score} vs golden ${golden.outputs[0]!.data[0]}`);
       assert.match(r.model, /^liveness\/liveness-gru@/);

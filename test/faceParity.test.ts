@@ -53,7 +53,10 @@ test('the converted face graphs keep no tfjs-only op, and fused convolutions car
   // facemesh: 31 _FusedConv2D (BiasAdd, 4 with PReLU) and 24 plain depthwise convolutions.
   assert.equal(convs.length, 55);
   assert.equal(convs.filter((n) => n.input!.length === 3).length, 31, 'each fused conv has its bias as Conv input');
-  assert.ok(convs.some((n) => n.attribute!.some((a) => a.name === 'group' && Number(a.i) > 1)), 'depthwise convs are grouped');
+  assert.ok(
+    convs.some((n) => n.attribute!.some((a) => a.name === 'group' && Number(a.i) > 1)),
+    'depthwise convs are grouped',
+  );
   assert.ok(nodes.some((n) => n.opType === 'PRelu'));
 });
 
@@ -72,11 +75,17 @@ test('float16 weights decode exactly (normals, subnormals, signed zero, infinity
 test('uint8 and uint16 quantised weights dequantise as code * scale + min (int32 rounded); bad specs are rejected', () => {
   const u8 = decodeWeight({ name: 'w', shape: [3], dtype: 'float32', quantization: { dtype: 'uint8', scale: 0.5, min: -1 } }, new Uint8Array([0, 2, 255]));
   assert.deepEqual(Array.from(u8.data), [-1, 0, 126.5]);
-  const u16 = decodeWeight({ name: 'w', shape: [2], dtype: 'float32', quantization: { dtype: 'uint16', scale: 0.001, min: 0 } }, new Uint8Array(new Uint16Array([1000, 65535]).buffer));
+  const u16 = decodeWeight(
+    { name: 'w', shape: [2], dtype: 'float32', quantization: { dtype: 'uint16', scale: 0.001, min: 0 } },
+    new Uint8Array(new Uint16Array([1000, 65535]).buffer),
+  );
   assert.deepEqual(Array.from(u16.data), [Math.fround(1), Math.fround(65.535)]);
   const i32 = decodeWeight({ name: 'w', shape: [2], dtype: 'int32', quantization: { dtype: 'uint8', scale: 0.4, min: 0 } }, new Uint8Array([3, 4]));
   assert.deepEqual(Array.from(i32.data), [1, 2]);
-  assert.throws(() => decodeWeight({ name: 'w', shape: [1], dtype: 'float32', quantization: { dtype: 'uint8' } }, new Uint8Array([1])), /without scale and min/);
+  assert.throws(
+    () => decodeWeight({ name: 'w', shape: [1], dtype: 'float32', quantization: { dtype: 'uint8' } }, new Uint8Array([1])),
+    /without scale and min/,
+  );
   assert.throws(() => decodeWeight({ name: 'w', shape: [1], dtype: 'float32', quantization: { dtype: 'int4' } }, new Uint8Array([1])), /int4 is not supported/);
 });
 
@@ -84,6 +93,9 @@ test('fused ops: BiasAdd then one activation; anything else is named in an Unsup
   const node = (fused: string) => ({ name: 'n', op: '_FusedConv2D', inputs: [], attrs: { fused_ops: fused } });
   assert.deepEqual(fusedOps(node('BiasAdd,Prelu')), { bias: true, activation: 'Prelu' });
   assert.deepEqual(fusedOps(node('BiasAdd')), { bias: true, activation: undefined });
-  assert.throws(() => fusedOps(node('FusedBatchNorm,Relu')), (e: unknown) => e instanceof UnsupportedOpError && /FusedBatchNorm\+Relu/.test(e.message));
+  assert.throws(
+    () => fusedOps(node('FusedBatchNorm,Relu')),
+    (e: unknown) => e instanceof UnsupportedOpError && /FusedBatchNorm\+Relu/.test(e.message),
+  );
   assert.throws(() => fusedOps(node('BiasAdd,Relu,Relu6')), UnsupportedOpError);
 });

@@ -22,7 +22,9 @@ describe('core FFT', () => {
       assert.ok(Math.abs(re[k] - sr) < 1e-12 && Math.abs(im[k] - si) < 1e-12, `bin ${k}`);
     }
     fft1d(re, im, n, true);
-    x.forEach((v, i) => { assert.ok(Math.abs(re[i] - v) < 1e-12 && Math.abs(im[i]) < 1e-12); });
+    x.forEach((v, i) => {
+      assert.ok(Math.abs(re[i] - v) < 1e-12 && Math.abs(im[i]) < 1e-12);
+    });
   });
 
   it('transforms rectangular grids: a 2-D cosine lands in its two bins', () => {
@@ -34,7 +36,10 @@ describe('core FFT', () => {
     const mags = Array.from(re, (r, i) => Math.hypot(r, im[i]));
     assert.ok(Math.abs(mags[3] - (w * h) / 2) < 1e-9 && Math.abs(mags[w - 3] - (w * h) / 2) < 1e-9);
     assert.ok(mags.every((m, i) => i === 3 || i === w - 3 || m < 1e-9));
-    assert.throws(() => fft2d(new Float64Array(12), new Float64Array(12), 4, 3), (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION');
+    assert.throws(
+      () => fft2d(new Float64Array(12), new Float64Array(12), 4, 3),
+      (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION',
+    );
     assert.equal(nextPow2(33), 64);
   });
 

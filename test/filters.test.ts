@@ -5,7 +5,6 @@ import { boxFilter, darkChannel, guidedFilter, minFilter, minOverChannels } from
 import { isClearsightError } from '../src/core/errors.js';
 import { mulberry32 as rng } from '../src/core/random.js';
 
-
 function randomPlane(n: number, seed: number): Float32Array {
   const r = rng(seed);
   return Float32Array.from({ length: n }, () => r());

@@ -16,7 +16,7 @@ import { faceCrop, loadForensicModel } from '../src/trust/forensics/detector.js'
 import { FEATURE_CROP, FEATURE_NAMES, forensicFeatures } from '../src/trust/forensics/features.js';
 import { renderCaseReportPdf, type CaseReport } from '../src/trust/forensics/report.js';
 import { blendRegionMask, selfBlend, warpMask } from '../src/trust/forensics/selfBlend.js';
-import { validationStatement, } from '../src/trust/forensics/analyze.js';
+import { validationStatement } from '../src/trust/forensics/analyze.js';
 import { cnnCrop, cnnCropSquare, CNN_INPUT } from '../src/trust/forensics/cnnCrop.js';
 import { clopperPearson } from '../src/trust/forensics/stats.js';
 import { runCli } from './helpers/cli.js';
@@ -78,7 +78,8 @@ describe('SBI recipe additions (CNN training)', () => {
     const pts: number[] = [];
     // An elliptic "mesh": point 1 (nose tip) at the centre, the rest on rings.
     pts.push(64, 30, 0, 64, 64, 0);
-    for (let r = 1; r <= 4; r++) for (let k = 0; k < 24; k++) pts.push(64 + 10 * r * Math.cos((k * Math.PI) / 12), 64 + 12 * r * Math.sin((k * Math.PI) / 12), 0);
+    for (let r = 1; r <= 4; r++)
+      for (let k = 0; k < 24; k++) pts.push(64 + 10 * r * Math.cos((k * Math.PI) / 12), 64 + 12 * r * Math.sin((k * Math.PI) / 12), 0);
     const lm = Float32Array.from(pts);
     const area = (m: Float32Array) => m.reduce((a, b) => a + b, 0);
     const hull = blendRegionMask(lm, 128, 128, 'hull');
@@ -236,7 +237,12 @@ describe('shipped model and analysis outcomes', () => {
       frames: [0, 1, 2].map((i) => ({ index: i, time: i / 25, faces: [], skippedFaces: 0, probability: 0.6 + 0.1 * i })),
       decisiveFrames: [2],
       sampling: { maxFrames: 24, framesAnalysed: 3, framesWithFaces: 3, minFaceSize: 48, minQuality: 0.4, seed: 1, bootstrapResamples: 2000, confidence: 0.95 },
-      provenance: { tool: { name: 'clearsight', version: '0' }, detector: { id: 'd', version: 1, sha256: 'cd'.repeat(32) }, faceModels: {}, analysedAt: '2026-01-01T00:00:00Z' },
+      provenance: {
+        tool: { name: 'clearsight', version: '0' },
+        detector: { id: 'd', version: 1, sha256: 'cd'.repeat(32) },
+        faceModels: {},
+        analysedAt: '2026-01-01T00:00:00Z',
+      },
       watermark: { verdict: 'not checked' },
     };
     const pdf = await renderCaseReportPdf(report, { crops: new Map() });

@@ -76,7 +76,9 @@ describe('CNN forensic detector on a real face', () => {
     const net = await TrainedModel.load(CNN_MODEL_NAME, { threads: 1 });
     try {
       const square = cnnCropSquare(face.region);
-      const fakes = Array.from({ length: 8 }, (_, k) => cnnCrop(selfBlendFace(man, { region: face.region, landmarks: face.landmarks! }, mulberry32(100 + k)).image, square));
+      const fakes = Array.from({ length: 8 }, (_, k) =>
+        cnnCrop(selfBlendFace(man, { region: face.region, landmarks: face.landmarks! }, mulberry32(100 + k)).image, square),
+      );
       const [real, ...blended] = await runCnn(net, [cnnCrop(man, square), ...fakes]);
       const mean = blended.reduce((a, b) => a + b, 0) / blended.length;
       assert.ok(mean > real, `mean logit of self-blends ${mean.toFixed(3)} vs original ${real.toFixed(3)}`);

@@ -188,15 +188,25 @@ describe('reliability study', () => {
   });
 
   const population = (n: number): ManifestItem[] =>
-    Array.from({ length: n }, (_, i) => ({ path: `/x/${String(i).padStart(4, '0')}.png`, label: (i % 3 === 0 ? 1 : 0) as 0 | 1, stratum: i % 3 === 0 ? 'manipulated' : 'authentic' }));
+    Array.from({ length: n }, (_, i) => ({
+      path: `/x/${String(i).padStart(4, '0')}.png`,
+      label: (i % 3 === 0 ? 1 : 0) as 0 | 1,
+      stratum: i % 3 === 0 ? 'manipulated' : 'authentic',
+    }));
 
   it('draws the same stratified sample for the same seed, another for another seed', () => {
     const items = population(300);
     const a = stratifiedSample(items, 0.2, 42);
     const b = stratifiedSample(items, 0.2, 42);
     const c = stratifiedSample(items, 0.2, 43);
-    assert.deepEqual(a.items.map((i) => i.path), b.items.map((i) => i.path));
-    assert.notDeepEqual(a.items.map((i) => i.path), c.items.map((i) => i.path));
+    assert.deepEqual(
+      a.items.map((i) => i.path),
+      b.items.map((i) => i.path),
+    );
+    assert.notDeepEqual(
+      a.items.map((i) => i.path),
+      c.items.map((i) => i.path),
+    );
     assert.deepEqual(a.record.strata, { authentic: { population: 200, sampled: 40 }, manipulated: { population: 100, sampled: 20 } });
     assert.equal(new Set(a.items.map((i) => i.path)).size, 60, 'without replacement');
   });
@@ -215,7 +225,10 @@ describe('reliability study', () => {
     );
     assert.equal(report.counts.positives, 100);
     assert.equal(report.counts.negatives, 199);
-    assert.deepEqual(report.counts.unscorable.map((u) => u.path), ['/x/0001.png']);
+    assert.deepEqual(
+      report.counts.unscorable.map((u) => u.path),
+      ['/x/0001.png'],
+    );
     // Positives score >= 0.7, negatives <= 0.3: perfect at threshold 0.5.
     assert.equal(report.metrics.accuracy.value, 1);
     assert.equal(report.metrics.auc?.value, 1);
@@ -232,11 +245,23 @@ describe('reliability study', () => {
     await writeFile(join(dir, 'set/fake/b.jpg'), '');
     await writeFile(join(dir, 'set/fake/notes.txt'), '');
     const items = await readManifest(join(dir, 'set'));
-    assert.deepEqual(items.map((i) => [i.path.slice(dir.length), i.label]), [['/set/fake/b.jpg', 1], ['/set/real/a.png', 0]]);
+    assert.deepEqual(
+      items.map((i) => [i.path.slice(dir.length), i.label]),
+      [
+        ['/set/fake/b.jpg', 1],
+        ['/set/real/a.png', 0],
+      ],
+    );
 
     await writeFile(join(dir, 'm.csv'), 'path,label,stratum\nset/real/a.png,authentic,cam1\nset/fake/b.jpg,1,cam2\n');
     const csv = await readManifest(join(dir, 'm.csv'));
-    assert.deepEqual(csv.map((i) => [i.label, i.stratum]), [[1, 'cam2'], [0, 'cam1']]);
+    assert.deepEqual(
+      csv.map((i) => [i.label, i.stratum]),
+      [
+        [1, 'cam2'],
+        [0, 'cam1'],
+      ],
+    );
 
     await writeFile(join(dir, 'bad.csv'), 'file,label\na.png,1\n');
     await assert.rejects(readManifest(join(dir, 'bad.csv')), (e: unknown) => isClearsightError(e) && e.code === 'E_INPUT_CORRUPT');

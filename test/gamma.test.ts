@@ -65,7 +65,9 @@ describe('powTaylor', () => {
     for (const order of [3, 4, 5]) {
       const out = new Float64Array(xs.length);
       powTaylorArray(xs, gs, out, order);
-      xs.forEach((x, i) => { assert.ok(Object.is(out[i], powTaylor(x, gs[i], order)), `order ${order}, x=${x}, gamma=${gs[i]}: ${out[i]}`); });
+      xs.forEach((x, i) => {
+        assert.ok(Object.is(out[i], powTaylor(x, gs[i], order)), `order ${order}, x=${x}, gamma=${gs[i]}: ${out[i]}`);
+      });
     }
     assertInvalid(() => powTaylorArray([0.5], [0.5, 0.6], new Float64Array(1)), 'gammas/out');
     assertInvalid(() => powTaylorArray([0.5], [0.5], new Float64Array(1), 0), 'order');
@@ -148,7 +150,12 @@ describe('enhanceLowLightGamma', () => {
   });
 
   it('handles grey images and black pixels', () => {
-    const g = createImage(20, 10, 1, Float32Array.from({ length: 200 }, (_, i) => (i % 7 === 0 ? 0 : 0.05 + 0.001 * i)));
+    const g = createImage(
+      20,
+      10,
+      1,
+      Float32Array.from({ length: 200 }, (_, i) => (i % 7 === 0 ? 0 : 0.05 + 0.001 * i)),
+    );
     const r = enhanceLowLightGamma(g);
     assert.equal(r.image.channels, 1);
     for (let i = 0; i < 200; i++) {

@@ -74,7 +74,10 @@ async function compareGolden(name: string, got: RawImage): Promise<void> {
     sum += d;
   }
   const mean = sum / got.data.length;
-  assert.ok(max <= MAX_ABS && mean <= MEAN_ABS, `${name}: output moved from its golden image (max |diff| ${max.toExponential(2)}, mean ${mean.toExponential(2)}; limits ${MAX_ABS}, ${MEAN_ABS})`);
+  assert.ok(
+    max <= MAX_ABS && mean <= MEAN_ABS,
+    `${name}: output moved from its golden image (max |diff| ${max.toExponential(2)}, mean ${mean.toExponential(2)}; limits ${MAX_ABS}, ${MEAN_ABS})`,
+  );
 }
 
 describe('golden images of the cheap experts (32 x 32, fixed seed)', () => {

@@ -111,13 +111,22 @@ describe('RGBE (.hdr) codec', () => {
     assert.ok(encodeRgbe(flatImg).length < encodeRgbe(flatImg, { rle: false }).length / 4);
     const narrow = createImage(5, 3, 3);
     narrow.data.fill(2);
-    assert.deepEqual(Array.from(decodeRgbe(encodeRgbe(narrow)).data), Array.from(narrow.data).map(() => 2.0078125));
+    assert.deepEqual(
+      Array.from(decodeRgbe(encodeRgbe(narrow)).data),
+      Array.from(narrow.data).map(() => 2.0078125),
+    );
   });
 
   it('rejects garbage and truncated files with E_INPUT_CORRUPT', () => {
-    assert.throws(() => decodeRgbe(Buffer.from('hello\n\n')), (e: unknown) => e instanceof ClearsightError && e.code === 'E_INPUT_CORRUPT');
+    assert.throws(
+      () => decodeRgbe(Buffer.from('hello\n\n')),
+      (e: unknown) => e instanceof ClearsightError && e.code === 'E_INPUT_CORRUPT',
+    );
     const bytes = encodeRgbe(img);
-    assert.throws(() => decodeRgbe(bytes.subarray(0, bytes.length - 20)), (e: unknown) => e instanceof ClearsightError && e.code === 'E_INPUT_CORRUPT');
+    assert.throws(
+      () => decodeRgbe(bytes.subarray(0, bytes.length - 20)),
+      (e: unknown) => e instanceof ClearsightError && e.code === 'E_INPUT_CORRUPT',
+    );
   });
 });
 
@@ -130,7 +139,10 @@ describe('exposure times', () => {
   });
 
   it('reads ExposureTime from EXIF written by sharp (JPEG)', async () => {
-    const jpeg = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#808080' } }).withExif({ IFD2: { ExposureTime: '1/320' } }).jpeg().toBuffer();
+    const jpeg = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#808080' } })
+      .withExif({ IFD2: { ExposureTime: '1/320' } })
+      .jpeg()
+      .toBuffer();
     assert.equal(exifExposureTime((await sharp(jpeg).metadata()).exif), 1 / 320);
     assert.equal(exifExposureTime(undefined), undefined);
     assert.equal(exifExposureTime(Buffer.from('Exif\0\0garbage')), undefined);
@@ -221,9 +233,25 @@ describe('MTB alignment', () => {
     const b = shiftCodes(codesOf(expose(E, w, h, 4)), w, h, 3, { dx: 7, dy: -5 });
     assert.deepEqual(mtbShift(greyCodes(a, w, h), greyCodes(b, w, h), w, h, 32), { dx: -7, dy: 5 });
     // Through mergeHdr: the shifted frame is brought back.
-    const frames = [createImage(w, h, 3, Float32Array.from(a, (v) => v / 255)), createImage(w, h, 3, Float32Array.from(b, (v) => v / 255))];
+    const frames = [
+      createImage(
+        w,
+        h,
+        3,
+        Float32Array.from(a, (v) => v / 255),
+      ),
+      createImage(
+        w,
+        h,
+        3,
+        Float32Array.from(b, (v) => v / 255),
+      ),
+    ];
     const r = await mergeHdr(frames, { times: [1, 4], reference: 0, deghost: false });
-    assert.deepEqual(r.shifts, [{ dx: 0, dy: 0 }, { dx: -7, dy: 5 }]);
+    assert.deepEqual(r.shifts, [
+      { dx: 0, dy: 0 },
+      { dx: -7, dy: 5 },
+    ]);
   });
 });
 
@@ -237,7 +265,9 @@ describe('deghosting', () => {
   const inSquare = (x: number, y: number, left: number) => x >= left && x < left + 20 && y >= 30 && y < 50;
   const withSquare = (left: number) => {
     const out = Float32Array.from(E);
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if (inSquare(x, y, left)) for (let c = 0; c < 3; c++) out[(y * w + x) * 3 + c] = 6 * (1 + 0.5 * Math.sin(x + c) * Math.cos(y));
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++)
+        if (inSquare(x, y, left)) for (let c = 0; c < 3; c++) out[(y * w + x) * 3 + c] = 6 * (1 + 0.5 * Math.sin(x + c) * Math.cos(y));
     return out;
   };
   const frames = times.map((t, j) => expose(withSquare(squareAt[j]!), w, h, t));
@@ -247,11 +277,12 @@ describe('deghosting', () => {
   const errorIn = (rad: Float32Array, left: number) => {
     let s = 0;
     let n = 0;
-    for (let y = 30; y < 50; y++) for (let x = left; x < left + 20; x++) {
-      const i = (y * w + x) * 3 + 1;
-      s += Math.abs(Math.log(rad[i]! / truthRef[i]!));
-      n++;
-    }
+    for (let y = 30; y < 50; y++)
+      for (let x = left; x < left + 20; x++) {
+        const i = (y * w + x) * 3 + 1;
+        s += Math.abs(Math.log(rad[i]! / truthRef[i]!));
+        n++;
+      }
     return s / n;
   };
 
@@ -270,7 +301,7 @@ describe('deghosting', () => {
     // Far from every square the mask is empty.
     assert.ok(mask[5 * w + 5]! < 0.05 && mask[80 * w + 60]! < 0.05);
     // Up to the curve's free scale: compare ratios to a static pixel.
-    const scale = (r.radiance.data[(80 * w + 60) * 3 + 1]!) / truthRef[(80 * w + 60) * 3 + 1]!;
+    const scale = r.radiance.data[(80 * w + 60) * 3 + 1]! / truthRef[(80 * w + 60) * 3 + 1]!;
     const rad = r.radiance.data.map((v) => v / scale);
     for (const left of squareAt) assert.ok(errorIn(rad, left) < 0.08, `square region x=${left}: mean ln error ${errorIn(rad, left).toFixed(3)}`);
 
@@ -318,7 +349,8 @@ describe('deghosting a moving saturated object', () => {
   const RED = [3, 0.004, 0.004];
   const withPaddle = (left: number) => {
     const out = Float32Array.from(E);
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if (inPaddle(x, y, left)) for (let c = 0; c < 3; c++) out[(y * w + x) * 3 + c] = RED[c]! * (1 + 0.2 * Math.sin(x + y));
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) if (inPaddle(x, y, left)) for (let c = 0; c < 3; c++) out[(y * w + x) * 3 + c] = RED[c]! * (1 + 0.2 * Math.sin(x + y));
     return out;
   };
   const frames = times.map((t, j) => expose(withPaddle(paddleAt[j]!), w, h, t));
@@ -361,14 +393,16 @@ describe('deghosting a moving saturated object', () => {
     const fused = meanIn(fuseExposures(codes, w, h, { consistency: cons, reference: 1 }).data, paddleAt[1]!);
     const ref = meanIn(frames[1]!.data, paddleAt[1]!);
     // Before the fix: the wall's colour (the paddle vanished).
-    for (let c = 0; c < 3; c++) assert.ok(Math.abs(fused[c]! - ref[c]!) < 0.12, `fused ${fused.map((v) => v.toFixed(2))} vs reference ${ref.map((v) => v.toFixed(2))}`);
+    for (let c = 0; c < 3; c++)
+      assert.ok(Math.abs(fused[c]! - ref[c]!) < 0.12, `fused ${fused.map((v) => v.toFixed(2))} vs reference ${ref.map((v) => v.toFixed(2))}`);
   });
 
   it('exposure fusion keeps the paddle where the reference has it', async () => {
     const r = await mergeHdr(frames, { times, align: false, fusion: true });
     const fused = meanIn(r.ldr!.data, paddleAt[1]!);
     const ref = meanIn(frames[1]!.data, paddleAt[1]!);
-    for (let c = 0; c < 3; c++) assert.ok(Math.abs(fused[c]! - ref[c]!) < 0.1, `fused ${fused.map((v) => v.toFixed(2))} vs reference ${ref.map((v) => v.toFixed(2))}`);
+    for (let c = 0; c < 3; c++)
+      assert.ok(Math.abs(fused[c]! - ref[c]!) < 0.1, `fused ${fused.map((v) => v.toFixed(2))} vs reference ${ref.map((v) => v.toFixed(2))}`);
   });
 });
 
@@ -392,10 +426,12 @@ describe('neutral grey through merge and tone mapping', () => {
     const frames = times.map((t, j) => {
       const noise = mulberry32(10 + j);
       const img = createImage(w, h, 3);
-      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) {
-        const E = colour[Math.floor(y / 20)]![Math.floor(x / 20)]![c]!;
-        img.data[(y * w + x) * 3 + c] = Math.min(255, Math.max(0, camera(E * t) + Math.round((noise() - 0.5) * 4))) / 255;
-      }
+      for (let y = 0; y < h; y++)
+        for (let x = 0; x < w; x++)
+          for (let c = 0; c < 3; c++) {
+            const E = colour[Math.floor(y / 20)]![Math.floor(x / 20)]![c]!;
+            img.data[(y * w + x) * 3 + c] = Math.min(255, Math.max(0, camera(E * t) + Math.round((noise() - 0.5) * 4))) / 255;
+          }
       return img;
     });
     const r = await mergeHdr(frames, { times, align: false, tonemap: 'reinhard' });
@@ -405,16 +441,17 @@ describe('neutral grey through merge and tone mapping', () => {
       let sa = 0;
       let sb = 0;
       let n = 0;
-      for (let y = 4; y < 16; y++) for (let x = px * 20 + 4; x < px * 20 + 16; x++) {
-        const i = (y * w + x) * 3;
-        const [R, G, B] = [0, 1, 2].map((c) => lin(r.ldr!.data[i + c]!));
-        const X = (0.4124 * R! + 0.3576 * G! + 0.1805 * B!) / 0.95047;
-        const Y = 0.2126 * R! + 0.7152 * G! + 0.0722 * B!;
-        const Z = (0.0193 * R! + 0.1192 * G! + 0.9505 * B!) / 1.08883;
-        sa += 500 * (f(X) - f(Y));
-        sb += 200 * (f(Y) - f(Z));
-        n++;
-      }
+      for (let y = 4; y < 16; y++)
+        for (let x = px * 20 + 4; x < px * 20 + 16; x++) {
+          const i = (y * w + x) * 3;
+          const [R, G, B] = [0, 1, 2].map((c) => lin(r.ldr!.data[i + c]!));
+          const X = (0.4124 * R! + 0.3576 * G! + 0.1805 * B!) / 0.95047;
+          const Y = 0.2126 * R! + 0.7152 * G! + 0.0722 * B!;
+          const Z = (0.0193 * R! + 0.1192 * G! + 0.9505 * B!) / 1.08883;
+          sa += 500 * (f(X) - f(Y));
+          sb += 200 * (f(Y) - f(Z));
+          n++;
+        }
       assert.ok(Math.abs(sa / n) < 2 && Math.abs(sb / n) < 2, `grey patch ${px}: a* ${(sa / n).toFixed(2)}, b* ${(sb / n).toFixed(2)}`);
     }
   });
@@ -424,7 +461,10 @@ describe('tone mapping', () => {
   const w = 64;
   const h = 48;
   const rad = createImage(w, h, 3, radianceField(w, h, 8));
-  for (const [name, fn] of [['reinhard', toneMapReinhard], ['local', toneMapLocal]] as const) {
+  for (const [name, fn] of [
+    ['reinhard', toneMapReinhard],
+    ['local', toneMapLocal],
+  ] as const) {
     it(`${name}: output in [0, 1], brighter radiance stays brighter on average`, () => {
       const out = fn(rad);
       assert.equal(out.channels, 3);
@@ -432,10 +472,11 @@ describe('tone mapping', () => {
       // The field brightens to the right (x term): so must the output.
       let left = 0;
       let right = 0;
-      for (let y = 0; y < h; y++) for (let c = 0; c < 3; c++) {
-        left += out.data[(y * w + 2) * 3 + c]!;
-        right += out.data[(y * w + w - 3) * 3 + c]!;
-      }
+      for (let y = 0; y < h; y++)
+        for (let c = 0; c < 3; c++) {
+          left += out.data[(y * w + 2) * 3 + c]!;
+          right += out.data[(y * w + w - 3) * 3 + c]!;
+        }
       assert.ok(right > left * 1.5);
     });
   }
@@ -474,11 +515,12 @@ describe('static brackets flag almost nothing', () => {
   const BLUE = [0, 0, 1];
   const withWedge = (img: RawImage, j: number) => {
     const out = createImage(w, h, 3, Float32Array.from(img.data));
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-      const along = j % 2 === 0 ? y / h : x / w; // wedge width grows along the edge
-      const depth = [x, w - 1 - x, y, h - 1 - y][j % 4]!;
-      if (depth < 1 + Math.floor(6 * along)) for (let c = 0; c < 3; c++) out.data[(y * w + x) * 3 + c] = BLUE[c]!;
-    }
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        const along = j % 2 === 0 ? y / h : x / w; // wedge width grows along the edge
+        const depth = [x, w - 1 - x, y, h - 1 - y][j % 4]!;
+        if (depth < 1 + Math.floor(6 * along)) for (let c = 0; c < 3; c++) out.data[(y * w + x) * 3 + c] = BLUE[c]!;
+      }
     return out;
   };
   const flagged = (mask: Float32Array) => mask.reduce((s, v) => s + (v > 0.5 ? 1 : 0), 0) / mask.length;
@@ -504,7 +546,9 @@ describe('static brackets flag almost nothing', () => {
       if (j === 2) return img;
       const out = createImage(w, h, 3, Float32Array.from(img.data));
       const left = 10 + 30 * j;
-      for (let y = 40; y < 64; y++) for (let x = left; x < left + 24; x++) for (let c = 0; c < 3; c++) out.data[(y * w + x) * 3 + c] = camera(4 * (1 + 0.5 * Math.sin(x + c)) * times[j]!) / 255;
+      for (let y = 40; y < 64; y++)
+        for (let x = left; x < left + 24; x++)
+          for (let c = 0; c < 3; c++) out.data[(y * w + x) * 3 + c] = camera(4 * (1 + 0.5 * Math.sin(x + c)) * times[j]!) / 255;
       return out;
     });
     const r = await mergeHdr(frames, { times, align: false });
@@ -527,11 +571,13 @@ describe('static brackets flag almost nothing', () => {
     const scale = r.radiance.data[(60 * w + 80) * 3 + 1]! / E[(60 * w + 80) * 3 + 1]!;
     let err = 0;
     let n = 0;
-    for (let y = 60; y < h - 8; y++) for (let x = 0; x < 3; x++) for (let c = 0; c < 3; c++) {
-      const i = (y * w + x) * 3 + c;
-      err += Math.abs(Math.log(r.radiance.data[i]! / scale / E[i]!));
-      n++;
-    }
+    for (let y = 60; y < h - 8; y++)
+      for (let x = 0; x < 3; x++)
+        for (let c = 0; c < 3; c++) {
+          const i = (y * w + x) * 3 + c;
+          err += Math.abs(Math.log(r.radiance.data[i]! / scale / E[i]!));
+          n++;
+        }
     assert.ok(err / n < 0.15, `mean |ln error| in frame 0's wedge ${(err / n).toFixed(3)}`);
   });
 
@@ -569,15 +615,16 @@ describe('shadow chroma noise', () => {
     const { width: w, height: h } = img;
     const L = Array.from({ length: w * h }, (_, i) => lab(img, i));
     const dev: [number[], number[]] = [[], []];
-    for (let y = 1; y < h - 1; y++) for (let x = 1; x < w - 1; x++) {
-      const i = y * w + x;
-      if (!pick[i]) continue;
-      for (const [k, key] of (['a', 'b'] as const).entries()) {
-        let s = 0;
-        for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) s += L[i + dy * w + dx]![key];
-        dev[k].push(Math.abs(L[i]![key] - s / 9));
+    for (let y = 1; y < h - 1; y++)
+      for (let x = 1; x < w - 1; x++) {
+        const i = y * w + x;
+        if (!pick[i]) continue;
+        for (const [k, key] of (['a', 'b'] as const).entries()) {
+          let s = 0;
+          for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) s += L[i + dy * w + dx]![key];
+          dev[k].push(Math.abs(L[i]![key] - s / 9));
+        }
       }
-    }
     const med = (a: number[]) => a.sort((p, q) => p - q)[a.length >> 1]!;
     return Math.hypot(1.4826 * med(dev[0]), 1.4826 * med(dev[1]));
   };
@@ -588,10 +635,11 @@ describe('shadow chroma noise', () => {
     const times = [1 / 16, 1 / 4, 1, 4, 16];
     // A near-grey gradient from deep shadow to highlights; high-ISO sensor noise on the linear exposure.
     const E = new Float32Array(w * h * 3);
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-      const base = Math.exp(9 * (x / w - 0.6));
-      E.set([base * 1.1, base, base * 0.9], (y * w + x) * 3);
-    }
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        const base = Math.exp(9 * (x / w - 0.6));
+        E.set([base * 1.1, base, base * 0.9], (y * w + x) * 3);
+      }
     const frames = times.map((t, j) => {
       const rand = mulberry32(100 + j);
       const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
@@ -607,11 +655,17 @@ describe('shadow chroma noise', () => {
     const pick = Uint8Array.from(Yref, (v) => (v <= q && v > 0 ? 1 : 0));
     let so = 0;
     let sr = 0;
-    for (let i = 0; i < n; i++) if (pick[i]) {
-      so += lab(r.ldr!, i).Y;
-      sr += Yref[i]!;
-    }
-    const pushed = createImage(w, h, 3, ref.data.map((v) => Math.min(1, enc(lin(v) * (so / sr)))));
+    for (let i = 0; i < n; i++)
+      if (pick[i]) {
+        so += lab(r.ldr!, i).Y;
+        sr += Yref[i]!;
+      }
+    const pushed = createImage(
+      w,
+      h,
+      3,
+      ref.data.map((v) => Math.min(1, enc(lin(v) * (so / sr)))),
+    );
     const out = chromaNoise(r.ldr!, pick);
     const single = chromaNoise(pushed, pick);
     // Measured: 3.5 (output) vs 9.4 (pushed middle exposure); 4.6 vs 9.9 before the merge weights by
@@ -638,11 +692,12 @@ describe('shadow chroma denoising', () => {
     const spread = (d: Float32Array, half: 0 | 1) => {
       let s = 0;
       let n = 0;
-      for (let y = 3; y < h - 3; y++) for (let x = half * (w / 2) + 3; x < (half + 1) * (w / 2) - 3; x++) {
-        const i = y * w + x;
-        s += Math.abs(d[i * 3]! / lum(d, i) - 1) + Math.abs(d[i * 3 + 2]! / lum(d, i) - 1);
-        n++;
-      }
+      for (let y = 3; y < h - 3; y++)
+        for (let x = half * (w / 2) + 3; x < (half + 1) * (w / 2) - 3; x++) {
+          const i = y * w + x;
+          s += Math.abs(d[i * 3]! / lum(d, i) - 1) + Math.abs(d[i * 3 + 2]! / lum(d, i) - 1);
+          n++;
+        }
       return s / n;
     };
     const changed = denoiseShadowChroma(rad, w, h, { yFull: 0.02, yNone: 1 });
@@ -658,10 +713,11 @@ describe('shadow chroma denoising', () => {
     const times = [1 / 16, 1 / 4, 1, 4, 16];
     // A near-grey gradient whose dark end is black in the middle exposure; sensor noise on the linear exposure.
     const E = new Float32Array(w * h * 3);
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-      const base = Math.exp(12 * (x / w - 0.7));
-      E.set([base * 1.1, base, base * 0.9], (y * w + x) * 3);
-    }
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        const base = Math.exp(12 * (x / w - 0.7));
+        E.set([base * 1.1, base, base * 0.9], (y * w + x) * 3);
+      }
     const frames = times.map((t, j) => {
       const rand = mulberry32(100 + j);
       const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());

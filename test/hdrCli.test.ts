@@ -24,7 +24,11 @@ function run(args: readonly string[], supervised = false) {
   return runCli(args, { CLEARSIGHT_CLI_INPROCESS: supervised ? '' : '1' });
 }
 
-const exists = (p: string) => stat(p).then(() => true, () => false);
+const exists = (p: string) =>
+  stat(p).then(
+    () => true,
+    () => false,
+  );
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'clearsight-hdr-'));
@@ -43,7 +47,9 @@ before(async () => {
       }
     }
     const p = join(dir, `e${k}.png`);
-    await sharp(px, { raw: { width: w, height: h, channels: 3 } }).png().toFile(p);
+    await sharp(px, { raw: { width: w, height: h, channels: 3 } })
+      .png()
+      .toFile(p);
     inputs.push(p);
   }
 });
@@ -87,7 +93,10 @@ describe('clearsight hdr', () => {
     const forced = await run(['hdr', ...inputs, '-o', out, '--ldr', ldr, '--ev', '-2,0,2', '--fusion', '--force']);
     assert.equal(forced.code, 0, forced.stderr);
     assert.equal((await decodeImage(ldr)).meta.format, 'png');
-    assert.deepEqual((await readdir(dir)).filter((f) => f.startsWith('.')), []);
+    assert.deepEqual(
+      (await readdir(dir)).filter((f) => f.startsWith('.')),
+      [],
+    );
   });
 
   it('explains bad brackets: no times, count mismatch', async () => {

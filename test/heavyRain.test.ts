@@ -5,22 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  ClearsightError,
-  createImage,
-  derainHeavy,
-  getModelCard,
-  psnr,
-  type ImageModel,
-  type RawImage,
-} from '../src/index.js';
-import {
-  DEFAULT_VEIL_STRENGTH,
-  estimateVeil,
-  gradientTransmission,
-  removeVeil,
-  synthesizeRain,
-} from '../src/restore/index.js';
+import { ClearsightError, createImage, derainHeavy, getModelCard, psnr, type ImageModel, type RawImage } from '../src/index.js';
+import { DEFAULT_VEIL_STRENGTH, estimateVeil, gradientTransmission, removeVeil, synthesizeRain } from '../src/restore/index.js';
 
 /**
  * A scene where the dark channel prior holds: the top quarter is a bright sky close to (not
@@ -167,7 +153,10 @@ describe('derainHeavy: expert, then veil removal', () => {
     assert.equal(r.veilStrength, 0);
     assert.deepEqual(r.image.data, rainy.data);
     assert.deepEqual(r.streakFree.data, rainy.data);
-    assert.ok(r.rainLayer.data.every((v) => v === 0), 'identity expert: empty rain layer');
+    assert.ok(
+      r.rainLayer.data.every((v) => v === 0),
+      'identity expert: empty rain layer',
+    );
     assert.equal(r.transmission.length, W * H);
     assert.equal(r.atmosphericLight.length, 3);
   });
@@ -180,12 +169,18 @@ describe('derainHeavy: expert, then veil removal', () => {
 
   it('rejects a bad veilStrength before running the expert', async () => {
     let called = false;
-    const model = { ...fakeExpert((v) => v), predict: async () => {
-      called = true;
-      return rainy;
-    } } as unknown as ImageModel;
+    const model = {
+      ...fakeExpert((v) => v),
+      predict: async () => {
+        called = true;
+        return rainy;
+      },
+    } as unknown as ImageModel;
     for (const veilStrength of [2, -1, Number.NaN]) {
-      await assert.rejects(derainHeavy(rainy, { model, veilStrength }), (err: unknown) => err instanceof ClearsightError && err.code === 'E_INVALID_OPTION' && /"veilStrength"/.test(err.message));
+      await assert.rejects(
+        derainHeavy(rainy, { model, veilStrength }),
+        (err: unknown) => err instanceof ClearsightError && err.code === 'E_INVALID_OPTION' && /"veilStrength"/.test(err.message),
+      );
     }
     assert.equal(called, false);
   });

@@ -6,15 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
-import {
-  createImage,
-  cropImage,
-  decodeImage,
-  encodeImage,
-  formatFromPath,
-  writeImage,
-  type RawImage,
-} from '../src/core/image/index.js';
+import { createImage, cropImage, decodeImage, encodeImage, formatFromPath, writeImage, type RawImage } from '../src/core/image/index.js';
 
 let dir: string;
 
@@ -58,7 +50,7 @@ function smooth(width: number, height: number): RawImage {
 
 function alphaRamp(width: number, height: number): Float32Array {
   const a = new Float32Array(width * height);
-  for (let i = 0; i < a.length; i++) a[i] = (i * 7 % 256) / 255;
+  for (let i = 0; i < a.length; i++) a[i] = ((i * 7) % 256) / 255;
   return a;
 }
 
@@ -128,7 +120,9 @@ function buildBmp(spec: BmpSpec): Buffer {
   out.writeUInt16LE(spec.bpp, 28);
   out.writeUInt32LE(spec.compression ?? 0, 30);
   out.writeUInt32LE(spec.palette?.length ?? 0, 46);
-  spec.masks?.forEach((m, i) => { out.writeUInt32LE(m >>> 0, 54 + i * 4); });
+  spec.masks?.forEach((m, i) => {
+    out.writeUInt32LE(m >>> 0, 54 + i * 4);
+  });
   spec.palette?.forEach(([r, g, b], i) => {
     const p = 14 + headerSize + masksAfter + i * 4;
     out[p] = b;
@@ -213,11 +207,19 @@ describe('round trips', () => {
     const img2 = createImage(2, 2, 3, new Float32Array([-0.5, 1.5, NaN, 0, 1, 0.5, 2, -1, 0.25, 0, 0, 0]));
     const decoded = await decodeImage(await encodeImage(img2, 'png'));
     assert.deepEqual(pixel(decoded.image, 0, 0), [0, 1, 0]);
-    assert.deepEqual(pixel(decoded.image, 1, 0).map((v) => Math.round(v * 255)), [0, 255, 128]);
+    assert.deepEqual(
+      pixel(decoded.image, 1, 0).map((v) => Math.round(v * 255)),
+      [0, 255, 128],
+    );
   });
 
   it('encodes 1-channel images as grey and decodes them back to RGB', async () => {
-    const grey = createImage(5, 4, 1, new Float32Array(20).map((_, i) => (i * 12) / 255));
+    const grey = createImage(
+      5,
+      4,
+      1,
+      new Float32Array(20).map((_, i) => (i * 12) / 255),
+    );
     const decoded = await decodeImage(await encodeImage(grey, 'png'));
     assert.equal(decoded.meta.sourceChannels, 1);
     assert.equal(decoded.image.channels, 3);
@@ -232,11 +234,19 @@ describe('round trips', () => {
       raw[i * 2] = i * 20;
       raw[i * 2 + 1] = 255 - i * 10;
     }
-    const png = await sharp(raw, { raw: { width: 4, height: 3, channels: 2 } }).toColourspace('b-w').png().toBuffer();
+    const png = await sharp(raw, { raw: { width: 4, height: 3, channels: 2 } })
+      .toColourspace('b-w')
+      .png()
+      .toBuffer();
     const decoded = await decodeImage(png);
     assert.equal(decoded.meta.sourceChannels, 2);
     assert.equal(decoded.meta.hadAlpha, true);
-    assert.deepEqual(pixel(decoded.image, 1, 1), Array(3).fill(100 / 255).map(Math.fround));
+    assert.deepEqual(
+      pixel(decoded.image, 1, 1),
+      Array(3)
+        .fill(100 / 255)
+        .map(Math.fround),
+    );
     assert.equal(decoded.alpha?.[5], Math.fround(205 / 255));
   });
 });
@@ -321,7 +331,11 @@ describe('BMP decoder layouts', () => {
     [250, 200, 10],
   ];
   const expectAt = (img: RawImage, x: number, y: number, rgb: number[]) =>
-    assert.deepEqual(pixel(img, x, y).map((v) => Math.round(v * 255)), rgb, `pixel ${x},${y}`);
+    assert.deepEqual(
+      pixel(img, x, y).map((v) => Math.round(v * 255)),
+      rgb,
+      `pixel ${x},${y}`,
+    );
 
   it('24-bit top-down', async () => {
     const bmp = buildBmp({ width: 3, height: 2, bpp: 24, topDown: true, row: (y) => (y === 0 ? [0, 0, 255, 0, 255, 0, 255, 0, 0] : Array(9).fill(9)) });
@@ -336,7 +350,10 @@ describe('BMP decoder layouts', () => {
     const decoded = await decodeImage(bmp);
     expectAt(decoded.image, 0, 0, [30, 20, 10]);
     assert.equal(decoded.meta.hadAlpha, true);
-    assert.deepEqual([...decoded.alpha!].map((v) => Math.round(v * 255)), [128, 0, 255, 0]);
+    assert.deepEqual(
+      [...decoded.alpha!].map((v) => Math.round(v * 255)),
+      [128, 0, 255, 0],
+    );
   });
 
   it('32-bit BI_RGB with an all-zero reserved byte has no alpha', async () => {
@@ -364,7 +381,14 @@ describe('BMP decoder layouts', () => {
   it('16-bit 5-6-5 bit fields', async () => {
     const white = 0xffff;
     const red = 0xf800;
-    const bmp = buildBmp({ width: 2, height: 2, bpp: 16, compression: 3, masks: [0xf800, 0x07e0, 0x001f], row: () => [red & 255, red >> 8, white & 255, white >> 8] });
+    const bmp = buildBmp({
+      width: 2,
+      height: 2,
+      bpp: 16,
+      compression: 3,
+      masks: [0xf800, 0x07e0, 0x001f],
+      row: () => [red & 255, red >> 8, white & 255, white >> 8],
+    });
     const { image } = await decodeImage(bmp);
     expectAt(image, 0, 0, [255, 0, 0]);
     expectAt(image, 1, 1, [255, 255, 255]);
@@ -380,7 +404,16 @@ describe('BMP decoder layouts', () => {
     expectAt(i4, 0, 0, colours[1]);
     expectAt(i4, 1, 0, colours[2]);
     expectAt(i4, 2, 0, colours[3]);
-    const b1 = buildBmp({ width: 9, height: 2, bpp: 1, palette: [[0, 0, 0], [255, 255, 255]], row: () => [0b10100000, 0b10000000] });
+    const b1 = buildBmp({
+      width: 9,
+      height: 2,
+      bpp: 1,
+      palette: [
+        [0, 0, 0],
+        [255, 255, 255],
+      ],
+      row: () => [0b10100000, 0b10000000],
+    });
     const i1 = (await decodeImage(b1)).image;
     expectAt(i1, 0, 0, [255, 255, 255]);
     expectAt(i1, 1, 0, [0, 0, 0]);
@@ -408,8 +441,12 @@ describe('bad inputs give the right code and name the file', () => {
     await mkdir(bad);
     const png = await encodeImage(patterned(64, 48), 'png');
     const jpeg = await encodeImage(smooth(64, 48), 'jpeg');
-    const one = await sharp(Buffer.from([1, 2, 3]), { raw: { width: 1, height: 1, channels: 3 } }).png().toBuffer();
-    const gif = await sharp(Buffer.alloc(16 * 16 * 3, 90), { raw: { width: 16, height: 16, channels: 3 } }).gif().toBuffer();
+    const one = await sharp(Buffer.from([1, 2, 3]), { raw: { width: 1, height: 1, channels: 3 } })
+      .png()
+      .toBuffer();
+    const gif = await sharp(Buffer.alloc(16 * 16 * 3, 90), { raw: { width: 16, height: 16, channels: 3 } })
+      .gif()
+      .toBuffer();
     // A JPEG whose SOF0 claims 60000x60000 (the header is all sharp reads before refusing).
     const sof = jpeg.indexOf(Buffer.from([0xff, 0xc0]));
     const hugeJpeg = Buffer.from(jpeg);
@@ -480,7 +517,10 @@ describe('bad inputs give the right code and name the file', () => {
   it('1x1 image → E_INPUT_TOO_SMALL; minSize is adjustable', async () => {
     await expectCode(files['tiny.png'], 'E_INPUT_TOO_SMALL', /tiny\.png.*1x1/);
     const ok = await decodeImage(files['tiny.png'], { minSize: 1 });
-    assert.deepEqual(pixel(ok.image, 0, 0).map((v) => Math.round(v * 255)), [1, 2, 3]);
+    assert.deepEqual(
+      pixel(ok.image, 0, 0).map((v) => Math.round(v * 255)),
+      [1, 2, 3],
+    );
   });
 
   it('PNG header claiming 100000x100000 → E_INPUT_TOO_LARGE (with or without pixel data)', async () => {

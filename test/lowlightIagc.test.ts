@@ -112,7 +112,7 @@ describe('iagc full-resolution steps', () => {
     const L = Float32Array.from([0, 0.25, 0.5, 1]);
     // one cell: a = ln 0.5, b = ln 1.5, c = 0.1 -> at L = 0.25 (t = -0.5): 0.5 * 1.5^-0.5 * e^0.025
     const g = iagcGammaMap(Float32Array.from([Math.log(0.5), Math.log(1.5), 0.1]), 1, 1, L, 2, 2);
-    const expected = [0.5 / 1.5 * Math.exp(0.1), 0.5 * 1.5 ** -0.5 * Math.exp(0.025), 0.5, Math.min(1, 0.5 * 1.5 * Math.exp(0.1))];
+    const expected = [(0.5 / 1.5) * Math.exp(0.1), 0.5 * 1.5 ** -0.5 * Math.exp(0.025), 0.5, Math.min(1, 0.5 * 1.5 * Math.exp(0.1))];
     for (let i = 0; i < 4; i++) assert.ok(Math.abs(g[i] - expected[i]) < 1e-4, `pixel ${i}: ${g[i]} vs ${expected[i]}`);
     const clamped = iagcGammaMap(Float32Array.from([5, 0, 0, -9, 0, 0]), 2, 1, Float32Array.from([0.5, 0.5]), 2, 1);
     assert.ok(Math.abs(clamped[0] - 1) < 1e-4 && Math.abs(clamped[1] - 0.2) < 1e-4, 'never darkens, never below 0.2');
@@ -164,9 +164,15 @@ describe('enhanceLowLightIagc (committed networks)', () => {
     const a = await lowlight(low, { method: 'iagc', threads: 1 });
     const b = await enhanceLowLightIagc(low, { threads: 1 });
     assert.deepEqual(a.data, b.image.data);
-    assert.throws(() => lowlight(low, { method: 'iagc', tta: true }), (e: unknown) => isClearsightError(e) && e.details.option === 'tta');
+    assert.throws(
+      () => lowlight(low, { method: 'iagc', tta: true }),
+      (e: unknown) => isClearsightError(e) && e.details.option === 'tta',
+    );
     await assert.rejects(enhanceLowLightIagc(low, { order: 0 }), (e: unknown) => isClearsightError(e) && e.details.option === 'order');
-    await assert.rejects(enhanceLowLightIagc(low, { refine: 'yes' as unknown as boolean }), (e: unknown) => isClearsightError(e) && e.details.option === 'refine');
+    await assert.rejects(
+      enhanceLowLightIagc(low, { refine: 'yes' as unknown as boolean }),
+      (e: unknown) => isClearsightError(e) && e.details.option === 'refine',
+    );
   });
 
   it('CLI: lowlight --method iagc writes the image and its maps', async () => {
@@ -174,7 +180,9 @@ describe('enhanceLowLightIagc (committed networks)', () => {
     try {
       const input = join(dir, 'dark.png');
       const u8 = Buffer.from(Uint8Array.from(low.data, (v) => Math.round(v * 255)));
-      await sharp(u8, { raw: { width: 96, height: 64, channels: 3 } }).png().toFile(input);
+      await sharp(u8, { raw: { width: 96, height: 64, channels: 3 } })
+        .png()
+        .toFile(input);
       const res = await runCli(['lowlight', input, '-o', join(dir, 'out.png'), '--method', 'iagc', '--maps', join(dir, 'maps'), '--threads', '1', '--json']);
       assert.equal(res.code, 0, res.stderr);
       const summary = JSON.parse(res.stdout) as { method: string; model: string; maps: { files: string[] } };
@@ -188,7 +196,14 @@ describe('enhanceLowLightIagc (committed networks)', () => {
       assert.equal(info.whiteBalanceGains.length, 3);
       const bad = await runCli(['lowlight', input, '-o', join(dir, 'tta.png'), '--method', 'iagc', '--tta']);
       assert.notEqual(bad.code, 0);
-      assert.equal(await stat(join(dir, 'tta.png')).then(() => true, () => false), false, 'no partial output');
+      assert.equal(
+        await stat(join(dir, 'tta.png')).then(
+          () => true,
+          () => false,
+        ),
+        false,
+        'no partial output',
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

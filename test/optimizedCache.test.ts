@@ -42,7 +42,10 @@ test('optimised graph: saved once beside the cached model, reused, replaced when
     const { readFileSync } = await import('node:fs');
     const plain = await InferenceSession.create(readFileSync(join(cacheDir, 'models', converted)), { threads: 1 });
     const gain = 255; // ESRGAN slim works on [0, 255]
-    const out = await plain.run(picture().data.map((v) => v * gain), [1, 20, 20, 3]);
+    const out = await plain.run(
+      picture().data.map((v) => v * gain),
+      [1, 20, 20, 3],
+    );
     await plain.dispose();
     let worst = 0;
     for (let i = 0; i < out.data.length; i++) worst = Math.max(worst, Math.abs(out.data[i] / gain - first.data[i]));

@@ -12,7 +12,10 @@ import { before, test } from 'node:test';
 import { ROOT } from './helpers/cli.js';
 
 const PKG = join(ROOT, 'test-artifacts', 'pkg');
-const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; exports: Record<string, string | { types: string; import: string }> };
+const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  name: string;
+  exports: Record<string, string | { types: string; import: string }>;
+};
 const SUBPATHS = Object.keys(manifest.exports).filter((k) => k !== './package.json');
 
 // Records every module specifier resolved while the probe imports the package.
@@ -63,10 +66,36 @@ test('every subpath export has its types and module in the build', () => {
 
 test('the top level holds task verbs, image I/O, model classes and errors, not internals', () => {
   const top = new Set(probe.out['.']);
-  for (const name of ['derain', 'dehaze', 'lowlight', 'upscale', 'restoreAuto', 'mergeHdr', 'detectFaces', 'compareFaces', 'analyzeLiveness', 'superResolveVideo', 'analyzeForensics', 'embedWatermark', 'verifyWatermark']) {
+  for (const name of [
+    'derain',
+    'dehaze',
+    'lowlight',
+    'upscale',
+    'restoreAuto',
+    'mergeHdr',
+    'detectFaces',
+    'compareFaces',
+    'analyzeLiveness',
+    'superResolveVideo',
+    'analyzeForensics',
+    'embedWatermark',
+    'verifyWatermark',
+  ]) {
     assert.ok(top.has(name), `task verb ${name} missing at top level`);
   }
-  for (const name of ['decodeImage', 'encodeImage', 'writeImage', 'createImage', 'ImageModel', 'TrainedModel', 'UpscalerModel', 'FaceModels', 'ClearsightError', 'isClearsightError', 'ERROR_CODES']) {
+  for (const name of [
+    'decodeImage',
+    'encodeImage',
+    'writeImage',
+    'createImage',
+    'ImageModel',
+    'TrainedModel',
+    'UpscalerModel',
+    'FaceModels',
+    'ClearsightError',
+    'isClearsightError',
+    'ERROR_CODES',
+  ]) {
     assert.ok(top.has(name), `${name} missing at top level`);
   }
   for (const internal of ['softmax', 'fuse', 'viterbiDecode', 'fft1d', 'boxFilter', 'planTiles', 'convertTfjsToOnnx', 'analyzeLiveness']) {
@@ -84,5 +113,8 @@ test('paths outside the exports map are not importable', () => {
 
 test('importing the package loads no tfjs (tfjs is the test reference only)', () => {
   assert.ok(resolved.length > 20, 'the resolve hook saw the imports');
-  assert.deepEqual(resolved.filter((s) => s.includes('@tensorflow')), []);
+  assert.deepEqual(
+    resolved.filter((s) => s.includes('@tensorflow')),
+    [],
+  );
 });

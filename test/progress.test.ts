@@ -26,10 +26,16 @@ describe('progress events of a learned task', () => {
     const img = createImage(24, 16, 3, new Float32Array(24 * 16 * 3).fill(0.4));
     const first: ProgressEvent[] = [];
     await upscale(img, { scale: 2, size: 'slim', cacheDir, threads: 1, onProgress: (e) => first.push(e) });
-    assert.deepEqual(first.map((e) => `${e.stage} ${e.done}/${e.total}`), ['prepare model 0/1', 'convert model 0/1', 'convert model 1/1', 'prepare model 1/1', 'tiles 0/1', 'tiles 1/1']);
+    assert.deepEqual(
+      first.map((e) => `${e.stage} ${e.done}/${e.total}`),
+      ['prepare model 0/1', 'convert model 0/1', 'convert model 1/1', 'prepare model 1/1', 'tiles 0/1', 'tiles 1/1'],
+    );
     const second: ProgressEvent[] = [];
     await upscale(img, { scale: 2, size: 'slim', cacheDir, threads: 1, onProgress: (e) => second.push(e) });
-    assert.deepEqual(second.map((e) => `${e.stage} ${e.done}/${e.total}`), ['prepare model 0/1', 'prepare model 1/1', 'tiles 0/1', 'tiles 1/1']);
+    assert.deepEqual(
+      second.map((e) => `${e.stage} ${e.done}/${e.total}`),
+      ['prepare model 0/1', 'prepare model 1/1', 'tiles 0/1', 'tiles 1/1'],
+    );
   });
 });
 
@@ -57,7 +63,10 @@ describe('ETA', () => {
   it('withEta times each stage from its first event', () => {
     let t = 0;
     const seen: ProgressEvent[] = [];
-    const on = withEta((e) => seen.push(e), () => t);
+    const on = withEta(
+      (e) => seen.push(e),
+      () => t,
+    );
     on({ stage: 'tiles', done: 0, total: 4 });
     t = 5000;
     on({ stage: 'tiles', done: 1, total: 4 });
@@ -82,7 +91,14 @@ describe('ETA', () => {
 describe('CLI bar', () => {
   it('a one-tile job shows 0/1 tiles after the model is ready, never 0/?', () => {
     let text = '';
-    const tty = { isTTY: true, columns: 120, write: (chunk: string) => ((text += chunk), true) } as unknown as NodeJS.WriteStream;
+    const tty = {
+      isTTY: true,
+      columns: 120,
+      write: (chunk: string) => {
+        text += chunk;
+        return true;
+      },
+    } as unknown as NodeJS.WriteStream;
     const reporter = createReporter('bar', 'upscaling', tty);
     for (const e of [
       { stage: 'prepare model', done: 0, total: 1 },
@@ -90,7 +106,8 @@ describe('CLI bar', () => {
       { stage: 'convert model', done: 1, total: 1 },
       { stage: 'prepare model', done: 1, total: 1 },
       { stage: 'tiles', done: 0, total: 1 },
-    ]) reporter.onProgress(e);
+    ])
+      reporter.onProgress(e);
     reporter.stop();
     assert.match(text, /converting the model to ONNX \(first run only; cached after\)/);
     assert.match(text, /upscaling \|-+\| 0\/1 tiles/);

@@ -45,7 +45,10 @@ test('quantize: int8 graph of a generated Conv/MatMul graph matches the float on
   const { onnx, report } = quantizeDynamicInt8(fp32, { ops: ['Conv', 'MatMul', 'MatMulLeft'], minWeights: 1 });
   assert.deepEqual({ matmul: report.matmul, conv: report.conv, skipped: report.skipped }, { matmul: 2, conv: 1, skipped: 0 });
   const ops = onnxProto.onnx.ModelProto.decode(onnx).graph!.node!.map((n) => n.opType);
-  assert.ok(ops.includes('ConvInteger') && ops.filter((o) => o === 'MatMulInteger').length === 2 && !ops.includes('Conv') && !ops.includes('MatMul'), ops.join(','));
+  assert.ok(
+    ops.includes('ConvInteger') && ops.filter((o) => o === 'MatMulInteger').length === 2 && !ops.includes('Conv') && !ops.includes('MatMul'),
+    ops.join(','),
+  );
   assert.equal(ops.filter((o) => o === 'DynamicQuantizeLinear').length, 3, 'one activation quantization per distinct input');
   assert.ok(onnx.length < fp32.length, 'int8 weights make the file smaller');
 
@@ -76,7 +79,10 @@ test('quantize: weight rounding stays within half a step, zero is exact', () => 
   const n = 3;
   const b = Float32Array.from([0.5, -2, 0, 0.25, 1, 0, -0.5, 0.3, 0, 0.1, -1, 0, 0.05, 2, 0]);
   const { q, scale } = quantizePerColumn(b, k, n);
-  assert.deepEqual(Array.from(scale).map((s) => +s.toFixed(6)), [+(0.5 / 127).toFixed(6), +(2 / 127).toFixed(6), 1]);
+  assert.deepEqual(
+    Array.from(scale).map((s) => +s.toFixed(6)),
+    [+(0.5 / 127).toFixed(6), +(2 / 127).toFixed(6), 1],
+  );
   for (let r = 0; r < k; r++) for (let c = 0; c < n; c++) assert.ok(Math.abs(q[r * n + c] * scale[c] - b[r * n + c]) <= scale[c] / 2 + 1e-7);
   assert.equal(q[0], 127);
   assert.equal(q[1], -127);
@@ -104,11 +110,16 @@ test('precision: int8 is refused without a measured recipe; MAXIM deraining int8
   const { derain, upscale } = await import('../src/restore/index.js');
   const { createImage } = await import('../src/core/image/types.js');
   const { psnr } = await import('../src/core/metrics/index.js');
-  await assert.rejects(ImageModel.load('maxim-denoising', { precision: 'int8' }), (e: Error & { code?: string }) => e.code === 'E_INVALID_OPTION' && /precision/.test(e.message) && /maxim-deraining/.test(e.message));
+  await assert.rejects(
+    ImageModel.load('maxim-denoising', { precision: 'int8' }),
+    (e: Error & { code?: string }) => e.code === 'E_INVALID_OPTION' && /precision/.test(e.message) && /maxim-deraining/.test(e.message),
+  );
   await assert.rejects(ImageModel.load('maxim-deraining', { precision: 'int4' as never }), /"fp32" or "int8"/);
   await assert.rejects(ImageModel.load('derain-fast', { precision: 'int8' }), /precision/);
   const img = createImage(64, 64, 3);
-  for (let y = 0; y < 64; y++) for (let x = 0; x < 64; x++) for (let c = 0; c < 3; c++) img.data[(y * 64 + x) * 3 + c] = 0.5 + 0.3 * Math.sin(x / 5 + c) * Math.cos(y / 7) + ((x * 7 + y * 3) % 11 === 0 ? 0.15 : 0);
+  for (let y = 0; y < 64; y++)
+    for (let x = 0; x < 64; x++)
+      for (let c = 0; c < 3; c++) img.data[(y * 64 + x) * 3 + c] = 0.5 + 0.3 * Math.sin(x / 5 + c) * Math.cos(y / 7) + ((x * 7 + y * 3) % 11 === 0 ? 0.15 : 0);
   await assert.rejects(upscale(img, { precision: 'int8' }), /precision/);
   const cacheDir = mkdtempSync(join(tmpdir(), 'clearsight-int8-'));
   const loads: string[] = [];

@@ -72,11 +72,12 @@ describe('synthetic degradations', () => {
     const m = motionBlur(dot, 11, 0);
     let row = 0;
     let total = 0;
-    for (let y = 0; y < 41; y++) for (let x = 0; x < 41; x++) {
-      const v = m.data[(y * 41 + x) * 3];
-      total += v;
-      if (y === 20) row += v;
-    }
+    for (let y = 0; y < 41; y++)
+      for (let x = 0; x < 41; x++) {
+        const v = m.data[(y * 41 + x) * 3];
+        total += v;
+        if (y === 20) row += v;
+      }
     assert.ok(row / total > 0.8, `horizontal motion keeps ${row / total} of the energy on the row`);
     const d = defocusBlur(flat(20, 20, 0.4), 3);
     assert.ok(Math.abs(mean(d.data) - 0.4) < 1 / 255);
@@ -93,7 +94,11 @@ describe('synthetic degradations', () => {
 describe('recognizerViews', () => {
   it('a global view and a 2x3 grid of crops, for any size and for grey pictures', () => {
     const { globalSize: G, cropSize: S } = RECOGNIZER_VIEWS;
-    for (const [w, h, c] of [[1000, 600, 3], [50, 40, 3], [200, 900, 1]] as const) {
+    for (const [w, h, c] of [
+      [1000, 600, 3],
+      [50, 40, 3],
+      [200, 900, 1],
+    ] as const) {
       const v = recognizerViews(createImage(w, h, c));
       assert.equal(v.global.width, G);
       assert.equal(v.global.channels, 3);
@@ -141,7 +146,7 @@ describe('learned analysis on generated pictures', { skip: !have && 'models/degr
       await r.dispose();
     }
   });
-  it('haze, noise and blur each raise their own score above the clean picture\'s', async () => {
+  it("haze, noise and blur each raise their own score above the clean picture's", async () => {
     const r = await DegradationRecognizer.load();
     try {
       const clean = await r.recognize(scene);
@@ -179,7 +184,8 @@ describe('JPEG head features (grid-aligned, native resolution)', () => {
     // Shifting the picture by 4 px moves the blocks off the grid the features read.
     const shifted = createImage(scene.width - 4, scene.height - 4, 3);
     const q10 = await jpegRoundTrip(scene, 10);
-    for (let y = 0; y < shifted.height; y++) shifted.data.set(q10.data.subarray(((y + 4) * scene.width + 4) * 3, ((y + 4) * scene.width + scene.width) * 3), y * shifted.width * 3);
+    for (let y = 0; y < shifted.height; y++)
+      shifted.data.set(q10.data.subarray(((y + 4) * scene.width + 4) * 3, ((y + 4) * scene.width + scene.width) * 3), y * shifted.width * 3);
     assert.ok(jpegFeatures(shifted).boundary < f10.boundary - 0.1);
     assert.ok(jpegScore(flat(64, 64, 0.5)) < 0.1);
     assert.ok(jpegScore(flat(5, 5, 0.5)) < 0.5, 'a picture smaller than a block is not called JPEG');
@@ -203,7 +209,11 @@ describe('analyzeImage contract', () => {
 
 describe('planner choices from the learned severity', () => {
   const base = analyzeDegradations(cleanScene(11, 96, 64));
-  const learned = (scores: Partial<Record<Degradation, number>>, severity: Partial<Record<Degradation, number>>, primary: PrimaryDegradation): DegradationAnalysis => ({
+  const learned = (
+    scores: Partial<Record<Degradation, number>>,
+    severity: Partial<Record<Degradation, number>>,
+    primary: PrimaryDegradation,
+  ): DegradationAnalysis => ({
     ...base,
     method: 'learned',
     threshold: 0.5,
@@ -220,14 +230,23 @@ describe('planner choices from the learned severity', () => {
   });
   it('rain with a veil severity is heavy rain even when the haze score is low', () => {
     const plan = planRestoration(learned({ rain: 0.95, haze: 0.3 }, { rain: 0.8, haze: 0.3 }, 'rain'));
-    assert.deepEqual(plan.map((s) => s.task), ['derain']);
+    assert.deepEqual(
+      plan.map((s) => s.task),
+      ['derain'],
+    );
     assert.equal(plan[0].params?.veilStrength, 0.6);
     assert.deepEqual(planRestoration(learned({ rain: 0.95 }, { rain: 0.8, haze: 0.05 }, 'rain'))[0].params, undefined);
   });
   it('low light: quality max fuses with the expert; fast uses the student or the measured gamma; noise after low light', () => {
     const a = learned({ lowlight: 0.97, noise: 0.8 }, { lowlight: 0.7 }, 'lowlight');
     const max = planRestoration(a, { quality: 'max' });
-    assert.deepEqual(max.map((s) => [s.task, s.method]), [['lowlight', 'fuse'], ['denoise', 'expert']]);
+    assert.deepEqual(
+      max.map((s) => [s.task, s.method]),
+      [
+        ['lowlight', 'fuse'],
+        ['denoise', 'expert'],
+      ],
+    );
     const fast = planRestoration(a);
     assert.ok(['student', 'gamma-checked'].includes(fast[0].method));
     assert.throws(() => planRestoration(a, { quality: 'turbo' as never }), invalid('quality'));

@@ -31,13 +31,22 @@ function listFiles(root: string): string[] {
   return out;
 }
 
-async function post(task: string, fd: FormData | undefined, init: RequestInit = {}): Promise<{ status: number; body: { id?: string; error?: { code: string; message: string; field?: string } } }> {
+async function post(
+  task: string,
+  fd: FormData | undefined,
+  init: RequestInit = {},
+): Promise<{ status: number; body: { id?: string; error?: { code: string; message: string; field?: string } } }> {
   const res = await fetch(`${base}/api/v1/jobs/${task}`, { method: 'POST', body: fd, ...init });
   return { status: res.status, body: (await res.json()) as never };
 }
 
 before(async () => {
-  server = await startServer({ port: 0, storeDir: join(dir, 'store'), concurrency: 1, limits: { maxUploadBytes: 64 * 1024, maxPixels: 1_000_000, maxVideoSeconds: 1 } });
+  server = await startServer({
+    port: 0,
+    storeDir: join(dir, 'store'),
+    concurrency: 1,
+    limits: { maxUploadBytes: 64 * 1024, maxPixels: 1_000_000, maxVideoSeconds: 1 },
+  });
   base = server.url;
 });
 
@@ -102,15 +111,36 @@ describe('server: jobs', () => {
   });
 
   test('GET /api/v1/tasks lists the registry, every task available', async () => {
-    const body = (await (await fetch(`${base}/api/v1/tasks`)).json()) as { tasks: Array<{ name: string; available: boolean; options: { properties: Record<string, { enum?: string[] }> } | null }> };
+    const body = (await (await fetch(`${base}/api/v1/tasks`)).json()) as {
+      tasks: Array<{ name: string; available: boolean; options: { properties: Record<string, { enum?: string[] }> } | null }>;
+    };
     const byName = new Map(body.tasks.map((t) => [t.name, t]));
-    for (const name of ['auto', 'derain', 'dehaze', 'lowlight', 'denoise', 'deblur', 'retouch', 'upscale', 'hdr', 'vsr', 'liveness', 'watermark-embed', 'watermark-verify', 'forensics']) assert.equal(byName.get(name)?.available, true, name);
+    for (const name of [
+      'auto',
+      'derain',
+      'dehaze',
+      'lowlight',
+      'denoise',
+      'deblur',
+      'retouch',
+      'upscale',
+      'hdr',
+      'vsr',
+      'liveness',
+      'watermark-embed',
+      'watermark-verify',
+      'forensics',
+    ])
+      assert.equal(byName.get(name)?.available, true, name);
     assert.deepEqual(byName.get('lowlight')!.options!.properties.method.enum, ['auto', 'learned', 'gamma', 'fuse', 'iagc']);
     assert.deepEqual(byName.get('dehaze')!.options!.properties.method.enum, ['learned', 'prior', 'auto']);
   });
 
   test('GET /openapi.json is OpenAPI 3.1 generated from the registry', async () => {
-    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { openapi: string; paths: Record<string, { post?: { requestBody: { content: Record<string, { schema: { properties: Record<string, unknown>; required: string[] } }> } } }> };
+    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as {
+      openapi: string;
+      paths: Record<string, { post?: { requestBody: { content: Record<string, { schema: { properties: Record<string, unknown>; required: string[] } }> } } }>;
+    };
     assert.equal(doc.openapi, '3.1.0');
     const lowlight = doc.paths['/api/v1/jobs/lowlight'].post!.requestBody.content['multipart/form-data'].schema;
     assert.deepEqual(lowlight.required, ['file']);
@@ -148,28 +178,110 @@ describe('server: video', () => {
 describe('server: bad input is refused with 4xx and leaves nothing behind', () => {
   test('each bad request gets its status and a message that says what is wrong', async () => {
     const good = await fixturePng(32, 32, 3);
-    const noisy = await sharp(Buffer.from(Array.from({ length: 64 * 64 * 3 }, (_, i) => (i * 7919) % 251)), { raw: { width: 64, height: 64, channels: 3 } }).png().toBuffer();
+    const noisy = await sharp(Buffer.from(Array.from({ length: 64 * 64 * 3 }, (_, i) => (i * 7919) % 251)), { raw: { width: 64, height: 64, channels: 3 } })
+      .png()
+      .toBuffer();
     // A real decompression bomb: a valid 4000x4000 PNG (16 MP) that compresses to a few KiB.
-    const bomb = await sharp({ create: { width: 4000, height: 4000, channels: 3, background: { r: 0, g: 0, b: 0 } } }).png({ compressionLevel: 9 }).toBuffer();
+    const bomb = await sharp({ create: { width: 4000, height: 4000, channels: 3, background: { r: 0, g: 0, b: 0 } } })
+      .png({ compressionLevel: 9 })
+      .toBuffer();
     assert.ok(bomb.length < 64 * 1024, `bomb is ${bomb.length} bytes`);
     const escapedPath = join(dir, 'escaped.png');
     const cases: Array<{ what: string; task?: string; fd?: FormData; init?: RequestInit; status: number; code: string; message: RegExp; field?: string }> = [
-      { what: 'truncated PNG', fd: form({ method: 'gamma' }, { bytes: noisy.subarray(0, Math.floor(noisy.length / 2)) }), status: 400, code: 'E_INPUT_CORRUPT', message: /truncated or corrupt/ },
-      { what: 'text named .png with image/png', fd: form({ method: 'gamma' }, { bytes: Buffer.from('just some text, not a picture\n'), name: 'photo.png', type: 'image/png' }), status: 415, code: 'E_INPUT_UNSUPPORTED', message: /is text; this task takes an image/ },
-      { what: 'zip archive', fd: form({ method: 'gamma' }, { bytes: tinyZip(), name: 'x.png', type: 'image/png' }), status: 415, code: 'E_INPUT_UNSUPPORTED', message: /ZIP archive/ },
+      {
+        what: 'truncated PNG',
+        fd: form({ method: 'gamma' }, { bytes: noisy.subarray(0, Math.floor(noisy.length / 2)) }),
+        status: 400,
+        code: 'E_INPUT_CORRUPT',
+        message: /truncated or corrupt/,
+      },
+      {
+        what: 'text named .png with image/png',
+        fd: form({ method: 'gamma' }, { bytes: Buffer.from('just some text, not a picture\n'), name: 'photo.png', type: 'image/png' }),
+        status: 415,
+        code: 'E_INPUT_UNSUPPORTED',
+        message: /is text; this task takes an image/,
+      },
+      {
+        what: 'zip archive',
+        fd: form({ method: 'gamma' }, { bytes: tinyZip(), name: 'x.png', type: 'image/png' }),
+        status: 415,
+        code: 'E_INPUT_UNSUPPORTED',
+        message: /ZIP archive/,
+      },
       { what: 'empty file', fd: form({ method: 'gamma' }, { bytes: Buffer.alloc(0) }), status: 400, code: 'E_INPUT_CORRUPT', message: /empty/ },
-      { what: 'oversize upload', fd: form({ method: 'gamma' }, { bytes: Buffer.alloc(100 * 1024, 7) }), status: 413, code: 'E_INPUT_TOO_LARGE', message: /larger than this server's limit of 0\.1 MiB/ },
-      { what: 'PNG declaring 100000x100000', fd: form({ method: 'gamma' }, { bytes: pngDeclaring(100_000, 100_000) }), status: 413, code: 'E_INPUT_TOO_LARGE', message: /100000x100000 .*more than this server's limit of 1\.0 megapixels/ },
-      { what: 'decompression bomb (16 MP in a few KiB)', fd: form({ method: 'gamma' }, { bytes: bomb }), status: 413, code: 'E_INPUT_TOO_LARGE', message: /4000x4000/ },
+      {
+        what: 'oversize upload',
+        fd: form({ method: 'gamma' }, { bytes: Buffer.alloc(100 * 1024, 7) }),
+        status: 413,
+        code: 'E_INPUT_TOO_LARGE',
+        message: /larger than this server's limit of 0\.1 MiB/,
+      },
+      {
+        what: 'PNG declaring 100000x100000',
+        fd: form({ method: 'gamma' }, { bytes: pngDeclaring(100_000, 100_000) }),
+        status: 413,
+        code: 'E_INPUT_TOO_LARGE',
+        message: /100000x100000 .*more than this server's limit of 1\.0 megapixels/,
+      },
+      {
+        what: 'decompression bomb (16 MP in a few KiB)',
+        fd: form({ method: 'gamma' }, { bytes: bomb }),
+        status: 413,
+        code: 'E_INPUT_TOO_LARGE',
+        message: /4000x4000/,
+      },
       { what: 'bad option value', fd: form({ method: 'bogus' }, { bytes: good }), status: 400, code: 'E_INVALID_OPTION', message: /"method"/, field: 'method' },
-      { what: 'unknown option', fd: form({ methd: 'gamma' }, { bytes: good }), status: 400, code: 'E_INVALID_OPTION', message: /Unknown option "methd"/, field: 'methd' },
-      { what: 'upscale scale 5', task: 'upscale', fd: form({ scale: '5' }, { bytes: good }), status: 400, code: 'E_INVALID_OPTION', message: /"scale"/, field: 'scale' },
-      { what: 'wrong file field', fd: form({}, { field: 'upload', bytes: good }), status: 400, code: 'E_INVALID_OPTION', message: /Unexpected file field "upload"/, field: 'upload' },
+      {
+        what: 'unknown option',
+        fd: form({ methd: 'gamma' }, { bytes: good }),
+        status: 400,
+        code: 'E_INVALID_OPTION',
+        message: /Unknown option "methd"/,
+        field: 'methd',
+      },
+      {
+        what: 'upscale scale 5',
+        task: 'upscale',
+        fd: form({ scale: '5' }, { bytes: good }),
+        status: 400,
+        code: 'E_INVALID_OPTION',
+        message: /"scale"/,
+        field: 'scale',
+      },
+      {
+        what: 'wrong file field',
+        fd: form({}, { field: 'upload', bytes: good }),
+        status: 400,
+        code: 'E_INVALID_OPTION',
+        message: /Unexpected file field "upload"/,
+        field: 'upload',
+      },
       { what: 'no file', fd: form({ method: 'gamma' }), status: 400, code: 'E_INVALID_OPTION', message: /Missing the file/, field: 'file' },
-      { what: 'raw body, not multipart', init: { body: good, headers: { 'content-type': 'image/png' } }, status: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE', message: /Unsupported Media Type/i },
-      { what: 'JSON body', init: { body: '{"file":"x"}', headers: { 'content-type': 'application/json' } }, status: 415, code: 'E_INPUT_UNSUPPORTED', message: /multipart\/form-data/ },
+      {
+        what: 'raw body, not multipart',
+        init: { body: good, headers: { 'content-type': 'image/png' } },
+        status: 415,
+        code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE',
+        message: /Unsupported Media Type/i,
+      },
+      {
+        what: 'JSON body',
+        init: { body: '{"file":"x"}', headers: { 'content-type': 'application/json' } },
+        status: 415,
+        code: 'E_INPUT_UNSUPPORTED',
+        message: /multipart\/form-data/,
+      },
       { what: 'unknown task', task: 'teleport', fd: form({}, { bytes: good }), status: 404, code: 'E_UNKNOWN_TASK', message: /Unknown task "teleport"/ },
-      { what: 'hdr with one exposure', task: 'hdr', fd: form({}, { field: 'files', bytes: good }), status: 400, code: 'E_INVALID_OPTION', message: /at least 2 files/, field: 'files' },
+      {
+        what: 'hdr with one exposure',
+        task: 'hdr',
+        fd: form({}, { field: 'files', bytes: good }),
+        status: 400,
+        code: 'E_INVALID_OPTION',
+        message: /at least 2 files/,
+        field: 'files',
+      },
       { what: 'traversal in task name', task: '..%2F..%2Fetc', fd: form({}, { bytes: good }), status: 404, code: 'E_UNKNOWN_TASK', message: /Unknown task/ },
     ];
     for (const c of cases) {
@@ -189,7 +301,10 @@ describe('server: bad input is refused with 4xx and leaves nothing behind', () =
     // Still up, and the store holds only published blobs: no temp file, nothing from the refused requests.
     assert.equal(((await (await fetch(`${base}/healthz`)).json()) as { ok: boolean }).ok, true);
     const files = listFiles(join(dir, 'store'));
-    assert.deepEqual(files.filter((f) => !/\/blobs\/[0-9a-f]{2}\/[0-9a-f]{64}$/.test(f)), []);
+    assert.deepEqual(
+      files.filter((f) => !/\/blobs\/[0-9a-f]{2}\/[0-9a-f]{64}$/.test(f)),
+      [],
+    );
     const store = new ContentStore(join(dir, 'store'));
     for (const bad of [noisy.subarray(0, Math.floor(noisy.length / 2)), bomb, tinyZip()]) assert.equal(await store.has(sha256Of(bad)), false);
   });
@@ -197,7 +312,15 @@ describe('server: bad input is refused with 4xx and leaves nothing behind', () =
 
 describe('server: API token', () => {
   test('with a token, /api/ needs it (header or access_token); the web app and health stay open', async () => {
-    const fake: JobQueue = { add: async () => "x", get: async () => undefined, subscribe: () => () => undefined, workerPids: () => [], remove: async () => ({ outcome: "not-found", blobs: [] }), activeInputs: async () => new Set(), close: async () => undefined };
+    const fake: JobQueue = {
+      add: async () => 'x',
+      get: async () => undefined,
+      subscribe: () => () => undefined,
+      workerPids: () => [],
+      remove: async () => ({ outcome: 'not-found', blobs: [] }),
+      activeInputs: async () => new Set(),
+      close: async () => undefined,
+    };
     const app = await buildServer({ queue: fake, store: await new ContentStore(join(dir, 'store2')).init(), token: 's3cret' });
     try {
       const no = await app.inject({ method: 'GET', url: '/api/v1/tasks' });

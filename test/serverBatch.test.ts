@@ -81,7 +81,11 @@ test('batch keeps each input format and its metadata; --format, --suffix, --stri
 
     const kept = join(dir, 'kept');
     assert.equal(await runBatch('lowlight', inDir, { output: kept, set: ['method=gamma'] }), 0);
-    assert.deepEqual(readdirSync(kept).sort(), ['batch-log.json', 'photo.gamma.png', 'photo.illumination.png', 'photo.jpg', 'photo.json'], 'not recursive: sub/ is left out');
+    assert.deepEqual(
+      readdirSync(kept).sort(),
+      ['batch-log.json', 'photo.gamma.png', 'photo.illumination.png', 'photo.jpg', 'photo.json'],
+      'not recursive: sub/ is left out',
+    );
     const m = await sharp(join(kept, 'photo.jpg')).metadata();
     assert.equal(m.format, 'jpeg', 'a JPEG input stays JPEG (it used to become PNG)');
     assert.ok(m.exif?.includes(Buffer.from('TestCam')), 'EXIF kept');
@@ -89,7 +93,10 @@ test('batch keeps each input format and its metadata; --format, --suffix, --stri
     assert.ok(m.icc, 'ICC kept');
 
     const webp = join(dir, 'webp');
-    assert.equal(await runBatch('lowlight', inDir, { output: webp, set: ['method=gamma'], format: 'webp', suffix: '_bright', stripMetadata: true, recursive: true }), 0);
+    assert.equal(
+      await runBatch('lowlight', inDir, { output: webp, set: ['method=gamma'], format: 'webp', suffix: '_bright', stripMetadata: true, recursive: true }),
+      0,
+    );
     const files = readdirSync(webp, { recursive: true }).map(String).sort();
     assert.ok(files.includes('photo_bright.webp') && files.includes(join('sub', 'plain_bright.webp')), files.join(', '));
     const w = await sharp(join(webp, 'photo_bright.webp')).metadata();
@@ -102,7 +109,7 @@ test('batch keeps each input format and its metadata; --format, --suffix, --stri
   }
 });
 
-test('the API task output keeps the upload\'s EXIF (orientation 1) and ICC profile', async () => {
+test("the API task output keeps the upload's EXIF (orientation 1) and ICC profile", async () => {
   const { exifJpeg } = await import('./helpers/metadata.js');
   const sharp = (await import('sharp')).default;
   const { runTask } = await import('../src/server/index.js');
@@ -110,7 +117,11 @@ test('the API task output keeps the upload\'s EXIF (orientation 1) and ICC profi
   try {
     const path = join(dir, 'photo.jpg');
     writeFileSync(path, await exifJpeg());
-    const outcome = await runTask({ task: 'lowlight', inputs: [{ sha256: 'x', kind: 'image' }], fields: { method: 'gamma' } }, [path], { maxPixels: 1e8, cache: new Map(), scratchDir: dir });
+    const outcome = await runTask({ task: 'lowlight', inputs: [{ sha256: 'x', kind: 'image' }], fields: { method: 'gamma' } }, [path], {
+      maxPixels: 1e8,
+      cache: new Map(),
+      scratchDir: dir,
+    });
     const picture = outcome.files.find((f) => f.role === 'output')!;
     const m = await sharp(picture.bytes).metadata();
     assert.equal(m.format, 'png');

@@ -36,7 +36,7 @@ async function submit(task: string, fields: Record<string, string>, bytes: Buffe
 const list = async (headers: Record<string, string> = auth) => fetch(`${base}/api/v1/jobs`, { headers });
 
 describe('jobs: list and cancel', () => {
-  test('the list shows the caller\'s jobs newest first; without the token it is 401', async () => {
+  test("the list shows the caller's jobs newest first; without the token it is 401", async () => {
     const a = await submit('lowlight', { method: 'gamma' }, await fixturePng(24, 16, 1));
     const b = await submit('lowlight', { method: 'gamma' }, await fixturePng(16, 24, 2));
     await waitJob(base, a, 30_000, auth);
@@ -44,7 +44,10 @@ describe('jobs: list and cancel', () => {
     const res = await list();
     assert.equal(res.status, 200);
     const { jobs } = (await res.json()) as { jobs: Array<ApiJob & { createdAt: string; inputs: string[] }> };
-    assert.deepEqual(jobs.slice(0, 2).map((j) => j.id), [b, a]);
+    assert.deepEqual(
+      jobs.slice(0, 2).map((j) => j.id),
+      [b, a],
+    );
     assert.equal(jobs[0]!.state, 'done');
     assert.deepEqual(jobs[0]!.inputs, ['in.png']);
     assert.ok(jobs[0]!.result!.files.some((f) => f.name === 'output.png'));
@@ -88,13 +91,21 @@ describe('every option reaches the API', () => {
   });
 });
 
-describe('extra inputs: liveness takes the enrolled photo in its own field (the CLI\'s --enrolled)', () => {
+describe("extra inputs: liveness takes the enrolled photo in its own field (the CLI's --enrolled)", () => {
   test('the job gets the clip, then the photo marked `enrolled`; a second photo or a non-image is refused', async () => {
     const { readFileSync } = await import('node:fs');
     const { buildServer, ContentStore } = await import('../src/server/index.js');
     const { fixtureClip } = await import('./helpers/server.js');
     const specs: Array<{ task: string; inputs: Array<{ kind: string; field?: string }> }> = [];
-    const queue = { add: async (spec: never) => (specs.push(spec), '00000000-0000-4000-8000-000000000001'), get: async () => undefined, subscribe: () => () => undefined, workerPids: () => [], remove: async () => ({ outcome: 'not-found' as const, blobs: [] as [] }), activeInputs: async () => new Set<string>(), close: async () => undefined };
+    const queue = {
+      add: async (spec: never) => (specs.push(spec), '00000000-0000-4000-8000-000000000001'),
+      get: async () => undefined,
+      subscribe: () => () => undefined,
+      workerPids: () => [],
+      remove: async () => ({ outcome: 'not-found' as const, blobs: [] as [] }),
+      activeInputs: async () => new Set<string>(),
+      close: async () => undefined,
+    };
     const app = await buildServer({ queue, store: await new ContentStore(join(dir, 'store-extra')).init() });
     const url = await app.listen({ port: 0, host: '127.0.0.1' });
     try {
@@ -109,8 +120,17 @@ describe('extra inputs: liveness takes the enrolled photo in its own field (the 
       };
       const ok = await send([['enrolled', photo, 'me.png']]);
       assert.equal(ok.status, 202, JSON.stringify(ok.body));
-      assert.deepEqual(specs[0]!.inputs.map((i) => [i.kind, i.field]), [['video', undefined], ['image', 'enrolled']]);
-      const twice = await send([['enrolled', photo, 'a.png'], ['enrolled', photo, 'b.png']]);
+      assert.deepEqual(
+        specs[0]!.inputs.map((i) => [i.kind, i.field]),
+        [
+          ['video', undefined],
+          ['image', 'enrolled'],
+        ],
+      );
+      const twice = await send([
+        ['enrolled', photo, 'a.png'],
+        ['enrolled', photo, 'b.png'],
+      ]);
       assert.equal(twice.status, 400);
       assert.equal(twice.body.error!.field, 'enrolled');
       const text = await send([['enrolled', Buffer.from('not a photo'), 'me.png']]);

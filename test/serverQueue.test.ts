@@ -17,7 +17,10 @@ import { fixturePng, form, readEvents, startRedis, waitJob } from './helpers/ser
 
 const dir = mkdtempSync(join(tmpdir(), 'clearsight-queue-'));
 let redis: Awaited<ReturnType<typeof startRedis>>;
-const skipRedis = (await import('node:fs')).existsSync('/usr/bin/redis-server') || process.env.CLEARSIGHT_TEST_REDIS ? false : 'redis-server not installed (apt-get install -y redis-server); Redis queue tests skipped';
+const skipRedis =
+  (await import('node:fs')).existsSync('/usr/bin/redis-server') || process.env.CLEARSIGHT_TEST_REDIS
+    ? false
+    : 'redis-server not installed (apt-get install -y redis-server); Redis queue tests skipped';
 
 async function expectedSha(png: Buffer): Promise<string> {
   return sha256Of(await encodeImage(enhanceLowLightGamma((await decodeImage(png)).image).image, 'png'));
@@ -34,7 +37,17 @@ describe('Redis queue (BullMQ)', { skip: skipRedis }, () => {
   before(async () => {
     redis = await startRedis();
     server = await startServer({ port: 0, storeDir, queueUrl: redis!.url, queuePrefix: prefix, retry: { attempts: 3, backoffMs: 200 } });
-    worker = startRedisWorker({ url: redis!.url, prefix, size: 1, storeRoot: storeDir, maxPixels: 10_000_000, threads: 1, timeoutMs: 60_000, lockMs: 5000, secret: await loadQueueSecret(storeDir) });
+    worker = startRedisWorker({
+      url: redis!.url,
+      prefix,
+      size: 1,
+      storeRoot: storeDir,
+      maxPixels: 10_000_000,
+      threads: 1,
+      timeoutMs: 60_000,
+      lockMs: 5000,
+      secret: await loadQueueSecret(storeDir),
+    });
     await worker.worker.waitUntilReady();
   });
 
@@ -67,7 +80,10 @@ describe('Redis queue (BullMQ)', { skip: skipRedis }, () => {
   test('a watermark key is never in Redis in plaintext, and is gone from the job once it ends', async () => {
     const { Redis } = await import('ioredis');
     const key = `wm-key-${randomBytes(6).toString('hex')}`;
-    const res = await fetch(`${server.url}/api/v1/jobs/watermark-verify`, { method: 'POST', body: form({ key, identity: 'none' }, { bytes: await fixturePng(256, 256, 12) }) });
+    const res = await fetch(`${server.url}/api/v1/jobs/watermark-verify`, {
+      method: 'POST',
+      body: form({ key, identity: 'none' }, { bytes: await fixturePng(256, 256, 12) }),
+    });
     assert.equal(res.status, 202);
     const { id } = (await res.json()) as { id: string };
     const client = new Redis(redis!.url);

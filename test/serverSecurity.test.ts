@@ -62,11 +62,14 @@ interface Raw {
 /** One HTTP request with the request line's target exactly as given (no normalisation by a client library). */
 function raw(port: number, method: string, path: string, headers: Record<string, string> = {}, body?: Buffer, agent?: Agent): Promise<Raw> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method, path, headers: { ...(body ? { 'content-length': String(body.length) } : {}), ...headers }, agent }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
-    });
+    const req = request(
+      { host: '127.0.0.1', port, method, path, headers: { ...(body ? { 'content-length': String(body.length) } : {}), ...headers }, agent },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -76,7 +79,11 @@ function multipart(png: Buffer, fields: Record<string, string> = { method: 'gamm
   const boundary = 'xXfuzzXx';
   const parts: Buffer[] = [];
   for (const [k, v] of Object.entries(fields)) parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
-  parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n`), png, Buffer.from(`\r\n--${boundary}--\r\n`));
+  parts.push(
+    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n`),
+    png,
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  );
   return { body: Buffer.concat(parts), type: `multipart/form-data; boundary=${boundary}` };
 }
 
@@ -212,7 +219,8 @@ describe('DNS rebinding and cross-site requests', () => {
   });
 
   test('state-changing requests: same origin or no Origin only', async () => {
-    const post = (headers: Record<string, string>) => raw(port, 'POST', '/api/v1/jobs/lowlight', { 'content-type': upload.type, host: `127.0.0.1:${port}`, ...headers }, upload.body);
+    const post = (headers: Record<string, string>) =>
+      raw(port, 'POST', '/api/v1/jobs/lowlight', { 'content-type': upload.type, host: `127.0.0.1:${port}`, ...headers }, upload.body);
     assert.equal((await post({})).status, 202, 'no Origin (curl, scripts)');
     assert.equal((await post({ origin: `http://127.0.0.1:${port}` })).status, 202, 'same origin (the web app)');
     for (const origin of ['http://attacker.example', 'null', `http://127.0.0.1:${port + 1}`, 'https://localhost']) {

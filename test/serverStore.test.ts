@@ -42,7 +42,11 @@ const alive = (pid: number) => {
 
 /** Starts `clearsight serve` as a user would; resolves with its URL once it listens. */
 function serveProcess(storeDir: string): Promise<{ url: string; pid: number; exited: Promise<number | null>; stderr: () => string }> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--store', storeDir, '--concurrency', '1'], { cwd: ROOT, env: { ...process.env, CLEARSIGHT_CLI_FROM: 'src' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--store', storeDir, '--concurrency', '1'], {
+    cwd: ROOT,
+    env: { ...process.env, CLEARSIGHT_CLI_FROM: 'src' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let err = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
@@ -77,7 +81,10 @@ describe('restart after a crash', () => {
     try {
       assert.equal(((await (await fetch(`${second.url}/healthz`)).json()) as { ok: boolean }).ok, true);
       assert.equal(existsSync(folder), false, 'the leftover job folder is removed at start-up');
-      const res = await fetch(`${second.url}/api/v1/jobs/lowlight`, { method: 'POST', body: form({ method: 'gamma' }, { bytes: await fixturePng(32, 32, 6) }) });
+      const res = await fetch(`${second.url}/api/v1/jobs/lowlight`, {
+        method: 'POST',
+        body: form({ method: 'gamma' }, { bytes: await fixturePng(32, 32, 6) }),
+      });
       assert.equal((await waitJob(second.url, ((await res.json()) as { id: string }).id, 60_000)).state, 'done');
       // Orphaned workers of the killed server exit when they notice their parent is gone; whatever
       // they leave is swept (dead pid) by the running server's next retention pass.
@@ -107,7 +114,10 @@ describe('store retention and job deletion', () => {
     server = await startServer({ port: 0, storeDir: join(dir, 'budget'), concurrency: 1, retention: { maxBytes: budget, maxAgeMs: 3600_000 } });
     const ids: string[] = [];
     for (let i = 0; i < 40; i++) {
-      const res = await fetch(`${server.url}/api/v1/jobs/lowlight`, { method: 'POST', body: form({ method: 'gamma' }, { bytes: await fixturePng(48, 48, 100 + i) }) });
+      const res = await fetch(`${server.url}/api/v1/jobs/lowlight`, {
+        method: 'POST',
+        body: form({ method: 'gamma' }, { bytes: await fixturePng(48, 48, 100 + i) }),
+      });
       assert.equal(res.status, 202);
       ids.push(((await res.json()) as { id: string }).id);
     }
@@ -238,7 +248,8 @@ describe('caps and slow clients', () => {
     const base = await app.listen({ port: 0, host: '127.0.0.1' });
     try {
       const png = await fixturePng(16, 16, 3);
-      const post = (headers: Record<string, string> = {}) => fetch(`${base}/api/v1/jobs/lowlight`, { method: 'POST', body: form({ method: 'gamma' }, { bytes: png }), headers });
+      const post = (headers: Record<string, string> = {}) =>
+        fetch(`${base}/api/v1/jobs/lowlight`, { method: 'POST', body: form({ method: 'gamma' }, { bytes: png }), headers });
       const a = await post();
       const b = await post();
       const c = await post();
@@ -249,7 +260,10 @@ describe('caps and slow clients', () => {
 
       const open = [0, 1].map(() => new AbortController());
       const streams = await Promise.all(open.map((ctl) => fetch(`${base}/api/v1/jobs/${id}/events`, { signal: ctl.signal })));
-      assert.deepEqual(streams.map((s) => s.status), [200, 200]);
+      assert.deepEqual(
+        streams.map((s) => s.status),
+        [200, 200],
+      );
       const third = await fetch(`${base}/api/v1/jobs/${id}/events`);
       assert.equal(third.status, 429);
       assert.equal(((await third.json()) as { error: { code: string } }).error.code, 'E_TOO_MANY_STREAMS');
@@ -266,12 +280,18 @@ describe('caps and slow clients', () => {
   });
 
   test('slow headers and slow bodies are cut at their timeouts; connections over the cap are closed', async () => {
-    const server = await startServer({ port: 0, storeDir: join(dir, 'slow'), concurrency: 1, limits: { headersTimeoutMs: 600, requestTimeoutMs: 1200, idleTimeoutMs: 5000, maxConnections: 4 } });
-    const port = Number(new URL(server.url).port);
-    const open = (): Promise<Socket> => new Promise((resolve, reject) => {
-      const s = connect(port, '127.0.0.1', () => resolve(s));
-      s.on('error', reject);
+    const server = await startServer({
+      port: 0,
+      storeDir: join(dir, 'slow'),
+      concurrency: 1,
+      limits: { headersTimeoutMs: 600, requestTimeoutMs: 1200, idleTimeoutMs: 5000, maxConnections: 4 },
     });
+    const port = Number(new URL(server.url).port);
+    const open = (): Promise<Socket> =>
+      new Promise((resolve, reject) => {
+        const s = connect(port, '127.0.0.1', () => resolve(s));
+        s.on('error', reject);
+      });
     /** Milliseconds until the server closes the socket (or gives up after `limit`). */
     const closedAfter = (s: Socket, limit: number) =>
       new Promise<{ ms: number; reply: string }>((resolve) => {
@@ -292,7 +312,9 @@ describe('caps and slow clients', () => {
       assert.ok(h.ms < 2500, `slow headers cut after ${h.ms} ms`);
 
       const slowBody = await open();
-      slowBody.write('POST /api/v1/jobs/lowlight HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: 100000\r\n\r\n--x\r\n');
+      slowBody.write(
+        'POST /api/v1/jobs/lowlight HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: 100000\r\n\r\n--x\r\n',
+      );
       const drip = setInterval(() => slowBody.writable && slowBody.write('a'), 100);
       const b = await closedAfter(slowBody, 6000);
       clearInterval(drip);
@@ -329,7 +351,10 @@ describe('memory budget', () => {
     try {
       const big = await fetch(`${base}/api/v1/jobs/lowlight`, { method: 'POST', body: form({ method: 'gamma' }, { bytes: await fixturePng(200, 200, 1) }) });
       assert.equal(big.status, 413);
-      assert.match(((await big.json()) as { error: { message: string } }).error.message, /would need about 2\.1 MiB of memory \(0\.0 megapixels\), more than this server's job memory budget of 1\.0 MiB/);
+      assert.match(
+        ((await big.json()) as { error: { message: string } }).error.message,
+        /would need about 2\.1 MiB of memory \(0\.0 megapixels\), more than this server's job memory budget of 1\.0 MiB/,
+      );
       const small = await fetch(`${base}/api/v1/jobs/lowlight`, { method: 'POST', body: form({ method: 'gamma' }, { bytes: await fixturePng(64, 64, 1) }) });
       assert.equal(small.status, 202);
       assert.equal(blobBytes(store.root) > 0, true);

@@ -20,7 +20,12 @@ let server: RunningServer;
 let base: string;
 
 before(async () => {
-  server = await startServer({ port: 0, storeDir: join(dir, 'store'), concurrency: 1, limits: { maxUploadBytes: 2 * 1024 * 1024, maxPixels: 1_000_000, maxVideoSeconds: 2 } });
+  server = await startServer({
+    port: 0,
+    storeDir: join(dir, 'store'),
+    concurrency: 1,
+    limits: { maxUploadBytes: 2 * 1024 * 1024, maxPixels: 1_000_000, maxVideoSeconds: 2 },
+  });
   base = server.url;
 });
 

@@ -31,7 +31,27 @@ const COMMAND: Readonly<Record<string, string[]>> = {
  * Flags a command may have beyond the table: where outputs go and how they are printed (CLI-only
  * by nature), the output encoding the ux lane owns (--quality), and secrets read from files.
  */
-const CLI_ONLY = new Set(['output', 'force', 'json', 'maps', 'quality', 'format', 'stripMetadata', 'suffix', 'name', 'recursive', 'keyFile', 'watermarkKeyFile', 'model:forensics', 'report', 'out', 'head', 'ldr', 'mask', 'help']);
+const CLI_ONLY = new Set([
+  'output',
+  'force',
+  'json',
+  'maps',
+  'quality',
+  'format',
+  'stripMetadata',
+  'suffix',
+  'name',
+  'recursive',
+  'keyFile',
+  'watermarkKeyFile',
+  'model:forensics',
+  'report',
+  'out',
+  'head',
+  'ldr',
+  'mask',
+  'help',
+]);
 
 function findCommand(program: Command, path: readonly string[]): Command {
   let cmd = program;
@@ -57,7 +77,9 @@ describe('every surface carries the table', () => {
       // a flag the table does not know, or an option the CLI lacks without a stated reason, fails here.
       // Extra inputs (liveness: the enrolled photo) are flags of the same name.
       const extras = (task.extraInputs ?? []).map((e) => e.field);
-      const taskFlags = [...flags.keys()].filter((k) => (k in table && !(k in omitted)) || (!(k in table) && !CLI_ONLY.has(k) && !CLI_ONLY.has(`${k}:${task.name}`)));
+      const taskFlags = [...flags.keys()].filter(
+        (k) => (k in table && !(k in omitted)) || (!(k in table) && !CLI_ONLY.has(k) && !CLI_ONLY.has(`${k}:${task.name}`)),
+      );
       assert.deepEqual(taskFlags.sort(), [...Object.keys(table).filter((k) => !(k in omitted)), ...extras].sort());
       for (const [name, spec] of Object.entries(table)) {
         if (name in omitted) {
@@ -66,19 +88,30 @@ describe('every surface carries the table', () => {
         }
         const flag = flags.get(name)!;
         // A switch on by default is `--no-<name>` alone, which commander defaults to true.
-        if (spec.type === 'boolean' && spec.default === true) assert.ok(flag.negate && flag.long === `--no-${flag.long!.slice(5)}`, `${task.name}: --no-${name} turns ${name} off`);
+        if (spec.type === 'boolean' && spec.default === true)
+          assert.ok(flag.negate && flag.long === `--no-${flag.long!.slice(5)}`, `${task.name}: --no-${name} turns ${name} off`);
         else assert.deepEqual(flag.defaultValue, spec.default, `${task.name} ${flag.long}: default`);
       }
     });
 
     test(`${task.name}: OpenAPI form fields and GET /api/v1/tasks = the table's options (API sections), with its defaults`, () => {
-      const doc = buildOpenApi('test', false) as { paths: Record<string, { post: { requestBody: { content: Record<string, { schema: { properties: Record<string, { default?: unknown; title?: string; description?: string }> } }> } } }> };
+      const doc = buildOpenApi('test', false) as {
+        paths: Record<
+          string,
+          {
+            post: {
+              requestBody: { content: Record<string, { schema: { properties: Record<string, { default?: unknown; title?: string; description?: string }> } }> };
+            };
+          }
+        >;
+      };
       const props = doc.paths[`/api/v1/jobs/${task.name}`]!.post.requestBody.content['multipart/form-data']!.schema.properties;
       const table = optionSectionsOf(task, 'api');
       const extras = (task.extraInputs ?? []).map((e) => e.field);
       const fields = Object.keys(props).filter((k) => k !== 'file' && k !== 'files' && !extras.includes(k));
       assert.deepEqual(fields.sort(), Object.keys(table).sort());
-      for (const e of extras) assert.equal((props[e] as { contentMediaType?: string }).contentMediaType, 'application/octet-stream', `${task.name}: ${e} is a file field`);
+      for (const e of extras)
+        assert.equal((props[e] as { contentMediaType?: string }).contentMediaType, 'application/octet-stream', `${task.name}: ${e} is a file field`);
       for (const [name, spec] of Object.entries(table)) {
         assert.deepEqual(props[name]!.default, spec.default, `${task.name}.${name}: default`);
         // The web form's label and help text come from here.
@@ -94,9 +127,12 @@ describe('every surface carries the table', () => {
         const table = optionSectionsOf(task, 'batch');
         const parsed = parseTaskOptions(task, requiredFields(task), 'batch');
         assert.ok(parsed.ok, parsed.ok ? '' : parsed.message);
-        for (const [name, spec] of Object.entries(task.optionSpecs)) if (!spec.required) assert.deepEqual(parsed.options[name], spec.default, `${task.name}.${name}`);
+        for (const [name, spec] of Object.entries(task.optionSpecs))
+          if (!spec.required) assert.deepEqual(parsed.options[name], spec.default, `${task.name}.${name}`);
         // Every key is accepted with a valid value; the usage text lists every key.
-        const line = batchUsage().split('\n').find((l) => l.startsWith(`  ${task.name}:`))!;
+        const line = batchUsage()
+          .split('\n')
+          .find((l) => l.startsWith(`  ${task.name}:`))!;
         for (const [name, spec] of Object.entries(table)) {
           assert.match(line, new RegExp(`\\b${name}=`), `batch --help lists ${name}`);
           const value = validValue(spec);
@@ -148,7 +184,12 @@ describe('the one validation', () => {
     const int = { type: 'integer', min: 1, max: 10, label: 'n', help: 'n' } as const;
     assert.equal(parseOptionValue('n', int, ' 7 '), 7);
     assert.equal(parseOptionValue('n', int, 7), 7);
-    for (const bad of ['', '0', '11', '7.5', '0x7', '7 px', '1e1']) assert.throws(() => parseOptionValue('--n', int, bad), (e: unknown) => e instanceof ClearsightError && e.code === 'E_INVALID_OPTION' && /"--n": expected an integer from 1 to 10/.test(e.message), bad);
+    for (const bad of ['', '0', '11', '7.5', '0x7', '7 px', '1e1'])
+      assert.throws(
+        () => parseOptionValue('--n', int, bad),
+        (e: unknown) => e instanceof ClearsightError && e.code === 'E_INVALID_OPTION' && /"--n": expected an integer from 1 to 10/.test(e.message),
+        bad,
+      );
     const frac = { type: 'number', min: 0, max: 1, exclusiveMin: true, exclusiveMax: true, label: 't', help: 't' } as const;
     assert.equal(parseOptionValue('t', frac, '.5'), 0.5);
     for (const bad of ['0', '1', '-0.5', 'half', '']) assert.throws(() => parseOptionValue('t', frac, bad), /between 0 and 1 \(exclusive\)/);
@@ -160,7 +201,11 @@ describe('the one validation', () => {
     assert.equal(parseOptionValue('b', flag, 'off'), false);
     assert.throws(() => parseOptionValue('b', flag, 'maybe'), /true or false/);
     const key = { type: 'string', maxLength: 4, secret: true, label: 'k', help: 'k' } as const;
-    assert.throws(() => parseOptionValue('key', key, 'too long'), (e: unknown) => e instanceof Error && !e.message.includes('too long'), 'a secret is not echoed');
+    assert.throws(
+      () => parseOptionValue('key', key, 'too long'),
+      (e: unknown) => e instanceof Error && !e.message.includes('too long'),
+      'a secret is not echoed',
+    );
     assert.throws(() => parseOptionFields({ key: { ...key, required: true } }, {}, 'x'), /Missing option "key"/);
     assert.throws(() => parseOptionFields({}, { nope: '1' }, 'task x'), /Unknown option "nope" for task x/);
   });
@@ -171,7 +216,15 @@ describe('a bad value: the same code and text on the CLI, the API and batch', ()
   let base = '';
   let close: () => Promise<void> = async () => undefined;
   before(async () => {
-    const queue: JobQueue = { add: async () => '00000000-0000-4000-8000-000000000000', get: async () => undefined, subscribe: () => () => undefined, workerPids: () => [], remove: async () => ({ outcome: 'not-found', blobs: [] }), activeInputs: async () => new Set(), close: async () => undefined };
+    const queue: JobQueue = {
+      add: async () => '00000000-0000-4000-8000-000000000000',
+      get: async () => undefined,
+      subscribe: () => () => undefined,
+      workerPids: () => [],
+      remove: async () => ({ outcome: 'not-found', blobs: [] }),
+      activeInputs: async () => new Set(),
+      close: async () => undefined,
+    };
     const app = await buildServer({ queue, store: await new ContentStore(join(dir, 'store')).init() });
     base = await app.listen({ port: 0, host: '127.0.0.1' });
     close = () => app.close();

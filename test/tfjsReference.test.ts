@@ -31,7 +31,7 @@ function randomValues(n: number, seed: number): Float32Array {
     let t = s;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 4294967296 * 2 - 1;
+    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
   }
   return out;
 }
@@ -47,8 +47,12 @@ function naiveEinsum(eq: string, a: Float32Array, shapeA: number[], b: Float32Ar
   const [lhs, out] = eq.split('->') as [string, string];
   const [la, lb] = lhs.split(',') as [string, string];
   const size = new Map<string, number>();
-  [...la].forEach((ch, i) => { size.set(ch, shapeA[i]!); });
-  [...lb].forEach((ch, i) => { size.set(ch, shapeB[i]!); });
+  [...la].forEach((ch, i) => {
+    size.set(ch, shapeA[i]!);
+  });
+  [...lb].forEach((ch, i) => {
+    size.set(ch, shapeB[i]!);
+  });
   const letters = [...size.keys()];
   const outShape = [...out].map((ch) => size.get(ch)!);
   const result = new Float64Array(outShape.reduce((p, x) => p * x, 1));
@@ -69,8 +73,14 @@ function naiveEinsum(eq: string, a: Float32Array, shapeA: number[], b: Float32Ar
 }
 
 async function checkEinsum(eq: string, shapeA: number[], shapeB: number[], seed: number): Promise<void> {
-  const a = randomValues(shapeA.reduce((p, x) => p * x, 1), seed);
-  const b = randomValues(shapeB.reduce((p, x) => p * x, 1), seed + 1);
+  const a = randomValues(
+    shapeA.reduce((p, x) => p * x, 1),
+    seed,
+  );
+  const b = randomValues(
+    shapeB.reduce((p, x) => p * x, 1),
+    seed + 1,
+  );
   const expected = naiveEinsum(eq, a, shapeA, b, shapeB);
   const before = tf.memory().numTensors;
   const ta = tf.tensor(a, shapeA);
@@ -115,13 +125,32 @@ test('wasm Einsum handles other layouts: batch, transposed operands, output perm
 test('einsum planner lowers the MAXIM equations to one un-batched matmul plus explicit transposes', () => {
   const p1 = planEinsum('abcg,gf->abcf', [1, 8, 8, 32], [32, 64]);
   assert.deepEqual([p1.a.perm, p1.b.perm, p1.outPerm], [null, null, null]);
-  assert.deepEqual([p1.a.shape3, p1.b.shape3], [[1, 64, 32], [1, 32, 64]]);
+  assert.deepEqual(
+    [p1.a.shape3, p1.b.shape3],
+    [
+      [1, 64, 32],
+      [1, 32, 64],
+    ],
+  );
   const p2 = planEinsum('abgd,gf->abdf', [1, 8, 16, 32], [16, 24]);
   assert.deepEqual([p2.a.perm, p2.b.perm, p2.outPerm], [[0, 1, 3, 2], null, null]);
-  assert.deepEqual([p2.a.shape3, p2.b.shape3], [[1, 256, 16], [1, 16, 24]]);
+  assert.deepEqual(
+    [p2.a.shape3, p2.b.shape3],
+    [
+      [1, 256, 16],
+      [1, 16, 24],
+    ],
+  );
   const p3 = planEinsum('gb,cgef->bcef', [16, 12], [1, 16, 8, 32]);
   assert.deepEqual([p3.a.perm, p3.b.perm, p3.outPerm], [[1, 0], [1, 0, 2, 3], null]);
-  assert.deepEqual([p3.a.shape3, p3.b.shape3, p3.outShape], [[1, 12, 16], [1, 16, 256], [12, 1, 8, 32]]);
+  assert.deepEqual(
+    [p3.a.shape3, p3.b.shape3, p3.outShape],
+    [
+      [1, 12, 16],
+      [1, 16, 256],
+      [12, 1, 8, 32],
+    ],
+  );
 });
 
 test('einsum planner rejects unsupported equations with a clear error', () => {
@@ -134,12 +163,15 @@ test('einsum planner rejects unsupported equations with a clear error', () => {
     ['ij,jk->ik', [3, 4, 1], [4, 5], /rank 2/],
   ];
   for (const [eq, sa, sb, re] of cases) {
-    assert.throws(() => planEinsum(eq, sa, sb), (err: unknown) => {
-      assert.ok(isClearsightError(err), `${eq}: expected a ClearsightError`);
-      assert.match(err.message, re, eq);
-      assert.match(err.message, new RegExp(eq.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), `${eq}: message names the equation`);
-      return true;
-    });
+    assert.throws(
+      () => planEinsum(eq, sa, sb),
+      (err: unknown) => {
+        assert.ok(isClearsightError(err), `${eq}: expected a ClearsightError`);
+        assert.match(err.message, re, eq);
+        assert.match(err.message, new RegExp(eq.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), `${eq}: message names the equation`);
+        return true;
+      },
+    );
   }
 });
 
@@ -178,7 +210,7 @@ test('esrgan-slim x2 keeps a flat grey patch flat', async () => {
   await assert.rejects(ref.predict(new Float32Array(16 * 16 * 3), [1, 16, 16, 3]), /disposed/);
 });
 
-test('esrgan-slim x2 reproduces the package\'s own sample output with input in [0,255]', async () => {
+test("esrgan-slim x2 reproduces the package's own sample output with input in [0,255]", async () => {
   // A flat input cannot tell the input range apart (these nets are nearly scale-equivariant);
   // the package's fixture and the result upscalerjs published for it can.
   const fixture = packageFile('@upscalerjs/esrgan-slim', 'assets/fixture.png');

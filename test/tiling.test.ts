@@ -11,7 +11,6 @@ import { mulberry32 as rng } from '../src/core/random.js';
 
 // ---------- helpers (pure, test-local) ----------
 
-
 /** Gradient plus noise: smooth structure and high-frequency detail, so seams show. */
 function makeImage(width: number, height: number, channels: 1 | 3 = 3, seed = 1): RawImage {
   const rand = rng(seed);
@@ -116,7 +115,10 @@ function checkAxisProps(starts: number[], tile: number, pad: number, size: numbe
     assert.ok(s >= 0 && s + tile <= padded, `${label}: tile at ${s} inside padded ${padded}`);
     for (let i = s; i < Math.min(s + tile, size); i++) covered[i] = 1;
   }
-  assert.ok(covered.every((v) => v === 1), `${label}: every pixel covered`);
+  assert.ok(
+    covered.every((v) => v === 1),
+    `${label}: every pixel covered`,
+  );
   if (starts.length > 1) {
     assert.equal(pad, 0, `${label}: several tiles never pad`);
     assert.equal(starts[starts.length - 1] + tile, size, `${label}: last tile flush with the edge`);
@@ -136,7 +138,11 @@ function checkPlanProps(plan: TilePlan, w: number, h: number, o: PlanOptions): v
   const xs = [...new Set(plan.tiles.map((t) => t.x))].sort((a, b) => a - b);
   const ys = [...new Set(plan.tiles.map((t) => t.y))].sort((a, b) => a - b);
   // Row-major full grid: one tile per (x, y), so every tile has the same shape by construction.
-  assert.deepEqual(plan.tiles, ys.flatMap((y) => xs.map((x) => ({ x, y }))), `${label}: row-major grid`);
+  assert.deepEqual(
+    plan.tiles,
+    ys.flatMap((y) => xs.map((x) => ({ x, y }))),
+    `${label}: row-major grid`,
+  );
   checkAxisProps(xs, plan.tileWidth, plan.padRight, w, o, `${label} x`);
   checkAxisProps(ys, plan.tileHeight, plan.padBottom, h, o, `${label} y`);
 }
@@ -163,7 +169,11 @@ describe('planTiles', () => {
   it('is deterministic and keeps one tile shape for all large images', () => {
     const o = { maxTile: 512, overlap: 32, divisibility: 64 };
     assert.deepEqual(planTiles(1234, 777, o), planTiles(1234, 777, o));
-    for (const [w, h] of [[600, 600], [1920, 1080], [4000, 3000]]) {
+    for (const [w, h] of [
+      [600, 600],
+      [1920, 1080],
+      [4000, 3000],
+    ]) {
       const p = planTiles(w, h, o);
       assert.equal(p.tileWidth, 512);
       assert.equal(p.tileHeight, 512);
@@ -176,9 +186,15 @@ describe('planTiles', () => {
     const q = planTiles(900, 100, { maxTile: 512, overlap: 32, divisibility: 64 });
     assert.equal(q.tileHeight, 128);
     assert.equal(q.padBottom, 28);
-    assert.deepEqual(q.tiles.map((t) => t.x), [0, 388]);
+    assert.deepEqual(
+      q.tiles.map((t) => t.x),
+      [0, 388],
+    );
     // 1000 wide: two tiles would overlap by only 24 < 32, so three, evenly spread
-    assert.deepEqual(planTiles(1000, 100, { maxTile: 512, overlap: 32, divisibility: 64 }).tiles.map((t) => t.x), [0, 244, 488]);
+    assert.deepEqual(
+      planTiles(1000, 100, { maxTile: 512, overlap: 32, divisibility: 64 }).tiles.map((t) => t.x),
+      [0, 244, 488],
+    );
   });
 
   it('rejects invalid options, naming the parameter', () => {
@@ -282,10 +298,15 @@ describe('runTiled', () => {
       const img = makeImage(w, h, c, w + h);
       const plan = planTiles(w, h, o);
       const shapes = new Set<string>();
-      const out = await runTiled(img, plan, async (tile) => {
-        shapes.add(`${tile.width}x${tile.height}x${tile.channels}`);
-        return tile;
-      }, { scale: 1 });
+      const out = await runTiled(
+        img,
+        plan,
+        async (tile) => {
+          shapes.add(`${tile.width}x${tile.height}x${tile.channels}`);
+          return tile;
+        },
+        { scale: 1 },
+      );
       assert.deepEqual([...shapes], [`${plan.tileWidth}x${plan.tileHeight}x${c}`], 'one static tile shape');
       assert.ok(maxAbsDiff(out, img) <= 1e-6);
     });
@@ -330,7 +351,10 @@ describe('runTiled', () => {
     const events: ProgressEvent[] = [];
     await runTiled(img, plan, identity, { scale: 1, control: { onProgress: (e) => events.push(e) } });
     const total = plan.tiles.length;
-    assert.deepEqual(events, Array.from({ length: total + 1 }, (_, i) => ({ stage: 'tiles', done: i, total })));
+    assert.deepEqual(
+      events,
+      Array.from({ length: total + 1 }, (_, i) => ({ stage: 'tiles', done: i, total })),
+    );
   });
 
   it('an already-aborted signal rejects with E_ABORTED before any tile runs', async () => {
@@ -339,10 +363,15 @@ describe('runTiled', () => {
     const ac = new AbortController();
     ac.abort();
     await rejectsWithCode(
-      runTiled(img, planTiles(100, 100, { maxTile: 64, overlap: 8, divisibility: 1 }), async (t) => {
-        calls++;
-        return t;
-      }, { scale: 1, control: { signal: ac.signal } }),
+      runTiled(
+        img,
+        planTiles(100, 100, { maxTile: 64, overlap: 8, divisibility: 1 }),
+        async (t) => {
+          calls++;
+          return t;
+        },
+        { scale: 1, control: { signal: ac.signal } },
+      ),
       'E_ABORTED',
     );
     assert.equal(calls, 0);
@@ -357,18 +386,27 @@ describe('runTiled', () => {
       if (index === 1) ac.abort();
       return tile;
     };
-    await rejectsWithCode(runTiled(img, planTiles(100, 100, { maxTile: 64, overlap: 8, divisibility: 1 }), run, { scale: 1, control: { signal: ac.signal } }), 'E_ABORTED');
+    await rejectsWithCode(
+      runTiled(img, planTiles(100, 100, { maxTile: 64, overlap: 8, divisibility: 1 }), run, { scale: 1, control: { signal: ac.signal } }),
+      'E_ABORTED',
+    );
     assert.equal(calls, 2);
   });
 
   it('a wrong-size or wrong-channel tile rejects with E_RUNTIME naming the mismatch', async () => {
     const img = makeImage(100, 100, 3);
     const plan = planTiles(100, 100, { maxTile: 64, overlap: 8, divisibility: 1 });
-    const err = await rejectsWithCode(runTiled(img, plan, async (t) => cropImage(t, 0, 0, 32, 64), { scale: 1 }), 'E_RUNTIME');
+    const err = await rejectsWithCode(
+      runTiled(img, plan, async (t) => cropImage(t, 0, 0, 32, 64), { scale: 1 }),
+      'E_RUNTIME',
+    );
     assert.match(err.message, /32x64x3.*expected 64x64x3/);
     // a model that forgot to upscale
     await rejectsWithCode(runTiled(img, plan, identity, { scale: 2 }), 'E_RUNTIME');
-    await rejectsWithCode(runTiled(img, plan, async (t) => createImage(t.width, t.height, 1), { scale: 1 }), 'E_RUNTIME');
+    await rejectsWithCode(
+      runTiled(img, plan, async (t) => createImage(t.width, t.height, 1), { scale: 1 }),
+      'E_RUNTIME',
+    );
   });
 
   it('rejects a bad scale or a plan for another image with E_INVALID_OPTION', async () => {

@@ -45,7 +45,9 @@ for (const card of cards) {
   });
 }
 
-test('trained models: a damaged ONNX or a malformed card is refused with E_MODEL_NOT_FOUND', { skip: cards.length === 0 && 'no trained model committed yet' }, () => {
+test('trained models: a damaged ONNX or a malformed card is refused with E_MODEL_NOT_FOUND', {
+  skip: cards.length === 0 && 'no trained model committed yet',
+}, () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'cs-trained-'));
   try {
     const src = cards[0].dir;
@@ -56,12 +58,18 @@ test('trained models: a damaged ONNX or a malformed card is refused with E_MODEL
     bytes[bytes.length - 1] ^= 0xff;
     writeFileSync(onnxPath, bytes);
     const [damaged] = listTrainedCards(dir);
-    assert.throws(() => readTrainedOnnx(damaged), (e: Error & { code?: string }) => e.code === 'E_MODEL_NOT_FOUND' && /does not match its card/.test(e.message));
+    assert.throws(
+      () => readTrainedOnnx(damaged),
+      (e: Error & { code?: string }) => e.code === 'E_MODEL_NOT_FOUND' && /does not match its card/.test(e.message),
+    );
 
     const cardPath = path.join(copy, 'card.json');
     const json = JSON.parse(readFileSync(cardPath, 'utf8')) as Record<string, unknown>;
     writeFileSync(cardPath, JSON.stringify({ ...json, sha256: 'not-a-hash' }));
-    assert.throws(() => listTrainedCards(dir), (e: Error & { code?: string }) => e.code === 'E_MODEL_NOT_FOUND' && /invalid at "sha256"/.test(e.message));
+    assert.throws(
+      () => listTrainedCards(dir),
+      (e: Error & { code?: string }) => e.code === 'E_MODEL_NOT_FOUND' && /invalid at "sha256"/.test(e.message),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -88,8 +88,28 @@ test('motion compensation of a known translation leaves zero residual and finds 
   const pred = predictBlock(refPlane, 16, 0, 16, 16, -12, 8);
   for (let j = 0; j < 16; j++) for (let i = 0; i < 16; i++) assert.equal(pred[j * 16 + i], cur[j * W + 16 + i]);
   const vectors = [0, 16, 32].flatMap((x) => [0, 16].map((y) => ({ list: 'L0' as const, x, y, width: 16, height: 16, mvX: -12, mvY: 8 })));
-  const frame: DecodedFrame = { index: 5, time: 0, pictureType: 'P', width: W, height: H, y: cur, u: new Uint8Array(0), v: new Uint8Array(0), vectors, intra: new Uint8Array(6), matrix: 'bt601', range: 'limited' };
-  const a = compensateFrame(frame, [{ index: 4, luma: { width: W, height: H, data: other } }, { index: 3, luma: refPlane }], []);
+  const frame: DecodedFrame = {
+    index: 5,
+    time: 0,
+    pictureType: 'P',
+    width: W,
+    height: H,
+    y: cur,
+    u: new Uint8Array(0),
+    v: new Uint8Array(0),
+    vectors,
+    intra: new Uint8Array(6),
+    matrix: 'bt601',
+    range: 'limited',
+  };
+  const a = compensateFrame(
+    frame,
+    [
+      { index: 4, luma: { width: W, height: H, data: other } },
+      { index: 3, luma: refPlane },
+    ],
+    [],
+  );
   assert.equal(a.blocks.length, 6);
   for (const b of a.blocks) {
     assert.equal(b.l0?.ref, 3, 'the reference that predicts exactly is chosen');
@@ -108,7 +128,10 @@ test('decodes an H.264 clip with the encoded motion: vectors follow the known tr
   assert.equal(info.codec, 'h264');
   const frames = await collect(decodeVideo(path));
   assert.equal(frames.length, 10);
-  assert.deepEqual(frames.map((f) => f.index), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.deepEqual(
+    frames.map((f) => f.index),
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+  );
   assert.equal(frames[0].pictureType, 'I');
   assert.ok(frames[0].intra.every((v) => v === 1));
   let consistent = 0;
@@ -125,7 +148,14 @@ test('decodes an H.264 clip with the encoded motion: vectors follow the known tr
   assert.ok(consistent / total > 0.8, `${consistent}/${total} vectors match the known motion`);
   // Residuals against the resolved references are small (CRF 18 on a clean translation).
   const f3 = frames[3];
-  const a = compensateFrame(f3, frames.slice(0, 3).reverse().map((f) => ({ index: f.index, luma: { width: 64, height: 64, data: f.y } })), frames.slice(4, 6).map((f) => ({ index: f.index, luma: { width: 64, height: 64, data: f.y } })));
+  const a = compensateFrame(
+    f3,
+    frames
+      .slice(0, 3)
+      .reverse()
+      .map((f) => ({ index: f.index, luma: { width: 64, height: 64, data: f.y } })),
+    frames.slice(4, 6).map((f) => ({ index: f.index, luma: { width: 64, height: 64, data: f.y } })),
+  );
   const median = [...a.mbResidual].sort((x, y) => x - y)[a.mbResidual.length >> 1];
   assert.ok(median < 4, `median residual ${median}`);
 });
@@ -197,7 +227,10 @@ test('codec-assisted mode skips a static clip and matches full mode where the ne
   const opts = { upscaler: nearest(2), scale: 2 as const, refresh: 0, skipThreshold: 1 };
   const codec: VsrFrame[] = await collect(superResolveFrames(decodeVideo(path), opts));
   const full: VsrFrame[] = await collect(superResolveFrames(decodeVideo(path), { ...opts, mode: 'full' }));
-  assert.deepEqual(codec.map((f) => f.index), full.map((f) => f.index));
+  assert.deepEqual(
+    codec.map((f) => f.index),
+    full.map((f) => f.index),
+  );
   let checkedBlocks = 0;
   for (let i = 0; i < codec.length; i++) {
     const c = codec[i];

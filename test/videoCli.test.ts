@@ -23,7 +23,10 @@ test('clearsight vsr rejects non-video input with exit 3 and writes nothing', as
   assert.equal(r.code, 3, r.stderr);
   assert.match(r.stderr, /E_INPUT_UNSUPPORTED/);
   assert.equal(existsSync(out), false);
-  assert.deepEqual(readdirSync(dir).filter((f) => f.includes('out.mp4')), []);
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => f.includes('out.mp4')),
+    [],
+  );
 });
 
 test('clearsight vsr --json upscales a tiny clip with ESRGAN x2', async () => {

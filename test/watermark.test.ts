@@ -105,7 +105,17 @@ function runsP(bits: Uint8Array): number {
 function erfc(x: number): number {
   const z = Math.abs(x);
   const t = 1 / (1 + 0.5 * z);
-  const r = t * Math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+  const r =
+    t *
+    Math.exp(
+      -z * z -
+        1.26551223 +
+        t *
+          (1.00002368 +
+            t *
+              (0.37409196 +
+                t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+    );
   return x >= 0 ? r : 2 - r;
 }
 
@@ -165,7 +175,10 @@ describe('watermark chaotic cipher and keys', () => {
     for (let i = 0; i < a.length; i++) diff += a[i] ^ b[i];
     assert.ok(diff > 1900 && diff < 2200, `differing bits ${diff}`);
     const p = chaoticPermutation(KEY.permutationSeed, 1024);
-    assert.deepEqual([...p].sort((x, y) => x - y), Array.from({ length: 1024 }, (_, i) => i));
+    assert.deepEqual(
+      [...p].sort((x, y) => x - y),
+      Array.from({ length: 1024 }, (_, i) => i),
+    );
     assert.notDeepEqual(p, chaoticPermutation(OTHER_KEY.permutationSeed, 1024));
     assert.notEqual(KEY.fingerprint, OTHER_KEY.fingerprint);
     assert.equal(deriveWatermarkKey('correct horse battery staple').fingerprint, KEY.fingerprint);
@@ -246,7 +259,10 @@ describe('watermark embed and verify', () => {
     assert.equal(other.verdict, 'manipulated');
     assert.equal(other.source, 'cs1');
     assert.ok(other.identity?.distance !== undefined && other.identity.distance > 14);
-    const viaProvider = await verifyWatermark(marked, { key: KEY, identity: async () => ({ embedding: randomEmbedding(98), box: { x: 1, y: 2, width: 3, height: 4 } }) });
+    const viaProvider = await verifyWatermark(marked, {
+      key: KEY,
+      identity: async () => ({ embedding: randomEmbedding(98), box: { x: 1, y: 2, width: 3, height: 4 } }),
+    });
     assert.equal(viaProvider.verdict, 'manipulated');
     const gone = await verifyWatermark(marked, { key: KEY, identity: null });
     assert.equal(gone.verdict, 'manipulated');
@@ -259,7 +275,8 @@ describe('watermark embed and verify', () => {
   it('embed refuses a picture already marked under its key (says so), unless force', async () => {
     await assert.rejects(
       embedWatermark(marked, { key: KEY, source: 'two', identity: face }),
-      (e: unknown) => e instanceof ClearsightError && e.code === 'E_ALREADY_MARKED' && /already carries a watermark under this key \(source "cs1"\).*force/.test(e.message),
+      (e: unknown) =>
+        e instanceof ClearsightError && e.code === 'E_ALREADY_MARKED' && /already carries a watermark under this key \(source "cs1"\).*force/.test(e.message),
     );
     const again = await embedWatermark(marked, { key: KEY, source: 'two', identity: face, force: true });
     assert.equal(again.source, 'two');
@@ -297,7 +314,7 @@ describe('watermark embed and verify', () => {
     assert.match(moderate.reason!, /damaged .* not evidence of a face change/);
     assert.equal((await verifyWatermark(marked, { key: KEY, identity: drifted })).verdict, 'manipulated', 'the same drift on a clean mark is a changed face');
     const swapped = await verifyWatermark(twice, { key: KEY, identity: stranger });
-    assert.equal(swapped.verdict, 'manipulated', 'another person\'s face is evidence even through a damaged mark');
+    assert.equal(swapped.verdict, 'manipulated', "another person's face is evidence even through a damaged mark");
     assert.match(swapped.reason!, /another person/);
   });
 

@@ -36,7 +36,9 @@ async function makePhoto(path: string): Promise<void> {
       for (let c = 0; c < 3; c++) px[(y * w + x) * 3 + c] = Math.round(255 * Math.min(1, 0.15 + 0.5 * n + (0.3 * x) / w + 0.05 * c));
     }
   }
-  await sharp(px, { raw: { width: w, height: h, channels: 3 } }).png().toFile(path);
+  await sharp(px, { raw: { width: w, height: h, channels: 3 } })
+    .png()
+    .toFile(path);
 }
 
 before(async () => {
@@ -49,7 +51,20 @@ after(async () => rm(dir, { recursive: true, force: true }));
 describe('clearsight watermark', () => {
   it('embed (key file) then verify (env var) round trip, --json shape', async () => {
     const out = join(dir, 'marked.png');
-    const e = await run(['watermark', 'embed', join(dir, 'photo.png'), '-o', out, '--source', 'cli-1', '--key-file', join(dir, 'key.txt'), '--identity', 'none', '--json']);
+    const e = await run([
+      'watermark',
+      'embed',
+      join(dir, 'photo.png'),
+      '-o',
+      out,
+      '--source',
+      'cli-1',
+      '--key-file',
+      join(dir, 'key.txt'),
+      '--identity',
+      'none',
+      '--json',
+    ]);
     assert.equal(e.code, 0, e.stderr);
     const summary = JSON.parse(e.stdout) as { mode: string; psnr: number; source: string };
     assert.equal(summary.mode, 'whole-image');
@@ -74,7 +89,20 @@ describe('clearsight watermark', () => {
     assert.equal(refused.code, 3, refused.stderr);
     assert.match(refused.stderr, /already carries a watermark under this key \(source "cli-1"\).*--force.*\[E_ALREADY_MARKED\]/);
     await assert.rejects(stat(again));
-    const forced = await run(['watermark', 'embed', out, '-o', again, '--source', 'cli-2', '--key-file', join(dir, 'key.txt'), '--identity', 'none', '--force']);
+    const forced = await run([
+      'watermark',
+      'embed',
+      out,
+      '-o',
+      again,
+      '--source',
+      'cli-2',
+      '--key-file',
+      join(dir, 'key.txt'),
+      '--identity',
+      'none',
+      '--force',
+    ]);
     assert.equal(forced.code, 0, forced.stderr);
   });
 
@@ -87,6 +115,9 @@ describe('clearsight watermark', () => {
     assert.equal(badSource.code, 2);
     assert.match(badSource.stderr, /source.*\[E_INVALID_OPTION\]/);
     await assert.rejects(stat(join(dir, 'x.png')));
-    assert.deepEqual((await readdir(dir)).filter((f) => f.startsWith('.')), []);
+    assert.deepEqual(
+      (await readdir(dir)).filter((f) => f.startsWith('.')),
+      [],
+    );
   });
 });

@@ -54,7 +54,9 @@ test('upload through the page, follow progress, see before/after and the maps', 
     const imgs = [...document.querySelectorAll('#page-restore .compare img, #page-restore .maps img')];
     return imgs.length === 4 && imgs.every((i) => i.complete && i.naturalWidth > 0);
   })()`);
-  const size = await section.locator('img.after').evaluate((i) => [(i as unknown as { naturalWidth: number }).naturalWidth, (i as unknown as { naturalHeight: number }).naturalHeight]);
+  const size = await section
+    .locator('img.after')
+    .evaluate((i) => [(i as unknown as { naturalWidth: number }).naturalWidth, (i as unknown as { naturalHeight: number }).naturalHeight]);
   assert.deepEqual(size, [48, 32]);
   assert.deepEqual(await section.locator('.maps figcaption').allTextContents(), ['illumination L', 'gamma map (scaled to its max)']);
   assert.equal(await section.locator('progress.bar').evaluate((p) => (p as unknown as { value: number }).value), 1);
@@ -124,7 +126,11 @@ test('labels and help from the task table, native-scale zoom and pan, elapsed ti
   await page.waitForSelector('#page-restore[data-state="done"]', { timeout: 30_000 });
   await page.waitForFunction(`document.querySelector('#page-restore .canvas').style.transform.includes('scale(1)')`);
   assert.equal(await section.locator('.zoom-level').textContent(), '100%');
-  assert.deepEqual(await section.locator('img.after').evaluate((i) => [(i as unknown as { width: number }).width, (i as unknown as { height: number }).height]), [640, 400], 'drawn at its own size');
+  assert.deepEqual(
+    await section.locator('img.after').evaluate((i) => [(i as unknown as { width: number }).width, (i as unknown as { height: number }).height]),
+    [640, 400],
+    'drawn at its own size',
+  );
   await section.locator('.zoom-bar button[data-zoom="in"]').click();
   assert.equal(await section.locator('.zoom-level').textContent(), '150%');
   await section.locator('.zoom-bar button[data-zoom="fit"]').click();
@@ -152,14 +158,32 @@ test('labels and help from the task table, native-scale zoom and pan, elapsed ti
   // Liveness: the evidence the CLI prints (cues, decisive frames; a pulse only when credible). The
   // job is answered by a stand-in (the real networks take minutes): this checks the page, not the model.
   const verdict = {
-    verdict: 'spoof', score: 0.12, decidedBy: 'replay', experts: { print: 0.61, replay: 0.12 },
+    verdict: 'spoof',
+    score: 0.12,
+    decidedBy: 'replay',
+    experts: { print: 0.61, replay: 0.12 },
     cues: { blink: { value: -1.2, contribution: -0.8 }, moire: { value: 2.1, contribution: -1.6 }, headPose: { value: 0.4, contribution: 0.3 } },
-    frames: [{ index: 12, time: 0.48, attention: 0.31, cue: 'moire', contribution: -0.9 }, { index: 40, time: 1.6, attention: 0.2, cue: 'blink', contribution: -0.4 }],
-    pulse: { bpm: null, snr: 1.1, minSnr: 2.3 }, coverage: { tracked: 118, total: 125 }, head: 'shipped',
+    frames: [
+      { index: 12, time: 0.48, attention: 0.31, cue: 'moire', contribution: -0.9 },
+      { index: 40, time: 1.6, attention: 0.2, cue: 'blink', contribution: -0.4 },
+    ],
+    pulse: { bpm: null, snr: 1.1, minSnr: 2.3 },
+    coverage: { tracked: 118, total: 125 },
+    head: 'shipped',
   };
-  const job = { id: '11111111-1111-4111-8111-111111111111', task: 'liveness', state: 'done', progress: { stage: 'liveness', done: 1, total: 1, fraction: 1 }, result: { ...verdict, files: [], seconds: 3 }, error: null, attempts: 1 };
+  const job = {
+    id: '11111111-1111-4111-8111-111111111111',
+    task: 'liveness',
+    state: 'done',
+    progress: { stage: 'liveness', done: 1, total: 1, fraction: 1 },
+    result: { ...verdict, files: [], seconds: 3 },
+    error: null,
+    attempts: 1,
+  };
   await page.route('**/api/v1/jobs/liveness', (r) => r.fulfill({ status: 202, contentType: 'application/json', body: JSON.stringify({ id: job.id }) }));
-  await page.route(`**/api/v1/jobs/${job.id}/events`, (r) => r.fulfill({ status: 200, contentType: 'text/event-stream', body: `event: status\ndata: ${JSON.stringify(job)}\n\n` }));
+  await page.route(`**/api/v1/jobs/${job.id}/events`, (r) =>
+    r.fulfill({ status: 200, contentType: 'text/event-stream', body: `event: status\ndata: ${JSON.stringify(job)}\n\n` }),
+  );
   await page.goto(`${server!.url}/#liveness`);
   await page.waitForSelector('body[data-ready="1"]');
   const live = page.locator('#page-liveness');
@@ -178,9 +202,29 @@ test('labels and help from the task table, native-scale zoom and pan, elapsed ti
   await page.screenshot({ path: join(ARTIFACTS, 'web-liveness.png'), fullPage: true });
 
   // Watermark verify: source, bit error rate and confidence, as the CLI prints them (stand-in job again).
-  const verify = { ...job, id: '22222222-2222-4222-8222-222222222222', task: 'watermark-verify', progress: { stage: 'verify', done: 1, total: 1, fraction: 1 }, result: { verdict: 'authentic', source: 'cam7', bitErrorRate: 0.0312, confidence: 0.97, mode: 'whole-image', sync: { score: 0.8 }, keyFingerprint: 'ab12', files: [], seconds: 1 } };
-  await page.route('**/api/v1/jobs/watermark-verify', (r) => r.fulfill({ status: 202, contentType: 'application/json', body: JSON.stringify({ id: verify.id }) }));
-  await page.route(`**/api/v1/jobs/${verify.id}/events`, (r) => r.fulfill({ status: 200, contentType: 'text/event-stream', body: `event: status\ndata: ${JSON.stringify(verify)}\n\n` }));
+  const verify = {
+    ...job,
+    id: '22222222-2222-4222-8222-222222222222',
+    task: 'watermark-verify',
+    progress: { stage: 'verify', done: 1, total: 1, fraction: 1 },
+    result: {
+      verdict: 'authentic',
+      source: 'cam7',
+      bitErrorRate: 0.0312,
+      confidence: 0.97,
+      mode: 'whole-image',
+      sync: { score: 0.8 },
+      keyFingerprint: 'ab12',
+      files: [],
+      seconds: 1,
+    },
+  };
+  await page.route('**/api/v1/jobs/watermark-verify', (r) =>
+    r.fulfill({ status: 202, contentType: 'application/json', body: JSON.stringify({ id: verify.id }) }),
+  );
+  await page.route(`**/api/v1/jobs/${verify.id}/events`, (r) =>
+    r.fulfill({ status: 200, contentType: 'text/event-stream', body: `event: status\ndata: ${JSON.stringify(verify)}\n\n` }),
+  );
   await page.goto(`${server!.url}/#watermark`);
   await page.waitForSelector('body[data-ready="1"]');
   const wm = page.locator('#page-watermark');
@@ -207,7 +251,12 @@ test('labels and help from the task table, native-scale zoom and pan, elapsed ti
   assert.match(href, /\/files\/report\.pdf$/);
   const pdf = await fetch(`${server!.url}${href}`);
   assert.equal(pdf.headers.get('content-type'), 'application/pdf');
-  assert.equal(Buffer.from(await pdf.arrayBuffer()).subarray(0, 5).toString(), '%PDF-');
+  assert.equal(
+    Buffer.from(await pdf.arrayBuffer())
+      .subarray(0, 5)
+      .toString(),
+    '%PDF-',
+  );
 
   // faces (real run, new in the API): a face tile of @vladmandic/human's sample picture, boxes drawn over it.
   const { createRequire } = await import('node:module');

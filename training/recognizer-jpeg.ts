@@ -82,7 +82,9 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const t0 = performance.now();
   for (const dir of BASES) {
-    const files = readdirSync(path.join(DATA, dir)).filter((f) => IMAGE_EXT.test(f)).sort(collator.compare);
+    const files = readdirSync(path.join(DATA, dir))
+      .filter((f) => IMAGE_EXT.test(f))
+      .sort(collator.compare);
     for (const [pos, f] of files.entries()) {
       const stored = toRgb((await decodeImage(path.join(DATA, dir, f))).image);
       const seed = (SEED * 1_000_003 + pos * 7919 + dir.length * 31) >>> 0;
@@ -113,7 +115,8 @@ async function main(): Promise<void> {
   report('train', train);
   report('validation (every 10th base)', val);
   process.stdout.write('validation, score by JPEG quality (jpeg and noise+jpeg and good jpeg rows):\n');
-  for (const r of val.filter((r) => r.q !== undefined).sort((a, b) => a.q! - b.q!)) process.stdout.write(`  q${r.q} ${r.kind}: ${predictLogistic(head, r.x).toFixed(3)}\n`);
+  for (const r of val.filter((r) => r.q !== undefined).sort((a, b) => a.q! - b.q!))
+    process.stdout.write(`  q${r.q} ${r.kind}: ${predictLogistic(head, r.x).toFixed(3)}\n`);
   const round = (v: number) => Number(v.toPrecision(6));
   const block = `export const JPEG_HEAD: LogisticModel = ${JSON.stringify({ mean: head.mean.map(round), scale: head.scale.map(round), weights: head.weights.map(round), bias: round(head.bias) } satisfies LogisticModel)};`;
   process.stdout.write(`features ${JPEG_FEATURES.join(', ')}\n${block}\n`);

@@ -49,41 +49,60 @@ function optionControls(task) {
     el(
       'div',
       { class: 'option option-file', 'data-option': x.field },
-      el('label', { title: x.help }, el('span', { class: 'option-label', text: x.label }), el('input', { type: 'file', 'data-extra': x.field, accept: x.kind === 'image' ? 'image/*' : '' })),
+      el(
+        'label',
+        { title: x.help },
+        el('span', { class: 'option-label', text: x.label }),
+        el('input', { type: 'file', 'data-extra': x.field, accept: x.kind === 'image' ? 'image/*' : '' }),
+      ),
       el('small', { class: 'help', text: x.help }),
     ),
   );
-  return [...extras, ...Object.entries(props).map(([name, schema]) => {
-    const help = schema.description || '';
-    const label = labelOf(name, schema);
-    const wrap = (control, checkbox = false) =>
-      el(
-        'div',
-        { class: `option${checkbox ? ' option-check' : ''}`, 'data-option': name },
-        checkbox ? el('label', { title: help }, control, ` ${label}`) : el('label', { title: help }, el('span', { class: 'option-label', text: `${label}${required.has(name) ? ' *' : ''}` }), control),
-        el('small', { class: 'help', text: help }),
-      );
-    if (Array.isArray(schema.enum)) {
-      const select = el('select', { name, title: help });
-      for (const v of schema.enum) select.append(el('option', { value: v, selected: v === schema.default, text: String(v) }));
-      return wrap(select);
-    }
-    if (schema['x-kind'] === 'boolean') {
-      // A flag that defaults to on is drawn checked and sends "false" when cleared.
-      const on = schema.default === true || schema.default === 'true';
-      return wrap(el('input', { type: 'checkbox', name, 'data-bool': on ? 'default-on' : '1', checked: on }), true);
-    }
-    if (schema.type === 'string') {
-      // Secrets (the watermark key) are typed blind; other strings (source id, exposure times) in clear.
-      return wrap(el('input', { name, title: help, type: schema.format === 'password' ? 'password' : 'text', placeholder: schema.default ?? '', autocomplete: 'off', required: required.has(name) }));
-    }
-    const attrs = { name, title: help, type: 'number', step: schema.type === 'integer' ? '1' : 'any', placeholder: schema.default ?? 'default' };
-    const lo = schema.minimum ?? schema.exclusiveMinimum;
-    const hi = schema.maximum ?? schema.exclusiveMaximum;
-    if (lo !== undefined && Math.abs(lo) < 1e15) attrs.min = lo;
-    if (hi !== undefined && Math.abs(hi) < 1e15) attrs.max = hi;
-    return wrap(el('input', attrs));
-  })];
+  return [
+    ...extras,
+    ...Object.entries(props).map(([name, schema]) => {
+      const help = schema.description || '';
+      const label = labelOf(name, schema);
+      const wrap = (control, checkbox = false) =>
+        el(
+          'div',
+          { class: `option${checkbox ? ' option-check' : ''}`, 'data-option': name },
+          checkbox
+            ? el('label', { title: help }, control, ` ${label}`)
+            : el('label', { title: help }, el('span', { class: 'option-label', text: `${label}${required.has(name) ? ' *' : ''}` }), control),
+          el('small', { class: 'help', text: help }),
+        );
+      if (Array.isArray(schema.enum)) {
+        const select = el('select', { name, title: help });
+        for (const v of schema.enum) select.append(el('option', { value: v, selected: v === schema.default, text: String(v) }));
+        return wrap(select);
+      }
+      if (schema['x-kind'] === 'boolean') {
+        // A flag that defaults to on is drawn checked and sends "false" when cleared.
+        const on = schema.default === true || schema.default === 'true';
+        return wrap(el('input', { type: 'checkbox', name, 'data-bool': on ? 'default-on' : '1', checked: on }), true);
+      }
+      if (schema.type === 'string') {
+        // Secrets (the watermark key) are typed blind; other strings (source id, exposure times) in clear.
+        return wrap(
+          el('input', {
+            name,
+            title: help,
+            type: schema.format === 'password' ? 'password' : 'text',
+            placeholder: schema.default ?? '',
+            autocomplete: 'off',
+            required: required.has(name),
+          }),
+        );
+      }
+      const attrs = { name, title: help, type: 'number', step: schema.type === 'integer' ? '1' : 'any', placeholder: schema.default ?? 'default' };
+      const lo = schema.minimum ?? schema.exclusiveMinimum;
+      const hi = schema.maximum ?? schema.exclusiveMaximum;
+      if (lo !== undefined && Math.abs(lo) < 1e15) attrs.min = lo;
+      if (hi !== undefined && Math.abs(hi) < 1e15) attrs.max = hi;
+      return wrap(el('input', attrs));
+    }),
+  ];
 }
 
 /** "12 s", "3 min 05 s". */
@@ -133,10 +152,13 @@ function mountRunner(section) {
     files = [...list];
     file = files[0] || null;
     $('.drop-text').textContent =
-      files.length > 1 ? `${files.length} files (${files.map((f) => f.name).join(', ')})` : file ? `${file.name} (${Math.ceil(file.size / 1024)} KiB)` : 'Drop a file here, or click to choose one';
+      files.length > 1
+        ? `${files.length} files (${files.map((f) => f.name).join(', ')})`
+        : file
+          ? `${file.name} (${Math.ceil(file.size / 1024)} KiB)`
+          : 'Drop a file here, or click to choose one';
     runButton.disabled = !file;
   };
-  const setFile = (f) => setFiles(f ? [f] : []);
   fileInput.onchange = () => setFiles(fileInput.files);
   drop.addEventListener('dragover', (e) => {
     e.preventDefault();
@@ -260,7 +282,7 @@ function mountRunner(section) {
     const r = job.result;
     $('.result').hidden = false;
     const output = r.files.find((f) => f.role === 'output');
-    const isVideo = Boolean(output && output.type.startsWith('video/'));
+    const isVideo = Boolean(output?.type.startsWith('video/'));
     const video = $('.video-out');
     video.hidden = !isVideo;
     if (isVideo) video.src = withToken(output.url);
@@ -278,11 +300,22 @@ function mountRunner(section) {
     }
     const maps = r.files.filter((f) => f.role === 'map');
     $('.maps').hidden = maps.length === 0;
-    $('.maps').replaceChildren(...maps.map((m) => el('figure', {}, el('img', { src: withToken(m.url), alt: m.label || m.name }), el('figcaption', { text: m.label || m.name }))));
+    $('.maps').replaceChildren(
+      ...maps.map((m) => el('figure', {}, el('img', { src: withToken(m.url), alt: m.label || m.name }), el('figcaption', { text: m.label || m.name }))),
+    );
     renderScores(r);
     renderPlan(r);
     renderVerdict(r, job, inputFile);
-    $('.downloads').replaceChildren(...r.files.map((f) => el('li', {}, el('a', { href: withToken(`${f.url}?download`), download: `${job.task}-${f.name}`, text: `Download ${f.name}` }), ` (${Math.ceil(f.bytes / 1024)} KiB)`)));
+    $('.downloads').replaceChildren(
+      ...r.files.map((f) =>
+        el(
+          'li',
+          {},
+          el('a', { href: withToken(`${f.url}?download`), download: `${job.task}-${f.name}`, text: `Download ${f.name}` }),
+          ` (${Math.ceil(f.bytes / 1024)} KiB)`,
+        ),
+      ),
+    );
     const { files, ...rest } = r;
     $('.json').textContent = JSON.stringify(rest, null, 1);
   }
@@ -296,7 +329,13 @@ function mountRunner(section) {
     if (!r.scores) return;
     const planned = new Set((r.plan || []).flatMap((s) => s.degradations || []));
     const rows = Object.entries(r.scores).map(([name, v]) =>
-      el('tr', {}, el('td', { text: name }), el('td', {}, el('span', { class: `scorebar${planned.has(name) ? ' hit' : ''}`, style: `width:${Math.round(v * 200)}px` })), el('td', { text: v.toFixed(2) })),
+      el(
+        'tr',
+        {},
+        el('td', { text: name }),
+        el('td', {}, el('span', { class: `scorebar${planned.has(name) ? ' hit' : ''}`, style: `width:${Math.round(v * 200)}px` })),
+        el('td', { text: v.toFixed(2) }),
+      ),
     );
     box.replaceChildren(el('h3', { text: `Degradation scores (primary: ${r.primary})` }), el('table', {}, ...rows));
   }
@@ -307,14 +346,27 @@ function mountRunner(section) {
     if (!r.plan) return;
     box.replaceChildren(
       el('h3', { text: 'Plan' }),
-      r.plan.length === 0 ? el('p', { text: 'Looks clean: nothing to do, the picture is returned unchanged.' }) : el('ol', {}, ...r.plan.map((s) => el('li', { text: `${s.task} (${s.model}): ${s.reason}` }))),
+      r.plan.length === 0
+        ? el('p', { text: 'Looks clean: nothing to do, the picture is returned unchanged.' })
+        : el('ol', {}, ...r.plan.map((s) => el('li', { text: `${s.task} (${s.model}): ${s.reason}` }))),
     );
   }
 
   /** The evidence of a verdict, as the CLI prints it: liveness, watermark, forensics, faces. */
   function renderVerdict(r, job, inputFile) {
     const box = $('.verdict');
-    const lines = r.cues && r.experts ? livenessEvidence(r) : r.bitErrorRate !== undefined ? watermarkEvidence(r) : r.outcome !== undefined ? forensicsEvidence(r, job) : Array.isArray(r.faces) ? facesEvidence(r, inputFile) : r.verdict ? [el('p', { text: `Verdict: ${r.verdict}` })] : [];
+    const lines =
+      r.cues && r.experts
+        ? livenessEvidence(r)
+        : r.bitErrorRate !== undefined
+          ? watermarkEvidence(r)
+          : r.outcome !== undefined
+            ? forensicsEvidence(r, job)
+            : Array.isArray(r.faces)
+              ? facesEvidence(r, inputFile)
+              : r.verdict
+                ? [el('p', { text: `Verdict: ${r.verdict}` })]
+                : [];
     box.hidden = lines.length === 0;
     box.replaceChildren(...lines);
   }
@@ -325,9 +377,17 @@ const pct = (x, digits = 1) => `${(100 * x).toFixed(digits)}%`;
 function livenessEvidence(v) {
   const out = [el('h3', { class: `verdict-${v.verdict}`, text: `Verdict: ${v.verdict} (score ${v.score.toFixed(3)})` })];
   if (v.reason) out.push(el('p', { text: `Reason: ${v.reason}` }));
-  out.push(el('p', { text: `Face tracked in ${v.coverage.tracked}/${v.coverage.total} frames; decided by the ${v.decidedBy} expert (${Object.entries(v.experts).map(([k, x]) => `${k} ${x.toFixed(3)}`).join(', ')}).` }));
+  out.push(
+    el('p', {
+      text: `Face tracked in ${v.coverage.tracked}/${v.coverage.total} frames; decided by the ${v.decidedBy} expert (${Object.entries(v.experts)
+        .map(([k, x]) => `${k} ${x.toFixed(3)}`)
+        .join(', ')}).`,
+    }),
+  );
   // Cue contributions to the deciding expert's logit: + toward live, - toward spoof.
-  const cues = Object.entries(v.cues).sort((a, b) => Math.abs(b[1].contribution) - Math.abs(a[1].contribution)).slice(0, 8);
+  const cues = Object.entries(v.cues)
+    .sort((a, b) => Math.abs(b[1].contribution) - Math.abs(a[1].contribution))
+    .slice(0, 8);
   const max = Math.max(1e-6, ...cues.map(([, c]) => Math.abs(c.contribution)));
   out.push(
     el('h4', { text: 'Strongest cues (+ live, − spoof)' }),
@@ -339,19 +399,30 @@ function livenessEvidence(v) {
           'tr',
           {},
           el('td', { text: name }),
-          el('td', {}, el('span', { class: `cuebar ${c.contribution >= 0 ? 'live' : 'spoof'}`, style: `width:${Math.round((Math.abs(c.contribution) / max) * 160)}px` })),
+          el(
+            'td',
+            {},
+            el('span', { class: `cuebar ${c.contribution >= 0 ? 'live' : 'spoof'}`, style: `width:${Math.round((Math.abs(c.contribution) / max) * 160)}px` }),
+          ),
           el('td', { text: `${c.contribution >= 0 ? '+' : '−'}${Math.abs(c.contribution).toFixed(2)}` }),
         ),
       ),
     ),
     el('h4', { text: 'Decisive frames' }),
-    el('ol', { class: 'frames' }, ...v.frames.map((f) => el('li', { text: `frame #${f.index} at ${f.time.toFixed(2)} s: ${f.cue} (attention ${f.attention.toFixed(2)})` }))),
+    el(
+      'ol',
+      { class: 'frames' },
+      ...v.frames.map((f) => el('li', { text: `frame #${f.index} at ${f.time.toFixed(2)} s: ${f.cue} (attention ${f.attention.toFixed(2)})` })),
+    ),
   );
   // A pulse is shown only when it beats what noise reaches on a clip this long.
   out.push(
     el('p', {
       class: 'pulse',
-      text: v.pulse.bpm === null ? `Pulse: not measured (SNR ${v.pulse.snr.toFixed(2)} is within what noise reaches, ${v.pulse.minSnr.toFixed(2)})` : `Pulse: ${v.pulse.bpm.toFixed(0)} bpm (SNR ${v.pulse.snr.toFixed(2)}, noise reaches ${v.pulse.minSnr.toFixed(2)})`,
+      text:
+        v.pulse.bpm === null
+          ? `Pulse: not measured (SNR ${v.pulse.snr.toFixed(2)} is within what noise reaches, ${v.pulse.minSnr.toFixed(2)})`
+          : `Pulse: ${v.pulse.bpm.toFixed(0)} bpm (SNR ${v.pulse.snr.toFixed(2)}, noise reaches ${v.pulse.minSnr.toFixed(2)})`,
     }),
   );
   if (v.temporal) out.push(el('p', { text: `Temporal model ${v.temporal.model}: P(live) ${v.temporal.score.toFixed(3)}` }));
@@ -359,7 +430,9 @@ function livenessEvidence(v) {
   if (v.identity) {
     out.push(
       el('h4', { class: v.accepted ? 'verdict-live' : 'verdict-spoof', text: v.accepted ? 'Accepted: live, and the enrolled person' : 'Not accepted' }),
-      el('p', { text: `Identity: similarity ${v.identity.similarity.toFixed(3)} (threshold ${v.identity.threshold}; lowest frame ${v.identity.minSimilarity.toFixed(2)}). ${v.summary ?? ''}` }),
+      el('p', {
+        text: `Identity: similarity ${v.identity.similarity.toFixed(3)} (threshold ${v.identity.threshold}; lowest frame ${v.identity.minSimilarity.toFixed(2)}). ${v.summary ?? ''}`,
+      }),
     );
   }
   out.push(el('p', { class: 'muted', text: `Decision head: ${v.head}` }));
@@ -374,7 +447,13 @@ function watermarkEvidence(r) {
     ['Confidence', pct(r.confidence, 0)],
     ['Mode', r.mode ?? '—'],
   ];
-  if (r.identity?.checked) rows.push(['Identity', r.identity.facePresent ? `face ${r.identity.match ? 'matches' : 'does NOT match'} the carried identity (distance ${r.identity.distance}/64, limit ${r.identity.maxDistance})` : 'no face in the picture to compare']);
+  if (r.identity?.checked)
+    rows.push([
+      'Identity',
+      r.identity.facePresent
+        ? `face ${r.identity.match ? 'matches' : 'does NOT match'} the carried identity (distance ${r.identity.distance}/64, limit ${r.identity.maxDistance})`
+        : 'no face in the picture to compare',
+    ]);
   out.push(el('table', { class: 'facts' }, ...rows.map(([k, v]) => el('tr', {}, el('th', { text: k }), el('td', { text: String(v) })))));
   if (r.reason) out.push(el('p', { text: r.reason }));
   return out;
@@ -383,14 +462,21 @@ function watermarkEvidence(r) {
 function forensicsEvidence(r, job) {
   const out = [el('h3', { text: `Outcome: ${r.outcome}` })];
   if (typeof r.probability === 'number') {
-    out.push(el('p', { class: 'probability', text: `Probability of manipulation: ${pct(r.probability)}${r.interval ? ` (sampling interval ${pct(r.interval[0])} to ${pct(r.interval[1])})` : ''}` }));
+    out.push(
+      el('p', {
+        class: 'probability',
+        text: `Probability of manipulation: ${pct(r.probability)}${r.interval ? ` (sampling interval ${pct(r.interval[0])} to ${pct(r.interval[1])})` : ''}`,
+      }),
+    );
   }
   if (r.summary) out.push(el('p', { text: r.summary }));
   // The detector's measured error rates on real manipulated media, and what it was not tested on.
   if (r.validation?.statement) out.push(el('p', { class: 'muted', text: r.validation.statement }));
-  if (r.watermark && r.watermark.verdict !== 'not checked') out.push(el('p', { text: `Watermark: ${r.watermark.verdict}${r.watermark.source ? ` (source "${r.watermark.source}")` : ''}` }));
+  if (r.watermark && r.watermark.verdict !== 'not checked')
+    out.push(el('p', { text: `Watermark: ${r.watermark.verdict}${r.watermark.source ? ` (source "${r.watermark.source}")` : ''}` }));
   const pdf = job?.result?.files?.find((f) => f.name === 'report.pdf');
-  if (pdf) out.push(el('p', {}, el('a', { class: 'report-link', href: withToken(pdf.url), target: '_blank', rel: 'noopener', text: 'Open the case report (PDF)' })));
+  if (pdf)
+    out.push(el('p', {}, el('a', { class: 'report-link', href: withToken(pdf.url), target: '_blank', rel: 'noopener', text: 'Open the case report (PDF)' })));
   return out;
 }
 
@@ -417,7 +503,21 @@ function facesEvidence(r, inputFile) {
   return [
     el('h3', { text: `${r.faces.length} face${r.faces.length === 1 ? '' : 's'} in ${r.width}x${r.height}` }),
     ...(inputFile && r.faces.length ? [facesOverlay(r, inputFile)] : []),
-    el('table', { class: 'facts' }, el('tr', {}, ...['box', 'score', 'quality', 'roll'].map((h) => el('th', { text: h }))), ...r.faces.map((f) => el('tr', {}, el('td', { text: `${f.box.x},${f.box.y} ${f.box.width}x${f.box.height}` }), el('td', { text: f.score }), el('td', { text: f.quality }), el('td', { text: `${f.roll}°` })))),
+    el(
+      'table',
+      { class: 'facts' },
+      el('tr', {}, ...['box', 'score', 'quality', 'roll'].map((h) => el('th', { text: h }))),
+      ...r.faces.map((f) =>
+        el(
+          'tr',
+          {},
+          el('td', { text: `${f.box.x},${f.box.y} ${f.box.width}x${f.box.height}` }),
+          el('td', { text: f.score }),
+          el('td', { text: f.quality }),
+          el('td', { text: `${f.roll}°` }),
+        ),
+      ),
+    ),
   ];
 }
 
@@ -527,7 +627,8 @@ async function renderJobs() {
   };
   const rows = jobs.map((j) => {
     const running = j.state === 'queued' || j.state === 'running';
-    const state = running && j.progress ? `${j.state} ${Math.round(100 * j.progress.fraction)}%` : j.state === 'failed' ? `failed: ${j.error?.code ?? ''}` : j.state;
+    const state =
+      running && j.progress ? `${j.state} ${Math.round(100 * j.progress.fraction)}%` : j.state === 'failed' ? `failed: ${j.error?.code ?? ''}` : j.state;
     const files = j.result?.files ?? [];
     return el(
       'tr',
@@ -546,7 +647,9 @@ async function renderJobs() {
       ),
     );
   });
-  box.replaceChildren(el('table', { class: 'jobs' }, el('tr', {}, ...['started', 'task', 'input', 'state', 'time', 'files', ''].map((h) => el('th', { text: h }))), ...rows));
+  box.replaceChildren(
+    el('table', { class: 'jobs' }, el('tr', {}, ...['started', 'task', 'input', 'state', 'time', 'files', ''].map((h) => el('th', { text: h }))), ...rows),
+  );
 }
 
 let jobsTimer = null;

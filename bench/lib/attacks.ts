@@ -16,59 +16,91 @@ export function gauss(r: () => number): number {
 }
 export function map(img: RawImage, f: (r: number, g: number, b: number, x: number, y: number) => [number, number, number]): RawImage {
   const out = new Float32Array(img.data.length);
-  for (let y = 0; y < img.height; y++) for (let x = 0; x < img.width; x++) {
-    const i = (y * img.width + x) * 3;
-    const [r, g, b] = f(img.data[i]!, img.data[i + 1]!, img.data[i + 2]!, x, y);
-    out[i] = r; out[i + 1] = g; out[i + 2] = b;
-  }
+  for (let y = 0; y < img.height; y++)
+    for (let x = 0; x < img.width; x++) {
+      const i = (y * img.width + x) * 3;
+      const [r, g, b] = f(img.data[i]!, img.data[i + 1]!, img.data[i + 2]!, x, y);
+      out[i] = r;
+      out[i + 1] = g;
+      out[i + 2] = b;
+    }
   return { ...img, data: out };
 }
 export function sensor(img: RawImage, r: () => number, sigma: number): RawImage {
   return { ...img, data: img.data.map((v) => Math.round(clamp01(v + sigma * gauss(r)) * 255) / 255) };
 }
 export function bilinear(img: RawImage, x: number, y: number, c: number, bg: number): number {
-  const x0 = Math.floor(x), y0 = Math.floor(y), fx = x - x0, fy = y - y0;
+  const x0 = Math.floor(x),
+    y0 = Math.floor(y),
+    fx = x - x0,
+    fy = y - y0;
   const at = (xx: number, yy: number) => (xx < 0 || yy < 0 || xx >= img.width || yy >= img.height ? bg : img.data[(yy * img.width + xx) * 3 + c]!);
   return (1 - fy) * ((1 - fx) * at(x0, y0) + fx * at(x0 + 1, y0)) + fy * ((1 - fx) * at(x0, y0 + 1) + fx * at(x0 + 1, y0 + 1));
 }
 /** Smooth noise field (bilinear upsampled random grid), zero mean, unit-ish amplitude. */
 export function smoothField(w: number, h: number, cell: number, r: () => number): Float32Array {
-  const gw = Math.ceil(w / cell) + 2, gh = Math.ceil(h / cell) + 2;
+  const gw = Math.ceil(w / cell) + 2,
+    gh = Math.ceil(h / cell) + 2;
   const g = Float32Array.from({ length: gw * gh }, () => 2 * r() - 1);
   const out = new Float32Array(w * h);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-    const gx = x / cell, gy = y / cell, x0 = Math.floor(gx), y0 = Math.floor(gy), fx = gx - x0, fy = gy - y0;
-    const v = (i: number, j: number) => g[j * gw + i]!;
-    out[y * w + x] = (1 - fy) * ((1 - fx) * v(x0, y0) + fx * v(x0 + 1, y0)) + fy * ((1 - fx) * v(x0, y0 + 1) + fx * v(x0 + 1, y0 + 1));
-  }
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      const gx = x / cell,
+        gy = y / cell,
+        x0 = Math.floor(gx),
+        y0 = Math.floor(gy),
+        fx = gx - x0,
+        fy = gy - y0;
+      const v = (i: number, j: number) => g[j * gw + i]!;
+      out[y * w + x] = (1 - fy) * ((1 - fx) * v(x0, y0) + fx * v(x0 + 1, y0)) + fy * ((1 - fx) * v(x0, y0 + 1) + fx * v(x0 + 1, y0 + 1));
+    }
   return out;
 }
 
-export interface Motion { tx: number; ty: number; rot: number; scale: number }
+export interface Motion {
+  tx: number;
+  ty: number;
+  rot: number;
+  scale: number;
+}
 /** Hand tremor: two sinusoids per parameter with random phases, 0.3-1.2 Hz. */
 export function tremor(r: () => number, n: number, fps: number): Motion[] {
   const wave = (amp: number) => {
-    const f1 = 0.3 + 0.5 * r(), f2 = 0.7 + 0.5 * r(), p1 = 2 * Math.PI * r(), p2 = 2 * Math.PI * r();
+    const f1 = 0.3 + 0.5 * r(),
+      f2 = 0.7 + 0.5 * r(),
+      p1 = 2 * Math.PI * r(),
+      p2 = 2 * Math.PI * r();
     return (t: number) => amp * (0.7 * Math.sin(2 * Math.PI * f1 * t + p1) + 0.3 * Math.sin(2 * Math.PI * f2 * t + p2));
   };
-  const tx = wave(4 + 6 * r()), ty = wave(3 + 4 * r()), rot = wave((1 + 2 * r()) * (Math.PI / 180)), sc = wave(0.01 + 0.02 * r());
+  const tx = wave(4 + 6 * r()),
+    ty = wave(3 + 4 * r()),
+    rot = wave((1 + 2 * r()) * (Math.PI / 180)),
+    sc = wave(0.01 + 0.02 * r());
   return Array.from({ length: n }, (_, i) => ({ tx: tx(i / fps), ty: ty(i / fps), rot: rot(i / fps), scale: 1 + sc(i / fps) }));
 }
 /** Point of the photo shown at output pixel (x, y) under motion m (about the frame centre). */
 export function inverseMotion(m: Motion, w: number, h: number, x: number, y: number): [number, number] {
-  const dx = x - w / 2 - m.tx, dy = y - h / 2 - m.ty;
-  const c = Math.cos(-m.rot) / m.scale, s = Math.sin(-m.rot) / m.scale;
+  const dx = x - w / 2 - m.tx,
+    dy = y - h / 2 - m.ty;
+  const c = Math.cos(-m.rot) / m.scale,
+    s = Math.sin(-m.rot) / m.scale;
   return [c * dx - s * dy + w / 2, s * dx + c * dy + h / 2];
 }
 export function forwardMotion(m: Motion, w: number, h: number, x: number, y: number): [number, number] {
-  const dx = x - w / 2, dy = y - h / 2, c = Math.cos(m.rot) * m.scale, s = Math.sin(m.rot) * m.scale;
+  const dx = x - w / 2,
+    dy = y - h / 2,
+    c = Math.cos(m.rot) * m.scale,
+    s = Math.sin(m.rot) * m.scale;
   return [c * dx - s * dy + w / 2 + m.tx, s * dx + c * dy + h / 2 + m.ty];
 }
 
 export function printPhoto(photo: RawImage, r: () => number): RawImage {
-  const sat = 0.45 + 0.25 * r(), lo = 0.06 + 0.06 * r(), hi = 0.78 + 0.1 * r();
+  const sat = 0.45 + 0.25 * r(),
+    lo = 0.06 + 0.06 * r(),
+    hi = 0.78 + 0.1 * r();
   const tint = [1.02 + 0.03 * r(), 1, 0.9 + 0.05 * r()];
-  const coarse = smoothField(photo.width, photo.height, 6, r), fine = Float32Array.from({ length: photo.width * photo.height }, () => 2 * r() - 1);
+  const coarse = smoothField(photo.width, photo.height, 6, r),
+    fine = Float32Array.from({ length: photo.width * photo.height }, () => 2 * r() - 1);
   return map(photo, (R, G, B, x, y) => {
     const g = 0.299 * R + 0.587 * G + 0.114 * B;
     const tex = 1 + 0.035 * coarse[y * photo.width + x]! + 0.03 * fine[y * photo.width + x]!;
@@ -80,8 +112,12 @@ export function printPhoto(photo: RawImage, r: () => number): RawImage {
 export function eyeCentres(o: FrameObservation): Array<[number, number]> {
   const m = o.landmarks!;
   return [MESH.rightEye, MESH.leftEye].map((idx) => {
-    let x = 0, y = 0;
-    for (const p of idx) { x += m[3 * p]!; y += m[3 * p + 1]!; }
+    let x = 0,
+      y = 0;
+    for (const p of idx) {
+      x += m[3 * p]!;
+      y += m[3 * p + 1]!;
+    }
     return [x / idx.length, y / idx.length] as [number, number];
   });
 }
@@ -99,28 +135,35 @@ export function makePrint(frames: RawImage[], obs: FrameObservation[], fps: numb
     const m = motion[t]!;
     const out = new Float32Array(w * h * 3);
     const holes = cutEye ? eyesP.map((e, k) => ({ at: forwardMotion(m, w, h, e[0], e[1]), live: eyeCentres(obs[t]!)[k]! })) : [];
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-      const [sx, sy] = inverseMotion(m, w, h, x, y);
-      const i = (y * w + x) * 3;
-      for (let c = 0; c < 3; c++) out[i + c] = bilinear(paper, sx, sy, c, 0.12);
-      for (const hole of holes) {
-        const ex = (x - hole.at[0]) / (0.75 * eyeW), ey = (y - hole.at[1]) / (0.42 * eyeW);
-        const d = ex * ex + ey * ey;
-        if (d < 1.2) {
-          const a = d < 0.8 ? 1 : (1.2 - d) / 0.4; // soft edge of the cut
-          const lx = x - hole.at[0] + hole.live[0], ly = y - hole.at[1] + hole.live[1];
-          for (let c = 0; c < 3; c++) out[i + c] = a * bilinear(live, lx, ly, c, 0) + (1 - a) * out[i + c]!;
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        const [sx, sy] = inverseMotion(m, w, h, x, y);
+        const i = (y * w + x) * 3;
+        for (let c = 0; c < 3; c++) out[i + c] = bilinear(paper, sx, sy, c, 0.12);
+        for (const hole of holes) {
+          const ex = (x - hole.at[0]) / (0.75 * eyeW),
+            ey = (y - hole.at[1]) / (0.42 * eyeW);
+          const d = ex * ex + ey * ey;
+          if (d < 1.2) {
+            const a = d < 0.8 ? 1 : (1.2 - d) / 0.4; // soft edge of the cut
+            const lx = x - hole.at[0] + hole.live[0],
+              ly = y - hole.at[1] + hole.live[1];
+            for (let c = 0; c < 3; c++) out[i + c] = a * bilinear(live, lx, ly, c, 0) + (1 - a) * out[i + c]!;
+          }
         }
       }
-    }
     return sensor({ width: w, height: h, channels: 3, data: out }, r, noise);
   });
 }
 
 export function makeReplay(frames: RawImage[], r: () => number, halfRate = true): RawImage[] {
-  const gamma = 1.15 + 0.25 * r(), gain = 0.85 + 0.1 * r();
-  const fx = 0.22 + 0.12 * r(), fy = 0.05 + 0.1 * r(), amp = 0.04 + 0.04 * r();
-  const bandAmp = 0.05 + 0.05 * r(), bandSpeed = 7 + 10 * r();
+  const gamma = 1.15 + 0.25 * r(),
+    gain = 0.85 + 0.1 * r();
+  const fx = 0.22 + 0.12 * r(),
+    fy = 0.05 + 0.1 * r(),
+    amp = 0.04 + 0.04 * r();
+  const bandAmp = 0.05 + 0.05 * r(),
+    bandSpeed = 7 + 10 * r();
   const noise = 0.006 + 0.006 * r();
   return frames.map((_, t) => {
     const src = frames[halfRate ? t - (t % 2) : t]!; // 15 fps on a 30 fps capture: every frame shown twice
@@ -131,19 +174,24 @@ export function makeReplay(frames: RawImage[], r: () => number, halfRate = true)
       const nb = (dx: number, c: number) => src.data[(y * w + Math.min(w - 1, Math.max(0, x + dx))) * 3 + c]!;
       return [0.25 * nb(-1, 0) + 0.5 * R + 0.25 * nb(1, 0), 0.25 * nb(-1, 1) + 0.5 * G + 0.25 * nb(1, 1), 0.25 * nb(-1, 2) + 0.5 * B + 0.25 * nb(1, 2)];
     });
-    return sensor(map(blurred, (R, G, B, x, y) => {
-      const moire = 1 + amp * Math.sin(2 * Math.PI * (fx * x + fy * y) + phase) * Math.sin(2 * Math.PI * (0.03 * x - 0.19 * y));
-      const dy = Math.min(Math.abs(y - bandY), h - Math.abs(y - bandY));
-      const band = 1 - bandAmp * Math.exp(-(dy * dy) / (2 * (h / 12) ** 2));
-      const k = gain * moire * band;
-      return [clamp01(k * R ** gamma), clamp01(k * G ** gamma), clamp01(k * B ** gamma)];
-    }), r, noise);
+    return sensor(
+      map(blurred, (R, G, B, x, y) => {
+        const moire = 1 + amp * Math.sin(2 * Math.PI * (fx * x + fy * y) + phase) * Math.sin(2 * Math.PI * (0.03 * x - 0.19 * y));
+        const dy = Math.min(Math.abs(y - bandY), h - Math.abs(y - bandY));
+        const band = 1 - bandAmp * Math.exp(-(dy * dy) / (2 * (h / 12) ** 2));
+        const k = gain * moire * band;
+        return [clamp01(k * R ** gamma), clamp01(k * G ** gamma), clamp01(k * B ** gamma)];
+      }),
+      r,
+      noise,
+    );
   });
 }
 
 export const CROP = 288;
 export function cropFrame(f: RawImage, x0: number, y0: number, size: number): RawImage {
-  const w = Math.min(size, f.width), h = Math.min(size, f.height);
+  const w = Math.min(size, f.width),
+    h = Math.min(size, f.height);
   const out = new Float32Array(w * h * 3);
   for (let y = 0; y < h; y++) out.set(f.data.subarray(((y0 + y) * f.width + x0) * 3, ((y0 + y) * f.width + x0 + w) * 3), y * w * 3);
   return { width: w, height: h, channels: 3, data: out };
@@ -151,12 +199,21 @@ export function cropFrame(f: RawImage, x0: number, y0: number, size: number): Ra
 
 export function mirror(f: RawImage): RawImage {
   const out = new Float32Array(f.data.length);
-  for (let y = 0; y < f.height; y++) for (let x = 0; x < f.width; x++) for (let c = 0; c < 3; c++) out[(y * f.width + x) * 3 + c] = f.data[(y * f.width + f.width - 1 - x) * 3 + c]!;
+  for (let y = 0; y < f.height; y++)
+    for (let x = 0; x < f.width; x++) for (let c = 0; c < 3; c++) out[(y * f.width + x) * 3 + c] = f.data[(y * f.width + f.width - 1 - x) * 3 + c]!;
   return { ...f, data: out };
 }
 
 export function makeSecondCamera(frames: RawImage[], r: () => number): RawImage[] {
-  const gain = 0.8 + 0.15 * r(), gamma = 0.9 + 0.25 * r(), tint = [0.97 + 0.06 * r(), 1, 0.97 + 0.06 * r()], noise = 0.008 + 0.006 * r();
-  return frames.map((f) => sensor(map(f, (R, G, B) => [clamp01(gain * tint[0]! * R ** gamma), clamp01(gain * G ** gamma), clamp01(gain * tint[2]! * B ** gamma)]), r, noise));
+  const gain = 0.8 + 0.15 * r(),
+    gamma = 0.9 + 0.25 * r(),
+    tint = [0.97 + 0.06 * r(), 1, 0.97 + 0.06 * r()],
+    noise = 0.008 + 0.006 * r();
+  return frames.map((f) =>
+    sensor(
+      map(f, (R, G, B) => [clamp01(gain * tint[0]! * R ** gamma), clamp01(gain * G ** gamma), clamp01(gain * tint[2]! * B ** gamma)]),
+      r,
+      noise,
+    ),
+  );
 }
-

@@ -104,7 +104,11 @@ export function median(xs: readonly number[]): number {
 export const now = (): number => performance.now() / 1000;
 
 /** A filesystem-safe UTC timestamp, e.g. 20250101T120000Z. */
-export const timestamp = (): string => new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+export const timestamp = (): string =>
+  new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 
 /** Writes `<dir>/<name>-<stamp>.json` and `<dir>/<name>-latest.json`, each atomically. */
 export async function writeJsonPair(dir: string, name: string, stamp: string, value: unknown): Promise<string[]> {
@@ -144,7 +148,12 @@ export function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-export function text(x: number, y: number, s: string, o: { size?: number; anchor?: 'start' | 'middle' | 'end'; weight?: string; fill?: string; rotate?: number } = {}): string {
+export function text(
+  x: number,
+  y: number,
+  s: string,
+  o: { size?: number; anchor?: 'start' | 'middle' | 'end'; weight?: string; fill?: string; rotate?: number } = {},
+): string {
   const rot = o.rotate ? ` transform="rotate(${o.rotate} ${x} ${y})"` : '';
   return `<text x="${x}" y="${y}" font-family="${FONT}" font-size="${o.size ?? 13}" text-anchor="${o.anchor ?? 'start'}" font-weight="${o.weight ?? 'normal'}" fill="${o.fill ?? '#222'}"${rot}>${esc(s)}</text>`;
 }
@@ -276,7 +285,10 @@ export function cpuDelta(a: CpuSnapshot, b: CpuSnapshot): CpuDelta {
  * Mean of `seconds` over the rows measured while other processes kept fewer than `maxOthers`
  * cores busy: the figure closest to an idle machine that a shared machine can give.
  */
-export function uncontendedMean(rows: ReadonlyArray<{ seconds: number; othersMeanCores: number }>, maxOthers = 0.2): { count: number; maxOthersCores: number; secondsMean: number; secondsMedian: number } {
+export function uncontendedMean(
+  rows: ReadonlyArray<{ seconds: number; othersMeanCores: number }>,
+  maxOthers = 0.2,
+): { count: number; maxOthersCores: number; secondsMean: number; secondsMedian: number } {
   const quiet = rows.filter((r) => r.othersMeanCores < maxOthers).map((r) => r.seconds);
   return { count: quiet.length, maxOthersCores: maxOthers, secondsMean: mean(quiet), secondsMedian: median(quiet) };
 }

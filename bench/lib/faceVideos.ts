@@ -75,7 +75,14 @@ export function listFaceVideos(root: string): FaceVideo[] {
     const [dir, name] = rel.split('/');
     if (dir !== 'live-real' && dir !== 'generated-or-reenacted') continue;
     const real = dir === 'live-real';
-    out.push({ file: path.join(root, rel), rel, person: real ? personOfRealClip(name) : `generated:${name}`, label: real ? 'real' : 'fake', source: sourceOf(name), sha256 });
+    out.push({
+      file: path.join(root, rel),
+      rel,
+      person: real ? personOfRealClip(name) : `generated:${name}`,
+      label: real ? 'real' : 'fake',
+      source: sourceOf(name),
+      sha256,
+    });
   }
   return out.sort((a, b) => (a.rel < b.rel ? -1 : 1));
 }

@@ -44,4 +44,3 @@ export async function listFacePhotos(root: string): Promise<Photo[]> {
   await walk(root);
   return photos.sort((a, b) => (a.file < b.file ? -1 : 1));
 }
-

@@ -17,7 +17,10 @@ interface Eval {
   falsePositiveRate: { count: number; of: number };
 }
 
-export async function writeCardFigures(results: { realMedia: { cnn: Eval; logistic: Eval }; speed: { seconds: number; ownCpuSeconds: number; othersMeanCores: number } }): Promise<void> {
+export async function writeCardFigures(results: {
+  realMedia: { cnn: Eval; logistic: Eval };
+  speed: { seconds: number; ownCpuSeconds: number; othersMeanCores: number };
+}): Promise<void> {
   const card = getModelCard(CNN_MODEL_NAME).trained!;
   const file = path.join(card.dir, 'card.json');
   const json = JSON.parse(await readFile(file, 'utf8')) as { quality: Array<{ split: string }>; speed?: unknown[] };

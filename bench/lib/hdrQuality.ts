@@ -52,12 +52,21 @@ export function pushedReference(reference: RawImage, output: RawImage, pick: Uin
   const yr = lab(reference).Y;
   let so = 0;
   let sr = 0;
-  for (let i = 0; i < pick.length; i++) if (pick[i]) {
-    so += yo[i]!;
-    sr += yr[i]!;
-  }
+  for (let i = 0; i < pick.length; i++)
+    if (pick[i]) {
+      so += yo[i]!;
+      sr += yr[i]!;
+    }
   const gain = so / sr;
-  return { image: createImage(reference.width, reference.height, 3, reference.data.map((v) => Math.min(1, enc(lin(v) * gain)))), gain };
+  return {
+    image: createImage(
+      reference.width,
+      reference.height,
+      3,
+      reference.data.map((v) => Math.min(1, enc(lin(v) * gain))),
+    ),
+    gain,
+  };
 }
 
 export function chromaNoise(img: RawImage, pick: Uint8Array): number {
@@ -65,15 +74,16 @@ export function chromaNoise(img: RawImage, pick: Uint8Array): number {
   const w = img.width;
   const h = img.height;
   const dev: [number[], number[]] = [[], []];
-  for (let y = 1; y < h - 1; y++) for (let x = 1; x < w - 1; x++) {
-    const i = y * w + x;
-    if (!pick[i]) continue;
-    for (const [k, P] of [a, b].entries()) {
-      let s = 0;
-      for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) s += P[i + dy * w + dx]!;
-      dev[k]!.push(Math.abs(P[i]! - s / 9));
+  for (let y = 1; y < h - 1; y++)
+    for (let x = 1; x < w - 1; x++) {
+      const i = y * w + x;
+      if (!pick[i]) continue;
+      for (const [k, P] of [a, b].entries()) {
+        let s = 0;
+        for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) s += P[i + dy * w + dx]!;
+        dev[k]!.push(Math.abs(P[i]! - s / 9));
+      }
     }
-  }
   const med = (v: number[]) => v.sort((p, q) => p - q)[v.length >> 1]!;
   return (Math.hypot(1.4826 * med(dev[0]), 1.4826 * med(dev[1])) * 9) / 8;
 }
@@ -87,24 +97,29 @@ export function speckle(img: RawImage, pick: Uint8Array): number {
   let count = 0;
   const va = new Float32Array(9);
   const vb = new Float32Array(9);
-  for (let y = 1; y < h - 1; y++) for (let x = 1; x < w - 1; x++) {
-    const i = y * w + x;
-    if (!pick[i]) continue;
-    count++;
-    let m = 0;
-    for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
-      va[m] = a[i + dy * w + dx]!;
-      vb[m++] = b[i + dy * w + dx]!;
+  for (let y = 1; y < h - 1; y++)
+    for (let x = 1; x < w - 1; x++) {
+      const i = y * w + x;
+      if (!pick[i]) continue;
+      count++;
+      let m = 0;
+      for (let dy = -1; dy <= 1; dy++)
+        for (let dx = -1; dx <= 1; dx++) {
+          va[m] = a[i + dy * w + dx]!;
+          vb[m++] = b[i + dy * w + dx]!;
+        }
+      va.sort();
+      vb.sort();
+      if (Math.hypot(a[i]! - va[4]!, b[i]! - vb[4]!) > 10) k++;
     }
-    va.sort();
-    vb.sort();
-    if (Math.hypot(a[i]! - va[4]!, b[i]! - vb[4]!) > 10) k++;
-  }
   return (1e4 * k) / count;
 }
 
 /** All shadow figures of a tone-mapped output against its bracket's reference frame. */
-export function shadowColourNoise(output: RawImage, reference: RawImage): { shadowPixels: number; gain: number; chromaNoise: number; chromaNoiseMiddle: number; speckle: number; speckleMiddle: number } {
+export function shadowColourNoise(
+  output: RawImage,
+  reference: RawImage,
+): { shadowPixels: number; gain: number; chromaNoise: number; chromaNoiseMiddle: number; speckle: number; speckleMiddle: number } {
   const pick = shadowPixels(reference);
   const { image: pushed, gain } = pushedReference(reference, output, pick);
   return {

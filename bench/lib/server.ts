@@ -39,10 +39,11 @@ export function treeRssMiB(pid: number): { mib: number; processes: number } {
   let grew = true;
   while (grew) {
     grew = false;
-    for (const [p, parent] of pp) if (tree.has(parent) && !tree.has(p)) {
-      tree.add(p);
-      grew = true;
-    }
+    for (const [p, parent] of pp)
+      if (tree.has(parent) && !tree.has(p)) {
+        tree.add(p);
+        grew = true;
+      }
   }
   let kib = 0;
   for (const p of tree) kib += rssKiB(p);
@@ -51,7 +52,11 @@ export function treeRssMiB(pid: number): { mib: number; processes: number } {
 
 /** Starts `clearsight <args>` (sources through tsx) and resolves once `readyText` appears on stderr. */
 export function startCli(args: string[], readyText: RegExp, env: Record<string, string> = {}): Promise<{ child: ChildProcess; stderr: () => string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, CLEARSIGHT_CLI_FROM: 'src', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, CLEARSIGHT_CLI_FROM: 'src', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let err = '';
   return new Promise((resolve, reject) => {
     child.stderr!.on('data', (d: Buffer) => {
@@ -75,7 +80,11 @@ export function multipartBody(file: Buffer, fields: Record<string, string>): { b
   const boundary = `----clearsight${Math.random().toString(16).slice(2)}`;
   const parts: Buffer[] = [];
   for (const [k, v] of Object.entries(fields)) parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
-  parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="in.png"\r\nContent-Type: application/octet-stream\r\n\r\n`), file, Buffer.from(`\r\n--${boundary}--\r\n`));
+  parts.push(
+    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="in.png"\r\nContent-Type: application/octet-stream\r\n\r\n`),
+    file,
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  );
   return { body: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}` };
 }
 

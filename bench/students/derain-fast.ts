@@ -48,7 +48,11 @@ function pairSets(root: string, limit?: number): PairSet[] {
   const same = (rainyDir: string, cleanDir: string): Array<{ rainy: string; clean: string }> =>
     images(rainyDir).map((f) => ({ rainy: path.join(rainyDir, f), clean: path.join(cleanDir, f) }));
   const sets: PairSet[] = [
-    { name: 'JORDER-E heavy samples', split: 'cross-source', pairs: same(d('samples/rain100H_style_jorder_e/test/small/rain'), d('samples/rain100H_style_jorder_e/test/small/norain')) },
+    {
+      name: 'JORDER-E heavy samples',
+      split: 'cross-source',
+      pairs: same(d('samples/rain100H_style_jorder_e/test/small/rain'), d('samples/rain100H_style_jorder_e/test/small/norain')),
+    },
     {
       name: `Rain100H dev ${HELD_OUT.first}-${HELD_OUT.last}`,
       split: 'held-out',
@@ -63,7 +67,11 @@ function pairSets(root: string, limit?: number): PairSet[] {
 
 function realPhotos(root: string): string[] {
   const dirs = [path.join(root, 'derain/samples/ddn_xmu/real_world'), path.join(root, 'real-degraded/rain_real_raindrop')];
-  return dirs.flatMap((dir) => images(dir).slice(0, 3).map((f) => path.join(dir, f)));
+  return dirs.flatMap((dir) =>
+    images(dir)
+      .slice(0, 3)
+      .map((f) => path.join(dir, f)),
+  );
 }
 
 /** Long side at most `side` (area-averaged), both sides even. */
@@ -147,7 +155,10 @@ async function child(req: ChildRequest): Promise<ChildResult> {
 
 async function enlarge(img: RawImage, w: number, h: number): Promise<RawImage> {
   const bytes = Buffer.from(Uint8Array.from(img.data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255)));
-  const { data } = await sharp(bytes, { raw: { width: img.width, height: img.height, channels: 3 } }).resize(w, h, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
+  const { data } = await sharp(bytes, { raw: { width: img.width, height: img.height, channels: 3 } })
+    .resize(w, h, { fit: 'fill' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return { width: w, height: h, channels: 3, data: Float32Array.from(data, (v) => v / 255) };
 }
 
@@ -189,7 +200,11 @@ async function contactSheet(photos: string[], dirs: { student: string; teacher: 
   const rows: RawImage[][] = [];
   for (const f of photos) {
     const name = `${path.parse(f).name}.png`;
-    rows.push([shrink((await decodeImage(f)).image, CONTACT_SIDE), (await decodeImage(path.join(dirs.student, name))).image, (await decodeImage(path.join(dirs.teacher, name))).image]);
+    rows.push([
+      shrink((await decodeImage(f)).image, CONTACT_SIDE),
+      (await decodeImage(path.join(dirs.student, name))).image,
+      (await decodeImage(path.join(dirs.teacher, name))).image,
+    ]);
   }
   const colW = Math.max(...rows.flat().map((r) => r.width));
   const W = 3 * colW + 4 * gap;
@@ -206,9 +221,14 @@ async function contactSheet(photos: string[], dirs: { student: string; teacher: 
   }
   const labels = ['rainy (real photo)', 'derain-fast (student)', 'MAXIM (teacher)'];
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${header}">${labels
-    .map((l, c) => `<text x="${gap + c * (colW + gap) + colW / 2}" y="20" font-family="DejaVu Sans, sans-serif" font-size="16" text-anchor="middle">${l}</text>`)
+    .map(
+      (l, c) => `<text x="${gap + c * (colW + gap) + colW / 2}" y="20" font-family="DejaVu Sans, sans-serif" font-size="16" text-anchor="middle">${l}</text>`,
+    )
     .join('')}</svg>`;
-  const png = await sharp(await encodeImage(sheet, 'png')).composite([{ input: Buffer.from(svg), top: 0, left: 0 }]).png().toBuffer();
+  const png = await sharp(await encodeImage(sheet, 'png'))
+    .composite([{ input: Buffer.from(svg), top: 0, left: 0 }])
+    .png()
+    .toBuffer();
   await writeImage(file, (await decodeImage(png)).image, { force: true });
 }
 
@@ -231,7 +251,15 @@ async function reusedTeacher(from: TeacherFrom, sets: PairSet[]): Promise<{ rows
       const { width, height } = await sharp(p.rainy).metadata();
       megapixels += (width! * height!) / 1e6;
     }
-    result.sets.push({ name: r.dataset, split: r.split, images: r.images, psnrY: r.metrics.psnrY, ssimY: r.metrics.ssimY, seconds: r.secondsPerMegapixel * megapixels, megapixels });
+    result.sets.push({
+      name: r.dataset,
+      split: r.split,
+      images: r.images,
+      psnrY: r.metrics.psnrY,
+      ssimY: r.metrics.ssimY,
+      seconds: r.secondsPerMegapixel * megapixels,
+      megapixels,
+    });
   }
   return { rows, result };
 }
@@ -264,7 +292,10 @@ export const bench: StudentBench = {
       rows.push(...reused.rows);
       console.log(`${TEACHER}: rows reused from ${teacherFrom!.file}`);
     }
-    for (const [role, model] of [['teacher', TEACHER], ['student', STUDENT]] as const) {
+    for (const [role, model] of [
+      ['teacher', TEACHER],
+      ['student', STUDENT],
+    ] as const) {
       if (role === 'teacher' && reused) continue;
       if (role === 'student') await waitForModel(STUDENT);
       console.log(`${model}: ${sets.map((s) => `${s.name} (${s.pairs.length})`).join(', ')}; ${photos.length} real photos`);
@@ -283,7 +314,14 @@ export const bench: StudentBench = {
         });
       }
     }
-    const big = await runChild({ kind: 'big', model: STUDENT, threads: 2, sets: [], photos: [path.join(dataRoot, 'clean-photos/Kodak24/kodim21.png')], photoDir: '' });
+    const big = await runChild({
+      kind: 'big',
+      model: STUDENT,
+      threads: 2,
+      sets: [],
+      photos: [path.join(dataRoot, 'clean-photos/Kodak24/kodim21.png')],
+      photoDir: '',
+    });
     const sheet = path.join(outDir, 'derain-fast-contact.png');
     await contactSheet(photos, { student: photoDir(STUDENT), teacher: photoDir(TEACHER, teacherFrom?.outDir) }, sheet);
     const mp = (rs: ChildResult): number => rs.sets.reduce((a, s) => a + s.megapixels, 0);
@@ -303,7 +341,9 @@ export const bench: StudentBench = {
         contactSheet: path.relative(process.cwd(), sheet),
       },
     };
-    console.log(`derain-fast: ${round(speedup, 1)}x faster than MAXIM per megapixel; 12 MP in ${round(big.bigSeconds!, 1)} s (2 threads); contact sheet ${sheet}`);
+    console.log(
+      `derain-fast: ${round(speedup, 1)}x faster than MAXIM per megapixel; 12 MP in ${round(big.bigSeconds!, 1)} s (2 threads); contact sheet ${sheet}`,
+    );
     return rows;
   },
 };

@@ -44,7 +44,16 @@ type Method = (typeof METHODS)[number];
 const ROLE: Record<Method, StudentRow['role']> = { 'lowlight-iagc': 'student', 'maxim-enhancement': 'teacher', gamma: 'baseline' };
 const LABEL: Record<Method, string> = { 'lowlight-iagc': 'iagc (student)', 'maxim-enhancement': 'MAXIM enhancement', gamma: 'gamma (classical)' };
 /** Real low-light photos for the no-reference check and the contact sheet (relative to the data root). */
-const REAL = ['lowlight/DICM/01.jpg', 'lowlight/DICM/05.jpg', 'lowlight/DICM/10.jpg', 'lowlight/DICM/22.jpg', 'lowlight/DICM/30.jpg', 'lowlight/LIME/1.bmp', 'lowlight/LIME/6.bmp', 'lowlight/LOL-eval15-low/1.png'];
+const REAL = [
+  'lowlight/DICM/01.jpg',
+  'lowlight/DICM/05.jpg',
+  'lowlight/DICM/10.jpg',
+  'lowlight/DICM/22.jpg',
+  'lowlight/DICM/30.jpg',
+  'lowlight/LIME/1.bmp',
+  'lowlight/LIME/6.bmp',
+  'lowlight/LOL-eval15-low/1.png',
+];
 /** Side of the centre crop of each held-out pair measured here (MAXIM needs ~1-3 min per 384 px pair on a loaded 2-core machine). */
 const EVAL_SIDE = 256;
 const REAL_SIDE = 384;
@@ -144,7 +153,9 @@ function toU8(img: RawImage): Buffer {
 }
 
 async function savePng(img: RawImage, file: string): Promise<void> {
-  await sharp(toU8(img), { raw: { width: img.width, height: img.height, channels: 3 } }).png().toFile(file);
+  await sharp(toU8(img), { raw: { width: img.width, height: img.height, channels: 3 } })
+    .png()
+    .toFile(file);
 }
 
 function runWorker(method: Method, o: { dataRoot: string; limit?: number; outDir: string; threads: number }): Promise<WorkerResult> {
@@ -167,7 +178,10 @@ function runWorker(method: Method, o: { dataRoot: string; limit?: number; outDir
 async function contactSheet(dataRoot: string, outDir: string): Promise<string> {
   const cols: Array<{ label: string; file: (rel: string) => string | Promise<Buffer> }> = [
     { label: 'input', file: async (rel) => savePngBuffer(shrink((await decodeImage(path.join(dataRoot, rel))).image)) },
-    ...(['maxim-enhancement', 'gamma', 'lowlight-iagc'] as const).map((m) => ({ label: LABEL[m], file: (rel: string) => path.join(outDir, 'lowlight-iagc', m, `${rel.replace(/[/.]/g, '_')}.png`) })),
+    ...(['maxim-enhancement', 'gamma', 'lowlight-iagc'] as const).map((m) => ({
+      label: LABEL[m],
+      file: (rel: string) => path.join(outDir, 'lowlight-iagc', m, `${rel.replace(/[/.]/g, '_')}.png`),
+    })),
   ];
   const cell = REAL_SIDE;
   const head = 28;
@@ -189,7 +203,10 @@ async function contactSheet(dataRoot: string, outDir: string): Promise<string> {
   const header = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${head}">${cols.map((c, i) => `<text x="${i * (cell + 4) + cell / 2}" y="20" font-size="18" font-family="DejaVu Sans" text-anchor="middle">${c.label}</text>`).join('')}</svg>`;
   composites.push({ input: Buffer.from(header), left: 0, top: 0 });
   const file = path.join(outDir, 'lowlight-iagc-contact-sheet.png');
-  await sharp({ create: { width, height: y, channels: 3, background: '#ffffff' } }).composite(composites).png().toFile(file);
+  await sharp({ create: { width, height: y, channels: 3, background: '#ffffff' } })
+    .composite(composites)
+    .png()
+    .toFile(file);
   return file;
 }
 
@@ -198,7 +215,9 @@ function svgText(s: string, width: number, height: number): string {
 }
 
 function savePngBuffer(img: RawImage): Promise<Buffer> {
-  return sharp(toU8(img), { raw: { width: img.width, height: img.height, channels: 3 } }).png().toBuffer();
+  return sharp(toU8(img), { raw: { width: img.width, height: img.height, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 export const bench: StudentBench = {
@@ -208,7 +227,14 @@ export const bench: StudentBench = {
     for (const m of METHODS) results.push(await runWorker(m, { dataRoot, limit, outDir, threads }));
     const sheet = await contactSheet(dataRoot, outDir);
     console.log(`lowlight-iagc: contact sheet ${sheet}`);
-    await writeFile(path.join(outDir, 'lowlight-iagc-real.json'), `${JSON.stringify(results.map((r) => ({ method: r.method, real: r.real })), null, 2)}\n`);
+    await writeFile(
+      path.join(outDir, 'lowlight-iagc-real.json'),
+      `${JSON.stringify(
+        results.map((r) => ({ method: r.method, real: r.real })),
+        null,
+        2,
+      )}\n`,
+    );
     return results.map((r) => ({
       model: r.method === 'gamma' ? 'gamma (enhanceLowLightGamma)' : r.method,
       role: ROLE[r.method],
@@ -254,7 +280,18 @@ async function main(): Promise<void> {
   console.log(
     table(
       ['model', 'role', 'images', 'PSNR RGB', 'SSIM RGB', 'PSNR Y', 'input PSNR', 'real: new sat. %', 's/MP', 'peak RSS MiB'],
-      rows.map((r) => [r.model, r.role, r.images, r.metrics.psnrRgb, r.metrics.ssimRgb, r.metrics.psnrY, r.metrics.inputPsnrRgb, r.metrics.realNewlySaturatedPctMean, r.secondsPerMegapixel, r.peakRssMiB]),
+      rows.map((r) => [
+        r.model,
+        r.role,
+        r.images,
+        r.metrics.psnrRgb,
+        r.metrics.ssimRgb,
+        r.metrics.psnrY,
+        r.metrics.inputPsnrRgb,
+        r.metrics.realNewlySaturatedPctMean,
+        r.secondsPerMegapixel,
+        r.peakRssMiB,
+      ]),
     ),
   );
   const files = await writeJsonPair(outDir, 'students-lowlight-iagc', timestamp(), { command: commandLine(), threads, rows });

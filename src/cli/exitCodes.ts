@@ -85,7 +85,9 @@ export const VERDICT_EXIT = {
 
 /** Exit code of a watermark verdict. */
 export function exitForWatermark(verdict: 'authentic' | 'manipulated' | 'damaged' | 'none'): number {
-  return { authentic: EXIT.OK, none: VERDICT_EXIT.WATERMARK_NONE, manipulated: VERDICT_EXIT.WATERMARK_MANIPULATED, damaged: VERDICT_EXIT.WATERMARK_DAMAGED }[verdict];
+  return { authentic: EXIT.OK, none: VERDICT_EXIT.WATERMARK_NONE, manipulated: VERDICT_EXIT.WATERMARK_MANIPULATED, damaged: VERDICT_EXIT.WATERMARK_DAMAGED }[
+    verdict
+  ];
 }
 
 /** Exit code of a liveness verdict (with --enrolled: `accepted` says whether the identity matched too). */

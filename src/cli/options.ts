@@ -43,5 +43,10 @@ export function integerOption(flags: string, description: string, min: number, m
 
 /** `--device <device>`: cpu, cuda (falls back to the CPU with a warning) or cuda! (fails without a GPU). */
 export function deviceOption(description: string): Option {
-  return choiceOption('--device <device>', `${description}: cpu, cuda (falls back to the CPU with a warning when no GPU is usable) or cuda! (fail instead)`, DEVICES, 'cpu');
+  return choiceOption(
+    '--device <device>',
+    `${description}: cpu, cuda (falls back to the CPU with a warning when no GPU is usable) or cuda! (fail instead)`,
+    DEVICES,
+    'cpu',
+  );
 }

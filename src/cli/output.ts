@@ -17,16 +17,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { Option, type Command } from 'commander';
-import {
-  ClearsightError,
-  ERROR_CODES,
-  formatFromPath,
-  formatIsLossy,
-  invalidOption,
-  OUTPUT_FORMATS,
-  type ImageFormat,
-  type OutputFormat,
-} from './lib.js';
+import { ClearsightError, ERROR_CODES, formatFromPath, formatIsLossy, invalidOption, OUTPUT_FORMATS, type ImageFormat, type OutputFormat } from './lib.js';
 import { choiceOption, integerOption } from './options.js';
 import { sameFile } from './outputGuard.js';
 
@@ -54,7 +45,13 @@ export function addImageOutputOptions(cmd: Command, what = 'output image'): Comm
   return cmd
     .option('-o, --output <path>', `${what}: a file (format from its extension), - for standard output, or a folder (required with several inputs)`)
     .option('-f, --force', 'overwrite output files that exist (never an input)')
-    .addOption(choiceOption('--format <format>', 'output format, whatever the output name (default: the output extension; for a folder or -, the input format)', OUTPUT_FORMATS))
+    .addOption(
+      choiceOption(
+        '--format <format>',
+        'output format, whatever the output name (default: the output extension; for a folder or -, the input format)',
+        OUTPUT_FORMATS,
+      ),
+    )
     .addOption(integerOption('--quality <q>', 'JPEG/WebP/AVIF quality 1-100 (default: JPEG 95, WebP lossless, AVIF 80)', 1, 100))
     .option('--strip-metadata', 'drop the EXIF and ICC profile (kept by default; the EXIF orientation is always reset to 1, the pixels being upright)')
     .option('--suffix <text>', 'with a folder output: added to each output name before the extension (e.g. _restored)')
@@ -88,7 +85,10 @@ export function globToRegExp(glob: string): RegExp {
       const end = glob.indexOf(']', i + 1);
       if (end < 0) re += '\\[';
       else {
-        re += `[${glob.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`;
+        re += `[${glob
+          .slice(i + 1, end)
+          .replace(/^!/, '^')
+          .replace(/\\/g, '\\\\')}]`;
         i = end;
       }
     } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
@@ -126,7 +126,12 @@ export async function expandInputs(args: readonly string[], recursive = false): 
     const s = await stat(arg).catch(() => undefined);
     if (s?.isDirectory()) {
       const found = (await listFiles(arg, recursive)).filter((p) => PICTURE_EXTENSIONS.has(extname(p).toLowerCase()));
-      if (found.length === 0) throw new ClearsightError(ERROR_CODES.INPUT_NOT_FOUND, `The folder "${arg}" has no pictures (.png .jpg .jpeg .webp .tif .tiff .bmp)${recursive ? '' : '; add --recursive for its subfolders'}`, { path: arg });
+      if (found.length === 0)
+        throw new ClearsightError(
+          ERROR_CODES.INPUT_NOT_FOUND,
+          `The folder "${arg}" has no pictures (.png .jpg .jpeg .webp .tif .tiff .bmp)${recursive ? '' : '; add --recursive for its subfolders'}`,
+          { path: arg },
+        );
       files.push(...found.map((p) => ({ path: p, subdir: dirname(relative(arg, p)) === '.' ? '' : dirname(relative(arg, p)), listed: true })));
     } else if (!s && hasGlob(arg)) {
       const normal = arg.split(sep).join('/');
@@ -166,12 +171,21 @@ export async function planOutputs(
   const out = opts.output;
   if (!out) throw invalidOption('--output', 'a file, - or a folder', out);
   const several = inputs.length > 1 || inputs.some((i) => i.listed);
-  const outIsDir = out !== STDIO && (out.endsWith('/') || out.endsWith(sep) || (await stat(out).then((s) => s.isDirectory(), () => false)));
+  const outIsDir =
+    out !== STDIO &&
+    (out.endsWith('/') ||
+      out.endsWith(sep) ||
+      (await stat(out).then(
+        (s) => s.isDirectory(),
+        () => false,
+      )));
   if (several && out === STDIO) throw invalidOption('--output', 'a folder when there are several inputs (standard output takes one picture)', out);
-  if (several && !outIsDir && extname(out) !== '') throw invalidOption('--output', `a folder when there are several inputs (${inputs.length}); "${out}" looks like a file name`, out);
+  if (several && !outIsDir && extname(out) !== '')
+    throw invalidOption('--output', `a folder when there are several inputs (${inputs.length}); "${out}" looks like a file name`, out);
   if (!several && !outIsDir && (opts.suffix !== undefined || opts.name !== undefined)) warnOnce('--suffix and --name apply to folder outputs only');
   const pattern = opts.name ?? DEFAULT_NAME;
-  if (opts.name !== undefined && !opts.name.includes('{stem}')) throw invalidOption('--name', 'a pattern containing {stem} (and optionally {suffix} {ext} {task})', opts.name);
+  if (opts.name !== undefined && !opts.name.includes('{stem}'))
+    throw invalidOption('--name', 'a pattern containing {stem} (and optionally {suffix} {ext} {task})', opts.name);
   if (opts.name !== undefined && /[\\/]/.test(opts.name)) throw invalidOption('--name', 'a file name pattern without folders', opts.name);
 
   const jobs: OutputJob[] = [];
@@ -183,19 +197,25 @@ export async function planOutputs(
       format ??= await sourceFormat(input.path);
       format ??= 'png';
       const stem = input.path === STDIO ? 'stdin' : basename(input.path, extname(input.path));
-      const name = pattern.replaceAll('{stem}', stem).replaceAll('{suffix}', opts.suffix ?? '').replaceAll('{ext}', EXT_FOR[format]).replaceAll('{task}', task);
+      const name = pattern
+        .replaceAll('{stem}', stem)
+        .replaceAll('{suffix}', opts.suffix ?? '')
+        .replaceAll('{ext}', EXT_FOR[format])
+        .replaceAll('{task}', task);
       output = join(out, input.subdir, name);
     } else {
       output = out;
       const byName = formatOfName(out, opts.format !== undefined);
-      if (format && byName && byName !== format) warnOnce(`writing ${format.toUpperCase()} into "${out}" as --format says (its extension says ${byName.toUpperCase()})`);
+      if (format && byName && byName !== format)
+        warnOnce(`writing ${format.toUpperCase()} into "${out}" as --format says (its extension says ${byName.toUpperCase()})`);
       format ??= byName;
     }
     if (output === STDIO) format ??= (await sourceFormat(input.path)) ?? 'png';
     jobs.push({ input: input.path, output, format: format! });
   }
   await refuseClashes(jobs);
-  if (opts.quality !== undefined && jobs.every((j) => !formatIsLossy(j.format))) warnOnce(`--quality has no effect on ${[...new Set(jobs.map((j) => j.format.toUpperCase()))].join('/')} output (lossless)`);
+  if (opts.quality !== undefined && jobs.every((j) => !formatIsLossy(j.format)))
+    warnOnce(`--quality has no effect on ${[...new Set(jobs.map((j) => j.format.toUpperCase()))].join('/')} output (lossless)`);
   return jobs;
 }
 
@@ -217,7 +237,11 @@ async function refuseClashes(jobs: readonly OutputJob[]): Promise<void> {
     const key = resolve(job.output);
     const other = seen.get(key);
     if (other !== undefined) {
-      throw new ClearsightError(ERROR_CODES.OUTPUT_UNWRITABLE, `"${other}" and "${job.input}" would both be written to "${job.output}": use --name with {ext} or different names`, { path: job.output });
+      throw new ClearsightError(
+        ERROR_CODES.OUTPUT_UNWRITABLE,
+        `"${other}" and "${job.input}" would both be written to "${job.output}": use --name with {ext} or different names`,
+        { path: job.output },
+      );
     }
     seen.set(key, job.input);
   }

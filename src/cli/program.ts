@@ -67,14 +67,19 @@ function version(): string {
 
 export function buildProgram(): Command {
   const program = new Command('clearsight')
-    .description('Restore degraded pictures and video (rain, haze, low light, HDR, super-resolution) and defend faces (liveness, identity watermarks, deepfake forensics).')
+    .description(
+      'Restore degraded pictures and video (rain, haze, low light, HDR, super-resolution) and defend faces (liveness, identity watermarks, deepfake forensics).',
+    )
     .version(version(), '-V, --version')
     // Set before adding commands, which inherit both: errors come back to main() as exceptions
     // and are printed there in the one clearsight format.
     .exitOverride()
     .configureOutput({ outputError: () => undefined })
     .showSuggestionAfterError()
-    .addHelpText('after', `\n${EXAMPLES}\n\n${EXIT_CODE_HELP}\n\nEnvironment:\n  CLEARSIGHT_CACHE_DIR  where converted models are cached (default ~/.cache/clearsight)\n  CLEARSIGHT_DEBUG=1    print stack traces`);
+    .addHelpText(
+      'after',
+      `\n${EXAMPLES}\n\n${EXIT_CODE_HELP}\n\nEnvironment:\n  CLEARSIGHT_CACHE_DIR  where converted models are cached (default ~/.cache/clearsight)\n  CLEARSIGHT_DEBUG=1    print stack traces`,
+    );
   for (const add of COMMANDS) add(program);
   // Runs before every (sub)command's action: an output that is an input is refused, --force or not.
   program.hook('preAction', (_program, action) => assertOutputsAreNotInputs(action));

@@ -9,7 +9,16 @@
  * `omit`, with the reason) or widen its parser (`extend`: vsr's --model also takes a file).
  */
 import { Option, type Command } from 'commander';
-import { expectedText, getTask, optionSectionsOf, parseOptionValue, RUN_OPTIONS, type OptionSpec, type OptionSpecs, type TaskDefinition } from '../tasks/index.js';
+import {
+  expectedText,
+  getTask,
+  optionSectionsOf,
+  parseOptionValue,
+  RUN_OPTIONS,
+  type OptionSpec,
+  type OptionSpecs,
+  type TaskDefinition,
+} from '../tasks/index.js';
 import { ClearsightError, ERROR_CODES } from '../core/errors.js';
 
 /** `maxFrames` -> `max-frames`. */
@@ -27,7 +36,8 @@ export function cliOption(name: string, spec: OptionSpec, extend?: (value: strin
     // A switch; one on by default is turned off with --no-<name> (commander sets the default true).
     return spec.default === true ? new Option(`--no-${kebab(name)}`, `turn off: ${spec.help}`) : new Option(flag, spec.help);
   }
-  const placeholder = spec.valueName ?? (spec.type === 'choice' ? kebab(name).split('-').pop()! : spec.type === 'string' ? 'text' : spec.type === 'integer' ? 'n' : 'x');
+  const placeholder =
+    spec.valueName ?? (spec.type === 'choice' ? kebab(name).split('-').pop()! : spec.type === 'string' ? 'text' : spec.type === 'integer' ? 'n' : 'x');
   const option = new Option(`${flag} <${placeholder}>`, helpOf(spec));
   if (spec.type === 'choice' && !extend) option.choices(spec.choices.map(String));
   option.argParser((value: string) => {
@@ -62,7 +72,10 @@ export const CLI_OMISSIONS = new Map<string, Readonly<Record<string, string>>>()
 export function taskCliOptions(taskName: string, config: TaskCliOptionsConfig = {}): Option[] {
   const task = getTask(taskName);
   if (!task) throw new ClearsightError(ERROR_CODES.RUNTIME, `internal error: no task "${taskName}" in the table`, { task: taskName });
-  CLI_OMISSIONS.set(taskName, { ...config.omit, ...(config.noRunOptions ? Object.fromEntries(Object.keys(RUN_OPTIONS).map((k) => [k, 'this command runs no network itself'])) : {}) });
+  CLI_OMISSIONS.set(taskName, {
+    ...config.omit,
+    ...(config.noRunOptions ? Object.fromEntries(Object.keys(RUN_OPTIONS).map((k) => [k, 'this command runs no network itself'])) : {}),
+  });
   const specs: OptionSpecs = optionSectionsOf(task, 'cli');
   const out: Option[] = [];
   for (const [name, spec] of Object.entries(specs)) {

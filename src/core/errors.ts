@@ -90,11 +90,11 @@ export function isClearsightError(err: unknown): err is ClearsightError {
  * which parameter, what was expected, what was given.
  */
 export function invalidOption(name: string, expected: string, given: unknown): ClearsightError {
-  return new ClearsightError(
-    ERROR_CODES.INVALID_OPTION,
-    `Invalid option "${name}": expected ${expected}, got ${describeValue(given)}`,
-    { option: name, expected, given },
-  );
+  return new ClearsightError(ERROR_CODES.INVALID_OPTION, `Invalid option "${name}": expected ${expected}, got ${describeValue(given)}`, {
+    option: name,
+    expected,
+    given,
+  });
 }
 
 function describeValue(value: unknown): string {

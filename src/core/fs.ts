@@ -163,11 +163,7 @@ function describeFsError(err: unknown): string {
 }
 
 function exists(path: string): ClearsightError {
-  return new ClearsightError(
-    ERROR_CODES.OUTPUT_EXISTS,
-    `Output file "${path}" already exists; use --force to overwrite it`,
-    { path },
-  );
+  return new ClearsightError(ERROR_CODES.OUTPUT_EXISTS, `Output file "${path}" already exists; use --force to overwrite it`, { path });
 }
 
 function unwritable(path: string, reason: string, cause?: unknown): ClearsightError {

@@ -48,7 +48,13 @@ export function fitLogistic(features: readonly (readonly number[])[], labels: re
     if (row.length !== d) throw invalidOption('features', `rows of ${d} numbers`, row.length);
     return row.map((v, j) => (v - mean[j]) / scale[j]);
   });
-  const { weights, bias } = fitLogisticNewton(X, { targets: opts.targets ?? labels, l2, maxIterations: opts.maxIterations ?? 50, tolerance: 1e-10, biasRidge: 1e-9 });
+  const { weights, bias } = fitLogisticNewton(X, {
+    targets: opts.targets ?? labels,
+    l2,
+    maxIterations: opts.maxIterations ?? 50,
+    tolerance: 1e-10,
+    biasRidge: 1e-9,
+  });
   return { mean, scale, weights, bias };
 }
 

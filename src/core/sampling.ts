@@ -14,7 +14,15 @@ export type SampleBorder = 'zero' | 'clamp';
  * y = j) to out[o], out[o + 1], ... (one value per channel of img). With the 'zero' border,
  * neighbours outside the picture count as 0; with 'clamp', as the nearest edge pixel.
  */
-export function bilinearAccumulate(img: RawImage, x: number, y: number, out: Float32Array | Float64Array, o: number, weight: number, border: SampleBorder): void {
+export function bilinearAccumulate(
+  img: RawImage,
+  x: number,
+  y: number,
+  out: Float32Array | Float64Array,
+  o: number,
+  weight: number,
+  border: SampleBorder,
+): void {
   const { width: w, height: h, channels: ch, data } = img;
   const x0 = Math.floor(x);
   const y0 = Math.floor(y);

@@ -41,7 +41,7 @@ export function polygonMask(polygon: readonly Point[], width: number, height: nu
     for (let i = 0, j = n - 1; i < n; j = i++) {
       const a = polygon[i];
       const b = polygon[j];
-      if ((a.y > cy) !== (b.y > cy)) xs.push(a.x + ((cy - a.y) / (b.y - a.y)) * (b.x - a.x));
+      if (a.y > cy !== b.y > cy) xs.push(a.x + ((cy - a.y) / (b.y - a.y)) * (b.x - a.x));
     }
     xs.sort((p, q) => p - q);
     for (let k = 0; k + 1 < xs.length; k += 2) {

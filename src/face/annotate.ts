@@ -23,12 +23,16 @@ export function faceAnnotationSvg(width: number, height: number, faces: readonly
     const { x, y, width: w, height: h } = f.box;
     parts.push(`<rect x="${fmt(x)}" y="${fmt(y)}" width="${fmt(w)}" height="${fmt(h)}" fill="none" stroke="${colour}" stroke-width="${2 * unit}"/>`);
     if (f.landmarks) {
-      for (let k = 0; k + 2 < f.landmarks.length; k += 3) parts.push(`<circle cx="${fmt(f.landmarks[k]!)}" cy="${fmt(f.landmarks[k + 1]!)}" r="${fmt(0.6 * unit)}" fill="#38bdf8"/>`);
+      for (let k = 0; k + 2 < f.landmarks.length; k += 3)
+        parts.push(`<circle cx="${fmt(f.landmarks[k]!)}" cy="${fmt(f.landmarks[k + 1]!)}" r="${fmt(0.6 * unit)}" fill="#38bdf8"/>`);
     }
-    for (let k = 0; k + 1 < f.keypoints.length; k += 2) parts.push(`<circle cx="${fmt(f.keypoints[k]!)}" cy="${fmt(f.keypoints[k + 1]!)}" r="${fmt(2 * unit)}" fill="#ef4444"/>`);
+    for (let k = 0; k + 1 < f.keypoints.length; k += 2)
+      parts.push(`<circle cx="${fmt(f.keypoints[k]!)}" cy="${fmt(f.keypoints[k + 1]!)}" r="${fmt(2 * unit)}" fill="#ef4444"/>`);
     const size = 10 * unit;
     const ty = y - 3 * unit >= size ? y - 3 * unit : y + h + size;
-    parts.push(`<text x="${fmt(x)}" y="${fmt(ty)}" font-family="sans-serif" font-size="${size}" fill="${colour}" stroke="black" stroke-width="${fmt(0.3 * unit)}">#${i + 1} q ${f.quality.toFixed(2)}</text>`);
+    parts.push(
+      `<text x="${fmt(x)}" y="${fmt(ty)}" font-family="sans-serif" font-size="${size}" fill="${colour}" stroke="black" stroke-width="${fmt(0.3 * unit)}">#${i + 1} q ${f.quality.toFixed(2)}</text>`,
+    );
   });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${parts.join('')}</svg>`;
 }

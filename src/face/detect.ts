@@ -20,7 +20,10 @@ const VALUES_PER_ANCHOR = 5 + 2 * DETECTOR_KEYPOINTS;
  * (6 anchors per cell), row-major, matching the order of the model's output rows.
  */
 export function generateAnchors(inputSize = DETECTOR_SIZE): Float32Array {
-  const layers = [{ stride: inputSize / 16, perCell: 2 }, { stride: inputSize / 8, perCell: 6 }];
+  const layers = [
+    { stride: inputSize / 16, perCell: 2 },
+    { stride: inputSize / 8, perCell: 6 },
+  ];
   const out: number[] = [];
   for (const { stride, perCell } of layers) {
     const cells = Math.ceil(inputSize / stride);

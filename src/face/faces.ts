@@ -47,10 +47,21 @@ export interface DetectOptions {
 
 function checkImage(img: unknown): asserts img is RawImage {
   const i = img as RawImage;
-  if (!i || typeof i !== 'object' || !(i.data instanceof Float32Array) || !Number.isInteger(i.width) || !Number.isInteger(i.height) || i.width < 1 || i.height < 1 || (i.channels !== 1 && i.channels !== 3) || i.data.length !== i.width * i.height * i.channels) {
+  if (
+    !i ||
+    typeof i !== 'object' ||
+    !(i.data instanceof Float32Array) ||
+    !Number.isInteger(i.width) ||
+    !Number.isInteger(i.height) ||
+    i.width < 1 ||
+    i.height < 1 ||
+    (i.channels !== 1 && i.channels !== 3) ||
+    i.data.length !== i.width * i.height * i.channels
+  ) {
     throw invalidOption('img', 'a RawImage (Float32 HWC, 1 or 3 channels, data length = width*height*channels)', img === null ? null : typeof img);
   }
-  if (i.width < 16 || i.height < 16) throw new ClearsightError(ERROR_CODES.INPUT_TOO_SMALL, `picture ${i.width}x${i.height} is too small to hold a face (min 16x16)`);
+  if (i.width < 16 || i.height < 16)
+    throw new ClearsightError(ERROR_CODES.INPUT_TOO_SMALL, `picture ${i.width}x${i.height} is too small to hold a face (min 16x16)`);
 }
 
 function checkDetectOptions(opts: DetectOptions): Required<Omit<DetectOptions, 'mesh'>> & { mesh: boolean | undefined } {
@@ -60,7 +71,8 @@ function checkDetectOptions(opts: DetectOptions): Required<Omit<DetectOptions, '
   const minScore = opts.minScore ?? 0.5;
   if (typeof minScore !== 'number' || !(minScore >= 0 && minScore < 1)) throw invalidOption('minScore', 'a number in [0, 1)', opts.minScore);
   const iouThreshold = opts.iouThreshold ?? 0.3;
-  if (typeof iouThreshold !== 'number' || !(iouThreshold >= 0 && iouThreshold <= 1)) throw invalidOption('iouThreshold', 'a number in [0, 1]', opts.iouThreshold);
+  if (typeof iouThreshold !== 'number' || !(iouThreshold >= 0 && iouThreshold <= 1))
+    throw invalidOption('iouThreshold', 'a number in [0, 1]', opts.iouThreshold);
   if (opts.mesh !== undefined && typeof opts.mesh !== 'boolean') throw invalidOption('mesh', 'a boolean', opts.mesh);
   if (opts.embed !== undefined && typeof opts.embed !== 'boolean') throw invalidOption('embed', 'a boolean', opts.embed);
   return { maxFaces, minScore, iouThreshold, mesh: opts.mesh, embed: opts.embed ?? false };
@@ -84,7 +96,10 @@ export async function runDetector(models: FaceModels, img: RawImage, minScore: n
 export function assembleDetectorOutput(outs: readonly { data: Float32Array; shape: readonly number[] }[], anchorCount: number): Float32Array {
   const find = (n: number, v: number) => outs.find((o) => o.shape[o.shape.length - 2] === n && o.shape[o.shape.length - 1] === v);
   if (outs.length === 1 && outs[0]!.data.length === anchorCount * 17) return outs[0]!.data;
-  const parts = [[find(512, 1), find(512, 16)], [find(384, 1), find(384, 16)]] as const;
+  const parts = [
+    [find(512, 1), find(512, 16)],
+    [find(384, 1), find(384, 16)],
+  ] as const;
   const out = new Float32Array(anchorCount * 17);
   let row = 0;
   for (const [score, reg] of parts) {

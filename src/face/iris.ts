@@ -33,7 +33,10 @@ export interface Eyes {
 
 /** Crop square of an eye: centred between its corners, rotated with them. */
 export function eyeRegion(mesh: Float32Array, outer: number, inner: number): SquareRegion {
-  const ox = mesh[3 * outer]!, oy = mesh[3 * outer + 1]!, ix = mesh[3 * inner]!, iy = mesh[3 * inner + 1]!;
+  const ox = mesh[3 * outer]!,
+    oy = mesh[3 * outer + 1]!,
+    ix = mesh[3 * inner]!,
+    iy = mesh[3 * inner + 1]!;
   const width = Math.hypot(ix - ox, iy - oy);
   // the right eye runs outer (33) -> inner (133) left to right in the picture, the left eye
   // outer (263) -> inner (362) right to left: the angle of the left-to-right direction is the roll
@@ -51,7 +54,8 @@ function mirrorCrop(crop: Float32Array, n: number): Float32Array {
 function toPicture(raw: Float32Array, from: number, count: number, region: SquareRegion, n: number, mirrored: boolean): Float32Array {
   const out = new Float32Array(count * 2);
   for (let i = 0; i < count; i++) {
-    const x = raw[3 * (from + i)]!, y = raw[3 * (from + i) + 1]!;
+    const x = raw[3 * (from + i)]!,
+      y = raw[3 * (from + i) + 1]!;
     [out[2 * i], out[2 * i + 1]] = cropToImage(region, n, mirrored ? n - x : x, y);
   }
   return out;
@@ -61,7 +65,8 @@ async function runEye(models: FaceModels, img: RawImage, region: SquareRegion, m
   const n = INPUT_SIZE.iris;
   const crop = sampleSquare(img, region, n);
   const [raw] = await models.runner('iris').run(mirrored ? mirrorCrop(crop, n) : crop, n);
-  if (!raw || raw.length !== (CONTOUR_POINTS + IRIS_POINTS) * 3) throw new ClearsightError(ERROR_CODES.RUNTIME, `iris network returned ${raw?.length ?? 0} values, expected ${(CONTOUR_POINTS + IRIS_POINTS) * 3}`);
+  if (!raw || raw.length !== (CONTOUR_POINTS + IRIS_POINTS) * 3)
+    throw new ClearsightError(ERROR_CODES.RUNTIME, `iris network returned ${raw?.length ?? 0} values, expected ${(CONTOUR_POINTS + IRIS_POINTS) * 3}`);
   return { contour: toPicture(raw, 0, CONTOUR_POINTS, region, n, mirrored), iris: toPicture(raw, CONTOUR_POINTS, IRIS_POINTS, region, n, mirrored) };
 }
 
@@ -89,11 +94,16 @@ export function eyeOpenness(eye: EyeLandmarks): number {
  * eye's own frame (x along the corners, y across and down the picture), in units of the eye's width; x points from the outer corner toward the nose.
  */
 export function irisPosition(eye: EyeLandmarks): [number, number] {
-  const [ox, oy] = pt(eye.contour, 0), [ix, iy] = pt(eye.contour, 8), [cx, cy] = pt(eye.iris, 0);
+  const [ox, oy] = pt(eye.contour, 0),
+    [ix, iy] = pt(eye.contour, 8),
+    [cx, cy] = pt(eye.iris, 0);
   const w = Math.hypot(ix - ox, iy - oy) || 1;
-  const ux = (ix - ox) / w, uy = (iy - oy) / w;
+  const ux = (ix - ox) / w,
+    uy = (iy - oy) / w;
   // the across-eye axis points down the picture for both eyes (the left eye's corners run right to left)
-  const nx = ux >= 0 ? -uy : uy, ny = ux >= 0 ? ux : -ux;
-  const dx = cx - (ox + ix) / 2, dy = cy - (oy + iy) / 2;
+  const nx = ux >= 0 ? -uy : uy,
+    ny = ux >= 0 ? ux : -ux;
+  const dx = cx - (ox + ix) / 2,
+    dy = cy - (oy + iy) / 2;
   return [(dx * ux + dy * uy) / w, (dx * nx + dy * ny) / w];
 }

@@ -40,7 +40,11 @@ export function accuracyAt(positives: readonly number[], negatives: readonly num
  * APCER = share of attack presentations accepted as bona fide (worst attack type when several
  * are given), BPCER = share of bona fide presentations rejected, ACER = (APCER + BPCER) / 2.
  */
-export function pad(bonaFide: readonly number[], attacksByType: Record<string, readonly number[]>, t: number): { apcer: number; bpcer: number; acer: number; apcerByType: Record<string, number> } {
+export function pad(
+  bonaFide: readonly number[],
+  attacksByType: Record<string, readonly number[]>,
+  t: number,
+): { apcer: number; bpcer: number; acer: number; apcerByType: Record<string, number> } {
   const apcerByType: Record<string, number> = {};
   for (const [k, v] of Object.entries(attacksByType)) apcerByType[k] = v.filter((s) => s >= t).length / Math.max(1, v.length);
   const apcer = Math.max(0, ...Object.values(apcerByType));

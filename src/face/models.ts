@@ -86,7 +86,10 @@ export class FaceModels {
       const control = { onProgress: opts.onProgress };
       for (const [i, net] of wanted.entries()) {
         report(control, 'prepare model', i, wanted.length);
-        runners[net] = await FaceRunner.load(pathOf(net), FACE_MODEL_NAMES[net], INPUT_SIZE[net], { ...runtime, onConvert: (phase) => report(control, 'convert model', phase === 'start' ? 0 : 1, 1) });
+        runners[net] = await FaceRunner.load(pathOf(net), FACE_MODEL_NAMES[net], INPUT_SIZE[net], {
+          ...runtime,
+          onConvert: (phase) => report(control, 'convert model', phase === 'start' ? 0 : 1, 1),
+        });
       }
       report(control, 'prepare model', wanted.length, wanted.length);
     } catch (err) {

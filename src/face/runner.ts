@@ -17,7 +17,11 @@ export interface FaceRunnerOptions extends RuntimeOptions {
 export class FaceRunner {
   private session: InferenceSession | undefined;
 
-  private constructor(session: InferenceSession, readonly name: string, readonly size: number) {
+  private constructor(
+    session: InferenceSession,
+    readonly name: string,
+    readonly size: number,
+  ) {
     this.session = session;
   }
 
@@ -27,7 +31,12 @@ export class FaceRunner {
       onnx = await new TfjsSource(modelJsonPath, name).onnxFor([1, size, size, 3], options.cacheDir, undefined, options.onConvert);
     } catch (err) {
       if (err instanceof ClearsightError) throw err;
-      throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `could not read face model ${modelJsonPath}: ${(err as Error).message}`, { modelJsonPath }, { cause: err });
+      throw new ClearsightError(
+        ERROR_CODES.MODEL_NOT_FOUND,
+        `could not read face model ${modelJsonPath}: ${(err as Error).message}`,
+        { modelJsonPath },
+        { cause: err },
+      );
     }
     return new FaceRunner(await InferenceSession.create(onnx, options), name, size);
   }

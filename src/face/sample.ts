@@ -43,7 +43,9 @@ export function sampleSquare(img: RawImage, region: SquareRegion, outSize: numbe
   const k = 1 / (sub * sub);
   for (let v = 0; v < outSize; v++) {
     for (let u = 0; u < outSize; u++) {
-      let a0 = 0, a1 = 0, a2 = 0;
+      let a0 = 0,
+        a1 = 0,
+        a2 = 0;
       for (let sy = 0; sy < sub; sy++) {
         const dv = (v + (sy + 0.5) / sub - outSize / 2) * step;
         for (let sx = 0; sx < sub; sx++) {
@@ -55,20 +57,37 @@ export function sampleSquare(img: RawImage, region: SquareRegion, outSize: numbe
           const y0 = Math.floor(y);
           if (channels === 3 && x0 >= 0 && y0 >= 0 && x0 + 1 < width && y0 + 1 < height) {
             // interior RGB fast path: the same four weights as core/sampling's bilinearAccumulate
-            const fx = x - x0, fy = y - y0;
-            const p = (y0 * width + x0) * 3, q = p + width * 3;
-            const w00 = (1 - fy) * (1 - fx), w01 = (1 - fy) * fx, w10 = fy * (1 - fx), w11 = fy * fx;
-            a0 += w00 * data[p]!; a1 += w00 * data[p + 1]!; a2 += w00 * data[p + 2]!;
-            a0 += w01 * data[p + 3]!; a1 += w01 * data[p + 4]!; a2 += w01 * data[p + 5]!;
-            a0 += w10 * data[q]!; a1 += w10 * data[q + 1]!; a2 += w10 * data[q + 2]!;
-            a0 += w11 * data[q + 3]!; a1 += w11 * data[q + 4]!; a2 += w11 * data[q + 5]!;
+            const fx = x - x0,
+              fy = y - y0;
+            const p = (y0 * width + x0) * 3,
+              q = p + width * 3;
+            const w00 = (1 - fy) * (1 - fx),
+              w01 = (1 - fy) * fx,
+              w10 = fy * (1 - fx),
+              w11 = fy * fx;
+            a0 += w00 * data[p]!;
+            a1 += w00 * data[p + 1]!;
+            a2 += w00 * data[p + 2]!;
+            a0 += w01 * data[p + 3]!;
+            a1 += w01 * data[p + 4]!;
+            a2 += w01 * data[p + 5]!;
+            a0 += w10 * data[q]!;
+            a1 += w10 * data[q + 1]!;
+            a2 += w10 * data[q + 2]!;
+            a0 += w11 * data[q + 3]!;
+            a1 += w11 * data[q + 4]!;
+            a2 += w11 * data[q + 5]!;
           } else {
             acc.fill(0);
             bilinearAccumulate(img, x, y, acc, 0, 1, 'zero');
             if (channels === 3) {
-              a0 += acc[0]!; a1 += acc[1]!; a2 += acc[2]!;
+              a0 += acc[0]!;
+              a1 += acc[1]!;
+              a2 += acc[2]!;
             } else {
-              a0 += acc[0]!; a1 += acc[0]!; a2 += acc[0]!;
+              a0 += acc[0]!;
+              a1 += acc[0]!;
+              a2 += acc[0]!;
             }
           }
         }

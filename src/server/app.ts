@@ -116,7 +116,8 @@ async function sha256File(path: string): Promise<string> {
 function multipartFailure(err: unknown): unknown {
   if (err instanceof HttpError) return err;
   const e = err as NodeJS.ErrnoException & { statusCode?: number };
-  if (e && typeof e === 'object' && (e.syscall || (e.statusCode && e.statusCode !== 500) || (typeof e.code === 'string' && e.code.startsWith('E_')))) return err;
+  if (e && typeof e === 'object' && (e.syscall || (e.statusCode && e.statusCode !== 500) || (typeof e.code === 'string' && e.code.startsWith('E_'))))
+    return err;
   const message = err instanceof Error ? err.message : String(err);
   return new HttpError(400, 'E_MALFORMED_REQUEST', `The multipart/form-data body is malformed: ${message.slice(0, 200)}`);
 }
@@ -173,7 +174,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
     let e: HttpError;
     if (err instanceof HttpError) e = err;
-    else if (err.code === 'FST_REQ_FILE_TOO_LARGE') e = new HttpError(413, 'E_INPUT_TOO_LARGE', `The upload is larger than this server's limit of ${(limits.maxUploadBytes / 1048576).toFixed(1)} MiB`);
+    else if (err.code === 'FST_REQ_FILE_TOO_LARGE')
+      e = new HttpError(413, 'E_INPUT_TOO_LARGE', `The upload is larger than this server's limit of ${(limits.maxUploadBytes / 1048576).toFixed(1)} MiB`);
     else if (err.code === 'FST_FILES_LIMIT') e = new HttpError(413, 'E_INPUT_TOO_LARGE', `Too many files in one request (limit ${limits.maxFiles})`);
     else if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) e = new HttpError(err.statusCode, err.code ?? 'E_BAD_REQUEST', err.message);
     else e = asHttp(err);
@@ -197,15 +199,21 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       for (const authority of authorities) {
         const name = hostName(authority.replace(/^[^@]*@/, ''));
         if (!hostAllowed(name, allowedHosts)) {
-          throw new HttpError(403, 'E_FORBIDDEN_HOST', `This server does not answer to host ${JSON.stringify(authority.slice(0, 100))}; it serves ${allowedHosts.join(', ')} (add a name with --allow-host)`);
+          throw new HttpError(
+            403,
+            'E_FORBIDDEN_HOST',
+            `This server does not answer to host ${JSON.stringify(authority.slice(0, 100))}; it serves ${allowedHosts.join(', ')} (add a name with --allow-host)`,
+          );
         }
       }
     }
     const crossSite = crossSiteReason(req.method, req.headers.origin, req.headers.host, req.headers['sec-fetch-site'] as string | undefined);
-    if (crossSite) throw new HttpError(403, 'E_CROSS_ORIGIN', `Refused ${crossSite}: jobs are submitted and deleted from this server's own pages or without a browser`);
+    if (crossSite)
+      throw new HttpError(403, 'E_CROSS_ORIGIN', `Refused ${crossSite}: jobs are submitted and deleted from this server's own pages or without a browser`);
     if (token && needsToken(req.routeOptions.url)) {
       const given = givenToken(req.headers.authorization, req.query);
-      if (!given || !sameToken(given, token)) throw new HttpError(401, 'E_UNAUTHORIZED', 'This server needs an API token: send "Authorization: Bearer <token>"');
+      if (!given || !sameToken(given, token))
+        throw new HttpError(401, 'E_UNAUTHORIZED', 'This server needs an API token: send "Authorization: Bearer <token>"');
     }
   });
 
@@ -241,14 +249,31 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     const task = getTask(req.params.task);
     if (!task) {
       const planned = PLANNED_TASKS.some((p) => p.name === req.params.task);
-      throw new HttpError(404, 'E_UNKNOWN_TASK', planned ? `Task "${req.params.task}" is not available on this server` : `Unknown task "${req.params.task.slice(0, 60)}"; see GET /api/v1/tasks`);
+      throw new HttpError(
+        404,
+        'E_UNKNOWN_TASK',
+        planned ? `Task "${req.params.task}" is not available on this server` : `Unknown task "${req.params.task.slice(0, 60)}"; see GET /api/v1/tasks`,
+      );
     }
     if (!req.isMultipart()) throw new HttpError(415, 'E_INPUT_UNSUPPORTED', 'Send the upload as multipart/form-data (field "file", options as fields)');
     // Queue caps, checked before the upload is read: a flood costs the server nothing but the 429.
     const client = clientOf(req);
-    if (inFlightTotal >= limits.maxQueuedJobs) throw new HttpError(429, 'E_QUEUE_FULL', `The server has ${inFlightTotal} jobs queued or running (limit ${limits.maxQueuedJobs}); try again later`, undefined, 5);
+    if (inFlightTotal >= limits.maxQueuedJobs)
+      throw new HttpError(
+        429,
+        'E_QUEUE_FULL',
+        `The server has ${inFlightTotal} jobs queued or running (limit ${limits.maxQueuedJobs}); try again later`,
+        undefined,
+        5,
+      );
     if ((inFlight.get(client)?.size ?? 0) >= limits.maxQueuedPerClient) {
-      throw new HttpError(429, 'E_QUEUE_FULL', `You have ${inFlight.get(client)!.size} jobs queued or running (limit ${limits.maxQueuedPerClient} per client); wait for some to finish`, undefined, 5);
+      throw new HttpError(
+        429,
+        'E_QUEUE_FULL',
+        `You have ${inFlight.get(client)!.size} jobs queued or running (limit ${limits.maxQueuedPerClient} per client); wait for some to finish`,
+        undefined,
+        5,
+      );
     }
     const fileField = task.input === 'images' ? 'files' : 'file';
     const extraFields = new Set((task.extraInputs ?? []).map((e) => e.field));
@@ -266,13 +291,24 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
               }
               const r = await store.receive(part.file);
               received.push({ ...r, clientName: part.filename.slice(0, 200), field: part.fieldname });
-              if (part.file.truncated) throw new HttpError(413, 'E_INPUT_TOO_LARGE', `The upload is larger than this server's limit of ${(limits.maxUploadBytes / 1048576).toFixed(1)} MiB`, part.fieldname);
+              if (part.file.truncated)
+                throw new HttpError(
+                  413,
+                  'E_INPUT_TOO_LARGE',
+                  `The upload is larger than this server's limit of ${(limits.maxUploadBytes / 1048576).toFixed(1)} MiB`,
+                  part.fieldname,
+                );
               continue;
             }
             if (part.fieldname !== fileField) {
               part.file.resume();
               const also = extraFields.size ? ` (and optionally ${[...extraFields].map((f) => `"${f}"`).join(', ')})` : '';
-              throw new HttpError(400, 'E_INVALID_OPTION', `Unexpected file field "${part.fieldname.slice(0, 60)}"; this task takes its input in "${fileField}"${also}`, part.fieldname);
+              throw new HttpError(
+                400,
+                'E_INVALID_OPTION',
+                `Unexpected file field "${part.fieldname.slice(0, 60)}"; this task takes its input in "${fileField}"${also}`,
+                part.fieldname,
+              );
             }
             if (task.input !== 'images' && received.some((r) => r.field === undefined)) {
               part.file.resume();
@@ -280,9 +316,16 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
             }
             const r = await store.receive(part.file);
             received.push({ ...r, clientName: part.filename.slice(0, 200) });
-            if (part.file.truncated) throw new HttpError(413, 'E_INPUT_TOO_LARGE', `The upload is larger than this server's limit of ${(limits.maxUploadBytes / 1048576).toFixed(1)} MiB`, fileField);
+            if (part.file.truncated)
+              throw new HttpError(
+                413,
+                'E_INPUT_TOO_LARGE',
+                `The upload is larger than this server's limit of ${(limits.maxUploadBytes / 1048576).toFixed(1)} MiB`,
+                fileField,
+              );
           } else {
-            if (Object.hasOwn(fields, part.fieldname)) throw new HttpError(400, 'E_INVALID_OPTION', `Option "${part.fieldname.slice(0, 60)}" given twice`, part.fieldname);
+            if (Object.hasOwn(fields, part.fieldname))
+              throw new HttpError(400, 'E_INVALID_OPTION', `Option "${part.fieldname.slice(0, 60)}" given twice`, part.fieldname);
             fields[part.fieldname] = String(part.value);
           }
         }
@@ -293,20 +336,27 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       received.sort((a, b) => Number(a.field !== undefined) - Number(b.field !== undefined));
       const mainCount = received.filter((r) => r.field === undefined).length;
       if (mainCount === 0) throw new HttpError(400, 'E_INVALID_OPTION', `Missing the file: send it in the multipart field "${fileField}"`, fileField);
-      if (task.input === 'images' && mainCount < 2) throw new HttpError(400, 'E_INVALID_OPTION', `Task ${task.name} needs at least 2 files in "${fileField}"`, fileField);
+      if (task.input === 'images' && mainCount < 2)
+        throw new HttpError(400, 'E_INVALID_OPTION', `Task ${task.name} needs at least 2 files in "${fileField}"`, fileField);
       const parsed = parseTaskOptions(task, fields);
       if (!parsed.ok) throw new HttpError(400, 'E_INVALID_OPTION', parsed.message, parsed.field);
       const inputs: JobInput[] = [];
       for (const [i, r] of received.entries()) {
         const label = r.field ?? (mainCount > 1 ? `${fileField}[${i}]` : fileField);
-        const kind = r.field ? (task.extraInputs!.find((e) => e.field === r.field)!.kind) : task.input;
+        const kind = r.field ? task.extraInputs!.find((e) => e.field === r.field)!.kind : task.input;
         const inspected = await inspectUpload(r.tmp, r.bytes, kind, limits, label);
         // Bytes after the image's own end (a PNG padded with 45 MiB of zeros, a motion photo's
         // video) are cut off before the file is stored: the store keeps the picture only.
         if (inspected.kind === 'image' && inspected.format && (await trimTrailingData(r.tmp, inspected.format, r.bytes)) !== undefined) {
           r.sha256 = await sha256File(r.tmp);
         }
-        inputs.push({ sha256: r.sha256, kind: inspected.kind, ...(inspected.pixels ? { pixels: inspected.pixels } : {}), clientName: r.clientName, ...(r.field ? { field: r.field } : {}) });
+        inputs.push({
+          sha256: r.sha256,
+          kind: inspected.kind,
+          ...(inspected.pixels ? { pixels: inspected.pixels } : {}),
+          clientName: r.clientName,
+          ...(r.field ? { field: r.field } : {}),
+        });
       }
       const need = estimateJobMemory({ task: task.name, fields, inputs });
       if (need > limits.jobMemoryBytes) {
@@ -330,7 +380,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       track(client, id);
       owners.set(id, { owner: ownerOf(req), createdAt: new Date().toISOString(), inputs: inputs.map((i) => i.clientName ?? '') });
       opts.onStoreChange?.();
-      return reply.code(202).header('location', `/api/v1/jobs/${id}`).send({ id, status: `/api/v1/jobs/${id}`, events: `/api/v1/jobs/${id}/events` });
+      return reply
+        .code(202)
+        .header('location', `/api/v1/jobs/${id}`)
+        .send({ id, status: `/api/v1/jobs/${id}`, events: `/api/v1/jobs/${id}/events` });
     } catch (err) {
       // A refused request leaves nothing behind.
       for (const r of received) await store.discard(r.tmp);
@@ -396,7 +449,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     if (terminal(s)) return reply.code(200).send(jobView(s));
     const outcome = queue.cancel ? await queue.cancel(s.id) : 'busy';
     if (outcome === 'not-found') throw new HttpError(404, 'E_NOT_FOUND', `No job ${s.id}`);
-    if (outcome === 'busy') throw new HttpError(409, 'E_JOB_RUNNING', `Job ${s.id} is running on a Redis worker and cannot be stopped from here; delete it once it ends`);
+    if (outcome === 'busy')
+      throw new HttpError(409, 'E_JOB_RUNNING', `Job ${s.id} is running on a Redis worker and cannot be stopped from here; delete it once it ends`);
     releases.get(s.id)?.();
     return reply.code(200).send(jobView((await queue.get(s.id)) ?? s));
   });
@@ -405,7 +459,14 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     await findJob(req.params.id);
     const id = req.params.id;
     const open = streams.get(id) ?? 0;
-    if (open >= limits.maxStreamsPerJob) throw new HttpError(429, 'E_TOO_MANY_STREAMS', `Job ${id} already has ${open} event streams open (limit ${limits.maxStreamsPerJob}); close one or poll GET /api/v1/jobs/${id}`, undefined, 5);
+    if (open >= limits.maxStreamsPerJob)
+      throw new HttpError(
+        429,
+        'E_TOO_MANY_STREAMS',
+        `Job ${id} already has ${open} event streams open (limit ${limits.maxStreamsPerJob}); close one or poll GET /api/v1/jobs/${id}`,
+        undefined,
+        5,
+      );
     streams.set(id, open + 1);
     reply.hijack();
     const raw = reply.raw;
@@ -439,8 +500,14 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     const s = await findJob(req.params.id);
     if (s.state !== 'done' || !s.result) throw new HttpError(409, 'E_NOT_READY', `Job ${s.id} is ${s.state}; its files exist once it is done`);
     const file = s.result.files.find((f) => f.name === req.params.name);
-    if (!file) throw new HttpError(404, 'E_NOT_FOUND', `Job ${s.id} has no file named ${JSON.stringify(req.params.name.slice(0, 100))}; it has ${s.result.files.map((f) => f.name).join(', ')}`);
-    if (!(await store.has(file.sha256))) throw new HttpError(410, 'E_EXPIRED', `The file ${file.name} of job ${s.id} was removed from the store (retention: age or size budget)`);
+    if (!file)
+      throw new HttpError(
+        404,
+        'E_NOT_FOUND',
+        `Job ${s.id} has no file named ${JSON.stringify(req.params.name.slice(0, 100))}; it has ${s.result.files.map((f) => f.name).join(', ')}`,
+      );
+    if (!(await store.has(file.sha256)))
+      throw new HttpError(410, 'E_EXPIRED', `The file ${file.name} of job ${s.id} was removed from the store (retention: age or size budget)`);
     return reply
       .type(file.type)
       .header('content-length', file.bytes)
@@ -454,7 +521,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     if (!isJobId(req.params.id)) throw new HttpError(404, 'E_NOT_FOUND', 'No such job (job ids are UUIDs)');
     const removal = await queue.remove(req.params.id);
     if (removal.outcome === 'not-found') throw new HttpError(404, 'E_NOT_FOUND', `No job ${req.params.id}`);
-    if (removal.outcome === 'busy') throw new HttpError(409, 'E_JOB_RUNNING', `Job ${req.params.id} is running on a worker and cannot be removed until it ends`);
+    if (removal.outcome === 'busy')
+      throw new HttpError(409, 'E_JOB_RUNNING', `Job ${req.params.id} is running on a worker and cannot be removed until it ends`);
     releases.get(req.params.id)?.();
     owners.delete(req.params.id);
     for (const sha of removal.blobs) await store.remove(sha);

@@ -15,7 +15,18 @@ export { buildServer, jobView, type ServerOptions } from './app.js';
 export { buildOpenApi } from './openapi.js';
 export { ContentStore, sha256Of, isSha256 } from './store.js';
 export { DEFAULT_LIMITS, HttpError, inspectUpload, sniffUpload, type ServerLimits } from './limits.js';
-export { TASKS, PLANNED_TASKS, getTask, estimateJobMemory, parseTaskOptions, threadsPerJob, type TaskDefinition, type TaskContext, type TaskOutcome, type InputKind } from './registry.js';
+export {
+  TASKS,
+  PLANNED_TASKS,
+  getTask,
+  estimateJobMemory,
+  parseTaskOptions,
+  threadsPerJob,
+  type TaskDefinition,
+  type TaskContext,
+  type TaskOutcome,
+  type InputKind,
+} from './registry.js';
 export { LocalQueue, RedisQueue, startRedisWorker, redisConnection, DEFAULT_RETRY, QUEUE_NAME, type JobQueue, type RetryPolicy } from './jobs/queue.js';
 export { WorkerPool } from './jobs/pool.js';
 export { StoreRetention, chooseEvictions, type RetentionOptions, type RetentionReport } from './retention.js';
@@ -85,20 +96,45 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   await store.sweepTemp(undefined, (name, err) => process.stderr.write(`clearsight: could not remove leftover temp ${name}: ${(err as Error).message}\n`));
   let queue: JobQueue;
   if (opts.queueUrl) {
-    const rq = new RedisQueue({ url: opts.queueUrl, prefix: opts.queuePrefix, retry: opts.retry, keepFinishedMs: retentionOptions.maxAgeMs, secret: await loadQueueSecret(store.root) });
+    const rq = new RedisQueue({
+      url: opts.queueUrl,
+      prefix: opts.queuePrefix,
+      retry: opts.retry,
+      keepFinishedMs: retentionOptions.maxAgeMs,
+      secret: await loadQueueSecret(store.root),
+    });
     await rq.ready();
     queue = rq;
   } else {
     const size = opts.concurrency ?? availableParallelism();
     queue = new LocalQueue(
-      { size, storeRoot: store.root, maxPixels: limits.maxPixels, threads: threadsPerJob(size), timeoutMs: limits.jobTimeoutMs, memoryBudgetBytes: limits.jobMemoryBytes, preload: opts.preload, modelBudgetBytes: opts.modelBudgetBytes },
+      {
+        size,
+        storeRoot: store.root,
+        maxPixels: limits.maxPixels,
+        threads: threadsPerJob(size),
+        timeoutMs: limits.jobTimeoutMs,
+        memoryBudgetBytes: limits.jobMemoryBytes,
+        preload: opts.preload,
+        modelBudgetBytes: opts.modelBudgetBytes,
+      },
       opts.retry,
       retentionOptions.maxAgeMs,
     );
   }
-  const retention = new StoreRetention(store, queue, retentionOptions, (err) => process.stderr.write(`clearsight: store retention: ${(err as Error).message}\n`)).start();
+  const retention = new StoreRetention(store, queue, retentionOptions, (err) =>
+    process.stderr.write(`clearsight: store retention: ${(err as Error).message}\n`),
+  ).start();
   const host = opts.host ?? '127.0.0.1';
-  const app = await buildServer({ queue, store, limits, token: opts.token, logger: opts.logger, allowedHosts: allowedHostsFor(host, opts.allowHosts), onStoreChange: () => retention.poke() });
+  const app = await buildServer({
+    queue,
+    store,
+    limits,
+    token: opts.token,
+    logger: opts.logger,
+    allowedHosts: allowedHostsFor(host, opts.allowHosts),
+    onStoreChange: () => retention.poke(),
+  });
   const address = await app.listen({ port: opts.port ?? 8080, host });
   retention.poke();
   return {

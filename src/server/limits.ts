@@ -118,12 +118,14 @@ export function sniffUpload(head: Buffer): Sniffed {
     return { kind: 'video', format: 'mp4' };
   }
   if (head.length >= 4 && head.readUInt32BE(0) === 0x1a45dfa3) return { kind: 'video', format: 'matroska' };
-  if (head.length >= 5 && head[0] === 0 && head[1] === 0 && (head[2] === 1 || (head[2] === 0 && head[3] === 1))) return { kind: 'video', format: 'h264/h265 stream' };
+  if (head.length >= 5 && head[0] === 0 && head[1] === 0 && (head[2] === 1 || (head[2] === 0 && head[3] === 1)))
+    return { kind: 'video', format: 'h264/h265 stream' };
   if (ascii(0, 'PK\x03\x04') || ascii(0, 'PK\x05\x06')) return { kind: 'other', what: 'a ZIP archive' };
   if (head[0] === 0x1f && head[1] === 0x8b) return { kind: 'other', what: 'a gzip file' };
   if (ascii(0, 'GIF8')) return { kind: 'other', what: 'a GIF (convert it to PNG)' };
   if (ascii(0, '%PDF')) return { kind: 'other', what: 'a PDF document' };
-  if (head.length > 0 && [...head.subarray(0, Math.min(head.length, 64))].every((b) => b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127))) return { kind: 'other', what: 'text' };
+  if (head.length > 0 && [...head.subarray(0, Math.min(head.length, 64))].every((b) => b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127)))
+    return { kind: 'other', what: 'text' };
   return { kind: 'other', what: 'not a recognised image or video format' };
 }
 
@@ -169,7 +171,12 @@ export async function inspectUpload(path: string, bytes: number, kind: InputKind
     return { kind: 'video', pixels: await checkVideo(path, limits, field) };
   }
   const found = sniffed.kind === 'other' ? sniffed.what : `${sniffed.kind === 'image' ? 'an image' : 'a video'} (${sniffed.format})`;
-  throw new HttpError(415, 'E_INPUT_UNSUPPORTED', `The uploaded ${field} is ${found}; this task takes ${ACCEPTS[kind]} (the content is checked, not the name or type)`, field);
+  throw new HttpError(
+    415,
+    'E_INPUT_UNSUPPORTED',
+    `The uploaded ${field} is ${found}; this task takes ${ACCEPTS[kind]} (the content is checked, not the name or type)`,
+    field,
+  );
 }
 
 /** Returns the pixel count. */
@@ -190,7 +197,12 @@ async function checkImage(path: string, format: string, limits: ServerLimits, fi
   const w = meta.width ?? 0;
   const h = meta.height ?? 0;
   if (w * h > limits.maxPixels) {
-    throw new HttpError(413, 'E_INPUT_TOO_LARGE', `The uploaded ${field} is ${w}x${h} (${(w * h / 1e6).toFixed(1)} megapixels), more than this server's limit of ${(limits.maxPixels / 1e6).toFixed(1)} megapixels`, field);
+    throw new HttpError(
+      413,
+      'E_INPUT_TOO_LARGE',
+      `The uploaded ${field} is ${w}x${h} (${((w * h) / 1e6).toFixed(1)} megapixels), more than this server's limit of ${(limits.maxPixels / 1e6).toFixed(1)} megapixels`,
+      field,
+    );
   }
   if (w < 2 || h < 2) throw new HttpError(400, 'E_INPUT_TOO_SMALL', `The uploaded ${field} is ${w}x${h}; the minimum is 2x2`, field);
   try {
@@ -214,10 +226,20 @@ async function checkVideo(path: string, limits: ServerLimits, field: string): Pr
   }
   const seconds = info.durationSeconds > 0 ? info.durationSeconds : info.fps > 0 && info.frameCount > 0 ? info.frameCount / info.fps : 0;
   if (seconds > limits.maxVideoSeconds) {
-    throw new HttpError(413, 'E_INPUT_TOO_LARGE', `The uploaded ${field} lasts ${seconds.toFixed(1)} s, more than this server's limit of ${limits.maxVideoSeconds} s`, field);
+    throw new HttpError(
+      413,
+      'E_INPUT_TOO_LARGE',
+      `The uploaded ${field} lasts ${seconds.toFixed(1)} s, more than this server's limit of ${limits.maxVideoSeconds} s`,
+      field,
+    );
   }
   if (info.width * info.height > limits.maxPixels) {
-    throw new HttpError(413, 'E_INPUT_TOO_LARGE', `The uploaded ${field} has ${info.width}x${info.height} frames, more than this server's limit of ${(limits.maxPixels / 1e6).toFixed(1)} megapixels`, field);
+    throw new HttpError(
+      413,
+      'E_INPUT_TOO_LARGE',
+      `The uploaded ${field} has ${info.width}x${info.height} frames, more than this server's limit of ${(limits.maxPixels / 1e6).toFixed(1)} megapixels`,
+      field,
+    );
   }
   return info.width * info.height;
 }

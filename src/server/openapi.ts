@@ -5,7 +5,9 @@ import { TASKS, type TaskDefinition } from './registry.js';
 const errorSchema = {
   type: 'object',
   required: ['error'],
-  properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } } } },
+  properties: {
+    error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } } },
+  },
 };
 
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
@@ -13,8 +15,13 @@ const errorResponse = (description: string) => ({ description, content: { 'appli
 /** Form-field schema of a task: its options (as strings/numbers) plus the file field(s). */
 export function formSchema(task: TaskDefinition): Record<string, unknown> {
   const options = optionsJsonSchema(optionSectionsOf(task, 'api'));
-  const fileField = task.input === 'images' ? { files: { type: 'array', items: { type: 'string', contentMediaType: 'application/octet-stream' }, minItems: 2 } } : { file: { type: 'string', contentMediaType: 'application/octet-stream' } };
-  const extra = Object.fromEntries((task.extraInputs ?? []).map((e) => [e.field, { type: 'string', contentMediaType: 'application/octet-stream', title: e.label, description: e.help }]));
+  const fileField =
+    task.input === 'images'
+      ? { files: { type: 'array', items: { type: 'string', contentMediaType: 'application/octet-stream' }, minItems: 2 } }
+      : { file: { type: 'string', contentMediaType: 'application/octet-stream' } };
+  const extra = Object.fromEntries(
+    (task.extraInputs ?? []).map((e) => [e.field, { type: 'string', contentMediaType: 'application/octet-stream', title: e.label, description: e.help }]),
+  );
   return { type: 'object', required: [...Object.keys(fileField), ...(options.required ?? [])], properties: { ...fileField, ...extra, ...options.properties } };
 }
 
@@ -27,10 +34,23 @@ export function buildOpenApi(version: string, token: boolean): Record<string, un
         summary: task.summary,
         description:
           `Queues a ${task.name} job. Input: ${task.input}. Options are form fields; an invalid one gives 400 naming the field.` +
-          (task.outputs.length ? ` Outputs: ${task.outputs.map((o) => `${o.name} (${o.label}${o.when ? `; with ${o.when}` : ''})`).join(', ')}.` : ' Outputs: the JSON result only.'),
+          (task.outputs.length
+            ? ` Outputs: ${task.outputs.map((o) => `${o.name} (${o.label}${o.when ? `; with ${o.when}` : ''})`).join(', ')}.`
+            : ' Outputs: the JSON result only.'),
         requestBody: { required: true, content: { 'multipart/form-data': { schema: formSchema(task) } } },
         responses: {
-          202: { description: 'queued', content: { 'application/json': { schema: { type: 'object', required: ['id'], properties: { id: { type: 'string', format: 'uuid' }, status: { type: 'string' }, events: { type: 'string' } } } } } },
+          202: {
+            description: 'queued',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['id'],
+                  properties: { id: { type: 'string', format: 'uuid' }, status: { type: 'string' }, events: { type: 'string' } },
+                },
+              },
+            },
+          },
           400: errorResponse('bad option, truncated or corrupt input'),
           401: errorResponse('missing or wrong API token'),
           403: errorResponse('a Host this server does not answer to, or a cross-site request'),
@@ -44,19 +64,36 @@ export function buildOpenApi(version: string, token: boolean): Record<string, un
   }
   const id = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
   paths['/api/v1/jobs/{id}'] = {
-    get: { operationId: 'getJob', summary: 'state, progress and result (with file URLs) of a job', parameters: [id], responses: { 200: { description: 'the job', content: { 'application/json': { schema: { $ref: '#/components/schemas/Job' } } } }, 404: errorResponse('no such job') } },
+    get: {
+      operationId: 'getJob',
+      summary: 'state, progress and result (with file URLs) of a job',
+      parameters: [id],
+      responses: {
+        200: { description: 'the job', content: { 'application/json': { schema: { $ref: '#/components/schemas/Job' } } } },
+        404: errorResponse('no such job'),
+      },
+    },
     delete: {
       operationId: 'deleteJob',
       summary: 'forget a job (cancelling it if it has not finished) and delete its files from the store',
       parameters: [id],
-      responses: { 204: { description: 'deleted' }, 404: errorResponse('no such job'), 409: errorResponse('running on a Redis worker: delete it once it ends') },
+      responses: {
+        204: { description: 'deleted' },
+        404: errorResponse('no such job'),
+        409: errorResponse('running on a Redis worker: delete it once it ends'),
+      },
     },
   };
   paths['/api/v1/jobs'] = {
     get: {
       operationId: 'listJobs',
       summary: "the caller's jobs, newest first (the caller: its API token, or its address on a server without one)",
-      responses: { 200: { description: 'jobs', content: { 'application/json': { schema: { type: 'object', properties: { jobs: { type: 'array', items: { $ref: '#/components/schemas/Job' } } } } } } } },
+      responses: {
+        200: {
+          description: 'jobs',
+          content: { 'application/json': { schema: { type: 'object', properties: { jobs: { type: 'array', items: { $ref: '#/components/schemas/Job' } } } } } },
+        },
+      },
     },
   };
   paths['/api/v1/jobs/{id}/cancel'] = {
@@ -64,21 +101,45 @@ export function buildOpenApi(version: string, token: boolean): Record<string, un
       operationId: 'cancelJob',
       summary: 'stop a queued or running job; it stays listed, failed with E_CANCELLED (a finished job is returned as it is)',
       parameters: [id],
-      responses: { 200: { description: 'the job after the cancel', content: { 'application/json': { schema: { $ref: '#/components/schemas/Job' } } } }, 404: errorResponse('no such job'), 409: errorResponse('running on a Redis worker: it cannot be stopped from here') },
+      responses: {
+        200: { description: 'the job after the cancel', content: { 'application/json': { schema: { $ref: '#/components/schemas/Job' } } } },
+        404: errorResponse('no such job'),
+        409: errorResponse('running on a Redis worker: it cannot be stopped from here'),
+      },
     },
   };
   paths['/api/v1/jobs/{id}/events'] = {
-    get: { operationId: 'jobEvents', summary: 'server-sent events: one `status` event (a Job) per change, until done or failed', parameters: [id], responses: { 200: { description: 'event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, 404: errorResponse('no such job'), 429: errorResponse('too many event streams open on this job') } },
+    get: {
+      operationId: 'jobEvents',
+      summary: 'server-sent events: one `status` event (a Job) per change, until done or failed',
+      parameters: [id],
+      responses: {
+        200: { description: 'event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+        404: errorResponse('no such job'),
+        429: errorResponse('too many event streams open on this job'),
+      },
+    },
   };
   paths['/api/v1/jobs/{id}/files/{name}'] = {
     get: {
       operationId: 'getJobFile',
       summary: "download one of the job's output files (names as listed in its result)",
       parameters: [id, { name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
-      responses: { 200: { description: 'the file', content: { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } } }, 404: errorResponse('no such job or file'), 409: errorResponse('job not finished'), 410: errorResponse('removed from the store by retention (age or size budget)') },
+      responses: {
+        200: { description: 'the file', content: { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } } },
+        404: errorResponse('no such job or file'),
+        409: errorResponse('job not finished'),
+        410: errorResponse('removed from the store by retention (age or size budget)'),
+      },
     },
   };
-  paths['/api/v1/tasks'] = { get: { operationId: 'listTasks', summary: 'tasks of this server (available or not) with their option schemas', responses: { 200: { description: 'tasks', content: { 'application/json': { schema: { type: 'object' } } } } } } };
+  paths['/api/v1/tasks'] = {
+    get: {
+      operationId: 'listTasks',
+      summary: 'tasks of this server (available or not) with their option schemas',
+      responses: { 200: { description: 'tasks', content: { 'application/json': { schema: { type: 'object' } } } } },
+    },
+  };
   return {
     openapi: '3.1.0',
     info: { title: 'clearsight', version, description: 'Restore pictures and check media: queue a job, follow its progress, download the results.' },
@@ -93,11 +154,38 @@ export function buildOpenApi(version: string, token: boolean): Record<string, un
             id: { type: 'string' },
             task: { type: 'string' },
             state: { type: 'string', enum: ['queued', 'running', 'done', 'failed'] },
-            progress: { type: ['object', 'null'], properties: { stage: { type: 'string' }, done: { type: 'number' }, total: { type: 'number' }, fraction: { type: 'number', description: "done/total of the current stage (stages: 'prepare model' with 'convert model' inside it the first time, then 'tiles' or 'frames')" }, etaSeconds: { type: 'number', description: 'seconds left in the current stage, when known' } } },
+            progress: {
+              type: ['object', 'null'],
+              properties: {
+                stage: { type: 'string' },
+                done: { type: 'number' },
+                total: { type: 'number' },
+                fraction: {
+                  type: 'number',
+                  description:
+                    "done/total of the current stage (stages: 'prepare model' with 'convert model' inside it the first time, then 'tiles' or 'frames')",
+                },
+                etaSeconds: { type: 'number', description: 'seconds left in the current stage, when known' },
+              },
+            },
             result: {
               type: ['object', 'null'],
               properties: {
-                files: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, url: { type: 'string' }, type: { type: 'string' }, role: { type: 'string', enum: ['output', 'map', 'report'] }, label: { type: 'string' }, sha256: { type: 'string' }, bytes: { type: 'integer' } } } },
+                files: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: {
+                      name: { type: 'string' },
+                      url: { type: 'string' },
+                      type: { type: 'string' },
+                      role: { type: 'string', enum: ['output', 'map', 'report'] },
+                      label: { type: 'string' },
+                      sha256: { type: 'string' },
+                      bytes: { type: 'integer' },
+                    },
+                  },
+                },
                 seconds: { type: 'number' },
               },
               additionalProperties: true,

@@ -38,7 +38,9 @@ export function parseTaskOptions(
   task: TaskDefinition,
   fields: Record<string, string>,
   surface: 'api' | 'batch' = 'api',
-): { ok: true; options: Record<string, unknown>; run: { threads?: number; device?: Device }; output: Record<string, unknown> } | { ok: false; field: string; message: string } {
+):
+  | { ok: true; options: Record<string, unknown>; run: { threads?: number; device?: Device }; output: Record<string, unknown> }
+  | { ok: false; field: string; message: string } {
   try {
     return { ok: true, ...parseTaskFields(task, fields, surface) };
   } catch (err) {

@@ -41,7 +41,13 @@ type ExpiringQueue = JobQueue & { expire?: () => string[] };
  * Which blobs to remove, oldest first: those over age, then the least recently used until the rest
  * fit the budget; `keep` is never chosen. Pure (the retention test checks it directly).
  */
-export function chooseEvictions(blobs: ReadonlyArray<{ sha256: string; bytes: number; mtimeMs: number }>, keep: ReadonlySet<string>, maxBytes: number, maxAgeMs: number, now: number): string[] {
+export function chooseEvictions(
+  blobs: ReadonlyArray<{ sha256: string; bytes: number; mtimeMs: number }>,
+  keep: ReadonlySet<string>,
+  maxBytes: number,
+  maxAgeMs: number,
+  now: number,
+): string[] {
   const sorted = [...blobs].sort((a, b) => a.mtimeMs - b.mtimeMs);
   let total = sorted.reduce((s, b) => s + b.bytes, 0);
   // Over the budget, room is made down to LOW_WATER of it: jobs finishing before the next pass

@@ -34,7 +34,11 @@ export function sha256Of(bytes: Buffer): string {
 
 /** Host name as it may appear in a file name. */
 function hostTag(): string {
-  return hostname().replace(/[^A-Za-z0-9.]/g, '_').slice(0, 64) || 'host';
+  return (
+    hostname()
+      .replace(/[^A-Za-z0-9.]/g, '_')
+      .slice(0, 64) || 'host'
+  );
 }
 
 /** Prefix of this process's temp names: host and pid, so a sweeper can tell whose they are. */

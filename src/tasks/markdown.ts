@@ -14,20 +14,36 @@ const END = '<!-- tasks:end -->';
 const cell = (s: string) => s.replace(/\|/g, '\\|');
 
 function optionText(name: string, spec: OptionSpec): string {
-  const what = spec.type === 'choice' ? spec.choices.join('\\|') : spec.type === 'boolean' ? 'true\\|false' : spec.type === 'string' ? 'text' : expectedText(spec).replace(/^an? /, '');
+  const what =
+    spec.type === 'choice'
+      ? spec.choices.join('\\|')
+      : spec.type === 'boolean'
+        ? 'true\\|false'
+        : spec.type === 'string'
+          ? 'text'
+          : expectedText(spec).replace(/^an? /, '');
   return `\`${name}\` (${what}${spec.default !== undefined ? `; default ${String(spec.default)}` : ''}${spec.required ? '; required' : ''})`;
 }
 
 function row(task: TaskDefinition): string {
-  const options = Object.entries(task.optionSpecs).map(([k, s]) => optionText(k, s)).join(', ') || '—';
+  const options =
+    Object.entries(task.optionSpecs)
+      .map(([k, s]) => optionText(k, s))
+      .join(', ') || '—';
   const outputs = task.outputs.map((o) => `${o.name}${o.when ? ` (${o.when})` : ''}`).join(', ') || 'JSON result only';
   const extra = (task.extraInputs ?? []).map((e) => ` (+ optional \`${e.field}\` ${e.kind})`).join('');
   return `| ${task.name} | ${task.input}${extra} | ${cell(task.summary)} | ${options} | ${outputs} |`;
 }
 
 export function taskTableMarkdown(): string {
-  const run = Object.entries(RUN_OPTIONS).map(([k, s]) => optionText(k, s)).join(', ');
-  const output = Object.keys(OUTPUT_OPTIONS).length ? Object.entries(OUTPUT_OPTIONS).map(([k, s]) => optionText(k, s as OptionSpec)).join(', ') : 'none yet';
+  const run = Object.entries(RUN_OPTIONS)
+    .map(([k, s]) => optionText(k, s))
+    .join(', ');
+  const output = Object.keys(OUTPUT_OPTIONS).length
+    ? Object.entries(OUTPUT_OPTIONS)
+        .map(([k, s]) => optionText(k, s as OptionSpec))
+        .join(', ')
+    : 'none yet';
   return [
     BEGIN,
     '| task | input | what it does | options (form fields, `--set` keys, CLI flags in kebab case) | outputs |',

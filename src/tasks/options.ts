@@ -83,14 +83,21 @@ export type OptionValues<S extends OptionSpecs> = {
 
 // Constructors keep the literal types of choices and defaults.
 type WithDefault<D, T> = D extends undefined ? object : { default: T };
-export const integer = <D extends number | undefined = undefined>(s: Omit<IntegerSpec, 'type' | 'default'> & { default?: D }): IntegerSpec & WithDefault<D, number> => ({ type: 'integer', ...s }) as never;
-export const number = <D extends number | undefined = undefined>(s: Omit<NumberSpec, 'type' | 'default'> & { default?: D }): NumberSpec & WithDefault<D, number> => ({ type: 'number', ...s }) as never;
+export const integer = <D extends number | undefined = undefined>(
+  s: Omit<IntegerSpec, 'type' | 'default'> & { default?: D },
+): IntegerSpec & WithDefault<D, number> => ({ type: 'integer', ...s }) as never;
+export const number = <D extends number | undefined = undefined>(
+  s: Omit<NumberSpec, 'type' | 'default'> & { default?: D },
+): NumberSpec & WithDefault<D, number> => ({ type: 'number', ...s }) as never;
 export const choice = <T extends string | number, D extends T | undefined = undefined>(
   s: Omit<ChoiceSpec<T>, 'type' | 'default' | 'choices'> & { choices: readonly T[]; default?: D },
 ): ChoiceSpec<T> & (D extends undefined ? object : { default: T }) => ({ type: 'choice', ...s }) as never;
-export const boolean = <D extends boolean | undefined = undefined>(s: Omit<BooleanSpec, 'type' | 'default'> & { default?: D }): BooleanSpec & (D extends undefined ? object : { default: boolean }) =>
-  ({ type: 'boolean', ...s }) as never;
-export const string = <R extends boolean | undefined = undefined>(s: Omit<StringSpec, 'type' | 'required'> & { required?: R }): StringSpec & (R extends true ? { required: true } : object) => ({ type: 'string', ...s }) as never;
+export const boolean = <D extends boolean | undefined = undefined>(
+  s: Omit<BooleanSpec, 'type' | 'default'> & { default?: D },
+): BooleanSpec & (D extends undefined ? object : { default: boolean }) => ({ type: 'boolean', ...s }) as never;
+export const string = <R extends boolean | undefined = undefined>(
+  s: Omit<StringSpec, 'type' | 'required'> & { required?: R },
+): StringSpec & (R extends true ? { required: true } : object) => ({ type: 'string', ...s }) as never;
 
 const fmt = (n: number) => (Number.isInteger(n) && Math.abs(n) >= 1e6 ? n.toExponential() : String(n));
 
@@ -169,7 +176,11 @@ export function parseOptionFields(specs: OptionSpecs, fields: Readonly<Record<st
   for (const key of Object.keys(fields)) {
     if (!Object.hasOwn(specs, key)) {
       const known = Object.keys(specs);
-      throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `Unknown option "${key}" for ${owner}; known: ${known.join(', ') || 'none'}`, { option: key, expected: `one of ${known.join(', ')}`, given: key });
+      throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `Unknown option "${key}" for ${owner}; known: ${known.join(', ') || 'none'}`, {
+        option: key,
+        expected: `one of ${known.join(', ')}`,
+        given: key,
+      });
     }
   }
   const out: Record<string, unknown> = {};
@@ -183,7 +194,10 @@ export function parseOptionFields(specs: OptionSpecs, fields: Readonly<Record<st
 
 /** A required option that was not given (named as the user names it: `key`, `--key`). */
 export function missingOption(name: string, spec: OptionSpec): ClearsightError {
-  return new ClearsightError(ERROR_CODES.INVALID_OPTION, `Missing option "${name}": ${spec.label.toLowerCase()}, ${expectedText(spec)}`, { option: name, expected: expectedText(spec) });
+  return new ClearsightError(ERROR_CODES.INVALID_OPTION, `Missing option "${name}": ${spec.label.toLowerCase()}, ${expectedText(spec)}`, {
+    option: name,
+    expected: expectedText(spec),
+  });
 }
 
 /** JSON Schema of one option (OpenAPI, GET /api/v1/tasks, the web form). */
@@ -207,12 +221,24 @@ export function optionJsonSchema(spec: OptionSpec): Record<string, unknown> {
       // Form fields are strings: "true"/"false" on the wire; x-kind tells form builders to draw a checkbox.
       return { type: 'boolean', 'x-kind': 'boolean', ...common };
     case 'string':
-      return { type: 'string', minLength: 1, maxLength: spec.maxLength, ...(spec.pattern ? { pattern: spec.pattern.source } : {}), ...(spec.secret ? { format: 'password', writeOnly: true } : {}), ...common };
+      return {
+        type: 'string',
+        minLength: 1,
+        maxLength: spec.maxLength,
+        ...(spec.pattern ? { pattern: spec.pattern.source } : {}),
+        ...(spec.secret ? { format: 'password', writeOnly: true } : {}),
+        ...common,
+      };
   }
 }
 
 /** JSON Schema of a set of options (an object; nothing required: every option has a default or is optional). */
-export function optionsJsonSchema(specs: OptionSpecs): { type: 'object'; additionalProperties: false; properties: Record<string, Record<string, unknown>>; required?: string[] } {
+export function optionsJsonSchema(specs: OptionSpecs): {
+  type: 'object';
+  additionalProperties: false;
+  properties: Record<string, Record<string, unknown>>;
+  required?: string[];
+} {
   const required = Object.entries(specs)
     .filter(([, s]) => s.required)
     .map(([k]) => k);
@@ -231,18 +257,21 @@ export function optionsJsonSchema(specs: OptionSpecs): { type: 'object'; additio
 export function optionsZod(specs: OptionSpecs): z.ZodType<Record<string, unknown>> {
   const shape: Record<string, z.ZodType> = {};
   for (const [key, spec] of Object.entries(specs)) {
-    shape[key] = z.unknown().optional().transform((v, ctx) => {
-      if (v === undefined) {
-        if (spec.required) ctx.addIssue({ code: 'custom', message: missingOption(key, spec).message });
-        return spec.default;
-      }
-      try {
-        return parseOptionValue(key, spec, v);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message });
-        return z.NEVER;
-      }
-    });
+    shape[key] = z
+      .unknown()
+      .optional()
+      .transform((v, ctx) => {
+        if (v === undefined) {
+          if (spec.required) ctx.addIssue({ code: 'custom', message: missingOption(key, spec).message });
+          return spec.default;
+        }
+        try {
+          return parseOptionValue(key, spec, v);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message });
+          return z.NEVER;
+        }
+      });
   }
   return z.strictObject(shape) as unknown as z.ZodType<Record<string, unknown>>;
 }

@@ -92,7 +92,8 @@ export const derainOptions = {
     choices: DERAIN_MODELS,
     default: DEFAULT_DERAIN_MODEL,
   }),
-  veil: number({ valueName: 'strength',
+  veil: number({
+    valueName: 'strength',
     label: 'Rain veil removed',
     help: 'Fraction of the rain veil (the mist of heavy rain) removed after the streaks, with the dark channel prior: 0 keeps the network output, 1 removes it all.',
     min: 0,
@@ -136,7 +137,12 @@ export const dehazeOptions = {
     choices: DEHAZE_METHODS,
     default: 'learned',
   }),
-  variant: choice({ label: 'Network weights', help: 'Weights trained on indoor (ITS) or outdoor (OTS) scenes (learned and auto methods).', choices: VARIANTS, default: 'outdoor' }),
+  variant: choice({
+    label: 'Network weights',
+    help: 'Weights trained on indoor (ITS) or outdoor (OTS) scenes (learned and auto methods).',
+    choices: VARIANTS,
+    default: 'outdoor',
+  }),
   ...expertOptions,
 } as const;
 
@@ -148,7 +154,8 @@ export const dehazeTask: RestoreTaskSpec<typeof dehazeOptions> = {
   maps: {
     description: `${DEHAZE_MAPS.join(', ')} (method prior)`,
     files: (o, flag) => {
-      if (o.method !== 'prior') throw invalidOption(flag, '--method prior (the learned network computes no transmission or atmospheric light)', `--method ${o.method}`);
+      if (o.method !== 'prior')
+        throw invalidOption(flag, '--method prior (the learned network computes no transmission or atmospheric light)', `--method ${o.method}`);
       return DEHAZE_MAPS;
     },
   },
@@ -191,7 +198,13 @@ const FUSE_MAPS = [...GAMMA_MAPS, 'fuse-weight.png'] as const;
  * scale and the method's own facts, `lead` before the shared keys, `tail` after). gamma.png
  * stores gamma / max(gamma), so the map uses the whole grey range; gamma.json gives the scale.
  */
-function gammaMapFiles(img: RawImage, illumination: Float32Array, gamma: Float32Array, lead: Record<string, unknown>, tail: Record<string, unknown>): Record<string, RestoreMap> {
+function gammaMapFiles(
+  img: RawImage,
+  illumination: Float32Array,
+  gamma: Float32Array,
+  lead: Record<string, unknown>,
+  tail: Record<string, unknown>,
+): Record<string, RestoreMap> {
   let lo = Infinity;
   let hi = -Infinity;
   for (const v of gamma) {
@@ -220,7 +233,8 @@ export const lowlightTask: RestoreTaskSpec<typeof lowlightOptions> = {
   maps: {
     description: `${GAMMA_MAPS.join(', ')} (method gamma, fuse or iagc; fuse adds fuse-weight.png, the network's weight)`,
     files: (o, flag) => {
-      if (o.method === 'learned' || o.method === 'auto') throw invalidOption(flag, '--method gamma, fuse or iagc (the learned network computes no illumination or gamma map)', `--method ${o.method}`);
+      if (o.method === 'learned' || o.method === 'auto')
+        throw invalidOption(flag, '--method gamma, fuse or iagc (the learned network computes no illumination or gamma map)', `--method ${o.method}`);
       return o.method === 'fuse' ? FUSE_MAPS : GAMMA_MAPS;
     },
   },
@@ -230,11 +244,21 @@ export const lowlightTask: RestoreTaskSpec<typeof lowlightOptions> = {
     if (method === 'learned') return { image: await lowlight(img, { ...control, method }), details: chose };
     if (method === 'gamma') {
       const g = enhanceLowLightGamma(img, { onProgress: control.onProgress, signal: control.signal });
-      return { image: g.image, maps: gammaMapFiles(img, g.illumination, g.gamma, { alpha: g.alpha }, { maxTaylorError: g.maxTaylorError, taylorErrorSamples: g.taylorErrorSamples }), details: { ...chose, alpha: g.alpha } };
+      return {
+        image: g.image,
+        maps: gammaMapFiles(img, g.illumination, g.gamma, { alpha: g.alpha }, { maxTaylorError: g.maxTaylorError, taylorErrorSamples: g.taylorErrorSamples }),
+        details: { ...chose, alpha: g.alpha },
+      };
     }
     if (method === 'iagc') {
       if (control.tta) throw invalidOption('tta', 'off with method iagc (its networks are not run as a self-ensemble)', true);
-      const r = await enhanceLowLightIagc(img, { onProgress: control.onProgress, signal: control.signal, threads: control.threads, device: control.device, maxTile: control.maxTile });
+      const r = await enhanceLowLightIagc(img, {
+        onProgress: control.onProgress,
+        signal: control.signal,
+        threads: control.threads,
+        device: control.device,
+        maxTile: control.maxTile,
+      });
       return { image: r.image, maps: gammaMapFiles(img, r.illumination, r.gamma, { method: 'iagc' }, { whiteBalanceGains: r.gains, thumbnail: r.thumbnail }) };
     }
     const f = await lowlightFuse(img, control);

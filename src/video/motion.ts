@@ -55,22 +55,38 @@ export function lumaSampleQpel(p: LumaPlane, qx: number, qy: number): number {
   const x = qx >> 2; // arithmetic shift: floor for negative positions too
   const y = qy >> 2;
   switch (((qy & 3) << 2) | (qx & 3)) {
-    case 0: return px(p, x, y); // G
-    case 1: return avg(px(p, x, y), halfH(p, x, y)); // a
-    case 2: return halfH(p, x, y); // b
-    case 3: return avg(halfH(p, x, y), px(p, x + 1, y)); // c
-    case 4: return avg(px(p, x, y), halfV(p, x, y)); // d
-    case 5: return avg(halfH(p, x, y), halfV(p, x, y)); // e
-    case 6: return avg(halfH(p, x, y), halfHV(p, x, y)); // f
-    case 7: return avg(halfH(p, x, y), halfV(p, x + 1, y)); // g
-    case 8: return halfV(p, x, y); // h
-    case 9: return avg(halfV(p, x, y), halfHV(p, x, y)); // i
-    case 10: return halfHV(p, x, y); // j
-    case 11: return avg(halfHV(p, x, y), halfV(p, x + 1, y)); // k
-    case 12: return avg(halfV(p, x, y), px(p, x, y + 1)); // n
-    case 13: return avg(halfV(p, x, y), halfH(p, x, y + 1)); // p
-    case 14: return avg(halfHV(p, x, y), halfH(p, x, y + 1)); // q
-    default: return avg(halfV(p, x + 1, y), halfH(p, x, y + 1)); // r
+    case 0:
+      return px(p, x, y); // G
+    case 1:
+      return avg(px(p, x, y), halfH(p, x, y)); // a
+    case 2:
+      return halfH(p, x, y); // b
+    case 3:
+      return avg(halfH(p, x, y), px(p, x + 1, y)); // c
+    case 4:
+      return avg(px(p, x, y), halfV(p, x, y)); // d
+    case 5:
+      return avg(halfH(p, x, y), halfV(p, x, y)); // e
+    case 6:
+      return avg(halfH(p, x, y), halfHV(p, x, y)); // f
+    case 7:
+      return avg(halfH(p, x, y), halfV(p, x + 1, y)); // g
+    case 8:
+      return halfV(p, x, y); // h
+    case 9:
+      return avg(halfV(p, x, y), halfHV(p, x, y)); // i
+    case 10:
+      return halfHV(p, x, y); // j
+    case 11:
+      return avg(halfHV(p, x, y), halfV(p, x + 1, y)); // k
+    case 12:
+      return avg(halfV(p, x, y), px(p, x, y + 1)); // n
+    case 13:
+      return avg(halfV(p, x, y), halfH(p, x, y + 1)); // p
+    case 14:
+      return avg(halfHV(p, x, y), halfH(p, x, y + 1)); // q
+    default:
+      return avg(halfV(p, x + 1, y), halfH(p, x, y + 1)); // r
   }
 }
 
@@ -201,7 +217,12 @@ export function compensateFrame(frame: DecodedFrame, past: readonly ReferenceFra
   return { blocks, mbResidual, mbCols, mbRows, prediction };
 }
 
-function bestReference(cur: LumaPlane, rect: MotionVector, v: MotionVector | undefined, candidates: readonly ReferenceFrame[]): { ref: number; pred: Uint8Array; mad: number } | undefined {
+function bestReference(
+  cur: LumaPlane,
+  rect: MotionVector,
+  v: MotionVector | undefined,
+  candidates: readonly ReferenceFrame[],
+): { ref: number; pred: Uint8Array; mad: number } | undefined {
   if (!v) return undefined;
   let best: { ref: number; pred: Uint8Array; mad: number } | undefined;
   for (const c of candidates) {

@@ -226,7 +226,10 @@ async function loadNetwork(options: VsrOptions): Promise<{ net: Upscaler; scale:
     return { net: (img, control) => upscale(img, { scale, size: options.size, model: own, signal: control?.signal }), scale, dispose: () => own.dispose() };
   }
   if (model === 'realesr' && ![2, 3, 4].includes(scale)) throw invalidOption('scale', '2, 3 or 4 with model realesr', scale);
-  const own = await UpscalerModel.load(model === 'realesr' ? `realesr-animevideov3-x${scale}` : model, { ...runtime, scale: options.scale ?? (model === 'realesr' ? scale : undefined) });
+  const own = await UpscalerModel.load(model === 'realesr' ? `realesr-animevideov3-x${scale}` : model, {
+    ...runtime,
+    scale: options.scale ?? (model === 'realesr' ? scale : undefined),
+  });
   if (!(ESRGAN_SCALES as readonly number[]).includes(own.scale)) {
     await own.dispose();
     throw invalidOption('model', `an upscaler by ${ESRGAN_SCALES.join(', ')}`, `${model} (x${own.scale})`);
@@ -241,17 +244,40 @@ export function pyramidOrder<T>(run: readonly T[]): T[] {
   return [run[mid], ...pyramidOrder(run.slice(0, mid)), ...pyramidOrder(run.slice(mid + 1))];
 }
 
-async function superResolveOne(f: DecodedFrame, store: Map<number, Processed>, net: Upscaler, o: Resolved, sinceFull: number, signal?: AbortSignal): Promise<VsrFrame> {
+async function superResolveOne(
+  f: DecodedFrame,
+  store: Map<number, Processed>,
+  net: Upscaler,
+  o: Resolved,
+  sinceFull: number,
+  signal?: AbortSignal,
+): Promise<VsrFrame> {
   const lr = yuvToRgb(f);
   const totalBlocks = f.intra.length;
   const full = async (decision: FrameDecision): Promise<VsrFrame> => {
     const image = checkScale(await net(lr, { signal }), lr, o.scale);
-    return { index: f.index, pictureType: f.pictureType, image, decision, computed: 1, changedBlocks: totalBlocks, changed: new Uint8Array(totalBlocks).fill(1), drift: new Float32Array(totalBlocks), totalBlocks };
+    return {
+      index: f.index,
+      pictureType: f.pictureType,
+      image,
+      decision,
+      computed: 1,
+      changedBlocks: totalBlocks,
+      changed: new Uint8Array(totalBlocks).fill(1),
+      drift: new Float32Array(totalBlocks),
+      totalBlocks,
+    };
   };
   if (o.mode === 'full') return full('mode-full');
   if (f.pictureType === 'I') return full('intra');
-  const past = [...store.values()].filter((p) => p.index < f.index).sort((a, b) => b.index - a.index).slice(0, PAST_CANDIDATES);
-  const future = [...store.values()].filter((p) => p.index > f.index).sort((a, b) => a.index - b.index).slice(0, FUTURE_CANDIDATES);
+  const past = [...store.values()]
+    .filter((p) => p.index < f.index)
+    .sort((a, b) => b.index - a.index)
+    .slice(0, PAST_CANDIDATES);
+  const future = [...store.values()]
+    .filter((p) => p.index > f.index)
+    .sort((a, b) => a.index - b.index)
+    .slice(0, FUTURE_CANDIDATES);
   if (past.length === 0 && future.length === 0) return full('no-reference');
   // FFmpeg's HEVC decoder exports no vectors: every frame would look like a cut.
   if (f.vectors.length === 0) return full('no-vectors');
@@ -305,7 +331,8 @@ async function superResolveOne(f: DecodedFrame, store: Map<number, Processed>, n
  */
 function inheritedDrift(blocks: readonly CompensatedBlock[], store: ReadonlyMap<number, Processed>, mbCols: number, mbRows: number): Float32Array {
   const drift = new Float32Array(mbCols * mbRows);
-  const mbOf = (x: number, y: number) => Math.min(mbRows - 1, Math.max(0, Math.floor(y / MACROBLOCK))) * mbCols + Math.min(mbCols - 1, Math.max(0, Math.floor(x / MACROBLOCK)));
+  const mbOf = (x: number, y: number) =>
+    Math.min(mbRows - 1, Math.max(0, Math.floor(y / MACROBLOCK))) * mbCols + Math.min(mbCols - 1, Math.max(0, Math.floor(x / MACROBLOCK)));
   for (const b of blocks) {
     const cx = b.x + b.width / 2;
     const cy = b.y + b.height / 2;
@@ -322,7 +349,10 @@ function inheritedDrift(blocks: readonly CompensatedBlock[], store: ReadonlyMap<
 
 function checkScale(out: RawImage, input: RawImage, scale: number): RawImage {
   if (out.width !== input.width * scale || out.height !== input.height * scale || out.channels !== 3) {
-    throw new ClearsightError(ERROR_CODES.RUNTIME, `the upscaler returned ${out.width}x${out.height}x${out.channels} for a ${input.width}x${input.height} input at scale ${scale}`);
+    throw new ClearsightError(
+      ERROR_CODES.RUNTIME,
+      `the upscaler returned ${out.width}x${out.height}x${out.channels} for a ${input.width}x${input.height} input at scale ${scale}`,
+    );
   }
   return out;
 }
@@ -374,7 +404,13 @@ export function planWindows(changed: Uint8Array, mbCols: number, mbRows: number,
  * by the motion vector times scale/4 (bilinear; whole pixels at x4). Bi-predicted blocks average
  * their two references; blocks without a usable reference stay 0 (the network covers them).
  */
-export function warpPrediction(blocks: readonly CompensatedBlock[], refs: ReadonlyMap<number, RawImage>, width: number, height: number, scale: number): RawImage {
+export function warpPrediction(
+  blocks: readonly CompensatedBlock[],
+  refs: ReadonlyMap<number, RawImage>,
+  width: number,
+  height: number,
+  scale: number,
+): RawImage {
   const W = width * scale;
   const H = height * scale;
   const out = createImage(W, H, 3);
@@ -532,7 +568,10 @@ export async function superResolveVideo(input: string, output: string, options: 
   let fullFrames = 0;
   report(options, 'frames', 0, info.frameCount); // the total before the first (slowest) frame
   try {
-    for await (const r of superResolveFrames(decodeVideo(input, { signal: options.signal, motionVectors: o.mode === 'codec', autorotate: false }), frameOptions)) {
+    for await (const r of superResolveFrames(
+      decodeVideo(input, { signal: options.signal, motionVectors: o.mode === 'codec', autorotate: false }),
+      frameOptions,
+    )) {
       throwIfAborted(options.signal);
       writer.write(rgbToYuv(r.image));
       frames++;
@@ -550,5 +589,15 @@ export async function superResolveVideo(input: string, output: string, options: 
     await network.dispose();
   }
   const seconds = (performance.now() - started) / 1000;
-  return { frames, skippedFraction: frames ? 1 - computed / frames : 0, fps: frames / seconds, seconds, mode: o.mode, scale: o.scale, width, height, fullFrames };
+  return {
+    frames,
+    skippedFraction: frames ? 1 - computed / frames : 0,
+    fps: frames / seconds,
+    seconds,
+    mode: o.mode,
+    scale: o.scale,
+    width,
+    height,
+    fullFrames,
+  };
 }

@@ -20,4 +20,3 @@ export async function exifJpeg(): Promise<Buffer> {
     .jpeg({ quality: 100 })
     .toBuffer();
 }
-

@@ -40,7 +40,14 @@ export function cleanScene(seed: number, w = 384, h = 256): RawImage {
   const r = rng(seed);
   const img = createImage(w, h, 3);
   const tex = new Float32Array(w * h);
-  for (const [cell, amp] of [[64, 0.5], [32, 0.25], [16, 0.14], [8, 0.08], [4, 0.05], [2, 0.035]] as const) {
+  for (const [cell, amp] of [
+    [64, 0.5],
+    [32, 0.25],
+    [16, 0.14],
+    [8, 0.08],
+    [4, 0.05],
+    [2, 0.035],
+  ] as const) {
     const n = valueNoise(r, w, h, cell);
     for (let i = 0; i < tex.length; i++) tex[i] += amp * n[i];
   }
@@ -90,4 +97,3 @@ export function addRain(J: RawImage, seed: number, count = 900): RawImage {
   for (let i = 0; i < w * h; i++) for (let c = 0; c < 3; c++) out.data[i * 3 + c] = J.data[i * 3 + c] + layer[i] * (1 - J.data[i * 3 + c]);
   return q8(out);
 }
-

@@ -92,10 +92,18 @@ async function rain100h(): Promise<void> {
     const rainy = await load(rainyPath);
     const clean = await load(cleanPath);
     if (Math.max(rainy.width, rainy.height) > RAIN100H_CANVAS) throw new Error(`${rainyPath}: ${rainy.width}x${rainy.height}, larger than ${RAIN100H_CANVAS}`);
-    if (clean.width !== rainy.width || clean.height !== rainy.height) throw new Error(`${cleanPath}: ${clean.width}x${clean.height}, rainy is ${rainy.width}x${rainy.height}`);
+    if (clean.width !== rainy.width || clean.height !== rainy.height)
+      throw new Error(`${cleanPath}: ${clean.width}x${clean.height}, rainy is ${rainy.width}x${rainy.height}`);
     w.add(
       { rainy: onCanvas(rainy, RAIN100H_CANVAS), clean: onCanvas(clean, RAIN100H_CANVAS) },
-      { group: 'rain100H', split: n <= RAIN100H_TRAIN_MAX ? 'train' : 'test', pair: n, width: rainy.width, height: rainy.height, source: { path: path.relative(data, rainyPath), sha256: sha256File(rainyPath) } },
+      {
+        group: 'rain100H',
+        split: n <= RAIN100H_TRAIN_MAX ? 'train' : 'test',
+        pair: n,
+        width: rainy.width,
+        height: rainy.height,
+        source: { path: path.relative(data, rainyPath), sha256: sha256File(rainyPath) },
+      },
     );
   }
   console.log(`derain-rain100h: ${w.count} pairs, manifest sha256 ${w.close()}`);
@@ -192,7 +200,13 @@ async function teacher(): Promise<void> {
     for (let k = 0; k < (smoke ? 1 : 3); k++) {
       const x = Math.floor(rand() * (img.width - size + 1));
       const y = Math.floor(rand() * (img.height - size + 1));
-      const meta: ItemMeta = { group, split: 'train', source: { path: path.relative(data, file), sha256: sha256File(file) }, crop: [x, y, size, size], hasClean: false };
+      const meta: ItemMeta = {
+        group,
+        split: 'train',
+        source: { path: path.relative(data, file), sha256: sha256File(file) },
+        crop: [x, y, size, size],
+        hasClean: false,
+      };
       real.push({ meta, rainy: cropImage(img, x, y, size, size) });
     }
   }

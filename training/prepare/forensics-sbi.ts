@@ -85,7 +85,14 @@ async function pictures(): Promise<Picture[]> {
   }
   const valIds = new Set(ids.slice(0, Math.round(ids.length * 0.2)));
   for (const p of photos) {
-    out.push({ key: p.file, file: p.file, group: `photo:${p.identity}`, split: valIds.has(p.identity) ? 'val' : 'train', kind: 'photo', load: async () => toRgb((await decodeImage(p.file)).image) });
+    out.push({
+      key: p.file,
+      file: p.file,
+      group: `photo:${p.identity}`,
+      split: valIds.has(p.identity) ? 'val' : 'train',
+      kind: 'photo',
+      load: async () => toRgb((await decodeImage(p.file)).image),
+    });
   }
   for (const v of listFaceVideos(args.videos!)) {
     if (v.label !== 'real') continue;
@@ -104,9 +111,18 @@ async function pictures(): Promise<Picture[]> {
     })();
     const load = async () => (frames ??= await clipFrames(v.file, count));
     if (indices) {
-      for (const i of indices) out.push({ key: `${v.rel}#${i}`, file: v.file, group: v.person, split, kind: 'video-frame', load: async () => (await load()).get(i) ?? [...(await load()).values()][0] });
+      for (const i of indices)
+        out.push({
+          key: `${v.rel}#${i}`,
+          file: v.file,
+          group: v.person,
+          split,
+          kind: 'video-frame',
+          load: async () => (await load()).get(i) ?? [...(await load()).values()][0],
+        });
     } else {
-      for (let k = 0; k < count; k++) out.push({ key: `${v.rel}#k${k}`, file: v.file, group: v.person, split, kind: 'video-frame', load: async () => [...(await load()).values()][k] });
+      for (let k = 0; k < count; k++)
+        out.push({ key: `${v.rel}#k${k}`, file: v.file, group: v.person, split, kind: 'video-frame', load: async () => [...(await load()).values()][k] });
     }
   }
   return out;
@@ -136,7 +152,9 @@ async function detectAll(pics: Picture[]): Promise<Record<string, StoredFace[]>>
 const toBytes = (img: RawImage): Buffer => Buffer.from(Uint8Array.from(img.data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255)));
 
 async function jpeg(img: RawImage, quality: number): Promise<RawImage> {
-  const buf = await sharp(toBytes(img), { raw: { width: img.width, height: img.height, channels: 3 } }).jpeg({ quality }).toBuffer();
+  const buf = await sharp(toBytes(img), { raw: { width: img.width, height: img.height, channels: 3 } })
+    .jpeg({ quality })
+    .toBuffer();
   return (await decodeImage(buf)).image;
 }
 
@@ -173,7 +191,9 @@ function pickRegion(rand: () => number): BlendRegion {
 async function main(): Promise<void> {
   if (args.only !== undefined && args.only !== 'photos' && args.only !== 'videos') throw new Error(`--only: photos or videos, got ${args.only}`);
   const pics = (await pictures()).filter((p) => args.only === undefined || (args.only === 'photos') === (p.kind === 'photo'));
-  console.log(`${pics.length} pictures (${pics.filter((p) => p.kind === 'photo').length} photos, ${pics.filter((p) => p.kind === 'video-frame').length} video frames)`);
+  console.log(
+    `${pics.length} pictures (${pics.filter((p) => p.kind === 'photo').length} photos, ${pics.filter((p) => p.kind === 'video-frame').length} video frames)`,
+  );
   const faces = await detectAll(pics);
   const work = await mkdtemp(path.join(tmpdir(), 'cs-sbi-'));
   const writer = new PatchSetWriter(args.out!, {
@@ -187,7 +207,10 @@ async function main(): Promise<void> {
   let pairs = 0;
   try {
     for (const [n, p] of pics.entries()) {
-      const list = (faces[p.key] ?? []).filter((f) => Math.max(f.box.width, f.box.height) >= 64 && f.quality >= 0.3).sort((a, b) => b.box.width - a.box.width).slice(0, 3);
+      const list = (faces[p.key] ?? [])
+        .filter((f) => Math.max(f.box.width, f.box.height) >= 64 && f.quality >= 0.3)
+        .sort((a, b) => b.box.width - a.box.width)
+        .slice(0, 3);
       if (list.length === 0) continue;
       const img = await p.load();
       const sha = sha256File(p.file);

@@ -30,7 +30,16 @@ const { values: args } = parseArgs({
   },
 });
 
-interface Sample { file: string; person: string; source: string; kind: string; values: number[][]; fps: number; tracked: number; frames: number }
+interface Sample {
+  file: string;
+  person: string;
+  source: string;
+  kind: string;
+  values: number[][];
+  fps: number;
+  tracked: number;
+  frames: number;
+}
 
 const KIND_INDEX: Record<string, number> = { bonafide: 0, print: 1, replay: 2, cutEye: 3 };
 const T = Number(args.frames);
@@ -49,13 +58,24 @@ for (const s of samples) {
     const row = s.values[t]!;
     if (!row.some((v) => Number.isFinite(v))) continue; // no face in this frame
     mask[t] = 1;
-    row.forEach((v, j) => { cues[t * CUES.length + j] = Number.isFinite(v) ? v : 0; });
+    row.forEach((v, j) => {
+      cues[t * CUES.length + j] = Number.isFinite(v) ? v : 0;
+    });
   }
   const file = path.join(args.data!, s.file);
-  writer.add({ cues, mask, label: Float32Array.from([s.kind === 'bonafide' ? 1 : 0, KIND_INDEX[s.kind] ?? -1]) }, {
-    group: s.person, split: 'train', source: { path: path.relative(REPO, file), sha256: sha256File(file) },
-    degradation: { attack: s.kind, simulated: s.kind !== 'bonafide' }, recording: s.source, fps: s.fps, tracked: s.tracked, frames: s.frames,
-  });
+  writer.add(
+    { cues, mask, label: Float32Array.from([s.kind === 'bonafide' ? 1 : 0, KIND_INDEX[s.kind] ?? -1]) },
+    {
+      group: s.person,
+      split: 'train',
+      source: { path: path.relative(REPO, file), sha256: sha256File(file) },
+      degradation: { attack: s.kind, simulated: s.kind !== 'bonafide' },
+      recording: s.source,
+      fps: s.fps,
+      tracked: s.tracked,
+      frames: s.frames,
+    },
+  );
 }
 const sha = writer.close();
 console.log(`wrote ${args.out} (${writer.count} clips, manifest sha256 ${sha})`);

@@ -52,7 +52,11 @@ async function main(): Promise<void> {
     name: 'lowlight-iagc',
     command,
     seed,
-    arrays: { low: { shape: [PATCH, PATCH, 3], dtype: 'uint8' }, high: { shape: [PATCH, PATCH, 3], dtype: 'uint8' }, illum: { shape: [PATCH, PATCH, 1], dtype: 'float32' } },
+    arrays: {
+      low: { shape: [PATCH, PATCH, 3], dtype: 'uint8' },
+      high: { shape: [PATCH, PATCH, 3], dtype: 'uint8' },
+      illum: { shape: [PATCH, PATCH, 1], dtype: 'float32' },
+    },
     notes: `synthesizeLowLight over clean photos; train ${LOWLIGHT_SPLITS.train.join('+')}, val ${LOWLIGHT_SPLITS.val.join('+')}; ${draws} draws x ${crops} crops of ${PATCH}px per photo`,
   });
   for (const split of ['train', 'val'] as const) {
@@ -70,7 +74,13 @@ async function main(): Promise<void> {
             for (let r = 0; r < PATCH; r++) illum.set(L.subarray((y + r) * clean.width + x, (y + r) * clean.width + x + PATCH), r * PATCH);
             train.add(
               { low: cropImage(low, x, y, PATCH, PATCH), high: cropImage(clean, x, y, PATCH, PATCH), illum },
-              { group: source, split, source: { path: path.relative(dataRoot, file), sha256: sha256File(file) }, crop: [x, y, PATCH, PATCH], degradation: { ...params } },
+              {
+                group: source,
+                split,
+                source: { path: path.relative(dataRoot, file), sha256: sha256File(file) },
+                crop: [x, y, PATCH, PATCH],
+                degradation: { ...params },
+              },
             );
           }
         }
@@ -87,13 +97,23 @@ async function main(): Promise<void> {
     name: 'lowlight-iagc-test',
     command,
     seed,
-    arrays: { low: { shape: [side, side, 3], dtype: 'uint8' }, high: { shape: [side, side, 3], dtype: 'uint8' }, illum: { shape: [side, side, 1], dtype: 'float32' } },
+    arrays: {
+      low: { shape: [side, side, 3], dtype: 'uint8' },
+      high: { shape: [side, side, 3], dtype: 'uint8' },
+      illum: { shape: [side, side, 1], dtype: 'float32' },
+    },
     notes: `held-out source ${LOWLIGHT_SPLITS.test.join('+')}: centre ${side}px crops, synthesizeLowLight with seeded parameters (heldOutPairs)`,
   });
   for (const p of pairs) {
     test.add(
       { low: p.low, high: p.clean, illum: estimateIllumination(p.low) },
-      { group: p.name.split('/')[0], split: 'test', source: { path: path.relative(dataRoot, p.file), sha256: p.sha256 }, crop: p.crop, degradation: { ...p.params } },
+      {
+        group: p.name.split('/')[0],
+        split: 'test',
+        source: { path: path.relative(dataRoot, p.file), sha256: p.sha256 },
+        crop: p.crop,
+        degradation: { ...p.params },
+      },
     );
   }
   const testSha = test.close();

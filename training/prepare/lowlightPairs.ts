@@ -70,7 +70,15 @@ export async function heldOutPairs(dataRoot: string, limit = Infinity): Promise<
       const y = Math.floor((full.height - side) / 2);
       const clean = quantize8(cropImage(full, x, y, side, side));
       const params = sampleLowLightParams(rand);
-      pairs.push({ name: `${source}/${path.basename(file)}`, file, sha256: sha256File(file), crop: [x, y, side, side], params, clean, low: quantize8(synthesizeLowLight(clean, params)) });
+      pairs.push({
+        name: `${source}/${path.basename(file)}`,
+        file,
+        sha256: sha256File(file),
+        crop: [x, y, side, side],
+        params,
+        clean,
+        low: quantize8(synthesizeLowLight(clean, params)),
+      });
     }
   }
   return pairs;

@@ -81,7 +81,8 @@ export class PatchSetWriter {
       if (!given) throw new Error(`item ${this.items.length} lacks array "${name}"`);
       const bytes = encode(given, spec);
       const expected = spec.shape.reduce((a, b) => a * b, 1) * (spec.dtype === 'uint8' ? 1 : 4);
-      if (bytes.byteLength !== expected) throw new Error(`array "${name}": ${bytes.byteLength} bytes, shape ${spec.shape.join('x')} ${spec.dtype} needs ${expected}`);
+      if (bytes.byteLength !== expected)
+        throw new Error(`array "${name}": ${bytes.byteLength} bytes, shape ${spec.shape.join('x')} ${spec.dtype} needs ${expected}`);
       writeSync(this.fds.get(name)!, bytes);
     }
     this.items.push({ index: this.items.length, ...meta });

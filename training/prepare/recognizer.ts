@@ -38,7 +38,16 @@ import { createImage, toRgb, type RawImage } from '../../src/core/image/types.js
 import { mulberry32 } from '../../src/core/random.js';
 import { gradientTransmission, synthesizeRain } from '../../src/restore/derain/rainModel.js';
 import { DEGRADATIONS, type Degradation } from '../../src/restore/auto/analyze.js';
-import { addSensorNoise, darken, defocusBlur, gaussianBlur, hazeDepthProxy, jpegRoundTrip, motionBlur, synthesizeHaze } from '../../src/restore/auto/degradations.js';
+import {
+  addSensorNoise,
+  darken,
+  defocusBlur,
+  gaussianBlur,
+  hazeDepthProxy,
+  jpegRoundTrip,
+  motionBlur,
+  synthesizeHaze,
+} from '../../src/restore/auto/degradations.js';
 import { RECOGNIZER_CROPS, RECOGNIZER_VIEWS, recognizerViews } from '../../src/restore/auto/recognizer.js';
 import { PatchSetWriter, sha256File, toUint8 } from './patchset.js';
 
@@ -76,7 +85,8 @@ const IMAGE_EXT = /\.(png|jpe?g|bmp|tiff?)$/i;
 const collator = new Intl.Collator('en', { numeric: true });
 
 /** Bases of synthetic degradations (clean pictures). */
-const SYNTHETIC_BASES = PART === 'main' ? ['clean-photos/Kodak24', 'clean-photos/McMaster', 'clean-photos/CBSD68', 'derain/rain100H-dev/clean'] : ['faces/deepface'];
+const SYNTHETIC_BASES =
+  PART === 'main' ? ['clean-photos/Kodak24', 'clean-photos/McMaster', 'clean-photos/CBSD68', 'derain/rain100H-dev/clean'] : ['faces/deepface'];
 /** Real labelled training sources: folder, label, file filter. */
 const REAL: ReadonlyArray<{ dir: string; label: Degradation | 'clean'; filter?: (f: string) => boolean }> =
   PART === 'main'
@@ -211,7 +221,8 @@ async function degradeRandomly(clean: RawImage, r: () => number, seed: number): 
     const depth = soft ? hazeDepthProxy(img).map((d) => 0.5 + 0.5 * d) : undefined;
     const h = synthesizeHaze(img, { beta, airlight: [Math.min(1, a - tint), Math.min(1, a), Math.min(1, a + tint)], ...(depth ? { depth } : {}) });
     img = h.image;
-    if (V2 && h.meanTransmission > 0.85) t.mask[idx('haze')] = 0; // too faint to claim either way
+    if (V2 && h.meanTransmission > 0.85)
+      t.mask[idx('haze')] = 0; // too faint to claim either way
     else present(t, 'haze', (1 - h.meanTransmission) / 0.85);
     t.params.haze = { beta, meanTransmission: h.meanTransmission, soft };
   }
@@ -224,7 +235,14 @@ async function degradeRandomly(clean: RawImage, r: () => number, seed: number): 
     const heavy = r() < 0.3;
     const top = uni(r, 0.45, 0.8);
     const rain = synthesizeRain(img, {
-      streaks: { density, length: [Math.round(uni(r, 6, 20)), Math.round(uni(r, 20, 60))], angle: uni(r, -35, 35), angleJitter: uni(r, 0, 8), intensity: [iMin, iMax], thickness: fine ? 1 : pick(r, [1, 1, 2, 3]) },
+      streaks: {
+        density,
+        length: [Math.round(uni(r, 6, 20)), Math.round(uni(r, 20, 60))],
+        angle: uni(r, -35, 35),
+        angleJitter: uni(r, 0, 8),
+        intensity: [iMin, iMax],
+        thickness: fine ? 1 : pick(r, [1, 1, 2, 3]),
+      },
       ...(heavy ? { transmission: gradientTransmission(img.width, img.height, top, Math.min(1, top + uni(r, 0.1, 0.3))) } : {}),
       atmosphericLight: [0.85, 0.85, 0.85].map((v) => v + uni(r, -0.05, 0.1)),
       seed,
@@ -292,7 +310,9 @@ async function load(file: string): Promise<RawImage> {
 }
 
 function list(dir: string, filter?: (f: string) => boolean): string[] {
-  const files = readdirSync(path.join(DATA, dir)).filter((f) => IMAGE_EXT.test(f) && (filter?.(f) ?? true)).sort(collator.compare);
+  const files = readdirSync(path.join(DATA, dir))
+    .filter((f) => IMAGE_EXT.test(f) && (filter?.(f) ?? true))
+    .sort(collator.compare);
   return SMOKE ? files.slice(0, 3) : files;
 }
 
@@ -316,10 +336,18 @@ async function main(): Promise<void> {
   const add = (image: RawImage, target: Target, meta: { group: string; file: string; split: 'train' | 'val'; real: boolean }) => {
     const views = recognizerViews(image);
     const crops = new Uint8Array(RECOGNIZER_CROPS * S * S * 3);
-    views.crops.forEach((c, i) => { crops.set(toUint8(c), i * S * S * 3); });
+    views.crops.forEach((c, i) => {
+      crops.set(toUint8(c), i * S * S * 3);
+    });
     writer.add(
       { global: toUint8(views.global), crops, labels: target.labels, mask: target.mask, severity: target.severity, sevmask: target.sevmask },
-      { group: meta.group, split: meta.split, real: meta.real, source: { path: path.relative(DATA, meta.file), sha256: sha256File(meta.file) }, degradation: target.params },
+      {
+        group: meta.group,
+        split: meta.split,
+        real: meta.real,
+        source: { path: path.relative(DATA, meta.file), sha256: sha256File(meta.file) },
+        degradation: target.params,
+      },
     );
   };
 

@@ -106,7 +106,8 @@ async function listRecursive(dir: string, prefix = ''): Promise<string[]> {
   return out;
 }
 
-const sameFields = (a: Record<string, string>, b: Record<string, string>) => JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
+const sameFields = (a: Record<string, string>, b: Record<string, string>) =>
+  JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
 
 async function exists(p: string): Promise<boolean> {
   return stat(p).then(
@@ -120,8 +121,11 @@ export function batchUsage(): string {
   const lines = ['Tasks and their --set keys (from the task table; defaults in brackets):'];
   for (const task of TASKS.values()) {
     if (task.input === 'images') continue;
-    const value = (s: OptionSpec) => (s.type === 'choice' ? s.choices.join('|') : s.type === 'boolean' ? 'true|false' : s.type === 'string' ? 'text' : `${s.min}..${s.max}`);
-    const keys = Object.entries(optionSectionsOf(task, 'batch')).map(([k, s]) => `${k}=<${value(s)}>${s.default !== undefined ? ` [${String(s.default)}]` : ''}`);
+    const value = (s: OptionSpec) =>
+      s.type === 'choice' ? s.choices.join('|') : s.type === 'boolean' ? 'true|false' : s.type === 'string' ? 'text' : `${s.min}..${s.max}`;
+    const keys = Object.entries(optionSectionsOf(task, 'batch')).map(
+      ([k, s]) => `${k}=<${value(s)}>${s.default !== undefined ? ` [${String(s.default)}]` : ''}`,
+    );
     lines.push(`  ${task.name}: ${keys.join(', ') || '(no options)'}`);
   }
   return lines.join('\n');
@@ -134,7 +138,9 @@ export function addBatchCommand(program: Command): Command {
   const cmd = program
     .command('batch')
     .summary('run one task over a folder, resumable (progress bar, summary table, JSON log)')
-    .description('Run a task (same names and options as the HTTP API: see `clearsight serve` and /api/v1/tasks) on every image in <in-dir>. A rerun skips files already done (out-dir/batch-log.json).')
+    .description(
+      'Run a task (same names and options as the HTTP API: see `clearsight serve` and /api/v1/tasks) on every image in <in-dir>. A rerun skips files already done (out-dir/batch-log.json).',
+    )
     .argument('<task>', batchTasks().join(', '))
     .argument('<in-dir>', 'folder of inputs (subfolders with --recursive); files are recognised by content')
     .requiredOption('-o, --output <out-dir>', 'folder for the outputs and batch-log.json (created if missing)')
@@ -146,7 +152,11 @@ export function addBatchCommand(program: Command): Command {
     .option('--suffix <text>', 'added to each restored picture name before the extension (e.g. _restored)')
     .option('-r, --recursive', 'walk the subfolders of <in-dir> too (mirrored in <out-dir>)')
     .option('--json', 'print the log as one JSON object on stdout instead of the table')
-    .addHelpText('after', () => `\n${batchUsage()}\n\nExamples:\n  $ clearsight batch lowlight photos/ -o bright/ --set method=gamma\n  $ clearsight batch upscale scans/ -o big/ --set scale=2 --set size=slim --set threads=2`)
+    .addHelpText(
+      'after',
+      () =>
+        `\n${batchUsage()}\n\nExamples:\n  $ clearsight batch lowlight photos/ -o bright/ --set method=gamma\n  $ clearsight batch upscale scans/ -o big/ --set scale=2 --set size=slim --set threads=2`,
+    )
     .action(async (taskName: string, inDir: string, opts: BatchCliOptions) => {
       process.exitCode = await runBatch(taskName, inDir, opts);
     });
@@ -181,7 +191,9 @@ export async function runBatch(taskName: string, inDir: string, opts: BatchCliOp
     () => undefined,
   );
   // Secrets (a watermark key) are logged as a digest: a rerun with the same key still resumes.
-  const logged: Record<string, string> = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, task.secretFields?.includes(k) ? `sha256:${createHash('sha256').update(v).digest('hex').slice(0, 16)}` : v]));
+  const logged: Record<string, string> = Object.fromEntries(
+    Object.entries(fields).map(([k, v]) => [k, task.secretFields?.includes(k) ? `sha256:${createHash('sha256').update(v).digest('hex').slice(0, 16)}` : v]),
+  );
   // The output options change the files written: a log made with others is not reused.
   if (opts.format) logged['--format'] = opts.format;
   if (opts.quality !== undefined) logged['--quality'] = String(opts.quality);
@@ -200,10 +212,28 @@ export async function runBatch(taskName: string, inDir: string, opts: BatchCliOp
     const sniffed = sniffUpload(head);
     const fits = (sniffed.kind === 'image' && task.input !== 'video') || (sniffed.kind === 'video' && (task.input === 'video' || task.input === 'media'));
     if (fits) inputs.push({ name, path, kind: sniffed.kind as 'image' | 'video', format: sniffFormat(head) });
-    else log.files[name] = { input: name, status: 'skipped', error: { code: 'E_INPUT_UNSUPPORTED', message: sniffed.kind === 'other' ? `not an input for ${task.name}: ${sniffed.what}` : `a ${sniffed.kind} (${task.name} takes ${task.input})` } };
+    else
+      log.files[name] = {
+        input: name,
+        status: 'skipped',
+        error: {
+          code: 'E_INPUT_UNSUPPORTED',
+          message: sniffed.kind === 'other' ? `not an input for ${task.name}: ${sniffed.what}` : `a ${sniffed.kind} (${task.name} takes ${task.input})`,
+        },
+      };
   }
 
-  const bar = process.stderr.isTTY && !opts.json ? new cliProgress.SingleBar({ stream: process.stderr, format: `${task.name} |{bar}| {value}/{total} files | {file}`, barsize: 24, hideCursor: true, clearOnComplete: true, gracefulExit: false }) : undefined;
+  const bar =
+    process.stderr.isTTY && !opts.json
+      ? new cliProgress.SingleBar({
+          stream: process.stderr,
+          format: `${task.name} |{bar}| {value}/{total} files | {file}`,
+          barsize: 24,
+          hideCursor: true,
+          clearOnComplete: true,
+          gracefulExit: false,
+        })
+      : undefined;
   const interrupts = watchInterrupts(() => bar?.stop());
   const cache = new Map<string, unknown>();
   const models = pool ?? new ModelPool();
@@ -221,7 +251,13 @@ export async function runBatch(taskName: string, inDir: string, opts: BatchCliOp
       const sha = createHash('sha256').update(bytes).digest('hex');
       const stem = join(dirname(input.name), basename(input.name, extname(input.name)));
       const old = reusable[input.name];
-      if (!opts.force && old?.status === 'done' && old.inputSha256 === sha && old.outputs && (await Promise.all(old.outputs.map((o) => exists(join(opts.output, o))))).every(Boolean)) {
+      if (
+        !opts.force &&
+        old?.status === 'done' &&
+        old.inputSha256 === sha &&
+        old.outputs &&
+        (await Promise.all(old.outputs.map((o) => exists(join(opts.output, o))))).every(Boolean)
+      ) {
         log.files[input.name] = old;
         resumed++;
         continue;
@@ -230,7 +266,14 @@ export async function runBatch(taskName: string, inDir: string, opts: BatchCliOp
       const scratchDir = await mkdtemp(join(tmpdir(), 'clearsight-batch-'));
       try {
         const outcome = await untilAborted(
-          runTask({ task: task.name, inputs: [{ sha256: sha, kind: input.kind }], fields }, [input.path], { maxPixels: DEFAULT_MAX_PIXELS, cache, pool: models, signal: interrupts.signal, scratchDir, ...parsed.run }),
+          runTask({ task: task.name, inputs: [{ sha256: sha, kind: input.kind }], fields }, [input.path], {
+            maxPixels: DEFAULT_MAX_PIXELS,
+            cache,
+            pool: models,
+            signal: interrupts.signal,
+            scratchDir,
+            ...parsed.run,
+          }),
           interrupts.signal,
         );
         // Everything encoded first, then written in one go (the supervisor does not kill a writer).
@@ -280,10 +323,19 @@ export async function runBatch(taskName: string, inDir: string, opts: BatchCliOp
 
 /** The summary: one row per file, then the totals. */
 export function summaryTable(entries: BatchEntry[], resumed: number, logPath: string): string {
-  const rows = entries.map((e) => [e.input, e.status, e.seconds !== undefined ? e.seconds.toFixed(2) : '-', e.error ? `${e.error.code}: ${e.error.message}` : (e.outputs ?? []).join(', ')]);
+  const rows = entries.map((e) => [
+    e.input,
+    e.status,
+    e.seconds !== undefined ? e.seconds.toFixed(2) : '-',
+    e.error ? `${e.error.code}: ${e.error.message}` : (e.outputs ?? []).join(', '),
+  ]);
   const head = ['file', 'status', 'seconds', 'outputs / error'];
   const widths = head.map((h, c) => Math.min(c === 3 ? 80 : 40, Math.max(h.length, ...rows.map((r) => r[c].length))));
-  const line = (r: string[]) => r.map((cell, c) => (cell.length > widths[c] ? `${cell.slice(0, widths[c] - 1)}…` : cell.padEnd(widths[c]))).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((cell, c) => (cell.length > widths[c] ? `${cell.slice(0, widths[c] - 1)}…` : cell.padEnd(widths[c])))
+      .join('  ')
+      .trimEnd();
   const count = (s: string) => entries.filter((e) => e.status === s).length;
   return [
     line(head),

@@ -48,7 +48,9 @@ async function faceModelHashes(): Promise<Record<string, string>> {
   const dir = faceModelDir();
   const out: Record<string, string> = {};
   for (const f of (await readdir(dir)).filter((n) => /^(blazeface|facemesh)\.(json|bin)$/.test(n)).sort()) {
-    out[f] = createHash('sha256').update(await readFile(path.join(dir, f))).digest('hex');
+    out[f] = createHash('sha256')
+      .update(await readFile(path.join(dir, f)))
+      .digest('hex');
   }
   return out;
 }
@@ -92,17 +94,20 @@ export function addForensicsCommand(program: Command): Command {
 
   withTaskOptions(
     group
-    .command('analyze')
-    .summary('analyse one image or video; write a case report (PDF) and JSON')
-    .argument('<file>', 'image (PNG, JPEG, WebP, TIFF, BMP) or video (H.264, HEVC, VP9, AV1, MPEG-4, any pixel format)')
-    .option('--report <file.pdf>', 'write the case report as PDF')
-    .option('--out <file.json>', 'write the full result as JSON')
-    .option('-f, --force', 'overwrite the report/JSON files if they exist'),
+      .command('analyze')
+      .summary('analyse one image or video; write a case report (PDF) and JSON')
+      .argument('<file>', 'image (PNG, JPEG, WebP, TIFF, BMP) or video (H.264, HEVC, VP9, AV1, MPEG-4, any pixel format)')
+      .option('--report <file.pdf>', 'write the case report as PDF')
+      .option('--out <file.json>', 'write the full result as JSON')
+      .option('-f, --force', 'overwrite the report/JSON files if they exist'),
     'forensics',
   )
     // Above: the task's options (max-frames, min-face, min-quality, seed, detector, watermark-key) from the task table.
     .addOption(new Option('--model <file>', 'linear detector model JSON (implies --detector logistic)').hideHelp())
-    .option('--watermark-key-file <path>', `read the watermark secret from a file (or set ${KEY_ENV}; both safer than --watermark-key, which other users can see)`)
+    .option(
+      '--watermark-key-file <path>',
+      `read the watermark secret from a file (or set ${KEY_ENV}; both safer than --watermark-key, which other users can see)`,
+    )
     .option('--json', 'print one JSON object on stdout ({"probability", "interval": [lo, hi], "frames", ...})')
     .action(async (file: string, opts: AnalyzeCliOptions) => {
       if (opts.report) {
@@ -118,7 +123,14 @@ export function addForensicsCommand(program: Command): Command {
       let result: Awaited<ReturnType<typeof analyzeForensics>>['result'];
       let evidence: Awaited<ReturnType<typeof analyzeForensics>>['evidence'];
       try {
-        ({ result, evidence } = await analyzeForensics(file, faceModels, model, { maxFrames: opts.maxFrames, minFaceSize: opts.minFace, minQuality: opts.minQuality, seed: opts.seed, ...(watermarkKey ? { watermarkKey } : {}), onProgress: (e) => reporter.onProgress(e) }));
+        ({ result, evidence } = await analyzeForensics(file, faceModels, model, {
+          maxFrames: opts.maxFrames,
+          minFaceSize: opts.minFace,
+          minQuality: opts.minQuality,
+          seed: opts.seed,
+          ...(watermarkKey ? { watermarkKey } : {}),
+          onProgress: (e) => reporter.onProgress(e),
+        }));
       } finally {
         reporter.stop();
         faceModels.dispose();
@@ -128,7 +140,13 @@ export function addForensicsCommand(program: Command): Command {
         ...result,
         provenance: {
           tool: { name: 'clearsight', version: await toolVersion() },
-          detector: { id: model.id, version: model.version, sha256: model.sha256, trainingDataSha256: model.training.dataSha256 as string | undefined, heldOut: model.training.heldOut as Record<string, unknown> | undefined },
+          detector: {
+            id: model.id,
+            version: model.version,
+            sha256: model.sha256,
+            trainingDataSha256: model.training.dataSha256 as string | undefined,
+            heldOut: model.training.heldOut as Record<string, unknown> | undefined,
+          },
           faceModels: await faceModelHashes(),
           analysedAt: new Date().toISOString(),
         },
@@ -142,9 +160,13 @@ export function addForensicsCommand(program: Command): Command {
         const p = result.probability;
         process.stdout.write(
           `${file}: ${result.outcome}` +
-            (p !== null ? `, probability of manipulation ${(p * 100).toFixed(1)}%${result.interval ? ` [${(result.interval[0] * 100).toFixed(1)}, ${(result.interval[1] * 100).toFixed(1)}]` : ''}` : '') +
+            (p !== null
+              ? `, probability of manipulation ${(p * 100).toFixed(1)}%${result.interval ? ` [${(result.interval[0] * 100).toFixed(1)}, ${(result.interval[1] * 100).toFixed(1)}]` : ''}`
+              : '') +
             `\n${result.summary}\n` +
-            (result.watermark.verdict !== 'not checked' ? `watermark: ${result.watermark.verdict}${result.watermark.source ? ` (source "${result.watermark.source}")` : ''}\n` : '') +
+            (result.watermark.verdict !== 'not checked'
+              ? `watermark: ${result.watermark.verdict}${result.watermark.source ? ` (source "${result.watermark.source}")` : ''}\n`
+              : '') +
             (opts.report ? `report: ${opts.report}\n` : ''),
         );
       }
@@ -170,11 +192,12 @@ export function addForensicsCommand(program: Command): Command {
       const faceModels = await FaceModels.load({ mesh: true, embed: false });
       let study: Awaited<ReturnType<typeof runReliabilityStudy>>;
       try {
-        study = await runReliabilityStudy(
-          items,
-          forensics.mediaScorer(faceModels, model),
-          { fraction: opts.fraction, seed: opts.seed, repeats: opts.repeats, onProgress: (e) => reporter.onProgress(e) },
-        );
+        study = await runReliabilityStudy(items, forensics.mediaScorer(faceModels, model), {
+          fraction: opts.fraction,
+          seed: opts.seed,
+          repeats: opts.repeats,
+          onProgress: (e) => reporter.onProgress(e),
+        });
       } finally {
         reporter.stop();
         faceModels.dispose();

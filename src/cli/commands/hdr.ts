@@ -13,7 +13,7 @@
 import { performance } from 'node:perf_hooks';
 import { basename, extname, resolve } from 'node:path';
 import { unlink } from 'node:fs/promises';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import {
   assertOutputWritable,
   bracketTimes,
@@ -30,7 +30,6 @@ import {
   parseExposureTimes,
   parseExposureValues,
   readBracket,
-  TONE_MAPPERS,
   writeFileAtomic,
   type OutputFormat,
   type ToneMapper,
@@ -92,25 +91,28 @@ const STAGES: Record<string, string> = {
 export function addHdrCommand(program: Command): Command {
   const cmd = withTaskOptions(
     program
-    .command('hdr')
-    .summary('merge an exposure bracket into a ghost-free HDR (.hdr) and an LDR preview')
-    .description(
-      'Merge 2 to 9 exposures of one scene into a radiance map (Radiance .hdr): MTB alignment of hand-held ' +
-        'brackets, Debevec-Malik camera response, deghosting against a reference exposure (moving things appear ' +
-        'once, as the reference saw them), and an LDR result by tone mapping (Reinhard global or a local ' +
-        'base/detail operator) or by exposure fusion (Mertens). Exposure times come from EXIF unless given.',
-    )
-    .argument('<inputs...>', `${HDR_MIN_FRAMES} to ${HDR_MAX_FRAMES} exposures (PNG, JPEG, TIFF, WebP, BMP), same size`)
-    .option('-o, --output <file.hdr>', 'radiance output, Radiance RGBE (.hdr), run-length encoded')
-    .option('--ldr <file>', 'LDR result (.jpg .png .webp .tif .bmp): tone mapped, or fused with --fusion')
-    .option('--mask <file.png>', 'ghost mask (white: taken from the reference exposure only)'),
+      .command('hdr')
+      .summary('merge an exposure bracket into a ghost-free HDR (.hdr) and an LDR preview')
+      .description(
+        'Merge 2 to 9 exposures of one scene into a radiance map (Radiance .hdr): MTB alignment of hand-held ' +
+          'brackets, Debevec-Malik camera response, deghosting against a reference exposure (moving things appear ' +
+          'once, as the reference saw them), and an LDR result by tone mapping (Reinhard global or a local ' +
+          'base/detail operator) or by exposure fusion (Mertens). Exposure times come from EXIF unless given.',
+      )
+      .argument('<inputs...>', `${HDR_MIN_FRAMES} to ${HDR_MAX_FRAMES} exposures (PNG, JPEG, TIFF, WebP, BMP), same size`)
+      .option('-o, --output <file.hdr>', 'radiance output, Radiance RGBE (.hdr), run-length encoded')
+      .option('--ldr <file>', 'LDR result (.jpg .png .webp .tif .bmp): tone mapped, or fused with --fusion')
+      .option('--mask <file.png>', 'ghost mask (white: taken from the reference exposure only)'),
     // --times, --ev, --no-align, --no-deghost, --reference, --max-shift, --tonemap, --fusion: the task's options, from the task table.
     'hdr',
   )
     .addOption(integerOption('--quality <q>', 'JPEG/WebP quality of --ldr 1-100 (default: JPEG 95, WebP lossless)', 1, 100))
     .option('--json', 'print one JSON summary on stdout instead of progress and text')
     .option('-f, --force', 'overwrite output files that exist')
-    .addHelpText('after', '\nExamples:\n  $ clearsight hdr dark.jpg mid.jpg bright.jpg -o out.hdr --ldr out.jpg\n  $ clearsight hdr a.png b.png c.png --ev -2,0,2 -o out.hdr --ldr fused.jpg --fusion --mask ghosts.png --json\n\nExit codes: see clearsight --help.')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ clearsight hdr dark.jpg mid.jpg bright.jpg -o out.hdr --ldr out.jpg\n  $ clearsight hdr a.png b.png c.png --ev -2,0,2 -o out.hdr --ldr fused.jpg --fusion --mask ghosts.png --json\n\nExit codes: see clearsight --help.',
+    )
     .action(async (inputs: string[], opts: HdrCliOptions) => {
       if (!opts.output) cmd.error("required option '-o, --output <file.hdr>' not specified");
       await runHdr(inputs, opts);
@@ -123,15 +125,23 @@ export async function runHdr(inputs: string[], opts: HdrCliOptions): Promise<Hdr
   const force = opts.force ?? false;
   const json = opts.json ?? false;
   if (inputs.length < HDR_MIN_FRAMES || inputs.length > HDR_MAX_FRAMES) {
-    throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `hdr needs ${HDR_MIN_FRAMES} to ${HDR_MAX_FRAMES} exposures of the same scene, got ${inputs.length} input(s)`, { option: 'inputs', given: inputs.length });
+    throw new ClearsightError(
+      ERROR_CODES.INVALID_OPTION,
+      `hdr needs ${HDR_MIN_FRAMES} to ${HDR_MAX_FRAMES} exposures of the same scene, got ${inputs.length} input(s)`,
+      { option: 'inputs', given: inputs.length },
+    );
   }
-  if (opts.times !== undefined && opts.ev !== undefined) throw invalidOption('--ev', 'absent with --times (give exposure times or exposure values, not both)', opts.ev);
-  if (opts.reference !== undefined && opts.reference > inputs.length) throw invalidOption('--reference', `an exposure number from 1 to ${inputs.length}`, opts.reference);
+  if (opts.times !== undefined && opts.ev !== undefined)
+    throw invalidOption('--ev', 'absent with --times (give exposure times or exposure values, not both)', opts.ev);
+  if (opts.reference !== undefined && opts.reference > inputs.length)
+    throw invalidOption('--reference', `an exposure number from 1 to ${inputs.length}`, opts.reference);
   if (opts.fusion && !opts.ldr) warn('--fusion has no effect without --ldr');
 
   // Outputs: checked before any work.
   if (extname(opts.output).toLowerCase() !== '.hdr') {
-    throw new ClearsightError(ERROR_CODES.OUTPUT_UNSUPPORTED, `Cannot write "${opts.output}": the radiance output must be a Radiance .hdr file`, { path: opts.output });
+    throw new ClearsightError(ERROR_CODES.OUTPUT_UNSUPPORTED, `Cannot write "${opts.output}": the radiance output must be a Radiance .hdr file`, {
+      path: opts.output,
+    });
   }
   const ldrFormat: OutputFormat | undefined = opts.ldr ? formatFromPath(opts.ldr) : undefined;
   if (opts.mask) formatFromPath(opts.mask);
@@ -155,7 +165,10 @@ export async function runHdr(inputs: string[], opts: HdrCliOptions): Promise<Hdr
     reporter.stage('decode');
     const bracket = await untilAborted(readBracket(inputs, { signal: interrupts.signal }), interrupts.signal);
     await interrupts.checkpoint();
-    const chosen = bracketTimes(bracket, { ...(opts.times ? { times: parseExposureTimes(opts.times, '--times') } : {}), ...(opts.ev ? { ev: parseExposureValues(opts.ev, '--ev') } : {}) });
+    const chosen = bracketTimes(bracket, {
+      ...(opts.times ? { times: parseExposureTimes(opts.times, '--times') } : {}),
+      ...(opts.ev ? { ev: parseExposureValues(opts.ev, '--ev') } : {}),
+    });
     const ldrMethod: HdrSummary['ldrMethod'] = opts.ldr ? (opts.fusion ? 'fusion' : opts.tonemap) : null;
     const result = await untilAborted(
       mergeHdr(bracket.frames, {
@@ -178,8 +191,11 @@ export async function runHdr(inputs: string[], opts: HdrCliOptions): Promise<Hdr
 
     // Encode everything first, so an encoder failure leaves no file at all.
     reporter.stage('write');
-    const files: Array<[string, Buffer]> = [[opts.output, encodeRgbe(result.radiance, { comment: `clearsight hdr: ${inputs.length} exposures, times ${result.times.map(formatTime).join(',')} s` })]];
-    if (opts.ldr && ldrFormat && result.ldr) files.push([opts.ldr, await encodeImage(result.ldr, ldrFormat, { ...(opts.quality !== undefined ? { quality: opts.quality } : {}) })]);
+    const files: Array<[string, Buffer]> = [
+      [opts.output, encodeRgbe(result.radiance, { comment: `clearsight hdr: ${inputs.length} exposures, times ${result.times.map(formatTime).join(',')} s` })],
+    ];
+    if (opts.ldr && ldrFormat && result.ldr)
+      files.push([opts.ldr, await encodeImage(result.ldr, ldrFormat, { ...(opts.quality !== undefined ? { quality: opts.quality } : {}) })]);
     if (opts.mask) files.push([opts.mask, await encodeImage(result.ghostMask, formatFromPath(opts.mask))]);
     interrupts.writing();
     for (const [path, bytes] of files) {

@@ -13,8 +13,32 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import {
-  analyzeLiveness, assertOutputWritable, calibrateLiveness, ClearsightError, decideLiveness, decodeImage, detectFaces, ERROR_CODES, FaceModels,
-  annotateFaces, compareFaces, formatFromPath, invalidOption, SAME_FACE_THRESHOLD, writeImage, parseHead, readVideoFrames, writeFileAtomic, embedFace, verifyLive, scoreTemporal, TrainedModel, type TemporalScore, type LivenessHead, type LivenessVerdict, type LiveVerification,
+  analyzeLiveness,
+  assertOutputWritable,
+  calibrateLiveness,
+  ClearsightError,
+  decideLiveness,
+  decodeImage,
+  detectFaces,
+  ERROR_CODES,
+  FaceModels,
+  annotateFaces,
+  compareFaces,
+  formatFromPath,
+  invalidOption,
+  SAME_FACE_THRESHOLD,
+  writeImage,
+  parseHead,
+  readVideoFrames,
+  writeFileAtomic,
+  embedFace,
+  verifyLive,
+  scoreTemporal,
+  TrainedModel,
+  type TemporalScore,
+  type LivenessHead,
+  type LivenessVerdict,
+  type LiveVerification,
 } from '../lib.js';
 import { createReporter, progressMode } from '../progress.js';
 import { faceView } from '../../tasks/index.js';
@@ -37,30 +61,40 @@ async function readHead(file: string): Promise<LivenessHead> {
   try {
     raw = JSON.parse(await readFile(file, 'utf8'));
   } catch (err) {
-    throw new ClearsightError(ERROR_CODES.INPUT_UNREADABLE, `cannot read the liveness head "${file}": ${(err as Error).message}`, { path: file }, { cause: err });
+    throw new ClearsightError(
+      ERROR_CODES.INPUT_UNREADABLE,
+      `cannot read the liveness head "${file}": ${(err as Error).message}`,
+      { path: file },
+      { cause: err },
+    );
   }
   try {
     return parseHead(raw);
   } catch (err) {
-    throw new ClearsightError(ERROR_CODES.INPUT_CORRUPT, `"${file}" is not a liveness head (from clearsight liveness-calibrate): ${(err as Error).message}`, { path: file }, { cause: err });
+    throw new ClearsightError(
+      ERROR_CODES.INPUT_CORRUPT,
+      `"${file}" is not a liveness head (from clearsight liveness-calibrate): ${(err as Error).message}`,
+      { path: file },
+      { cause: err },
+    );
   }
 }
 
 export function addLivenessCommand(program: Command): Command {
   withTaskOptions(
     program
-    .command('liveness')
-    .summary('live person or presentation attack (print, screen replay) in a short video')
-    .description(
-      'Track the face through the first seconds of a video and fuse per-frame cues - blinks (eye aspect ratio), mouth ' +
-        'movement, non-rigid face motion, gaze (iris network), head pose change, the two pretrained anti-spoofing CNNs, ' +
-        'Eulerian-magnified fine motion, the rPPG pulse, print/screen texture, refresh banding and frame-rate stutter - ' +
-        'with attention over frames, one logistic expert per attack family (live only if none sees its attack). Prints ' +
-        'the verdict (live | spoof | uncertain), a score, the deciding expert, per-cue contributions and the decisive frames. ' +
-        'The shipped decision head was fitted on 21 real people and attacks simulated from them (held out it rejects about 1 in 7 real people); calibrate it for your camera and real attacks with liveness-calibrate.',
-    )
-    .argument('<clip>', 'video file (mp4, mov, webm, ...)')
-    .option('--json', 'print one JSON object {"verdict", "score", "cues", "frames", ...} on stdout'),
+      .command('liveness')
+      .summary('live person or presentation attack (print, screen replay) in a short video')
+      .description(
+        'Track the face through the first seconds of a video and fuse per-frame cues - blinks (eye aspect ratio), mouth ' +
+          'movement, non-rigid face motion, gaze (iris network), head pose change, the two pretrained anti-spoofing CNNs, ' +
+          'Eulerian-magnified fine motion, the rPPG pulse, print/screen texture, refresh banding and frame-rate stutter - ' +
+          'with attention over frames, one logistic expert per attack family (live only if none sees its attack). Prints ' +
+          'the verdict (live | spoof | uncertain), a score, the deciding expert, per-cue contributions and the decisive frames. ' +
+          'The shipped decision head was fitted on 21 real people and attacks simulated from them (held out it rejects about 1 in 7 real people); calibrate it for your camera and real attacks with liveness-calibrate.',
+      )
+      .argument('<clip>', 'video file (mp4, mov, webm, ...)')
+      .option('--json', 'print one JSON object {"verdict", "score", "cues", "frames", ...} on stdout'),
     // --seconds and --temporal: the task's options, from the task table.
     'liveness',
   )
@@ -70,20 +104,31 @@ export function addLivenessCommand(program: Command): Command {
       if (opts.enrolled) {
         const r = await runVerifyLive(clip, opts.enrolled, opts);
         process.exitCode = exitForLiveness(r.liveness.verdict, r.accepted);
-        if (opts.json) process.stdout.write(JSON.stringify({ input: clip, enrolled: opts.enrolled, accepted: r.accepted, summary: r.summary, identity: r.identity, ...r.liveness }) + '\n');
+        if (opts.json)
+          process.stdout.write(
+            `${JSON.stringify({ input: clip, enrolled: opts.enrolled, accepted: r.accepted, summary: r.summary, identity: r.identity, ...r.liveness })}\n`,
+          );
         else process.stdout.write(livenessText(clip, r.liveness) + identityText(r));
         return;
       }
       const v = await runLiveness(clip, opts);
       process.exitCode = exitForLiveness(v.verdict);
-      if (opts.json) process.stdout.write(JSON.stringify({ input: clip, ...v }) + '\n');
-      else process.stdout.write(livenessText(clip, v) + (v.temporal ? `  temporal model ${v.temporal.model}: P(live) ${v.temporal.score.toFixed(3)} (most attended frame #${v.temporal.topFrame.index})\n` : ''));
+      if (opts.json) process.stdout.write(`${JSON.stringify({ input: clip, ...v })}\n`);
+      else
+        process.stdout.write(
+          livenessText(clip, v) +
+            (v.temporal
+              ? `  temporal model ${v.temporal.model}: P(live) ${v.temporal.score.toFixed(3)} (most attended frame #${v.temporal.topFrame.index})\n`
+              : ''),
+        );
     });
 
   program
     .command('liveness-calibrate')
     .summary('adapt the liveness decision to a camera from labelled clips')
-    .description('Re-estimate the cue normalisation and refit the attack experts (with the shipped head as prior) from a few live and spoof clips recorded with the target camera; each spoof clip refits the expert that finds it least live. Writes the head as JSON for `liveness --head`.')
+    .description(
+      'Re-estimate the cue normalisation and refit the attack experts (with the shipped head as prior) from a few live and spoof clips recorded with the target camera; each spoof clip refits the expert that finds it least live. Writes the head as JSON for `liveness --head`.',
+    )
     .requiredOption('--live <clips...>', 'bona fide clips')
     .requiredOption('--spoof <clips...>', 'attack clips (prints, replays, ...)')
     .requiredOption('-o, --output <file>', 'where to write the head (JSON)')
@@ -102,7 +147,7 @@ export function addLivenessCommand(program: Command): Command {
         }
         const head = calibrateLiveness(clips);
         interrupts.writing();
-        await writeFileAtomic(opts.output, JSON.stringify(head, null, 2) + '\n', { force: opts.force ?? false });
+        await writeFileAtomic(opts.output, `${JSON.stringify(head, null, 2)}\n`, { force: opts.force ?? false });
         process.stdout.write(`wrote ${opts.output} (${head.source})\n`);
       } finally {
         interrupts.dispose();
@@ -112,37 +157,45 @@ export function addLivenessCommand(program: Command): Command {
 
   withTaskOptions(
     program
-    .command('faces')
-    .summary('detect faces: boxes, landmarks, quality (and embeddings)')
-    .description('BlazeFace detection, 468-point face mesh and a quality score per face, largest first; --embed adds the 1024-d identity embedding (faceres).')
-    .argument('<image>', 'picture file')
-    .option('--json', 'print one JSON object on stdout')
-    .option('--annotate <file>', 'also write the picture with each face drawn on it: box (green: quality >= 0.5, amber below), keypoints, mesh points, "#rank q quality"')
-    .option('-f, --force', 'overwrite the --annotate file if it exists'),
+      .command('faces')
+      .summary('detect faces: boxes, landmarks, quality (and embeddings)')
+      .description(
+        'BlazeFace detection, 468-point face mesh and a quality score per face, largest first; --embed adds the 1024-d identity embedding (faceres).',
+      )
+      .argument('<image>', 'picture file')
+      .option('--json', 'print one JSON object on stdout')
+      .option(
+        '--annotate <file>',
+        'also write the picture with each face drawn on it: box (green: quality >= 0.5, amber below), keypoints, mesh points, "#rank q quality"',
+      )
+      .option('-f, --force', 'overwrite the --annotate file if it exists'),
     // --embed and --landmarks: the task's options, from the task table.
     'faces',
-  )
-    .action(async (image: string, opts: { json?: boolean; embed?: boolean; landmarks?: boolean; annotate?: string; force?: boolean }) => {
-      if (opts.annotate) {
-        formatFromPath(opts.annotate);
-        await assertOutputWritable(opts.annotate, opts.force ?? false);
+  ).action(async (image: string, opts: { json?: boolean; embed?: boolean; landmarks?: boolean; annotate?: string; force?: boolean }) => {
+    if (opts.annotate) {
+      formatFromPath(opts.annotate);
+      await assertOutputWritable(opts.annotate, opts.force ?? false);
+    }
+    const { image: img, meta } = await decodeImage(image);
+    const reporter = createReporter(progressMode(opts.json ?? false), 'detecting');
+    const models = await FaceModels.load({ embed: opts.embed ?? false, onProgress: reporter.onProgress }).finally(() => reporter.stop());
+    try {
+      const faces = await detectFaces(models, img, { embed: opts.embed ?? false });
+      const out = faces.map((f) => faceView(f, opts));
+      if (opts.annotate) await writeImage(opts.annotate, await annotateFaces(img, faces), { force: opts.force ?? false, metadata: meta });
+      if (opts.json)
+        process.stdout.write(
+          `${JSON.stringify({ input: image, width: img.width, height: img.height, faces: out, ...(opts.annotate ? { annotated: opts.annotate } : {}) })}\n`,
+        );
+      else {
+        process.stdout.write(`${image}: ${faces.length} face${faces.length === 1 ? '' : 's'}${opts.annotate ? ` (drawn in ${opts.annotate})` : ''}\n`);
+        for (const f of out)
+          process.stdout.write(`  box ${f.box.x},${f.box.y} ${f.box.width}x${f.box.height}  score ${f.score}  quality ${f.quality}  roll ${f.roll} deg\n`);
       }
-      const { image: img, meta } = await decodeImage(image);
-      const reporter = createReporter(progressMode(opts.json ?? false), 'detecting');
-      const models = await FaceModels.load({ embed: opts.embed ?? false, onProgress: reporter.onProgress }).finally(() => reporter.stop());
-      try {
-        const faces = await detectFaces(models, img, { embed: opts.embed ?? false });
-        const out = faces.map((f) => faceView(f, opts));
-        if (opts.annotate) await writeImage(opts.annotate, await annotateFaces(img, faces), { force: opts.force ?? false, metadata: meta });
-        if (opts.json) process.stdout.write(`${JSON.stringify({ input: image, width: img.width, height: img.height, faces: out, ...(opts.annotate ? { annotated: opts.annotate } : {}) })}\n`);
-        else {
-          process.stdout.write(`${image}: ${faces.length} face${faces.length === 1 ? '' : 's'}${opts.annotate ? ` (drawn in ${opts.annotate})` : ''}\n`);
-          for (const f of out) process.stdout.write(`  box ${f.box.x},${f.box.y} ${f.box.width}x${f.box.height}  score ${f.score}  quality ${f.quality}  roll ${f.roll} deg\n`);
-        }
-      } finally {
-        models.dispose();
-      }
-    });
+    } finally {
+      models.dispose();
+    }
+  });
 
   program
     .command('compare')
@@ -169,10 +222,29 @@ export function addLivenessCommand(program: Command): Command {
         const fa = await largest(a, ia.image);
         const fb = await largest(b, ib.image);
         const c = compareFaces(fa.embedding!, fb.embedding!, opts.threshold !== undefined ? { threshold: opts.threshold } : {});
-        const box = (f: typeof fa) => ({ x: Math.round(f.box.x), y: Math.round(f.box.y), width: Math.round(f.box.width), height: Math.round(f.box.height), quality: Math.round(f.quality * 100) / 100 });
+        const box = (f: typeof fa) => ({
+          x: Math.round(f.box.x),
+          y: Math.round(f.box.y),
+          width: Math.round(f.box.width),
+          height: Math.round(f.box.height),
+          quality: Math.round(f.quality * 100) / 100,
+        });
         process.exitCode = c.same ? EXIT.OK : VERDICT_EXIT.FACES_DIFFERENT;
-        if (opts.json) process.stdout.write(JSON.stringify({ a, b, similarity: Math.round(c.similarity * 1e4) / 1e4, same: c.same, threshold: c.threshold, faces: { a: box(fa), b: box(fb) } }) + '\n');
-        else process.stdout.write(`${a} vs ${b}: ${c.same ? 'SAME PERSON' : 'DIFFERENT PEOPLE'} (similarity ${c.similarity.toFixed(3)}, threshold ${c.threshold}; face quality ${box(fa).quality} and ${box(fb).quality})\n`);
+        if (opts.json)
+          process.stdout.write(
+            `${JSON.stringify({
+              a,
+              b,
+              similarity: Math.round(c.similarity * 1e4) / 1e4,
+              same: c.same,
+              threshold: c.threshold,
+              faces: { a: box(fa), b: box(fb) },
+            })}\n`,
+          );
+        else
+          process.stdout.write(
+            `${a} vs ${b}: ${c.same ? 'SAME PERSON' : 'DIFFERENT PEOPLE'} (similarity ${c.similarity.toFixed(3)}, threshold ${c.threshold}; face quality ${box(fa).quality} and ${box(fb).quality})\n`,
+          );
       } finally {
         models.dispose();
       }
@@ -180,7 +252,10 @@ export function addLivenessCommand(program: Command): Command {
   return program;
 }
 
-export async function runLiveness(clip: string, opts: { json?: boolean; seconds: number; head?: string; temporal?: boolean }): Promise<LivenessVerdict & { temporal?: TemporalScore }> {
+export async function runLiveness(
+  clip: string,
+  opts: { json?: boolean; seconds: number; head?: string; temporal?: boolean },
+): Promise<LivenessVerdict & { temporal?: TemporalScore }> {
   const head = opts.head ? await readHead(opts.head) : undefined;
   const mode = progressMode(opts.json ?? false);
   const reporter = createReporter(mode, 'liveness');
@@ -216,7 +291,10 @@ export async function runVerifyLive(clip: string, photo: string, opts: { json?: 
     reporter.stage('decode');
     const video = await readVideoFrames(clip, { maxSeconds: opts.seconds, signal: interrupts.signal });
     await interrupts.checkpoint();
-    const result = await untilAborted(verifyLive(models, video, enrolled, { head, signal: interrupts.signal, onProgress: reporter.onProgress }), interrupts.signal);
+    const result = await untilAborted(
+      verifyLive(models, video, enrolled, { head, signal: interrupts.signal, onProgress: reporter.onProgress }),
+      interrupts.signal,
+    );
     await interrupts.checkpoint();
     return result;
   } finally {
@@ -228,18 +306,22 @@ export async function runVerifyLive(clip: string, photo: string, opts: { json?: 
 
 function identityText(r: LiveVerification): string {
   const frames = r.identity.frames.map((f) => `#${f.index} ${f.similarity.toFixed(2)}`).join(', ');
-  return [
+  return `${[
     `  identity: similarity ${r.identity.similarity.toFixed(3)} (threshold ${r.identity.threshold}; lowest frame ${r.identity.minSimilarity.toFixed(2)}; frames ${frames})`,
     `  ${r.accepted ? 'ACCEPTED' : 'NOT ACCEPTED'}: ${r.summary}`,
-  ].join('\n') + '\n';
+  ].join('\n')}\n`;
 }
 
 function livenessText(clip: string, v: LivenessVerdict): string {
-  const cues = Object.entries(v.cues).sort((a, b) => Math.abs(b[1].contribution) - Math.abs(a[1].contribution)).slice(0, 5);
+  const cues = Object.entries(v.cues)
+    .sort((a, b) => Math.abs(b[1].contribution) - Math.abs(a[1].contribution))
+    .slice(0, 5);
   const lines = [
     `${clip}: ${v.verdict.toUpperCase()} (score ${v.score.toFixed(3)}; face tracked in ${v.coverage.tracked}/${v.coverage.total} frames)`,
     ...(v.reason ? [`  reason: ${v.reason}`] : []),
-    `  attack experts: ${Object.entries(v.experts).map(([k, x]) => `${k} ${x.toFixed(3)}`).join(', ')} (decided by ${v.decidedBy})`,
+    `  attack experts: ${Object.entries(v.experts)
+      .map(([k, x]) => `${k} ${x.toFixed(3)}`)
+      .join(', ')} (decided by ${v.decidedBy})`,
     `  strongest cues: ${cues.map(([k, c]) => `${k} ${c.contribution >= 0 ? '+' : ''}${c.contribution.toFixed(2)}`).join(', ')}`,
     `  decisive frames: ${v.frames.map((f) => `#${f.index} (${f.time.toFixed(2)} s, ${f.cue})`).join(', ')}`,
     v.pulse.bpm === null
@@ -247,5 +329,5 @@ function livenessText(clip: string, v: LivenessVerdict): string {
       : `  pulse: ${v.pulse.bpm.toFixed(0)} bpm, SNR ${v.pulse.snr.toFixed(2)} (noise reaches ${v.pulse.minSnr.toFixed(2)})`,
     `  head: ${v.head}`,
   ];
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

@@ -19,7 +19,7 @@
 import { open } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { basename, extname, join, resolve } from 'node:path';
-import type { Command, Option } from 'commander';
+import type { Command } from 'commander';
 import {
   assertOutputWritable,
   ClearsightError,
@@ -37,11 +37,20 @@ import {
   type Device,
   type ExpertOptions,
   type OutputFormat,
-  type RawImage,
 } from '../lib.js';
 import { taskCliOptions, taskOf } from '../taskOptions.js';
 import type { OptionSpecs, OptionValues, RestoreOutput, RestoreTaskSpec } from '../../tasks/index.js';
-import { addImageOutputOptions, expandInputs, planOutputs, readStdin, STDIO, warnOnce, writeStdout, type ImageOutputOptions, type OutputJob } from '../output.js';
+import {
+  addImageOutputOptions,
+  expandInputs,
+  planOutputs,
+  readStdin,
+  STDIO,
+  warnOnce,
+  writeStdout,
+  type ImageOutputOptions,
+  type OutputJob,
+} from '../output.js';
 import { choiceOption } from '../options.js';
 import { INT8_MODELS, PRECISIONS, type Precision } from '../../core/models/precision.js';
 import { createReporter, progressMode } from '../progress.js';
@@ -111,7 +120,6 @@ export interface RestoreSummary {
   tta: boolean;
 }
 
-
 export function addRestoreCommand(program: Command, spec: RestoreCommandSpec): Command {
   const table = restoreOf(spec.name);
   const cmd = program
@@ -122,10 +130,21 @@ export function addRestoreCommand(program: Command, spec: RestoreCommandSpec): C
   addImageOutputOptions(cmd);
   // The task's options, from the task table (src/tasks): flags, help, defaults, validation.
   for (const option of taskCliOptions(spec.name)) cmd.addOption(option);
-  if (table.maps) cmd.option('--maps <dir>', `write the physical maps into <dir> (created if missing; existing files kept unless --force; one subfolder per input when there are several): ${table.maps.description}`);
+  if (table.maps)
+    cmd.option(
+      '--maps <dir>',
+      `write the physical maps into <dir> (created if missing; existing files kept unless --force; one subfolder per input when there are several): ${table.maps.description}`,
+    );
   cmd
     // CLI only for now (the task table has no precision option yet: the API and batch run fp32).
-    .addOption(choiceOption('--precision <p>', `int8: the network quantized (offered for ${INT8_MODELS.join(', ')}: within 0.1 dB of fp32, about 10% less CPU time, a smaller graph; docs/performance.md)`, PRECISIONS, 'fp32'))
+    .addOption(
+      choiceOption(
+        '--precision <p>',
+        `int8: the network quantized (offered for ${INT8_MODELS.join(', ')}: within 0.1 dB of fp32, about 10% less CPU time, a smaller graph; docs/performance.md)`,
+        PRECISIONS,
+        'fp32',
+      ),
+    )
     .option('--json', 'print one JSON summary per input on stdout (on stderr when the picture goes to stdout) instead of progress and text')
     .addHelpText(
       'after',
@@ -175,7 +194,15 @@ export async function runRestore(spec: RestoreCommandSpec, inputArgs: readonly s
       if (several && !opts.json) process.stderr.write(`clearsight: [${i + 1}/${jobs.length}] ${job.input}\n`);
       reporter = createReporter(progressMode(opts.json ?? false), spec.verb);
       try {
-        const summary = await restoreOne(spec, table, job, opts, { card, method, reporter, interrupts, stdin, mapFiles: mapFiles.get(job.input) ?? [], mapsDir: mapsDir(opts, job, several) });
+        const summary = await restoreOne(spec, table, job, opts, {
+          card,
+          method,
+          reporter,
+          interrupts,
+          stdin,
+          mapFiles: mapFiles.get(job.input) ?? [],
+          mapsDir: mapsDir(opts, job, several),
+        });
         summaries.push(summary);
         interrupts.wrote(job.output === STDIO ? 'standard output' : job.output);
         text.write(opts.json ? `${JSON.stringify(summary)}\n` : summaryLine(spec, summary, card));
@@ -209,7 +236,13 @@ interface RunContext {
 }
 
 /** One input: decode, restore, write (atomically, or to stdout), maps; returns its summary. */
-async function restoreOne(spec: RestoreCommandSpec, table: RestoreTaskSpec<OptionSpecs>, job: OutputJob, opts: CommonOptions, ctx: RunContext): Promise<RestoreSummary> {
+async function restoreOne(
+  spec: RestoreCommandSpec,
+  table: RestoreTaskSpec<OptionSpecs>,
+  job: OutputJob,
+  opts: CommonOptions,
+  ctx: RunContext,
+): Promise<RestoreSummary> {
   const started = performance.now();
   const { reporter, interrupts, card } = ctx;
   const force = opts.force ?? false;
@@ -274,7 +307,7 @@ function summaryLine(spec: RestoreCommandSpec, s: RestoreSummary, card: RunConte
   return (
     `${name} (${s.width}x${s.height}) -> ${out} (${s.outWidth}x${s.outHeight}), ` +
     `${spec.name}${s.method !== undefined ? ` (${s.method})` : ''}${card ? ` with ${card.id}` : ''}${s.tta ? ' + TTA' : ''}, ${s.seconds.toFixed(1)} s` +
-    `${s.maps && s.maps.files.length ? `; maps in ${s.maps.dir}: ${s.maps.files.join(', ')}` : ''}\n`
+    `${s.maps?.files.length ? `; maps in ${s.maps.dir}: ${s.maps.files.join(', ')}` : ''}\n`
   );
 }
 
@@ -302,7 +335,13 @@ async function readHead(path: string): Promise<Uint8Array> {
  * With --maps: the file names the options produce, each checked to be writable (not existing
  * unless --force; the directory may be missing, it is created at write time), before any work.
  */
-async function checkMaps(table: RestoreTaskSpec<OptionSpecs>, opts: CommonOptions, force: boolean, dir: string | undefined, outputPath: string): Promise<readonly string[]> {
+async function checkMaps(
+  table: RestoreTaskSpec<OptionSpecs>,
+  opts: CommonOptions,
+  force: boolean,
+  dir: string | undefined,
+  outputPath: string,
+): Promise<readonly string[]> {
   if (opts.maps === undefined || dir === undefined || !table.maps) return [];
   if (opts.maps.trim() === '') throw invalidOption('--maps', 'a directory path', opts.maps);
   const files = table.maps.files(opts as unknown as OptionValues<OptionSpecs>, '--maps');

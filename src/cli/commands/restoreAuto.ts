@@ -118,8 +118,6 @@ export interface AutoSummary {
   evidence: Record<string, number>;
 }
 
-const VARIANTS = ['indoor', 'outdoor'] as const;
-const ANALYSIS_METHODS: readonly AnalysisMethod[] = ['auto', 'learned', 'rules'];
 
 /** Progress label of each expert's inference stage. */
 const VERBS: Readonly<Record<RestorationTask, string>> = {
@@ -146,7 +144,9 @@ export function addRestoreAutoCommand(program: Command): Command {
   const restore = program
     .command('restore')
     .summary('universal restoration: recognise the degradation and restore (restore auto)')
-    .description('Universal restoration. `restore auto` analyses a photo (rain, haze, low light, noise, blur, JPEG blocking), plans a chain of experts and runs it.')
+    .description(
+      'Universal restoration. `restore auto` analyses a photo (rain, haze, low light, noise, blur, JPEG blocking), plans a chain of experts and runs it.',
+    )
     // `restore photo.jpg`: the picture was given where the subcommand goes; point at `restore auto`.
     .usage('auto [options] <inputs...>')
     .allowUnknownOption()
@@ -154,34 +154,48 @@ export function addRestoreAutoCommand(program: Command): Command {
     .action(() => {
       const input = restore.args.find((a) => !a.startsWith('-'));
       if (input === undefined) restore.help({ error: true });
-      restore.error(`unknown command '${input}' for restore: to analyse and restore a picture, use \`clearsight restore auto ${input} -o restored.png\` (--dry-run to see the plan first)`, { exitCode: 2, code: 'commander.unknownCommand' });
+      restore.error(
+        `unknown command '${input}' for restore: to analyse and restore a picture, use \`clearsight restore auto ${input} -o restored.png\` (--dry-run to see the plan first)`,
+        { exitCode: 2, code: 'commander.unknownCommand' },
+      );
     });
   const cmd = withTaskOptions(
     restore
-    .command('auto')
-    .summary('analyse a photo, plan the experts, restore')
-    .description(
-      'Score the photo for rain, haze, low light, noise, blur and JPEG blocking (calibrated statistics: dark channel, ' +
-        'luminance histogram, noise sigma, streak orientation energy, Laplacian variance, blockiness), name the primary ' +
-        'degradation, plan the experts in order (lowlight, denoise, derain, dehaze, deblur; JPEG blocking goes to the ' +
-        'denoiser as a fallback) and run them. A picture that looks clean is written back unchanged. The plan is printed ' +
-        'on stderr before the experts run; --dry-run prints it and stops.',
-    )
-    .argument('<inputs...>', 'input pictures (PNG, JPEG, WebP, TIFF or BMP): files, folders, quoted globs, or - for standard input')
-    .option('-o, --output <path>', 'output (required unless --dry-run): a file (format from the extension), - for standard output, or a folder (required with several inputs)')
-    .option('--suffix <text>', 'with a folder output: added to each output name before the extension')
-    .option('--name <pattern>', 'with a folder output: output file name from {stem} {suffix} {ext} {task} (default {stem}{suffix}.{ext})')
-    .option('-r, --recursive', 'with a folder input: include its subfolders')
-    .option('-f, --force', 'overwrite the output file if it exists')
-    .addOption(new Option('--quality <q>', 'JPEG/WebP/AVIF output quality 1-100 (default: JPEG 95, WebP lossless, AVIF 80); "fast"/"max" here are deprecated, use --effort').argParser(qualityParser))
-    .addOption(choiceOption('--format <format>', 'output format, whatever the output name (default: the extension; for -, the input format)', OUTPUT_FORMATS))
-    .option('--strip-metadata', 'drop the EXIF and ICC profile (kept by default; the EXIF orientation is reset to 1, the pixels being upright)'),
+      .command('auto')
+      .summary('analyse a photo, plan the experts, restore')
+      .description(
+        'Score the photo for rain, haze, low light, noise, blur and JPEG blocking (calibrated statistics: dark channel, ' +
+          'luminance histogram, noise sigma, streak orientation energy, Laplacian variance, blockiness), name the primary ' +
+          'degradation, plan the experts in order (lowlight, denoise, derain, dehaze, deblur; JPEG blocking goes to the ' +
+          'denoiser as a fallback) and run them. A picture that looks clean is written back unchanged. The plan is printed ' +
+          'on stderr before the experts run; --dry-run prints it and stops.',
+      )
+      .argument('<inputs...>', 'input pictures (PNG, JPEG, WebP, TIFF or BMP): files, folders, quoted globs, or - for standard input')
+      .option(
+        '-o, --output <path>',
+        'output (required unless --dry-run): a file (format from the extension), - for standard output, or a folder (required with several inputs)',
+      )
+      .option('--suffix <text>', 'with a folder output: added to each output name before the extension')
+      .option('--name <pattern>', 'with a folder output: output file name from {stem} {suffix} {ext} {task} (default {stem}{suffix}.{ext})')
+      .option('-r, --recursive', 'with a folder input: include its subfolders')
+      .option('-f, --force', 'overwrite the output file if it exists')
+      .addOption(
+        new Option(
+          '--quality <q>',
+          'JPEG/WebP/AVIF output quality 1-100 (default: JPEG 95, WebP lossless, AVIF 80); "fast"/"max" here are deprecated, use --effort',
+        ).argParser(qualityParser),
+      )
+      .addOption(choiceOption('--format <format>', 'output format, whatever the output name (default: the extension; for -, the input format)', OUTPUT_FORMATS))
+      .option('--strip-metadata', 'drop the EXIF and ICC profile (kept by default; the EXIF orientation is reset to 1, the pixels being upright)'),
     // The task's options (dry-run, threshold, variant, effort, analysis, embedding, tta, max-tile,
     // threads, device), from the task table.
     'auto',
   )
     .option('--json', 'print one JSON object on stdout ({"primary", "scores", "severity", "plan", "steps", ...}) instead of progress and text')
-    .addHelpText('after', '\nExamples:\n  $ clearsight restore auto photo.jpg --dry-run\n  $ clearsight restore auto photo.jpg -o restored.png --json\n\nExit codes: see clearsight --help.')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ clearsight restore auto photo.jpg --dry-run\n  $ clearsight restore auto photo.jpg -o restored.png --json\n\nExit codes: see clearsight --help.',
+    )
     .action(async (inputs: string[], opts: AutoCliOptions) => {
       if (!opts.dryRun && !opts.output) cmd.error("required option '-o, --output <path>' not specified (or use --dry-run)");
       if (!opts.dryRun && process.env[INPROCESS_ENV] !== '1') {
@@ -212,7 +226,14 @@ async function runAutoOnEach(args: readonly string[], opts: AutoCliOptions): Pro
     for (const f of files) await runAuto(f.path, opts);
     return;
   }
-  const outputOptions = { output: opts.output, format: opts.format, suffix: opts.suffix, name: opts.name, force: opts.force, ...(opts.quality && 'encoder' in opts.quality ? { quality: opts.quality.encoder } : {}) };
+  const outputOptions = {
+    output: opts.output,
+    format: opts.format,
+    suffix: opts.suffix,
+    name: opts.name,
+    force: opts.force,
+    ...(opts.quality && 'encoder' in opts.quality ? { quality: opts.quality.encoder } : {}),
+  };
   const jobs = await planOutputs(files, outputOptions, 'auto', async (path) => sniffFormat(await readFile(path).catch(() => new Uint8Array(0))));
   for (const job of jobs) await runAuto(job.input, { ...opts, output: job.output, format: job.format, mkdirs: true });
 }
@@ -233,14 +254,17 @@ export async function runAuto(input: string, opts: AutoCliOptions): Promise<Auto
   const output = dryRun ? undefined : opts.output!;
   const oldQuality = opts.quality && 'restoration' in opts.quality ? opts.quality.restoration : undefined;
   if (oldQuality) warn(`--quality ${oldQuality} is deprecated: use --effort ${oldQuality} (--quality now takes the output JPEG/WebP/AVIF quality, 1-100)`);
-  if (oldQuality && opts.effort && oldQuality !== opts.effort) throw invalidOption('--quality', `the same effort as --effort ${opts.effort}, or a number 1-100`, oldQuality);
+  if (oldQuality && opts.effort && oldQuality !== opts.effort)
+    throw invalidOption('--quality', `the same effort as --effort ${opts.effort}, or a number 1-100`, oldQuality);
   const quality: RestorationQuality = opts.effort ?? oldQuality ?? 'fast';
   const encoderQuality = opts.quality && 'encoder' in opts.quality ? opts.quality.encoder : undefined;
 
   // Cheap checks first.
   const toStdout = output === STDIO;
   const stdin = input === STDIO ? await readStdin() : undefined;
-  const format: OutputFormat | undefined = output ? (opts.format ?? (toStdout ? (sniffFormat(stdin ?? (await readFile(input))) ?? 'png') : formatFromPath(output))) : undefined;
+  const format: OutputFormat | undefined = output
+    ? (opts.format ?? (toStdout ? (sniffFormat(stdin ?? (await readFile(input))) ?? 'png') : formatFromPath(output)))
+    : undefined;
   if (output && !toStdout) await assertOutputWritable(output, force, { mkdirs: opts.mkdirs ?? false });
   if (dryRun && opts.output) warn('--output is ignored with --dry-run');
   if (format && encoderQuality !== undefined && !formatIsLossy(format)) warn(`--quality has no effect on ${format.toUpperCase()} output (lossless)`);
@@ -342,7 +366,15 @@ export async function runAuto(input: string, opts: AutoCliOptions): Promise<Auto
     analysis: analysis.method ?? 'rules',
     recognizer: analysis.model ?? null,
     quality,
-    plan: plan.map((s) => ({ task: s.task, method: s.method, ...(s.params ? { params: { ...s.params } as Record<string, number> } : {}), degradations: [...s.degradations], model: s.model, score: round4(s.score), reason: s.reason })),
+    plan: plan.map((s) => ({
+      task: s.task,
+      method: s.method,
+      ...(s.params ? { params: { ...s.params } as Record<string, number> } : {}),
+      degradations: [...s.degradations],
+      model: s.model,
+      score: round4(s.score),
+      reason: s.reason,
+    })),
     steps,
     width: inWidth,
     height: inHeight,
@@ -353,8 +385,12 @@ export async function runAuto(input: string, opts: AutoCliOptions): Promise<Auto
   if (json) {
     text.write(`${JSON.stringify(summary)}\n`);
   } else if (!dryRun) {
-    const what = steps.length ? steps.map((s) => `${s.task} (${s.seconds.toFixed(1)} s)`).join(', ') : 'nothing to do, the picture looks clean: written back unchanged';
-    text.write(`${input === STDIO ? 'standard input' : basename(input)} (${inWidth}x${inHeight}) -> ${toStdout ? 'standard output' : output}: ${what}${summary.tta ? ' + TTA' : ''}; ${summary.seconds.toFixed(1)} s\n`);
+    const what = steps.length
+      ? steps.map((s) => `${s.task} (${s.seconds.toFixed(1)} s)`).join(', ')
+      : 'nothing to do, the picture looks clean: written back unchanged';
+    text.write(
+      `${input === STDIO ? 'standard input' : basename(input)} (${inWidth}x${inHeight}) -> ${toStdout ? 'standard output' : output}: ${what}${summary.tta ? ' + TTA' : ''}; ${summary.seconds.toFixed(1)} s\n`,
+    );
   }
   return summary;
 }
@@ -370,7 +406,9 @@ function planText(input: string, img: RawImage, a: DegradationAnalysis, plan: re
   if (plan.length === 0) lines.push('plan: nothing to do (the picture looks clean)');
   else {
     lines.push('plan:');
-    plan.forEach((s, i) => { lines.push(`  ${i + 1}. ${s.task} (${s.method}) with ${s.model} (score ${s.score.toFixed(2)}): ${s.reason}`); });
+    plan.forEach((s, i) => {
+      lines.push(`  ${i + 1}. ${s.task} (${s.method}) with ${s.model} (score ${s.score.toFixed(2)}): ${s.reason}`);
+    });
   }
   return `${lines.join('\n')}\n`;
 }

@@ -34,7 +34,13 @@ interface ServeCliOptions {
 }
 
 function collect(value: string, previous: string[]): string[] {
-  return [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
+  return [
+    ...previous,
+    ...value
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean),
+  ];
 }
 
 /** Resolves when SIGINT or SIGTERM arrives. */
@@ -61,11 +67,31 @@ function positive(flag: string): (v: string) => number {
 /** Options shared by serve and worker. */
 export function addLimitOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--preload <tasks>', 'warm the default models of these tasks in every worker at start (comma-separated: derain,upscale; tasks with a model: derain, dehaze, lowlight, denoise, deblur, retouch, upscale)').argParser(collect).default([]))
-    .addOption(new Option('--model-memory-gb <n>', 'warm models each worker keeps (estimated); least recently used dropped beyond it').argParser(positive('--model-memory-gb')).default(2))
-    .addOption(new Option('--max-megapixels <n>', 'largest image accepted (header checked before decoding)').argParser(positive('--max-megapixels')).default(40))
+    .addOption(
+      new Option(
+        '--preload <tasks>',
+        'warm the default models of these tasks in every worker at start (comma-separated: derain,upscale; tasks with a model: derain, dehaze, lowlight, denoise, deblur, retouch, upscale)',
+      )
+        .argParser(collect)
+        .default([]),
+    )
+    .addOption(
+      new Option('--model-memory-gb <n>', 'warm models each worker keeps (estimated); least recently used dropped beyond it')
+        .argParser(positive('--model-memory-gb'))
+        .default(2),
+    )
+    .addOption(
+      new Option('--max-megapixels <n>', 'largest image accepted (header checked before decoding)').argParser(positive('--max-megapixels')).default(40),
+    )
     .addOption(integerOption('--job-timeout <seconds>', 'a job running longer is stopped (its worker process is killed)', 1, 86400).default(900))
-    .addOption(new Option('--job-memory-gb <n>', 'memory the jobs running at once may need together (estimated per job from task and pixels); a job needing more alone is refused').argParser(positive('--job-memory-gb')).default(2));
+    .addOption(
+      new Option(
+        '--job-memory-gb <n>',
+        'memory the jobs running at once may need together (estimated per job from task and pixels); a job needing more alone is refused',
+      )
+        .argParser(positive('--job-memory-gb'))
+        .default(2),
+    );
 }
 
 export function addServeCommand(program: Command): Command {
@@ -81,9 +107,20 @@ export function addServeCommand(program: Command): Command {
     .addOption(integerOption('--concurrency <n>', 'jobs at a time, embedded queue (default: cores)', 1, 256))
     .addOption(new Option('--max-upload-mb <n>', 'largest upload, MiB').argParser(positive('--max-upload-mb')).default(50))
     .addOption(new Option('--max-video-seconds <n>', 'longest video accepted').argParser(positive('--max-video-seconds')).default(60))
-    .option('--allow-host <name>', 'answer this Host name too (repeatable; "*.example.org" for sub-domains; "*" turns the check off). On a localhost bind only localhost names are answered by default (DNS rebinding)', collect, [])
-    .addOption(new Option('--store-max-gb <n>', 'size budget of the store: least recently used inputs and outputs are removed beyond it').argParser(positive('--store-max-gb')).default(5))
-    .addOption(new Option('--retention-hours <n>', 'finished jobs and store files unused for longer are removed').argParser(positive('--retention-hours')).default(24))
+    .option(
+      '--allow-host <name>',
+      'answer this Host name too (repeatable; "*.example.org" for sub-domains; "*" turns the check off). On a localhost bind only localhost names are answered by default (DNS rebinding)',
+      collect,
+      [],
+    )
+    .addOption(
+      new Option('--store-max-gb <n>', 'size budget of the store: least recently used inputs and outputs are removed beyond it')
+        .argParser(positive('--store-max-gb'))
+        .default(5),
+    )
+    .addOption(
+      new Option('--retention-hours <n>', 'finished jobs and store files unused for longer are removed').argParser(positive('--retention-hours')).default(24),
+    )
     .addOption(integerOption('--max-connections <n>', 'open connections at most (more are closed at once)', 1, 1_000_000).default(256))
     .addOption(integerOption('--max-queued <n>', 'jobs queued or running at most; more get 429 with Retry-After', 1, 1_000_000).default(1000))
     .addOption(integerOption('--max-queued-per-client <n>', 'jobs queued or running per client address at most (429)', 1, 1_000_000).default(250))
@@ -125,7 +162,8 @@ export function addServeCommand(program: Command): Command {
       `clearsight: serving ${server.url} (web app at /, API at /api/v1, OpenAPI at /openapi.json); ` +
         `${opts.queue ? `jobs queued in ${opts.queue.replace(/\/\/[^@]*@/, '//***@')}` : 'embedded queue'}; store ${server.store.root}\n`,
     );
-    if (!loopback && !start.token) process.stderr.write('clearsight: warning: listening beyond localhost without --token: anyone who can reach it can run jobs\n');
+    if (!loopback && !start.token)
+      process.stderr.write('clearsight: warning: listening beyond localhost without --token: anyone who can reach it can run jobs\n');
     const sig = await untilSignal();
     process.stderr.write(`clearsight: ${sig}, stopping\n`);
     await server.close();

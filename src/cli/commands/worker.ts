@@ -25,7 +25,9 @@ export function addWorkerCommand(program: Command): Command {
   const cmd = program
     .command('worker')
     .summary('process jobs from a Redis queue (for `serve --queue`)')
-    .description('Take jobs queued by `clearsight serve --queue redis://...` and run them. Start as many as you like, on any machine that shares the store directory.')
+    .description(
+      'Take jobs queued by `clearsight serve --queue redis://...` and run them. Start as many as you like, on any machine that shares the store directory.',
+    )
     .requiredOption('--queue <url>', 'redis://host:port[/db]')
     .option('--store <dir>', 'the store directory the server uses (default ~/.cache/clearsight/store)')
     .addOption(integerOption('--concurrency <n>', 'jobs at a time (default: cores)', 1, 256))
@@ -50,7 +52,9 @@ export function addWorkerCommand(program: Command): Command {
       modelBudgetBytes: Math.round(opts.modelMemoryGb * 1024 ** 3),
     });
     await w.worker.waitUntilReady();
-    process.stderr.write(`clearsight: worker ${process.pid} taking jobs from ${opts.queue.replace(/\/\/[^@]*@/, '//***@')} (${size} at a time); store ${store.root}\n`);
+    process.stderr.write(
+      `clearsight: worker ${process.pid} taking jobs from ${opts.queue.replace(/\/\/[^@]*@/, '//***@')} (${size} at a time); store ${store.root}\n`,
+    );
     const sig = await untilSignal();
     process.stderr.write(`clearsight: ${sig}, finishing\n`);
     await w.close();

@@ -63,7 +63,6 @@ function boxRowsInto(src: Float32Array, w: number, h: number, rx: number, invX: 
       if (x >= rx) sum -= src[off + x - rx];
     }
   }
-
 }
 
 function boxColumnsInto(tmp: Float32Array, w: number, h: number, ry: number, invY: Float64Array, out: Float32Array): void {

@@ -44,6 +44,10 @@ export function checkImage(img: RawImage, name = 'img'): void {
   if (!Number.isInteger(height) || height < 1) throw invalidOption(`${name}.height`, 'an integer >= 1', height);
   if (channels !== 1 && channels !== 3) throw invalidOption(`${name}.channels`, '1 or 3', channels);
   if (!(data instanceof Float32Array) || data.length !== width * height * channels) {
-    throw invalidOption(`${name}.data`, `a Float32Array of ${width * height * channels} samples`, data instanceof Float32Array ? `${data.length} samples` : typeof data);
+    throw invalidOption(
+      `${name}.data`,
+      `a Float32Array of ${width * height * channels} samples`,
+      data instanceof Float32Array ? `${data.length} samples` : typeof data,
+    );
   }
 }

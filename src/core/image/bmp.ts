@@ -16,7 +16,10 @@ export type BmpErrorKind = 'corrupt' | 'unsupported' | 'too-large';
 
 /** Thrown by the BMP codec; io.ts turns it into a ClearsightError naming the file. */
 export class BmpError extends Error {
-  constructor(readonly kind: BmpErrorKind, message: string) {
+  constructor(
+    readonly kind: BmpErrorKind,
+    message: string,
+  ) {
     super(message);
     this.name = 'BmpError';
   }

@@ -24,7 +24,15 @@ import sharp, { type Metadata, type OutputInfo, type SharpOptions } from 'sharp'
 import { ClearsightError, ERROR_CODES, invalidOption } from '../errors.js';
 import { assertOutputWritable, writeFileAtomic } from '../fs.js';
 import { BmpError, decodeBmp, encodeBmp24, isBmp, readBmpHeader } from './bmp.js';
-import { exifWithOrientationReset, isRgbIccProfile, spliceJpegExif, splicePngExif, spliceWebpExif, withIccProfileFile, type SourceMetadata } from './metadata.js';
+import {
+  exifWithOrientationReset,
+  isRgbIccProfile,
+  spliceJpegExif,
+  splicePngExif,
+  spliceWebpExif,
+  withIccProfileFile,
+  type SourceMetadata,
+} from './metadata.js';
 import { createImage, type RawImage } from './types.js';
 
 /** Formats read and written. */
@@ -185,8 +193,7 @@ type Sniffed = ImageFormat | undefined;
 
 /** Detects the format from magic bytes. */
 export function sniffFormat(b: Uint8Array): Sniffed {
-  const ascii = (start: number, text: string) =>
-    b.length >= start + text.length && [...text].every((ch, i) => b[start + i] === ch.charCodeAt(0));
+  const ascii = (start: number, text: string) => b.length >= start + text.length && [...text].every((ch, i) => b[start + i] === ch.charCodeAt(0));
   if (b.length >= 8 && b[0] === 0x89 && ascii(1, 'PNG\r\n\x1a\n')) return 'png';
   if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
   if (ascii(0, 'RIFF') && ascii(8, 'WEBP')) return 'webp';
@@ -226,26 +233,28 @@ function unrecognised(label: string, bytes: Uint8Array, path?: string): Clearsig
   const video = sniffVideoContainer(bytes.subarray(0, 200));
   if (video) {
     // details.kind lets a front end name its video commands (the CLI: vsr, liveness, forensics analyze).
-    return new ClearsightError(ERROR_CODES.INPUT_UNSUPPORTED, `Cannot read "${label}": it is a video (${video}), not a picture`, { path: label, kind: 'video', container: video });
+    return new ClearsightError(ERROR_CODES.INPUT_UNSUPPORTED, `Cannot read "${label}": it is a video (${video}), not a picture`, {
+      path: label,
+      kind: 'video',
+      container: video,
+    });
   }
   const known = knownUnsupported(bytes);
   if (known) {
-    return new ClearsightError(
-      ERROR_CODES.INPUT_UNSUPPORTED,
-      `Cannot read "${label}": ${known} is not supported. Supported formats: ${SUPPORTED_LIST}`,
-      { path: label, supported: SUPPORTED_FORMATS },
-    );
+    return new ClearsightError(ERROR_CODES.INPUT_UNSUPPORTED, `Cannot read "${label}": ${known} is not supported. Supported formats: ${SUPPORTED_LIST}`, {
+      path: label,
+      supported: SUPPORTED_FORMATS,
+    });
   }
   // A name promising a supported image format whose content is not one is damaged, not foreign.
   const claimed = path ? EXTENSIONS[extname(path).toLowerCase()] : undefined;
   if (claimed) {
     return corrupt(label, `its name says ${FORMAT_NAMES[claimed]} but the content is not a ${FORMAT_NAMES[claimed]} image (corrupt or mislabelled)`);
   }
-  return new ClearsightError(
-    ERROR_CODES.INPUT_UNSUPPORTED,
-    `Cannot read "${label}": not a recognised image format. Supported formats: ${SUPPORTED_LIST}`,
-    { path: label, supported: SUPPORTED_FORMATS },
-  );
+  return new ClearsightError(ERROR_CODES.INPUT_UNSUPPORTED, `Cannot read "${label}": not a recognised image format. Supported formats: ${SUPPORTED_LIST}`, {
+    path: label,
+    supported: SUPPORTED_FORMATS,
+  });
 }
 
 /** Enforces maxPixels / minSize on header dimensions, before decoding. */
@@ -424,11 +433,9 @@ export function maxBitDepth(format: OutputFormat): 8 | 16 {
 export async function encodeImage(img: RawImage, format: OutputFormat, opts: EncodeOptions = {}): Promise<Buffer> {
   checkImage(img);
   if (!OUTPUT_FORMATS.includes(format)) {
-    throw new ClearsightError(
-      ERROR_CODES.OUTPUT_UNSUPPORTED,
-      `Cannot encode as ${JSON.stringify(format)}: supported output formats are ${OUTPUT_LIST}`,
-      { format },
-    );
+    throw new ClearsightError(ERROR_CODES.OUTPUT_UNSUPPORTED, `Cannot encode as ${JSON.stringify(format)}: supported output formats are ${OUTPUT_LIST}`, {
+      format,
+    });
   }
   const bitDepth = opts.bitDepth ?? 8;
   if (bitDepth !== 8 && bitDepth !== 16) throw invalidOption('bitDepth', '8 or 16', opts.bitDepth);
@@ -590,26 +597,15 @@ export async function writeImage(path: string, img: RawImage, opts: WriteImageOp
   await writeFileAtomic(path, bytes, { force: opts.force, mkdirs: opts.mkdirs });
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // Errors
 
 function corrupt(label: string, reason: string, cause?: unknown): ClearsightError {
-  return new ClearsightError(
-    ERROR_CODES.INPUT_CORRUPT,
-    `Cannot read "${label}": ${reason}`,
-    { path: label },
-    cause === undefined ? undefined : { cause },
-  );
+  return new ClearsightError(ERROR_CODES.INPUT_CORRUPT, `Cannot read "${label}": ${reason}`, { path: label }, cause === undefined ? undefined : { cause });
 }
 
 function unreadable(path: string, reason: string, cause?: unknown): ClearsightError {
-  return new ClearsightError(
-    ERROR_CODES.INPUT_UNREADABLE,
-    `Cannot read "${path}": ${reason}`,
-    { path },
-    cause === undefined ? undefined : { cause },
-  );
+  return new ClearsightError(ERROR_CODES.INPUT_UNREADABLE, `Cannot read "${path}": ${reason}`, { path }, cause === undefined ? undefined : { cause });
 }
 
 function describeReadError(err: unknown): string {
@@ -626,5 +622,10 @@ function errnoCode(err: unknown): string | undefined {
 /** First line of a libvips message (they repeat themselves over several lines). */
 function sharpMessage(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
-  return text.split('\n').find((line) => line.trim() !== '')?.trim() ?? 'unknown error';
+  return (
+    text
+      .split('\n')
+      .find((line) => line.trim() !== '')
+      ?.trim() ?? 'unknown error'
+  );
 }

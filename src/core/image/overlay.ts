@@ -16,7 +16,17 @@ export async function overlaySvg(img: RawImage, svg: string): Promise<RawImage> 
       .raw()
       .toBuffer();
   } catch (err) {
-    throw new ClearsightError(ERROR_CODES.RUNTIME, `drawing the overlay failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`, {}, { cause: err });
+    throw new ClearsightError(
+      ERROR_CODES.RUNTIME,
+      `drawing the overlay failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
+      {},
+      { cause: err },
+    );
   }
-  return createImage(img.width, img.height, 3, Float32Array.from(data, (v) => v / 255));
+  return createImage(
+    img.width,
+    img.height,
+    3,
+    Float32Array.from(data, (v) => v / 255),
+  );
 }

@@ -1,6 +1,6 @@
 import type { RawImage } from '../image/types.js';
 import { ClearsightError, ERROR_CODES } from '../errors.js';
-import { InferenceSession, type RuntimeOptions } from '../runtime/index.js';
+import type { InferenceSession, RuntimeOptions } from '../runtime/index.js';
 import { report, type TaskControl } from '../progress.js';
 import { TfjsSource } from './tfjsSource.js';
 import { getModelCard, modelJsonPath, type ModelCard } from './registry.js';
@@ -71,7 +71,11 @@ export class ImageModel {
     const card = getModelCard(idOrName);
     validatePrecision(options.precision, card.name);
     if (card.trained && card.trained.kind !== 'image') {
-      throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `model ${card.id} is not an image-to-image model (it outputs ${card.trained.io.outputs.map((o) => o.name).join(', ')})`, { model: card.id });
+      throw new ClearsightError(
+        ERROR_CODES.MODEL_NOT_FOUND,
+        `model ${card.id} is not an image-to-image model (it outputs ${card.trained.io.outputs.map((o) => o.name).join(', ')})`,
+        { model: card.id },
+      );
     }
     if (card.trained) return new ImageModel(card, options, readTrainedOnnx(card.trained)); // fails now if missing or not matching its card
     modelJsonPath(card); // fail now, with E_MODEL_NOT_FOUND, if the package is missing
@@ -93,13 +97,16 @@ export class ImageModel {
     if (this.disposed) throw new ClearsightError(ERROR_CODES.RUNTIME, `model ${this.card.id} used after dispose()`);
     const { divisibility, scale, range } = this.card.io;
     if (tile.channels !== 3 || tile.width % divisibility || tile.height % divisibility) {
-      throw new ClearsightError(ERROR_CODES.RUNTIME, `model ${this.card.id} needs RGB tiles with sides divisible by ${divisibility}, got ${tile.width}x${tile.height}x${tile.channels}`);
+      throw new ClearsightError(
+        ERROR_CODES.RUNTIME,
+        `model ${this.card.id} needs RGB tiles with sides divisible by ${divisibility}, got ${tile.width}x${tile.height}x${tile.channels}`,
+      );
     }
     const shape = [1, tile.height, tile.width, 3];
     const lease = await this.session(shape, control);
     const gain = range[1];
     const input = gain === 1 ? tile.data : tile.data.map((v) => v * gain);
-    let out;
+    let out: Awaited<ReturnType<typeof lease.session.run>>;
     try {
       out = await lease.session.run(input, shape);
     } finally {

@@ -5,7 +5,18 @@
 export { ImageModel, type LoadModelOptions } from './imageModel.js';
 export { TrainedModel } from './trainedModel.js';
 export { listTrainedCards, TRAINED_MODELS_DIR, type TrainedCard } from './trained.js';
-export { listModels, getModelCard, packageFacts, ESRGAN_SCALES, ESRGAN_SIZES, type EsrganScale, type EsrganSize, type ModelCard, type ModelTask, type RestoreTask } from './registry.js';
+export {
+  listModels,
+  getModelCard,
+  packageFacts,
+  ESRGAN_SCALES,
+  ESRGAN_SIZES,
+  type EsrganScale,
+  type EsrganSize,
+  type ModelCard,
+  type ModelTask,
+  type RestoreTask,
+} from './registry.js';
 export { convertTfjsToOnnx, loadTfjsArtifacts, CONVERTER_VERSION } from './convert/index.js';
 export { convertNcnnToOnnx, type NcnnConversion } from './ncnn/toOnnx.js';
 export { UpscalerModel, PACKAGED_NCNN_UPSCALERS, type UpscalerModelOptions } from './upscaler.js';

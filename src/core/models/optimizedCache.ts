@@ -15,10 +15,14 @@ import { InferenceSession, ORT_VERSION, type RuntimeOptions } from '../runtime/i
 
 /** Where the optimised graph of a cached ONNX file lives: beside it, tagged with onnxruntime's version. */
 export function optimizedPathFor(onnxPath: string): string {
-  return onnxPath.replace(/\.onnx$/, '') + `-ort${ORT_VERSION}-ext.onnx`;
+  return `${onnxPath.replace(/\.onnx$/, '')}-ort${ORT_VERSION}-ext.onnx`;
 }
 
-const exists = (p: string) => stat(p).then((s) => s.isFile(), () => false);
+const exists = (p: string) =>
+  stat(p).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 
 /**
  * A session for `bytes` (whose cache file is `onnxPath`): from the saved optimised graph when

@@ -38,7 +38,10 @@ export async function checkParity(modelId: string, height: number, width: number
   const { card } = model;
   if (card.format === 'onnx' || card.format === 'json') {
     await model.dispose();
-    throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `model ${card.id} was trained here and has no tfjs reference; its parity check is the golden pair (test/trainedModels.test.ts)`);
+    throw new ClearsightError(
+      ERROR_CODES.INVALID_OPTION,
+      `model ${card.id} was trained here and has no tfjs reference; its parity check is the golden pair (test/trainedModels.test.ts)`,
+    );
   }
   const format = card.format;
   const shape = [1, height, width, 3] as [1, number, number, 3];
@@ -86,7 +89,8 @@ export interface NetworkParityResult {
  */
 export async function checkNetworkParity(modelId: string, options: LoadModelOptions = {}): Promise<NetworkParityResult> {
   const card = getModelCard(modelId);
-  if (!card.network || card.format !== 'graph') throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `model ${card.id} is not a fixed-size tfjs network (use checkParity)`);
+  if (!card.network || card.format !== 'graph')
+    throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `model ${card.id} is not a fixed-size tfjs network (use checkParity)`);
   const n = card.network.inputSize;
   const shape = [1, n, n, 3] as [1, number, number, 3];
   const [lo, hi] = card.io.range;
@@ -105,7 +109,11 @@ export async function checkNetworkParity(modelId: string, options: LoadModelOpti
   const unpaired = [...theirs];
   const outputs = ours.map((o) => {
     const k = unpaired.findIndex((r) => r.shape.join() === o.shape.join());
-    if (k < 0) throw new ClearsightError(ERROR_CODES.RUNTIME, `output of shape ${o.shape.join('x')} has no tfjs counterpart (tfjs: ${theirs.map((r) => r.shape.join('x')).join(', ')})`);
+    if (k < 0)
+      throw new ClearsightError(
+        ERROR_CODES.RUNTIME,
+        `output of shape ${o.shape.join('x')} has no tfjs counterpart (tfjs: ${theirs.map((r) => r.shape.join('x')).join(', ')})`,
+      );
     const [ref] = unpaired.splice(k, 1);
     let max = 0;
     let scale = 0;

@@ -36,14 +36,21 @@ export function validatePrecision(precision: unknown, modelName: string): Precis
   if (precision === undefined || precision === 'fp32') return 'fp32';
   if (precision !== 'int8') throw invalidOption('precision', '"fp32" or "int8"', precision);
   if (!INT8_MODELS.includes(modelName)) {
-    throw invalidOption('precision', `"fp32" for ${modelName} (int8 is offered for ${INT8_MODELS.join(', ')}: the models measured within 0.1 dB of fp32, see docs/benchmarks/quant.json)`, precision);
+    throw invalidOption(
+      'precision',
+      `"fp32" for ${modelName} (int8 is offered for ${INT8_MODELS.join(', ')}: the models measured within 0.1 dB of fp32, see docs/benchmarks/quant.json)`,
+      precision,
+    );
   }
   return 'int8';
 }
 
 /** The int8 graph as a cache variant of the converted one (tag: quantizer version + recipe hash). */
 export function int8Variant(recipe: Int8Recipe): GraphVariant {
-  const digest = createHash('sha256').update(JSON.stringify({ ops: recipe.ops, keepFloat: recipe.keepFloat })).digest('hex').slice(0, 12);
+  const digest = createHash('sha256')
+    .update(JSON.stringify({ ops: recipe.ops, keepFloat: recipe.keepFloat }))
+    .digest('hex')
+    .slice(0, 12);
   const keepFloat = new Set(recipe.keepFloat);
   return { tag: `q8v1-${digest}`, derive: (onnx) => quantizeDynamicInt8(onnx, { ops: recipe.ops, keepFloat }).onnx };
 }

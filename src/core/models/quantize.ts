@@ -44,7 +44,7 @@ export interface QuantizeReport {
 /** Float values of a float32 initializer (raw_data or float_data). */
 function floatsOf(t: ITensor): Float32Array {
   if (t.dataType !== T.FLOAT) throw new ClearsightError(ERROR_CODES.MODEL_CONVERSION, `initializer ${t.name} is not float32`);
-  if (t.rawData && t.rawData.length) {
+  if (t.rawData?.length) {
     const copy = new Uint8Array(t.rawData); // aligned copy
     return new Float32Array(copy.buffer, 0, copy.length / 4);
   }
@@ -140,7 +140,14 @@ export function quantizeDynamicInt8(model: Uint8Array, options: QuantizeOptions 
       continue;
     }
     const left = node.opType === 'MatMul' ? initializers.get(a) : undefined;
-    if (left && !initializers.has(b) && ops.has('MatMulLeft') && left.dataType === T.FLOAT && (left.dims ?? []).length === 2 && Number(left.dims![0]) * Number(left.dims![1]) >= minWeights) {
+    if (
+      left &&
+      !initializers.has(b) &&
+      ops.has('MatMulLeft') &&
+      left.dataType === T.FLOAT &&
+      (left.dims ?? []).length === 2 &&
+      Number(left.dims![0]) * Number(left.dims![1]) >= minWeights
+    ) {
       // Constant left operand A [M, K] (MAXIM's spatial mixing): symmetric per row, stored as uint8
       // around 128 (onnxruntime's MatMulInteger takes a uint8 left operand only; symmetric rows
       // share the zero point 128, which makes per-row scales possible with a scalar zero point).
@@ -159,7 +166,13 @@ export function quantizeDynamicInt8(model: Uint8Array, options: QuantizeOptions 
       const zero = constant(`${a}_u8_zp`, T.UINT8, [], Uint8Array.of(128));
       out.push(
         { opType: 'MatMulInteger', input: [wq, qb.q, zero, qb.zp], output: [acc], name: fresh(`${base}_MatMulInteger`) },
-        { opType: 'Cast', input: [acc], output: [accF], attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: T.FLOAT }], name: fresh(`${base}_Cast`) },
+        {
+          opType: 'Cast',
+          input: [acc],
+          output: [accF],
+          attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: T.FLOAT }],
+          name: fresh(`${base}_Cast`),
+        },
         { opType: 'Mul', input: [ws, qb.scale], output: [sc], name: fresh(`${base}_ScaleMul`) },
         { opType: 'Mul', input: [accF, sc], output: [y], name: fresh(`${base}_Mul`) },
       );
@@ -189,7 +202,13 @@ export function quantizeDynamicInt8(model: Uint8Array, options: QuantizeOptions 
       const s = fresh(`${base}_scale`);
       out.push(
         { opType: 'MatMulInteger', input: [qa.q, wq, qa.zp], output: [acc], name: fresh(`${base}_MatMulInteger`) },
-        { opType: 'Cast', input: [acc], output: [accF], attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: T.FLOAT }], name: fresh(`${base}_Cast`) },
+        {
+          opType: 'Cast',
+          input: [acc],
+          output: [accF],
+          attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: T.FLOAT }],
+          name: fresh(`${base}_Cast`),
+        },
         { opType: 'Mul', input: [qa.scale, ws], output: [s], name: fresh(`${base}_ScaleMul`) },
         { opType: 'Mul', input: [accF, s], output: [y], name: fresh(`${base}_Mul`) },
       );
@@ -213,7 +232,13 @@ export function quantizeDynamicInt8(model: Uint8Array, options: QuantizeOptions 
       const scaled = bias ? fresh(`${base}_nobias`) : y;
       out.push(
         { opType: 'ConvInteger', input: [qa.q, wq, qa.zp, wzp], output: [acc], attribute: node.attribute, name: fresh(`${base}_ConvInteger`) },
-        { opType: 'Cast', input: [acc], output: [accF], attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: T.FLOAT }], name: fresh(`${base}_Cast`) },
+        {
+          opType: 'Cast',
+          input: [acc],
+          output: [accF],
+          attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: T.FLOAT }],
+          name: fresh(`${base}_Cast`),
+        },
         { opType: 'Mul', input: [qa.scale, ws], output: [s], name: fresh(`${base}_ScaleMul`) },
         { opType: 'Mul', input: [accF, s], output: [scaled], name: fresh(`${base}_Mul`) },
       );
@@ -239,7 +264,10 @@ export function quantizeDynamicInt8(model: Uint8Array, options: QuantizeOptions 
 }
 
 /** The weight-bearing nodes the quantizer would rewrite, with the activation each reads. */
-export function quantizableNodes(model: Uint8Array, ops: readonly QuantizableOp[] = ['MatMul', 'Conv']): Array<{ name: string; opType: string; activation: string }> {
+export function quantizableNodes(
+  model: Uint8Array,
+  ops: readonly QuantizableOp[] = ['MatMul', 'Conv'],
+): Array<{ name: string; opType: string; activation: string }> {
   const graph = onnx.ModelProto.decode(model).graph;
   if (!graph) throw new ClearsightError(ERROR_CODES.MODEL_CONVERSION, 'the ONNX model has no graph');
   const consts = new Set((graph.initializer ?? []).map((t) => t.name!));

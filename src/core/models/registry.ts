@@ -120,7 +120,14 @@ function esrgan(size: EsrganSize, scale: EsrganScale): Omit<ModelCard, 'id'> {
 
 const HUMAN = '@vladmandic/human';
 
-function faceNet(name: string, range: [number, number], inputSize: number, paper: string, trainedOn: string, outputs: NetworkIo['outputs']): Omit<ModelCard, 'id'> {
+function faceNet(
+  name: string,
+  range: [number, number],
+  inputSize: number,
+  paper: string,
+  trainedOn: string,
+  outputs: NetworkIo['outputs'],
+): Omit<ModelCard, 'id'> {
   return {
     task: 'face',
     name,
@@ -141,25 +148,51 @@ function faceNet(name: string, range: [number, number], inputSize: number, paper
  * model has one); src/face finds each output by its shape.
  */
 const FACE_ENTRIES: Array<Omit<ModelCard, 'id'>> = [
-  faceNet('blazeface', [-1, 1], 256, 'Bazarevsky et al., "BlazeFace: Sub-millisecond Neural Face Detection on Mobile GPUs", 2019 (MediaPipe back-camera model)', 'MediaPipe (Google) face detection data', [
-    { shape: [1, 512, 1], meaning: 'face logit, stride-16 anchors' },
-    { shape: [1, 512, 16], meaning: 'box + 6 keypoints, stride-16 anchors' },
-    { shape: [1, 384, 16], meaning: 'box + 6 keypoints, stride-32 anchors' },
-    { shape: [1, 384, 1], meaning: 'face logit, stride-32 anchors' },
-  ]),
-  faceNet('facemesh', [0, 1], 192, 'Kartynnik et al., "Real-time Facial Surface Geometry from Monocular Video on Mobile GPUs", 2019 (MediaPipe FaceMesh)', 'MediaPipe (Google)', [
-    { shape: [1, 1404], meaning: '468 x (x, y, z) in crop pixels' },
-    { shape: [1, 1], meaning: 'face flag (logit through sigmoid)' },
-    { shape: [1, 266], meaning: 'contour points' },
-  ]),
-  faceNet('iris', [0, 1], 64, 'Ablavatski et al., "Real-time Pupil Tracking from Monocular Video for Digital Puppetry", 2020 (MediaPipe Iris)', 'MediaPipe (Google)', [
-    { shape: [1, 1, 1, 228], meaning: '71 eye-region + 5 iris points x (x, y, z) in crop pixels' },
-  ]),
-  faceNet('faceres', [0, 255], 224, 'Savchenko, "Facial expression and attributes recognition based on multi-task learning of lightweight neural networks", 2021 (HSE FaceRes, via Human)', 'VGGFace2 (identity), UTKFace/Adience (age, gender) per the HSE paper', [
-    { shape: [1, 1], meaning: 'gender (sigmoid, unused)' },
-    { shape: [1, 1024], meaning: 'identity descriptor (global pooling)' },
-    { shape: [1, 100], meaning: 'age distribution (unused)' },
-  ]),
+  faceNet(
+    'blazeface',
+    [-1, 1],
+    256,
+    'Bazarevsky et al., "BlazeFace: Sub-millisecond Neural Face Detection on Mobile GPUs", 2019 (MediaPipe back-camera model)',
+    'MediaPipe (Google) face detection data',
+    [
+      { shape: [1, 512, 1], meaning: 'face logit, stride-16 anchors' },
+      { shape: [1, 512, 16], meaning: 'box + 6 keypoints, stride-16 anchors' },
+      { shape: [1, 384, 16], meaning: 'box + 6 keypoints, stride-32 anchors' },
+      { shape: [1, 384, 1], meaning: 'face logit, stride-32 anchors' },
+    ],
+  ),
+  faceNet(
+    'facemesh',
+    [0, 1],
+    192,
+    'Kartynnik et al., "Real-time Facial Surface Geometry from Monocular Video on Mobile GPUs", 2019 (MediaPipe FaceMesh)',
+    'MediaPipe (Google)',
+    [
+      { shape: [1, 1404], meaning: '468 x (x, y, z) in crop pixels' },
+      { shape: [1, 1], meaning: 'face flag (logit through sigmoid)' },
+      { shape: [1, 266], meaning: 'contour points' },
+    ],
+  ),
+  faceNet(
+    'iris',
+    [0, 1],
+    64,
+    'Ablavatski et al., "Real-time Pupil Tracking from Monocular Video for Digital Puppetry", 2020 (MediaPipe Iris)',
+    'MediaPipe (Google)',
+    [{ shape: [1, 1, 1, 228], meaning: '71 eye-region + 5 iris points x (x, y, z) in crop pixels' }],
+  ),
+  faceNet(
+    'faceres',
+    [0, 255],
+    224,
+    'Savchenko, "Facial expression and attributes recognition based on multi-task learning of lightweight neural networks", 2021 (HSE FaceRes, via Human)',
+    'VGGFace2 (identity), UTKFace/Adience (age, gender) per the HSE paper',
+    [
+      { shape: [1, 1], meaning: 'gender (sigmoid, unused)' },
+      { shape: [1, 1024], meaning: 'identity descriptor (global pooling)' },
+      { shape: [1, 100], meaning: 'age distribution (unused)' },
+    ],
+  ),
   faceNet('antispoof', [0, 1], 128, 'Human antispoof model (vladmandic), no paper', 'not documented by the package', [
     { shape: [1, 1], meaning: 'sigmoid score ("real" per Human)' },
   ]),
@@ -169,7 +202,10 @@ const FACE_ENTRIES: Array<Omit<ModelCard, 'id'>> = [
 ];
 
 const ENTRIES: Array<Omit<ModelCard, 'id'>> = [
-  maxim('derain', 'deraining', 'Rain13K', [{ dataset: 'Rain100H', metric: 'PSNR-Y', value: 30.81 }, { dataset: 'Rain100L', metric: 'PSNR-Y', value: 38.06 }]),
+  maxim('derain', 'deraining', 'Rain13K', [
+    { dataset: 'Rain100H', metric: 'PSNR-Y', value: 30.81 },
+    { dataset: 'Rain100L', metric: 'PSNR-Y', value: 38.06 },
+  ]),
   maxim('dehaze', 'dehazing-indoor', 'RESIDE ITS', [{ dataset: 'SOTS indoor', metric: 'PSNR', value: 38.11 }]),
   maxim('dehaze', 'dehazing-outdoor', 'RESIDE OTS', [{ dataset: 'SOTS outdoor', metric: 'PSNR', value: 34.19 }]),
   maxim('lowlight', 'enhancement', 'LOL', [{ dataset: 'LOL', metric: 'PSNR', value: 23.43 }]),
@@ -241,7 +277,12 @@ function fromTrained(card: TrainedCard): ModelCard {
 function forensicLogisticCard(): ModelCard | undefined {
   const file = join(TRAINED_MODELS_DIR, 'forensics-sbi.json');
   if (!existsSync(file)) return undefined;
-  const model = JSON.parse(readFileSync(file, 'utf8')) as { id: string; version: number; featureNames: string[]; training: { data: string; faces: number; identities: number; command: string } };
+  const model = JSON.parse(readFileSync(file, 'utf8')) as {
+    id: string;
+    version: number;
+    featureNames: string[];
+    training: { data: string; faces: number; identities: number; command: string };
+  };
   const name = model.id.split('/')[1] ?? model.id;
   const version = `${model.version}.0.0`;
   const features = model.featureNames.length;
@@ -255,7 +296,8 @@ function forensicLogisticCard(): ModelCard | undefined {
     version,
     licence: 'MIT',
     trainedOn: `self-blended pseudo-fakes of ${model.training.faces} faces (${model.training.identities} identities) from ${model.training.data}; \`${model.training.command}\``,
-    paper: 'Shiohara & Yamasaki, "Detecting Deepfakes with Self-Blended Images", CVPR 2022 (the pseudo-fakes); the detector itself is a logistic regression on our features',
+    paper:
+      'Shiohara & Yamasaki, "Detecting Deepfakes with Self-Blended Images", CVPR 2022 (the pseudo-fakes); the detector itself is a logistic regression on our features',
     io: { layout: 'NHWC', range: [0, 1], divisibility: 1, scale: 1, maxTile: 128, minTile: 128, overlap: 0 },
     paperFigures: [],
     network: { inputSize: 128, outputs: [{ shape: [1, features], meaning: `${features} forensic features -> P(manipulated) by logistic regression` }] },
@@ -280,7 +322,13 @@ export function getModelCard(idOrName: string): ModelCard {
   const bare = idOrName.split('@')[0];
   const card = listModels().find((c) => c.id === idOrName || c.id.split('@')[0] === bare || c.name === bare);
   if (!card) {
-    throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `unknown model "${idOrName}"; known: ${listModels().map((c) => c.name).join(', ')}`, { model: idOrName });
+    throw new ClearsightError(
+      ERROR_CODES.MODEL_NOT_FOUND,
+      `unknown model "${idOrName}"; known: ${listModels()
+        .map((c) => c.name)
+        .join(', ')}`,
+      { model: idOrName },
+    );
   }
   return card;
 }
@@ -288,7 +336,9 @@ export function getModelCard(idOrName: string): ModelCard {
 /** Where a card's weights are: the tfjs model.json inside its package, or the trained ONNX file. */
 export function modelJsonPath(card: ModelCard): string {
   if (card.format === 'json') {
-    throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `model ${card.id} is data, not a network: load it with loadForensicDetector('logistic')`, { model: card.id });
+    throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `model ${card.id} is data, not a network: load it with loadForensicDetector('logistic')`, {
+      model: card.id,
+    });
   }
   if (card.format === 'onnx') return card.modelPath;
   return join(packageDir(card.packageName), card.modelPath);

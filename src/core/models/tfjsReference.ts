@@ -67,11 +67,7 @@ export interface TfjsReference {
  * Loads a tfjs model (graph or layers) from `modelJsonPath` and its weight shards from the
  * same folder, on the wasm backend (initialised on first use).
  */
-export async function loadTfjsReference(
-  modelJsonPath: string,
-  kind: TfjsModelKind,
-  opts: TfjsReferenceOptions = {},
-): Promise<TfjsReference> {
+export async function loadTfjsReference(modelJsonPath: string, kind: TfjsModelKind, opts: TfjsReferenceOptions = {}): Promise<TfjsReference> {
   if (typeof modelJsonPath !== 'string' || modelJsonPath.length === 0) {
     throw invalidOption('modelJsonPath', 'a path to a tfjs model.json', modelJsonPath);
   }
@@ -186,7 +182,7 @@ class TfjsReferenceImpl implements TfjsReference {
       const result: TfjsPrediction[] = [];
       for (const y of outputs) {
         // Copy: never hand out a view on backend memory.
-        result.push({ data: Float32Array.from(await y.data() as Float32Array), shape: y.shape.slice() });
+        result.push({ data: Float32Array.from((await y.data()) as Float32Array), shape: y.shape.slice() });
       }
       return result;
     } finally {
@@ -216,13 +212,7 @@ function checkInput(input: Float32Array, shape: readonly number[]): void {
   if (!(input instanceof Float32Array)) {
     throw invalidOption('input', 'a Float32Array', input === null ? null : typeof input);
   }
-  if (
-    !Array.isArray(shape) ||
-    shape.length !== 4 ||
-    shape[0] !== 1 ||
-    shape[3] !== 3 ||
-    !shape.every((d) => Number.isInteger(d) && d > 0)
-  ) {
+  if (!Array.isArray(shape) || shape.length !== 4 || shape[0] !== 1 || shape[3] !== 3 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
     throw invalidOption('shape', '[1, height, width, 3] with positive integer height and width', shape);
   }
   const expected = shape[1]! * shape[2]! * 3;
@@ -394,11 +384,7 @@ export interface EinsumPlan {
 }
 
 function unsupportedEinsum(equation: string, why: string): ClearsightError {
-  return new ClearsightError(
-    ERROR_CODES.RUNTIME,
-    `Einsum "${equation}" is not supported by clearsight's wasm Einsum kernel: ${why}`,
-    { equation },
-  );
+  return new ClearsightError(ERROR_CODES.RUNTIME, `Einsum "${equation}" is not supported by clearsight's wasm Einsum kernel: ${why}`, { equation });
 }
 
 const prod = (xs: readonly number[]): number => xs.reduce((p, x) => p * x, 1);
@@ -427,15 +413,25 @@ export function planEinsum(equation: string, shapeA: readonly number[], shapeB: 
     // Implicit mode (numpy): indices that appear exactly once, in alphabetical order.
     const counts = new Map<string, number>();
     for (const ch of la + lb) counts.set(ch, (counts.get(ch) ?? 0) + 1);
-    out = [...counts].filter(([, n]) => n === 1).map(([ch]) => ch).sort().join('');
+    out = [...counts]
+      .filter(([, n]) => n === 1)
+      .map(([ch]) => ch)
+      .sort()
+      .join('');
   }
-  for (const [term, what] of [[la, 'first operand'], [lb, 'second operand'], [out, 'output']] as const) {
+  for (const [term, what] of [
+    [la, 'first operand'],
+    [lb, 'second operand'],
+    [out, 'output'],
+  ] as const) {
     if (new Set(term).size !== term.length) {
       throw unsupportedEinsum(equation, `repeated index in the ${what} "${term}" (diagonals/traces are not supported)`);
     }
   }
-  if (la.length !== shapeA.length) throw unsupportedEinsum(equation, `first operand "${la}" has rank ${la.length} but the tensor has shape [${shapeA.join(',')}]`);
-  if (lb.length !== shapeB.length) throw unsupportedEinsum(equation, `second operand "${lb}" has rank ${lb.length} but the tensor has shape [${shapeB.join(',')}]`);
+  if (la.length !== shapeA.length)
+    throw unsupportedEinsum(equation, `first operand "${la}" has rank ${la.length} but the tensor has shape [${shapeA.join(',')}]`);
+  if (lb.length !== shapeB.length)
+    throw unsupportedEinsum(equation, `second operand "${lb}" has rank ${lb.length} but the tensor has shape [${shapeB.join(',')}]`);
 
   const size = new Map<string, number>();
   const setSize = (ch: string, n: number): void => {
@@ -443,8 +439,12 @@ export function planEinsum(equation: string, shapeA: readonly number[], shapeB: 
     if (prev !== undefined && prev !== n) throw unsupportedEinsum(equation, `index "${ch}" has size ${prev} in one operand and ${n} in the other`);
     size.set(ch, n);
   };
-  [...la].forEach((ch, i) => { setSize(ch, shapeA[i]!); });
-  [...lb].forEach((ch, i) => { setSize(ch, shapeB[i]!); });
+  [...la].forEach((ch, i) => {
+    setSize(ch, shapeA[i]!);
+  });
+  [...lb].forEach((ch, i) => {
+    setSize(ch, shapeB[i]!);
+  });
   for (const ch of out) {
     if (!size.has(ch)) throw unsupportedEinsum(equation, `output index "${ch}" does not occur in any operand`);
   }

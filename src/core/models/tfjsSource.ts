@@ -19,14 +19,22 @@ export class TfjsSource {
   private artifacts: Promise<TfjsArtifacts> | undefined;
 
   /** `label` names the model in error messages (a card id). */
-  constructor(readonly modelJsonPath: string, readonly label: string) {}
+  constructor(
+    readonly modelJsonPath: string,
+    readonly label: string,
+  ) {}
 
   /**
    * ONNX bytes for one static NHWC input shape, from the cache when possible. `variant`: a graph
    * derived from the converted one (the int8 graph), cached beside it under its own tag.
    * `onConvert` hears when a conversion starts (a cache miss: seconds, worth telling the user) and ends.
    */
-  async onnxFor(shape: readonly number[], cacheDir: string = defaultCacheDir(), variant?: GraphVariant, onConvert?: (phase: 'start' | 'end') => void): Promise<Uint8Array> {
+  async onnxFor(
+    shape: readonly number[],
+    cacheDir: string = defaultCacheDir(),
+    variant?: GraphVariant,
+    onConvert?: (phase: 'start' | 'end') => void,
+  ): Promise<Uint8Array> {
     if (variant) {
       this.hash ??= hashTfjsModel(this.modelJsonPath);
       const name = cacheFileName(await this.hash, shape, CONVERTER_VERSION, variant.tag);
@@ -46,7 +54,12 @@ export class TfjsSource {
     try {
       onnx = convertTfjsToOnnx(await this.artifacts, shape).onnx;
     } catch (err) {
-      throw new ClearsightError(ERROR_CODES.MODEL_CONVERSION, `converting ${this.label} for input ${shape.join('x')} failed: ${(err as Error).message}`, { model: this.label }, { cause: err });
+      throw new ClearsightError(
+        ERROR_CODES.MODEL_CONVERSION,
+        `converting ${this.label} for input ${shape.join('x')} failed: ${(err as Error).message}`,
+        { model: this.label },
+        { cause: err },
+      );
     }
     await writeCached(cacheDir, name, onnx);
     onConvert?.('end');

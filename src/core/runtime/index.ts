@@ -42,7 +42,10 @@ export class InferenceSession {
   private session: ort.InferenceSession | undefined;
 
   /** The device the session runs on ('cpu' after a fallback). */
-  private constructor(session: ort.InferenceSession, readonly device: 'cpu' | 'cuda') {
+  private constructor(
+    session: ort.InferenceSession,
+    readonly device: 'cpu' | 'cuda',
+  ) {
     this.session = session;
   }
 
@@ -62,12 +65,19 @@ export class InferenceSession {
       return await InferenceSession.createOn(model, 'cuda', threads, graph);
     } catch (err) {
       if (requested === 'cuda!') throw err;
-      process.emitWarning(`the CUDA device is not available (${firstLine(err)}): running on the CPU; use --device cuda! to fail instead, see README "GPU"`, { code: DEVICE_FALLBACK_WARNING });
+      process.emitWarning(`the CUDA device is not available (${firstLine(err)}): running on the CPU; use --device cuda! to fail instead, see README "GPU"`, {
+        code: DEVICE_FALLBACK_WARNING,
+      });
       return InferenceSession.createOn(model, 'cpu', threads, graph);
     }
   }
 
-  private static async createOn(model: Uint8Array | string, device: 'cpu' | 'cuda', threads: number | undefined, graph: GraphOptions): Promise<InferenceSession> {
+  private static async createOn(
+    model: Uint8Array | string,
+    device: 'cpu' | 'cuda',
+    threads: number | undefined,
+    graph: GraphOptions,
+  ): Promise<InferenceSession> {
     try {
       const session = await ort.InferenceSession.create(model as Uint8Array, {
         executionProviders: device === 'cuda' ? ['cuda'] : ['cpu'],
@@ -85,7 +95,12 @@ export class InferenceSession {
       return new InferenceSession(session, device);
     } catch (err) {
       const hint = device === 'cuda' ? ' (is the CUDA build installed? see README "GPU")' : '';
-      throw new ClearsightError(ERROR_CODES.RUNTIME, `onnxruntime could not create a session on ${device}${hint}: ${(err as Error).message}`, { device }, { cause: err });
+      throw new ClearsightError(
+        ERROR_CODES.RUNTIME,
+        `onnxruntime could not create a session on ${device}${hint}: ${(err as Error).message}`,
+        { device },
+        { cause: err },
+      );
     }
   }
 
@@ -123,7 +138,8 @@ export class InferenceSession {
   async runNamed(feeds: Readonly<Record<string, { data: Float32Array; shape: readonly number[] }>>): Promise<Record<string, TensorResult>> {
     if (!this.session) throw new ClearsightError(ERROR_CODES.RUNTIME, 'session used after dispose()');
     const missing = this.session.inputNames.filter((n) => !(n in feeds));
-    if (missing.length) throw new ClearsightError(ERROR_CODES.RUNTIME, `missing model inputs: ${missing.join(', ')} (the model takes ${this.session.inputNames.join(', ')})`);
+    if (missing.length)
+      throw new ClearsightError(ERROR_CODES.RUNTIME, `missing model inputs: ${missing.join(', ')} (the model takes ${this.session.inputNames.join(', ')})`);
     const tensors = Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, new ort.Tensor('float32', t.data, [...t.shape])]));
     const out = await this.session.run(tensors);
     const result: Record<string, TensorResult> = {};

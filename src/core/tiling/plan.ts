@@ -154,8 +154,20 @@ export function checkPlan(plan: TilePlan, width: number, height: number): PlanGr
   requireInt('plan.padRight', plan.padRight, 0);
   requireInt('plan.padBottom', plan.padBottom, 0);
   if (!Array.isArray(plan.tiles) || plan.tiles.length === 0) throw invalidOption('plan.tiles', 'a non-empty array', plan.tiles);
-  const xs = checkAxis('x', plan.tiles.map((t) => t.x), plan.tileWidth, width, width + plan.padRight);
-  const ys = checkAxis('y', plan.tiles.map((t) => t.y), plan.tileHeight, height, height + plan.padBottom);
+  const xs = checkAxis(
+    'x',
+    plan.tiles.map((t) => t.x),
+    plan.tileWidth,
+    width,
+    width + plan.padRight,
+  );
+  const ys = checkAxis(
+    'y',
+    plan.tiles.map((t) => t.y),
+    plan.tileHeight,
+    height,
+    height + plan.padBottom,
+  );
   const distinct = new Set(plan.tiles.map((t) => `${t.x},${t.y}`)).size;
   if (distinct !== plan.tiles.length || distinct !== xs.length * ys.length) {
     throw invalidOption('plan.tiles', `a full grid of ${xs.length}x${ys.length} distinct tiles`, `${plan.tiles.length} tiles`);

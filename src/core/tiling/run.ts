@@ -63,11 +63,11 @@ function checkTileResult(tile: RawImage, width: number, height: number, channels
     tile.data.length === width * height * channels;
   if (!ok) {
     const got = tile == null ? String(tile) : `${tile.width}x${tile.height}x${tile.channels} (${tile.data?.length} samples)`;
-    throw new ClearsightError(
-      ERROR_CODES.RUNTIME,
-      `Tile ${index}: model returned ${got}, expected ${width}x${height}x${channels}`,
-      { index, expected: { width, height, channels }, got: tile == null ? null : { width: tile.width, height: tile.height, channels: tile.channels } },
-    );
+    throw new ClearsightError(ERROR_CODES.RUNTIME, `Tile ${index}: model returned ${got}, expected ${width}x${height}x${channels}`, {
+      index,
+      expected: { width, height, channels },
+      got: tile == null ? null : { width: tile.width, height: tile.height, channels: tile.channels },
+    });
   }
 }
 

@@ -268,8 +268,10 @@ export function orientationFromDisplayMatrix(m: Int32Array): Orientation {
   const ccw = -(Math.atan2(conv(1) / scale1, conv(0) / scale0) * 180) / Math.PI;
   let theta = -Math.round(ccw);
   theta -= 360 * Math.floor(theta / 360 + 0.9 / 360);
-  if (Math.abs(theta - 90) < 1) return m[3] > 0 ? { rotation: 90, swap: true, flipX: false, flipY: false } : { rotation: 90, swap: true, flipX: false, flipY: true };
-  if (Math.abs(theta - 270) < 1) return m[3] < 0 ? { rotation: 270, swap: true, flipX: true, flipY: true } : { rotation: 270, swap: true, flipX: true, flipY: false };
+  if (Math.abs(theta - 90) < 1)
+    return m[3] > 0 ? { rotation: 90, swap: true, flipX: false, flipY: false } : { rotation: 90, swap: true, flipX: false, flipY: true };
+  if (Math.abs(theta - 270) < 1)
+    return m[3] < 0 ? { rotation: 270, swap: true, flipX: true, flipY: true } : { rotation: 270, swap: true, flipX: true, flipY: false };
   if (Math.abs(theta - 180) < 1) return { rotation: 180, swap: false, flipX: m[0] < 0, flipY: m[4] < 0 };
   if (Math.abs(theta) < 1) return { rotation: 0, swap: false, flipX: false, flipY: m[4] < 0 };
   return IDENTITY_ORIENTATION;
@@ -293,7 +295,13 @@ export function displayMatrixForRotation(clockwiseDegrees: number): Int32Array {
  * Turns an interleaved 8-bit plane (`channels` bytes per pixel) by an orientation:
  * output (x, y) reads input (a, b) = swap ? (y, x) : (x, y), each then mirrored if flipped.
  */
-export function orientPlane(src: Uint8Array, width: number, height: number, channels: number, o: Orientation): { data: Uint8Array; width: number; height: number } {
+export function orientPlane(
+  src: Uint8Array,
+  width: number,
+  height: number,
+  channels: number,
+  o: Orientation,
+): { data: Uint8Array; width: number; height: number } {
   if (!o.swap && !o.flipX && !o.flipY) return { data: src, width, height };
   const ow = o.swap ? height : width;
   const oh = o.swap ? width : height;
@@ -346,13 +354,21 @@ async function* decodeRaw(path: string, options: VideoDecodeOptions & { motionVe
   const turned = orientation.swap || orientation.flipX || orientation.flipY;
   if (options.motionVectors && (turned || maxSide !== undefined)) {
     await fmt.closeInput();
-    throw invalidOption('motionVectors', `false when the pictures are ${turned ? `turned (this stream is shown rotated ${orientation.rotation} degrees; pass autorotate: false)` : 'resized (maxSide)'}: vectors are in coded coordinates`, true);
+    throw invalidOption(
+      'motionVectors',
+      `false when the pictures are ${turned ? `turned (this stream is shown rotated ${orientation.rotation} degrees; pass autorotate: false)` : 'resized (maxSide)'}: vectors are in coded coordinates`,
+      true,
+    );
   }
   const stream = fmt.streams![videoIndex];
   const codec = Codec.findDecoder(stream.codecpar.codecId);
   if (!codec) {
     await fmt.closeInput();
-    throw new ClearsightError(ERROR_CODES.INPUT_UNSUPPORTED, `"${path}": this FFmpeg build has no decoder for ${input.codec} (container ${input.container})`, { path, codec: input.codec, container: input.container });
+    throw new ClearsightError(ERROR_CODES.INPUT_UNSUPPORTED, `"${path}": this FFmpeg build has no decoder for ${input.codec} (container ${input.container})`, {
+      path,
+      codec: input.codec,
+      container: input.container,
+    });
   }
   const ctx = new CodecContext();
   ctx.allocContext3(codec);
@@ -368,7 +384,11 @@ async function* decodeRaw(path: string, options: VideoDecodeOptions & { motionVe
   const converter = new FrameConverter(input, orientation, maxSide);
   try {
     const ret = ctx.open2Sync(codec, null);
-    if (ret < 0) throw new ClearsightError(ERROR_CODES.INPUT_UNSUPPORTED, `"${path}": cannot open the ${input.codec} decoder (FFmpeg error ${ret})`, { path, codec: input.codec });
+    if (ret < 0)
+      throw new ClearsightError(ERROR_CODES.INPUT_UNSUPPORTED, `"${path}": cannot open the ${input.codec} decoder (FFmpeg error ${ret})`, {
+        path,
+        codec: input.codec,
+      });
     const tb = stream.timeBase;
     let index = 0;
     const drain = function* (): Generator<RawDecoded> {
@@ -485,7 +505,15 @@ class FrameConverter {
     const cw = (width + 1) >> 1;
     const ch = (height + 1) >> 1;
     const y = orientPlane(planes.y, width, height, 1, o);
-    return { width: y.width, height: y.height, y: y.data, u: orientPlane(planes.u, cw, ch, 1, o).data, v: orientPlane(planes.v, cw, ch, 1, o).data, matrix, range };
+    return {
+      width: y.width,
+      height: y.height,
+      y: y.data,
+      u: orientPlane(planes.u, cw, ch, 1, o).data,
+      v: orientPlane(planes.v, cw, ch, 1, o).data,
+      matrix,
+      range,
+    };
   }
 
   rgb(frame: Frame): { width: number; height: number; data: Uint8Array } {
@@ -587,14 +615,19 @@ async function openInput(path: string): Promise<OpenInput> {
   }
   try {
     const container = fmt.iformat?.name ?? 'unknown';
-    if ((await fmt.findStreamInfo()) < 0) throw new ClearsightError(ERROR_CODES.INPUT_CORRUPT, `"${path}": cannot read the stream information (container ${container})`, { path, container });
+    if ((await fmt.findStreamInfo()) < 0)
+      throw new ClearsightError(ERROR_CODES.INPUT_CORRUPT, `"${path}": cannot read the stream information (container ${container})`, { path, container });
     const videoIndex = fmt.findBestStream(AVMEDIA_TYPE_VIDEO);
     if (videoIndex < 0) throw new ClearsightError(ERROR_CODES.INPUT_UNSUPPORTED, `"${path}" has no video stream (container ${container})`, { path, container });
     const stream = fmt.streams![videoIndex];
     const codec = avGetCodecName(stream.codecpar.codecId) ?? `codec id ${stream.codecpar.codecId}`;
     if (isNotVideoDemuxer(container) || (stream.disposition & AV_DISPOSITION_ATTACHED_PIC) !== 0) {
       const what = container === 'tty' ? 'text' : 'a still image';
-      throw new ClearsightError(ERROR_CODES.INPUT_UNSUPPORTED, `"${path}" is ${what} (read as ${codec}, container ${container}), not a video`, { path, codec, container });
+      throw new ClearsightError(ERROR_CODES.INPUT_UNSUPPORTED, `"${path}" is ${what} (read as ${codec}, container ${container}), not a video`, {
+        path,
+        codec,
+        container,
+      });
     }
     const audioIndex = fmt.findBestStream(AVMEDIA_TYPE_AUDIO);
     return { path, fmt, videoIndex, audioIndex, codec, container };
@@ -638,10 +671,14 @@ function describe(input: OpenInput): VideoInfo {
 }
 
 function corrupt(input: OpenInput, code: number): ClearsightError {
-  return new ClearsightError(ERROR_CODES.INPUT_CORRUPT, `"${input.path}" could not be decoded (${input.codec}, container ${input.container}; FFmpeg error ${code})`, {
-    path: input.path,
-    codec: input.codec,
-    container: input.container,
-    ffmpegError: code,
-  });
+  return new ClearsightError(
+    ERROR_CODES.INPUT_CORRUPT,
+    `"${input.path}" could not be decoded (${input.codec}, container ${input.container}; FFmpeg error ${code})`,
+    {
+      path: input.path,
+      codec: input.codec,
+      container: input.container,
+      ffmpegError: code,
+    },
+  );
 }

@@ -380,8 +380,10 @@ function validateEncodeOptions(o: VideoEncodeOptions): void {
   if (!Number.isInteger(o.height) || o.height < 16 || o.height % 2) throw invalidOption('height', 'an even integer >= 16', o.height);
   if (o.fps !== undefined && !(o.fps > 0 && o.fps <= 1000)) throw invalidOption('fps', 'a number in (0, 1000]', o.fps);
   if (o.crf !== undefined && !(o.crf >= 0 && o.crf <= 51)) throw invalidOption('crf', 'a number in [0, 51]', o.crf);
-  if (o.bFrames !== undefined && !(Number.isInteger(o.bFrames) && o.bFrames >= 0 && o.bFrames <= 16)) throw invalidOption('bFrames', 'an integer in [0, 16]', o.bFrames);
-  if (o.encoder !== undefined && !(VIDEO_ENCODERS as readonly string[]).includes(o.encoder)) throw invalidOption('encoder', VIDEO_ENCODERS.join(' | '), o.encoder);
+  if (o.bFrames !== undefined && !(Number.isInteger(o.bFrames) && o.bFrames >= 0 && o.bFrames <= 16))
+    throw invalidOption('bFrames', 'an integer in [0, 16]', o.bFrames);
+  if (o.encoder !== undefined && !(VIDEO_ENCODERS as readonly string[]).includes(o.encoder))
+    throw invalidOption('encoder', VIDEO_ENCODERS.join(' | '), o.encoder);
   if (o.rotation !== undefined && ![0, 90, 180, 270].includes(o.rotation)) throw invalidOption('rotation', '0, 90, 180 or 270', o.rotation);
 }
 

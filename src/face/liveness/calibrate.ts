@@ -32,9 +32,12 @@ export function calibrateLiveness(clips: readonly CalibrationClip[], opts: Calib
   const l2 = opts.l2 ?? 0.2;
   if (typeof l2 !== 'number' || !(l2 >= 0)) throw invalidOption('l2', 'a number >= 0', opts.l2);
   const prior = opts.prior ?? DEFAULT_LIVENESS_HEAD;
-  return fitHead(clips.map((c) => ({ values: c.analysis.cues.values, live: c.live, ...(c.live || !c.attack ? {} : { attack: c.attack }) })), {
-    prior,
-    l2,
-    source: `calibrated on ${clips.length} site clips (${clips.filter((c) => c.live).length} live) from prior "${prior.source}"`,
-  });
+  return fitHead(
+    clips.map((c) => ({ values: c.analysis.cues.values, live: c.live, ...(c.live || !c.attack ? {} : { attack: c.attack }) })),
+    {
+      prior,
+      l2,
+      source: `calibrated on ${clips.length} site clips (${clips.filter((c) => c.live).length} live) from prior "${prior.source}"`,
+    },
+  );
 }

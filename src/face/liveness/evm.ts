@@ -8,7 +8,11 @@
  */
 import { bandPass } from './signal.js';
 
-export interface Plane { width: number; height: number; data: Float32Array } // RGB HWC
+export interface Plane {
+  width: number;
+  height: number;
+  data: Float32Array;
+} // RGB HWC
 
 /** 5-tap binomial blur [1 4 6 4 1]/16 then 2x decimation (one Gaussian-pyramid step). */
 export function pyrDown(p: Plane): Plane {
@@ -16,28 +20,35 @@ export function pyrDown(p: Plane): Plane {
   const { width: w, height: h, data } = p;
   const tmp = new Float32Array(w * h * 3);
   const clamp = (v: number, n: number) => (v < 0 ? 0 : v >= n ? n - 1 : v);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) {
-    let s = 0;
-    for (let i = -2; i <= 2; i++) s += k[i + 2]! * data[(y * w + clamp(x + i, w)) * 3 + c]!;
-    tmp[(y * w + x) * 3 + c] = s;
-  }
-  const ow = Math.max(1, w >> 1), oh = Math.max(1, h >> 1);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++)
+      for (let c = 0; c < 3; c++) {
+        let s = 0;
+        for (let i = -2; i <= 2; i++) s += k[i + 2]! * data[(y * w + clamp(x + i, w)) * 3 + c]!;
+        tmp[(y * w + x) * 3 + c] = s;
+      }
+  const ow = Math.max(1, w >> 1),
+    oh = Math.max(1, h >> 1);
   const out = new Float32Array(ow * oh * 3);
-  for (let y = 0; y < oh; y++) for (let x = 0; x < ow; x++) for (let c = 0; c < 3; c++) {
-    let s = 0;
-    for (let i = -2; i <= 2; i++) s += k[i + 2]! * tmp[(clamp(2 * y + i, h) * w + 2 * x) * 3 + c]!;
-    out[(y * ow + x) * 3 + c] = s;
-  }
+  for (let y = 0; y < oh; y++)
+    for (let x = 0; x < ow; x++)
+      for (let c = 0; c < 3; c++) {
+        let s = 0;
+        for (let i = -2; i <= 2; i++) s += k[i + 2]! * tmp[(clamp(2 * y + i, h) * w + 2 * x) * 3 + c]!;
+        out[(y * ow + x) * 3 + c] = s;
+      }
   return { width: ow, height: oh, data: out };
 }
 
 /** Nearest 2x upsampling with the same blur (enough to form a Laplacian band). */
 export function pyrUp(p: Plane, width: number, height: number): Plane {
   const out = new Float32Array(width * height * 3);
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
-    const sx = Math.min(p.width - 1, x >> 1), sy = Math.min(p.height - 1, y >> 1);
-    for (let c = 0; c < 3; c++) out[(y * width + x) * 3 + c] = p.data[(sy * p.width + sx) * 3 + c]!;
-  }
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      const sx = Math.min(p.width - 1, x >> 1),
+        sy = Math.min(p.height - 1, y >> 1);
+      for (let c = 0; c < 3; c++) out[(y * width + x) * 3 + c] = p.data[(sy * p.width + sx) * 3 + c]!;
+    }
   return { width, height, data: out };
 }
 
@@ -90,7 +101,12 @@ export function magnify(crops: readonly Plane[], fs: number, opts: { level?: num
   const g = crops.map((c) => gaussianLevel(c, level));
   const colourBand = temporalBandPass(g, fs, lo, hi);
   const colour = g.map((p, t) => ({ width: p.width, height: p.height, data: p.data.map((v, i) => v + alpha * colourBand[t]!.data[i]!) }));
-  const lap = temporalBandPass(crops.map((c) => laplacianLevel(c, 1)), fs, lo, hi);
+  const lap = temporalBandPass(
+    crops.map((c) => laplacianLevel(c, 1)),
+    fs,
+    lo,
+    hi,
+  );
   const motionEnergy = lap.map((p) => Math.sqrt(p.data.reduce((s, v) => s + v * v, 0) / p.data.length));
   return { colour, colourBand, motionEnergy };
 }

@@ -9,7 +9,12 @@ import { invalidOption } from '../../core/errors.js';
 import { dft2d } from '../../core/fft.js';
 import type { RawImage } from '../../core/image/types.js';
 
-export interface Spectrum { width: number; height: number; re: Float64Array; im: Float64Array }
+export interface Spectrum {
+  width: number;
+  height: number;
+  re: Float64Array;
+  im: Float64Array;
+}
 
 /**
  * 2-D DFT of one channel, in place, any size (core/fft's dft2d: O(WH log WH)); the inverse is
@@ -41,7 +46,11 @@ function isLow(u: number, v: number, w: number, h: number, b: number): boolean {
  */
 export function fourierDomainAdaptation(source: RawImage, target: RawImage, beta = 0.01): RawImage {
   if (!source || !target || source.width !== target.width || source.height !== target.height || source.channels !== target.channels) {
-    throw invalidOption('target', 'a RawImage of the same size and channels as source', target ? `${target.width}x${target.height}x${target.channels}` : target);
+    throw invalidOption(
+      'target',
+      'a RawImage of the same size and channels as source',
+      target ? `${target.width}x${target.height}x${target.channels}` : target,
+    );
   }
   if (typeof beta !== 'number' || !(beta >= 0 && beta <= 0.5)) throw invalidOption('beta', 'a number in [0, 0.5]', beta);
   const { width: w, height: h, channels } = source;
@@ -50,14 +59,15 @@ export function fourierDomainAdaptation(source: RawImage, target: RawImage, beta
   for (let c = 0; c < channels; c++) {
     const s = channelSpectrum(source, c);
     const t = channelSpectrum(target, c);
-    for (let v = 0; v < h; v++) for (let u = 0; u < w; u++) {
-      if (!isLow(u, v, w, h, b)) continue;
-      const i = v * w + u;
-      const amp = Math.hypot(t.re[i]!, t.im[i]!);
-      const phase = Math.atan2(s.im[i]!, s.re[i]!);
-      s.re[i] = amp * Math.cos(phase);
-      s.im[i] = amp * Math.sin(phase);
-    }
+    for (let v = 0; v < h; v++)
+      for (let u = 0; u < w; u++) {
+        if (!isLow(u, v, w, h, b)) continue;
+        const i = v * w + u;
+        const amp = Math.hypot(t.re[i]!, t.im[i]!);
+        const phase = Math.atan2(s.im[i]!, s.re[i]!);
+        s.re[i] = amp * Math.cos(phase);
+        s.im[i] = amp * Math.sin(phase);
+      }
     dft2(w, h, s.re, s.im, true);
     for (let i = 0; i < w * h; i++) out[i * channels + c] = s.re[i]!;
   }

@@ -37,7 +37,10 @@ export interface CueMatrix {
 
 const RIGHT_EYE_RING = [33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246];
 const LEFT_EYE_RING = [263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466];
-const LIPS = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185, 78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191];
+const LIPS = [
+  61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185, 78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311,
+  312, 13, 82, 81, 80, 191,
+];
 /** Points that barely move with expression: nose bridge/tip, forehead, temples, upper cheeks. */
 const RIGID = [1, 4, 5, 6, 168, 197, 195, 10, 151, 9, 8, 108, 337, 234, 454, 127, 356, 116, 345, 123, 352, 50, 280];
 
@@ -45,24 +48,44 @@ type Pts = Float64Array; // x,y interleaved
 
 function pick(mesh: Float32Array, idx: readonly number[]): Pts {
   const out = new Float64Array(idx.length * 2);
-  idx.forEach((p, i) => { out[2 * i] = mesh[3 * p]!; out[2 * i + 1] = mesh[3 * p + 1]!; });
+  idx.forEach((p, i) => {
+    out[2 * i] = mesh[3 * p]!;
+    out[2 * i + 1] = mesh[3 * p + 1]!;
+  });
   return out;
 }
 
 /** Similarity transform (scale, rotation, translation) mapping `src` onto `dst`, least squares. */
 export function fitSimilarity(src: Pts, dst: Pts): (x: number, y: number) => [number, number] {
   const n = src.length / 2;
-  let sx = 0, sy = 0, dx = 0, dy = 0;
-  for (let i = 0; i < n; i++) { sx += src[2 * i]!; sy += src[2 * i + 1]!; dx += dst[2 * i]!; dy += dst[2 * i + 1]!; }
-  sx /= n; sy /= n; dx /= n; dy /= n;
-  let a = 0, b = 0, norm = 0;
+  let sx = 0,
+    sy = 0,
+    dx = 0,
+    dy = 0;
   for (let i = 0; i < n; i++) {
-    const px = src[2 * i]! - sx, py = src[2 * i + 1]! - sy, qx = dst[2 * i]! - dx, qy = dst[2 * i + 1]! - dy;
+    sx += src[2 * i]!;
+    sy += src[2 * i + 1]!;
+    dx += dst[2 * i]!;
+    dy += dst[2 * i + 1]!;
+  }
+  sx /= n;
+  sy /= n;
+  dx /= n;
+  dy /= n;
+  let a = 0,
+    b = 0,
+    norm = 0;
+  for (let i = 0; i < n; i++) {
+    const px = src[2 * i]! - sx,
+      py = src[2 * i + 1]! - sy,
+      qx = dst[2 * i]! - dx,
+      qy = dst[2 * i + 1]! - dy;
     a += px * qx + py * qy;
     b += px * qy - py * qx;
     norm += px * px + py * py;
   }
-  const ca = norm > 0 ? a / norm : 1, sb = norm > 0 ? b / norm : 0; // s cos, s sin
+  const ca = norm > 0 ? a / norm : 1,
+    sb = norm > 0 ? b / norm : 0; // s cos, s sin
   return (x, y) => [ca * (x - sx) - sb * (y - sy) + dx, sb * (x - sx) + ca * (y - sy) + dy];
 }
 
@@ -84,9 +107,14 @@ export function computeCues(obs: readonly FrameObservation[], fps: number): CueM
   const col = (k: Cue) => CUES.indexOf(k);
 
   // eye openness from the iris network's lids when it ran, else from the mesh
-  const ears = valid.map((o) => (o.eyes ? (eyeOpenness(o.eyes.right) + eyeOpenness(o.eyes.left)) / 2 : (eyeAspectRatio(o.landmarks!, MESH.rightEye) + eyeAspectRatio(o.landmarks!, MESH.leftEye)) / 2));
+  const ears = valid.map((o) =>
+    o.eyes
+      ? (eyeOpenness(o.eyes.right) + eyeOpenness(o.eyes.left)) / 2
+      : (eyeAspectRatio(o.landmarks!, MESH.rightEye) + eyeAspectRatio(o.landmarks!, MESH.leftEye)) / 2,
+  );
   const mouths = valid.map((o) => mouthOpening(o.landmarks!));
-  const earMed = median(ears, 0), mouthMed = median(mouths, 0);
+  const earMed = median(ears, 0),
+    mouthMed = median(mouths, 0);
 
   // reference shape: the per-coordinate median of all frames mapped onto the first valid frame
   const ref0 = valid[0]?.landmarks;
@@ -99,7 +127,12 @@ export function computeCues(obs: readonly FrameObservation[], fps: number): CueM
       for (let i = 0; i < p.length; i += 2) [p[i], p[i + 1]] = m(p[i]!, p[i + 1]!);
       return p;
     });
-    ref = new Float64Array(all.length * 2).map((_, j) => median(mapped.map((p) => p[j]!), 0));
+    ref = new Float64Array(all.length * 2).map((_, j) =>
+      median(
+        mapped.map((p) => p[j]!),
+        0,
+      ),
+    );
   }
   const refPart = (from: number, count: number) => ref!.subarray(2 * from, 2 * (from + count));
   const refRigid = ref && refPart(0, RIGID.length);
@@ -114,7 +147,12 @@ export function computeCues(obs: readonly FrameObservation[], fps: number): CueM
   for (let t = 0; t < T; t++) {
     const o = obs[t]!;
     const v = values[t]!;
-    if (!o.found || !o.landmarks) { prevPose = undefined; prevRows = undefined; prevGaze = undefined; continue; }
+    if (!o.found || !o.landmarks) {
+      prevPose = undefined;
+      prevRows = undefined;
+      prevGaze = undefined;
+      continue;
+    }
     const m = o.landmarks;
     const scale = o.region!.size / 1.5; // face size in pixels
     v[col('blink')] = Math.max(0, earMed - ears[vi]!) / Math.max(1e-6, earMed);
@@ -128,7 +166,11 @@ export function computeCues(obs: readonly FrameObservation[], fps: number): CueM
     v[col('headPose')] = prevPose && !o.cut ? Math.abs(pose.yaw - prevPose.yaw) + Math.abs(pose.pitch - prevPose.pitch) : 0;
     prevPose = pose;
     const gaze = o.eyes ? [...irisPosition(o.eyes.right), ...irisPosition(o.eyes.left)] : undefined;
-    v[col('gaze')] = !gaze ? NaN : prevGaze && !o.cut ? (Math.hypot(gaze[0]! - prevGaze[0]!, gaze[1]! - prevGaze[1]!) + Math.hypot(gaze[2]! - prevGaze[2]!, gaze[3]! - prevGaze[3]!)) / 2 : 0;
+    v[col('gaze')] = !gaze
+      ? NaN
+      : prevGaze && !o.cut
+        ? (Math.hypot(gaze[0]! - prevGaze[0]!, gaze[1]! - prevGaze[1]!) + Math.hypot(gaze[2]! - prevGaze[2]!, gaze[3]! - prevGaze[3]!)) / 2
+        : 0;
     prevGaze = gaze;
     v[col('antispoof')] = o.antispoof ?? NaN;
     v[col('liveness')] = o.liveness ?? NaN;
@@ -154,7 +196,9 @@ export function computeCues(obs: readonly FrameObservation[], fps: number): CueM
   if (run.length >= Math.max(8, Math.round(fps))) {
     const crops = run.map((t) => obs[t]!.crop!);
     const mag = magnify(crops, fps, { band: HEART_BAND });
-    run.forEach((t, i) => { values[t]![col('microMotion')] = mag.motionEnergy[i]!; });
+    run.forEach((t, i) => {
+      values[t]![col('microMotion')] = mag.motionEnergy[i]!;
+    });
     // skin colour signal: centre of the 8x8 Gaussian level (nose, cheeks; eyes and hair excluded)
     const rgb = mag.colour.map((p) => skinMean(p));
     pulse = assessPulse(rgb, fps);
@@ -184,7 +228,8 @@ export function alternation(obs: readonly Pick<FrameObservation, 'found' | 'cut'
     const ks: number[] = [];
     for (let k = t; k > t - half && usable(k); k--) ks.push(k);
     for (let k = t + 1; k <= t + half && usable(k); k++) ks.push(k);
-    let signed = 0, total = 0;
+    let signed = 0,
+      total = 0;
     for (const k of ks) {
       signed += (k % 2 ? -1 : 1) * obs[k]!.structDiff;
       total += obs[k]!.structDiff;
@@ -197,19 +242,31 @@ export function alternation(obs: readonly Pick<FrameObservation, 'found' | 'cut'
 function skinMean(p: { width: number; height: number; data: Float32Array }): [number, number, number] {
   const acc: [number, number, number] = [0, 0, 0];
   let n = 0;
-  const y0 = Math.floor(p.height * 0.45), y1 = Math.ceil(p.height * 0.8), x0 = Math.floor(p.width * 0.15), x1 = Math.ceil(p.width * 0.85);
-  for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) {
-    const i = (y * p.width + x) * 3;
-    acc[0] += p.data[i]!; acc[1] += p.data[i + 1]!; acc[2] += p.data[i + 2]!; n++;
-  }
+  const y0 = Math.floor(p.height * 0.45),
+    y1 = Math.ceil(p.height * 0.8),
+    x0 = Math.floor(p.width * 0.15),
+    x1 = Math.ceil(p.width * 0.85);
+  for (let y = y0; y < y1; y++)
+    for (let x = x0; x < x1; x++) {
+      const i = (y * p.width + x) * 3;
+      acc[0] += p.data[i]!;
+      acc[1] += p.data[i + 1]!;
+      acc[2] += p.data[i + 2]!;
+      n++;
+    }
   return [acc[0] / n, acc[1] / n, acc[2] / n];
 }
 
 /** Indices of the longest run of consecutive tracked frames without a shot cut inside. */
 export function longestRun(obs: readonly Pick<FrameObservation, 'found' | 'cut' | 'index'>[]): number[] {
-  let best: number[] = [], cur: number[] = [];
+  let best: number[] = [],
+    cur: number[] = [];
   for (const o of obs) {
-    if (!o.found || o.cut) { if (cur.length > best.length) best = cur; cur = o.found ? [o.index] : []; continue; }
+    if (!o.found || o.cut) {
+      if (cur.length > best.length) best = cur;
+      cur = o.found ? [o.index] : [];
+      continue;
+    }
     cur.push(o.index);
   }
   return cur.length > best.length ? cur : best;

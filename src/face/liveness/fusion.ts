@@ -65,15 +65,16 @@ export function softmax(s: readonly number[], temperature = 1): number[] {
   return e.map((v) => v / z);
 }
 
-
 /** Standardised cue values z[t][j] for the head's cues (NaN where a frame has no face). */
 export function standardise(values: readonly number[][], head: Pick<LivenessHead, 'cues' | 'mean' | 'std'>): number[][] {
   const idx = head.cues.map((c) => CUES.indexOf(c));
-  return values.map((row) => idx.map((k, j) => {
-    const v = row[k]!;
-    // clip to +-6 sigma: one wild frame should not decide alone
-    return Number.isFinite(v) ? Math.max(-6, Math.min(6, (v - head.mean[j]!) / (head.std[j]! || 1))) : NaN;
-  }));
+  return values.map((row) =>
+    idx.map((k, j) => {
+      const v = row[k]!;
+      // clip to +-6 sigma: one wild frame should not decide alone
+      return Number.isFinite(v) ? Math.max(-6, Math.min(6, (v - head.mean[j]!) / (head.std[j]! || 1))) : NaN;
+    }),
+  );
 }
 
 function validFrame(row: readonly number[]): boolean {
@@ -91,7 +92,7 @@ export function pool(z: readonly number[][], weights: readonly number[], tempera
     if (!validFrame(row)) return;
     for (let j = 0; j < J; j++) {
       const v = Number.isFinite(row[j]!) ? row[j]! : 0;
-      pooled[j]! += 0.5 * v / valid + 0.5 * attention[t]! * v;
+      pooled[j]! += (0.5 * v) / valid + 0.5 * attention[t]! * v;
     }
   });
   return { pooled, attention };
@@ -139,14 +140,26 @@ export function parseHead(raw: unknown): LivenessHead {
   const experts = h.experts ?? (h.weights !== undefined ? [{ attack: 'spoof', weights: h.weights as number[], bias: h.bias as number }] : undefined);
   if (!Array.isArray(experts) || experts.length === 0) throw bad('experts', h.experts);
   for (const [i, e] of experts.entries()) {
-    if (!e || typeof e.attack !== 'string' || !numbers(e.weights, J) || typeof e.bias !== 'number' || !Number.isFinite(e.bias)) throw bad(`experts[${i}]`, JSON.stringify(e)?.slice(0, 80));
+    if (!e || typeof e.attack !== 'string' || !numbers(e.weights, J) || typeof e.bias !== 'number' || !Number.isFinite(e.bias))
+      throw bad(`experts[${i}]`, JSON.stringify(e)?.slice(0, 80));
   }
-  if (h.bonaFide !== undefined && !(h.bonaFide && numbers(h.bonaFide.mean, J) && numbers(h.bonaFide.std, J))) throw bad('bonaFide', JSON.stringify(h.bonaFide)?.slice(0, 80));
+  if (h.bonaFide !== undefined && !(h.bonaFide && numbers(h.bonaFide.mean, J) && numbers(h.bonaFide.std, J)))
+    throw bad('bonaFide', JSON.stringify(h.bonaFide)?.slice(0, 80));
   const temperature = h.temperature ?? 1;
   if (!(typeof temperature === 'number' && temperature > 0)) throw bad('temperature', h.temperature);
   const t = h.thresholds ?? { live: 0.6, spoof: 0.4 };
-  if (!(typeof t.live === 'number' && typeof t.spoof === 'number' && t.spoof >= 0 && t.spoof <= t.live && t.live <= 1)) throw bad('thresholds', JSON.stringify(h.thresholds));
-  return { cues: [...h.cues], mean: [...h.mean!], std: [...h.std!], ...(h.bonaFide ? { bonaFide: { mean: [...h.bonaFide.mean], std: [...h.bonaFide.std] } } : {}), experts: experts.map((e) => ({ attack: e.attack, weights: [...e.weights], bias: e.bias })), temperature, thresholds: { live: t.live, spoof: t.spoof }, source: typeof h.source === 'string' ? h.source : 'unnamed head' };
+  if (!(typeof t.live === 'number' && typeof t.spoof === 'number' && t.spoof >= 0 && t.spoof <= t.live && t.live <= 1))
+    throw bad('thresholds', JSON.stringify(h.thresholds));
+  return {
+    cues: [...h.cues],
+    mean: [...h.mean!],
+    std: [...h.std!],
+    ...(h.bonaFide ? { bonaFide: { mean: [...h.bonaFide.mean], std: [...h.bonaFide.std] } } : {}),
+    experts: experts.map((e) => ({ attack: e.attack, weights: [...e.weights], bias: e.bias })),
+    temperature,
+    thresholds: { live: t.live, spoof: t.spoof },
+    source: typeof h.source === 'string' ? h.source : 'unnamed head',
+  };
 }
 
 export interface TrainingClip {
@@ -191,7 +204,17 @@ export function fitHead(clips: readonly TrainingClip[], opts: FitOptions = {}): 
   const temperature = opts.temperature ?? prior?.temperature ?? 1;
   const stats = (subset: readonly TrainingClip[]) => {
     const m = idx.map((k) => avg(subset.flatMap((c) => c.values.map((r: number[]) => r[k]!)).filter(Number.isFinite)));
-    const sd = idx.map((k, j) => Math.sqrt(avg(subset.flatMap((c) => c.values.map((r: number[]) => r[k]!)).filter(Number.isFinite).map((x) => (x - m[j]!) ** 2))) || 1);
+    const sd = idx.map(
+      (k, j) =>
+        Math.sqrt(
+          avg(
+            subset
+              .flatMap((c) => c.values.map((r: number[]) => r[k]!))
+              .filter(Number.isFinite)
+              .map((x) => (x - m[j]!) ** 2),
+          ),
+        ) || 1,
+    );
     return { mean: m, std: sd };
   };
   const bonaFide = stats(clips.filter((c) => c.live));
@@ -204,7 +227,8 @@ export function fitHead(clips: readonly TrainingClip[], opts: FitOptions = {}): 
     // a new camera: choose mean/std so that its bona fide cues standardise exactly as the prior's
     // bona fide cues did; the experts then keep their meaning, even those no site clip refits
     // (std ratio clamped to [1/4, 4]: a few clips give a rough spread)
-    mean = []; std = [];
+    mean = [];
+    std = [];
     cues.forEach((c, j) => {
       const p = prior.cues.indexOf(c);
       const ratio = Math.min(4, Math.max(0.25, bonaFide.std[j]! / (priorBona.std[p]! || 1)));
@@ -217,7 +241,11 @@ export function fitHead(clips: readonly TrainingClip[], opts: FitOptions = {}): 
   const zs = clips.map((c) => standardise(c.values, { cues, mean, std }));
   const bona = clips.map((c, i) => (c.live ? i : -1)).filter((i) => i >= 0);
   const priorExpert = (attack: string): LivenessExpert | undefined => prior?.experts.find((e) => e.attack === attack);
-  const priorWeights = (e: LivenessExpert | undefined) => cues.map((c) => { const i = prior?.cues.indexOf(c) ?? -1; return e && i >= 0 ? e.weights[i]! : 0; });
+  const priorWeights = (e: LivenessExpert | undefined) =>
+    cues.map((c) => {
+      const i = prior?.cues.indexOf(c) ?? -1;
+      return e && i >= 0 ? e.weights[i]! : 0;
+    });
   // the prior's experts read in this fit's units: an untyped attack clip joins the one that
   // finds it least live as this camera sees it, not as the prior's camera would have
   const priorHere: LivenessHead | undefined = prior && { ...prior, cues, mean, std, experts: prior.experts.map((e) => ({ ...e, weights: priorWeights(e) })) };
@@ -239,7 +267,15 @@ export function fitHead(clips: readonly TrainingClip[], opts: FitOptions = {}): 
     const cw = members.map((i) => (clips[i]!.live ? members.length / (2 * bona.length) : members.length / (2 * nA)));
     for (let round = 0; round < 4; round++) {
       const X = members.map((i) => pool(zs[i]!, round === 0 && !pe ? cues.map(() => 1) : w, temperature).pooled);
-      ({ w, b } = newtonLogistic(X, members.map((i) => clips[i]!.live), cw, w, b, priorW, l2));
+      ({ w, b } = newtonLogistic(
+        X,
+        members.map((i) => clips[i]!.live),
+        cw,
+        w,
+        b,
+        priorW,
+        l2,
+      ));
     }
     return { attack, weights: w, bias: b };
   });
@@ -249,8 +285,20 @@ export function fitHead(clips: readonly TrainingClip[], opts: FitOptions = {}): 
   }
   const counts = families.map((f) => `${family.filter((x) => x === f).length} ${f}`).join(', ');
   // the raw bona fide statistics that go with this normalisation (a later calibration aligns to them)
-  const bonaOut = opts.keepNormalisation && priorBona ? { mean: cues.map((c) => priorBona.mean[prior!.cues.indexOf(c)]!), std: cues.map((c) => priorBona.std[prior!.cues.indexOf(c)]!) } : bonaFide;
-  return { cues, mean, std, bonaFide: bonaOut, experts, temperature, thresholds: prior?.thresholds ?? { live: 0.6, spoof: 0.4 }, source: opts.source ?? `fitted on ${clips.length} clips (${nLive} live; ${counts})` };
+  const bonaOut =
+    opts.keepNormalisation && priorBona
+      ? { mean: cues.map((c) => priorBona.mean[prior!.cues.indexOf(c)]!), std: cues.map((c) => priorBona.std[prior!.cues.indexOf(c)]!) }
+      : bonaFide;
+  return {
+    cues,
+    mean,
+    std,
+    bonaFide: bonaOut,
+    experts,
+    temperature,
+    thresholds: prior?.thresholds ?? { live: 0.6, spoof: 0.4 },
+    source: opts.source ?? `fitted on ${clips.length} clips (${nLive} live; ${counts})`,
+  };
 }
 
 function avg(v: readonly number[]): number {
@@ -262,7 +310,15 @@ function avg(v: readonly number[]): number {
  * mean_i c_i logloss_i + l2/2 |w - prior|^2 (bias unpenalised but for a 1e-6 ridge that keeps a
  * perfectly separated class solvable). 25 steps converge to machine precision for a dozen features.
  */
-export function newtonLogistic(X: readonly number[][], y: readonly boolean[], cw: readonly number[], w0: readonly number[], b0: number, prior: readonly number[], l2: number): { w: number[]; b: number } {
+export function newtonLogistic(
+  X: readonly number[][],
+  y: readonly boolean[],
+  cw: readonly number[],
+  w0: readonly number[],
+  b0: number,
+  prior: readonly number[],
+  l2: number,
+): { w: number[]; b: number } {
   const { weights, bias } = fitLogisticNewton(X, {
     targets: y.map((v) => (v ? 1 : 0)),
     sampleWeights: cw,

@@ -17,10 +17,32 @@ import { trackFace, type FrameObservation } from './track.js';
 import type { PulseReading } from './signal.js';
 
 export { CUES, type Cue, type CueMatrix, alternation, computeCues, fitSimilarity, longestRun } from './features.js';
-export { fitHead, fuse, parseHead, pool, softmax, standardise, type LivenessExpert, type LivenessHead, type FusionResult, type TrainingClip, type FitOptions } from './fusion.js';
+export {
+  fitHead,
+  fuse,
+  parseHead,
+  pool,
+  softmax,
+  standardise,
+  type LivenessExpert,
+  type LivenessHead,
+  type FusionResult,
+  type TrainingClip,
+  type FitOptions,
+} from './fusion.js';
 export { calibrateLiveness, type CalibrationClip, type CalibrateOptions } from './calibrate.js';
 export { fourierDomainAdaptation, dft2 } from './fda.js';
-export { assessPulse, bandPass, noiseSnrQuantile, periodogram, posPulse, pulseFromSignal, HEART_BAND, type PulseEstimate, type PulseReading } from './signal.js';
+export {
+  assessPulse,
+  bandPass,
+  noiseSnrQuantile,
+  periodogram,
+  posPulse,
+  pulseFromSignal,
+  HEART_BAND,
+  type PulseEstimate,
+  type PulseReading,
+} from './signal.js';
 export { magnify, pyrDown, gaussianLevel, laplacianLevel, temporalBandPass, type Magnified, type Plane } from './evm.js';
 export { trackFace, regionFromMesh, textureRatio, type FrameObservation } from './track.js';
 export { DEFAULT_LIVENESS_HEAD } from './defaultHead.js';
@@ -71,16 +93,25 @@ function checkClip(clip: unknown): asserts clip is Pick<VideoClip, 'frames' | 't
   if (!c || !Array.isArray(c.frames) || !Array.isArray(c.times) || c.frames.length !== c.times.length || typeof c.fps !== 'number' || !(c.fps > 0)) {
     throw invalidOption('clip', '{ frames: RawImage[], times: number[] (same length), fps > 0 }', clip === null ? null : typeof clip);
   }
-  if (c.frames.length < 8) throw new ClearsightError(ERROR_CODES.INPUT_TOO_SMALL, `a liveness check needs at least 8 frames (about 1 s is better), got ${c.frames.length}`);
+  if (c.frames.length < 8)
+    throw new ClearsightError(ERROR_CODES.INPUT_TOO_SMALL, `a liveness check needs at least 8 frames (about 1 s is better), got ${c.frames.length}`);
 }
 
 /** Tracks the face and computes every per-frame cue. Needs FaceModels.load({ liveness: true }). */
-export async function analyzeLiveness(models: FaceModels, clip: Pick<VideoClip, 'frames' | 'times' | 'fps'>, control: TaskControl = {}): Promise<LivenessAnalysis> {
+export async function analyzeLiveness(
+  models: FaceModels,
+  clip: Pick<VideoClip, 'frames' | 'times' | 'fps'>,
+  control: TaskControl = {},
+): Promise<LivenessAnalysis> {
   return (await analyzeTracked(models, clip, control)).analysis;
 }
 
 /** @internal analyzeLiveness plus the tracker's observations (face squares per frame), for verifyLive. */
-export async function analyzeTracked(models: FaceModels, clip: Pick<VideoClip, 'frames' | 'times' | 'fps'>, control: TaskControl = {}): Promise<{ analysis: LivenessAnalysis; observations: FrameObservation[] }> {
+export async function analyzeTracked(
+  models: FaceModels,
+  clip: Pick<VideoClip, 'frames' | 'times' | 'fps'>,
+  control: TaskControl = {},
+): Promise<{ analysis: LivenessAnalysis; observations: FrameObservation[] }> {
   checkClip(clip);
   models.runner('antispoof');
   const t0 = performance.now();
@@ -90,14 +121,27 @@ export async function analyzeTracked(models: FaceModels, clip: Pick<VideoClip, '
   const t2 = performance.now();
   const analysis = {
     cues,
-    frames: obs.map(({ index, time, found, reset, cut, meshScore, antispoof, liveness }) => ({ index, time, found, reset, cut, meshScore, antispoof, liveness })),
+    frames: obs.map(({ index, time, found, reset, cut, meshScore, antispoof, liveness }) => ({
+      index,
+      time,
+      found,
+      reset,
+      cut,
+      meshScore,
+      antispoof,
+      liveness,
+    })),
     seconds: { track: (t1 - t0) / 1000, cues: (t2 - t1) / 1000 },
   };
   return { analysis, observations: obs };
 }
 
 /** Fuses the cues into a verdict with its evidence. */
-export function decideLiveness(analysis: Pick<LivenessAnalysis, 'cues' | 'frames'>, head: LivenessHead = DEFAULT_LIVENESS_HEAD, topFrames = 5): LivenessVerdict {
+export function decideLiveness(
+  analysis: Pick<LivenessAnalysis, 'cues' | 'frames'>,
+  head: LivenessHead = DEFAULT_LIVENESS_HEAD,
+  topFrames = 5,
+): LivenessVerdict {
   const r = fuse(analysis.cues.values, head);
   const tracked = analysis.frames.filter((f) => f.found).length;
   const total = analysis.frames.length;
@@ -105,7 +149,11 @@ export function decideLiveness(analysis: Pick<LivenessAnalysis, 'cues' | 'frames
   for (const [k, v] of Object.entries(r.cues)) cues[k] = { value: round(v.pooled), contribution: round(v.contribution) };
   const z = standardise(analysis.cues.values, head);
   const expert = head.experts.find((e) => e.attack === r.decidedBy)!;
-  const order = r.attention.map((a, t) => ({ a, t })).filter((x) => x.a > 0).sort((x, y) => y.a - x.a).slice(0, topFrames);
+  const order = r.attention
+    .map((a, t) => ({ a, t }))
+    .filter((x) => x.a > 0)
+    .sort((x, y) => y.a - x.a)
+    .slice(0, topFrames);
   const frames = order.map(({ a, t }) => {
     // the cue with the largest |weight x standardised value| in this frame
     let best = { cue: '', c: 0 };
@@ -120,10 +168,18 @@ export function decideLiveness(analysis: Pick<LivenessAnalysis, 'cues' | 'frames
   let verdict: LivenessVerdictLabel = r.score >= head.thresholds.live ? 'live' : r.score < head.thresholds.spoof ? 'spoof' : 'uncertain';
   let reason: string | undefined;
   const fps = analysis.cues.fps;
-  if (tracked < Math.max(8, fps)) { verdict = 'uncertain'; reason = `face tracked in only ${tracked} frames (need about 1 s)`; }
-  else if (verdict === 'uncertain') reason = `score ${round(r.score)} between the spoof (${head.thresholds.spoof}) and live (${head.thresholds.live}) thresholds`;
+  if (tracked < Math.max(8, fps)) {
+    verdict = 'uncertain';
+    reason = `face tracked in only ${tracked} frames (need about 1 s)`;
+  } else if (verdict === 'uncertain')
+    reason = `score ${round(r.score)} between the spoof (${head.thresholds.spoof}) and live (${head.thresholds.live}) thresholds`;
   return {
-    verdict, score: round(r.score), decidedBy: r.decidedBy, experts: Object.fromEntries(Object.entries(r.experts).map(([k, v]) => [k, round(v)])), cues, frames,
+    verdict,
+    score: round(r.score),
+    decidedBy: r.decidedBy,
+    experts: Object.fromEntries(Object.entries(r.experts).map(([k, v]) => [k, round(v)])),
+    cues,
+    frames,
     pulse: pulseOf(analysis.cues.pulse),
     coverage: { tracked, total },
     ...(reason ? { reason } : {}),
@@ -131,7 +187,11 @@ export function decideLiveness(analysis: Pick<LivenessAnalysis, 'cues' | 'frames
   };
 }
 
-export async function checkLiveness(models: FaceModels, clip: Pick<VideoClip, 'frames' | 'times' | 'fps'>, opts: LivenessOptions = {}): Promise<LivenessVerdict> {
+export async function checkLiveness(
+  models: FaceModels,
+  clip: Pick<VideoClip, 'frames' | 'times' | 'fps'>,
+  opts: LivenessOptions = {},
+): Promise<LivenessVerdict> {
   const top = opts.topFrames ?? 5;
   if (!Number.isInteger(top) || top < 1 || top > 100) throw invalidOption('topFrames', 'an integer from 1 to 100', opts.topFrames);
   return decideLiveness(await analyzeLiveness(models, clip, opts), opts.head ?? DEFAULT_LIVENESS_HEAD, top);

@@ -9,7 +9,13 @@ import { ClearsightError, ERROR_CODES } from '../../core/errors.js';
 /** Heart-rate band: 0.7-4 Hz = 42-240 beats per minute. */
 export const HEART_BAND: readonly [number, number] = [0.7, 4];
 
-interface Biquad { b0: number; b1: number; b2: number; a1: number; a2: number }
+interface Biquad {
+  b0: number;
+  b1: number;
+  b2: number;
+  a1: number;
+  a2: number;
+}
 
 /** RBJ-cookbook biquads: a 2nd-order Butterworth high-pass and low-pass (Q = 1/sqrt 2). */
 function biquad(kind: 'low' | 'high', f: number, fs: number): Biquad {
@@ -24,12 +30,18 @@ function biquad(kind: 'low' | 'high', f: number, fs: number): Biquad {
 function runBiquad(q: Biquad, x: readonly number[]): number[] {
   const y = new Array<number>(x.length);
   // start in steady state for the first sample (avoids a step transient at the clip start)
-  let x1 = x[0] ?? 0, x2 = x1, y1 = 0, y2 = 0;
+  let x1 = x[0] ?? 0,
+    x2 = x1,
+    y1 = 0,
+    y2 = 0;
   const dcGain = (q.b0 + q.b1 + q.b2) / (1 + q.a1 + q.a2);
   y1 = y2 = x1 * dcGain;
   for (let i = 0; i < x.length; i++) {
     const v = q.b0 * x[i]! + q.b1 * x1 + q.b2 * x2 - q.a1 * y1 - q.a2 * y2;
-    x2 = x1; x1 = x[i]!; y2 = y1; y1 = v;
+    x2 = x1;
+    x1 = x[i]!;
+    y2 = y1;
+    y1 = v;
     y[i] = v;
   }
   return y;
@@ -41,7 +53,8 @@ function runBiquad(q: Biquad, x: readonly number[]): number[] {
  * and the magnitude response is squared (4th order overall).
  */
 export function bandPass(x: readonly number[], fs: number, lo: number, hi: number): number[] {
-  if (!(fs > 0) || !(lo > 0) || !(hi > lo)) throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `bandPass needs fs > 0 and 0 < lo < hi (got fs ${fs}, ${lo}-${hi} Hz)`);
+  if (!(fs > 0) || !(lo > 0) || !(hi > lo))
+    throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `bandPass needs fs > 0 and 0 < lo < hi (got fs ${fs}, ${lo}-${hi} Hz)`);
   if (x.length < 3) return x.map(() => 0);
   const hiEdge = Math.min(hi, 0.45 * fs);
   const mean = x.reduce((s, v) => s + v, 0) / x.length;
@@ -59,7 +72,8 @@ export function periodogram(x: readonly number[], fs: number, freqs: readonly nu
   const mean = x.reduce((s, v) => s + v, 0) / Math.max(1, n);
   const w = x.map((v, i) => (v - mean) * (0.5 - 0.5 * Math.cos((2 * Math.PI * i) / Math.max(1, n - 1))));
   return freqs.map((f) => {
-    let re = 0, im = 0;
+    let re = 0,
+      im = 0;
     const k = (2 * Math.PI * f) / fs;
     for (let i = 0; i < n; i++) {
       re += w[i]! * Math.cos(k * i);
@@ -88,11 +102,16 @@ export function pulseFromSignal(x: readonly number[], fs: number): PulseEstimate
   for (let f = 0.3; f <= Math.min(6, fs / 2); f += step) freqs.push(f);
   const p = periodogram(x, fs, freqs);
   const total = p.reduce((s, v) => s + v, 0) || 1e-30;
-  let best = -1, bestF = 0, band = 0;
+  let best = -1,
+    bestF = 0,
+    band = 0;
   freqs.forEach((f, i) => {
     if (f >= HEART_BAND[0] && f <= HEART_BAND[1]) {
       band += p[i]!;
-      if (p[i]! > best) { best = p[i]!; bestF = f; }
+      if (p[i]! > best) {
+        best = p[i]!;
+        bestF = f;
+      }
     }
   });
   const near = freqs.reduce((s, f, i) => s + (Math.abs(f - bestF) <= 0.15 || Math.abs(f - 2 * bestF) <= 0.15 ? p[i]! : 0), 0);
@@ -151,13 +170,17 @@ export function posPulse(rgb: ReadonlyArray<readonly [number, number, number]>, 
     const mean = [0, 0, 0];
     for (let t = start; t < start + win; t++) for (let c = 0; c < 3; c++) mean[c]! += rgb[t]![c]! / win;
     if (mean.some((m) => m <= 0)) continue;
-    const s1: number[] = [], s2: number[] = [];
+    const s1: number[] = [],
+      s2: number[] = [];
     for (let t = start; t < start + win; t++) {
       const [r, g, b] = [rgb[t]![0] / mean[0]!, rgb[t]![1] / mean[1]!, rgb[t]![2] / mean[2]!];
       s1.push(g - b);
       s2.push(g + b - 2 * r);
     }
-    const sd = (v: number[]) => { const m = v.reduce((s, x) => s + x, 0) / v.length; return Math.sqrt(v.reduce((s, x) => s + (x - m) ** 2, 0) / v.length); };
+    const sd = (v: number[]) => {
+      const m = v.reduce((s, x) => s + x, 0) / v.length;
+      return Math.sqrt(v.reduce((s, x) => s + (x - m) ** 2, 0) / v.length);
+    };
     const k = sd(s2) > 1e-12 ? sd(s1) / sd(s2) : 0;
     const seg = s1.map((v, i) => v + k * s2[i]!);
     const m = seg.reduce((s, x) => s + x, 0) / seg.length;
@@ -171,4 +194,3 @@ export function meanStd(x: readonly number[]): { mean: number; std: number } {
   const mean = x.reduce((s, v) => s + v, 0) / x.length;
   return { mean, std: Math.sqrt(x.reduce((s, v) => s + (v - mean) ** 2, 0) / x.length) };
 }
-

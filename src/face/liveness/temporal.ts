@@ -35,11 +35,17 @@ export async function scoreTemporal(model: TrainedModel, cues: Pick<CueMatrix, '
   cues.values.forEach((row, t) => {
     if (!row.some((v) => Number.isFinite(v))) return;
     mask[t] = 1;
-    row.forEach((v, j) => { data[t * C + j] = Number.isFinite(v) ? v : 0; });
+    row.forEach((v, j) => {
+      data[t * C + j] = Number.isFinite(v) ? v : 0;
+    });
   });
   const out = await model.run({ cues: { data, shape: [1, T, C] }, mask: { data: mask, shape: [1, T] } });
   const attention = out.attention!.data;
   let top = 0;
   for (let t = 1; t < T; t++) if (attention[t]! > attention[top]!) top = t;
-  return { model: `${model.card.task}/${model.card.name}@${model.card.version}`, score: Math.round(out.live!.data[0]! * 1e4) / 1e4, topFrame: { index: top, attention: Math.round(attention[top]! * 1e4) / 1e4 } };
+  return {
+    model: `${model.card.task}/${model.card.name}@${model.card.version}`,
+    score: Math.round(out.live!.data[0]! * 1e4) / 1e4,
+    topFrame: { index: top, attention: Math.round(attention[top]! * 1e4) / 1e4 },
+  };
 }

@@ -68,39 +68,50 @@ export interface FrameObservation {
  */
 export function moireRatio(grey: Float32Array, n: number): number {
   const hp = new Float64Array(n * n);
-  for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) {
-    let s = 0, c = 0;
-    for (let j = Math.max(0, y - 2); j <= Math.min(n - 1, y + 2); j++) for (let i = Math.max(0, x - 2); i <= Math.min(n - 1, x + 2); i++) { s += grey[j * n + i]!; c++; }
-    // Hann window against edge leakage
-    const w = (0.5 - 0.5 * Math.cos((2 * Math.PI * (x + 0.5)) / n)) * (0.5 - 0.5 * Math.cos((2 * Math.PI * (y + 0.5)) / n));
-    hp[y * n + x] = (grey[y * n + x]! - s / c) * w;
-  }
+  for (let y = 0; y < n; y++)
+    for (let x = 0; x < n; x++) {
+      let s = 0,
+        c = 0;
+      for (let j = Math.max(0, y - 2); j <= Math.min(n - 1, y + 2); j++)
+        for (let i = Math.max(0, x - 2); i <= Math.min(n - 1, x + 2); i++) {
+          s += grey[j * n + i]!;
+          c++;
+        }
+      // Hann window against edge leakage
+      const w = (0.5 - 0.5 * Math.cos((2 * Math.PI * (x + 0.5)) / n)) * (0.5 - 0.5 * Math.cos((2 * Math.PI * (y + 0.5)) / n));
+      hp[y * n + x] = (grey[y * n + x]! - s / c) * w;
+    }
   const f = dft2(n, n, hp, new Float64Array(n * n));
   const mags: number[] = [];
   let peak = 0;
-  for (let v = 0; v < n; v++) for (let u = 0; u < n; u++) {
-    const fu = (u <= n / 2 ? u : n - u) / n, fv = (v <= n / 2 ? v : n - v) / n;
-    const r = Math.hypot(fu, fv);
-    if (r < 0.12 || r > 0.5) continue;
-    // skip the video codec's 8x8 block grid (peaks at multiples of 1/8 cycle/pixel in either axis)
-    const gu = (u * 8) % n, gv = (v * 8) % n;
-    if (Math.min(gu, n - gu) <= 8 || Math.min(gv, n - gv) <= 8) continue;
-    const m = Math.hypot(f.re[v * n + u]!, f.im[v * n + u]!);
-    mags.push(m);
-    if (m > peak) peak = m;
-  }
+  for (let v = 0; v < n; v++)
+    for (let u = 0; u < n; u++) {
+      const fu = (u <= n / 2 ? u : n - u) / n,
+        fv = (v <= n / 2 ? v : n - v) / n;
+      const r = Math.hypot(fu, fv);
+      if (r < 0.12 || r > 0.5) continue;
+      // skip the video codec's 8x8 block grid (peaks at multiples of 1/8 cycle/pixel in either axis)
+      const gu = (u * 8) % n,
+        gv = (v * 8) % n;
+      if (Math.min(gu, n - gu) <= 8 || Math.min(gv, n - gv) <= 8) continue;
+      const m = Math.hypot(f.re[v * n + u]!, f.im[v * n + u]!);
+      mags.push(m);
+      if (m > peak) peak = m;
+    }
   const med = median(mags, 0);
   return med > 0 ? peak / med : 0;
 }
 
 /** Fine-to-coarse texture ratio of a grey square: print grain and screen moire raise it. */
 export function textureRatio(grey: Float32Array, n: number): number {
-  let lap = 0, grad = 0;
-  for (let y = 1; y < n - 1; y++) for (let x = 1; x < n - 1; x++) {
-    const i = y * n + x;
-    lap += Math.abs(4 * grey[i]! - grey[i - 1]! - grey[i + 1]! - grey[i - n]! - grey[i + n]!);
-    grad += Math.abs(grey[i + 1]! - grey[i - 1]!) + Math.abs(grey[i + n]! - grey[i - n]!);
-  }
+  let lap = 0,
+    grad = 0;
+  for (let y = 1; y < n - 1; y++)
+    for (let x = 1; x < n - 1; x++) {
+      const i = y * n + x;
+      lap += Math.abs(4 * grey[i]! - grey[i - 1]! - grey[i + 1]! - grey[i - n]! - grey[i + n]!);
+      grad += Math.abs(grey[i + 1]! - grey[i - 1]!) + Math.abs(grey[i + n]! - grey[i - n]!);
+    }
   return lap / (grad + 1e-6);
 }
 
@@ -137,16 +148,18 @@ export function regionFromMesh(mesh: Float32Array): SquareRegion {
  */
 function greyThumb(img: RawImage): { thumb: Float32Array; rows: Float32Array; structure: Float32Array } {
   const B = 8;
-  const w = Math.max(1, Math.floor(img.width / B)), h = Math.max(1, Math.floor(img.height / B));
+  const w = Math.max(1, Math.floor(img.width / B)),
+    h = Math.max(1, Math.floor(img.height / B));
   const out = new Float32Array(w * h);
   const rows = new Float32Array(h);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       let s = 0;
-      for (let j = 0; j < B; j++) for (let i = 0; i < B; i++) {
-        const p = ((y * B + j) * img.width + x * B + i) * img.channels;
-        s += img.channels === 3 ? luma601(img.data[p]!, img.data[p + 1]!, img.data[p + 2]!) : img.data[p]!;
-      }
+      for (let j = 0; j < B; j++)
+        for (let i = 0; i < B; i++) {
+          const p = ((y * B + j) * img.width + x * B + i) * img.channels;
+          s += img.channels === 3 ? luma601(img.data[p]!, img.data[p + 1]!, img.data[p + 2]!) : img.data[p]!;
+        }
       out[y * w + x] = s / (B * B);
       rows[y]! += out[y * w + x]! / w;
     }
@@ -164,7 +177,12 @@ function greyThumb(img: RawImage): { thumb: Float32Array; rows: Float32Array; st
   return { thumb: out, rows, structure };
 }
 
-export async function trackFace(models: FaceModels, frames: readonly RawImage[], times: readonly number[], control: TaskControl = {}): Promise<FrameObservation[]> {
+export async function trackFace(
+  models: FaceModels,
+  frames: readonly RawImage[],
+  times: readonly number[],
+  control: TaskControl = {},
+): Promise<FrameObservation[]> {
   const obs: FrameObservation[] = [];
   let region: SquareRegion | undefined;
   let prevThumb: Float32Array | undefined;
@@ -195,7 +213,10 @@ export async function trackFace(models: FaceModels, frames: readonly RawImage[],
       const biggest = dets.sort((a, b) => (b.x1 - b.x0) * (b.y1 - b.y0) - (a.x1 - a.x0) * (a.y1 - a.y0))[0];
       if (biggest) {
         const m = await runMesh(models, img, faceRegion(biggest));
-        if (m.meshScore >= MESH_MIN) { mesh = m; reset = true; }
+        if (m.meshScore >= MESH_MIN) {
+          mesh = m;
+          reset = true;
+        }
       }
     }
     if (!mesh) {
@@ -207,7 +228,23 @@ export async function trackFace(models: FaceModels, frames: readonly RawImage[],
       const eyes = models.has('iris') ? await runIris(models, img, mesh.landmarks) : undefined;
       const cnn = models.has('antispoof') ? await spoofCnnScores(models, img, r) : { antispoof: NaN, liveness: NaN };
       const crop = { width: CROP_SIZE, height: CROP_SIZE, data: sampleSquare(img, { ...r, size: r.size / 1.5 }, CROP_SIZE) };
-      obs.push({ index: i, time: times[i]!, found: true, reset, cut, region: r, landmarks: mesh.landmarks, meshScore: mesh.meshScore, ...(eyes ? { eyes } : {}), ...cnn, crop, frameDiff, structDiff, rows, ...textureOf(img, r) });
+      obs.push({
+        index: i,
+        time: times[i]!,
+        found: true,
+        reset,
+        cut,
+        region: r,
+        landmarks: mesh.landmarks,
+        meshScore: mesh.meshScore,
+        ...(eyes ? { eyes } : {}),
+        ...cnn,
+        crop,
+        frameDiff,
+        structDiff,
+        rows,
+        ...textureOf(img, r),
+      });
       region = r;
     }
     report(control, 'track face', i + 1, frames.length);

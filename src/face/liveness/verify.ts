@@ -48,7 +48,12 @@ export interface LiveVerification {
  * FaceModels.load({ liveness: true, embed: true }). `enrolled` is a face embedding (from
  * embedFace / detectFaces({ embed: true })), normalised here.
  */
-export async function verifyLive(models: FaceModels, clip: Pick<VideoClip, 'frames' | 'times' | 'fps'>, enrolled: Float32Array, opts: VerifyLiveOptions = {}): Promise<LiveVerification> {
+export async function verifyLive(
+  models: FaceModels,
+  clip: Pick<VideoClip, 'frames' | 'times' | 'fps'>,
+  enrolled: Float32Array,
+  opts: VerifyLiveOptions = {},
+): Promise<LiveVerification> {
   const reference = checkEnrolled(enrolled);
   const k = opts.identityFrames ?? 5;
   if (!Number.isInteger(k) || k < 1 || k > 50) throw invalidOption('identityFrames', 'an integer from 1 to 50', opts.identityFrames);
@@ -71,8 +76,11 @@ export async function verifyLive(models: FaceModels, clip: Pick<VideoClip, 'fram
   }
   const match = compareFaces(l2Normalize(sum), reference, { threshold });
   const identity = {
-    similarity: round(match.similarity), same: match.same, threshold,
-    minSimilarity: Math.min(...frames.map((f) => f.similarity)), frames,
+    similarity: round(match.similarity),
+    same: match.same,
+    threshold,
+    minSimilarity: Math.min(...frames.map((f) => f.similarity)),
+    frames,
   };
   const accepted = liveness.verdict === 'live' && identity.same;
   return { accepted, summary: summarise(liveness, identity), liveness, identity };
@@ -96,7 +104,12 @@ export function identityFrames(obs: readonly FrameObservation[], k: number): Fra
 
 function checkEnrolled(v: unknown): Float32Array {
   const ok = (v instanceof Float32Array || Array.isArray(v)) && (v as ArrayLike<number>).length === EMBEDDING_SIZE;
-  if (!ok) throw invalidOption('enrolled', `a face embedding of ${EMBEDDING_SIZE} numbers (embedFace)`, Array.isArray(v) || v instanceof Float32Array ? `${(v as ArrayLike<number>).length} values` : v === null ? null : typeof v);
+  if (!ok)
+    throw invalidOption(
+      'enrolled',
+      `a face embedding of ${EMBEDDING_SIZE} numbers (embedFace)`,
+      Array.isArray(v) || v instanceof Float32Array ? `${(v as ArrayLike<number>).length} values` : v === null ? null : typeof v,
+    );
   const e = Float32Array.from(v as ArrayLike<number>);
   let n = 0;
   for (const x of e) {
@@ -108,7 +121,9 @@ function checkEnrolled(v: unknown): Float32Array {
 }
 
 function summarise(l: LivenessVerdict, id: LiveVerification['identity']): string {
-  const who = id.same ? `matches the enrolled face (${id.similarity.toFixed(2)} >= ${id.threshold})` : `is not the enrolled face (${id.similarity.toFixed(2)} < ${id.threshold})`;
+  const who = id.same
+    ? `matches the enrolled face (${id.similarity.toFixed(2)} >= ${id.threshold})`
+    : `is not the enrolled face (${id.similarity.toFixed(2)} < ${id.threshold})`;
   if (l.verdict === 'live') return `live, ${who}`;
   if (l.verdict === 'spoof') return `spoof (${l.decidedBy} expert, score ${l.score.toFixed(2)}); the face ${who}`;
   return `liveness uncertain${l.reason ? ` (${l.reason})` : ''}; the face ${who}`;

@@ -45,7 +45,14 @@ function cropOrigins(w: number, h: number): { x: number; y: number; w: number; h
     h: ch,
   });
   const out = [at(w / 2, h / 2)];
-  if (w >= 2 * cw && h >= 2 * ch) for (const [fx, fy] of [[0.25, 0.25], [0.75, 0.25], [0.25, 0.75], [0.75, 0.75]]) out.push(at(w * fx, h * fy));
+  if (w >= 2 * cw && h >= 2 * ch)
+    for (const [fx, fy] of [
+      [0.25, 0.25],
+      [0.75, 0.25],
+      [0.25, 0.75],
+      [0.75, 0.75],
+    ])
+      out.push(at(w * fx, h * fy));
   return out.slice(0, JPEG_MAX_CROPS);
 }
 
@@ -168,7 +175,22 @@ const logitShare = (k: number, n: number): number => Math.log((k + 0.5) / (n - k
 
 /** The grid-aligned statistics of a picture at its native resolution (pure; ~10-20 ms). */
 export function jpegFeatures(img: RawImage): JpegFeatures {
-  const t: Tally = { boundary: 0, boundaryN: 0, inner: 0, innerN: 0, flatB: 0, flatBN: 0, flatI: 0, flatIN: 0, zeroLow: 0, nLow: 0, zeroMid: 0, nMid: 0, dcOnly: 0, blocks: 0 };
+  const t: Tally = {
+    boundary: 0,
+    boundaryN: 0,
+    inner: 0,
+    innerN: 0,
+    flatB: 0,
+    flatBN: 0,
+    flatI: 0,
+    flatIN: 0,
+    zeroLow: 0,
+    nLow: 0,
+    zeroMid: 0,
+    nMid: 0,
+    dcOnly: 0,
+    blocks: 0,
+  };
   for (const c of cropOrigins(img.width, img.height)) if (c.w >= 16 && c.h >= 16) tallyCrop(cropLuma(img, c), c.w, c.h, t);
   // 0.05 grey levels of floor: a flat synthetic picture has no differences at all.
   const ratio = (a: number, na: number, b: number, nb: number) => Math.log((a / Math.max(1, na) + 0.05) / (b / Math.max(1, nb) + 0.05));
@@ -188,7 +210,12 @@ export const jpegFeatureRow = (f: JpegFeatures): number[] => JPEG_FEATURES.map((
  * (features in JPEG_FEATURES order). Validation (every 10th training base, 149 rows): 36/36 JPEG
  * q <= 35 called, 0/113 others (stored files, q 70-95, noise, blur, low light, haze).
  */
-export const JPEG_HEAD: LogisticModel = {"mean":[0.249045,0.897467,-1.82403,-0.196887,-5.32439],"scale":[0.285311,1.00551,1.54328,1.73211,2.78894],"weights":[1.17732,2.75801,0.146334,-0.169298,0.101241],"bias":-2.18483};
+export const JPEG_HEAD: LogisticModel = {
+  mean: [0.249045, 0.897467, -1.82403, -0.196887, -5.32439],
+  scale: [0.285311, 1.00551, 1.54328, 1.73211, 2.78894],
+  weights: [1.17732, 2.75801, 0.146334, -0.169298, 0.101241],
+  bias: -2.18483,
+};
 
 /** P(JPEG blocking present) for a picture, from the fitted head. */
 export function jpegScore(img: RawImage, head: LogisticModel = JPEG_HEAD): number {

@@ -177,11 +177,12 @@ export function hazeDepthProxy(img: RawImage): Float32Array {
   const gh = 8;
   const grid = new Float32Array(gw * gh);
   const cnt = new Float32Array(gw * gh);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-    const g = Math.min(gh - 1, Math.floor((y * gh) / h)) * gw + Math.min(gw - 1, Math.floor((x * gw) / w));
-    grid[g] += lum[y * w + x];
-    cnt[g]++;
-  }
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      const g = Math.min(gh - 1, Math.floor((y * gh) / h)) * gw + Math.min(gw - 1, Math.floor((x * gw) / w));
+      grid[g] += lum[y * w + x];
+      cnt[g]++;
+    }
   for (let i = 0; i < grid.length; i++) grid[i] /= Math.max(1, cnt[i]);
   const d = new Float32Array(n);
   for (let y = 0; y < h; y++) {
@@ -193,7 +194,8 @@ export function hazeDepthProxy(img: RawImage): Float32Array {
       const x0 = Math.floor(gx);
       const tx = gx - x0;
       const b =
-        (1 - ty) * ((1 - tx) * grid[y0 * gw + x0] + tx * grid[y0 * gw + x0 + 1]) + ty * ((1 - tx) * grid[(y0 + 1) * gw + x0] + tx * grid[(y0 + 1) * gw + x0 + 1]);
+        (1 - ty) * ((1 - tx) * grid[y0 * gw + x0] + tx * grid[y0 * gw + x0 + 1]) +
+        ty * ((1 - tx) * grid[(y0 + 1) * gw + x0] + tx * grid[(y0 + 1) * gw + x0 + 1]);
       d[y * w + x] = 0.7 * (1 - y / Math.max(1, h - 1)) + 0.3 * b;
     }
   }

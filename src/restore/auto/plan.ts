@@ -301,7 +301,11 @@ export async function restoreAuto(img: RawImage, opts: RestoreAutoOptions = {}):
     ...(expert.device ? { device: expert.device } : {}),
   });
   report({ onProgress }, 'analyze', 1, 1);
-  const plan = planRestoration(analysis, { ...(threshold !== undefined ? { threshold } : {}), ...(variant ? { variant } : {}), ...(quality ? { quality } : {}) });
+  const plan = planRestoration(analysis, {
+    ...(threshold !== undefined ? { threshold } : {}),
+    ...(variant ? { variant } : {}),
+    ...(quality ? { quality } : {}),
+  });
   onPlan?.(analysis, plan);
   if (dryRun || plan.length === 0) return { analysis, plan, image: img, steps: [] };
 
@@ -333,7 +337,12 @@ function blend(input: RawImage, restored: RawImage, s: number): RawImage {
   return out;
 }
 
-async function runStep(step: RestorationStep, img: RawImage, control: ExpertOptions, variant: 'indoor' | 'outdoor'): Promise<{ image: RawImage; method: string }> {
+async function runStep(
+  step: RestorationStep,
+  img: RawImage,
+  control: ExpertOptions,
+  variant: 'indoor' | 'outdoor',
+): Promise<{ image: RawImage; method: string }> {
   switch (step.task) {
     case 'lowlight': {
       if (step.method === 'student') return { image: await lowlight(img, { ...control, method: 'iagc' }), method: 'student' };

@@ -160,7 +160,13 @@ export class DegradationRecognizer {
     // The severity head was trained only where a degradation is present: its value for an absent
     // one means nothing. Reported is the expected severity, P(present) x severity-if-present.
     const expected = Array.from(severity, (v, i) => v * allScores[i]);
-    return { scores: pick(allScores), severity: pick(expected), severityIfPresent: pick(severity), embedding: Float32Array.from(embedding), ms: performance.now() - t0 };
+    return {
+      scores: pick(allScores),
+      severity: pick(expected),
+      severityIfPresent: pick(severity),
+      embedding: Float32Array.from(embedding),
+      ms: performance.now() - t0,
+    };
   }
 
   dispose(): Promise<void> {
@@ -215,8 +221,10 @@ export async function analyzeImage(img: RawImage, opts: AnalyzeImageOptions = {}
   if (opts === null || typeof opts !== 'object') throw invalidOption('opts', 'an options object', opts);
   const { method = 'auto', threshold, recognizer, ...runtime } = opts;
   if (method !== 'auto' && method !== 'learned' && method !== 'rules') throw invalidOption('method', '"auto", "learned" or "rules"', method);
-  if (threshold !== undefined && (typeof threshold !== 'number' || !(threshold > 0 && threshold < 1))) throw invalidOption('threshold', 'a number in (0, 1)', threshold);
-  if (recognizer !== undefined && !(recognizer instanceof DegradationRecognizer)) throw invalidOption('recognizer', 'a DegradationRecognizer', typeof recognizer);
+  if (threshold !== undefined && (typeof threshold !== 'number' || !(threshold > 0 && threshold < 1)))
+    throw invalidOption('threshold', 'a number in (0, 1)', threshold);
+  if (recognizer !== undefined && !(recognizer instanceof DegradationRecognizer))
+    throw invalidOption('recognizer', 'a DegradationRecognizer', typeof recognizer);
   const learned = method === 'learned' || (method === 'auto' && (recognizer !== undefined || DegradationRecognizer.available()));
   if (!learned) return analyzeDegradations(img, threshold !== undefined ? { threshold } : {});
   // The evidence is the explanation here, not the decision: measured on a copy reduced to at most
@@ -226,7 +234,16 @@ export async function analyzeImage(img: RawImage, opts: AnalyzeImageOptions = {}
   try {
     const r = await owned.recognize(img);
     const t = threshold ?? LEARNED_THRESHOLD;
-    return { scores: r.scores, primary: primaryFromScores(r.scores, t), evidence, method: 'learned', severity: r.severity, embedding: r.embedding, model: owned.id, threshold: t };
+    return {
+      scores: r.scores,
+      primary: primaryFromScores(r.scores, t),
+      evidence,
+      method: 'learned',
+      severity: r.severity,
+      embedding: r.embedding,
+      model: owned.id,
+      threshold: t,
+    };
   } finally {
     if (!recognizer) await owned.dispose();
   }

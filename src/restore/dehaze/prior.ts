@@ -271,7 +271,9 @@ export const HAZE_COLOUR_FRACTION = 0.05;
  */
 function hazeColour(img: RawImage, dark: Float32Array, count: number, radius: number): Rgb | undefined {
   const masked = withoutClipped(img, dark, radius);
-  const order = Array.from(masked.keys()).filter((i) => masked[i] > 0.1).sort((a, b) => masked[b] - masked[a]);
+  const order = Array.from(masked.keys())
+    .filter((i) => masked[i] > 0.1)
+    .sort((a, b) => masked[b] - masked[a]);
   if (order.length === 0) return undefined;
   const m = Math.min(count, order.length);
   const colour: Rgb = [0, 0, 0];

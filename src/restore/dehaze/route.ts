@@ -64,7 +64,11 @@ export interface DehazeAutoResult {
  * measures), in which case the density-bounded prior dehazes the input. `network` is the learned
  * dehazer (the caller passes MAXIM; tests a stand-in).
  */
-export async function dehazeAuto(img: RawImage, network: (img: RawImage) => Promise<RawImage>, prior: Omit<DehazePriorOptions, 'onProgress' | 'signal'> = {}): Promise<DehazeAutoResult> {
+export async function dehazeAuto(
+  img: RawImage,
+  network: (img: RawImage) => Promise<RawImage>,
+  prior: Omit<DehazePriorOptions, 'onProgress' | 'signal'> = {},
+): Promise<DehazeAutoResult> {
   const hazeIn = measureHaze(img);
   const learned = await network(img);
   if (chooseDehazeMethod(hazeIn) === 'learned') return { image: learned, method: 'learned', hazeIn };

@@ -143,7 +143,8 @@ export function gradientTransmission(width: number, height: number, top: number,
 function resolveStreaks(o: RainStreakOptions): Required<RainStreakOptions> {
   if (o === null || typeof o !== 'object') throw invalidOption('streaks', 'streak options, a Float32Array or false', o);
   const r = { ...DEFAULT_STREAKS, ...o };
-  if (typeof r.density !== 'number' || !(r.density >= 0) || !Number.isFinite(r.density)) throw invalidOption('streaks.density', 'a finite number >= 0', o.density);
+  if (typeof r.density !== 'number' || !(r.density >= 0) || !Number.isFinite(r.density))
+    throw invalidOption('streaks.density', 'a finite number >= 0', o.density);
   const range = (name: string, v: readonly [number, number], lo: number) => {
     if (!Array.isArray(v) || v.length !== 2 || !(v[0] >= lo) || !(v[1] >= v[0]) || !Number.isFinite(v[1])) {
       throw invalidOption(`streaks.${name}`, `[min, max] with ${lo} <= min <= max`, v);
@@ -202,7 +203,6 @@ function renderStreaks(w: number, h: number, o: Required<RainStreakOptions>, see
   for (let i = 0; i < S.length; i++) if (S[i] > 1) S[i] = 1;
   return S;
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // Veil estimation and removal
@@ -290,8 +290,14 @@ export function removeVeil(img: RawImage, opts: RemoveVeilOptions = {}): RemoveV
   if (veil !== undefined) {
     const n = img.width * img.height;
     const ok =
-      veil !== null && typeof veil === 'object' && veil.width === img.width && veil.height === img.height &&
-      veil.transmission instanceof Float32Array && veil.transmission.length === n && Array.isArray(veil.atmosphericLight) && veil.atmosphericLight.length === 3;
+      veil !== null &&
+      typeof veil === 'object' &&
+      veil.width === img.width &&
+      veil.height === img.height &&
+      veil.transmission instanceof Float32Array &&
+      veil.transmission.length === n &&
+      Array.isArray(veil.atmosphericLight) &&
+      veil.atmosphericLight.length === 3;
     if (!ok) throw invalidOption('veil', `a VeilEstimate of this ${img.width}x${img.height} image (from estimateVeil)`, veil === null ? null : typeof veil);
   } else {
     veil = estimateVeil(img, opts);

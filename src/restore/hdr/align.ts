@@ -79,7 +79,15 @@ export interface BitLevel {
 }
 
 function bitLevel(level: Level, noise: number): BitLevel {
-  return { width: level.width, height: level.height, bits: new Uint8Array(level.grey.length), grey: level.grey, median: median(level.grey), noise, ready: new Uint8Array(level.height) };
+  return {
+    width: level.width,
+    height: level.height,
+    bits: new Uint8Array(level.grey.length),
+    grey: level.grey,
+    median: median(level.grey),
+    noise,
+    ready: new Uint8Array(level.height),
+  };
 }
 
 /** Fills row y of the level's bits if it is not yet. */
@@ -118,7 +126,7 @@ function countDiff(la: BitLevel, lb: BitLevel, dx: number, dy: number): number {
       const u = a[ra + x]!;
       const v = b[rb + x]!;
       // Differ in bit 0, and both have bit 1 (neither excluded).
-      count += (u ^ v) & (u & v) >> 1 & 1;
+      count += (u ^ v) & ((u & v) >> 1) & 1;
     }
   }
   // Normalise by the overlap so a large shift is not favoured for its smaller area.

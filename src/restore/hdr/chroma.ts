@@ -50,7 +50,16 @@ export function denoiseShadowChroma(rad: Float32Array, width: number, height: nu
     const h1 = Math.min(height, y1 + radius);
     const m = (h1 - h0) * width;
     const src = rad.subarray(h0 * width * 3, h1 * width * 3);
-    const any = analyse(src, opts.yFull, opts.yNone, lum.subarray(0, m), strength.subarray(0, m), ratios[0].subarray(0, m), ratios[1].subarray(0, m), ratios[2].subarray(0, m));
+    const any = analyse(
+      src,
+      opts.yFull,
+      opts.yNone,
+      lum.subarray(0, m),
+      strength.subarray(0, m),
+      ratios[0].subarray(0, m),
+      ratios[1].subarray(0, m),
+      ratios[2].subarray(0, m),
+    );
     if (pending) {
       rad.set(pending.data, pending.at);
       pending = null;
@@ -82,7 +91,16 @@ function sub3(planes: readonly [Float32Array, Float32Array, Float32Array], start
  * Per pixel: Y, the strength s (see the module comment) and the ratios c_k = C_k / Y (grey
  * (1, 1, 1) where Y <= 0). Returns the number of pixels with s > 0.
  */
-function analyse(rad: Float32Array, yFull: number, yNone: number, lum: Float32Array, s: Float32Array, r: Float32Array, g: Float32Array, b: Float32Array): number {
+function analyse(
+  rad: Float32Array,
+  yFull: number,
+  yNone: number,
+  lum: Float32Array,
+  s: Float32Array,
+  r: Float32Array,
+  g: Float32Array,
+  b: Float32Array,
+): number {
   const lnNone = Math.log(yNone);
   const span = lnNone - Math.log(yFull);
   let count = 0;
@@ -110,7 +128,13 @@ function analyse(rad: Float32Array, yFull: number, yNone: number, lum: Float32Ar
 }
 
 /** C_k = Y ((1 - s) c_k + s smooth_k) where s > 0; returns how many pixels that was. */
-function blend(rad: Float32Array, s: Float32Array, lum: Float32Array, ratio: readonly [Float32Array, Float32Array, Float32Array], smooth: readonly [Float32Array, Float32Array, Float32Array]): number {
+function blend(
+  rad: Float32Array,
+  s: Float32Array,
+  lum: Float32Array,
+  ratio: readonly [Float32Array, Float32Array, Float32Array],
+  smooth: readonly [Float32Array, Float32Array, Float32Array],
+): number {
   const [r, g, b] = ratio;
   const [sr, sg, sb] = smooth;
   let changed = 0;

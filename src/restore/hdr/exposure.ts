@@ -98,17 +98,29 @@ export function exposureTimesFromEv(ev: readonly number[]): number[] {
 export function checkExposureTimes(times: readonly number[] | undefined, frameCount: number, name = 'times'): number[] {
   if (!Array.isArray(times)) throw invalidOption(name, `an array of ${frameCount} exposure times in seconds`, times);
   if (times.length !== frameCount) {
-    throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `Invalid option "${name}": ${times.length} exposure time(s) given for ${frameCount} image(s); give one per image`, { option: name, expected: frameCount, given: times.length });
+    throw new ClearsightError(
+      ERROR_CODES.INVALID_OPTION,
+      `Invalid option "${name}": ${times.length} exposure time(s) given for ${frameCount} image(s); give one per image`,
+      { option: name, expected: frameCount, given: times.length },
+    );
   }
   times.forEach((t, i) => {
     if (typeof t !== 'number' || !(t > 0) || !Number.isFinite(t)) {
-      throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `Invalid option "${name}": exposure time ${i + 1} must be a positive number of seconds, got ${String(t)}`, { option: name, index: i, given: t });
+      throw new ClearsightError(
+        ERROR_CODES.INVALID_OPTION,
+        `Invalid option "${name}": exposure time ${i + 1} must be a positive number of seconds, got ${String(t)}`,
+        { option: name, index: i, given: t },
+      );
     }
   });
   const sorted = [...times].sort((a, b) => a - b);
   for (let i = 1; i < sorted.length; i++) {
     if (sorted[i]! / sorted[i - 1]! < 1.01) {
-      throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `Invalid option "${name}": two images have the same exposure time (${formatTime(sorted[i]!)}); a bracket needs different exposures (stale EXIF? give --times or --ev)`, { option: name, given: [...times] });
+      throw new ClearsightError(
+        ERROR_CODES.INVALID_OPTION,
+        `Invalid option "${name}": two images have the same exposure time (${formatTime(sorted[i]!)}); a bracket needs different exposures (stale EXIF? give --times or --ev)`,
+        { option: name, given: [...times] },
+      );
     }
   }
   return [...times];

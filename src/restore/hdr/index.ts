@@ -35,7 +35,16 @@ export { mergeRadiance, detectGhosts, estimateClipLevels, DEFAULT_CLIP, type Cli
 export { fuseExposures, type FusionOptions } from './fusion.js';
 export { fillBorder } from './border.js';
 export { denoiseShadowChroma, type ShadowChromaOptions } from './chroma.js';
-export { toneMap, toneMapReinhard, toneMapLocal, TONE_MAPPERS, type ToneMapper, type ToneMapOptions, type ReinhardOptions, type LocalToneMapOptions } from './tonemap.js';
+export {
+  toneMap,
+  toneMapReinhard,
+  toneMapLocal,
+  TONE_MAPPERS,
+  type ToneMapper,
+  type ToneMapOptions,
+  type ReinhardOptions,
+  type LocalToneMapOptions,
+} from './tonemap.js';
 
 export const HDR_MIN_FRAMES = 2;
 export const HDR_MAX_FRAMES = 9;
@@ -99,7 +108,11 @@ const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
 export function checkBracket(frames: readonly RawImage[], opts: Pick<MergeHdrOptions, 'times' | 'ev'>): number[] {
   if (!Array.isArray(frames) || frames.length < HDR_MIN_FRAMES || frames.length > HDR_MAX_FRAMES) {
     const n = Array.isArray(frames) ? frames.length : 0;
-    throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `HDR merge needs ${HDR_MIN_FRAMES} to ${HDR_MAX_FRAMES} exposures of the same scene, got ${n} image(s)`, { option: 'frames', expected: `${HDR_MIN_FRAMES}..${HDR_MAX_FRAMES}`, given: n });
+    throw new ClearsightError(
+      ERROR_CODES.INVALID_OPTION,
+      `HDR merge needs ${HDR_MIN_FRAMES} to ${HDR_MAX_FRAMES} exposures of the same scene, got ${n} image(s)`,
+      { option: 'frames', expected: `${HDR_MIN_FRAMES}..${HDR_MAX_FRAMES}`, given: n },
+    );
   }
   const { width, height } = frames[0]!;
   frames.forEach((f, i) => {
@@ -107,17 +120,26 @@ export function checkBracket(frames: readonly RawImage[], opts: Pick<MergeHdrOpt
       throw invalidOption(`frames[${i}]`, 'a RawImage', f);
     }
     if (f.width !== width || f.height !== height) {
-      throw new ClearsightError(ERROR_CODES.INPUT_UNSUPPORTED, `Exposure ${i + 1} is ${f.width}x${f.height} but exposure 1 is ${width}x${height}: all exposures of a bracket must have the same size`, { index: i, width: f.width, height: f.height, expectedWidth: width, expectedHeight: height });
+      throw new ClearsightError(
+        ERROR_CODES.INPUT_UNSUPPORTED,
+        `Exposure ${i + 1} is ${f.width}x${f.height} but exposure 1 is ${width}x${height}: all exposures of a bracket must have the same size`,
+        { index: i, width: f.width, height: f.height, expectedWidth: width, expectedHeight: height },
+      );
     }
   });
   if (opts.times !== undefined && opts.ev !== undefined) throw invalidOption('ev', 'either times or ev, not both', opts.ev);
   if (opts.ev !== undefined) {
-    if (!Array.isArray(opts.ev) || opts.ev.some((e) => typeof e !== 'number' || !Number.isFinite(e))) throw invalidOption('ev', 'finite exposure values, one per image', opts.ev);
+    if (!Array.isArray(opts.ev) || opts.ev.some((e) => typeof e !== 'number' || !Number.isFinite(e)))
+      throw invalidOption('ev', 'finite exposure values, one per image', opts.ev);
     checkExposureTimes(exposureTimesFromEv(opts.ev), frames.length, 'ev');
     return exposureTimesFromEv(opts.ev);
   }
   if (opts.times === undefined) {
-    throw new ClearsightError(ERROR_CODES.INVALID_OPTION, 'HDR merge needs the exposure times: none were given (and none found in EXIF); give times (--times 1/320,1/80,...) or exposure values (--ev -2,0,2)', { option: 'times' });
+    throw new ClearsightError(
+      ERROR_CODES.INVALID_OPTION,
+      'HDR merge needs the exposure times: none were given (and none found in EXIF); give times (--times 1/320,1/80,...) or exposure values (--ev -2,0,2)',
+      { option: 'times' },
+    );
   }
   return checkExposureTimes(opts.times, frames.length, 'times');
 }
@@ -147,7 +169,10 @@ export async function mergeHdr(frames: readonly RawImage[], opts: MergeHdrOption
   if (opts.tonemap !== undefined && !TONE_MAPPERS.includes(opts.tonemap)) throw invalidOption('tonemap', `one of ${TONE_MAPPERS.join(', ')}`, opts.tonemap);
   const maxShift = opts.maxShift ?? 64;
   if (!Number.isInteger(maxShift) || maxShift < 1 || maxShift > 4096) throw invalidOption('maxShift', 'an integer from 1 to 4096', opts.maxShift);
-  const order = times.map((t, i) => ({ t, i })).sort((a, b) => a.t - b.t).map((e) => e.i);
+  const order = times
+    .map((t, i) => ({ t, i }))
+    .sort((a, b) => a.t - b.t)
+    .map((e) => e.i);
   const reference = opts.reference ?? order[(P - 1) >> 1]!;
   if (!Number.isInteger(reference) || reference < 0 || reference >= P) throw invalidOption('reference', `a frame index from 0 to ${P - 1}`, opts.reference);
   const lambda = opts.lambda ?? 10;
@@ -194,7 +219,11 @@ export async function mergeHdr(frames: readonly RawImage[], opts: MergeHdrOption
   // Edge fill (registration padding of scans, border.ts) is no scene point: never a curve sample.
   const fills = codes.map((c) => fillBorder(c, width, height, clip));
   const scene = sceneMask(fills, width * height);
-  let response = opts.response ?? poolAlikeChannels(recoverResponse(codes, width, height, times, { lambda, clipLow: clip.low, clipHigh: clip.high, ...(scene ? { sampleMask: scene } : {}) }));
+  let response =
+    opts.response ??
+    poolAlikeChannels(
+      recoverResponse(codes, width, height, times, { lambda, clipLow: clip.low, clipHigh: clip.high, ...(scene ? { sampleMask: scene } : {}) }),
+    );
   lap('response');
 
   let consistency: (Float32Array | null)[] | undefined;
@@ -231,7 +260,10 @@ export async function mergeHdr(frames: readonly RawImage[], opts: MergeHdrOption
     // Radiance of a code z of the longest exposure: exp(g(z)) / t (the merge's units).
     const tMax = Math.max(...times);
     const g = response.log[1];
-    denoiseShadowChroma(radiance.data, width, height, { yFull: Math.exp(g[SHADOW_CHROMA_CODES.full]!) / tMax, yNone: Math.exp(g[SHADOW_CHROMA_CODES.none]!) / tMax });
+    denoiseShadowChroma(radiance.data, width, height, {
+      yFull: Math.exp(g[SHADOW_CHROMA_CODES.full]!) / tMax,
+      yNone: Math.exp(g[SHADOW_CHROMA_CODES.none]!) / tMax,
+    });
     lap('chroma');
   }
 
@@ -268,7 +300,11 @@ export interface Bracket {
 /** Decodes the files of a bracket and reads their EXIF exposure times. Sizes are checked by mergeHdr. */
 export async function readBracket(paths: readonly string[], control: TaskControl = {}): Promise<Bracket> {
   if (paths.length < HDR_MIN_FRAMES || paths.length > HDR_MAX_FRAMES) {
-    throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `HDR merge needs ${HDR_MIN_FRAMES} to ${HDR_MAX_FRAMES} exposures of the same scene, got ${paths.length} image(s)`, { option: 'inputs', given: paths.length });
+    throw new ClearsightError(
+      ERROR_CODES.INVALID_OPTION,
+      `HDR merge needs ${HDR_MIN_FRAMES} to ${HDR_MAX_FRAMES} exposures of the same scene, got ${paths.length} image(s)`,
+      { option: 'inputs', given: paths.length },
+    );
   }
   const frames: RawImage[] = [];
   const exifTimes: (number | undefined)[] = [];
@@ -278,7 +314,11 @@ export async function readBracket(paths: readonly string[], control: TaskControl
     const bytes = await readFile(paths[i]!).catch(() => undefined);
     const { image } = await decodeImage(bytes ?? paths[i]!, bytes ? { name: paths[i]! } : {});
     if (i > 0 && (image.width !== frames[0]!.width || image.height !== frames[0]!.height)) {
-      throw new ClearsightError(ERROR_CODES.INPUT_UNSUPPORTED, `"${paths[i]}" is ${image.width}x${image.height} but "${paths[0]}" is ${frames[0]!.width}x${frames[0]!.height}: all exposures of a bracket must have the same size`, { path: paths[i] });
+      throw new ClearsightError(
+        ERROR_CODES.INPUT_UNSUPPORTED,
+        `"${paths[i]}" is ${image.width}x${image.height} but "${paths[0]}" is ${frames[0]!.width}x${frames[0]!.height}: all exposures of a bracket must have the same size`,
+        { path: paths[i] },
+      );
     }
     frames.push(image);
     let exif: Buffer | undefined;
@@ -297,18 +337,29 @@ export async function readBracket(paths: readonly string[], control: TaskControl
  * The times to use for a bracket read from files: the given list, else EXIF when every file has
  * a time and they differ. Explains what is missing or inconsistent otherwise.
  */
-export function bracketTimes(bracket: Bracket, given: { times?: readonly number[]; ev?: readonly number[] }): { times?: readonly number[]; ev?: readonly number[]; source: 'times' | 'ev' | 'exif' } {
+export function bracketTimes(
+  bracket: Bracket,
+  given: { times?: readonly number[]; ev?: readonly number[] },
+): { times?: readonly number[]; ev?: readonly number[]; source: 'times' | 'ev' | 'exif' } {
   if (given.times) return { times: given.times, source: 'times' };
   if (given.ev) return { ev: given.ev, source: 'ev' };
   const missing = bracket.exifTimes.map((t, i) => (t === undefined ? bracket.paths[i] : undefined)).filter((p): p is string => p !== undefined);
   if (missing.length) {
-    throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `No exposure time in the EXIF of ${missing.map((p) => `"${p}"`).join(', ')}; give --times (e.g. 1/320,1/80,1/20) or --ev (e.g. -2,0,2)`, { option: 'times', missing });
+    throw new ClearsightError(
+      ERROR_CODES.INVALID_OPTION,
+      `No exposure time in the EXIF of ${missing.map((p) => `"${p}"`).join(', ')}; give --times (e.g. 1/320,1/80,1/20) or --ev (e.g. -2,0,2)`,
+      { option: 'times', missing },
+    );
   }
   const times = bracket.exifTimes as number[];
   const sorted = [...times].sort((a, b) => a - b);
   for (let i = 1; i < sorted.length; i++) {
     if (sorted[i]! / sorted[i - 1]! < 1.01) {
-      throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `The EXIF exposure times are inconsistent (${times.map(formatTime).join(', ')} s): two images have the same time; give --times or --ev`, { option: 'times', exif: times });
+      throw new ClearsightError(
+        ERROR_CODES.INVALID_OPTION,
+        `The EXIF exposure times are inconsistent (${times.map(formatTime).join(', ')} s): two images have the same time; give --times or --ev`,
+        { option: 'times', exif: times },
+      );
     }
   }
   return { times, source: 'exif' };

@@ -167,7 +167,8 @@ export function mergeRadiance(input: MergeInput): Float32Array {
   for (let m = 0; m < missing.length; m += 2) {
     const i = missing[m]!;
     const flags = missing[m + 1]!;
-    for (let c = 0; c < 3; c++) if (flags & (1 << c)) out[i * 3 + c] = fallback(codes, linear, clip, cons, i, i * 3, c as 0 | 1 | 2, reference, shortest, longest);
+    for (let c = 0; c < 3; c++)
+      if (flags & (1 << c)) out[i * 3 + c] = fallback(codes, linear, clip, cons, i, i * 3, c as 0 | 1 | 2, reference, shortest, longest);
   }
   if (bound !== null) boundByReference(out, codes[reference]!, consArr, bound);
   return out;
@@ -186,7 +187,12 @@ function accumulate(codes: readonly Uint8Array[], tables: readonly Float32Array[
   // Pairs (pixel, bit flags of the channels whose total weight is <= 1e-4).
   const missing: number[] = [];
   for (let i = 0, k = 0; i < n; i++, k += 3) {
-    let w0 = 0, w1 = 0, w2 = 0, a0 = 0, a1 = 0, a2 = 0;
+    let w0 = 0,
+      w1 = 0,
+      w2 = 0,
+      a0 = 0,
+      a1 = 0,
+      a2 = 0;
     for (let j = 0; j < P; j++) {
       const cw = consArr[j]!;
       const m = cw === null ? 1 : cw[i]!;
@@ -212,7 +218,12 @@ function accumulate(codes: readonly Uint8Array[], tables: readonly Float32Array[
 }
 
 /** In ghost regions, each channel moved towards the reference code's interval, in proportion to the ghost mask (fully from 0.25). */
-function boundByReference(out: Float32Array, refCodes: Uint8Array, consArr: readonly (Float32Array | null)[], bound: { lo: Float32Array[]; hi: Float32Array[] }): void {
+function boundByReference(
+  out: Float32Array,
+  refCodes: Uint8Array,
+  consArr: readonly (Float32Array | null)[],
+  bound: { lo: Float32Array[]; hi: Float32Array[] },
+): void {
   const P = consArr.length;
   const n = refCodes.length / 3;
   for (let i = 0, k = 0; i < n; i++, k += 3) {
@@ -263,7 +274,18 @@ function referenceBounds(lutRef: Float32Array[], clip: ClipLevels): { lo: Float3
 }
 
 /** Nothing usable: clipped everywhere, or every well-exposed sample was rejected as a ghost. */
-function fallback(codes: readonly Uint8Array[], linear: Float32Array[][], clip: ClipLevels, cons: readonly (Float32Array | null)[], i: number, k: number, c: 0 | 1 | 2, reference: number, shortest: number, longest: number): number {
+function fallback(
+  codes: readonly Uint8Array[],
+  linear: Float32Array[][],
+  clip: ClipLevels,
+  cons: readonly (Float32Array | null)[],
+  i: number,
+  k: number,
+  c: 0 | 1 | 2,
+  reference: number,
+  shortest: number,
+  longest: number,
+): number {
   const zr = codes[reference]![k + c]!;
   let pick = reference;
   if (zr >= clip.high[c]) pick = consistentOr(cons, i, shortest, reference);
@@ -323,7 +345,11 @@ const WELL_HIGH = 235;
  * the rectangle that holds real data (after an alignment shift the replicated border does not):
  * outside it the exposure is rejected.
  */
-export function detectGhosts(input: Omit<MergeInput, 'consistency'> & { fills?: readonly (Uint8Array | null)[] }, opts: DeghostOptions = {}, valid?: readonly (ValidRect | null)[]): DeghostResult {
+export function detectGhosts(
+  input: Omit<MergeInput, 'consistency'> & { fills?: readonly (Uint8Array | null)[] },
+  opts: DeghostOptions = {},
+  valid?: readonly (ValidRect | null)[],
+): DeghostResult {
   const { codes, width, height } = input;
   const dilate = Math.max(2, Math.round(opts.dilate ?? 0.006 * Math.min(width, height)));
   const feather = Math.max(1, Math.round(opts.feather ?? dilate));
@@ -339,7 +365,14 @@ export function detectGhosts(input: Omit<MergeInput, 'consistency'> & { fills?: 
   const small = codes.map((c) => decimateCodes(c, width, w, h, f));
   const rects = valid?.map((r) => (r ? { x0: Math.ceil(r.x0 / f), y0: Math.ceil(r.y0 / f), x1: Math.floor(r.x1 / f), y1: Math.floor(r.y1 / f) } : null));
   const smallFills = fills.map((m) => (m ? decimateMaskAny(m, width, height, w, h, f) : null));
-  const res = detectGhostsAt({ ...input, codes: small, width: w, height: h }, opts, Math.max(1, Math.round(dilate / f)), Math.max(1, Math.round(feather / f)), rects, smallFills);
+  const res = detectGhostsAt(
+    { ...input, codes: small, width: w, height: h },
+    opts,
+    Math.max(1, Math.round(dilate / f)),
+    Math.max(1, Math.round(feather / f)),
+    rects,
+    smallFills,
+  );
   return {
     ...res,
     consistency: res.consistency.map((c, j) => (c ? withoutFill(upsampleNearest(c, w, h, width, height, f), fills[j] ?? null) : null)),
@@ -400,7 +433,14 @@ function upsampleNearest(src: Float32Array, w: number, h: number, width: number,
   return out;
 }
 
-function detectGhostsAt(input: Omit<MergeInput, 'consistency'>, opts: DeghostOptions, dilate: number, feather: number, valid: readonly (ValidRect | null)[] | undefined, fills: readonly (Uint8Array | null)[]): DeghostResult {
+function detectGhostsAt(
+  input: Omit<MergeInput, 'consistency'>,
+  opts: DeghostOptions,
+  dilate: number,
+  feather: number,
+  valid: readonly (ValidRect | null)[] | undefined,
+  fills: readonly (Uint8Array | null)[],
+): DeghostResult {
   const { codes, width, height, times, response, reference } = input;
   const n = width * height;
   const minThreshold = opts.threshold ?? 0.3;
@@ -486,7 +526,12 @@ function detectGhostsAt(input: Omit<MergeInput, 'consistency'>, opts: DeghostOpt
  * codes are least trustworthy: the interval widens by up to 1 ln unit in the 24 codes above
  * black and 0.5 in the 12 codes below white.
  */
-export function codeIntervals(lut: readonly Float32Array[][], clip: ClipLevels, noise: number, widenNearClip = true): { lo: Float32Array[][]; hi: Float32Array[][] } {
+export function codeIntervals(
+  lut: readonly Float32Array[][],
+  clip: ClipLevels,
+  noise: number,
+  widenNearClip = true,
+): { lo: Float32Array[][]; hi: Float32Array[][] } {
   const lo: Float32Array[][] = [];
   const hi: Float32Array[][] = [];
   for (let j = 0; j < lut.length; j++) {
@@ -732,7 +777,9 @@ function selectRank(d: Float32Array, k: number): number {
   while (hi > lo) {
     const mid = (lo + hi) >> 1;
     // Median of three as the pivot: sorted or constant runs stay O(n).
-    const a = d[lo]!, b = d[mid]!, c = d[hi]!;
+    const a = d[lo]!,
+      b = d[mid]!,
+      c = d[hi]!;
     const pivot = a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
     let i = lo;
     let j = hi;

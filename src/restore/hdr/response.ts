@@ -43,14 +43,27 @@ export function triangleWeight(z: number): number {
  * Recovers the response from a bracket given as 8-bit codes (interleaved RGB, one array per
  * exposure, all width*height*3) and exposure times in seconds.
  */
-export function recoverResponse(codes: readonly Uint8Array[], width: number, height: number, times: readonly number[], opts: ResponseOptions = {}): ResponseCurve {
+export function recoverResponse(
+  codes: readonly Uint8Array[],
+  width: number,
+  height: number,
+  times: readonly number[],
+  opts: ResponseOptions = {},
+): ResponseCurve {
   const P = codes.length;
-  if (P < 2 || times.length !== P) throw new ClearsightError(ERROR_CODES.INVALID_OPTION, 'Response recovery needs at least two exposures with one time each', { frames: P, times: times.length });
+  if (P < 2 || times.length !== P)
+    throw new ClearsightError(ERROR_CODES.INVALID_OPTION, 'Response recovery needs at least two exposures with one time each', {
+      frames: P,
+      times: times.length,
+    });
   const lambda = opts.lambda ?? 10;
   const samples = opts.samples ?? Math.min(300, Math.max(50, Math.ceil((2 * 256) / (P - 1))));
   const logT = times.map(Math.log);
   // Reference for stratification: the exposure whose codes are most often mid-range.
-  const order = times.map((t, i) => ({ t, i })).sort((a, b) => a.t - b.t).map((e) => e.i);
+  const order = times
+    .map((t, i) => ({ t, i }))
+    .sort((a, b) => a.t - b.t)
+    .map((e) => e.i);
   const ref = order[order.length >> 1]!;
   const curves: Float32Array[] = [];
   for (let c = 0; c < 3; c++) {
@@ -108,7 +121,15 @@ function pickSamples(codes: readonly Uint8Array[], w: number, h: number, c: numb
 }
 
 /** Samples whose codes agree with the curve g: RMS over exposures of g(z) - ln t - (their mean). */
-function inlierSamples(codes: readonly Uint8Array[], picks: readonly number[], c: number, logT: readonly number[], g: Float32Array, lo: number, hi: number): number[] {
+function inlierSamples(
+  codes: readonly Uint8Array[],
+  picks: readonly number[],
+  c: number,
+  logT: readonly number[],
+  g: Float32Array,
+  lo: number,
+  hi: number,
+): number[] {
   const res = picks.map((p) => {
     const v: number[] = [];
     for (let j = 0; j < codes.length; j++) {
@@ -124,7 +145,15 @@ function inlierSamples(codes: readonly Uint8Array[], picks: readonly number[], c
   return picks.filter((_, i) => res[i]! <= limit);
 }
 
-function solveResponse(codes: readonly Uint8Array[], picks: readonly number[], c: number, logT: readonly number[], lambda: number, clipLow: number, clipHigh: number): Float32Array {
+function solveResponse(
+  codes: readonly Uint8Array[],
+  picks: readonly number[],
+  c: number,
+  logT: readonly number[],
+  lambda: number,
+  clipLow: number,
+  clipHigh: number,
+): Float32Array {
   // Unknowns: g(0..255) and ln E_i per sample. In the normal equations the ln E block is
   // diagonal (a sample's ln E meets only itself and the g of its own codes), so it is eliminated
   // exactly (Schur complement) and only a 256 x 256 system is factorised: ~100x less work than

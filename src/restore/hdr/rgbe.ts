@@ -27,7 +27,8 @@ export interface RgbeEncodeOptions {
 
 /** Encodes a linear RGB radiance image (3 channels, any non-negative finite values) as .hdr bytes. */
 export function encodeRgbe(img: RawImage, opts: RgbeEncodeOptions = {}): Buffer {
-  if (img.channels !== 3) throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `RGBE needs a 3-channel image, got ${img.channels} channel(s)`, { channels: img.channels });
+  if (img.channels !== 3)
+    throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `RGBE needs a 3-channel image, got ${img.channels} channel(s)`, { channels: img.channels });
   const { width, height, data } = img;
   const lines = ['#?RADIANCE', '# written by clearsight'];
   if (opts.comment) lines.push(`# ${opts.comment.replace(/[\r\n]+/g, ' ')}`);

@@ -147,7 +147,8 @@ export async function enhanceLowLightIagc(input: RawImage, opts: IagcOptions = {
   const refine = opts.refine ?? false;
   if (typeof refine !== 'boolean') throw invalidOption('refine', 'a boolean', opts.refine);
   const order = opts.order ?? POW_TAYLOR_DEFAULT_ORDER;
-  if (!Number.isInteger(order) || order < 1 || order > POW_TAYLOR_MAX_ORDER) throw invalidOption('order', `an integer in [1, ${POW_TAYLOR_MAX_ORDER}]`, opts.order);
+  if (!Number.isInteger(order) || order < 1 || order > POW_TAYLOR_MAX_ORDER)
+    throw invalidOption('order', `an integer in [1, ${POW_TAYLOR_MAX_ORDER}]`, opts.order);
   const img = toRgb(input);
   const { width: w, height: h } = img;
   const control: TaskControl = { onProgress: opts.onProgress, signal: opts.signal };
@@ -178,7 +179,14 @@ export async function enhanceLowLightIagc(input: RawImage, opts: IagcOptions = {
   const gammaStage = applyGammaMap(img, gamma, gains, order);
   stage(2);
   const image = refine
-    ? await runExpert(gammaStage, IAGC_REFINER, { model: opts.refiner, maxTile: opts.maxTile, overlap: opts.overlap, threads: opts.threads, cacheDir: opts.cacheDir, signal: opts.signal })
+    ? await runExpert(gammaStage, IAGC_REFINER, {
+        model: opts.refiner,
+        maxTile: opts.maxTile,
+        overlap: opts.overlap,
+        threads: opts.threads,
+        cacheDir: opts.cacheDir,
+        signal: opts.signal,
+      })
     : gammaStage;
   stage(3);
   return { image, gammaStage, illumination: L, gamma, gains, thumbnail: { width: thumb.width, height: thumb.height } };

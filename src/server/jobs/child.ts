@@ -33,7 +33,11 @@ function throttled(jobId: string): (e: ProgressEvent) => void {
     if (e.stage === stage && e.done < e.total && now - last < 100) return;
     last = now;
     stage = e.stage;
-    send({ type: 'progress', jobId, event: { stage: e.stage, done: e.done, total: e.total, ...(e.etaSeconds !== undefined ? { etaSeconds: e.etaSeconds } : {}) } });
+    send({
+      type: 'progress',
+      jobId,
+      event: { stage: e.stage, done: e.done, total: e.total, ...(e.etaSeconds !== undefined ? { etaSeconds: e.etaSeconds } : {}) },
+    });
   };
 }
 

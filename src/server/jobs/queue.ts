@@ -44,7 +44,10 @@ export interface JobQueue {
 
 export type JobRemoval = { outcome: 'removed'; blobs: string[] } | { outcome: 'not-found' | 'busy'; blobs: [] };
 
-const blobsOf = (spec: JobSpec, result: JobResult | null | undefined): string[] => [...spec.inputs.map((i) => i.sha256), ...(result?.files.map((f) => f.sha256) ?? [])];
+const blobsOf = (spec: JobSpec, result: JobResult | null | undefined): string[] => [
+  ...spec.inputs.map((i) => i.sha256),
+  ...(result?.files.map((f) => f.sha256) ?? []),
+];
 
 export interface RetryPolicy {
   /** Attempts in all (first run included). */
@@ -216,7 +219,8 @@ export function redisConnection(url: string): ConnectionOptions {
   } catch {
     throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `--queue: not a URL: ${url}`);
   }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `--queue: expected redis://host:port[/db], got ${url}`);
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:')
+    throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `--queue: expected redis://host:port[/db], got ${url}`);
   const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
   return {
     host: u.hostname || '127.0.0.1',
@@ -393,7 +397,11 @@ export function startRedisWorker(opts: RedisWorkerOptions): { worker: Worker; po
       // Secret options leave Redis as soon as the job has finished for good.
       const forgetSecrets = () => (job.data.sealed?.length ? job.updateData(withoutSecrets(job.data)).catch(() => undefined) : undefined);
       try {
-        const result = await pool.run(job.id!, unsealSpec(job.data, opts.secret), (p) => void job.updateProgress(p as unknown as object).catch(() => undefined));
+        const result = await pool.run(
+          job.id!,
+          unsealSpec(job.data, opts.secret),
+          (p) => void job.updateProgress(p as unknown as object).catch(() => undefined),
+        );
         await forgetSecrets();
         return result;
       } catch (err) {

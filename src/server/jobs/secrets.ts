@@ -33,7 +33,10 @@ export function sealValue(value: string, field: string, secret: Buffer): string 
 }
 
 export function unsealValue(sealed: string, field: string, secret: Buffer): string {
-  const [iv, tag, ct] = sealed.slice(PREFIX.length).split(':').map((p) => Buffer.from(p, 'base64'));
+  const [iv, tag, ct] = sealed
+    .slice(PREFIX.length)
+    .split(':')
+    .map((p) => Buffer.from(p, 'base64'));
   const decipher = createDecipheriv('aes-256-gcm', secret, iv);
   decipher.setAAD(Buffer.from(field));
   decipher.setAuthTag(tag);
@@ -53,7 +56,8 @@ export function unsealSpec(spec: JobSpec, secret: Buffer): JobSpec {
   if (!spec.sealed?.length) return spec;
   const fields = { ...spec.fields };
   for (const f of spec.sealed) {
-    if (!Object.hasOwn(fields, f)) throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `the secret option "${f}" of this job was already removed (the job had finished)`);
+    if (!Object.hasOwn(fields, f))
+      throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `the secret option "${f}" of this job was already removed (the job had finished)`);
     fields[f] = unsealValue(fields[f], f, secret);
   }
   const { sealed: _sealed, ...rest } = spec;

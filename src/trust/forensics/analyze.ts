@@ -11,7 +11,7 @@
  *   the held-out material is self-blended, not real deepfakes.
  */
 import { createHash } from 'node:crypto';
-import { readFile, } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { ClearsightError, ERROR_CODES, invalidOption } from '../../core/errors.js';
 import { decodeImage, sniffFormat, type RawImage } from '../../core/image/index.js';
 import { report, throwIfAborted, type TaskControl } from '../../core/progress.js';
@@ -82,7 +82,17 @@ export interface ForensicsResult {
   outcome: ForensicsOutcome;
   /** Plain-language statement of the outcome, including why nothing was concluded when so. */
   summary: string;
-  input: { path: string; sha256: string; bytes: number; kind: 'image' | 'video'; width: number; height: number; frameCount?: number; fps?: number; durationSeconds?: number };
+  input: {
+    path: string;
+    sha256: string;
+    bytes: number;
+    kind: 'image' | 'video';
+    width: number;
+    height: number;
+    frameCount?: number;
+    fps?: number;
+    durationSeconds?: number;
+  };
   /** Mean of the per-frame probabilities over frames with a face; null unless analysed. */
   probability: number | null;
   /**
@@ -106,13 +116,27 @@ export interface ForensicsResult {
   /** Indices of the frames with the highest probability (up to 3). */
   decisiveFrames: number[];
   watermark: WatermarkFinding;
-  sampling: { maxFrames: number; framesAnalysed: number; framesWithFaces: number; minFaceSize: number; minQuality: number; seed: number; bootstrapResamples: number; confidence: number };
+  sampling: {
+    maxFrames: number;
+    framesAnalysed: number;
+    framesWithFaces: number;
+    minFaceSize: number;
+    minQuality: number;
+    seed: number;
+    bootstrapResamples: number;
+    confidence: number;
+  };
 }
 
 /** The suspect file's bytes (the report hashes exactly what was analysed). */
 async function readSuspectFile(file: string): Promise<Buffer> {
   const bytes = await readFile(file).catch((err: NodeJS.ErrnoException) => {
-    throw new ClearsightError(err.code === 'ENOENT' ? ERROR_CODES.INPUT_NOT_FOUND : ERROR_CODES.INPUT_UNREADABLE, `Input file "${file}" ${err.code === 'ENOENT' ? 'does not exist' : 'cannot be read'}`, { path: file }, { cause: err });
+    throw new ClearsightError(
+      err.code === 'ENOENT' ? ERROR_CODES.INPUT_NOT_FOUND : ERROR_CODES.INPUT_UNREADABLE,
+      `Input file "${file}" ${err.code === 'ENOENT' ? 'does not exist' : 'cannot be read'}`,
+      { path: file },
+      { cause: err },
+    );
   });
   if (bytes.length === 0) throw new ClearsightError(ERROR_CODES.INPUT_CORRUPT, `Input file "${file}" is empty`, { path: file });
   return bytes;
@@ -186,15 +210,29 @@ export async function analyzeMedia(
     const crops: Array<FaceCrop & { probability: number }> = [];
     for (const face of faces) {
       const s = await detector.scoreFace(img, face);
-      findings.push({ box: face.box, probability: s.probability, raw: s.raw, topCues: [...s.contributions].sort((a, b) => Math.abs(b.value) - Math.abs(a.value)).slice(0, 3) });
+      findings.push({
+        box: face.box,
+        probability: s.probability,
+        raw: s.raw,
+        topCues: [...s.contributions].sort((a, b) => Math.abs(b.value) - Math.abs(a.value)).slice(0, 3),
+      });
       crops.push({ crop: s.crop, mask: s.mask, square: s.square, probability: s.probability });
     }
-    frames.push({ index, time, faces: findings, skippedFaces: found.length - faces.length, probability: findings.length ? Math.max(...findings.map((f) => f.probability)) : null });
+    frames.push({
+      index,
+      time,
+      faces: findings,
+      skippedFaces: found.length - faces.length,
+      probability: findings.length ? Math.max(...findings.map((f) => f.probability)) : null,
+    });
     evidence.crops.set(index, crops);
   };
 
   let input: ForensicsResult['input'];
-  let watermark: WatermarkFinding = { verdict: 'not checked', detail: 'No watermark key was given: verification needs the secret of the party that marked the file.' };
+  let watermark: WatermarkFinding = {
+    verdict: 'not checked',
+    detail: 'No watermark key was given: verification needs the secret of the party that marked the file.',
+  };
   if (isImage) {
     const { image } = await decodeImage(bytes);
     input = { path: file, sha256, bytes: bytes.length, kind: 'image', width: image.width, height: image.height };
@@ -205,17 +243,42 @@ export async function analyzeMedia(
   } else {
     if (opts.watermarkKey !== undefined) watermark = { verdict: 'not checked', detail: 'Watermarks are embedded in and verified on still images, not video.' };
     const info = await probeVideo(file);
-    input = { path: file, sha256, bytes: bytes.length, kind: 'video', width: info.width, height: info.height, frameCount: info.frameCount, fps: info.fps, durationSeconds: info.durationSeconds };
+    input = {
+      path: file,
+      sha256,
+      bytes: bytes.length,
+      kind: 'video',
+      width: info.width,
+      height: info.height,
+      frameCount: info.frameCount,
+      fps: info.fps,
+      durationSeconds: info.durationSeconds,
+    };
     const seen = await analyzeVideoFrames(file, info, maxFrames, opts, analyzeFrame, () => frames.length);
     input.frameCount = seen;
     if (seen < VIDEO_MIN_FRAMES) {
-      return { result: finish('too-short', `The clip has ${seen} decodable frame(s); at least ${VIDEO_MIN_FRAMES} are needed for a video analysis. Submit a longer clip or a still image.`), evidence };
+      return {
+        result: finish(
+          'too-short',
+          `The clip has ${seen} decodable frame(s); at least ${VIDEO_MIN_FRAMES} are needed for a video analysis. Submit a longer clip or a still image.`,
+        ),
+        evidence,
+      };
     }
   }
 
-  function finish(outcome: ForensicsOutcome, summary: string, probability: number | null = null, interval: [number, number] | null = null, intervalNote = 'No probability, so no interval.'): ForensicsResult {
+  function finish(
+    outcome: ForensicsOutcome,
+    summary: string,
+    probability: number | null = null,
+    interval: [number, number] | null = null,
+    intervalNote = 'No probability, so no interval.',
+  ): ForensicsResult {
     const withFaces = frames.filter((f) => f.probability !== null);
-    const decisive = [...withFaces].sort((a, b) => b.probability! - a.probability!).slice(0, 3).map((f) => f.index);
+    const decisive = [...withFaces]
+      .sort((a, b) => b.probability! - a.probability!)
+      .slice(0, 3)
+      .map((f) => f.index);
     return {
       outcome,
       summary,
@@ -229,14 +292,26 @@ export async function analyzeMedia(
       frames,
       watermark,
       decisiveFrames: decisive,
-      sampling: { maxFrames, framesAnalysed: frames.length, framesWithFaces: withFaces.length, minFaceSize, minQuality, seed, bootstrapResamples: resamples, confidence },
+      sampling: {
+        maxFrames,
+        framesAnalysed: frames.length,
+        framesWithFaces: withFaces.length,
+        minFaceSize,
+        minQuality,
+        seed,
+        bootstrapResamples: resamples,
+        confidence,
+      },
     };
   }
 
   const probs = frames.filter((f) => f.probability !== null).map((f) => f.probability!);
   if (probs.length === 0) {
     return {
-      result: finish('no-face', `No face of at least ${minFaceSize} px and quality ${minQuality} was found in ${frames.length === 1 ? 'the image' : `the ${frames.length} analysed frames`}; the detector only judges faces, so no conclusion is drawn.`),
+      result: finish(
+        'no-face',
+        `No face of at least ${minFaceSize} px and quality ${minQuality} was found in ${frames.length === 1 ? 'the image' : `the ${frames.length} analysed frames`}; the detector only judges faces, so no conclusion is drawn.`,
+      ),
       evidence,
     };
   }
@@ -247,8 +322,8 @@ export async function analyzeMedia(
     interval !== null
       ? `${Math.round(confidence * 100)}% percentile bootstrap (${resamples} resamples, seed ${seed}) of the mean over the ${probs.length} analysed frames with a face: how much the choice of frames matters, not how often the detector is right.`
       : input.kind === 'image'
-        ? 'A single image has no frames to resample, so there is no sampling interval; the uncertainty to quote is the reliability interval (how often files scored like this were manipulated) and the detector\'s measured error rates.'
-        : 'Only one analysed frame had a usable face, so there is no sampling interval; the uncertainty to quote is the reliability interval and the detector\'s measured error rates.';
+        ? "A single image has no frames to resample, so there is no sampling interval; the uncertainty to quote is the reliability interval (how often files scored like this were manipulated) and the detector's measured error rates."
+        : "Only one analysed frame had a usable face, so there is no sampling interval; the uncertainty to quote is the reliability interval and the detector's measured error rates.";
   return { result: finish('analysed', conclusion(mean, interval, probs.length, input.kind), mean, interval, note), evidence };
 }
 
@@ -262,7 +337,13 @@ async function checkWatermark(image: RawImage, faceModels: FaceModels, key: Wate
         : v.verdict === 'damaged'
           ? `The file carries a watermark of this key, but it is damaged (${v.reason ?? 'marked again or strongly processed'}); this is not evidence that the face was changed.`
           : 'No watermark of this key was found (never marked with it, or destroyed by heavy processing).';
-  return { verdict: v.verdict, ...(v.source ? { source: v.source } : {}), ...(v.bitErrorRate !== null ? { bitErrorRate: v.bitErrorRate } : {}), confidence: v.confidence, detail };
+  return {
+    verdict: v.verdict,
+    ...(v.source ? { source: v.source } : {}),
+    ...(v.bitErrorRate !== null ? { bitErrorRate: v.bitErrorRate } : {}),
+    confidence: v.confidence,
+    detail,
+  };
 }
 
 /**
@@ -270,7 +351,11 @@ async function checkWatermark(image: RawImage, faceModels: FaceModels, key: Wate
  * size and quality gates, same frame sampling for videos. A file with no usable face throws
  * E_NO_FACE with the analysis' own explanation, so the study lists it as unscorable.
  */
-export function mediaScorer(faceModels: FaceModels, model: ForensicModel | ForensicDetector, opts: ForensicsOptions = {}): (item: { path: string }) => Promise<number> {
+export function mediaScorer(
+  faceModels: FaceModels,
+  model: ForensicModel | ForensicDetector,
+  opts: ForensicsOptions = {},
+): (item: { path: string }) => Promise<number> {
   return async (item) => {
     const { result } = await analyzeMedia(item.path, faceModels, model, opts);
     if (result.probability === null) throw new ClearsightError(ERROR_CODES.NO_FACE, result.summary, { path: item.path, outcome: result.outcome });

@@ -10,10 +10,7 @@
 import { invalidOption } from '../../core/errors.js';
 import { fitLogistic, predictLogistic } from '../../core/logistic.js';
 
-export type Calibrator =
-  | { method: 'platt'; a: number; b: number }
-  | { method: 'isotonic'; thresholds: number[]; values: number[] }
-  | { method: 'identity' };
+export type Calibrator = { method: 'platt'; a: number; b: number } | { method: 'isotonic'; thresholds: number[]; values: number[] } | { method: 'identity' };
 
 export type CalibrationMethod = Calibrator['method'];
 

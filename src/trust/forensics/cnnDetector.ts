@@ -90,10 +90,12 @@ export const DEFAULT_UNTESTED = [
 
 function readRecord(dir: string): { record: CnnDetectorRecord; text: string } {
   const file = join(dir, 'detector.json');
-  if (!existsSync(file)) throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `${file} is missing: calibrate the CNN detector with bench/forensics-calibrate.ts`, { path: file });
+  if (!existsSync(file))
+    throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `${file} is missing: calibrate the CNN detector with bench/forensics-calibrate.ts`, { path: file });
   const text = readFileSync(file, 'utf8');
   const record = JSON.parse(text) as CnnDetectorRecord;
-  if (record.id !== CNN_DETECTOR_ID || !record.calibrator) throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `${file} is not a ${CNN_DETECTOR_ID} record`, { path: file });
+  if (record.id !== CNN_DETECTOR_ID || !record.calibrator)
+    throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `${file} is not a ${CNN_DETECTOR_ID} record`, { path: file });
   return { record, text };
 }
 
@@ -102,7 +104,9 @@ export async function runCnn(net: TrainedModel, crops: readonly RawImage[]): Pro
   const n = crops.length;
   const size = CNN_INPUT * CNN_INPUT * 3;
   const data = new Float32Array(n * size);
-  crops.forEach((c, i) => { data.set(c.data, i * size); });
+  crops.forEach((c, i) => {
+    data.set(c.data, i * size);
+  });
   const out = await net.run({ face: { data, shape: [n, CNN_INPUT, CNN_INPUT, 3] } });
   return Array.from(out.logit.data);
 }
@@ -112,7 +116,11 @@ export async function loadCnnDetector(options: RuntimeOptions = {}): Promise<For
   if (!card) throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `model "${CNN_MODEL_NAME}" is not installed`, { model: CNN_MODEL_NAME });
   const { record, text } = readRecord(card.dir);
   if (record.weightsSha256 !== undefined && record.weightsSha256 !== card.sha256) {
-    throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `${join(card.dir, 'detector.json')} was calibrated for other weights (sha256 ${record.weightsSha256.slice(0, 12)}…, model ${card.sha256.slice(0, 12)}…): recalibrate with bench/forensics-calibrate.ts`, { model: CNN_MODEL_NAME });
+    throw new ClearsightError(
+      ERROR_CODES.MODEL_NOT_FOUND,
+      `${join(card.dir, 'detector.json')} was calibrated for other weights (sha256 ${record.weightsSha256.slice(0, 12)}…, model ${card.sha256.slice(0, 12)}…): recalibrate with bench/forensics-calibrate.ts`,
+      { model: CNN_MODEL_NAME },
+    );
   }
   const net = await TrainedModel.load(CNN_MODEL_NAME, { threads: 1, ...options });
   const rm = record.realMedia ?? null;
@@ -139,7 +147,6 @@ export async function loadCnnDetector(options: RuntimeOptions = {}): Promise<For
     dispose: () => net.dispose(),
   };
 }
-
 
 /**
  * The detector an analysis uses: the earlier linear model on hand-made features (default) or the

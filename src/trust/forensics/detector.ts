@@ -40,11 +40,18 @@ export async function loadForensicModel(file: string | URL = DEFAULT_MODEL_URL):
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `Forensic model "${String(file)}" is missing; train it with bench/forensics-train.ts`, { path: String(file) }, { cause: err });
+    throw new ClearsightError(
+      ERROR_CODES.MODEL_NOT_FOUND,
+      `Forensic model "${String(file)}" is missing; train it with bench/forensics-train.ts`,
+      { path: String(file) },
+      { cause: err },
+    );
   }
   const model = JSON.parse(text) as ForensicModel;
   if (model.id !== DETECTOR_ID || JSON.stringify(model.featureNames) !== JSON.stringify(FEATURE_NAMES)) {
-    throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `Forensic model "${String(file)}" does not match this version's features; retrain it`, { path: String(file) });
+    throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `Forensic model "${String(file)}" does not match this version's features; retrain it`, {
+      path: String(file),
+    });
   }
   return { ...model, sha256: createHash('sha256').update(text).digest('hex') };
 }
@@ -72,7 +79,14 @@ export function faceCrop(img: RawImage, face: Pick<Face, 'box' | 'landmarks' | '
     mask = polygonMask(convexHull(pts), FEATURE_CROP, FEATURE_CROP);
   } else {
     const b = face.box;
-    mask = ellipseMask((b.x + b.width / 2 - x) * k, (b.y + b.height / 2 - y) * k, (b.width / 2) * k * 0.9, (b.height / 2) * k * 1.05, FEATURE_CROP, FEATURE_CROP);
+    mask = ellipseMask(
+      (b.x + b.width / 2 - x) * k,
+      (b.y + b.height / 2 - y) * k,
+      (b.width / 2) * k * 0.9,
+      (b.height / 2) * k * 1.05,
+      FEATURE_CROP,
+      FEATURE_CROP,
+    );
   }
   return { crop, mask, square: { x, y, size } };
 }
@@ -105,7 +119,10 @@ export function scoreFace(model: ForensicModel, img: RawImage, face: Pick<Face, 
  * held-out items are self-blended pseudo-fakes of unseen people; its real-media record, when
  * given, comes from models/forensics-sbi.validation.json (bench/forensics.ts).
  */
-export function logisticDetector(model: ForensicModel & { sha256?: string }, validation: { realMedia: RealMediaValidation; untested: string[] } | null = null): ForensicDetector {
+export function logisticDetector(
+  model: ForensicModel & { sha256?: string },
+  validation: { realMedia: RealMediaValidation; untested: string[] } | null = null,
+): ForensicDetector {
   const held = model.training.heldOutScores as Array<[number, 0 | 1]> | undefined;
   return {
     id: model.id,
@@ -115,7 +132,8 @@ export function logisticDetector(model: ForensicModel & { sha256?: string }, val
     heldOut: held?.length
       ? {
           scores: held,
-          caveat: 'Held-out items are self-blended pseudo-fakes and authentic photos of unseen people, not real deepfakes: the rate says how the detector behaves on blending artefacts, and may not transfer to other manipulation methods.',
+          caveat:
+            'Held-out items are self-blended pseudo-fakes and authentic photos of unseen people, not real deepfakes: the rate says how the detector behaves on blending artefacts, and may not transfer to other manipulation methods.',
         }
       : null,
     realMedia: validation?.realMedia ?? null,

@@ -33,7 +33,11 @@ export function overlayMask(fc: FaceCrop): RawImage {
     for (let x = 0; x < w; x++) {
       const i = y * w + x;
       const m = fc.mask[i] >= 0.5;
-      const edge = (x > 0 && fc.mask[i - 1] >= 0.5 !== m) || (y > 0 && fc.mask[i - w] >= 0.5 !== m) || (x < w - 1 && fc.mask[i + 1] >= 0.5 !== m) || (y < h - 1 && fc.mask[i + w] >= 0.5 !== m);
+      const edge =
+        (x > 0 && fc.mask[i - 1] >= 0.5 !== m) ||
+        (y > 0 && fc.mask[i - w] >= 0.5 !== m) ||
+        (x < w - 1 && fc.mask[i + 1] >= 0.5 !== m) ||
+        (y < h - 1 && fc.mask[i + w] >= 0.5 !== m);
       if (edge) data.set([1, 0.1, 0.1], i * 3);
     }
   }
@@ -46,7 +50,11 @@ export async function renderCaseReportPdf(report: CaseReport, evidence: Forensic
   const doc = new PDFDocument({
     size: 'A4',
     margin: 50,
-    info: { Title: `clearsight forensic report: ${report.input.path}`, Author: `${report.provenance.tool.name} ${report.provenance.tool.version}`, CreationDate: new Date(report.provenance.analysedAt) },
+    info: {
+      Title: `clearsight forensic report: ${report.input.path}`,
+      Author: `${report.provenance.tool.name} ${report.provenance.tool.version}`,
+      CreationDate: new Date(report.provenance.analysedAt),
+    },
   });
   const chunks: Buffer[] = [];
   doc.on('data', (c: Buffer) => chunks.push(c));
@@ -61,7 +69,12 @@ export async function renderCaseReportPdf(report: CaseReport, evidence: Forensic
   };
 
   doc.font('Helvetica-Bold').fontSize(16).text('Forensic analysis of a suspect file');
-  doc.font('Helvetica').fontSize(9).fillColor('#555').text(`clearsight ${report.provenance.tool.version} · analysed ${report.provenance.analysedAt}`).fillColor('black');
+  doc
+    .font('Helvetica')
+    .fontSize(9)
+    .fillColor('#555')
+    .text(`clearsight ${report.provenance.tool.version} · analysed ${report.provenance.analysedAt}`)
+    .fillColor('black');
   writeConclusion(w, report);
   writeTrust(w, report);
   writeInputAndProvenance(w, report);
@@ -88,7 +101,10 @@ function writeConclusion({ doc, heading, field }: Writer, report: CaseReport): v
   heading('1. Conclusion');
   doc.fontSize(10.5).text(report.summary).fontSize(9.5);
   if (report.probability !== null) {
-    const what = report.input.kind === 'image' ? 'Probability of manipulation (largest over the faces in the image)' : 'Probability of manipulation (mean over frames with a face)';
+    const what =
+      report.input.kind === 'image'
+        ? 'Probability of manipulation (largest over the faces in the image)'
+        : 'Probability of manipulation (mean over frames with a face)';
     field(what, report.interval ? `${pct(report.probability)}  [${pct(report.interval[0])}, ${pct(report.interval[1])}]` : pct(report.probability));
     // Says what the interval is, or why a single image has none (never a one-point interval).
     if (report.intervalNote) doc.fillColor('#555').text(report.intervalNote).fillColor('black');
@@ -109,8 +125,13 @@ function writeTrust({ doc, heading }: Writer, report: CaseReport): void {
     doc.text(report.validation.statement);
     const rm = report.validation.realMedia;
     if (rm) {
-      const gens = Object.entries(rm.perGenerator).map(([g, v]) => `${g} ${v.detected}/${v.clips}`).join(', ');
-      doc.fillColor('#555').text(`Flagged per generator (manipulated clips at >= ${rm.threshold}): ${gens}. Measured ${rm.measuredAt.slice(0, 10)} by: ${rm.command}`).fillColor('black');
+      const gens = Object.entries(rm.perGenerator)
+        .map(([g, v]) => `${g} ${v.detected}/${v.clips}`)
+        .join(', ');
+      doc
+        .fillColor('#555')
+        .text(`Flagged per generator (manipulated clips at >= ${rm.threshold}): ${gens}. Measured ${rm.measuredAt.slice(0, 10)} by: ${rm.command}`)
+        .fillColor('black');
     }
   } else {
     doc.text('No validation record was attached to this detector.');
@@ -122,7 +143,10 @@ function writeInputAndProvenance({ heading, field }: Writer, report: CaseReport)
   const inp = report.input;
   field('Path', inp.path);
   field('SHA-256', inp.sha256);
-  field('Size', `${inp.bytes} bytes; ${inp.kind}, ${inp.width}x${inp.height}${inp.kind === 'video' ? `, ${inp.frameCount} frames at ${inp.fps?.toFixed(3)} fps, ${inp.durationSeconds?.toFixed(2)} s` : ''}`);
+  field(
+    'Size',
+    `${inp.bytes} bytes; ${inp.kind}, ${inp.width}x${inp.height}${inp.kind === 'video' ? `, ${inp.frameCount} frames at ${inp.fps?.toFixed(3)} fps, ${inp.durationSeconds?.toFixed(2)} s` : ''}`,
+  );
 
   heading('4. Tool, models and sampling');
   field('Tool', `${report.provenance.tool.name} ${report.provenance.tool.version}`);
@@ -130,17 +154,26 @@ function writeInputAndProvenance({ heading, field }: Writer, report: CaseReport)
   if (report.provenance.detector.trainingDataSha256) field('Training data SHA-256', report.provenance.detector.trainingDataSha256);
   for (const [name, hash] of Object.entries(report.provenance.faceModels)) field(`Face model ${name}`, hash);
   const s = report.sampling;
-  field('Sampling', `up to ${s.maxFrames} frames evenly spaced; ${s.framesAnalysed} analysed, ${s.framesWithFaces} with a face >= ${s.minFaceSize} px of quality >= ${s.minQuality}; bootstrap ${s.bootstrapResamples} resamples, seed ${s.seed}; confidence ${s.confidence}`);
+  field(
+    'Sampling',
+    `up to ${s.maxFrames} frames evenly spaced; ${s.framesAnalysed} analysed, ${s.framesWithFaces} with a face >= ${s.minFaceSize} px of quality >= ${s.minQuality}; bootstrap ${s.bootstrapResamples} resamples, seed ${s.seed}; confidence ${s.confidence}`,
+  );
   const held = report.provenance.detector.heldOut as { auc?: number; aucBootstrap95?: { lo: number; hi: number }; examples?: number } | undefined;
   if (held?.auc !== undefined) {
-    field('Detector on held-out self-blended faces', `AUC ${held.auc.toFixed(3)} [${held.aucBootstrap95?.lo.toFixed(3)}, ${held.aucBootstrap95?.hi.toFixed(3)}] over ${held.examples} items of unseen people`);
+    field(
+      'Detector on held-out self-blended faces',
+      `AUC ${held.auc.toFixed(3)} [${held.aucBootstrap95?.lo.toFixed(3)}, ${held.aucBootstrap95?.hi.toFixed(3)}] over ${held.examples} items of unseen people`,
+    );
   }
 }
 
 function writeWatermark({ doc, heading, field }: Writer, report: CaseReport): void {
   heading('5. Watermark');
   const wm = report.watermark;
-  field('Verdict', wm.verdict + (wm.source ? `, source "${wm.source}"` : '') + (wm.bitErrorRate !== undefined ? `, bit error rate ${wm.bitErrorRate.toFixed(3)}` : ''));
+  field(
+    'Verdict',
+    wm.verdict + (wm.source ? `, source "${wm.source}"` : '') + (wm.bitErrorRate !== undefined ? `, bit error rate ${wm.bitErrorRate.toFixed(3)}` : ''),
+  );
   if (wm.detail) doc.text(wm.detail);
 }
 
@@ -174,7 +207,7 @@ async function writeDecisiveFaces({ doc, heading }: Writer, report: CaseReport, 
 function writeLimits({ doc, heading }: Writer): void {
   heading('Limits');
   doc.text(
-    'The detector was trained on self-blended pseudo-fakes (real faces blended with an altered copy of themselves), not on any generator\'s output; ' +
+    "The detector was trained on self-blended pseudo-fakes (real faces blended with an altered copy of themselves), not on any generator's output; " +
       'it looks for blending boundaries and statistical inconsistencies between the face and its surroundings. Its measured error rates on real manipulated media are in section 2, ' +
       'with the kinds of material it has not been tested on. Strong recompression weakens its cues. A high probability is a reason to examine the file, ' +
       'not proof; a low probability is not proof of authenticity.',
@@ -192,7 +225,12 @@ function drawFramePlot(doc: PDFKit.PDFDocument, report: ForensicsResult): void {
   const Y = (p: number) => top + height - p * height;
   doc.save().lineWidth(0.5).strokeColor('#999');
   doc.rect(left, top, width, height).stroke();
-  doc.dash(3, { space: 3 }).moveTo(left, Y(0.5)).lineTo(left + width, Y(0.5)).stroke().undash();
+  doc
+    .dash(3, { space: 3 })
+    .moveTo(left, Y(0.5))
+    .lineTo(left + width, Y(0.5))
+    .stroke()
+    .undash();
   doc.fontSize(7).fillColor('#555');
   for (const p of [0, 0.5, 1]) doc.text(p.toFixed(1), left - 22, Y(p) - 3, { width: 18, align: 'right' });
   doc.text('0 s', left - 5, top + height + 3).text(`${maxT.toFixed(1)} s`, left + width - 20, top + height + 3);

@@ -16,7 +16,18 @@ export interface SelfBlendResult {
   /** The soft blend mask actually used (0 = original, 1 = altered source). */
   mask: Float32Array;
   /** What was done, for the record. */
-  recipe: { gain: number[]; bias: number[]; frequency: 'resample' | 'sharpen' | 'blur'; shift: [number, number]; scale: number; maskRadius: number; blurRadius: number; opacity: number; deform?: number; contrast?: number };
+  recipe: {
+    gain: number[];
+    bias: number[];
+    frequency: 'resample' | 'sharpen' | 'blur';
+    shift: [number, number];
+    scale: number;
+    maskRadius: number;
+    blurRadius: number;
+    opacity: number;
+    deform?: number;
+    contrast?: number;
+  };
 }
 
 export interface SelfBlendOptions {

@@ -21,8 +21,8 @@ export interface Interval {
 export function lnGamma(x: number): number {
   if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - lnGamma(1 - x); // reflection
   const c = [
-    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
-    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012,
+    9.9843695780195716e-6, 1.5056327351493116e-7,
   ];
   const z = x - 1;
   let a = c[0];
@@ -178,7 +178,8 @@ function split({ scores, labels }: LabelledScores): { pos: number[]; neg: number
  */
 export function rocAuc(data: LabelledScores): number {
   const { pos, neg } = split(data);
-  if (pos.length === 0 || neg.length === 0) throw invalidOption('labels', 'at least one positive and one negative', { positives: pos.length, negatives: neg.length });
+  if (pos.length === 0 || neg.length === 0)
+    throw invalidOption('labels', 'at least one positive and one negative', { positives: pos.length, negatives: neg.length });
   return rocAucMannWhitney(pos, neg);
 }
 
@@ -255,7 +256,8 @@ export function bootstrapInterval(
   if (!Number.isInteger(resamples) || resamples < 100) throw invalidOption('resamples', 'an integer >= 100', resamples);
   checkConfidence(confidence);
   const { pos, neg } = split(data);
-  if (pos.length === 0 || neg.length === 0) throw invalidOption('labels', 'at least one positive and one negative', { positives: pos.length, negatives: neg.length });
+  if (pos.length === 0 || neg.length === 0)
+    throw invalidOption('labels', 'at least one positive and one negative', { positives: pos.length, negatives: neg.length });
   const rand = mulberry32(seed);
   const draw = (xs: readonly number[], into: number[]): void => {
     for (let i = 0; i < xs.length; i++) into[i] = xs[Math.floor(rand() * xs.length)];

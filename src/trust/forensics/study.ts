@@ -14,17 +14,7 @@ import path from 'node:path';
 import { ClearsightError, ERROR_CODES, invalidOption } from '../../core/errors.js';
 import { report, throwIfAborted, type TaskControl } from '../../core/progress.js';
 import { mulberry32 } from '../../core/random.js';
-import {
-  aucHanleyMcNeil,
-  bootstrapInterval,
-  clopperPearson,
-  confusionAt,
-  meanSd,
-  rocAuc,
-  sampleSizeForWidth,
-  STATISTICS,
-  type Interval,
-} from './stats.js';
+import { aucHanleyMcNeil, bootstrapInterval, clopperPearson, confusionAt, meanSd, rocAuc, sampleSizeForWidth, STATISTICS, type Interval } from './stats.js';
 
 export type Label = 0 | 1;
 
@@ -64,7 +54,9 @@ async function readFolders(dir: string): Promise<ManifestItem[]> {
     }
   }
   if (found === 0) {
-    throw new ClearsightError(ERROR_CODES.INPUT_UNSUPPORTED, `Folder "${dir}" has no authentic/ (or real/) and manipulated/ (or fake/) subfolders`, { path: dir });
+    throw new ClearsightError(ERROR_CODES.INPUT_UNSUPPORTED, `Folder "${dir}" has no authentic/ (or real/) and manipulated/ (or fake/) subfolders`, {
+      path: dir,
+    });
   }
   return items;
 }
@@ -74,14 +66,20 @@ async function readCsv(file: string): Promise<ManifestItem[]> {
   const header = (lines.shift() ?? '').split(',').map((h) => h.trim().toLowerCase());
   const col = (name: string): number => header.indexOf(name);
   if (col('path') < 0 || col('label') < 0) {
-    throw new ClearsightError(ERROR_CODES.INPUT_CORRUPT, `Manifest "${file}" needs a header with "path" and "label" columns, got "${header.join(',')}"`, { path: file });
+    throw new ClearsightError(ERROR_CODES.INPUT_CORRUPT, `Manifest "${file}" needs a header with "path" and "label" columns, got "${header.join(',')}"`, {
+      path: file,
+    });
   }
   const base = path.dirname(path.resolve(file));
   return lines.map((line, i) => {
     const cells = line.split(',').map((c) => c.trim());
     const label = LABEL_WORDS[(cells[col('label')] ?? '').toLowerCase()];
     if (label === undefined) {
-      throw new ClearsightError(ERROR_CODES.INPUT_CORRUPT, `Manifest "${file}" line ${i + 2}: label "${cells[col('label')]}" is not 0/1/authentic/manipulated/real/fake`, { path: file, line: i + 2 });
+      throw new ClearsightError(
+        ERROR_CODES.INPUT_CORRUPT,
+        `Manifest "${file}" line ${i + 2}: label "${cells[col('label')]}" is not 0/1/authentic/manipulated/real/fake`,
+        { path: file, line: i + 2 },
+      );
     }
     const stratum = col('stratum') >= 0 && cells[col('stratum')] ? cells[col('stratum')] : labelName(label);
     return { path: path.resolve(base, cells[col('path')]), label, stratum };
@@ -156,7 +154,15 @@ export interface StudyReport {
   counts: { positives: number; negatives: number; unscorable: Array<{ path: string; reason: string }> };
   metrics: { accuracy: MetricWithIntervals; tpr: MetricWithIntervals; fpr: MetricWithIntervals; auc: MetricWithIntervals | null };
   confusion: { tp: number; fp: number; tn: number; fn: number };
-  stability: null | { repeats: number; fraction: number; seeds: number[]; accuracy: ReturnType<typeof meanSd>; tpr: ReturnType<typeof meanSd>; fpr: ReturnType<typeof meanSd>; auc: ReturnType<typeof meanSd> | null };
+  stability: null | {
+    repeats: number;
+    fraction: number;
+    seeds: number[];
+    accuracy: ReturnType<typeof meanSd>;
+    tpr: ReturnType<typeof meanSd>;
+    fpr: ReturnType<typeof meanSd>;
+    auc: ReturnType<typeof meanSd> | null;
+  };
   sampleSize: { targetWidth: number; accuracy: number; tpr: number; fpr: number };
   items: ScoredItem[];
 }
@@ -190,7 +196,11 @@ async function scoreItems(
 }
 
 /** Mean and spread of the metrics over repeated smaller samples: how much the sampling alone moves them. */
-function stabilityOver(repeatSamples: ReadonlyArray<{ seed: number; items: readonly ScoredItem[] }>, threshold: number, fraction: number): NonNullable<StudyReport['stability']> {
+function stabilityOver(
+  repeatSamples: ReadonlyArray<{ seed: number; items: readonly ScoredItem[] }>,
+  threshold: number,
+  fraction: number,
+): NonNullable<StudyReport['stability']> {
   const acc: number[] = [];
   const tpr: number[] = [];
   const fpr: number[] = [];
@@ -232,7 +242,8 @@ export async function runStudy(items: readonly ManifestItem[], score: (item: Man
 
   const { scores, unscorable } = await scoreItems([...toScore.values()], score, opts);
 
-  const scored = (list: readonly ManifestItem[]): ScoredItem[] => list.filter((it) => scores.has(it.path)).map((it) => ({ ...it, score: scores.get(it.path)! }));
+  const scored = (list: readonly ManifestItem[]): ScoredItem[] =>
+    list.filter((it) => scores.has(it.path)).map((it) => ({ ...it, score: scores.get(it.path)! }));
   const main = scored(sample.items);
   const data = { scores: main.map((i) => i.score), labels: main.map((i) => i.label) };
   const confusion = confusionAt(data, threshold);
@@ -256,20 +267,26 @@ export async function runStudy(items: readonly ManifestItem[], score: (item: Man
       threshold,
       confidence,
       bootstrapResamples: resamples,
-      manifestSha256: createHash('sha256').update(items.map((i) => `${i.path},${i.label},${i.stratum}`).join('\n')).digest('hex'),
+      manifestSha256: createHash('sha256')
+        .update(items.map((i) => `${i.path},${i.label},${i.stratum}`).join('\n'))
+        .digest('hex'),
     },
     counts: { positives: pos, negatives: neg, unscorable },
     metrics: {
       accuracy: proportion(confusion.tp + confusion.tn, pos + neg, STATISTICS.accuracyAt(threshold)),
       tpr: proportion(confusion.tp, pos, STATISTICS.tprAt(threshold)),
       fpr: proportion(confusion.fp, neg, STATISTICS.fprAt(threshold)),
-      auc:
-        auc === null
-          ? null
-          : { value: auc, bootstrap: boot(STATISTICS.auc)!, normal: aucHanleyMcNeil(auc, pos, neg, confidence) },
+      auc: auc === null ? null : { value: auc, bootstrap: boot(STATISTICS.auc)!, normal: aucHanleyMcNeil(auc, pos, neg, confidence) },
     },
     confusion,
-    stability: repeats === 0 ? null : stabilityOver(repeatSamples.map((r) => ({ seed: r.record.seed, items: scored(r.items) })), threshold, repeatFraction),
+    stability:
+      repeats === 0
+        ? null
+        : stabilityOver(
+            repeatSamples.map((r) => ({ seed: r.record.seed, items: scored(r.items) })),
+            threshold,
+            repeatFraction,
+          ),
     sampleSize: {
       targetWidth,
       accuracy: sampleSizeForWidth((confusion.tp + confusion.tn) / (pos + neg), targetWidth, confidence),

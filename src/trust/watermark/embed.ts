@@ -67,7 +67,8 @@ export async function embedWatermark(img: RawImage, opts: EmbedWatermarkOptions)
   checkImage(img, MIN_EMBED_SIDE, 'embedding');
   encodeSource(opts.source);
   const targetPsnr = opts.targetPsnr ?? DEFAULT_TARGET_PSNR;
-  if (typeof targetPsnr !== 'number' || !(targetPsnr >= 30 && targetPsnr <= 60)) throw invalidOption('targetPsnr', 'a number from 30 to 60 (dB)', opts.targetPsnr);
+  if (typeof targetPsnr !== 'number' || !(targetPsnr >= 30 && targetPsnr <= 60))
+    throw invalidOption('targetPsnr', 'a number from 30 to 60 (dB)', opts.targetPsnr);
   const key = resolveKey(opts.key);
   report(opts, 'check', 0, 1);
   // With force the check is skipped (it costs about one extraction: ~0.2 s at 1080p).
@@ -209,7 +210,12 @@ function guardedGain(img: RawImage, delta: Float32Array, gain: number): number {
   else {
     for (let gy = 0; gy < SSIM_GRID; gy++) {
       for (let gx = 0; gx < SSIM_GRID; gx++) {
-        rects.push([Math.floor(((gx + 0.5) / SSIM_GRID) * img.width - SSIM_CROP / 2), Math.floor(((gy + 0.5) / SSIM_GRID) * img.height - SSIM_CROP / 2), SSIM_CROP, SSIM_CROP]);
+        rects.push([
+          Math.floor(((gx + 0.5) / SSIM_GRID) * img.width - SSIM_CROP / 2),
+          Math.floor(((gy + 0.5) / SSIM_GRID) * img.height - SSIM_CROP / 2),
+          SSIM_CROP,
+          SSIM_CROP,
+        ]);
       }
     }
   }
@@ -264,4 +270,3 @@ function interpTable(n: number, c: number): { i0: Int32Array; i1: Int32Array; f:
   }
   return { i0, i1, f };
 }
-

@@ -157,7 +157,7 @@ function periodCandidates(work: Working): Period[] {
   const minLag = Math.max(8, Math.floor(1.2 * TILE_CELLS));
   const maxLag = Math.floor(m / 1.5);
   if (maxLag <= minLag + 2) return [];
-    const maxX = maxLag;
+  const maxX = maxLag;
   const maxY = maxLag;
   const ax = axisAutocorrelation(r, w, h, true, maxX + 2);
   const ay = axisAutocorrelation(r, w, h, false, maxY + 2);
@@ -174,7 +174,11 @@ function periodCandidates(work: Working): Period[] {
     const hi = Math.min(maxLag + 1, p + 6);
     let base = 0;
     let cnt = 0;
-    for (let q = lo; q <= hi; q++) if (Math.abs(q - p) > 2) { base += joint[q]; cnt++; }
+    for (let q = lo; q <= hi; q++)
+      if (Math.abs(q - p) > 2) {
+        base += joint[q];
+        cnt++;
+      }
     const score = joint[p] - base / Math.max(1, cnt);
     const x = refinePeak(nx, p, minLag, maxX);
     const y = refinePeak(ny, p, minLag, maxY);
@@ -292,10 +296,14 @@ function syncAt(work: Working, px: number, py: number, template: Spectrum): Atte
         const w01 = fx * (1 - fy);
         const w10 = (1 - fx) * fy;
         const w11 = fx * fy;
-        sum[r0 + bx0[x]] += w00 * val; cnt[r0 + bx0[x]] += w00;
-        sum[r0 + bx1[x]] += w01 * val; cnt[r0 + bx1[x]] += w01;
-        sum[r1 + bx0[x]] += w10 * val; cnt[r1 + bx0[x]] += w10;
-        sum[r1 + bx1[x]] += w11 * val; cnt[r1 + bx1[x]] += w11;
+        sum[r0 + bx0[x]] += w00 * val;
+        cnt[r0 + bx0[x]] += w00;
+        sum[r0 + bx1[x]] += w01 * val;
+        cnt[r0 + bx1[x]] += w01;
+        sum[r1 + bx0[x]] += w10 * val;
+        cnt[r1 + bx0[x]] += w10;
+        sum[r1 + bx1[x]] += w11 * val;
+        cnt[r1 + bx1[x]] += w11;
       }
     }
   }

@@ -8,7 +8,6 @@ import { invalidOption } from '../../core/errors.js';
 import type { RawImage } from '../../core/image/types.js';
 import type { FaceBox } from '../../core/shapes.js';
 
-
 export interface IdentityFace {
   /** Face embedding (identity descriptor); any length >= 8, any scale. */
   embedding: ArrayLike<number>;

@@ -7,7 +7,11 @@ export function checkImage(img: RawImage, minSide: number, what: string): void {
     throw invalidOption('img', 'a RawImage {width, height, channels: 1|3, data: Float32Array}', img === null ? null : typeof img);
   }
   if (!Number.isInteger(img.width) || !Number.isInteger(img.height) || img.data.length !== img.width * img.height * img.channels) {
-    throw invalidOption('img', 'a RawImage whose data length is width*height*channels', `${img.width}x${img.height}x${img.channels} with ${img.data.length} values`);
+    throw invalidOption(
+      'img',
+      'a RawImage whose data length is width*height*channels',
+      `${img.width}x${img.height}x${img.channels} with ${img.data.length} values`,
+    );
   }
   if (Math.min(img.width, img.height) < minSide) {
     throw new ClearsightError(

@@ -157,7 +157,16 @@ export async function verifyWatermark(img: RawImage, opts: VerifyWatermarkOption
   // per bit is the scale of an unrelated face), mapped to 0..1.
   const margin = Math.abs(distance - (maxDistance + 0.5)) / Math.sqrt(IDENTITY_BITS / 4);
   const identityConfidence = clamp01(margin / 2);
-  const identity = { checked: true, facePresent: true, distance, maxDistance, match, carriedCode, observedCode: bitsToHex(observed), ...(face.box ? { faceBox: face.box } : {}) };
+  const identity = {
+    checked: true,
+    facePresent: true,
+    distance,
+    maxDistance,
+    match,
+    carriedCode,
+    observedCode: bitsToHex(observed),
+    ...(face.box ? { faceBox: face.box } : {}),
+  };
   const damaged = ex.bitErrorRate > DAMAGED_BIT_ERROR_RATE;
   if (!match && damaged && distance < strongDistance) {
     return {
@@ -177,7 +186,14 @@ export async function verifyWatermark(img: RawImage, opts: VerifyWatermarkOption
     confidence: round(markConfidence * identityConfidence, 3),
     mode: 'identity',
     identity,
-    ...(match ? {} : { reason: distance >= strongDistance ? `the face is another person's (distance ${distance}/64 >= ${strongDistance})` : `the mark is clean and the face differs from the carried identity (distance ${distance}/64 > ${maxDistance})` }),
+    ...(match
+      ? {}
+      : {
+          reason:
+            distance >= strongDistance
+              ? `the face is another person's (distance ${distance}/64 >= ${strongDistance})`
+              : `the mark is clean and the face differs from the carried identity (distance ${distance}/64 > ${maxDistance})`,
+        }),
   };
 }
 

@@ -38,7 +38,11 @@ const FOLD_LIMIT = 1 << 20;
 
 /** A graph op the converter has no ONNX mapping for: a ClearsightError (E_MODEL_CONVERSION) naming op and node. */
 export class UnsupportedOpError extends ClearsightError {
-  constructor(readonly op: string, readonly node: string, detail = '') {
+  constructor(
+    readonly op: string,
+    readonly node: string,
+    detail = '',
+  ) {
     super(ERROR_CODES.MODEL_CONVERSION, `op ${op} (node ${node}) is not supported by the converter${detail ? `: ${detail}` : ''}`, { op, node });
     this.name = 'UnsupportedOpError';
   }
@@ -60,7 +64,9 @@ export function analyzeGraph(graph: IrGraph, inputShapes: Record<string, readonl
       if (err instanceof UnsupportedOpError) throw err;
       throw conversionFailed(`node ${node.name} (${node.op}): ${(err as Error).message}`, { cause: err });
     }
-    outputs.forEach((o, i) => { info.set(outputRef(node.name, i), o); });
+    outputs.forEach((o, i) => {
+      info.set(outputRef(node.name, i), o);
+    });
   }
   return { order, info };
 }
@@ -122,17 +128,25 @@ function foldElementwise(dtype: DType, shape: readonly number[], values: ConstTe
   return { dtype, shape: [...shape], data: out };
 }
 
-const unary = (fn: (x: number) => number): Rule => (_n, [x]) => elementwise(x.dtype, [x], fn);
-const binary = (fn: (a: number, b: number) => number): Rule => (_n, [a, b]) => elementwise(a.dtype, [a, b], fn);
-const compare = (fn: (a: number, b: number) => boolean): Rule => (_n, [a, b]) =>
-  elementwise('bool', [a, b], (x, y) => (fn(x, y) ? 1 : 0));
+const unary =
+  (fn: (x: number) => number): Rule =>
+  (_n, [x]) =>
+    elementwise(x.dtype, [x], fn);
+const binary =
+  (fn: (a: number, b: number) => number): Rule =>
+  (_n, [a, b]) =>
+    elementwise(a.dtype, [a, b], fn);
+const compare =
+  (fn: (a: number, b: number) => boolean): Rule =>
+  (_n, [a, b]) =>
+    elementwise('bool', [a, b], (x, y) => (fn(x, y) ? 1 : 0));
 
 function floorDiv(a: number, b: number): number {
   return Math.floor(a / b);
 }
 function floorMod(a: number, b: number): number {
   const r = a % b;
-  return r !== 0 && (r < 0) !== (b < 0) ? r + b : r;
+  return r !== 0 && r < 0 !== b < 0 ? r + b : r;
 }
 
 // ---------- shape ops ----------
@@ -218,7 +232,15 @@ function concatInfo(parts: TensorInfo[], axisValue: number): TensorInfo {
   return withValue(parts[0].dtype, shape, foldable ? () => concatValues(values as ConstTensor[], axis, shape) : undefined);
 }
 
-export function convOutputSize(input: number, kernel: number, stride: number, dilation: number, padding: string, padBefore = 0, padAfter = 0): { size: number; before: number; after: number } {
+export function convOutputSize(
+  input: number,
+  kernel: number,
+  stride: number,
+  dilation: number,
+  padding: string,
+  padBefore = 0,
+  padAfter = 0,
+): { size: number; before: number; after: number } {
   const effective = (kernel - 1) * dilation + 1;
   if (padding === 'SAME') {
     const size = Math.ceil(input / stride);
@@ -391,7 +413,6 @@ const RULES: Record<string, Rule> = {
     return { dtype: x.dtype, shape: [x.shape[0], x.shape[1] * s, x.shape[2] * s, x.shape[3]] };
   },
 };
-
 
 // ---------- fused ops, pooling, padding ----------
 

@@ -62,7 +62,7 @@ export function layersModelToIr(artifacts: TfjsArtifacts): IrGraph {
         break;
       case 'Conv2D': {
         if (c.data_format !== 'channels_last') throw conversionFailed(`layer ${n}: only channels_last is supported`);
-        if ((c.groups as number | undefined ?? 1) !== 1) throw conversionFailed(`layer ${n}: grouped convolution not supported`);
+        if (((c.groups as number | undefined) ?? 1) !== 1) throw conversionFailed(`layer ${n}: grouped convolution not supported`);
         const [sh, sw] = c.strides as number[];
         const [dh, dw] = c.dilation_rate as number[];
         const kernel = addConst(`${n}/kernel`, weight(n, 'kernel'));
@@ -107,12 +107,7 @@ export function layersModelToIr(artifacts: TfjsArtifacts): IrGraph {
   return { nodes, inputs, outputs, constants };
 }
 
-function activation(
-  addNode: (name: string, op: string, inputs: string[]) => string,
-  layer: string,
-  kind: string,
-  x: string,
-): string {
+function activation(addNode: (name: string, op: string, inputs: string[]) => string, layer: string, kind: string, x: string): string {
   if (kind === 'linear') return x;
   const op = { relu: 'Relu', tanh: 'Tanh', sigmoid: 'Sigmoid' }[kind];
   if (!op) throw conversionFailed(`layer ${layer}: activation ${kind} is not supported`);

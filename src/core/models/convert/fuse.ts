@@ -22,7 +22,10 @@ export function fusePatterns(order: readonly IrNode[], info: Analysis): IrNode[]
 }
 
 class Matcher {
-  constructor(readonly byName: ReadonlyMap<string, IrNode>, readonly info: Analysis) {}
+  constructor(
+    readonly byName: ReadonlyMap<string, IrNode>,
+    readonly info: Analysis,
+  ) {}
 
   /** The producing node of `ref` if it is a non-folded `op` with output 0. */
   node(ref: string | undefined, op: string): IrNode | undefined {

@@ -76,7 +76,11 @@ export class OnnxGraphBuilder {
   }
 
   /** Serialises the model; a string dimension is symbolic (dynamic: height, width). */
-  build(input: { name: string; shape: readonly (number | string)[] }, outputs: ReadonlyArray<{ name: string; shape: readonly (number | string)[] }>, docString: string): Uint8Array {
+  build(
+    input: { name: string; shape: readonly (number | string)[] },
+    outputs: ReadonlyArray<{ name: string; shape: readonly (number | string)[] }>,
+    docString: string,
+  ): Uint8Array {
     const valueInfo = (name: string, shape: readonly (number | string)[]) => ({
       name,
       type: { tensorType: { elemType: DATA_TYPE.float32, shape: { dim: shape.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } },

@@ -33,7 +33,9 @@ export function foldTransposesIntoEinsums(order: readonly IrNode[], info: Analys
       if (!producer || !perm || info.get(producer.name)?.value) continue;
       // Transpose output letters L_out[j] = L_in[perm[j]], so L_in[perm[j]] = L_out[j].
       const lettersIn = new Array<string>(perm.length);
-      perm.forEach((p, j) => { lettersIn[p] = operands[i][j]; });
+      perm.forEach((p, j) => {
+        lettersIn[p] = operands[i][j];
+      });
       operands[i] = lettersIn.join('');
       inputs[i] = producer.inputs[0];
     }

@@ -90,7 +90,8 @@ export function decodeWeight(spec: WeightSpec, bytes: Uint8Array): ConstTensor {
   }
   if (q.dtype !== 'uint8' && q.dtype !== 'uint16') throw conversionFailed(`weight ${spec.name}: quantization ${q.dtype} is not supported`);
   if (typeof q.scale !== 'number' || typeof q.min !== 'number') throw conversionFailed(`weight ${spec.name}: ${q.dtype} quantization without scale and min`);
-  if (spec.dtype !== 'float32' && spec.dtype !== 'int32') throw conversionFailed(`weight ${spec.name}: ${q.dtype} quantization of ${spec.dtype} weights is not supported`);
+  if (spec.dtype !== 'float32' && spec.dtype !== 'int32')
+    throw conversionFailed(`weight ${spec.name}: ${q.dtype} quantization of ${spec.dtype} weights is not supported`);
   const codes = q.dtype === 'uint8' ? bytes : new Uint16Array(bytes.buffer);
   const values = new Array<number>(codes.length);
   // tfjs computes code * scale + min in double and stores the float32 rounding (int32: rounded).
@@ -106,7 +107,8 @@ export function halfToFloat(halves: Uint16Array): Float32Array {
     const sign = h & 0x8000 ? -1 : 1;
     const exponent = (h >> 10) & 0x1f;
     const mantissa = h & 0x3ff;
-    if (exponent === 0) out[i] = sign * mantissa * 2 ** -24; // zero and subnormals
+    if (exponent === 0)
+      out[i] = sign * mantissa * 2 ** -24; // zero and subnormals
     else if (exponent === 31) out[i] = mantissa ? NaN : sign * Infinity;
     else out[i] = sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
   }

@@ -112,8 +112,15 @@ function transposed(ctx: EmitContext, irRef: string, perm: readonly number[]): s
   return transpose(ctx, ctx.ref(irRef), perm);
 }
 
-const simple = (opType: string): Emitter => (ctx, node) =>
-  ctx.b.node(opType, node.inputs.map((_, i) => input(ctx, node, i)), {}, node.name);
+const simple =
+  (opType: string): Emitter =>
+  (ctx, node) =>
+    ctx.b.node(
+      opType,
+      node.inputs.map((_, i) => input(ctx, node, i)),
+      {},
+      node.name,
+    );
 
 const NHWC_TO_NCHW = [0, 3, 1, 2];
 const NCHW_TO_NHWC = [0, 2, 3, 1];
@@ -133,12 +140,17 @@ const conv2d: Emitter = (ctx, node, [x, filter]) => {
   }
   const weights = transposed(ctx, node.inputs[1], [3, 2, 0, 1]);
   const nchw = transpose(ctx, input(ctx, node, 0), NHWC_TO_NCHW);
-  const y = ctx.b.node('Conv', [nchw, weights], {
-    kernel_shape: [filter.shape[0], filter.shape[1]],
-    strides: g.strides,
-    dilations: g.dilations,
-    pads: g.pads,
-  }, node.name);
+  const y = ctx.b.node(
+    'Conv',
+    [nchw, weights],
+    {
+      kernel_shape: [filter.shape[0], filter.shape[1]],
+      strides: g.strides,
+      dilations: g.dilations,
+      pads: g.pads,
+    },
+    node.name,
+  );
   return transpose(ctx, y, NCHW_TO_NHWC);
 };
 
@@ -150,24 +162,31 @@ const conv2d: Emitter = (ctx, node, [x, filter]) => {
  * these MobileNet-style graphs a pointwise MatMul between two depthwise Convs would keep every
  * layout transpose alive.
  */
-const fusedConv = (depthwise: boolean): Emitter => (ctx, node, [x, filter]) => {
-  const { bias, activation } = fusedOps(node);
-  const g = conv2dGeometry(node, x.shape, filter.shape);
-  const [kh, kw, inChannels, last] = filter.shape;
-  const outChannels = depthwise ? inChannels * last : last;
-  const weights = depthwise ? depthwiseWeights(ctx, node.inputs[1], filter.shape) : transposed(ctx, node.inputs[1], [3, 2, 0, 1]);
-  const inputs = [transpose(ctx, input(ctx, node, 0), NHWC_TO_NCHW), weights];
-  if (bias) inputs.push(vectorOf(ctx, node.inputs[2], outChannels, 'bias'));
-  let y = ctx.b.node('Conv', inputs, {
-    kernel_shape: [kh, kw],
-    strides: g.strides,
-    dilations: g.dilations,
-    pads: g.pads,
-    ...(depthwise ? { group: inChannels } : {}),
-  }, node.name);
-  if (activation) y = applyActivation(ctx, node, activation, y, outChannels, 'nchw');
-  return transpose(ctx, y, NCHW_TO_NHWC);
-};
+const fusedConv =
+  (depthwise: boolean): Emitter =>
+  (ctx, node, [x, filter]) => {
+    const { bias, activation } = fusedOps(node);
+    const g = conv2dGeometry(node, x.shape, filter.shape);
+    const [kh, kw, inChannels, last] = filter.shape;
+    const outChannels = depthwise ? inChannels * last : last;
+    const weights = depthwise ? depthwiseWeights(ctx, node.inputs[1], filter.shape) : transposed(ctx, node.inputs[1], [3, 2, 0, 1]);
+    const inputs = [transpose(ctx, input(ctx, node, 0), NHWC_TO_NCHW), weights];
+    if (bias) inputs.push(vectorOf(ctx, node.inputs[2], outChannels, 'bias'));
+    let y = ctx.b.node(
+      'Conv',
+      inputs,
+      {
+        kernel_shape: [kh, kw],
+        strides: g.strides,
+        dilations: g.dilations,
+        pads: g.pads,
+        ...(depthwise ? { group: inChannels } : {}),
+      },
+      node.name,
+    );
+    if (activation) y = applyActivation(ctx, node, activation, y, outChannels, 'nchw');
+    return transpose(ctx, y, NCHW_TO_NHWC);
+  };
 
 /** TF depthwise filter [kh, kw, in, multiplier] -> ONNX grouped Conv weights [in * multiplier, 1, kh, kw]. */
 function depthwiseWeights(ctx: EmitContext, irRef: string, shape: readonly number[]): string {
@@ -181,7 +200,8 @@ function depthwiseWeights(ctx: EmitContext, irRef: string, shape: readonly numbe
 /** A per-channel constant as a flat [channels] tensor (bias, PReLU slope). */
 function vectorOf(ctx: EmitContext, irRef: string, channels: number, what: string): string {
   const info = ctx.info.get(irRef)!;
-  if (numel(info.shape) !== channels && numel(info.shape) !== 1) throw conversionFailed(`${what} ${irRef} has shape ${JSON.stringify(info.shape)}, expected ${channels} values`);
+  if (numel(info.shape) !== channels && numel(info.shape) !== 1)
+    throw conversionFailed(`${what} ${irRef} has shape ${JSON.stringify(info.shape)}, expected ${channels} values`);
   if (info.value) return ctx.b.constant({ ...info.value, shape: [numel(info.shape)] }, `${irRef}_vec`);
   return reshape(ctx, ctx.ref(irRef), [numel(info.shape)]);
 }
@@ -225,12 +245,14 @@ const matMul: Emitter = (ctx, node, [, b]) => {
 };
 
 /** MaxPool / AvgPool in NCHW. TF's SAME windows ignore the padding: -inf for max, left out of the average. */
-const pool = (opType: 'MaxPool' | 'AveragePool'): Emitter => (ctx, node, [x]) => {
-  const g = poolGeometry(node, x.shape);
-  const attrs = { kernel_shape: g.kernel, strides: g.strides, pads: g.pads, ...(opType === 'AveragePool' ? { count_include_pad: 0 } : {}) };
-  const y = ctx.b.node(opType, [transpose(ctx, input(ctx, node, 0), NHWC_TO_NCHW)], attrs, node.name);
-  return transpose(ctx, y, NCHW_TO_NHWC);
-};
+const pool =
+  (opType: 'MaxPool' | 'AveragePool'): Emitter =>
+  (ctx, node, [x]) => {
+    const g = poolGeometry(node, x.shape);
+    const attrs = { kernel_shape: g.kernel, strides: g.strides, pads: g.pads, ...(opType === 'AveragePool' ? { count_include_pad: 0 } : {}) };
+    const y = ctx.b.node(opType, [transpose(ctx, input(ctx, node, 0), NHWC_TO_NCHW)], attrs, node.name);
+    return transpose(ctx, y, NCHW_TO_NHWC);
+  };
 
 const pad: Emitter = (ctx, node, [x, paddings, fill]) => {
   const p = constOf(paddings, 'Pad paddings');
@@ -254,13 +276,18 @@ const conv2dBackpropInput: Emitter = (ctx, node, [sizes, filter, dy]) => {
   // TF filter [kh, kw, out_channels, in_channels] -> ONNX ConvTranspose [in_channels, out_channels, kh, kw].
   const weights = transposed(ctx, node.inputs[1], [3, 2, 0, 1]);
   const nchw = transpose(ctx, input(ctx, node, 2), NHWC_TO_NCHW);
-  const y = ctx.b.node('ConvTranspose', [nchw, weights], {
-    kernel_shape: [kh, kw],
-    strides: g.strides,
-    dilations: g.dilations,
-    pads: g.pads,
-    output_padding: outputPadding,
-  }, node.name);
+  const y = ctx.b.node(
+    'ConvTranspose',
+    [nchw, weights],
+    {
+      kernel_shape: [kh, kw],
+      strides: g.strides,
+      dilations: g.dilations,
+      pads: g.pads,
+      output_padding: outputPadding,
+    },
+    node.name,
+  );
   return transpose(ctx, y, NCHW_TO_NHWC);
 };
 
@@ -461,10 +488,15 @@ const EMITTERS: Record<string, Emitter> = {
       const v = ctx.info.get(ref)!.value!;
       return ctx.b.constant({ ...v, shape: [channels] }, `${ref}_vec`);
     };
-    return ctx.b.node('LayerNormalization', [input(ctx, node, 0), vector(node.inputs[1]), vector(node.inputs[2])], {
-      axis: -1,
-      epsilon: { float: node.attrs.epsilon as number },
-    }, node.name);
+    return ctx.b.node(
+      'LayerNormalization',
+      [input(ctx, node, 0), vector(node.inputs[1]), vector(node.inputs[2])],
+      {
+        axis: -1,
+        epsilon: { float: node.attrs.epsilon as number },
+      },
+      node.name,
+    );
   },
   Gelu: (ctx, node) => ctx.b.node('Gelu', [input(ctx, node, 0)], { approximate: 'tanh' }, node.name),
   // TF's LeakyRelu defaults alpha to 0.2; the jax2tf pattern fusion always sets it.

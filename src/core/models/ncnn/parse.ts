@@ -24,8 +24,12 @@ function conversionError(message: string, details: Record<string, unknown> = {})
 
 /** Parses a `.param` file (text). */
 export function parseNcnnParam(text: string): NcnnLayer[] {
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
-  if (Number(lines[0]) !== NCNN_MAGIC) throw conversionError(`the .param file does not start with ncnn's magic ${NCNN_MAGIC} (got "${lines[0]?.slice(0, 20)}")`);
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+  if (Number(lines[0]) !== NCNN_MAGIC)
+    throw conversionError(`the .param file does not start with ncnn's magic ${NCNN_MAGIC} (got "${lines[0]?.slice(0, 20)}")`);
   const [layerCount, blobCount] = (lines[1] ?? '').split(/\s+/).map(Number);
   if (!(layerCount > 0) || !(blobCount > 0)) throw conversionError(`bad layer/blob counts "${lines[1]}"`);
   if (lines.length - 2 < layerCount) throw conversionError(`the header announces ${layerCount} layers, the file has ${lines.length - 2}`);
@@ -49,7 +53,8 @@ export function parseNcnnParam(text: string): NcnnLayer[] {
         // Array: -23300 - id = count,v1,v2,...
         const values = raw.split(',').map(Number);
         const count = values.shift()!;
-        if (values.length !== count || values.some((v) => !Number.isFinite(v))) throw conversionError(`layer ${name}: array parameter "${kv}" does not hold ${count} numbers`);
+        if (values.length !== count || values.some((v) => !Number.isFinite(v)))
+          throw conversionError(`layer ${name}: array parameter "${kv}" does not hold ${count} numbers`);
         params.set(-23300 - key, values);
       } else {
         const v = Number(raw);
@@ -101,7 +106,10 @@ export class NcnnWeights {
   }
 
   private take(n: number, what: string): DataView {
-    if (this.offset + n > this.bytes.byteLength) throw conversionError(`the .bin file ends at byte ${this.bytes.byteLength}; ${what} needs ${n} bytes from ${this.offset} (does the .bin belong to this .param?)`);
+    if (this.offset + n > this.bytes.byteLength)
+      throw conversionError(
+        `the .bin file ends at byte ${this.bytes.byteLength}; ${what} needs ${n} bytes from ${this.offset} (does the .bin belong to this .param?)`,
+      );
     const view = new DataView(this.bytes.buffer, this.bytes.byteOffset + this.offset, n);
     this.offset += n;
     return view;

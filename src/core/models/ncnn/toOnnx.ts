@@ -62,7 +62,9 @@ export function convertNcnnToOnnx(paramText: string, bin: Uint8Array, name = 'nc
       case 'Noop':
       case 'Dropout': {
         const b = get(layer, layer.bottoms[0]);
-        layer.tops.forEach((_, i) => { set(layer, b.value, b.channels, b.scale, i); });
+        layer.tops.forEach((_, i) => {
+          set(layer, b.value, b.channels, b.scale, i);
+        });
         break;
       }
       case 'Convolution':
@@ -87,7 +89,8 @@ export function convertNcnnToOnnx(paramText: string, bin: Uint8Array, name = 'nc
         if (intParam(layer, 18, 0) !== 0) throw fail(layer, 'a non-zero pad value is not supported');
         if (sw !== sh) throw fail(layer, `different strides (${sw}, ${sh}) are not supported`);
         const inPerGroup = size / (out * kw * kh);
-        if (!Number.isInteger(inPerGroup) || inPerGroup * group !== b.channels) throw fail(layer, `weight size ${size} does not match ${out} outputs, ${b.channels} inputs, ${kw}x${kh} kernel, group ${group}`);
+        if (!Number.isInteger(inPerGroup) || inPerGroup * group !== b.channels)
+          throw fail(layer, `weight size ${size} does not match ${out} outputs, ${b.channels} inputs, ${kw}x${kh} kernel, group ${group}`);
         const W = g.constant({ dtype: 'float32', shape: [out, inPerGroup, kh, kw], data: weights.tagged(size, `${layer.name} weights`) }, `${layer.name}_w`);
         const inputs = [b.value, W];
         if (bias) inputs.push(g.constant({ dtype: 'float32', shape: [out], data: weights.raw(out, `${layer.name} bias`) }, `${layer.name}_b`));
@@ -108,7 +111,12 @@ export function convertNcnnToOnnx(paramText: string, bin: Uint8Array, name = 'nc
       case 'ReLU': {
         const b = get(layer, layer.bottoms[0]);
         const slope = intParam(layer, 0, 0);
-        set(layer, slope === 0 ? g.node('Relu', [b.value], {}, layer.name) : g.node('LeakyRelu', [b.value], { alpha: { float: slope } }, layer.name), b.channels, b.scale);
+        set(
+          layer,
+          slope === 0 ? g.node('Relu', [b.value], {}, layer.name) : g.node('LeakyRelu', [b.value], { alpha: { float: slope } }, layer.name),
+          b.channels,
+          b.scale,
+        );
         break;
       }
       case 'Sigmoid':
@@ -119,7 +127,12 @@ export function convertNcnnToOnnx(paramText: string, bin: Uint8Array, name = 'nc
       }
       case 'Clip': {
         const b = get(layer, layer.bottoms[0]);
-        set(layer, g.node('Clip', [b.value, g.scalarFloat(intParam(layer, 0, -3.4e38)), g.scalarFloat(intParam(layer, 1, 3.4e38))], {}, layer.name), b.channels, b.scale);
+        set(
+          layer,
+          g.node('Clip', [b.value, g.scalarFloat(intParam(layer, 0, -3.4e38)), g.scalarFloat(intParam(layer, 1, 3.4e38))], {}, layer.name),
+          b.channels,
+          b.scale,
+        );
         break;
       }
       case 'PixelShuffle': {
@@ -136,13 +149,20 @@ export function convertNcnnToOnnx(paramText: string, bin: Uint8Array, name = 'nc
         const type = intParam(layer, 0, 0);
         const hs = intParam(layer, 1, 1);
         const ws = intParam(layer, 2, 1);
-        if (intParam(layer, 3, 0) || intParam(layer, 4, 0) || intParam(layer, 5, 0) || layer.bottoms.length > 1) throw fail(layer, 'resizing to a fixed or dynamic size is not supported, only by a scale');
+        if (intParam(layer, 3, 0) || intParam(layer, 4, 0) || intParam(layer, 5, 0) || layer.bottoms.length > 1)
+          throw fail(layer, 'resizing to a fixed or dynamic size is not supported, only by a scale');
         if (hs !== ws) throw fail(layer, `different height and width scales (${hs}, ${ws}) are not supported`);
         const alignCorner = intParam(layer, 6, 0) === 1;
         let attrs: Record<string, OnnxAttr>;
         if (type === 1) attrs = { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' };
         else if (type === 2) attrs = { mode: 'linear', coordinate_transformation_mode: alignCorner ? 'align_corners' : 'half_pixel' };
-        else if (type === 3) attrs = { mode: 'cubic', cubic_coeff_a: { float: -0.75 }, exclude_outside: 0, coordinate_transformation_mode: alignCorner ? 'align_corners' : 'half_pixel' };
+        else if (type === 3)
+          attrs = {
+            mode: 'cubic',
+            cubic_coeff_a: { float: -0.75 },
+            exclude_outside: 0,
+            coordinate_transformation_mode: alignCorner ? 'align_corners' : 'half_pixel',
+          };
         else throw fail(layer, `resize type ${type} is not supported`);
         const scales = g.constant({ dtype: 'float32', shape: [4], data: new Float32Array([1, 1, hs, ws]) }, `${layer.name}_scales`);
         set(layer, g.node('Resize', [b.value, '', scales], attrs, layer.name), b.channels, b.scale * hs);
@@ -167,7 +187,9 @@ export function convertNcnnToOnnx(paramText: string, bin: Uint8Array, name = 'nc
         const onnxOp = op === 0 ? 'Mul' : op === 1 ? 'Add' : op === 2 ? 'Max' : undefined;
         if (!onnxOp) throw fail(layer, `operation ${op} is not supported`);
         if (coeffs.length && op !== 1) throw fail(layer, 'coefficients are only defined for sums');
-        const terms = ins.map((b, i) => (coeffs.length && coeffs[i] !== 1 ? g.node('Mul', [b.value, g.scalarFloat(coeffs[i])], {}, `${layer.name}_c${i}`) : b.value));
+        const terms = ins.map((b, i) =>
+          coeffs.length && coeffs[i] !== 1 ? g.node('Mul', [b.value, g.scalarFloat(coeffs[i])], {}, `${layer.name}_c${i}`) : b.value,
+        );
         let acc = terms[0];
         for (let i = 1; i < terms.length; i++) acc = g.node(onnxOp, [acc, terms[i]], {}, layer.name);
         set(layer, acc, ins[0].channels, ins[0].scale);
@@ -177,7 +199,17 @@ export function convertNcnnToOnnx(paramText: string, bin: Uint8Array, name = 'nc
         const axis = intParam(layer, 0, 0);
         if (axis !== 0) throw fail(layer, `only channel concatenation (axis 0) is supported, got ${axis}`);
         const ins = layer.bottoms.map((bl) => get(layer, bl));
-        set(layer, g.node('Concat', ins.map((b) => b.value), { axis: 1 }, layer.name), ins.reduce((s, b) => s + b.channels, 0), ins[0].scale);
+        set(
+          layer,
+          g.node(
+            'Concat',
+            ins.map((b) => b.value),
+            { axis: 1 },
+            layer.name,
+          ),
+          ins.reduce((s, b) => s + b.channels, 0),
+          ins[0].scale,
+        );
         break;
       }
       default:
@@ -186,14 +218,22 @@ export function convertNcnnToOnnx(paramText: string, bin: Uint8Array, name = 'nc
   }
   if (!input) throw new ClearsightError(ERROR_CODES.MODEL_CONVERSION, `${name}: the graph has no Input layer`);
   if (weights.remaining !== 0) {
-    throw new ClearsightError(ERROR_CODES.MODEL_CONVERSION, `${name}: ${weights.remaining} bytes of the .bin were not read by any layer (does the .bin belong to this .param?)`);
+    throw new ClearsightError(
+      ERROR_CODES.MODEL_CONVERSION,
+      `${name}: ${weights.remaining} bytes of the .bin were not read by any layer (does the .bin belong to this .param?)`,
+    );
   }
   const outputs = [...blobs.keys()].filter((b) => !consumed.has(b));
-  if (outputs.length !== 1) throw new ClearsightError(ERROR_CODES.MODEL_CONVERSION, `${name}: expected one output blob, found ${outputs.length} (${outputs.join(', ')})`);
+  if (outputs.length !== 1)
+    throw new ClearsightError(ERROR_CODES.MODEL_CONVERSION, `${name}: expected one output blob, found ${outputs.length} (${outputs.join(', ')})`);
   const out = blobs.get(outputs[0])!;
   const scale = Math.round(out.scale * 1e6) / 1e6;
   g.renameOutput(out.value, 'output');
-  const onnx = g.build({ name: 'input', shape: [1, input.channels, 'height', 'width'] }, [{ name: 'output', shape: [1, out.channels, 'out_height', 'out_width'] }], `converted from ncnn by clearsight: ${name}`);
+  const onnx = g.build(
+    { name: 'input', shape: [1, input.channels, 'height', 'width'] },
+    [{ name: 'output', shape: [1, out.channels, 'out_height', 'out_width'] }],
+    `converted from ncnn by clearsight: ${name}`,
+  );
   return { onnx, scale, inputChannels: input.channels, outputChannels: out.channels, layerCount: layers.length, layerTypes };
 }
 
