@@ -118,7 +118,6 @@ export interface AutoSummary {
   evidence: Record<string, number>;
 }
 
-
 /** Progress label of each expert's inference stage. */
 const VERBS: Readonly<Record<RestorationTask, string>> = {
   lowlight: 'brightening',
