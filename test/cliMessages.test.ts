@@ -54,7 +54,7 @@ describe('messages', () => {
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /Invalid option "method": expected one of auto, learned, gamma, fuse, iagc, got "bogus"/);
     const small = await runCli(['batch', 'lowlight', inDir, '-o', path.join(dir, 'out3'), '--set', 'maxTile=3']);
-    assert.match(small.stderr, /Invalid option "maxTile": expected a number >= 16, got "3"/);
+    assert.match(small.stderr, /Invalid option "maxTile": expected an integer from 16 to 8192, got "3"/);
     for (const r of [missing, bad, small]) assert.doesNotMatch(r.stderr, /Invalid input|received undefined|Invalid option: |got undefined/);
   });
 

@@ -98,7 +98,7 @@ test('the top level holds task verbs, image I/O, model classes and errors, not i
   ]) {
     assert.ok(top.has(name), `${name} missing at top level`);
   }
-  for (const internal of ['softmax', 'fuse', 'viterbiDecode', 'fft1d', 'boxFilter', 'planTiles', 'convertTfjsToOnnx', 'analyzeLiveness']) {
+  for (const internal of ['softmax', 'fuse', 'viterbiDecode', 'fft1d', 'boxFilter', 'planTiles', 'convertTfjsToOnnx', 'analyseLiveness']) {
     assert.ok(!top.has(internal), `${internal} leaked to the top level`);
   }
   assert.ok(top.size <= 80, `top level has ${top.size} runtime names`);

@@ -37,6 +37,8 @@ const CLI_ONLY = new Set([
   'json',
   'maps',
   'quality',
+  'precision',
+  'annotate',
   'format',
   'stripMetadata',
   'suffix',
@@ -206,7 +208,7 @@ describe('the one validation', () => {
       (e: unknown) => e instanceof Error && !e.message.includes('too long'),
       'a secret is not echoed',
     );
-    assert.throws(() => parseOptionFields({ key: { ...key, required: true } }, {}, 'x'), /Missing option "key"/);
+    assert.throws(() => parseOptionFields({ key: { ...key, required: true } }, {}, 'x'), /Option "key" is required/);
     assert.throws(() => parseOptionFields({}, { nope: '1' }, 'task x'), /Unknown option "nope" for task x/);
   });
 });

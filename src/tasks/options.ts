@@ -194,7 +194,7 @@ export function parseOptionFields(specs: OptionSpecs, fields: Readonly<Record<st
 
 /** A required option that was not given (named as the user names it: `key`, `--key`). */
 export function missingOption(name: string, spec: OptionSpec): ClearsightError {
-  return new ClearsightError(ERROR_CODES.INVALID_OPTION, `Missing option "${name}": ${spec.label.toLowerCase()}, ${expectedText(spec)}`, {
+  return new ClearsightError(ERROR_CODES.INVALID_OPTION, `Option "${name}" is required: ${spec.label.toLowerCase()}, ${expectedText(spec)}`, {
     option: name,
     expected: expectedText(spec),
   });

@@ -205,6 +205,9 @@ export function addRestoreAutoCommand(program: Command): Command {
           process.exit(code);
         }
       }
+      // The table gives --effort a default (fast); only an --effort the user typed can disagree
+      // with a deprecated --quality fast|max.
+      if (cmd.getOptionValueSource('effort') !== 'cli') opts.effort = undefined;
       await runAutoOnEach(inputs, opts);
     });
   return cmd;
