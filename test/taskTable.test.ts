@@ -28,17 +28,16 @@ const COMMAND: Readonly<Record<string, string[]>> = {
 };
 
 /**
- * Flags a command may have beyond the table: where outputs go and how they are printed (CLI-only
- * by nature), the output encoding the ux lane owns (--quality), and secrets read from files.
+ * Flags a command may have beyond the table: where outputs go and how they are named and printed
+ * (CLI-only by nature: faces --annotate writes a picture the API does not make), and secrets
+ * read from files. The output encoding (--format, --quality, --strip-metadata) is the table's.
  */
 const CLI_ONLY = new Set([
   'output',
   'force',
   'json',
   'maps',
-  'quality',
-  'format',
-  'stripMetadata',
+  'annotate',
   'suffix',
   'name',
   'recursive',
