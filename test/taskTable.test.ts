@@ -173,11 +173,23 @@ describe('every surface carries the table', () => {
         assert.ok(o.description.startsWith(spec.help), `${task.name} ${o.long}: the spec's help`);
       }
       const props = doc.paths[`/api/v1/jobs/${task.name}`]!.post.requestBody.content['multipart/form-data']!.schema.properties;
-      assert.deepEqual(Object.keys(props).filter((k) => Object.hasOwn(OUTPUT_OPTIONS, k)).sort(), expected, `${task.name}: OpenAPI form fields`);
+      assert.deepEqual(
+        Object.keys(props)
+          .filter((k) => Object.hasOwn(OUTPUT_OPTIONS, k))
+          .sort(),
+        expected,
+        `${task.name}: OpenAPI form fields`,
+      );
       for (const k of expected) assert.equal(props[k]!.title, OUTPUT_OPTIONS[k as keyof typeof OUTPUT_OPTIONS].label);
       if (task.input !== 'images') {
         const line = usage.find((l) => l.startsWith(`  ${task.name}:`))!;
-        assert.deepEqual(Object.keys(OUTPUT_OPTIONS).filter((k) => new RegExp(`\\b${k}=`).test(line)).sort(), expected, `${task.name}: batch --set keys`);
+        assert.deepEqual(
+          Object.keys(OUTPUT_OPTIONS)
+            .filter((k) => new RegExp(`\\b${k}=`).test(line))
+            .sort(),
+          expected,
+          `${task.name}: batch --set keys`,
+        );
       }
     }
     assert.ok(pictures >= 9, `${pictures} tasks write a picture`);

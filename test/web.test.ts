@@ -342,7 +342,12 @@ test('output format and quality in the form; stages in words and the server ETA,
       contentType: 'application/json',
       body: JSON.stringify({
         jobs: [
-          { ...running({ stage: 'convert model', done: 0, total: 1, fraction: 0 }), id: '44444444-4444-4444-8444-444444444444', createdAt: Date.now(), inputs: ['a.png'] },
+          {
+            ...running({ stage: 'convert model', done: 0, total: 1, fraction: 0 }),
+            id: '44444444-4444-4444-8444-444444444444',
+            createdAt: Date.now(),
+            inputs: ['a.png'],
+          },
           { ...events[2], createdAt: Date.now(), inputs: ['b.png'] },
         ],
       }),

@@ -671,7 +671,9 @@ async function renderJobs() {
   };
   const rows = jobs.map((j) => {
     const running = j.state === 'queued' || j.state === 'running';
-    const progress = j.progress ? [stageText(j.progress), etaText(j.progress.etaSeconds !== undefined ? { seconds: j.progress.etaSeconds, at: Date.now() } : null)] : [];
+    const progress = j.progress
+      ? [stageText(j.progress), etaText(j.progress.etaSeconds !== undefined ? { seconds: j.progress.etaSeconds, at: Date.now() } : null)]
+      : [];
     const state = running && j.progress ? [j.state, ...progress].filter(Boolean).join(', ') : j.state === 'failed' ? `failed: ${j.error?.code ?? ''}` : j.state;
     const files = j.result?.files ?? [];
     return el(

@@ -280,16 +280,21 @@ export async function runBatch(taskName: string, inDir: string, opts: BatchCliOp
       try {
         const outcome = await untilAborted(
           runTask(
-            { task: task.name, inputs: [{ sha256: sha, kind: input.kind }], fields: keepsFormat && input.format ? { ...fields, format: input.format } : fields },
+            {
+              task: task.name,
+              inputs: [{ sha256: sha, kind: input.kind }],
+              fields: keepsFormat && input.format ? { ...fields, format: input.format } : fields,
+            },
             [input.path],
             {
-            maxPixels: DEFAULT_MAX_PIXELS,
-            cache,
-            pool: models,
-            signal: interrupts.signal,
-            scratchDir,
-            ...parsed.run,
-          }),
+              maxPixels: DEFAULT_MAX_PIXELS,
+              cache,
+              pool: models,
+              signal: interrupts.signal,
+              scratchDir,
+              ...parsed.run,
+            },
+          ),
           interrupts.signal,
         );
         // Everything encoded first (by the task), then written in one go (the supervisor does not kill a writer).

@@ -18,7 +18,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { basename } from 'node:path';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import {
   assertOutputWritable,
@@ -30,7 +30,6 @@ import {
   formatSupportsAlpha,
   invalidOption,
   maxBitDepth,
-  OUTPUT_FORMATS,
   restoreAuto,
   sniffFormat,
   writeImage,
