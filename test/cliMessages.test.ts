@@ -43,13 +43,13 @@ describe('messages', () => {
     assert.doesNotMatch(r.stderr, /AVIF/);
   });
 
-  it('batch option errors: a missing option is "required", a bad choice lists the choices and what was given; no zod text', async () => {
+  it('batch option errors: a missing option is named with what it takes, a bad choice lists the choices and what was given; no zod text', async () => {
     const inDir = path.join(dir, 'in');
     await mkdir(inDir, { recursive: true });
     await writeFile(path.join(inDir, 'a.png'), await sharp(png).toBuffer());
     const missing = await runCli(['batch', 'watermark-verify', inDir, '-o', path.join(dir, 'out1')]);
     assert.equal(missing.code, 2);
-    assert.match(missing.stderr, /Option "key" is required/);
+    assert.match(missing.stderr, /Missing option "key": secret, a text of 1 to 1024 characters/);
     const bad = await runCli(['batch', 'lowlight', inDir, '-o', path.join(dir, 'out2'), '--set', 'method=bogus']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /Invalid option "method": expected one of auto, learned, gamma, fuse, iagc, got "bogus"/);

@@ -16,7 +16,18 @@ import { CLI_OMISSIONS } from '../src/cli/taskOptions.js';
 import { batchUsage, runBatch } from '../src/cli/commands/batch.js';
 import { ClearsightError } from '../src/core/errors.js';
 import { buildOpenApi, buildServer, ContentStore, parseTaskOptions, type JobQueue } from '../src/server/index.js';
-import { expectedText, optionSectionsOf, parseOptionFields, parseOptionValue, TASKS, getTask, RUN_OPTIONS, type OptionSpec } from '../src/tasks/index.js';
+import {
+  expectedText,
+  optionSectionsOf,
+  outputOptionsOf,
+  OUTPUT_OPTIONS,
+  parseOptionFields,
+  parseOptionValue,
+  TASKS,
+  getTask,
+  RUN_OPTIONS,
+  type OptionSpec,
+} from '../src/tasks/index.js';
 import { fixturePng } from './helpers/server.js';
 
 /** The command that runs each task. */
@@ -28,19 +39,16 @@ const COMMAND: Readonly<Record<string, string[]>> = {
 };
 
 /**
- * Flags a command may have beyond the table: where outputs go and how they are printed (CLI-only
- * by nature), the output encoding the ux lane owns (--quality), and secrets read from files.
+ * Flags a command may have beyond the table: where outputs go and how they are named and printed
+ * (CLI-only by nature: faces --annotate writes a picture the API does not make), and secrets
+ * read from files. The output encoding (--format, --quality, --strip-metadata) is the table's.
  */
 const CLI_ONLY = new Set([
   'output',
   'force',
   'json',
   'maps',
-  'quality',
-  'precision',
   'annotate',
-  'format',
-  'stripMetadata',
   'suffix',
   'name',
   'recursive',
@@ -147,6 +155,49 @@ describe('every surface carries the table', () => {
       });
     }
   }
+
+  test('the output options (format, quality, stripMetadata) reach every surface of each task writing a picture, from the one spec, and no other task', () => {
+    const doc = buildOpenApi('test', false) as {
+      paths: Record<string, { post: { requestBody: { content: Record<string, { schema: { properties: Record<string, { title?: string }> } }> } } }>;
+    };
+    const usage = batchUsage().split('\n');
+    const outputFlags = (cmd: Command) => cmd.options.filter((o) => !o.hidden && Object.hasOwn(OUTPUT_OPTIONS, o.attributeName()));
+    let pictures = 0;
+    for (const task of TASKS.values()) {
+      const expected = Object.keys(outputOptionsOf(task)).sort();
+      if (expected.length) pictures++;
+      const flags = outputFlags(findCommand(program, COMMAND[task.name] ?? [task.name]));
+      assert.deepEqual(flags.map((o) => o.attributeName()).sort(), expected, `${task.name}: CLI flags`);
+      for (const o of flags) {
+        const spec = OUTPUT_OPTIONS[o.attributeName() as keyof typeof OUTPUT_OPTIONS];
+        assert.ok(o.description.startsWith(spec.help), `${task.name} ${o.long}: the spec's help`);
+      }
+      const props = doc.paths[`/api/v1/jobs/${task.name}`]!.post.requestBody.content['multipart/form-data']!.schema.properties;
+      assert.deepEqual(
+        Object.keys(props)
+          .filter((k) => Object.hasOwn(OUTPUT_OPTIONS, k))
+          .sort(),
+        expected,
+        `${task.name}: OpenAPI form fields`,
+      );
+      for (const k of expected) assert.equal(props[k]!.title, OUTPUT_OPTIONS[k as keyof typeof OUTPUT_OPTIONS].label);
+      if (task.input !== 'images') {
+        const line = usage.find((l) => l.startsWith(`  ${task.name}:`))!;
+        assert.deepEqual(
+          Object.keys(OUTPUT_OPTIONS)
+            .filter((k) => new RegExp(`\\b${k}=`).test(line))
+            .sort(),
+          expected,
+          `${task.name}: batch --set keys`,
+        );
+      }
+    }
+    assert.ok(pictures >= 9, `${pictures} tasks write a picture`);
+    // batch's own --format/--quality/--strip-metadata are the same specs (the documented spelling of --set format=...).
+    const batch = outputFlags(findCommand(program, ['batch']));
+    assert.deepEqual(batch.map((o) => o.attributeName()).sort(), Object.keys(OUTPUT_OPTIONS).sort());
+    for (const o of batch) assert.ok(o.description.startsWith(OUTPUT_OPTIONS[o.attributeName() as keyof typeof OUTPUT_OPTIONS].help));
+  });
 
   test('the disagreements the copies had are gone (one value each)', () => {
     assert.equal((getTask('forensics')!.optionSpecs.maxFrames as { max: number }).max, 10000);
@@ -287,8 +338,7 @@ test('docs/server.md carries the generated task table (npm run docs:tasks rewrit
   assert.ok(doc.includes(taskTableMarkdown()), 'docs/server.md is stale: run npm run docs:tasks');
 });
 
-test('no task option shares a name with the run or output sections (a section would silently replace it)', async () => {
-  const { OUTPUT_OPTIONS } = await import('../src/tasks/index.js');
+test('no task option shares a name with the run or output sections (a section would silently replace it)', () => {
   for (const task of TASKS.values()) {
     for (const name of Object.keys(task.optionSpecs)) {
       assert.equal(name in RUN_OPTIONS, false, `${task.name}.${name} vs RUN_OPTIONS`);

@@ -273,3 +273,94 @@ test('labels and help from the task table, native-scale zoom and pan, elapsed ti
   await page.screenshot({ path: join(ARTIFACTS, 'web-faces.png'), fullPage: true });
   assert.deepEqual(errors, []);
 });
+
+test('output format and quality in the form; stages in words and the server ETA, on the runner and in the job history', { skip }, async () => {
+  const page = await browser!.newPage({ viewport: { width: 1100, height: 900 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(server!.url);
+  await page.waitForSelector('body[data-ready="1"]');
+  const section = page.locator('#page-restore');
+  await section.locator('select.task').selectOption('lowlight');
+  // The output options come from the task table like any other: label, help, choices; no format picked by default.
+  assert.equal(await section.locator('[data-option="format"] .option-label').textContent(), 'Output format');
+  assert.equal(await section.locator('select[name="format"]').inputValue(), '');
+  assert.deepEqual(await section.locator('select[name="format"] option').allTextContents(), ['(default)', 'png', 'jpeg', 'webp', 'tiff', 'avif', 'bmp']);
+  assert.equal(await section.locator('[data-option="stripMetadata"] input').getAttribute('type'), 'checkbox');
+  const fixture = join(dir, 'dim-jpeg.png');
+  writeFileSync(fixture, await fixturePng(48, 32, 6));
+  await section.locator('input.file').setInputFiles(fixture);
+  await section.locator('select[name="method"]').selectOption('gamma');
+  await section.locator('select[name="format"]').selectOption('jpeg');
+  await section.locator('input[name="quality"]').fill('80');
+  await section.locator('button.run').click();
+  await page.waitForSelector('#page-restore[data-state="done"]', { timeout: 30_000 });
+  assert.match((await section.locator('.downloads').textContent()) ?? '', /Download output\.jpg/);
+  await page.waitForFunction(`(() => { const i = document.querySelector('#page-restore img.after'); return i.complete && i.naturalWidth === 48; })()`);
+
+  // Progress as the server sends it (a stand-in job: a real one is over before it can be watched).
+  const id = '33333333-3333-4333-8333-333333333333';
+  const running = (progress: Record<string, unknown>) => ({ id, task: 'derain', state: 'running', progress, result: null, error: null, attempts: 1 });
+  const events = [
+    running({ stage: 'derain:convert model', done: 0, total: 1, fraction: 0 }),
+    running({ stage: 'prepare model', done: 1, total: 1, fraction: 1 }),
+    running({ stage: 'tiles', done: 3, total: 12, fraction: 0.25, etaSeconds: 42 }),
+  ];
+  const live = await browser!.newPage({ viewport: { width: 1100, height: 900 } });
+  live.on('pageerror', (e) => errors.push(e.message));
+  await live.route('**/api/v1/jobs/derain', (r) => r.fulfill({ status: 202, contentType: 'application/json', body: JSON.stringify({ id }) }));
+  await live.route(`**/api/v1/jobs/${id}/events`, (r) =>
+    r.fulfill({
+      status: 200,
+      contentType: 'text/event-stream',
+      // retry: the stand-in stream ends here; the page should not reconnect during the test.
+      body: `retry: 600000\n\n${events.map((e) => `event: status\ndata: ${JSON.stringify(e)}\n\n`).join('')}`,
+    }),
+  );
+  await live.goto(server!.url);
+  await live.waitForSelector('body[data-ready="1"]');
+  // Every text the stage line shows, in order (the last one is replaced when the stream ends).
+  await live.evaluate(`(() => {
+    window.stages = [];
+    const stage = document.querySelector('#page-restore .stage');
+    new MutationObserver(() => window.stages.push(stage.textContent)).observe(stage, { childList: true, characterData: true, subtree: true });
+  })()`);
+  const runner = live.locator('#page-restore');
+  await runner.locator('select.task').selectOption('derain');
+  await runner.locator('input.file').setInputFiles(fixture);
+  await runner.locator('button.run').click();
+  await live.waitForFunction(`window.stages.includes('processing tiles 3/12')`);
+  const shown = (await live.evaluate('window.stages')) as string[];
+  assert.ok(shown.includes('derain: converting the model to ONNX (first run only; cached after)'), shown.join(' | '));
+  assert.ok(shown.includes('loading the model'), shown.join(' | '));
+  assert.match((await runner.locator('.elapsed').textContent()) ?? '', /elapsed, about 4\d s left in this stage$/);
+
+  // The job history says the same.
+  await live.route('**/api/v1/jobs', (r) =>
+    r.fulfill({
+      status: 200,
+      contentType: 'application/json',
+      body: JSON.stringify({
+        jobs: [
+          {
+            ...running({ stage: 'convert model', done: 0, total: 1, fraction: 0 }),
+            id: '44444444-4444-4444-8444-444444444444',
+            createdAt: Date.now(),
+            inputs: ['a.png'],
+          },
+          { ...events[2], createdAt: Date.now(), inputs: ['b.png'] },
+        ],
+      }),
+    }),
+  );
+  await live.goto(`${server!.url}/#jobs`);
+  await live.waitForSelector('#jobs-list table.jobs tr[data-state="running"]');
+  assert.deepEqual(await live.locator('#jobs-list .job-state').allTextContents(), [
+    'running, converting the model to ONNX (first run only; cached after)',
+    'running, processing tiles 3/12, about 42 s left in this stage',
+  ]);
+  await live.screenshot({ path: join(ARTIFACTS, 'web-progress.png'), fullPage: true });
+  await live.close();
+  await page.close();
+  assert.deepEqual(errors, []);
+});

@@ -74,6 +74,8 @@ function optionControls(task) {
         );
       if (Array.isArray(schema.enum)) {
         const select = el('select', { name, title: help });
+        // No default in the table (output format, vsr scale): the server decides unless one is picked.
+        if (schema.default === undefined) select.append(el('option', { value: '', selected: true, text: '(default)' }));
         for (const v of schema.enum) select.append(el('option', { value: v, selected: v === schema.default, text: String(v) }));
         return wrap(select);
       }
@@ -109,6 +111,46 @@ function optionControls(task) {
 function duration(seconds) {
   const s = Math.max(0, Math.round(seconds));
   return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+}
+
+/** The stages the server reports, in words (the CLI's progress says the same). */
+const STAGE_WORDS = {
+  'prepare model': 'loading the model',
+  'convert model': 'converting the model to ONNX (first run only; cached after)',
+  decode: 'reading the input',
+  tiles: 'processing tiles',
+  frames: 'processing frames',
+  analyze: 'analysing the degradations',
+  plan: 'running the planned steps',
+  'veil removal': 'removing the rain veil',
+  'track face': 'tracking the face',
+  identity: 'checking the identity',
+  embed: 'embedding the watermark',
+  extract: 'reading the watermark',
+  check: 'checking',
+  'lowlight gamma': 'brightening (gamma)',
+  'lowlight iagc': 'brightening (learned gamma)',
+  'dehaze prior': 'dehazing (dark channel prior)',
+};
+
+/**
+ * A job's progress in words: "derain: loading the model", "processing tiles 3/12". A step of
+ * `auto` arrives as "<task>:<stage>". One-shot stages (0/1, 1/1) are shown without the count.
+ */
+function stageText(progress) {
+  if (!progress || progress.stage === 'done') return '';
+  const at = progress.stage.indexOf(':');
+  const step = at > 0 ? `${progress.stage.slice(0, at)}: ` : '';
+  const stage = at > 0 ? progress.stage.slice(at + 1) : progress.stage;
+  const count = progress.total > 1 ? ` ${progress.done}/${progress.total}` : '';
+  return `${step}${STAGE_WORDS[stage] ?? stage}${count}`;
+}
+
+/** What is left by the server's estimate (etaSeconds: this stage, at the rate so far), counted down since it came. */
+function etaText(eta) {
+  if (!eta) return '';
+  const left = eta.seconds - (Date.now() - eta.at) / 1000;
+  return left > 0.5 ? `about ${duration(left)} left in this stage` : 'finishing this stage';
 }
 
 function mountRunner(section) {
@@ -209,13 +251,14 @@ function mountRunner(section) {
   };
 
   let startedAt = 0;
-  let fraction = 0;
   let ticker = null;
-  /** Elapsed time, and an estimate of what is left from the progress fraction (once it says something). */
+  /** The server's last ETA ({seconds, at}), or null where the stage's total is unknown. */
+  let eta = null;
+  /** Elapsed time, and what is left of the stage by the server's estimate (when it sends one). */
   const tick = () => {
     const elapsed = (Date.now() - startedAt) / 1000;
-    const eta = fraction > 0.03 && fraction < 1 ? `, about ${duration((elapsed * (1 - fraction)) / fraction)} left` : '';
-    $('.elapsed').textContent = `${duration(elapsed)} elapsed${eta}`;
+    const left = etaText(eta);
+    $('.elapsed').textContent = `${duration(elapsed)} elapsed${left ? `, ${left}` : ''}`;
   };
   const stopTicker = () => {
     clearInterval(ticker);
@@ -234,7 +277,7 @@ function mountRunner(section) {
 
   function follow(id, inputFile) {
     const events = new EventSource(withToken(`/api/v1/jobs/${id}/events`));
-    fraction = 0;
+    eta = null;
     tick();
     ticker = setInterval(tick, 1000);
     const cancel = $('.cancel');
@@ -253,15 +296,16 @@ function mountRunner(section) {
       $('.state').textContent = job.state;
       section.dataset.state = job.state;
       if (job.progress) {
-        fraction = job.progress.fraction;
         $('.bar').value = job.progress.fraction;
         // A task that reports no stages finishes with the queue's own "done 1/1": not worth repeating.
-        $('.stage').textContent = job.progress.stage === 'done' ? '' : `${job.progress.stage} ${job.progress.done}/${job.progress.total}`;
+        $('.stage').textContent = stageText(job.progress);
+        eta = job.progress.etaSeconds !== undefined ? { seconds: job.progress.etaSeconds, at: Date.now() } : null;
+        tick();
       }
       if (job.state === 'done') {
         events.close();
         $('.bar').value = 1;
-        fraction = 1;
+        eta = null;
         tick();
         stopTicker();
         $('.elapsed').textContent = `done in ${duration(job.result?.seconds ?? (Date.now() - startedAt) / 1000)}`;
@@ -627,8 +671,10 @@ async function renderJobs() {
   };
   const rows = jobs.map((j) => {
     const running = j.state === 'queued' || j.state === 'running';
-    const state =
-      running && j.progress ? `${j.state} ${Math.round(100 * j.progress.fraction)}%` : j.state === 'failed' ? `failed: ${j.error?.code ?? ''}` : j.state;
+    const progress = j.progress
+      ? [stageText(j.progress), etaText(j.progress.etaSeconds !== undefined ? { seconds: j.progress.etaSeconds, at: Date.now() } : null)]
+      : [];
+    const state = running && j.progress ? [j.state, ...progress].filter(Boolean).join(', ') : j.state === 'failed' ? `failed: ${j.error?.code ?? ''}` : j.state;
     const files = j.result?.files ?? [];
     return el(
       'tr',

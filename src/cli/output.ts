@@ -17,8 +17,9 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { Option, type Command } from 'commander';
-import { ClearsightError, ERROR_CODES, formatFromPath, formatIsLossy, invalidOption, OUTPUT_FORMATS, type ImageFormat, type OutputFormat } from './lib.js';
-import { choiceOption, integerOption } from './options.js';
+import { ClearsightError, ERROR_CODES, formatFromPath, formatIsLossy, invalidOption, type ImageFormat, type OutputFormat } from './lib.js';
+import { OUTPUT_FILE_TYPES } from '../tasks/index.js';
+import { outputCliOptions, type TaskCliOptionsConfig } from './taskOptions.js';
 import { sameFile } from './outputGuard.js';
 
 /** The output options every picture command has, as commander hands them over. */
@@ -36,24 +37,21 @@ export interface ImageOutputOptions {
 /** Standard input or output. */
 export const STDIO = '-';
 
-const EXT_FOR: Record<OutputFormat, string> = { png: 'png', jpeg: 'jpg', webp: 'webp', tiff: 'tif', avif: 'avif', bmp: 'bmp' };
 const PICTURE_EXTENSIONS: ReadonlySet<string> = new Set(['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff', '.bmp']);
 export const DEFAULT_NAME = '{stem}{suffix}.{ext}';
 
-/** Adds -o, -f, --format, --quality, --strip-metadata, --suffix, --name, --recursive. */
-export function addImageOutputOptions(cmd: Command, what = 'output image'): Command {
-  return cmd
+/**
+ * Adds -o, -f, --format, --quality, --strip-metadata, --suffix, --name, --recursive. --format,
+ * --quality and --strip-metadata are the task table's output options (OUTPUT_OPTIONS, the same
+ * specs as the API's form fields and batch's --set keys); pass `outputFlagsAdded: true` to
+ * taskCliOptions afterwards. `extend` widens their parsers (restore auto: --quality fast|max).
+ */
+export function addImageOutputOptions(cmd: Command, what = 'output image', extend: TaskCliOptionsConfig['extend'] = {}): Command {
+  cmd
     .option('-o, --output <path>', `${what}: a file (format from its extension), - for standard output, or a folder (required with several inputs)`)
-    .option('-f, --force', 'overwrite output files that exist (never an input)')
-    .addOption(
-      choiceOption(
-        '--format <format>',
-        'output format, whatever the output name (default: the output extension; for a folder or -, the input format)',
-        OUTPUT_FORMATS,
-      ),
-    )
-    .addOption(integerOption('--quality <q>', 'JPEG/WebP/AVIF quality 1-100 (default: JPEG 95, WebP lossless, AVIF 80)', 1, 100))
-    .option('--strip-metadata', 'drop the EXIF and ICC profile (kept by default; the EXIF orientation is always reset to 1, the pixels being upright)')
+    .option('-f, --force', 'overwrite output files that exist (never an input)');
+  for (const option of outputCliOptions(extend)) cmd.addOption(option);
+  return cmd
     .option('--suffix <text>', 'with a folder output: added to each output name before the extension (e.g. _restored)')
     .addOption(new Option('--name <pattern>', `with a folder output: output file name from {stem} {suffix} {ext} {task} (default ${DEFAULT_NAME})`))
     .option('-r, --recursive', 'with a folder input: include its subfolders (their structure is kept in the output folder)');
@@ -200,7 +198,7 @@ export async function planOutputs(
       const name = pattern
         .replaceAll('{stem}', stem)
         .replaceAll('{suffix}', opts.suffix ?? '')
-        .replaceAll('{ext}', EXT_FOR[format])
+        .replaceAll('{ext}', OUTPUT_FILE_TYPES[format].ext)
         .replaceAll('{task}', task);
       output = join(out, input.subdir, name);
     } else {

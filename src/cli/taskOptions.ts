@@ -12,6 +12,7 @@ import { Option, type Command } from 'commander';
 import {
   expectedText,
   getTask,
+  OUTPUT_OPTIONS,
   optionSectionsOf,
   parseOptionValue,
   RUN_OPTIONS,
@@ -63,6 +64,16 @@ export interface TaskCliOptionsConfig {
   extend?: Readonly<Record<string, (value: string, flag: string) => unknown>>;
   /** Leave out the run options (threads, device) even if the task runs networks. */
   noRunOptions?: boolean;
+  /** The command already has the output flags (addImageOutputOptions added them, from the same specs). */
+  outputFlagsAdded?: boolean;
+}
+
+/**
+ * The output flags (--format, --quality, --strip-metadata) from OUTPUT_OPTIONS: every command
+ * that writes a picture has them, built here only (through taskCliOptions, or addImageOutputOptions).
+ */
+export function outputCliOptions(extend: TaskCliOptionsConfig['extend'] = {}): Option[] {
+  return Object.entries(OUTPUT_OPTIONS).map(([name, spec]) => cliOption(name, spec, extend[name]));
 }
 
 /** Why a task's options become flags the way they do: kept for the drift test. */
@@ -81,6 +92,7 @@ export function taskCliOptions(taskName: string, config: TaskCliOptionsConfig = 
   for (const [name, spec] of Object.entries(specs)) {
     if (config.omit?.[name] !== undefined) continue;
     if (config.noRunOptions && Object.hasOwn(RUN_OPTIONS, name)) continue;
+    if (config.outputFlagsAdded && Object.hasOwn(OUTPUT_OPTIONS, name)) continue;
     out.push(cliOption(name, spec, config.extend?.[name]));
     // A switch on by default also takes its positive form (`--deghost`, as hdr had), hidden: it
     // restates the default, and scripts that spell it out keep working.

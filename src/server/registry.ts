@@ -6,7 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { isClearsightError } from '../core/errors.js';
-import { getTask, parseTaskFields, type TaskDefinition } from '../tasks/index.js';
+import { getTask, parseTaskFields, type OutputSettings, type TaskDefinition } from '../tasks/index.js';
 import type { Device } from '../core/runtime/index.js';
 
 export {
@@ -39,7 +39,7 @@ export function parseTaskOptions(
   fields: Record<string, string>,
   surface: 'api' | 'batch' = 'api',
 ):
-  | { ok: true; options: Record<string, unknown>; run: { threads?: number; device?: Device }; output: Record<string, unknown> }
+  | { ok: true; options: Record<string, unknown>; run: { threads?: number; device?: Device }; output: OutputSettings }
   | { ok: false; field: string; message: string } {
   try {
     return { ok: true, ...parseTaskFields(task, fields, surface) };

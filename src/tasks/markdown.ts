@@ -39,18 +39,16 @@ export function taskTableMarkdown(): string {
   const run = Object.entries(RUN_OPTIONS)
     .map(([k, s]) => optionText(k, s))
     .join(', ');
-  const output = Object.keys(OUTPUT_OPTIONS).length
-    ? Object.entries(OUTPUT_OPTIONS)
-        .map(([k, s]) => optionText(k, s as OptionSpec))
-        .join(', ')
-    : 'none yet';
+  const output = Object.entries(OUTPUT_OPTIONS)
+    .map(([k, s]) => optionText(k, s as OptionSpec))
+    .join(', ');
   return [
     BEGIN,
     '| task | input | what it does | options (form fields, `--set` keys, CLI flags in kebab case) | outputs |',
     '|---|---|---|---|---|',
     ...[...TASKS.values()].map(row),
     '',
-    `Run options (CLI and batch; the server decides them for its jobs): ${run}. Output options (every task that writes a picture): ${output}.`,
+    `Run options (CLI and batch; the server decides them for its jobs): ${run}. Output options (every task that writes a picture; stripMetadata where the picture comes from one input picture): ${output}. The picture is then \`output.<ext>\` (png, jpg, webp, tif, avif, bmp) with its MIME type; without \`format\` the API writes PNG.`,
     END,
   ].join('\n');
 }

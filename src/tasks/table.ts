@@ -19,10 +19,9 @@
  *   - RUN_OPTIONS (threads, device): how the local machine runs the networks. CLI flags and batch
  *     --set keys; the HTTP API leaves them to the operator (the pool shares the cores between
  *     jobs; `serve` runs on its own device), so a client cannot oversubscribe a shared server.
- *   - OUTPUT_OPTIONS: how output pictures are encoded (format, quality, metadata): the hook for the
- *     output options of issue 21 points 1-2. Empty here; an entry added to it reaches the CLI,
- *     the API, batch, OpenAPI and the web form of every task whose `outputs` include a picture,
- *     and TaskContext.output carries the parsed values to encodeOutput below.
+ *   - OUTPUT_OPTIONS (format, quality, stripMetadata): how the output picture is encoded. They
+ *     reach the CLI, the API, batch, OpenAPI and the web form of every task whose `outputs`
+ *     include a picture; TaskContext.output carries the parsed values to encodeOutput below.
  */
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -30,7 +29,7 @@ import { join } from 'node:path';
 import { DEVICES, type Device } from '../core/runtime/index.js';
 import type { ModelPool } from '../core/models/pool.js';
 import { ClearsightError, ERROR_CODES } from '../core/errors.js';
-import { decodeImage, encodeImage, type DecodedImage, type RawImage } from '../core/image/index.js';
+import { decodeImage, encodeImage, OUTPUT_FORMATS, type DecodedImage, type OutputFormat, type RawImage } from '../core/image/index.js';
 import type { TaskControl } from '../core/progress.js';
 import { ESRGAN_SCALES, ESRGAN_SIZES } from '../core/models/registry.js';
 import { restoreAuto } from '../restore/index.js';
@@ -112,8 +111,8 @@ export interface TaskContext extends TaskControl {
   threads?: number;
   /** Where the networks run (batch: --set device; the server: cpu). */
   device?: Device;
-  /** Parsed OUTPUT_OPTIONS (empty until that section has entries). */
-  output?: Record<string, unknown>;
+  /** Parsed OUTPUT_OPTIONS: format (default PNG), quality, stripMetadata. */
+  output?: OutputSettings;
   /**
    * Worker-owned objects reused across jobs (face models, detector). The library itself keeps no
    * singletons; a worker process may, and disposes nothing until it exits.
@@ -146,6 +145,12 @@ export interface TaskDefinition<S extends OptionSpecs = OptionSpecs> {
   secretFields?: readonly string[];
   /** The picture restorations: the one run function the CLI commands call too. */
   restore?: RestoreTaskSpec<S>;
+  /**
+   * Checks across options that no single spec can express (derain: int8 only with model maxim),
+   * run wherever options are parsed (a 400 at upload, batch before its first file, the CLI before
+   * decoding). Throws E_INVALID_OPTION naming the option as `nameOf` spells it for the surface.
+   */
+  check?(options: OptionValues<S>, nameOf: (key: string) => string): void;
   run(inputs: TaskInput[], options: OptionValues<S>, ctx: TaskContext): Promise<TaskOutcome>;
 }
 
@@ -168,21 +173,63 @@ export const RUN_OPTIONS = {
 } as const satisfies OptionSpecs;
 
 /**
- * How output pictures are encoded. The hook for issue 21 points 1-2 (format, quality,
- * strip-metadata), which the encode layer owns: add the specs here and honour them in
- * encodeOutput; every surface picks them up from this object.
+ * How the output picture is encoded: one spec each, read by every surface (the CLI's --format,
+ * --quality and --strip-metadata flags are built from these too, src/cli/output.ts). No
+ * defaults here: each surface has its own sensible one for the format (the API: PNG; the CLI: the
+ * output name's extension; batch: each input's format), and the encoder its own quality per format.
  */
-export const OUTPUT_OPTIONS = {} as const satisfies OptionSpecs;
+export const OUTPUT_OPTIONS = {
+  format: choice({
+    label: 'Output format',
+    help: "Format of the output picture. Default: PNG from the API and the web app; on the command line the output name's extension (for a folder, standard output and batch, each input's own format).",
+    choices: OUTPUT_FORMATS,
+  }),
+  quality: integer({
+    valueName: 'q',
+    label: 'Output quality',
+    help: 'Quality of lossy output (JPEG, WebP, AVIF). Default: JPEG 95, WebP lossless, AVIF 80; no effect on PNG, TIFF and BMP.',
+    min: 1,
+    max: 100,
+  }),
+  stripMetadata: boolean({
+    label: 'Strip metadata',
+    help: 'Drop the EXIF and ICC profile of the input. Kept by default (EXIF orientation reset to 1, the pixels being upright).',
+  }),
+} as const satisfies OptionSpecs;
+
+/** The parsed OUTPUT_OPTIONS (TaskContext.output). */
+export type OutputSettings = Partial<OptionValues<typeof OUTPUT_OPTIONS>>;
+
+/** File extension and MIME type of each output format. */
+export const OUTPUT_FILE_TYPES: Readonly<Record<OutputFormat, { ext: string; mime: string }>> = {
+  png: { ext: 'png', mime: 'image/png' },
+  jpeg: { ext: 'jpg', mime: 'image/jpeg' },
+  webp: { ext: 'webp', mime: 'image/webp' },
+  tiff: { ext: 'tif', mime: 'image/tiff' },
+  avif: { ext: 'avif', mime: 'image/avif' },
+  bmp: { ext: 'bmp', mime: 'image/bmp' },
+};
 
 /** Does the task produce a picture (and so take OUTPUT_OPTIONS)? */
 export const producesPicture = (task: TaskDefinition): boolean => task.outputs.some((o) => o.role === 'output' && o.name.endsWith('.png'));
+
+/**
+ * The output options a task takes: none without a picture; stripMetadata only where the picture
+ * comes from one input picture whose metadata it keeps (hdr merges several and keeps none).
+ */
+export function outputOptionsOf(task: TaskDefinition): OptionSpecs {
+  if (!producesPicture(task)) return {};
+  if (task.input === 'image') return OUTPUT_OPTIONS;
+  const { stripMetadata: _none, ...encoding } = OUTPUT_OPTIONS;
+  return encoding;
+}
 
 /** Every option key a task takes on a surface: its own, then run (CLI and batch), then output. */
 export function optionSectionsOf(task: TaskDefinition, surface: 'cli' | 'api' | 'batch'): OptionSpecs {
   return {
     ...task.optionSpecs,
     ...(surface !== 'api' && task.runOptions ? RUN_OPTIONS : {}),
-    ...(producesPicture(task) ? OUTPUT_OPTIONS : {}),
+    ...outputOptionsOf(task),
   };
 }
 
@@ -194,18 +241,25 @@ async function decodeInput(input: TaskInput, ctx: TaskContext): Promise<DecodedI
 }
 
 /**
- * The restored picture as bytes: PNG, keeping the source's EXIF (orientation reset to 1: the
- * pixels are upright) and ICC profile, as the CLI does by default. OUTPUT_OPTIONS (format,
- * quality, strip metadata on the API) would take effect here through ctx.output; not there yet.
+ * The output picture as bytes, as ctx.output says: its format (default PNG; the file is
+ * `output.<ext>` with that format's MIME type), its quality (lossy formats), and the source's
+ * EXIF (orientation reset to 1: the pixels are upright) and ICC profile kept unless
+ * stripMetadata, as the CLI does.
  */
 export async function encodeOutput(
   img: RawImage,
-  _ctx: Pick<TaskContext, 'output'>,
+  ctx: Pick<TaskContext, 'output'>,
   alpha?: DecodedImage['alpha'],
   meta?: DecodedImage['meta'],
 ): Promise<{ bytes: Buffer; name: string; type: string }> {
-  const bytes = await encodeImage(img, 'png', { ...(alpha ? { alpha } : {}), ...(meta ? { metadata: meta } : {}) });
-  return { bytes, name: 'output.png', type: 'image/png' };
+  const { format = 'png', quality, stripMetadata } = ctx.output ?? {};
+  const bytes = await encodeImage(img, format, {
+    ...(alpha ? { alpha } : {}),
+    ...(quality !== undefined ? { quality } : {}),
+    ...(meta && !stripMetadata ? { metadata: meta } : {}),
+  });
+  const { ext, mime } = OUTPUT_FILE_TYPES[format];
+  return { bytes, name: `output.${ext}`, type: mime };
 }
 
 async function outputFile(
@@ -261,6 +315,7 @@ function restoreEntry<S extends OptionSpecs>(
     runOptions: true,
     outputs: [{ name: 'output.png', role: 'output', label: 'restored picture' }, ...mapOutputs],
     restore: spec,
+    ...(spec.check ? { check: spec.check } : {}),
     async run(inputs, opts, ctx) {
       const { image, alpha, meta } = await decodeInput(inputs[0]!, ctx);
       const o = opts as Record<string, unknown>;
@@ -817,7 +872,7 @@ const watermarkEmbedTask: TaskDefinition<typeof watermarkEmbedOptions> = {
   outputs: [{ name: 'output.png', role: 'output', label: 'marked picture' }],
   async run(inputs, opts, ctx) {
     const { embedWatermark } = await import('../trust/watermark/index.js');
-    const { image } = await decodeInput(inputs[0]!, ctx);
+    const { image, meta } = await decodeInput(inputs[0]!, ctx);
     let identity = null;
     if (opts.identity !== 'none') {
       identity = await largestFace(ctx);
@@ -840,7 +895,7 @@ const watermarkEmbedTask: TaskDefinition<typeof watermarkEmbedOptions> = {
       ...control(ctx),
     });
     const { image: _marked, ...summary } = r;
-    return { files: [await outputFile(r.image, ctx, undefined, 'marked picture')], result: { ...summary } as Record<string, unknown> };
+    return { files: [await outputFile(r.image, ctx, undefined, 'marked picture', meta)], result: { ...summary } as Record<string, unknown> };
   },
 };
 
@@ -926,7 +981,7 @@ export function parseTaskFields(
   task: TaskDefinition,
   fields: Readonly<Record<string, string>>,
   surface: 'api' | 'batch' | 'cli' = 'api',
-): { options: Record<string, unknown>; run: { threads?: number; device?: Device }; output: Record<string, unknown> } {
+): { options: Record<string, unknown>; run: { threads?: number; device?: Device }; output: OutputSettings } {
   const all = parseOptionFields(optionSectionsOf(task, surface), fields, `task ${task.name}`);
   const options: Record<string, unknown> = {};
   const run: Record<string, unknown> = {};
@@ -935,7 +990,8 @@ export function parseTaskFields(
     if (Object.hasOwn(task.optionSpecs, k)) options[k] = v;
     else if (Object.hasOwn(RUN_OPTIONS, k)) {
       if (v !== undefined) run[k] = v;
-    } else output[k] = v;
+    } else if (v !== undefined) output[k] = v;
   }
-  return { options, run: run as { threads?: number; device?: Device }, output };
+  task.check?.(options as never, (key) => key);
+  return { options, run: run as { threads?: number; device?: Device }, output: output as OutputSettings };
 }

@@ -62,8 +62,8 @@ export interface ApiJob {
   id: string;
   task: string;
   state: string;
-  progress: { stage: string; done: number; total: number; fraction: number } | null;
-  result: (Record<string, unknown> & { files: Array<{ name: string; url: string; sha256: string; role: string; bytes: number }> }) | null;
+  progress: { stage: string; done: number; total: number; fraction: number; etaSeconds?: number } | null;
+  result: (Record<string, unknown> & { files: Array<{ name: string; url: string; sha256: string; type: string; role: string; bytes: number }> }) | null;
   error: { code: string; message: string } | null;
 }
 

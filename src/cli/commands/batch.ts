@@ -4,6 +4,7 @@
  *
  * - outputs: <stem><suffix>.<ext> (the restored picture, in the input's format unless --format
  *   says otherwise, with the input's EXIF and ICC profile unless --strip-metadata),
+ *   encoded once, by the task itself (encodeOutput);
  *   <stem>.<map>.png (physical maps), <stem>.json (the task's JSON result), written atomically;
  *   with --recursive, subfolders of <in-dir> are walked and mirrored in <out-dir>;
  * - resume: out-dir/batch-log.json records every finished file with its input's sha256 and the
@@ -22,11 +23,11 @@ import type { Command } from 'commander';
 import { ClearsightError, ERROR_CODES, invalidOption, isClearsightError } from '../../core/errors.js';
 import { sniffFormat } from '../../core/image/index.js';
 import { writeFileAtomic } from '../../core/fs.js';
-import { decodeImage, DEFAULT_MAX_PIXELS, encodeImage, OUTPUT_FORMATS, type ImageFormat, type OutputFormat } from '../../core/image/index.js';
+import { DEFAULT_MAX_PIXELS, type ImageFormat, type OutputFormat } from '../../core/image/index.js';
 import { ModelPool } from '../../core/models/pool.js';
-import { optionSectionsOf, TASKS, type OptionSpec } from '../../tasks/index.js';
+import { optionSectionsOf, outputOptionsOf, parseOptionValue, TASKS, type OptionSpec, type TaskDefinition } from '../../tasks/index.js';
 import { EXIT } from '../exitCodes.js';
-import { choiceOption, integerOption } from '../options.js';
+import { outputCliOptions } from '../taskOptions.js';
 import { untilAborted, watchInterrupts } from '../interrupt.js';
 
 export interface BatchCliOptions {
@@ -74,25 +75,36 @@ function parseSets(sets: string[]): Record<string, string> {
   return fields;
 }
 
-/** Output name of one task file for input stem `stem`. */
-function outputName(stem: string, file: { name: string; role: string }): string {
-  return file.role === 'output' && /^output\.\w+$/.test(file.name) ? `${stem}${file.name.slice('output'.length)}` : `${stem}.${file.name}`;
+/**
+ * Output name of one task file for input stem `stem`: the picture (or video) `output.<ext>` ->
+ * `<stem><suffix>.<ext>` (the suffix on pictures only), anything else `<stem>.<name>`.
+ */
+function outputName(stem: string, file: { name: string; role: string; type: string }, suffix = ''): string {
+  if (file.role !== 'output' || !/^output\.\w+$/.test(file.name)) return `${stem}.${file.name}`;
+  return `${stem}${file.type.startsWith('image/') ? suffix : ''}${file.name.slice('output'.length)}`;
 }
 
-const EXT_FOR: Record<OutputFormat, string> = { png: 'png', jpeg: 'jpg', webp: 'webp', tiff: 'tif', avif: 'avif', bmp: 'bmp' };
+/** The output flags of batch as the task's fields (the one spelling --set would use). */
+const OUTPUT_FLAG_FIELDS = { format: '--format', quality: '--quality', stripMetadata: '--strip-metadata' } as const;
 
 /**
- * The task's restored picture (a PNG from the task table) re-encoded as the output format, with
- * the source's metadata: the task encodes losslessly, so this costs no quality.
+ * --format, --quality and --strip-metadata (the documented way) and `--set format=...` etc.
+ * (the API's field names, accepted as the same thing) merged into one set of fields: a key given
+ * both ways must agree. A task without a picture takes none of them.
  */
-async function reencodeOutput(bytes: Buffer, source: string, format: OutputFormat, opts: BatchCliOptions): Promise<Buffer> {
-  const restored = await decodeImage(bytes, { maxPixels: Infinity, name: 'the task output' });
-  const original = opts.stripMetadata ? undefined : await decodeImage(source, { maxPixels: Infinity });
-  return encodeImage(restored.image, format, {
-    ...(restored.alpha ? { alpha: restored.alpha } : {}),
-    ...(opts.quality !== undefined ? { quality: opts.quality } : {}),
-    ...(original ? { metadata: original.meta } : {}),
-  });
+export function mergeOutputFlags(task: TaskDefinition, sets: Record<string, string>, opts: BatchCliOptions): Record<string, string> {
+  const fields = { ...sets };
+  const takes = outputOptionsOf(task);
+  for (const [key, flag] of Object.entries(OUTPUT_FLAG_FIELDS)) {
+    const given = opts[key as keyof typeof OUTPUT_FLAG_FIELDS];
+    if (given === undefined || given === false) continue;
+    if (!Object.hasOwn(takes, key)) throw invalidOption(flag, `absent: task ${task.name} writes no picture`, given);
+    const value = String(given);
+    if (fields[key] !== undefined && parseOptionValue(key, takes[key]!, fields[key]) !== given)
+      throw invalidOption(flag, `the same value as --set ${key}=${fields[key]} (or only one of the two)`, given);
+    fields[key] = value;
+  }
+  return fields;
 }
 
 async function listRecursive(dir: string, prefix = ''): Promise<string[]> {
@@ -145,10 +157,11 @@ export function addBatchCommand(program: Command): Command {
     .argument('<in-dir>', 'folder of inputs (subfolders with --recursive); files are recognised by content')
     .requiredOption('-o, --output <out-dir>', 'folder for the outputs and batch-log.json (created if missing)')
     .option('--set <key=value>', 'a task option, as in the API form (repeatable): --set method=gamma --set scale=2', collect, [])
-    .option('-f, --force', 'redo files already done and overwrite their outputs')
-    .addOption(choiceOption('--format <format>', "format of the restored pictures (default: each input's own format)", OUTPUT_FORMATS))
-    .addOption(integerOption('--quality <q>', 'JPEG/WebP/AVIF quality 1-100 (default: JPEG 95, WebP lossless, AVIF 80)', 1, 100))
-    .option('--strip-metadata', 'drop the EXIF and ICC profile of the inputs (kept by default, orientation reset to 1)')
+    .option('-f, --force', 'redo files already done and overwrite their outputs');
+  // --format, --quality, --strip-metadata: the task table's output options (`--set format=...`
+  // etc. is the same thing; default format: each input's own).
+  for (const option of outputCliOptions()) cmd.addOption(option);
+  cmd
     .option('--suffix <text>', 'added to each restored picture name before the extension (e.g. _restored)')
     .option('-r, --recursive', 'walk the subfolders of <in-dir> too (mirrored in <out-dir>)')
     .option('--json', 'print the log as one JSON object on stdout instead of the table')
@@ -172,9 +185,11 @@ export async function runBatch(taskName: string, inDir: string, opts: BatchCliOp
   const task = getTask(taskName);
   if (!task) throw invalidOption('task', `one of ${[...TASKS.keys()].join(', ')}`, taskName);
   if (task.input === 'images') throw invalidOption('task', 'a task taking one input per job (multi-image tasks are not batched per folder)', taskName);
-  const sets = parseSets(opts.set);
+  const sets = mergeOutputFlags(task, parseSets(opts.set), opts);
   const parsed = parseTaskOptions(task, sets, 'batch');
   if (!parsed.ok) throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `--set: ${parsed.message}`, { option: parsed.field, given: sets[parsed.field] });
+  // Without a format, each picture keeps its input's (the API's default, PNG, would turn JPEGs into PNGs).
+  const keepsFormat = Object.hasOwn(outputOptionsOf(task), 'format') && sets.format === undefined;
   // threads and device say how this machine runs the job (the run context); the rest are the
   // task's own fields, recorded in the log (a rerun with other threads still resumes).
   const { threads, device, ...fields } = sets;
@@ -194,10 +209,8 @@ export async function runBatch(taskName: string, inDir: string, opts: BatchCliOp
   const logged: Record<string, string> = Object.fromEntries(
     Object.entries(fields).map(([k, v]) => [k, task.secretFields?.includes(k) ? `sha256:${createHash('sha256').update(v).digest('hex').slice(0, 16)}` : v]),
   );
-  // The output options change the files written: a log made with others is not reused.
-  if (opts.format) logged['--format'] = opts.format;
-  if (opts.quality !== undefined) logged['--quality'] = String(opts.quality);
-  if (opts.stripMetadata) logged['--strip-metadata'] = 'true';
+  // The output options change the files written: a log made with others is not reused (format,
+  // quality and stripMetadata are among the fields).
   if (opts.suffix) logged['--suffix'] = opts.suffix;
   const log: BatchLog = { task: task.name, fields: logged, updatedAt: new Date().toISOString(), files: {} };
   const reusable = previous && previous.task === task.name && sameFields(previous.fields, logged) ? previous.files : {};
@@ -266,25 +279,26 @@ export async function runBatch(taskName: string, inDir: string, opts: BatchCliOp
       const scratchDir = await mkdtemp(join(tmpdir(), 'clearsight-batch-'));
       try {
         const outcome = await untilAborted(
-          runTask({ task: task.name, inputs: [{ sha256: sha, kind: input.kind }], fields }, [input.path], {
-            maxPixels: DEFAULT_MAX_PIXELS,
-            cache,
-            pool: models,
-            signal: interrupts.signal,
-            scratchDir,
-            ...parsed.run,
-          }),
+          runTask(
+            {
+              task: task.name,
+              inputs: [{ sha256: sha, kind: input.kind }],
+              fields: keepsFormat && input.format ? { ...fields, format: input.format } : fields,
+            },
+            [input.path],
+            {
+              maxPixels: DEFAULT_MAX_PIXELS,
+              cache,
+              pool: models,
+              signal: interrupts.signal,
+              scratchDir,
+              ...parsed.run,
+            },
+          ),
           interrupts.signal,
         );
-        // Everything encoded first, then written in one go (the supervisor does not kill a writer).
-        const files: Array<{ name: string; bytes: Buffer | string }> = [];
-        for (const f of outcome.files) {
-          if (f.role === 'output' && f.type === 'image/png' && input.kind === 'image') {
-            // The restored picture: in the input's format (or --format), with its metadata.
-            const format = opts.format ?? input.format ?? 'png';
-            files.push({ name: `${stem}${opts.suffix ?? ''}.${EXT_FOR[format]}`, bytes: await reencodeOutput(f.bytes, input.path, format, opts) });
-          } else files.push({ name: outputName(stem, f), bytes: f.bytes });
-        }
+        // Everything encoded first (by the task), then written in one go (the supervisor does not kill a writer).
+        const files: Array<{ name: string; bytes: Buffer | string }> = outcome.files.map((f) => ({ name: outputName(stem, f, opts.suffix), bytes: f.bytes }));
         if (!outcome.files.some((f) => f.type === 'application/json')) {
           files.push({ name: `${stem}.json`, bytes: `${JSON.stringify({ input: input.name, ...outcome.result }, null, 1)}\n` });
         }

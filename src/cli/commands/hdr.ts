@@ -34,7 +34,6 @@ import {
   type OutputFormat,
   type ToneMapper,
 } from '../lib.js';
-import { integerOption } from '../options.js';
 import { withTaskOptions } from '../taskOptions.js';
 import { createReporter, progressMode, type Reporter } from '../progress.js';
 import { untilAborted, watchInterrupts } from '../interrupt.js';
@@ -52,6 +51,8 @@ interface HdrCliOptions {
   tonemap: ToneMapper;
   fusion?: boolean;
   maxShift?: number;
+  /** --format and --quality (the task table's output options) apply to --ldr. */
+  format?: OutputFormat;
   quality?: number;
   json?: boolean;
   force?: boolean;
@@ -103,10 +104,10 @@ export function addHdrCommand(program: Command): Command {
       .option('-o, --output <file.hdr>', 'radiance output, Radiance RGBE (.hdr), run-length encoded')
       .option('--ldr <file>', 'LDR result (.jpg .png .webp .tif .bmp): tone mapped, or fused with --fusion')
       .option('--mask <file.png>', 'ghost mask (white: taken from the reference exposure only)'),
-    // --times, --ev, --no-align, --no-deghost, --reference, --max-shift, --tonemap, --fusion: the task's options, from the task table.
+    // --times, --ev, --no-align, --no-deghost, --reference, --max-shift, --tonemap, --fusion, and
+    // --format and --quality of the LDR picture: the task's options, from the task table.
     'hdr',
   )
-    .addOption(integerOption('--quality <q>', 'JPEG/WebP quality of --ldr 1-100 (default: JPEG 95, WebP lossless)', 1, 100))
     .option('--json', 'print one JSON summary on stdout instead of progress and text')
     .option('-f, --force', 'overwrite output files that exist')
     .addHelpText(
@@ -143,7 +144,8 @@ export async function runHdr(inputs: string[], opts: HdrCliOptions): Promise<Hdr
       path: opts.output,
     });
   }
-  const ldrFormat: OutputFormat | undefined = opts.ldr ? formatFromPath(opts.ldr) : undefined;
+  const ldrFormat: OutputFormat | undefined = opts.ldr ? (opts.format ?? formatFromPath(opts.ldr)) : undefined;
+  if (!opts.ldr && (opts.format !== undefined || opts.quality !== undefined)) warn('--format and --quality apply to the --ldr picture; no --ldr given');
   if (opts.mask) formatFromPath(opts.mask);
   const outputs = [opts.output, opts.ldr, opts.mask].filter((p): p is string => p !== undefined);
   const seen = new Map<string, string>();

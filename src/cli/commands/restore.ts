@@ -38,7 +38,7 @@ import {
   type ExpertOptions,
   type OutputFormat,
 } from '../lib.js';
-import { taskCliOptions, taskOf } from '../taskOptions.js';
+import { kebab, taskCliOptions, taskOf } from '../taskOptions.js';
 import type { OptionSpecs, OptionValues, RestoreOutput, RestoreTaskSpec } from '../../tasks/index.js';
 import {
   addImageOutputOptions,
@@ -51,8 +51,6 @@ import {
   type ImageOutputOptions,
   type OutputJob,
 } from '../output.js';
-import { choiceOption } from '../options.js';
-import { INT8_MODELS, PRECISIONS, type Precision } from '../../core/models/precision.js';
 import { createReporter, progressMode } from '../progress.js';
 import { reportError } from '../report.js';
 import { untilAborted, watchInterrupts } from '../interrupt.js';
@@ -63,7 +61,6 @@ export interface CommonOptions extends ImageOutputOptions {
   tta?: boolean;
   threads?: number;
   device: Device;
-  precision: Precision;
   maxTile?: number;
   json?: boolean;
   /** --maps <dir>: only on commands whose spec declares maps. */
@@ -128,23 +125,15 @@ export function addRestoreCommand(program: Command, spec: RestoreCommandSpec): C
     .description(spec.description)
     .argument('<inputs...>', 'input pictures (PNG, JPEG, WebP, TIFF or BMP): files, folders, quoted globs, or - for standard input');
   addImageOutputOptions(cmd);
-  // The task's options, from the task table (src/tasks): flags, help, defaults, validation.
-  for (const option of taskCliOptions(spec.name)) cmd.addOption(option);
+  // The task's options, from the task table (src/tasks): flags, help, defaults, validation
+  // (derain's --precision among them).
+  for (const option of taskCliOptions(spec.name, { outputFlagsAdded: true })) cmd.addOption(option);
   if (table.maps)
     cmd.option(
       '--maps <dir>',
       `write the physical maps into <dir> (created if missing; existing files kept unless --force; one subfolder per input when there are several): ${table.maps.description}`,
     );
   cmd
-    // CLI only for now (the task table has no precision option yet: the API and batch run fp32).
-    .addOption(
-      choiceOption(
-        '--precision <p>',
-        `int8: the network quantized (offered for ${INT8_MODELS.join(', ')}: within 0.1 dB of fp32, about 10% less CPU time, a smaller graph; docs/performance.md)`,
-        PRECISIONS,
-        'fp32',
-      ),
-    )
     .option('--json', 'print one JSON summary per input on stdout (on stderr when the picture goes to stdout) instead of progress and text')
     .addHelpText(
       'after',
@@ -168,6 +157,7 @@ export function addRestoreCommand(program: Command, spec: RestoreCommandSpec): C
 export async function runRestore(spec: RestoreCommandSpec, inputArgs: readonly string[], opts: CommonOptions): Promise<RestoreSummary[]> {
   const table = restoreOf(spec.name);
   const taskOpts = opts as unknown as OptionValues<OptionSpecs>;
+  table.check?.(taskOpts, (key) => `--${kebab(key)}`); // options that only fail together (derain --precision int8 --model fast)
   const force = opts.force ?? false;
   const files = await expandInputs(inputArgs, opts.recursive ?? false);
   const stdin = files.some((f) => f.path === STDIO) ? await readStdin() : undefined;
@@ -258,7 +248,6 @@ async function restoreOne(
     ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
     ...(opts.maxTile !== undefined ? { maxTile: opts.maxTile } : {}),
     device: opts.device,
-    ...(opts.precision === 'int8' ? { precision: 'int8' as const } : {}),
   };
   const result = await untilAborted(table.restore(image, opts as unknown as OptionValues<OptionSpecs>, control), interrupts.signal);
   const restored = result.image;

@@ -18,7 +18,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { basename } from 'node:path';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import {
   assertOutputWritable,
@@ -30,7 +30,6 @@ import {
   formatSupportsAlpha,
   invalidOption,
   maxBitDepth,
-  OUTPUT_FORMATS,
   restoreAuto,
   sniffFormat,
   writeImage,
@@ -46,7 +45,6 @@ import {
   type RestorationQuality,
 } from '../lib.js';
 import { withTaskOptions } from '../taskOptions.js';
-import { choiceOption } from '../options.js';
 import { createReporter, progressMode, type Reporter } from '../progress.js';
 import { untilAborted, watchInterrupts } from '../interrupt.js';
 import { expandInputs, planOutputs, readStdin, STDIO, writeStdout } from '../output.js';
@@ -64,7 +62,7 @@ interface AutoCliOptions {
   device: Device;
   maxTile?: number;
   /** JPEG/WebP/AVIF output quality; `fast`/`max` still accepted here (deprecated: --effort). */
-  quality?: QualityValue;
+  quality?: number | DeprecatedEffort;
   /** Restoration effort: fast (students, physical methods) or max (the MAXIM experts). */
   effort?: RestorationQuality;
   format?: OutputFormat;
@@ -78,7 +76,8 @@ interface AutoCliOptions {
   embedding?: boolean;
 }
 
-type QualityValue = { encoder: number } | { restoration: RestorationQuality };
+/** `--quality fast|max`: the restoration effort as it was spelt before --effort. */
+type DeprecatedEffort = { restoration: RestorationQuality };
 
 /** One planned step as --json prints it. */
 export interface AutoPlanStep {
@@ -128,14 +127,13 @@ const VERBS: Readonly<Record<RestorationTask, string>> = {
 };
 
 /**
- * `--quality`: an integer 1-100, the output JPEG/WebP/AVIF quality, as on every other command.
- * 'fast' and 'max' (the restoration effort, before --effort existed) are still accepted, with a
- * deprecation warning.
+ * `--quality`: the table's output quality (an integer 1-100, as on every other command), widened
+ * on this command only: 'fast' and 'max' (the restoration effort, before --effort existed) are
+ * still accepted, with a deprecation warning.
  */
-function qualityParser(value: string): QualityValue {
+function deprecatedEffort(value: string): DeprecatedEffort {
   const v = value.trim().toLowerCase();
   if (v === 'fast' || v === 'max') return { restoration: v };
-  if (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 100) return { encoder: Number(v) };
   throw invalidOption('--quality', 'an integer 1-100 (output JPEG/WebP/AVIF quality; the restoration effort is --effort fast|max)', value);
 }
 
@@ -177,18 +175,12 @@ export function addRestoreAutoCommand(program: Command): Command {
       .option('--suffix <text>', 'with a folder output: added to each output name before the extension')
       .option('--name <pattern>', 'with a folder output: output file name from {stem} {suffix} {ext} {task} (default {stem}{suffix}.{ext})')
       .option('-r, --recursive', 'with a folder input: include its subfolders')
-      .option('-f, --force', 'overwrite the output file if it exists')
-      .addOption(
-        new Option(
-          '--quality <q>',
-          'JPEG/WebP/AVIF output quality 1-100 (default: JPEG 95, WebP lossless, AVIF 80); "fast"/"max" here are deprecated, use --effort',
-        ).argParser(qualityParser),
-      )
-      .addOption(choiceOption('--format <format>', 'output format, whatever the output name (default: the extension; for -, the input format)', OUTPUT_FORMATS))
-      .option('--strip-metadata', 'drop the EXIF and ICC profile (kept by default; the EXIF orientation is reset to 1, the pixels being upright)'),
+      .option('-f, --force', 'overwrite the output file if it exists'),
     // The task's options (dry-run, threshold, variant, effort, analysis, embedding, tta, max-tile,
-    // threads, device), from the task table.
+    // threads, device) and the output options (format, quality, strip-metadata), from the task
+    // table; --quality also takes the deprecated fast|max here.
     'auto',
+    { extend: { quality: deprecatedEffort } },
   )
     .option('--json', 'print one JSON object on stdout ({"primary", "scores", "severity", "plan", "steps", ...}) instead of progress and text')
     .addHelpText(
@@ -196,6 +188,9 @@ export function addRestoreAutoCommand(program: Command): Command {
       '\nExamples:\n  $ clearsight restore auto photo.jpg --dry-run\n  $ clearsight restore auto photo.jpg -o restored.png --json\n\nExit codes: see clearsight --help.',
     )
     .action(async (inputs: string[], opts: AutoCliOptions) => {
+      // --effort has the table's default (fast); only an --effort actually typed can disagree
+      // with the deprecated --quality fast|max.
+      if (cmd.getOptionValueSource('effort') === 'default') opts.effort = undefined;
       if (!opts.dryRun && !opts.output) cmd.error("required option '-o, --output <path>' not specified (or use --dry-run)");
       if (!opts.dryRun && process.env[INPROCESS_ENV] !== '1') {
         const argv = commandLine(cmd);
@@ -234,7 +229,7 @@ async function runAutoOnEach(args: readonly string[], opts: AutoCliOptions): Pro
     suffix: opts.suffix,
     name: opts.name,
     force: opts.force,
-    ...(opts.quality && 'encoder' in opts.quality ? { quality: opts.quality.encoder } : {}),
+    ...(typeof opts.quality === 'number' ? { quality: opts.quality } : {}),
   };
   const jobs = await planOutputs(files, outputOptions, 'auto', async (path) => sniffFormat(await readFile(path).catch(() => new Uint8Array(0))));
   for (const job of jobs) await runAuto(job.input, { ...opts, output: job.output, format: job.format, mkdirs: true });
@@ -254,12 +249,12 @@ export async function runAuto(input: string, opts: AutoCliOptions): Promise<Auto
   const force = opts.force ?? false;
   const dryRun = opts.dryRun ?? false;
   const output = dryRun ? undefined : opts.output!;
-  const oldQuality = opts.quality && 'restoration' in opts.quality ? opts.quality.restoration : undefined;
+  const oldQuality = typeof opts.quality === 'object' ? opts.quality.restoration : undefined;
   if (oldQuality) warn(`--quality ${oldQuality} is deprecated: use --effort ${oldQuality} (--quality now takes the output JPEG/WebP/AVIF quality, 1-100)`);
   if (oldQuality && opts.effort && oldQuality !== opts.effort)
     throw invalidOption('--quality', `the same effort as --effort ${opts.effort}, or a number 1-100`, oldQuality);
   const quality: RestorationQuality = opts.effort ?? oldQuality ?? 'fast';
-  const encoderQuality = opts.quality && 'encoder' in opts.quality ? opts.quality.encoder : undefined;
+  const encoderQuality = typeof opts.quality === 'number' ? opts.quality : undefined;
 
   // Cheap checks first.
   const toStdout = output === STDIO;

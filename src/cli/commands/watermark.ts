@@ -26,9 +26,9 @@ import {
   verifyWatermark,
   writeImage,
   type IdentityProvider,
+  type OutputFormat,
   type WatermarkKey,
 } from '../lib.js';
-import { integerOption } from '../options.js';
 import { withTaskOptions } from '../taskOptions.js';
 import { untilAborted, watchInterrupts } from '../interrupt.js';
 import { exitForWatermark } from '../exitCodes.js';
@@ -46,6 +46,7 @@ interface EmbedCliOptions extends KeyOptions {
   source: string;
   identity: IdentityMode;
   targetPsnr?: number;
+  format?: OutputFormat;
   quality?: number;
   stripMetadata?: boolean;
   force?: boolean;
@@ -111,12 +112,11 @@ export function addWatermarkCommand(program: Command): Command {
         .summary('mark a picture')
         .argument('<input>', 'picture to mark')
         .requiredOption('-o, --output <file>', 'marked picture (PNG recommended; JPEG/WebP are lossy re-encodes)'),
+      // --source, --identity, --target-psnr, and --format, --quality, --strip-metadata: from the task table.
       'watermark-embed',
       { omit: { force: '-f, --force covers it: overwrite the output and mark a marked picture again' } },
     ),
   )
-    .addOption(integerOption('--quality <q>', 'JPEG/WebP/AVIF output quality', 1, 100))
-    .option('--strip-metadata', 'drop the EXIF and ICC profile of the input (kept by default; orientation reset to 1)')
     .option(
       '-f, --force',
       'overwrite the output file if it exists, and mark a picture that already carries a watermark under this key (refused otherwise: the second mark would erase the first)',
@@ -149,7 +149,7 @@ function lazyFaces(): { provider: IdentityProvider; dispose: () => void; loaded:
 
 async function runEmbed(input: string, opts: EmbedCliOptions): Promise<void> {
   const started = performance.now();
-  formatFromPath(opts.output);
+  if (opts.format === undefined) formatFromPath(opts.output);
   await assertOutputWritable(opts.output, opts.force ?? false);
   const key = await keyFromOptions(opts);
   const interrupts = watchInterrupts();
@@ -184,6 +184,7 @@ async function runEmbed(input: string, opts: EmbedCliOptions): Promise<void> {
     interrupts.writing();
     await writeImage(opts.output, res.image, {
       force: opts.force ?? false,
+      ...(opts.format !== undefined ? { format: opts.format } : {}),
       ...(opts.quality !== undefined ? { quality: opts.quality } : {}),
       ...(opts.stripMetadata ? {} : { metadata: meta }),
     });

@@ -32,12 +32,13 @@ export function int8Recipe(modelName: string): Int8Recipe | undefined {
   return INT8_RECIPES.find((r) => r.model === modelName);
 }
 
-export function validatePrecision(precision: unknown, modelName: string): Precision {
+/** `name`: the option as the caller spells it (`--precision` on the command line). */
+export function validatePrecision(precision: unknown, modelName: string, name = 'precision'): Precision {
   if (precision === undefined || precision === 'fp32') return 'fp32';
-  if (precision !== 'int8') throw invalidOption('precision', '"fp32" or "int8"', precision);
+  if (precision !== 'int8') throw invalidOption(name, '"fp32" or "int8"', precision);
   if (!INT8_MODELS.includes(modelName)) {
     throw invalidOption(
-      'precision',
+      name,
       `"fp32" for ${modelName} (int8 is offered for ${INT8_MODELS.join(', ')}: the models measured within 0.1 dB of fp32, see docs/benchmarks/quant.json)`,
       precision,
     );
