@@ -49,7 +49,7 @@ describe('messages', () => {
     await writeFile(path.join(inDir, 'a.png'), await sharp(png).toBuffer());
     const missing = await runCli(['batch', 'watermark-verify', inDir, '-o', path.join(dir, 'out1')]);
     assert.equal(missing.code, 2);
-    assert.match(missing.stderr, /Missing option "key": secret, a text of 1 to 1024 characters/);
+    assert.match(missing.stderr, /Option "key" is required: secret, a text of 1 to 1024 characters/);
     const bad = await runCli(['batch', 'lowlight', inDir, '-o', path.join(dir, 'out2'), '--set', 'method=bogus']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /Invalid option "method": expected one of auto, learned, gamma, fuse, iagc, got "bogus"/);
