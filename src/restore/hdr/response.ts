@@ -62,34 +62,66 @@ export function recoverResponse(
   times: readonly number[],
   opts: ResponseOptions = {},
 ): ResponseCurve {
+  return fitResponse(codes, width, height, times, opts).response;
+}
+
+/** A recovered response and, per channel, the sample pixels it was fitted on (before its outliers were dropped). */
+export interface ResponseFit {
+  response: ResponseCurve;
+  samples: readonly [Int32Array, Int32Array, Int32Array];
+}
+
+/** recoverResponse, also returning the samples (for `refitResponse`). */
+export function fitResponse(
+  codes: readonly Uint8Array[],
+  width: number,
+  height: number,
+  times: readonly number[],
+  opts: ResponseOptions = {},
+): ResponseFit {
   const P = codes.length;
   if (P < 2 || times.length !== P)
     throw new ClearsightError(ERROR_CODES.INVALID_OPTION, 'Response recovery needs at least two exposures with one time each', {
       frames: P,
       times: times.length,
     });
-  const lambda = opts.lambda ?? 10;
   const samples = opts.samples ?? DEFAULT_SAMPLES;
-  const logT = times.map(Math.log);
   // Reference for stratification: the exposure whose codes are most often mid-range.
   const order = times
     .map((t, i) => ({ t, i }))
     .sort((a, b) => a.t - b.t)
     .map((e) => e.i);
   const ref = order[order.length >> 1]!;
-  const curves: Float32Array[] = [];
-  for (let c = 0; c < 3; c++) {
-    const picks = pickSamples(codes, width, height, c, ref, samples, opts.seed ?? 1, opts.sampleMask);
+  const picks = [0, 1, 2].map((c) => pickSamples(codes, width, height, c, ref, samples, opts.seed ?? 1, opts.sampleMask));
+  const fit = { response: { log: [new Float32Array(256), new Float32Array(256), new Float32Array(256)] as const }, samples: [picks[0]!, picks[1]!, picks[2]!] as const };
+  return { ...fit, response: refitResponse(codes, times, fit, null, opts) };
+}
+
+/**
+ * The curves fitted on the given samples, less those where `keep` < 0.5 (after deghosting: the
+ * pixels a ghost mask flags). The samples are not drawn again, so a small change of the mask is a
+ * small change of the curves (issue 23).
+ */
+export function refitResponse(
+  codes: readonly Uint8Array[],
+  times: readonly number[],
+  fit: ResponseFit,
+  keep: Float32Array | null,
+  opts: Pick<ResponseOptions, 'lambda' | 'clipLow' | 'clipHigh'> = {},
+): ResponseCurve {
+  const lambda = opts.lambda ?? 10;
+  const logT = times.map(Math.log);
+  const log = fit.samples.map((all, c) => {
+    const picks = keep ? all.filter((p) => keep[p]! >= 0.5) : all;
     const lo = opts.clipLow?.[c] ?? -1;
     const hi = opts.clipHigh?.[c] ?? 256;
-    let g = solveResponse(codes, picks, c, logT, lambda, lo, hi);
+    const g = solveResponse(codes, picks, c, logT, lambda, lo, hi);
     // Samples on moving objects (or misaligned edges) do not fit any curve: drop the worst fits
     // (residual above 3x the median, at most a quarter of the samples) and solve again.
     const kept = inlierSamples(codes, picks, c, logT, g, lo, hi);
-    if (kept.length < picks.length && kept.length >= picks.length * 0.5) g = solveResponse(codes, kept, c, logT, lambda, lo, hi);
-    curves.push(g);
-  }
-  return { log: [curves[0]!, curves[1]!, curves[2]!] };
+    return kept.length < picks.length && kept.length >= picks.length * 0.5 ? solveResponse(codes, kept, c, logT, lambda, lo, hi) : g;
+  });
+  return { log: [log[0]!, log[1]!, log[2]!] };
 }
 
 /**
