@@ -29,7 +29,18 @@ import { toneMap, TONE_MAPPERS, type LocalToneMapOptions, type ReinhardOptions, 
 
 export { decodeRgbe, encodeRgbe, type RgbeEncodeOptions } from './rgbe.js';
 export { exifExposureTime, parseExposureTimes, parseExposureValues, exposureTimesFromEv, checkExposureTimes, formatTime } from './exposure.js';
-export { recoverResponse, fitResponse, refitResponse, poolAlikeChannels, POOL_TOLERANCE, srgbResponse, choleskySolve, type ResponseCurve, type ResponseFit, type ResponseOptions } from './response.js';
+export {
+  recoverResponse,
+  fitResponse,
+  refitResponse,
+  poolAlikeChannels,
+  POOL_TOLERANCE,
+  srgbResponse,
+  choleskySolve,
+  type ResponseCurve,
+  type ResponseFit,
+  type ResponseOptions,
+} from './response.js';
 export { mtbShift, mtbPyramid, mtbShiftPyramids, greyCodes, shiftCodes, type Shift, type MtbPyramid } from './align.js';
 export { mergeRadiance, detectGhosts, estimateClipLevels, DEFAULT_CLIP, type ClipLevels, type DeghostOptions, type DeghostResult } from './merge.js';
 export { fuseExposures, type FusionOptions } from './fusion.js';

@@ -72,13 +72,7 @@ export interface ResponseFit {
 }
 
 /** recoverResponse, also returning the samples (for `refitResponse`). */
-export function fitResponse(
-  codes: readonly Uint8Array[],
-  width: number,
-  height: number,
-  times: readonly number[],
-  opts: ResponseOptions = {},
-): ResponseFit {
+export function fitResponse(codes: readonly Uint8Array[], width: number, height: number, times: readonly number[], opts: ResponseOptions = {}): ResponseFit {
   const P = codes.length;
   if (P < 2 || times.length !== P)
     throw new ClearsightError(ERROR_CODES.INVALID_OPTION, 'Response recovery needs at least two exposures with one time each', {
@@ -93,7 +87,10 @@ export function fitResponse(
     .map((e) => e.i);
   const ref = order[order.length >> 1]!;
   const picks = [0, 1, 2].map((c) => pickSamples(codes, width, height, c, ref, samples, opts.seed ?? 1, opts.sampleMask));
-  const fit = { response: { log: [new Float32Array(256), new Float32Array(256), new Float32Array(256)] as const }, samples: [picks[0]!, picks[1]!, picks[2]!] as const };
+  const fit = {
+    response: { log: [new Float32Array(256), new Float32Array(256), new Float32Array(256)] as const },
+    samples: [picks[0]!, picks[1]!, picks[2]!] as const,
+  };
   return { ...fit, response: refitResponse(codes, times, fit, null, opts) };
 }
 
