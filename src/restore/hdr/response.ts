@@ -110,6 +110,8 @@ export function refitResponse(
   const logT = times.map(Math.log);
   const log = fit.samples.map((all, c) => {
     const picks = keep ? all.filter((p) => keep[p]! >= 0.5) : all;
+    // The same samples give the same curve: a static bracket's refit costs nothing.
+    if (keep && picks.length === all.length) return fit.response.log[c as 0 | 1 | 2];
     const lo = opts.clipLow?.[c] ?? -1;
     const hi = opts.clipHigh?.[c] ?? 256;
     const g = solveResponse(codes, picks, c, logT, lambda, lo, hi);
