@@ -21,7 +21,16 @@ export function choleskySolve(M: Float64Array, b: ArrayLike<number>, n: number):
     for (let i = j + 1; i < n; i++) {
       const rowI = i * n;
       let s = M[rowI + j]!;
-      for (let k = 0; k < j; k++) s -= M[rowI + k]! * M[rowJ + k]!;
+      // Unrolled by four, in the same order (the same result): the HDR response fit solves
+      // 256 x 256 systems, and this loop is nearly all of their time.
+      let k = 0;
+      for (; k + 4 <= j; k += 4) {
+        s -= M[rowI + k]! * M[rowJ + k]!;
+        s -= M[rowI + k + 1]! * M[rowJ + k + 1]!;
+        s -= M[rowI + k + 2]! * M[rowJ + k + 2]!;
+        s -= M[rowI + k + 3]! * M[rowJ + k + 3]!;
+      }
+      for (; k < j; k++) s -= M[rowI + k]! * M[rowJ + k]!;
       M[rowI + j] = s / ljj;
     }
   }

@@ -15,7 +15,6 @@
  * exposure's green code for this luminance is at or below `full` and 0 from `none` up, linear in
  * ln Y between: well exposed pixels are untouched. The box clips at the image border.
  */
-import { boxMeanInto } from '../../core/filters/box.js';
 
 export interface ShadowChromaOptions {
   /** Luminance (radiance units) at and below which chroma is fully smoothed. */
@@ -29,123 +28,130 @@ export interface ShadowChromaOptions {
 /** Smooths the chromaticity of dark pixels of interleaved RGB radiance in place; returns the number of pixels changed. */
 export function denoiseShadowChroma(rad: Float32Array, width: number, height: number, opts: ShadowChromaOptions): number {
   const radius = Math.max(1, Math.round(opts.radius ?? 2));
-  // Strips of STRIP_ROWS rows with `radius` rows of halo on each side: the box means of a strip's
-  // own rows are exact (the window is clipped only at the picture's edges), the working set stays
-  // in cache, and no picture-sized plane is allocated (at 12 MP, eight planes of 48 MB made this
-  // the slowest stage). Strips without a dark pixel are skipped.
-  const cap = (STRIP_ROWS + 2 * radius) * width;
-  const lum = new Float32Array(cap);
-  const strength = new Float32Array(cap);
-  const ratios = [new Float32Array(cap), new Float32Array(cap), new Float32Array(cap)] as const;
-  const smooth = [new Float32Array(cap), new Float32Array(cap), new Float32Array(cap)] as const;
-  const tmp = new Float32Array(cap);
-  // A strip's result is written back only after the next strip has read its halo (the originals).
-  const buffers = [new Float32Array(STRIP_ROWS * width * 3), new Float32Array(STRIP_ROWS * width * 3)] as const;
-  let next = 0;
-  let pending: { at: number; data: Float32Array } | null = null;
+  // One sweep down the rows. Only c_R and c_B are smoothed: the luminance identity gives c_G from
+  // them, for the box means and the blend alike (both are linear), so two planes do the work of
+  // three. Each row's ratios are box-summed along the row into a ring of 2 radius + 1 rows, and
+  // per column a running sum over the ring gives the window sums of the row being written, so
+  // the picture is read twice and written once (the earlier strips wrote and read seven planes).
+  // Row y is written after row y + radius was read: the window never sees a smoothed pixel.
+  const rx = Math.min(radius, width - 1);
+  const ry = Math.min(radius, height - 1);
+  const K = 2 * ry + 1;
+  const ring = [new Float32Array(K * width), new Float32Array(K * width)] as const;
+  const acc = [new Float64Array(width), new Float64Array(width)] as const;
+  const row = [new Float32Array(width), new Float32Array(width)] as const;
+  const invX = new Float64Array(width);
+  for (let x = 0; x < width; x++) invX[x] = 1 / (Math.min(x + rx, width - 1) - Math.max(x - rx, 0) + 1);
+  const levels = { yFull: opts.yFull, yNone: opts.yNone, lnNone: Math.log(opts.yNone), span: Math.log(opts.yNone) - Math.log(opts.yFull) };
+  for (let y = 0; y <= ry; y++) addRow(rad, y, width, rx, invX, row, ring, (y % K) * width, acc, 1);
   let changed = 0;
-  for (let y0 = 0; y0 < height; y0 += STRIP_ROWS) {
-    const y1 = Math.min(height, y0 + STRIP_ROWS);
-    const h0 = Math.max(0, y0 - radius);
-    const h1 = Math.min(height, y1 + radius);
-    const m = (h1 - h0) * width;
-    const src = rad.subarray(h0 * width * 3, h1 * width * 3);
-    const any = analyse(
-      src,
-      opts.yFull,
-      opts.yNone,
-      lum.subarray(0, m),
-      strength.subarray(0, m),
-      ratios[0].subarray(0, m),
-      ratios[1].subarray(0, m),
-      ratios[2].subarray(0, m),
-    );
-    if (pending) {
-      rad.set(pending.data, pending.at);
-      pending = null;
-    }
-    if (any === 0) continue;
-    for (let c = 0; c < 3; c++) boxMeanInto(ratios[c].subarray(0, m), width, h1 - h0, radius, smooth[c].subarray(0, m), tmp.subarray(0, m));
-    const core = (y0 - h0) * width;
-    const count = (y1 - y0) * width;
-    const out = buffers[next].subarray(0, count * 3);
-    next = 1 - next;
-    out.set(src.subarray(core * 3, (core + count) * 3));
-    changed += blend(out, strength.subarray(core, core + count), lum.subarray(core, core + count), sub3(ratios, core, count), sub3(smooth, core, count));
-    pending = { at: y0 * width * 3, data: out };
+  for (let y = 0; y < height; y++) {
+    const rows = Math.min(y + ry, height - 1) - Math.max(y - ry, 0) + 1;
+    changed += blendRow(rad, y * width * 3, width, acc, 1 / rows, levels);
+    const enter = y + ry + 1;
+    const leave = y - ry;
+    // The entering row takes the leaving row's slot of the ring: (y + ry + 1) mod K = (y - ry) mod K.
+    if (leave >= 0) subtractSlot(ring, (leave % K) * width, width, acc);
+    if (enter < height) addRow(rad, enter, width, rx, invX, row, ring, (enter % K) * width, acc, 1);
   }
-  if (pending) rad.set(pending.data, pending.at);
   return changed;
 }
 
-/** Rows per strip of denoiseShadowChroma. */
-const STRIP_ROWS = 64;
-
-function sub3(planes: readonly [Float32Array, Float32Array, Float32Array], start: number, count: number): [Float32Array, Float32Array, Float32Array] {
-  return [planes[0].subarray(start, start + count), planes[1].subarray(start, start + count), planes[2].subarray(start, start + count)];
-}
-
-// One pass per function: V8 optimises each loop on its own.
+// One loop (or two) per function: V8 optimises each on its own.
 
 /**
- * Per pixel: Y, the strength s (see the module comment) and the ratios c_k = C_k / Y (grey
- * (1, 1, 1) where Y <= 0). Returns the number of pixels with s > 0.
+ * Ratios c_R = R / Y and c_B = B / Y of row y (grey, 1, where Y <= 0), box-summed along the row
+ * (clipped window, normalised by its length) into the ring at `slot`, and added to the column sums.
  */
-function analyse(
+function addRow(
   rad: Float32Array,
-  yFull: number,
-  yNone: number,
-  lum: Float32Array,
-  s: Float32Array,
-  r: Float32Array,
-  g: Float32Array,
-  b: Float32Array,
-): number {
-  const lnNone = Math.log(yNone);
-  const span = lnNone - Math.log(yFull);
-  let count = 0;
-  for (let i = 0, k = 0; i < lum.length; i++, k += 3) {
-    const y = 0.2126 * rad[k]! + 0.7152 * rad[k + 1]! + 0.0722 * rad[k + 2]!;
-    lum[i] = y;
-    if (y > 0) {
-      const inv = 1 / y;
-      r[i] = rad[k]! * inv;
-      g[i] = rad[k + 1]! * inv;
-      b[i] = rad[k + 2]! * inv;
-      if (y < yNone) {
-        const v = (lnNone - Math.log(y)) / span;
-        s[i] = v >= 1 ? 1 : v;
-        count++;
-      } else {
-        s[i] = 0;
-      }
-    } else {
-      r[i] = g[i] = b[i] = 1;
-      s[i] = 0;
-    }
-  }
-  return count;
+  y: number,
+  w: number,
+  rx: number,
+  invX: Float64Array,
+  row: readonly [Float32Array, Float32Array],
+  ring: readonly [Float32Array, Float32Array],
+  slot: number,
+  acc: readonly [Float64Array, Float64Array],
+  sign: number,
+): void {
+  ratiosOfRow(rad, y * w * 3, w, row[0], row[1]);
+  boxRow(row[0], w, rx, invX, ring[0], slot, acc[0], sign);
+  boxRow(row[1], w, rx, invX, ring[1], slot, acc[1], sign);
 }
 
-/** C_k = Y ((1 - s) c_k + s smooth_k) where s > 0; returns how many pixels that was. */
-function blend(
+function ratiosOfRow(rad: Float32Array, k0: number, w: number, r: Float32Array, b: Float32Array): void {
+  for (let x = 0, k = k0; x < w; x++, k += 3) {
+    const y = 0.2126 * rad[k]! + 0.7152 * rad[k + 1]! + 0.0722 * rad[k + 2]!;
+    if (y > 0) {
+      const inv = 1 / y;
+      r[x] = rad[k]! * inv;
+      b[x] = rad[k + 2]! * inv;
+    } else {
+      r[x] = 1;
+      b[x] = 1;
+    }
+  }
+}
+
+/** out[slot + x] = mean of src over [x - rx, x + rx] clipped to the row; acc[x] += out[slot + x]. */
+function boxRow(src: Float32Array, w: number, rx: number, invX: Float64Array, out: Float32Array, slot: number, acc: Float64Array, sign: number): void {
+  let sum = 0;
+  for (let x = 0; x <= rx; x++) sum += src[x]!;
+  for (let x = 0; x < w; x++) {
+    const v = Math.fround(sum * invX[x]!);
+    out[slot + x] = v;
+    acc[x] += sign * v;
+    if (x + rx + 1 < w) sum += src[x + rx + 1]!;
+    if (x - rx >= 0) sum -= src[x - rx]!;
+  }
+}
+
+function subtractSlot(ring: readonly [Float32Array, Float32Array], slot: number, w: number, acc: readonly [Float64Array, Float64Array]): void {
+  const [r, b] = ring;
+  const [ar, ab] = acc;
+  for (let x = 0; x < w; x++) {
+    ar[x] -= r[slot + x]!;
+    ab[x] -= b[slot + x]!;
+  }
+}
+
+/**
+ * Row of radiance at k0: where the strength s (module comment) is > 0, R = Y ((1 - s) c_R + s m_R)
+ * with m_R the window mean (acc * invRows), B likewise, and G from the luminance identity
+ * (Y = 0.2126 R + 0.7152 G + 0.0722 B). Returns how many pixels changed.
+ */
+function blendRow(
   rad: Float32Array,
-  s: Float32Array,
-  lum: Float32Array,
-  ratio: readonly [Float32Array, Float32Array, Float32Array],
-  smooth: readonly [Float32Array, Float32Array, Float32Array],
+  k0: number,
+  w: number,
+  acc: readonly [Float64Array, Float64Array],
+  invRows: number,
+  levels: { yFull: number; yNone: number; lnNone: number; span: number },
 ): number {
-  const [r, g, b] = ratio;
-  const [sr, sg, sb] = smooth;
+  const [ar, ab] = acc;
+  const { yFull, yNone, lnNone, span } = levels;
   let changed = 0;
-  for (let i = 0, k = 0; i < s.length; i++, k += 3) {
-    const w = s[i]!;
-    if (w === 0) continue;
+  for (let x = 0, k = k0; x < w; x++, k += 3) {
+    const R = rad[k]!;
+    const B = rad[k + 2]!;
+    const y = 0.2126 * R + 0.7152 * rad[k + 1]! + 0.0722 * B;
+    if (!(y > 0) || y >= yNone) continue;
+    // A logarithm only between the two levels (a fraction of the dark pixels).
+    let s = 1;
+    if (y > yFull) {
+      const v = (lnNone - Math.log(y)) / span;
+      s = v >= 1 ? 1 : v;
+    }
     changed++;
-    const y = lum[i]!;
-    rad[k] = y * (r[i]! + w * (sr[i]! - r[i]!));
-    rad[k + 1] = y * (g[i]! + w * (sg[i]! - g[i]!));
-    rad[k + 2] = y * (b[i]! + w * (sb[i]! - b[i]!));
+    const inv = 1 / y;
+    const cr = R * inv;
+    const cb = B * inv;
+    const red = y * (cr + s * (ar[x]! * invRows - cr));
+    const blue = y * (cb + s * (ab[x]! * invRows - cb));
+    rad[k] = red;
+    rad[k + 1] = (y - 0.2126 * red - 0.0722 * blue) / 0.7152;
+    rad[k + 2] = blue;
   }
   return changed;
 }

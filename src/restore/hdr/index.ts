@@ -24,12 +24,23 @@ import { fillBorder } from './border.js';
 import { fuseExposures } from './fusion.js';
 import { denoiseShadowChroma } from './chroma.js';
 import { detectGhosts, estimateClipLevels, mergeRadiance, type ClipLevels, type DeghostOptions, type ValidRect } from './merge.js';
-import { poolAlikeChannels, recoverResponse, type ResponseCurve } from './response.js';
+import { fitResponse, poolAlikeChannels, refitResponse, type ResponseCurve } from './response.js';
 import { toneMap, TONE_MAPPERS, type LocalToneMapOptions, type ReinhardOptions, type ToneMapper } from './tonemap.js';
 
 export { decodeRgbe, encodeRgbe, type RgbeEncodeOptions } from './rgbe.js';
 export { exifExposureTime, parseExposureTimes, parseExposureValues, exposureTimesFromEv, checkExposureTimes, formatTime } from './exposure.js';
-export { recoverResponse, poolAlikeChannels, POOL_TOLERANCE, srgbResponse, choleskySolve, type ResponseCurve, type ResponseOptions } from './response.js';
+export {
+  recoverResponse,
+  fitResponse,
+  refitResponse,
+  poolAlikeChannels,
+  POOL_TOLERANCE,
+  srgbResponse,
+  choleskySolve,
+  type ResponseCurve,
+  type ResponseFit,
+  type ResponseOptions,
+} from './response.js';
 export { mtbShift, mtbPyramid, mtbShiftPyramids, greyCodes, shiftCodes, type Shift, type MtbPyramid } from './align.js';
 export { mergeRadiance, detectGhosts, estimateClipLevels, DEFAULT_CLIP, type ClipLevels, type DeghostOptions, type DeghostResult } from './merge.js';
 export { fuseExposures, type FusionOptions } from './fusion.js';
@@ -219,11 +230,10 @@ export async function mergeHdr(frames: readonly RawImage[], opts: MergeHdrOption
   // Edge fill (registration padding of scans, border.ts) is no scene point: never a curve sample.
   const fills = codes.map((c) => fillBorder(c, width, height, clip));
   const scene = sceneMask(fills, width * height);
-  let response =
-    opts.response ??
-    poolAlikeChannels(
-      recoverResponse(codes, width, height, times, { lambda, clipLow: clip.low, clipHigh: clip.high, ...(scene ? { sampleMask: scene } : {}) }),
-    );
+  const fit = opts.response
+    ? null
+    : fitResponse(codes, width, height, times, { lambda, clipLow: clip.low, clipHigh: clip.high, ...(scene ? { sampleMask: scene } : {}) });
+  let response = opts.response ?? poolAlikeChannels(fit!.response);
   lap('response');
 
   let consistency: (Float32Array | null)[] | undefined;
@@ -234,12 +244,13 @@ export async function mergeHdr(frames: readonly RawImage[], opts: MergeHdrOption
     consistency = g.consistency;
     mask = g.mask;
     lap('deghost');
-    if (!opts.response && mask.some((v) => v > 0.5)) {
-      // The first curve saw the moving objects too: fit it again on static pixels only, so a
-      // ghost changes the radiance of nothing else (the masks stay those found with the first).
+    if (fit && mask.some((v) => v > 0.5)) {
+      // The first curve saw the moving objects too: fit it again on its samples less those on
+      // flagged pixels, so a ghost changes the radiance of nothing else (the masks stay those
+      // found with the first curve). The samples are not drawn again (issue 23).
       const still = new Float32Array(mask.length);
-      for (let i = 0; i < mask.length; i++) still[i] = (1 - mask[i]!) * (scene ? scene[i]! : 1);
-      response = poolAlikeChannels(recoverResponse(codes, width, height, times, { lambda, clipLow: clip.low, clipHigh: clip.high, sampleMask: still }));
+      for (let i = 0; i < mask.length; i++) still[i] = 1 - mask[i]!;
+      response = poolAlikeChannels(refitResponse(codes, times, fit, still, { lambda, clipLow: clip.low, clipHigh: clip.high }));
       lap('response refit');
     }
   } else if (valid.some((v) => v)) {

@@ -336,6 +336,9 @@ export interface DeghostResult {
   offsets: number[];
 }
 
+/** Most pixels the ghost masks are computed on (more: on every f-th pixel, then upsampled). */
+const DEGHOST_PIXELS = 0.3e6;
+
 /** Codes counted as well exposed when estimating offsets and noise. */
 const WELL_LOW = 20;
 const WELL_HIGH = 235;
@@ -353,9 +356,11 @@ export function detectGhosts(
   const { codes, width, height } = input;
   const dilate = Math.max(2, Math.round(opts.dilate ?? 0.006 * Math.min(width, height)));
   const feather = Math.max(1, Math.round(opts.feather ?? dilate));
-  // Masks are smooth (dilated, feathered over ~0.6 % of the picture): above 1.2 MP they are found
-  // on every f-th pixel, at most 1.2 MP, and upsampled (pingpong's 2 MP: f = 2, 12 MP: f = 4).
-  const f = Math.max(1, Math.ceil(Math.sqrt((width * height) / 1.2e6)));
+  // Masks are smooth (dilated, feathered over ~0.6 % of the picture): above DEGHOST_PIXELS they
+  // are found on every f-th pixel and upsampled (memorial's 0.39 MP: f = 2, pingpong's 2 MP:
+  // f = 3, 12 MP: f = 7). At 1.2 MP memorial ran at full size and deghosting was 0.22 of its
+  // 0.45 s; at 0.3 MP the ghost benchmark moved by < 0.05 dB (issue 23).
+  const f = Math.max(1, Math.ceil(Math.sqrt((width * height) / DEGHOST_PIXELS)));
   // Edge fill (registration padding of film scans) is missing data, not motion: found at full
   // resolution, so one-pixel wedges are not lost to the decimation below.
   const fills = input.fills ?? codes.map((c) => fillBorder(c, width, height, input.clip ?? DEFAULT_CLIP));

@@ -6,9 +6,9 @@
  *   g(Z_ij) = ln E_i + ln dt_j        (i: sample pixel, j: exposure)
  * g (256 values per channel) and the ln E_i are found by weighted linear least squares, with a
  * second-difference smoothness term lambda * w(z) g''(z) and g(128) = 0 fixing the free scale.
- * We accumulate the normal equations row by row (every row has 2 or 3 non-zeros, so A is never
- * built) and solve them with a dense Cholesky factorisation: n = 256 + samples <= ~560 unknowns,
- * a few milliseconds.
+ * We accumulate the normal equations sample by sample (A is never built), eliminate the ln E_i
+ * exactly (their block is diagonal) and solve the remaining 256 x 256 system by Cholesky, a few
+ * milliseconds whatever the number of samples.
  */
 import { ClearsightError, ERROR_CODES } from '../../core/errors.js';
 import { mulberry32 } from '../../core/random.js';
@@ -23,7 +23,7 @@ export interface ResponseCurve {
 export interface ResponseOptions {
   /** Smoothness weight lambda (Debevec's lambda; OpenCV's default is 10). */
   lambda?: number;
-  /** Sample pixels per channel; default from the number of exposures (N (P-1) >= 2 * 256). */
+  /** Sample pixels per channel (default DEFAULT_SAMPLES). */
   samples?: number;
   /** Seed of the sample choice. */
   seed?: number;
@@ -33,6 +33,18 @@ export interface ResponseOptions {
   /** Per-pixel 0..1 weight of how much a pixel may be sampled (e.g. 0 in ghost regions). */
   sampleMask?: Float32Array;
 }
+
+/**
+ * Sample pixels per channel. Debevec's rule (N (P - 1) >= 2 * 256, here 50..300) leaves the fit
+ * at the mercy of which pixels were drawn: on memorial's film scans the curves moved by up to
+ * 0.6 ln between seeds with 128 samples, and the ghost benchmark's headline row swung by 4 dB
+ * with the ghost masks (issue 23). The normal equations cost O(samples x exposures^2) to build
+ * and the solve does not depend on the count, so many samples are cheap.
+ */
+export const DEFAULT_SAMPLES = 2000;
+
+/** Sample count for which `lambda` has Debevec's (and OpenCV's) meaning; see solveResponse. */
+const LAMBDA_SAMPLES = 128;
 
 /** Debevec's triangle weight on codes, >= 1 everywhere so every sample row counts a little. */
 export function triangleWeight(z: number): number {
@@ -50,104 +62,157 @@ export function recoverResponse(
   times: readonly number[],
   opts: ResponseOptions = {},
 ): ResponseCurve {
+  return fitResponse(codes, width, height, times, opts).response;
+}
+
+/** A recovered response and, per channel, the sample pixels it was fitted on (before its outliers were dropped). */
+export interface ResponseFit {
+  response: ResponseCurve;
+  samples: readonly [Int32Array, Int32Array, Int32Array];
+}
+
+/** recoverResponse, also returning the samples (for `refitResponse`). */
+export function fitResponse(codes: readonly Uint8Array[], width: number, height: number, times: readonly number[], opts: ResponseOptions = {}): ResponseFit {
   const P = codes.length;
   if (P < 2 || times.length !== P)
     throw new ClearsightError(ERROR_CODES.INVALID_OPTION, 'Response recovery needs at least two exposures with one time each', {
       frames: P,
       times: times.length,
     });
-  const lambda = opts.lambda ?? 10;
-  const samples = opts.samples ?? Math.min(300, Math.max(50, Math.ceil((2 * 256) / (P - 1))));
-  const logT = times.map(Math.log);
+  const samples = opts.samples ?? DEFAULT_SAMPLES;
   // Reference for stratification: the exposure whose codes are most often mid-range.
   const order = times
     .map((t, i) => ({ t, i }))
     .sort((a, b) => a.t - b.t)
     .map((e) => e.i);
   const ref = order[order.length >> 1]!;
-  const curves: Float32Array[] = [];
-  for (let c = 0; c < 3; c++) {
-    const picks = pickSamples(codes, width, height, c, ref, samples, opts.seed ?? 1, opts.sampleMask);
+  const picks = [0, 1, 2].map((c) => pickSamples(codes, width, height, c, ref, samples, opts.seed ?? 1, opts.sampleMask));
+  const fit = {
+    response: { log: [new Float32Array(256), new Float32Array(256), new Float32Array(256)] as const },
+    samples: [picks[0]!, picks[1]!, picks[2]!] as const,
+  };
+  return { ...fit, response: refitResponse(codes, times, fit, null, opts) };
+}
+
+/**
+ * The curves fitted on the given samples, less those where `keep` < 0.5 (after deghosting: the
+ * pixels a ghost mask flags). The samples are not drawn again, so a small change of the mask is a
+ * small change of the curves (issue 23).
+ */
+export function refitResponse(
+  codes: readonly Uint8Array[],
+  times: readonly number[],
+  fit: ResponseFit,
+  keep: Float32Array | null,
+  opts: Pick<ResponseOptions, 'lambda' | 'clipLow' | 'clipHigh'> = {},
+): ResponseCurve {
+  const lambda = opts.lambda ?? 10;
+  const logT = times.map(Math.log);
+  const log = fit.samples.map((all, c) => {
+    const picks = keep ? all.filter((p) => keep[p]! >= 0.5) : all;
+    // The same samples give the same curve: a static bracket's refit costs nothing.
+    if (keep && picks.length === all.length) return fit.response.log[c as 0 | 1 | 2];
     const lo = opts.clipLow?.[c] ?? -1;
     const hi = opts.clipHigh?.[c] ?? 256;
-    let g = solveResponse(codes, picks, c, logT, lambda, lo, hi);
+    const g = solveResponse(codes, picks, c, logT, lambda, lo, hi);
     // Samples on moving objects (or misaligned edges) do not fit any curve: drop the worst fits
     // (residual above 3x the median, at most a quarter of the samples) and solve again.
     const kept = inlierSamples(codes, picks, c, logT, g, lo, hi);
-    if (kept.length < picks.length && kept.length >= picks.length * 0.5) g = solveResponse(codes, kept, c, logT, lambda, lo, hi);
-    curves.push(g);
-  }
-  return { log: [curves[0]!, curves[1]!, curves[2]!] };
+    return kept.length < picks.length && kept.length >= picks.length * 0.5 ? solveResponse(codes, kept, c, logT, lambda, lo, hi) : g;
+  });
+  return { log: [log[0]!, log[1]!, log[2]!] };
 }
 
 /**
  * Chooses sample pixels: smooth places (low local code variation in the reference exposure, so a
  * one-pixel misalignment or blur changes little), spread evenly over the reference's code range.
+ *
+ * The choice does not depend on `mask`: the candidates, their jitter and their scores come from
+ * the picture and the seed only, and the mask then drops picks. A fit after deghosting therefore
+ * sees the same samples as the first fit, less the flagged ones (issue 23: when the mask also
+ * steered the choice, every change of a ghost mask redrew the samples and moved memorial's curves
+ * by up to 0.3 ln).
  */
-function pickSamples(codes: readonly Uint8Array[], w: number, h: number, c: number, ref: number, count: number, seed: number, mask?: Float32Array): number[] {
+function pickSamples(codes: readonly Uint8Array[], w: number, h: number, c: number, ref: number, count: number, seed: number, mask?: Float32Array): Int32Array {
   const rand = mulberry32(seed * 7919 + c);
   const refCodes = codes[ref]!;
-  // Candidates on a jittered grid (~40 per target sample), border excluded.
-  const target = count * 40;
-  const step = Math.max(1, Math.floor(Math.sqrt(((w - 4) * (h - 4)) / target)));
-  const bins: Array<{ p: number; score: number }[]> = Array.from({ length: 64 }, () => []);
+  // Candidates on a jittered grid (~CANDIDATES_PER_SAMPLE per target sample), border excluded.
+  const step = Math.max(1, Math.floor(Math.sqrt(((w - 4) * (h - 4)) / (count * CANDIDATES_PER_SAMPLE))));
+  const nx = Math.ceil((w - 4) / step);
+  const ny = Math.ceil((h - 4) / step);
+  const pos = new Int32Array(nx * ny);
+  const key = new Float64Array(nx * ny);
+  let n = 0;
   for (let y = 2; y < h - 2; y += step) {
     for (let x = 2; x < w - 2; x += step) {
       const xx = Math.min(w - 3, x + Math.floor(rand() * step));
       const yy = Math.min(h - 3, y + Math.floor(rand() * step));
       const p = yy * w + xx;
-      if (mask && mask[p]! < 0.5) continue;
       const z = refCodes[p * 3 + c]!;
-      let variation = 0;
-      for (const q of [p - 2, p + 2, p - 2 * w, p + 2 * w]) variation += Math.abs(refCodes[q * 3 + c]! - z);
-      bins[z >> 2]!.push({ p, score: variation + rand() });
+      const variation =
+        Math.abs(refCodes[(p - 2) * 3 + c]! - z) +
+        Math.abs(refCodes[(p + 2) * 3 + c]! - z) +
+        Math.abs(refCodes[(p - 2 * w) * 3 + c]! - z) +
+        Math.abs(refCodes[(p + 2 * w) * 3 + c]! - z);
+      pos[n] = p;
+      // Sort key: code bin first, then smoothness (variation <= 1020, jitter < 1 breaks ties).
+      key[n] = (z >> 2) * 2048 + variation + rand();
+      n++;
     }
   }
-  for (const b of bins) b.sort((a, b2) => a.score - b2.score);
-  // Round robin over the code bins: the smoothest candidate of each bin first.
-  const picks: number[] = [];
-  for (let round = 0; picks.length < count; round++) {
-    let any = false;
-    for (const b of bins) {
-      if (round < b.length) {
-        any = true;
-        picks.push(b[round]!.p);
-        if (picks.length >= count) break;
-      }
-    }
-    if (!any) break;
+  const order = Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => key[a]! - key[b]!);
+  // Bin starts in the sorted order, then round robin over the bins: the smoothest candidate of
+  // each bin first.
+  const start = new Int32Array(65);
+  for (let i = 0; i < n; i++) start[Math.floor(key[i]! / 2048) + 1]++;
+  for (let b = 0; b < 64; b++) start[b + 1] += start[b]!;
+  const picks = new Int32Array(Math.min(count, n));
+  let m = 0;
+  for (let round = 0; m < picks.length; round++) {
+    for (let b = 0; b < 64 && m < picks.length; b++) if (start[b]! + round < start[b + 1]!) picks[m++] = pos[order[start[b]! + round]!]!;
   }
-  return picks;
+  if (!mask) return picks;
+  return picks.filter((p) => mask[p]! >= 0.5);
 }
+
+/** Candidate pixels looked at per sample wanted (the smoothest of them in each code bin win). */
+const CANDIDATES_PER_SAMPLE = 4;
 
 /** Samples whose codes agree with the curve g: RMS over exposures of g(z) - ln t - (their mean). */
 function inlierSamples(
   codes: readonly Uint8Array[],
-  picks: readonly number[],
+  picks: Int32Array,
   c: number,
   logT: readonly number[],
   g: Float32Array,
   lo: number,
   hi: number,
-): number[] {
-  const res = picks.map((p) => {
-    const v: number[] = [];
+): Int32Array {
+  const res = new Float32Array(picks.length);
+  for (let i = 0; i < picks.length; i++) {
+    const p = picks[i]! * 3 + c;
+    let s = 0;
+    let s2 = 0;
+    let k = 0;
     for (let j = 0; j < codes.length; j++) {
-      const z = codes[j]![p * 3 + c]!;
-      if (z > lo && z < hi) v.push(g[z]! - logT[j]!);
+      const z = codes[j]![p]!;
+      if (z > lo && z < hi) {
+        const v = g[z]! - logT[j]!;
+        s += v;
+        s2 += v * v;
+        k++;
+      }
     }
-    if (v.length < 2) return 0;
-    const m = v.reduce((a, b) => a + b, 0) / v.length;
-    return Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / v.length);
-  });
-  const sorted = [...res].sort((a, b) => a - b);
+    res[i] = k < 2 ? 0 : Math.sqrt(Math.max(0, s2 / k - (s / k) ** 2));
+  }
+  const sorted = Float32Array.from(res).sort();
   const limit = Math.max(3 * sorted[sorted.length >> 1]!, sorted[Math.floor(sorted.length * 0.75)]!, 0.05);
   return picks.filter((_, i) => res[i]! <= limit);
 }
 
 function solveResponse(
   codes: readonly Uint8Array[],
-  picks: readonly number[],
+  picks: Int32Array,
   c: number,
   logT: readonly number[],
   lambda: number,
@@ -192,10 +257,12 @@ function solveResponse(
       for (let k = 0; k < n; k++) A[za * G + zs[k]!] -= fa * ws[k]!;
     }
   }
-  // g(128) = 0 (weight 1) and the smoothness rows.
+  // g(128) = 0 (weight 1) and the smoothness rows. lambda is meant per LAMBDA_SAMPLES samples:
+  // the data term grows with the number of samples, so the smoothness rows grow with its root.
+  const smoothness = lambda * Math.sqrt(Math.max(1, picks.length) / LAMBDA_SAMPLES);
   A[128 * G + 128] += 1;
   for (let z = 1; z < 255; z++) {
-    const s = lambda * triangleWeight(z);
+    const s = smoothness * triangleWeight(z);
     const idx = [z - 1, z, z + 1];
     const co = [s, -2 * s, s];
     for (let a = 0; a < 3; a++) for (let k = 0; k < 3; k++) A[idx[a]! * G + idx[k]!] += co[a]! * co[k]!;
