@@ -216,7 +216,14 @@ function loggedFields(task: TaskDefinition, fields: Record<string, string>, opts
 }
 
 /** Candidates: regular files whose content is an input this task takes (sniffed, not by extension); the others are logged as skipped. */
-async function findInputs(server: ServerModule, task: TaskDefinition, inDir: string, names: string[], opts: BatchCliOptions, log: BatchLog): Promise<BatchInput[]> {
+async function findInputs(
+  server: ServerModule,
+  task: TaskDefinition,
+  inDir: string,
+  names: string[],
+  opts: BatchCliOptions,
+  log: BatchLog,
+): Promise<BatchInput[]> {
   const inputs: BatchInput[] = [];
   for (const name of names.sort()) {
     const path = join(inDir, name);
@@ -361,7 +368,9 @@ export async function runBatch(taskName: string, inDir: string, opts: BatchCliOp
     for (const [i, input] of inputs.entries()) {
       bar?.update(i, { file: input.name });
       if (!bar && !opts.json) process.stderr.write(`clearsight: [${i + 1}/${inputs.length}] ${input.name}\n`);
-      const sha = createHash('sha256').update(await readFile(input.path)).digest('hex');
+      const sha = createHash('sha256')
+        .update(await readFile(input.path))
+        .digest('hex');
       const old = reusable[input.name];
       if (!opts.force && (await isResumable(old, sha, opts.output))) {
         log.files[input.name] = old!;
