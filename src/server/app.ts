@@ -21,13 +21,13 @@ import { createReadStream, readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import multipart from '@fastify/multipart';
+import multipart, { type MultipartFile } from '@fastify/multipart';
 import { optionsJsonSchema, optionSectionsOf } from '../tasks/index.js';
 import type { Writable } from 'node:stream';
 import { crossSiteReason, givenToken, hostAllowed, hostName, needsToken, redactUrl, sameToken } from './guard.js';
 import { asHttp, DEFAULT_LIMITS, HttpError, inspectUpload, trimTrailingData, type ServerLimits } from './limits.js';
 import { buildOpenApi } from './openapi.js';
-import { estimateJobMemory, getTask, parseTaskOptions, PLANNED_TASKS, TASKS } from './registry.js';
+import { estimateJobMemory, getTask, parseTaskOptions, PLANNED_TASKS, TASKS, type TaskDefinition } from './registry.js';
 import type { ContentStore } from './store.js';
 import type { JobQueue } from './jobs/queue.js';
 import { isJobId, type JobInput, type JobStatus } from './jobs/types.js';
@@ -127,28 +127,72 @@ const sizeText = (bytes: number) => (bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3)
 /** Client address for the per-client queue cap. */
 const clientOf = (req: FastifyRequest) => req.ip || 'unknown';
 
+/** What the routes share: the options, the limits, and this server's own book-keeping of jobs. */
+interface ServerContext {
+  opts: ServerOptions;
+  limits: ServerLimits;
+  queue: JobQueue;
+  store: ContentStore;
+  /** Jobs queued or running that this server accepted, per client address (queue caps). */
+  inFlight: Map<string, Set<string>>;
+  inFlightTotal: number;
+  /** Event streams open per job. */
+  streams: Map<string, number>;
+  /**
+   * Who submitted each job this server accepted, for GET /api/v1/jobs. One server token is one
+   * principal, so the owner is the token's digest when a token is set, else the client address
+   * (a localhost server without a token: each address sees its own jobs). Single jobs stay
+   * reachable by their unguessable id, as before.
+   */
+  owners: Map<string, { owner: string; createdAt: string; inputs: string[] }>;
+  /** Per job counted against its client: ends the count (once). */
+  releases: Map<string, () => void>;
+}
+
+type SubmitRequest = FastifyRequest<{ Params: { task: string } }>;
+interface ReceivedUpload {
+  tmp: string;
+  sha256: string;
+  bytes: number;
+  clientName: string;
+  field?: string;
+}
+
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const limits: ServerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
-  const { queue, store } = opts;
+  const ctx: ServerContext = {
+    opts,
+    limits,
+    queue: opts.queue,
+    store: opts.store,
+    inFlight: new Map(),
+    inFlightTotal: 0,
+    streams: new Map(),
+    owners: new Map(),
+    releases: new Map(),
+  };
   const version = opts.version ?? packageVersion();
   const web = loadWebFiles(opts.webDir ?? defaultWebDir());
-  // Jobs queued or running that this server accepted, per client address (queue caps).
-  const inFlight = new Map<string, Set<string>>();
-  let inFlightTotal = 0;
-  const streams = new Map<string, number>();
   const openapi = buildOpenApi(version, Boolean(opts.token));
-  // Who submitted each job this server accepted, for GET /api/v1/jobs. One server token is one
-  // principal, so the owner is the token's digest when a token is set, else the client address
-  // (a localhost server without a token: each address sees its own jobs). Single jobs stay
-  // reachable by their unguessable id, as before.
-  const owners = new Map<string, { owner: string; createdAt: string; inputs: string[] }>();
-  const ownerOf = (req: FastifyRequest): string => {
-    const given = opts.token ? givenToken(req.headers.authorization, req.query) : undefined;
-    return given ? `token:${createHash('sha256').update(given).digest('hex')}` : `addr:${clientOf(req)}`;
-  };
+  const app = await createApp(opts, limits);
+  installErrorHandlers(app, limits, opts.store);
+  installGuard(app, opts);
+  registerWebRoutes(app, ctx, web, openapi, version);
+  registerSubmitRoute(app, ctx);
+  registerJobRoutes(app, ctx);
+  app.addHook('onClose', async () => {
+    for (const release of [...ctx.releases.values()]) release();
+  });
+  return app;
+}
 
-  const scrub = (message: string) => message.split(store.root).join('<store>');
+function ownerOf(ctx: ServerContext, req: FastifyRequest): string {
+  const given = ctx.opts.token ? givenToken(req.headers.authorization, req.query) : undefined;
+  return given ? `token:${createHash('sha256').update(given).digest('hex')}` : `addr:${clientOf(req)}`;
+}
 
+/** The fastify instance with its limits and the multipart parser. */
+async function createApp(opts: ServerOptions, limits: ServerLimits): Promise<FastifyInstance> {
   // forceCloseConnections: open event streams must not keep a stopping server alive.
   // Timeouts (slow clients): node checks them every connectionsCheckingInterval, so that interval
   // bounds how late a slow-header or slow-body client is cut (node's default of 30 s made it 83/132 s).
@@ -170,7 +214,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(multipart, {
     limits: { fileSize: limits.maxUploadBytes, files: limits.maxFiles, fields: 32, fieldSize: 4096, parts: limits.maxFiles + 32, headerPairs: 100 },
   });
+  return app;
+}
 
+/** Every error as {"error": {"code", "message", "field"}} with its status; unknown routes 404. */
+function installErrorHandlers(app: FastifyInstance, limits: ServerLimits, store: ContentStore): void {
+  const scrub = (message: string) => message.split(store.root).join('<store>');
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
     let e: HttpError;
     if (err instanceof HttpError) e = err;
@@ -187,26 +236,14 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send({ error: { code: 'E_NOT_FOUND', message: `No route ${req.method} ${req.url.split('?')[0].slice(0, 200)}` } });
   });
+}
 
-  // One gate for every request, on the route the router resolved (see guard.ts): Host, Origin, token.
+/** One gate for every request, on the route the router resolved (see guard.ts): Host, Origin, token. */
+function installGuard(app: FastifyInstance, opts: ServerOptions): void {
   const allowedHosts = opts.allowedHosts;
   const token = opts.token;
   app.addHook('onRequest', async (req) => {
-    if (allowedHosts) {
-      const absolute = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(req.raw.url ?? '')?.[1];
-      // Absolute-form request lines name their host in the URL, and that one wins over Host.
-      const authorities = [req.headers.host ?? '', ...(absolute !== undefined ? [absolute] : [])];
-      for (const authority of authorities) {
-        const name = hostName(authority.replace(/^[^@]*@/, ''));
-        if (!hostAllowed(name, allowedHosts)) {
-          throw new HttpError(
-            403,
-            'E_FORBIDDEN_HOST',
-            `This server does not answer to host ${JSON.stringify(authority.slice(0, 100))}; it serves ${allowedHosts.join(', ')} (add a name with --allow-host)`,
-          );
-        }
-      }
-    }
+    if (allowedHosts) assertHostAllowed(req, allowedHosts);
     const crossSite = crossSiteReason(req.method, req.headers.origin, req.headers.host, req.headers['sec-fetch-site'] as string | undefined);
     if (crossSite)
       throw new HttpError(403, 'E_CROSS_ORIGIN', `Refused ${crossSite}: jobs are submitted and deleted from this server's own pages or without a browser`);
@@ -216,8 +253,33 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
         throw new HttpError(401, 'E_UNAUTHORIZED', 'This server needs an API token: send "Authorization: Bearer <token>"');
     }
   });
+}
 
-  // ---- web app and documents
+function assertHostAllowed(req: FastifyRequest, allowedHosts: readonly string[]): void {
+  const absolute = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(req.raw.url ?? '')?.[1];
+  // Absolute-form request lines name their host in the URL, and that one wins over Host.
+  const authorities = [req.headers.host ?? '', ...(absolute !== undefined ? [absolute] : [])];
+  for (const authority of authorities) {
+    const name = hostName(authority.replace(/^[^@]*@/, ''));
+    if (!hostAllowed(name, allowedHosts)) {
+      throw new HttpError(
+        403,
+        'E_FORBIDDEN_HOST',
+        `This server does not answer to host ${JSON.stringify(authority.slice(0, 100))}; it serves ${allowedHosts.join(', ')} (add a name with --allow-host)`,
+      );
+    }
+  }
+}
+
+/** The web app, the OpenAPI document, the health check and the task list. */
+function registerWebRoutes(
+  app: FastifyInstance,
+  ctx: ServerContext,
+  web: Map<string, { bytes: Buffer; type: string }>,
+  openapi: Record<string, unknown>,
+  version: string,
+): void {
+  const { limits } = ctx;
   const sendWeb = (reply: FastifyReply, name: string) => {
     const f = web.get(name);
     if (!f) throw new HttpError(404, 'E_NOT_FOUND', `No file ${name.slice(0, 100)}`);
@@ -243,95 +305,21 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     ],
     limits: { maxUploadBytes: limits.maxUploadBytes, maxPixels: limits.maxPixels, maxVideoSeconds: limits.maxVideoSeconds, jobTimeoutMs: limits.jobTimeoutMs },
   }));
+}
 
-  // ---- jobs
+/** POST /api/v1/jobs/{task}: receive the upload, check it, store it by digest and queue the job. */
+function registerSubmitRoute(app: FastifyInstance, ctx: ServerContext): void {
+  const { limits, queue, store, opts } = ctx;
   app.post<{ Params: { task: string } }>('/api/v1/jobs/:task', async (req, reply) => {
-    const task = getTask(req.params.task);
-    if (!task) {
-      const planned = PLANNED_TASKS.some((p) => p.name === req.params.task);
-      throw new HttpError(
-        404,
-        'E_UNKNOWN_TASK',
-        planned ? `Task "${req.params.task}" is not available on this server` : `Unknown task "${req.params.task.slice(0, 60)}"; see GET /api/v1/tasks`,
-      );
-    }
+    const task = knownTask(req.params.task);
     if (!req.isMultipart()) throw new HttpError(415, 'E_INPUT_UNSUPPORTED', 'Send the upload as multipart/form-data (field "file", options as fields)');
     // Queue caps, checked before the upload is read: a flood costs the server nothing but the 429.
     const client = clientOf(req);
-    if (inFlightTotal >= limits.maxQueuedJobs)
-      throw new HttpError(
-        429,
-        'E_QUEUE_FULL',
-        `The server has ${inFlightTotal} jobs queued or running (limit ${limits.maxQueuedJobs}); try again later`,
-        undefined,
-        5,
-      );
-    if ((inFlight.get(client)?.size ?? 0) >= limits.maxQueuedPerClient) {
-      throw new HttpError(
-        429,
-        'E_QUEUE_FULL',
-        `You have ${inFlight.get(client)!.size} jobs queued or running (limit ${limits.maxQueuedPerClient} per client); wait for some to finish`,
-        undefined,
-        5,
-      );
-    }
+    assertQueueRoom(ctx, client);
     const fileField = task.input === 'images' ? 'files' : 'file';
-    const extraFields = new Set((task.extraInputs ?? []).map((e) => e.field));
-    const received: Array<{ tmp: string; sha256: string; bytes: number; clientName: string; field?: string }> = [];
-    const fields: Record<string, string> = {};
+    const received: ReceivedUpload[] = [];
     try {
-      try {
-        for await (const part of req.parts()) {
-          if (part.type === 'file') {
-            if (extraFields.has(part.fieldname)) {
-              // An optional second input (liveness `enrolled`): one file in its own field.
-              if (received.some((r) => r.field === part.fieldname)) {
-                part.file.resume();
-                throw new HttpError(400, 'E_INVALID_OPTION', `Only one file goes in "${part.fieldname}" for task ${task.name}`, part.fieldname);
-              }
-              const r = await store.receive(part.file);
-              received.push({ ...r, clientName: part.filename.slice(0, 200), field: part.fieldname });
-              if (part.file.truncated)
-                throw new HttpError(
-                  413,
-                  'E_INPUT_TOO_LARGE',
-                  `The upload is larger than this server's limit of ${(limits.maxUploadBytes / 1048576).toFixed(1)} MiB`,
-                  part.fieldname,
-                );
-              continue;
-            }
-            if (part.fieldname !== fileField) {
-              part.file.resume();
-              const also = extraFields.size ? ` (and optionally ${[...extraFields].map((f) => `"${f}"`).join(', ')})` : '';
-              throw new HttpError(
-                400,
-                'E_INVALID_OPTION',
-                `Unexpected file field "${part.fieldname.slice(0, 60)}"; this task takes its input in "${fileField}"${also}`,
-                part.fieldname,
-              );
-            }
-            if (task.input !== 'images' && received.some((r) => r.field === undefined)) {
-              part.file.resume();
-              throw new HttpError(400, 'E_INVALID_OPTION', `Only one file goes in "${fileField}" for task ${task.name}`, fileField);
-            }
-            const r = await store.receive(part.file);
-            received.push({ ...r, clientName: part.filename.slice(0, 200) });
-            if (part.file.truncated)
-              throw new HttpError(
-                413,
-                'E_INPUT_TOO_LARGE',
-                `The upload is larger than this server's limit of ${(limits.maxUploadBytes / 1048576).toFixed(1)} MiB`,
-                fileField,
-              );
-          } else {
-            if (Object.hasOwn(fields, part.fieldname))
-              throw new HttpError(400, 'E_INVALID_OPTION', `Option "${part.fieldname.slice(0, 60)}" given twice`, part.fieldname);
-            fields[part.fieldname] = String(part.value);
-          }
-        }
-      } catch (err) {
-        throw multipartFailure(err);
-      }
+      const fields = await receiveParts(req, task, ctx, received);
       // Main inputs first, extra inputs after them (the order the task sees).
       received.sort((a, b) => Number(a.field !== undefined) - Number(b.field !== undefined));
       const mainCount = received.filter((r) => r.field === undefined).length;
@@ -340,34 +328,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
         throw new HttpError(400, 'E_INVALID_OPTION', `Task ${task.name} needs at least 2 files in "${fileField}"`, fileField);
       const parsed = parseTaskOptions(task, fields);
       if (!parsed.ok) throw new HttpError(400, 'E_INVALID_OPTION', parsed.message, parsed.field);
-      const inputs: JobInput[] = [];
-      for (const [i, r] of received.entries()) {
-        const label = r.field ?? (mainCount > 1 ? `${fileField}[${i}]` : fileField);
-        const kind = r.field ? task.extraInputs!.find((e) => e.field === r.field)!.kind : task.input;
-        const inspected = await inspectUpload(r.tmp, r.bytes, kind, limits, label);
-        // Bytes after the image's own end (a PNG padded with 45 MiB of zeros, a motion photo's
-        // video) are cut off before the file is stored: the store keeps the picture only.
-        if (inspected.kind === 'image' && inspected.format && (await trimTrailingData(r.tmp, inspected.format, r.bytes)) !== undefined) {
-          r.sha256 = await sha256File(r.tmp);
-        }
-        inputs.push({
-          sha256: r.sha256,
-          kind: inspected.kind,
-          ...(inspected.pixels ? { pixels: inspected.pixels } : {}),
-          clientName: r.clientName,
-          ...(r.field ? { field: r.field } : {}),
-        });
-      }
-      const need = estimateJobMemory({ task: task.name, fields, inputs });
-      if (need > limits.jobMemoryBytes) {
-        const px = inputs.reduce((s, i) => s + (i.pixels ?? 0), 0);
-        throw new HttpError(
-          413,
-          'E_INPUT_TOO_LARGE',
-          `This ${task.name} job would need about ${sizeText(need)} of memory (${(px / 1e6).toFixed(1)} megapixels), more than this server's job memory budget of ${sizeText(limits.jobMemoryBytes)}; send a smaller input or choose lighter options`,
-          fileField,
-        );
-      }
+      const inputs = await inspectInputs(task, received, mainCount, fileField, limits);
+      assertJobMemory(task, fields, inputs, fileField, limits);
       // Pinned from publication until queued: a retention pass in between must not remove them.
       for (const r of received) store.pin(r.sha256);
       let id: string;
@@ -377,8 +339,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       } finally {
         for (const r of received) store.unpin(r.sha256);
       }
-      track(client, id);
-      owners.set(id, { owner: ownerOf(req), createdAt: new Date().toISOString(), inputs: inputs.map((i) => i.clientName ?? '') });
+      track(ctx, client, id);
+      ctx.owners.set(id, { owner: ownerOf(ctx, req), createdAt: new Date().toISOString(), inputs: inputs.map((i) => i.clientName ?? '') });
       opts.onStoreChange?.();
       return reply
         .code(202)
@@ -390,47 +352,190 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       throw err;
     }
   });
+}
 
-  const releases = new Map<string, () => void>();
-  /** Counts the job against its client until it ends (queue caps). */
-  function track(client: string, id: string): void {
-    let set = inFlight.get(client);
-    if (!set) {
-      set = new Set();
-      inFlight.set(client, set);
+/** The task of a submission: 404 for an unknown one (and a planned one this server lacks). */
+function knownTask(name: string): TaskDefinition {
+  const task = getTask(name);
+  if (!task) {
+    const planned = PLANNED_TASKS.some((p) => p.name === name);
+    throw new HttpError(
+      404,
+      'E_UNKNOWN_TASK',
+      planned ? `Task "${name}" is not available on this server` : `Unknown task "${name.slice(0, 60)}"; see GET /api/v1/tasks`,
+    );
+  }
+  return task;
+}
+
+/** 429 when the server, or this client, has as many jobs queued or running as allowed. */
+function assertQueueRoom(ctx: ServerContext, client: string): void {
+  const { limits } = ctx;
+  if (ctx.inFlightTotal >= limits.maxQueuedJobs)
+    throw new HttpError(
+      429,
+      'E_QUEUE_FULL',
+      `The server has ${ctx.inFlightTotal} jobs queued or running (limit ${limits.maxQueuedJobs}); try again later`,
+      undefined,
+      5,
+    );
+  if ((ctx.inFlight.get(client)?.size ?? 0) >= limits.maxQueuedPerClient) {
+    throw new HttpError(
+      429,
+      'E_QUEUE_FULL',
+      `You have ${ctx.inFlight.get(client)!.size} jobs queued or running (limit ${limits.maxQueuedPerClient} per client); wait for some to finish`,
+      undefined,
+      5,
+    );
+  }
+}
+
+/**
+ * Reads the multipart body: files into the store's temp area (appended to `received`, which the
+ * caller discards on failure), option fields returned. Unexpected or repeated fields are refused.
+ */
+async function receiveParts(req: SubmitRequest, task: TaskDefinition, ctx: ServerContext, received: ReceivedUpload[]): Promise<Record<string, string>> {
+  const fileField = task.input === 'images' ? 'files' : 'file';
+  const extraFields = new Set((task.extraInputs ?? []).map((e) => e.field));
+  const fields: Record<string, string> = {};
+  try {
+    for await (const part of req.parts()) {
+      if (part.type === 'file') {
+        if (extraFields.has(part.fieldname)) {
+          // An optional second input (liveness `enrolled`): one file in its own field.
+          if (received.some((r) => r.field === part.fieldname)) {
+            part.file.resume();
+            throw new HttpError(400, 'E_INVALID_OPTION', `Only one file goes in "${part.fieldname}" for task ${task.name}`, part.fieldname);
+          }
+          await receiveFile(ctx, part, received, part.fieldname, part.fieldname);
+          continue;
+        }
+        if (part.fieldname !== fileField) {
+          part.file.resume();
+          const also = extraFields.size ? ` (and optionally ${[...extraFields].map((f) => `"${f}"`).join(', ')})` : '';
+          throw new HttpError(
+            400,
+            'E_INVALID_OPTION',
+            `Unexpected file field "${part.fieldname.slice(0, 60)}"; this task takes its input in "${fileField}"${also}`,
+            part.fieldname,
+          );
+        }
+        if (task.input !== 'images' && received.some((r) => r.field === undefined)) {
+          part.file.resume();
+          throw new HttpError(400, 'E_INVALID_OPTION', `Only one file goes in "${fileField}" for task ${task.name}`, fileField);
+        }
+        await receiveFile(ctx, part, received, undefined, fileField);
+      } else {
+        if (Object.hasOwn(fields, part.fieldname))
+          throw new HttpError(400, 'E_INVALID_OPTION', `Option "${part.fieldname.slice(0, 60)}" given twice`, part.fieldname);
+        fields[part.fieldname] = String(part.value);
+      }
     }
-    set.add(id);
-    inFlightTotal++;
-    let unsubscribe: (() => void) | undefined;
-    const release = () => {
-      if (!set.delete(id)) return;
-      releases.delete(id);
-      inFlightTotal--;
-      if (set.size === 0) inFlight.delete(client);
-      unsubscribe?.();
-      opts.onStoreChange?.();
-    };
-    unsubscribe = queue.subscribe(id, (s) => {
-      if (terminal(s)) release();
-    });
-    releases.set(id, release);
-    // A job that ended before the subscription took hold.
-    void queue.get(id).then((s) => {
-      if (!s || terminal(s)) release();
+  } catch (err) {
+    throw multipartFailure(err);
+  }
+  return fields;
+}
+
+/** One file part into the store's temp area (recorded in `received` even when cut short: 413). */
+async function receiveFile(ctx: ServerContext, part: MultipartFile, received: ReceivedUpload[], field: string | undefined, errorField: string): Promise<void> {
+  const r = await ctx.store.receive(part.file);
+  received.push({ ...r, clientName: part.filename.slice(0, 200), ...(field !== undefined ? { field } : {}) });
+  if (part.file.truncated)
+    throw new HttpError(
+      413,
+      'E_INPUT_TOO_LARGE',
+      `The upload is larger than this server's limit of ${(ctx.limits.maxUploadBytes / 1048576).toFixed(1)} MiB`,
+      errorField,
+    );
+}
+
+/** Each upload checked against what the task takes (kind, pixels, duration), trailing data cut off: the job's inputs. */
+async function inspectInputs(
+  task: TaskDefinition,
+  received: ReceivedUpload[],
+  mainCount: number,
+  fileField: string,
+  limits: ServerLimits,
+): Promise<JobInput[]> {
+  const inputs: JobInput[] = [];
+  for (const [i, r] of received.entries()) {
+    const label = r.field ?? (mainCount > 1 ? `${fileField}[${i}]` : fileField);
+    const kind = r.field ? task.extraInputs!.find((e) => e.field === r.field)!.kind : task.input;
+    const inspected = await inspectUpload(r.tmp, r.bytes, kind, limits, label);
+    // Bytes after the image's own end (a PNG padded with 45 MiB of zeros, a motion photo's
+    // video) are cut off before the file is stored: the store keeps the picture only.
+    if (inspected.kind === 'image' && inspected.format && (await trimTrailingData(r.tmp, inspected.format, r.bytes)) !== undefined) {
+      r.sha256 = await sha256File(r.tmp);
+    }
+    inputs.push({
+      sha256: r.sha256,
+      kind: inspected.kind,
+      ...(inspected.pixels ? { pixels: inspected.pixels } : {}),
+      clientName: r.clientName,
+      ...(r.field ? { field: r.field } : {}),
     });
   }
+  return inputs;
+}
 
-  const findJob = async (id: string): Promise<JobStatus> => {
-    if (!isJobId(id)) throw new HttpError(404, 'E_NOT_FOUND', 'No such job (job ids are UUIDs)');
-    const s = await queue.get(id);
-    if (!s) throw new HttpError(404, 'E_NOT_FOUND', `No job ${id}`);
-    return s;
+/** 413 when the job's memory estimate is over the server's budget. */
+function assertJobMemory(task: TaskDefinition, fields: Record<string, string>, inputs: JobInput[], fileField: string, limits: ServerLimits): void {
+  const need = estimateJobMemory({ task: task.name, fields, inputs });
+  if (need > limits.jobMemoryBytes) {
+    const px = inputs.reduce((s, i) => s + (i.pixels ?? 0), 0);
+    throw new HttpError(
+      413,
+      'E_INPUT_TOO_LARGE',
+      `This ${task.name} job would need about ${sizeText(need)} of memory (${(px / 1e6).toFixed(1)} megapixels), more than this server's job memory budget of ${sizeText(limits.jobMemoryBytes)}; send a smaller input or choose lighter options`,
+      fileField,
+    );
+  }
+}
+
+/** Counts the job against its client until it ends (queue caps). */
+function track(ctx: ServerContext, client: string, id: string): void {
+  const { inFlight, releases, queue, opts } = ctx;
+  let set = inFlight.get(client);
+  if (!set) {
+    set = new Set();
+    inFlight.set(client, set);
+  }
+  set.add(id);
+  ctx.inFlightTotal++;
+  let unsubscribe: (() => void) | undefined;
+  const release = () => {
+    if (!set.delete(id)) return;
+    releases.delete(id);
+    ctx.inFlightTotal--;
+    if (set.size === 0) inFlight.delete(client);
+    unsubscribe?.();
+    opts.onStoreChange?.();
   };
+  unsubscribe = queue.subscribe(id, (s) => {
+    if (terminal(s)) release();
+  });
+  releases.set(id, release);
+  // A job that ended before the subscription took hold.
+  void queue.get(id).then((s) => {
+    if (!s || terminal(s)) release();
+  });
+}
 
-  app.get<{ Params: { id: string } }>('/api/v1/jobs/:id', async (req) => jobView(await findJob(req.params.id)));
+async function findJob(ctx: ServerContext, id: string): Promise<JobStatus> {
+  if (!isJobId(id)) throw new HttpError(404, 'E_NOT_FOUND', 'No such job (job ids are UUIDs)');
+  const s = await ctx.queue.get(id);
+  if (!s) throw new HttpError(404, 'E_NOT_FOUND', `No job ${id}`);
+  return s;
+}
+
+/** GET, list, cancel, follow (events), download from and delete jobs. */
+function registerJobRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const { queue, store, opts, owners, releases } = ctx;
+  app.get<{ Params: { id: string } }>('/api/v1/jobs/:id', async (req) => jobView(await findJob(ctx, req.params.id)));
 
   app.get('/api/v1/jobs', async (req) => {
-    const me = ownerOf(req);
+    const me = ownerOf(ctx, req);
     const jobs: Array<Record<string, unknown>> = [];
     for (const [id, o] of [...owners].reverse()) {
       if (o.owner !== me) continue;
@@ -445,7 +550,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
 
   app.post<{ Params: { id: string } }>('/api/v1/jobs/:id/cancel', async (req, reply) => {
-    const s = await findJob(req.params.id);
+    const s = await findJob(ctx, req.params.id);
     if (terminal(s)) return reply.code(200).send(jobView(s));
     const outcome = queue.cancel ? await queue.cancel(s.id) : 'busy';
     if (outcome === 'not-found') throw new HttpError(404, 'E_NOT_FOUND', `No job ${s.id}`);
@@ -455,49 +560,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     return reply.code(200).send(jobView((await queue.get(s.id)) ?? s));
   });
 
-  app.get<{ Params: { id: string } }>('/api/v1/jobs/:id/events', async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
-    await findJob(req.params.id);
-    const id = req.params.id;
-    const open = streams.get(id) ?? 0;
-    if (open >= limits.maxStreamsPerJob)
-      throw new HttpError(
-        429,
-        'E_TOO_MANY_STREAMS',
-        `Job ${id} already has ${open} event streams open (limit ${limits.maxStreamsPerJob}); close one or poll GET /api/v1/jobs/${id}`,
-        undefined,
-        5,
-      );
-    streams.set(id, open + 1);
-    reply.hijack();
-    const raw = reply.raw;
-    raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    let closed = false;
-    const send = (s: JobStatus) => {
-      if (closed) return;
-      raw.write(`event: status\ndata: ${JSON.stringify(jobView(s))}\n\n`);
-      if (terminal(s)) finish();
-    };
-    // More often than the idle timeout, which would otherwise close a quiet stream.
-    const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), Math.min(15_000, limits.idleTimeoutMs / 2));
-    const unsubscribe = queue.subscribe(id, send);
-    const finish = () => {
-      if (closed) return;
-      closed = true;
-      const left = (streams.get(id) ?? 1) - 1;
-      if (left > 0) streams.set(id, left);
-      else streams.delete(id);
-      clearInterval(heartbeat);
-      unsubscribe();
-      raw.end();
-    };
-    req.raw.on('close', finish);
-    // Subscribed first, then the current state: no change can fall between the two.
-    const now = await queue.get(id);
-    if (now) send(now);
-  });
+  app.get<{ Params: { id: string } }>('/api/v1/jobs/:id/events', async (req: FastifyRequest<{ Params: { id: string } }>, reply) =>
+    streamEvents(ctx, req, reply),
+  );
 
   app.get<{ Params: { id: string; name: string } }>('/api/v1/jobs/:id/files/:name', async (req, reply) => {
-    const s = await findJob(req.params.id);
+    const s = await findJob(ctx, req.params.id);
     if (s.state !== 'done' || !s.result) throw new HttpError(409, 'E_NOT_READY', `Job ${s.id} is ${s.state}; its files exist once it is done`);
     const file = s.result.files.find((f) => f.name === req.params.name);
     if (!file)
@@ -529,9 +597,47 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     opts.onStoreChange?.();
     return reply.code(204).send();
   });
+}
 
-  app.addHook('onClose', async () => {
-    for (const release of [...releases.values()]) release();
-  });
-  return app;
+/** Server-sent events: one `status` event per change of the job, until it ends (capped streams per job). */
+async function streamEvents(ctx: ServerContext, req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply): Promise<void> {
+  const { streams, limits, queue } = ctx;
+  await findJob(ctx, req.params.id);
+  const id = req.params.id;
+  const open = streams.get(id) ?? 0;
+  if (open >= limits.maxStreamsPerJob)
+    throw new HttpError(
+      429,
+      'E_TOO_MANY_STREAMS',
+      `Job ${id} already has ${open} event streams open (limit ${limits.maxStreamsPerJob}); close one or poll GET /api/v1/jobs/${id}`,
+      undefined,
+      5,
+    );
+  streams.set(id, open + 1);
+  reply.hijack();
+  const raw = reply.raw;
+  raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+  let closed = false;
+  const send = (s: JobStatus) => {
+    if (closed) return;
+    raw.write(`event: status\ndata: ${JSON.stringify(jobView(s))}\n\n`);
+    if (terminal(s)) finish();
+  };
+  // More often than the idle timeout, which would otherwise close a quiet stream.
+  const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), Math.min(15_000, limits.idleTimeoutMs / 2));
+  const unsubscribe = queue.subscribe(id, send);
+  const finish = () => {
+    if (closed) return;
+    closed = true;
+    const left = (streams.get(id) ?? 1) - 1;
+    if (left > 0) streams.set(id, left);
+    else streams.delete(id);
+    clearInterval(heartbeat);
+    unsubscribe();
+    raw.end();
+  };
+  req.raw.on('close', finish);
+  // Subscribed first, then the current state: no change can fall between the two.
+  const now = await queue.get(id);
+  if (now) send(now);
 }

@@ -25,121 +25,186 @@ export function formSchema(task: TaskDefinition): Record<string, unknown> {
   return { type: 'object', required: [...Object.keys(fileField), ...(options.required ?? [])], properties: { ...fileField, ...extra, ...options.properties } };
 }
 
-export function buildOpenApi(version: string, token: boolean): Record<string, unknown> {
-  const paths: Record<string, unknown> = {};
-  for (const task of TASKS.values()) {
-    paths[`/api/v1/jobs/${task.name}`] = {
-      post: {
-        operationId: `submit_${task.name.replace(/-/g, '_')}`,
-        summary: task.summary,
-        description:
-          `Queues a ${task.name} job. Input: ${task.input}. Options are form fields; an invalid one gives 400 naming the field.` +
-          (task.outputs.length
-            ? ` Outputs: ${task.outputs.map((o) => `${o.name} (${o.label}${o.when ? `; with ${o.when}` : ''})`).join(', ')}.`
-            : ' Outputs: the JSON result only.'),
-        requestBody: { required: true, content: { 'multipart/form-data': { schema: formSchema(task) } } },
-        responses: {
-          202: {
-            description: 'queued',
-            content: {
-              'application/json': {
-                schema: {
-                  type: 'object',
-                  required: ['id'],
-                  properties: { id: { type: 'string', format: 'uuid' }, status: { type: 'string' }, events: { type: 'string' } },
-                },
+/** POST /api/v1/jobs/<task>: queue a job of one task. */
+function submitPath(task: TaskDefinition): Record<string, unknown> {
+  return {
+    post: {
+      operationId: `submit_${task.name.replace(/-/g, '_')}`,
+      summary: task.summary,
+      description:
+        `Queues a ${task.name} job. Input: ${task.input}. Options are form fields; an invalid one gives 400 naming the field.` +
+        (task.outputs.length
+          ? ` Outputs: ${task.outputs.map((o) => `${o.name} (${o.label}${o.when ? `; with ${o.when}` : ''})`).join(', ')}.`
+          : ' Outputs: the JSON result only.'),
+      requestBody: { required: true, content: { 'multipart/form-data': { schema: formSchema(task) } } },
+      responses: {
+        202: {
+          description: 'queued',
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['id'],
+                properties: { id: { type: 'string', format: 'uuid' }, status: { type: 'string' }, events: { type: 'string' } },
               },
             },
           },
-          400: errorResponse('bad option, truncated or corrupt input'),
-          401: errorResponse('missing or wrong API token'),
-          403: errorResponse('a Host this server does not answer to, or a cross-site request'),
-          409: errorResponse('watermark-embed: the picture already carries a watermark under this key (send force=true to mark it anyway)'),
-          413: errorResponse("upload, pixel count, video duration or the job's memory estimate over the limit"),
-          415: errorResponse('the content is not a supported image or video'),
-          429: errorResponse('too many jobs queued or running (in all or from this client); see Retry-After'),
         },
+        400: errorResponse('bad option, truncated or corrupt input'),
+        401: errorResponse('missing or wrong API token'),
+        403: errorResponse('a Host this server does not answer to, or a cross-site request'),
+        409: errorResponse('watermark-embed: the picture already carries a watermark under this key (send force=true to mark it anyway)'),
+        413: errorResponse("upload, pixel count, video duration or the job's memory estimate over the limit"),
+        415: errorResponse('the content is not a supported image or video'),
+        429: errorResponse('too many jobs queued or running (in all or from this client); see Retry-After'),
       },
-    };
-  }
+    },
+  };
+}
+
+/** The paths that follow, list and fetch jobs, and the task list. */
+function jobPaths(): Record<string, unknown> {
   const id = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
-  paths['/api/v1/jobs/{id}'] = {
-    get: {
-      operationId: 'getJob',
-      summary: 'state, progress and result (with file URLs) of a job',
-      parameters: [id],
-      responses: {
-        200: { description: 'the job', content: { 'application/json': { schema: { $ref: '#/components/schemas/Job' } } } },
-        404: errorResponse('no such job'),
+  return {
+    '/api/v1/jobs/{id}': {
+      get: {
+        operationId: 'getJob',
+        summary: 'state, progress and result (with file URLs) of a job',
+        parameters: [id],
+        responses: {
+          200: { description: 'the job', content: { 'application/json': { schema: { $ref: '#/components/schemas/Job' } } } },
+          404: errorResponse('no such job'),
+        },
       },
-    },
-    delete: {
-      operationId: 'deleteJob',
-      summary: 'forget a job (cancelling it if it has not finished) and delete its files from the store',
-      parameters: [id],
-      responses: {
-        204: { description: 'deleted' },
-        404: errorResponse('no such job'),
-        409: errorResponse('running on a Redis worker: delete it once it ends'),
-      },
-    },
-  };
-  paths['/api/v1/jobs'] = {
-    get: {
-      operationId: 'listJobs',
-      summary: "the caller's jobs, newest first (the caller: its API token, or its address on a server without one)",
-      responses: {
-        200: {
-          description: 'jobs',
-          content: { 'application/json': { schema: { type: 'object', properties: { jobs: { type: 'array', items: { $ref: '#/components/schemas/Job' } } } } } },
+      delete: {
+        operationId: 'deleteJob',
+        summary: 'forget a job (cancelling it if it has not finished) and delete its files from the store',
+        parameters: [id],
+        responses: {
+          204: { description: 'deleted' },
+          404: errorResponse('no such job'),
+          409: errorResponse('running on a Redis worker: delete it once it ends'),
         },
       },
     },
-  };
-  paths['/api/v1/jobs/{id}/cancel'] = {
-    post: {
-      operationId: 'cancelJob',
-      summary: 'stop a queued or running job; it stays listed, failed with E_CANCELLED (a finished job is returned as it is)',
-      parameters: [id],
-      responses: {
-        200: { description: 'the job after the cancel', content: { 'application/json': { schema: { $ref: '#/components/schemas/Job' } } } },
-        404: errorResponse('no such job'),
-        409: errorResponse('running on a Redis worker: it cannot be stopped from here'),
+    '/api/v1/jobs': {
+      get: {
+        operationId: 'listJobs',
+        summary: "the caller's jobs, newest first (the caller: its API token, or its address on a server without one)",
+        responses: {
+          200: {
+            description: 'jobs',
+            content: {
+              'application/json': { schema: { type: 'object', properties: { jobs: { type: 'array', items: { $ref: '#/components/schemas/Job' } } } } },
+            },
+          },
+        },
+      },
+    },
+    '/api/v1/jobs/{id}/cancel': {
+      post: {
+        operationId: 'cancelJob',
+        summary: 'stop a queued or running job; it stays listed, failed with E_CANCELLED (a finished job is returned as it is)',
+        parameters: [id],
+        responses: {
+          200: { description: 'the job after the cancel', content: { 'application/json': { schema: { $ref: '#/components/schemas/Job' } } } },
+          404: errorResponse('no such job'),
+          409: errorResponse('running on a Redis worker: it cannot be stopped from here'),
+        },
+      },
+    },
+    '/api/v1/jobs/{id}/events': {
+      get: {
+        operationId: 'jobEvents',
+        summary: 'server-sent events: one `status` event (a Job) per change, until done or failed',
+        parameters: [id],
+        responses: {
+          200: { description: 'event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+          404: errorResponse('no such job'),
+          429: errorResponse('too many event streams open on this job'),
+        },
+      },
+    },
+    '/api/v1/jobs/{id}/files/{name}': {
+      get: {
+        operationId: 'getJobFile',
+        summary: "download one of the job's output files (names as listed in its result)",
+        parameters: [id, { name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: {
+          200: {
+            description: 'the file',
+            content: { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } },
+          },
+          404: errorResponse('no such job or file'),
+          409: errorResponse('job not finished'),
+          410: errorResponse('removed from the store by retention (age or size budget)'),
+        },
+      },
+    },
+    '/api/v1/tasks': {
+      get: {
+        operationId: 'listTasks',
+        summary: 'tasks of this server (available or not) with their option schemas',
+        responses: { 200: { description: 'tasks', content: { 'application/json': { schema: { type: 'object' } } } } },
       },
     },
   };
-  paths['/api/v1/jobs/{id}/events'] = {
-    get: {
-      operationId: 'jobEvents',
-      summary: 'server-sent events: one `status` event (a Job) per change, until done or failed',
-      parameters: [id],
-      responses: {
-        200: { description: 'event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
-        404: errorResponse('no such job'),
-        429: errorResponse('too many event streams open on this job'),
+}
+
+/** A job as GET /api/v1/jobs/{id} returns it. */
+const jobSchema = {
+  type: 'object',
+  required: ['id', 'task', 'state', 'progress', 'result'],
+  properties: {
+    id: { type: 'string' },
+    task: { type: 'string' },
+    state: { type: 'string', enum: ['queued', 'running', 'done', 'failed'] },
+    progress: {
+      type: ['object', 'null'],
+      properties: {
+        stage: { type: 'string' },
+        done: { type: 'number' },
+        total: { type: 'number' },
+        fraction: {
+          type: 'number',
+          description: "done/total of the current stage (stages: 'prepare model' with 'convert model' inside it the first time, then 'tiles' or 'frames')",
+        },
+        etaSeconds: { type: 'number', description: 'seconds left in the current stage, when known' },
       },
     },
-  };
-  paths['/api/v1/jobs/{id}/files/{name}'] = {
-    get: {
-      operationId: 'getJobFile',
-      summary: "download one of the job's output files (names as listed in its result)",
-      parameters: [id, { name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
-      responses: {
-        200: { description: 'the file', content: { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } } },
-        404: errorResponse('no such job or file'),
-        409: errorResponse('job not finished'),
-        410: errorResponse('removed from the store by retention (age or size budget)'),
+    result: {
+      type: ['object', 'null'],
+      properties: {
+        files: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              name: { type: 'string' },
+              url: { type: 'string' },
+              type: { type: 'string' },
+              role: { type: 'string', enum: ['output', 'map', 'report'] },
+              label: { type: 'string' },
+              sha256: { type: 'string' },
+              bytes: { type: 'integer' },
+            },
+          },
+        },
+        seconds: { type: 'number' },
       },
+      additionalProperties: true,
     },
-  };
-  paths['/api/v1/tasks'] = {
-    get: {
-      operationId: 'listTasks',
-      summary: 'tasks of this server (available or not) with their option schemas',
-      responses: { 200: { description: 'tasks', content: { 'application/json': { schema: { type: 'object' } } } } },
-    },
-  };
+    error: { type: ['object', 'null'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
+    attempts: { type: 'integer' },
+  },
+};
+
+export function buildOpenApi(version: string, token: boolean): Record<string, unknown> {
+  const paths: Record<string, unknown> = {};
+  for (const task of TASKS.values()) {
+    paths[`/api/v1/jobs/${task.name}`] = submitPath(task);
+  }
+  Object.assign(paths, jobPaths());
   return {
     openapi: '3.1.0',
     info: { title: 'clearsight', version, description: 'Restore pictures and check media: queue a job, follow its progress, download the results.' },
@@ -147,53 +212,7 @@ export function buildOpenApi(version: string, token: boolean): Record<string, un
     components: {
       schemas: {
         Error: errorSchema,
-        Job: {
-          type: 'object',
-          required: ['id', 'task', 'state', 'progress', 'result'],
-          properties: {
-            id: { type: 'string' },
-            task: { type: 'string' },
-            state: { type: 'string', enum: ['queued', 'running', 'done', 'failed'] },
-            progress: {
-              type: ['object', 'null'],
-              properties: {
-                stage: { type: 'string' },
-                done: { type: 'number' },
-                total: { type: 'number' },
-                fraction: {
-                  type: 'number',
-                  description:
-                    "done/total of the current stage (stages: 'prepare model' with 'convert model' inside it the first time, then 'tiles' or 'frames')",
-                },
-                etaSeconds: { type: 'number', description: 'seconds left in the current stage, when known' },
-              },
-            },
-            result: {
-              type: ['object', 'null'],
-              properties: {
-                files: {
-                  type: 'array',
-                  items: {
-                    type: 'object',
-                    properties: {
-                      name: { type: 'string' },
-                      url: { type: 'string' },
-                      type: { type: 'string' },
-                      role: { type: 'string', enum: ['output', 'map', 'report'] },
-                      label: { type: 'string' },
-                      sha256: { type: 'string' },
-                      bytes: { type: 'integer' },
-                    },
-                  },
-                },
-                seconds: { type: 'number' },
-              },
-              additionalProperties: true,
-            },
-            error: { type: ['object', 'null'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
-            attempts: { type: 'integer' },
-          },
-        },
+        Job: jobSchema,
       },
       ...(token ? { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } } : {}),
     },

@@ -176,17 +176,22 @@ export function addBatchCommand(program: Command): Command {
   return cmd;
 }
 
-/**
- * `pool`: where the models stay warm across files (one load per model and tile shape); by default
- * one made here and disposed at the end. A caller passing its own keeps it (tests count its loads).
- */
-export async function runBatch(taskName: string, inDir: string, opts: BatchCliOptions, pool?: ModelPool): Promise<number> {
-  const { getTask, parseTaskOptions, runTask, sniffUpload, TASKS } = await import('../../server/index.js');
-  const task = getTask(taskName);
-  if (!task) throw invalidOption('task', `one of ${[...TASKS.keys()].join(', ')}`, taskName);
+type ServerModule = typeof import('../../server/index.js');
+type ParsedRun = Extract<ReturnType<ServerModule['parseTaskOptions']>, { ok: true }>['run'];
+interface BatchInput {
+  name: string;
+  path: string;
+  kind: 'image' | 'video';
+  format: ImageFormat | undefined;
+}
+
+/** The task and its --set fields, checked; `fields` are the task's own (no run context). */
+function resolveBatchTask(server: ServerModule, taskName: string, opts: BatchCliOptions) {
+  const task = server.getTask(taskName);
+  if (!task) throw invalidOption('task', `one of ${[...server.TASKS.keys()].join(', ')}`, taskName);
   if (task.input === 'images') throw invalidOption('task', 'a task taking one input per job (multi-image tasks are not batched per folder)', taskName);
   const sets = mergeOutputFlags(task, parseSets(opts.set), opts);
-  const parsed = parseTaskOptions(task, sets, 'batch');
+  const parsed = server.parseTaskOptions(task, sets, 'batch');
   if (!parsed.ok) throw new ClearsightError(ERROR_CODES.INVALID_OPTION, `--set: ${parsed.message}`, { option: parsed.field, given: sets[parsed.field] });
   // Without a format, each picture keeps its input's (the API's default, PNG, would turn JPEGs into PNGs).
   const keepsFormat = Object.hasOwn(outputOptionsOf(task), 'format') && sets.format === undefined;
@@ -195,16 +200,11 @@ export async function runBatch(taskName: string, inDir: string, opts: BatchCliOp
   const { threads, device, ...fields } = sets;
   void threads;
   void device;
+  return { task, run: parsed.run, keepsFormat, fields };
+}
 
-  const names = await (opts.recursive ? listRecursive(inDir) : readdir(inDir)).catch((err: NodeJS.ErrnoException) => {
-    throw new ClearsightError(ERROR_CODES.INPUT_NOT_FOUND, `Input folder "${inDir}" cannot be read (${err.code})`, { path: inDir });
-  });
-  await mkdir(opts.output, { recursive: true });
-  const logPath = join(opts.output, BATCH_LOG);
-  const previous = await readFile(logPath, 'utf8').then(
-    (t) => JSON.parse(t) as BatchLog,
-    () => undefined,
-  );
+/** The fields as the log records them. */
+function loggedFields(task: TaskDefinition, fields: Record<string, string>, opts: BatchCliOptions): Record<string, string> {
   // Secrets (a watermark key) are logged as a digest: a rerun with the same key still resumes.
   const logged: Record<string, string> = Object.fromEntries(
     Object.entries(fields).map(([k, v]) => [k, task.secretFields?.includes(k) ? `sha256:${createHash('sha256').update(v).digest('hex').slice(0, 16)}` : v]),
@@ -212,17 +212,25 @@ export async function runBatch(taskName: string, inDir: string, opts: BatchCliOp
   // The output options change the files written: a log made with others is not reused (format,
   // quality and stripMetadata are among the fields).
   if (opts.suffix) logged['--suffix'] = opts.suffix;
-  const log: BatchLog = { task: task.name, fields: logged, updatedAt: new Date().toISOString(), files: {} };
-  const reusable = previous && previous.task === task.name && sameFields(previous.fields, logged) ? previous.files : {};
+  return logged;
+}
 
-  // Candidates: regular files whose content is an input this task takes (sniffed, not by extension).
-  const inputs: Array<{ name: string; path: string; kind: 'image' | 'video'; format: ImageFormat | undefined }> = [];
+/** Candidates: regular files whose content is an input this task takes (sniffed, not by extension); the others are logged as skipped. */
+async function findInputs(
+  server: ServerModule,
+  task: TaskDefinition,
+  inDir: string,
+  names: string[],
+  opts: BatchCliOptions,
+  log: BatchLog,
+): Promise<BatchInput[]> {
+  const inputs: BatchInput[] = [];
   for (const name of names.sort()) {
     const path = join(inDir, name);
     const s = await stat(path).catch(() => undefined);
     if (!s?.isFile() || name.startsWith('.') || (opts.recursive && resolve(path).startsWith(resolve(opts.output) + sep))) continue;
     const head = (await readFile(path)).subarray(0, 64);
-    const sniffed = sniffUpload(head);
+    const sniffed = server.sniffUpload(head);
     const fits = (sniffed.kind === 'image' && task.input !== 'video') || (sniffed.kind === 'video' && (task.input === 'video' || task.input === 'media'));
     if (fits) inputs.push({ name, path, kind: sniffed.kind as 'image' | 'video', format: sniffFormat(head) });
     else
@@ -235,21 +243,121 @@ export async function runBatch(taskName: string, inDir: string, opts: BatchCliOp
         },
       };
   }
+  return inputs;
+}
 
-  const bar =
-    process.stderr.isTTY && !opts.json
-      ? new cliProgress.SingleBar({
-          stream: process.stderr,
-          format: `${task.name} |{bar}| {value}/{total} files | {file}`,
-          barsize: 24,
-          hideCursor: true,
-          clearOnComplete: true,
-          gracefulExit: false,
-        })
-      : undefined;
+/** The progress bar over files, on an interactive stderr only. */
+function progressBar(taskName: string, opts: BatchCliOptions): cliProgress.SingleBar | undefined {
+  if (!process.stderr.isTTY || opts.json) return undefined;
+  return new cliProgress.SingleBar({
+    stream: process.stderr,
+    format: `${taskName} |{bar}| {value}/{total} files | {file}`,
+    barsize: 24,
+    hideCursor: true,
+    clearOnComplete: true,
+    gracefulExit: false,
+  });
+}
+
+/** A file done before with the same content, whose outputs are all still there. */
+async function isResumable(old: BatchEntry | undefined, sha: string, outDir: string): Promise<boolean> {
+  return (
+    old?.status === 'done' &&
+    old.inputSha256 === sha &&
+    old.outputs !== undefined &&
+    (await Promise.all(old.outputs.map((o) => exists(join(outDir, o))))).every(Boolean)
+  );
+}
+
+interface BatchJob {
+  server: ServerModule;
+  task: TaskDefinition;
+  run: ParsedRun;
+  keepsFormat: boolean;
+  fields: Record<string, string>;
+  opts: BatchCliOptions;
+  cache: Map<string, unknown>;
+  models: ModelPool;
+  interrupts: ReturnType<typeof watchInterrupts>;
+}
+
+/** Runs the task on one input and writes its outputs: the log entry (done or failed); an interrupt is rethrown. */
+async function runOne(job: BatchJob, input: BatchInput, sha: string): Promise<BatchEntry> {
+  const { task, fields, opts, interrupts } = job;
+  const stem = join(dirname(input.name), basename(input.name, extname(input.name)));
+  const t0 = performance.now();
+  const scratchDir = await mkdtemp(join(tmpdir(), 'clearsight-batch-'));
+  try {
+    const outcome = await untilAborted(
+      job.server.runTask(
+        {
+          task: task.name,
+          inputs: [{ sha256: sha, kind: input.kind }],
+          fields: job.keepsFormat && input.format ? { ...fields, format: input.format } : fields,
+        },
+        [input.path],
+        {
+          maxPixels: DEFAULT_MAX_PIXELS,
+          cache: job.cache,
+          pool: job.models,
+          signal: interrupts.signal,
+          scratchDir,
+          ...job.run,
+        },
+      ),
+      interrupts.signal,
+    );
+    // Everything encoded first (by the task), then written in one go (the supervisor does not kill a writer).
+    const files: Array<{ name: string; bytes: Buffer | string }> = outcome.files.map((f) => ({ name: outputName(stem, f, opts.suffix), bytes: f.bytes }));
+    if (!outcome.files.some((f) => f.type === 'application/json')) {
+      files.push({ name: `${stem}.json`, bytes: `${JSON.stringify({ input: input.name, ...outcome.result }, null, 1)}\n` });
+    }
+    interrupts.writing();
+    for (const f of files) await writeFileAtomic(join(opts.output, f.name), f.bytes, { force: true, mkdirs: true });
+    const outputs = files.map((f) => f.name);
+    const entry: BatchEntry = { input: input.name, status: 'done', inputSha256: sha, outputs, seconds: (performance.now() - t0) / 1000 };
+    interrupts.wrote(input.name);
+    return entry;
+  } catch (err) {
+    if (isClearsightError(err) && err.code === ERROR_CODES.ABORTED) throw err;
+    return {
+      input: input.name,
+      status: 'failed',
+      inputSha256: sha,
+      seconds: (performance.now() - t0) / 1000,
+      error: { code: isClearsightError(err) ? err.code : 'E_RUNTIME', message: err instanceof Error ? err.message : String(err) },
+    };
+  } finally {
+    await rm(scratchDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * `pool`: where the models stay warm across files (one load per model and tile shape); by default
+ * one made here and disposed at the end. A caller passing its own keeps it (tests count its loads).
+ */
+export async function runBatch(taskName: string, inDir: string, opts: BatchCliOptions, pool?: ModelPool): Promise<number> {
+  const server = await import('../../server/index.js');
+  const { task, run, keepsFormat, fields } = resolveBatchTask(server, taskName, opts);
+
+  const names = await (opts.recursive ? listRecursive(inDir) : readdir(inDir)).catch((err: NodeJS.ErrnoException) => {
+    throw new ClearsightError(ERROR_CODES.INPUT_NOT_FOUND, `Input folder "${inDir}" cannot be read (${err.code})`, { path: inDir });
+  });
+  await mkdir(opts.output, { recursive: true });
+  const logPath = join(opts.output, BATCH_LOG);
+  const previous = await readFile(logPath, 'utf8').then(
+    (t) => JSON.parse(t) as BatchLog,
+    () => undefined,
+  );
+  const logged = loggedFields(task, fields, opts);
+  const log: BatchLog = { task: task.name, fields: logged, updatedAt: new Date().toISOString(), files: {} };
+  const reusable = previous && previous.task === task.name && sameFields(previous.fields, logged) ? previous.files : {};
+  const inputs = await findInputs(server, task, inDir, names, opts, log);
+
+  const bar = progressBar(task.name, opts);
   const interrupts = watchInterrupts(() => bar?.stop());
-  const cache = new Map<string, unknown>();
   const models = pool ?? new ModelPool();
+  const job: BatchJob = { server, task, run, keepsFormat, fields, opts, cache: new Map(), models, interrupts };
   const saveLog = async () => {
     log.updatedAt = new Date().toISOString();
     await writeFileAtomic(logPath, `${JSON.stringify(log, null, 1)}\n`, { force: true });
@@ -260,65 +368,16 @@ export async function runBatch(taskName: string, inDir: string, opts: BatchCliOp
     for (const [i, input] of inputs.entries()) {
       bar?.update(i, { file: input.name });
       if (!bar && !opts.json) process.stderr.write(`clearsight: [${i + 1}/${inputs.length}] ${input.name}\n`);
-      const bytes = await readFile(input.path);
-      const sha = createHash('sha256').update(bytes).digest('hex');
-      const stem = join(dirname(input.name), basename(input.name, extname(input.name)));
+      const sha = createHash('sha256')
+        .update(await readFile(input.path))
+        .digest('hex');
       const old = reusable[input.name];
-      if (
-        !opts.force &&
-        old?.status === 'done' &&
-        old.inputSha256 === sha &&
-        old.outputs &&
-        (await Promise.all(old.outputs.map((o) => exists(join(opts.output, o))))).every(Boolean)
-      ) {
-        log.files[input.name] = old;
+      if (!opts.force && (await isResumable(old, sha, opts.output))) {
+        log.files[input.name] = old!;
         resumed++;
         continue;
       }
-      const t0 = performance.now();
-      const scratchDir = await mkdtemp(join(tmpdir(), 'clearsight-batch-'));
-      try {
-        const outcome = await untilAborted(
-          runTask(
-            {
-              task: task.name,
-              inputs: [{ sha256: sha, kind: input.kind }],
-              fields: keepsFormat && input.format ? { ...fields, format: input.format } : fields,
-            },
-            [input.path],
-            {
-              maxPixels: DEFAULT_MAX_PIXELS,
-              cache,
-              pool: models,
-              signal: interrupts.signal,
-              scratchDir,
-              ...parsed.run,
-            },
-          ),
-          interrupts.signal,
-        );
-        // Everything encoded first (by the task), then written in one go (the supervisor does not kill a writer).
-        const files: Array<{ name: string; bytes: Buffer | string }> = outcome.files.map((f) => ({ name: outputName(stem, f, opts.suffix), bytes: f.bytes }));
-        if (!outcome.files.some((f) => f.type === 'application/json')) {
-          files.push({ name: `${stem}.json`, bytes: `${JSON.stringify({ input: input.name, ...outcome.result }, null, 1)}\n` });
-        }
-        interrupts.writing();
-        for (const f of files) await writeFileAtomic(join(opts.output, f.name), f.bytes, { force: true, mkdirs: true });
-        const outputs = files.map((f) => f.name);
-        log.files[input.name] = { input: input.name, status: 'done', inputSha256: sha, outputs, seconds: (performance.now() - t0) / 1000 };
-        interrupts.wrote(input.name);
-      } catch (err) {
-        if (isClearsightError(err) && err.code === ERROR_CODES.ABORTED) throw err;
-        log.files[input.name] = {
-          input: input.name,
-          status: 'failed',
-          inputSha256: sha,
-          seconds: (performance.now() - t0) / 1000,
-          error: { code: isClearsightError(err) ? err.code : 'E_RUNTIME', message: err instanceof Error ? err.message : String(err) },
-        };
-      } finally {
-        await rm(scratchDir, { recursive: true, force: true });
-      }
+      log.files[input.name] = await runOne(job, input, sha);
       await saveLog();
     }
     bar?.update(inputs.length, { file: '' });

@@ -91,7 +91,13 @@ export function addForensicsCommand(program: Command): Command {
     .command('forensics')
     .summary('deepfake forensics: analyse a file (case report), or study the detector on a labelled collection')
     .description('Face-manipulation detection with statistically stated reliability. See `forensics analyze --help` and `forensics study --help`.');
+  addAnalyzeCommand(group);
+  addStudyCommand(group);
+  return group;
+}
 
+/** `forensics analyze <file>`: the verdict, a case report (PDF) and JSON. */
+function addAnalyzeCommand(group: Command): void {
   withTaskOptions(
     group
       .command('analyze')
@@ -109,69 +115,11 @@ export function addForensicsCommand(program: Command): Command {
       `read the watermark secret from a file (or set ${KEY_ENV}; both safer than --watermark-key, which other users can see)`,
     )
     .option('--json', 'print one JSON object on stdout ({"probability", "interval": [lo, hi], "frames", ...})')
-    .action(async (file: string, opts: AnalyzeCliOptions) => {
-      if (opts.report) {
-        if (!/\.pdf$/i.test(opts.report)) throw invalidOption('--report', 'a file name ending in .pdf', opts.report);
-        await assertOutputWritable(opts.report, opts.force);
-      }
-      if (opts.out) await assertOutputWritable(opts.out, opts.force);
-      const model = await forensics.loadForensicDetector(opts.detector, opts.model);
-      const wantsWatermark = opts.watermarkKey !== undefined || opts.watermarkKeyFile !== undefined || process.env[KEY_ENV] !== undefined;
-      const watermarkKey = wantsWatermark ? await keyFromOptions({ key: opts.watermarkKey, keyFile: opts.watermarkKeyFile }) : undefined;
-      const reporter = createReporter(progressMode(opts.json ?? false), 'analysing');
-      const faceModels = await FaceModels.load({ mesh: true, embed: wantsWatermark, onProgress: (e) => reporter.onProgress(e) });
-      let result: Awaited<ReturnType<typeof analyzeForensics>>['result'];
-      let evidence: Awaited<ReturnType<typeof analyzeForensics>>['evidence'];
-      try {
-        ({ result, evidence } = await analyzeForensics(file, faceModels, model, {
-          maxFrames: opts.maxFrames,
-          minFaceSize: opts.minFace,
-          minQuality: opts.minQuality,
-          seed: opts.seed,
-          ...(watermarkKey ? { watermarkKey } : {}),
-          onProgress: (e) => reporter.onProgress(e),
-        }));
-      } finally {
-        reporter.stop();
-        faceModels.dispose();
-        await model.dispose();
-      }
-      const report: forensics.CaseReport = {
-        ...result,
-        provenance: {
-          tool: { name: 'clearsight', version: await toolVersion() },
-          detector: {
-            id: model.id,
-            version: model.version,
-            sha256: model.sha256,
-            trainingDataSha256: model.training.dataSha256 as string | undefined,
-            heldOut: model.training.heldOut as Record<string, unknown> | undefined,
-          },
-          faceModels: await faceModelHashes(),
-          analysedAt: new Date().toISOString(),
-        },
-      };
-      if (opts.report) await writeCaseReportPdf(opts.report, report, evidence, opts.force);
-      if (opts.out) await writeFileAtomic(opts.out, `${JSON.stringify(report, null, 1)}\n`, { force: opts.force });
-      process.exitCode = exitForForensics(result);
-      if (opts.json) {
-        process.stdout.write(`${JSON.stringify(report)}\n`);
-      } else {
-        const p = result.probability;
-        process.stdout.write(
-          `${file}: ${result.outcome}` +
-            (p !== null
-              ? `, probability of manipulation ${(p * 100).toFixed(1)}%${result.interval ? ` [${(result.interval[0] * 100).toFixed(1)}, ${(result.interval[1] * 100).toFixed(1)}]` : ''}`
-              : '') +
-            `\n${result.summary}\n` +
-            (result.watermark.verdict !== 'not checked'
-              ? `watermark: ${result.watermark.verdict}${result.watermark.source ? ` (source "${result.watermark.source}")` : ''}\n`
-              : '') +
-            (opts.report ? `report: ${opts.report}\n` : ''),
-        );
-      }
-    });
+    .action(runForensicsAnalyze);
+}
 
+/** `forensics study <manifest>`: the detector's reliability on a labelled collection. */
+function addStudyCommand(group: Command): void {
   group
     .command('study')
     .summary('reliability study on a labelled collection (folder with authentic/ and manipulated/, or CSV path,label[,stratum])')
@@ -184,43 +132,119 @@ export function addForensicsCommand(program: Command): Command {
     .addOption(detectorOption())
     .addOption(new Option('--model <file>', 'linear detector model JSON (implies --detector logistic)').hideHelp())
     .option('--json', 'print the study as one JSON object on stdout')
-    .action(async (manifest: string, opts: StudyCliOptions) => {
-      if (opts.out) await assertOutputWritable(opts.out, opts.force);
-      const items = await readManifest(manifest);
-      const model = await forensics.loadForensicDetector(opts.detector, opts.model);
-      const reporter = createReporter(progressMode(opts.json ?? false), 'scoring');
-      const faceModels = await FaceModels.load({ mesh: true, embed: false });
-      let study: Awaited<ReturnType<typeof runReliabilityStudy>>;
-      try {
-        study = await runReliabilityStudy(items, forensics.mediaScorer(faceModels, model), {
-          fraction: opts.fraction,
-          seed: opts.seed,
-          repeats: opts.repeats,
-          onProgress: (e) => reporter.onProgress(e),
-        });
-      } finally {
-        reporter.stop();
-        faceModels.dispose();
-        await model.dispose();
-      }
-      if (opts.out) await writeFileAtomic(opts.out, `${JSON.stringify(study, null, 1)}\n`, { force: opts.force });
-      if (opts.json) {
-        process.stdout.write(`${JSON.stringify(study)}\n`);
-        return;
-      }
-      const m = study.metrics;
-      const iv = (x: { lo: number; hi: number } | undefined) => (x ? `[${x.lo.toFixed(3)}, ${x.hi.toFixed(3)}]` : '-');
-      const rows = [
-        ['accuracy', m.accuracy.value, iv(m.accuracy.exact), iv(m.accuracy.bootstrap)],
-        ['TPR', m.tpr.value, iv(m.tpr.exact), iv(m.tpr.bootstrap)],
-        ['FPR', m.fpr.value, iv(m.fpr.exact), iv(m.fpr.bootstrap)],
-        ['AUC', m.auc?.value ?? Number.NaN, '-', iv(m.auc?.bootstrap)],
-      ];
-      process.stdout.write(
-        `${study.counts.positives} manipulated + ${study.counts.negatives} authentic scored (seed ${study.design.seed}, fraction ${study.design.fraction}); ${study.counts.unscorable.length} unscorable\n` +
-          rows.map((r) => `  ${String(r[0]).padEnd(9)} ${Number(r[1]).toFixed(3)}  exact ${r[2]}  bootstrap ${r[3]}`).join('\n') +
-          `\nitems needed for a ±${study.sampleSize.targetWidth / 2} interval: accuracy ${study.sampleSize.accuracy}, TPR ${study.sampleSize.tpr}, FPR ${study.sampleSize.fpr}\n`,
-      );
+    .action(runForensicsStudy);
+}
+
+async function runForensicsAnalyze(file: string, opts: AnalyzeCliOptions): Promise<void> {
+  if (opts.report) {
+    if (!/\.pdf$/i.test(opts.report)) throw invalidOption('--report', 'a file name ending in .pdf', opts.report);
+    await assertOutputWritable(opts.report, opts.force);
+  }
+  if (opts.out) await assertOutputWritable(opts.out, opts.force);
+  const model = await forensics.loadForensicDetector(opts.detector, opts.model);
+  const wantsWatermark = opts.watermarkKey !== undefined || opts.watermarkKeyFile !== undefined || process.env[KEY_ENV] !== undefined;
+  const watermarkKey = wantsWatermark ? await keyFromOptions({ key: opts.watermarkKey, keyFile: opts.watermarkKeyFile }) : undefined;
+  const reporter = createReporter(progressMode(opts.json ?? false), 'analysing');
+  const faceModels = await FaceModels.load({ mesh: true, embed: wantsWatermark, onProgress: (e) => reporter.onProgress(e) });
+  let result: Awaited<ReturnType<typeof analyzeForensics>>['result'];
+  let evidence: Awaited<ReturnType<typeof analyzeForensics>>['evidence'];
+  try {
+    ({ result, evidence } = await analyzeForensics(file, faceModels, model, {
+      maxFrames: opts.maxFrames,
+      minFaceSize: opts.minFace,
+      minQuality: opts.minQuality,
+      seed: opts.seed,
+      ...(watermarkKey ? { watermarkKey } : {}),
+      onProgress: (e) => reporter.onProgress(e),
+    }));
+  } finally {
+    reporter.stop();
+    faceModels.dispose();
+    await model.dispose();
+  }
+  const report = await caseReport(result, model);
+  if (opts.report) await writeCaseReportPdf(opts.report, report, evidence, opts.force);
+  if (opts.out) await writeFileAtomic(opts.out, `${JSON.stringify(report, null, 1)}\n`, { force: opts.force });
+  process.exitCode = exitForForensics(result);
+  if (opts.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+  else process.stdout.write(analysisText(file, result, opts.report));
+}
+
+/** The case report: the result and its provenance (tool, detector, face models, time). */
+async function caseReport(result: forensics.ForensicsResult, model: Awaited<ReturnType<typeof forensics.loadForensicDetector>>): Promise<forensics.CaseReport> {
+  return {
+    ...result,
+    provenance: {
+      tool: { name: 'clearsight', version: await toolVersion() },
+      detector: {
+        id: model.id,
+        version: model.version,
+        sha256: model.sha256,
+        trainingDataSha256: model.training.dataSha256 as string | undefined,
+        heldOut: model.training.heldOut as Record<string, unknown> | undefined,
+      },
+      faceModels: await faceModelHashes(),
+      analysedAt: new Date().toISOString(),
+    },
+  };
+}
+
+/** The verdict as text: outcome, probability and interval, summary, watermark, report path. */
+function analysisText(file: string, result: forensics.ForensicsResult, reportPath: string | undefined): string {
+  const p = result.probability;
+  return (
+    `${file}: ${result.outcome}` +
+    (p !== null
+      ? `, probability of manipulation ${(p * 100).toFixed(1)}%${result.interval ? ` [${(result.interval[0] * 100).toFixed(1)}, ${(result.interval[1] * 100).toFixed(1)}]` : ''}`
+      : '') +
+    `\n${result.summary}\n` +
+    (result.watermark.verdict !== 'not checked'
+      ? `watermark: ${result.watermark.verdict}${result.watermark.source ? ` (source "${result.watermark.source}")` : ''}\n`
+      : '') +
+    (reportPath ? `report: ${reportPath}\n` : '')
+  );
+}
+
+async function runForensicsStudy(manifest: string, opts: StudyCliOptions): Promise<void> {
+  if (opts.out) await assertOutputWritable(opts.out, opts.force);
+  const items = await readManifest(manifest);
+  const model = await forensics.loadForensicDetector(opts.detector, opts.model);
+  const reporter = createReporter(progressMode(opts.json ?? false), 'scoring');
+  const faceModels = await FaceModels.load({ mesh: true, embed: false });
+  let study: Awaited<ReturnType<typeof runReliabilityStudy>>;
+  try {
+    study = await runReliabilityStudy(items, forensics.mediaScorer(faceModels, model), {
+      fraction: opts.fraction,
+      seed: opts.seed,
+      repeats: opts.repeats,
+      onProgress: (e) => reporter.onProgress(e),
     });
-  return group;
+  } finally {
+    reporter.stop();
+    faceModels.dispose();
+    await model.dispose();
+  }
+  if (opts.out) await writeFileAtomic(opts.out, `${JSON.stringify(study, null, 1)}\n`, { force: opts.force });
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify(study)}\n`);
+    return;
+  }
+  process.stdout.write(studyText(study));
+}
+
+/** The study as text: the metrics with exact and bootstrap intervals, and the sample sizes needed. */
+function studyText(study: Awaited<ReturnType<typeof runReliabilityStudy>>): string {
+  const m = study.metrics;
+  const iv = (x: { lo: number; hi: number } | undefined) => (x ? `[${x.lo.toFixed(3)}, ${x.hi.toFixed(3)}]` : '-');
+  const rows = [
+    ['accuracy', m.accuracy.value, iv(m.accuracy.exact), iv(m.accuracy.bootstrap)],
+    ['TPR', m.tpr.value, iv(m.tpr.exact), iv(m.tpr.bootstrap)],
+    ['FPR', m.fpr.value, iv(m.fpr.exact), iv(m.fpr.bootstrap)],
+    ['AUC', m.auc?.value ?? Number.NaN, '-', iv(m.auc?.bootstrap)],
+  ];
+  return (
+    `${study.counts.positives} manipulated + ${study.counts.negatives} authentic scored (seed ${study.design.seed}, fraction ${study.design.fraction}); ${study.counts.unscorable.length} unscorable\n` +
+    rows.map((r) => `  ${String(r[0]).padEnd(9)} ${Number(r[1]).toFixed(3)}  exact ${r[2]}  bootstrap ${r[3]}`).join('\n') +
+    `\nitems needed for a ±${study.sampleSize.targetWidth / 2} interval: accuracy ${study.sampleSize.accuracy}, TPR ${study.sampleSize.tpr}, FPR ${study.sampleSize.fpr}\n`
+  );
 }

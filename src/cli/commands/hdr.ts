@@ -125,39 +125,7 @@ export async function runHdr(inputs: string[], opts: HdrCliOptions): Promise<Hdr
   const started = performance.now();
   const force = opts.force ?? false;
   const json = opts.json ?? false;
-  if (inputs.length < HDR_MIN_FRAMES || inputs.length > HDR_MAX_FRAMES) {
-    throw new ClearsightError(
-      ERROR_CODES.INVALID_OPTION,
-      `hdr needs ${HDR_MIN_FRAMES} to ${HDR_MAX_FRAMES} exposures of the same scene, got ${inputs.length} input(s)`,
-      { option: 'inputs', given: inputs.length },
-    );
-  }
-  if (opts.times !== undefined && opts.ev !== undefined)
-    throw invalidOption('--ev', 'absent with --times (give exposure times or exposure values, not both)', opts.ev);
-  if (opts.reference !== undefined && opts.reference > inputs.length)
-    throw invalidOption('--reference', `an exposure number from 1 to ${inputs.length}`, opts.reference);
-  if (opts.fusion && !opts.ldr) warn('--fusion has no effect without --ldr');
-
-  // Outputs: checked before any work.
-  if (extname(opts.output).toLowerCase() !== '.hdr') {
-    throw new ClearsightError(ERROR_CODES.OUTPUT_UNSUPPORTED, `Cannot write "${opts.output}": the radiance output must be a Radiance .hdr file`, {
-      path: opts.output,
-    });
-  }
-  const ldrFormat: OutputFormat | undefined = opts.ldr ? (opts.format ?? formatFromPath(opts.ldr)) : undefined;
-  if (!opts.ldr && (opts.format !== undefined || opts.quality !== undefined)) warn('--format and --quality apply to the --ldr picture; no --ldr given');
-  if (opts.mask) formatFromPath(opts.mask);
-  const outputs = [opts.output, opts.ldr, opts.mask].filter((p): p is string => p !== undefined);
-  const seen = new Map<string, string>();
-  for (const p of [...inputs.map((i) => ['input', i] as const), ...outputs.map((o) => ['output', o] as const)]) {
-    const key = resolve(p[1]);
-    const prev = seen.get(key);
-    if (prev && (prev === 'output' || p[0] === 'output')) {
-      throw invalidOption('--output', 'output paths different from each other and from the inputs', p[1]);
-    }
-    seen.set(key, p[0]);
-  }
-  for (const o of outputs) await assertOutputWritable(o, force);
+  const ldrFormat = await checkHdrRequest(inputs, opts);
 
   const mode = progressMode(json);
   const reporter: Reporter = createReporter(mode, 'merging');
@@ -226,14 +194,7 @@ export async function runHdr(inputs: string[], opts: HdrCliOptions): Promise<Hdr
       seconds: Math.round(performance.now() - started) / 1000,
     };
     if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-    else {
-      const times = result.times.map(formatTime).join(', ');
-      const extra = [opts.ldr ? `${opts.ldr} (${ldrMethod})` : '', opts.mask ? `mask ${opts.mask}` : ''].filter(Boolean).join(', ');
-      process.stdout.write(
-        `${inputs.length} exposures (${summary.width}x${summary.height}, ${times} s from ${chosen.source}) -> ${opts.output}${extra ? `, ${extra}` : ''}; ` +
-          `reference ${basename(inputs[result.reference]!)}, ghosts ${(summary.ghostFraction * 100).toFixed(1)} %; ${summary.seconds.toFixed(1)} s\n`,
-      );
-    }
+    else process.stdout.write(hdrText(summary));
     return summary;
   } catch (err) {
     // No partial set of outputs: remove what this run wrote before the failure.
@@ -243,6 +204,58 @@ export async function runHdr(inputs: string[], opts: HdrCliOptions): Promise<Hdr
     reporter.stop();
     interrupts.dispose();
   }
+}
+
+/**
+ * Every check made before any work: the number of exposures, options that contradict each other,
+ * the outputs (formats, distinct from each other and from the inputs, writable). The --ldr format.
+ */
+async function checkHdrRequest(inputs: string[], opts: HdrCliOptions): Promise<OutputFormat | undefined> {
+  if (inputs.length < HDR_MIN_FRAMES || inputs.length > HDR_MAX_FRAMES) {
+    throw new ClearsightError(
+      ERROR_CODES.INVALID_OPTION,
+      `hdr needs ${HDR_MIN_FRAMES} to ${HDR_MAX_FRAMES} exposures of the same scene, got ${inputs.length} input(s)`,
+      { option: 'inputs', given: inputs.length },
+    );
+  }
+  if (opts.times !== undefined && opts.ev !== undefined)
+    throw invalidOption('--ev', 'absent with --times (give exposure times or exposure values, not both)', opts.ev);
+  if (opts.reference !== undefined && opts.reference > inputs.length)
+    throw invalidOption('--reference', `an exposure number from 1 to ${inputs.length}`, opts.reference);
+  if (opts.fusion && !opts.ldr) warn('--fusion has no effect without --ldr');
+
+  // Outputs: checked before any work.
+  if (extname(opts.output).toLowerCase() !== '.hdr') {
+    throw new ClearsightError(ERROR_CODES.OUTPUT_UNSUPPORTED, `Cannot write "${opts.output}": the radiance output must be a Radiance .hdr file`, {
+      path: opts.output,
+    });
+  }
+  const ldrFormat: OutputFormat | undefined = opts.ldr ? (opts.format ?? formatFromPath(opts.ldr)) : undefined;
+  if (!opts.ldr && (opts.format !== undefined || opts.quality !== undefined)) warn('--format and --quality apply to the --ldr picture; no --ldr given');
+  if (opts.mask) formatFromPath(opts.mask);
+  const outputs = [opts.output, opts.ldr, opts.mask].filter((p): p is string => p !== undefined);
+  const seen = new Map<string, string>();
+  for (const p of [...inputs.map((i) => ['input', i] as const), ...outputs.map((o) => ['output', o] as const)]) {
+    const key = resolve(p[1]);
+    const prev = seen.get(key);
+    if (prev && (prev === 'output' || p[0] === 'output')) {
+      throw invalidOption('--output', 'output paths different from each other and from the inputs', p[1]);
+    }
+    seen.set(key, p[0]);
+  }
+  for (const o of outputs) await assertOutputWritable(o, opts.force ?? false);
+  return ldrFormat;
+}
+
+/** The summary as one line of text. */
+function hdrText(summary: HdrSummary): string {
+  const { inputs, ldr, mask } = summary;
+  const times = summary.times.map(formatTime).join(', ');
+  const extra = [ldr ? `${ldr} (${summary.ldrMethod})` : '', mask ? `mask ${mask}` : ''].filter(Boolean).join(', ');
+  return (
+    `${inputs.length} exposures (${summary.width}x${summary.height}, ${times} s from ${summary.timesSource}) -> ${summary.output}${extra ? `, ${extra}` : ''}; ` +
+    `reference ${basename(inputs[summary.reference]!)}, ghosts ${(summary.ghostFraction * 100).toFixed(1)} %; ${summary.seconds.toFixed(1)} s\n`
+  );
 }
 
 function warn(message: string): void {

@@ -80,7 +80,17 @@ async function readHead(file: string): Promise<LivenessHead> {
   }
 }
 
+/** liveness, liveness-calibrate, faces and compare. */
 export function addLivenessCommand(program: Command): Command {
+  addLivenessCheck(program);
+  addLivenessCalibrate(program);
+  addFacesCommand(program);
+  addCompareCommand(program);
+  return program;
+}
+
+/** `liveness <clip>`: the verdict, with --enrolled also the identity check. */
+function addLivenessCheck(program: Command): void {
   withTaskOptions(
     program
       .command('liveness')
@@ -122,7 +132,10 @@ export function addLivenessCommand(program: Command): Command {
               : ''),
         );
     });
+}
 
+/** `liveness-calibrate`: a decision head fitted to a camera's labelled clips. */
+function addLivenessCalibrate(program: Command): void {
   program
     .command('liveness-calibrate')
     .summary('adapt the liveness decision to a camera from labelled clips')
@@ -154,7 +167,10 @@ export function addLivenessCommand(program: Command): Command {
         models.dispose();
       }
     });
+}
 
+/** `faces <image>`: boxes, landmarks, quality (and embeddings), optionally drawn on the picture. */
+function addFacesCommand(program: Command): void {
   withTaskOptions(
     program
       .command('faces')
@@ -196,7 +212,10 @@ export function addLivenessCommand(program: Command): Command {
       models.dispose();
     }
   });
+}
 
+/** `compare <a> <b>`: same person? (exit 0 same, 40 different). */
+function addCompareCommand(program: Command): void {
   program
     .command('compare')
     .summary('same person? compare the largest face of two pictures (identity embeddings)')
@@ -249,7 +268,6 @@ export function addLivenessCommand(program: Command): Command {
         models.dispose();
       }
     });
-  return program;
 }
 
 export async function runLiveness(

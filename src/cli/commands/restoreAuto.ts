@@ -246,61 +246,35 @@ function commandLine(cmd: Command): string[] | undefined {
 export async function runAuto(input: string, opts: AutoCliOptions): Promise<AutoSummary> {
   const started = performance.now();
   const json = opts.json ?? false;
-  const force = opts.force ?? false;
   const dryRun = opts.dryRun ?? false;
   const output = dryRun ? undefined : opts.output!;
-  const oldQuality = typeof opts.quality === 'object' ? opts.quality.restoration : undefined;
-  if (oldQuality) warn(`--quality ${oldQuality} is deprecated: use --effort ${oldQuality} (--quality now takes the output JPEG/WebP/AVIF quality, 1-100)`);
-  if (oldQuality && opts.effort && oldQuality !== opts.effort)
-    throw invalidOption('--quality', `the same effort as --effort ${opts.effort}, or a number 1-100`, oldQuality);
-  const quality: RestorationQuality = opts.effort ?? oldQuality ?? 'fast';
-  const encoderQuality = typeof opts.quality === 'number' ? opts.quality : undefined;
+  const { quality, encoderQuality } = effortOf(opts);
 
   // Cheap checks first.
   const toStdout = output === STDIO;
   const stdin = input === STDIO ? await readStdin() : undefined;
-  const format: OutputFormat | undefined = output
-    ? (opts.format ?? (toStdout ? (sniffFormat(stdin ?? (await readFile(input))) ?? 'png') : formatFromPath(output)))
-    : undefined;
-  if (output && !toStdout) await assertOutputWritable(output, force, { mkdirs: opts.mkdirs ?? false });
-  if (dryRun && opts.output) warn('--output is ignored with --dry-run');
-  if (format && encoderQuality !== undefined && !formatIsLossy(format)) warn(`--quality has no effect on ${format.toUpperCase()} output (lossless)`);
+  const format = await checkOutput(input, output, stdin, encoderQuality, opts);
   // With the picture on stdout, stdout carries nothing else.
   const text = toStdout ? process.stderr : process.stdout;
 
   // A dry run takes a fraction of a second: no progress display, only the plan.
   const mode = dryRun ? 'quiet' : progressMode(json);
-  let reporter: Reporter = createReporter(mode, 'analysing');
-  const interrupts = watchInterrupts(() => reporter.stop());
+  // The display of the stage running now (one per step): replaced as the steps go.
+  const ui: { reporter: Reporter } = { reporter: createReporter(mode, 'analysing') };
+  const interrupts = watchInterrupts(() => ui.reporter.stop());
   let plan: RestorationStep[] = [];
   let analysis: DegradationAnalysis;
   let steps: RestoreAutoStepResult[];
   let inWidth: number;
   let inHeight: number;
   try {
-    reporter.stage('decode');
+    ui.reporter.stage('decode');
     const { image, alpha, meta } = await decodeImage(stdin ?? input, stdin ? { name: 'standard input' } : {});
     inWidth = image.width;
     inHeight = image.height;
     await interrupts.checkpoint();
 
-    const onProgress: RestoreAutoOptions['onProgress'] = (e) => {
-      if (e.stage === 'plan') {
-        reporter.stop();
-        if (e.done < e.total) {
-          const step = plan[e.done];
-          if (mode !== 'quiet') process.stderr.write(`clearsight: step ${e.done + 1}/${e.total}: ${step.task} (${step.model})\n`);
-          reporter = createReporter(mode, `step ${e.done + 1}/${e.total} ${VERBS[step.task]}`);
-        }
-        return;
-      }
-      if (e.stage === 'analyze') {
-        if (e.done === 0) reporter.stage('analysing the picture');
-        return;
-      }
-      const k = e.stage.indexOf(':');
-      reporter.onProgress(k > 0 ? { ...e, stage: e.stage.slice(k + 1) } : e);
-    };
+    const onProgress = stepProgress(mode, ui, () => plan);
     const result = await untilAborted(
       restoreAuto(image, {
         dryRun,
@@ -312,7 +286,7 @@ export async function runAuto(input: string, opts: AutoCliOptions): Promise<Auto
         onProgress,
         onPlan: (a, p) => {
           plan = [...p];
-          reporter.stop();
+          ui.reporter.stop();
           if (dryRun && !json) process.stdout.write(planText(input, image, a, p));
           else if (!json) process.stderr.write(prefixLines(planText(input, image, a, p)));
         },
@@ -328,33 +302,139 @@ export async function runAuto(input: string, opts: AutoCliOptions): Promise<Auto
     await interrupts.checkpoint(); // a Ctrl-C during the last tile is delivered only now
 
     if (output && format) {
-      reporter.stop();
-      reporter = createReporter(mode, 'writing');
-      reporter.stage('write');
+      ui.reporter.stop();
+      ui.reporter = createReporter(mode, 'writing');
+      ui.reporter.stage('write');
       interrupts.writing();
       if (alpha && !formatSupportsAlpha(format)) {
-        reporter.stop();
+        ui.reporter.stop();
         warn(`${format.toUpperCase()} has no alpha channel: the transparency of the input is dropped`);
       }
-      const restored: RawImage = result.image;
-      const encodeOptions = {
-        format,
-        bitDepth: meta.bitDepth === 16 && maxBitDepth(format) === 16 ? (16 as const) : (8 as const),
-        ...(alpha ? { alpha: { width: image.width, height: image.height, data: alpha } } : {}),
-        ...(encoderQuality !== undefined ? { quality: encoderQuality } : {}),
-        ...(opts.stripMetadata ? {} : { metadata: meta }),
-      };
-      if (toStdout) await writeStdout(await encodeImage(restored, format, encodeOptions));
-      else await writeImage(output, restored, { ...encodeOptions, force, mkdirs: opts.mkdirs ?? false });
+      await writeRestored(result.image, { image, alpha, meta }, output, format, encoderQuality, opts);
     }
   } finally {
-    reporter.stop();
+    ui.reporter.stop();
     interrupts.dispose();
   }
 
-  const summary: AutoSummary = {
+  const summary = autoSummary(analysis, plan, steps, opts, {
     input,
     output: output ?? null,
+    dryRun,
+    quality,
+    width: inWidth,
+    height: inHeight,
+    seconds: Math.round(performance.now() - started) / 1000,
+  });
+  printSummary(text, summary, json, toStdout);
+  return summary;
+}
+
+/** Progress of the steps of the plan: one display per step (its stage within it), a line per step on stderr. */
+function stepProgress(
+  mode: ReturnType<typeof progressMode>,
+  ui: { reporter: Reporter },
+  plan: () => readonly RestorationStep[],
+): RestoreAutoOptions['onProgress'] {
+  return (e) => {
+    if (e.stage === 'plan') {
+      ui.reporter.stop();
+      if (e.done < e.total) {
+        const step = plan()[e.done];
+        if (mode !== 'quiet') process.stderr.write(`clearsight: step ${e.done + 1}/${e.total}: ${step.task} (${step.model})\n`);
+        ui.reporter = createReporter(mode, `step ${e.done + 1}/${e.total} ${VERBS[step.task]}`);
+      }
+      return;
+    }
+    if (e.stage === 'analyze') {
+      if (e.done === 0) ui.reporter.stage('analysing the picture');
+      return;
+    }
+    const k = e.stage.indexOf(':');
+    ui.reporter.onProgress(k > 0 ? { ...e, stage: e.stage.slice(k + 1) } : e);
+  };
+}
+
+/**
+ * The output format (--format, else the output's extension, else, on stdout, the input's) after
+ * the cheap checks: the output writable, warnings for options that do nothing. None on a dry run.
+ */
+async function checkOutput(
+  input: string,
+  output: string | undefined,
+  stdin: Buffer | undefined,
+  encoderQuality: number | undefined,
+  opts: AutoCliOptions,
+): Promise<OutputFormat | undefined> {
+  const toStdout = output === STDIO;
+  const format: OutputFormat | undefined = output
+    ? (opts.format ?? (toStdout ? (sniffFormat(stdin ?? (await readFile(input))) ?? 'png') : formatFromPath(output)))
+    : undefined;
+  if (output && !toStdout) await assertOutputWritable(output, opts.force ?? false, { mkdirs: opts.mkdirs ?? false });
+  if (opts.dryRun && opts.output) warn('--output is ignored with --dry-run');
+  if (format && encoderQuality !== undefined && !formatIsLossy(format)) warn(`--quality has no effect on ${format.toUpperCase()} output (lossless)`);
+  return format;
+}
+
+/** The summary as one JSON line, or (a real run) one line of text: what was done, in how long. */
+function printSummary(text: NodeJS.WritableStream, summary: AutoSummary, json: boolean, toStdout: boolean): void {
+  const { input, output, steps } = summary;
+  if (json) {
+    text.write(`${JSON.stringify(summary)}\n`);
+  } else if (!summary.dryRun) {
+    const what = steps.length
+      ? steps.map((s) => `${s.task} (${s.seconds.toFixed(1)} s)`).join(', ')
+      : 'nothing to do, the picture looks clean: written back unchanged';
+    text.write(
+      `${input === STDIO ? 'standard input' : basename(input)} (${summary.width}x${summary.height}) -> ${toStdout ? 'standard output' : output}: ${what}${summary.tta ? ' + TTA' : ''}; ${summary.seconds.toFixed(1)} s\n`,
+    );
+  }
+}
+
+/** The restoration effort (--effort, or the deprecated --quality fast|balanced|best) and the encoder's quality (--quality 1-100). */
+function effortOf(opts: AutoCliOptions): { quality: RestorationQuality; encoderQuality: number | undefined } {
+  const oldQuality = typeof opts.quality === 'object' ? opts.quality.restoration : undefined;
+  if (oldQuality) warn(`--quality ${oldQuality} is deprecated: use --effort ${oldQuality} (--quality now takes the output JPEG/WebP/AVIF quality, 1-100)`);
+  if (oldQuality && opts.effort && oldQuality !== opts.effort)
+    throw invalidOption('--quality', `the same effort as --effort ${opts.effort}, or a number 1-100`, oldQuality);
+  const quality: RestorationQuality = opts.effort ?? oldQuality ?? 'fast';
+  const encoderQuality = typeof opts.quality === 'number' ? opts.quality : undefined;
+  return { quality, encoderQuality };
+}
+
+/** Encodes the restored picture with the input's alpha, bit depth and metadata, to a file or to stdout. */
+async function writeRestored(
+  restored: RawImage,
+  decoded: Awaited<ReturnType<typeof decodeImage>>,
+  output: string,
+  format: OutputFormat,
+  encoderQuality: number | undefined,
+  opts: AutoCliOptions,
+): Promise<void> {
+  const { image, alpha, meta } = decoded;
+  const encodeOptions = {
+    format,
+    bitDepth: meta.bitDepth === 16 && maxBitDepth(format) === 16 ? (16 as const) : (8 as const),
+    ...(alpha ? { alpha: { width: image.width, height: image.height, data: alpha } } : {}),
+    ...(encoderQuality !== undefined ? { quality: encoderQuality } : {}),
+    ...(opts.stripMetadata ? {} : { metadata: meta }),
+  };
+  if (output === STDIO) await writeStdout(await encodeImage(restored, format, encodeOptions));
+  else await writeImage(output, restored, { ...encodeOptions, force: opts.force ?? false, mkdirs: opts.mkdirs ?? false });
+}
+
+/** The run's summary (printed with --json): scores rounded to 4 decimals. */
+function autoSummary(
+  analysis: DegradationAnalysis,
+  plan: readonly RestorationStep[],
+  steps: RestoreAutoStepResult[],
+  opts: AutoCliOptions,
+  run: Pick<AutoSummary, 'input' | 'output' | 'dryRun' | 'quality' | 'width' | 'height' | 'seconds'>,
+): AutoSummary {
+  const { input, output, dryRun, quality, width, height, seconds } = run;
+  return {
+    input,
+    output,
     dryRun,
     primary: analysis.primary,
     scores: Object.fromEntries(DEGRADATIONS.map((d) => [d, round4(analysis.scores[d])])),
@@ -373,23 +453,12 @@ export async function runAuto(input: string, opts: AutoCliOptions): Promise<Auto
       reason: s.reason,
     })),
     steps,
-    width: inWidth,
-    height: inHeight,
-    seconds: Math.round(performance.now() - started) / 1000,
+    width,
+    height,
+    seconds,
     tta: !dryRun && steps.length > 0 && (opts.tta ?? false),
     evidence: Object.fromEntries(Object.entries(analysis.evidence).map(([k, v]) => [k, round4(v)])),
   };
-  if (json) {
-    text.write(`${JSON.stringify(summary)}\n`);
-  } else if (!dryRun) {
-    const what = steps.length
-      ? steps.map((s) => `${s.task} (${s.seconds.toFixed(1)} s)`).join(', ')
-      : 'nothing to do, the picture looks clean: written back unchanged';
-    text.write(
-      `${input === STDIO ? 'standard input' : basename(input)} (${inWidth}x${inHeight}) -> ${toStdout ? 'standard output' : output}: ${what}${summary.tta ? ' + TTA' : ''}; ${summary.seconds.toFixed(1)} s\n`,
-    );
-  }
-  return summary;
 }
 
 const round4 = (x: number): number => (Number.isFinite(x) ? Math.round(x * 1e4) / 1e4 : x);

@@ -90,6 +90,78 @@ export function quantizeTensorU8(w: Float32Array): { q: Uint8Array; scale: numbe
   return { q, scale, zeroPoint };
 }
 
+/**
+ * The graph being rewritten: fresh names, added initializers, the nodes out, and which float
+ * initializers lose their last reader (dropped at the end).
+ */
+class GraphRewrite {
+  readonly added: ITensor[] = [];
+  readonly out: INode[] = [];
+  readonly dropped = new Set<string>();
+  readonly report: QuantizeReport = { matmul: 0, conv: 0, skipped: 0, floatWeightBytes: 0 };
+  /** The quantized form of each activation, made once, before its first quantized reader. */
+  private readonly quantized = new Map<string, { q: string; scale: string; zp: string }>();
+  private readonly used: Set<string>;
+  private readonly readers = new Map<string, number>();
+
+  constructor(
+    graph: onnxProto.onnx.IGraphProto,
+    readonly initializers: ReadonlyMap<string, ITensor>,
+  ) {
+    for (const node of graph.node ?? []) for (const name of node.input ?? []) this.readers.set(name, (this.readers.get(name) ?? 0) + 1);
+    this.used = new Set([...initializers.keys(), ...(graph.node ?? []).flatMap((n) => n.output ?? [])]);
+  }
+
+  fresh(hint: string): string {
+    let name = hint;
+    for (let i = 1; this.used.has(name); i++) name = `${hint}_${i}`;
+    this.used.add(name);
+    return name;
+  }
+
+  constant(hint: string, dataType: number, dims: number[], bytes: Uint8Array): string {
+    const name = this.fresh(hint);
+    this.added.push({ name, dataType, dims, rawData: bytes });
+    return name;
+  }
+
+  quantizeActivation(x: string): { q: string; scale: string; zp: string } {
+    let qa = this.quantized.get(x);
+    if (!qa) {
+      qa = { q: this.fresh(`${x}_q8`), scale: this.fresh(`${x}_q8_scale`), zp: this.fresh(`${x}_q8_zp`) };
+      this.out.push({ opType: 'DynamicQuantizeLinear', input: [x], output: [qa.q, qa.scale, qa.zp], name: this.fresh(`${x}_DynamicQuantizeLinear`) });
+      this.quantized.set(x, qa);
+    }
+    return qa;
+  }
+
+  dropIfUnused(name: string): void {
+    const left = (this.readers.get(name) ?? 1) - 1;
+    this.readers.set(name, left);
+    if (left === 0) this.dropped.add(name);
+  }
+
+  /** Names of the int32 accumulator, its float cast and the combined scale of node `base`. */
+  accumulators(base: string): { acc: string; accF: string; scale: string } {
+    return { acc: this.fresh(`${base}_i32`), accF: this.fresh(`${base}_i32_f`), scale: this.fresh(`${base}_scale`) };
+  }
+
+  /** Back to float: cast the int32 accumulator, multiply the two scales, then the two together into `y`. */
+  dequantize(base: string, names: { acc: string; accF: string; scale: string }, scales: [string, string], y: string): INode[] {
+    return [
+      {
+        opType: 'Cast',
+        input: [names.acc],
+        output: [names.accF],
+        attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: T.FLOAT }],
+        name: this.fresh(`${base}_Cast`),
+      },
+      { opType: 'Mul', input: scales, output: [names.scale], name: this.fresh(`${base}_ScaleMul`) },
+      { opType: 'Mul', input: [names.accF, names.scale], output: [y], name: this.fresh(`${base}_Mul`) },
+    ];
+  }
+}
+
 export function quantizeDynamicInt8(model: Uint8Array, options: QuantizeOptions = {}): { onnx: Uint8Array; report: QuantizeReport } {
   const ops = new Set(options.ops ?? ['MatMul', 'Conv']);
   const minWeights = options.minWeights ?? 256;
@@ -97,170 +169,127 @@ export function quantizeDynamicInt8(model: Uint8Array, options: QuantizeOptions 
   const graph = proto.graph;
   if (!graph) throw new ClearsightError(ERROR_CODES.MODEL_CONVERSION, 'the ONNX model has no graph');
   const initializers = new Map((graph.initializer ?? []).map((t) => [t.name!, t]));
-  const readers = new Map<string, number>();
-  for (const node of graph.node ?? []) for (const name of node.input ?? []) readers.set(name, (readers.get(name) ?? 0) + 1);
-  const used = new Set([...initializers.keys(), ...(graph.node ?? []).flatMap((n) => n.output ?? [])]);
-  const fresh = (hint: string) => {
-    let name = hint;
-    for (let i = 1; used.has(name); i++) name = `${hint}_${i}`;
-    used.add(name);
-    return name;
-  };
-  const added: ITensor[] = [];
-  const constant = (hint: string, dataType: number, dims: number[], bytes: Uint8Array) => {
-    const name = fresh(hint);
-    added.push({ name, dataType, dims, rawData: bytes });
-    return name;
-  };
-  /** The quantized form of each activation, made once, before its first quantized reader. */
-  const quantized = new Map<string, { q: string; scale: string; zp: string }>();
-  const report: QuantizeReport = { matmul: 0, conv: 0, skipped: 0, floatWeightBytes: 0 };
-  const out: INode[] = [];
-  const dropped = new Set<string>();
-
-  const quantizeActivation = (x: string) => {
-    let qa = quantized.get(x);
-    if (!qa) {
-      qa = { q: fresh(`${x}_q8`), scale: fresh(`${x}_q8_scale`), zp: fresh(`${x}_q8_zp`) };
-      out.push({ opType: 'DynamicQuantizeLinear', input: [x], output: [qa.q, qa.scale, qa.zp], name: fresh(`${x}_DynamicQuantizeLinear`) });
-      quantized.set(x, qa);
-    }
-    return qa;
-  };
-  const dropIfUnused = (name: string) => {
-    const left = (readers.get(name) ?? 1) - 1;
-    readers.set(name, left);
-    if (left === 0) dropped.add(name);
-  };
-
+  const rw = new GraphRewrite(graph, initializers);
   for (const node of graph.node ?? []) {
-    const [a, b] = node.input ?? [];
-    if (node.name && options.keepFloat?.has(node.name)) {
-      out.push(node);
-      continue;
-    }
-    const left = node.opType === 'MatMul' ? initializers.get(a) : undefined;
-    if (
-      left &&
-      !initializers.has(b) &&
-      ops.has('MatMulLeft') &&
-      left.dataType === T.FLOAT &&
-      (left.dims ?? []).length === 2 &&
-      Number(left.dims![0]) * Number(left.dims![1]) >= minWeights
-    ) {
-      // Constant left operand A [M, K] (MAXIM's spatial mixing): symmetric per row, stored as uint8
-      // around 128 (onnxruntime's MatMulInteger takes a uint8 left operand only; symmetric rows
-      // share the zero point 128, which makes per-row scales possible with a scalar zero point).
-      const [mRows, k] = left.dims!.map(Number);
-      const { q, scale } = quantizePerColumn(transpose2d(floatsOf(left), mRows, k), k, mRows);
-      const qb = quantizeActivation(b);
-      const shifted = new Uint8Array(q.length);
-      for (let i = 0; i < q.length; i++) shifted[i] = q[i] + 128;
-      const wq = constant(`${a}_u8`, T.UINT8, [mRows, k], transposeBytes(shifted, k, mRows));
-      const ws = constant(`${a}_u8_scale`, T.FLOAT, [mRows, 1], bytesOf(scale));
-      const y = node.output![0];
-      const base = node.name || y;
-      const acc = fresh(`${base}_i32`);
-      const accF = fresh(`${base}_i32_f`);
-      const sc = fresh(`${base}_scale`);
-      const zero = constant(`${a}_u8_zp`, T.UINT8, [], Uint8Array.of(128));
-      out.push(
-        { opType: 'MatMulInteger', input: [wq, qb.q, zero, qb.zp], output: [acc], name: fresh(`${base}_MatMulInteger`) },
-        {
-          opType: 'Cast',
-          input: [acc],
-          output: [accF],
-          attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: T.FLOAT }],
-          name: fresh(`${base}_Cast`),
-        },
-        { opType: 'Mul', input: [ws, qb.scale], output: [sc], name: fresh(`${base}_ScaleMul`) },
-        { opType: 'Mul', input: [accF, sc], output: [y], name: fresh(`${base}_Mul`) },
-      );
-      report.matmul++;
-      report.floatWeightBytes += mRows * k * 4;
-      dropIfUnused(a);
-      continue;
-    }
-    const w = b !== undefined ? initializers.get(b) : undefined;
-    const weightBearing = (node.opType === 'MatMul' || node.opType === 'Conv') && w !== undefined && !initializers.has(a);
-    if (!weightBearing) {
-      out.push(node);
-      continue;
-    }
-    const dims = (w.dims ?? []).map(Number);
-    const elements = dims.reduce((s, d) => s * d, 1);
-    const y = node.output![0];
-    const base = node.name || y;
-    if (node.opType === 'MatMul' && ops.has('MatMul') && dims.length === 2 && elements >= minWeights && w.dataType === T.FLOAT) {
-      const [k, n] = dims;
-      const { q, scale } = quantizePerColumn(floatsOf(w), k, n);
-      const qa = quantizeActivation(a);
-      const wq = constant(`${b}_s8`, T.INT8, [k, n], bytesOf(q));
-      const ws = constant(`${b}_s8_scale`, T.FLOAT, [n], bytesOf(scale));
-      const acc = fresh(`${base}_i32`);
-      const accF = fresh(`${base}_i32_f`);
-      const s = fresh(`${base}_scale`);
-      out.push(
-        { opType: 'MatMulInteger', input: [qa.q, wq, qa.zp], output: [acc], name: fresh(`${base}_MatMulInteger`) },
-        {
-          opType: 'Cast',
-          input: [acc],
-          output: [accF],
-          attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: T.FLOAT }],
-          name: fresh(`${base}_Cast`),
-        },
-        { opType: 'Mul', input: [qa.scale, ws], output: [s], name: fresh(`${base}_ScaleMul`) },
-        { opType: 'Mul', input: [accF, s], output: [y], name: fresh(`${base}_Mul`) },
-      );
-      report.matmul++;
-      report.floatWeightBytes += elements * 4;
-      dropIfUnused(b);
-      continue;
-    }
-    const bias = node.input![2];
-    const constantBias = !bias || initializers.has(bias);
-    if (node.opType === 'Conv' && ops.has('Conv') && constantBias && dims.length === 4 && elements >= minWeights && w.dataType === T.FLOAT) {
-      const m = dims[0];
-      const { q, scale, zeroPoint } = quantizeTensorU8(floatsOf(w));
-      const qa = quantizeActivation(a);
-      const wq = constant(`${b}_u8`, T.UINT8, dims, q);
-      const wzp = constant(`${b}_u8_zp`, T.UINT8, [], Uint8Array.of(zeroPoint));
-      const ws = constant(`${b}_u8_scale`, T.FLOAT, [], bytesOf(Float32Array.of(scale)));
-      const acc = fresh(`${base}_i32`);
-      const accF = fresh(`${base}_i32_f`);
-      const s = fresh(`${base}_scale`);
-      const scaled = bias ? fresh(`${base}_nobias`) : y;
-      out.push(
-        { opType: 'ConvInteger', input: [qa.q, wq, qa.zp, wzp], output: [acc], attribute: node.attribute, name: fresh(`${base}_ConvInteger`) },
-        {
-          opType: 'Cast',
-          input: [acc],
-          output: [accF],
-          attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: T.FLOAT }],
-          name: fresh(`${base}_Cast`),
-        },
-        { opType: 'Mul', input: [qa.scale, ws], output: [s], name: fresh(`${base}_ScaleMul`) },
-        { opType: 'Mul', input: [accF, s], output: [scaled], name: fresh(`${base}_Mul`) },
-      );
-      if (bias) {
-        // Conv adds its bias per output channel: as a separate Add it is reshaped to [1, M, 1, 1].
-        const biasName = constant(`${bias}_nchw`, T.FLOAT, [1, m, 1, 1], bytesOf(floatsOf(initializers.get(bias)!)));
-        dropIfUnused(bias);
-        out.push({ opType: 'Add', input: [scaled, biasName], output: [y], name: fresh(`${base}_BiasAdd`) });
-      }
-      report.conv++;
-      report.floatWeightBytes += elements * 4;
-      dropIfUnused(b);
-      continue;
-    }
-    report.skipped++;
-    out.push(node);
+    const done = !(node.name && options.keepFloat?.has(node.name)) && rewriteNode(rw, node, ops, minWeights);
+    if (!done) rw.out.push(node);
   }
-  graph.node = out;
-  graph.initializer = [...(graph.initializer ?? []).filter((t) => !dropped.has(t.name!)), ...added];
+  graph.node = rw.out;
+  graph.initializer = [...(graph.initializer ?? []).filter((t) => !rw.dropped.has(t.name!)), ...rw.added];
   // Shapes recorded for the replaced float tensors stay valid; drop value_info to be safe.
   graph.valueInfo = [];
-  return { onnx: onnx.ModelProto.encode(proto).finish(), report };
+  return { onnx: onnx.ModelProto.encode(proto).finish(), report: rw.report };
+}
+
+/** Rewrites one node into its integer form when it qualifies; false: the caller keeps it as it is. */
+function rewriteNode(rw: GraphRewrite, node: INode, ops: ReadonlySet<string>, minWeights: number): boolean {
+  const { initializers } = rw;
+  const [a, b] = node.input ?? [];
+  const left = node.opType === 'MatMul' ? initializers.get(a) : undefined;
+  if (
+    left &&
+    !initializers.has(b) &&
+    ops.has('MatMulLeft') &&
+    left.dataType === T.FLOAT &&
+    (left.dims ?? []).length === 2 &&
+    Number(left.dims![0]) * Number(left.dims![1]) >= minWeights
+  ) {
+    quantizeLeftMatMul(rw, node, left);
+    return true;
+  }
+  const w = b !== undefined ? initializers.get(b) : undefined;
+  const weightBearing = (node.opType === 'MatMul' || node.opType === 'Conv') && w !== undefined && !initializers.has(a);
+  if (!weightBearing) return false;
+  const dims = (w.dims ?? []).map(Number);
+  const elements = dims.reduce((s, d) => s * d, 1);
+  if (node.opType === 'MatMul' && ops.has('MatMul') && dims.length === 2 && elements >= minWeights && w.dataType === T.FLOAT) {
+    quantizeMatMul(rw, node, w, dims);
+    return true;
+  }
+  const bias = node.input![2];
+  const constantBias = !bias || initializers.has(bias);
+  if (node.opType === 'Conv' && ops.has('Conv') && constantBias && dims.length === 4 && elements >= minWeights && w.dataType === T.FLOAT) {
+    quantizeConv(rw, node, w, dims);
+    return true;
+  }
+  rw.report.skipped++;
+  return false;
+}
+
+/**
+ * Constant left operand A [M, K] (MAXIM's spatial mixing): symmetric per row, stored as uint8
+ * around 128 (onnxruntime's MatMulInteger takes a uint8 left operand only; symmetric rows
+ * share the zero point 128, which makes per-row scales possible with a scalar zero point).
+ */
+function quantizeLeftMatMul(rw: GraphRewrite, node: INode, left: ITensor): void {
+  const [a, b] = node.input!;
+  const [mRows, k] = left.dims!.map(Number);
+  const { q, scale } = quantizePerColumn(transpose2d(floatsOf(left), mRows, k), k, mRows);
+  const qb = rw.quantizeActivation(b);
+  const shifted = new Uint8Array(q.length);
+  for (let i = 0; i < q.length; i++) shifted[i] = q[i] + 128;
+  const wq = rw.constant(`${a}_u8`, T.UINT8, [mRows, k], transposeBytes(shifted, k, mRows));
+  const ws = rw.constant(`${a}_u8_scale`, T.FLOAT, [mRows, 1], bytesOf(scale));
+  const y = node.output![0];
+  const base = node.name || y;
+  const names = rw.accumulators(base);
+  const zero = rw.constant(`${a}_u8_zp`, T.UINT8, [], Uint8Array.of(128));
+  rw.out.push(
+    { opType: 'MatMulInteger', input: [wq, qb.q, zero, qb.zp], output: [names.acc], name: rw.fresh(`${base}_MatMulInteger`) },
+    ...rw.dequantize(base, names, [ws, qb.scale], y),
+  );
+  rw.report.matmul++;
+  rw.report.floatWeightBytes += mRows * k * 4;
+  rw.dropIfUnused(a);
+}
+
+/** MatMul by a constant weight B [K, N]: int8, symmetric per column. */
+function quantizeMatMul(rw: GraphRewrite, node: INode, w: ITensor, dims: number[]): void {
+  const [a, b] = node.input!;
+  const y = node.output![0];
+  const base = node.name || y;
+  const [k, n] = dims;
+  const { q, scale } = quantizePerColumn(floatsOf(w), k, n);
+  const qa = rw.quantizeActivation(a);
+  const wq = rw.constant(`${b}_s8`, T.INT8, [k, n], bytesOf(q));
+  const ws = rw.constant(`${b}_s8_scale`, T.FLOAT, [n], bytesOf(scale));
+  const names = rw.accumulators(base);
+  rw.out.push(
+    { opType: 'MatMulInteger', input: [qa.q, wq, qa.zp], output: [names.acc], name: rw.fresh(`${base}_MatMulInteger`) },
+    ...rw.dequantize(base, names, [qa.scale, ws], y),
+  );
+  rw.report.matmul++;
+  rw.report.floatWeightBytes += dims[0] * dims[1] * 4;
+  rw.dropIfUnused(b);
+}
+
+/** Conv with a constant weight (and constant or no bias): uint8 per tensor, the bias added after. */
+function quantizeConv(rw: GraphRewrite, node: INode, w: ITensor, dims: number[]): void {
+  const [a, b] = node.input!;
+  const bias = node.input![2];
+  const y = node.output![0];
+  const base = node.name || y;
+  const m = dims[0];
+  const { q, scale, zeroPoint } = quantizeTensorU8(floatsOf(w));
+  const qa = rw.quantizeActivation(a);
+  const wq = rw.constant(`${b}_u8`, T.UINT8, dims, q);
+  const wzp = rw.constant(`${b}_u8_zp`, T.UINT8, [], Uint8Array.of(zeroPoint));
+  const ws = rw.constant(`${b}_u8_scale`, T.FLOAT, [], bytesOf(Float32Array.of(scale)));
+  const names = rw.accumulators(base);
+  const scaled = bias ? rw.fresh(`${base}_nobias`) : y;
+  rw.out.push(
+    { opType: 'ConvInteger', input: [qa.q, wq, qa.zp, wzp], output: [names.acc], attribute: node.attribute, name: rw.fresh(`${base}_ConvInteger`) },
+    ...rw.dequantize(base, names, [qa.scale, ws], scaled),
+  );
+  if (bias) {
+    // Conv adds its bias per output channel: as a separate Add it is reshaped to [1, M, 1, 1].
+    const biasName = rw.constant(`${bias}_nchw`, T.FLOAT, [1, m, 1, 1], bytesOf(floatsOf(rw.initializers.get(bias)!)));
+    rw.dropIfUnused(bias);
+    rw.out.push({ opType: 'Add', input: [scaled, biasName], output: [y], name: rw.fresh(`${base}_BiasAdd`) });
+  }
+  rw.report.conv++;
+  rw.report.floatWeightBytes += dims.reduce((s, d) => s * d, 1) * 4;
+  rw.dropIfUnused(b);
 }
 
 /** The weight-bearing nodes the quantizer would rewrite, with the activation each reads. */

@@ -390,12 +390,8 @@ function unsupportedEinsum(equation: string, why: string): ClearsightError {
 const prod = (xs: readonly number[]): number => xs.reduce((p, x) => p * x, 1);
 const isIdentity = (perm: readonly number[]): boolean => perm.every((p, i) => p === i);
 
-/**
- * Plans a two-operand einsum (explicit `ab,bc->ac` or implicit `ab,bc` form; letters only;
- * no ellipsis, no repeated index within one operand) as sum -> transpose -> BatchMatMul ->
- * transpose. Throws a ClearsightError naming the equation for anything else.
- */
-export function planEinsum(equation: string, shapeA: readonly number[], shapeB: readonly number[]): EinsumPlan {
+/** The two operands' and the output's index letters (the output derived in implicit mode); checked. */
+function parseEinsum(equation: string): { la: string; lb: string; out: string } {
   const eq = equation.replace(/\s+/g, '');
   if (eq.includes('.')) throw unsupportedEinsum(equation, 'ellipsis ("...") is not supported');
   const sides = eq.split('->');
@@ -428,6 +424,16 @@ export function planEinsum(equation: string, shapeA: readonly number[], shapeB: 
       throw unsupportedEinsum(equation, `repeated index in the ${what} "${term}" (diagonals/traces are not supported)`);
     }
   }
+  return { la, lb, out };
+}
+
+/** The size of each index letter, from the operands' shapes (which must agree with the letters and each other). */
+function indexSizes(
+  equation: string,
+  { la, lb, out }: { la: string; lb: string; out: string },
+  shapeA: readonly number[],
+  shapeB: readonly number[],
+): Map<string, number> {
   if (la.length !== shapeA.length)
     throw unsupportedEinsum(equation, `first operand "${la}" has rank ${la.length} but the tensor has shape [${shapeA.join(',')}]`);
   if (lb.length !== shapeB.length)
@@ -448,6 +454,17 @@ export function planEinsum(equation: string, shapeA: readonly number[], shapeB: 
   for (const ch of out) {
     if (!size.has(ch)) throw unsupportedEinsum(equation, `output index "${ch}" does not occur in any operand`);
   }
+  return size;
+}
+
+/**
+ * Plans a two-operand einsum (explicit `ab,bc->ac` or implicit `ab,bc` form; letters only;
+ * no ellipsis, no repeated index within one operand) as sum -> transpose -> BatchMatMul ->
+ * transpose. Throws a ClearsightError naming the equation for anything else.
+ */
+export function planEinsum(equation: string, shapeA: readonly number[], shapeB: readonly number[]): EinsumPlan {
+  const { la, lb, out } = parseEinsum(equation);
+  const size = indexSizes(equation, { la, lb, out }, shapeA, shapeB);
   const sz = (letters: readonly string[]): number[] => letters.map((ch) => size.get(ch)!);
 
   // Indices in only one operand and not in the output are summed away first.

@@ -342,17 +342,23 @@ interface OpenInput {
   container: string;
 }
 
-async function* decodeRaw(path: string, options: VideoDecodeOptions & { motionVectors: boolean }): AsyncGenerator<RawDecoded> {
+/** The checked autorotate and maxSide options. */
+function decodeSettings(options: VideoDecodeOptions): { autorotate: boolean; maxSide: number | undefined } {
   const autorotate = options.autorotate ?? true;
   if (typeof autorotate !== 'boolean') throw invalidOption('autorotate', 'a boolean', autorotate);
   const maxSide = options.maxSide;
   if (maxSide !== undefined && !(Number.isInteger(maxSide) && maxSide >= 16)) throw invalidOption('maxSide', 'an integer >= 16', maxSide);
-  const input = await openInput(path);
-  const { fmt, videoIndex } = input;
-  const info = describe(input);
-  const orientation = autorotate ? info.orientation : IDENTITY_ORIENTATION;
+  return { autorotate, maxSide };
+}
+
+/**
+ * The decoder of the video stream, after the checks that need the opened file (motion vectors
+ * only in coded coordinates, a decoder in this FFmpeg build); the input is closed on a failure.
+ */
+async function videoDecoder(input: OpenInput, orientation: Orientation, maxSide: number | undefined, motionVectors: boolean): Promise<Codec> {
+  const { fmt, path } = input;
   const turned = orientation.swap || orientation.flipX || orientation.flipY;
-  if (options.motionVectors && (turned || maxSide !== undefined)) {
+  if (motionVectors && (turned || maxSide !== undefined)) {
     await fmt.closeInput();
     throw invalidOption(
       'motionVectors',
@@ -360,8 +366,7 @@ async function* decodeRaw(path: string, options: VideoDecodeOptions & { motionVe
       true,
     );
   }
-  const stream = fmt.streams![videoIndex];
-  const codec = Codec.findDecoder(stream.codecpar.codecId);
+  const codec = Codec.findDecoder(fmt.streams![input.videoIndex].codecpar.codecId);
   if (!codec) {
     await fmt.closeInput();
     throw new ClearsightError(ERROR_CODES.INPUT_UNSUPPORTED, `"${path}": this FFmpeg build has no decoder for ${input.codec} (container ${input.container})`, {
@@ -370,6 +375,17 @@ async function* decodeRaw(path: string, options: VideoDecodeOptions & { motionVe
       container: input.container,
     });
   }
+  return codec;
+}
+
+async function* decodeRaw(path: string, options: VideoDecodeOptions & { motionVectors: boolean }): AsyncGenerator<RawDecoded> {
+  const { autorotate, maxSide } = decodeSettings(options);
+  const input = await openInput(path);
+  const { fmt, videoIndex } = input;
+  const info = describe(input);
+  const orientation = autorotate ? info.orientation : IDENTITY_ORIENTATION;
+  const codec = await videoDecoder(input, orientation, maxSide, options.motionVectors);
+  const stream = fmt.streams![videoIndex];
   const ctx = new CodecContext();
   ctx.allocContext3(codec);
   ctx.parametersToContext(stream.codecpar);

@@ -116,28 +116,7 @@ export function computeCues(obs: readonly FrameObservation[], fps: number): CueM
   const earMed = median(ears, 0),
     mouthMed = median(mouths, 0);
 
-  // reference shape: the per-coordinate median of all frames mapped onto the first valid frame
-  const ref0 = valid[0]?.landmarks;
-  const all = [...RIGID, ...LIPS, ...RIGHT_EYE_RING, ...LEFT_EYE_RING];
-  let ref: Pts | undefined;
-  if (ref0) {
-    const mapped = valid.map((o) => {
-      const m = fitSimilarity(pick(o.landmarks!, RIGID), pick(ref0, RIGID));
-      const p = pick(o.landmarks!, all);
-      for (let i = 0; i < p.length; i += 2) [p[i], p[i + 1]] = m(p[i]!, p[i + 1]!);
-      return p;
-    });
-    ref = new Float64Array(all.length * 2).map((_, j) =>
-      median(
-        mapped.map((p) => p[j]!),
-        0,
-      ),
-    );
-  }
-  const refPart = (from: number, count: number) => ref!.subarray(2 * from, 2 * (from + count));
-  const refRigid = ref && refPart(0, RIGID.length);
-  const refLips = ref && refPart(RIGID.length, LIPS.length);
-  const refEyes = ref && refPart(RIGID.length + LIPS.length, RIGHT_EYE_RING.length + LEFT_EYE_RING.length);
+  const { refRigid, refLips, refEyes } = referenceShape(valid);
 
   const stutter = alternation(obs);
   let prevPose: { yaw: number; pitch: number } | undefined;
@@ -176,21 +155,59 @@ export function computeCues(obs: readonly FrameObservation[], fps: number): CueM
     v[col('liveness')] = o.liveness ?? NaN;
     v[col('texture')] = o.texture ?? NaN;
     v[col('moire')] = o.moire ?? NaN;
-    // a refresh band multiplies whole rows: the frame's row log-luminance profile changes by a
-    // smooth bump between frames; std of that change after a 3-row smoothing, mean removed
     const rows = o.rows;
-    if (prevRows && !o.cut && prevRows.length === rows.length) {
-      const d = Array.from(rows, (r, y) => r - prevRows![y]!);
-      const sm = d.map((_, y) => (d[Math.max(0, y - 1)]! + d[y]! + d[Math.min(d.length - 1, y + 1)]!) / 3);
-      const mean = sm.reduce((s, x) => s + x, 0) / sm.length;
-      v[col('banding')] = Math.sqrt(sm.reduce((s, x) => s + (x - mean) ** 2, 0) / sm.length);
-    } else v[col('banding')] = 0;
+    v[col('banding')] = prevRows && !o.cut && prevRows.length === rows.length ? bandingChange(prevRows, rows) : 0;
     prevRows = rows;
     v[col('stutter')] = stutter[t]!;
     vi++;
   }
 
-  // EVM on the aligned crops of the longest run of tracked frames
+  const pulse = magnifiedCues(obs, values, fps);
+  return { values, pulse, fps };
+}
+
+/**
+ * The reference shape: the per-coordinate median of all frames mapped onto the first valid frame,
+ * in three parts (rigid points, lips, eye rings); undefined parts when no frame has a face.
+ */
+function referenceShape(valid: readonly FrameObservation[]): { refRigid?: Pts; refLips?: Pts; refEyes?: Pts } {
+  const ref0 = valid[0]?.landmarks;
+  if (!ref0) return {};
+  const all = [...RIGID, ...LIPS, ...RIGHT_EYE_RING, ...LEFT_EYE_RING];
+  const mapped = valid.map((o) => {
+    const m = fitSimilarity(pick(o.landmarks!, RIGID), pick(ref0, RIGID));
+    const p = pick(o.landmarks!, all);
+    for (let i = 0; i < p.length; i += 2) [p[i], p[i + 1]] = m(p[i]!, p[i + 1]!);
+    return p;
+  });
+  const ref: Pts = new Float64Array(all.length * 2).map((_, j) =>
+    median(
+      mapped.map((p) => p[j]!),
+      0,
+    ),
+  );
+  const refPart = (from: number, count: number) => ref.subarray(2 * from, 2 * (from + count));
+  return {
+    refRigid: refPart(0, RIGID.length),
+    refLips: refPart(RIGID.length, LIPS.length),
+    refEyes: refPart(RIGID.length + LIPS.length, RIGHT_EYE_RING.length + LEFT_EYE_RING.length),
+  };
+}
+
+/**
+ * A refresh band multiplies whole rows: the frame's row log-luminance profile changes by a
+ * smooth bump between frames; std of that change after a 3-row smoothing, mean removed.
+ */
+function bandingChange(prevRows: Float32Array, rows: Float32Array): number {
+  const d = Array.from(rows, (r, y) => r - prevRows[y]!);
+  const sm = d.map((_, y) => (d[Math.max(0, y - 1)]! + d[y]! + d[Math.min(d.length - 1, y + 1)]!) / 3);
+  const mean = sm.reduce((s, x) => s + x, 0) / sm.length;
+  return Math.sqrt(sm.reduce((s, x) => s + (x - mean) ** 2, 0) / sm.length);
+}
+
+/** EVM on the aligned crops of the longest run of tracked frames: microMotion and pulse cues written into `values`; the pulse reading. */
+function magnifiedCues(obs: readonly FrameObservation[], values: number[][], fps: number): PulseReading {
+  const col = (k: Cue) => CUES.indexOf(k);
   const run = longestRun(obs);
   let pulse: PulseReading = { bpm: 0, snr: 0, bandEnergyRatio: 0, minSnr: 1, reliable: false };
   if (run.length >= Math.max(8, Math.round(fps))) {
@@ -204,7 +221,7 @@ export function computeCues(obs: readonly FrameObservation[], fps: number): CueM
     pulse = assessPulse(rgb, fps);
     for (const t of run) values[t]![col('pulse')] = pulse.snr;
   }
-  return { values, pulse, fps };
+  return pulse;
 }
 
 /** Differences in the window around each frame for the alternation measure (even: a steady sequence sums to 0). */

@@ -182,6 +182,52 @@ export interface FitOptions {
   source?: string;
 }
 
+/** Mean and standard deviation (1 where there is no spread) of each cue over all frames of the clips, non-finite values left out. */
+function cueStats(subset: readonly TrainingClip[], idx: readonly number[]): { mean: number[]; std: number[] } {
+  const m = idx.map((k) => avg(subset.flatMap((c) => c.values.map((r: number[]) => r[k]!)).filter(Number.isFinite)));
+  const sd = idx.map(
+    (k, j) =>
+      Math.sqrt(
+        avg(
+          subset
+            .flatMap((c) => c.values.map((r: number[]) => r[k]!))
+            .filter(Number.isFinite)
+            .map((x) => (x - m[j]!) ** 2),
+        ),
+      ) || 1,
+  );
+  return { mean: m, std: sd };
+}
+
+/**
+ * The cue normalisation of the fit: the prior's own (keepNormalisation), one aligned to the
+ * prior's bona fide statistics (a new camera), or the clips' own statistics.
+ */
+function normalisation(
+  clips: readonly TrainingClip[],
+  cues: readonly Cue[],
+  idx: readonly number[],
+  bonaFide: { mean: number[]; std: number[] },
+  kept: LivenessHead | undefined,
+  aligned: { prior: LivenessHead; priorBona: { mean: number[]; std: number[] } } | undefined,
+): { mean: number[]; std: number[] } {
+  if (kept) return { mean: [...kept.mean], std: [...kept.std] };
+  if (!aligned) return cueStats(clips, idx);
+  // a new camera: choose mean/std so that its bona fide cues standardise exactly as the prior's
+  // bona fide cues did; the experts then keep their meaning, even those no site clip refits
+  // (std ratio clamped to [1/4, 4]: a few clips give a rough spread)
+  const { prior, priorBona } = aligned;
+  const mean: number[] = [];
+  const std: number[] = [];
+  cues.forEach((c, j) => {
+    const p = prior.cues.indexOf(c);
+    const ratio = Math.min(4, Math.max(0.25, bonaFide.std[j]! / (priorBona.std[p]! || 1)));
+    std.push(prior.std[p]! * ratio);
+    mean.push(bonaFide.mean[j]! - (priorBona.mean[p]! - prior.mean[p]!) * ratio);
+  });
+  return { mean, std };
+}
+
 /**
  * Fits the head: per-cue mean/std over all frames of all clips, then one expert per attack
  * family: logistic regression of that family's clips against all bona fide clips on the pooled
@@ -202,42 +248,19 @@ export function fitHead(clips: readonly TrainingClip[], opts: FitOptions = {}): 
   const idx = cues.map((c) => CUES.indexOf(c));
   const l2 = opts.l2 ?? 0.05;
   const temperature = opts.temperature ?? prior?.temperature ?? 1;
-  const stats = (subset: readonly TrainingClip[]) => {
-    const m = idx.map((k) => avg(subset.flatMap((c) => c.values.map((r: number[]) => r[k]!)).filter(Number.isFinite)));
-    const sd = idx.map(
-      (k, j) =>
-        Math.sqrt(
-          avg(
-            subset
-              .flatMap((c) => c.values.map((r: number[]) => r[k]!))
-              .filter(Number.isFinite)
-              .map((x) => (x - m[j]!) ** 2),
-          ),
-        ) || 1,
-    );
-    return { mean: m, std: sd };
-  };
-  const bonaFide = stats(clips.filter((c) => c.live));
-  let mean: number[], std: number[];
+  const bonaFide = cueStats(
+    clips.filter((c) => c.live),
+    idx,
+  );
   const priorBona = prior?.bonaFide && cues.every((c) => prior.cues.includes(c)) ? prior.bonaFide : undefined;
-  if (opts.keepNormalisation && prior) {
-    mean = [...prior.mean];
-    std = [...prior.std];
-  } else if (prior && priorBona) {
-    // a new camera: choose mean/std so that its bona fide cues standardise exactly as the prior's
-    // bona fide cues did; the experts then keep their meaning, even those no site clip refits
-    // (std ratio clamped to [1/4, 4]: a few clips give a rough spread)
-    mean = [];
-    std = [];
-    cues.forEach((c, j) => {
-      const p = prior.cues.indexOf(c);
-      const ratio = Math.min(4, Math.max(0.25, bonaFide.std[j]! / (priorBona.std[p]! || 1)));
-      std.push(prior.std[p]! * ratio);
-      mean.push(bonaFide.mean[j]! - (priorBona.mean[p]! - prior.mean[p]!) * ratio);
-    });
-  } else {
-    ({ mean, std } = stats(clips));
-  }
+  const { mean, std } = normalisation(
+    clips,
+    cues,
+    idx,
+    bonaFide,
+    opts.keepNormalisation ? prior : undefined,
+    prior && priorBona ? { prior, priorBona } : undefined,
+  );
   const zs = clips.map((c) => standardise(c.values, { cues, mean, std }));
   const bona = clips.map((c, i) => (c.live ? i : -1)).filter((i) => i >= 0);
   const priorExpert = (attack: string): LivenessExpert | undefined => prior?.experts.find((e) => e.attack === attack);

@@ -217,22 +217,23 @@ function percentile(values: ArrayLike<number>, p: number): number {
 // ---------------------------------------------------------------------------------------------
 // Overview statistics: haze and exposure
 
-interface OverviewStats {
-  darkChannelRadius: number;
-  darkChannelMean: number;
-  darkChannelMedian: number;
-  darkChannelP90: number;
-  darkChannelNonSkyMean: number;
-  darkChannelNonSkyMedian: number;
-  skyFraction: number;
-  saturationMean: number;
-  localContrast: number;
-  luminanceMean: number;
-  luminanceP5: number;
-  luminanceP50: number;
-  luminanceP95: number;
-  darkFraction: number;
-}
+type OverviewStats = Pick<
+  DegradationEvidence,
+  | 'darkChannelRadius'
+  | 'darkChannelMean'
+  | 'darkChannelMedian'
+  | 'darkChannelP90'
+  | 'darkChannelNonSkyMean'
+  | 'darkChannelNonSkyMedian'
+  | 'skyFraction'
+  | 'saturationMean'
+  | 'localContrast'
+  | 'luminanceMean'
+  | 'luminanceP5'
+  | 'luminanceP50'
+  | 'luminanceP95'
+  | 'darkFraction'
+>;
 
 function overviewStats(ov: RawImage, lum: Float32Array): OverviewStats {
   const { width: w, height: h } = ov;
@@ -309,13 +310,7 @@ function overviewStats(ov: RawImage, lum: Float32Array): OverviewStats {
 // ---------------------------------------------------------------------------------------------
 // Rain streaks
 
-interface StreakStats {
-  streakOrientationDeg: number;
-  streakCoherence: number;
-  streakEnergy: number;
-  streakAnisotropy: number;
-  streakCoverage: number;
-}
+type StreakStats = Pick<DegradationEvidence, 'streakOrientationDeg' | 'streakCoherence' | 'streakEnergy' | 'streakAnisotropy' | 'streakCoverage'>;
 
 /** [1 2 1]/4 in both directions (edges replicated); returns a new plane. */
 function binomial3(src: Float32Array, w: number, h: number): Float32Array {
@@ -375,6 +370,26 @@ function streakStats(lum: Float32Array, w: number, h: number): StreakStats {
   const empty: StreakStats = { streakOrientationDeg: 90, streakCoherence: 0, streakEnergy: 0, streakAnisotropy: 0, streakCoverage: 0 };
   if (w < 4 * PERSIST_STEP || h < 4 * PERSIST_STEP) return empty;
   const s = binomial3(binomial3(lum, w, h), w, h); // Gaussian-like, sigma = 1
+  const ridges = brightRidges(s, w, h);
+  if (ridges.total === 0) return empty;
+  const { persistent, hist } = persistentRidges(ridges.bright, ridges.bin, w, h);
+  const { best, bestV, perp } = dominantBand(hist);
+  const interior = (w - 2 * PERSIST_STEP) * (h - 2 * PERSIST_STEP);
+  const covered = coveredCells(persistent, ridges.bin, best, bestV / interior, w, h);
+  return {
+    streakOrientationDeg: ((best + 0.5) * 180) / ORIENT_BINS,
+    streakCoherence: Math.hypot(ridges.cx, ridges.cy) / ridges.total,
+    streakEnergy: (1000 * bestV) / interior,
+    streakAnisotropy: bestV + perp > 0 ? (bestV - perp) / (bestV + perp) : 0,
+    streakCoverage: covered / (GRID * GRID),
+  };
+}
+
+/**
+ * Bright ridges of the smoothed luminance `s`: strength and orientation bin per pixel, and the
+ * strength-weighted sum of the doubled orientation vectors (cx, cy) with the total strength.
+ */
+function brightRidges(s: Float32Array, w: number, h: number): { bright: Float32Array; bin: Uint8Array; cx: number; cy: number; total: number } {
   const n = w * h;
   const bright = new Float32Array(n);
   const bin = new Uint8Array(n);
@@ -408,9 +423,11 @@ function streakStats(lum: Float32Array, w: number, h: number): StreakStats {
       }
     }
   }
-  if (total === 0) return empty;
+  return { bright, bin, cx, cy, total };
+}
 
-  // Persistence along the line.
+/** The ridges that persist along their line (see streakStats), and their strength per orientation bin. */
+function persistentRidges(bright: Float32Array, bin: Uint8Array, w: number, h: number): { persistent: Float32Array; hist: Float64Array } {
   const binCos = new Float64Array(ORIENT_BINS);
   const binSin = new Float64Array(ORIENT_BINS);
   for (let k = 0; k < ORIENT_BINS; k++) {
@@ -418,7 +435,7 @@ function streakStats(lum: Float32Array, w: number, h: number): StreakStats {
     binCos[k] = Math.round(PERSIST_STEP * Math.cos(a));
     binSin[k] = Math.round(PERSIST_STEP * Math.sin(a));
   }
-  const persistent = new Float32Array(n);
+  const persistent = new Float32Array(w * h);
   const hist = new Float64Array(ORIENT_BINS);
   for (let y = PERSIST_STEP; y < h - PERSIST_STEP; y++) {
     for (let x = PERSIST_STEP; x < w - PERSIST_STEP; x++) {
@@ -435,7 +452,11 @@ function streakStats(lum: Float32Array, w: number, h: number): StreakStats {
       }
     }
   }
-  // Dominant near-vertical orientation: heaviest +-BAND_BINS window centred in the rain range.
+  return { persistent, hist };
+}
+
+/** Dominant near-vertical orientation: heaviest +-BAND_BINS window centred in the rain range; its energy and the perpendicular band's. */
+function dominantBand(hist: Float64Array): { best: number; bestV: number; perp: number } {
   const bandSum = (centre: number): number => {
     let sum = 0;
     for (let d = -BAND_BINS; d <= BAND_BINS; d++) sum += hist[(centre + d + ORIENT_BINS) % ORIENT_BINS];
@@ -450,9 +471,11 @@ function streakStats(lum: Float32Array, w: number, h: number): StreakStats {
       best = k;
     }
   }
-  const perp = bandSum((best + ORIENT_BINS / 2) % ORIENT_BINS);
-  const interior = (w - 2 * PERSIST_STEP) * (h - 2 * PERSIST_STEP);
+  return { best, bestV, perp: bandSum((best + ORIENT_BINS / 2) % ORIENT_BINS) };
+}
 
+/** Cells of the GRID x GRID grid whose band energy density reaches half the mean density. */
+function coveredCells(persistent: Float32Array, bin: Uint8Array, best: number, meanDensity: number, w: number, h: number): number {
   const cell = new Float64Array(GRID * GRID);
   const cellCount = new Float64Array(GRID * GRID);
   for (let y = PERSIST_STEP; y < h - PERSIST_STEP; y++) {
@@ -464,29 +487,15 @@ function streakStats(lum: Float32Array, w: number, h: number): StreakStats {
       if (persistent[i] > 0 && binDistance(bin[i], best) <= BAND_BINS) cell[c] += persistent[i];
     }
   }
-  const meanDensity = bestV / interior;
   let covered = 0;
   for (let c = 0; c < GRID * GRID; c++) if (cellCount[c] > 0 && meanDensity > 0 && cell[c] / cellCount[c] >= 0.5 * meanDensity) covered++;
-  return {
-    streakOrientationDeg: ((best + 0.5) * 180) / ORIENT_BINS,
-    streakCoherence: Math.hypot(cx, cy) / total,
-    streakEnergy: (1000 * bestV) / interior,
-    streakAnisotropy: bestV + perp > 0 ? (bestV - perp) / (bestV + perp) : 0,
-    streakCoverage: covered / (GRID * GRID),
-  };
+  return covered;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Detail crop: noise, blur, blocking
 
-interface DetailStats {
-  noiseSigmaImmerkaer: number;
-  noiseSigma: number;
-  blockiness: number;
-  blockinessFlat: number;
-  blockGridX: number;
-  blockGridY: number;
-}
+type DetailStats = Pick<DegradationEvidence, 'noiseSigmaImmerkaer' | 'noiseSigma' | 'blockiness' | 'blockinessFlat' | 'blockGridX' | 'blockGridY'>;
 
 const NOISE_BLOCK = 16;
 

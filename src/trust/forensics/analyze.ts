@@ -180,30 +180,36 @@ export interface ForensicsEvidence {
 
 const VIDEO_MIN_FRAMES = 3;
 
-export async function analyzeMedia(
-  file: string,
-  faceModels: FaceModels,
-  model: ForensicModel | ForensicDetector,
-  opts: ForensicsOptions = {},
-): Promise<{ result: ForensicsResult; evidence: ForensicsEvidence }> {
-  const detector = asDetector(model);
+/** The sampling settings of an analysis (defaults filled in, checked); recorded in the result. */
+function samplingOf(opts: ForensicsOptions): ForensicsResult['sampling'] {
   const maxFrames = opts.maxFrames ?? 24;
   const minFaceSize = opts.minFaceSize ?? 48;
   const minQuality = opts.minQuality ?? 0.4;
-  const resamples = opts.bootstrapResamples ?? 2000;
-  const seed = opts.seed ?? 1;
-  const confidence = opts.confidence ?? 0.95;
   if (!Number.isInteger(maxFrames) || maxFrames < 1 || maxFrames > 10000) throw invalidOption('maxFrames', 'an integer in [1, 10000]', maxFrames);
   if (!(minFaceSize >= 8)) throw invalidOption('minFaceSize', 'a number of pixels >= 8', minFaceSize);
   if (!(minQuality >= 0 && minQuality < 1)) throw invalidOption('minQuality', 'a number in [0, 1)', minQuality);
+  return {
+    maxFrames,
+    framesAnalysed: 0,
+    framesWithFaces: 0,
+    minFaceSize,
+    minQuality,
+    seed: opts.seed ?? 1,
+    bootstrapResamples: opts.bootstrapResamples ?? 2000,
+    confidence: opts.confidence ?? 0.95,
+  };
+}
 
-  const bytes = await readSuspectFile(file);
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const isImage = sniffFormat(bytes) !== undefined;
-
-  const frames: FrameFinding[] = [];
-  const evidence: ForensicsEvidence = { crops: new Map() };
-  const analyzeFrame = async (img: RawImage, index: number, time: number): Promise<void> => {
+/** Scores every large, good-enough face of a frame: its finding appended to `frames`, its crops to `evidence`. */
+function frameAnalyzer(
+  faceModels: FaceModels,
+  detector: ForensicDetector,
+  sampling: ForensicsResult['sampling'],
+  frames: FrameFinding[],
+  evidence: ForensicsEvidence,
+): (img: RawImage, index: number, time: number) => Promise<void> {
+  const { minFaceSize, minQuality } = sampling;
+  return async (img, index, time) => {
     const found = await detectFaces(faceModels, img, { mesh: true });
     const faces = found.filter((f) => Math.max(f.box.width, f.box.height) >= minFaceSize && f.quality >= minQuality);
     const findings: FaceFinding[] = [];
@@ -227,23 +233,87 @@ export async function analyzeMedia(
     });
     evidence.crops.set(index, crops);
   };
+}
 
-  let input: ForensicsResult['input'];
-  let watermark: WatermarkFinding = {
-    verdict: 'not checked',
-    detail: 'No watermark key was given: verification needs the secret of the party that marked the file.',
+/** What a finished analysis knows besides its outcome: the input, the frames, the watermark. */
+interface AnalysisState {
+  input: ForensicsResult['input'];
+  frames: FrameFinding[];
+  watermark: WatermarkFinding;
+  detector: ForensicDetector;
+  sampling: ForensicsResult['sampling'];
+  neighbours: number;
+}
+
+function forensicsResult(
+  st: AnalysisState,
+  outcome: ForensicsOutcome,
+  summary: string,
+  probability: number | null = null,
+  interval: [number, number] | null = null,
+  intervalNote = 'No probability, so no interval.',
+): ForensicsResult {
+  const { frames, detector } = st;
+  const withFaces = frames.filter((f) => f.probability !== null);
+  const decisive = [...withFaces]
+    .sort((a, b) => b.probability! - a.probability!)
+    .slice(0, 3)
+    .map((f) => f.index);
+  return {
+    outcome,
+    summary,
+    input: st.input,
+    probability,
+    interval,
+    intervalNote,
+    detector: { id: detector.id, version: detector.version, sha256: detector.sha256 },
+    validation: { realMedia: detector.realMedia, untested: detector.untested, statement: validationStatement(detector) },
+    reliability: probability === null ? null : reliabilityAt(detector, probability, st.neighbours, st.sampling.confidence),
+    frames,
+    watermark: st.watermark,
+    decisiveFrames: decisive,
+    sampling: { ...st.sampling, framesAnalysed: frames.length, framesWithFaces: withFaces.length },
   };
-  if (isImage) {
+}
+
+const NO_KEY: WatermarkFinding = {
+  verdict: 'not checked',
+  detail: 'No watermark key was given: verification needs the secret of the party that marked the file.',
+};
+
+export async function analyzeMedia(
+  file: string,
+  faceModels: FaceModels,
+  model: ForensicModel | ForensicDetector,
+  opts: ForensicsOptions = {},
+): Promise<{ result: ForensicsResult; evidence: ForensicsEvidence }> {
+  const detector = asDetector(model);
+  const sampling = samplingOf(opts);
+  const bytes = await readSuspectFile(file);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const frames: FrameFinding[] = [];
+  const evidence: ForensicsEvidence = { crops: new Map() };
+  const analyzeFrame = frameAnalyzer(faceModels, detector, sampling, frames, evidence);
+  const st: AnalysisState = {
+    input: { path: file, sha256, bytes: bytes.length, kind: 'image', width: 0, height: 0 },
+    frames,
+    watermark: { ...NO_KEY },
+    detector,
+    sampling,
+    neighbours: opts.neighbours ?? 25,
+  };
+  if (sniffFormat(bytes) !== undefined) {
     const { image } = await decodeImage(bytes);
-    input = { path: file, sha256, bytes: bytes.length, kind: 'image', width: image.width, height: image.height };
+    st.input = { path: file, sha256, bytes: bytes.length, kind: 'image', width: image.width, height: image.height };
     report(opts, 'forensics: faces', 0, 1);
     await analyzeFrame(image, 0, 0);
     report(opts, 'forensics: faces', 1, 1);
-    if (opts.watermarkKey !== undefined) watermark = await checkWatermark(image, faceModels, opts.watermarkKey);
+    if (opts.watermarkKey !== undefined) st.watermark = await checkWatermark(image, faceModels, opts.watermarkKey);
   } else {
-    if (opts.watermarkKey !== undefined) watermark = { verdict: 'not checked', detail: 'Watermarks are embedded in and verified on still images, not video.' };
+    if (opts.watermarkKey !== undefined)
+      st.watermark = { verdict: 'not checked', detail: 'Watermarks are embedded in and verified on still images, not video.' };
     const info = await probeVideo(file);
-    input = {
+    st.input = {
       path: file,
       sha256,
       bytes: bytes.length,
@@ -254,66 +324,27 @@ export async function analyzeMedia(
       fps: info.fps,
       durationSeconds: info.durationSeconds,
     };
-    const seen = await analyzeVideoFrames(file, info, maxFrames, opts, analyzeFrame, () => frames.length);
-    input.frameCount = seen;
+    const seen = await analyzeVideoFrames(file, info, sampling.maxFrames, opts, analyzeFrame, () => frames.length);
+    st.input.frameCount = seen;
     if (seen < VIDEO_MIN_FRAMES) {
-      return {
-        result: finish(
-          'too-short',
-          `The clip has ${seen} decodable frame(s); at least ${VIDEO_MIN_FRAMES} are needed for a video analysis. Submit a longer clip or a still image.`,
-        ),
-        evidence,
-      };
+      const why = `The clip has ${seen} decodable frame(s); at least ${VIDEO_MIN_FRAMES} are needed for a video analysis. Submit a longer clip or a still image.`;
+      return { result: forensicsResult(st, 'too-short', why), evidence };
     }
   }
+  return { result: conclude(st), evidence };
+}
 
-  function finish(
-    outcome: ForensicsOutcome,
-    summary: string,
-    probability: number | null = null,
-    interval: [number, number] | null = null,
-    intervalNote = 'No probability, so no interval.',
-  ): ForensicsResult {
-    const withFaces = frames.filter((f) => f.probability !== null);
-    const decisive = [...withFaces]
-      .sort((a, b) => b.probability! - a.probability!)
-      .slice(0, 3)
-      .map((f) => f.index);
-    return {
-      outcome,
-      summary,
-      input,
-      probability,
-      interval,
-      intervalNote,
-      detector: { id: detector.id, version: detector.version, sha256: detector.sha256 },
-      validation: { realMedia: detector.realMedia, untested: detector.untested, statement: validationStatement(detector) },
-      reliability: probability === null ? null : reliabilityAt(detector, probability, opts.neighbours ?? 25, confidence),
-      frames,
-      watermark,
-      decisiveFrames: decisive,
-      sampling: {
-        maxFrames,
-        framesAnalysed: frames.length,
-        framesWithFaces: withFaces.length,
-        minFaceSize,
-        minQuality,
-        seed,
-        bootstrapResamples: resamples,
-        confidence,
-      },
-    };
-  }
-
+/** The outcome from the analysed frames: no face, or the mean probability with its bootstrap interval. */
+function conclude(st: AnalysisState): ForensicsResult {
+  const { frames, input } = st;
+  const { minFaceSize, minQuality, bootstrapResamples: resamples, seed, confidence } = st.sampling;
   const probs = frames.filter((f) => f.probability !== null).map((f) => f.probability!);
   if (probs.length === 0) {
-    return {
-      result: finish(
-        'no-face',
-        `No face of at least ${minFaceSize} px and quality ${minQuality} was found in ${frames.length === 1 ? 'the image' : `the ${frames.length} analysed frames`}; the detector only judges faces, so no conclusion is drawn.`,
-      ),
-      evidence,
-    };
+    return forensicsResult(
+      st,
+      'no-face',
+      `No face of at least ${minFaceSize} px and quality ${minQuality} was found in ${frames.length === 1 ? 'the image' : `the ${frames.length} analysed frames`}; the detector only judges faces, so no conclusion is drawn.`,
+    );
   }
   const mean = probs.reduce((a, b) => a + b, 0) / probs.length;
   // One value has no sampling spread to measure: no interval rather than a one-point one.
@@ -324,7 +355,7 @@ export async function analyzeMedia(
       : input.kind === 'image'
         ? "A single image has no frames to resample, so there is no sampling interval; the uncertainty to quote is the reliability interval (how often files scored like this were manipulated) and the detector's measured error rates."
         : "Only one analysed frame had a usable face, so there is no sampling interval; the uncertainty to quote is the reliability interval and the detector's measured error rates.";
-  return { result: finish('analysed', conclusion(mean, interval, probs.length, input.kind), mean, interval, note), evidence };
+  return forensicsResult(st, 'analysed', conclusion(mean, interval, probs.length, input.kind), mean, interval, note);
 }
 
 async function checkWatermark(image: RawImage, faceModels: FaceModels, key: WatermarkSecret): Promise<WatermarkFinding> {

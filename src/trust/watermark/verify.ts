@@ -21,7 +21,7 @@ import { report, throwIfAborted, type TaskControl } from '../../core/progress.js
 import { bitsToHex, PRESENT_SYNC_SCORE } from './embed.js';
 import { extractWatermark, MIN_VERIFY_SIDE } from './extract.js';
 import type { FaceBox } from '../../core/shapes.js';
-import { resolveIdentity, type IdentityInput } from './identity.js';
+import { resolveIdentity, type IdentityFace, type IdentityInput } from './identity.js';
 import { resolveKey, type WatermarkSecret } from './key.js';
 import { hammingDistance, identityCode, IDENTITY_BITS } from './payload.js';
 import { checkImage } from './validate.js';
@@ -94,14 +94,7 @@ export interface VerifyWatermarkResult {
 export async function verifyWatermark(img: RawImage, opts: VerifyWatermarkOptions): Promise<VerifyWatermarkResult> {
   if (typeof opts !== 'object' || opts === null) throw invalidOption('options', 'an object {key, identity?}', opts);
   checkImage(img, MIN_VERIFY_SIDE, 'verification');
-  const maxDistance = opts.maxIdentityDistance ?? DEFAULT_MAX_IDENTITY_DISTANCE;
-  if (!Number.isInteger(maxDistance) || maxDistance < 0 || maxDistance >= IDENTITY_BITS / 2) {
-    throw invalidOption('maxIdentityDistance', `an integer from 0 to ${IDENTITY_BITS / 2 - 1}`, opts.maxIdentityDistance);
-  }
-  const strongDistance = opts.strongIdentityDistance ?? DEFAULT_STRONG_IDENTITY_DISTANCE;
-  if (!Number.isInteger(strongDistance) || strongDistance <= maxDistance || strongDistance > IDENTITY_BITS) {
-    throw invalidOption('strongIdentityDistance', `an integer from ${maxDistance + 1} to ${IDENTITY_BITS}`, opts.strongIdentityDistance);
-  }
+  const { maxDistance, strongDistance } = identityThresholds(opts);
   const key = resolveKey(opts.key);
   report(opts, 'extract', 0, 1);
   const ex = extractWatermark(img, key);
@@ -150,8 +143,38 @@ export async function verifyWatermark(img: RawImage, opts: VerifyWatermarkOption
       identity: { checked: true, facePresent: false, maxDistance, match: false, carriedCode },
     };
   }
+  return identityVerdict(ex, base, markConfidence, face, key, p.identity, { maxDistance, strongDistance, carriedCode });
+}
+
+/** The identity distance thresholds (checked): match up to maxDistance, another person's face from strongDistance. */
+function identityThresholds(opts: VerifyWatermarkOptions): { maxDistance: number; strongDistance: number } {
+  const maxDistance = opts.maxIdentityDistance ?? DEFAULT_MAX_IDENTITY_DISTANCE;
+  if (!Number.isInteger(maxDistance) || maxDistance < 0 || maxDistance >= IDENTITY_BITS / 2) {
+    throw invalidOption('maxIdentityDistance', `an integer from 0 to ${IDENTITY_BITS / 2 - 1}`, opts.maxIdentityDistance);
+  }
+  const strongDistance = opts.strongIdentityDistance ?? DEFAULT_STRONG_IDENTITY_DISTANCE;
+  if (!Number.isInteger(strongDistance) || strongDistance <= maxDistance || strongDistance > IDENTITY_BITS) {
+    throw invalidOption('strongIdentityDistance', `an integer from ${maxDistance + 1} to ${IDENTITY_BITS}`, opts.strongIdentityDistance);
+  }
+  return { maxDistance, strongDistance };
+}
+
+/**
+ * The verdict of an identity-bound mark with a face in the picture: the face's code against the
+ * carried one (authentic, manipulated, or damaged when a damaged mark meets a moderate distance).
+ */
+function identityVerdict(
+  ex: ReturnType<typeof extractWatermark>,
+  base: Pick<VerifyWatermarkResult, 'source' | 'bitErrorRate' | 'sync' | 'keyFingerprint'>,
+  markConfidence: number,
+  face: IdentityFace,
+  key: ReturnType<typeof resolveKey>,
+  carried: Parameters<typeof hammingDistance>[1],
+  thresholds: { maxDistance: number; strongDistance: number; carriedCode: string },
+): VerifyWatermarkResult {
+  const { maxDistance, strongDistance, carriedCode } = thresholds;
   const observed = identityCode(face.embedding, key);
-  const distance = hammingDistance(observed, p.identity);
+  const distance = hammingDistance(observed, carried);
   const match = distance <= maxDistance;
   // Identity confidence: distance from the threshold in binomial standard deviations (p = 1/2
   // per bit is the scale of an unrelated face), mapped to 0..1.
