@@ -11,39 +11,82 @@ import { invalidOption } from './errors.js';
  * positive definite (a pivot <= 0), so each caller can say what that means for it.
  */
 export function choleskySolve(M: Float64Array, b: ArrayLike<number>, n: number): Float64Array | undefined {
+  // Envelope (skyline) factorisation: the factor has no nonzero left of a row's first nonzero,
+  // so each row's products start there and rows that begin right of column j skip it. The
+  // skipped terms are exact zeros, so the result is the dense one, bit for bit. (The HDR
+  // response matrix is a band outside the codes between the clip levels: memorial's film black
+  // level leaves 20-odd leading rows that are a band.)
+  const first = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const row = i * n;
+    let f = 0;
+    while (f < i && M[row + f] === 0) f++;
+    first[i] = f;
+  }
   for (let j = 0; j < n; j++) {
     const rowJ = j * n;
+    const fj = first[j]!;
     let d = M[rowJ + j]!;
-    for (let k = 0; k < j; k++) d -= M[rowJ + k]! * M[rowJ + k]!;
+    for (let k = fj; k < j; k++) d -= M[rowJ + k]! * M[rowJ + k]!;
     if (!(d > 0)) return undefined;
     const ljj = Math.sqrt(d);
     M[rowJ + j] = ljj;
-    for (let i = j + 1; i < n; i++) {
-      const rowI = i * n;
-      let s = M[rowI + j]!;
-      // Unrolled by four, in the same order (the same result): the HDR response fit solves
-      // 256 x 256 systems, and this loop is nearly all of their time.
-      let k = 0;
-      for (; k + 4 <= j; k += 4) {
-        s -= M[rowI + k]! * M[rowJ + k]!;
-        s -= M[rowI + k + 1]! * M[rowJ + k + 1]!;
-        s -= M[rowI + k + 2]! * M[rowJ + k + 2]!;
-        s -= M[rowI + k + 3]! * M[rowJ + k + 3]!;
+    // Four rows at a time: each row's sum runs in its own order as before (the same result),
+    // and the four independent chains hide the latency of the additions that a single chain
+    // waits on. A row starting left of another's first nonzero only adds exact zeros.
+    let i = j + 1;
+    while (i < n) {
+      while (i < n && first[i]! > j) i++;
+      let i1 = i + 1;
+      while (i1 < n && first[i1]! > j) i1++;
+      let i2 = i1 + 1;
+      while (i2 < n && first[i2]! > j) i2++;
+      let i3 = i2 + 1;
+      while (i3 < n && first[i3]! > j) i3++;
+      if (i3 < n) {
+        const r0 = i * n;
+        const r1 = i1 * n;
+        const r2 = i2 * n;
+        const r3 = i3 * n;
+        let s0 = M[r0 + j]!;
+        let s1 = M[r1 + j]!;
+        let s2 = M[r2 + j]!;
+        let s3 = M[r3 + j]!;
+        const k0 = Math.max(fj, Math.min(first[i]!, first[i1]!, first[i2]!, first[i3]!));
+        for (let k = k0; k < j; k++) {
+          const m = M[rowJ + k]!;
+          s0 -= M[r0 + k]! * m;
+          s1 -= M[r1 + k]! * m;
+          s2 -= M[r2 + k]! * m;
+          s3 -= M[r3 + k]! * m;
+        }
+        M[r0 + j] = s0 / ljj;
+        M[r1 + j] = s1 / ljj;
+        M[r2 + j] = s2 / ljj;
+        M[r3 + j] = s3 / ljj;
+        i = i3 + 1;
+        continue;
       }
-      for (; k < j; k++) s -= M[rowI + k]! * M[rowJ + k]!;
-      M[rowI + j] = s / ljj;
+      for (const r of [i, i1, i2]) {
+        if (r >= n) break;
+        const rowI = r * n;
+        let s = M[rowI + j]!;
+        for (let k = Math.max(fj, first[r]!); k < j; k++) s -= M[rowI + k]! * M[rowJ + k]!;
+        M[rowI + j] = s / ljj;
+      }
+      break;
     }
   }
   const y = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     let s = b[i]!;
-    for (let k = 0; k < i; k++) s -= M[i * n + k]! * y[k]!;
+    for (let k = first[i]!; k < i; k++) s -= M[i * n + k]! * y[k]!;
     y[i] = s / M[i * n + i]!;
   }
   const x = new Float64Array(n);
   for (let i = n - 1; i >= 0; i--) {
     let s = y[i]!;
-    for (let k = i + 1; k < n; k++) s -= M[k * n + i]! * x[k]!;
+    for (let k = i + 1; k < n; k++) if (first[k]! <= i) s -= M[k * n + i]! * x[k]!;
     x[i] = s / M[i * n + i]!;
   }
   return x;

@@ -698,12 +698,30 @@ function gapTable(loJ: Float32Array, hiJ: Float32Array, loR: Float32Array, hiR: 
  */
 function openSupport(v: Float32Array, w: number, h: number, r: number): Uint8Array {
   const n = w * h;
-  const zero = new Uint8Array(n);
-  for (let i = 0; i < n; i++) zero[i] = v[i]! > 0 ? 0 : 1;
+  const out = new Uint8Array(n);
+  // The opening lies inside the support, and deciding a support pixel looks r rows either way:
+  // only the rows of the support, widened by r, are worked on (the same result; a static
+  // bracket's map is mostly zero).
+  let first = -1;
+  let last = -1;
+  for (let i = 0; i < n; i++) {
+    if (v[i]! > 0) {
+      if (first < 0) first = i;
+      last = i;
+    }
+  }
+  if (first < 0) return out;
+  const y0 = Math.max(0, Math.floor(first / w) - r);
+  const y1 = Math.min(h - 1, Math.floor(last / w) + r);
+  const band = v.subarray(y0 * w, (y1 + 1) * w);
+  const bh = y1 - y0 + 1;
+  const zero = new Uint8Array(w * bh);
+  for (let i = 0; i < zero.length; i++) zero[i] = band[i]! > 0 ? 0 : 1;
   // Eroded support: no zero in the window. Then dilated: some eroded pixel in the window.
-  const hasZero = windowAny(zero, w, h, r);
-  for (let i = 0; i < n; i++) hasZero[i] = hasZero[i] ? 0 : 1;
-  return windowAny(hasZero, w, h, r);
+  const hasZero = windowAny(zero, w, bh, r);
+  for (let i = 0; i < hasZero.length; i++) hasZero[i] = hasZero[i] ? 0 : 1;
+  out.set(windowAny(hasZero, w, bh, r), y0 * w);
+  return out;
 }
 
 /** 1 where the clipped (2r+1)^2 window around a pixel holds a non-zero of `src` (separable ORs; r is small). */
