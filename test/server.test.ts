@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { decodeImage, encodeImage } from '../src/core/image/index.js';
 import { enhanceLowLightGamma } from '../src/restore/index.js';
-import { buildServer, startServer, type JobQueue, type RunningServer } from '../src/server/index.js';
+import { buildServer, startServer, type RunningServer } from '../src/server/index.js';
 import { ContentStore, sha256Of } from '../src/server/store.js';
-import { fixtureClip, fixtureMidtones, fixturePng, form, pngDeclaring, readEvents, tinyZip, waitJob, type ApiJob } from './helpers/server.js';
+import { fixtureClip, fixtureMidtones, fixturePng, form, idleQueue, pngDeclaring, readEvents, tinyZip, waitJob, type ApiJob } from './helpers/server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'clearsight-server-'));
 let server: RunningServer;
@@ -312,15 +312,7 @@ describe('server: bad input is refused with 4xx and leaves nothing behind', () =
 
 describe('server: API token', () => {
   test('with a token, /api/ needs it (header or access_token); the web app and health stay open', async () => {
-    const fake: JobQueue = {
-      add: async () => 'x',
-      get: async () => undefined,
-      subscribe: () => () => undefined,
-      workerPids: () => [],
-      remove: async () => ({ outcome: 'not-found', blobs: [] }),
-      activeInputs: async () => new Set(),
-      close: async () => undefined,
-    };
+    const fake = idleQueue('x');
     const app = await buildServer({ queue: fake, store: await new ContentStore(join(dir, 'store2')).init(), token: 's3cret' });
     try {
       const no = await app.inject({ method: 'GET', url: '/api/v1/tasks' });

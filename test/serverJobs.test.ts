@@ -95,16 +95,14 @@ describe("extra inputs: liveness takes the enrolled photo in its own field (the 
   test('the job gets the clip, then the photo marked `enrolled`; a second photo or a non-image is refused', async () => {
     const { readFileSync } = await import('node:fs');
     const { buildServer, ContentStore } = await import('../src/server/index.js');
-    const { fixtureClip } = await import('./helpers/server.js');
+    const { fixtureClip, idleQueue } = await import('./helpers/server.js');
     const specs: Array<{ task: string; inputs: Array<{ kind: string; field?: string }> }> = [];
     const queue = {
-      add: async (spec: never) => (specs.push(spec), '00000000-0000-4000-8000-000000000001'),
-      get: async () => undefined,
-      subscribe: () => () => undefined,
-      workerPids: () => [],
-      remove: async () => ({ outcome: 'not-found' as const, blobs: [] as [] }),
-      activeInputs: async () => new Set<string>(),
-      close: async () => undefined,
+      ...idleQueue(),
+      add: async (spec: (typeof specs)[number]) => {
+        specs.push(spec);
+        return '00000000-0000-4000-8000-000000000001';
+      },
     };
     const app = await buildServer({ queue, store: await new ContentStore(join(dir, 'store-extra')).init() });
     const url = await app.listen({ port: 0, host: '127.0.0.1' });

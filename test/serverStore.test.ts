@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { buildServer, ContentStore, chooseEvictions, sha256Of, startServer, type JobQueue, type JobStatus, type RunningServer } from '../src/server/index.js';
 import { tempOwner } from '../src/server/store.js';
 import { imageDataEnd } from '../src/server/trailing.js';
-import { fixturePng, form, waitJob } from './helpers/server.js';
+import { fixturePng, form, idleQueue, waitJob } from './helpers/server.js';
 import { BIN, ROOT } from './helpers/cli.js';
 import sharp from 'sharp';
 
@@ -337,15 +337,7 @@ describe('caps and slow clients', () => {
 describe('memory budget', () => {
   test('a job estimated over the budget is refused at upload (413), one under it is queued', async () => {
     const store = await new ContentStore(join(dir, 'mem413')).init();
-    const queue: JobQueue = {
-      add: async () => '00000000-0000-4000-8000-000000000009',
-      get: async () => undefined,
-      subscribe: () => () => undefined,
-      workerPids: () => [],
-      remove: async () => ({ outcome: 'not-found', blobs: [] }),
-      activeInputs: async () => new Set(),
-      close: async () => undefined,
-    };
+    const queue = idleQueue('00000000-0000-4000-8000-000000000009');
     const app = await buildServer({ queue, store, limits: { jobMemoryBytes: 1024 * 1024 } });
     const base = await app.listen({ port: 0, host: '127.0.0.1' });
     try {

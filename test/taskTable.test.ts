@@ -15,7 +15,7 @@ import { buildProgram } from '../src/cli/program.js';
 import { CLI_OMISSIONS } from '../src/cli/taskOptions.js';
 import { batchUsage, runBatch } from '../src/cli/commands/batch.js';
 import { ClearsightError } from '../src/core/errors.js';
-import { buildOpenApi, buildServer, ContentStore, parseTaskOptions, type JobQueue } from '../src/server/index.js';
+import { buildOpenApi, buildServer, ContentStore, parseTaskOptions } from '../src/server/index.js';
 import {
   expectedText,
   optionSectionsOf,
@@ -28,7 +28,7 @@ import {
   RUN_OPTIONS,
   type OptionSpec,
 } from '../src/tasks/index.js';
-import { fixturePng } from './helpers/server.js';
+import { fixturePng, idleQueue } from './helpers/server.js';
 
 /** The command that runs each task. */
 const COMMAND: Readonly<Record<string, string[]>> = {
@@ -269,15 +269,7 @@ describe('a bad value: the same code and text on the CLI, the API and batch', ()
   let base = '';
   let close: () => Promise<void> = async () => undefined;
   before(async () => {
-    const queue: JobQueue = {
-      add: async () => '00000000-0000-4000-8000-000000000000',
-      get: async () => undefined,
-      subscribe: () => () => undefined,
-      workerPids: () => [],
-      remove: async () => ({ outcome: 'not-found', blobs: [] }),
-      activeInputs: async () => new Set(),
-      close: async () => undefined,
-    };
+    const queue = idleQueue();
     const app = await buildServer({ queue, store: await new ContentStore(join(dir, 'store')).init() });
     base = await app.listen({ port: 0, host: '127.0.0.1' });
     close = () => app.close();

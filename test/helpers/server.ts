@@ -2,6 +2,7 @@
 import { crc32 } from 'node:zlib';
 import { createImage, encodeImage } from '../../src/core/image/index.js';
 import { mulberry32 } from '../../src/core/random.js';
+import type { JobQueue } from '../../src/server/jobs/queue.js';
 
 /** A seeded, dim RGB picture as PNG (lowlight-ish, so the gamma task has work to do). */
 export async function fixturePng(width = 32, height = 32, seed = 1): Promise<Buffer> {
@@ -156,4 +157,17 @@ export async function fixtureMidtones(width = 48, height = 32): Promise<Buffer> 
     }
   }
   return encodeImage(img, 'png');
+}
+
+/** A queue that accepts every job under `id` and never runs one: for tests of the HTTP layer alone. */
+export function idleQueue(id = '00000000-0000-4000-8000-000000000000'): JobQueue {
+  return {
+    add: async () => id,
+    get: async () => undefined,
+    subscribe: () => () => undefined,
+    workerPids: () => [],
+    remove: async () => ({ outcome: 'not-found', blobs: [] }),
+    activeInputs: async () => new Set(),
+    close: async () => undefined,
+  };
 }
