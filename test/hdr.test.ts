@@ -40,6 +40,27 @@ const trueLogExposure = (z: number) => {
   return Math.log(y / (1 - y)) / 0.6;
 };
 
+/**
+ * A near-grey horizontal gradient E = exp(slope * (x / w - middle)) (R +10 %, B -10 %) exposed for
+ * each time through the synthetic camera, with photon + read noise on the linear exposure scaled by
+ * `noise`; frame j draws from seed 100 + j.
+ */
+function noisyGreyBracket(w: number, h: number, times: readonly number[], g: { slope: number; middle: number; noise: number }): RawImage[] {
+  const E = new Float32Array(w * h * 3);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      const base = Math.exp(g.slope * (x / w - g.middle));
+      E.set([base * 1.1, base, base * 0.9], (y * w + x) * 3);
+    }
+  return times.map((t, j) => {
+    const rand = mulberry32(100 + j);
+    const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+    const img = createImage(w, h, 3);
+    for (let i = 0; i < E.length; i++) img.data[i] = camera(Math.max(0, E[i]! * t + g.noise * gauss() * Math.sqrt(0.0027 * E[i]! * t + 0.002 ** 2))) / 255;
+    return img;
+  });
+}
+
 /** Smooth random radiance field spanning ~1e-2..1e2 (RGB, slightly different per channel). */
 function radianceField(w: number, h: number, seed: number): Float32Array {
   const rand = mulberry32(seed);
@@ -674,19 +695,7 @@ describe('shadow chroma noise', () => {
     const h = 120;
     const times = [1 / 16, 1 / 4, 1, 4, 16];
     // A near-grey gradient from deep shadow to highlights; high-ISO sensor noise on the linear exposure.
-    const E = new Float32Array(w * h * 3);
-    for (let y = 0; y < h; y++)
-      for (let x = 0; x < w; x++) {
-        const base = Math.exp(9 * (x / w - 0.6));
-        E.set([base * 1.1, base, base * 0.9], (y * w + x) * 3);
-      }
-    const frames = times.map((t, j) => {
-      const rand = mulberry32(100 + j);
-      const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
-      const img = createImage(w, h, 3);
-      for (let i = 0; i < E.length; i++) img.data[i] = camera(Math.max(0, E[i]! * t + 2 * gauss() * Math.sqrt(0.0027 * E[i]! * t + 0.002 ** 2))) / 255;
-      return img;
-    });
+    const frames = noisyGreyBracket(w, h, times, { slope: 9, middle: 0.6, noise: 2 });
     const r = await mergeHdr(frames, { times, align: false, tonemap: 'reinhard' });
     const ref = frames[r.reference]!;
     const n = w * h;
@@ -752,19 +761,7 @@ describe('shadow chroma denoising', () => {
     const h = 120;
     const times = [1 / 16, 1 / 4, 1, 4, 16];
     // A near-grey gradient whose dark end is black in the middle exposure; sensor noise on the linear exposure.
-    const E = new Float32Array(w * h * 3);
-    for (let y = 0; y < h; y++)
-      for (let x = 0; x < w; x++) {
-        const base = Math.exp(12 * (x / w - 0.7));
-        E.set([base * 1.1, base, base * 0.9], (y * w + x) * 3);
-      }
-    const frames = times.map((t, j) => {
-      const rand = mulberry32(100 + j);
-      const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
-      const img = createImage(w, h, 3);
-      for (let i = 0; i < E.length; i++) img.data[i] = camera(Math.max(0, E[i]! * t + gauss() * Math.sqrt(0.0027 * E[i]! * t + 0.002 ** 2))) / 255;
-      return img;
-    });
+    const frames = noisyGreyBracket(w, h, times, { slope: 12, middle: 0.7, noise: 1 });
     const r = await mergeHdr(frames, { times, align: false, tonemap: 'reinhard' });
     const q = shadowColourNoise(r.ldr!, frames[r.reference]!);
     // Measured: speckle 193 per 10 000 shadow pixels and chroma noise 2.48 (0.28 of the pushed middle
