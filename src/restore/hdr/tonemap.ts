@@ -136,16 +136,10 @@ function applyLuminance(rad: RawImage, L: Float32Array, Lout: Float32Array, s: n
       o[k] = o[k + 1] = o[k + 2] = srgbEncodeWith(t, lo);
       continue;
     }
-    if (s === 1) {
-      const f = lo / l;
-      o[k] = srgbEncodeWith(t, d[k]! * f);
-      o[k + 1] = srgbEncodeWith(t, d[k + 1]! * f);
-      o[k + 2] = srgbEncodeWith(t, d[k + 2]! * f);
-    } else {
-      o[k] = srgbEncodeWith(t, (Math.max(0, d[k]!) / l) ** s * lo);
-      o[k + 1] = srgbEncodeWith(t, (Math.max(0, d[k + 1]!) / l) ** s * lo);
-      o[k + 2] = srgbEncodeWith(t, (Math.max(0, d[k + 2]!) / l) ** s * lo);
-    }
+    // s !== 1 here: saturation 1 took applyRatio above.
+    o[k] = srgbEncodeWith(t, (Math.max(0, d[k]!) / l) ** s * lo);
+    o[k + 1] = srgbEncodeWith(t, (Math.max(0, d[k + 1]!) / l) ** s * lo);
+    o[k + 2] = srgbEncodeWith(t, (Math.max(0, d[k + 2]!) / l) ** s * lo);
   }
   return out;
 }
