@@ -93,9 +93,12 @@ function packageVersion(): string {
 
 const fileUrl = (id: string, name: string) => `/api/v1/jobs/${id}/files/${encodeURIComponent(name)}`;
 
-/** A job as the API shows it: result files carry their download URLs; progress a fraction. */
+/**
+ * A job as the API shows it: result files carry their download URLs; progress the whole job's
+ * fraction (stages weighted by the worker, core/progress.ts), 1 once done.
+ */
 export function jobView(s: JobStatus): Record<string, unknown> {
-  const progress = s.progress ? { ...s.progress, fraction: s.progress.total > 0 ? Math.min(1, s.progress.done / s.progress.total) : 0 } : null;
+  const progress = s.progress ? { ...s.progress, fraction: s.state === 'done' ? 1 : (s.progress.fraction ?? 0) } : null;
   const result = s.result ? { ...s.result.result, files: s.result.files.map((f) => ({ ...f, url: fileUrl(s.id, f.name) })), seconds: s.result.seconds } : null;
   return { id: s.id, task: s.task, state: s.state, progress, result, error: s.error, attempts: s.attempts };
 }

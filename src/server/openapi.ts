@@ -167,9 +167,11 @@ const jobSchema = {
         total: { type: 'number' },
         fraction: {
           type: 'number',
-          description: "done/total of the current stage (stages: 'prepare model' with 'convert model' inside it the first time, then 'tiles' or 'frames')",
+          description:
+            "the whole job, 0 to 1, never going back, 1 only when done: each stage weighted ('decode', 'prepare model' with 'convert model' inside it the first time, the work: 'tiles', 'frames' ..., 'encode'; auto: 'analyze', then one step per expert)",
         },
-        etaSeconds: { type: 'number', description: 'seconds left in the current stage, when known' },
+        etaSeconds: { type: 'number', description: 'seconds left in the current stage (done/total of it), when known' },
+        totalEtaSeconds: { type: 'number', description: 'seconds left in the whole job, at the current stage rate over the weights still ahead, when known' },
       },
     },
     result: {

@@ -30,7 +30,7 @@ import { DEVICES, type Device } from '../core/runtime/index.js';
 import type { ModelPool } from '../core/models/pool.js';
 import { ClearsightError, ERROR_CODES } from '../core/errors.js';
 import { decodeImage, encodeImage, OUTPUT_FORMATS, type DecodedImage, type OutputFormat, type RawImage } from '../core/image/index.js';
-import type { TaskControl } from '../core/progress.js';
+import { AUTO_STAGES, report, RESTORE_STAGES, type StagePlan, type TaskControl } from '../core/progress.js';
 import { ESRGAN_SCALES, ESRGAN_SIZES } from '../core/models/registry.js';
 import { restoreAuto } from '../restore/index.js';
 import { DEFAULT_DETECTOR, DETECTOR_KINDS } from '../trust/forensics/detectorKinds.js';
@@ -145,6 +145,8 @@ export interface TaskDefinition<S extends OptionSpecs = OptionSpecs> {
   secretFields?: readonly string[];
   /** The picture restorations: the one run function the CLI commands call too. */
   restore?: RestoreTaskSpec<S>;
+  /** Its stages and their weights, for the whole job's progress (stagesOf: default RESTORE_STAGES). */
+  stages?: StagePlan;
   /**
    * Checks across options that no single spec can express (derain: int8 only with model maxim),
    * run wherever options are parsed (a 400 at upload, batch before its first file, the CLI before
@@ -236,8 +238,12 @@ export function optionSectionsOf(task: TaskDefinition, surface: 'cli' | 'api' | 
 // ---------------------------------------------------------------------------------------------
 // Shared steps
 
+/** Decodes the input, as the job's 'decode' stage (progress: 0/1, 1/1). */
 async function decodeInput(input: TaskInput, ctx: TaskContext): Promise<DecodedImage> {
-  return decodeImage(input.path, { maxPixels: ctx.maxPixels, name: 'the uploaded image' });
+  report(ctx, 'decode', 0, 1);
+  const decoded = await decodeImage(input.path, { maxPixels: ctx.maxPixels, name: 'the uploaded image' });
+  report(ctx, 'decode', 1, 1);
+  return decoded;
 }
 
 /**
@@ -269,7 +275,9 @@ async function outputFile(
   label = 'restored',
   meta?: DecodedImage['meta'],
 ): Promise<TaskOutputFile> {
+  report(ctx, 'encode', 0, 1);
   const { bytes, name, type } = await encodeOutput(img, ctx, alpha, meta);
+  report(ctx, 'encode', 1, 1);
   return { name, type, role: 'output', label, bytes };
 }
 
@@ -405,6 +413,7 @@ const round4 = (x: number): number => (Number.isFinite(x) ? Math.round(x * 1e4) 
 
 const autoTask: TaskDefinition<typeof autoOptions> = {
   name: 'auto',
+  stages: AUTO_STAGES,
   summary: 'score the degradations (rain, haze, low light, noise, blur, JPEG), plan the experts and run them',
   input: 'image',
   optionSpecs: autoOptions,
@@ -967,6 +976,15 @@ function secretKeys(specs: OptionSpecs): string[] {
 
 /** The table. Order = order in the web app's chooser. */
 export const TASKS: ReadonlyMap<string, TaskDefinition> = new Map(entries.map((t) => [t.name, { ...t, secretFields: secretKeys(t.optionSpecs) }]));
+
+/**
+ * The stages of a task's job and their weights (core/progress.ts): decode, the model, the task's
+ * own work ('tiles', 'frames', ...), encode; restore auto a step per expert. A task that skips a
+ * stage (no network, no picture out) gives its weight to the stages after it.
+ */
+export function stagesOf(task: string): StagePlan {
+  return TASKS.get(task)?.stages ?? RESTORE_STAGES;
+}
 
 export function getTask(name: string): TaskDefinition | undefined {
   return TASKS.get(name);

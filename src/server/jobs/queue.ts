@@ -171,7 +171,7 @@ export class LocalQueue implements JobQueue {
         this.update(r, { state: 'running', progress: p });
       });
       if (r.cancelled) return;
-      this.update(r, { state: 'done', result, error: null, finishedAt: Date.now(), progress: r.progress ?? { stage: 'done', done: 1, total: 1 } });
+      this.update(r, { state: 'done', result, error: null, finishedAt: Date.now(), progress: { stage: 'done', done: 1, total: 1, fraction: 1 } });
     } catch (err) {
       if (r.cancelled) return;
       const failure = err instanceof JobFailure ? err : new JobFailure('E_RUNTIME', err instanceof Error ? err.message : String(err));

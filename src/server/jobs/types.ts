@@ -45,8 +45,12 @@ export interface JobProgress {
   stage: string;
   done: number;
   total: number;
+  /** The whole job, 0..1, stages weighted (core/progress.ts trackJob): never goes back; 1 when done. */
+  fraction?: number;
   /** Seconds left in this stage at the rate so far, when its total is known and a unit is done. */
   etaSeconds?: number;
+  /** Seconds left in the whole job (this stage's rate over the weights still ahead), with etaSeconds. */
+  totalEtaSeconds?: number;
 }
 
 export interface JobError {
