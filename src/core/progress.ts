@@ -122,7 +122,14 @@ export const RESTORE_STAGES: StagePlan = [
 export const AUTO_STAGES: StagePlan = [
   { stage: 'decode', weight: 0.01 },
   { stage: 'analyze', weight: 0.04 },
-  { stage: 'plan', weight: 0.92, steps: [{ stage: 'prepare model', weight: 0.1 }, { stage: '*', weight: 0.9 }] },
+  {
+    stage: 'plan',
+    weight: 0.92,
+    steps: [
+      { stage: 'prepare model', weight: 0.1 },
+      { stage: '*', weight: 0.9 },
+    ],
+  },
   { stage: 'encode', weight: 0.03 },
 ];
 
@@ -143,7 +150,10 @@ interface StageCursor {
  * the stage's own `etaSeconds` and, inside a stage with a known total, `totalEtaSeconds`. The
  * fraction stays below 1 until `finish()`.
  */
-export function trackJob(plan: StagePlan, now: () => number = () => performance.now()): { place(event: ProgressEvent): JobProgressEvent; finish(): JobProgressEvent } {
+export function trackJob(
+  plan: StagePlan,
+  now: () => number = () => performance.now(),
+): { place(event: ProgressEvent): JobProgressEvent; finish(): JobProgressEvent } {
   const total = (from: number) => plan.slice(from).reduce((s, w) => s + w.weight, 0);
   const cursor: StageCursor = { index: -1, base: 0, span: 0, startedAt: now() };
   let fraction = 0;
@@ -180,7 +190,8 @@ export function trackJob(plan: StagePlan, now: () => number = () => performance.
     let share: number | undefined;
     if (stepsAt >= 0 && event.stage === plan[stepsAt]!.stage) {
       enter(stepsAt);
-      if (cursor.index === stepsAt && event.total > 0 && event.done < event.total) steps = { i: event.done, n: event.total, inner: trackJob(plan[stepsAt]!.steps!, now) };
+      if (cursor.index === stepsAt && event.total > 0 && event.done < event.total)
+        steps = { i: event.done, n: event.total, inner: trackJob(plan[stepsAt]!.steps!, now) };
       share = event.total > 0 ? Math.min(1, event.done / event.total) : 0;
     } else if (stepsAt >= 0 && colon > 0 && cursor.index === stepsAt && steps) {
       share = within({ ...event, stage: event.stage.slice(colon + 1) }, plan[stepsAt]!);

@@ -56,7 +56,13 @@ async function handle(req: ChildRequest): Promise<void> {
     stores.set(req.storeRoot, store);
   }
   try {
-    const result = await runJob(req.spec, store, { maxPixels: req.maxPixels, threads: req.threads, cache, pool, onProgress: withJobProgress(stagesOf(req.spec.task), throttled(req.jobId)) });
+    const result = await runJob(req.spec, store, {
+      maxPixels: req.maxPixels,
+      threads: req.threads,
+      cache,
+      pool,
+      onProgress: withJobProgress(stagesOf(req.spec.task), throttled(req.jobId)),
+    });
     send({ type: 'done', jobId: req.jobId, result, models: pool.heldModels() });
   } catch (err) {
     const code = isClearsightError(err) ? err.code : 'E_RUNTIME';
