@@ -9,37 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { mulberry32 } from '../src/core/random.js';
+import { makeTexturePhoto as makePhoto } from './helpers/scenes.js';
 
 let dir: string;
 
 /** The CLI with no watermark secret inherited from the environment unless a test sets one. */
 const run = (args: readonly string[], env: Record<string, string> = {}) => runCli(args, { CLEARSIGHT_WATERMARK_KEY: '', ...env });
-
-/** 320x240 seeded texture (value noise + gradient), as an 8-bit PNG. */
-async function makePhoto(path: string): Promise<void> {
-  const w = 320;
-  const h = 240;
-  const rnd = mulberry32(5);
-  const grid = Float32Array.from({ length: 41 * 31 }, () => rnd());
-  const px = Buffer.alloc(w * h * 3);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const gx = x / 8;
-      const gy = y / 8;
-      const i = Math.floor(gx);
-      const j = Math.floor(gy);
-      const fx = gx - i;
-      const fy = gy - j;
-      const g = (a: number, b: number) => grid[b * 41 + a]!;
-      const n = (g(i, j) * (1 - fx) + g(i + 1, j) * fx) * (1 - fy) + (g(i, j + 1) * (1 - fx) + g(i + 1, j + 1) * fx) * fy;
-      for (let c = 0; c < 3; c++) px[(y * w + x) * 3 + c] = Math.round(255 * Math.min(1, 0.15 + 0.5 * n + (0.3 * x) / w + 0.05 * c));
-    }
-  }
-  await sharp(px, { raw: { width: w, height: h, channels: 3 } })
-    .png()
-    .toFile(path);
-}
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cs-wm-cli-'));
