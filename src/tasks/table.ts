@@ -212,8 +212,42 @@ export const OUTPUT_FILE_TYPES: Readonly<Record<OutputFormat, { ext: string; mim
   bmp: { ext: 'bmp', mime: 'image/bmp' },
 };
 
+/**
+ * The output picture's name in a task's `outputs`: its extension follows the `format` option
+ * (OUTPUT_FILE_TYPES: output.png by default, output.jpg, output.webp, output.tif, output.avif,
+ * output.bmp), so the table does not pretend it is always a PNG.
+ */
+export const PICTURE_OUTPUT = 'output.<ext>';
+
+/** The picture's file name and MIME type for an output format (default PNG, as the API writes). */
+export function pictureOutputFile(format: OutputFormat = 'png'): { name: string; type: string } {
+  const { ext, mime } = OUTPUT_FILE_TYPES[format];
+  return { name: `output.${ext}`, type: mime };
+}
+
 /** Does the task produce a picture (and so take OUTPUT_OPTIONS)? */
-export const producesPicture = (task: TaskDefinition): boolean => task.outputs.some((o) => o.role === 'output' && o.name.endsWith('.png'));
+export const producesPicture = (task: TaskDefinition): boolean => task.outputs.some((o) => o.role === 'output' && o.name === PICTURE_OUTPUT);
+
+/** An output as GET /api/v1/tasks lists it: the picture with its name and type per format, and the default. */
+export interface ListedOutput extends TaskOutputSpec {
+  /** The picture only: the file name (PNG unless `format` says otherwise). */
+  default?: string;
+  /** The picture only: file name and MIME type for each value of `format`. */
+  byFormat?: Record<OutputFormat, { name: string; type: string }>;
+}
+
+/** A task's outputs for the API listing and OpenAPI: the picture's name by its actual format. */
+export function listedOutputs(task: TaskDefinition): ListedOutput[] {
+  return task.outputs.map((o) =>
+    o.name === PICTURE_OUTPUT
+      ? {
+          ...o,
+          default: pictureOutputFile().name,
+          byFormat: Object.fromEntries(OUTPUT_FORMATS.map((f) => [f, pictureOutputFile(f)])) as Record<OutputFormat, { name: string; type: string }>,
+        }
+      : o,
+  );
+}
 
 /**
  * The output options a task takes: none without a picture; stripMetadata only where the picture
@@ -264,8 +298,7 @@ export async function encodeOutput(
     ...(quality !== undefined ? { quality } : {}),
     ...(meta && !stripMetadata ? { metadata: meta } : {}),
   });
-  const { ext, mime } = OUTPUT_FILE_TYPES[format];
-  return { bytes, name: `output.${ext}`, type: mime };
+  return { bytes, ...pictureOutputFile(format) };
 }
 
 async function outputFile(
@@ -321,7 +354,7 @@ function restoreEntry<S extends OptionSpecs>(
     optionSpecs,
     options: optionsZod(optionSpecs),
     runOptions: true,
-    outputs: [{ name: 'output.png', role: 'output', label: 'restored picture' }, ...mapOutputs],
+    outputs: [{ name: PICTURE_OUTPUT, role: 'output', label: 'restored picture' }, ...mapOutputs],
     restore: spec,
     ...(spec.check ? { check: spec.check } : {}),
     async run(inputs, opts, ctx) {
@@ -419,7 +452,7 @@ const autoTask: TaskDefinition<typeof autoOptions> = {
   optionSpecs: autoOptions,
   options: optionsZod(autoOptions),
   runOptions: true,
-  outputs: [{ name: 'output.png', role: 'output', label: 'restored picture', when: 'not dryRun' }],
+  outputs: [{ name: PICTURE_OUTPUT, role: 'output', label: 'restored picture', when: 'not dryRun' }],
   async run(inputs, opts, ctx) {
     const { image, alpha, meta } = await decodeInput(inputs[0]!, ctx);
     const r = await restoreAuto(image, {
@@ -655,7 +688,7 @@ const hdrTask: TaskDefinition<typeof hdrOptions> = {
   options: optionsZod(hdrOptions),
   runOptions: false,
   outputs: [
-    { name: 'output.png', role: 'output', label: 'tone-mapped or fused picture' },
+    { name: PICTURE_OUTPUT, role: 'output', label: 'tone-mapped or fused picture' },
     { name: 'radiance.hdr', role: 'output', label: 'HDR radiance (RGBE)' },
     { name: 'ghost-mask.png', role: 'map', label: 'ghost mask' },
   ],
@@ -878,7 +911,7 @@ const watermarkEmbedTask: TaskDefinition<typeof watermarkEmbedOptions> = {
   optionSpecs: watermarkEmbedOptions,
   options: optionsZod(watermarkEmbedOptions),
   runOptions: false,
-  outputs: [{ name: 'output.png', role: 'output', label: 'marked picture' }],
+  outputs: [{ name: PICTURE_OUTPUT, role: 'output', label: 'marked picture' }],
   async run(inputs, opts, ctx) {
     const { embedWatermark } = await import('../trust/watermark/index.js');
     const { image, meta } = await decodeInput(inputs[0]!, ctx);
