@@ -22,7 +22,7 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import multipart, { type MultipartFile } from '@fastify/multipart';
-import { optionsJsonSchema, optionSectionsOf } from '../tasks/index.js';
+import { listedOutputs, optionsJsonSchema, optionSectionsOf } from '../tasks/index.js';
 import type { Writable } from 'node:stream';
 import { crossSiteReason, givenToken, hostAllowed, hostName, needsToken, redactUrl, sameToken } from './guard.js';
 import { asHttp, DEFAULT_LIMITS, HttpError, inspectUpload, trimTrailingData, type ServerLimits } from './limits.js';
@@ -302,7 +302,7 @@ function registerWebRoutes(
         available: true,
         options: optionsJsonSchema(optionSectionsOf(t, 'api')),
         extraInputs: t.extraInputs ?? [],
-        outputs: t.outputs,
+        outputs: listedOutputs(t),
       })),
       ...PLANNED_TASKS.filter((p) => !TASKS.has(p.name)).map((p) => ({ ...p, available: false, options: null })),
     ],
@@ -557,8 +557,7 @@ function registerJobRoutes(app: FastifyInstance, ctx: ServerContext): void {
     if (terminal(s)) return reply.code(200).send(jobView(s));
     const outcome = queue.cancel ? await queue.cancel(s.id) : 'busy';
     if (outcome === 'not-found') throw new HttpError(404, 'E_NOT_FOUND', `No job ${s.id}`);
-    if (outcome === 'busy')
-      throw new HttpError(409, 'E_JOB_RUNNING', `Job ${s.id} is running on a Redis worker and cannot be stopped from here; delete it once it ends`);
+    if (outcome === 'busy') throw new HttpError(409, 'E_JOB_RUNNING', `Job ${s.id} cannot be stopped by this queue where it runs; delete it once it ends`);
     releases.get(s.id)?.();
     return reply.code(200).send(jobView((await queue.get(s.id)) ?? s));
   });

@@ -10,7 +10,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import { Queue, QueueEvents, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { Queue, QueueEvents, QueueEventsProducer, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { WorkerPool, type PoolOptions } from './pool.js';
 import { ContentStore } from '../store.js';
 import { getTask } from '../registry.js';
@@ -240,6 +240,14 @@ function stateOf(bull: string): JobState {
   return 'queued';
 }
 
+/**
+ * A cancel travels to the workers as a custom event on the queue's event stream (any host that
+ * runs `clearsight worker` hears it); the job's data carries the mark too, for a job not yet
+ * taken (the worker that takes it fails it at once) and for the status the server shows.
+ */
+const CANCEL_EVENT = 'clearsight:cancel';
+const CANCELLED: JobError = { code: 'E_CANCELLED', message: 'the job was cancelled' };
+
 /** BullMQ keeps only the message of a failure: the code travels in front of it ("E_CODE: ..."). */
 function parseFailure(reason: string | undefined): JobError | null {
   if (!reason) return null;
@@ -261,6 +269,7 @@ export interface RedisQueueOptions {
 export class RedisQueue implements JobQueue {
   private readonly queue: Queue;
   private readonly queueEvents: QueueEvents;
+  private readonly cancels: QueueEventsProducer;
   private readonly listeners = new Map<string, Set<StatusListener>>();
   private readonly retry: RetryPolicy;
   private readonly keepFinishedMs: number;
@@ -273,16 +282,19 @@ export class RedisQueue implements JobQueue {
     const prefix = opts.prefix ?? 'bull';
     this.queue = new Queue(QUEUE_NAME, { connection, prefix });
     this.queueEvents = new QueueEvents(QUEUE_NAME, { connection, prefix });
+    this.cancels = new QueueEventsProducer(QUEUE_NAME, { connection, prefix });
     this.retry = opts.retry ?? DEFAULT_RETRY;
-    const notify = ({ jobId }: { jobId: string }) => {
-      if (!this.listeners.has(jobId)) return;
-      void this.get(jobId).then((s) => {
-        if (s) for (const l of this.listeners.get(jobId) ?? []) l(s);
-      });
-    };
+    const notify = ({ jobId }: { jobId: string }) => this.notify(jobId);
     for (const event of ['progress', 'active', 'completed', 'failed', 'waiting', 'delayed', 'stalled'] as const) {
       this.queueEvents.on(event, notify as never);
     }
+  }
+
+  private notify(jobId: string): void {
+    if (!this.listeners.has(jobId)) return;
+    void this.get(jobId).then((s) => {
+      if (s) for (const l of this.listeners.get(jobId) ?? []) l(s);
+    });
   }
 
   /** Resolves once the connections are up (so tests and benches do not race the first command). */
@@ -312,7 +324,9 @@ export class RedisQueue implements JobQueue {
     if (bullState === 'unknown') return undefined;
     const job = (await this.queue.getJob(id)) as Job<JobSpec, JobResult> | undefined;
     if (!job) return undefined;
-    const state = stateOf(bullState);
+    // Cancelled but not yet failed by a worker (still waiting, or its worker is stopping it): shown as it will end.
+    const cancelled = job.data.cancelled === true && bullState !== 'completed' && bullState !== 'failed';
+    const state = cancelled ? 'failed' : stateOf(bullState);
     const progress = typeof job.progress === 'object' && job.progress !== null ? (job.progress as unknown as JobProgress) : null;
     return {
       id,
@@ -320,7 +334,7 @@ export class RedisQueue implements JobQueue {
       state,
       progress,
       result: state === 'done' ? (job.returnvalue ?? null) : null,
-      error: parseFailure(job.failedReason),
+      error: cancelled ? CANCELLED : parseFailure(job.failedReason),
       // Started attempts: counts a run that stalled (worker died) and was started again, too.
       attempts: Math.max(job.attemptsStarted ?? 0, job.attemptsMade),
     };
@@ -341,6 +355,23 @@ export class RedisQueue implements JobQueue {
 
   workerPids(): number[] {
     return [];
+  }
+
+  /**
+   * Cancels a queued or running job: marks its data (a worker that takes it fails it at once, with
+   * no retry) and tells every worker (the one running it aborts: its job process is killed). The
+   * job stays, failed with E_CANCELLED, until it expires like any finished job.
+   */
+  async cancel(id: string): Promise<'cancelled' | 'finished' | 'not-found' | 'busy'> {
+    const job = (await this.queue.getJob(id)) as Job<JobSpec, JobResult> | undefined;
+    if (!job) return 'not-found';
+    const state = await job.getState();
+    if (state === 'completed' || state === 'failed') return 'finished';
+    if (state === 'unknown') return 'not-found';
+    await job.updateData({ ...job.data, cancelled: true });
+    await this.cancels.publishEvent({ eventName: CANCEL_EVENT, jobId: id }, 10_000); // BullMQ's own length for the events stream
+    this.notify(id);
+    return 'cancelled';
   }
 
   async remove(id: string): Promise<JobRemoval> {
@@ -366,6 +397,7 @@ export class RedisQueue implements JobQueue {
 
   async close(): Promise<void> {
     await this.queueEvents.close();
+    await this.cancels.close();
     await this.queue.close();
   }
 }
@@ -393,10 +425,13 @@ export function startRedisWorker(opts: RedisWorkerOptions): { worker: Worker; po
   const lockMs = opts.lockMs ?? 30_000;
   const worker = new Worker<JobSpec, JobResult>(
     QUEUE_NAME,
-    async (job) => {
+    async (job, _token, signal) => {
       // Secret options leave Redis as soon as the job has finished for good.
       const forgetSecrets = () => (job.data.sealed?.length ? job.updateData(withoutSecrets(job.data)).catch(() => undefined) : undefined);
+      const stop = () => pool.cancel(job.id!); // the job's process is killed; pool.run rejects with E_CANCELLED
+      signal?.addEventListener('abort', stop, { once: true });
       try {
+        if (job.data.cancelled || signal?.aborted) throw new JobFailure(CANCELLED.code, CANCELLED.message);
         const result = await pool.run(
           job.id!,
           unsealSpec(job.data, opts.secret),
@@ -409,6 +444,8 @@ export function startRedisWorker(opts: RedisWorkerOptions): { worker: Worker; po
         const message = `${f.code}: ${f.message}`;
         if (f.permanent || job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) await forgetSecrets();
         throw f.permanent ? new UnrecoverableError(message) : new ClearsightError(ERROR_CODES.RUNTIME, message);
+      } finally {
+        signal?.removeEventListener('abort', stop);
       }
     },
     {
@@ -421,6 +458,10 @@ export function startRedisWorker(opts: RedisWorkerOptions): { worker: Worker; po
     },
   );
   worker.on('error', (err) => process.stderr.write(`clearsight worker: ${err.message}\n`));
+  // Cancels from the server (RedisQueue.cancel): the worker running the job aborts it.
+  const events = new QueueEvents(QUEUE_NAME, { connection: redisConnection(opts.url), prefix: opts.prefix ?? 'bull' });
+  events.on(CANCEL_EVENT as never, (({ jobId }: { jobId: string }) => void worker.cancelJob(jobId, 'cancelled')) as never);
+  events.on('error', (err: Error) => process.stderr.write(`clearsight worker: ${err.message}\n`));
   // Temp files of job processes that died with their worker (kill -9 of a worker on this host)
   // are removed by the next sweep of any worker here (see ContentStore.sweepTemp).
   const store = new ContentStore(opts.storeRoot);
@@ -431,6 +472,7 @@ export function startRedisWorker(opts: RedisWorkerOptions): { worker: Worker; po
     pool,
     close: async () => {
       clearInterval(sweeper);
+      await events.close();
       await worker.close(true);
       await pool.close();
     },

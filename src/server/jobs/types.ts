@@ -21,6 +21,8 @@ export interface JobSpec {
   fields: Record<string, string>;
   /** Fields sealed for the trip through Redis (jobs/secrets.ts). */
   sealed?: string[];
+  /** Set by a cancel under Redis: the worker that takes (or runs) the job fails it with E_CANCELLED. */
+  cancelled?: boolean;
 }
 
 /** One output file of a finished job, as stored. */
