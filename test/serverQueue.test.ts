@@ -172,6 +172,35 @@ describe('Redis queue (BullMQ)', { skip: skipRedis }, () => {
     }
   });
 
+  test('the job list comes from Redis: a second server in front of the same queue (a restart) lists the jobs the first took, newest first', async () => {
+    const ids: string[] = [];
+    for (const seed of [31, 32]) {
+      const res = await fetch(`${server.url}/api/v1/jobs/lowlight`, {
+        method: 'POST',
+        body: form({ method: 'gamma' }, { bytes: await fixturePng(16, 16, seed) }),
+      });
+      ids.push(((await res.json()) as { id: string }).id);
+    }
+    for (const id of ids) await waitJob(server.url, id, 30_000);
+    const second = await startServer({ port: 0, storeDir, queueUrl: redis!.url, queuePrefix: prefix });
+    try {
+      const { jobs } = (await (await fetch(`${second.url}/api/v1/jobs`)).json()) as {
+        jobs: Array<{ id: string; state: string; inputs: string[]; createdAt: string }>;
+      };
+      const listed = jobs.map((j) => j.id);
+      assert.deepEqual(
+        listed.filter((id) => ids.includes(id)),
+        [ids[1], ids[0]],
+      );
+      const newest = jobs.find((j) => j.id === ids[1])!;
+      assert.equal(newest.state, 'done');
+      assert.deepEqual(newest.inputs, ['upload.png']); // the client's file name (form() names it so)
+      assert.ok(!Number.isNaN(Date.parse(newest.createdAt)));
+    } finally {
+      await second.close();
+    }
+  });
+
   test('a worker process killed mid-job: the attempt fails, the job is retried and ends with the same output', async () => {
     const png = await fixturePng(640, 640, 9);
     // Killed on its first progress message, seen right where the worker receives it (no Redis

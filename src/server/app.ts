@@ -338,7 +338,7 @@ function registerSubmitRoute(app: FastifyInstance, ctx: ServerContext): void {
       let id: string;
       try {
         for (const r of received) await store.adopt(r.tmp, r.sha256);
-        id = await queue.add({ task: task.name, inputs, fields });
+        id = await queue.add({ task: task.name, inputs, fields, owner: ownerOf(ctx, req), submittedAt: new Date().toISOString() });
       } finally {
         for (const r of received) store.unpin(r.sha256);
       }
@@ -532,6 +532,9 @@ async function findJob(ctx: ServerContext, id: string): Promise<JobStatus> {
   return s;
 }
 
+/** The most jobs GET /api/v1/jobs lists (the caller's newest). */
+const JOB_LIST_LIMIT = 200;
+
 /** GET, list, cancel, follow (events), download from and delete jobs. */
 function registerJobRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const { queue, store, opts, owners, releases } = ctx;
@@ -539,6 +542,9 @@ function registerJobRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.get('/api/v1/jobs', async (req) => {
     const me = ownerOf(ctx, req);
+    // From the queue where it can list (both of ours: the list survives restarts and covers every
+    // server in front of one Redis); else what this process saw submitted.
+    if (queue.list) return { jobs: (await queue.list(me, JOB_LIST_LIMIT)).map((j) => ({ ...jobView(j.status), createdAt: j.createdAt, inputs: j.inputs })) };
     const jobs: Array<Record<string, unknown>> = [];
     for (const [id, o] of [...owners].reverse()) {
       if (o.owner !== me) continue;

@@ -15,7 +15,7 @@ import { WorkerPool, type PoolOptions } from './pool.js';
 import { ContentStore } from '../store.js';
 import { getTask } from '../registry.js';
 import { sealSpec, unsealSpec, withoutSecrets } from './secrets.js';
-import { JobFailure, type JobError, type JobProgress, type JobResult, type JobSpec, type JobState, type JobStatus } from './types.js';
+import { JobFailure, type JobError, type JobProgress, type JobResult, type JobSpec, type JobState, type JobStatus, type OwnedJob } from './types.js';
 import { ClearsightError, ERROR_CODES } from '../../core/errors.js';
 
 export type StatusListener = (status: JobStatus) => void;
@@ -37,6 +37,11 @@ export interface JobQueue {
    * shows it). 'busy': this queue cannot stop it where it runs. Optional: absent means 'busy'.
    */
   cancel?(id: string): Promise<'cancelled' | 'finished' | 'not-found' | 'busy'>;
+  /**
+   * The jobs `owner` submitted (JobSpec.owner), newest first, at most `limit`: read from the queue
+   * itself, so the list survives a server restart and covers every server in front of one Redis.
+   */
+  list?(owner: string, limit: number): Promise<OwnedJob[]>;
   /** Digests of the inputs of jobs not yet finished: store retention must keep them. */
   activeInputs(): Promise<Set<string>>;
   close(): Promise<void>;
@@ -133,6 +138,13 @@ export class LocalQueue implements JobQueue {
     this.pool.cancel(id);
     this.update(r, { state: 'failed', error: { code: 'E_CANCELLED', message: 'the job was cancelled' }, finishedAt: Date.now() });
     return 'cancelled';
+  }
+
+  async list(owner: string, limit: number): Promise<OwnedJob[]> {
+    const mine = [...this.jobs.values()].filter((r) => r.spec.owner === owner).reverse();
+    return mine
+      .slice(0, limit)
+      .map((r) => ({ status: snapshot(r), createdAt: r.spec.submittedAt ?? '', inputs: r.spec.inputs.map((i) => i.clientName ?? '') }));
   }
 
   async activeInputs(): Promise<Set<string>> {
@@ -246,6 +258,9 @@ function stateOf(bull: string): JobState {
  * taken (the worker that takes it fails it at once) and for the status the server shows.
  */
 const CANCEL_EVENT = 'clearsight:cancel';
+
+/** Jobs of each state read for a caller's list (the newest first per state): the list looks no further back. */
+const LIST_SCAN = 1000;
 const CANCELLED: JobError = { code: 'E_CANCELLED', message: 'the job was cancelled' };
 
 /** BullMQ keeps only the message of a failure: the code travels in front of it ("E_CODE: ..."). */
@@ -386,6 +401,21 @@ export class RedisQueue implements JobQueue {
     }
     const active = await this.activeInputs();
     return { outcome: 'removed', blobs: [...new Set(blobsOf(job.data, job.returnvalue))].filter((sha) => !active.has(sha)) };
+  }
+
+  async list(owner: string, limit: number): Promise<OwnedJob[]> {
+    // Every job Redis still keeps (finished ones until keepFinishedMs), the owner's newest first.
+    const all = (await this.queue.getJobs(['active', 'waiting', 'delayed', 'prioritized', 'paused', 'completed', 'failed'], 0, LIST_SCAN - 1)) as Array<
+      Job<JobSpec, JobResult> | undefined
+    >;
+    const mine = all.filter((j): j is Job<JobSpec, JobResult> => j?.data?.owner === owner).sort((a, b) => b.timestamp - a.timestamp);
+    const out: OwnedJob[] = [];
+    for (const job of mine.slice(0, limit)) {
+      const status = await this.get(job.id!);
+      if (status)
+        out.push({ status, createdAt: job.data.submittedAt ?? new Date(job.timestamp).toISOString(), inputs: job.data.inputs.map((i) => i.clientName ?? '') });
+    }
+    return out;
   }
 
   async activeInputs(): Promise<Set<string>> {

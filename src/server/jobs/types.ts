@@ -23,6 +23,18 @@ export interface JobSpec {
   sealed?: string[];
   /** Set by a cancel under Redis: the worker that takes (or runs) the job fails it with E_CANCELLED. */
   cancelled?: boolean;
+  /** Who submitted it (a token's digest or the client address): GET /api/v1/jobs lists a caller's own, from the queue. */
+  owner?: string;
+  /** When it was submitted (ISO 8601). */
+  submittedAt?: string;
+}
+
+/** A job as the caller's list shows it. */
+export interface OwnedJob {
+  status: JobStatus;
+  createdAt: string;
+  /** The client's file names, for display. */
+  inputs: string[];
 }
 
 /** One output file of a finished job, as stored. */
