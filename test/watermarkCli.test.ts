@@ -41,8 +41,10 @@ describe('clearsight watermark', () => {
       '--json',
     ]);
     assert.equal(e.code, 0, e.stderr);
-    const summary = JSON.parse(e.stdout) as { mode: string; psnr: number; source: string };
+    const summary = JSON.parse(e.stdout) as { mode: string; psnr: number; source: string; selfCheck: { verdict: string } };
     assert.equal(summary.mode, 'whole-image');
+    assert.equal(summary.selfCheck.verdict, 'authentic', 'the mark reads back from what was written');
+    assert.doesNotMatch(e.stderr, /does not read back/);
     assert.equal(summary.source, 'cli-1');
     assert.ok(summary.psnr >= 40, `PSNR ${summary.psnr}`);
     const v = await run(['watermark', 'verify', out, '--json'], { CLEARSIGHT_WATERMARK_KEY: 'tr0ub4dor&3' });
@@ -79,6 +81,17 @@ describe('clearsight watermark', () => {
       '--force',
     ]);
     assert.equal(forced.code, 0, forced.stderr);
+  });
+
+  it('a mark that does not read back from the marked picture itself is said at once (the bundled rain example at the default strength)', async () => {
+    const out = join(dir, 'rain-marked.png');
+    const e = await run(['watermark', 'embed', 'examples/rain.png', '-o', out, '--source', 'cli-3', '--key', 'k', '--identity', 'none', '--json']);
+    assert.equal(e.code, 0, e.stderr);
+    assert.match(e.stderr, /warning: the watermark does not read back from the marked picture itself \(verify says none\).*lower --target-psnr/);
+    const summary = JSON.parse(e.stdout) as { selfCheck: { verdict: string } };
+    assert.equal(summary.selfCheck.verdict, 'none');
+    // What verify then says, for the record: the same.
+    assert.equal((await run(['watermark', 'verify', out, '--key', 'k', '--identity', 'none'])).code, 10);
   });
 
   it('usage errors: no key, bad source; nothing left behind', async () => {

@@ -132,6 +132,8 @@ const STAGE_WORDS = {
   'lowlight gamma': 'brightening (gamma)',
   'lowlight iagc': 'brightening (learned gamma)',
   'dehaze prior': 'dehazing (dark channel prior)',
+  'forensics: faces': 'finding faces',
+  'forensics: frames': 'scoring frames',
 };
 
 /**
@@ -140,9 +142,10 @@ const STAGE_WORDS = {
  */
 function stageText(progress) {
   if (!progress || progress.stage === 'done') return '';
-  const at = progress.stage.indexOf(':');
-  const step = at > 0 ? `${progress.stage.slice(0, at)}: ` : '';
-  const stage = at > 0 ? progress.stage.slice(at + 1) : progress.stage;
+  // An auto step's "derain:tiles"; "forensics: faces" is a stage name as it is.
+  const m = /^([a-z-]+):(?! )(.*)$/.exec(progress.stage);
+  const step = m ? `${m[1]}: ` : '';
+  const stage = m ? m[2] : progress.stage;
   const count = progress.total > 1 ? ` ${progress.done}/${progress.total}` : '';
   return `${step}${STAGE_WORDS[stage] ?? stage}${count}`;
 }

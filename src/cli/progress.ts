@@ -39,7 +39,7 @@ export function progressMode(json: boolean, stream: NodeJS.WriteStream = process
 export function createReporter(mode: ProgressMode, verb: string, stream: NodeJS.WriteStream = process.stderr, plan: StagePlan = RESTORE_STAGES): Reporter {
   let doing = verb;
   const label = (stage: string) => {
-    const own = stage.slice(stage.indexOf(':') + 1); // auto's "derain:tiles" -> "tiles"
+    const own = ownStage(stage);
     return STAGE_LABELS[own] ?? (own === 'tiles' || own === 'frames' ? doing : own);
   };
   const setVerb = (v: string) => {
@@ -50,12 +50,28 @@ export function createReporter(mode: ProgressMode, verb: string, stream: NodeJS.
   return barReporter(label, setVerb, stream, plan);
 }
 
+/** An auto step's event "derain:tiles" is the step's own stage "tiles"; "forensics: faces" is a stage name as it is. */
+const ownStage = (stage: string) => stage.replace(/^[a-z-]+:(?! )/, '');
+
+/** The library's stages in words (the web app's STAGE_WORDS say the same). */
 const STAGE_LABELS: Record<string, string> = {
   decode: 'reading input',
   analyze: 'analysing the picture',
   'prepare model': 'loading model',
   'convert model': 'converting the model to ONNX (first run only; cached after)',
   encode: 'writing output',
+  'veil removal': 'removing the rain veil',
+  'dehaze prior': 'dehazing (dark channel prior)',
+  'lowlight gamma': 'brightening (gamma)',
+  'lowlight iagc': 'brightening (learned gamma)',
+  'track face': 'tracking the face',
+  'forensics: faces': 'finding faces',
+  'forensics: frames': 'scoring frames',
+  'study: scoring': 'scoring the collection',
+  embed: 'embedding the watermark',
+  extract: 'reading the watermark',
+  identity: 'checking the identity',
+  check: 'checking',
 };
 
 function linesReporter(label: (stage: string) => string, setVerb: (v: string) => void, stream: NodeJS.WriteStream): Reporter {
@@ -90,7 +106,7 @@ function barReporter(label: (stage: string) => string, setVerb: (v: string) => v
 
   const show = (e: JobProgressEvent) => {
     if (e.stage === 'plan') return; // between auto's steps: the next step's first event follows at once
-    const own = e.stage.slice(e.stage.indexOf(':') + 1);
+    const own = ownStage(e.stage);
     const unit = own === 'tiles' || own === 'frames' ? ` ${own}` : '';
     const payload: Payload = {
       label: label(e.stage),

@@ -23,6 +23,8 @@ import {
   psnr,
   ssim,
   verifyWatermark,
+  createImage,
+  type RawImage,
   type IdentityProvider,
   type OutputFormat,
   type WatermarkKey,
@@ -190,6 +192,17 @@ async function runEmbed(input: string, opts: EmbedCliOptions): Promise<void> {
       interrupts.signal,
     );
     await interrupts.checkpoint();
+    // The mark must read back from what is written: checked on the 8-bit pixels (a lossy encode
+    // after this weakens it further). Some content masks it (dense fine streaks: the bundled
+    // examples/rain.png at the default strength); the user hears it now, not at verification.
+    const selfCheck = await verifyWatermark(as8bit(res.image), { key, ...(res.mode === 'identity' ? { identity: faces.provider } : {}) });
+    if (selfCheck.verdict !== 'authentic') {
+      const why =
+        selfCheck.verdict === 'manipulated' && res.faceBox
+          ? `the face it is bound to (${Math.round(res.faceBox.width)} px) does not match itself when read again: too small or unsure a face to bind to; --identity none marks the whole picture`
+          : "this picture's content masks it; a lower --target-psnr embeds it more strongly (more visible)";
+      process.stderr.write(`clearsight: warning: the watermark does not read back from the marked picture itself (verify says ${selfCheck.verdict}): ${why}\n`);
+    }
     interrupts.writing();
     await writeCliImage(opts.output, res.image, {
       sourceFormat: meta.format,
@@ -210,6 +223,7 @@ async function runEmbed(input: string, opts: EmbedCliOptions): Promise<void> {
       psnr: Math.round(psnr(image, res.image) * 100) / 100,
       ssim: Math.round(ssim(image, res.image, { channel: 'y' }) * 10000) / 10000,
       keyFingerprint: res.keyFingerprint,
+      selfCheck: { verdict: selfCheck.verdict, bitErrorRate: selfCheck.bitErrorRate },
       seconds: Math.round(performance.now() - started) / 1000,
     };
     // With the picture on stdout, stdout carries nothing else.
@@ -267,4 +281,11 @@ async function runVerify(input: string, opts: VerifyCliOptions): Promise<void> {
 /** The input as the summary line names it: its file name, or "standard input". */
 function displayName(input: string): string {
   return input === STDIO ? inputName(input) : basename(input);
+}
+
+/** The picture as an 8-bit file holds it (rounded, clamped). */
+function as8bit(img: RawImage): RawImage {
+  const out = createImage(img.width, img.height, img.channels);
+  for (let i = 0; i < img.data.length; i++) out.data[i] = Math.round(Math.min(1, Math.max(0, img.data[i]!)) * 255) / 255;
+  return out;
 }
