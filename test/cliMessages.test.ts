@@ -43,6 +43,12 @@ describe('messages', () => {
     assert.doesNotMatch(r.stderr, /AVIF/);
   });
 
+  it('a picture given to vsr says it is a still image and names the picture commands', async () => {
+    const r = await runCli(['vsr', png, '-o', path.join(dir, 'x.mp4')]);
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /is a still image .*not a video; pictures go to the picture commands: `clearsight upscale`.*\[E_INPUT_UNSUPPORTED\]/);
+  });
+
   it('batch option errors: a missing option is named with what it takes, a bad choice lists the choices and what was given; no zod text', async () => {
     const inDir = path.join(dir, 'in');
     await mkdir(inDir, { recursive: true });

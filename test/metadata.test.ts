@@ -54,12 +54,33 @@ describe('source metadata', () => {
     });
   }
 
-  it('tiff and avif keep the ICC profile (no EXIF: see metadata.ts)', async () => {
+  it('tiff and avif keep the ICC profile; tiff has no EXIF (libvips writes none: see metadata.ts)', async () => {
     const decoded = await decodeImage(await exifJpeg());
     for (const format of ['tiff', 'avif'] as const) {
       const m = await sharp(await encodeImage(decoded.image, format, { metadata: decoded.meta })).metadata();
       assert.ok(m.icc?.equals(decoded.meta.icc!), `${format}: ICC embedded`);
+      if (format === 'tiff') assert.equal(m.exif, undefined);
     }
+  });
+
+  it('avif keeps the EXIF (Make, Orientation 1); the pixels are those of an AVIF without it', async () => {
+    const decoded = await decodeImage(await exifJpeg());
+    const withExif = await encodeImage(decoded.image, 'avif', { metadata: decoded.meta, quality: 70 });
+    const m = await sharp(withExif).metadata();
+    assert.equal(m.format, 'heif');
+    assert.ok(hasMake(m.exif), 'Make kept');
+    assert.equal(exifOrientation(m.exif!), 1);
+    assert.ok(m.icc?.equals(decoded.meta.icc!));
+    const iccOnly = await encodeImage(decoded.image, 'avif', { metadata: { icc: decoded.meta.icc! }, quality: 70 });
+    assert.equal((await sharp(iccOnly).metadata()).exif, undefined);
+    // decodeImage refuses AVIF input: sharp reads both back as they are stored.
+    const [a, b] = await Promise.all([withExif, iccOnly].map((x) => sharp(x).raw().toBuffer({ resolveWithObject: true })));
+    assert.deepEqual([a!.info.width, a!.info.height], [4, 8]);
+    assert.ok(a!.data.equals(b!.data), 'the same pixels');
+    // Without a profile too.
+    const plain = await sharp(await encodeImage(decoded.image, 'avif', { metadata: { exif: decoded.meta.exif! } })).metadata();
+    assert.ok(hasMake(plain.exif));
+    assert.equal(plain.icc, undefined);
   });
 
   it('without metadata the output has neither EXIF nor ICC', async () => {

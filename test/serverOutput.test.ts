@@ -14,7 +14,7 @@ import sharp from 'sharp';
 import { runBatch } from '../src/cli/commands/batch.js';
 import { startServer, type RunningServer } from '../src/server/index.js';
 import { exifJpeg } from './helpers/metadata.js';
-import { fixturePng, form, waitJob } from './helpers/server.js';
+import { fixturePng, form, readEvents, waitJob } from './helpers/server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'clearsight-server-output-'));
 let server: RunningServer;
@@ -115,6 +115,48 @@ describe('API: output format, quality and metadata', () => {
     const format = tasks.find((t) => t.name === 'lowlight')!.options!.properties.format!;
     assert.equal(format.title, 'Output format');
     assert.deepEqual(format.enum, ['png', 'jpeg', 'webp', 'tiff', 'avif', 'bmp']);
+  });
+});
+
+describe('API: the picture named by its format, and the job progress', () => {
+  test('GET /api/v1/tasks and OpenAPI name the picture by its format (output.png by default), each with its type, matching what a job writes', async () => {
+    type Listed = { name: string; role: string; default?: string; byFormat?: Record<string, { name: string; type: string }> };
+    const { tasks } = (await (await fetch(`${base}/api/v1/tasks`)).json()) as { tasks: Array<{ name: string; outputs?: Listed[] }> };
+    const picture = tasks.find((t) => t.name === 'dehaze')!.outputs!.find((o) => o.role === 'output')!;
+    assert.equal(picture.name, 'output.<ext>');
+    assert.equal(picture.default, 'output.png');
+    assert.deepEqual(picture.byFormat!.jpeg, { name: 'output.jpg', type: 'image/jpeg' });
+    assert.deepEqual(picture.byFormat!.tiff, { name: 'output.tif', type: 'image/tiff' });
+    const webp = await outputOf('dehaze', { method: 'prior', format: 'webp' }, await fixturePng(40, 32, 2));
+    assert.deepEqual({ name: webp.name, type: webp.contentType }, picture.byFormat!.webp);
+    // Maps keep their fixed names.
+    assert.ok(tasks.find((t) => t.name === 'dehaze')!.outputs!.some((o) => o.name === 'transmission.png' && !o.byFormat));
+    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { paths: Record<string, { post?: { description: string } }> };
+    const describe = doc.paths['/api/v1/jobs/dehaze']!.post!.description;
+    assert.match(describe, /output\.png \(output\.jpg, output\.webp, output\.tif, output\.avif, output\.bmp as format says\)/);
+  });
+
+  test("a job's progress over SSE: the whole job's fraction never goes back, 1 only when done, stages decode .. encode", async () => {
+    const { body } = await post('lowlight', { method: 'gamma' }, await fixturePng(64, 48, 4));
+    const events = await readEvents(`${base}/api/v1/jobs/${body.id}/events`);
+    const placed = events.filter((e) => e.progress);
+    assert.equal(placed.at(-1)!.state, 'done');
+    const fractions = placed.map((e) => e.progress!.fraction);
+    for (let i = 1; i < fractions.length; i++) assert.ok(fractions[i]! >= fractions[i - 1]!, `went back: ${fractions.join(' ')}`);
+    assert.equal(fractions.at(-1), 1);
+    assert.ok(
+      fractions.slice(0, -1).every((f) => f < 1),
+      `1 before the end: ${fractions.join(' ')}`,
+    );
+    const stages = [...new Set(placed.map((e) => e.progress!.stage))];
+    assert.equal(stages.at(-1), 'done');
+    assert.ok(stages.length >= 3, `the stages on the way are shown: ${stages.join(', ')}`);
+    // The SSE stream may skip fast events (one per status change), but what it shows is in order.
+    const order = ['decode', 'lowlight gamma', 'encode', 'done'];
+    assert.deepEqual(
+      stages,
+      order.filter((s) => stages.includes(s)),
+    );
   });
 });
 

@@ -112,6 +112,95 @@ describe('Redis queue (BullMQ)', { skip: skipRedis }, () => {
     }
   });
 
+  test('cancel under Redis: a running job is stopped on its worker and a queued one never runs; both fail E_CANCELLED with no retry', async () => {
+    const { Redis } = await import('ioredis');
+    const client = new Redis(redis!.url);
+    const submit = async (fields: Record<string, string>, png: Buffer) =>
+      ((await (await fetch(`${server.url}/api/v1/jobs/lowlight`, { method: 'POST', body: form(fields, { bytes: png }) })).json()) as { id: string }).id;
+    const cancel = async (id: string) => {
+      const res = await fetch(`${server.url}/api/v1/jobs/${id}/cancel`, { method: 'POST' });
+      return { status: res.status, job: (await res.json()) as { state: string; error: { code: string } | null } };
+    };
+    /** What BullMQ itself says of the job (not the server's view): its state and failure reason. */
+    const bull = async (id: string) => {
+      const [state, reason] = await Promise.all([server.queue.get(id), client.hget(`${prefix}:clearsight:${id}`, 'failedReason')]);
+      return { state: state?.state, reason, inFailed: (await client.zscore(`${prefix}:clearsight:failed`, id)) !== null };
+    };
+    try {
+      // MAXIM (seconds) runs; a gamma job waits behind it (one worker process).
+      const running = await submit({ method: 'learned' }, await fixturePng(96, 96, 21));
+      for (const until = Date.now() + 30_000; ; ) {
+        const s = (await (await fetch(`${server.url}/api/v1/jobs/${running}`)).json()) as { state: string };
+        if (s.state === 'running') break;
+        assert.ok(Date.now() < until, 'the job never started');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const queued = await submit({ method: 'gamma' }, await fixturePng(24, 24, 22));
+      const q = await cancel(queued);
+      assert.equal(q.status, 200);
+      assert.deepEqual([q.job.state, q.job.error?.code], ['failed', 'E_CANCELLED']);
+      const r = await cancel(running);
+      assert.equal(r.status, 200);
+      assert.deepEqual([r.job.state, r.job.error?.code], ['failed', 'E_CANCELLED']);
+      // In BullMQ: both end in the failed set with the cancel as the reason, each after one attempt.
+      for (const until = Date.now() + 20_000; ; ) {
+        const [a, b] = await Promise.all([bull(running), bull(queued)]);
+        if (a.inFailed && b.inFailed) {
+          assert.match(a.reason!, /^E_CANCELLED: /);
+          assert.match(b.reason!, /^E_CANCELLED: /);
+          break;
+        }
+        assert.ok(Date.now() < until, `not failed in BullMQ: ${JSON.stringify({ a, b })}`);
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      for (const id of [running, queued]) {
+        const job = (await (await fetch(`${server.url}/api/v1/jobs/${id}`)).json()) as {
+          state: string;
+          result: unknown;
+          attempts: number;
+          error: { code: string };
+        };
+        assert.deepEqual([job.state, job.error.code, job.result], ['failed', 'E_CANCELLED', null]);
+        assert.ok(job.attempts <= 1, `no retry after a cancel (attempts ${job.attempts})`);
+      }
+      // Cancelling a finished job changes nothing; the worker still serves.
+      assert.equal((await cancel(running)).job.error?.code, 'E_CANCELLED');
+      const next = await submit({ method: 'gamma' }, await fixturePng(16, 16, 23));
+      assert.equal((await waitJob(server.url, next, 30_000)).state, 'done');
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  test('the job list comes from Redis: a second server in front of the same queue (a restart) lists the jobs the first took, newest first', async () => {
+    const ids: string[] = [];
+    for (const seed of [31, 32]) {
+      const res = await fetch(`${server.url}/api/v1/jobs/lowlight`, {
+        method: 'POST',
+        body: form({ method: 'gamma' }, { bytes: await fixturePng(16, 16, seed) }),
+      });
+      ids.push(((await res.json()) as { id: string }).id);
+    }
+    for (const id of ids) await waitJob(server.url, id, 30_000);
+    const second = await startServer({ port: 0, storeDir, queueUrl: redis!.url, queuePrefix: prefix });
+    try {
+      const { jobs } = (await (await fetch(`${second.url}/api/v1/jobs`)).json()) as {
+        jobs: Array<{ id: string; state: string; inputs: string[]; createdAt: string }>;
+      };
+      const listed = jobs.map((j) => j.id);
+      assert.deepEqual(
+        listed.filter((id) => ids.includes(id)),
+        [ids[1], ids[0]],
+      );
+      const newest = jobs.find((j) => j.id === ids[1])!;
+      assert.equal(newest.state, 'done');
+      assert.deepEqual(newest.inputs, ['upload.png']); // the client's file name (form() names it so)
+      assert.ok(!Number.isNaN(Date.parse(newest.createdAt)));
+    } finally {
+      await second.close();
+    }
+  });
+
   test('a worker process killed mid-job: the attempt fails, the job is retried and ends with the same output', async () => {
     const png = await fixturePng(640, 640, 9);
     // Killed on its first progress message, seen right where the worker receives it (no Redis

@@ -9,37 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { mulberry32 } from '../src/core/random.js';
+import { makeTexturePhoto as makePhoto } from './helpers/scenes.js';
 
 let dir: string;
 
 /** The CLI with no watermark secret inherited from the environment unless a test sets one. */
 const run = (args: readonly string[], env: Record<string, string> = {}) => runCli(args, { CLEARSIGHT_WATERMARK_KEY: '', ...env });
-
-/** 320x240 seeded texture (value noise + gradient), as an 8-bit PNG. */
-async function makePhoto(path: string): Promise<void> {
-  const w = 320;
-  const h = 240;
-  const rnd = mulberry32(5);
-  const grid = Float32Array.from({ length: 41 * 31 }, () => rnd());
-  const px = Buffer.alloc(w * h * 3);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const gx = x / 8;
-      const gy = y / 8;
-      const i = Math.floor(gx);
-      const j = Math.floor(gy);
-      const fx = gx - i;
-      const fy = gy - j;
-      const g = (a: number, b: number) => grid[b * 41 + a]!;
-      const n = (g(i, j) * (1 - fx) + g(i + 1, j) * fx) * (1 - fy) + (g(i, j + 1) * (1 - fx) + g(i + 1, j + 1) * fx) * fy;
-      for (let c = 0; c < 3; c++) px[(y * w + x) * 3 + c] = Math.round(255 * Math.min(1, 0.15 + 0.5 * n + (0.3 * x) / w + 0.05 * c));
-    }
-  }
-  await sharp(px, { raw: { width: w, height: h, channels: 3 } })
-    .png()
-    .toFile(path);
-}
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cs-wm-cli-'));
@@ -66,8 +41,10 @@ describe('clearsight watermark', () => {
       '--json',
     ]);
     assert.equal(e.code, 0, e.stderr);
-    const summary = JSON.parse(e.stdout) as { mode: string; psnr: number; source: string };
+    const summary = JSON.parse(e.stdout) as { mode: string; psnr: number; source: string; selfCheck: { verdict: string } };
     assert.equal(summary.mode, 'whole-image');
+    assert.equal(summary.selfCheck.verdict, 'authentic', 'the mark reads back from what was written');
+    assert.doesNotMatch(e.stderr, /does not read back/);
     assert.equal(summary.source, 'cli-1');
     assert.ok(summary.psnr >= 40, `PSNR ${summary.psnr}`);
     const v = await run(['watermark', 'verify', out, '--json'], { CLEARSIGHT_WATERMARK_KEY: 'tr0ub4dor&3' });
@@ -104,6 +81,17 @@ describe('clearsight watermark', () => {
       '--force',
     ]);
     assert.equal(forced.code, 0, forced.stderr);
+  });
+
+  it('a mark that does not read back from the marked picture itself is said at once (the bundled rain example at the default strength)', async () => {
+    const out = join(dir, 'rain-marked.png');
+    const e = await run(['watermark', 'embed', 'examples/rain.png', '-o', out, '--source', 'cli-3', '--key', 'k', '--identity', 'none', '--json']);
+    assert.equal(e.code, 0, e.stderr);
+    assert.match(e.stderr, /warning: the watermark does not read back from the marked picture itself \(verify says none\).*lower --target-psnr/);
+    const summary = JSON.parse(e.stdout) as { selfCheck: { verdict: string } };
+    assert.equal(summary.selfCheck.verdict, 'none');
+    // What verify then says, for the record: the same.
+    assert.equal((await run(['watermark', 'verify', out, '--key', 'k', '--identity', 'none'])).code, 10);
   });
 
   it('usage errors: no key, bad source; nothing left behind', async () => {

@@ -302,9 +302,10 @@ test('output format and quality in the form; stages in words and the server ETA,
   const id = '33333333-3333-4333-8333-333333333333';
   const running = (progress: Record<string, unknown>) => ({ id, task: 'derain', state: 'running', progress, result: null, error: null, attempts: 1 });
   const events = [
-    running({ stage: 'derain:convert model', done: 0, total: 1, fraction: 0 }),
-    running({ stage: 'prepare model', done: 1, total: 1, fraction: 1 }),
-    running({ stage: 'tiles', done: 3, total: 12, fraction: 0.25, etaSeconds: 42 }),
+    // Whole-job fractions as the server weights them (core/progress.ts RESTORE_STAGES).
+    running({ stage: 'derain:convert model', done: 0, total: 1, fraction: 0.01 }),
+    running({ stage: 'prepare model', done: 1, total: 1, fraction: 0.11 }),
+    running({ stage: 'tiles', done: 3, total: 12, fraction: 0.325, etaSeconds: 42, totalEtaSeconds: 47 }),
   ];
   const live = await browser!.newPage({ viewport: { width: 1100, height: 900 } });
   live.on('pageerror', (e) => errors.push(e.message));
@@ -333,7 +334,10 @@ test('output format and quality in the form; stages in words and the server ETA,
   const shown = (await live.evaluate('window.stages')) as string[];
   assert.ok(shown.includes('derain: converting the model to ONNX (first run only; cached after)'), shown.join(' | '));
   assert.ok(shown.includes('loading the model'), shown.join(' | '));
-  assert.match((await runner.locator('.elapsed').textContent()) ?? '', /elapsed, about 4\d s left in this stage$/);
+  // The whole job's ETA where the server sends one, and the whole job's percentage.
+  assert.match((await runner.locator('.elapsed').textContent()) ?? '', /elapsed, about 4\d s left$/);
+  assert.equal(await runner.locator('.percent').textContent(), '32 %');
+  assert.equal(await runner.locator('.bar').evaluate((b) => (b as unknown as { value: number }).value), 0.325);
 
   // The job history says the same.
   await live.route('**/api/v1/jobs', (r) =>
@@ -349,6 +353,12 @@ test('output format and quality in the form; stages in words and the server ETA,
             inputs: ['a.png'],
           },
           { ...events[2], createdAt: Date.now(), inputs: ['b.png'] },
+          {
+            ...running({ stage: 'frames', done: 5, total: 50, fraction: 0.4, etaSeconds: 90 }),
+            id: '55555555-5555-4555-8555-555555555555',
+            createdAt: Date.now(),
+            inputs: ['c.mp4'],
+          },
         ],
       }),
     }),
@@ -356,8 +366,9 @@ test('output format and quality in the form; stages in words and the server ETA,
   await live.goto(`${server!.url}/#jobs`);
   await live.waitForSelector('#jobs-list table.jobs tr[data-state="running"]');
   assert.deepEqual(await live.locator('#jobs-list .job-state').allTextContents(), [
-    'running, converting the model to ONNX (first run only; cached after)',
-    'running, processing tiles 3/12, about 42 s left in this stage',
+    'running, 0 %, converting the model to ONNX (first run only; cached after)',
+    'running, 32 %, processing tiles 3/12, about 47 s left',
+    'running, 40 %, processing frames 5/50, about 1 min 30 s left in this stage',
   ]);
   await live.screenshot({ path: join(ARTIFACTS, 'web-progress.png'), fullPage: true });
   await live.close();

@@ -116,6 +116,7 @@ function duration(seconds) {
 /** The stages the server reports, in words (the CLI's progress says the same). */
 const STAGE_WORDS = {
   'prepare model': 'loading the model',
+  encode: 'writing the output',
   'convert model': 'converting the model to ONNX (first run only; cached after)',
   decode: 'reading the input',
   tiles: 'processing tiles',
@@ -131,6 +132,8 @@ const STAGE_WORDS = {
   'lowlight gamma': 'brightening (gamma)',
   'lowlight iagc': 'brightening (learned gamma)',
   'dehaze prior': 'dehazing (dark channel prior)',
+  'forensics: faces': 'finding faces',
+  'forensics: frames': 'scoring frames',
 };
 
 /**
@@ -139,18 +142,31 @@ const STAGE_WORDS = {
  */
 function stageText(progress) {
   if (!progress || progress.stage === 'done') return '';
-  const at = progress.stage.indexOf(':');
-  const step = at > 0 ? `${progress.stage.slice(0, at)}: ` : '';
-  const stage = at > 0 ? progress.stage.slice(at + 1) : progress.stage;
+  // An auto step's "derain:tiles"; "forensics: faces" is a stage name as it is.
+  const m = /^([a-z-]+):(?! )(.*)$/.exec(progress.stage);
+  const step = m ? `${m[1]}: ` : '';
+  const stage = m ? m[2] : progress.stage;
   const count = progress.total > 1 ? ` ${progress.done}/${progress.total}` : '';
   return `${step}${STAGE_WORDS[stage] ?? stage}${count}`;
 }
 
-/** What is left by the server's estimate (etaSeconds: this stage, at the rate so far), counted down since it came. */
+/**
+ * What is left by the server's estimate, counted down since it came: the whole job
+ * (totalEtaSeconds: this stage's rate over the stage weights still ahead) where it sends one,
+ * else the stage (etaSeconds).
+ */
 function etaText(eta) {
   if (!eta) return '';
   const left = eta.seconds - (Date.now() - eta.at) / 1000;
-  return left > 0.5 ? `about ${duration(left)} left in this stage` : 'finishing this stage';
+  const what = eta.whole ? '' : ' in this stage';
+  return left > 0.5 ? `about ${duration(left)} left${what}` : eta.whole ? 'finishing' : 'finishing this stage';
+}
+
+/** The ETA a progress event carries ({seconds, whole, at}), or null. */
+function etaOf(progress) {
+  if (progress?.totalEtaSeconds !== undefined) return { seconds: progress.totalEtaSeconds, whole: true, at: Date.now() };
+  if (progress?.etaSeconds !== undefined) return { seconds: progress.etaSeconds, whole: false, at: Date.now() };
+  return null;
 }
 
 function mountRunner(section) {
@@ -296,15 +312,17 @@ function mountRunner(section) {
       $('.state').textContent = job.state;
       section.dataset.state = job.state;
       if (job.progress) {
+        // The whole job's fraction (stages weighted by the server): it never goes back.
         $('.bar').value = job.progress.fraction;
-        // A task that reports no stages finishes with the queue's own "done 1/1": not worth repeating.
+        $('.percent').textContent = `${Math.floor(job.progress.fraction * 100)} %`;
         $('.stage').textContent = stageText(job.progress);
-        eta = job.progress.etaSeconds !== undefined ? { seconds: job.progress.etaSeconds, at: Date.now() } : null;
+        eta = etaOf(job.progress);
         tick();
       }
       if (job.state === 'done') {
         events.close();
         $('.bar').value = 1;
+        $('.percent').textContent = '100 %';
         eta = null;
         tick();
         stopTicker();
@@ -671,9 +689,7 @@ async function renderJobs() {
   };
   const rows = jobs.map((j) => {
     const running = j.state === 'queued' || j.state === 'running';
-    const progress = j.progress
-      ? [stageText(j.progress), etaText(j.progress.etaSeconds !== undefined ? { seconds: j.progress.etaSeconds, at: Date.now() } : null)]
-      : [];
+    const progress = j.progress ? [`${Math.floor((j.progress.fraction ?? 0) * 100)} %`, stageText(j.progress), etaText(etaOf(j.progress))] : [];
     const state = running && j.progress ? [j.state, ...progress].filter(Boolean).join(', ') : j.state === 'failed' ? `failed: ${j.error?.code ?? ''}` : j.state;
     const files = j.result?.files ?? [];
     return el(

@@ -13,11 +13,31 @@
  *   --name (default "{stem}{suffix}.{ext}", in the input's subfolder under a folder input).
  * Format: --format, else the output file's extension, else (folders, `-`) the input's format.
  * Encoder: --quality 1-100 (JPEG, WebP, AVIF); EXIF and ICC profile kept unless --strip-metadata.
+ *
+ * The commands that read one file (faces, compare, watermark, forensics analyze, liveness) take
+ * `-` through the small helpers at the end (decodeCliInput, withInputFile, writeCliImage).
  */
-import { readdir, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { Option, type Command } from 'commander';
-import { ClearsightError, ERROR_CODES, formatFromPath, formatIsLossy, invalidOption, type ImageFormat, type OutputFormat } from './lib.js';
+import {
+  ClearsightError,
+  decodeImage,
+  encodeImage,
+  ERROR_CODES,
+  formatFromPath,
+  formatIsLossy,
+  invalidOption,
+  OUTPUT_FORMATS,
+  writeImage,
+  type DecodedImage,
+  type DecodeOptions,
+  type ImageFormat,
+  type OutputFormat,
+  type RawImage,
+  type WriteImageOptions,
+} from './lib.js';
 import { OUTPUT_FILE_TYPES } from '../tasks/index.js';
 import { outputCliOptions, type TaskCliOptionsConfig } from './taskOptions.js';
 import { sameFile } from './outputGuard.js';
@@ -275,4 +295,52 @@ export function warnOnce(message: string): void {
   if (warned.has(message)) return;
   warned.add(message);
   process.stderr.write(`clearsight: warning: ${message}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands that read one file: faces, compare, watermark, forensics analyze, liveness
+
+/** How summaries and messages name an input: "standard input" for `-`. */
+export function inputName(input: string): string {
+  return input === STDIO ? 'standard input' : input;
+}
+
+/** Standard input can be read once: a command with two inputs takes `-` for one of them at most. */
+export function refuseTwoStdin(inputs: Readonly<Record<string, string | undefined>>): void {
+  const piped = Object.entries(inputs).filter(([, v]) => v === STDIO);
+  if (piped.length > 1) throw invalidOption(piped[1]![0], `a file (standard input is already ${piped[0]![0]})`, STDIO);
+}
+
+/** Decodes the picture a command reads: a file, or standard input for `-`. */
+export async function decodeCliInput(input: string, opts: DecodeOptions = {}): Promise<DecodedImage> {
+  return input === STDIO ? decodeImage(await readStdin(), { ...opts, name: 'standard input' }) : decodeImage(input, opts);
+}
+
+/**
+ * Runs `use` on a file that holds the input: the path itself, or for `-` standard input saved in
+ * a private temporary folder (the video reader and the forensic hash read a file), removed after.
+ */
+export async function withInputFile<T>(input: string, use: (path: string) => Promise<T>): Promise<T> {
+  if (input !== STDIO) return use(input);
+  const bytes = await readStdin();
+  if (bytes.length === 0) throw new ClearsightError(ERROR_CODES.INPUT_CORRUPT, 'Cannot read standard input: nothing was piped in (0 bytes)', { path: STDIO });
+  const dir = await mkdtemp(join(tmpdir(), 'clearsight-stdin-'));
+  try {
+    const path = join(dir, 'stdin');
+    await writeFile(path, bytes, { mode: 0o600 });
+    return await use(path);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Writes a command's picture: to a file (atomically, never over an input; writeImage), or for `-`
+ * to standard output as --format says, else in the input's format (PNG where that cannot be written).
+ */
+export async function writeCliImage(output: string, img: RawImage, opts: WriteImageOptions & { sourceFormat?: ImageFormat }): Promise<void> {
+  const { sourceFormat, ...write } = opts;
+  if (output !== STDIO) return writeImage(output, img, write);
+  const format = write.format ?? (OUTPUT_FORMATS as readonly string[]).find((f) => f === sourceFormat) ?? 'png';
+  await writeStdout(await encodeImage(img, format as OutputFormat, write));
 }

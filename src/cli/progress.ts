@@ -2,15 +2,19 @@
  * Progress display on stderr.
  *
  * - `bar`: a terminal (stderr is a TTY and no --json): one cli-progress line, redrawn in place,
- *   showing the stage, tiles done/total, elapsed time and ETA; erased when the run ends.
+ *   showing the whole job's fraction (its stages weighted: core/progress.ts trackJob), the stage
+ *   running now in words with its count (3/8 tiles), elapsed time and the job's ETA; erased when
+ *   the run ends or something else is printed, and drawn again, where it was, by the next event.
  * - `lines`: stderr is a file or pipe: one line the first time each stage starts (logs stay short).
  * - `quiet`: --json: nothing, so scripts see only the JSON on stdout and errors on stderr.
  *
- * Stages: the CLI's own ('decode', 'write') and the library's ProgressEvents ('prepare model',
+ * Stages: the CLI's own ('decode', 'encode') and the library's ProgressEvents ('prepare model',
  * loading the network, with 'convert model' inside it the first time, and 'tiles', the inference
  * itself: its total is reported before the first tile, so the bar shows 0/n and then an ETA).
+ * restore auto's steps arrive as '<task>:<stage>' with 'plan' i/n between them (AUTO_STAGES).
  */
 import cliProgress from 'cli-progress';
+import { RESTORE_STAGES, trackJob, type JobProgressEvent, type StagePlan } from '../core/progress.js';
 import type { ProgressEvent } from './lib.js';
 
 export type ProgressMode = 'bar' | 'lines' | 'quiet';
@@ -18,9 +22,11 @@ export type ProgressMode = 'bar' | 'lines' | 'quiet';
 export interface Reporter {
   /** Feed to the library as `onProgress`. */
   readonly onProgress: (event: ProgressEvent) => void;
-  /** A stage of the CLI's own (no sub-steps). */
+  /** A stage of the CLI's own ('decode', 'encode'; no sub-steps). */
   stage(stage: string): void;
-  /** Erases the bar; call before printing anything else on stderr. Idempotent. */
+  /** Names what the work stage does from now on ("step 2/3 dehazing"). */
+  setVerb(verb: string): void;
+  /** Erases the bar; call before printing anything else on stderr (the next event draws it again). Idempotent. */
   stop(): void;
 }
 
@@ -29,22 +35,46 @@ export function progressMode(json: boolean, stream: NodeJS.WriteStream = process
   return stream.isTTY ? 'bar' : 'lines';
 }
 
-/** `verb` names the inference stage: "deraining", "upscaling", ... */
-export function createReporter(mode: ProgressMode, verb: string, stream: NodeJS.WriteStream = process.stderr): Reporter {
-  const label = (stage: string) => STAGE_LABELS[stage] ?? (stage === 'tiles' ? verb : stage);
-  if (mode === 'quiet') return { onProgress: () => undefined, stage: () => undefined, stop: () => undefined };
-  if (mode === 'lines') return linesReporter(label, stream);
-  return barReporter(label, stream);
+/** `verb` names the work stage: "deraining", "upscaling", ...; `plan` the job's stages and weights. */
+export function createReporter(mode: ProgressMode, verb: string, stream: NodeJS.WriteStream = process.stderr, plan: StagePlan = RESTORE_STAGES): Reporter {
+  let doing = verb;
+  const label = (stage: string) => {
+    const own = ownStage(stage);
+    return STAGE_LABELS[own] ?? (own === 'tiles' || own === 'frames' ? doing : own);
+  };
+  const setVerb = (v: string) => {
+    doing = v;
+  };
+  if (mode === 'quiet') return { onProgress: () => undefined, stage: () => undefined, setVerb, stop: () => undefined };
+  if (mode === 'lines') return linesReporter(label, setVerb, stream);
+  return barReporter(label, setVerb, stream, plan);
 }
 
+/** An auto step's event "derain:tiles" is the step's own stage "tiles"; "forensics: faces" is a stage name as it is. */
+const ownStage = (stage: string) => stage.replace(/^[a-z-]+:(?! )/, '');
+
+/** The library's stages in words (the web app's STAGE_WORDS say the same). */
 const STAGE_LABELS: Record<string, string> = {
   decode: 'reading input',
+  analyze: 'analysing the picture',
   'prepare model': 'loading model',
   'convert model': 'converting the model to ONNX (first run only; cached after)',
-  write: 'writing output',
+  encode: 'writing output',
+  'veil removal': 'removing the rain veil',
+  'dehaze prior': 'dehazing (dark channel prior)',
+  'lowlight gamma': 'brightening (gamma)',
+  'lowlight iagc': 'brightening (learned gamma)',
+  'track face': 'tracking the face',
+  'forensics: faces': 'finding faces',
+  'forensics: frames': 'scoring frames',
+  'study: scoring': 'scoring the collection',
+  embed: 'embedding the watermark',
+  extract: 'reading the watermark',
+  identity: 'checking the identity',
+  check: 'checking',
 };
 
-function linesReporter(label: (stage: string) => string, stream: NodeJS.WriteStream): Reporter {
+function linesReporter(label: (stage: string) => string, setVerb: (v: string) => void, stream: NodeJS.WriteStream): Reporter {
   const seen = new Set<string>();
   const line = (stage: string, extra = '') => {
     if (seen.has(stage)) return;
@@ -52,75 +82,77 @@ function linesReporter(label: (stage: string) => string, stream: NodeJS.WriteStr
     stream.write(`clearsight: ${label(stage)}${extra}\n`);
   };
   return {
-    onProgress: (e) => line(e.stage, e.stage === 'tiles' ? ` (${e.total} tile${e.total === 1 ? '' : 's'})` : ''),
+    // 'plan' i/n only separates auto's steps (the command prints a line per step itself).
+    onProgress: (e) => (e.stage === 'plan' ? undefined : line(e.stage, e.stage.endsWith('tiles') ? ` (${e.total} tile${e.total === 1 ? '' : 's'})` : '')),
     stage: (stage) => line(stage),
+    setVerb,
     stop: () => undefined,
   };
 }
 
 interface Payload {
   label: string;
-  /** Unit of done/total; absent for stages shown as a timer only. */
-  unit?: string;
+  /** "3/8 tiles"; empty for one-shot stages. */
+  counts: string;
+  /** The job's ETA in seconds, when known. */
+  eta?: number;
 }
 
-function barReporter(label: (stage: string) => string, stream: NodeJS.WriteStream): Reporter {
+function barReporter(label: (stage: string) => string, setVerb: (v: string) => void, stream: NodeJS.WriteStream, plan: StagePlan): Reporter {
+  const job = trackJob(plan);
   let bar: cliProgress.SingleBar | undefined;
-  let current = '';
-  let tiles = { done: 0, total: 0 };
+  let shown = '';
+  const startedAt = Date.now();
 
-  const start = (stage: string, total: number, value: number, unit?: string) => {
-    bar?.stop();
-    current = stage;
-    bar = new cliProgress.SingleBar({
-      stream,
-      format,
-      barsize: 24,
-      hideCursor: true,
-      clearOnComplete: true,
-      gracefulExit: false, // our SIGINT handler stops the bar, then aborts
-      etaBuffer: 20,
-      fps: 5,
-    });
-    const payload: Payload = { label: label(stage), ...(unit ? { unit } : {}) };
-    bar.start(total, value, payload);
+  const show = (e: JobProgressEvent) => {
+    if (e.stage === 'plan') return; // between auto's steps: the next step's first event follows at once
+    const own = ownStage(e.stage);
+    const unit = own === 'tiles' || own === 'frames' ? ` ${own}` : '';
+    const payload: Payload = {
+      label: label(e.stage),
+      counts: e.total > 1 || unit ? `${e.done}/${e.total > 0 ? e.total : '?'}${unit}` : '',
+      ...(e.totalEtaSeconds !== undefined ? { eta: e.totalEtaSeconds } : {}),
+    };
+    const value = Math.round(e.fraction * 1000);
+    if (!bar) {
+      bar = new cliProgress.SingleBar({
+        stream,
+        format,
+        barsize: 24,
+        hideCursor: true,
+        clearOnComplete: true,
+        gracefulExit: false, // our SIGINT handler stops the bar, then aborts
+        fps: 5,
+      });
+      bar.start(1000, value, { ...payload, startedAt });
+    } else {
+      bar.update(value, { ...payload, startedAt });
+      bar.render(); // each event drawn (they come per tile, per stage), not at the timer's next tick
+    }
+    shown = e.stage;
   };
 
   return {
-    onProgress(e) {
-      if (e.stage === 'tiles') {
-        tiles = { done: e.done, total: e.total };
-        if (current !== 'tiles') start('tiles', e.total, e.done, 'tiles');
-        bar!.setTotal(e.total);
-        bar!.update(e.done);
-        return;
-      }
-      if (current !== e.stage) start(e.stage, e.total, e.done);
-      else bar!.update(e.done);
-      // A model prepared in the middle of the tiles (another tile shape) hands back to their bar;
-      // at the start the library reports 'tiles' 0/n itself, right after the model is ready.
-      if (e.stage === 'prepare model' && e.done >= e.total && tiles.total > 0) start('tiles', tiles.total, tiles.done, 'tiles');
-    },
+    onProgress: (e) => show(job.place(e)),
     stage(stage) {
-      if (current !== stage) start(stage, 0, 0);
+      if (shown !== stage) show(job.place({ stage, done: 0, total: 1 }));
     },
+    setVerb,
     stop() {
       bar?.stop();
       bar = undefined;
-      current = '';
+      shown = '';
     },
   };
 }
 
-/** `deraining |######------| 3/8 tiles | 0:41 elapsed, ETA 1:02` or `preparing model | 0:05`. */
-const format: cliProgress.GenericFormatter = (options, params, payload: Payload) => {
-  const elapsed = clock((Date.now() - params.startTime) / 1000);
-  if (!payload.unit) return `${payload.label} | ${elapsed}`;
-  const known = params.total > 0;
-  const barText = cliProgress.Format.BarFormat(known ? params.progress : 0, options);
-  const counts = known ? `${params.value}/${params.total}` : `${params.value}/?`;
-  const eta = known && params.value > 0 && params.value < params.total && Number.isFinite(params.eta) ? `, ETA ${clock(params.eta)}` : '';
-  return `${payload.label} |${barText}| ${counts} ${payload.unit} | ${elapsed} elapsed${eta}`;
+/** `deraining |######------| 42% | 3/8 tiles | 0:41 elapsed, ETA 1:02` or `loading model |#-----| 5% | 0:05 elapsed`. */
+const format: cliProgress.GenericFormatter = (options, params, payload: Payload & { startedAt: number }) => {
+  const elapsed = clock((Date.now() - payload.startedAt) / 1000);
+  const barText = cliProgress.Format.BarFormat(params.progress, options);
+  const percent = `${Math.floor(params.progress * 100)}%`;
+  const eta = payload.eta !== undefined ? `, ETA ${clock(payload.eta)}` : '';
+  return [`${payload.label} |${barText}| ${percent}`, payload.counts, `${elapsed} elapsed${eta}`].filter(Boolean).join(' | ');
 };
 
 /** m:ss or h:mm:ss. */

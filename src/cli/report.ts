@@ -36,6 +36,8 @@ function reportCommanderError(err: CommanderError, stderr: ErrorOutput): number 
 /** A pointer to the right command, where the library says what kind of input it was given. */
 function hintFor(details: Readonly<Record<string, unknown>>): string {
   if (details.kind === 'video') return '; videos go to `clearsight vsr` (super-resolution), `clearsight liveness` or `clearsight forensics analyze`';
+  if (details.kind === 'image')
+    return '; pictures go to the picture commands: `clearsight upscale` (super-resolution), `clearsight restore auto`, `clearsight faces` ... (see clearsight --help)';
   return '';
 }
 

@@ -22,7 +22,7 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import multipart, { type MultipartFile } from '@fastify/multipart';
-import { optionsJsonSchema, optionSectionsOf } from '../tasks/index.js';
+import { listedOutputs, optionsJsonSchema, optionSectionsOf } from '../tasks/index.js';
 import type { Writable } from 'node:stream';
 import { crossSiteReason, givenToken, hostAllowed, hostName, needsToken, redactUrl, sameToken } from './guard.js';
 import { asHttp, DEFAULT_LIMITS, HttpError, inspectUpload, trimTrailingData, type ServerLimits } from './limits.js';
@@ -93,9 +93,12 @@ function packageVersion(): string {
 
 const fileUrl = (id: string, name: string) => `/api/v1/jobs/${id}/files/${encodeURIComponent(name)}`;
 
-/** A job as the API shows it: result files carry their download URLs; progress a fraction. */
+/**
+ * A job as the API shows it: result files carry their download URLs; progress the whole job's
+ * fraction (stages weighted by the worker, core/progress.ts), 1 once done.
+ */
 export function jobView(s: JobStatus): Record<string, unknown> {
-  const progress = s.progress ? { ...s.progress, fraction: s.progress.total > 0 ? Math.min(1, s.progress.done / s.progress.total) : 0 } : null;
+  const progress = s.progress ? { ...s.progress, fraction: s.state === 'done' ? 1 : (s.progress.fraction ?? 0) } : null;
   const result = s.result ? { ...s.result.result, files: s.result.files.map((f) => ({ ...f, url: fileUrl(s.id, f.name) })), seconds: s.result.seconds } : null;
   return { id: s.id, task: s.task, state: s.state, progress, result, error: s.error, attempts: s.attempts };
 }
@@ -299,7 +302,7 @@ function registerWebRoutes(
         available: true,
         options: optionsJsonSchema(optionSectionsOf(t, 'api')),
         extraInputs: t.extraInputs ?? [],
-        outputs: t.outputs,
+        outputs: listedOutputs(t),
       })),
       ...PLANNED_TASKS.filter((p) => !TASKS.has(p.name)).map((p) => ({ ...p, available: false, options: null })),
     ],
@@ -335,7 +338,7 @@ function registerSubmitRoute(app: FastifyInstance, ctx: ServerContext): void {
       let id: string;
       try {
         for (const r of received) await store.adopt(r.tmp, r.sha256);
-        id = await queue.add({ task: task.name, inputs, fields });
+        id = await queue.add({ task: task.name, inputs, fields, owner: ownerOf(ctx, req), submittedAt: new Date().toISOString() });
       } finally {
         for (const r of received) store.unpin(r.sha256);
       }
@@ -529,6 +532,9 @@ async function findJob(ctx: ServerContext, id: string): Promise<JobStatus> {
   return s;
 }
 
+/** The most jobs GET /api/v1/jobs lists (the caller's newest). */
+const JOB_LIST_LIMIT = 200;
+
 /** GET, list, cancel, follow (events), download from and delete jobs. */
 function registerJobRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const { queue, store, opts, owners, releases } = ctx;
@@ -536,6 +542,9 @@ function registerJobRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.get('/api/v1/jobs', async (req) => {
     const me = ownerOf(ctx, req);
+    // From the queue where it can list (both of ours: the list survives restarts and covers every
+    // server in front of one Redis); else what this process saw submitted.
+    if (queue.list) return { jobs: (await queue.list(me, JOB_LIST_LIMIT)).map((j) => ({ ...jobView(j.status), createdAt: j.createdAt, inputs: j.inputs })) };
     const jobs: Array<Record<string, unknown>> = [];
     for (const [id, o] of [...owners].reverse()) {
       if (o.owner !== me) continue;
@@ -554,8 +563,7 @@ function registerJobRoutes(app: FastifyInstance, ctx: ServerContext): void {
     if (terminal(s)) return reply.code(200).send(jobView(s));
     const outcome = queue.cancel ? await queue.cancel(s.id) : 'busy';
     if (outcome === 'not-found') throw new HttpError(404, 'E_NOT_FOUND', `No job ${s.id}`);
-    if (outcome === 'busy')
-      throw new HttpError(409, 'E_JOB_RUNNING', `Job ${s.id} is running on a Redis worker and cannot be stopped from here; delete it once it ends`);
+    if (outcome === 'busy') throw new HttpError(409, 'E_JOB_RUNNING', `Job ${s.id} cannot be stopped by this queue where it runs; delete it once it ends`);
     releases.get(s.id)?.();
     return reply.code(200).send(jobView((await queue.get(s.id)) ?? s));
   });

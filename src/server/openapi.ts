@@ -1,5 +1,5 @@
 /** The OpenAPI 3.1 document, generated from the task table (one POST path per task). */
-import { optionsJsonSchema, optionSectionsOf } from '../tasks/index.js';
+import { OUTPUT_FILE_TYPES, optionsJsonSchema, optionSectionsOf, PICTURE_OUTPUT, pictureOutputFile, type TaskOutputSpec } from '../tasks/index.js';
 import { TASKS, type TaskDefinition } from './registry.js';
 
 const errorSchema = {
@@ -25,6 +25,13 @@ export function formSchema(task: TaskDefinition): Record<string, unknown> {
   return { type: 'object', required: [...Object.keys(fileField), ...(options.required ?? [])], properties: { ...fileField, ...extra, ...options.properties } };
 }
 
+/** An output's name in words: the picture's follows `format` (output.png unless it says otherwise). */
+function outputText(o: TaskOutputSpec): string {
+  if (o.name !== PICTURE_OUTPUT) return o.name;
+  const others = (['jpeg', 'webp', 'tiff', 'avif', 'bmp'] as const).map((f) => pictureOutputFile(f).name);
+  return `${pictureOutputFile().name} (${others.join(', ')} as format says)`;
+}
+
 /** POST /api/v1/jobs/<task>: queue a job of one task. */
 function submitPath(task: TaskDefinition): Record<string, unknown> {
   return {
@@ -34,7 +41,7 @@ function submitPath(task: TaskDefinition): Record<string, unknown> {
       description:
         `Queues a ${task.name} job. Input: ${task.input}. Options are form fields; an invalid one gives 400 naming the field.` +
         (task.outputs.length
-          ? ` Outputs: ${task.outputs.map((o) => `${o.name} (${o.label}${o.when ? `; with ${o.when}` : ''})`).join(', ')}.`
+          ? ` Outputs: ${task.outputs.map((o) => `${outputText(o)} (${o.label}${o.when ? `; with ${o.when}` : ''})`).join(', ')}.`
           : ' Outputs: the JSON result only.'),
       requestBody: { required: true, content: { 'multipart/form-data': { schema: formSchema(task) } } },
       responses: {
@@ -132,8 +139,19 @@ function jobPaths(): Record<string, unknown> {
         parameters: [id, { name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
         responses: {
           200: {
-            description: 'the file',
-            content: { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } },
+            description: "the file, served with the type its result entry gives (the picture's follows the format asked for: output.jpg is image/jpeg)",
+            content: Object.fromEntries(
+              [
+                ...new Set([
+                  ...Object.values(OUTPUT_FILE_TYPES).map((t) => t.mime),
+                  'application/json',
+                  'application/pdf',
+                  'video/mp4',
+                  'image/vnd.radiance',
+                  'application/octet-stream',
+                ]),
+              ].map((type) => [type, { schema: { type: 'string', contentMediaType: type } }]),
+            ),
           },
           404: errorResponse('no such job or file'),
           409: errorResponse('job not finished'),
@@ -167,9 +185,11 @@ const jobSchema = {
         total: { type: 'number' },
         fraction: {
           type: 'number',
-          description: "done/total of the current stage (stages: 'prepare model' with 'convert model' inside it the first time, then 'tiles' or 'frames')",
+          description:
+            "the whole job, 0 to 1, never going back, 1 only when done: each stage weighted ('decode', 'prepare model' with 'convert model' inside it the first time, the work: 'tiles', 'frames' ..., 'encode'; auto: 'analyze', then one step per expert)",
         },
-        etaSeconds: { type: 'number', description: 'seconds left in the current stage, when known' },
+        etaSeconds: { type: 'number', description: 'seconds left in the current stage (done/total of it), when known' },
+        totalEtaSeconds: { type: 'number', description: 'seconds left in the whole job, at the current stage rate over the weights still ahead, when known' },
       },
     },
     result: {

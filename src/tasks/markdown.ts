@@ -4,7 +4,7 @@
  * compares; `npm run docs:tasks` rewrites it).
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { OUTPUT_OPTIONS, RUN_OPTIONS, TASKS, type TaskDefinition } from './table.js';
+import { OUTPUT_OPTIONS, PICTURE_OUTPUT, RUN_OPTIONS, TASKS, type TaskDefinition } from './table.js';
 import { expectedText, type OptionSpec } from './options.js';
 import { ClearsightError, ERROR_CODES } from '../core/errors.js';
 
@@ -12,6 +12,9 @@ const BEGIN = '<!-- tasks:begin (generated from src/tasks by `npm run docs:tasks
 const END = '<!-- tasks:end -->';
 
 const cell = (s: string) => s.replace(/\|/g, '\\|');
+
+/** The picture's name follows `format`: output.png unless it says otherwise. */
+const PICTURE_TEXT = 'output.png (.jpg .webp .tif .avif .bmp by `format`)';
 
 function optionText(name: string, spec: OptionSpec): string {
   const what =
@@ -30,7 +33,8 @@ function row(task: TaskDefinition): string {
     Object.entries(task.optionSpecs)
       .map(([k, s]) => optionText(k, s))
       .join(', ') || '—';
-  const outputs = task.outputs.map((o) => `${o.name}${o.when ? ` (${o.when})` : ''}`).join(', ') || 'JSON result only';
+  const outputs =
+    task.outputs.map((o) => `${o.name === PICTURE_OUTPUT ? PICTURE_TEXT : o.name}${o.when ? ` (${o.when})` : ''}`).join(', ') || 'JSON result only';
   const extra = (task.extraInputs ?? []).map((e) => ` (+ optional \`${e.field}\` ${e.kind})`).join('');
   return `| ${task.name} | ${task.input}${extra} | ${cell(task.summary)} | ${options} | ${outputs} |`;
 }

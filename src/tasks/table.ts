@@ -30,7 +30,7 @@ import { DEVICES, type Device } from '../core/runtime/index.js';
 import type { ModelPool } from '../core/models/pool.js';
 import { ClearsightError, ERROR_CODES } from '../core/errors.js';
 import { decodeImage, encodeImage, OUTPUT_FORMATS, type DecodedImage, type OutputFormat, type RawImage } from '../core/image/index.js';
-import type { TaskControl } from '../core/progress.js';
+import { AUTO_STAGES, report, RESTORE_STAGES, type StagePlan, type TaskControl } from '../core/progress.js';
 import { ESRGAN_SCALES, ESRGAN_SIZES } from '../core/models/registry.js';
 import { restoreAuto } from '../restore/index.js';
 import { DEFAULT_DETECTOR, DETECTOR_KINDS } from '../trust/forensics/detectorKinds.js';
@@ -145,6 +145,8 @@ export interface TaskDefinition<S extends OptionSpecs = OptionSpecs> {
   secretFields?: readonly string[];
   /** The picture restorations: the one run function the CLI commands call too. */
   restore?: RestoreTaskSpec<S>;
+  /** Its stages and their weights, for the whole job's progress (stagesOf: default RESTORE_STAGES). */
+  stages?: StagePlan;
   /**
    * Checks across options that no single spec can express (derain: int8 only with model maxim),
    * run wherever options are parsed (a 400 at upload, batch before its first file, the CLI before
@@ -210,8 +212,42 @@ export const OUTPUT_FILE_TYPES: Readonly<Record<OutputFormat, { ext: string; mim
   bmp: { ext: 'bmp', mime: 'image/bmp' },
 };
 
+/**
+ * The output picture's name in a task's `outputs`: its extension follows the `format` option
+ * (OUTPUT_FILE_TYPES: output.png by default, output.jpg, output.webp, output.tif, output.avif,
+ * output.bmp), so the table does not pretend it is always a PNG.
+ */
+export const PICTURE_OUTPUT = 'output.<ext>';
+
+/** The picture's file name and MIME type for an output format (default PNG, as the API writes). */
+export function pictureOutputFile(format: OutputFormat = 'png'): { name: string; type: string } {
+  const { ext, mime } = OUTPUT_FILE_TYPES[format];
+  return { name: `output.${ext}`, type: mime };
+}
+
 /** Does the task produce a picture (and so take OUTPUT_OPTIONS)? */
-export const producesPicture = (task: TaskDefinition): boolean => task.outputs.some((o) => o.role === 'output' && o.name.endsWith('.png'));
+export const producesPicture = (task: TaskDefinition): boolean => task.outputs.some((o) => o.role === 'output' && o.name === PICTURE_OUTPUT);
+
+/** An output as GET /api/v1/tasks lists it: the picture with its name and type per format, and the default. */
+export interface ListedOutput extends TaskOutputSpec {
+  /** The picture only: the file name (PNG unless `format` says otherwise). */
+  default?: string;
+  /** The picture only: file name and MIME type for each value of `format`. */
+  byFormat?: Record<OutputFormat, { name: string; type: string }>;
+}
+
+/** A task's outputs for the API listing and OpenAPI: the picture's name by its actual format. */
+export function listedOutputs(task: TaskDefinition): ListedOutput[] {
+  return task.outputs.map((o) =>
+    o.name === PICTURE_OUTPUT
+      ? {
+          ...o,
+          default: pictureOutputFile().name,
+          byFormat: Object.fromEntries(OUTPUT_FORMATS.map((f) => [f, pictureOutputFile(f)])) as Record<OutputFormat, { name: string; type: string }>,
+        }
+      : o,
+  );
+}
 
 /**
  * The output options a task takes: none without a picture; stripMetadata only where the picture
@@ -236,8 +272,12 @@ export function optionSectionsOf(task: TaskDefinition, surface: 'cli' | 'api' | 
 // ---------------------------------------------------------------------------------------------
 // Shared steps
 
+/** Decodes the input, as the job's 'decode' stage (progress: 0/1, 1/1). */
 async function decodeInput(input: TaskInput, ctx: TaskContext): Promise<DecodedImage> {
-  return decodeImage(input.path, { maxPixels: ctx.maxPixels, name: 'the uploaded image' });
+  report(ctx, 'decode', 0, 1);
+  const decoded = await decodeImage(input.path, { maxPixels: ctx.maxPixels, name: 'the uploaded image' });
+  report(ctx, 'decode', 1, 1);
+  return decoded;
 }
 
 /**
@@ -258,8 +298,7 @@ export async function encodeOutput(
     ...(quality !== undefined ? { quality } : {}),
     ...(meta && !stripMetadata ? { metadata: meta } : {}),
   });
-  const { ext, mime } = OUTPUT_FILE_TYPES[format];
-  return { bytes, name: `output.${ext}`, type: mime };
+  return { bytes, ...pictureOutputFile(format) };
 }
 
 async function outputFile(
@@ -269,7 +308,9 @@ async function outputFile(
   label = 'restored',
   meta?: DecodedImage['meta'],
 ): Promise<TaskOutputFile> {
+  report(ctx, 'encode', 0, 1);
   const { bytes, name, type } = await encodeOutput(img, ctx, alpha, meta);
+  report(ctx, 'encode', 1, 1);
   return { name, type, role: 'output', label, bytes };
 }
 
@@ -313,7 +354,7 @@ function restoreEntry<S extends OptionSpecs>(
     optionSpecs,
     options: optionsZod(optionSpecs),
     runOptions: true,
-    outputs: [{ name: 'output.png', role: 'output', label: 'restored picture' }, ...mapOutputs],
+    outputs: [{ name: PICTURE_OUTPUT, role: 'output', label: 'restored picture' }, ...mapOutputs],
     restore: spec,
     ...(spec.check ? { check: spec.check } : {}),
     async run(inputs, opts, ctx) {
@@ -405,12 +446,13 @@ const round4 = (x: number): number => (Number.isFinite(x) ? Math.round(x * 1e4) 
 
 const autoTask: TaskDefinition<typeof autoOptions> = {
   name: 'auto',
+  stages: AUTO_STAGES,
   summary: 'score the degradations (rain, haze, low light, noise, blur, JPEG), plan the experts and run them',
   input: 'image',
   optionSpecs: autoOptions,
   options: optionsZod(autoOptions),
   runOptions: true,
-  outputs: [{ name: 'output.png', role: 'output', label: 'restored picture', when: 'not dryRun' }],
+  outputs: [{ name: PICTURE_OUTPUT, role: 'output', label: 'restored picture', when: 'not dryRun' }],
   async run(inputs, opts, ctx) {
     const { image, alpha, meta } = await decodeInput(inputs[0]!, ctx);
     const r = await restoreAuto(image, {
@@ -646,7 +688,7 @@ const hdrTask: TaskDefinition<typeof hdrOptions> = {
   options: optionsZod(hdrOptions),
   runOptions: false,
   outputs: [
-    { name: 'output.png', role: 'output', label: 'tone-mapped or fused picture' },
+    { name: PICTURE_OUTPUT, role: 'output', label: 'tone-mapped or fused picture' },
     { name: 'radiance.hdr', role: 'output', label: 'HDR radiance (RGBE)' },
     { name: 'ghost-mask.png', role: 'map', label: 'ghost mask' },
   ],
@@ -869,7 +911,7 @@ const watermarkEmbedTask: TaskDefinition<typeof watermarkEmbedOptions> = {
   optionSpecs: watermarkEmbedOptions,
   options: optionsZod(watermarkEmbedOptions),
   runOptions: false,
-  outputs: [{ name: 'output.png', role: 'output', label: 'marked picture' }],
+  outputs: [{ name: PICTURE_OUTPUT, role: 'output', label: 'marked picture' }],
   async run(inputs, opts, ctx) {
     const { embedWatermark } = await import('../trust/watermark/index.js');
     const { image, meta } = await decodeInput(inputs[0]!, ctx);
@@ -967,6 +1009,15 @@ function secretKeys(specs: OptionSpecs): string[] {
 
 /** The table. Order = order in the web app's chooser. */
 export const TASKS: ReadonlyMap<string, TaskDefinition> = new Map(entries.map((t) => [t.name, { ...t, secretFields: secretKeys(t.optionSpecs) }]));
+
+/**
+ * The stages of a task's job and their weights (core/progress.ts): decode, the model, the task's
+ * own work ('tiles', 'frames', ...), encode; restore auto a step per expert. A task that skips a
+ * stage (no network, no picture out) gives its weight to the stages after it.
+ */
+export function stagesOf(task: string): StagePlan {
+  return TASKS.get(task)?.stages ?? RESTORE_STAGES;
+}
 
 export function getTask(name: string): TaskDefinition | undefined {
   return TASKS.get(name);

@@ -3,6 +3,7 @@
  * degradation-analysis and restore-auto tests (seeded: the same seed is the same picture).
  */
 import { createImage, type RawImage } from '../../src/core/image/index.js';
+import sharp from 'sharp';
 import { mulberry32 as rng } from '../../src/core/random.js';
 
 /** Rounds to 8 bits and clamps, as a decoded file would be. */
@@ -96,4 +97,29 @@ export function addRain(J: RawImage, seed: number, count = 900): RawImage {
   const out = createImage(w, h, 3);
   for (let i = 0; i < w * h; i++) for (let c = 0; c < 3; c++) out.data[i * 3 + c] = J.data[i * 3 + c] + layer[i] * (1 - J.data[i * 3 + c]);
   return q8(out);
+}
+
+/** 320x240 seeded texture (value noise + gradient), as an 8-bit PNG. */
+export async function makeTexturePhoto(path: string): Promise<void> {
+  const w = 320;
+  const h = 240;
+  const rnd = rng(5);
+  const grid = Float32Array.from({ length: 41 * 31 }, () => rnd());
+  const px = Buffer.alloc(w * h * 3);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const gx = x / 8;
+      const gy = y / 8;
+      const i = Math.floor(gx);
+      const j = Math.floor(gy);
+      const fx = gx - i;
+      const fy = gy - j;
+      const g = (a: number, b: number) => grid[b * 41 + a]!;
+      const n = (g(i, j) * (1 - fx) + g(i + 1, j) * fx) * (1 - fy) + (g(i, j + 1) * (1 - fx) + g(i + 1, j + 1) * fx) * fy;
+      for (let c = 0; c < 3; c++) px[(y * w + x) * 3 + c] = Math.round(255 * Math.min(1, 0.15 + 0.5 * n + (0.3 * x) / w + 0.05 * c));
+    }
+  }
+  await sharp(px, { raw: { width: w, height: h, channels: 3 } })
+    .png()
+    .toFile(path);
 }

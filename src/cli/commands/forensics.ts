@@ -28,6 +28,7 @@ import {
 import { integerOption } from '../options.js';
 import { cliOption, taskOf, withTaskOptions } from '../taskOptions.js';
 import { createReporter, progressMode } from '../progress.js';
+import { inputName, STDIO, withInputFile } from '../output.js';
 import { exitForForensics } from '../exitCodes.js';
 import { KEY_ENV, keyFromOptions } from './watermark.js';
 
@@ -102,7 +103,7 @@ function addAnalyzeCommand(group: Command): void {
     group
       .command('analyze')
       .summary('analyse one image or video; write a case report (PDF) and JSON')
-      .argument('<file>', 'image (PNG, JPEG, WebP, TIFF, BMP) or video (H.264, HEVC, VP9, AV1, MPEG-4, any pixel format)')
+      .argument('<file>', 'image (PNG, JPEG, WebP, TIFF, BMP) or video (H.264, HEVC, VP9, AV1, MPEG-4, any pixel format); - reads it from standard input')
       .option('--report <file.pdf>', 'write the case report as PDF')
       .option('--out <file.json>', 'write the full result as JSON')
       .option('-f, --force', 'overwrite the report/JSON files if they exist'),
@@ -149,14 +150,18 @@ async function runForensicsAnalyze(file: string, opts: AnalyzeCliOptions): Promi
   let result: Awaited<ReturnType<typeof analyzeForensics>>['result'];
   let evidence: Awaited<ReturnType<typeof analyzeForensics>>['evidence'];
   try {
-    ({ result, evidence } = await analyzeForensics(file, faceModels, model, {
-      maxFrames: opts.maxFrames,
-      minFaceSize: opts.minFace,
-      minQuality: opts.minQuality,
-      seed: opts.seed,
-      ...(watermarkKey ? { watermarkKey } : {}),
-      onProgress: (e) => reporter.onProgress(e),
-    }));
+    ({ result, evidence } = await withInputFile(file, (path) =>
+      analyzeForensics(path, faceModels, model, {
+        maxFrames: opts.maxFrames,
+        minFaceSize: opts.minFace,
+        minQuality: opts.minQuality,
+        seed: opts.seed,
+        ...(watermarkKey ? { watermarkKey } : {}),
+        onProgress: (e) => reporter.onProgress(e),
+      }),
+    ));
+    // Piped in: the report names standard input (its hash identifies the bytes), not the temporary copy.
+    if (file === STDIO) result = { ...result, input: { ...result.input, path: STDIO } };
   } finally {
     reporter.stop();
     faceModels.dispose();
@@ -167,7 +172,7 @@ async function runForensicsAnalyze(file: string, opts: AnalyzeCliOptions): Promi
   if (opts.out) await writeFileAtomic(opts.out, `${JSON.stringify(report, null, 1)}\n`, { force: opts.force });
   process.exitCode = exitForForensics(result);
   if (opts.json) process.stdout.write(`${JSON.stringify(report)}\n`);
-  else process.stdout.write(analysisText(file, result, opts.report));
+  else process.stdout.write(analysisText(inputName(file), result, opts.report));
 }
 
 /** The case report: the result and its provenance (tool, detector, face models, time). */

@@ -160,7 +160,7 @@ export async function runHdr(inputs: string[], opts: HdrCliOptions): Promise<Hdr
     await interrupts.checkpoint();
 
     // Encode everything first, so an encoder failure leaves no file at all.
-    reporter.stage('write');
+    reporter.stage('encode');
     const files: Array<[string, Buffer]> = [
       [opts.output, encodeRgbe(result.radiance, { comment: `clearsight hdr: ${inputs.length} exposures, times ${result.times.map(formatTime).join(',')} s` })],
     ];

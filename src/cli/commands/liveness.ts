@@ -18,7 +18,6 @@ import {
   calibrateLiveness,
   ClearsightError,
   decideLiveness,
-  decodeImage,
   detectFaces,
   ERROR_CODES,
   FaceModels,
@@ -27,7 +26,6 @@ import {
   formatFromPath,
   invalidOption,
   SAME_FACE_THRESHOLD,
-  writeImage,
   parseHead,
   readVideoFrames,
   writeFileAtomic,
@@ -45,6 +43,7 @@ import { faceView } from '../../tasks/index.js';
 import { cliOption, taskOf, withTaskOptions } from '../taskOptions.js';
 import { untilAborted, watchInterrupts } from '../interrupt.js';
 import { EXIT, exitForLiveness, VERDICT_EXIT } from '../exitCodes.js';
+import { decodeCliInput, inputName, refuseTwoStdin, STDIO, withInputFile, writeCliImage } from '../output.js';
 
 /** A similarity threshold in [-1, 1]. */
 function thresholdParser(value: string): number {
@@ -103,7 +102,7 @@ function addLivenessCheck(program: Command): void {
           'the verdict (live | spoof | uncertain), a score, the deciding expert, per-cue contributions and the decisive frames. ' +
           'The shipped decision head was fitted on 21 real people and attacks simulated from them (held out it rejects about 1 in 7 real people); calibrate it for your camera and real attacks with liveness-calibrate.',
       )
-      .argument('<clip>', 'video file (mp4, mov, webm, ...)')
+      .argument('<clip>', 'video file (mp4, mov, webm, ...); - reads it from standard input')
       .option('--json', 'print one JSON object {"verdict", "score", "cues", "frames", ...} on stdout'),
     // --seconds and --temporal: the task's options, from the task table.
     'liveness',
@@ -111,6 +110,7 @@ function addLivenessCheck(program: Command): void {
     .option('--head <file>', 'a decision head from liveness-calibrate (default: the shipped one)')
     .option('--enrolled <photo>', 'also check that the live face is the person in this photo (largest face); exit 0 either way, read "accepted"')
     .action(async (clip: string, opts: { json?: boolean; seconds: number; head?: string; enrolled?: string; temporal?: boolean }) => {
+      refuseTwoStdin({ '<clip>': clip, '--enrolled': opts.enrolled });
       if (opts.enrolled) {
         const r = await runVerifyLive(clip, opts.enrolled, opts);
         process.exitCode = exitForLiveness(r.liveness.verdict, r.accepted);
@@ -118,7 +118,7 @@ function addLivenessCheck(program: Command): void {
           process.stdout.write(
             `${JSON.stringify({ input: clip, enrolled: opts.enrolled, accepted: r.accepted, summary: r.summary, identity: r.identity, ...r.liveness })}\n`,
           );
-        else process.stdout.write(livenessText(clip, r.liveness) + identityText(r));
+        else process.stdout.write(livenessText(inputName(clip), r.liveness) + identityText(r));
         return;
       }
       const v = await runLiveness(clip, opts);
@@ -126,7 +126,7 @@ function addLivenessCheck(program: Command): void {
       if (opts.json) process.stdout.write(`${JSON.stringify({ input: clip, ...v })}\n`);
       else
         process.stdout.write(
-          livenessText(clip, v) +
+          livenessText(inputName(clip), v) +
             (v.temporal
               ? `  temporal model ${v.temporal.model}: P(live) ${v.temporal.score.toFixed(3)} (most attended frame #${v.temporal.topFrame.index})\n`
               : ''),
@@ -178,35 +178,40 @@ function addFacesCommand(program: Command): void {
       .description(
         'BlazeFace detection, 468-point face mesh and a quality score per face, largest first; --embed adds the 1024-d identity embedding (faceres).',
       )
-      .argument('<image>', 'picture file')
+      .argument('<image>', 'picture file (- reads standard input)')
       .option('--json', 'print one JSON object on stdout')
       .option(
         '--annotate <file>',
-        'also write the picture with each face drawn on it: box (green: quality >= 0.5, amber below), keypoints, mesh points, "#rank q quality"',
+        'also write the picture with each face drawn on it: box (green: quality >= 0.5, amber below), keypoints, mesh points, "#rank q quality"; - writes it to standard output (the text or JSON then goes to stderr)',
       )
       .option('-f, --force', 'overwrite the --annotate file if it exists'),
     // --embed and --landmarks: the task's options, from the task table.
     'faces',
   ).action(async (image: string, opts: { json?: boolean; embed?: boolean; landmarks?: boolean; annotate?: string; force?: boolean }) => {
-    if (opts.annotate) {
+    const drawnToStdout = opts.annotate === STDIO;
+    if (opts.annotate && !drawnToStdout) {
       formatFromPath(opts.annotate);
       await assertOutputWritable(opts.annotate, opts.force ?? false);
     }
-    const { image: img, meta } = await decodeImage(image);
+    const { image: img, meta } = await decodeCliInput(image);
     const reporter = createReporter(progressMode(opts.json ?? false), 'detecting');
     const models = await FaceModels.load({ embed: opts.embed ?? false, onProgress: reporter.onProgress }).finally(() => reporter.stop());
     try {
       const faces = await detectFaces(models, img, { embed: opts.embed ?? false });
       const out = faces.map((f) => faceView(f, opts));
-      if (opts.annotate) await writeImage(opts.annotate, await annotateFaces(img, faces), { force: opts.force ?? false, metadata: meta });
+      if (opts.annotate)
+        await writeCliImage(opts.annotate, await annotateFaces(img, faces), { force: opts.force ?? false, metadata: meta, sourceFormat: meta.format });
+      // With the drawn picture on stdout, stdout carries nothing else.
+      const text = drawnToStdout ? process.stderr : process.stdout;
       if (opts.json)
-        process.stdout.write(
+        text.write(
           `${JSON.stringify({ input: image, width: img.width, height: img.height, faces: out, ...(opts.annotate ? { annotated: opts.annotate } : {}) })}\n`,
         );
       else {
-        process.stdout.write(`${image}: ${faces.length} face${faces.length === 1 ? '' : 's'}${opts.annotate ? ` (drawn in ${opts.annotate})` : ''}\n`);
+        const drawn = opts.annotate ? ` (drawn in ${drawnToStdout ? 'standard output' : opts.annotate})` : '';
+        text.write(`${inputName(image)}: ${faces.length} face${faces.length === 1 ? '' : 's'}${drawn}\n`);
         for (const f of out)
-          process.stdout.write(`  box ${f.box.x},${f.box.y} ${f.box.width}x${f.box.height}  score ${f.score}  quality ${f.quality}  roll ${f.roll} deg\n`);
+          text.write(`  box ${f.box.x},${f.box.y} ${f.box.width}x${f.box.height}  score ${f.score}  quality ${f.quality}  roll ${f.roll} deg\n`);
       }
     } finally {
       models.dispose();
@@ -223,19 +228,20 @@ function addCompareCommand(program: Command): void {
       `Detect the largest face in each picture, embed both (faceres, 1024-d) and compare them: cosine similarity, same person from ${SAME_FACE_THRESHOLD} ` +
         '(calibrated on the deepface test set, see docs/face.md). Exit 0: same person; 40: different people; 3 with E_NO_FACE when a picture holds no face.',
     )
-    .argument('<a>', 'first picture')
-    .argument('<b>', 'second picture')
+    .argument('<a>', 'first picture (- reads standard input)')
+    .argument('<b>', 'second picture (- reads standard input; one of the two at most)')
     .option('--threshold <t>', `similarity from which the faces are called the same person, -1 to 1 (default ${SAME_FACE_THRESHOLD})`, thresholdParser)
     .option('--json', 'print one JSON object on stdout ({"similarity", "same", "threshold", "a", "b"})')
     .action(async (a: string, b: string, opts: { json?: boolean; threshold?: number }) => {
-      const [ia, ib] = [await decodeImage(a), await decodeImage(b)];
+      refuseTwoStdin({ '<a>': a, '<b>': b });
+      const [ia, ib] = [await decodeCliInput(a), await decodeCliInput(b)];
       const reporter = createReporter(progressMode(opts.json ?? false), 'comparing');
       const models = await FaceModels.load({ embed: true, onProgress: reporter.onProgress }).finally(() => reporter.stop());
       try {
         const largest = async (path: string, img: typeof ia.image) => {
           const faces = await detectFaces(models, img, { embed: true }); // largest first
           const face = faces[0];
-          if (!face?.embedding) throw new ClearsightError(ERROR_CODES.NO_FACE, `No face found in "${path}"`, { path });
+          if (!face?.embedding) throw new ClearsightError(ERROR_CODES.NO_FACE, `No face found in ${path === STDIO ? 'standard input' : `"${path}"`}`, { path });
           return face;
         };
         const fa = await largest(a, ia.image);
@@ -262,7 +268,7 @@ function addCompareCommand(program: Command): void {
           );
         else
           process.stdout.write(
-            `${a} vs ${b}: ${c.same ? 'SAME PERSON' : 'DIFFERENT PEOPLE'} (similarity ${c.similarity.toFixed(3)}, threshold ${c.threshold}; face quality ${box(fa).quality} and ${box(fb).quality})\n`,
+            `${inputName(a)} vs ${inputName(b)}: ${c.same ? 'SAME PERSON' : 'DIFFERENT PEOPLE'} (similarity ${c.similarity.toFixed(3)}, threshold ${c.threshold}; face quality ${box(fa).quality} and ${box(fb).quality})\n`,
           );
       } finally {
         models.dispose();
@@ -282,7 +288,7 @@ export async function runLiveness(
   const models = await FaceModels.load({ liveness: true, embed: false });
   try {
     reporter.stage('decode');
-    const video = await readVideoFrames(clip, { maxSeconds: opts.seconds, signal: interrupts.signal });
+    const video = await withInputFile(clip, (path) => readVideoFrames(path, { maxSeconds: opts.seconds, signal: interrupts.signal }));
     await interrupts.checkpoint();
     const analysis = await untilAborted(analyzeLiveness(models, video, { signal: interrupts.signal, onProgress: reporter.onProgress }), interrupts.signal);
     await interrupts.checkpoint();
@@ -299,7 +305,7 @@ export async function runLiveness(
 /** Liveness and identity in one tracking pass (library: verifyLive). */
 export async function runVerifyLive(clip: string, photo: string, opts: { json?: boolean; seconds: number; head?: string }): Promise<LiveVerification> {
   const head = opts.head ? await readHead(opts.head) : undefined;
-  const { image } = await decodeImage(photo);
+  const { image } = await decodeCliInput(photo);
   const mode = progressMode(opts.json ?? false);
   const reporter = createReporter(mode, 'liveness');
   const interrupts = watchInterrupts(() => reporter.stop());
@@ -307,7 +313,7 @@ export async function runVerifyLive(clip: string, photo: string, opts: { json?: 
   try {
     const enrolled = await embedFace(models, image);
     reporter.stage('decode');
-    const video = await readVideoFrames(clip, { maxSeconds: opts.seconds, signal: interrupts.signal });
+    const video = await withInputFile(clip, (path) => readVideoFrames(path, { maxSeconds: opts.seconds, signal: interrupts.signal }));
     await interrupts.checkpoint();
     const result = await untilAborted(
       verifyLive(models, video, enrolled, { head, signal: interrupts.signal, onProgress: reporter.onProgress }),

@@ -253,7 +253,7 @@ async function restoreOne(
   const restored = result.image;
   await interrupts.checkpoint(); // a Ctrl-C during the last tile is delivered only now
 
-  reporter.stage('write');
+  reporter.stage('encode');
   interrupts.writing();
   if (alpha && !formatSupportsAlpha(job.format)) {
     reporter.stop();

@@ -46,6 +46,7 @@ import {
 } from '../lib.js';
 import { withTaskOptions } from '../taskOptions.js';
 import { createReporter, progressMode, type Reporter } from '../progress.js';
+import { AUTO_STAGES } from '../../core/progress.js';
 import { untilAborted, watchInterrupts } from '../interrupt.js';
 import { expandInputs, planOutputs, readStdin, STDIO, writeStdout } from '../output.js';
 import { INPROCESS_ENV, supervise } from '../supervisor.js';
@@ -259,8 +260,8 @@ export async function runAuto(input: string, opts: AutoCliOptions): Promise<Auto
 
   // A dry run takes a fraction of a second: no progress display, only the plan.
   const mode = dryRun ? 'quiet' : progressMode(json);
-  // The display of the stage running now (one per step): replaced as the steps go.
-  const ui: { reporter: Reporter } = { reporter: createReporter(mode, 'analysing') };
+  // One display for the whole job (its stages weighted: AUTO_STAGES); each step renames its work.
+  const ui: { reporter: Reporter } = { reporter: createReporter(mode, 'analysing', process.stderr, AUTO_STAGES) };
   const interrupts = watchInterrupts(() => ui.reporter.stop());
   let plan: RestorationStep[] = [];
   let analysis: DegradationAnalysis;
@@ -302,9 +303,7 @@ export async function runAuto(input: string, opts: AutoCliOptions): Promise<Auto
     await interrupts.checkpoint(); // a Ctrl-C during the last tile is delivered only now
 
     if (output && format) {
-      ui.reporter.stop();
-      ui.reporter = createReporter(mode, 'writing');
-      ui.reporter.stage('write');
+      ui.reporter.stage('encode');
       interrupts.writing();
       if (alpha && !formatSupportsAlpha(format)) {
         ui.reporter.stop();
@@ -330,28 +329,20 @@ export async function runAuto(input: string, opts: AutoCliOptions): Promise<Auto
   return summary;
 }
 
-/** Progress of the steps of the plan: one display per step (its stage within it), a line per step on stderr. */
+/** Progress of the steps of the plan: the one display goes on (each step names its work), a line per step on stderr. */
 function stepProgress(
   mode: ReturnType<typeof progressMode>,
   ui: { reporter: Reporter },
   plan: () => readonly RestorationStep[],
 ): RestoreAutoOptions['onProgress'] {
   return (e) => {
-    if (e.stage === 'plan') {
+    if (e.stage === 'plan' && e.done < e.total) {
       ui.reporter.stop();
-      if (e.done < e.total) {
-        const step = plan()[e.done];
-        if (mode !== 'quiet') process.stderr.write(`clearsight: step ${e.done + 1}/${e.total}: ${step.task} (${step.model})\n`);
-        ui.reporter = createReporter(mode, `step ${e.done + 1}/${e.total} ${VERBS[step.task]}`);
-      }
-      return;
+      const step = plan()[e.done];
+      if (mode !== 'quiet') process.stderr.write(`clearsight: step ${e.done + 1}/${e.total}: ${step.task} (${step.model})\n`);
+      ui.reporter.setVerb(`step ${e.done + 1}/${e.total} ${VERBS[step.task]}`);
     }
-    if (e.stage === 'analyze') {
-      if (e.done === 0) ui.reporter.stage('analysing the picture');
-      return;
-    }
-    const k = e.stage.indexOf(':');
-    ui.reporter.onProgress(k > 0 ? { ...e, stage: e.stage.slice(k + 1) } : e);
+    ui.reporter.onProgress(e);
   };
 }
 

@@ -13,7 +13,6 @@ import type { Command } from 'commander';
 import {
   assertOutputWritable,
   ClearsightError,
-  decodeImage,
   deriveWatermarkKey,
   embedWatermark,
   ERROR_CODES,
@@ -24,7 +23,8 @@ import {
   psnr,
   ssim,
   verifyWatermark,
-  writeImage,
+  createImage,
+  type RawImage,
   type IdentityProvider,
   type OutputFormat,
   type WatermarkKey,
@@ -32,6 +32,7 @@ import {
 import { withTaskOptions } from '../taskOptions.js';
 import { untilAborted, watchInterrupts } from '../interrupt.js';
 import { exitForWatermark } from '../exitCodes.js';
+import { decodeCliInput, inputName, STDIO, writeCliImage } from '../output.js';
 
 export const KEY_ENV = 'CLEARSIGHT_WATERMARK_KEY';
 type IdentityMode = 'auto' | 'face' | 'none';
@@ -110,8 +111,11 @@ export function addWatermarkCommand(program: Command): Command {
       wm
         .command('embed')
         .summary('mark a picture')
-        .argument('<input>', 'picture to mark')
-        .requiredOption('-o, --output <file>', 'marked picture (PNG recommended; JPEG/WebP are lossy re-encodes)'),
+        .argument('<input>', 'picture to mark (- reads standard input)')
+        .requiredOption(
+          '-o, --output <file>',
+          "marked picture (PNG recommended; JPEG/WebP are lossy re-encodes); - writes it to standard output (--format, else the input's format; the summary goes to stderr)",
+        ),
       // --source, --identity, --target-psnr, and --format, --quality, --strip-metadata: from the task table.
       'watermark-embed',
       { omit: { force: '-f, --force covers it: overwrite the output and mark a marked picture again' } },
@@ -124,7 +128,7 @@ export function addWatermarkCommand(program: Command): Command {
     .option('--json', 'print one JSON object on stdout')
     .action(async (input: string, opts: EmbedCliOptions) => runEmbed(input, opts));
 
-  keyFile(withTaskOptions(wm.command('verify').summary('check a picture').argument('<input>', 'picture to check'), 'watermark-verify'))
+  keyFile(withTaskOptions(wm.command('verify').summary('check a picture').argument('<input>', 'picture to check (- reads standard input)'), 'watermark-verify'))
     .option('--json', 'print {"verdict", "source", "bitErrorRate", "confidence", ...} on stdout')
     .action(async (input: string, opts: VerifyCliOptions) => runVerify(input, opts));
   return wm;
@@ -149,22 +153,29 @@ function lazyFaces(): { provider: IdentityProvider; dispose: () => void; loaded:
 
 async function runEmbed(input: string, opts: EmbedCliOptions): Promise<void> {
   const started = performance.now();
-  if (opts.format === undefined) formatFromPath(opts.output);
-  await assertOutputWritable(opts.output, opts.force ?? false);
+  const toStdout = opts.output === STDIO;
+  if (!toStdout) {
+    if (opts.format === undefined) formatFromPath(opts.output);
+    await assertOutputWritable(opts.output, opts.force ?? false);
+  }
   const key = await keyFromOptions(opts);
   const interrupts = watchInterrupts();
   const faces = lazyFaces();
   try {
-    const { image, meta } = await decodeImage(input);
+    const { image, meta } = await decodeCliInput(input);
     await interrupts.checkpoint();
     let identity: IdentityProvider | null = null;
     if (opts.identity !== 'none') {
       identity = async (img) => {
         const face = await faces.provider(img);
         if (!face && opts.identity === 'face') {
-          throw new ClearsightError(ERROR_CODES.NO_FACE, `No face found in "${input}" (--identity face); use --identity auto or none for whole-image mode`, {
-            path: input,
-          });
+          throw new ClearsightError(
+            ERROR_CODES.NO_FACE,
+            `No face found in ${input === STDIO ? 'standard input' : `"${input}"`} (--identity face); use --identity auto or none for whole-image mode`,
+            {
+              path: input,
+            },
+          );
         }
         return face;
       };
@@ -181,8 +192,20 @@ async function runEmbed(input: string, opts: EmbedCliOptions): Promise<void> {
       interrupts.signal,
     );
     await interrupts.checkpoint();
+    // The mark must read back from what is written: checked on the 8-bit pixels (a lossy encode
+    // after this weakens it further). Some content masks it (dense fine streaks: the bundled
+    // examples/rain.png at the default strength); the user hears it now, not at verification.
+    const selfCheck = await verifyWatermark(as8bit(res.image), { key, ...(res.mode === 'identity' ? { identity: faces.provider } : {}) });
+    if (selfCheck.verdict !== 'authentic') {
+      const why =
+        selfCheck.verdict === 'manipulated' && res.faceBox
+          ? `the face it is bound to (${Math.round(res.faceBox.width)} px) does not match itself when read again: too small or unsure a face to bind to; --identity none marks the whole picture`
+          : "this picture's content masks it; a lower --target-psnr embeds it more strongly (more visible)";
+      process.stderr.write(`clearsight: warning: the watermark does not read back from the marked picture itself (verify says ${selfCheck.verdict}): ${why}\n`);
+    }
     interrupts.writing();
-    await writeImage(opts.output, res.image, {
+    await writeCliImage(opts.output, res.image, {
+      sourceFormat: meta.format,
       force: opts.force ?? false,
       ...(opts.format !== undefined ? { format: opts.format } : {}),
       ...(opts.quality !== undefined ? { quality: opts.quality } : {}),
@@ -200,12 +223,15 @@ async function runEmbed(input: string, opts: EmbedCliOptions): Promise<void> {
       psnr: Math.round(psnr(image, res.image) * 100) / 100,
       ssim: Math.round(ssim(image, res.image, { channel: 'y' }) * 10000) / 10000,
       keyFingerprint: res.keyFingerprint,
+      selfCheck: { verdict: selfCheck.verdict, bitErrorRate: selfCheck.bitErrorRate },
       seconds: Math.round(performance.now() - started) / 1000,
     };
-    if (opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+    // With the picture on stdout, stdout carries nothing else.
+    const text = toStdout ? process.stderr : process.stdout;
+    if (opts.json) text.write(`${JSON.stringify(summary)}\n`);
     else {
-      process.stdout.write(
-        `${basename(input)} (${meta.width}x${meta.height}) -> ${opts.output}: watermark, ${res.mode === 'identity' ? 'bound to the largest face' : 'whole-image mode (no face)'}, ` +
+      text.write(
+        `${displayName(input)} (${meta.width}x${meta.height}) -> ${toStdout ? 'standard output' : opts.output}: watermark, ${res.mode === 'identity' ? 'bound to the largest face' : 'whole-image mode (no face)'}, ` +
           `source "${res.source}", PSNR ${summary.psnr.toFixed(1)} dB, key ${res.keyFingerprint}, ${summary.seconds.toFixed(1)} s\n`,
       );
     }
@@ -220,7 +246,7 @@ async function runVerify(input: string, opts: VerifyCliOptions): Promise<void> {
   const interrupts = watchInterrupts();
   const faces = lazyFaces();
   try {
-    const { image } = await decodeImage(input);
+    const { image } = await decodeCliInput(input);
     await interrupts.checkpoint();
     const r = await untilAborted(
       verifyWatermark(image, { key, signal: interrupts.signal, ...(opts.identity === 'auto' ? { identity: faces.provider } : {}) }),
@@ -245,9 +271,21 @@ async function runVerify(input: string, opts: VerifyCliOptions): Promise<void> {
         : r.verdict === 'damaged'
           ? `${r.source ? `source "${r.source}"${pct}${id}; ` : ''}${r.reason}`
           : `source "${r.source}"${pct}${id}`;
-    process.stdout.write(`${basename(input)}: ${r.verdict.toUpperCase()}: ${what}, confidence ${r.confidence.toFixed(2)}\n`);
+    process.stdout.write(`${displayName(input)}: ${r.verdict.toUpperCase()}: ${what}, confidence ${r.confidence.toFixed(2)}\n`);
   } finally {
     faces.dispose();
     interrupts.dispose();
   }
+}
+
+/** The input as the summary line names it: its file name, or "standard input". */
+function displayName(input: string): string {
+  return input === STDIO ? inputName(input) : basename(input);
+}
+
+/** The picture as an 8-bit file holds it (rounded, clamped). */
+function as8bit(img: RawImage): RawImage {
+  const out = createImage(img.width, img.height, img.channels);
+  for (let i = 0; i < img.data.length; i++) out.data[i] = Math.round(Math.min(1, Math.max(0, img.data[i]!)) * 255) / 255;
+  return out;
 }

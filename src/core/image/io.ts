@@ -117,7 +117,7 @@ export interface EncodeOptions {
   quality?: number;
   /**
    * The source's metadata to carry over (a decoded image's `meta` fits): its EXIF, with the
-   * Orientation set to 1 (decoding applied it), in JPEG, PNG and WebP; its RGB ICC profile in
+   * Orientation set to 1 (decoding applied it), in JPEG, PNG, WebP and AVIF; its RGB ICC profile in
    * every format but BMP, the pixels converted back from sRGB into it. Absent: no metadata,
    * sRGB pixels untagged (which readers take as sRGB). See metadata.ts.
    */
@@ -452,12 +452,31 @@ export async function encodeImage(img: RawImage, format: OutputFormat, opts: Enc
   // Metadata only for colour pictures: a grey image is a map, not the source picture.
   const icc = img.channels === 3 && opts.metadata?.icc && isRgbIccProfile(opts.metadata.icc) ? opts.metadata.icc : undefined;
   const exif = img.channels === 3 && opts.metadata?.exif ? exifWithOrientationReset(opts.metadata.exif) : undefined;
+  if (format === 'avif' && exif) return encodeAvifWithExif(img, opts, exif, icc);
   const encoded = icc ? await withIccProfileFile(icc, (path) => encodePixels(img, format, opts, path)) : await encodePixels(img, format, opts);
   if (!exif) return encoded;
   if (format === 'jpeg') return spliceJpegExif(encoded, exif);
   if (format === 'png') return splicePngExif(encoded, exif);
   if (format === 'webp') return spliceWebpExif(encoded, exif, img.width, img.height, opts.alpha !== undefined);
-  return encoded; // TIFF, AVIF: no EXIF (see metadata.ts)
+  return encoded; // TIFF: no EXIF (see metadata.ts)
+}
+
+/**
+ * AVIF with the source's EXIF: sharp writes EXIF into AVIF only from an input that carries it
+ * (keepExif; its withExif takes text fields, not the blob), so the pixels go through a lossless
+ * PNG with the blob spliced in (and, with a profile, already converted into it: kept as they are).
+ * The AVIF encode sees the same 8-bit pixels as without EXIF; the PNG costs one extra encode.
+ */
+async function encodeAvifWithExif(img: RawImage, opts: EncodeOptions, exif: Buffer, icc: Uint8Array | undefined): Promise<Buffer> {
+  const lossless = { ...opts, quality: undefined, bitDepth: 8 as const };
+  const png = icc ? await withIccProfileFile(icc, (path) => encodePixels(img, 'png', lossless, path)) : await encodePixels(img, 'png', lossless);
+  let pipeline = sharp(splicePngExif(png, exif)).keepExif();
+  if (icc) pipeline = pipeline.keepIccProfile();
+  try {
+    return await pipeline.avif({ quality: opts.quality ?? 80 }).toBuffer();
+  } catch (err) {
+    throw new ClearsightError(ERROR_CODES.RUNTIME, `Encoding AVIF failed: ${sharpMessage(err)}`, { format: 'avif' }, { cause: err });
+  }
 }
 
 /** The sharp encode; `iccPath`: a profile to convert the sRGB pixels into and embed. */

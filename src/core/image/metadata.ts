@@ -12,8 +12,9 @@
  *   longer describes the pixels, and an untagged output is read as sRGB, which it is).
  * - EXIF: spliced into the encoded container as it is (JPEG APP1, PNG eXIf, WebP EXIF chunk),
  *   with the Orientation tag set to 1 because decoding applied it: the pixels are upright.
- *   TIFF, AVIF and BMP outputs carry no EXIF (TIFF: not supported by sharp's writer; AVIF and
- *   BMP: not written by us); TIFF and AVIF still carry the ICC profile.
+ *   AVIF gets it through sharp's keepExif from a lossless PNG carrying it (io.ts). TIFF and BMP
+ *   outputs carry no EXIF (TIFF: libvips' writer writes none, neither keepExif nor withExif;
+ *   BMP has no place for it); TIFF still carries the ICC profile.
  *
  * Pure functions on bytes except `withIccProfileFile`, which owns its temporary file.
  */

@@ -643,6 +643,7 @@ async function openInput(path: string): Promise<OpenInput> {
         path,
         codec,
         container,
+        ...(container === 'tty' ? {} : { kind: 'image' }),
       });
     }
     const audioIndex = fmt.findBestStream(AVMEDIA_TYPE_AUDIO);

@@ -9,7 +9,8 @@
  */
 import { isClearsightError } from '../../core/errors.js';
 import { ModelPool } from '../../core/models/pool.js';
-import { withEta, type ProgressEvent } from '../../core/progress.js';
+import { withJobProgress, type JobProgressEvent } from '../../core/progress.js';
+import { stagesOf } from '../../tasks/table.js';
 import { ContentStore } from '../store.js';
 import { preloadModels, runJob } from './run.js';
 import type { ChildConfig, ChildReply, ChildRequest } from './pool.js';
@@ -25,7 +26,7 @@ function send(message: ChildReply): void {
 }
 
 /** At most ~10 progress messages a second, but always stage changes and the last unit. */
-function throttled(jobId: string): (e: ProgressEvent) => void {
+function throttled(jobId: string): (e: JobProgressEvent) => void {
   let last = 0;
   let stage = '';
   return (e) => {
@@ -36,7 +37,14 @@ function throttled(jobId: string): (e: ProgressEvent) => void {
     send({
       type: 'progress',
       jobId,
-      event: { stage: e.stage, done: e.done, total: e.total, ...(e.etaSeconds !== undefined ? { etaSeconds: e.etaSeconds } : {}) },
+      event: {
+        stage: e.stage,
+        done: e.done,
+        total: e.total,
+        fraction: e.fraction,
+        ...(e.etaSeconds !== undefined ? { etaSeconds: e.etaSeconds } : {}),
+        ...(e.totalEtaSeconds !== undefined ? { totalEtaSeconds: e.totalEtaSeconds } : {}),
+      },
     });
   };
 }
@@ -48,7 +56,13 @@ async function handle(req: ChildRequest): Promise<void> {
     stores.set(req.storeRoot, store);
   }
   try {
-    const result = await runJob(req.spec, store, { maxPixels: req.maxPixels, threads: req.threads, cache, pool, onProgress: withEta(throttled(req.jobId)) });
+    const result = await runJob(req.spec, store, {
+      maxPixels: req.maxPixels,
+      threads: req.threads,
+      cache,
+      pool,
+      onProgress: withJobProgress(stagesOf(req.spec.task), throttled(req.jobId)),
+    });
     send({ type: 'done', jobId: req.jobId, result, models: pool.heldModels() });
   } catch (err) {
     const code = isClearsightError(err) ? err.code : 'E_RUNTIME';

@@ -10,12 +10,12 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import { Queue, QueueEvents, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { Queue, QueueEvents, QueueEventsProducer, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { WorkerPool, type PoolOptions } from './pool.js';
 import { ContentStore } from '../store.js';
 import { getTask } from '../registry.js';
 import { sealSpec, unsealSpec, withoutSecrets } from './secrets.js';
-import { JobFailure, type JobError, type JobProgress, type JobResult, type JobSpec, type JobState, type JobStatus } from './types.js';
+import { JobFailure, type JobError, type JobProgress, type JobResult, type JobSpec, type JobState, type JobStatus, type OwnedJob } from './types.js';
 import { ClearsightError, ERROR_CODES } from '../../core/errors.js';
 
 export type StatusListener = (status: JobStatus) => void;
@@ -37,6 +37,11 @@ export interface JobQueue {
    * shows it). 'busy': this queue cannot stop it where it runs. Optional: absent means 'busy'.
    */
   cancel?(id: string): Promise<'cancelled' | 'finished' | 'not-found' | 'busy'>;
+  /**
+   * The jobs `owner` submitted (JobSpec.owner), newest first, at most `limit`: read from the queue
+   * itself, so the list survives a server restart and covers every server in front of one Redis.
+   */
+  list?(owner: string, limit: number): Promise<OwnedJob[]>;
   /** Digests of the inputs of jobs not yet finished: store retention must keep them. */
   activeInputs(): Promise<Set<string>>;
   close(): Promise<void>;
@@ -135,6 +140,13 @@ export class LocalQueue implements JobQueue {
     return 'cancelled';
   }
 
+  async list(owner: string, limit: number): Promise<OwnedJob[]> {
+    const mine = [...this.jobs.values()].filter((r) => r.spec.owner === owner).reverse();
+    return mine
+      .slice(0, limit)
+      .map((r) => ({ status: snapshot(r), createdAt: r.spec.submittedAt ?? '', inputs: r.spec.inputs.map((i) => i.clientName ?? '') }));
+  }
+
   async activeInputs(): Promise<Set<string>> {
     const out = new Set<string>();
     for (const r of this.jobs.values()) if (r.state === 'queued' || r.state === 'running') for (const i of r.spec.inputs) out.add(i.sha256);
@@ -171,7 +183,7 @@ export class LocalQueue implements JobQueue {
         this.update(r, { state: 'running', progress: p });
       });
       if (r.cancelled) return;
-      this.update(r, { state: 'done', result, error: null, finishedAt: Date.now(), progress: r.progress ?? { stage: 'done', done: 1, total: 1 } });
+      this.update(r, { state: 'done', result, error: null, finishedAt: Date.now(), progress: { stage: 'done', done: 1, total: 1, fraction: 1 } });
     } catch (err) {
       if (r.cancelled) return;
       const failure = err instanceof JobFailure ? err : new JobFailure('E_RUNTIME', err instanceof Error ? err.message : String(err));
@@ -240,6 +252,17 @@ function stateOf(bull: string): JobState {
   return 'queued';
 }
 
+/**
+ * A cancel travels to the workers as a custom event on the queue's event stream (any host that
+ * runs `clearsight worker` hears it); the job's data carries the mark too, for a job not yet
+ * taken (the worker that takes it fails it at once) and for the status the server shows.
+ */
+const CANCEL_EVENT = 'clearsight:cancel';
+
+/** Jobs of each state read for a caller's list (the newest first per state): the list looks no further back. */
+const LIST_SCAN = 1000;
+const CANCELLED: JobError = { code: 'E_CANCELLED', message: 'the job was cancelled' };
+
 /** BullMQ keeps only the message of a failure: the code travels in front of it ("E_CODE: ..."). */
 function parseFailure(reason: string | undefined): JobError | null {
   if (!reason) return null;
@@ -261,6 +284,7 @@ export interface RedisQueueOptions {
 export class RedisQueue implements JobQueue {
   private readonly queue: Queue;
   private readonly queueEvents: QueueEvents;
+  private readonly cancels: QueueEventsProducer;
   private readonly listeners = new Map<string, Set<StatusListener>>();
   private readonly retry: RetryPolicy;
   private readonly keepFinishedMs: number;
@@ -273,16 +297,19 @@ export class RedisQueue implements JobQueue {
     const prefix = opts.prefix ?? 'bull';
     this.queue = new Queue(QUEUE_NAME, { connection, prefix });
     this.queueEvents = new QueueEvents(QUEUE_NAME, { connection, prefix });
+    this.cancels = new QueueEventsProducer(QUEUE_NAME, { connection, prefix });
     this.retry = opts.retry ?? DEFAULT_RETRY;
-    const notify = ({ jobId }: { jobId: string }) => {
-      if (!this.listeners.has(jobId)) return;
-      void this.get(jobId).then((s) => {
-        if (s) for (const l of this.listeners.get(jobId) ?? []) l(s);
-      });
-    };
+    const notify = ({ jobId }: { jobId: string }) => this.notify(jobId);
     for (const event of ['progress', 'active', 'completed', 'failed', 'waiting', 'delayed', 'stalled'] as const) {
       this.queueEvents.on(event, notify as never);
     }
+  }
+
+  private notify(jobId: string): void {
+    if (!this.listeners.has(jobId)) return;
+    void this.get(jobId).then((s) => {
+      if (s) for (const l of this.listeners.get(jobId) ?? []) l(s);
+    });
   }
 
   /** Resolves once the connections are up (so tests and benches do not race the first command). */
@@ -312,7 +339,9 @@ export class RedisQueue implements JobQueue {
     if (bullState === 'unknown') return undefined;
     const job = (await this.queue.getJob(id)) as Job<JobSpec, JobResult> | undefined;
     if (!job) return undefined;
-    const state = stateOf(bullState);
+    // Cancelled but not yet failed by a worker (still waiting, or its worker is stopping it): shown as it will end.
+    const cancelled = job.data.cancelled === true && bullState !== 'completed' && bullState !== 'failed';
+    const state = cancelled ? 'failed' : stateOf(bullState);
     const progress = typeof job.progress === 'object' && job.progress !== null ? (job.progress as unknown as JobProgress) : null;
     return {
       id,
@@ -320,7 +349,7 @@ export class RedisQueue implements JobQueue {
       state,
       progress,
       result: state === 'done' ? (job.returnvalue ?? null) : null,
-      error: parseFailure(job.failedReason),
+      error: cancelled ? CANCELLED : parseFailure(job.failedReason),
       // Started attempts: counts a run that stalled (worker died) and was started again, too.
       attempts: Math.max(job.attemptsStarted ?? 0, job.attemptsMade),
     };
@@ -343,6 +372,23 @@ export class RedisQueue implements JobQueue {
     return [];
   }
 
+  /**
+   * Cancels a queued or running job: marks its data (a worker that takes it fails it at once, with
+   * no retry) and tells every worker (the one running it aborts: its job process is killed). The
+   * job stays, failed with E_CANCELLED, until it expires like any finished job.
+   */
+  async cancel(id: string): Promise<'cancelled' | 'finished' | 'not-found' | 'busy'> {
+    const job = (await this.queue.getJob(id)) as Job<JobSpec, JobResult> | undefined;
+    if (!job) return 'not-found';
+    const state = await job.getState();
+    if (state === 'completed' || state === 'failed') return 'finished';
+    if (state === 'unknown') return 'not-found';
+    await job.updateData({ ...job.data, cancelled: true });
+    await this.cancels.publishEvent({ eventName: CANCEL_EVENT, jobId: id }, 10_000); // BullMQ's own length for the events stream
+    this.notify(id);
+    return 'cancelled';
+  }
+
   async remove(id: string): Promise<JobRemoval> {
     const job = (await this.queue.getJob(id)) as Job<JobSpec, JobResult> | undefined;
     if (!job) return { outcome: 'not-found', blobs: [] };
@@ -357,6 +403,21 @@ export class RedisQueue implements JobQueue {
     return { outcome: 'removed', blobs: [...new Set(blobsOf(job.data, job.returnvalue))].filter((sha) => !active.has(sha)) };
   }
 
+  async list(owner: string, limit: number): Promise<OwnedJob[]> {
+    // Every job Redis still keeps (finished ones until keepFinishedMs), the owner's newest first.
+    const all = (await this.queue.getJobs(['active', 'waiting', 'delayed', 'prioritized', 'paused', 'completed', 'failed'], 0, LIST_SCAN - 1)) as Array<
+      Job<JobSpec, JobResult> | undefined
+    >;
+    const mine = all.filter((j): j is Job<JobSpec, JobResult> => j?.data?.owner === owner).sort((a, b) => b.timestamp - a.timestamp);
+    const out: OwnedJob[] = [];
+    for (const job of mine.slice(0, limit)) {
+      const status = await this.get(job.id!);
+      if (status)
+        out.push({ status, createdAt: job.data.submittedAt ?? new Date(job.timestamp).toISOString(), inputs: job.data.inputs.map((i) => i.clientName ?? '') });
+    }
+    return out;
+  }
+
   async activeInputs(): Promise<Set<string>> {
     const out = new Set<string>();
     const jobs = (await this.queue.getJobs(['waiting', 'active', 'delayed', 'prioritized', 'paused', 'waiting-children'])) as Array<Job<JobSpec> | undefined>;
@@ -366,6 +427,7 @@ export class RedisQueue implements JobQueue {
 
   async close(): Promise<void> {
     await this.queueEvents.close();
+    await this.cancels.close();
     await this.queue.close();
   }
 }
@@ -393,10 +455,13 @@ export function startRedisWorker(opts: RedisWorkerOptions): { worker: Worker; po
   const lockMs = opts.lockMs ?? 30_000;
   const worker = new Worker<JobSpec, JobResult>(
     QUEUE_NAME,
-    async (job) => {
+    async (job, _token, signal) => {
       // Secret options leave Redis as soon as the job has finished for good.
       const forgetSecrets = () => (job.data.sealed?.length ? job.updateData(withoutSecrets(job.data)).catch(() => undefined) : undefined);
+      const stop = () => pool.cancel(job.id!); // the job's process is killed; pool.run rejects with E_CANCELLED
+      signal?.addEventListener('abort', stop, { once: true });
       try {
+        if (job.data.cancelled || signal?.aborted) throw new JobFailure(CANCELLED.code, CANCELLED.message);
         const result = await pool.run(
           job.id!,
           unsealSpec(job.data, opts.secret),
@@ -409,6 +474,8 @@ export function startRedisWorker(opts: RedisWorkerOptions): { worker: Worker; po
         const message = `${f.code}: ${f.message}`;
         if (f.permanent || job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) await forgetSecrets();
         throw f.permanent ? new UnrecoverableError(message) : new ClearsightError(ERROR_CODES.RUNTIME, message);
+      } finally {
+        signal?.removeEventListener('abort', stop);
       }
     },
     {
@@ -421,6 +488,10 @@ export function startRedisWorker(opts: RedisWorkerOptions): { worker: Worker; po
     },
   );
   worker.on('error', (err) => process.stderr.write(`clearsight worker: ${err.message}\n`));
+  // Cancels from the server (RedisQueue.cancel): the worker running the job aborts it.
+  const events = new QueueEvents(QUEUE_NAME, { connection: redisConnection(opts.url), prefix: opts.prefix ?? 'bull' });
+  events.on(CANCEL_EVENT as never, (({ jobId }: { jobId: string }) => void worker.cancelJob(jobId, 'cancelled')) as never);
+  events.on('error', (err: Error) => process.stderr.write(`clearsight worker: ${err.message}\n`));
   // Temp files of job processes that died with their worker (kill -9 of a worker on this host)
   // are removed by the next sweep of any worker here (see ContentStore.sweepTemp).
   const store = new ContentStore(opts.storeRoot);
@@ -431,6 +502,7 @@ export function startRedisWorker(opts: RedisWorkerOptions): { worker: Worker; po
     pool,
     close: async () => {
       clearInterval(sweeper);
+      await events.close();
       await worker.close(true);
       await pool.close();
     },

@@ -21,6 +21,20 @@ export interface JobSpec {
   fields: Record<string, string>;
   /** Fields sealed for the trip through Redis (jobs/secrets.ts). */
   sealed?: string[];
+  /** Set by a cancel under Redis: the worker that takes (or runs) the job fails it with E_CANCELLED. */
+  cancelled?: boolean;
+  /** Who submitted it (a token's digest or the client address): GET /api/v1/jobs lists a caller's own, from the queue. */
+  owner?: string;
+  /** When it was submitted (ISO 8601). */
+  submittedAt?: string;
+}
+
+/** A job as the caller's list shows it. */
+export interface OwnedJob {
+  status: JobStatus;
+  createdAt: string;
+  /** The client's file names, for display. */
+  inputs: string[];
 }
 
 /** One output file of a finished job, as stored. */
@@ -45,8 +59,12 @@ export interface JobProgress {
   stage: string;
   done: number;
   total: number;
+  /** The whole job, 0..1, stages weighted (core/progress.ts trackJob): never goes back; 1 when done. */
+  fraction?: number;
   /** Seconds left in this stage at the rate so far, when its total is known and a unit is done. */
   etaSeconds?: number;
+  /** Seconds left in the whole job (this stage's rate over the weights still ahead), with etaSeconds. */
+  totalEtaSeconds?: number;
 }
 
 export interface JobError {
