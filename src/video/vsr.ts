@@ -480,6 +480,23 @@ export function warpPrediction(
       const ref = refs.get(p.ref)!;
       const dx = (p.mvX * scale) / 4;
       const dy = (p.mvY * scale) / 4;
+      if (Number.isInteger(dx) && Number.isInteger(dy)) {
+        // Whole HR pixels (every vector at x4): a clamped copy, the same values bilinearAccumulate gives.
+        const rd = ref.data;
+        const rw = ref.width;
+        for (let Y = Y0; Y < Y1; Y++) {
+          const sy = Math.min(ref.height - 1, Math.max(0, Y + dy));
+          for (let X = X0; X < X1; X++) {
+            const sx = Math.min(rw - 1, Math.max(0, X + dx));
+            const s = (sy * rw + sx) * 3;
+            const o = (Y * W + X) * 3;
+            out.data[o] += wgt * rd[s];
+            out.data[o + 1] += wgt * rd[s + 1];
+            out.data[o + 2] += wgt * rd[s + 2];
+          }
+        }
+        continue;
+      }
       for (let Y = Y0; Y < Y1; Y++) {
         for (let X = X0; X < X1; X++) {
           const o = (Y * W + X) * 3;

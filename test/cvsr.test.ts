@@ -1,0 +1,141 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isClearsightError, ERROR_CODES } from '../src/core/errors.js';
+import { decodeVideo, superResolveFrames, VideoWriter, type DecodedFrame, type VsrFrame } from '../src/video/index.js';
+import { analyseForCvsr, cropPlanes, cvsrPlanes, neighbourLuma, referenceOrder } from '../src/video/cvsr.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'clearsight-cvsr-'));
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+
+/** Smooth texture (sums of sines) sampled at real coordinates, so sub-pixel motion is well defined. */
+const texture = (x: number, y: number): number =>
+  128 + 50 * Math.sin(x * 0.31 + 0.7 * Math.sin(y * 0.13)) + 30 * Math.sin(y * 0.23 - x * 0.05) + 15 * Math.sin((x + y) * 0.71);
+
+async function makeClip(name: string, width: number, height: number, frames: number, luma: (x: number, y: number, t: number) => number): Promise<string> {
+  const path = join(dir, name);
+  const w = await VideoWriter.open(path, { width, height, crf: 20, fps: 25, bFrames: 3 });
+  for (let t = 0; t < frames; t++) {
+    const y = new Uint8Array(width * height);
+    for (let r = 0; r < height; r++) for (let x = 0; x < width; x++) y[r * width + x] = Math.round(luma(x, r, t));
+    const c = (width >> 1) * (height >> 1);
+    w.write({ width, height, y, u: new Uint8Array(c).fill(120), v: new Uint8Array(c).fill(136) });
+  }
+  await w.finish();
+  return path;
+}
+
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const v of it) out.push(v);
+  return out;
+}
+
+const meanAbs = (a: Uint8Array, b: Uint8Array): number => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += Math.abs(a[i] - b[i]);
+  return s / a.length;
+};
+
+test('cvsr planes: RGB as given, neighbour luma normalised by the frame range', () => {
+  const lr = { width: 2, height: 1, channels: 3 as const, data: Float32Array.from([0.1, 0.2, 0.3, 0.4, 0.5, 0.6]) };
+  const limited = cvsrPlanes(lr, Uint8Array.from([16, 235]), Uint8Array.from([125.5, 126]), 'limited');
+  assert.deepEqual([...limited.data.subarray(0, 6)].map((v) => +v.toFixed(6)), [0.1, 0.4, 0.2, 0.5, 0.3, 0.6]);
+  assert.deepEqual([...limited.data.subarray(6, 8)], [0, 1]);
+  assert.ok(Math.abs(limited.data[9] - 110 / 219) < 1e-7, `L1 limited: ${limited.data[9]}`);
+  const full = cvsrPlanes(lr, Uint8Array.from([0, 255]), Uint8Array.from([51, 102]), 'full');
+  assert.deepEqual([...full.data.subarray(6, 10)].map((v) => +v.toFixed(6)), [0, 1, 0.2, 0.4]);
+  const crop = cropPlanes(full, 1, 0, 1, 1);
+  assert.deepEqual([...crop.data].map((v) => +v.toFixed(6)), [0.4, 0.5, 0.6, 1, 0.4]);
+});
+
+test('the neighbours warped by the decoded vectors line up with the frame (a panning texture)', async () => {
+  // 1.5 px a frame to the right, 0.75 down: quarter-pel vectors.
+  const path = await makeClip('pan.mp4', 96, 64, 9, (x, y, t) => texture(x - 1.5 * t, y - 0.75 * t));
+  const frames = await collect(decodeVideo(path));
+  const byIndex = new Map<number, DecodedFrame>(frames.map((f) => [f.index, f]));
+  let checked = 0;
+  let sawB = false;
+  for await (const o of referenceOrder((async function* () { yield* frames; })())) {
+    const f = o.frame;
+    const analysis = analyseForCvsr(o);
+    const { l0, l1 } = neighbourLuma(f, analysis);
+    if (f.pictureType === 'I') {
+      assert.equal(analysis, undefined);
+      assert.equal(l0, f.y, 'an I picture has no neighbours: its own luma stands in');
+      continue;
+    }
+    assert.ok(analysis, `frame ${f.index} (${f.pictureType}) has an analysis`);
+    const prev = byIndex.get(f.index - 1)!;
+    const unaligned = meanAbs(prev.y, f.y);
+    const aligned = meanAbs(l0, f.y);
+    assert.ok(aligned < 0.35 * unaligned, `frame ${f.index}: L0 off by ${aligned.toFixed(2)} levels, the unwarped previous frame by ${unaligned.toFixed(2)}`);
+    if (f.pictureType === 'P') assert.equal(meanAbs(l1, f.y), 0, `P frame ${f.index}: no L1 list, its own luma stands in`);
+    if (f.pictureType === 'B') {
+      sawB = true;
+      assert.ok(meanAbs(l1, f.y) < 0.35 * unaligned, `B frame ${f.index}: L1 off by ${meanAbs(l1, f.y).toFixed(2)}`);
+    }
+    checked++;
+  }
+  assert.ok(checked >= 6, `checked ${checked} frames`);
+  assert.ok(sawB, 'the clip has B pictures (bf 3)');
+});
+
+test('vsr --model cvsr: x4 frames; codec mode reproduces full mode where the network runs', async () => {
+  const bg = (x: number, y: number) => texture(x, y);
+  // Static background, a 16x16 patch of another texture moving 3 px a frame.
+  const path = await makeClip('square.mp4', 96, 64, 8, (x, y, t) => {
+    const sx = 8 + 3 * t;
+    return x >= sx && x < sx + 16 && y >= 24 && y < 40 ? 255 - texture(2 * (x - sx), 3 * (y - 24)) : bg(x, y);
+  });
+  const opts = { model: 'cvsr', threads: 1, refresh: 0, skipThreshold: 1 };
+  const codec: VsrFrame[] = await collect(superResolveFrames(decodeVideo(path), opts));
+  const full: VsrFrame[] = await collect(superResolveFrames(decodeVideo(path), { ...opts, mode: 'full' }));
+  assert.equal(codec.length, 8);
+  assert.deepEqual(
+    codec.map((f) => [f.image.width, f.image.height]),
+    codec.map(() => [384, 256]),
+  );
+  let checked = 0;
+  let partial = 0;
+  for (let i = 0; i < codec.length; i++) {
+    const c = codec[i];
+    if (c.decision !== 'partial') {
+      // Full frames are the same computation in both modes.
+      let d = 0;
+      for (let j = 0; j < c.image.data.length; j++) d = Math.max(d, Math.abs(c.image.data[j] - full[i].image.data[j]));
+      assert.ok(d < 1e-5, `frame ${i} (${c.decision}): max diff ${d}`);
+      continue;
+    }
+    partial++;
+    const mbCols = 6;
+    for (let k = 0; k < c.changed.length; k++) {
+      if (!c.changed[k]) continue;
+      // Inside a changed block the window's margin covers the receptive field: the same values.
+      const x0 = (k % mbCols) * 64;
+      const y0 = Math.floor(k / mbCols) * 64;
+      for (let Y = y0; Y < y0 + 64; Y++) {
+        for (let X = x0; X < x0 + 64; X++) {
+          const o = (Y * 384 + X) * 3;
+          const d = Math.abs(c.image.data[o] - full[i].image.data[o]);
+          assert.ok(d < 1e-4, `frame ${i} (${X}, ${Y}): codec ${c.image.data[o]} full ${full[i].image.data[o]}`);
+          checked++;
+        }
+      }
+    }
+  }
+  assert.ok(partial > 0, 'some frames were partial');
+  assert.ok(checked > 0, 'some blocks were recomputed');
+});
+
+test('cvsr is x4 only: another scale is refused before anything loads', async () => {
+  const path = await makeClip('tiny.mp4', 32, 32, 2, (x, y) => texture(x, y));
+  await assert.rejects(collect(superResolveFrames(decodeVideo(path), { model: 'cvsr', scale: 2 })), (e: unknown) => {
+    assert.ok(isClearsightError(e), `a ClearsightError: ${String(e)}`);
+    assert.equal(e.code, ERROR_CODES.INVALID_OPTION);
+    assert.match(e.message, /cvsr/);
+    return true;
+  });
+});
