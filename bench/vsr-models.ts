@@ -23,7 +23,7 @@
  * when given.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -127,7 +127,7 @@ interface Row {
 
 const dir = await mkdtemp(path.join(tmpdir(), 'vsr-models-'));
 const rows: Row[] = [];
-const speed: Array<{ method: string; fps: number; skipped: number }> = [];
+const speed: Array<{ method: string; fps: number; fpsPerCpuSecond: number; skipped: number; load: number }> = [];
 try {
   const clips: Array<{ name: string; file: string; crop?: [number, number] }> = [
     { name: 'vid4-city', file: path.join(args.data!, 'more/vid4_city_gt_10f.mkv') },
@@ -198,13 +198,24 @@ try {
       let n = 0;
       let computed = 0;
       let t = 0;
+      let cpu = process.cpuUsage();
       for await (const r of superResolveFrames(replay(decoded), { ...m.opts, scale: SCALE, threads: THREADS })) {
-        if (n === 0)
+        if (n === 0) {
           t = performance.now(); // warm-up frame (session creation) excluded
-        else computed += r.computed;
+          cpu = process.cpuUsage();
+        } else computed += r.computed;
         n++;
       }
-      speed.push({ method: m.method, fps: (n - 1) / ((performance.now() - t) / 1000), skipped: 1 - computed / (n - 1) });
+      const used = process.cpuUsage(cpu);
+      speed.push({
+        method: m.method,
+        fps: (n - 1) / ((performance.now() - t) / 1000),
+        // Frames per CPU second of this process (all its threads): what an otherwise idle core gives
+        // at --threads 1, the figure least disturbed by other work on a shared machine.
+        fpsPerCpuSecond: (n - 1) / ((used.user + used.system) / 1e6),
+        skipped: 1 - computed / (n - 1),
+        load: os.loadavg()[0],
+      });
     }
   }
 } finally {
@@ -238,7 +249,11 @@ console.log(
   ),
 );
 for (const r of rows.filter((r) => r.skipped !== null)) console.log(`${r.clip} ${r.method}: ${(100 * r.skipped!).toFixed(1)}% compute skipped`);
-for (const s of speed) console.log(`320x180 -> 1280x720 ${s.method}: ${s.fps.toFixed(3)} fps (${(100 * s.skipped).toFixed(1)}% skipped), threads ${THREADS}`);
+for (const s of speed) {
+  console.log(
+    `320x180 -> 1280x720 ${s.method}: ${s.fps.toFixed(3)} fps wall, ${s.fpsPerCpuSecond.toFixed(3)} frames per CPU second (${(100 * s.skipped).toFixed(1)}% skipped), threads ${THREADS}, load ${s.load.toFixed(1)}`,
+  );
+}
 const stamp = timestamp();
 await writeJsonPair(args.out!, 'vsr-models', stamp, {
   command: commandLine(),

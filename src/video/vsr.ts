@@ -348,7 +348,7 @@ async function superResolveOne(
       changedBlocks++;
     }
   }
-  const windows = planWindows(changed, motion.mbCols, motion.mbRows, f.width, f.height, o.tile, o.margin);
+  const windows = planWindows(changed, motion.mbCols, motion.mbRows, f.width, f.height, o.tile, o.margin, network.planes !== undefined);
   const spent = windows.reduce((s, w) => s + w.ww * w.wh, 0) / (f.width * f.height);
   if (spent >= 1) return full('mostly-changed');
 
@@ -358,9 +358,11 @@ async function superResolveOne(
   if (windows.length > 0) {
     const s = o.scale;
     const netOut = createImage(f.width * s, f.height * s, 3);
+    const outputs: RawImage[] = [];
     for (const w of windows) {
       throwIfAborted(signal);
       const up = await runNetwork(w.wx, w.wy, w.ww, w.wh);
+      outputs.push(up);
       // Valid region: the tile core plus the blend band, clipped to the window.
       const x0 = Math.max(w.wx, w.cx - 2 * BLEND);
       const y0 = Math.max(w.wy, w.cy - 2 * BLEND);
@@ -368,6 +370,9 @@ async function superResolveOne(
       const y1 = Math.min(w.wy + w.wh, w.cy + w.ch + 2 * BLEND);
       pasteRegion(netOut, up, w.wx * s, w.wy * s, x0 * s, y0 * s, x1 * s, y1 * s);
     }
+    // Then every core again from its own window: a neighbour's blend band, computed nearer
+    // its window's edge, must not overwrite it.
+    windows.forEach((w, k) => pasteRegion(netOut, outputs[k], w.wx * s, w.wy * s, w.cx * s, w.cy * s, (w.cx + w.cw) * s, (w.cy + w.ch) * s));
     blendInto(hr, netOut, changedWeights(changed, motion.mbCols, f.width, f.height), f.width, s);
   }
   return { index: f.index, pictureType: f.pictureType, image: hr, decision: 'partial', computed: spent, changedBlocks, changed, drift, totalBlocks };
@@ -426,11 +431,47 @@ export interface NetworkWindow {
 /**
  * One window per tile holding a changed macroblock. Windows keep one size (tile + 2 margin),
  * slid inward at the frame edges, because the converted networks have static input shapes:
- * a new size would mean a new ONNX session.
+ * a new size would mean a new ONNX session. With `mergeRuns` (networks with dynamic sizes, like
+ * cvsr) each horizontal run of such tiles is one window, clipped to the frame: the margin is
+ * paid once per run instead of once per tile, and there are fewer network calls.
  */
-export function planWindows(changed: Uint8Array, mbCols: number, mbRows: number, width: number, height: number, tile: number, margin: number): NetworkWindow[] {
+export function planWindows(
+  changed: Uint8Array,
+  mbCols: number,
+  mbRows: number,
+  width: number,
+  height: number,
+  tile: number,
+  margin: number,
+  mergeRuns = false,
+): NetworkWindow[] {
   const per = tile / MACROBLOCK;
   const out: NetworkWindow[] = [];
+  if (mergeRuns) {
+    for (let ty = 0; ty * tile < height; ty++) {
+      let runStart = -1;
+      const cy = ty * tile;
+      const ch = Math.min(tile, height - cy);
+      const wy = Math.max(0, cy - margin);
+      const wh = Math.min(height, cy + ch + margin) - wy;
+      const tiles = Math.ceil(width / tile);
+      for (let tx = 0; tx <= tiles; tx++) {
+        let dirty = false;
+        for (let my = ty * per; tx < tiles && my < Math.min(mbRows, (ty + 1) * per) && !dirty; my++) {
+          for (let mx = tx * per; mx < Math.min(mbCols, (tx + 1) * per); mx++) if (changed[my * mbCols + mx]) dirty = true;
+        }
+        if (dirty && runStart < 0) runStart = tx;
+        if (!dirty && runStart >= 0) {
+          const cx = runStart * tile;
+          const cw = Math.min(tx * tile, width) - cx;
+          const wx = Math.max(0, cx - margin);
+          out.push({ cx, cy, cw, ch, wx, wy, ww: Math.min(width, cx + cw + margin) - wx, wh });
+          runStart = -1;
+        }
+      }
+    }
+    return out;
+  }
   const ww = Math.min(width, tile + 2 * margin);
   const wh = Math.min(height, tile + 2 * margin);
   for (let ty = 0; ty * tile < height; ty++) {
