@@ -3,8 +3,8 @@
  * degraded as users' video is, plus codec-mode skipping and speed for the candidates (issue 19).
  *
  *   node --import tsx bench/vsr-models.ts [--realesr <realesr-animevideov3-x4.param>] [--frames 6]
- *        [--threads 2] [--data <shared video dir>] [--out bench/results] [--skip-speed]
- *        [--methods esrgan,cvsr,realesr]
+ *        [--threads 2] [--speed-threads n] [--data <shared video dir>] [--out bench/results] [--skip-speed]
+ *        [--methods esrgan,cvsr,realesr] [--write-card]
  *
  * Clips (x4, BI + H.264): ground truth -> bicubic x4 down (sharp, kernel cubic) -> YUV 4:2:0
  * BT.601 -> libx264 CRF 23, preset medium, bf 3 -> decoded. Ground truth: Vid4 city / foliage /
@@ -22,7 +22,7 @@
  * on a clip made from Vid4 city resized to 320x180 (sharp, lanczos3), CRF 23; cvsr always, realesr
  * when given.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,15 +39,20 @@ const { values: args } = parseArgs({
     realesr: { type: 'string' },
     frames: { type: 'string', default: '6' },
     threads: { type: 'string', default: '2' },
+    /** onnxruntime threads for the speed rows (default: --threads). */
+    'speed-threads': { type: 'string' },
     data: { type: 'string', default: sharedData('video') },
     out: { type: 'string', default: path.join(REPO, 'bench/results') },
     'skip-speed': { type: 'boolean', default: false },
     methods: { type: 'string', default: 'esrgan,cvsr,realesr' },
+    /** Copy the cvsr figures of this run into models/vsr-cvsr/card.json (quality: cross-source rows; speed). */
+    'write-card': { type: 'boolean', default: false },
   },
 });
 const families = new Set(args.methods!.split(','));
 const FRAMES = Number(args.frames);
 const THREADS = Number(args.threads);
+const SPEED_THREADS = Number(args['speed-threads'] ?? args.threads);
 const SCALE = 4;
 
 async function resize(img: RawImage, w: number, h: number, kernel: 'cubic' | 'lanczos3'): Promise<RawImage> {
@@ -199,7 +204,7 @@ try {
       let computed = 0;
       let t = 0;
       let cpu = process.cpuUsage();
-      for await (const r of superResolveFrames(replay(decoded), { ...m.opts, scale: SCALE, threads: THREADS })) {
+      for await (const r of superResolveFrames(replay(decoded), { ...m.opts, scale: SCALE, threads: SPEED_THREADS })) {
         if (n === 0) {
           t = performance.now(); // warm-up frame (session creation) excluded
           cpu = process.cpuUsage();
@@ -251,7 +256,7 @@ console.log(
 for (const r of rows.filter((r) => r.skipped !== null)) console.log(`${r.clip} ${r.method}: ${(100 * r.skipped!).toFixed(1)}% compute skipped`);
 for (const s of speed) {
   console.log(
-    `320x180 -> 1280x720 ${s.method}: ${s.fps.toFixed(3)} fps wall, ${s.fpsPerCpuSecond.toFixed(3)} frames per CPU second (${(100 * s.skipped).toFixed(1)}% skipped), threads ${THREADS}, load ${s.load.toFixed(1)}`,
+    `320x180 -> 1280x720 ${s.method}: ${s.fps.toFixed(3)} fps wall, ${s.fpsPerCpuSecond.toFixed(3)} frames per CPU second (${(100 * s.skipped).toFixed(1)}% skipped), threads ${SPEED_THREADS}, load ${s.load.toFixed(1)}`,
   );
 }
 const stamp = timestamp();
@@ -260,6 +265,52 @@ await writeJsonPair(args.out!, 'vsr-models', stamp, {
   machine: machineInfo(),
   frames: FRAMES,
   threads: THREADS,
+  speedThreads: SPEED_THREADS,
   rows: rows.map((r) => ({ ...r, psnrY: round(r.psnrY, 4), flicker: round(r.flicker, 3) })),
   speed,
 });
+
+if (args['write-card']) await writeCvsrCard();
+
+/** The cvsr rows of this run into its model card (the training script wrote the held-out row). */
+async function writeCvsrCard(): Promise<void> {
+  const cardPath = path.join(REPO, 'models/vsr-cvsr/card.json');
+  // biome-ignore lint/suspicious/noExplicitAny: the card is validated by the registry when loaded
+  const card: any = JSON.parse(await readFile(cardPath, 'utf8'));
+  const command = commandLine();
+  const protocol = `x4: bicubic down, H.264 CRF 23 bf 3, ${FRAMES} frames`;
+  const bic = (clip: string) => rows.find((r) => r.clip === clip && r.method === 'bicubic')!.psnrY;
+  const cross = [];
+  for (const method of ['cvsr codec t8', 'cvsr full']) {
+    const mine = rows.filter((r) => r.method === method);
+    if (mine.length === 0) continue;
+    for (const r of mine) {
+      cross.push({
+        dataset: `${r.clip} (${protocol})`,
+        split: 'cross-source',
+        metric: `Y-PSNR (dB), ${method}`,
+        value: round(r.psnrY, 3),
+        reference: { name: 'bicubic', value: round(bic(r.clip), 3) },
+        note: r.skipped === null ? `flicker ${r.flicker.toFixed(2)} levels` : `${(100 * r.skipped).toFixed(1)} % of the network compute skipped; flicker ${r.flicker.toFixed(2)} levels`,
+        command,
+      });
+    }
+    cross.push({
+      dataset: `mean of ${mine.length} test clips (${protocol})`,
+      split: 'cross-source',
+      metric: `Y-PSNR (dB), ${method}`,
+      value: round(mean(mine.map((r) => r.psnrY)), 3),
+      reference: { name: 'bicubic', value: round(mean(mine.map((r) => bic(r.clip))), 3) },
+      command,
+    });
+  }
+  card.quality = [...cross, ...card.quality.filter((q: { split: string }) => q.split !== 'cross-source')];
+  card.speed = speed
+    .filter((x) => x.method.startsWith('cvsr'))
+    .flatMap((x) => [
+      { what: `320x180 -> 1280x720, ${x.method}, ${SPEED_THREADS} threads, wall (load ${x.load.toFixed(1)} on 2 shared cores; ${(100 * x.skipped).toFixed(1)} % skipped)`, value: round(x.fps, 3), unit: 'frames/s', command },
+      { what: `320x180 -> 1280x720, ${x.method}, ${SPEED_THREADS} threads: frames per CPU second of the process`, value: round(x.fpsPerCpuSecond, 3), unit: 'frames/CPU s', command },
+    ]);
+  await writeFile(cardPath, `${JSON.stringify(card, null, 2)}\n`);
+  console.log(`wrote the cvsr figures into ${path.relative(REPO, cardPath)}`);
+}
