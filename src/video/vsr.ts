@@ -525,8 +525,14 @@ export function warpPrediction(
         // Whole HR pixels (every vector at x4): a clamped copy, the same values bilinearAccumulate gives.
         const rd = ref.data;
         const rw = ref.width;
+        // A block predicted from one reference is written once: whole rows are copies.
+        const inside = parts.length === 1 && X0 + dx >= 0 && X1 + dx <= rw;
         for (let Y = Y0; Y < Y1; Y++) {
           const sy = Math.min(ref.height - 1, Math.max(0, Y + dy));
+          if (inside) {
+            out.data.set(rd.subarray((sy * rw + X0 + dx) * 3, (sy * rw + X1 + dx) * 3), (Y * W + X0) * 3);
+            continue;
+          }
           for (let X = X0; X < X1; X++) {
             const sx = Math.min(rw - 1, Math.max(0, X + dx));
             const s = (sy * rw + sx) * 3;
