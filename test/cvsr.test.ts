@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isClearsightError, ERROR_CODES } from '../src/core/errors.js';
-import { decodeVideo, superResolveFrames, VideoWriter, type DecodedFrame, type VsrFrame } from '../src/video/index.js';
+import { decodeVideo, planWindows, superResolveFrames, VideoWriter, type DecodedFrame, type VsrFrame } from '../src/video/index.js';
 import { analyseForCvsr, cropPlanes, cvsrPlanes, neighbourLuma, referenceOrder } from '../src/video/cvsr.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'clearsight-cvsr-'));
@@ -138,4 +138,27 @@ test('cvsr is x4 only: another scale is refused before anything loads', async ()
     assert.match(e.message, /cvsr/);
     return true;
   });
+});
+
+test('windows of a dynamic-size network: one per horizontal run of changed tiles, margin clipped to the frame', () => {
+  // 160x64 frame: 10 x 4 macroblocks, tiles of 32 (2 x 2 macroblocks): 5 x 2 tiles.
+  const mbCols = 10;
+  const changed = new Uint8Array(40);
+  const mark = (mx: number, my: number) => {
+    changed[my * mbCols + mx] = 1;
+  };
+  mark(0, 0); // tile (0, 0)
+  mark(3, 1); // tile (1, 0): a run with (0, 0)
+  mark(9, 0); // tile (4, 0): alone, at the right edge
+  mark(5, 3); // tile (2, 1)
+  const w = planWindows(changed, mbCols, 4, 160, 64, 32, 8, true);
+  assert.deepEqual(w, [
+    { cx: 0, cy: 0, cw: 64, ch: 32, wx: 0, wy: 0, ww: 72, wh: 40 },
+    { cx: 128, cy: 0, cw: 32, ch: 32, wx: 120, wy: 0, ww: 40, wh: 40 },
+    { cx: 64, cy: 32, cw: 32, ch: 32, wx: 56, wy: 24, ww: 48, wh: 40 },
+  ]);
+  // Fixed-size windows (static-shape networks): one per tile, all the same size.
+  const fixed = planWindows(changed, mbCols, 4, 160, 64, 32, 8);
+  assert.equal(fixed.length, 4);
+  assert.ok(fixed.every((x) => x.ww === 48 && x.wh === 48));
 });
