@@ -291,7 +291,10 @@ async function writeCvsrCard(): Promise<void> {
         metric: `Y-PSNR (dB), ${method}`,
         value: round(r.psnrY, 3),
         reference: { name: 'bicubic', value: round(bic(r.clip), 3) },
-        note: r.skipped === null ? `flicker ${r.flicker.toFixed(2)} levels` : `${(100 * r.skipped).toFixed(1)} % of the network compute skipped; flicker ${r.flicker.toFixed(2)} levels`,
+        note:
+          r.skipped === null
+            ? `flicker ${r.flicker.toFixed(2)} levels`
+            : `${(100 * r.skipped).toFixed(1)} % of the network compute skipped; flicker ${r.flicker.toFixed(2)} levels`,
         command,
       });
     }
@@ -308,8 +311,18 @@ async function writeCvsrCard(): Promise<void> {
   card.speed = speed
     .filter((x) => x.method.startsWith('cvsr'))
     .flatMap((x) => [
-      { what: `320x180 -> 1280x720, ${x.method}, ${SPEED_THREADS} threads, wall (load ${x.load.toFixed(1)} on 2 shared cores; ${(100 * x.skipped).toFixed(1)} % skipped)`, value: round(x.fps, 3), unit: 'frames/s', command },
-      { what: `320x180 -> 1280x720, ${x.method}, ${SPEED_THREADS} threads: frames per CPU second of the process`, value: round(x.fpsPerCpuSecond, 3), unit: 'frames/CPU s', command },
+      {
+        what: `320x180 -> 1280x720, ${x.method}, ${SPEED_THREADS} threads, wall (load ${x.load.toFixed(1)} on 2 shared cores; ${(100 * x.skipped).toFixed(1)} % skipped)`,
+        value: round(x.fps, 3),
+        unit: 'frames/s',
+        command,
+      },
+      {
+        what: `320x180 -> 1280x720, ${x.method}, ${SPEED_THREADS} threads: frames per CPU second of the process`,
+        value: round(x.fpsPerCpuSecond, 3),
+        unit: 'frames/CPU s',
+        command,
+      },
     ]);
   await writeFile(cardPath, `${JSON.stringify(card, null, 2)}\n`);
   console.log(`wrote the cvsr figures into ${path.relative(REPO, cardPath)}`);

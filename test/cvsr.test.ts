@@ -4,7 +4,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isClearsightError, ERROR_CODES } from '../src/core/errors.js';
-import { decodeVideo, defaultVsrModel, planWindows, probeVideo, superResolveFrames, superResolveVideo, VideoWriter, type DecodedFrame, type VsrFrame } from '../src/video/index.js';
+import {
+  decodeVideo,
+  defaultVsrModel,
+  planWindows,
+  probeVideo,
+  superResolveFrames,
+  superResolveVideo,
+  VideoWriter,
+  type DecodedFrame,
+  type VsrFrame,
+} from '../src/video/index.js';
 import { analyseForCvsr, cropPlanes, cvsrPlanes, neighbourLuma, referenceOrder } from '../src/video/cvsr.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'clearsight-cvsr-'));
@@ -42,13 +52,22 @@ const meanAbs = (a: Uint8Array, b: Uint8Array): number => {
 test('cvsr planes: RGB as given, neighbour luma normalised by the frame range', () => {
   const lr = { width: 2, height: 1, channels: 3 as const, data: Float32Array.from([0.1, 0.2, 0.3, 0.4, 0.5, 0.6]) };
   const limited = cvsrPlanes(lr, Uint8Array.from([16, 235]), Uint8Array.from([125.5, 126]), 'limited');
-  assert.deepEqual([...limited.data.subarray(0, 6)].map((v) => +v.toFixed(6)), [0.1, 0.4, 0.2, 0.5, 0.3, 0.6]);
+  assert.deepEqual(
+    [...limited.data.subarray(0, 6)].map((v) => +v.toFixed(6)),
+    [0.1, 0.4, 0.2, 0.5, 0.3, 0.6],
+  );
   assert.deepEqual([...limited.data.subarray(6, 8)], [0, 1]);
   assert.ok(Math.abs(limited.data[9] - 110 / 219) < 1e-7, `L1 limited: ${limited.data[9]}`);
   const full = cvsrPlanes(lr, Uint8Array.from([0, 255]), Uint8Array.from([51, 102]), 'full');
-  assert.deepEqual([...full.data.subarray(6, 10)].map((v) => +v.toFixed(6)), [0, 1, 0.2, 0.4]);
+  assert.deepEqual(
+    [...full.data.subarray(6, 10)].map((v) => +v.toFixed(6)),
+    [0, 1, 0.2, 0.4],
+  );
   const crop = cropPlanes(full, 1, 0, 1, 1);
-  assert.deepEqual([...crop.data].map((v) => +v.toFixed(6)), [0.4, 0.5, 0.6, 1, 0.4]);
+  assert.deepEqual(
+    [...crop.data].map((v) => +v.toFixed(6)),
+    [0.4, 0.5, 0.6, 1, 0.4],
+  );
 });
 
 test('the neighbours warped by the decoded vectors line up with the frame (a panning texture)', async () => {
@@ -58,7 +77,11 @@ test('the neighbours warped by the decoded vectors line up with the frame (a pan
   const byIndex = new Map<number, DecodedFrame>(frames.map((f) => [f.index, f]));
   let checked = 0;
   let sawB = false;
-  for await (const o of referenceOrder((async function* () { yield* frames; })())) {
+  for await (const o of referenceOrder(
+    (async function* () {
+      yield* frames;
+    })(),
+  )) {
     const f = o.frame;
     const analysis = analyseForCvsr(o);
     const { l0, l1 } = neighbourLuma(f, analysis);

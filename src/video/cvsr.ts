@@ -96,8 +96,14 @@ export async function* referenceOrder(frames: AsyncIterable<DecodedFrame>): Asyn
   const done: ReferenceFrame[] = [];
   let pendingB: DecodedFrame[] = [];
   const visit = (f: DecodedFrame): OrderedFrame => {
-    const past = done.filter((p) => p.index < f.index).sort((a, b) => b.index - a.index).slice(0, PAST_CANDIDATES);
-    const future = done.filter((p) => p.index > f.index).sort((a, b) => a.index - b.index).slice(0, FUTURE_CANDIDATES);
+    const past = done
+      .filter((p) => p.index < f.index)
+      .sort((a, b) => b.index - a.index)
+      .slice(0, PAST_CANDIDATES);
+    const future = done
+      .filter((p) => p.index > f.index)
+      .sort((a, b) => a.index - b.index)
+      .slice(0, FUTURE_CANDIDATES);
     done.push({ index: f.index, luma: { width: f.width, height: f.height, data: f.y } });
     if (done.length > 4 * PAST_CANDIDATES) done.shift();
     return { frame: f, past, future };
@@ -142,7 +148,7 @@ export class CvsrNetwork {
     const t = out.image;
     const W = p.width * CVSR_SCALE;
     const H = p.height * CVSR_SCALE;
-    if (!t || t.shape[1] !== 3 || t.shape[2] !== H || t.shape[3] !== W) {
+    if (t?.shape[1] !== 3 || t.shape[2] !== H || t.shape[3] !== W) {
       throw new ClearsightError(ERROR_CODES.RUNTIME, `cvsr returned shape ${t ? t.shape.join('x') : 'nothing'} for a ${p.width}x${p.height} input`);
     }
     // NCHW -> HWC.

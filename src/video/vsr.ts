@@ -267,7 +267,12 @@ async function loadNetwork(options: VsrOptions): Promise<Network> {
   }
   if (model === 'esrgan') {
     const own = await ImageModel.load(upscaleModelName({ scale, size: options.size }), { ...runtime, cacheDir: options.cacheDir });
-    return { name: 'esrgan', net: (img, control) => upscale(img, { scale, size: options.size, model: own, signal: control?.signal }), scale, dispose: () => own.dispose() };
+    return {
+      name: 'esrgan',
+      net: (img, control) => upscale(img, { scale, size: options.size, model: own, signal: control?.signal }),
+      scale,
+      dispose: () => own.dispose(),
+    };
   }
   if (model === 'realesr' && ![2, 3, 4].includes(scale)) throw invalidOption('scale', '2, 3 or 4 with model realesr', scale);
   const own = await UpscalerModel.load(model === 'realesr' ? `realesr-animevideov3-x${scale}` : model, {
@@ -280,7 +285,6 @@ async function loadNetwork(options: VsrOptions): Promise<Network> {
   }
   return { name: model, net: (img, control) => own.predict(img, control), scale: own.scale as EsrganScale, dispose: () => own.dispose() };
 }
-
 
 async function superResolveOne(
   f: DecodedFrame,
@@ -386,7 +390,7 @@ async function superResolveOne(
     }
     // Then every core again from its own window: a neighbour's blend band, computed nearer
     // its window's edge, must not overwrite it.
-    windows.forEach((w, k) => pasteRegion(netOut, outputs[k], w.wx * s, w.wy * s, w.cx * s, w.cy * s, (w.cx + w.cw) * s, (w.cy + w.ch) * s));
+    for (const [k, w] of windows.entries()) pasteRegion(netOut, outputs[k], w.wx * s, w.wy * s, w.cx * s, w.cy * s, (w.cx + w.cw) * s, (w.cy + w.ch) * s);
     blendInto(hr, netOut, changedWeights(changed, motion.mbCols, f.width, f.height), f.width, s);
   }
   return { index: f.index, pictureType: f.pictureType, image: hr, decision: 'partial', computed: spent, changedBlocks, changed, drift, totalBlocks };

@@ -81,7 +81,10 @@ async function downscale(img: RawImage, kind: Degradation['down']): Promise<RawI
   const h = img.height / SCALE;
   if (kind === 'area') return resizeArea(img, w, h);
   const u8 = Buffer.from(img.data.map((v) => Math.round(Math.min(1, Math.max(0, v)) * 255)));
-  const out = await sharp(u8, { raw: { width: img.width, height: img.height, channels: 3 } }).resize(w, h, { kernel: 'cubic', fit: 'fill' }).raw().toBuffer();
+  const out = await sharp(u8, { raw: { width: img.width, height: img.height, channels: 3 } })
+    .resize(w, h, { kernel: 'cubic', fit: 'fill' })
+    .raw()
+    .toBuffer();
   return { width: w, height: h, channels: 3, data: Float32Array.from(out, (v) => v / 255) };
 }
 
@@ -251,7 +254,10 @@ try {
     for (const file of files) {
       const full = path.join(dir, file);
       const photo = (await decodeImage(full)).image;
-      const rgb = photo.channels === 3 ? photo : { ...photo, channels: 3 as const, data: Float32Array.from({ length: photo.width * photo.height * 3 }, (_, i) => photo.data[Math.floor(i / 3)]) };
+      const rgb =
+        photo.channels === 3
+          ? photo
+          : { ...photo, channels: 3 as const, data: Float32Array.from({ length: photo.width * photo.height * 3 }, (_, i) => photo.data[Math.floor(i / 3)]) };
       for (let c = 0; c < (split === 'val' ? 1 : clipsPerPhoto); c++) {
         const [w, h] = rgb.width >= rgb.height ? [320, 240] : [240, 320];
         const clip = cameraClip(rgb, w, h, smoke ? 6 : 10);
@@ -273,7 +279,18 @@ try {
     const cal: RawImage[] = [];
     for (const f of calFiles) cal.push(cropTo8((await decodeImage(path.join(calDir, sub, f))).image));
     for (const part of [cal.slice(0, 20), cal.slice(20, 40)]) {
-      await addClip(part, { group: 'vid4-calendar', split: 'train', source: { path: `video/vid4-calendar/GT/${sub}`, sha256: sha256File(path.join(calDir, sub, calFiles[0])) }, degradation: {}, set: 'vid4-calendar' }, drawDegradation(), 4);
+      await addClip(
+        part,
+        {
+          group: 'vid4-calendar',
+          split: 'train',
+          source: { path: `video/vid4-calendar/GT/${sub}`, sha256: sha256File(path.join(calDir, sub, calFiles[0])) },
+          degradation: {},
+          set: 'vid4-calendar',
+        },
+        drawDegradation(),
+        4,
+      );
     }
     console.error(`calendar: ${writer.count} items`);
     // Real H.264 clips as pseudo-GT: MIT EVM guitar and four live face clips.
@@ -294,13 +311,20 @@ try {
         if (gt.length === c.frames) break;
       }
       for (const part of [gt.slice(0, gt.length >> 1), gt.slice(gt.length >> 1)]) {
-        await addClip(part, { group: c.file, split: 'train', source: { path: c.file, sha256: sha256File(full) }, degradation: {}, set: path.dirname(c.file) }, drawDegradation(), c.perFrame);
+        await addClip(
+          part,
+          { group: c.file, split: 'train', source: { path: c.file, sha256: sha256File(full) }, degradation: {}, set: path.dirname(c.file) },
+          drawDegradation(),
+          c.perFrame,
+        );
       }
       console.error(`${c.file}: ${writer.count} items`);
     }
   }
   const sha = writer.close();
-  console.error(`wrote ${writer.count} items from ${clipCount} clips to ${outDir} (manifest sha256 ${sha}) in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  console.error(
+    `wrote ${writer.count} items from ${clipCount} clips to ${outDir} (manifest sha256 ${sha}) in ${((performance.now() - started) / 1000).toFixed(0)} s`,
+  );
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
