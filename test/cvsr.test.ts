@@ -8,6 +8,7 @@ import {
   decodeVideo,
   defaultVsrModel,
   planWindows,
+  warpPrediction,
   probeVideo,
   superResolveFrames,
   superResolveVideo,
@@ -198,4 +199,17 @@ test('the default network is cvsr at x4 (the best measured) and ESRGAN at other 
   assert.equal(stats.frames, 3);
   const info = await probeVideo(out);
   assert.deepEqual([info.width, info.height], [128, 128]);
+});
+
+test('the HR warp ignores partitions in the coded padding (a 180-pixel-wide picture has macroblocks to 192)', () => {
+  const ref = { width: 720, height: 64, channels: 3 as const, data: new Float32Array(720 * 64 * 3).fill(0.5) };
+  const blocks = [
+    { x: 184, y: 8, width: 8, height: 8, l0: { ref: 0, mvX: 0, mvY: 0 }, residual: 0 }, // wholly in the padding
+    { x: 176, y: 0, width: 8, height: 16, l0: { ref: 0, mvX: -4, mvY: 0 }, residual: 0 }, // half in it
+  ];
+  const out = warpPrediction(blocks, new Map([[0, ref]]), 180, 16, 4);
+  assert.equal(out.width, 720);
+  // The visible part of the second block (LR x 176..179) is the reference shifted one LR pixel.
+  assert.equal(out.data[(10 * 720 + 710) * 3], 0.5);
+  assert.equal(out.data[(10 * 720 + 700) * 3], 0, 'outside every block: 0');
 });

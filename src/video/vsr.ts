@@ -535,6 +535,8 @@ export function warpPrediction(
     const Y0 = Math.max(0, b.y * scale);
     const X1 = Math.min(W, (b.x + b.width) * scale);
     const Y1 = Math.min(H, (b.y + b.height) * scale);
+    // Partitions of the coded picture's padding (a width or height not a multiple of 16) lie outside.
+    if (X0 >= X1 || Y0 >= Y1) continue;
     for (const p of parts) {
       const ref = refs.get(p.ref)!;
       const dx = (p.mvX * scale) / 4;
