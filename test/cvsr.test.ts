@@ -16,7 +16,7 @@ import {
   type DecodedFrame,
   type VsrFrame,
 } from '../src/video/index.js';
-import { analyseForCvsr, cropPlanes, cvsrPlanes, neighbourLuma, referenceOrder } from '../src/video/cvsr.js';
+import { analyseForCvsr, cropPlanes, CvsrNetwork, cvsrPlanes, neighbourLuma, referenceOrder } from '../src/video/cvsr.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'clearsight-cvsr-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -212,4 +212,22 @@ test('the HR warp ignores partitions in the coded padding (a 180-pixel-wide pict
   // The visible part of the second block (LR x 176..179) is the reference shifted one LR pixel.
   assert.equal(out.data[(10 * 720 + 710) * 3], 0.5);
   assert.equal(out.data[(10 * 720 + 700) * 3], 0, 'outside every block: 0');
+});
+
+test('cvsr on strips of a large frame gives the one-call output (context rows cover the receptive field)', async () => {
+  const net = await CvsrNetwork.load({ threads: 1 });
+  try {
+    const w = 40;
+    const h = 70;
+    const data = new Float32Array(5 * w * h).map((_, i) => 0.5 + 0.4 * Math.sin(i * 0.37) * Math.cos(i * 0.011));
+    const p = { width: w, height: h, channels: 5, data };
+    const whole = await net.predict(p);
+    const strips = await net.predictStrips(p, w * 36); // 20-row cores: four strips
+    assert.equal(strips.data.length, whole.data.length);
+    let d = 0;
+    for (let i = 0; i < whole.data.length; i++) d = Math.max(d, Math.abs(strips.data[i] - whole.data[i]));
+    assert.ok(d < 2e-5, `max diff ${d}`);
+  } finally {
+    await net.dispose();
+  }
 });

@@ -163,6 +163,28 @@ export class CvsrNetwork {
     return { width: W, height: H, channels: 3, data };
   }
 
+  /**
+   * `predict` on horizontal strips of at most `maxPixels` LR pixels each (cores of whole rows,
+   * CVSR_MARGIN rows of context above and below): the same output as one call within float
+   * rounding, without the memory of a whole large frame at once (a 1920x1080 frame would hold
+   * 32 x 2 M activations per layer and a 3 x 33 M output in one session run).
+   */
+  async predictStrips(p: Planes, maxPixels = 1 << 18): Promise<RawImage> {
+    const rows = Math.max(16, Math.floor(maxPixels / p.width) - 2 * CVSR_MARGIN);
+    if (rows >= p.height) return this.predict(p);
+    const W = p.width * CVSR_SCALE;
+    const out = new Float32Array(W * p.height * CVSR_SCALE * 3);
+    for (let cy = 0; cy < p.height; cy += rows) {
+      const ch = Math.min(rows, p.height - cy);
+      const wy = Math.max(0, cy - CVSR_MARGIN);
+      const wh = Math.min(p.height, cy + ch + CVSR_MARGIN) - wy;
+      const up = await this.predict(cropPlanes(p, 0, wy, p.width, wh));
+      const from = (cy - wy) * CVSR_SCALE * W * 3;
+      out.set(up.data.subarray(from, from + ch * CVSR_SCALE * W * 3), cy * CVSR_SCALE * W * 3);
+    }
+    return { width: W, height: p.height * CVSR_SCALE, channels: 3, data: out };
+  }
+
   dispose(): Promise<void> {
     return this.model.dispose();
   }

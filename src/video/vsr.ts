@@ -263,7 +263,7 @@ async function loadNetwork(options: VsrOptions): Promise<Network> {
     const net: Upscaler = async () => {
       throw new ClearsightError(ERROR_CODES.RUNTIME, 'cvsr reads the motion-compensated planes, not an RGB image');
     };
-    return { name: 'cvsr', net, planes: (p) => own.predict(p), scale: CVSR_SCALE, margin: CVSR_MARGIN, dispose: () => own.dispose() };
+    return { name: 'cvsr', net, planes: (p) => own.predictStrips(p), scale: CVSR_SCALE, margin: CVSR_MARGIN, dispose: () => own.dispose() };
   }
   if (model === 'esrgan') {
     const own = await ImageModel.load(upscaleModelName({ scale, size: options.size }), { ...runtime, cacheDir: options.cacheDir });
