@@ -109,7 +109,10 @@ describe('face detector post-processing', () => {
     const worst = (a: Float32Array, b: Float64Array) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0);
     const full = sampleSquare(img, region, 4); // step 2.75: 3x3 taps per pixel
     assert.ok(worst(full, reference(4, 3)) < 1e-6);
-    assert.ok(full.some((x) => x === 0), 'some crop pixels lie wholly outside the picture');
+    assert.ok(
+      full.some((x) => x === 0),
+      'some crop pixels lie wholly outside the picture',
+    );
     const capped = sampleSquare(img, region, 4, 1, 0, 2);
     assert.ok(worst(capped, reference(4, 2)) < 1e-6);
     assert.ok(worst(capped, reference(4, 3)) > 1e-3, 'the cap changes the taps');

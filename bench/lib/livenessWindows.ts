@@ -22,6 +22,7 @@ import type { FaceModels } from '../../src/face/index.js';
 import { computeCues, readVideoFrames, trackFace, type FrameObservation } from '../../src/face/liveness/index.js';
 import { makePrint, makeReplay } from './attacks.js';
 import { personOf, sourceOf } from './people.js';
+import { clopperPearson } from '../../src/trust/forensics/stats.js';
 
 export const KINDS = ['bonafide', 'print', 'replay', 'cutEye'] as const;
 export type Kind = (typeof KINDS)[number];
@@ -60,7 +61,12 @@ export function windowsOf(n: number, fps: number, windowSeconds: number): Array<
   const w = Math.round(windowSeconds * fps);
   if (n <= w) return [[0, n]];
   // the end window only when it adds at least a second of frames the first did not see
-  return n - w >= Math.round(fps) ? [[0, w], [n - w, n]] : [[0, w]];
+  return n - w >= Math.round(fps)
+    ? [
+        [0, w],
+        [n - w, n],
+      ]
+    : [[0, w]];
 }
 
 function windowCues(obs: readonly FrameObservation[], [a, b]: [number, number], fps: number): number[][] {
@@ -112,7 +118,47 @@ export async function extractWindows(models: FaceModels, o: ExtractOptions): Pro
       });
     }
     await writeFile(o.cacheFile, serialize(samples));
-    o.log?.(`[${i + 1}/${o.files.length}] ${file}: ${frames.length} frames at ${frames[0]!.width}x${frames[0]!.height}, ${kinds.length} kinds, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    o.log?.(
+      `[${i + 1}/${o.files.length}] ${file}: ${frames.length} frames at ${frames[0]!.width}x${frames[0]!.height}, ${kinds.length} kinds, ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
   }
   return samples;
+}
+
+export interface Rates {
+  bpcer: { k: number; n: number; rate: number; ci95: [number, number] };
+  apcer: number;
+  acer: number;
+  perAttack: Record<string, { k: number; n: number; apcer: number; ci95: [number, number] }>;
+  /** Bona fide clips at or above the CLI's "live" threshold of the shipped head. */
+  liveVerdictAbove06: { k: number; n: number };
+}
+
+/**
+ * BPCER (bona fide scored below 0.5), APCER per attack type (attack at or above 0.5), ACER =
+ * (worst APCER + BPCER) / 2, exact (Clopper-Pearson) 95 % intervals over clips.
+ */
+export function livenessRates(kinds: readonly string[], scores: readonly number[], liveThreshold = 0.6): Rates {
+  const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
+  const at = (k: string) => kinds.flatMap((s, i) => (s === k ? [scores[i]!] : []));
+  const bona = at('bonafide');
+  const bk = bona.filter((x) => x < 0.5).length;
+  const perAttack = Object.fromEntries(
+    ATTACKS.map((a) => {
+      const v = at(a);
+      const k = v.filter((x) => x >= 0.5).length;
+      const ci = clopperPearson(k, Math.max(1, v.length));
+      return [a, { k, n: v.length, apcer: r4(k / Math.max(1, v.length)), ci95: [r4(ci.lo), r4(ci.hi)] as [number, number] }];
+    }),
+  );
+  const bci = clopperPearson(bk, Math.max(1, bona.length));
+  const bpcer = bk / Math.max(1, bona.length);
+  const apcer = Math.max(...ATTACKS.map((a) => perAttack[a]!.apcer));
+  return {
+    bpcer: { k: bk, n: bona.length, rate: r4(bpcer), ci95: [r4(bci.lo), r4(bci.hi)] },
+    apcer: r4(apcer),
+    acer: r4((apcer + bpcer) / 2),
+    perAttack,
+    liveVerdictAbove06: { k: bona.filter((x) => x >= liveThreshold).length, n: bona.length },
+  };
 }

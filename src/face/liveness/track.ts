@@ -50,8 +50,7 @@ export interface TrackOptions {
 
 function checkTrackOptions(o: TrackOptions): Required<TrackOptions> {
   const out = { cnnStride: o.cnnStride ?? 2, detectStride: o.detectStride ?? 2, cropMaxSub: o.cropMaxSub ?? 2 };
-  for (const [k, v] of Object.entries(out))
-    if (!Number.isInteger(v) || v < 1 || v > 16) throw invalidOption(k, 'an integer from 1 to 16', v);
+  for (const [k, v] of Object.entries(out)) if (!Number.isInteger(v) || v < 1 || v > 16) throw invalidOption(k, 'an integer from 1 to 16', v);
   return out;
 }
 

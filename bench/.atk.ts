@@ -1,0 +1,13 @@
+import { readVideoFrames, trackFace } from '../src/face/liveness/index.js';
+import { FaceModels } from '../src/face/index.js';
+import { makeReplay, makePrint } from './lib/attacks.js';
+import { mulberry32 } from '../src/core/random.js';
+import { createHash } from 'node:crypto';
+const clip = await readVideoFrames('/work/shared/data/face-videos/live-real/sadtalker_ref_WDA_KatieHill_000.mp4', { maxSeconds: 0.5, maxSide: 256 });
+const models = await FaceModels.load({ liveness: true, embed: false });
+const obs = await trackFace(models, clip.frames as any, clip.times);
+const r = mulberry32(1);
+let t = performance.now(); const rep = makeReplay(clip.frames as any, r); console.log('replay ms/frame', ((performance.now() - t) / clip.frames.length).toFixed(1));
+t = performance.now(); const pr = makePrint(clip.frames as any, obs, clip.fps, r, true); console.log('print ms/frame', ((performance.now() - t) / clip.frames.length).toFixed(1));
+const h = createHash('sha256'); for (const f of [...rep, ...pr]) h.update(Buffer.from(f.data.buffer)); console.log(h.digest('hex').slice(0, 16));
+await models.dispose();
