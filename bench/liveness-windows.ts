@@ -50,6 +50,8 @@ const { values: args } = parseArgs({
     l2: { type: 'string', default: '0.1' },
     pcs: { type: 'string', default: '4' },
     adapt: { type: 'boolean', default: false },
+    /** Bona fide clips whose file matches this regex: the leave-source-out head's deciding expert and cue contributions. */
+    explain: { type: 'string' },
     draws: { type: 'string', default: '20' },
     out: { type: 'string', default: path.join(REPO_ROOT, 'bench/results') },
     publish: { type: 'boolean', default: false },
@@ -262,6 +264,27 @@ function shuffle<T>(xs: readonly T[], rand: () => number): T[] {
   return a;
 }
 
+/** Why the leave-source-out head scores these bona fide clips as it does: deciding expert, cue contributions. */
+function explain(samples: readonly WindowSample[], pattern: RegExp, l2: number): void {
+  const heads = new Map<string, LivenessHead>();
+  for (const s of samples.filter((x) => x.kind === 'bonafide' && x.window === 0 && pattern.test(x.file))) {
+    if (!heads.has(s.source))
+      heads.set(
+        s.source,
+        fitOn(
+          samples.filter((x) => x.source !== s.source),
+          l2,
+          `without ${s.source}`,
+        ),
+      );
+    const r = fuse(s.values, heads.get(s.source)!);
+    const contributions = Object.entries(r.cues)
+      .sort((a, b) => a[1].contribution - b[1].contribution)
+      .map(([c, v]) => `${c} ${v.contribution >= 0 ? '+' : ''}${round(v.contribution, 2)} (z ${round(v.pooled, 2)})`);
+    console.log(`${s.file}: score ${round(r.score, 3)} decided by ${r.decidedBy}, tracked ${s.tracked}/${s.frames}; ${contributions.join(', ')}`);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 
 async function evaluate(): Promise<void> {
@@ -345,6 +368,7 @@ async function evaluate(): Promise<void> {
   console.log(
     `${first.length} scored clips (first 5 s window; ${first.filter((s) => s.kind === 'bonafide').length} bona fide) of ${people} people from ${sources.join(', ')}; ${samples.length} training windows in all`,
   );
+  if (args.explain) explain(samples, new RegExp(args.explain), l2);
   let adapt: AdaptRow[] | undefined;
   if (args.adapt) {
     adapt = adaptation(samples, l2, [2, 4, 8, 16], Number(args.draws));
