@@ -53,6 +53,8 @@ const { values: args } = parseArgs({
     /** Bona fide clips whose file matches this regex: the leave-source-out head's deciding expert and cue contributions. */
     explain: { type: 'string' },
     draws: { type: 'string', default: '20' },
+    /** calibrateLiveness' alignPriorClips for --adapt (default: the library's; 0 = the alignment before 2026-12-08). */
+    'align-prior-clips': { type: 'string' },
     out: { type: 'string', default: path.join(REPO_ROOT, 'bench/results') },
     publish: { type: 'boolean', default: false },
     'write-head': { type: 'boolean', default: false },
@@ -234,7 +236,7 @@ function adaptation(samples: readonly WindowSample[], l2: number, ks: readonly n
                 analysis: { cues: { values: s.values, fps: s.fps, pulse: { bpm: 0, snr: 0, bandEnergyRatio: 0, minSnr: 1, reliable: false } } },
                 live: s.kind === 'bonafide',
               })),
-              { prior },
+              { prior, ...(args['align-prior-clips'] !== undefined ? { alignPriorClips: Number(args['align-prior-clips']) } : {}) },
             );
           }
           for (const s of test) {
