@@ -36,8 +36,8 @@ import { mulberry32 } from '../src/core/random.js';
 import { writeFileAtomic } from '../src/core/fs.js';
 import { FaceModels } from '../src/face/index.js';
 import { computeCues, CUES, DEFAULT_LIVENESS_HEAD, fitHead, fuse, readVideoFrames, trackFace, type LivenessHead } from '../src/face/liveness/index.js';
-import { clopperPearson } from '../src/trust/forensics/stats.js';
 import { makePrint, makeReplay } from './lib/attacks.js';
+import { livenessRates } from './lib/livenessWindows.js';
 import { getModelCard } from '../src/core/models/registry.js';
 import { TrainedModel } from '../src/core/models/trainedModel.js';
 import { personOf, sourceOf } from './lib/people.js';
@@ -120,28 +120,11 @@ async function collect(): Promise<Sample[]> {
 }
 
 function rates(samples: readonly Sample[], scores: readonly number[]) {
-  const at = (k: Kind) => samples.flatMap((s, i) => (s.kind === k ? [scores[i]!] : []));
-  const bona = at('bonafide');
-  const bpcerK = bona.filter((x) => x < 0.5).length;
-  const perAttack = Object.fromEntries(
-    ATTACKS.map((a) => {
-      const v = at(a);
-      const k = v.filter((x) => x >= 0.5).length;
-      const ci = clopperPearson(k, Math.max(1, v.length));
-      return [a, { k, n: v.length, apcer: round(k / Math.max(1, v.length), 4), ci95: [round(ci.lo, 4), round(ci.hi, 4)] }];
-    }),
+  return livenessRates(
+    samples.map((s) => s.kind),
+    scores,
+    DEFAULT_LIVENESS_HEAD.thresholds.live,
   );
-  const bciS = clopperPearson(bpcerK, Math.max(1, bona.length));
-  const bpcer = bpcerK / Math.max(1, bona.length);
-  const apcer = Math.max(...ATTACKS.map((a) => perAttack[a]!.apcer));
-  const liveAccepted = bona.filter((x) => x >= DEFAULT_LIVENESS_HEAD.thresholds.live).length;
-  return {
-    bpcer: { k: bpcerK, n: bona.length, rate: round(bpcer, 4), ci95: [round(bciS.lo, 4), round(bciS.hi, 4)] },
-    apcer: round(apcer, 4),
-    acer: round((apcer + bpcer) / 2, 4),
-    perAttack,
-    liveVerdictAbove06: { k: liveAccepted, n: bona.length },
-  };
 }
 
 /** The per-attack-expert logistic head fitted on `samples` (the one fitting code for held-out and shipped heads). */

@@ -28,6 +28,8 @@ import {
 import { assembleDetectorOutput } from '../src/face/faces.js';
 import { eyeOpenness, irisPosition, runIris, type EyeLandmarks } from '../src/face/iris.js';
 import { cropToImage, sampleSquare } from '../src/face/sample.js';
+import { bilinearAccumulate } from '../src/core/sampling.js';
+import { computeCues, CUES, trackFace } from '../src/face/liveness/index.js';
 
 const det = (x0: number, y0: number, x1: number, y1: number, score: number): Detection => ({ x0, y0, x1, y1, score, keypoints: new Float32Array(12) });
 
@@ -80,6 +82,40 @@ describe('face detector post-processing', () => {
     assert.ok(Math.abs(crop[(2 * 8 + 5) * 3]! - 5) < 1e-6);
     const [x, y] = cropToImage({ cx: 10, cy: 20, size: 100, angle: Math.PI / 2 }, 100, 100, 50);
     assert.ok(Math.abs(x - 10) < 1e-9 && Math.abs(y - 70) < 1e-9); // crop's +x axis points down the picture
+  });
+
+  it('sampleSquare: a square half outside the picture equals tap-by-tap bilinear sampling; maxSub caps the taps', () => {
+    const img: RawImage = { width: 9, height: 5, channels: 3, data: Float32Array.from({ length: 9 * 5 * 3 }, (_, i) => ((i * 37) % 101) / 100) };
+    const region = { cx: 2, cy: 1, size: 11, angle: 0.3 };
+    // the reference: every supersampling tap through core/sampling (zero border), as the slow path does
+    const reference = (outSize: number, sub: number) => {
+      const out = new Float64Array(outSize * outSize * 3);
+      const acc = new Float64Array(3);
+      const step = region.size / outSize;
+      const c = Math.cos(region.angle),
+        n = Math.sin(region.angle);
+      for (let v = 0; v < outSize; v++)
+        for (let u = 0; u < outSize; u++)
+          for (let sy = 0; sy < sub; sy++)
+            for (let sx = 0; sx < sub; sx++) {
+              const du = (u + (sx + 0.5) / sub - outSize / 2) * step,
+                dv = (v + (sy + 0.5) / sub - outSize / 2) * step;
+              acc.fill(0);
+              bilinearAccumulate(img, region.cx + c * du - n * dv - 0.5, region.cy + n * du + c * dv - 0.5, acc, 0, 1, 'zero');
+              for (let k = 0; k < 3; k++) out[(v * outSize + u) * 3 + k]! += acc[k]! / (sub * sub);
+            }
+      return out;
+    };
+    const worst = (a: Float32Array, b: Float64Array) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0);
+    const full = sampleSquare(img, region, 4); // step 2.75: 3x3 taps per pixel
+    assert.ok(worst(full, reference(4, 3)) < 1e-6);
+    assert.ok(
+      full.some((x) => x === 0),
+      'some crop pixels lie wholly outside the picture',
+    );
+    const capped = sampleSquare(img, region, 4, 1, 0, 2);
+    assert.ok(worst(capped, reference(4, 2)) < 1e-6);
+    assert.ok(worst(capped, reference(4, 3)) > 1e-3, 'the cap changes the taps');
   });
 
   it('eye aspect ratio: open eye ~0.3, closed ~0', () => {
@@ -291,6 +327,31 @@ describe('verifyLive: liveness and identity from the same tracked face squares',
     assert.match(no.summary, /is not the enrolled face/);
     // the liveness half does not depend on whom we compare with
     assert.equal(no.liveness.score, yes.liveness.score);
+  });
+
+  it('trackFace: the fast defaults (CNN stride 2, crop supersampling cap) keep every cue near the every-frame reference', async () => {
+    const clip = jitterClip(man, 16);
+    const reference = await trackFace(models, clip.frames, clip.times, {}, { cnnStride: 1, detectStride: 1, cropMaxSub: 4 });
+    const fast = await trackFace(models, clip.frames, clip.times);
+    assert.deepEqual(
+      fast.map((o) => o.found),
+      reference.map((o) => o.found),
+    );
+    // odd frames hold the even frame's CNN scores
+    assert.equal(fast[1]!.antispoof, fast[0]!.antispoof);
+    assert.notEqual(reference[1]!.antispoof, reference[0]!.antispoof);
+    const a = computeCues(reference, clip.fps).values,
+      b = computeCues(fast, clip.fps).values;
+    const mean = (v: number[][], j: number) => v.reduce((s, r) => s + r[j]!, 0) / v.length;
+    CUES.forEach((cue, j) => {
+      const ref = mean(a, j),
+        got = mean(b, j);
+      assert.ok(Math.abs(got - ref) <= 0.05 * Math.abs(ref) + 0.01, `${cue}: ${got} vs ${ref}`);
+    });
+    await assert.rejects(
+      trackFace(models, clip.frames, clip.times, {}, { cnnStride: 0 }),
+      (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION',
+    );
   });
 
   it('rejects a malformed enrolment and a clip without a face', async () => {

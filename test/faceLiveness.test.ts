@@ -278,6 +278,38 @@ describe('attention fusion', () => {
     );
     assert.match(site.source, /2 live; 1 print, 1 replay/);
   });
+  it('calibration from one live clip (one person) does not re-centre the site on that person', () => {
+    // every person has their own motion level; prints have none. The prior knows the spread
+    // across people; one site clip shows one person's level with a tiny spread.
+    const kM = CUES.indexOf('microMotion');
+    const clip = (motion: number): number[][] => Array.from({ length: 30 }, () => CUES.map((_, j) => (j === kM ? motion + 0.05 * gauss() : 0.1 * gauss())));
+    const person = () => 1 + 0.4 * gauss();
+    const training = Array.from({ length: 40 }, (_, i) => ({
+      values: i < 20 ? clip(person()) : clip(0),
+      live: i < 20,
+      ...(i < 20 ? {} : { attack: 'print' }),
+    }));
+    const prior = fitHead(training, { l2: 0.1 });
+    const site = (values: number[][], live: boolean) => ({
+      analysis: { cues: { values, fps: 30, pulse: { bpm: 0, snr: 0, bandEnergyRatio: 0 } } as CueMatrix },
+      live,
+    });
+    // the one site person moves a lot (1.8); the site's other people move as the prior's did
+    const clips = [site(clip(1.8), true), site(clip(0), false)];
+    const cal = calibrateLiveness(clips, { prior });
+    const full = calibrateLiveness(clips, { prior, alignPriorClips: 0 }); // align fully to the one person
+    const others = [0.5, 0.7, 0.9, 1.1, 1.3].map((m) => clip(m));
+    const accepted = (h: typeof prior) => others.filter((v) => fuse(v, h).score >= 0.5).length;
+    assert.equal(accepted(prior), 5);
+    assert.equal(accepted(full), 0, 'fully aligned to one person, every other person reads as a print');
+    // shrunk toward the prior: better, though one live clip still moves the print expert
+    assert.ok(accepted(cal) >= 2, `after calibrating on one person, ${accepted(cal)} of 5 other people accepted`);
+    assert.ok(fuse(clip(0), cal).score < 0.5, 'prints still rejected');
+    assert.throws(
+      () => calibrateLiveness(clips, { prior, alignPriorClips: -1 }),
+      (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION',
+    );
+  });
   it('parseHead accepts heads of both shapes and names what is wrong', () => {
     const h = parseHead(JSON.parse(JSON.stringify(DEFAULT_LIVENESS_HEAD)));
     assert.deepEqual(h, DEFAULT_LIVENESS_HEAD);

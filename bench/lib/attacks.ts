@@ -26,8 +26,56 @@ export function map(img: RawImage, f: (r: number, g: number, b: number, x: numbe
     }
   return { ...img, data: out };
 }
+/** 65536 standard normal draws (fixed seed, Box-Muller): sensor noise indexes it with 16 random bits. */
+const GAUSS_TABLE = (() => {
+  let state = 0x9e3779b9;
+  const u = () => {
+    // mulberry32, inlined so the table does not depend on core/random's stream
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return Float32Array.from({ length: 65536 }, () => gauss(u));
+})();
+
+/**
+ * Camera sensor noise and 8-bit quantisation. One uniform draw gives two normal values (two
+ * 16-bit halves into GAUSS_TABLE): a log, a cosine and two draws per value made the attack
+ * generators slower than the tracker on 640 px frames.
+ */
 export function sensor(img: RawImage, r: () => number, sigma: number): RawImage {
-  return { ...img, data: img.data.map((v) => Math.round(clamp01(v + sigma * gauss(r)) * 255) / 255) };
+  const src = img.data;
+  const out = new Float32Array(src.length);
+  for (let i = 0; i < src.length; i += 2) {
+    const bits = Math.floor(r() * 4294967296);
+    out[i] = Math.round(clamp01(src[i]! + sigma * GAUSS_TABLE[bits & 0xffff]!) * 255) / 255;
+    if (i + 1 < src.length) out[i + 1] = Math.round(clamp01(src[i + 1]! + sigma * GAUSS_TABLE[bits >>> 16]!) * 255) / 255;
+  }
+  return { ...img, data: out };
+}
+/** bilinear() for the three channels at once, written to out[o..o+2]. */
+export function bilinear3(img: RawImage, x: number, y: number, bg: number, out: Float32Array, o: number): void {
+  const x0 = Math.floor(x),
+    y0 = Math.floor(y),
+    fx = x - x0,
+    fy = y - y0;
+  const { width: w, height: h, data } = img;
+  const in0 = y0 >= 0 && y0 < h,
+    in1 = y0 + 1 >= 0 && y0 + 1 < h;
+  const ok00 = in0 && x0 >= 0 && x0 < w,
+    ok01 = in0 && x0 + 1 >= 0 && x0 + 1 < w,
+    ok10 = in1 && x0 >= 0 && x0 < w,
+    ok11 = in1 && x0 + 1 >= 0 && x0 + 1 < w;
+  const p00 = (y0 * w + x0) * 3,
+    p10 = p00 + w * 3;
+  for (let c = 0; c < 3; c++) {
+    const a = ok00 ? data[p00 + c]! : bg,
+      b = ok01 ? data[p00 + 3 + c]! : bg,
+      d = ok10 ? data[p10 + c]! : bg,
+      e = ok11 ? data[p10 + 3 + c]! : bg;
+    out[o + c] = (1 - fy) * ((1 - fx) * a + fx * b) + fy * ((1 - fx) * d + fx * e);
+  }
 }
 export function bilinear(img: RawImage, x: number, y: number, c: number, bg: number): number {
   const x0 = Math.floor(x),
@@ -135,11 +183,15 @@ export function makePrint(frames: RawImage[], obs: FrameObservation[], fps: numb
     const m = motion[t]!;
     const out = new Float32Array(w * h * 3);
     const holes = cutEye ? eyesP.map((e, k) => ({ at: forwardMotion(m, w, h, e[0], e[1]), live: eyeCentres(obs[t]!)[k]! })) : [];
+    // inverseMotion, inlined: the same arithmetic per pixel, without a tuple per pixel
+    const ic = Math.cos(-m.rot) / m.scale,
+      is = Math.sin(-m.rot) / m.scale;
     for (let y = 0; y < h; y++)
       for (let x = 0; x < w; x++) {
-        const [sx, sy] = inverseMotion(m, w, h, x, y);
+        const dx = x - w / 2 - m.tx,
+          dy = y - h / 2 - m.ty;
         const i = (y * w + x) * 3;
-        for (let c = 0; c < 3; c++) out[i + c] = bilinear(paper, sx, sy, c, 0.12);
+        bilinear3(paper, ic * dx - is * dy + w / 2, is * dx + ic * dy + h / 2, 0.12, out, i);
         for (const hole of holes) {
           const ex = (x - hole.at[0]) / (0.75 * eyeW),
             ey = (y - hole.at[1]) / (0.42 * eyeW);
@@ -165,26 +217,49 @@ export function makeReplay(frames: RawImage[], r: () => number, halfRate = true)
   const bandAmp = 0.05 + 0.05 * r(),
     bandSpeed = 7 + 10 * r();
   const noise = 0.006 + 0.006 * r();
+  // the screen's gamma by table (4096 steps, linear between): three powers per pixel cost more than the rest
+  const GAMMA_STEPS = 4096;
+  const gammaTable = Float64Array.from({ length: GAMMA_STEPS + 2 }, (_, k) => Math.min(1, k / GAMMA_STEPS) ** gamma);
+  const gammaOf = (v: number) => {
+    const p = (v <= 0 ? 0 : v >= 1 ? 1 : v) * GAMMA_STEPS,
+      k = Math.floor(p);
+    return gammaTable[k]! + (p - k) * (gammaTable[k + 1]! - gammaTable[k]!);
+  };
   return frames.map((_, t) => {
     const src = frames[halfRate ? t - (t % 2) : t]!; // 15 fps on a 30 fps capture: every frame shown twice
     const { width: w, height: h } = src;
     const phase = 0.3 * t;
     const bandY = (t * bandSpeed) % h;
-    const blurred = map(src, (R, G, B, x, y) => {
-      const nb = (dx: number, c: number) => src.data[(y * w + Math.min(w - 1, Math.max(0, x + dx))) * 3 + c]!;
-      return [0.25 * nb(-1, 0) + 0.5 * R + 0.25 * nb(1, 0), 0.25 * nb(-1, 1) + 0.5 * G + 0.25 * nb(1, 1), 0.25 * nb(-1, 2) + 0.5 * B + 0.25 * nb(1, 2)];
-    });
-    return sensor(
-      map(blurred, (R, G, B, x, y) => {
-        const moire = 1 + amp * Math.sin(2 * Math.PI * (fx * x + fy * y) + phase) * Math.sin(2 * Math.PI * (0.03 * x - 0.19 * y));
-        const dy = Math.min(Math.abs(y - bandY), h - Math.abs(y - bandY));
-        const band = 1 - bandAmp * Math.exp(-(dy * dy) / (2 * (h / 12) ** 2));
+    // horizontal [1 2 1]/4 blur (screen pixels), then moire x refresh band x gain on gamma-distorted values
+    const d = src.data;
+    const shown = new Float32Array(d.length);
+    // both moire factors are sines of (a x + b y): split by the angle-sum rule into per-column
+    // and per-row tables instead of two sines per pixel
+    const ax = 2 * Math.PI * fx,
+      ay = 2 * Math.PI * fy,
+      bx = 2 * Math.PI * 0.03,
+      by = -2 * Math.PI * 0.19;
+    const sAx = Float64Array.from({ length: w }, (_, x) => Math.sin(ax * x)),
+      cAx = Float64Array.from({ length: w }, (_, x) => Math.cos(ax * x)),
+      sBx = Float64Array.from({ length: w }, (_, x) => Math.sin(bx * x)),
+      cBx = Float64Array.from({ length: w }, (_, x) => Math.cos(bx * x));
+    for (let y = 0; y < h; y++) {
+      const dy = Math.min(Math.abs(y - bandY), h - Math.abs(y - bandY));
+      const band = 1 - bandAmp * Math.exp(-(dy * dy) / (2 * (h / 12) ** 2));
+      const sAy = Math.sin(ay * y + phase),
+        cAy = Math.cos(ay * y + phase),
+        sBy = Math.sin(by * y),
+        cBy = Math.cos(by * y);
+      for (let x = 0; x < w; x++) {
+        const i = (y * w + x) * 3,
+          l = (y * w + Math.max(0, x - 1)) * 3,
+          rr = (y * w + Math.min(w - 1, x + 1)) * 3;
+        const moire = 1 + amp * (sAx[x]! * cAy + cAx[x]! * sAy) * (sBx[x]! * cBy + cBx[x]! * sBy);
         const k = gain * moire * band;
-        return [clamp01(k * R ** gamma), clamp01(k * G ** gamma), clamp01(k * B ** gamma)];
-      }),
-      r,
-      noise,
-    );
+        for (let c = 0; c < 3; c++) shown[i + c] = clamp01(k * gammaOf(0.25 * d[l + c]! + 0.5 * d[i + c]! + 0.25 * d[rr + c]!));
+      }
+    }
+    return sensor({ width: w, height: h, channels: 3, data: shown }, r, noise);
   });
 }
 

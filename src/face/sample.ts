@@ -31,11 +31,12 @@ export function cropToImage(region: SquareRegion, outSize: number, u: number, v:
  * Samples `region` of `img` into an outSize x outSize RGB Float32 NHWC buffer, with
  * value = pixel * gain + offset. Outside the picture the border is black (value 0 * gain + offset),
  * which is what the networks saw in training for faces at the frame edge (zero padding).
+ * `maxSub` caps the supersampling grid per axis (taps grow with its square).
  */
-export function sampleSquare(img: RawImage, region: SquareRegion, outSize: number, gain = 1, offset = 0): Float32Array {
+export function sampleSquare(img: RawImage, region: SquareRegion, outSize: number, gain = 1, offset = 0, maxSub = 4): Float32Array {
   const out = new Float32Array(outSize * outSize * 3);
   const step = region.size / outSize;
-  const sub = Math.max(1, Math.min(4, Math.ceil(step)));
+  const sub = Math.max(1, Math.min(maxSub, Math.ceil(step)));
   const c = Math.cos(region.angle);
   const n = Math.sin(region.angle);
   const { width, height, channels, data } = img;
@@ -77,6 +78,9 @@ export function sampleSquare(img: RawImage, region: SquareRegion, outSize: numbe
             a0 += w11 * data[q + 3]!;
             a1 += w11 * data[q + 4]!;
             a2 += w11 * data[q + 5]!;
+          } else if (x0 < -1 || y0 < -1 || x0 >= width || y0 >= height) {
+            // all four taps outside the picture: the zero border adds nothing (letterboxed
+            // detector inputs are up to half border; skipping them is exact)
           } else {
             acc.fill(0);
             bilinearAccumulate(img, x, y, acc, 0, 1, 'zero');

@@ -22,6 +22,8 @@ export interface CalibrateOptions {
   prior?: LivenessHead;
   /** Pull toward the prior's weights; larger = trust the new clips less. Default 0.2. */
   l2?: number;
+  /** Bona fide clips that weigh as much as the prior's cue normalisation (default ALIGNMENT_PRIOR_CLIPS, 8). */
+  alignPriorClips?: number;
 }
 
 export function calibrateLiveness(clips: readonly CalibrationClip[], opts: CalibrateOptions = {}): LivenessHead {
@@ -37,6 +39,7 @@ export function calibrateLiveness(clips: readonly CalibrationClip[], opts: Calib
     {
       prior,
       l2,
+      ...(opts.alignPriorClips !== undefined ? { alignPriorClips: opts.alignPriorClips } : {}),
       source: `calibrated on ${clips.length} site clips (${clips.filter((c) => c.live).length} live) from prior "${prior.source}"`,
     },
   );

@@ -179,6 +179,11 @@ export interface FitOptions {
   temperature?: number;
   /** Keep the prior's normalisation instead of re-estimating it from the clips. */
   keepNormalisation?: boolean;
+  /**
+   * With a prior: how many bona fide clips weigh as much as the prior's normalisation when it is
+   * aligned to the new clips (default ALIGNMENT_PRIOR_CLIPS; 0 = align fully to the new clips).
+   */
+  alignPriorClips?: number;
   source?: string;
 }
 
@@ -209,24 +214,33 @@ function normalisation(
   idx: readonly number[],
   bonaFide: { mean: number[]; std: number[] },
   kept: LivenessHead | undefined,
-  aligned: { prior: LivenessHead; priorBona: { mean: number[]; std: number[] } } | undefined,
+  aligned: { prior: LivenessHead; priorBona: { mean: number[]; std: number[] }; priorClips: number } | undefined,
 ): { mean: number[]; std: number[] } {
   if (kept) return { mean: [...kept.mean], std: [...kept.std] };
   if (!aligned) return cueStats(clips, idx);
-  // a new camera: choose mean/std so that its bona fide cues standardise exactly as the prior's
-  // bona fide cues did; the experts then keep their meaning, even those no site clip refits
-  // (std ratio clamped to [1/4, 4]: a few clips give a rough spread)
-  const { prior, priorBona } = aligned;
+  // a new camera: choose mean/std so that its bona fide cues standardise as the prior's bona
+  // fide cues did; the experts then keep their meaning, even those no site clip refits (std
+  // ratio clamped to [1/4, 4]). A few clips are few people: their spread and mean are one
+  // person's, not the site's, so the alignment is shrunk toward the prior's normalisation by
+  // n / (n + ALIGNMENT_PRIOR_CLIPS) for n bona fide clips (measured: bench/liveness-windows.ts
+  // --adapt, where full alignment from 1-2 live clips rejected 30-40 % of held-out real people).
+  const { prior, priorBona, priorClips } = aligned;
+  const n = clips.filter((c) => c.live).length;
+  const w = n / (n + priorClips);
   const mean: number[] = [];
   const std: number[] = [];
   cues.forEach((c, j) => {
     const p = prior.cues.indexOf(c);
-    const ratio = Math.min(4, Math.max(0.25, bonaFide.std[j]! / (priorBona.std[p]! || 1)));
+    const ratio = Math.min(4, Math.max(0.25, bonaFide.std[j]! / (priorBona.std[p]! || 1))) ** w;
+    const alignedMean = bonaFide.mean[j]! - (priorBona.mean[p]! - prior.mean[p]!) * ratio;
     std.push(prior.std[p]! * ratio);
-    mean.push(bonaFide.mean[j]! - (priorBona.mean[p]! - prior.mean[p]!) * ratio);
+    mean.push(prior.mean[p]! + w * (alignedMean - prior.mean[p]!));
   });
   return { mean, std };
 }
+
+/** How many bona fide site clips count as much as the prior's normalisation in calibration. */
+export const ALIGNMENT_PRIOR_CLIPS = 8;
 
 /**
  * Fits the head: per-cue mean/std over all frames of all clips, then one expert per attack
@@ -248,6 +262,8 @@ export function fitHead(clips: readonly TrainingClip[], opts: FitOptions = {}): 
   const idx = cues.map((c) => CUES.indexOf(c));
   const l2 = opts.l2 ?? 0.05;
   const temperature = opts.temperature ?? prior?.temperature ?? 1;
+  const alignPriorClips = opts.alignPriorClips ?? ALIGNMENT_PRIOR_CLIPS;
+  if (!(alignPriorClips >= 0)) throw invalidOption('alignPriorClips', 'a number >= 0', opts.alignPriorClips);
   const bonaFide = cueStats(
     clips.filter((c) => c.live),
     idx,
@@ -259,7 +275,7 @@ export function fitHead(clips: readonly TrainingClip[], opts: FitOptions = {}): 
     idx,
     bonaFide,
     opts.keepNormalisation ? prior : undefined,
-    prior && priorBona ? { prior, priorBona } : undefined,
+    prior && priorBona ? { prior, priorBona, priorClips: alignPriorClips } : undefined,
   );
   const zs = clips.map((c) => standardise(c.values, { cues, mean, std }));
   const bona = clips.map((c, i) => (c.live ? i : -1)).filter((i) => i >= 0);

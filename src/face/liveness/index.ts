@@ -13,7 +13,7 @@ import { readVideoFrames, type ReadVideoOptions, type VideoClip } from '../../co
 import { DEFAULT_LIVENESS_HEAD } from './defaultHead.js';
 import { computeCues, type CueMatrix } from './features.js';
 import { fuse, standardise, type LivenessHead } from './fusion.js';
-import { trackFace, type FrameObservation } from './track.js';
+import { trackFace, type FrameObservation, type TrackOptions } from './track.js';
 import type { PulseReading } from './signal.js';
 
 export { CUES, type Cue, type CueMatrix, alternation, computeCues, fitSimilarity, longestRun } from './features.js';
@@ -44,7 +44,7 @@ export {
   type PulseReading,
 } from './signal.js';
 export { magnify, pyrDown, gaussianLevel, laplacianLevel, temporalBandPass, type Magnified, type Plane } from './evm.js';
-export { trackFace, regionFromMesh, textureRatio, type FrameObservation } from './track.js';
+export { trackFace, regionFromMesh, textureRatio, type FrameObservation, type TrackOptions } from './track.js';
 export { DEFAULT_LIVENESS_HEAD } from './defaultHead.js';
 export { verifyLive, identityFrames, type LiveVerification, type VerifyLiveOptions } from './verify.js';
 export { scoreTemporal, type TemporalScore } from './temporal.js';
@@ -111,11 +111,12 @@ export async function analyzeTracked(
   models: FaceModels,
   clip: Pick<VideoClip, 'frames' | 'times' | 'fps'>,
   control: TaskControl = {},
+  track: TrackOptions = {},
 ): Promise<{ analysis: LivenessAnalysis; observations: FrameObservation[] }> {
   checkClip(clip);
   models.runner('antispoof');
   const t0 = performance.now();
-  const obs = await trackFace(models, clip.frames as RawImage[], clip.times, control);
+  const obs = await trackFace(models, clip.frames as RawImage[], clip.times, control, track);
   const t1 = performance.now();
   const cues = computeCues(obs, clip.fps);
   const t2 = performance.now();

@@ -141,8 +141,22 @@ export function assessPulse(rgb: ReadonlyArray<readonly [number, number, number]
   return { ...est, minSnr, reliable: est.snr > minSnr };
 }
 
-/** `q`-quantile of the pulse SNR on POS of white colour noise, n frames at fs (seeded). */
+/** noiseSnrQuantile results by arguments: it is seeded, so a clip length seen before costs nothing. */
+const noiseQuantiles = new Map<string, number>();
+
+/** `q`-quantile of the pulse SNR on POS of white colour noise, n frames at fs (seeded; memoised). */
 export function noiseSnrQuantile(n: number, fs: number, q = 0.99, draws = 200): number {
+  const key = `${n}|${fs}|${q}|${draws}`;
+  let v = noiseQuantiles.get(key);
+  if (v === undefined) {
+    if (noiseQuantiles.size >= 256) noiseQuantiles.clear();
+    v = simulateNoiseSnrQuantile(n, fs, q, draws);
+    noiseQuantiles.set(key, v);
+  }
+  return v;
+}
+
+function simulateNoiseSnrQuantile(n: number, fs: number, q: number, draws: number): number {
   const rand = mulberry32(0x5eed + n);
   const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
   const snrs: number[] = [];

@@ -6,7 +6,7 @@
  * the mesh, the two single-frame CNN scores and an aligned face crop for the video cues.
  */
 import type { RawImage } from '../../core/image/types.js';
-import { ClearsightError, ERROR_CODES } from '../../core/errors.js';
+import { ClearsightError, ERROR_CODES, invalidOption } from '../../core/errors.js';
 import { report, throwIfAborted, type TaskControl } from '../../core/progress.js';
 import { faceRegion } from '../detect.js';
 import { spoofCnnScores } from '../embed.js';
@@ -24,6 +24,35 @@ import { luma601, rgbToLuma } from '../../core/colour.js';
 export const CROP_SIZE = 64;
 /** Mesh face flag below which the track is considered lost. */
 const MESH_MIN = 0.5;
+
+/**
+ * Work the tracker may skip (defaults: the speed the CLI needs for a 5 s clip in <= 10 s; all 1 /
+ * 4 = every network on every frame with full supersampling, the reference the tests compare to).
+ */
+export interface TrackOptions {
+  /**
+   * Run the two anti-spoofing CNNs on every n-th tracked frame and hold their scores in between
+   * (default 2). Their input square and both networks cost about as much as the mesh; the scores
+   * are pooled over the clip, and neighbouring frames agree to a few hundredths.
+   */
+  cnnStride?: number;
+  /**
+   * After a frame where the detector found no face, run it again only n frames later (default 2):
+   * the detector samples the whole frame, and clips with the face out of view paid it per frame.
+   */
+  detectStride?: number;
+  /**
+   * Supersampling cap (per axis) for the 64 px crop the video cues read (default 2): the crop is
+   * blurred into a Gaussian pyramid next, so 16 taps per pixel bought nothing over 4.
+   */
+  cropMaxSub?: number;
+}
+
+function checkTrackOptions(o: TrackOptions): Required<TrackOptions> {
+  const out = { cnnStride: o.cnnStride ?? 2, detectStride: o.detectStride ?? 2, cropMaxSub: o.cropMaxSub ?? 2 };
+  for (const [k, v] of Object.entries(out)) if (!Number.isInteger(v) || v < 1 || v > 16) throw invalidOption(k, 'an integer from 1 to 16', v);
+  return out;
+}
 
 export interface FrameObservation {
   index: number;
@@ -182,8 +211,15 @@ export async function trackFace(
   frames: readonly RawImage[],
   times: readonly number[],
   control: TaskControl = {},
+  options: TrackOptions = {},
 ): Promise<FrameObservation[]> {
+  const { cnnStride, detectStride, cropMaxSub } = checkTrackOptions(options);
   const obs: FrameObservation[] = [];
+  /** Frame index before which the detector is not retried (after a miss). */
+  let detectAfter = 0;
+  /** CNN scores of the last frame they ran on, and tracked frames since. */
+  let lastCnn: { antispoof: number; liveness: number } | undefined;
+  let sinceCnn = 0;
   let region: SquareRegion | undefined;
   let prevThumb: Float32Array | undefined;
   let prevStructure: Float32Array | undefined;
@@ -201,14 +237,18 @@ export async function trackFace(
     // against the upper quartile, not the median: with duplicated frames (pulldown, low frame
     // rate replays) half the differences are ~0 and a median would make every jump a "cut"
     const cut = i > 0 && frameDiff > Math.max(0.06, 3 * quantile(diffs.slice(-30), 0.75));
-    if (cut) region = undefined;
+    if (cut) {
+      region = undefined;
+      detectAfter = i;
+      lastCnn = undefined;
+    }
     let reset = false;
     let mesh: { landmarks: Float32Array; meshScore: number } | undefined;
     if (region) {
       mesh = await runMesh(models, img, region);
       if (mesh.meshScore < MESH_MIN) mesh = undefined;
     }
-    if (!mesh) {
+    if (!mesh && i >= detectAfter) {
       const dets = await runDetector(models, img, 0.5, 0.3, 5);
       const biggest = dets.sort((a, b) => (b.x1 - b.x0) * (b.y1 - b.y0) - (a.x1 - a.x0) * (a.y1 - a.y0))[0];
       if (biggest) {
@@ -218,16 +258,25 @@ export async function trackFace(
           reset = true;
         }
       }
+      if (!mesh) detectAfter = i + detectStride;
     }
     if (!mesh) {
       region = undefined;
+      lastCnn = undefined;
       obs.push({ index: i, time: times[i]!, found: false, reset: false, cut, frameDiff, structDiff, rows });
     } else {
       const r = regionFromMesh(mesh.landmarks);
       // the CNNs were trained on Human's face crop = the 1.4x detector square; ours matches it
       const eyes = models.has('iris') ? await runIris(models, img, mesh.landmarks) : undefined;
-      const cnn = models.has('antispoof') ? await spoofCnnScores(models, img, r) : { antispoof: NaN, liveness: NaN };
-      const crop = { width: CROP_SIZE, height: CROP_SIZE, data: sampleSquare(img, { ...r, size: r.size / 1.5 }, CROP_SIZE) };
+      let cnn = { antispoof: NaN, liveness: NaN };
+      if (models.has('antispoof')) {
+        if (!lastCnn || reset || sinceCnn >= cnnStride - 1) {
+          lastCnn = await spoofCnnScores(models, img, r);
+          sinceCnn = 0;
+        } else sinceCnn++;
+        cnn = lastCnn;
+      }
+      const crop = { width: CROP_SIZE, height: CROP_SIZE, data: sampleSquare(img, { ...r, size: r.size / 1.5 }, CROP_SIZE, 1, 0, cropMaxSub) };
       obs.push({
         index: i,
         time: times[i]!,

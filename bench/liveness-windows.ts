@@ -1,0 +1,452 @@
+/**
+ * Liveness across PEOPLE and SOURCES on 5 s windows read as `clearsight liveness` reads a clip
+ * (longest side <= 640, the CLI's tracker settings; bench/lib/livenessWindows.ts).
+ *
+ * 1. Extraction (slow, cached in bench/results/liveness-windows.bin, resumable):
+ *      node --import tsx bench/liveness-windows.ts --extract [--data <shared>/face-videos/live-real] [--per-person 2]
+ * 2. Figures from the cache (seconds):
+ *      node --import tsx bench/liveness-windows.ts [--write-head] [--publish]
+ *
+ * Held out: for every person (resp. source) a head is fitted on ALL windows of the other people
+ * (resp. sources) and scores the held-out clips' FIRST window (one score per clip and kind, what
+ * the CLI sees). Methods:
+ *   - the shipped head (DEFAULT_LIVENESS_HEAD at run time);
+ *   - the per-attack logistic head refitted (fitHead; the one fitting code for held-out and shipped);
+ *   - clip-level per-attack logistic experts on the cue means, without and with the first
+ *     principal components of the clip's mean FaceRes embedding (PCA fitted on the training fold):
+ *     does the identity backbone add anything across sources?
+ * Adaptation (`--adapt`): for a held-out source, the leave-source-out head recalibrated with
+ * calibrateLiveness (the liveness-calibrate path) on k labelled clips of OTHER people of that
+ * source (k/2 live, k/2 attacks), scored on the held-out person's clips; 20 random draws per k.
+ * Decision: live iff score >= 0.5. Exact (Clopper-Pearson) 95 % intervals over clips.
+ * --write-head writes the refitted head fitted on ALL windows as src/face/liveness/defaultHead.ts.
+ */
+import path from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+
+import { writeFileAtomic } from '../src/core/fs.js';
+import { mulberry32 } from '../src/core/random.js';
+import { fitLogisticNewton, sigmoid } from '../src/core/stats.js';
+import { FaceModels } from '../src/face/index.js';
+import { calibrateLiveness, CUES, DEFAULT_LIVENESS_HEAD, fitHead, fuse, type LivenessHead } from '../src/face/liveness/index.js';
+import { ATTACKS, extractWindows, livenessRates, loadWindowCache, type Rates, type WindowSample } from './lib/livenessWindows.js';
+import { personOf } from './lib/people.js';
+import { writeDefaultHead } from './lib/headModule.js';
+import { PREVIOUS_LIVENESS_HEAD } from './lib/livenessHeadPrevious.js';
+import { commandLine, machineInfo, REPO_ROOT, round, sharedData, table, timestamp, writeJsonPair } from './lib/common.js';
+
+const { values: args } = parseArgs({
+  options: {
+    extract: { type: 'boolean', default: false },
+    /** Extract the clips in reverse order (a second process on the other end of the list, its own --cache). */
+    reverse: { type: 'boolean', default: false },
+    data: { type: 'string', default: sharedData('face-videos/live-real') },
+    'per-person': { type: 'string', default: '2' },
+    seconds: { type: 'string', default: '5' },
+    'clip-seconds': { type: 'string', default: '7.5' },
+    'embed-every': { type: 'string', default: '10' },
+    cache: { type: 'string', default: path.join(REPO_ROOT, 'bench/results/liveness-windows.bin') },
+    l2: { type: 'string', default: '0.1' },
+    pcs: { type: 'string', default: '4' },
+    adapt: { type: 'boolean', default: false },
+    /** Bona fide clips whose file matches this regex: the leave-source-out head's deciding expert and cue contributions. */
+    explain: { type: 'string' },
+    draws: { type: 'string', default: '20' },
+    /** calibrateLiveness' alignPriorClips for --adapt (default: the library's; 0 = the alignment before 2026-12-08). */
+    'align-prior-clips': { type: 'string' },
+    out: { type: 'string', default: path.join(REPO_ROOT, 'bench/results') },
+    publish: { type: 'boolean', default: false },
+    'write-head': { type: 'boolean', default: false },
+  },
+});
+
+async function extract(): Promise<void> {
+  const dir = path.resolve(args.data!);
+  const all = (await readdir(dir)).filter((f) => /\.(mp4|mov|webm|mkv)$/i.test(f)).sort();
+  const perPerson = Number(args['per-person']);
+  const files = [...new Set(all.map(personOf))].flatMap((p) => all.filter((f) => personOf(f) === p).slice(0, perPerson));
+  if (args.reverse) files.reverse();
+  const models = await FaceModels.load({ liveness: true, embed: true });
+  const samples = await extractWindows(models, {
+    dir,
+    files,
+    cacheFile: path.resolve(args.cache!),
+    windowSeconds: Number(args.seconds),
+    clipSeconds: Number(args['clip-seconds']),
+    embedEvery: Number(args['embed-every']),
+    log: (l) => process.stderr.write(`${l}\n`),
+  });
+  await models.dispose();
+  console.log(`${samples.length} window samples from ${new Set(samples.map((s) => s.file)).size} clips in ${args.cache}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// the refitted head
+
+function fitOn(train: readonly WindowSample[], l2: number, source: string, prior?: LivenessHead): LivenessHead {
+  const clips = train.map((s) => ({ values: s.values, live: s.kind === 'bonafide', ...(s.kind !== 'bonafide' ? { attack: s.kind } : {}) }));
+  return fitHead(clips, { cues: CUES, l2, temperature: 1, source, ...(prior ? { prior } : {}) });
+}
+
+/** Scores of the first windows of each held-out group from a model fitted on the other groups' windows. */
+function heldOut(
+  samples: readonly WindowSample[],
+  group: (s: WindowSample) => string,
+  fitScore: (train: WindowSample[], test: WindowSample[], g: string) => number[],
+): { test: WindowSample[]; scores: number[] } {
+  const test: WindowSample[] = [],
+    scores: number[] = [];
+  for (const g of [...new Set(samples.map(group))].sort()) {
+    const tst = samples.filter((s) => group(s) === g && s.window === 0);
+    scores.push(
+      ...fitScore(
+        samples.filter((s) => group(s) !== g),
+        tst,
+        g,
+      ),
+    );
+    test.push(...tst);
+  }
+  return { test, scores };
+}
+
+const headScorer = (l2: number) => (train: WindowSample[], test: WindowSample[], g: string) => {
+  const head = fitOn(train, l2, `bench liveness-windows, without ${g}`);
+  return test.map((s) => fuse(s.values, head).score);
+};
+
+// ---------------------------------------------------------------------------------------------
+// clip-level experts on cue means (+ identity-embedding components)
+
+function cueMeans(s: WindowSample): number[] {
+  return CUES.map((_, j) => {
+    const v = s.values.map((r) => r[j]!).filter(Number.isFinite);
+    return v.length ? v.reduce((a, b) => a + b, 0) / v.length : 0;
+  });
+}
+
+function meanEmbedding(s: WindowSample): Float64Array | undefined {
+  if (!s.embeddings.length) return undefined;
+  const m = new Float64Array(s.embeddings[0]!.length);
+  for (const e of s.embeddings) for (let i = 0; i < m.length; i++) m[i]! += e[i]! / s.embeddings.length;
+  return m;
+}
+
+/** The first k principal axes of rows (power iteration with deflation); rows centred by `mean`. */
+function principalAxes(rows: readonly Float64Array[], k: number): { mean: Float64Array; axes: Float64Array[] } {
+  const d = rows[0]!.length;
+  const mean = new Float64Array(d);
+  for (const r of rows) for (let i = 0; i < d; i++) mean[i]! += r[i]! / rows.length;
+  const X = rows.map((r) => r.map((v, i) => v - mean[i]!));
+  const axes: Float64Array[] = [];
+  const rand = mulberry32(17);
+  for (let a = 0; a < k; a++) {
+    let v = Float64Array.from({ length: d }, () => rand() - 0.5);
+    for (let it = 0; it < 100; it++) {
+      const next = new Float64Array(d);
+      for (const x of X) {
+        let p = 0;
+        for (let i = 0; i < d; i++) p += x[i]! * v[i]!;
+        for (let i = 0; i < d; i++) next[i]! += p * x[i]!;
+      }
+      for (const u of axes) {
+        let p = 0;
+        for (let i = 0; i < d; i++) p += next[i]! * u[i]!;
+        for (let i = 0; i < d; i++) next[i]! -= p * u[i]!;
+      }
+      const n = Math.hypot(...next) || 1;
+      v = next.map((x) => x / n);
+    }
+    axes.push(v);
+  }
+  return { mean, axes };
+}
+
+const clipScorer = (l2: number, pcs: number) => (train: WindowSample[], test: WindowSample[]) => {
+  const embTrain = train.map(meanEmbedding);
+  const pca =
+    pcs > 0
+      ? principalAxes(
+          embTrain.filter((e): e is Float64Array => !!e),
+          pcs,
+        )
+      : undefined;
+  const feats = (s: WindowSample, e = meanEmbedding(s)) => {
+    const f = cueMeans(s);
+    if (pca) for (const u of pca.axes) f.push(e ? e.reduce((p, v, i) => p + (v - pca.mean[i]!) * u[i]!, 0) : 0);
+    return f;
+  };
+  const Xtr = train.map((s, i) => feats(s, embTrain[i]));
+  const d = Xtr[0]!.length;
+  const mu = Array.from({ length: d }, (_, j) => Xtr.reduce((a, r) => a + r[j]!, 0) / Xtr.length);
+  const sd = Array.from({ length: d }, (_, j) => Math.sqrt(Xtr.reduce((a, r) => a + (r[j]! - mu[j]!) ** 2, 0) / Xtr.length) || 1);
+  const z = (r: number[]) => r.map((v, j) => Math.max(-6, Math.min(6, (v - mu[j]!) / sd[j]!)));
+  const experts = ATTACKS.map((a) => {
+    const idx = train.map((s, i) => (s.kind === 'bonafide' || s.kind === a ? i : -1)).filter((i) => i >= 0);
+    const nB = idx.filter((i) => train[i]!.kind === 'bonafide').length;
+    const rows = idx.map((i) => z(Xtr[i]!));
+    const targets = idx.map((i) => (train[i]!.kind === 'bonafide' ? 1 : 0));
+    const sampleWeights = idx.map((i) => (train[i]!.kind === 'bonafide' ? idx.length / (2 * nB) : idx.length / (2 * (idx.length - nB))));
+    return fitLogisticNewton(rows, { targets, sampleWeights, l2 });
+  });
+  return test.map((s) => {
+    const x = z(feats(s));
+    return Math.min(...experts.map((e) => sigmoid(e.bias + e.weights.reduce((p, w, j) => p + w * x[j]!, 0))));
+  });
+};
+
+// ---------------------------------------------------------------------------------------------
+// few-label adaptation
+
+interface AdaptRow {
+  source: string;
+  k: number;
+  draws: number;
+  bona: { rejected: number; n: number };
+  attacks: { accepted: number; n: number };
+}
+
+function adaptation(samples: readonly WindowSample[], l2: number, ks: readonly number[], draws: number): AdaptRow[] {
+  const rows: AdaptRow[] = [];
+  for (const source of [...new Set(samples.map((s) => s.source))].sort()) {
+    const people = [...new Set(samples.filter((s) => s.source === source).map((s) => s.person))];
+    if (people.length < 2) continue; // nobody else at this site to calibrate on
+    const prior = fitOn(
+      samples.filter((s) => s.source !== source),
+      l2,
+      `without ${source}`,
+    );
+    for (const k of [0, ...ks]) {
+      const row: AdaptRow = { source, k, draws: k === 0 ? 1 : draws, bona: { rejected: 0, n: 0 }, attacks: { accepted: 0, n: 0 } };
+      for (const person of people) {
+        const test = samples.filter((s) => s.person === person && s.window === 0);
+        const pool = samples.filter((s) => s.source === source && s.person !== person && s.window === 0);
+        const live = pool.filter((s) => s.kind === 'bonafide'),
+          spoof = pool.filter((s) => s.kind !== 'bonafide');
+        if (k > 0 && (live.length < k / 2 || spoof.length < k / 2)) continue;
+        const rand = mulberry32(1000 * k + people.indexOf(person));
+        for (let d = 0; d < row.draws; d++) {
+          let head = prior;
+          if (k > 0) {
+            const pick = <T>(xs: readonly T[], n: number) => shuffle(xs, rand).slice(0, n);
+            const chosen = [...pick(live, k / 2), ...pick(spoof, k / 2)];
+            head = calibrateLiveness(
+              chosen.map((s) => ({
+                analysis: { cues: { values: s.values, fps: s.fps, pulse: { bpm: 0, snr: 0, bandEnergyRatio: 0, minSnr: 1, reliable: false } } },
+                live: s.kind === 'bonafide',
+              })),
+              { prior, ...(args['align-prior-clips'] !== undefined ? { alignPriorClips: Number(args['align-prior-clips']) } : {}) },
+            );
+          }
+          for (const s of test) {
+            const live = fuse(s.values, head).score >= 0.5;
+            if (s.kind === 'bonafide') {
+              row.bona.n++;
+              if (!live) row.bona.rejected++;
+            } else {
+              row.attacks.n++;
+              if (live) row.attacks.accepted++;
+            }
+          }
+        }
+      }
+      if (row.bona.n > 0) rows.push(row);
+    }
+  }
+  return rows;
+}
+
+function shuffle<T>(xs: readonly T[], rand: () => number): T[] {
+  const a = [...xs];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+}
+
+/** Why the leave-source-out head scores these bona fide clips as it does: deciding expert, cue contributions. */
+function explain(samples: readonly WindowSample[], pattern: RegExp, l2: number): void {
+  const heads = new Map<string, LivenessHead>();
+  for (const s of samples.filter((x) => x.kind === 'bonafide' && x.window === 0 && pattern.test(x.file))) {
+    if (!heads.has(s.source))
+      heads.set(
+        s.source,
+        fitOn(
+          samples.filter((x) => x.source !== s.source),
+          l2,
+          `without ${s.source}`,
+        ),
+      );
+    const r = fuse(s.values, heads.get(s.source)!);
+    const contributions = Object.entries(r.cues)
+      .sort((a, b) => a[1].contribution - b[1].contribution)
+      .map(([c, v]) => `${c} ${v.contribution >= 0 ? '+' : ''}${round(v.contribution, 2)} (z ${round(v.pooled, 2)})`);
+    console.log(`${s.file}: score ${round(r.score, 3)} decided by ${r.decidedBy}, tracked ${s.tracked}/${s.frames}; ${contributions.join(', ')}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function evaluate(): Promise<void> {
+  const stamp = timestamp();
+  // --cache a.bin,b.bin: caches of several extraction processes, merged (first one wins per clip)
+  const samples: WindowSample[] = [];
+  for (const file of args.cache!.split(',')) {
+    const seen = new Set(samples.map((s) => s.file));
+    samples.push(...(await loadWindowCache(path.resolve(file))).filter((s) => !seen.has(s.file)));
+  }
+  if (!samples.length) throw new Error(`no cache at ${args.cache}: run with --extract first`);
+  const l2 = Number(args.l2),
+    pcs = Number(args.pcs);
+  const first = samples.filter((s) => s.window === 0);
+  const methods: Record<string, Rates> = {};
+  const perClip: Record<string, number[]> = {};
+  const add = (name: string, r: { test: WindowSample[]; scores: number[] }) => {
+    methods[name] = livenessRates(
+      r.test.map((s) => s.kind),
+      r.scores,
+    );
+    perClip[name] = first.map((s) => r.scores[r.test.indexOf(s)]!);
+  };
+  add('previous shipped head (fitted on 1.2 s at 256 px of the first clip of these 21 people: NOT held out)', {
+    test: first,
+    scores: first.map((s) => fuse(s.values, PREVIOUS_LIVENESS_HEAD).score),
+  });
+  if (DEFAULT_LIVENESS_HEAD.source !== PREVIOUS_LIVENESS_HEAD.source)
+    add('shipped head (DEFAULT_LIVENESS_HEAD at run time; fitted on these windows: TRAINING figure)', {
+      test: first,
+      scores: first.map((s) => fuse(s.values, DEFAULT_LIVENESS_HEAD).score),
+    });
+  add(
+    'refit head, leave-one-source-out',
+    heldOut(samples, (s) => s.source, headScorer(l2)),
+  );
+  const lopoHead = heldOut(samples, (s) => s.person, headScorer(l2));
+  add('refit head, leave-one-person-out', lopoHead);
+  add(
+    'clip-level experts on cue means, leave-one-source-out',
+    heldOut(samples, (s) => s.source, clipScorer(l2, 0)),
+  );
+  add(
+    `clip-level experts + ${pcs} FaceRes PCs, leave-one-source-out`,
+    heldOut(samples, (s) => s.source, clipScorer(l2, pcs)),
+  );
+  add(
+    'clip-level experts on cue means, leave-one-person-out',
+    heldOut(samples, (s) => s.person, clipScorer(l2, 0)),
+  );
+  add(
+    `clip-level experts + ${pcs} FaceRes PCs, leave-one-person-out`,
+    heldOut(samples, (s) => s.person, clipScorer(l2, pcs)),
+  );
+  const people = new Set(samples.map((s) => s.person)).size;
+  const sources = [...new Set(samples.map((s) => s.source))].sort();
+  const allHead = args['write-head']
+    ? fitOn(
+        samples,
+        l2,
+        `bench/liveness-windows.ts --write-head: ${samples.length} 5 s windows (${first.length} clips x kinds) of ${people} people from face-videos/live-real (${sources.join(', ')}) + simulated print/replay/cut-eye, L2 ${l2} (${stamp})`,
+      )
+    : undefined;
+  if (allHead)
+    methods['all-windows head (written), TRAINING figure'] = livenessRates(
+      first.map((s) => s.kind),
+      first.map((s) => fuse(s.values, allHead).score),
+    );
+  const pct = (x: number) => `${round(100 * x, 1)}`;
+  console.log(
+    table(
+      ['method', 'BPCER % (CI)', 'APCER print / replay / cut-eye %', 'ACER %'],
+      Object.entries(methods).map(([m, r]) => [
+        m,
+        `${pct(r.bpcer.rate)} (${pct(r.bpcer.ci95[0]!)}-${pct(r.bpcer.ci95[1]!)})`,
+        ATTACKS.map((a) => `${pct(r.perAttack[a]!.apcer)} (${pct(r.perAttack[a]!.ci95[0]!)}-${pct(r.perAttack[a]!.ci95[1]!)})`).join(' / '),
+        pct(r.acer),
+      ]),
+    ),
+  );
+  console.log(
+    `${first.length} scored clips (first 5 s window; ${first.filter((s) => s.kind === 'bonafide').length} bona fide) of ${people} people from ${sources.join(', ')}; ${samples.length} training windows in all`,
+  );
+  if (args.explain) explain(samples, new RegExp(args.explain), l2);
+  let adapt: AdaptRow[] | undefined;
+  if (args.adapt) {
+    adapt = adaptation(samples, l2, [2, 4, 8, 16], Number(args.draws));
+    // the in-domain reference: leave-one-person-out (the source's other people in training), per source
+    for (const source of new Set(adapt.map((r) => r.source))) {
+      const idx = lopoHead.test.map((s, i) => (s.source === source ? i : -1)).filter((i) => i >= 0);
+      const bona = idx.filter((i) => lopoHead.test[i]!.kind === 'bonafide'),
+        att = idx.filter((i) => lopoHead.test[i]!.kind !== 'bonafide');
+      adapt.push({
+        source,
+        k: -1,
+        draws: 1,
+        bona: { rejected: bona.filter((i) => lopoHead.scores[i]! < 0.5).length, n: bona.length },
+        attacks: { accepted: att.filter((i) => lopoHead.scores[i]! >= 0.5).length, n: att.length },
+      });
+    }
+    adapt.sort((a, b) => a.source.localeCompare(b.source) || a.k - b.k);
+    console.log(
+      table(
+        ['held-out source', 'k labelled clips', 'BPCER %', 'APCER (all attacks) %', 'draws x clips'],
+        adapt.map((r) => [
+          r.source,
+          r.k === -1 ? 'in-domain: leave-person-out head' : r.k === 0 ? '0 (leave-source-out head)' : `${r.k} (${r.k / 2} live + ${r.k / 2} attack)`,
+          `${pct(r.bona.rejected / r.bona.n)} (${r.bona.rejected}/${r.bona.n})`,
+          `${pct(r.attacks.accepted / Math.max(1, r.attacks.n))} (${r.attacks.accepted}/${r.attacks.n})`,
+          `${r.draws}`,
+        ]),
+      ),
+    );
+  }
+  const result = {
+    bench: 'liveness-windows',
+    command: commandLine(),
+    timestamp: stamp,
+    machine: machineInfo(),
+    l2,
+    pcs,
+    shippedHead: DEFAULT_LIVENESS_HEAD.source,
+    people,
+    sources,
+    scoredClips: first.length,
+    windows: samples.length,
+    methods,
+    ...(adapt ? { adaptation: adapt } : {}),
+    perClip: first.map((s, i) => ({
+      file: s.file,
+      person: s.person,
+      source: s.source,
+      kind: s.kind,
+      tracked: `${s.tracked}/${s.frames}`,
+      ...Object.fromEntries(Object.entries(perClip).map(([m, v]) => [m, round(v[i]!, 4)])),
+    })),
+  };
+  const written = await writeJsonPair(path.resolve(args.out!), 'liveness-windows', stamp, result);
+  if (args.publish)
+    await writeFileAtomic(path.join(REPO_ROOT, 'docs/benchmarks/liveness-windows.json'), `${JSON.stringify(result, null, 2)}\n`, { force: true });
+  if (allHead)
+    written.push(
+      await writeDefaultHead(REPO_ROOT, allHead, [
+        'The shipped liveness head, generated by',
+        '  node --import tsx bench/liveness-windows.ts --write-head',
+        'from the cue cache of',
+        '  node --import tsx bench/liveness-windows.ts --extract --per-person 2',
+        `Fitted (per-attack logistic experts, fitHead) on ALL ${samples.length} 5 s windows of ${people} real people from`,
+        `${sources.length} sources (${sources.join(', ')}), read as the CLI reads a clip (longest side <= 640), and`,
+        'a print, a 15 fps screen replay and a cut-eye print SIMULATED from each (bench/lib/attacks.ts). No real attack clips.',
+        'The same fitting, held out (first 5 s window of each clip, threshold 0.5; APCER print / replay / cut-eye):',
+        ...['refit head, leave-one-source-out', 'refit head, leave-one-person-out'].map((m) => {
+          const r = methods[m]!;
+          return `  ${m}: BPCER ${pct(r.bpcer.rate)} %, APCER ${ATTACKS.map((a) => `${pct(r.perAttack[a]!.apcer)} %`).join(' / ')}, ACER ${pct(r.acer)} %`;
+        }),
+        'Adapt it to a real camera and real attacks with calibrateLiveness().',
+      ]),
+    );
+  console.log(`wrote ${written.join(', ')}`);
+}
+
+if (args.extract) await extract();
+else await evaluate();
