@@ -77,9 +77,17 @@ interface LearnedJudge {
   dispose(): Promise<void>;
 }
 
+/** Offsets by class from a JSON file {"offsets": [...]} in DEGRADATIONS order. */
+function readOffsets(file: string): Record<string, number> {
+  const { offsets } = JSON.parse(readFileSync(file, 'utf8')) as { offsets: number[] };
+  if (!Array.isArray(offsets) || offsets.length !== DEGRADATIONS.length) throw new Error(`${file}: "offsets" must hold ${DEGRADATIONS.length} numbers`);
+  return Object.fromEntries(DEGRADATIONS.map((d, i) => [d, offsets[i]]));
+}
+
 function committedJudge(recognizer: DegradationRecognizer): LearnedJudge {
+  const offs = args.offsets ? ` + class priors ${JSON.stringify(readOffsets(args.offsets))}` : '';
   return {
-    id: recognizer.id,
+    id: `${recognizer.id}${offs}`,
     recognize: (img) => recognizer.recognize(img),
     analyze: async (img) => {
       const a = await analyzeImage(img, { method: 'learned', recognizer });
@@ -117,6 +125,8 @@ const { values: args } = parseArgs({
     limit: { type: 'string' },
     /** A candidate recogniser measured in place of the committed one: a frozen-backbone head JSON (training/recognizer_backbone.py). No card is written. */
     candidate: { type: 'string' },
+    /** The committed recogniser with class priors: a JSON file with "offsets" in DEGRADATIONS order (training/recognizer_priors.py). No card is written. */
+    offsets: { type: 'string' },
     /** With --candidate: ignore the head's class-prior offsets (measure the head as trained). */
     'no-offsets': { type: 'boolean', default: false },
   },
@@ -697,7 +707,7 @@ async function main(): Promise<void> {
   const recognizer: LearnedJudge | undefined = args.candidate
     ? candidateJudge(await BackboneCandidate.load(path.resolve(args.candidate), { offsets: !args['no-offsets'] }))
     : DegradationRecognizer.available()
-      ? committedJudge(await DegradationRecognizer.load({ threads: 1 }))
+      ? committedJudge(await DegradationRecognizer.load({ threads: 1, ...(args.offsets ? { priorOffsets: readOffsets(args.offsets) } : {}) }))
       : undefined;
   const cross = await crossSource(recognizer);
   await recognizer?.dispose();
@@ -716,6 +726,7 @@ async function main(): Promise<void> {
   const netTimes = cross.real.filter((s) => s.learned).map((s) => s.learned!.ms);
   const netTiming = netTimes.length ? { medianMs: round(median(netTimes), 1), maxMs: round(Math.max(...netTimes), 1) } : undefined;
   const largest = [...cross.real].sort((a, b) => b.width * b.height - a.width * a.height)[0];
+  if (args['write-card'] && args.offsets) throw new Error('--write-card: not with --offsets (a candidate)');
   if (args['write-card'] && args.candidate) throw new Error('--write-card writes the committed model\'s card: not with --candidate');
   if (args['write-card'] && !args.limit && crossLearned && crossLearnedSynthetic && learnedTiming) {
     writeCard(crossLearned, crossLearnedSynthetic, crossRules, { n: cleanReal.length, untouched: untouched('learned') }, learnedTiming);
@@ -753,7 +764,7 @@ async function main(): Promise<void> {
       split:
         'S1 (bench/lib/recognizerSplit.ts): recogniser trained on synthetic degradations of clean-photos/{Kodak24,McMaster,CBSD68} + rain100H-dev clean, and real rain100H-dev rainy/clean, hazy_real bahat_irani_*, lowlight/DICM; tested on every other labelled source, test images within dHash distance 10 of a training image or an earlier test image dropped',
       recognizer: recognizer ? recognizer.id : null,
-      candidate: args.candidate ?? null,
+      candidate: args.candidate ?? (args.offsets ? `offsets ${args.offsets}` : null),
       learnedThreshold: LEARNED_THRESHOLD,
       dropped: cross.dropped,
       counts: { real: cross.real.length, outOfScope: cross.outOfScope.length, synthetic: cross.synthetic.length },
@@ -840,7 +851,7 @@ async function main(): Promise<void> {
   );
   out.push('');
   if (crossLearned) {
-    out.push(`### Learned recogniser (${recognizer!.id}${args.candidate ? ', CANDIDATE' : ''}, threshold ${LEARNED_THRESHOLD})`);
+    out.push(`### Learned recogniser (${recognizer!.id}${args.candidate || args.offsets ? ', CANDIDATE' : ''}, threshold ${LEARNED_THRESHOLD})`);
     out.push('');
     out.push(crossConfusionMarkdown(crossLearned));
     out.push('');

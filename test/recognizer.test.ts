@@ -26,6 +26,7 @@ import {
   RECOGNIZER_CROPS,
   RECOGNIZER_VIEWS,
   recognizerViews,
+  shiftScores,
   synthesizeHaze,
   type Degradation,
   type DegradationAnalysis,
@@ -204,6 +205,22 @@ describe('analyzeImage contract', () => {
     await assert.rejects(analyzeImage(img, { method: 'magic' as never }), invalid('method'));
     await assert.rejects(analyzeImage(img, { threshold: 1.5 }), invalid('threshold'));
     await assert.rejects(analyzeImage(img, { recognizer: {} as never }), invalid('recognizer'));
+  });
+});
+
+describe('class priors (logit offsets)', () => {
+  it('shift a probability in logit space: 0 leaves it, ln 3 takes 0.5 to 0.75, -ln 3 takes 0.75 to 0.5', () => {
+    const p = Float32Array.from([0.5, 0.75, 0.2, 0.9, 0.1, 0.3]);
+    assert.deepEqual(Array.from(shiftScores(p, {})), Array.from(p));
+    const s = shiftScores(p, { rain: Math.log(3), haze: -Math.log(3) });
+    assert.ok(Math.abs(s[0] - 0.75) < 1e-6 && Math.abs(s[1] - 0.5) < 1e-6);
+    assert.deepEqual(Array.from(s.subarray(2)), Array.from(p.subarray(2)));
+    assert.notEqual(s, p, 'a new array: the input is not changed');
+    assert.equal(p[0], 0.5);
+  });
+  it('bad offsets are refused when loading: E_INVALID_OPTION', { skip: !have && 'models/degradation-recognizer not installed' }, async () => {
+    await assert.rejects(DegradationRecognizer.load({ priorOffsets: { rain: Number.NaN } }), invalid('priorOffsets'));
+    await assert.rejects(DegradationRecognizer.load({ priorOffsets: { fog: 1 } as never }), invalid('priorOffsets'));
   });
 });
 

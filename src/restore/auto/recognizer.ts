@@ -121,8 +121,35 @@ export interface Recognition {
   ms: number;
 }
 
+/**
+ * Class priors: per-class offsets added to the network's logits before the 0.5 decision
+ * (0 = the scores as trained). Chosen, when not 0, on validation SOURCES the network did not see
+ * (training/recognizer_priors.py, leave-one-source-out), never on the test sources.
+ */
+export type PriorOffsets = Readonly<Partial<Record<(typeof DEGRADATIONS)[number], number>>>;
+
+/** Applies logit offsets to probabilities (pure): sigmoid(logit(p) + offset). */
+export function shiftScores(scores: Float32Array, offsets: PriorOffsets): Float32Array {
+  const out = Float32Array.from(scores);
+  DEGRADATIONS.forEach((d, i) => {
+    const o = offsets[d] ?? 0;
+    if (o === 0) return;
+    const p = Math.min(1 - 1e-6, Math.max(1e-6, out[i]));
+    out[i] = 1 / (1 + Math.exp(-(Math.log(p / (1 - p)) + o)));
+  });
+  return out;
+}
+
+export interface RecognizerLoadOptions extends RuntimeOptions {
+  /** Class priors (logit offsets); default none. */
+  priorOffsets?: PriorOffsets;
+}
+
 export class DegradationRecognizer {
-  private constructor(private readonly model: TrainedModel) {}
+  private constructor(
+    private readonly model: TrainedModel,
+    private readonly priorOffsets: PriorOffsets = {},
+  ) {}
 
   /** True when the trained recogniser is in the registry (models/degradation-recognizer). */
   static available(): boolean {
@@ -134,8 +161,14 @@ export class DegradationRecognizer {
   }
 
   /** Loads the recogniser (one thread by default: it is small, and the experts want the cores). */
-  static async load(options: RuntimeOptions = {}): Promise<DegradationRecognizer> {
-    return new DegradationRecognizer(await TrainedModel.load(RECOGNIZER_MODEL, { threads: 1, ...options }));
+  static async load(options: RecognizerLoadOptions = {}): Promise<DegradationRecognizer> {
+    const { priorOffsets, ...runtime } = options;
+    if (priorOffsets !== undefined) {
+      for (const [k, v] of Object.entries(priorOffsets))
+        if (!(DEGRADATIONS as readonly string[]).includes(k) || typeof v !== 'number' || !Number.isFinite(v))
+          throw invalidOption('priorOffsets', `finite numbers for ${DEGRADATIONS.join(', ')}`, `${k}: ${String(v)}`);
+    }
+    return new DegradationRecognizer(await TrainedModel.load(RECOGNIZER_MODEL, { threads: 1, ...runtime }), priorOffsets);
   }
 
   /** Model card id, e.g. analyze/degradation-recognizer@1.0.0. */
@@ -155,7 +188,7 @@ export class DegradationRecognizer {
     const pick = (a: ArrayLike<number>) => Object.fromEntries(DEGRADATIONS.map((d, i) => [d, a[i]])) as DegradationScores;
     // JPEG from the grid-aligned head at native resolution (the network's own JPEG output is blind).
     const jpegAt = DEGRADATIONS.indexOf('jpeg');
-    const allScores = Float32Array.from(scores);
+    const allScores = shiftScores(Float32Array.from(scores), this.priorOffsets);
     allScores[jpegAt] = jpegScore(img);
     // The severity head was trained only where a degradation is present: its value for an absent
     // one means nothing. Reported is the expected severity, P(present) x severity-if-present.
