@@ -22,7 +22,7 @@ import { graphModelToIr } from '../src/core/models/convert/fromGraphModel.js';
 import { packageDir } from '../src/core/models/registry.js';
 import { InferenceSession } from '../src/core/runtime/index.js';
 import type { RawImage } from '../src/core/image/types.js';
-import { RECOGNIZER_VIEWS, recognizerViews, type RecognizerViews } from '../src/restore/auto/recognizer.js';
+import { RECOGNIZER_CROPS, RECOGNIZER_VIEWS, recognizerViews, type RecognizerViews } from '../src/restore/auto/recognizer.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE = path.join(REPO, 'training/cache/backbone');
@@ -40,9 +40,9 @@ export const BACKBONE_DIM = 3 * PER_VIEW;
 
 const strip = (ref: string): string => ref.replace(/^\^/, '').replace(/:\d+$/, '');
 
-/** The centernet trunk up to BACKBONE_TAPS as ONNX for a size x size input (cached under training/cache/backbone). */
-export async function backboneOnnx(size: number): Promise<string> {
-  const file = path.join(CACHE, `centernet-trunk-${size}.onnx`);
+/** The centernet trunk up to BACKBONE_TAPS as ONNX for `batch` size x size inputs (cached under training/cache/backbone). */
+export async function backboneOnnx(size: number, batch = 1): Promise<string> {
+  const file = path.join(CACHE, `centernet-trunk-${batch}x${size}.onnx`);
   if (existsSync(file)) return file;
   const artifacts = await loadTfjsArtifacts(path.join(packageDir('@vladmandic/human'), 'models/centernet.json'));
   const graph = graphModelToIr(artifacts);
@@ -57,7 +57,7 @@ export async function backboneOnnx(size: number): Promise<string> {
     for (const i of byName.get(n)?.inputs ?? []) stack.push(strip(i));
   }
   const pruned = { ...graph, nodes: graph.nodes.filter((n) => keep.has(n.name)), outputs: [...BACKBONE_TAPS] };
-  const result = convertIrToOnnx(pruned, [1, size, size, 3], `centernet trunk (Human) sha256:${artifacts.sha256}`);
+  const result = convertIrToOnnx(pruned, [batch, size, size, 3], `centernet trunk (Human) sha256:${artifacts.sha256}`);
   mkdirSync(CACHE, { recursive: true });
   writeFileSync(file, result.onnx);
   return file;
@@ -96,28 +96,35 @@ export class BackboneFeatures {
   static async load(): Promise<BackboneFeatures> {
     const { globalSize, cropSize } = RECOGNIZER_VIEWS;
     const g = await InferenceSession.create(readFileSync(await backboneOnnx(globalSize)), { threads: 1 });
-    const c = await InferenceSession.create(readFileSync(await backboneOnnx(cropSize)), { threads: 1 });
+    // The crops in one batch: the same numbers as one at a time (checked: max difference 0), half the time.
+    const c = await InferenceSession.create(readFileSync(await backboneOnnx(cropSize, RECOGNIZER_CROPS)), { threads: 1 });
     return new BackboneFeatures(g, c);
   }
 
-  private async pooled(session: InferenceSession, img: RawImage): Promise<Float32Array> {
-    const outs = await session.runAll(toNhwc255(img), [1, img.height, img.width, 3]);
-    const f = new Float32Array(PER_VIEW);
-    let o = 0;
-    outs.forEach((t, i) => {
-      o = poolInto(t.data, BACKBONE_CHANNELS[i], f, o);
+  /** Pooled features of each of the images (one batch, all the same size). */
+  private async pooled(session: InferenceSession, imgs: readonly RawImage[]): Promise<Float32Array[]> {
+    const { width: w, height: h } = imgs[0];
+    const x = new Float32Array(imgs.length * w * h * 3);
+    imgs.forEach((im, k) => x.set(toNhwc255(im), k * w * h * 3));
+    const outs = await session.runAll(x, [imgs.length, h, w, 3]);
+    return imgs.map((_, k) => {
+      const f = new Float32Array(PER_VIEW);
+      let o = 0;
+      outs.forEach((t, i) => {
+        const n = t.data.length / imgs.length;
+        o = poolInto(t.data.subarray(k * n, (k + 1) * n), BACKBONE_CHANNELS[i], f, o);
+      });
+      return f;
     });
-    return f;
   }
 
   /** BACKBONE_DIM features of the recogniser's views. */
   async ofViews(views: RecognizerViews): Promise<Float32Array> {
     const out = new Float32Array(BACKBONE_DIM);
-    out.set(await this.pooled(this.global, views.global), 0);
+    out.set((await this.pooled(this.global, [views.global]))[0], 0);
     const mean = new Float32Array(PER_VIEW);
     const max = new Float32Array(PER_VIEW).fill(-Infinity);
-    for (const c of views.crops) {
-      const f = await this.pooled(this.crop, c);
+    for (const f of await this.pooled(this.crop, views.crops)) {
       for (let i = 0; i < PER_VIEW; i++) {
         mean[i] += f[i] / views.crops.length;
         if (f[i] > max[i]) max[i] = f[i];
