@@ -127,6 +127,8 @@ const { values: args } = parseArgs({
     candidate: { type: 'string' },
     /** The committed recogniser with class priors: a JSON file with "offsets" in DEGRADATIONS order (training/recognizer_priors.py). No card is written. */
     offsets: { type: 'string' },
+    /** The committed small network deciding, even when a backbone head is installed (the previous state, for comparison). */
+    'network-decision': { type: 'boolean', default: false },
     /** With --candidate: ignore the head's class-prior offsets (measure the head as trained). */
     'no-offsets': { type: 'boolean', default: false },
   },
@@ -707,7 +709,13 @@ async function main(): Promise<void> {
   const recognizer: LearnedJudge | undefined = args.candidate
     ? candidateJudge(await BackboneCandidate.load(path.resolve(args.candidate), { offsets: !args['no-offsets'] }))
     : DegradationRecognizer.available()
-      ? committedJudge(await DegradationRecognizer.load({ threads: 1, ...(args.offsets ? { priorOffsets: readOffsets(args.offsets) } : {}) }))
+      ? committedJudge(
+          await DegradationRecognizer.load({
+            threads: 1,
+            ...(args.offsets ? { priorOffsets: readOffsets(args.offsets), decision: 'network' as const } : {}),
+            ...(args['network-decision'] ? { decision: 'network' as const } : {}),
+          }),
+        )
       : undefined;
   const cross = await crossSource(recognizer);
   await recognizer?.dispose();

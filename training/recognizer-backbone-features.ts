@@ -1,5 +1,5 @@
 /**
- * Frozen-backbone features of the recogniser's training sets (training/recognizerBackbone.ts), for
+ * Frozen-backbone features of the recogniser's training sets (src/restore/auto/analyzeBackbone.ts), for
  * training/recognizer_backbone.py.
  *
  *   node --import tsx training/recognizer-backbone-features.ts [--sets recognizer,recognizer-portraits]
@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 
 import { createImage, type RawImage } from '../src/core/image/types.js';
 import { RECOGNIZER_CROPS, RECOGNIZER_VIEWS } from '../src/restore/auto/recognizer.js';
-import { BACKBONE_DIM, BackboneFeatures } from './recognizerBackbone.js';
+import { BACKBONE_DIM, BackboneFeatures } from '../src/restore/auto/analyzeBackbone.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({ options: { sets: { type: 'string', default: 'recognizer,recognizer-portraits' } } });

@@ -19,15 +19,20 @@
  *
  * The model is an object the caller owns (dispose it); `recognizeDegradations` is the one-shot form.
  */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
 import { ClearsightError, ERROR_CODES, invalidOption } from '../../core/errors.js';
 import { checkImage } from '../../core/filters/darkChannel.js';
 import { resizeArea } from '../../core/image/geometry.js';
 import { createImage, toRgb, type RawImage } from '../../core/image/types.js';
 import { getModelCard } from '../../core/models/registry.js';
+import { TRAINED_MODELS_DIR } from '../../core/models/trained.js';
 import { TrainedModel } from '../../core/models/trainedModel.js';
 import type { RuntimeOptions } from '../../core/runtime/index.js';
 import { analyzeDegradations, DEGRADATIONS, primaryFromScores, type DegradationAnalysis, type DegradationScores } from './analyze.js';
 import { jpegScore } from './analyzeJpeg.js';
+import { BACKBONE_HEAD_FILE, BackboneFeatures, BackboneHead } from './analyzeBackbone.js';
 import { boxDownscale, computeEvidence } from './evidence.js';
 
 export const RECOGNIZER_MODEL = 'degradation-recognizer';
@@ -141,14 +146,27 @@ export function shiftScores(scores: Float32Array, offsets: PriorOffsets): Float3
 }
 
 export interface RecognizerLoadOptions extends RuntimeOptions {
-  /** Class priors (logit offsets); default none. */
+  /** Class priors (logit offsets) on the small network's scores; default none. */
   priorOffsets?: PriorOffsets;
+  /**
+   * Which scores decide: 'auto' (default) = the frozen-backbone head when its file
+   * (models/degradation-recognizer/backbone-head.json) is installed, else the small network;
+   * 'network' = the small network; or a path to a backbone head file.
+   */
+  decision?: 'auto' | 'network' | { head: string };
+}
+
+/** The frozen backbone and its head, when they decide. */
+interface BackboneDecision {
+  features: BackboneFeatures;
+  head: BackboneHead;
 }
 
 export class DegradationRecognizer {
   private constructor(
     private readonly model: TrainedModel,
     private readonly priorOffsets: PriorOffsets = {},
+    private readonly backbone?: BackboneDecision,
   ) {}
 
   /** True when the trained recogniser is in the registry (models/degradation-recognizer). */
@@ -168,17 +186,31 @@ export class DegradationRecognizer {
         if (!(DEGRADATIONS as readonly string[]).includes(k) || typeof v !== 'number' || !Number.isFinite(v))
           throw invalidOption('priorOffsets', `finite numbers for ${DEGRADATIONS.join(', ')}`, `${k}: ${String(v)}`);
     }
-    return new DegradationRecognizer(await TrainedModel.load(RECOGNIZER_MODEL, { threads: 1, ...runtime }), priorOffsets);
+    const { decision = 'auto', ...rt } = runtime;
+    if (decision !== 'auto' && decision !== 'network' && !(decision !== null && typeof decision === 'object' && typeof decision.head === 'string'))
+      throw invalidOption('decision', '"auto", "network" or { head: path }', decision);
+    const model = await TrainedModel.load(RECOGNIZER_MODEL, { threads: 1, ...rt });
+    const installed = path.join(TRAINED_MODELS_DIR, RECOGNIZER_MODEL, BACKBONE_HEAD_FILE);
+    const headFile = typeof decision === 'object' ? decision.head : decision === 'auto' && existsSync(installed) ? installed : undefined;
+    let backbone: BackboneDecision | undefined;
+    try {
+      if (headFile) backbone = { head: BackboneHead.read(headFile), features: await BackboneFeatures.load({ threads: rt.threads ?? 1 }) };
+    } catch (err) {
+      await model.dispose();
+      throw err;
+    }
+    return new DegradationRecognizer(model, priorOffsets, backbone);
   }
 
-  /** Model card id, e.g. analyze/degradation-recognizer@1.0.0. */
+  /** Model card id, e.g. analyze/degradation-recognizer@1.0.0 (+ the backbone head that decides, when it does). */
   get id(): string {
-    return getModelCard(RECOGNIZER_MODEL).id;
+    return getModelCard(RECOGNIZER_MODEL).id + (this.backbone ? ` (decision: ${this.backbone.head.description})` : '');
   }
 
   async recognize(img: RawImage): Promise<Recognition> {
     const t0 = performance.now();
-    const out = await this.model.run(recognizerFeeds(recognizerViews(img)));
+    const views = recognizerViews(img);
+    const out = await this.model.run(recognizerFeeds(views));
     const scores = out.scores?.data;
     const severity = out.severity?.data;
     const embedding = out.embedding?.data;
@@ -188,7 +220,12 @@ export class DegradationRecognizer {
     const pick = (a: ArrayLike<number>) => Object.fromEntries(DEGRADATIONS.map((d, i) => [d, a[i]])) as DegradationScores;
     // JPEG from the grid-aligned head at native resolution (the network's own JPEG output is blind).
     const jpegAt = DEGRADATIONS.indexOf('jpeg');
-    const allScores = shiftScores(Float32Array.from(scores), this.priorOffsets);
+    // The decision: the frozen backbone's head when installed (it generalised better to unseen
+    // sources, see the card), else the small network's scores; the network still gives the
+    // severities and the embedding.
+    const allScores = this.backbone
+      ? this.backbone.head.scores(await this.backbone.features.ofViews(views))
+      : shiftScores(Float32Array.from(scores), this.priorOffsets);
     allScores[jpegAt] = jpegScore(img);
     // The severity head was trained only where a degradation is present: its value for an absent
     // one means nothing. Reported is the expected severity, P(present) x severity-if-present.
@@ -202,8 +239,9 @@ export class DegradationRecognizer {
     };
   }
 
-  dispose(): Promise<void> {
-    return this.model.dispose();
+  async dispose(): Promise<void> {
+    await this.backbone?.features.dispose();
+    await this.model.dispose();
   }
 }
 
