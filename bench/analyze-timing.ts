@@ -1,12 +1,13 @@
 /**
- * Paired timing of the committed recogniser and the frozen-backbone candidate on the S1 test photos:
- * both under the same load, photo by photo, in alternating order (the shared machine's load moves
- * too much for two separate bench runs to compare).
+ * Paired timing of the small network deciding and a frozen-backbone head deciding (the network then
+ * still gives severity and embedding) on the S1 test photos: both under the same load, photo by
+ * photo, in alternating order (the shared machine's load moves too much for two separate bench runs
+ * to compare).
  *
- *   node --import tsx bench/analyze-timing.ts --candidate training/cache/backbone/head.json [--limit N]
+ *   node --import tsx bench/analyze-timing.ts [--head models/degradation-recognizer/backbone-head.json] [--limit N]
  *
- * Times per photo (1 thread each): the whole learned analysis (hand evidence on the reduced copy +
- * views + inference, as analyzeImage) and the recogniser alone (views + inference).
+ * Times per photo (1 thread each): analyzeImage (hand evidence on the reduced copy + views +
+ * inference) and the recogniser alone (views + inference).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -14,24 +15,22 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { decodeImage } from '../src/core/image/index.js';
-import { DegradationRecognizer, EVIDENCE_MAX_SIDE, analyzeImage } from '../src/restore/auto/recognizer.js';
-import { boxDownscale, computeEvidence } from '../src/restore/auto/evidence.js';
+import { DegradationRecognizer, RECOGNIZER_MODEL, analyzeImage } from '../src/restore/auto/recognizer.js';
+import { BACKBONE_HEAD_FILE } from '../src/restore/auto/analyzeBackbone.js';
+import { TRAINED_MODELS_DIR } from '../src/core/models/trained.js';
 import { loadavg, median, round } from './lib/common.js';
-import { BackboneCandidate } from './lib/backboneCandidate.js';
 import { TEST_SOURCES, sourceFiles } from './lib/recognizerSplit.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
   options: {
     data: { type: 'string', default: existsSync(path.resolve(REPO, '../shared/data')) ? path.resolve(REPO, '../shared/data') : path.resolve(REPO, '../../shared/data') },
-    candidate: { type: 'string' },
+    head: { type: 'string', default: path.join(TRAINED_MODELS_DIR, RECOGNIZER_MODEL, BACKBONE_HEAD_FILE) },
     limit: { type: 'string' },
   },
 });
-if (!args.candidate) throw new Error('--candidate <head.json> is required');
-
-const committed = await DegradationRecognizer.load({ threads: 1 });
-const candidate = await BackboneCandidate.load(path.resolve(args.candidate));
+const committed = await DegradationRecognizer.load({ threads: 1, decision: 'network' });
+const candidate = await DegradationRecognizer.load({ threads: 1, decision: { head: path.resolve(args.head!) } });
 const t = { committed: { analyze: [] as number[], alone: [] as number[] }, candidate: { analyze: [] as number[], alone: [] as number[] } };
 const files = TEST_SOURCES.filter((s) => !s.outOfScope).flatMap((s) => sourceFiles(path.resolve(args.data!), s));
 const use = files.slice(0, args.limit ? Number(args.limit) : undefined);
@@ -48,9 +47,7 @@ for (const [i, file] of use.entries()) {
   };
   const runCandidate = async () => {
     let t0 = performance.now();
-    const f = Math.floor(Math.max(img.width, img.height) / EVIDENCE_MAX_SIDE);
-    computeEvidence(f >= 2 ? boxDownscale(img, f) : img);
-    await candidate.recognize(img);
+    await analyzeImage(img, { method: 'learned', recognizer: candidate });
     t.candidate.analyze.push(performance.now() - t0);
     t0 = performance.now();
     await candidate.recognize(img);
@@ -76,7 +73,7 @@ process.stdout.write(
     '',
     '| recogniser | analysis median ms | slowest ms | recogniser alone median ms | slowest ms |',
     '|---|---:|---:|---:|---:|',
-    row(committed.id, t.committed),
+    row(`${committed.id} (network decides)`, t.committed),
     row(candidate.id, t.candidate),
     '',
   ].join('\n'),
