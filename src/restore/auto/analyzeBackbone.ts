@@ -128,10 +128,12 @@ export class BackboneFeatures {
   /** BACKBONE_DIM features of the recogniser's views. */
   async ofViews(views: RecognizerViews): Promise<Float32Array> {
     const out = new Float32Array(BACKBONE_DIM);
-    out.set((await this.pooled(this.global, [views.global]))[0], 0);
+    // Both runs in flight at once (onnxruntime works off the main thread).
+    const [[g], crops] = await Promise.all([this.pooled(this.global, [views.global]), this.pooled(this.crop, views.crops)]);
+    out.set(g, 0);
     const mean = new Float32Array(PER_VIEW);
     const max = new Float32Array(PER_VIEW).fill(-Infinity);
-    for (const f of await this.pooled(this.crop, views.crops)) {
+    for (const f of crops) {
       for (let i = 0; i < PER_VIEW; i++) {
         mean[i] += f[i] / views.crops.length;
         if (f[i] > max[i]) max[i] = f[i];

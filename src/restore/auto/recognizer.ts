@@ -210,7 +210,12 @@ export class DegradationRecognizer {
   async recognize(img: RawImage): Promise<Recognition> {
     const t0 = performance.now();
     const views = recognizerViews(img);
-    const out = await this.model.run(recognizerFeeds(views));
+    // The network and the backbone run off the main thread, at once; the JPEG head (plain JS)
+    // meanwhile. Same numbers as one after the other.
+    const running = Promise.all([this.model.run(recognizerFeeds(views)), this.backbone?.features.ofViews(views)]);
+    running.catch(() => undefined);
+    const jpeg = jpegScore(img);
+    const [out, features] = await running;
     const scores = out.scores?.data;
     const severity = out.severity?.data;
     const embedding = out.embedding?.data;
@@ -223,10 +228,8 @@ export class DegradationRecognizer {
     // The decision: the frozen backbone's head when installed (it generalised better to unseen
     // sources, see the card), else the small network's scores; the network still gives the
     // severities and the embedding.
-    const allScores = this.backbone
-      ? this.backbone.head.scores(await this.backbone.features.ofViews(views))
-      : shiftScores(Float32Array.from(scores), this.priorOffsets);
-    allScores[jpegAt] = jpegScore(img);
+    const allScores = this.backbone && features ? this.backbone.head.scores(features) : shiftScores(Float32Array.from(scores), this.priorOffsets);
+    allScores[jpegAt] = jpeg;
     // The severity head was trained only where a degradation is present: its value for an absent
     // one means nothing. Reported is the expected severity, P(present) x severity-if-present.
     const expected = Array.from(severity, (v, i) => v * allScores[i]);
@@ -300,10 +303,13 @@ export async function analyzeImage(img: RawImage, opts: AnalyzeImageOptions = {}
   if (!learned) return analyzeDegradations(img, threshold !== undefined ? { threshold } : {});
   // The evidence is the explanation here, not the decision: measured on a copy reduced to at most
   // EVIDENCE_MAX_SIDE (its statistics work at <= 1280 px anyway), which keeps big photos fast.
-  const evidence = computeEvidence(reduceForEvidence(img));
   const owned = recognizer ?? (await DegradationRecognizer.load(runtime));
   try {
-    const r = await owned.recognize(img);
+    // Recognition first: its inference runs off the main thread while the evidence is measured here.
+    const recognition = owned.recognize(img);
+    recognition.catch(() => undefined);
+    const evidence = computeEvidence(reduceForEvidence(img));
+    const r = await recognition;
     const t = threshold ?? LEARNED_THRESHOLD;
     return {
       scores: r.scores,
