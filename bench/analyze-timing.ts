@@ -24,7 +24,10 @@ import { TEST_SOURCES, sourceFiles } from './lib/recognizerSplit.js';
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
   options: {
-    data: { type: 'string', default: existsSync(path.resolve(REPO, '../shared/data')) ? path.resolve(REPO, '../shared/data') : path.resolve(REPO, '../../shared/data') },
+    data: {
+      type: 'string',
+      default: existsSync(path.resolve(REPO, '../shared/data')) ? path.resolve(REPO, '../shared/data') : path.resolve(REPO, '../../shared/data'),
+    },
     head: { type: 'string', default: path.join(TRAINED_MODELS_DIR, RECOGNIZER_MODEL, BACKBONE_HEAD_FILE) },
     limit: { type: 'string' },
   },

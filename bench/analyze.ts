@@ -735,7 +735,7 @@ async function main(): Promise<void> {
   const netTiming = netTimes.length ? { medianMs: round(median(netTimes), 1), maxMs: round(Math.max(...netTimes), 1) } : undefined;
   const largest = [...cross.real].sort((a, b) => b.width * b.height - a.width * a.height)[0];
   if (args['write-card'] && args.offsets) throw new Error('--write-card: not with --offsets (a candidate)');
-  if (args['write-card'] && args.candidate) throw new Error('--write-card writes the committed model\'s card: not with --candidate');
+  if (args['write-card'] && args.candidate) throw new Error("--write-card writes the committed model's card: not with --candidate");
   if (args['write-card'] && !args.limit && crossLearned && crossLearnedSynthetic && learnedTiming) {
     writeCard(crossLearned, crossLearnedSynthetic, crossRules, { n: cleanReal.length, untouched: untouched('learned') }, learnedTiming);
   }

@@ -261,7 +261,10 @@ describe('frozen backbone (centernet trunk) and its head', () => {
         assert.ok(Math.abs(f[2 * per + k] - max) < 1e-3 * (1 + Math.abs(max)), `max over crops, channel ${k}`);
       }
       const flatF = await bb.ofViews(recognizerViews(flat(300, 200, 0.5)));
-      assert.ok(flatF.some((v, i) => Math.abs(v - f[i]) > 0.1), 'a flat grey picture gives other features than a textured scene');
+      assert.ok(
+        flatF.some((v, i) => Math.abs(v - f[i]) > 0.1),
+        'a flat grey picture gives other features than a textured scene',
+      );
     } finally {
       await bb.dispose();
       await single.dispose();
@@ -292,8 +295,14 @@ describe('frozen backbone (centernet trunk) and its head', () => {
       assert.ok(Math.abs(BackboneHead.read(file).scores(x)[0] - 1 / (1 + Math.exp(-(1 + Math.log(3))))) < 1e-6);
       assert.ok(Math.abs(BackboneHead.read(file, { offsets: false }).scores(x)[0] - 1 / (1 + Math.exp(-1))) < 1e-6);
       writeFileSync(file, JSON.stringify({ ...head, mean: [0] }));
-      assert.throws(() => BackboneHead.read(file), (e: unknown) => isClearsightError(e) && e.code === 'E_RUNTIME');
-      assert.throws(() => BackboneHead.read(path.join(dir, 'none.json')), (e: unknown) => isClearsightError(e) && e.code === 'E_MODEL_NOT_FOUND');
+      assert.throws(
+        () => BackboneHead.read(file),
+        (e: unknown) => isClearsightError(e) && e.code === 'E_RUNTIME',
+      );
+      assert.throws(
+        () => BackboneHead.read(path.join(dir, 'none.json')),
+        (e: unknown) => isClearsightError(e) && e.code === 'E_MODEL_NOT_FOUND',
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -112,7 +112,9 @@ export class BackboneFeatures {
   private async pooled(session: InferenceSession, imgs: readonly RawImage[]): Promise<Float32Array[]> {
     const { width: w, height: h } = imgs[0];
     const x = new Float32Array(imgs.length * w * h * 3);
-    imgs.forEach((im, k) => x.set(toNhwc255(im), k * w * h * 3));
+    imgs.forEach((im, k) => {
+      x.set(toNhwc255(im), k * w * h * 3);
+    });
     const outs = await session.runAll(x, [imgs.length, h, w, 3]);
     return imgs.map((_, k) => {
       const f = new Float32Array(PER_VIEW);
@@ -172,8 +174,15 @@ export class BackboneHead {
   static read(file: string, options: { offsets?: boolean } = {}): BackboneHead {
     if (!existsSync(file)) throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `backbone head ${file} not found`, { file });
     const json = JSON.parse(readFileSync(file, 'utf8')) as BackboneHeadJson;
-    if (json.mean?.length !== BACKBONE_DIM || json.std?.length !== BACKBONE_DIM || json.classes?.join() !== DEGRADATIONS.join() || json.offsets?.length !== DEGRADATIONS.length)
-      throw new ClearsightError(ERROR_CODES.RUNTIME, `${file} is not a head for ${BACKBONE_DIM} backbone features and classes ${DEGRADATIONS.join(',')}`, { file });
+    if (
+      json.mean?.length !== BACKBONE_DIM ||
+      json.std?.length !== BACKBONE_DIM ||
+      json.classes?.join() !== DEGRADATIONS.join() ||
+      json.offsets?.length !== DEGRADATIONS.length
+    )
+      throw new ClearsightError(ERROR_CODES.RUNTIME, `${file} is not a head for ${BACKBONE_DIM} backbone features and classes ${DEGRADATIONS.join(',')}`, {
+        file,
+      });
     if (options.offsets === false) json.offsets = json.offsets.map(() => 0);
     return new BackboneHead(json);
   }
