@@ -34,7 +34,7 @@ FOLDS = {
     "rain100H-dev": ("real:derain/rain100H-dev/", "synthetic:derain/rain100H-dev/"),
     "Bahat-Irani": ("real:real-degraded/hazy_real",),
     "DICM": ("real:lowlight/DICM",),
-    "deepface": ("real:faces/deepface", "synthetic:faces/deepface", "portrait"),
+    "deepface": ("real:faces/deepface", "synthetic:faces/deepface"),
 }
 
 
@@ -54,7 +54,7 @@ def load(sets):
 
 def fold_of(group):
     for name, prefixes in FOLDS.items():
-        if any(group.startswith(p) or p in group for p in prefixes):
+        if any(group.startswith(p) for p in prefixes):
             return name
     return None
 
