@@ -307,6 +307,28 @@ describe('frozen backbone (centernet trunk) and its head', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+  it('the installed backbone head decides by default; decision "network" gives the network\'s own scores, same severity-if-present', {
+    skip: !have && 'models/degradation-recognizer not installed',
+  }, async () => {
+    const byHead = await DegradationRecognizer.load();
+    const byNet = await DegradationRecognizer.load({ decision: 'network' });
+    try {
+      assert.match(byHead.id, /decision: centernet trunk/);
+      assert.doesNotMatch(byNet.id, /decision/);
+      const img = cleanScene(9, 320, 240);
+      const [a, b] = [await byHead.recognize(img), await byNet.recognize(img)];
+      assert.deepEqual(Array.from(a.embedding), Array.from(b.embedding));
+      assert.deepEqual(a.severityIfPresent, b.severityIfPresent);
+      assert.equal(a.scores.jpeg, b.scores.jpeg);
+      assert.ok(
+        DEGRADATIONS.some((d) => d !== 'jpeg' && Math.abs(a.scores[d] - b.scores[d]) > 1e-3),
+        'the head gives other scores than the network',
+      );
+    } finally {
+      await byHead.dispose();
+      await byNet.dispose();
+    }
+  });
   it('a bad decision option is refused: E_INVALID_OPTION', { skip: !have && 'models/degradation-recognizer not installed' }, async () => {
     await assert.rejects(DegradationRecognizer.load({ decision: 'magic' as never }), invalid('decision'));
   });
