@@ -64,6 +64,53 @@ import { DegradationRecognizer, LEARNED_THRESHOLD, RECOGNIZER_MODEL, analyzeImag
 import { DUPLICATE_DISTANCE, TEST_SOURCES, TRAIN_SOURCES, dHash, hamming, sourceFiles } from './lib/recognizerSplit.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { TRAINED_MODELS_DIR } from '../src/core/models/trained.js';
+import { BackboneCandidate } from './lib/backboneCandidate.js';
+import { EVIDENCE_MAX_SIDE } from '../src/restore/auto/recognizer.js';
+import { boxDownscale } from '../src/restore/auto/evidence.js';
+
+/** What the cross-source section measures as "learned": the committed recogniser or a candidate. */
+interface LearnedJudge {
+  id: string;
+  recognize(img: RawImage): Promise<{ scores: DegradationScores; severity: DegradationScores; ms: number }>;
+  /** The library's whole learned analysis (committed model: analyzeImage; candidate: its scores + the same explanatory evidence). */
+  analyze(img: RawImage): Promise<{ scores: DegradationScores; severity: DegradationScores; primary: PrimaryDegradation }>;
+  dispose(): Promise<void>;
+}
+
+/** Offsets by class from a JSON file {"offsets": [...]} in DEGRADATIONS order. */
+function readOffsets(file: string): Record<string, number> {
+  const { offsets } = JSON.parse(readFileSync(file, 'utf8')) as { offsets: number[] };
+  if (!Array.isArray(offsets) || offsets.length !== DEGRADATIONS.length) throw new Error(`${file}: "offsets" must hold ${DEGRADATIONS.length} numbers`);
+  return Object.fromEntries(DEGRADATIONS.map((d, i) => [d, offsets[i]]));
+}
+
+function committedJudge(recognizer: DegradationRecognizer): LearnedJudge {
+  const offs = args.offsets ? ` + class priors ${JSON.stringify(readOffsets(args.offsets))}` : '';
+  return {
+    id: `${recognizer.id}${offs}`,
+    recognize: (img) => recognizer.recognize(img),
+    analyze: async (img) => {
+      const a = await analyzeImage(img, { method: 'learned', recognizer });
+      return { scores: a.scores, severity: a.severity!, primary: a.primary };
+    },
+    dispose: () => recognizer.dispose(),
+  };
+}
+
+function candidateJudge(c: BackboneCandidate): LearnedJudge {
+  return {
+    id: c.id,
+    recognize: (img) => c.recognize(img),
+    analyze: async (img) => {
+      // Same work as analyzeImage: the explanatory evidence on the reduced copy, then the scores.
+      const f = Math.floor(Math.max(img.width, img.height) / EVIDENCE_MAX_SIDE);
+      computeEvidence(f >= 2 ? boxDownscale(img, f) : img);
+      const r = await c.recognize(img);
+      return { scores: r.scores, severity: r.severity, primary: primaryFromScores(r.scores, LEARNED_THRESHOLD) };
+    },
+    dispose: () => c.dispose(),
+  };
+}
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
@@ -76,6 +123,14 @@ const { values: args } = parseArgs({
     'write-card': { type: 'boolean', default: false },
     /** Smoke runs: at most this many files per cross-source test folder, and no calibration-split section. */
     limit: { type: 'string' },
+    /** A candidate recogniser measured in place of the committed one: a frozen-backbone head JSON (training/recognizer_backbone.py). No card is written. */
+    candidate: { type: 'string' },
+    /** The committed recogniser with class priors: a JSON file with "offsets" in DEGRADATIONS order (training/recognizer_priors.py). No card is written. */
+    offsets: { type: 'string' },
+    /** The committed small network deciding, even when a backbone head is installed (the previous state, for comparison). */
+    'network-decision': { type: 'boolean', default: false },
+    /** With --candidate: ignore the head's class-prior offsets (measure the head as trained). */
+    'no-offsets': { type: 'boolean', default: false },
   },
 });
 const dataDir = path.resolve(args.data!);
@@ -500,7 +555,7 @@ async function loadImageFile(file: string): Promise<RawImage> {
   return (await decodeImage(file)).image;
 }
 
-async function crossSource(recognizer: DegradationRecognizer | undefined): Promise<{
+async function crossSource(recognizer: LearnedJudge | undefined): Promise<{
   real: CrossSample[];
   outOfScope: CrossSample[];
   synthetic: CrossSample[];
@@ -522,7 +577,7 @@ async function crossSource(recognizer: DegradationRecognizer | undefined): Promi
       const r = await recognizer.recognize(img);
       // The library's whole learned analysis (views, inference and the explanatory evidence), timed.
       const t0 = performance.now();
-      const a = await analyzeImage(img, { method: 'learned', recognizer });
+      const a = await recognizer.analyze(img);
       const analyzeMs = performance.now() - t0;
       sample.learned = { scores: a.scores, severity: a.severity!, primary: a.primary, ms: r.ms, analyzeMs };
     }
@@ -651,7 +706,17 @@ async function main(): Promise<void> {
   const machine = machineInfo();
   const started = performance.now();
   // 1. Cross-source (S1): learned recogniser beside the hand rules.
-  const recognizer = DegradationRecognizer.available() ? await DegradationRecognizer.load({ threads: 1 }) : undefined;
+  const recognizer: LearnedJudge | undefined = args.candidate
+    ? candidateJudge(await BackboneCandidate.load(path.resolve(args.candidate), { offsets: !args['no-offsets'] }))
+    : DegradationRecognizer.available()
+      ? committedJudge(
+          await DegradationRecognizer.load({
+            threads: 1,
+            ...(args.offsets ? { priorOffsets: readOffsets(args.offsets), decision: 'network' as const } : {}),
+            ...(args['network-decision'] ? { decision: 'network' as const } : {}),
+          }),
+        )
+      : undefined;
   const cross = await crossSource(recognizer);
   await recognizer?.dispose();
   const crossRules = crossEvaluate(cross.real, 'rules');
@@ -669,6 +734,8 @@ async function main(): Promise<void> {
   const netTimes = cross.real.filter((s) => s.learned).map((s) => s.learned!.ms);
   const netTiming = netTimes.length ? { medianMs: round(median(netTimes), 1), maxMs: round(Math.max(...netTimes), 1) } : undefined;
   const largest = [...cross.real].sort((a, b) => b.width * b.height - a.width * a.height)[0];
+  if (args['write-card'] && args.offsets) throw new Error('--write-card: not with --offsets (a candidate)');
+  if (args['write-card'] && args.candidate) throw new Error("--write-card writes the committed model's card: not with --candidate");
   if (args['write-card'] && !args.limit && crossLearned && crossLearnedSynthetic && learnedTiming) {
     writeCard(crossLearned, crossLearnedSynthetic, crossRules, { n: cleanReal.length, untouched: untouched('learned') }, learnedTiming);
   }
@@ -704,7 +771,8 @@ async function main(): Promise<void> {
     crossSource: {
       split:
         'S1 (bench/lib/recognizerSplit.ts): recogniser trained on synthetic degradations of clean-photos/{Kodak24,McMaster,CBSD68} + rain100H-dev clean, and real rain100H-dev rainy/clean, hazy_real bahat_irani_*, lowlight/DICM; tested on every other labelled source, test images within dHash distance 10 of a training image or an earlier test image dropped',
-      recognizer: recognizer ? RECOGNIZER_MODEL : null,
+      recognizer: recognizer ? recognizer.id : null,
+      candidate: args.candidate ?? (args.offsets ? `offsets ${args.offsets}` : null),
       learnedThreshold: LEARNED_THRESHOLD,
       dropped: cross.dropped,
       counts: { real: cross.real.length, outOfScope: cross.outOfScope.length, synthetic: cross.synthetic.length },
@@ -791,7 +859,7 @@ async function main(): Promise<void> {
   );
   out.push('');
   if (crossLearned) {
-    out.push(`### Learned recogniser (${RECOGNIZER_MODEL}, threshold ${LEARNED_THRESHOLD})`);
+    out.push(`### Learned recogniser (${recognizer!.id}${args.candidate || args.offsets ? ', CANDIDATE' : ''}, threshold ${LEARNED_THRESHOLD})`);
     out.push('');
     out.push(crossConfusionMarkdown(crossLearned));
     out.push('');

@@ -6,6 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { BACKBONE_DIM, BackboneFeatures, BackboneHead, backboneOnnx } from '../src/restore/auto/analyzeBackbone.js';
+import { InferenceSession } from '../src/core/runtime/index.js';
 import { createImage, type RawImage } from '../src/core/image/index.js';
 import { isClearsightError } from '../src/core/errors.js';
 import { psnr } from '../src/core/metrics/index.js';
@@ -26,6 +31,7 @@ import {
   RECOGNIZER_CROPS,
   RECOGNIZER_VIEWS,
   recognizerViews,
+  shiftScores,
   synthesizeHaze,
   type Degradation,
   type DegradationAnalysis,
@@ -204,6 +210,127 @@ describe('analyzeImage contract', () => {
     await assert.rejects(analyzeImage(img, { method: 'magic' as never }), invalid('method'));
     await assert.rejects(analyzeImage(img, { threshold: 1.5 }), invalid('threshold'));
     await assert.rejects(analyzeImage(img, { recognizer: {} as never }), invalid('recognizer'));
+  });
+});
+
+describe('class priors (logit offsets)', () => {
+  it('shift a probability in logit space: 0 leaves it, ln 3 takes 0.5 to 0.75, -ln 3 takes 0.75 to 0.5', () => {
+    const p = Float32Array.from([0.5, 0.75, 0.2, 0.9, 0.1, 0.3]);
+    assert.deepEqual(Array.from(shiftScores(p, {})), Array.from(p));
+    const s = shiftScores(p, { rain: Math.log(3), haze: -Math.log(3) });
+    assert.ok(Math.abs(s[0] - 0.75) < 1e-6 && Math.abs(s[1] - 0.5) < 1e-6);
+    assert.deepEqual(Array.from(s.subarray(2)), Array.from(p.subarray(2)));
+    assert.notEqual(s, p, 'a new array: the input is not changed');
+    assert.equal(p[0], 0.5);
+  });
+  it('bad offsets are refused when loading: E_INVALID_OPTION', { skip: !have && 'models/degradation-recognizer not installed' }, async () => {
+    await assert.rejects(DegradationRecognizer.load({ priorOffsets: { rain: Number.NaN } }), invalid('priorOffsets'));
+    await assert.rejects(DegradationRecognizer.load({ priorOffsets: { fog: 1 } as never }), invalid('priorOffsets'));
+  });
+});
+
+describe('frozen backbone (centernet trunk) and its head', () => {
+  it('features: BACKBONE_DIM finite values; the six crops in one batch equal the crops one at a time; texture moves them', async () => {
+    const bb = await BackboneFeatures.load();
+    const single = await InferenceSession.create(await backboneOnnx(96, 1), { threads: 1 });
+    try {
+      const views = recognizerViews(cleanScene(5, 300, 200));
+      const f = await bb.ofViews(views);
+      assert.equal(f.length, BACKBONE_DIM);
+      assert.ok(f.every(Number.isFinite));
+      // By hand, from the batch-1 graph: each crop's channel means at the first tap; their mean
+      // over the crops is the second block of the vector, their max the third.
+      const per = BACKBONE_DIM / 3;
+      const means: number[][] = [];
+      for (const c of views.crops) {
+        const x = Float32Array.from(c.data, (v) => Math.round(Math.max(0, Math.min(1, v)) * 255));
+        const [tap0] = await single.runAll(x, [1, 96, 96, 3]);
+        const ch = tap0.shape[3];
+        means.push(
+          Array.from({ length: ch }, (_, k) => {
+            let s = 0;
+            for (let i = k; i < tap0.data.length; i += ch) s += tap0.data[i];
+            return s / (tap0.data.length / ch);
+          }),
+        );
+      }
+      for (let k = 0; k < means[0].length; k++) {
+        const avg = means.reduce((s, m) => s + m[k], 0) / means.length;
+        const max = Math.max(...means.map((m) => m[k]));
+        assert.ok(Math.abs(f[per + k] - avg) < 1e-3 * (1 + Math.abs(avg)), `mean over crops, channel ${k}`);
+        assert.ok(Math.abs(f[2 * per + k] - max) < 1e-3 * (1 + Math.abs(max)), `max over crops, channel ${k}`);
+      }
+      const flatF = await bb.ofViews(recognizerViews(flat(300, 200, 0.5)));
+      assert.ok(
+        flatF.some((v, i) => Math.abs(v - f[i]) > 0.1),
+        'a flat grey picture gives other features than a textured scene',
+      );
+    } finally {
+      await bb.dispose();
+      await single.dispose();
+    }
+  });
+  it('head: standardise, linear layer, class priors, sigmoid; a file of the wrong size is refused', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cs-head-'));
+    try {
+      const zeros = (n: number) => new Array<number>(n).fill(0);
+      const weight = DEGRADATIONS.map(() => zeros(BACKBONE_DIM));
+      weight[0][0] = 1; // rain reads feature 0
+      const head = {
+        classes: [...DEGRADATIONS],
+        kind: 'linear',
+        mean: zeros(BACKBONE_DIM).map((_, i) => (i === 0 ? 2 : 0)),
+        std: zeros(BACKBONE_DIM).map((_, i) => (i === 0 ? 0.5 : 1)),
+        layers: [{ weight, bias: [0, 0, 0, 0, 0, Math.log(3)] }],
+        offsets: [Math.log(3), 0, 0, 0, 0, 0],
+        selection: { chosen: 'test' },
+      };
+      const file = path.join(dir, 'head.json');
+      writeFileSync(file, JSON.stringify(head));
+      const x = new Float32Array(BACKBONE_DIM);
+      x[0] = 2; // standardised 0: rain = sigmoid(0 + ln 3) = 0.75
+      const p = BackboneHead.read(file).scores(x);
+      assert.ok(Math.abs(p[0] - 0.75) < 1e-6 && Math.abs(p[5] - 0.75) < 1e-6 && Math.abs(p[1] - 0.5) < 1e-6);
+      x[0] = 2.5; // standardised +1: sigmoid(1 + ln 3)
+      assert.ok(Math.abs(BackboneHead.read(file).scores(x)[0] - 1 / (1 + Math.exp(-(1 + Math.log(3))))) < 1e-6);
+      assert.ok(Math.abs(BackboneHead.read(file, { offsets: false }).scores(x)[0] - 1 / (1 + Math.exp(-1))) < 1e-6);
+      writeFileSync(file, JSON.stringify({ ...head, mean: [0] }));
+      assert.throws(
+        () => BackboneHead.read(file),
+        (e: unknown) => isClearsightError(e) && e.code === 'E_RUNTIME',
+      );
+      assert.throws(
+        () => BackboneHead.read(path.join(dir, 'none.json')),
+        (e: unknown) => isClearsightError(e) && e.code === 'E_MODEL_NOT_FOUND',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it('the installed backbone head decides by default; decision "network" gives the network\'s own scores, same severity-if-present', {
+    skip: !have && 'models/degradation-recognizer not installed',
+  }, async () => {
+    const byHead = await DegradationRecognizer.load();
+    const byNet = await DegradationRecognizer.load({ decision: 'network' });
+    try {
+      assert.match(byHead.id, /decision: centernet trunk/);
+      assert.doesNotMatch(byNet.id, /decision/);
+      const img = cleanScene(9, 320, 240);
+      const [a, b] = [await byHead.recognize(img), await byNet.recognize(img)];
+      assert.deepEqual(Array.from(a.embedding), Array.from(b.embedding));
+      assert.deepEqual(a.severityIfPresent, b.severityIfPresent);
+      assert.equal(a.scores.jpeg, b.scores.jpeg);
+      assert.ok(
+        DEGRADATIONS.some((d) => d !== 'jpeg' && Math.abs(a.scores[d] - b.scores[d]) > 1e-3),
+        'the head gives other scores than the network',
+      );
+    } finally {
+      await byHead.dispose();
+      await byNet.dispose();
+    }
+  });
+  it('a bad decision option is refused: E_INVALID_OPTION', { skip: !have && 'models/degradation-recognizer not installed' }, async () => {
+    await assert.rejects(DegradationRecognizer.load({ decision: 'magic' as never }), invalid('decision'));
   });
 });
 

@@ -2,6 +2,12 @@
 rain, haze, lowlight, noise, blur, jpeg (the order of DEGRADATIONS in src/restore/auto/analyze.ts).
 
   /usr/bin/python3 training/recognizer.py [--smoke] [--steps N] [--seed S] [--threads 1] [--resume]
+  /usr/bin/python3 training/recognizer.py --exclude NAME --predict-excluded FILE   (leave-one-source-out)
+
+--exclude NAME trains the same network without one validation source (LOSO_SOURCES: the groups
+of that real training source and of the synthetic items made from its pictures), exports nothing,
+and writes the scores of the source's REAL items to FILE (training/recognizer_priors.py reads them
+to choose class priors on sources the network did not see).
 
 Data: the patch set of training/prepare/recognizer.ts (training sources of split S1 only).
 Inputs (see src/restore/auto/recognizer.ts, recognizerViews):
@@ -31,6 +37,14 @@ from cstrain import export, patchset, run  # noqa: E402
 NAME = "degradation-recognizer"
 CLASSES = ["rain", "haze", "lowlight", "noise", "blur", "jpeg"]
 EMBED = 32
+# Validation sources for leave-one-source-out (group prefixes of the patch sets); the same folds as
+# training/recognizer_backbone.py.
+LOSO_SOURCES = {
+    "rain100H-dev": ("real:derain/rain100H-dev/", "synthetic:derain/rain100H-dev/"),
+    "Bahat-Irani": ("real:real-degraded/hazy_real",),
+    "DICM": ("real:lowlight/DICM",),
+    "deepface": ("real:faces/deepface", "synthetic:faces/deepface"),
+}
 
 
 def stage(cin, cout, stride):
@@ -128,6 +142,8 @@ def main():
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--balance", action="store_true", help="weight positives by neg/pos per class (capped at 5)")
     p.add_argument("--model-version", default="1.0.0", help="card version (1.0.0: recipe v1; 1.1.0: the v2 candidate)")
+    p.add_argument("--exclude", choices=sorted(LOSO_SOURCES), help="leave this validation source out (LOSO run: nothing exported)")
+    p.add_argument("--predict-excluded", help="with --exclude: write the excluded source's real items' scores here (JSON)")
     args = p.parse_args()
     run.setup(args)
     cache = os.path.join(run.REPO, "training", "cache")
@@ -136,6 +152,14 @@ def main():
     ps = Concat([patchset.PatchSet(d) for d in dirs if os.path.exists(os.path.join(d, "manifest.json")) or d == dirs[0]])
     train_ids = np.array(ps.indices(split="train"))
     val_ids = np.array(ps.indices(split="val"))
+    excluded = np.array([], dtype=int)
+    if args.exclude:
+        prefixes = LOSO_SOURCES[args.exclude]
+        out_of = np.array([any(str(it.get("group", "")).startswith(q) for q in prefixes) for it in ps.items])
+        excluded = np.nonzero(out_of)[0]
+        train_ids = train_ids[~out_of[train_ids]]
+        val_ids = val_ids[~out_of[val_ids]]
+        print(f"LOSO: {args.exclude} left out ({len(excluded)} items)", flush=True)
     real = np.array([bool(it.get("real")) for it in ps.items])
     rng = np.random.default_rng(args.seed)
     # Real pictures are few: draw them at 35% of each batch.
@@ -154,7 +178,7 @@ def main():
     model = Recognizer()
     opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=max(args.steps, 2), pct_start=0.1)
-    ck = run.checkpoint_path(NAME + ("-smoke" if args.smoke else ""))
+    ck = run.checkpoint_path(NAME + ("-smoke" if args.smoke else "") + (f"-loso-{args.exclude}" if args.exclude else ""))
     start = 0
     log = run.LossLog(os.path.join(os.path.dirname(ck), NAME + ".csv"))
     if args.resume and os.path.exists(ck):
@@ -185,6 +209,19 @@ def main():
         if step % 250 == 249:
             torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(), "step": step + 1, "log": log.rows}, ck)
     model.eval()
+    if args.exclude:
+        real_out = [int(i) for i in excluded if real[i]]
+        rows = []
+        with torch.no_grad():
+            for i in range(0, len(real_out), 32):
+                ids = np.array(real_out[i:i + 32])
+                g, c, lab, mask, _, _ = batch(ps, ids, rng, False)
+                s_, _, _ = model(g, c)
+                rows += [{"group": ps.items[j].get("group"), "labels": lab[k].tolist(), "scores": s_[k].tolist()} for k, j in enumerate(ids)]
+        with open(args.predict_excluded or os.devnull, "w") as fh:
+            json.dump({"excluded": args.exclude, "steps": args.steps, "seed": args.seed, "items": rows}, fh)
+        print(f"LOSO {args.exclude}: {len(rows)} real items scored -> {args.predict_excluded} ({time.time() - t0:.0f} s)", flush=True)
+        return
     out = run.out_dir(args, NAME)
     log.save(os.path.join(out, "loss.png"), f"{NAME}: masked BCE + 0.5 severity L1")
 

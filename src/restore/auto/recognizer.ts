@@ -19,15 +19,20 @@
  *
  * The model is an object the caller owns (dispose it); `recognizeDegradations` is the one-shot form.
  */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
 import { ClearsightError, ERROR_CODES, invalidOption } from '../../core/errors.js';
 import { checkImage } from '../../core/filters/darkChannel.js';
 import { resizeArea } from '../../core/image/geometry.js';
 import { createImage, toRgb, type RawImage } from '../../core/image/types.js';
 import { getModelCard } from '../../core/models/registry.js';
+import { TRAINED_MODELS_DIR } from '../../core/models/trained.js';
 import { TrainedModel } from '../../core/models/trainedModel.js';
 import type { RuntimeOptions } from '../../core/runtime/index.js';
 import { analyzeDegradations, DEGRADATIONS, primaryFromScores, type DegradationAnalysis, type DegradationScores } from './analyze.js';
 import { jpegScore } from './analyzeJpeg.js';
+import { BACKBONE_HEAD_FILE, BackboneFeatures, BackboneHead } from './analyzeBackbone.js';
 import { boxDownscale, computeEvidence } from './evidence.js';
 
 export const RECOGNIZER_MODEL = 'degradation-recognizer';
@@ -121,8 +126,48 @@ export interface Recognition {
   ms: number;
 }
 
+/**
+ * Class priors: per-class offsets added to the network's logits before the 0.5 decision
+ * (0 = the scores as trained). Chosen, when not 0, on validation SOURCES the network did not see
+ * (training/recognizer_priors.py, leave-one-source-out), never on the test sources.
+ */
+export type PriorOffsets = Readonly<Partial<Record<(typeof DEGRADATIONS)[number], number>>>;
+
+/** Applies logit offsets to probabilities (pure): sigmoid(logit(p) + offset). */
+export function shiftScores(scores: Float32Array, offsets: PriorOffsets): Float32Array {
+  const out = Float32Array.from(scores);
+  DEGRADATIONS.forEach((d, i) => {
+    const o = offsets[d] ?? 0;
+    if (o === 0) return;
+    const p = Math.min(1 - 1e-6, Math.max(1e-6, out[i]));
+    out[i] = 1 / (1 + Math.exp(-(Math.log(p / (1 - p)) + o)));
+  });
+  return out;
+}
+
+export interface RecognizerLoadOptions extends RuntimeOptions {
+  /** Class priors (logit offsets) on the small network's scores; default none. */
+  priorOffsets?: PriorOffsets;
+  /**
+   * Which scores decide: 'auto' (default) = the frozen-backbone head when its file
+   * (models/degradation-recognizer/backbone-head.json) is installed, else the small network;
+   * 'network' = the small network; or a path to a backbone head file.
+   */
+  decision?: 'auto' | 'network' | { head: string };
+}
+
+/** The frozen backbone and its head, when they decide. */
+interface BackboneDecision {
+  features: BackboneFeatures;
+  head: BackboneHead;
+}
+
 export class DegradationRecognizer {
-  private constructor(private readonly model: TrainedModel) {}
+  private constructor(
+    private readonly model: TrainedModel,
+    private readonly priorOffsets: PriorOffsets = {},
+    private readonly backbone?: BackboneDecision,
+  ) {}
 
   /** True when the trained recogniser is in the registry (models/degradation-recognizer). */
   static available(): boolean {
@@ -134,18 +179,43 @@ export class DegradationRecognizer {
   }
 
   /** Loads the recogniser (one thread by default: it is small, and the experts want the cores). */
-  static async load(options: RuntimeOptions = {}): Promise<DegradationRecognizer> {
-    return new DegradationRecognizer(await TrainedModel.load(RECOGNIZER_MODEL, { threads: 1, ...options }));
+  static async load(options: RecognizerLoadOptions = {}): Promise<DegradationRecognizer> {
+    const { priorOffsets, ...runtime } = options;
+    if (priorOffsets !== undefined) {
+      for (const [k, v] of Object.entries(priorOffsets))
+        if (!(DEGRADATIONS as readonly string[]).includes(k) || typeof v !== 'number' || !Number.isFinite(v))
+          throw invalidOption('priorOffsets', `finite numbers for ${DEGRADATIONS.join(', ')}`, `${k}: ${String(v)}`);
+    }
+    const { decision = 'auto', ...rt } = runtime;
+    if (decision !== 'auto' && decision !== 'network' && !(decision !== null && typeof decision === 'object' && typeof decision.head === 'string'))
+      throw invalidOption('decision', '"auto", "network" or { head: path }', decision);
+    const model = await TrainedModel.load(RECOGNIZER_MODEL, { threads: 1, ...rt });
+    const installed = path.join(TRAINED_MODELS_DIR, RECOGNIZER_MODEL, BACKBONE_HEAD_FILE);
+    const headFile = typeof decision === 'object' ? decision.head : decision === 'auto' && existsSync(installed) ? installed : undefined;
+    let backbone: BackboneDecision | undefined;
+    try {
+      if (headFile) backbone = { head: BackboneHead.read(headFile), features: await BackboneFeatures.load({ threads: rt.threads ?? 1 }) };
+    } catch (err) {
+      await model.dispose();
+      throw err;
+    }
+    return new DegradationRecognizer(model, priorOffsets, backbone);
   }
 
-  /** Model card id, e.g. analyze/degradation-recognizer@1.0.0. */
+  /** Model card id, e.g. analyze/degradation-recognizer@1.0.0 (+ the backbone head that decides, when it does). */
   get id(): string {
-    return getModelCard(RECOGNIZER_MODEL).id;
+    return getModelCard(RECOGNIZER_MODEL).id + (this.backbone ? ` (decision: ${this.backbone.head.description})` : '');
   }
 
   async recognize(img: RawImage): Promise<Recognition> {
     const t0 = performance.now();
-    const out = await this.model.run(recognizerFeeds(recognizerViews(img)));
+    const views = recognizerViews(img);
+    // The network and the backbone run off the main thread, at once; the JPEG head (plain JS)
+    // meanwhile. Same numbers as one after the other.
+    const running = Promise.all([this.model.run(recognizerFeeds(views)), this.backbone?.features.ofViews(views)]);
+    running.catch(() => undefined);
+    const jpeg = jpegScore(img);
+    const [out, features] = await running;
     const scores = out.scores?.data;
     const severity = out.severity?.data;
     const embedding = out.embedding?.data;
@@ -155,8 +225,11 @@ export class DegradationRecognizer {
     const pick = (a: ArrayLike<number>) => Object.fromEntries(DEGRADATIONS.map((d, i) => [d, a[i]])) as DegradationScores;
     // JPEG from the grid-aligned head at native resolution (the network's own JPEG output is blind).
     const jpegAt = DEGRADATIONS.indexOf('jpeg');
-    const allScores = Float32Array.from(scores);
-    allScores[jpegAt] = jpegScore(img);
+    // The decision: the frozen backbone's head when installed (it generalised better to unseen
+    // sources, see the card), else the small network's scores; the network still gives the
+    // severities and the embedding.
+    const allScores = this.backbone && features ? this.backbone.head.scores(features) : shiftScores(Float32Array.from(scores), this.priorOffsets);
+    allScores[jpegAt] = jpeg;
     // The severity head was trained only where a degradation is present: its value for an absent
     // one means nothing. Reported is the expected severity, P(present) x severity-if-present.
     const expected = Array.from(severity, (v, i) => v * allScores[i]);
@@ -169,8 +242,9 @@ export class DegradationRecognizer {
     };
   }
 
-  dispose(): Promise<void> {
-    return this.model.dispose();
+  async dispose(): Promise<void> {
+    await this.backbone?.features.dispose();
+    await this.model.dispose();
   }
 }
 
@@ -229,10 +303,13 @@ export async function analyzeImage(img: RawImage, opts: AnalyzeImageOptions = {}
   if (!learned) return analyzeDegradations(img, threshold !== undefined ? { threshold } : {});
   // The evidence is the explanation here, not the decision: measured on a copy reduced to at most
   // EVIDENCE_MAX_SIDE (its statistics work at <= 1280 px anyway), which keeps big photos fast.
-  const evidence = computeEvidence(reduceForEvidence(img));
   const owned = recognizer ?? (await DegradationRecognizer.load(runtime));
   try {
-    const r = await owned.recognize(img);
+    // Recognition first: its inference runs off the main thread while the evidence is measured here.
+    const recognition = owned.recognize(img);
+    recognition.catch(() => undefined);
+    const evidence = computeEvidence(reduceForEvidence(img));
+    const r = await recognition;
     const t = threshold ?? LEARNED_THRESHOLD;
     return {
       scores: r.scores,
