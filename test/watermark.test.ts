@@ -407,6 +407,20 @@ describe('watermark identity binding only to a usable face', () => {
     assert.equal(r.mode, 'whole-image');
   });
 
+  it('a usable face that does not match itself in the marked picture is not bound (verify would say manipulated); one that does is', async () => {
+    const face = randomEmbedding(31);
+    let calls = 0;
+    // The first call sees the original; every later one (the read-backs) another embedding: a face the mark moves.
+    const moving: IdentityProvider = async () => ({ embedding: calls++ === 0 ? face : randomEmbedding(600 + calls), box: { x: 40, y: 40, width: 120, height: 120 }, quality: 0.9 });
+    const res = await embedWatermark(img, { key: KEY, source: 'mv', identity: moving });
+    assert.equal(res.mode, 'whole-image');
+    assert.match(res.identitySkipped!.reason, /does not match itself in the marked picture \(distance \d+\/64 > 14\)/);
+    assert.ok(calls >= 2, 'the face was looked for again in the read-back');
+    assert.equal((await verifyWatermark(as8bit(res.image), { key: KEY, identity: randomEmbedding(700) })).verdict, 'authentic');
+    const stable = await embedWatermark(img, { key: KEY, source: 'mv', identity: async () => ({ embedding: face, box: { x: 40, y: 40, width: 120, height: 120 }, quality: 0.9 }) });
+    assert.equal(stable.mode, 'identity');
+  });
+
   it('a large but unsure face (low quality) is not bound either; a usable one is', async () => {
     const unsure = await embedWatermark(img, { key: KEY, source: 'ff', identity: falseFace(120, MIN_IDENTITY_FACE_QUALITY - 0.1) });
     assert.equal(unsure.mode, 'whole-image');

@@ -21,6 +21,14 @@ export interface IdentityFace {
 }
 
 /**
+ * Largest Hamming distance (of 64) between the carried and the observed identity code still
+ * called the same face. Codes of one face under benign edits differ in a few bits (angle/pi of
+ * the embeddings' angle); different people sit near 64 * angle/pi, typically 20-32. Calibrated on
+ * the face benchmark (docs/watermark.md).
+ */
+export const DEFAULT_MAX_IDENTITY_DISTANCE = 14;
+
+/**
  * Least face quality (src/face Face.quality) a mark binds: the face module's own line for "usable
  * for recognition" (ANNOTATE_GOOD_QUALITY). Why: a false or tiny "face" (a 17 px patch of texture
  * in examples/rain-clean.png, 22-28 px ones in 8 of 44 CBSD68 landscapes) gives an embedding that
