@@ -32,7 +32,11 @@ const { values: args } = parseArgs({
 const dataDir = path.resolve(args.data!);
 const files = readdirSync(dataDir, { withFileTypes: true })
   .filter((d) => d.isDirectory())
-  .flatMap((d) => readdirSync(path.join(dataDir, d.name)).filter((f) => /\.(png|jpe?g|tif)$/i.test(f)).map((f) => path.join(d.name, f)))
+  .flatMap((d) =>
+    readdirSync(path.join(dataDir, d.name))
+      .filter((f) => /\.(png|jpe?g|tif)$/i.test(f))
+      .map((f) => path.join(d.name, f)),
+  )
   .sort();
 const limit = Number.parseInt(args.limit!, 10) || files.length;
 const chosen = files.filter((_, i) => i % Math.max(1, Math.floor(files.length / limit)) === 0).slice(0, limit);
@@ -82,7 +86,13 @@ for (const rel of chosen) {
   console.log(JSON.stringify(row));
 }
 models?.dispose();
-const ok = rows.filter((r) => !('error' in r)) as Array<{ psnr: number; ssim: number; png: { verdict: string }; jpeg90: { verdict: string }; jpeg75: { verdict: string } }>;
+const ok = rows.filter((r) => !('error' in r)) as Array<{
+  psnr: number;
+  ssim: number;
+  png: { verdict: string };
+  jpeg90: { verdict: string };
+  jpeg75: { verdict: string };
+}>;
 const share = (k: 'png' | 'jpeg90' | 'jpeg75') => ok.filter((r) => r[k].verdict === 'authentic').length;
 const ps = ok.map((r) => r.psnr).sort((a, b) => a - b);
 const summary = {

@@ -101,7 +101,10 @@ describe('server: later capabilities', () => {
   });
 
   test('watermark-embed to JPEG: the mark is read back from the job output as encoded (same bit error rate as verify reads)', async () => {
-    const { status, body } = await post('watermark-embed', form({ key: 'k-123', source: 'cam8', identity: 'none', format: 'jpeg', quality: '60' }, { bytes: await textured(256, 192) }));
+    const { status, body } = await post(
+      'watermark-embed',
+      form({ key: 'k-123', source: 'cam8', identity: 'none', format: 'jpeg', quality: '60' }, { bytes: await textured(256, 192) }),
+    );
     assert.equal(status, 202, JSON.stringify(body));
     const job = await waitJob(base, body.id!, 120_000);
     assert.equal(job.state, 'done', JSON.stringify(job.error));

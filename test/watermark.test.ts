@@ -379,12 +379,23 @@ describe('watermark defaults that verify (adaptive strength)', () => {
     const img = texturedImage(256, 256, 12);
     const seen: number[] = [];
     await assert.rejects(
-      embedWatermark(img, { key: KEY, source: 'tex', identity: null, readBack: async (m) => (seen.push(psnr(img, m)), img) }),
+      embedWatermark(img, {
+        key: KEY,
+        source: 'tex',
+        identity: null,
+        readBack: async (m) => {
+          seen.push(psnr(img, m));
+          return img;
+        },
+      }),
       (e: unknown) => e instanceof ClearsightError && e.code === 'E_WATERMARK_WEAK',
     );
     assert.equal(seen.length, 4);
     assert.ok(seen[0]! > seen[3]! + 4, `PSNRs tried ${seen.map((p) => p.toFixed(1)).join(', ')}`);
-    await assert.rejects(embedWatermark(img, { key: KEY, source: 'tex', minPsnr: 42 }), (e: unknown) => e instanceof ClearsightError && e.code === 'E_INVALID_OPTION' && /minPsnr/.test(e.message));
+    await assert.rejects(
+      embedWatermark(img, { key: KEY, source: 'tex', minPsnr: 42 }),
+      (e: unknown) => e instanceof ClearsightError && e.code === 'E_INVALID_OPTION' && /minPsnr/.test(e.message),
+    );
   });
 });
 
@@ -411,13 +422,21 @@ describe('watermark identity binding only to a usable face', () => {
     const face = randomEmbedding(31);
     let calls = 0;
     // The first call sees the original; every later one (the read-backs) another embedding: a face the mark moves.
-    const moving: IdentityProvider = async () => ({ embedding: calls++ === 0 ? face : randomEmbedding(600 + calls), box: { x: 40, y: 40, width: 120, height: 120 }, quality: 0.9 });
+    const moving: IdentityProvider = async () => ({
+      embedding: calls++ === 0 ? face : randomEmbedding(600 + calls),
+      box: { x: 40, y: 40, width: 120, height: 120 },
+      quality: 0.9,
+    });
     const res = await embedWatermark(img, { key: KEY, source: 'mv', identity: moving });
     assert.equal(res.mode, 'whole-image');
     assert.match(res.identitySkipped!.reason, /does not match itself in the marked picture \(distance \d+\/64 > 14\)/);
     assert.ok(calls >= 2, 'the face was looked for again in the read-back');
     assert.equal((await verifyWatermark(as8bit(res.image), { key: KEY, identity: randomEmbedding(700) })).verdict, 'authentic');
-    const stable = await embedWatermark(img, { key: KEY, source: 'mv', identity: async () => ({ embedding: face, box: { x: 40, y: 40, width: 120, height: 120 }, quality: 0.9 }) });
+    const stable = await embedWatermark(img, {
+      key: KEY,
+      source: 'mv',
+      identity: async () => ({ embedding: face, box: { x: 40, y: 40, width: 120, height: 120 }, quality: 0.9 }),
+    });
     assert.equal(stable.mode, 'identity');
   });
 
@@ -426,7 +445,11 @@ describe('watermark identity binding only to a usable face', () => {
     assert.equal(unsure.mode, 'whole-image');
     assert.match(unsure.identitySkipped!.reason, /too unsure a face to bind \(120 px, quality 0\.40; quality at least 0\.5\)/);
     const face = randomEmbedding(77);
-    const good = await embedWatermark(img, { key: KEY, source: 'ff', identity: { embedding: face, box: { x: 40, y: 40, width: 120, height: 130 }, quality: 0.8 } });
+    const good = await embedWatermark(img, {
+      key: KEY,
+      source: 'ff',
+      identity: { embedding: face, box: { x: 40, y: 40, width: 120, height: 130 }, quality: 0.8 },
+    });
     assert.equal(good.mode, 'identity');
     assert.equal(good.identitySkipped, undefined);
     assert.equal((await verifyWatermark(as8bit(good.image), { key: KEY, identity: face })).verdict, 'authentic');

@@ -105,12 +105,42 @@ describe('clearsight watermark', () => {
     assert.match(text.stdout, /strengthened from 41 dB to read back/);
     // A floor at the target: refused, exit 3, nothing written.
     const weakOut = join(dir, 'rain-weak.png');
-    const weak = await run(['watermark', 'embed', 'examples/rain.png', '-o', weakOut, '--source', 'cli-3', '--key', 'k', '--identity', 'none', '--min-psnr', '41']);
+    const weak = await run([
+      'watermark',
+      'embed',
+      'examples/rain.png',
+      '-o',
+      weakOut,
+      '--source',
+      'cli-3',
+      '--key',
+      'k',
+      '--identity',
+      'none',
+      '--min-psnr',
+      '41',
+    ]);
     assert.equal(weak.code, 3, weak.stderr);
     assert.match(weak.stderr, /does not read back from the marked picture even at 41 dB.*--allow-weak.*\[E_WATERMARK_WEAK\]/);
     await assert.rejects(stat(weakOut));
     // --allow-weak writes it, with the warning and the JSON saying so.
-    const allowed = await run(['watermark', 'embed', 'examples/rain.png', '-o', weakOut, '--source', 'cli-3', '--key', 'k', '--identity', 'none', '--min-psnr', '41', '--allow-weak', '--json']);
+    const allowed = await run([
+      'watermark',
+      'embed',
+      'examples/rain.png',
+      '-o',
+      weakOut,
+      '--source',
+      'cli-3',
+      '--key',
+      'k',
+      '--identity',
+      'none',
+      '--min-psnr',
+      '41',
+      '--allow-weak',
+      '--json',
+    ]);
     assert.equal(allowed.code, 0, allowed.stderr);
     assert.match(allowed.stderr, /warning: the watermark does not read back from the marked picture itself \(verify says none\)/);
     assert.equal((JSON.parse(allowed.stdout) as { readBack: { decoded: boolean } }).readBack.decoded, false);
@@ -118,7 +148,22 @@ describe('clearsight watermark', () => {
 
   it('a lossy output is read back as encoded: JPEG q60 of the texture verifies', async () => {
     const out = join(dir, 'marked-q60.jpg');
-    const e = await run(['watermark', 'embed', join(dir, 'photo.png'), '-o', out, '--source', 'cli-4', '--key', 'k', '--identity', 'none', '--quality', '60', '--json']);
+    const e = await run([
+      'watermark',
+      'embed',
+      join(dir, 'photo.png'),
+      '-o',
+      out,
+      '--source',
+      'cli-4',
+      '--key',
+      'k',
+      '--identity',
+      'none',
+      '--quality',
+      '60',
+      '--json',
+    ]);
     assert.equal(e.code, 0, e.stderr);
     const summary = JSON.parse(e.stdout) as { readBack: { decoded: boolean; bitErrorRate: number }; selfCheck: { verdict: string; bitErrorRate: number } };
     assert.equal(summary.readBack.decoded, true);
@@ -133,7 +178,12 @@ describe('clearsight watermark', () => {
     const out = join(dir, 'clean-marked.png');
     const e = await run(['watermark', 'embed', 'examples/rain-clean.png', '-o', out, '--source', 'cli-5', '--key', 'k', '--json']);
     assert.equal(e.code, 0, e.stderr);
-    const summary = JSON.parse(e.stdout) as { mode: string; faceBox?: unknown; identitySkipped?: { reason: string; quality: number }; selfCheck: { verdict: string } };
+    const summary = JSON.parse(e.stdout) as {
+      mode: string;
+      faceBox?: unknown;
+      identitySkipped?: { reason: string; quality: number };
+      selfCheck: { verdict: string };
+    };
     assert.equal(summary.mode, 'whole-image');
     assert.equal(summary.faceBox, undefined);
     assert.match(summary.identitySkipped?.reason ?? '', /too small to bind \(1\d px/);
@@ -146,7 +196,19 @@ describe('clearsight watermark', () => {
     assert.equal(v.code, 0, v.stdout + v.stderr);
     assert.match(v.stdout, /AUTHENTIC/);
     // --identity face refuses it: no usable face.
-    const face = await run(['watermark', 'embed', 'examples/rain-clean.png', '-o', join(dir, 'clean-3.png'), '--source', 'cli-5', '--key', 'k', '--identity', 'face']);
+    const face = await run([
+      'watermark',
+      'embed',
+      'examples/rain-clean.png',
+      '-o',
+      join(dir, 'clean-3.png'),
+      '--source',
+      'cli-5',
+      '--key',
+      'k',
+      '--identity',
+      'face',
+    ]);
     assert.equal(face.code, 3);
     assert.match(face.stderr, /No usable face found .*too small to bind.*\[E_NO_FACE\]/);
   });

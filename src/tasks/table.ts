@@ -951,7 +951,10 @@ const watermarkEmbedTask: TaskDefinition<typeof watermarkEmbedOptions> = {
       allowWeak: opts.allowWeak ?? false,
       // The mark is read back from the job's output as encoded (a JPEG/WebP/AVIF output loses some of it).
       ...(ctx.output?.format && ctx.output.format !== 'png' && ctx.output.format !== 'tiff'
-        ? { readBack: async (m: RawImage) => (await decodeImage(await encodeImage(m, ctx.output!.format!, ctx.output!.quality !== undefined ? { quality: ctx.output!.quality } : {}))).image }
+        ? {
+            readBack: async (m: RawImage) =>
+              (await decodeImage(await encodeImage(m, ctx.output!.format!, ctx.output!.quality !== undefined ? { quality: ctx.output!.quality } : {}))).image,
+          }
         : {}),
       ...(opts.targetPsnr !== undefined ? { targetPsnr: opts.targetPsnr } : {}),
       ...(opts.minPsnr !== undefined ? { minPsnr: opts.minPsnr } : {}),

@@ -125,7 +125,8 @@ export async function embedWatermark(img: RawImage, opts: EmbedWatermarkOptions)
   const minPsnr = opts.minPsnr ?? Math.min(DEFAULT_MIN_PSNR, targetPsnr);
   if (typeof minPsnr !== 'number' || !(minPsnr >= 30 && minPsnr <= targetPsnr))
     throw invalidOption('minPsnr', `a number from 30 to targetPsnr (${targetPsnr}) dB`, opts.minPsnr);
-  if (opts.readBack !== undefined && typeof opts.readBack !== 'function') throw invalidOption('readBack', 'a function (image) => Promise<image>', opts.readBack);
+  if (opts.readBack !== undefined && typeof opts.readBack !== 'function')
+    throw invalidOption('readBack', 'a function (image) => Promise<image>', opts.readBack);
   const key = resolveKey(opts.key);
   report(opts, 'check', 0, 1);
   // With force the check is skipped (it costs about one extraction: ~0.2 s at 1080p).
@@ -145,7 +146,13 @@ export async function embedWatermark(img: RawImage, opts: EmbedWatermarkOptions)
   let face = skipped ? null : found;
   const ladder = { targetPsnr, minPsnr, opts };
   let code = face ? identityCode(face.embedding, key) : new Uint8Array(IDENTITY_BITS);
-  let marked = await embedUntilReadBack(img, payloadBits(opts.source, face ? code : null, key), key, ladder, face ? faceCheck(opts.identity, code, key) : undefined);
+  let marked = await embedUntilReadBack(
+    img,
+    payloadBits(opts.source, face ? code : null, key),
+    key,
+    ladder,
+    face ? faceCheck(opts.identity, code, key) : undefined,
+  );
   if (face && marked.faceLost !== undefined) {
     // The face does not survive its own mark (the marked pixels move its embedding past the match
     // line): binding it would make verify call the untouched picture manipulated. Mark the whole picture.
@@ -170,7 +177,13 @@ export async function embedWatermark(img: RawImage, opts: EmbedWatermarkOptions)
     ...(face ? { identityCode: bitsToHex(code) } : {}),
     ...(face?.box ? { faceBox: face.box } : {}),
     ...(skipped && found
-      ? { identitySkipped: { reason: skipped, ...(found.box ? { faceBox: found.box } : {}), ...(found.quality !== undefined ? { quality: round3(found.quality) } : {}) } }
+      ? {
+          identitySkipped: {
+            reason: skipped,
+            ...(found.box ? { faceBox: found.box } : {}),
+            ...(found.quality !== undefined ? { quality: round3(found.quality) } : {}),
+          },
+        }
       : {}),
     cellSize,
     targetPsnr: settled,
@@ -200,7 +213,11 @@ function payloadBits(source: string, code: Uint8Array | null, key: ReturnType<ty
  * code moved (undefined: still the same face). A face given as a bare embedding cannot be found
  * again: not checked.
  */
-function faceCheck(identity: IdentityInput, code: Uint8Array, key: ReturnType<typeof resolveKey>): ((readBack: RawImage) => Promise<string | undefined>) | undefined {
+function faceCheck(
+  identity: IdentityInput,
+  code: Uint8Array,
+  key: ReturnType<typeof resolveKey>,
+): ((readBack: RawImage) => Promise<string | undefined>) | undefined {
   if (typeof identity !== 'function') return undefined;
   return async (readBack) => {
     const again: IdentityFace | null = await identity(readBack);

@@ -26,7 +26,14 @@ export {
 } from './verify.js';
 export { extractWatermark, MIN_VERIFY_SIDE, type Extraction } from './extract.js';
 export { deriveWatermarkKey, isWatermarkKey, type WatermarkKey, type WatermarkSecret } from './key.js';
-export { identityFaceProblem, MIN_IDENTITY_FACE_QUALITY, MIN_IDENTITY_FACE_SIDE, type IdentityFace, type IdentityInput, type IdentityProvider } from './identity.js';
+export {
+  identityFaceProblem,
+  MIN_IDENTITY_FACE_QUALITY,
+  MIN_IDENTITY_FACE_SIDE,
+  type IdentityFace,
+  type IdentityInput,
+  type IdentityProvider,
+} from './identity.js';
 export {
   identityCode,
   hammingDistance,
