@@ -440,6 +440,33 @@ describe('watermark identity binding only to a usable face', () => {
     assert.equal(stable.mode, 'identity');
   });
 
+  it('the mark spares the bound face (its pixels move about 4x less than the rest), so the mark cannot move the identity it carries', async () => {
+    const box = { x: 64, y: 64, width: 96, height: 96 };
+    const meanChange = (a: RawImage, b: RawImage, inside: boolean) => {
+      let s = 0;
+      let n = 0;
+      for (let y = 0; y < a.height; y++)
+        for (let x = 0; x < a.width; x++) {
+          // Inside the box proper, or well outside its 15% margin.
+          const inBox = x >= box.x && x < box.x + box.width && y >= box.y && y < box.y + box.height;
+          const farOut = x < box.x - 30 || x >= box.x + box.width + 30 || y < box.y - 30 || y >= box.y + box.height + 30;
+          if (inside ? !inBox : !farOut) continue;
+          const i = (y * a.width + x) * 3;
+          s += Math.abs(a.data[i]! - b.data[i]!);
+          n++;
+        }
+      return s / n;
+    };
+    const bound = await embedWatermark(img, { key: KEY, source: 'fc', identity: { embedding: randomEmbedding(5), box, quality: 0.9 } });
+    assert.equal(bound.mode, 'identity');
+    const ratio = meanChange(img, bound.image, true) / meanChange(img, bound.image, false);
+    assert.ok(ratio < 0.45, `inside/outside change ${ratio.toFixed(2)}`);
+    const whole = await embedWatermark(img, { key: KEY, source: 'fc', identity: null });
+    const wholeRatio = meanChange(img, whole.image, true) / meanChange(img, whole.image, false);
+    assert.ok(wholeRatio > 0.6, `whole-image inside/outside ${wholeRatio.toFixed(2)}`);
+    assert.equal((await verifyWatermark(as8bit(bound.image), { key: KEY, identity: randomEmbedding(5) })).verdict, 'authentic');
+  });
+
   it('a large but unsure face (low quality) is not bound either; a usable one is', async () => {
     const unsure = await embedWatermark(img, { key: KEY, source: 'ff', identity: falseFace(120, MIN_IDENTITY_FACE_QUALITY - 0.1) });
     assert.equal(unsure.mode, 'whole-image');
