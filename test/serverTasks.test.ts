@@ -100,6 +100,23 @@ describe('server: later capabilities', () => {
     assert.equal(wj.result!.verdict, 'none');
   });
 
+  test('watermark-embed to JPEG: the mark is read back from the job output as encoded (same bit error rate as verify reads)', async () => {
+    const { status, body } = await post(
+      'watermark-embed',
+      form({ key: 'k-123', source: 'cam8', identity: 'none', format: 'jpeg', quality: '60' }, { bytes: await textured(256, 192) }),
+    );
+    assert.equal(status, 202, JSON.stringify(body));
+    const job = await waitJob(base, body.id!, 120_000);
+    assert.equal(job.state, 'done', JSON.stringify(job.error));
+    const readBack = job.result!.readBack as { decoded: boolean; bitErrorRate: number };
+    assert.equal(readBack.decoded, true);
+    const marked = Buffer.from(await (await fetch(`${base}${job.result!.files.find((f) => f.name === 'output.jpg')!.url}`)).arrayBuffer());
+    const v = await post('watermark-verify', form({ key: 'k-123', identity: 'none' }, { bytes: marked }));
+    const vj = await waitJob(base, v.body.id!, 120_000);
+    assert.equal(vj.result!.verdict, 'authentic');
+    assert.equal(vj.result!.bitErrorRate, readBack.bitErrorRate);
+  });
+
   test('watermark-embed: a bad source id is a 400 naming the field', async () => {
     const { status, body } = await post('watermark-embed', form({ key: 'k', source: 'WAY-TOO-LONG' }, { bytes: await textured(256, 192) }));
     assert.equal(status, 400);

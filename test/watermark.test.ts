@@ -24,6 +24,9 @@ import {
 } from '../src/trust/watermark/index.js';
 import { DAMAGED_BIT_ERROR_RATE } from '../src/trust/watermark/verify.js';
 import { ClearsightError } from '../src/core/errors.js';
+import { readFile } from 'node:fs/promises';
+import { as8bit } from '../src/trust/watermark/embed.js';
+import { MIN_IDENTITY_FACE_QUALITY, type IdentityProvider } from '../src/trust/watermark/index.js';
 
 // Derive keys once: scrypt is deliberately slow.
 const KEY = deriveWatermarkKey('correct horse battery staple');
@@ -338,5 +341,144 @@ describe('watermark embed and verify', () => {
     await expectCode(verifyWatermark(texturedImage(40, 40), { key: KEY }), 'E_INPUT_TOO_SMALL', /at least 64/);
     await expectCode(embedWatermark(img, { key: KEY, source: 'abc', identity: [1, 2] }), 'E_INVALID_OPTION', /identity/);
     await expectCode(embedWatermark(img, { key: KEY, source: 'abc', targetPsnr: 10 }), 'E_INVALID_OPTION', /targetPsnr/);
+  });
+});
+
+describe('watermark defaults that verify (adaptive strength)', () => {
+  it('a picture that masks the mark at the target (examples/rain.png at 41 dB) is strengthened until it verifies, within the 35 dB floor', async () => {
+    const { image } = await decodeImage(await readFile('examples/rain.png'));
+    const res = await embedWatermark(image, { key: KEY, source: 'rain', identity: null });
+    assert.equal(res.requestedPsnr, 41);
+    assert.ok(res.targetPsnr < 41 && res.targetPsnr >= 35, `settled at ${res.targetPsnr} dB`);
+    assert.ok(res.readBack.decoded && res.readBack.tries > 1, JSON.stringify(res.readBack));
+    const written = as8bit(res.image);
+    assert.ok(psnr(image, written) >= 34.8, `PSNR ${psnr(image, written)}`);
+    const r = await verifyWatermark(written, { key: KEY });
+    assert.equal(r.verdict, 'authentic', JSON.stringify(r));
+    assert.equal(r.source, 'rain');
+    assert.equal(r.bitErrorRate, res.readBack.bitErrorRate);
+  });
+
+  it('a picture that reads back clean at the target is not strengthened', async () => {
+    const img = texturedImage(256, 256, 11);
+    const res = await embedWatermark(img, { key: KEY, source: 'tex', identity: null });
+    assert.equal(res.targetPsnr, 41);
+    assert.deepEqual({ ...res.readBack, bitErrorRate: undefined }, { decoded: true, clean: true, tries: 1, bitErrorRate: undefined });
+    assert.ok(res.readBack.bitErrorRate! <= 0.03);
+  });
+
+  it('a mark that cannot read back even at the floor is refused (E_WATERMARK_WEAK), or returned with allowWeak', async () => {
+    const { image } = await decodeImage(await readFile('examples/rain.png'));
+    await assert.rejects(
+      embedWatermark(image, { key: KEY, source: 'rain', identity: null, minPsnr: 41 }),
+      (e: unknown) => e instanceof ClearsightError && e.code === 'E_WATERMARK_WEAK' && /does not read back.*41 dB.*--min-psnr.*--allow-weak/.test(e.message),
+    );
+    const weak = await embedWatermark(image, { key: KEY, source: 'rain', identity: null, minPsnr: 41, allowWeak: true });
+    assert.deepEqual(weak.readBack, { decoded: false, bitErrorRate: null, clean: false, tries: 1 });
+    // The read-back is what the caller says the file holds: a channel that loses the mark is tried at every step (41, 39, 37, 35 dB).
+    const img = texturedImage(256, 256, 12);
+    const seen: number[] = [];
+    await assert.rejects(
+      embedWatermark(img, {
+        key: KEY,
+        source: 'tex',
+        identity: null,
+        readBack: async (m) => {
+          seen.push(psnr(img, m));
+          return img;
+        },
+      }),
+      (e: unknown) => e instanceof ClearsightError && e.code === 'E_WATERMARK_WEAK',
+    );
+    assert.equal(seen.length, 4);
+    assert.ok(seen[0]! > seen[3]! + 4, `PSNRs tried ${seen.map((p) => p.toFixed(1)).join(', ')}`);
+    await assert.rejects(
+      embedWatermark(img, { key: KEY, source: 'tex', minPsnr: 42 }),
+      (e: unknown) => e instanceof ClearsightError && e.code === 'E_INVALID_OPTION' && /minPsnr/.test(e.message),
+    );
+  });
+});
+
+describe('watermark identity binding only to a usable face', () => {
+  const img = texturedImage(256, 256, 13);
+  /** A detector's false "face": small, unsure, and its embedding does not survive the mark (another one every call). */
+  const falseFace = (side: number, quality: number): IdentityProvider => {
+    let seed = 500;
+    return async () => ({ embedding: randomEmbedding(seed++), box: { x: 60, y: 80, width: side, height: side }, quality });
+  };
+
+  it('a 17 px false face is not bound: whole-image mode, said why, and verify (which finds the false face again) says authentic, not manipulated', async () => {
+    const res = await embedWatermark(img, { key: KEY, source: 'ff', identity: falseFace(17, 0.12) });
+    assert.equal(res.mode, 'whole-image');
+    assert.equal(res.faceBox, undefined);
+    assert.match(res.identitySkipped!.reason, /too small to bind \(17 px, quality 0\.12; at least 40 px\)/);
+    assert.equal(res.identitySkipped!.quality, 0.12);
+    const r = await verifyWatermark(as8bit(res.image), { key: KEY, identity: falseFace(17, 0.12) });
+    assert.equal(r.verdict, 'authentic', JSON.stringify(r));
+    assert.equal(r.mode, 'whole-image');
+  });
+
+  it('a usable face that does not match itself in the marked picture is not bound (verify would say manipulated); one that does is', async () => {
+    const face = randomEmbedding(31);
+    let calls = 0;
+    // The first call sees the original; every later one (the read-backs) another embedding: a face the mark moves.
+    const moving: IdentityProvider = async () => ({
+      embedding: calls++ === 0 ? face : randomEmbedding(600 + calls),
+      box: { x: 40, y: 40, width: 120, height: 120 },
+      quality: 0.9,
+    });
+    const res = await embedWatermark(img, { key: KEY, source: 'mv', identity: moving });
+    assert.equal(res.mode, 'whole-image');
+    assert.match(res.identitySkipped!.reason, /does not match itself in the marked picture \(distance \d+\/64 > 14\)/);
+    assert.ok(calls >= 2, 'the face was looked for again in the read-back');
+    assert.equal((await verifyWatermark(as8bit(res.image), { key: KEY, identity: randomEmbedding(700) })).verdict, 'authentic');
+    const stable = await embedWatermark(img, {
+      key: KEY,
+      source: 'mv',
+      identity: async () => ({ embedding: face, box: { x: 40, y: 40, width: 120, height: 120 }, quality: 0.9 }),
+    });
+    assert.equal(stable.mode, 'identity');
+  });
+
+  it('the mark spares the bound face (its pixels move about 4x less than the rest), so the mark cannot move the identity it carries', async () => {
+    const box = { x: 64, y: 64, width: 96, height: 96 };
+    const meanChange = (a: RawImage, b: RawImage, inside: boolean) => {
+      let s = 0;
+      let n = 0;
+      for (let y = 0; y < a.height; y++)
+        for (let x = 0; x < a.width; x++) {
+          // Inside the box proper, or well outside its 15% margin.
+          const inBox = x >= box.x && x < box.x + box.width && y >= box.y && y < box.y + box.height;
+          const farOut = x < box.x - 30 || x >= box.x + box.width + 30 || y < box.y - 30 || y >= box.y + box.height + 30;
+          if (inside ? !inBox : !farOut) continue;
+          const i = (y * a.width + x) * 3;
+          s += Math.abs(a.data[i]! - b.data[i]!);
+          n++;
+        }
+      return s / n;
+    };
+    const bound = await embedWatermark(img, { key: KEY, source: 'fc', identity: { embedding: randomEmbedding(5), box, quality: 0.9 } });
+    assert.equal(bound.mode, 'identity');
+    const ratio = meanChange(img, bound.image, true) / meanChange(img, bound.image, false);
+    assert.ok(ratio < 0.45, `inside/outside change ${ratio.toFixed(2)}`);
+    const whole = await embedWatermark(img, { key: KEY, source: 'fc', identity: null });
+    const wholeRatio = meanChange(img, whole.image, true) / meanChange(img, whole.image, false);
+    assert.ok(wholeRatio > 0.6, `whole-image inside/outside ${wholeRatio.toFixed(2)}`);
+    assert.equal((await verifyWatermark(as8bit(bound.image), { key: KEY, identity: randomEmbedding(5) })).verdict, 'authentic');
+  });
+
+  it('a large but unsure face (low quality) is not bound either; a usable one is', async () => {
+    const unsure = await embedWatermark(img, { key: KEY, source: 'ff', identity: falseFace(120, MIN_IDENTITY_FACE_QUALITY - 0.1) });
+    assert.equal(unsure.mode, 'whole-image');
+    assert.match(unsure.identitySkipped!.reason, /too unsure a face to bind \(120 px, quality 0\.40; quality at least 0\.5\)/);
+    const face = randomEmbedding(77);
+    const good = await embedWatermark(img, {
+      key: KEY,
+      source: 'ff',
+      identity: { embedding: face, box: { x: 40, y: 40, width: 120, height: 130 }, quality: 0.8 },
+    });
+    assert.equal(good.mode, 'identity');
+    assert.equal(good.identitySkipped, undefined);
+    assert.equal((await verifyWatermark(as8bit(good.image), { key: KEY, identity: face })).verdict, 'authentic');
   });
 });

@@ -44,6 +44,7 @@ export const EXIT_FOR_CODE: Readonly<Record<ErrorCode, ExitCode>> = {
   E_INPUT_TOO_LARGE: EXIT.INPUT,
   E_NO_FACE: EXIT.INPUT,
   E_ALREADY_MARKED: EXIT.INPUT,
+  E_WATERMARK_WEAK: EXIT.INPUT,
   E_OUTPUT_EXISTS: EXIT.OUTPUT,
   E_OUTPUT_UNSUPPORTED: EXIT.OUTPUT,
   E_OUTPUT_UNWRITABLE: EXIT.OUTPUT,
@@ -118,7 +119,7 @@ export const EXIT_CODE_HELP = `Exit codes:
   0    success
   1    unexpected error (a bug; CLEARSIGHT_DEBUG=1 prints the stack)
   2    bad usage: unknown command or option, missing argument, invalid value  [E_USAGE, E_INVALID_OPTION]
-  3    input problem: missing, unreadable, unsupported, corrupt, too small or too large, no face, already watermarked  [E_INPUT_*, E_NO_FACE, E_ALREADY_MARKED]
+  3    input problem: missing, unreadable, unsupported, corrupt, too small or too large, no face, already watermarked, watermark too weak to read back  [E_INPUT_*, E_NO_FACE, E_ALREADY_MARKED, E_WATERMARK_WEAK]
   4    output problem: exists (use --force), unsupported extension, not writable  [E_OUTPUT_*]
   5    model or runtime failure  [E_MODEL_NOT_FOUND, E_MODEL_CONVERSION, E_RUNTIME]
   130  interrupted by Ctrl-C (SIGINT)  [E_ABORTED]

@@ -22,6 +22,8 @@ export const ERROR_CODES = {
   NO_FACE: 'E_NO_FACE',
   /** The picture already carries a watermark this key reads; marking again would erase it (use force). */
   ALREADY_MARKED: 'E_ALREADY_MARKED',
+  /** The watermark does not read back from the marked picture even at the strongest allowed (use allowWeak). */
+  WATERMARK_WEAK: 'E_WATERMARK_WEAK',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

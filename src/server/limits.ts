@@ -100,6 +100,8 @@ export function statusForCode(code: string): number {
       return 422;
     case 'E_ALREADY_MARKED':
       return 409;
+    case 'E_WATERMARK_WEAK':
+      return 422;
     default:
       return 500;
   }

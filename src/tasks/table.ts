@@ -897,6 +897,17 @@ const watermarkEmbedOptions = {
     min: 30,
     max: 60,
   }),
+  minPsnr: number({
+    valueName: 'db',
+    label: 'Strongest mark (dB)',
+    help: 'When the mark does not read back clean at the target PSNR it is embedded more strongly, 2 dB at a time, down to this PSNR (30 dB to the target). Default 35; equal to the target for one strength.',
+    min: 30,
+    max: 60,
+  }),
+  allowWeak: boolean({
+    label: 'Allow a weak mark',
+    help: 'Write the mark even when it does not read back at the strongest allowed (refused otherwise: verify would read it as no watermark).',
+  }),
   force: boolean({
     label: 'Mark again',
     help: 'Mark even if the picture already carries a watermark under this key (refused otherwise: the second mark would erase the first).',
@@ -912,7 +923,7 @@ const watermarkEmbedTask: TaskDefinition<typeof watermarkEmbedOptions> = {
   runOptions: false,
   outputs: [{ name: PICTURE_OUTPUT, role: 'output', label: 'marked picture' }],
   async run(inputs, opts, ctx) {
-    const { embedWatermark } = await import('../trust/watermark/index.js');
+    const { embedWatermark, identityFaceProblem } = await import('../trust/watermark/index.js');
     const { image, meta } = await decodeInput(inputs[0]!, ctx);
     let identity = null;
     if (opts.identity !== 'none') {
@@ -921,8 +932,12 @@ const watermarkEmbedTask: TaskDefinition<typeof watermarkEmbedOptions> = {
         const provider = identity;
         identity = async (img: RawImage) => {
           const face = await provider(img);
-          if (!face)
-            throw new ClearsightError(ERROR_CODES.NO_FACE, 'No face found in the picture (identity face); use identity auto or none for whole-image mode');
+          const problem = face ? identityFaceProblem(face) : undefined;
+          if (!face || problem)
+            throw new ClearsightError(
+              ERROR_CODES.NO_FACE,
+              `No ${face ? 'usable ' : ''}face found in the picture (identity face${problem ? `: ${problem}` : ''}); use identity auto or none for whole-image mode`,
+            );
           return face;
         };
       }
@@ -932,7 +947,16 @@ const watermarkEmbedTask: TaskDefinition<typeof watermarkEmbedOptions> = {
       source: opts.source,
       identity,
       force: opts.force ?? false,
+      allowWeak: opts.allowWeak ?? false,
+      // The mark is read back from the job's output as encoded (a JPEG/WebP/AVIF output loses some of it).
+      ...(ctx.output?.format && ctx.output.format !== 'png' && ctx.output.format !== 'tiff'
+        ? {
+            readBack: async (m: RawImage) =>
+              (await decodeImage(await encodeImage(m, ctx.output!.format!, ctx.output!.quality !== undefined ? { quality: ctx.output!.quality } : {}))).image,
+          }
+        : {}),
       ...(opts.targetPsnr !== undefined ? { targetPsnr: opts.targetPsnr } : {}),
+      ...(opts.minPsnr !== undefined ? { minPsnr: opts.minPsnr } : {}),
       ...control(ctx),
     });
     const { image: _marked, ...summary } = r;

@@ -23,7 +23,11 @@ import {
   psnr,
   ssim,
   verifyWatermark,
-  createImage,
+  decodeImage,
+  encodeImage,
+  identityFaceProblem,
+  OUTPUT_FORMATS,
+  type ImageFormat,
   type RawImage,
   type IdentityProvider,
   type OutputFormat,
@@ -47,6 +51,8 @@ interface EmbedCliOptions extends KeyOptions {
   source: string;
   identity: IdentityMode;
   targetPsnr?: number;
+  minPsnr?: number;
+  allowWeak?: boolean;
   format?: OutputFormat;
   quality?: number;
   stripMetadata?: boolean;
@@ -168,10 +174,11 @@ async function runEmbed(input: string, opts: EmbedCliOptions): Promise<void> {
     if (opts.identity !== 'none') {
       identity = async (img) => {
         const face = await faces.provider(img);
-        if (!face && opts.identity === 'face') {
+        const problem = face ? identityFaceProblem(face) : undefined;
+        if ((!face || problem) && opts.identity === 'face') {
           throw new ClearsightError(
             ERROR_CODES.NO_FACE,
-            `No face found in ${input === STDIO ? 'standard input' : `"${input}"`} (--identity face); use --identity auto or none for whole-image mode`,
+            `No ${face ? 'usable ' : ''}face found in ${input === STDIO ? 'standard input' : `"${input}"`} (--identity face${problem ? `: ${problem}` : ''}); use --identity auto or none for whole-image mode`,
             {
               path: input,
             },
@@ -180,29 +187,32 @@ async function runEmbed(input: string, opts: EmbedCliOptions): Promise<void> {
         return face;
       };
     }
+    // The mark is read back from what the file will hold: the 8-bit pixels, or for a lossy
+    // format its encode at the quality asked (the library strengthens the mark until it reads back).
+    const format = outputFormat(opts, meta.format);
+    const readBack =
+      format === 'png' || format === 'tiff'
+        ? as8bit
+        : async (img: RawImage) => (await decodeImage(await encodeImage(img, format, opts.quality !== undefined ? { quality: opts.quality } : {}))).image;
     const res = await untilAborted(
       embedWatermark(image, {
         key,
         source: opts.source,
         identity,
         force: opts.force ?? false,
+        allowWeak: opts.allowWeak ?? false,
+        readBack: async (img) => readBack(img),
         signal: interrupts.signal,
         ...(opts.targetPsnr !== undefined ? { targetPsnr: opts.targetPsnr } : {}),
+        ...(opts.minPsnr !== undefined ? { minPsnr: opts.minPsnr } : {}),
       }),
       interrupts.signal,
     );
     await interrupts.checkpoint();
-    // The mark must read back from what is written: checked on the 8-bit pixels (a lossy encode
-    // after this weakens it further). Some content masks it (dense fine streaks: the bundled
-    // examples/rain.png at the default strength); the user hears it now, not at verification.
-    const selfCheck = await verifyWatermark(as8bit(res.image), { key, ...(res.mode === 'identity' ? { identity: faces.provider } : {}) });
-    if (selfCheck.verdict !== 'authentic') {
-      const why =
-        selfCheck.verdict === 'manipulated' && res.faceBox
-          ? `the face it is bound to (${Math.round(res.faceBox.width)} px) does not match itself when read again: too small or unsure a face to bind to; --identity none marks the whole picture`
-          : "this picture's content masks it; a lower --target-psnr embeds it more strongly (more visible)";
-      process.stderr.write(`clearsight: warning: the watermark does not read back from the marked picture itself (verify says ${selfCheck.verdict}): ${why}\n`);
-    }
+    // The whole verification (the face too, in identity mode) on what is written: the user hears
+    // of a mark that does not verify now, not at verification.
+    const selfCheck = await verifyWatermark(await readBack(res.image), { key, ...(res.mode === 'identity' ? { identity: faces.provider } : {}) });
+    for (const warning of embedWarnings(res, selfCheck.verdict)) process.stderr.write(`clearsight: warning: ${warning}\n`);
     interrupts.writing();
     await writeCliImage(opts.output, res.image, {
       sourceFormat: meta.format,
@@ -220,6 +230,10 @@ async function runEmbed(input: string, opts: EmbedCliOptions): Promise<void> {
       source: res.source,
       ...(res.identityCode ? { identityCode: res.identityCode } : {}),
       ...(res.faceBox ? { faceBox: res.faceBox } : {}),
+      ...(res.identitySkipped ? { identitySkipped: res.identitySkipped } : {}),
+      targetPsnr: res.targetPsnr,
+      requestedPsnr: res.requestedPsnr,
+      readBack: res.readBack,
       psnr: Math.round(psnr(image, res.image) * 100) / 100,
       ssim: Math.round(ssim(image, res.image, { channel: 'y' }) * 10000) / 10000,
       keyFingerprint: res.keyFingerprint,
@@ -231,8 +245,8 @@ async function runEmbed(input: string, opts: EmbedCliOptions): Promise<void> {
     if (opts.json) text.write(`${JSON.stringify(summary)}\n`);
     else {
       text.write(
-        `${displayName(input)} (${meta.width}x${meta.height}) -> ${toStdout ? 'standard output' : opts.output}: watermark, ${res.mode === 'identity' ? 'bound to the largest face' : 'whole-image mode (no face)'}, ` +
-          `source "${res.source}", PSNR ${summary.psnr.toFixed(1)} dB, key ${res.keyFingerprint}, ${summary.seconds.toFixed(1)} s\n`,
+        `${displayName(input)} (${meta.width}x${meta.height}) -> ${toStdout ? 'standard output' : opts.output}: watermark, ${modeText(res)}, ` +
+          `source "${res.source}", PSNR ${summary.psnr.toFixed(1)} dB${res.targetPsnr < res.requestedPsnr ? ` (strengthened from ${res.requestedPsnr} dB to read back)` : ''}, key ${res.keyFingerprint}, ${summary.seconds.toFixed(1)} s\n`,
       );
     }
   } finally {
@@ -284,8 +298,41 @@ function displayName(input: string): string {
 }
 
 /** The picture as an 8-bit file holds it (rounded, clamped). */
-function as8bit(img: RawImage): RawImage {
-  const out = createImage(img.width, img.height, img.channels);
-  for (let i = 0; i < img.data.length; i++) out.data[i] = Math.round(Math.min(1, Math.max(0, img.data[i]!)) * 255) / 255;
+async function as8bit(img: RawImage): Promise<RawImage> {
+  return (await decodeImage(await encodeImage(img, 'png'))).image;
+}
+
+/** The format the marked picture is written in (as writeCliImage picks it). */
+function outputFormat(opts: EmbedCliOptions, sourceFormat: ImageFormat): OutputFormat {
+  if (opts.format !== undefined) return opts.format;
+  if (opts.output !== STDIO) return formatFromPath(opts.output);
+  return (OUTPUT_FORMATS as readonly string[]).includes(sourceFormat) ? (sourceFormat as OutputFormat) : 'png';
+}
+
+/** The mode in words: bound to a face, or whole-image and why. */
+function modeText(res: { mode: string; identitySkipped?: { reason: string } }): string {
+  if (res.mode === 'identity') return 'bound to the largest face';
+  return res.identitySkipped ? `whole-image mode (not bound to a face: ${res.identitySkipped.reason})` : 'whole-image mode (no face)';
+}
+
+/** What the user must hear about a mark that was written: weak, or not verifying. */
+export function embedWarnings(
+  res: { readBack: { decoded: boolean; clean: boolean; bitErrorRate: number | null }; targetPsnr: number; faceBox?: { width: number } },
+  selfCheckVerdict: string,
+): string[] {
+  const out: string[] = [];
+  if (!res.readBack.decoded || selfCheckVerdict === 'none' || selfCheckVerdict === 'damaged') {
+    out.push(
+      `the watermark does not read back from the marked picture itself (verify says ${selfCheckVerdict}) even at ${res.targetPsnr} dB: this picture's content masks it; a lower --min-psnr allows a stronger (more visible) mark`,
+    );
+  } else if (selfCheckVerdict === 'manipulated' && res.faceBox) {
+    out.push(
+      `the watermark reads back but the face it is bound to (${Math.round(res.faceBox.width)} px) does not match itself when read again (verify says manipulated); --identity none marks the whole picture`,
+    );
+  } else if (!res.readBack.clean) {
+    out.push(
+      `the watermark reads back with ${(100 * (res.readBack.bitErrorRate ?? 0)).toFixed(1)}% bit errors even at ${res.targetPsnr} dB (clean is at most 3%): it may not survive re-compression; a lower --min-psnr allows a stronger mark`,
+    );
+  }
   return out;
 }

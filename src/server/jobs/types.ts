@@ -95,6 +95,7 @@ export const PERMANENT_CODES: ReadonlySet<string> = new Set([
   'E_TIMEOUT',
   'E_CANCELLED',
   'E_ALREADY_MARKED',
+  'E_WATERMARK_WEAK',
 ]);
 
 /** A job failure that crossed a process boundary. */

@@ -3,7 +3,17 @@
  * source id and a face identity code; verify it (authentic / manipulated / damaged / none).
  * See docs/watermark.md.
  */
-export { embedWatermark, DEFAULT_TARGET_PSNR, MIN_EMBED_SIDE, PRESENT_SYNC_SCORE, type EmbedWatermarkOptions, type EmbedWatermarkResult } from './embed.js';
+export {
+  embedWatermark,
+  DEFAULT_TARGET_PSNR,
+  DEFAULT_MIN_PSNR,
+  READ_BACK_MAX_BIT_ERROR_RATE,
+  MIN_EMBED_SIDE,
+  PRESENT_SYNC_SCORE,
+  type EmbedWatermarkOptions,
+  type EmbedWatermarkResult,
+  type ReadBack,
+} from './embed.js';
 export {
   verifyWatermark,
   DEFAULT_MAX_IDENTITY_DISTANCE,
@@ -16,7 +26,14 @@ export {
 } from './verify.js';
 export { extractWatermark, MIN_VERIFY_SIDE, type Extraction } from './extract.js';
 export { deriveWatermarkKey, isWatermarkKey, type WatermarkKey, type WatermarkSecret } from './key.js';
-export type { IdentityFace, IdentityInput, IdentityProvider } from './identity.js';
+export {
+  identityFaceProblem,
+  MIN_IDENTITY_FACE_QUALITY,
+  MIN_IDENTITY_FACE_SIDE,
+  type IdentityFace,
+  type IdentityInput,
+  type IdentityProvider,
+} from './identity.js';
 export {
   identityCode,
   hammingDistance,

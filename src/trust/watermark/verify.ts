@@ -21,7 +21,7 @@ import { report, throwIfAborted, type TaskControl } from '../../core/progress.js
 import { bitsToHex, PRESENT_SYNC_SCORE } from './embed.js';
 import { extractWatermark, MIN_VERIFY_SIDE } from './extract.js';
 import type { FaceBox } from '../../core/shapes.js';
-import { resolveIdentity, type IdentityFace, type IdentityInput } from './identity.js';
+import { DEFAULT_MAX_IDENTITY_DISTANCE, resolveIdentity, type IdentityFace, type IdentityInput } from './identity.js';
 import { resolveKey, type WatermarkSecret } from './key.js';
 import { hammingDistance, identityCode, IDENTITY_BITS } from './payload.js';
 import { checkImage } from './validate.js';
@@ -41,13 +41,7 @@ export const DAMAGED_BIT_ERROR_RATE = 0.03;
  */
 export const DEFAULT_STRONG_IDENTITY_DISTANCE = 20;
 
-/**
- * Largest Hamming distance (of 64) between the carried and the observed identity code still
- * called the same face. Codes of one face under benign edits differ in a few bits (angle/pi of
- * the embeddings' angle); different people sit near 64 * angle/pi, typically 20-32. Calibrated on
- * the face benchmark (docs/watermark.md).
- */
-export const DEFAULT_MAX_IDENTITY_DISTANCE = 14;
+export { DEFAULT_MAX_IDENTITY_DISTANCE };
 
 export interface VerifyWatermarkOptions extends TaskControl {
   key: WatermarkSecret;
