@@ -4,10 +4,11 @@
  * from a known camera curve and known radiance (seeded), so every check has a true answer.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { ClearsightError, createImage, mergeHdr, type RawImage } from '../src/index.js';
 import {
+  closeHdrThreads,
   decodeRgbe,
   denoiseShadowChroma,
   detectGhosts,
@@ -371,6 +372,27 @@ describe('deghosting', () => {
     const radPlain = plain.radiance.data.map((v) => v / scale);
     assert.ok(errorIn(radPlain, squareAt[0]!) > 0.3, `ghost without deghosting: ${errorIn(radPlain, squareAt[0]!).toFixed(3)}`);
     assert.ok(plain.ghostMask.data.every((v) => v === 0));
+  });
+
+  it('worker threads (2 and 3) give the single-threaded result bit for bit; a bad thread count is rejected', async () => {
+    after(closeHdrThreads);
+    const opts = { times, tonemap: 'reinhard' as const };
+    const one = await mergeHdr(frames, { ...opts, threads: 1 });
+    assert.equal(one.threads, 1);
+    // The square is flagged, so the refit and the reference bound run too.
+    assert.ok(one.ghostMask.data.some((v) => v > 0.5));
+    const bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+    for (const threads of [2, 3]) {
+      const r = await mergeHdr(frames, { ...opts, threads });
+      assert.equal(r.threads, threads, 'the workers took jobs');
+      assert.ok(bytes(r.radiance.data).equals(bytes(one.radiance.data)), `radiance, ${threads} threads`);
+      assert.ok(bytes(r.ghostMask.data).equals(bytes(one.ghostMask.data)), `ghost mask, ${threads} threads`);
+      assert.ok(bytes(r.ldr!.data).equals(bytes(one.ldr!.data)), `LDR, ${threads} threads`);
+      for (let c = 0; c < 3; c++) assert.ok(bytes(r.response.log[c as 0 | 1 | 2]).equals(bytes(one.response.log[c as 0 | 1 | 2])));
+      assert.deepEqual(r.shifts, one.shifts);
+      assert.ok(!(r.radiance.data.buffer instanceof SharedArrayBuffer), 'the caller gets an ordinary buffer');
+    }
+    for (const threads of [0, 1.5, 65]) await assert.rejects(mergeHdr(frames, { ...opts, threads }), { code: 'E_INVALID_OPTION' });
   });
 
   it('detectGhosts on a static bracket finds nothing', async () => {
