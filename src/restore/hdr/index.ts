@@ -238,7 +238,9 @@ export async function mergeHdr(frames: readonly RawImage[], opts: MergeHdrOption
       'shifts',
       moving.map((js) => ({ ref: codes[reference]!, frames: js.map((j) => codes[j]!), width, height, maxShift })),
     );
-    moving.forEach((js, k) => js.forEach((j, i) => (shifts[j] = found[k]![i]!)));
+    moving.forEach((js, k) => {
+      for (const [i, j] of js.entries()) shifts[j] = found[k]![i]!;
+    });
     for (let j = 0; j < P; j++) {
       const s = shifts[j]!;
       if (s.dx !== 0 || s.dy !== 0) {
@@ -379,7 +381,7 @@ async function refit(
     'channel',
     changed.map((c) => ({ codes, width: 0, height: 0, times, c, picks: kept[c]!, opts: curveOpts })),
   );
-  changed.forEach((c, i) => (log[c] = solved[i]!.log));
+  for (const [i, c] of changed.entries()) log[c] = solved[i]!.log;
   return { log: [log[0]!, log[1]!, log[2]!] };
 }
 
