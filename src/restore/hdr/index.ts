@@ -355,7 +355,7 @@ function toShared<T extends Uint8Array | Float32Array>(a: T): T {
 /** Items dealt out round robin into `parts` lists (none empty when there are enough items). */
 function dealOut<T>(items: readonly T[], parts: number): T[][] {
   const out: T[][] = Array.from({ length: Math.min(parts, items.length) }, () => []);
-  items.forEach((v, i) => out[i % out.length]!.push(v));
+  for (const [i, v] of items.entries()) out[i % out.length]!.push(v);
   return out;
 }
 
