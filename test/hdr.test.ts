@@ -815,4 +815,21 @@ describe('merge weights in the shadows', () => {
     // Hat weights alone: green/red 1.044.
     assert.ok(Math.abs(tint - 1) < 0.01, `green/red at the spike ${tint.toFixed(4)}`);
   });
+
+  // Memorial's left edge: edge fill in the 16 s exposure only, the pixels black in green in every
+  // other exposure. The fallback took the reference's code (far below its clip level) as soon as
+  // the longest exposure was unusable: a green strip beside the red and blue of the 2 s exposure.
+  it('a channel black in every usable exposure takes the longest usable one, not the reference', () => {
+    const times = [1 / 4, 1, 4, 16];
+    const response = srgbResponse();
+    const pixel = (z: [number, number, number]) => Uint8Array.from(z);
+    // Reference (t = 1): green 0; t = 4: green 3 (at or below the clip level 4 too); t = 16: edge fill.
+    const codes = [pixel([1, 0, 1]), pixel([3, 0, 3]), pixel([40, 3, 40]), pixel([0, 0, 255])];
+    const consistency = [null, null, null, Float32Array.of(0)];
+    const rad = mergeRadiance({ codes, width: 1, height: 1, times, response, consistency, reference: 1 });
+    const g = response.log[1];
+    assert.ok(Math.abs(rad[1]! / (Math.exp(g[3]!) / 4) - 1) < 1e-6, `green ${rad[1]} from the 4 s exposure's code 3`);
+    // Red and blue come from the 4 s exposure's well-exposed codes; green stays below them (it is black there).
+    assert.ok(rad[1]! < rad[0]! && Math.abs(rad[0]! / rad[2]! - 1) < 1e-6);
+  });
 });

@@ -37,6 +37,7 @@ export {
   poolAlikeChannels,
   POOL_TOLERANCE,
   srgbResponse,
+  stepSmoothness,
   choleskySolve,
   type ResponseCurve,
   type ResponseFit,

@@ -115,8 +115,8 @@ export interface MergeInput {
  * Linear radiance (interleaved RGB Float32, arbitrary common scale): per channel, the weighted
  * mean of E_j = exp(g(Z_j)) / dt_j with hat weights times consistency. (Debevec & Malik average
  * ln E; averaging E itself is the maximum-likelihood choice for shot noise, and spares an exp per
- * sample.) Pixels clipped in every usable exposure take the shortest exposure (saturated) or the
- * longest (black), the best bounds the bracket has.
+ * sample.) Pixels clipped in every usable exposure take the shortest consistent exposure
+ * (saturated) or the longest consistent one (black), the best bounds the bracket has.
  */
 export function mergeRadiance(input: MergeInput): Float32Array {
   const out = new Float32Array(input.width * input.height * 3);
@@ -134,8 +134,8 @@ export function mergeRadianceRows(input: MergeInput, out: Float32Array, y0: numb
   const lut = logTables(response, times);
   const clip = input.clip ?? DEFAULT_CLIP;
   const W = [0, 1, 2].map((c) => mergeWeightTable(clip, c));
-  const shortest = times.indexOf(Math.min(...times));
-  const longest = times.indexOf(Math.max(...times));
+  // Exposure indices from the shortest to the longest.
+  const byTime = times.map((_, j) => j).sort((a, b) => times[a]! - times[b]!);
   const cons = input.consistency ?? [];
   // Per exposure, one table interleaving [w, w * E] per code and channel: two lookups per sample.
   // The hat weight is multiplied by (issue 20, coloured speckle in the shadows):
@@ -178,8 +178,7 @@ export function mergeRadianceRows(input: MergeInput, out: Float32Array, y0: numb
   for (let m = 0; m < missing.length; m += 2) {
     const i = missing[m]!;
     const flags = missing[m + 1]!;
-    for (let c = 0; c < 3; c++)
-      if (flags & (1 << c)) out[i * 3 + c] = fallback(codes, linear, clip, cons, i, i * 3, c as 0 | 1 | 2, reference, shortest, longest);
+    for (let c = 0; c < 3; c++) if (flags & (1 << c)) out[i * 3 + c] = fallback(codes, linear, clip, cons, i, i * 3, c as 0 | 1 | 2, reference, byTime);
   }
   if (bound !== null) boundByReference(out, codes[reference]!, consArr, bound, i0, i1);
 }
@@ -300,19 +299,27 @@ function fallback(
   k: number,
   c: 0 | 1 | 2,
   reference: number,
-  shortest: number,
-  longest: number,
+  byTime: readonly number[],
 ): number {
   const zr = codes[reference]![k + c]!;
   let pick = reference;
-  if (zr >= clip.high[c]) pick = consistentOr(cons, i, shortest, reference);
-  else if (zr <= clip.low[c]) pick = consistentOr(cons, i, longest, reference);
+  // Saturated: the shortest exposure that holds data here; black: the longest. The reference
+  // (always consistent) ends either search. (Taking the reference as soon as the extreme exposure
+  // was unusable gave memorial's left edge, edge fill in the 16 s exposure only, a green strip:
+  // green black-clipped in the reference, read far below its clip level, beside red and blue
+  // from the 2 s exposure.)
+  if (zr >= clip.high[c]) pick = firstConsistent(cons, i, byTime);
+  else if (zr <= clip.low[c]) pick = firstConsistent(cons, i, [...byTime].reverse());
   return linear[pick]![c]![codes[pick]![k + c]!]!;
 }
 
-function consistentOr(cons: readonly (Float32Array | null)[], i: number, wanted: number, fallback: number): number {
-  const c = cons[wanted];
-  return !c || c[i]! > 0.5 ? wanted : fallback;
+/** The first exposure in `order` that is consistent at pixel i (no ghost mask, or under half). */
+function firstConsistent(cons: readonly (Float32Array | null)[], i: number, order: readonly number[]): number {
+  for (const j of order) {
+    const c = cons[j];
+    if (!c || c[i]! > 0.5) return j;
+  }
+  return order[0]!;
 }
 
 export interface DeghostOptions {
