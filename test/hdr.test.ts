@@ -832,4 +832,19 @@ describe('merge weights in the shadows', () => {
     // Red and blue come from the 4 s exposure's well-exposed codes; green stays below them (it is black there).
     assert.ok(rad[1]! < rad[0]! && Math.abs(rad[0]! / rad[2]! - 1) < 1e-6);
   });
+
+  // Memorial: a dust speck in the 1/32 s frame (codes 60-68 where the 0.25 s and 2 s frames are
+  // black) was the only usable sample in blue, and the merge made a bright blue dot of it.
+  it('a code above black in a short exposure cannot outshine a longer exposure that saw black', () => {
+    const times = [1 / 4, 1, 4];
+    const response = srgbResponse();
+    const codes = [Uint8Array.of(60, 60, 60), Uint8Array.of(2, 2, 2), Uint8Array.of(3, 3, 3)];
+    const rad = mergeRadiance({ codes, width: 1, height: 1, times, response, reference: 0 });
+    // The 4 s exposure's black code bounds E by f(black 4 + 4 codes of noise) / 4.
+    const cap = Math.exp(response.log[1][8]!) / 4;
+    for (let c = 0; c < 3; c++) assert.ok(rad[c]! <= cap * (1 + 1e-6), `channel ${c}: ${rad[c]} above the cap ${cap}`);
+    // With both longer exposures masked as ghosts the speck is all there is (the test can fail).
+    const alone = mergeRadiance({ codes, width: 1, height: 1, times, response, reference: 0, consistency: [null, Float32Array.of(0), Float32Array.of(0)] });
+    assert.ok(alone[1]! > 10 * cap, `masked: ${alone[1]} vs cap ${cap}`);
+  });
 });

@@ -180,10 +180,66 @@ export function mergeRadianceRows(input: MergeInput, out: Float32Array, y0: numb
     const flags = missing[m + 1]!;
     for (let c = 0; c < 3; c++) if (flags & (1 << c)) out[i * 3 + c] = fallback(codes, linear, clip, cons, i, i * 3, c as 0 | 1 | 2, reference, byTime);
   }
+  // A black-clipped code says E <= f(black + BLACK_NOISE) / t (a half-line), which binds where a
+  // longer exposure saw black and only a shorter one a code just above it (memorial: a dust speck
+  // in the 1/32 s frame, codes 60-68 where the 0.25 s frame is black, gave a blue dot; the 1/32 s
+  // frame's green code 21 beside the 2 s frame's black 19 a green one). Only exposures at least as
+  // long as the reference cap: a shorter one's black is a loose bound.
+  const capping = byTime.filter((j) => times[j]! >= times[reference]!);
+  const caps = Float32Array.from(capping.flatMap((j) => [0, 1, 2].map((c) => Math.exp(lut[j]![c]![Math.min(255, clip.low[c as 0 | 1 | 2] + BLACK_NOISE)]!))));
+  capByBlackCodes(
+    out,
+    capping.map((j) => codes[j]!),
+    capping.map((j) => consArr[j]!),
+    clip.low,
+    caps,
+    i0,
+    i1,
+  );
   if (bound !== null) boundByReference(out, codes[reference]!, consArr, bound, i0, i1);
 }
 
+/** Codes of noise above the black level that a black-clipped code still allows (as deghosting's intervals). */
+const BLACK_NOISE = 4;
+
 // The passes over the pixels are functions of their own: V8 optimises each loop separately.
+
+/**
+ * out = min(out, cap) per channel where a capping exposure's code is at or below black and that
+ * exposure is consistent (mask under half); caps[e * 3 + c] belongs to exposure e of `capCodes`.
+ */
+function capByBlackCodes(
+  out: Float32Array,
+  capCodes: readonly Uint8Array[],
+  capCons: readonly (Float32Array | null)[],
+  black: readonly [number, number, number],
+  caps: Float32Array,
+  i0: number,
+  i1: number,
+): void {
+  const [b0, b1, b2] = black;
+  const E = capCodes.length;
+  for (let i = i0, k = i0 * 3; i < i1; i++, k += 3) {
+    let v0 = out[k]!,
+      v1 = out[k + 1]!,
+      v2 = out[k + 2]!;
+    for (let e = 0; e < E; e++) {
+      const cj = capCodes[e]!;
+      const za = cj[k]!;
+      const zb = cj[k + 1]!;
+      const zc = cj[k + 2]!;
+      if (za > b0 && zb > b1 && zc > b2) continue;
+      const cons = capCons[e]!;
+      if (cons !== null && cons[i]! < 0.5) continue;
+      if (za <= b0 && v0 > caps[e * 3]!) v0 = caps[e * 3]!;
+      if (zb <= b1 && v1 > caps[e * 3 + 1]!) v1 = caps[e * 3 + 1]!;
+      if (zc <= b2 && v2 > caps[e * 3 + 2]!) v2 = caps[e * 3 + 2]!;
+    }
+    out[k] = v0;
+    out[k + 1] = v1;
+    out[k + 2] = v2;
+  }
+}
 
 /**
  * Weighted means per channel into out (interleaved RGB). Pixel-major with the sums in registers:
