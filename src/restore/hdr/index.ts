@@ -276,7 +276,9 @@ export async function mergeHdr(frames: readonly RawImage[], opts: MergeHdrOption
   if (opts.deghost ?? true) {
     await step('deghost', 0, 1);
     const plan = planGhosts({ codes, width, height, times, response, reference, clip, fills }, opts.deghostOptions, valid);
-    const g = finishGhosts(plan, await threads.run('ghost', ghostJobs(plan)));
+    const g = finishGhosts(plan, await threads.run('ghost', ghostJobs(plan)), (n) =>
+      shared ? new Float32Array(new SharedArrayBuffer(n * 4)) : new Float32Array(n),
+    );
     consistency = g.consistency;
     mask = g.mask;
     lap('deghost');
@@ -386,16 +388,22 @@ async function refit(
   return { log: [log[0]!, log[1]!, log[2]!] };
 }
 
-/** mergeRadiance in one band of rows per thread (into shared memory), returned as an ordinary array. */
+/**
+ * mergeRadiance in one band of rows per thread. This thread writes its band straight into the
+ * result; the workers write theirs into shared memory, copied over afterwards (the caller gets
+ * an ordinary buffer: a shared one cannot cross a process boundary, e.g. the server's job workers).
+ */
 async function mergeInBands(threads: HdrThreads, input: MergeInput, shared: boolean): Promise<Float32Array> {
   const { width, height } = input;
   const lanes = threads.lanes;
-  const n = width * height * 3;
-  const out = shared ? new Float32Array(new SharedArrayBuffer(n * 4)) : new Float32Array(n);
-  const bands = Array.from({ length: lanes }, (_, k) => ({ input, out, y0: Math.round((k * height) / lanes), y1: Math.round(((k + 1) * height) / lanes) }));
+  const result = new Float32Array(width * height * 3);
+  const rowOf = (k: number) => Math.round((k * height) / lanes);
+  // Rows from rowOf(1) on go to the workers (when there are any).
+  const spill = shared && lanes > 1 ? new Float32Array(new SharedArrayBuffer(width * height * 3 * 4)) : result;
+  const bands = Array.from({ length: lanes }, (_, k) => ({ input, out: k === 0 ? result : spill, y0: rowOf(k), y1: rowOf(k + 1) }));
   await threads.run('mergeRows', bands);
-  // Callers get an ordinary buffer (a shared one cannot cross a process boundary, e.g. the server's job workers).
-  return out.buffer instanceof SharedArrayBuffer ? out.slice() : out;
+  if (spill !== result) result.set(spill.subarray(rowOf(1) * width * 3), rowOf(1) * width * 3);
+  return result;
 }
 
 /** 0 where any frame holds edge fill, 1 elsewhere; null when no frame has any. */

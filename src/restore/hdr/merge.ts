@@ -547,8 +547,15 @@ export function ghostJobs(plan: GhostPlan): ExposureGhostJob[] {
   return jobs;
 }
 
-/** The DeghostResult from the exposures' results (in ghostJobs order): masks combined by their maximum, upsampled to full size. */
-export function finishGhosts(plan: GhostPlan, results: readonly ExposureGhost[]): DeghostResult {
+/**
+ * The DeghostResult from the exposures' results (in ghostJobs order): masks combined by their
+ * maximum, upsampled to full size (the consistency planes into arrays from `alloc`, e.g. shared memory).
+ */
+export function finishGhosts(
+  plan: GhostPlan,
+  results: readonly ExposureGhost[],
+  alloc: (n: number) => Float32Array = (n) => new Float32Array(n),
+): DeghostResult {
   const { input, f, w, h, fills } = plan;
   const { width, height, reference } = input;
   const mask = new Float32Array(w * h);
@@ -571,8 +578,8 @@ export function finishGhosts(plan: GhostPlan, results: readonly ExposureGhost[])
   }
   if (f === 1) return { consistency, mask, thresholds, offsets };
   return {
-    consistency: consistency.map((c, j) => (c ? withoutFill(upsampleNearest(c, w, h, width, height, f), fills[j] ?? null) : null)),
-    mask: upsampleNearest(mask, w, h, width, height, f),
+    consistency: consistency.map((c, j) => (c ? withoutFill(upsampleNearest(c, w, h, width, height, f, alloc(width * height)), fills[j] ?? null) : null)),
+    mask: upsampleNearest(mask, w, h, width, height, f, new Float32Array(width * height)),
     thresholds,
     offsets,
   };
@@ -621,8 +628,7 @@ function decimateCodes(src: Uint8Array, width: number, w: number, h: number, f: 
  * are feathered over many blocks, so a step of 1/f of a feather is invisible), one row built and
  * copied f times; the border beyond w*f or h*f repeats the last block.
  */
-function upsampleNearest(src: Float32Array, w: number, h: number, width: number, height: number, f: number): Float32Array {
-  const out = new Float32Array(width * height);
+function upsampleNearest(src: Float32Array, w: number, h: number, width: number, height: number, f: number, out: Float32Array): Float32Array {
   const xs = new Int32Array(width);
   for (let x = 0; x < width; x++) xs[x] = Math.min(w - 1, Math.floor(x / f));
   for (let y = 0; y < height; y += f) {
