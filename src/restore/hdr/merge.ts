@@ -183,9 +183,9 @@ export function mergeRadianceRows(input: MergeInput, out: Float32Array, y0: numb
   // A black-clipped code says E <= f(black + BLACK_NOISE) / t (a half-line), which binds where a
   // longer exposure saw black and only a shorter one a code just above it (memorial: a dust speck
   // in the 1/32 s frame, codes 60-68 where the 0.25 s frame is black, gave a blue dot; the 1/32 s
-  // frame's green code 21 beside the 2 s frame's black 19 a green one). Only exposures at least as
-  // long as the reference cap: a shorter one's black is a loose bound.
-  const capping = byTime.filter((j) => times[j]! >= times[reference]!);
+  // frame's green code 21 beside the 2 s frame's black 19 a green one). Only exposures longer than
+  // the reference cap: a shorter one's black is a loose bound (and each capping exposure is a pass).
+  const capping = byTime.filter((j) => times[j]! > times[reference]!);
   const caps = Float32Array.from(capping.flatMap((j) => [0, 1, 2].map((c) => Math.exp(lut[j]![c]![Math.min(255, clip.low[c as 0 | 1 | 2] + BLACK_NOISE)]!))));
   capByBlackCodes(
     out,
