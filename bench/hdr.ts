@@ -39,7 +39,16 @@ import sharp from 'sharp';
 
 import { createImage, decodeImage, type RawImage } from '../src/core/image/index.js';
 import { writeFileAtomic } from '../src/core/fs.js';
-import { decodeRgbe, fuseExposures, mergeHdr, readBracket, toneMapReinhard, type MergeHdrResult } from '../src/restore/hdr/index.js';
+import {
+  decodeRgbe,
+  estimateClipLevels,
+  fitResponse,
+  fuseExposures,
+  mergeHdr,
+  readBracket,
+  toneMapReinhard,
+  type MergeHdrResult,
+} from '../src/restore/hdr/index.js';
 import { mulberry32 } from '../src/core/random.js';
 import { shadowColourNoise } from './lib/hdrQuality.js';
 import {
@@ -99,6 +108,41 @@ const BRACKETS: Bracket[] = [
 ];
 
 // ---------------------------------------------------------------------------------------------
+
+/**
+ * Issue 20 (memorial colour): the curves fitted on the bench's 5 memorial exposures (3 stops
+ * apart) against a fit on 13 exposures 1 stop apart (16 s .. 1/256 s), where the intermediate
+ * exposures pin what a 3-stop step leaves free. Both pinned at code 128; RMS and max |diff| (ln)
+ * per channel over codes 40..240.
+ */
+async function memorialCurvesVsOneStop(): Promise<{ rms: number[]; max: number[] }> {
+  const ids = Array.from({ length: 13 }, (_, k) => 62 + k);
+  const frames: RawImage[] = [];
+  for (let k = 0; k < ids.length; k += 7) frames.push(...(await readBracket(memorial(ids.slice(k, k + 7)))).frames);
+  const codes = frames.map((f) => Uint8Array.from(f.data, (v) => Math.round(v * 255)));
+  const fit = (sel: number[]) => {
+    const cs = sel.map((id) => codes[ids.indexOf(id)]!);
+    const ts = sel.map(memorialTime);
+    const clip = estimateClipLevels(cs, ts);
+    return fitResponse(cs, frames[0]!.width, frames[0]!.height, ts, { clipLow: clip.low, clipHigh: clip.high }).response.log;
+  };
+  const truth = fit(ids);
+  const five = fit(MEMORIAL_IDS);
+  const rms: number[] = [];
+  const max: number[] = [];
+  for (let c = 0; c < 3; c++) {
+    let s = 0;
+    let m = 0;
+    for (let z = 40; z <= 240; z++) {
+      const d = five[c]![z]! - truth[c]![z]!;
+      s += d * d;
+      m = Math.max(m, Math.abs(d));
+    }
+    rms.push(round(Math.sqrt(s / 201), 3));
+    max.push(round(m, 3));
+  }
+  return { rms, max };
+}
 
 function runOpenCv(tasks: unknown[], tmp: string): { opencv: string; threads: number; results: OpenCvResult[] } {
   const job = path.join(tmp, `job-${Math.random().toString(36).slice(2)}.json`);
@@ -205,6 +249,7 @@ function noisyStaticBracket(k: number): { frames: RawImage[]; times: number[] } 
 }
 
 // ---------------------------------------------------------------------------------------------
+
 // Ghost benchmark helpers
 
 interface Region {
@@ -586,6 +631,7 @@ async function main(): Promise<void> {
         const ours: number[] = [];
         const oursCpu: number[] = [];
         const stages: Array<Record<string, number>> = [];
+        let threads = 1;
         const cv: number[] = [];
         const cvCpu: number[] = [];
         for (let r = 0; r < REPEAT; r++) {
@@ -596,6 +642,7 @@ async function main(): Promise<void> {
           const u = process.cpuUsage(u0);
           oursCpu.push((u.user + u.system) / 1e6);
           stages.push(res.timings);
+          threads = Math.max(threads, res.threads);
           const c = runOpenCv(
             [{ name: b.name, images: b.paths, times: b.times, align: b.align, mertens: false, out_hdr: null, out_fused: null, repeat: 1 }],
             tmp,
@@ -610,6 +657,7 @@ async function main(): Promise<void> {
           oursSeconds: ours.map((v) => round(v, 3)),
           oursCpuSeconds: oursCpu.map((v) => round(v, 3)),
           oursStages: stages,
+          oursThreads: threads,
           opencvSecondsMedian: round(median(cv), 3),
           opencvSeconds: cv.map((v) => round(v, 3)),
           opencvCpuSeconds: cvCpu.map((v) => round(v, 3)),
@@ -625,11 +673,12 @@ async function main(): Promise<void> {
       );
       console.log(
         table(
-          ['bracket', 'ours s', 'ours cold s', 'OpenCV s', 'ratio', 'CPU ratio', 'load'],
+          ['bracket', 'ours s', 'ours cold s', 'ours threads', 'OpenCV s', 'ratio', 'CPU ratio', 'load'],
           rows.map((r) => [
             String(r.bracket),
             Number(r.oursSecondsMedian),
             Number(r.oursColdSeconds),
+            Number(r.oursThreads),
             Number(r.opencvSecondsMedian),
             Number(r.ratio),
             Number(r.cpuRatio),
@@ -647,7 +696,7 @@ async function main(): Promise<void> {
       const shadow: Record<string, unknown> = {};
       for (const shadowChroma of [true, false]) {
         const r = await mergeHdr(still.frames, { times, tonemap: 'reinhard', shadowChroma });
-        const q = shadowColourNoise(r.ldr!, still.frames[r.reference]!);
+        const q = shadowColourNoise(r.ldr!, still.frames[r.reference]!, still.frames[times.indexOf(Math.max(...times))]!);
         shadow[shadowChroma ? 'memorial' : 'memorialWithoutShadowChroma'] = {
           ...Object.fromEntries(Object.entries(q).map(([k, v]) => [k, round(v, 2)])),
           flaggedPercent: round(100 * flaggedShare(r.ghostMask), 2),
@@ -665,26 +714,55 @@ async function main(): Promise<void> {
           chromaNoiseMiddle: round(q.chromaNoiseMiddle, 2),
           speckle: round(q.speckle, 1),
           speckleMiddle: round(q.speckleMiddle, 1),
+          dots: round(q.dots, 1),
+          dotsMiddle: round(q.dotsMiddle, 1),
         });
       }
+      const curves = await memorialCurvesVsOneStop();
       report.quality = {
         definitions:
-          'bench/lib/hdrQuality.ts (shadows = darkest quarter of the reference L*; speckle per 10 000 shadow pixels; the middle exposure pushed to the output shadow luminance)',
+          'bench/lib/hdrQuality.ts (shadows = darkest quarter of the reference L*; speckle and isolated dots per 10 000 shadow pixels; the middle and the longest exposure pushed to the output shadow luminance)',
         shadow,
         noisyStatic: noisy,
+        curvesVsOneStop: curves,
       };
       console.log('\nShadow colour noise (memorial, Reinhard) and static-bracket flags');
       console.log(
         table(
-          ['case', 'flagged %', 'chroma noise', 'middle exp.', 'speckle /10k', 'middle exp.'],
+          ['case', 'flagged %', 'chroma noise', 'middle exp.', 'speckle /10k', 'middle exp.', 'longest exp.', 'dots /10k', 'middle exp.', 'longest exp.'],
           [
             ...Object.entries(shadow).map(([k, v]) => {
               const q = v as Record<string, number>;
-              return [k, q.flaggedPercent!, q.chromaNoise!, q.chromaNoiseMiddle!, q.speckle!, q.speckleMiddle!];
+              return [
+                k,
+                q.flaggedPercent!,
+                q.chromaNoise!,
+                q.chromaNoiseMiddle!,
+                q.speckle!,
+                q.speckleMiddle!,
+                q.speckleLongest!,
+                q.dots!,
+                q.dotsMiddle!,
+                q.dotsLongest!,
+              ];
             }),
-            ...noisy.map((q) => [`synthetic static, noise x${q.noise}`, q.flaggedPercent!, q.chromaNoise!, q.chromaNoiseMiddle!, q.speckle!, q.speckleMiddle!]),
+            ...noisy.map((q) => [
+              `synthetic static, noise x${q.noise}`,
+              q.flaggedPercent!,
+              q.chromaNoise!,
+              q.chromaNoiseMiddle!,
+              q.speckle!,
+              q.speckleMiddle!,
+              '-',
+              q.dots!,
+              q.dotsMiddle!,
+              '-',
+            ]),
           ],
         ),
+      );
+      console.log(
+        `Memorial curves (5 exposures 3 stops apart) vs a fit on 13 exposures 1 stop apart, RMS ln over codes 40..240: R ${curves.rms[0]} G ${curves.rms[1]} B ${curves.rms[2]} (max ${curves.max.join(' ')})`,
       );
     }
     machine.loadavgAtEnd = loadavg();

@@ -4,10 +4,11 @@
  * from a known camera curve and known radiance (seeded), so every check has a true answer.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { ClearsightError, createImage, mergeHdr, type RawImage } from '../src/index.js';
 import {
+  closeHdrThreads,
   decodeRgbe,
   denoiseShadowChroma,
   detectGhosts,
@@ -371,6 +372,27 @@ describe('deghosting', () => {
     const radPlain = plain.radiance.data.map((v) => v / scale);
     assert.ok(errorIn(radPlain, squareAt[0]!) > 0.3, `ghost without deghosting: ${errorIn(radPlain, squareAt[0]!).toFixed(3)}`);
     assert.ok(plain.ghostMask.data.every((v) => v === 0));
+  });
+
+  it('worker threads (2 and 3) give the single-threaded result bit for bit; a bad thread count is rejected', async () => {
+    after(closeHdrThreads);
+    const opts = { times, tonemap: 'reinhard' as const };
+    const one = await mergeHdr(frames, { ...opts, threads: 1 });
+    assert.equal(one.threads, 1);
+    // The square is flagged, so the refit and the reference bound run too.
+    assert.ok(one.ghostMask.data.some((v) => v > 0.5));
+    const bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+    for (const threads of [2, 3]) {
+      const r = await mergeHdr(frames, { ...opts, threads });
+      assert.equal(r.threads, threads, 'the workers took jobs');
+      assert.ok(bytes(r.radiance.data).equals(bytes(one.radiance.data)), `radiance, ${threads} threads`);
+      assert.ok(bytes(r.ghostMask.data).equals(bytes(one.ghostMask.data)), `ghost mask, ${threads} threads`);
+      assert.ok(bytes(r.ldr!.data).equals(bytes(one.ldr!.data)), `LDR, ${threads} threads`);
+      for (let c = 0; c < 3; c++) assert.ok(bytes(r.response.log[c as 0 | 1 | 2]).equals(bytes(one.response.log[c as 0 | 1 | 2])));
+      assert.deepEqual(r.shifts, one.shifts);
+      assert.ok(!(r.radiance.data.buffer instanceof SharedArrayBuffer), 'the caller gets an ordinary buffer');
+    }
+    for (const threads of [0, 1.5, 65]) await assert.rejects(mergeHdr(frames, { ...opts, threads }), { code: 'E_INVALID_OPTION' });
   });
 
   it('detectGhosts on a static bracket finds nothing', async () => {
@@ -792,5 +814,37 @@ describe('merge weights in the shadows', () => {
     const tint = rad[centre + 1]! / rad[centre]!;
     // Hat weights alone: green/red 1.044.
     assert.ok(Math.abs(tint - 1) < 0.01, `green/red at the spike ${tint.toFixed(4)}`);
+  });
+
+  // Memorial's left edge: edge fill in the 16 s exposure only, the pixels black in green in every
+  // other exposure. The fallback took the reference's code (far below its clip level) as soon as
+  // the longest exposure was unusable: a green strip beside the red and blue of the 2 s exposure.
+  it('a channel black in every usable exposure takes the longest usable one, not the reference', () => {
+    const times = [1 / 4, 1, 4, 16];
+    const response = srgbResponse();
+    const pixel = (z: [number, number, number]) => Uint8Array.from(z);
+    // Reference (t = 1): green 0; t = 4: green 3 (at or below the clip level 4 too); t = 16: edge fill.
+    const codes = [pixel([1, 0, 1]), pixel([3, 0, 3]), pixel([40, 3, 40]), pixel([0, 0, 255])];
+    const consistency = [null, null, null, Float32Array.of(0)];
+    const rad = mergeRadiance({ codes, width: 1, height: 1, times, response, consistency, reference: 1 });
+    const g = response.log[1];
+    assert.ok(Math.abs(rad[1]! / (Math.exp(g[3]!) / 4) - 1) < 1e-6, `green ${rad[1]} from the 4 s exposure's code 3`);
+    // Red and blue come from the 4 s exposure's well-exposed codes; green stays below them (it is black there).
+    assert.ok(rad[1]! < rad[0]! && Math.abs(rad[0]! / rad[2]! - 1) < 1e-6);
+  });
+
+  // Memorial: a dust speck in the 1/32 s frame (codes 60-68 where the 0.25 s and 2 s frames are
+  // black) was the only usable sample in blue, and the merge made a bright blue dot of it.
+  it('a code above black in a short exposure cannot outshine a longer exposure that saw black', () => {
+    const times = [1 / 4, 1, 4];
+    const response = srgbResponse();
+    const codes = [Uint8Array.of(60, 60, 60), Uint8Array.of(2, 2, 2), Uint8Array.of(3, 3, 3)];
+    const rad = mergeRadiance({ codes, width: 1, height: 1, times, response, reference: 0 });
+    // The 4 s exposure's black code bounds E by f(black 4 + 4 codes of noise) / 4.
+    const cap = Math.exp(response.log[1][8]!) / 4;
+    for (let c = 0; c < 3; c++) assert.ok(rad[c]! <= cap * (1 + 1e-6), `channel ${c}: ${rad[c]} above the cap ${cap}`);
+    // With both longer exposures masked as ghosts the speck is all there is (the test can fail).
+    const alone = mergeRadiance({ codes, width: 1, height: 1, times, response, reference: 0, consistency: [null, Float32Array.of(0), Float32Array.of(0)] });
+    assert.ok(alone[1]! > 10 * cap, `masked: ${alone[1]} vs cap ${cap}`);
   });
 });

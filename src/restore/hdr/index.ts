@@ -18,13 +18,14 @@ import { ClearsightError, ERROR_CODES, invalidOption } from '../../core/errors.j
 import { decodeImage } from '../../core/image/io.js';
 import { createImage, type RawImage } from '../../core/image/types.js';
 import { report, throwIfAborted, type TaskControl } from '../../core/progress.js';
-import { greyCodes, mtbPyramid, mtbShiftPyramids, shiftCodes, type Shift } from './align.js';
+import { shiftCodes, type Shift } from './align.js';
 import { checkExposureTimes, exifExposureTime, exposureTimesFromEv, formatTime } from './exposure.js';
 import { fillBorder } from './border.js';
 import { fuseExposures } from './fusion.js';
 import { denoiseShadowChroma } from './chroma.js';
-import { detectGhosts, estimateClipLevels, mergeRadiance, type ClipLevels, type DeghostOptions, type ValidRect } from './merge.js';
-import { fitResponse, poolAlikeChannels, refitResponse, type ResponseCurve } from './response.js';
+import { estimateClipLevels, finishGhosts, ghostJobs, planGhosts, type ClipLevels, type DeghostOptions, type MergeInput, type ValidRect } from './merge.js';
+import { keptSamples, poolAlikeChannels, type ResponseCurve, type ResponseFit } from './response.js';
+import { defaultThreads, HdrThreads, PARALLEL_MIN_PIXELS } from './threads.js';
 import { toneMap, TONE_MAPPERS, type LocalToneMapOptions, type ReinhardOptions, type ToneMapper } from './tonemap.js';
 
 export { decodeRgbe, encodeRgbe, type RgbeEncodeOptions } from './rgbe.js';
@@ -36,6 +37,7 @@ export {
   poolAlikeChannels,
   POOL_TOLERANCE,
   srgbResponse,
+  stepSmoothness,
   choleskySolve,
   type ResponseCurve,
   type ResponseFit,
@@ -45,6 +47,7 @@ export { mtbShift, mtbPyramid, mtbShiftPyramids, greyCodes, shiftCodes, type Shi
 export { mergeRadiance, detectGhosts, estimateClipLevels, DEFAULT_CLIP, type ClipLevels, type DeghostOptions, type DeghostResult } from './merge.js';
 export { fuseExposures, type FusionOptions } from './fusion.js';
 export { fillBorder } from './border.js';
+export { closeHdrThreads, defaultThreads, HDR_MAX_THREADS, PARALLEL_MIN_PIXELS } from './threads.js';
 export { denoiseShadowChroma, type ShadowChromaOptions } from './chroma.js';
 export {
   toneMap,
@@ -90,6 +93,13 @@ export interface MergeHdrOptions extends TaskControl {
    * luminance kept, chromaticity box-smoothed (chroma.ts). Default true.
    */
   shadowChroma?: boolean;
+  /**
+   * Threads for alignment, response fit, deghosting and merge, this one included (worker
+   * threads, threads.ts; the result is the same for any count). Default: the available cores (at
+   * most HDR_MAX_THREADS) for frames of at least PARALLEL_MIN_PIXELS, else 1. Workers that are
+   * still starting are not waited for, except when `threads` is given.
+   */
+  threads?: number;
 }
 
 /** Codes of the longest exposure (green curve) between which shadow chroma is smoothed: fully at and below `full`, not at all from `none`. */
@@ -111,6 +121,8 @@ export interface MergeHdrResult {
   times: number[];
   /** Seconds per stage. */
   timings: Record<string, number>;
+  /** Most threads a stage ran on (the main one included; workers still starting are not counted). */
+  threads: number;
 }
 
 const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
@@ -155,10 +167,10 @@ export function checkBracket(frames: readonly RawImage[], opts: Pick<MergeHdrOpt
   return checkExposureTimes(opts.times, frames.length, 'times');
 }
 
-function toCodes(img: RawImage): Uint8Array {
+function toCodes(img: RawImage, shared: boolean): Uint8Array {
   const n = img.width * img.height;
   // Uint8ClampedArray clamps and rounds natively (the fast path); a Uint8Array view shares it.
-  const clamped = new Uint8ClampedArray(n * 3);
+  const clamped = shared ? new Uint8ClampedArray(new SharedArrayBuffer(n * 3)) : new Uint8ClampedArray(n * 3);
   const out = new Uint8Array(clamped.buffer);
   const d = img.data;
   if (img.channels === 3) {
@@ -188,6 +200,13 @@ export async function mergeHdr(frames: readonly RawImage[], opts: MergeHdrOption
   if (!Number.isInteger(reference) || reference < 0 || reference >= P) throw invalidOption('reference', `a frame index from 0 to ${P - 1}`, opts.reference);
   const lambda = opts.lambda ?? 10;
   if (!(lambda > 0) || !Number.isFinite(lambda)) throw invalidOption('lambda', 'a positive number', opts.lambda);
+  const threadCount = opts.threads ?? (width * height >= PARALLEL_MIN_PIXELS ? defaultThreads() : 1);
+  if (!Number.isInteger(threadCount) || threadCount < 1 || threadCount > 64) throw invalidOption('threads', 'an integer from 1 to 64', opts.threads);
+  const threads = new HdrThreads(threadCount);
+  if (opts.threads !== undefined) await threads.started();
+  // Planes the workers read or write live in shared memory (no copies).
+  const shared = threadCount > 1;
+  const share = <T extends Uint8Array | Float32Array>(a: T): T => (shared ? toShared(a) : a);
   const signal = opts.signal;
   const timings: Record<string, number> = {};
   let t0 = performance.now();
@@ -203,21 +222,30 @@ export async function mergeHdr(frames: readonly RawImage[], opts: MergeHdrOption
   };
 
   await step('prepare', 0, 1);
-  let codes = frames.map(toCodes);
+  let codes = frames.map((f) => toCodes(f, shared));
   lap('prepare');
 
   // Alignment to the reference exposure.
   const shifts: Shift[] = codes.map(() => ({ dx: 0, dy: 0 }));
   const valid: (ValidRect | null)[] = codes.map(() => null);
   if (opts.align ?? true) {
-    const refPyramid = mtbPyramid(greyCodes(codes[reference]!, width, height), width, height, maxShift);
+    await step('align', 0, P);
+    // The exposures other than the reference, dealt out to the threads (each builds the reference's bitmaps).
+    const moving = dealOut(
+      codes.map((_, j) => j).filter((j) => j !== reference),
+      threads.lanes,
+    );
+    const found = await threads.run(
+      'shifts',
+      moving.map((js) => ({ ref: codes[reference]!, frames: js.map((j) => codes[j]!), width, height, maxShift })),
+    );
+    moving.forEach((js, k) => {
+      for (const [i, j] of js.entries()) shifts[j] = found[k]![i]!;
+    });
     for (let j = 0; j < P; j++) {
-      await step('align', j, P);
-      if (j === reference) continue;
-      const s = mtbShiftPyramids(refPyramid, mtbPyramid(greyCodes(codes[j]!, width, height), width, height, maxShift));
-      shifts[j] = s;
+      const s = shifts[j]!;
       if (s.dx !== 0 || s.dy !== 0) {
-        codes[j] = shiftCodes(codes[j]!, width, height, 3, s);
+        codes[j] = share(shiftCodes(codes[j]!, width, height, 3, s));
         valid[j] = { x0: Math.max(0, s.dx), y0: Math.max(0, s.dy), x1: Math.min(width, width + s.dx), y1: Math.min(height, height + s.dy) };
       }
     }
@@ -230,9 +258,16 @@ export async function mergeHdr(frames: readonly RawImage[], opts: MergeHdrOption
   // Edge fill (registration padding of scans, border.ts) is no scene point: never a curve sample.
   const fills = codes.map((c) => fillBorder(c, width, height, clip));
   const scene = sceneMask(fills, width * height);
-  const fit = opts.response
+  const curveOpts = { lambda, clipLow: clip.low, clipHigh: clip.high };
+  // One job per channel (the channels' fits are independent).
+  const fit: ResponseFit | null = opts.response
     ? null
-    : fitResponse(codes, width, height, times, { lambda, clipLow: clip.low, clipHigh: clip.high, ...(scene ? { sampleMask: scene } : {}) });
+    : fitFromChannels(
+        await threads.run(
+          'channel',
+          [0, 1, 2].map((c) => ({ codes, width, height, times, c, opts: { ...curveOpts, ...(scene ? { sampleMask: share(scene) } : {}) } })),
+        ),
+      );
   let response = opts.response ?? poolAlikeChannels(fit!.response);
   lap('response');
 
@@ -240,7 +275,10 @@ export async function mergeHdr(frames: readonly RawImage[], opts: MergeHdrOption
   let mask: Float32Array = new Float32Array(width * height);
   if (opts.deghost ?? true) {
     await step('deghost', 0, 1);
-    const g = detectGhosts({ codes, width, height, times, response, reference, clip, fills }, opts.deghostOptions, valid);
+    const plan = planGhosts({ codes, width, height, times, response, reference, clip, fills }, opts.deghostOptions, valid);
+    const g = finishGhosts(plan, await threads.run('ghost', ghostJobs(plan)), (n) =>
+      shared ? new Float32Array(new SharedArrayBuffer(n * 4)) : new Float32Array(n),
+    );
     consistency = g.consistency;
     mask = g.mask;
     lap('deghost');
@@ -250,7 +288,7 @@ export async function mergeHdr(frames: readonly RawImage[], opts: MergeHdrOption
       // found with the first curve). The samples are not drawn again (issue 23).
       const still = new Float32Array(mask.length);
       for (let i = 0; i < mask.length; i++) still[i] = 1 - mask[i]!;
-      response = poolAlikeChannels(refitResponse(codes, times, fit, still, { lambda, clipLow: clip.low, clipHigh: clip.high }));
+      response = poolAlikeChannels(await refit(threads, codes, times, fit, still, curveOpts));
       lap('response refit');
     }
   } else if (valid.some((v) => v)) {
@@ -264,7 +302,12 @@ export async function mergeHdr(frames: readonly RawImage[], opts: MergeHdrOption
   }
 
   await step('merge', 0, 1);
-  const radiance = createImage(width, height, 3, mergeRadiance({ codes, width, height, times, response, consistency, reference, clip }));
+  const radiance = createImage(
+    width,
+    height,
+    3,
+    await mergeInBands(threads, { codes, width, height, times, response, consistency: consistency?.map((c) => c && share(c)), reference, clip }, shared),
+  );
   lap('merge');
   if (opts.shadowChroma ?? true) {
     await step('chroma', 0, 1);
@@ -290,7 +333,77 @@ export async function mergeHdr(frames: readonly RawImage[], opts: MergeHdrOption
   }
   codes = [];
   report(opts, 'done', 1, 1);
-  return { radiance, ...(ldr ? { ldr } : {}), ghostMask: createImage(width, height, 1, mask), response, clip, shifts, reference, times, timings };
+  return {
+    radiance,
+    ...(ldr ? { ldr } : {}),
+    ghostMask: createImage(width, height, 1, mask),
+    response,
+    clip,
+    shifts,
+    reference,
+    times,
+    timings,
+    threads: threads.mostLanes,
+  };
+}
+
+/** The same array in shared memory (copied unless it already is). */
+function toShared<T extends Uint8Array | Float32Array>(a: T): T {
+  if (a.buffer instanceof SharedArrayBuffer) return a;
+  const copy = new (a.constructor as { new (b: SharedArrayBuffer): T })(new SharedArrayBuffer(a.byteLength));
+  copy.set(a);
+  return copy;
+}
+
+/** Items dealt out round robin into `parts` lists (none empty when there are enough items). */
+function dealOut<T>(items: readonly T[], parts: number): T[][] {
+  const out: T[][] = Array.from({ length: Math.min(parts, items.length) }, () => []);
+  for (const [i, v] of items.entries()) out[i % out.length]!.push(v);
+  return out;
+}
+
+function fitFromChannels(channels: readonly { picks: Int32Array; log: Float32Array }[]): ResponseFit {
+  const [r, g, b] = channels as [(typeof channels)[number], (typeof channels)[number], (typeof channels)[number]];
+  return { response: { log: [r.log, g.log, b.log] }, samples: [r.picks, g.picks, b.picks] };
+}
+
+/** refitResponse, one job per channel that lost samples to the mask. */
+async function refit(
+  threads: HdrThreads,
+  codes: Uint8Array[],
+  times: number[],
+  fit: ResponseFit,
+  keep: Float32Array,
+  curveOpts: { lambda: number; clipLow: readonly number[]; clipHigh: readonly number[] },
+): Promise<ResponseCurve> {
+  const log = [...fit.response.log];
+  const kept = fit.samples.map((all) => keptSamples(all, keep));
+  // The same samples give the same curve: a static bracket's refit costs nothing.
+  const changed = [0, 1, 2].filter((c) => kept[c]!.length !== fit.samples[c]!.length);
+  const solved = await threads.run(
+    'channel',
+    changed.map((c) => ({ codes, width: 0, height: 0, times, c, picks: kept[c]!, opts: curveOpts })),
+  );
+  for (const [i, c] of changed.entries()) log[c] = solved[i]!.log;
+  return { log: [log[0]!, log[1]!, log[2]!] };
+}
+
+/**
+ * mergeRadiance in one band of rows per thread. This thread writes its band straight into the
+ * result; the workers write theirs into shared memory, copied over afterwards (the caller gets
+ * an ordinary buffer: a shared one cannot cross a process boundary, e.g. the server's job workers).
+ */
+async function mergeInBands(threads: HdrThreads, input: MergeInput, shared: boolean): Promise<Float32Array> {
+  const { width, height } = input;
+  const lanes = threads.lanes;
+  const result = new Float32Array(width * height * 3);
+  const rowOf = (k: number) => Math.round((k * height) / lanes);
+  // Rows from rowOf(1) on go to the workers (when there are any).
+  const spill = shared && lanes > 1 ? new Float32Array(new SharedArrayBuffer(width * height * 3 * 4)) : result;
+  const bands = Array.from({ length: lanes }, (_, k) => ({ input, out: k === 0 ? result : spill, y0: rowOf(k), y1: rowOf(k + 1) }));
+  await threads.run('mergeRows', bands);
+  if (spill !== result) result.set(spill.subarray(rowOf(1) * width * 3), rowOf(1) * width * 3);
+  return result;
 }
 
 /** 0 where any frame holds edge fill, 1 elsewhere; null when no frame has any. */

@@ -115,17 +115,27 @@ export interface MergeInput {
  * Linear radiance (interleaved RGB Float32, arbitrary common scale): per channel, the weighted
  * mean of E_j = exp(g(Z_j)) / dt_j with hat weights times consistency. (Debevec & Malik average
  * ln E; averaging E itself is the maximum-likelihood choice for shot noise, and spares an exp per
- * sample.) Pixels clipped in every usable exposure take the shortest exposure (saturated) or the
- * longest (black), the best bounds the bracket has.
+ * sample.) Pixels clipped in every usable exposure take the shortest consistent exposure
+ * (saturated) or the longest consistent one (black), the best bounds the bracket has.
  */
 export function mergeRadiance(input: MergeInput): Float32Array {
-  const { codes, width, height, times, response, reference } = input;
-  const n = width * height;
+  const out = new Float32Array(input.width * input.height * 3);
+  mergeRadianceRows(input, out, 0, input.height);
+  return out;
+}
+
+/**
+ * mergeRadiance for rows y0 <= y < y1 only, into `out` (the whole picture's interleaved RGB):
+ * every pixel depends on its own samples alone, so bands of rows can be merged on different
+ * threads with the same result.
+ */
+export function mergeRadianceRows(input: MergeInput, out: Float32Array, y0: number, y1: number): void {
+  const { codes, width, times, response, reference } = input;
   const lut = logTables(response, times);
   const clip = input.clip ?? DEFAULT_CLIP;
   const W = [0, 1, 2].map((c) => mergeWeightTable(clip, c));
-  const shortest = times.indexOf(Math.min(...times));
-  const longest = times.indexOf(Math.max(...times));
+  // Exposure indices from the shortest to the longest.
+  const byTime = times.map((_, j) => j).sort((a, b) => times[a]! - times[b]!);
   const cons = input.consistency ?? [];
   // Per exposure, one table interleaving [w, w * E] per code and channel: two lookups per sample.
   // The hat weight is multiplied by (issue 20, coloured speckle in the shadows):
@@ -161,32 +171,93 @@ export function mergeRadiance(input: MergeInput): Float32Array {
   // exposures in the shadows, where the reference's own interval would be too narrow for a
   // curve's toe.
   const bound = consArr.some((c) => c !== null) ? referenceBounds(lut[reference]!, clip) : null;
-  const out = new Float32Array(n * 3);
+  const i0 = y0 * width;
+  const i1 = y1 * width;
   // Pixels without a usable sample in some channel (total weight <= 1e-4) take the fallback.
-  const missing = accumulate(codes, tables, consArr, out);
+  const missing = accumulate(codes, tables, consArr, out, i0, i1);
   for (let m = 0; m < missing.length; m += 2) {
     const i = missing[m]!;
     const flags = missing[m + 1]!;
-    for (let c = 0; c < 3; c++)
-      if (flags & (1 << c)) out[i * 3 + c] = fallback(codes, linear, clip, cons, i, i * 3, c as 0 | 1 | 2, reference, shortest, longest);
+    for (let c = 0; c < 3; c++) if (flags & (1 << c)) out[i * 3 + c] = fallback(codes, linear, clip, cons, i, i * 3, c as 0 | 1 | 2, reference, byTime);
   }
-  if (bound !== null) boundByReference(out, codes[reference]!, consArr, bound);
-  return out;
+  // A black-clipped code says E <= f(black + BLACK_NOISE) / t (a half-line), which binds where a
+  // longer exposure saw black and only a shorter one a code just above it (memorial: a dust speck
+  // in the 1/32 s frame, codes 60-68 where the 0.25 s frame is black, gave a blue dot; the 1/32 s
+  // frame's green code 21 beside the 2 s frame's black 19 a green one). Only exposures longer than
+  // the reference cap: a shorter one's black is a loose bound (and each capping exposure is a pass).
+  const capping = byTime.filter((j) => times[j]! > times[reference]!);
+  const caps = Float32Array.from(capping.flatMap((j) => [0, 1, 2].map((c) => Math.exp(lut[j]![c]![Math.min(255, clip.low[c as 0 | 1 | 2] + BLACK_NOISE)]!))));
+  capByBlackCodes(
+    out,
+    capping.map((j) => codes[j]!),
+    capping.map((j) => consArr[j]!),
+    clip.low,
+    caps,
+    i0,
+    i1,
+  );
+  if (bound !== null) boundByReference(out, codes[reference]!, consArr, bound, i0, i1);
 }
 
+/** Codes of noise above the black level that a black-clipped code still allows (as deghosting's intervals). */
+const BLACK_NOISE = 4;
+
 // The passes over the pixels are functions of their own: V8 optimises each loop separately.
+
+/**
+ * out = min(out, cap) per channel where a capping exposure's code is at or below black and that
+ * exposure is consistent (mask under half); caps[e * 3 + c] belongs to exposure e of `capCodes`.
+ */
+function capByBlackCodes(
+  out: Float32Array,
+  capCodes: readonly Uint8Array[],
+  capCons: readonly (Float32Array | null)[],
+  black: readonly [number, number, number],
+  caps: Float32Array,
+  i0: number,
+  i1: number,
+): void {
+  const [b0, b1, b2] = black;
+  const E = capCodes.length;
+  for (let i = i0, k = i0 * 3; i < i1; i++, k += 3) {
+    let v0 = out[k]!,
+      v1 = out[k + 1]!,
+      v2 = out[k + 2]!;
+    for (let e = 0; e < E; e++) {
+      const cj = capCodes[e]!;
+      const za = cj[k]!;
+      const zb = cj[k + 1]!;
+      const zc = cj[k + 2]!;
+      if (za > b0 && zb > b1 && zc > b2) continue;
+      const cons = capCons[e]!;
+      if (cons !== null && cons[i]! < 0.5) continue;
+      if (za <= b0 && v0 > caps[e * 3]!) v0 = caps[e * 3]!;
+      if (zb <= b1 && v1 > caps[e * 3 + 1]!) v1 = caps[e * 3 + 1]!;
+      if (zc <= b2 && v2 > caps[e * 3 + 2]!) v2 = caps[e * 3 + 2]!;
+    }
+    out[k] = v0;
+    out[k + 1] = v1;
+    out[k + 2] = v2;
+  }
+}
 
 /**
  * Weighted means per channel into out (interleaved RGB). Pixel-major with the sums in registers:
  * each input is read once and the output written once (a frame-major pass would stream two n*3
  * accumulators through memory once per exposure).
  */
-function accumulate(codes: readonly Uint8Array[], tables: readonly Float32Array[], consArr: readonly (Float32Array | null)[], out: Float32Array): number[] {
+function accumulate(
+  codes: readonly Uint8Array[],
+  tables: readonly Float32Array[],
+  consArr: readonly (Float32Array | null)[],
+  out: Float32Array,
+  i0: number,
+  i1: number,
+): number[] {
   const P = codes.length;
-  const n = out.length / 3;
   // Pairs (pixel, bit flags of the channels whose total weight is <= 1e-4).
   const missing: number[] = [];
-  for (let i = 0, k = 0; i < n; i++, k += 3) {
+  for (let i = i0, k = i0 * 3; i < i1; i++, k += 3) {
     let w0 = 0,
       w1 = 0,
       w2 = 0,
@@ -223,10 +294,11 @@ function boundByReference(
   refCodes: Uint8Array,
   consArr: readonly (Float32Array | null)[],
   bound: { lo: Float32Array[]; hi: Float32Array[] },
+  i0: number,
+  i1: number,
 ): void {
   const P = consArr.length;
-  const n = refCodes.length / 3;
-  for (let i = 0, k = 0; i < n; i++, k += 3) {
+  for (let i = i0, k = i0 * 3; i < i1; i++, k += 3) {
     let ghost = 0;
     for (let j = 0; j < P; j++) {
       const cw = consArr[j]!;
@@ -283,19 +355,27 @@ function fallback(
   k: number,
   c: 0 | 1 | 2,
   reference: number,
-  shortest: number,
-  longest: number,
+  byTime: readonly number[],
 ): number {
   const zr = codes[reference]![k + c]!;
   let pick = reference;
-  if (zr >= clip.high[c]) pick = consistentOr(cons, i, shortest, reference);
-  else if (zr <= clip.low[c]) pick = consistentOr(cons, i, longest, reference);
+  // Saturated: the shortest exposure that holds data here; black: the longest. The reference
+  // (always consistent) ends either search. (Taking the reference as soon as the extreme exposure
+  // was unusable gave memorial's left edge, edge fill in the 16 s exposure only, a green strip:
+  // green black-clipped in the reference, read far below its clip level, beside red and blue
+  // from the 2 s exposure.)
+  if (zr >= clip.high[c]) pick = firstConsistent(cons, i, byTime);
+  else if (zr <= clip.low[c]) pick = firstConsistent(cons, i, [...byTime].reverse());
   return linear[pick]![c]![codes[pick]![k + c]!]!;
 }
 
-function consistentOr(cons: readonly (Float32Array | null)[], i: number, wanted: number, fallback: number): number {
-  const c = cons[wanted];
-  return !c || c[i]! > 0.5 ? wanted : fallback;
+/** The first exposure in `order` that is consistent at pixel i (no ghost mask, or under half). */
+function firstConsistent(cons: readonly (Float32Array | null)[], i: number, order: readonly number[]): number {
+  for (const j of order) {
+    const c = cons[j];
+    if (!c || c[i]! > 0.5) return j;
+  }
+  return order[0]!;
 }
 
 export interface DeghostOptions {
@@ -353,6 +433,32 @@ export function detectGhosts(
   opts: DeghostOptions = {},
   valid?: readonly (ValidRect | null)[],
 ): DeghostResult {
+  const plan = planGhosts(input, opts, valid);
+  return finishGhosts(plan, ghostJobs(plan).map(exposureGhost));
+}
+
+/** What detectGhosts works on: the (decimated) codes, fills and rectangles, and the filter radii at that size. */
+export interface GhostPlan {
+  input: Omit<MergeInput, 'consistency'>;
+  opts: DeghostOptions;
+  /** Decimation factor (1: full size) and the working size. */
+  f: number;
+  w: number;
+  h: number;
+  codes: readonly Uint8Array[];
+  /** Edge fill at full size and at the working size. */
+  fills: readonly (Uint8Array | null)[];
+  workFills: readonly (Uint8Array | null)[];
+  rects: readonly (ValidRect | null)[] | undefined;
+  dilate: number;
+  feather: number;
+}
+
+export function planGhosts(
+  input: Omit<MergeInput, 'consistency'> & { fills?: readonly (Uint8Array | null)[] },
+  opts: DeghostOptions = {},
+  valid?: readonly (ValidRect | null)[],
+): GhostPlan {
   const { codes, width, height } = input;
   const dilate = Math.max(2, Math.round(opts.dilate ?? 0.006 * Math.min(width, height)));
   const feather = Math.max(1, Math.round(opts.feather ?? dilate));
@@ -364,25 +470,123 @@ export function detectGhosts(
   // Edge fill (registration padding of film scans) is missing data, not motion: found at full
   // resolution, so one-pixel wedges are not lost to the decimation below.
   const fills = input.fills ?? codes.map((c) => fillBorder(c, width, height, input.clip ?? DEFAULT_CLIP));
-  if (f === 1) return detectGhostsAt(input, opts, dilate, feather, valid, fills);
+  if (f === 1) return { input, opts, f, w: width, h: height, codes, fills, workFills: fills, rects: valid, dilate, feather };
   const w = Math.floor(width / f);
   const h = Math.floor(height / f);
-  const small = codes.map((c) => decimateCodes(c, width, w, h, f));
-  const rects = valid?.map((r) => (r ? { x0: Math.ceil(r.x0 / f), y0: Math.ceil(r.y0 / f), x1: Math.floor(r.x1 / f), y1: Math.floor(r.y1 / f) } : null));
-  const smallFills = fills.map((m) => (m ? decimateMaskAny(m, width, height, w, h, f) : null));
-  const res = detectGhostsAt(
-    { ...input, codes: small, width: w, height: h },
-    opts,
-    Math.max(1, Math.round(dilate / f)),
-    Math.max(1, Math.round(feather / f)),
-    rects,
-    smallFills,
-  );
   return {
-    ...res,
-    consistency: res.consistency.map((c, j) => (c ? withoutFill(upsampleNearest(c, w, h, width, height, f), fills[j] ?? null) : null)),
-    mask: upsampleNearest(res.mask, w, h, width, height, f),
+    input,
+    opts,
+    f,
+    w,
+    h,
+    codes: codes.map((c) => decimateCodes(c, width, w, h, f)),
+    fills,
+    workFills: fills.map((m) => (m ? decimateMaskAny(m, width, height, w, h, f) : null)),
+    rects: valid?.map((r) => (r ? { x0: Math.ceil(r.x0 / f), y0: Math.ceil(r.y0 / f), x1: Math.floor(r.x1 / f), y1: Math.floor(r.y1 / f) } : null)),
+    dilate: Math.max(1, Math.round(dilate / f)),
+    feather: Math.max(1, Math.round(feather / f)),
   };
+}
+
+/**
+ * One exposure's share of deghosting, self-contained (only its codes and the reference's), so
+ * the exposures can be worked on in parallel threads.
+ */
+export interface ExposureGhostJob {
+  j: number;
+  reference: number;
+  cj: Uint8Array;
+  ref: Uint8Array;
+  width: number;
+  height: number;
+  times: readonly number[];
+  response: ResponseCurve;
+  clip: ClipLevels;
+  opts: DeghostOptions;
+  dilate: number;
+  feather: number;
+  rect: ValidRect;
+  fillJ: Uint8Array | null;
+  fillRef: Uint8Array | null;
+}
+
+export interface ExposureGhost {
+  /** 1 - the feathered mask (0 on the exposure's edge fill). */
+  consistency: Float32Array;
+  /** The feathered mask itself, null when nothing was flagged. */
+  mask: Float32Array | null;
+  threshold: number;
+  offset: number;
+}
+
+/** The jobs of every exposure but the reference, in exposure order. */
+export function ghostJobs(plan: GhostPlan): ExposureGhostJob[] {
+  const { input, w, h, codes, workFills } = plan;
+  const { reference } = input;
+  const jobs: ExposureGhostJob[] = [];
+  for (let j = 0; j < codes.length; j++) {
+    if (j === reference) continue;
+    jobs.push({
+      j,
+      reference,
+      cj: codes[j]!,
+      ref: codes[reference]!,
+      width: w,
+      height: h,
+      times: input.times,
+      response: input.response,
+      clip: input.clip ?? DEFAULT_CLIP,
+      opts: plan.opts,
+      dilate: plan.dilate,
+      feather: plan.feather,
+      rect: plan.rects?.[j] ?? { x0: 0, y0: 0, x1: w, y1: h },
+      fillJ: workFills[j] ?? null,
+      fillRef: workFills[reference] ?? null,
+    });
+  }
+  return jobs;
+}
+
+/**
+ * The DeghostResult from the exposures' results (in ghostJobs order): masks combined by their
+ * maximum, upsampled to full size (the consistency planes into arrays from `alloc`, e.g. shared memory).
+ */
+export function finishGhosts(
+  plan: GhostPlan,
+  results: readonly ExposureGhost[],
+  alloc: (n: number) => Float32Array = (n) => new Float32Array(n),
+): DeghostResult {
+  const { input, f, w, h, fills } = plan;
+  const { width, height, reference } = input;
+  const mask = new Float32Array(w * h);
+  const consistency: (Float32Array | null)[] = [];
+  const thresholds: number[] = [];
+  const offsets: number[] = [];
+  let next = 0;
+  for (let j = 0; j < plan.codes.length; j++) {
+    if (j === reference) {
+      consistency.push(null);
+      thresholds.push(0);
+      offsets.push(0);
+      continue;
+    }
+    const r = results[next++]!;
+    consistency.push(r.consistency);
+    thresholds.push(r.threshold);
+    offsets.push(r.offset);
+    if (r.mask) maxInto(mask, r.mask);
+  }
+  if (f === 1) return { consistency, mask, thresholds, offsets };
+  return {
+    consistency: consistency.map((c, j) => (c ? withoutFill(upsampleNearest(c, w, h, width, height, f, alloc(width * height)), fills[j] ?? null) : null)),
+    mask: upsampleNearest(mask, w, h, width, height, f, new Float32Array(width * height)),
+    thresholds,
+    offsets,
+  };
+}
+
+function maxInto(dst: Float32Array, src: Float32Array): void {
+  for (let i = 0; i < dst.length; i++) if (src[i]! > dst[i]!) dst[i] = src[i]!;
 }
 
 /** Consistency 0 where the exposure holds edge fill (no data). */
@@ -424,8 +628,7 @@ function decimateCodes(src: Uint8Array, width: number, w: number, h: number, f: 
  * are feathered over many blocks, so a step of 1/f of a feather is invisible), one row built and
  * copied f times; the border beyond w*f or h*f repeats the last block.
  */
-function upsampleNearest(src: Float32Array, w: number, h: number, width: number, height: number, f: number): Float32Array {
-  const out = new Float32Array(width * height);
+function upsampleNearest(src: Float32Array, w: number, h: number, width: number, height: number, f: number, out: Float32Array): Float32Array {
   const xs = new Int32Array(width);
   for (let x = 0; x < width; x++) xs[x] = Math.min(w - 1, Math.floor(x / f));
   for (let y = 0; y < height; y += f) {
@@ -438,89 +641,62 @@ function upsampleNearest(src: Float32Array, w: number, h: number, width: number,
   return out;
 }
 
-function detectGhostsAt(
-  input: Omit<MergeInput, 'consistency'>,
-  opts: DeghostOptions,
-  dilate: number,
-  feather: number,
-  valid: readonly (ValidRect | null)[] | undefined,
-  fills: readonly (Uint8Array | null)[],
-): DeghostResult {
-  const { codes, width, height, times, response, reference } = input;
+/** Deghosting of one exposure against the reference (see detectGhosts). */
+export function exposureGhost(job: ExposureGhostJob): ExposureGhost {
+  const { j, reference, cj, ref, width, height, times, response, clip, opts, dilate, feather, rect, fillJ, fillRef } = job;
   const n = width * height;
   const minThreshold = opts.threshold ?? 0.3;
   const smooth = Math.max(0, Math.round(opts.smooth ?? 2));
   const open = Math.max(0, Math.round(opts.open ?? 1));
   const noise = Math.max(0, Math.min(64, Math.round(opts.noise ?? 4)));
-  const clip = input.clip ?? DEFAULT_CLIP;
   const lut = logTables(response, times);
   // Interval tables: a well-exposed code z means ln E in [L(z - noise), L(z + noise)]; a clipped
   // code a half-line beyond the clipping level.
   const { lo, hi } = codeIntervals(lut, clip, noise);
-  const consistency: (Float32Array | null)[] = [];
-  const thresholds: number[] = [];
-  const offsets: number[] = [];
-  const mask = new Float32Array(n);
   const diff = new Float32Array(n);
   const tmp = new Float32Array(n);
   const tmp2 = new Float32Array(n);
-  const ref = codes[reference]!;
   const refGrey = greyCodes(ref, width, height);
-  const fillRef = fills[reference] ?? null;
-  for (let j = 0; j < codes.length; j++) {
-    if (j === reference) {
-      consistency.push(null);
-      thresholds.push(0);
-      offsets.push(0);
-      continue;
-    }
-    const cj = codes[j]!;
-    const offset = medianOffset(cj, ref, lut[j]!, lut[reference]!, n);
-    const fillJ = fills[j] ?? null;
-    // Signed gap between the exposure's interval (minus the offset) and the reference's, per
-    // channel, read from one table per channel indexed by the code pair (65536 entries: built
-    // once per exposure instead of four interval lookups and a comparison chain per sample);
-    // the channel with the largest magnitude speaks for the pixel. Bounded, so one wild pixel
-    // cannot dominate its neighbourhood after smoothing.
-    const [t0, t1, t2] = [0, 1, 2].map((c) => gapTable(lo[j]![c]!, hi[j]![c]!, lo[reference]![c]!, hi[reference]![c]!, offset));
-    gapPlane(cj, ref, t0!, t1!, t2!, diff);
-    // Edge fill in either frame is no evidence of motion.
-    if (fillJ !== null) zeroWhere(diff, fillJ);
-    if (fillRef !== null) zeroWhere(diff, fillRef);
-    if (smooth > 0) boxMeanInto(diff, width, height, smooth, diff, tmp);
-    const threshold = Math.max(minThreshold, 3 * robustSigma(diff, cj, ref, n));
-    thresholds.push(threshold);
-    offsets.push(offset);
-    // Soft threshold: 0 below the threshold, 1 from twice the threshold. The threshold rises with
-    // the noise of the disagreement at the reference's brightness (codeThresholds): shot noise is
-    // far larger in ln units in the shadows than at mid-grey, and one threshold for the frame lit
-    // up the dark half of a high-ISO static bracket (32 % flagged).
-    softThresholdByCode(diff, codeThresholds(diff, refGrey, threshold), refGrey, tmp);
-    // Morphological opening of the support (v > 0): a moving object is a region, while noise that
-    // got past the threshold (shot noise where a curve is steep, film grain) is isolated specks
-    // of a pixel or two. The opened support keeps the soft values it covers unchanged (a
-    // textured object keeps its full mask) and drops the specks; objects under 3x3 working pixels
-    // are lost with them, far below what a ghost mask is for.
-    const any = open > 0 ? keepOnly(tmp, openSupport(tmp, width, height, open)) : anyPositive(tmp);
-    const rect = valid?.[j] ?? { x0: 0, y0: 0, x1: width, y1: height };
-    if (!any && rect.x0 <= 0 && rect.y0 <= 0 && rect.x1 >= width && rect.y1 >= height) {
-      // Nothing flagged and no missing border: dilating and feathering zeros gives zeros.
-      consistency.push(withoutFill(new Float32Array(n).fill(1), fillJ));
-      continue;
-    }
-    // Outside its valid rectangle the exposure has no data (set after the opening, so a
-    // one-pixel strip survives); negated for the max filter below (max = -min(-x)).
-    negateInsideRect(tmp, width, height, rect);
-    // Dilate to cover the object's outline, then feather twice (~triangle), so seams are soft.
-    minFilterInto(tmp, width, height, dilate, diff);
-    negate(diff);
-    boxMeanInto(diff, width, height, feather, tmp, tmp2);
-    boxMeanInto(tmp, width, height, feather, diff, tmp2);
-    const cons = consistencyFromFeathered(diff, mask);
-    // The exposure's own edge fill is not data: it gets no weight, but it is not a ghost.
-    consistency.push(withoutFill(cons, fillJ));
+  const offset = medianOffset(cj, ref, lut[j]!, lut[reference]!, n);
+  // Signed gap between the exposure's interval (minus the offset) and the reference's, per
+  // channel, read from one table per channel indexed by the code pair (65536 entries: built
+  // once per exposure instead of four interval lookups and a comparison chain per sample);
+  // the channel with the largest magnitude speaks for the pixel. Bounded, so one wild pixel
+  // cannot dominate its neighbourhood after smoothing.
+  const [t0, t1, t2] = [0, 1, 2].map((c) => gapTable(lo[j]![c]!, hi[j]![c]!, lo[reference]![c]!, hi[reference]![c]!, offset));
+  gapPlane(cj, ref, t0!, t1!, t2!, diff);
+  // Edge fill in either frame is no evidence of motion.
+  if (fillJ !== null) zeroWhere(diff, fillJ);
+  if (fillRef !== null) zeroWhere(diff, fillRef);
+  if (smooth > 0) boxMeanInto(diff, width, height, smooth, diff, tmp);
+  const threshold = Math.max(minThreshold, 3 * robustSigma(diff, cj, ref, n));
+  // Soft threshold: 0 below the threshold, 1 from twice the threshold. The threshold rises with
+  // the noise of the disagreement at the reference's brightness (codeThresholds): shot noise is
+  // far larger in ln units in the shadows than at mid-grey, and one threshold for the frame lit
+  // up the dark half of a high-ISO static bracket (32 % flagged).
+  softThresholdByCode(diff, codeThresholds(diff, refGrey, threshold), refGrey, tmp);
+  // Morphological opening of the support (v > 0): a moving object is a region, while noise that
+  // got past the threshold (shot noise where a curve is steep, film grain) is isolated specks
+  // of a pixel or two. The opened support keeps the soft values it covers unchanged (a
+  // textured object keeps its full mask) and drops the specks; objects under 3x3 working pixels
+  // are lost with them, far below what a ghost mask is for.
+  const any = open > 0 ? keepOnly(tmp, openSupport(tmp, width, height, open)) : anyPositive(tmp);
+  if (!any && rect.x0 <= 0 && rect.y0 <= 0 && rect.x1 >= width && rect.y1 >= height) {
+    // Nothing flagged and no missing border: dilating and feathering zeros gives zeros.
+    return { consistency: withoutFill(new Float32Array(n).fill(1), fillJ), mask: null, threshold, offset };
   }
-  return { consistency, mask, thresholds, offsets };
+  // Outside its valid rectangle the exposure has no data (set after the opening, so a
+  // one-pixel strip survives); negated for the max filter below (max = -min(-x)).
+  negateInsideRect(tmp, width, height, rect);
+  // Dilate to cover the object's outline, then feather twice (~triangle), so seams are soft.
+  minFilterInto(tmp, width, height, dilate, diff);
+  negate(diff);
+  boxMeanInto(diff, width, height, feather, tmp, tmp2);
+  boxMeanInto(tmp, width, height, feather, diff, tmp2);
+  const mask = new Float32Array(n);
+  const cons = consistencyFromFeathered(diff, mask);
+  // The exposure's own edge fill is not data: it gets no weight, but it is not a ghost.
+  return { consistency: withoutFill(cons, fillJ), mask, threshold, offset };
 }
 
 /**
