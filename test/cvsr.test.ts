@@ -4,8 +4,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isClearsightError, ERROR_CODES } from '../src/core/errors.js';
+import type { RawImage } from '../src/core/image/types.js';
 import {
   decodeVideo,
+  defaultSkipThreshold,
   defaultVsrModel,
   planWindows,
   warpPrediction,
@@ -36,6 +38,19 @@ async function makeClip(name: string, width: number, height: number, frames: num
   }
   await w.finish();
   return path;
+}
+
+/** An injected x4 upscaler (pixel repeat): the run's network is 'custom'. */
+async function nearest4(img: RawImage): Promise<RawImage> {
+  const W = img.width * 4;
+  const out = new Float32Array(W * img.height * 4 * 3);
+  for (let Y = 0; Y < img.height * 4; Y++) {
+    for (let X = 0; X < W; X++) {
+      const i = (((Y / 4) | 0) * img.width + ((X / 4) | 0)) * 3;
+      out.set(img.data.subarray(i, i + 3), (Y * W + X) * 3);
+    }
+  }
+  return { width: W, height: img.height * 4, channels: 3, data: out };
 }
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
@@ -199,6 +214,19 @@ test('the default network is cvsr at x4 (the best measured) and ESRGAN at other 
   assert.equal(stats.frames, 3);
   const info = await probeVideo(out);
   assert.deepEqual([info.width, info.height], [128, 128]);
+});
+
+test('codec mode skips less readily with cvsr (threshold 6) than with ESRGAN (8); a given threshold wins', async () => {
+  assert.equal(defaultSkipThreshold('cvsr'), 6);
+  assert.equal(defaultSkipThreshold('esrgan'), 8);
+  assert.equal(defaultSkipThreshold('realesr'), 8);
+  const clip = await makeClip('threshold.mp4', 32, 32, 3, (x, y, t) => texture(x - t, y));
+  const cvsr = await superResolveVideo(clip, join(dir, 'threshold_cvsr.mp4'), { threads: 1 });
+  assert.equal(cvsr.skipThreshold, 6);
+  const given = await superResolveVideo(clip, join(dir, 'threshold_given.mp4'), { threads: 1, skipThreshold: 8 });
+  assert.equal(given.skipThreshold, 8);
+  const custom = await superResolveVideo(clip, join(dir, 'threshold_custom.mp4'), { upscaler: nearest4, scale: 4, threads: 1 });
+  assert.equal(custom.skipThreshold, 8);
 });
 
 test('the HR warp ignores partitions in the coded padding (a 180-pixel-wide picture has macroblocks to 192)', () => {

@@ -15,6 +15,7 @@ export {
   superResolveFrames,
   superResolveVideo,
   resolveVsrOptions,
+  defaultSkipThreshold,
   planWindows,
   warpPrediction,
   addUpscaledResidual,

@@ -48,8 +48,9 @@ export interface VsrOptions extends TaskControl, LoadModelOptions {
   mode?: VsrMode;
   /**
    * A macroblock is "unchanged" when the mean |residual| of each of its blocks is at most this
-   * many 8-bit luma levels (default 8: on Vid4 calendar at CRF 23 this lost <= 0.035 dB against
-   * per-frame ESRGAN while skipping 46-69% of the network compute; see docs/benchmarks/vsr.md).
+   * many 8-bit luma levels. The default depends on the network (`defaultSkipThreshold`): 8 for
+   * ESRGAN and realesr (on Vid4 calendar at CRF 23 this lost <= 0.035 dB against per-frame ESRGAN
+   * while skipping 46-69% of the network compute; see docs/benchmarks/vsr.md), 6 for cvsr.
    */
   skipThreshold?: number;
   /**
@@ -130,6 +131,24 @@ export interface VsrStats {
   width: number;
   height: number;
   fullFrames: number;
+  /** The skip threshold codec mode used (the network's default unless one was given). */
+  skipThreshold: number;
+}
+
+/** Skip threshold of ESRGAN, realesr and injected upscalers (8-bit luma levels). */
+const SKIP_THRESHOLD = 8;
+/**
+ * cvsr's skip threshold. Its every-frame output is sharper than ESRGAN's, so a warped block
+ * falls further behind it: on the Vid4 test clips, skipped macroblocks with a residual in (6, 8]
+ * lost against cvsr every frame on all three (mean HR luma MSE +13 to +42 per block), and at 8
+ * walk lost 0.077 dB. At 6: walk -0.042 dB, city +0.096, foliage +0.129 (docs/video.md). The
+ * value was chosen on those test clips.
+ */
+const CVSR_SKIP_THRESHOLD = 6;
+
+/** The skip threshold codec mode uses with `model` when none is given. */
+export function defaultSkipThreshold(model: string): number {
+  return model === 'cvsr' ? CVSR_SKIP_THRESHOLD : SKIP_THRESHOLD;
 }
 
 interface Resolved {
@@ -150,7 +169,7 @@ export function resolveVsrOptions(o: VsrOptions): Resolved {
   if (o.size !== undefined && !ESRGAN_SIZES.includes(o.size)) throw invalidOption('size', `one of ${ESRGAN_SIZES.join(', ')}`, o.size);
   const mode = o.mode ?? 'codec';
   if (!VSR_MODES.includes(mode)) throw invalidOption('mode', `one of ${VSR_MODES.join(', ')}`, mode);
-  const skipThreshold = o.skipThreshold ?? 8;
+  const skipThreshold = o.skipThreshold ?? SKIP_THRESHOLD;
   if (typeof skipThreshold !== 'number' || !(skipThreshold >= 0)) throw invalidOption('skipThreshold', 'a number >= 0', skipThreshold);
   const refresh = o.refresh ?? 30;
   if (!Number.isInteger(refresh) || refresh < 0) throw invalidOption('refresh', 'an integer >= 0', refresh);
@@ -195,7 +214,12 @@ export async function* superResolveFrames(frames: AsyncIterable<DecodedFrame>, o
 /** superResolveFrames on a loaded network (not disposed here). */
 async function* superResolveWith(frames: AsyncIterable<DecodedFrame>, options: VsrOptions, network: Network): AsyncGenerator<VsrFrame> {
   const { scale } = network;
-  const o = resolveVsrOptions({ ...options, scale, margin: options.margin ?? network.margin });
+  const o = resolveVsrOptions({
+    ...options,
+    scale,
+    margin: options.margin ?? network.margin,
+    skipThreshold: options.skipThreshold ?? defaultSkipThreshold(network.name),
+  });
   const store = new Map<number, Processed>();
   const ready = new Map<number, VsrFrame>();
   let pendingB: DecodedFrame[] = [];
@@ -678,7 +702,12 @@ export async function superResolveVideo(input: string, output: string, options: 
   report(options, 'prepare model', 0, 1);
   const network = await loadNetwork(options);
   report(options, 'prepare model', 1, 1);
-  const o = resolveVsrOptions({ ...options, scale: network.scale, margin: options.margin ?? network.margin });
+  const o = resolveVsrOptions({
+    ...options,
+    scale: network.scale,
+    margin: options.margin ?? network.margin,
+    skipThreshold: options.skipThreshold ?? defaultSkipThreshold(network.name),
+  });
   const frameOptions: VsrFileOptions = { ...options, scale: network.scale };
   const started = performance.now();
   // Pictures stay in coded orientation (the motion vectors are in its coordinates); the output
@@ -739,5 +768,6 @@ export async function superResolveVideo(input: string, output: string, options: 
     width,
     height,
     fullFrames,
+    skipThreshold: o.skipThreshold,
   };
 }
