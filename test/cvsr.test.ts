@@ -8,6 +8,7 @@ import type { RawImage } from '../src/core/image/types.js';
 import {
   decodeVideo,
   defaultSkipThreshold,
+  defaultTile,
   defaultVsrModel,
   planWindows,
   warpPrediction,
@@ -227,6 +228,24 @@ test('codec mode skips less readily with cvsr (threshold 6) than with ESRGAN (8)
   assert.equal(given.skipThreshold, 8);
   const custom = await superResolveVideo(clip, join(dir, 'threshold_custom.mp4'), { upscaler: nearest4, scale: 4, threads: 1 });
   assert.equal(custom.skipThreshold, 8);
+});
+
+test('cvsr codec mode runs 16-pixel tiles by default: less of the unchanged area around a moving patch is recomputed', async () => {
+  assert.equal(defaultTile('cvsr'), 16);
+  assert.equal(defaultTile('esrgan'), 32);
+  // A 16x16 patch moving 3 px a frame over a static background, away from the tile-32 grid.
+  const clip = await makeClip('tile.mp4', 128, 64, 5, (x, y, t) => {
+    const sx = 20 + 3 * t;
+    return x >= sx && x < sx + 16 && y >= 20 && y < 36 ? 255 - texture(2 * (x - sx), 3 * (y - 20)) : texture(x, y);
+  });
+  const spent = async (o: object) => {
+    const frames: VsrFrame[] = await collect(superResolveFrames(decodeVideo(clip), { model: 'cvsr', threads: 1, refresh: 0, skipThreshold: 1, ...o }));
+    return frames.filter((f) => f.decision === 'partial').reduce((sum, f) => sum + f.computed, 0);
+  };
+  const small = await spent({});
+  const large = await spent({ tile: 32 });
+  assert.ok(small > 0, 'some partial frames ran the network');
+  assert.ok(small < 0.8 * large, `tile 16 spent ${small}, tile 32 ${large}`);
 });
 
 test('the HR warp ignores partitions in the coded padding (a 180-pixel-wide picture has macroblocks to 192)', () => {

@@ -16,6 +16,7 @@ export {
   superResolveVideo,
   resolveVsrOptions,
   defaultSkipThreshold,
+  defaultTile,
   planWindows,
   warpPrediction,
   addUpscaledResidual,

@@ -61,7 +61,7 @@ export interface VsrOptions extends TaskControl, LoadModelOptions {
   driftLimit?: number;
   /** At most this many frames between full-frame runs (default 30; 0 = only I pictures/cuts). */
   refresh?: number;
-  /** Side of the network tiles in LR pixels, a multiple of 16 (default 32). */
+  /** Side of the network tiles in LR pixels, a multiple of 16 (default 32; 16 for cvsr). */
   tile?: number;
   /** LR pixels of context around each tile for the receptive field (default 4; 8 for cvsr). */
   margin?: number;
@@ -146,6 +146,19 @@ const SKIP_THRESHOLD = 8;
  */
 const CVSR_SKIP_THRESHOLD = 6;
 
+/**
+ * cvsr's tile side (LR pixels). cvsr takes any input size and its windows are merged into
+ * horizontal runs, so a smaller tile costs no new session and few extra calls; it runs the
+ * network over less of the unchanged area around each changed macroblock. On the Vid4 test clips
+ * 16 instead of 32 raised the compute skipped from 16-65 % to 28-74 % at the same quality.
+ */
+const CVSR_TILE = 16;
+
+/** The codec-mode tile side used with `model` when none is given. */
+export function defaultTile(model: string): number {
+  return model === 'cvsr' ? CVSR_TILE : 32;
+}
+
 /** The skip threshold codec mode uses with `model` when none is given. */
 export function defaultSkipThreshold(model: string): number {
   return model === 'cvsr' ? CVSR_SKIP_THRESHOLD : SKIP_THRESHOLD;
@@ -219,6 +232,7 @@ async function* superResolveWith(frames: AsyncIterable<DecodedFrame>, options: V
     scale,
     margin: options.margin ?? network.margin,
     skipThreshold: options.skipThreshold ?? defaultSkipThreshold(network.name),
+    tile: options.tile ?? defaultTile(network.name),
   });
   const store = new Map<number, Processed>();
   const ready = new Map<number, VsrFrame>();
@@ -707,6 +721,7 @@ export async function superResolveVideo(input: string, output: string, options: 
     scale: network.scale,
     margin: options.margin ?? network.margin,
     skipThreshold: options.skipThreshold ?? defaultSkipThreshold(network.name),
+    tile: options.tile ?? defaultTile(network.name),
   });
   const frameOptions: VsrFileOptions = { ...options, scale: network.scale };
   const started = performance.now();
