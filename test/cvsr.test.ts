@@ -203,6 +203,25 @@ test('windows of a dynamic-size network: one per horizontal run of changed tiles
   assert.ok(fixed.every((x) => x.ww === 48 && x.wh === 48));
 });
 
+test('windows of a dynamic-size network: a run under one of the same columns joins it (one call, margins not paid twice)', () => {
+  // 96x64 frame, tiles of 16: macroblocks (2..3, 1..2) changed, a 2x2 block; (5, 3) alone.
+  const mbCols = 6;
+  const changed = new Uint8Array(24);
+  for (const [mx, my] of [
+    [2, 1],
+    [3, 1],
+    [2, 2],
+    [3, 2],
+    [5, 3],
+  ]) {
+    changed[my * mbCols + mx] = 1;
+  }
+  assert.deepEqual(planWindows(changed, mbCols, 4, 96, 64, 16, 8, true), [
+    { cx: 32, cy: 16, cw: 32, ch: 32, wx: 24, wy: 8, ww: 48, wh: 48 },
+    { cx: 80, cy: 48, cw: 16, ch: 16, wx: 72, wy: 40, ww: 24, wh: 24 },
+  ]);
+});
+
 test('the default network is cvsr at x4 (the best measured) and ESRGAN at other scales; the stats name what ran', async () => {
   assert.equal(defaultVsrModel(4), 'cvsr');
   assert.equal(defaultVsrModel(2), 'esrgan');

@@ -489,8 +489,9 @@ export interface NetworkWindow {
  * One window per tile holding a changed macroblock. Windows keep one size (tile + 2 margin),
  * slid inward at the frame edges, because the converted networks have static input shapes:
  * a new size would mean a new ONNX session. With `mergeRuns` (networks with dynamic sizes, like
- * cvsr) each horizontal run of such tiles is one window, clipped to the frame: the margin is
- * paid once per run instead of once per tile, and there are fewer network calls.
+ * cvsr) each horizontal run of such tiles is one window, clipped to the frame, and a run right
+ * under a window of the same columns extends it downwards: the margin is paid once per run (or
+ * stack of runs) instead of once per tile, and there are fewer network calls.
  */
 export function planWindows(
   changed: Uint8Array,
@@ -522,7 +523,14 @@ export function planWindows(
           const cx = runStart * tile;
           const cw = Math.min(tx * tile, width) - cx;
           const wx = Math.max(0, cx - margin);
-          out.push({ cx, cy, cw, ch, wx, wy, ww: Math.min(width, cx + cw + margin) - wx, wh });
+          const run: NetworkWindow = { cx, cy, cw, ch, wx, wy, ww: Math.min(width, cx + cw + margin) - wx, wh };
+          // A run right under one of the previous tile row joins it when the joint rectangle costs
+          // no more network input than the two windows (their margins overlap by 2 x margin rows).
+          const above = out.findIndex((w) => w.cy + w.ch === cy && w.cx === run.cx && w.cw === run.cw);
+          if (above >= 0) {
+            const w = out[above];
+            out[above] = { ...w, ch: w.ch + ch, wh: Math.min(height, cy + ch + margin) - w.wy };
+          } else out.push(run);
           runStart = -1;
         }
       }
