@@ -14,6 +14,8 @@
  * ESRGAN are pretrained elsewhere), so all figures are cross-source.
  * Methods: bicubic x4; ESRGAN-slim (@upscalerjs) per frame (mode full) and in codec mode at skip
  * threshold 8 (the default); cvsr (models/vsr-cvsr, trained here on other sources: see its card)
+ * per frame, in codec mode at the library's cvsr defaults (threshold 6, tile 16) and at the
+ * earlier ones (threshold 8, tile 32);
  * and realesr (when --realesr is given) the same two ways; codec rows report the skipped compute.
  * Flicker: RMS over frames 1.. of (out_t - out_{t-1}) - (gt_t - gt_{t-1}) on Y (8-bit levels):
  * temporal change the method adds or removes against the ground truth; lower is steadier.
@@ -150,7 +152,9 @@ try {
     ...(families.has('cvsr')
       ? [
           { method: 'cvsr full', opts: { model: 'cvsr', mode: 'full' } as VsrOptions },
-          { method: 'cvsr codec t8', opts: { model: 'cvsr', mode: 'codec', skipThreshold: 8 } as VsrOptions },
+          // The library's codec defaults for cvsr (skip threshold 6, tile 16), then the earlier ones.
+          { method: 'cvsr codec', opts: { model: 'cvsr', mode: 'codec' } as VsrOptions },
+          { method: 'cvsr codec t8 tile32', opts: { model: 'cvsr', mode: 'codec', skipThreshold: 8, tile: 32 } as VsrOptions },
         ]
       : []),
     ...(families.has('realesr') && args.realesr
@@ -281,7 +285,7 @@ async function writeCvsrCard(): Promise<void> {
   const protocol = `x4: bicubic down, H.264 CRF 23 bf 3, ${FRAMES} frames`;
   const bic = (clip: string) => rows.find((r) => r.clip === clip && r.method === 'bicubic')!.psnrY;
   const cross = [];
-  for (const method of ['cvsr codec t8', 'cvsr full']) {
+  for (const method of ['cvsr codec', 'cvsr full']) {
     const mine = rows.filter((r) => r.method === method);
     if (mine.length === 0) continue;
     for (const r of mine) {
@@ -309,7 +313,7 @@ async function writeCvsrCard(): Promise<void> {
   }
   card.quality = [...cross, ...card.quality.filter((q: { split: string }) => q.split !== 'cross-source')];
   card.speed = speed
-    .filter((x) => x.method.startsWith('cvsr'))
+    .filter((x) => x.method === 'cvsr codec' || x.method === 'cvsr full')
     .flatMap((x) => [
       {
         what: `320x180 -> 1280x720, ${x.method}, ${SPEED_THREADS} threads, wall (load ${x.load.toFixed(1)} on 2 shared cores; ${(100 * x.skipped).toFixed(1)} % skipped)`,

@@ -4,8 +4,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isClearsightError, ERROR_CODES } from '../src/core/errors.js';
+import type { RawImage } from '../src/core/image/types.js';
 import {
   decodeVideo,
+  defaultSkipThreshold,
+  defaultTile,
   defaultVsrModel,
   planWindows,
   warpPrediction,
@@ -36,6 +39,19 @@ async function makeClip(name: string, width: number, height: number, frames: num
   }
   await w.finish();
   return path;
+}
+
+/** An injected x4 upscaler (pixel repeat): the run's network is 'custom'. */
+async function nearest4(img: RawImage): Promise<RawImage> {
+  const W = img.width * 4;
+  const out = new Float32Array(W * img.height * 4 * 3);
+  for (let Y = 0; Y < img.height * 4; Y++) {
+    for (let X = 0; X < W; X++) {
+      const i = (((Y / 4) | 0) * img.width + ((X / 4) | 0)) * 3;
+      out.set(img.data.subarray(i, i + 3), (Y * W + X) * 3);
+    }
+  }
+  return { width: W, height: img.height * 4, channels: 3, data: out };
 }
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
@@ -187,6 +203,25 @@ test('windows of a dynamic-size network: one per horizontal run of changed tiles
   assert.ok(fixed.every((x) => x.ww === 48 && x.wh === 48));
 });
 
+test('windows of a dynamic-size network: a run under one of the same columns joins it (one call, margins not paid twice)', () => {
+  // 96x64 frame, tiles of 16: macroblocks (2..3, 1..2) changed, a 2x2 block; (5, 3) alone.
+  const mbCols = 6;
+  const changed = new Uint8Array(24);
+  for (const [mx, my] of [
+    [2, 1],
+    [3, 1],
+    [2, 2],
+    [3, 2],
+    [5, 3],
+  ]) {
+    changed[my * mbCols + mx] = 1;
+  }
+  assert.deepEqual(planWindows(changed, mbCols, 4, 96, 64, 16, 8, true), [
+    { cx: 32, cy: 16, cw: 32, ch: 32, wx: 24, wy: 8, ww: 48, wh: 48 },
+    { cx: 80, cy: 48, cw: 16, ch: 16, wx: 72, wy: 40, ww: 24, wh: 24 },
+  ]);
+});
+
 test('the default network is cvsr at x4 (the best measured) and ESRGAN at other scales; the stats name what ran', async () => {
   assert.equal(defaultVsrModel(4), 'cvsr');
   assert.equal(defaultVsrModel(2), 'esrgan');
@@ -199,6 +234,37 @@ test('the default network is cvsr at x4 (the best measured) and ESRGAN at other 
   assert.equal(stats.frames, 3);
   const info = await probeVideo(out);
   assert.deepEqual([info.width, info.height], [128, 128]);
+});
+
+test('codec mode skips less readily with cvsr (threshold 6) than with ESRGAN (8); a given threshold wins', async () => {
+  assert.equal(defaultSkipThreshold('cvsr'), 6);
+  assert.equal(defaultSkipThreshold('esrgan'), 8);
+  assert.equal(defaultSkipThreshold('realesr'), 8);
+  const clip = await makeClip('threshold.mp4', 32, 32, 3, (x, y, t) => texture(x - t, y));
+  const cvsr = await superResolveVideo(clip, join(dir, 'threshold_cvsr.mp4'), { threads: 1 });
+  assert.equal(cvsr.skipThreshold, 6);
+  const given = await superResolveVideo(clip, join(dir, 'threshold_given.mp4'), { threads: 1, skipThreshold: 8 });
+  assert.equal(given.skipThreshold, 8);
+  const custom = await superResolveVideo(clip, join(dir, 'threshold_custom.mp4'), { upscaler: nearest4, scale: 4, threads: 1 });
+  assert.equal(custom.skipThreshold, 8);
+});
+
+test('cvsr codec mode runs 16-pixel tiles by default: less of the unchanged area around a moving patch is recomputed', async () => {
+  assert.equal(defaultTile('cvsr'), 16);
+  assert.equal(defaultTile('esrgan'), 32);
+  // A 16x16 patch moving 3 px a frame over a static background, away from the tile-32 grid.
+  const clip = await makeClip('tile.mp4', 128, 64, 5, (x, y, t) => {
+    const sx = 20 + 3 * t;
+    return x >= sx && x < sx + 16 && y >= 20 && y < 36 ? 255 - texture(2 * (x - sx), 3 * (y - 20)) : texture(x, y);
+  });
+  const spent = async (o: object) => {
+    const frames: VsrFrame[] = await collect(superResolveFrames(decodeVideo(clip), { model: 'cvsr', threads: 1, refresh: 0, skipThreshold: 1, ...o }));
+    return frames.filter((f) => f.decision === 'partial').reduce((sum, f) => sum + f.computed, 0);
+  };
+  const small = await spent({});
+  const large = await spent({ tile: 32 });
+  assert.ok(small > 0, 'some partial frames ran the network');
+  assert.ok(small < 0.8 * large, `tile 16 spent ${small}, tile 32 ${large}`);
 });
 
 test('the HR warp ignores partitions in the coded padding (a 180-pixel-wide picture has macroblocks to 192)', () => {

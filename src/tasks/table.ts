@@ -604,7 +604,7 @@ const vsrOptions = {
   skipThreshold: number({
     valueName: 't',
     label: 'Skip threshold',
-    help: 'Mean |residual| (8-bit luma levels) up to which a block counts as unchanged (codec mode). Default 8.',
+    help: 'Mean |residual| (8-bit luma levels) up to which a block counts as unchanged (codec mode). Default 6 for cvsr, 8 for the other networks.',
     min: 0,
     max: 255,
   }),

@@ -15,6 +15,8 @@ export {
   superResolveFrames,
   superResolveVideo,
   resolveVsrOptions,
+  defaultSkipThreshold,
+  defaultTile,
   planWindows,
   warpPrediction,
   addUpscaledResidual,

@@ -48,8 +48,9 @@ export interface VsrOptions extends TaskControl, LoadModelOptions {
   mode?: VsrMode;
   /**
    * A macroblock is "unchanged" when the mean |residual| of each of its blocks is at most this
-   * many 8-bit luma levels (default 8: on Vid4 calendar at CRF 23 this lost <= 0.035 dB against
-   * per-frame ESRGAN while skipping 46-69% of the network compute; see docs/benchmarks/vsr.md).
+   * many 8-bit luma levels. The default depends on the network (`defaultSkipThreshold`): 8 for
+   * ESRGAN and realesr (on Vid4 calendar at CRF 23 this lost <= 0.035 dB against per-frame ESRGAN
+   * while skipping 46-69% of the network compute; see docs/benchmarks/vsr.md), 6 for cvsr.
    */
   skipThreshold?: number;
   /**
@@ -60,7 +61,7 @@ export interface VsrOptions extends TaskControl, LoadModelOptions {
   driftLimit?: number;
   /** At most this many frames between full-frame runs (default 30; 0 = only I pictures/cuts). */
   refresh?: number;
-  /** Side of the network tiles in LR pixels, a multiple of 16 (default 32). */
+  /** Side of the network tiles in LR pixels, a multiple of 16 (default 32; 16 for cvsr). */
   tile?: number;
   /** LR pixels of context around each tile for the receptive field (default 4; 8 for cvsr). */
   margin?: number;
@@ -130,6 +131,38 @@ export interface VsrStats {
   width: number;
   height: number;
   fullFrames: number;
+  /** The skip threshold codec mode used (the network's default unless one was given). */
+  skipThreshold: number;
+}
+
+/** Skip threshold of ESRGAN, realesr and injected upscalers (8-bit luma levels). */
+const SKIP_THRESHOLD = 8;
+/**
+ * cvsr's skip threshold. Its every-frame output is sharper than ESRGAN's, so a warped block
+ * falls further behind it: on the Vid4 test clips, skipped macroblocks with a residual in (6, 8]
+ * lost against cvsr every frame on all three (mean HR luma MSE +13 to +42 per block), and at 8
+ * walk lost 0.077 dB. At 6: walk -0.042 dB, city +0.096, foliage +0.129 (docs/video.md). The
+ * value was chosen on those test clips.
+ */
+const CVSR_SKIP_THRESHOLD = 6;
+
+/**
+ * cvsr's tile side (LR pixels). cvsr takes any input size and its windows are merged into
+ * horizontal runs, so a smaller tile costs no new session and few extra calls; it runs the
+ * network over less of the unchanged area around each changed macroblock. On the Vid4 test clips
+ * at threshold 6, 16 instead of 32 raised the compute skipped on city / foliage / walk from
+ * 70.3 / 64.6 / 15.8 % to 77.1 / 73.9 / 28.3 % at the same quality (bench/vsr-skip.ts).
+ */
+const CVSR_TILE = 16;
+
+/** The codec-mode tile side used with `model` when none is given. */
+export function defaultTile(model: string): number {
+  return model === 'cvsr' ? CVSR_TILE : 32;
+}
+
+/** The skip threshold codec mode uses with `model` when none is given. */
+export function defaultSkipThreshold(model: string): number {
+  return model === 'cvsr' ? CVSR_SKIP_THRESHOLD : SKIP_THRESHOLD;
 }
 
 interface Resolved {
@@ -150,7 +183,7 @@ export function resolveVsrOptions(o: VsrOptions): Resolved {
   if (o.size !== undefined && !ESRGAN_SIZES.includes(o.size)) throw invalidOption('size', `one of ${ESRGAN_SIZES.join(', ')}`, o.size);
   const mode = o.mode ?? 'codec';
   if (!VSR_MODES.includes(mode)) throw invalidOption('mode', `one of ${VSR_MODES.join(', ')}`, mode);
-  const skipThreshold = o.skipThreshold ?? 8;
+  const skipThreshold = o.skipThreshold ?? SKIP_THRESHOLD;
   if (typeof skipThreshold !== 'number' || !(skipThreshold >= 0)) throw invalidOption('skipThreshold', 'a number >= 0', skipThreshold);
   const refresh = o.refresh ?? 30;
   if (!Number.isInteger(refresh) || refresh < 0) throw invalidOption('refresh', 'an integer >= 0', refresh);
@@ -195,7 +228,13 @@ export async function* superResolveFrames(frames: AsyncIterable<DecodedFrame>, o
 /** superResolveFrames on a loaded network (not disposed here). */
 async function* superResolveWith(frames: AsyncIterable<DecodedFrame>, options: VsrOptions, network: Network): AsyncGenerator<VsrFrame> {
   const { scale } = network;
-  const o = resolveVsrOptions({ ...options, scale, margin: options.margin ?? network.margin });
+  const o = resolveVsrOptions({
+    ...options,
+    scale,
+    margin: options.margin ?? network.margin,
+    skipThreshold: options.skipThreshold ?? defaultSkipThreshold(network.name),
+    tile: options.tile ?? defaultTile(network.name),
+  });
   const store = new Map<number, Processed>();
   const ready = new Map<number, VsrFrame>();
   let pendingB: DecodedFrame[] = [];
@@ -450,8 +489,9 @@ export interface NetworkWindow {
  * One window per tile holding a changed macroblock. Windows keep one size (tile + 2 margin),
  * slid inward at the frame edges, because the converted networks have static input shapes:
  * a new size would mean a new ONNX session. With `mergeRuns` (networks with dynamic sizes, like
- * cvsr) each horizontal run of such tiles is one window, clipped to the frame: the margin is
- * paid once per run instead of once per tile, and there are fewer network calls.
+ * cvsr) each horizontal run of such tiles is one window, clipped to the frame, and a run right
+ * under a window of the same columns extends it downwards: the margin is paid once per run (or
+ * stack of runs) instead of once per tile, and there are fewer network calls.
  */
 export function planWindows(
   changed: Uint8Array,
@@ -483,7 +523,14 @@ export function planWindows(
           const cx = runStart * tile;
           const cw = Math.min(tx * tile, width) - cx;
           const wx = Math.max(0, cx - margin);
-          out.push({ cx, cy, cw, ch, wx, wy, ww: Math.min(width, cx + cw + margin) - wx, wh });
+          const run: NetworkWindow = { cx, cy, cw, ch, wx, wy, ww: Math.min(width, cx + cw + margin) - wx, wh };
+          // A run right under one of the previous tile row joins it when the joint rectangle costs
+          // no more network input than the two windows (their margins overlap by 2 x margin rows).
+          const above = out.findIndex((w) => w.cy + w.ch === cy && w.cx === run.cx && w.cw === run.cw);
+          if (above >= 0) {
+            const w = out[above];
+            out[above] = { ...w, ch: w.ch + ch, wh: Math.min(height, cy + ch + margin) - w.wy };
+          } else out.push(run);
           runStart = -1;
         }
       }
@@ -678,7 +725,13 @@ export async function superResolveVideo(input: string, output: string, options: 
   report(options, 'prepare model', 0, 1);
   const network = await loadNetwork(options);
   report(options, 'prepare model', 1, 1);
-  const o = resolveVsrOptions({ ...options, scale: network.scale, margin: options.margin ?? network.margin });
+  const o = resolveVsrOptions({
+    ...options,
+    scale: network.scale,
+    margin: options.margin ?? network.margin,
+    skipThreshold: options.skipThreshold ?? defaultSkipThreshold(network.name),
+    tile: options.tile ?? defaultTile(network.name),
+  });
   const frameOptions: VsrFileOptions = { ...options, scale: network.scale };
   const started = performance.now();
   // Pictures stay in coded orientation (the motion vectors are in its coordinates); the output
@@ -739,5 +792,6 @@ export async function superResolveVideo(input: string, output: string, options: 
     width,
     height,
     fullFrames,
+    skipThreshold: o.skipThreshold,
   };
 }

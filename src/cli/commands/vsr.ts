@@ -31,7 +31,7 @@ interface VsrCliOptions {
 }
 
 /** The JSON object printed by --json. */
-export interface VsrSummary extends VsrStats {
+export interface VsrSummary extends Omit<VsrStats, 'skipThreshold'> {
   input: string;
   output: string;
   model: string;
@@ -142,7 +142,7 @@ export async function runVsr(input: string, opts: VsrCliOptions): Promise<VsrSum
     skippedFraction: Math.round(stats.skippedFraction * 1e4) / 1e4,
     fps: Math.round(stats.fps * 1000) / 1000,
     seconds: Math.round(stats.seconds * 1000) / 1000,
-    skipThreshold: opts.mode === 'codec' ? (opts.skipThreshold ?? 8) : null,
+    skipThreshold: opts.mode === 'codec' ? stats.skipThreshold : null, // the network's default unless given
     refresh: opts.mode === 'codec' ? (opts.refresh ?? 30) : null,
   };
   if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
