@@ -102,19 +102,25 @@ function trainedSection(card: ModelCard): string {
   ].join('\n');
 }
 
-const sections = listModels().map((card) => {
-  if (card.trained) return trainedSection(card);
+/** Where a card's weights come from: an npm package (name, installed version, licence) or this repository (a path relative to it, never this checkout's absolute path). */
+function sourceOf(card: ModelCard): string {
+  if (card.packageName === 'clearsight') return `this repository (\`${path.relative(REPO, card.modelPath)}\`, ${card.format} model), licence ${card.licence}`;
   let facts = { version: 'not installed', license: 'unknown' };
   try {
     facts = packageFacts(card.packageName);
   } catch {
     /* listed anyway */
   }
+  return `npm \`${card.packageName}@${facts.version}\` (\`${card.modelPath}\`, tfjs ${card.format} model), licence ${facts.license}`;
+}
+
+const sections = listModels().map((card) => {
+  if (card.trained) return trainedSection(card);
   const io = card.io;
   return [
     `## ${card.id}`,
     '',
-    `- Task: \`${card.task}\`; source: npm \`${card.packageName}@${facts.version}\` (\`${card.modelPath}\`, tfjs ${card.format} model), licence ${facts.license}.`,
+    `- Task: \`${card.task}\`; source: ${sourceOf(card)}.`,
     `- Paper: ${card.paper}. Trained on ${card.trainedOn}.`,
     card.network
       ? `- I/O: one ${card.network.inputSize}x${card.network.inputSize} ${io.layout} RGB input in [${io.range.join(', ')}]; outputs: ${card.network.outputs.map((o) => `[${o.shape.join(', ')}] ${o.meaning}`).join('; ')}.`
