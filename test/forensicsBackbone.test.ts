@@ -1,8 +1,8 @@
 /**
  * The frozen-backbone forensic detector: its input and head checks, its head's logit against a
  * hand-computed value, and, end to end on a real face (the Human package's sample picture), the
- * shipped head loads as `--detector backbone`, gives a probability per face, and scores
- * self-blended versions of the face differently from the face itself through the trunk.
+ * shipped head loads as `--detector backbone`, gives a probability per face, an analysis states its
+ * measured real-media record, and the trunk's features change when the face is self-blended.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -11,11 +11,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import type { RawImage } from '../src/index.js';
+import { writeImage, type RawImage } from '../src/index.js';
 import { resampleRegion } from '../src/core/image/geometry.js';
 import { createImage } from '../src/core/image/index.js';
 import { mulberry32 } from '../src/core/random.js';
 import { detectFaces, FaceModels } from '../src/face/index.js';
+import { analyzeMedia } from '../src/trust/forensics/analyze.js';
 import {
   BACKBONE_DETECTOR_ID,
   FACE_BACKBONE_DIM,
@@ -85,6 +86,25 @@ describe('backbone forensic detector on a real face', () => {
     const b = await detector.scoreFace(man, face);
     assert.ok(a.probability > 0 && a.probability < 1, String(a.probability));
     assert.equal(a.raw, b.raw, 'deterministic');
+  });
+
+  it('an analysis with it states its measured real-media record', async () => {
+    assert.ok(detector.realMedia, 'the head carries its real-media record (npm run bench:forensics-backbone)');
+    const record = detector.realMedia!;
+    assert.equal(record.clipScores.length, record.clips.fake + record.clips.real);
+    assert.ok(record.videoAuc.hanleyMcNeil95[0] <= record.videoAuc.value && record.videoAuc.value <= record.videoAuc.hanleyMcNeil95[1]);
+    const dir = await mkdtemp(path.join(tmpdir(), 'clearsight-bb-an-'));
+    try {
+      const file = path.join(dir, 'man.png');
+      await writeImage(file, man);
+      const { result } = await analyzeMedia(file, models, detector);
+      assert.equal(result.outcome, 'analysed', result.summary);
+      assert.equal(result.detector.id, BACKBONE_DETECTOR_ID);
+      assert.match(result.validation.statement, /of \d+ manipulated clips .* exact 95% interval/);
+      assert.ok(result.reliability && result.reliability.neighbours >= 5);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('trunk features: finite, FACE_BACKBONE_DIM long, changed by a self-blend', async () => {
