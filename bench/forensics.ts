@@ -26,8 +26,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createImage, resampleRegion, type RawImage } from '../src/core/image/index.js';
-import { mulberry32 } from '../src/core/random.js';
+import type { RawImage } from '../src/core/image/index.js';
 import { getModelCard } from '../src/core/models/registry.js';
 import { FaceModels, type Face } from '../src/face/index.js';
 import { analyzeMedia } from '../src/trust/forensics/analyze.js';
@@ -41,9 +40,7 @@ import {
   type RealMediaValidation,
 } from '../src/trust/forensics/cnnDetector.js';
 import { loadForensicModel, logisticDetector } from '../src/trust/forensics/detector.js';
-import { aucHanleyMcNeil, bootstrapInterval, clopperPearson, quantileSorted, rocAuc, STATISTICS } from '../src/trust/forensics/stats.js';
 import { readManifest, runStudy } from '../src/trust/forensics/study.js';
-import { decodeVideo, rgbToYuv, VideoWriter, yuvToRgb } from '../src/core/video/index.js';
 import {
   commandLine,
   cpuDelta,
@@ -63,6 +60,7 @@ import {
 } from './lib/common.js';
 import { listFaceVideos, TEST_PEOPLE, type FaceVideo } from './lib/faceVideos.js';
 import { writeCardFigures } from './lib/forensicsCard.js';
+import { evaluateClips, make720p } from './lib/forensicsEval.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -128,75 +126,8 @@ async function scoreClip(v: FaceVideo, faceModels: FaceModels, cnn: ForensicDete
   }
 }
 
-/** Frame-level AUC interval: resample clips (with replacement, within each class), pool their frames. */
-function clusterBootstrapAuc(clips: ClipResult[], key: 'cnn' | 'logistic', resamples = 2000, seed = SEED): [number, number] {
-  const rand = mulberry32(seed);
-  const pos = clips.filter((c) => c.label === 1 && c.frames.length);
-  const neg = clips.filter((c) => c.label === 0 && c.frames.length);
-  const stats: number[] = [];
-  for (let r = 0; r < resamples; r++) {
-    const scores: number[] = [];
-    const labels: number[] = [];
-    for (const [group, label] of [
-      [pos, 1],
-      [neg, 0],
-    ] as const) {
-      for (let i = 0; i < group.length; i++) {
-        const c = group[Math.floor(rand() * group.length)];
-        for (const f of c.frames) {
-          scores.push(f[key]);
-          labels.push(label);
-        }
-      }
-    }
-    stats.push(rocAuc({ scores, labels }));
-  }
-  stats.sort((a, b) => a - b);
-  return [quantileSorted(stats, 0.025), quantileSorted(stats, 0.975)];
-}
-
-function evaluate(clips: ClipResult[], key: 'cnn' | 'logistic') {
-  const scored = clips.filter((c) => c[key] !== null);
-  const data = { scores: scored.map((c) => c[key]!), labels: scored.map((c) => c.label) };
-  const pos = scored.filter((c) => c.label === 1);
-  const neg = scored.filter((c) => c.label === 0);
-  const auc = rocAuc(data);
-  const hm = aucHanleyMcNeil(auc, pos.length, neg.length);
-  const bs = bootstrapInterval(data, STATISTICS.auc, { seed: SEED });
-  const tp = pos.filter((c) => c[key]! >= THRESHOLD).length;
-  const fp = neg.filter((c) => c[key]! >= THRESHOLD).length;
-  const frameData = { scores: scored.flatMap((c) => c.frames.map((f) => f[key])), labels: scored.flatMap((c) => c.frames.map(() => c.label)) };
-  const frameAuc = rocAuc(frameData);
-  const perGenerator: Record<string, { clips: number; detected: number }> = {};
-  for (const c of pos) {
-    perGenerator[c.source] ??= { clips: 0, detected: 0 };
-    const g = perGenerator[c.source];
-    g.clips++;
-    if (c[key]! >= THRESHOLD) g.detected++;
-  }
-  const rate = (k: number, n: number) => {
-    const ci = clopperPearson(k, n);
-    return { count: k, of: n, rate: round(k / n, 4), exact95: [round(ci.lo, 4), round(ci.hi, 4)] as [number, number] };
-  };
-  return {
-    clips: { fake: pos.length, real: neg.length, unscorable: clips.length - scored.length },
-    videoAuc: {
-      value: round(auc, 4),
-      hanleyMcNeil95: [round(Math.max(0, hm.lo), 4), round(Math.min(1, hm.hi), 4)] as [number, number],
-      bootstrap95: [round(bs.lo, 4), round(bs.hi, 4)] as [number, number],
-    },
-    frameAuc: {
-      value: round(frameAuc, 4),
-      frames: { fake: frameData.labels.filter((l) => l === 1).length, real: frameData.labels.filter((l) => l === 0).length },
-      clusterBootstrap95: clusterBootstrapAuc(scored, key).map((x) => round(x, 4)) as [number, number],
-    },
-    threshold: THRESHOLD,
-    truePositiveRate: rate(tp, pos.length),
-    falsePositiveRate: rate(fp, neg.length),
-    clipScores: scored.map((c) => [round(c[key]!, 5), c.label] as [number, 0 | 1]),
-    perGenerator,
-  };
-}
+/** Video- and frame-level figures of one detector's scores (bench/lib/forensicsEval.ts). */
+const evaluate = (clips: ClipResult[], key: 'cnn' | 'logistic') => evaluateClips(clips, key, { threshold: THRESHOLD, seed: SEED });
 
 /** ROC curves of both detectors (video level) as SVG. */
 function rocSvg(clips: ClipResult[], results: Record<'cnn' | 'logistic', ReturnType<typeof evaluate>>): string {
@@ -241,24 +172,6 @@ function rocSvg(clips: ClipResult[], results: Record<'cnn' | 'logistic', ReturnT
     ly += 18;
   }
   return svgDoc(W, H, parts.join('\n'));
-}
-
-/** A 10 s 1280x720 30 fps H.264 clip from a held-out real clip: scaled to 720 rows, centred, looped. */
-async function make720p(src: string, file: string): Promise<void> {
-  const frames: RawImage[] = [];
-  for await (const f of decodeVideo(src, { motionVectors: false })) {
-    const rgb = yuvToRgb(f);
-    const w = Math.round((rgb.width * 720) / rgb.height);
-    const scaled = resampleRegion(rgb, 0, 0, rgb.width, rgb.height, w, 720);
-    const canvas = createImage(1280, 720, 3);
-    const x0 = Math.floor((1280 - w) / 2);
-    for (let y = 0; y < 720; y++) canvas.data.set(scaled.data.subarray(y * w * 3, (y + 1) * w * 3), (y * 1280 + x0) * 3);
-    frames.push(canvas);
-    if (frames.length >= 150) break;
-  }
-  const writer = await VideoWriter.open(file, { width: 1280, height: 720, fps: 30, crf: 23, preset: 'veryfast' });
-  for (let i = 0; i < 300; i++) writer.write(rgbToYuv(frames[i % frames.length]));
-  await writer.finish();
 }
 
 async function main(): Promise<void> {

@@ -158,16 +158,17 @@ describe('clearsight --help and models', () => {
     assert.match(r.stderr, /Usage: clearsight/);
   });
 
-  it('models --json lists every model card (19 restoration, 6 face networks, each network trained here and the linear forensic detector) with licence and I/O facts', async () => {
+  it('models --json lists every model card (19 restoration, 6 face networks, each network trained here and the two forensic heads that are data) with licence and I/O facts', async () => {
     const r = await run(['models', '--json']);
     assert.equal(r.code, 0, r.stderr);
     const cards = JSON.parse(r.stdout) as Array<Record<string, unknown> & { io: Record<string, unknown> }>;
     const trained = listTrainedCards().length;
     assert.ok(trained >= 1, 'at least one model trained here is committed');
-    const dataModels = 1; // models/forensics-sbi.json: the linear forensic detector, a model that is data
+    const dataModels = 2; // models/forensics-sbi.json and forensics-sbi-backbone.json: forensic heads that are data
     assert.equal(cards.length, 25 + trained + dataModels);
     assert.equal(cards.filter((c) => c.package === 'clearsight').length, trained + dataModels);
     assert.ok(cards.some((c) => c.id === 'forensics/sbi-logistic@1.0.0' && c.file === 'models/forensics-sbi.json'));
+    assert.ok(cards.some((c) => c.id === 'forensics/sbi-backbone@1.0.0' && c.file === 'models/forensics-sbi-backbone.json'));
     assert.equal(cards.filter((c) => c.task === 'face' && c.network).length, 6);
     for (const c of cards) {
       assert.match(String(c.id), /^[a-z]+\/[a-z0-9-]+@\d+\.\d+\.\d+$/);

@@ -304,16 +304,56 @@ function forensicLogisticCard(): ModelCard | undefined {
   };
 }
 
+/**
+ * The frozen-backbone forensic detector's head (trust/forensics/backboneDetector.ts): a logistic
+ * regression on 1248 pooled features of Human's centernet trunk, trained here
+ * (training/forensics-sbi-backbone.ts) and stored as data in models/forensics-sbi-backbone.json.
+ * The trunk itself is Human's package model (converted like every tfjs model).
+ */
+function forensicBackboneCard(): ModelCard | undefined {
+  const file = join(TRAINED_MODELS_DIR, 'forensics-sbi-backbone.json');
+  if (!existsSync(file)) return undefined;
+  const model = JSON.parse(readFileSync(file, 'utf8')) as {
+    id: string;
+    version: string;
+    backbone: { name: string; input: number };
+    logistic: { weights: number[] };
+    training: { data: string; command: string; split: { train: { crops: number; people: number }; val: { crops: number; people: number } } };
+  };
+  const name = model.id.split('/')[1] ?? model.id;
+  const version = `${model.version}.0.0`;
+  const { train, val } = model.training.split;
+  return {
+    id: `forensics/${name}@${version}`,
+    task: 'forensics',
+    name,
+    packageName: 'clearsight',
+    modelPath: file,
+    format: 'json',
+    version,
+    licence: 'MIT',
+    trainedOn: `${model.training.data}: ${train.crops} crops of ${train.people} people (train), ${val.crops} of ${val.people} (validation, Platt); \`${model.training.command}\``,
+    paper:
+      'Shiohara & Yamasaki, "Detecting Deepfakes with Self-Blended Images", CVPR 2022 (the pseudo-fakes); the head is a logistic regression on a frozen pretrained trunk (Human centernet, MobileNetV3)',
+    io: { layout: 'NHWC', range: [0, 1], divisibility: 1, scale: 1, maxTile: model.backbone.input, minTile: model.backbone.input, overlap: 0 },
+    paperFigures: [],
+    network: {
+      inputSize: model.backbone.input,
+      outputs: [{ shape: [1, model.logistic.weights.length], meaning: `${model.logistic.weights.length} pooled trunk features -> P(manipulated) by logistic regression` }],
+    },
+  };
+}
+
 let cards: ModelCard[] | undefined;
 
 /**
  * Every model, each with its card: pretrained ones from npm packages (the restoration experts
  * and the face networks, converted from tfjs), then the ones trained in this repository (ONNX
- * networks, and the linear forensic detector, which is data).
+ * networks, and the linear and frozen-backbone forensic detectors' heads, which are data).
  */
 export function listModels(): readonly ModelCard[] {
-  const logistic = forensicLogisticCard();
-  cards ??= [...ENTRIES.map(withId), ...listTrainedCards().map(fromTrained), ...(logistic ? [logistic] : [])];
+  const data = [forensicLogisticCard(), forensicBackboneCard()].filter((c): c is ModelCard => c !== undefined);
+  cards ??= [...ENTRIES.map(withId), ...listTrainedCards().map(fromTrained), ...data];
   return cards;
 }
 

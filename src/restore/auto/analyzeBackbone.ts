@@ -71,7 +71,7 @@ export async function backboneOnnx(size: number, batch = 1, cacheDir = defaultCa
 }
 
 /** Per-channel mean and std of an NHWC [1, H, W, C] tensor, appended to out at offset; returns the new offset. */
-function poolInto(data: Float32Array, channels: number, out: Float32Array, offset: number): number {
+export function poolInto(data: Float32Array, channels: number, out: Float32Array, offset: number): number {
   const n = data.length / channels;
   for (let c = 0; c < channels; c++) {
     let s = 0;
@@ -87,7 +87,7 @@ function poolInto(data: Float32Array, channels: number, out: Float32Array, offse
   return offset + 2 * channels;
 }
 
-function toNhwc255(img: RawImage): Float32Array {
+export function toNhwc255(img: RawImage): Float32Array {
   const d = new Float32Array(img.data.length);
   // 8-bit rounded, as the patch set stores the views.
   for (let i = 0; i < d.length; i++) d[i] = Math.round(Math.max(0, Math.min(1, img.data[i])) * 255);

@@ -149,14 +149,20 @@ export async function loadCnnDetector(options: RuntimeOptions = {}): Promise<For
 }
 
 /**
- * The detector an analysis uses: the earlier linear model on hand-made features (default) or the
- * CNN trained on self-blended faces, optionally from another model JSON file.
+ * The detector an analysis uses: the earlier linear model on hand-made features (default), the
+ * CNN trained on self-blended faces, or a logistic head on a frozen pretrained trunk
+ * (backboneDetector.ts); the linear one optionally from another model JSON file.
  */
 export async function loadForensicDetector(kind: DetectorKind = DEFAULT_DETECTOR, modelFile?: string): Promise<ForensicDetector> {
   if (!DETECTOR_KINDS.includes(kind)) throw invalidOption('detector', DETECTOR_KINDS.join(' or '), kind);
   if (kind === 'logistic' || modelFile !== undefined) {
     const model = await loadForensicModel(modelFile);
     return logisticDetector(model, modelFile === undefined ? readLinearValidation(model.sha256) : null);
+  }
+  if (kind === 'backbone') {
+    // Imported here: the backbone module imports this one (its types and DEFAULT_UNTESTED).
+    const { loadBackboneDetector } = await import('./backboneDetector.js');
+    return loadBackboneDetector();
   }
   return loadCnnDetector();
 }

@@ -62,3 +62,13 @@ export {
   type WatermarkFinding,
 } from './analyze.js';
 export { renderCaseReportPdf, writeCaseReportPdf, overlayMask, type CaseReport, type ProvenanceRecord } from './report.js';
+export {
+  BACKBONE_DETECTOR_ID,
+  BACKBONE_INPUT,
+  FACE_BACKBONE_DIM,
+  FaceBackbone,
+  backboneInput,
+  loadBackboneDetector,
+  loadBackboneModel,
+  type BackboneForensicModel,
+} from './backboneDetector.js';
