@@ -63,7 +63,7 @@ class Slot {
         pool.drop(this, wasReady);
       };
       worker.on('error', fail);
-      worker.on('exit', (code) => fail(new Error(`exited with code ${code}`)));
+      worker.on('exit', (code) => fail(new ClearsightError(ERROR_CODES.RUNTIME, `exited with code ${code}`)));
     });
   }
 
@@ -77,7 +77,8 @@ class Slot {
 }
 
 function rebuildError(e: { message: string; code?: string; details?: Record<string, unknown> }): Error {
-  return e.code ? new ClearsightError(e.code as ErrorCode, e.message, e.details ?? {}) : new Error(e.message);
+  // A worker's own failure that was not a ClearsightError (a bug) stays a runtime error, its message kept.
+  return new ClearsightError((e.code as ErrorCode | undefined) ?? ERROR_CODES.RUNTIME, e.message, e.details ?? {});
 }
 
 /** How to start worker.ts: the compiled .js directly; the .ts source through tsx's API (a worker does not inherit tsx's loader hooks). */
