@@ -60,7 +60,10 @@ const writer = new PatchSetWriter(args.out!, {
   command: `node --import tsx training/prepare/liveness-seq.ts ${process.argv.slice(2).join(' ')}`.trim(),
   seed: 0,
   arrays: { cues: { shape: [T, CUES.length], dtype: 'float32' }, mask: { shape: [T], dtype: 'float32' }, label: { shape: [2], dtype: 'float32' } },
-  notes: `cues in CUES order (${CUES.join(', ')}); label = [bona fide (1/0), attack kind (0 bona fide, 1 print, 2 replay, 3 cut-eye)]; from ${args.from!.split(',').map((f) => path.relative(REPO, path.resolve(f))).join(', ')}`,
+  notes: `cues in CUES order (${CUES.join(', ')}); label = [bona fide (1/0), attack kind (0 bona fide, 1 print, 2 replay, 3 cut-eye)]; from ${args
+    .from!.split(',')
+    .map((f) => path.relative(REPO, path.resolve(f)))
+    .join(', ')}`,
 });
 for (const s of samples) {
   const cues = new Float32Array(T * CUES.length);
