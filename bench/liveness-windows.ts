@@ -19,6 +19,8 @@
  * calibrateLiveness (the liveness-calibrate path) on k labelled clips of OTHER people of that
  * source (k/2 live, k/2 attacks), scored on the held-out person's clips; 20 random draws per k.
  * Decision: live iff score >= 0.5. Exact (Clopper-Pearson) 95 % intervals over clips.
+ * --temporal adds the shipped temporal model (models/liveness-gru) scored on the same first windows;
+ * its held-out figures come from training/liveness_gru.py (same windows, same rates).
  * --write-head writes the refitted head fitted on ALL windows as src/face/liveness/defaultHead.ts.
  */
 import path from 'node:path';
@@ -29,7 +31,8 @@ import { writeFileAtomic } from '../src/core/fs.js';
 import { mulberry32 } from '../src/core/random.js';
 import { fitLogisticNewton, sigmoid } from '../src/core/stats.js';
 import { FaceModels } from '../src/face/index.js';
-import { calibrateLiveness, CUES, DEFAULT_LIVENESS_HEAD, fitHead, fuse, type LivenessHead } from '../src/face/liveness/index.js';
+import { TrainedModel } from '../src/core/models/trainedModel.js';
+import { calibrateLiveness, scoreTemporal, CUES, DEFAULT_LIVENESS_HEAD, fitHead, fuse, type LivenessHead } from '../src/face/liveness/index.js';
 import { ATTACKS, extractWindows, livenessRates, loadWindowCache, type Rates, type WindowSample } from './lib/livenessWindows.js';
 import { personOf } from './lib/people.js';
 import { writeDefaultHead } from './lib/headModule.js';
@@ -58,6 +61,8 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: path.join(REPO_ROOT, 'bench/results') },
     publish: { type: 'boolean', default: false },
     'write-head': { type: 'boolean', default: false },
+    /** Also score the first windows with the shipped temporal model (models/liveness-gru) through scoreTemporal. */
+    temporal: { type: 'boolean', default: false },
   },
 });
 
@@ -319,6 +324,14 @@ async function evaluate(): Promise<void> {
       test: first,
       scores: first.map((s) => fuse(s.values, DEFAULT_LIVENESS_HEAD).score),
     });
+  if (args.temporal) {
+    // the shipped GRU as the CLI's --temporal runs it; which people it was fitted on is on its card
+    const model = await TrainedModel.load('liveness-gru', { threads: 1 });
+    const scores: number[] = [];
+    for (const s of first) scores.push((await scoreTemporal(model, s)).score);
+    await model.dispose();
+    add(`shipped temporal model ${model.card.name}@${model.card.version} (fitted on these people: NOT held out)`, { test: first, scores });
+  }
   add(
     'refit head, leave-one-source-out',
     heldOut(samples, (s) => s.source, headScorer(l2)),

@@ -4,6 +4,12 @@
  * [T, cues] float32 array with a [T] validity mask, the label (1 = bona fide) and the attack kind.
  *
  *   node --import tsx training/prepare/liveness-seq.ts [--from bench/results/liveness-people-cues.bin] [--frames 45]
+ *   node --import tsx training/prepare/liveness-seq.ts --from bench/results/liveness-windows.bin,bench/results/liveness-windows-rev.bin \
+ *       --frames 150 --out training/cache/liveness-seq-windows
+ *
+ * --from takes a comma-separated list of caches (the 5 s window caches of bench/liveness-windows.ts
+ * are written by two processes); a sample's `window` (0 = the clip's first 5 s, what the CLI reads;
+ * 1 = the window at its end) is kept per item so the trainer scores held-out clips on window 0 only.
  *
  * Input: the tracked clips that `node --import tsx bench/liveness-people.ts` caches (bona fide
  * clips of 21 people from face-videos/live-real, and print / screen replay / cut-eye attacks
@@ -39,17 +45,25 @@ interface Sample {
   fps: number;
   tracked: number;
   frames: number;
+  window?: number;
 }
 
 const KIND_INDEX: Record<string, number> = { bonafide: 0, print: 1, replay: 2, cutEye: 3 };
 const T = Number(args.frames);
-const samples = deserialize(readFileSync(args.from!)) as Sample[];
+const samples = args
+  .from!.split(',')
+  .flatMap((f) => deserialize(readFileSync(path.resolve(f))) as Sample[])
+  // the two window caches may hold the same clip (each process resumes from its own end)
+  .filter((s, i, all) => all.findIndex((o) => o.file === s.file && o.kind === s.kind && o.window === s.window) === i);
 const writer = new PatchSetWriter(args.out!, {
   name: 'liveness-seq',
   command: `node --import tsx training/prepare/liveness-seq.ts ${process.argv.slice(2).join(' ')}`.trim(),
   seed: 0,
   arrays: { cues: { shape: [T, CUES.length], dtype: 'float32' }, mask: { shape: [T], dtype: 'float32' }, label: { shape: [2], dtype: 'float32' } },
-  notes: `cues in CUES order (${CUES.join(', ')}); label = [bona fide (1/0), attack kind (0 bona fide, 1 print, 2 replay, 3 cut-eye)]; from ${path.relative(REPO, args.from!)}`,
+  notes: `cues in CUES order (${CUES.join(', ')}); label = [bona fide (1/0), attack kind (0 bona fide, 1 print, 2 replay, 3 cut-eye)]; from ${args
+    .from!.split(',')
+    .map((f) => path.relative(REPO, path.resolve(f)))
+    .join(', ')}`,
 });
 for (const s of samples) {
   const cues = new Float32Array(T * CUES.length);
@@ -74,6 +88,7 @@ for (const s of samples) {
       fps: s.fps,
       tracked: s.tracked,
       frames: s.frames,
+      window: s.window ?? 0,
     },
   );
 }
