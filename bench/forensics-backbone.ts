@@ -58,9 +58,15 @@ async function main(): Promise<void> {
   const detector = await loadBackboneDetector();
   const faceModels = await FaceModels.load({ mesh: true, embed: false });
   const work = await mkdtemp(path.join(tmpdir(), 'clearsight-forensics-backbone-'));
-  const out: Record<string, unknown> = { machine: machineInfo(), command: commandLine(), detector: { id: detector.id, version: detector.version, sha256: detector.sha256 } };
+  const out: Record<string, unknown> = {
+    machine: machineInfo(),
+    command: commandLine(),
+    detector: { id: detector.id, version: detector.version, sha256: detector.sha256 },
+  };
   try {
-    console.log(`real-media test: ${clips.filter((c) => c.label === 'fake').length} generated vs ${clips.filter((c) => c.label === 'real').length} held-out real clips; ${MAX_FRAMES} frames per clip`);
+    console.log(
+      `real-media test: ${clips.filter((c) => c.label === 'fake').length} generated vs ${clips.filter((c) => c.label === 'real').length} held-out real clips; ${MAX_FRAMES} frames per clip`,
+    );
     const results: Clip[] = [];
     for (const v of clips) {
       const base = { rel: v.rel, label: (v.label === 'fake' ? 1 : 0) as 0 | 1, source: v.source, person: v.person };
@@ -74,7 +80,9 @@ async function main(): Promise<void> {
         r = { ...base, outcome: 'error', backbone: null, frames: [], seconds: round(now() - t0, 2), error: (err as Error).message };
       }
       results.push(r);
-      console.log(`  ${v.label.padEnd(4)} ${v.rel.padEnd(96)} backbone ${r.backbone?.toFixed(3) ?? '-'}  (${r.frames.length} frames, ${r.seconds} s${r.error ? `, ${r.error}` : ''})`);
+      console.log(
+        `  ${v.label.padEnd(4)} ${v.rel.padEnd(96)} backbone ${r.backbone?.toFixed(3) ?? '-'}  (${r.frames.length} frames, ${r.seconds} s${r.error ? `, ${r.error}` : ''})`,
+      );
     }
     const e = evaluateClips(results, 'backbone', { threshold: THRESHOLD, seed: SEED });
     const iv = (x: [number, number]) => `${x[0].toFixed(3)}–${x[1].toFixed(3)}`;
@@ -82,7 +90,11 @@ async function main(): Promise<void> {
       `\nbackbone: video AUC ${e.videoAuc.value} [Hanley-McNeil ${iv(e.videoAuc.hanleyMcNeil95)}] (bootstrap ${iv(e.videoAuc.bootstrap95)}); frame AUC ${e.frameAuc.value} [cluster bootstrap ${iv(e.frameAuc.clusterBootstrap95)}]; ` +
         `fakes flagged ${e.truePositiveRate.count}/${e.truePositiveRate.of} [${iv(e.truePositiveRate.exact95)}], reals flagged ${e.falsePositiveRate.count}/${e.falsePositiveRate.of} [${iv(e.falsePositiveRate.exact95)}]`,
     );
-    console.log(`per generator (flagged/clips): ${Object.entries(e.perGenerator).map(([g, v]) => `${g} ${v.detected}/${v.clips}`).join(', ')}`);
+    console.log(
+      `per generator (flagged/clips): ${Object.entries(e.perGenerator)
+        .map(([g, v]) => `${g} ${v.detected}/${v.clips}`)
+        .join(', ')}`,
+    );
     out.realMedia = { maxFrames: MAX_FRAMES, threshold: THRESHOLD, backbone: e, clips: results };
 
     const source = clips.find((v) => v.rel.endsWith('liveportrait_driving_d3.mp4')) ?? clips.find((v) => v.label === 'real')!;

@@ -17,14 +17,7 @@ import { createImage } from '../src/core/image/index.js';
 import { mulberry32 } from '../src/core/random.js';
 import { detectFaces, FaceModels } from '../src/face/index.js';
 import { analyzeMedia } from '../src/trust/forensics/analyze.js';
-import {
-  BACKBONE_DETECTOR_ID,
-  FACE_BACKBONE_DIM,
-  FaceBackbone,
-  backboneInput,
-  headLogit,
-  loadBackboneModel,
-} from '../src/trust/forensics/backboneDetector.js';
+import { BACKBONE_DETECTOR_ID, FACE_BACKBONE_DIM, FaceBackbone, backboneInput, headLogit, loadBackboneModel } from '../src/trust/forensics/backboneDetector.js';
 import { cnnCrop, cnnCropSquare, CNN_INPUT } from '../src/trust/forensics/cnnCrop.js';
 import { loadForensicDetector, type ForensicDetector } from '../src/trust/forensics/cnnDetector.js';
 import { selfBlendFace } from '../src/trust/forensics/selfBlend.js';

@@ -73,7 +73,9 @@ async function main(): Promise<void> {
   const train = items.filter((x) => x.split === 'train');
   const val = items.filter((x) => x.split === 'val');
   const people = (xs: Item[]) => new Set(xs.map((x) => x.group)).size;
-  console.log(`${items.length} crops: train ${train.length} (${people(train)} people), val ${val.length} (${people(val)} people); features in ${extractSeconds.toFixed(0)} s`);
+  console.log(
+    `${items.length} crops: train ${train.length} (${people(train)} people), val ${val.length} (${people(val)} people); features in ${extractSeconds.toFixed(0)} s`,
+  );
 
   const choices = args.l2!.split(',').map(Number);
   const tried: Array<{ l2: number; trainAuc: number; valAuc: number }> = [];
@@ -95,11 +97,14 @@ async function main(): Promise<void> {
   const valLabels = val.map((x) => x.label);
   // Platt on the head's logit.
   const calibrator = fitPlatt(valRaw, valLabels);
-  const ece = expectedCalibrationError(valRaw.map((p) => calibrateScore(calibrator, p)), valLabels);
+  const ece = expectedCalibrationError(
+    valRaw.map((p) => calibrateScore(calibrator, p)),
+    valLabels,
+  );
   const out: BackboneForensicModel = {
     id: BACKBONE_DETECTOR_ID,
     version: '1',
-    backbone: { name: "Human centernet MobileNetV3 trunk (frozen), per-channel mean+std at four taps", input: BACKBONE_INPUT, taps: [...BACKBONE_TAPS] },
+    backbone: { name: 'Human centernet MobileNetV3 trunk (frozen), per-channel mean+std at four taps', input: BACKBONE_INPUT, taps: [...BACKBONE_TAPS] },
     logistic: {
       mean: model.mean.map((v) => Number(v.toPrecision(7))),
       scale: model.scale.map((v) => Number(v.toPrecision(7))),

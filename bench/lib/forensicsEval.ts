@@ -18,7 +18,7 @@ export interface ScoredClip {
   frames: ReadonlyArray<Readonly<Record<string, number>>>;
 }
 
-const clipScore = (c: ScoredClip, key: string): number | null => ((c as unknown as Record<string, number | null>)[key] ?? null);
+const clipScore = (c: ScoredClip, key: string): number | null => (c as unknown as Record<string, number | null>)[key] ?? null;
 
 /** Frame-level AUC interval: resample clips (with replacement, within each class), pool their frames. */
 function clusterBootstrapAuc(clips: ScoredClip[], key: string, resamples: number, seed: number): [number, number] {
@@ -107,4 +107,3 @@ export async function make720p(src: string, file: string): Promise<void> {
   for (let i = 0; i < 300; i++) writer.write(rgbToYuv(frames[i % frames.length]));
   await writer.finish();
 }
-

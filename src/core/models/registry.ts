@@ -339,7 +339,12 @@ function forensicBackboneCard(): ModelCard | undefined {
     paperFigures: [],
     network: {
       inputSize: model.backbone.input,
-      outputs: [{ shape: [1, model.logistic.weights.length], meaning: `${model.logistic.weights.length} pooled trunk features -> P(manipulated) by logistic regression` }],
+      outputs: [
+        {
+          shape: [1, model.logistic.weights.length],
+          meaning: `${model.logistic.weights.length} pooled trunk features -> P(manipulated) by logistic regression`,
+        },
+      ],
     },
   };
 }

@@ -104,9 +104,13 @@ export async function loadBackboneModel(file: string | URL = DEFAULT_BACKBONE_MO
     model.backbone?.input !== BACKBONE_INPUT ||
     model.backbone.taps?.join() !== BACKBONE_TAPS.join()
   )
-    throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `"${String(file)}" is not a ${BACKBONE_DETECTOR_ID} head for ${FACE_BACKBONE_DIM} trunk features; retrain it`, {
-      path: String(file),
-    });
+    throw new ClearsightError(
+      ERROR_CODES.MODEL_NOT_FOUND,
+      `"${String(file)}" is not a ${BACKBONE_DETECTOR_ID} head for ${FACE_BACKBONE_DIM} trunk features; retrain it`,
+      {
+        path: String(file),
+      },
+    );
   return { ...model, sha256: createHash('sha256').update(text).digest('hex') };
 }
 
