@@ -545,8 +545,10 @@ class FrameConverter {
     if (!this.sws) {
       this.sws = new SoftwareScaleContext();
       this.sws.allocContext();
-      // Area when shrinking (what the liveness cues were built on), bicubic otherwise.
-      this.sws.setOption('sws_flags', this.maxSide !== undefined ? 'area' : 'bicubic');
+      // Area when shrinking (what the liveness cues were built on), bicubic otherwise. Accurate
+      // rounding and full chroma interpolation: swscale's default YUV -> RGB path reads every
+      // picture about one level darker (test: no brightness bias).
+      this.sws.setOption('sws_flags', this.maxSide !== undefined ? 'area+accurate_rnd+full_chroma_int' : 'bicubic+accurate_rnd+full_chroma_int');
     }
     const out = this.out;
     out.width = width;
