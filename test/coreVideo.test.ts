@@ -163,6 +163,23 @@ test('RGB through swscale has no brightness bias against the reference conversio
   }
 });
 
+test('an RGB-coded clip (VP9 gbrp) reads the same through YUV planes as through RGB', async () => {
+  // swscale's RGB -> YUV 4:2:0 shifted the chroma (R -0.003, G +0.002 on this clip); the reader
+  // now converts RGB sources with our own exact rgbToYuv, which vsr's planes then invert.
+  const path = await makeClip('gbrp.webm', { encoder: 'libvpx-vp9', pixelFormat: 'gbrp', crf: 10 });
+  assert.equal((await probeVideo(path)).pixelFormat, 'gbrp');
+  const rgb = await collect(decodeVideoRgb(path));
+  const yuv = await collect(decodeVideo(path, { motionVectors: false }));
+  assert.equal(yuv.length, rgb.length);
+  for (let t = 0; t < yuv.length; t++) {
+    const back = yuvToRgb(yuv[t]);
+    const bias = [0, 0, 0];
+    for (let i = 0; i < back.data.length; i++) bias[i % 3] += back.data[i] - rgb[t].image.data[i];
+    for (const b of bias)
+      assert.ok(Math.abs(b / (back.data.length / 3)) < 0.002, `frame ${t}: channel bias ${bias.map((x) => (x / (back.data.length / 3)).toFixed(5)).join(' ')}`);
+  }
+});
+
 test('a rotated phone clip is shown upright; vsr keeps the rotation as metadata', async () => {
   // Coded 64x48, stored with a 90-degree display matrix (how phones record portrait video).
   const path = await makeClip('rotated.mp4', { rotation: 90 });

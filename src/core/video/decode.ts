@@ -36,7 +36,7 @@ import {
 import { ClearsightError, ERROR_CODES, invalidOption } from '../errors.js';
 import type { RawImage } from '../image/types.js';
 import { report, throwIfAborted, type TaskControl } from '../progress.js';
-import type { ColourMatrix, ColourRange, YuvFrame } from './colour.js';
+import { rgbToYuv, type ColourMatrix, type ColourRange, type YuvFrame } from './colour.js';
 import { quietFfmpeg } from './ffmpeg.js';
 
 export type PictureType = 'I' | 'P' | 'B' | 'other';
@@ -509,6 +509,10 @@ class FrameConverter {
     const native = (frame.format === AV_PIX_FMT_YUV420P || frame.format === AV_PIX_FMT_YUVJ420P) && width === frame.width && height === frame.height;
     if (native) {
       planes = copyPlanes(frame.data!, frame.linesize, width, height);
+    } else if (isRgbFormat(frame.format as number)) {
+      // An RGB-coded source (FFV1 bgr0, QTRLE, PNG frames): swscale's RGB -> YUV 4:2:0 shifts the
+      // chroma (R and B about 1.5 levels down on a real FFV1 clip); ours is exact in the mean.
+      planes = rgbToYuv(this.rgbImage(frame, width, height), matrix, range);
     } else {
       // Same matrix out as in (an untagged source stays untagged, so swscale does not convert
       // it; `matrix` above says how to read it): only the format, depth and size change.
@@ -530,6 +534,16 @@ class FrameConverter {
       matrix,
       range,
     };
+  }
+
+  /** The frame as float RGB at width x height, in coded orientation (for our own RGB -> YUV). */
+  private rgbImage(frame: Frame, width: number, height: number): RawImage {
+    this.scale(frame, width, height, AV_PIX_FMT_RGB24, AVCOL_SPC_UNSPECIFIED, AVCOL_RANGE_JPEG);
+    const packed = copyPlane(this.out.data![0], this.out.linesize[0], width * 3, height);
+    this.out.unref();
+    const data = new Float32Array(packed.length);
+    for (let i = 0; i < packed.length; i++) data[i] = packed[i] / 255;
+    return { width, height, channels: 3, data };
   }
 
   rgb(frame: Frame): { width: number; height: number; data: Uint8Array } {
@@ -579,6 +593,11 @@ class FrameConverter {
 /** Untagged streams: BT.709 from 720 lines up, BT.601 below (what players assume). */
 function guessedColourSpace(height: number): number {
   return height >= 720 ? (AVCOL_SPC_BT709 as number) : (AVCOL_SPC_SMPTE170M as number);
+}
+
+/** Pixel formats that carry RGB rather than YCbCr (packed rgb/bgr with or without alpha, planar gbr). */
+function isRgbFormat(format: number): boolean {
+  return /^(?:[0ax]?(?:rgb|bgr)|(?:rgb|bgr)[0a]|gbr|x2(?:rgb|bgr))/.test(avGetPixFmtName(format as never) ?? '');
 }
 
 function matrixOf(frame: Frame): ColourMatrix {
