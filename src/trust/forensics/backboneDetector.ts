@@ -20,7 +20,7 @@ import { InferenceSession } from '../../core/runtime/index.js';
 import { BACKBONE_CHANNELS, BACKBONE_TAPS, backboneOnnx, poolInto, toNhwc255 } from '../../restore/auto/analyzeBackbone.js';
 import { calibrateScore, type Calibrator } from './calibration.js';
 import { cnnCrop, cnnCropSquare, CNN_INPUT } from './cnnCrop.js';
-import { DEFAULT_UNTESTED, type ForensicDetector, type RealMediaValidation } from './cnnDetector.js';
+import { DEFAULT_UNTESTED, heldOutFromRealMedia, type ForensicDetector, type RealMediaValidation } from './cnnDetector.js';
 import { faceCrop } from './detector.js';
 
 export const BACKBONE_DETECTOR_ID = 'forensics/sbi-backbone';
@@ -126,13 +126,7 @@ export async function loadBackboneDetector(file?: string | URL, options: { threa
       const raw = headLogit(model.logistic, await trunk.features(cnnCrop(img, cnnCropSquare(face.region))));
       return { ...faceCrop(img, face), raw, probability: calibrateScore(model.calibrator, raw), contributions: [] };
     },
-    heldOut: rm
-      ? {
-          scores: rm.clipScores,
-          neighbours: Math.max(5, Math.ceil(rm.clipScores.length / 3)),
-          caveat: `Neighbours are clips of ${rm.dataset}: real generated videos and real videos of people the detector never saw, scored by this same pipeline. Few clips, so the interval is wide.`,
-        }
-      : null,
+    heldOut: heldOutFromRealMedia(rm),
     realMedia: rm,
     untested: model.untested?.length ? model.untested : DEFAULT_UNTESTED,
     training: model.training,

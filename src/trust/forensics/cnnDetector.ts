@@ -80,6 +80,19 @@ export interface ForensicDetector {
   dispose(): Promise<void>;
 }
 
+/**
+ * The reliability neighbours of a detector validated on real media: its clip scores, a third of
+ * them per interval (few clips, so the interval reflects the score region), and what they are.
+ */
+export function heldOutFromRealMedia(rm: RealMediaValidation | null): ForensicDetector['heldOut'] {
+  if (!rm) return null;
+  return {
+    scores: rm.clipScores,
+    neighbours: Math.max(5, Math.ceil(rm.clipScores.length / 3)),
+    caveat: `Neighbours are clips of ${rm.dataset}: real generated videos and real videos of people the detector never saw, scored by this same pipeline. Few clips, so the interval is wide.`,
+  };
+}
+
 export const DEFAULT_UNTESTED = [
   'face swaps (DeepFaceLab, FaceSwap-style identity swaps) and FaceForensics++ / DFDC-style material',
   'fully synthetic still faces (GAN or diffusion portraits)',
@@ -133,14 +146,7 @@ export async function loadCnnDetector(options: RuntimeOptions = {}): Promise<For
       // The evidence crop (with the hull outline) is the shared one of the report.
       return { ...faceCrop(img, face), raw, probability: calibrateScore(record.calibrator, raw), contributions: [] };
     },
-    heldOut: rm
-      ? {
-          scores: rm.clipScores,
-          // Few clips: neighbours are a third of them, so the interval reflects the score region.
-          neighbours: Math.max(5, Math.ceil(rm.clipScores.length / 3)),
-          caveat: `Neighbours are clips of ${rm.dataset}: real generated videos and real videos of people the detector never saw, scored by this same pipeline. Few clips, so the interval is wide.`,
-        }
-      : null,
+    heldOut: heldOutFromRealMedia(rm),
     realMedia: rm,
     untested: record.untested?.length ? record.untested : DEFAULT_UNTESTED,
     training: { card: card.training, calibration: record.calibration, recordSha256: createHash('sha256').update(text).digest('hex') },
