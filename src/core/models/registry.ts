@@ -283,9 +283,28 @@ function forensicLogisticCard(): ModelCard | undefined {
     featureNames: string[];
     training: { data: string; faces: number; identities: number; command: string };
   };
+  const features = model.featureNames.length;
+  return dataHeadCard(file, model, {
+    trainedOn: `self-blended pseudo-fakes of ${model.training.faces} faces (${model.training.identities} identities) from ${model.training.data}; \`${model.training.command}\``,
+    paper:
+      'Shiohara & Yamasaki, "Detecting Deepfakes with Self-Blended Images", CVPR 2022 (the pseudo-fakes); the detector itself is a logistic regression on our features',
+    inputSize: 128,
+    features,
+    featureMeaning: `${features} forensic features -> P(manipulated) by logistic regression`,
+  });
+}
+
+/**
+ * The card of a forensic detector head stored as data (a JSON logistic model trained here): the
+ * fields both heads share, from its id and version and what it was trained on.
+ */
+function dataHeadCard(
+  file: string,
+  model: { id: string; version: number | string },
+  head: { trainedOn: string; paper: string; inputSize: number; features: number; featureMeaning: string },
+): ModelCard {
   const name = model.id.split('/')[1] ?? model.id;
   const version = `${model.version}.0.0`;
-  const features = model.featureNames.length;
   return {
     id: `forensics/${name}@${version}`,
     task: 'forensics',
@@ -295,12 +314,11 @@ function forensicLogisticCard(): ModelCard | undefined {
     format: 'json',
     version,
     licence: 'MIT',
-    trainedOn: `self-blended pseudo-fakes of ${model.training.faces} faces (${model.training.identities} identities) from ${model.training.data}; \`${model.training.command}\``,
-    paper:
-      'Shiohara & Yamasaki, "Detecting Deepfakes with Self-Blended Images", CVPR 2022 (the pseudo-fakes); the detector itself is a logistic regression on our features',
-    io: { layout: 'NHWC', range: [0, 1], divisibility: 1, scale: 1, maxTile: 128, minTile: 128, overlap: 0 },
+    trainedOn: head.trainedOn,
+    paper: head.paper,
+    io: { layout: 'NHWC', range: [0, 1], divisibility: 1, scale: 1, maxTile: head.inputSize, minTile: head.inputSize, overlap: 0 },
     paperFigures: [],
-    network: { inputSize: 128, outputs: [{ shape: [1, features], meaning: `${features} forensic features -> P(manipulated) by logistic regression` }] },
+    network: { inputSize: head.inputSize, outputs: [{ shape: [1, head.features], meaning: head.featureMeaning }] },
   };
 }
 
@@ -320,33 +338,16 @@ function forensicBackboneCard(): ModelCard | undefined {
     logistic: { weights: number[] };
     training: { data: string; command: string; split: { train: { crops: number; people: number }; val: { crops: number; people: number } } };
   };
-  const name = model.id.split('/')[1] ?? model.id;
-  const version = `${model.version}.0.0`;
   const { train, val } = model.training.split;
-  return {
-    id: `forensics/${name}@${version}`,
-    task: 'forensics',
-    name,
-    packageName: 'clearsight',
-    modelPath: file,
-    format: 'json',
-    version,
-    licence: 'MIT',
+  const features = model.logistic.weights.length;
+  return dataHeadCard(file, model, {
     trainedOn: `${model.training.data}: ${train.crops} crops of ${train.people} people (train), ${val.crops} of ${val.people} (validation, Platt); \`${model.training.command}\``,
     paper:
       'Shiohara & Yamasaki, "Detecting Deepfakes with Self-Blended Images", CVPR 2022 (the pseudo-fakes); the head is a logistic regression on a frozen pretrained trunk (Human centernet, MobileNetV3)',
-    io: { layout: 'NHWC', range: [0, 1], divisibility: 1, scale: 1, maxTile: model.backbone.input, minTile: model.backbone.input, overlap: 0 },
-    paperFigures: [],
-    network: {
-      inputSize: model.backbone.input,
-      outputs: [
-        {
-          shape: [1, model.logistic.weights.length],
-          meaning: `${model.logistic.weights.length} pooled trunk features -> P(manipulated) by logistic regression`,
-        },
-      ],
-    },
-  };
+    inputSize: model.backbone.input,
+    features,
+    featureMeaning: `${features} pooled trunk features -> P(manipulated) by logistic regression`,
+  });
 }
 
 let cards: ModelCard[] | undefined;
