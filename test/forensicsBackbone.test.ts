@@ -15,9 +15,10 @@ import { writeImage, type RawImage } from '../src/index.js';
 import { resampleRegion } from '../src/core/image/geometry.js';
 import { createImage } from '../src/core/image/index.js';
 import { mulberry32 } from '../src/core/random.js';
+import { logisticMargin } from '../src/core/logistic.js';
 import { detectFaces, FaceModels } from '../src/face/index.js';
 import { analyzeMedia } from '../src/trust/forensics/analyze.js';
-import { BACKBONE_DETECTOR_ID, FACE_BACKBONE_DIM, FaceBackbone, backboneInput, headLogit, loadBackboneModel } from '../src/trust/forensics/backboneDetector.js';
+import { BACKBONE_DETECTOR_ID, FACE_BACKBONE_DIM, FaceBackbone, backboneInput, loadBackboneModel } from '../src/trust/forensics/backboneDetector.js';
 import { cnnCrop, cnnCropSquare, CNN_INPUT } from '../src/trust/forensics/cnnCrop.js';
 import { loadForensicDetector, type ForensicDetector } from '../src/trust/forensics/cnnDetector.js';
 import { selfBlendFace } from '../src/trust/forensics/selfBlend.js';
@@ -32,7 +33,7 @@ describe('backbone forensic detector: checks', () => {
   it('head logit: the standardised weighted sum plus bias', () => {
     const model = { mean: [1, -1], scale: [2, 0.5], weights: [0.5, -1], bias: 0.25 };
     // (3 - 1) / 2 * 0.5 + (-2 + 1) / 0.5 * -1 + 0.25 = 0.5 + 2 + 0.25
-    assert.ok(Math.abs(headLogit(model, [3, -2]) - 2.75) < 1e-9);
+    assert.ok(Math.abs(logisticMargin(model, [3, -2]) - 2.75) < 1e-9);
   });
 
   it('refuses a head file for other features', async () => {

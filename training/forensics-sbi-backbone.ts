@@ -16,7 +16,8 @@ import { parseArgs } from 'node:util';
 import type { RawImage } from '../src/core/image/types.js';
 import { fitLogistic, predictLogistic } from '../src/core/logistic.js';
 import { BACKBONE_TAPS } from '../src/restore/auto/analyzeBackbone.js';
-import { BACKBONE_DETECTOR_ID, BACKBONE_INPUT, FaceBackbone, headLogit, type BackboneForensicModel } from '../src/trust/forensics/backboneDetector.js';
+import { logisticMargin } from '../src/core/logistic.js';
+import { BACKBONE_DETECTOR_ID, BACKBONE_INPUT, FaceBackbone, type BackboneForensicModel } from '../src/trust/forensics/backboneDetector.js';
 import { calibrateScore, expectedCalibrationError, fitPlatt } from '../src/trust/forensics/calibration.js';
 import { CNN_INPUT } from '../src/trust/forensics/cnnCrop.js';
 import { rocAuc } from '../src/trust/forensics/stats.js';
@@ -93,7 +94,7 @@ async function main(): Promise<void> {
     if (!best || row.valAuc > best.valAuc) best = { l2, model, valAuc: row.valAuc };
   }
   const model = best!.model;
-  const valRaw = val.map((x) => headLogit(model, x.features));
+  const valRaw = val.map((x) => logisticMargin(model, x.features));
   const valLabels = val.map((x) => x.label);
   // Platt on the head's logit.
   const calibrator = fitPlatt(valRaw, valLabels);

@@ -58,9 +58,14 @@ export function fitLogistic(features: readonly (readonly number[])[], labels: re
   return { mean, scale, weights, bias };
 }
 
-/** Probability of label 1 for one feature row. */
-export function predictLogistic(model: LogisticModel, row: readonly number[]): number {
+/** The linear score (log-odds of label 1) for one feature row: what Platt calibration takes as its input. */
+export function logisticMargin(model: LogisticModel, row: ArrayLike<number>): number {
   let z = model.bias;
   for (let j = 0; j < model.weights.length; j++) z += model.weights[j] * ((row[j] - model.mean[j]) / model.scale[j]);
-  return sigmoid(z);
+  return z;
+}
+
+/** Probability of label 1 for one feature row. */
+export function predictLogistic(model: LogisticModel, row: readonly number[]): number {
+  return sigmoid(logisticMargin(model, row));
 }

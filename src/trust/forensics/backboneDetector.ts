@@ -15,7 +15,7 @@ import { readFile } from 'node:fs/promises';
 import { ClearsightError, ERROR_CODES } from '../../core/errors.js';
 import { resampleRegion } from '../../core/image/geometry.js';
 import type { RawImage } from '../../core/image/types.js';
-import { predictLogistic, type LogisticModel } from '../../core/logistic.js';
+import { logisticMargin, type LogisticModel } from '../../core/logistic.js';
 import { InferenceSession } from '../../core/runtime/index.js';
 import { BACKBONE_CHANNELS, BACKBONE_TAPS, backboneOnnx, poolInto, toNhwc255 } from '../../restore/auto/analyzeBackbone.js';
 import { calibrateScore, type Calibrator } from './calibration.js';
@@ -78,12 +78,6 @@ export class FaceBackbone {
   }
 }
 
-/** The head's logit for one face's features (the score Platt calibration maps to a probability). */
-export function headLogit(model: LogisticModel, features: ArrayLike<number>): number {
-  const p = Math.min(1 - 1e-12, Math.max(1e-12, predictLogistic(model, Array.from(features))));
-  return Math.log(p / (1 - p));
-}
-
 /** Reads and checks a head file (E_MODEL_NOT_FOUND when missing or not a head for these features). */
 export async function loadBackboneModel(file: string | URL = DEFAULT_BACKBONE_MODEL_URL): Promise<BackboneForensicModel & { sha256: string }> {
   let text: string;
@@ -123,7 +117,8 @@ export async function loadBackboneDetector(file?: string | URL, options: { threa
     version: model.version,
     sha256: model.sha256,
     async scoreFace(img, face) {
-      const raw = headLogit(model.logistic, await trunk.features(cnnCrop(img, cnnCropSquare(face.region))));
+      // The head's logit is the score Platt calibration maps to a probability.
+      const raw = logisticMargin(model.logistic, await trunk.features(cnnCrop(img, cnnCropSquare(face.region))));
       return { ...faceCrop(img, face), raw, probability: calibrateScore(model.calibrator, raw), contributions: [] };
     },
     heldOut: heldOutFromRealMedia(rm),
