@@ -166,9 +166,7 @@ export async function* decodeVideo(path: string, options: VideoDecodeOptions = {
 export async function* decodeVideoRgb(path: string, options: Omit<VideoDecodeOptions, 'motionVectors'> = {}): AsyncGenerator<RgbFrame> {
   for await (const d of decodeRaw(path, { ...options, motionVectors: false })) {
     const { width, height, data } = d.rgb();
-    const px = new Float32Array(data.length);
-    for (let i = 0; i < data.length; i++) px[i] = data[i] / 255;
-    yield { index: d.index, time: d.time, pictureType: d.pictureType, image: { width, height, channels: 3, data: px } };
+    yield { index: d.index, time: d.time, pictureType: d.pictureType, image: { width, height, channels: 3, data: bytesToUnit(data) } };
   }
 }
 
@@ -538,21 +536,21 @@ class FrameConverter {
 
   /** The frame as float RGB at width x height, in coded orientation (for our own RGB -> YUV). */
   private rgbImage(frame: Frame, width: number, height: number): RawImage {
+    return { width, height, channels: 3, data: bytesToUnit(this.packedRgb(frame, width, height)) };
+  }
+
+  /** The frame as packed 8-bit RGB at width x height, in coded orientation (swscale, full range). */
+  private packedRgb(frame: Frame, width: number, height: number): Uint8Array {
     this.scale(frame, width, height, AV_PIX_FMT_RGB24, AVCOL_SPC_UNSPECIFIED, AVCOL_RANGE_JPEG);
     const packed = copyPlane(this.out.data![0], this.out.linesize[0], width * 3, height);
     this.out.unref();
-    const data = new Float32Array(packed.length);
-    for (let i = 0; i < packed.length; i++) data[i] = packed[i] / 255;
-    return { width, height, channels: 3, data };
+    return packed;
   }
 
   rgb(frame: Frame): { width: number; height: number; data: Uint8Array } {
     const { width, height } = this.targetSize(frame.width, frame.height);
     if (frame.colorSpace === AVCOL_SPC_UNSPECIFIED) frame.colorSpace = guessedColourSpace(frame.height) as never;
-    this.scale(frame, width, height, AV_PIX_FMT_RGB24, AVCOL_SPC_UNSPECIFIED, AVCOL_RANGE_JPEG);
-    const packed = copyPlane(this.out.data![0], this.out.linesize[0], width * 3, height);
-    this.out.unref();
-    return orientPlane(packed, width, height, 3, this.orientation);
+    return orientPlane(this.packedRgb(frame, width, height), width, height, 3, this.orientation);
   }
 
   private scale(frame: Frame, width: number, height: number, format: number, colorSpace: number, colorRange: number): void {
@@ -605,6 +603,13 @@ function matrixOf(frame: Frame): ColourMatrix {
   if (cs === (AVCOL_SPC_BT709 as number)) return 'bt709';
   if (cs === (AVCOL_SPC_BT470BG as number) || cs === (AVCOL_SPC_SMPTE170M as number)) return 'bt601';
   return guessedColourSpace(frame.height) === (AVCOL_SPC_BT709 as number) ? 'bt709' : 'bt601';
+}
+
+/** 8-bit samples as floats in [0, 1]. */
+function bytesToUnit(bytes: Uint8Array): Float32Array {
+  const out = new Float32Array(bytes.length);
+  for (let i = 0; i < bytes.length; i++) out[i] = bytes[i] / 255;
+  return out;
 }
 
 function copyPlane(buf: Buffer, stride: number, w: number, h: number): Uint8Array {
