@@ -32,8 +32,20 @@ import { mulberry32 } from '../src/core/random.js';
 import { fitLogisticNewton, sigmoid } from '../src/core/stats.js';
 import { FaceModels } from '../src/face/index.js';
 import { TrainedModel } from '../src/core/models/trainedModel.js';
-import { calibrateLiveness, scoreTemporal, CUES, DEFAULT_LIVENESS_HEAD, fitHead, fuse, type LivenessHead } from '../src/face/liveness/index.js';
-import { ATTACKS, extractWindows, livenessRates, loadWindowCache, type Rates, type WindowSample } from './lib/livenessWindows.js';
+import {
+  calibrateLiveness,
+  chooseThresholds,
+  describeThresholdRule,
+  scoreTemporal,
+  CUES,
+  DEFAULT_LIVENESS_HEAD,
+  fitHead,
+  fuse,
+  type HeldOutScore,
+  type LivenessHead,
+  type LivenessThresholds,
+} from '../src/face/liveness/index.js';
+import { ATTACKS, extractWindows, HALF, livenessRates, loadWindowCache, type Rates, type WindowSample } from './lib/livenessWindows.js';
 import { personOf } from './lib/people.js';
 import { writeDefaultHead } from './lib/headModule.js';
 import { PREVIOUS_LIVENESS_HEAD } from './lib/livenessHeadPrevious.js';
@@ -49,7 +61,8 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '5' },
     'clip-seconds': { type: 'string', default: '7.5' },
     'embed-every': { type: 'string', default: '10' },
-    cache: { type: 'string', default: path.join(REPO_ROOT, 'bench/results/liveness-windows.bin') },
+    /** Extraction writes the first file; evaluation merges all (the second is the --reverse process's). */
+    cache: { type: 'string', default: ['liveness-windows.bin', 'liveness-windows-rev.bin'].map((f) => path.join(REPO_ROOT, 'bench/results', f)).join(',') },
     l2: { type: 'string', default: '0.1' },
     pcs: { type: 'string', default: '4' },
     adapt: { type: 'boolean', default: false },
@@ -76,7 +89,7 @@ async function extract(): Promise<void> {
   const samples = await extractWindows(models, {
     dir,
     files,
-    cacheFile: path.resolve(args.cache!),
+    cacheFile: path.resolve(args.cache!.split(',')[0]!),
     windowSeconds: Number(args.seconds),
     clipSeconds: Number(args['clip-seconds']),
     embedEvery: Number(args['embed-every']),
@@ -294,6 +307,49 @@ function explain(samples: readonly WindowSample[], pattern: RegExp, l2: number):
 
 // ---------------------------------------------------------------------------------------------
 
+/** Per-clip thresholds chosen by the threshold rule from held-out scores (one pair per held-out fold). */
+interface Operating {
+  test: WindowSample[];
+  scores: number[];
+  thresholds: LivenessThresholds[];
+}
+
+const asHeldOut = (test: readonly WindowSample[], scores: readonly number[]): HeldOutScore[] =>
+  test.map((s, i) => ({ score: scores[i]!, live: s.kind === 'bonafide', ...(s.kind !== 'bonafide' ? { attack: s.kind } : {}) }));
+
+/**
+ * Nested: the outer leave-one-source-out scores (`outer`, from heads fitted without the source),
+ * each held-out source's clips judged at thresholds chosen by the rule from INNER held-out scores
+ * only: leave-one-source-out within the other sources (a head fitted on two sources scores the
+ * third). The held-out source's scores never choose its own thresholds.
+ */
+function nested(
+  samples: readonly WindowSample[],
+  outer: { test: WindowSample[]; scores: number[] },
+  l2: number,
+): Operating & { folds: Record<string, LivenessThresholds & { innerBona: number; innerAttacks: number }> } {
+  const folds: Record<string, LivenessThresholds & { innerBona: number; innerAttacks: number }> = {};
+  for (const o of [...new Set(outer.test.map((s) => s.source))]) {
+    const inner = heldOut(
+      samples.filter((s) => s.source !== o),
+      (s) => s.source,
+      headScorer(l2),
+    );
+    const t = chooseThresholds(asHeldOut(inner.test, inner.scores));
+    folds[o] = {
+      ...t,
+      innerBona: inner.test.filter((s) => s.kind === 'bonafide').length,
+      innerAttacks: inner.test.filter((s) => s.kind !== 'bonafide').length,
+    };
+  }
+  return { ...outer, thresholds: outer.test.map((s) => folds[s.source]!), folds };
+}
+
+/** The temporal model's held-out figures as its card states them (training/liveness_gru.py; not re-measured by this bench). */
+function cardFigures(card: { quality?: Array<{ split: string; metric: string; value: number; note?: string }> }): string[] {
+  return (card.quality ?? []).filter((q) => q.split !== 'training').map((q) => `${q.split}: ${q.metric} ${q.value} (${q.note ?? ''})`);
+}
+
 async function evaluate(): Promise<void> {
   const stamp = timestamp();
   // --cache a.bin,b.bin: caches of several extraction processes, merged (first one wins per clip)
@@ -306,76 +362,99 @@ async function evaluate(): Promise<void> {
   const l2 = Number(args.l2),
     pcs = Number(args.pcs);
   const first = samples.filter((s) => s.window === 0);
-  const methods: Record<string, Rates> = {};
+  const methods: Record<string, Rates & { thresholds: string }> = {};
   const perClip: Record<string, number[]> = {};
-  const add = (name: string, r: { test: WindowSample[]; scores: number[] }) => {
-    methods[name] = livenessRates(
-      r.test.map((s) => s.kind),
-      r.scores,
-    );
+  const describe = (t: LivenessThresholds | readonly LivenessThresholds[]) =>
+    Array.isArray(t) ? 'per fold (nested)' : `${(t as LivenessThresholds).live} / ${(t as LivenessThresholds).spoof}`;
+  const add = (name: string, r: { test: WindowSample[]; scores: number[] }, thresholds: LivenessThresholds | LivenessThresholds[] = HALF) => {
+    methods[name] = {
+      thresholds: describe(thresholds),
+      ...livenessRates(
+        r.test.map((s) => s.kind),
+        r.scores,
+        thresholds,
+      ),
+    };
     perClip[name] = first.map((s) => r.scores[r.test.indexOf(s)]!);
   };
-  add('previous shipped head (fitted on 1.2 s at 256 px of the first clip of these 21 people: NOT held out)', {
-    test: first,
-    scores: first.map((s) => fuse(s.values, PREVIOUS_LIVENESS_HEAD).score),
-  });
+  const atShipped = (t: LivenessThresholds) => `${t.live} / ${t.spoof}`;
+  const previous = { test: first, scores: first.map((s) => fuse(s.values, PREVIOUS_LIVENESS_HEAD).score) };
+  add(
+    'previous shipped head at its thresholds (fitted on 1.2 s at 256 px of the first clip of these 21 people: NOT held out)',
+    previous,
+    PREVIOUS_LIVENESS_HEAD.thresholds,
+  );
   if (DEFAULT_LIVENESS_HEAD.source !== PREVIOUS_LIVENESS_HEAD.source)
-    add('shipped head (DEFAULT_LIVENESS_HEAD at run time; fitted on these windows: TRAINING figure)', {
-      test: first,
-      scores: first.map((s) => fuse(s.values, DEFAULT_LIVENESS_HEAD).score),
-    });
+    add(
+      'shipped head at its thresholds (DEFAULT_LIVENESS_HEAD at run time; fitted on these windows: TRAINING figure)',
+      { test: first, scores: first.map((s) => fuse(s.values, DEFAULT_LIVENESS_HEAD).score) },
+      DEFAULT_LIVENESS_HEAD.thresholds,
+    );
+  let temporalCard: string[] = [];
   if (args.temporal) {
     // the shipped GRU as the CLI's --temporal runs it; which people it was fitted on is on its card
     const model = await TrainedModel.load('liveness-gru', { threads: 1 });
     const scores: number[] = [];
     for (const s of first) scores.push((await scoreTemporal(model, s)).score);
     await model.dispose();
-    add(`shipped temporal model ${model.card.name}@${model.card.version} (fitted on these people: NOT held out)`, { test: first, scores });
+    add(`shipped temporal model ${model.card.name}@${model.card.version} at 0.5 (fitted on these people: TRAINING figure)`, { test: first, scores });
+    temporalCard = cardFigures(model.card).map((l) => `${model.card.name}@${model.card.version} held out (its card): ${l}`);
   }
-  add(
-    'refit head, leave-one-source-out',
-    heldOut(samples, (s) => s.source, headScorer(l2)),
-  );
+  const loso = heldOut(samples, (s) => s.source, headScorer(l2));
+  const inner = nested(samples, loso, l2);
+  add('refit head, leave-one-source-out, thresholds chosen by the rule on inner folds only (NESTED)', inner, inner.thresholds);
+  add('refit head, leave-one-source-out, at 0.5', loso);
+  // the shipped thresholds: the same rule on these (outer) scores, so not out of sample for them
+  const shippedThresholds = chooseThresholds(asHeldOut(loso.test, loso.scores));
+  add("refit head, leave-one-source-out, at the rule's thresholds on these scores (chosen on them)", loso, shippedThresholds);
+  add('refit head, leave-one-source-out, at the previous 0.6 / 0.4', loso, PREVIOUS_LIVENESS_HEAD.thresholds);
   const lopoHead = heldOut(samples, (s) => s.person, headScorer(l2));
-  add('refit head, leave-one-person-out', lopoHead);
+  add('refit head, leave-one-person-out, at 0.5', lopoHead);
   add(
-    'clip-level experts on cue means, leave-one-source-out',
+    'clip-level experts on cue means, leave-one-source-out, at 0.5',
     heldOut(samples, (s) => s.source, clipScorer(l2, 0)),
   );
   add(
-    `clip-level experts + ${pcs} FaceRes PCs, leave-one-source-out`,
+    `clip-level experts + ${pcs} FaceRes PCs, leave-one-source-out, at 0.5`,
     heldOut(samples, (s) => s.source, clipScorer(l2, pcs)),
   );
   add(
-    'clip-level experts on cue means, leave-one-person-out',
+    'clip-level experts on cue means, leave-one-person-out, at 0.5',
     heldOut(samples, (s) => s.person, clipScorer(l2, 0)),
   );
   add(
-    `clip-level experts + ${pcs} FaceRes PCs, leave-one-person-out`,
+    `clip-level experts + ${pcs} FaceRes PCs, leave-one-person-out, at 0.5`,
     heldOut(samples, (s) => s.person, clipScorer(l2, pcs)),
   );
   const people = new Set(samples.map((s) => s.person)).size;
   const sources = [...new Set(samples.map((s) => s.source))].sort();
   const allHead = args['write-head']
-    ? fitOn(
-        samples,
-        l2,
-        `bench/liveness-windows.ts --write-head: ${samples.length} 5 s windows (${first.length} clips x kinds) of ${people} people from face-videos/live-real (${sources.join(', ')}) + simulated print/replay/cut-eye, L2 ${l2} (${stamp})`,
-      )
+    ? {
+        ...fitOn(
+          samples,
+          l2,
+          `bench/liveness-windows.ts --write-head: ${samples.length} 5 s windows (${first.length} clips x kinds) of ${people} people from face-videos/live-real (${sources.join(', ')}) + simulated print/replay/cut-eye, L2 ${l2}; thresholds ${atShipped(shippedThresholds)} by the threshold rule on the leave-one-source-out scores (${stamp})`,
+        ),
+        thresholds: shippedThresholds,
+      }
     : undefined;
   if (allHead)
-    methods['all-windows head (written), TRAINING figure'] = livenessRates(
-      first.map((s) => s.kind),
-      first.map((s) => fuse(s.values, allHead).score),
+    add(
+      'all-windows head (written) at its thresholds, TRAINING figure',
+      { test: first, scores: first.map((s) => fuse(s.values, allHead).score) },
+      allHead.thresholds,
     );
   const pct = (x: number) => `${round(100 * x, 1)}`;
+  const ci = (r: { ci95: readonly number[] }) => `${pct(r.ci95[0]!)}-${pct(r.ci95[1]!)}`;
   console.log(
     table(
-      ['method', 'BPCER % (CI)', 'APCER print / replay / cut-eye %', 'ACER %'],
+      ['method', 'live / spoof thr.', 'real judged live % (CI)', 'real: live/unc./spoof', 'APCER print / replay / cut-eye % (CI)', 'ACER %'],
       Object.entries(methods).map(([m, r]) => [
         m,
-        `${pct(r.bpcer.rate)} (${pct(r.bpcer.ci95[0]!)}-${pct(r.bpcer.ci95[1]!)})`,
-        ATTACKS.map((a) => `${pct(r.perAttack[a]!.apcer)} (${pct(r.perAttack[a]!.ci95[0]!)}-${pct(r.perAttack[a]!.ci95[1]!)})`).join(' / '),
+        r.thresholds,
+        `${pct(1 - r.bpcer.rate)} (${pct(1 - r.bpcer.ci95[1]!)}-${pct(1 - r.bpcer.ci95[0]!)})`,
+        `${r.verdicts.bonafide!.live}/${r.verdicts.bonafide!.uncertain}/${r.verdicts.bonafide!.spoof}`,
+        ATTACKS.map((a) => `${pct(r.perAttack[a]!.apcer)} (${ci(r.perAttack[a]!)})`).join(' / '),
         pct(r.acer),
       ]),
     ),
@@ -383,6 +462,14 @@ async function evaluate(): Promise<void> {
   console.log(
     `${first.length} scored clips (first 5 s window; ${first.filter((s) => s.kind === 'bonafide').length} bona fide) of ${people} people from ${sources.join(', ')}; ${samples.length} training windows in all`,
   );
+  console.log(`threshold rule: ${describeThresholdRule()}`);
+  console.log(
+    `nested thresholds per held-out source (live / spoof, from inner held-out scores): ${Object.entries(inner.folds)
+      .map(([o, t]) => `${o} ${t.live} / ${t.spoof} (inner ${t.innerBona} real, ${t.innerAttacks} attacks)`)
+      .join('; ')}`,
+  );
+  console.log(`the rule on all leave-one-source-out scores (what --write-head ships): live ${shippedThresholds.live}, spoof ${shippedThresholds.spoof}`);
+  for (const l of temporalCard) console.log(l);
   if (args.explain) explain(samples, new RegExp(args.explain), l2);
   let adapt: AdaptRow[] | undefined;
   if (args.adapt) {
@@ -426,6 +513,10 @@ async function evaluate(): Promise<void> {
     sources,
     scoredClips: first.length,
     windows: samples.length,
+    thresholdRule: describeThresholdRule(),
+    nestedThresholds: inner.folds,
+    ruleOnAllHeldOutScores: shippedThresholds,
+    ...(temporalCard.length ? { temporalHeldOutFromCard: temporalCard } : {}),
     methods,
     ...(adapt ? { adaptation: adapt } : {}),
     perClip: first.map((s, i) => ({
@@ -434,6 +525,7 @@ async function evaluate(): Promise<void> {
       source: s.source,
       kind: s.kind,
       tracked: `${s.tracked}/${s.frames}`,
+      nestedThresholds: inner.folds[s.source]!,
       ...Object.fromEntries(Object.entries(perClip).map(([m, v]) => [m, round(v[i]!, 4)])),
     })),
   };
@@ -450,11 +542,19 @@ async function evaluate(): Promise<void> {
         `Fitted (per-attack logistic experts, fitHead) on ALL ${samples.length} 5 s windows of ${people} real people from`,
         `${sources.length} sources (${sources.join(', ')}), read as the CLI reads a clip (longest side <= 640), and`,
         'a print, a 15 fps screen replay and a cut-eye print SIMULATED from each (bench/lib/attacks.ts). No real attack clips.',
-        'The same fitting, held out (first 5 s window of each clip, threshold 0.5; APCER print / replay / cut-eye):',
-        ...['refit head, leave-one-source-out', 'refit head, leave-one-person-out'].map((m) => {
+        'The same fitting, held out (first 5 s window of each clip; judged live = verdict "live"; APCER print / replay / cut-eye):',
+        ...[
+          'refit head, leave-one-source-out, thresholds chosen by the rule on inner folds only (NESTED)',
+          'refit head, leave-one-source-out, at 0.5',
+          'refit head, leave-one-person-out, at 0.5',
+        ].map((m) => {
           const r = methods[m]!;
-          return `  ${m}: BPCER ${pct(r.bpcer.rate)} %, APCER ${ATTACKS.map((a) => `${pct(r.perAttack[a]!.apcer)} %`).join(' / ')}, ACER ${pct(r.acer)} %`;
+          return `  ${m}: real judged live ${pct(1 - r.bpcer.rate)} %, APCER ${ATTACKS.map((a) => `${pct(r.perAttack[a]!.apcer)} %`).join(' / ')}, ACER ${pct(r.acer)} %`;
         }),
+        `Thresholds live ${shippedThresholds.live} / spoof ${shippedThresholds.spoof} (score >= live: "live"; < spoof: "spoof"; between: "uncertain"),`,
+        'chosen by the threshold rule (src/face/liveness/thresholds.ts, THRESHOLD_RULE) on the leave-one-source-out scores of all',
+        `${first.filter((s) => s.kind === 'bonafide').length} real clips and their attacks: ${describeThresholdRule()}.`,
+        'The NESTED line above is that rule evaluated out of sample (thresholds from inner folds only).',
         'Adapt it to a real camera and real attacks with calibrateLiveness().',
       ]),
     );

@@ -13,6 +13,14 @@
 import { invalidOption } from '../../core/errors.js';
 import { fitLogisticNewton, sigmoid } from '../../core/stats.js';
 import { CUES, type Cue } from './features.js';
+import { DEFAULT_LIVENESS_HEAD } from './defaultHead.js';
+import { checkThresholds, type LivenessThresholds } from './thresholds.js';
+
+/**
+ * Thresholds of a head that states none (a fit without a prior, an old head file): the shipped
+ * head's, which were chosen by the threshold rule on held-out scores (thresholds.ts).
+ */
+const DEFAULT_THRESHOLDS: LivenessThresholds = DEFAULT_LIVENESS_HEAD.thresholds;
 
 /** Logistic weights over the head's standardised cues, for one attack family. */
 export interface LivenessExpert {
@@ -36,7 +44,7 @@ export interface LivenessHead {
   /** Softmax temperature of the attention over frames. */
   temperature: number;
   /** score >= live -> "live"; score < spoof -> "spoof"; between -> "uncertain". */
-  thresholds: { live: number; spoof: number };
+  thresholds: LivenessThresholds;
   /** Where the head came from (free text, for the report). */
   source: string;
 }
@@ -147,9 +155,7 @@ export function parseHead(raw: unknown): LivenessHead {
     throw bad('bonaFide', JSON.stringify(h.bonaFide)?.slice(0, 80));
   const temperature = h.temperature ?? 1;
   if (!(typeof temperature === 'number' && temperature > 0)) throw bad('temperature', h.temperature);
-  const t = h.thresholds ?? { live: 0.6, spoof: 0.4 };
-  if (!(typeof t.live === 'number' && typeof t.spoof === 'number' && t.spoof >= 0 && t.spoof <= t.live && t.live <= 1))
-    throw bad('thresholds', JSON.stringify(h.thresholds));
+  const t = h.thresholds === undefined ? DEFAULT_THRESHOLDS : checkThresholds(h.thresholds, 'head.thresholds');
   return {
     cues: [...h.cues],
     mean: [...h.mean!],
@@ -335,7 +341,7 @@ export function fitHead(clips: readonly TrainingClip[], opts: FitOptions = {}): 
     bonaFide: bonaOut,
     experts,
     temperature,
-    thresholds: prior?.thresholds ?? { live: 0.6, spoof: 0.4 },
+    thresholds: prior?.thresholds ?? DEFAULT_THRESHOLDS,
     source: opts.source ?? `fitted on ${clips.length} clips (${nLive} live; ${counts})`,
   };
 }
