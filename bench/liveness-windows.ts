@@ -1,30 +1,42 @@
 /**
  * Liveness across PEOPLE and SOURCES on 5 s windows read as `clearsight liveness` reads a clip
  * (longest side <= 640, the CLI's tracker settings; bench/lib/livenessWindows.ts).
+ * `npm run bench:liveness` runs this (with --temporal); the older one-clip protocol is `npm run bench:liveness-clip`.
  *
- * 1. Extraction (slow, cached in bench/results/liveness-windows.bin, resumable):
+ * 1. Extraction (slow, ~40 min; cached in bench/results/liveness-windows.bin, resumable; a second
+ *    process with --reverse --cache bench/results/liveness-windows-rev.bin works from the other end):
  *      node --import tsx bench/liveness-windows.ts --extract [--data <shared>/face-videos/live-real] [--per-person 2]
- * 2. Figures from the cache (seconds):
- *      node --import tsx bench/liveness-windows.ts [--write-head] [--publish]
+ * 2. Figures from the cache (under a minute; both caches merged by default):
+ *      node --import tsx bench/liveness-windows.ts [--temporal] [--write-head] [--publish] [--adapt] [--explain <regex>]
  *
  * Held out: for every person (resp. source) a head is fitted on ALL windows of the other people
  * (resp. sources) and scores the held-out clips' FIRST window (one score per clip and kind, what
- * the CLI sees). Methods:
- *   - the shipped head (DEFAULT_LIVENESS_HEAD at run time);
- *   - the per-attack logistic head refitted (fitHead; the one fitting code for held-out and shipped);
- *   - clip-level per-attack logistic experts on the cue means, without and with the first
- *     principal components of the clip's mean FaceRes embedding (PCA fitted on the training fold):
- *     does the identity backbone add anything across sources?
+ * the CLI sees). Each row states its thresholds; a clip is judged live iff its verdict is "live"
+ * ("uncertain" is not live). Rows:
+ *   - the previous shipped head and the shipped head (DEFAULT_LIVENESS_HEAD) at their own thresholds
+ *     (fitted on these people: training figures);
+ *   - with --temporal the shipped temporal model (models/liveness-gru) at 0.5 (training figure) and
+ *     its card's held-out figures;
+ *   - the per-attack logistic head refitted leave-one-source-out (fitHead; the one fitting code for
+ *     held-out and shipped) at the thresholds of the rule (src/face/liveness/thresholds.ts) chosen
+ *     NESTED: for each held-out source from inner leave-one-source-out scores of the other sources
+ *     only (the headline); at 0.5; at the rule's thresholds on these scores (what is shipped); at
+ *     the previous 0.6 / 0.4;
+ *   - the temporal model's recipe retrained without each source, at 0.5 and nested, when
+ *     training/liveness_gru.py --nested has written its scores (training/cache/liveness-gru-nested.json);
+ *   - leave-one-person-out head, clip-level per-attack logistic experts on the cue means without
+ *     and with the first principal components of the clip's mean FaceRes embedding (PCA fitted on
+ *     the training fold): does the identity backbone add anything across sources?
  * Adaptation (`--adapt`): for a held-out source, the leave-source-out head recalibrated with
  * calibrateLiveness (the liveness-calibrate path) on k labelled clips of OTHER people of that
- * source (k/2 live, k/2 attacks), scored on the held-out person's clips; 20 random draws per k.
- * Decision: live iff score >= 0.5. Exact (Clopper-Pearson) 95 % intervals over clips.
- * --temporal adds the shipped temporal model (models/liveness-gru) scored on the same first windows;
- * its held-out figures come from training/liveness_gru.py (same windows, same rates).
- * --write-head writes the refitted head fitted on ALL windows as src/face/liveness/defaultHead.ts.
+ * source (k/2 live, k/2 attacks), scored on the held-out person's clips at 0.5; 20 random draws per k.
+ * Exact (Clopper-Pearson) 95 % intervals over clips.
+ * --write-head writes the head fitted on ALL windows, with the rule's thresholds on the
+ * leave-one-source-out scores, as src/face/liveness/defaultHead.ts.
  */
 import path from 'node:path';
-import { readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 
 import { writeFileAtomic } from '../src/core/fs.js';
@@ -41,6 +53,7 @@ import {
   DEFAULT_LIVENESS_HEAD,
   fitHead,
   fuse,
+  type Cue,
   type HeldOutScore,
   type LivenessHead,
   type LivenessThresholds,
@@ -102,9 +115,9 @@ async function extract(): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // the refitted head
 
-function fitOn(train: readonly WindowSample[], l2: number, source: string, prior?: LivenessHead): LivenessHead {
+function fitOn(train: readonly WindowSample[], l2: number, source: string, nonNegative: readonly Cue[] = []): LivenessHead {
   const clips = train.map((s) => ({ values: s.values, live: s.kind === 'bonafide', ...(s.kind !== 'bonafide' ? { attack: s.kind } : {}) }));
-  return fitHead(clips, { cues: CUES, l2, temperature: 1, source, ...(prior ? { prior } : {}) });
+  return fitHead(clips, { cues: CUES, l2, temperature: 1, source, nonNegative });
 }
 
 /** Scores of the first windows of each held-out group from a model fitted on the other groups' windows. */
@@ -129,10 +142,14 @@ function heldOut(
   return { test, scores };
 }
 
-const headScorer = (l2: number) => (train: WindowSample[], test: WindowSample[], g: string) => {
-  const head = fitOn(train, l2, `bench liveness-windows, without ${g}`);
-  return test.map((s) => fuse(s.values, head).score);
-};
+type Scorer = (train: WindowSample[], test: WindowSample[], g: string) => number[];
+
+const headScorer =
+  (l2: number, nonNegative: readonly Cue[] = []): Scorer =>
+  (train, test, g) => {
+    const head = fitOn(train, l2, `bench liveness-windows, without ${g}`, nonNegative);
+    return test.map((s) => fuse(s.values, head).score);
+  };
 
 // ---------------------------------------------------------------------------------------------
 // clip-level experts on cue means (+ identity-embedding components)
@@ -317,37 +334,103 @@ interface Operating {
 const asHeldOut = (test: readonly WindowSample[], scores: readonly number[]): HeldOutScore[] =>
   test.map((s, i) => ({ score: scores[i]!, live: s.kind === 'bonafide', ...(s.kind !== 'bonafide' ? { attack: s.kind } : {}) }));
 
+/** Class-balanced mean cross-entropy of held-out scores (bona fide and attack halves weigh equally). */
+function balancedCrossEntropy(test: readonly WindowSample[], scores: readonly number[]): number {
+  const ce = (live: boolean) => {
+    const v = scores.filter((_, i) => (test[i]!.kind === 'bonafide') === live).map((p) => -Math.log(Math.min(1 - 1e-9, Math.max(1e-9, live ? p : 1 - p))));
+    return v.reduce((a, x) => a + x, 0) / Math.max(1, v.length);
+  };
+  return (ce(true) + ce(false)) / 2;
+}
+
+interface NestedFold extends LivenessThresholds {
+  variant: string;
+  innerBona: number;
+  innerAttacks: number;
+}
+
 /**
- * Nested: the outer leave-one-source-out scores (`outer`, from heads fitted without the source),
- * each held-out source's clips judged at thresholds chosen by the rule from INNER held-out scores
- * only: leave-one-source-out within the other sources (a head fitted on two sources scores the
- * third). The held-out source's scores never choose its own thresholds.
+ * Nested: for each held-out source, everything is chosen from INNER held-out scores only
+ * (leave-one-source-out within the other sources: a head fitted on two sources scores the third):
+ * the variant (lowest inner ACER at 0.5, then lowest balanced cross-entropy) and the thresholds
+ * (the rule on the chosen variant's inner scores). The chosen variant, fitted on all the other
+ * sources, scores the held-out source, whose clips are judged at those thresholds. The held-out
+ * source's scores never choose anything of their own.
  */
 function nested(
   samples: readonly WindowSample[],
-  outer: { test: WindowSample[]; scores: number[] },
-  l2: number,
-): Operating & { folds: Record<string, LivenessThresholds & { innerBona: number; innerAttacks: number }> } {
-  const folds: Record<string, LivenessThresholds & { innerBona: number; innerAttacks: number }> = {};
-  for (const o of [...new Set(outer.test.map((s) => s.source))]) {
-    const inner = heldOut(
-      samples.filter((s) => s.source !== o),
-      (s) => s.source,
-      headScorer(l2),
-    );
-    const t = chooseThresholds(asHeldOut(inner.test, inner.scores));
+  variants: ReadonlyArray<{ name: string; scorer: Scorer }>,
+): Operating & { folds: Record<string, NestedFold> } {
+  const folds: Record<string, NestedFold> = {};
+  const test: WindowSample[] = [],
+    scores: number[] = [],
+    thresholds: LivenessThresholds[] = [];
+  for (const o of [...new Set(samples.map((s) => s.source))].sort()) {
+    const rest = samples.filter((s) => s.source !== o);
+    const inner = variants.map((v) => {
+      const r = heldOut(rest, (s) => s.source, v.scorer);
+      return {
+        ...v,
+        ...r,
+        acer: livenessRates(
+          r.test.map((s) => s.kind),
+          r.scores,
+        ).acer,
+        ce: balancedCrossEntropy(r.test, r.scores),
+      };
+    });
+    const best = inner.reduce((a, b) => (b.acer < a.acer || (b.acer === a.acer && b.ce < a.ce) ? b : a));
+    const t = chooseThresholds(asHeldOut(best.test, best.scores));
     folds[o] = {
       ...t,
-      innerBona: inner.test.filter((s) => s.kind === 'bonafide').length,
-      innerAttacks: inner.test.filter((s) => s.kind !== 'bonafide').length,
+      variant: best.name,
+      innerBona: best.test.filter((s) => s.kind === 'bonafide').length,
+      innerAttacks: best.test.filter((s) => s.kind !== 'bonafide').length,
     };
+    const tst = samples.filter((s) => s.source === o && s.window === 0);
+    test.push(...tst);
+    scores.push(...best.scorer(rest, tst, o));
+    thresholds.push(...tst.map(() => t));
   }
-  return { ...outer, thresholds: outer.test.map((s) => folds[s.source]!), folds };
+  return { test, scores, thresholds, folds };
 }
 
 /** The temporal model's held-out figures as its card states them (training/liveness_gru.py; not re-measured by this bench). */
 function cardFigures(card: { quality?: Array<{ split: string; metric: string; value: number; note?: string }> }): string[] {
   return (card.quality ?? []).filter((q) => q.split !== 'training').map((q) => `${q.split}: ${q.metric} ${q.value} (${q.note ?? ''})`);
+}
+
+/** Held-out scores of one clip, as training/liveness_gru.py --nested writes them. */
+interface ScoredItem {
+  file: string;
+  kind: string;
+  source: string;
+  score: number;
+}
+
+/**
+ * The temporal model's recipe held out, if training/liveness_gru.py --nested has written its scores
+ * (Python, about 25 min on 2 shared cores, so not run by this bench): per held-out source the
+ * outer scores and the inner leave-one-source-out scores; the threshold rule is applied here.
+ */
+async function gruNested(
+  first: readonly WindowSample[],
+): Promise<{ loso: { test: WindowSample[]; scores: number[] }; thresholds: Record<string, LivenessThresholds>; command: string } | undefined> {
+  const file = path.join(REPO_ROOT, 'training/cache/liveness-gru-nested.json');
+  if (!existsSync(file)) return undefined;
+  const run = JSON.parse(await readFile(file, 'utf8')) as { command: string; folds: Record<string, { outer: ScoredItem[]; inner: ScoredItem[] }> };
+  const key = (f: string, k: string) => `${f}|${k}`;
+  const outer = new Map<string, number>();
+  const thresholds: Record<string, LivenessThresholds> = {};
+  for (const [o, fold] of Object.entries(run.folds)) {
+    for (const x of fold.outer) outer.set(key(x.file, x.kind), x.score);
+    thresholds[o] = chooseThresholds(
+      fold.inner.map((x) => ({ score: x.score, live: x.kind === 'bonafide', ...(x.kind !== 'bonafide' ? { attack: x.kind } : {}) })),
+    );
+  }
+  const scores = first.map((s) => outer.get(key(s.file, s.kind)));
+  if (scores.some((v) => v === undefined)) throw new Error(`${file} does not cover the cached clips: rerun training/liveness_gru.py --nested`);
+  return { loso: { test: [...first], scores: scores as number[] }, thresholds, command: run.command };
 }
 
 async function evaluate(): Promise<void> {
@@ -401,13 +484,49 @@ async function evaluate(): Promise<void> {
     temporalCard = cardFigures(model.card).map((l) => `${model.card.name}@${model.card.version} held out (its card): ${l}`);
   }
   const loso = heldOut(samples, (s) => s.source, headScorer(l2));
-  const inner = nested(samples, loso, l2);
+  const inner = nested(samples, [{ name: 'head', scorer: headScorer(l2) }]);
   add('refit head, leave-one-source-out, thresholds chosen by the rule on inner folds only (NESTED)', inner, inner.thresholds);
+  // item 3 of issue 17's w6 brief: may the pulse cue count against life? chosen on inner folds only
+  const pulseVariants = [
+    { name: 'head', scorer: headScorer(l2) },
+    { name: 'head, pulse >= 0', scorer: headScorer(l2, ['pulse']) },
+  ];
+  const innerPulse = nested(samples, pulseVariants);
+  add('refit head, leave-one-source-out, pulse weight >= 0 or not and thresholds chosen on inner folds only (NESTED)', innerPulse, innerPulse.thresholds);
+  const losoPulse = heldOut(samples, (s) => s.source, headScorer(l2, ['pulse']));
+  add('refit head with pulse weight >= 0, leave-one-source-out, at 0.5', losoPulse);
   add('refit head, leave-one-source-out, at 0.5', loso);
-  // the shipped thresholds: the same rule on these (outer) scores, so not out of sample for them
-  const shippedThresholds = chooseThresholds(asHeldOut(loso.test, loso.scores));
-  add("refit head, leave-one-source-out, at the rule's thresholds on these scores (chosen on them)", loso, shippedThresholds);
   add('refit head, leave-one-source-out, at the previous 0.6 / 0.4', loso, PREVIOUS_LIVENESS_HEAD.thresholds);
+  const gru = await gruNested(first);
+  if (gru) {
+    add('temporal model recipe (GRU, liveness-gru 0.2.0 settings), leave-one-source-out, at 0.5', gru.loso);
+    add(
+      'temporal model recipe, leave-one-source-out, thresholds by the rule on inner folds only (NESTED)',
+      gru.loso,
+      first.map((s) => gru.thresholds[s.source]!),
+    );
+  }
+  // what is shipped: the variant the nested rows choose on inner folds, chosen the same way on
+  // all leave-one-source-out scores, and the rule's thresholds on that variant's scores (so these
+  // are not out of sample for the thresholds: the NESTED rows are)
+  const pick = [
+    { name: 'head', nonNegative: [] as Cue[], r: loso },
+    { name: 'head, pulse >= 0', nonNegative: ['pulse'] as Cue[], r: losoPulse },
+  ].map((v) => ({
+    ...v,
+    acer: livenessRates(
+      v.r.test.map((s) => s.kind),
+      v.r.scores,
+    ).acer,
+    ce: balancedCrossEntropy(v.r.test, v.r.scores),
+  }));
+  const shipped = pick.reduce((a, b) => (b.acer < a.acer || (b.acer === a.acer && b.ce < a.ce) ? b : a));
+  const shippedThresholds = chooseThresholds(asHeldOut(shipped.r.test, shipped.r.scores));
+  add(
+    `${shipped.name} (chosen on all LOSO scores), leave-one-source-out, at the rule's thresholds on these scores (chosen on them)`,
+    shipped.r,
+    shippedThresholds,
+  );
   const lopoHead = heldOut(samples, (s) => s.person, headScorer(l2));
   add('refit head, leave-one-person-out, at 0.5', lopoHead);
   add(
@@ -433,7 +552,8 @@ async function evaluate(): Promise<void> {
         ...fitOn(
           samples,
           l2,
-          `bench/liveness-windows.ts --write-head: ${samples.length} 5 s windows (${first.length} clips x kinds) of ${people} people from face-videos/live-real (${sources.join(', ')}) + simulated print/replay/cut-eye, L2 ${l2}; thresholds ${atShipped(shippedThresholds)} by the threshold rule on the leave-one-source-out scores (${stamp})`,
+          `bench/liveness-windows.ts --write-head: ${samples.length} 5 s windows (${first.length} clips x kinds) of ${people} people from face-videos/live-real (${sources.join(', ')}) + simulated print/replay/cut-eye, L2 ${l2}${shipped.nonNegative.length ? `, ${shipped.nonNegative.join(', ')} weight >= 0` : ''}; thresholds ${atShipped(shippedThresholds)} by the threshold rule on the leave-one-source-out scores (${stamp})`,
+          shipped.nonNegative,
         ),
         thresholds: shippedThresholds,
       }
@@ -469,7 +589,22 @@ async function evaluate(): Promise<void> {
       .join('; ')}`,
   );
   console.log(`the rule on all leave-one-source-out scores (what --write-head ships): live ${shippedThresholds.live}, spoof ${shippedThresholds.spoof}`);
+  console.log(
+    `pulse >= 0 chosen per held-out source from inner folds: ${Object.entries(innerPulse.folds)
+      .map(([o, t]) => `${o}: ${t.variant}, ${t.live} / ${t.spoof}`)
+      .join('; ')}`,
+  );
+  console.log(
+    `the same choice on all leave-one-source-out scores: ${pick.map((v) => `${v.name}: ACER ${pct(v.acer)} %, balanced cross-entropy ${round(v.ce, 4)}`).join('; ')}`,
+  );
   for (const l of temporalCard) console.log(l);
+  if (gru)
+    console.log(
+      `temporal model recipe, nested thresholds (from ${gru.command}): ${Object.entries(gru.thresholds)
+        .map(([o, t]) => `${o} ${t.live} / ${t.spoof}`)
+        .join('; ')}`,
+    );
+  else console.log('temporal model recipe held out: no training/liveness_gru.py --nested scores in training/cache (about 25 min to make)');
   if (args.explain) explain(samples, new RegExp(args.explain), l2);
   let adapt: AdaptRow[] | undefined;
   if (args.adapt) {
@@ -515,8 +650,10 @@ async function evaluate(): Promise<void> {
     windows: samples.length,
     thresholdRule: describeThresholdRule(),
     nestedThresholds: inner.folds,
+    nestedPulseChoice: innerPulse.folds,
     ruleOnAllHeldOutScores: shippedThresholds,
     ...(temporalCard.length ? { temporalHeldOutFromCard: temporalCard } : {}),
+    ...(gru ? { temporalNested: { command: gru.command, thresholds: gru.thresholds } } : {}),
     methods,
     ...(adapt ? { adaptation: adapt } : {}),
     perClip: first.map((s, i) => ({
@@ -542,10 +679,16 @@ async function evaluate(): Promise<void> {
         `Fitted (per-attack logistic experts, fitHead) on ALL ${samples.length} 5 s windows of ${people} real people from`,
         `${sources.length} sources (${sources.join(', ')}), read as the CLI reads a clip (longest side <= 640), and`,
         'a print, a 15 fps screen replay and a cut-eye print SIMULATED from each (bench/lib/attacks.ts). No real attack clips.',
-        'The same fitting, held out (first 5 s window of each clip; judged live = verdict "live"; APCER print / replay / cut-eye):',
+        shipped.nonNegative.length
+          ? `No expert may weigh ${shipped.nonNegative.join(', ')} against life (FitOptions.nonNegative): chosen over the unconstrained fit by`
+          : 'No cue sign constraint: the unconstrained fit was chosen over "pulse >= 0" by',
+        'lower held-out ACER at 0.5, then lower balanced cross-entropy, on the leave-one-source-out scores.',
+        'The same procedure held out (first 5 s window of each clip; judged live = verdict "live"; APCER print / replay / cut-eye):',
         ...[
+          'refit head, leave-one-source-out, pulse weight >= 0 or not and thresholds chosen on inner folds only (NESTED)',
           'refit head, leave-one-source-out, thresholds chosen by the rule on inner folds only (NESTED)',
           'refit head, leave-one-source-out, at 0.5',
+          'refit head with pulse weight >= 0, leave-one-source-out, at 0.5',
           'refit head, leave-one-person-out, at 0.5',
         ].map((m) => {
           const r = methods[m]!;
@@ -554,7 +697,7 @@ async function evaluate(): Promise<void> {
         `Thresholds live ${shippedThresholds.live} / spoof ${shippedThresholds.spoof} (score >= live: "live"; < spoof: "spoof"; between: "uncertain"),`,
         'chosen by the threshold rule (src/face/liveness/thresholds.ts, THRESHOLD_RULE) on the leave-one-source-out scores of all',
         `${first.filter((s) => s.kind === 'bonafide').length} real clips and their attacks: ${describeThresholdRule()}.`,
-        'The NESTED line above is that rule evaluated out of sample (thresholds from inner folds only).',
+        'The NESTED lines above are the choices evaluated out of sample (made from inner folds only, then applied to the held-out source).',
         'Adapt it to a real camera and real attacks with calibrateLiveness().',
       ]),
     );

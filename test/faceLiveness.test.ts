@@ -529,3 +529,29 @@ describe('operating thresholds', () => {
       );
   });
 });
+
+describe('cues that may only argue for life', () => {
+  it('nonNegative holds a cue fitted against life at 0 and the expert still separates on the others', () => {
+    // live clips blink; prints do not, and (as the simulated cut-eye prints did) read a HIGHER pulse.
+    // Its own random stream, drawn inside the test: the module's stream feeds the tests above.
+    const r = mulberry32(5);
+    const g = () => Math.sqrt(-2 * Math.log(Math.max(1e-12, r()))) * Math.cos(2 * Math.PI * r());
+    const kb = CUES.indexOf('blink'),
+      kp = CUES.indexOf('pulse');
+    const clip = (live: boolean): number[][] =>
+      Array.from({ length: 30 }, (_, t) =>
+        CUES.map((_, j) => (j === kb ? (live && t % 10 === 0 ? 0.5 : 0) : j === kp ? (live ? 0.3 : 0.5) + 0.05 * g() : 0.02 * g())),
+      );
+    const clips = Array.from({ length: 16 }, (_, i) => ({ values: clip(i % 2 === 0), live: i % 2 === 0, ...(i % 2 ? { attack: 'print' } : {}) }));
+    const free = fitHead(clips, { l2: 0.1 });
+    assert.ok(free.experts[0]!.weights[kp]! < 0, `unconstrained pulse weight ${free.experts[0]!.weights[kp]}`);
+    const held = fitHead(clips, { l2: 0.1, nonNegative: ['pulse'] });
+    assert.equal(held.experts[0]!.weights[kp], 0);
+    assert.ok(held.experts[0]!.weights[kb]! > 0);
+    assert.ok(fuse(clip(true), held).score > 0.5 && fuse(clip(false), held).score < 0.5);
+    assert.throws(
+      () => fitHead(clips, { cues: ['blink'], nonNegative: ['pulse'] }),
+      (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION' && /nonNegative/.test(e.message),
+    );
+  });
+});
