@@ -497,6 +497,10 @@ describe('operating thresholds', () => {
     invalid(scores([0.9, 0.8], true));
     invalid([...scores([0.9], true), { score: Number.NaN, live: false }]);
     invalid('0.5');
+    assert.throws(
+      () => chooseThresholds([...scores([0.9], true), ...scores([0.1], false, 'print')], { maxBpcer: 0.05, maxApcer: 1, liveCap: 0.5 }),
+      (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION' && /rule/.test(e.message),
+    );
   });
   it("the verdict uses the head's thresholds and rejects a spoof threshold above the live one", () => {
     // one cue at 0 and bias 0: every clip scores exactly 0.5
