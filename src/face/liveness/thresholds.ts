@@ -89,14 +89,16 @@ export function chooseThresholds(scores: readonly HeldOutScore[], rule: Threshol
   if (!bona.length || !attacks.length)
     throw invalidOption('scores', 'held-out scores of both bona fide and attack clips', `${bona.length} bona fide, ${attacks.length} attacks`);
   const ascending = [...bona].sort((a, b) => a - b);
-  const bStar = ascending[Math.floor(rule.maxBpcer * ascending.length)]!;
+  // how many may fall on the wrong side; the epsilon keeps e.g. 0.29 x 100 = 28.999... at 29
+  const allowed = (rate: number, n: number) => Math.floor(rate * n + 1e-9);
+  const bStar = ascending[allowed(rule.maxBpcer, ascending.length)]!;
   const families = new Map<string, number[]>();
   for (const a of attacks) families.set(a.attack ?? 'spoof', [...(families.get(a.attack ?? 'spoof') ?? []), a.score]);
   const sStar =
     Math.max(
       ...[...families.values()].map((v) => {
         const descending = [...v].sort((a, b) => b - a);
-        return descending[Math.floor(rule.maxApcer * descending.length)]!;
+        return descending[allowed(rule.maxApcer, descending.length)]!;
       }),
     ) + GRID;
   const live = Math.min(1, Math.max(Math.min(rule.liveCap, bStar), sStar));
