@@ -123,7 +123,6 @@ function rates(samples: readonly Sample[], scores: readonly number[]) {
   return livenessRates(
     samples.map((s) => s.kind),
     scores,
-    DEFAULT_LIVENESS_HEAD.thresholds.live,
   );
 }
 

@@ -1,5 +1,6 @@
 /**
- * Liveness benchmark on SIMULATED presentation attacks built from a real face video.
+ * Liveness benchmark on SIMULATED presentation attacks built from a real face video
+ * (`npm run bench:liveness-clip`; `npm run bench:liveness` is the people/sources protocol, bench/liveness-windows.ts).
  *
  *   node --import tsx bench/liveness.ts [--data ../shared/data/faces/face_recognition/short_hamilton_clip.mp4]
  *        [--window 42] [--variants 3] [--bona 4] [--reuse] [--out bench/results] [--publish] [--write-head]

@@ -15,6 +15,7 @@ import {
   alternation,
   bandPass,
   calibrateLiveness,
+  chooseThresholds,
   CUES,
   decideLiveness,
   DEFAULT_LIVENESS_HEAD,
@@ -33,7 +34,9 @@ import {
   noiseSnrQuantile,
   pulseOf,
   softmax,
+  verdictOf,
   type CueMatrix,
+  type LivenessHead,
   type LivenessAnalysis,
 } from '../src/face/liveness/index.js';
 import { pad, rocAuc, bestThreshold } from '../src/face/metrics.js';
@@ -463,5 +466,96 @@ describe('learned temporal model (models/liveness-gru)', () => {
     } finally {
       await model.dispose();
     }
+  });
+});
+
+describe('operating thresholds', () => {
+  const scores = (xs: number[], live: boolean, attack?: string) => xs.map((score) => ({ score, live, ...(attack ? { attack } : {}) }));
+  it('the rule picks the thresholds worked out by hand', () => {
+    // 20 real clips: at most 1 may fall below live (5 %) -> b* = 0.62, capped at 0.5; 20 prints:
+    // at most 1 may reach live -> s* = 0.2 (second largest) + 1e-4; replays lower still
+    const real = [0.3, 0.62, ...Array.from({ length: 18 }, (_, i) => 0.7 + i * 0.01)];
+    const prints = [0.35, 0.2, ...Array.from({ length: 18 }, (_, i) => 0.01 * i)];
+    const replays = Array.from({ length: 20 }, (_, i) => 0.005 * i);
+    assert.deepEqual(chooseThresholds([...scores(real, true), ...scores(prints, false, 'print'), ...scores(replays, false, 'replay')]), {
+      live: 0.5,
+      spoof: 0.2001,
+    });
+    // 10 real clips: none may fall below live -> live = the lowest real score, under the cap
+    const few = [0.42, 0.6, 0.7, 0.8, 0.9, 0.9, 0.95, 0.97, 0.99, 0.99];
+    assert.deepEqual(chooseThresholds([...scores(few, true), ...scores([0.1, 0.05, 0.01], false, 'print')]), { live: 0.42, spoof: 0.1001 });
+    // an attack family above the lowest real clips: live is raised to shut it out, no uncertain band
+    const cut = [0.45, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1];
+    assert.deepEqual(chooseThresholds([...scores([0.3, ...few.slice(1)], true), ...scores(cut, false, 'cutEye')]), { live: 0.4501, spoof: 0.4501 });
+  });
+  it('the rule rejects score sets it cannot choose from', () => {
+    const invalid = (x: unknown) =>
+      assert.throws(
+        () => chooseThresholds(x as never),
+        (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION' && /scores/.test(e.message),
+      );
+    invalid(scores([0.9, 0.8], true));
+    invalid([...scores([0.9], true), { score: Number.NaN, live: false }]);
+    invalid('0.5');
+    assert.throws(
+      () => chooseThresholds([...scores([0.9], true), ...scores([0.1], false, 'print')], { maxBpcer: 0.05, maxApcer: 1, liveCap: 0.5 }),
+      (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION' && /rule/.test(e.message),
+    );
+  });
+  it("the verdict uses the head's thresholds and rejects a spoof threshold above the live one", () => {
+    // one cue at 0 and bias 0: every clip scores exactly 0.5
+    const head = (thresholds: { live: number; spoof: number }): LivenessHead => ({
+      cues: ['blink'],
+      mean: [0],
+      std: [1],
+      experts: [{ attack: 'spoof', weights: [1], bias: 0 }],
+      temperature: 1,
+      thresholds,
+      source: 'test',
+    });
+    const values = Array.from({ length: 40 }, () => CUES.map(() => 0));
+    const analysis = {
+      cues: { values, fps: 30, pulse: { bpm: 0, snr: 0, bandEnergyRatio: 0 } } as CueMatrix,
+      frames: values.map((_, i) => ({ index: i, time: i / 30, found: true, reset: false, cut: false })),
+    };
+    assert.equal(decideLiveness(analysis, head({ live: 0.5, spoof: 0.4 })).verdict, 'live');
+    assert.equal(decideLiveness(analysis, head({ live: 0.6, spoof: 0.4 })).verdict, 'uncertain');
+    assert.equal(decideLiveness(analysis, head({ live: 0.7, spoof: 0.55 })).verdict, 'spoof');
+    assert.equal(verdictOf(0.45, { live: 0.5, spoof: 0.45 }), 'uncertain', 'a score at the spoof threshold is not a spoof');
+    for (const bad of [
+      { live: 0.3, spoof: 0.7 },
+      { live: 1.2, spoof: 0.4 },
+      { live: Number.NaN, spoof: 0.4 },
+    ])
+      assert.throws(
+        () => decideLiveness(analysis, head(bad)),
+        (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION' && /head\.thresholds/.test(e.message) && /spoof <= live/.test(e.message),
+      );
+  });
+});
+
+describe('cues that may only argue for life', () => {
+  it('nonNegative holds a cue fitted against life at 0 and the expert still separates on the others', () => {
+    // live clips blink; prints do not, and (as the simulated cut-eye prints did) read a HIGHER pulse.
+    // Its own random stream, drawn inside the test: the module's stream feeds the tests above.
+    const r = mulberry32(5);
+    const g = () => Math.sqrt(-2 * Math.log(Math.max(1e-12, r()))) * Math.cos(2 * Math.PI * r());
+    const kb = CUES.indexOf('blink'),
+      kp = CUES.indexOf('pulse');
+    const clip = (live: boolean): number[][] =>
+      Array.from({ length: 30 }, (_, t) =>
+        CUES.map((_, j) => (j === kb ? (live && t % 10 === 0 ? 0.5 : 0) : j === kp ? (live ? 0.3 : 0.5) + 0.05 * g() : 0.02 * g())),
+      );
+    const clips = Array.from({ length: 16 }, (_, i) => ({ values: clip(i % 2 === 0), live: i % 2 === 0, ...(i % 2 ? { attack: 'print' } : {}) }));
+    const free = fitHead(clips, { l2: 0.1 });
+    assert.ok(free.experts[0]!.weights[kp]! < 0, `unconstrained pulse weight ${free.experts[0]!.weights[kp]}`);
+    const held = fitHead(clips, { l2: 0.1, nonNegative: ['pulse'] });
+    assert.equal(held.experts[0]!.weights[kp], 0);
+    assert.ok(held.experts[0]!.weights[kb]! > 0);
+    assert.ok(fuse(clip(true), held).score > 0.5 && fuse(clip(false), held).score < 0.5);
+    assert.throws(
+      () => fitHead(clips, { cues: ['blink'], nonNegative: ['pulse'] }),
+      (e: unknown) => isClearsightError(e) && e.code === 'E_INVALID_OPTION' && /nonNegative/.test(e.message),
+    );
   });
 });

@@ -171,6 +171,35 @@ def held_out(cues, mask, label, groups, args, sources, scored):
     return scores
 
 
+def nested_scores(cues, mask, label, ps, sources, scored, args, t0):
+    """Held-out scores only; the threshold rule is applied by the TypeScript bench (one implementation)."""
+    def describe(i, score):
+        it = ps.items[i]
+        return {"file": os.path.basename(it["source"]["path"]), "kind": it["degradation"]["attack"], "source": it["recording"], "score": round(float(score), 4)}
+
+    folds = {}
+    for o in sorted(set(sources)):
+        rest = [i for i, x in enumerate(sources) if x != o]
+        test = [i for i, x in enumerate(sources) if x == o and scored[i]]
+        net = fit(cues, mask, label, rest, args, sources=sources)
+        with torch.no_grad():
+            live, _ = net(torch.tensor(cues[test]), torch.tensor(mask[test]))
+        inner = []
+        for i_src in sorted(set(sources[i] for i in rest)):
+            train = [i for i in rest if sources[i] != i_src]
+            itest = [i for i in rest if sources[i] == i_src and scored[i]]
+            inet = fit(cues, mask, label, train, args, sources=sources)
+            with torch.no_grad():
+                ilive, _ = inet(torch.tensor(cues[itest]), torch.tensor(mask[itest]))
+            inner += [describe(i, v) for i, v in zip(itest, ilive.numpy())]
+        folds[o] = {"outer": [describe(i, v) for i, v in zip(test, live.numpy())], "inner": inner}
+        print(f"{o}: outer {len(test)} clips, inner {len(inner)} ({time.time() - t0:.0f} s)", flush=True)
+    path = os.path.join(run.REPO, "training", "cache", f"{NAME}-nested.json")
+    with open(path, "w") as f:
+        json.dump({"command": run.command_line(), "seed": args.seed, "align": args.align, "alignWeight": args.align_weight, "steps": args.steps, "folds": folds}, f)
+    print(f"wrote {os.path.relpath(path, run.REPO)} ({time.time() - t0:.0f} s)")
+
+
 def main():
     p = run.parser(__doc__.splitlines()[0], default_steps=300)
     p.add_argument("--hidden", type=int, default=16)
@@ -178,6 +207,9 @@ def main():
     p.add_argument("--align-weight", type=float, default=1.0)
     p.add_argument("--eval-only", action="store_true", help="held-out figures only: no final fit, no export")
     p.add_argument("--only", choices=["loso", "lopo"], help="one of the two held-out protocols")
+    p.add_argument("--nested", action="store_true",
+                   help="scores for bench/liveness-windows.ts's nested thresholds: per held-out source its outer scores and the "
+                        "inner leave-one-source-out scores of the other sources; writes training/cache/liveness-gru-nested.json, nothing else")
     p.add_argument("--held-out-from", help="an --eval-only JSON of the same settings whose figures (and command) go on the card too")
     args = p.parse_args()
     if args.threads > 1 and "--threads" not in sys.argv:
@@ -193,6 +225,9 @@ def main():
     # window caches: score only each clip's first window (what the CLI reads); older sets have one item per clip
     scored = np.array([it.get("window", 0) == 0 for it in ps.items])
     t0 = time.time()
+    if args.nested:
+        nested_scores(cues, mask, label, ps, sources, scored, args, t0)
+        return
     quality = []
     evaluation = {}
     if not args.smoke:

@@ -19,7 +19,15 @@ import type { RawImage } from '../../src/core/image/types.js';
 import { mulberry32 } from '../../src/core/random.js';
 import { embedRegion } from '../../src/face/embed.js';
 import type { FaceModels } from '../../src/face/index.js';
-import { computeCues, readVideoFrames, trackFace, type FrameObservation } from '../../src/face/liveness/index.js';
+import {
+  computeCues,
+  readVideoFrames,
+  trackFace,
+  verdictOf,
+  type FrameObservation,
+  type LivenessThresholds,
+  type LivenessVerdictLabel,
+} from '../../src/face/liveness/index.js';
 import { makePrint, makeReplay } from './attacks.js';
 import { personOf, sourceOf } from './people.js';
 import { clopperPearson } from '../../src/trust/forensics/stats.js';
@@ -126,27 +134,39 @@ export async function extractWindows(models: FaceModels, o: ExtractOptions): Pro
 }
 
 export interface Rates {
+  /** Bona fide clips NOT judged live ("uncertain" counts as not live). */
   bpcer: { k: number; n: number; rate: number; ci95: [number, number] };
   apcer: number;
   acer: number;
+  /** Attack clips judged live, per attack type. */
   perAttack: Record<string, { k: number; n: number; apcer: number; ci95: [number, number] }>;
-  /** Bona fide clips at or above the CLI's "live" threshold of the shipped head. */
-  liveVerdictAbove06: { k: number; n: number };
+  /** Verdict counts per kind. */
+  verdicts: Record<string, Record<LivenessVerdictLabel, number>>;
 }
 
+/** The bench's plain decision: live iff score >= 0.5, no uncertain band. */
+export const HALF: LivenessThresholds = { live: 0.5, spoof: 0.5 };
+
 /**
- * BPCER (bona fide scored below 0.5), APCER per attack type (attack at or above 0.5), ACER =
- * (worst APCER + BPCER) / 2, exact (Clopper-Pearson) 95 % intervals over clips.
+ * Rates of clips at thresholds (one pair for all clips, or one per clip: nested thresholds differ
+ * per held-out fold), through the library's verdict mapping: BPCER = bona fide not judged "live"
+ * (uncertain or spoof), APCER per attack type = attacks judged "live", ACER = (worst APCER +
+ * BPCER) / 2, exact (Clopper-Pearson) 95 % intervals over clips.
  */
-export function livenessRates(kinds: readonly string[], scores: readonly number[], liveThreshold = 0.6): Rates {
+export function livenessRates(
+  kinds: readonly string[],
+  scores: readonly number[],
+  thresholds: LivenessThresholds | readonly LivenessThresholds[] = HALF,
+): Rates {
   const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
-  const at = (k: string) => kinds.flatMap((s, i) => (s === k ? [scores[i]!] : []));
+  const verdict = scores.map((s, i) => verdictOf(s, Array.isArray(thresholds) ? thresholds[i]! : (thresholds as LivenessThresholds)));
+  const at = (k: string) => kinds.flatMap((s, i) => (s === k ? [verdict[i]!] : []));
   const bona = at('bonafide');
-  const bk = bona.filter((x) => x < 0.5).length;
+  const bk = bona.filter((v) => v !== 'live').length;
   const perAttack = Object.fromEntries(
     ATTACKS.map((a) => {
       const v = at(a);
-      const k = v.filter((x) => x >= 0.5).length;
+      const k = v.filter((x) => x === 'live').length;
       const ci = clopperPearson(k, Math.max(1, v.length));
       return [a, { k, n: v.length, apcer: r4(k / Math.max(1, v.length)), ci95: [r4(ci.lo), r4(ci.hi)] as [number, number] }];
     }),
@@ -154,11 +174,13 @@ export function livenessRates(kinds: readonly string[], scores: readonly number[
   const bci = clopperPearson(bk, Math.max(1, bona.length));
   const bpcer = bk / Math.max(1, bona.length);
   const apcer = Math.max(...ATTACKS.map((a) => perAttack[a]!.apcer));
+  const n = (vs: readonly LivenessVerdictLabel[], l: LivenessVerdictLabel) => vs.filter((v) => v === l).length;
+  const count = (vs: LivenessVerdictLabel[]) => ({ live: n(vs, 'live'), uncertain: n(vs, 'uncertain'), spoof: n(vs, 'spoof') });
   return {
     bpcer: { k: bk, n: bona.length, rate: r4(bpcer), ci95: [r4(bci.lo), r4(bci.hi)] },
     apcer: r4(apcer),
     acer: r4((apcer + bpcer) / 2),
     perAttack,
-    liveVerdictAbove06: { k: bona.filter((x) => x >= liveThreshold).length, n: bona.length },
+    verdicts: Object.fromEntries([...new Set(kinds)].map((k) => [k, count(at(k))])),
   };
 }

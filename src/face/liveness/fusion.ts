@@ -13,6 +13,14 @@
 import { invalidOption } from '../../core/errors.js';
 import { fitLogisticNewton, sigmoid } from '../../core/stats.js';
 import { CUES, type Cue } from './features.js';
+import { DEFAULT_LIVENESS_HEAD } from './defaultHead.js';
+import { checkThresholds, type LivenessThresholds } from './thresholds.js';
+
+/**
+ * Thresholds of a head that states none (a fit without a prior, an old head file): the shipped
+ * head's, which were chosen by the threshold rule on held-out scores (thresholds.ts).
+ */
+const DEFAULT_THRESHOLDS: LivenessThresholds = DEFAULT_LIVENESS_HEAD.thresholds;
 
 /** Logistic weights over the head's standardised cues, for one attack family. */
 export interface LivenessExpert {
@@ -36,7 +44,7 @@ export interface LivenessHead {
   /** Softmax temperature of the attention over frames. */
   temperature: number;
   /** score >= live -> "live"; score < spoof -> "spoof"; between -> "uncertain". */
-  thresholds: { live: number; spoof: number };
+  thresholds: LivenessThresholds;
   /** Where the head came from (free text, for the report). */
   source: string;
 }
@@ -147,9 +155,7 @@ export function parseHead(raw: unknown): LivenessHead {
     throw bad('bonaFide', JSON.stringify(h.bonaFide)?.slice(0, 80));
   const temperature = h.temperature ?? 1;
   if (!(typeof temperature === 'number' && temperature > 0)) throw bad('temperature', h.temperature);
-  const t = h.thresholds ?? { live: 0.6, spoof: 0.4 };
-  if (!(typeof t.live === 'number' && typeof t.spoof === 'number' && t.spoof >= 0 && t.spoof <= t.live && t.live <= 1))
-    throw bad('thresholds', JSON.stringify(h.thresholds));
+  const t = h.thresholds === undefined ? DEFAULT_THRESHOLDS : checkThresholds(h.thresholds, 'head.thresholds');
   return {
     cues: [...h.cues],
     mean: [...h.mean!],
@@ -185,6 +191,12 @@ export interface FitOptions {
    */
   alignPriorClips?: number;
   source?: string;
+  /**
+   * Cues that are evidence of life only: no expert may weigh them against it (a weight that fits
+   * negative is held at 0 and the expert refitted). E.g. ["pulse"]: a strong pulse should never
+   * make a clip look like an attack, whatever the simulated attacks happened to show.
+   */
+  nonNegative?: readonly Cue[];
 }
 
 /** Mean and standard deviation (1 where there is no spread) of each cue over all frames of the clips, non-finite values left out. */
@@ -261,6 +273,8 @@ export function fitHead(clips: readonly TrainingClip[], opts: FitOptions = {}): 
   for (const c of cues) if (!CUES.includes(c)) throw invalidOption('cues', `names from ${CUES.join(', ')}`, c);
   const idx = cues.map((c) => CUES.indexOf(c));
   const l2 = opts.l2 ?? 0.05;
+  for (const c of opts.nonNegative ?? []) if (!cues.includes(c)) throw invalidOption('nonNegative', `cues of the head (${cues.join(', ')})`, c);
+  const nonNegative = (opts.nonNegative ?? []).map((c) => cues.indexOf(c));
   const temperature = opts.temperature ?? prior?.temperature ?? 1;
   const alignPriorClips = opts.alignPriorClips ?? ALIGNMENT_PRIOR_CLIPS;
   if (!(alignPriorClips >= 0)) throw invalidOption('alignPriorClips', 'a number >= 0', opts.alignPriorClips);
@@ -304,17 +318,31 @@ export function fitHead(clips: readonly TrainingClip[], opts: FitOptions = {}): 
     let b = pe?.bias ?? 0;
     const nA = members.length - bona.length;
     const cw = members.map((i) => (clips[i]!.live ? members.length / (2 * bona.length) : members.length / (2 * nA)));
+    // cues held at weight 0 because their fitted weight came out negative (active set)
+    const held = new Set<number>();
     for (let round = 0; round < 4; round++) {
-      const X = members.map((i) => pool(zs[i]!, round === 0 && !pe ? cues.map(() => 1) : w, temperature).pooled);
-      ({ w, b } = newtonLogistic(
-        X,
-        members.map((i) => clips[i]!.live),
-        cw,
-        w,
-        b,
-        priorW,
-        l2,
-      ));
+      const X = members.map((i) => pool(zs[i]!, round === 0 && !pe ? cues.map(() => 1) : w, temperature).pooled.map((v, j) => (held.has(j) ? 0 : v)));
+      for (;;) {
+        const r = newtonLogistic(
+          X,
+          members.map((i) => clips[i]!.live),
+          cw,
+          w,
+          b,
+          priorW.map((p, j) => (held.has(j) ? 0 : p)),
+          l2,
+        );
+        const negative = nonNegative.filter((j) => !held.has(j) && r.w[j]! < 0);
+        if (!negative.length) {
+          w = r.w.map((v, j) => (held.has(j) ? 0 : v));
+          b = r.b;
+          break;
+        }
+        for (const j of negative) {
+          held.add(j);
+          for (const x of X) x[j] = 0;
+        }
+      }
     }
     return { attack, weights: w, bias: b };
   });
@@ -335,7 +363,7 @@ export function fitHead(clips: readonly TrainingClip[], opts: FitOptions = {}): 
     bonaFide: bonaOut,
     experts,
     temperature,
-    thresholds: prior?.thresholds ?? { live: 0.6, spoof: 0.4 },
+    thresholds: prior?.thresholds ?? DEFAULT_THRESHOLDS,
     source: opts.source ?? `fitted on ${clips.length} clips (${nLive} live; ${counts})`,
   };
 }

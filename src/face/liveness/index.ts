@@ -15,6 +15,7 @@ import { computeCues, type CueMatrix } from './features.js';
 import { fuse, standardise, type LivenessHead } from './fusion.js';
 import { trackFace, type FrameObservation, type TrackOptions } from './track.js';
 import type { PulseReading } from './signal.js';
+import { verdictOf, type LivenessVerdictLabel } from './thresholds.js';
 
 export { CUES, type Cue, type CueMatrix, alternation, computeCues, fitSimilarity, longestRun } from './features.js';
 export {
@@ -48,9 +49,18 @@ export { trackFace, regionFromMesh, textureRatio, type FrameObservation, type Tr
 export { DEFAULT_LIVENESS_HEAD } from './defaultHead.js';
 export { verifyLive, identityFrames, type LiveVerification, type VerifyLiveOptions } from './verify.js';
 export { scoreTemporal, type TemporalScore } from './temporal.js';
+export {
+  checkThresholds,
+  chooseThresholds,
+  describeThresholdRule,
+  verdictOf,
+  THRESHOLD_RULE,
+  type HeldOutScore,
+  type LivenessThresholds,
+  type LivenessVerdictLabel,
+  type ThresholdRule,
+} from './thresholds.js';
 export { readVideoFrames, type VideoClip, type ReadVideoOptions } from '../../core/video/index.js';
-
-export type LivenessVerdictLabel = 'live' | 'spoof' | 'uncertain';
 
 export interface LivenessAnalysis {
   cues: CueMatrix;
@@ -166,7 +176,7 @@ export function decideLiveness(
     });
     return { index: analysis.frames[t]!.index, time: round(analysis.frames[t]!.time), attention: round(a), cue: best.cue, contribution: round(best.c) };
   });
-  let verdict: LivenessVerdictLabel = r.score >= head.thresholds.live ? 'live' : r.score < head.thresholds.spoof ? 'spoof' : 'uncertain';
+  let verdict = verdictOf(r.score, head.thresholds);
   let reason: string | undefined;
   const fps = analysis.cues.fps;
   if (tracked < Math.max(8, fps)) {
