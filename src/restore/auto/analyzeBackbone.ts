@@ -19,9 +19,10 @@ import path from 'node:path';
 
 import { ClearsightError, ERROR_CODES } from '../../core/errors.js';
 import { cacheFileName, defaultCacheDir, readCached, writeCached } from '../../core/models/cache.js';
+import { parseTrainedCard, readTrainedOnnx, type TrainedCard } from '../../core/models/trained.js';
 import { CONVERTER_VERSION, convertIrToOnnx, hashTfjsModel, loadTfjsArtifacts } from '../../core/models/convert/index.js';
 import { graphModelToIr } from '../../core/models/convert/fromGraphModel.js';
-import { packageDir } from '../../core/models/registry.js';
+import { getModelCard, packageDir } from '../../core/models/registry.js';
 import { InferenceSession } from '../../core/runtime/index.js';
 import type { RawImage } from '../../core/image/types.js';
 import { DEGRADATIONS } from './analyze.js';
@@ -208,4 +209,95 @@ export class BackboneHead {
     const offs = this.json.offsets.some((o) => o !== 0) ? `class priors ${this.json.offsets.map((o) => o.toFixed(2)).join('/')}` : 'no class priors';
     return `centernet trunk + ${this.json.selection.chosen} head, ${offs}`;
   }
+}
+
+/** What decides the recogniser's scores (besides the small network): P(present) per class, DEGRADATIONS order. */
+export interface ScoreDecider {
+  scores(views: RecognizerViews): Promise<Float32Array>;
+  readonly description: string;
+  dispose(): Promise<void>;
+}
+
+/** The frozen trunk's pooled features and a head on them, as a decider. */
+export function frozenBackboneDecider(features: BackboneFeatures, head: BackboneHead): ScoreDecider {
+  return {
+    scores: async (views) => head.scores(await features.ofViews(views)),
+    description: head.description,
+    dispose: () => features.dispose(),
+  };
+}
+
+/**
+ * The fine-tuned recogniser (issue 16, wave 6): the same centernet trunk, FINE-TUNED end to end
+ * with its pooled features and linear head (training/recognizer_finetune.py), exported as one
+ * trained model (models/degradation-recognizer-ft: card, golden pair; weights stored as float16).
+ * In: the recogniser's views as 0..255 NHWC (global [1,128,128,3], crops [6,96,96,3]); out: 6
+ * logits. The class priors (logit offsets chosen on validation sources) are in priors.json beside it.
+ */
+export const FINETUNED_MODEL = 'degradation-recognizer-ft';
+export const FINETUNED_PRIORS_FILE = 'priors.json';
+
+export class FinetunedRecognizer implements ScoreDecider {
+  private constructor(
+    private readonly session: InferenceSession,
+    readonly card: TrainedCard,
+    readonly offsets: readonly number[],
+  ) {}
+
+  /** The installed model (registry) or, with `dir`, a candidate folder (card.json, ONNX, priors.json). */
+  static async load(options: { dir?: string; threads?: number; offsets?: boolean } = {}): Promise<FinetunedRecognizer> {
+    const card = options.dir ? readCandidateCard(options.dir) : getModelCard(FINETUNED_MODEL).trained;
+    if (!card) throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `${FINETUNED_MODEL} is not installed`, { model: FINETUNED_MODEL });
+    const offsets = options.offsets === false ? DEGRADATIONS.map(() => 0) : readPriors(path.join(card.dir, FINETUNED_PRIORS_FILE));
+    const session = await InferenceSession.create(readTrainedOnnx(card), { threads: options.threads ?? 1 });
+    return new FinetunedRecognizer(session, card, offsets);
+  }
+
+  /** True when the fine-tuned model is in the registry (models/degradation-recognizer-ft). */
+  static available(): boolean {
+    try {
+      return getModelCard(FINETUNED_MODEL).trained !== undefined;
+    } catch {
+      return false;
+    }
+  }
+
+  async scores(views: RecognizerViews): Promise<Float32Array> {
+    const crops = new Float32Array(CROPS * CROP_SIZE * CROP_SIZE * 3);
+    views.crops.forEach((c, k) => {
+      crops.set(toNhwc255(c), k * CROP_SIZE * CROP_SIZE * 3);
+    });
+    const out = await this.session.runNamed({
+      global: { data: toNhwc255(views.global), shape: [1, GLOBAL_SIZE, GLOBAL_SIZE, 3] },
+      crops: { data: crops, shape: [CROPS, CROP_SIZE, CROP_SIZE, 3] },
+    });
+    const logits = out.logits?.data;
+    if (!logits || logits.length !== DEGRADATIONS.length)
+      throw new ClearsightError(ERROR_CODES.RUNTIME, `${this.card.name} returned unexpected outputs (${Object.keys(out).join(', ')})`);
+    return Float32Array.from(logits, (z, i) => 1 / (1 + Math.exp(-(z + this.offsets[i]))));
+  }
+
+  get description(): string {
+    const offs = this.offsets.some((o) => o !== 0) ? `class priors ${this.offsets.map((o) => o.toFixed(2)).join('/')}` : 'no class priors';
+    return `${this.card.name}@${this.card.version} (centernet trunk fine-tuned + linear head), ${offs}`;
+  }
+
+  dispose(): Promise<void> {
+    return this.session.dispose();
+  }
+}
+
+function readCandidateCard(dir: string): TrainedCard {
+  const file = path.join(dir, 'card.json');
+  if (!existsSync(file)) throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `${file} not found`, { file });
+  return parseTrainedCard(JSON.parse(readFileSync(file, 'utf8')), dir);
+}
+
+/** Logit offsets {"offsets": [6 finite numbers]}; E_MODEL_NOT_FOUND when missing, E_RUNTIME when malformed. */
+export function readPriors(file: string): number[] {
+  if (!existsSync(file)) throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `class priors ${file} not found`, { file });
+  const { offsets } = JSON.parse(readFileSync(file, 'utf8')) as { offsets?: unknown };
+  if (!Array.isArray(offsets) || offsets.length !== DEGRADATIONS.length || !offsets.every((o) => typeof o === 'number' && Number.isFinite(o)))
+    throw new ClearsightError(ERROR_CODES.RUNTIME, `${file}: "offsets" must hold ${DEGRADATIONS.length} finite numbers (${DEGRADATIONS.join(',')})`, { file });
+  return offsets as number[];
 }
