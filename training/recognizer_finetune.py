@@ -4,6 +4,7 @@
     /usr/bin/python3 training/recognizer_finetune.py fold --hold V1      # validation fold: train without V1's sources, predict them per epoch
     /usr/bin/python3 training/recognizer_finetune.py fold --hold V2
     /usr/bin/python3 training/recognizer_finetune.py select              # epochs + class priors from the two folds (frozen vs fine-tuned)
+    /usr/bin/python3 training/recognizer_finetune.py ensemble --epoch 2  # (amendment) mean logit of the frozen probe and epoch 2, its priors
     /usr/bin/python3 training/recognizer_finetune.py final               # everything, same schedule; checkpoint per epoch
     /usr/bin/python3 training/recognizer_finetune.py export [--out DIR]   # the chosen epoch's final checkpoint -> DIR/{model.onnx,card.json,golden.json,priors.json}
 
@@ -295,6 +296,21 @@ def cmd_select(args):
               open(os.path.join(OUT, "select.json"), "w"), indent=1)
 
 
+def cmd_ensemble(args):
+    """Validation figure of the mean of the frozen probe's (epoch 0) and epoch E's logits, with priors fitted for the pair (wave-6 amendment)."""
+    folds = [json.load(open(os.path.join(OUT, f"fold-{f}.json"))) for f in FOLDS]
+    truth = sum((f["truth"] for f in folds), [])
+    z = {e: np.concatenate([np.array(f["logits"][e]) for f in folds]) for e in ("0", str(args.epoch))}
+    zero = np.zeros(len(CLASSES), dtype=np.float32)
+    mean = (z["0"] + z[str(args.epoch)]) / 2
+    offs = fit_offsets(mean, truth)
+    row = {"epoch": args.epoch, "balanced": balanced(mean, truth, zero), "balanced_with_offsets": balanced(mean, truth, offs), "offsets": offs.tolist(),
+           "confusion_with_offsets": confusion(mean, truth, offs)}
+    print(f"mean logit of epoch 0 and epoch {args.epoch}: balanced {row['balanced']:.3f} -> {row['balanced_with_offsets']:.3f} with offsets "
+          f"{dict(zip(CLASSES, offs.tolist()))}\n   {row['confusion_with_offsets']}")
+    json.dump(row, open(os.path.join(OUT, "ensemble.json"), "w"), indent=1)
+
+
 def cmd_final(args):
     torch.set_num_threads(args.threads)
     data = Data()
@@ -354,7 +370,7 @@ def cmd_export(args):
     sel = json.load(open(os.path.join(OUT, "select.json")))
     epoch = sel["chosen_epoch"] if args.epoch is None else args.epoch
     if epoch != sel["chosen_epoch"]:
-        print(f"WARNING: exporting epoch {epoch}, not the validation-chosen {sel['chosen_epoch']}: its offsets are the chosen epoch's")
+        print(f"WARNING: exporting epoch {epoch}, not the validation-chosen {sel['chosen_epoch']} (its own validation offsets are written)")
     state = torch.load(os.path.join(OUT, f"final-e{epoch}.pt"))
     model = Recognizer(np.zeros(3744), np.ones(3744))
     model.load_state_dict(state["model"])
@@ -380,9 +396,14 @@ def cmd_export(args):
     from export import _tensor_json, _write_json_atomic  # training/cstrain/export.py: the golden layout every trained model uses
     _write_json_atomic(os.path.join(args.out, "golden.json"), {"tolerance": 1e-4, "inputs": [_tensor_json("global", g), _tensor_json("crops", c)],
                                                               "outputs": [_tensor_json("logits", ref)]})
-    _write_json_atomic(os.path.join(args.out, "priors.json"), {"offsets": sel["epochs"][str(sel["chosen_epoch"])]["offsets"], "classes": CLASSES,
-                                                              "chosenOn": "pooled held-out real items of validation folds V1+V2 (training side of S1), coordinate ascent on balanced accuracy"},
-                       indent=1)
+    priors = {"offsets": sel["epochs"][str(epoch)]["offsets"], "classes": CLASSES,
+              "chosenOn": "pooled held-out real items of validation folds V1+V2 (training side of S1), coordinate ascent on balanced accuracy"}
+    if args.ensemble:
+        ens = json.load(open(os.path.join(OUT, "ensemble.json")))
+        assert ens["epoch"] == epoch, f"ensemble.json is for epoch {ens['epoch']}, exporting {epoch}"
+        priors["ensemble"] = {"head": "degradation-recognizer/backbone-head.json", "offsets": ens["offsets"],
+                              "note": "mean of this network's logits and the frozen-backbone head's; offsets fitted for the pair on the same validation folds"}
+    _write_json_atomic(os.path.join(args.out, "priors.json"), priors, indent=1)
     data = Data()
     counts = {}
     for gname in data.groups:
@@ -430,16 +451,17 @@ def cmd_export(args):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("command", choices=["features", "fold", "select", "final", "export"])
+    ap.add_argument("command", choices=["features", "fold", "select", "ensemble", "final", "export"])
     ap.add_argument("--hold", choices=sorted(FOLDS))
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--stop-at", type=float, default=0, help="unix time: stop (checkpoint, evaluate) when passed")
     ap.add_argument("--epoch", type=int)
     ap.add_argument("--out", default=os.path.join(OUT, "degradation-recognizer-ft"), help="export: the model folder (card.json, model.onnx, golden.json, priors.json)")
+    ap.add_argument("--ensemble", action="store_true", help="export: priors.json names the mean-logit ensemble with the frozen head (ensemble.json)")
     ap.add_argument("--wall", type=float, help="export: training wall time in seconds for the card")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    {"features": cmd_features, "fold": cmd_fold, "select": cmd_select, "final": cmd_final, "export": cmd_export}[args.command](args)
+    {"features": cmd_features, "fold": cmd_fold, "select": cmd_select, "ensemble": cmd_ensemble, "final": cmd_final, "export": cmd_export}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
  * - a head JSON (training/recognizer_backbone.py): Human's frozen centernet trunk features
  *   (src/restore/auto/analyzeBackbone.ts) and that head;
  * - a folder (card.json, ONNX, priors.json; training/recognizer_finetune.py export): the trunk
- *   fine-tuned end to end with its head, one ONNX.
+ *   fine-tuned end to end with its head, one ONNX; alone, or averaged with the installed frozen
+ *   head when priors.json names an `ensemble`.
  * Either with its per-class logit offsets (class priors chosen on validation sources) unless
  * `offsets: false`. JPEG comes from the same native-resolution head as the committed model's.
  * Only the scores: no severity head (the expected severity is reported as the score).
@@ -19,7 +20,7 @@ export class BackboneCandidate {
   private constructor(private readonly decider: ScoreDecider) {}
 
   static async load(file: string, options: { offsets?: boolean } = {}): Promise<BackboneCandidate> {
-    if (statSync(file).isDirectory()) return new BackboneCandidate(await FinetunedRecognizer.load({ dir: file, offsets: options.offsets }));
+    if (statSync(file).isDirectory()) return new BackboneCandidate(await FinetunedRecognizer.decider({ dir: file, offsets: options.offsets }));
     return new BackboneCandidate(frozenBackboneDecider(await BackboneFeatures.load(), BackboneHead.read(file, options)));
   }
 

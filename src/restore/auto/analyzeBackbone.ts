@@ -19,7 +19,7 @@ import path from 'node:path';
 
 import { ClearsightError, ERROR_CODES } from '../../core/errors.js';
 import { cacheFileName, defaultCacheDir, readCached, writeCached } from '../../core/models/cache.js';
-import { parseTrainedCard, readTrainedOnnx, type TrainedCard } from '../../core/models/trained.js';
+import { parseTrainedCard, readTrainedOnnx, TRAINED_MODELS_DIR, type TrainedCard } from '../../core/models/trained.js';
 import { CONVERTER_VERSION, convertIrToOnnx, hashTfjsModel, loadTfjsArtifacts } from '../../core/models/convert/index.js';
 import { graphModelToIr } from '../../core/models/convert/fromGraphModel.js';
 import { getModelCard, packageDir } from '../../core/models/registry.js';
@@ -190,7 +190,13 @@ export class BackboneHead {
 
   /** P(present) per class (DEGRADATIONS order), class priors applied. */
   scores(features: Float32Array): Float32Array {
-    const { mean, std, layers, offsets } = this.json;
+    const { offsets } = this.json;
+    return Float32Array.from(this.logits(features), (z, i) => sigmoid(z + offsets[i]));
+  }
+
+  /** The head's logits per class, before the class priors. */
+  logits(features: Float32Array): Float64Array {
+    const { mean, std, layers } = this.json;
     let x = Float64Array.from(features, (v, i) => (v - mean[i]) / std[i]);
     layers.forEach((layer, li) => {
       const out = new Float64Array(layer.bias.length);
@@ -202,7 +208,7 @@ export class BackboneHead {
       }
       x = out;
     });
-    return Float32Array.from(x, (z, i) => 1 / (1 + Math.exp(-(z + offsets[i]))));
+    return x;
   }
 
   get description(): string {
@@ -246,11 +252,46 @@ export class FinetunedRecognizer implements ScoreDecider {
 
   /** The installed model (registry) or, with `dir`, a candidate folder (card.json, ONNX, priors.json). */
   static async load(options: { dir?: string; threads?: number; offsets?: boolean } = {}): Promise<FinetunedRecognizer> {
-    const card = options.dir ? readCandidateCard(options.dir) : getModelCard(FINETUNED_MODEL).trained;
-    if (!card) throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `${FINETUNED_MODEL} is not installed`, { model: FINETUNED_MODEL });
+    const card = finetunedCard(options.dir);
     const offsets = options.offsets === false ? DEGRADATIONS.map(() => 0) : readPriors(path.join(card.dir, FINETUNED_PRIORS_FILE));
     const session = await InferenceSession.create(readTrainedOnnx(card), { threads: options.threads ?? 1 });
     return new FinetunedRecognizer(session, card, offsets);
+  }
+
+  /**
+   * What the fine-tuned model's folder says should decide: the model alone, or (when its
+   * priors.json names an `ensemble`) the mean of its logits and the frozen-backbone head's, with
+   * the ensemble's own class priors (`offsets: false`: none).
+   */
+  static async decider(options: { dir?: string; threads?: number; offsets?: boolean } = {}): Promise<ScoreDecider> {
+    const card = finetunedCard(options.dir);
+    const ensemble = readEnsemble(path.join(card.dir, FINETUNED_PRIORS_FILE));
+    if (!ensemble) return FinetunedRecognizer.load(options);
+    const head = BackboneHead.read(path.join(TRAINED_MODELS_DIR, ensemble.head), { offsets: false });
+    const offsets = options.offsets === false ? DEGRADATIONS.map(() => 0) : ensemble.offsets;
+    const ft = await FinetunedRecognizer.load({ ...options, offsets: false });
+    try {
+      return meanLogitDecider(await BackboneFeatures.load({ threads: options.threads }), head, ft, offsets);
+    } catch (err) {
+      await ft.dispose();
+      throw err;
+    }
+  }
+
+  /** The network's logits per class, before the class priors. */
+  async logits(views: RecognizerViews): Promise<Float32Array> {
+    const crops = new Float32Array(CROPS * CROP_SIZE * CROP_SIZE * 3);
+    views.crops.forEach((c, k) => {
+      crops.set(toNhwc255(c), k * CROP_SIZE * CROP_SIZE * 3);
+    });
+    const out = await this.session.runNamed({
+      global: { data: toNhwc255(views.global), shape: [1, GLOBAL_SIZE, GLOBAL_SIZE, 3] },
+      crops: { data: crops, shape: [CROPS, CROP_SIZE, CROP_SIZE, 3] },
+    });
+    const logits = out.logits?.data;
+    if (!logits || logits.length !== DEGRADATIONS.length)
+      throw new ClearsightError(ERROR_CODES.RUNTIME, `${this.card.name} returned unexpected outputs (${Object.keys(out).join(', ')})`);
+    return logits;
   }
 
   /** True when the fine-tuned model is in the registry (models/degradation-recognizer-ft). */
@@ -263,18 +304,7 @@ export class FinetunedRecognizer implements ScoreDecider {
   }
 
   async scores(views: RecognizerViews): Promise<Float32Array> {
-    const crops = new Float32Array(CROPS * CROP_SIZE * CROP_SIZE * 3);
-    views.crops.forEach((c, k) => {
-      crops.set(toNhwc255(c), k * CROP_SIZE * CROP_SIZE * 3);
-    });
-    const out = await this.session.runNamed({
-      global: { data: toNhwc255(views.global), shape: [1, GLOBAL_SIZE, GLOBAL_SIZE, 3] },
-      crops: { data: crops, shape: [CROPS, CROP_SIZE, CROP_SIZE, 3] },
-    });
-    const logits = out.logits?.data;
-    if (!logits || logits.length !== DEGRADATIONS.length)
-      throw new ClearsightError(ERROR_CODES.RUNTIME, `${this.card.name} returned unexpected outputs (${Object.keys(out).join(', ')})`);
-    return Float32Array.from(logits, (z, i) => 1 / (1 + Math.exp(-(z + this.offsets[i]))));
+    return Float32Array.from(await this.logits(views), (z, i) => sigmoid(z + this.offsets[i]));
   }
 
   get description(): string {
@@ -285,6 +315,51 @@ export class FinetunedRecognizer implements ScoreDecider {
   dispose(): Promise<void> {
     return this.session.dispose();
   }
+}
+
+const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
+
+/**
+ * Two views of the same trunk decide together: the frozen trunk's head and the fine-tuned network,
+ * their logits averaged, then the class priors (chosen for the pair on validation sources).
+ * The two run at once (onnxruntime works off the main thread).
+ */
+export function meanLogitDecider(features: BackboneFeatures, head: BackboneHead, ft: FinetunedRecognizer, offsets: readonly number[]): ScoreDecider {
+  const offs = offsets.some((o) => o !== 0) ? `class priors ${offsets.map((o) => o.toFixed(2)).join('/')}` : 'no class priors';
+  return {
+    scores: async (views) => {
+      const [f, zf] = await Promise.all([features.ofViews(views), ft.logits(views)]);
+      const zh = head.logits(f);
+      return Float32Array.from(zf, (z, i) => sigmoid((z + zh[i]) / 2 + offsets[i]));
+    },
+    description: `mean logit of centernet trunk + ${head.json.selection.chosen} head (frozen) and ${ft.card.name}@${ft.card.version} (fine-tuned), ${offs}`,
+    dispose: async () => {
+      await features.dispose();
+      await ft.dispose();
+    },
+  };
+}
+
+function finetunedCard(dir?: string): TrainedCard {
+  const card = dir ? readCandidateCard(dir) : getModelCard(FINETUNED_MODEL).trained;
+  if (!card) throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `${FINETUNED_MODEL} is not installed`, { model: FINETUNED_MODEL });
+  return card;
+}
+
+/** priors.json's optional `ensemble`: { head: path under models/, offsets: 6 numbers }. */
+function readEnsemble(file: string): { head: string; offsets: number[] } | undefined {
+  readPriors(file);
+  const { ensemble } = JSON.parse(readFileSync(file, 'utf8')) as { ensemble?: { head?: unknown; offsets?: unknown } };
+  if (ensemble === undefined) return undefined;
+  const offsets = ensemble.offsets;
+  if (
+    typeof ensemble.head !== 'string' ||
+    !Array.isArray(offsets) ||
+    offsets.length !== DEGRADATIONS.length ||
+    !offsets.every((o) => typeof o === 'number' && Number.isFinite(o))
+  )
+    throw new ClearsightError(ERROR_CODES.RUNTIME, `${file}: "ensemble" must be { head: path, offsets: ${DEGRADATIONS.length} finite numbers }`, { file });
+  return { head: ensemble.head, offsets: offsets as number[] };
 }
 
 function readCandidateCard(dir: string): TrainedCard {

@@ -168,8 +168,8 @@ function validDecision(d: unknown): boolean {
 /** The decider a decision names (undefined: the small network decides). */
 async function loadDecider(decision: NonNullable<RecognizerLoadOptions['decision']>, threads: number): Promise<ScoreDecider | undefined> {
   if (decision === 'network') return undefined;
-  if (typeof decision === 'object' && 'finetuned' in decision) return FinetunedRecognizer.load({ dir: decision.finetuned, threads });
-  if (decision === 'auto' && FinetunedRecognizer.available()) return FinetunedRecognizer.load({ threads });
+  if (typeof decision === 'object' && 'finetuned' in decision) return FinetunedRecognizer.decider({ dir: decision.finetuned, threads });
+  if (decision === 'auto' && FinetunedRecognizer.available()) return FinetunedRecognizer.decider({ threads });
   const installed = path.join(TRAINED_MODELS_DIR, RECOGNIZER_MODEL, BACKBONE_HEAD_FILE);
   const headFile = typeof decision === 'object' ? decision.head : existsSync(installed) ? installed : undefined;
   return headFile ? frozenBackboneDecider(await BackboneFeatures.load({ threads }), BackboneHead.read(headFile)) : undefined;
