@@ -5,6 +5,7 @@
  * to compare).
  *
  *   node --import tsx bench/analyze-timing.ts [--head models/degradation-recognizer/backbone-head.json] [--limit N]
+ *   node --import tsx bench/analyze-timing.ts --finetuned models/degradation-recognizer-ft   # the frozen head deciding vs the fine-tuned folder's decision (wave 6)
  *
  * Times per photo (1 thread each): analyzeImage (hand evidence on the reduced copy + views +
  * inference) and the recogniser alone (views + inference).
@@ -30,10 +31,13 @@ const { values: args } = parseArgs({
     },
     head: { type: 'string', default: path.join(TRAINED_MODELS_DIR, RECOGNIZER_MODEL, BACKBONE_HEAD_FILE) },
     limit: { type: 'string' },
+    /** A fine-tuned model folder: then the frozen head (--head) is the baseline and this folder's decision the candidate. */
+    finetuned: { type: 'string' },
   },
 });
-const committed = await DegradationRecognizer.load({ threads: 1, decision: 'network' });
-const candidate = await DegradationRecognizer.load({ threads: 1, decision: { head: path.resolve(args.head!) } });
+const head = { head: path.resolve(args.head!) };
+const committed = await DegradationRecognizer.load({ threads: 1, decision: args.finetuned ? head : 'network' });
+const candidate = await DegradationRecognizer.load({ threads: 1, decision: args.finetuned ? { finetuned: path.resolve(args.finetuned) } : head });
 const t = { committed: { analyze: [] as number[], alone: [] as number[] }, candidate: { analyze: [] as number[], alone: [] as number[] } };
 const files = TEST_SOURCES.filter((s) => !s.outOfScope).flatMap((s) => sourceFiles(path.resolve(args.data!), s));
 const use = files.slice(0, args.limit ? Number(args.limit) : undefined);
@@ -76,7 +80,7 @@ process.stdout.write(
     '',
     '| recogniser | analysis median ms | slowest ms | recogniser alone median ms | slowest ms |',
     '|---|---:|---:|---:|---:|',
-    row(`${committed.id} (network decides)`, t.committed),
+    row(args.finetuned ? committed.id : `${committed.id} (network decides)`, t.committed),
     row(candidate.id, t.candidate),
     '',
   ].join('\n'),

@@ -123,7 +123,7 @@ const { values: args } = parseArgs({
     'write-card': { type: 'boolean', default: false },
     /** Smoke runs: at most this many files per cross-source test folder, and no calibration-split section. */
     limit: { type: 'string' },
-    /** A candidate recogniser measured in place of the committed one: a frozen-backbone head JSON (training/recognizer_backbone.py). No card is written. */
+    /** A candidate recogniser measured in place of the committed one: a frozen-backbone head JSON (training/recognizer_backbone.py) or a fine-tuned model folder (training/recognizer_finetune.py export). No card is written. */
     candidate: { type: 'string' },
     /** The committed recogniser with class priors: a JSON file with "offsets" in DEGRADATIONS order (training/recognizer_priors.py). No card is written. */
     offsets: { type: 'string' },

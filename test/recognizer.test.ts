@@ -6,10 +6,20 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { BACKBONE_DIM, BackboneFeatures, BackboneHead, backboneOnnx } from '../src/restore/auto/analyzeBackbone.js';
+import {
+  BACKBONE_DIM,
+  BackboneFeatures,
+  BackboneHead,
+  backboneOnnx,
+  FINETUNED_PRIORS_FILE,
+  FinetunedRecognizer,
+  readPriors,
+} from '../src/restore/auto/analyzeBackbone.js';
+import { getModelCard } from '../src/core/models/registry.js';
+import { readGolden, TRAINED_MODELS_DIR } from '../src/core/models/trained.js';
 import { InferenceSession } from '../src/core/runtime/index.js';
 import { createImage, type RawImage } from '../src/core/image/index.js';
 import { isClearsightError } from '../src/core/errors.js';
@@ -307,13 +317,16 @@ describe('frozen backbone (centernet trunk) and its head', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
-  it('the installed backbone head decides by default; decision "network" gives the network\'s own scores, same severity-if-present', {
+  it('the installed backbone decider (fine-tuned trunk, else frozen trunk + head) decides by default; decision "network" gives the network\'s own scores, same severity-if-present', {
     skip: !have && 'models/degradation-recognizer not installed',
   }, async () => {
     const byHead = await DegradationRecognizer.load();
     const byNet = await DegradationRecognizer.load({ decision: 'network' });
     try {
-      assert.match(byHead.id, /decision: centernet trunk/);
+      assert.match(
+        byHead.id,
+        FinetunedRecognizer.available() ? /decision: mean logit of centernet trunk .* and degradation-recognizer-ft@/ : /decision: centernet trunk \+/,
+      );
       assert.doesNotMatch(byNet.id, /decision/);
       const img = cleanScene(9, 320, 240);
       const [a, b] = [await byHead.recognize(img), await byNet.recognize(img)];
@@ -331,6 +344,95 @@ describe('frozen backbone (centernet trunk) and its head', () => {
   });
   it('a bad decision option is refused: E_INVALID_OPTION', { skip: !have && 'models/degradation-recognizer not installed' }, async () => {
     await assert.rejects(DegradationRecognizer.load({ decision: 'magic' as never }), invalid('decision'));
+    await assert.rejects(DegradationRecognizer.load({ decision: { head: 'a.json', finetuned: 'dir' } as never }), invalid('decision'));
+    await assert.rejects(DegradationRecognizer.load({ decision: { finetuned: 7 } as never }), invalid('decision'));
+  });
+  it('a fine-tuned model folder that is not there: E_MODEL_NOT_FOUND', { skip: !have && 'models/degradation-recognizer not installed' }, async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cs-ft-'));
+    try {
+      await assert.rejects(
+        DegradationRecognizer.load({ decision: { finetuned: path.join(dir, 'none') } }),
+        (e: unknown) => isClearsightError(e) && e.code === 'E_MODEL_NOT_FOUND',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('fine-tuned trunk (degradation-recognizer-ft)', () => {
+  it('class priors: six finite offsets read; missing file E_MODEL_NOT_FOUND, malformed E_RUNTIME', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cs-priors-'));
+    try {
+      const file = path.join(dir, FINETUNED_PRIORS_FILE);
+      writeFileSync(file, JSON.stringify({ offsets: [1, -0.5, 0, 0, 2.25, 0] }));
+      assert.deepEqual(readPriors(file), [1, -0.5, 0, 0, 2.25, 0]);
+      const refused = (code: string) => (e: unknown) => isClearsightError(e) && e.code === code;
+      for (const bad of [{ offsets: [1, 2] }, { offsets: [0, 0, 0, 0, 0, 'x'] }, { offsets: [0, 0, 0, 0, 0, null] }, {}]) {
+        writeFileSync(file, JSON.stringify(bad));
+        assert.throws(() => readPriors(file), refused('E_RUNTIME'), JSON.stringify(bad));
+      }
+      assert.throws(() => readPriors(path.join(dir, 'none.json')), refused('E_MODEL_NOT_FOUND'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it("installed: the golden views give sigmoid(golden logits + priors); the installed decision is sigmoid(mean of its and the frozen head's logits + pair priors)", {
+    skip: !FinetunedRecognizer.available() && 'models/degradation-recognizer-ft not installed',
+  }, async () => {
+    const card = getModelCard('degradation-recognizer-ft').trained!;
+    const golden = readGolden(card);
+    // The golden inputs are whole numbers 0..255, so they survive the views' 8-bit rounding exactly.
+    const view = (t: { data: Float32Array }, offset: number, size: number): RawImage => {
+      const img = createImage(size, size, 3);
+      for (let i = 0; i < img.data.length; i++) img.data[i] = t.data[offset + i] / 255;
+      return img;
+    };
+    const [g, c] = golden.inputs;
+    const views = { global: view(g, 0, 128), crops: Array.from({ length: RECOGNIZER_CROPS }, (_, k) => view(c, k * 96 * 96 * 3, 96)) };
+    const priorsFile = path.join(card.dir, FINETUNED_PRIORS_FILE);
+    const offsets = readPriors(priorsFile);
+    const ensemble = JSON.parse(readFileSync(priorsFile, 'utf8')).ensemble as { head: string; offsets: number[] };
+    const ft = await FinetunedRecognizer.load();
+    const plain = await FinetunedRecognizer.load({ offsets: false });
+    const decider = await FinetunedRecognizer.decider();
+    const bb = await BackboneFeatures.load();
+    const auto = await DegradationRecognizer.load();
+    try {
+      const [p, q, d] = [await ft.scores(views), await plain.scores(views), await decider.scores(views)];
+      const zh = BackboneHead.read(path.join(TRAINED_MODELS_DIR, ensemble.head)).logits(await bb.ofViews(views));
+      golden.outputs[0].data.forEach((z, i) => {
+        assert.ok(Math.abs(p[i] - 1 / (1 + Math.exp(-(z + offsets[i])))) < 1e-4, `class ${DEGRADATIONS[i]} with priors`);
+        assert.ok(Math.abs(q[i] - 1 / (1 + Math.exp(-z))) < 1e-4, `class ${DEGRADATIONS[i]} without priors`);
+        assert.ok(Math.abs(d[i] - 1 / (1 + Math.exp(-((z + zh[i]) / 2 + ensemble.offsets[i])))) < 1e-4, `class ${DEGRADATIONS[i]}, the pair`);
+      });
+      assert.match(auto.id, /decision: mean logit of .* degradation-recognizer-ft@/);
+    } finally {
+      await ft.dispose();
+      await plain.dispose();
+      await decider.dispose();
+      await bb.dispose();
+      await auto.dispose();
+    }
+  });
+  it('a model folder whose priors.json has a malformed ensemble is refused: E_RUNTIME', {
+    skip: !FinetunedRecognizer.available() && 'models/degradation-recognizer-ft not installed',
+  }, async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cs-ftdir-'));
+    try {
+      cpSync(getModelCard('degradation-recognizer-ft').trained!.dir, dir, { recursive: true });
+      const file = path.join(dir, FINETUNED_PRIORS_FILE);
+      const priors = JSON.parse(readFileSync(file, 'utf8'));
+      for (const ensemble of [
+        { head: 7, offsets: priors.offsets },
+        { head: priors.ensemble.head, offsets: [0, 0] },
+      ]) {
+        writeFileSync(file, JSON.stringify({ ...priors, ensemble }));
+        await assert.rejects(FinetunedRecognizer.decider({ dir }), (e: unknown) => isClearsightError(e) && e.code === 'E_RUNTIME');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -19,9 +19,10 @@ import path from 'node:path';
 
 import { ClearsightError, ERROR_CODES } from '../../core/errors.js';
 import { cacheFileName, defaultCacheDir, readCached, writeCached } from '../../core/models/cache.js';
+import { parseTrainedCard, readTrainedOnnx, TRAINED_MODELS_DIR, type TrainedCard } from '../../core/models/trained.js';
 import { CONVERTER_VERSION, convertIrToOnnx, hashTfjsModel, loadTfjsArtifacts } from '../../core/models/convert/index.js';
 import { graphModelToIr } from '../../core/models/convert/fromGraphModel.js';
-import { packageDir } from '../../core/models/registry.js';
+import { getModelCard, packageDir } from '../../core/models/registry.js';
 import { InferenceSession } from '../../core/runtime/index.js';
 import type { RawImage } from '../../core/image/types.js';
 import { DEGRADATIONS } from './analyze.js';
@@ -189,7 +190,13 @@ export class BackboneHead {
 
   /** P(present) per class (DEGRADATIONS order), class priors applied. */
   scores(features: Float32Array): Float32Array {
-    const { mean, std, layers, offsets } = this.json;
+    const { offsets } = this.json;
+    return Float32Array.from(this.logits(features), (z, i) => sigmoid(z + offsets[i]));
+  }
+
+  /** The head's logits per class, before the class priors. */
+  logits(features: Float32Array): Float64Array {
+    const { mean, std, layers } = this.json;
     let x = Float64Array.from(features, (v, i) => (v - mean[i]) / std[i]);
     layers.forEach((layer, li) => {
       const out = new Float64Array(layer.bias.length);
@@ -201,11 +208,171 @@ export class BackboneHead {
       }
       x = out;
     });
-    return Float32Array.from(x, (z, i) => 1 / (1 + Math.exp(-(z + offsets[i]))));
+    return x;
   }
 
   get description(): string {
     const offs = this.json.offsets.some((o) => o !== 0) ? `class priors ${this.json.offsets.map((o) => o.toFixed(2)).join('/')}` : 'no class priors';
     return `centernet trunk + ${this.json.selection.chosen} head, ${offs}`;
   }
+}
+
+/** What decides the recogniser's scores (besides the small network): P(present) per class, DEGRADATIONS order. */
+export interface ScoreDecider {
+  scores(views: RecognizerViews): Promise<Float32Array>;
+  readonly description: string;
+  dispose(): Promise<void>;
+}
+
+/** The frozen trunk's pooled features and a head on them, as a decider. */
+export function frozenBackboneDecider(features: BackboneFeatures, head: BackboneHead): ScoreDecider {
+  return {
+    scores: async (views) => head.scores(await features.ofViews(views)),
+    description: head.description,
+    dispose: () => features.dispose(),
+  };
+}
+
+/**
+ * The fine-tuned recogniser (issue 16, wave 6): the same centernet trunk, FINE-TUNED end to end
+ * with its pooled features and linear head (training/recognizer_finetune.py), exported as one
+ * trained model (models/degradation-recognizer-ft: card, golden pair; weights stored as float16).
+ * In: the recogniser's views as 0..255 NHWC (global [1,128,128,3], crops [6,96,96,3]); out: 6
+ * logits. The class priors (logit offsets chosen on validation sources) are in priors.json beside it.
+ */
+export const FINETUNED_MODEL = 'degradation-recognizer-ft';
+export const FINETUNED_PRIORS_FILE = 'priors.json';
+
+export class FinetunedRecognizer implements ScoreDecider {
+  private constructor(
+    private readonly session: InferenceSession,
+    readonly card: TrainedCard,
+    readonly offsets: readonly number[],
+  ) {}
+
+  /** The installed model (registry) or, with `dir`, a candidate folder (card.json, ONNX, priors.json). */
+  static async load(options: { dir?: string; threads?: number; offsets?: boolean } = {}): Promise<FinetunedRecognizer> {
+    const card = finetunedCard(options.dir);
+    const offsets = options.offsets === false ? DEGRADATIONS.map(() => 0) : readPriors(path.join(card.dir, FINETUNED_PRIORS_FILE));
+    const session = await InferenceSession.create(readTrainedOnnx(card), { threads: options.threads ?? 1 });
+    return new FinetunedRecognizer(session, card, offsets);
+  }
+
+  /**
+   * What the fine-tuned model's folder says should decide: the model alone, or (when its
+   * priors.json names an `ensemble`) the mean of its logits and the frozen-backbone head's, with
+   * the ensemble's own class priors (`offsets: false`: none).
+   */
+  static async decider(options: { dir?: string; threads?: number; offsets?: boolean } = {}): Promise<ScoreDecider> {
+    const card = finetunedCard(options.dir);
+    const ensemble = readEnsemble(path.join(card.dir, FINETUNED_PRIORS_FILE));
+    if (!ensemble) return FinetunedRecognizer.load(options);
+    const head = BackboneHead.read(path.join(TRAINED_MODELS_DIR, ensemble.head), { offsets: false });
+    const offsets = options.offsets === false ? DEGRADATIONS.map(() => 0) : ensemble.offsets;
+    const ft = await FinetunedRecognizer.load({ ...options, offsets: false });
+    try {
+      return meanLogitDecider(await BackboneFeatures.load({ threads: options.threads }), head, ft, offsets);
+    } catch (err) {
+      await ft.dispose();
+      throw err;
+    }
+  }
+
+  /** The network's logits per class, before the class priors. */
+  async logits(views: RecognizerViews): Promise<Float32Array> {
+    const crops = new Float32Array(CROPS * CROP_SIZE * CROP_SIZE * 3);
+    views.crops.forEach((c, k) => {
+      crops.set(toNhwc255(c), k * CROP_SIZE * CROP_SIZE * 3);
+    });
+    const out = await this.session.runNamed({
+      global: { data: toNhwc255(views.global), shape: [1, GLOBAL_SIZE, GLOBAL_SIZE, 3] },
+      crops: { data: crops, shape: [CROPS, CROP_SIZE, CROP_SIZE, 3] },
+    });
+    const logits = out.logits?.data;
+    if (!logits || logits.length !== DEGRADATIONS.length)
+      throw new ClearsightError(ERROR_CODES.RUNTIME, `${this.card.name} returned unexpected outputs (${Object.keys(out).join(', ')})`);
+    return logits;
+  }
+
+  /** True when the fine-tuned model is in the registry (models/degradation-recognizer-ft). */
+  static available(): boolean {
+    try {
+      return getModelCard(FINETUNED_MODEL).trained !== undefined;
+    } catch {
+      return false;
+    }
+  }
+
+  async scores(views: RecognizerViews): Promise<Float32Array> {
+    return Float32Array.from(await this.logits(views), (z, i) => sigmoid(z + this.offsets[i]));
+  }
+
+  get description(): string {
+    const offs = this.offsets.some((o) => o !== 0) ? `class priors ${this.offsets.map((o) => o.toFixed(2)).join('/')}` : 'no class priors';
+    return `${this.card.name}@${this.card.version} (centernet trunk fine-tuned + linear head), ${offs}`;
+  }
+
+  dispose(): Promise<void> {
+    return this.session.dispose();
+  }
+}
+
+const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
+
+/**
+ * Two views of the same trunk decide together: the frozen trunk's head and the fine-tuned network,
+ * their logits averaged, then the class priors (chosen for the pair on validation sources).
+ * The two run at once (onnxruntime works off the main thread).
+ */
+export function meanLogitDecider(features: BackboneFeatures, head: BackboneHead, ft: FinetunedRecognizer, offsets: readonly number[]): ScoreDecider {
+  const offs = offsets.some((o) => o !== 0) ? `class priors ${offsets.map((o) => o.toFixed(2)).join('/')}` : 'no class priors';
+  return {
+    scores: async (views) => {
+      const [f, zf] = await Promise.all([features.ofViews(views), ft.logits(views)]);
+      const zh = head.logits(f);
+      return Float32Array.from(zf, (z, i) => sigmoid((z + zh[i]) / 2 + offsets[i]));
+    },
+    description: `mean logit of centernet trunk + ${head.json.selection.chosen} head (frozen) and ${ft.card.name}@${ft.card.version} (fine-tuned), ${offs}`,
+    dispose: async () => {
+      await features.dispose();
+      await ft.dispose();
+    },
+  };
+}
+
+function finetunedCard(dir?: string): TrainedCard {
+  const card = dir ? readCandidateCard(dir) : getModelCard(FINETUNED_MODEL).trained;
+  if (!card) throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `${FINETUNED_MODEL} is not installed`, { model: FINETUNED_MODEL });
+  return card;
+}
+
+/** priors.json's optional `ensemble`: { head: path under models/, offsets: 6 numbers }. */
+function readEnsemble(file: string): { head: string; offsets: number[] } | undefined {
+  readPriors(file);
+  const { ensemble } = JSON.parse(readFileSync(file, 'utf8')) as { ensemble?: { head?: unknown; offsets?: unknown } };
+  if (ensemble === undefined) return undefined;
+  const offsets = ensemble.offsets;
+  if (
+    typeof ensemble.head !== 'string' ||
+    !Array.isArray(offsets) ||
+    offsets.length !== DEGRADATIONS.length ||
+    !offsets.every((o) => typeof o === 'number' && Number.isFinite(o))
+  )
+    throw new ClearsightError(ERROR_CODES.RUNTIME, `${file}: "ensemble" must be { head: path, offsets: ${DEGRADATIONS.length} finite numbers }`, { file });
+  return { head: ensemble.head, offsets: offsets as number[] };
+}
+
+function readCandidateCard(dir: string): TrainedCard {
+  const file = path.join(dir, 'card.json');
+  if (!existsSync(file)) throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `${file} not found`, { file });
+  return parseTrainedCard(JSON.parse(readFileSync(file, 'utf8')), dir);
+}
+
+/** Logit offsets {"offsets": [6 finite numbers]}; E_MODEL_NOT_FOUND when missing, E_RUNTIME when malformed. */
+export function readPriors(file: string): number[] {
+  if (!existsSync(file)) throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `class priors ${file} not found`, { file });
+  const { offsets } = JSON.parse(readFileSync(file, 'utf8')) as { offsets?: unknown };
+  if (!Array.isArray(offsets) || offsets.length !== DEGRADATIONS.length || !offsets.every((o) => typeof o === 'number' && Number.isFinite(o)))
+    throw new ClearsightError(ERROR_CODES.RUNTIME, `${file}: "offsets" must hold ${DEGRADATIONS.length} finite numbers (${DEGRADATIONS.join(',')})`, { file });
+  return offsets as number[];
 }

@@ -32,7 +32,7 @@ import { TrainedModel } from '../../core/models/trainedModel.js';
 import type { RuntimeOptions } from '../../core/runtime/index.js';
 import { analyzeDegradations, DEGRADATIONS, primaryFromScores, type DegradationAnalysis, type DegradationScores } from './analyze.js';
 import { jpegScore } from './analyzeJpeg.js';
-import { BACKBONE_HEAD_FILE, BackboneFeatures, BackboneHead } from './analyzeBackbone.js';
+import { BACKBONE_HEAD_FILE, BackboneFeatures, BackboneHead, FinetunedRecognizer, frozenBackboneDecider, type ScoreDecider } from './analyzeBackbone.js';
 import { boxDownscale, computeEvidence } from './evidence.js';
 
 export const RECOGNIZER_MODEL = 'degradation-recognizer';
@@ -149,24 +149,37 @@ export interface RecognizerLoadOptions extends RuntimeOptions {
   /** Class priors (logit offsets) on the small network's scores; default none. */
   priorOffsets?: PriorOffsets;
   /**
-   * Which scores decide: 'auto' (default) = the frozen-backbone head when its file
+   * Which scores decide: 'auto' (default) = the fine-tuned trunk when installed
+   * (models/degradation-recognizer-ft), else the frozen-backbone head when its file
    * (models/degradation-recognizer/backbone-head.json) is installed, else the small network;
-   * 'network' = the small network; or a path to a backbone head file.
+   * 'network' = the small network; `{ head }` = a frozen-backbone head file; `{ finetuned }` = a
+   * fine-tuned model folder (card.json, ONNX, priors.json).
    */
-  decision?: 'auto' | 'network' | { head: string };
+  decision?: 'auto' | 'network' | { head: string } | { finetuned: string };
 }
 
-/** The frozen backbone and its head, when they decide. */
-interface BackboneDecision {
-  features: BackboneFeatures;
-  head: BackboneHead;
+function validDecision(d: unknown): boolean {
+  if (d === 'auto' || d === 'network') return true;
+  if (d === null || typeof d !== 'object') return false;
+  const o = d as Record<string, unknown>;
+  return (typeof o.head === 'string') !== (typeof o.finetuned === 'string');
+}
+
+/** The decider a decision names (undefined: the small network decides). */
+async function loadDecider(decision: NonNullable<RecognizerLoadOptions['decision']>, threads: number): Promise<ScoreDecider | undefined> {
+  if (decision === 'network') return undefined;
+  if (typeof decision === 'object' && 'finetuned' in decision) return FinetunedRecognizer.decider({ dir: decision.finetuned, threads });
+  if (decision === 'auto' && FinetunedRecognizer.available()) return FinetunedRecognizer.decider({ threads });
+  const installed = path.join(TRAINED_MODELS_DIR, RECOGNIZER_MODEL, BACKBONE_HEAD_FILE);
+  const headFile = typeof decision === 'object' ? decision.head : existsSync(installed) ? installed : undefined;
+  return headFile ? frozenBackboneDecider(await BackboneFeatures.load({ threads }), BackboneHead.read(headFile)) : undefined;
 }
 
 export class DegradationRecognizer {
   private constructor(
     private readonly model: TrainedModel,
     private readonly priorOffsets: PriorOffsets = {},
-    private readonly backbone?: BackboneDecision,
+    private readonly decider?: ScoreDecider,
   ) {}
 
   /** True when the trained recogniser is in the registry (models/degradation-recognizer). */
@@ -187,24 +200,21 @@ export class DegradationRecognizer {
           throw invalidOption('priorOffsets', `finite numbers for ${DEGRADATIONS.join(', ')}`, `${k}: ${String(v)}`);
     }
     const { decision = 'auto', ...rt } = runtime;
-    if (decision !== 'auto' && decision !== 'network' && !(decision !== null && typeof decision === 'object' && typeof decision.head === 'string'))
-      throw invalidOption('decision', '"auto", "network" or { head: path }', decision);
+    if (!validDecision(decision)) throw invalidOption('decision', '"auto", "network", { head: path } or { finetuned: folder }', decision);
     const model = await TrainedModel.load(RECOGNIZER_MODEL, { threads: 1, ...rt });
-    const installed = path.join(TRAINED_MODELS_DIR, RECOGNIZER_MODEL, BACKBONE_HEAD_FILE);
-    const headFile = typeof decision === 'object' ? decision.head : decision === 'auto' && existsSync(installed) ? installed : undefined;
-    let backbone: BackboneDecision | undefined;
+    let decider: ScoreDecider | undefined;
     try {
-      if (headFile) backbone = { head: BackboneHead.read(headFile), features: await BackboneFeatures.load({ threads: rt.threads ?? 1 }) };
+      decider = await loadDecider(decision, rt.threads ?? 1);
     } catch (err) {
       await model.dispose();
       throw err;
     }
-    return new DegradationRecognizer(model, priorOffsets, backbone);
+    return new DegradationRecognizer(model, priorOffsets, decider);
   }
 
-  /** Model card id, e.g. analyze/degradation-recognizer@1.0.0 (+ the backbone head that decides, when it does). */
+  /** Model card id, e.g. analyze/degradation-recognizer@1.0.0 (+ what decides, when not the network). */
   get id(): string {
-    return getModelCard(RECOGNIZER_MODEL).id + (this.backbone ? ` (decision: ${this.backbone.head.description})` : '');
+    return getModelCard(RECOGNIZER_MODEL).id + (this.decider ? ` (decision: ${this.decider.description})` : '');
   }
 
   async recognize(img: RawImage): Promise<Recognition> {
@@ -212,10 +222,10 @@ export class DegradationRecognizer {
     const views = recognizerViews(img);
     // The network and the backbone run off the main thread, at once; the JPEG head (plain JS)
     // meanwhile. Same numbers as one after the other.
-    const running = Promise.all([this.model.run(recognizerFeeds(views)), this.backbone?.features.ofViews(views)]);
+    const running = Promise.all([this.model.run(recognizerFeeds(views)), this.decider?.scores(views)]);
     running.catch(() => undefined);
     const jpeg = jpegScore(img);
-    const [out, features] = await running;
+    const [out, decided] = await running;
     const scores = out.scores?.data;
     const severity = out.severity?.data;
     const embedding = out.embedding?.data;
@@ -225,10 +235,10 @@ export class DegradationRecognizer {
     const pick = (a: ArrayLike<number>) => Object.fromEntries(DEGRADATIONS.map((d, i) => [d, a[i]])) as DegradationScores;
     // JPEG from the grid-aligned head at native resolution (the network's own JPEG output is blind).
     const jpegAt = DEGRADATIONS.indexOf('jpeg');
-    // The decision: the frozen backbone's head when installed (it generalised better to unseen
-    // sources, see the card), else the small network's scores; the network still gives the
-    // severities and the embedding.
-    const allScores = this.backbone && features ? this.backbone.head.scores(features) : shiftScores(Float32Array.from(scores), this.priorOffsets);
+    // The decision: the installed backbone decider (fine-tuned trunk, else frozen trunk + head:
+    // they generalised better to unseen sources, see the cards), else the small network's scores;
+    // the network still gives the severities and the embedding.
+    const allScores = decided ?? shiftScores(Float32Array.from(scores), this.priorOffsets);
     allScores[jpegAt] = jpeg;
     // The severity head was trained only where a degradation is present: its value for an absent
     // one means nothing. Reported is the expected severity, P(present) x severity-if-present.
@@ -243,7 +253,7 @@ export class DegradationRecognizer {
   }
 
   async dispose(): Promise<void> {
-    await this.backbone?.features.dispose();
+    await this.decider?.dispose();
     await this.model.dispose();
   }
 }
