@@ -32,6 +32,7 @@ import {
   maxBitDepth,
   restoreAuto,
   sniffFormat,
+  writeFileAtomic,
   writeImage,
   type OutputFormat,
   type DegradationAnalysis,
@@ -114,6 +115,11 @@ export interface AutoSummary {
   height: number;
   seconds: number;
   tta: boolean;
+  /**
+   * Nothing was run and the output file is the input's own bytes (same format, no --quality or
+   * --strip-metadata asked for): no lossy re-encode of a picture judged clean. false otherwise.
+   */
+  copiedInput: boolean;
   /** The raw statistics behind the scores (see DegradationEvidence). */
   evidence: Record<string, number>;
 }
@@ -268,6 +274,7 @@ export async function runAuto(input: string, opts: AutoCliOptions): Promise<Auto
   let steps: RestoreAutoStepResult[];
   let inWidth: number;
   let inHeight: number;
+  let copiedInput = false;
   try {
     ui.reporter.stage('decode');
     const { image, alpha, meta } = await decodeImage(stdin ?? input, stdin ? { name: 'standard input' } : {});
@@ -309,7 +316,12 @@ export async function runAuto(input: string, opts: AutoCliOptions): Promise<Auto
         ui.reporter.stop();
         warn(`${format.toUpperCase()} has no alpha channel: the transparency of the input is dropped`);
       }
-      await writeRestored(result.image, { image, alpha, meta }, output, format, encoderQuality, opts);
+      const original = result.steps.length === 0 ? (stdin ?? (await readFile(input))) : undefined;
+      if (original && canCopyInput(sniffFormat(original), format, { quality: encoderQuality, stripMetadata: opts.stripMetadata })) {
+        if (toStdout) await writeStdout(original);
+        else await writeFileAtomic(output, original, { force: opts.force ?? false, mkdirs: opts.mkdirs ?? false });
+        copiedInput = true;
+      } else await writeRestored(result.image, { image, alpha, meta }, output, format, encoderQuality, opts);
     }
   } finally {
     ui.reporter.stop();
@@ -324,8 +336,9 @@ export async function runAuto(input: string, opts: AutoCliOptions): Promise<Auto
     width: inWidth,
     height: inHeight,
     seconds: Math.round(performance.now() - started) / 1000,
+    copiedInput,
   });
-  printSummary(text, summary, json, toStdout);
+  printSummary(text, summary, json, toStdout, format);
   return summary;
 }
 
@@ -368,18 +381,33 @@ async function checkOutput(
 }
 
 /** The summary as one JSON line, or (a real run) one line of text: what was done, in how long. */
-function printSummary(text: NodeJS.WritableStream, summary: AutoSummary, json: boolean, toStdout: boolean): void {
+function printSummary(text: NodeJS.WritableStream, summary: AutoSummary, json: boolean, toStdout: boolean, format: OutputFormat | undefined): void {
   const { input, output, steps } = summary;
   if (json) {
     text.write(`${JSON.stringify(summary)}\n`);
   } else if (!summary.dryRun) {
     const what = steps.length
       ? steps.map((s) => `${s.task} (${s.seconds.toFixed(1)} s)`).join(', ')
-      : 'nothing to do, the picture looks clean: written back unchanged';
+      : summary.copiedInput
+        ? 'nothing to do, the picture looks clean: written back unchanged (a copy of the input)'
+        : `nothing to do, the picture looks clean: pixels unchanged, re-encoded as ${(format ?? 'png').toUpperCase()}`;
     text.write(
       `${input === STDIO ? 'standard input' : basename(input)} (${summary.width}x${summary.height}) -> ${toStdout ? 'standard output' : output}: ${what}${summary.tta ? ' + TTA' : ''}; ${summary.seconds.toFixed(1)} s\n`,
     );
   }
+}
+
+/**
+ * Whether a picture the plan left alone can go out as the input file itself: the same format and
+ * no encode asked for (--quality, --strip-metadata). Re-encoding a JPEG judged clean would lose
+ * quality for nothing; a copy is what "unchanged" means to the user.
+ */
+export function canCopyInput(
+  inputFormat: string | undefined,
+  outputFormat: OutputFormat,
+  asked: { quality?: number | undefined; stripMetadata?: boolean | undefined },
+): boolean {
+  return inputFormat === outputFormat && asked.quality === undefined && !asked.stripMetadata;
 }
 
 /** The restoration effort (--effort, or the deprecated --quality fast|balanced|best) and the encoder's quality (--quality 1-100). */
@@ -420,9 +448,9 @@ function autoSummary(
   plan: readonly RestorationStep[],
   steps: RestoreAutoStepResult[],
   opts: AutoCliOptions,
-  run: Pick<AutoSummary, 'input' | 'output' | 'dryRun' | 'quality' | 'width' | 'height' | 'seconds'>,
+  run: Pick<AutoSummary, 'input' | 'output' | 'dryRun' | 'quality' | 'width' | 'height' | 'seconds' | 'copiedInput'>,
 ): AutoSummary {
-  const { input, output, dryRun, quality, width, height, seconds } = run;
+  const { input, output, dryRun, quality, width, height, seconds, copiedInput } = run;
   return {
     input,
     output,
@@ -448,6 +476,7 @@ function autoSummary(
     height,
     seconds,
     tta: !dryRun && steps.length > 0 && (opts.tta ?? false),
+    copiedInput,
     evidence: Object.fromEntries(Object.entries(analysis.evidence).map(([k, v]) => [k, round4(v)])),
   };
 }
