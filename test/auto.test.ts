@@ -244,7 +244,8 @@ describe('clearsight restore auto', () => {
   it('--dry-run without --json prints the plan on stdout', async () => {
     const r = await run(['restore', 'auto', rainPng, '--analysis', 'rules', '--dry-run']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /primary degradation rain/);
+    // The finding first, on a short line of its own; who decided on the next.
+    assert.match(r.stdout, /^rain\.png \(\d+x\d+\): primary degradation rain\ndecided by: calibrated hand rules\n/);
     assert.match(r.stdout, /plan:\n {2}1\. derain \(expert\) with derain\/maxim-deraining@/);
   });
   it('a clean picture: nothing runs, the output is the input unchanged (through the supervisor)', async () => {

@@ -168,11 +168,13 @@ export function addRestoreAutoCommand(program: Command): Command {
       .command('auto')
       .summary('analyse a photo, plan the experts, restore')
       .description(
-        'Score the photo for rain, haze, low light, noise, blur and JPEG blocking (calibrated statistics: dark channel, ' +
-          'luminance histogram, noise sigma, streak orientation energy, Laplacian variance, blockiness), name the primary ' +
+        'Score the photo for rain, haze, low light, noise, blur and JPEG blocking (by default with the learned recogniser; ' +
+          '--analysis rules: calibrated statistics - dark channel, luminance histogram, noise sigma, streak orientation ' +
+          'energy, Laplacian variance, blockiness - which also explain the learned decision), name the primary ' +
           'degradation, plan the experts in order (lowlight, denoise, derain, dehaze, deblur; JPEG blocking goes to the ' +
-          'denoiser as a fallback) and run them. A picture that looks clean is written back unchanged. The plan is printed ' +
-          'on stderr before the experts run; --dry-run prints it and stops.',
+          'denoiser as a fallback) and run them. A picture that looks clean is left as it is: into the same format the ' +
+          'output is a copy of the input file. The plan is printed on stderr before the experts run; --dry-run prints it ' +
+          'and stops.',
       )
       .argument('<inputs...>', 'input pictures (PNG, JPEG, WebP, TIFF or BMP): files, folders, quoted globs, or - for standard input')
       .option(
@@ -486,8 +488,9 @@ const round4 = (x: number): number => (Number.isFinite(x) ? Math.round(x * 1e4) 
 /** The analysis and the plan as text (several lines). */
 function planText(input: string, img: RawImage, a: DegradationAnalysis, plan: readonly RestorationStep[]): string {
   const scores = DEGRADATIONS.map((d) => `${d} ${a.scores[d].toFixed(2)}`).join(', ');
+  // The recogniser's id (with its decision rule) is long: a line of its own, after the finding.
   const who = a.method === 'learned' ? `learned recogniser ${a.model}` : 'calibrated hand rules';
-  const lines = [`${basename(input)} (${img.width}x${img.height}): primary degradation ${a.primary} (${who})`, `scores: ${scores}`];
+  const lines = [`${basename(input)} (${img.width}x${img.height}): primary degradation ${a.primary}`, `decided by: ${who}`, `scores: ${scores}`];
   if (a.severity) lines.push(`severity: ${DEGRADATIONS.map((d) => `${d} ${a.severity![d].toFixed(2)}`).join(', ')}`);
   if (plan.length === 0) lines.push('plan: nothing to do (the picture looks clean)');
   else {
