@@ -229,6 +229,20 @@ function knownUnsupported(b: Uint8Array): string | undefined {
   return undefined;
 }
 
+/**
+ * The error for a file whose name promises a picture format we read (.png, .jpg, ...) but whose
+ * first bytes are no such picture; undefined when the name promises none or the content is one.
+ * The video reader asks this before calling a name-matched "image2" stream a still image.
+ */
+export function misnamedPictureError(path: string, head: Uint8Array): ClearsightError | undefined {
+  const claimed = EXTENSIONS[extname(path).toLowerCase()];
+  if (!claimed || sniffFormat(head) !== undefined) return undefined;
+  return corrupt(path, misnamedReason(claimed));
+}
+
+const misnamedReason = (claimed: OutputFormat): string =>
+  `its name says ${FORMAT_NAMES[claimed]} but the content is not a ${FORMAT_NAMES[claimed]} image (corrupt or mislabelled)`;
+
 function unrecognised(label: string, bytes: Uint8Array, path?: string): ClearsightError {
   const video = sniffVideoContainer(bytes.subarray(0, 200));
   if (video) {
@@ -249,7 +263,7 @@ function unrecognised(label: string, bytes: Uint8Array, path?: string): Clearsig
   // A name promising a supported image format whose content is not one is damaged, not foreign.
   const claimed = path ? EXTENSIONS[extname(path).toLowerCase()] : undefined;
   if (claimed) {
-    return corrupt(label, `its name says ${FORMAT_NAMES[claimed]} but the content is not a ${FORMAT_NAMES[claimed]} image (corrupt or mislabelled)`);
+    return corrupt(label, misnamedReason(claimed));
   }
   return new ClearsightError(ERROR_CODES.INPUT_UNSUPPORTED, `Cannot read "${label}": not a recognised image format. Supported formats: ${SUPPORTED_LIST}`, {
     path: label,
