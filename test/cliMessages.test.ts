@@ -66,6 +66,19 @@ describe('messages', () => {
       assert.doesNotMatch(r.stderr, /still image|input buffer/, args.join(' '));
     }
   });
+  it('a folder given where one picture is written: "it is a directory", whatever the command', async () => {
+    const folder = path.join(dir, 'a-folder');
+    await mkdir(folder, { recursive: true });
+    for (const args of [
+      ['faces', png, '--annotate', folder],
+      ['watermark', 'embed', png, '--source', 'a', '--key', 'k', '--identity', 'none', '-o', folder],
+    ]) {
+      const r = await runCli(args);
+      assert.equal(r.code, 4, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /Cannot write output "[^"]*a-folder": it is a directory; give a file name \[E_OUTPUT_UNWRITABLE\]/, args.join(' '));
+    }
+    assert.deepEqual(await readdir(folder), []);
+  });
   it('batch option errors: a missing option is named with what it takes, a bad choice lists the choices and what was given; no zod text', async () => {
     const inDir = path.join(dir, 'in');
     await mkdir(inDir, { recursive: true });

@@ -18,6 +18,7 @@
  * Encoding writes PNG, JPEG, WebP, TIFF, BMP and AVIF (AVIF is written but not read: reading it
  * would need its own tests of HEIF containers, and a picture's source format is rarely AVIF).
  */
+import { statSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import sharp, { type Metadata, type OutputInfo, type SharpOptions } from 'sharp';
@@ -613,6 +614,13 @@ export function formatFromPath(path: string): OutputFormat {
   const ext = extname(path).toLowerCase();
   const format = EXTENSIONS[ext];
   if (!format) {
+    // A folder has no extension either: say what it is, as assertOutputWritable does.
+    if (!ext && statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new ClearsightError(ERROR_CODES.OUTPUT_UNWRITABLE, `Cannot write output "${path}": it is a directory; give a file name`, {
+        path,
+        reason: 'it is a directory; give a file name',
+      });
+    }
     throw new ClearsightError(
       ERROR_CODES.OUTPUT_UNSUPPORTED,
       `Cannot write "${path}": ${ext ? `extension "${ext}"` : 'a name without extension'} is not a supported output format; use one of ${Object.keys(EXTENSIONS).join(' ')}`,
