@@ -149,7 +149,7 @@ function addLivenessCalibrate(program: Command): void {
     .requiredOption('--spoof <clips...>', 'attack clips (prints, replays, ...)')
     .requiredOption('-o, --output <file>', 'where to write the head (JSON)')
     .addOption(secondsOption())
-    .option('--force', 'overwrite the output')
+    .option('-f, --force', 'overwrite the output')
     .action(async (opts: { live: string[]; spoof: string[]; output: string; seconds: number; force?: boolean }) => {
       await assertOutputWritable(opts.output, opts.force ?? false);
       const models = await FaceModels.load({ liveness: true, embed: false });
