@@ -302,6 +302,18 @@ describe('clearsight restore auto', () => {
     assert.equal((JSON.parse(q.stdout) as { copiedInput: boolean }).copiedInput, false);
     assert.notDeepEqual(await readFile(sameOut), await readFile(jpg));
   });
+  it('several inputs, one damaged: the others are restored, the run names the failure and exits with its code (as derain does)', async () => {
+    const bad = join(dir, 'damaged.png');
+    await writeFile(bad, 'not a picture\n');
+    const second = join(dir, 'clean-b.png');
+    await writeFile(second, await readFile(cleanPng));
+    const outDir = join(dir, 'several-out');
+    const r = await run(['restore', 'auto', cleanPng, bad, second, '--analysis', 'rules', '--threshold', '0.999', '-o', `${outDir}/`]);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /damaged\.png.*E_INPUT_CORRUPT/);
+    assert.match(r.stderr, /2 of 3 inputs done; failed: \S*damaged\.png/);
+    assert.deepEqual((await readdir(outDir)).sort(), ['clean-b.png', 'clean.png']);
+  });
   it('usage errors: -o missing without --dry-run, bad --threshold (exit 2, nothing written)', async () => {
     const missing = await run(['restore', 'auto', rainPng]);
     assert.equal(missing.code, 2);

@@ -28,7 +28,9 @@ import {
   formatFromPath,
   formatIsLossy,
   formatSupportsAlpha,
+  ERROR_CODES,
   invalidOption,
+  isClearsightError,
   maxBitDepth,
   restoreAuto,
   sniffFormat,
@@ -46,6 +48,7 @@ import {
   type RestorationQuality,
 } from '../lib.js';
 import { withTaskOptions } from '../taskOptions.js';
+import { reportError } from '../report.js';
 import { createReporter, progressMode, type Reporter } from '../progress.js';
 import { AUTO_STAGES } from '../../core/progress.js';
 import { untilAborted, watchInterrupts } from '../interrupt.js';
@@ -229,7 +232,10 @@ async function runAutoOnEach(args: readonly string[], opts: AutoCliOptions): Pro
   }
   if (files.some((f) => f.path === STDIO)) throw invalidOption('<inputs>', 'standard input (-) alone', args.join(' '));
   if (opts.dryRun) {
-    for (const f of files) await runAuto(f.path, opts);
+    await eachInput(
+      files.map((f) => f.path),
+      (input) => runAuto(input, opts),
+    );
     return;
   }
   const outputOptions = {
@@ -241,7 +247,30 @@ async function runAutoOnEach(args: readonly string[], opts: AutoCliOptions): Pro
     ...(typeof opts.quality === 'number' ? { quality: opts.quality } : {}),
   };
   const jobs = await planOutputs(files, outputOptions, 'auto', async (path) => sniffFormat(await readFile(path).catch(() => new Uint8Array(0))));
-  for (const job of jobs) await runAuto(job.input, { ...opts, output: job.output, format: job.format, mkdirs: true });
+  await eachInput(
+    jobs.map((j) => j.input),
+    (input, i) => runAuto(input, { ...opts, output: jobs[i]!.output, format: jobs[i]!.format, mkdirs: true }),
+  );
+}
+
+/**
+ * Runs every input; one bad picture among several is reported and the others go on (outputs are
+ * written atomically, so nothing half-done remains); the run exits with the first failure's code
+ * and names what failed, as derain and the other restoration commands do.
+ */
+async function eachInput(inputs: readonly string[], run: (input: string, index: number) => Promise<unknown>): Promise<void> {
+  const failed: string[] = [];
+  for (const [i, input] of inputs.entries()) {
+    try {
+      await run(input, i);
+    } catch (err) {
+      if (inputs.length < 2 || !isClearsightError(err) || err.code === ERROR_CODES.ABORTED) throw err;
+      const code = reportError(err);
+      failed.push(input);
+      if (process.exitCode === undefined || process.exitCode === 0) process.exitCode = code;
+    }
+  }
+  if (failed.length) process.stderr.write(`clearsight: ${inputs.length - failed.length} of ${inputs.length} inputs done; failed: ${failed.join(', ')}\n`);
 }
 
 /** The full command line (node, script, args...) the program was parsed from. */
