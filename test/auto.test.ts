@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { runCli } from './helpers/cli.js';
-import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -244,7 +244,8 @@ describe('clearsight restore auto', () => {
   it('--dry-run without --json prints the plan on stdout', async () => {
     const r = await run(['restore', 'auto', rainPng, '--analysis', 'rules', '--dry-run']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /primary degradation rain/);
+    // The finding first, on a short line of its own; who decided on the next.
+    assert.match(r.stdout, /^rain\.png \(\d+x\d+\): primary degradation rain\ndecided by: calibrated hand rules\n/);
     assert.match(r.stdout, /plan:\n {2}1\. derain \(expert\) with derain\/maxim-deraining@/);
   });
   it('a clean picture: nothing runs, the output is the input unchanged (through the supervisor)', async () => {
@@ -271,6 +272,47 @@ describe('clearsight restore auto', () => {
       [],
       'no temp files left',
     );
+  });
+  it('a clean JPEG into a .jpg is the input file itself (no lossy re-encode); into a .png its pixels, re-encoded, and the text says which', async () => {
+    const raw = Buffer.from(Array.from(cleanScene(21).data, (v) => Math.round(v * 255)));
+    const jpg = join(dir, 'clean-in.jpg');
+    await writeFile(
+      jpg,
+      await sharp(raw, { raw: { width: 256, height: 192, channels: 3 } })
+        .jpeg({ quality: 80 })
+        .toBuffer(),
+    );
+    // --threshold 0.999: nothing is planned whatever the rules make of the JPEG's blocks.
+    const args = ['restore', 'auto', jpg, '--analysis', 'rules', '--threshold', '0.999'];
+    const sameOut = join(dir, 'clean-copy.jpg');
+    const same = await run([...args, '-o', sameOut]);
+    assert.equal(same.code, 0, same.stderr);
+    assert.deepEqual(await readFile(sameOut), await readFile(jpg));
+    assert.match(same.stdout, /written back unchanged \(a copy of the input\)/);
+    const pngOut = join(dir, 'clean-copy.png');
+    const png = await run([...args, '-o', pngOut, '--json']);
+    assert.equal(png.code, 0, png.stderr);
+    assert.equal((JSON.parse(png.stdout) as { copiedInput: boolean }).copiedInput, false);
+    const [a, b] = await Promise.all([decodeImage(jpg), decodeImage(pngOut)]);
+    assert.equal(psnr(a.image, b.image), Infinity);
+    const text = await run([...args, '-o', pngOut, '--force']);
+    assert.match(text.stdout, /pixels unchanged, re-encoded as PNG/);
+    // An explicit --quality or --strip-metadata asks for an encode: no copy.
+    const q = await run([...args, '-o', sameOut, '--force', '--quality', '60', '--json']);
+    assert.equal((JSON.parse(q.stdout) as { copiedInput: boolean }).copiedInput, false);
+    assert.notDeepEqual(await readFile(sameOut), await readFile(jpg));
+  });
+  it('several inputs, one damaged: the others are restored, the run names the failure and exits with its code (as derain does)', async () => {
+    const bad = join(dir, 'damaged.png');
+    await writeFile(bad, 'not a picture\n');
+    const second = join(dir, 'clean-b.png');
+    await writeFile(second, await readFile(cleanPng));
+    const outDir = join(dir, 'several-out');
+    const r = await run(['restore', 'auto', cleanPng, bad, second, '--analysis', 'rules', '--threshold', '0.999', '-o', `${outDir}/`]);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /damaged\.png.*E_INPUT_CORRUPT/);
+    assert.match(r.stderr, /2 of 3 inputs done; failed: \S*damaged\.png/);
+    assert.deepEqual((await readdir(outDir)).sort(), ['clean-b.png', 'clean.png']);
   });
   it('usage errors: -o missing without --dry-run, bad --threshold (exit 2, nothing written)', async () => {
     const missing = await run(['restore', 'auto', rainPng]);

@@ -49,6 +49,36 @@ describe('messages', () => {
     assert.match(r.stderr, /is a still image .*not a video; pictures go to the picture commands: `clearsight upscale`.*\[E_INPUT_UNSUPPORTED\]/);
   });
 
+  it('damaged pictures given to the video and forensics commands: named by their file, called damaged, not "a still image"', async () => {
+    const fake = path.join(dir, 'fake.jpg');
+    await writeFile(fake, 'not a picture\n');
+    const cut = path.join(dir, 'cut.jpg');
+    await writeFile(cut, (await sharp(png).jpeg().toBuffer()).subarray(0, 120));
+    for (const args of [
+      ['liveness', fake],
+      ['forensics', 'analyze', fake],
+      ['forensics', 'analyze', cut],
+    ]) {
+      const r = await runCli(args);
+      assert.equal(r.code, 3, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /E_INPUT_CORRUPT/, args.join(' '));
+      assert.match(r.stderr, new RegExp(`"[^"]*${path.basename(args.at(-1)!).replace('.', '\\.')}"`), `${args.join(' ')} names the file: ${r.stderr}`);
+      assert.doesNotMatch(r.stderr, /still image|input buffer/, args.join(' '));
+    }
+  });
+  it('a folder given where one picture is written: "it is a directory", whatever the command', async () => {
+    const folder = path.join(dir, 'a-folder');
+    await mkdir(folder, { recursive: true });
+    for (const args of [
+      ['faces', png, '--annotate', folder],
+      ['watermark', 'embed', png, '--source', 'a', '--key', 'k', '--identity', 'none', '-o', folder],
+    ]) {
+      const r = await runCli(args);
+      assert.equal(r.code, 4, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /Cannot write output "[^"]*a-folder": it is a directory; give a file name \[E_OUTPUT_UNWRITABLE\]/, args.join(' '));
+    }
+    assert.deepEqual(await readdir(folder), []);
+  });
   it('batch option errors: a missing option is named with what it takes, a bad choice lists the choices and what was given; no zod text', async () => {
     const inDir = path.join(dir, 'in');
     await mkdir(inDir, { recursive: true });

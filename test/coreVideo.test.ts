@@ -270,6 +270,15 @@ test('bad input: errors name what was found; nothing is written', async () => {
     probeVideo(join(dir, 'still.png')),
     (e: unknown) => isClearsightError(e) && e.code === ERROR_CODES.INPUT_UNSUPPORTED && /png/.test(e.message),
   );
+  // Text named like a picture is not "a still image": FFmpeg picks its demuxer by the name; the
+  // content is read before the error says what the file is (corrupt or mislabelled).
+  const fake = join(dir, 'fake.png');
+  writeFileSync(fake, 'garbage\n');
+  await assert.rejects(
+    probeVideo(fake),
+    (e: unknown) =>
+      isClearsightError(e) && e.code === ERROR_CODES.INPUT_CORRUPT && /name says PNG but the content is not/.test(e.message) && !/still image/.test(e.message),
+  );
   // A truncated file: the header parses, the frames do not.
   const good = await makeClip('whole.mp4');
   const cut = join(dir, 'cut.mp4');

@@ -106,7 +106,12 @@ describe('clearsight hdr', () => {
     assert.match(noTimes.stderr, /No exposure time in the EXIF.*--times/);
     const mismatch = await run(['hdr', ...inputs, '-o', out, '--times', '1/4,1']);
     assert.equal(mismatch.code, 2);
-    assert.match(mismatch.stderr, /2 exposure time\(s\) given for 3 image/);
+    assert.match(mismatch.stderr, /Invalid option "--times": 2 values given for 3 exposures/);
+    // The flag the user typed is named (not the library's "ev"), before any picture is read.
+    const evMismatch = await run(['hdr', ...inputs, '-o', out, '--ev', '-2,0']);
+    assert.equal(evMismatch.code, 2);
+    assert.match(evMismatch.stderr, /Invalid option "--ev": 2 values given for 3 exposures; give one per file, in order/);
+    assert.doesNotMatch(evMismatch.stderr, /reading input/);
     assert.equal(await exists(out), false);
   });
 });

@@ -246,6 +246,11 @@ describe('the one validation', () => {
     const frac = { type: 'number', min: 0, max: 1, exclusiveMin: true, exclusiveMax: true, label: 't', help: 't' } as const;
     assert.equal(parseOptionValue('t', frac, '.5'), 0.5);
     for (const bad of ['0', '1', '-0.5', 'half', '']) assert.throws(() => parseOptionValue('t', frac, bad), /between 0 and 1 \(exclusive\)/);
+    // Bounds in words a user reads: "to below 1" (not "from 0 below 1"), 2147483647 (not 2.147483647e+9).
+    const upTo = { type: 'number', min: 0, max: 1, exclusiveMax: true, label: 'q', help: 'q' } as const;
+    assert.equal(expectedText(upTo), 'a number from 0 to below 1');
+    const seed = { type: 'integer', min: 0, max: 2 ** 31 - 1, label: 'seed', help: 'seed' } as const;
+    assert.equal(expectedText(seed), 'an integer from 0 to 2147483647');
     const scale = { type: 'choice', choices: [2, 4], label: 's', help: 's' } as const;
     assert.equal(parseOptionValue('s', scale, '4'), 4);
     assert.throws(() => parseOptionValue('s', scale, '4.0'), /one of 2, 4/);

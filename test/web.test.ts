@@ -271,6 +271,22 @@ test('labels and help from the task table, native-scale zoom and pan, elapsed ti
   assert.match((await section.locator('.verdict h3').textContent()) ?? '', /^1 face in 210x158/);
   assert.equal(await section.locator('.faces-view svg rect').count(), 1);
   await page.screenshot({ path: join(ARTIFACTS, 'web-faces.png'), fullPage: true });
+
+  // Forensics on that face, a single image: no sampling interval, and the page says why, with the
+  // reliability on held-out material beside the probability (as the CLI text and the PDF do).
+  await section.locator('select.task').selectOption('forensics');
+  await section.locator('input.file').setInputFiles(face);
+  // The tile's face is small (34 px) and soft: let the detector judge it.
+  await section.locator('input[name="minQuality"]').fill('0');
+  await section.locator('input[name="minFace"]').fill('16');
+  await section.locator('button.run').click();
+  await page.waitForSelector('#page-restore[data-state="done"] .verdict p.reliability', { timeout: 60_000 });
+  assert.doesNotMatch((await section.locator('.verdict p.probability').textContent()) ?? '', /interval/);
+  assert.match((await section.locator('.verdict p.interval-note').textContent()) ?? '', /^Interval: none\. A single image has no frames to resample/);
+  assert.match(
+    (await section.locator('.verdict p.reliability').textContent()) ?? '',
+    /^Reliability: of the \d+ held-out items scored nearest .* were manipulated: [\d.]+%, exact 95% interval/,
+  );
   assert.deepEqual(errors, []);
 });
 

@@ -532,6 +532,19 @@ function forensicsEvidence(r, job) {
     );
   }
   if (r.summary) out.push(el('p', { text: r.summary }));
+  if (typeof r.probability === 'number') {
+    // What the interval is (frames of a video), or why a single image has none; then how often
+    // held-out items scored like this were manipulated: the numbers to weigh the probability with.
+    if (r.intervalNote) out.push(el('p', { class: 'interval-note', text: `Interval: ${r.interval ? '' : 'none. '}${r.intervalNote}` }));
+    const rel = r.reliability;
+    if (rel)
+      out.push(
+        el('p', {
+          class: 'reliability',
+          text: `Reliability: of the ${rel.neighbours} held-out items scored nearest (${pct(rel.scoreRange[0])} to ${pct(rel.scoreRange[1])}), ${rel.manipulated} were manipulated: ${pct(rel.rate)}, exact 95% interval ${pct(rel.interval[0])} to ${pct(rel.interval[1])}. ${rel.caveat}`,
+        }),
+      );
+  }
   // The detector's measured error rates on real manipulated media, and what it was not tested on.
   if (r.validation?.statement) out.push(el('p', { class: 'muted', text: r.validation.statement }));
   if (r.watermark && r.watermark.verdict !== 'not checked')

@@ -35,7 +35,8 @@ export function cliOption(name: string, spec: OptionSpec, extend?: (value: strin
   const flag = `--${kebab(name)}`;
   if (spec.type === 'boolean') {
     // A switch; one on by default is turned off with --no-<name> (commander sets the default true).
-    return spec.default === true ? new Option(`--no-${kebab(name)}`, `turn off: ${spec.help}`) : new Option(flag, spec.help);
+    // The help describes the feature; say it is on and that this flag is the way off.
+    return spec.default === true ? new Option(`--no-${kebab(name)}`, `${spec.help} On by default: this flag turns it off.`) : new Option(flag, spec.help);
   }
   const placeholder =
     spec.valueName ?? (spec.type === 'choice' ? kebab(name).split('-').pop()! : spec.type === 'string' ? 'text' : spec.type === 'integer' ? 'n' : 'x');

@@ -99,7 +99,8 @@ export const string = <R extends boolean | undefined = undefined>(
   s: Omit<StringSpec, 'type' | 'required'> & { required?: R },
 ): StringSpec & (R extends true ? { required: true } : object) => ({ type: 'string', ...s }) as never;
 
-const fmt = (n: number) => (Number.isInteger(n) && Math.abs(n) >= 1e6 ? n.toExponential() : String(n));
+/** A bound in words: plain digits (2147483647, not 2.147483647e+9, which reads as a fraction). */
+const fmt = (n: number) => String(n);
 
 /** What a valid value looks like, in words: the "expected ..." of every E_INVALID_OPTION. */
 export function expectedText(spec: OptionSpec): string {
@@ -107,10 +108,9 @@ export function expectedText(spec: OptionSpec): string {
     case 'integer':
       return `an integer from ${fmt(spec.min)} to ${fmt(spec.max)}`;
     case 'number': {
-      const lo = spec.exclusiveMin ? 'above' : 'from';
-      const hi = spec.exclusiveMax ? 'below' : 'to';
       if (spec.exclusiveMin && spec.exclusiveMax) return `a number between ${spec.min} and ${spec.max} (exclusive)`;
-      return `a number ${lo} ${spec.min} ${hi} ${spec.max}`;
+      // "from 0 to below 1", not "from 0 below 1".
+      return `a number ${spec.exclusiveMin ? 'above' : 'from'} ${spec.min} ${spec.exclusiveMax ? 'to below' : 'to'} ${spec.max}`;
     }
     case 'choice':
       return `one of ${spec.choices.join(', ')}`;

@@ -417,7 +417,7 @@ const autoOptions = {
   }),
   effort: choice({
     label: 'Restoration effort',
-    help: 'fast: trained students and physical methods where they exist; max: the slow MAXIM experts.',
+    help: 'fast: the fast student or physical method where the planner trusts one (low light today; rain, haze, noise and blur still go to MAXIM); max: MAXIM for every step (low light: MAXIM fused with the illumination-aware gamma).',
     choices: ['fast', 'max'] as const,
     default: 'fast',
   }),

@@ -195,19 +195,37 @@ async function caseReport(result: forensics.ForensicsResult, model: Awaited<Retu
 }
 
 /** The verdict as text: outcome, probability and interval, summary, watermark, report path. */
-function analysisText(file: string, result: forensics.ForensicsResult, reportPath: string | undefined): string {
+/**
+ * The verdict as text: the probability, the summary, then what the case report states beside it
+ * (what the interval is or why there is none, the reliability on held-out material, the measured
+ * error rates), so a reader of the terminal does not need the PDF to weigh the number.
+ */
+export function analysisText(file: string, result: forensics.ForensicsResult, reportPath: string | undefined): string {
   const p = result.probability;
-  return (
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  const lines = [
     `${file}: ${result.outcome}` +
-    (p !== null
-      ? `, probability of manipulation ${(p * 100).toFixed(1)}%${result.interval ? ` [${(result.interval[0] * 100).toFixed(1)}, ${(result.interval[1] * 100).toFixed(1)}]` : ''}`
-      : '') +
-    `\n${result.summary}\n` +
-    (result.watermark.verdict !== 'not checked'
-      ? `watermark: ${result.watermark.verdict}${result.watermark.source ? ` (source "${result.watermark.source}")` : ''}\n`
-      : '') +
-    (reportPath ? `report: ${reportPath}\n` : '')
-  );
+      (p !== null
+        ? `, probability of manipulation ${pct(p)}${result.interval ? ` (95% interval ${pct(result.interval[0])}–${pct(result.interval[1])})` : ''}`
+        : ''),
+    result.summary,
+  ];
+  if (p !== null) {
+    lines.push(`interval: ${result.interval ? '' : 'none: '}${result.intervalNote}`);
+    const r = result.reliability;
+    if (r) {
+      lines.push(
+        `reliability: of the ${r.neighbours} held-out items scored nearest (${pct(r.scoreRange[0])}–${pct(r.scoreRange[1])}), ${r.manipulated} were manipulated: ` +
+          `${pct(r.rate)}, exact 95% interval [${pct(r.interval[0])}, ${pct(r.interval[1])}]. ${r.caveat}`,
+      );
+    }
+    lines.push(`error rates: ${result.validation.statement}`);
+  }
+  if (result.watermark.verdict !== 'not checked') {
+    lines.push(`watermark: ${result.watermark.verdict}${result.watermark.source ? ` (source "${result.watermark.source}")` : ''}`);
+  }
+  if (reportPath) lines.push(`report: ${reportPath}`);
+  return `${lines.join('\n')}\n`;
 }
 
 async function runForensicsStudy(manifest: string, opts: StudyCliOptions): Promise<void> {

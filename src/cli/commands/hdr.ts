@@ -220,6 +220,25 @@ async function checkHdrRequest(inputs: string[], opts: HdrCliOptions): Promise<O
   }
   if (opts.times !== undefined && opts.ev !== undefined)
     throw invalidOption('--ev', 'absent with --times (give exposure times or exposure values, not both)', opts.ev);
+  // One exposure per file, counted before any picture is read and named by the flag typed.
+  for (const [flag, text, parse] of [
+    ['--times', opts.times, parseExposureTimes],
+    ['--ev', opts.ev, parseExposureValues],
+  ] as const) {
+    if (text === undefined) continue;
+    const given = parse(text, flag).length;
+    if (given !== inputs.length) {
+      throw new ClearsightError(
+        ERROR_CODES.INVALID_OPTION,
+        `Invalid option "${flag}": ${given} value${given === 1 ? '' : 's'} given for ${inputs.length} exposures; give one per file, in order`,
+        {
+          option: flag,
+          expected: inputs.length,
+          given,
+        },
+      );
+    }
+  }
   if (opts.reference !== undefined && opts.reference > inputs.length)
     throw invalidOption('--reference', `an exposure number from 1 to ${inputs.length}`, opts.reference);
   if (opts.fusion && !opts.ldr) warn('--fusion has no effect without --ldr');

@@ -108,7 +108,10 @@ function addLivenessCheck(program: Command): void {
     'liveness',
   )
     .option('--head <file>', 'a decision head from liveness-calibrate (default: the shipped one)')
-    .option('--enrolled <photo>', 'also check that the live face is the person in this photo (largest face); exit 0 either way, read "accepted"')
+    .option(
+      '--enrolled <photo>',
+      'also check that the live face is the person in this photo (largest face); exit 0 only when both hold, 22 when live but not this person (--json: "accepted")',
+    )
     .action(async (clip: string, opts: { json?: boolean; seconds: number; head?: string; enrolled?: string; temporal?: boolean }) => {
       refuseTwoStdin({ '<clip>': clip, '--enrolled': opts.enrolled });
       if (opts.enrolled) {
@@ -146,7 +149,7 @@ function addLivenessCalibrate(program: Command): void {
     .requiredOption('--spoof <clips...>', 'attack clips (prints, replays, ...)')
     .requiredOption('-o, --output <file>', 'where to write the head (JSON)')
     .addOption(secondsOption())
-    .option('--force', 'overwrite the output')
+    .option('-f, --force', 'overwrite the output')
     .action(async (opts: { live: string[]; spoof: string[]; output: string; seconds: number; force?: boolean }) => {
       await assertOutputWritable(opts.output, opts.force ?? false);
       const models = await FaceModels.load({ liveness: true, embed: false });

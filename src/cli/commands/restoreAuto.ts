@@ -28,10 +28,13 @@ import {
   formatFromPath,
   formatIsLossy,
   formatSupportsAlpha,
+  ERROR_CODES,
   invalidOption,
+  isClearsightError,
   maxBitDepth,
   restoreAuto,
   sniffFormat,
+  writeFileAtomic,
   writeImage,
   type OutputFormat,
   type DegradationAnalysis,
@@ -45,6 +48,7 @@ import {
   type RestorationQuality,
 } from '../lib.js';
 import { withTaskOptions } from '../taskOptions.js';
+import { reportError } from '../report.js';
 import { createReporter, progressMode, type Reporter } from '../progress.js';
 import { AUTO_STAGES } from '../../core/progress.js';
 import { untilAborted, watchInterrupts } from '../interrupt.js';
@@ -114,6 +118,11 @@ export interface AutoSummary {
   height: number;
   seconds: number;
   tta: boolean;
+  /**
+   * Nothing was run and the output file is the input's own bytes (same format, no --quality or
+   * --strip-metadata asked for): no lossy re-encode of a picture judged clean. false otherwise.
+   */
+  copiedInput: boolean;
   /** The raw statistics behind the scores (see DegradationEvidence). */
   evidence: Record<string, number>;
 }
@@ -162,11 +171,13 @@ export function addRestoreAutoCommand(program: Command): Command {
       .command('auto')
       .summary('analyse a photo, plan the experts, restore')
       .description(
-        'Score the photo for rain, haze, low light, noise, blur and JPEG blocking (calibrated statistics: dark channel, ' +
-          'luminance histogram, noise sigma, streak orientation energy, Laplacian variance, blockiness), name the primary ' +
+        'Score the photo for rain, haze, low light, noise, blur and JPEG blocking (by default with the learned recogniser; ' +
+          '--analysis rules: calibrated statistics - dark channel, luminance histogram, noise sigma, streak orientation ' +
+          'energy, Laplacian variance, blockiness - which also explain the learned decision), name the primary ' +
           'degradation, plan the experts in order (lowlight, denoise, derain, dehaze, deblur; JPEG blocking goes to the ' +
-          'denoiser as a fallback) and run them. A picture that looks clean is written back unchanged. The plan is printed ' +
-          'on stderr before the experts run; --dry-run prints it and stops.',
+          'denoiser as a fallback) and run them. A picture that looks clean is left as it is: into the same format the ' +
+          'output is a copy of the input file. The plan is printed on stderr before the experts run; --dry-run prints it ' +
+          'and stops.',
       )
       .argument('<inputs...>', 'input pictures (PNG, JPEG, WebP, TIFF or BMP): files, folders, quoted globs, or - for standard input')
       .option(
@@ -221,7 +232,10 @@ async function runAutoOnEach(args: readonly string[], opts: AutoCliOptions): Pro
   }
   if (files.some((f) => f.path === STDIO)) throw invalidOption('<inputs>', 'standard input (-) alone', args.join(' '));
   if (opts.dryRun) {
-    for (const f of files) await runAuto(f.path, opts);
+    await eachInput(
+      files.map((f) => f.path),
+      (input) => runAuto(input, opts),
+    );
     return;
   }
   const outputOptions = {
@@ -233,7 +247,30 @@ async function runAutoOnEach(args: readonly string[], opts: AutoCliOptions): Pro
     ...(typeof opts.quality === 'number' ? { quality: opts.quality } : {}),
   };
   const jobs = await planOutputs(files, outputOptions, 'auto', async (path) => sniffFormat(await readFile(path).catch(() => new Uint8Array(0))));
-  for (const job of jobs) await runAuto(job.input, { ...opts, output: job.output, format: job.format, mkdirs: true });
+  await eachInput(
+    jobs.map((j) => j.input),
+    (input, i) => runAuto(input, { ...opts, output: jobs[i]!.output, format: jobs[i]!.format, mkdirs: true }),
+  );
+}
+
+/**
+ * Runs every input; one bad picture among several is reported and the others go on (outputs are
+ * written atomically, so nothing half-done remains); the run exits with the first failure's code
+ * and names what failed, as derain and the other restoration commands do.
+ */
+async function eachInput(inputs: readonly string[], run: (input: string, index: number) => Promise<unknown>): Promise<void> {
+  const failed: string[] = [];
+  for (const [i, input] of inputs.entries()) {
+    try {
+      await run(input, i);
+    } catch (err) {
+      if (inputs.length < 2 || !isClearsightError(err) || err.code === ERROR_CODES.ABORTED) throw err;
+      const code = reportError(err);
+      failed.push(input);
+      if (process.exitCode === undefined || process.exitCode === 0) process.exitCode = code;
+    }
+  }
+  if (failed.length) process.stderr.write(`clearsight: ${inputs.length - failed.length} of ${inputs.length} inputs done; failed: ${failed.join(', ')}\n`);
 }
 
 /** The full command line (node, script, args...) the program was parsed from. */
@@ -268,6 +305,7 @@ export async function runAuto(input: string, opts: AutoCliOptions): Promise<Auto
   let steps: RestoreAutoStepResult[];
   let inWidth: number;
   let inHeight: number;
+  let copiedInput = false;
   try {
     ui.reporter.stage('decode');
     const { image, alpha, meta } = await decodeImage(stdin ?? input, stdin ? { name: 'standard input' } : {});
@@ -309,7 +347,12 @@ export async function runAuto(input: string, opts: AutoCliOptions): Promise<Auto
         ui.reporter.stop();
         warn(`${format.toUpperCase()} has no alpha channel: the transparency of the input is dropped`);
       }
-      await writeRestored(result.image, { image, alpha, meta }, output, format, encoderQuality, opts);
+      const original = result.steps.length === 0 ? (stdin ?? (await readFile(input))) : undefined;
+      if (original && canCopyInput(sniffFormat(original), format, { quality: encoderQuality, stripMetadata: opts.stripMetadata })) {
+        if (toStdout) await writeStdout(original);
+        else await writeFileAtomic(output, original, { force: opts.force ?? false, mkdirs: opts.mkdirs ?? false });
+        copiedInput = true;
+      } else await writeRestored(result.image, { image, alpha, meta }, output, format, encoderQuality, opts);
     }
   } finally {
     ui.reporter.stop();
@@ -324,8 +367,9 @@ export async function runAuto(input: string, opts: AutoCliOptions): Promise<Auto
     width: inWidth,
     height: inHeight,
     seconds: Math.round(performance.now() - started) / 1000,
+    copiedInput,
   });
-  printSummary(text, summary, json, toStdout);
+  printSummary(text, summary, json, toStdout, format);
   return summary;
 }
 
@@ -368,18 +412,33 @@ async function checkOutput(
 }
 
 /** The summary as one JSON line, or (a real run) one line of text: what was done, in how long. */
-function printSummary(text: NodeJS.WritableStream, summary: AutoSummary, json: boolean, toStdout: boolean): void {
+function printSummary(text: NodeJS.WritableStream, summary: AutoSummary, json: boolean, toStdout: boolean, format: OutputFormat | undefined): void {
   const { input, output, steps } = summary;
   if (json) {
     text.write(`${JSON.stringify(summary)}\n`);
   } else if (!summary.dryRun) {
     const what = steps.length
       ? steps.map((s) => `${s.task} (${s.seconds.toFixed(1)} s)`).join(', ')
-      : 'nothing to do, the picture looks clean: written back unchanged';
+      : summary.copiedInput
+        ? 'nothing to do, the picture looks clean: written back unchanged (a copy of the input)'
+        : `nothing to do, the picture looks clean: pixels unchanged, re-encoded as ${(format ?? 'png').toUpperCase()}`;
     text.write(
       `${input === STDIO ? 'standard input' : basename(input)} (${summary.width}x${summary.height}) -> ${toStdout ? 'standard output' : output}: ${what}${summary.tta ? ' + TTA' : ''}; ${summary.seconds.toFixed(1)} s\n`,
     );
   }
+}
+
+/**
+ * Whether a picture the plan left alone can go out as the input file itself: the same format and
+ * no encode asked for (--quality, --strip-metadata). Re-encoding a JPEG judged clean would lose
+ * quality for nothing; a copy is what "unchanged" means to the user.
+ */
+export function canCopyInput(
+  inputFormat: string | undefined,
+  outputFormat: OutputFormat,
+  asked: { quality?: number | undefined; stripMetadata?: boolean | undefined },
+): boolean {
+  return inputFormat === outputFormat && asked.quality === undefined && !asked.stripMetadata;
 }
 
 /** The restoration effort (--effort, or the deprecated --quality fast|balanced|best) and the encoder's quality (--quality 1-100). */
@@ -420,9 +479,9 @@ function autoSummary(
   plan: readonly RestorationStep[],
   steps: RestoreAutoStepResult[],
   opts: AutoCliOptions,
-  run: Pick<AutoSummary, 'input' | 'output' | 'dryRun' | 'quality' | 'width' | 'height' | 'seconds'>,
+  run: Pick<AutoSummary, 'input' | 'output' | 'dryRun' | 'quality' | 'width' | 'height' | 'seconds' | 'copiedInput'>,
 ): AutoSummary {
-  const { input, output, dryRun, quality, width, height, seconds } = run;
+  const { input, output, dryRun, quality, width, height, seconds, copiedInput } = run;
   return {
     input,
     output,
@@ -448,6 +507,7 @@ function autoSummary(
     height,
     seconds,
     tta: !dryRun && steps.length > 0 && (opts.tta ?? false),
+    copiedInput,
     evidence: Object.fromEntries(Object.entries(analysis.evidence).map(([k, v]) => [k, round4(v)])),
   };
 }
@@ -457,8 +517,9 @@ const round4 = (x: number): number => (Number.isFinite(x) ? Math.round(x * 1e4) 
 /** The analysis and the plan as text (several lines). */
 function planText(input: string, img: RawImage, a: DegradationAnalysis, plan: readonly RestorationStep[]): string {
   const scores = DEGRADATIONS.map((d) => `${d} ${a.scores[d].toFixed(2)}`).join(', ');
+  // The recogniser's id (with its decision rule) is long: a line of its own, after the finding.
   const who = a.method === 'learned' ? `learned recogniser ${a.model}` : 'calibrated hand rules';
-  const lines = [`${basename(input)} (${img.width}x${img.height}): primary degradation ${a.primary} (${who})`, `scores: ${scores}`];
+  const lines = [`${basename(input)} (${img.width}x${img.height}): primary degradation ${a.primary}`, `decided by: ${who}`, `scores: ${scores}`];
   if (a.severity) lines.push(`severity: ${DEGRADATIONS.map((d) => `${d} ${a.severity![d].toFixed(2)}`).join(', ')}`);
   if (plan.length === 0) lines.push('plan: nothing to do (the picture looks clean)');
   else {

@@ -18,6 +18,7 @@
  * Encoding writes PNG, JPEG, WebP, TIFF, BMP and AVIF (AVIF is written but not read: reading it
  * would need its own tests of HEIF containers, and a picture's source format is rarely AVIF).
  */
+import { statSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import sharp, { type Metadata, type OutputInfo, type SharpOptions } from 'sharp';
@@ -229,6 +230,20 @@ function knownUnsupported(b: Uint8Array): string | undefined {
   return undefined;
 }
 
+/**
+ * The error for a file whose name promises a picture format we read (.png, .jpg, ...) but whose
+ * first bytes are no such picture; undefined when the name promises none or the content is one.
+ * The video reader asks this before calling a name-matched "image2" stream a still image.
+ */
+export function misnamedPictureError(path: string, head: Uint8Array): ClearsightError | undefined {
+  const claimed = EXTENSIONS[extname(path).toLowerCase()];
+  if (!claimed || sniffFormat(head) !== undefined) return undefined;
+  return corrupt(path, misnamedReason(claimed));
+}
+
+const misnamedReason = (claimed: OutputFormat): string =>
+  `its name says ${FORMAT_NAMES[claimed]} but the content is not a ${FORMAT_NAMES[claimed]} image (corrupt or mislabelled)`;
+
 function unrecognised(label: string, bytes: Uint8Array, path?: string): ClearsightError {
   const video = sniffVideoContainer(bytes.subarray(0, 200));
   if (video) {
@@ -249,7 +264,7 @@ function unrecognised(label: string, bytes: Uint8Array, path?: string): Clearsig
   // A name promising a supported image format whose content is not one is damaged, not foreign.
   const claimed = path ? EXTENSIONS[extname(path).toLowerCase()] : undefined;
   if (claimed) {
-    return corrupt(label, `its name says ${FORMAT_NAMES[claimed]} but the content is not a ${FORMAT_NAMES[claimed]} image (corrupt or mislabelled)`);
+    return corrupt(label, misnamedReason(claimed));
   }
   return new ClearsightError(ERROR_CODES.INPUT_UNSUPPORTED, `Cannot read "${label}": not a recognised image format. Supported formats: ${SUPPORTED_LIST}`, {
     path: label,
@@ -599,6 +614,13 @@ export function formatFromPath(path: string): OutputFormat {
   const ext = extname(path).toLowerCase();
   const format = EXTENSIONS[ext];
   if (!format) {
+    // A folder has no extension either: say what it is, as assertOutputWritable does.
+    if (!ext && statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new ClearsightError(ERROR_CODES.OUTPUT_UNWRITABLE, `Cannot write output "${path}": it is a directory; give a file name`, {
+        path,
+        reason: 'it is a directory; give a file name',
+      });
+    }
     throw new ClearsightError(
       ERROR_CODES.OUTPUT_UNSUPPORTED,
       `Cannot write "${path}": ${ext ? `extension "${ext}"` : 'a name without extension'} is not a supported output format; use one of ${Object.keys(EXTENSIONS).join(' ')}`,

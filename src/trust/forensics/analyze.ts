@@ -303,7 +303,7 @@ export async function analyzeMedia(
     neighbours: opts.neighbours ?? 25,
   };
   if (sniffFormat(bytes) !== undefined) {
-    const { image } = await decodeImage(bytes);
+    const { image } = await decodeImage(bytes, { name: file });
     st.input = { path: file, sha256, bytes: bytes.length, kind: 'image', width: image.width, height: image.height };
     report(opts, 'forensics: faces', 0, 1);
     await analyzeFrame(image, 0, 0);
