@@ -141,6 +141,28 @@ class FineTuned(nn.Module):
         return self.head(self.drop(feats))
 
 
+def flops_per_megapixel(model):
+    """Multiply-adds x 2 of every convolution of the trunk (run through onnx_torch's Conv) and the
+    head, for one 112x112 crop, scaled to a megapixel (cexport's hook counts nn.Conv2d modules only)."""
+    total = [0]
+    conv = onnx_torch._OPS["Conv"]
+
+    def counting(m, a, at):
+        out = conv(m, a, at)
+        w = a[1]
+        total[0] += 2 * out.numel() * w.shape[1] * w.shape[2] * w.shape[3]
+        return out
+
+    onnx_torch._OPS["Conv"] = counting
+    try:
+        with torch.no_grad():
+            model.eval()(torch.rand(1, SIZE, SIZE, 3))
+    finally:
+        onnx_torch._OPS["Conv"] = conv
+    total[0] += 2 * model.head.in_features
+    return total[0] * 1e6 / (SIZE * SIZE)
+
+
 def auc(scores, labels):
     """Mann-Whitney AUC, ties 1/2."""
     scores = np.asarray(scores, dtype=np.float64)
@@ -220,6 +242,7 @@ def main():
     p.add_argument("--tag", default="", help="checkpoint name suffix (several runs side by side)")
     p.add_argument("--no-export", action="store_true", help="screening run: checkpoint and validation only")
     p.add_argument("--selection", help="the screening table (training/forensics-ft.sh) to record in the card")
+    p.add_argument("--note", action="append", default=[], help="a line for the card's notes (e.g. how the run ended)")
     args = p.parse_args()
     run.setup(args)
     if args.smoke:
@@ -321,14 +344,15 @@ def main():
     golden = torch.rand(2, SIZE, SIZE, 3, generator=g)
     spec = BASES[args.base]
     total_minutes = round(wall / 60 + (init_info or {}).get("minutes", 0), 1)
-    total_steps = step + (init_info or {}).get("step", 0)
+    # The exported weights' own training: the best checkpoint's step (+ the run it started from).
+    total_steps = best["step"] + (init_info or {}).get("step", 0)
     card = {
         "name": NAME,
         "version": "1.0.0",
         "task": "forensics",
         "kind": "tensor",
         "architecture": f"pretrained {args.base} trunk (Human; {spec['how']}) fine-tuned end to end; taps {model.tap_shapes} global-average-pooled, concatenated, dropout 0.2, linear -> 1 logit; input NHWC RGB [0,1] 112x112 face crop (src/trust/forensics/cnnCrop.ts), scaled x{spec['scale']:g}, resized to {spec['size']} px inside the graph",
-        "flopsPerMegapixel": cexport.flops_per_megapixel(model, (torch.rand(1, SIZE, SIZE, 3),), SIZE * SIZE),
+        "flopsPerMegapixel": flops_per_megapixel(model),
         "io": {
             "inputs": [{"name": "face", "shape": ["N", SIZE, SIZE, 3], "range": [0, 1]}],
             "outputs": [{"name": "logit", "shape": ["N", 1], "meaning": "log-odds that the face was blended in (uncalibrated; calibration in detector.json)"}],
@@ -346,7 +370,7 @@ def main():
             "command": run.command_line(),
             "steps": int(total_steps),
             "batch": args.batch,
-            "wallTimeMinutes": total_minutes,
+            "wallTimeSeconds": round(total_minutes * 60, 1),
             "init": init_info,
             "baseSelection": json.load(open(args.selection)) if args.selection else None,
             "machine": run.machine(),
@@ -354,10 +378,11 @@ def main():
         },
         "quality": [
             {"dataset": "self-blended pairs of validation people (same recipe as training)", "split": "held-out", "metric": "AUC (face crop)",
-             "value": round(val_auc, 4), "note": f"checkpoint of step {best['step']} and the base network chosen on this split: optimistic", "command": run.command_line()},
+             "value": round(val_auc, 4), "note": f"checkpoint of step {total_steps} ({best['step']} of this run of {step}) and the base network chosen on this split: optimistic", "command": run.command_line()},
         ],
         "paper": "Shiohara & Yamasaki, Detecting Deepfakes with Self-Blended Images, CVPR 2022",
-        "notes": ["Cross-source figures on real generated videos: docs/benchmarks/forensics-ft.json (npm run bench:forensics-ft)."],
+        "licence": "MIT (the starting weights ship in @vladmandic/human, MIT)",
+        "notes": ["Cross-source figures on real generated videos: docs/benchmarks/forensics-ft.json (npm run bench:forensics-ft)."] + args.note,
     }
     cexport.export(model, out, input_names=["face"], output_names=["logit"], golden_inputs=[golden],
                    dynamic_axes={"face": {0: "N"}, "logit": {0: "N"}}, card=card)
