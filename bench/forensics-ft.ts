@@ -110,7 +110,7 @@ async function main(): Promise<void> {
         } catch (err) {
           c[k] = null;
           c.outcomes[k] = 'error';
-          (c.errors ??= {})[k] = (err as Error).message;
+          c.errors = { ...c.errors, [k]: (err as Error).message };
         }
       }
       // Frames every detector scored (the same sampled frames and gates: normally all of them).
@@ -122,7 +122,9 @@ async function main(): Promise<void> {
     }
     const iv = (x: [number, number]) => `${x[0].toFixed(3)}–${x[1].toFixed(3)}`;
     const evals: Record<string, ReturnType<typeof evaluateClips>> = {};
-    console.log('\n| detector | video AUC [Hanley-McNeil 95%] (bootstrap) | frame AUC [clip-cluster bootstrap] | fakes flagged @0.5 [exact] | reals flagged @0.5 [exact] |');
+    console.log(
+      '\n| detector | video AUC [Hanley-McNeil 95%] (bootstrap) | frame AUC [clip-cluster bootstrap] | fakes flagged @0.5 [exact] | reals flagged @0.5 [exact] |',
+    );
     for (const k of KINDS) {
       const e = evaluateClips(clips, k, { threshold: THRESHOLD, seed: SEED });
       evals[k] = e;

@@ -56,7 +56,11 @@ function meshTriangles(): number[] {
   const text = readFileSync(file, 'utf8');
   const m = /TRI468[^=]*=\s*\[([^\]]*)\]/.exec(text);
   if (!m) throw new Error(`TRI468 not found in ${file}`);
-  const tri = m[1].split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const tri = m[1]
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   if (tri.length % 3 !== 0 || tri.some((v) => !(v >= 0 && v < 468))) throw new Error('TRI468: unexpected contents');
   return tri;
 }
@@ -219,7 +223,15 @@ async function main(): Promise<void> {
       await writeClip(fake, swapped);
       await writeClip(real, kept);
       if (args.keep) await writeImage(path.join(work, `${i}-${base}-swap.png`), swapped[0]);
-      made.push({ rel: path.basename(fake), label: 1, source: 'our synthetic mesh-warp swap', person: a.v.person, donor: b.v.person, file: fake, frames: swapped.length });
+      made.push({
+        rel: path.basename(fake),
+        label: 1,
+        source: 'our synthetic mesh-warp swap',
+        person: a.v.person,
+        donor: b.v.person,
+        file: fake,
+        frames: swapped.length,
+      });
       made.push({ rel: path.basename(real), label: 0, source: 'same frames, re-encoded', person: a.v.person, file: real, frames: kept.length });
     }
     for (const k of KINDS) detectors.set(k, await loadForensicDetector(k));
@@ -237,7 +249,8 @@ async function main(): Promise<void> {
       for (const [k, d] of detectors) {
         const { result } = await analyzeMedia(c.file, faceModels, d, { maxFrames: 24, seed: SEED });
         row[k] = result.probability;
-        for (const f of result.frames) if (f.probability !== null) byIndex.set(f.index, { ...(byIndex.get(f.index) ?? { index: f.index }), [k]: f.probability });
+        for (const f of result.frames)
+          if (f.probability !== null) byIndex.set(f.index, { ...(byIndex.get(f.index) ?? { index: f.index }), [k]: f.probability });
       }
       row.frames = [...byIndex.values()].filter((f) => KINDS.every((k) => typeof f[k] === 'number'));
       scored.push(row);
@@ -245,8 +258,12 @@ async function main(): Promise<void> {
     }
     const iv = (x: [number, number]) => `${x[0].toFixed(3)}–${x[1].toFixed(3)}`;
     const evals: Record<string, ReturnType<typeof evaluateClips>> = {};
-    console.log(`\nOUR OWN synthetic swaps: ${made.filter((c) => c.label).length} swapped vs ${made.filter((c) => !c.label).length} untouched clips (same frames, same encoder)`);
-    console.log('| detector | video AUC [Hanley-McNeil 95%] (bootstrap) | frame AUC [clip-cluster bootstrap] | swaps flagged @0.5 [exact] | reals flagged @0.5 [exact] |');
+    console.log(
+      `\nOUR OWN synthetic swaps: ${made.filter((c) => c.label).length} swapped vs ${made.filter((c) => !c.label).length} untouched clips (same frames, same encoder)`,
+    );
+    console.log(
+      '| detector | video AUC [Hanley-McNeil 95%] (bootstrap) | frame AUC [clip-cluster bootstrap] | swaps flagged @0.5 [exact] | reals flagged @0.5 [exact] |',
+    );
     for (const k of KINDS) {
       const e = evaluateClips(scored as never, k, { threshold: 0.5, seed: SEED });
       evals[k] = e;
@@ -260,7 +277,8 @@ async function main(): Promise<void> {
       what: 'OUR OWN synthetic graphics face swaps between held-out people (not FaceForensics++; never used for training or selection)',
       machine: machineInfo(),
       command: commandLine(),
-      recipe: 'Human TRI468 piecewise-affine warp of the donor face onto the target mesh, per-channel mean/std colour transfer over the face core, target mesh hull eroded and feathered (box radius 3% of the face, twice), H.264 CRF 23 veryfast for swaps and controls alike',
+      recipe:
+        'Human TRI468 piecewise-affine warp of the donor face onto the target mesh, per-channel mean/std colour transfer over the face core, target mesh hull eroded and feathered (box radius 3% of the face, twice), H.264 CRF 23 veryfast for swaps and controls alike',
       framesPerClip: FRAMES,
       evaluations: evals,
       clips: scored.map((c) => ({ ...c, frames: c.frames.length })),

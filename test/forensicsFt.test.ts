@@ -3,10 +3,10 @@
  * end to end on self-blended faces) end to end on a real face (the Human package's sample
  * picture): it loads with its calibration and real-media record through the ONNX detector code it
  * shares with the CNN, a single image is analysed with its measured error rates stated, self-blends
- * of the face score above the face, and an unknown model or a record for other weights is refused.
+ * of the face score above the face, and an unknown model name is refused.
  */
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
