@@ -37,6 +37,7 @@ import {
 import type { DetectorKind } from '../src/trust/forensics/detectorKinds.js';
 import { commandLine, cpuDelta, cpuSnapshot, loadavg, machineInfo, now, peakRssMiB, REPO_ROOT, round } from './lib/common.js';
 import { listFaceVideos, TEST_PEOPLE } from './lib/faceVideos.js';
+import { writeCardFigures } from './lib/forensicsCard.js';
 import { evaluateClips, make720p } from './lib/forensicsEval.js';
 
 const { values: args } = parseArgs({
@@ -177,6 +178,10 @@ async function main(): Promise<void> {
     };
     await writeFile(file, `${JSON.stringify({ ...record, realMedia, untested: record.untested?.length ? record.untested : DEFAULT_UNTESTED }, null, 1)}\n`);
     await writeFile(path.join(REPO_ROOT, 'docs/benchmarks/forensics-ft.json'), `${JSON.stringify(out, null, 1)}\n`);
+    await writeCardFigures(
+      { realMedia: evals, speed: out.speed as { seconds: number; ownCpuSeconds: number; othersMeanCores: number } },
+      { model: FT_MODEL_NAME, key: 'finetuned', command: 'npm run bench:forensics-ft' },
+    );
     console.log(`wrote realMedia into ${path.relative(REPO_ROOT, file)} and docs/benchmarks/forensics-ft.json`);
   } finally {
     faceModels.dispose();
