@@ -1,5 +1,6 @@
 /**
- * Puts the CNN detector's measured figures (bench/forensics.ts results) into its model card, cross-source
+ * Puts an ONNX detector's measured figures (bench/forensics.ts for the CNN, bench/forensics-ft.ts for
+ * the fine-tuned network) into its model card, cross-source
  * first: video- and frame-level AUC on real generated clips against held-out real people (the linear
  * detector's figure beside it as the reference), then the self-blend validation figure the trainer
  * wrote, then the speed. The card's sha256 covers the ONNX file only, so this does not touch it.
@@ -17,16 +18,19 @@ interface Eval {
   falsePositiveRate: { count: number; of: number };
 }
 
-export async function writeCardFigures(results: {
-  realMedia: { cnn: Eval; logistic: Eval };
-  speed: { seconds: number; ownCpuSeconds: number; othersMeanCores: number };
-}): Promise<void> {
-  const card = getModelCard(CNN_MODEL_NAME).trained!;
+export async function writeCardFigures(
+  results: {
+    realMedia: Record<string, Eval>;
+    speed: { seconds: number; ownCpuSeconds: number; othersMeanCores: number };
+  },
+  { model = CNN_MODEL_NAME, key = 'cnn', command = 'npm run bench:forensics' }: { model?: string; key?: string; command?: string } = {},
+): Promise<void> {
+  const card = getModelCard(model).trained!;
   const file = path.join(card.dir, 'card.json');
   const json = JSON.parse(await readFile(file, 'utf8')) as { quality: Array<{ split: string }>; speed?: unknown[] };
-  const { cnn, logistic } = results.realMedia;
+  const cnn = results.realMedia[key]!;
+  const logistic = results.realMedia.logistic!;
   const dataset = `face-videos: ${cnn.clips.fake} generated clips (generated-or-reenacted) vs ${cnn.clips.real} live-real clips of held-out people`;
-  const command = 'npm run bench:forensics';
   const crossSource = [
     {
       dataset,
@@ -50,7 +54,7 @@ export async function writeCardFigures(results: {
   json.quality = [...crossSource, ...json.quality.filter((q) => q.split !== 'cross-source')];
   json.speed = [
     {
-      what: 'forensics analyze, 10 s 1280x720 H.264 clip, 24 frames (decode all, face detection + mesh + CNN), wall seconds on the shared 2-core machine',
+      what: 'forensics analyze, 10 s 1280x720 H.264 clip, 24 frames (decode all, face detection + mesh + network), wall seconds on the shared 2-core machine',
       value: results.speed.seconds,
       unit: `s (own CPU ${results.speed.ownCpuSeconds} s; other processes kept ${results.speed.othersMeanCores} cores busy)`,
       command,

@@ -512,7 +512,7 @@ const forensicsOptions = {
   }),
   detector: choice({
     label: 'Detector',
-    help: 'logistic: the linear model on hand-made features (video AUC 0.81 on real generated videos); cnn: the CNN trained on self-blended faces (at chance, 0.49, on them); backbone: a head on a frozen pretrained trunk, trained on self-blended faces (0.56 on them).',
+    help: 'logistic: the linear model on hand-made features (video AUC 0.81 on real generated videos); cnn: the CNN trained on self-blended faces (at chance, 0.49, on them); backbone: a head on a frozen pretrained trunk, trained on self-blended faces (0.56 on them); finetuned: a pretrained trunk fine-tuned end to end on self-blended faces (0.41 on them).',
     choices: DETECTOR_KINDS,
     default: DEFAULT_DETECTOR,
   }),

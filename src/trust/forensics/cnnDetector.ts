@@ -25,6 +25,17 @@ import { faceCrop, loadForensicModel, logisticDetector, type FaceCrop, type Face
 
 export const CNN_DETECTOR_ID = 'forensics/sbi-cnn';
 export const CNN_MODEL_NAME = 'forensics-sbi-cnn';
+/**
+ * A pretrained network we ship (Human's), fine-tuned end to end on self-blended faces
+ * (training/forensics_sbi_ft.py): the same input crop and output as the CNN, so the same code
+ * runs it from its own model folder with its own calibration and real-media record.
+ */
+export const FT_DETECTOR_ID = 'forensics/sbi-ft';
+export const FT_MODEL_NAME = 'forensics-sbi-ft';
+
+/** The ONNX detectors on the CNN crop: model folder name -> detector id. */
+export const ONNX_DETECTORS = { [CNN_MODEL_NAME]: CNN_DETECTOR_ID, [FT_MODEL_NAME]: FT_DETECTOR_ID } as const;
+export type OnnxDetectorModel = keyof typeof ONNX_DETECTORS;
 
 /** An exact (Clopper-Pearson) proportion with its counts. */
 export interface MeasuredRate {
@@ -101,14 +112,13 @@ export const DEFAULT_UNTESTED = [
   'heavily recompressed social-media copies (H.264 CRF above 36, JPEG below quality 35)',
 ];
 
-function readRecord(dir: string): { record: CnnDetectorRecord; text: string } {
+function readRecord(dir: string, id: string): { record: CnnDetectorRecord; text: string } {
   const file = join(dir, 'detector.json');
   if (!existsSync(file))
-    throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `${file} is missing: calibrate the CNN detector with bench/forensics-calibrate.ts`, { path: file });
+    throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `${file} is missing: calibrate the detector with bench/forensics-calibrate.ts`, { path: file });
   const text = readFileSync(file, 'utf8');
   const record = JSON.parse(text) as CnnDetectorRecord;
-  if (record.id !== CNN_DETECTOR_ID || !record.calibrator)
-    throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `${file} is not a ${CNN_DETECTOR_ID} record`, { path: file });
+  if (record.id !== id || !record.calibrator) throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `${file} is not a ${id} record`, { path: file });
   return { record, text };
 }
 
@@ -125,20 +135,27 @@ export async function runCnn(net: TrainedModel, crops: readonly RawImage[]): Pro
 }
 
 export async function loadCnnDetector(options: RuntimeOptions = {}): Promise<ForensicDetector> {
-  const card = getModelCard(CNN_MODEL_NAME).trained;
-  if (!card) throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `model "${CNN_MODEL_NAME}" is not installed`, { model: CNN_MODEL_NAME });
-  const { record, text } = readRecord(card.dir);
+  return loadOnnxDetector(CNN_MODEL_NAME, options);
+}
+
+/** An ONNX detector on the CNN crop (the CNN, or the fine-tuned pretrained network) with its record. */
+export async function loadOnnxDetector(model: OnnxDetectorModel, options: RuntimeOptions = {}): Promise<ForensicDetector> {
+  const id = ONNX_DETECTORS[model];
+  if (!id) throw invalidOption('model', Object.keys(ONNX_DETECTORS).join(' or '), model);
+  const card = getModelCard(model).trained;
+  if (!card) throw new ClearsightError(ERROR_CODES.MODEL_NOT_FOUND, `model "${model}" is not installed`, { model });
+  const { record, text } = readRecord(card.dir, id);
   if (record.weightsSha256 !== undefined && record.weightsSha256 !== card.sha256) {
     throw new ClearsightError(
       ERROR_CODES.MODEL_NOT_FOUND,
       `${join(card.dir, 'detector.json')} was calibrated for other weights (sha256 ${record.weightsSha256.slice(0, 12)}…, model ${card.sha256.slice(0, 12)}…): recalibrate with bench/forensics-calibrate.ts`,
-      { model: CNN_MODEL_NAME },
+      { model },
     );
   }
-  const net = await TrainedModel.load(CNN_MODEL_NAME, { threads: 1, ...options });
+  const net = await TrainedModel.load(model, { threads: 1, ...options });
   const rm = record.realMedia ?? null;
   return {
-    id: CNN_DETECTOR_ID,
+    id,
     version: card.version,
     sha256: card.sha256,
     async scoreFace(img, face) {
@@ -155,9 +172,10 @@ export async function loadCnnDetector(options: RuntimeOptions = {}): Promise<For
 }
 
 /**
- * The detector an analysis uses: the earlier linear model on hand-made features (default), the
- * CNN trained on self-blended faces, or a logistic head on a frozen pretrained trunk
- * (backboneDetector.ts); the linear one optionally from another model JSON file.
+ * The detector an analysis uses: the earlier linear model on hand-made features, the CNN trained
+ * on self-blended faces, a pretrained network fine-tuned on them (finetuned), or a logistic head
+ * on a frozen pretrained trunk (backboneDetector.ts); the linear one optionally from another
+ * model JSON file. detectorKinds.ts says which is the default and why.
  */
 export async function loadForensicDetector(kind: DetectorKind = DEFAULT_DETECTOR, modelFile?: string): Promise<ForensicDetector> {
   if (!DETECTOR_KINDS.includes(kind)) throw invalidOption('detector', DETECTOR_KINDS.join(' or '), kind);
@@ -170,7 +188,7 @@ export async function loadForensicDetector(kind: DetectorKind = DEFAULT_DETECTOR
     const { loadBackboneDetector } = await import('./backboneDetector.js');
     return loadBackboneDetector();
   }
-  return loadCnnDetector();
+  return loadOnnxDetector(kind === 'finetuned' ? FT_MODEL_NAME : CNN_MODEL_NAME);
 }
 
 /** The shipped linear model's real-media record (bench/forensics.ts), when it was measured on these weights. */

@@ -2,7 +2,7 @@
  * The forensic detectors and the default, in a module of their own (no model code) so that the
  * server's task table can name them without loading forensics.
  */
-export const DETECTOR_KINDS = ['cnn', 'logistic', 'backbone'] as const;
+export const DETECTOR_KINDS = ['cnn', 'logistic', 'backbone', 'finetuned'] as const;
 export type DetectorKind = (typeof DETECTOR_KINDS)[number];
 
 /**

@@ -21,11 +21,15 @@ export { selfBlend, selfBlendFace, warpMask, blendRegionMask, type SelfBlendResu
 export { DETECTOR_KINDS, DEFAULT_DETECTOR, type DetectorKind } from './detectorKinds.js';
 export {
   loadCnnDetector,
+  loadOnnxDetector,
   loadForensicDetector,
   runCnn,
   LINEAR_VALIDATION_URL,
   CNN_DETECTOR_ID,
   CNN_MODEL_NAME,
+  FT_DETECTOR_ID,
+  FT_MODEL_NAME,
+  ONNX_DETECTORS,
   DEFAULT_UNTESTED,
   type ForensicDetector,
   type RealMediaValidation,
