@@ -51,11 +51,6 @@ NAME = "forensics-sbi-ft"
 SIZE = 112
 CACHE = os.path.expanduser(os.environ.get("CLEARSIGHT_CACHE_DIR", "~/.cache/clearsight") + "/models")
 
-# faceres uses ReLU6 as Minimum/Maximum with scalar constants: ops the interpreter lacks (added
-# here rather than in the shared module: two lines, elementwise).
-onnx_torch._OPS.setdefault("Min", lambda m, a, at: torch.minimum(a[0], a[1].to(a[0].dtype)))
-onnx_torch._OPS.setdefault("Max", lambda m, a, at: torch.maximum(a[0], a[1].to(a[0].dtype)))
-
 # Each base: the cached ONNX (by the tfjs model's sha256 prefix, as src/face/models.ts and
 # src/restore/auto/analyzeBackbone.ts name them), its input scale and size, and the taps.
 BASES = {

@@ -183,6 +183,13 @@ def _gemm(m, a, at):
     return y + at.get('beta', 1.0) * a[2] if len(a) > 2 and a[2] is not None else y
 
 
+def _fold(op, values):
+    out = values[0]
+    for v in values[1:]:
+        out = op(out, v.to(out.dtype))
+    return out
+
+
 def _prelu(m, a, at):
     x, slope = a[0], a[1]
     return torch.where(x >= 0, x, x * slope)
@@ -208,6 +215,9 @@ _OPS = {
     'HardSigmoid': lambda m, a, at: torch.clamp(at.get('alpha', 0.2) * a[0] + at.get('beta', 0.5), 0, 1),
     'Concat': lambda m, a, at: torch.cat(a, dim=at['axis']),
     'MatMul': lambda m, a, at: a[0] @ a[1],
+    # variadic element-wise; faceres writes ReLU6 as Min/Max against scalar constants
+    'Min': lambda m, a, at: _fold(torch.minimum, a),
+    'Max': lambda m, a, at: _fold(torch.maximum, a),
     'Identity': lambda m, a, at: a[0],
     'GlobalAveragePool': lambda m, a, at: a[0].mean(dim=(2, 3), keepdim=True),
     'Flatten': lambda m, a, at: a[0].flatten(at.get('axis', 1)),
