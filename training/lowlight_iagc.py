@@ -3,7 +3,8 @@
     /usr/bin/python3 training/lowlight_iagc.py [--steps N] [--seed 1] [--threads 1] [--smoke] [--resume]
 
 Data: training/cache/lowlight-iagc (train: Kodak24 + CBSD68, val: Set14) and lowlight-iagc-test
-(McMaster, never trained on), written by training/prepare/lowlight.ts (`npm run prepare:lowlight-iagc`).
+(McMaster, never trained on: the uniform and the spatial held-out pairs), written by
+training/prepare/lowlight.ts (`npm run prepare:lowlight-iagc`).
 
 The pipeline (the library runs the same steps: src/restore/lowlight/iagc.ts):
   1. thumbnail: the picture area-averaged by an integer-ish factor f (longer side <= 128 at inference;
@@ -42,6 +43,8 @@ from cstrain.patchset import PatchSet  # noqa: E402
 
 NAME = "lowlight-iagc"
 REFINE_NAME = "lowlight-iagc-refine"
+# 1.0.0: trained on the uniform darkening; 1.1.0: on the spatially varying exposure (exposure field, light sources)
+VERSION = "1.1.0"
 # gamma in [0.2, 1]: a low-light enhancer never darkens (gamma > 1 crushed the shadows of real
 # night photos in a first model trained with [0.1, 2]), and V^0.2 reaches 254/255 only for
 # V >= 0.98, so the gamma cannot blow out highlights that were not already there.
@@ -208,7 +211,8 @@ def main():
     test_set = PatchSet(os.path.join(os.path.dirname(data_dir.rstrip("/")), "lowlight-iagc-test"))
     train_idx = train_set.indices(split="train")
     val_idx = train_set.indices(split="val")
-    test_idx = test_set.indices(split="test")
+    test_kinds = {k: test_set.indices(split="test", degradationKind=k) for k in ("uniform", "spatial")}
+    test_idx = test_kinds["uniform"] + test_kinds["spatial"]
     print(f"train {len(train_idx)} patches, val {len(val_idx)}, test {len(test_idx)} images; {torch.get_num_threads()} threads", flush=True)
 
     rng = np.random.default_rng(args.seed)
@@ -265,9 +269,10 @@ def main():
                         "elapsed": time.time() - t0, "log": log.rows}, ckpt)
     wall = time.time() - t0
 
-    test_out, test_y, test_in = evaluate(model, test_set, test_idx)
+    tests = {k: evaluate(model, test_set, idx) for k, idx in test_kinds.items() if idx}
     val_out, val_y, val_in = evaluate(model, train_set, val_idx, fixed_factor=4)
-    print(f"test (McMaster, cross-source) PSNR: input {test_in:.2f}, gamma stage {test_y:.2f}, refined {test_out:.2f}", flush=True)
+    for k, (o, yv, i) in tests.items():
+        print(f"test (McMaster, cross-source, {k} degradation) PSNR: input {i:.2f}, gamma stage {yv:.2f}, refined {o:.2f}", flush=True)
     print(f"val (Set14 patches) PSNR: input {val_in:.2f}, gamma stage {val_y:.2f}, refined {val_out:.2f}", flush=True)
 
     if args.smoke and not args.out:  # the smoke patch set already sits at training/cache/smoke/lowlight-iagc
@@ -284,7 +289,7 @@ def main():
             {"source": f"clean-photos/{src} (synthesizeLowLight)", "count": cnt, "manifestSha256": train_set.manifest_sha256,
              "role": "train" if src in ("Kodak24", "CBSD68") else "val"}
             for src, cnt in sorted(train_set.sources().items())
-        ] + [{"source": "clean-photos/McMaster (synthesizeLowLight, held-out pairs)", "count": len(test_idx), "manifestSha256": test_manifest, "role": "test"}],
+        ] + [{"source": "clean-photos/McMaster (synthesizeLowLight, held-out pairs: uniform and spatial)", "count": len(test_idx), "manifestSha256": test_manifest, "role": "test"}],
         "split": "by source: train Kodak24 + CBSD68 (192 px crops of darkened photos), val Set14, test McMaster (never trained on)",
         "seed": args.seed,
         "command": run.command_line(),
@@ -294,12 +299,17 @@ def main():
         "lossCurve": "loss.png",
     }
     cmd = run.command_line()
-    quality = [
-        {"dataset": f"McMaster {len(test_idx)} held-out synthetic low-light pairs (384 px centre crops)", "split": "cross-source",
-         "metric": "PSNR RGB 8-bit (dB), PyTorch pipeline", "value": round(test_out, 2),
-         "reference": {"name": "input (dark)", "value": round(test_in, 2)}, "command": cmd},
-        {"dataset": f"McMaster {len(test_idx)} held-out synthetic low-light pairs, gamma stage only", "split": "cross-source",
-         "metric": "PSNR RGB 8-bit (dB), PyTorch pipeline", "value": round(test_y, 2), "command": cmd},
+    quality = []
+    for k, (test_out, test_y, test_in) in tests.items():
+        n = len(test_kinds[k])
+        quality += [
+            {"dataset": f"McMaster {n} held-out synthetic low-light pairs, {k} degradation (384 px centre crops)", "split": "cross-source",
+             "metric": "PSNR RGB 8-bit (dB), PyTorch pipeline, with the refiner", "value": round(test_out, 2),
+             "reference": {"name": "input (dark)", "value": round(test_in, 2)}, "command": cmd},
+            {"dataset": f"McMaster {n} held-out synthetic low-light pairs, {k} degradation, gamma stage only", "split": "cross-source",
+             "metric": "PSNR RGB 8-bit (dB), PyTorch pipeline", "value": round(test_y, 2), "command": cmd},
+        ]
+    quality += [
         {"dataset": f"Set14 synthetic low-light 192 px patches ({len(val_idx)})", "split": "cross-source",
          "metric": "PSNR RGB 8-bit (dB), PyTorch pipeline", "value": round(val_out, 2), "note": "validation source, monitored during training", "command": cmd},
     ]
@@ -307,7 +317,7 @@ def main():
         f"stopped by the --minutes {args.minutes} budget after {steps_done} of {args.steps} scheduled steps (learning rate not annealed to the end)"]
     est = NhwcEstimator(model.estimator).eval()
     est_card = {
-        "name": NAME, "version": "1.0.0", "task": "lowlight", "kind": "tensor",
+        "name": NAME, "version": VERSION, "task": "lowlight", "kind": "tensor",
         "architecture": "Illumination-aware gamma estimator (S8, learned coarse to fine): on a thumbnail (longer side <= 128) "
                         "3 conv layers (4->16->24->32, two stride 2) + a global MLP (pooled features, mean V, mean log V) and a "
                         "local 1x1+3x3 head give per-cell coefficients (a, b, c) of log gamma = a + (ln alpha + b) t + c t^2, "
@@ -328,7 +338,7 @@ def main():
     cexport.export(est, out_dir, input_names=["thumb"], output_names=["coeffs", "gains"], golden_inputs=[golden_thumb],
                    dynamic_axes={"thumb": {1: "h", 2: "w"}, "coeffs": {1: "gh", 2: "gw"}}, card=est_card)
     refine_card = {
-        "name": REFINE_NAME, "version": "1.0.0", "task": "lowlight",
+        "name": REFINE_NAME, "version": VERSION, "task": "lowlight",
         "architecture": "Residual refinement after the learned gamma (lowlight-iagc): y + r(y), r = four 3x3 convolutions "
                         "(3->16->16->16->3, dilations 1, 2, 4, 1, ReLU), receptive field 17 px.",
         "io": {"inputs": [{"name": "image", "shape": [1, "H", "W", 3], "range": [0, 1]}],
