@@ -264,6 +264,8 @@ def main():
     p.add_argument("--init", help="start from this checkpoint's weights (a warm start; optimiser and step count start afresh)")
     p.add_argument("--rain100h-share", type=float, default=0.7, help="share of fine-tuning batches drawn from the Rain100H train pairs (the rest: teacher and synthetic, half each)")
     p.add_argument("--version", default="1.0.0", help="model version written into the card")
+    p.add_argument("--minutes", type=float, help="wall-clock budget: the schedule (phases, learning rate) follows the larger of the "
+                   "step and time fractions, so a run cut by the clock still anneals and fine-tunes; the card records the steps run")
     p.add_argument("--card-from-bench", help="copy bench:students figures into the card and exit")
     args = p.parse_args()
     if args.card_from_bench:
@@ -306,17 +308,34 @@ def main():
     distill_steps = pretrain_steps + int((args.steps - pretrain_steps) * args.distill_fraction)
     t0 = time.time()
     running = []
+    phase_steps = [0, 0, 0]  # pretraining, distillation, fine-tuning steps run in this invocation
+
+    def schedule_step(step):
+        """Where the schedule stands: the step, or further along when the --minutes clock is ahead of it."""
+        if not args.minutes:
+            return step
+        return max(step, args.steps * (elapsed_before + time.time() - t0) / (args.minutes * 60))
+
+    steps_run = start_step
     for step in range(start_step, args.steps):
+        vstep = schedule_step(step)
+        if vstep >= args.steps:
+            print(f"--minutes {args.minutes} budget reached after {step} of {args.steps} steps", flush=True)
+            break
+        steps_run = step + 1
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, args.steps, distill_steps)
-        if step >= pretrain_steps and teacher is None:
+            g["lr"] = lr_at(vstep, args.steps, distill_steps)
+        phase_steps[0 if vstep < pretrain_steps else 1 if vstep < distill_steps else 2] += 1
+        if vstep >= pretrain_steps and teacher is None:
+            waited = time.time()
             teacher = wait_for_set(os.path.join(data, "derain-teacher"))
+            t0 += time.time() - waited  # waiting for the teacher set is not training time (nor schedule time)
             s_teacher = Sampler(teacher, range(teacher.count), ["rainy", "teacher", "clean"], rng)
             has_clean = np.array([bool(it.get("hasClean")) for it in teacher.items])
         # Each step: one batch from one source, drawn by phase-dependent odds:
         # pretraining (synthetic only), distillation (teacher + synthetic), fine-tuning (mostly Rain100H).
         rest = (1 - args.rain100h_share) / 2
-        odds = [0.0, 1.0, 0.0] if step < pretrain_steps else [0.5, 0.5, 0.0] if step < distill_steps else [rest, rest, args.rain100h_share]
+        odds = [0.0, 1.0, 0.0] if vstep < pretrain_steps else [0.5, 0.5, 0.0] if vstep < distill_steps else [rest, rest, args.rain100h_share]
         source = rng.choice(3, p=odds)
         if source == 0:
             b, idx = s_teacher.batch(BATCH)
@@ -335,7 +354,7 @@ def main():
         loss.backward()
         opt.step()
         running.append(loss.item())
-        last = step + 1 == args.steps
+        last = step + 1 == args.steps or schedule_step(step + 1) >= args.steps
         if (step + 1) % 100 == 0 or last:
             log.add(step + 1, loss=np.mean(running))
             running = []
@@ -391,7 +410,7 @@ def main():
                       "exported). Cross-source figures: the JORDER-E heavy-rain samples (5 pairs, scenes not in Rain100H dev), never used in training."),
             "seed": args.seed,
             "command": run.command_line(),
-            "steps": args.steps,
+            "steps": steps_run,
             "wallTimeSeconds": round(wall, 1),
             "machine": run.machine(),
             "lossCurve": "loss.png",
@@ -401,7 +420,10 @@ def main():
                      "metric": "PSNR-Y (MATLAB Y, no crop, 8-bit), PyTorch", "value": round(heldout, 3), "command": run.command_line()}],
         "paper": ("distillation from Tu et al., MAXIM (CVPR 2022); lightweight depthwise/quasi-sparse deraining in the spirit of "
                   "Fu et al., 'Lightweight pyramid networks for image deraining' (TNNLS 2019) and Wang et al., quasi-sparsity priors"),
-        "notes": [f"phases: synthetic-only pretraining {pretrain_steps} steps, distillation {distill_steps - pretrain_steps} steps (teacher and synthetic batches), fine-tuning {args.steps - distill_steps} steps "
+        "notes": [(f"--minutes {args.minutes}: the schedule followed the clock where it ran ahead of the step count; steps run per phase "
+                   f"(this invocation): pretraining {phase_steps[0]}, distillation {phase_steps[1]}, fine-tuning {phase_steps[2]}; scheduled: "
+                   if args.minutes else "phases: ") +
+                  f"synthetic-only pretraining {pretrain_steps} steps, distillation {distill_steps - pretrain_steps} steps (teacher and synthetic batches), fine-tuning {args.steps - distill_steps} steps "
                   f"({args.rain100h_share:.0%} Rain100H train pairs, the rest teacher and synthetic half each); Adam, cosine LR 2e-3 then 1e-3; "
                   f"batch {BATCH} x {PATCH}px, left-right and up-down flips (no 90-degree turns)"] + ([init_note] if init_note else []),
     }

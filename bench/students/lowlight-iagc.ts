@@ -4,12 +4,18 @@
  * (`--method gamma`), on the same images in one run:
  *
  *   node --import tsx bench/students/lowlight-iagc.ts [--data ../shared/data] [--limit N] [--threads 1] [--out bench/results]
+ *        [--previous DIR]
  *   (or through `npm run bench:students`, which imports `bench`)
+ *
+ * --previous DIR also runs the estimator in DIR (card.json + model.onnx, e.g. the model a retrained
+ * candidate would replace) as a fourth method, in the same run.
  *
  * 1. Quality with ground truth: the held-out pairs (training/prepare/lowlightPairs.ts): the 18 McMaster
  *    photos (a source the student never trained on), 384 px centre crops darkened by synthesizeLowLight
- *    with seeded parameters, measured on their central 256 px (MAXIM's speed). PSNR/SSIM on RGB (8-bit, no border crop: the LOL papers' convention) and
- *    PSNR on MATLAB Y.
+ *    with seeded parameters, measured on their central 256 px (MAXIM's speed), twice: the 'uniform'
+ *    pairs (the whole crop darkened alike) and the 'spatial' pairs (the same base parameters plus an
+ *    exposure field and light sources). PSNR/SSIM on RGB (8-bit, no border crop: the LOL papers'
+ *    convention) and PSNR on MATLAB Y.
  * 2. Speed: seconds per megapixel of inference with the networks loaded once (loading and MAXIM's
  *    first-shape conversion happen in an untimed warm-up on the first pair); peak RSS of the process.
  *    Each method runs in its own child process, so each peak RSS is its own.
@@ -33,16 +39,27 @@ import { TrainedModel } from '../../src/core/models/trainedModel.js';
 import { runExpert } from '../../src/restore/expert.js';
 import { enhanceLowLightGamma } from '../../src/restore/lowlight/gamma.js';
 import { enhanceLowLightIagc, IAGC_ESTIMATOR, IAGC_REFINER } from '../../src/restore/lowlight/iagc.js';
-import { defaultDataRoot, heldOutPairs } from '../../training/prepare/lowlightPairs.js';
+import { defaultDataRoot, type HeldOutDegradation, heldOutPairs } from '../../training/prepare/lowlightPairs.js';
 import { commandLine, mean, now, peakRssMiB, REPO_ROOT, round, table, timestamp, writeJsonPair } from '../lib/common.js';
 import type { StudentBench, StudentRow } from './types.js';
 
 const SELF = fileURLToPath(import.meta.url);
-/** Run order: the slow teacher first. */
-const METHODS = ['maxim-enhancement', 'gamma', 'lowlight-iagc'] as const;
+/** Run order: the slow teacher first; 'lowlight-iagc-previous' only with --previous. */
+const METHODS = ['maxim-enhancement', 'gamma', 'lowlight-iagc', 'lowlight-iagc-previous'] as const;
 type Method = (typeof METHODS)[number];
-const ROLE: Record<Method, StudentRow['role']> = { 'lowlight-iagc': 'student', 'maxim-enhancement': 'teacher', gamma: 'baseline' };
-const LABEL: Record<Method, string> = { 'lowlight-iagc': 'iagc (student)', 'maxim-enhancement': 'MAXIM enhancement', gamma: 'gamma (classical)' };
+const ROLE: Record<Method, StudentRow['role']> = {
+  'lowlight-iagc': 'student',
+  'lowlight-iagc-previous': 'baseline',
+  'maxim-enhancement': 'teacher',
+  gamma: 'baseline',
+};
+const LABEL: Record<Method, string> = {
+  'lowlight-iagc': 'iagc (student)',
+  'lowlight-iagc-previous': 'iagc (previous)',
+  'maxim-enhancement': 'MAXIM enhancement',
+  gamma: 'gamma (classical)',
+};
+const DEGRADATIONS: readonly HeldOutDegradation[] = ['uniform', 'spatial'];
 /** Real low-light photos for the no-reference check and the contact sheet (relative to the data root). */
 const REAL = [
   'lowlight/DICM/01.jpg',
@@ -59,24 +76,31 @@ const EVAL_SIDE = 256;
 const REAL_SIDE = 384;
 const SATURATED = 254 / 255;
 
-interface WorkerResult {
-  method: Method;
+interface SetScores {
   images: number;
   psnrRgb: number;
   ssimRgb: number;
   psnrY: number;
   inputPsnrRgb: number;
+}
+
+interface WorkerResult {
+  method: Method;
+  /** Per held-out degradation. */
+  sets: Record<HeldOutDegradation, SetScores>;
   secondsPerMegapixel: number;
   peakRssMiB: number;
   real: Array<{ name: string; newlySaturatedPct: number; meanLuma: number }>;
 }
 
 /** One method over every image (runs in a child process: its own peak RSS). */
-async function worker(method: Method, dataRoot: string, limit: number, threads: number, outDir: string): Promise<WorkerResult> {
-  const pairs = (await heldOutPairs(dataRoot, limit)).map((p) => {
-    const o = Math.floor((p.clean.width - EVAL_SIDE) / 2);
-    return { ...p, clean: cropImage(p.clean, o, o, EVAL_SIDE, EVAL_SIDE), low: cropImage(p.low, o, o, EVAL_SIDE, EVAL_SIDE) };
-  });
+async function worker(method: Method, dataRoot: string, limit: number, threads: number, outDir: string, previous?: string): Promise<WorkerResult> {
+  const centre = async (kind: HeldOutDegradation) =>
+    (await heldOutPairs(dataRoot, limit, kind)).map((p) => {
+      const o = Math.floor((p.clean.width - EVAL_SIDE) / 2);
+      return { ...p, clean: cropImage(p.clean, o, o, EVAL_SIDE, EVAL_SIDE), low: cropImage(p.low, o, o, EVAL_SIDE, EVAL_SIDE) };
+    });
+  const sets = { uniform: await centre('uniform'), spatial: await centre('spatial') };
   let run: (img: RawImage) => Promise<RawImage>;
   let dispose = async (): Promise<void> => {};
   if (method === 'lowlight-iagc') {
@@ -87,6 +111,11 @@ async function worker(method: Method, dataRoot: string, limit: number, threads: 
       await estimator.dispose();
       await refiner.dispose();
     };
+  } else if (method === 'lowlight-iagc-previous') {
+    if (!previous) throw new Error('lowlight-iagc-previous needs --previous DIR');
+    const estimator = await TrainedModel.loadDir(previous, { threads });
+    run = async (img) => (await enhanceLowLightIagc(img, { estimator, threads })).image;
+    dispose = () => estimator.dispose();
   } else if (method === 'maxim-enhancement') {
     const model = await ImageModel.load('maxim-enhancement', { threads });
     run = (img) => runExpert(img, 'maxim-enhancement', { model, threads });
@@ -94,19 +123,29 @@ async function worker(method: Method, dataRoot: string, limit: number, threads: 
   } else {
     run = async (img) => enhanceLowLightGamma(img).image;
   }
-  await run(pairs[0].low); // warm-up: sessions, MAXIM's conversion for this shape
-  const scores = { psnrRgb: [] as number[], ssimRgb: [] as number[], psnrY: [] as number[], input: [] as number[] };
+  await run(sets.uniform[0].low); // warm-up: sessions, MAXIM's conversion for this shape
   let seconds = 0;
   let megapixels = 0;
-  for (const p of pairs) {
-    const t0 = now();
-    const out = await run(p.low);
-    seconds += now() - t0;
-    megapixels += (p.low.width * p.low.height) / 1e6;
-    scores.psnrRgb.push(psnr(out, p.clean));
-    scores.ssimRgb.push(ssim(out, p.clean));
-    scores.psnrY.push(psnr(out, p.clean, { channel: 'y' }));
-    scores.input.push(psnr(p.low, p.clean));
+  const scored = {} as Record<HeldOutDegradation, SetScores>;
+  for (const kind of DEGRADATIONS) {
+    const scores = { psnrRgb: [] as number[], ssimRgb: [] as number[], psnrY: [] as number[], input: [] as number[] };
+    for (const p of sets[kind]) {
+      const t0 = now();
+      const out = await run(p.low);
+      seconds += now() - t0;
+      megapixels += (p.low.width * p.low.height) / 1e6;
+      scores.psnrRgb.push(psnr(out, p.clean));
+      scores.ssimRgb.push(ssim(out, p.clean));
+      scores.psnrY.push(psnr(out, p.clean, { channel: 'y' }));
+      scores.input.push(psnr(p.low, p.clean));
+    }
+    scored[kind] = {
+      images: sets[kind].length,
+      psnrRgb: round(mean(scores.psnrRgb), 2),
+      ssimRgb: round(mean(scores.ssimRgb), 4),
+      psnrY: round(mean(scores.psnrY), 2),
+      inputPsnrRgb: round(mean(scores.input), 2),
+    };
   }
   const real: WorkerResult['real'] = [];
   const dir = path.join(outDir, 'lowlight-iagc', method);
@@ -120,11 +159,7 @@ async function worker(method: Method, dataRoot: string, limit: number, threads: 
   await dispose();
   return {
     method,
-    images: pairs.length,
-    psnrRgb: round(mean(scores.psnrRgb), 2),
-    ssimRgb: round(mean(scores.ssimRgb), 4),
-    psnrY: round(mean(scores.psnrY), 2),
-    inputPsnrRgb: round(mean(scores.input), 2),
+    sets: scored,
     secondsPerMegapixel: round(seconds / megapixels, 3),
     peakRssMiB: peakRssMiB(),
     real,
@@ -158,9 +193,10 @@ async function savePng(img: RawImage, file: string): Promise<void> {
     .toFile(file);
 }
 
-function runWorker(method: Method, o: { dataRoot: string; limit?: number; outDir: string; threads: number }): Promise<WorkerResult> {
+function runWorker(method: Method, o: { dataRoot: string; limit?: number; outDir: string; threads: number; previous?: string }): Promise<WorkerResult> {
   const args = ['--import', 'tsx', SELF, '--worker', method, '--data', o.dataRoot, '--threads', String(o.threads), '--out', o.outDir];
   if (o.limit !== undefined) args.push('--limit', String(o.limit));
+  if (o.previous !== undefined) args.push('--previous', o.previous);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -174,14 +210,17 @@ function runWorker(method: Method, o: { dataRoot: string; limit?: number; outDir
   });
 }
 
-/** input / MAXIM / gamma / iagc, one row per real photo, labelled. */
-async function contactSheet(dataRoot: string, outDir: string): Promise<string> {
+/** input / MAXIM / gamma / [iagc previous] / iagc, one row per real photo, labelled. */
+async function contactSheet(dataRoot: string, outDir: string, methods: readonly Method[]): Promise<string> {
+  const order: readonly Method[] = ['maxim-enhancement', 'gamma', 'lowlight-iagc-previous', 'lowlight-iagc'];
   const cols: Array<{ label: string; file: (rel: string) => string | Promise<Buffer> }> = [
     { label: 'input', file: async (rel) => savePngBuffer(shrink((await decodeImage(path.join(dataRoot, rel))).image)) },
-    ...(['maxim-enhancement', 'gamma', 'lowlight-iagc'] as const).map((m) => ({
-      label: LABEL[m],
-      file: (rel: string) => path.join(outDir, 'lowlight-iagc', m, `${rel.replace(/[/.]/g, '_')}.png`),
-    })),
+    ...order
+      .filter((m) => methods.includes(m))
+      .map((m) => ({
+        label: LABEL[m],
+        file: (rel: string) => path.join(outDir, 'lowlight-iagc', m, `${rel.replace(/[/.]/g, '_')}.png`),
+      })),
   ];
   const cell = REAL_SIDE;
   const head = 28;
@@ -220,40 +259,49 @@ function savePngBuffer(img: RawImage): Promise<Buffer> {
     .toBuffer();
 }
 
-export const bench: StudentBench = {
-  name: 'lowlight-iagc',
-  async run({ dataRoot, limit, outDir, threads }) {
-    const results: WorkerResult[] = [];
-    for (const m of METHODS) results.push(await runWorker(m, { dataRoot, limit, outDir, threads }));
-    const sheet = await contactSheet(dataRoot, outDir);
-    console.log(`lowlight-iagc: contact sheet ${sheet}`);
-    await writeFile(
-      path.join(outDir, 'lowlight-iagc-real.json'),
-      `${JSON.stringify(
-        results.map((r) => ({ method: r.method, real: r.real })),
-        null,
-        2,
-      )}\n`,
-    );
-    return results.map((r) => ({
-      model: r.method === 'gamma' ? 'gamma (enhanceLowLightGamma)' : r.method,
-      role: ROLE[r.method],
-      dataset: `McMaster synthetic low light (held-out source; central ${EVAL_SIDE} px of the 384 px held-out crops)`,
-      split: 'cross-source' as const,
-      images: r.images,
-      metrics: {
-        psnrRgb: r.psnrRgb,
-        ssimRgb: r.ssimRgb,
-        psnrY: r.psnrY,
-        inputPsnrRgb: r.inputPsnrRgb,
-        realNewlySaturatedPctMean: round(mean(r.real.map((x) => x.newlySaturatedPct)), 2),
-        realMeanLuma: round(mean(r.real.map((x) => x.meanLuma)), 3),
-      },
-      secondsPerMegapixel: r.secondsPerMegapixel,
-      peakRssMiB: r.peakRssMiB,
-    }));
-  },
-};
+/** The bench, with the estimator in `previous` (a folder) as an extra method when given. */
+function makeBench(previous?: string): StudentBench {
+  return {
+    name: 'lowlight-iagc',
+    async run({ dataRoot, limit, outDir, threads }) {
+      const methods = METHODS.filter((m) => m !== 'lowlight-iagc-previous' || previous !== undefined);
+      const results: WorkerResult[] = [];
+      for (const m of methods) results.push(await runWorker(m, { dataRoot, limit, outDir, threads, previous }));
+      const sheet = await contactSheet(dataRoot, outDir, methods);
+      console.log(`lowlight-iagc: contact sheet ${sheet}`);
+      await writeFile(
+        path.join(outDir, 'lowlight-iagc-real.json'),
+        `${JSON.stringify(
+          results.map((r) => ({ method: r.method, real: r.real })),
+          null,
+          2,
+        )}\n`,
+      );
+      return results.flatMap((r) =>
+        DEGRADATIONS.map((kind) => ({
+          model:
+            r.method === 'gamma' ? 'gamma (enhanceLowLightGamma)' : r.method === 'lowlight-iagc-previous' ? `lowlight-iagc (previous: ${previous})` : r.method,
+          role: ROLE[r.method],
+          dataset: `McMaster synthetic low light, ${kind} degradation (held-out source; central ${EVAL_SIDE} px of the 384 px held-out crops)`,
+          split: 'cross-source' as const,
+          images: r.sets[kind].images,
+          metrics: {
+            psnrRgb: r.sets[kind].psnrRgb,
+            ssimRgb: r.sets[kind].ssimRgb,
+            psnrY: r.sets[kind].psnrY,
+            inputPsnrRgb: r.sets[kind].inputPsnrRgb,
+            realNewlySaturatedPctMean: round(mean(r.real.map((x) => x.newlySaturatedPct)), 2),
+            realMeanLuma: round(mean(r.real.map((x) => x.meanLuma)), 3),
+          },
+          secondsPerMegapixel: r.secondsPerMegapixel,
+          peakRssMiB: r.peakRssMiB,
+        })),
+      );
+    },
+  };
+}
+
+export const bench: StudentBench = makeBench();
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -263,38 +311,42 @@ async function main(): Promise<void> {
       limit: { type: 'string' },
       threads: { type: 'string', default: '1' },
       out: { type: 'string', default: path.join(REPO_ROOT, 'bench/results') },
+      previous: { type: 'string' },
     },
   });
+  const previous = values.previous ? path.resolve(values.previous) : undefined;
   const dataRoot = path.resolve(values.data!);
   const limit = values.limit ? Number(values.limit) : undefined;
   const threads = Number(values.threads);
   const outDir = path.resolve(values.out!);
   if (values.worker) {
     if (!(METHODS as readonly string[]).includes(values.worker)) throw new Error(`--worker: one of ${METHODS.join(', ')}`);
-    const r = await worker(values.worker as Method, dataRoot, limit ?? Infinity, threads, outDir);
+    const r = await worker(values.worker as Method, dataRoot, limit ?? Infinity, threads, outDir, previous);
     console.log(`RESULT ${JSON.stringify(r)}`);
     return;
   }
   await mkdir(outDir, { recursive: true });
-  const rows = await bench.run({ dataRoot, limit, outDir, threads });
+  const rows = await makeBench(previous).run({ dataRoot, limit, outDir, threads });
   console.log(
     table(
-      ['model', 'role', 'images', 'PSNR RGB', 'SSIM RGB', 'PSNR Y', 'input PSNR', 'real: new sat. %', 's/MP', 'peak RSS MiB'],
+      ['model', 'role', 'set', 'images', 'PSNR RGB', 'SSIM RGB', 'PSNR Y', 'input PSNR', 'real: new sat. %', 'real: luma', 's/MP', 'peak RSS MiB'],
       rows.map((r) => [
         r.model,
         r.role,
+        r.dataset.includes('spatial') ? 'spatial' : 'uniform',
         r.images,
         r.metrics.psnrRgb,
         r.metrics.ssimRgb,
         r.metrics.psnrY,
         r.metrics.inputPsnrRgb,
         r.metrics.realNewlySaturatedPctMean,
+        r.metrics.realMeanLuma,
         r.secondsPerMegapixel,
         r.peakRssMiB,
       ]),
     ),
   );
-  const files = await writeJsonPair(outDir, 'students-lowlight-iagc', timestamp(), { command: commandLine(), threads, rows });
+  const files = await writeJsonPair(outDir, 'students-lowlight-iagc', timestamp(), { command: commandLine(), threads, previous, rows });
   console.log(files.join('\n'));
 }
 
