@@ -4,11 +4,13 @@
  * (`--method gamma`), on the same images in one run:
  *
  *   node --import tsx bench/students/lowlight-iagc.ts [--data ../shared/data] [--limit N] [--threads 1] [--out bench/results]
- *        [--previous DIR]
+ *        [--previous DIR] [--student DIR]
  *   (or through `npm run bench:students`, which imports `bench`)
  *
  * --previous DIR also runs the estimator in DIR (card.json + model.onnx, e.g. the model a retrained
- * candidate would replace) as a fourth method, in the same run.
+ * candidate would replace) as a fourth method, in the same run. --student DIR runs the estimator in DIR
+ * as the student instead of the registry's: a candidate still training, since its worker runs last and
+ * waits for DIR/card.json (the exporter writes the card last, so its presence means the folder is complete).
  *
  * 1. Quality with ground truth: the held-out pairs (training/prepare/lowlightPairs.ts): the 18 McMaster
  *    photos (a source the student never trained on), 384 px centre crops darkened by synthesizeLowLight
@@ -25,6 +27,7 @@
  *    contact sheet PNG (input / MAXIM / gamma / iagc per row) to LOOK at.
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,7 +97,21 @@ interface WorkerResult {
 }
 
 /** One method over every image (runs in a child process: its own peak RSS). */
-async function worker(method: Method, dataRoot: string, limit: number, threads: number, outDir: string, previous?: string): Promise<WorkerResult> {
+interface ModelDirs {
+  readonly previous?: string;
+  readonly student?: string;
+}
+
+/** Waits (polling) until `file` exists: a candidate model still being exported. */
+async function waitFor(file: string, maxMinutes = 90): Promise<void> {
+  const end = Date.now() + maxMinutes * 60_000;
+  while (!existsSync(file)) {
+    if (Date.now() > end) throw new Error(`${file} did not appear within ${maxMinutes} min`);
+    await new Promise((r) => setTimeout(r, 15_000));
+  }
+}
+
+async function worker(method: Method, dataRoot: string, limit: number, threads: number, outDir: string, dirs: ModelDirs = {}): Promise<WorkerResult> {
   const centre = async (kind: HeldOutDegradation) =>
     (await heldOutPairs(dataRoot, limit, kind)).map((p) => {
       const o = Math.floor((p.clean.width - EVAL_SIDE) / 2);
@@ -104,7 +121,8 @@ async function worker(method: Method, dataRoot: string, limit: number, threads: 
   let run: (img: RawImage) => Promise<RawImage>;
   let dispose = async (): Promise<void> => {};
   if (method === 'lowlight-iagc') {
-    const estimator = await TrainedModel.load(IAGC_ESTIMATOR, { threads });
+    if (dirs.student) await waitFor(path.join(dirs.student, 'card.json'));
+    const estimator = dirs.student ? await TrainedModel.loadDir(dirs.student, { threads }) : await TrainedModel.load(IAGC_ESTIMATOR, { threads });
     const refiner = await ImageModel.load(IAGC_REFINER, { threads });
     run = async (img) => (await enhanceLowLightIagc(img, { estimator, refiner, threads })).image;
     dispose = async () => {
@@ -112,8 +130,8 @@ async function worker(method: Method, dataRoot: string, limit: number, threads: 
       await refiner.dispose();
     };
   } else if (method === 'lowlight-iagc-previous') {
-    if (!previous) throw new Error('lowlight-iagc-previous needs --previous DIR');
-    const estimator = await TrainedModel.loadDir(previous, { threads });
+    if (!dirs.previous) throw new Error('lowlight-iagc-previous needs --previous DIR');
+    const estimator = await TrainedModel.loadDir(dirs.previous, { threads });
     run = async (img) => (await enhanceLowLightIagc(img, { estimator, threads })).image;
     dispose = () => estimator.dispose();
   } else if (method === 'maxim-enhancement') {
@@ -193,10 +211,11 @@ async function savePng(img: RawImage, file: string): Promise<void> {
     .toFile(file);
 }
 
-function runWorker(method: Method, o: { dataRoot: string; limit?: number; outDir: string; threads: number; previous?: string }): Promise<WorkerResult> {
+function runWorker(method: Method, o: { dataRoot: string; limit?: number; outDir: string; threads: number } & ModelDirs): Promise<WorkerResult> {
   const args = ['--import', 'tsx', SELF, '--worker', method, '--data', o.dataRoot, '--threads', String(o.threads), '--out', o.outDir];
   if (o.limit !== undefined) args.push('--limit', String(o.limit));
   if (o.previous !== undefined) args.push('--previous', o.previous);
+  if (o.student !== undefined) args.push('--student', o.student);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -259,14 +278,15 @@ function savePngBuffer(img: RawImage): Promise<Buffer> {
     .toBuffer();
 }
 
-/** The bench, with the estimator in `previous` (a folder) as an extra method when given. */
-function makeBench(previous?: string): StudentBench {
+/** The bench, with the estimator in `dirs.previous` (a folder) as an extra method and `dirs.student` as the student, when given. */
+function makeBench(dirs: ModelDirs = {}): StudentBench {
+  const { previous } = dirs;
   return {
     name: 'lowlight-iagc',
     async run({ dataRoot, limit, outDir, threads }) {
       const methods = METHODS.filter((m) => m !== 'lowlight-iagc-previous' || previous !== undefined);
       const results: WorkerResult[] = [];
-      for (const m of methods) results.push(await runWorker(m, { dataRoot, limit, outDir, threads, previous }));
+      for (const m of methods) results.push(await runWorker(m, { dataRoot, limit, outDir, threads, ...dirs }));
       const sheet = await contactSheet(dataRoot, outDir, methods);
       console.log(`lowlight-iagc: contact sheet ${sheet}`);
       await writeFile(
@@ -280,7 +300,13 @@ function makeBench(previous?: string): StudentBench {
       return results.flatMap((r) =>
         DEGRADATIONS.map((kind) => ({
           model:
-            r.method === 'gamma' ? 'gamma (enhanceLowLightGamma)' : r.method === 'lowlight-iagc-previous' ? `lowlight-iagc (previous: ${previous})` : r.method,
+            r.method === 'gamma'
+              ? 'gamma (enhanceLowLightGamma)'
+              : r.method === 'lowlight-iagc-previous'
+                ? `lowlight-iagc (previous: ${path.relative(REPO_ROOT, previous ?? '')})`
+                : dirs.student
+                  ? `lowlight-iagc (candidate: ${path.relative(REPO_ROOT, dirs.student)})`
+                  : r.method,
           role: ROLE[r.method],
           dataset: `McMaster synthetic low light, ${kind} degradation (held-out source; central ${EVAL_SIDE} px of the 384 px held-out crops)`,
           split: 'cross-source' as const,
@@ -312,21 +338,25 @@ async function main(): Promise<void> {
       threads: { type: 'string', default: '1' },
       out: { type: 'string', default: path.join(REPO_ROOT, 'bench/results') },
       previous: { type: 'string' },
+      student: { type: 'string' },
     },
   });
-  const previous = values.previous ? path.resolve(values.previous) : undefined;
+  const dirs: ModelDirs = {
+    previous: values.previous ? path.resolve(values.previous) : undefined,
+    student: values.student ? path.resolve(values.student) : undefined,
+  };
   const dataRoot = path.resolve(values.data!);
   const limit = values.limit ? Number(values.limit) : undefined;
   const threads = Number(values.threads);
   const outDir = path.resolve(values.out!);
   if (values.worker) {
     if (!(METHODS as readonly string[]).includes(values.worker)) throw new Error(`--worker: one of ${METHODS.join(', ')}`);
-    const r = await worker(values.worker as Method, dataRoot, limit ?? Infinity, threads, outDir, previous);
+    const r = await worker(values.worker as Method, dataRoot, limit ?? Infinity, threads, outDir, dirs);
     console.log(`RESULT ${JSON.stringify(r)}`);
     return;
   }
   await mkdir(outDir, { recursive: true });
-  const rows = await makeBench(previous).run({ dataRoot, limit, outDir, threads });
+  const rows = await makeBench(dirs).run({ dataRoot, limit, outDir, threads });
   console.log(
     table(
       ['model', 'role', 'set', 'images', 'PSNR RGB', 'SSIM RGB', 'PSNR Y', 'input PSNR', 'real: new sat. %', 'real: luma', 's/MP', 'peak RSS MiB'],
@@ -346,7 +376,7 @@ async function main(): Promise<void> {
       ]),
     ),
   );
-  const files = await writeJsonPair(outDir, 'students-lowlight-iagc', timestamp(), { command: commandLine(), threads, previous, rows });
+  const files = await writeJsonPair(outDir, 'students-lowlight-iagc', timestamp(), { command: commandLine(), threads, ...dirs, rows });
   console.log(files.join('\n'));
 }
 
