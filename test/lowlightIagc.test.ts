@@ -192,7 +192,8 @@ describe('synthesizeLowLight: spatially varying exposure', () => {
       assert.ok(waves.length >= R.waves[0] && waves.length <= R.waves[1]);
       assert.ok(lights.length >= R.lights[0] && lights.length <= R.lights[1]);
       for (const wv of waves) assert.ok(wv.stops >= R.waveStops[0] && wv.stops <= R.waveStops[1] && Math.abs(wv.kx) <= 1.5 && Math.abs(wv.ky) <= 1.5);
-      for (const l of lights) assert.ok(l.radius >= R.lightRadius[0] && l.radius <= R.lightRadius[1] && l.strength >= R.lightStrength[0] && l.strength <= R.lightStrength[1]);
+      for (const l of lights)
+        assert.ok(l.radius >= R.lightRadius[0] && l.radius <= R.lightRadius[1] && l.strength >= R.lightStrength[0] && l.strength <= R.lightStrength[1]);
       const stopsDown = Math.log2(base.exposure / p.exposure);
       if (lights.length === 0) assert.equal(p.exposure, base.exposure);
       else {
