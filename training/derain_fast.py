@@ -18,6 +18,7 @@ a small quasi-sparsity term mean(|R|^0.5) on the predicted rain layer (rain is s
       (a second stage: fine-tuning only, warm-started from an earlier run's weights; see package.json train:derain-fast)
   /usr/bin/python3 training/derain_fast.py --card-from-bench bench/results/students-latest.json
 """
+import hashlib
 import json
 import math
 import os
@@ -190,6 +191,36 @@ def evaluate(net, ps, indices):
 # Main
 
 
+def onnx_state_dict(path):
+    """The weights of an exported DerainFast ONNX file (export.py names its initialisers net.<parameter>)."""
+    import onnx
+    from onnx import numpy_helper
+    model = onnx.load(path)
+    return {i.name[len("net."):]: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in model.graph.initializer if i.name.startswith("net.")}
+
+
+def widen_into(net, old):
+    """Copies a narrower DerainFast's weights into `net` so that it computes the same function (Net2Net-style
+    widening, Chen et al., ICLR 2016, with zero fan-out instead of replication): every tensor's old block goes
+    to its leading slice, and the weights from the new input channels into the old output channels are zero,
+    so the old channels, the skips and the tail see exactly the old values; the new channels keep their random
+    initialisation and start to matter as training moves those zero weights. Pixel shuffle and space-to-depth
+    keep channel c at conv rows [4c, 4c + 4), so leading slices stay aligned through them."""
+    state = net.state_dict()
+    missing = set(state) - set(old)
+    if missing:
+        raise SystemExit(f"--init-onnx: the ONNX file lacks {sorted(missing)[:3]}")
+    with torch.no_grad():
+        for name, new in state.items():
+            w = old[name]
+            if any(a > b for a, b in zip(w.shape, new.shape)):
+                raise SystemExit(f"--init-onnx: {name} {tuple(w.shape)} is wider than the new {tuple(new.shape)}")
+            if new.dim() == 4 and new.shape[1] > w.shape[1]:
+                new[: w.shape[0], w.shape[1]:] = 0  # old outputs ignore the new inputs
+            new[tuple(slice(0, d) for d in w.shape)] = w
+    net.load_state_dict(state)
+
+
 def lr_at(step, steps, distill_steps, base=2e-3, fine=1e-3, floor=2e-5):
     """Cosine decay within each phase (pretraining + distillation from `base`, fine-tuning from `fine`)."""
     if step < distill_steps:
@@ -262,6 +293,8 @@ def main():
     p.add_argument("--patch", type=int, default=PATCH, help="training crop side in pixels (multiple of 8)")
     p.add_argument("--eval-every", type=int, default=300)
     p.add_argument("--init", help="start from this checkpoint's weights (a warm start; optimiser and step count start afresh)")
+    p.add_argument("--init-onnx", help="start from an exported model's weights (its ONNX initialisers), widened to --width if wider: "
+                   "function-preserving (see widen_into)")
     p.add_argument("--rain100h-share", type=float, default=0.7, help="share of fine-tuning batches drawn from the Rain100H train pairs (the rest: teacher and synthetic, half each)")
     p.add_argument("--version", default="1.0.0", help="model version written into the card")
     p.add_argument("--minutes", type=float, help="wall-clock budget: the schedule (phases, learning rate) follows the larger of the "
@@ -292,6 +325,14 @@ def main():
         init_note = (f"warm start: weights from {os.path.relpath(args.init, run.REPO)} (step {init['step']}, "
                      f"{init['elapsed']:.0f} s of training before this run)")
         print(init_note)
+    if args.init_onnx:
+        old = onnx_state_dict(args.init_onnx)
+        widen_into(net, old)
+        with open(args.init_onnx, "rb") as f:
+            onnx_sha = hashlib.sha256(f.read()).hexdigest()
+        init_note = (f"warm start: weights of {os.path.relpath(args.init_onnx, run.REPO)} (sha256 {onnx_sha[:12]}), "
+                     f"width {old['head.weight'].shape[0]} widened to {args.width} (function-preserving: new channels start with no influence on the output)")
+        print(init_note, flush=True)
     opt = torch.optim.Adam(net.parameters(), lr=2e-3)
     ckpt = run.checkpoint_path(NAME + ("-smoke" if args.smoke else ""))
     log = run.LossLog(os.path.join(os.path.dirname(ckpt), f"{NAME}-loss.csv"))
