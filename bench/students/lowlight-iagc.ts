@@ -64,7 +64,7 @@ const LABEL: Record<Method, string> = {
 };
 const DEGRADATIONS: readonly HeldOutDegradation[] = ['uniform', 'spatial'];
 /** Real low-light photos for the no-reference check and the contact sheet (relative to the data root). */
-const REAL = [
+const REAL_ACCEPTANCE = [
   'lowlight/DICM/01.jpg',
   'lowlight/DICM/05.jpg',
   'lowlight/DICM/10.jpg',
@@ -74,6 +74,30 @@ const REAL = [
   'lowlight/LIME/6.bmp',
   'lowlight/LOL-eval15-low/1.png',
 ];
+/**
+ * Real photos never used to choose anything (`--real-set heldback`): the acceptance set above had
+ * already guided the spatial degradation's ranges, so the luma shift is also measured here. Night
+ * scenes with lamps (SCI 'difficult': DarkFace / NPE), indoor LOL-like scenes (SCI 'medium'), and
+ * LIME / DICM photos not in the acceptance set (LIME 9 left out: it is SCI's finetune_LIME_9).
+ */
+const REAL_HELDBACK = [
+  'real-degraded/lowlight_real/SCI/difficult_2015_02057.jpg',
+  'real-degraded/lowlight_real/SCI/difficult_2015_02154.jpg',
+  'real-degraded/lowlight_real/SCI/difficult_2015_02243.jpg',
+  'real-degraded/lowlight_real/SCI/difficult_2015_05885.jpg',
+  'real-degraded/lowlight_real/SCI/difficult_2015_05886.jpg',
+  'real-degraded/lowlight_real/SCI/medium_2062.jpg',
+  'real-degraded/lowlight_real/SCI/medium_2064.jpg',
+  'real-degraded/lowlight_real/SCI/medium_3008.jpg',
+  'lowlight/LIME/3.bmp',
+  'lowlight/LIME/7.bmp',
+  'lowlight/LIME/8.bmp',
+  'lowlight/DICM/12.jpg',
+  'lowlight/DICM/18.jpg',
+  'lowlight/DICM/25.jpg',
+];
+const REAL_SETS = { acceptance: REAL_ACCEPTANCE, heldback: REAL_HELDBACK } as const;
+type RealSet = keyof typeof REAL_SETS;
 /** Side of the centre crop of each held-out pair measured here (MAXIM needs ~1-3 min per 384 px pair on a loaded 2-core machine). */
 const EVAL_SIDE = 256;
 const REAL_SIDE = 384;
@@ -100,6 +124,8 @@ interface WorkerResult {
 interface ModelDirs {
   readonly previous?: string;
   readonly student?: string;
+  /** Which real photos; 'heldback' measures the real photos only (no held-out pairs). */
+  readonly realSet?: RealSet;
 }
 
 /** Waits (polling) until `file` exists: a candidate model still being exported. */
@@ -117,7 +143,9 @@ async function worker(method: Method, dataRoot: string, limit: number, threads: 
       const o = Math.floor((p.clean.width - EVAL_SIDE) / 2);
       return { ...p, clean: cropImage(p.clean, o, o, EVAL_SIDE, EVAL_SIDE), low: cropImage(p.low, o, o, EVAL_SIDE, EVAL_SIDE) };
     });
-  const sets = { uniform: await centre('uniform'), spatial: await centre('spatial') };
+  const realOnly = dirs.realSet === 'heldback';
+  const realPhotos = REAL_SETS[dirs.realSet ?? 'acceptance'];
+  const sets = realOnly ? { uniform: [], spatial: [] } : { uniform: await centre('uniform'), spatial: await centre('spatial') };
   let run: (img: RawImage) => Promise<RawImage>;
   let dispose = async (): Promise<void> => {};
   if (method === 'lowlight-iagc') {
@@ -141,7 +169,8 @@ async function worker(method: Method, dataRoot: string, limit: number, threads: 
   } else {
     run = async (img) => enhanceLowLightGamma(img).image;
   }
-  await run(sets.uniform[0].low); // warm-up: sessions, MAXIM's conversion for this shape
+  // warm-up: sessions, MAXIM's conversion for this shape
+  await run(realOnly ? shrink((await decodeImage(path.join(dataRoot, realPhotos[0]))).image) : sets.uniform[0].low);
   let seconds = 0;
   let megapixels = 0;
   const scored = {} as Record<HeldOutDegradation, SetScores>;
@@ -168,7 +197,7 @@ async function worker(method: Method, dataRoot: string, limit: number, threads: 
   const real: WorkerResult['real'] = [];
   const dir = path.join(outDir, 'lowlight-iagc', method);
   await mkdir(dir, { recursive: true });
-  for (const rel of REAL) {
+  for (const rel of realPhotos) {
     const img = shrink((await decodeImage(path.join(dataRoot, rel))).image);
     const out = await run(img);
     real.push({ name: rel, newlySaturatedPct: round(100 * (saturatedShare(out) - saturatedShare(img)), 2), meanLuma: round(meanLuma(out), 3) });
@@ -216,6 +245,7 @@ function runWorker(method: Method, o: { dataRoot: string; limit?: number; outDir
   if (o.limit !== undefined) args.push('--limit', String(o.limit));
   if (o.previous !== undefined) args.push('--previous', o.previous);
   if (o.student !== undefined) args.push('--student', o.student);
+  if (o.realSet !== undefined) args.push('--real-set', o.realSet);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -230,7 +260,7 @@ function runWorker(method: Method, o: { dataRoot: string; limit?: number; outDir
 }
 
 /** input / MAXIM / gamma / [iagc previous] / iagc, one row per real photo, labelled. */
-async function contactSheet(dataRoot: string, outDir: string, methods: readonly Method[]): Promise<string> {
+async function contactSheet(dataRoot: string, outDir: string, methods: readonly Method[], realSet: RealSet = 'acceptance'): Promise<string> {
   const order: readonly Method[] = ['maxim-enhancement', 'gamma', 'lowlight-iagc-previous', 'lowlight-iagc'];
   const cols: Array<{ label: string; file: (rel: string) => string | Promise<Buffer> }> = [
     { label: 'input', file: async (rel) => savePngBuffer(shrink((await decodeImage(path.join(dataRoot, rel))).image)) },
@@ -246,7 +276,7 @@ async function contactSheet(dataRoot: string, outDir: string, methods: readonly 
   const rowLabel = 22;
   const composites: OverlayOptions[] = [];
   let y = head;
-  for (const rel of REAL) {
+  for (const rel of REAL_SETS[realSet]) {
     let rowH = 0;
     for (let c = 0; c < cols.length; c++) {
       const buf = await cols[c].file(rel);
@@ -260,7 +290,7 @@ async function contactSheet(dataRoot: string, outDir: string, methods: readonly 
   const width = cols.length * (cell + 4);
   const header = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${head}">${cols.map((c, i) => `<text x="${i * (cell + 4) + cell / 2}" y="20" font-size="18" font-family="DejaVu Sans" text-anchor="middle">${c.label}</text>`).join('')}</svg>`;
   composites.push({ input: Buffer.from(header), left: 0, top: 0 });
-  const file = path.join(outDir, 'lowlight-iagc-contact-sheet.png');
+  const file = path.join(outDir, realSet === 'acceptance' ? 'lowlight-iagc-contact-sheet.png' : `lowlight-iagc-contact-sheet-${realSet}.png`);
   await sharp({ create: { width, height: y, channels: 3, background: '#ffffff' } })
     .composite(composites)
     .png()
@@ -284,29 +314,45 @@ function makeBench(dirs: ModelDirs = {}): StudentBench {
   return {
     name: 'lowlight-iagc',
     async run({ dataRoot, limit, outDir, threads }) {
+      const modelLabel = (method: Method): string =>
+        method === 'gamma'
+          ? 'gamma (enhanceLowLightGamma)'
+          : method === 'lowlight-iagc-previous'
+            ? `lowlight-iagc (previous: ${path.relative(REPO_ROOT, previous ?? '')})`
+            : method === 'lowlight-iagc' && dirs.student
+              ? `lowlight-iagc (candidate: ${path.relative(REPO_ROOT, dirs.student)})`
+              : method;
       const methods = METHODS.filter((m) => m !== 'lowlight-iagc-previous' || previous !== undefined);
       const results: WorkerResult[] = [];
       for (const m of methods) results.push(await runWorker(m, { dataRoot, limit, outDir, threads, ...dirs }));
-      const sheet = await contactSheet(dataRoot, outDir, methods);
+      const sheet = await contactSheet(dataRoot, outDir, methods, dirs.realSet);
       console.log(`lowlight-iagc: contact sheet ${sheet}`);
       await writeFile(
-        path.join(outDir, 'lowlight-iagc-real.json'),
+        path.join(outDir, dirs.realSet === 'heldback' ? 'lowlight-iagc-real-heldback.json' : 'lowlight-iagc-real.json'),
         `${JSON.stringify(
           results.map((r) => ({ method: r.method, real: r.real })),
           null,
           2,
         )}\n`,
       );
+      if (dirs.realSet === 'heldback') {
+        return results.map((r) => ({
+          model: modelLabel(r.method),
+          role: ROLE[r.method],
+          dataset: `real low-light photos, held back (${REAL_HELDBACK.length}, no ground truth, <= ${REAL_SIDE} px)`,
+          split: 'cross-source' as const,
+          images: r.real.length,
+          metrics: {
+            realNewlySaturatedPctMean: round(mean(r.real.map((x) => x.newlySaturatedPct)), 2),
+            realMeanLuma: round(mean(r.real.map((x) => x.meanLuma)), 3),
+          },
+          secondsPerMegapixel: r.secondsPerMegapixel,
+          peakRssMiB: r.peakRssMiB,
+        }));
+      }
       return results.flatMap((r) =>
         DEGRADATIONS.map((kind) => ({
-          model:
-            r.method === 'gamma'
-              ? 'gamma (enhanceLowLightGamma)'
-              : r.method === 'lowlight-iagc-previous'
-                ? `lowlight-iagc (previous: ${path.relative(REPO_ROOT, previous ?? '')})`
-                : dirs.student
-                  ? `lowlight-iagc (candidate: ${path.relative(REPO_ROOT, dirs.student)})`
-                  : r.method,
+          model: modelLabel(r.method),
           role: ROLE[r.method],
           dataset: `McMaster synthetic low light, ${kind} degradation (held-out source; central ${EVAL_SIDE} px of the 384 px held-out crops)`,
           split: 'cross-source' as const,
@@ -339,11 +385,15 @@ async function main(): Promise<void> {
       out: { type: 'string', default: path.join(REPO_ROOT, 'bench/results') },
       previous: { type: 'string' },
       student: { type: 'string' },
+      'real-set': { type: 'string', default: 'acceptance' },
     },
   });
+  const realSet = values['real-set'] as RealSet;
+  if (!(realSet in REAL_SETS)) throw new Error(`--real-set: one of ${Object.keys(REAL_SETS).join(', ')}`);
   const dirs: ModelDirs = {
     previous: values.previous ? path.resolve(values.previous) : undefined,
     student: values.student ? path.resolve(values.student) : undefined,
+    realSet,
   };
   const dataRoot = path.resolve(values.data!);
   const limit = values.limit ? Number(values.limit) : undefined;
@@ -363,7 +413,7 @@ async function main(): Promise<void> {
       rows.map((r) => [
         r.model,
         r.role,
-        r.dataset.includes('spatial') ? 'spatial' : 'uniform',
+        r.dataset.includes('spatial') ? 'spatial' : r.dataset.includes('uniform') ? 'uniform' : 'real only',
         r.images,
         r.metrics.psnrRgb,
         r.metrics.ssimRgb,
@@ -376,7 +426,12 @@ async function main(): Promise<void> {
       ]),
     ),
   );
-  const files = await writeJsonPair(outDir, 'students-lowlight-iagc', timestamp(), { command: commandLine(), threads, ...dirs, rows });
+  const files = await writeJsonPair(outDir, realSet === 'heldback' ? 'students-lowlight-iagc-real-heldback' : 'students-lowlight-iagc', timestamp(), {
+    command: commandLine(),
+    threads,
+    ...dirs,
+    rows,
+  });
   console.log(files.join('\n'));
 }
 
