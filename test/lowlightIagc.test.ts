@@ -178,6 +178,13 @@ describe('synthesizeLowLight: spatially varying exposure', () => {
     const dark = region(72, 96);
     assert.ok(lit.expected > 5 * dark.expected, 'the two regions differ in signal');
     for (const [name, r] of Object.entries({ lit, dark })) assert.ok(Math.abs(r.measured - r.expected) / r.expected < 0.2, `${name}: ${JSON.stringify(r)}`);
+    // in-camera noise reduction scales the noise amplitude by (1 - noiseReduction): the variance by its square
+    const reduced = synthesizeLowLight(grey, { ...base, shotNoise: 4e-3, readNoise: 1e-3, seed: 11, noiseReduction: 0.5 });
+    let sq = 0;
+    for (let i = 0; i < reduced.data.length; i++) sq += (reduced.data[i] ** 2.2 - noiseless.data[i] ** 2.2) ** 2;
+    let full = 0;
+    for (let i = 0; i < noisy.data.length; i++) full += (noisy.data[i] ** 2.2 - noiseless.data[i] ** 2.2) ** 2;
+    assert.ok(Math.abs(sq / full - 0.25) < 0.02, `variance ratio ${sq / full}`);
   });
 
   it('draws spatial parts inside the documented ranges, lowers the exposure only with lights, and rejects bad ones', () => {
@@ -200,6 +207,7 @@ describe('synthesizeLowLight: spatially varying exposure', () => {
         withLights++;
         assert.ok(stopsDown >= R.meterStops[0] - 1e-12 && stopsDown <= R.meterStops[1] + 1e-12, `${stopsDown}`);
       }
+      assert.ok(p.noiseReduction! >= R.noiseReduction[0] && p.noiseReduction! <= R.noiseReduction[1]);
       assert.equal(p.seed, base.seed);
       assert.equal(p.toneGamma, base.toneGamma);
     }
@@ -208,6 +216,7 @@ describe('synthesizeLowLight: spatially varying exposure', () => {
     assertInvalid(() => synthesizeLowLight(img, { ...NOISELESS, lights: [{ x: 0, y: 0, radius: 0, strength: 1 }] }), 'lights');
     assertInvalid(() => synthesizeLowLight(img, { ...NOISELESS, lights: [{ x: 0, y: 0, radius: 0.1, strength: 1.5 }] }), 'lights');
     assertInvalid(() => synthesizeLowLight(img, { ...NOISELESS, ambientWaves: [{ kx: 1, ky: 0, phase: 0, stops: -1 }] }), 'ambientWaves');
+    assertInvalid(() => synthesizeLowLight(img, { ...NOISELESS, noiseReduction: 1 }), 'noiseReduction');
     assertInvalid(() => synthesizeLowLight(img, { ...NOISELESS, ambientWaves: [{ kx: Number.NaN, ky: 0, phase: 0, stops: 1 }] }), 'ambientWaves');
   });
 });
