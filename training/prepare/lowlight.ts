@@ -2,7 +2,7 @@
  * Prepares the low-light student's patch sets (training/lowlight_iagc.py reads them):
  *
  *   node --import tsx training/prepare/lowlight.ts [--data ../shared/data] [--out training/cache]
- *        [--draws 5] [--crops 5] [--seed 1] [--spatial 0.75] [--smoke]
+ *        [--draws 5] [--crops 5] [--seed 1] [--spatial 0.5] [--smoke]
  *
  * Data root: --data, default ../shared/data beside the checkout.
  *

@@ -32,7 +32,7 @@ export const HELD_OUT_SPATIAL_SEED = 20261208;
  */
 export type HeldOutDegradation = 'uniform' | 'spatial';
 /** Share of training draws that get a spatial part (the rest stay uniform). */
-export const SPATIAL_SHARE = 0.75;
+export const SPATIAL_SHARE = 0.5;
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
