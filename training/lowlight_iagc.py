@@ -43,8 +43,6 @@ from cstrain.patchset import PatchSet  # noqa: E402
 
 NAME = "lowlight-iagc"
 REFINE_NAME = "lowlight-iagc-refine"
-# 1.0.0: trained on the uniform darkening; 1.1.0: on the spatially varying exposure (exposure field, light sources)
-VERSION = "1.1.0"
 # gamma in [0.2, 1]: a low-light enhancer never darkens (gamma > 1 crushed the shadows of real
 # night photos in a first model trained with [0.1, 2]), and V^0.2 reaches 254/255 only for
 # V >= 0.98, so the gamma cannot blow out highlights that were not already there.
@@ -276,6 +274,8 @@ def main():
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--minutes", type=float, help="wall-clock budget: stop early (the card records the steps actually run)")
+    p.add_argument("--version", default="1.0.0", help="model version written into the cards (1.0.0: the committed model, "
+                   "trained on the uniform darkening, prepare --spatial 0)")
     p.add_argument("--card-from-bench", help="put a bench:lowlight-iagc run's figures into models/lowlight-iagc/card.json and exit")
     p.add_argument("--heldback-bench", help="with --card-from-bench: the same bench's --real-set heldback run")
     args = p.parse_args()
@@ -395,7 +395,7 @@ def main():
         f"stopped by the --minutes {args.minutes} budget after {steps_done} of {args.steps} scheduled steps (learning rate not annealed to the end)"]
     est = NhwcEstimator(model.estimator).eval()
     est_card = {
-        "name": NAME, "version": VERSION, "task": "lowlight", "kind": "tensor",
+        "name": NAME, "version": args.version, "task": "lowlight", "kind": "tensor",
         "architecture": "Illumination-aware gamma estimator (S8, learned coarse to fine): on a thumbnail (longer side <= 128) "
                         "3 conv layers (4->16->24->32, two stride 2) + a global MLP (pooled features, mean V, mean log V) and a "
                         "local 1x1+3x3 head give per-cell coefficients (a, b, c) of log gamma = a + (ln alpha + b) t + c t^2, "
@@ -416,7 +416,7 @@ def main():
     cexport.export(est, out_dir, input_names=["thumb"], output_names=["coeffs", "gains"], golden_inputs=[golden_thumb],
                    dynamic_axes={"thumb": {1: "h", 2: "w"}, "coeffs": {1: "gh", 2: "gw"}}, card=est_card)
     refine_card = {
-        "name": REFINE_NAME, "version": VERSION, "task": "lowlight",
+        "name": REFINE_NAME, "version": args.version, "task": "lowlight",
         "architecture": "Residual refinement after the learned gamma (lowlight-iagc): y + r(y), r = four 3x3 convolutions "
                         "(3->16->16->16->3, dilations 1, 2, 4, 1, ReLU), receptive field 17 px.",
         "io": {"inputs": [{"name": "image", "shape": [1, "H", "W", 3], "range": [0, 1]}],

@@ -71,7 +71,8 @@ async function main(): Promise<void> {
         const clean = quantize8((await decodeImage(file)).image);
         for (let d = 0; d < draws; d++) {
           const base = sampleLowLightParams(rand);
-          const params = rand() < spatialShare ? sampleSpatialLowLight(base, rand) : base;
+          // share 0 draws nothing extra, so `--spatial 0` rebuilds the uniform-only set of lowlight-iagc 1.0.0
+          const params = spatialShare > 0 && rand() < spatialShare ? sampleSpatialLowLight(base, rand) : base;
           const low = quantize8(synthesizeLowLight(clean, params));
           const L = estimateIllumination(low);
           for (let k = 0; k < crops; k++) {
