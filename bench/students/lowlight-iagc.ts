@@ -410,20 +410,23 @@ async function main(): Promise<void> {
   console.log(
     table(
       ['model', 'role', 'set', 'images', 'PSNR RGB', 'SSIM RGB', 'PSNR Y', 'input PSNR', 'real: new sat. %', 'real: luma', 's/MP', 'peak RSS MiB'],
-      rows.map((r) => [
-        r.model,
-        r.role,
-        r.dataset.includes('spatial') ? 'spatial' : r.dataset.includes('uniform') ? 'uniform' : 'real only',
-        r.images,
-        r.metrics.psnrRgb,
-        r.metrics.ssimRgb,
-        r.metrics.psnrY,
-        r.metrics.inputPsnrRgb,
-        r.metrics.realNewlySaturatedPctMean,
-        r.metrics.realMeanLuma,
-        r.secondsPerMegapixel,
-        r.peakRssMiB,
-      ]),
+      rows.map(
+        (r) =>
+          [
+            r.model,
+            r.role,
+            r.dataset.includes('spatial') ? 'spatial' : r.dataset.includes('uniform') ? 'uniform' : 'real only',
+            r.images,
+            r.metrics.psnrRgb,
+            r.metrics.ssimRgb,
+            r.metrics.psnrY,
+            r.metrics.inputPsnrRgb,
+            r.metrics.realNewlySaturatedPctMean,
+            r.metrics.realMeanLuma,
+            r.secondsPerMegapixel,
+            r.peakRssMiB,
+          ].map((v) => v ?? '-'), // the real-only run (--real-set heldback) has no pair metrics
+      ),
     ),
   );
   const files = await writeJsonPair(outDir, realSet === 'heldback' ? 'students-lowlight-iagc-real-heldback' : 'students-lowlight-iagc', timestamp(), {
