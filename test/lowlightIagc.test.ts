@@ -18,9 +18,12 @@ import {
   enhanceLowLightIagc,
   iagcGammaMap,
   iagcThumbnailSize,
+  exposureMap,
   sampleLowLightParams,
+  sampleSpatialLowLight,
   synthesizeLowLight,
   LOW_LIGHT_RANGES,
+  SPATIAL_LOW_LIGHT_RANGES,
   type LowLightParams,
 } from '../src/restore/lowlight/index.js';
 import { lowlight } from '../src/restore/index.js';
@@ -98,6 +101,123 @@ describe('synthesizeLowLight', () => {
     assertInvalid(() => synthesizeLowLight(img, { ...NOISELESS, readNoise: -1 }), 'readNoise');
     assertInvalid(() => synthesizeLowLight(img, { ...NOISELESS, seed: 0.5 }), 'seed');
     assertInvalid(() => synthesizeLowLight(createImage(8, 8, 1), NOISELESS), 'clean');
+  });
+});
+
+describe('synthesizeLowLight: spatially varying exposure', () => {
+  it('with no spatial part (absent or empty) is exactly the uniform darkening', () => {
+    const clean = scene(16, 12);
+    const p = { ...NOISELESS, shotNoise: 2e-3, readNoise: 3e-3, temperature: 0.1, seed: 4 };
+    const uniform = synthesizeLowLight(clean, p);
+    assert.deepEqual(synthesizeLowLight(clean, { ...p, ambientWaves: [], lights: [] }).data, uniform.data);
+    assert.ok(exposureMap(16, 12, p).every((e) => e === p.exposure));
+  });
+
+  it('an exposure wave scales the ambient exposure by 2^(stops cos(...)), capped at 1', () => {
+    // width 3: u = 0, 0.5, 1; one cycle across the width, 1 stop
+    const wave = { kx: 1, ky: 0, phase: 0, stops: 1 };
+    const e = exposureMap(3, 1, { ...NOISELESS, exposure: 0.1, ambientWaves: [wave] });
+    assert.ok(Math.abs(e[0] - 0.2) < 1e-12 && Math.abs(e[1] - 0.05) < 1e-12 && Math.abs(e[2] - 0.2) < 1e-12, `${e}`);
+    const capped = exposureMap(3, 1, { ...NOISELESS, exposure: 0.8, ambientWaves: [wave] });
+    assert.equal(capped[0], 1);
+    assert.ok(Math.abs(capped[1] - 0.4) < 1e-12);
+  });
+
+  it('a light source fills the exposure headroom by strength (1 + d^2/r^2)^(-3/2); lights combine as 1 - prod(1 - s f)', () => {
+    const w = 41;
+    const h = 1;
+    const diag = Math.hypot(w, h);
+    const r = 10 / diag; // height of the light: 10 px
+    const a = 0.05;
+    const one = exposureMap(w, h, { ...NOISELESS, exposure: a, lights: [{ x: 0, y: 0, radius: r, strength: 1 }] });
+    assert.equal(one[0], 1, 'right under a full-strength light: the clean exposure');
+    const f10 = (1 + 1) ** -1.5; // d = r at x = 10
+    assert.ok(Math.abs(one[10] - (a + (1 - a) * f10)) < 1e-12, `${one[10]}`);
+    for (let x = 1; x < w; x++) assert.ok(one[x] < one[x - 1] && one[x] > a, `falls off monotonically towards the ambient, x = ${x}`);
+    const two = exposureMap(w, h, {
+      ...NOISELESS,
+      exposure: a,
+      lights: [
+        { x: 0, y: 0, radius: r, strength: 0.5 },
+        { x: 1, y: 0, radius: r, strength: 0.5 },
+      ],
+    });
+    const fa = (1 + (20 / 10) ** 2) ** -1.5; // x = 20: 20 px from both lights
+    const lit = 1 - (1 - 0.5 * fa) ** 2;
+    assert.ok(Math.abs(two[20] - (a + (1 - a) * lit)) < 1e-12, `${two[20]}`);
+  });
+
+  it('darkens each pixel by its own exposure in linear light, and adds the noise after it (variance follows the local signal)', () => {
+    const w = 96;
+    const h = 16;
+    const grey = createImage(w, h, 3, new Float32Array(w * h * 3).fill(0.6));
+    const base = { ...NOISELESS, exposure: 0.1, lights: [{ x: 0, y: 0.5, radius: 0.15, strength: 1 }] }; // dark enough to differ, bright enough that the clamp at 0 stays rare
+    const noiseless = synthesizeLowLight(grey, base);
+    const e = exposureMap(w, h, base);
+    for (const i of [0, 40, 15 * w + 95]) assert.ok(Math.abs(noiseless.data[i * 3] - (0.6 ** 2.2 * e[i]) ** (1 / 2.2)) < 1e-6, `pixel ${i}`);
+    const noisy = synthesizeLowLight(grey, { ...base, shotNoise: 4e-3, readNoise: 1e-3, seed: 11 });
+    // lit: columns 0-7 (exposure >= ~0.5); dark: columns 72-95 (exposure ~0.1)
+    const region = (x0: number, x1: number) => {
+      let measured = 0;
+      let expected = 0;
+      let n = 0;
+      for (let y = 0; y < h; y++) {
+        for (let x = x0; x < x1; x++) {
+          for (let c = 0; c < 3; c++) {
+            const i = (y * w + x) * 3 + c;
+            const lin = noiseless.data[i] ** 2.2;
+            measured += (noisy.data[i] ** 2.2 - lin) ** 2;
+            expected += 4e-3 * lin + 1e-6;
+            n++;
+          }
+        }
+      }
+      return { measured: measured / n, expected: expected / n };
+    };
+    const lit = region(0, 8);
+    const dark = region(72, 96);
+    assert.ok(lit.expected > 5 * dark.expected, 'the two regions differ in signal');
+    for (const [name, r] of Object.entries({ lit, dark })) assert.ok(Math.abs(r.measured - r.expected) / r.expected < 0.2, `${name}: ${JSON.stringify(r)}`);
+    // in-camera noise reduction scales the noise amplitude by (1 - noiseReduction): the variance by its square
+    const reduced = synthesizeLowLight(grey, { ...base, shotNoise: 4e-3, readNoise: 1e-3, seed: 11, noiseReduction: 0.5 });
+    let sq = 0;
+    for (let i = 0; i < reduced.data.length; i++) sq += (reduced.data[i] ** 2.2 - noiseless.data[i] ** 2.2) ** 2;
+    let full = 0;
+    for (let i = 0; i < noisy.data.length; i++) full += (noisy.data[i] ** 2.2 - noiseless.data[i] ** 2.2) ** 2;
+    assert.ok(Math.abs(sq / full - 0.25) < 0.02, `variance ratio ${sq / full}`);
+  });
+
+  it('draws spatial parts inside the documented ranges, lowers the exposure only with lights, and rejects bad ones', () => {
+    const rand = mulberry32(9);
+    const R = SPATIAL_LOW_LIGHT_RANGES;
+    let withLights = 0;
+    for (let k = 0; k < 300; k++) {
+      const base = sampleLowLightParams(rand);
+      const p = sampleSpatialLowLight(base, rand);
+      const waves = p.ambientWaves ?? [];
+      const lights = p.lights ?? [];
+      assert.ok(waves.length >= R.waves[0] && waves.length <= R.waves[1]);
+      assert.ok(lights.length >= R.lights[0] && lights.length <= R.lights[1]);
+      for (const wv of waves) assert.ok(wv.stops >= R.waveStops[0] && wv.stops <= R.waveStops[1] && Math.abs(wv.kx) <= 1.5 && Math.abs(wv.ky) <= 1.5);
+      for (const l of lights)
+        assert.ok(l.radius >= R.lightRadius[0] && l.radius <= R.lightRadius[1] && l.strength >= R.lightStrength[0] && l.strength <= R.lightStrength[1]);
+      const stopsDown = Math.log2(base.exposure / p.exposure);
+      if (lights.length === 0) assert.equal(p.exposure, base.exposure);
+      else {
+        withLights++;
+        assert.ok(stopsDown >= R.meterStops[0] - 1e-12 && stopsDown <= R.meterStops[1] + 1e-12, `${stopsDown}`);
+      }
+      assert.ok(p.noiseReduction! >= R.noiseReduction[0] && p.noiseReduction! <= R.noiseReduction[1]);
+      assert.equal(p.seed, base.seed);
+      assert.equal(p.toneGamma, base.toneGamma);
+    }
+    assert.ok(withLights > 180 && withLights < 270, `${withLights} of 300 draws with lights (odds 3/4)`);
+    const img = scene(8, 8);
+    assertInvalid(() => synthesizeLowLight(img, { ...NOISELESS, lights: [{ x: 0, y: 0, radius: 0, strength: 1 }] }), 'lights');
+    assertInvalid(() => synthesizeLowLight(img, { ...NOISELESS, lights: [{ x: 0, y: 0, radius: 0.1, strength: 1.5 }] }), 'lights');
+    assertInvalid(() => synthesizeLowLight(img, { ...NOISELESS, ambientWaves: [{ kx: 1, ky: 0, phase: 0, stops: -1 }] }), 'ambientWaves');
+    assertInvalid(() => synthesizeLowLight(img, { ...NOISELESS, noiseReduction: 1 }), 'noiseReduction');
+    assertInvalid(() => synthesizeLowLight(img, { ...NOISELESS, ambientWaves: [{ kx: Number.NaN, ky: 0, phase: 0, stops: 1 }] }), 'ambientWaves');
   });
 });
 

@@ -18,6 +18,7 @@ a small quasi-sparsity term mean(|R|^0.5) on the predicted rain layer (rain is s
       (a second stage: fine-tuning only, warm-started from an earlier run's weights; see package.json train:derain-fast)
   /usr/bin/python3 training/derain_fast.py --card-from-bench bench/results/students-latest.json
 """
+import hashlib
 import json
 import math
 import os
@@ -190,6 +191,36 @@ def evaluate(net, ps, indices):
 # Main
 
 
+def onnx_state_dict(path):
+    """The weights of an exported DerainFast ONNX file (export.py names its initialisers net.<parameter>)."""
+    import onnx
+    from onnx import numpy_helper
+    model = onnx.load(path)
+    return {i.name[len("net."):]: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in model.graph.initializer if i.name.startswith("net.")}
+
+
+def widen_into(net, old):
+    """Copies a narrower DerainFast's weights into `net` so that it computes the same function (Net2Net-style
+    widening, Chen et al., ICLR 2016, with zero fan-out instead of replication): every tensor's old block goes
+    to its leading slice, and the weights from the new input channels into the old output channels are zero,
+    so the old channels, the skips and the tail see exactly the old values; the new channels keep their random
+    initialisation and start to matter as training moves those zero weights. Pixel shuffle and space-to-depth
+    keep channel c at conv rows [4c, 4c + 4), so leading slices stay aligned through them."""
+    state = net.state_dict()
+    missing = set(state) - set(old)
+    if missing:
+        raise SystemExit(f"--init-onnx: the ONNX file lacks {sorted(missing)[:3]}")
+    with torch.no_grad():
+        for name, new in state.items():
+            w = old[name]
+            if any(a > b for a, b in zip(w.shape, new.shape)):
+                raise SystemExit(f"--init-onnx: {name} {tuple(w.shape)} is wider than the new {tuple(new.shape)}")
+            if new.dim() == 4 and new.shape[1] > w.shape[1]:
+                new[: w.shape[0], w.shape[1]:] = 0  # old outputs ignore the new inputs
+            new[tuple(slice(0, d) for d in w.shape)] = w
+    net.load_state_dict(state)
+
+
 def lr_at(step, steps, distill_steps, base=2e-3, fine=1e-3, floor=2e-5):
     """Cosine decay within each phase (pretraining + distillation from `base`, fine-tuning from `fine`)."""
     if step < distill_steps:
@@ -262,8 +293,12 @@ def main():
     p.add_argument("--patch", type=int, default=PATCH, help="training crop side in pixels (multiple of 8)")
     p.add_argument("--eval-every", type=int, default=300)
     p.add_argument("--init", help="start from this checkpoint's weights (a warm start; optimiser and step count start afresh)")
+    p.add_argument("--init-onnx", help="start from an exported model's weights (its ONNX initialisers), widened to --width if wider: "
+                   "function-preserving (see widen_into)")
     p.add_argument("--rain100h-share", type=float, default=0.7, help="share of fine-tuning batches drawn from the Rain100H train pairs (the rest: teacher and synthetic, half each)")
     p.add_argument("--version", default="1.0.0", help="model version written into the card")
+    p.add_argument("--minutes", type=float, help="wall-clock budget: the schedule (phases, learning rate) follows the larger of the "
+                   "step and time fractions, so a run cut by the clock still anneals and fine-tunes; the card records the steps run")
     p.add_argument("--card-from-bench", help="copy bench:students figures into the card and exit")
     args = p.parse_args()
     if args.card_from_bench:
@@ -290,6 +325,14 @@ def main():
         init_note = (f"warm start: weights from {os.path.relpath(args.init, run.REPO)} (step {init['step']}, "
                      f"{init['elapsed']:.0f} s of training before this run)")
         print(init_note)
+    if args.init_onnx:
+        old = onnx_state_dict(args.init_onnx)
+        widen_into(net, old)
+        with open(args.init_onnx, "rb") as f:
+            onnx_sha = hashlib.sha256(f.read()).hexdigest()
+        init_note = (f"warm start: weights of {os.path.relpath(args.init_onnx, run.REPO)} (sha256 {onnx_sha[:12]}), "
+                     f"width {old['head.weight'].shape[0]} widened to {args.width} (function-preserving: new channels start with no influence on the output)")
+        print(init_note, flush=True)
     opt = torch.optim.Adam(net.parameters(), lr=2e-3)
     ckpt = run.checkpoint_path(NAME + ("-smoke" if args.smoke else ""))
     log = run.LossLog(os.path.join(os.path.dirname(ckpt), f"{NAME}-loss.csv"))
@@ -306,17 +349,34 @@ def main():
     distill_steps = pretrain_steps + int((args.steps - pretrain_steps) * args.distill_fraction)
     t0 = time.time()
     running = []
+    phase_steps = [0, 0, 0]  # pretraining, distillation, fine-tuning steps run in this invocation
+
+    def schedule_step(step):
+        """Where the schedule stands: the step, or further along when the --minutes clock is ahead of it."""
+        if not args.minutes:
+            return step
+        return max(step, args.steps * (elapsed_before + time.time() - t0) / (args.minutes * 60))
+
+    steps_run = start_step
     for step in range(start_step, args.steps):
+        vstep = schedule_step(step)
+        if vstep >= args.steps:
+            print(f"--minutes {args.minutes} budget reached after {step} of {args.steps} steps", flush=True)
+            break
+        steps_run = step + 1
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, args.steps, distill_steps)
-        if step >= pretrain_steps and teacher is None:
+            g["lr"] = lr_at(vstep, args.steps, distill_steps)
+        phase_steps[0 if vstep < pretrain_steps else 1 if vstep < distill_steps else 2] += 1
+        if vstep >= pretrain_steps and teacher is None:
+            waited = time.time()
             teacher = wait_for_set(os.path.join(data, "derain-teacher"))
+            t0 += time.time() - waited  # waiting for the teacher set is not training time (nor schedule time)
             s_teacher = Sampler(teacher, range(teacher.count), ["rainy", "teacher", "clean"], rng)
             has_clean = np.array([bool(it.get("hasClean")) for it in teacher.items])
         # Each step: one batch from one source, drawn by phase-dependent odds:
         # pretraining (synthetic only), distillation (teacher + synthetic), fine-tuning (mostly Rain100H).
         rest = (1 - args.rain100h_share) / 2
-        odds = [0.0, 1.0, 0.0] if step < pretrain_steps else [0.5, 0.5, 0.0] if step < distill_steps else [rest, rest, args.rain100h_share]
+        odds = [0.0, 1.0, 0.0] if vstep < pretrain_steps else [0.5, 0.5, 0.0] if vstep < distill_steps else [rest, rest, args.rain100h_share]
         source = rng.choice(3, p=odds)
         if source == 0:
             b, idx = s_teacher.batch(BATCH)
@@ -335,7 +395,7 @@ def main():
         loss.backward()
         opt.step()
         running.append(loss.item())
-        last = step + 1 == args.steps
+        last = step + 1 == args.steps or schedule_step(step + 1) >= args.steps
         if (step + 1) % 100 == 0 or last:
             log.add(step + 1, loss=np.mean(running))
             running = []
@@ -391,7 +451,7 @@ def main():
                       "exported). Cross-source figures: the JORDER-E heavy-rain samples (5 pairs, scenes not in Rain100H dev), never used in training."),
             "seed": args.seed,
             "command": run.command_line(),
-            "steps": args.steps,
+            "steps": steps_run,
             "wallTimeSeconds": round(wall, 1),
             "machine": run.machine(),
             "lossCurve": "loss.png",
@@ -401,7 +461,10 @@ def main():
                      "metric": "PSNR-Y (MATLAB Y, no crop, 8-bit), PyTorch", "value": round(heldout, 3), "command": run.command_line()}],
         "paper": ("distillation from Tu et al., MAXIM (CVPR 2022); lightweight depthwise/quasi-sparse deraining in the spirit of "
                   "Fu et al., 'Lightweight pyramid networks for image deraining' (TNNLS 2019) and Wang et al., quasi-sparsity priors"),
-        "notes": [f"phases: synthetic-only pretraining {pretrain_steps} steps, distillation {distill_steps - pretrain_steps} steps (teacher and synthetic batches), fine-tuning {args.steps - distill_steps} steps "
+        "notes": [(f"--minutes {args.minutes}: the schedule followed the clock where it ran ahead of the step count; steps run per phase "
+                   f"(this invocation): pretraining {phase_steps[0]}, distillation {phase_steps[1]}, fine-tuning {phase_steps[2]}; scheduled: "
+                   if args.minutes else "phases: ") +
+                  f"synthetic-only pretraining {pretrain_steps} steps, distillation {distill_steps - pretrain_steps} steps (teacher and synthetic batches), fine-tuning {args.steps - distill_steps} steps "
                   f"({args.rain100h_share:.0%} Rain100H train pairs, the rest teacher and synthetic half each); Adam, cosine LR 2e-3 then 1e-3; "
                   f"batch {BATCH} x {PATCH}px, left-right and up-down flips (no 90-degree turns)"] + ([init_note] if init_note else []),
     }

@@ -32,8 +32,8 @@ export const dehazeModelName = (variant: 'indoor' | 'outdoor' = 'outdoor'): stri
 /** The registry name of each deraining network: the student trained here (models/derain-fast) and its teacher. */
 export const DERAIN_MODEL_NAMES: Readonly<Record<DerainModel, string>> = { fast: 'derain-fast', maxim: EXPERT_MODELS.derain };
 /**
- * MAXIM stays the default: the fast student derains a megapixel in ~0.4 s on one thread (MAXIM:
- * 116 s on a quiet machine) but is 7.0 dB below it on held-out Rain100H pairs (24.34 vs 31.30 dB
+ * MAXIM stays the default: the fast student (2.0.0) derains a megapixel in ~0.6-0.75 s on one thread
+ * at load ~10 (MAXIM: 116 s on a quiet machine) but is 6.55 dB below it on held-out Rain100H pairs (24.75 vs 31.30 dB
  * PSNR-Y, `npm run bench:students`; docs/models.md); the rule is that the student becomes the
  * default only within 0.5 dB.
  */

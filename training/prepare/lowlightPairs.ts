@@ -15,7 +15,7 @@ import { decodeImage } from '../../src/core/image/io.js';
 import { cropImage } from '../../src/core/image/geometry.js';
 import type { RawImage } from '../../src/core/image/types.js';
 import { mulberry32 } from '../../src/core/random.js';
-import { sampleLowLightParams, synthesizeLowLight, type LowLightParams } from '../../src/restore/lowlight/synthesize.js';
+import { sampleLowLightParams, sampleSpatialLowLight, synthesizeLowLight, type LowLightParams } from '../../src/restore/lowlight/synthesize.js';
 import { sha256File } from './patchset.js';
 
 export const LOWLIGHT_SPLITS = { train: ['Kodak24', 'CBSD68'], val: ['Set14'], test: ['McMaster'] } as const;
@@ -23,6 +23,16 @@ export const LOWLIGHT_SPLITS = { train: ['Kodak24', 'CBSD68'], val: ['Set14'], t
 export const HELD_OUT_SIDE = 384;
 /** Seed of the held-out degradations (fixed: every run evaluates the same pairs). */
 export const HELD_OUT_SEED = 20261207;
+/** Seed of the spatial part of the 'spatial' held-out pairs (a stream of its own, so their base parameters are the uniform pairs'). */
+export const HELD_OUT_SPATIAL_SEED = 20261208;
+/**
+ * Which synthetic degradation a held-out set uses: 'uniform' (the whole photo darkened alike: the
+ * first model's training and evaluation degradation, pairs unchanged since) or 'spatial' (the same
+ * base parameters plus an exposure field and light sources, sampleSpatialLowLight).
+ */
+export type HeldOutDegradation = 'uniform' | 'spatial';
+/** Share of training draws that get a spatial part (the rest stay uniform). */
+export const SPATIAL_SHARE = 0.5;
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -58,8 +68,9 @@ export interface LowLightPair {
 }
 
 /** The held-out pairs: a centre crop (HELD_OUT_SIDE, or the shorter side) of every test-source photo, darkened with seeded parameters. */
-export async function heldOutPairs(dataRoot: string, limit = Infinity): Promise<LowLightPair[]> {
+export async function heldOutPairs(dataRoot: string, limit = Infinity, degradation: HeldOutDegradation = 'uniform'): Promise<LowLightPair[]> {
   const rand = mulberry32(HELD_OUT_SEED);
+  const spatialRand = mulberry32(HELD_OUT_SPATIAL_SEED);
   const pairs: LowLightPair[] = [];
   for (const source of LOWLIGHT_SPLITS.test) {
     for (const file of listPhotos(dataRoot, source)) {
@@ -69,7 +80,8 @@ export async function heldOutPairs(dataRoot: string, limit = Infinity): Promise<
       const x = Math.floor((full.width - side) / 2);
       const y = Math.floor((full.height - side) / 2);
       const clean = quantize8(cropImage(full, x, y, side, side));
-      const params = sampleLowLightParams(rand);
+      const base = sampleLowLightParams(rand);
+      const params = degradation === 'spatial' ? sampleSpatialLowLight(base, spatialRand) : base;
       pairs.push({
         name: `${source}/${path.basename(file)}`,
         file,

@@ -40,7 +40,7 @@
  *   against 0.5 for the expert, see lowlightFuse), the gamma+expert fusion is run instead.
  *   Quality 'max': the fusion (the library's measured best of the two, see lowlightFuse).
  * - derain, fast: the `derain-fast` student only once it is the library's measured default derainer
- *   (DEFAULT_DERAIN_MODEL: within 0.5 dB of MAXIM on held-out Rain100H); today it is 7.0 dB below, so
+ *   (DEFAULT_DERAIN_MODEL: within 0.5 dB of MAXIM on held-out Rain100H); today it is 6.55 dB below, so
  *   MAXIM runs and the step's reason says why. 'max': MAXIM.
  * - denoise (noise, JPEG) and deblur: MAXIM (no faster model exists).
  */

@@ -25,4 +25,14 @@ export {
   type IagcOptions,
   type IagcResult,
 } from './iagc.js';
-export { synthesizeLowLight, sampleLowLightParams, LOW_LIGHT_RANGES, type LowLightParams } from './synthesize.js';
+export {
+  synthesizeLowLight,
+  sampleLowLightParams,
+  sampleSpatialLowLight,
+  exposureMap,
+  LOW_LIGHT_RANGES,
+  SPATIAL_LOW_LIGHT_RANGES,
+  type LowLightParams,
+  type ExposureWave,
+  type LightSource,
+} from './synthesize.js';
