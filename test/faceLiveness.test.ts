@@ -116,6 +116,24 @@ describe('rPPG', () => {
     for (let k = 0; k < 10; k++) if (assessPulse(skin(150, 30, 0, 0.002), 30, 100).reliable) falseAlarms++;
     assert.ok(falseAlarms <= 1, `${falseAlarms} of 10 noise clips read as a pulse`);
   });
+  it('a slow drift is no pulse: its band maximum sits on the band edge, and no rate is printed', () => {
+    // a still picture: skin colour swaying at 0.58 Hz, just below the 0.7-4 Hz band, almost no
+    // noise; its power spills over the band edge, so the concentration alone (snr) passes the bar
+    const fs = 30;
+    const drift = Array.from({ length: 180 }, (_, i) => {
+      const d = 0.01 * Math.sin((2 * Math.PI * 0.58 * i) / fs);
+      return [0.6 * (1 + 0.5 * d) + 1e-5 * gauss(), 0.45 * (1 + d) + 1e-5 * gauss(), 0.35 * (1 + 0.7 * d) + 1e-5 * gauss()] as [number, number, number];
+    });
+    const r = assessPulse(drift, fs);
+    assert.ok(Math.abs(r.bpm - 42) <= 1, `the band maximum is at the lower edge (42 bpm), got ${r.bpm}`);
+    assert.ok(r.snr > r.minSnr, `the concentration passes the noise bar (snr ${r.snr} vs ${r.minSnr}): only the peak check withholds it`);
+    assert.equal(r.localPeak, false);
+    assert.equal(r.reliable, false);
+    assert.equal(pulseOf(r).bpm, null);
+    // the same check keeps a real pulse: a clear 72 bpm is a local peak
+    const clear = assessPulse(skin(180, fs, 0.004, 0.0005), fs);
+    assert.ok(clear.localPeak && clear.reliable);
+  });
   it('a pulse below the noise bar prints no rate ("164 bpm at SNR 0.14" is withheld)', () => {
     const weak = pulseOf({ bpm: 164, snr: 0.14, minSnr: 0.31, reliable: false });
     assert.deepEqual(weak, { bpm: null, snr: 0.14, minSnr: 0.31 });

@@ -209,7 +209,7 @@ function bandingChange(prevRows: Float32Array, rows: Float32Array): number {
 function magnifiedCues(obs: readonly FrameObservation[], values: number[][], fps: number): PulseReading {
   const col = (k: Cue) => CUES.indexOf(k);
   const run = longestRun(obs);
-  let pulse: PulseReading = { bpm: 0, snr: 0, bandEnergyRatio: 0, minSnr: 1, reliable: false };
+  let pulse: PulseReading = { bpm: 0, snr: 0, bandEnergyRatio: 0, localPeak: false, minSnr: 1, reliable: false };
   if (run.length >= Math.max(8, Math.round(fps))) {
     const crops = run.map((t) => obs[t]!.crop!);
     const mag = magnify(crops, fps, { band: HEART_BAND });
