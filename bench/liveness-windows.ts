@@ -282,7 +282,9 @@ function adaptation(samples: readonly WindowSample[], l2: number, ks: readonly n
             const chosen = [...pick(live, k / 2), ...pick(spoof, k / 2)];
             head = calibrateLiveness(
               chosen.map((s) => ({
-                analysis: { cues: { values: s.values, fps: s.fps, pulse: { bpm: 0, snr: 0, bandEnergyRatio: 0, localPeak: false, minSnr: 1, reliable: false } } },
+                analysis: {
+                  cues: { values: s.values, fps: s.fps, pulse: { bpm: 0, snr: 0, bandEnergyRatio: 0, localPeak: false, minSnr: 1, reliable: false } },
+                },
                 live: s.kind === 'bonafide',
               })),
               { prior, ...(args['align-prior-clips'] !== undefined ? { alignPriorClips: Number(args['align-prior-clips']) } : {}) },
