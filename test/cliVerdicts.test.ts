@@ -17,6 +17,7 @@ import sharp from 'sharp';
 import { EXIT, EXIT_CODE_HELP, exitForForensics, exitForLiveness, exitForWatermark, VERDICT_EXIT } from '../src/cli/exitCodes.js';
 import { createImage } from '../src/core/image/index.js';
 import { rgbToYuv, VideoWriter } from '../src/core/video/index.js';
+import { livenessText } from '../src/cli/commands/liveness.js';
 import { runCli } from './helpers/cli.js';
 
 let dir: string;
@@ -89,5 +90,30 @@ describe('verdict exit codes: end to end', () => {
     assert.equal(r.code, exitForLiveness(json.verdict), r.stderr);
     assert.notEqual(json.verdict, 'live', 'a still picture is not live');
     assert.ok(r.code === 20 || r.code === 21);
+  });
+});
+
+describe('liveness text', () => {
+  const verdict = (pulse: { bpm: number | null; snr: number; minSnr: number }) => ({
+    verdict: 'spoof' as const,
+    score: 0.164,
+    decidedBy: 'cutEye',
+    experts: { print: 0.188, replay: 0.842, cutEye: 0.164 },
+    cues: { microMotion: { value: -1.2, contribution: -0.41 } },
+    frames: [{ index: 3, time: 0.12, attention: 0.3, cue: 'microMotion', contribution: -0.2 }],
+    pulse,
+    coverage: { tracked: 125, total: 125 },
+    head: 'test head',
+  });
+  it('names the attacks in words and says why no pulse rate is printed', () => {
+    const drift = livenessText('still.mp4', verdict({ bpm: null, snr: 0.38, minSnr: 0.34 }));
+    assert.match(drift, /live score against each attack: print 0\.188, screen replay 0\.842, cut-eye print 0\.164 \(the lowest decides: cut-eye print\)/);
+    assert.match(drift, /pulse: not measured \(SNR 0\.38 is above the noise bar 0\.34, but the heart band holds no spectral peak/);
+    assert.doesNotMatch(drift, /cutEye/);
+    assert.match(
+      livenessText('a.mp4', verdict({ bpm: null, snr: 0.2, minSnr: 0.34 })),
+      /pulse: not measured \(SNR 0\.20, noise reaches 0\.34 on a clip this long\)/,
+    );
+    assert.match(livenessText('a.mp4', verdict({ bpm: 80.4, snr: 0.46, minSnr: 0.35 })), /pulse: 80 bpm, SNR 0\.46 \(noise reaches 0\.35\)/);
   });
 });

@@ -339,21 +339,31 @@ function identityText(r: LiveVerification): string {
   ].join('\n')}\n`;
 }
 
-function livenessText(clip: string, v: LivenessVerdict): string {
+/** The attack experts in words (the JSON keeps the head's identifiers). */
+const ATTACK_WORDS: Record<string, string> = { print: 'print', replay: 'screen replay', cutEye: 'cut-eye print' };
+const attackWords = (k: string) => ATTACK_WORDS[k] ?? k;
+
+/** Why no pulse rate is printed: below the noise bar, or above it with no peak in the heart band (drift). */
+function pulseLine(p: LivenessVerdict['pulse']): string {
+  if (p.bpm !== null) return `  pulse: ${p.bpm.toFixed(0)} bpm, SNR ${p.snr.toFixed(2)} (noise reaches ${p.minSnr.toFixed(2)})`;
+  if (p.snr > p.minSnr)
+    return `  pulse: not measured (SNR ${p.snr.toFixed(2)} is above the noise bar ${p.minSnr.toFixed(2)}, but the heart band holds no spectral peak: slow drift, not a pulse)`;
+  return `  pulse: not measured (SNR ${p.snr.toFixed(2)}, noise reaches ${p.minSnr.toFixed(2)} on a clip this long)`;
+}
+
+export function livenessText(clip: string, v: LivenessVerdict): string {
   const cues = Object.entries(v.cues)
     .sort((a, b) => Math.abs(b[1].contribution) - Math.abs(a[1].contribution))
     .slice(0, 5);
   const lines = [
     `${clip}: ${v.verdict.toUpperCase()} (score ${v.score.toFixed(3)}; face tracked in ${v.coverage.tracked}/${v.coverage.total} frames)`,
     ...(v.reason ? [`  reason: ${v.reason}`] : []),
-    `  attack experts: ${Object.entries(v.experts)
-      .map(([k, x]) => `${k} ${x.toFixed(3)}`)
-      .join(', ')} (decided by ${v.decidedBy})`,
+    `  live score against each attack: ${Object.entries(v.experts)
+      .map(([k, x]) => `${attackWords(k)} ${x.toFixed(3)}`)
+      .join(', ')} (the lowest decides: ${attackWords(v.decidedBy)})`,
     `  strongest cues: ${cues.map(([k, c]) => `${k} ${c.contribution >= 0 ? '+' : ''}${c.contribution.toFixed(2)}`).join(', ')}`,
     `  decisive frames: ${v.frames.map((f) => `#${f.index} (${f.time.toFixed(2)} s, ${f.cue})`).join(', ')}`,
-    v.pulse.bpm === null
-      ? `  pulse: not measured (SNR ${v.pulse.snr.toFixed(2)}, noise reaches ${v.pulse.minSnr.toFixed(2)} on a clip this long)`
-      : `  pulse: ${v.pulse.bpm.toFixed(0)} bpm, SNR ${v.pulse.snr.toFixed(2)} (noise reaches ${v.pulse.minSnr.toFixed(2)})`,
+    pulseLine(v.pulse),
     `  head: ${v.head}`,
   ];
   return `${lines.join('\n')}\n`;

@@ -82,7 +82,8 @@ export interface LivenessVerdict {
   frames: Array<{ index: number; time: number; attention: number; cue: string; contribution: number }>;
   /**
    * rPPG pulse: `bpm` only when the SNR beats what pure noise reaches on a clip of this length
-   * (`minSnr`, the noise's 99th percentile); otherwise null: a number is never printed from noise.
+   * (`minSnr`, the noise's 99th percentile) at a true peak of the spectrum; otherwise null: a number
+   * is never printed from noise or from slow drift.
    */
   pulse: { bpm: number | null; snr: number; minSnr: number };
   /** Frames with a tracked face / frames in the clip. */
