@@ -134,6 +134,15 @@ describe('validation statement', () => {
     assert.match(s, /2 of 15 authentic clips/);
     assert.match(s, /Not tested on: face swaps; still GAN faces\./);
     assert.match(validationStatement({ realMedia: null, untested: ['x'] }), /no measured error rates on real manipulated media/);
+    // a single image is told that the rates are per clip, and given the frame-level figure
+    assert.doesNotMatch(s, /single image/);
+    const img = validationStatement({ realMedia: rm, untested: ['x'] }, 'image');
+    assert.match(img, /9 of 12 manipulated clips/);
+    assert.match(
+      img,
+      /this is a single image, for which the measured figure is the frame-level AUC 0\.700 \(200 manipulated and 300 authentic frames, 95% clip-cluster bootstrap 0\.500–0\.850\); no per-image detection or false-alarm rate was measured\./,
+    );
+    assert.doesNotMatch(validationStatement({ realMedia: null, untested: ['x'] }, 'image'), /single image/);
   });
 });
 

@@ -267,7 +267,7 @@ function forensicsResult(
     interval,
     intervalNote,
     detector: { id: detector.id, version: detector.version, sha256: detector.sha256 },
-    validation: { realMedia: detector.realMedia, untested: detector.untested, statement: validationStatement(detector) },
+    validation: { realMedia: detector.realMedia, untested: detector.untested, statement: validationStatement(detector, st.input.kind) },
     reliability: probability === null ? null : reliabilityAt(detector, probability, st.neighbours, st.sampling.confidence),
     frames,
     watermark: st.watermark,
@@ -436,8 +436,12 @@ export function reliabilityAt(model: ForensicModel | ForensicDetector, p: number
   };
 }
 
-/** One sentence per fact: the measured error rates on real manipulated media (or their absence), then what was not tested. */
-export function validationStatement(d: Pick<ForensicDetector, 'realMedia' | 'untested'>): string {
+/**
+ * One sentence per fact: the measured error rates on real manipulated media (or their absence), then
+ * what was not tested. The rates were measured on whole clips; for a single image the statement says
+ * so and points to the frame-level figure, the one measured on single pictures.
+ */
+export function validationStatement(d: Pick<ForensicDetector, 'realMedia' | 'untested'>, kind: 'image' | 'video' = 'video'): string {
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
   const iv = (r: [number, number]) => `[${pct(r[0])}, ${pct(r[1])}]`;
   const rm = d.realMedia;
@@ -447,7 +451,12 @@ export function validationStatement(d: Pick<ForensicDetector, 'realMedia' | 'unt
       `and ${rm.falsePositiveRate.count} of ${rm.falsePositiveRate.of} authentic clips (false-alarm rate ${pct(rm.falsePositiveRate.rate)}, exact 95% interval ${iv(rm.falsePositiveRate.exact95)}); ` +
       `video-level AUC ${rm.videoAuc.value.toFixed(3)} (95% Hanley-McNeil ${rm.videoAuc.hanleyMcNeil95.map((x) => x.toFixed(3)).join('–')}), frame-level AUC ${rm.frameAuc.value.toFixed(3)}.`
     : 'This detector has no measured error rates on real manipulated media: it was evaluated on self-blended pseudo-fakes only.';
-  return `${measured} Not tested on: ${d.untested.join('; ')}.`;
+  const single =
+    rm && kind === 'image'
+      ? ` These rates are for whole clips (a clip's mean over its frames); this is a single image, for which the measured figure is the frame-level AUC ${rm.frameAuc.value.toFixed(3)} ` +
+        `(${rm.frameAuc.frames.fake} manipulated and ${rm.frameAuc.frames.real} authentic frames, 95% clip-cluster bootstrap ${rm.frameAuc.clusterBootstrap95.map((x) => x.toFixed(3)).join('–')}); no per-image detection or false-alarm rate was measured.`
+      : '';
+  return `${measured}${single} Not tested on: ${d.untested.join('; ')}.`;
 }
 
 function conclusion(p: number, ci: [number, number] | null, n: number, kind: 'image' | 'video'): string {
