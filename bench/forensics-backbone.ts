@@ -1,40 +1,20 @@
-/**
- * The frozen-backbone forensic detector (src/trust/forensics/backboneDetector.ts) on the same
- * real-media test as bench/forensics.ts: 12 generated clips (face-videos/generated-or-reenacted)
- * vs the live-real clips of the held-out people (bench/lib/faceVideos.ts TEST_PEOPLE), through
- * the full analysis pipeline (analyzeMedia defaults: 24 sampled frames, gates, per-frame max face
- * probability, clip mean), the same evaluation (bench/lib/forensicsEval.ts), then the speed on
- * the same 10 s 720p clip. Writes the figures into the head's file (realMedia), which analyses
- * and case reports quote, and docs/benchmarks/forensics-backbone.json.
- *
- *   node --import tsx bench/forensics-backbone.ts [--videos ../shared/data/face-videos] [--max-frames 24] [--seed 1] [--smoke N]
- */
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { FaceModels } from '../src/face/index.js';
 import { analyzeMedia } from '../src/trust/forensics/analyze.js';
 import { DEFAULT_BACKBONE_MODEL_URL, loadBackboneDetector, type BackboneForensicModel } from '../src/trust/forensics/backboneDetector.js';
 import { DEFAULT_UNTESTED, type RealMediaValidation } from '../src/trust/forensics/cnnDetector.js';
 import { commandLine, cpuDelta, cpuSnapshot, loadavg, machineInfo, now, peakRssMiB, REPO_ROOT, round } from './lib/common.js';
-import { listFaceVideos, TEST_PEOPLE } from './lib/faceVideos.js';
-import { evaluateClips, make720p } from './lib/forensicsEval.js';
+import { TEST_PEOPLE } from './lib/faceVideos.js';
+import { evaluateClips, make720p, REAL_MEDIA_THRESHOLD, realMediaBenchArgs, realMediaTestClips } from './lib/forensicsEval.js';
 
-const { values: args } = parseArgs({
-  options: {
-    videos: { type: 'string', default: path.resolve(REPO_ROOT, '../shared/data/face-videos') },
-    'max-frames': { type: 'string', default: '24' },
-    seed: { type: 'string', default: '1' },
-    smoke: { type: 'string' },
-  },
-});
-const VIDEOS = existsSync(args.videos!) ? args.videos! : '/work/shared/data/face-videos';
-const MAX_FRAMES = Number(args['max-frames']);
-const SEED = Number(args.seed);
-const THRESHOLD = 0.5;
+const args = realMediaBenchArgs();
+const VIDEOS = args.videos;
+const MAX_FRAMES = args.maxFrames;
+const SEED = args.seed;
+const THRESHOLD = REAL_MEDIA_THRESHOLD;
 
 interface Clip {
   rel: string;
@@ -49,12 +29,7 @@ interface Clip {
 }
 
 async function main(): Promise<void> {
-  let clips = listFaceVideos(VIDEOS).filter((v) => v.label === 'fake' || TEST_PEOPLE.includes(v.person));
-  if (args.smoke) {
-    const n = Number(args.smoke);
-    clips = [...clips.filter((v) => v.label === 'fake').slice(0, n), ...clips.filter((v) => v.label === 'real').slice(0, n)];
-  }
-  if (clips.length === 0) throw new Error(`no face videos under ${VIDEOS} (manifest.csv)`);
+  const clips = realMediaTestClips(VIDEOS, args.smoke);
   const detector = await loadBackboneDetector();
   const faceModels = await FaceModels.load({ mesh: true, embed: false });
   const work = await mkdtemp(path.join(tmpdir(), 'clearsight-forensics-backbone-'));

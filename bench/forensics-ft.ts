@@ -1,28 +1,6 @@
-/**
- * The fine-tuned forensic detector (`--detector finetuned`: a pretrained network we ship,
- * fine-tuned end to end on self-blended faces, training/forensics_sbi_ft.py) on the real-media
- * test of bench/forensics.ts, with the three older detectors run beside it in the same run: 12
- * generated clips (face-videos/generated-or-reenacted) vs the live-real clips of the held-out
- * people (bench/lib/faceVideos.ts TEST_PEOPLE), each through the full analysis pipeline
- * (analyzeMedia defaults: 24 sampled frames, gates, per-frame max face probability, clip mean)
- * and the one evaluation (bench/lib/forensicsEval.ts). Then the speed on the 10 s 720p clip.
- *
- * Writes the fine-tuned detector's figures into models/forensics-sbi-ft/detector.json
- * (realMedia: analyses and case reports quote it) and docs/benchmarks/forensics-ft.json. The
- * older detectors' stored records are not rewritten (bench/forensics.ts, bench/forensics-backbone.ts
- * own them); their figures here are for the side-by-side table.
- *
- * The pre-registered rule (models/forensics-sbi-ft/detector.json training note, /work notes): the
- * fine-tuned detector becomes the default only if its video AUC > 0.811 and the Hanley-McNeil
- * lower bound > 0.5. This bench prints whether the rule is met; it changes no default itself.
- *
- *   node --import tsx bench/forensics-ft.ts [--videos ../shared/data/face-videos] [--max-frames 24] [--seed 1] [--smoke N]
- */
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { getModelCard } from '../src/core/models/registry.js';
 import { FaceModels } from '../src/face/index.js';
 import { analyzeMedia } from '../src/trust/forensics/analyze.js';
@@ -36,22 +14,15 @@ import {
 } from '../src/trust/forensics/cnnDetector.js';
 import type { DetectorKind } from '../src/trust/forensics/detectorKinds.js';
 import { commandLine, cpuDelta, cpuSnapshot, loadavg, machineInfo, now, peakRssMiB, REPO_ROOT, round } from './lib/common.js';
-import { listFaceVideos, TEST_PEOPLE } from './lib/faceVideos.js';
+import { TEST_PEOPLE } from './lib/faceVideos.js';
 import { writeCardFigures } from './lib/forensicsCard.js';
-import { evaluateClips, make720p } from './lib/forensicsEval.js';
+import { evaluateClips, make720p, REAL_MEDIA_THRESHOLD, realMediaBenchArgs, realMediaTestClips } from './lib/forensicsEval.js';
 
-const { values: args } = parseArgs({
-  options: {
-    videos: { type: 'string', default: path.resolve(REPO_ROOT, '../shared/data/face-videos') },
-    'max-frames': { type: 'string', default: '24' },
-    seed: { type: 'string', default: '1' },
-    smoke: { type: 'string' },
-  },
-});
-const VIDEOS = existsSync(args.videos!) ? args.videos! : '/work/shared/data/face-videos';
-const MAX_FRAMES = Number(args['max-frames']);
-const SEED = Number(args.seed);
-const THRESHOLD = 0.5;
+const args = realMediaBenchArgs();
+const VIDEOS = args.videos;
+const MAX_FRAMES = args.maxFrames;
+const SEED = args.seed;
+const THRESHOLD = REAL_MEDIA_THRESHOLD;
 /** The new detector first, then the older ones for the side-by-side table. */
 const KINDS: DetectorKind[] = ['finetuned', 'logistic', 'cnn', 'backbone'];
 /** The pre-registered rule for making the fine-tuned detector the default. */
@@ -77,12 +48,7 @@ async function scoreClip(file: string, faceModels: FaceModels, detector: Forensi
 }
 
 async function main(): Promise<void> {
-  let videos = listFaceVideos(VIDEOS).filter((v) => v.label === 'fake' || TEST_PEOPLE.includes(v.person));
-  if (args.smoke) {
-    const n = Number(args.smoke);
-    videos = [...videos.filter((v) => v.label === 'fake').slice(0, n), ...videos.filter((v) => v.label === 'real').slice(0, n)];
-  }
-  if (videos.length === 0) throw new Error(`no face videos under ${VIDEOS} (manifest.csv)`);
+  const videos = realMediaTestClips(VIDEOS, args.smoke);
   const detectors = new Map<DetectorKind, ForensicDetector>();
   for (const k of KINDS) detectors.set(k, await loadForensicDetector(k));
   const faceModels = await FaceModels.load({ mesh: true, embed: false });

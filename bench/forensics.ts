@@ -1,31 +1,6 @@
-/**
- * Forensics benchmark, in one run: the CNN detector trained on self-blended faces and the earlier
- * linear detector, side by side, on REAL manipulated videos of a source never used in training,
- * through the full analysis pipeline (frame sampling, face detection and gates, per-frame
- * probabilities, clip mean), then the reliability study, then the speed on a 10 s 720p clip.
- *
- *   node --import tsx bench/forensics.ts [--videos ../shared/data/face-videos] [--max-frames 24] [--seed 1]
- *
- * 1. Real media. Fakes: every clip of face-videos/generated-or-reenacted (12 talking heads and
- *    lip-syncs: DreamTalk, SadTalker, VASA-1, EMO, V-Express, Wav2Lip; never prepared for
- *    training). Reals: the live-real clips of the held-out people (bench/lib/faceVideos.ts
- *    TEST_PEOPLE; never prepared for training or calibration). Video level: each clip's
- *    probability (mean over its sampled frames); AUC with Hanley-McNeil and stratified bootstrap
- *    95% intervals; detection and false-alarm rates at 0.5 with exact (Clopper-Pearson)
- *    intervals. Frame level: every analysed frame's probability; AUC with a clip-cluster
- *    bootstrap interval (frames of one clip are not independent).
- *    The CNN's figures are written into models/forensics-sbi-cnn/detector.json (realMedia), which
- *    analyses and case reports quote.
- * 2. Reliability study (study.ts, as `clearsight forensics study`) on the same clips as a CSV
- *    manifest stratified by source, for both detectors.
- * 3. Speed: a 10 s 1280x720 30 fps H.264 clip (a held-out real clip, scaled and letterboxed,
- *    looped), analysed with the CLI defaults (24 frames) by the CNN detector.
- */
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import type { RawImage } from '../src/core/image/index.js';
 import { getModelCard } from '../src/core/models/registry.js';
 import { FaceModels, type Face } from '../src/face/index.js';
@@ -58,23 +33,15 @@ import {
   writeJsonPair,
   writeSvgPng,
 } from './lib/common.js';
-import { listFaceVideos, TEST_PEOPLE, type FaceVideo } from './lib/faceVideos.js';
+import { TEST_PEOPLE, type FaceVideo } from './lib/faceVideos.js';
 import { writeCardFigures } from './lib/forensicsCard.js';
-import { evaluateClips, make720p } from './lib/forensicsEval.js';
+import { evaluateClips, make720p, REAL_MEDIA_THRESHOLD, realMediaBenchArgs, realMediaTestClips } from './lib/forensicsEval.js';
 
-const { values: args } = parseArgs({
-  options: {
-    videos: { type: 'string', default: path.resolve(REPO_ROOT, '../shared/data/face-videos') },
-    'max-frames': { type: 'string', default: '24' },
-    seed: { type: 'string', default: '1' },
-    // A quick check of the bench itself: the first N clips of each class (figures then mean nothing).
-    smoke: { type: 'string' },
-  },
-});
-const VIDEOS = existsSync(args.videos!) ? args.videos! : '/work/shared/data/face-videos';
-const MAX_FRAMES = Number(args['max-frames']);
-const SEED = Number(args.seed);
-const THRESHOLD = 0.5;
+const args = realMediaBenchArgs();
+const VIDEOS = args.videos;
+const MAX_FRAMES = args.maxFrames;
+const SEED = args.seed;
+const THRESHOLD = REAL_MEDIA_THRESHOLD;
 
 interface ClipResult {
   rel: string;
@@ -175,13 +142,7 @@ function rocSvg(clips: ClipResult[], results: Record<'cnn' | 'logistic', ReturnT
 }
 
 async function main(): Promise<void> {
-  const all = listFaceVideos(VIDEOS);
-  let clips = all.filter((v) => v.label === 'fake' || TEST_PEOPLE.includes(v.person));
-  if (args.smoke) {
-    const n = Number(args.smoke);
-    clips = [...clips.filter((v) => v.label === 'fake').slice(0, n), ...clips.filter((v) => v.label === 'real').slice(0, n)];
-  }
-  if (clips.length === 0) throw new Error(`no face videos under ${VIDEOS} (manifest.csv)`);
+  const clips = realMediaTestClips(VIDEOS, args.smoke);
   const cnn = await loadCnnDetector();
   const linearModel = await loadForensicModel();
   const linear = logisticDetector(linearModel);

@@ -5,11 +5,48 @@
  * threshold with exact (Clopper-Pearson) intervals, frame-level AUC with a clip-cluster bootstrap;
  * and the 10 s 720p clip the speed figures use.
  */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { createImage, resampleRegion, type RawImage } from '../../src/core/image/index.js';
 import { mulberry32 } from '../../src/core/random.js';
 import { decodeVideo, rgbToYuv, VideoWriter, yuvToRgb } from '../../src/core/video/index.js';
 import { aucHanleyMcNeil, bootstrapInterval, clopperPearson, quantileSorted, rocAuc, STATISTICS } from '../../src/trust/forensics/stats.js';
-import { round } from './common.js';
+import { REPO_ROOT, round } from './common.js';
+import { listFaceVideos, TEST_PEOPLE, type FaceVideo } from './faceVideos.js';
+
+/** The decision threshold every real-media bench reports its rates at. */
+export const REAL_MEDIA_THRESHOLD = 0.5;
+
+/** The command line of the real-media forensic benches (bench/forensics*.ts), parsed. */
+export function realMediaBenchArgs(): { videos: string; maxFrames: number; seed: number; smoke: string | undefined } {
+  const { values: args } = parseArgs({
+    options: {
+      videos: { type: 'string', default: path.resolve(REPO_ROOT, '../shared/data/face-videos') },
+      'max-frames': { type: 'string', default: '24' },
+      seed: { type: 'string', default: '1' },
+      // A quick check of the bench itself: the first N clips of each class (figures then mean nothing).
+      smoke: { type: 'string' },
+    },
+  });
+  return {
+    videos: existsSync(args.videos!) ? args.videos! : '/work/shared/data/face-videos',
+    maxFrames: Number(args['max-frames']),
+    seed: Number(args.seed),
+    smoke: args.smoke,
+  };
+}
+
+/** The real-media test set: every generated clip and the live clips of the held-out people (`smoke`: the first N of each class). */
+export function realMediaTestClips(videos: string, smoke: string | undefined): FaceVideo[] {
+  let clips = listFaceVideos(videos).filter((v) => v.label === 'fake' || TEST_PEOPLE.includes(v.person));
+  if (smoke) {
+    const n = Number(smoke);
+    clips = [...clips.filter((v) => v.label === 'fake').slice(0, n), ...clips.filter((v) => v.label === 'real').slice(0, n)];
+  }
+  if (clips.length === 0) throw new Error(`no face videos under ${videos} (manifest.csv)`);
+  return clips;
+}
 
 /** A scored clip: its label, its generator (fakes), and per detector key the clip score and frame scores. */
 export interface ScoredClip {
