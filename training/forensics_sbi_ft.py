@@ -45,6 +45,7 @@ from PIL import Image, ImageFilter
 from cstrain import export as cexport
 from cstrain import onnx_torch
 from cstrain import run
+from cstrain.metrics import auc
 from cstrain.patchset import PatchSet
 
 NAME = "forensics-sbi-ft"
@@ -156,25 +157,6 @@ def flops_per_megapixel(model):
         onnx_torch._OPS["Conv"] = conv
     total[0] += 2 * model.head.in_features
     return total[0] * 1e6 / (SIZE * SIZE)
-
-
-def auc(scores, labels):
-    """Mann-Whitney AUC, ties 1/2."""
-    scores = np.asarray(scores, dtype=np.float64)
-    labels = np.asarray(labels)
-    order = np.argsort(scores, kind="mergesort")
-    ranks = np.empty(len(scores))
-    s = scores[order]
-    i = 0
-    while i < len(s):
-        j = i
-        while j + 1 < len(s) and s[j + 1] == s[i]:
-            j += 1
-        ranks[order[i:j + 1]] = (i + j) / 2 + 1
-        i = j + 1
-    pos = labels == 1
-    n1, n0 = pos.sum(), (~pos).sum()
-    return float((ranks[pos].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
 def evaluate(model, images, labels, batch=64):
