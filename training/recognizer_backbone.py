@@ -123,6 +123,23 @@ def confusion(logits, truth, offsets):
     return out
 
 
+def fit_offsets(logits, truth, dtype=np.float32):
+    """Per-class logit offsets (class priors) by coordinate ascent on the balanced accuracy:
+    grid -3..3 step 0.25, three sweeps over rain/haze/lowlight/noise/blur, ties to the smaller offset."""
+    offsets = np.zeros(len(CLASSES), dtype=dtype)
+    grid = np.arange(-3, 3.01, 0.25)
+    for _ in range(3):
+        for c in ["rain", "haze", "lowlight", "noise", "blur"]:
+            k = CLASSES.index(c)
+            scored = []
+            for g in grid:
+                o = offsets.copy()
+                o[k] = g
+                scored.append((balanced(logits, truth, o), -abs(g), g))
+            offsets[k] = max(scored)[2]
+    return offsets
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=1)
@@ -152,17 +169,7 @@ def main():
             print(f"{kind} l2={l2}: LOSO balanced accuracy {results[f'{kind} l2={l2}']:.3f}  {confusion(vl, val_truth, zero)}  ({time.time() - t0:.0f} s)", flush=True)
     best = max(loso, key=lambda k: (results[f"{k[0]} l2={k[1]}"], k[0] == "linear", k[1]))
     vl, vt = loso[best]
-    offsets = zero.copy()
-    grid = np.arange(-3, 3.01, 0.25)
-    for _ in range(3):
-        for c in ["rain", "haze", "lowlight", "noise", "blur"]:
-            k = CLASSES.index(c)
-            scored = []
-            for g in grid:
-                o = offsets.copy()
-                o[k] = g
-                scored.append((balanced(vl, vt, o), -abs(g), g))
-            offsets[k] = max(scored)[2]
+    offsets = fit_offsets(vl, vt, dtype=zero.dtype)
     print(f"chosen {best}; offsets {dict(zip(CLASSES, offsets.tolist()))}; LOSO balanced {balanced(vl, vt, zero):.3f} -> {balanced(vl, vt, offsets):.3f}")
     print(f"LOSO confusion with offsets: {confusion(vl, vt, offsets)}")
     kind, l2 = best

@@ -50,8 +50,10 @@ sys.path.insert(0, os.path.join(HERE, "cstrain"))
 import patchset  # noqa: E402
 from onnx_torch import OnnxModule  # noqa: E402
 
-CLASSES = ["rain", "haze", "lowlight", "noise", "blur", "jpeg"]
-REAL4 = ["rain", "haze", "lowlight", "clean"]
+sys.path.insert(0, HERE)
+# the class list and the decision rule (primary class, balanced accuracy, class priors) as the frozen head's trainer defines them
+from recognizer_backbone import CLASSES, balanced, confusion, fit_offsets, true_class  # noqa: E402
+
 CACHE = os.path.join(HERE, "cache")
 OUT = os.path.join(CACHE, "finetune")
 SETS = [os.path.join(CACHE, "recognizer"), os.path.join(CACHE, "recognizer-portraits")]
@@ -130,47 +132,6 @@ class Recognizer(nn.Module):
 def masked_bce(logits, y, m):
     bce = nn.functional.binary_cross_entropy_with_logits(logits, y, reduction="none")
     return (bce * m).sum() / m.sum().clamp(min=1)
-
-
-def true_class(y):
-    for c in ["rain", "haze", "lowlight"]:
-        if y[CLASSES.index(c)] > 0.5:
-            return c
-    return "clean"
-
-
-def primary(z, offsets):
-    z = z + offsets
-    z[CLASSES.index("jpeg")] = -np.inf  # JPEG comes from its own head (analyzeJpeg.ts)
-    k = int(np.argmax(z))
-    return CLASSES[k] if z[k] >= 0 else "clean"
-
-
-def balanced(logits, truth, offsets):
-    return float(np.mean([np.mean([primary(logits[i], offsets) == c for i in range(len(truth)) if truth[i] == c]) for c in REAL4 if c in truth]))
-
-
-def confusion(logits, truth, offsets):
-    out = {t: {} for t in REAL4}
-    for i, t in enumerate(truth):
-        p = primary(logits[i], offsets)
-        out[t][p] = out[t].get(p, 0) + 1
-    return out
-
-
-def fit_offsets(logits, truth):
-    offsets = np.zeros(len(CLASSES), dtype=np.float32)
-    grid = np.arange(-3, 3.01, 0.25)
-    for _ in range(3):
-        for c in ["rain", "haze", "lowlight", "noise", "blur"]:
-            k = CLASSES.index(c)
-            scored = []
-            for g in grid:
-                o = offsets.copy()
-                o[k] = g
-                scored.append((balanced(logits, truth, o), -abs(g), g))
-            offsets[k] = max(scored)[2]
-    return offsets
 
 
 def cmd_features(args):

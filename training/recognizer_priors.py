@@ -18,7 +18,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from recognizer_backbone import CLASSES, balanced, confusion, true_class  # noqa: E402
+from recognizer_backbone import CLASSES, balanced, confusion, fit_offsets, true_class  # noqa: E402
 
 
 def main():
@@ -33,17 +33,7 @@ def main():
         per_source[data["excluded"]] = len(data["items"])
     logits = np.array(logits)
     zero = np.zeros(len(CLASSES))
-    offsets = zero.copy()
-    grid = np.arange(-3, 3.01, 0.25)
-    for _ in range(3):
-        for c in ["rain", "haze", "lowlight", "noise", "blur"]:
-            k = CLASSES.index(c)
-            scored = []
-            for g in grid:
-                o = offsets.copy()
-                o[k] = g
-                scored.append((balanced(logits, truth, o), -abs(g), g))
-            offsets[k] = max(scored)[2]
+    offsets = fit_offsets(logits, truth, dtype=zero.dtype)
     print(f"sources {per_source}")
     print(f"LOSO balanced accuracy {balanced(logits, truth, zero):.3f} -> {balanced(logits, truth, offsets):.3f}")
     print(f"confusion before {confusion(logits, truth, zero)}")
