@@ -11,6 +11,9 @@
  *   in the meantime, so "no clobber" holds even against a concurrent writer.
  * - Parent directories are NOT created unless `mkdirs` is set: a typo in an output path should
  *   fail loudly (E_OUTPUT_UNWRITABLE) rather than silently grow a directory tree.
+ *
+ * Also here: `readFileHead`, the first bytes of an input, which the video reader and the server's
+ * upload check read to name what a file really is.
  */
 import { constants as fsConstants } from 'node:fs';
 import { access, link, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
@@ -173,4 +176,16 @@ function unwritable(path: string, reason: string, cause?: unknown): ClearsightEr
     { path, reason },
     cause === undefined ? undefined : { cause },
   );
+}
+
+/** The first `n` bytes of a file (fewer when it is shorter). */
+export async function readFileHead(path: string, n: number): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(n);
+    const { bytesRead } = await fh.read(buf, 0, n, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
 }

@@ -11,10 +11,10 @@
  * - anything else (ZIP, text, PDF, GIF ...) is 415.
  * The worker decodes again with the same maxPixels: the upload check is not trusted alone.
  */
-import { open } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
 import { decodeImage, sniffFormat } from '../core/image/index.js';
 import { isClearsightError } from '../core/errors.js';
+import { readFileHead } from '../core/fs.js';
 import type { InputKind } from './registry.js';
 
 export { trimTrailingData } from './trailing.js';
@@ -131,17 +131,6 @@ export function sniffUpload(head: Buffer): Sniffed {
   return { kind: 'other', what: 'not a recognised image or video format' };
 }
 
-async function readHead(path: string, n = 64): Promise<Buffer> {
-  const fh = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(n);
-    const { bytesRead } = await fh.read(buf, 0, n, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
-}
-
 const ACCEPTS: Record<InputKind, string> = {
   image: 'an image (PNG, JPEG, WebP, TIFF, BMP)',
   images: 'images (PNG, JPEG, WebP, TIFF, BMP)',
@@ -162,7 +151,7 @@ export interface Inspected {
  */
 export async function inspectUpload(path: string, bytes: number, kind: InputKind, limits: ServerLimits, field: string): Promise<Inspected> {
   if (bytes === 0) throw new HttpError(400, 'E_INPUT_CORRUPT', `The uploaded ${field} is empty (0 bytes)`, field);
-  const sniffed = sniffUpload(await readHead(path));
+  const sniffed = sniffUpload(await readFileHead(path, 64));
   const wantsImage = kind === 'image' || kind === 'images' || kind === 'media';
   const wantsVideo = kind === 'video' || kind === 'media';
   if (sniffed.kind === 'image' && wantsImage) {

@@ -12,7 +12,7 @@
  * Frames are yielded in display order one at a time: a caller that does not keep them holds one
  * frame in memory. Nothing happens at import: FFmpeg's log level is set when a file is opened.
  */
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { avGetCodecName, avGetPixFmtName, Codec, CodecContext, FormatContext, Frame, Packet, SoftwareScaleContext } from 'node-av/lib';
 import {
   AV_CODEC_FLAG2_EXPORT_MVS,
@@ -34,6 +34,7 @@ import {
   AVMEDIA_TYPE_VIDEO,
 } from 'node-av/constants';
 import { ClearsightError, ERROR_CODES, invalidOption } from '../errors.js';
+import { readFileHead } from '../fs.js';
 import type { RawImage } from '../image/types.js';
 import { misnamedPictureError } from '../image/io.js';
 import { report, throwIfAborted, type TaskControl } from '../progress.js';
@@ -667,7 +668,7 @@ async function openInput(path: string): Promise<OpenInput> {
     if (isNotVideoDemuxer(container) || (stream.disposition & AV_DISPOSITION_ATTACHED_PIC) !== 0) {
       // FFmpeg chose image2 by the name alone: a text file called x.png is damaged, not a picture.
       if (container === 'image2') {
-        const misnamed = misnamedPictureError(path, await readHead(path, 64));
+        const misnamed = misnamedPictureError(path, await readFileHead(path, 64));
         if (misnamed) throw misnamed;
       }
       const what = container === 'tty' ? 'text' : 'a still image';
@@ -683,18 +684,6 @@ async function openInput(path: string): Promise<OpenInput> {
   } catch (err) {
     await fmt.closeInput();
     throw err;
-  }
-}
-
-/** The first `n` bytes of a file (fewer when it is shorter). */
-async function readHead(path: string, n: number): Promise<Uint8Array> {
-  const fh = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(n);
-    const { bytesRead } = await fh.read(buf, 0, n, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
   }
 }
 
