@@ -6,13 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import sharp from 'sharp';
 import { writeImage, type RawImage } from '../src/index.js';
-import { resampleRegion } from '../src/core/image/geometry.js';
 import { createImage } from '../src/core/image/index.js';
 import { mulberry32 } from '../src/core/random.js';
 import { logisticMargin } from '../src/core/logistic.js';
@@ -22,6 +19,7 @@ import { BACKBONE_DETECTOR_ID, FACE_BACKBONE_DIM, FaceBackbone, backboneInput, l
 import { cnnCrop, cnnCropSquare, CNN_INPUT } from '../src/trust/forensics/cnnCrop.js';
 import { loadForensicDetector, type ForensicDetector } from '../src/trust/forensics/cnnDetector.js';
 import { selfBlendFace } from '../src/trust/forensics/selfBlend.js';
+import { manAtTable } from './helpers/scenes.js';
 
 describe('backbone forensic detector: checks', () => {
   it('takes only the CNN crop size as input', () => {
@@ -59,11 +57,7 @@ describe('backbone forensic detector on a real face', () => {
   let man: RawImage;
 
   before(async () => {
-    const req = createRequire(import.meta.url);
-    const file = path.join(path.dirname(req.resolve('@vladmandic/human')), '..', 'assets', 'samples.jpg');
-    const { data, info } = await sharp(file).extract({ left: 326, top: 0, width: 210, height: 158 }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-    const tile: RawImage = { width: info.width, height: info.height, channels: 3, data: Float32Array.from(data, (v) => v / 255) };
-    man = resampleRegion(tile, 0, 0, tile.width, tile.height, tile.width * 2, tile.height * 2);
+    man = await manAtTable();
     models = await FaceModels.load({ mesh: true, embed: false });
     detector = await loadForensicDetector('backbone');
   });

@@ -6,13 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import sharp from 'sharp';
 import { writeImage, type RawImage } from '../src/index.js';
-import { resampleRegion } from '../src/core/image/geometry.js';
 import { getModelCard } from '../src/core/models/registry.js';
 import { mulberry32 } from '../src/core/random.js';
 import { detectFaces, FaceModels } from '../src/face/index.js';
@@ -21,6 +18,7 @@ import { cnnCrop, cnnCropSquare } from '../src/trust/forensics/cnnCrop.js';
 import { CNN_MODEL_NAME, loadForensicDetector, runCnn, type ForensicDetector } from '../src/trust/forensics/cnnDetector.js';
 import { selfBlendFace } from '../src/trust/forensics/selfBlend.js';
 import { TrainedModel } from '../src/core/models/trainedModel.js';
+import { manAtTable } from './helpers/scenes.js';
 
 describe('CNN forensic detector on a real face', () => {
   let dir: string;
@@ -30,12 +28,7 @@ describe('CNN forensic detector on a real face', () => {
 
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'clearsight-forensics-cnn-'));
-    const req = createRequire(import.meta.url);
-    const file = path.join(path.dirname(req.resolve('@vladmandic/human')), '..', 'assets', 'samples.jpg');
-    // Third thumbnail: a man at a table; doubled so the face passes the size and quality gates.
-    const { data, info } = await sharp(file).extract({ left: 326, top: 0, width: 210, height: 158 }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-    const tile: RawImage = { width: info.width, height: info.height, channels: 3, data: Float32Array.from(data, (v) => v / 255) };
-    man = resampleRegion(tile, 0, 0, tile.width, tile.height, tile.width * 2, tile.height * 2);
+    man = await manAtTable();
     models = await FaceModels.load({ mesh: true, embed: false });
     detector = await loadForensicDetector('cnn');
   });

@@ -2,7 +2,9 @@
  * Synthetic test pictures: a clean textured scene and rain streaks over it, shared by the
  * degradation-analysis and restore-auto tests (seeded: the same seed is the same picture).
  */
-import { createImage, type RawImage } from '../../src/core/image/index.js';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { createImage, resampleRegion, type RawImage } from '../../src/core/image/index.js';
 import sharp from 'sharp';
 import { mulberry32 as rng } from '../../src/core/random.js';
 
@@ -122,4 +124,15 @@ export async function makeTexturePhoto(path: string): Promise<void> {
   await sharp(px, { raw: { width: w, height: h, channels: 3 } })
     .png()
     .toFile(path);
+}
+
+/**
+ * A real face for the forensic detector tests: the third thumbnail of Human's samples.jpg (a man at
+ * a table), doubled so the face passes the detector's size and quality gates.
+ */
+export async function manAtTable(): Promise<RawImage> {
+  const file = path.join(path.dirname(createRequire(import.meta.url).resolve('@vladmandic/human')), '..', 'assets', 'samples.jpg');
+  const { data, info } = await sharp(file).extract({ left: 326, top: 0, width: 210, height: 158 }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const tile: RawImage = { width: info.width, height: info.height, channels: 3, data: Float32Array.from(data, (v) => v / 255) };
+  return resampleRegion(tile, 0, 0, tile.width, tile.height, tile.width * 2, tile.height * 2);
 }
